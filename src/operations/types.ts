@@ -1,0 +1,60 @@
+import type { Change, PhaseNumber, TableName } from '../spec/types.js';
+
+/**
+ * What the runner must do with a step besides (or instead of) executing its SQL:
+ * - `backfill`: run the batched backfill engine with `backfill` (the SQL body is the
+ *   equivalent for other runners: a DO block that commits per batch);
+ * - `verify`: count differing rows in batches and record the result (body: same, as a DO block).
+ */
+export type StepAction = 'sql' | 'backfill' | 'verify';
+
+/** One migration file: the unit the runner applies and records. */
+export interface Step {
+  changeId: string;
+  phase: PhaseNumber;
+  direction: 'up' | 'down';
+  /** 1-based position inside (change, phase, direction); rollback runs downs in this order too. */
+  order: number;
+  /** kebab-case, e.g. `expand`, `backfill`, `indexes`, `constraints`, `validate`, `switch`, `contract`. */
+  name: string;
+  /** False for steps that cannot run in a transaction (CONCURRENTLY, backfill batches). */
+  transaction: boolean;
+  action: StepAction;
+  /** Present when action is `backfill` or `verify`. */
+  backfill?: BackfillPlan;
+  /** SQL text of the body (no header): readable, idempotent, timeouts set at the top. */
+  sql: string;
+}
+
+/**
+ * Everything the backfill engine (and verify) needs, as data. All SQL is already quoted.
+ * Ranges are closed: parameters $1..$k are the first key of the batch, $k+1..$2k the last,
+ * passed as text (the SQL casts them to the key types).
+ */
+export interface BackfillPlan {
+  changeId: string;
+  /** `up`: fill the new column from the old; `down`: fill the old column from the new (rollback of phase 3). */
+  direction: 'up' | 'down';
+  /** The table whose key is walked. */
+  table: TableName;
+  keyColumns: string[];
+  keyTypes: string[];
+  /** UPDATE of the rows in [$lo, $hi] that differ; run inside a transaction marked with `suppressSetting`. */
+  updateSql: string;
+  /** SELECT count(*) AS differing of the rows in [$lo, $hi] that differ. */
+  countDifferentSql: string;
+  /** Transaction-local setting the batch sets to 'on' so the sync trigger does not echo the write back. */
+  suppressSetting: string;
+}
+
+/** The steps of one phase of one change. */
+export interface PhaseSteps {
+  up: Step[];
+  down: Step[];
+}
+
+/** One kind of change (rename, move): facts in, the steps of each phase out. Pure. */
+export interface Operation<C extends Change = Change> {
+  kind: C['kind'];
+  steps(change: C, phase: PhaseNumber): PhaseSteps;
+}

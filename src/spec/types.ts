@@ -1,0 +1,106 @@
+/**
+ * The shapes of phases.yaml after validation. Pure data: generation needs nothing else,
+ * so `generate` works offline and is deterministic.
+ */
+
+/** A release name as written in the ledger, e.g. `1.4.0`. Validated by the schema: [A-Za-z0-9][A-Za-z0-9._-]*. */
+export type ReleaseName = string;
+
+export type PhaseNumber = 1 | 2 | 3;
+
+/** A table, always schema-qualified once loaded (plan fills in `public` when the user omits it). */
+export interface TableName {
+  schema: string;
+  table: string;
+}
+
+/** An index that involves the old column, as the catalog reported it. */
+export interface IndexFact {
+  name: string;
+  /** `pg_get_indexdef(oid)`, e.g. `CREATE UNIQUE INDEX users_email_idx ON public.users USING btree (email)`. */
+  definition: string;
+  unique: boolean;
+  /** True when the index backs a PRIMARY KEY / UNIQUE constraint (then it is handled as that constraint). */
+  constraint?: string;
+}
+
+/** A table constraint that involves the old column. */
+export interface ConstraintFact {
+  name: string;
+  kind: 'check' | 'unique' | 'foreign_key';
+  /** `pg_get_constraintdef(oid)`, e.g. `CHECK ((length(job_title) < 200))`. */
+  definition: string;
+}
+
+/** Facts about the old column, read by `plan` from the database (or given by flags offline). */
+export interface ColumnFacts {
+  /** `format_type(atttypid, atttypmod)`, e.g. `character varying(100)`. */
+  type: string;
+  /** Quoted, qualified collation when not the type's default, e.g. `"pg_catalog"."C"`. */
+  collation?: string;
+  nullable: boolean;
+  /** `pg_get_expr(adbin, adrelid)` of the column default. */
+  default?: string;
+  indexes: IndexFact[];
+  constraints: ConstraintFact[];
+}
+
+/** The key the backfill walks: the primary key, or a unique NOT NULL key. */
+export interface KeyFacts {
+  columns: string[];
+  /** `format_type` of each key column, same order. */
+  types: string[];
+}
+
+/** Release of each phase, written by `advance` only. */
+export interface PhaseReleases {
+  phase1?: ReleaseName;
+  phase2?: ReleaseName;
+  phase3?: ReleaseName;
+}
+
+export interface RenameChange {
+  kind: 'rename';
+  id: string;
+  rename: {
+    schema: string;
+    table: string;
+    from: string;
+    to: string;
+    /** Target type when the rename also changes the type; absent = same type as `column.type`. */
+    type?: string;
+    /** SQL expression of the old column giving the new value (old column referenced by its quoted name). */
+    up?: string;
+    /** SQL expression of the new column giving the old value. */
+    down?: string;
+  };
+  column: ColumnFacts;
+  key: KeyFacts;
+  releases: PhaseReleases;
+}
+
+export type Change = RenameChange;
+
+export interface CheckSettings {
+  /** Globs of source files searched for references to a column before its drop (rule 6). */
+  sourceGlobs: string[];
+  /** Globs excluded from that search. */
+  ignoreGlobs: string[];
+}
+
+export interface PhasesFile {
+  version: 1;
+  /** Every release that holds a phase, in the order `advance` recorded them. Orders the migration files. */
+  releases: ReleaseName[];
+  migrations: { format: 'sql' | 'kysely' | 'db-migrate' };
+  check: CheckSettings;
+  changes: Change[];
+}
+
+/** The phase a change has reached in phases.yaml (0 = planned, nothing released yet). */
+export function currentPhase(change: Change): 0 | PhaseNumber {
+  if (change.releases.phase3) return 3;
+  if (change.releases.phase2) return 2;
+  if (change.releases.phase1) return 1;
+  return 0;
+}
