@@ -1,3 +1,52 @@
-export async function run(_argv: string[]): Promise<number> {
-  return 0;
+import { Command, CommanderError } from 'commander';
+import { ExitCode } from '../errors.js';
+import { takeExitCode } from './output.js';
+import { register as registerInit } from './init.js';
+import { register as registerPlan } from './plan.js';
+import { register as registerAdvance } from './advance.js';
+import { register as registerGenerate } from './generate.js';
+import { register as registerMigrate } from './migrate.js';
+import { register as registerRollback } from './rollback.js';
+import { register as registerBackfill } from './backfill.js';
+import { register as registerVerify } from './verify.js';
+import { register as registerStatus } from './status.js';
+import { register as registerCheck } from './check.js';
+
+/** Builds the commander program: one file per command in src/cli, each exporting `register`. */
+export function buildProgram(): Command {
+  const program = new Command('phasectl')
+    .description('Rename or move PostgreSQL columns with zero downtime, in three phases that ship in three releases.')
+    .option('--debug', 'print stack traces of unexpected errors')
+    .showHelpAfterError('(run with --help for usage)')
+    .exitOverride();
+  for (const register of [
+    registerInit,
+    registerPlan,
+    registerAdvance,
+    registerGenerate,
+    registerMigrate,
+    registerRollback,
+    registerBackfill,
+    registerVerify,
+    registerStatus,
+    registerCheck,
+  ]) {
+    register(program);
+  }
+  return program;
+}
+
+/** Runs the CLI and returns the exit code (0 ok, 1 problems found, 2 bad input, 3 failure). */
+export async function run(argv: string[]): Promise<number> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv);
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      // --help and --version are not errors; everything else commander rejects is usage.
+      return error.exitCode === 0 ? ExitCode.ok : ExitCode.badInput;
+    }
+    throw error;
+  }
+  return takeExitCode();
 }

@@ -47,7 +47,7 @@ export async function startEmbeddedPostgres(options: { log?: (line: string) => v
     initdbFlags: ['--encoding=UTF8', '--locale=C'],
     postgresFlags: ['-c', 'max_connections=200', '-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off'],
     onLog: options.log ?? (() => undefined),
-    onError: options.log ?? (() => undefined),
+    onError: (error: unknown) => options.log?.(String(error)),
   });
   await server.initialise();
   await server.start();

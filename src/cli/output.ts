@@ -1,0 +1,76 @@
+import { Command } from 'commander';
+import { ExitCode, formatError, PhasectlError } from '../errors.js';
+import { redactUrl } from '../db/url.js';
+
+/** Where command output goes; tests swap it. */
+export interface Output {
+  out(text: string): void;
+  err(text: string): void;
+}
+
+export const processOutput: Output = {
+  out: (text) => void process.stdout.write(text.endsWith('\n') ? text : `${text}\n`),
+  err: (text) => void process.stderr.write(text.endsWith('\n') ? text : `${text}\n`),
+};
+
+/** The database URL from --database-url or DATABASE_URL; a clear error when neither is set. */
+export function requireDatabaseUrl(option: string | undefined): string {
+  const url = option ?? process.env.DATABASE_URL;
+  if (!url) {
+    throw new PhasectlError('no database given', {
+      exitCode: ExitCode.badInput,
+      hint: 'pass --database-url postgres://user@host:5432/db or set DATABASE_URL',
+    });
+  }
+  return url;
+}
+
+/** Adds the shared --database-url option. */
+export function withDatabaseOption(command: Command): Command {
+  return command.option('--database-url <url>', 'PostgreSQL connection URL (default: $DATABASE_URL)');
+}
+
+let exitCode: number = ExitCode.ok;
+
+/** Sets the process exit code of the running command (the highest wins). */
+export function setExitCode(code: number): void {
+  exitCode = Math.max(exitCode, code);
+}
+
+export function takeExitCode(): number {
+  const code = exitCode;
+  exitCode = ExitCode.ok;
+  return code;
+}
+
+/**
+ * Wraps a command action: expected errors print one message (and the fix) and set the exit code;
+ * unexpected ones print their message (the stack only with --debug or PHASECTL_DEBUG=1). Passwords never print.
+ */
+export function action<A extends unknown[]>(fn: (...args: A) => Promise<number | void>): (...args: A) => Promise<void> {
+  return async (...args: A) => {
+    try {
+      const code = await fn(...args);
+      setExitCode(code ?? ExitCode.ok);
+    } catch (error) {
+      setExitCode(reportError(error));
+    }
+  };
+}
+
+export function reportError(error: unknown, output: Output = processOutput): number {
+  if (error instanceof PhasectlError) {
+    output.err(redactSecrets(formatError(error)));
+    return error.exitCode;
+  }
+  const debug = process.env.PHASECTL_DEBUG === '1' || process.argv.includes('--debug');
+  const message = error instanceof Error ? (debug ? (error.stack ?? error.message) : error.message) : String(error);
+  output.err(redactSecrets(`error: ${message}`));
+  if (!debug) output.err('  (run with --debug for details)');
+  return ExitCode.failure;
+}
+
+/** Removes passwords from any postgres URL inside a message. */
+export function redactSecrets(text: string): string {
+  return text.replace(/postgres(?:ql)?:\/\/[^\s'"]+/g, (url) => redactUrl(url));
+}
