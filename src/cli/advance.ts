@@ -1,4 +1,28 @@
 import type { Command } from 'commander';
+import { advance } from '../commands/advance.js';
+import { action, processOutput } from './output.js';
 
-/** Placeholder until the `advance` command lands. */
-export function register(_program: Command): void {}
+/** `phasectl advance`: every in-flight change moves one phase into the release; files are written. */
+export function register(program: Command): void {
+  program
+    .command('advance')
+    .description('move every in-flight change one phase into a release and write its migration files')
+    .option('--release <name>', 'the release being prepared (default: $PHASECTL_RELEASE, else package.json version)')
+    .option('--change <id>', 'advance only this change')
+    .addHelpText('after', '\nExamples:\n  $ phasectl advance --release 1.4.0\n  $ phasectl advance --release 1.5.0 --change users-job-title-to-favourite-color')
+    .action(
+      action(async (flags: { release?: string; change?: string }) => {
+        const result = await advance({ release: flags.release, changeId: flags.change });
+        if (result.kind === 'nothing') {
+          processOutput.out(result.message);
+          return;
+        }
+        for (const move of result.moves) {
+          processOutput.out(`${move.changeId}: phase ${move.from} → ${move.to} in release ${result.release}`);
+        }
+        for (const path of result.written) processOutput.out(`  wrote ${path}`);
+        if (result.unchanged.length > 0) processOutput.out(`  (${result.unchanged.length} generated file(s) unchanged)`);
+        processOutput.out('next: review and commit phases.yaml and db/, then run `phasectl migrate` on deploy');
+      }),
+    );
+}

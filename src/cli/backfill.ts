@@ -1,4 +1,46 @@
-import type { Command } from 'commander';
+import { InvalidArgumentError, type Command } from 'commander';
+import { backfill } from '../backfill/commands.js';
+import { eventPrinter } from '../runner/event-printer.js';
+import { abortOnSignals } from '../runner/signals.js';
+import { action, processOutput, requireDatabaseUrl, withDatabaseOption } from './output.js';
+import { integer } from './parse-number.js';
 
-/** Placeholder until the `backfill` command lands. */
-export function register(_program: Command): void {}
+/** `phasectl backfill <change-id>`: runs or resumes one backfill. */
+export function register(program: Command): void {
+  withDatabaseOption(program.command('backfill'))
+    .description('run or resume the batched backfill of one change')
+    .argument('<change-id>', 'the change id from phases.yaml')
+    .option('--project <dir>', 'project root holding phases.yaml (default: current directory)')
+    .option('--batch-size <rows>', 'first batch size (default 1000)', integer)
+    .option('--target-batch-ms <ms>', 'target duration of a batch (default 100)', integer)
+    .option('--pause-ms <ms>', 'pause between batches (default 0)', integer)
+    .option('--direction <up|down>', 'up fills the new column (default); down fills the old one', direction, 'up')
+    .option('--quiet', 'print errors only')
+    .option('--json', 'print one JSON event per line')
+    .action(
+      action(async (changeId: string, flags: { databaseUrl?: string; project?: string; batchSize?: number; targetBatchMs?: number; pauseMs?: number; direction: 'up' | 'down'; quiet?: boolean; json?: boolean }) => {
+        const signals = abortOnSignals();
+        try {
+          const result = await backfill({
+            databaseUrl: requireDatabaseUrl(flags.databaseUrl),
+            projectDir: flags.project,
+            changeId,
+            direction: flags.direction,
+            batchSize: flags.batchSize,
+            targetBatchMs: flags.targetBatchMs,
+            pauseMs: flags.pauseMs,
+            signal: signals.signal,
+            log: eventPrinter({ json: flags.json, quiet: flags.quiet, tty: process.stdout.isTTY === true, write: (t) => void process.stdout.write(t) }),
+          });
+          if (flags.json) processOutput.out(JSON.stringify(result));
+        } finally {
+          signals.dispose();
+        }
+      }),
+    );
+}
+
+function direction(value: string): 'up' | 'down' {
+  if (value !== 'up' && value !== 'down') throw new InvalidArgumentError('expected up or down');
+  return value;
+}

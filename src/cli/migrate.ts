@@ -1,4 +1,60 @@
 import type { Command } from 'commander';
+import { migrate } from '../runner/migrate.js';
+import { eventPrinter } from '../runner/event-printer.js';
+import { abortOnSignals } from '../runner/signals.js';
+import { action, processOutput, requireDatabaseUrl, withDatabaseOption } from './output.js';
+import { integer } from './parse-number.js';
 
-/** Placeholder until the `migrate` command lands. */
-export function register(_program: Command): void {}
+interface MigrateFlags {
+  databaseUrl?: string;
+  project?: string;
+  dryRun?: boolean;
+  toRelease?: string;
+  lockTimeout?: number;
+  retryFor?: number;
+  waitLock?: number;
+  batchSize?: number;
+  targetBatchMs?: number;
+  pauseMs?: number;
+  quiet?: boolean;
+  json?: boolean;
+}
+
+/** `phasectl migrate`: applies pending migration files (backfills and verifications included). */
+export function register(program: Command): void {
+  withDatabaseOption(program.command('migrate'))
+    .description('apply pending migrations in db/migrations, in file-name order')
+    .option('--project <dir>', 'project root holding phases.yaml and db/ (default: current directory)')
+    .option('--dry-run', 'print the SQL of each pending file and change nothing')
+    .option('--to-release <name>', 'stop after the last file of this release')
+    .option('--lock-timeout <ms>', 'lock_timeout for DDL, replacing the files\' own value', integer)
+    .option('--retry-for <seconds>', 'keep retrying lock timeouts this long (default 60)', integer)
+    .option('--wait-lock <seconds>', 'wait this long for another phasectl migrate to finish (default 0)', integer)
+    .option('--batch-size <rows>', 'first backfill batch size (default 1000)', integer)
+    .option('--target-batch-ms <ms>', 'target duration of a backfill batch (default 100)', integer)
+    .option('--pause-ms <ms>', 'pause between backfill batches (default 0)', integer)
+    .option('--quiet', 'print errors only')
+    .option('--json', 'print one JSON event per line')
+    .action(
+      action(async (flags: MigrateFlags) => {
+        const signals = abortOnSignals();
+        try {
+          const result = await migrate({
+            databaseUrl: requireDatabaseUrl(flags.databaseUrl),
+            projectDir: flags.project,
+            dryRun: flags.dryRun,
+            toRelease: flags.toRelease,
+            lockTimeoutMs: flags.lockTimeout,
+            retryForSeconds: flags.retryFor,
+            waitLockSeconds: flags.waitLock,
+            backfill: { batchSize: flags.batchSize, targetBatchMs: flags.targetBatchMs, pauseMs: flags.pauseMs },
+            signal: signals.signal,
+            log: eventPrinter({ json: flags.json, quiet: flags.quiet, tty: process.stdout.isTTY === true, write: (t) => void process.stdout.write(t) }),
+          });
+          if (!flags.quiet && !flags.json && result.applied.length > 0) processOutput.out(`applied ${result.applied.length} migration file(s)`);
+        } finally {
+          signals.dispose();
+        }
+      }),
+    );
+}

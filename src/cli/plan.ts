@@ -1,4 +1,50 @@
-import type { Command } from 'commander';
+import { Command } from 'commander';
+import { planRename } from '../commands/plan.js';
+import { action, processOutput, withDatabaseOption } from './output.js';
 
-/** Placeholder until the `plan` command lands. */
-export function register(_program: Command): void {}
+interface PlanRenameFlags {
+  id?: string;
+  type?: string;
+  up?: string;
+  down?: string;
+  key?: string;
+  databaseUrl?: string;
+}
+
+/** `phasectl plan rename …`: declares a change in phases.yaml and prints its three-release plan. */
+export function register(program: Command): void {
+  const plan = program.command('plan').description('declare a column change in phases.yaml and print its three-release plan');
+  withDatabaseOption(
+    plan
+      .command('rename')
+      .description('rename a column in three releases (expand, switch, contract)')
+      .argument('<column>', '[schema.]table.column; quote names with capitals, dots or spaces: \'"My Schema"."t.x".col\'')
+      .argument('<new_column>', 'the new column name')
+      .option('--id <id>', 'change id (default: <table>-<from>-to-<to>)')
+      .option('--type <sql type>', 'offline: the column type; with a database: a new type for the column')
+      .option('--up <expr>', 'SQL expression of the old column giving the new value (type change)')
+      .option('--down <expr>', 'SQL expression of the new column giving the old value (type change)')
+      .option('--key <col:type,...>', 'offline: the table key the backfill walks, e.g. id:bigint'),
+  )
+    .addHelpText(
+      'after',
+      '\nExamples:\n  $ phasectl plan rename users.job_title favourite_color --database-url postgres://app@localhost/app\n  $ phasectl plan rename billing.invoices.total amount --type numeric --key id:bigint   # offline',
+    )
+    .action(
+      action(async (column: string, newColumn: string, flags: PlanRenameFlags) => {
+        const result = await planRename({
+          target: column,
+          newName: newColumn,
+          id: flags.id,
+          type: flags.type,
+          up: flags.up,
+          down: flags.down,
+          key: flags.key,
+          databaseUrl: flags.databaseUrl ?? process.env.DATABASE_URL,
+        });
+        processOutput.out(`added change ${result.change.id} to ${result.file}\n`);
+        processOutput.out(result.plan);
+        processOutput.out('\nnext: phasectl advance --release <the release you are preparing>');
+      }),
+    );
+}

@@ -1,4 +1,39 @@
 import type { Command } from 'commander';
+import { rollback } from '../runner/rollback.js';
+import { eventPrinter } from '../runner/event-printer.js';
+import { abortOnSignals } from '../runner/signals.js';
+import { action, processOutput, requireDatabaseUrl, withDatabaseOption } from './output.js';
+import { integer } from './parse-number.js';
 
-/** Placeholder until the `rollback` command lands. */
-export function register(_program: Command): void {}
+/** `phasectl rollback --release <name>`: runs the down files of the newest applied release. */
+export function register(program: Command): void {
+  withDatabaseOption(program.command('rollback'))
+    .description('undo the newest applied release by running its down files')
+    .requiredOption('--release <name>', 'the release to roll back (must be the newest applied)')
+    .option('--project <dir>', 'project root holding phases.yaml and db/ (default: current directory)')
+    .option('--lock-timeout <ms>', 'lock_timeout for DDL, replacing the files\' own value', integer)
+    .option('--retry-for <seconds>', 'keep retrying lock timeouts this long (default 60)', integer)
+    .option('--wait-lock <seconds>', 'wait this long for another phasectl run to finish (default 0)', integer)
+    .option('--quiet', 'print errors only')
+    .option('--json', 'print one JSON event per line')
+    .action(
+      action(async (flags: { databaseUrl?: string; project?: string; release: string; lockTimeout?: number; retryFor?: number; waitLock?: number; quiet?: boolean; json?: boolean }) => {
+        const signals = abortOnSignals();
+        try {
+          const result = await rollback({
+            databaseUrl: requireDatabaseUrl(flags.databaseUrl),
+            projectDir: flags.project,
+            release: flags.release,
+            lockTimeoutMs: flags.lockTimeout,
+            retryForSeconds: flags.retryFor,
+            waitLockSeconds: flags.waitLock,
+            signal: signals.signal,
+            log: eventPrinter({ json: flags.json, quiet: flags.quiet, tty: process.stdout.isTTY === true, write: (t) => void process.stdout.write(t) }),
+          });
+          if (!flags.quiet && !flags.json) processOutput.out(`rolled back release ${result.release}: ${result.ran.length} down file(s) run`);
+        } finally {
+          signals.dispose();
+        }
+      }),
+    );
+}

@@ -1,4 +1,18 @@
 import type { Command } from 'commander';
+import { status } from '../status/status.js';
+import { formatStatus } from '../status/format.js';
+import { action, processOutput, requireDatabaseUrl, withDatabaseOption } from './output.js';
 
-/** Placeholder until the `status` command lands. */
-export function register(_program: Command): void {}
+/** `phasectl status`: where every change stands, in phases.yaml and in the database. */
+export function register(program: Command): void {
+  withDatabaseOption(program.command('status'))
+    .description('show each change: phase in phases.yaml and in the database, backfill progress, drift, next action')
+    .option('--project <dir>', 'project root holding phases.yaml and db/ (default: current directory)')
+    .option('--json', 'print the report as JSON only')
+    .action(
+      action(async (flags: { databaseUrl?: string; project?: string; json?: boolean }) => {
+        const report = await status({ databaseUrl: requireDatabaseUrl(flags.databaseUrl), projectDir: flags.project });
+        processOutput.out(flags.json ? JSON.stringify(report, null, 2) : formatStatus(report));
+      }),
+    );
+}

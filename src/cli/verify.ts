@@ -1,4 +1,23 @@
 import type { Command } from 'commander';
+import { verify } from '../backfill/commands.js';
+import { ExitCode } from '../errors.js';
+import { action, processOutput, requireDatabaseUrl, withDatabaseOption } from './output.js';
+import { integer } from './parse-number.js';
 
-/** Placeholder until the `verify` command lands. */
-export function register(_program: Command): void {}
+/** `phasectl verify <change-id>`: counts rows where the columns differ; exit 0 if none, 1 otherwise. */
+export function register(program: Command): void {
+  withDatabaseOption(program.command('verify'))
+    .description('count rows where the old and new columns differ (batched, no long lock) and record it')
+    .argument('<change-id>', 'the change id from phases.yaml')
+    .option('--project <dir>', 'project root holding phases.yaml (default: current directory)')
+    .option('--batch-size <rows>', 'rows per counting batch (default 10000)', integer)
+    .option('--json', 'print the result as JSON')
+    .action(
+      action(async (changeId: string, flags: { databaseUrl?: string; project?: string; batchSize?: number; json?: boolean }) => {
+        const result = await verify({ databaseUrl: requireDatabaseUrl(flags.databaseUrl), projectDir: flags.project, changeId, batchSize: flags.batchSize });
+        processOutput.out(flags.json ? JSON.stringify(result) : `${changeId}: ${result.differing} differing row(s)`);
+        if (result.differing > 0 && !flags.json) processOutput.err(`  fix: run \`phasectl backfill ${changeId}\`, then verify again`);
+        return result.differing === 0 ? ExitCode.ok : ExitCode.problems;
+      }),
+    );
+}

@@ -1,4 +1,7 @@
 import type { Change, PhaseNumber, TableName } from '../spec/types.js';
+import type { GenerationSettings } from './settings.js';
+
+export type { GenerationSettings } from './settings.js';
 
 /**
  * What the runner must do with a step besides (or instead of) executing its SQL:
@@ -24,6 +27,8 @@ export interface Step {
   backfill?: BackfillPlan;
   /** SQL text of the body (no header): readable, idempotent, timeouts set at the top. */
   sql: string;
+  /** One line for people: the second header line of the migration file. */
+  summary?: string;
 }
 
 /**
@@ -56,5 +61,17 @@ export interface PhaseSteps {
 /** One kind of change (rename, move): facts in, the steps of each phase out. Pure. */
 export interface Operation<C extends Change = Change> {
   kind: C['kind'];
-  steps(change: C, phase: PhaseNumber): PhaseSteps;
+  steps(change: C, phase: PhaseNumber, settings?: GenerationSettings): PhaseSteps;
+  /** Functions and triggers, also written as reviewable files (`db/functions`, `db/triggers`). */
+  definitions?(change: C, settings?: GenerationSettings): Definition[];
+}
+
+/** A function or trigger definition written to `db/<folder>/<name>.sql` (the text the migrations embed). */
+export interface Definition {
+  folder: 'functions' | 'triggers';
+  /** File name without `.sql`, e.g. `<change-id>_v01`. */
+  name: string;
+  /** One line for people, written as a comment above the SQL. */
+  summary: string;
+  sql: string;
 }

@@ -1,0 +1,273 @@
+import type pg from 'pg';
+import { PhasectlError, RuntimeFailure } from '../errors.js';
+import type { BackfillPlan } from '../operations/types.js';
+import { silent, type EventLog } from '../runner/events.js';
+import { backoffDelay, sleep, type RetryPolicy } from '../runner/lock-retry.js';
+import { DEFAULT_LOCK_TIMEOUT_MS } from '../runner/lock-timeout.js';
+import { describePgError, isConnectionLost, isLockTimeout } from '../runner/pg-error.js';
+import { ensureStateSchema } from '../runner/state-schema.js';
+import { nextBatchSize } from './batch-size.js';
+import { describeKey, keysetQueries, type KeysetQueries } from './keyset.js';
+
+export interface BackfillOptions {
+  /** First batch size (default 1000); adapted after each batch. */
+  batchSize?: number;
+  /** Target duration of one batch in ms (default 100). */
+  targetBatchMs?: number;
+  /** Sleep between batches in ms (default 0): gives replicas and autovacuum room. */
+  pauseMs?: number;
+  /** lock_timeout of each batch (default 2 s); a batch that times out is retried with backoff. */
+  lockTimeoutMs?: number;
+  retry?: RetryPolicy;
+  log?: EventLog;
+  /** Checked between batches: the current batch always commits first. reason 'SIGTERM' → exit 143, else 130. */
+  signal?: AbortSignal;
+}
+
+export interface BackfillResult {
+  changeId: string;
+  direction: 'up' | 'down';
+  /** Rows this run rewrote. */
+  rowsUpdated: number;
+  /** Rows rewritten over all runs (phasectl.backfills.rows_done). */
+  rowsDone: number;
+  alreadyFinished: boolean;
+  batches: number;
+}
+
+/** Class id of the per-backfill advisory lock (two-int form), so two backfills of one change never overlap. */
+const BACKFILL_LOCK_CLASS = 1885888885;
+
+interface BackfillRow {
+  upper_key: string[] | null;
+  last_key: string[] | null;
+  rows_done: string;
+  rows_estimated: string | null;
+  finished_at: Date | null;
+}
+
+/**
+ * Runs (or resumes) one backfill on a pinned session. The upper bound is read once, after the sync
+ * trigger exists, and stored: later rows are kept in sync by the trigger, so the walk terminates.
+ * Each batch is one short transaction that updates the rows of a closed key range which differ and
+ * moves `last_key` forward in the same commit: a kill loses at most the uncommitted batch.
+ */
+export async function runBackfill(session: pg.ClientBase, plan: BackfillPlan, options: BackfillOptions = {}): Promise<BackfillResult> {
+  const log = options.log ?? silent;
+  const queries = keysetQueries(plan);
+  await ensureStateSchema(session);
+  await lockBackfill(session, plan);
+  try {
+    let state = await loadState(session, plan);
+    if (state?.finished_at) {
+      const rowsDone = Number(state.rows_done);
+      log({ type: 'backfill-done', changeId: plan.changeId, direction: plan.direction, rowsDone, alreadyFinished: true });
+      return { changeId: plan.changeId, direction: plan.direction, rowsUpdated: 0, rowsDone, alreadyFinished: true, batches: 0 };
+    }
+    if (!state || state.upper_key === null) state = await startState(session, plan, queries);
+    const upper = state.upper_key;
+    const rowsEstimated = Number(state.rows_estimated ?? 0);
+    log({ type: 'backfill-start', changeId: plan.changeId, direction: plan.direction, upperKey: upper, rowsEstimated, resumedFrom: state.last_key });
+
+    let last = state.last_key;
+    let rowsDone = Number(state.rows_done);
+    let rowsUpdated = 0;
+    let rowsScanned = 0;
+    let batches = 0;
+    const initial = options.batchSize ?? 1000;
+    let size = initial;
+    const started = Date.now();
+    while (upper !== null) {
+      if (options.signal?.aborted) throw stopped(plan, last, options.signal.reason);
+      const first = await nextFirstKey(session, queries, last, upper);
+      if (!first) break;
+      const lastKey = (await keyAt(session, queries, first, upper, size)) ?? upper;
+      const batchStarted = Date.now();
+      const updated = await runBatch(session, plan, queries, first, lastKey, options);
+      const batchMs = Date.now() - batchStarted;
+      batches += 1;
+      rowsUpdated += updated;
+      rowsDone += updated;
+      rowsScanned += size;
+      last = lastKey;
+      const rowsPerSecond = (rowsScanned * 1000) / Math.max(1, Date.now() - started);
+      log({
+        type: 'backfill-progress', changeId: plan.changeId, direction: plan.direction, rowsDone, rowsScanned,
+        rowsEstimated, lastKey, batchSize: size, batchMs, rowsPerSecond,
+      });
+      size = nextBatchSize(size, batchMs, options.targetBatchMs ?? 100, initial);
+      if (options.pauseMs) await sleep(options.pauseMs);
+    }
+    await session.query(
+      `UPDATE phasectl.backfills SET finished_at = now(), updated_at = now() WHERE change_id = $1 AND direction = $2`,
+      [plan.changeId, plan.direction],
+    );
+    log({ type: 'backfill-done', changeId: plan.changeId, direction: plan.direction, rowsDone, alreadyFinished: false });
+    return { changeId: plan.changeId, direction: plan.direction, rowsUpdated, rowsDone, alreadyFinished: false, batches };
+  } catch (error) {
+    if (error instanceof PhasectlError) throw error;
+    if (isConnectionLost(error)) {
+      throw new RuntimeFailure(`the connection to PostgreSQL was lost during the backfill of ${plan.changeId}: ${describePgError(error)}`, {
+        hint: `progress up to the last committed batch is saved; rerun \`phasectl backfill ${plan.changeId}\` or \`phasectl migrate\` to resume`,
+        cause: error,
+      });
+    }
+    throw new RuntimeFailure(`backfill of ${plan.changeId} failed: ${describePgError(error)}`, {
+      hint: `fix the cause, then rerun \`phasectl backfill ${plan.changeId}\`: it resumes after the last committed batch`,
+      cause: error,
+    });
+  } finally {
+    await session
+      .query('SELECT pg_advisory_unlock($1::int, hashtext($2))', [BACKFILL_LOCK_CLASS, `${plan.changeId}:${plan.direction}`])
+      .catch(() => undefined);
+  }
+}
+
+async function lockBackfill(session: pg.ClientBase, plan: BackfillPlan): Promise<void> {
+  const { rows } = await session.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1::int, hashtext($2)) AS ok', [
+    BACKFILL_LOCK_CLASS,
+    `${plan.changeId}:${plan.direction}`,
+  ]);
+  if (!rows[0]?.ok) {
+    throw new RuntimeFailure(`the backfill of ${plan.changeId} (${plan.direction}) is already running in another session`, {
+      hint: 'wait for it to finish (phasectl status shows its progress); it resumes where it stops, so nothing needs restarting',
+    });
+  }
+}
+
+async function loadState(session: pg.ClientBase, plan: BackfillPlan): Promise<BackfillRow | undefined> {
+  const { rows } = await session.query<BackfillRow>(
+    `SELECT (SELECT array_agg(v ORDER BY o) FROM jsonb_array_elements_text(upper_key) WITH ORDINALITY AS e(v, o)) AS upper_key,
+            (SELECT array_agg(v ORDER BY o) FROM jsonb_array_elements_text(last_key) WITH ORDINALITY AS e(v, o)) AS last_key,
+            rows_done, rows_estimated, finished_at
+       FROM phasectl.backfills WHERE change_id = $1 AND direction = $2`,
+    [plan.changeId, plan.direction],
+  );
+  return rows[0];
+}
+
+/** Reads and stores the upper bound (and the row estimate) once, at the first start. */
+async function startState(session: pg.ClientBase, plan: BackfillPlan, queries: KeysetQueries): Promise<BackfillRow> {
+  const max = await session.query<{ key: string[] }>(queries.maxKey);
+  const estimate = await session.query<{ estimate: string }>(queries.estimate);
+  const upper = max.rows[0]?.key ?? null;
+  await session.query(
+    `INSERT INTO phasectl.backfills (change_id, direction, upper_key, rows_estimated)
+     VALUES ($1, $2, $3::jsonb, $4)
+     ON CONFLICT (change_id, direction) DO UPDATE
+       SET upper_key = EXCLUDED.upper_key, rows_estimated = EXCLUDED.rows_estimated, updated_at = now()
+       WHERE phasectl.backfills.upper_key IS NULL`,
+    [plan.changeId, plan.direction, upper === null ? null : JSON.stringify(upper), Number(estimate.rows[0]?.estimate ?? 0)],
+  );
+  const state = await loadState(session, plan);
+  if (!state) throw new Error('backfill state row vanished');
+  return state;
+}
+
+async function nextFirstKey(session: pg.ClientBase, queries: KeysetQueries, last: string[] | null, upper: string[]): Promise<string[] | undefined> {
+  const result = last
+    ? await session.query<{ key: string[] }>(queries.firstKeyAfter, [...last, ...upper])
+    : await session.query<{ key: string[] }>(queries.firstKey, upper);
+  return result.rows[0]?.key;
+}
+
+async function keyAt(session: pg.ClientBase, queries: KeysetQueries, first: string[], upper: string[], size: number): Promise<string[] | undefined> {
+  const result = await session.query<{ key: string[] }>(queries.lastKey, [...first, ...upper, size - 1]);
+  return result.rows[0]?.key;
+}
+
+/** One batch transaction, retried on lock_timeout; a failing row is found by bisection. */
+async function runBatch(session: pg.ClientBase, plan: BackfillPlan, queries: KeysetQueries, first: string[], last: string[], options: BackfillOptions): Promise<number> {
+  const retry = options.retry ?? { retryForSeconds: 60 };
+  const deadline = Date.now() + retry.retryForSeconds * 1000;
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      return await inBatchTransaction(session, plan, options, async () => {
+        const result = await session.query(plan.updateSql, [...first, ...last]);
+        await session.query(
+          `UPDATE phasectl.backfills SET last_key = $3::jsonb, rows_done = rows_done + $4, updated_at = now()
+            WHERE change_id = $1 AND direction = $2`,
+          [plan.changeId, plan.direction, JSON.stringify(last), result.rowCount ?? 0],
+        );
+        return result.rowCount ?? 0;
+      });
+    } catch (error) {
+      if (isLockTimeout(error)) {
+        const delayMs = backoffDelay(attempt, retry);
+        if (Date.now() + delayMs > deadline) {
+          throw new RuntimeFailure(`backfill of ${plan.changeId}: rows ${describeKey(plan.keyColumns, first)} … ${describeKey(plan.keyColumns, last)} stayed locked for ${retry.retryForSeconds}s`, {
+            hint: `a long transaction holds row locks there; let it finish, then rerun \`phasectl backfill ${plan.changeId}\` (progress is saved)`,
+            cause: error,
+          });
+        }
+        options.log?.({ type: 'retry', file: `backfill ${plan.changeId}`, attempt, delayMs, reason: 'lock timeout on a batch' });
+        await sleep(delayMs);
+        continue;
+      }
+      if (isConnectionLost(error)) throw error;
+      throw await offendingRow(session, plan, queries, first, last, options, error);
+    }
+  }
+}
+
+async function inBatchTransaction<T>(session: pg.ClientBase, plan: BackfillPlan, options: BackfillOptions, work: () => Promise<T>, commit = true): Promise<T> {
+  await session.query('BEGIN');
+  try {
+    // Marks the transaction so the sync trigger does not echo our write back to the other column.
+    await session.query(`SELECT set_config($1, 'on', true), set_config('lock_timeout', $2, true)`, [
+      plan.suppressSetting,
+      `${options.lockTimeoutMs ?? DEFAULT_LOCK_TIMEOUT_MS}ms`,
+    ]);
+    const value = await work();
+    await session.query(commit ? 'COMMIT' : 'ROLLBACK');
+    return value;
+  } catch (error) {
+    await session.query('ROLLBACK').catch(() => undefined);
+    throw error;
+  }
+}
+
+/** Bisects the failed batch (each probe rolled back) down to the first row whose update fails. */
+async function offendingRow(session: pg.ClientBase, plan: BackfillPlan, queries: KeysetQueries, first: string[], last: string[], options: BackfillOptions, original: unknown): Promise<RuntimeFailure> {
+  const probe = async (lo: string[], hi: string[]): Promise<unknown> => {
+    try {
+      await inBatchTransaction(session, plan, options, () => session.query(plan.updateSql, [...lo, ...hi]), false);
+      return undefined;
+    } catch (error) {
+      return error;
+    }
+  };
+  const keys = (await session.query<{ key: string[] }>(queries.keysInRange, [...first, ...last])).rows.map((row) => row.key);
+  let lo = 0;
+  let hi = keys.length - 1;
+  while (lo < hi) {
+    const mid = Math.floor((lo + hi) / 2);
+    if (await probe(keys[lo]!, keys[mid]!)) hi = mid;
+    else lo = mid + 1;
+  }
+  const key = keys[lo];
+  const error = key ? await probe(key, key) : undefined;
+  if (!key || !error) {
+    return new RuntimeFailure(`backfill of ${plan.changeId} failed on rows ${describeKey(plan.keyColumns, first)} … ${describeKey(plan.keyColumns, last)}: ${describePgError(original)}`, {
+      hint: `fix the cause, then rerun \`phasectl backfill ${plan.changeId}\`: it resumes at this batch`,
+      cause: original,
+    });
+  }
+  const row = (await session.query<{ row: string }>(queries.rowByKey, key)).rows[0]?.row ?? '(row not found)';
+  return new RuntimeFailure(
+    `backfill of ${plan.changeId} cannot convert the row ${describeKey(plan.keyColumns, key)}: ${describePgError(error)}\n  row: ${row}`,
+    {
+      hint: `fix that row's value (UPDATE … WHERE ${describeKey(plan.keyColumns, key)}) or change the ${plan.direction} expression in phases.yaml and regenerate; then rerun \`phasectl backfill ${plan.changeId}\` (rows before it are done)`,
+      cause: error,
+    },
+  );
+}
+
+/** The error for a backfill stopped by SIGINT/SIGTERM after its current batch committed. */
+function stopped(plan: BackfillPlan, last: string[] | null, reason: unknown): PhasectlError {
+  const where = last ? `at key ${describeKey(plan.keyColumns, last)}` : 'before its first batch';
+  return new PhasectlError(`backfill of ${plan.changeId} stopped ${where}; progress is saved`, {
+    exitCode: reason === 'SIGTERM' ? 143 : 130,
+    hint: `run \`phasectl backfill ${plan.changeId}\` or \`phasectl migrate\` to resume`,
+  });
+}

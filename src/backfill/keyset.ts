@@ -1,0 +1,60 @@
+import { qualify, quoteIdent } from '../render/quote.js';
+import type { BackfillPlan } from '../operations/types.js';
+
+/**
+ * The keyset walk's SQL for one table, built once from a BackfillPlan. Keys travel as text arrays
+ * (`ARRAY[k1::text, …] AS key`) and come back through `$n::<key type>` casts; composite keys compare
+ * as rows, so `(a, b) > ($1, $2)` walks them in index order. Pure.
+ */
+export interface KeysetQueries {
+  /** Highest key: `SELECT ARRAY[…] AS key FROM t ORDER BY k DESC LIMIT 1`. */
+  maxKey: string;
+  /** Lowest key ≤ $upper (params: upper). */
+  firstKey: string;
+  /** Lowest key > $last and ≤ $upper (params: last, upper). */
+  firstKeyAfter: string;
+  /** The n-th key from $first (params: first, upper, n − 1 as offset); none = fewer rows, use upper. */
+  lastKey: string;
+  /** Every key of a closed range, ascending (params: lo, hi). */
+  keysInRange: string;
+  /** One row as JSON for error messages (params: key). */
+  rowByKey: string;
+  /** Planner's row estimate of the table. */
+  estimate: string;
+  /** Number of key columns (k): a range takes 2k parameters. */
+  width: number;
+}
+
+export function keysetQueries(plan: Pick<BackfillPlan, 'table' | 'keyColumns' | 'keyTypes'>): KeysetQueries {
+  const table = qualify(plan.table.schema, plan.table.table);
+  const columns = plan.keyColumns.map(quoteIdent);
+  const width = columns.length;
+  if (width === 0 || plan.keyTypes.length !== width) {
+    throw new Error(`backfill plan for ${table} needs one type per key column`);
+  }
+  const tuple = `(${columns.join(', ')})`;
+  const params = (from: number) => `(${plan.keyTypes.map((type, i) => `$${from + i}::${type}`).join(', ')})`;
+  const select = `SELECT ARRAY[${columns.map((c) => `${c}::text`).join(', ')}] AS key FROM ${table}`;
+  const ascending = columns.join(', ');
+  const descending = columns.map((c) => `${c} DESC`).join(', ');
+  return {
+    width,
+    maxKey: `${select} ORDER BY ${descending} LIMIT 1`,
+    firstKey: `${select} WHERE ${tuple} <= ${params(1)} ORDER BY ${ascending} LIMIT 1`,
+    firstKeyAfter: `${select} WHERE ${tuple} > ${params(1)} AND ${tuple} <= ${params(width + 1)} ORDER BY ${ascending} LIMIT 1`,
+    lastKey: `${select} WHERE ${tuple} >= ${params(1)} AND ${tuple} <= ${params(width + 1)} ORDER BY ${ascending} OFFSET $${2 * width + 1}::bigint LIMIT 1`,
+    keysInRange: `${select} WHERE ${tuple} >= ${params(1)} AND ${tuple} <= ${params(width + 1)} ORDER BY ${ascending}`,
+    rowByKey: `SELECT left(to_jsonb(t)::text, 400) AS row FROM ${table} AS t WHERE ${tuple} = ${params(1)}`,
+    estimate: `SELECT greatest(c.reltuples, 0)::bigint AS estimate FROM pg_catalog.pg_class c WHERE c.oid = pg_catalog.to_regclass(${quoteLiteralText(table)})`,
+  };
+}
+
+/** A key as people read it: `id=42` or `(tenant_id, id)=(3, 42)`. */
+export function describeKey(columns: string[], key: readonly string[]): string {
+  if (columns.length === 1) return `${columns[0]}=${key[0]}`;
+  return `(${columns.join(', ')})=(${key.join(', ')})`;
+}
+
+function quoteLiteralText(text: string): string {
+  return `'${text.replace(/'/g, "''")}'`;
+}

@@ -1,0 +1,262 @@
+import { sql, type Kysely } from 'kysely';
+import { InputError } from '../errors.js';
+import { didYouMean } from '../spec/closest-name.js';
+import { displayColumn, displayIdentifier, MAX_IDENTIFIER_BYTES, utf8Length } from '../spec/identifiers.js';
+import type { ColumnFacts, ConstraintFact, IndexFact, KeyFacts } from '../spec/types.js';
+
+/** The column a change starts from. */
+export interface ColumnTarget {
+  schema: string;
+  table: string;
+  column: string;
+}
+
+/** The oldest server phasectl generates SQL for (CREATE OR REPLACE TRIGGER, …). */
+export const MIN_SERVER_VERSION_NUM = 140000;
+
+/**
+ * Reads from the catalog everything generating a rename of `target` to `newName` needs (type,
+ * collation, nullability, default, indexes, constraints, the key the backfill walks), and refuses
+ * columns phasectl cannot rename safely, each with an InputError that names the object and the fix.
+ */
+export async function readRenameFacts(db: Kysely<any>, target: ColumnTarget, newName: string): Promise<{ column: ColumnFacts; key: KeyFacts }> {
+  const where = displayColumn(target.schema, target.table, target.column);
+  const tableName = displayColumn(target.schema, target.table);
+  if (newName.length === 0) throw new InputError('the new column name is empty', { hint: 'give the new name, e.g. favourite_color' });
+  if (utf8Length(newName) > MAX_IDENTIFIER_BYTES) {
+    throw new InputError(`new column name ${displayIdentifier(newName)} is ${utf8Length(newName)} bytes; PostgreSQL keeps at most ${MAX_IDENTIFIER_BYTES}`, {
+      hint: 'choose a shorter name (PostgreSQL would silently truncate it)',
+    });
+  }
+  await requireServerVersion(db);
+  const relation = await findTable(db, target);
+  if (relation.relkind === 'p') {
+    throw new InputError(`${tableName} is a partitioned table; phasectl does not rename columns of partitioned tables yet`, {
+      hint: 'rename the column on each partition yourself, or wait for partition support',
+    });
+  }
+  if (relation.relkind !== 'r') {
+    throw new InputError(`${tableName} is not a table (${relkindName(relation.relkind)})`, { hint: 'name an ordinary table' });
+  }
+  const tableOid = relation.oid;
+  const attribute = await findColumn(db, tableOid, target, tableName);
+  if (await columnExists(db, tableOid, newName)) {
+    throw new InputError(`${tableName} already has a column ${displayIdentifier(newName)}`, { hint: 'choose another new name, or drop that column first' });
+  }
+  if (attribute.attgenerated !== '') {
+    throw new InputError(`${where} is a generated column; phasectl cannot keep a generated column in sync`, {
+      hint: 'add the new generated column and drop the old one yourself (its value is derived, nothing is lost)',
+    });
+  }
+  if (attribute.attidentity !== '') {
+    throw new InputError(`${where} is an identity column; phasectl does not move identity sequences`, {
+      hint: 'rename it with ALTER TABLE … RENAME COLUMN in a release where no code uses it, or drop the identity first',
+    });
+  }
+  await refuseDependentViews(db, tableOid, attribute.attnum, where);
+  await refuseReferencingForeignKeys(db, tableOid, attribute.attnum, where);
+  const primaryKey = await primaryKeyColumns(db, tableOid);
+  if (primaryKey && primaryKey.attnums.includes(attribute.attnum)) {
+    throw new InputError(`${where} is part of the primary key ${displayIdentifier(primaryKey.name)}; phasectl does not rename key columns`, {
+      hint: 'key columns identify rows for the backfill and for other tables: rename them in a maintenance window',
+    });
+  }
+  const key = await tableKey(db, tableOid, attribute.attnum, tableName);
+  const column: ColumnFacts = {
+    type: attribute.type,
+    ...(attribute.collation === null ? {} : { collation: attribute.collation }),
+    nullable: !attribute.attnotnull,
+    ...(attribute.default_expression === null ? {} : { default: attribute.default_expression }),
+    indexes: await columnIndexes(db, tableOid, attribute.attnum, where),
+    constraints: await columnConstraints(db, tableOid, attribute.attnum),
+  };
+  return { column, key };
+}
+
+async function requireServerVersion(db: Kysely<any>): Promise<void> {
+  const { rows } = await sql<{ version: number; display: string }>`
+    SELECT current_setting('server_version_num')::int AS version, current_setting('server_version') AS display`.execute(db);
+  const server = rows[0]!;
+  if (server.version < MIN_SERVER_VERSION_NUM) {
+    throw new InputError(`PostgreSQL ${server.display} is too old: phasectl needs PostgreSQL 14 or later`, { hint: 'upgrade the server to 14+' });
+  }
+}
+
+async function findTable(db: Kysely<any>, target: ColumnTarget): Promise<{ oid: number; relkind: string }> {
+  const { rows: schemas } = await sql<{ oid: number }>`SELECT oid FROM pg_catalog.pg_namespace WHERE nspname = ${target.schema}`.execute(db);
+  if (schemas.length === 0) {
+    const { rows } = await sql<{ name: string }>`
+      SELECT nspname AS name FROM pg_catalog.pg_namespace
+      WHERE nspname NOT LIKE 'pg\\_%' AND nspname <> 'information_schema'`.execute(db);
+    const known = rows.map((row) => row.name);
+    throw new InputError(`schema ${displayIdentifier(target.schema)} does not exist${didYouMean(target.schema, known)}`, {
+      hint: `check the name (schemas: ${known.join(', ')}); quote names with capitals or dots: "My Schema".table.column`,
+    });
+  }
+  const { rows } = await sql<{ oid: number; relkind: string }>`
+    SELECT c.oid, c.relkind FROM pg_catalog.pg_class c
+    WHERE c.relnamespace = ${schemas[0]!.oid} AND c.relname = ${target.table}`.execute(db);
+  const table = rows[0];
+  if (!table) {
+    const { rows: tables } = await sql<{ name: string }>`
+      SELECT relname AS name FROM pg_catalog.pg_class WHERE relnamespace = ${schemas[0]!.oid} AND relkind IN ('r', 'p')`.execute(db);
+    throw new InputError(`table ${displayColumn(target.schema, target.table)} does not exist${didYouMean(target.table, tables.map((row) => row.name))}`, {
+      hint: 'check the table name; write schema.table.column for a table outside public, and quote names with capitals: "Users".email',
+    });
+  }
+  return { oid: Number(table.oid), relkind: table.relkind };
+}
+
+interface AttributeRow {
+  attnum: number;
+  attnotnull: boolean;
+  attgenerated: string;
+  attidentity: string;
+  type: string;
+  collation: string | null;
+  default_expression: string | null;
+}
+
+async function findColumn(db: Kysely<any>, tableOid: number, target: ColumnTarget, tableName: string): Promise<AttributeRow> {
+  const { rows } = await sql<AttributeRow>`
+    SELECT a.attnum, a.attnotnull, a.attgenerated, a.attidentity,
+           pg_catalog.format_type(a.atttypid, a.atttypmod) AS type,
+           CASE WHEN a.attcollation <> 0 AND a.attcollation <> t.typcollation
+                THEN '"' || replace(cn.nspname, '"', '""') || '"."' || replace(co.collname, '"', '""') || '"' END AS collation,
+           pg_catalog.pg_get_expr(d.adbin, d.adrelid) AS default_expression
+    FROM pg_catalog.pg_attribute a
+    JOIN pg_catalog.pg_type t ON t.oid = a.atttypid
+    LEFT JOIN pg_catalog.pg_collation co ON co.oid = a.attcollation
+    LEFT JOIN pg_catalog.pg_namespace cn ON cn.oid = co.collnamespace
+    LEFT JOIN pg_catalog.pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
+    WHERE a.attrelid = ${tableOid} AND a.attname = ${target.column} AND NOT a.attisdropped`.execute(db);
+  const attribute = rows[0];
+  if (!attribute) {
+    const { rows: columns } = await sql<{ name: string }>`
+      SELECT attname AS name FROM pg_catalog.pg_attribute WHERE attrelid = ${tableOid} AND attnum > 0 AND NOT attisdropped`.execute(db);
+    throw new InputError(`${tableName} has no column ${displayIdentifier(target.column)}${didYouMean(target.column, columns.map((row) => row.name))}`, {
+      hint: `its columns: ${columns.map((row) => displayIdentifier(row.name)).join(', ')}`,
+    });
+  }
+  if (attribute.attnum < 0) {
+    throw new InputError(`${displayIdentifier(target.column)} is a system column of ${tableName}; it cannot be renamed`, { hint: 'name a user column' });
+  }
+  return attribute;
+}
+
+async function columnExists(db: Kysely<any>, tableOid: number, name: string): Promise<boolean> {
+  const { rows } = await sql`
+    SELECT 1 FROM pg_catalog.pg_attribute WHERE attrelid = ${tableOid} AND attname = ${name} AND NOT attisdropped`.execute(db);
+  return rows.length > 0;
+}
+
+async function refuseDependentViews(db: Kysely<any>, tableOid: number, attnum: number, where: string): Promise<void> {
+  const { rows } = await sql<{ name: string; kind: string }>`
+    SELECT DISTINCT pg_catalog.quote_ident(n.nspname) || '.' || pg_catalog.quote_ident(v.relname) AS name,
+           CASE v.relkind WHEN 'm' THEN 'materialized view' ELSE 'view' END AS kind
+    FROM pg_catalog.pg_depend dep
+    JOIN pg_catalog.pg_rewrite r ON r.oid = dep.objid
+    JOIN pg_catalog.pg_class v ON v.oid = r.ev_class
+    JOIN pg_catalog.pg_namespace n ON n.oid = v.relnamespace
+    WHERE dep.classid = 'pg_catalog.pg_rewrite'::regclass AND dep.refclassid = 'pg_catalog.pg_class'::regclass
+      AND dep.refobjid = ${tableOid} AND dep.refobjsubid = ${attnum} AND v.oid <> ${tableOid}
+    ORDER BY 1`.execute(db);
+  if (rows.length > 0) {
+    const names = rows.map((row) => `${row.kind} ${row.name}`).join(', ');
+    throw new InputError(`${where} is used by ${names}; phase 3 could not drop it`, {
+      hint: 'point the view at the new column yourself (CREATE OR REPLACE VIEW in the release of phase 2), or drop the view and recreate it after phase 3',
+    });
+  }
+}
+
+async function refuseReferencingForeignKeys(db: Kysely<any>, tableOid: number, attnum: number, where: string): Promise<void> {
+  const { rows } = await sql<{ name: string; on_table: string }>`
+    SELECT c.conname AS name, c.conrelid::regclass::text AS on_table
+    FROM pg_catalog.pg_constraint c
+    WHERE c.contype = 'f' AND c.confrelid = ${tableOid} AND ${attnum}::int2 = ANY (c.confkey)
+    ORDER BY 2, 1`.execute(db);
+  if (rows.length > 0) {
+    const names = rows.map((row) => `${displayIdentifier(row.name)} on ${row.on_table}`).join(', ');
+    throw new InputError(`${where} is referenced by foreign key ${names}`, {
+      hint: 'phasectl cannot move a referenced column; drop those foreign keys first (and re-add them on the new column after phase 3)',
+    });
+  }
+}
+
+async function primaryKeyColumns(db: Kysely<any>, tableOid: number): Promise<{ name: string; attnums: number[] } | undefined> {
+  const { rows } = await sql<{ name: string; attnums: number[] }>`
+    SELECT ic.relname AS name, array_agg(k.attnum ORDER BY k.position)::int[] AS attnums
+    FROM pg_catalog.pg_index i
+    JOIN pg_catalog.pg_class ic ON ic.oid = i.indexrelid
+    CROSS JOIN LATERAL unnest(i.indkey::int2[]) WITH ORDINALITY AS k(attnum, position)
+    WHERE i.indrelid = ${tableOid} AND i.indisprimary
+    GROUP BY ic.relname`.execute(db);
+  return rows[0];
+}
+
+/**
+ * The key the backfill walks: the primary key, else the narrowest valid unique index without
+ * expressions or predicate whose columns are all NOT NULL (and do not include the renamed column).
+ */
+async function tableKey(db: Kysely<any>, tableOid: number, attnum: number, tableName: string): Promise<KeyFacts> {
+  const { rows } = await sql<{ name: string; columns: string[]; types: string[]; primary: boolean; has_column: boolean; all_not_null: boolean }>`
+    SELECT ic.relname AS name, i.indisprimary AS primary,
+           array_agg(a.attname::text ORDER BY k.position) AS columns,
+           array_agg(pg_catalog.format_type(a.atttypid, a.atttypmod) ORDER BY k.position) AS types,
+           bool_or(a.attnum = ${attnum}) AS has_column, bool_and(a.attnotnull) AS all_not_null
+    FROM pg_catalog.pg_index i
+    JOIN pg_catalog.pg_class ic ON ic.oid = i.indexrelid
+    CROSS JOIN LATERAL unnest(i.indkey::int2[]) WITH ORDINALITY AS k(attnum, position)
+    JOIN pg_catalog.pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum
+    WHERE i.indrelid = ${tableOid} AND i.indisunique AND i.indisvalid AND i.indimmediate
+      AND i.indexprs IS NULL AND i.indpred IS NULL AND k.position <= i.indnkeyatts
+    GROUP BY ic.relname, i.indisprimary
+    ORDER BY i.indisprimary DESC, count(*), ic.relname`.execute(db);
+  const key = rows.find((row) => row.all_not_null && !row.has_column);
+  if (!key) {
+    throw new InputError(`${tableName} has no primary key and no unique index over NOT NULL columns (other than the renamed column)`, {
+      hint: `add a primary key: ALTER TABLE ${tableName} ADD PRIMARY KEY (id) — the backfill walks the table by its key`,
+    });
+  }
+  return { columns: key.columns, types: key.types };
+}
+
+async function columnIndexes(db: Kysely<any>, tableOid: number, attnum: number, where: string): Promise<IndexFact[]> {
+  // Key and INCLUDE columns are in indkey; expressions and predicates are recorded in pg_depend.
+  const { rows } = await sql<{ name: string; definition: string; unique: boolean; constraint: string | null; contype: string | null; primary: boolean }>`
+    SELECT ic.relname AS name, pg_catalog.pg_get_indexdef(i.indexrelid) AS definition, i.indisunique AS unique,
+           i.indisprimary AS primary, con.conname AS constraint, con.contype::text AS contype
+    FROM pg_catalog.pg_index i
+    JOIN pg_catalog.pg_class ic ON ic.oid = i.indexrelid
+    LEFT JOIN pg_catalog.pg_constraint con ON con.conindid = i.indexrelid AND con.conrelid = i.indrelid AND con.contype IN ('p', 'u', 'x')
+    WHERE i.indrelid = ${tableOid}
+      AND (${attnum}::int2 = ANY (i.indkey::int2[])
+           OR EXISTS (SELECT 1 FROM pg_catalog.pg_depend dep
+                      WHERE dep.classid = 'pg_catalog.pg_class'::regclass AND dep.objid = i.indexrelid
+                        AND dep.refclassid = 'pg_catalog.pg_class'::regclass AND dep.refobjid = i.indrelid
+                        AND dep.refobjsubid = ${attnum}))
+    ORDER BY ic.relname`.execute(db);
+  const exclusion = rows.find((row) => row.contype === 'x');
+  if (exclusion) {
+    throw new InputError(`${where} is part of exclusion constraint ${displayIdentifier(exclusion.name)}; phasectl does not copy exclusion constraints yet`, {
+      hint: 'drop the exclusion constraint before the change and re-create it on the new column after phase 3',
+    });
+  }
+  return rows
+    .filter((row) => !row.primary)
+    .map((row) => ({ name: row.name, definition: row.definition, unique: row.unique, ...(row.constraint === null ? {} : { constraint: row.constraint }) }));
+}
+
+async function columnConstraints(db: Kysely<any>, tableOid: number, attnum: number): Promise<ConstraintFact[]> {
+  const { rows } = await sql<{ name: string; contype: string; definition: string }>`
+    SELECT c.conname AS name, c.contype::text AS contype, pg_catalog.pg_get_constraintdef(c.oid) AS definition
+    FROM pg_catalog.pg_constraint c
+    WHERE c.conrelid = ${tableOid} AND c.contype IN ('c', 'u', 'f') AND ${attnum}::int2 = ANY (c.conkey)
+    ORDER BY c.conname`.execute(db);
+  const kinds: Record<string, ConstraintFact['kind']> = { c: 'check', u: 'unique', f: 'foreign_key' };
+  return rows.map((row) => ({ name: row.name, kind: kinds[row.contype]!, definition: row.definition }));
+}
+
+function relkindName(relkind: string): string {
+  return ({ v: 'a view', m: 'a materialized view', f: 'a foreign table', S: 'a sequence', i: 'an index', c: 'a composite type' } as Record<string, string>)[relkind] ?? `relkind ${relkind}`;
+}

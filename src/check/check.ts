@@ -1,0 +1,179 @@
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { InputError } from '../errors.js';
+import { generatedFiles } from '../generate/files.js';
+import { ledgerViolations } from '../releases/rules.js';
+import { parsePhasesText, type LoadedPhases } from '../spec/load.js';
+import { currentPhase, type PhasesFile } from '../spec/types.js';
+import { resolveBase } from './base.js';
+import { GitRepository } from './git.js';
+import { sourcePathspecs } from './pathspecs.js';
+import { nameForms } from './references.js';
+import { generatedFileViolations, firstDifferentLine } from './rules/generated-files.js';
+import { ledgerRuleViolations } from './rules/ledger.js';
+import { oldColumnReferenceViolations, type DroppedColumn } from './rules/old-column-references.js';
+import { phaseStepViolations } from './rules/phase-step.js';
+import { releaseTagName, releaseTagViolations } from './rules/release-tags.js';
+import { shippedFileViolations } from './rules/shipped-files.js';
+import type { BaseRef, CheckReport, Violation } from './types.js';
+
+export interface CheckOptions {
+  /** The folder holding phases.yaml and db/ (anywhere inside a git working tree). */
+  projectDir: string;
+  /** Ref to compare HEAD with; default: the merge base with origin/main, else the newest `releaseTags` tag. */
+  base?: string;
+  /** Glob of release tags, `*` standing for the release name (e.g. `v*`): enables rule 7. */
+  releaseTags?: string;
+}
+
+/** The generated files live here, relative to the project directory. */
+const GENERATED_DIR = 'db';
+
+/** How many edited shipped files get their first changed line looked up (one `git cat-file` each). */
+const LOCATE_EDITS_LIMIT = 50;
+
+/**
+ * The CI gate: checks HEAD's working tree against the release rules (docs/check.md) and returns every
+ * violation. Throws InputError (exit 2) when the project is not in a git repository, phases.yaml is missing
+ * or the base cannot be found (saying what to fetch); an invalid phases.yaml is reported as a rule-0 violation
+ * with exit code 2.
+ */
+export async function check(options: CheckOptions): Promise<CheckReport> {
+  if (options.releaseTags) releaseTagName(options.releaseTags, 'release'); // reject a pattern without * before any work
+  const git = await GitRepository.open(options.projectDir);
+  const phasesPath = `${git.prefix}phases.yaml`;
+  const text = await readFile(path.join(git.root, phasesPath), 'utf8').catch((error: NodeJS.ErrnoException) => {
+    if (error.code === 'ENOENT') {
+      throw new InputError(`no phases.yaml in ${path.join(git.root, git.prefix)}`, {
+        hint: 'pass --project <dir> naming the folder that holds phases.yaml, or create it with `phasectl init`',
+      });
+    }
+    throw error;
+  });
+  const { base, notes } = await resolveBase(git, options);
+
+  let head: LoadedPhases;
+  try {
+    head = parsePhasesText(text, phasesPath);
+  } catch (error) {
+    if (!(error instanceof InputError)) throw error;
+    const invalid: Violation = {
+      rule: 0,
+      file: error.location?.file ?? phasesPath,
+      line: error.location?.line,
+      column: error.location?.column,
+      message: error.message,
+      fix: error.hint ?? 'fix phases.yaml (see docs/internals.md for its format)',
+    };
+    return { base, violations: [invalid], notes: [...notes, 'phases.yaml is invalid: the release rules were not checked'], changeCount: 0, ok: false, exitCode: 2 };
+  }
+
+  const baseLabel = base ? `${base.ref} ${base.shortSha}` : '';
+  const baseSpec = base ? await loadBaseSpec(git, base, phasesPath, notes) : undefined;
+  const violations: Violation[] = [...ledgerRuleViolations(ledgerViolations(head.spec), phasesPath, head.locate)];
+
+  if (base && baseSpec) {
+    violations.push(...phaseStepViolations({ base: baseSpec, head: head.spec, phasesFile: phasesPath, locate: head.locate, baseLabel }));
+  }
+
+  const dbFiles = await git.workingFiles(`${git.prefix}${GENERATED_DIR}`);
+  const [generated, shipped, references, tags] = await Promise.all([
+    checkGeneratedFiles(git, head.spec, dbFiles),
+    base ? checkShippedFiles(git, base, baseLabel, dbFiles) : Promise.resolve([]),
+    checkReferences(git, head.spec, base, baseSpec, baseLabel, notes),
+    options.releaseTags
+      ? checkReleaseTags(git, head, baseSpec, options.releaseTags, phasesPath)
+      : Promise.resolve([]),
+  ]);
+  violations.push(...generated, ...shipped, ...references, ...tags);
+  if (!options.releaseTags) notes.push('rule 7 (previous phase shipped) is off: pass --release-tags <pattern>, e.g. "v*"');
+
+  violations.sort(compareViolations);
+  return { base, violations, notes, changeCount: head.spec.changes.length, ok: violations.length === 0, exitCode: violations.length === 0 ? 0 : 1 };
+}
+
+/** phases.yaml at the base; an empty ledger when the base has none (the project adopted phasectl in this pull request). */
+async function loadBaseSpec(git: GitRepository, base: BaseRef, phasesPath: string, notes: string[]): Promise<PhasesFile | undefined> {
+  const text = await git.showFile(base.sha, phasesPath);
+  if (text === undefined) return { version: 1, releases: [], migrations: { format: 'sql' }, check: { sourceGlobs: [], ignoreGlobs: [] }, changes: [] };
+  try {
+    return parsePhasesText(text, `${base.ref}:${phasesPath}`).spec;
+  } catch (error) {
+    if (!(error instanceof InputError)) throw error;
+    notes.push(`phases.yaml at the base (${base.ref} ${base.shortSha}) is invalid (${error.message}): rules 3 and 7 were checked without it`);
+    return undefined;
+  }
+}
+
+/** `files`: the working tree's files under db/ (tracked or not, deleted ones left out). */
+async function checkGeneratedFiles(git: GitRepository, spec: PhasesFile, files: string[]): Promise<Violation[]> {
+  const expected = generatedFiles(spec).map((file) => ({ path: `${git.prefix}${file.path}`, content: file.content }));
+  const contents = await Promise.all(files.map((file) => readFile(path.join(git.root, file), 'utf8')));
+  return generatedFileViolations({ expected, present: new Map(files.map((file, index) => [file, contents[index] ?? ''])) });
+}
+
+async function checkShippedFiles(git: GitRepository, base: BaseRef, baseLabel: string, files: string[]): Promise<Violation[]> {
+  const baseBlobs = await git.treeBlobs(base.sha, `${git.prefix}${GENERATED_DIR}`);
+  const present = new Set(files);
+  const working = await git.hashWorkingFiles([...baseBlobs.keys()].filter((file) => present.has(file)));
+  const edited = [...working].filter(([file, blob]) => baseBlobs.get(file) !== blob).slice(0, LOCATE_EDITS_LIMIT);
+  const firstChangedLine = new Map<string, number>();
+  await Promise.all(
+    edited.map(async ([file]) => {
+      const before = await git.showFile(base.sha, file);
+      const now = await readFile(path.join(git.root, file), 'utf8');
+      const line = before === undefined ? undefined : firstDifferentLine(before, now);
+      if (line !== undefined) firstChangedLine.set(file, line);
+    }),
+  );
+  return shippedFileViolations({ base: baseBlobs, working, baseLabel, baseCommit: base.shortSha, firstChangedLine });
+}
+
+/**
+ * Rule 6 for the changes entering phase 3. Without a base, "entering" means: phase 3 is in the newest
+ * release of the ledger (a finished rename whose old name comes back later is not this rule's business).
+ */
+async function checkReferences(
+  git: GitRepository,
+  head: PhasesFile,
+  base: BaseRef | null,
+  baseSpec: PhasesFile | undefined,
+  baseLabel: string,
+  notes: string[],
+): Promise<Violation[]> {
+  const basePhases = new Map((baseSpec?.changes ?? []).map((change) => [change.id, currentPhase(change)]));
+  const newestRelease = head.releases.at(-1);
+  const dropped: DroppedColumn[] = head.changes
+    .filter((change) => currentPhase(change) === 3)
+    .filter((change) => (baseSpec ? (basePhases.get(change.id) ?? 0) < 3 : change.releases.phase3 === newestRelease))
+    .map((change) => ({ changeId: change.id, table: `${change.rename.schema}.${change.rename.table}`, column: change.rename.from }));
+  if (dropped.length === 0) return [];
+  const pathspecs = sourcePathspecs(head.check, git.prefix);
+  if (pathspecs.length === 0) {
+    notes.push('rule 6: check.sourceGlobs is empty, so no source file was searched for the dropped columns');
+    return [];
+  }
+  if (!base) notes.push('rule 6: no base, so only HEAD was searched (the previous release may still name the column)');
+  const words = [...new Set(dropped.flatMap((change) => nameForms(change.column).map((form) => form.text)))];
+  const [headHits, baseHits] = await Promise.all([
+    git.grepWords(words, pathspecs),
+    base ? git.grepWords(words, pathspecs, base.sha) : Promise.resolve(undefined),
+  ]);
+  return oldColumnReferenceViolations({ dropped, head: headHits, base: baseHits ? { hits: baseHits, label: baseLabel } : undefined });
+}
+
+async function checkReleaseTags(git: GitRepository, head: LoadedPhases, baseSpec: PhasesFile | undefined, pattern: string, phasesPath: string): Promise<Violation[]> {
+  const [tags, shallow] = await Promise.all([git.tags(pattern), git.isShallow()]);
+  return releaseTagViolations({ head: head.spec, base: baseSpec, pattern, tags, phasesFile: phasesPath, locate: head.locate, shallow });
+}
+
+/** Grouped by change (changes first, then the rest), then rule, file and position. */
+function compareViolations(a: Violation, b: Violation): number {
+  return (
+    (a.changeId ?? '\uffff').localeCompare(b.changeId ?? '\uffff') ||
+    a.rule - b.rule ||
+    a.file.localeCompare(b.file) ||
+    (a.line ?? 0) - (b.line ?? 0) ||
+    (a.column ?? 0) - (b.column ?? 0)
+  );
+}

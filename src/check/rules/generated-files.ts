@@ -1,0 +1,65 @@
+import { changeIdFromHeader, changeIdFromPath, looksGenerated } from '../file-names.js';
+import type { Violation } from '../types.js';
+
+const REGENERATE = 'run `phasectl generate` and commit the result (generated files are never edited by hand)';
+
+/**
+ * Rule 4: the files under db/ are exactly what phasectl generates from HEAD's phases.yaml —
+ * none changed (hand-edited or stale), none missing, no phasectl file that is not generated anymore.
+ * `present` maps every working-tree file under db/ to its text (files without phasectl's header that are
+ * not expected are the team's own and are left alone).
+ */
+export function generatedFileViolations(input: { expected: { path: string; content: string }[]; present: Map<string, string> }): Violation[] {
+  const violations: Violation[] = [];
+  const expectedPaths = new Set<string>();
+  for (const file of input.expected) {
+    expectedPaths.add(file.path);
+    const changeId = changeIdFromHeader(file.content) ?? changeIdFromPath(file.path);
+    const actual = input.present.get(file.path);
+    if (actual === undefined) {
+      violations.push({ rule: 4, changeId, file: file.path, message: 'is missing: phasectl generates it from phases.yaml', fix: REGENERATE });
+      continue;
+    }
+    const line = firstDifferentLine(normalize(file.content), normalize(actual));
+    if (line !== undefined) {
+      violations.push({
+        rule: 4,
+        changeId,
+        file: file.path,
+        line,
+        column: 1,
+        message: `differs from what phasectl generates from phases.yaml (from line ${line} on): edited by hand, or stale after a phases.yaml change`,
+        fix: REGENERATE,
+      });
+    }
+  }
+  for (const [path, content] of input.present) {
+    if (expectedPaths.has(path) || !looksGenerated(content)) continue;
+    violations.push({
+      rule: 4,
+      changeId: changeIdFromHeader(content) ?? changeIdFromPath(path),
+      file: path,
+      line: 1,
+      column: 1,
+      message: "carries phasectl's header, but phases.yaml does not generate it (left over, renamed, or written by hand)",
+      fix: 'delete it (or restore the phases.yaml entry it belongs to), then run `phasectl generate` and commit',
+    });
+  }
+  return violations;
+}
+
+/** Line endings are the checkout's business (core.autocrlf), not a difference. */
+function normalize(text: string): string {
+  return text.replace(/\r\n/g, '\n');
+}
+
+/** 1-based number of the first line that differs, or undefined when the texts are equal. */
+export function firstDifferentLine(expected: string, actual: string): number | undefined {
+  if (expected === actual) return undefined;
+  const a = expected.split('\n');
+  const b = actual.split('\n');
+  for (let index = 0; index < Math.max(a.length, b.length); index += 1) {
+    if (a[index] !== b[index]) return index + 1;
+  }
+  return 1;
+}

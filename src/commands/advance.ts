@@ -1,0 +1,63 @@
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { InputError } from '../errors.js';
+import { generatedFiles } from '../generate/files.js';
+import { writeGeneratedFiles } from '../generate/write.js';
+import { projectPaths } from '../project.js';
+import { planAdvance, type PhaseMove } from '../releases/advance.js';
+import { recordPhaseRelease } from '../spec/edit.js';
+import { savePhasesFile } from '../spec/save.js';
+import { RELEASE_NAME_PATTERN } from '../spec/schema.js';
+import { loadCheckedPhases } from './load-project.js';
+
+export interface AdvanceOptions {
+  dir?: string;
+  /** Default: $PHASECTL_RELEASE, else the `version` of package.json in `dir`. */
+  release?: string;
+  changeId?: string;
+}
+
+export type AdvanceResult =
+  | { kind: 'nothing'; release: string; message: string }
+  | { kind: 'advanced'; release: string; moves: PhaseMove[]; written: string[]; unchanged: string[] };
+
+/**
+ * Moves every in-flight change (or one) a phase forward into `release`: records it in phases.yaml
+ * and writes the generated files. Refusals (release rules) throw before anything is written.
+ */
+export async function advance(options: AdvanceOptions = {}): Promise<AdvanceResult> {
+  const paths = projectPaths(options.dir);
+  const loaded = await loadCheckedPhases(paths.root);
+  const release = options.release ?? process.env.PHASECTL_RELEASE ?? (await packageVersion(paths.root));
+  if (!release) {
+    throw new InputError('no release given', {
+      hint: 'pass --release <name> (e.g. --release 1.4.0), set PHASECTL_RELEASE, or run where package.json has a version',
+    });
+  }
+  if (!RELEASE_NAME_PATTERN.test(release)) {
+    throw new InputError(`"${release}" is not a release name`, { hint: 'use letters, digits, ".", "_" and "-", starting with a letter or digit, e.g. 1.4.0' });
+  }
+  const outcome = planAdvance(loaded.spec, release, { changeId: options.changeId });
+  if (outcome.kind === 'nothing') return { kind: 'nothing', release, message: outcome.message };
+  if (outcome.kind === 'refused') {
+    const index = loaded.spec.changes.findIndex((change) => change.id === outcome.changeId);
+    const position = index >= 0 ? loaded.locate(['changes', index, 'releases']) : undefined;
+    throw new InputError(outcome.message, { hint: outcome.hint, location: { file: loaded.file, line: position?.line, column: position?.column } });
+  }
+  let updated = loaded;
+  for (const move of outcome.moves) updated = recordPhaseRelease(updated, move.changeId, move.to, release);
+  // Render first: if generation fails, phases.yaml stays as it was.
+  const files = generatedFiles(updated.spec);
+  await savePhasesFile(updated);
+  const { written, unchanged } = await writeGeneratedFiles(paths.root, files);
+  return { kind: 'advanced', release, moves: outcome.moves, written, unchanged };
+}
+
+async function packageVersion(root: string): Promise<string | undefined> {
+  try {
+    const manifest = JSON.parse(await readFile(join(root, 'package.json'), 'utf8')) as { version?: unknown };
+    return typeof manifest.version === 'string' ? manifest.version : undefined;
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,27 @@
+import { compareGeneratedFiles, writeGeneratedFiles } from '../generate/write.js';
+import { generatedFiles } from '../generate/files.js';
+import { projectPaths } from '../project.js';
+import { loadCheckedPhases } from './load-project.js';
+
+export interface GenerateOptions {
+  dir?: string;
+  /** Templates overriding phasectl's own. */
+  templatesDir?: string;
+}
+
+/** Re-renders every generated file from phases.yaml and writes those that differ. */
+export async function generate(options: GenerateOptions = {}): Promise<{ written: string[]; unchanged: string[] }> {
+  const paths = projectPaths(options.dir);
+  const loaded = await loadCheckedPhases(paths.root);
+  const files = generatedFiles(loaded.spec, options.templatesDir ? { templatesDir: options.templatesDir } : undefined);
+  return writeGeneratedFiles(paths.root, files);
+}
+
+/** Compares the files on disk with what phasectl generates; writes nothing. */
+export async function checkGenerated(options: GenerateOptions = {}): Promise<{ changed: string[]; missing: string[]; unexpected: string[]; clean: boolean }> {
+  const paths = projectPaths(options.dir);
+  const loaded = await loadCheckedPhases(paths.root);
+  const files = generatedFiles(loaded.spec, options.templatesDir ? { templatesDir: options.templatesDir } : undefined);
+  const { changed, missing, unexpected } = await compareGeneratedFiles(paths.root, files);
+  return { changed, missing, unexpected, clean: changed.length + missing.length + unexpected.length === 0 };
+}

@@ -1,0 +1,61 @@
+import { mkdir, stat } from 'node:fs/promises';
+import { relative } from 'node:path';
+import { projectPaths } from '../project.js';
+import { DEFAULT_IGNORE_GLOBS, DEFAULT_SOURCE_GLOBS } from '../spec/schema.js';
+import { writeFileAtomic } from '../spec/save.js';
+
+/** The phases.yaml `init` writes: valid as is, with a commented example of a change. */
+export function initialPhasesText(): string {
+  const globs = (list: string[]) => `[${list.map((glob) => JSON.stringify(glob)).join(', ')}]`;
+  return `# phases.yaml — column changes that ship in three phases, one release each.
+# Declare a change with \`phasectl plan rename <table>.<column> <new_name>\`; every release,
+# \`phasectl advance --release <name>\` moves each change one phase and writes db/migrations.
+version: 1
+
+# Where \`phasectl check\` looks for code that still names a column before it is dropped.
+check:
+  sourceGlobs: ${globs(DEFAULT_SOURCE_GLOBS)}
+  ignoreGlobs: ${globs(DEFAULT_IGNORE_GLOBS)}
+
+# Written by \`phasectl plan\` and \`phasectl advance\`; an entry looks like:
+#
+#  - id: users-job-title-to-favourite-color
+#    rename: { schema: public, table: users, from: job_title, to: favourite_color }
+#    column: { type: text, nullable: false, default: "'unknown'::text", indexes: [], constraints: [] }
+#    key: { columns: [id], types: [bigint] }
+#    releases: { phase1: 1.4.0, phase2: 1.5.0 }   # written by \`advance\`, never by hand
+changes: []
+`;
+}
+
+export interface InitResult {
+  created: string[];
+  existing: string[];
+}
+
+/** Creates phases.yaml and db/{migrations,functions,triggers} when missing; never overwrites. */
+export async function init(dir: string = process.cwd()): Promise<InitResult> {
+  const paths = projectPaths(dir);
+  const result: InitResult = { created: [], existing: [] };
+  const name = (path: string) => relative(paths.root, path) || '.';
+  if (await exists(paths.phasesFile)) result.existing.push(name(paths.phasesFile));
+  else {
+    await writeFileAtomic(paths.phasesFile, initialPhasesText());
+    result.created.push(name(paths.phasesFile));
+  }
+  for (const folder of [paths.migrationsDir, paths.functionsDir, paths.triggersDir]) {
+    if (await exists(folder)) result.existing.push(`${name(folder)}/`);
+    else {
+      await mkdir(folder, { recursive: true });
+      result.created.push(`${name(folder)}/`);
+    }
+  }
+  return result;
+}
+
+async function exists(path: string): Promise<boolean> {
+  return stat(path).then(
+    () => true,
+    () => false,
+  );
+}

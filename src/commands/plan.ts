@@ -1,0 +1,124 @@
+import { connect } from '../db/connect.js';
+import { readRenameFacts } from '../catalog/column-facts.js';
+import { InputError } from '../errors.js';
+import { projectPaths } from '../project.js';
+import { describeRenamePlan } from '../releases/describe-plan.js';
+import { defaultChangeId, parseColumnTarget } from '../spec/column-target.js';
+import { appendChange } from '../spec/edit.js';
+import { displayColumn, displayIdentifier, MAX_IDENTIFIER_BYTES, utf8Length } from '../spec/identifiers.js';
+import { loadPhasesFile } from '../spec/load.js';
+import { savePhasesFile } from '../spec/save.js';
+import { CHANGE_ID_PATTERN, MAX_CHANGE_ID_LENGTH } from '../spec/schema.js';
+import type { ColumnFacts, KeyFacts, RenameChange } from '../spec/types.js';
+
+export interface PlanRenameOptions {
+  /** Project root (default: the current directory). */
+  dir?: string;
+  /** `[schema.]table.column`, parts optionally double-quoted. */
+  target: string;
+  newName: string;
+  id?: string;
+  /** Offline: the column's type. With a database: a new type (a type change) when it differs. */
+  type?: string;
+  up?: string;
+  down?: string;
+  /** Offline only: the table key as `col:type,col:type`. */
+  key?: string;
+  /** Read the facts from this database; without it, plan offline from the flags. */
+  databaseUrl?: string;
+}
+
+export interface PlanRenameResult {
+  change: RenameChange;
+  file: string;
+  /** The three-release plan, for people. */
+  plan: string;
+}
+
+/**
+ * Declares a rename: reads the column's facts (from the database, or from the flags offline),
+ * appends the change to phases.yaml keeping its comments, and returns the three-release plan.
+ * Bad input throws before anything is written; the database is only read.
+ */
+export async function planRename(options: PlanRenameOptions): Promise<PlanRenameResult> {
+  const paths = projectPaths(options.dir);
+  const loaded = await loadPhasesFile(paths.phasesFile);
+  const target = parseColumnTarget(options.target);
+  const newName = options.newName;
+  if (newName === '') throw new InputError('the new column name is empty', { hint: 'give the new name, e.g. favourite_color' });
+  if (utf8Length(newName) > MAX_IDENTIFIER_BYTES) {
+    throw new InputError(`new column name ${displayIdentifier(newName)} is ${utf8Length(newName)} bytes; PostgreSQL keeps at most ${MAX_IDENTIFIER_BYTES}`, {
+      hint: 'choose a shorter name',
+    });
+  }
+  if (newName === target.column) throw new InputError(`the new name is the same as the column's, ${displayIdentifier(newName)}`, { hint: 'give a different new name' });
+  const id = options.id ?? defaultChangeId(target.table, target.column, newName);
+  if (!CHANGE_ID_PATTERN.test(id) || id.length > MAX_CHANGE_ID_LENGTH) {
+    throw new InputError(`--id "${id}" is not a change id`, { hint: `use lower-case letters, digits and "-", starting with a letter or digit, at most ${MAX_CHANGE_ID_LENGTH} characters` });
+  }
+  if (loaded.spec.changes.some((change) => change.id === id)) {
+    throw new InputError(`phases.yaml already has a change "${id}"`, { hint: 'pass another id with --id' });
+  }
+  const conflicting = loaded.spec.changes.find(
+    (change) =>
+      change.rename.schema === target.schema &&
+      change.rename.table === target.table &&
+      [change.rename.from, change.rename.to].some((name) => name === target.column || name === newName),
+  );
+  if (conflicting) {
+    throw new InputError(`change "${conflicting.id}" already renames ${displayColumn(target.schema, target.table, conflicting.rename.from)} → ${displayIdentifier(conflicting.rename.to)}`, {
+      hint: 'finish that change (advance it to phase 3) before planning another on the same column',
+    });
+  }
+  const { column, key, type } = options.databaseUrl ? await factsFromDatabase(options.databaseUrl, target, newName, options.type) : factsFromFlags(options);
+  const change: RenameChange = {
+    kind: 'rename',
+    id,
+    rename: {
+      schema: target.schema,
+      table: target.table,
+      from: target.column,
+      to: newName,
+      ...(type === undefined ? {} : { type }),
+      ...(options.up === undefined ? {} : { up: options.up }),
+      ...(options.down === undefined ? {} : { down: options.down }),
+    },
+    column,
+    key,
+    releases: {},
+  };
+  const updated = appendChange(loaded, change);
+  await savePhasesFile(updated);
+  return { change, file: paths.phasesFile, plan: describeRenamePlan(change) };
+}
+
+async function factsFromDatabase(url: string, target: { schema: string; table: string; column: string }, newName: string, type: string | undefined): Promise<{ column: ColumnFacts; key: KeyFacts; type?: string }> {
+  const connection = await connect(url, { max: 1, applicationName: 'phasectl plan' });
+  try {
+    const facts = await readRenameFacts(connection.db, target, newName);
+    return { ...facts, ...(type !== undefined && type !== facts.column.type ? { type } : {}) };
+  } finally {
+    await connection.close();
+  }
+}
+
+/** Offline facts: the type and key from flags, nothing else known (nullable, no indexes or constraints). */
+function factsFromFlags(options: PlanRenameOptions): { column: ColumnFacts; key: KeyFacts; type?: string } {
+  if (!options.type || !options.key) {
+    throw new InputError(`without a database, plan needs ${[!options.type && '--type', !options.key && '--key'].filter(Boolean).join(' and ')}`, {
+      hint: 'pass --database-url (or set DATABASE_URL) so plan reads the column, or give --type <sql type> --key <column:type,…>',
+    });
+  }
+  const key: KeyFacts = { columns: [], types: [] };
+  for (const part of options.key.split(',')) {
+    const separator = part.indexOf(':');
+    const name = part.slice(0, separator).trim();
+    const type = part.slice(separator + 1).trim();
+    if (separator < 0 || !name || !type) {
+      throw new InputError(`--key "${options.key}" is not a list of column:type`, { hint: 'write e.g. --key id:bigint or --key tenant_id:integer,id:bigint' });
+    }
+    key.columns.push(name);
+    key.types.push(type);
+  }
+  return { column: { type: options.type, nullable: true, indexes: [], constraints: [] }, key };
+}

@@ -1,0 +1,80 @@
+import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import type { GeneratedFile } from './files.js';
+import { migrationFileNamePattern } from './header.js';
+
+/** The folders phasectl generates into, relative to the project root. */
+export const generatedFolders = ['db/migrations', 'db/functions', 'db/triggers'] as const;
+
+async function readIfExists(path: string): Promise<string | undefined> {
+  try {
+    return await readFile(path, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw error;
+  }
+}
+
+/**
+ * Writes the files whose content differs from what is on disk (creating folders); never deletes.
+ * Returns the relative paths written and those already up to date.
+ */
+export async function writeGeneratedFiles(root: string, files: GeneratedFile[]): Promise<{ written: string[]; unchanged: string[] }> {
+  const written: string[] = [];
+  const unchanged: string[] = [];
+  for (const file of files) {
+    const target = join(root, file.path);
+    if ((await readIfExists(target)) === file.content) {
+      unchanged.push(file.path);
+      continue;
+    }
+    await mkdir(dirname(target), { recursive: true });
+    await writeFile(target, file.content, 'utf8');
+    written.push(file.path);
+  }
+  return { written, unchanged };
+}
+
+/** True for a file phasectl would have generated: it carries a phasectl header or is named like one. */
+function looksGenerated(folder: string, name: string, content: string): boolean {
+  if (content.startsWith('-- phasectl ')) return true;
+  if (folder === 'db/migrations') return migrationFileNamePattern.test(name);
+  if (folder === 'db/functions') return /^[a-z0-9][a-z0-9-]*_v\d{2}\.sql$/.test(name);
+  return false;
+}
+
+/**
+ * Compares the project with the generated set: `changed` (content differs), `missing` (not on disk),
+ * `unexpected` (generated-looking files in db/migrations, db/functions, db/triggers that phases.yaml does not produce).
+ * Paths are relative, sorted.
+ */
+export async function compareGeneratedFiles(
+  root: string,
+  files: GeneratedFile[],
+): Promise<{ changed: string[]; missing: string[]; unexpected: string[] }> {
+  const changed: string[] = [];
+  const missing: string[] = [];
+  const unexpected: string[] = [];
+  const expected = new Set(files.map((file) => file.path));
+  for (const file of files) {
+    const onDisk = await readIfExists(join(root, file.path));
+    if (onDisk === undefined) missing.push(file.path);
+    else if (onDisk !== file.content) changed.push(file.path);
+  }
+  for (const folder of generatedFolders) {
+    let names: string[];
+    try {
+      names = await readdir(join(root, folder));
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') continue;
+      throw error;
+    }
+    for (const name of names.filter((entry) => entry.endsWith('.sql')).sort()) {
+      const path = `${folder}/${name}`;
+      if (expected.has(path)) continue;
+      const content = (await readIfExists(join(root, path))) ?? '';
+      if (looksGenerated(folder, name, content)) unexpected.push(path);
+    }
+  }
+  return { changed: changed.sort(), missing: missing.sort(), unexpected };
+}

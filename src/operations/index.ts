@@ -1,0 +1,20 @@
+import type { Change, PhaseNumber } from '../spec/types.js';
+import { renameOperation } from './rename.js';
+import { defaultGenerationSettings, type GenerationSettings } from './settings.js';
+import type { Operation, PhaseSteps } from './types.js';
+
+export { defaultGenerationSettings, type GenerationSettings } from './settings.js';
+export { renameOperation } from './rename.js';
+
+/** The operation that handles a change's kind. */
+export function operationFor(change: Change): Operation {
+  switch (change.kind) {
+    case 'rename':
+      return renameOperation as Operation;
+  }
+}
+
+/** The up and down steps of one phase of a change, rendered with `settings` (timeouts, template folder). */
+export function phaseSteps(change: Change, phase: PhaseNumber, settings: GenerationSettings = defaultGenerationSettings): PhaseSteps {
+  return operationFor(change).steps(change, phase, settings);
+}

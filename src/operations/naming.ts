@@ -1,0 +1,57 @@
+import { createHash } from 'node:crypto';
+
+/** PostgreSQL truncates identifiers to NAMEDATALEN - 1 bytes; longer names would silently collide. */
+export const maxIdentifierBytes = 63;
+
+/**
+ * Returns `name` when it fits in 63 bytes (UTF-8); otherwise cuts it on a character boundary and
+ * appends `_` + the first 8 hex digits of sha256(name), so two long names that share a prefix stay distinct.
+ */
+export function fitIdentifier(name: string): string {
+  if (Buffer.byteLength(name, 'utf8') <= maxIdentifierBytes) return name;
+  const suffix = `_${createHash('sha256').update(name, 'utf8').digest('hex').slice(0, 8)}`;
+  const budget = maxIdentifierBytes - suffix.length;
+  let kept = '';
+  let bytes = 0;
+  for (const character of name) {
+    const size = Buffer.byteLength(character, 'utf8');
+    if (bytes + size > budget) break;
+    kept += character;
+    bytes += size;
+  }
+  return kept + suffix;
+}
+
+/** `my-change-id` → `my_change_id`: the part of function and trigger names that identifies the change. */
+function changeSlug(changeId: string): string {
+  return changeId.replace(/-/g, '_');
+}
+
+/** Name of the sync function inside schema `phasectl`: `sync_<id with - as _>`. */
+export function syncFunctionName(changeId: string): string {
+  return fitIdentifier(`sync_${changeSlug(changeId)}`);
+}
+
+/**
+ * Name of the sync trigger: `zz_phasectl_sync_<id>`. BEFORE triggers fire in name order, so `zz_`
+ * runs ours after the application's own BEFORE triggers and copies their final values.
+ */
+export function triggerName(changeId: string): string {
+  return fitIdentifier(`zz_phasectl_sync_${changeSlug(changeId)}`);
+}
+
+/** Name of the `CHECK (column IS NOT NULL)` constraint that stands in for NOT NULL: `<table>_<column>_not_null`. */
+export function notNullCheckName(table: string, column: string): string {
+  return fitIdentifier(`${table}_${column}_not_null`);
+}
+
+/**
+ * Name of an index or constraint rebuilt on the new column: the old name with the last occurrence of the
+ * old column's name replaced by the new one (the column usually follows the table name, which may contain
+ * the same word), else `<old name>_<to>`; fitted to 63 bytes.
+ */
+export function derivedName(oldName: string, fromColumn: string, toColumn: string): string {
+  const at = fromColumn === '' ? -1 : oldName.lastIndexOf(fromColumn);
+  const renamed = at === -1 ? `${oldName}_${toColumn}` : oldName.slice(0, at) + toColumn + oldName.slice(at + fromColumn.length);
+  return fitIdentifier(renamed);
+}

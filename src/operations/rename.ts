@@ -1,0 +1,611 @@
+import { InputError } from '../errors.js';
+import { renderTemplate } from '../render/environment.js';
+import { qualify, quoteIdent } from '../render/quote.js';
+import type { ConstraintFact, IndexFact, PhaseNumber, RenameChange } from '../spec/types.js';
+import { defaultGenerationSettings, type GenerationSettings } from './settings.js';
+import { derivedName, notNullCheckName, syncFunctionName, triggerName } from './naming.js';
+import { findKeyword, mentionsColumn, replaceColumnReference } from './sql-identifiers.js';
+import type { BackfillPlan, Definition, Operation, PhaseSteps, Step, StepAction } from './types.js';
+
+const kind = 'rename';
+/** Keys per batch in the DO blocks written for other runners (phasectl's engine adapts its own). */
+const batchSize = 1000;
+
+/** An index to build: `CREATE [UNIQUE] INDEX CONCURRENTLY IF NOT EXISTS <name> ON <on>`. */
+interface IndexPlan {
+  name: string;
+  unique: boolean;
+  on: string;
+  comment: string;
+}
+
+/** A constraint to add with the guarded `ALTER TABLE … ADD CONSTRAINT <name> <definition>`. */
+interface ConstraintPlan {
+  name: string;
+  definition: string;
+  comment: string;
+  /** False when the original was NOT VALID itself: validating the copy could fail and would change the schema. */
+  validate: boolean;
+}
+
+/** Everything the templates of one rename need, derived once from the change's facts. */
+interface RenameModel {
+  change: RenameChange;
+  schema: string;
+  table: string;
+  from: string;
+  to: string;
+  /** Type (and collation) of the new column, of the old column. */
+  newType: string;
+  oldType: string;
+  /** up(x): the new column's value from an old-column expression x; down(x) the reverse. */
+  up: (oldValue: string) => string;
+  down: (newValue: string) => string;
+  /** The old column is NOT NULL: the new one carries a NOT NULL check until phase 3. */
+  notNull: boolean;
+  newNotNullCheck: string;
+  oldNotNullCheck: string;
+  newIndexes: IndexPlan[];
+  originalIndexes: IndexPlan[];
+  newConstraints: ConstraintPlan[];
+  originalConstraints: ConstraintPlan[];
+  functionName: string;
+  triggerName: string;
+}
+
+/** `CREATE UNIQUE INDEX name ON public.t USING btree (c)` → what follows `ON` (table, method, columns, predicate). */
+function indexTarget(index: IndexFact, change: RenameChange): string {
+  const on = findKeyword(index.definition, 'on');
+  if (!/^\s*CREATE\s/i.test(index.definition) || !on) {
+    throw new InputError(`change ${change.id}: index ${index.name} has a definition phasectl cannot read: ${index.definition}`, {
+      hint: 'run `phasectl plan` again so the definition is read from the database (pg_get_indexdef)',
+    });
+  }
+  return index.definition.slice(on.end).trim();
+}
+
+/** Splits `… NOT VALID` off a pg_get_constraintdef text. */
+function withoutNotValid(definition: string): { body: string; wasValid: boolean } {
+  const match = /\s+NOT\s+VALID\s*$/i.exec(definition);
+  return match ? { body: definition.slice(0, match.index), wasValid: false } : { body: definition.trim(), wasValid: true };
+}
+
+/** Rewrites a CHECK or FOREIGN KEY definition onto the new column; for a FK only the local side (before REFERENCES). */
+function rewriteConstraint(constraint: ConstraintFact, from: string, to: string): string {
+  const references = constraint.kind === 'foreign_key' ? findKeyword(constraint.definition, 'references') : undefined;
+  if (!references) return replaceColumnReference(constraint.definition, from, quoteIdent(to));
+  return (
+    replaceColumnReference(constraint.definition.slice(0, references.start), from, quoteIdent(to)) +
+    constraint.definition.slice(references.start)
+  );
+}
+
+/** ` DEFERRABLE INITIALLY DEFERRED` etc. at the end of a UNIQUE definition, kept on `UNIQUE USING INDEX`. */
+function deferrability(definition: string): string {
+  const match = /\s((?:NOT\s+)?DEFERRABLE(?:\s+INITIALLY\s+(?:DEFERRED|IMMEDIATE))?)\s*$/i.exec(definition);
+  return match ? ` ${match[1]}` : '';
+}
+
+function buildModel(change: RenameChange): RenameModel {
+  const { schema, table, from, to } = change.rename;
+  const where = `change ${change.id} (${schema}.${table}.${from} → ${to})`;
+  if (!/^[a-z0-9][a-z0-9-]*$/.test(change.id)) {
+    throw new InputError(`change id ${JSON.stringify(change.id)} is not valid`, { hint: 'use lower-case letters, digits and -' });
+  }
+  if (from === to) throw new InputError(`${where}: the new name equals the old one`, { hint: 'choose a different `to` name' });
+  if (change.key.columns.length === 0) {
+    throw new InputError(`${where}: no key to walk for the backfill`, {
+      hint: `add a primary key (or a unique NOT NULL column) to ${schema}.${table}, then run \`phasectl plan\` again`,
+    });
+  }
+  if (change.key.columns.includes(from)) {
+    throw new InputError(`${where}: ${from} is part of the key the backfill walks; renaming a key column is not supported`, {
+      hint: `give ${schema}.${table} another unique NOT NULL key, or rename the key column in a maintenance window`,
+    });
+  }
+  const column = change.column;
+  const collate = column.collation ? ` COLLATE ${column.collation}` : '';
+  const oldType = `${column.type}${collate}`;
+  const typeChanges = change.rename.type !== undefined && change.rename.type !== column.type;
+  const newType = typeChanges ? (change.rename.type as string) : oldType;
+  const bareNewType = change.rename.type ?? column.type;
+  const upExpression = change.rename.up;
+  const downExpression = change.rename.down;
+  if (upExpression !== undefined && !mentionsColumn(upExpression, from)) {
+    throw new InputError(`${where}: the up expression ${JSON.stringify(upExpression)} does not use the column ${from}`, {
+      hint: `write it in terms of the old column, e.g. CAST(${quoteIdent(from)} AS ${bareNewType})`,
+    });
+  }
+  if (downExpression !== undefined && !mentionsColumn(downExpression, to)) {
+    throw new InputError(`${where}: the down expression ${JSON.stringify(downExpression)} does not use the column ${to}`, {
+      hint: `write it in terms of the new column, e.g. CAST(${quoteIdent(to)} AS ${column.type})`,
+    });
+  }
+  const up = (value: string) =>
+    upExpression !== undefined ? replaceColumnReference(upExpression, from, value) : typeChanges ? `CAST(${value} AS ${bareNewType})` : value;
+  const down = (value: string) =>
+    downExpression !== undefined ? replaceColumnReference(downExpression, to, value) : typeChanges ? `CAST(${value} AS ${column.type})` : value;
+
+  const uniqueConstraints = new Map(column.constraints.filter((c) => c.kind === 'unique').map((c) => [c.name, c]));
+  // An index backing a UNIQUE constraint the facts do not list is still that constraint.
+  const constraints: ConstraintFact[] = [...column.constraints];
+  for (const index of column.indexes) {
+    if (index.constraint && !uniqueConstraints.has(index.constraint)) {
+      const synthesized: ConstraintFact = { name: index.constraint, kind: 'unique', definition: 'UNIQUE' };
+      uniqueConstraints.set(index.constraint, synthesized);
+      constraints.push(synthesized);
+    }
+  }
+  const backingIndex = (constraint: ConstraintFact): IndexFact => {
+    const index = column.indexes.find((candidate) => candidate.constraint === constraint.name);
+    if (!index) {
+      throw new InputError(`${where}: UNIQUE constraint ${constraint.name} has no backing index in the column facts`, {
+        hint: 'run `phasectl plan` again so the indexes are read from the database',
+      });
+    }
+    return index;
+  };
+
+  const newIndexes = column.indexes.map((index) => ({
+    name: derivedName(index.name, from, to),
+    unique: index.unique,
+    on: replaceColumnReference(indexTarget(index, change), from, quoteIdent(to)),
+    comment: `Index ${index.name} rebuilt on ${to}${index.constraint ? ` (it becomes constraint ${derivedName(index.constraint, from, to)})` : ''}, without blocking writes.`,
+  }));
+  const originalIndexes = column.indexes.map((index) => ({
+    name: index.name,
+    unique: index.unique,
+    on: indexTarget(index, change),
+    comment: `Index ${index.name} on ${from}, as it was before phase 3, built without blocking writes.`,
+  }));
+
+  const newNotNullCheck = notNullCheckName(table, to);
+  const oldNotNullCheck = notNullCheckName(table, from);
+  const copy = (constraint: ConstraintFact, target: 'new' | 'original'): ConstraintPlan => {
+    const name = target === 'new' ? derivedName(constraint.name, from, to) : constraint.name;
+    if (constraint.kind === 'unique') {
+      const index = backingIndex(constraint);
+      const indexName = target === 'new' ? derivedName(index.name, from, to) : index.name;
+      return {
+        name,
+        definition: `UNIQUE USING INDEX ${quoteIdent(indexName)}${deferrability(constraint.definition)}`,
+        comment: `UNIQUE constraint ${name} attached to the index built in the previous step (no scan).`,
+        validate: false,
+      };
+    }
+    const { body, wasValid } = withoutNotValid(target === 'new' ? rewriteConstraint(constraint, from, to) : constraint.definition);
+    return {
+      name,
+      definition: `${body} NOT VALID`,
+      comment:
+        target === 'new'
+          ? `Constraint ${constraint.name} copied onto ${to}; NOT VALID: checks new writes at once, old rows in the validate step.`
+          : `Constraint ${constraint.name} on ${from}, as it was before phase 3; NOT VALID now, validated in a later step.`,
+      validate: wasValid,
+    };
+  };
+  const notNullCheck = (name: string, columnName: string): ConstraintPlan => ({
+    name,
+    definition: `CHECK (${quoteIdent(columnName)} IS NOT NULL) NOT VALID`,
+    comment: `${columnName} must not be NULL (its NOT NULL, as a check: NOT VALID takes no scan, it is validated later).`,
+    validate: true,
+  });
+  return {
+    change,
+    schema,
+    table,
+    from,
+    to,
+    newType,
+    oldType,
+    up,
+    down,
+    notNull: !column.nullable,
+    newNotNullCheck,
+    oldNotNullCheck,
+    newIndexes,
+    originalIndexes,
+    newConstraints: [
+      ...(column.nullable ? [] : [notNullCheck(newNotNullCheck, to)]),
+      ...constraints.map((constraint) => copy(constraint, 'new')),
+    ],
+    originalConstraints: [
+      ...(column.nullable ? [] : [notNullCheck(oldNotNullCheck, from)]),
+      ...constraints.map((constraint) => copy(constraint, 'original')),
+    ],
+    functionName: syncFunctionName(change.id),
+    triggerName: triggerName(change.id),
+  };
+}
+
+/** The SQL of the sync function, version 1 (authority: old column) or 2 (authority: new column). */
+function syncFunctionSql(model: RenameModel, version: 1 | 2, templatesDir?: string): string {
+  return renderTemplate(
+    kind,
+    'sync-function',
+    {
+      ...names(model),
+      version: version === 1 ? '01' : '02',
+      authority: version === 1 ? 'old' : 'new',
+      oldIsAuthority: version === 1,
+      newFromOld: model.up(`NEW.${quoteIdent(model.from)}`),
+      oldFromNew: model.down(`NEW.${quoteIdent(model.to)}`),
+    },
+    templatesDir,
+  ).trimEnd();
+}
+
+function triggerSql(model: RenameModel, templatesDir?: string): string {
+  return renderTemplate(kind, 'trigger', names(model), templatesDir).trimEnd();
+}
+
+function names(model: RenameModel) {
+  return {
+    changeId: model.change.id,
+    schema: model.schema,
+    table: model.table,
+    from: model.from,
+    to: model.to,
+    functionName: model.functionName,
+    triggerName: model.triggerName,
+  };
+}
+
+/** Text `$1..$k` / `$k+1..$2k` range over the key, for the batched engine (closed on both ends). */
+function keyRange(model: RenameModel): string {
+  const { columns, types } = model.change.key;
+  const row = (values: string[]) => (values.length === 1 ? (values[0] as string) : `(${values.join(', ')})`);
+  const keyRow = row(columns.map((name) => `t.${quoteIdent(name)}`));
+  const params = (offset: number) => row(types.map((type, i) => `CAST($${offset + i + 1} AS ${type})`));
+  return `${keyRow} >= ${params(0)} AND ${keyRow} <= ${params(columns.length)}`;
+}
+
+function backfillPlan(model: RenameModel, direction: 'up' | 'down'): BackfillPlan {
+  const target = direction === 'up' ? model.to : model.from;
+  const source = direction === 'up' ? model.up(`t.${quoteIdent(model.from)}`) : model.down(`t.${quoteIdent(model.to)}`);
+  const table = qualify(model.schema, model.table);
+  const differs = `t.${quoteIdent(target)} IS DISTINCT FROM ${source}`;
+  return {
+    changeId: model.change.id,
+    direction,
+    table: { schema: model.schema, table: model.table },
+    keyColumns: [...model.change.key.columns],
+    keyTypes: [...model.change.key.types],
+    updateSql: `UPDATE ${table} AS t SET ${quoteIdent(target)} = ${source} WHERE ${keyRange(model)} AND ${differs}`,
+    countDifferentSql: `SELECT count(*)::bigint AS differing FROM ${table} AS t WHERE ${keyRange(model)} AND ${differs}`,
+    suppressSetting: 'phasectl.backfill',
+  };
+}
+
+/** Context of the batch-walking DO blocks (backfill, verify). */
+function walkContext(model: RenameModel, direction: 'up' | 'down') {
+  const { columns, types } = model.change.key;
+  return {
+    keys: columns.map((column, index) => ({ column, type: types[index] ?? 'text', n: index + 1, index })),
+    keyColumns: columns.map((column) => `t.${quoteIdent(column)}`).join(', '),
+    batchSize,
+    direction,
+    target: direction === 'up' ? model.to : model.from,
+    source: direction === 'up' ? model.up(`t.${quoteIdent(model.from)}`) : model.down(`t.${quoteIdent(model.to)}`),
+    suppressSetting: 'phasectl.backfill',
+  };
+}
+
+interface StepDraft {
+  name: string;
+  summary: string;
+  transaction: boolean;
+  action?: StepAction;
+  backfill?: BackfillPlan;
+  /** Uses the scan statement timeout. */
+  scan?: boolean;
+  template: string;
+  context: object;
+}
+
+function finishSteps(
+  model: RenameModel,
+  phase: PhaseNumber,
+  direction: 'up' | 'down',
+  drafts: Array<StepDraft | undefined>,
+  settings: GenerationSettings,
+): Step[] {
+  const present = drafts.filter((draft): draft is StepDraft => draft !== undefined);
+  return present.map((draft, index) => {
+    const timeouts = {
+      lock: settings.lockTimeout,
+      statement: draft.scan ? settings.scanStatementTimeout : settings.statementTimeout,
+    };
+    const sql = renderTemplate(
+      kind,
+      draft.template,
+      { ...names(model), transaction: draft.transaction, timeouts, ...draft.context },
+      settings.templatesDir,
+    );
+    const step: Step = {
+      changeId: model.change.id,
+      phase,
+      direction,
+      order: index + 1,
+      name: draft.name,
+      summary: draft.summary,
+      transaction: draft.transaction,
+      action: draft.action ?? 'sql',
+      sql: `${sql.replace(/\n{3,}/g, '\n\n').trimEnd()}\n`,
+    };
+    if (draft.backfill) step.backfill = draft.backfill;
+    return step;
+  });
+}
+
+/** `{ phase, release }` for the record-phase partial. */
+function record(model: RenameModel, phase: 1 | 2 | 3) {
+  const release = model.change.releases[`phase${phase}`];
+  return { record: { phase, release: release ?? null } };
+}
+
+function phase1(model: RenameModel, settings: GenerationSettings): PhaseSteps {
+  const dir = settings.templatesDir;
+  const { from, to } = model;
+  const toValidate = model.newConstraints.filter((constraint) => constraint.validate);
+  const up = finishSteps(
+    model,
+    1,
+    'up',
+    [
+      {
+        name: 'expand',
+        summary: `add ${to} beside ${from} and keep both in sync with a trigger (authority: ${from})`,
+        transaction: true,
+        template: 'expand',
+        context: { newType: model.newType, syncFunction: syncFunctionSql(model, 1, dir), trigger: triggerSql(model, dir), ...record(model, 1) },
+      },
+      {
+        name: 'backfill',
+        summary: `copy ${from} into ${to} for existing rows, in batches`,
+        transaction: false,
+        action: 'backfill',
+        backfill: backfillPlan(model, 'up'),
+        scan: true,
+        template: 'backfill',
+        context: walkContext(model, 'up'),
+      },
+      model.newIndexes.length === 0
+        ? undefined
+        : {
+            name: 'indexes',
+            summary: `build the indexes of ${from} on ${to}, concurrently`,
+            transaction: false,
+            scan: true,
+            template: 'indexes',
+            context: { indexes: model.newIndexes },
+          },
+      model.newConstraints.length === 0
+        ? undefined
+        : {
+            name: 'constraints',
+            summary: `copy the constraints of ${from} onto ${to} (NOT VALID: no scan)`,
+            transaction: true,
+            template: 'constraints',
+            context: { constraints: model.newConstraints },
+          },
+      toValidate.length === 0
+        ? undefined
+        : {
+            name: 'validate',
+            summary: `validate the constraints on ${to} (scans, writes continue)`,
+            transaction: true,
+            scan: true,
+            template: 'validate',
+            context: { validations: validations(toValidate), notNull: [] },
+          },
+    ],
+    settings,
+  );
+  const down = finishSteps(
+    model,
+    1,
+    'down',
+    [
+      model.newConstraints.length === 0
+        ? undefined
+        : {
+            name: 'drop-constraints',
+            summary: `drop the constraints phase 1 added on ${to}`,
+            transaction: true,
+            template: 'drop-constraints',
+            context: {
+              constraints: model.newConstraints.map((c) => ({ name: c.name, comment: `intended drop: ${c.name}, added by phase 1.` })),
+            },
+          },
+      model.newIndexes.length === 0
+        ? undefined
+        : {
+            name: 'drop-indexes',
+            summary: `drop the indexes phase 1 built on ${to}, concurrently`,
+            transaction: false,
+            template: 'drop-indexes',
+            context: {
+              indexes: model.newIndexes.map((i) => ({ name: i.name, comment: `intended drop: index ${i.name}, built by phase 1.` })),
+            },
+          },
+      {
+        name: 'shrink',
+        summary: `remove the trigger, the sync function and ${to}`,
+        transaction: true,
+        template: 'shrink',
+        context: {},
+      },
+    ],
+    settings,
+  );
+  return { up, down };
+}
+
+function validations(constraints: ConstraintPlan[]) {
+  return constraints.map((constraint) => ({ name: constraint.name, comment: `Validate ${constraint.name} (existing rows).` }));
+}
+
+function phase2(model: RenameModel, settings: GenerationSettings): PhaseSteps {
+  const dir = settings.templatesDir;
+  const up = finishSteps(
+    model,
+    2,
+    'up',
+    [
+      {
+        name: 'verify',
+        summary: `count rows where ${to(model)} differs from ${model.from} (must be 0 to switch)`,
+        transaction: false,
+        action: 'verify',
+        backfill: backfillPlan(model, 'up'),
+        scan: true,
+        template: 'verify',
+        context: walkContext(model, 'up'),
+      },
+      {
+        name: 'switch',
+        summary: `make ${to(model)} the authority of the sync (guarded: backfilled and verified)`,
+        transaction: true,
+        template: 'switch',
+        context: { syncFunction: syncFunctionSql(model, 2, dir), ...record(model, 2) },
+      },
+    ],
+    settings,
+  );
+  const down = finishSteps(
+    model,
+    2,
+    'down',
+    [
+      {
+        name: 'switch-back',
+        summary: `make ${model.from} the authority of the sync again`,
+        transaction: true,
+        template: 'switch-back',
+        context: { syncFunction: syncFunctionSql(model, 1, dir), ...record(model, 1) },
+      },
+    ],
+    settings,
+  );
+  return { up, down };
+}
+
+function to(model: RenameModel): string {
+  return model.to;
+}
+
+function phase3(model: RenameModel, settings: GenerationSettings): PhaseSteps {
+  const dir = settings.templatesDir;
+  const { from } = model;
+  const columnDefault = model.change.column.default;
+  const newNotNull = model.notNull ? [{ name: model.newNotNullCheck, comment: `Validate ${model.newNotNullCheck} (already validated in phase 1: no scan).` }] : [];
+  const up = finishSteps(
+    model,
+    3,
+    'up',
+    [
+      {
+        name: 'contract',
+        summary: `drop the trigger, the sync function and ${from}; ${to(model)} takes over NOT NULL and the default`,
+        transaction: true,
+        template: 'contract',
+        context: {
+          validations: newNotNull,
+          notNull: model.notNull ? [{ column: model.to, check: model.newNotNullCheck }] : [],
+          defaultSql: columnDefault === undefined ? null : model.up(`(${columnDefault})`),
+          ...record(model, 3),
+        },
+      },
+    ],
+    settings,
+  );
+  const originalsToValidate = model.originalConstraints.filter((constraint) => constraint.validate);
+  const down = finishSteps(
+    model,
+    3,
+    'down',
+    [
+      {
+        name: 'restore-column',
+        summary: `re-add ${from} and sync it from ${to(model)} again (authority: ${to(model)})`,
+        transaction: true,
+        template: 'restore-column',
+        context: {
+          oldType: model.oldType,
+          oldDefaultSql: columnDefault ?? null,
+          constraints: model.notNull
+            ? [{ ...model.newConstraints[0], comment: `${to(model)} must not be NULL, held by a check again as in phase 2.` }]
+            : [],
+          syncFunction: syncFunctionSql(model, 2, dir),
+          trigger: triggerSql(model, dir),
+          ...record(model, 2),
+        },
+      },
+      {
+        name: 'backfill-old',
+        summary: `fill ${from} from ${to(model)} for existing rows, in batches`,
+        transaction: false,
+        action: 'backfill',
+        backfill: backfillPlan(model, 'down'),
+        scan: true,
+        template: 'backfill',
+        context: walkContext(model, 'down'),
+      },
+      model.originalIndexes.length === 0
+        ? undefined
+        : {
+            name: 'restore-indexes',
+            summary: `rebuild the original indexes on ${from}, concurrently`,
+            transaction: false,
+            scan: true,
+            template: 'indexes',
+            context: { indexes: model.originalIndexes },
+          },
+      model.originalConstraints.length === 0
+        ? undefined
+        : {
+            name: 'restore-constraints',
+            summary: `restore the original constraints on ${from} (NOT VALID: no scan)`,
+            transaction: true,
+            template: 'constraints',
+            context: { constraints: model.originalConstraints },
+          },
+      originalsToValidate.length === 0 && newNotNull.length === 0
+        ? undefined
+        : {
+            name: 'restore-validate',
+            summary: `validate the restored constraints${model.notNull ? ` and make ${from} NOT NULL again` : ''}`,
+            transaction: true,
+            scan: true,
+            template: 'validate',
+            context: {
+              validations: [...validations(originalsToValidate), ...newNotNull],
+              notNull: model.notNull ? [{ column: from, check: model.oldNotNullCheck }] : [],
+            },
+          },
+    ],
+    settings,
+  );
+  return { up, down };
+}
+
+/** Renames a column (optionally changing its type) in three phases: expand, switch, contract. */
+export const renameOperation: Operation<RenameChange> = {
+  kind: 'rename',
+  steps(change: RenameChange, phase: PhaseNumber, settings: GenerationSettings = defaultGenerationSettings): PhaseSteps {
+    const model = buildModel(change);
+    if (phase === 1) return phase1(model, settings);
+    if (phase === 2) return phase2(model, settings);
+    return phase3(model, settings);
+  },
+  definitions(change: RenameChange, settings: GenerationSettings = defaultGenerationSettings): Definition[] {
+    const model = buildModel(change);
+    const dir = settings.templatesDir;
+    return [
+      { folder: 'functions', name: `${change.id}_v01`, summary: `sync function v01 of change ${change.id} (authority: ${model.from})`, sql: `${syncFunctionSql(model, 1, dir)}\n` },
+      { folder: 'functions', name: `${change.id}_v02`, summary: `sync function v02 of change ${change.id} (authority: ${model.to})`, sql: `${syncFunctionSql(model, 2, dir)}\n` },
+      { folder: 'triggers', name: change.id, summary: `sync trigger of change ${change.id} on ${model.schema}.${model.table}`, sql: `${triggerSql(model, dir)}\n` },
+    ];
+  },
+};

@@ -1,0 +1,106 @@
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import Handlebars from 'handlebars';
+import { InputError } from '../errors.js';
+import { qualify, quoteIdent, quoteLiteral } from './quote.js';
+
+/**
+ * The package's own `templates/` folder. This module sits two levels below the package root both as
+ * `src/render/environment.ts` (tsx, vitest) and as `dist/render/environment.js` (the build).
+ */
+export const defaultTemplatesDir = fileURLToPath(new URL('../../templates/', import.meta.url));
+
+type HelperOptions = Handlebars.HelperOptions;
+
+function requireString(helper: string, value: unknown): string {
+  if (typeof value !== 'string') throw new Error(`template helper ${helper} needs a string, got ${typeof value}`);
+  return value;
+}
+
+/**
+ * A fresh Handlebars instance with phasectl's SQL helpers (never the global one, so user templates
+ * cannot leak helpers into other code):
+ * - `{{ident name}}` → `"name"`, `{{idents list}}` → `"a", "b"`;
+ * - `{{literal text}}` → `'text'`;
+ * - `{{qualify schema name}}` → `"schema"."name"`;
+ * - `{{#dollarQuote "tag"}}…{{/dollarQuote}}` → `$tag$…$tag$`, with a tag the body does not contain.
+ */
+function createEnvironment(): typeof Handlebars {
+  const env = Handlebars.create();
+  env.registerHelper('ident', (name: unknown) => quoteIdent(requireString('ident', name)));
+  env.registerHelper('idents', (names: unknown) => {
+    if (!Array.isArray(names)) throw new Error('template helper idents needs a list of names');
+    return names.map((name) => quoteIdent(requireString('idents', name))).join(', ');
+  });
+  env.registerHelper('literal', (text: unknown) => quoteLiteral(requireString('literal', text)));
+  env.registerHelper('qualify', (schema: unknown, name: unknown) =>
+    qualify(requireString('qualify', schema), requireString('qualify', name)),
+  );
+  env.registerHelper('dollarQuote', function (this: unknown, tag: unknown, options: HelperOptions) {
+    const body = options.fn(this);
+    return `${dollarTag(requireString('dollarQuote', tag), body)}${body}${dollarTag(tag as string, body)}`;
+  });
+  return env;
+}
+
+/** `$tag$`, or `$tag_2$`, `$tag_3$` … when the body itself contains the shorter tag. */
+export function dollarTag(tag: string, body: string): string {
+  let candidate = `$${tag}$`;
+  for (let n = 2; body.includes(candidate); n++) candidate = `$${tag}_${n}$`;
+  return candidate;
+}
+
+interface KindEnvironment {
+  env: typeof Handlebars;
+  compiled: Map<string, Handlebars.TemplateDelegate>;
+}
+
+const environments = new Map<string, KindEnvironment>();
+
+function partialFiles(dir: string): Array<{ name: string; path: string }> {
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir)
+    .filter((file) => file.endsWith('.hbs'))
+    .sort()
+    .map((file) => ({ name: file.replace(/(\.sql)?\.hbs$/, ''), path: join(dir, file) }));
+}
+
+function environmentFor(kind: string, templatesDir: string): KindEnvironment {
+  const key = `${templatesDir}\0${kind}`;
+  const cached = environments.get(key);
+  if (cached) return cached;
+  const env = createEnvironment();
+  // Defaults first, then the user's folder: a user folder only needs the files it changes.
+  const dirs = templatesDir === defaultTemplatesDir ? [defaultTemplatesDir] : [defaultTemplatesDir, templatesDir];
+  for (const dir of dirs) {
+    for (const partialDir of [join(dir, 'shared'), join(dir, kind, 'partials')]) {
+      for (const partial of partialFiles(partialDir)) env.registerPartial(partial.name, readFileSync(partial.path, 'utf8'));
+    }
+  }
+  const created = { env, compiled: new Map<string, Handlebars.TemplateDelegate>() };
+  environments.set(key, created);
+  return created;
+}
+
+/**
+ * Renders `templates/<kind>/<name>.sql.hbs` with `context`. Output is not HTML-escaped (`noEscape`) and a
+ * missing context field is an error (`strict`), so a typo in a template never renders as empty SQL.
+ * `templatesDir` overrides the package's templates file by file.
+ */
+export function renderTemplate(kind: string, name: string, context: object, templatesDir: string = defaultTemplatesDir): string {
+  const { env, compiled } = environmentFor(kind, templatesDir);
+  let template = compiled.get(name);
+  if (!template) {
+    const candidates = [join(templatesDir, kind, `${name}.sql.hbs`), join(defaultTemplatesDir, kind, `${name}.sql.hbs`)];
+    const path = candidates.find((candidate) => existsSync(candidate));
+    if (!path) {
+      throw new InputError(`template ${kind}/${name}.sql.hbs not found in ${templatesDir}`, {
+        hint: `copy it from ${join(defaultTemplatesDir, kind)} or remove the templates override`,
+      });
+    }
+    template = env.compile(readFileSync(path, 'utf8'), { noEscape: true, strict: true });
+    compiled.set(name, template);
+  }
+  return template(context);
+}

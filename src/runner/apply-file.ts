@@ -1,0 +1,134 @@
+import type pg from 'pg';
+import { RuntimeFailure } from '../errors.js';
+import { BlockerWatch } from './blocker-watch.js';
+import { dropInvalidIndex, parseConcurrentIndex } from './concurrent-index.js';
+import type { EventLog } from './events.js';
+import { backoffDelay, sleep, type RetryPolicy } from './lock-retry.js';
+import { DEFAULT_LOCK_TIMEOUT_MS, overrideLockTimeout } from './lock-timeout.js';
+import type { MigrationFile } from './migration-files.js';
+import { describePgError, excerpt, isConnectionLost, isLockTimeout, pgError } from './pg-error.js';
+import { splitStatements } from './split-statements.js';
+
+export interface ApplyContext {
+  session: pg.ClientBase;
+  sessionPid: number;
+  monitor: (sql: string, params?: unknown[]) => Promise<Record<string, unknown>[]>;
+  log: EventLog;
+  retry: RetryPolicy;
+  /** `--lock-timeout`: replaces the file's own lock_timeout values. */
+  lockTimeoutMs?: number;
+  random?: () => number;
+}
+
+/** Runs after the body succeeded; for transactional files inside the same transaction. */
+export type Recorder = (session: pg.ClientBase, durationMs: number) => Promise<void>;
+
+/**
+ * Applies one SQL file: transactional files as `BEGIN; <file>; <record>; COMMIT` (the record commits
+ * with the file, so a file is applied exactly once); `transaction=false` files statement by statement
+ * on the session, then the record. Lock timeouts are retried with backoff (the app's queries run in
+ * between); other errors become a RuntimeFailure naming the file and the statement.
+ */
+export async function applyFile(ctx: ApplyContext, file: MigrationFile, record: Recorder): Promise<number> {
+  const body = ctx.lockTimeoutMs === undefined ? file.content : overrideLockTimeout(file.content, ctx.lockTimeoutMs);
+  const defaultTimeout = ctx.lockTimeoutMs ?? DEFAULT_LOCK_TIMEOUT_MS;
+  const started = Date.now();
+  const transactional = file.header ? file.header.transaction : true;
+  if (transactional) {
+    await withLockRetry(ctx, file, body, async () => {
+      await ctx.session.query('BEGIN');
+      try {
+        await ctx.session.query(`SET LOCAL lock_timeout = '${defaultTimeout}ms'`);
+        // Statement by statement inside the transaction, so an error names the exact statement.
+        for (const statement of splitStatements(body)) await runStatement(ctx, statement);
+        await record(ctx.session, Date.now() - started);
+        await ctx.session.query('COMMIT');
+      } catch (error) {
+        await ctx.session.query('ROLLBACK').catch(() => undefined);
+        throw error;
+      }
+    });
+  } else {
+    try {
+      await ctx.session.query(`SET lock_timeout = '${defaultTimeout}ms'`);
+      for (const statement of splitStatements(body)) {
+        await withLockRetry(ctx, file, statement, async () => {
+          const index = parseConcurrentIndex(statement);
+          if (index) {
+            const dropped = await dropInvalidIndex(ctx.session, index);
+            if (dropped) ctx.log({ type: 'index-rebuild', file: file.name, index: dropped });
+          }
+          await runStatement(ctx, statement);
+        });
+      }
+      await record(ctx.session, Date.now() - started);
+    } finally {
+      await ctx.session.query('RESET lock_timeout; RESET statement_timeout').catch(() => undefined);
+    }
+  }
+  return Date.now() - started;
+}
+
+/** Runs one statement; a failure remembers which statement it was. */
+async function runStatement(ctx: ApplyContext, statement: string): Promise<void> {
+  try {
+    await ctx.session.query(statement);
+  } catch (error) {
+    if (error instanceof Error) (error as Error & { statement?: string }).statement = statement;
+    throw error;
+  }
+}
+
+/** Runs `attempt` until it stops failing with lock_timeout or the retry budget is spent. */
+async function withLockRetry(ctx: ApplyContext, file: MigrationFile, sql: string, attempt: () => Promise<void>): Promise<void> {
+  const deadline = Date.now() + ctx.retry.retryForSeconds * 1000;
+  // Poll several times within one lock_timeout, or the wait ends before we look.
+  const watch = new BlockerWatch(ctx.sessionPid, ctx.monitor, Math.max(20, Math.min(250, (ctx.lockTimeoutMs ?? DEFAULT_LOCK_TIMEOUT_MS) / 5)));
+  let tries = 0;
+  try {
+    for (;;) {
+      tries += 1;
+      watch.start();
+      try {
+        await attempt();
+        return;
+      } catch (error) {
+        if (!isLockTimeout(error)) throw fileFailure(file, sql, error);
+        const delayMs = backoffDelay(tries, ctx.retry, ctx.random);
+        if (Date.now() + delayMs > deadline) throw lockGiveUp(file, tries, ctx, watch.lastSeen, error);
+        watch.stop();
+        ctx.log({ type: 'retry', file: file.name, attempt: tries, delayMs, reason: pgError(error)?.message ?? 'lock timeout', blockers: watch.lastSeen });
+        await sleep(delayMs);
+      }
+    }
+  } finally {
+    watch.stop();
+  }
+}
+
+function lockGiveUp(file: MigrationFile, tries: number, ctx: ApplyContext, blockers: string | undefined, cause: unknown): RuntimeFailure {
+  return new RuntimeFailure(
+    `migration ${file.name} could not get its locks: gave up after ${tries} attempts in ${ctx.retry.retryForSeconds}s` +
+      (blockers ? `\n  blocked by: ${blockers}` : ''),
+    {
+      hint:
+        'a long-running transaction holds a lock on the table: let it finish or end it ' +
+        '(SELECT pg_terminate_backend(<pid>)), then rerun `phasectl migrate`; or wait longer with --retry-for <seconds>',
+      cause,
+    },
+  );
+}
+
+/** The error for a file that failed: file, statement excerpt, PostgreSQL's words, and the fix. */
+export function fileFailure(file: MigrationFile, sql: string, error: unknown): RuntimeFailure {
+  if (error instanceof RuntimeFailure) return error;
+  const transactional = file.header ? file.header.transaction : true;
+  const statement = (error as { statement?: string } | undefined)?.statement ?? sql;
+  const lost = isConnectionLost(error);
+  const hint = lost
+    ? 'the connection to PostgreSQL was lost; check the server, then rerun `phasectl migrate` (applied files are recorded, the interrupted one runs again)'
+    : transactional
+      ? 'the file was rolled back, nothing of it is applied: fix the cause above (data or schema), then rerun `phasectl migrate`'
+      : 'the statements before this one stay applied and are idempotent: fix the cause above, then rerun `phasectl migrate` to continue';
+  return new RuntimeFailure(`migration ${file.name} failed at: ${excerpt(statement)}\n  ${describePgError(error)}`, { hint, cause: error });
+}

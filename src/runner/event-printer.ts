@@ -1,0 +1,53 @@
+import { backfillProgressReporter } from '../backfill/progress.js';
+import type { EventLog, RunnerEvent } from './events.js';
+
+/** One plain line per event (undefined = nothing to say in plain mode). Pure. */
+export function formatEvent(event: RunnerEvent): string | undefined {
+  switch (event.type) {
+    case 'lock-wait':
+      return `waiting: another phasectl migrate is running (${event.holders})`;
+    case 'lock-acquired':
+      return 'lock acquired';
+    case 'file-start':
+      return `applying ${event.file}${event.action !== 'sql' ? ` (${event.action})` : event.transaction ? '' : ' (outside a transaction)'}`;
+    case 'file-done':
+      return `  done in ${event.durationMs} ms`;
+    case 'file-dry-run':
+      return `-- ${event.file}${event.action !== 'sql' ? ` (action=${event.action})` : ''}\n${event.note ? `-- ${event.note.replace(/\n/g, '\n-- ')}\n` : event.sql}`;
+    case 'index-rebuild':
+      return `  dropped invalid index ${event.index} left by an earlier failed build; rebuilding it`;
+    case 'retry':
+      return `  lock not available (${event.reason}); retry ${event.attempt} in ${event.delayMs} ms${event.blockers ? `; blocked by ${event.blockers}` : ''}`;
+    case 'backfill-start':
+      return `  backfill ${event.changeId} (${event.direction}): ~${event.rowsEstimated} rows up to key ${event.upperKey?.join(',') ?? '(empty table)'}${event.resumedFrom ? `, resuming after key ${event.resumedFrom.join(',')}` : ''}`;
+    case 'backfill-progress':
+      return `  backfill ${event.changeId}: ${event.rowsDone} rows updated, at key ${event.lastKey.join(',')}`;
+    case 'backfill-done':
+      return event.alreadyFinished
+        ? `  backfill ${event.changeId} (${event.direction}) already finished (${event.rowsDone} rows): nothing to do`
+        : `  backfill ${event.changeId} (${event.direction}) finished: ${event.rowsDone} rows updated`;
+    case 'verify-progress':
+      return undefined;
+    case 'verify-done':
+      return `  verify ${event.changeId}: ${event.differing} differing row(s)`;
+    case 'rollback-group':
+      return `rolling back phase ${event.phase} of ${event.changeId}`;
+    case 'up-to-date':
+      return 'database is up to date';
+  }
+}
+
+/**
+ * The CLI's `log`: plain lines (backfill progress as a bar on a TTY, a line every 5 s otherwise),
+ * one JSON object per line with `json`, nothing with `quiet` (errors still print).
+ */
+export function eventPrinter(options: { json?: boolean; quiet?: boolean; tty: boolean; write: (text: string) => void }): EventLog {
+  if (options.quiet) return () => undefined;
+  if (options.json) return (event) => options.write(`${JSON.stringify(event)}\n`);
+  const progress = backfillProgressReporter({ write: options.write, tty: options.tty });
+  return (event) => {
+    if (progress.handle(event)) return;
+    const line = formatEvent(event);
+    if (line !== undefined) options.write(line.endsWith('\n') ? line : `${line}\n`);
+  };
+}

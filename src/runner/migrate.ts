@@ -1,0 +1,178 @@
+import { access } from 'node:fs/promises';
+import { InputError, PhasectlError, RuntimeFailure } from '../errors.js';
+import { runBackfill, type BackfillOptions, type BackfillResult } from '../backfill/engine.js';
+import { runVerify } from '../backfill/verify.js';
+import { projectPaths } from '../project.js';
+import { acquireRunLock, releaseRunLock } from './advisory-lock.js';
+import { applyFile, type ApplyContext } from './apply-file.js';
+import { silent, type EventLog } from './events.js';
+import { readMigrationFiles, type MigrationFile } from './migration-files.js';
+import { checkAppliedFiles, pendingUpFiles } from './migration-plan.js';
+import { defaultStepsOf, planResolver, type PlanResolver } from './plan-resolver.js';
+import { readApplied, recordApplied } from './record.js';
+import { openSession, type RunSession } from './session.js';
+import { ensureStateSchema } from './state-schema.js';
+
+/**
+ * Why not kysely's Migrator: it runs every migration of a batch in one transaction (or none, if
+ * disabled), and with transactions disabled it takes its advisory lock inside a transaction it then
+ * cannot hold across CREATE INDEX CONCURRENTLY. phasectl needs a per-file transaction choice,
+ * a session-level lock for the whole run, lock_timeout retries and checksums, so it has its own runner.
+ */
+
+/** Options shared by migrate and rollback. */
+export interface RunOptions {
+  databaseUrl: string;
+  /** Project root (phases.yaml, db/migrations); default the current directory. */
+  projectDir?: string;
+  log?: EventLog;
+  /** Replaces the lock_timeout the files set (default: theirs, 2 s where they set none). */
+  lockTimeoutMs?: number;
+  /** Keep retrying lock timeouts for this many seconds (default 60). */
+  retryForSeconds?: number;
+  /** Wait this long for another phasectl run to finish (default 0: fail at once). */
+  waitLockSeconds?: number;
+  /** Backfill tuning for action=backfill files. */
+  backfill?: Pick<BackfillOptions, 'batchSize' | 'targetBatchMs' | 'pauseMs'>;
+  /** Stops between files and between backfill batches (SIGINT/SIGTERM in the CLI). */
+  signal?: AbortSignal;
+  /** Where backfill/verify files get their plan; default phases.yaml + the operations. */
+  resolvePlan?: PlanResolver;
+}
+
+export interface MigrateOptions extends RunOptions {
+  dryRun?: boolean;
+  /** Stop after the last file of this release. */
+  toRelease?: string;
+}
+
+export interface AppliedFile {
+  name: string;
+  action: string;
+  durationMs: number;
+  backfill?: BackfillResult;
+  differing?: number;
+}
+
+export interface MigrateResult {
+  /** Files applied by this run, in order (empty on a dry run). */
+  applied: AppliedFile[];
+  /** Files a dry run would apply. */
+  pending: string[];
+  dryRun: boolean;
+}
+
+/** Applies the pending up files of db/migrations in file-name order (see docs/internals.md). */
+export async function migrate(options: MigrateOptions): Promise<MigrateResult> {
+  const log = options.log ?? silent;
+  const paths = projectPaths(options.projectDir);
+  await requirePhasesFile(paths.phasesFile);
+  const files = await readMigrationFiles(paths.migrationsDir);
+  const resolvePlan = options.resolvePlan ?? planResolver(paths.phasesFile, defaultStepsOf);
+  const run = await openSession(options.databaseUrl, 'phasectl migrate');
+  try {
+    if (options.dryRun) return await dryRun(run, files, paths.migrationsDir, options, resolvePlan);
+    await ensureStateSchema(run.session);
+    await acquireRunLock(run.session, run.monitor, { waitSeconds: options.waitLockSeconds ?? 0, log });
+    try {
+      const applied = await readApplied(run.session);
+      checkAppliedFiles(files, applied, paths.migrationsDir);
+      const pending = pendingUpFiles(files, applied, options.toRelease);
+      if (pending.length === 0) {
+        log({ type: 'up-to-date' });
+        return { applied: [], pending: [], dryRun: false };
+      }
+      const ctx = await applyContext(run, options, log);
+      const done: AppliedFile[] = [];
+      for (const file of pending) {
+        if (options.signal?.aborted) {
+          throw new PhasectlError(`migrate stopped before ${file.name}; ${done.length} file(s) applied`, {
+            exitCode: options.signal.reason === 'SIGTERM' ? 143 : 130,
+            hint: 'run `phasectl migrate` to continue',
+          });
+        }
+        done.push(await applyUpFile(ctx, run, file, options, resolvePlan));
+      }
+      return { applied: done, pending: [], dryRun: false };
+    } finally {
+      await releaseRunLock(run.session);
+    }
+  } finally {
+    await run.close();
+  }
+}
+
+/** The shared context of every file of a run. */
+export async function applyContext(run: RunSession, options: RunOptions, log: EventLog): Promise<ApplyContext> {
+  const { rows } = await run.session.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
+  return {
+    session: run.session,
+    sessionPid: rows[0]!.pid,
+    monitor: run.monitor,
+    log,
+    retry: { retryForSeconds: options.retryForSeconds ?? 60 },
+    lockTimeoutMs: options.lockTimeoutMs,
+  };
+}
+
+/**
+ * Runs one file: action=backfill runs the engine, action=verify counts differing rows and stops the run
+ * when any differ, everything else is SQL. The file is recorded only once it fully succeeded.
+ */
+export async function applyUpFile(ctx: ApplyContext, run: RunSession, file: MigrationFile, options: RunOptions, resolvePlan: PlanResolver): Promise<AppliedFile> {
+  const action = file.header?.action ?? 'sql';
+  ctx.log({ type: 'file-start', file: file.name, transaction: file.header?.transaction ?? true, action });
+  const started = Date.now();
+  const result: AppliedFile = { name: file.name, action, durationMs: 0 };
+  if (file.header && action === 'backfill') {
+    const plan = await resolvePlan(file.header, file.name);
+    result.backfill = await runBackfill(run.session, plan, { ...options.backfill, log: ctx.log, signal: options.signal, retry: ctx.retry, lockTimeoutMs: ctx.lockTimeoutMs });
+    await recordApplied(run.session, file, Date.now() - started);
+  } else if (file.header && action === 'verify') {
+    const plan = await resolvePlan(file.header, file.name);
+    const verified = await runVerify(run.session, plan, { log: ctx.log });
+    result.differing = verified.differing;
+    if (verified.differing > 0) {
+      throw new RuntimeFailure(`verification of ${plan.changeId} found ${verified.differing} row(s) where the two columns differ; stopped before ${file.name}`, {
+        hint: `run \`phasectl backfill ${plan.changeId}\` (or look for writes that bypass the trigger, e.g. session_replication_role = replica), then \`phasectl migrate\` again`,
+      });
+    }
+    await recordApplied(run.session, file, Date.now() - started);
+  } else {
+    await applyFile(ctx, file, (session, durationMs) => recordApplied(session, file, durationMs));
+  }
+  result.durationMs = Date.now() - started;
+  ctx.log({ type: 'file-done', file: file.name, durationMs: result.durationMs });
+  return result;
+}
+
+async function dryRun(run: RunSession, files: MigrationFile[], migrationsDir: string, options: MigrateOptions, resolvePlan: PlanResolver): Promise<MigrateResult> {
+  const log = options.log ?? silent;
+  const applied = await readApplied(run.session);
+  checkAppliedFiles(files, applied, migrationsDir);
+  const pending = pendingUpFiles(files, applied, options.toRelease);
+  if (pending.length === 0) log({ type: 'up-to-date' });
+  for (const file of pending) {
+    const action = file.header?.action ?? 'sql';
+    let note: string | undefined;
+    if (file.header && action !== 'sql') {
+      const plan = await resolvePlan(file.header, file.name).catch(() => undefined);
+      note = plan
+        ? `${action === 'backfill' ? 'batched backfill' : 'batched verification'} of ${plan.table.schema}.${plan.table.table} by (${plan.keyColumns.join(', ')}), each batch:\n${action === 'backfill' ? plan.updateSql : plan.countDifferentSql}`
+        : `phasectl runs its batched ${action} engine for this step`;
+    }
+    log({ type: 'file-dry-run', file: file.name, sql: file.content, action, note });
+  }
+  return { applied: [], pending: pending.map((file) => file.name), dryRun: true };
+}
+
+/** phases.yaml must exist: a project without one was never initialised. */
+export async function requirePhasesFile(file: string): Promise<void> {
+  try {
+    await access(file);
+  } catch {
+    throw new InputError(`no phases.yaml in ${file.replace(/[/\\]phases\.yaml$/, '')}`, {
+      hint: 'run `phasectl init` to create one, or pass --project <dir> (run phasectl from the project root)',
+    });
+  }
+}

@@ -1,0 +1,49 @@
+/** Helpers to recognise and describe errors raised by PostgreSQL (pg's DatabaseError). */
+
+export interface PgErrorFields {
+  code?: string;
+  message: string;
+  detail?: string;
+  hint?: string;
+  position?: string;
+  where?: string;
+}
+
+export function pgError(error: unknown): PgErrorFields | undefined {
+  if (!(error instanceof Error)) return undefined;
+  return error as Error & PgErrorFields;
+}
+
+/** SQLSTATE 55P03: lock_timeout expired (or NOWAIT). The one failure worth retrying. */
+export function isLockTimeout(error: unknown): boolean {
+  return pgError(error)?.code === '55P03';
+}
+
+/** The connection went away (server shutdown, pg_terminate_backend, network). */
+export function isConnectionLost(error: unknown): boolean {
+  const fields = pgError(error);
+  if (!fields) return false;
+  if (fields.code && /^(57P0[123]|08)/.test(fields.code)) return true;
+  return /Connection terminated|connection.*(closed|ended|reset)|ECONNRESET|EPIPE|not queryable/i.test(fields.message);
+}
+
+/** PostgreSQL's message plus its detail and hint, on one line each. */
+export function describePgError(error: unknown): string {
+  const fields = pgError(error);
+  if (!fields) return String(error);
+  const parts = [`${fields.message}${fields.code ? ` (SQLSTATE ${fields.code})` : ''}`];
+  if (fields.detail) parts.push(`detail: ${fields.detail}`);
+  if (fields.hint) parts.push(`hint: ${fields.hint}`);
+  return parts.join('\n  ');
+}
+
+/** A short, single-line excerpt of a statement for error messages. */
+export function excerpt(sql: string, max = 160): string {
+  const oneLine = sql
+    .split('\n')
+    .filter((line) => !/^\s*--/.test(line))
+    .join(' ')
+    .replace(/\s+/g, ' ')
+    .trim();
+  return oneLine.length > max ? `${oneLine.slice(0, max - 1)}…` : oneLine;
+}

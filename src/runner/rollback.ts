@@ -1,0 +1,87 @@
+import { runBackfill, type BackfillResult } from '../backfill/engine.js';
+import { projectPaths } from '../project.js';
+import { acquireRunLock, releaseRunLock } from './advisory-lock.js';
+import { applyFile } from './apply-file.js';
+import { silent } from './events.js';
+import { readMigrationFiles } from './migration-files.js';
+import { checkAppliedFiles, rollbackPlan } from './migration-plan.js';
+import { applyContext, requirePhasesFile, type RunOptions } from './migrate.js';
+import { defaultStepsOf, planResolver } from './plan-resolver.js';
+import { readApplied, recordDownRun } from './record.js';
+import { openSession } from './session.js';
+import { ensureStateSchema } from './state-schema.js';
+
+export interface RollbackOptions extends RunOptions {
+  /** The release to undo: must be the newest applied one. */
+  release: string;
+}
+
+export interface RollbackResult {
+  release: string;
+  /** Down files run, in order. */
+  ran: { name: string; durationMs: number; backfill?: BackfillResult }[];
+  /** Up files removed from phasectl.migrations. */
+  removed: string[];
+}
+
+/**
+ * Runs the down files of the newest applied release: per (change, phase) in reverse file-name order,
+ * each group's downs ascending. After a group, its up files leave phasectl.migrations (so a later
+ * migrate applies them again) and its finished backfill bookkeeping is reset.
+ */
+export async function rollback(options: RollbackOptions): Promise<RollbackResult> {
+  const log = options.log ?? silent;
+  const paths = projectPaths(options.projectDir);
+  await requirePhasesFile(paths.phasesFile);
+  const files = await readMigrationFiles(paths.migrationsDir);
+  const resolvePlan = options.resolvePlan ?? planResolver(paths.phasesFile, defaultStepsOf);
+  const run = await openSession(options.databaseUrl, 'phasectl rollback');
+  try {
+    await ensureStateSchema(run.session);
+    await acquireRunLock(run.session, run.monitor, { waitSeconds: options.waitLockSeconds ?? 0, log });
+    try {
+      const applied = await readApplied(run.session);
+      checkAppliedFiles(files, applied, paths.migrationsDir);
+      const groups = rollbackPlan(files, applied, options.release);
+      const ctx = await applyContext(run, options, log);
+      const result: RollbackResult = { release: options.release, ran: [], removed: [] };
+      for (const group of groups) {
+        log({ type: 'rollback-group', changeId: group.changeId, phase: group.phase });
+        for (const file of group.downs) {
+          const action = file.header?.action ?? 'sql';
+          log({ type: 'file-start', file: file.name, transaction: file.header?.transaction ?? true, action });
+          const started = Date.now();
+          let backfill: BackfillResult | undefined;
+          if (file.header && action === 'backfill') {
+            const plan = await resolvePlan(file.header, file.name);
+            backfill = await runBackfill(run.session, plan, { ...options.backfill, log, signal: options.signal, retry: ctx.retry, lockTimeoutMs: ctx.lockTimeoutMs });
+            await recordDownRun(run.session, file, Date.now() - started);
+          } else {
+            await applyFile(ctx, file, (session, durationMs) => recordDownRun(session, file, durationMs));
+          }
+          const durationMs = Date.now() - started;
+          log({ type: 'file-done', file: file.name, durationMs });
+          result.ran.push({ name: file.name, durationMs, backfill });
+        }
+        await run.session.query('BEGIN');
+        try {
+          await run.session.query('DELETE FROM phasectl.migrations WHERE name = ANY($1::text[])', [group.upNames]);
+          // A later rollback of this phase must backfill again, and a re-applied phase 1 starts a fresh
+          // column: drop the finished bookkeeping that would make those runs no-ops.
+          await run.session.query(`DELETE FROM phasectl.backfills WHERE change_id = $1 AND (direction = 'down' OR $2 = 1)`, [group.changeId, group.phase]);
+          if (group.phase === 1) await run.session.query('DELETE FROM phasectl.verifications WHERE change_id = $1', [group.changeId]);
+          await run.session.query('COMMIT');
+        } catch (error) {
+          await run.session.query('ROLLBACK').catch(() => undefined);
+          throw error;
+        }
+        result.removed.push(...group.upNames);
+      }
+      return result;
+    } finally {
+      await releaseRunLock(run.session);
+    }
+  } finally {
+    await run.close();
+  }
+}

@@ -1,0 +1,179 @@
+import { z } from 'zod';
+import { MAX_IDENTIFIER_BYTES, utf8Length } from './identifiers.js';
+import type { PhasesFile } from './types.js';
+
+/** Defaults of the `check:` section (docs/internals.md). */
+export const DEFAULT_SOURCE_GLOBS = ['**/*.{ts,tsx,js,jsx,mjs,cjs,py,rb,go,java,kt,cs,php,ex,exs,rs,sql,graphql,prisma}'];
+export const DEFAULT_IGNORE_GLOBS = ['db/**', 'node_modules/**', 'phases.yaml'];
+
+export const CHANGE_ID_PATTERN = /^[a-z0-9][a-z0-9-]*$/;
+export const MAX_CHANGE_ID_LENGTH = 40;
+export const RELEASE_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
+
+/**
+ * The keys each object of phases.yaml accepts, by the name of the key that holds it
+ * (`''` for the top level, `changes` for a change). Used for the schema and for "did you mean".
+ */
+export const KNOWN_KEYS = {
+  '': ['version', 'releases', 'migrations', 'check', 'changes'],
+  migrations: ['format'],
+  check: ['sourceGlobs', 'ignoreGlobs'],
+  changes: ['id', 'rename', 'column', 'key', 'releases'],
+  rename: ['schema', 'table', 'from', 'to', 'type', 'up', 'down'],
+  column: ['type', 'collation', 'nullable', 'default', 'indexes', 'constraints'],
+  indexes: ['name', 'definition', 'unique', 'constraint'],
+  constraints: ['name', 'kind', 'definition'],
+  key: ['columns', 'types'],
+  releases: ['phase1', 'phase2', 'phase3'],
+} as const;
+
+/** The accepted keys of the object at `path` in phases.yaml (indices skipped), or undefined. */
+export function knownKeysAt(path: readonly (string | number)[]): readonly string[] | undefined {
+  const names = path.filter((part): part is string => typeof part === 'string');
+  const holder = names.at(-1) ?? '';
+  // The top-level `releases` is a list; only a change's `releases` is an object.
+  if (holder === 'releases' && names.length === 1) return undefined;
+  return (KNOWN_KEYS as Record<string, readonly string[]>)[holder];
+}
+
+const identifier = z
+  .string()
+  .min(1, 'must not be empty')
+  .refine((name) => utf8Length(name) <= MAX_IDENTIFIER_BYTES, {
+    message: `is longer than ${MAX_IDENTIFIER_BYTES} bytes, the longest name PostgreSQL keeps`,
+  });
+
+const sqlText = z.string().min(1, 'must not be empty');
+
+const releaseName = z.string().regex(RELEASE_NAME_PATTERN, 'is not a release name: use letters, digits, ".", "_" and "-", starting with a letter or digit');
+
+const changeId = z
+  .string()
+  .regex(CHANGE_ID_PATTERN, 'is not a change id: use lower-case letters, digits and "-", starting with a letter or digit')
+  .max(MAX_CHANGE_ID_LENGTH, `is longer than ${MAX_CHANGE_ID_LENGTH} characters`);
+
+const indexFact = z.strictObject({
+  name: identifier,
+  definition: sqlText,
+  unique: z.boolean(),
+  constraint: identifier.optional(),
+});
+
+const constraintFact = z.strictObject({
+  name: identifier,
+  kind: z.enum(['check', 'unique', 'foreign_key']),
+  definition: sqlText,
+});
+
+const columnFacts = z.strictObject({
+  type: sqlText,
+  collation: sqlText.optional(),
+  nullable: z.boolean(),
+  default: sqlText.optional(),
+  indexes: z.array(indexFact).default([]),
+  constraints: z.array(constraintFact).default([]),
+});
+
+const keyFacts = z
+  .strictObject({
+    columns: z.array(identifier).min(1, 'must name at least one column'),
+    types: z.array(sqlText),
+  })
+  .refine((key) => key.columns.length === key.types.length, {
+    message: 'key.types must give one type per key column',
+    path: ['types'],
+    params: { hint: 'list the type of each key column, in the same order as key.columns' },
+  });
+
+const renameTarget = z
+  .strictObject({
+    schema: identifier,
+    table: identifier,
+    from: identifier,
+    to: identifier,
+    type: sqlText.optional(),
+    up: sqlText.optional(),
+    down: sqlText.optional(),
+  })
+  .refine((rename) => rename.to !== rename.from, { 
+    message: '`to` is the same name as `from`',
+    path: ['to'],
+    params: { hint: 'choose a new column name that differs from `from`' },
+  });
+
+const phaseReleases = z.strictObject({
+  phase1: releaseName.optional(),
+  phase2: releaseName.optional(),
+  phase3: releaseName.optional(),
+});
+
+const renameChange = z
+  .strictObject({
+    id: changeId,
+    rename: renameTarget,
+    column: columnFacts,
+    key: keyFacts,
+    releases: phaseReleases.default({}),
+  })
+  .transform((change) => ({ kind: 'rename' as const, ...change }));
+
+const checkSettings = z.strictObject({
+  sourceGlobs: z.array(z.string().min(1)).default(DEFAULT_SOURCE_GLOBS),
+  ignoreGlobs: z.array(z.string().min(1)).default(DEFAULT_IGNORE_GLOBS),
+});
+
+/** The whole file, validated: shape first, then the rules that span changes. */
+export const phasesFileSchema = z
+  .strictObject({
+    version: z.literal(1, 'must be 1 (the only phases.yaml version this phasectl reads)'),
+    releases: z.array(releaseName).default([]),
+    migrations: z.strictObject({ format: z.enum(['sql', 'kysely', 'db-migrate']).default('sql') }).default({ format: 'sql' }),
+    check: checkSettings.default({ sourceGlobs: DEFAULT_SOURCE_GLOBS, ignoreGlobs: DEFAULT_IGNORE_GLOBS }),
+    changes: z.array(renameChange).default([]),
+  })
+  .superRefine((file, context) => {
+    const seenReleases = new Map<string, number>();
+    file.releases.forEach((release, index) => {
+      if (seenReleases.has(release)) {
+        context.addIssue({ code: 'custom', path: ['releases', index], message: `release ${release} is listed twice`, params: { hint: 'remove the second entry: each release appears once, in order' } });
+      }
+      seenReleases.set(release, index);
+    });
+    const ids = new Map<string, number>();
+    const columns = new Map<string, number>();
+    const targets = new Map<string, number>();
+    file.changes.forEach((change, index) => {
+      const earlier = ids.get(change.id);
+      if (earlier !== undefined) {
+        context.addIssue({ code: 'custom', path: ['changes', index, 'id'], message: `change id "${change.id}" is already used by changes[${earlier}]`, params: { hint: 'give this change another id: ids are unique' } });
+      } else ids.set(change.id, index);
+      const { schema, table, from, to } = change.rename;
+      const source = JSON.stringify([schema, table, from]);
+      const target = JSON.stringify([schema, table, to]);
+      const sameColumn = columns.get(source) ?? targets.get(source);
+      if (sameColumn !== undefined) {
+        context.addIssue({
+          code: 'custom',
+          path: ['changes', index, 'rename', 'from'],
+          message: `column ${from} of ${schema}.${table} is already changed by "${file.changes[sameColumn]?.id}"`,
+          params: { hint: 'finish the earlier change first (advance it to phase 3), then plan this one' },
+        });
+      }
+      const sameTarget = targets.get(target) ?? columns.get(target);
+      if (sameTarget !== undefined) {
+        context.addIssue({
+          code: 'custom',
+          path: ['changes', index, 'rename', 'to'],
+          message: `column name ${to} on ${schema}.${table} is already used by change "${file.changes[sameTarget]?.id}"`,
+          params: { hint: 'choose another new column name' },
+        });
+      }
+      columns.set(source, index);
+      targets.set(target, index);
+    });
+  });
+
+/** Compile-time proof that the schema's output is the documented shape. */
+type Output = z.output<typeof phasesFileSchema>;
+const _shapeMatches: (value: Output) => PhasesFile = (value) => value;
+void _shapeMatches;

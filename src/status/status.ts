@@ -1,0 +1,186 @@
+import { readMigrationFiles } from '../runner/migration-files.js';
+import { loadPhasesFile } from '../spec/load.js';
+import { currentPhase, type Change } from '../spec/types.js';
+import { projectPaths } from '../project.js';
+import { syncFunctionName, triggerName } from '../operations/naming.js';
+import { requirePhasesFile } from '../runner/migrate.js';
+import { readApplied } from '../runner/record.js';
+import { openSession } from '../runner/session.js';
+import type pg from 'pg';
+
+export interface BackfillProgress {
+  direction: string;
+  rowsDone: number;
+  /** pg_class.reltuples of the table now. */
+  rowsEstimated: number;
+  lastKey: string[] | null;
+  upperKey: string[] | null;
+  finished: boolean;
+  /** Rows per second over the backfill's life so far (rows_done / (updated_at − started_at)). */
+  rowsPerSecond: number;
+}
+
+export interface ChangeStatus {
+  id: string;
+  table: string;
+  from: string;
+  to: string;
+  /** Phase in phases.yaml (0 = planned) and the release of that phase. */
+  phaseInFile: number;
+  releaseInFile?: string;
+  /** Phase recorded in phasectl.changes, null when the database has none of it. */
+  phaseInDatabase: number | null;
+  releaseInDatabase: string | null;
+  backfills: BackfillProgress[];
+  verification: { differing: number; checkedAt: Date } | null;
+  triggerPresent: boolean;
+  functionPresent: boolean;
+  oldColumnPresent: boolean;
+  newColumnPresent: boolean;
+  /** Up files of this change not yet applied. */
+  pendingFiles: string[];
+  /** Where the database is not what the phase promises. */
+  drift: string[];
+  /** The command to run next, or undefined when nothing is due. */
+  next?: string;
+}
+
+export interface StatusReport {
+  changes: ChangeStatus[];
+  /** Every pending up file (all changes, and files without a phasectl header). */
+  pendingFiles: string[];
+  /** Applied files that phasectl did not generate (change_id NULL). */
+  unmanagedApplied: string[];
+  /** Whether phasectl's state schema exists in the database. */
+  stateSchema: boolean;
+}
+
+export interface StatusOptions {
+  databaseUrl: string;
+  projectDir?: string;
+}
+
+/** Where every change of phases.yaml stands, in the repository and in the database. Read-only. */
+export async function status(options: StatusOptions): Promise<StatusReport> {
+  const paths = projectPaths(options.projectDir);
+  await requirePhasesFile(paths.phasesFile);
+  const { spec } = await loadPhasesFile(paths.phasesFile);
+  const files = await readMigrationFiles(paths.migrationsDir);
+  const run = await openSession(options.databaseUrl, 'phasectl status');
+  try {
+    const session = run.session;
+    const stateSchema = (await session.query<{ ok: boolean }>(`SELECT to_regclass('phasectl.migrations') IS NOT NULL AS ok`)).rows[0]?.ok ?? false;
+    const applied = await readApplied(session);
+    const appliedNames = new Set(applied.map((row) => row.name));
+    const pendingFiles = files.filter((file) => file.direction === 'up' && !appliedNames.has(file.name));
+    const changes: ChangeStatus[] = [];
+    for (const change of spec.changes) {
+      changes.push(await changeStatus(session, change, stateSchema, pendingFiles.filter((file) => file.header?.changeId === change.id).map((file) => file.name)));
+    }
+    return {
+      changes,
+      pendingFiles: pendingFiles.map((file) => file.name),
+      unmanagedApplied: applied.filter((row) => row.changeId === null).map((row) => row.name),
+      stateSchema,
+    };
+  } finally {
+    await run.close();
+  }
+}
+
+async function changeStatus(session: pg.ClientBase, change: Change, stateSchema: boolean, pendingFiles: string[]): Promise<ChangeStatus> {
+  const { schema, table, from, to } = change.rename;
+  const phaseInFile = currentPhase(change);
+  const releaseInFile = phaseInFile === 0 ? undefined : change.releases[`phase${phaseInFile}` as 'phase1'];
+  const catalog = (
+    await session.query<{ trigger: boolean; fn: boolean; old: boolean; new: boolean; estimate: string }>(
+      `SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_trigger WHERE tgrelid = c.oid AND tgname = $3 AND NOT tgisinternal) AS trigger,
+              EXISTS (SELECT 1 FROM pg_catalog.pg_proc p WHERE p.proname = $4 AND p.pronamespace = 'phasectl'::regnamespace) AS fn,
+              EXISTS (SELECT 1 FROM pg_catalog.pg_attribute WHERE attrelid = c.oid AND attname = $5 AND attnum > 0 AND NOT attisdropped) AS old,
+              EXISTS (SELECT 1 FROM pg_catalog.pg_attribute WHERE attrelid = c.oid AND attname = $6 AND attnum > 0 AND NOT attisdropped) AS new,
+              greatest(c.reltuples, 0)::bigint AS estimate
+         FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+        WHERE n.nspname = $1 AND c.relname = $2`,
+      [schema, table, triggerName(change.id), syncFunctionName(change.id), from, to],
+    ).catch(async () => ({ rows: [] }))
+  ).rows[0];
+  let phaseInDatabase: number | null = null;
+  let releaseInDatabase: string | null = null;
+  let backfills: BackfillProgress[] = [];
+  let verification: ChangeStatus['verification'] = null;
+  if (stateSchema) {
+    const recorded = (await session.query<{ phase: number; release: string | null }>('SELECT phase, release FROM phasectl.changes WHERE id = $1', [change.id])).rows[0];
+    phaseInDatabase = recorded?.phase ?? null;
+    releaseInDatabase = recorded?.release ?? null;
+    backfills = (
+      await session.query<{ direction: string; rows_done: string; last_key: string[] | null; upper_key: string[] | null; finished: boolean; seconds: number }>(
+        `SELECT direction, rows_done, last_key, upper_key, finished_at IS NOT NULL AS finished,
+                extract(epoch FROM updated_at - started_at)::float8 AS seconds
+           FROM phasectl.backfills WHERE change_id = $1 ORDER BY direction DESC`,
+        [change.id],
+      )
+    ).rows.map((row) => ({
+      direction: row.direction,
+      rowsDone: Number(row.rows_done),
+      rowsEstimated: Number(catalog?.estimate ?? 0),
+      lastKey: row.last_key,
+      upperKey: row.upper_key,
+      finished: row.finished,
+      rowsPerSecond: row.seconds > 0 ? Number(row.rows_done) / row.seconds : 0,
+    }));
+    const verified = (await session.query<{ differing: string; checked_at: Date }>('SELECT differing, checked_at FROM phasectl.verifications WHERE change_id = $1', [change.id])).rows[0];
+    verification = verified ? { differing: Number(verified.differing), checkedAt: verified.checked_at } : null;
+  }
+  const status: ChangeStatus = {
+    id: change.id,
+    table: `${schema}.${table}`,
+    from,
+    to,
+    phaseInFile,
+    releaseInFile,
+    phaseInDatabase,
+    releaseInDatabase,
+    backfills,
+    verification,
+    triggerPresent: catalog?.trigger ?? false,
+    functionPresent: catalog?.fn ?? false,
+    oldColumnPresent: catalog?.old ?? false,
+    newColumnPresent: catalog?.new ?? false,
+    pendingFiles,
+    drift: [],
+  };
+  status.drift = driftOf(status, catalog !== undefined);
+  status.next = nextAction(status);
+  return status;
+}
+
+/** What does not match the recorded phase. Pure. */
+export function driftOf(s: ChangeStatus, tableExists: boolean): string[] {
+  const drift: string[] = [];
+  if (!tableExists) return [`table ${s.table} does not exist`];
+  const phase = s.phaseInDatabase ?? 0;
+  if (phase >= 1 && phase <= 2) {
+    if (!s.triggerPresent) drift.push(`sync trigger missing on ${s.table} while phase ${phase} is applied: writes to one column are not copied to the other`);
+    if (!s.functionPresent) drift.push(`sync function phasectl.${syncFunctionName(s.id)} missing while phase ${phase} is applied`);
+    if (!s.newColumnPresent) drift.push(`column ${s.to} missing from ${s.table} while phase ${phase} is applied`);
+    if (!s.oldColumnPresent) drift.push(`column ${s.from} missing from ${s.table} while phase ${phase} is applied`);
+  }
+  if (phase === 3) {
+    if (s.oldColumnPresent) drift.push(`column ${s.from} still on ${s.table} although phase 3 is applied`);
+    if (s.triggerPresent) drift.push(`sync trigger still on ${s.table} although phase 3 is applied`);
+  }
+  if (phase === 0 && !s.oldColumnPresent) drift.push(`column ${s.from} missing from ${s.table}`);
+  if (s.pendingFiles.length > 0) drift.push(`${s.pendingFiles.length} migration file(s) not applied yet`);
+  if (s.phaseInFile < phase) drift.push(`the database is at phase ${phase} but phases.yaml only at phase ${s.phaseInFile}`);
+  return drift;
+}
+
+/** The next command for a change. Pure. */
+export function nextAction(s: ChangeStatus): string | undefined {
+  if (s.pendingFiles.length > 0) return 'phasectl migrate';
+  const unfinished = s.backfills.find((b) => !b.finished);
+  if (unfinished) return `phasectl backfill ${s.id}${unfinished.direction === 'down' ? ' --direction down' : ''}`;
+  if (s.verification && s.verification.differing > 0) return `phasectl verify ${s.id}`;
+  if (s.phaseInFile < 3) return `phasectl advance --release <next release>  (phase ${s.phaseInFile + 1} of ${s.id})`;
+  return undefined;
+}

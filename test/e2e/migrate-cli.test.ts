@@ -1,0 +1,104 @@
+import { spawn } from 'node:child_process';
+import { afterAll, beforeAll, expect, test } from 'vitest';
+import { RUN_LOCK_KEY } from '../../src/runner/advisory-lock.js';
+import { createTestDatabase } from '../support/database.js';
+import { generatedProject } from '../support/fixtures-generated.js';
+import { client, query } from '../support/fixtures-project.js';
+
+let url: string;
+let dir: string;
+const cleanups: (() => Promise<void>)[] = [];
+beforeAll(async () => {
+  const db = await createTestDatabase();
+  cleanups.push(db.drop);
+  url = db.url;
+  const project = await generatedProject(url, { rows: 3000, releases: ['1.0.0', '1.1.0'] });
+  cleanups.push(project.remove);
+  dir = project.dir;
+});
+afterAll(async () => {
+  for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined);
+});
+
+function phasectl(args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'test/support/fixtures-cli.ts', ...args], {
+      env: { ...process.env, DATABASE_URL: url, ...env },
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk) => (stdout += String(chunk)));
+    child.stderr.on('data', (chunk) => (stderr += String(chunk)));
+    child.on('exit', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+test('bad password: exit 3, one line naming host:port/db, no password, no stack', async () => {
+  const bad = new URL(url);
+  bad.password = 'hunter2-secret';
+  const result = await phasectl(['migrate', '--project', dir, '--database-url', bad.toString()]);
+  expect(result.code).toBe(3);
+  expect(result.stderr).toMatch(new RegExp(`^error: cannot connect to PostgreSQL at ${bad.hostname}:${bad.port}${bad.pathname}: .*password`, 'm'));
+  expect(result.stderr).not.toContain('hunter2-secret');
+  expect(result.stderr).not.toMatch(/\bat .*\.js:\d+/);
+});
+
+test('--dry-run prints the SQL and changes nothing; migrate --to-release, --json events, then up to date', async () => {
+  const dry = await phasectl(['migrate', '--project', dir, '--dry-run']);
+  expect(dry.code).toBe(0);
+  expect(dry.stdout).toContain('-- 001_1.0.0_users-job-title_p1_01_');
+  expect(dry.stdout).toMatch(/ADD COLUMN IF NOT EXISTS "favourite_color"/);
+  expect(await query(url, `SELECT to_regnamespace('phasectl') AS s`)).toEqual([{ s: null }]);
+
+  const first = await phasectl(['migrate', '--project', dir, '--to-release', '1.0.0', '--json']);
+  expect(first.code).toBe(0);
+  const events = first.stdout.trim().split('\n').map((line) => JSON.parse(line) as { type: string; file?: string });
+  expect(events.some((e) => e.type === 'backfill-done')).toBe(true);
+  expect(events.filter((e) => e.type === 'file-done').every((e) => e.file?.startsWith('001_1.0.0_'))).toBe(true);
+
+  const status = await phasectl(['status', '--project', dir, '--json']);
+  expect(status.code).toBe(0);
+  const report = JSON.parse(status.stdout) as { changes: { id: string; phaseInDatabase: number; triggerPresent: boolean; backfills: { finished: boolean; rowsDone: number }[]; next: string; drift: string[] }[] };
+  expect(report.changes[0]).toMatchObject({ id: 'users-job-title', phaseInDatabase: 1, triggerPresent: true, next: 'phasectl migrate' });
+  expect(report.changes[0]?.backfills[0]).toMatchObject({ finished: true, rowsDone: 3000 });
+
+  const rest = await phasectl(['migrate', '--project', dir]);
+  expect(rest.code).toBe(0);
+  expect(rest.stdout).toMatch(/applying 002_1\.1\.0_users-job-title_p2_/);
+  const again = await phasectl(['migrate', '--project', dir]);
+  expect(again.stdout).toContain('database is up to date');
+});
+
+test('verify prints the count and exits 1 when rows differ; status shows drift when the trigger is gone', async () => {
+  const clean = await phasectl(['verify', 'users-job-title', '--project', dir]);
+  expect(clean.code).toBe(0);
+  expect(clean.stdout).toContain('users-job-title: 0 differing row(s)');
+  await query(url, `SET session_replication_role = replica; UPDATE public.users SET favourite_color = 'x' WHERE id = 5;`);
+  const dirty = await phasectl(['verify', 'users-job-title', '--project', dir]);
+  expect(dirty.code).toBe(1);
+  expect(dirty.stdout).toContain('1 differing row(s)');
+  await query(url, `UPDATE public.users SET job_title = favourite_color WHERE id = 5`);
+  await query(url, `DROP TRIGGER zz_phasectl_sync_users_job_title ON public.users`);
+  const status = await phasectl(['status', '--project', dir]);
+  expect(status.stdout).toMatch(/drift: sync trigger missing on public\.users while phase 2 is applied/);
+});
+
+test('a second migrate while another holds the lock: exit 3 naming the pid', async () => {
+  const holder = await client(url);
+  try {
+    await holder.query('SELECT pg_advisory_lock($1::bigint)', [RUN_LOCK_KEY]);
+    const pid = (await holder.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]!.pid;
+    const result = await phasectl(['migrate', '--project', dir]);
+    expect(result.code).toBe(3);
+    expect(result.stderr).toContain(`another phasectl migrate is running (pid ${pid}`);
+    expect(result.stderr).toContain('--wait-lock');
+  } finally {
+    await holder.end();
+  }
+});
+
+test('missing phases.yaml: exit 2 with the phasectl init hint', async () => {
+  const result = await phasectl(['migrate', '--project', '/nonexistent-phasectl-dir']);
+  expect(result.code).toBe(2);
+  expect(result.stderr).toContain('phasectl init');
+});

@@ -1,0 +1,199 @@
+import { spawn } from 'node:child_process';
+import pg from 'pg';
+import { afterAll, beforeAll, expect, test } from 'vitest';
+import { runBackfill } from '../../src/backfill/engine.js';
+import { runVerify } from '../../src/backfill/verify.js';
+import { PhasectlError, RuntimeFailure } from '../../src/errors.js';
+import type { RunnerEvent } from '../../src/runner/events.js';
+import { createTestDatabase } from '../support/database.js';
+import { backfillWrites, createRenameFixture, differingRows, renamePlan } from '../support/fixtures-backfill.js';
+import { client as connect } from '../support/fixtures-project.js';
+
+let db: Awaited<ReturnType<typeof createTestDatabase>>;
+let session: pg.Client;
+beforeAll(async () => {
+  db = await createTestDatabase();
+  session = await connect(db.url);
+});
+afterAll(async () => {
+  await session?.end().catch(() => undefined);
+  await db?.drop();
+});
+
+async function resetCounter(): Promise<void> {
+  await session.query('TRUNCATE public.backfill_writes');
+}
+
+test('20k rows: rewrites only the rows that differ, records progress, then verify finds 0 and a rerun is a no-op', async () => {
+  await createRenameFixture(session, { table: 'users', rows: 20_000, alreadySynced: 5_000 });
+  await resetCounter();
+  const plan = renamePlan('users');
+  const events: RunnerEvent[] = [];
+  const result = await runBackfill(session, plan, { batchSize: 1000, log: (e) => events.push(e) });
+  expect(result.rowsUpdated).toBe(15_000);
+  expect(await backfillWrites(session)).toBe(15_000);
+  expect(await differingRows(session, 'users')).toBe(0);
+  const state = (await session.query(`SELECT upper_key, last_key, rows_done::int, finished_at IS NOT NULL AS finished FROM phasectl.backfills WHERE change_id = $1`, [plan.changeId])).rows[0];
+  expect(state).toEqual({ upper_key: ['20000'], last_key: ['20000'], rows_done: 15_000, finished: true });
+  expect(events.filter((e) => e.type === 'backfill-progress').length).toBeGreaterThan(1);
+  expect(await runVerify(session, plan)).toMatchObject({ differing: 0 });
+  const again = await runBackfill(session, plan);
+  expect(again).toMatchObject({ alreadyFinished: true, rowsUpdated: 0 });
+});
+
+test('a composite key is walked by row comparison, every row once', async () => {
+  await createRenameFixture(session, { table: 'tenant_users', rows: 3_000, composite: true });
+  await resetCounter();
+  const plan = renamePlan('tenant_users', { composite: true });
+  const result = await runBackfill(session, plan, { batchSize: 100, targetBatchMs: 1 });
+  expect(result.rowsUpdated).toBe(3_000);
+  expect(await backfillWrites(session)).toBe(3_000);
+  expect(result.batches).toBeGreaterThanOrEqual(30);
+  expect(await differingRows(session, 'tenant_users')).toBe(0);
+  const state = (await session.query(`SELECT upper_key FROM phasectl.backfills WHERE change_id = $1`, [plan.changeId])).rows[0];
+  expect(state?.upper_key).toEqual(['6', '2995']); // highest (g % 7, g) for g ≤ 3000
+});
+
+test('concurrent inserts and updates during the backfill: it terminates and 0 rows differ', async () => {
+  await createRenameFixture(session, { table: 'busy', rows: 8_000 });
+  const writer = await connect(db.url);
+  let stop = false;
+  let writes = 0;
+  const loop = (async () => {
+    let next = 100_000;
+    while (!stop) {
+      const id = 1 + Math.floor(Math.random() * 8000);
+      await writer.query(`UPDATE public.busy SET job_title = $2 WHERE id = $1`, [id, `changed ${writes}`]);
+      await writer.query(`INSERT INTO public.busy (id, job_title) VALUES ($1, $2)`, [next, `new ${next}`]);
+      next += 1;
+      const other = 1 + Math.floor(Math.random() * 8000);
+      await writer.query(`UPDATE public.busy SET favourite_color = $2 WHERE id = $1`, [other, `from new code ${writes}`]);
+      writes += 3;
+    }
+  })();
+  try {
+    const result = await runBackfill(session, renamePlan('busy'), { batchSize: 200, targetBatchMs: 1, pauseMs: 5 });
+    expect(result.alreadyFinished).toBe(false);
+  } finally {
+    stop = true;
+    await loop;
+    await writer.end();
+  }
+  expect(writes).toBeGreaterThan(30);
+  expect(await differingRows(session, 'busy')).toBe(0);
+  expect(await runVerify(session, renamePlan('busy'), { batchSize: 500 })).toMatchObject({ differing: 0 });
+});
+
+test('SIGKILL part-way, then resume: 0 rows differ and hardly any row is written twice', async () => {
+  await createRenameFixture(session, { table: 'killed', rows: 20_000 });
+  await resetCounter();
+  const plan = renamePlan('killed');
+  const child = spawn(process.execPath, ['--import', 'tsx', 'test/support/fixtures-backfill-child.ts', db.url], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (chunk) => (stderr += String(chunk)));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  let done = 0;
+  for (let i = 0; i < 600 && done < 3000; i++) {
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const row = (await session.query(`SELECT rows_done::int AS n FROM phasectl.backfills WHERE change_id = $1`, [plan.changeId]).catch(() => ({ rows: [] }))).rows[0];
+    done = row?.n ?? 0;
+  }
+  child.kill('SIGKILL');
+  await exited;
+  expect(stderr).toBe('');
+  const saved = (await session.query(`SELECT rows_done::int AS n, finished_at FROM phasectl.backfills WHERE change_id = $1`, [plan.changeId])).rows[0];
+  expect(saved.n).toBeGreaterThanOrEqual(3000);
+  expect(saved.n).toBeLessThan(20_000);
+  expect(saved.finished_at).toBeNull();
+  const events: RunnerEvent[] = [];
+  const resumed = await runBackfill(session, plan, { log: (e) => events.push(e) });
+  expect(events.find((e) => e.type === 'backfill-start')).toMatchObject({ resumedFrom: [expect.any(String)] });
+  expect(resumed.rowsDone).toBe(20_000);
+  expect(await differingRows(session, 'killed')).toBe(0);
+  const writes = await backfillWrites(session);
+  expect(writes).toBeGreaterThanOrEqual(20_000);
+  expect(writes).toBeLessThanOrEqual(20_000 + 100);
+});
+
+test('verify counts a difference planted behind the trigger, and records it', async () => {
+  await createRenameFixture(session, { table: 'planted', rows: 2_000 });
+  const plan = renamePlan('planted');
+  await runBackfill(session, plan);
+  const other = await connect(db.url);
+  try {
+    await other.query(`SET session_replication_role = replica`);
+    await other.query(`UPDATE public.planted SET favourite_color = 'tampered' WHERE id IN (7, 1500)`);
+  } finally {
+    await other.end();
+  }
+  expect(await runVerify(session, plan, { batchSize: 300 })).toMatchObject({ differing: 2 });
+  expect((await session.query(`SELECT differing::int FROM phasectl.verifications WHERE change_id = $1`, [plan.changeId])).rows).toEqual([{ differing: 2 }]);
+});
+
+test('a row the expression cannot convert: the batch rolls back and the error names the key and the value', async () => {
+  await session.query(`
+    CREATE TABLE public.typed (id bigint PRIMARY KEY, amount text, amount_int int);
+    INSERT INTO public.typed SELECT g, g::text, NULL FROM generate_series(1, 3000) g;
+    UPDATE public.typed SET amount = 'twelve' WHERE id = 1234;`);
+  const plan = {
+    ...renamePlan('typed', { changeId: 'typed-amount' }),
+    updateSql: `UPDATE public.typed AS t SET amount_int = t.amount::int WHERE (t.id) >= ($1::bigint) AND (t.id) <= ($2::bigint) AND t.amount_int IS DISTINCT FROM t.amount::int`,
+  };
+  const error = await runBackfill(session, plan, { batchSize: 1000, targetBatchMs: 100_000 }).catch((e: unknown) => e);
+  expect(error).toBeInstanceOf(RuntimeFailure);
+  expect((error as Error).message).toContain('cannot convert the row id=1234');
+  expect((error as Error).message).toContain('invalid input syntax for type integer: "twelve"');
+  expect((error as Error).message).toContain('"amount": "twelve"');
+  expect((error as RuntimeFailure).hint).toMatch(/fix that row's value .* or change the up expression/);
+  // The batches before the bad one committed; the bad batch did not.
+  const { rows } = await session.query(`SELECT max(id)::int AS top, count(*)::int AS n FROM public.typed WHERE amount_int IS NOT NULL`);
+  expect(rows[0]).toEqual({ top: 1000, n: 1000 });
+  await session.query(`UPDATE public.typed SET amount = '12' WHERE id = 1234`);
+  expect((await runBackfill(session, plan)).rowsDone).toBe(3000);
+});
+
+test('connection killed mid-backfill: clear error, progress kept, a rerun completes', async () => {
+  await createRenameFixture(session, { table: 'dropped', rows: 10_000 });
+  const plan = renamePlan('dropped');
+  const victim = await connect(db.url);
+  const pid = (await victim.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]!.pid;
+  let killed = false;
+  const error = await runBackfill(victim, plan, {
+    batchSize: 100,
+    targetBatchMs: 1,
+    log: (event) => {
+      if (event.type === 'backfill-progress' && event.rowsDone >= 2000 && !killed) {
+        killed = true;
+        void session.query('SELECT pg_terminate_backend($1)', [pid]);
+      }
+    },
+  }).catch((e: unknown) => e);
+  await victim.end().catch(() => undefined);
+  expect(error).toBeInstanceOf(RuntimeFailure);
+  expect((error as Error).message).toMatch(/connection to PostgreSQL was lost during the backfill of dropped-rename/);
+  expect((error as RuntimeFailure).hint).toMatch(/progress .* is saved.*phasectl backfill dropped-rename/);
+  const saved = (await session.query(`SELECT rows_done::int AS n FROM phasectl.backfills WHERE change_id = $1`, [plan.changeId])).rows[0];
+  expect(saved.n).toBeGreaterThanOrEqual(2000);
+  expect(saved.n).toBeLessThan(10_000);
+  expect((await runBackfill(session, plan)).rowsDone).toBe(10_000);
+  expect(await differingRows(session, 'dropped')).toBe(0);
+});
+
+test('an abort between batches saves progress and says how to resume (exit 130 / 143)', async () => {
+  await createRenameFixture(session, { table: 'stopped', rows: 5_000 });
+  const plan = renamePlan('stopped');
+  const controller = new AbortController();
+  const error = await runBackfill(session, plan, {
+    batchSize: 100,
+    targetBatchMs: 1,
+    signal: controller.signal,
+    log: (event) => {
+      if (event.type === 'backfill-progress' && event.rowsDone >= 1000) controller.abort('SIGTERM');
+    },
+  }).catch((e: unknown) => e);
+  expect(error).toBeInstanceOf(PhasectlError);
+  expect((error as PhasectlError).exitCode).toBe(143);
+  expect((error as Error).message).toMatch(/^backfill of stopped-rename stopped at key id=1000; progress is saved$/);
+  expect((error as PhasectlError).hint).toContain('phasectl backfill stopped-rename');
+  expect((await runBackfill(session, plan)).rowsDone).toBe(5_000);
+});

@@ -1,0 +1,124 @@
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type pg from 'pg';
+import { afterAll, beforeAll, expect, test } from 'vitest';
+import { advance } from '../../src/commands/advance.js';
+import { initialPhasesText } from '../../src/commands/init.js';
+import { planRename } from '../../src/commands/plan.js';
+import { migrate } from '../../src/runner/migrate.js';
+import { rollback } from '../../src/runner/rollback.js';
+import { createTestDatabase } from '../support/database.js';
+import { client, query } from '../support/fixtures-project.js';
+
+/**
+ * The whole life of a rename with generated files: users.job_title → favourite_color over three
+ * releases, migrated while application clients keep writing; every row must hold its last write.
+ */
+const ROWS = 5000;
+const cleanups: (() => Promise<void>)[] = [];
+afterAll(async () => {
+  for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined);
+});
+
+async function project(url: string): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), 'phasectl-lifecycle-'));
+  cleanups.push(() => rm(dir, { recursive: true, force: true }));
+  await mkdir(join(dir, 'db', 'migrations'), { recursive: true });
+  await writeFile(join(dir, 'phases.yaml'), initialPhasesText());
+  await query(url, `CREATE TABLE public.users (id bigint PRIMARY KEY, job_title text NOT NULL DEFAULT 'unknown', n int NOT NULL DEFAULT 0);
+                    INSERT INTO public.users (id, job_title) SELECT g, 'title ' || g FROM generate_series(1, ${ROWS}) g;`);
+  await planRename({ dir, target: 'public.users.job_title', newName: 'favourite_color', id: 'users-job-title', databaseUrl: url });
+  for (const release of ['1.0.0', '1.1.0', '1.2.0']) await advance({ dir, release });
+  return dir;
+}
+
+/** Application clients writing in a loop; `expected` holds each row's last committed value. */
+function writers(clients: pg.Client[], column: () => 'job_title' | 'favourite_color' | 'both') {
+  const expected = new Map<number, string>();
+  let stop = false;
+  let writes = 0;
+  const loops = clients.map(async (c, index) => {
+    let i = 0;
+    while (!stop) {
+      // Each client owns ids ≡ index (mod clients.length): the last write per row is well defined.
+      const id = 1 + ((i * 37 + index) % ROWS) - (((i * 37 + index) % ROWS) % clients.length) + index;
+      if (id > ROWS) { i += 1; continue; }
+      const value = `c${index}-w${i}`;
+      const target = column();
+      const col = target === 'both' ? (i % 2 === 0 ? 'job_title' : 'favourite_color') : target;
+      try {
+        await c.query(`UPDATE public.users SET ${col} = $2 WHERE id = $1`, [id, value]);
+        expected.set(id, value);
+        writes += 1;
+      } catch (error) {
+        // Only a dropped column (phase 3 landing under an old writer) is acceptable; stop writing it.
+        if (!/does not exist/.test(String(error))) throw error;
+      }
+      i += 1;
+    }
+  });
+  return {
+    expected,
+    get writes() { return writes; },
+    async stop() { stop = true; await Promise.all(loops); },
+  };
+}
+
+let url: string;
+beforeAll(async () => {
+  const db = await createTestDatabase();
+  cleanups.push(db.drop);
+  url = db.url;
+});
+
+test('three releases, one migrate each, under concurrent writes: every row keeps its last write', async () => {
+  const dir = await project(url);
+  const clients = await Promise.all([client(url), client(url), client(url)]);
+  cleanups.push(async () => { await Promise.all(clients.map((c) => c.end())); });
+  let phase: 'job_title' | 'favourite_color' | 'both' = 'job_title';
+  const load = writers(clients, () => phase);
+
+  const pause = () => new Promise((resolve) => setTimeout(resolve, 300));
+  await pause();
+  await migrate({ databaseUrl: url, projectDir: dir, toRelease: '1.0.0' });
+  expect(await query(url, `SELECT phase FROM phasectl.changes`)).toEqual([{ phase: 1 }]);
+  await pause();
+  phase = 'both'; // blue/green: old and new code side by side
+  await pause();
+  await migrate({ databaseUrl: url, projectDir: dir, toRelease: '1.1.0' });
+  await pause();
+  phase = 'favourite_color';
+  await pause();
+  await migrate({ databaseUrl: url, projectDir: dir, toRelease: '1.2.0' });
+  await load.stop();
+
+  expect(load.writes).toBeGreaterThan(1000);
+  const rows = await query<{ id: string; favourite_color: string }>(url, 'SELECT id, favourite_color FROM public.users ORDER BY id');
+  expect(rows).toHaveLength(ROWS);
+  const wrong = rows.filter((row) => row.favourite_color !== (load.expected.get(Number(row.id)) ?? `title ${row.id}`));
+  expect(wrong).toEqual([]);
+  expect(await query(url, `SELECT count(*)::int AS n FROM information_schema.columns WHERE table_name = 'users' AND column_name = 'job_title'`)).toEqual([{ n: 0 }]);
+  expect(await query(url, `SELECT phase, release FROM phasectl.changes WHERE id = 'users-job-title'`)).toEqual([{ phase: 3, release: '1.2.0' }]);
+
+  // Rollback of each release restores the previous schema and the data.
+  await rollback({ databaseUrl: url, projectDir: dir, release: '1.2.0' });
+  const back = await query<{ id: string; job_title: string; favourite_color: string }>(url, 'SELECT id, job_title, favourite_color FROM public.users ORDER BY id');
+  expect(back.filter((row) => row.job_title !== row.favourite_color)).toEqual([]);
+  expect(back.filter((row) => row.job_title !== (load.expected.get(Number(row.id)) ?? `title ${row.id}`))).toEqual([]);
+  await rollback({ databaseUrl: url, projectDir: dir, release: '1.1.0' });
+  await rollback({ databaseUrl: url, projectDir: dir, release: '1.0.0' });
+  const columns = await query<{ column_name: string }>(url, `SELECT column_name FROM information_schema.columns WHERE table_name = 'users' ORDER BY ordinal_position`);
+  // job_title was re-added by the rollback of phase 3, so it is now the last column.
+  expect(columns.map((c) => c.column_name).sort()).toEqual(['id', 'job_title', 'n']);
+  expect(await query(url, `SELECT count(*)::int AS n FROM pg_trigger WHERE tgname LIKE 'zz_phasectl_sync_%'`)).toEqual([{ n: 0 }]);
+  expect(await query(url, 'SELECT count(*)::int AS n FROM phasectl.migrations')).toEqual([{ n: 0 }]);
+
+  // A database at release 0 takes all three releases in one migrate, in order.
+  const all = await migrate({ databaseUrl: url, projectDir: dir });
+  expect(all.applied.map((f) => f.name)).toEqual([...all.applied.map((f) => f.name)].sort());
+  expect(all.applied.some((f) => f.action === 'backfill')).toBe(true);
+  expect(await query(url, `SELECT phase FROM phasectl.changes WHERE id = 'users-job-title'`)).toEqual([{ phase: 3 }]);
+  const final = await query<{ id: string; favourite_color: string }>(url, 'SELECT id, favourite_color FROM public.users ORDER BY id');
+  expect(final.filter((row) => row.favourite_color !== (load.expected.get(Number(row.id)) ?? `title ${row.id}`))).toEqual([]);
+});

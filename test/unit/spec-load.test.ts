@@ -1,0 +1,98 @@
+import { describe, expect, test } from 'vitest';
+import { InputError } from '../../src/errors.js';
+import { parsePhasesText } from '../../src/spec/load.js';
+
+const change = (overrides: string[] = []) =>
+  [
+    '  - id: users-email',
+    '    rename: { schema: public, table: users, from: email, to: contact_email }',
+    '    column: { type: text, nullable: true }',
+    '    key: { columns: [id], types: [bigint] }',
+    ...overrides,
+  ].join('\n');
+
+function errorOf(text: string): InputError {
+  try {
+    parsePhasesText(text, 'phases.yaml');
+  } catch (error) {
+    expect(error).toBeInstanceOf(InputError);
+    const inputError = error as InputError;
+    expect(inputError.hint).toBeTruthy();
+    return inputError;
+  }
+  throw new Error('expected an InputError');
+}
+
+describe('parsePhasesText', () => {
+  test('fills the defaults and tags changes as renames', () => {
+    const loaded = parsePhasesText(`version: 1\nchanges:\n${change()}\n`, 'phases.yaml');
+    expect(loaded.spec.releases).toEqual([]);
+    expect(loaded.spec.migrations).toEqual({ format: 'sql' });
+    expect(loaded.spec.check.ignoreGlobs).toContain('db/**');
+    expect(loaded.spec.changes[0]).toMatchObject({ kind: 'rename', releases: {}, column: { indexes: [], constraints: [] } });
+    expect(loaded.locate(['changes', 0, 'key'])).toEqual({ line: 6, column: 10 });
+  });
+
+  test('malformed YAML points at the line and column of the syntax error', () => {
+    const unclosed = errorOf('version: 1\nchanges:\n  - id: "unclosed\n');
+    expect(unclosed.message).toContain('not valid YAML');
+    expect(unclosed.location?.line).toBeGreaterThanOrEqual(3);
+    const duplicate = errorOf('version: 1\nchanges: []\nversion: 1\n');
+    expect(duplicate.message).toContain('unique');
+    expect(duplicate.location).toEqual({ file: 'phases.yaml', line: 3, column: 1 });
+  });
+
+  test('an unknown key names the closest known key, at the key itself', () => {
+    const error = errorOf(`version: 1\nchanges:\n${change(['    relases: {}'])}\n`);
+    expect(error.message).toContain('unknown key "relases"');
+    expect(error.message).toContain('did you mean "releases"');
+    expect(error.hint).toBe('rename it to "releases"');
+    expect(error.location).toEqual({ file: 'phases.yaml', line: 7, column: 5 });
+  });
+
+  test('a duplicate id points at the second id', () => {
+    const error = errorOf(`version: 1\nchanges:\n${change()}\n${change().replace('to: contact_email', 'to: mail').replace('from: email', 'from: other')}\n`);
+    expect(error.message).toContain('change id "users-email" is already used');
+    expect(error.location).toEqual({ file: 'phases.yaml', line: 7, column: 9 });
+  });
+
+  test('a missing key points at its parent and says which key', () => {
+    const error = errorOf('version: 1\nchanges:\n  - id: a\n    rename: { schema: public, table: users, from: email, to: b }\n    column: { type: text, nullable: true }\n');
+    expect(error.message).toBe('missing key "key" in changes[0]');
+    expect(error.location).toEqual({ file: 'phases.yaml', line: 3, column: 5 });
+  });
+
+  test('a bad release name points at the value', () => {
+    const error = errorOf(`version: 1\nreleases: [1.4.0, "bad name"]\nchanges: []\n`);
+    expect(error.message).toContain('releases[1] "bad name" is not a release name');
+    expect(error.location).toEqual({ file: 'phases.yaml', line: 2, column: 19 });
+    const numeric = errorOf(`version: 1\nreleases: [1.4]\n`);
+    expect(numeric.hint).toBe('quote it: "1.4"');
+  });
+
+  test('`to` equal to `from` is refused at `to`', () => {
+    const error = errorOf(`version: 1\nchanges:\n${change().replace('contact_email', 'email')}\n`);
+    expect(error.message).toContain('`to` is the same name as `from`');
+    expect(error.location).toEqual({ file: 'phases.yaml', line: 4, column: 62 });
+  });
+
+  test('a 64-byte name is refused; 63 bytes is accepted', () => {
+    const long = 'é'.repeat(32); // 64 bytes in UTF-8
+    const error = errorOf(`version: 1\nchanges:\n${change().replace('contact_email', long)}\n`);
+    expect(error.message).toContain('longer than 63 bytes');
+    expect(error.location?.line).toBe(4);
+    expect(() => parsePhasesText(`version: 1\nchanges:\n${change().replace('contact_email', `${'é'.repeat(31)}x`)}\n`, 'p.yaml')).not.toThrow();
+  });
+
+  test('two changes of the same column, or to the same new name, are refused', () => {
+    const second = change().replace('id: users-email', 'id: users-email-2').replace('to: contact_email', 'to: mail');
+    expect(errorOf(`version: 1\nchanges:\n${change()}\n${second}\n`).message).toContain('already changed by "users-email"');
+    const sameTarget = change().replace('id: users-email', 'id: users-email-2').replace('from: email', 'from: mail');
+    expect(errorOf(`version: 1\nchanges:\n${change()}\n${sameTarget}\n`).message).toContain('already used by change "users-email"');
+  });
+
+  test('a bad id and a wrong version are refused with the rule', () => {
+    expect(errorOf(`version: 1\nchanges:\n${change().replace('users-email', 'Users_Email')}\n`).message).toContain('is not a change id');
+    expect(errorOf(`version: 2\n`).location).toEqual({ file: 'phases.yaml', line: 1, column: 10 });
+  });
+});
