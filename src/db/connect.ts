@@ -41,7 +41,9 @@ export async function connect(url: string, options: { max?: number; applicationN
     async close() {
       if (closed) return;
       closed = true;
+      // kysely only ends the pool if it used it: end it ourselves so no idle client keeps the process alive.
       await db.destroy().catch(() => undefined);
+      if (!pool.ended) await pool.end().catch(() => undefined);
     },
   };
 }
