@@ -18,6 +18,18 @@ export function buildProgram(): Command {
     .description('Rename or move PostgreSQL columns with zero downtime, in three phases that ship in three releases.')
     .option('--debug', 'print stack traces of unexpected errors')
     .showHelpAfterError('(run with --help for usage)')
+    .addHelpText(
+      'after',
+      `
+Example (one rename, three releases):
+  $ phasectl plan rename users.job_title favourite_color --database-url postgres://app@localhost/app
+  $ phasectl advance --release 1.4.0 && phasectl migrate      # release 1.4.0: expand + backfill
+  $ phasectl advance --release 1.5.0 && phasectl migrate      # release 1.5.0: switch
+  $ phasectl advance --release 1.6.0 && phasectl migrate      # release 1.6.0: contract
+  $ phasectl check --base origin/main                         # in CI
+
+Exit codes: 0 ok, 1 a check found problems, 2 bad input (nothing changed), 3 database or runtime failure.`,
+    )
     .exitOverride();
   for (const register of [
     registerInit,

@@ -11,6 +11,9 @@ export interface EmbeddedServer {
   stop(): Promise<void>;
 }
 
+/** Fast, non-durable settings for throw-away test clusters (a crash loses nothing we care about). */
+const TEST_SETTINGS: Record<string, string> = { max_connections: '200', fsync: 'off', synchronous_commit: 'off', full_page_writes: 'off' };
+
 /** Asks the kernel for a free TCP port on loopback. */
 export async function freePort(): Promise<number> {
   return await new Promise((resolve, reject) => {
@@ -31,7 +34,12 @@ export async function freePort(): Promise<number> {
  * OS user (`createPostgresUser`) and make the temp directory traversable for it.
  */
 export async function startEmbeddedPostgres(
-  options: { log?: (line: string) => void; major?: number } = {},
+  options: {
+    log?: (line: string) => void;
+    major?: number;
+    /** Server settings passed as `-c name=value`, overriding the test defaults (fsync=off, synchronous_commit=off, full_page_writes=off). */
+    settings?: Record<string, string>;
+  } = {},
 ): Promise<EmbeddedServer> {
   const EmbeddedPostgres = await loadEmbeddedPostgres(options.major);
   const parent = await mkdtemp(join(tmpdir(), 'phasectl-pg-'));
@@ -47,7 +55,7 @@ export async function startEmbeddedPostgres(
     persistent: false,
     createPostgresUser: isRoot,
     initdbFlags: ['--encoding=UTF8', '--locale=C'],
-    postgresFlags: ['-c', 'max_connections=200', '-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off'],
+    postgresFlags: Object.entries({ ...TEST_SETTINGS, ...options.settings }).flatMap(([name, value]) => ['-c', `${name}=${value}`]),
     onLog: options.log ?? (() => undefined),
     onError: (error: unknown) => options.log?.(String(error)),
   });
