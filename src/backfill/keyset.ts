@@ -45,7 +45,11 @@ export function keysetQueries(plan: Pick<BackfillPlan, 'table' | 'keyColumns' | 
     lastKey: `${select} WHERE ${tuple} >= ${params(1)} AND ${tuple} <= ${params(width + 1)} ORDER BY ${ascending} OFFSET $${2 * width + 1}::bigint LIMIT 1`,
     keysInRange: `${select} WHERE ${tuple} >= ${params(1)} AND ${tuple} <= ${params(width + 1)} ORDER BY ${ascending}`,
     rowByKey: `SELECT left(to_jsonb(t)::text, 400) AS row FROM ${table} AS t WHERE ${tuple} = ${params(1)}`,
-    estimate: `SELECT greatest(c.reltuples, 0)::bigint AS estimate FROM pg_catalog.pg_class c WHERE c.oid = pg_catalog.to_regclass(${quoteLiteralText(table)})`,
+    // reltuples is -1 (PostgreSQL 14+) or 0 until the table is first vacuumed or analyzed: then count,
+    // capped at 10M rows so a never-analyzed huge table does not stall the start.
+    estimate: `SELECT CASE WHEN c.reltuples >= 1 THEN c.reltuples::bigint
+        ELSE (SELECT count(*) FROM (SELECT 1 FROM ${table} LIMIT 10000000) AS capped) END AS estimate
+      FROM pg_catalog.pg_class c WHERE c.oid = pg_catalog.to_regclass(${quoteLiteralText(table)})`,
   };
 }
 

@@ -86,12 +86,42 @@ function deferrability(definition: string): string {
   return match ? ` ${match[1]}` : '';
 }
 
+/** C0 control characters and DEL: a line break in a name would end a `--` comment of the generated SQL. */
+const controlCharacter = /[\u0000-\u001f\u007f]/;
+
+/**
+ * Refuses names holding control characters. Names appear (quoted) in the SQL comments that explain each step,
+ * and a line break there would turn the rest of the name into SQL: refusing is the only safe reading.
+ */
+function refuseControlCharacters(change: RenameChange, where: string): void {
+  const { schema, table, from, to } = change.rename;
+  const names: Array<[string, string]> = [
+    ['schema', schema], ['table', table], ['from', from], ['to', to],
+    ...change.key.columns.map((name): [string, string] => ['key column', name]),
+    ...change.column.indexes.map((index): [string, string] => ['index', index.name]),
+    ...change.column.constraints.map((constraint): [string, string] => ['constraint', constraint.name]),
+  ];
+  for (const [role, name] of names) {
+    if (controlCharacter.test(name)) {
+      throw new InputError(`${where.replace(/[\u0000-\u001f\u007f]/g, '?')}: the ${role} name ${JSON.stringify(name)} contains a control character (line break, tab, …)`, {
+        hint: 'rename that object to a name without control characters first (ALTER … RENAME), then plan again',
+      });
+    }
+  }
+}
+
+/** An SQL expression on one line, for the comments that quote it (a line break would end the comment). */
+function oneLine(sql: string): string {
+  return sql.replace(/\s*[\r\n]+\s*/g, ' ');
+}
+
 function buildModel(change: RenameChange): RenameModel {
   const { schema, table, from, to } = change.rename;
   const where = `change ${change.id} (${schema}.${table}.${from} → ${to})`;
   if (!/^[a-z0-9][a-z0-9-]*$/.test(change.id)) {
     throw new InputError(`change id ${JSON.stringify(change.id)} is not valid`, { hint: 'use lower-case letters, digits and -' });
   }
+  refuseControlCharacters(change, where);
   if (from === to) throw new InputError(`${where}: the new name equals the old one`, { hint: 'choose a different `to` name' });
   if (change.key.columns.length === 0) {
     throw new InputError(`${where}: no key to walk for the backfill`, {
@@ -287,6 +317,7 @@ function walkContext(model: RenameModel, direction: 'up' | 'down') {
     direction,
     target: direction === 'up' ? model.to : model.from,
     source: direction === 'up' ? model.up(`t.${quoteIdent(model.from)}`) : model.down(`t.${quoteIdent(model.to)}`),
+    sourceLine: oneLine(direction === 'up' ? model.up(`t.${quoteIdent(model.from)}`) : model.down(`t.${quoteIdent(model.to)}`)),
     suppressSetting: 'phasectl.backfill',
   };
 }
