@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { MAX_IDENTIFIER_BYTES, utf8Length } from './identifiers.js';
+import { changeColumns } from './change-columns.js';
 import type { PhasesFile } from './types.js';
 
 /** Defaults of the `check:` section (docs/internals.md). */
@@ -18,8 +19,13 @@ export const KNOWN_KEYS = {
   '': ['version', 'releases', 'migrations', 'check', 'changes'],
   migrations: ['format'],
   check: ['sourceGlobs', 'ignoreGlobs'],
-  changes: ['id', 'rename', 'column', 'key', 'releases'],
+  changes: ['id', 'rename', 'move', 'column', 'key', 'target', 'releases'],
   rename: ['schema', 'table', 'from', 'to', 'type', 'up', 'down'],
+  move: ['from', 'to', 'on'],
+  from: ['schema', 'table', 'column'],
+  to: ['schema', 'table', 'column'],
+  on: ['from', 'to'],
+  target: ['existingColumn', 'uniqueIndex'],
   column: ['type', 'collation', 'nullable', 'default', 'indexes', 'constraints'],
   indexes: ['name', 'definition', 'unique', 'constraint'],
   constraints: ['name', 'kind', 'definition'],
@@ -117,6 +123,42 @@ const renameChange = z
   })
   .transform((change) => ({ kind: 'rename' as const, ...change }));
 
+const columnRef = z.strictObject({ schema: identifier, table: identifier, column: identifier });
+
+const moveTarget = z
+  .strictObject({
+    from: columnRef,
+    to: columnRef,
+    on: z.array(z.strictObject({ from: identifier, to: identifier })).min(1, 'must name at least one pair of join columns'),
+  })
+  .refine((move) => move.from.schema !== move.to.schema || move.from.table !== move.to.table, {
+    message: '`to` is on the same table as `from`: that is a rename',
+    path: ['to', 'table'],
+    params: { hint: 'use `rename: { schema, table, from, to }` to rename a column inside one table' },
+  });
+
+const moveChange = z
+  .strictObject({
+    id: changeId,
+    move: moveTarget,
+    column: columnFacts,
+    key: keyFacts,
+    target: z.strictObject({ existingColumn: z.boolean().default(false), uniqueIndex: identifier.optional() }).default({ existingColumn: false }),
+    releases: phaseReleases.default({}),
+  })
+  .transform((change) => ({ kind: 'move' as const, ...change }));
+
+/** A change has no `kind` key in YAML: a `move:` key makes it a move, anything else is read as a rename. */
+const anyChange = z.custom<unknown>().transform((value, context) => {
+  const schema = value !== null && typeof value === 'object' && 'move' in value ? moveChange : renameChange;
+  const result = schema.safeParse(value);
+  if (!result.success) {
+    for (const issue of result.error.issues) context.addIssue(issue as Parameters<typeof context.addIssue>[0]);
+    return z.NEVER;
+  }
+  return result.data as z.output<typeof renameChange> | z.output<typeof moveChange>;
+});
+
 const checkSettings = z.strictObject({
   sourceGlobs: z.array(z.string().min(1)).default(DEFAULT_SOURCE_GLOBS),
   ignoreGlobs: z.array(z.string().min(1)).default(DEFAULT_IGNORE_GLOBS),
@@ -129,7 +171,7 @@ export const phasesFileSchema = z
     releases: z.array(releaseName).default([]),
     migrations: z.strictObject({ format: z.enum(['sql', 'kysely', 'db-migrate']).default('sql') }).default({ format: 'sql' }),
     check: checkSettings.default({ sourceGlobs: DEFAULT_SOURCE_GLOBS, ignoreGlobs: DEFAULT_IGNORE_GLOBS }),
-    changes: z.array(renameChange).default([]),
+    changes: z.array(anyChange).default([]),
   })
   .superRefine((file, context) => {
     const seenReleases = new Map<string, number>();
@@ -147,14 +189,17 @@ export const phasesFileSchema = z
       if (earlier !== undefined) {
         context.addIssue({ code: 'custom', path: ['changes', index, 'id'], message: `change id "${change.id}" is already used by changes[${earlier}]`, params: { hint: 'give this change another id: ids are unique' } });
       } else ids.set(change.id, index);
-      const { schema, table, from, to } = change.rename;
+      const columnsOfChange = changeColumns(change);
+      const { schema, table, column: from } = columnsOfChange.source;
+      const { schema: toSchema, table: toTable, column: to } = columnsOfChange.target;
+      const spelled = change.kind === 'rename' ? 'rename' : 'move';
       const source = JSON.stringify([schema, table, from]);
-      const target = JSON.stringify([schema, table, to]);
+      const target = JSON.stringify([toSchema, toTable, to]);
       const sameColumn = columns.get(source) ?? targets.get(source);
       if (sameColumn !== undefined) {
         context.addIssue({
           code: 'custom',
-          path: ['changes', index, 'rename', 'from'],
+          path: ['changes', index, spelled, 'from'],
           message: `column ${from} of ${schema}.${table} is already changed by "${file.changes[sameColumn]?.id}"`,
           params: { hint: 'finish the earlier change first (advance it to phase 3), then plan this one' },
         });
@@ -163,8 +208,8 @@ export const phasesFileSchema = z
       if (sameTarget !== undefined) {
         context.addIssue({
           code: 'custom',
-          path: ['changes', index, 'rename', 'to'],
-          message: `column name ${to} on ${schema}.${table} is already used by change "${file.changes[sameTarget]?.id}"`,
+          path: ['changes', index, spelled, 'to'],
+          message: `column name ${to} on ${toSchema}.${toTable} is already used by change "${file.changes[sameTarget]?.id}"`,
           params: { hint: 'choose another new column name' },
         });
       }

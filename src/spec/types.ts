@@ -79,7 +79,47 @@ export interface RenameChange {
   releases: PhaseReleases;
 }
 
-export type Change = RenameChange;
+/** A column of a table, each part unquoted (names with dots or quotes stay unambiguous). */
+export interface ColumnRef {
+  schema: string;
+  table: string;
+  column: string;
+}
+
+/** One pair of the join between a moved column's source and target tables: `source.from = target.to`. */
+export interface JoinPair {
+  from: string;
+  to: string;
+}
+
+/** Facts about the target table of a move, read by `plan`. */
+export interface MoveTargetFacts {
+  /** The target column existed before phase 1 (all NULL or equal): phase 1 down keeps it, only empties nothing. */
+  existingColumn: boolean;
+  /** The unique index (or constraint) over the target's join columns that makes the join 1:1. */
+  uniqueIndex?: string;
+}
+
+/**
+ * Moves a column to another table joined 1:1 (e.g. `users.address` → `profiles.address` on
+ * `profiles.user_id = users.id`). `column` are the facts of the source column, `key` the source's key.
+ */
+export interface MoveChange {
+  kind: 'move';
+  id: string;
+  move: {
+    from: ColumnRef;
+    to: ColumnRef;
+    /** Join pairs: `from` a source column (the source's key or a unique NOT NULL key), `to` the target's. */
+    on: JoinPair[];
+  };
+  column: ColumnFacts;
+  key: KeyFacts;
+  target: MoveTargetFacts;
+  releases: PhaseReleases;
+}
+
+export type Change = RenameChange | MoveChange;
 
 export interface CheckSettings {
   /** Globs of source files searched for references to a column before its drop (rule 6). */
