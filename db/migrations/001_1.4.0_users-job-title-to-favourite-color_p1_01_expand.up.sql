@@ -25,7 +25,7 @@ CREATE TABLE IF NOT EXISTS phasectl.verifications (
 ALTER TABLE "public"."users" ADD COLUMN IF NOT EXISTS "favourite_color" text;
 
 -- Sync function v01 of change users-job-title-to-favourite-color: keeps "job_title" and "favourite_color" of "public"."users" equal
--- while both exist. Authority (wins when one write sets both columns to different values): the old column.
+-- while both exist. Authority (wins when one UPDATE changes both columns to different values): the old column.
 CREATE OR REPLACE FUNCTION "phasectl"."sync_users_job_title_to_favourite_color"()
 RETURNS trigger
 LANGUAGE plpgsql
@@ -46,8 +46,10 @@ BEGIN
       -- Only the old column was given: derive the new one.
       NEW."favourite_color" := NEW."job_title";
     ELSIF NEW."job_title" IS NOT NULL AND NEW."favourite_color" IS DISTINCT FROM NEW."job_title" THEN
-      -- Both were given and they disagree: the authority wins.
-      NEW."favourite_color" := NEW."job_title";
+      -- Both are set and disagree. The new column has no DEFAULT before phase 3, so only code that knows it
+      -- sets it: that insert's new value wins, in every phase. (The old column is most likely its own DEFAULT,
+      -- filled in for new code that omitted it; letting the old column win would lose the written value.)
+      NEW."job_title" := NEW."favourite_color";
     END IF;
   ELSIF TG_OP = 'UPDATE' THEN
     IF NEW."job_title" IS DISTINCT FROM OLD."job_title" AND NEW."favourite_color" IS NOT DISTINCT FROM OLD."favourite_color" THEN
@@ -67,10 +69,13 @@ $phasectl$;
 
 -- Sync trigger of change users-job-title-to-favourite-color: runs on every insert and on updates that name either column
 -- (unrelated updates pay nothing). The zz_ prefix makes it fire after the application's own BEFORE
--- triggers, so it copies their final values.
+-- triggers, so it copies their final values. The WHEN clause skips the backfill's own writes before
+-- they reach plpgsql (the function checks the same setting again for runners that drop the clause).
 CREATE OR REPLACE TRIGGER "zz_phasectl_sync_users_job_title_to_favourite_color"
   BEFORE INSERT OR UPDATE OF "job_title", "favourite_color" ON "public"."users"
-  FOR EACH ROW EXECUTE FUNCTION "phasectl"."sync_users_job_title_to_favourite_color"();
+  FOR EACH ROW
+  WHEN (coalesce(pg_catalog.current_setting('phasectl.backfill', true), '') <> 'on')
+  EXECUTE FUNCTION "phasectl"."sync_users_job_title_to_favourite_color"();
 
 -- Record that change users-job-title-to-favourite-color is at phase 1 (status and the phase guards read this).
 INSERT INTO phasectl.changes (id, phase, release)

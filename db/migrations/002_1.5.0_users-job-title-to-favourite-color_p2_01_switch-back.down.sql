@@ -8,7 +8,7 @@ SET LOCAL statement_timeout = '30s';
 
 -- The same function, replaced in place: the trigger keeps syncing, the authority moves back to "job_title".
 -- Sync function v01 of change users-job-title-to-favourite-color: keeps "job_title" and "favourite_color" of "public"."users" equal
--- while both exist. Authority (wins when one write sets both columns to different values): the old column.
+-- while both exist. Authority (wins when one UPDATE changes both columns to different values): the old column.
 CREATE OR REPLACE FUNCTION "phasectl"."sync_users_job_title_to_favourite_color"()
 RETURNS trigger
 LANGUAGE plpgsql
@@ -29,8 +29,10 @@ BEGIN
       -- Only the old column was given: derive the new one.
       NEW."favourite_color" := NEW."job_title";
     ELSIF NEW."job_title" IS NOT NULL AND NEW."favourite_color" IS DISTINCT FROM NEW."job_title" THEN
-      -- Both were given and they disagree: the authority wins.
-      NEW."favourite_color" := NEW."job_title";
+      -- Both are set and disagree. The new column has no DEFAULT before phase 3, so only code that knows it
+      -- sets it: that insert's new value wins, in every phase. (The old column is most likely its own DEFAULT,
+      -- filled in for new code that omitted it; letting the old column win would lose the written value.)
+      NEW."job_title" := NEW."favourite_color";
     END IF;
   ELSIF TG_OP = 'UPDATE' THEN
     IF NEW."job_title" IS DISTINCT FROM OLD."job_title" AND NEW."favourite_color" IS NOT DISTINCT FROM OLD."favourite_color" THEN

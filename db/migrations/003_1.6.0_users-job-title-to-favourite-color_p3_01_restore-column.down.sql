@@ -28,7 +28,7 @@ END
 $phasectl$;
 
 -- Sync function v02 of change users-job-title-to-favourite-color: keeps "job_title" and "favourite_color" of "public"."users" equal
--- while both exist. Authority (wins when one write sets both columns to different values): the new column.
+-- while both exist. Authority (wins when one UPDATE changes both columns to different values): the new column.
 CREATE OR REPLACE FUNCTION "phasectl"."sync_users_job_title_to_favourite_color"()
 RETURNS trigger
 LANGUAGE plpgsql
@@ -49,7 +49,9 @@ BEGIN
       -- Only the old column was given: derive the new one.
       NEW."favourite_color" := NEW."job_title";
     ELSIF NEW."job_title" IS NOT NULL AND NEW."favourite_color" IS DISTINCT FROM NEW."job_title" THEN
-      -- Both were given and they disagree: the authority wins.
+      -- Both are set and disagree. The new column has no DEFAULT before phase 3, so only code that knows it
+      -- sets it: that insert's new value wins, in every phase. (The old column is most likely its own DEFAULT,
+      -- filled in for new code that omitted it; letting the old column win would lose the written value.)
       NEW."job_title" := NEW."favourite_color";
     END IF;
   ELSIF TG_OP = 'UPDATE' THEN
@@ -70,10 +72,13 @@ $phasectl$;
 
 -- Sync trigger of change users-job-title-to-favourite-color: runs on every insert and on updates that name either column
 -- (unrelated updates pay nothing). The zz_ prefix makes it fire after the application's own BEFORE
--- triggers, so it copies their final values.
+-- triggers, so it copies their final values. The WHEN clause skips the backfill's own writes before
+-- they reach plpgsql (the function checks the same setting again for runners that drop the clause).
 CREATE OR REPLACE TRIGGER "zz_phasectl_sync_users_job_title_to_favourite_color"
   BEFORE INSERT OR UPDATE OF "job_title", "favourite_color" ON "public"."users"
-  FOR EACH ROW EXECUTE FUNCTION "phasectl"."sync_users_job_title_to_favourite_color"();
+  FOR EACH ROW
+  WHEN (coalesce(pg_catalog.current_setting('phasectl.backfill', true), '') <> 'on')
+  EXECUTE FUNCTION "phasectl"."sync_users_job_title_to_favourite_color"();
 
 -- The down backfill starts from scratch.
 DELETE FROM phasectl.backfills WHERE change_id = 'users-job-title-to-favourite-color' AND direction = 'down';

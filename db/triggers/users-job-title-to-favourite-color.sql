@@ -4,7 +4,10 @@
 
 -- Sync trigger of change users-job-title-to-favourite-color: runs on every insert and on updates that name either column
 -- (unrelated updates pay nothing). The zz_ prefix makes it fire after the application's own BEFORE
--- triggers, so it copies their final values.
+-- triggers, so it copies their final values. The WHEN clause skips the backfill's own writes before
+-- they reach plpgsql (the function checks the same setting again for runners that drop the clause).
 CREATE OR REPLACE TRIGGER "zz_phasectl_sync_users_job_title_to_favourite_color"
   BEFORE INSERT OR UPDATE OF "job_title", "favourite_color" ON "public"."users"
-  FOR EACH ROW EXECUTE FUNCTION "phasectl"."sync_users_job_title_to_favourite_color"();
+  FOR EACH ROW
+  WHEN (coalesce(pg_catalog.current_setting('phasectl.backfill', true), '') <> 'on')
+  EXECUTE FUNCTION "phasectl"."sync_users_job_title_to_favourite_color"();

@@ -8,6 +8,7 @@ import { describePgError, isConnectionLost, isLockTimeout } from '../runner/pg-e
 import { ensureStateSchema } from '../runner/state-schema.js';
 import { nextBatchSize } from './batch-size.js';
 import { describeKey, keysetQueries, type KeysetQueries } from './keyset.js';
+import { withGuardedSession } from './session-guard.js';
 
 export interface BackfillOptions {
   /** First batch size (default 1000); adapted after each batch. */
@@ -53,6 +54,10 @@ interface BackfillRow {
  * moves `last_key` forward in the same commit: a kill loses at most the uncommitted batch.
  */
 export async function runBackfill(session: pg.ClientBase, plan: BackfillPlan, options: BackfillOptions = {}): Promise<BackfillResult> {
+  return withGuardedSession(session, () => backfill(session, plan, options));
+}
+
+async function backfill(session: pg.ClientBase, plan: BackfillPlan, options: BackfillOptions): Promise<BackfillResult> {
   const log = options.log ?? silent;
   const queries = keysetQueries(plan);
   await ensureStateSchema(session);

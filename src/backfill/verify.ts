@@ -5,6 +5,7 @@ import { silent, type EventLog } from '../runner/events.js';
 import { describePgError } from '../runner/pg-error.js';
 import { ensureStateSchema } from '../runner/state-schema.js';
 import { keysetQueries } from './keyset.js';
+import { withGuardedSession } from './session-guard.js';
 
 export interface VerifyOptions {
   /** Rows per counting batch (default 10000). */
@@ -24,6 +25,10 @@ export interface VerifyResult {
  * which phase 2's guard reads. Rows written after the walk started are kept in sync by the trigger.
  */
 export async function runVerify(session: pg.ClientBase, plan: BackfillPlan, options: VerifyOptions = {}): Promise<VerifyResult> {
+  return withGuardedSession(session, () => verify(session, plan, options));
+}
+
+async function verify(session: pg.ClientBase, plan: BackfillPlan, options: VerifyOptions): Promise<VerifyResult> {
   const log = options.log ?? silent;
   const queries = keysetQueries(plan);
   const size = options.batchSize ?? 10_000;

@@ -2,6 +2,7 @@ import { sql, type Kysely } from 'kysely';
 import { InputError } from '../errors.js';
 import { didYouMean } from '../spec/closest-name.js';
 import { displayColumn, displayIdentifier, MAX_IDENTIFIER_BYTES, utf8Length } from '../spec/identifiers.js';
+import { refuseUnsafeSurroundings } from './refusals.js';
 import type { ColumnFacts, ConstraintFact, IndexFact, KeyFacts } from '../spec/types.js';
 
 /** The column a change starts from. */
@@ -19,7 +20,13 @@ export const MIN_SERVER_VERSION_NUM = 140000;
  * collation, nullability, default, indexes, constraints, the key the backfill walks), and refuses
  * columns phasectl cannot rename safely, each with an InputError that names the object and the fix.
  */
-export async function readRenameFacts(db: Kysely<any>, target: ColumnTarget, newName: string): Promise<{ column: ColumnFacts; key: KeyFacts }> {
+export async function readRenameFacts(
+  db: Kysely<any>,
+  target: ColumnTarget,
+  newName: string,
+  /** A move creates the new column on another table: the source table may already have a column of that name. */
+  options: { newColumnOnThisTable?: boolean } = {},
+): Promise<{ column: ColumnFacts; key: KeyFacts }> {
   const where = displayColumn(target.schema, target.table, target.column);
   const tableName = displayColumn(target.schema, target.table);
   if (newName.length === 0) throw new InputError('the new column name is empty', { hint: 'give the new name, e.g. favourite_color' });
@@ -40,7 +47,7 @@ export async function readRenameFacts(db: Kysely<any>, target: ColumnTarget, new
   }
   const tableOid = relation.oid;
   const attribute = await findColumn(db, tableOid, target, tableName);
-  if (await columnExists(db, tableOid, newName)) {
+  if (options.newColumnOnThisTable !== false && (await columnExists(db, tableOid, newName))) {
     throw new InputError(`${tableName} already has a column ${displayIdentifier(newName)}`, { hint: 'choose another new name, or drop that column first' });
   }
   if (attribute.attgenerated !== '') {
@@ -55,6 +62,7 @@ export async function readRenameFacts(db: Kysely<any>, target: ColumnTarget, new
   }
   await refuseDependentViews(db, tableOid, attribute.attnum, where);
   await refuseReferencingForeignKeys(db, tableOid, attribute.attnum, where);
+  await refuseUnsafeSurroundings(db, tableOid, attribute.attnum, where, tableName);
   const primaryKey = await primaryKeyColumns(db, tableOid);
   if (primaryKey && primaryKey.attnums.includes(attribute.attnum)) {
     throw new InputError(`${where} is part of the primary key ${displayIdentifier(primaryKey.name)}; phasectl does not rename key columns`, {

@@ -16,6 +16,7 @@ import { phaseStepViolations } from './rules/phase-step.js';
 import { releaseTagName, releaseTagViolations } from './rules/release-tags.js';
 import { shippedFileViolations } from './rules/shipped-files.js';
 import type { BaseRef, CheckReport, Violation } from './types.js';
+import { droppedColumn } from '../spec/change-columns.js';
 
 export interface CheckOptions {
   /** The folder holding phases.yaml and db/ (anywhere inside a git working tree). */
@@ -146,7 +147,10 @@ async function checkReferences(
   const dropped: DroppedColumn[] = head.changes
     .filter((change) => currentPhase(change) === 3)
     .filter((change) => (baseSpec ? (basePhases.get(change.id) ?? 0) < 3 : change.releases.phase3 === newestRelease))
-    .map((change) => ({ changeId: change.id, table: `${change.rename.schema}.${change.rename.table}`, column: change.rename.from }));
+    .map((change) => {
+      const dropped = droppedColumn(change);
+      return { changeId: change.id, table: `${dropped.schema}.${dropped.table}`, column: dropped.column };
+    });
   if (dropped.length === 0) return [];
   const pathspecs = sourcePathspecs(head.check, git.prefix);
   if (pathspecs.length === 0) {

@@ -11,6 +11,7 @@ import { register as registerBackfill } from './backfill.js';
 import { register as registerVerify } from './verify.js';
 import { register as registerStatus } from './status.js';
 import { register as registerCheck } from './check.js';
+import { register as registerDemo } from './demo.js';
 
 /** Builds the commander program: one file per command in src/cli, each exporting `register`. */
 export function buildProgram(): Command {
@@ -42,6 +43,7 @@ Exit codes: 0 ok, 1 a check found problems, 2 bad input (nothing changed), 3 dat
     registerVerify,
     registerStatus,
     registerCheck,
+    registerDemo,
   ]) {
     register(program);
   }

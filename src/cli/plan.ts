@@ -1,4 +1,5 @@
 import { Command } from 'commander';
+import { planMove } from '../commands/plan-move.js';
 import { planRename } from '../commands/plan.js';
 import { action, processOutput, withDatabaseOption } from './output.js';
 
@@ -42,6 +43,24 @@ export function register(program: Command): void {
           key: flags.key,
           databaseUrl: flags.databaseUrl ?? process.env.DATABASE_URL,
         });
+        processOutput.out(`added change ${result.change.id} to ${result.file}\n`);
+        processOutput.out(result.plan);
+        processOutput.out('\nnext: phasectl advance --release <the release you are preparing>');
+      }),
+    );
+  withDatabaseOption(
+    plan
+      .command('move')
+      .description('move a column to another table joined 1:1, in three releases (expand, switch, contract)')
+      .argument('<column>', 'the column to move: [schema.]table.column')
+      .argument('<target_column>', 'where it goes: [schema.]table.column (created when missing)')
+      .requiredOption('--on <source_col=target_col,...>', 'the join: source columns (its key) = target columns (covered by a UNIQUE index)')
+      .option('--id <id>', 'change id (default: <table>-<column>-to-<target table>)'),
+  )
+    .addHelpText('after', '\nExample:\n  $ phasectl plan move users.address profiles.address --on id=user_id --database-url postgres://app@localhost/app')
+    .action(
+      action(async (column: string, targetColumn: string, flags: { on: string; id?: string; databaseUrl?: string }) => {
+        const result = await planMove({ from: column, to: targetColumn, on: flags.on, id: flags.id, databaseUrl: flags.databaseUrl ?? process.env.DATABASE_URL });
         processOutput.out(`added change ${result.change.id} to ${result.file}\n`);
         processOutput.out(result.plan);
         processOutput.out('\nnext: phasectl advance --release <the release you are preparing>');

@@ -1,10 +1,12 @@
 import { connect } from '../db/connect.js';
 import { readRenameFacts } from '../catalog/column-facts.js';
+import { requireConversions } from '../catalog/type-casts.js';
 import { InputError } from '../errors.js';
 import { projectPaths } from '../project.js';
 import { describeRenamePlan } from '../releases/describe-plan.js';
 import { defaultChangeId, parseColumnTarget } from '../spec/column-target.js';
 import { appendChange } from '../spec/edit.js';
+import { changeColumns } from '../spec/change-columns.js';
 import { displayColumn, displayIdentifier, MAX_IDENTIFIER_BYTES, utf8Length } from '../spec/identifiers.js';
 import { loadPhasesFile } from '../spec/load.js';
 import { savePhasesFile } from '../spec/save.js';
@@ -59,18 +61,18 @@ export async function planRename(options: PlanRenameOptions): Promise<PlanRename
   if (loaded.spec.changes.some((change) => change.id === id)) {
     throw new InputError(`phases.yaml already has a change "${id}"`, { hint: 'pass another id with --id' });
   }
-  const conflicting = loaded.spec.changes.find(
-    (change) =>
-      change.rename.schema === target.schema &&
-      change.rename.table === target.table &&
-      [change.rename.from, change.rename.to].some((name) => name === target.column || name === newName),
+  const conflicting = loaded.spec.changes.find((change) =>
+    Object.values(changeColumns(change)).some(
+      (column) => column.schema === target.schema && column.table === target.table && (column.column === target.column || column.column === newName),
+    ),
   );
   if (conflicting) {
-    throw new InputError(`change "${conflicting.id}" already renames ${displayColumn(target.schema, target.table, conflicting.rename.from)} → ${displayIdentifier(conflicting.rename.to)}`, {
+    const { source, target: conflictTarget } = changeColumns(conflicting);
+    throw new InputError(`change "${conflicting.id}" already changes ${displayColumn(source.schema, source.table, source.column)} → ${displayColumn(conflictTarget.schema, conflictTarget.table, conflictTarget.column)}`, {
       hint: 'finish that change (advance it to phase 3) before planning another on the same column',
     });
   }
-  const { column, key, type } = options.databaseUrl ? await factsFromDatabase(options.databaseUrl, target, newName, options.type) : factsFromFlags(options);
+  const { column, key, type } = options.databaseUrl ? await factsFromDatabase(options.databaseUrl, target, newName, options.type, options) : factsFromFlags(options);
   const change: RenameChange = {
     kind: 'rename',
     id,
@@ -92,11 +94,22 @@ export async function planRename(options: PlanRenameOptions): Promise<PlanRename
   return { change, file: paths.phasesFile, plan: describeRenamePlan(change) };
 }
 
-async function factsFromDatabase(url: string, target: { schema: string; table: string; column: string }, newName: string, type: string | undefined): Promise<{ column: ColumnFacts; key: KeyFacts; type?: string }> {
+async function factsFromDatabase(
+  url: string,
+  target: { schema: string; table: string; column: string },
+  newName: string,
+  type: string | undefined,
+  expressions: { up?: string; down?: string },
+): Promise<{ column: ColumnFacts; key: KeyFacts; type?: string }> {
   const connection = await connect(url, { max: 1, applicationName: 'phasectl plan' });
   try {
     const facts = await readRenameFacts(connection.db, target, newName);
-    return { ...facts, ...(type !== undefined && type !== facts.column.type ? { type } : {}) };
+    const changesType = type !== undefined && type !== facts.column.type;
+    if (changesType) {
+      // Without --up/--down the generated SQL casts; refuse now if PostgreSQL has no assignment cast to do it.
+      await requireConversions(connection.db, displayColumn(target.schema, target.table, target.column), facts.column.type, type, expressions);
+    }
+    return { ...facts, ...(changesType ? { type } : {}) };
   } finally {
     await connection.close();
   }

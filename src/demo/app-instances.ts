@@ -67,14 +67,15 @@ export async function startAppTraffic(url: string, options: { instances: number;
       if (insert) {
         id = nextInsertId;
         nextInsertId += count;
-        text = `INSERT INTO public.users (id, email, ${column}) VALUES ($1, 'new' || $1 || '@example.com', $2)`;
+        text = `INSERT INTO public.users (id, email, ${column}) VALUES ($1::bigint, 'new' || $1::text || '@example.com', $2)`;
       } else {
         id = pickOwnedId(random, options.rows, count, k, owned);
         text = `UPDATE public.users SET ${column} = $2 WHERE id = $1`;
       }
       const started = performance.now();
       try {
-        await client.query(text, [id, value]);
+        const result = await client.query(text, [id, value]);
+        if (result.rowCount !== 1) throw new Error(`${result.rowCount} rows written instead of 1`);
       } catch (error) {
         if (stopped) break;
         writes.failed += 1;

@@ -2,6 +2,7 @@ import { InputError } from '../errors.js';
 import { operationFor } from '../operations/index.js';
 import { defaultGenerationSettings, type GenerationSettings } from '../operations/settings.js';
 import { currentPhase, type PhasesFile, type PhaseNumber } from '../spec/types.js';
+import { formatFiles, type ReleasedStep } from '../formats/index.js';
 import { migrationFileName, renderHeader } from './header.js';
 
 /** A file phasectl generates. */
@@ -22,6 +23,7 @@ export function generatedFiles(spec: PhasesFile, options: { templatesDir?: strin
   const settings: GenerationSettings = { ...(options.settings ?? defaultGenerationSettings) };
   if (options.templatesDir !== undefined) settings.templatesDir = options.templatesDir;
   const files: GeneratedFile[] = [];
+  const released: ReleasedStep[] = [];
   for (const change of spec.changes) {
     const operation = operationFor(change);
     for (const phase of phases) {
@@ -36,10 +38,9 @@ export function generatedFiles(spec: PhasesFile, options: { templatesDir?: strin
       }
       const steps = operation.steps(change, phase, settings);
       for (const step of [...steps.up, ...steps.down]) {
-        files.push({
-          path: `db/migrations/${migrationFileName(releaseIndex, release, step)}`,
-          content: `${renderHeader(step, release)}\n${step.sql}`,
-        });
+        const fileName = migrationFileName(releaseIndex, release, step);
+        files.push({ path: `db/migrations/${fileName}`, content: `${renderHeader(step, release)}\n${step.sql}` });
+        released.push({ releaseIndex, release, step, fileName });
       }
     }
     if (currentPhase(change) >= 1 && operation.definitions) {
@@ -55,5 +56,7 @@ export function generatedFiles(spec: PhasesFile, options: { templatesDir?: strin
       }
     }
   }
+  // migrations.format: the same steps, also laid out for another runner (docs/formats.md).
+  files.push(...formatFiles(spec.migrations?.format ?? 'sql', released));
   return files.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
 }

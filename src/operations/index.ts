@@ -1,16 +1,20 @@
 import type { Change, PhaseNumber } from '../spec/types.js';
+import { moveOperation } from './move.js';
 import { renameOperation } from './rename.js';
 import { defaultGenerationSettings, type GenerationSettings } from './settings.js';
 import type { Operation, PhaseSteps } from './types.js';
 
 export { defaultGenerationSettings, type GenerationSettings } from './settings.js';
 export { renameOperation } from './rename.js';
+export { moveOperation } from './move.js';
 
 /** The operation that handles a change's kind. */
 export function operationFor(change: Change): Operation {
   switch (change.kind) {
     case 'rename':
       return renameOperation as Operation;
+    case 'move':
+      return moveOperation as Operation;
   }
 }
 

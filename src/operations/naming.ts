@@ -55,3 +55,33 @@ export function derivedName(oldName: string, fromColumn: string, toColumn: strin
   const renamed = at === -1 ? `${oldName}_${toColumn}` : oldName.slice(0, at) + toColumn + oldName.slice(at + fromColumn.length);
   return fitIdentifier(renamed);
 }
+
+/** Name of a move's second sync function, the one on the target table: `sync_<id>_target`. */
+export function targetSyncFunctionName(changeId: string): string {
+  return fitIdentifier(`sync_${changeSlug(changeId)}_target`);
+}
+
+/**
+ * The transaction-local setting a move's triggers set to 'on' around their write-through to the other
+ * table, so the other table's trigger does not write back: `phasectl.move_<id with - as _>`.
+ */
+export function moveGuardSetting(changeId: string): string {
+  return `phasectl.move_${changeSlug(changeId)}`;
+}
+
+/**
+ * Name of an index or constraint copied to another table by a move: the source table's name replaced by
+ * the target's (first occurrence), then the column's (last occurrence) when it changes; `<name>_<target table>`
+ * when neither appears. Index names are unique per schema, so the copy must not keep the old name.
+ */
+export function movedName(oldName: string, source: { table: string; column: string }, target: { table: string; column: string }): string {
+  let name = oldName;
+  const at = name.indexOf(source.table);
+  if (at !== -1 && source.table !== target.table) name = name.slice(0, at) + target.table + name.slice(at + source.table.length);
+  if (source.column !== target.column) {
+    const columnAt = name.lastIndexOf(source.column);
+    if (columnAt !== -1) name = name.slice(0, columnAt) + target.column + name.slice(columnAt + source.column.length);
+  }
+  if (name === oldName) name = `${oldName}_${target.table}`;
+  return fitIdentifier(name);
+}

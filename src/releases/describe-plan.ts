@@ -1,5 +1,5 @@
 import { displayColumn, displayIdentifier } from '../spec/identifiers.js';
-import type { RenameChange } from '../spec/types.js';
+import type { MoveChange, RenameChange } from '../spec/types.js';
 
 /**
  * The three-release plan of a rename, for people: per phase what the database will run and what
@@ -33,4 +33,34 @@ export function describeRenamePlan(change: RenameChange): string {
     `  code:     before this release, remove every reference to ${oldName} from the code (\`phasectl check\` lists them); the column is dropped.`,
   ];
   return lines.join('\n');
+}
+
+/** The three-release plan of a move, for people (pure). */
+export function describeMovePlan(change: MoveChange): string {
+  const { from, to, on } = change.move;
+  const source = displayColumn(from.schema, from.table, from.column);
+  const target = displayColumn(to.schema, to.table, to.column);
+  const join = on.map((pair) => `${displayIdentifier(to.table)}.${displayIdentifier(pair.to)} = ${displayIdentifier(from.table)}.${displayIdentifier(pair.from)}`).join(' AND ');
+  const copies = [
+    ...change.column.indexes.map((index) => `index ${displayIdentifier(index.name)}`),
+    ...change.column.constraints.filter((constraint) => !change.column.indexes.some((index) => index.constraint === constraint.name)).map((constraint) => `${constraint.kind.replace('_', ' ')} ${displayIdentifier(constraint.name)}`),
+  ];
+  return [
+    `Change ${change.id}: move ${source} → ${target} (joined on ${join})`,
+    'Ships in three releases; run `phasectl advance --release <name>` once per release to write each phase.',
+    '',
+    'Release 1 — phase 1, expand',
+    `  database: ${change.target.existingColumn ? `use the existing ${target}` : `add column ${target} ${change.column.type} (nullable, no default)`}, install sync triggers on both tables (${displayIdentifier(from.table)} wins),`,
+    `            backfill ${target} from ${source} in batches${copies.length ? `, then rebuild ${copies.join(', ')} on ${target}` : ''}.`,
+    `            A ${displayIdentifier(from.table)} row without a ${displayIdentifier(to.table)} row keeps its value; the ${displayIdentifier(to.table)} row gets it when it is inserted.`,
+    `  code:     keep reading and writing ${source}; ${target} is being filled and kept in sync, do not use it yet.`,
+    '',
+    'Release 2 — phase 2, switch',
+    `  database: check the backfill finished and no pair of rows differs, then switch the triggers so ${target} wins.`,
+    `  code:     read and write ${target}. Instances still on release 1 keep working: the triggers copy between both tables.`,
+    '',
+    'Release 3 — phase 3, contract',
+    `  database: refuse if a ${displayIdentifier(from.table)} row still holds a value without a ${displayIdentifier(to.table)} row; drop the triggers and functions${change.column.default ? `, move the default to ${target}` : ''}, drop ${source}.`,
+    `  code:     before this release, remove every reference to ${source} from the code (\`phasectl check\` lists them); the column is dropped.`,
+  ].join('\n');
 }

@@ -1,5 +1,6 @@
 import type pg from 'pg';
 import { connect, type Connection } from '../db/connect.js';
+import { requireSupportedServer } from './server-version.js';
 
 /**
  * A run's database handles: `session` is one pinned connection that holds the advisory lock and
@@ -27,6 +28,13 @@ export async function openSession(databaseUrl: string, applicationName = 'phasec
   // A checked-out client whose backend is terminated emits 'error'; the pending query rejects
   // with the same error, which is what we report. Without a listener node would crash.
   session.on('error', () => undefined);
+  try {
+    await requireSupportedServer(session);
+  } catch (error) {
+    session.release(true);
+    await connection.close();
+    throw error;
+  }
   let closed = false;
   return {
     session,

@@ -10,11 +10,18 @@ import type { Change, PhaseNumber, ReleaseName } from './types.js';
 
 /** The change as phases.yaml spells it: keys in a fixed order, optional facts left out. */
 export function changeToPlain(change: Change): Record<string, unknown> {
-  const { schema, table, from, to, type, up, down } = change.rename;
   const column = change.column;
+  let what: Record<string, unknown>;
+  if (change.kind === 'move') {
+    const { from, to, on } = change.move;
+    what = { move: { from: { ...from }, to: { ...to }, on: on.map((pair) => ({ from: pair.from, to: pair.to })) } };
+  } else {
+    const { schema, table, from, to, type, up, down } = change.rename;
+    what = { rename: { schema, table, from, to, ...(type === undefined ? {} : { type }), ...(up === undefined ? {} : { up }), ...(down === undefined ? {} : { down }) } };
+  }
   return {
     id: change.id,
-    rename: { schema, table, from, to, ...(type === undefined ? {} : { type }), ...(up === undefined ? {} : { up }), ...(down === undefined ? {} : { down }) },
+    ...what,
     column: {
       type: column.type,
       ...(column.collation === undefined ? {} : { collation: column.collation }),
@@ -29,6 +36,9 @@ export function changeToPlain(change: Change): Record<string, unknown> {
       constraints: column.constraints.map((constraint) => ({ name: constraint.name, kind: constraint.kind, definition: constraint.definition })),
     },
     key: { columns: change.key.columns, types: change.key.types },
+    ...(change.kind === 'move'
+      ? { target: { existingColumn: change.target.existingColumn, ...(change.target.uniqueIndex === undefined ? {} : { uniqueIndex: change.target.uniqueIndex }) } }
+      : {}),
     releases: { ...change.releases },
   };
 }
@@ -44,9 +54,18 @@ export function appendChange(loaded: LoadedPhases, change: Change): LoadedPhases
   const list = changes as YAMLSeq;
   list.flow = false;
   const node = document.createNode(changeToPlain(change)) as YAMLMap;
-  for (const key of ['key', 'releases']) {
+  for (const key of ['key', 'target', 'releases']) {
     const value = node.get(key, true);
     if (isMap(value)) value.flow = true;
+  }
+  const move = node.get('move', true);
+  if (isMap(move)) {
+    for (const key of ['from', 'to']) {
+      const value = move.get(key, true);
+      if (isMap(value)) value.flow = true;
+    }
+    const on = move.get('on', true);
+    if (isSeq(on)) for (const pair of on.items) if (isMap(pair)) pair.flow = true;
   }
   for (const key of ['columns', 'types']) {
     const value = (node.get('key', true) as unknown as YAMLMap).get(key, true);

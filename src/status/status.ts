@@ -1,6 +1,7 @@
 import { readMigrationFiles } from '../runner/migration-files.js';
 import { loadPhasesFile } from '../spec/load.js';
 import { currentPhase, type Change } from '../spec/types.js';
+import { changeColumns } from '../spec/change-columns.js';
 import { projectPaths } from '../project.js';
 import { syncFunctionName, triggerName } from '../operations/naming.js';
 import { requirePhasesFile } from '../runner/migrate.js';
@@ -89,19 +90,25 @@ export async function status(options: StatusOptions): Promise<StatusReport> {
 }
 
 async function changeStatus(session: pg.ClientBase, change: Change, stateSchema: boolean, pendingFiles: string[]): Promise<ChangeStatus> {
-  const { schema, table, from, to } = change.rename;
+  const { source, target } = changeColumns(change);
+  const { schema, table, column: from } = source;
+  const to = change.kind === 'move' ? `${target.schema}.${target.table}.${target.column}` : target.column;
+  const toColumn = target.column;
   const phaseInFile = currentPhase(change);
   const releaseInFile = phaseInFile === 0 ? undefined : change.releases[`phase${phaseInFile}` as 'phase1'];
+  // The trigger, function and old column live on the source table; the new column on the target (the same table for a rename).
   const catalog = (
     await session.query<{ trigger: boolean; fn: boolean; old: boolean; new: boolean; estimate: string }>(
       `SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_trigger WHERE tgrelid = c.oid AND tgname = $3 AND NOT tgisinternal) AS trigger,
               EXISTS (SELECT 1 FROM pg_catalog.pg_proc p WHERE p.proname = $4 AND p.pronamespace = 'phasectl'::regnamespace) AS fn,
               EXISTS (SELECT 1 FROM pg_catalog.pg_attribute WHERE attrelid = c.oid AND attname = $5 AND attnum > 0 AND NOT attisdropped) AS old,
-              EXISTS (SELECT 1 FROM pg_catalog.pg_attribute WHERE attrelid = c.oid AND attname = $6 AND attnum > 0 AND NOT attisdropped) AS new,
+              EXISTS (SELECT 1 FROM pg_catalog.pg_attribute a JOIN pg_catalog.pg_class tc ON tc.oid = a.attrelid
+                       JOIN pg_catalog.pg_namespace tn ON tn.oid = tc.relnamespace
+                       WHERE tn.nspname = $7 AND tc.relname = $8 AND a.attname = $6 AND a.attnum > 0 AND NOT a.attisdropped) AS new,
               greatest(c.reltuples, 0)::bigint AS estimate
          FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
         WHERE n.nspname = $1 AND c.relname = $2`,
-      [schema, table, triggerName(change.id), syncFunctionName(change.id), from, to],
+      [schema, table, triggerName(change.id), syncFunctionName(change.id), from, toColumn, target.schema, target.table],
     ).catch(async () => ({ rows: [] }))
   ).rows[0];
   let phaseInDatabase: number | null = null;

@@ -118,9 +118,10 @@ describe.sequential('rename lifecycle on public.users', () => {
     expect(await row(2)).toEqual({ job_title: 'engineer', favourite_color: 'engineer' });
 
     expect(await insertReturning(`INSERT INTO public.users (email, job_title) VALUES ('a@x', 'baker')`)).toEqual({ job_title: 'baker', favourite_color: 'baker' });
-    // Only the new column: the old column's default fills it first, and in v01 the old column is the authority.
-    expect(await insertReturning(`INSERT INTO public.users (email, favourite_color) VALUES ('b@x', 'pilot')`)).toEqual({ job_title: 'unknown', favourite_color: 'unknown' });
-    expect(await insertReturning(`INSERT INTO public.users (email, job_title, favourite_color) VALUES ('c@x', 'chef', 'pilot')`)).toEqual({ job_title: 'chef', favourite_color: 'chef' });
+    // Only the new column (new code deployed early): the old column's default fills job_title first, but
+    // the new column has no default, so a set new value was written on purpose and wins on insert.
+    expect(await insertReturning(`INSERT INTO public.users (email, favourite_color) VALUES ('b@x', 'pilot')`)).toEqual({ job_title: 'pilot', favourite_color: 'pilot' });
+    expect(await insertReturning(`INSERT INTO public.users (email, job_title, favourite_color) VALUES ('c@x', 'chef', 'pilot')`)).toEqual({ job_title: 'pilot', favourite_color: 'pilot' });
     expect(await insertReturning(`INSERT INTO public.users (email) VALUES ('d@x')`)).toEqual({ job_title: 'unknown', favourite_color: 'unknown' });
     expect(
       await insertReturning(`INSERT INTO public.users (id, email, job_title) VALUES (5, 'e@x', 'pilot') ON CONFLICT (id) DO UPDATE SET job_title = EXCLUDED.job_title`),

@@ -66,7 +66,7 @@ export async function inventory(client: pg.ClientBase): Promise<string[]> {
     WITH ns AS (SELECT oid, nspname FROM pg_namespace
                 WHERE nspname NOT IN ('pg_catalog', 'information_schema', 'pg_toast', 'phasectl') AND nspname NOT LIKE 'pg\\_temp%' AND nspname NOT LIKE 'pg\\_toast%')
     SELECT 'schema ' || quote_ident(nspname) AS line FROM ns
-    UNION ALL SELECT 'relation ' || c.relkind || ' ' || c.oid::regclass::text FROM pg_class c JOIN ns ON ns.oid = c.relnamespace
+    UNION ALL SELECT 'relation ' || c.relkind::text || ' ' || c.oid::regclass::text FROM pg_class c JOIN ns ON ns.oid = c.relnamespace
     UNION ALL SELECT 'column ' || a.attrelid::regclass::text || '.' || quote_ident(a.attname) || ' ' || format_type(a.atttypid, a.atttypmod)
                  || CASE WHEN a.attnotnull THEN ' not null' ELSE '' END || coalesce(' default ' || pg_get_expr(d.adbin, d.adrelid), '')
               FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid JOIN ns ON ns.oid = c.relnamespace
@@ -91,7 +91,7 @@ export async function inventory(client: pg.ClientBase): Promise<string[]> {
 /** What phasectl leaves in its own schema after every down ran: the state tables only, no function. */
 export async function phasectlLeftovers(client: pg.ClientBase): Promise<string[]> {
   const { rows } = await client.query<{ line: string }>(`
-    SELECT 'relation ' || c.relkind || ' ' || c.relname AS line FROM pg_class c WHERE c.relnamespace = to_regnamespace('phasectl') AND c.relkind IN ('r', 'v', 'm', 'S')
+    SELECT 'relation ' || c.relkind::text || ' ' || c.relname AS line FROM pg_class c WHERE c.relnamespace = to_regnamespace('phasectl') AND c.relkind IN ('r', 'v', 'm', 'S')
     UNION ALL SELECT 'function ' || p.proname FROM pg_proc p WHERE p.pronamespace = to_regnamespace('phasectl')
     ORDER BY 1`);
   return rows.map((row) => row.line);

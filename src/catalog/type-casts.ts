@@ -1,0 +1,32 @@
+import { sql, type Kysely } from 'kysely';
+import { InputError } from '../errors.js';
+
+/**
+ * Whether PostgreSQL converts `from` to `to` on assignment (what `CAST` in a backfill and the sync trigger
+ * rely on when no expression is given): the same base type (a typmod change), a pg_cast entry of context
+ * assignment or implicit (binary-coercible ones included), or the automatic I/O conversion to a string type.
+ */
+export async function hasAssignmentCast(db: Kysely<any>, from: string, to: string): Promise<boolean> {
+  const { rows } = await sql<{ ok: boolean }>`
+    WITH t AS (SELECT pg_catalog.to_regtype(${from}) AS source, pg_catalog.to_regtype(${to}) AS target)
+    SELECT t.source = t.target
+        OR EXISTS (SELECT 1 FROM pg_catalog.pg_cast c WHERE c.castsource = t.source AND c.casttarget = t.target AND c.castcontext IN ('a', 'i'))
+        OR (SELECT typcategory FROM pg_catalog.pg_type WHERE oid = t.target) = 'S' AS ok
+    FROM t`.execute(db);
+  return rows[0]?.ok ?? false;
+}
+
+/** Refuses a type change whose missing `up` / `down` expression has no assignment cast to stand in for it. */
+export async function requireConversions(db: Kysely<any>, where: string, oldType: string, newType: string, given: { up?: string; down?: string }): Promise<void> {
+  const { rows } = await sql<{ old_ok: boolean; new_ok: boolean }>`
+    SELECT pg_catalog.to_regtype(${oldType}) IS NOT NULL AS old_ok, pg_catalog.to_regtype(${newType}) IS NOT NULL AS new_ok`.execute(db);
+  if (!rows[0]?.new_ok) throw new InputError(`--type ${newType} is not a type this database knows`, { hint: 'give a type name as PostgreSQL spells it, e.g. bigint, numeric(12,2), text' });
+  const missing: string[] = [];
+  if (given.up === undefined && !(await hasAssignmentCast(db, oldType, newType))) missing.push(`--up (${oldType} → ${newType})`);
+  if (given.down === undefined && !(await hasAssignmentCast(db, newType, oldType))) missing.push(`--down (${newType} → ${oldType})`);
+  if (missing.length > 0) {
+    throw new InputError(`${where}: PostgreSQL has no assignment cast for ${missing.join(' and ')}`, {
+      hint: 'give the conversion as SQL expressions of the column, e.g. --up "round(amount * 100)::bigint" --down "amount_cents / 100.0"',
+    });
+  }
+}

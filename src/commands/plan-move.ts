@@ -1,0 +1,96 @@
+import { connect } from '../db/connect.js';
+import { readMoveFacts } from '../catalog/move-facts.js';
+import { InputError } from '../errors.js';
+import { projectPaths } from '../project.js';
+import { describeMovePlan } from '../releases/describe-plan.js';
+import { changeColumns } from '../spec/change-columns.js';
+import { parseColumnTarget } from '../spec/column-target.js';
+import { appendChange } from '../spec/edit.js';
+import { displayColumn } from '../spec/identifiers.js';
+import { loadPhasesFile } from '../spec/load.js';
+import { savePhasesFile } from '../spec/save.js';
+import { CHANGE_ID_PATTERN, MAX_CHANGE_ID_LENGTH } from '../spec/schema.js';
+import type { JoinPair, MoveChange } from '../spec/types.js';
+
+export interface PlanMoveOptions {
+  /** Project root (default: the current directory). */
+  dir?: string;
+  /** `[schema.]table.column` of the column to move. */
+  from: string;
+  /** `[schema.]table.column` it moves to (created by phase 1 when missing). */
+  to: string;
+  /** `source_col=target_col[,…]`: how a target row pairs with its source row. */
+  on: string;
+  id?: string;
+  /** The facts are read from this database (a move needs them: the join must be proven 1:1). */
+  databaseUrl?: string;
+}
+
+export interface PlanMoveResult {
+  change: MoveChange;
+  file: string;
+  plan: string;
+}
+
+/** `id=user_id,tenant_id=tenant_id` → join pairs. Pure. */
+export function parseJoinPairs(text: string): JoinPair[] {
+  const pairs = text.split(',').map((part) => part.trim()).filter((part) => part !== '');
+  if (pairs.length === 0) throw new InputError('--on is empty', { hint: 'write --on <source column>=<target column>, e.g. --on id=user_id' });
+  return pairs.map((part) => {
+    const [from, to, extra] = part.split('=').map((name) => name.trim());
+    if (!from || !to || extra !== undefined) {
+      throw new InputError(`--on "${text}": "${part}" is not <source column>=<target column>`, { hint: 'write e.g. --on id=user_id or --on tenant_id=tenant_id,id=user_id' });
+    }
+    return { from, to };
+  });
+}
+
+/** The default id of a move: `<source table>-<column>-to-<target table>`, at most 40 characters. */
+export function defaultMoveId(fromTable: string, column: string, toTable: string): string {
+  const slug = `${fromTable}-${column}-to-${toTable}`.toLowerCase().normalize('NFKD').replace(/[^a-z0-9]+/g, '-').replace(/^-+|-+$/g, '');
+  return slug.slice(0, 40).replace(/-+$/, '') || 'move';
+}
+
+/**
+ * Declares a move: reads the facts from the database (refusing a join that is not 1:1 or a target column
+ * that holds other values), appends the change to phases.yaml and returns the three-release plan.
+ */
+export async function planMove(options: PlanMoveOptions): Promise<PlanMoveResult> {
+  const paths = projectPaths(options.dir);
+  const loaded = await loadPhasesFile(paths.phasesFile);
+  const from = parseColumnTarget(options.from);
+  const to = parseColumnTarget(options.to);
+  const on = parseJoinPairs(options.on);
+  const id = options.id ?? defaultMoveId(from.table, from.column, to.table);
+  if (!CHANGE_ID_PATTERN.test(id) || id.length > MAX_CHANGE_ID_LENGTH) {
+    throw new InputError(`--id "${id}" is not a change id`, { hint: `use lower-case letters, digits and "-", starting with a letter or digit, at most ${MAX_CHANGE_ID_LENGTH} characters` });
+  }
+  if (loaded.spec.changes.some((change) => change.id === id)) throw new InputError(`phases.yaml already has a change "${id}"`, { hint: 'pass another id with --id' });
+  const conflicting = loaded.spec.changes.find((change) =>
+    Object.values(changeColumns(change)).some((column) =>
+      [from, to].some((mine) => column.schema === mine.schema && column.table === mine.table && column.column === mine.column),
+    ),
+  );
+  if (conflicting) {
+    const columns = changeColumns(conflicting);
+    throw new InputError(`change "${conflicting.id}" already changes ${displayColumn(columns.source.schema, columns.source.table, columns.source.column)} → ${displayColumn(columns.target.schema, columns.target.table, columns.target.column)}`, {
+      hint: 'finish that change (advance it to phase 3) before planning another on the same column',
+    });
+  }
+  if (!options.databaseUrl) {
+    throw new InputError('plan move needs a database: it reads both tables and proves the join is 1:1', {
+      hint: 'pass --database-url (or set DATABASE_URL)',
+    });
+  }
+  const connection = await connect(options.databaseUrl, { max: 1, applicationName: 'phasectl plan' });
+  let facts: Awaited<ReturnType<typeof readMoveFacts>>;
+  try {
+    facts = await readMoveFacts(connection.db, from, to, on);
+  } finally {
+    await connection.close();
+  }
+  const change: MoveChange = { kind: 'move', id, move: { from, to, on }, column: facts.column, key: facts.key, target: facts.target, releases: {} };
+  const updated = appendChange(loaded, change);
+  await savePhasesFile(updated);
+  return { change, file: paths.phasesFile, plan: describeMovePlan(change) };
+}

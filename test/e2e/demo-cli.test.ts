@@ -1,0 +1,47 @@
+import { spawn } from 'node:child_process';
+import { readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { expect, test } from 'vitest';
+
+/** `phasectl demo` as a user runs it: embedded PostgreSQL, three releases under writes, then a row-by-row check. */
+function runCli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'test/support/fixtures-cli.ts', ...args], {
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk) => (stdout += chunk));
+    child.stderr.on('data', (chunk) => (stderr += chunk));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+const demoDirs = () => readdirSync(tmpdir()).filter((name) => name.startsWith('phasectl-demo-'));
+
+test('the demo renames a column under live writes, loses none, and removes what it created', async () => {
+  const before = new Set(demoDirs());
+  const { code, stdout, stderr } = await runCli(['demo', '--rows', '20000'], { NO_COLOR: '' });
+  expect(stderr).toBe('');
+  expect(stdout).toMatch(/writes lost: 0\b/);
+  expect(stdout).toMatch(/failed writes:\s+0\b/);
+  expect(code).toBe(0);
+  // Each release was advanced and migrated, and the last one dropped job_title.
+  for (const release of ['1.4.0', '1.5.0', '1.6.0']) expect(stdout).toContain(`phasectl advance --release ${release}`);
+  expect(stdout).toContain('public.users now has columns: id, email, created_at, favourite_color');
+  expect(stdout).toMatch(/writes made:\s+[1-9][\d,]* \(.*old app [1-9][\d,]*, new app [1-9][\d,]*\)/);
+  expect(stdout).toMatch(/longest lock held:\s+\d[\d,]* ms \(\S+\.up\.sql\)/);
+  expect(stdout).toMatch(/backfill rate:\s+[1-9][\d,]* rows\/s/);
+  // Not a terminal: no colour codes, no bar redrawn with \r.
+  expect(stdout).not.toMatch(/\u001b\[|\r/);
+  expect(demoDirs().filter((name) => !before.has(name))).toEqual([]);
+}, 90_000);
+
+test('a bad --rows is refused as usage (exit 2) before any server starts', async () => {
+  const { code, stderr } = await runCli(['demo', '--rows', '0']);
+  expect(code).toBe(2);
+  expect(stderr).toMatch(/--rows 0 is out of range/);
+  expect(stderr).toMatch(/fix: /);
+});

@@ -1,0 +1,135 @@
+import fc from 'fast-check';
+import { expect, test } from 'vitest';
+import { formatError, InputError } from '../../src/errors.js';
+import { parseDocument } from 'yaml';
+import { parsePhasesText } from '../../src/spec/load.js';
+
+/**
+ * Fuzzing phases.yaml: whatever the text (random, YAML-shaped, or a valid file mutated), parsing either
+ * succeeds or throws one InputError whose printed form points at phases.yaml:line[:column] and holds no
+ * stack trace. Never a TypeError, never an unlocated message.
+ */
+
+const valid = `# phases.yaml — column changes that ship in three phases, one release each.
+version: 1
+releases: [1.4.0, 1.5.0]
+check:
+  sourceGlobs: ["src/**/*.ts"]
+changes:
+  - id: users-job-title-to-favourite-color
+    rename:
+      schema: public
+      table: users
+      from: job_title
+      to: favourite_color
+    column:
+      type: text
+      collation: '"pg_catalog"."C"'
+      nullable: false
+      default: "'unknown'::text"
+      indexes:
+        - { name: users_job_title_idx, unique: false, definition: "CREATE INDEX users_job_title_idx ON public.users USING btree (job_title)" }
+      constraints:
+        - { name: users_job_title_check, kind: check, definition: "CHECK ((length(job_title) < 200))" }
+    key: { columns: [id], types: [bigint] }
+    releases: { phase1: 1.4.0, phase2: 1.5.0 }
+`;
+
+/**
+ * Known gaps in src/spec/load.ts, reported to its owner and pinned by the `test.fails` cases at the end
+ * (they start failing, i.e. need removing from here, once load.ts is fixed):
+ * - an alias without its anchor (`version: *a`) escapes as a ReferenceError from `document.toJS()`;
+ * - a document without content (only comments) is refused without a line number.
+ */
+const knownGaps = { unresolvedAlias: 0, emptyDocument: 0 };
+
+/** Checks the contract for one input; returns whether it parsed. */
+function parseOrExplain(text: string, strict = false): boolean {
+  try {
+    parsePhasesText(text, 'phases.yaml');
+    return true;
+  } catch (error) {
+    if (!strict && error instanceof ReferenceError && /Unresolved alias/.test(error.message)) {
+      knownGaps.unresolvedAlias += 1;
+      return false;
+    }
+    if (!(error instanceof InputError)) throw new Error(`not an InputError for ${JSON.stringify(text)}: ${String(error)}`);
+    if (!strict && !error.location?.line && parseDocument(text).contents === null) {
+      knownGaps.emptyDocument += 1;
+      return false;
+    }
+    const printed = formatError(error);
+    expect(printed).not.toMatch(/\n\s+at .+:\d+:\d+/);
+    expect(error.hint, printed).toBeTruthy();
+    if (text.trim() !== '') expect(printed, `input: ${JSON.stringify(text)}`).toMatch(/^error: phases\.yaml:\d+(:\d+)?: /);
+    return false;
+  }
+}
+
+const lines = valid.split('\n');
+
+/** Mutations of the valid file: delete, duplicate or swap lines, change a value's type, insert tabs/unicode, truncate. */
+const mutation = fc.oneof(
+  fc.nat(lines.length - 1).map((i) => lines.filter((_, j) => j !== i).join('\n')),
+  fc.nat(lines.length - 1).map((i) => [...lines.slice(0, i + 1), lines[i], ...lines.slice(i + 1)].join('\n')),
+  fc.tuple(fc.nat(lines.length - 1), fc.nat(lines.length - 1)).map(([a, b]) => {
+    const copy = [...lines];
+    [copy[a], copy[b]] = [copy[b]!, copy[a]!];
+    return copy.join('\n');
+  }),
+  fc.tuple(fc.nat(lines.length - 1), fc.constantFrom('42', 'true', 'null', '[]', '{}', '~', '"x"', '1.4', '-1', "'", '[1, [2]]', '&a', '*a', '!!binary AA==', '\t', '🙂', 'é\u0000'))
+    .map(([i, value]) => lines.map((line, j) => (j === i ? line.replace(/:\s.*$/, `: ${value}`) : line)).join('\n')),
+  fc.tuple(fc.nat(valid.length), fc.constantFrom('\t', '\u00a0', '\ufeff', '\u2028', '日本', '"', "'", ':', '- ', '{', '[', '#', '\r\n', '\\', '%YAML 1.2\n---\n'))
+    .map(([at, insert]) => valid.slice(0, at) + insert + valid.slice(at)),
+  fc.nat(valid.length).map((at) => valid.slice(0, at)),
+);
+
+/** YAML-shaped values: random maps, lists and scalars, rendered as YAML text by hand (flow and block). */
+const scalar = fc.oneof(fc.string(), fc.integer(), fc.double(), fc.boolean(), fc.constant(null), fc.constantFrom('1.4.0', 'public', 'phase1', 'rename', 'version'));
+const keyName = fc.oneof(fc.constantFrom('version', 'releases', 'changes', 'id', 'rename', 'column', 'key', 'phase1', 'schema', 'from', 'to'), fc.string({ minLength: 1, maxLength: 8 }));
+const structure = fc.letrec((tie) => ({
+  node: fc.oneof({ depthSize: 'small', withCrossShrink: true }, scalar, tie('list'), tie('map')),
+  list: fc.array(tie('node'), { maxLength: 4 }),
+  map: fc.dictionary(keyName, tie('node'), { maxKeys: 5 }),
+})).node;
+
+test('random text: parsed, or one located InputError', () => {
+  fc.assert(fc.property(fc.string({ unit: 'binary', maxLength: 200 }), (text) => void parseOrExplain(text)), { numRuns: 200 });
+});
+
+test('YAML-shaped documents: parsed, or one located InputError', () => {
+  fc.assert(
+    fc.property(structure, fc.boolean(), (value, flow) => {
+      const text = flow ? `${JSON.stringify(value)}\n` : toBlockYaml(value, 0);
+      parseOrExplain(text);
+      parseOrExplain(`version: 1\nchanges:\n  - ${JSON.stringify(value)}\n`);
+    }),
+    { numRuns: 150 },
+  );
+});
+
+test('mutations of a valid file: parsed, or one located InputError', () => {
+  expect(parseOrExplain(valid)).toBe(true);
+  fc.assert(fc.property(mutation, (text) => void parseOrExplain(text)), { numRuns: 300 });
+});
+
+function toBlockYaml(value: unknown, indent: number): string {
+  const pad = ' '.repeat(indent);
+  if (Array.isArray(value)) return value.length === 0 ? '[]\n' : value.map((item) => `${pad}- ${toBlockYaml(item, indent + 2).trimStart()}`).join('');
+  if (value !== null && typeof value === 'object') {
+    const entries = Object.entries(value);
+    if (entries.length === 0) return '{}\n';
+    return entries.map(([key, item]) => (item !== null && typeof item === 'object' && Object.keys(item).length > 0
+      ? `${pad}${JSON.stringify(key)}:\n${toBlockYaml(item, indent + 2)}`
+      : `${pad}${JSON.stringify(key)}: ${toBlockYaml(item, indent + 2).trimStart()}`)).join('');
+  }
+  return `${JSON.stringify(value) ?? 'null'}\n`;
+}
+
+test.fails('known gap (src/spec/load.ts): an alias without its anchor is not an InputError', () => {
+  parseOrExplain('version: *a\n', true);
+});
+
+test.fails('known gap (src/spec/load.ts): a file holding only comments is refused without a line number', () => {
+  parseOrExplain('# phases.yaml\n', true);
+});
