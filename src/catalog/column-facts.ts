@@ -62,13 +62,13 @@ export async function readRenameFacts(
   }
   await refuseDependentViews(db, tableOid, attribute.attnum, where);
   await refuseReferencingForeignKeys(db, tableOid, attribute.attnum, where);
-  await refuseUnsafeSurroundings(db, tableOid, attribute.attnum, where, tableName);
   const primaryKey = await primaryKeyColumns(db, tableOid);
   if (primaryKey && primaryKey.attnums.includes(attribute.attnum)) {
     throw new InputError(`${where} is part of the primary key ${displayIdentifier(primaryKey.name)}; phasectl does not rename key columns`, {
       hint: 'key columns identify rows for the backfill and for other tables: rename them in a maintenance window',
     });
   }
+  await refuseUnsafeSurroundings(db, tableOid, attribute.attnum, where, tableName);
   const key = await tableKey(db, tableOid, attribute.attnum, tableName);
   const column: ColumnFacts = {
     type: attribute.type,

@@ -8,6 +8,8 @@ export interface EmbeddedServer {
   /** Connection URL of the `postgres` database (password included: never print it, see redactUrl). */
   url: string;
   port: number;
+  /** The temporary directory holding the cluster; `stop()` removes it. */
+  directory: string;
   stop(): Promise<void>;
 }
 
@@ -65,6 +67,7 @@ export async function startEmbeddedPostgres(
   return {
     url: `postgres://postgres:${password}@127.0.0.1:${port}/postgres`,
     port,
+    directory: parent,
     async stop() {
       if (stopped) return;
       stopped = true;

@@ -59,7 +59,7 @@ export function lifecycle(client: pg.ClientBase, change: RenameChange): Lifecycl
 /**
  * Every user-visible object of the database outside the phasectl schema, as sorted text lines:
  * schemas, relations (with kind), columns (type, NOT NULL, default), constraints, indexes, triggers,
- * functions, operators, types, policies, publications. Equal inventories = nothing created or lost.
+ * functions, operators, types, policies, publications (roles are cluster-wide and other test files create them). Equal inventories = nothing created or lost.
  */
 export async function inventory(client: pg.ClientBase): Promise<string[]> {
   const { rows } = await client.query<{ line: string }>(`
@@ -83,7 +83,6 @@ export async function inventory(client: pg.ClientBase): Promise<string[]> {
     UNION ALL SELECT 'type ' || t.oid::regtype::text FROM pg_type t JOIN ns ON ns.oid = t.typnamespace WHERE t.typrelid = 0 AND t.typelem = 0
     UNION ALL SELECT 'policy ' || polrelid::regclass::text || ' ' || quote_ident(polname) FROM pg_policy
     UNION ALL SELECT 'publication ' || quote_ident(pubname) FROM pg_publication
-    UNION ALL SELECT 'role ' || quote_ident(rolname) FROM pg_roles WHERE rolname NOT LIKE 'pg\\_%'
     ORDER BY 1`);
   return rows.map((row) => row.line);
 }

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { quoteIdent, quoteLiteral } from '../../src/render/quote.js';
+import { serverUrl } from './database.js';
 
 /**
  * A login role that is not superuser, has CREATE on one database (so it can create its own schemas,
@@ -26,7 +27,8 @@ export async function createOwnerRole(adminUrl: string, database: string): Promi
     name,
     url: url.toString(),
     async drop() {
-      const client = new pg.Client({ connectionString: adminUrl });
+      // The test database is gone by now (the role owned objects there): drop from the maintenance database.
+      const client = new pg.Client({ connectionString: serverUrl() });
       await client.connect();
       try {
         await client.query(`DROP ROLE IF EXISTS ${quoteIdent(name)}`);
