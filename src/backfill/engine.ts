@@ -4,7 +4,7 @@ import type { BackfillPlan } from '../operations/types.js';
 import { silent, type EventLog } from '../runner/events.js';
 import { backoffDelay, sleep, type RetryPolicy } from '../runner/lock-retry.js';
 import { DEFAULT_LOCK_TIMEOUT_MS } from '../runner/lock-timeout.js';
-import { describePgError, isConnectionLost, isLockTimeout } from '../runner/pg-error.js';
+import { describePgError, isConnectionLost, isLockTimeout, isTransientConflict } from '../runner/pg-error.js';
 import { ensureStateSchema } from '../runner/state-schema.js';
 import { nextBatchSize } from './batch-size.js';
 import { describeKey, keysetQueries, type KeysetQueries } from './keyset.js';
@@ -197,7 +197,8 @@ async function runBatch(session: pg.ClientBase, plan: BackfillPlan, queries: Key
         return result.rowCount ?? 0;
       });
     } catch (error) {
-      if (isLockTimeout(error)) {
+      // A lock timeout or a deadlock with an application transaction: the batch rolled back whole; retry it.
+      if (isLockTimeout(error) || isTransientConflict(error)) {
         const delayMs = backoffDelay(attempt, retry);
         if (Date.now() + delayMs > deadline) {
           throw new RuntimeFailure(`backfill of ${plan.changeId}: rows ${describeKey(plan.keyColumns, first)} … ${describeKey(plan.keyColumns, last)} stayed locked for ${retry.retryForSeconds}s`, {
@@ -205,7 +206,8 @@ async function runBatch(session: pg.ClientBase, plan: BackfillPlan, queries: Key
             cause: error,
           });
         }
-        options.log?.({ type: 'retry', file: `backfill ${plan.changeId}`, attempt, delayMs, reason: 'lock timeout on a batch' });
+        const reason = isLockTimeout(error) ? 'lock timeout on a batch' : 'deadlock with another transaction';
+        options.log?.({ type: 'retry', file: `backfill ${plan.changeId}`, attempt, delayMs, reason });
         await sleep(delayMs);
         continue;
       }

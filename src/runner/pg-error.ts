@@ -19,6 +19,15 @@ export function isLockTimeout(error: unknown): boolean {
   return pgError(error)?.code === '55P03';
 }
 
+/**
+ * A conflict PostgreSQL resolved by aborting us: deadlock (40P01) or serialization failure (40001).
+ * Nothing was written; the same batch can simply run again.
+ */
+export function isTransientConflict(error: unknown): boolean {
+  const code = pgError(error)?.code;
+  return code === '40P01' || code === '40001';
+}
+
 /** The connection went away (server shutdown, pg_terminate_backend, network). */
 export function isConnectionLost(error: unknown): boolean {
   const fields = pgError(error);
