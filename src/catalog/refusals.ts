@@ -65,6 +65,13 @@ async function refuseDependentObjects(db: Kysely<any>, tableOid: number, attnum:
     WHERE d.classid = 'pg_catalog.pg_attrdef'::regclass AND d.refclassid = 'pg_catalog.pg_class'::regclass
       AND d.refobjid = ${tableOid} AND d.refobjsubid = ${attnum} AND a.attnum <> ${attnum} AND a.attgenerated <> ''
     UNION
+    -- Some majors (14 here) record it column to column instead: an 'a' row from the table to itself.
+    SELECT 'generated column', pg_catalog.quote_ident(a.attname)
+    FROM pg_catalog.pg_depend d JOIN pg_catalog.pg_attribute a ON a.attrelid = d.objid AND a.attnum = d.objsubid
+    WHERE d.classid = 'pg_catalog.pg_class'::regclass AND d.objid = ${tableOid} AND d.objsubid <> 0
+      AND d.refclassid = 'pg_catalog.pg_class'::regclass AND d.refobjid = ${tableOid} AND d.refobjsubid = ${attnum}
+      AND a.attgenerated <> ''
+    UNION
     SELECT 'owned sequence', s.oid::regclass::text
     FROM pg_catalog.pg_depend d JOIN pg_catalog.pg_class s ON s.oid = d.objid AND s.relkind = 'S'
     WHERE d.classid = 'pg_catalog.pg_class'::regclass AND d.refclassid = 'pg_catalog.pg_class'::regclass
