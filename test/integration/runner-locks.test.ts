@@ -68,7 +68,9 @@ test('a long transaction holding ACCESS SHARE: migrate gives way and retries, ap
   expect(result.applied).toHaveLength(1);
   expect(await query(url, `SELECT count(*)::int AS n FROM information_schema.columns WHERE table_name = 'hot' AND column_name = 'w'`)).toEqual([{ n: 1 }]);
   const retries = events.filter((e): e is Extract<RunnerEvent, { type: 'retry' }> => e.type === 'retry');
-  expect(retries[0]?.blockers).toContain(`pid ${longPid}`);
+  // The blocker watch samples pg_blocking_pids while migrate waits: best effort, so look at every retry.
+  expect(retries.length).toBeGreaterThanOrEqual(3);
+  expect(retries.some((retry) => retry.blockers?.includes(`pid ${longPid}`))).toBe(true);
   expect(appQueriesWhileBlocked).toBeGreaterThan(10);
   // Without lock_timeout the app would queue behind the waiting ALTER for as long as the long transaction lasted.
   expect(worstMs).toBeLessThan(200 + 600);
