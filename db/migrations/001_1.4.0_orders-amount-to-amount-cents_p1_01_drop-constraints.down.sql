@@ -6,5 +6,5 @@
 SET LOCAL lock_timeout = '2s';
 SET LOCAL statement_timeout = '30s';
 
--- intended drop: orders_amount_cents_not_null, added by phase 1.
-ALTER TABLE "public"."orders" DROP CONSTRAINT IF EXISTS "orders_amount_cents_not_null";
+-- intended drop: orders_amount_cents_not_null_check, added by phase 1.
+ALTER TABLE "public"."orders" DROP CONSTRAINT IF EXISTS "orders_amount_cents_not_null_check";

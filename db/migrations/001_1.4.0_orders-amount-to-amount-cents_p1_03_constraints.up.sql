@@ -12,9 +12,9 @@ BEGIN
   -- ADD CONSTRAINT has no IF NOT EXISTS: look it up so a re-run is harmless.
   IF NOT EXISTS (
     SELECT 1 FROM pg_catalog.pg_constraint
-    WHERE conname = 'orders_amount_cents_not_null' AND conrelid = '"public"."orders"'::pg_catalog.regclass
+    WHERE conname = 'orders_amount_cents_not_null_check' AND conrelid = '"public"."orders"'::pg_catalog.regclass
   ) THEN
-    ALTER TABLE "public"."orders" ADD CONSTRAINT "orders_amount_cents_not_null" CHECK ("amount_cents" IS NOT NULL) NOT VALID;
+    ALTER TABLE "public"."orders" ADD CONSTRAINT "orders_amount_cents_not_null_check" CHECK ("amount_cents" IS NOT NULL) NOT VALID;
   END IF;
 END
 $phasectl$;

@@ -7,15 +7,15 @@ SET LOCAL lock_timeout = '2s';
 SET LOCAL statement_timeout = '6h';
 
 -- VALIDATE scans the table under a SHARE UPDATE EXCLUSIVE lock: reads and writes go on meanwhile.
--- Validate orders_amount_cents_not_null (existing rows).
+-- Validate orders_amount_cents_not_null_check (existing rows).
 DO $phasectl$
 BEGIN
   IF EXISTS (
     SELECT 1 FROM pg_catalog.pg_constraint
-    WHERE conname = 'orders_amount_cents_not_null' AND conrelid = '"public"."orders"'::pg_catalog.regclass
+    WHERE conname = 'orders_amount_cents_not_null_check' AND conrelid = '"public"."orders"'::pg_catalog.regclass
       AND NOT convalidated
   ) THEN
-    ALTER TABLE "public"."orders" VALIDATE CONSTRAINT "orders_amount_cents_not_null";
+    ALTER TABLE "public"."orders" VALIDATE CONSTRAINT "orders_amount_cents_not_null_check";
   END IF;
 END
 $phasectl$;

@@ -6,7 +6,7 @@
 SET LOCAL lock_timeout = '2s';
 SET LOCAL statement_timeout = '30s';
 
--- intended drop: users_favourite_color_not_null, added by phase 1.
-ALTER TABLE "public"."users" DROP CONSTRAINT IF EXISTS "users_favourite_color_not_null";
+-- intended drop: users_favourite_color_not_null_check, added by phase 1.
+ALTER TABLE "public"."users" DROP CONSTRAINT IF EXISTS "users_favourite_color_not_null_check";
 -- intended drop: users_favourite_color_check, added by phase 1.
 ALTER TABLE "public"."users" DROP CONSTRAINT IF EXISTS "users_favourite_color_check";

@@ -7,15 +7,15 @@ SET LOCAL lock_timeout = '2s';
 SET LOCAL statement_timeout = '6h';
 
 -- VALIDATE scans the table under a SHARE UPDATE EXCLUSIVE lock: reads and writes go on meanwhile.
--- Validate users_favourite_color_not_null (existing rows).
+-- Validate users_favourite_color_not_null_check (existing rows).
 DO $phasectl$
 BEGIN
   IF EXISTS (
     SELECT 1 FROM pg_catalog.pg_constraint
-    WHERE conname = 'users_favourite_color_not_null' AND conrelid = '"public"."users"'::pg_catalog.regclass
+    WHERE conname = 'users_favourite_color_not_null_check' AND conrelid = '"public"."users"'::pg_catalog.regclass
       AND NOT convalidated
   ) THEN
-    ALTER TABLE "public"."users" VALIDATE CONSTRAINT "users_favourite_color_not_null";
+    ALTER TABLE "public"."users" VALIDATE CONSTRAINT "users_favourite_color_not_null_check";
   END IF;
 END
 $phasectl$;

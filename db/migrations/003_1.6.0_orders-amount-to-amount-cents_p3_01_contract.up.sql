@@ -25,38 +25,23 @@ ALTER TABLE "public"."orders" DROP COLUMN IF EXISTS "amount";
 
 DROP FUNCTION IF EXISTS "phasectl"."sync_orders_amount_to_amount_cents"();
 
--- Validate orders_amount_cents_not_null (already validated in phase 1: no scan).
+-- Validate orders_amount_cents_not_null_check (already validated in phase 1: no scan).
 DO $phasectl$
 BEGIN
   IF EXISTS (
     SELECT 1 FROM pg_catalog.pg_constraint
-    WHERE conname = 'orders_amount_cents_not_null' AND conrelid = '"public"."orders"'::pg_catalog.regclass
+    WHERE conname = 'orders_amount_cents_not_null_check' AND conrelid = '"public"."orders"'::pg_catalog.regclass
       AND NOT convalidated
   ) THEN
-    ALTER TABLE "public"."orders" VALIDATE CONSTRAINT "orders_amount_cents_not_null";
+    ALTER TABLE "public"."orders" VALIDATE CONSTRAINT "orders_amount_cents_not_null_check";
   END IF;
 END
 $phasectl$;
 
--- "amount_cents" gets its NOT NULL back: the validated check "orders_amount_cents_not_null" proves there is no NULL, so
+-- "amount_cents" gets its NOT NULL back: the validated check "orders_amount_cents_not_null_check" proves there is no NULL, so
 -- PostgreSQL 12+ skips the table scan; then the check is redundant.
 ALTER TABLE "public"."orders" ALTER COLUMN "amount_cents" SET NOT NULL;
-ALTER TABLE "public"."orders" DROP CONSTRAINT IF EXISTS "orders_amount_cents_not_null";
--- PostgreSQL 18+ records NOT NULL as a named constraint; the check held its usual name "orders_amount_cents_not_null" a moment ago,
--- so it got a numbered one: give it back the name PostgreSQL would have chosen (no-op before 18).
-DO $phasectl$
-DECLARE
-  not_null_name pg_catalog.name;
-BEGIN
-  SELECT c.conname INTO not_null_name
-  FROM pg_catalog.pg_constraint AS c
-  JOIN pg_catalog.pg_attribute AS a ON a.attrelid = c.conrelid AND a.attnum = c.conkey[1]
-  WHERE c.conrelid = '"public"."orders"'::pg_catalog.regclass AND c.contype = 'n' AND a.attname = 'amount_cents';
-  IF not_null_name IS NOT NULL AND not_null_name <> 'orders_amount_cents_not_null' THEN
-    EXECUTE pg_catalog.format('ALTER TABLE %s RENAME CONSTRAINT %I TO %I', '"public"."orders"', not_null_name, 'orders_amount_cents_not_null');
-  END IF;
-END
-$phasectl$;
+ALTER TABLE "public"."orders" DROP CONSTRAINT IF EXISTS "orders_amount_cents_not_null_check";
 
 -- Record that change orders-amount-to-amount-cents is at phase 3 (status and the phase guards read this).
 INSERT INTO phasectl.changes (id, phase, release)

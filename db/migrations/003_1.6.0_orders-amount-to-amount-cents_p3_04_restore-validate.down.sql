@@ -7,48 +7,33 @@ SET LOCAL lock_timeout = '2s';
 SET LOCAL statement_timeout = '6h';
 
 -- VALIDATE scans the table under a SHARE UPDATE EXCLUSIVE lock: reads and writes go on meanwhile.
--- Validate orders_amount_not_null (existing rows).
+-- Validate orders_amount_not_null_check (existing rows).
 DO $phasectl$
 BEGIN
   IF EXISTS (
     SELECT 1 FROM pg_catalog.pg_constraint
-    WHERE conname = 'orders_amount_not_null' AND conrelid = '"public"."orders"'::pg_catalog.regclass
+    WHERE conname = 'orders_amount_not_null_check' AND conrelid = '"public"."orders"'::pg_catalog.regclass
       AND NOT convalidated
   ) THEN
-    ALTER TABLE "public"."orders" VALIDATE CONSTRAINT "orders_amount_not_null";
+    ALTER TABLE "public"."orders" VALIDATE CONSTRAINT "orders_amount_not_null_check";
   END IF;
 END
 $phasectl$;
 
--- Validate orders_amount_cents_not_null (already validated in phase 1: no scan).
+-- Validate orders_amount_cents_not_null_check (already validated in phase 1: no scan).
 DO $phasectl$
 BEGIN
   IF EXISTS (
     SELECT 1 FROM pg_catalog.pg_constraint
-    WHERE conname = 'orders_amount_cents_not_null' AND conrelid = '"public"."orders"'::pg_catalog.regclass
+    WHERE conname = 'orders_amount_cents_not_null_check' AND conrelid = '"public"."orders"'::pg_catalog.regclass
       AND NOT convalidated
   ) THEN
-    ALTER TABLE "public"."orders" VALIDATE CONSTRAINT "orders_amount_cents_not_null";
+    ALTER TABLE "public"."orders" VALIDATE CONSTRAINT "orders_amount_cents_not_null_check";
   END IF;
 END
 $phasectl$;
 
--- "amount" gets its NOT NULL back: the validated check "orders_amount_not_null" proves there is no NULL, so
+-- "amount" gets its NOT NULL back: the validated check "orders_amount_not_null_check" proves there is no NULL, so
 -- PostgreSQL 12+ skips the table scan; then the check is redundant.
 ALTER TABLE "public"."orders" ALTER COLUMN "amount" SET NOT NULL;
-ALTER TABLE "public"."orders" DROP CONSTRAINT IF EXISTS "orders_amount_not_null";
--- PostgreSQL 18+ records NOT NULL as a named constraint; the check held its usual name "orders_amount_not_null" a moment ago,
--- so it got a numbered one: give it back the name PostgreSQL would have chosen (no-op before 18).
-DO $phasectl$
-DECLARE
-  not_null_name pg_catalog.name;
-BEGIN
-  SELECT c.conname INTO not_null_name
-  FROM pg_catalog.pg_constraint AS c
-  JOIN pg_catalog.pg_attribute AS a ON a.attrelid = c.conrelid AND a.attnum = c.conkey[1]
-  WHERE c.conrelid = '"public"."orders"'::pg_catalog.regclass AND c.contype = 'n' AND a.attname = 'amount';
-  IF not_null_name IS NOT NULL AND not_null_name <> 'orders_amount_not_null' THEN
-    EXECUTE pg_catalog.format('ALTER TABLE %s RENAME CONSTRAINT %I TO %I', '"public"."orders"', not_null_name, 'orders_amount_not_null');
-  END IF;
-END
-$phasectl$;
+ALTER TABLE "public"."orders" DROP CONSTRAINT IF EXISTS "orders_amount_not_null_check";

@@ -20,9 +20,9 @@ BEGIN
   -- ADD CONSTRAINT has no IF NOT EXISTS: look it up so a re-run is harmless.
   IF NOT EXISTS (
     SELECT 1 FROM pg_catalog.pg_constraint
-    WHERE conname = 'users_favourite_color_not_null' AND conrelid = '"public"."users"'::pg_catalog.regclass
+    WHERE conname = 'users_favourite_color_not_null_check' AND conrelid = '"public"."users"'::pg_catalog.regclass
   ) THEN
-    ALTER TABLE "public"."users" ADD CONSTRAINT "users_favourite_color_not_null" CHECK ("favourite_color" IS NOT NULL) NOT VALID;
+    ALTER TABLE "public"."users" ADD CONSTRAINT "users_favourite_color_not_null_check" CHECK ("favourite_color" IS NOT NULL) NOT VALID;
   END IF;
 END
 $phasectl$;

@@ -7,15 +7,15 @@ SET LOCAL lock_timeout = '2s';
 SET LOCAL statement_timeout = '6h';
 
 -- VALIDATE scans the table under a SHARE UPDATE EXCLUSIVE lock: reads and writes go on meanwhile.
--- Validate users_job_title_not_null (existing rows).
+-- Validate users_job_title_not_null_check (existing rows).
 DO $phasectl$
 BEGIN
   IF EXISTS (
     SELECT 1 FROM pg_catalog.pg_constraint
-    WHERE conname = 'users_job_title_not_null' AND conrelid = '"public"."users"'::pg_catalog.regclass
+    WHERE conname = 'users_job_title_not_null_check' AND conrelid = '"public"."users"'::pg_catalog.regclass
       AND NOT convalidated
   ) THEN
-    ALTER TABLE "public"."users" VALIDATE CONSTRAINT "users_job_title_not_null";
+    ALTER TABLE "public"."users" VALIDATE CONSTRAINT "users_job_title_not_null_check";
   END IF;
 END
 $phasectl$;
@@ -33,35 +33,20 @@ BEGIN
 END
 $phasectl$;
 
--- Validate users_favourite_color_not_null (already validated in phase 1: no scan).
+-- Validate users_favourite_color_not_null_check (already validated in phase 1: no scan).
 DO $phasectl$
 BEGIN
   IF EXISTS (
     SELECT 1 FROM pg_catalog.pg_constraint
-    WHERE conname = 'users_favourite_color_not_null' AND conrelid = '"public"."users"'::pg_catalog.regclass
+    WHERE conname = 'users_favourite_color_not_null_check' AND conrelid = '"public"."users"'::pg_catalog.regclass
       AND NOT convalidated
   ) THEN
-    ALTER TABLE "public"."users" VALIDATE CONSTRAINT "users_favourite_color_not_null";
+    ALTER TABLE "public"."users" VALIDATE CONSTRAINT "users_favourite_color_not_null_check";
   END IF;
 END
 $phasectl$;
 
--- "job_title" gets its NOT NULL back: the validated check "users_job_title_not_null" proves there is no NULL, so
+-- "job_title" gets its NOT NULL back: the validated check "users_job_title_not_null_check" proves there is no NULL, so
 -- PostgreSQL 12+ skips the table scan; then the check is redundant.
 ALTER TABLE "public"."users" ALTER COLUMN "job_title" SET NOT NULL;
-ALTER TABLE "public"."users" DROP CONSTRAINT IF EXISTS "users_job_title_not_null";
--- PostgreSQL 18+ records NOT NULL as a named constraint; the check held its usual name "users_job_title_not_null" a moment ago,
--- so it got a numbered one: give it back the name PostgreSQL would have chosen (no-op before 18).
-DO $phasectl$
-DECLARE
-  not_null_name pg_catalog.name;
-BEGIN
-  SELECT c.conname INTO not_null_name
-  FROM pg_catalog.pg_constraint AS c
-  JOIN pg_catalog.pg_attribute AS a ON a.attrelid = c.conrelid AND a.attnum = c.conkey[1]
-  WHERE c.conrelid = '"public"."users"'::pg_catalog.regclass AND c.contype = 'n' AND a.attname = 'job_title';
-  IF not_null_name IS NOT NULL AND not_null_name <> 'users_job_title_not_null' THEN
-    EXECUTE pg_catalog.format('ALTER TABLE %s RENAME CONSTRAINT %I TO %I', '"public"."users"', not_null_name, 'users_job_title_not_null');
-  END IF;
-END
-$phasectl$;
+ALTER TABLE "public"."users" DROP CONSTRAINT IF EXISTS "users_job_title_not_null_check";

@@ -76,3 +76,17 @@ export function describeKey(columns: string[], key: readonly string[]): string {
 function quoteLiteralText(text: string): string {
   return `'${text.replace(/'/g, "''")}'`;
 }
+
+const INTEGER_TYPES = new Set(['smallint', 'integer', 'bigint', 'int2', 'int4', 'int8', 'int']);
+
+/**
+ * For a single integer key: the end of a batch of `span` key values from `first`, capped at `upper`
+ * (`[first + span − 1]`), so the batch needs no `OFFSET` scan to find its end; it holds at most `span`
+ * rows since keys are unique. Undefined for any other key (text, uuid, composite): walk by OFFSET. Pure.
+ */
+export function integerSpanEnd(keyTypes: readonly string[], first: readonly string[], span: number, upper: readonly string[]): string[] | undefined {
+  if (keyTypes.length !== 1 || !INTEGER_TYPES.has(keyTypes[0]!.trim().toLowerCase())) return undefined;
+  const end = BigInt(first[0]!) + BigInt(Math.max(1, Math.floor(span))) - 1n;
+  const cap = BigInt(upper[0]!);
+  return [(end < cap ? end : cap).toString()];
+}

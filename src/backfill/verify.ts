@@ -4,14 +4,26 @@ import type { BackfillPlan } from '../operations/types.js';
 import { silent, type EventLog } from '../runner/events.js';
 import { describePgError } from '../runner/pg-error.js';
 import { ensureStateSchema } from '../runner/state-schema.js';
-import { keysetQueries } from './keyset.js';
+import { nextBatchSize } from './batch-size.js';
+import { integerSpanEnd, keysetQueries, type KeysetQueries } from './keyset.js';
 import { withGuardedSession } from './session-guard.js';
 
 export interface VerifyOptions {
-  /** Rows per counting batch (default 10000). */
+  /** Rows of the first counting batch (default 10000); later batches adapt to `targetBatchMs`. */
   batchSize?: number;
+  /**
+   * Target duration of one counting statement in ms (default 200). Verification only reads — no row locks —
+   * so its batches may run longer than the backfill's; each still ends quickly so that no snapshot is held
+   * for the whole scan and a DDL queued behind it waits briefly.
+   */
+  targetBatchMs?: number;
   log?: EventLog;
 }
+
+/** Default target duration of one counting statement (ms). */
+export const DEFAULT_VERIFY_BATCH_MS = 200;
+/** Largest counting batch (rows). */
+const MAX_VERIFY_BATCH_SIZE = 500_000;
 
 export interface VerifyResult {
   changeId: string;
@@ -31,7 +43,9 @@ export async function runVerify(session: pg.ClientBase, plan: BackfillPlan, opti
 async function verify(session: pg.ClientBase, plan: BackfillPlan, options: VerifyOptions): Promise<VerifyResult> {
   const log = options.log ?? silent;
   const queries = keysetQueries(plan);
-  const size = options.batchSize ?? 10_000;
+  const initial = options.batchSize ?? 10_000;
+  let size = initial;
+  let checked = 0;
   try {
     await ensureStateSchema(session);
     const upper = (await session.query<{ key: string[] }>(queries.maxKey)).rows[0]?.key;
@@ -39,17 +53,18 @@ async function verify(session: pg.ClientBase, plan: BackfillPlan, options: Verif
     let batches = 0;
     let last: string[] | undefined;
     while (upper) {
-      const next = last
-        ? await session.query<{ key: string[] }>(queries.firstKeyAfter, [...last, ...upper])
-        : await session.query<{ key: string[] }>(queries.firstKey, upper);
-      const first = next.rows[0]?.key;
-      if (!first) break;
-      const end = (await session.query<{ key: string[] }>(queries.lastKey, [...first, ...upper, size - 1])).rows[0]?.key ?? upper;
+      const range = await nextRange(session, queries, plan.keyTypes, last, upper, size);
+      if (!range) break;
+      const [first, end] = range;
+      const started = performance.now();
       const { rows } = await session.query<{ differing: string }>(plan.countDifferentSql, [...first, ...end]);
+      const countMs = performance.now() - started;
       differing += Number(rows[0]?.differing ?? 0);
       batches += 1;
+      checked += size;
       last = end;
-      log({ type: 'verify-progress', changeId: plan.changeId, checked: batches * size, differing });
+      log({ type: 'verify-progress', changeId: plan.changeId, checked, differing });
+      size = nextBatchSize(size, countMs, options.targetBatchMs ?? DEFAULT_VERIFY_BATCH_MS, initial, { max: MAX_VERIFY_BATCH_SIZE });
     }
     await session.query(
       `INSERT INTO phasectl.verifications (change_id, differing) VALUES ($1, $2)
@@ -65,4 +80,25 @@ async function verify(session: pg.ClientBase, plan: BackfillPlan, options: Verif
       cause: error,
     });
   }
+}
+
+/**
+ * The next closed range to count, or undefined when the walk is done. A single integer key is cut by key
+ * values (one cheap `LIMIT 1` probe for the first key, then `first + size − 1`): after the backfill most
+ * heap pages are no longer all-visible, so an `OFFSET` scan to find the end would visit every row's heap
+ * tuple once more just to skip it. Other keys use the `OFFSET` bounds query.
+ */
+async function nextRange(session: pg.ClientBase, queries: KeysetQueries, keyTypes: string[], last: string[] | undefined, upper: string[], size: number): Promise<[string[], string[]] | undefined> {
+  if (integerSpanEnd(keyTypes, upper, 1, upper)) {
+    const next = last
+      ? await session.query<{ key: string[] }>(queries.firstKeyAfter, [...last, ...upper])
+      : await session.query<{ key: string[] }>(queries.firstKey, upper);
+    const first = next.rows[0]?.key;
+    return first ? [first, integerSpanEnd(keyTypes, first, size, upper)!] : undefined;
+  }
+  const bounds = last
+    ? await session.query<{ first: string[] | null; last: string[] | null }>(queries.boundsAfter, [...last, ...upper, size - 1])
+    : await session.query<{ first: string[] | null; last: string[] | null }>(queries.boundsFromStart, [...upper, size - 1]);
+  const first = bounds.rows[0]?.first;
+  return first ? [first, bounds.rows[0]?.last ?? upper] : undefined;
 }

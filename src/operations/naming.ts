@@ -40,9 +40,13 @@ export function triggerName(changeId: string): string {
   return fitIdentifier(`zz_phasectl_sync_${changeSlug(changeId)}`);
 }
 
-/** Name of the `CHECK (column IS NOT NULL)` constraint that stands in for NOT NULL: `<table>_<column>_not_null`. */
+/**
+ * Name of the `CHECK (column IS NOT NULL)` constraint that stands in for NOT NULL: `<table>_<column>_not_null_check`.
+ * Not `<table>_<column>_not_null`: PostgreSQL 18 gives that name to the NOT NULL constraint itself when
+ * `SET NOT NULL` creates it, and a check holding it would push the real one to `…_not_null1`.
+ */
 export function notNullCheckName(table: string, column: string): string {
-  return fitIdentifier(`${table}_${column}_not_null`);
+  return fitIdentifier(`${table}_${column}_not_null_check`);
 }
 
 /**

@@ -1,7 +1,9 @@
-import { isMap, isSeq, type Document, type YAMLMap, type YAMLSeq } from 'yaml';
+import { isMap, isSeq, type Document, type Node, type YAMLMap, type YAMLSeq } from 'yaml';
 import { InputError } from '../errors.js';
-import { parsePhasesText, type LoadedPhases } from './load.js';
-import type { Change, PhaseNumber, ReleaseName } from './types.js';
+import { parsePhasesDocument, parsePhasesText, type DocumentPath, type LoadedPhases } from './load.js';
+import { changeSchema, fileRuleIssues, releaseNameSchema } from './schema.js';
+import type { Change, PhaseNumber, PhasesFile, ReleaseName } from './types.js';
+import { copyAlongPath } from './yaml-copy.js';
 
 /**
  * Edits of phases.yaml that keep the user's comments and formatting: each works on a copy of the
@@ -45,7 +47,10 @@ export function changeToPlain(change: Change): Record<string, unknown> {
 
 /** Appends a change at the end of `changes:` (turning an empty `changes: []` into a block list). */
 export function appendChange(loaded: LoadedPhases, change: Change): LoadedPhases {
-  const document = loaded.document.clone();
+  const document = copyAlongPath(loaded.document, ['changes']);
+  const existing = document.get('changes', true);
+  // Fast path (no re-parse) only where the edit cannot move a comment: a block list that already has items.
+  const quiet = isSeq(existing) && !existing.flow && existing.items.length > 0 && !hasComment(existing);
   let changes = document.get('changes', true);
   if (!isSeq(changes)) {
     document.set('changes', document.createNode([]));
@@ -72,6 +77,14 @@ export function appendChange(loaded: LoadedPhases, change: Change): LoadedPhases
     if (isSeq(value)) value.flow = true;
   }
   list.items.push(node);
+  if (quiet) {
+    const plain = changeToPlain(change);
+    const validated = ordinaryStrings(plain) ? changeSchema.safeParse(plain) : undefined;
+    if (validated?.success) {
+      const spec: PhasesFile = { ...loaded.spec, changes: [...loaded.spec.changes, validated.data as Change] };
+      if (fileRuleIssues(spec).length === 0) return edited(loaded.file, spec, document);
+    }
+  }
   return reparse(loaded, document);
 }
 
@@ -82,17 +95,32 @@ export function appendChange(loaded: LoadedPhases, change: Change): LoadedPhases
 export function recordPhaseRelease(loaded: LoadedPhases, changeId: string, phase: PhaseNumber, release: ReleaseName): LoadedPhases {
   const index = loaded.spec.changes.findIndex((change) => change.id === changeId);
   if (index < 0) throw new InputError(`no change "${changeId}" in ${loaded.file}`, { hint: 'check the id in phases.yaml' });
-  const document = loaded.document.clone();
-  const releasesNode = document.getIn(['changes', index, 'releases'], true);
+  const isNew = !loaded.spec.releases.includes(release);
+  const document = copyAlongPath(loaded.document, ['changes', index, 'releases'], { cloneTarget: true });
+  const topReleases = isNew ? copyAlongPath(document, ['releases']) : document;
+  const releasesNode = topReleases.getIn(['changes', index, 'releases'], true);
+  const topList = topReleases.get('releases', true);
+  const quiet = isMap(releasesNode) && !hasComment(releasesNode) && (!isNew || topList === undefined || (isSeq(topList) && !hasComment(topList)));
   if (!isMap(releasesNode)) {
     const created = document.createNode({ [`phase${phase}`]: release }) as YAMLMap;
     created.flow = true;
-    document.setIn(['changes', index, 'releases'], created);
+    topReleases.setIn(['changes', index, 'releases'], created);
   } else {
     releasesNode.set(`phase${phase}`, release);
   }
-  if (!loaded.spec.releases.includes(release)) appendRelease(document, release);
-  return reparse(loaded, document);
+  if (isNew) appendRelease(topReleases, release);
+  if (quiet) {
+    const before = loaded.spec.changes[index]!;
+    const plain = { ...changeToPlain(before), releases: { ...before.releases, [`phase${phase}`]: release } };
+    const validated = changeSchema.safeParse(plain);
+    if (validated.success && (!isNew || releaseNameSchema.safeParse(release).success)) {
+      const changes = [...loaded.spec.changes];
+      changes[index] = validated.data as Change;
+      const spec: PhasesFile = { ...loaded.spec, releases: isNew ? [...loaded.spec.releases, release] : loaded.spec.releases, changes };
+      if (fileRuleIssues(spec).length === 0) return edited(loaded.file, spec, topReleases);
+    }
+  }
+  return reparse(loaded, topReleases);
 }
 
 function appendRelease(document: Document, release: ReleaseName): void {
@@ -109,9 +137,59 @@ function appendRelease(document: Document, release: ReleaseName): void {
   root.items.splice(versionIndex + 1, 0, document.createPair('releases', list));
 }
 
+/** Text of documents made by an edit here (they are never changed afterwards: later edits copy them). */
+const editedTexts = new WeakMap<Document, string>();
+
 /** The document as text, long lines unfolded so SQL definitions stay on one line. */
 export function toText(loaded: Pick<LoadedPhases, 'document'>): string {
+  const known = editedTexts.get(loaded.document);
+  if (known !== undefined) return known;
   return loaded.document.toString({ lineWidth: 0, flowCollectionPadding: true });
+}
+
+/**
+ * The result of an edit checked without parsing the whole file again (an edit of a 1,000-change file took
+ * seconds): `spec` is the old one with the edited change validated alone plus the rules that span changes.
+ * Text and positions are computed on first use, from the text the edit writes, exactly as a re-parse would.
+ */
+function edited(file: string, spec: PhasesFile, document: Document): LoadedPhases {
+  let text: string | undefined;
+  let positions: ReturnType<typeof parsePhasesDocument> | undefined;
+  const textOf = () => {
+    if (text === undefined) {
+      text = toText({ document });
+      editedTexts.set(document, text);
+    }
+    return text;
+  };
+  const positionsOf = () => (positions ??= parsePhasesDocument(textOf()));
+  return {
+    file,
+    spec,
+    document,
+    get text() {
+      return textOf();
+    },
+    get lineCounter() {
+      return positionsOf().lineCounter;
+    },
+    locate: (path: DocumentPath) => positionsOf().locate(path),
+  };
+}
+
+function hasComment(node: Node): boolean {
+  return Boolean(node.comment || node.commentBefore);
+}
+
+/**
+ * True when every string in `value` is one line of printable characters: such strings survive the YAML
+ * round trip unchanged, so the validated value equals what a re-parse of the written text would give.
+ */
+function ordinaryStrings(value: unknown): boolean {
+  if (typeof value === 'string') return /^[\x20-\x7e\u00a0-\ud7ff\ue000-\ufffd]*$/.test(value);
+  if (Array.isArray(value)) return value.every(ordinaryStrings);
+  if (value !== null && typeof value === 'object') return Object.values(value).every(ordinaryStrings);
+  return true;
 }
 
 function reparse(loaded: LoadedPhases, document: Document): LoadedPhases {

@@ -41,12 +41,7 @@ export async function loadPhasesFile(file: string): Promise<LoadedPhases> {
  * file:line:column of the offending node, with a hint saying the fix.
  */
 export function parsePhasesText(text: string, file: string): LoadedPhases {
-  const lineCounter = new LineCounter();
-  const document = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
-  const locateOffset = (offset: number) => {
-    const position = lineCounter.linePos(offset);
-    return { line: position.line, column: position.col };
-  };
+  const { document, lineCounter, locate, locateOffset } = parsePhasesDocument(text);
   const syntaxError = document.errors[0];
   if (syntaxError) {
     const { line, column } = locateOffset(syntaxError.pos[0]);
@@ -55,10 +50,6 @@ export function parsePhasesText(text: string, file: string): LoadedPhases {
       location: { file, line, column },
     });
   }
-  const locate = (path: DocumentPath) => {
-    const node = nearestNode(document, path);
-    return node?.range ? locateOffset(node.range[0]) : undefined;
-  };
   const raw: unknown = document.toJS() ?? {};
   const result = phasesFileSchema.safeParse(raw);
   if (!result.success) {
@@ -72,6 +63,29 @@ export function parsePhasesText(text: string, file: string): LoadedPhases {
     });
   }
   return { file, text, spec: result.data as PhasesFile, document, lineCounter, locate };
+}
+
+/**
+ * The YAML document of phases.yaml text with its position lookups, not validated (pure). `locate(path)` gives
+ * the 1-based line and column of the node at `path`, or of its nearest existing parent.
+ */
+export function parsePhasesDocument(text: string): {
+  document: Document;
+  lineCounter: LineCounter;
+  locate: (path: DocumentPath) => { line: number; column: number } | undefined;
+  locateOffset: (offset: number) => { line: number; column: number };
+} {
+  const lineCounter = new LineCounter();
+  const document = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
+  const locateOffset = (offset: number) => {
+    const position = lineCounter.linePos(offset);
+    return { line: position.line, column: position.col };
+  };
+  const locate = (path: DocumentPath) => {
+    const node = nearestNode(document, path);
+    return node?.range ? locateOffset(node.range[0]) : undefined;
+  };
+  return { document, lineCounter, locate, locateOffset };
 }
 
 /** Where the key of the map entry at `path` is written (errors about a key point at the key, not its value). */

@@ -174,49 +174,74 @@ export const phasesFileSchema = z
     changes: z.array(anyChange).default([]),
   })
   .superRefine((file, context) => {
-    const seenReleases = new Map<string, number>();
-    file.releases.forEach((release, index) => {
-      if (seenReleases.has(release)) {
-        context.addIssue({ code: 'custom', path: ['releases', index], message: `release ${release} is listed twice`, params: { hint: 'remove the second entry: each release appears once, in order' } });
-      }
-      seenReleases.set(release, index);
-    });
-    const ids = new Map<string, number>();
-    const columns = new Map<string, number>();
-    const targets = new Map<string, number>();
-    file.changes.forEach((change, index) => {
-      const earlier = ids.get(change.id);
-      if (earlier !== undefined) {
-        context.addIssue({ code: 'custom', path: ['changes', index, 'id'], message: `change id "${change.id}" is already used by changes[${earlier}]`, params: { hint: 'give this change another id: ids are unique' } });
-      } else ids.set(change.id, index);
-      const columnsOfChange = changeColumns(change);
-      const { schema, table, column: from } = columnsOfChange.source;
-      const { schema: toSchema, table: toTable, column: to } = columnsOfChange.target;
-      const spelled = change.kind === 'rename' ? 'rename' : 'move';
-      const source = JSON.stringify([schema, table, from]);
-      const target = JSON.stringify([toSchema, toTable, to]);
-      const sameColumn = columns.get(source) ?? targets.get(source);
-      if (sameColumn !== undefined) {
-        context.addIssue({
-          code: 'custom',
-          path: ['changes', index, spelled, 'from'],
-          message: `column ${from} of ${schema}.${table} is already changed by "${file.changes[sameColumn]?.id}"`,
-          params: { hint: 'finish the earlier change first (advance it to phase 3), then plan this one' },
-        });
-      }
-      const sameTarget = targets.get(target) ?? columns.get(target);
-      if (sameTarget !== undefined) {
-        context.addIssue({
-          code: 'custom',
-          path: ['changes', index, spelled, 'to'],
-          message: `column name ${to} on ${toSchema}.${toTable} is already used by change "${file.changes[sameTarget]?.id}"`,
-          params: { hint: 'choose another new column name' },
-        });
-      }
-      columns.set(source, index);
-      targets.set(target, index);
-    });
+    for (const issue of fileRuleIssues(file)) context.addIssue({ ...issue });
   });
+
+/** A problem with the file as a whole (a rule that spans releases or changes), as the schema reports it. */
+export interface FileRuleIssue {
+  code: 'custom';
+  path: (string | number)[];
+  message: string;
+  params: { hint: string };
+}
+
+/**
+ * The rules that span the whole file (a release listed twice, a change id used twice, two changes of one
+ * column or one new name), in the order the schema reports them. Linear in the number of changes; also used
+ * by `src/spec/edit.ts` to re-check an edited file without parsing it again.
+ */
+export function fileRuleIssues(file: Pick<PhasesFile, 'releases' | 'changes'>): FileRuleIssue[] {
+  const issues: FileRuleIssue[] = [];
+  const seenReleases = new Map<string, number>();
+  file.releases.forEach((release, index) => {
+    if (seenReleases.has(release)) {
+      issues.push({ code: 'custom', path: ['releases', index], message: `release ${release} is listed twice`, params: { hint: 'remove the second entry: each release appears once, in order' } });
+    }
+    seenReleases.set(release, index);
+  });
+  const ids = new Map<string, number>();
+  const columns = new Map<string, number>();
+  const targets = new Map<string, number>();
+  file.changes.forEach((change, index) => {
+    const earlier = ids.get(change.id);
+    if (earlier !== undefined) {
+      issues.push({ code: 'custom', path: ['changes', index, 'id'], message: `change id "${change.id}" is already used by changes[${earlier}]`, params: { hint: 'give this change another id: ids are unique' } });
+    } else ids.set(change.id, index);
+    const columnsOfChange = changeColumns(change);
+    const { schema, table, column: from } = columnsOfChange.source;
+    const { schema: toSchema, table: toTable, column: to } = columnsOfChange.target;
+    const spelled = change.kind === 'rename' ? 'rename' : 'move';
+    const source = JSON.stringify([schema, table, from]);
+    const target = JSON.stringify([toSchema, toTable, to]);
+    const sameColumn = columns.get(source) ?? targets.get(source);
+    if (sameColumn !== undefined) {
+      issues.push({
+        code: 'custom',
+        path: ['changes', index, spelled, 'from'],
+        message: `column ${from} of ${schema}.${table} is already changed by "${file.changes[sameColumn]?.id}"`,
+        params: { hint: 'finish the earlier change first (advance it to phase 3), then plan this one' },
+      });
+    }
+    const sameTarget = targets.get(target) ?? columns.get(target);
+    if (sameTarget !== undefined) {
+      issues.push({
+        code: 'custom',
+        path: ['changes', index, spelled, 'to'],
+        message: `column name ${to} on ${toSchema}.${toTable} is already used by change "${file.changes[sameTarget]?.id}"`,
+        params: { hint: 'choose another new column name' },
+      });
+    }
+    columns.set(source, index);
+    targets.set(target, index);
+  });
+  return issues;
+}
+
+/** One change as phases.yaml holds it (no `kind` key), validated alone: what `changes[i]` must satisfy. */
+export const changeSchema = anyChange;
+
+/** A name in the top-level `releases:` list. */
+export const releaseNameSchema = releaseName;
 
 /** Compile-time proof that the schema's output is the documented shape. */
 type Output = z.output<typeof phasesFileSchema>;

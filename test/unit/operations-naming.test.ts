@@ -4,7 +4,7 @@ import { derivedName, fitIdentifier, notNullCheckName, syncFunctionName, trigger
 test('names phasectl creates', () => {
   expect(syncFunctionName('users-job-title')).toBe('sync_users_job_title');
   expect(triggerName('users-job-title')).toBe('zz_phasectl_sync_users_job_title');
-  expect(notNullCheckName('users', 'favourite_color')).toBe('users_favourite_color_not_null');
+  expect(notNullCheckName('users', 'favourite_color')).toBe('users_favourite_color_not_null_check');
   expect(derivedName('users_job_title_idx', 'job_title', 'favourite_color')).toBe('users_favourite_color_idx');
   expect(derivedName('user_user_idx', 'user', 'login')).toBe('user_login_idx');
   expect(derivedName('some_idx', 'job_title', 'color')).toBe('some_idx_color');
