@@ -21,7 +21,8 @@ BEGIN
   WHERE s."address" IS NOT NULL
     AND NOT EXISTS (SELECT 1 FROM "public"."profiles" AS t WHERE t."user_id" = s."id");
   IF stranded > 0 THEN
-    RAISE EXCEPTION 'phasectl: change users-address-to-profiles cannot contract (phase 3): % rows of "public"."users" have a value in address but no row in "public"."profiles"', stranded
+    RAISE EXCEPTION 'phasectl: change users-address-to-profiles cannot contract (phase 3): % rows of % have a value in % but no row in %',
+      stranded, '"public"."users"', 'address', '"public"."profiles"'
       USING HINT = 'create the missing target rows (the insert trigger copies the value), e.g. INSERT INTO "public"."profiles" ("user_id") SELECT s."id" FROM "public"."users" AS s WHERE s."address" IS NOT NULL AND NOT EXISTS (SELECT 1 FROM "public"."profiles" AS t WHERE t."user_id" = s."id"); or set address to NULL where the value should go; then migrate again';
   END IF;
 END

@@ -1,4 +1,5 @@
 import { InputError } from '../errors.js';
+import { refuseControlCharacters } from './name-guard.js';
 import { renderTemplate } from '../render/environment.js';
 import { qualify, quoteIdent } from '../render/quote.js';
 import type { ColumnRef, ConstraintFact, IndexFact, MoveChange, PhaseNumber } from '../spec/types.js';
@@ -81,6 +82,17 @@ function deferrability(definition: string): string {
 function buildModel(change: MoveChange): MoveModel {
   const source = change.move.from;
   const target = change.move.to;
+  refuseControlCharacters(
+    [
+      ['source schema', source.schema], ['source table', source.table], ['source column', source.column],
+      ['target schema', target.schema], ['target table', target.table], ['target column', target.column],
+      ...change.move.on.flatMap((pair): Array<[string, string]> => [['join column', pair.from], ['join column', pair.to]]),
+      ...change.key.columns.map((name): [string, string] => ['key column', name]),
+      ...change.column.indexes.map((index): [string, string] => ['index', index.name]),
+      ...change.column.constraints.map((constraint): [string, string] => ['constraint', constraint.name]),
+    ],
+    where(change),
+  );
   if (source.schema === target.schema && source.table === target.table) {
     throw new InputError(`${where(change)}: source and target are the same table`, { hint: 'use a rename for a column inside one table' });
   }

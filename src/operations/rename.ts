@@ -1,4 +1,5 @@
 import { InputError } from '../errors.js';
+import { refuseControlCharacters } from './name-guard.js';
 import { renderTemplate } from '../render/environment.js';
 import { qualify, quoteIdent } from '../render/quote.js';
 import type { ConstraintFact, IndexFact, PhaseNumber, RenameChange } from '../spec/types.js';
@@ -86,28 +87,15 @@ function deferrability(definition: string): string {
   return match ? ` ${match[1]}` : '';
 }
 
-/** C0 control characters and DEL: a line break in a name would end a `--` comment of the generated SQL. */
-const controlCharacter = /[\u0000-\u001f\u007f]/;
-
-/**
- * Refuses names holding control characters. Names appear (quoted) in the SQL comments that explain each step,
- * and a line break there would turn the rest of the name into SQL: refusing is the only safe reading.
- */
-function refuseControlCharacters(change: RenameChange, where: string): void {
+/** Every name of a rename that the generated SQL mentions, with its role, for the control-character guard. */
+function namesOf(change: RenameChange): Array<[string, string]> {
   const { schema, table, from, to } = change.rename;
-  const names: Array<[string, string]> = [
+  return [
     ['schema', schema], ['table', table], ['from', from], ['to', to],
     ...change.key.columns.map((name): [string, string] => ['key column', name]),
     ...change.column.indexes.map((index): [string, string] => ['index', index.name]),
     ...change.column.constraints.map((constraint): [string, string] => ['constraint', constraint.name]),
   ];
-  for (const [role, name] of names) {
-    if (controlCharacter.test(name)) {
-      throw new InputError(`${where.replace(/[\u0000-\u001f\u007f]/g, '?')}: the ${role} name ${JSON.stringify(name)} contains a control character (line break, tab, …)`, {
-        hint: 'rename that object to a name without control characters first (ALTER … RENAME), then plan again',
-      });
-    }
-  }
 }
 
 /** An SQL expression on one line, for the comments that quote it (a line break would end the comment). */
@@ -121,7 +109,7 @@ function buildModel(change: RenameChange): RenameModel {
   if (!/^[a-z0-9][a-z0-9-]*$/.test(change.id)) {
     throw new InputError(`change id ${JSON.stringify(change.id)} is not valid`, { hint: 'use lower-case letters, digits and -' });
   }
-  refuseControlCharacters(change, where);
+  refuseControlCharacters(namesOf(change), where);
   if (from === to) throw new InputError(`${where}: the new name equals the old one`, { hint: 'choose a different `to` name' });
   if (change.key.columns.length === 0) {
     throw new InputError(`${where}: no key to walk for the backfill`, {

@@ -107,11 +107,16 @@ describe('templates quote every name', () => {
     syncFunction: 'rendered by the sync-function template', trigger: 'rendered by the trigger template',
     comment: 'one line, names checked for control characters by rename.ts, inside a -- comment',
     unique: 'boolean used by #if only',
+    // The move kind (src/operations/move.ts).
+    description: 'one line built by move.ts from column names that refuseControlCharacters checked, inside a -- comment',
+    batchStatement: 'built by move.ts from quoteIdent/qualify', countStatement: 'same',
+    sourceFunction: 'rendered by the move sync-function template', targetFunction: 'same',
+    sourceTrigger: 'rendered by the move trigger template', targetTrigger: 'same',
   };
   const helpers = /^(ident|idents|qualify|literal|#dollarQuote|\/dollarQuote|#if|\/if|#unless|\/unless|#each|\/each|else|>|!)(\s|$)/;
 
-  /** The folders reviewed here: the rename kind and the shared partials (other kinds list their own review). */
-  const reviewedFolders = ['rename', 'shared'];
+  /** The folders reviewed here: every change kind and the shared partials. */
+  const reviewedFolders = ['rename', 'shared', 'move'];
 
   function templateFiles(dir: string = defaultTemplatesDir): string[] {
     if (dir === defaultTemplatesDir) return reviewedFolders.flatMap((folder) => templateFiles(join(dir, folder)));
@@ -146,7 +151,7 @@ describe('templates quote every name', () => {
         const comment = line.indexOf('--');
         if (comment < 0) return;
         for (const match of line.slice(comment).matchAll(/\{\{\s*([a-zA-Z.@]+)\s*\}\}/g)) {
-          expect(['changeId', 'version', 'authority', 'comment', 'batchSize', 'sourceLine', 'record.phase', 'n', '@root.batchSize'], line).toContain(match[1]);
+          expect(['changeId', 'version', 'authority', 'comment', 'description', 'batchSize', 'sourceLine', 'record.phase', 'n', '@root.batchSize'], line).toContain(match[1]);
         }
       });
     }

@@ -1,5 +1,5 @@
 import type { GrepHit } from '../git.js';
-import { findOccurrences, ignoreDirective, nameForms } from '../references.js';
+import { ignoreDirective, nameForms, occurrenceFinder } from '../references.js';
 import type { Violation } from '../types.js';
 
 /** A change entering phase 3 in this pull request: phase 3 drops `column` of `table`. */
@@ -22,11 +22,11 @@ const IGNORE_HINT = 'if this is not that column, end the line with a comment `ph
 export function oldColumnReferenceViolations(input: { dropped: DroppedColumn[]; head: GrepHit[]; base?: { hits: GrepHit[]; label: string } }): Violation[] {
   const violations: Violation[] = [];
   for (const dropped of input.dropped) {
-    const forms = nameForms(dropped.column);
+    const findOccurrences = occurrenceFinder(nameForms(dropped.column));
     const qualified = `${dropped.table}.${dropped.column}`;
     const headFiles = new Set<string>();
     for (const hit of input.head) {
-      const occurrences = findOccurrences(hit.text, forms);
+      const occurrences = findOccurrences(hit.text);
       if (occurrences.length === 0) continue;
       headFiles.add(hit.path);
       const directive = ignoreDirective(hit.text);
@@ -51,7 +51,7 @@ export function oldColumnReferenceViolations(input: { dropped: DroppedColumn[]; 
     if (!input.base) continue;
     for (const hit of input.base.hits) {
       if (headFiles.has(hit.path)) continue;
-      const occurrences = findOccurrences(hit.text, forms);
+      const occurrences = findOccurrences(hit.text);
       if (occurrences.length === 0 || ignoreDirective(hit.text).kind === 'ignored') continue;
       for (const occurrence of occurrences) {
         violations.push({
