@@ -2,7 +2,7 @@ import type pg from 'pg';
 import { RuntimeFailure } from '../errors.js';
 import type { BackfillPlan } from '../operations/types.js';
 import { silent, type EventLog } from '../runner/events.js';
-import { describePgError } from '../runner/pg-error.js';
+import { describePgError, pgError } from '../runner/pg-error.js';
 import { ensureStateSchema } from '../runner/state-schema.js';
 import { nextBatchSize } from './batch-size.js';
 import { integerSpanEnd, keysetQueries, type KeysetQueries } from './keyset.js';
@@ -17,6 +17,8 @@ export interface VerifyOptions {
    * for the whole scan and a DDL queued behind it waits briefly.
    */
   targetBatchMs?: number;
+  /** A counting statement running longer is cancelled and retried on a range 1/16 as wide (default max(1 s, 10 × target)). */
+  countTimeoutMs?: number;
   log?: EventLog;
 }
 
@@ -46,6 +48,13 @@ async function verify(session: pg.ClientBase, plan: BackfillPlan, options: Verif
   const initial = options.batchSize ?? 10_000;
   let size = initial;
   let checked = 0;
+  const floor = Math.min(100, initial);
+  const target = options.targetBatchMs ?? DEFAULT_VERIFY_BATCH_MS;
+  // Integer keys are cut by key value: a span can hold any number of rows up to the span, and sparse keys
+  // (random or strided ids) need spans far wider than the row count, so the span is not capped; a count
+  // that runs past this timeout is cancelled and retried on a narrower span instead.
+  const timeoutMs = options.countTimeoutMs ?? Math.max(1000, 10 * target);
+  const byKeyValue = integerSpanEnd(plan.keyTypes, ['0'], 1, ['0']) !== undefined;
   try {
     await ensureStateSchema(session);
     const upper = (await session.query<{ key: string[] }>(queries.maxKey)).rows[0]?.key;
@@ -57,14 +66,21 @@ async function verify(session: pg.ClientBase, plan: BackfillPlan, options: Verif
       if (!range) break;
       const [first, end] = range;
       const started = performance.now();
-      const { rows } = await session.query<{ differing: string }>(plan.countDifferentSql, [...first, ...end]);
+      const counted = await countRange(session, plan, first, end, timeoutMs);
       const countMs = performance.now() - started;
-      differing += Number(rows[0]?.differing ?? 0);
+      if (counted === undefined) {
+        // The range held far more rows than the last one (sparse keys turning dense): retry it narrower.
+        if (size <= floor) throw new RuntimeFailure(`verify of ${plan.changeId}: counting ${size} key(s) from ${first.join(',')} took over ${timeoutMs} ms`, { hint: 'the table is very busy or bloated; VACUUM it, then rerun `phasectl verify ' + plan.changeId + '`' });
+        size = Math.max(floor, Math.floor(size / 16));
+        log({ type: 'retry', file: `verify ${plan.changeId}`, attempt: 1, delayMs: 0, reason: `a count ran past ${timeoutMs} ms; retrying ${size} keys from ${first.join(',')}` });
+        continue;
+      }
+      differing += counted;
       batches += 1;
       checked += size;
       last = end;
       log({ type: 'verify-progress', changeId: plan.changeId, checked, differing });
-      size = nextBatchSize(size, countMs, options.targetBatchMs ?? DEFAULT_VERIFY_BATCH_MS, initial, { max: MAX_VERIFY_BATCH_SIZE });
+      size = nextBatchSize(size, countMs, target, initial, { max: byKeyValue ? Number.MAX_SAFE_INTEGER : MAX_VERIFY_BATCH_SIZE });
     }
     await session.query(
       `INSERT INTO phasectl.verifications (change_id, differing) VALUES ($1, $2)
@@ -89,7 +105,7 @@ async function verify(session: pg.ClientBase, plan: BackfillPlan, options: Verif
  * tuple once more just to skip it. Other keys use the `OFFSET` bounds query.
  */
 async function nextRange(session: pg.ClientBase, queries: KeysetQueries, keyTypes: string[], last: string[] | undefined, upper: string[], size: number): Promise<[string[], string[]] | undefined> {
-  if (integerSpanEnd(keyTypes, upper, 1, upper)) {
+  if (integerSpanEnd(keyTypes, upper, 1, upper) !== undefined) {
     const next = last
       ? await session.query<{ key: string[] }>(queries.firstKeyAfter, [...last, ...upper])
       : await session.query<{ key: string[] }>(queries.firstKey, upper);
@@ -101,4 +117,18 @@ async function nextRange(session: pg.ClientBase, queries: KeysetQueries, keyType
     : await session.query<{ first: string[] | null; last: string[] | null }>(queries.boundsFromStart, [...upper, size - 1]);
   const first = bounds.rows[0]?.first;
   return first ? [first, bounds.rows[0]?.last ?? upper] : undefined;
+}
+
+/** One read-only counting statement under a statement_timeout; undefined when it ran past it. */
+async function countRange(session: pg.ClientBase, plan: BackfillPlan, first: string[], end: string[], timeoutMs: number): Promise<number | undefined> {
+  try {
+    await session.query(`BEGIN READ ONLY; SET LOCAL statement_timeout = '${Math.round(timeoutMs)}ms'`);
+    const { rows } = await session.query<{ differing: string }>(plan.countDifferentSql, [...first, ...end]);
+    await session.query('COMMIT');
+    return Number(rows[0]?.differing ?? 0);
+  } catch (error) {
+    await session.query('ROLLBACK').catch(() => undefined);
+    if (pgError(error)?.code === '57014' && /statement timeout/.test(pgError(error)?.message ?? '')) return undefined;
+    throw error;
+  }
 }

@@ -44,7 +44,7 @@ export async function check(options: CheckOptions): Promise<CheckReport> {
   if (options.releaseTags) releaseTagName(options.releaseTags, 'release'); // reject a pattern without * before any work
   const git = await GitRepository.open(options.projectDir);
   const phasesPath = `${git.prefix}phases.yaml`;
-  const text = await readFile(path.join(git.root, phasesPath), 'utf8').catch((error: NodeJS.ErrnoException) => {
+  const textPromise = readFile(path.join(git.root, phasesPath), 'utf8').catch((error: NodeJS.ErrnoException) => {
     if (error.code === 'ENOENT') {
       throw new InputError(`no phases.yaml in ${path.join(git.root, git.prefix)}`, {
         hint: 'pass --project <dir> naming the folder that holds phases.yaml, or create it with `phasectl init`',
@@ -52,35 +52,45 @@ export async function check(options: CheckOptions): Promise<CheckReport> {
     }
     throw error;
   });
-  const { base, notes } = await resolveBase(git, options);
+  // git runs in other processes: its commands start as early as possible and overlap with the parsing and
+  // rendering here. Their failures are reported in the same order as when they ran one after the other.
+  const basePromise = handledLater(resolveBase(git, options));
+  const dbFilesPromise = handledLater(git.workingFiles(`${git.prefix}${GENERATED_DIR}`));
+  const text = await textPromise;
 
-  let head: LoadedPhases;
+  let head: LoadedPhases | undefined;
+  let headError: unknown;
   try {
     head = parsePhasesText(text, phasesPath);
   } catch (error) {
-    if (!(error instanceof InputError)) throw error;
+    headError = error;
+  }
+  const { base, notes } = await basePromise;
+  if (!head) {
+    if (!(headError instanceof InputError)) throw headError;
     const invalid: Violation = {
       rule: 0,
-      file: error.location?.file ?? phasesPath,
-      line: error.location?.line,
-      column: error.location?.column,
-      message: error.message,
-      fix: error.hint ?? 'fix phases.yaml (see docs/internals.md for its format)',
+      file: headError.location?.file ?? phasesPath,
+      line: headError.location?.line,
+      column: headError.location?.column,
+      message: headError.message,
+      fix: headError.hint ?? 'fix phases.yaml (see docs/internals.md for its format)',
     };
     return { base, violations: [invalid], notes: [...notes, 'phases.yaml is invalid: the release rules were not checked'], changeCount: 0, ok: false, exitCode: 2 };
   }
 
   const baseLabel = base ? `${base.ref} ${base.shortSha}` : '';
-  const baseSpec = base ? await loadBaseSpec(git, base, phasesPath, notes) : undefined;
+  const baseSpecPromise = base ? loadBaseSpec(git, base, phasesPath, notes) : Promise.resolve(undefined);
+  const shippedPromise = handledLater(base ? dbFilesPromise.then((files) => checkShippedFiles(git, base, baseLabel, files)) : Promise.resolve([]));
+  const baseSpec = await baseSpecPromise;
   const violations: Violation[] = [...ledgerRuleViolations(ledgerViolations(head.spec), phasesPath, head.locate)];
 
   if (base && baseSpec) {
     violations.push(...phaseStepViolations({ base: baseSpec, head: head.spec, phasesFile: phasesPath, locate: head.locate, baseLabel }));
   }
 
-  const dbFiles = await git.workingFiles(`${git.prefix}${GENERATED_DIR}`);
+  const dbFiles = await dbFilesPromise;
   // The git processes start first, so they run while this process renders every expected file (CPU-bound).
-  const shippedPromise = base ? checkShippedFiles(git, base, baseLabel, dbFiles) : Promise.resolve([]);
   const referencesPromise = checkReferences(git, head.spec, base, baseSpec, baseLabel, notes);
   const tagsPromise = options.releaseTags ? checkReleaseTags(git, head, baseSpec, options.releaseTags, phasesPath) : Promise.resolve([]);
   const generatedPromise = checkGeneratedFiles(git, head.spec, dbFiles);
@@ -90,6 +100,12 @@ export async function check(options: CheckOptions): Promise<CheckReport> {
 
   violations.sort(compareViolations);
   return { base, violations, notes, changeCount: head.spec.changes.length, ok: violations.length === 0, exitCode: violations.length === 0 ? 0 : 1 };
+}
+
+/** `promise`, with a handler attached so that its failure is not "unhandled" while an earlier step fails first. */
+function handledLater<T>(promise: Promise<T>): Promise<T> {
+  promise.catch(() => undefined);
+  return promise;
 }
 
 /** phases.yaml at the base; an empty ledger when the base has none (the project adopted phasectl in this pull request). */

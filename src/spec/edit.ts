@@ -102,7 +102,7 @@ export function recordPhaseRelease(loaded: LoadedPhases, changeId: string, phase
   const topList = topReleases.get('releases', true);
   const quiet = isMap(releasesNode) && !hasComment(releasesNode) && (!isNew || topList === undefined || (isSeq(topList) && !hasComment(topList)));
   if (!isMap(releasesNode)) {
-    const created = document.createNode({ [`phase${phase}`]: release }) as YAMLMap;
+    const created = topReleases.createNode({ [`phase${phase}`]: release }) as YAMLMap;
     created.flow = true;
     topReleases.setIn(['changes', index, 'releases'], created);
   } else {

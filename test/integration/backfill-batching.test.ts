@@ -56,7 +56,7 @@ test('batches commit asynchronously by default, durably on request; the session 
   expect(state).toEqual({ rows_done: 3_000, last_key: ['3000'] });
 });
 
-test('the batch size creeps up (×1.5 at most) and drops after a slow batch', async () => {
+test('the batch size creeps up, ×1.5 at most per fast batch', async () => {
   await createRenameFixture(session, { table: 'growing', rows: 20_000 });
   const sizes: number[] = [];
   await runBackfill(session, renamePlan('growing'), {
@@ -104,4 +104,23 @@ test('verify over a text key walks by OFFSET and still counts every difference o
   const result = await runVerify(session, plan, { batchSize: 700, targetBatchMs: 10_000 });
   expect(result.differing).toBe(3);
   expect(result.batches).toBeGreaterThanOrEqual(4);
+});
+
+test('verify: a span that turns out dense runs past the count timeout and is retried narrower, counting each row once', async () => {
+  // Keys 10000..2000000 step 10000 (sparse), then 2,000,001..2,000,300 (dense, all differing); each dense row costs 2 ms to check.
+  await session.query(`
+    CREATE TABLE public.turning_dense (id bigint PRIMARY KEY, job_title text, favourite_color text);
+    INSERT INTO public.turning_dense SELECT g::bigint * 10000, 'v', 'v' FROM generate_series(1, 200) AS g;
+    INSERT INTO public.turning_dense SELECT 2000000 + g, 'v', 'v' FROM generate_series(1, 300) AS g;
+    UPDATE public.turning_dense SET favourite_color = 'planted' WHERE id = 10000 OR id > 2000000;
+  `);
+  const plan = renamePlan('turning_dense');
+  plan.countDifferentSql = plan.countDifferentSql.replace(
+    ' AND t.favourite_color IS DISTINCT FROM',
+    ' AND (t.id <= 2000000 OR pg_catalog.pg_sleep(0.002) IS NOT NULL) AND t.favourite_color IS DISTINCT FROM',
+  );
+  const events: RunnerEvent[] = [];
+  const result = await runVerify(session, plan, { batchSize: 100, targetBatchMs: 5_000, countTimeoutMs: 400, log: (event) => events.push(event) });
+  expect(result.differing).toBe(301);
+  expect(events.filter((event) => event.type === 'retry').length).toBeGreaterThan(0);
 });

@@ -75,6 +75,12 @@ changes:
       indexes: []
       constraints: []
     key: { columns: [id], types: [bigint] }
+  - id: c-title
+    rename: { schema: public, table: c, from: job_title, to: favourite_color }
+    column: { type: text, nullable: true, indexes: [], constraints: [] }
+    key: { columns: [id], types: [bigint] }
+    releases:
+      phase1: 1.0.0 # shipped
 # the end
 `;
 
@@ -100,6 +106,10 @@ describe('edits without a re-parse give what a re-parse gives', () => {
       expectSameAsReparse(edited);
       edited = recordPhaseRelease(edited, 'm8-address', 1, '2.0.0-rc1');
       expectSameAsReparse(edited);
+      if (loaded.spec.changes.some((change) => change.id === 'c-title')) {
+        edited = recordPhaseRelease(edited, 'c-title', 2, '1.1');
+        expectSameAsReparse(edited);
+      }
       // The input is not changed by any of it.
       expect(toText(loaded)).toBe(before.text);
       expect(JSON.stringify(loaded.spec)).toBe(before.spec);
@@ -115,7 +125,7 @@ describe('edits without a re-parse give what a re-parse gives', () => {
     try {
       appendChange(loaded, duplicate);
     } catch (error) {
-      expect((error as { location?: unknown }).location).toEqual({ file: 'phases.yaml', line: 25, column: 9 }); // the `id:` of the appended change
+      expect((error as { location?: unknown }).location).toEqual({ file: 'phases.yaml', line: 31, column: 9 }); // the `id:` of the appended change
     }
     expect(() => recordPhaseRelease(loaded, 'b-title', 1, 'not a release!')).toThrow(/is not a release name/);
   });
