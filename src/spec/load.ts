@@ -50,7 +50,27 @@ export function parsePhasesText(text: string, file: string): LoadedPhases {
       location: { file, line, column },
     });
   }
-  const raw: unknown = document.toJS() ?? {};
+  if (document.contents === null) {
+    // Only comments or blank lines: point at the end of the file, where the content should start.
+    const end = locateOffset(text.length);
+    throw new InputError('phases.yaml has no content (only comments or blank lines)', {
+      hint: 'start it with `version: 1` and a `changes:` list, or run `phasectl init` to write a commented one',
+      location: { file, line: end?.line ?? 1, column: end?.column ?? 1 },
+    });
+  }
+  let raw: unknown;
+  try {
+    raw = document.toJS() ?? {};
+  } catch (error) {
+    // An alias (`*name`) whose anchor (`&name`) is missing: yaml throws a ReferenceError while resolving it.
+    if (!(error instanceof ReferenceError)) throw error;
+    const alias = /\*([^\s,\]}]+)/.exec(text);
+    const where = alias ? locateOffset(alias.index) : undefined;
+    throw new InputError(`phases.yaml uses an alias ${alias ? `*${alias[1]} ` : ''}whose anchor is not defined`, {
+      hint: 'define the anchor (`&name`) before the alias, or write the value out in full',
+      location: { file, line: where?.line ?? 1, column: where?.column ?? 1 },
+    });
+  }
   const result = phasesFileSchema.safeParse(raw);
   if (!result.success) {
     const issue = result.error.issues[0]!;

@@ -35,29 +35,13 @@ changes:
     releases: { phase1: 1.4.0, phase2: 1.5.0 }
 `;
 
-/**
- * Known gaps in src/spec/load.ts, reported to its owner and pinned by the `test.fails` cases at the end
- * (they start failing, i.e. need removing from here, once load.ts is fixed):
- * - an alias without its anchor (`version: *a`) escapes as a ReferenceError from `document.toJS()`;
- * - a document without content (only comments) is refused without a line number.
- */
-const knownGaps = { unresolvedAlias: 0, emptyDocument: 0 };
-
 /** Checks the contract for one input; returns whether it parsed. */
-function parseOrExplain(text: string, strict = false): boolean {
+function parseOrExplain(text: string): boolean {
   try {
     parsePhasesText(text, 'phases.yaml');
     return true;
   } catch (error) {
-    if (!strict && error instanceof ReferenceError && /Unresolved alias/.test(error.message)) {
-      knownGaps.unresolvedAlias += 1;
-      return false;
-    }
     if (!(error instanceof InputError)) throw new Error(`not an InputError for ${JSON.stringify(text)}: ${String(error)}`);
-    if (!strict && !error.location?.line && parseDocument(text).contents === null) {
-      knownGaps.emptyDocument += 1;
-      return false;
-    }
     const printed = formatError(error);
     expect(printed).not.toMatch(/\n\s+at .+:\d+:\d+/);
     expect(error.hint, printed).toBeTruthy();
@@ -126,10 +110,10 @@ function toBlockYaml(value: unknown, indent: number): string {
   return `${JSON.stringify(value) ?? 'null'}\n`;
 }
 
-test.fails('known gap (src/spec/load.ts): an alias without its anchor is not an InputError', () => {
-  parseOrExplain('version: *a\n', true);
+test('an alias without its anchor is an InputError with a line', () => {
+  parseOrExplain('version: *a\n');
 });
 
-test.fails('known gap (src/spec/load.ts): a file holding only comments is refused without a line number', () => {
-  parseOrExplain('# phases.yaml\n', true);
+test('a file holding only comments is refused with a line number', () => {
+  parseOrExplain('# phases.yaml\n');
 });
