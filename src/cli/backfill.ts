@@ -12,7 +12,7 @@ export function register(program: Command): void {
     .argument('<change-id>', 'the change id from phases.yaml')
     .option('--project <dir>', 'project root holding phases.yaml (default: current directory)')
     .option('--batch-size <rows>', 'first batch size (default 1000)', integer)
-    .option('--target-batch-ms <ms>', 'target duration of a batch (default 100)', integer)
+    .option('--target-batch-ms <ms>', 'target duration of a batch (default 50)', integer)
     .option('--pause-ms <ms>', 'pause between batches (default 0)', integer)
     .option('--direction <up|down>', 'up fills the new column (default); down fills the old one', direction, 'up')
     .option('--quiet', 'print errors only')

@@ -31,7 +31,7 @@ export function register(program: Command): void {
     .option('--retry-for <seconds>', 'keep retrying lock timeouts this long (default 60)', integer)
     .option('--wait-lock <seconds>', 'wait this long for another phasectl migrate to finish (default 0)', integer)
     .option('--batch-size <rows>', 'first backfill batch size (default 1000)', integer)
-    .option('--target-batch-ms <ms>', 'target duration of a backfill batch (default 100)', integer)
+    .option('--target-batch-ms <ms>', 'target duration of a backfill batch (default 50)', integer)
     .option('--pause-ms <ms>', 'pause between backfill batches (default 0)', integer)
     .option('--quiet', 'print errors only')
     .option('--json', 'print one JSON event per line')

@@ -10,7 +10,7 @@ export function register(program: Command): void {
     .description('count rows where the old and new columns differ (batched, no long lock) and record it')
     .argument('<change-id>', 'the change id from phases.yaml')
     .option('--project <dir>', 'project root holding phases.yaml (default: current directory)')
-    .option('--batch-size <rows>', 'rows per counting batch (default 10000)', integer)
+    .option('--batch-size <rows>', 'rows in the first counting batch (default 10000; later batches adapt to the target duration)', integer)
     .option('--json', 'print the result as JSON')
     .action(
       action(async (changeId: string, flags: { databaseUrl?: string; project?: string; batchSize?: number; json?: boolean }) => {

@@ -17,7 +17,7 @@ export function formatEvent(event: RunnerEvent): string | undefined {
     case 'index-rebuild':
       return `  dropped invalid index ${event.index} left by an earlier failed build; rebuilding it`;
     case 'retry':
-      return `  lock not available (${event.reason}); retry ${event.attempt} in ${event.delayMs} ms${event.blockers ? `; blocked by ${event.blockers}` : ''}`;
+      return `  ${event.file}: ${event.reason}; retry ${event.attempt} in ${event.delayMs} ms${event.blockers ? `; blocked by ${event.blockers}` : ''}`;
     case 'backfill-start':
       return `  backfill ${event.changeId} (${event.direction}): ~${event.rowsEstimated} rows up to key ${event.upperKey?.join(',') ?? '(empty table)'}${event.resumedFrom ? `, resuming after key ${event.resumedFrom.join(',')}` : ''}`;
     case 'backfill-progress':
