@@ -6,7 +6,8 @@ import type { ColumnRef, ConstraintFact, IndexFact, MoveChange, PhaseNumber } fr
 import { moveGuardSetting, movedName, notNullCheckName, syncFunctionName, targetSyncFunctionName, triggerName } from './naming.js';
 import { defaultGenerationSettings, type GenerationSettings } from './settings.js';
 import { findKeyword, replaceColumnReference } from './sql-identifiers.js';
-import type { BackfillPlan, Definition, Operation, PhaseSteps, Step, StepAction } from './types.js';
+import { renderSteps, type StepDraft } from './step-drafts.js';
+import type { BackfillPlan, Definition, Operation, PhaseSteps, Step } from './types.js';
 
 const kind = 'move';
 /** Keys per batch in the DO blocks written for other runners (phasectl's engine adapts its own). */
@@ -335,36 +336,8 @@ function walkContext(model: MoveModel, direction: 'up' | 'down', description: st
   };
 }
 
-interface StepDraft {
-  name: string;
-  summary: string;
-  transaction: boolean;
-  action?: StepAction;
-  backfill?: BackfillPlan;
-  scan?: boolean;
-  template: string;
-  context: object;
-}
-
 function finishSteps(model: MoveModel, phase: PhaseNumber, direction: 'up' | 'down', drafts: Array<StepDraft | undefined>, settings: GenerationSettings): Step[] {
-  const present = drafts.filter((draft): draft is StepDraft => draft !== undefined);
-  return present.map((draft, index) => {
-    const timeouts = { lock: settings.lockTimeout, statement: draft.scan ? settings.scanStatementTimeout : settings.statementTimeout };
-    const sql = renderTemplate(kind, draft.template, { ...names(model), transaction: draft.transaction, timeouts, ...draft.context }, settings.templatesDir);
-    const step: Step = {
-      changeId: model.change.id,
-      phase,
-      direction,
-      order: index + 1,
-      name: draft.name,
-      summary: draft.summary,
-      transaction: draft.transaction,
-      action: draft.action ?? 'sql',
-      sql: `${sql.replace(/\n{3,}/g, '\n\n').trimEnd()}\n`,
-    };
-    if (draft.backfill) step.backfill = draft.backfill;
-    return step;
-  });
+  return renderSteps({ kind, changeId: model.change.id, names: names(model) }, phase, direction, drafts, settings);
 }
 
 function record(model: MoveModel, phase: 1 | 2 | 3) {

@@ -6,7 +6,8 @@ import type { ConstraintFact, IndexFact, PhaseNumber, RenameChange } from '../sp
 import { defaultGenerationSettings, type GenerationSettings } from './settings.js';
 import { derivedName, notNullCheckName, syncFunctionName, triggerName } from './naming.js';
 import { findKeyword, mentionsColumn, replaceColumnReference } from './sql-identifiers.js';
-import type { BackfillPlan, Definition, Operation, PhaseSteps, Step, StepAction } from './types.js';
+import { renderSteps, type StepDraft } from './step-drafts.js';
+import type { BackfillPlan, Definition, Operation, PhaseSteps, Step } from './types.js';
 
 const kind = 'rename';
 /** Keys per batch in the DO blocks written for other runners (phasectl's engine adapts its own). */
@@ -310,51 +311,8 @@ function walkContext(model: RenameModel, direction: 'up' | 'down') {
   };
 }
 
-interface StepDraft {
-  name: string;
-  summary: string;
-  transaction: boolean;
-  action?: StepAction;
-  backfill?: BackfillPlan;
-  /** Uses the scan statement timeout. */
-  scan?: boolean;
-  template: string;
-  context: object;
-}
-
-function finishSteps(
-  model: RenameModel,
-  phase: PhaseNumber,
-  direction: 'up' | 'down',
-  drafts: Array<StepDraft | undefined>,
-  settings: GenerationSettings,
-): Step[] {
-  const present = drafts.filter((draft): draft is StepDraft => draft !== undefined);
-  return present.map((draft, index) => {
-    const timeouts = {
-      lock: settings.lockTimeout,
-      statement: draft.scan ? settings.scanStatementTimeout : settings.statementTimeout,
-    };
-    const sql = renderTemplate(
-      kind,
-      draft.template,
-      { ...names(model), transaction: draft.transaction, timeouts, ...draft.context },
-      settings.templatesDir,
-    );
-    const step: Step = {
-      changeId: model.change.id,
-      phase,
-      direction,
-      order: index + 1,
-      name: draft.name,
-      summary: draft.summary,
-      transaction: draft.transaction,
-      action: draft.action ?? 'sql',
-      sql: `${sql.replace(/\n{3,}/g, '\n\n').trimEnd()}\n`,
-    };
-    if (draft.backfill) step.backfill = draft.backfill;
-    return step;
-  });
+function finishSteps(model: RenameModel, phase: PhaseNumber, direction: 'up' | 'down', drafts: Array<StepDraft | undefined>, settings: GenerationSettings): Step[] {
+  return renderSteps({ kind, changeId: model.change.id, names: names(model) }, phase, direction, drafts, settings);
 }
 
 /** `{ phase, release }` for the record-phase partial. */
