@@ -6,26 +6,13 @@ import type { ColumnRef, ConstraintFact, IndexFact, MoveChange, PhaseNumber } fr
 import { moveGuardSetting, movedName, notNullCheckName, syncFunctionName, targetSyncFunctionName, triggerName } from './naming.js';
 import { defaultGenerationSettings, type GenerationSettings } from './settings.js';
 import { findKeyword, replaceColumnReference } from './sql-identifiers.js';
+import { deferrability, record, validations, withoutNotValid, type ConstraintPlan, type IndexPlan } from './plan-parts.js';
 import { renderSteps, type StepDraft } from './step-drafts.js';
 import type { BackfillPlan, Definition, Operation, PhaseSteps, Step } from './types.js';
 
 const kind = 'move';
 /** Keys per batch in the DO blocks written for other runners (phasectl's engine adapts its own). */
 const batchSize = 1000;
-
-interface IndexPlan {
-  name: string;
-  unique: boolean;
-  on: string;
-  comment: string;
-}
-
-interface ConstraintPlan {
-  name: string;
-  definition: string;
-  comment: string;
-  validate: boolean;
-}
 
 /** A join pair as the templates see it from one side: `here` on that side's table, `there` on the other. */
 interface JoinView {
@@ -68,16 +55,6 @@ function indexMethodAndColumns(index: IndexFact, change: MoveChange): string {
     });
   }
   return index.definition.slice(on.end + using.start).trim();
-}
-
-function withoutNotValid(definition: string): { body: string; wasValid: boolean } {
-  const match = /\s+NOT\s+VALID\s*$/i.exec(definition);
-  return match ? { body: definition.slice(0, match.index), wasValid: false } : { body: definition.trim(), wasValid: true };
-}
-
-function deferrability(definition: string): string {
-  const match = /\s((?:NOT\s+)?DEFERRABLE(?:\s+INITIALLY\s+(?:DEFERRED|IMMEDIATE))?)\s*$/i.exec(definition);
-  return match ? ` ${match[1]}` : '';
 }
 
 function buildModel(change: MoveChange): MoveModel {
@@ -340,17 +317,9 @@ function finishSteps(model: MoveModel, phase: PhaseNumber, direction: 'up' | 'do
   return renderSteps({ kind, changeId: model.change.id, names: names(model) }, phase, direction, drafts, settings);
 }
 
-function record(model: MoveModel, phase: 1 | 2 | 3) {
-  return { record: { phase, release: model.change.releases[`phase${phase}`] ?? null } };
-}
-
 /** The context of the generic index/constraint templates: they work on `@root.schema`.`@root.table`. */
 function on(table: ColumnRef) {
   return { schema: table.schema, table: table.table };
-}
-
-function validations(constraints: ConstraintPlan[]) {
-  return constraints.map((constraint) => ({ name: constraint.name, comment: `Validate ${constraint.name} (existing rows).` }));
 }
 
 function label(column: ColumnRef): string {
@@ -368,7 +337,7 @@ function phase1(model: MoveModel, settings: GenerationSettings): PhaseSteps {
       summary: `add ${to} and keep it in sync with ${from} through triggers on both tables (authority: ${model.source.table})`,
       transaction: true,
       template: 'expand',
-      context: { ...syncObjects(model, 1, dir), ...record(model, 1) },
+      context: { ...syncObjects(model, 1, dir), ...record(model.change.releases, 1) },
     },
     {
       name: 'backfill',
@@ -447,11 +416,11 @@ function phase2(model: MoveModel, settings: GenerationSettings): PhaseSteps {
       summary: `make ${to} the authority of the sync (guarded: backfilled and verified)`,
       transaction: true,
       template: 'switch',
-      context: { ...syncObjects(model, 2, dir), ...record(model, 2) },
+      context: { ...syncObjects(model, 2, dir), ...record(model.change.releases, 2) },
     },
   ], settings);
   const down = finishSteps(model, 2, 'down', [
-    { name: 'switch-back', summary: `make ${from} the authority of the sync again`, transaction: true, template: 'switch-back', context: { ...syncObjects(model, 1, dir), ...record(model, 1) } },
+    { name: 'switch-back', summary: `make ${from} the authority of the sync again`, transaction: true, template: 'switch-back', context: { ...syncObjects(model, 1, dir), ...record(model.change.releases, 1) } },
   ], settings);
   return { up, down };
 }
@@ -485,7 +454,7 @@ function phase3(model: MoveModel, settings: GenerationSettings): PhaseSteps {
       transaction: true,
       scan: true,
       template: 'contract',
-      context: { ...guard, defaultSql: columnDefault ?? null, ...record(model, 3) },
+      context: { ...guard, defaultSql: columnDefault ?? null, ...record(model.change.releases, 3) },
     },
   ], settings);
   const originalsToValidate = model.originalConstraints.filter((constraint) => constraint.validate);
@@ -495,7 +464,7 @@ function phase3(model: MoveModel, settings: GenerationSettings): PhaseSteps {
       summary: `re-add ${from} and sync it from ${to} again (authority: ${model.target.table})`,
       transaction: true,
       template: 'restore-column',
-      context: { oldDefaultSql: columnDefault ?? null, ...syncObjects(model, 2, dir), ...record(model, 2) },
+      context: { oldDefaultSql: columnDefault ?? null, ...syncObjects(model, 2, dir), ...record(model.change.releases, 2) },
     },
     {
       name: 'backfill-old',

@@ -6,29 +6,13 @@ import type { ConstraintFact, IndexFact, PhaseNumber, RenameChange } from '../sp
 import { defaultGenerationSettings, type GenerationSettings } from './settings.js';
 import { derivedName, notNullCheckName, syncFunctionName, triggerName } from './naming.js';
 import { findKeyword, mentionsColumn, replaceColumnReference } from './sql-identifiers.js';
+import { deferrability, record, validations, withoutNotValid, type ConstraintPlan, type IndexPlan } from './plan-parts.js';
 import { renderSteps, type StepDraft } from './step-drafts.js';
 import type { BackfillPlan, Definition, Operation, PhaseSteps, Step } from './types.js';
 
 const kind = 'rename';
 /** Keys per batch in the DO blocks written for other runners (phasectl's engine adapts its own). */
 const batchSize = 1000;
-
-/** An index to build: `CREATE [UNIQUE] INDEX CONCURRENTLY IF NOT EXISTS <name> ON <on>`. */
-interface IndexPlan {
-  name: string;
-  unique: boolean;
-  on: string;
-  comment: string;
-}
-
-/** A constraint to add with the guarded `ALTER TABLE … ADD CONSTRAINT <name> <definition>`. */
-interface ConstraintPlan {
-  name: string;
-  definition: string;
-  comment: string;
-  /** False when the original was NOT VALID itself: validating the copy could fail and would change the schema. */
-  validate: boolean;
-}
 
 /** Everything the templates of one rename need, derived once from the change's facts. */
 interface RenameModel {
@@ -66,12 +50,6 @@ function indexTarget(index: IndexFact, change: RenameChange): string {
   return index.definition.slice(on.end).trim();
 }
 
-/** Splits `… NOT VALID` off a pg_get_constraintdef text. */
-function withoutNotValid(definition: string): { body: string; wasValid: boolean } {
-  const match = /\s+NOT\s+VALID\s*$/i.exec(definition);
-  return match ? { body: definition.slice(0, match.index), wasValid: false } : { body: definition.trim(), wasValid: true };
-}
-
 /** Rewrites a CHECK or FOREIGN KEY definition onto the new column; for a FK only the local side (before REFERENCES). */
 function rewriteConstraint(constraint: ConstraintFact, from: string, to: string): string {
   const references = constraint.kind === 'foreign_key' ? findKeyword(constraint.definition, 'references') : undefined;
@@ -80,12 +58,6 @@ function rewriteConstraint(constraint: ConstraintFact, from: string, to: string)
     replaceColumnReference(constraint.definition.slice(0, references.start), from, quoteIdent(to)) +
     constraint.definition.slice(references.start)
   );
-}
-
-/** ` DEFERRABLE INITIALLY DEFERRED` etc. at the end of a UNIQUE definition, kept on `UNIQUE USING INDEX`. */
-function deferrability(definition: string): string {
-  const match = /\s((?:NOT\s+)?DEFERRABLE(?:\s+INITIALLY\s+(?:DEFERRED|IMMEDIATE))?)\s*$/i.exec(definition);
-  return match ? ` ${match[1]}` : '';
 }
 
 /** Every name of a rename that the generated SQL mentions, with its role, for the control-character guard. */
@@ -315,12 +287,6 @@ function finishSteps(model: RenameModel, phase: PhaseNumber, direction: 'up' | '
   return renderSteps({ kind, changeId: model.change.id, names: names(model) }, phase, direction, drafts, settings);
 }
 
-/** `{ phase, release }` for the record-phase partial. */
-function record(model: RenameModel, phase: 1 | 2 | 3) {
-  const release = model.change.releases[`phase${phase}`];
-  return { record: { phase, release: release ?? null } };
-}
-
 function phase1(model: RenameModel, settings: GenerationSettings): PhaseSteps {
   const dir = settings.templatesDir;
   const { from, to } = model;
@@ -335,7 +301,7 @@ function phase1(model: RenameModel, settings: GenerationSettings): PhaseSteps {
         summary: `add ${to} beside ${from} and keep both in sync with a trigger (authority: ${from})`,
         transaction: true,
         template: 'expand',
-        context: { newType: model.newType, syncFunction: syncFunctionSql(model, 1, dir), trigger: triggerSql(model, dir), ...record(model, 1) },
+        context: { newType: model.newType, syncFunction: syncFunctionSql(model, 1, dir), trigger: triggerSql(model, dir), ...record(model.change.releases, 1) },
       },
       {
         name: 'backfill',
@@ -419,10 +385,6 @@ function phase1(model: RenameModel, settings: GenerationSettings): PhaseSteps {
   return { up, down };
 }
 
-function validations(constraints: ConstraintPlan[]) {
-  return constraints.map((constraint) => ({ name: constraint.name, comment: `Validate ${constraint.name} (existing rows).` }));
-}
-
 function phase2(model: RenameModel, settings: GenerationSettings): PhaseSteps {
   const dir = settings.templatesDir;
   const up = finishSteps(
@@ -445,7 +407,7 @@ function phase2(model: RenameModel, settings: GenerationSettings): PhaseSteps {
         summary: `make ${to(model)} the authority of the sync (guarded: backfilled and verified)`,
         transaction: true,
         template: 'switch',
-        context: { syncFunction: syncFunctionSql(model, 2, dir), ...record(model, 2) },
+        context: { syncFunction: syncFunctionSql(model, 2, dir), ...record(model.change.releases, 2) },
       },
     ],
     settings,
@@ -460,7 +422,7 @@ function phase2(model: RenameModel, settings: GenerationSettings): PhaseSteps {
         summary: `make ${model.from} the authority of the sync again`,
         transaction: true,
         template: 'switch-back',
-        context: { syncFunction: syncFunctionSql(model, 1, dir), ...record(model, 1) },
+        context: { syncFunction: syncFunctionSql(model, 1, dir), ...record(model.change.releases, 1) },
       },
     ],
     settings,
@@ -491,7 +453,7 @@ function phase3(model: RenameModel, settings: GenerationSettings): PhaseSteps {
           validations: newNotNull,
           notNull: model.notNull ? [{ column: model.to, check: model.newNotNullCheck }] : [],
           defaultSql: columnDefault === undefined ? null : model.up(`(${columnDefault})`),
-          ...record(model, 3),
+          ...record(model.change.releases, 3),
         },
       },
     ],
@@ -516,7 +478,7 @@ function phase3(model: RenameModel, settings: GenerationSettings): PhaseSteps {
             : [],
           syncFunction: syncFunctionSql(model, 2, dir),
           trigger: triggerSql(model, dir),
-          ...record(model, 2),
+          ...record(model.change.releases, 2),
         },
       },
       {

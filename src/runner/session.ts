@@ -49,8 +49,6 @@ export async function openSession(databaseUrl: string, applicationName = 'phasec
       // Destroy rather than return to the pool: the backend goes away with its session locks.
       session.release(true);
       await connection.close();
-      // Kysely only ends a pool it has used; an idle pool client would keep the process alive for 10 s.
-      if (!connection.pool.ended) await connection.pool.end().catch(() => undefined);
     },
   };
 }
