@@ -1,16 +1,10 @@
 import { Command } from 'commander';
 import { planMove } from '../commands/plan-move.js';
-import { planRename } from '../commands/plan.js';
+import { planRename, type PlanRenameOptions } from '../commands/plan.js';
 import { action, processOutput, withDatabaseOption } from './output.js';
 
-interface PlanRenameFlags {
-  id?: string;
-  type?: string;
-  up?: string;
-  down?: string;
-  key?: string;
-  databaseUrl?: string;
-}
+/** The flags of `plan rename` are the library options minus the positional arguments. */
+type PlanRenameFlags = Omit<PlanRenameOptions, 'dir' | 'target' | 'newName'>;
 
 /** `phasectl plan rename …`: declares a change in phases.yaml and prints its three-release plan. */
 export function register(program: Command): void {

@@ -33,11 +33,7 @@ export function oldColumnReferenceViolations(input: { dropped: DroppedColumn[]; 
       if (directive.kind === 'ignored') continue;
       for (const occurrence of occurrences) {
         violations.push({
-          rule: 6,
-          changeId: dropped.changeId,
-          file: hit.path,
-          line: hit.line,
-          column: occurrence.column,
+          ...at(dropped, hit, occurrence),
           message:
             `still names ${qualified} (${occurrence.form.form} \`${occurrence.form.text}\`), which phase 3 drops` +
             (directive.kind === 'no-reason' ? '; the phasectl-ignore comment on this line has no reason, so it does not count' : ''),
@@ -55,11 +51,7 @@ export function oldColumnReferenceViolations(input: { dropped: DroppedColumn[]; 
       if (occurrences.length === 0 || ignoreDirective(hit.text).kind === 'ignored') continue;
       for (const occurrence of occurrences) {
         violations.push({
-          rule: 6,
-          changeId: dropped.changeId,
-          file: hit.path,
-          line: hit.line,
-          column: occurrence.column,
+          ...at(dropped, hit, occurrence),
           message:
             `only the base (${input.base.label}) still names ${qualified} here (${occurrence.form.form} \`${occurrence.form.text}\`): ` +
             'during the phase-3 deploy the previous release keeps running this code while the column is dropped',
@@ -69,4 +61,9 @@ export function oldColumnReferenceViolations(input: { dropped: DroppedColumn[]; 
     }
   }
   return violations;
+}
+
+/** Rule, change and file:line:column of one occurrence: the part every rule-6 violation shares. */
+function at(dropped: DroppedColumn, hit: GrepHit, occurrence: { column: number }): Pick<Violation, 'rule' | 'changeId' | 'file' | 'line' | 'column'> {
+  return { rule: 6, changeId: dropped.changeId, file: hit.path, line: hit.line, column: occurrence.column };
 }
