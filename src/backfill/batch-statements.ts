@@ -1,6 +1,9 @@
 import { quoteLiteral } from '../render/quote.js';
 import type { BackfillPlan } from '../operations/types.js';
 
+/** Where a backfill's progress row lives: `phasectl.backfills` keyed by change and direction. */
+type ProgressKey = Pick<BackfillPlan, 'changeId' | 'direction' | 'suppressSetting'>;
+
 /**
  * Opens a batch transaction in one round trip (a simple-protocol query, so it may hold several statements):
  *
@@ -9,43 +12,42 @@ import type { BackfillPlan } from '../operations/types.js';
  *   durable commit (the next phase, an application write, the `finished_at` mark) flushes the WAL up to
  *   itself, this batch included. The commit no longer waits for a WAL flush per batch.
  * - the suppress setting, so the sync trigger does not echo the batch's writes back to the other column;
- * - the batch's lock_timeout. Pure.
+ * - the batch's lock_timeout;
+ * - a lock on the progress row, returned as `progress_rows` (1, or 0 when the row is gone): held to the
+ *   commit, so the row cannot vanish under the batch and the closing progress update always lands. Pure.
  *
  * ```sql
  * BEGIN; SET LOCAL synchronous_commit = off;
- * SELECT pg_catalog.set_config('phasectl.backfill', 'on', true), pg_catalog.set_config('lock_timeout', '2000ms', true)
+ * SELECT pg_catalog.set_config('phasectl.backfill', 'on', true), pg_catalog.set_config('lock_timeout', '2000ms', true),
+ *   (SELECT pg_catalog.count(*) FROM (SELECT 1 FROM phasectl.backfills WHERE change_id = '…' AND direction = 'up' FOR UPDATE) AS p) AS progress_rows
  * ```
  */
-export function beginBatchSql(plan: Pick<BackfillPlan, 'suppressSetting'>, lockTimeoutMs: number, durable: boolean): string {
+export function beginBatchSql(plan: ProgressKey, lockTimeoutMs: number, durable: boolean): string {
   const timeout = `${Math.max(0, Math.round(lockTimeoutMs))}ms`;
   return (
     `BEGIN;${durable ? '' : ' SET LOCAL synchronous_commit = off;'} ` +
-    `SELECT pg_catalog.set_config(${quoteLiteral(plan.suppressSetting)}, 'on', true), pg_catalog.set_config('lock_timeout', ${quoteLiteral(timeout)}, true)`
+    `SELECT pg_catalog.set_config(${quoteLiteral(plan.suppressSetting)}, 'on', true), pg_catalog.set_config('lock_timeout', ${quoteLiteral(timeout)}, true), ` +
+    `(SELECT pg_catalog.count(*) FROM (SELECT 1 FROM phasectl.backfills WHERE ${progressRow(plan)} FOR UPDATE) AS p) AS progress_rows`
   );
 }
 
 /**
- * The batch's data write and its progress record as one statement (one round trip, one plan):
- * the plan's UPDATE of the closed range becomes a data-modifying CTE whose row count moves `rows_done`,
- * and `last_key` moves to the range's end, all in the same snapshot and the same commit. Pure.
- *
- * Parameters: $1..$k first key, $k+1..$2k last key (as the plan's updateSql), then
- * $2k+1 last key as a JSON array, $2k+2 change id, $2k+3 direction. Returns one row `updated`
- * (none when the progress row is missing, which the engine treats as an error).
+ * Closes a batch in one round trip: moves the progress row (locked since beginBatchSql) to the batch's
+ * last key, adds the batch's row count, and commits data and progress together. The values are literals
+ * (the key as JSON text, the count as an integer) so both statements travel as one simple query. Pure.
  *
  * ```sql
- * WITH batch AS (UPDATE … WHERE <range> AND <differs> RETURNING 1)
- * UPDATE phasectl.backfills SET last_key = $3::jsonb, rows_done = rows_done + (SELECT count(*) FROM batch), updated_at = now()
- *  WHERE change_id = $4 AND direction = $5
- * RETURNING (SELECT count(*) FROM batch) AS updated
+ * UPDATE phasectl.backfills SET last_key = '["4000"]'::jsonb, rows_done = rows_done + 4000, updated_at = pg_catalog.now()
+ *  WHERE change_id = '…' AND direction = 'up'; COMMIT
  * ```
  */
-export function batchWithProgressSql(plan: Pick<BackfillPlan, 'updateSql'>, keyWidth: number): string {
-  const n = 2 * keyWidth;
+export function commitBatchSql(plan: ProgressKey, lastKey: readonly string[], updated: number): string {
   return (
-    `WITH batch AS (${plan.updateSql.trim().replace(/;\s*$/, '')} RETURNING 1) ` +
-    `UPDATE phasectl.backfills SET last_key = $${n + 1}::jsonb, rows_done = rows_done + (SELECT pg_catalog.count(*) FROM batch), updated_at = pg_catalog.now() ` +
-    `WHERE change_id = $${n + 2} AND direction = $${n + 3} ` +
-    `RETURNING (SELECT pg_catalog.count(*) FROM batch) AS updated`
+    `UPDATE phasectl.backfills SET last_key = ${quoteLiteral(JSON.stringify(lastKey))}::jsonb, ` +
+    `rows_done = rows_done + ${Math.max(0, Math.trunc(updated))}, updated_at = pg_catalog.now() WHERE ${progressRow(plan)}; COMMIT`
   );
+}
+
+function progressRow(plan: ProgressKey): string {
+  return `change_id = ${quoteLiteral(plan.changeId)} AND direction = ${quoteLiteral(plan.direction)}`;
 }

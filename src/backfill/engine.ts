@@ -7,7 +7,7 @@ import { DEFAULT_LOCK_TIMEOUT_MS } from '../runner/lock-timeout.js';
 import { describePgError, isConnectionLost, isLockTimeout, isTransientConflict } from '../runner/pg-error.js';
 import { ensureStateSchema } from '../runner/state-schema.js';
 import { nextBatchSize } from './batch-size.js';
-import { batchWithProgressSql, beginBatchSql } from './batch-statements.js';
+import { beginBatchSql, commitBatchSql } from './batch-statements.js';
 import { describeKey, keysetQueries, type KeysetQueries } from './keyset.js';
 import { withGuardedSession } from './session-guard.js';
 
@@ -200,18 +200,13 @@ async function runBatch(session: pg.ClientBase, plan: BackfillPlan, queries: Key
   const deadline = Date.now() + retry.retryForSeconds * 1000;
   for (let attempt = 1; ; attempt += 1) {
     try {
-      return await inBatchTransaction(session, plan, options, async () => {
-        const { rows } = await session.query<{ updated: string }>(batchWithProgressSql(plan, queries.width), [
-          ...first,
-          ...last,
-          JSON.stringify(last),
-          plan.changeId,
-          plan.direction,
-        ]);
-        // No row: the progress row is gone (a concurrent rollback of the phase?); do not commit data without progress.
-        if (rows.length !== 1) throw new Error(`the progress row of ${plan.changeId} (${plan.direction}) disappeared from phasectl.backfills`);
-        return Number(rows[0]!.updated);
-      });
+      return await inBatchTransaction(
+        session,
+        plan,
+        options,
+        async () => (await session.query(plan.updateSql, [...first, ...last])).rowCount ?? 0,
+        (updated) => commitBatchSql(plan, last, updated),
+      );
     } catch (error) {
       // A lock timeout or a deadlock with an application transaction: the batch rolled back whole; retry it.
       if (isLockTimeout(error) || isTransientConflict(error)) {
@@ -227,18 +222,28 @@ async function runBatch(session: pg.ClientBase, plan: BackfillPlan, queries: Key
         await sleep(delayMs);
         continue;
       }
-      if (isConnectionLost(error)) throw error;
+      if (isConnectionLost(error) || error instanceof PhasectlError) throw error;
       throw await offendingRow(session, plan, queries, first, last, options, error);
     }
   }
 }
 
-async function inBatchTransaction<T>(session: pg.ClientBase, plan: BackfillPlan, options: BackfillOptions, work: () => Promise<T>, commit = true): Promise<T> {
-  // One round trip: BEGIN, synchronous_commit off, the echo-suppress mark and the lock_timeout.
+/**
+ * One batch transaction in three round trips: open (settings + progress row lock), `work`, then `close`'s
+ * statement (the progress update and COMMIT) or, for a probe, ROLLBACK.
+ */
+async function inBatchTransaction<T>(session: pg.ClientBase, plan: BackfillPlan, options: BackfillOptions, work: () => Promise<T>, close: ((value: T) => string) | 'rollback'): Promise<T> {
   try {
-    await session.query(beginBatchSql(plan, options.lockTimeoutMs ?? DEFAULT_LOCK_TIMEOUT_MS, options.durableBatches ?? false));
+    const opened: unknown = await session.query(beginBatchSql(plan, options.lockTimeoutMs ?? DEFAULT_LOCK_TIMEOUT_MS, options.durableBatches ?? false));
+    const results = (Array.isArray(opened) ? opened : [opened]) as Array<{ rows: Array<{ progress_rows?: string }> }>;
+    // No row: the progress row is gone (a concurrent rollback of the phase?); do not write data without progress.
+    if (Number(results.at(-1)?.rows[0]?.progress_rows ?? 0) !== 1) {
+      throw new RuntimeFailure(`the progress row of ${plan.changeId} (${plan.direction}) disappeared from phasectl.backfills`, {
+        hint: 'a rollback of this phase may have run meanwhile; run `phasectl status`, then `phasectl migrate` to start the phase again',
+      });
+    }
     const value = await work();
-    await session.query(commit ? 'COMMIT' : 'ROLLBACK');
+    await session.query(close === 'rollback' ? 'ROLLBACK' : close(value));
     return value;
   } catch (error) {
     await session.query('ROLLBACK').catch(() => undefined);
@@ -250,7 +255,7 @@ async function inBatchTransaction<T>(session: pg.ClientBase, plan: BackfillPlan,
 async function offendingRow(session: pg.ClientBase, plan: BackfillPlan, queries: KeysetQueries, first: string[], last: string[], options: BackfillOptions, original: unknown): Promise<RuntimeFailure> {
   const probe = async (lo: string[], hi: string[]): Promise<unknown> => {
     try {
-      await inBatchTransaction(session, plan, options, () => session.query(plan.updateSql, [...lo, ...hi]), false);
+      await inBatchTransaction(session, plan, options, () => session.query(plan.updateSql, [...lo, ...hi]), 'rollback');
       return undefined;
     } catch (error) {
       return error;

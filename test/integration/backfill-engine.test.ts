@@ -197,3 +197,32 @@ test('an abort between batches saves progress and says how to resume (exit 130 /
   expect((error as PhasectlError).hint).toContain('phasectl backfill stopped-rename');
   expect((await runBackfill(session, plan)).rowsDone).toBe(5_000);
 });
+
+test('a progress row deleted mid-backfill stops it: no batch writes data without recording its progress', async () => {
+  await createRenameFixture(session, { table: 'progress_gone', rows: 4_000 });
+  await resetCounter();
+  const plan = renamePlan('progress_gone');
+  const other = await connect(db.url);
+  let deleted: Promise<unknown> | undefined;
+  let doneBefore = 0;
+  try {
+    const run = runBackfill(session, plan, {
+      batchSize: 200,
+      targetBatchMs: 1,
+      pauseMs: 20,
+      log: (event) => {
+        // After the second batch: delete the progress row while the backfill pauses between batches.
+        if (event.type === 'backfill-progress' && event.rowsDone >= 400 && !deleted) {
+          doneBefore = event.rowsDone;
+          deleted = other.query(`DELETE FROM phasectl.backfills WHERE change_id = $1`, [plan.changeId]);
+        }
+      },
+    });
+    await expect(run).rejects.toThrow(/progress row of .* disappeared/);
+    await deleted;
+  } finally {
+    await other.end();
+  }
+  // Every row written was written by a batch whose progress committed with it; none after the row was gone.
+  expect(await backfillWrites(session)).toBe(doneBefore);
+});

@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'vitest';
 import { nextBatchSize } from '../../src/backfill/batch-size.js';
-import { batchWithProgressSql, beginBatchSql } from '../../src/backfill/batch-statements.js';
+import { beginBatchSql, commitBatchSql } from '../../src/backfill/batch-statements.js';
 import { integerSpanEnd, keysetQueries } from '../../src/backfill/keyset.js';
 
 describe('integerSpanEnd', () => {
@@ -21,20 +21,20 @@ describe('integerSpanEnd', () => {
 });
 
 describe('batch statements', () => {
-  test('a batch transaction opens in one round trip, asynchronous commit unless durable', () => {
-    const sql = beginBatchSql({ suppressSetting: "phasectl.back'fill" }, 2000, false);
+  test('a batch transaction opens in one round trip: asynchronous commit unless durable, progress row locked', () => {
+    const sql = beginBatchSql({ suppressSetting: "phasectl.back'fill", changeId: "it's", direction: 'up' }, 2000, false);
     expect(sql).toBe(
-      "BEGIN; SET LOCAL synchronous_commit = off; SELECT pg_catalog.set_config('phasectl.back''fill', 'on', true), pg_catalog.set_config('lock_timeout', '2000ms', true)",
+      "BEGIN; SET LOCAL synchronous_commit = off; SELECT pg_catalog.set_config('phasectl.back''fill', 'on', true), pg_catalog.set_config('lock_timeout', '2000ms', true), " +
+        "(SELECT pg_catalog.count(*) FROM (SELECT 1 FROM phasectl.backfills WHERE change_id = 'it''s' AND direction = 'up' FOR UPDATE) AS p) AS progress_rows",
     );
-    expect(beginBatchSql({ suppressSetting: 'phasectl.backfill' }, 500, true)).not.toContain('synchronous_commit');
+    expect(beginBatchSql({ suppressSetting: 'phasectl.backfill', changeId: 'c', direction: 'up' }, 500, true)).not.toContain('synchronous_commit');
   });
 
-  test('the data UPDATE and the progress row are one statement; parameters follow the key range', () => {
-    const sql = batchWithProgressSql({ updateSql: 'UPDATE t SET b = a WHERE (k1, k2) >= ($1, $2) AND (k1, k2) <= ($3, $4);' }, 2);
+  test('a batch closes with its progress and COMMIT in one round trip; the key travels as a JSON literal', () => {
+    const sql = commitBatchSql({ suppressSetting: 'phasectl.backfill', changeId: 'c', direction: 'down' }, ["o'k", '2'], 4000);
     expect(sql).toBe(
-      'WITH batch AS (UPDATE t SET b = a WHERE (k1, k2) >= ($1, $2) AND (k1, k2) <= ($3, $4) RETURNING 1) ' +
-        'UPDATE phasectl.backfills SET last_key = $5::jsonb, rows_done = rows_done + (SELECT pg_catalog.count(*) FROM batch), updated_at = pg_catalog.now() ' +
-        'WHERE change_id = $6 AND direction = $7 RETURNING (SELECT pg_catalog.count(*) FROM batch) AS updated',
+      `UPDATE phasectl.backfills SET last_key = '["o''k","2"]'::jsonb, rows_done = rows_done + 4000, updated_at = pg_catalog.now() ` +
+        "WHERE change_id = 'c' AND direction = 'down'; COMMIT",
     );
   });
 
