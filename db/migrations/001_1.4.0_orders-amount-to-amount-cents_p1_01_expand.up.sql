@@ -33,44 +33,44 @@ SECURITY INVOKER
 SET search_path = pg_catalog, pg_temp
 AS $phasectl$
 BEGIN
-  -- The backfill marks its own transactions: its writes are already in sync and must not echo back.
-  IF coalesce(current_setting('phasectl.backfill', true), '') = 'on' THEN
-    RETURN NEW;
-  END IF;
-
-  IF TG_OP = 'INSERT' THEN
-    IF NEW."amount" IS NULL AND NEW."amount_cents" IS NOT NULL THEN
-      -- Only the new column was given: derive the old one.
-      NEW."amount" := NEW."amount_cents" / 100.0;
-    ELSIF NEW."amount" IS NOT NULL AND NEW."amount_cents" IS NULL THEN
-      -- Only the old column was given: derive the new one.
-      NEW."amount_cents" := round(NEW."amount" * 100)::bigint;
-    ELSIF NEW."amount" IS NOT NULL AND NEW."amount_cents" IS DISTINCT FROM round(NEW."amount" * 100)::bigint THEN
-      -- Both are set and disagree. The new column has no DEFAULT before phase 3, so only code that knows it
-      -- sets it: that insert's new value wins, in every phase. (The old column is most likely its own DEFAULT,
-      -- filled in for new code that omitted it; letting the old column win would lose the written value.)
-      NEW."amount" := NEW."amount_cents" / 100.0;
-    END IF;
-  ELSIF TG_OP = 'UPDATE' THEN
-    IF NEW."amount" IS DISTINCT FROM OLD."amount" AND NEW."amount_cents" IS NOT DISTINCT FROM OLD."amount_cents" THEN
-      -- Only the old column changed: copy it over.
-      NEW."amount_cents" := round(NEW."amount" * 100)::bigint;
-    ELSIF NEW."amount_cents" IS DISTINCT FROM OLD."amount_cents" AND NEW."amount" IS NOT DISTINCT FROM OLD."amount" THEN
+  -- The trigger's WHEN clause skips the backfill's own writes.
+  IF TG_OP = 'UPDATE' THEN
+    IF NEW."amount_cents" IS NOT DISTINCT FROM OLD."amount_cents" THEN
+      IF NEW."amount" IS DISTINCT FROM OLD."amount" THEN
+        -- Only the old column changed: copy it over.
+        NEW."amount_cents" := round(NEW."amount" * 100)::bigint;
+      END IF;
+    ELSIF NEW."amount" IS NOT DISTINCT FROM OLD."amount" THEN
       -- Only the new column changed: copy it back.
       NEW."amount" := NEW."amount_cents" / 100.0;
-    ELSIF NEW."amount" IS DISTINCT FROM OLD."amount" AND NEW."amount_cents" IS DISTINCT FROM round(NEW."amount" * 100)::bigint THEN
+    ELSIF NEW."amount_cents" IS DISTINCT FROM round(NEW."amount" * 100)::bigint THEN
       -- Both changed and they disagree: the authority wins.
       NEW."amount_cents" := round(NEW."amount" * 100)::bigint;
     END IF;
+    RETURN NEW;
+  END IF;
+
+  -- INSERT
+  IF NEW."amount" IS NULL AND NEW."amount_cents" IS NOT NULL THEN
+    -- Only the new column was given: derive the old one.
+    NEW."amount" := NEW."amount_cents" / 100.0;
+  ELSIF NEW."amount" IS NOT NULL AND NEW."amount_cents" IS NULL THEN
+    -- Only the old column was given: derive the new one.
+    NEW."amount_cents" := round(NEW."amount" * 100)::bigint;
+  ELSIF NEW."amount" IS NOT NULL AND NEW."amount_cents" IS DISTINCT FROM round(NEW."amount" * 100)::bigint THEN
+    -- Both are set and disagree. The new column has no DEFAULT before phase 3, so only code that knows it
+    -- sets it: that insert's new value wins, in every phase. (The old column is most likely its own DEFAULT,
+    -- filled in for new code that omitted it; letting the old column win would lose the written value.)
+    NEW."amount" := NEW."amount_cents" / 100.0;
   END IF;
   RETURN NEW;
 END;
 $phasectl$;
 
 -- Sync trigger of change orders-amount-to-amount-cents: runs on every insert and on updates that name either column
--- (unrelated updates pay nothing). The zz_ prefix makes it fire after the application's own BEFORE
--- triggers, so it copies their final values. The WHEN clause skips the backfill's own writes before
--- they reach plpgsql (the function checks the same setting again for runners that drop the clause).
+-- (updates of other columns never call it). The zz_ prefix makes it fire after the application's own BEFORE
+-- triggers, so it copies their final values. The WHEN clause is checked before plpgsql is entered:
+-- it skips the backfill's own writes, which are already in sync.
 CREATE OR REPLACE TRIGGER "zz_phasectl_sync_orders_amount_to_amount_cents"
   BEFORE INSERT OR UPDATE OF "amount", "amount_cents" ON "public"."orders"
   FOR EACH ROW

@@ -33,48 +33,48 @@ SECURITY INVOKER
 SET search_path = pg_catalog, pg_temp
 AS $phasectl$
 BEGIN
-  -- The backfill marks its own transactions: its writes are already in sync and must not echo back.
-  IF coalesce(current_setting('phasectl.backfill', true), '') = 'on' THEN
-    RETURN NEW;
-  END IF;
-
-  IF TG_OP = 'INSERT' THEN
-    IF NEW."job_title" IS NULL AND NEW."favourite_color" IS NOT NULL THEN
-      -- Only the new column was given: derive the old one.
-      NEW."job_title" := NEW."favourite_color";
-    ELSIF NEW."job_title" IS NOT NULL AND NEW."favourite_color" IS NULL THEN
-      -- Only the old column was given: derive the new one.
-      NEW."favourite_color" := NEW."job_title";
-    ELSIF NEW."job_title" IS NOT NULL AND NEW."favourite_color" IS DISTINCT FROM NEW."job_title" THEN
-      -- Both are set and disagree. The new column has no DEFAULT before phase 3, so only code that knows it
-      -- sets it: that insert's new value wins, in every phase. (The old column is most likely its own DEFAULT,
-      -- filled in for new code that omitted it; letting the old column win would lose the written value.)
-      NEW."job_title" := NEW."favourite_color";
-    END IF;
-  ELSIF TG_OP = 'UPDATE' THEN
-    IF NEW."job_title" IS DISTINCT FROM OLD."job_title" AND NEW."favourite_color" IS NOT DISTINCT FROM OLD."favourite_color" THEN
-      -- Only the old column changed: copy it over.
-      NEW."favourite_color" := NEW."job_title";
-    ELSIF NEW."favourite_color" IS DISTINCT FROM OLD."favourite_color" AND NEW."job_title" IS NOT DISTINCT FROM OLD."job_title" THEN
+  -- The trigger's WHEN clause skips the backfill's own writes and writes that leave both columns equal.
+  IF TG_OP = 'UPDATE' THEN
+    IF NEW."favourite_color" IS NOT DISTINCT FROM OLD."favourite_color" THEN
+      IF NEW."job_title" IS DISTINCT FROM OLD."job_title" THEN
+        -- Only the old column changed: copy it over.
+        NEW."favourite_color" := NEW."job_title";
+      END IF;
+    ELSIF NEW."job_title" IS NOT DISTINCT FROM OLD."job_title" THEN
       -- Only the new column changed: copy it back.
       NEW."job_title" := NEW."favourite_color";
-    ELSIF NEW."job_title" IS DISTINCT FROM OLD."job_title" AND NEW."favourite_color" IS DISTINCT FROM NEW."job_title" THEN
+    ELSIF NEW."favourite_color" IS DISTINCT FROM NEW."job_title" THEN
       -- Both changed and they disagree: the authority wins.
       NEW."favourite_color" := NEW."job_title";
     END IF;
+    RETURN NEW;
+  END IF;
+
+  -- INSERT
+  IF NEW."job_title" IS NULL AND NEW."favourite_color" IS NOT NULL THEN
+    -- Only the new column was given: derive the old one.
+    NEW."job_title" := NEW."favourite_color";
+  ELSIF NEW."job_title" IS NOT NULL AND NEW."favourite_color" IS NULL THEN
+    -- Only the old column was given: derive the new one.
+    NEW."favourite_color" := NEW."job_title";
+  ELSIF NEW."job_title" IS NOT NULL AND NEW."favourite_color" IS DISTINCT FROM NEW."job_title" THEN
+    -- Both are set and disagree. The new column has no DEFAULT before phase 3, so only code that knows it
+    -- sets it: that insert's new value wins, in every phase. (The old column is most likely its own DEFAULT,
+    -- filled in for new code that omitted it; letting the old column win would lose the written value.)
+    NEW."job_title" := NEW."favourite_color";
   END IF;
   RETURN NEW;
 END;
 $phasectl$;
 
 -- Sync trigger of change users-job-title-to-favourite-color: runs on every insert and on updates that name either column
--- (unrelated updates pay nothing). The zz_ prefix makes it fire after the application's own BEFORE
--- triggers, so it copies their final values. The WHEN clause skips the backfill's own writes before
--- they reach plpgsql (the function checks the same setting again for runners that drop the clause).
+-- (updates of other columns never call it). The zz_ prefix makes it fire after the application's own BEFORE
+-- triggers, so it copies their final values. The WHEN clause is checked before plpgsql is entered:
+-- a write that leaves both columns equal (the backfill's, or one that sets both) needs no sync.
 CREATE OR REPLACE TRIGGER "zz_phasectl_sync_users_job_title_to_favourite_color"
   BEFORE INSERT OR UPDATE OF "job_title", "favourite_color" ON "public"."users"
   FOR EACH ROW
-  WHEN (coalesce(pg_catalog.current_setting('phasectl.backfill', true), '') <> 'on')
+  WHEN (NEW."favourite_color" IS DISTINCT FROM NEW."job_title")
   EXECUTE FUNCTION "phasectl"."sync_users_job_title_to_favourite_color"();
 
 -- Record that change users-job-title-to-favourite-color is at phase 1 (status and the phase guards read this).

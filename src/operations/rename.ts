@@ -233,6 +233,8 @@ function triggerSql(model: RenameModel, templatesDir?: string): string {
 function names(model: RenameModel) {
   return {
     changeId: model.change.id,
+    // Same type, no conversion: "in sync" is plain equality, which the trigger's WHEN clause can test.
+    identity: model.up('x') === 'x' && model.down('x') === 'x',
     schema: model.schema,
     table: model.table,
     from: model.from,

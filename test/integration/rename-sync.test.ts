@@ -128,6 +128,25 @@ describe.sequential('rename lifecycle on public.users', () => {
     ).toEqual({ job_title: 'pilot', favourite_color: 'pilot' });
   });
 
+  test('the WHEN clause keeps plpgsql out of writes that leave both columns equal', async () => {
+    // pg_stat_get_xact_function_calls counts this transaction's calls (track_functions = pl).
+    const calls = async () =>
+      Number((await client.query(`SELECT coalesce(pg_stat_get_xact_function_calls('phasectl.sync_users_job_title_to_favourite_color'::regproc), 0) AS n`)).rows[0].n);
+    await client.query('BEGIN');
+    try {
+      await client.query(`SET LOCAL track_functions = 'pl'`);
+      await client.query(`UPDATE public.users SET job_title = 't1', favourite_color = 't1' WHERE id = 6`);
+      await client.query(`UPDATE public.users SET job_title = 't1' WHERE id = 6`);
+      await client.query(`INSERT INTO public.users (email, job_title, favourite_color) VALUES ('f@x', 'chef', 'chef')`);
+      expect(await calls()).toBe(0);
+      await client.query(`UPDATE public.users SET job_title = 't3' WHERE id = 6`);
+      expect(await calls()).toBe(1);
+      expect(await row(6)).toEqual({ job_title: 't3', favourite_color: 't3' });
+    } finally {
+      await client.query('ROLLBACK');
+    }
+  });
+
   test('phase 2 switch refuses before the backfill', async () => {
     await expect(applyStep(client, step(p2, 'switch'))).rejects.toThrow(/users-job-title-to-favourite-color.*backfill has not finished/);
   });
