@@ -8,7 +8,7 @@ import { describePgError, isConnectionLost, isLockTimeout, isTransientConflict }
 import { ensureStateSchema } from '../runner/state-schema.js';
 import { nextBatchSize } from './batch-size.js';
 import { beginBatchSql, commitBatchSql } from './batch-statements.js';
-import { describeKey, keysetQueries, type KeysetQueries } from './keyset.js';
+import { describeKey, integerSpanAfter, isDenseRange, keysetQueries, type KeysetQueries } from './keyset.js';
 import { withGuardedSession } from './session-guard.js';
 
 export interface BackfillOptions {
@@ -96,10 +96,12 @@ async function backfill(session: pg.ClientBase, plan: BackfillPlan, options: Bac
     let batches = 0;
     const initial = options.batchSize ?? 1000;
     let size = initial;
+    // Dense integer keys: the next batch is the next `size` key values, no index walk to find its end.
+    let dense = false;
     const started = Date.now();
     while (upper !== null) {
       if (options.signal?.aborted) throw stopped(plan, last, options.signal.reason);
-      const bounds = await nextBounds(session, queries, last, upper, size);
+      const bounds = dense && last ? integerSpanAfter(plan.keyTypes, last, size, upper) : await nextBounds(session, queries, last, upper, size);
       if (!bounds) break;
       const { first } = bounds;
       const lastKey = bounds.last ?? upper;
@@ -111,6 +113,7 @@ async function backfill(session: pg.ClientBase, plan: BackfillPlan, options: Bac
       rowsDone += updated;
       rowsScanned += size;
       last = lastKey;
+      dense = isDenseRange(plan.keyTypes, first, lastKey, updated);
       const rowsPerSecond = (rowsScanned * 1000) / Math.max(1, Date.now() - started);
       log({
         type: 'backfill-progress', changeId: plan.changeId, direction: plan.direction, rowsDone, rowsScanned,

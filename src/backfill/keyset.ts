@@ -90,3 +90,28 @@ export function integerSpanEnd(keyTypes: readonly string[], first: readonly stri
   const cap = BigInt(upper[0]!);
   return [(end < cap ? end : cap).toString()];
 }
+
+/**
+ * For a single integer key whose last batch was dense: the next batch as the `span` keys after `last`
+ * (`[last + 1, min(last + span, upper)]`), found without an index walk. It holds at most `span` rows, as a
+ * walked batch does, since keys are unique. Undefined when the walk is past `upper` (done). Pure.
+ */
+export function integerSpanAfter(keyTypes: readonly string[], last: readonly string[], span: number, upper: readonly string[]): { first: string[]; last: string[] } | undefined {
+  if (integerSpanEnd(keyTypes, ['0'], 1, ['0']) === undefined) throw new Error(`integerSpanAfter needs a single integer key, not (${keyTypes.join(', ')})`);
+  const next = BigInt(last[0]!) + 1n;
+  if (next > BigInt(upper[0]!)) return undefined;
+  const first = [next.toString()];
+  return { first, last: integerSpanEnd(keyTypes, first, span, upper)! };
+}
+
+/**
+ * Whether a batch over [first, last] of a single integer key found the keys dense: at least 9 of 10 key
+ * values held a row it rewrote. Only then may the next batch be cut by key value (integerSpanAfter) —
+ * sparse keys, or rows already in sync, go back to walking the index, so a batch never covers more rows than
+ * its size. Pure.
+ */
+export function isDenseRange(keyTypes: readonly string[], first: readonly string[], last: readonly string[], rewritten: number): boolean {
+  if (integerSpanEnd(keyTypes, first, 1, last) === undefined) return false;
+  const keys = BigInt(last[0]!) - BigInt(first[0]!) + 1n;
+  return keys > 0n && BigInt(rewritten) * 10n >= keys * 9n;
+}

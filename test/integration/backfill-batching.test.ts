@@ -124,3 +124,33 @@ test('verify: a span that turns out dense runs past the count timeout and is ret
   expect(result.differing).toBe(301);
   expect(events.filter((event) => event.type === 'retry').length).toBeGreaterThan(0);
 });
+
+test('integer keys, sparse then dense: no batch rewrites more than 1.5× the rows of the one before, and every row is filled', async () => {
+  await createRenameFixture(session, { table: 'sparse_dense', rows: 0 });
+  // Rows written with the sync trigger suppressed, so the new column starts empty (as before a backfill).
+  await session.query(`
+    SET phasectl.backfill = 'on';
+    INSERT INTO public.sparse_dense (id, job_title) SELECT g * 1000, 'sparse ' || g FROM generate_series(1, 2000) g;
+    INSERT INTO public.sparse_dense (id, job_title) SELECT 3000000 + g, 'dense ' || g FROM generate_series(1, 30000) g;
+    RESET phasectl.backfill;
+    TRUNCATE public.backfill_writes;
+    ANALYZE public.sparse_dense`);
+  const perBatch: Array<{ size: number; rows: number }> = [];
+  let done = 0;
+  const result = await runBackfill(session, renamePlan('sparse_dense'), {
+    batchSize: 200,
+    targetBatchMs: 1000, // every batch is "fast": the size grows ×1.5 each time, the worst case for a span
+    log: (event: RunnerEvent) => {
+      if (event.type !== 'backfill-progress') return;
+      perBatch.push({ size: event.batchSize, rows: event.rowsDone - done });
+      done = event.rowsDone;
+    },
+  });
+  expect(result.rowsUpdated).toBe(2000 + 30000);
+  expect(await differingRows(session, 'sparse_dense')).toBe(0);
+  // Cutting batches by key value while the keys are sparse would let the size (in keys) outgrow the rows
+  // actually rewritten, and the first dense batch would then rewrite far more rows than any before it.
+  expect(perBatch[0]!.rows).toBeLessThanOrEqual(200);
+  perBatch.slice(1).forEach((batch, i) => expect(batch.rows).toBeLessThanOrEqual(Math.ceil(1.5 * perBatch[i]!.rows)));
+  expect(perBatch.length).toBeGreaterThan(5);
+});

@@ -1,7 +1,7 @@
 import { describe, expect, test } from 'vitest';
 import { nextBatchSize } from '../../src/backfill/batch-size.js';
 import { beginBatchSql, commitBatchSql } from '../../src/backfill/batch-statements.js';
-import { integerSpanEnd, keysetQueries } from '../../src/backfill/keyset.js';
+import { integerSpanAfter, integerSpanEnd, isDenseRange, keysetQueries } from '../../src/backfill/keyset.js';
 
 describe('integerSpanEnd', () => {
   test('a single integer key is cut by key values, capped at the upper bound', () => {
@@ -17,6 +17,24 @@ describe('integerSpanEnd', () => {
     expect(integerSpanEnd(['uuid'], ['0'], 10, ['1'])).toBeUndefined();
     expect(integerSpanEnd(['integer', 'bigint'], ['1', '2'], 10, ['3', '4'])).toBeUndefined();
     expect(integerSpanEnd(['numeric'], ['1'], 10, ['3'])).toBeUndefined();
+  });
+});
+
+describe('integer spans after a dense batch', () => {
+  test('the next span starts after the last key and stops at the upper bound; past it the walk is done', () => {
+    expect(integerSpanAfter(['bigint'], ['4000'], 1000, ['1000000'])).toEqual({ first: ['4001'], last: ['5000'] });
+    expect(integerSpanAfter(['integer'], ['999500'], 1000, ['1000000'])).toEqual({ first: ['999501'], last: ['1000000'] });
+    expect(integerSpanAfter(['bigint'], ['1000000'], 1000, ['1000000'])).toBeUndefined();
+    expect(() => integerSpanAfter(['text'], ['a'], 10, ['z'])).toThrow(/single integer key/);
+  });
+
+  test('dense means 9 of 10 key values held a rewritten row; other keys never are', () => {
+    expect(isDenseRange(['bigint'], ['1'], ['1000'], 1000)).toBe(true);
+    expect(isDenseRange(['bigint'], ['1'], ['1000'], 900)).toBe(true);
+    expect(isDenseRange(['bigint'], ['1'], ['1000'], 899)).toBe(false);
+    expect(isDenseRange(['bigint'], ['1000'], ['2000000'], 2000)).toBe(false);
+    expect(isDenseRange(['uuid'], ['a'], ['b'], 1000)).toBe(false);
+    expect(isDenseRange(['integer', 'integer'], ['1', '1'], ['1', '9'], 9)).toBe(false);
   });
 });
 
