@@ -16,6 +16,25 @@ BEGIN
 END
 $phasectl$;
 
+-- Guard: a trigger function on "public"."orders" that still names "amount" would fail on every write
+-- once the column is gone. (A text search of the functions' source: a mention in a comment counts too.)
+DO $phasectl$
+DECLARE
+  still_named_by text;
+BEGIN
+  SELECT pg_catalog.string_agg(pg_catalog.format('trigger %I runs %s', t.tgname, t.tgfoid::regprocedure), '; ' ORDER BY t.tgname)
+    INTO still_named_by
+  FROM pg_catalog.pg_trigger AS t JOIN pg_catalog.pg_proc AS p ON p.oid = t.tgfoid
+  WHERE t.tgrelid = '"public"."orders"'::regclass AND NOT t.tgisinternal
+    AND pg_catalog.left(t.tgname, 17) <> 'zz_phasectl_sync_'
+    AND p.prosrc ~* '(^|[^[:alnum:]_$])amount([^[:alnum:]_$]|$)';
+  IF still_named_by IS NOT NULL THEN
+    RAISE EXCEPTION 'phasectl: change % cannot drop %: % still names it', 'orders-amount-to-amount-cents', '"amount"', still_named_by
+      USING HINT = 'change orders-amount-to-amount-cents: rewrite those functions to use amount_cents instead of amount (CREATE OR REPLACE FUNCTION …), then rerun `phasectl migrate`';
+  END IF;
+END
+$phasectl$;
+
 -- One transaction: there is never a moment where an insert that omits "amount" meets its NOT NULL without the trigger.
 DROP TRIGGER IF EXISTS "zz_phasectl_sync_orders_amount_to_amount_cents" ON "public"."orders";
 

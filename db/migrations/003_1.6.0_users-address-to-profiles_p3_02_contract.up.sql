@@ -28,6 +28,25 @@ BEGIN
 END
 $phasectl$;
 
+-- Guard: a trigger function on "public"."users" that still names "address" would fail on every write
+-- once the column is gone. (A text search of the functions' source: a mention in a comment counts too.)
+DO $phasectl$
+DECLARE
+  still_named_by text;
+BEGIN
+  SELECT pg_catalog.string_agg(pg_catalog.format('trigger %I runs %s', t.tgname, t.tgfoid::regprocedure), '; ' ORDER BY t.tgname)
+    INTO still_named_by
+  FROM pg_catalog.pg_trigger AS t JOIN pg_catalog.pg_proc AS p ON p.oid = t.tgfoid
+  WHERE t.tgrelid = '"public"."users"'::regclass AND NOT t.tgisinternal
+    AND pg_catalog.left(t.tgname, 17) <> 'zz_phasectl_sync_'
+    AND p.prosrc ~* '(^|[^[:alnum:]_$])address([^[:alnum:]_$]|$)';
+  IF still_named_by IS NOT NULL THEN
+    RAISE EXCEPTION 'phasectl: change % cannot drop %: % still names it', 'users-address-to-profiles', '"address"', still_named_by
+      USING HINT = 'change users-address-to-profiles: rewrite those functions to use profiles.address instead of address (CREATE OR REPLACE FUNCTION …), then rerun `phasectl migrate`';
+  END IF;
+END
+$phasectl$;
+
 -- The trigger on "public"."profiles" went in the previous step; this transaction locks only
 -- "public"."users" (then no writer can hold one table while waiting for the other: no deadlock).
 DROP TRIGGER IF EXISTS "zz_phasectl_sync_users_address_to_profiles" ON "public"."users";

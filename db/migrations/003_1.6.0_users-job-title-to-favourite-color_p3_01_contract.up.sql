@@ -16,6 +16,25 @@ BEGIN
 END
 $phasectl$;
 
+-- Guard: a trigger function on "public"."users" that still names "job_title" would fail on every write
+-- once the column is gone. (A text search of the functions' source: a mention in a comment counts too.)
+DO $phasectl$
+DECLARE
+  still_named_by text;
+BEGIN
+  SELECT pg_catalog.string_agg(pg_catalog.format('trigger %I runs %s', t.tgname, t.tgfoid::regprocedure), '; ' ORDER BY t.tgname)
+    INTO still_named_by
+  FROM pg_catalog.pg_trigger AS t JOIN pg_catalog.pg_proc AS p ON p.oid = t.tgfoid
+  WHERE t.tgrelid = '"public"."users"'::regclass AND NOT t.tgisinternal
+    AND pg_catalog.left(t.tgname, 17) <> 'zz_phasectl_sync_'
+    AND p.prosrc ~* '(^|[^[:alnum:]_$])job_title([^[:alnum:]_$]|$)';
+  IF still_named_by IS NOT NULL THEN
+    RAISE EXCEPTION 'phasectl: change % cannot drop %: % still names it', 'users-job-title-to-favourite-color', '"job_title"', still_named_by
+      USING HINT = 'change users-job-title-to-favourite-color: rewrite those functions to use favourite_color instead of job_title (CREATE OR REPLACE FUNCTION …), then rerun `phasectl migrate`';
+  END IF;
+END
+$phasectl$;
+
 -- One transaction: there is never a moment where an insert that omits "job_title" meets its NOT NULL without the trigger.
 DROP TRIGGER IF EXISTS "zz_phasectl_sync_users_job_title_to_favourite_color" ON "public"."users";
 

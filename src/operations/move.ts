@@ -1,4 +1,5 @@
 import { InputError } from '../errors.js';
+import { triggerSourceGuard } from './column-mention.js';
 import { refuseControlCharacters } from './name-guard.js';
 import { renderTemplate } from '../render/environment.js';
 import { qualify, quoteIdent } from '../render/quote.js';
@@ -454,7 +455,12 @@ function phase3(model: MoveModel, settings: GenerationSettings): PhaseSteps {
       transaction: true,
       scan: true,
       template: 'contract',
-      context: { ...guard, defaultSql: columnDefault ?? null, ...record(model.change.releases, 3) },
+      context: {
+        ...guard,
+        defaultSql: columnDefault ?? null,
+        ...triggerSourceGuard(model.change.id, { schema: model.source.schema, table: model.source.table }, model.source.column, `${model.target.table}.${model.target.column}`),
+        ...record(model.change.releases, 3),
+      },
     },
   ], settings);
   const originalsToValidate = model.originalConstraints.filter((constraint) => constraint.validate);

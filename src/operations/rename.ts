@@ -1,4 +1,5 @@
 import { InputError } from '../errors.js';
+import { triggerSourceGuard } from './column-mention.js';
 import { refuseControlCharacters } from './name-guard.js';
 import { renderTemplate } from '../render/environment.js';
 import { qualify, quoteIdent } from '../render/quote.js';
@@ -455,6 +456,7 @@ function phase3(model: RenameModel, settings: GenerationSettings): PhaseSteps {
           validations: newNotNull,
           notNull: model.notNull ? [{ column: model.to, check: model.newNotNullCheck }] : [],
           defaultSql: columnDefault === undefined ? null : model.up(`(${columnDefault})`),
+          ...triggerSourceGuard(model.change.id, { schema: model.schema, table: model.table }, model.from, model.to),
           ...record(model.change.releases, 3),
         },
       },

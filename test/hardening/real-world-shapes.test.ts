@@ -108,10 +108,16 @@ describe('lifecycles', () => {
       BEGIN NEW.job := upper(NEW.job); NEW.updated_at := now(); RETURN NEW; END $$`);
     await client.query(`UPDATE trig.users SET job = 'lead' WHERE id = 2`);
     expect(await values(`SELECT title, job FROM trig.users WHERE id = 2`)).toEqual([{ title: 'LEAD', job: 'LEAD' }]);
+    // The audit function still reads 'title' (by name, through to_jsonb): after phase 3 it would log NULL for
+    // every write. Phase 3 stops and names it; rewritten to the new column, phase 3 goes through.
+    await expect(life.up(3)).rejects.toThrow('phasectl: change user-triggers cannot drop "title": trigger audit_after runs trig.audit() still names it');
+    expect(await values(`SELECT count(*)::int AS n FROM information_schema.columns WHERE table_schema = 'trig' AND table_name = 'users' AND column_name = 'title'`)).toEqual([{ n: 1 }]);
+    await client.query(`CREATE OR REPLACE FUNCTION trig.audit() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN INSERT INTO trig.audit VALUES (NEW.id, to_jsonb(NEW) ->> 'job'); RETURN NULL; END $$`);
     await life.up(3);
     await client.query(`UPDATE trig.users SET job = 'boss' WHERE id = 3`);
     expect(await values(`SELECT job FROM trig.users WHERE id = 3`)).toEqual([{ job: 'BOSS' }]);
-    expect(await values(`SELECT count(*)::int AS n FROM trig.audit WHERE user_id = 3 AND title IS NULL`)).toEqual([{ n: 1 }]);
+    expect(await values(`SELECT title FROM trig.audit WHERE user_id = 3 ORDER BY ctid DESC LIMIT 1`)).toEqual([{ title: 'BOSS' }]);
     expect(await values(`SELECT tgname FROM pg_trigger WHERE tgrelid = 'trig.users'::regclass AND NOT tgisinternal ORDER BY 1`)).toEqual([
       { tgname: 'a_normalise' },
       { tgname: 'audit_after' },

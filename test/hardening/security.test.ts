@@ -107,6 +107,7 @@ describe('templates quote every name', () => {
     syncFunction: 'rendered by the sync-function template', trigger: 'rendered by the trigger template',
     comment: 'one line, names checked for control characters by rename.ts, inside a -- comment',
     unique: 'boolean used by #if only',
+    guardCondition: 'built by column-mention.ts: `p.prosrc ~* <pattern>` with the pattern passed through quoteLiteral',
     // The move kind (src/operations/move.ts).
     description: 'one line built by move.ts from column names that refuseControlCharacters checked, inside a -- comment',
     batchStatement: 'built by move.ts from quoteIdent/qualify', countStatement: 'same',

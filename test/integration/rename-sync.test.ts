@@ -195,6 +195,33 @@ describe.sequential('rename lifecycle on public.users', () => {
     await applyPhase(client, p2, 'up');
   });
 
+  test('phase 3 stops, changing nothing, while a user trigger function still names the old column', async () => {
+    await client.query(`
+      CREATE FUNCTION public.refuse_empty_title() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN IF NEW.Job_Title = '' THEN RAISE EXCEPTION 'empty title'; END IF; RETURN NEW; END $$;
+      CREATE TRIGGER refuse_empty_title BEFORE UPDATE ON public.users FOR EACH ROW EXECUTE FUNCTION public.refuse_empty_title();
+      -- Only a longer name that contains it: not a mention.
+      CREATE FUNCTION public.keep_history() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN PERFORM 'old_job_titles'; RETURN NEW; END $$;
+      CREATE TRIGGER keep_history BEFORE UPDATE ON public.users FOR EACH ROW EXECUTE FUNCTION public.keep_history();`);
+    const before = await snapshot();
+    const error = await applyStep(client, step(p3, 'contract')).then(() => undefined, (caught: unknown) => caught as { message: string; hint?: string });
+    expect(error?.message).toBe('phasectl: change users-job-title-to-favourite-color cannot drop "job_title": trigger refuse_empty_title runs refuse_empty_title() still names it');
+    expect(error?.hint).toMatch(/rewrite those functions to use favourite_color instead of job_title/);
+    expect(await snapshot()).toEqual(before);
+    // Rewritten to the new column, the same trigger no longer stops phase 3 (the next test applies it).
+    await client.query(`CREATE OR REPLACE FUNCTION public.refuse_empty_title() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN IF NEW.favourite_color = '' THEN RAISE EXCEPTION 'empty title'; END IF; RETURN NEW; END $$`);
+    await client.query('BEGIN');
+    try {
+      await client.query(step(p3, 'contract').sql);
+    } finally {
+      await client.query('ROLLBACK');
+    }
+    await client.query(`DROP TRIGGER refuse_empty_title ON public.users; DROP FUNCTION public.refuse_empty_title();
+      DROP TRIGGER keep_history ON public.users; DROP FUNCTION public.keep_history();`);
+  });
+
   test('phase 3 contract leaves the new column complete; its down restores phase 2 exactly', async () => {
     const phase2 = await snapshot();
     const phase2Data = await client.query('SELECT id, email, favourite_color FROM public.users ORDER BY id');
