@@ -39,6 +39,7 @@ export function register(program: Command): void {
         });
         processOutput.out(`added change ${result.change.id} to ${result.file}\n`);
         processOutput.out(result.plan);
+        for (const note of result.notes) processOutput.out(`\n${note}`);
         processOutput.out('\nnext: phasectl advance --release <the release you are preparing>');
       }),
     );
@@ -57,6 +58,7 @@ export function register(program: Command): void {
         const result = await planMove({ from: column, to: targetColumn, on: flags.on, id: flags.id, databaseUrl: flags.databaseUrl ?? process.env.DATABASE_URL });
         processOutput.out(`added change ${result.change.id} to ${result.file}\n`);
         processOutput.out(result.plan);
+        for (const note of result.notes) processOutput.out(`\n${note}`);
         processOutput.out('\nnext: phasectl advance --release <the release you are preparing>');
       }),
     );

@@ -1,5 +1,6 @@
 import { connect } from '../db/connect.js';
 import { readMoveFacts } from '../catalog/move-facts.js';
+import { triggerSourceNotes, triggersNamingColumn } from '../catalog/trigger-sources.js';
 import { InputError } from '../errors.js';
 import { projectPaths } from '../project.js';
 import { describeMovePlan } from '../releases/describe-plan.js';
@@ -30,6 +31,8 @@ export interface PlanMoveResult {
   change: MoveChange;
   file: string;
   plan: string;
+  /** Things to do before a later phase (e.g. a user trigger function that names the column), one line each. */
+  notes: string[];
 }
 
 /** `id=user_id,tenant_id=tenant_id` → join pairs. Pure. */
@@ -84,13 +87,15 @@ export async function planMove(options: PlanMoveOptions): Promise<PlanMoveResult
   }
   const connection = await connect(options.databaseUrl, { max: 1, applicationName: 'phasectl plan' });
   let facts: Awaited<ReturnType<typeof readMoveFacts>>;
+  let notes: string[];
   try {
     facts = await readMoveFacts(connection.db, from, to, on);
+    notes = triggerSourceNotes(await triggersNamingColumn(connection.db, from, from.column), from.column, `${to.table}.${to.column}`);
   } finally {
     await connection.close();
   }
   const change: MoveChange = { kind: 'move', id, move: { from, to, on }, column: facts.column, key: facts.key, target: facts.target, releases: {} };
   const updated = appendChange(loaded, change);
   await savePhasesFile(updated);
-  return { change, file: paths.phasesFile, plan: describeMovePlan(change) };
+  return { change, file: paths.phasesFile, plan: describeMovePlan(change), notes };
 }

@@ -1,4 +1,5 @@
 import { connect } from '../db/connect.js';
+import { triggerSourceNotes, triggersNamingColumn } from '../catalog/trigger-sources.js';
 import { readRenameFacts } from '../catalog/column-facts.js';
 import { requireConversions } from '../catalog/type-casts.js';
 import { InputError } from '../errors.js';
@@ -35,6 +36,8 @@ export interface PlanRenameResult {
   file: string;
   /** The three-release plan, for people. */
   plan: string;
+  /** Things to do before a later phase (e.g. a user trigger function that names the column), one line each. */
+  notes: string[];
 }
 
 /**
@@ -72,7 +75,7 @@ export async function planRename(options: PlanRenameOptions): Promise<PlanRename
       hint: 'finish that change (advance it to phase 3) before planning another on the same column',
     });
   }
-  const { column, key, type } = options.databaseUrl ? await factsFromDatabase(options.databaseUrl, target, newName, options.type, options) : factsFromFlags(options);
+  const { column, key, type, notes } = options.databaseUrl ? await factsFromDatabase(options.databaseUrl, target, newName, options.type, options) : { ...factsFromFlags(options), notes: [] };
   const change: RenameChange = {
     kind: 'rename',
     id,
@@ -91,7 +94,7 @@ export async function planRename(options: PlanRenameOptions): Promise<PlanRename
   };
   const updated = appendChange(loaded, change);
   await savePhasesFile(updated);
-  return { change, file: paths.phasesFile, plan: describeRenamePlan(change) };
+  return { change, file: paths.phasesFile, plan: describeRenamePlan(change), notes };
 }
 
 async function factsFromDatabase(
@@ -100,7 +103,7 @@ async function factsFromDatabase(
   newName: string,
   type: string | undefined,
   expressions: { up?: string; down?: string },
-): Promise<{ column: ColumnFacts; key: KeyFacts; type?: string }> {
+): Promise<{ column: ColumnFacts; key: KeyFacts; type?: string; notes: string[] }> {
   const connection = await connect(url, { max: 1, applicationName: 'phasectl plan' });
   try {
     const facts = await readRenameFacts(connection.db, target, newName);
@@ -109,7 +112,8 @@ async function factsFromDatabase(
       // Without --up/--down the generated SQL casts; refuse now if PostgreSQL has no assignment cast to do it.
       await requireConversions(connection.db, displayColumn(target.schema, target.table, target.column), facts.column.type, type, expressions);
     }
-    return { ...facts, ...(changesType ? { type } : {}) };
+    const notes = triggerSourceNotes(await triggersNamingColumn(connection.db, target, target.column), target.column, newName);
+    return { ...facts, ...(changesType ? { type } : {}), notes };
   } finally {
     await connection.close();
   }

@@ -1,0 +1,43 @@
+import { afterAll, beforeAll, expect, test } from 'vitest';
+import { initialPhasesText } from '../../src/commands/init.js';
+import { planMove } from '../../src/commands/plan-move.js';
+import { planRename } from '../../src/commands/plan.js';
+import { createTestDatabase } from '../support/database.js';
+import { makeProject, query } from '../support/fixtures-project.js';
+
+let db: Awaited<ReturnType<typeof createTestDatabase>>;
+beforeAll(async () => {
+  db = await createTestDatabase();
+  await query(
+    db.url,
+    `CREATE TABLE public.users (id bigint PRIMARY KEY, job_title text, address text, nickname text);
+     CREATE TABLE public.profiles (user_id bigint PRIMARY KEY REFERENCES public.users (id));
+     CREATE FUNCTION public.check_title() RETURNS trigger LANGUAGE plpgsql AS $$
+       BEGIN IF NEW.job_title = '' THEN RAISE EXCEPTION 'empty'; END IF; RETURN NEW; END $$;
+     CREATE TRIGGER check_title BEFORE INSERT OR UPDATE ON public.users FOR EACH ROW EXECUTE FUNCTION public.check_title();
+     CREATE FUNCTION public.log_address() RETURNS trigger LANGUAGE plpgsql AS $$
+       BEGIN RAISE NOTICE '%', to_jsonb(NEW) ->> 'address'; RETURN NULL; END $$;
+     CREATE TRIGGER log_address AFTER UPDATE ON public.users FOR EACH ROW EXECUTE FUNCTION public.log_address();`,
+  );
+});
+afterAll(async () => {
+  await db?.drop();
+});
+
+test('plan notes the user triggers whose function names the column, and nothing for a column no function names', async () => {
+  const project = await makeProject({}, initialPhasesText());
+  try {
+    const rename = await planRename({ dir: project.dir, target: 'users.job_title', newName: 'favourite_color', databaseUrl: db.url });
+    expect(rename.notes).toEqual([
+      'note: trigger check_title runs check_title() — the function names job_title. It keeps working until phase 3, which refuses to drop job_title while it does: rewrite it to use favourite_color in the release of phase 2.',
+    ]);
+    const untouched = await planRename({ dir: project.dir, target: 'users.nickname', newName: 'display_name', databaseUrl: db.url });
+    expect(untouched.notes).toEqual([]);
+    const move = await planMove({ dir: project.dir, from: 'users.address', to: 'profiles.address', on: 'id=user_id', databaseUrl: db.url });
+    expect(move.notes).toEqual([
+      'note: trigger log_address runs log_address() — the function names address. It keeps working until phase 3, which refuses to drop address while it does: rewrite it to use profiles.address in the release of phase 2.',
+    ]);
+  } finally {
+    await project.remove();
+  }
+});
