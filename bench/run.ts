@@ -22,8 +22,8 @@ type Section = (typeof SECTIONS)[number];
 
 /** Sizes per mode. Full: the brief's 1M-row table; 16M rows is opt-in (`--scale-rows`: several minutes more, see docs/benchmarks.md). */
 const MODES = {
-  quick: { backfillRows: 100_000, scaleRows: [100_000, 400_000], writeRows: 100_000, writeSeconds: 2, writeRounds: 3, lockRows: 100_000 },
-  full: { backfillRows: 1_000_000, scaleRows: [1_000_000, 4_000_000], writeRows: 1_000_000, writeSeconds: 4, writeRounds: 5, lockRows: 1_000_000 },
+  quick: { backfillRows: 100_000, scaleRows: [100_000, 200_000], writeRows: 100_000, writeSeconds: 1, writeRounds: 2, durableInserts: false, lockRows: 100_000 },
+  full: { backfillRows: 1_000_000, scaleRows: [1_000_000, 4_000_000], writeRows: 1_000_000, writeSeconds: 4, writeRounds: 5, durableInserts: true, lockRows: 1_000_000 },
 };
 
 const { values } = parseArgs({
@@ -45,7 +45,7 @@ const sizes = { ...MODES[mode], ...(scaleRows ? { scaleRows } : {}) };
 const only = new Set<Section>((values.only ? values.only.split(',') : SECTIONS) as Section[]);
 for (const name of only) if (!SECTIONS.includes(name)) throw new Error(`--only: unknown section "${name}" (one of ${SECTIONS.join(', ')})`);
 
-const log = (line: string) => process.stderr.write(`[bench] ${line}\n`);
+const log = (line: string) => process.stderr.write(`[bench] ${Math.round(since(started) / 1000)} s: ${line}\n`);
 const started = performance.now();
 const server = await openBenchServer(values['database-url'] ?? process.env.PHASECTL_BENCH_DATABASE_URL);
 const rows: BenchRow[] = [];
@@ -62,7 +62,7 @@ try {
   }
   if (only.has('writes')) {
     log(`write overhead (${sizes.writeRows} rows, ${sizes.writeRounds} rounds of no trigger / phasectl / floor, ${sizes.writeSeconds} s each, per workload)`);
-    const result = await benchWriteOverhead(server.url, { rows: sizes.writeRows, seconds: sizes.writeSeconds, rounds: sizes.writeRounds });
+    const result = await benchWriteOverhead(server.url, { rows: sizes.writeRows, seconds: sizes.writeSeconds, rounds: sizes.writeRounds, durableInserts: sizes.durableInserts });
     extra.loadGenerator = result.tool;
     rows.push(...result.rows.map((row) => ({ ...row, note: `${row.note}; ${result.tool}` })));
   }

@@ -138,7 +138,7 @@ async function nodeTps(url: string, workload: Workload, rows: number, seconds: n
 }
 
 /** Section 2 rows: per workload, median tps with and without the trigger, ratio with/without. */
-export async function benchWriteOverhead(serverUrl: string, options: { rows: number; seconds: number; rounds: number }): Promise<{ rows: BenchRow[]; tool: string }> {
+export async function benchWriteOverhead(serverUrl: string, options: { rows: number; seconds: number; rounds: number; durableInserts: boolean }): Promise<{ rows: BenchRow[]; tool: string }> {
   const database = await createBenchDatabase(serverUrl, 'writes');
   const project = await withClient(database.url, (client) => createAccounts(client, options.rows)).then(() => renameProject(database.url));
   const scripts = await mkdtemp(join(tmpdir(), 'phasectl-bench-pgbench-'));
@@ -220,7 +220,7 @@ export async function benchWriteOverhead(serverUrl: string, options: { rows: num
           note: `the floor (\`NEW.new := NEW.old\`, nothing else) runs at ${ratioOf(tps, 'floor', 'none').toFixed(2)} of no trigger: what any row-trigger sync costs`,
         }),
       );
-      if (workload.alsoDurable) {
+      if (workload.alsoDurable && options.durableInserts) {
         const durable = await rounds('on');
         out.push(
           info({
