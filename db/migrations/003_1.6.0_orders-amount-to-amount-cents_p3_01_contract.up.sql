@@ -26,7 +26,7 @@ BEGIN
     INTO still_named_by
   FROM pg_catalog.pg_trigger AS t JOIN pg_catalog.pg_proc AS p ON p.oid = t.tgfoid
   WHERE t.tgrelid = '"public"."orders"'::regclass AND NOT t.tgisinternal
-    AND pg_catalog.left(t.tgname, 17) <> 'zz_phasectl_sync_'
+    AND NOT pg_catalog.starts_with(t.tgname::text, 'zz_phasectl_sync_')
     AND p.prosrc ~* '(^|[^[:alnum:]_$])amount([^[:alnum:]_$]|$)';
   IF still_named_by IS NOT NULL THEN
     RAISE EXCEPTION 'phasectl: change % cannot drop %: % still names it', 'orders-amount-to-amount-cents', '"amount"', still_named_by

@@ -79,13 +79,18 @@ function quoteLiteralText(text: string): string {
 
 const INTEGER_TYPES = new Set(['smallint', 'integer', 'bigint', 'int2', 'int4', 'int8', 'int']);
 
+/** Whether the key is one integer column, so batches can be cut by key value. Pure. */
+export function isSingleIntegerKey(keyTypes: readonly string[]): boolean {
+  return keyTypes.length === 1 && INTEGER_TYPES.has(keyTypes[0]!.trim().toLowerCase());
+}
+
 /**
  * For a single integer key: the end of a batch of `span` key values from `first`, capped at `upper`
  * (`[first + span − 1]`), so the batch needs no `OFFSET` scan to find its end; it holds at most `span`
  * rows since keys are unique. Undefined for any other key (text, uuid, composite): walk by OFFSET. Pure.
  */
 export function integerSpanEnd(keyTypes: readonly string[], first: readonly string[], span: number, upper: readonly string[]): string[] | undefined {
-  if (keyTypes.length !== 1 || !INTEGER_TYPES.has(keyTypes[0]!.trim().toLowerCase())) return undefined;
+  if (!isSingleIntegerKey(keyTypes)) return undefined;
   const end = BigInt(first[0]!) + BigInt(Math.max(1, Math.floor(span))) - 1n;
   const cap = BigInt(upper[0]!);
   return [(end < cap ? end : cap).toString()];
@@ -97,7 +102,7 @@ export function integerSpanEnd(keyTypes: readonly string[], first: readonly stri
  * walked batch does, since keys are unique. Undefined when the walk is past `upper` (done). Pure.
  */
 export function integerSpanAfter(keyTypes: readonly string[], last: readonly string[], span: number, upper: readonly string[]): { first: string[]; last: string[] } | undefined {
-  if (integerSpanEnd(keyTypes, ['0'], 1, ['0']) === undefined) throw new Error(`integerSpanAfter needs a single integer key, not (${keyTypes.join(', ')})`);
+  if (!isSingleIntegerKey(keyTypes)) throw new Error(`integerSpanAfter needs a single integer key, not (${keyTypes.join(', ')})`);
   const next = BigInt(last[0]!) + 1n;
   if (next > BigInt(upper[0]!)) return undefined;
   const first = [next.toString()];
@@ -111,7 +116,7 @@ export function integerSpanAfter(keyTypes: readonly string[], last: readonly str
  * its size. Pure.
  */
 export function isDenseRange(keyTypes: readonly string[], first: readonly string[], last: readonly string[], rewritten: number): boolean {
-  if (integerSpanEnd(keyTypes, first, 1, last) === undefined) return false;
+  if (!isSingleIntegerKey(keyTypes)) return false;
   const keys = BigInt(last[0]!) - BigInt(first[0]!) + 1n;
   return keys > 0n && BigInt(rewritten) * 10n >= keys * 9n;
 }

@@ -5,7 +5,7 @@ import { silent, type EventLog } from '../runner/events.js';
 import { describePgError, pgError } from '../runner/pg-error.js';
 import { ensureStateSchema } from '../runner/state-schema.js';
 import { nextBatchSize } from './batch-size.js';
-import { integerSpanEnd, keysetQueries, type KeysetQueries } from './keyset.js';
+import { integerSpanEnd, isSingleIntegerKey, keysetQueries, type KeysetQueries } from './keyset.js';
 import { withGuardedSession } from './session-guard.js';
 
 export interface VerifyOptions {
@@ -54,7 +54,7 @@ async function verify(session: pg.ClientBase, plan: BackfillPlan, options: Verif
   // (random or strided ids) need spans far wider than the row count, so the span is not capped; a count
   // that runs past this timeout is cancelled and retried on a narrower span instead.
   const timeoutMs = options.countTimeoutMs ?? Math.max(1000, 10 * target);
-  const byKeyValue = integerSpanEnd(plan.keyTypes, ['0'], 1, ['0']) !== undefined;
+  const byKeyValue = isSingleIntegerKey(plan.keyTypes);
   try {
     await ensureStateSchema(session);
     const upper = (await session.query<{ key: string[] }>(queries.maxKey)).rows[0]?.key;
@@ -105,7 +105,7 @@ async function verify(session: pg.ClientBase, plan: BackfillPlan, options: Verif
  * tuple once more just to skip it. Other keys use the `OFFSET` bounds query.
  */
 async function nextRange(session: pg.ClientBase, queries: KeysetQueries, keyTypes: string[], last: string[] | undefined, upper: string[], size: number): Promise<[string[], string[]] | undefined> {
-  if (integerSpanEnd(keyTypes, upper, 1, upper) !== undefined) {
+  if (isSingleIntegerKey(keyTypes)) {
     const next = last
       ? await session.query<{ key: string[] }>(queries.firstKeyAfter, [...last, ...upper])
       : await session.query<{ key: string[] }>(queries.firstKey, upper);

@@ -1,9 +1,8 @@
 import { sql, type Kysely } from 'kysely';
 import { InputError } from '../errors.js';
+import { SYNC_TRIGGER_PREFIX } from '../operations/naming.js';
 import { displayIdentifier } from '../spec/identifiers.js';
 
-/** Prefix of every sync trigger phasectl creates (src/operations/naming.ts). */
-const SYNC_TRIGGER_PREFIX = 'zz_phasectl_sync_';
 
 /**
  * Refusals about what surrounds the column (security, replication, other objects that depend on it),

@@ -1,5 +1,6 @@
 import { sql, type Kysely } from 'kysely';
 import { columnMentionCondition } from '../operations/column-mention.js';
+import { SYNC_TRIGGER_PREFIX } from '../operations/naming.js';
 import { quoteIdent } from '../render/quote.js';
 
 /**
@@ -12,7 +13,7 @@ export async function triggersNamingColumn(db: Kysely<any>, table: { schema: str
     SELECT pg_catalog.format('trigger %I runs %s', t.tgname, t.tgfoid::regprocedure) AS description
     FROM pg_catalog.pg_trigger AS t JOIN pg_catalog.pg_proc AS p ON p.oid = t.tgfoid
     WHERE t.tgrelid = pg_catalog.to_regclass(${`${quoteIdent(table.schema)}.${quoteIdent(table.table)}`})
-      AND NOT t.tgisinternal AND pg_catalog.left(t.tgname, 17) <> 'zz_phasectl_sync_'
+      AND NOT t.tgisinternal AND NOT pg_catalog.starts_with(t.tgname::text, ${SYNC_TRIGGER_PREFIX})
       AND ${sql.raw(columnMentionCondition('p.prosrc', column))}
     ORDER BY t.tgname`.execute(db);
   return rows.map((row) => row.description);

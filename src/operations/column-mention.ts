@@ -1,4 +1,5 @@
 import { quoteIdent, quoteLiteral } from '../render/quote.js';
+import { SYNC_TRIGGER_PREFIX } from './naming.js';
 
 /**
  * A name source code may write unquoted: no ASCII capitals (PostgreSQL folds those), only identifier
@@ -31,6 +32,7 @@ export function triggerSourceGuard(changeId: string, table: { schema: string; ta
     guardTable: table.table,
     guardColumn: column,
     guardCondition: columnMentionCondition('p.prosrc', column),
+    syncTriggerPrefix: SYNC_TRIGGER_PREFIX,
     guardHint: `change ${changeId}: rewrite those functions to use ${replacement} instead of ${column} (CREATE OR REPLACE FUNCTION …), then rerun \`phasectl migrate\``,
   };
 }

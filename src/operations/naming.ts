@@ -32,12 +32,15 @@ export function syncFunctionName(changeId: string): string {
   return fitIdentifier(`sync_${changeSlug(changeId)}`);
 }
 
+/** Prefix of every sync trigger phasectl creates; other triggers on a table are the application's. */
+export const SYNC_TRIGGER_PREFIX = 'zz_phasectl_sync_';
+
 /**
  * Name of the sync trigger: `zz_phasectl_sync_<id>`. BEFORE triggers fire in name order, so `zz_`
  * runs ours after the application's own BEFORE triggers and copies their final values.
  */
 export function triggerName(changeId: string): string {
-  return fitIdentifier(`zz_phasectl_sync_${changeSlug(changeId)}`);
+  return fitIdentifier(`${SYNC_TRIGGER_PREFIX}${changeSlug(changeId)}`);
 }
 
 /**
