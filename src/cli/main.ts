@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { ExitCode } from '../errors.js';
 import { takeExitCode } from './output.js';
@@ -17,6 +18,7 @@ import { register as registerDemo } from './demo.js';
 export function buildProgram(): Command {
   const program = new Command('phasectl')
     .description('Rename or move PostgreSQL columns with zero downtime, in three phases that ship in three releases.')
+    .version(packageVersion(), '-V, --version', 'print the version of phasectl')
     .option('--debug', 'print stack traces of unexpected errors')
     .showHelpAfterError('(run with --help for usage)')
     .addHelpText(
@@ -48,6 +50,12 @@ Exit codes: 0 ok, 1 a check found problems, 2 bad input (nothing changed), 3 dat
     register(program);
   }
   return program;
+}
+
+/** phasectl's own version, from its package.json (src/cli and dist/cli both sit two levels below it). */
+function packageVersion(): string {
+  const manifest = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+  return manifest.version;
 }
 
 /** Runs the CLI and returns the exit code (0 ok, 1 problems found, 2 bad input, 3 failure). */

@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { RuntimeFailure } from '../errors.js';
 import type { EmbeddedOptions, EmbeddedServer } from './embedded-cluster.js';
 
 export { DEFAULT_EMBEDDED_MAJOR, EMBEDDED_MAJORS, freePort, type EmbeddedOptions, type EmbeddedServer } from './embedded-cluster.js';
@@ -40,7 +41,7 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions = {}): Prom
     });
     child.once('exit', (code) => {
       clearTimeout(timer);
-      reject(new Error(`embedded PostgreSQL exited (code ${code}) before it was ready: ${stderr.trim()}`));
+      reject(startFailure(stderr, code));
     });
   });
   let stopping: Promise<void> | undefined;
@@ -56,6 +57,16 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions = {}): Prom
       return stopping;
     },
   };
+}
+
+/** One line that says why (the server's own FATAL line when there is one), the full output kept as the cause. */
+function startFailure(output: string, code: number | null): RuntimeFailure {
+  const lines = output.split('\n').map((line) => line.trim()).filter(Boolean);
+  const reason = lines.find((line) => /\b(FATAL|PANIC):/.test(line)) ?? lines.at(-1) ?? `exit code ${code}`;
+  return new RuntimeFailure(`the embedded PostgreSQL could not start: ${reason.replace(/^embedded PostgreSQL failed to start: /, '')}`, {
+    hint: 'run against your own server instead (--database-url postgres://…); --debug prints the server output',
+    cause: new Error(output),
+  });
 }
 
 function tsxLoaderUrl(): string {

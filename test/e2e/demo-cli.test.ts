@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { readdirSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { expect, test } from 'vitest';
 
@@ -23,7 +23,8 @@ const demoDirs = () => readdirSync(tmpdir()).filter((name) => name.startsWith('p
 
 test('the demo renames a column under live writes, loses none, and removes what it created', async () => {
   const before = new Set(demoDirs());
-  const { code, stdout, stderr } = await runCli(['demo', '--rows', '20000'], { NO_COLOR: '' });
+  // The user's libpq variables must not reach the embedded server (PGPORT="" once broke initdb).
+  const { code, stdout, stderr } = await runCli(['demo', '--rows', '20000'], { NO_COLOR: '', PGPORT: '', PGHOST: 'nowhere.invalid', PGDATA: '/nonexistent' });
   expect(stderr).toBe('');
   expect(stdout).toMatch(/writes lost: 0\b/);
   expect(stdout).toMatch(/failed writes:\s+0\b/);
@@ -44,4 +45,13 @@ test('a bad --rows is refused as usage (exit 2) before any server starts', async
   expect(code).toBe(2);
   expect(stderr).toMatch(/--rows 0 is out of range/);
   expect(stderr).toMatch(/fix: /);
+});
+
+test('--version and -V print the package version', async () => {
+  const { version } = JSON.parse(readFileSync('package.json', 'utf8')) as { version: string };
+  for (const flag of ['--version', '-V']) {
+    const { code, stdout } = await runCli([flag]);
+    expect(code).toBe(0);
+    expect(stdout.trim()).toBe(version);
+  }
 });
