@@ -9,10 +9,14 @@ export function register(program: Command): void {
     .description('move every in-flight change one phase into a release and write its migration files')
     .option('--release <name>', 'the release being prepared (default: $PHASECTL_RELEASE, else package.json version)')
     .option('--change <id>', 'advance only this change')
-    .addHelpText('after', '\nExamples:\n  $ phasectl advance --release 1.4.0\n  $ phasectl advance --release 1.5.0 --change users-job-title-to-favourite-color')
+    .option('--force-order', 'accept a new release name that does not sort after the latest one (numbers compare as numbers, the rest as text)')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  $ phasectl advance --release 1.4.0\n  $ phasectl advance --release 1.5.0 --change users-job-title-to-favourite-color\n  $ phasectl advance --release 2025.1-hotfix --force-order   # a name that does not sort after 2025.10',
+    )
     .action(
-      action(async (flags: { release?: string; change?: string }) => {
-        const result = await advance({ release: flags.release, changeId: flags.change });
+      action(async (flags: { release?: string; change?: string; forceOrder?: boolean }) => {
+        const result = await advance({ release: flags.release, changeId: flags.change, forceOrder: flags.forceOrder });
         if (result.kind === 'nothing') {
           processOutput.out(result.message);
           return;

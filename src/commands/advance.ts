@@ -7,7 +7,7 @@ import { projectPaths } from '../project.js';
 import { planAdvance, type PhaseMove } from '../releases/advance.js';
 import { recordPhaseRelease } from '../spec/edit.js';
 import { savePhasesFile } from '../spec/save.js';
-import { RELEASE_NAME_PATTERN } from '../spec/schema.js';
+import { MAX_RELEASE_NAME_LENGTH, RELEASE_NAME_PATTERN } from '../spec/schema.js';
 import { loadCheckedPhases } from './load-project.js';
 
 export interface AdvanceOptions {
@@ -15,6 +15,8 @@ export interface AdvanceOptions {
   /** Default: $PHASECTL_RELEASE, else the `version` of package.json in `dir`. */
   release?: string;
   changeId?: string;
+  /** Accept a new release name that does not sort after the latest one (release names that do not sort). */
+  forceOrder?: boolean;
 }
 
 export type AdvanceResult =
@@ -34,10 +36,12 @@ export async function advance(options: AdvanceOptions = {}): Promise<AdvanceResu
       hint: 'pass --release <name> (e.g. --release 1.4.0), set PHASECTL_RELEASE, or run where package.json has a version',
     });
   }
-  if (!RELEASE_NAME_PATTERN.test(release)) {
-    throw new InputError(`"${release}" is not a release name`, { hint: 'use letters, digits, ".", "_" and "-", starting with a letter or digit, e.g. 1.4.0' });
+  if (!RELEASE_NAME_PATTERN.test(release) || release.length > MAX_RELEASE_NAME_LENGTH) {
+    throw new InputError(`"${release.length > 80 ? `${release.slice(0, 80)}…` : release}" is not a release name`, {
+      hint: `use letters, digits, ".", "_" and "-", starting with a letter or digit, at most ${MAX_RELEASE_NAME_LENGTH} characters, e.g. 1.4.0`,
+    });
   }
-  const outcome = planAdvance(loaded.spec, release, { changeId: options.changeId });
+  const outcome = planAdvance(loaded.spec, release, { changeId: options.changeId, forceOrder: options.forceOrder });
   if (outcome.kind === 'nothing') return { kind: 'nothing', release, message: outcome.message };
   if (outcome.kind === 'refused') {
     const index = loaded.spec.changes.findIndex((change) => change.id === outcome.changeId);

@@ -1,5 +1,6 @@
 import type { PhaseNumber, PhasesFile, ReleaseName } from '../spec/types.js';
 import { currentPhase } from '../spec/types.js';
+import { compareReleaseNames } from './order.js';
 
 /** One change moving one phase forward. */
 export interface PhaseMove {
@@ -16,9 +17,10 @@ export type AdvanceOutcome =
 /**
  * What `advance --release R` does (pure): every in-flight change (phase < 3), or only `changeId`,
  * moves one phase into release R. Refused when that would put two phases of one change in R,
- * when R is an older release than the latest recorded one, or when `changeId` cannot move.
+ * when R is an older release than the latest recorded one (or a new name that does not sort after it, unless
+ * `forceOrder`), or when `changeId` cannot move.
  */
-export function planAdvance(spec: PhasesFile, release: ReleaseName, options: { changeId?: string } = {}): AdvanceOutcome {
+export function planAdvance(spec: PhasesFile, release: ReleaseName, options: { changeId?: string; forceOrder?: boolean } = {}): AdvanceOutcome {
   const latest = spec.releases.at(-1);
   if (spec.releases.includes(release) && release !== latest) {
     return {
@@ -26,6 +28,15 @@ export function planAdvance(spec: PhasesFile, release: ReleaseName, options: { c
       release,
       message: `release ${release} comes before ${latest} in phases.yaml: phases are only added to the latest release or a new one`,
       hint: `pass the release you are preparing now, e.g. --release ${latest} or a new one after it`,
+    };
+  }
+  // A typo such as 1.0.1 after 1.7.0 would file this release's phases before the ones already shipped.
+  if (latest !== undefined && !spec.releases.includes(release) && compareReleaseNames(release, latest) <= 0 && !options.forceOrder) {
+    return {
+      kind: 'refused',
+      release,
+      message: `release ${release} does not sort after the latest release ${latest} in phases.yaml`,
+      hint: `pass the release you are preparing now (after ${latest}); if your release names do not sort (numbers compare as numbers, the rest as text), add --force-order`,
     };
   }
   let candidates = spec.changes;

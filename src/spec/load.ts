@@ -1,4 +1,4 @@
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { basename, dirname } from 'node:path';
 import { isMap, isNode, LineCounter, parseDocument, type Document, type Node } from 'yaml';
 import type { z } from 'zod';
@@ -20,10 +20,21 @@ export interface LoadedPhases {
   locate(path: DocumentPath): { line: number; column: number } | undefined;
 }
 
+/**
+ * The largest phases.yaml phasectl reads (1,000 changes take about 0.6 MB). A bigger file is refused rather than
+ * parsed: a 10 MB one took 1.5 GB of memory in `check`, which reads it at several git revisions.
+ */
+export const MAX_PHASES_FILE_BYTES = 4 * 1024 * 1024;
+
+/** Problems listed in one error; the rest are counted. */
+const MAX_LISTED_PROBLEMS = 10;
+
 /** Reads, parses and validates a phases.yaml. A missing file says to run `phasectl init`. */
 export async function loadPhasesFile(file: string): Promise<LoadedPhases> {
   let text: string;
   try {
+    const size = (await stat(file)).size;
+    if (size > MAX_PHASES_FILE_BYTES) throw tooLarge(file, size);
     text = await readFile(file, 'utf8');
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
@@ -41,6 +52,29 @@ export async function loadPhasesFile(file: string): Promise<LoadedPhases> {
  * file:line:column of the offending node, with a hint saying the fix.
  */
 export function parsePhasesText(text: string, file: string): LoadedPhases {
+  if (Buffer.byteLength(text, 'utf8') > MAX_PHASES_FILE_BYTES) throw tooLarge(file, Buffer.byteLength(text, 'utf8'));
+  try {
+    return parseWithinLimits(text, file);
+  } catch (error) {
+    // Deeply nested YAML exhausts the parser's stack: bad input, not a crash.
+    if (error instanceof RangeError) {
+      throw new InputError('phases.yaml nests too deeply to read', {
+        hint: 'phases.yaml is a list of changes a few levels deep: remove the deeply nested value',
+        location: { file, line: 1, column: 1 },
+      });
+    }
+    throw error;
+  }
+}
+
+function tooLarge(file: string, size: number): InputError {
+  return new InputError(`${basename(file)} is ${(size / 1024 / 1024).toFixed(1)} MB, more than the ${MAX_PHASES_FILE_BYTES / 1024 / 1024} MB phasectl reads`, {
+    hint: 'archive changes whose phase 3 has shipped, or split the project; is this really a phases.yaml?',
+    location: { file },
+  });
+}
+
+function parseWithinLimits(text: string, file: string): LoadedPhases {
   const { document, lineCounter, locate, locateOffset } = parsePhasesDocument(text);
   const syntaxError = document.errors[0];
   if (syntaxError) {
@@ -64,6 +98,12 @@ export function parsePhasesText(text: string, file: string): LoadedPhases {
   } catch (error) {
     // An alias (`*name`) whose anchor (`&name`) is missing: yaml throws a ReferenceError while resolving it.
     if (!(error instanceof ReferenceError)) throw error;
+    if (/resource exhaustion/i.test(error.message)) {
+      throw new InputError('phases.yaml uses too many aliases (an alias that expands to a huge value)', {
+        hint: 'write the values out instead of nesting aliases (`*name`) of aliases',
+        location: { file, line: 1, column: 1 },
+      });
+    }
     const alias = /\*([^\s,\]}]+)/.exec(text);
     const where = alias ? locateOffset(alias.index) : undefined;
     throw new InputError(`phases.yaml uses an alias ${alias ? `*${alias[1]} ` : ''}whose anchor is not defined`, {
@@ -73,13 +113,22 @@ export function parsePhasesText(text: string, file: string): LoadedPhases {
   }
   const result = phasesFileSchema.safeParse(raw);
   if (!result.success) {
-    const issue = result.error.issues[0]!;
-    const others = result.error.issues.length - 1;
-    const described = describeIssue(issue, document, raw);
-    const position = described.keyNode?.range ? locateOffset(described.keyNode.range[0]) : locate(issue.path as DocumentPath);
-    throw new InputError(`${described.message}${others > 0 ? ` (and ${others} more problem${others === 1 ? '' : 's'})` : ''}`, {
-      hint: described.hint,
-      location: { file, line: position?.line, column: position?.column },
+    const problems = result.error.issues.map((issue) => {
+      const described = describeIssue(issue, document, raw);
+      const position = described.keyNode?.range ? locateOffset(described.keyNode.range[0]) : locate(issue.path as DocumentPath);
+      return { ...described, position, isTypo: issue.code === 'unrecognized_keys' };
+    });
+    // An unknown key usually explains a "missing key" beside it (`tabel:` for `table:`): show the typo first.
+    problems.sort((a, b) => Number(b.isTypo) - Number(a.isTypo));
+    const [first, ...rest] = problems;
+    const listed = rest.slice(0, MAX_LISTED_PROBLEMS - 1).map((problem) => {
+      const where = problem.position ? `${file}:${problem.position.line}:${problem.position.column}: ` : '';
+      return `\n  also: ${where}${problem.message} (fix: ${problem.hint})`;
+    });
+    const unlisted = rest.length - listed.length;
+    throw new InputError(`${first!.message}${listed.join('')}${unlisted > 0 ? `\n  … and ${unlisted} more problem${unlisted === 1 ? '' : 's'}` : ''}`, {
+      hint: first!.hint,
+      location: { file, line: first!.position?.line, column: first!.position?.column },
     });
   }
   return { file, text, spec: result.data as PhasesFile, document, lineCounter, locate };

@@ -10,6 +10,8 @@ export const DEFAULT_IGNORE_GLOBS = ['db/**', 'node_modules/**', 'phases.yaml'];
 export const CHANGE_ID_PATTERN = /^[a-z0-9][a-z0-9-]*$/;
 export const MAX_CHANGE_ID_LENGTH = 40;
 export const RELEASE_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
+/** Release names become part of file names (with the change id): keep them well below file-name limits. */
+export const MAX_RELEASE_NAME_LENGTH = 64;
 
 /**
  * The keys each object of phases.yaml accepts, by the name of the key that holds it
@@ -51,7 +53,10 @@ const identifier = z
 
 const sqlText = z.string().min(1, 'must not be empty');
 
-const releaseName = z.string().regex(RELEASE_NAME_PATTERN, 'is not a release name: use letters, digits, ".", "_" and "-", starting with a letter or digit');
+const releaseName = z
+  .string()
+  .regex(RELEASE_NAME_PATTERN, 'is not a release name: use letters, digits, ".", "_" and "-", starting with a letter or digit')
+  .max(MAX_RELEASE_NAME_LENGTH, `is longer than ${MAX_RELEASE_NAME_LENGTH} characters`);
 
 const changeId = z
   .string()

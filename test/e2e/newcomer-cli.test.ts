@@ -1,0 +1,104 @@
+import { spawnSync } from 'node:child_process';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { afterEach, beforeEach, describe, expect, test } from 'vitest';
+
+/** Habits a newcomer brings, tried on the built CLI (bin/phasectl.js; `npm test` builds first). */
+
+const bin = resolve(import.meta.dirname, '../../bin/phasectl.js');
+
+function phasectl(cwd: string, args: string[]): { code: number; stdout: string; stderr: string } {
+  const result = spawnSync(process.execPath, [bin, ...args], {
+    cwd,
+    encoding: 'utf8',
+    env: { ...process.env, DATABASE_URL: undefined, PHASECTL_RELEASE: undefined, NO_COLOR: '1' },
+  });
+  return { code: result.status ?? -1, stdout: result.stdout, stderr: result.stderr };
+}
+
+const changeLines = (releases: string) => [
+  '  - id: users-email',
+  '    rename: { schema: public, table: users, from: email, to: contact_email }',
+  '    column: { type: text, nullable: true }',
+  '    key: { columns: [id], types: [bigint] }',
+  `    releases: ${releases}`,
+];
+
+let dir: string;
+beforeEach(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'phasectl-newcomer-'));
+});
+afterEach(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe('release names', () => {
+  const shipped = ['version: 1', 'releases: [1.7.0]', 'changes:', ...changeLines('{ phase1: 1.7.0 }'), ''].join('\n');
+
+  test('a release that does not sort after the latest is refused, unless --force-order', async () => {
+    await writeFile(join(dir, 'phases.yaml'), shipped);
+    const refused = phasectl(dir, ['advance', '--release', '1.0.1']);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain('release 1.0.1 does not sort after the latest release 1.7.0');
+    expect(refused.stderr).toContain('--force-order');
+    expect(await readFile(join(dir, 'phases.yaml'), 'utf8')).toBe(shipped);
+    // 1.10.0 sorts after 1.7.0 (numbers compare as numbers).
+    const later = phasectl(dir, ['advance', '--release', '1.10.0']);
+    expect(later.stderr).toBe('');
+    expect(later.code).toBe(0);
+    expect(await readFile(join(dir, 'phases.yaml'), 'utf8')).toContain('phase2: 1.10.0');
+  });
+
+  test('--force-order accepts a name that does not sort', async () => {
+    await writeFile(join(dir, 'phases.yaml'), shipped);
+    const forced = phasectl(dir, ['advance', '--release', '1.0.1', '--force-order']);
+    expect(forced.code).toBe(0);
+    expect(await readFile(join(dir, 'phases.yaml'), 'utf8')).toContain('phase2: 1.0.1');
+  });
+
+  test('a 300-character release name is refused before anything is written', async () => {
+    const planned = ['version: 1', 'changes:', ...changeLines('{}'), ''].join('\n');
+    await writeFile(join(dir, 'phases.yaml'), planned);
+    const result = phasectl(dir, ['advance', '--release', `1.${'0'.repeat(298)}`]);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(/is not a release name\n {2}fix: .*at most 64 characters/);
+    expect(await readFile(join(dir, 'phases.yaml'), 'utf8')).toBe(planned);
+  });
+});
+
+describe('phases.yaml that is hostile or mistyped', () => {
+  test('a typo is reported first, with every other problem listed', async () => {
+    const typo = ['version: 1', 'changes:', '  - id: users-email', '    rename: { schema: public, tabel: users, from: email, to: contact_email }', '    column: { type: text, nullable: true }', ''].join('\n');
+    await writeFile(join(dir, 'phases.yaml'), typo);
+    const result = phasectl(dir, ['generate']);
+    expect(result.code).toBe(2);
+    const lines = result.stderr.split('\n');
+    expect(lines[0]).toMatch(/^error: .*phases\.yaml:4:\d+: unknown key "tabel" in changes\[0\]\.rename \(did you mean "table"\?\)/);
+    expect(result.stderr).toMatch(/also: .*phases\.yaml:\d+:\d+: missing key "table" in changes\[0\]\.rename/);
+    expect(result.stderr).toMatch(/also: .*missing key "key" in changes\[0\]/);
+  });
+
+  test('deeply nested YAML is bad input (exit 2), not a crash', async () => {
+    await writeFile(join(dir, 'phases.yaml'), `version: 1\nchanges: ${'['.repeat(20_000)}${']'.repeat(20_000)}\n`);
+    const result = phasectl(dir, ['generate']);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('phases.yaml nests too deeply to read');
+  });
+
+  test('an alias bomb is named as such', async () => {
+    let bomb = 'version: 1\nchanges: []\nx0: &x0 [a, a, a, a, a, a, a, a, a]\n';
+    for (let level = 1; level < 9; level++) bomb += `x${level}: &x${level} [${Array(9).fill(`*x${level - 1}`).join(', ')}]\n`;
+    await writeFile(join(dir, 'phases.yaml'), bomb);
+    const result = phasectl(dir, ['generate']);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('too many aliases');
+  });
+
+  test('a phases.yaml over the size limit is refused without being parsed', async () => {
+    await writeFile(join(dir, 'phases.yaml'), `version: 1\nchanges: []\n${'#'.repeat(5 * 1024 * 1024)}\n`);
+    const result = phasectl(dir, ['generate']);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(/phases\.yaml is 5\.0 MB, more than the 4 MB phasectl reads/);
+  });
+});
