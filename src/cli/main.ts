@@ -52,6 +52,20 @@ Exit codes: 0 ok, 1 a check found problems, 2 bad input (nothing changed), 3 dat
   return program;
 }
 
+/**
+ * `phasectl migrate --dry-run | head -3`: once the reader has gone, output ends quietly (EPIPE) and the command goes
+ * on — a migration or backfill is never interrupted because nobody reads its log any more.
+ */
+function ignoreClosedOutput(): void {
+  for (const stream of [process.stdout, process.stderr]) {
+    if (stream.listenerCount('error') > 0) continue;
+    stream.on('error', (error: NodeJS.ErrnoException) => {
+      if (error.code === 'EPIPE' || error.code === 'ERR_STREAM_DESTROYED') return;
+      throw error;
+    });
+  }
+}
+
 /** phasectl's own version, from its package.json (src/cli and dist/cli both sit two levels below it). */
 function packageVersion(): string {
   const manifest = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
@@ -60,6 +74,7 @@ function packageVersion(): string {
 
 /** Runs the CLI and returns the exit code (0 ok, 1 problems found, 2 bad input, 3 failure). */
 export async function run(argv: string[]): Promise<number> {
+  ignoreClosedOutput();
   const program = buildProgram();
   try {
     await program.parseAsync(argv);

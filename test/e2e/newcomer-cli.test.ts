@@ -1,8 +1,10 @@
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import pg from 'pg';
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
+import { createTestDatabase } from '../support/database.js';
 
 /** Habits a newcomer brings, tried on the built CLI (bin/phasectl.js; `npm test` builds first). */
 
@@ -101,4 +103,48 @@ describe('phases.yaml that is hostile or mistyped', () => {
     expect(result.code).toBe(2);
     expect(result.stderr).toMatch(/phases\.yaml is 5\.0 MB, more than the 4 MB phasectl reads/);
   });
+});
+
+/** Runs the CLI with its stdout read until the first chunk, then closed (like `| head -1`). */
+function phasectlIntoClosedPipe(cwd: string, args: string[], env: Record<string, string>): Promise<{ code: number | null; stderr: string }> {
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn(process.execPath, [bin, ...args], { cwd, env: { ...process.env, NO_COLOR: '1', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (chunk) => (stderr += chunk));
+    child.stdout.once('data', () => child.stdout.destroy());
+    child.on('error', reject);
+    child.on('close', (code) => resolvePromise({ code, stderr }));
+  });
+}
+
+describe('output into a closed pipe', () => {
+  test('migrate --dry-run | head and migrate --json | head end quietly; the migration and backfill still complete', async () => {
+    const database = await createTestDatabase();
+    const client = new pg.Client({ connectionString: database.url });
+    await client.connect();
+    try {
+      await client.query(`CREATE TABLE users (id bigint PRIMARY KEY, email text);
+        INSERT INTO users SELECT g, 'user' || g || '@example.com' FROM generate_series(1, 20000) AS g`);
+      const env = { DATABASE_URL: database.url };
+      expect(phasectl(dir, ['init']).code).toBe(0);
+      const planned = spawnSync(process.execPath, [bin, 'plan', 'rename', 'users.email', 'contact_email'], { cwd: dir, env: { ...process.env, ...env }, encoding: 'utf8' });
+      expect(planned.stderr).toBe('');
+      expect(phasectl(dir, ['advance', '--release', '1.0.0']).code).toBe(0);
+
+      const dryRun = await phasectlIntoClosedPipe(dir, ['migrate', '--dry-run'], env);
+      expect(dryRun.stderr).not.toMatch(/EPIPE|Error/);
+      expect(dryRun.code).toBe(0);
+
+      const migrated = await phasectlIntoClosedPipe(dir, ['migrate', '--json', '--batch-size', '500'], env);
+      expect(migrated.stderr).not.toMatch(/EPIPE|Error/);
+      expect(migrated.code).toBe(0);
+      const { rows } = await client.query(`SELECT finished_at IS NOT NULL AS finished FROM phasectl.backfills WHERE direction = 'up'`);
+      expect(rows).toEqual([{ finished: true }]);
+      const differing = await client.query(`SELECT count(*)::int AS n FROM users WHERE contact_email IS DISTINCT FROM email`);
+      expect(differing.rows[0].n).toBe(0);
+    } finally {
+      await client.end();
+      await database.drop();
+    }
+  }, 60_000);
 });
