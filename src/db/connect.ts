@@ -1,7 +1,7 @@
 import { Kysely, PostgresDialect } from 'kysely';
 import pg from 'pg';
 import { RuntimeFailure } from '../errors.js';
-import { describeTarget } from './url.js';
+import { checkDatabaseUrl, describeTarget } from './url.js';
 
 /** A pool plus a kysely instance over it. Only runner/, backfill/ and catalog/ hold these. */
 export interface Connection {
@@ -17,6 +17,7 @@ export interface Connection {
  * (host:port/database and the driver's reason, never the password).
  */
 export async function connect(url: string, options: { max?: number; applicationName?: string } = {}): Promise<Connection> {
+  checkDatabaseUrl(url);
   const pool = new pg.Pool({
     connectionString: url,
     max: options.max ?? 4,

@@ -1,3 +1,5 @@
+import { InputError } from '../errors.js';
+
 /** Returns the URL with its password replaced by `***`, safe to print or log. */
 export function redactUrl(url: string): string {
   try {
@@ -25,4 +27,31 @@ export function describeTarget(url: string): string {
   } catch {
     return '(unparseable database URL)';
   }
+}
+
+/**
+ * The database URL, checked before any connection is tried: missing, or not a PostgreSQL URL (`notaurl` would
+ * otherwise become a DNS lookup of a host called "base" and an exit 3), is bad input.
+ */
+export function checkDatabaseUrl(url: string | undefined): string {
+  if (url === undefined || url.trim() === '') {
+    throw new InputError('no database given', { hint: 'pass --database-url postgres://user@host:5432/db or set DATABASE_URL (library: the databaseUrl option)' });
+  }
+  // pg also takes a socket directory path (`/var/run/postgresql`) and `socket:` URLs.
+  if (url.startsWith('/')) return url;
+  let protocol: string;
+  try {
+    protocol = new URL(url).protocol;
+  } catch {
+    throw notPostgresUrl(url);
+  }
+  if (!['postgres:', 'postgresql:', 'socket:'].includes(protocol)) throw notPostgresUrl(url);
+  return url;
+}
+
+function notPostgresUrl(url: string): InputError {
+  const shown = redactUrl(url);
+  return new InputError(`the database URL "${shown.length > 80 ? `${shown.slice(0, 80)}…` : shown}" is not a PostgreSQL URL`, {
+    hint: 'write it as postgres://user:password@host:5432/database (percent-encode special characters in the password)',
+  });
 }

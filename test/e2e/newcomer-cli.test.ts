@@ -148,3 +148,24 @@ describe('output into a closed pipe', () => {
     }
   }, 60_000);
 });
+
+describe('the database URL', () => {
+  test('DATABASE_URL=notaurl is bad input (exit 2), not a DNS failure', async () => {
+    await writeFile(join(dir, 'phases.yaml'), 'version: 1\n');
+    const result = spawnSync(process.execPath, [bin, 'migrate'], { cwd: dir, encoding: 'utf8', env: { ...process.env, DATABASE_URL: 'notaurl' } });
+    expect(result.status).toBe(2);
+    expect(result.stderr).toContain('the database URL "notaurl" is not a PostgreSQL URL');
+    const http = spawnSync(process.execPath, [bin, 'status'], { cwd: dir, encoding: 'utf8', env: { ...process.env, DATABASE_URL: 'https://user:secret@example.com/db' } });
+    expect(http.status).toBe(2);
+    expect(http.stderr).toContain('is not a PostgreSQL URL');
+    expect(http.stderr).not.toContain('secret');
+  });
+
+  test('the library without a URL says "no database given"', async () => {
+    const { migrate, InputError } = await import('../../src/index.js');
+    await writeFile(join(dir, 'phases.yaml'), 'version: 1\n');
+    const attempt = migrate({ projectDir: dir } as unknown as Parameters<typeof migrate>[0]);
+    await expect(attempt).rejects.toBeInstanceOf(InputError);
+    await expect(attempt).rejects.toThrow('no database given');
+  });
+});
