@@ -74,7 +74,7 @@ export async function check(options: CheckOptions): Promise<CheckReport> {
       line: headError.location?.line,
       column: headError.location?.column,
       message: headError.message,
-      fix: headError.hint ?? 'fix phases.yaml (see docs/internals.md for its format)',
+      fix: headError.hint ?? 'fix phases.yaml (its format: docs/internals.md in the phasectl package)',
     };
     return { base, violations: [invalid], notes: [...notes, 'phases.yaml is invalid: the release rules were not checked'], changeCount: 0, ok: false, exitCode: 2 };
   }

@@ -217,7 +217,7 @@ function describeIssue(issue: z.core.$ZodIssue, document: Document, raw: unknown
   const key = path.at(-1);
   if (!found && issue.code === 'invalid_type') {
     const parent = formatPath(path.slice(0, -1)) || 'the top level';
-    return { message: `missing key "${String(key)}" in ${parent}`, hint: `add \`${String(key)}: …\` to ${parent} (see docs/internals.md for the phases.yaml format)` };
+    return { message: `missing key "${String(key)}" in ${parent}`, hint: `add \`${String(key)}: …\` to ${parent} (the phases.yaml format: docs/internals.md in the phasectl package)` };
   }
   const shown = typeof value === 'string' ? `"${value}"` : JSON.stringify(value);
   if (issue.code === 'invalid_type' && typeof value === 'number' && (key === 'phase1' || key === 'phase2' || key === 'phase3' || path[0] === 'releases')) {
@@ -245,6 +245,6 @@ function hintForKey(key: string): string {
     case 'phase3':
       return 'release names look like 1.4.0 or 2024.06-rc1; they are written by `phasectl advance`';
     default:
-      return 'fix the value (see docs/internals.md for the phases.yaml format)';
+      return 'fix the value (the phases.yaml format: docs/internals.md in the phasectl package)';
   }
 }

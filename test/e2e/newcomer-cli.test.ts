@@ -169,3 +169,27 @@ describe('the database URL', () => {
     await expect(attempt).rejects.toThrow('no database given');
   });
 });
+
+describe('the npm package', () => {
+  const repoRoot = resolve(import.meta.dirname, '../..');
+
+  test('ships the docs its messages point to', () => {
+    const packed = spawnSync('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], { cwd: repoRoot, encoding: 'utf8' });
+    expect(packed.status).toBe(0);
+    const files = (JSON.parse(packed.stdout) as Array<{ files: Array<{ path: string }> }>)[0]!.files.map((file) => file.path);
+    for (const doc of ['docs/internals.md', 'docs/check.md', 'docs/privileges.md', 'docs/supported-postgres.md', 'README.md', 'bin/phasectl.js', 'require.cjs']) {
+      expect(files).toContain(doc);
+    }
+  });
+
+  test("require('phasectl') from CommonJS says how to load it", async () => {
+    const { mkdir, symlink } = await import('node:fs/promises');
+    await mkdir(join(dir, 'node_modules'));
+    await symlink(repoRoot, join(dir, 'node_modules', 'phasectl'));
+    const required = spawnSync(process.execPath, ['-e', "require('phasectl')"], { cwd: dir, encoding: 'utf8' });
+    expect(required.status).not.toBe(0);
+    expect(required.stderr).toContain("from CommonJS use `const { migrate } = await import('phasectl')`");
+    const imported = spawnSync(process.execPath, ['-e', "import('phasectl').then((m) => console.log(typeof m.migrate))"], { cwd: dir, encoding: 'utf8' });
+    expect(imported.stdout.trim()).toBe('function');
+  });
+});
