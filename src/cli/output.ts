@@ -60,12 +60,12 @@ export function action<A extends unknown[]>(fn: (...args: A) => Promise<number |
 
 export function reportError(error: unknown, output: Output = processOutput): number {
   if (error instanceof PhasectlError) {
-    output.err(redactSecrets(formatError(error)));
+    output.err(printable(redactSecrets(formatError(error))));
     return error.exitCode;
   }
   const debug = process.env.PHASECTL_DEBUG === '1' || process.argv.includes('--debug');
   const message = error instanceof Error ? (debug ? (error.stack ?? error.message) : error.message) : String(error);
-  output.err(redactSecrets(`error: ${message}`));
+  output.err(printable(redactSecrets(`error: ${message}`)));
   if (!debug) output.err('  (run with --debug for details)');
   return ExitCode.failure;
 }
@@ -73,4 +73,12 @@ export function reportError(error: unknown, output: Output = processOutput): num
 /** Removes passwords from any postgres URL inside a message. */
 export function redactSecrets(text: string): string {
   return text.replace(/postgres(?:ql)?:\/\/[^\s'"]+/g, (url) => redactUrl(url));
+}
+
+/**
+ * Text safe to print on a terminal: names read from the catalog or phases.yaml may hold escape sequences or
+ * other non-printing characters; they are shown as \u{…} (line breaks and tabs of our own messages stay).
+ */
+export function printable(text: string): string {
+  return text.replace(/[^\P{C}\n\t]|[\u2028\u2029]/gu, (character) => `\\u{${character.codePointAt(0)!.toString(16)}}`);
 }
