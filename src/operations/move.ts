@@ -10,7 +10,7 @@ import { quoteIdentLikePostgres } from '../sql/parser.js';
 import { acceptedConstraintTexts, constraintOnColumn, indexAfterOn, indexDefinition, indexMethodAndColumns, notNullCheckDefinition } from './definition-rewrite.js';
 import { deferrability, record, validations, withoutNotValid, type ConstraintPlan, type IndexPlan } from './plan-parts.js';
 import { renderSteps, type StepDraft } from './step-drafts.js';
-import type { BackfillPlan, Definition, Operation, PhaseSteps, Step } from './types.js';
+import type { BackfillPlan, Definition, DerivedObject, Operation, PhaseSteps, Step } from './types.js';
 
 const kind = 'move';
 /** Keys per batch in the DO blocks written for other runners (phasectl's engine adapts its own). */
@@ -503,6 +503,21 @@ function phase3(model: MoveModel, settings: GenerationSettings): PhaseSteps {
 }
 
 /** Moves a column to another table joined 1:1, in three phases: expand, switch, contract. */
+/** The objects phase 1 creates under derived names (their names must be free when the change is planned). */
+export function moveDerivedObjects(change: MoveChange): DerivedObject[] {
+  const model = buildModel(change);
+  const target = { schema: model.target.schema, table: model.target.table };
+  const source = { schema: model.source.schema, table: model.source.table };
+  return [
+    ...model.targetIndexes.map((index): DerivedObject => ({ kind: 'index', ...target, name: index.name, about: `the copy of an index of ${model.source.column}` })),
+    ...model.targetConstraints.map((constraint): DerivedObject => ({ kind: 'constraint', ...target, name: constraint.name, about: `a constraint of ${model.target.column}`, unique: constraint.definition.startsWith('UNIQUE USING INDEX') })),
+    { kind: 'trigger', ...source, name: model.triggerName, about: 'the sync trigger' },
+    { kind: 'trigger', ...target, name: model.triggerName, about: 'the sync trigger' },
+    { kind: 'function', schema: 'phasectl', table: '', name: model.sourceFunctionName, about: 'the sync function' },
+    { kind: 'function', schema: 'phasectl', table: '', name: model.targetFunctionName, about: 'the target sync function' },
+  ];
+}
+
 export const moveOperation: Operation<MoveChange> = {
   kind: 'move',
   steps(change: MoveChange, phase: PhaseNumber, settings: GenerationSettings = defaultGenerationSettings): PhaseSteps {

@@ -11,7 +11,7 @@ import { quoteIdentLikePostgres } from '../sql/parser.js';
 import { acceptedConstraintTexts, constraintOnColumn, indexAfterOn, indexDefinition, notNullCheckDefinition } from './definition-rewrite.js';
 import { deferrability, record, validations, withoutNotValid, type ConstraintPlan, type IndexPlan } from './plan-parts.js';
 import { renderSteps, type StepDraft } from './step-drafts.js';
-import type { BackfillPlan, Definition, Operation, PhaseSteps, Step } from './types.js';
+import type { BackfillPlan, Definition, DerivedObject, Operation, PhaseSteps, Step } from './types.js';
 
 const kind = 'rename';
 /** Keys per batch in the DO blocks written for other runners (phasectl's engine adapts its own). */
@@ -526,6 +526,18 @@ function phase3(model: RenameModel, settings: GenerationSettings): PhaseSteps {
     settings,
   );
   return { up, down };
+}
+
+/** The objects phase 1 creates under derived names (their names must be free when the change is planned). */
+export function renameDerivedObjects(change: RenameChange): DerivedObject[] {
+  const model = buildModel(change);
+  const on = { schema: model.schema, table: model.table };
+  return [
+    ...model.newIndexes.map((index): DerivedObject => ({ kind: 'index', ...on, name: index.name, about: `the copy of an index of ${model.from}` })),
+    ...model.newConstraints.map((constraint): DerivedObject => ({ kind: 'constraint', ...on, name: constraint.name, about: `a constraint of ${model.to}`, unique: constraint.definition.startsWith('UNIQUE USING INDEX') })),
+    { kind: 'trigger', ...on, name: model.triggerName, about: 'the sync trigger' },
+    { kind: 'function', schema: 'phasectl', table: '', name: model.functionName, about: 'the sync function' },
+  ];
 }
 
 /** Renames a column (optionally changing its type) in three phases: expand, switch, contract. */

@@ -79,6 +79,7 @@ export interface ColumnRename {
  */
 export function renameColumn(sql: string, rename: ColumnRename): string {
   const original = parseStatement(sql);
+  if (rename.newName === rename.column) return sql;
   const wanted = columnPlaces(original, rename);
   const replaced: SqlToken[] = [];
   for (const token of scanTokens(sql)) {
