@@ -24,7 +24,7 @@ BEGIN
   ELSIF existing.relkind OPERATOR(pg_catalog.<>) 'i' OR existing.indrelid OPERATOR(pg_catalog.<>) '"public"."users"'::pg_catalog.regclass
      OR existing.definition OPERATOR(pg_catalog.<>) 'CREATE INDEX users_job_title_idx ON public.users USING btree (job_title)' THEN
     RAISE EXCEPTION 'phasectl: the name % is taken by another relation (%), not the index this step builds', '"public"."users_job_title_idx"',
-      COALESCE(existing.definition, 'relkind ' OPERATOR(pg_catalog.||) existing.relkind)
+      COALESCE(existing.definition, 'relkind ' OPERATOR(pg_catalog.||) existing.relkind::pg_catalog.text)
       USING DETAIL = 'expected: ' OPERATOR(pg_catalog.||) 'CREATE INDEX users_job_title_idx ON public.users USING btree (job_title)',
         HINT = 'rename that relation (ALTER … RENAME TO …), or drop it if it is a leftover, then migrate again';
   ELSIF NOT existing.indisvalid THEN
