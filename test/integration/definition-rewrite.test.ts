@@ -144,6 +144,43 @@ describe('columns named like types and keywords', () => {
   });
 });
 
+test('a foreign key on a column named user: only the local column list is renamed, the referenced "user" stays', async () => {
+  await client.query(`CREATE SCHEMA fk;
+    CREATE TABLE fk.people ("user" text PRIMARY KEY);
+    CREATE TABLE fk.posts (id bigint PRIMARY KEY, "user" text CONSTRAINT posts_user_fkey REFERENCES fk.people ("user"));
+    INSERT INTO fk.people SELECT 'u' || g FROM generate_series(1, 50) g;
+    INSERT INTO fk.posts SELECT g, 'u' || (g % 50 + 1) FROM generate_series(1, 200) g;`);
+  const dir = await newProject();
+  await ok(dir, ['plan', 'rename', 'fk.posts."user"', 'author', '--database-url', database.url]);
+  await ok(dir, ['advance', '--release', '1.0.0']);
+  await ok(dir, ['migrate', '--database-url', database.url, '--quiet']);
+  expect(await rows(`SELECT conname, pg_catalog.pg_get_constraintdef(oid) AS def, convalidated FROM pg_catalog.pg_constraint
+    WHERE conrelid = 'fk.posts'::regclass AND contype = 'f' ORDER BY 1`)).toEqual([
+    { conname: 'posts_author_fkey', def: 'FOREIGN KEY (author) REFERENCES fk.people("user")', convalidated: true },
+    { conname: 'posts_user_fkey', def: 'FOREIGN KEY ("user") REFERENCES fk.people("user")', convalidated: true },
+  ]);
+  await expect(client.query(`UPDATE fk.posts SET author = 'nobody' WHERE id = 1`)).rejects.toThrow(/posts_(author|user)_fkey/);
+});
+
+test('a move of a column named order: the expression index, partial index and CHECK are rebuilt on the target column', async () => {
+  await client.query(`CREATE SCHEMA mv;
+    CREATE TABLE mv.users (id bigint PRIMARY KEY, "order" int CONSTRAINT users_order_check CHECK ("order" >= 0::int));
+    CREATE TABLE mv.profiles (id bigint PRIMARY KEY, user_id bigint NOT NULL UNIQUE);
+    CREATE INDEX users_order_idx ON mv.users (("order" * 2)) WHERE "order" > 0;
+    INSERT INTO mv.users SELECT g, g FROM generate_series(1, 100) g;
+    INSERT INTO mv.profiles SELECT g, g FROM generate_series(1, 100) g;`);
+  const dir = await newProject();
+  await ok(dir, ['plan', 'move', 'mv.users."order"', 'mv.profiles.position', '--on', 'id=user_id', '--database-url', database.url]);
+  await ok(dir, ['advance', '--release', '1.0.0']);
+  await ok(dir, ['migrate', '--database-url', database.url, '--quiet']);
+  expect(await rows(`SELECT pg_catalog.pg_get_indexdef(i.indexrelid) AS def FROM pg_catalog.pg_index i
+    WHERE i.indrelid = 'mv.profiles'::regclass AND NOT i.indisunique`)).toEqual([
+    { def: 'CREATE INDEX profiles_position_idx ON mv.profiles USING btree ((("position" * 2))) WHERE ("position" > 0)' },
+  ]);
+  expect(await rows(`SELECT conname, pg_catalog.pg_get_constraintdef(oid) AS def FROM pg_catalog.pg_constraint
+    WHERE conrelid = 'mv.profiles'::regclass AND contype = 'c'`)).toEqual([{ conname: 'profiles_position_check', def: 'CHECK (("position" >= 0))' }]);
+});
+
 describe('derived names must be free', () => {
   test('an index name taken on another table is refused at plan (exit 2, phases.yaml unchanged)', async () => {
     await client.query(`CREATE SCHEMA clash;
