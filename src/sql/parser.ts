@@ -59,9 +59,9 @@ export function quoteIdentLikePostgres(name: string): string {
   return plain && kind <= 1 ? name : `"${name.replace(/"/g, '""')}"`;
 }
 
-/** The column being rewritten: `column` of table `table` (a qualified reference names the table last). */
+/** The column being rewritten: `column` of table `table` (a qualified reference names the table last; without a table, only bare references count). */
 export interface ColumnRename {
-  table: string;
+  table?: string;
   column: string;
   newName: string;
 }
@@ -78,31 +78,73 @@ export interface ColumnRename {
  * original tree with exactly those places renamed, and name the old column nowhere; else SqlParseError.
  */
 export function renameColumn(sql: string, rename: ColumnRename): string {
+  if (rename.newName === rename.column) {
+    parseStatement(sql);
+    return sql;
+  }
+  return spliceColumn(sql, rename, quoteIdentLikePostgres(rename.newName));
+}
+
+/**
+ * Replaces every bare reference to `column` in the SQL expression `expression` (e.g. a user's `--up`) with the
+ * expression `replacementSql` (e.g. `NEW."amount"`). Function names, types, strings and qualified names stay.
+ * Throws SqlParseError unless `expression` is exactly one valid expression.
+ */
+export function replaceColumnInExpression(expression: string, column: string, replacementSql: string): string {
+  const { sql, prefix } = wrapExpression(expression);
+  const replaced = spliceColumn(sql, { column, newName: PROBE_COLUMN }, replacementSql);
+  return replaced.slice(prefix.length, replaced.length - EXPRESSION_SUFFIX.length);
+}
+
+/** True when the SQL expression `expression` references the column `column` (bare). Throws SqlParseError when it is no expression. */
+export function expressionNamesColumn(expression: string, column: string): boolean {
+  return columnPlaces(parseStatement(wrapExpression(expression).sql), { column }).size > 0;
+}
+
+const EXPRESSION_PREFIX = 'SELECT (\n';
+const EXPRESSION_SUFFIX = '\n)';
+const PROBE_COLUMN = 'phasectl column \u0001';
+
+/** `SELECT (<expression>)`, refused unless it is one expression and nothing else (no `a), (b`). */
+function wrapExpression(expression: string): { sql: string; prefix: string } {
+  const sql = `${EXPRESSION_PREFIX}${expression}${EXPRESSION_SUFFIX}`;
+  const tree = parseStatement(sql) as { SelectStmt?: Record<string, unknown> };
+  const select = tree.SelectStmt;
+  const keys = select ? Object.keys(select).filter((key) => key !== 'limitOption' && key !== 'op') : [];
+  if (!select || keys.length !== 1 || keys[0] !== 'targetList' || (select.targetList as unknown[]).length !== 1) {
+    throw new SqlParseError(`not a single SQL expression: ${JSON.stringify(expression)}`);
+  }
+  return { sql, prefix: EXPRESSION_PREFIX };
+}
+
+/**
+ * Replaces the tokens naming the column with `replacementSql`, after proving with the parser that naming
+ * `rename.newName` there instead gives exactly the original tree with those places renamed and no place left
+ * naming the old column.
+ */
+function spliceColumn(sql: string, rename: ColumnRename, replacementSql: string): string {
   const original = parseStatement(sql);
-  if (rename.newName === rename.column) return sql;
   const wanted = columnPlaces(original, rename);
-  const replaced: SqlToken[] = [];
+  const tokens: SqlToken[] = [];
   for (const token of scanTokens(sql)) {
     if (denotedName(token) !== rename.column) continue;
     const place = probePlace(sql, token, original, rename.column);
-    if (place !== undefined && wanted.has(place)) replaced.push(token);
+    if (place !== undefined && wanted.has(place)) tokens.push(token);
   }
-  let rewritten = sql;
-  for (const token of [...replaced].reverse()) {
-    rewritten = rewritten.slice(0, token.start) + quoteIdentLikePostgres(rename.newName) + rewritten.slice(token.end);
-  }
+  const splice = (text: string) => tokens.reduceRight((result, token) => result.slice(0, token.start) + text + result.slice(token.end), sql);
+  const renamed = splice(quoteIdentLikePostgres(rename.newName));
   const expected = structuredClone(original);
   for (const place of wanted) setAt(expected, JSON.parse(place) as Array<string | number>, rename.newName);
-  const actual = parseStatement(rewritten);
+  const actual = parseStatement(renamed);
   if (!isDeepStrictEqual(actual, expected) || columnPlaces(actual, rename).size > 0) {
-    throw new SqlParseError(`could not rewrite ${JSON.stringify(sql)} from column ${rename.column} to ${rename.newName} (got ${JSON.stringify(rewritten)})`);
+    throw new SqlParseError(`could not rewrite ${JSON.stringify(sql)} from column ${rename.column} to ${rename.newName} (got ${JSON.stringify(renamed)})`);
   }
-  return rewritten;
+  return splice(replacementSql);
 }
 
 /** True when the statement names column `column` of `table` anywhere renameColumn would rewrite it. */
 export function namesColumn(sql: string, table: string, column: string): boolean {
-  return columnPlaces(parseStatement(sql), { table, column, newName: column }).size > 0;
+  return columnPlaces(parseStatement(sql), { table, column }).size > 0;
 }
 
 /**
@@ -151,7 +193,7 @@ function probePlace(sql: string, token: SqlToken, original: ParseNode, column: s
 }
 
 /** Paths (JSON arrays of keys) of the strings in `tree` that name the column: see renameColumn. */
-function columnPlaces(tree: ParseNode, rename: Omit<ColumnRename, 'newName'> & { newName?: string }): Set<string> {
+function columnPlaces(tree: ParseNode, rename: { table?: string; column: string }): Set<string> {
   const places = new Set<string>();
   const visit = (node: unknown, path: Array<string | number>): void => {
     if (Array.isArray(node)) {
@@ -164,7 +206,7 @@ function columnPlaces(tree: ParseNode, rename: Omit<ColumnRename, 'newName'> & {
     if (columnRef?.fields) {
       const names = columnRef.fields.map(stringValue);
       const last = names.length - 1;
-      const qualifiedHere = last === 0 || (last <= 2 && names[last - 1] === rename.table);
+      const qualifiedHere = last === 0 || (rename.table !== undefined && last <= 2 && names[last - 1] === rename.table);
       if (names[last] === rename.column && qualifiedHere) places.add(JSON.stringify([...path, 'ColumnRef', 'fields', last, 'String', 'sval']));
     }
     const indexElem = record.IndexElem as { name?: string } | undefined;
