@@ -7,4 +7,20 @@ SET LOCAL lock_timeout = '2s';
 SET LOCAL statement_timeout = '30s';
 
 -- intended drop: orders_amount_cents_not_null_check, added by phase 1.
-ALTER TABLE "public"."orders" DROP CONSTRAINT IF EXISTS "orders_amount_cents_not_null_check";
+DO $phasectl$
+DECLARE
+  existing text;
+BEGIN
+  -- Only the constraint phase 1 added: one of the same name with another definition is the application's.
+  PERFORM pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', true);
+  SELECT pg_catalog.pg_get_constraintdef(c.oid) INTO existing FROM pg_catalog.pg_constraint c
+  WHERE c.conname = 'orders_amount_cents_not_null_check' AND c.conrelid = '"public"."orders"'::pg_catalog.regclass;
+  IF NOT FOUND THEN
+    RETURN;
+  ELSIF existing OPERATOR(pg_catalog.=) ANY (ARRAY['CHECK ((amount_cents IS NOT NULL))', 'CHECK ((amount_cents IS NOT NULL)) NOT VALID']::pg_catalog.text[]) THEN
+    ALTER TABLE "public"."orders" DROP CONSTRAINT "orders_amount_cents_not_null_check";
+  ELSE
+    RAISE NOTICE 'phasectl: constraint % on % is not the one phase 1 added (%): left in place', 'orders_amount_cents_not_null_check', '"public"."orders"', existing;
+  END IF;
+END
+$phasectl$;
