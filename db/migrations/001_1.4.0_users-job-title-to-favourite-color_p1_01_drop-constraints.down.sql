@@ -8,38 +8,42 @@ SET LOCAL statement_timeout = '30s';
 
 -- intended drop: users_favourite_color_not_null_check, added by phase 1.
 DO $phasectl$
-DECLARE
-  existing text;
 BEGIN
-  -- Only the constraint phase 1 added: one of the same name with another definition is the application's.
-  PERFORM pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', true);
-  SELECT pg_catalog.pg_get_constraintdef(c.oid) INTO existing FROM pg_catalog.pg_constraint c
-  WHERE c.conname = 'users_favourite_color_not_null_check' AND c.conrelid = '"public"."users"'::pg_catalog.regclass;
-  IF NOT FOUND THEN
-    RETURN;
-  ELSIF existing OPERATOR(pg_catalog.=) ANY (ARRAY['CHECK ((favourite_color IS NOT NULL))', 'CHECK ((favourite_color IS NOT NULL)) NOT VALID']::pg_catalog.text[]) THEN
+  -- Only a constraint on the column phase 1 added (dropped with it anyway): one of the same name on
+  -- other columns is the application's, left in place.
+  IF EXISTS (
+    SELECT 1 FROM pg_catalog.pg_constraint c
+    JOIN pg_catalog.pg_attribute a ON a.attrelid OPERATOR(pg_catalog.=) c.conrelid AND a.attnum OPERATOR(pg_catalog.=) ANY (c.conkey)
+    WHERE c.conname OPERATOR(pg_catalog.=) 'users_favourite_color_not_null_check' AND c.conrelid OPERATOR(pg_catalog.=) '"public"."users"'::pg_catalog.regclass
+      AND a.attname OPERATOR(pg_catalog.=) 'favourite_color'
+  ) THEN
     ALTER TABLE "public"."users" DROP CONSTRAINT "users_favourite_color_not_null_check";
-  ELSE
-    RAISE NOTICE 'phasectl: constraint % on % is not the one phase 1 added (%): left in place', 'users_favourite_color_not_null_check', '"public"."users"', existing;
+  ELSIF EXISTS (
+    SELECT 1 FROM pg_catalog.pg_constraint c
+    WHERE c.conname OPERATOR(pg_catalog.=) 'users_favourite_color_not_null_check' AND c.conrelid OPERATOR(pg_catalog.=) '"public"."users"'::pg_catalog.regclass
+  ) THEN
+    RAISE NOTICE 'phasectl: constraint % on % is not on column %: not phase 1''s, left in place', 'users_favourite_color_not_null_check', '"public"."users"', 'favourite_color';
   END IF;
 END
 $phasectl$;
 
 -- intended drop: users_favourite_color_check, added by phase 1.
 DO $phasectl$
-DECLARE
-  existing text;
 BEGIN
-  -- Only the constraint phase 1 added: one of the same name with another definition is the application's.
-  PERFORM pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', true);
-  SELECT pg_catalog.pg_get_constraintdef(c.oid) INTO existing FROM pg_catalog.pg_constraint c
-  WHERE c.conname = 'users_favourite_color_check' AND c.conrelid = '"public"."users"'::pg_catalog.regclass;
-  IF NOT FOUND THEN
-    RETURN;
-  ELSIF existing OPERATOR(pg_catalog.=) ANY (ARRAY['CHECK ((length(favourite_color) <= 200))', 'CHECK ((length(favourite_color) <= 200)) NOT VALID']::pg_catalog.text[]) THEN
+  -- Only a constraint on the column phase 1 added (dropped with it anyway): one of the same name on
+  -- other columns is the application's, left in place.
+  IF EXISTS (
+    SELECT 1 FROM pg_catalog.pg_constraint c
+    JOIN pg_catalog.pg_attribute a ON a.attrelid OPERATOR(pg_catalog.=) c.conrelid AND a.attnum OPERATOR(pg_catalog.=) ANY (c.conkey)
+    WHERE c.conname OPERATOR(pg_catalog.=) 'users_favourite_color_check' AND c.conrelid OPERATOR(pg_catalog.=) '"public"."users"'::pg_catalog.regclass
+      AND a.attname OPERATOR(pg_catalog.=) 'favourite_color'
+  ) THEN
     ALTER TABLE "public"."users" DROP CONSTRAINT "users_favourite_color_check";
-  ELSE
-    RAISE NOTICE 'phasectl: constraint % on % is not the one phase 1 added (%): left in place', 'users_favourite_color_check', '"public"."users"', existing;
+  ELSIF EXISTS (
+    SELECT 1 FROM pg_catalog.pg_constraint c
+    WHERE c.conname OPERATOR(pg_catalog.=) 'users_favourite_color_check' AND c.conrelid OPERATOR(pg_catalog.=) '"public"."users"'::pg_catalog.regclass
+  ) THEN
+    RAISE NOTICE 'phasectl: constraint % on % is not on column %: not phase 1''s, left in place', 'users_favourite_color_check', '"public"."users"', 'favourite_color';
   END IF;
 END
 $phasectl$;

@@ -13,8 +13,6 @@ DO $phasectl$
 DECLARE
   existing record;
 BEGIN
-  -- pg_get_indexdef qualifies names outside the search_path: read it as plan did.
-  PERFORM pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', true);
   SELECT c.relkind, i.indrelid, i.indisvalid, pg_catalog.pg_get_indexdef(c.oid) AS definition INTO existing
   FROM pg_catalog.pg_class c LEFT JOIN pg_catalog.pg_index i ON i.indexrelid = c.oid
   WHERE c.relname = 'users_favourite_color_idx'

@@ -12,8 +12,7 @@ DECLARE
   existing text;
 BEGIN
   -- ADD CONSTRAINT has no IF NOT EXISTS: look it up so a re-run is harmless, and refuse another
-  -- constraint holding the name (pg_get_constraintdef read with the search_path plan used).
-  PERFORM pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', true);
+  -- constraint holding the name (pg_get_constraintdef prints as plan read it: same search_path).
   SELECT pg_catalog.pg_get_constraintdef(c.oid) INTO existing FROM pg_catalog.pg_constraint c
   WHERE c.conname = 'orders_amount_not_null_check' AND c.conrelid = '"public"."orders"'::pg_catalog.regclass;
   IF NOT FOUND THEN

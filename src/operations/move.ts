@@ -364,7 +364,7 @@ function phase1(model: MoveModel, settings: GenerationSettings): PhaseSteps {
           summary: `drop the constraints phase 1 added on ${to}`,
           transaction: true,
           template: 'drop-constraints',
-          context: { ...on(model.target), constraints: model.targetConstraints.map((c) => ({ name: c.name, accepted: c.accepted, comment: `intended drop: ${c.name}, added by phase 1.` })) },
+          context: { ...on(model.target), constraints: model.targetConstraints.map((c) => ({ name: c.name, column: model.target.column, comment: `intended drop: ${c.name}, added by phase 1.` })) },
         },
     model.targetIndexes.length === 0
       ? undefined

@@ -356,7 +356,7 @@ function phase1(model: RenameModel, settings: GenerationSettings): PhaseSteps {
             transaction: true,
             template: 'drop-constraints',
             context: {
-              constraints: model.newConstraints.map((c) => ({ name: c.name, accepted: c.accepted, comment: `intended drop: ${c.name}, added by phase 1.` })),
+              constraints: model.newConstraints.map((c) => ({ name: c.name, column: model.to, comment: `intended drop: ${c.name}, added by phase 1.` })),
             },
           },
       model.newIndexes.length === 0
