@@ -502,7 +502,6 @@ function phase3(model: MoveModel, settings: GenerationSettings): PhaseSteps {
   return { up, down };
 }
 
-/** Moves a column to another table joined 1:1, in three phases: expand, switch, contract. */
 /** The objects phase 1 creates under derived names (their names must be free when the change is planned). */
 export function moveDerivedObjects(change: MoveChange): DerivedObject[] {
   const model = buildModel(change);
@@ -518,6 +517,7 @@ export function moveDerivedObjects(change: MoveChange): DerivedObject[] {
   ];
 }
 
+/** Moves a column to another table joined 1:1, in three phases: expand, switch, contract. */
 export const moveOperation: Operation<MoveChange> = {
   kind: 'move',
   steps(change: MoveChange, phase: PhaseNumber, settings: GenerationSettings = defaultGenerationSettings): PhaseSteps {

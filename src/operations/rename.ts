@@ -124,11 +124,11 @@ function buildModel(change: RenameChange): RenameModel {
     const name = derivedName(index.name, from, to);
     const on = indexAfterOn(index.definition, onNewColumn, `${where}: index ${index.name}`);
     return {
-    name,
-    unique: index.unique,
-    on,
-    definition: indexDefinition(index.unique, name, on),
-    comment: `Index ${index.name} rebuilt on ${to}${index.constraint ? ` (it becomes constraint ${derivedName(index.constraint, from, to)})` : ''}, without blocking writes.`,
+      name,
+      unique: index.unique,
+      on,
+      definition: indexDefinition(index.unique, name, on),
+      comment: `Index ${index.name} rebuilt on ${to}${index.constraint ? ` (it becomes constraint ${derivedName(index.constraint, from, to)})` : ''}, without blocking writes.`,
     };
   });
   const originalIndexes = column.indexes.map((index) => ({

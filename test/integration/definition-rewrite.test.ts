@@ -240,4 +240,22 @@ describe('derived names must be free', () => {
     const file = (await readdir(join(dir, 'db/migrations'))).find((name) => name.includes('_p1_03_indexes.up'))!;
     for (const statement of splitStatements(await readFile(join(dir, 'db/migrations', file), 'utf8'))) await client.query(statement);
   });
+
+  test('a constraint name taken after plan: the constraints step raises at migrate and adds none of its constraints', async () => {
+    await client.query(`CREATE SCHEMA latecheck;
+      CREATE TABLE latecheck.users (id bigint PRIMARY KEY, title text NOT NULL CONSTRAINT users_title_check CHECK (length(title) < 100));
+      INSERT INTO latecheck.users SELECT g, 't' || g FROM generate_series(1, 100) g;`);
+    const dir = await newProject();
+    await ok(dir, ['plan', 'rename', 'latecheck.users.title', 'label', '--database-url', database.url]);
+    await ok(dir, ['advance', '--release', '1.0.0']);
+    await client.query(`ALTER TABLE latecheck.users ADD CONSTRAINT users_label_check CHECK (id > 0)`);
+    const failed = await phasectl(dir, ['migrate', '--database-url', database.url]);
+    expect(failed.code, failed.stdout + failed.stderr).toBe(3);
+    expect(failed.stdout + failed.stderr).toContain('constraint users_label_check on "latecheck"."users" already exists with another definition: CHECK ((id > 0))');
+    // The step is one transaction: the NOT NULL check it adds first is not there either.
+    expect(await rows(`SELECT conname FROM pg_catalog.pg_constraint WHERE conrelid = 'latecheck.users'::regclass AND contype = 'c' ORDER BY 1`)).toEqual([
+      { conname: 'users_label_check' },
+      { conname: 'users_title_check' },
+    ]);
+  });
 });
