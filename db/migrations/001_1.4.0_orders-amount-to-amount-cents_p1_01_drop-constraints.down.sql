@@ -7,4 +7,22 @@ SET LOCAL lock_timeout = '2s';
 SET LOCAL statement_timeout = '30s';
 
 -- intended drop: orders_amount_cents_not_null_check, added by phase 1.
-ALTER TABLE "public"."orders" DROP CONSTRAINT IF EXISTS "orders_amount_cents_not_null_check";
+DO $phasectl$
+BEGIN
+  -- Only a constraint on the column phase 1 added (dropped with it anyway): one of the same name on
+  -- other columns is the application's, left in place.
+  IF EXISTS (
+    SELECT 1 FROM pg_catalog.pg_constraint c
+    JOIN pg_catalog.pg_attribute a ON a.attrelid OPERATOR(pg_catalog.=) c.conrelid AND a.attnum OPERATOR(pg_catalog.=) ANY (c.conkey)
+    WHERE c.conname OPERATOR(pg_catalog.=) 'orders_amount_cents_not_null_check' AND c.conrelid OPERATOR(pg_catalog.=) '"public"."orders"'::pg_catalog.regclass
+      AND a.attname OPERATOR(pg_catalog.=) 'amount_cents'
+  ) THEN
+    ALTER TABLE "public"."orders" DROP CONSTRAINT "orders_amount_cents_not_null_check";
+  ELSIF EXISTS (
+    SELECT 1 FROM pg_catalog.pg_constraint c
+    WHERE c.conname OPERATOR(pg_catalog.=) 'orders_amount_cents_not_null_check' AND c.conrelid OPERATOR(pg_catalog.=) '"public"."orders"'::pg_catalog.regclass
+  ) THEN
+    RAISE NOTICE 'phasectl: constraint % on % is not on column %: not phase 1''s, left in place', 'orders_amount_cents_not_null_check', '"public"."orders"', 'amount_cents';
+  END IF;
+END
+$phasectl$;

@@ -8,13 +8,19 @@ SET LOCAL statement_timeout = '30s';
 
 -- amount_cents must not be NULL (its NOT NULL, as a check: NOT VALID takes no scan, it is validated later).
 DO $phasectl$
+DECLARE
+  existing text;
 BEGIN
-  -- ADD CONSTRAINT has no IF NOT EXISTS: look it up so a re-run is harmless.
-  IF NOT EXISTS (
-    SELECT 1 FROM pg_catalog.pg_constraint
-    WHERE conname = 'orders_amount_cents_not_null_check' AND conrelid = '"public"."orders"'::pg_catalog.regclass
-  ) THEN
+  -- ADD CONSTRAINT has no IF NOT EXISTS: look it up so a re-run is harmless, and refuse another
+  -- constraint holding the name (pg_get_constraintdef prints as plan read it: same search_path).
+  SELECT pg_catalog.pg_get_constraintdef(c.oid) INTO existing FROM pg_catalog.pg_constraint c
+  WHERE c.conname = 'orders_amount_cents_not_null_check' AND c.conrelid = '"public"."orders"'::pg_catalog.regclass;
+  IF NOT FOUND THEN
     ALTER TABLE "public"."orders" ADD CONSTRAINT "orders_amount_cents_not_null_check" CHECK ("amount_cents" IS NOT NULL) NOT VALID;
+  ELSIF NOT existing OPERATOR(pg_catalog.=) ANY (ARRAY['CHECK ((amount_cents IS NOT NULL))', 'CHECK ((amount_cents IS NOT NULL)) NOT VALID']::pg_catalog.text[]) THEN
+    RAISE EXCEPTION 'phasectl: constraint % on % already exists with another definition: %', 'orders_amount_cents_not_null_check', '"public"."orders"', existing
+      USING DETAIL = 'expected: ' OPERATOR(pg_catalog.||) 'CHECK ((amount_cents IS NOT NULL))',
+        HINT = 'rename that constraint (ALTER TABLE … RENAME CONSTRAINT … TO …), or drop it if it is a leftover, then migrate again';
   END IF;
 END
 $phasectl$;

@@ -7,6 +7,43 @@ SET LOCAL lock_timeout = '2s';
 SET LOCAL statement_timeout = '30s';
 
 -- intended drop: users_favourite_color_not_null_check, added by phase 1.
-ALTER TABLE "public"."users" DROP CONSTRAINT IF EXISTS "users_favourite_color_not_null_check";
+DO $phasectl$
+BEGIN
+  -- Only a constraint on the column phase 1 added (dropped with it anyway): one of the same name on
+  -- other columns is the application's, left in place.
+  IF EXISTS (
+    SELECT 1 FROM pg_catalog.pg_constraint c
+    JOIN pg_catalog.pg_attribute a ON a.attrelid OPERATOR(pg_catalog.=) c.conrelid AND a.attnum OPERATOR(pg_catalog.=) ANY (c.conkey)
+    WHERE c.conname OPERATOR(pg_catalog.=) 'users_favourite_color_not_null_check' AND c.conrelid OPERATOR(pg_catalog.=) '"public"."users"'::pg_catalog.regclass
+      AND a.attname OPERATOR(pg_catalog.=) 'favourite_color'
+  ) THEN
+    ALTER TABLE "public"."users" DROP CONSTRAINT "users_favourite_color_not_null_check";
+  ELSIF EXISTS (
+    SELECT 1 FROM pg_catalog.pg_constraint c
+    WHERE c.conname OPERATOR(pg_catalog.=) 'users_favourite_color_not_null_check' AND c.conrelid OPERATOR(pg_catalog.=) '"public"."users"'::pg_catalog.regclass
+  ) THEN
+    RAISE NOTICE 'phasectl: constraint % on % is not on column %: not phase 1''s, left in place', 'users_favourite_color_not_null_check', '"public"."users"', 'favourite_color';
+  END IF;
+END
+$phasectl$;
+
 -- intended drop: users_favourite_color_check, added by phase 1.
-ALTER TABLE "public"."users" DROP CONSTRAINT IF EXISTS "users_favourite_color_check";
+DO $phasectl$
+BEGIN
+  -- Only a constraint on the column phase 1 added (dropped with it anyway): one of the same name on
+  -- other columns is the application's, left in place.
+  IF EXISTS (
+    SELECT 1 FROM pg_catalog.pg_constraint c
+    JOIN pg_catalog.pg_attribute a ON a.attrelid OPERATOR(pg_catalog.=) c.conrelid AND a.attnum OPERATOR(pg_catalog.=) ANY (c.conkey)
+    WHERE c.conname OPERATOR(pg_catalog.=) 'users_favourite_color_check' AND c.conrelid OPERATOR(pg_catalog.=) '"public"."users"'::pg_catalog.regclass
+      AND a.attname OPERATOR(pg_catalog.=) 'favourite_color'
+  ) THEN
+    ALTER TABLE "public"."users" DROP CONSTRAINT "users_favourite_color_check";
+  ELSIF EXISTS (
+    SELECT 1 FROM pg_catalog.pg_constraint c
+    WHERE c.conname OPERATOR(pg_catalog.=) 'users_favourite_color_check' AND c.conrelid OPERATOR(pg_catalog.=) '"public"."users"'::pg_catalog.regclass
+  ) THEN
+    RAISE NOTICE 'phasectl: constraint % on % is not on column %: not phase 1''s, left in place', 'users_favourite_color_check', '"public"."users"', 'favourite_color';
+  END IF;
+END
+$phasectl$;

@@ -7,4 +7,18 @@ SET lock_timeout = '2s';
 SET statement_timeout = '30s';
 
 -- intended drop: index users_favourite_color_idx, built by phase 1.
+-- Only an index on this table: a relation of another table holding the name is not phasectl's to drop.
+DO $phasectl$
+BEGIN
+  IF EXISTS (
+    SELECT 1 FROM pg_catalog.pg_class c LEFT JOIN pg_catalog.pg_index i ON i.indexrelid OPERATOR(pg_catalog.=) c.oid
+    WHERE c.relname OPERATOR(pg_catalog.=) 'users_favourite_color_idx'
+      AND c.relnamespace OPERATOR(pg_catalog.=) (SELECT n.oid FROM pg_catalog.pg_namespace n WHERE n.nspname OPERATOR(pg_catalog.=) 'public')
+      AND (i.indrelid IS NULL OR i.indrelid OPERATOR(pg_catalog.<>) '"public"."users"'::pg_catalog.regclass)
+  ) THEN
+    RAISE EXCEPTION 'phasectl: % is not an index on %: not dropping it', '"public"."users_favourite_color_idx"', '"public"."users"'
+      USING HINT = 'it belongs to the application: rename it (ALTER … RENAME TO …), run this step again, then rename it back';
+  END IF;
+END
+$phasectl$;
 DROP INDEX CONCURRENTLY IF EXISTS "public"."users_favourite_color_idx";

@@ -7,16 +7,28 @@ SET lock_timeout = '2s';
 SET statement_timeout = '6h';
 
 -- Index users_job_title_idx rebuilt on favourite_color, without blocking writes.
--- An interrupted CONCURRENTLY build leaves an INVALID index that IF NOT EXISTS would silently keep: refuse it.
+-- IF NOT EXISTS would silently keep any relation holding the name (an index on another table, an
+-- interrupted build left INVALID): accept only this very index, valid, and refuse anything else.
 DO $phasectl$
+DECLARE
+  existing record;
 BEGIN
-  IF EXISTS (
-    SELECT 1 FROM pg_catalog.pg_index i
-    WHERE i.indexrelid = pg_catalog.to_regclass('"public"."users_favourite_color_idx"') AND NOT i.indisvalid
-  ) THEN
+  SELECT c.relkind, i.indrelid, i.indisvalid, pg_catalog.pg_get_indexdef(c.oid) AS definition INTO existing
+  FROM pg_catalog.pg_class c LEFT JOIN pg_catalog.pg_index i ON i.indexrelid = c.oid
+  WHERE c.relname = 'users_favourite_color_idx'
+    AND c.relnamespace = (SELECT n.oid FROM pg_catalog.pg_namespace n WHERE n.nspname = 'public');
+  IF NOT FOUND THEN
+    RETURN;
+  ELSIF existing.relkind OPERATOR(pg_catalog.<>) 'i' OR existing.indrelid OPERATOR(pg_catalog.<>) '"public"."users"'::pg_catalog.regclass
+     OR existing.definition OPERATOR(pg_catalog.<>) 'CREATE INDEX users_favourite_color_idx ON public.users USING btree (favourite_color)' THEN
+    RAISE EXCEPTION 'phasectl: the name % is taken by another relation (%), not the index this step builds', '"public"."users_favourite_color_idx"',
+      COALESCE(existing.definition, 'relkind ' OPERATOR(pg_catalog.||) existing.relkind::pg_catalog.text)
+      USING DETAIL = 'expected: ' OPERATOR(pg_catalog.||) 'CREATE INDEX users_favourite_color_idx ON public.users USING btree (favourite_color)',
+        HINT = 'rename that relation (ALTER … RENAME TO …), or drop it if it is a leftover, then migrate again';
+  ELSIF NOT existing.indisvalid THEN
     RAISE EXCEPTION 'phasectl: index % is INVALID (an earlier build was interrupted)', '"public"."users_favourite_color_idx"'
-      USING HINT = 'run: DROP INDEX CONCURRENTLY ' || '"public"."users_favourite_color_idx"' || '; then migrate again';
+      USING HINT = 'run: DROP INDEX CONCURRENTLY ' OPERATOR(pg_catalog.||) '"public"."users_favourite_color_idx"' OPERATOR(pg_catalog.||) '; then migrate again';
   END IF;
 END
 $phasectl$;
-CREATE INDEX CONCURRENTLY IF NOT EXISTS "users_favourite_color_idx" ON public.users USING btree ("favourite_color");
+CREATE INDEX CONCURRENTLY IF NOT EXISTS "users_favourite_color_idx" ON public.users USING btree (favourite_color);

@@ -8,26 +8,38 @@ SET LOCAL statement_timeout = '30s';
 
 -- favourite_color must not be NULL (its NOT NULL, as a check: NOT VALID takes no scan, it is validated later).
 DO $phasectl$
+DECLARE
+  existing text;
 BEGIN
-  -- ADD CONSTRAINT has no IF NOT EXISTS: look it up so a re-run is harmless.
-  IF NOT EXISTS (
-    SELECT 1 FROM pg_catalog.pg_constraint
-    WHERE conname = 'users_favourite_color_not_null_check' AND conrelid = '"public"."users"'::pg_catalog.regclass
-  ) THEN
+  -- ADD CONSTRAINT has no IF NOT EXISTS: look it up so a re-run is harmless, and refuse another
+  -- constraint holding the name (pg_get_constraintdef prints as plan read it: same search_path).
+  SELECT pg_catalog.pg_get_constraintdef(c.oid) INTO existing FROM pg_catalog.pg_constraint c
+  WHERE c.conname = 'users_favourite_color_not_null_check' AND c.conrelid = '"public"."users"'::pg_catalog.regclass;
+  IF NOT FOUND THEN
     ALTER TABLE "public"."users" ADD CONSTRAINT "users_favourite_color_not_null_check" CHECK ("favourite_color" IS NOT NULL) NOT VALID;
+  ELSIF NOT existing OPERATOR(pg_catalog.=) ANY (ARRAY['CHECK ((favourite_color IS NOT NULL))', 'CHECK ((favourite_color IS NOT NULL)) NOT VALID']::pg_catalog.text[]) THEN
+    RAISE EXCEPTION 'phasectl: constraint % on % already exists with another definition: %', 'users_favourite_color_not_null_check', '"public"."users"', existing
+      USING DETAIL = 'expected: ' OPERATOR(pg_catalog.||) 'CHECK ((favourite_color IS NOT NULL))',
+        HINT = 'rename that constraint (ALTER TABLE … RENAME CONSTRAINT … TO …), or drop it if it is a leftover, then migrate again';
   END IF;
 END
 $phasectl$;
 
 -- Constraint users_job_title_check copied onto favourite_color; NOT VALID: checks new writes at once, old rows in the validate step.
 DO $phasectl$
+DECLARE
+  existing text;
 BEGIN
-  -- ADD CONSTRAINT has no IF NOT EXISTS: look it up so a re-run is harmless.
-  IF NOT EXISTS (
-    SELECT 1 FROM pg_catalog.pg_constraint
-    WHERE conname = 'users_favourite_color_check' AND conrelid = '"public"."users"'::pg_catalog.regclass
-  ) THEN
-    ALTER TABLE "public"."users" ADD CONSTRAINT "users_favourite_color_check" CHECK ((length("favourite_color") <= 200)) NOT VALID;
+  -- ADD CONSTRAINT has no IF NOT EXISTS: look it up so a re-run is harmless, and refuse another
+  -- constraint holding the name (pg_get_constraintdef prints as plan read it: same search_path).
+  SELECT pg_catalog.pg_get_constraintdef(c.oid) INTO existing FROM pg_catalog.pg_constraint c
+  WHERE c.conname = 'users_favourite_color_check' AND c.conrelid = '"public"."users"'::pg_catalog.regclass;
+  IF NOT FOUND THEN
+    ALTER TABLE "public"."users" ADD CONSTRAINT "users_favourite_color_check" CHECK ((length(favourite_color) <= 200)) NOT VALID;
+  ELSIF NOT existing OPERATOR(pg_catalog.=) ANY (ARRAY['CHECK ((length(favourite_color) <= 200))', 'CHECK ((length(favourite_color) <= 200)) NOT VALID']::pg_catalog.text[]) THEN
+    RAISE EXCEPTION 'phasectl: constraint % on % already exists with another definition: %', 'users_favourite_color_check', '"public"."users"', existing
+      USING DETAIL = 'expected: ' OPERATOR(pg_catalog.||) 'CHECK ((length(favourite_color) <= 200))',
+        HINT = 'rename that constraint (ALTER TABLE … RENAME CONSTRAINT … TO …), or drop it if it is a leftover, then migrate again';
   END IF;
 END
 $phasectl$;

@@ -16,13 +16,19 @@ ALTER TABLE "public"."users" ALTER COLUMN "favourite_color" DROP DEFAULT;
 ALTER TABLE "public"."users" ALTER COLUMN "favourite_color" DROP NOT NULL;
 -- favourite_color must not be NULL, held by a check again as in phase 2.
 DO $phasectl$
+DECLARE
+  existing text;
 BEGIN
-  -- ADD CONSTRAINT has no IF NOT EXISTS: look it up so a re-run is harmless.
-  IF NOT EXISTS (
-    SELECT 1 FROM pg_catalog.pg_constraint
-    WHERE conname = 'users_favourite_color_not_null_check' AND conrelid = '"public"."users"'::pg_catalog.regclass
-  ) THEN
+  -- ADD CONSTRAINT has no IF NOT EXISTS: look it up so a re-run is harmless, and refuse another
+  -- constraint holding the name (pg_get_constraintdef prints as plan read it: same search_path).
+  SELECT pg_catalog.pg_get_constraintdef(c.oid) INTO existing FROM pg_catalog.pg_constraint c
+  WHERE c.conname = 'users_favourite_color_not_null_check' AND c.conrelid = '"public"."users"'::pg_catalog.regclass;
+  IF NOT FOUND THEN
     ALTER TABLE "public"."users" ADD CONSTRAINT "users_favourite_color_not_null_check" CHECK ("favourite_color" IS NOT NULL) NOT VALID;
+  ELSIF NOT existing OPERATOR(pg_catalog.=) ANY (ARRAY['CHECK ((favourite_color IS NOT NULL))', 'CHECK ((favourite_color IS NOT NULL)) NOT VALID']::pg_catalog.text[]) THEN
+    RAISE EXCEPTION 'phasectl: constraint % on % already exists with another definition: %', 'users_favourite_color_not_null_check', '"public"."users"', existing
+      USING DETAIL = 'expected: ' OPERATOR(pg_catalog.||) 'CHECK ((favourite_color IS NOT NULL))',
+        HINT = 'rename that constraint (ALTER TABLE … RENAME CONSTRAINT … TO …), or drop it if it is a leftover, then migrate again';
   END IF;
 END
 $phasectl$;

@@ -1,4 +1,5 @@
 import { connect } from '../db/connect.js';
+import { refuseTakenNames } from '../catalog/derived-names.js';
 import { readMoveFacts } from '../catalog/move-facts.js';
 import { triggerSourceNotes, triggersNamingColumn } from '../catalog/trigger-sources.js';
 import { InputError } from '../errors.js';
@@ -95,6 +96,8 @@ export async function planMove(options: PlanMoveOptions): Promise<PlanMoveResult
     await connection.close();
   }
   const change: MoveChange = { kind: 'move', id, move: { from, to, on }, column: facts.column, key: facts.key, target: facts.target, releases: {} };
+  // Every name phase 1 will create must be free (IF NOT EXISTS would silently skip a copy).
+  if (options.databaseUrl) await refuseTakenNames(options.databaseUrl, change);
   const updated = appendChange(loaded, change);
   await savePhasesFile(updated);
   return { change, file: paths.phasesFile, plan: describeMovePlan(change), notes };

@@ -1,4 +1,5 @@
 import { connect } from '../db/connect.js';
+import { refuseTakenNames } from '../catalog/derived-names.js';
 import { triggerSourceNotes, triggersNamingColumn } from '../catalog/trigger-sources.js';
 import { readRenameFacts } from '../catalog/column-facts.js';
 import { requireConversions } from '../catalog/type-casts.js';
@@ -92,6 +93,8 @@ export async function planRename(options: PlanRenameOptions): Promise<PlanRename
     key,
     releases: {},
   };
+  // Every name phase 1 will create must be free (IF NOT EXISTS would silently skip a copy).
+  if (options.databaseUrl) await refuseTakenNames(options.databaseUrl, change);
   const updated = appendChange(loaded, change);
   await savePhasesFile(updated);
   return { change, file: paths.phasesFile, plan: describeRenamePlan(change), notes };

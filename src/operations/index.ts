@@ -1,8 +1,8 @@
 import type { Change, PhaseNumber } from '../spec/types.js';
-import { moveOperation } from './move.js';
-import { renameOperation } from './rename.js';
+import { moveDerivedObjects, moveOperation } from './move.js';
+import { renameDerivedObjects, renameOperation } from './rename.js';
 import { defaultGenerationSettings, type GenerationSettings } from './settings.js';
-import type { Operation, PhaseSteps } from './types.js';
+import type { DerivedObject, Operation, PhaseSteps } from './types.js';
 
 export { defaultGenerationSettings, type GenerationSettings } from './settings.js';
 export { renameOperation } from './rename.js';
@@ -21,4 +21,9 @@ export function operationFor(change: Change): Operation {
 /** The up and down steps of one phase of a change, rendered with `settings` (timeouts, template folder). */
 export function phaseSteps(change: Change, phase: PhaseNumber, settings: GenerationSettings = defaultGenerationSettings): PhaseSteps {
   return operationFor(change).steps(change, phase, settings);
+}
+
+/** The objects a change's phase 1 creates under derived names, for the plan-time check that the names are free. */
+export function derivedObjects(change: Change): DerivedObject[] {
+  return change.kind === 'rename' ? renameDerivedObjects(change) : moveDerivedObjects(change);
 }

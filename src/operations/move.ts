@@ -6,10 +6,11 @@ import { qualify, quoteIdent } from '../render/quote.js';
 import type { ColumnRef, ConstraintFact, IndexFact, MoveChange, PhaseNumber } from '../spec/types.js';
 import { moveGuardSetting, movedName, notNullCheckName, syncFunctionName, targetSyncFunctionName, triggerName } from './naming.js';
 import { defaultGenerationSettings, type GenerationSettings } from './settings.js';
-import { findKeyword, replaceColumnReference } from './sql-identifiers.js';
+import { quoteIdentLikePostgres } from '../sql/parser.js';
+import { acceptedConstraintTexts, constraintOnColumn, indexAfterOn, indexDefinition, indexMethodAndColumns, notNullCheckDefinition } from './definition-rewrite.js';
 import { deferrability, record, validations, withoutNotValid, type ConstraintPlan, type IndexPlan } from './plan-parts.js';
 import { renderSteps, type StepDraft } from './step-drafts.js';
-import type { BackfillPlan, Definition, Operation, PhaseSteps, Step } from './types.js';
+import type { BackfillPlan, Definition, DerivedObject, Operation, PhaseSteps, Step } from './types.js';
 
 const kind = 'move';
 /** Keys per batch in the DO blocks written for other runners (phasectl's engine adapts its own). */
@@ -44,18 +45,6 @@ interface MoveModel {
 function where(change: MoveChange): string {
   const { from, to } = change.move;
   return `change ${change.id} (${from.schema}.${from.table}.${from.column} → ${to.schema}.${to.table}.${to.column})`;
-}
-
-/** `CREATE INDEX i ON public.users USING btree (address)` → `USING btree (address)` (what follows the table). */
-function indexMethodAndColumns(index: IndexFact, change: MoveChange): string {
-  const on = findKeyword(index.definition, 'on');
-  const using = on ? findKeyword(index.definition.slice(on.end), 'using') : undefined;
-  if (!/^\s*CREATE\s/i.test(index.definition) || !on || !using) {
-    throw new InputError(`${where(change)}: index ${index.name} has a definition phasectl cannot read: ${index.definition}`, {
-      hint: 'run `phasectl plan move` again so the definition is read from the database (pg_get_indexdef)',
-    });
-  }
-  return index.definition.slice(on.end + using.start).trim();
 }
 
 function buildModel(change: MoveChange): MoveModel {
@@ -94,18 +83,26 @@ function buildModel(change: MoveChange): MoveModel {
     }
   }
   const rename = (name: string) => movedName(name, source, target);
-  const targetTable = qualify(target.schema, target.table);
-  const sourceTable = qualify(source.schema, source.table);
-  const targetIndexes = column.indexes.map((index) => ({
-    name: rename(index.name),
-    unique: index.unique,
-    on: `${targetTable} ${replaceColumnReference(indexMethodAndColumns(index, change), source.column, quoteIdent(target.column))}`,
-    comment: `Index ${index.name} of ${source.table}.${source.column}, rebuilt on ${target.table}.${target.column} without blocking writes.`,
-  }));
+  // Written as pg_get_indexdef prints a table, so an index found under the name can be compared with it.
+  const targetTable = `${quoteIdentLikePostgres(target.schema)}.${quoteIdentLikePostgres(target.table)}`;
+  const onTargetColumn = { table: source.table, column: source.column, newName: target.column };
+  const targetIndexes = column.indexes.map((index) => {
+    const name = rename(index.name);
+    const at = `${where(change)}: index ${index.name}`;
+    const on = `${targetTable} ${indexMethodAndColumns(indexAfterOn(index.definition, onTargetColumn, at), at)}`;
+    return {
+      name,
+      unique: index.unique,
+      on,
+      definition: indexDefinition(index.unique, name, on),
+      comment: `Index ${index.name} of ${source.table}.${source.column}, rebuilt on ${target.table}.${target.column} without blocking writes.`,
+    };
+  });
   const originalIndexes = column.indexes.map((index) => ({
     name: index.name,
     unique: index.unique,
-    on: `${sourceTable} ${indexMethodAndColumns(index, change)}`,
+    on: indexAfterOn(index.definition, undefined, `${where(change)}: index ${index.name}`),
+    definition: index.definition,
     comment: `Index ${index.name} on ${source.table}.${source.column}, as it was before phase 3, built without blocking writes.`,
   }));
   const backingIndex = (constraint: ConstraintFact): IndexFact => {
@@ -121,25 +118,23 @@ function buildModel(change: MoveChange): MoveModel {
     const name = onTarget ? rename(constraint.name) : constraint.name;
     if (constraint.kind === 'unique') {
       const index = backingIndex(constraint);
+      // A UNIQUE the facts only know through its index ('UNIQUE'): pg_get_constraintdef prints its column.
+      const printed = constraint.definition.trim() === 'UNIQUE' ? `UNIQUE (${quoteIdentLikePostgres(source.column)})${deferrability(constraint.definition)}` : constraint.definition;
       return {
         name,
         definition: `UNIQUE USING INDEX ${quoteIdent(onTarget ? rename(index.name) : index.name)}${deferrability(constraint.definition)}`,
+        accepted: [onTarget ? constraintOnColumn(printed, onTargetColumn, `${where(change)}: constraint ${constraint.name}`) : printed],
         comment: `UNIQUE constraint ${name} attached to the index built in the previous step (no scan).`,
         validate: false,
       };
     }
-    let definition = constraint.definition;
-    if (onTarget) {
-      // Only the local side of a foreign key names the moved column.
-      const references = constraint.kind === 'foreign_key' ? findKeyword(definition, 'references') : undefined;
-      definition = references
-        ? replaceColumnReference(definition.slice(0, references.start), source.column, quoteIdent(target.column)) + definition.slice(references.start)
-        : replaceColumnReference(definition, source.column, quoteIdent(target.column));
-    }
+    // Only the local side of a foreign key names the moved column (constraintOnColumn keeps the referenced side).
+    const definition = onTarget ? constraintOnColumn(constraint.definition, onTargetColumn, `${where(change)}: constraint ${constraint.name}`) : constraint.definition;
     const { body, wasValid } = withoutNotValid(definition);
     return {
       name,
       definition: `${body} NOT VALID`,
+      accepted: acceptedConstraintTexts(body),
       comment: onTarget
         ? `Constraint ${constraint.name} copied onto ${target.table}.${target.column}; NOT VALID: checks new writes at once, old rows in the validate step.`
         : `Constraint ${constraint.name} on ${source.table}.${source.column}, as it was before phase 3; NOT VALID now, validated in a later step.`,
@@ -163,6 +158,7 @@ function buildModel(change: MoveChange): MoveModel {
         : [{
             name: sourceNotNullCheck,
             definition: `CHECK (${quoteIdent(source.column)} IS NOT NULL) NOT VALID`,
+            accepted: acceptedConstraintTexts(notNullCheckDefinition(source.column)),
             comment: `${source.column} must not be NULL (its NOT NULL, as a check: NOT VALID takes no scan, it is validated later).`,
             validate: true,
           }]),
@@ -368,7 +364,7 @@ function phase1(model: MoveModel, settings: GenerationSettings): PhaseSteps {
           summary: `drop the constraints phase 1 added on ${to}`,
           transaction: true,
           template: 'drop-constraints',
-          context: { ...on(model.target), constraints: model.targetConstraints.map((c) => ({ name: c.name, comment: `intended drop: ${c.name}, added by phase 1.` })) },
+          context: { ...on(model.target), constraints: model.targetConstraints.map((c) => ({ name: c.name, column: model.target.column, comment: `intended drop: ${c.name}, added by phase 1.` })) },
         },
     model.targetIndexes.length === 0
       ? undefined
@@ -504,6 +500,21 @@ function phase3(model: MoveModel, settings: GenerationSettings): PhaseSteps {
         },
   ], settings);
   return { up, down };
+}
+
+/** The objects phase 1 creates under derived names (their names must be free when the change is planned). */
+export function moveDerivedObjects(change: MoveChange): DerivedObject[] {
+  const model = buildModel(change);
+  const target = { schema: model.target.schema, table: model.target.table };
+  const source = { schema: model.source.schema, table: model.source.table };
+  return [
+    ...model.targetIndexes.map((index): DerivedObject => ({ kind: 'index', ...target, name: index.name, about: `the copy of an index of ${model.source.column}` })),
+    ...model.targetConstraints.map((constraint): DerivedObject => ({ kind: 'constraint', ...target, name: constraint.name, about: `a constraint of ${model.target.column}`, unique: constraint.definition.startsWith('UNIQUE USING INDEX') })),
+    { kind: 'trigger', ...source, name: model.triggerName, about: 'the sync trigger' },
+    { kind: 'trigger', ...target, name: model.triggerName, about: 'the sync trigger' },
+    { kind: 'function', schema: 'phasectl', table: '', name: model.sourceFunctionName, about: 'the sync function' },
+    { kind: 'function', schema: 'phasectl', table: '', name: model.targetFunctionName, about: 'the target sync function' },
+  ];
 }
 
 /** Moves a column to another table joined 1:1, in three phases: expand, switch, contract. */

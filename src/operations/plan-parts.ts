@@ -9,6 +9,8 @@ export interface IndexPlan {
   name: string;
   unique: boolean;
   on: string;
+  /** The index as pg_get_indexdef prints it: an index found under this name must read exactly so. */
+  definition: string;
   comment: string;
 }
 
@@ -16,6 +18,8 @@ export interface IndexPlan {
 export interface ConstraintPlan {
   name: string;
   definition: string;
+  /** What pg_get_constraintdef may print for it: a constraint found under this name must read one of these. */
+  accepted: string[];
   comment: string;
   /** False when the original was NOT VALID itself: validating the copy could fail and would change the schema. */
   validate: boolean;

@@ -6,10 +6,12 @@ import { qualify, quoteIdent } from '../render/quote.js';
 import type { ConstraintFact, IndexFact, PhaseNumber, RenameChange } from '../spec/types.js';
 import { defaultGenerationSettings, type GenerationSettings } from './settings.js';
 import { derivedName, notNullCheckName, syncFunctionName, triggerName } from './naming.js';
-import { findKeyword, mentionsColumn, replaceColumnReference } from './sql-identifiers.js';
+import { mentionsColumn, replaceColumnReference } from './sql-identifiers.js';
+import { quoteIdentLikePostgres } from '../sql/parser.js';
+import { acceptedConstraintTexts, constraintOnColumn, indexAfterOn, indexDefinition, notNullCheckDefinition } from './definition-rewrite.js';
 import { deferrability, record, validations, withoutNotValid, type ConstraintPlan, type IndexPlan } from './plan-parts.js';
 import { renderSteps, type StepDraft } from './step-drafts.js';
-import type { BackfillPlan, Definition, Operation, PhaseSteps, Step } from './types.js';
+import type { BackfillPlan, Definition, DerivedObject, Operation, PhaseSteps, Step } from './types.js';
 
 const kind = 'rename';
 /** Keys per batch in the DO blocks written for other runners (phasectl's engine adapts its own). */
@@ -38,27 +40,6 @@ interface RenameModel {
   originalConstraints: ConstraintPlan[];
   functionName: string;
   triggerName: string;
-}
-
-/** `CREATE UNIQUE INDEX name ON public.t USING btree (c)` → what follows `ON` (table, method, columns, predicate). */
-function indexTarget(index: IndexFact, change: RenameChange): string {
-  const on = findKeyword(index.definition, 'on');
-  if (!/^\s*CREATE\s/i.test(index.definition) || !on) {
-    throw new InputError(`change ${change.id}: index ${index.name} has a definition phasectl cannot read: ${index.definition}`, {
-      hint: 'run `phasectl plan` again so the definition is read from the database (pg_get_indexdef)',
-    });
-  }
-  return index.definition.slice(on.end).trim();
-}
-
-/** Rewrites a CHECK or FOREIGN KEY definition onto the new column; for a FK only the local side (before REFERENCES). */
-function rewriteConstraint(constraint: ConstraintFact, from: string, to: string): string {
-  const references = constraint.kind === 'foreign_key' ? findKeyword(constraint.definition, 'references') : undefined;
-  if (!references) return replaceColumnReference(constraint.definition, from, quoteIdent(to));
-  return (
-    replaceColumnReference(constraint.definition.slice(0, references.start), from, quoteIdent(to)) +
-    constraint.definition.slice(references.start)
-  );
 }
 
 /** Every name of a rename that the generated SQL mentions, with its role, for the control-character guard. */
@@ -138,16 +119,23 @@ function buildModel(change: RenameChange): RenameModel {
     return index;
   };
 
-  const newIndexes = column.indexes.map((index) => ({
-    name: derivedName(index.name, from, to),
-    unique: index.unique,
-    on: replaceColumnReference(indexTarget(index, change), from, quoteIdent(to)),
-    comment: `Index ${index.name} rebuilt on ${to}${index.constraint ? ` (it becomes constraint ${derivedName(index.constraint, from, to)})` : ''}, without blocking writes.`,
-  }));
+  const onNewColumn = { table, column: from, newName: to };
+  const newIndexes = column.indexes.map((index) => {
+    const name = derivedName(index.name, from, to);
+    const on = indexAfterOn(index.definition, onNewColumn, `${where}: index ${index.name}`);
+    return {
+      name,
+      unique: index.unique,
+      on,
+      definition: indexDefinition(index.unique, name, on),
+      comment: `Index ${index.name} rebuilt on ${to}${index.constraint ? ` (it becomes constraint ${derivedName(index.constraint, from, to)})` : ''}, without blocking writes.`,
+    };
+  });
   const originalIndexes = column.indexes.map((index) => ({
     name: index.name,
     unique: index.unique,
-    on: indexTarget(index, change),
+    on: indexAfterOn(index.definition, undefined, `${where}: index ${index.name}`),
+    definition: index.definition,
     comment: `Index ${index.name} on ${from}, as it was before phase 3, built without blocking writes.`,
   }));
 
@@ -158,17 +146,23 @@ function buildModel(change: RenameChange): RenameModel {
     if (constraint.kind === 'unique') {
       const index = backingIndex(constraint);
       const indexName = target === 'new' ? derivedName(index.name, from, to) : index.name;
+      // A UNIQUE the facts only know through its index ('UNIQUE'): pg_get_constraintdef prints its column.
+      const printed = constraint.definition.trim() === 'UNIQUE' ? `UNIQUE (${quoteIdentLikePostgres(from)})${deferrability(constraint.definition)}` : constraint.definition;
       return {
         name,
         definition: `UNIQUE USING INDEX ${quoteIdent(indexName)}${deferrability(constraint.definition)}`,
+        accepted: [target === 'new' ? constraintOnColumn(printed, onNewColumn, `${where}: constraint ${constraint.name}`) : printed],
         comment: `UNIQUE constraint ${name} attached to the index built in the previous step (no scan).`,
         validate: false,
       };
     }
-    const { body, wasValid } = withoutNotValid(target === 'new' ? rewriteConstraint(constraint, from, to) : constraint.definition);
+    const { body, wasValid } = withoutNotValid(
+      target === 'new' ? constraintOnColumn(constraint.definition, onNewColumn, `${where}: constraint ${constraint.name}`) : constraint.definition,
+    );
     return {
       name,
       definition: `${body} NOT VALID`,
+      accepted: acceptedConstraintTexts(body),
       comment:
         target === 'new'
           ? `Constraint ${constraint.name} copied onto ${to}; NOT VALID: checks new writes at once, old rows in the validate step.`
@@ -179,6 +173,7 @@ function buildModel(change: RenameChange): RenameModel {
   const notNullCheck = (name: string, columnName: string): ConstraintPlan => ({
     name,
     definition: `CHECK (${quoteIdent(columnName)} IS NOT NULL) NOT VALID`,
+    accepted: acceptedConstraintTexts(notNullCheckDefinition(columnName)),
     comment: `${columnName} must not be NULL (its NOT NULL, as a check: NOT VALID takes no scan, it is validated later).`,
     validate: true,
   });
@@ -361,7 +356,7 @@ function phase1(model: RenameModel, settings: GenerationSettings): PhaseSteps {
             transaction: true,
             template: 'drop-constraints',
             context: {
-              constraints: model.newConstraints.map((c) => ({ name: c.name, comment: `intended drop: ${c.name}, added by phase 1.` })),
+              constraints: model.newConstraints.map((c) => ({ name: c.name, column: model.to, comment: `intended drop: ${c.name}, added by phase 1.` })),
             },
           },
       model.newIndexes.length === 0
@@ -531,6 +526,18 @@ function phase3(model: RenameModel, settings: GenerationSettings): PhaseSteps {
     settings,
   );
   return { up, down };
+}
+
+/** The objects phase 1 creates under derived names (their names must be free when the change is planned). */
+export function renameDerivedObjects(change: RenameChange): DerivedObject[] {
+  const model = buildModel(change);
+  const on = { schema: model.schema, table: model.table };
+  return [
+    ...model.newIndexes.map((index): DerivedObject => ({ kind: 'index', ...on, name: index.name, about: `the copy of an index of ${model.from}` })),
+    ...model.newConstraints.map((constraint): DerivedObject => ({ kind: 'constraint', ...on, name: constraint.name, about: `a constraint of ${model.to}`, unique: constraint.definition.startsWith('UNIQUE USING INDEX') })),
+    { kind: 'trigger', ...on, name: model.triggerName, about: 'the sync trigger' },
+    { kind: 'function', schema: 'phasectl', table: '', name: model.functionName, about: 'the sync function' },
+  ];
 }
 
 /** Renames a column (optionally changing its type) in three phases: expand, switch, contract. */

@@ -75,3 +75,18 @@ export interface Definition {
   summary: string;
   sql: string;
 }
+
+/**
+ * An object phase 1 creates under a name phasectl derives: an index (relation namespace of `schema`), a constraint
+ * or trigger (per table), a function (schema `phasectl`, `table` empty). `unique`: a UNIQUE constraint, whose
+ * index takes the constraint's name, so that name must be free among the schema's relations too.
+ */
+export interface DerivedObject {
+  kind: 'index' | 'constraint' | 'trigger' | 'function';
+  schema: string;
+  table: string;
+  name: string;
+  /** What it is, for messages: `the copy of an index of email`. */
+  about: string;
+  unique?: boolean;
+}
