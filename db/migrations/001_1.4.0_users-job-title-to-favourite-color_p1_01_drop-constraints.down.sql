@@ -5,6 +5,8 @@
 -- Fail fast instead of queueing behind a long lock (the runner retries), and cap every statement.
 SET LOCAL lock_timeout = '2s';
 SET LOCAL statement_timeout = '30s';
+-- Only built-in functions and operators resolve unqualified: nothing planted in another schema (docs/privileges.md).
+SET LOCAL search_path = pg_catalog, pg_temp;
 
 -- intended drop: users_favourite_color_not_null_check, added by phase 1.
 ALTER TABLE "public"."users" DROP CONSTRAINT IF EXISTS "users_favourite_color_not_null_check";

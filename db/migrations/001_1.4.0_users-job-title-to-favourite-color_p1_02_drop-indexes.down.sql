@@ -5,6 +5,9 @@
 -- This file runs outside a transaction, statement by statement: session settings.
 SET lock_timeout = '2s';
 SET statement_timeout = '30s';
+-- Only built-in functions and operators resolve unqualified: nothing planted in another schema (docs/privileges.md).
+-- Like the timeouts, this stays for the rest of the session: a runner that reuses it for other files should reset it.
+SET search_path = pg_catalog, pg_temp;
 
 -- intended drop: index users_favourite_color_idx, built by phase 1.
 DROP INDEX CONCURRENTLY IF EXISTS "public"."users_favourite_color_idx";

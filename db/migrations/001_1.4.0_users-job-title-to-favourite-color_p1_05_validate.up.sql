@@ -5,6 +5,8 @@
 -- Fail fast instead of queueing behind a long lock (the runner retries), and cap every statement.
 SET LOCAL lock_timeout = '2s';
 SET LOCAL statement_timeout = '6h';
+-- Only built-in functions and operators resolve unqualified: nothing planted in another schema (docs/privileges.md).
+SET LOCAL search_path = pg_catalog, pg_temp;
 
 -- VALIDATE scans the table under a SHARE UPDATE EXCLUSIVE lock: reads and writes go on meanwhile.
 -- Validate users_favourite_color_not_null_check (existing rows).

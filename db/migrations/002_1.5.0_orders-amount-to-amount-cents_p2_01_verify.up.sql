@@ -5,6 +5,9 @@
 -- This file runs outside a transaction, statement by statement: session settings.
 SET lock_timeout = '2s';
 SET statement_timeout = '6h';
+-- Only built-in functions and operators resolve unqualified: nothing planted in another schema (docs/privileges.md).
+-- Like the timeouts, this stays for the rest of the session: a runner that reuses it for other files should reset it.
+SET search_path = pg_catalog, pg_temp;
 
 -- Count the rows of "public"."orders" where "amount_cents" differs from round(t."amount" * 100)::bigint, in batches of 1000
 -- keys (each its own short transaction, so no snapshot is held for the whole scan), and record the result:

@@ -5,6 +5,8 @@
 -- Fail fast instead of queueing behind a long lock (the runner retries), and cap every statement.
 SET LOCAL lock_timeout = '2s';
 SET LOCAL statement_timeout = '30s';
+-- Only built-in functions and operators resolve unqualified: nothing planted in another schema (docs/privileges.md).
+SET LOCAL search_path = pg_catalog, pg_temp;
 
 -- The same function, replaced in place: the trigger keeps syncing, the authority moves back to "job_title".
 -- Sync function v01 of change users-job-title-to-favourite-color: keeps "job_title" and "favourite_color" of "public"."users" equal

@@ -5,6 +5,8 @@
 -- Fail fast instead of queueing behind a long lock (the runner retries), and cap every statement.
 SET LOCAL lock_timeout = '2s';
 SET LOCAL statement_timeout = '30s';
+-- Only built-in functions and operators resolve unqualified: nothing planted in another schema (docs/privileges.md).
+SET LOCAL search_path = pg_catalog, pg_temp;
 
 -- Guard: switch only when every row was backfilled and a later verification found no row where the columns differ.
 DO $phasectl$

@@ -5,6 +5,9 @@
 -- This file runs outside a transaction, statement by statement: session settings.
 SET lock_timeout = '2s';
 SET statement_timeout = '6h';
+-- Only built-in functions and operators resolve unqualified: nothing planted in another schema (docs/privileges.md).
+-- Like the timeouts, this stays for the rest of the session: a runner that reuses it for other files should reset it.
+SET search_path = pg_catalog, pg_temp;
 
 -- Fill "job_title" of "public"."users" with t."favourite_color" in every row where they differ, in batches
 -- of 1000 keys. phasectl's runner uses its own batched engine instead of this block; other runners can run it

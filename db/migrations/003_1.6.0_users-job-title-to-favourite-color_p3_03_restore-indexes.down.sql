@@ -5,6 +5,9 @@
 -- This file runs outside a transaction, statement by statement: session settings.
 SET lock_timeout = '2s';
 SET statement_timeout = '6h';
+-- Only built-in functions and operators resolve unqualified: nothing planted in another schema (docs/privileges.md).
+-- Like the timeouts, this stays for the rest of the session: a runner that reuses it for other files should reset it.
+SET search_path = pg_catalog, pg_temp;
 
 -- Index users_job_title_idx on job_title, as it was before phase 3, built without blocking writes.
 -- An interrupted CONCURRENTLY build leaves an INVALID index that IF NOT EXISTS would silently keep: refuse it.
