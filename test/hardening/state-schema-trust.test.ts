@@ -96,7 +96,8 @@ const triggers = ['migrations', 'changes', 'backfills', 'verifications', 'histor
   .map((table) => `CREATE TRIGGER zz_evil BEFORE INSERT OR UPDATE OR DELETE ON phasectl.${table} FOR EACH ROW EXECUTE FUNCTION evil.on_write();`)
   .join('\n');
 
-describe('a state schema planted by another role', () => {
+// Each test runs the CLI several times (a fresh node + tsx each time): slow on a busy machine.
+describe('a state schema planted by another role', { timeout: 300_000 }, () => {
   let dir: string;
   beforeAll(async () => {
     const project = await generatedProject(db.url, { rows: 50, releases: ['1.0.0'] });
@@ -195,7 +196,7 @@ describe('a state schema planted by another role', () => {
   });
 });
 
-describe('look-alike operators and functions planted in public', () => {
+describe('look-alike operators and functions planted in public', { timeout: 300_000 }, () => {
   test('public.=(mood, mood) and public.unnest(int2[]) are never called by plan, migrate, backfill, verify or the sync trigger', async () => {
     await admin.query(`
       GRANT CREATE ON SCHEMA public TO ${quoteIdent(evil.name)};
