@@ -6,6 +6,8 @@
 SET LOCAL lock_timeout = '2s';
 SET LOCAL statement_timeout = '30s';
 -- Only built-in functions and operators resolve unqualified: nothing planted in another schema (docs/privileges.md).
+-- The path before is saved here and given back at the end of this file (a runner may share this transaction).
+SELECT pg_catalog.set_config('phasectl.search_path_before', pg_catalog.current_setting('search_path'), true);
 SET LOCAL search_path = pg_catalog, pg_temp;
 
 -- Refuse a phasectl schema another role could use to run code with this role's rights: the schema and everything
@@ -73,7 +75,7 @@ BEGIN
       ERRCODE = 'insufficient_privilege',
       MESSAGE = pg_catalog.format('phasectl: refusing schema phasectl, not everything in it belongs to %s or a role it is a member of: %s', CURRENT_USER, problems),
       DETAIL = 'Another role could run code with your rights through it (a trigger on its tables, a function it replaces) or drop phasectl''s sync functions.',
-      HINT = 'Check what is in schema phasectl. As an administrator, give the schema and its objects to the migration role (ALTER … OWNER TO) and remove foreign triggers, rules, policies and grants, or drop the schema if it holds nothing of phasectl''s. See docs/privileges.md.';
+      HINT = 'If you trust that role, run phasectl as it or as a member of it (GRANT role TO you). Otherwise check what is in schema phasectl; as an administrator, give the schema and its objects to the migration role (ALTER … OWNER TO) and remove the other roles'' triggers, rules, policies and grants, or drop the schema if it holds nothing of phasectl''s. See docs/privileges.md.';
   END IF;
 END
 $phasectl_state_guard$;
@@ -153,3 +155,6 @@ CREATE OR REPLACE TRIGGER "zz_phasectl_sync_orders_amount_to_amount_cents"
 INSERT INTO phasectl.changes (id, phase, release)
 VALUES ('orders-amount-to-amount-cents', 1, '1.4.0')
 ON CONFLICT (id) DO UPDATE SET phase = EXCLUDED.phase, release = EXCLUDED.release, updated_at = now();
+
+-- Give back the search_path saved at the top of this file, for whatever the runner runs next.
+SELECT pg_catalog.set_config('search_path', pg_catalog.current_setting('phasectl.search_path_before'), true);

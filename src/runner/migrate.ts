@@ -111,6 +111,7 @@ export async function applyContext(run: RunSession, options: RunOptions, log: Ev
     monitor: run.monitor,
     log,
     retry: { retryForSeconds: options.retryForSeconds ?? 60 },
+    userSearchPath: () => run.userSearchPath(),
     lockTimeoutMs: options.lockTimeoutMs,
   };
 }
