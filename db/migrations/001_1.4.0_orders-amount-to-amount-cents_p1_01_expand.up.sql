@@ -5,6 +5,80 @@
 -- Fail fast instead of queueing behind a long lock (the runner retries), and cap every statement.
 SET LOCAL lock_timeout = '2s';
 SET LOCAL statement_timeout = '30s';
+-- Only built-in functions and operators resolve unqualified: nothing planted in another schema (docs/privileges.md).
+-- The path before is saved here and given back at the end of this file (a runner may share this transaction).
+SELECT pg_catalog.set_config('phasectl.search_path_before', pg_catalog.current_setting('search_path'), true);
+SET LOCAL search_path = pg_catalog, pg_temp;
+
+-- Refuse a phasectl schema another role could use to run code with this role's rights: the schema and everything
+-- in it must belong to the current role, a role it is a member of, or a superuser; no trigger, rule or policy on
+-- the state tables; no other role may create objects in the schema or triggers on its tables (docs/privileges.md).
+-- phasectl's runner runs this same block before it reads or writes its state.
+DO $phasectl_state_guard$
+DECLARE
+  problems text;
+BEGIN
+  WITH RECURSIVE member_of(role) AS (
+    SELECT r.oid FROM pg_catalog.pg_roles AS r WHERE r.rolname OPERATOR(pg_catalog.=) CURRENT_USER
+    UNION
+    SELECT m.roleid FROM pg_catalog.pg_auth_members AS m JOIN member_of ON m.member OPERATOR(pg_catalog.=) member_of.role
+  ), trusted(role) AS (
+    SELECT role FROM member_of UNION SELECT r.oid FROM pg_catalog.pg_roles AS r WHERE r.rolsuper
+  ), state(oid) AS (
+    SELECT n.oid FROM pg_catalog.pg_namespace AS n WHERE n.nspname OPERATOR(pg_catalog.=) 'phasectl'
+  ), owned(what, owner) AS (
+    SELECT 'schema phasectl', n.nspowner FROM pg_catalog.pg_namespace AS n JOIN state ON n.oid OPERATOR(pg_catalog.=) state.oid
+    UNION ALL SELECT 'relation ' OPERATOR(pg_catalog.||) c.oid::pg_catalog.regclass::pg_catalog.text, c.relowner
+      FROM pg_catalog.pg_class AS c JOIN state ON c.relnamespace OPERATOR(pg_catalog.=) state.oid
+    UNION ALL SELECT 'function ' OPERATOR(pg_catalog.||) p.oid::pg_catalog.regprocedure::pg_catalog.text, p.proowner
+      FROM pg_catalog.pg_proc AS p JOIN state ON p.pronamespace OPERATOR(pg_catalog.=) state.oid
+    UNION ALL SELECT 'type ' OPERATOR(pg_catalog.||) t.oid::pg_catalog.regtype::pg_catalog.text, t.typowner
+      FROM pg_catalog.pg_type AS t JOIN state ON t.typnamespace OPERATOR(pg_catalog.=) state.oid
+    UNION ALL SELECT 'operator ' OPERATOR(pg_catalog.||) o.oid::pg_catalog.regoperator::pg_catalog.text, o.oprowner
+      FROM pg_catalog.pg_operator AS o JOIN state ON o.oprnamespace OPERATOR(pg_catalog.=) state.oid
+    UNION ALL SELECT 'collation ' OPERATOR(pg_catalog.||) co.oid::pg_catalog.regcollation::pg_catalog.text, co.collowner
+      FROM pg_catalog.pg_collation AS co JOIN state ON co.collnamespace OPERATOR(pg_catalog.=) state.oid
+    UNION ALL SELECT 'conversion ' OPERATOR(pg_catalog.||) cv.conname::pg_catalog.text, cv.conowner
+      FROM pg_catalog.pg_conversion AS cv JOIN state ON cv.connamespace OPERATOR(pg_catalog.=) state.oid
+    UNION ALL SELECT 'operator family ' OPERATOR(pg_catalog.||) f.opfname::pg_catalog.text, f.opfowner
+      FROM pg_catalog.pg_opfamily AS f JOIN state ON f.opfnamespace OPERATOR(pg_catalog.=) state.oid
+  ), found(line) AS (
+    SELECT pg_catalog.format('%s is owned by role %s', o.what, o.owner::pg_catalog.regrole)
+      FROM owned AS o WHERE NOT EXISTS (SELECT FROM trusted WHERE trusted.role OPERATOR(pg_catalog.=) o.owner)
+    UNION ALL SELECT pg_catalog.format('trigger %I on %s (function %s, owned by role %s)', tg.tgname, tg.tgrelid::pg_catalog.regclass,
+                       tg.tgfoid::pg_catalog.regprocedure, p.proowner::pg_catalog.regrole)
+      FROM pg_catalog.pg_trigger AS tg JOIN pg_catalog.pg_class AS c ON c.oid OPERATOR(pg_catalog.=) tg.tgrelid
+      JOIN state ON c.relnamespace OPERATOR(pg_catalog.=) state.oid
+      JOIN pg_catalog.pg_proc AS p ON p.oid OPERATOR(pg_catalog.=) tg.tgfoid
+     WHERE NOT tg.tgisinternal
+    UNION ALL SELECT pg_catalog.format('rule %I on %s', r.rulename, r.ev_class::pg_catalog.regclass)
+      FROM pg_catalog.pg_rewrite AS r JOIN pg_catalog.pg_class AS c ON c.oid OPERATOR(pg_catalog.=) r.ev_class
+      JOIN state ON c.relnamespace OPERATOR(pg_catalog.=) state.oid
+    UNION ALL SELECT pg_catalog.format('policy %I on %s', pol.polname, pol.polrelid::pg_catalog.regclass)
+      FROM pg_catalog.pg_policy AS pol JOIN pg_catalog.pg_class AS c ON c.oid OPERATOR(pg_catalog.=) pol.polrelid
+      JOIN state ON c.relnamespace OPERATOR(pg_catalog.=) state.oid
+    UNION ALL SELECT pg_catalog.format('%s may create objects in schema phasectl',
+                       CASE WHEN a.grantee OPERATOR(pg_catalog.=) 0 THEN 'PUBLIC' ELSE 'role ' OPERATOR(pg_catalog.||) a.grantee::pg_catalog.regrole::pg_catalog.text END)
+      FROM pg_catalog.pg_namespace AS n JOIN state ON n.oid OPERATOR(pg_catalog.=) state.oid
+      CROSS JOIN LATERAL pg_catalog.aclexplode(n.nspacl) AS a
+     WHERE a.privilege_type OPERATOR(pg_catalog.=) 'CREATE' AND NOT EXISTS (SELECT FROM trusted WHERE trusted.role OPERATOR(pg_catalog.=) a.grantee)
+    UNION ALL SELECT pg_catalog.format('%s may create triggers on %s',
+                       CASE WHEN a.grantee OPERATOR(pg_catalog.=) 0 THEN 'PUBLIC' ELSE 'role ' OPERATOR(pg_catalog.||) a.grantee::pg_catalog.regrole::pg_catalog.text END,
+                       c.oid::pg_catalog.regclass)
+      FROM pg_catalog.pg_class AS c JOIN state ON c.relnamespace OPERATOR(pg_catalog.=) state.oid
+      CROSS JOIN LATERAL pg_catalog.aclexplode(c.relacl) AS a
+     WHERE a.privilege_type OPERATOR(pg_catalog.=) 'TRIGGER' AND NOT EXISTS (SELECT FROM trusted WHERE trusted.role OPERATOR(pg_catalog.=) a.grantee)
+  )
+  SELECT pg_catalog.string_agg(found.line, '; ' ORDER BY found.line) INTO problems FROM found;
+  IF problems IS NOT NULL THEN
+    RAISE EXCEPTION USING
+      ERRCODE = 'insufficient_privilege',
+      MESSAGE = pg_catalog.format('phasectl: refusing schema phasectl, not everything in it belongs to %s or a role it is a member of: %s', CURRENT_USER, problems),
+      DETAIL = 'Another role could run code with your rights through it (a trigger on its tables, a function it replaces) or drop phasectl''s sync functions.',
+      HINT = 'If you trust that role, run phasectl as it or as a member of it (GRANT role TO you). Otherwise check what is in schema phasectl; as an administrator, give the schema and its objects to the migration role (ALTER … OWNER TO) and remove the other roles'' triggers, rules, policies and grants, or drop the schema if it holds nothing of phasectl''s. See docs/privileges.md.';
+  END IF;
+END
+$phasectl_state_guard$;
 
 -- phasectl's state: applied migrations, the phase each change reached, backfill progress, verifications.
 CREATE SCHEMA IF NOT EXISTS phasectl;
@@ -81,3 +155,6 @@ CREATE OR REPLACE TRIGGER "zz_phasectl_sync_orders_amount_to_amount_cents"
 INSERT INTO phasectl.changes (id, phase, release)
 VALUES ('orders-amount-to-amount-cents', 1, '1.4.0')
 ON CONFLICT (id) DO UPDATE SET phase = EXCLUDED.phase, release = EXCLUDED.release, updated_at = now();
+
+-- Give back the search_path saved at the top of this file, for whatever the runner runs next.
+SELECT pg_catalog.set_config('search_path', pg_catalog.current_setting('phasectl.search_path_before'), true);

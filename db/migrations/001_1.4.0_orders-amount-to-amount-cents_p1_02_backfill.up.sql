@@ -5,6 +5,10 @@
 -- This file runs outside a transaction, statement by statement: session settings.
 SET lock_timeout = '2s';
 SET statement_timeout = '6h';
+-- Only built-in functions and operators resolve unqualified: nothing planted in another schema (docs/privileges.md).
+-- The path before is saved here and given back at the end of this file (a runner may reuse this session).
+SELECT pg_catalog.set_config('phasectl.search_path_before', pg_catalog.current_setting('search_path'), false);
+SET search_path = pg_catalog, pg_temp;
 
 -- Fill "amount_cents" of "public"."orders" with round(t."amount" * 100)::bigint in every row where they differ, in batches
 -- of 1000 keys. phasectl's runner uses its own batched engine instead of this block; other runners can run it
@@ -64,3 +68,6 @@ BEGIN
   WHERE change_id = 'orders-amount-to-amount-cents' AND direction = 'up';
 END
 $phasectl$;
+
+-- Give back the search_path saved at the top of this file, for whatever the runner runs next.
+SELECT pg_catalog.set_config('search_path', pg_catalog.current_setting('phasectl.search_path_before'), false);

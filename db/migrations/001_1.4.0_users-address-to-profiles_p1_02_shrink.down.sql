@@ -5,6 +5,10 @@
 -- Fail fast instead of queueing behind a long lock (the runner retries), and cap every statement.
 SET LOCAL lock_timeout = '2s';
 SET LOCAL statement_timeout = '30s';
+-- Only built-in functions and operators resolve unqualified: nothing planted in another schema (docs/privileges.md).
+-- The path before is saved here and given back at the end of this file (a runner may share this transaction).
+SELECT pg_catalog.set_config('phasectl.search_path_before', pg_catalog.current_setting('search_path'), true);
+SET LOCAL search_path = pg_catalog, pg_temp;
 
 -- Stop syncing: the trigger on "public"."users" (the one on "public"."profiles" went in the
 -- previous step), then the functions; the source table is locked before the target (the order its writers use).
@@ -21,3 +25,6 @@ ALTER TABLE "public"."profiles" DROP COLUMN IF EXISTS "address";
 DELETE FROM phasectl.verifications WHERE change_id = 'users-address-to-profiles';
 DELETE FROM phasectl.backfills WHERE change_id = 'users-address-to-profiles';
 DELETE FROM phasectl.changes WHERE id = 'users-address-to-profiles';
+
+-- Give back the search_path saved at the top of this file, for whatever the runner runs next.
+SELECT pg_catalog.set_config('search_path', pg_catalog.current_setting('phasectl.search_path_before'), true);

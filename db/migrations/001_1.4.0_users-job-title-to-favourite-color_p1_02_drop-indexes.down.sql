@@ -5,6 +5,10 @@
 -- This file runs outside a transaction, statement by statement: session settings.
 SET lock_timeout = '2s';
 SET statement_timeout = '30s';
+-- Only built-in functions and operators resolve unqualified: nothing planted in another schema (docs/privileges.md).
+-- The path before is saved here and given back at the end of this file (a runner may reuse this session).
+SELECT pg_catalog.set_config('phasectl.search_path_before', pg_catalog.current_setting('search_path'), false);
+SET search_path = pg_catalog, pg_temp;
 
 -- intended drop: index users_favourite_color_idx, built by phase 1.
 -- Only an index on this table: a relation of another table holding the name is not phasectl's to drop.
@@ -22,3 +26,6 @@ BEGIN
 END
 $phasectl$;
 DROP INDEX CONCURRENTLY IF EXISTS "public"."users_favourite_color_idx";
+
+-- Give back the search_path saved at the top of this file, for whatever the runner runs next.
+SELECT pg_catalog.set_config('search_path', pg_catalog.current_setting('phasectl.search_path_before'), false);

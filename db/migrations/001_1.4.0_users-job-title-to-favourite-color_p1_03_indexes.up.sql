@@ -5,6 +5,10 @@
 -- This file runs outside a transaction, statement by statement: session settings.
 SET lock_timeout = '2s';
 SET statement_timeout = '6h';
+-- Only built-in functions and operators resolve unqualified: nothing planted in another schema (docs/privileges.md).
+-- The path before is saved here and given back at the end of this file (a runner may reuse this session).
+SELECT pg_catalog.set_config('phasectl.search_path_before', pg_catalog.current_setting('search_path'), false);
+SET search_path = pg_catalog, pg_temp;
 
 -- Index users_job_title_idx rebuilt on favourite_color, without blocking writes.
 -- IF NOT EXISTS would silently keep any relation holding the name (an index on another table, an
@@ -32,3 +36,6 @@ BEGIN
 END
 $phasectl$;
 CREATE INDEX CONCURRENTLY IF NOT EXISTS "users_favourite_color_idx" ON public.users USING btree (favourite_color);
+
+-- Give back the search_path saved at the top of this file, for whatever the runner runs next.
+SELECT pg_catalog.set_config('search_path', pg_catalog.current_setting('phasectl.search_path_before'), false);

@@ -5,6 +5,10 @@
 -- Fail fast instead of queueing behind a long lock (the runner retries), and cap every statement.
 SET LOCAL lock_timeout = '2s';
 SET LOCAL statement_timeout = '30s';
+-- Only built-in functions and operators resolve unqualified: nothing planted in another schema (docs/privileges.md).
+-- The path before is saved here and given back at the end of this file (a runner may share this transaction).
+SELECT pg_catalog.set_config('phasectl.search_path_before', pg_catalog.current_setting('search_path'), true);
+SET LOCAL search_path = pg_catalog, pg_temp;
 
 -- Stop syncing: the trigger first, then the function it calls.
 DROP TRIGGER IF EXISTS "zz_phasectl_sync_users_job_title_to_favourite_color" ON "public"."users";
@@ -17,3 +21,6 @@ ALTER TABLE "public"."users" DROP COLUMN IF EXISTS "favourite_color";
 DELETE FROM phasectl.verifications WHERE change_id = 'users-job-title-to-favourite-color';
 DELETE FROM phasectl.backfills WHERE change_id = 'users-job-title-to-favourite-color';
 DELETE FROM phasectl.changes WHERE id = 'users-job-title-to-favourite-color';
+
+-- Give back the search_path saved at the top of this file, for whatever the runner runs next.
+SELECT pg_catalog.set_config('search_path', pg_catalog.current_setting('phasectl.search_path_before'), true);

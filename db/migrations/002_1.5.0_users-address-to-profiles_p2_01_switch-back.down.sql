@@ -5,6 +5,10 @@
 -- Fail fast instead of queueing behind a long lock (the runner retries), and cap every statement.
 SET LOCAL lock_timeout = '2s';
 SET LOCAL statement_timeout = '30s';
+-- Only built-in functions and operators resolve unqualified: nothing planted in another schema (docs/privileges.md).
+-- The path before is saved here and given back at the end of this file (a runner may share this transaction).
+SELECT pg_catalog.set_config('phasectl.search_path_before', pg_catalog.current_setting('search_path'), true);
+SET LOCAL search_path = pg_catalog, pg_temp;
 
 -- The same functions, replaced in place: the triggers keep syncing, the authority moves back to
 -- "users"."address".
@@ -145,3 +149,6 @@ $phasectl$;
 INSERT INTO phasectl.changes (id, phase, release)
 VALUES ('users-address-to-profiles', 1, '1.4.0')
 ON CONFLICT (id) DO UPDATE SET phase = EXCLUDED.phase, release = EXCLUDED.release, updated_at = now();
+
+-- Give back the search_path saved at the top of this file, for whatever the runner runs next.
+SELECT pg_catalog.set_config('search_path', pg_catalog.current_setting('phasectl.search_path_before'), true);

@@ -5,6 +5,10 @@
 -- This file runs outside a transaction, statement by statement: session settings.
 SET lock_timeout = '2s';
 SET statement_timeout = '6h';
+-- Only built-in functions and operators resolve unqualified: nothing planted in another schema (docs/privileges.md).
+-- The path before is saved here and given back at the end of this file (a runner may reuse this session).
+SELECT pg_catalog.set_config('phasectl.search_path_before', pg_catalog.current_setting('search_path'), false);
+SET search_path = pg_catalog, pg_temp;
 
 -- Count the pairs of rows where profiles.address differs from users.address and record the result (the switch step refuses to run unless it is 0), in batches of 1000
 -- keys (each its own short transaction, so no snapshot is held for the whole scan), and record the result:
@@ -45,3 +49,6 @@ BEGIN
   END IF;
 END
 $phasectl$;
+
+-- Give back the search_path saved at the top of this file, for whatever the runner runs next.
+SELECT pg_catalog.set_config('search_path', pg_catalog.current_setting('phasectl.search_path_before'), false);

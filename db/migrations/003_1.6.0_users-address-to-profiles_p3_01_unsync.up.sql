@@ -5,6 +5,10 @@
 -- Fail fast instead of queueing behind a long lock (the runner retries), and cap every statement.
 SET LOCAL lock_timeout = '2s';
 SET LOCAL statement_timeout = '6h';
+-- Only built-in functions and operators resolve unqualified: nothing planted in another schema (docs/privileges.md).
+-- The path before is saved here and given back at the end of this file (a runner may share this transaction).
+SELECT pg_catalog.set_config('phasectl.search_path_before', pg_catalog.current_setting('search_path'), true);
+SET LOCAL search_path = pg_catalog, pg_temp;
 
 -- Guards: phase 2 applied, and no value would be lost with "users"."address".
 DO $phasectl$
@@ -32,3 +36,6 @@ $phasectl$;
 -- while its trigger reads the other, so dropping both triggers in one transaction could deadlock with the writers.
 -- intended drop: the sync trigger on profiles; profiles.address is the authority since phase 2.
 DROP TRIGGER IF EXISTS "zz_phasectl_sync_users_address_to_profiles" ON "public"."profiles";
+
+-- Give back the search_path saved at the top of this file, for whatever the runner runs next.
+SELECT pg_catalog.set_config('search_path', pg_catalog.current_setting('phasectl.search_path_before'), true);

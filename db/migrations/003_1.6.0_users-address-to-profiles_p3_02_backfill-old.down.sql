@@ -5,6 +5,10 @@
 -- This file runs outside a transaction, statement by statement: session settings.
 SET lock_timeout = '2s';
 SET statement_timeout = '6h';
+-- Only built-in functions and operators resolve unqualified: nothing planted in another schema (docs/privileges.md).
+-- The path before is saved here and given back at the end of this file (a runner may reuse this session).
+SELECT pg_catalog.set_config('phasectl.search_path_before', pg_catalog.current_setting('search_path'), false);
+SET search_path = pg_catalog, pg_temp;
 
 -- Fill users.address from profiles.address wherever the paired rows differ, walking the key of "public"."users" in batches
 -- of 1000 keys. phasectl's runner uses its own batched engine instead of this block; other runners can run it
@@ -61,3 +65,6 @@ BEGIN
   WHERE change_id = 'users-address-to-profiles' AND direction = 'down';
 END
 $phasectl$;
+
+-- Give back the search_path saved at the top of this file, for whatever the runner runs next.
+SELECT pg_catalog.set_config('search_path', pg_catalog.current_setting('phasectl.search_path_before'), false);

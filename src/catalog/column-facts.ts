@@ -83,7 +83,7 @@ export async function readRenameFacts(
 
 async function requireServerVersion(db: Kysely<any>): Promise<void> {
   const { rows } = await sql<{ version: number; display: string }>`
-    SELECT current_setting('server_version_num')::int AS version, current_setting('server_version') AS display`.execute(db);
+    SELECT pg_catalog.current_setting('server_version_num')::int AS version, pg_catalog.current_setting('server_version') AS display`.execute(db);
   const server = rows[0]!;
   if (server.version < MIN_SERVER_VERSION_NUM) {
     throw new InputError(`PostgreSQL ${server.display} is too old: phasectl needs PostgreSQL 14 or later`, { hint: 'upgrade the server to 14+' });
@@ -130,7 +130,7 @@ async function findColumn(db: Kysely<any>, tableOid: number, target: ColumnTarge
     SELECT a.attnum, a.attnotnull, a.attgenerated, a.attidentity,
            pg_catalog.format_type(a.atttypid, a.atttypmod) AS type,
            CASE WHEN a.attcollation <> 0 AND a.attcollation <> t.typcollation
-                THEN '"' || replace(cn.nspname, '"', '""') || '"."' || replace(co.collname, '"', '""') || '"' END AS collation,
+                THEN '"' || pg_catalog.replace(cn.nspname, '"', '""') || '"."' || pg_catalog.replace(co.collname, '"', '""') || '"' END AS collation,
            pg_catalog.pg_get_expr(d.adbin, d.adrelid) AS default_expression
     FROM pg_catalog.pg_attribute a
     JOIN pg_catalog.pg_type t ON t.oid = a.atttypid
@@ -181,7 +181,7 @@ async function refuseReferencingForeignKeys(db: Kysely<any>, tableOid: number, a
   const { rows } = await sql<{ name: string; on_table: string }>`
     SELECT c.conname AS name, c.conrelid::regclass::text AS on_table
     FROM pg_catalog.pg_constraint c
-    WHERE c.contype = 'f' AND c.confrelid = ${tableOid} AND ${attnum}::int2 = ANY (c.confkey)
+    WHERE c.contype = 'f' AND c.confrelid = ${tableOid} AND ${attnum}::int2 OPERATOR(pg_catalog.=) ANY (c.confkey)
     ORDER BY 2, 1`.execute(db);
   if (rows.length > 0) {
     const names = rows.map((row) => `${displayIdentifier(row.name)} on ${row.on_table}`).join(', ');
@@ -193,10 +193,10 @@ async function refuseReferencingForeignKeys(db: Kysely<any>, tableOid: number, a
 
 async function primaryKeyColumns(db: Kysely<any>, tableOid: number): Promise<{ name: string; attnums: number[] } | undefined> {
   const { rows } = await sql<{ name: string; attnums: number[] }>`
-    SELECT ic.relname AS name, array_agg(k.attnum ORDER BY k.position)::int[] AS attnums
+    SELECT ic.relname AS name, pg_catalog.array_agg(k.attnum ORDER BY k.position)::int[] AS attnums
     FROM pg_catalog.pg_index i
     JOIN pg_catalog.pg_class ic ON ic.oid = i.indexrelid
-    CROSS JOIN LATERAL unnest(i.indkey::int2[]) WITH ORDINALITY AS k(attnum, position)
+    CROSS JOIN LATERAL pg_catalog.unnest(i.indkey::int2[]) WITH ORDINALITY AS k(attnum, position)
     WHERE i.indrelid = ${tableOid} AND i.indisprimary
     GROUP BY ic.relname`.execute(db);
   return rows[0];
@@ -209,17 +209,17 @@ async function primaryKeyColumns(db: Kysely<any>, tableOid: number): Promise<{ n
 async function tableKey(db: Kysely<any>, tableOid: number, attnum: number, tableName: string): Promise<KeyFacts> {
   const { rows } = await sql<{ name: string; columns: string[]; types: string[]; primary: boolean; has_column: boolean; all_not_null: boolean }>`
     SELECT ic.relname AS name, i.indisprimary AS primary,
-           array_agg(a.attname::text ORDER BY k.position) AS columns,
-           array_agg(pg_catalog.format_type(a.atttypid, a.atttypmod) ORDER BY k.position) AS types,
-           bool_or(a.attnum = ${attnum}) AS has_column, bool_and(a.attnotnull) AS all_not_null
+           pg_catalog.array_agg(a.attname::text ORDER BY k.position) AS columns,
+           pg_catalog.array_agg(pg_catalog.format_type(a.atttypid, a.atttypmod) ORDER BY k.position) AS types,
+           pg_catalog.bool_or(a.attnum OPERATOR(pg_catalog.=) ${attnum}) AS has_column, pg_catalog.bool_and(a.attnotnull) AS all_not_null
     FROM pg_catalog.pg_index i
     JOIN pg_catalog.pg_class ic ON ic.oid = i.indexrelid
-    CROSS JOIN LATERAL unnest(i.indkey::int2[]) WITH ORDINALITY AS k(attnum, position)
+    CROSS JOIN LATERAL pg_catalog.unnest(i.indkey::int2[]) WITH ORDINALITY AS k(attnum, position)
     JOIN pg_catalog.pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum
     WHERE i.indrelid = ${tableOid} AND i.indisunique AND i.indisvalid AND i.indimmediate
       AND i.indexprs IS NULL AND i.indpred IS NULL AND k.position <= i.indnkeyatts
     GROUP BY ic.relname, i.indisprimary
-    ORDER BY i.indisprimary DESC, count(*), ic.relname`.execute(db);
+    ORDER BY i.indisprimary DESC, pg_catalog.count(*), ic.relname`.execute(db);
   const key = rows.find((row) => row.all_not_null && !row.has_column);
   if (!key) {
     throw new InputError(`${tableName} has no primary key and no unique index over NOT NULL columns (other than the renamed column)`, {
@@ -238,7 +238,7 @@ async function columnIndexes(db: Kysely<any>, tableOid: number, attnum: number, 
     JOIN pg_catalog.pg_class ic ON ic.oid = i.indexrelid
     LEFT JOIN pg_catalog.pg_constraint con ON con.conindid = i.indexrelid AND con.conrelid = i.indrelid AND con.contype IN ('p', 'u', 'x')
     WHERE i.indrelid = ${tableOid}
-      AND (${attnum}::int2 = ANY (i.indkey::int2[])
+      AND (${attnum}::int2 OPERATOR(pg_catalog.=) ANY (i.indkey::int2[])
            OR EXISTS (SELECT 1 FROM pg_catalog.pg_depend dep
                       WHERE dep.classid = 'pg_catalog.pg_class'::regclass AND dep.objid = i.indexrelid
                         AND dep.refclassid = 'pg_catalog.pg_class'::regclass AND dep.refobjid = i.indrelid
@@ -259,7 +259,7 @@ async function columnConstraints(db: Kysely<any>, tableOid: number, attnum: numb
   const { rows } = await sql<{ name: string; contype: string; definition: string }>`
     SELECT c.conname AS name, c.contype::text AS contype, pg_catalog.pg_get_constraintdef(c.oid) AS definition
     FROM pg_catalog.pg_constraint c
-    WHERE c.conrelid = ${tableOid} AND c.contype IN ('c', 'u', 'f') AND ${attnum}::int2 = ANY (c.conkey)
+    WHERE c.conrelid = ${tableOid} AND c.contype IN ('c', 'u', 'f') AND ${attnum}::int2 OPERATOR(pg_catalog.=) ANY (c.conkey)
     ORDER BY c.conname`.execute(db);
   const kinds: Record<string, ConstraintFact['kind']> = { c: 'check', u: 'unique', f: 'foreign_key' };
   return rows.map((row) => ({ name: row.name, kind: kinds[row.contype]!, definition: row.definition }));

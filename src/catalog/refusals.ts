@@ -53,7 +53,7 @@ async function refuseDependentObjects(db: Kysely<any>, tableOid: number, attnum:
     UNION
     SELECT 'statistics object', pg_catalog.quote_ident(s.stxname)
     FROM pg_catalog.pg_statistic_ext s
-    WHERE s.stxrelid = ${tableOid} AND (${attnum}::int2 = ANY (s.stxkeys::int2[]) OR EXISTS (
+    WHERE s.stxrelid = ${tableOid} AND (${attnum}::int2 OPERATOR(pg_catalog.=) ANY (s.stxkeys::int2[]) OR EXISTS (
       SELECT 1 FROM pg_catalog.pg_depend d WHERE d.classid = 'pg_catalog.pg_statistic_ext'::regclass AND d.objid = s.oid
         AND d.refclassid = 'pg_catalog.pg_class'::regclass AND d.refobjid = ${tableOid} AND d.refobjsubid = ${attnum}))
     UNION
@@ -91,12 +91,12 @@ async function refuseDependentObjects(db: Kysely<any>, tableOid: number, attnum:
 
 /** PostgreSQL 15+ publications may list columns; a listed column's replacement would never reach subscribers. */
 async function refusePublicationColumnLists(db: Kysely<any>, tableOid: number, attnum: number, where: string): Promise<void> {
-  const { rows: version } = await sql<{ num: number }>`SELECT current_setting('server_version_num')::int AS num`.execute(db);
+  const { rows: version } = await sql<{ num: number }>`SELECT pg_catalog.current_setting('server_version_num')::int AS num`.execute(db);
   if ((version[0]?.num ?? 0) < 150000) return;
   const { rows } = await sql<{ name: string }>`
     SELECT DISTINCT pg_catalog.quote_ident(p.pubname) AS name
     FROM pg_catalog.pg_publication_rel pr JOIN pg_catalog.pg_publication p ON p.oid = pr.prpubid
-    WHERE pr.prrelid = ${tableOid} AND ${attnum}::int2 = ANY (pr.prattrs::int2[])
+    WHERE pr.prrelid = ${tableOid} AND ${attnum}::int2 OPERATOR(pg_catalog.=) ANY (pr.prattrs::int2[])
     ORDER BY 1`.execute(db);
   if (rows.length === 0) return;
   const names = rows.map((row) => row.name).join(', ');

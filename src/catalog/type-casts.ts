@@ -20,7 +20,7 @@ export async function hasAssignmentCast(db: Kysely<any>, from: string, to: strin
 export async function requireConversions(db: Kysely<any>, where: string, oldType: string, newType: string, given: { up?: string; down?: string }): Promise<void> {
   const { rows } = await sql<{ old_ok: boolean; new_ok: boolean }>`
     SELECT pg_catalog.to_regtype(${oldType}) IS NOT NULL AS old_ok, pg_catalog.to_regtype(${newType}) IS NOT NULL AS new_ok`.execute(db);
-  if (!rows[0]?.new_ok) throw new InputError(`--type ${newType} is not a type this database knows`, { hint: 'give a type name as PostgreSQL spells it, e.g. bigint, numeric(12,2), text' });
+  if (!rows[0]?.new_ok) throw new InputError(`--type ${newType} is not a type this database knows`, { hint: 'give a type name as PostgreSQL spells it, e.g. bigint, numeric(12,2), text; qualify your own types with their schema (public.mood): phasectl resolves names with search_path = pg_catalog, pg_temp' });
   const missing: string[] = [];
   if (given.up === undefined && !(await hasAssignmentCast(db, oldType, newType))) missing.push(`--up (${oldType} → ${newType})`);
   if (given.down === undefined && !(await hasAssignmentCast(db, newType, oldType))) missing.push(`--down (${newType} → ${oldType})`);

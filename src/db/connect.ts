@@ -18,8 +18,11 @@ export interface Connection {
  */
 export async function connect(url: string, options: { max?: number; applicationName?: string } = {}): Promise<Connection> {
   checkDatabaseUrl(url);
+  const pinned = pinSearchPath(url);
   const pool = new pg.Pool({
-    connectionString: url,
+    connectionString: pinned.connectionString,
+    // Sent at connection start-up, so it holds for every pooled connection and overrides role/database settings.
+    options: pinned.options,
     max: options.max ?? 4,
     application_name: options.applicationName ?? 'phasectl',
     connectionTimeoutMillis: 10_000,
@@ -28,10 +31,14 @@ export async function connect(url: string, options: { max?: number; applicationN
   pool.on('error', () => undefined);
   try {
     const client = await pool.connect();
-    client.release();
+    try {
+      await requirePinnedSearchPath(client, url);
+    } finally {
+      client.release();
+    }
   } catch (error) {
     await pool.end().catch(() => undefined);
-    throw connectionFailure(url, error);
+    throw error instanceof RuntimeFailure ? error : connectionFailure(url, error);
   }
   const db = new Kysely<any>({ dialect: new PostgresDialect({ pool }) });
   let closed = false;
@@ -47,6 +54,44 @@ export async function connect(url: string, options: { max?: number; applicationN
       if (!pool.ended) await pool.end().catch(() => undefined);
     },
   };
+}
+
+/**
+ * Every session phasectl opens resolves unqualified names in `pg_catalog` (then `pg_temp`) only: a function or
+ * operator planted in `public` or any other schema (e.g. `public.=(mood, mood)`, `public.unnest(int2[])`) can
+ * never be picked over the built-in one, by our queries or by the definitions PostgreSQL binds while we run
+ * DDL. Sent as the start-up `options` (`-c search_path=…`), after any `options` the URL or PGOPTIONS carry.
+ */
+export const PINNED_SEARCH_PATH = 'pg_catalog,pg_temp';
+
+export function pinSearchPath(url: string): { connectionString: string; options: string } {
+  const pin = `-c search_path=${PINNED_SEARCH_PATH}`;
+  let connectionString = url;
+  let own = process.env.PGOPTIONS ?? '';
+  try {
+    const parsed = new URL(url);
+    const fromUrl = parsed.searchParams.get('options');
+    if (fromUrl !== null) {
+      // pg lets the URL's options replace ours: take them out and send them first (the last -c wins).
+      own = fromUrl;
+      parsed.searchParams.delete('options');
+      connectionString = parsed.toString();
+    }
+  } catch {
+    // Not a URL (a socket path): pg reads no options from it.
+  }
+  return { connectionString, options: own.trim() === '' ? pin : `${own.trim()} ${pin}` };
+}
+
+/** Fails closed when something between us and the server (a pooler) dropped the start-up search_path. */
+async function requirePinnedSearchPath(client: pg.ClientBase, url: string): Promise<void> {
+  const { rows } = await client.query<{ search_path: string }>(`SELECT pg_catalog.current_setting('search_path') AS search_path`);
+  const actual = rows[0]?.search_path ?? '';
+  if (actual.replace(/\s+/g, '') !== PINNED_SEARCH_PATH) {
+    throw new RuntimeFailure(`the session at ${describeTarget(url)} has search_path "${actual}", not ${PINNED_SEARCH_PATH.replace(',', ', ')}`, {
+      hint: 'phasectl sets it with the start-up option -c search_path=pg_catalog,pg_temp; connect directly to PostgreSQL, not through a pooler that drops start-up options',
+    });
+  }
 }
 
 /** One-line error for a server we cannot reach or log into. */

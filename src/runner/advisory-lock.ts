@@ -36,7 +36,7 @@ export async function acquireRunLock(
   const deadline = Date.now() + options.waitSeconds * 1000;
   let announced = false;
   for (;;) {
-    const { rows } = await session.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1::bigint) AS ok', [RUN_LOCK_KEY]);
+    const { rows } = await session.query<{ ok: boolean }>('SELECT pg_catalog.pg_try_advisory_lock($1::bigint) AS ok', [RUN_LOCK_KEY]);
     if (rows[0]?.ok) {
       if (announced) options.log({ type: 'lock-acquired' });
       return;
@@ -60,5 +60,5 @@ export async function acquireRunLock(
 
 /** Releases the run lock; errors are ignored (closing the session releases it anyway). */
 export async function releaseRunLock(session: pg.ClientBase): Promise<void> {
-  await session.query('SELECT pg_advisory_unlock($1::bigint)', [RUN_LOCK_KEY]).catch(() => undefined);
+  await session.query('SELECT pg_catalog.pg_advisory_unlock($1::bigint)', [RUN_LOCK_KEY]).catch(() => undefined);
 }

@@ -18,6 +18,8 @@ export interface ApplyContext {
   /** `--lock-timeout`: replaces the file's own lock_timeout values. */
   lockTimeoutMs?: number;
   random?: () => number;
+  /** The role's own search_path, for files phasectl did not generate (see RunSession.userSearchPath). */
+  userSearchPath?: () => Promise<string>;
 }
 
 /** Runs after the body succeeded; for transactional files inside the same transaction. */
@@ -36,9 +38,12 @@ export async function applyFile(ctx: ApplyContext, file: MigrationFile, record: 
   const transactional = file.header ? file.header.transaction : true;
   if (transactional) {
     await withLockRetry(ctx, file, body, async () => {
+      // Read before BEGIN: a file phasectl did not generate runs with the search_path it was written for.
+      const ownPath = !file.header && ctx.userSearchPath ? await ctx.userSearchPath() : undefined;
       await ctx.session.query('BEGIN');
       try {
         await ctx.session.query(`SET LOCAL lock_timeout = '${defaultTimeout}ms'`);
+        if (ownPath !== undefined) await ctx.session.query(`SELECT pg_catalog.set_config('search_path', $1, true)`, [ownPath]);
         // Statement by statement inside the transaction, so an error names the exact statement.
         for (const statement of splitStatements(body)) await runStatement(ctx, statement);
         await record(ctx.session, Date.now() - started);
@@ -63,7 +68,8 @@ export async function applyFile(ctx: ApplyContext, file: MigrationFile, record: 
       }
       await record(ctx.session, Date.now() - started);
     } finally {
-      await ctx.session.query('RESET lock_timeout; RESET statement_timeout').catch(() => undefined);
+      // RESET search_path returns to the start-up value: pg_catalog, pg_temp (src/db/connect.ts).
+      await ctx.session.query('RESET lock_timeout; RESET statement_timeout; RESET search_path').catch(() => undefined);
     }
   }
   return Date.now() - started;

@@ -104,13 +104,14 @@ export async function migrate(options: MigrateOptions): Promise<MigrateResult> {
 
 /** The shared context of every file of a run. */
 export async function applyContext(run: RunSession, options: RunOptions, log: EventLog): Promise<ApplyContext> {
-  const { rows } = await run.session.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
+  const { rows } = await run.session.query<{ pid: number }>('SELECT pg_catalog.pg_backend_pid() AS pid');
   return {
     session: run.session,
     sessionPid: rows[0]!.pid,
     monitor: run.monitor,
     log,
     retry: { retryForSeconds: options.retryForSeconds ?? 60 },
+    userSearchPath: () => run.userSearchPath(),
     lockTimeoutMs: options.lockTimeoutMs,
   };
 }

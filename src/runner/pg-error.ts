@@ -43,7 +43,22 @@ export function describePgError(error: unknown): string {
   const parts = [`${fields.message}${fields.code ? ` (SQLSTATE ${fields.code})` : ''}`];
   if (fields.detail) parts.push(`detail: ${fields.detail}`);
   if (fields.hint) parts.push(`hint: ${fields.hint}`);
+  const note = searchPathNote(fields.code);
+  if (note) parts.push(note);
   return parts.join('\n  ');
+}
+
+/**
+ * For "function/operator/type/relation does not exist": phasectl's sessions and files resolve unqualified names
+ * in pg_catalog only (docs/privileges.md), so a name that worked in the application's session may be missing here.
+ */
+export function searchPathNote(code: string | undefined): string | undefined {
+  if (code !== '42883' && code !== '42704' && code !== '42P01') return undefined;
+  return (
+    'note: phasectl runs with search_path = pg_catalog, pg_temp: schema-qualify your own functions, operators, types and tables ' +
+    '(e.g. public.my_function(x)) in --up/--down and --type, or give the functions that fire on this table their own search_path ' +
+    '(ALTER FUNCTION … SET search_path = …)'
+  );
 }
 
 /** A short, single-line excerpt of a statement for error messages. */

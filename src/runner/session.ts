@@ -1,4 +1,4 @@
-import type pg from 'pg';
+import pg from 'pg';
 import { connect, type Connection } from '../db/connect.js';
 import { requireSupportedServer } from './server-version.js';
 
@@ -12,6 +12,11 @@ export interface RunSession {
   connection: Connection;
   /** A query on a connection other than `session` (best effort, for diagnostics). */
   monitor<R extends pg.QueryResultRow>(sql: string, params?: unknown[]): Promise<R[]>;
+  /**
+   * The search_path this role gets without phasectl's pin (role, database and URL settings), for the SQL files
+   * phasectl did not generate: they were written for it. Read once, on a short connection of its own.
+   */
+  userSearchPath(): Promise<string>;
   close(): Promise<void>;
 }
 
@@ -36,9 +41,14 @@ export async function openSession(databaseUrl: string, applicationName = 'phasec
     throw error;
   }
   let closed = false;
+  let userSearchPath: Promise<string> | undefined;
   return {
     session,
     connection,
+    userSearchPath() {
+      userSearchPath ??= readUnpinnedSearchPath(databaseUrl, applicationName);
+      return userSearchPath;
+    },
     async monitor(sql, params) {
       const result = await connection.pool.query(sql, params as unknown[]);
       return result.rows;
@@ -51,4 +61,16 @@ export async function openSession(databaseUrl: string, applicationName = 'phasec
       await connection.close();
     },
   };
+}
+
+async function readUnpinnedSearchPath(databaseUrl: string, applicationName: string): Promise<string> {
+  const probe = new pg.Client({ connectionString: databaseUrl, application_name: applicationName, connectionTimeoutMillis: 10_000 });
+  probe.on('error', () => undefined);
+  await probe.connect();
+  try {
+    const { rows } = await probe.query<{ path: string }>(`SELECT pg_catalog.current_setting('search_path') AS path`);
+    return rows[0]!.path;
+  } finally {
+    await probe.end().catch(() => undefined);
+  }
 }

@@ -70,7 +70,7 @@ export async function status(options: StatusOptions): Promise<StatusReport> {
   const run = await openSession(options.databaseUrl, 'phasectl status');
   try {
     const session = run.session;
-    const stateSchema = (await session.query<{ ok: boolean }>(`SELECT to_regclass('phasectl.migrations') IS NOT NULL AS ok`)).rows[0]?.ok ?? false;
+    const stateSchema = (await session.query<{ ok: boolean }>(`SELECT pg_catalog.to_regclass('phasectl.migrations') IS NOT NULL AS ok`)).rows[0]?.ok ?? false;
     const applied = await readApplied(session);
     const appliedNames = new Set(applied.map((row) => row.name));
     const pendingFiles = files.filter((file) => file.direction === 'up' && !appliedNames.has(file.name));
@@ -122,7 +122,7 @@ async function changeStatus(session: pg.ClientBase, change: Change, stateSchema:
     backfills = (
       await session.query<{ direction: string; rows_done: string; last_key: string[] | null; upper_key: string[] | null; finished: boolean; seconds: number }>(
         `SELECT direction, rows_done, last_key, upper_key, finished_at IS NOT NULL AS finished,
-                extract(epoch FROM updated_at - started_at)::float8 AS seconds
+                pg_catalog.date_part('epoch', updated_at - started_at)::float8 AS seconds
            FROM phasectl.backfills WHERE change_id = $1 ORDER BY direction DESC`,
         [change.id],
       )

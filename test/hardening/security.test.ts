@@ -4,7 +4,6 @@ import { join, relative } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { runBackfill } from '../../src/backfill/engine.js';
-import { catalogFirst } from '../../src/backfill/session-guard.js';
 import { phaseSteps } from '../../src/operations/index.js';
 import { defaultTemplatesDir } from '../../src/render/environment.js';
 import { applySteps } from '../support/apply-sql.js';
@@ -69,19 +68,12 @@ describe('search_path hijacking', () => {
     ]);
     expect((await admin.query('SELECT what FROM public.hijack_calls')).rows).toEqual([]);
 
-    // The batched backfill, run from the hijacked session, puts pg_catalog first for its own queries.
+    // The batched backfill, run from the hijacked session, runs its own queries with search_path = pg_catalog, pg_temp.
     const plan = phase1.find((step) => step.action === 'backfill')!.backfill!;
     await runBackfill(app, plan);
     expect((await admin.query(`SELECT count(*)::int AS n FROM public.users WHERE favourite_color IS DISTINCT FROM job_title`)).rows).toEqual([{ n: 0 }]);
     expect((await admin.query('SELECT what FROM public.hijack_calls')).rows).toEqual([]);
     expect((await app.query('SHOW search_path')).rows).toEqual([{ search_path: 'public, pg_catalog' }]);
-  });
-
-  test('catalogFirst moves pg_catalog to the front and keeps the rest', () => {
-    expect(catalogFirst('public, pg_catalog')).toBe('pg_catalog, public');
-    expect(catalogFirst('"$user", public')).toBe('pg_catalog, "$user", public');
-    expect(catalogFirst('pg_catalog, app')).toBe('pg_catalog, app');
-    expect(catalogFirst('')).toBe('pg_catalog');
   });
 });
 

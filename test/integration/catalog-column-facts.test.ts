@@ -82,7 +82,7 @@ describe('readRenameFacts', () => {
     expect(email.column.constraints).toEqual([{ name: 'Orders "x"_email_key', kind: 'unique', definition: 'UNIQUE (email)' }]);
     const country = await readRenameFacts(connection.db, { schema: 'My Schema', table: 'Orders "x"', column: 'country' }, 'country_code');
     expect(country.column.constraints).toEqual([
-      { name: 'Orders "x"_country_fkey', kind: 'foreign_key', definition: 'FOREIGN KEY (country) REFERENCES countries(code)' },
+      { name: 'Orders "x"_country_fkey', kind: 'foreign_key', definition: 'FOREIGN KEY (country) REFERENCES public.countries(code)' },
     ]);
   });
 
@@ -127,7 +127,7 @@ describe('readRenameFacts', () => {
                         CREATE TABLE public.uses_codes (id int PRIMARY KEY, code text REFERENCES public.codes (code));`);
     await client.end();
     const fk = await refusal({ schema: 'public', table: 'codes', column: 'code' });
-    expect(fk.message).toContain('uses_codes_code_fkey on uses_codes');
+    expect(fk.message).toContain('uses_codes_code_fkey on public.uses_codes');
     expect((await refusal({ schema: 'public', table: 'parts', column: 'region' })).message).toContain('partitioned');
     expect((await refusal({ schema: 'public', table: 'names', column: 'name' })).message).toContain('not a table');
   });

@@ -38,7 +38,7 @@ const change: RenameChange = {
     constraints: [
       { name: 'users_email_job_title_key', kind: 'unique', definition: 'UNIQUE (email, job_title)' },
       { name: 'users_job_title_check', kind: 'check', definition: 'CHECK ((length(job_title) < 200))' },
-      { name: 'users_job_title_fkey', kind: 'foreign_key', definition: 'FOREIGN KEY (job_title) REFERENCES titles(name)' },
+      { name: 'users_job_title_fkey', kind: 'foreign_key', definition: 'FOREIGN KEY (job_title) REFERENCES public.titles(name)' },
     ],
   },
   key: { columns: ['id'], types: ['bigint'] },
@@ -83,6 +83,8 @@ describe.sequential('rename lifecycle on public.users', () => {
   let dataBefore: unknown[];
 
   test('the fixture facts are what the catalog reports', async () => {
+    // As plan reads them: under search_path = pg_catalog, pg_temp, so names outside pg_catalog come back qualified.
+    await client.query('SET search_path = pg_catalog, pg_temp');
     const { rows: indexes } = await client.query(
       `SELECT c.relname AS name, pg_get_indexdef(i.indexrelid) AS definition FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
        WHERE i.indrelid = 'public.users'::regclass AND NOT i.indisprimary ORDER BY 1`,
@@ -93,6 +95,7 @@ describe.sequential('rename lifecycle on public.users', () => {
        WHERE conrelid = 'public.users'::regclass AND contype NOT IN ('p', 'n') ORDER BY 1`,
     );
     expect(constraints).toEqual(change.column.constraints.map(({ name, definition }) => ({ name, definition })));
+    await client.query('RESET search_path');
     before = await snapshot();
     dataBefore = await allRows();
   });
@@ -206,7 +209,7 @@ describe.sequential('rename lifecycle on public.users', () => {
       CREATE TRIGGER keep_history BEFORE UPDATE ON public.users FOR EACH ROW EXECUTE FUNCTION public.keep_history();`);
     const before = await snapshot();
     const error = await applyStep(client, step(p3, 'contract')).then(() => undefined, (caught: unknown) => caught as { message: string; hint?: string });
-    expect(error?.message).toBe('phasectl: change users-job-title-to-favourite-color cannot drop "job_title": trigger refuse_empty_title runs refuse_empty_title() still names it');
+    expect(error?.message).toBe('phasectl: change users-job-title-to-favourite-color cannot drop "job_title": trigger refuse_empty_title runs public.refuse_empty_title() still names it');
     expect(error?.hint).toMatch(/rewrite those functions to use favourite_color instead of job_title/);
     expect(await snapshot()).toEqual(before);
     // Rewritten to the new column, the same trigger no longer stops phase 3 (the next test applies it).

@@ -22,8 +22,10 @@ async function setup(files: Record<string, string>) {
   return { url: db.url, project };
 }
 
+// Stand-ins for generated files. Those run under search_path = pg_catalog, pg_temp and qualify every name; these
+// hand-written ones name tables unqualified, so they set their own path (as any file may).
 const tx = (change: string, release: string, step: string, body: string, phase: 1 | 2 | 3 = 1) =>
-  `${header({ change, phase, step, release })}SET LOCAL lock_timeout = '2s';\nSET LOCAL statement_timeout = '30s';\n${body}\n`;
+  `${header({ change, phase, step, release })}SET LOCAL lock_timeout = '2s';\nSET LOCAL statement_timeout = '30s';\nSET LOCAL search_path = public;\n${body}\n`;
 
 describe('migrate', () => {
   test('applies pending files in file-name order, each recorded once; a second run has nothing to do', async () => {
@@ -65,7 +67,7 @@ describe('migrate', () => {
         `${header({ change: 'c', phase: 1, step: '02-index', release: '1.0.0', transaction: false })}` +
         `SET lock_timeout = '3s';\nSET statement_timeout = '1min';\n` +
         `-- a comment with a ; inside\nCREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS items_sku_idx ON public.items (sku);\n` +
-        `CREATE INDEX CONCURRENTLY IF NOT EXISTS "items sku lower" ON items (lower(sku));\n`,
+        `CREATE INDEX CONCURRENTLY IF NOT EXISTS "items sku lower" ON public.items (lower(sku));\n`,
     });
     await migrate({ databaseUrl: url, projectDir: project.dir });
     const indexes = await query<{ relname: string; indisvalid: boolean }>(url, `SELECT c.relname, i.indisvalid FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid WHERE i.indrelid = 'items'::regclass AND NOT i.indisprimary ORDER BY 1`);
@@ -88,7 +90,7 @@ describe('migrate', () => {
     const events: RunnerEvent[] = [];
     const result = await migrate({ databaseUrl: url, projectDir: project.dir, log: (e) => events.push(e) });
     expect(result.applied.map((f) => f.name)).toEqual(['001_1.0.0_c_p1_02_index.up.sql']);
-    expect(events).toContainEqual({ type: 'index-rebuild', file: '001_1.0.0_c_p1_02_index.up.sql', index: 'dup_v_idx' });
+    expect(events).toContainEqual({ type: 'index-rebuild', file: '001_1.0.0_c_p1_02_index.up.sql', index: 'public.dup_v_idx' });
     expect(await query(url, `SELECT indisvalid, indisunique FROM pg_index WHERE indexrelid = 'dup_v_idx'::regclass`)).toEqual([{ indisvalid: true, indisunique: true }]);
   });
 
@@ -193,7 +195,7 @@ describe('migrate', () => {
 describe('rollback', () => {
   test('runs the downs of the newest release, removes its up files, refuses an older release', async () => {
     const down = (change: string, release: string, step: string, body: string, phase: 1 | 2 | 3) =>
-      `${header({ change, phase, direction: 'down', step, release })}${body}\n`;
+      `${header({ change, phase, direction: 'down', step, release })}SET LOCAL search_path = public;\n${body}\n`;
     const { url, project } = await setup({
       '001_1.0.0_c_p1_01_a.up.sql': tx('c', '1.0.0', '01-a', 'CREATE TABLE a (id int);'),
       '001_1.0.0_c_p1_01_a.down.sql': down('c', '1.0.0', '01-a', 'DROP TABLE a;', 1),
