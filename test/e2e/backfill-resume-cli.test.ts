@@ -11,7 +11,7 @@ import { applyNamedSteps, waitFor, writeBehindTrigger } from '../support/guard-s
  * purpose (behind the trigger) before the resume; a resume leaves them alone, a restart would rewrite them.
  * (`--jobs` does not exist yet, so there is no per-range resume to test.)
  */
-const ROWS = 2000;
+const ROWS = 1200;
 // 100-row batches with a pause: the walk takes a few seconds, long enough to stop it part-way.
 const SLOW = ['--batch-size', '100', '--target-batch-ms', '1', '--pause-ms', '40'];
 const cleanups: (() => Promise<void>)[] = [];
@@ -35,10 +35,10 @@ async function progress(url: string, changeId: string, direction: 'up' | 'down')
   return row && { last: Number(row.last), rowsDone: Number(row.rows_done), finished: row.finished };
 }
 
-/** Runs the CLI and sends `signal` once the backfill has committed at least 500 rows. */
+/** Runs the CLI and sends `signal` once the backfill has committed at least 300 rows. */
 async function stopPartWay(args: string[], url: string, changeId: string, direction: 'up' | 'down', signal: NodeJS.Signals): Promise<CliResult> {
   const run = startPhasectl(args, { env: { DATABASE_URL: url } });
-  await waitFor('500 backfilled rows', async () => ((await progress(url, changeId, direction))?.rowsDone ?? 0) >= 500);
+  await waitFor('300 backfilled rows', async () => ((await progress(url, changeId, direction))?.rowsDone ?? 0) >= 300);
   run.child.kill(signal);
   return run.result;
 }

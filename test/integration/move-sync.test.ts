@@ -66,7 +66,7 @@ async function pairs(schema: string) {
 test('phase 1: the backfill filled existing pairs; a source row without a target row keeps its value until the target row appears', async () => {
   await setUp('m_basic');
   const rows = await pairs('m_basic');
-  expect(rows.filter((row) => Number(row.id) <= 5).every((row) => row.target === row.source)).toBe(true);
+  expect(rows.filter((row) => Number(row.id) <= 5).map((row) => row.target)).toEqual(['street 1', 'street 2', 'street 3', 'street 4', 'street 5']);
   expect(rows.filter((row) => Number(row.id) > 5).map((row) => row.target)).toEqual([null, null, null, null, null]);
   await session.query(`INSERT INTO m_basic.profiles (user_id) VALUES (7)`);
   expect((await session.query(`SELECT address FROM m_basic.profiles WHERE user_id = 7`)).rows).toEqual([{ address: 'street 7' }]);
