@@ -63,7 +63,7 @@ describe.sequential('rename', () => {
   const differingIds = async () =>
     (await query<{ id: string }>(url, 'SELECT id FROM public.users WHERE favourite_color IS DISTINCT FROM job_title ORDER BY id')).map((row) => Number(row.id));
 
-  test('migrate stopped by SIGINT in the backfill; `phasectl backfill` resumes after the stored key; `phasectl verify` counts', async () => {
+  test('migrate stopped by SIGINT in the backfill; `phasectl backfill` resumes after the stored key', async () => {
     const stopped = await stopPartWay(['migrate', '--project', dir, '--to-release', '1.0.0', ...SLOW], url, CHANGE, 'up', 'SIGINT');
     expect(stopped.code).toBe(130);
     const saved = await progress(url, CHANGE, 'up');
@@ -81,7 +81,9 @@ describe.sequential('rename', () => {
     expect(backfillResult(resumed.stdout)).toEqual({ changeId: CHANGE, direction: 'up', rowsUpdated: ROWS - saved!.last, rowsDone: ROWS, alreadyFinished: false, batches: expect.any(Number) });
     // The rows behind the key were not walked again: they still differ.
     expect(await differingIds()).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+  });
 
+  test('`phasectl verify` counts the differing rows (exit 1, then 0 once repaired); a finished backfill is a no-op', async () => {
     const dirty = await phasectl(['verify', CHANGE, '--project', dir], { env: { DATABASE_URL: url } });
     expect(dirty.code).toBe(1);
     expect(dirty.stdout).toBe(`${CHANGE}: 10 differing row(s)\n`);
@@ -120,32 +122,42 @@ describe.sequential('rename', () => {
   });
 });
 
-test('move: migrate stopped by SIGINT in the backfill; `phasectl backfill` resumes after the stored key', async () => {
+describe.sequential('move', () => {
   const CHANGE = 'users-address';
-  const db = await createTestDatabase();
-  cleanups.push(db.drop);
-  const project = await generatedMoveProject(db.url, { rows: ROWS, releases: ['1.0.0', '1.1.0'] });
-  cleanups.push(project.remove);
-  const url = db.url;
-  const stopped = await stopPartWay(['migrate', '--project', project.dir, '--to-release', '1.0.0', ...SLOW], url, CHANGE, 'up', 'SIGINT');
-  expect(stopped.code).toBe(130);
-  const saved = await progress(url, CHANGE, 'up');
-  expect(stopped.stderr).toContain(`error: backfill of ${CHANGE} stopped at key id=${saved?.last}; progress is saved`);
-  expect(saved).toMatchObject({ rowsDone: saved?.last, finished: false });
-  expect(saved!.last).toBeLessThan(ROWS);
+  let url: string;
+  let dir: string;
+  beforeAll(async () => {
+    const db = await createTestDatabase();
+    cleanups.push(db.drop);
+    url = db.url;
+    const project = await generatedMoveProject(url, { rows: ROWS, releases: ['1.0.0', '1.1.0'] });
+    cleanups.push(project.remove);
+    dir = project.dir;
+  });
 
-  await writeBehindTrigger(url, `UPDATE public.profiles SET address = 'behind the key' WHERE user_id <= 10`);
-  const resumed = await phasectl(['backfill', CHANGE, '--project', project.dir, '--json'], { env: { DATABASE_URL: url } });
-  expect(resumed.code, resumed.stderr).toBe(0);
-  expect(backfillResult(resumed.stdout)).toMatchObject({ rowsUpdated: ROWS - saved!.last, rowsDone: ROWS, alreadyFinished: false });
-  const differing = await query<{ id: string }>(url, 'SELECT u.id FROM public.users u JOIN public.profiles p ON p.user_id = u.id WHERE p.address IS DISTINCT FROM u.address ORDER BY u.id');
-  expect(differing.map((row) => Number(row.id))).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+  test('migrate stopped by SIGINT in the backfill; `phasectl backfill` resumes after the stored key', async () => {
+    const stopped = await stopPartWay(['migrate', '--project', dir, '--to-release', '1.0.0', ...SLOW], url, CHANGE, 'up', 'SIGINT');
+    expect(stopped.code).toBe(130);
+    const saved = await progress(url, CHANGE, 'up');
+    expect(stopped.stderr).toContain(`error: backfill of ${CHANGE} stopped at key id=${saved?.last}; progress is saved`);
+    expect(saved).toMatchObject({ rowsDone: saved?.last, finished: false });
+    expect(saved!.last).toBeLessThan(ROWS);
 
-  const verified = await phasectl(['verify', CHANGE, '--project', project.dir], { env: { DATABASE_URL: url } });
-  expect(verified.code).toBe(1);
-  expect(verified.stdout).toBe(`${CHANGE}: 10 differing row(s)\n`);
-  // migrate's phase 2 stops at that verification too.
-  const switched = await phasectl(['migrate', '--project', project.dir], { env: { DATABASE_URL: url } });
-  expect(switched.code).toBe(3);
-  expect(switched.stderr).toContain(`verification of ${CHANGE} found 10 row(s)`);
+    await writeBehindTrigger(url, `UPDATE public.profiles SET address = 'behind the key' WHERE user_id <= 10`);
+    const resumed = await phasectl(['backfill', CHANGE, '--project', dir, '--json'], { env: { DATABASE_URL: url } });
+    expect(resumed.code, resumed.stderr).toBe(0);
+    expect(backfillResult(resumed.stdout)).toMatchObject({ rowsUpdated: ROWS - saved!.last, rowsDone: ROWS, alreadyFinished: false });
+    const differing = await query<{ id: string }>(url, 'SELECT u.id FROM public.users u JOIN public.profiles p ON p.user_id = u.id WHERE p.address IS DISTINCT FROM u.address ORDER BY u.id');
+    expect(differing.map((row) => Number(row.id))).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+  });
+
+  test('`phasectl verify` counts the differing pairs (exit 1) and migrate\'s phase 2 stops at them', async () => {
+    const verified = await phasectl(['verify', CHANGE, '--project', dir], { env: { DATABASE_URL: url } });
+    expect(verified.code).toBe(1);
+    expect(verified.stdout).toBe(`${CHANGE}: 10 differing row(s)\n`);
+    const switched = await phasectl(['migrate', '--project', dir], { env: { DATABASE_URL: url } });
+    expect(switched.code).toBe(3);
+    expect(switched.stderr).toContain(`verification of ${CHANGE} found 10 row(s)`);
+    expect(await query(url, 'SELECT phase FROM phasectl.changes WHERE id = $1', [CHANGE])).toEqual([{ phase: 1 }]);
+  });
 });

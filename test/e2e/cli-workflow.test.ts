@@ -1,14 +1,43 @@
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { phasectl as runPhasectl, repoRoot } from '../support/cli.js';
+import { afterAll, beforeAll, describe, expect, test, vi } from 'vitest';
+import { phasectl as runPhasectl, repoRoot, requireBuiltCli } from '../support/cli.js';
 import { createTestDatabase } from '../support/database.js';
 
-/** Runs the built CLI (`node bin/phasectl.js`) as a real process in `cwd`, as a user would. */
+/** Runs the built CLI (`node bin/phasectl.js`) as a real process in `cwd`: the exit code must reach the shell. */
 function phasectl(cwd: string, args: string[], env: Record<string, string | undefined> = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return runPhasectl(args, { cwd, env });
+}
+
+/**
+ * Runs the built CLI (dist/cli/main.js, what bin/phasectl.js runs) in this process with `cwd` as the working
+ * directory, capturing its output: the same code as a process, without a node start-up per step.
+ */
+async function inProcess(cwd: string, args: string[], env: Record<string, string | undefined> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
+  requireBuiltCli();
+  const { run } = (await import(pathToFileURL(join(repoRoot, 'dist/cli/main.js')).href)) as { run(argv: string[]): Promise<number> };
+  const saved = { cwd: process.cwd(), DATABASE_URL: process.env.DATABASE_URL, PHASECTL_RELEASE: process.env.PHASECTL_RELEASE };
+  let stdout = '';
+  let stderr = '';
+  const outSpy = vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => ((stdout += String(chunk)), true));
+  const errSpy = vi.spyOn(process.stderr, 'write').mockImplementation((chunk) => ((stderr += String(chunk)), true));
+  const setEnv = (name: string, value: string | undefined) => (value === undefined ? delete process.env[name] : (process.env[name] = value));
+  setEnv('DATABASE_URL', env.DATABASE_URL);
+  setEnv('PHASECTL_RELEASE', env.PHASECTL_RELEASE);
+  process.chdir(cwd);
+  try {
+    const code = await run(['node', 'phasectl', ...args]);
+    return { code, stdout, stderr };
+  } finally {
+    process.chdir(saved.cwd);
+    setEnv('DATABASE_URL', saved.DATABASE_URL);
+    setEnv('PHASECTL_RELEASE', saved.PHASECTL_RELEASE);
+    outSpy.mockRestore();
+    errSpy.mockRestore();
+  }
 }
 
 let database: Awaited<ReturnType<typeof createTestDatabase>>;
@@ -31,15 +60,15 @@ afterAll(async () => {
 
 describe('init → plan → advance → generate', () => {
   test('the whole release workflow, with refusals exiting 2 and changing nothing', async () => {
-    const init = await phasectl(project, ['init']);
+    const init = await inProcess(project, ['init']);
     expect(init.code, init.stderr).toBe(0);
     expect(init.stdout).toContain('created phases.yaml');
     expect((await readdir(join(project, 'db'))).sort()).toEqual(['functions', 'migrations', 'triggers']);
-    const initAgain = await phasectl(project, ['init']);
+    const initAgain = await inProcess(project, ['init']);
     expect(initAgain.code).toBe(0);
     expect(initAgain.stdout).toContain('kept    phases.yaml (already exists)');
 
-    const plan = await phasectl(project, ['plan', 'rename', 'users.job_title', 'favourite_color'], { DATABASE_URL: database.url });
+    const plan = await inProcess(project, ['plan', 'rename', 'users.job_title', 'favourite_color'], { DATABASE_URL: database.url });
     expect(plan.code, plan.stderr).toBe(0);
     expect(plan.stdout).toContain('added change users-job-title-to-favourite-color');
     expect(plan.stdout).toContain('Release 3 — phase 3, contract');
@@ -55,14 +84,14 @@ describe('init → plan → advance → generate', () => {
       ['plan', 'rename', 'users.job_title', 'favourite_color', '--database-url', database.url],
       ['advance', '--release', 'not a release'],
     ]) {
-      const refused = await phasectl(project, args);
+      const refused = await inProcess(project, args);
       expect(refused.code, `${args.join(' ')}\n${refused.stderr}`).toBe(2);
       expect(refused.stderr).toMatch(/^error: .*\n {2}fix: /);
       expect(refused.stderr).not.toContain('phasectl@');
       expect(await readFile(join(project, 'phases.yaml'), 'utf8')).toBe(planned);
     }
 
-    const first = await phasectl(project, ['advance', '--release', '1.4.0']);
+    const first = await inProcess(project, ['advance', '--release', '1.4.0']);
     expect(first.code, first.stderr).toBe(0);
     expect(first.stdout).toContain('users-job-title-to-favourite-color: phase 0 → 1 in release 1.4.0');
     expect(await readdir(join(project, 'db/migrations'))).toContain('001_1.4.0_users-job-title-to-favourite-color_p1_01_expand.up.sql');
@@ -73,11 +102,11 @@ describe('init → plan → advance → generate', () => {
     expect(again.stderr).toContain('shipped phase 1 in release 1.4.0');
     expect(await readFile(join(project, 'phases.yaml'), 'utf8')).toBe(afterFirst);
 
-    const second = await phasectl(project, ['advance'], { PHASECTL_RELEASE: '1.5.0' });
+    const second = await inProcess(project, ['advance'], { PHASECTL_RELEASE: '1.5.0' });
     expect(second.code, second.stderr).toBe(0);
     expect(second.stdout).toContain('phase 1 → 2 in release 1.5.0');
 
-    const clean = await phasectl(project, ['generate', '--check']);
+    const clean = await inProcess(project, ['generate', '--check']);
     expect(clean.code, clean.stdout + clean.stderr).toBe(0);
 
     const migrations = await readdir(join(project, 'db/migrations'));
@@ -88,9 +117,9 @@ describe('init → plan → advance → generate', () => {
     expect(dirty.stdout).toContain('changed:');
     expect(await readFile(edited, 'utf8')).toContain('-- hand edit');
 
-    const regenerate = await phasectl(project, ['generate']);
+    const regenerate = await inProcess(project, ['generate']);
     expect(regenerate.code, regenerate.stderr).toBe(0);
-    expect((await phasectl(project, ['generate', '--check'])).code).toBe(0);
+    expect((await inProcess(project, ['generate', '--check'])).code).toBe(0);
   });
 
   test('a broken ledger and a missing phases.yaml are bad input (exit 2)', async () => {
