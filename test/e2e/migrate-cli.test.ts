@@ -1,6 +1,8 @@
-import { spawn } from 'node:child_process';
+import { readdir } from 'node:fs/promises';
+import { join } from 'node:path';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { RUN_LOCK_KEY } from '../../src/runner/advisory-lock.js';
+import { phasectl as runPhasectl } from '../support/cli.js';
 import { createTestDatabase } from '../support/database.js';
 import { generatedProject } from '../support/fixtures-generated.js';
 import { client, query } from '../support/fixtures-project.js';
@@ -20,17 +22,9 @@ afterAll(async () => {
   for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined);
 });
 
+/** The built CLI (`node bin/phasectl.js`) as a real process, DATABASE_URL set to the test database. */
 function phasectl(args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'test/support/fixtures-cli.ts', ...args], {
-      env: { ...process.env, DATABASE_URL: url, ...env },
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk) => (stdout += String(chunk)));
-    child.stderr.on('data', (chunk) => (stderr += String(chunk)));
-    child.on('exit', (code) => resolve({ code, stdout, stderr }));
-  });
+  return runPhasectl(args, { env: { DATABASE_URL: url, ...env } });
 }
 
 test('bad password: exit 3, one line naming host:port/db, no password, no stack', async () => {
@@ -53,8 +47,9 @@ test('--dry-run prints the SQL and changes nothing; migrate --to-release, --json
   const first = await phasectl(['migrate', '--project', dir, '--to-release', '1.0.0', '--json']);
   expect(first.code).toBe(0);
   const events = first.stdout.trim().split('\n').map((line) => JSON.parse(line) as { type: string; file?: string });
-  expect(events.some((e) => e.type === 'backfill-done')).toBe(true);
-  expect(events.filter((e) => e.type === 'file-done').every((e) => e.file?.startsWith('001_1.0.0_'))).toBe(true);
+  expect(events.filter((e) => e.type === 'backfill-done')).toHaveLength(1);
+  const release1 = (await readdir(join(dir, 'db/migrations'))).filter((name) => name.startsWith('001_1.0.0_') && name.endsWith('.up.sql')).sort();
+  expect(events.filter((e) => e.type === 'file-done').map((e) => e.file)).toEqual(release1);
 
   const status = await phasectl(['status', '--project', dir, '--json']);
   expect(status.code).toBe(0);

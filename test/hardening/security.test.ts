@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import pg from 'pg';
@@ -7,6 +6,7 @@ import { runBackfill } from '../../src/backfill/engine.js';
 import { phaseSteps } from '../../src/operations/index.js';
 import { defaultTemplatesDir } from '../../src/render/environment.js';
 import { applySteps } from '../support/apply-sql.js';
+import { phasectl as runPhasectl } from '../support/cli.js';
 import { createTestDatabase } from '../support/database.js';
 import { generatedProject } from '../support/fixtures-generated.js';
 import { plannedRename } from '../support/hardening-rename.js';
@@ -152,16 +152,10 @@ describe('templates quote every name', () => {
 });
 
 describe('passwords never printed', () => {
-  function phasectl(args: string[]): Promise<{ code: number | null; output: string }> {
-    return new Promise((resolve) => {
-      const child = spawn(process.execPath, ['--import', 'tsx', 'test/support/fixtures-cli.ts', ...args], {
-        env: { ...process.env, DATABASE_URL: '', PHASECTL_DEBUG: '1' },
-      });
-      let output = '';
-      child.stdout.on('data', (chunk) => (output += String(chunk)));
-      child.stderr.on('data', (chunk) => (output += String(chunk)));
-      child.on('exit', (code) => resolve({ code, output }));
-    });
+  /** The built CLI (`node bin/phasectl.js`); stdout and stderr together. */
+  async function phasectl(args: string[]): Promise<{ code: number | null; output: string }> {
+    const result = await runPhasectl(args, { env: { DATABASE_URL: '', PHASECTL_DEBUG: '1' } });
+    return { code: result.code, output: result.stdout + result.stderr };
   }
 
   test('migrate, status and verify with a wrong password, with --debug: no password in stdout or stderr', async () => {

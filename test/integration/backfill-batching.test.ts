@@ -4,7 +4,7 @@ import { runBackfill } from '../../src/backfill/engine.js';
 import { runVerify } from '../../src/backfill/verify.js';
 import type { RunnerEvent } from '../../src/runner/events.js';
 import { createTestDatabase } from '../support/database.js';
-import { createRenameFixture, differingRows, renamePlan } from '../support/fixtures-backfill.js';
+import { createGeneratedRename, differingRows, renamePlan } from '../support/fixtures-backfill.js';
 import { client as connect } from '../support/fixtures-project.js';
 
 let db: Awaited<ReturnType<typeof createTestDatabase>>;
@@ -34,16 +34,16 @@ async function commitModes(table: string): Promise<string[]> {
 }
 
 test('batches commit asynchronously by default, durably on request; the session setting is left as it was', async () => {
-  await createRenameFixture(session, { table: 'async_batches', rows: 3_000 });
-  await createRenameFixture(session, { table: 'durable_batches', rows: 3_000 });
+  const { plan: asyncPlan } = await createGeneratedRename(session, db.url, { table: 'async_batches', rows: 3_000 });
+  const { plan: durablePlan } = await createGeneratedRename(session, db.url, { table: 'durable_batches', rows: 3_000 });
   await recordCommitMode('async_batches');
   await recordCommitMode('durable_batches');
   // The test server runs with synchronous_commit = off; a production session has it on.
   await session.query('SET synchronous_commit = on');
   const before = 'on';
 
-  const fast = await runBackfill(session, renamePlan('async_batches'), { batchSize: 500, targetBatchMs: 1 });
-  const durable = await runBackfill(session, renamePlan('durable_batches'), { batchSize: 500, targetBatchMs: 1, durableBatches: true });
+  const fast = await runBackfill(session, asyncPlan, { batchSize: 500, targetBatchMs: 1 });
+  const durable = await runBackfill(session, durablePlan, { batchSize: 500, targetBatchMs: 1, durableBatches: true });
 
   expect(fast.batches).toBeGreaterThan(1);
   expect(await commitModes('async_batches')).toEqual(['off']);
@@ -52,14 +52,14 @@ test('batches commit asynchronously by default, durably on request; the session 
   expect(await differingRows(session, 'async_batches')).toBe(0);
   expect(await differingRows(session, 'durable_batches')).toBe(0);
   expect(durable.rowsDone).toBe(3_000);
-  const state = (await session.query(`SELECT rows_done::int AS rows_done, last_key FROM phasectl.backfills WHERE change_id = $1`, [renamePlan('async_batches').changeId])).rows[0];
+  const state = (await session.query(`SELECT rows_done::int AS rows_done, last_key FROM phasectl.backfills WHERE change_id = $1`, [asyncPlan.changeId])).rows[0];
   expect(state).toEqual({ rows_done: 3_000, last_key: ['3000'] });
 });
 
 test('the batch size creeps up, ×1.5 at most per fast batch', async () => {
-  await createRenameFixture(session, { table: 'growing', rows: 20_000 });
+  const { plan } = await createGeneratedRename(session, db.url, { table: 'growing', rows: 20_000 });
   const sizes: number[] = [];
-  await runBackfill(session, renamePlan('growing'), {
+  await runBackfill(session, plan, {
     batchSize: 100,
     targetBatchMs: 10_000,
     log: (event: RunnerEvent) => {
@@ -126,18 +126,18 @@ test('verify: a span that turns out dense runs past the count timeout and is ret
 });
 
 test('integer keys, sparse then dense: no batch rewrites more than 1.5× the rows of the one before, and every row is filled', async () => {
-  await createRenameFixture(session, { table: 'sparse_dense', rows: 0 });
-  // Rows written with the sync trigger suppressed, so the new column starts empty (as before a backfill).
+  const { plan } = await createGeneratedRename(session, db.url, { table: 'sparse_dense', rows: 0 });
+  // Rows written behind the sync trigger, so the new column starts empty (as rows written before phase 1).
   await session.query(`
-    SET phasectl.backfill = 'on';
+    SET session_replication_role = replica;
     INSERT INTO public.sparse_dense (id, job_title) SELECT g * 1000, 'sparse ' || g FROM generate_series(1, 2000) g;
     INSERT INTO public.sparse_dense (id, job_title) SELECT 3000000 + g, 'dense ' || g FROM generate_series(1, 30000) g;
-    RESET phasectl.backfill;
+    RESET session_replication_role;
     TRUNCATE public.backfill_writes;
     ANALYZE public.sparse_dense`);
   const perBatch: Array<{ size: number; rows: number }> = [];
   let done = 0;
-  const result = await runBackfill(session, renamePlan('sparse_dense'), {
+  const result = await runBackfill(session, plan, {
     batchSize: 200,
     targetBatchMs: 1000, // every batch is "fast": the size grows ×1.5 each time, the worst case for a span
     log: (event: RunnerEvent) => {

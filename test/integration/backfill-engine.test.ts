@@ -6,8 +6,9 @@ import { runVerify } from '../../src/backfill/verify.js';
 import { PhasectlError, RuntimeFailure } from '../../src/errors.js';
 import type { RunnerEvent } from '../../src/runner/events.js';
 import { createTestDatabase } from '../support/database.js';
-import { backfillWrites, createRenameFixture, differingRows, renamePlan } from '../support/fixtures-backfill.js';
+import { backfillWrites, createGeneratedRename, differingRows, renamePlan } from '../support/fixtures-backfill.js';
 import { client as connect } from '../support/fixtures-project.js';
+import { writeBehindTrigger } from '../support/guard-state.js';
 
 let db: Awaited<ReturnType<typeof createTestDatabase>>;
 let session: pg.Client;
@@ -25,9 +26,8 @@ async function resetCounter(): Promise<void> {
 }
 
 test('20k rows: rewrites only the rows that differ, records progress, then verify finds 0 and a rerun is a no-op', async () => {
-  await createRenameFixture(session, { table: 'users', rows: 20_000, alreadySynced: 5_000 });
+  const { plan } = await createGeneratedRename(session, db.url, { table: 'users', rows: 20_000, alreadySynced: 5_000 });
   await resetCounter();
-  const plan = renamePlan('users');
   const events: RunnerEvent[] = [];
   const result = await runBackfill(session, plan, { batchSize: 1000, log: (e) => events.push(e) });
   expect(result.rowsUpdated).toBe(15_000);
@@ -42,9 +42,8 @@ test('20k rows: rewrites only the rows that differ, records progress, then verif
 });
 
 test('a composite key is walked by row comparison, every row once', async () => {
-  await createRenameFixture(session, { table: 'tenant_users', rows: 3_000, composite: true });
+  const { plan } = await createGeneratedRename(session, db.url, { table: 'tenant_users', rows: 3_000, composite: true });
   await resetCounter();
-  const plan = renamePlan('tenant_users', { composite: true });
   const result = await runBackfill(session, plan, { batchSize: 100, targetBatchMs: 1 });
   expect(result.rowsUpdated).toBe(3_000);
   expect(await backfillWrites(session)).toBe(3_000);
@@ -54,25 +53,28 @@ test('a composite key is walked by row comparison, every row once', async () => 
   expect(state?.upper_key).toEqual(['6', '2995']); // highest (g % 7, g) for g ≤ 3000
 });
 
-test('concurrent inserts and updates during the backfill: it terminates and 0 rows differ', async () => {
-  await createRenameFixture(session, { table: 'busy', rows: 8_000 });
+test('concurrent inserts and updates during the backfill (generated sync trigger): it terminates, 0 rows differ, every write kept', async () => {
+  const { plan } = await createGeneratedRename(session, db.url, { table: 'busy', rows: 8_000 });
   const writer = await connect(db.url);
   let stop = false;
   let writes = 0;
+  // Any failed write fails the test (the loop's promise rejects and is awaited below).
   const loop = (async () => {
     let next = 100_000;
     while (!stop) {
       const id = 1 + Math.floor(Math.random() * 8000);
       await writer.query(`UPDATE public.busy SET job_title = $2 WHERE id = $1`, [id, `changed ${writes}`]);
       await writer.query(`INSERT INTO public.busy (id, job_title) VALUES ($1, $2)`, [next, `new ${next}`]);
+      // New code inserting both columns with different values: the product's rule keeps the new column's value.
+      await writer.query(`INSERT INTO public.busy (id, job_title, favourite_color) VALUES ($1, 'old default', $2)`, [next + 500_000, `both ${next}`]);
       next += 1;
       const other = 1 + Math.floor(Math.random() * 8000);
       await writer.query(`UPDATE public.busy SET favourite_color = $2 WHERE id = $1`, [other, `from new code ${writes}`]);
-      writes += 3;
+      writes += 4;
     }
   })();
   try {
-    const result = await runBackfill(session, renamePlan('busy'), { batchSize: 200, targetBatchMs: 1, pauseMs: 5 });
+    const result = await runBackfill(session, plan, { batchSize: 200, targetBatchMs: 1, pauseMs: 5 });
     expect(result.alreadyFinished).toBe(false);
   } finally {
     stop = true;
@@ -81,14 +83,16 @@ test('concurrent inserts and updates during the backfill: it terminates and 0 ro
   }
   expect(writes).toBeGreaterThan(30);
   expect(await differingRows(session, 'busy')).toBe(0);
-  expect(await runVerify(session, renamePlan('busy'), { batchSize: 500 })).toMatchObject({ differing: 0 });
+  const both = await session.query(`SELECT count(*)::int AS n, count(*) FILTER (WHERE favourite_color = 'both ' || (id - 500000) AND job_title = favourite_color)::int AS kept FROM public.busy WHERE id >= 600000`);
+  expect(both.rows[0].n).toBeGreaterThan(5);
+  expect(both.rows[0].kept).toBe(both.rows[0].n);
+  expect(await runVerify(session, plan, { batchSize: 500 })).toMatchObject({ differing: 0 });
 });
 
-test('SIGKILL part-way, then resume: 0 rows differ and hardly any row is written twice', async () => {
-  await createRenameFixture(session, { table: 'killed', rows: 20_000 });
+test('SIGKILL part-way, then resume from the stored key: rows behind it are not walked again, no row is written twice', async () => {
+  const { plan } = await createGeneratedRename(session, db.url, { table: 'killed', rows: 20_000 });
   await resetCounter();
-  const plan = renamePlan('killed');
-  const child = spawn(process.execPath, ['--import', 'tsx', 'test/support/fixtures-backfill-child.ts', db.url], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(process.execPath, ['--import', 'tsx', 'test/support/fixtures-backfill-child.ts', db.url, JSON.stringify(plan)], { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr.on('data', (chunk) => (stderr += String(chunk)));
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
@@ -101,23 +105,25 @@ test('SIGKILL part-way, then resume: 0 rows differ and hardly any row is written
   child.kill('SIGKILL');
   await exited;
   expect(stderr).toBe('');
-  const saved = (await session.query(`SELECT rows_done::int AS n, finished_at FROM phasectl.backfills WHERE change_id = $1`, [plan.changeId])).rows[0];
+  const saved = (await session.query(`SELECT rows_done::int AS n, (last_key->>0)::int AS last, finished_at FROM phasectl.backfills WHERE change_id = $1`, [plan.changeId])).rows[0];
   expect(saved.n).toBeGreaterThanOrEqual(3000);
   expect(saved.n).toBeLessThan(20_000);
+  // Every row up to the stored key was rewritten once by a committed batch (the killed batch rolled back whole).
+  expect(saved.last).toBe(saved.n);
   expect(saved.finished_at).toBeNull();
+  expect(await backfillWrites(session)).toBe(saved.n);
+  // Rows behind the stored key made to differ on purpose: a resume does not walk them again, a restart would.
+  await writeBehindTrigger(db.url, `UPDATE public.killed SET favourite_color = 'behind the key' WHERE id <= 10`);
   const events: RunnerEvent[] = [];
   const resumed = await runBackfill(session, plan, { log: (e) => events.push(e) });
-  expect(events.find((e) => e.type === 'backfill-start')).toMatchObject({ resumedFrom: [expect.any(String)] });
-  expect(resumed.rowsDone).toBe(20_000);
-  expect(await differingRows(session, 'killed')).toBe(0);
-  const writes = await backfillWrites(session);
-  expect(writes).toBeGreaterThanOrEqual(20_000);
-  expect(writes).toBeLessThanOrEqual(20_000 + 100);
+  expect(events.find((e) => e.type === 'backfill-start')).toMatchObject({ resumedFrom: [String(saved.last)] });
+  expect(resumed).toMatchObject({ rowsUpdated: 20_000 - saved.n, rowsDone: 20_000 });
+  expect((await session.query(`SELECT id::int FROM public.killed WHERE favourite_color IS DISTINCT FROM job_title ORDER BY id`)).rows.map((row) => row.id)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+  expect(await backfillWrites(session)).toBe(20_000);
 });
 
 test('verify counts a difference planted behind the trigger, and records it', async () => {
-  await createRenameFixture(session, { table: 'planted', rows: 2_000 });
-  const plan = renamePlan('planted');
+  const { plan } = await createGeneratedRename(session, db.url, { table: 'planted', rows: 2_000 });
   await runBackfill(session, plan);
   const other = await connect(db.url);
   try {
@@ -153,8 +159,7 @@ test('a row the expression cannot convert: the batch rolls back and the error na
 });
 
 test('connection killed mid-backfill: clear error, progress kept, a rerun completes', async () => {
-  await createRenameFixture(session, { table: 'dropped', rows: 10_000 });
-  const plan = renamePlan('dropped');
+  const { plan } = await createGeneratedRename(session, db.url, { table: 'dropped', rows: 10_000 });
   const victim = await connect(db.url);
   const pid = (await victim.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]!.pid;
   let killed = false;
@@ -180,8 +185,7 @@ test('connection killed mid-backfill: clear error, progress kept, a rerun comple
 });
 
 test('an abort between batches saves progress and says how to resume (exit 130 / 143)', async () => {
-  await createRenameFixture(session, { table: 'stopped', rows: 5_000 });
-  const plan = renamePlan('stopped');
+  const { plan } = await createGeneratedRename(session, db.url, { table: 'stopped', rows: 5_000 });
   const controller = new AbortController();
   const error = await runBackfill(session, plan, {
     batchSize: 100,
@@ -199,9 +203,8 @@ test('an abort between batches saves progress and says how to resume (exit 130 /
 });
 
 test('a progress row deleted mid-backfill stops it: no batch writes data without recording its progress', async () => {
-  await createRenameFixture(session, { table: 'progress_gone', rows: 4_000 });
+  const { plan } = await createGeneratedRename(session, db.url, { table: 'progress_gone', rows: 4_000 });
   await resetCounter();
-  const plan = renamePlan('progress_gone');
   const other = await connect(db.url);
   let deleted: Promise<unknown> | undefined;
   let doneBefore = 0;

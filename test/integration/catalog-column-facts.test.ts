@@ -55,7 +55,6 @@ async function refusal(target: { schema: string; table: string; column: string }
   );
   expect(error).toBeInstanceOf(InputError);
   const inputError = error as InputError;
-  expect(inputError.hint).toBeTruthy();
   return inputError;
 }
 
@@ -92,34 +91,58 @@ describe('readRenameFacts', () => {
     expect(facts.column.type).toBe('numeric(10,2)');
   });
 
-  test('refuses unknown schema, table and column with a suggestion', async () => {
-    expect((await refusal({ schema: 'my schema', table: 'x', column: 'y' })).message).toContain('did you mean "My Schema"');
-    expect((await refusal({ schema: 'public', table: 'acounts', column: 'y' })).message).toContain('did you mean "accounts"');
-    expect((await refusal({ schema: 'public', table: 'accounts', column: 'nicname' })).message).toContain('did you mean "nickname"');
-  });
-
-  test('refuses a new name that exists or is longer than 63 bytes', async () => {
-    expect((await refusal({ schema: 'public', table: 'accounts', column: 'nickname' }, 'handle')).message).toContain('already has a column handle');
-    expect((await refusal({ schema: 'public', table: 'accounts', column: 'nickname' }, 'é'.repeat(32))).message).toContain('64 bytes');
-  });
-
-  test('refuses a table without a usable key, saying how to add one', async () => {
-    const error = await refusal({ schema: 'public', table: 'no_key', column: 'b' });
-    expect(error.hint).toContain('ADD PRIMARY KEY');
+  const refusals: Array<[string, { schema: string; table: string; column: string }, string, string, string]> = [
+    ['an unknown schema', { schema: 'my schema', table: 'x', column: 'y' }, 'renamed',
+      'schema "my schema" does not exist (did you mean "My Schema"?)',
+      'check the name (schemas: public, My Schema); quote names with capitals or dots: "My Schema".table.column'],
+    ['an unknown table', { schema: 'public', table: 'acounts', column: 'y' }, 'renamed',
+      'table public.acounts does not exist (did you mean "accounts"?)',
+      'check the table name; write schema.table.column for a table outside public, and quote names with capitals: "Users".email'],
+    ['an unknown column', { schema: 'public', table: 'accounts', column: 'nicname' }, 'renamed',
+      'public.accounts has no column nicname (did you mean "nickname"?)',
+      'its columns: handle, nickname, "größe"'],
+    ['a new name that exists', { schema: 'public', table: 'accounts', column: 'nickname' }, 'handle',
+      'public.accounts already has a column handle',
+      'choose another new name, or drop that column first'],
+    ['a new name longer than 63 bytes', { schema: 'public', table: 'accounts', column: 'nickname' }, 'é'.repeat(32),
+      `new column name "${'é'.repeat(32)}" is 64 bytes; PostgreSQL keeps at most 63`,
+      'choose a shorter name (PostgreSQL would silently truncate it)'],
+    ['a table without a usable key', { schema: 'public', table: 'no_key', column: 'b' }, 'renamed',
+      'public.no_key has no primary key and no unique index over NOT NULL columns (other than the renamed column)',
+      'add a primary key: ALTER TABLE public.no_key ADD PRIMARY KEY (id) — the backfill walks the table by its key'],
     // The only unique NOT NULL key is the column being renamed.
-    expect((await refusal({ schema: 'public', table: 'accounts', column: 'handle' })).message).toContain('no primary key');
+    ['a table whose only key is the column', { schema: 'public', table: 'accounts', column: 'handle' }, 'renamed',
+      'public.accounts has no primary key and no unique index over NOT NULL columns (other than the renamed column)',
+      'add a primary key: ALTER TABLE public.accounts ADD PRIMARY KEY (id) — the backfill walks the table by its key'],
+    ['a generated column', { schema: 'public', table: 'with_view', column: 'gen' }, 'renamed',
+      'public.with_view.gen is a generated column; phasectl cannot keep a generated column in sync',
+      'add the new generated column and drop the old one yourself (its value is derived, nothing is lost)'],
+    ['an identity column', { schema: 'public', table: 'with_view', column: 'ident' }, 'renamed',
+      'public.with_view.ident is an identity column; phasectl does not move identity sequences',
+      'rename it with ALTER TABLE … RENAME COLUMN in a release where no code uses it, or drop the identity first'],
+    ['a system column', { schema: 'public', table: 'with_view', column: 'ctid' }, 'renamed',
+      'ctid is a system column of public.with_view; it cannot be renamed',
+      'name a user column'],
+    ['a primary-key column', { schema: 'public', table: 'with_view', column: 'id' }, 'renamed',
+      'public.with_view.id is part of the primary key with_view_pkey; phasectl does not rename key columns',
+      'key columns identify rows for the backfill and for other tables: rename them in a maintenance window'],
+    ['a column used by a view', { schema: 'public', table: 'with_view', column: 'name' }, 'renamed',
+      'public.with_view.name is used by view public.names; phase 3 could not drop it',
+      'point the view at the new column yourself (CREATE OR REPLACE VIEW in the release of phase 2), or drop the view and recreate it after phase 3'],
+    ['a partitioned table', { schema: 'public', table: 'parts', column: 'region' }, 'renamed',
+      'public.parts is a partitioned table; phasectl does not rename columns of partitioned tables yet',
+      'rename the column on each partition yourself, or wait for partition support'],
+    ['a view', { schema: 'public', table: 'names', column: 'name' }, 'renamed',
+      'public.names is not a table (a view)',
+      'name an ordinary table'],
+  ];
+
+  test.each(refusals)('refuses %s, saying what to do', async (_what, target, newName, message, hint) => {
+    const error = await refusal(target, newName);
+    expect({ message: error.message, hint: error.hint }).toEqual({ message, hint });
   });
 
-  test('refuses generated, identity, system, primary-key and view-used columns', async () => {
-    expect((await refusal({ schema: 'public', table: 'with_view', column: 'gen' })).message).toContain('generated column');
-    expect((await refusal({ schema: 'public', table: 'with_view', column: 'ident' })).message).toContain('identity column');
-    expect((await refusal({ schema: 'public', table: 'with_view', column: 'ctid' })).message).toContain('system column');
-    expect((await refusal({ schema: 'public', table: 'with_view', column: 'id' })).message).toContain('primary key');
-    const view = await refusal({ schema: 'public', table: 'with_view', column: 'name' });
-    expect(view.message).toContain('view public.names');
-  });
-
-  test('refuses columns referenced by foreign keys of other tables, and partitioned tables', async () => {
+  test('refuses columns referenced by foreign keys of other tables', async () => {
     // countries.code is the PK too, so use a UNIQUE referenced column.
     const client = new pg.Client({ connectionString: database.url });
     await client.connect();
@@ -127,8 +150,7 @@ describe('readRenameFacts', () => {
                         CREATE TABLE public.uses_codes (id int PRIMARY KEY, code text REFERENCES public.codes (code));`);
     await client.end();
     const fk = await refusal({ schema: 'public', table: 'codes', column: 'code' });
-    expect(fk.message).toContain('uses_codes_code_fkey on public.uses_codes');
-    expect((await refusal({ schema: 'public', table: 'parts', column: 'region' })).message).toContain('partitioned');
-    expect((await refusal({ schema: 'public', table: 'names', column: 'name' })).message).toContain('not a table');
+    expect(fk.message).toBe('public.codes.code is referenced by foreign key uses_codes_code_fkey on public.uses_codes');
+    expect(fk.hint).toBe('phasectl cannot move a referenced column; drop those foreign keys first (and re-add them on the new column after phase 3)');
   });
 });

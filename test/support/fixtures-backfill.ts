@@ -1,52 +1,16 @@
 import type pg from 'pg';
+import { phaseSteps } from '../../src/operations/index.js';
 import type { BackfillPlan } from '../../src/operations/types.js';
+import { quoteLiteral } from '../../src/render/quote.js';
+import type { RenameChange } from '../../src/spec/types.js';
+import { applyStep } from './apply-sql.js';
+import { plannedRename } from './hardening-rename.js';
 
 /**
- * A hand-written rename in the middle of phase 1: `public.<table>` with `job_title` (old) and
- * `favourite_color` (new), a sync trigger that follows docs/internals.md (including echo suppression),
- * and a statement-level counter of the rows the backfill (and only the backfill) rewrote.
+ * A hand-written BackfillPlan over `public.<table>` (job_title → favourite_color, closed ranges, keys as text), for
+ * engine tests on tables a test builds itself (sparse or text keys, a failing expression). Tests of the sync use
+ * createGeneratedRename: the product's own function, trigger and plan.
  */
-export async function createRenameFixture(client: pg.ClientBase, options: { table: string; rows: number; alreadySynced?: number; composite?: boolean }): Promise<void> {
-  const t = `public.${options.table}`;
-  const key = options.composite ? 'tenant int NOT NULL, id int NOT NULL, PRIMARY KEY (tenant, id)' : 'id bigint PRIMARY KEY';
-  const keyValues = options.composite ? 'g % 7, g' : 'g';
-  await client.query(`
-    CREATE TABLE ${t} (${key}, job_title text, favourite_color text, other int DEFAULT 0);
-    INSERT INTO ${t} SELECT ${keyValues}, 'title ' || g, CASE WHEN g <= ${options.alreadySynced ?? 0} THEN 'title ' || g END
-      FROM generate_series(1, ${options.rows}) g;
-    CREATE TABLE IF NOT EXISTS public.backfill_writes (n bigint NOT NULL);
-    CREATE OR REPLACE FUNCTION public.${options.table}_sync() RETURNS trigger LANGUAGE plpgsql AS $$
-    BEGIN
-      IF coalesce(current_setting('phasectl.backfill', true), '') = 'on' THEN RETURN NEW; END IF;
-      IF TG_OP = 'INSERT' THEN
-        IF NEW.favourite_color IS NULL THEN NEW.favourite_color := NEW.job_title;
-        ELSIF NEW.job_title IS NULL THEN NEW.job_title := NEW.favourite_color;
-        ELSIF NEW.job_title IS DISTINCT FROM NEW.favourite_color THEN NEW.favourite_color := NEW.job_title; END IF;
-      ELSIF NEW.job_title IS DISTINCT FROM OLD.job_title AND NEW.favourite_color IS NOT DISTINCT FROM OLD.favourite_color THEN
-        NEW.favourite_color := NEW.job_title;
-      ELSIF NEW.favourite_color IS DISTINCT FROM OLD.favourite_color AND NEW.job_title IS NOT DISTINCT FROM OLD.job_title THEN
-        NEW.job_title := NEW.favourite_color;
-      ELSIF NEW.job_title IS DISTINCT FROM NEW.favourite_color THEN
-        NEW.favourite_color := NEW.job_title;
-      END IF;
-      RETURN NEW;
-    END $$;
-    CREATE TRIGGER zz_sync BEFORE INSERT OR UPDATE OF job_title, favourite_color ON ${t}
-      FOR EACH ROW EXECUTE FUNCTION public.${options.table}_sync();
-    CREATE OR REPLACE FUNCTION public.count_backfill_writes() RETURNS trigger LANGUAGE plpgsql AS $$
-    BEGIN
-      IF coalesce(current_setting('phasectl.backfill', true), '') = 'on' THEN
-        INSERT INTO public.backfill_writes SELECT count(*) FROM changed;
-      END IF;
-      RETURN NULL;
-    END $$;
-    CREATE TRIGGER count_backfill_writes AFTER UPDATE ON ${t} REFERENCING NEW TABLE AS changed
-      FOR EACH STATEMENT EXECUTE FUNCTION public.count_backfill_writes();
-    ANALYZE ${t};
-  `);
-}
-
-/** The BackfillPlan the generator would produce for that fixture (closed ranges, keys as text). */
 export function renamePlan(table: string, options: { composite?: boolean; changeId?: string } = {}): BackfillPlan {
   const keyColumns = options.composite ? ['tenant', 'id'] : ['id'];
   const keyTypes = options.composite ? ['integer', 'integer'] : ['bigint'];
@@ -77,4 +41,41 @@ export async function backfillWrites(client: pg.ClientBase): Promise<number> {
 export async function differingRows(client: pg.ClientBase, table: string): Promise<number> {
   const { rows } = await client.query<{ n: string }>(`SELECT count(*) AS n FROM public.${table} WHERE favourite_color IS DISTINCT FROM job_title`);
   return Number(rows[0]?.n);
+}
+
+/**
+ * A table `public.<table>` (key, job_title, other) in the middle of phase 1 of the product's own rename: the rename `job_title → favourite_color` planned from the
+ * catalog (as `phasectl plan` does), its generated expand step applied (sync function and trigger), the generated
+ * backfill plan returned, and the counter of rows the backfill rewrote. Change id: `<table with - for _>-rename`.
+ */
+export async function createGeneratedRename(
+  client: pg.ClientBase,
+  url: string,
+  options: { table: string; rows: number; alreadySynced?: number; composite?: boolean },
+): Promise<{ change: RenameChange; plan: BackfillPlan }> {
+  const t = `public.${options.table}`;
+  const key = options.composite ? 'tenant int NOT NULL, id int NOT NULL, PRIMARY KEY (tenant, id)' : 'id bigint PRIMARY KEY';
+  const keyValues = options.composite ? 'g % 7, g' : 'g';
+  await client.query(`
+    CREATE TABLE ${t} (${key}, job_title text, other int DEFAULT 0);
+    INSERT INTO ${t} SELECT ${keyValues}, 'title ' || g FROM generate_series(1, ${options.rows}) g;`);
+  const change = await plannedRename(url, { schema: 'public', table: options.table, column: 'job_title' }, 'favourite_color', `${options.table.replace(/_/g, '-')}-rename`);
+  const steps = phaseSteps(change, 1).up;
+  await applyStep(client, steps.find((step) => step.name === 'expand')!);
+  const plan = steps.find((step) => step.action === 'backfill')?.backfill;
+  if (!plan) throw new Error('the generated phase 1 has no backfill step');
+  if (options.alreadySynced) await client.query(`UPDATE ${t} SET favourite_color = job_title WHERE id <= ${options.alreadySynced}`);
+  await client.query(`
+    CREATE TABLE IF NOT EXISTS public.backfill_writes (n bigint NOT NULL);
+    CREATE OR REPLACE FUNCTION public.count_backfill_writes() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+      IF coalesce(current_setting(${quoteLiteral(plan.suppressSetting)}, true), '') = 'on' THEN
+        INSERT INTO public.backfill_writes SELECT count(*) FROM changed;
+      END IF;
+      RETURN NULL;
+    END $$;
+    CREATE TRIGGER count_backfill_writes AFTER UPDATE ON ${t} REFERENCING NEW TABLE AS changed
+      FOR EACH STATEMENT EXECUTE FUNCTION public.count_backfill_writes();
+    ANALYZE ${t};`);
+  return { change, plan };
 }

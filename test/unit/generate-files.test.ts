@@ -1,7 +1,7 @@
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { expect, test } from 'vitest';
+import { expect, onTestFinished, test } from 'vitest';
 import { checksum } from '../../src/generate/checksum.js';
 import { generatedFiles } from '../../src/generate/files.js';
 import { migrationFileName, parseHeader, renderHeader } from '../../src/generate/header.js';
@@ -97,12 +97,12 @@ test('input errors name the change and say what to do', () => {
 
 test('write then compare: unchanged, changed, missing, unexpected', async () => {
   const root = mkdtempSync(join(tmpdir(), 'phasectl-generate-'));
+  onTestFinished(() => rmSync(root, { recursive: true, force: true }));
   const files = generatedFiles(spec);
   expect((await writeGeneratedFiles(root, files)).written).toHaveLength(files.length);
   expect((await writeGeneratedFiles(root, files)).unchanged).toHaveLength(files.length);
   const [edited, , removed] = files;
   writeFileSync(join(root, edited!.path), 'edited');
-  const { rmSync } = await import('node:fs');
   rmSync(join(root, removed!.path));
   writeFileSync(join(root, 'db/migrations/009_9.9.9_gone_p1_01_expand.up.sql'), '-- stale');
   writeFileSync(join(root, 'db/migrations/hand-written.sql'), 'SELECT 1;');

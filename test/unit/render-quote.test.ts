@@ -1,7 +1,7 @@
-import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { expect, test } from 'vitest';
+import { expect, onTestFinished, test } from 'vitest';
 import { dollarTag, renderTemplate } from '../../src/render/environment.js';
 import { qualify, quoteIdent, quoteLiteral } from '../../src/render/quote.js';
 
@@ -20,6 +20,7 @@ test('dollarTag avoids tags the body contains', () => {
 
 test('user templates override the package ones file by file; strict mode refuses a missing field', () => {
   const dir = mkdtempSync(join(tmpdir(), 'phasectl-templates-'));
+  onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
   mkdirSync(join(dir, 'demo'));
   writeFileSync(join(dir, 'demo', 'hello.sql.hbs'), 'SELECT {{literal text}} FROM {{qualify schema table}} {{#dollarQuote "q"}}{{ident name}}{{/dollarQuote}};');
   expect(renderTemplate('demo', 'hello', { text: "it's", schema: 's', table: 't', name: 'n' }, dir)).toBe(

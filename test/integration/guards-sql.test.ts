@@ -1,0 +1,152 @@
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { phaseSteps } from '../../src/operations/index.js';
+import type { PhaseSteps, Step } from '../../src/operations/types.js';
+import type { Change, MoveChange, RenameChange } from '../../src/spec/types.js';
+import { applyStep, applySteps } from '../support/apply-sql.js';
+import { createTestDatabase } from '../support/database.js';
+import { databaseState, writeBehindTrigger } from '../support/guard-state.js';
+
+/**
+ * The guards inside the generated SQL, applied the way another runner (psql, a CI job) would apply the
+ * files: phase 3 refuses while phase 2 is not applied; the switch refuses a verification that found
+ * differing rows or one older than the backfill. Each refusal names the change and the reason, and leaves
+ * schema, data, sync functions and phasectl's state exactly as they were.
+ */
+const ROWS = 300;
+let db: Awaited<ReturnType<typeof createTestDatabase>>;
+let session: pg.Client;
+beforeAll(async () => {
+  db = await createTestDatabase();
+  session = new pg.Client({ connectionString: db.url });
+  await session.connect();
+  await session.query(`
+    CREATE SCHEMA r;
+    CREATE TABLE r.users (id bigint PRIMARY KEY, job_title text NOT NULL DEFAULT 'unknown');
+    INSERT INTO r.users SELECT g, 'title ' || g FROM generate_series(1, ${ROWS}) g;
+    CREATE SCHEMA m;
+    CREATE TABLE m.users (id bigint PRIMARY KEY, address text);
+    CREATE TABLE m.profiles (id serial PRIMARY KEY, user_id bigint UNIQUE, bio text);
+    INSERT INTO m.users SELECT g, 'street ' || g FROM generate_series(1, ${ROWS}) g;
+    INSERT INTO m.profiles (user_id) SELECT g FROM generate_series(1, ${ROWS}) g;`);
+});
+afterAll(async () => {
+  await session?.end();
+  await db?.drop();
+});
+
+const rename: RenameChange = {
+  kind: 'rename',
+  id: 'r-users-job-title',
+  rename: { schema: 'r', table: 'users', from: 'job_title', to: 'favourite_color' },
+  column: { type: 'text', nullable: false, default: "'unknown'::text", indexes: [], constraints: [] },
+  key: { columns: ['id'], types: ['bigint'] },
+  releases: { phase1: '1.0.0', phase2: '1.1.0', phase3: '1.2.0' },
+};
+
+const move: MoveChange = {
+  kind: 'move',
+  id: 'm-users-address',
+  move: { from: { schema: 'm', table: 'users', column: 'address' }, to: { schema: 'm', table: 'profiles', column: 'address' }, on: [{ from: 'id', to: 'user_id' }] },
+  column: { type: 'text', nullable: true, indexes: [], constraints: [] },
+  key: { columns: ['id'], types: ['bigint'] },
+  target: { existingColumn: false },
+  releases: { phase1: '1.0.0', phase2: '1.1.0', phase3: '1.2.0' },
+};
+
+interface Case {
+  change: Change;
+  tables: string[];
+  /** SQL that makes one pair differ when run behind the trigger. */
+  tamper: string;
+  /** SQL that makes it equal again, behind the trigger. */
+  repair: string;
+}
+
+const cases: Case[] = [
+  {
+    change: rename,
+    tables: ['r.users'],
+    tamper: `UPDATE r.users SET favourite_color = 'tampered' WHERE id = 7`,
+    repair: `UPDATE r.users SET favourite_color = job_title WHERE id = 7`,
+  },
+  {
+    change: move,
+    tables: ['m.users', 'm.profiles'],
+    tamper: `UPDATE m.profiles SET address = 'tampered' WHERE user_id = 7`,
+    repair: `UPDATE m.profiles SET address = 'street 7' WHERE user_id = 7`,
+  },
+];
+
+function stepNamed(steps: PhaseSteps, name: string): Step {
+  const found = steps.up.find((candidate) => candidate.name === name);
+  if (!found) throw new Error(`no up step ${name}`);
+  return found;
+}
+
+/** Applies a step that must be refused; returns the error (message, hint). */
+async function refused(step: Step): Promise<{ message: string; hint?: string }> {
+  const error = await applyStep(session, step).then(
+    () => undefined,
+    (caught: unknown) => caught as { message: string; hint?: string },
+  );
+  if (!error) throw new Error(`${step.name} was applied; it should have been refused`);
+  return error;
+}
+
+describe.each(cases)('$change.kind $change.id', ({ change, tables, tamper, repair }) => {
+  const p1 = phaseSteps(change, 1);
+  const p2 = phaseSteps(change, 2);
+  const p3 = phaseSteps(change, 3);
+  const state = () => databaseState(session, tables);
+
+  test('phase 1 applies (the starting point of every refusal below)', async () => {
+    await applySteps(session, p1.up);
+    expect((await session.query('SELECT phase FROM phasectl.changes WHERE id = $1', [change.id])).rows).toEqual([{ phase: 1 }]);
+  });
+
+  test('phase 3 refuses while phase 2 is not applied, and changes nothing', async () => {
+    const before = await state();
+    const contractSteps = p3.up.filter((step) => step.name === 'unsync' || step.name === 'contract');
+    expect(contractSteps.map((step) => step.name)).toEqual(change.kind === 'move' ? ['unsync', 'contract'] : ['contract']);
+    for (const step of contractSteps) {
+      const error = await refused(step);
+      expect(error.message).toBe(`phasectl: change ${change.id} cannot contract (phase 3): phase 2 is not applied`);
+      expect(error.hint).toBe(`apply phase 2 of ${change.id} first: \`phasectl migrate\`, or deploy the release that holds it`);
+      expect(await state()).toEqual(before);
+    }
+  });
+
+  test('the switch refuses a verification that found differing rows, and changes nothing', async () => {
+    await writeBehindTrigger(db.url, tamper);
+    // The generated verify step records the count and only warns; the switch is the step that must stop.
+    await applyStep(session, stepNamed(p2, 'verify'));
+    expect((await session.query('SELECT differing::int FROM phasectl.verifications WHERE change_id = $1', [change.id])).rows).toEqual([{ differing: 1 }]);
+    const before = await state();
+    const error = await refused(stepNamed(p2, 'switch'));
+    expect(error.message).toBe(`phasectl: change ${change.id} cannot switch to phase 2: no verification since the backfill found 0 differing rows`);
+    expect(error.hint).toMatch(new RegExp(`run \`phasectl verify ${change.id}\``));
+    expect(await state()).toEqual(before);
+  });
+
+  test('the switch refuses a clean verification older than the backfill, and changes nothing', async () => {
+    await writeBehindTrigger(db.url, repair);
+    await applyStep(session, stepNamed(p2, 'verify'));
+    expect((await session.query('SELECT differing::int FROM phasectl.verifications WHERE change_id = $1', [change.id])).rows).toEqual([{ differing: 0 }]);
+    // The backfill finished again after that verification (a re-run, a repair): the count no longer proves anything.
+    await session.query(
+      `UPDATE phasectl.verifications SET checked_at = (SELECT finished_at FROM phasectl.backfills WHERE change_id = $1 AND direction = 'up') - interval '1 second'
+       WHERE change_id = $1`,
+      [change.id],
+    );
+    const before = await state();
+    const error = await refused(stepNamed(p2, 'switch'));
+    expect(error.message).toBe(`phasectl: change ${change.id} cannot switch to phase 2: no verification since the backfill found 0 differing rows`);
+    expect(await state()).toEqual(before);
+  });
+
+  test('with a fresh clean verification the same switch applies (the refusals above were the guards)', async () => {
+    await applySteps(session, p2.up);
+    expect((await session.query('SELECT phase FROM phasectl.changes WHERE id = $1', [change.id])).rows).toEqual([{ phase: 2 }]);
+  });
+});
