@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { phasectl as runBuiltCli } from '../support/cli.js';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -20,20 +20,10 @@ import { createOwnerRole } from '../support/hardening-roles.js';
  * look-alike functions and operators planted in `public`, no session phasectl opens may call them.
  */
 
-const cli = resolve('test/support/fixtures-cli.ts');
-// Resolved here: init, plan and advance run in the project folder, where `--import tsx` would not find tsx.
-const tsx = import.meta.resolve('tsx');
-function phasectl(args: string[], options: { url: string; cwd?: string }): Promise<{ code: number | null; output: string }> {
-  return new Promise((done) => {
-    const child = spawn(process.execPath, ['--import', tsx, cli, ...args], {
-      cwd: options.cwd ?? process.cwd(),
-      env: { ...process.env, DATABASE_URL: options.url, NODE_OPTIONS: '' },
-    });
-    let output = '';
-    child.stdout.on('data', (chunk) => (output += String(chunk)));
-    child.stderr.on('data', (chunk) => (output += String(chunk)));
-    child.on('exit', (code) => done({ code, output }));
-  });
+/** The built CLI (test/support/cli.ts), stdout and stderr together. */
+async function phasectl(args: string[], options: { url: string; cwd?: string }): Promise<{ code: number | null; output: string }> {
+  const result = await runBuiltCli(args, { cwd: options.cwd ?? process.cwd(), env: { DATABASE_URL: options.url } });
+  return { code: result.code, output: result.stdout + result.stderr };
 }
 
 let db: Awaited<ReturnType<typeof createTestDatabase>>;
