@@ -91,11 +91,11 @@ async function requireServerVersion(db: Kysely<any>): Promise<void> {
 }
 
 async function findTable(db: Kysely<any>, target: ColumnTarget): Promise<{ oid: number; relkind: string }> {
-  const { rows: schemas } = await sql<{ oid: number }>`SELECT oid FROM pg_catalog.pg_namespace WHERE nspname = ${target.schema}`.execute(db);
+  const { rows: schemas } = await sql<{ oid: number }>`SELECT oid FROM pg_catalog.pg_namespace WHERE nspname OPERATOR(pg_catalog.=) ${target.schema}`.execute(db);
   if (schemas.length === 0) {
     const { rows } = await sql<{ name: string }>`
       SELECT nspname AS name FROM pg_catalog.pg_namespace
-      WHERE nspname NOT LIKE 'pg\\_%' AND nspname <> 'information_schema'`.execute(db);
+      WHERE nspname NOT LIKE 'pg\\_%' AND nspname OPERATOR(pg_catalog.<>) 'information_schema'`.execute(db);
     const known = rows.map((row) => row.name);
     throw new InputError(`schema ${displayIdentifier(target.schema)} does not exist${didYouMean(target.schema, known)}`, {
       hint: `check the name (schemas: ${known.join(', ')}); quote names with capitals or dots: "My Schema".table.column`,
@@ -103,11 +103,11 @@ async function findTable(db: Kysely<any>, target: ColumnTarget): Promise<{ oid: 
   }
   const { rows } = await sql<{ oid: number; relkind: string }>`
     SELECT c.oid, c.relkind FROM pg_catalog.pg_class c
-    WHERE c.relnamespace = ${schemas[0]!.oid} AND c.relname = ${target.table}`.execute(db);
+    WHERE c.relnamespace OPERATOR(pg_catalog.=) ${schemas[0]!.oid} AND c.relname OPERATOR(pg_catalog.=) ${target.table}`.execute(db);
   const table = rows[0];
   if (!table) {
     const { rows: tables } = await sql<{ name: string }>`
-      SELECT relname AS name FROM pg_catalog.pg_class WHERE relnamespace = ${schemas[0]!.oid} AND relkind IN ('r', 'p')`.execute(db);
+      SELECT relname AS name FROM pg_catalog.pg_class WHERE relnamespace OPERATOR(pg_catalog.=) ${schemas[0]!.oid} AND relkind IN ('r', 'p')`.execute(db);
     throw new InputError(`table ${displayColumn(target.schema, target.table)} does not exist${didYouMean(target.table, tables.map((row) => row.name))}`, {
       hint: 'check the table name; write schema.table.column for a table outside public, and quote names with capitals: "Users".email',
     });
@@ -129,19 +129,19 @@ async function findColumn(db: Kysely<any>, tableOid: number, target: ColumnTarge
   const { rows } = await sql<AttributeRow>`
     SELECT a.attnum, a.attnotnull, a.attgenerated, a.attidentity,
            pg_catalog.format_type(a.atttypid, a.atttypmod) AS type,
-           CASE WHEN a.attcollation <> 0 AND a.attcollation <> t.typcollation
+           CASE WHEN a.attcollation OPERATOR(pg_catalog.<>) 0 AND a.attcollation OPERATOR(pg_catalog.<>) t.typcollation
                 THEN '"' || pg_catalog.replace(cn.nspname, '"', '""') || '"."' || pg_catalog.replace(co.collname, '"', '""') || '"' END AS collation,
            pg_catalog.pg_get_expr(d.adbin, d.adrelid) AS default_expression
     FROM pg_catalog.pg_attribute a
-    JOIN pg_catalog.pg_type t ON t.oid = a.atttypid
-    LEFT JOIN pg_catalog.pg_collation co ON co.oid = a.attcollation
-    LEFT JOIN pg_catalog.pg_namespace cn ON cn.oid = co.collnamespace
-    LEFT JOIN pg_catalog.pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
-    WHERE a.attrelid = ${tableOid} AND a.attname = ${target.column} AND NOT a.attisdropped`.execute(db);
+    JOIN pg_catalog.pg_type t ON t.oid OPERATOR(pg_catalog.=) a.atttypid
+    LEFT JOIN pg_catalog.pg_collation co ON co.oid OPERATOR(pg_catalog.=) a.attcollation
+    LEFT JOIN pg_catalog.pg_namespace cn ON cn.oid OPERATOR(pg_catalog.=) co.collnamespace
+    LEFT JOIN pg_catalog.pg_attrdef d ON d.adrelid OPERATOR(pg_catalog.=) a.attrelid AND d.adnum OPERATOR(pg_catalog.=) a.attnum
+    WHERE a.attrelid OPERATOR(pg_catalog.=) ${tableOid} AND a.attname OPERATOR(pg_catalog.=) ${target.column} AND NOT a.attisdropped`.execute(db);
   const attribute = rows[0];
   if (!attribute) {
     const { rows: columns } = await sql<{ name: string }>`
-      SELECT attname AS name FROM pg_catalog.pg_attribute WHERE attrelid = ${tableOid} AND attnum > 0 AND NOT attisdropped`.execute(db);
+      SELECT attname AS name FROM pg_catalog.pg_attribute WHERE attrelid OPERATOR(pg_catalog.=) ${tableOid} AND attnum OPERATOR(pg_catalog.>) 0 AND NOT attisdropped`.execute(db);
     throw new InputError(`${tableName} has no column ${displayIdentifier(target.column)}${didYouMean(target.column, columns.map((row) => row.name))}`, {
       hint: `its columns: ${columns.map((row) => displayIdentifier(row.name)).join(', ')}`,
     });
@@ -154,7 +154,7 @@ async function findColumn(db: Kysely<any>, tableOid: number, target: ColumnTarge
 
 async function columnExists(db: Kysely<any>, tableOid: number, name: string): Promise<boolean> {
   const { rows } = await sql`
-    SELECT 1 FROM pg_catalog.pg_attribute WHERE attrelid = ${tableOid} AND attname = ${name} AND NOT attisdropped`.execute(db);
+    SELECT 1 FROM pg_catalog.pg_attribute WHERE attrelid OPERATOR(pg_catalog.=) ${tableOid} AND attname OPERATOR(pg_catalog.=) ${name} AND NOT attisdropped`.execute(db);
   return rows.length > 0;
 }
 
@@ -163,11 +163,11 @@ async function refuseDependentViews(db: Kysely<any>, tableOid: number, attnum: n
     SELECT DISTINCT pg_catalog.quote_ident(n.nspname) || '.' || pg_catalog.quote_ident(v.relname) AS name,
            CASE v.relkind WHEN 'm' THEN 'materialized view' ELSE 'view' END AS kind
     FROM pg_catalog.pg_depend dep
-    JOIN pg_catalog.pg_rewrite r ON r.oid = dep.objid
-    JOIN pg_catalog.pg_class v ON v.oid = r.ev_class
-    JOIN pg_catalog.pg_namespace n ON n.oid = v.relnamespace
-    WHERE dep.classid = 'pg_catalog.pg_rewrite'::regclass AND dep.refclassid = 'pg_catalog.pg_class'::regclass
-      AND dep.refobjid = ${tableOid} AND dep.refobjsubid = ${attnum} AND v.oid <> ${tableOid}
+    JOIN pg_catalog.pg_rewrite r ON r.oid OPERATOR(pg_catalog.=) dep.objid
+    JOIN pg_catalog.pg_class v ON v.oid OPERATOR(pg_catalog.=) r.ev_class
+    JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) v.relnamespace
+    WHERE dep.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_rewrite'::regclass AND dep.refclassid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::regclass
+      AND dep.refobjid OPERATOR(pg_catalog.=) ${tableOid} AND dep.refobjsubid OPERATOR(pg_catalog.=) ${attnum} AND v.oid OPERATOR(pg_catalog.<>) ${tableOid}
     ORDER BY 1`.execute(db);
   if (rows.length > 0) {
     const names = rows.map((row) => `${row.kind} ${row.name}`).join(', ');
@@ -181,7 +181,7 @@ async function refuseReferencingForeignKeys(db: Kysely<any>, tableOid: number, a
   const { rows } = await sql<{ name: string; on_table: string }>`
     SELECT c.conname AS name, c.conrelid::regclass::text AS on_table
     FROM pg_catalog.pg_constraint c
-    WHERE c.contype = 'f' AND c.confrelid = ${tableOid} AND ${attnum}::int2 OPERATOR(pg_catalog.=) ANY (c.confkey)
+    WHERE c.contype OPERATOR(pg_catalog.=) 'f' AND c.confrelid OPERATOR(pg_catalog.=) ${tableOid} AND ${attnum}::int2 OPERATOR(pg_catalog.=) ANY (c.confkey)
     ORDER BY 2, 1`.execute(db);
   if (rows.length > 0) {
     const names = rows.map((row) => `${displayIdentifier(row.name)} on ${row.on_table}`).join(', ');
@@ -195,9 +195,9 @@ async function primaryKeyColumns(db: Kysely<any>, tableOid: number): Promise<{ n
   const { rows } = await sql<{ name: string; attnums: number[] }>`
     SELECT ic.relname AS name, pg_catalog.array_agg(k.attnum ORDER BY k.position)::int[] AS attnums
     FROM pg_catalog.pg_index i
-    JOIN pg_catalog.pg_class ic ON ic.oid = i.indexrelid
+    JOIN pg_catalog.pg_class ic ON ic.oid OPERATOR(pg_catalog.=) i.indexrelid
     CROSS JOIN LATERAL pg_catalog.unnest(i.indkey::int2[]) WITH ORDINALITY AS k(attnum, position)
-    WHERE i.indrelid = ${tableOid} AND i.indisprimary
+    WHERE i.indrelid OPERATOR(pg_catalog.=) ${tableOid} AND i.indisprimary
     GROUP BY ic.relname`.execute(db);
   return rows[0];
 }
@@ -213,11 +213,11 @@ async function tableKey(db: Kysely<any>, tableOid: number, attnum: number, table
            pg_catalog.array_agg(pg_catalog.format_type(a.atttypid, a.atttypmod) ORDER BY k.position) AS types,
            pg_catalog.bool_or(a.attnum OPERATOR(pg_catalog.=) ${attnum}) AS has_column, pg_catalog.bool_and(a.attnotnull) AS all_not_null
     FROM pg_catalog.pg_index i
-    JOIN pg_catalog.pg_class ic ON ic.oid = i.indexrelid
+    JOIN pg_catalog.pg_class ic ON ic.oid OPERATOR(pg_catalog.=) i.indexrelid
     CROSS JOIN LATERAL pg_catalog.unnest(i.indkey::int2[]) WITH ORDINALITY AS k(attnum, position)
-    JOIN pg_catalog.pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum
-    WHERE i.indrelid = ${tableOid} AND i.indisunique AND i.indisvalid AND i.indimmediate
-      AND i.indexprs IS NULL AND i.indpred IS NULL AND k.position <= i.indnkeyatts
+    JOIN pg_catalog.pg_attribute a ON a.attrelid OPERATOR(pg_catalog.=) i.indrelid AND a.attnum OPERATOR(pg_catalog.=) k.attnum
+    WHERE i.indrelid OPERATOR(pg_catalog.=) ${tableOid} AND i.indisunique AND i.indisvalid AND i.indimmediate
+      AND i.indexprs IS NULL AND i.indpred IS NULL AND k.position OPERATOR(pg_catalog.<=) i.indnkeyatts
     GROUP BY ic.relname, i.indisprimary
     ORDER BY i.indisprimary DESC, pg_catalog.count(*), ic.relname`.execute(db);
   const key = rows.find((row) => row.all_not_null && !row.has_column);
@@ -235,14 +235,14 @@ async function columnIndexes(db: Kysely<any>, tableOid: number, attnum: number, 
     SELECT ic.relname AS name, pg_catalog.pg_get_indexdef(i.indexrelid) AS definition, i.indisunique AS unique,
            i.indisprimary AS primary, con.conname AS constraint, con.contype::text AS contype
     FROM pg_catalog.pg_index i
-    JOIN pg_catalog.pg_class ic ON ic.oid = i.indexrelid
-    LEFT JOIN pg_catalog.pg_constraint con ON con.conindid = i.indexrelid AND con.conrelid = i.indrelid AND con.contype IN ('p', 'u', 'x')
-    WHERE i.indrelid = ${tableOid}
+    JOIN pg_catalog.pg_class ic ON ic.oid OPERATOR(pg_catalog.=) i.indexrelid
+    LEFT JOIN pg_catalog.pg_constraint con ON con.conindid OPERATOR(pg_catalog.=) i.indexrelid AND con.conrelid OPERATOR(pg_catalog.=) i.indrelid AND con.contype IN ('p', 'u', 'x')
+    WHERE i.indrelid OPERATOR(pg_catalog.=) ${tableOid}
       AND (${attnum}::int2 OPERATOR(pg_catalog.=) ANY (i.indkey::int2[])
            OR EXISTS (SELECT 1 FROM pg_catalog.pg_depend dep
-                      WHERE dep.classid = 'pg_catalog.pg_class'::regclass AND dep.objid = i.indexrelid
-                        AND dep.refclassid = 'pg_catalog.pg_class'::regclass AND dep.refobjid = i.indrelid
-                        AND dep.refobjsubid = ${attnum}))
+                      WHERE dep.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::regclass AND dep.objid OPERATOR(pg_catalog.=) i.indexrelid
+                        AND dep.refclassid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::regclass AND dep.refobjid OPERATOR(pg_catalog.=) i.indrelid
+                        AND dep.refobjsubid OPERATOR(pg_catalog.=) ${attnum}))
     ORDER BY ic.relname`.execute(db);
   const exclusion = rows.find((row) => row.contype === 'x');
   if (exclusion) {
@@ -259,7 +259,7 @@ async function columnConstraints(db: Kysely<any>, tableOid: number, attnum: numb
   const { rows } = await sql<{ name: string; contype: string; definition: string }>`
     SELECT c.conname AS name, c.contype::text AS contype, pg_catalog.pg_get_constraintdef(c.oid) AS definition
     FROM pg_catalog.pg_constraint c
-    WHERE c.conrelid = ${tableOid} AND c.contype IN ('c', 'u', 'f') AND ${attnum}::int2 OPERATOR(pg_catalog.=) ANY (c.conkey)
+    WHERE c.conrelid OPERATOR(pg_catalog.=) ${tableOid} AND c.contype IN ('c', 'u', 'f') AND ${attnum}::int2 OPERATOR(pg_catalog.=) ANY (c.conkey)
     ORDER BY c.conname`.execute(db);
   const kinds: Record<string, ConstraintFact['kind']> = { c: 'check', u: 'unique', f: 'foreign_key' };
   return rows.map((row) => ({ name: row.name, kind: kinds[row.contype]!, definition: row.definition }));

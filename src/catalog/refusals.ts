@@ -24,7 +24,7 @@ export async function refuseUnsafeSurroundings(db: Kysely<any>, tableOid: number
 async function refuseRowLevelSecurity(db: Kysely<any>, tableOid: number, attnum: number, where: string, tableName: string): Promise<void> {
   const { rows } = await sql<{ enabled: boolean; forced: boolean; active: boolean }>`
     SELECT c.relrowsecurity AS enabled, c.relforcerowsecurity AS forced, pg_catalog.row_security_active(c.oid) AS active
-    FROM pg_catalog.pg_class c WHERE c.oid = ${tableOid}`.execute(db);
+    FROM pg_catalog.pg_class c WHERE c.oid OPERATOR(pg_catalog.=) ${tableOid}`.execute(db);
   const table = rows[0];
   if (!table?.enabled) return;
   if (table.forced || table.active) {
@@ -41,14 +41,14 @@ async function refuseRowLevelSecurity(db: Kysely<any>, tableOid: number, attnum:
 async function refuseDependentObjects(db: Kysely<any>, tableOid: number, attnum: number, where: string): Promise<void> {
   const { rows } = await sql<{ kind: string; name: string }>`
     SELECT 'policy' AS kind, pg_catalog.quote_ident(p.polname) AS name
-    FROM pg_catalog.pg_depend d JOIN pg_catalog.pg_policy p ON p.oid = d.objid
-    WHERE d.classid = 'pg_catalog.pg_policy'::regclass AND d.refclassid = 'pg_catalog.pg_class'::regclass
-      AND d.refobjid = ${tableOid} AND d.refobjsubid = ${attnum}
+    FROM pg_catalog.pg_depend d JOIN pg_catalog.pg_policy p ON p.oid OPERATOR(pg_catalog.=) d.objid
+    WHERE d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_policy'::regclass AND d.refclassid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::regclass
+      AND d.refobjid OPERATOR(pg_catalog.=) ${tableOid} AND d.refobjsubid OPERATOR(pg_catalog.=) ${attnum}
     UNION
     SELECT 'trigger', pg_catalog.quote_ident(t.tgname)
-    FROM pg_catalog.pg_depend d JOIN pg_catalog.pg_trigger t ON t.oid = d.objid
-    WHERE d.classid = 'pg_catalog.pg_trigger'::regclass AND d.refclassid = 'pg_catalog.pg_class'::regclass
-      AND d.refobjid = ${tableOid} AND d.refobjsubid = ${attnum} AND NOT t.tgisinternal
+    FROM pg_catalog.pg_depend d JOIN pg_catalog.pg_trigger t ON t.oid OPERATOR(pg_catalog.=) d.objid
+    WHERE d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_trigger'::regclass AND d.refclassid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::regclass
+      AND d.refobjid OPERATOR(pg_catalog.=) ${tableOid} AND d.refobjsubid OPERATOR(pg_catalog.=) ${attnum} AND NOT t.tgisinternal
       AND t.tgname NOT LIKE ${`${SYNC_TRIGGER_PREFIX}%`}
     UNION
     SELECT 'statistics object', pg_catalog.quote_ident(s.stxname)
@@ -95,8 +95,8 @@ async function refusePublicationColumnLists(db: Kysely<any>, tableOid: number, a
   if ((version[0]?.num ?? 0) < 150000) return;
   const { rows } = await sql<{ name: string }>`
     SELECT DISTINCT pg_catalog.quote_ident(p.pubname) AS name
-    FROM pg_catalog.pg_publication_rel pr JOIN pg_catalog.pg_publication p ON p.oid = pr.prpubid
-    WHERE pr.prrelid = ${tableOid} AND ${attnum}::int2 OPERATOR(pg_catalog.=) ANY (pr.prattrs::int2[])
+    FROM pg_catalog.pg_publication_rel pr JOIN pg_catalog.pg_publication p ON p.oid OPERATOR(pg_catalog.=) pr.prpubid
+    WHERE pr.prrelid OPERATOR(pg_catalog.=) ${tableOid} AND ${attnum}::int2 OPERATOR(pg_catalog.=) ANY (pr.prattrs::int2[])
     ORDER BY 1`.execute(db);
   if (rows.length === 0) return;
   const names = rows.map((row) => row.name).join(', ');
@@ -112,9 +112,9 @@ async function refusePublicationColumnLists(db: Kysely<any>, tableOid: number, a
 async function refuseLateBeforeTriggers(db: Kysely<any>, tableOid: number, tableName: string): Promise<void> {
   const { rows } = await sql<{ name: string }>`
     SELECT t.tgname AS name FROM pg_catalog.pg_trigger t
-    WHERE t.tgrelid = ${tableOid} AND NOT t.tgisinternal
-      AND (t.tgtype & 1) = 1 AND (t.tgtype & 2) = 2 AND (t.tgtype & (4 | 16)) <> 0
-      AND t.tgname::text COLLATE "C" > ${SYNC_TRIGGER_PREFIX} COLLATE "C"
+    WHERE t.tgrelid OPERATOR(pg_catalog.=) ${tableOid} AND NOT t.tgisinternal
+      AND (t.tgtype & 1) OPERATOR(pg_catalog.=) 1 AND (t.tgtype & 2) OPERATOR(pg_catalog.=) 2 AND (t.tgtype & (4 | 16)) OPERATOR(pg_catalog.<>) 0
+      AND t.tgname::text COLLATE "C" OPERATOR(pg_catalog.>) ${SYNC_TRIGGER_PREFIX} COLLATE "C"
       AND t.tgname NOT LIKE ${`${SYNC_TRIGGER_PREFIX}%`}
     ORDER BY 1`.execute(db);
   if (rows.length === 0) return;

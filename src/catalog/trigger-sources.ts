@@ -11,8 +11,8 @@ import { quoteIdent } from '../render/quote.js';
 export async function triggersNamingColumn(db: Kysely<any>, table: { schema: string; table: string }, column: string): Promise<string[]> {
   const { rows } = await sql<{ description: string }>`
     SELECT pg_catalog.format('trigger %I runs %s', t.tgname, t.tgfoid::regprocedure) AS description
-    FROM pg_catalog.pg_trigger AS t JOIN pg_catalog.pg_proc AS p ON p.oid = t.tgfoid
-    WHERE t.tgrelid = pg_catalog.to_regclass(${`${quoteIdent(table.schema)}.${quoteIdent(table.table)}`})
+    FROM pg_catalog.pg_trigger AS t JOIN pg_catalog.pg_proc AS p ON p.oid OPERATOR(pg_catalog.=) t.tgfoid
+    WHERE t.tgrelid OPERATOR(pg_catalog.=) pg_catalog.to_regclass(${`${quoteIdent(table.schema)}.${quoteIdent(table.table)}`})
       AND NOT t.tgisinternal AND NOT pg_catalog.starts_with(t.tgname::text, ${SYNC_TRIGGER_PREFIX})
       AND ${sql.raw(columnMentionCondition('p.prosrc', column))}
     ORDER BY t.tgname`.execute(db);

@@ -9,9 +9,9 @@ import { InputError } from '../errors.js';
 export async function hasAssignmentCast(db: Kysely<any>, from: string, to: string): Promise<boolean> {
   const { rows } = await sql<{ ok: boolean }>`
     WITH t AS (SELECT pg_catalog.to_regtype(${from}) AS source, pg_catalog.to_regtype(${to}) AS target)
-    SELECT t.source = t.target
-        OR EXISTS (SELECT 1 FROM pg_catalog.pg_cast c WHERE c.castsource = t.source AND c.casttarget = t.target AND c.castcontext IN ('a', 'i'))
-        OR (SELECT typcategory FROM pg_catalog.pg_type WHERE oid = t.target) = 'S' AS ok
+    SELECT t.source OPERATOR(pg_catalog.=) t.target
+        OR EXISTS (SELECT 1 FROM pg_catalog.pg_cast c WHERE c.castsource OPERATOR(pg_catalog.=) t.source AND c.casttarget OPERATOR(pg_catalog.=) t.target AND c.castcontext IN ('a', 'i'))
+        OR (SELECT typcategory FROM pg_catalog.pg_type WHERE oid OPERATOR(pg_catalog.=) t.target) OPERATOR(pg_catalog.=) 'S' AS ok
     FROM t`.execute(db);
   return rows[0]?.ok ?? false;
 }

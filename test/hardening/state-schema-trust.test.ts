@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { connect } from '../../src/db/connect.js';
 import { phaseSteps } from '../../src/operations/index.js';
 import { quoteIdent } from '../../src/render/quote.js';
 import { stateSchemaSql } from '../../src/runner/state-schema.js';
@@ -187,7 +188,30 @@ describe('a state schema planted by another role', { timeout: 300_000 }, () => {
 });
 
 describe('look-alike operators and functions planted in public', { timeout: 300_000 }, () => {
+  test('every pooled connection runs with search_path = pg_catalog, pg_temp, over the role\'s setting and the URL\'s options', async () => {
+    await admin.query(`ALTER ROLE ${quoteIdent(owner.name)} SET search_path = public, pg_catalog`);
+    try {
+      const url = new URL(owner.url);
+      url.searchParams.set('options', '-c search_path=public -c work_mem=7MB');
+      const connection = await connect(url.toString(), { max: 3 });
+      try {
+        const clients = await Promise.all([1, 2, 3].map(() => connection.pool.connect()));
+        const settings = await Promise.all(clients.map(async (client) => (await client.query(`SELECT current_setting('search_path') AS path`)).rows[0]));
+        for (const client of clients) client.release();
+        expect(settings).toEqual([{ path: 'pg_catalog,pg_temp' }, { path: 'pg_catalog,pg_temp' }, { path: 'pg_catalog,pg_temp' }]);
+        // The URL's other options still apply.
+        expect((await connection.pool.query(`SELECT current_setting('work_mem') AS mem`)).rows).toEqual([{ mem: '7MB' }]);
+      } finally {
+        await connection.close();
+      }
+    } finally {
+      await admin.query(`ALTER ROLE ${quoteIdent(owner.name)} RESET search_path`);
+    }
+  });
+
   test('public.=(mood, mood) and public.unnest(int2[]) are never called by plan, migrate, backfill, verify or the sync trigger', async () => {
+    // A fresh state: the tests above left another project's migrations recorded.
+    await admin.query('DROP SCHEMA IF EXISTS phasectl CASCADE');
     await admin.query(`
       GRANT CREATE ON SCHEMA public TO ${quoteIdent(evil.name)};
       CREATE TYPE public.mood AS ENUM ('sad', 'ok', 'happy');
