@@ -13,6 +13,7 @@ import { readApplied, recordApplied } from './record.js';
 import { openSession, type RunSession } from './session.js';
 import { ensureStateSchema } from './state-schema.js';
 import { requireGeneratedMigrations } from './shipped-files.js';
+import { explainPhaseOneFailure } from './phase-one-failure.js';
 import { loadCheckedPhases } from '../commands/load-project.js';
 
 /**
@@ -96,7 +97,11 @@ export async function migrate(options: MigrateOptions): Promise<MigrateResult> {
             hint: 'run `phasectl migrate` to continue',
           });
         }
-        done.push(await applyUpFile(ctx, run, file, options, resolvePlan));
+        try {
+          done.push(await applyUpFile(ctx, run, file, options, resolvePlan));
+        } catch (error) {
+          throw explainPhaseOneFailure(error, file.header);
+        }
       }
       return { applied: done, pending: [], dryRun: false };
     } finally {
