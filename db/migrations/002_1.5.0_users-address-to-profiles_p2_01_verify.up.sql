@@ -45,3 +45,6 @@ BEGIN
   END IF;
 END
 $phasectl$;
+
+-- What phasectl's runner executes for this step (its batched engine, instead of the block above):
+-- phasectl plan {"changeId":"users-address-to-profiles","direction":"up","table":{"schema":"public","table":"users"},"keyColumns":["id"],"keyTypes":["bigint"],"updateSql":"WITH p AS (SELECT s.\"id\" AS j1, s.\"address\" AS value FROM \"public\".\"users\" AS s JOIN \"public\".\"profiles\" AS t ON t.\"user_id\" = s.\"id\" WHERE s.\"id\" >= CAST($1 AS bigint) AND s.\"id\" <= CAST($2 AS bigint) AND t.\"address\" IS DISTINCT FROM s.\"address\" FOR SHARE OF s) UPDATE \"public\".\"profiles\" AS t SET \"address\" = p.value FROM p WHERE t.\"user_id\" = p.j1 AND t.\"address\" IS DISTINCT FROM p.value","countDifferentSql":"SELECT count(*)::bigint AS differing FROM \"public\".\"users\" AS s JOIN \"public\".\"profiles\" AS t ON t.\"user_id\" = s.\"id\" WHERE s.\"id\" >= CAST($1 AS bigint) AND s.\"id\" <= CAST($2 AS bigint) AND t.\"address\" IS DISTINCT FROM s.\"address\"","suppressSetting":"phasectl.backfill"}

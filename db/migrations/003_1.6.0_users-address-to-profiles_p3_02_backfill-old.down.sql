@@ -61,3 +61,6 @@ BEGIN
   WHERE change_id = 'users-address-to-profiles' AND direction = 'down';
 END
 $phasectl$;
+
+-- What phasectl's runner executes for this step (its batched engine, instead of the block above):
+-- phasectl plan {"changeId":"users-address-to-profiles","direction":"down","table":{"schema":"public","table":"users"},"keyColumns":["id"],"keyTypes":["bigint"],"updateSql":"WITH p AS (SELECT s.\"id\" AS j1, t.\"address\" AS value FROM \"public\".\"users\" AS s JOIN \"public\".\"profiles\" AS t ON t.\"user_id\" = s.\"id\" WHERE s.\"id\" >= CAST($1 AS bigint) AND s.\"id\" <= CAST($2 AS bigint) AND s.\"address\" IS DISTINCT FROM t.\"address\" FOR SHARE OF t) UPDATE \"public\".\"users\" AS s SET \"address\" = p.value FROM p WHERE s.\"id\" = p.j1 AND s.\"address\" IS DISTINCT FROM p.value","countDifferentSql":"SELECT count(*)::bigint AS differing FROM \"public\".\"users\" AS s JOIN \"public\".\"profiles\" AS t ON t.\"user_id\" = s.\"id\" WHERE s.\"id\" >= CAST($1 AS bigint) AND s.\"id\" <= CAST($2 AS bigint) AND s.\"address\" IS DISTINCT FROM t.\"address\"","suppressSetting":"phasectl.backfill"}
