@@ -9,9 +9,9 @@ import type { RenameChange } from '../spec/types.js';
 export interface LossyRow {
   /** `id=42` or `(tenant, id)=(3, 42)`. */
   key: string;
-  value: string;
-  converted: string;
-  back: string;
+  value: string | null;
+  converted: string | null;
+  back: string | null;
 }
 
 export interface RoundTripReport {
@@ -38,7 +38,8 @@ const SHOWN = 120;
  *
  * Read-only: batches walk the key, each in its own `BEGIN READ ONLY` transaction with a statement timeout and
  * `row_security = off` (a policy that would hide rows makes it fail instead), so a user expression cannot
- * write. A failing conversion throws an InputError naming the first failing row's key and value.
+ * write. It runs on the session's search_path, like the rest of plan's reads.
+ * A failing conversion throws an InputError naming the first failing row's key and value.
  */
 export async function checkRoundTrip(pool: pg.Pool, change: RenameChange, options: { batchRows?: number } = {}): Promise<RoundTripReport> {
   const sql = roundTripSql(change);
@@ -116,7 +117,7 @@ async function requireValidExpressions(client: pg.PoolClient, sql: RoundTripSql,
     if (!error) continue;
     if (!isRowError(error)) throw notChecked(change, error);
     throw new InputError(`the ${name} expression does not work on ${change.rename.table}: ${describePgError(error)}`, {
-      hint: `the expression runs with search_path = pg_catalog, pg_temp (as in the sync trigger): schema-qualify your own functions; nothing was written`,
+      hint: 'fix the expression (the sync trigger runs it with search_path = pg_catalog, pg_temp: schema-qualify your own functions); nothing was written',
     });
   }
 }
@@ -125,7 +126,7 @@ async function requireValidExpressions(client: pg.PoolClient, sql: RoundTripSql,
 async function readOnly<T>(client: pg.PoolClient, work: () => Promise<T>): Promise<T> {
   await client.query('BEGIN READ ONLY');
   try {
-    await client.query(`SET LOCAL statement_timeout = '${BATCH_TIMEOUT}'; SET LOCAL lock_timeout = '2s'; SET LOCAL row_security = off; SET LOCAL search_path = pg_catalog, pg_temp`);
+    await client.query(`SET LOCAL statement_timeout = '${BATCH_TIMEOUT}'; SET LOCAL lock_timeout = '2s'; SET LOCAL row_security = off`);
     return await work();
   } finally {
     await client.query('ROLLBACK').catch(() => undefined);

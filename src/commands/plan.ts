@@ -126,7 +126,8 @@ async function roundTripNotes(connection: Connection, change: RenameChange): Pro
   const { from, to } = change.rename;
   if (!report.lossy) return [`checked: up converts all ${report.rows} existing row(s) and down(up(${from})) gives each value back`];
   const row = report.lossy;
-  const detail = `row ${row.key}: ${from} = ${row.value}, up gives ${to} = ${row.converted}, down gives back ${row.back}`;
+  const shown = (value: string | null) => value ?? 'NULL';
+  const detail = `row ${row.key}: ${from} = ${shown(row.value)}, up gives ${to} = ${shown(row.converted)}, down gives back ${shown(row.back)}`;
   if (!change.rename.lossy) {
     throw new InputError(`down(up(${from})) does not give the value back on the ${detail}`, {
       hint:
