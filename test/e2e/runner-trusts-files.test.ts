@@ -70,3 +70,15 @@ test('from/to swapped in phases.yaml after the expand: migrate, backfill and ver
   expect(await counts()).toEqual({ logins: '20000', usernames: '20000' });
   expect(await query(url, `SELECT count(*)::int AS n FROM public.accounts WHERE username IS DISTINCT FROM login`)).toEqual([{ n: 0 }]);
 }, 120_000);
+
+test('migrate reads phases.yaml with the release rules: a hand-written ledger entry is refused before anything runs', async () => {
+  const phasesFile = join(dir, 'phases.yaml');
+  const original = await readFile(phasesFile, 'utf8');
+  expect(original).toMatch(/releases: \{ phase1: 1\.0\.0 \}/);
+  await writeFile(phasesFile, original.replace(/releases: \{ phase1: 1\.0\.0 \}/, 'releases: { phase1: 1.0.0, phase3: 1.0.0 }'));
+  const result = await cli(['migrate']);
+  expect(result.code).toBe(2);
+  expect(result.stderr).toMatch(/phases\.yaml:\d+:\d+: release rule \d broken/);
+  await writeFile(phasesFile, original);
+  expect((await cli(['migrate'])).stdout).toContain('database is up to date');
+}, 60_000);
