@@ -14,12 +14,12 @@ export function explainPhaseOneFailure(error: unknown, header: MigrationHeader |
   const base = error instanceof PhasectlError ? error : new RuntimeFailure(error instanceof Error ? error.message : String(error), { cause: error });
   const rollback = `phasectl rollback --release ${header.release}`;
   const hint =
-    `${base.hint ? `${base.hint}\n  ` : ''}` +
-    `phase 1 of ${header.changeId} is half applied: its sync trigger is installed. If this failure comes from the up conversion, ` +
-    `the application's INSERTs and UPDATEs of that table are failing too, for as long as the trigger is there.\n  ` +
-    `To undo phase 1 now (it only added the new column, the trigger and its function, and indexes; no data of the old column is touched): \`${rollback}\` ` +
-    `(it rolls back everything release ${header.release} applied in this database).\n  ` +
-    'Then fix the data and run `phasectl migrate` again, or change `up`/`down` of the change in phases.yaml, run `phasectl generate` and `phasectl migrate`.';
+    `phase 1 of ${header.changeId} is half applied and its sync trigger is installed: if the up conversion is what fails, ` +
+    `the application's INSERTs and UPDATEs of the table are failing too, as long as the trigger is there.\n  ` +
+    `Undo phase 1 now with \`${rollback}\` (it only added the new column, the trigger, its function and indexes; the old column is untouched; ` +
+    `it rolls back everything release ${header.release} applied in this database). ` +
+    'Then fix the data and `phasectl migrate` again, or change `up`/`down` of the change in phases.yaml, `phasectl generate` and `phasectl migrate`.' +
+    `${base.hint ? `\n  Or, to go on without undoing: ${base.hint}` : ''}`;
   if (base instanceof RuntimeFailure) return new RuntimeFailure(base.message, { hint, cause: error });
   if (base instanceof InputError) return new InputError(base.message, { hint, location: base.location, cause: error });
   return new PhasectlError(base.message, { exitCode: base.exitCode, hint, location: base.location, cause: error });

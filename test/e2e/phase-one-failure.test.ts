@@ -42,8 +42,8 @@ test('a failed backfill names the rollback command and the failing writes; the r
   const failed = await cli(['migrate']);
   expect(failed.code).toBe(3);
   expect(failed.stderr).toContain('cannot convert the row id=4000');
-  expect(failed.stderr).toContain('phase 1 of invoices-status is half applied: its sync trigger is installed');
-  expect(failed.stderr).toContain('the application\'s INSERTs and UPDATEs of that table are failing too');
+  expect(failed.stderr).toContain('phase 1 of invoices-status is half applied and its sync trigger is installed');
+  expect(failed.stderr).toContain('the application\'s INSERTs and UPDATEs of the table are failing too');
   expect(failed.stderr).toContain('`phasectl rollback --release 1.0.0`');
   expect(failed.stderr).not.toMatch(/change the up expression in phases\.yaml and regenerate/);
   expect(await appInsert(9001)).toMatch(/invalid input syntax for type integer: "void"/);
