@@ -286,8 +286,8 @@ async function offendingRow(session: pg.ClientBase, plan: BackfillPlan, queries:
     {
       // A shipped file cannot be regenerated while it is applied: changing the expression means undoing its phase first.
       hint:
-        `fix that row's value (UPDATE … WHERE ${describeKey(plan.keyColumns, key)}), then rerun \`phasectl migrate\` or \`phasectl backfill ${plan.changeId}\` (rows before it are done); ` +
-        `to change the ${plan.direction} expression instead, first roll its phase back (\`phasectl rollback --release <its release>\`), then edit it in phases.yaml, \`phasectl generate\` and \`phasectl migrate\``,
+        `fix that row's value (UPDATE … WHERE ${describeKey(plan.keyColumns, key)}) and rerun \`phasectl migrate\` or \`phasectl backfill ${plan.changeId}\` (rows before it are done), ` +
+        `or change the ${plan.direction} expression: roll its phase back first (\`phasectl rollback --release <its release>\`), then edit it in phases.yaml, \`phasectl generate\` and \`phasectl migrate\``,
       cause: error,
     },
   );
