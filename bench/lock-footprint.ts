@@ -16,7 +16,7 @@ import { projectPaths } from '../src/project.js';
 import type { RunnerEvent } from '../src/runner/events.js';
 import { migrate } from '../src/runner/migrate.js';
 import { readMigrationFiles, type MigrationFile } from '../src/runner/migration-files.js';
-import { defaultStepsOf, planResolver } from '../src/runner/plan-resolver.js';
+import { planResolver } from '../src/runner/plan-resolver.js';
 import { splitStatements } from '../src/runner/split-statements.js';
 import { TABLE, createAccounts, renameProject } from './fixture.js';
 import { checked, info, type BenchRow } from './report.js';
@@ -61,7 +61,7 @@ async function applyMeasured(client: pg.ClientBase, file: MigrationFile, resolve
   const header = file.header!;
   if (header.action === 'backfill' || header.action === 'verify') {
     const started = performance.now();
-    const plan = await resolve(header, file.name);
+    const plan = await resolve(file);
     await (header.action === 'backfill' ? runBackfill(client, plan) : runVerify(client, plan));
     return { file: file.name, totalMs: since(started), transaction: false };
   }
@@ -118,7 +118,7 @@ export async function stepLocks(serverUrl: string, rows: number): Promise<StepLo
   await client.query(`ALTER TABLE public.${TABLE} SET (autovacuum_enabled = off, toast.autovacuum_enabled = off)`);
   try {
     const paths = projectPaths(project.dir);
-    const resolve = planResolver(paths.phasesFile, defaultStepsOf);
+    const resolve = planResolver(paths.phasesFile);
     const files = (await readMigrationFiles(paths.migrationsDir)).filter((file) => file.direction === 'up');
     const out: StepLock[] = [];
     for (const file of files) out.push(await applyMeasured(client, file, resolve));

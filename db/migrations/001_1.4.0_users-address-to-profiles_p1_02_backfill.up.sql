@@ -68,3 +68,6 @@ $phasectl$;
 
 -- Give back the search_path saved at the top of this file, for whatever the runner runs next.
 SELECT pg_catalog.set_config('search_path', pg_catalog.current_setting('phasectl.search_path_before'), false);
+
+-- What phasectl's runner executes for this step (its batched engine, instead of the block above):
+-- phasectl plan {"changeId":"users-address-to-profiles","direction":"up","table":{"schema":"public","table":"users"},"keyColumns":["id"],"keyTypes":["bigint"],"updateSql":"WITH p AS (SELECT s.\"id\" AS j1, s.\"address\" AS value FROM \"public\".\"users\" AS s JOIN \"public\".\"profiles\" AS t ON t.\"user_id\" = s.\"id\" WHERE s.\"id\" >= CAST($1 AS bigint) AND s.\"id\" <= CAST($2 AS bigint) AND t.\"address\" IS DISTINCT FROM s.\"address\" FOR SHARE OF s) UPDATE \"public\".\"profiles\" AS t SET \"address\" = p.value FROM p WHERE t.\"user_id\" = p.j1 AND t.\"address\" IS DISTINCT FROM p.value","countDifferentSql":"SELECT count(*)::bigint AS differing FROM \"public\".\"users\" AS s JOIN \"public\".\"profiles\" AS t ON t.\"user_id\" = s.\"id\" WHERE s.\"id\" >= CAST($1 AS bigint) AND s.\"id\" <= CAST($2 AS bigint) AND t.\"address\" IS DISTINCT FROM s.\"address\"","suppressSetting":"phasectl.backfill"}

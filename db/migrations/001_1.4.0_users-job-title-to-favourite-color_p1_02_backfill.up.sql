@@ -71,3 +71,6 @@ $phasectl$;
 
 -- Give back the search_path saved at the top of this file, for whatever the runner runs next.
 SELECT pg_catalog.set_config('search_path', pg_catalog.current_setting('phasectl.search_path_before'), false);
+
+-- What phasectl's runner executes for this step (its batched engine, instead of the block above):
+-- phasectl plan {"changeId":"users-job-title-to-favourite-color","direction":"up","table":{"schema":"public","table":"users"},"keyColumns":["id"],"keyTypes":["bigint"],"updateSql":"UPDATE \"public\".\"users\" AS t SET \"favourite_color\" = t.\"job_title\" WHERE t.\"id\" >= CAST($1 AS bigint) AND t.\"id\" <= CAST($2 AS bigint) AND t.\"favourite_color\" IS DISTINCT FROM t.\"job_title\"","countDifferentSql":"SELECT count(*)::bigint AS differing FROM \"public\".\"users\" AS t WHERE t.\"id\" >= CAST($1 AS bigint) AND t.\"id\" <= CAST($2 AS bigint) AND t.\"favourite_color\" IS DISTINCT FROM t.\"job_title\"","suppressSetting":"phasectl.backfill"}

@@ -56,3 +56,6 @@ $phasectl$;
 
 -- Give back the search_path saved at the top of this file, for whatever the runner runs next.
 SELECT pg_catalog.set_config('search_path', pg_catalog.current_setting('phasectl.search_path_before'), false);
+
+-- What phasectl's runner executes for this step (its batched engine, instead of the block above):
+-- phasectl plan {"changeId":"orders-amount-to-amount-cents","direction":"up","table":{"schema":"public","table":"orders"},"keyColumns":["id"],"keyTypes":["bigint"],"updateSql":"UPDATE \"public\".\"orders\" AS t SET \"amount_cents\" = round(t.\"amount\" * 100)::bigint WHERE t.\"id\" >= CAST($1 AS bigint) AND t.\"id\" <= CAST($2 AS bigint) AND t.\"amount_cents\" IS DISTINCT FROM round(t.\"amount\" * 100)::bigint","countDifferentSql":"SELECT count(*)::bigint AS differing FROM \"public\".\"orders\" AS t WHERE t.\"id\" >= CAST($1 AS bigint) AND t.\"id\" <= CAST($2 AS bigint) AND t.\"amount_cents\" IS DISTINCT FROM round(t.\"amount\" * 100)::bigint","suppressSetting":"phasectl.backfill"}

@@ -71,3 +71,6 @@ $phasectl$;
 
 -- Give back the search_path saved at the top of this file, for whatever the runner runs next.
 SELECT pg_catalog.set_config('search_path', pg_catalog.current_setting('phasectl.search_path_before'), false);
+
+-- What phasectl's runner executes for this step (its batched engine, instead of the block above):
+-- phasectl plan {"changeId":"orders-amount-to-amount-cents","direction":"down","table":{"schema":"public","table":"orders"},"keyColumns":["id"],"keyTypes":["bigint"],"updateSql":"UPDATE \"public\".\"orders\" AS t SET \"amount\" = t.\"amount_cents\" / 100.0 WHERE t.\"id\" >= CAST($1 AS bigint) AND t.\"id\" <= CAST($2 AS bigint) AND t.\"amount\" IS DISTINCT FROM t.\"amount_cents\" / 100.0","countDifferentSql":"SELECT count(*)::bigint AS differing FROM \"public\".\"orders\" AS t WHERE t.\"id\" >= CAST($1 AS bigint) AND t.\"id\" <= CAST($2 AS bigint) AND t.\"amount\" IS DISTINCT FROM t.\"amount_cents\" / 100.0","suppressSetting":"phasectl.backfill"}

@@ -1,9 +1,10 @@
 import { InputError } from '../errors.js';
-import { phaseSteps } from '../operations/index.js';
 import type { BackfillPlan } from '../operations/types.js';
 import { projectPaths } from '../project.js';
-import { loadPhasesFile } from '../spec/load.js';
-import type { PhaseNumber } from '../spec/types.js';
+import { loadCheckedPhases } from '../commands/load-project.js';
+import { readMigrationFiles } from '../runner/migration-files.js';
+import { planResolver } from '../runner/plan-resolver.js';
+import { requireGeneratedMigrations } from '../runner/shipped-files.js';
 import type { EventLog } from '../runner/events.js';
 import { requirePhasesFile } from '../runner/migrate.js';
 import { openSession } from '../runner/session.js';
@@ -50,11 +51,16 @@ export async function verify(options: VerifyCommandOptions): Promise<VerifyResul
   }
 }
 
-/** The change's backfill plan of that direction, from phases.yaml and the operations. */
+/**
+ * The change's backfill plan of that direction, as its migration file carries it (the file the runner
+ * records): the phase-1 `backfill` file for `up` (verify counts with the same plan), phase 3's `backfill-old`
+ * for `down`. Refuses, before any database work, while phases.yaml no longer generates the shipped files.
+ */
 async function findPlan(projectDir: string | undefined, changeId: string, direction: 'up' | 'down'): Promise<BackfillPlan> {
   const paths = projectPaths(projectDir);
   await requirePhasesFile(paths.phasesFile);
-  const { spec } = await loadPhasesFile(paths.phasesFile);
+  const loaded = await loadCheckedPhases(paths.root);
+  const { spec } = loaded;
   const change = spec.changes.find((candidate) => candidate.id === changeId);
   if (!change) {
     throw new InputError(`no change "${changeId}" in phases.yaml`, {
@@ -62,11 +68,17 @@ async function findPlan(projectDir: string | undefined, changeId: string, direct
       hint: spec.changes.length ? `known changes: ${spec.changes.map((c) => c.id).join(', ')}` : 'plan one with `phasectl plan rename …`',
     });
   }
-  for (const phase of [1, 2, 3] as PhaseNumber[]) {
-    const steps = phaseSteps(change, phase);
-    for (const step of [...steps.up, ...steps.down]) {
-      if (step.action === 'backfill' && step.backfill?.direction === direction) return step.backfill;
-    }
+  const files = await readMigrationFiles(paths.migrationsDir);
+  requireGeneratedMigrations(loaded, files);
+  const resolvePlan = planResolver(paths.phasesFile);
+  for (const file of files) {
+    if (file.header?.changeId !== changeId || file.header.action !== 'backfill' || file.header.direction !== direction) continue;
+    return resolvePlan(file);
   }
-  throw new InputError(`change ${changeId} has no ${direction} backfill`, { hint: 'use --direction up (phase 1) or down (rollback of phase 3)' });
+  throw new InputError(`change ${changeId} has no ${direction} backfill file in ${paths.migrationsDir}`, {
+    hint:
+      direction === 'up'
+        ? 'its phase 1 is not generated yet: `phasectl advance --release <name>` writes it'
+        : 'the down backfill belongs to phase 3 (its rollback): it exists once phase 3 is generated; use --direction up for phase 1',
+  });
 }

@@ -284,7 +284,10 @@ async function offendingRow(session: pg.ClientBase, plan: BackfillPlan, queries:
   return new RuntimeFailure(
     `backfill of ${plan.changeId} cannot convert the row ${describeKey(plan.keyColumns, key)}: ${describePgError(error)}\n  row: ${row}`,
     {
-      hint: `fix that row's value (UPDATE … WHERE ${describeKey(plan.keyColumns, key)}) or change the ${plan.direction} expression in phases.yaml and regenerate; then rerun \`phasectl backfill ${plan.changeId}\` (rows before it are done)`,
+      // A shipped file cannot be regenerated while it is applied: changing the expression means undoing its phase first.
+      hint:
+        `fix that row's value (UPDATE … WHERE ${describeKey(plan.keyColumns, key)}) and rerun \`phasectl migrate\` or \`phasectl backfill ${plan.changeId}\` (rows before it are done), ` +
+        `or change the ${plan.direction} expression: roll its phase back first (\`phasectl rollback --release <its release>\`), then edit it in phases.yaml, \`phasectl generate\` and \`phasectl migrate\``,
       cause: error,
     },
   );

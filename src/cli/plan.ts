@@ -18,7 +18,8 @@ export function register(program: Command): void {
       .option('--id <id>', 'change id (default: <table>-<from>-to-<to>)')
       .option('--type <sql type>', 'offline: the column type; with a database: a new type for the column')
       .option('--up <expr>', 'SQL expression of the old column giving the new value (type change)')
-      .option('--down <expr>', 'SQL expression of the new column giving the old value (type change)')
+      .option('--down <expr>', 'SQL expression of the new column giving the old value (type change; required with --up)')
+      .option('--lossy', 'accept a conversion whose --down does not give every existing value back (checked on every row, recorded in phases.yaml)')
       .option('--key <col:type,...>', 'offline: the table key the backfill walks, e.g. id:bigint'),
   )
     .addHelpText(
@@ -34,6 +35,7 @@ export function register(program: Command): void {
           type: flags.type,
           up: flags.up,
           down: flags.down,
+          lossy: flags.lossy,
           key: flags.key,
           databaseUrl: flags.databaseUrl ?? process.env.DATABASE_URL,
         });

@@ -1,7 +1,8 @@
-import { connect } from '../db/connect.js';
+import { connect, type Connection } from '../db/connect.js';
 import { refuseTakenNames } from '../catalog/derived-names.js';
 import { triggerSourceNotes, triggersNamingColumn } from '../catalog/trigger-sources.js';
 import { readRenameFacts } from '../catalog/column-facts.js';
+import { checkRoundTrip } from '../catalog/round-trip.js';
 import { requireConversions } from '../catalog/type-casts.js';
 import { InputError } from '../errors.js';
 import { projectPaths } from '../project.js';
@@ -26,6 +27,8 @@ export interface PlanRenameOptions {
   type?: string;
   up?: string;
   down?: string;
+  /** Accept a conversion whose `down` does not give every existing value back (recorded in phases.yaml). */
+  lossy?: boolean;
   /** Offline only: the table key as `col:type,col:type`. */
   key?: string;
   /** Read the facts from this database; without it, plan offline from the flags. */
@@ -76,50 +79,83 @@ export async function planRename(options: PlanRenameOptions): Promise<PlanRename
       hint: 'finish that change (advance it to phase 3) before planning another on the same column',
     });
   }
-  const { column, key, type, notes } = options.databaseUrl ? await factsFromDatabase(options.databaseUrl, target, newName, options.type, options) : { ...factsFromFlags(options), notes: [] };
-  const change: RenameChange = {
-    kind: 'rename',
-    id,
-    rename: {
-      schema: target.schema,
-      table: target.table,
-      from: target.column,
-      to: newName,
-      ...(type === undefined ? {} : { type }),
-      ...(options.up === undefined ? {} : { up: options.up }),
-      ...(options.down === undefined ? {} : { down: options.down }),
-    },
-    column,
-    key,
-    releases: {},
-  };
-  // Every name phase 1 will create must be free (IF NOT EXISTS would silently skip a copy).
-  if (options.databaseUrl) await refuseTakenNames(options.databaseUrl, change);
-  const updated = appendChange(loaded, change);
-  await savePhasesFile(updated);
-  return { change, file: paths.phasesFile, plan: describeRenamePlan(change), notes };
+  if (options.up !== undefined && options.down === undefined) {
+    throw new InputError('--up needs --down: the reverse conversion, which phase 2 and a rollback of phase 3 write into the old column', {
+      hint: 'give both, e.g. --up "round(amount * 100)::bigint" --down "amount_cents / 100.0" (without --down the reverse would be a plain cast, wrong for any custom --up)',
+    });
+  }
+  const connection = options.databaseUrl ? await connect(options.databaseUrl, { max: 1, applicationName: 'phasectl plan' }) : undefined;
+  try {
+    const { column, key, type, notes } = connection ? await factsFromDatabase(connection, target, newName, options.type, options) : { ...factsFromFlags(options), notes: [] };
+    const change: RenameChange = {
+      kind: 'rename',
+      id,
+      rename: {
+        schema: target.schema,
+        table: target.table,
+        from: target.column,
+        to: newName,
+        ...(type === undefined ? {} : { type }),
+        ...(options.up === undefined ? {} : { up: options.up }),
+        ...(options.down === undefined ? {} : { down: options.down }),
+        ...(options.lossy ? { lossy: true as const } : {}),
+      },
+      column,
+      key,
+      releases: {},
+    };
+    // Every name phase 1 will create must be free (IF NOT EXISTS would silently skip a copy).
+    if (options.databaseUrl) await refuseTakenNames(options.databaseUrl, change);
+    const converts = change.rename.up !== undefined || change.rename.down !== undefined || (change.rename.type !== undefined && change.rename.type !== column.type);
+    if (converts) notes.push(...(connection ? await roundTripNotes(connection, change) : [offlineConversionNote]));
+    const updated = appendChange(loaded, change);
+    await savePhasesFile(updated);
+    return { change, file: paths.phasesFile, plan: describeRenamePlan(change), notes };
+  } finally {
+    await connection?.close();
+  }
+}
+
+const offlineConversionNote =
+  'NOT CHECKED: plan ran offline, so it could not check that up converts every existing row and that down(up(x)) gives each value back; ' +
+  'run the plan with --database-url (or DATABASE_URL) before advancing';
+
+/**
+ * Checks the conversion on every existing row (read-only, src/catalog/round-trip.ts): a failing up or down
+ * is refused, a lossy round trip too unless `--lossy` (then loudly noted).
+ */
+async function roundTripNotes(connection: Connection, change: RenameChange): Promise<string[]> {
+  const report = await checkRoundTrip(connection.pool, change);
+  const { from, to } = change.rename;
+  if (!report.lossy) return [`checked: up converts all ${report.rows} existing row(s) and down(up(${from})) gives each value back`];
+  const row = report.lossy;
+  const shown = (value: string | null) => value ?? 'NULL';
+  const detail = `row ${row.key}: ${from} = ${shown(row.value)}, up gives ${to} = ${shown(row.converted)}, down gives back ${shown(row.back)}`;
+  if (!change.rename.lossy) {
+    throw new InputError(`down(up(${from})) does not give the value back on the ${detail}`, {
+      hint:
+        `old application instances (phase 2) and a rollback of phase 3 would see the converted value: give a --down that inverts --up exactly, ` +
+        'or accept the loss with --lossy (recorded in phases.yaml); nothing was written',
+    });
+  }
+  return [`WARNING (--lossy): down(up(${from})) does not give every value back, first on the ${detail}. Old instances in phase 2 and a rollback of phase 3 see such rows converted.`];
 }
 
 async function factsFromDatabase(
-  url: string,
+  connection: Connection,
   target: { schema: string; table: string; column: string },
   newName: string,
   type: string | undefined,
   expressions: { up?: string; down?: string },
 ): Promise<{ column: ColumnFacts; key: KeyFacts; type?: string; notes: string[] }> {
-  const connection = await connect(url, { max: 1, applicationName: 'phasectl plan' });
-  try {
-    const facts = await readRenameFacts(connection.db, target, newName);
-    const changesType = type !== undefined && type !== facts.column.type;
-    if (changesType) {
-      // Without --up/--down the generated SQL casts; refuse now if PostgreSQL has no assignment cast to do it.
-      await requireConversions(connection.db, displayColumn(target.schema, target.table, target.column), facts.column.type, type, expressions);
-    }
-    const notes = triggerSourceNotes(await triggersNamingColumn(connection.db, target, target.column), target.column, newName);
-    return { ...facts, ...(changesType ? { type } : {}), notes };
-  } finally {
-    await connection.close();
+  const facts = await readRenameFacts(connection.db, target, newName);
+  const changesType = type !== undefined && type !== facts.column.type;
+  if (changesType) {
+    // Without --up/--down the generated SQL casts; refuse now if PostgreSQL has no assignment cast to do it.
+    await requireConversions(connection.db, displayColumn(target.schema, target.table, target.column), facts.column.type, type, expressions);
   }
+  const notes = triggerSourceNotes(await triggersNamingColumn(connection.db, target, target.column), target.column, newName);
+  return { ...facts, ...(changesType ? { type } : {}), notes };
 }
 
 /** Offline facts: the type and key from flags, nothing else known (nullable, no indexes or constraints). */

@@ -3,6 +3,7 @@ import { operationFor } from '../operations/index.js';
 import { defaultGenerationSettings, type GenerationSettings } from '../operations/settings.js';
 import { currentPhase, type PhasesFile, type PhaseNumber } from '../spec/types.js';
 import { formatFiles, type ReleasedStep } from '../formats/index.js';
+import { renderPlanComment } from './embedded-plan.js';
 import { migrationFileName, renderHeader } from './header.js';
 
 /** A file phasectl generates. */
@@ -39,7 +40,9 @@ export function generatedFiles(spec: PhasesFile, options: { templatesDir?: strin
       const steps = operation.steps(change, phase, settings);
       for (const step of [...steps.up, ...steps.down]) {
         const fileName = migrationFileName(releaseIndex, release, step);
-        files.push({ path: `db/migrations/${fileName}`, content: `${renderHeader(step, release)}\n${step.sql}` });
+        // A backfill/verify file carries the plan phasectl's runner executes (src/generate/embedded-plan.ts).
+        const plan = step.backfill ? renderPlanComment(step.backfill) : '';
+        files.push({ path: `db/migrations/${fileName}`, content: `${renderHeader(step, release)}\n${step.sql}${plan}` });
         released.push({ releaseIndex, release, step, fileName });
       }
     }

@@ -559,3 +559,12 @@ export const renameOperation: Operation<RenameChange> = {
     ];
   },
 };
+
+/**
+ * The conversions the generated SQL applies (`up`: old value → new, `down`: new value → old) and the two
+ * column types, for plan's round-trip check over the existing rows (src/catalog/round-trip.ts).
+ */
+export function renameConversions(change: RenameChange): { up: (value: string) => string; down: (value: string) => string; oldType: string; newType: string } {
+  const model = buildModel(change);
+  return { up: model.up, down: model.down, oldType: change.column.type, newType: change.rename.type ?? change.column.type };
+}

@@ -8,10 +8,13 @@ import { applyFile, type ApplyContext } from './apply-file.js';
 import { silent, type EventLog } from './events.js';
 import { readMigrationFiles, type MigrationFile } from './migration-files.js';
 import { checkAppliedFiles, pendingUpFiles } from './migration-plan.js';
-import { defaultStepsOf, planResolver, type PlanResolver } from './plan-resolver.js';
+import { planResolver, type PlanResolver } from './plan-resolver.js';
 import { readApplied, recordApplied } from './record.js';
 import { openSession, type RunSession } from './session.js';
 import { ensureStateSchema } from './state-schema.js';
+import { requireGeneratedMigrations } from './shipped-files.js';
+import { explainPhaseOneFailure } from './phase-one-failure.js';
+import { loadCheckedPhases } from '../commands/load-project.js';
 
 /**
  * Why not kysely's Migrator: it runs every migration of a batch in one transaction (or none, if
@@ -36,7 +39,7 @@ export interface RunOptions {
   backfill?: Pick<BackfillOptions, 'batchSize' | 'targetBatchMs' | 'pauseMs'>;
   /** Stops between files and between backfill batches (SIGINT/SIGTERM in the CLI). */
   signal?: AbortSignal;
-  /** Where backfill/verify files get their plan; default phases.yaml + the operations. */
+  /** Where backfill/verify files get their plan; default the plan the file carries (see plan-resolver.ts). */
   resolvePlan?: PlanResolver;
 }
 
@@ -67,8 +70,11 @@ export async function migrate(options: MigrateOptions): Promise<MigrateResult> {
   const log = options.log ?? silent;
   const paths = projectPaths(options.projectDir);
   await requirePhasesFile(paths.phasesFile);
+  const loaded = await loadCheckedPhases(paths.root);
   const files = await readMigrationFiles(paths.migrationsDir);
-  const resolvePlan = options.resolvePlan ?? planResolver(paths.phasesFile, defaultStepsOf);
+  // Before any database work: what runs is the files, so phases.yaml must still generate them.
+  requireGeneratedMigrations(loaded, files);
+  const resolvePlan = options.resolvePlan ?? planResolver(paths.phasesFile);
   const run = await openSession(options.databaseUrl, 'phasectl migrate');
   try {
     if (options.dryRun) return await dryRun(run, files, paths.migrationsDir, options, resolvePlan);
@@ -91,7 +97,11 @@ export async function migrate(options: MigrateOptions): Promise<MigrateResult> {
             hint: 'run `phasectl migrate` to continue',
           });
         }
-        done.push(await applyUpFile(ctx, run, file, options, resolvePlan));
+        try {
+          done.push(await applyUpFile(ctx, run, file, options, resolvePlan));
+        } catch (error) {
+          throw explainPhaseOneFailure(error, file.header);
+        }
       }
       return { applied: done, pending: [], dryRun: false };
     } finally {
@@ -126,11 +136,11 @@ export async function applyUpFile(ctx: ApplyContext, run: RunSession, file: Migr
   const started = Date.now();
   const result: AppliedFile = { name: file.name, action, durationMs: 0 };
   if (file.header && action === 'backfill') {
-    const plan = await resolvePlan(file.header, file.name);
+    const plan = await resolvePlan(file);
     result.backfill = await runBackfill(run.session, plan, { ...options.backfill, log: ctx.log, signal: options.signal, retry: ctx.retry, lockTimeoutMs: ctx.lockTimeoutMs });
     await recordApplied(run.session, file, Date.now() - started);
   } else if (file.header && action === 'verify') {
-    const plan = await resolvePlan(file.header, file.name);
+    const plan = await resolvePlan(file);
     const verified = await runVerify(run.session, plan, { log: ctx.log });
     result.differing = verified.differing;
     if (verified.differing > 0) {
@@ -157,7 +167,7 @@ async function dryRun(run: RunSession, files: MigrationFile[], migrationsDir: st
     const action = file.header?.action ?? 'sql';
     let note: string | undefined;
     if (file.header && action !== 'sql') {
-      const plan = await resolvePlan(file.header, file.name).catch(() => undefined);
+      const plan = await resolvePlan(file).catch(() => undefined);
       note = plan
         ? `${action === 'backfill' ? 'batched backfill' : 'batched verification'} of ${plan.table.schema}.${plan.table.table} by (${plan.keyColumns.join(', ')}), each batch:\n${action === 'backfill' ? plan.updateSql : plan.countDifferentSql}`
         : `phasectl runs its batched ${action} engine for this step`;

@@ -1,42 +1,44 @@
 import { InputError } from '../errors.js';
+import { readEmbeddedPlan } from '../generate/embedded-plan.js';
+import { renderHeader } from '../generate/header.js';
 import { phaseSteps } from '../operations/index.js';
-import type { BackfillPlan, PhaseSteps } from '../operations/types.js';
+import type { BackfillPlan } from '../operations/types.js';
 import { loadPhasesFile } from '../spec/load.js';
-import type { Change, PhaseNumber } from '../spec/types.js';
-import type { MigrationHeader } from './migration-files.js';
+import type { Change } from '../spec/types.js';
+import type { MigrationFile } from './migration-files.js';
 
-/** Finds the BackfillPlan of an `action=backfill|verify` file (from phases.yaml and the operations). */
-export type PlanResolver = (header: MigrationHeader, fileName: string) => Promise<BackfillPlan>;
-
-export type StepsOf = (change: Change, phase: PhaseNumber) => PhaseSteps;
+/** Finds the BackfillPlan of an `action=backfill|verify` file. */
+export type PlanResolver = (file: MigrationFile) => Promise<BackfillPlan>;
 
 /**
- * The plan of the step a header names: the change from phases.yaml, its phase's steps, the step with the
- * header's direction and order. The file body is only the equivalent for other runners.
+ * The plan a backfill/verify file runs, tied to the file's content (so to its recorded checksum):
+ * - the plan the file carries (src/generate/embedded-plan.ts), as written;
+ * - a file without one (written by an older phasectl): the plan phases.yaml gives for the step, only when
+ *   phases.yaml still renders exactly that file (its header and body); otherwise the runner refuses, since a
+ *   plan rebuilt from an edited phases.yaml may do something else than the file says (e.g. swapped columns).
  */
-export function planResolver(phasesFile: string, stepsOf: () => Promise<StepsOf>): PlanResolver {
+export function planResolver(phasesFile: string): PlanResolver {
   let changes: Promise<Change[]> | undefined;
-  return async (header, fileName) => {
+  return async (file) => {
+    const header = file.header;
+    if (!header) throw new InputError(`${file.name} has no phasectl header`, { hint: 'restore the file from git' });
+    const embedded = readEmbeddedPlan(file.content, header, file.name);
+    if (embedded) return embedded;
     changes ??= loadPhasesFile(phasesFile).then((loaded) => loaded.spec.changes);
     const change = (await changes).find((candidate) => candidate.id === header.changeId);
     if (!change) {
-      throw new InputError(`${fileName} belongs to change ${header.changeId}, which is not in phases.yaml`, {
+      throw new InputError(`${file.name} belongs to change ${header.changeId}, which is not in phases.yaml`, {
         location: { file: phasesFile },
         hint: 'restore the change in phases.yaml (changes are removed only after phase 3 shipped everywhere)',
       });
     }
-    const steps = (await stepsOf())(change, header.phase);
-    const step = steps[header.direction].find((candidate) => candidate.order === header.order);
-    if (!step?.backfill) {
-      throw new InputError(`${fileName}: phase ${header.phase} of ${header.changeId} has no ${header.action} step ${header.order}`, {
-        hint: 'the file and phases.yaml disagree: run `phasectl generate --check` to see which is stale',
+    const step = phaseSteps(change, header.phase)[header.direction].find((candidate) => candidate.order === header.order);
+    if (!step?.backfill || `${renderHeader(step, header.release)}\n${step.sql}` !== file.content) {
+      throw new InputError(`${file.name} carries no backfill plan, and phases.yaml no longer generates it as it is: phasectl will not guess what it should run`, {
+        location: { file: file.path },
+        hint: 'restore phases.yaml as it was when the file was generated (`git log -- phases.yaml`); if the file never shipped, `phasectl generate` rewrites it with its plan',
       });
     }
     return step.backfill;
   };
-}
-
-/** The operations' `phaseSteps` with the default generation settings. */
-export async function defaultStepsOf(): Promise<StepsOf> {
-  return (change, phase) => phaseSteps(change, phase);
 }

@@ -6,7 +6,7 @@ import { silent } from './events.js';
 import { readMigrationFiles } from './migration-files.js';
 import { checkAppliedFiles, rollbackPlan } from './migration-plan.js';
 import { applyContext, requirePhasesFile, type RunOptions } from './migrate.js';
-import { defaultStepsOf, planResolver } from './plan-resolver.js';
+import { planResolver } from './plan-resolver.js';
 import { readApplied, recordDownRun } from './record.js';
 import { openSession } from './session.js';
 import { ensureStateSchema } from './state-schema.js';
@@ -34,7 +34,7 @@ export async function rollback(options: RollbackOptions): Promise<RollbackResult
   const paths = projectPaths(options.projectDir);
   await requirePhasesFile(paths.phasesFile);
   const files = await readMigrationFiles(paths.migrationsDir);
-  const resolvePlan = options.resolvePlan ?? planResolver(paths.phasesFile, defaultStepsOf);
+  const resolvePlan = options.resolvePlan ?? planResolver(paths.phasesFile);
   const run = await openSession(options.databaseUrl, 'phasectl rollback');
   try {
     await ensureStateSchema(run.session);
@@ -53,7 +53,7 @@ export async function rollback(options: RollbackOptions): Promise<RollbackResult
           const started = Date.now();
           let backfill: BackfillResult | undefined;
           if (file.header && action === 'backfill') {
-            const plan = await resolvePlan(file.header, file.name);
+            const plan = await resolvePlan(file);
             backfill = await runBackfill(run.session, plan, { ...options.backfill, log, signal: options.signal, retry: ctx.retry, lockTimeoutMs: ctx.lockTimeoutMs });
             await recordDownRun(run.session, file, Date.now() - started);
           } else {

@@ -18,8 +18,8 @@ export function changeToPlain(change: Change): Record<string, unknown> {
     const { from, to, on } = change.move;
     what = { move: { from: { ...from }, to: { ...to }, on: on.map((pair) => ({ from: pair.from, to: pair.to })) } };
   } else {
-    const { schema, table, from, to, type, up, down } = change.rename;
-    what = { rename: { schema, table, from, to, ...(type === undefined ? {} : { type }), ...(up === undefined ? {} : { up }), ...(down === undefined ? {} : { down }) } };
+    const { schema, table, from, to, type, up, down, lossy } = change.rename;
+    what = { rename: { schema, table, from, to, ...(type === undefined ? {} : { type }), ...(up === undefined ? {} : { up }), ...(down === undefined ? {} : { down }), ...(lossy ? { lossy } : {}) } };
   }
   return {
     id: change.id,

@@ -22,7 +22,7 @@ export const KNOWN_KEYS = {
   migrations: ['format'],
   check: ['sourceGlobs', 'ignoreGlobs'],
   changes: ['id', 'rename', 'move', 'column', 'key', 'target', 'releases'],
-  rename: ['schema', 'table', 'from', 'to', 'type', 'up', 'down'],
+  rename: ['schema', 'table', 'from', 'to', 'type', 'up', 'down', 'lossy'],
   move: ['from', 'to', 'on'],
   from: ['schema', 'table', 'column'],
   to: ['schema', 'table', 'column'],
@@ -105,6 +105,7 @@ const renameTarget = z
     type: sqlText.optional(),
     up: sqlText.optional(),
     down: sqlText.optional(),
+    lossy: z.literal(true).optional(),
   })
   .refine((rename) => rename.to !== rename.from, { 
     message: '`to` is the same name as `from`',

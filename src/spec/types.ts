@@ -73,6 +73,8 @@ export interface RenameChange {
     up?: string;
     /** SQL expression of the new column giving the old value. */
     down?: string;
+    /** `plan --lossy`: accepted that down(up(x)) does not give every existing value back. */
+    lossy?: true;
   };
   column: ColumnFacts;
   key: KeyFacts;

@@ -45,8 +45,9 @@ test('plan refuses a type change without --up/--down when PostgreSQL has no assi
   // integer → text is an assignment (I/O) conversion, text → integer is not: only --down is missing.
   await expect(planRename({ dir, target: 'items.qty', newName: 'qty_text', type: 'text', databaseUrl: url })).rejects.toThrow(/no assignment cast for --down \(text → integer\)$/);
   await expect(planRename({ dir, target: 'items.qty', newName: 'qty_big', type: 'bigint', databaseUrl: url })).resolves.toMatchObject({ change: { rename: { type: 'bigint' } } });
-  // numeric → bigint has an assignment cast both ways: accepted without expressions.
-  await expect(planRename({ dir, target: 'orders.amount', newName: 'amount_int', type: 'bigint', databaseUrl: url })).resolves.toMatchObject({ change: { rename: { type: 'bigint' } } });
+  // numeric → bigint has an assignment cast both ways, but drops the cents of 1.25: refused as lossy, accepted with lossy.
+  await expect(planRename({ dir, target: 'orders.amount', newName: 'amount_int', type: 'bigint', databaseUrl: url })).rejects.toThrow(/down\(up\(amount\)\) does not give the value back on the row id=1: amount = 1.25/);
+  await expect(planRename({ dir, target: 'orders.amount', newName: 'amount_int', type: 'bigint', lossy: true, databaseUrl: url })).resolves.toMatchObject({ change: { rename: { type: 'bigint', lossy: true } } });
   const { spec } = await loadPhasesFile(join(dir, 'phases.yaml'));
   expect(spec.changes.map((change) => change.id)).toEqual(['items-qty-to-qty-big', 'orders-amount-to-amount-int']);
 });
@@ -92,7 +93,10 @@ test('numeric(12,2) → bigint cents with up/down through three releases and bac
 
 test('a value `up` cannot convert stops the generated backfill at its key, with the fix in the hint', async () => {
   const dir = await project();
+  // plan checks every row (item 3 converts then); the bad value arrives between plan and migrate.
+  await query(url, `UPDATE public.items SET code = '30' WHERE id = 3`);
   await planRename({ dir, target: 'items.code', newName: 'code_num', id: 'items-code', type: 'integer', up: 'code::integer', down: 'code_num::text', databaseUrl: url });
+  await query(url, `UPDATE public.items SET code = 'x3' WHERE id = 3`);
   await advance({ dir, release: '1.0.0' });
   const failure = await migrate({ databaseUrl: url, projectDir: dir }).then(() => undefined, (error: unknown) => error);
   expect(String(failure)).toMatch(/id=3/);

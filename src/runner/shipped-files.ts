@@ -1,0 +1,47 @@
+import { InputError } from '../errors.js';
+import { generatedFiles } from '../generate/files.js';
+import { parseHeader } from '../generate/header.js';
+import type { LoadedPhases } from '../spec/load.js';
+import type { MigrationFile } from './migration-files.js';
+
+const MIGRATIONS_PREFIX = 'db/migrations/';
+/** At most this many names in the message; the rest are counted. */
+const LISTED = 10;
+
+/**
+ * Refuses (exit 2, before any database work) when phases.yaml no longer generates the migration files of
+ * its changes: `generate --check` restricted to db/migrations and to the changes phases.yaml declares (files
+ * of other changes, and files without a phasectl header, are the team's own). A hand edit of phases.yaml
+ * after `advance` (e.g. `from` and `to` swapped) changes nothing that runs, so it is refused instead of
+ * being silently ignored, or half-applied by anything still reading phases.yaml.
+ */
+export function requireGeneratedMigrations(loaded: LoadedPhases, files: MigrationFile[]): void {
+  const changeIds = new Set(loaded.spec.changes.map((change) => change.id));
+  const expected = new Map<string, string>();
+  for (const file of generatedFiles(loaded.spec)) {
+    if (!file.path.startsWith(MIGRATIONS_PREFIX)) continue;
+    const changeId = parseHeader(file.content)?.changeId;
+    if (changeId !== undefined && changeIds.has(changeId)) expected.set(file.path.slice(MIGRATIONS_PREFIX.length), file.content);
+  }
+  const problems: string[] = [];
+  const onDisk = new Set<string>();
+  for (const file of files) {
+    if (!file.header || !changeIds.has(file.header.changeId)) continue;
+    onDisk.add(file.name);
+    const content = expected.get(file.name);
+    if (content === undefined) problems.push(`${file.name} (phases.yaml no longer generates it)`);
+    else if (content !== file.content) problems.push(`${file.name} (differs from what phases.yaml generates)`);
+  }
+  for (const name of expected.keys()) if (!onDisk.has(name)) problems.push(`${name} (missing)`);
+  if (problems.length === 0) return;
+  const listed = problems.slice(0, LISTED).map((line) => `\n  ${line}`).join('');
+  const more = problems.length > LISTED ? `\n  … and ${problems.length - LISTED} more` : '';
+  throw new InputError(`phases.yaml and the migration files in db/migrations disagree; nothing was run:${listed}${more}`, {
+    location: { file: loaded.file },
+    hint:
+      'the runner only runs the files, so an edit of phases.yaml after `phasectl advance` has no effect on them. ' +
+      'If phases.yaml was edited by hand, restore it (`git diff -- phases.yaml`, `git checkout -- phases.yaml`); ' +
+      'to change a phase that is already applied, roll it back first (`phasectl rollback --release <release>`), then edit, `phasectl generate` and migrate; ' +
+      'if the files are stale (not yet shipped anywhere), run `phasectl generate`. `phasectl generate --check` lists the same files',
+  });
+}
