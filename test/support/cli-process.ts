@@ -1,22 +1,17 @@
-import { spawn } from 'node:child_process';
-import { join, resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { phasectl } from './cli.js';
 
-const repoRoot = resolve(import.meta.dirname, '../..');
-const cliEntry = join(repoRoot, 'test/support/fixtures-cli.ts');
-const tsxLoader = pathToFileURL(join(repoRoot, 'node_modules/tsx/dist/loader.mjs')).href;
+/**
+ * Shorthands over test/support/cli.ts (the built CLI, `node bin/phasectl.js`, as a user runs it) for tests that
+ * pass the working directory and environment positionally.
+ */
 
-/** Runs the phasectl CLI from source as a real process in `cwd` (exit code, stdout, stderr). */
-export function phasectlProcess(cwd: string, args: string[], env: Record<string, string | undefined> = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((done) => {
-    const child = spawn(process.execPath, ['--import', tsxLoader, cliEntry, ...args], {
-      cwd,
-      env: { ...process.env, PHASECTL_RELEASE: undefined, ...env },
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk) => (stdout += String(chunk)));
-    child.stderr.on('data', (chunk) => (stderr += String(chunk)));
-    child.on('exit', (code) => done({ code, stdout, stderr }));
-  });
+/** Runs the CLI in `cwd` (exit code, stdout, stderr). */
+export async function phasectlProcess(cwd: string, args: string[], env: Record<string, string | undefined> = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const { code, stdout, stderr } = await phasectl(args, { cwd, env });
+  return { code, stdout, stderr };
+}
+
+/** Runs the CLI; `cwd`: the project for commands without --project (plan, advance, generate). */
+export async function runCli(args: string[], env: Record<string, string> = {}, cwd?: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return await phasectlProcess(cwd ?? process.cwd(), args, env);
 }
