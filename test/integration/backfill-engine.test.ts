@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import pg from 'pg';
+import { killedBackendsGone } from '../support/killed-backends.js';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { runBackfill } from '../../src/backfill/engine.js';
 import { runVerify } from '../../src/backfill/verify.js';
@@ -105,6 +106,7 @@ test('SIGKILL part-way, then resume from the stored key: rows behind it are not 
   child.kill('SIGKILL');
   await exited;
   expect(stderr).toBe('');
+  await killedBackendsGone(session);
   const saved = (await session.query(`SELECT rows_done::int AS n, (last_key->>0)::int AS last, finished_at FROM phasectl.backfills WHERE change_id = $1`, [plan.changeId])).rows[0];
   expect(saved.n).toBeGreaterThanOrEqual(3000);
   expect(saved.n).toBeLessThan(20_000);
@@ -229,3 +231,4 @@ test('a progress row deleted mid-backfill stops it: no batch writes data without
   // Every row written was written by a batch whose progress committed with it; none after the row was gone.
   expect(await backfillWrites(session)).toBe(doneBefore);
 });
+

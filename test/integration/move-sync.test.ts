@@ -12,6 +12,7 @@ import { migrate } from '../../src/runner/migrate.js';
 import type { MoveChange } from '../../src/spec/types.js';
 import { applyStep, applySteps } from '../support/apply-sql.js';
 import { createTestDatabase } from '../support/database.js';
+import { killedBackendsGone } from '../support/killed-backends.js';
 
 /** The sync triggers of a move, exercised on a real server through the generated SQL (applied as a plain runner would). */
 let db: Awaited<ReturnType<typeof createTestDatabase>>;
@@ -177,6 +178,7 @@ test('the backfill killed part-way resumes through migrate and ends with every p
   child.kill('SIGKILL');
   await exited;
   expect(stderr).toBe('');
+  await killedBackendsGone(session);
   const saved = (await session.query(`SELECT rows_done::int AS n, (last_key->>0)::int AS last, finished_at FROM phasectl.backfills WHERE change_id = 'accounts-plan'`)).rows[0];
   expect(saved.n).toBeGreaterThanOrEqual(2000);
   expect(saved.last).toBe(saved.n);
