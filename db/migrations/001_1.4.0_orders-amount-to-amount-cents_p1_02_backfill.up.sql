@@ -6,7 +6,7 @@
 SET lock_timeout = '2s';
 SET statement_timeout = '6h';
 
--- Fill "amount_cents" of "public"."orders" with round(t."amount" * 100)::bigint in every row where they differ, in batches
+-- Fill "amount_cents" of "public"."orders" with (round(t."amount" * 100)::bigint) in every row where they differ, in batches
 -- of 1000 keys. phasectl's runner uses its own batched engine instead of this block; other runners can run it
 -- as it is: each batch commits (allowed because this file runs outside a transaction) and records its progress in
 -- phasectl.backfills, so a stopped run resumes where it left off. The upper bound is taken once, after the
@@ -46,10 +46,10 @@ BEGIN
       END IF;
       -- Mark this transaction so the sync trigger lets the write through unchanged.
       PERFORM pg_catalog.set_config('phasectl.backfill', 'on', true);
-      UPDATE "public"."orders" AS t SET "amount_cents" = round(t."amount" * 100)::bigint
+      UPDATE "public"."orders" AS t SET "amount_cents" = (round(t."amount" * 100)::bigint)
       WHERE (last_key_1 IS NULL OR (t."id") > (last_key_1))
         AND (t."id") <= (high_key_1)
-        AND t."amount_cents" IS DISTINCT FROM round(t."amount" * 100)::bigint;
+        AND ROW(t."amount_cents")::pg_catalog.record OPERATOR(pg_catalog.*<>) ROW(CAST((round(t."amount" * 100)::bigint) AS bigint))::pg_catalog.record;
       GET DIAGNOSTICS rows_in_batch = ROW_COUNT;
       UPDATE phasectl.backfills
       SET last_key = pg_catalog.jsonb_build_array(high_key_1::text),

@@ -6,8 +6,9 @@
 SET LOCAL lock_timeout = '2s';
 SET LOCAL statement_timeout = '30s';
 
--- Stop syncing: the trigger first, then the function it calls.
+-- Stop syncing: the triggers first, then the function they call.
 DROP TRIGGER IF EXISTS "zz_phasectl_sync_orders_amount_to_amount_cents" ON "public"."orders";
+DROP TRIGGER IF EXISTS "zz_phasectl_sync_orders_amount_to_amount_cents$insert" ON "public"."orders";
 DROP FUNCTION IF EXISTS "phasectl"."sync_orders_amount_to_amount_cents"();
 
 -- intended drop: "amount_cents" was added by phase 1 of change orders-amount-to-amount-cents and only ever held copies of "amount".

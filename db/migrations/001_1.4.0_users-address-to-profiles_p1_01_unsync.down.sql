@@ -10,3 +10,4 @@ SET LOCAL statement_timeout = '30s';
 -- while its trigger reads the other, so dropping both triggers in one transaction could deadlock with the writers.
 -- intended drop: the trigger phase 1 created on profiles.
 DROP TRIGGER IF EXISTS "zz_phasectl_sync_users_address_to_profiles" ON "public"."profiles";
+DROP TRIGGER IF EXISTS "zz_phasectl_sync_users_address_to_profiles$insert" ON "public"."profiles";

@@ -46,7 +46,7 @@ BEGIN
       END IF;
       -- Mark this transaction so the sync triggers let the write through unchanged.
       PERFORM pg_catalog.set_config('phasectl.backfill', 'on', true);
-      WITH p AS (SELECT s."id" AS j1, s."address" AS value FROM "public"."users" AS s JOIN "public"."profiles" AS t ON t."user_id" = s."id" WHERE (last_key_1 IS NULL OR s."id" > last_key_1) AND s."id" <= high_key_1 AND t."address" IS DISTINCT FROM s."address" FOR SHARE OF s) UPDATE "public"."profiles" AS t SET "address" = p.value FROM p WHERE t."user_id" = p.j1 AND t."address" IS DISTINCT FROM p.value;
+      WITH p AS (SELECT s."id" AS j1, s."address" AS value FROM "public"."users" AS s JOIN "public"."profiles" AS t ON t."user_id" = s."id" WHERE (last_key_1 IS NULL OR s."id" > last_key_1) AND s."id" <= high_key_1 AND ROW(t."address")::pg_catalog.record OPERATOR(pg_catalog.*<>) ROW(s."address")::pg_catalog.record FOR SHARE OF s) UPDATE "public"."profiles" AS t SET "address" = p.value FROM p WHERE t."user_id" = p.j1 AND ROW(t."address")::pg_catalog.record OPERATOR(pg_catalog.*<>) ROW(p.value)::pg_catalog.record;
       GET DIAGNOSTICS rows_in_batch = ROW_COUNT;
       UPDATE phasectl.backfills
       SET last_key = pg_catalog.jsonb_build_array(high_key_1::text),

@@ -49,7 +49,7 @@ BEGIN
       UPDATE "public"."users" AS t SET "favourite_color" = t."job_title"
       WHERE (last_key_1 IS NULL OR (t."id") > (last_key_1))
         AND (t."id") <= (high_key_1)
-        AND t."favourite_color" IS DISTINCT FROM t."job_title";
+        AND ROW(t."favourite_color")::pg_catalog.record OPERATOR(pg_catalog.*<>) ROW(t."job_title")::pg_catalog.record;
       GET DIAGNOSTICS rows_in_batch = ROW_COUNT;
       UPDATE phasectl.backfills
       SET last_key = pg_catalog.jsonb_build_array(high_key_1::text),

@@ -6,8 +6,9 @@
 SET LOCAL lock_timeout = '2s';
 SET LOCAL statement_timeout = '30s';
 
--- Stop syncing: the trigger first, then the function it calls.
+-- Stop syncing: the triggers first, then the function they call.
 DROP TRIGGER IF EXISTS "zz_phasectl_sync_users_job_title_to_favourite_color" ON "public"."users";
+DROP TRIGGER IF EXISTS "zz_phasectl_sync_users_job_title_to_favourite_color$insert" ON "public"."users";
 DROP FUNCTION IF EXISTS "phasectl"."sync_users_job_title_to_favourite_color"();
 
 -- intended drop: "favourite_color" was added by phase 1 of change users-job-title-to-favourite-color and only ever held copies of "job_title".

@@ -6,7 +6,7 @@
 SET lock_timeout = '2s';
 SET statement_timeout = '6h';
 
--- Count the rows of "public"."orders" where "amount_cents" differs from round(t."amount" * 100)::bigint, in batches of 1000
+-- Count the rows of "public"."orders" where "amount_cents" differs from (round(t."amount" * 100)::bigint), in batches of 1000
 -- keys (each its own short transaction, so no snapshot is held for the whole scan), and record the result:
 -- the switch step refuses to run unless it is 0. phasectl's runner uses its own batched engine instead.
 DO $phasectl$
@@ -34,7 +34,7 @@ BEGIN
       FROM "public"."orders" AS t
       WHERE (last_key_1 IS NULL OR (t."id") > (last_key_1))
         AND (t."id") <= (high_key_1)
-        AND t."amount_cents" IS DISTINCT FROM round(t."amount" * 100)::bigint;
+        AND ROW(t."amount_cents")::pg_catalog.record OPERATOR(pg_catalog.*<>) ROW(CAST((round(t."amount" * 100)::bigint) AS bigint))::pg_catalog.record;
       differing := differing + in_batch;
       COMMIT;
       EXIT WHEN (high_key_1) >= (upper_key_1);

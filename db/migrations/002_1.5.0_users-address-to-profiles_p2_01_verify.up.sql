@@ -30,7 +30,7 @@ BEGIN
       IF NOT FOUND THEN
         high_key_1 := upper_key_1;
       END IF;
-      SELECT pg_catalog.count(*) INTO in_batch FROM "public"."users" AS s JOIN "public"."profiles" AS t ON t."user_id" = s."id" WHERE (last_key_1 IS NULL OR s."id" > last_key_1) AND s."id" <= high_key_1 AND t."address" IS DISTINCT FROM s."address";
+      SELECT pg_catalog.count(*) INTO in_batch FROM "public"."users" AS s JOIN "public"."profiles" AS t ON t."user_id" = s."id" WHERE (last_key_1 IS NULL OR s."id" > last_key_1) AND s."id" <= high_key_1 AND ROW(t."address")::pg_catalog.record OPERATOR(pg_catalog.*<>) ROW(s."address")::pg_catalog.record;
       differing := differing + in_batch;
       COMMIT;
       EXIT WHEN (high_key_1) >= (upper_key_1);

@@ -34,7 +34,7 @@ BEGIN
       FROM "public"."users" AS t
       WHERE (last_key_1 IS NULL OR (t."id") > (last_key_1))
         AND (t."id") <= (high_key_1)
-        AND t."favourite_color" IS DISTINCT FROM t."job_title";
+        AND ROW(t."favourite_color")::pg_catalog.record OPERATOR(pg_catalog.*<>) ROW(t."job_title")::pg_catalog.record;
       differing := differing + in_batch;
       COMMIT;
       EXIT WHEN (high_key_1) >= (upper_key_1);

@@ -37,6 +37,7 @@ $phasectl$;
 
 -- One transaction: there is never a moment where an insert that omits "amount" meets its NOT NULL without the trigger.
 DROP TRIGGER IF EXISTS "zz_phasectl_sync_orders_amount_to_amount_cents" ON "public"."orders";
+DROP TRIGGER IF EXISTS "zz_phasectl_sync_orders_amount_to_amount_cents$insert" ON "public"."orders";
 
 -- intended drop: "amount" of change orders-amount-to-amount-cents; every value lives on in "amount_cents" (kept equal by the
 -- trigger since phase 1). Its indexes and constraints go with it; phase 3 down restores them.

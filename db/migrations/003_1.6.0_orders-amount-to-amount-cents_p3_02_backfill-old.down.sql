@@ -6,7 +6,7 @@
 SET lock_timeout = '2s';
 SET statement_timeout = '6h';
 
--- Fill "amount" of "public"."orders" with t."amount_cents" / 100.0 in every row where they differ, in batches
+-- Fill "amount" of "public"."orders" with (t."amount_cents" / 100.0) in every row where they differ, in batches
 -- of 1000 keys. phasectl's runner uses its own batched engine instead of this block; other runners can run it
 -- as it is: each batch commits (allowed because this file runs outside a transaction) and records its progress in
 -- phasectl.backfills, so a stopped run resumes where it left off. The upper bound is taken once, after the
@@ -46,10 +46,10 @@ BEGIN
       END IF;
       -- Mark this transaction so the sync trigger lets the write through unchanged.
       PERFORM pg_catalog.set_config('phasectl.backfill', 'on', true);
-      UPDATE "public"."orders" AS t SET "amount" = t."amount_cents" / 100.0
+      UPDATE "public"."orders" AS t SET "amount" = (t."amount_cents" / 100.0)
       WHERE (last_key_1 IS NULL OR (t."id") > (last_key_1))
         AND (t."id") <= (high_key_1)
-        AND t."amount" IS DISTINCT FROM t."amount_cents" / 100.0;
+        AND ROW(t."amount")::pg_catalog.record OPERATOR(pg_catalog.*<>) ROW(CAST((t."amount_cents" / 100.0) AS numeric(12,2)))::pg_catalog.record;
       GET DIAGNOSTICS rows_in_batch = ROW_COUNT;
       UPDATE phasectl.backfills
       SET last_key = pg_catalog.jsonb_build_array(high_key_1::text),

@@ -32,3 +32,4 @@ $phasectl$;
 -- while its trigger reads the other, so dropping both triggers in one transaction could deadlock with the writers.
 -- intended drop: the sync trigger on profiles; profiles.address is the authority since phase 2.
 DROP TRIGGER IF EXISTS "zz_phasectl_sync_users_address_to_profiles" ON "public"."profiles";
+DROP TRIGGER IF EXISTS "zz_phasectl_sync_users_address_to_profiles$insert" ON "public"."profiles";

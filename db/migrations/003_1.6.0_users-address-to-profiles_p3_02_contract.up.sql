@@ -50,6 +50,7 @@ $phasectl$;
 -- The trigger on "public"."profiles" went in the previous step; this transaction locks only
 -- "public"."users" (then no writer can hold one table while waiting for the other: no deadlock).
 DROP TRIGGER IF EXISTS "zz_phasectl_sync_users_address_to_profiles" ON "public"."users";
+DROP TRIGGER IF EXISTS "zz_phasectl_sync_users_address_to_profiles$insert" ON "public"."users";
 
 -- intended drop: "address" of "public"."users" (change users-address-to-profiles); every value lives on
 -- in "profiles"."address" (kept equal by the triggers since phase 1). Its indexes and constraints go with it;

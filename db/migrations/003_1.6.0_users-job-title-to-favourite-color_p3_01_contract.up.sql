@@ -37,6 +37,7 @@ $phasectl$;
 
 -- One transaction: there is never a moment where an insert that omits "job_title" meets its NOT NULL without the trigger.
 DROP TRIGGER IF EXISTS "zz_phasectl_sync_users_job_title_to_favourite_color" ON "public"."users";
+DROP TRIGGER IF EXISTS "zz_phasectl_sync_users_job_title_to_favourite_color$insert" ON "public"."users";
 
 -- intended drop: "job_title" of change users-job-title-to-favourite-color; every value lives on in "favourite_color" (kept equal by the
 -- trigger since phase 1). Its indexes and constraints go with it; phase 3 down restores them.

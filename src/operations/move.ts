@@ -4,7 +4,8 @@ import { refuseControlCharacters } from './name-guard.js';
 import { renderTemplate } from '../render/environment.js';
 import { qualify, quoteIdent } from '../render/quote.js';
 import type { ColumnRef, ConstraintFact, IndexFact, MoveChange, PhaseNumber } from '../spec/types.js';
-import { moveGuardSetting, movedName, notNullCheckName, syncFunctionName, targetSyncFunctionName, triggerName } from './naming.js';
+import { differs, identical } from './identity.js';
+import { insertTriggerName, moveGuardSetting, movedName, notNullCheckName, syncFunctionName, targetSyncFunctionName, triggerName } from './naming.js';
 import { defaultGenerationSettings, type GenerationSettings } from './settings.js';
 import { findKeyword, replaceColumnReference } from './sql-identifiers.js';
 import { deferrability, record, validations, withoutNotValid, type ConstraintPlan, type IndexPlan } from './plan-parts.js';
@@ -186,18 +187,30 @@ function names(model: MoveModel) {
     sourceFunctionName: model.sourceFunctionName,
     targetFunctionName: model.targetFunctionName,
     triggerName: model.triggerName,
+    insertTriggerName: insertTriggerName(model.change.id),
   };
 }
 
 /** The context of one side's function and trigger: `side` is the table the trigger is on, `other` its partner. */
-function sideContext(model: MoveModel, side: 'source' | 'target') {
-  const onSource = side === 'source';
+function sideContext(model: MoveModel, which: 'source' | 'target') {
+  const onSource = which === 'source';
   const joins: JoinView[] = model.joins.map((pair) => (onSource ? { here: pair.source, there: pair.target } : { here: pair.target, there: pair.source }));
+  const side = onSource ? model.source : model.target;
+  const other = onSource ? model.target : model.source;
+  // The written columns of this side: the moved one and the join columns (a new pairing).
+  const written = (row: string) => [side.column, ...joins.map((join) => join.here)].map((name) => `${row}.${quoteIdent(name)}`);
+  const sideColumn = (row: string) => `${row}.${quoteIdent(side.column)}`;
   return {
     ...names(model),
-    side: onSource ? model.source : model.target,
-    other: onSource ? model.target : model.source,
+    side,
+    other,
     joins,
+    // Identity comparisons (binary image, NULL = NULL): a change of case or scale is a change.
+    nothingWritten: identical(written('NEW'), written('OLD')),
+    somethingWritten: differs(written('NEW'), written('OLD')),
+    columnWritten: differs(sideColumn('NEW'), sideColumn('OLD')),
+    differsFromPartner: differs(sideColumn('NEW'), 'partner_value'),
+    partnerDiffers: differs(`o.${quoteIdent(other.column)}`, sideColumn('NEW')),
     functionName: onSource ? model.sourceFunctionName : model.targetFunctionName,
     guardSetting: model.guardSetting,
     lockName: `phasectl.move:${model.change.id}`,
@@ -258,18 +271,18 @@ function batchStatements(model: MoveModel, direction: 'up' | 'down', range: stri
     return {
       update:
         `WITH p AS (SELECT ${pairColumns}, s.${sourceColumn} AS value FROM ${sourceTable} AS s JOIN ${targetTable} AS t ON ${join} ` +
-        `WHERE ${range} AND t.${targetColumn} IS DISTINCT FROM s.${sourceColumn} FOR SHARE OF s) ` +
-        `UPDATE ${targetTable} AS t SET ${targetColumn} = p.value FROM p WHERE ${matchPair} AND t.${targetColumn} IS DISTINCT FROM p.value`,
-      count: `SELECT count(*)::bigint AS differing FROM ${sourceTable} AS s JOIN ${targetTable} AS t ON ${join} WHERE ${range} AND t.${targetColumn} IS DISTINCT FROM s.${sourceColumn}`,
+        `WHERE ${range} AND ${differs(`t.${targetColumn}`, `s.${sourceColumn}`)} FOR SHARE OF s) ` +
+        `UPDATE ${targetTable} AS t SET ${targetColumn} = p.value FROM p WHERE ${matchPair} AND ${differs(`t.${targetColumn}`, 'p.value')}`,
+      count: `SELECT pg_catalog.count(*)::bigint AS differing FROM ${sourceTable} AS s JOIN ${targetTable} AS t ON ${join} WHERE ${range} AND ${differs(`t.${targetColumn}`, `s.${sourceColumn}`)}`,
     };
   }
   const matchPair = model.joins.map((pair, index) => `s.${quoteIdent(pair.source)} = p.j${index + 1}`).join(' AND ');
   return {
     update:
       `WITH p AS (SELECT ${pairColumns}, t.${targetColumn} AS value FROM ${sourceTable} AS s JOIN ${targetTable} AS t ON ${join} ` +
-      `WHERE ${range} AND s.${sourceColumn} IS DISTINCT FROM t.${targetColumn} FOR SHARE OF t) ` +
-      `UPDATE ${sourceTable} AS s SET ${sourceColumn} = p.value FROM p WHERE ${matchPair} AND s.${sourceColumn} IS DISTINCT FROM p.value`,
-    count: `SELECT count(*)::bigint AS differing FROM ${sourceTable} AS s JOIN ${targetTable} AS t ON ${join} WHERE ${range} AND s.${sourceColumn} IS DISTINCT FROM t.${targetColumn}`,
+      `WHERE ${range} AND ${differs(`s.${sourceColumn}`, `t.${targetColumn}`)} FOR SHARE OF t) ` +
+      `UPDATE ${sourceTable} AS s SET ${sourceColumn} = p.value FROM p WHERE ${matchPair} AND ${differs(`s.${sourceColumn}`, 'p.value')}`,
+    count: `SELECT pg_catalog.count(*)::bigint AS differing FROM ${sourceTable} AS s JOIN ${targetTable} AS t ON ${join} WHERE ${range} AND ${differs(`s.${sourceColumn}`, `t.${targetColumn}`)}`,
   };
 }
 
@@ -309,7 +322,7 @@ function walkContext(model: MoveModel, direction: 'up' | 'down', description: st
     direction,
     description,
     batchStatement: statements.update,
-    countStatement: `${statements.count.replace(/^SELECT count\(\*\)::bigint AS differing/, 'SELECT pg_catalog.count(*)')}`.replace(' FROM ', ' INTO in_batch FROM '),
+    countStatement: `${statements.count.replace(/^SELECT pg_catalog\.count\(\*\)::bigint AS differing/, 'SELECT pg_catalog.count(*)')}`.replace(' FROM ', ' INTO in_batch FROM '),
     suppressSetting: 'phasectl.backfill',
   };
 }
