@@ -24,11 +24,15 @@ BEGIN
   VALUES ('users-job-title-to-favourite-color', 'up',
     (SELECT pg_catalog.jsonb_build_array(t."id"::text)
      FROM "public"."users" AS t ORDER BY t."id" DESC LIMIT 1))
-  ON CONFLICT (change_id, direction) DO NOTHING;
+  -- A progress row reset for a repair (no upper key, not finished) takes the new upper bound.
+  ON CONFLICT (change_id, direction) DO UPDATE SET upper_key = EXCLUDED.upper_key
+    WHERE phasectl.backfills.upper_key IS NULL AND phasectl.backfills.finished_at IS NULL;
   SELECT b.upper_key, b.last_key, b.finished_at INTO progress
   FROM phasectl.backfills AS b WHERE b.change_id = 'users-job-title-to-favourite-color' AND b.direction = 'up';
   IF progress.finished_at IS NOT NULL THEN
-    RAISE NOTICE 'phasectl: the % backfill of change % has already finished', 'up', 'users-job-title-to-favourite-color';
+    RAISE NOTICE 'phasectl: the % backfill of change % has already finished', 'up', 'users-job-title-to-favourite-color'
+      USING HINT = 'to rewrite the rows whose columns differ, run `phasectl backfill users-job-title-to-favourite-color --repair`, or set upper_key, '
+        'last_key and finished_at of its row in phasectl.backfills to NULL and run this file again';
     RETURN;
   END IF;
   IF progress.upper_key IS NOT NULL THEN

@@ -8,7 +8,7 @@ SET statement_timeout = '6h';
 
 -- Count the rows of "public"."orders" where "amount_cents" differs from (round(t."amount" * 100)::bigint), in batches of 1000
 -- keys (each its own short transaction, so no snapshot is held for the whole scan), and record the result:
--- the switch step refuses to run unless it is 0. phasectl's runner uses its own batched engine instead.
+-- the switch (phase 2) and the contract (phase 3) refuse to run unless it is 0. phasectl's runner uses its own batched engine instead.
 DO $phasectl$
 #variable_conflict use_variable
 DECLARE
@@ -45,7 +45,7 @@ BEGIN
   ON CONFLICT (change_id) DO UPDATE SET differing = EXCLUDED.differing, checked_at = pg_catalog.now();
   IF differing > 0 THEN
     RAISE WARNING 'phasectl: change % has % rows where the columns differ', 'orders-amount-to-amount-cents', differing
-      USING HINT = 'run `phasectl backfill orders-amount-to-amount-cents`, then verify again';
+      USING HINT = 'run `phasectl backfill orders-amount-to-amount-cents --repair` (it rewrites exactly the rows that differ), then verify again';
   END IF;
 END
 $phasectl$;

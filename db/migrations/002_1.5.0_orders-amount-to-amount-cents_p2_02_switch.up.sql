@@ -22,7 +22,7 @@ BEGIN
     WHERE v.change_id = 'orders-amount-to-amount-cents' AND v.differing = 0 AND v.checked_at >= b.finished_at
   ) THEN
     RAISE EXCEPTION 'phasectl: change orders-amount-to-amount-cents cannot switch to phase 2: no verification since the backfill found 0 differing rows'
-      USING HINT = 'run `phasectl verify orders-amount-to-amount-cents` (and `phasectl backfill orders-amount-to-amount-cents` if rows differ), then migrate again';
+      USING HINT = 'run `phasectl verify orders-amount-to-amount-cents` (and `phasectl backfill orders-amount-to-amount-cents --repair` if rows differ), then migrate again';
   END IF;
 END
 $phasectl$;

@@ -22,7 +22,7 @@ BEGIN
     WHERE v.change_id = 'users-address-to-profiles' AND v.differing = 0 AND v.checked_at >= b.finished_at
   ) THEN
     RAISE EXCEPTION 'phasectl: change users-address-to-profiles cannot switch to phase 2: no verification since the backfill found 0 differing rows'
-      USING HINT = 'run `phasectl verify users-address-to-profiles` (and `phasectl backfill users-address-to-profiles` if rows differ), then migrate again';
+      USING HINT = 'run `phasectl verify users-address-to-profiles` (and `phasectl backfill users-address-to-profiles --repair` if rows differ), then migrate again';
   END IF;
 END
 $phasectl$;

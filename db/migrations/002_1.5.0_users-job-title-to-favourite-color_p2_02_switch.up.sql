@@ -22,7 +22,7 @@ BEGIN
     WHERE v.change_id = 'users-job-title-to-favourite-color' AND v.differing = 0 AND v.checked_at >= b.finished_at
   ) THEN
     RAISE EXCEPTION 'phasectl: change users-job-title-to-favourite-color cannot switch to phase 2: no verification since the backfill found 0 differing rows'
-      USING HINT = 'run `phasectl verify users-job-title-to-favourite-color` (and `phasectl backfill users-job-title-to-favourite-color` if rows differ), then migrate again';
+      USING HINT = 'run `phasectl verify users-job-title-to-favourite-color` (and `phasectl backfill users-job-title-to-favourite-color --repair` if rows differ), then migrate again';
   END IF;
 END
 $phasectl$;

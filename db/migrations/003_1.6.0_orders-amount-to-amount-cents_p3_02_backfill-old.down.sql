@@ -24,11 +24,15 @@ BEGIN
   VALUES ('orders-amount-to-amount-cents', 'down',
     (SELECT pg_catalog.jsonb_build_array(t."id"::text)
      FROM "public"."orders" AS t ORDER BY t."id" DESC LIMIT 1))
-  ON CONFLICT (change_id, direction) DO NOTHING;
+  -- A progress row reset for a repair (no upper key, not finished) takes the new upper bound.
+  ON CONFLICT (change_id, direction) DO UPDATE SET upper_key = EXCLUDED.upper_key
+    WHERE phasectl.backfills.upper_key IS NULL AND phasectl.backfills.finished_at IS NULL;
   SELECT b.upper_key, b.last_key, b.finished_at INTO progress
   FROM phasectl.backfills AS b WHERE b.change_id = 'orders-amount-to-amount-cents' AND b.direction = 'down';
   IF progress.finished_at IS NOT NULL THEN
-    RAISE NOTICE 'phasectl: the % backfill of change % has already finished', 'down', 'orders-amount-to-amount-cents';
+    RAISE NOTICE 'phasectl: the % backfill of change % has already finished', 'down', 'orders-amount-to-amount-cents'
+      USING HINT = 'to rewrite the rows whose columns differ, run `phasectl backfill orders-amount-to-amount-cents --repair`, or set upper_key, '
+        'last_key and finished_at of its row in phasectl.backfills to NULL and run this file again';
     RETURN;
   END IF;
   IF progress.upper_key IS NOT NULL THEN

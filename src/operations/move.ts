@@ -327,6 +327,11 @@ function walkContext(model: MoveModel, direction: 'up' | 'down', description: st
   };
 }
 
+/** The verify step's walk: phase 2 checks before the switch, phase 3 again before anything is dropped. */
+function verifyContext(model: MoveModel) {
+  return walkContext(model, 'up', `Count the pairs of rows where ${label(model.target)} differs from ${label(model.source)} and record the result`);
+}
+
 function finishSteps(model: MoveModel, phase: PhaseNumber, direction: 'up' | 'down', drafts: Array<StepDraft | undefined>, settings: GenerationSettings): Step[] {
   return renderSteps({ kind, changeId: model.change.id, names: names(model) }, phase, direction, drafts, settings);
 }
@@ -423,7 +428,7 @@ function phase2(model: MoveModel, settings: GenerationSettings): PhaseSteps {
       backfill: backfillPlan(model, 'up'),
       scan: true,
       template: 'verify',
-      context: walkContext(model, 'up', `Count the pairs of rows where ${to} differs from ${from} and record the result (the switch step refuses to run unless it is 0)`),
+      context: verifyContext(model),
     },
     {
       name: 'switch',
@@ -454,6 +459,17 @@ function phase3(model: MoveModel, settings: GenerationSettings): PhaseSteps {
     strandedHint: `create the missing target rows (the insert trigger copies the value), e.g. ${missingPairs}; or set ${model.source.column} to NULL where the value should go; then migrate again`,
   };
   const up = finishSteps(model, 3, 'up', [
+    {
+      // Again before anything is dropped: a write the triggers missed would otherwise lose its only copy.
+      name: 'verify',
+      summary: `count pairs of rows where ${to} differs from ${from} again (must be 0 to contract)`,
+      transaction: false,
+      action: 'verify',
+      backfill: backfillPlan(model, 'up'),
+      scan: true,
+      template: 'verify',
+      context: verifyContext(model),
+    },
     {
       name: 'unsync',
       summary: `stop syncing from ${to}: drop its trigger (guarded: phase 2 applied, no value only in ${from})`,

@@ -484,6 +484,17 @@ function phase3(model: RenameModel, settings: GenerationSettings): PhaseSteps {
     'up',
     [
       {
+        // Again before anything is dropped: a write the trigger missed would otherwise lose its only copy.
+        name: 'verify',
+        summary: `count rows where ${to(model)} differs from ${model.from} again (must be 0 to contract)`,
+        transaction: false,
+        action: 'verify',
+        backfill: backfillPlan(model, 'up'),
+        scan: true,
+        template: 'verify',
+        context: walkContext(model, 'up'),
+      },
+      {
         name: 'contract',
         summary: `drop the trigger, the sync function and ${from}; ${to(model)} takes over NOT NULL and the default`,
         transaction: true,
