@@ -15,6 +15,7 @@ DO $phasectl$
 #variable_conflict use_variable
 DECLARE
   progress record;
+  saved_path text := pg_catalog.current_setting('search_path');
   rows_in_batch bigint;
   upper_key_1 bigint;
   last_key_1 bigint;
@@ -36,6 +37,24 @@ BEGIN
     RETURN;
   END IF;
   IF progress.upper_key IS NOT NULL THEN
+    -- Key comparisons must use the operators the key's index orders by: the schemas holding them (e.g. citext's)
+    -- join the search_path for this walk, after pg_catalog; restored at the end.
+    PERFORM pg_catalog.set_config('search_path', saved_path OPERATOR(pg_catalog.||) coalesce((
+    SELECT pg_catalog.string_agg(', ' OPERATOR(pg_catalog.||) pg_catalog.quote_ident(s.schema), '') FROM (
+      SELECT DISTINCT n.nspname AS schema
+      FROM pg_catalog.unnest(ARRAY['bigint']::pg_catalog.text[]) AS k(type_name)
+      CROSS JOIN LATERAL (SELECT pg_catalog.to_regtype(k.type_name) AS oid) AS t
+      JOIN pg_catalog.pg_type AS ty ON ty.oid OPERATOR(pg_catalog.=) t.oid
+      JOIN pg_catalog.pg_opclass AS c
+        ON c.opcintype OPERATOR(pg_catalog.=) (CASE WHEN ty.typtype OPERATOR(pg_catalog.=) 'd' THEN ty.typbasetype ELSE ty.oid END)
+       AND c.opcdefault
+       AND c.opcmethod OPERATOR(pg_catalog.=) (SELECT a.oid FROM pg_catalog.pg_am AS a WHERE a.amname OPERATOR(pg_catalog.=) 'btree')
+      JOIN pg_catalog.pg_amop AS ao
+        ON ao.amopfamily OPERATOR(pg_catalog.=) c.opcfamily AND ao.amopstrategy OPERATOR(pg_catalog.=) 5
+       AND ao.amoplefttype OPERATOR(pg_catalog.=) c.opcintype AND ao.amoprighttype OPERATOR(pg_catalog.=) c.opcintype
+      JOIN pg_catalog.pg_operator AS o ON o.oid OPERATOR(pg_catalog.=) ao.amopopr
+      JOIN pg_catalog.pg_namespace AS n ON n.oid OPERATOR(pg_catalog.=) o.oprnamespace
+      WHERE n.nspname OPERATOR(pg_catalog.<>) 'pg_catalog') AS s), ''), false);
     upper_key_1 := CAST(progress.upper_key ->> 0 AS bigint);
     last_key_1 := CAST(progress.last_key ->> 0 AS bigint);
     LOOP
@@ -63,6 +82,7 @@ BEGIN
       EXIT WHEN (high_key_1) >= (upper_key_1);
       last_key_1 := high_key_1;
     END LOOP;
+    PERFORM pg_catalog.set_config('search_path', saved_path, false);
   END IF;
   UPDATE phasectl.backfills SET finished_at = pg_catalog.now(), updated_at = pg_catalog.now()
   WHERE change_id = 'orders-amount-to-amount-cents' AND direction = 'up';

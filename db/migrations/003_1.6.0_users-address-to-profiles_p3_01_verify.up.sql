@@ -13,11 +13,30 @@ DO $phasectl$
 #variable_conflict use_variable
 DECLARE
   differing bigint := 0;
+  saved_path text := pg_catalog.current_setting('search_path');
   in_batch bigint;
   upper_key_1 bigint;
   last_key_1 bigint;
   high_key_1 bigint;
 BEGIN
+  -- Key comparisons must use the operators the key's index orders by: the schemas holding them (e.g. citext's)
+  -- join the search_path for this walk, after pg_catalog; restored at the end.
+  PERFORM pg_catalog.set_config('search_path', saved_path OPERATOR(pg_catalog.||) coalesce((
+    SELECT pg_catalog.string_agg(', ' OPERATOR(pg_catalog.||) pg_catalog.quote_ident(s.schema), '') FROM (
+      SELECT DISTINCT n.nspname AS schema
+      FROM pg_catalog.unnest(ARRAY['bigint']::pg_catalog.text[]) AS k(type_name)
+      CROSS JOIN LATERAL (SELECT pg_catalog.to_regtype(k.type_name) AS oid) AS t
+      JOIN pg_catalog.pg_type AS ty ON ty.oid OPERATOR(pg_catalog.=) t.oid
+      JOIN pg_catalog.pg_opclass AS c
+        ON c.opcintype OPERATOR(pg_catalog.=) (CASE WHEN ty.typtype OPERATOR(pg_catalog.=) 'd' THEN ty.typbasetype ELSE ty.oid END)
+       AND c.opcdefault
+       AND c.opcmethod OPERATOR(pg_catalog.=) (SELECT a.oid FROM pg_catalog.pg_am AS a WHERE a.amname OPERATOR(pg_catalog.=) 'btree')
+      JOIN pg_catalog.pg_amop AS ao
+        ON ao.amopfamily OPERATOR(pg_catalog.=) c.opcfamily AND ao.amopstrategy OPERATOR(pg_catalog.=) 5
+       AND ao.amoplefttype OPERATOR(pg_catalog.=) c.opcintype AND ao.amoprighttype OPERATOR(pg_catalog.=) c.opcintype
+      JOIN pg_catalog.pg_operator AS o ON o.oid OPERATOR(pg_catalog.=) ao.amopopr
+      JOIN pg_catalog.pg_namespace AS n ON n.oid OPERATOR(pg_catalog.=) o.oprnamespace
+      WHERE n.nspname OPERATOR(pg_catalog.<>) 'pg_catalog') AS s), ''), false);
   SELECT t."id" INTO upper_key_1
   FROM "public"."users" AS t ORDER BY t."id" DESC LIMIT 1;
   IF FOUND THEN
@@ -37,6 +56,7 @@ BEGIN
       last_key_1 := high_key_1;
     END LOOP;
   END IF;
+  PERFORM pg_catalog.set_config('search_path', saved_path, false);
   INSERT INTO phasectl.verifications (change_id, differing) VALUES ('users-address-to-profiles', differing)
   ON CONFLICT (change_id) DO UPDATE SET differing = EXCLUDED.differing, checked_at = pg_catalog.now();
   IF differing > 0 THEN

@@ -8,6 +8,7 @@ import { describePgError, isConnectionLost, isLockTimeout, isTransientConflict }
 import { ensureStateSchema } from '../runner/state-schema.js';
 import { nextBatchSize } from './batch-size.js';
 import { beginBatchSql, commitBatchSql } from './batch-statements.js';
+import { addKeyOperatorSchemas } from './key-operators.js';
 import { describeKey, integerSpanAfter, isDenseRange, keysetQueries, type KeysetQueries } from './keyset.js';
 import { withGuardedSession } from './session-guard.js';
 
@@ -81,6 +82,7 @@ async function backfill(session: pg.ClientBase, plan: BackfillPlan, options: Bac
   const log = options.log ?? silent;
   const queries = keysetQueries(plan);
   await ensureStateSchema(session);
+  await addKeyOperatorSchemas(session, plan.keyTypes);
   await lockBackfill(session, plan);
   try {
     if (options.repair) await restart(session, plan);

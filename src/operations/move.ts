@@ -4,6 +4,7 @@ import { refuseControlCharacters } from './name-guard.js';
 import { renderTemplate } from '../render/environment.js';
 import { qualify, quoteIdent } from '../render/quote.js';
 import type { ColumnRef, ConstraintFact, IndexFact, MoveChange, PhaseNumber } from '../spec/types.js';
+import { keyOperatorPathStatement } from '../backfill/key-operators.js';
 import { differs, identical } from './identity.js';
 import { insertTriggerName, moveGuardSetting, movedName, notNullCheckName, syncFunctionName, targetSyncFunctionName, triggerName } from './naming.js';
 import { defaultGenerationSettings, type GenerationSettings } from './settings.js';
@@ -321,6 +322,7 @@ function walkContext(model: MoveModel, direction: 'up' | 'down', description: st
     batchSize,
     direction,
     description,
+    keyOperatorPath: keyOperatorPathStatement(types),
     batchStatement: statements.update,
     countStatement: `${statements.count.replace(/^SELECT pg_catalog\.count\(\*\)::bigint AS differing/, 'SELECT pg_catalog.count(*)')}`.replace(' FROM ', ' INTO in_batch FROM '),
     suppressSetting: 'phasectl.backfill',

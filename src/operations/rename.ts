@@ -5,6 +5,7 @@ import { renderTemplate } from '../render/environment.js';
 import { qualify, quoteIdent } from '../render/quote.js';
 import type { ConstraintFact, IndexFact, PhaseNumber, RenameChange } from '../spec/types.js';
 import { defaultGenerationSettings, type GenerationSettings } from './settings.js';
+import { keyOperatorPathStatement } from '../backfill/key-operators.js';
 import { differs, identical } from './identity.js';
 import { derivedName, insertTriggerName, notNullCheckName, syncFunctionName, triggerName } from './naming.js';
 import { findKeyword, mentionsColumn, replaceColumnReference } from './sql-identifiers.js';
@@ -318,6 +319,7 @@ function walkContext(model: RenameModel, direction: 'up' | 'down') {
     source: direction === 'up' ? model.up(`t.${quoteIdent(model.from)}`) : model.down(`t.${quoteIdent(model.to)}`),
     sourceLine: oneLine(direction === 'up' ? model.up(`t.${quoteIdent(model.from)}`) : model.down(`t.${quoteIdent(model.to)}`)),
     differs: differsFromSource(model, direction),
+    keyOperatorPath: keyOperatorPathStatement(types),
     suppressSetting: 'phasectl.backfill',
   };
 }

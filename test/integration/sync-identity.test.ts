@@ -1,0 +1,246 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, test, vi } from 'vitest';
+import { run } from '../../src/cli/main.js';
+import { createTestDatabase } from '../support/database.js';
+
+/**
+ * Issue 17, items 5, 9 and 13, through the CLI on a real server:
+ * - equality is not identity: a write that changes only case (citext, a case-insensitive ICU collation) or scale
+ *   (numeric, arrays and a composite of them), '1 day' vs '24 hours', -0 vs 0, is copied; verify counts such a
+ *   difference; phase 3 refuses while one exists; `backfill --repair` rewrites exactly those rows;
+ * - a BEFORE trigger that sets the old column on updates that do not name it is synced;
+ * - a CASE expression as --up/--down generates valid plpgsql.
+ */
+
+let db: Awaited<ReturnType<typeof createTestDatabase>>;
+let client: pg.Client;
+const projects: string[] = [];
+
+beforeAll(async () => {
+  db = await createTestDatabase();
+  client = new pg.Client({ connectionString: db.url });
+  await client.connect();
+});
+afterAll(async () => {
+  await client?.end();
+  await db?.drop();
+  for (const dir of projects) await rm(dir, { recursive: true, force: true });
+});
+
+/** Runs the CLI in this process with `cwd` as the working directory, capturing its output. */
+async function phasectl(cwd: string, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  const saved = { cwd: process.cwd(), url: process.env.DATABASE_URL, release: process.env.PHASECTL_RELEASE };
+  let stdout = '';
+  let stderr = '';
+  const outSpy = vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => ((stdout += String(chunk)), true));
+  const errSpy = vi.spyOn(process.stderr, 'write').mockImplementation((chunk) => ((stderr += String(chunk)), true));
+  process.env.DATABASE_URL = db.url;
+  delete process.env.PHASECTL_RELEASE;
+  process.chdir(cwd);
+  try {
+    const code = await run(['node', 'phasectl', ...args]);
+    return { code, stdout, stderr };
+  } finally {
+    process.chdir(saved.cwd);
+    if (saved.url === undefined) delete process.env.DATABASE_URL;
+    else process.env.DATABASE_URL = saved.url;
+    if (saved.release !== undefined) process.env.PHASECTL_RELEASE = saved.release;
+    outSpy.mockRestore();
+    errSpy.mockRestore();
+  }
+}
+
+async function ok(cwd: string, args: string[]): Promise<string> {
+  const result = await phasectl(cwd, args);
+  expect(result.code, `phasectl ${args.join(' ')}\n${result.stdout}\n${result.stderr}`).toBe(0);
+  return result.stdout;
+}
+
+async function newProject(): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), 'phasectl-sync-identity-'));
+  projects.push(dir);
+  await ok(dir, ['init']);
+  return dir;
+}
+
+const rows = async (sql: string) => (await client.query(sql)).rows;
+
+/** Writes that bypass every trigger (as a restore or a replica-mode session would): a planted divergence. */
+async function bypassingTriggers(sql: string): Promise<void> {
+  await client.query(`BEGIN; SET LOCAL session_replication_role = replica; ${sql}; COMMIT`);
+}
+
+/** Rows where the two columns' text forms differ, byte for byte. */
+async function textDiffers(table: string, a: string, b: string): Promise<number> {
+  const [row] = await rows(`SELECT count(*)::int AS n FROM ${table} WHERE (${a})::text COLLATE "C" IS DISTINCT FROM (${b})::text COLLATE "C"`);
+  return row.n as number;
+}
+
+describe('rename: identity, not equality', () => {
+  // One column per kind of "equal but not identical" value, each renamed by its own change.
+  const columns = ['c', 'ci', 'n', 'iv', 'f', 'arr', 'comp'];
+  let dir: string;
+
+  test('phase 1: writes that change only case or scale are copied both ways; verify counts such a difference', async () => {
+    await client.query(`
+      CREATE EXTENSION IF NOT EXISTS citext;
+      CREATE SCHEMA ident;
+      CREATE COLLATION ident.ci (provider = icu, locale = 'und-u-ks-level2', deterministic = false);
+      CREATE TYPE ident.pair AS (label citext, amount numeric);
+      CREATE TABLE ident.things (id bigint PRIMARY KEY, c citext, ci text COLLATE ident.ci, n numeric, iv interval,
+        f float8, arr numeric[], comp ident.pair);
+      INSERT INTO ident.things SELECT g, 'abc', 'abc', 1.0, '1 day', 0, '{1.0}', ROW('abc', 1.0) FROM generate_series(1, 50) g;`);
+    dir = await newProject();
+    for (const column of columns) await ok(dir, ['plan', 'rename', `ident.things.${column}`, `${column}_new`]);
+    await ok(dir, ['advance', '--release', '1.0.0']);
+    await ok(dir, ['migrate']);
+    for (const column of columns) expect(await textDiffers('ident.things', column, `${column}_new`)).toBe(0);
+
+    // Row 1: the old columns change only case or scale; row 2: the new columns do.
+    const changes = `c = 'ABC', ci = 'ABC', n = 1.00, iv = '24 hours', f = '-0', arr = '{1.00}', comp = ROW('ABC', 1.00)`;
+    await client.query(`UPDATE ident.things SET ${changes} WHERE id = 1`);
+    await client.query(`UPDATE ident.things SET ${changes.replace(/(\w+) = /g, '$1_new = ')} WHERE id = 2`);
+    // An insert that gives both, differing only in case: the new column wins (the sync rule for inserts).
+    await client.query(`INSERT INTO ident.things (id, c, c_new) VALUES (51, 'abc', 'ABC')`);
+    for (const column of columns) expect(await textDiffers('ident.things', column, `${column}_new`), column).toBe(0);
+    expect(await rows(`SELECT c::text, c_new::text, f::text, iv::text FROM ident.things WHERE id IN (1, 2, 51) ORDER BY id`)).toEqual([
+      { c: 'ABC', c_new: 'ABC', f: '-0', iv: '24:00:00' },
+      { c: 'ABC', c_new: 'ABC', f: '-0', iv: '24:00:00' },
+      { c: 'ABC', c_new: 'ABC', f: null, iv: null },
+    ]);
+
+    // A difference the sync never saw: verify must count it (equality would call the columns equal).
+    await bypassingTriggers(`UPDATE ident.things SET c_new = 'aBc', n_new = 1.000, comp_new = ROW('abC', 1.0) WHERE id = 3`);
+    for (const [column, expected] of [['c', 1], ['n', 1], ['comp', 1], ['iv', 0]] as const) {
+      const verify = await phasectl(dir, ['verify', `things-${column}-to-${column}-new`]);
+      expect(verify.stdout, verify.stderr).toContain(`${expected} differing row(s)`);
+      if (expected > 0) expect(verify.stderr).toContain(`phasectl backfill things-${column}-to-${column}-new --repair`);
+    }
+  });
+
+  test('backfill --repair rewrites exactly the differing rows, even after the backfill finished', async () => {
+    const plain = await ok(dir, ['backfill', 'things-c-to-c-new']);
+    expect(plain).toContain('already finished');
+    expect(plain).toContain('--repair');
+    const repaired = await ok(dir, ['backfill', 'things-c-to-c-new', '--repair', '--json']);
+    expect(JSON.parse(repaired.trim().split('\n').at(-1)!)).toMatchObject({ rowsUpdated: 1, alreadyFinished: false });
+    expect(await ok(dir, ['verify', 'things-c-to-c-new'])).toContain('0 differing row(s)');
+    for (const column of ['n', 'comp']) await ok(dir, ['backfill', `things-${column}-to-${column}-new`, '--repair']);
+    for (const column of columns) expect(await textDiffers('ident.things', column, `${column}_new`), column).toBe(0);
+  });
+
+  test('phase 3 verifies again and refuses while a copy differs, dropping nothing; after a repair it contracts', async () => {
+    await ok(dir, ['advance', '--release', '2.0.0']);
+    await ok(dir, ['migrate']);
+    await ok(dir, ['advance', '--release', '3.0.0']);
+    await bypassingTriggers(`UPDATE ident.things SET n = 2.50, n_new = 2.5 WHERE id = 4`);
+    const refused = await phasectl(dir, ['migrate']);
+    expect(refused.code).toBe(3);
+    expect(refused.stderr).toMatch(/verification of things-n-to-n-new found 1 row/);
+    expect(refused.stderr).toContain('phasectl backfill things-n-to-n-new --repair');
+    expect(await rows(`SELECT n::text, n_new::text FROM ident.things WHERE id = 4`)).toEqual([{ n: '2.50', n_new: '2.5' }]);
+
+    await ok(dir, ['backfill', 'things-n-to-n-new', '--repair']);
+    await ok(dir, ['migrate']);
+    expect(await rows(`SELECT n_new::text AS n FROM ident.things WHERE id = 4`)).toEqual([{ n: '2.50' }]);
+    const left = await rows(`SELECT count(*)::int AS n FROM pg_attribute WHERE attrelid = 'ident.things'::regclass AND attnum > 0 AND NOT attisdropped`);
+    expect(left).toEqual([{ n: 1 + columns.length }]);
+  });
+
+  test('the generated contract refuses on its own (another runner that skipped the verify step)', async () => {
+    await client.query(`CREATE TABLE ident.solo (id int PRIMARY KEY, v numeric); INSERT INTO ident.solo VALUES (1, 1.0)`);
+    const solo = await newProject();
+    await ok(solo, ['plan', 'rename', 'ident.solo.v', 'w']);
+    for (const release of ['1', '2', '3']) await ok(solo, ['advance', '--release', release]);
+    await ok(solo, ['migrate', '--to-release', '2']);
+    // The verification recorded now is older than phase 2: the contract must not accept it as fresh.
+    await client.query(`UPDATE phasectl.verifications SET checked_at = '2000-01-01' WHERE change_id = 'solo-v-to-w'`);
+    const { contractSql } = await import('node:fs/promises').then(async (fs) => {
+      const files = await fs.readdir(join(solo, 'db/migrations'));
+      const name = files.find((file) => /_p3_\d+_contract\.up\.sql$/.test(file))!;
+      return { contractSql: await fs.readFile(join(solo, 'db/migrations', name), 'utf8') };
+    });
+    await expect(client.query(`BEGIN; ${contractSql}; COMMIT`)).rejects.toThrow(/no verification since phase 2 found 0 differing rows/);
+    await client.query('ROLLBACK');
+    expect(await rows(`SELECT count(*)::int AS n FROM pg_attribute WHERE attrelid = 'ident.solo'::regclass AND attname = 'v'`)).toEqual([{ n: 1 }]);
+  });
+});
+
+describe('touch triggers: an application trigger that sets a synced column on updates that do not name it', () => {
+  test('rename: updated_at set by a BEFORE trigger reaches the new column', async () => {
+    await client.query(`
+      CREATE SCHEMA touch;
+      CREATE TABLE touch.accounts (id int PRIMARY KEY, name text, updated_at timestamptz NOT NULL DEFAULT now());
+      CREATE FUNCTION touch.stamp() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN NEW.updated_at := clock_timestamp(); RETURN NEW; END $$;
+      CREATE TRIGGER stamp BEFORE UPDATE ON touch.accounts FOR EACH ROW EXECUTE FUNCTION touch.stamp();
+      INSERT INTO touch.accounts (id, name) SELECT g, 'n' || g FROM generate_series(1, 20) g;`);
+    const dir = await newProject();
+    await ok(dir, ['plan', 'rename', 'touch.accounts.updated_at', 'modified_at']);
+    await ok(dir, ['advance', '--release', '1']);
+    await ok(dir, ['migrate']);
+    await client.query(`UPDATE touch.accounts SET name = 'renamed' WHERE id <= 5`);
+    expect(await textDiffers('touch.accounts', 'updated_at', 'modified_at')).toBe(0);
+    expect(await ok(dir, ['verify', 'accounts-updated-at-to-modified-at'])).toContain('0 differing row(s)');
+  });
+
+  test('move: a BEFORE trigger on the source table that sets the moved column reaches the target row; case-only changes too', async () => {
+    await client.query(`
+      CREATE SCHEMA mv;
+      CREATE TABLE mv.users (id int PRIMARY KEY, name text, nick citext, seen_at timestamptz);
+      CREATE TABLE mv.profiles (user_id int PRIMARY KEY REFERENCES mv.users (id), bio text);
+      CREATE FUNCTION mv.seen() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN NEW.seen_at := clock_timestamp(); RETURN NEW; END $$;
+      CREATE TRIGGER seen BEFORE UPDATE ON mv.users FOR EACH ROW EXECUTE FUNCTION mv.seen();
+      INSERT INTO mv.users SELECT g, 'n' || g, 'nick' || g, now() FROM generate_series(1, 20) g;
+      INSERT INTO mv.profiles SELECT g, 'bio' FROM generate_series(1, 20) g;`);
+    const dir = await newProject();
+    await ok(dir, ['plan', 'move', 'mv.users.seen_at', 'mv.profiles.seen_at', '--on', 'id=user_id', '--id', 'seen']);
+    await ok(dir, ['plan', 'move', 'mv.users.nick', 'mv.profiles.nick', '--on', 'id=user_id', '--id', 'nick']);
+    await ok(dir, ['advance', '--release', '1']);
+    await ok(dir, ['migrate']);
+    await client.query(`UPDATE mv.users SET name = 'renamed' WHERE id <= 5`);
+    await client.query(`UPDATE mv.users SET nick = 'NICK6' WHERE id = 6`);
+    await client.query(`UPDATE mv.profiles SET nick = 'Nick7' WHERE user_id = 7`);
+    const differing = await rows(`SELECT count(*)::int AS n FROM mv.users u JOIN mv.profiles p ON p.user_id = u.id
+      WHERE u.seen_at IS DISTINCT FROM p.seen_at OR u.nick::text COLLATE "C" IS DISTINCT FROM p.nick::text COLLATE "C"`);
+    expect(differing).toEqual([{ n: 0 }]);
+    expect(await rows(`SELECT u.nick::text AS u, p.nick::text AS p FROM mv.users u JOIN mv.profiles p ON p.user_id = u.id WHERE u.id IN (6, 7) ORDER BY u.id`)).toEqual([
+      { u: 'NICK6', p: 'NICK6' },
+      { u: 'Nick7', p: 'Nick7' },
+    ]);
+
+    // Phase 3 of the move verifies again too: a case-only divergence stops it before any trigger or column goes.
+    await ok(dir, ['advance', '--release', '2']);
+    await ok(dir, ['migrate']);
+    await ok(dir, ['advance', '--release', '3']);
+    await bypassingTriggers(`UPDATE mv.profiles SET nick = 'NICK8' WHERE user_id = 8`);
+    const refused = await phasectl(dir, ['migrate']);
+    expect(refused.code).toBe(3);
+    expect(refused.stderr).toContain('phasectl backfill nick --repair');
+    expect(await rows(`SELECT count(*)::int AS n FROM pg_trigger WHERE tgrelid = 'mv.profiles'::regclass AND tgname LIKE 'zz_phasectl_sync_nick%'`)).toEqual([{ n: 2 }]);
+    await ok(dir, ['backfill', 'nick', '--repair']);
+    await ok(dir, ['migrate']);
+    expect(await rows(`SELECT nick::text FROM mv.profiles WHERE user_id = 8`)).toEqual([{ nick: 'nick8' }]);
+  });
+});
+
+test('a CASE expression as --up and --down generates valid plpgsql and syncs', async () => {
+  await client.query(`
+    CREATE SCHEMA cases;
+    CREATE TABLE cases.orders (id int PRIMARY KEY, status text);
+    INSERT INTO cases.orders SELECT g, CASE WHEN g % 2 = 0 THEN 'paid' ELSE 'open' END FROM generate_series(1, 10) g;`);
+  const dir = await newProject();
+  await ok(dir, ['plan', 'rename', 'cases.orders.status', 'status_code', '--type', 'integer',
+    '--up', "CASE status WHEN 'paid' THEN 1 ELSE 0 END", '--down', "CASE status_code WHEN 1 THEN 'paid' ELSE 'open' END"]);
+  await ok(dir, ['advance', '--release', '1']);
+  await ok(dir, ['migrate']);
+  await client.query(`UPDATE cases.orders SET status = 'paid' WHERE id = 1; INSERT INTO cases.orders (id, status_code) VALUES (11, 1)`);
+  expect(await rows(`SELECT id, status, status_code FROM cases.orders WHERE id IN (1, 2, 3, 11) ORDER BY id`)).toEqual([
+    { id: 1, status: 'paid', status_code: 1 },
+    { id: 2, status: 'paid', status_code: 1 },
+    { id: 3, status: 'open', status_code: 0 },
+    { id: 11, status: 'paid', status_code: 1 },
+  ]);
+});
