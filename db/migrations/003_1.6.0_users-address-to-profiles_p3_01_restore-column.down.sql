@@ -26,7 +26,7 @@ SET search_path = pg_catalog, pg_temp
 AS $phasectl$
 DECLARE
   partner_found boolean := false;
-  partner_value text;
+  partner_value "public"."profiles"."address"%TYPE;
 BEGIN
   -- The backfill marks its own transactions: its writes are already in sync and must not echo back.
   IF coalesce(current_setting('phasectl.backfill', true), '') = 'on' THEN
@@ -95,7 +95,7 @@ SET search_path = pg_catalog, pg_temp
 AS $phasectl$
 DECLARE
   partner_found boolean := false;
-  partner_value text;
+  partner_value "public"."users"."address"%TYPE;
 BEGIN
   -- The backfill marks its own transactions: its writes are already in sync and must not echo back.
   IF coalesce(current_setting('phasectl.backfill', true), '') = 'on' THEN
