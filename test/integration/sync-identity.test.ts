@@ -1,9 +1,10 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, describe, expect, test, vi } from 'vitest';
 import { run } from '../../src/cli/main.js';
+import { splitStatements } from '../../src/runner/split-statements.js';
 import { createTestDatabase } from '../support/database.js';
 
 /**
@@ -251,4 +252,45 @@ test('a CASE expression as --up and --down generates valid plpgsql and syncs', a
     { id: 3, status: 'open', status_code: 0 },
     { id: 11, status: 'paid', status_code: 1 },
   ]);
+});
+
+describe('a citext key: the walk compares keys with the operators its index orders by', () => {
+  // Keys of mixed case under COLLATE "C": citext (the index, ORDER BY) orders them case-insensitively, text's
+  // operators (what `>` resolves to with search_path = pg_catalog, pg_temp) by bytes. Mixing the two skips rows.
+  const table = 'public.tags';
+  let dir: string;
+
+  test('migrate (the engine) fills every row and verify counts every row, under search_path = pg_catalog, pg_temp', async () => {
+    dir = await fresh();
+    await client.query(`ALTER DATABASE ${db.name} SET search_path = pg_catalog, pg_temp`);
+    await client.query(`CREATE TABLE ${table} (code public.citext COLLATE "C" PRIMARY KEY, label text);
+      INSERT INTO ${table} SELECT CASE WHEN g % 2 = 0 THEN pg_catalog.upper(pg_catalog.md5(g::text)) ELSE pg_catalog.md5(g::text) END, 'l' || g
+      FROM pg_catalog.generate_series(1, 3000) AS g;`);
+    await ok(dir, ['plan', 'rename', `${table}.label`, 'title']);
+    await ok(dir, ['advance', '--release', '1']);
+    await ok(dir, ['migrate', '--batch-size', '50']);
+    expect(await textDiffers(table, 'label', 'title')).toBe(0);
+    await bypassingTriggers(`UPDATE ${table} SET title = NULL WHERE label IN ('l2', 'l3', 'l2999', 'l3000')`);
+    expect((await phasectl(dir, ['verify', 'tags-label-to-title', '--batch-size', '50'])).stdout).toContain('4 differing row(s)');
+    await ok(dir, ['backfill', 'tags-label-to-title', '--repair', '--batch-size', '50']);
+    expect(await textDiffers(table, 'label', 'title')).toBe(0);
+  });
+
+  test('the generated DO blocks (other runners) do the same', async () => {
+    const files = await readdir(join(dir, 'db/migrations'));
+    const backfill = await readFile(join(dir, 'db/migrations', files.find((file) => file.endsWith('_backfill.up.sql'))!), 'utf8');
+    await bypassingTriggers(`UPDATE ${table} SET title = NULL`);
+    await client.query(`DELETE FROM phasectl.backfills`);
+    // A session with the path every generated file sets: pg_catalog, pg_temp.
+    const other = new pg.Client({ connectionString: db.url });
+    await other.connect();
+    try {
+      expect((await other.query('SHOW search_path')).rows[0].search_path).toBe('pg_catalog, pg_temp');
+      for (const statement of splitStatements(backfill)) await other.query(statement);
+      expect(await textDiffers(table, 'label', 'title')).toBe(0);
+      expect((await other.query('SHOW search_path')).rows[0].search_path).toBe('pg_catalog, pg_temp');
+    } finally {
+      await other.end();
+    }
+  });
 });
