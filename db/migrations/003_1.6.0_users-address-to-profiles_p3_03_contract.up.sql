@@ -30,9 +30,10 @@ $phasectl$;
 
 -- Guard: a verification run since phase 2 (the verify step just before) found no row where the columns differ, so
 -- the column about to go holds no value its copy lacks. Writes since then were kept equal by the sync triggers.
+-- (Once phase 3 is recorded, a re-run of this file has nothing left to drop: no check.)
 DO $phasectl$
 BEGIN
-  IF NOT EXISTS (
+  IF NOT EXISTS (SELECT 1 FROM phasectl.changes WHERE id = 'users-address-to-profiles' AND phase >= 3) AND NOT EXISTS (
     SELECT 1 FROM phasectl.verifications AS v
     JOIN phasectl.changes AS c ON c.id = v.change_id AND c.phase >= 2
     WHERE v.change_id = 'users-address-to-profiles' AND v.differing = 0 AND v.checked_at >= c.updated_at
