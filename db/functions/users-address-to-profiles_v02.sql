@@ -15,7 +15,7 @@ SET search_path = pg_catalog, pg_temp
 AS $phasectl$
 DECLARE
   partner_found boolean := false;
-  partner_value text;
+  partner_value "public"."profiles"."address"%TYPE;
 BEGIN
   -- The backfill marks its own transactions: its writes are already in sync and must not echo back.
   IF coalesce(current_setting('phasectl.backfill', true), '') = 'on' THEN
@@ -26,8 +26,9 @@ BEGIN
   IF coalesce(current_setting('phasectl.move_users_address_to_profiles', true), '') = 'on' THEN
     RETURN NEW;
   END IF;
-  IF TG_OP = 'UPDATE' AND NEW."address" IS NOT DISTINCT FROM OLD."address"
-     AND (NEW."id") IS NOT DISTINCT FROM (OLD."id") THEN
+  -- Comparisons are by identity (binary image, NULL = NULL): for citext, numeric, a nondeterministic collation
+  -- and the like, a write that changes only case or scale is a change and is copied.
+  IF TG_OP = 'UPDATE' AND ROW(NEW."address", NEW."id")::pg_catalog.record OPERATOR(pg_catalog.*=) ROW(OLD."address", OLD."id")::pg_catalog.record THEN
     RETURN NEW;
   END IF;
   IF NEW."id" IS NULL THEN
@@ -43,12 +44,12 @@ BEGIN
   IF NOT coalesce(partner_found, false) THEN
     RETURN NEW;
   END IF;
-  IF TG_OP = 'UPDATE' AND NEW."address" IS DISTINCT FROM OLD."address" THEN
+  IF TG_OP = 'UPDATE' AND ROW(NEW."address")::pg_catalog.record OPERATOR(pg_catalog.*<>) ROW(OLD."address")::pg_catalog.record THEN
     -- The column was written on this side: copy it to the partner row.
     PERFORM pg_catalog.set_config('phasectl.move_users_address_to_profiles', 'on', true);
     UPDATE "public"."profiles" AS o SET "address" = NEW."address"
     WHERE o."user_id" = NEW."id"
-      AND o."address" IS DISTINCT FROM NEW."address";
+      AND ROW(o."address")::pg_catalog.record OPERATOR(pg_catalog.*<>) ROW(NEW."address")::pg_catalog.record;
     -- set_config(…, true) lasts until the end of the transaction: switch the guard off again at once.
     PERFORM pg_catalog.set_config('phasectl.move_users_address_to_profiles', '', true);
   ELSIF NEW."address" IS NULL THEN
@@ -59,10 +60,10 @@ BEGIN
     PERFORM pg_catalog.set_config('phasectl.move_users_address_to_profiles', 'on', true);
     UPDATE "public"."profiles" AS o SET "address" = NEW."address"
     WHERE o."user_id" = NEW."id"
-      AND o."address" IS DISTINCT FROM NEW."address";
+      AND ROW(o."address")::pg_catalog.record OPERATOR(pg_catalog.*<>) ROW(NEW."address")::pg_catalog.record;
     -- set_config(…, true) lasts until the end of the transaction: switch the guard off again at once.
     PERFORM pg_catalog.set_config('phasectl.move_users_address_to_profiles', '', true);
-  ELSIF NEW."address" IS DISTINCT FROM partner_value THEN
+  ELSIF ROW(NEW."address")::pg_catalog.record OPERATOR(pg_catalog.*<>) ROW(partner_value)::pg_catalog.record THEN
     -- A new pairing, both set and different: the partner's table is the authority.
     NEW."address" := partner_value;
   END IF;
@@ -83,7 +84,7 @@ SET search_path = pg_catalog, pg_temp
 AS $phasectl$
 DECLARE
   partner_found boolean := false;
-  partner_value text;
+  partner_value "public"."users"."address"%TYPE;
 BEGIN
   -- The backfill marks its own transactions: its writes are already in sync and must not echo back.
   IF coalesce(current_setting('phasectl.backfill', true), '') = 'on' THEN
@@ -94,8 +95,9 @@ BEGIN
   IF coalesce(current_setting('phasectl.move_users_address_to_profiles', true), '') = 'on' THEN
     RETURN NEW;
   END IF;
-  IF TG_OP = 'UPDATE' AND NEW."address" IS NOT DISTINCT FROM OLD."address"
-     AND (NEW."user_id") IS NOT DISTINCT FROM (OLD."user_id") THEN
+  -- Comparisons are by identity (binary image, NULL = NULL): for citext, numeric, a nondeterministic collation
+  -- and the like, a write that changes only case or scale is a change and is copied.
+  IF TG_OP = 'UPDATE' AND ROW(NEW."address", NEW."user_id")::pg_catalog.record OPERATOR(pg_catalog.*=) ROW(OLD."address", OLD."user_id")::pg_catalog.record THEN
     RETURN NEW;
   END IF;
   IF NEW."user_id" IS NULL THEN
@@ -111,23 +113,23 @@ BEGIN
   IF NOT coalesce(partner_found, false) THEN
     RETURN NEW;
   END IF;
-  IF TG_OP = 'UPDATE' AND NEW."address" IS DISTINCT FROM OLD."address" THEN
+  IF TG_OP = 'UPDATE' AND ROW(NEW."address")::pg_catalog.record OPERATOR(pg_catalog.*<>) ROW(OLD."address")::pg_catalog.record THEN
     -- The column was written on this side: copy it to the partner row.
     PERFORM pg_catalog.set_config('phasectl.move_users_address_to_profiles', 'on', true);
     UPDATE "public"."users" AS o SET "address" = NEW."address"
     WHERE o."id" = NEW."user_id"
-      AND o."address" IS DISTINCT FROM NEW."address";
+      AND ROW(o."address")::pg_catalog.record OPERATOR(pg_catalog.*<>) ROW(NEW."address")::pg_catalog.record;
     -- set_config(…, true) lasts until the end of the transaction: switch the guard off again at once.
     PERFORM pg_catalog.set_config('phasectl.move_users_address_to_profiles', '', true);
   ELSIF NEW."address" IS NULL THEN
     -- A new pairing without a value on this side: take the partner's.
     NEW."address" := partner_value;
-  ELSIF NEW."address" IS DISTINCT FROM partner_value THEN
+  ELSIF ROW(NEW."address")::pg_catalog.record OPERATOR(pg_catalog.*<>) ROW(partner_value)::pg_catalog.record THEN
     -- A new pairing, both set and different: this table is the authority, the partner gets its value.
     PERFORM pg_catalog.set_config('phasectl.move_users_address_to_profiles', 'on', true);
     UPDATE "public"."users" AS o SET "address" = NEW."address"
     WHERE o."id" = NEW."user_id"
-      AND o."address" IS DISTINCT FROM NEW."address";
+      AND ROW(o."address")::pg_catalog.record OPERATOR(pg_catalog.*<>) ROW(NEW."address")::pg_catalog.record;
     -- set_config(…, true) lasts until the end of the transaction: switch the guard off again at once.
     PERFORM pg_catalog.set_config('phasectl.move_users_address_to_profiles', '', true);
   END IF;

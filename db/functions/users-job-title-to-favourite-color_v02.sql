@@ -11,17 +11,19 @@ SECURITY INVOKER
 SET search_path = pg_catalog, pg_temp
 AS $phasectl$
 BEGIN
-  -- The trigger's WHEN clause skips the backfill's own writes and writes that leave both columns equal.
+  -- The triggers' WHEN clauses skip the backfill's own writes and writes that leave both columns identical.
+  -- Every comparison is by identity (binary image, NULL = NULL): for citext, numeric, a nondeterministic collation
+  -- and the like, a write that changes only case or scale is a change.
   IF TG_OP = 'UPDATE' THEN
-    IF NEW."favourite_color" IS NOT DISTINCT FROM OLD."favourite_color" THEN
-      IF NEW."job_title" IS DISTINCT FROM OLD."job_title" THEN
+    IF ROW(NEW."favourite_color")::pg_catalog.record OPERATOR(pg_catalog.*=) ROW(OLD."favourite_color")::pg_catalog.record THEN
+      IF ROW(NEW."job_title")::pg_catalog.record OPERATOR(pg_catalog.*<>) ROW(OLD."job_title")::pg_catalog.record THEN
         -- Only the old column changed: copy it over.
         NEW."favourite_color" := NEW."job_title";
       END IF;
-    ELSIF NEW."job_title" IS NOT DISTINCT FROM OLD."job_title" THEN
+    ELSIF ROW(NEW."job_title")::pg_catalog.record OPERATOR(pg_catalog.*=) ROW(OLD."job_title")::pg_catalog.record THEN
       -- Only the new column changed: copy it back.
       NEW."job_title" := NEW."favourite_color";
-    ELSIF NEW."favourite_color" IS DISTINCT FROM NEW."job_title" THEN
+    ELSIF ROW(NEW."favourite_color")::pg_catalog.record OPERATOR(pg_catalog.*<>) ROW(NEW."job_title")::pg_catalog.record THEN
       -- Both changed and they disagree: the authority wins.
       NEW."job_title" := NEW."favourite_color";
     END IF;
@@ -35,7 +37,7 @@ BEGIN
   ELSIF NEW."job_title" IS NOT NULL AND NEW."favourite_color" IS NULL THEN
     -- Only the old column was given: derive the new one.
     NEW."favourite_color" := NEW."job_title";
-  ELSIF NEW."job_title" IS NOT NULL AND NEW."favourite_color" IS DISTINCT FROM NEW."job_title" THEN
+  ELSIF NEW."job_title" IS NOT NULL AND ROW(NEW."favourite_color")::pg_catalog.record OPERATOR(pg_catalog.*<>) ROW(NEW."job_title")::pg_catalog.record THEN
     -- Both are set and disagree. The new column has no DEFAULT before phase 3, so only code that knows it
     -- sets it: that insert's new value wins, in every phase. (The old column is most likely its own DEFAULT,
     -- filled in for new code that omitted it; letting the old column win would lose the written value.)

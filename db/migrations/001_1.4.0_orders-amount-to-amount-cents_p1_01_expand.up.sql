@@ -107,19 +107,21 @@ SECURITY INVOKER
 SET search_path = pg_catalog, pg_temp
 AS $phasectl$
 BEGIN
-  -- The trigger's WHEN clause skips the backfill's own writes.
+  -- The triggers' WHEN clauses skip the backfill's own writes.
+  -- Every comparison is by identity (binary image, NULL = NULL): for citext, numeric, a nondeterministic collation
+  -- and the like, a write that changes only case or scale is a change.
   IF TG_OP = 'UPDATE' THEN
-    IF NEW."amount_cents" IS NOT DISTINCT FROM OLD."amount_cents" THEN
-      IF NEW."amount" IS DISTINCT FROM OLD."amount" THEN
+    IF ROW(NEW."amount_cents")::pg_catalog.record OPERATOR(pg_catalog.*=) ROW(OLD."amount_cents")::pg_catalog.record THEN
+      IF ROW(NEW."amount")::pg_catalog.record OPERATOR(pg_catalog.*<>) ROW(OLD."amount")::pg_catalog.record THEN
         -- Only the old column changed: copy it over.
-        NEW."amount_cents" := round(NEW."amount" * 100)::bigint;
+        NEW."amount_cents" := (round(NEW."amount" * 100)::bigint);
       END IF;
-    ELSIF NEW."amount" IS NOT DISTINCT FROM OLD."amount" THEN
+    ELSIF ROW(NEW."amount")::pg_catalog.record OPERATOR(pg_catalog.*=) ROW(OLD."amount")::pg_catalog.record THEN
       -- Only the new column changed: copy it back.
-      NEW."amount" := NEW."amount_cents" / 100.0;
-    ELSIF NEW."amount_cents" IS DISTINCT FROM round(NEW."amount" * 100)::bigint THEN
+      NEW."amount" := (NEW."amount_cents" / 100.0);
+    ELSIF ROW(NEW."amount_cents")::pg_catalog.record OPERATOR(pg_catalog.*<>) ROW(CAST((round(NEW."amount" * 100)::bigint) AS bigint))::pg_catalog.record THEN
       -- Both changed and they disagree: the authority wins.
-      NEW."amount_cents" := round(NEW."amount" * 100)::bigint;
+      NEW."amount_cents" := (round(NEW."amount" * 100)::bigint);
     END IF;
     RETURN NEW;
   END IF;
@@ -127,28 +129,37 @@ BEGIN
   -- INSERT
   IF NEW."amount" IS NULL AND NEW."amount_cents" IS NOT NULL THEN
     -- Only the new column was given: derive the old one.
-    NEW."amount" := NEW."amount_cents" / 100.0;
+    NEW."amount" := (NEW."amount_cents" / 100.0);
   ELSIF NEW."amount" IS NOT NULL AND NEW."amount_cents" IS NULL THEN
     -- Only the old column was given: derive the new one.
-    NEW."amount_cents" := round(NEW."amount" * 100)::bigint;
-  ELSIF NEW."amount" IS NOT NULL AND NEW."amount_cents" IS DISTINCT FROM round(NEW."amount" * 100)::bigint THEN
+    NEW."amount_cents" := (round(NEW."amount" * 100)::bigint);
+  ELSIF NEW."amount" IS NOT NULL AND ROW(NEW."amount_cents")::pg_catalog.record OPERATOR(pg_catalog.*<>) ROW(CAST((round(NEW."amount" * 100)::bigint) AS bigint))::pg_catalog.record THEN
     -- Both are set and disagree. The new column has no DEFAULT before phase 3, so only code that knows it
     -- sets it: that insert's new value wins, in every phase. (The old column is most likely its own DEFAULT,
     -- filled in for new code that omitted it; letting the old column win would lose the written value.)
-    NEW."amount" := NEW."amount_cents" / 100.0;
+    NEW."amount" := (NEW."amount_cents" / 100.0);
   END IF;
   RETURN NEW;
 END;
 $phasectl$;
 
--- Sync trigger of change orders-amount-to-amount-cents: runs on every insert and on updates that name either column
--- (updates of other columns never call it). The zz_ prefix makes it fire after the application's own BEFORE
--- triggers, so it copies their final values. The WHEN clause is checked before plpgsql is entered:
--- it skips the backfill's own writes, which are already in sync.
-CREATE OR REPLACE TRIGGER "zz_phasectl_sync_orders_amount_to_amount_cents"
-  BEFORE INSERT OR UPDATE OF "amount", "amount_cents" ON "public"."orders"
+-- Sync triggers of change orders-amount-to-amount-cents: one for inserts, one for updates. The update trigger has no column list:
+-- an application trigger that sets "amount" or "amount_cents" on updates that do not name them (an
+-- `updated_at := now()` trigger) must be synced too. Its WHEN clause is checked before plpgsql is entered and
+-- compares by identity (binary image, NULL = NULL: a change of case or scale counts), so updates of other
+-- columns pay only that comparison. The zz_ prefix makes both fire after the application's own BEFORE
+-- triggers, so they copy their final values.
+-- Updates sync when either column changed, except the backfill's own writes (already in sync).
+CREATE OR REPLACE TRIGGER "zz_phasectl_sync_orders_amount_to_amount_cents$insert"
+  BEFORE INSERT ON "public"."orders"
   FOR EACH ROW
-  WHEN (coalesce(pg_catalog.current_setting('phasectl.backfill', true), '') <> 'on')
+  EXECUTE FUNCTION "phasectl"."sync_orders_amount_to_amount_cents"();
+
+CREATE OR REPLACE TRIGGER "zz_phasectl_sync_orders_amount_to_amount_cents"
+  BEFORE UPDATE ON "public"."orders"
+  FOR EACH ROW
+  WHEN (ROW(NEW."amount", NEW."amount_cents")::pg_catalog.record OPERATOR(pg_catalog.*<>) ROW(OLD."amount", OLD."amount_cents")::pg_catalog.record
+    AND coalesce(pg_catalog.current_setting('phasectl.backfill', true), '') OPERATOR(pg_catalog.<>) 'on')
   EXECUTE FUNCTION "phasectl"."sync_orders_amount_to_amount_cents"();
 
 -- Record that change orders-amount-to-amount-cents is at phase 1 (status and the phase guards read this).

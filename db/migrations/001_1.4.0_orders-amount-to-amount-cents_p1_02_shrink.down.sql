@@ -10,8 +10,9 @@ SET LOCAL statement_timeout = '30s';
 SELECT pg_catalog.set_config('phasectl.search_path_before', pg_catalog.current_setting('search_path'), true);
 SET LOCAL search_path = pg_catalog, pg_temp;
 
--- Stop syncing: the trigger first, then the function it calls.
+-- Stop syncing: the triggers first, then the function they call.
 DROP TRIGGER IF EXISTS "zz_phasectl_sync_orders_amount_to_amount_cents" ON "public"."orders";
+DROP TRIGGER IF EXISTS "zz_phasectl_sync_orders_amount_to_amount_cents$insert" ON "public"."orders";
 DROP FUNCTION IF EXISTS "phasectl"."sync_orders_amount_to_amount_cents"();
 
 -- intended drop: "amount_cents" was added by phase 1 of change orders-amount-to-amount-cents and only ever held copies of "amount".

@@ -14,6 +14,7 @@ SET LOCAL search_path = pg_catalog, pg_temp;
 -- while its trigger reads the other, so dropping both triggers in one transaction could deadlock with the writers.
 -- intended drop: the trigger phase 1 created on profiles.
 DROP TRIGGER IF EXISTS "zz_phasectl_sync_users_address_to_profiles" ON "public"."profiles";
+DROP TRIGGER IF EXISTS "zz_phasectl_sync_users_address_to_profiles$insert" ON "public"."profiles";
 
 -- Give back the search_path saved at the top of this file, for whatever the runner runs next.
 SELECT pg_catalog.set_config('search_path', pg_catalog.current_setting('phasectl.search_path_before'), true);

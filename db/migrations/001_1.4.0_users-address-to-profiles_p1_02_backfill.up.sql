@@ -19,6 +19,7 @@ DO $phasectl$
 #variable_conflict use_variable
 DECLARE
   progress record;
+  saved_path text := pg_catalog.current_setting('search_path');
   rows_in_batch bigint;
   upper_key_1 bigint;
   last_key_1 bigint;
@@ -28,14 +29,36 @@ BEGIN
   VALUES ('users-address-to-profiles', 'up',
     (SELECT pg_catalog.jsonb_build_array(t."id"::text)
      FROM "public"."users" AS t ORDER BY t."id" DESC LIMIT 1))
-  ON CONFLICT (change_id, direction) DO NOTHING;
+  -- A progress row reset for a repair (no upper key, not finished) takes the new upper bound.
+  ON CONFLICT (change_id, direction) DO UPDATE SET upper_key = EXCLUDED.upper_key
+    WHERE phasectl.backfills.upper_key IS NULL AND phasectl.backfills.finished_at IS NULL;
   SELECT b.upper_key, b.last_key, b.finished_at INTO progress
   FROM phasectl.backfills AS b WHERE b.change_id = 'users-address-to-profiles' AND b.direction = 'up';
   IF progress.finished_at IS NOT NULL THEN
-    RAISE NOTICE 'phasectl: the % backfill of change % has already finished', 'up', 'users-address-to-profiles';
+    RAISE NOTICE 'phasectl: the % backfill of change % has already finished', 'up', 'users-address-to-profiles'
+      USING HINT = 'to rewrite the rows whose columns differ, run `phasectl backfill users-address-to-profiles --repair`, or set upper_key, '
+        'last_key and finished_at of its row in phasectl.backfills to NULL and run this file again';
     RETURN;
   END IF;
   IF progress.upper_key IS NOT NULL THEN
+    -- Key comparisons must use the operators the key's index orders by: the schemas holding them (e.g. citext's)
+    -- join the search_path for this walk, after pg_catalog; restored at the end.
+    PERFORM pg_catalog.set_config('search_path', saved_path OPERATOR(pg_catalog.||) coalesce((
+    SELECT pg_catalog.string_agg(', ' OPERATOR(pg_catalog.||) pg_catalog.quote_ident(s.schema), '') FROM (
+      SELECT DISTINCT n.nspname AS schema
+      FROM pg_catalog.unnest(ARRAY['bigint']::pg_catalog.text[]) AS k(type_name)
+      CROSS JOIN LATERAL (SELECT pg_catalog.to_regtype(k.type_name) AS oid) AS t
+      JOIN pg_catalog.pg_type AS ty ON ty.oid OPERATOR(pg_catalog.=) t.oid
+      JOIN pg_catalog.pg_opclass AS c
+        ON c.opcintype OPERATOR(pg_catalog.=) (CASE WHEN ty.typtype OPERATOR(pg_catalog.=) 'd' THEN ty.typbasetype ELSE ty.oid END)
+       AND c.opcdefault
+       AND c.opcmethod OPERATOR(pg_catalog.=) (SELECT a.oid FROM pg_catalog.pg_am AS a WHERE a.amname OPERATOR(pg_catalog.=) 'btree')
+      JOIN pg_catalog.pg_amop AS ao
+        ON ao.amopfamily OPERATOR(pg_catalog.=) c.opcfamily AND ao.amopstrategy OPERATOR(pg_catalog.=) 5
+       AND ao.amoplefttype OPERATOR(pg_catalog.=) c.opcintype AND ao.amoprighttype OPERATOR(pg_catalog.=) c.opcintype
+      JOIN pg_catalog.pg_operator AS o ON o.oid OPERATOR(pg_catalog.=) ao.amopopr
+      JOIN pg_catalog.pg_namespace AS n ON n.oid OPERATOR(pg_catalog.=) o.oprnamespace
+      WHERE n.nspname OPERATOR(pg_catalog.<>) 'pg_catalog') AS s), ''), false);
     upper_key_1 := CAST(progress.upper_key ->> 0 AS bigint);
     last_key_1 := CAST(progress.last_key ->> 0 AS bigint);
     LOOP
@@ -50,7 +73,7 @@ BEGIN
       END IF;
       -- Mark this transaction so the sync triggers let the write through unchanged.
       PERFORM pg_catalog.set_config('phasectl.backfill', 'on', true);
-      WITH p AS (SELECT s."id" AS j1, s."address" AS value FROM "public"."users" AS s JOIN "public"."profiles" AS t ON t."user_id" = s."id" WHERE (last_key_1 IS NULL OR s."id" > last_key_1) AND s."id" <= high_key_1 AND t."address" IS DISTINCT FROM s."address" FOR SHARE OF s) UPDATE "public"."profiles" AS t SET "address" = p.value FROM p WHERE t."user_id" = p.j1 AND t."address" IS DISTINCT FROM p.value;
+      WITH p AS (SELECT s."id" AS j1, s."address" AS value FROM "public"."users" AS s JOIN "public"."profiles" AS t ON t."user_id" = s."id" WHERE (last_key_1 IS NULL OR s."id" > last_key_1) AND s."id" <= high_key_1 AND ROW(t."address")::pg_catalog.record OPERATOR(pg_catalog.*<>) ROW(s."address")::pg_catalog.record FOR SHARE OF s) UPDATE "public"."profiles" AS t SET "address" = p.value FROM p WHERE t."user_id" = p.j1 AND ROW(t."address")::pg_catalog.record OPERATOR(pg_catalog.*<>) ROW(p.value)::pg_catalog.record;
       GET DIAGNOSTICS rows_in_batch = ROW_COUNT;
       UPDATE phasectl.backfills
       SET last_key = pg_catalog.jsonb_build_array(high_key_1::text),
@@ -60,6 +83,7 @@ BEGIN
       EXIT WHEN (high_key_1) >= (upper_key_1);
       last_key_1 := high_key_1;
     END LOOP;
+    PERFORM pg_catalog.set_config('search_path', saved_path, false);
   END IF;
   UPDATE phasectl.backfills SET finished_at = pg_catalog.now(), updated_at = pg_catalog.now()
   WHERE change_id = 'users-address-to-profiles' AND direction = 'up';
@@ -70,4 +94,4 @@ $phasectl$;
 SELECT pg_catalog.set_config('search_path', pg_catalog.current_setting('phasectl.search_path_before'), false);
 
 -- What phasectl's runner executes for this step (its batched engine, instead of the block above):
--- phasectl plan {"changeId":"users-address-to-profiles","direction":"up","table":{"schema":"public","table":"users"},"keyColumns":["id"],"keyTypes":["bigint"],"updateSql":"WITH p AS (SELECT s.\"id\" AS j1, s.\"address\" AS value FROM \"public\".\"users\" AS s JOIN \"public\".\"profiles\" AS t ON t.\"user_id\" = s.\"id\" WHERE s.\"id\" >= CAST($1 AS bigint) AND s.\"id\" <= CAST($2 AS bigint) AND t.\"address\" IS DISTINCT FROM s.\"address\" FOR SHARE OF s) UPDATE \"public\".\"profiles\" AS t SET \"address\" = p.value FROM p WHERE t.\"user_id\" = p.j1 AND t.\"address\" IS DISTINCT FROM p.value","countDifferentSql":"SELECT count(*)::bigint AS differing FROM \"public\".\"users\" AS s JOIN \"public\".\"profiles\" AS t ON t.\"user_id\" = s.\"id\" WHERE s.\"id\" >= CAST($1 AS bigint) AND s.\"id\" <= CAST($2 AS bigint) AND t.\"address\" IS DISTINCT FROM s.\"address\"","suppressSetting":"phasectl.backfill"}
+-- phasectl plan {"changeId":"users-address-to-profiles","direction":"up","table":{"schema":"public","table":"users"},"keyColumns":["id"],"keyTypes":["bigint"],"updateSql":"WITH p AS (SELECT s.\"id\" AS j1, s.\"address\" AS value FROM \"public\".\"users\" AS s JOIN \"public\".\"profiles\" AS t ON t.\"user_id\" = s.\"id\" WHERE s.\"id\" >= CAST($1 AS bigint) AND s.\"id\" <= CAST($2 AS bigint) AND ROW(t.\"address\")::pg_catalog.record OPERATOR(pg_catalog.*<>) ROW(s.\"address\")::pg_catalog.record FOR SHARE OF s) UPDATE \"public\".\"profiles\" AS t SET \"address\" = p.value FROM p WHERE t.\"user_id\" = p.j1 AND ROW(t.\"address\")::pg_catalog.record OPERATOR(pg_catalog.*<>) ROW(p.value)::pg_catalog.record","countDifferentSql":"SELECT pg_catalog.count(*)::bigint AS differing FROM \"public\".\"users\" AS s JOIN \"public\".\"profiles\" AS t ON t.\"user_id\" = s.\"id\" WHERE s.\"id\" >= CAST($1 AS bigint) AND s.\"id\" <= CAST($2 AS bigint) AND ROW(t.\"address\")::pg_catalog.record OPERATOR(pg_catalog.*<>) ROW(s.\"address\")::pg_catalog.record","suppressSetting":"phasectl.backfill"}

@@ -13,7 +13,9 @@ SET LOCAL search_path = pg_catalog, pg_temp;
 -- Stop syncing: the trigger on "public"."users" (the one on "public"."profiles" went in the
 -- previous step), then the functions; the source table is locked before the target (the order its writers use).
 DROP TRIGGER IF EXISTS "zz_phasectl_sync_users_address_to_profiles" ON "public"."users";
+DROP TRIGGER IF EXISTS "zz_phasectl_sync_users_address_to_profiles$insert" ON "public"."users";
 DROP TRIGGER IF EXISTS "zz_phasectl_sync_users_address_to_profiles" ON "public"."profiles";
+DROP TRIGGER IF EXISTS "zz_phasectl_sync_users_address_to_profiles$insert" ON "public"."profiles";
 DROP FUNCTION IF EXISTS "phasectl"."sync_users_address_to_profiles"();
 DROP FUNCTION IF EXISTS "phasectl"."sync_users_address_to_profiles_target"();
 

@@ -10,8 +10,9 @@ SET LOCAL statement_timeout = '30s';
 SELECT pg_catalog.set_config('phasectl.search_path_before', pg_catalog.current_setting('search_path'), true);
 SET LOCAL search_path = pg_catalog, pg_temp;
 
--- Stop syncing: the trigger first, then the function it calls.
+-- Stop syncing: the triggers first, then the function they call.
 DROP TRIGGER IF EXISTS "zz_phasectl_sync_users_job_title_to_favourite_color" ON "public"."users";
+DROP TRIGGER IF EXISTS "zz_phasectl_sync_users_job_title_to_favourite_color$insert" ON "public"."users";
 DROP FUNCTION IF EXISTS "phasectl"."sync_users_job_title_to_favourite_color"();
 
 -- intended drop: "favourite_color" was added by phase 1 of change users-job-title-to-favourite-color and only ever held copies of "job_title".

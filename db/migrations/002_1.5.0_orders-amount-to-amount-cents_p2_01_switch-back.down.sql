@@ -20,19 +20,21 @@ SECURITY INVOKER
 SET search_path = pg_catalog, pg_temp
 AS $phasectl$
 BEGIN
-  -- The trigger's WHEN clause skips the backfill's own writes.
+  -- The triggers' WHEN clauses skip the backfill's own writes.
+  -- Every comparison is by identity (binary image, NULL = NULL): for citext, numeric, a nondeterministic collation
+  -- and the like, a write that changes only case or scale is a change.
   IF TG_OP = 'UPDATE' THEN
-    IF NEW."amount_cents" IS NOT DISTINCT FROM OLD."amount_cents" THEN
-      IF NEW."amount" IS DISTINCT FROM OLD."amount" THEN
+    IF ROW(NEW."amount_cents")::pg_catalog.record OPERATOR(pg_catalog.*=) ROW(OLD."amount_cents")::pg_catalog.record THEN
+      IF ROW(NEW."amount")::pg_catalog.record OPERATOR(pg_catalog.*<>) ROW(OLD."amount")::pg_catalog.record THEN
         -- Only the old column changed: copy it over.
-        NEW."amount_cents" := round(NEW."amount" * 100)::bigint;
+        NEW."amount_cents" := (round(NEW."amount" * 100)::bigint);
       END IF;
-    ELSIF NEW."amount" IS NOT DISTINCT FROM OLD."amount" THEN
+    ELSIF ROW(NEW."amount")::pg_catalog.record OPERATOR(pg_catalog.*=) ROW(OLD."amount")::pg_catalog.record THEN
       -- Only the new column changed: copy it back.
-      NEW."amount" := NEW."amount_cents" / 100.0;
-    ELSIF NEW."amount_cents" IS DISTINCT FROM round(NEW."amount" * 100)::bigint THEN
+      NEW."amount" := (NEW."amount_cents" / 100.0);
+    ELSIF ROW(NEW."amount_cents")::pg_catalog.record OPERATOR(pg_catalog.*<>) ROW(CAST((round(NEW."amount" * 100)::bigint) AS bigint))::pg_catalog.record THEN
       -- Both changed and they disagree: the authority wins.
-      NEW."amount_cents" := round(NEW."amount" * 100)::bigint;
+      NEW."amount_cents" := (round(NEW."amount" * 100)::bigint);
     END IF;
     RETURN NEW;
   END IF;
@@ -40,15 +42,15 @@ BEGIN
   -- INSERT
   IF NEW."amount" IS NULL AND NEW."amount_cents" IS NOT NULL THEN
     -- Only the new column was given: derive the old one.
-    NEW."amount" := NEW."amount_cents" / 100.0;
+    NEW."amount" := (NEW."amount_cents" / 100.0);
   ELSIF NEW."amount" IS NOT NULL AND NEW."amount_cents" IS NULL THEN
     -- Only the old column was given: derive the new one.
-    NEW."amount_cents" := round(NEW."amount" * 100)::bigint;
-  ELSIF NEW."amount" IS NOT NULL AND NEW."amount_cents" IS DISTINCT FROM round(NEW."amount" * 100)::bigint THEN
+    NEW."amount_cents" := (round(NEW."amount" * 100)::bigint);
+  ELSIF NEW."amount" IS NOT NULL AND ROW(NEW."amount_cents")::pg_catalog.record OPERATOR(pg_catalog.*<>) ROW(CAST((round(NEW."amount" * 100)::bigint) AS bigint))::pg_catalog.record THEN
     -- Both are set and disagree. The new column has no DEFAULT before phase 3, so only code that knows it
     -- sets it: that insert's new value wins, in every phase. (The old column is most likely its own DEFAULT,
     -- filled in for new code that omitted it; letting the old column win would lose the written value.)
-    NEW."amount" := NEW."amount_cents" / 100.0;
+    NEW."amount" := (NEW."amount_cents" / 100.0);
   END IF;
   RETURN NEW;
 END;

@@ -12,16 +12,35 @@ SET search_path = pg_catalog, pg_temp;
 
 -- Count the rows of "public"."users" where "favourite_color" differs from t."job_title", in batches of 1000
 -- keys (each its own short transaction, so no snapshot is held for the whole scan), and record the result:
--- the switch step refuses to run unless it is 0. phasectl's runner uses its own batched engine instead.
+-- the switch (phase 2) and the contract (phase 3) refuse to run unless it is 0. phasectl's runner uses its own batched engine instead.
 DO $phasectl$
 #variable_conflict use_variable
 DECLARE
   differing bigint := 0;
+  saved_path text := pg_catalog.current_setting('search_path');
   in_batch bigint;
   upper_key_1 bigint;
   last_key_1 bigint;
   high_key_1 bigint;
 BEGIN
+  -- Key comparisons must use the operators the key's index orders by: the schemas holding them (e.g. citext's)
+  -- join the search_path for this walk, after pg_catalog; restored at the end.
+  PERFORM pg_catalog.set_config('search_path', saved_path OPERATOR(pg_catalog.||) coalesce((
+    SELECT pg_catalog.string_agg(', ' OPERATOR(pg_catalog.||) pg_catalog.quote_ident(s.schema), '') FROM (
+      SELECT DISTINCT n.nspname AS schema
+      FROM pg_catalog.unnest(ARRAY['bigint']::pg_catalog.text[]) AS k(type_name)
+      CROSS JOIN LATERAL (SELECT pg_catalog.to_regtype(k.type_name) AS oid) AS t
+      JOIN pg_catalog.pg_type AS ty ON ty.oid OPERATOR(pg_catalog.=) t.oid
+      JOIN pg_catalog.pg_opclass AS c
+        ON c.opcintype OPERATOR(pg_catalog.=) (CASE WHEN ty.typtype OPERATOR(pg_catalog.=) 'd' THEN ty.typbasetype ELSE ty.oid END)
+       AND c.opcdefault
+       AND c.opcmethod OPERATOR(pg_catalog.=) (SELECT a.oid FROM pg_catalog.pg_am AS a WHERE a.amname OPERATOR(pg_catalog.=) 'btree')
+      JOIN pg_catalog.pg_amop AS ao
+        ON ao.amopfamily OPERATOR(pg_catalog.=) c.opcfamily AND ao.amopstrategy OPERATOR(pg_catalog.=) 5
+       AND ao.amoplefttype OPERATOR(pg_catalog.=) c.opcintype AND ao.amoprighttype OPERATOR(pg_catalog.=) c.opcintype
+      JOIN pg_catalog.pg_operator AS o ON o.oid OPERATOR(pg_catalog.=) ao.amopopr
+      JOIN pg_catalog.pg_namespace AS n ON n.oid OPERATOR(pg_catalog.=) o.oprnamespace
+      WHERE n.nspname OPERATOR(pg_catalog.<>) 'pg_catalog') AS s), ''), false);
   SELECT t."id" INTO upper_key_1
   FROM "public"."users" AS t ORDER BY t."id" DESC LIMIT 1;
   IF FOUND THEN
@@ -38,18 +57,19 @@ BEGIN
       FROM "public"."users" AS t
       WHERE (last_key_1 IS NULL OR (t."id") > (last_key_1))
         AND (t."id") <= (high_key_1)
-        AND t."favourite_color" IS DISTINCT FROM t."job_title";
+        AND ROW(t."favourite_color")::pg_catalog.record OPERATOR(pg_catalog.*<>) ROW(t."job_title")::pg_catalog.record;
       differing := differing + in_batch;
       COMMIT;
       EXIT WHEN (high_key_1) >= (upper_key_1);
       last_key_1 := high_key_1;
     END LOOP;
   END IF;
+  PERFORM pg_catalog.set_config('search_path', saved_path, false);
   INSERT INTO phasectl.verifications (change_id, differing) VALUES ('users-job-title-to-favourite-color', differing)
   ON CONFLICT (change_id) DO UPDATE SET differing = EXCLUDED.differing, checked_at = pg_catalog.now();
   IF differing > 0 THEN
     RAISE WARNING 'phasectl: change % has % rows where the columns differ', 'users-job-title-to-favourite-color', differing
-      USING HINT = 'run `phasectl backfill users-job-title-to-favourite-color`, then verify again';
+      USING HINT = 'run `phasectl backfill users-job-title-to-favourite-color --repair` (it rewrites exactly the rows that differ), then verify again';
   END IF;
 END
 $phasectl$;
@@ -58,4 +78,4 @@ $phasectl$;
 SELECT pg_catalog.set_config('search_path', pg_catalog.current_setting('phasectl.search_path_before'), false);
 
 -- What phasectl's runner executes for this step (its batched engine, instead of the block above):
--- phasectl plan {"changeId":"users-job-title-to-favourite-color","direction":"up","table":{"schema":"public","table":"users"},"keyColumns":["id"],"keyTypes":["bigint"],"updateSql":"UPDATE \"public\".\"users\" AS t SET \"favourite_color\" = t.\"job_title\" WHERE t.\"id\" >= CAST($1 AS bigint) AND t.\"id\" <= CAST($2 AS bigint) AND t.\"favourite_color\" IS DISTINCT FROM t.\"job_title\"","countDifferentSql":"SELECT count(*)::bigint AS differing FROM \"public\".\"users\" AS t WHERE t.\"id\" >= CAST($1 AS bigint) AND t.\"id\" <= CAST($2 AS bigint) AND t.\"favourite_color\" IS DISTINCT FROM t.\"job_title\"","suppressSetting":"phasectl.backfill"}
+-- phasectl plan {"changeId":"users-job-title-to-favourite-color","direction":"up","table":{"schema":"public","table":"users"},"keyColumns":["id"],"keyTypes":["bigint"],"updateSql":"UPDATE \"public\".\"users\" AS t SET \"favourite_color\" = t.\"job_title\" WHERE t.\"id\" >= CAST($1 AS bigint) AND t.\"id\" <= CAST($2 AS bigint) AND ROW(t.\"favourite_color\")::pg_catalog.record OPERATOR(pg_catalog.*<>) ROW(t.\"job_title\")::pg_catalog.record","countDifferentSql":"SELECT pg_catalog.count(*)::bigint AS differing FROM \"public\".\"users\" AS t WHERE t.\"id\" >= CAST($1 AS bigint) AND t.\"id\" <= CAST($2 AS bigint) AND ROW(t.\"favourite_color\")::pg_catalog.record OPERATOR(pg_catalog.*<>) ROW(t.\"job_title\")::pg_catalog.record","suppressSetting":"phasectl.backfill"}

@@ -30,7 +30,7 @@ SET search_path = pg_catalog, pg_temp
 AS $phasectl$
 DECLARE
   partner_found boolean := false;
-  partner_value text;
+  partner_value "public"."profiles"."address"%TYPE;
 BEGIN
   -- The backfill marks its own transactions: its writes are already in sync and must not echo back.
   IF coalesce(current_setting('phasectl.backfill', true), '') = 'on' THEN
@@ -41,8 +41,9 @@ BEGIN
   IF coalesce(current_setting('phasectl.move_users_address_to_profiles', true), '') = 'on' THEN
     RETURN NEW;
   END IF;
-  IF TG_OP = 'UPDATE' AND NEW."address" IS NOT DISTINCT FROM OLD."address"
-     AND (NEW."id") IS NOT DISTINCT FROM (OLD."id") THEN
+  -- Comparisons are by identity (binary image, NULL = NULL): for citext, numeric, a nondeterministic collation
+  -- and the like, a write that changes only case or scale is a change and is copied.
+  IF TG_OP = 'UPDATE' AND ROW(NEW."address", NEW."id")::pg_catalog.record OPERATOR(pg_catalog.*=) ROW(OLD."address", OLD."id")::pg_catalog.record THEN
     RETURN NEW;
   END IF;
   IF NEW."id" IS NULL THEN
@@ -58,12 +59,12 @@ BEGIN
   IF NOT coalesce(partner_found, false) THEN
     RETURN NEW;
   END IF;
-  IF TG_OP = 'UPDATE' AND NEW."address" IS DISTINCT FROM OLD."address" THEN
+  IF TG_OP = 'UPDATE' AND ROW(NEW."address")::pg_catalog.record OPERATOR(pg_catalog.*<>) ROW(OLD."address")::pg_catalog.record THEN
     -- The column was written on this side: copy it to the partner row.
     PERFORM pg_catalog.set_config('phasectl.move_users_address_to_profiles', 'on', true);
     UPDATE "public"."profiles" AS o SET "address" = NEW."address"
     WHERE o."user_id" = NEW."id"
-      AND o."address" IS DISTINCT FROM NEW."address";
+      AND ROW(o."address")::pg_catalog.record OPERATOR(pg_catalog.*<>) ROW(NEW."address")::pg_catalog.record;
     -- set_config(…, true) lasts until the end of the transaction: switch the guard off again at once.
     PERFORM pg_catalog.set_config('phasectl.move_users_address_to_profiles', '', true);
   ELSIF NEW."address" IS NULL THEN
@@ -74,10 +75,10 @@ BEGIN
     PERFORM pg_catalog.set_config('phasectl.move_users_address_to_profiles', 'on', true);
     UPDATE "public"."profiles" AS o SET "address" = NEW."address"
     WHERE o."user_id" = NEW."id"
-      AND o."address" IS DISTINCT FROM NEW."address";
+      AND ROW(o."address")::pg_catalog.record OPERATOR(pg_catalog.*<>) ROW(NEW."address")::pg_catalog.record;
     -- set_config(…, true) lasts until the end of the transaction: switch the guard off again at once.
     PERFORM pg_catalog.set_config('phasectl.move_users_address_to_profiles', '', true);
-  ELSIF NEW."address" IS DISTINCT FROM partner_value THEN
+  ELSIF ROW(NEW."address")::pg_catalog.record OPERATOR(pg_catalog.*<>) ROW(partner_value)::pg_catalog.record THEN
     -- A new pairing, both set and different: the partner's table is the authority.
     NEW."address" := partner_value;
   END IF;
@@ -98,7 +99,7 @@ SET search_path = pg_catalog, pg_temp
 AS $phasectl$
 DECLARE
   partner_found boolean := false;
-  partner_value text;
+  partner_value "public"."users"."address"%TYPE;
 BEGIN
   -- The backfill marks its own transactions: its writes are already in sync and must not echo back.
   IF coalesce(current_setting('phasectl.backfill', true), '') = 'on' THEN
@@ -109,8 +110,9 @@ BEGIN
   IF coalesce(current_setting('phasectl.move_users_address_to_profiles', true), '') = 'on' THEN
     RETURN NEW;
   END IF;
-  IF TG_OP = 'UPDATE' AND NEW."address" IS NOT DISTINCT FROM OLD."address"
-     AND (NEW."user_id") IS NOT DISTINCT FROM (OLD."user_id") THEN
+  -- Comparisons are by identity (binary image, NULL = NULL): for citext, numeric, a nondeterministic collation
+  -- and the like, a write that changes only case or scale is a change and is copied.
+  IF TG_OP = 'UPDATE' AND ROW(NEW."address", NEW."user_id")::pg_catalog.record OPERATOR(pg_catalog.*=) ROW(OLD."address", OLD."user_id")::pg_catalog.record THEN
     RETURN NEW;
   END IF;
   IF NEW."user_id" IS NULL THEN
@@ -126,23 +128,23 @@ BEGIN
   IF NOT coalesce(partner_found, false) THEN
     RETURN NEW;
   END IF;
-  IF TG_OP = 'UPDATE' AND NEW."address" IS DISTINCT FROM OLD."address" THEN
+  IF TG_OP = 'UPDATE' AND ROW(NEW."address")::pg_catalog.record OPERATOR(pg_catalog.*<>) ROW(OLD."address")::pg_catalog.record THEN
     -- The column was written on this side: copy it to the partner row.
     PERFORM pg_catalog.set_config('phasectl.move_users_address_to_profiles', 'on', true);
     UPDATE "public"."users" AS o SET "address" = NEW."address"
     WHERE o."id" = NEW."user_id"
-      AND o."address" IS DISTINCT FROM NEW."address";
+      AND ROW(o."address")::pg_catalog.record OPERATOR(pg_catalog.*<>) ROW(NEW."address")::pg_catalog.record;
     -- set_config(…, true) lasts until the end of the transaction: switch the guard off again at once.
     PERFORM pg_catalog.set_config('phasectl.move_users_address_to_profiles', '', true);
   ELSIF NEW."address" IS NULL THEN
     -- A new pairing without a value on this side: take the partner's.
     NEW."address" := partner_value;
-  ELSIF NEW."address" IS DISTINCT FROM partner_value THEN
+  ELSIF ROW(NEW."address")::pg_catalog.record OPERATOR(pg_catalog.*<>) ROW(partner_value)::pg_catalog.record THEN
     -- A new pairing, both set and different: this table is the authority, the partner gets its value.
     PERFORM pg_catalog.set_config('phasectl.move_users_address_to_profiles', 'on', true);
     UPDATE "public"."users" AS o SET "address" = NEW."address"
     WHERE o."id" = NEW."user_id"
-      AND o."address" IS DISTINCT FROM NEW."address";
+      AND ROW(o."address")::pg_catalog.record OPERATOR(pg_catalog.*<>) ROW(NEW."address")::pg_catalog.record;
     -- set_config(…, true) lasts until the end of the transaction: switch the guard off again at once.
     PERFORM pg_catalog.set_config('phasectl.move_users_address_to_profiles', '', true);
   END IF;
@@ -150,19 +152,37 @@ BEGIN
 END;
 $phasectl$;
 
--- Sync trigger of change users-address-to-profiles on "public"."users": runs on every insert and on updates that name
--- "address" or a join column (unrelated updates pay nothing). BEFORE, so a new pairing can fill the row;
--- the zz_ prefix makes it fire after the application's own BEFORE triggers, so it copies their final values.
-CREATE OR REPLACE TRIGGER "zz_phasectl_sync_users_address_to_profiles"
-  BEFORE INSERT OR UPDATE OF "address", "id" ON "public"."users"
+-- Sync triggers of change users-address-to-profiles on "public"."users": one for inserts, one for updates. BEFORE, so a
+-- new pairing can fill the row; the zz_ prefix makes them fire after the application's own BEFORE triggers, so they
+-- copy their final values. The update trigger has no column list (an application trigger may set
+-- "address" on updates that do not name it); its WHEN clause, checked before plpgsql is entered, lets
+-- through only updates that change "address" or a join column, compared by identity (binary image,
+-- NULL = NULL: a change of case or scale counts), so updates of other columns pay only that comparison.
+CREATE OR REPLACE TRIGGER "zz_phasectl_sync_users_address_to_profiles$insert"
+  BEFORE INSERT ON "public"."users"
   FOR EACH ROW EXECUTE FUNCTION "phasectl"."sync_users_address_to_profiles"();
 
--- Sync trigger of change users-address-to-profiles on "public"."profiles": runs on every insert and on updates that name
--- "address" or a join column (unrelated updates pay nothing). BEFORE, so a new pairing can fill the row;
--- the zz_ prefix makes it fire after the application's own BEFORE triggers, so it copies their final values.
 CREATE OR REPLACE TRIGGER "zz_phasectl_sync_users_address_to_profiles"
-  BEFORE INSERT OR UPDATE OF "address", "user_id" ON "public"."profiles"
+  BEFORE UPDATE ON "public"."users"
+  FOR EACH ROW
+  WHEN (ROW(NEW."address", NEW."id")::pg_catalog.record OPERATOR(pg_catalog.*<>) ROW(OLD."address", OLD."id")::pg_catalog.record)
+  EXECUTE FUNCTION "phasectl"."sync_users_address_to_profiles"();
+
+-- Sync triggers of change users-address-to-profiles on "public"."profiles": one for inserts, one for updates. BEFORE, so a
+-- new pairing can fill the row; the zz_ prefix makes them fire after the application's own BEFORE triggers, so they
+-- copy their final values. The update trigger has no column list (an application trigger may set
+-- "address" on updates that do not name it); its WHEN clause, checked before plpgsql is entered, lets
+-- through only updates that change "address" or a join column, compared by identity (binary image,
+-- NULL = NULL: a change of case or scale counts), so updates of other columns pay only that comparison.
+CREATE OR REPLACE TRIGGER "zz_phasectl_sync_users_address_to_profiles$insert"
+  BEFORE INSERT ON "public"."profiles"
   FOR EACH ROW EXECUTE FUNCTION "phasectl"."sync_users_address_to_profiles_target"();
+
+CREATE OR REPLACE TRIGGER "zz_phasectl_sync_users_address_to_profiles"
+  BEFORE UPDATE ON "public"."profiles"
+  FOR EACH ROW
+  WHEN (ROW(NEW."address", NEW."user_id")::pg_catalog.record OPERATOR(pg_catalog.*<>) ROW(OLD."address", OLD."user_id")::pg_catalog.record)
+  EXECUTE FUNCTION "phasectl"."sync_users_address_to_profiles_target"();
 
 -- The down backfill starts from scratch.
 DELETE FROM phasectl.backfills WHERE change_id = 'users-address-to-profiles' AND direction = 'down';

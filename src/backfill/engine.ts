@@ -8,6 +8,7 @@ import { describePgError, isConnectionLost, isLockTimeout, isTransientConflict }
 import { ensureStateSchema } from '../runner/state-schema.js';
 import { nextBatchSize } from './batch-size.js';
 import { beginBatchSql, commitBatchSql } from './batch-statements.js';
+import { addKeyOperatorSchemas } from './key-operators.js';
 import { describeKey, integerSpanAfter, isDenseRange, keysetQueries, type KeysetQueries } from './keyset.js';
 import { withGuardedSession } from './session-guard.js';
 
@@ -33,6 +34,11 @@ export interface BackfillOptions {
   log?: EventLog;
   /** Checked between batches: the current batch always commits first. reason 'SIGTERM' → exit 143, else 130. */
   signal?: AbortSignal;
+  /**
+   * Walk the whole table again even if the backfill finished, rewriting exactly the rows whose columns differ
+   * (what verify counts): the repair after a write the sync missed. Resumable like a first run.
+   */
+  repair?: boolean;
 }
 
 export interface BackfillResult {
@@ -76,8 +82,10 @@ async function backfill(session: pg.ClientBase, plan: BackfillPlan, options: Bac
   const log = options.log ?? silent;
   const queries = keysetQueries(plan);
   await ensureStateSchema(session);
+  await addKeyOperatorSchemas(session, plan.keyTypes);
   await lockBackfill(session, plan);
   try {
+    if (options.repair) await restart(session, plan);
     let state = await loadState(session, plan);
     if (state?.finished_at) {
       const rowsDone = Number(state.rows_done);
@@ -168,6 +176,18 @@ async function loadState(session: pg.ClientBase, plan: BackfillPlan): Promise<Ba
     [plan.changeId, plan.direction],
   );
   return rows[0];
+}
+
+/**
+ * A repair starts the walk over: a new upper bound, from the first key, not finished (so phase 2's guard waits
+ * for it and for a verification after it). Rows already in sync are skipped by the batch's filter.
+ */
+async function restart(session: pg.ClientBase, plan: BackfillPlan): Promise<void> {
+  await session.query(
+    `UPDATE phasectl.backfills SET upper_key = NULL, last_key = NULL, finished_at = NULL, updated_at = now()
+      WHERE change_id = $1 AND direction = $2`,
+    [plan.changeId, plan.direction],
+  );
 }
 
 /** Reads and stores the upper bound (and the row estimate) once, at the first start. */

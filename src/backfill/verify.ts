@@ -5,6 +5,7 @@ import { silent, type EventLog } from '../runner/events.js';
 import { describePgError, pgError } from '../runner/pg-error.js';
 import { ensureStateSchema } from '../runner/state-schema.js';
 import { nextBatchSize } from './batch-size.js';
+import { addKeyOperatorSchemas } from './key-operators.js';
 import { integerSpanEnd, isSingleIntegerKey, keysetQueries, type KeysetQueries } from './keyset.js';
 import { withGuardedSession } from './session-guard.js';
 
@@ -57,6 +58,7 @@ async function verify(session: pg.ClientBase, plan: BackfillPlan, options: Verif
   const byKeyValue = isSingleIntegerKey(plan.keyTypes);
   try {
     await ensureStateSchema(session);
+    await addKeyOperatorSchemas(session, plan.keyTypes);
     const upper = (await session.query<{ key: string[] }>(queries.maxKey)).rows[0]?.key;
     let differing = 0;
     let batches = 0;

@@ -15,10 +15,11 @@ export function register(program: Command): void {
     .option('--target-batch-ms <ms>', 'target duration of a batch (default 50)', integer)
     .option('--pause-ms <ms>', 'pause between batches (default 0)', integer)
     .option('--direction <up|down>', 'up fills the new column (default); down fills the old one', direction, 'up')
+    .option('--repair', 'walk the whole table again, even after the backfill finished, and rewrite exactly the rows whose columns differ (what verify counts)')
     .option('--quiet', 'print errors only')
     .option('--json', 'print one JSON event per line')
     .action(
-      action(async (changeId: string, flags: { databaseUrl?: string; project?: string; batchSize?: number; targetBatchMs?: number; pauseMs?: number; direction: 'up' | 'down'; quiet?: boolean; json?: boolean }) => {
+      action(async (changeId: string, flags: { databaseUrl?: string; project?: string; batchSize?: number; targetBatchMs?: number; pauseMs?: number; direction: 'up' | 'down'; repair?: boolean; quiet?: boolean; json?: boolean }) => {
         const signals = abortOnSignals();
         try {
           const result = await backfill({
@@ -29,6 +30,7 @@ export function register(program: Command): void {
             batchSize: flags.batchSize,
             targetBatchMs: flags.targetBatchMs,
             pauseMs: flags.pauseMs,
+            repair: flags.repair === true,
             signal: signals.signal,
             log: eventPrinter({ json: flags.json, quiet: flags.quiet, tty: process.stdout.isTTY === true, write: (t) => void process.stdout.write(t) }),
           });

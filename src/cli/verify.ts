@@ -16,7 +16,7 @@ export function register(program: Command): void {
       action(async (changeId: string, flags: { databaseUrl?: string; project?: string; batchSize?: number; json?: boolean }) => {
         const result = await verify({ databaseUrl: requireDatabaseUrl(flags.databaseUrl), projectDir: flags.project, changeId, batchSize: flags.batchSize });
         processOutput.out(flags.json ? JSON.stringify(result) : `${changeId}: ${result.differing} differing row(s)`);
-        if (result.differing > 0 && !flags.json) processOutput.err(`  fix: run \`phasectl backfill ${changeId}\`, then verify again`);
+        if (result.differing > 0 && !flags.json) processOutput.err(`  fix: run \`phasectl backfill ${changeId} --repair\` (it rewrites exactly the rows that differ), then verify again`);
         return result.differing === 0 ? ExitCode.ok : ExitCode.problems;
       }),
     );

@@ -4,7 +4,9 @@ import { refuseControlCharacters } from './name-guard.js';
 import { renderTemplate } from '../render/environment.js';
 import { qualify, quoteIdent } from '../render/quote.js';
 import type { ColumnRef, ConstraintFact, IndexFact, MoveChange, PhaseNumber } from '../spec/types.js';
-import { moveGuardSetting, movedName, notNullCheckName, syncFunctionName, targetSyncFunctionName, triggerName } from './naming.js';
+import { keyOperatorPathStatement } from '../backfill/key-operators.js';
+import { differs, identical } from './identity.js';
+import { insertTriggerName, moveGuardSetting, movedName, notNullCheckName, syncFunctionName, targetSyncFunctionName, triggerName } from './naming.js';
 import { defaultGenerationSettings, type GenerationSettings } from './settings.js';
 import { quoteIdentLikePostgres } from '../sql/parser.js';
 import { acceptedConstraintTexts, constraintOnColumn, indexAfterOn, indexDefinition, indexMethodAndColumns, notNullCheckDefinition } from './definition-rewrite.js';
@@ -182,18 +184,30 @@ function names(model: MoveModel) {
     sourceFunctionName: model.sourceFunctionName,
     targetFunctionName: model.targetFunctionName,
     triggerName: model.triggerName,
+    insertTriggerName: insertTriggerName(model.change.id),
   };
 }
 
 /** The context of one side's function and trigger: `side` is the table the trigger is on, `other` its partner. */
-function sideContext(model: MoveModel, side: 'source' | 'target') {
-  const onSource = side === 'source';
+function sideContext(model: MoveModel, which: 'source' | 'target') {
+  const onSource = which === 'source';
   const joins: JoinView[] = model.joins.map((pair) => (onSource ? { here: pair.source, there: pair.target } : { here: pair.target, there: pair.source }));
+  const side = onSource ? model.source : model.target;
+  const other = onSource ? model.target : model.source;
+  // The written columns of this side: the moved one and the join columns (a new pairing).
+  const written = (row: string) => [side.column, ...joins.map((join) => join.here)].map((name) => `${row}.${quoteIdent(name)}`);
+  const sideColumn = (row: string) => `${row}.${quoteIdent(side.column)}`;
   return {
     ...names(model),
-    side: onSource ? model.source : model.target,
-    other: onSource ? model.target : model.source,
+    side,
+    other,
     joins,
+    // Identity comparisons (binary image, NULL = NULL): a change of case or scale is a change.
+    nothingWritten: identical(written('NEW'), written('OLD')),
+    somethingWritten: differs(written('NEW'), written('OLD')),
+    columnWritten: differs(sideColumn('NEW'), sideColumn('OLD')),
+    differsFromPartner: differs(sideColumn('NEW'), 'partner_value'),
+    partnerDiffers: differs(`o.${quoteIdent(other.column)}`, sideColumn('NEW')),
     functionName: onSource ? model.sourceFunctionName : model.targetFunctionName,
     guardSetting: model.guardSetting,
     lockName: `phasectl.move:${model.change.id}`,
@@ -254,18 +268,18 @@ function batchStatements(model: MoveModel, direction: 'up' | 'down', range: stri
     return {
       update:
         `WITH p AS (SELECT ${pairColumns}, s.${sourceColumn} AS value FROM ${sourceTable} AS s JOIN ${targetTable} AS t ON ${join} ` +
-        `WHERE ${range} AND t.${targetColumn} IS DISTINCT FROM s.${sourceColumn} FOR SHARE OF s) ` +
-        `UPDATE ${targetTable} AS t SET ${targetColumn} = p.value FROM p WHERE ${matchPair} AND t.${targetColumn} IS DISTINCT FROM p.value`,
-      count: `SELECT count(*)::bigint AS differing FROM ${sourceTable} AS s JOIN ${targetTable} AS t ON ${join} WHERE ${range} AND t.${targetColumn} IS DISTINCT FROM s.${sourceColumn}`,
+        `WHERE ${range} AND ${differs(`t.${targetColumn}`, `s.${sourceColumn}`)} FOR SHARE OF s) ` +
+        `UPDATE ${targetTable} AS t SET ${targetColumn} = p.value FROM p WHERE ${matchPair} AND ${differs(`t.${targetColumn}`, 'p.value')}`,
+      count: `SELECT pg_catalog.count(*)::bigint AS differing FROM ${sourceTable} AS s JOIN ${targetTable} AS t ON ${join} WHERE ${range} AND ${differs(`t.${targetColumn}`, `s.${sourceColumn}`)}`,
     };
   }
   const matchPair = model.joins.map((pair, index) => `s.${quoteIdent(pair.source)} = p.j${index + 1}`).join(' AND ');
   return {
     update:
       `WITH p AS (SELECT ${pairColumns}, t.${targetColumn} AS value FROM ${sourceTable} AS s JOIN ${targetTable} AS t ON ${join} ` +
-      `WHERE ${range} AND s.${sourceColumn} IS DISTINCT FROM t.${targetColumn} FOR SHARE OF t) ` +
-      `UPDATE ${sourceTable} AS s SET ${sourceColumn} = p.value FROM p WHERE ${matchPair} AND s.${sourceColumn} IS DISTINCT FROM p.value`,
-    count: `SELECT count(*)::bigint AS differing FROM ${sourceTable} AS s JOIN ${targetTable} AS t ON ${join} WHERE ${range} AND s.${sourceColumn} IS DISTINCT FROM t.${targetColumn}`,
+      `WHERE ${range} AND ${differs(`s.${sourceColumn}`, `t.${targetColumn}`)} FOR SHARE OF t) ` +
+      `UPDATE ${sourceTable} AS s SET ${sourceColumn} = p.value FROM p WHERE ${matchPair} AND ${differs(`s.${sourceColumn}`, 'p.value')}`,
+    count: `SELECT pg_catalog.count(*)::bigint AS differing FROM ${sourceTable} AS s JOIN ${targetTable} AS t ON ${join} WHERE ${range} AND ${differs(`s.${sourceColumn}`, `t.${targetColumn}`)}`,
   };
 }
 
@@ -304,10 +318,16 @@ function walkContext(model: MoveModel, direction: 'up' | 'down', description: st
     batchSize,
     direction,
     description,
+    keyOperatorPath: keyOperatorPathStatement(types),
     batchStatement: statements.update,
-    countStatement: `${statements.count.replace(/^SELECT count\(\*\)::bigint AS differing/, 'SELECT pg_catalog.count(*)')}`.replace(' FROM ', ' INTO in_batch FROM '),
+    countStatement: `${statements.count.replace(/^SELECT pg_catalog\.count\(\*\)::bigint AS differing/, 'SELECT pg_catalog.count(*)')}`.replace(' FROM ', ' INTO in_batch FROM '),
     suppressSetting: 'phasectl.backfill',
   };
+}
+
+/** The verify step's walk: phase 2 checks before the switch, phase 3 again before anything is dropped. */
+function verifyContext(model: MoveModel) {
+  return walkContext(model, 'up', `Count the pairs of rows where ${label(model.target)} differs from ${label(model.source)} and record the result`);
 }
 
 function finishSteps(model: MoveModel, phase: PhaseNumber, direction: 'up' | 'down', drafts: Array<StepDraft | undefined>, settings: GenerationSettings): Step[] {
@@ -406,7 +426,7 @@ function phase2(model: MoveModel, settings: GenerationSettings): PhaseSteps {
       backfill: backfillPlan(model, 'up'),
       scan: true,
       template: 'verify',
-      context: walkContext(model, 'up', `Count the pairs of rows where ${to} differs from ${from} and record the result (the switch step refuses to run unless it is 0)`),
+      context: verifyContext(model),
     },
     {
       name: 'switch',
@@ -437,6 +457,17 @@ function phase3(model: MoveModel, settings: GenerationSettings): PhaseSteps {
     strandedHint: `create the missing target rows (the insert trigger copies the value), e.g. ${missingPairs}; or set ${model.source.column} to NULL where the value should go; then migrate again`,
   };
   const up = finishSteps(model, 3, 'up', [
+    {
+      // Again before anything is dropped: a write the triggers missed would otherwise lose its only copy.
+      name: 'verify',
+      summary: `count pairs of rows where ${to} differs from ${from} again (must be 0 to contract)`,
+      transaction: false,
+      action: 'verify',
+      backfill: backfillPlan(model, 'up'),
+      scan: true,
+      template: 'verify',
+      context: verifyContext(model),
+    },
     {
       name: 'unsync',
       summary: `stop syncing from ${to}: drop its trigger (guarded: phase 2 applied, no value only in ${from})`,

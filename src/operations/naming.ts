@@ -44,6 +44,14 @@ export function triggerName(changeId: string): string {
 }
 
 /**
+ * Name of the sync trigger for inserts, beside triggerName's (updates): `zz_phasectl_sync_<id>$insert`. A `$`
+ * never occurs in a change id's slug, so it cannot collide with another change's trigger on the same table.
+ */
+export function insertTriggerName(changeId: string): string {
+  return fitIdentifier(`${SYNC_TRIGGER_PREFIX}${changeSlug(changeId)}$insert`);
+}
+
+/**
  * Name of the `CHECK (column IS NOT NULL)` constraint that stands in for NOT NULL: `<table>_<column>_not_null_check`.
  * Not `<table>_<column>_not_null`: PostgreSQL 18 gives that name to the NOT NULL constraint itself when
  * `SET NOT NULL` creates it, and a check holding it would push the real one to `…_not_null1`.

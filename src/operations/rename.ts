@@ -5,7 +5,9 @@ import { renderTemplate } from '../render/environment.js';
 import { qualify, quoteIdent } from '../render/quote.js';
 import type { ConstraintFact, IndexFact, PhaseNumber, RenameChange } from '../spec/types.js';
 import { defaultGenerationSettings, type GenerationSettings } from './settings.js';
-import { derivedName, notNullCheckName, syncFunctionName, triggerName } from './naming.js';
+import { keyOperatorPathStatement } from '../backfill/key-operators.js';
+import { differs, identical } from './identity.js';
+import { derivedName, insertTriggerName, notNullCheckName, syncFunctionName, triggerName } from './naming.js';
 import { mentionsColumn, replaceColumnReference } from './sql-identifiers.js';
 import { quoteIdentLikePostgres } from '../sql/parser.js';
 import { acceptedConstraintTexts, constraintOnColumn, indexAfterOn, indexDefinition, notNullCheckDefinition } from './definition-rewrite.js';
@@ -30,6 +32,11 @@ interface RenameModel {
   /** up(x): the new column's value from an old-column expression x; down(x) the reverse. */
   up: (oldValue: string) => string;
   down: (newValue: string) => string;
+  /** up(x) and down(x) cast to the exact column type, for identity comparisons (both sides must hold one type). */
+  upTyped: (oldValue: string) => string;
+  downTyped: (newValue: string) => string;
+  /** No conversion: up and down are the column itself. */
+  identity: boolean;
   /** The old column is NOT NULL: the new one carries a NOT NULL check until phase 3. */
   notNull: boolean;
   newNotNullCheck: string;
@@ -94,10 +101,14 @@ function buildModel(change: RenameChange): RenameModel {
       hint: `write it in terms of the new column, e.g. CAST(${quoteIdent(to)} AS ${column.type})`,
     });
   }
+  // A user expression is always parenthesized where it is embedded: `CASE … THEN … END` after `IS DISTINCT FROM` in a
+  // plpgsql IF would otherwise end the condition at the CASE's first THEN.
   const up = (value: string) =>
-    upExpression !== undefined ? replaceColumnReference(upExpression, from, value) : typeChanges ? `CAST(${value} AS ${bareNewType})` : value;
+    upExpression !== undefined ? `(${replaceColumnReference(upExpression, from, value)})` : typeChanges ? `CAST(${value} AS ${bareNewType})` : value;
   const down = (value: string) =>
-    downExpression !== undefined ? replaceColumnReference(downExpression, to, value) : typeChanges ? `CAST(${value} AS ${column.type})` : value;
+    downExpression !== undefined ? `(${replaceColumnReference(downExpression, to, value)})` : typeChanges ? `CAST(${value} AS ${column.type})` : value;
+  const upTyped = (value: string) => (upExpression !== undefined ? `CAST(${up(value)} AS ${bareNewType})` : up(value));
+  const downTyped = (value: string) => (downExpression !== undefined ? `CAST(${down(value)} AS ${column.type})` : down(value));
 
   const uniqueConstraints = new Map(column.constraints.filter((c) => c.kind === 'unique').map((c) => [c.name, c]));
   // An index backing a UNIQUE constraint the facts do not list is still that constraint.
@@ -187,6 +198,9 @@ function buildModel(change: RenameChange): RenameModel {
     oldType,
     up,
     down,
+    upTyped,
+    downTyped,
+    identity: upExpression === undefined && downExpression === undefined && !typeChanges,
     notNull: !column.nullable,
     newNotNullCheck,
     oldNotNullCheck,
@@ -217,26 +231,41 @@ function syncFunctionSql(model: RenameModel, version: 1 | 2, templatesDir?: stri
       oldIsAuthority: version === 1,
       newFromOld: model.up(`NEW.${quoteIdent(model.from)}`),
       oldFromNew: model.down(`NEW.${quoteIdent(model.to)}`),
+      toUnchanged: identical(`NEW.${quoteIdent(model.to)}`, `OLD.${quoteIdent(model.to)}`),
+      fromChanged: differs(`NEW.${quoteIdent(model.from)}`, `OLD.${quoteIdent(model.from)}`),
+      fromUnchanged: identical(`NEW.${quoteIdent(model.from)}`, `OLD.${quoteIdent(model.from)}`),
+      toDiffersFromOld: differs(`NEW.${quoteIdent(model.to)}`, model.upTyped(`NEW.${quoteIdent(model.from)}`)),
     },
     templatesDir,
   ).trimEnd();
 }
 
 function triggerSql(model: RenameModel, templatesDir?: string): string {
-  return renderTemplate(kind, 'trigger', names(model), templatesDir).trimEnd();
+  const column = (row: string, name: string) => `${row}.${quoteIdent(name)}`;
+  return renderTemplate(
+    kind,
+    'trigger',
+    {
+      ...names(model),
+      newDiffers: differs(column('NEW', model.to), column('NEW', model.from)),
+      eitherChanged: differs([column('NEW', model.from), column('NEW', model.to)], [column('OLD', model.from), column('OLD', model.to)]),
+    },
+    templatesDir,
+  ).trimEnd();
 }
 
 function names(model: RenameModel) {
   return {
     changeId: model.change.id,
-    // Same type, no conversion: "in sync" is plain equality, which the trigger's WHEN clause can test.
-    identity: model.up('x') === 'x' && model.down('x') === 'x',
+    // Same type, no conversion: "in sync" is identity of the two columns, which the triggers' WHEN clauses can test.
+    identity: model.identity,
     schema: model.schema,
     table: model.table,
     from: model.from,
     to: model.to,
     functionName: model.functionName,
     triggerName: model.triggerName,
+    insertTriggerName: insertTriggerName(model.change.id),
   };
 }
 
@@ -253,17 +282,24 @@ function backfillPlan(model: RenameModel, direction: 'up' | 'down'): BackfillPla
   const target = direction === 'up' ? model.to : model.from;
   const source = direction === 'up' ? model.up(`t.${quoteIdent(model.from)}`) : model.down(`t.${quoteIdent(model.to)}`);
   const table = qualify(model.schema, model.table);
-  const differs = `t.${quoteIdent(target)} IS DISTINCT FROM ${source}`;
+  const differing = differsFromSource(model, direction);
   return {
     changeId: model.change.id,
     direction,
     table: { schema: model.schema, table: model.table },
     keyColumns: [...model.change.key.columns],
     keyTypes: [...model.change.key.types],
-    updateSql: `UPDATE ${table} AS t SET ${quoteIdent(target)} = ${source} WHERE ${keyRange(model)} AND ${differs}`,
-    countDifferentSql: `SELECT count(*)::bigint AS differing FROM ${table} AS t WHERE ${keyRange(model)} AND ${differs}`,
+    updateSql: `UPDATE ${table} AS t SET ${quoteIdent(target)} = ${source} WHERE ${keyRange(model)} AND ${differing}`,
+    countDifferentSql: `SELECT pg_catalog.count(*)::bigint AS differing FROM ${table} AS t WHERE ${keyRange(model)} AND ${differing}`,
     suppressSetting: 'phasectl.backfill',
   };
+}
+
+/** The backfill's (and verify's) filter: the target column differs by identity from what the source gives. */
+function differsFromSource(model: RenameModel, direction: 'up' | 'down'): string {
+  return direction === 'up'
+    ? differs(`t.${quoteIdent(model.to)}`, model.upTyped(`t.${quoteIdent(model.from)}`))
+    : differs(`t.${quoteIdent(model.from)}`, model.downTyped(`t.${quoteIdent(model.to)}`));
 }
 
 /** Context of the batch-walking DO blocks (backfill, verify). */
@@ -277,6 +313,8 @@ function walkContext(model: RenameModel, direction: 'up' | 'down') {
     target: direction === 'up' ? model.to : model.from,
     source: direction === 'up' ? model.up(`t.${quoteIdent(model.from)}`) : model.down(`t.${quoteIdent(model.to)}`),
     sourceLine: oneLine(direction === 'up' ? model.up(`t.${quoteIdent(model.from)}`) : model.down(`t.${quoteIdent(model.to)}`)),
+    differs: differsFromSource(model, direction),
+    keyOperatorPath: keyOperatorPathStatement(types),
     suppressSetting: 'phasectl.backfill',
   };
 }
@@ -443,6 +481,17 @@ function phase3(model: RenameModel, settings: GenerationSettings): PhaseSteps {
     'up',
     [
       {
+        // Again before anything is dropped: a write the trigger missed would otherwise lose its only copy.
+        name: 'verify',
+        summary: `count rows where ${to(model)} differs from ${model.from} again (must be 0 to contract)`,
+        transaction: false,
+        action: 'verify',
+        backfill: backfillPlan(model, 'up'),
+        scan: true,
+        template: 'verify',
+        context: walkContext(model, 'up'),
+      },
+      {
         name: 'contract',
         summary: `drop the trigger, the sync function and ${from}; ${to(model)} takes over NOT NULL and the default`,
         transaction: true,
@@ -555,7 +604,7 @@ export const renameOperation: Operation<RenameChange> = {
     return [
       { folder: 'functions', name: `${change.id}_v01`, summary: `sync function v01 of change ${change.id} (authority: ${model.from})`, sql: `${syncFunctionSql(model, 1, dir)}\n` },
       { folder: 'functions', name: `${change.id}_v02`, summary: `sync function v02 of change ${change.id} (authority: ${model.to})`, sql: `${syncFunctionSql(model, 2, dir)}\n` },
-      { folder: 'triggers', name: change.id, summary: `sync trigger of change ${change.id} on ${model.schema}.${model.table}`, sql: `${triggerSql(model, dir)}\n` },
+      { folder: 'triggers', name: change.id, summary: `sync triggers of change ${change.id} on ${model.schema}.${model.table}`, sql: `${triggerSql(model, dir)}\n` },
     ];
   },
 };

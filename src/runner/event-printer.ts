@@ -24,7 +24,7 @@ export function formatEvent(event: RunnerEvent): string | undefined {
       return `  backfill ${event.changeId}: ${event.rowsDone} rows updated, at key ${event.lastKey.join(',')}`;
     case 'backfill-done':
       return event.alreadyFinished
-        ? `  backfill ${event.changeId} (${event.direction}) already finished (${event.rowsDone} rows): nothing to do`
+        ? `  backfill ${event.changeId} (${event.direction}) already finished (${event.rowsDone} rows): nothing to do (if verify finds rows that differ: \`phasectl backfill ${event.changeId} --repair\`)`
         : `  backfill ${event.changeId} (${event.direction}) finished: ${event.rowsDone} rows updated`;
     case 'verify-progress':
       return undefined;

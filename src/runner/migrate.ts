@@ -145,7 +145,7 @@ export async function applyUpFile(ctx: ApplyContext, run: RunSession, file: Migr
     result.differing = verified.differing;
     if (verified.differing > 0) {
       throw new RuntimeFailure(`verification of ${plan.changeId} found ${verified.differing} row(s) where the two columns differ; stopped before ${file.name}`, {
-        hint: `run \`phasectl backfill ${plan.changeId}\` (or look for writes that bypass the trigger, e.g. session_replication_role = replica), then \`phasectl migrate\` again`,
+        hint: `run \`phasectl backfill ${plan.changeId} --repair\` (it rewrites exactly the rows that differ; look also for writes that bypass the trigger, e.g. session_replication_role = replica), then \`phasectl migrate\` again`,
       });
     }
     await recordApplied(run.session, file, Date.now() - started);

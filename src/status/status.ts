@@ -187,7 +187,7 @@ export function nextAction(s: ChangeStatus): string | undefined {
   if (s.pendingFiles.length > 0) return 'phasectl migrate';
   const unfinished = s.backfills.find((b) => !b.finished);
   if (unfinished) return `phasectl backfill ${s.id}${unfinished.direction === 'down' ? ' --direction down' : ''}`;
-  if (s.verification && s.verification.differing > 0) return `phasectl verify ${s.id}`;
+  if (s.verification && s.verification.differing > 0) return `phasectl backfill ${s.id} --repair, then phasectl verify ${s.id}`;
   if (s.phaseInFile < 3) return `phasectl advance --release <next release>  (phase ${s.phaseInFile + 1} of ${s.id})`;
   return undefined;
 }

@@ -149,5 +149,5 @@ test('a multi-line up expression stays inside its comment line', () => {
   const backfill = phaseSteps(change, 1).up.find((step) => step.name === 'backfill')!;
   const commentLines = backfill.sql.split('\n').filter((line) => line.includes('Fill'));
   expect(commentLines).toHaveLength(1);
-  expect(commentLines[0]).toMatch(/^-- Fill "b" of "public"\."t" with lower\( t\."a"\) in every row/);
+  expect(commentLines[0]).toMatch(/^-- Fill "b" of "public"\."t" with \(lower\( t\."a"\)\) in every row/);
 });

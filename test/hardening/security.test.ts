@@ -105,6 +105,13 @@ describe('templates quote every name', () => {
     batchStatement: 'built by move.ts from quoteIdent/qualify', countStatement: 'same',
     sourceFunction: 'rendered by the move sync-function template', targetFunction: 'same',
     sourceTrigger: 'rendered by the move trigger template', targetTrigger: 'same',
+    // Identity comparisons (src/operations/identity.ts) over quoteIdent'ed columns and the reviewed up/down expressions.
+    differs: 'built by rename.ts with identity.ts from quoteIdent and the reviewed up expression',
+    toUnchanged: 'same', fromChanged: 'same', fromUnchanged: 'same', toDiffersFromOld: 'same',
+    newDiffers: 'same', eitherChanged: 'same',
+    nothingWritten: 'built by move.ts with identity.ts from quoteIdent', somethingWritten: 'same', columnWritten: 'same',
+    differsFromPartner: 'same', '@root.partnerDiffers': 'same',
+    keyOperatorPath: 'built by key-operators.ts; key types passed through quoteLiteral',
   };
   const helpers = /^(ident|idents|qualify|literal|#dollarQuote|\/dollarQuote|#if|\/if|#unless|\/unless|#each|\/each|else|>|!)(\s|$)/;
 

@@ -83,7 +83,8 @@ test('the layout: <timestamp>-<name>.js and sqls/<timestamp>-<name>-up|down.sql,
     '20010101000005-users-job-title-p1-05-validate.js',
     '20020101000001-users-job-title-p2-01-verify.js',
     '20020101000002-users-job-title-p2-02-switch.js',
-    '20030101000001-users-job-title-p3-01-contract.js',
+    '20030101000001-users-job-title-p3-01-verify.js',
+    '20030101000002-users-job-title-p3-02-contract.js',
     'package.json',
     'phasectl',
     'sqls',
@@ -109,12 +110,12 @@ for (const nonTransactional of [false, true]) {
       { column_name: 'favourite_color', is_nullable: 'NO', column_default: "'unknown'::text" },
     ]);
     expect(await rows(`SELECT favourite_color FROM public.users WHERE id IN (7, 8) ORDER BY id`)).toEqual([{ favourite_color: 'old app write' }, { favourite_color: 'title 8' }]);
-    expect(await rows(`SELECT count(*)::int AS n FROM public.migrations`)).toEqual([{ n: 8 }]);
+    expect(await rows(`SELECT count(*)::int AS n FROM public.migrations`)).toEqual([{ n: 9 }]);
     // No transaction left open by the non-transactional steps: db-migrate's bookkeeping committed.
     expect(await rows(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND state LIKE 'idle in transaction%'`)).toEqual([{ n: 0 }]);
 
     await client.query(`UPDATE public.users SET favourite_color = 'new app write' WHERE id = 9`);
-    await migrator.down(1); // phase 3
+    await migrator.down(2); // phase 3: its verify and contract migrations (the phase's down steps sit on the first)
     expect(await rows(`SELECT count(*)::int AS n FROM public.users WHERE job_title IS DISTINCT FROM favourite_color`)).toEqual([{ n: 0 }]);
     expect(await rows(`SELECT job_title FROM public.users WHERE id = 9`)).toEqual([{ job_title: 'new app write' }]);
     await migrator.reset();

@@ -141,7 +141,7 @@ test('phase 2: a target insert with its own value wins and reaches the source; d
 
 test('phase 3 refuses while a source value has no target row, and says how to fix it', async () => {
   const move = await setUp('m_stranded', 2);
-  const [unsync] = phaseSteps(move, 3).up;
+  const unsync = phaseSteps(move, 3).up.find((candidate) => candidate.name === 'unsync');
   await expect(applyStep(session, unsync!)).rejects.toThrow(/5 rows of "m_stranded"."users" have a value in address but no row in "m_stranded"."profiles"/);
   await session.query(`INSERT INTO m_stranded.profiles (user_id) SELECT g FROM generate_series(6, 10) g`);
   await applySteps(session, phaseSteps(move, 3).up);

@@ -207,6 +207,7 @@ describe.sequential('rename lifecycle on public.users', () => {
       CREATE FUNCTION public.keep_history() RETURNS trigger LANGUAGE plpgsql AS $$
       BEGIN PERFORM 'old_job_titles'; RETURN NEW; END $$;
       CREATE TRIGGER keep_history BEFORE UPDATE ON public.users FOR EACH ROW EXECUTE FUNCTION public.keep_history();`);
+    await applyStep(client, step(p3, 'verify'));
     const before = await snapshot();
     const error = await applyStep(client, step(p3, 'contract')).then(() => undefined, (caught: unknown) => caught as { message: string; hint?: string });
     expect(error?.message).toBe('phasectl: change users-job-title-to-favourite-color cannot drop "job_title": trigger refuse_empty_title runs public.refuse_empty_title() still names it');

@@ -83,9 +83,9 @@ test('a release missing from the releases list is an input error', () => {
 test('backfill plan SQL is quoted and ranged on the key', () => {
   const plan = phaseSteps({ ...change, key: { columns: ['tenant', 'id'], types: ['integer', 'bigint'] } }, 1).up[1]?.backfill;
   expect(plan?.updateSql).toBe(
-    'UPDATE "public"."users" AS t SET "favourite_color" = t."job_title" WHERE (t."tenant", t."id") >= (CAST($1 AS integer), CAST($2 AS bigint)) AND (t."tenant", t."id") <= (CAST($3 AS integer), CAST($4 AS bigint)) AND t."favourite_color" IS DISTINCT FROM t."job_title"',
+    'UPDATE "public"."users" AS t SET "favourite_color" = t."job_title" WHERE (t."tenant", t."id") >= (CAST($1 AS integer), CAST($2 AS bigint)) AND (t."tenant", t."id") <= (CAST($3 AS integer), CAST($4 AS bigint)) AND ROW(t."favourite_color")::pg_catalog.record OPERATOR(pg_catalog.*<>) ROW(t."job_title")::pg_catalog.record',
   );
-  expect(plan?.countDifferentSql).toMatch(/^SELECT count\(\*\)::bigint AS differing FROM "public"."users" AS t WHERE/);
+  expect(plan?.countDifferentSql).toMatch(/^SELECT pg_catalog\.count\(\*\)::bigint AS differing FROM "public"."users" AS t WHERE/);
   expect(plan?.suppressSetting).toBe('phasectl.backfill');
 });
 
