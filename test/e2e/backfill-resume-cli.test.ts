@@ -87,7 +87,7 @@ describe.sequential('rename', () => {
     const dirty = await phasectl(['verify', CHANGE, '--project', dir], { env: { DATABASE_URL: url } });
     expect(dirty.code).toBe(1);
     expect(dirty.stdout).toBe(`${CHANGE}: 10 differing row(s)\n`);
-    expect(dirty.stderr).toContain(`fix: run \`phasectl backfill ${CHANGE}\`, then verify again`);
+    expect(dirty.stderr).toContain(`fix: run \`phasectl backfill ${CHANGE} --repair\` (it rewrites exactly the rows that differ), then verify again`);
     expect(await query(url, 'SELECT differing::int FROM phasectl.verifications WHERE change_id = $1', [CHANGE])).toEqual([{ differing: 10 }]);
 
     await writeBehindTrigger(url, `UPDATE public.users SET favourite_color = job_title WHERE id <= 10`);

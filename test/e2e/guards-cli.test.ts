@@ -54,7 +54,7 @@ test('migrate stops at a verification that finds differing rows: exit 3, the cou
   const result = await phasectl(['migrate', '--project', dir], { env: { DATABASE_URL: url } });
   expect(result.code).toBe(3);
   expect(result.stderr).toContain(`error: verification of ${CHANGE} found 1 row(s) where the two columns differ; stopped before ${verifyFile}`);
-  expect(result.stderr).toContain(`fix: run \`phasectl backfill ${CHANGE}\``);
+  expect(result.stderr).toContain(`fix: run \`phasectl backfill ${CHANGE} --repair\` (it rewrites exactly the rows that differ`);
   // Nothing of release 1.1.0 ran: the verify file is not recorded, the switch did not run, no row changed.
   expect(await stateOf(url)).toEqual(before);
   expect(await query(url, 'SELECT differing::int FROM phasectl.verifications WHERE change_id = $1', [CHANGE])).toEqual([{ differing: 1 }]);
