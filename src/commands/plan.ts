@@ -3,6 +3,7 @@ import { triggerSourceNotes, triggersNamingColumn } from '../catalog/trigger-sou
 import { readRenameFacts } from '../catalog/column-facts.js';
 import { requireConversions } from '../catalog/type-casts.js';
 import { InputError } from '../errors.js';
+import { changeNames, refuseControlCharacters } from '../operations/name-guard.js';
 import { projectPaths } from '../project.js';
 import { describeRenamePlan } from '../releases/describe-plan.js';
 import { defaultChangeId, parseColumnTarget } from '../spec/column-target.js';
@@ -92,6 +93,8 @@ export async function planRename(options: PlanRenameOptions): Promise<PlanRename
     key,
     releases: {},
   };
+  // Names go into comments of the generated SQL and JavaScript: printable ones only (U+2028 would end a // comment).
+  refuseControlCharacters(changeNames(change), `plan ${change.id}`);
   const updated = appendChange(loaded, change);
   await savePhasesFile(updated);
   return { change, file: paths.phasesFile, plan: describeRenamePlan(change), notes };
