@@ -13,6 +13,7 @@ interface MigrateFlags {
   lockTimeout?: number;
   retryFor?: number;
   waitLock?: number;
+  showBlockerQueries?: boolean;
   batchSize?: number;
   targetBatchMs?: number;
   pauseMs?: number;
@@ -29,6 +30,7 @@ export function register(program: Command): void {
     .option('--to-release <name>', 'stop after the last file of this release')
     .option('--lock-timeout <ms>', 'lock_timeout for DDL, replacing the files\' own value', integer)
     .option('--retry-for <seconds>', 'keep retrying lock timeouts this long (default 60)', integer)
+    .option('--show-blocker-queries', 'name the queries of sessions blocking a migration (constants masked); default: pid, user, application, state, age')
     .option('--wait-lock <seconds>', 'wait this long for another phasectl migrate to finish (default 0)', integer)
     .option('--batch-size <rows>', 'first backfill batch size (default 1000)', integer)
     .option('--target-batch-ms <ms>', 'target duration of a backfill batch (default 50)', integer)
@@ -47,6 +49,7 @@ export function register(program: Command): void {
             lockTimeoutMs: flags.lockTimeout,
             retryForSeconds: flags.retryFor,
             waitLockSeconds: flags.waitLock,
+            showBlockerQueries: flags.showBlockerQueries,
             backfill: { batchSize: flags.batchSize, targetBatchMs: flags.targetBatchMs, pauseMs: flags.pauseMs },
             signal: signals.signal,
             log: eventPrinter({ json: flags.json, quiet: flags.quiet, tty: process.stdout.isTTY === true, write: (t) => void process.stdout.write(t) }),

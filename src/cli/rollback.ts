@@ -13,11 +13,12 @@ export function register(program: Command): void {
     .option('--project <dir>', 'project root holding phases.yaml and db/ (default: current directory)')
     .option('--lock-timeout <ms>', 'lock_timeout for DDL, replacing the files\' own value', integer)
     .option('--retry-for <seconds>', 'keep retrying lock timeouts this long (default 60)', integer)
+    .option('--show-blocker-queries', 'name the queries of sessions blocking a migration (constants masked); default: pid, user, application, state, age')
     .option('--wait-lock <seconds>', 'wait this long for another phasectl run to finish (default 0)', integer)
     .option('--quiet', 'print errors only')
     .option('--json', 'print one JSON event per line')
     .action(
-      action(async (flags: { databaseUrl?: string; project?: string; release: string; lockTimeout?: number; retryFor?: number; waitLock?: number; quiet?: boolean; json?: boolean }) => {
+      action(async (flags: { databaseUrl?: string; project?: string; release: string; lockTimeout?: number; retryFor?: number; waitLock?: number; showBlockerQueries?: boolean; quiet?: boolean; json?: boolean }) => {
         const signals = abortOnSignals();
         try {
           const result = await rollback({
@@ -27,6 +28,7 @@ export function register(program: Command): void {
             lockTimeoutMs: flags.lockTimeout,
             retryForSeconds: flags.retryFor,
             waitLockSeconds: flags.waitLock,
+            showBlockerQueries: flags.showBlockerQueries,
             signal: signals.signal,
             log: eventPrinter({ json: flags.json, quiet: flags.quiet, tty: process.stdout.isTTY === true, write: (t) => void process.stdout.write(t) }),
           });

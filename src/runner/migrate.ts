@@ -32,6 +32,11 @@ export interface RunOptions {
   retryForSeconds?: number;
   /** Wait this long for another phasectl run to finish (default 0: fail at once). */
   waitLockSeconds?: number;
+  /**
+   * Print the queries of the sessions blocking a migration (constants masked as $1, $2 …) in the lock-wait
+   * message and retry events. Default false: pid, user, application, state and age only.
+   */
+  showBlockerQueries?: boolean;
   /** Backfill tuning for action=backfill files. */
   backfill?: Pick<BackfillOptions, 'batchSize' | 'targetBatchMs' | 'pauseMs'>;
   /** Stops between files and between backfill batches (SIGINT/SIGTERM in the CLI). */
@@ -112,6 +117,7 @@ export async function applyContext(run: RunSession, options: RunOptions, log: Ev
     log,
     retry: { retryForSeconds: options.retryForSeconds ?? 60 },
     lockTimeoutMs: options.lockTimeoutMs,
+    showBlockerQueries: options.showBlockerQueries,
   };
 }
 
