@@ -34,10 +34,10 @@ export async function readMoveFacts(
   if (on.some((pair) => pair.from === from.column)) {
     throw new InputError(`${from.column} is the moved column and a join column`, { hint: 'join on the key of the source table, e.g. --on id=user_id' });
   }
-  await requireMatchingJoinTypes(db, sourceOid, targetOid, on, from, to);
   await refuseCrossColumnObjects(db, sourceOid, from, sourceName);
   await requireUniqueSourceJoin(db, sourceOid, sourceJoin, key, on, sourceName);
   const uniqueIndex = await requireUniqueTargetJoin(db, targetOid, targetJoin, on, to, targetName);
+  await requireMatchingJoinTypes(db, sourceOid, targetOid, on, from, to);
   const existingColumn = await checkExistingTargetColumn(db, targetOid, column, from, to, on);
   return { column, key, target: { existingColumn, uniqueIndex } };
 }
