@@ -1,4 +1,5 @@
 import { access } from 'node:fs/promises';
+import { checkRunOptions } from '../option-bounds.js';
 import { InputError, PhasectlError, RuntimeFailure } from '../errors.js';
 import { runBackfill, type BackfillOptions, type BackfillResult } from '../backfill/engine.js';
 import { runVerify } from '../backfill/verify.js';
@@ -69,6 +70,7 @@ export interface MigrateResult {
 
 /** Applies the pending up files of db/migrations in file-name order (see docs/internals.md). */
 export async function migrate(options: MigrateOptions): Promise<MigrateResult> {
+  checkRunOptions(options);
   const log = options.log ?? silent;
   const paths = projectPaths(options.projectDir);
   await requirePhasesFile(paths.phasesFile);
