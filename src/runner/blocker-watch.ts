@@ -1,3 +1,4 @@
+import { printable } from '../operations/name-guard.js';
 import { maskLiterals } from './mask-literals.js';
 
 /**
@@ -53,10 +54,11 @@ export class BlockerWatch {
 /** `pid 42 (user app, application web, idle in transaction for 31s)`, plus `: <masked query>` when it was read. */
 export function describeBlocker(row: Record<string, unknown>): string {
   const parts = [
-    row.usename ? `user ${String(row.usename)}` : undefined,
-    row.application_name ? `application ${String(row.application_name)}` : undefined,
+    // Role and application names are chosen by other sessions: nothing invisible reaches the terminal.
+    row.usename ? `user ${printable(String(row.usename))}` : undefined,
+    row.application_name ? `application ${printable(String(row.application_name))}` : undefined,
     `${row.state ?? 'unknown'} for ${row.seconds ?? '?'}s`,
   ].filter((part) => part !== undefined);
-  const query = typeof row.query === 'string' ? `: ${maskLiterals(row.query).slice(0, 200)}` : '';
+  const query = typeof row.query === 'string' ? `: ${printable(maskLiterals(row.query)).slice(0, 200)}` : '';
   return `pid ${row.pid} (${parts.join(', ')})${query}`;
 }
