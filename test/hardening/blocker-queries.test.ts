@@ -51,7 +51,7 @@ test('lock wait: the message and --json retry events name the blocker without it
   expect(result.stderr).toMatch(new RegExp(`blocked by: pid ${pid} \\(user \\S+, application billing-worker, idle in transaction for \\d+s\\)`));
   const retries = result.stdout.trim().split('\n').map((line) => JSON.parse(line) as { type: string; blockers?: string }).filter((event) => event.type === 'retry');
   expect(retries.some((event) => event.blockers?.startsWith(`pid ${pid} (user `))).toBe(true);
-});
+}, 120_000);
 
 test('--show-blocker-queries prints the query with its constants masked', async () => {
   const result = await runCli(['migrate', '--project', dir, '--json', '--lock-timeout', '100', '--retry-for', '2', '--show-blocker-queries'], { DATABASE_URL: url });
@@ -59,7 +59,7 @@ test('--show-blocker-queries prints the query with its constants masked', async 
   expect(result.stdout + result.stderr).not.toContain(secret);
   expect(result.stderr).toContain(`pid ${pid} (`);
   expect(result.stderr).toContain('): ALTER ROLE phasectl_blocker_role PASSWORD $1 VALID UNTIL $2');
-});
+}, 120_000);
 
 test('maskLiterals: strings, escapes, dollar quotes, numbers and comments; identifiers and parameters kept', () => {
   expect(maskLiterals("ALTER ROLE app PASSWORD 'it''s'")).toBe('ALTER ROLE app PASSWORD $1');

@@ -154,7 +154,7 @@ describe('names with non-printing characters are refused (CLI, real PostgreSQL)'
     expect(result.code, result.stderr).toBe(2);
     expect(result.stderr).toMatch(/non-printing character \(U\+2028/);
     expect(await readFile(join(dir, 'phases.yaml'), 'utf8')).toBe(phasesText);
-  });
+  }, 120_000);
 
   test('plan refuses an index name holding U+2029 read from the database', async () => {
     await query(db.url, `CREATE TABLE public.accounts (id bigint PRIMARY KEY, login text); CREATE INDEX "login\u2029idx" ON public.accounts (login)`);
@@ -162,7 +162,7 @@ describe('names with non-printing characters are refused (CLI, real PostgreSQL)'
     expect(result.code, result.stderr).toBe(2);
     expect(result.stderr).toMatch(/index name .*non-printing character \(U\+2029/);
     expect(await readFile(join(dir, 'phases.yaml'), 'utf8')).toBe(phasesText);
-  });
+  }, 120_000);
 
   test('a hand-written phases.yaml with such a name: generate and advance refuse with the line, no JavaScript written', async () => {
     const hostile = phasesText.replace(
@@ -182,5 +182,5 @@ describe('names with non-printing characters are refused (CLI, real PostgreSQL)'
     } finally {
       await rm(project, { recursive: true, force: true });
     }
-  });
+  }, 120_000);
 });

@@ -52,7 +52,7 @@ test('advance and generate do not write through a link planted as a generated fi
   expect(generated.code, generated.stderr).toBe(2);
   expect(generated.stderr).toContain(`db/migrations/${planted} is a symbolic link`);
   expect(await victim()).toBe(victimText);
-});
+}, 180_000);
 
 test('a linked folder (db/kysely, or db itself) is refused: nothing is created outside the project', async () => {
   await mkdir(join(project, 'db'));
@@ -70,7 +70,7 @@ test('a linked folder (db/kysely, or db itself) is refused: nothing is created o
     expect(result.stderr).toContain('db is a symbolic link');
   }
   expect((await readdir(outside)).sort()).toEqual(['.bashrc']);
-});
+}, 180_000);
 
 test('phases.yaml as a link: plan and advance refuse instead of replacing or following it', async () => {
   const real = await readFile(join(project, 'phases.yaml'), 'utf8');
@@ -84,4 +84,4 @@ test('phases.yaml as a link: plan and advance refuse instead of replacing or fol
   }
   expect(await victim()).toBe(real);
   expect(await readdir(outside)).toEqual(['.bashrc']);
-});
+}, 180_000);

@@ -43,7 +43,7 @@ test('text = bigint is refused at plan, naming both columns, their types and the
   expect(result.stderr).toMatch(/fix: join on columns of the same type/);
   expect(await readFile(join(dir, 'phases.yaml'), 'utf8')).toBe(before);
   expect(await query(db.url, `SELECT count(*)::int AS n FROM information_schema.columns WHERE table_name = 'profiles' AND column_name = 'address'`)).toEqual([{ n: 0 }]);
-});
+}, 120_000);
 
 test('integer = bigint and a different collation are refused too (same type and collation, strictly)', async () => {
   const widths = await plan('profiles', 'small=small');
@@ -52,10 +52,10 @@ test('integer = bigint and a different collation are refused too (same type and 
   const collations = await plan('profiles', 'code=code');
   expect(collations.code, collations.stderr).toBe(2);
   expect(collations.stderr).toContain(`public.users.code is text COLLATE pg_catalog."C" but public.profiles.code is text COLLATE pg_catalog."default"; the join columns' collations differ`);
-});
+}, 120_000);
 
 test('a domain over the same base type joins: the move is planned', async () => {
   const result = await plan('by_domain', 'id=user_id');
   expect(result.code, result.stderr).toBe(0);
   expect(await readFile(join(dir, 'phases.yaml'), 'utf8')).toContain('table: by_domain');
-});
+}, 120_000);
