@@ -9,6 +9,9 @@
 // Errors
 export { ExitCode, InputError, PhasectlError, RuntimeFailure, formatError } from './errors.js';
 
+// The accepted range of every numeric option (CLI flags and library options alike)
+export { BOUNDS, type OptionBound } from './option-bounds.js';
+
 // Applying migrations
 export { migrate, type MigrateOptions, type MigrateResult, type AppliedFile, type RunOptions } from './runner/migrate.js';
 export { rollback, type RollbackOptions, type RollbackResult } from './runner/rollback.js';

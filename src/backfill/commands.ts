@@ -1,4 +1,5 @@
 import { InputError } from '../errors.js';
+import { BOUNDS, checkBackfillOptions, checkOptions } from '../option-bounds.js';
 import type { BackfillPlan } from '../operations/types.js';
 import { projectPaths } from '../project.js';
 import { loadCheckedPhases } from '../commands/load-project.js';
@@ -31,6 +32,7 @@ export interface VerifyCommandOptions {
 
 /** Runs or resumes one backfill, with the plan phasectl generates for the change. */
 export async function backfill(options: BackfillCommandOptions): Promise<BackfillResult> {
+  checkBackfillOptions(options);
   const plan = await findPlan(options.projectDir, options.changeId, options.direction ?? 'up');
   const run = await openSession(options.databaseUrl, 'phasectl backfill');
   try {
@@ -42,6 +44,7 @@ export async function backfill(options: BackfillCommandOptions): Promise<Backfil
 
 /** Counts rows where the two columns differ and records the result (phase 2's guard reads it). */
 export async function verify(options: VerifyCommandOptions): Promise<VerifyResult> {
+  checkOptions([[BOUNDS.verifyBatchSize, options.batchSize]]);
   const plan = await findPlan(options.projectDir, options.changeId, 'up');
   const run = await openSession(options.databaseUrl, 'phasectl verify');
   try {

@@ -37,6 +37,7 @@ export async function readMoveFacts(
   await refuseCrossColumnObjects(db, sourceOid, from, sourceName);
   await requireUniqueSourceJoin(db, sourceOid, sourceJoin, key, on, sourceName);
   const uniqueIndex = await requireUniqueTargetJoin(db, targetOid, targetJoin, on, to, targetName);
+  await requireMatchingJoinTypes(db, sourceOid, targetOid, on, from, to);
   const existingColumn = await checkExistingTargetColumn(db, targetOid, column, from, to, on);
   return { column, key, target: { existingColumn, uniqueIndex } };
 }
@@ -70,6 +71,52 @@ async function attnums(db: Kysely<any>, oid: number, columns: string[], tableNam
     }
     return Number(found.attnum);
   });
+}
+
+/**
+ * Each pair of join columns must have the same type once domains are resolved to their base type (a domain over
+ * bigint joins a bigint), and the same collation. The sync triggers and the backfill compare them with `=`: with
+ * `text = bigint` there is no operator and, after phase 1, every write to either table would fail. Types that
+ * merely have a cross-type operator (integer = bigint, varchar = text) are refused too: strict and simple.
+ */
+async function requireMatchingJoinTypes(db: Kysely<any>, sourceOid: number, targetOid: number, on: JoinPair[], from: ColumnTarget, to: ColumnTarget): Promise<void> {
+  for (const pair of on) {
+    const source = await joinColumnType(db, sourceOid, pair.from);
+    const target = await joinColumnType(db, targetOid, pair.to);
+    if (source.baseOid === target.baseOid && source.collation === target.collation) continue;
+    const what = source.baseOid === target.baseOid ? 'collations differ' : 'types differ';
+    const describe = (column: typeof source) =>
+      `${column.shown}${column.shown !== column.baseShown ? ` (a domain over ${column.baseShown})` : ''}${what === 'collations differ' ? ` COLLATE ${column.collation ?? 'none'}` : ''}`;
+    const sourceColumn = displayColumn(from.schema, from.table, pair.from);
+    const targetColumn = displayColumn(to.schema, to.table, pair.to);
+    throw new InputError(
+      `--on ${pair.from}=${pair.to}: ${sourceColumn} is ${describe(source)} but ${targetColumn} is ${describe(target)}; the join columns' ${what}. ` +
+        'The sync triggers and the backfill compare them with =, so after phase 1 writes could fail (e.g. operator does not exist: bigint = text)',
+      {
+        hint:
+          `join on columns of the same type (domains count as their base type) and collation: pick the matching column (usually --on <key>=<column referencing it>), ` +
+          `or change ${targetColumn} to ${source.baseShown}${what === 'collations differ' && source.collation ? ` COLLATE ${source.collation}` : ''} first, then plan again`,
+      },
+    );
+  }
+}
+
+async function joinColumnType(db: Kysely<any>, oid: number, column: string): Promise<{ baseOid: number; shown: string; baseShown: string; collation: string | undefined }> {
+  const { rows } = await sql<{ base_oid: number; shown: string; base_shown: string; collation: string | null }>`
+    WITH RECURSIVE chain(type_oid, depth) AS (
+      SELECT a.atttypid, 0 FROM pg_catalog.pg_attribute a WHERE a.attrelid = ${oid} AND a.attname = ${column} AND a.attnum > 0 AND NOT a.attisdropped
+      UNION ALL
+      SELECT t.typbasetype, c.depth + 1 FROM chain c JOIN pg_catalog.pg_type t ON t.oid = c.type_oid WHERE t.typtype = 'd'
+    )
+    SELECT b.type_oid AS base_oid, pg_catalog.format_type(b.type_oid, NULL) AS base_shown,
+           pg_catalog.format_type(a.atttypid, a.atttypmod) AS shown,
+           CASE WHEN a.attcollation <> 0 THEN pg_catalog.quote_ident(cn.nspname) || '.' || pg_catalog.quote_ident(co.collname) END AS collation
+    FROM pg_catalog.pg_attribute a
+    CROSS JOIN (SELECT type_oid FROM chain ORDER BY depth DESC LIMIT 1) b
+    LEFT JOIN pg_catalog.pg_collation co ON co.oid = a.attcollation LEFT JOIN pg_catalog.pg_namespace cn ON cn.oid = co.collnamespace
+    WHERE a.attrelid = ${oid} AND a.attname = ${column} AND a.attnum > 0 AND NOT a.attisdropped`.execute(db);
+  const row = rows[0]!;
+  return { baseOid: Number(row.base_oid), shown: row.shown, baseShown: row.base_shown, collation: row.collation ?? undefined };
 }
 
 /** Indexes and constraints that also name other source columns cannot be rebuilt on the target table. */

@@ -3,7 +3,8 @@ import { backfill } from '../backfill/commands.js';
 import { eventPrinter } from '../runner/event-printer.js';
 import { abortOnSignals } from '../runner/signals.js';
 import { action, processOutput, requireDatabaseUrl, withDatabaseOption } from './output.js';
-import { integer } from './parse-number.js';
+import { BOUNDS } from '../option-bounds.js';
+import { bounded, rangeNote } from './parse-number.js';
 
 /** `phasectl backfill <change-id>`: runs or resumes one backfill. */
 export function register(program: Command): void {
@@ -11,9 +12,9 @@ export function register(program: Command): void {
     .description('run or resume the batched backfill of one change')
     .argument('<change-id>', 'the change id from phases.yaml')
     .option('--project <dir>', 'project root holding phases.yaml (default: current directory)')
-    .option('--batch-size <rows>', 'first batch size (default 1000)', integer)
-    .option('--target-batch-ms <ms>', 'target duration of a batch (default 50)', integer)
-    .option('--pause-ms <ms>', 'pause between batches (default 0)', integer)
+    .option('--batch-size <rows>', 'first batch size (default 1000)' + rangeNote(BOUNDS.batchSize), bounded(BOUNDS.batchSize))
+    .option('--target-batch-ms <ms>', 'target duration of a batch (default 50)' + rangeNote(BOUNDS.targetBatchMs), bounded(BOUNDS.targetBatchMs))
+    .option('--pause-ms <ms>', 'pause between batches (default 0)' + rangeNote(BOUNDS.pauseMs), bounded(BOUNDS.pauseMs))
     .option('--direction <up|down>', 'up fills the new column (default); down fills the old one', direction, 'up')
     .option('--repair', 'walk the whole table again, even after the backfill finished, and rewrite exactly the rows whose columns differ (what verify counts)')
     .option('--quiet', 'print errors only')

@@ -3,7 +3,8 @@ import { DEFAULT_DEMO_ROWS, runDemo } from '../demo/run-demo.js';
 import { useColor } from '../demo/style.js';
 import { abortOnSignals } from '../runner/signals.js';
 import { action, processOutput } from './output.js';
-import { integer } from './parse-number.js';
+import { BOUNDS } from '../option-bounds.js';
+import { bounded, rangeNote } from './parse-number.js';
 
 interface DemoFlags {
   rows?: number;
@@ -16,7 +17,7 @@ export function register(program: Command): void {
   program
     .command('demo')
     .description('rename a column on a throwaway local PostgreSQL while simulated apps write, and prove no write was lost')
-    .option('--rows <n>', `rows in the sample users table (default ${DEFAULT_DEMO_ROWS.toLocaleString('en-US')})`, integer)
+    .option('--rows <n>', `rows in the sample users table (default ${DEFAULT_DEMO_ROWS.toLocaleString('en-US')})` + rangeNote(BOUNDS.demoRows), bounded(BOUNDS.demoRows))
     .option('--show-sql', 'print the full SQL of every migration (default: file names and key statements)')
     .option('--keep', 'leave the demo database running and print its URL (Ctrl-C stops and removes it)')
     .action(

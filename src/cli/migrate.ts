@@ -3,7 +3,8 @@ import { migrate } from '../runner/migrate.js';
 import { eventPrinter } from '../runner/event-printer.js';
 import { abortOnSignals } from '../runner/signals.js';
 import { action, processOutput, requireDatabaseUrl, withDatabaseOption } from './output.js';
-import { integer } from './parse-number.js';
+import { BOUNDS } from '../option-bounds.js';
+import { bounded, rangeNote } from './parse-number.js';
 
 interface MigrateFlags {
   databaseUrl?: string;
@@ -13,6 +14,7 @@ interface MigrateFlags {
   lockTimeout?: number;
   retryFor?: number;
   waitLock?: number;
+  showBlockerQueries?: boolean;
   batchSize?: number;
   targetBatchMs?: number;
   pauseMs?: number;
@@ -27,12 +29,13 @@ export function register(program: Command): void {
     .option('--project <dir>', 'project root holding phases.yaml and db/ (default: current directory)')
     .option('--dry-run', 'print the SQL of each pending file and change nothing')
     .option('--to-release <name>', 'stop after the last file of this release')
-    .option('--lock-timeout <ms>', 'lock_timeout for DDL, replacing the files\' own value', integer)
-    .option('--retry-for <seconds>', 'keep retrying lock timeouts this long (default 60)', integer)
-    .option('--wait-lock <seconds>', 'wait this long for another phasectl migrate to finish (default 0)', integer)
-    .option('--batch-size <rows>', 'first backfill batch size (default 1000)', integer)
-    .option('--target-batch-ms <ms>', 'target duration of a backfill batch (default 50)', integer)
-    .option('--pause-ms <ms>', 'pause between backfill batches (default 0)', integer)
+    .option('--lock-timeout <ms>', 'lock_timeout for DDL, replacing the files\' own value' + rangeNote(BOUNDS.lockTimeoutMs), bounded(BOUNDS.lockTimeoutMs))
+    .option('--retry-for <seconds>', 'keep retrying lock timeouts this long (default 60)' + rangeNote(BOUNDS.retryForSeconds), bounded(BOUNDS.retryForSeconds))
+    .option('--show-blocker-queries', 'name the queries of sessions blocking a migration (constants masked); default: pid, user, application, state, age')
+    .option('--wait-lock <seconds>', 'wait this long for another phasectl migrate to finish (default 0)' + rangeNote(BOUNDS.waitLockSeconds), bounded(BOUNDS.waitLockSeconds))
+    .option('--batch-size <rows>', 'first backfill batch size (default 1000)' + rangeNote(BOUNDS.batchSize), bounded(BOUNDS.batchSize))
+    .option('--target-batch-ms <ms>', 'target duration of a backfill batch (default 50)' + rangeNote(BOUNDS.targetBatchMs), bounded(BOUNDS.targetBatchMs))
+    .option('--pause-ms <ms>', 'pause between backfill batches (default 0)' + rangeNote(BOUNDS.pauseMs), bounded(BOUNDS.pauseMs))
     .option('--quiet', 'print errors only')
     .option('--json', 'print one JSON event per line')
     .action(
@@ -47,6 +50,7 @@ export function register(program: Command): void {
             lockTimeoutMs: flags.lockTimeout,
             retryForSeconds: flags.retryFor,
             waitLockSeconds: flags.waitLock,
+            showBlockerQueries: flags.showBlockerQueries,
             backfill: { batchSize: flags.batchSize, targetBatchMs: flags.targetBatchMs, pauseMs: flags.pauseMs },
             signal: signals.signal,
             log: eventPrinter({ json: flags.json, quiet: flags.quiet, tty: process.stdout.isTTY === true, write: (t) => void process.stdout.write(t) }),

@@ -2,7 +2,8 @@ import type { Command } from 'commander';
 import { verify } from '../backfill/commands.js';
 import { ExitCode } from '../errors.js';
 import { action, processOutput, requireDatabaseUrl, withDatabaseOption } from './output.js';
-import { integer } from './parse-number.js';
+import { BOUNDS } from '../option-bounds.js';
+import { bounded, rangeNote } from './parse-number.js';
 
 /** `phasectl verify <change-id>`: counts rows where the columns differ; exit 0 if none, 1 otherwise. */
 export function register(program: Command): void {
@@ -10,7 +11,7 @@ export function register(program: Command): void {
     .description('count rows where the old and new columns differ (batched, no long lock) and record it')
     .argument('<change-id>', 'the change id from phases.yaml')
     .option('--project <dir>', 'project root holding phases.yaml (default: current directory)')
-    .option('--batch-size <rows>', 'rows in the first counting batch (default 10000; later batches adapt to the target duration)', integer)
+    .option('--batch-size <rows>', 'rows in the first counting batch (default 10000; later batches adapt to the target duration)' + rangeNote(BOUNDS.verifyBatchSize), bounded(BOUNDS.verifyBatchSize))
     .option('--json', 'print the result as JSON')
     .action(
       action(async (changeId: string, flags: { databaseUrl?: string; project?: string; batchSize?: number; json?: boolean }) => {

@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { InputError } from '../errors.js';
 import { generatedFiles } from '../generate/files.js';
-import { writeGeneratedFiles } from '../generate/write.js';
+import { refuseLinksOnPaths, writeGeneratedFiles } from '../generate/write.js';
 import { projectPaths } from '../project.js';
 import { planAdvance, type PhaseMove } from '../releases/advance.js';
 import { recordPhaseRelease } from '../spec/edit.js';
@@ -52,6 +52,7 @@ export async function advance(options: AdvanceOptions = {}): Promise<AdvanceResu
   for (const move of outcome.moves) updated = recordPhaseRelease(updated, move.changeId, move.to, release);
   // Render first: if generation fails, phases.yaml stays as it was.
   const files = generatedFiles(updated.spec);
+  await refuseLinksOnPaths(paths.root, files);
   await savePhasesFile(updated);
   const { written, unchanged } = await writeGeneratedFiles(paths.root, files);
   return { kind: 'advanced', release, moves: outcome.moves, written, unchanged };

@@ -1,4 +1,5 @@
-import { mkdir, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
+import { makeFolder } from '../generate/no-follow.js';
 import { relative } from 'node:path';
 import { projectPaths } from '../project.js';
 import { DEFAULT_IGNORE_GLOBS, DEFAULT_SOURCE_GLOBS } from '../spec/schema.js';
@@ -46,7 +47,7 @@ export async function init(dir: string = process.cwd()): Promise<InitResult> {
   for (const folder of [paths.migrationsDir, paths.functionsDir, paths.triggersDir]) {
     if (await exists(folder)) result.existing.push(`${name(folder)}/`);
     else {
-      await mkdir(folder, { recursive: true });
+      await makeFolder(paths.root, relative(paths.root, folder));
       result.created.push(`${name(folder)}/`);
     }
   }

@@ -3,6 +3,7 @@ import { refuseTakenNames } from '../catalog/derived-names.js';
 import { readMoveFacts } from '../catalog/move-facts.js';
 import { triggerSourceNotes, triggersNamingColumn } from '../catalog/trigger-sources.js';
 import { InputError } from '../errors.js';
+import { changeNames, refuseControlCharacters } from '../operations/name-guard.js';
 import { projectPaths } from '../project.js';
 import { describeMovePlan } from '../releases/describe-plan.js';
 import { changeColumns } from '../spec/change-columns.js';
@@ -96,6 +97,8 @@ export async function planMove(options: PlanMoveOptions): Promise<PlanMoveResult
     await connection.close();
   }
   const change: MoveChange = { kind: 'move', id, move: { from, to, on }, column: facts.column, key: facts.key, target: facts.target, releases: {} };
+  // Names go into comments of the generated SQL and JavaScript: printable ones only (U+2028 would end a // comment).
+  refuseControlCharacters(changeNames(change), `plan ${change.id}`);
   // Every name phase 1 will create must be free (IF NOT EXISTS would silently skip a copy).
   if (options.databaseUrl) await refuseTakenNames(options.databaseUrl, change);
   const updated = appendChange(loaded, change);

@@ -5,6 +5,7 @@ import { readRenameFacts } from '../catalog/column-facts.js';
 import { checkRoundTrip } from '../catalog/round-trip.js';
 import { requireConversions } from '../catalog/type-casts.js';
 import { InputError } from '../errors.js';
+import { changeNames, refuseControlCharacters } from '../operations/name-guard.js';
 import { projectPaths } from '../project.js';
 import { describeRenamePlan } from '../releases/describe-plan.js';
 import { defaultChangeId, parseColumnTarget } from '../spec/column-target.js';
@@ -104,6 +105,8 @@ export async function planRename(options: PlanRenameOptions): Promise<PlanRename
       key,
       releases: {},
     };
+    // Names go into comments of the generated SQL and JavaScript: printable ones only (U+2028 would end a // comment).
+    refuseControlCharacters(changeNames(change), `plan ${change.id}`);
     // Every name phase 1 will create must be free (IF NOT EXISTS would silently skip a copy).
     if (options.databaseUrl) await refuseTakenNames(options.databaseUrl, change);
     const converts = change.rename.up !== undefined || change.rename.down !== undefined || (change.rename.type !== undefined && change.rename.type !== column.type);

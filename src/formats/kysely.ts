@@ -1,6 +1,6 @@
 import type { Step } from '../operations/types.js';
 import { splitStatements } from '../runner/split-statements.js';
-import { templateLiteral } from './js-literal.js';
+import { jsComment, jsText } from './js-literal.js';
 import type { RunnerMigration } from './runner-migrations.js';
 
 /** Where kysely migrations are written, relative to the project root. */
@@ -22,7 +22,7 @@ function kyselyMigration(migration: RunnerMigration): string {
   const { up } = migration;
   const lines = [
     notice,
-    `// phasectl change=${up.changeId} phase=${up.phase} step=${String(up.order).padStart(2, '0')}-${up.name} release=${migration.release}: ${up.summary ?? up.name}`,
+    `// ${jsComment(`phasectl change=${up.changeId} phase=${up.phase} step=${String(up.order).padStart(2, '0')}-${up.name} release=${migration.release}: ${up.summary ?? up.name}`)}`,
     '// Run with `new Migrator({ db, provider, disableTransactions: true })`: each step manages its own transaction',
     '// (see docs/formats.md in phasectl).',
     "import { sql, type Kysely } from 'kysely';",
@@ -36,12 +36,12 @@ function kyselyMigration(migration: RunnerMigration): string {
   ];
   if (migration.down.length === 0) {
     lines.push(
-      `  // Nothing here: the down of ${migration.name.replace(/_\d{2}_[a-z0-9-]+$/, '_01_…')} (the first migration of this phase)`,
+      `  // Nothing here: the down of ${jsComment(migration.name.replace(/_\d{2}_[a-z0-9-]+$/, '_01_…'))} (the first migration of this phase)`,
       '  // rolls back the whole phase. Migrating up again re-runs this idempotent step.',
       '  refuseOuterTransaction(db);',
     );
   } else {
-    lines.push(`  // Rolls back phase ${up.phase} of ${up.changeId}: its down steps, in order.`, '  refuseOuterTransaction(db);');
+    lines.push(`  // Rolls back phase ${up.phase} of ${jsComment(up.changeId)}: its down steps, in order.`, '  refuseOuterTransaction(db);');
     migration.down.forEach((step, index) => {
       if (index > 0) lines.push('');
       lines.push(...stepBlock(step));
@@ -62,12 +62,12 @@ function kyselyMigration(migration: RunnerMigration): string {
 
 /** The statements that run one step: in its own transaction, or one by one on one connection. */
 function stepBlock(step: Step): string[] {
-  const title = `  // ${step.direction} ${String(step.order).padStart(2, '0')}-${step.name}: ${(step.summary ?? step.name).replace(/[\r\n]+/g, ' ')}`;
+  const title = `  // ${jsComment(`${step.direction} ${String(step.order).padStart(2, '0')}-${step.name}: ${step.summary ?? step.name}`)}`;
   if (step.transaction) {
     return [
       title,
       '  await db.transaction().execute(async (trx) => {',
-      `    await sql.raw(${templateLiteral(step.sql.trimEnd())}).execute(trx);`,
+      `    await sql.raw(${jsText(step.sql.trimEnd(), '    ')}).execute(trx);`,
       '  });',
     ];
   }
@@ -80,7 +80,7 @@ function stepBlock(step: Step): string[] {
     note,
     '  await db.connection().execute(async (conn) => {',
     '    try {',
-    ...splitStatements(step.sql).map((statement) => `      await sql.raw(${templateLiteral(statement)}).execute(conn);`),
+    ...splitStatements(step.sql).map((statement) => `      await sql.raw(${jsText(statement, '      ')}).execute(conn);`),
     '    } finally {',
     "      // The step set session timeouts: give the connection back with the server's defaults.",
     "      await sql.raw('RESET lock_timeout; RESET statement_timeout').execute(conn);",

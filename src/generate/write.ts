@@ -1,7 +1,8 @@
-import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { readdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { GeneratedFile } from './files.js';
 import { migrationFileNamePattern } from './header.js';
+import { refuseLinks, writeProjectFile } from './no-follow.js';
 
 /** The folders phasectl generates into, relative to the project root. */
 export const generatedFolders = ['db/migrations', 'db/functions', 'db/triggers'] as const;
@@ -15,21 +16,25 @@ async function readIfExists(path: string): Promise<string | undefined> {
   }
 }
 
+/** Refuses (exit 2, naming it) a symbolic link on the path of any of `files`: checked before anything is written. */
+export async function refuseLinksOnPaths(root: string, files: GeneratedFile[]): Promise<void> {
+  for (const file of files) await refuseLinks(root, file.path);
+}
+
 /**
- * Writes the files whose content differs from what is on disk (creating folders); never deletes.
- * Returns the relative paths written and those already up to date.
+ * Writes the files whose content differs from what is on disk (creating folders); never deletes, never follows
+ * a symbolic link (src/generate/no-follow.ts). Returns the relative paths written and those already up to date.
  */
 export async function writeGeneratedFiles(root: string, files: GeneratedFile[]): Promise<{ written: string[]; unchanged: string[] }> {
+  await refuseLinksOnPaths(root, files);
   const written: string[] = [];
   const unchanged: string[] = [];
   for (const file of files) {
-    const target = join(root, file.path);
-    if ((await readIfExists(target)) === file.content) {
+    if ((await readIfExists(join(root, file.path))) === file.content) {
       unchanged.push(file.path);
       continue;
     }
-    await mkdir(dirname(target), { recursive: true });
-    await writeFile(target, file.content, 'utf8');
+    await writeProjectFile(root, file.path, file.content);
     written.push(file.path);
   }
   return { written, unchanged };

@@ -17,6 +17,8 @@ export interface ApplyContext {
   retry: RetryPolicy;
   /** `--lock-timeout`: replaces the file's own lock_timeout values. */
   lockTimeoutMs?: number;
+  /** `--show-blocker-queries`: name the blocking sessions' queries too (constants masked). */
+  showBlockerQueries?: boolean;
   random?: () => number;
   /** The role's own search_path, for files phasectl did not generate (see RunSession.userSearchPath). */
   userSearchPath?: () => Promise<string>;
@@ -89,7 +91,7 @@ async function runStatement(ctx: ApplyContext, statement: string): Promise<void>
 async function withLockRetry(ctx: ApplyContext, file: MigrationFile, sql: string, attempt: () => Promise<void>): Promise<void> {
   const deadline = Date.now() + ctx.retry.retryForSeconds * 1000;
   // Poll several times within one lock_timeout, or the wait ends before we look.
-  const watch = new BlockerWatch(ctx.sessionPid, ctx.monitor, Math.max(20, Math.min(250, (ctx.lockTimeoutMs ?? DEFAULT_LOCK_TIMEOUT_MS) / 5)));
+  const watch = new BlockerWatch(ctx.sessionPid, ctx.monitor, Math.max(20, Math.min(250, (ctx.lockTimeoutMs ?? DEFAULT_LOCK_TIMEOUT_MS) / 5)), ctx.showBlockerQueries);
   let tries = 0;
   try {
     for (;;) {

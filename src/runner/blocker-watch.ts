@@ -1,17 +1,23 @@
+import { printable } from '../operations/name-guard.js';
+import { maskLiterals } from './mask-literals.js';
+
 /**
  * While our session waits for a lock, a second connection asks pg_blocking_pids() who is in the way,
- * so that giving up can name the blocking pids and their queries. Best effort: failures are ignored.
+ * so that giving up can name the blocking sessions: pid, user, application, state and age. Their query text
+ * is another session's business (it may hold `ALTER ROLE … PASSWORD '…'`): it is read only when `showQueries`
+ * (`--show-blocker-queries`), and then printed with its constants masked. Best effort: failures are ignored.
  */
 export class BlockerWatch {
   private timer: NodeJS.Timeout | undefined;
   private inFlight = false;
-  /** The last non-empty description seen, e.g. `pid 42 (idle in transaction for 31s): SELECT …`. */
+  /** The last non-empty description seen, e.g. `pid 42 (user app, application web, idle in transaction for 31s)`. */
   lastSeen: string | undefined;
 
   constructor(
     private readonly sessionPid: number,
     private readonly monitor: (sql: string, params?: unknown[]) => Promise<Record<string, unknown>[]>,
     private readonly intervalMs = 250,
+    private readonly showQueries = false,
   ) {}
 
   start(): void {
@@ -29,12 +35,12 @@ export class BlockerWatch {
     this.inFlight = true;
     try {
       const rows = await this.monitor(
-        `SELECT a.pid, a.state, a.application_name,
+        `SELECT a.pid, a.state, a.usename, a.application_name,
                 extract(epoch FROM now() - coalesce(a.xact_start, a.query_start))::int AS seconds,
-                left(regexp_replace(a.query, '\\s+', ' ', 'g'), 200) AS query
+                CASE WHEN $2 THEN pg_catalog.left(a.query, 2000) END AS query
            FROM pg_catalog.pg_stat_activity a
           WHERE a.pid = ANY (pg_catalog.pg_blocking_pids($1))`,
-        [this.sessionPid],
+        [this.sessionPid, this.showQueries],
       );
       if (rows.length > 0) this.lastSeen = rows.map(describeBlocker).join('; ');
     } catch {
@@ -45,7 +51,14 @@ export class BlockerWatch {
   }
 }
 
-function describeBlocker(row: Record<string, unknown>): string {
-  const app = row.application_name ? ` ${row.application_name}` : '';
-  return `pid ${row.pid}${app} (${row.state ?? 'unknown'} for ${row.seconds ?? '?'}s): ${row.query ?? ''}`;
+/** `pid 42 (user app, application web, idle in transaction for 31s)`, plus `: <masked query>` when it was read. */
+export function describeBlocker(row: Record<string, unknown>): string {
+  const parts = [
+    // Role and application names are chosen by other sessions: nothing invisible reaches the terminal.
+    row.usename ? `user ${printable(String(row.usename))}` : undefined,
+    row.application_name ? `application ${printable(String(row.application_name))}` : undefined,
+    `${row.state ?? 'unknown'} for ${row.seconds ?? '?'}s`,
+  ].filter((part) => part !== undefined);
+  const query = typeof row.query === 'string' ? `: ${printable(maskLiterals(row.query)).slice(0, 200)}` : '';
+  return `pid ${row.pid} (${parts.join(', ')})${query}`;
 }

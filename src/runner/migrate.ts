@@ -1,4 +1,5 @@
 import { access } from 'node:fs/promises';
+import { checkRunOptions } from '../option-bounds.js';
 import { InputError, PhasectlError, RuntimeFailure } from '../errors.js';
 import { runBackfill, type BackfillOptions, type BackfillResult } from '../backfill/engine.js';
 import { runVerify } from '../backfill/verify.js';
@@ -35,6 +36,11 @@ export interface RunOptions {
   retryForSeconds?: number;
   /** Wait this long for another phasectl run to finish (default 0: fail at once). */
   waitLockSeconds?: number;
+  /**
+   * Print the queries of the sessions blocking a migration (constants masked as $1, $2 …) in the lock-wait
+   * message and retry events. Default false: pid, user, application, state and age only.
+   */
+  showBlockerQueries?: boolean;
   /** Backfill tuning for action=backfill files. */
   backfill?: Pick<BackfillOptions, 'batchSize' | 'targetBatchMs' | 'pauseMs'>;
   /** Stops between files and between backfill batches (SIGINT/SIGTERM in the CLI). */
@@ -67,6 +73,7 @@ export interface MigrateResult {
 
 /** Applies the pending up files of db/migrations in file-name order (see docs/internals.md). */
 export async function migrate(options: MigrateOptions): Promise<MigrateResult> {
+  checkRunOptions(options);
   const log = options.log ?? silent;
   const paths = projectPaths(options.projectDir);
   await requirePhasesFile(paths.phasesFile);
@@ -123,6 +130,7 @@ export async function applyContext(run: RunSession, options: RunOptions, log: Ev
     retry: { retryForSeconds: options.retryForSeconds ?? 60 },
     userSearchPath: () => run.userSearchPath(),
     lockTimeoutMs: options.lockTimeoutMs,
+    showBlockerQueries: options.showBlockerQueries,
   };
 }
 

@@ -1,3 +1,4 @@
+import { checkRunOptions } from '../option-bounds.js';
 import { runBackfill, type BackfillResult } from '../backfill/engine.js';
 import { projectPaths } from '../project.js';
 import { acquireRunLock, releaseRunLock } from './advisory-lock.js';
@@ -30,6 +31,7 @@ export interface RollbackResult {
  * migrate applies them again) and its finished backfill bookkeeping is reset.
  */
 export async function rollback(options: RollbackOptions): Promise<RollbackResult> {
+  checkRunOptions(options);
   const log = options.log ?? silent;
   const paths = projectPaths(options.projectDir);
   await requirePhasesFile(paths.phasesFile);

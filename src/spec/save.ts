@@ -1,18 +1,14 @@
-import { randomBytes } from 'node:crypto';
-import { rename, unlink, writeFile } from 'node:fs/promises';
+import { basename, dirname } from 'node:path';
+import { writeProjectFileAtomic } from '../generate/no-follow.js';
 import { toText } from './edit.js';
 import type { LoadedPhases } from './load.js';
 
-/** Writes text atomically: a temporary file next to the target, then a rename (readers never see half a file). */
+/**
+ * Writes text atomically: a temporary file next to the target, then a rename (readers never see half a file).
+ * A symbolic link at `file` is refused, never followed nor replaced.
+ */
 export async function writeFileAtomic(file: string, text: string): Promise<void> {
-  const temporary = `${file}.${randomBytes(4).toString('hex')}.tmp`;
-  try {
-    await writeFile(temporary, text, 'utf8');
-    await rename(temporary, file);
-  } catch (error) {
-    await unlink(temporary).catch(() => undefined);
-    throw error;
-  }
+  await writeProjectFileAtomic(dirname(file), basename(file), text);
 }
 
 /** Saves an edited phases.yaml atomically, comments and all. */

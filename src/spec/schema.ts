@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { MAX_IDENTIFIER_BYTES, utf8Length } from './identifiers.js';
 import { changeColumns } from './change-columns.js';
+import { firstNonPrinting, NON_PRINTING } from '../operations/name-guard.js';
 import type { PhasesFile } from './types.js';
 
 /** Defaults of the `check:` section (docs/internals.md). */
@@ -49,6 +50,15 @@ const identifier = z
   .min(1, 'must not be empty')
   .refine((name) => utf8Length(name) <= MAX_IDENTIFIER_BYTES, {
     message: `is longer than ${MAX_IDENTIFIER_BYTES} bytes, the longest name PostgreSQL keeps`,
+  })
+  // A line break or U+2028 in a name would end a comment of the generated SQL or JavaScript.
+  .superRefine((name, context) => {
+    if (!NON_PRINTING.test(name)) return;
+    context.addIssue({
+      code: 'custom',
+      message: `contains a non-printing character (${firstNonPrinting(name)}: control, line/paragraph separator, format or unassigned)`,
+      params: { hint: 'rename the object in the database to a name of printable characters (ALTER … RENAME), then plan again' },
+    });
   });
 
 const sqlText = z.string().min(1, 'must not be empty');

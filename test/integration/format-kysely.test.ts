@@ -72,7 +72,7 @@ test('the generated files: one per up step, named in phasectl order, transaction
   expect(expand).toContain('disableTransactions: true');
   expect(expand).toContain('ALTER TABLE "public"."users" ADD COLUMN IF NOT EXISTS "favourite_color" text;');
   const indexes = await readFile(join(dir, 'db', 'kysely', names[2]!), 'utf8');
-  expect(indexes).toContain('await sql.raw(`CREATE INDEX CONCURRENTLY IF NOT EXISTS "users_favourite_color_idx"');
+  expect(indexes).toContain(`await sql.raw('CREATE INDEX CONCURRENTLY IF NOT EXISTS "users_favourite_color_idx"`);
 });
 
 test('inside kysely\'s default single transaction the migrations refuse with the fix', async () => {

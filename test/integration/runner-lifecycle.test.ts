@@ -124,7 +124,7 @@ test('three releases, one migrate each, under concurrent writes: every row keeps
   // A database at release 0 takes all three releases in one migrate, in order.
   const all = await migrate({ databaseUrl: url, projectDir: dir });
   expect(all.applied.map((f) => f.name)).toEqual([...all.applied.map((f) => f.name)].sort());
-  expect(all.applied.map((f) => f.action).filter((action) => action !== 'sql')).toEqual(['backfill', 'verify', 'verify']);; // phase 2's verification, and phase 3's before the contract
+  expect(all.applied.map((f) => f.action).filter((action) => action !== 'sql')).toEqual(['backfill', 'verify', 'verify']); // phase 2's verification, and phase 3's before the contract
   expect(await query(url, `SELECT phase FROM phasectl.changes WHERE id = 'users-job-title'`)).toEqual([{ phase: 3 }]);
   const final = await query<{ id: string; favourite_color: string }>(url, 'SELECT id, favourite_color FROM public.users ORDER BY id');
   expect(final.filter((row) => row.favourite_color !== (load.expected.get(Number(row.id)) ?? `title ${row.id}`))).toEqual([]);
