@@ -10,6 +10,7 @@ import { bounded, rangeNote } from './parse-number.js';
 export function register(program: Command): void {
   withDatabaseOption(program.command('backfill'))
     .description('run or resume the batched backfill of one change')
+    .addHelpText('after', '\nExamples:\n  $ phasectl backfill users-job-title-to-favourite-color            # run or resume the up backfill\n  $ phasectl backfill users-job-title-to-favourite-color --repair   # rewrite exactly the rows verify finds differing\n  $ phasectl backfill users-job-title-to-favourite-color --direction down --pause-ms 20')
     .argument('<change-id>', 'the change id from phases.yaml')
     .option('--project <dir>', 'project root holding phases.yaml (default: current directory)')
     .option('--batch-size <rows>', 'first batch size (default 1000)' + rangeNote(BOUNDS.batchSize), bounded(BOUNDS.batchSize))

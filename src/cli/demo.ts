@@ -17,6 +17,7 @@ export function register(program: Command): void {
   program
     .command('demo')
     .description('rename a column on a throwaway local PostgreSQL while simulated apps write, and prove no write was lost')
+    .addHelpText('after', '\nExamples:\n  $ phasectl demo                                    # 300,000 rows, embedded PostgreSQL\n  $ phasectl demo --rows 20000 --show-sql')
     .option('--rows <n>', `rows in the sample users table (default ${DEFAULT_DEMO_ROWS.toLocaleString('en-US')})` + rangeNote(BOUNDS.demoRows), bounded(BOUNDS.demoRows))
     .option('--show-sql', 'print the full SQL of every migration (default: file names and key statements)')
     .option('--keep', 'leave the demo database running and print its URL (Ctrl-C stops and removes it)')

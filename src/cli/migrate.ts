@@ -26,6 +26,7 @@ interface MigrateFlags {
 export function register(program: Command): void {
   withDatabaseOption(program.command('migrate'))
     .description('apply pending migrations in db/migrations, in file-name order')
+    .addHelpText('after', '\nExamples:\n  $ DATABASE_URL=postgres://app@db/app phasectl migrate\n  $ phasectl migrate --dry-run                       # print what would run\n  $ phasectl migrate --to-release 1.5.0 --json       # stop at a release boundary; JSON events\n  $ phasectl migrate --lock-timeout 500 --retry-for 300 --wait-lock 60')
     .option('--project <dir>', 'project root holding phases.yaml and db/ (default: current directory)')
     .option('--dry-run', 'print the SQL of each pending file and change nothing')
     .option('--to-release <name>', 'stop after the last file of this release')

@@ -10,6 +10,7 @@ import { bounded, rangeNote } from './parse-number.js';
 export function register(program: Command): void {
   withDatabaseOption(program.command('rollback'))
     .description('undo the newest applied release by running its down files')
+    .addHelpText('after', '\nExamples:\n  $ phasectl rollback --release 1.6.0                # the newest applied release only\n  $ phasectl rollback --release 1.6.0 --json')
     .requiredOption('--release <name>', 'the release to roll back (must be the newest applied)')
     .option('--project <dir>', 'project root holding phases.yaml and db/ (default: current directory)')
     .option('--lock-timeout <ms>', 'lock_timeout for DDL, replacing the files\' own value' + rangeNote(BOUNDS.lockTimeoutMs), bounded(BOUNDS.lockTimeoutMs))

@@ -7,6 +7,7 @@ import { action, processOutput, requireDatabaseUrl, withDatabaseOption } from '.
 export function register(program: Command): void {
   withDatabaseOption(program.command('status'))
     .description('show each change: phase in phases.yaml and in the database, backfill progress, drift, next action')
+    .addHelpText('after', '\nExamples:\n  $ phasectl status\n  $ phasectl status --json                          # machine-readable, for dashboards and scripts')
     .option('--project <dir>', 'project root holding phases.yaml and db/ (default: current directory)')
     .option('--json', 'print the report as JSON only')
     .action(

@@ -9,6 +9,7 @@ import { bounded, rangeNote } from './parse-number.js';
 export function register(program: Command): void {
   withDatabaseOption(program.command('verify'))
     .description('count rows where the old and new columns differ (batched, no long lock) and record it')
+    .addHelpText('after', '\nExamples:\n  $ phasectl verify users-job-title-to-favourite-color          # exit 1 when rows differ\n  $ phasectl verify users-job-title-to-favourite-color --json')
     .argument('<change-id>', 'the change id from phases.yaml')
     .option('--project <dir>', 'project root holding phases.yaml (default: current directory)')
     .option('--batch-size <rows>', 'rows in the first counting batch (default 10000; later batches adapt to the target duration)' + rangeNote(BOUNDS.verifyBatchSize), bounded(BOUNDS.verifyBatchSize))

@@ -193,3 +193,11 @@ describe('the npm package', () => {
     expect(imported.stdout.trim()).toBe('function');
   });
 });
+
+test('every command has examples in its --help', () => {
+  for (const command of ['init', 'plan rename', 'plan move', 'advance', 'generate', 'migrate', 'rollback', 'backfill', 'verify', 'status', 'check', 'demo']) {
+    const result = phasectl(dir, [...command.split(' '), '--help']);
+    expect(result.code, command).toBe(0);
+    expect(result.stdout, command).toMatch(/Examples?:\n\s+\$ .*phasectl /);
+  }
+});
