@@ -418,16 +418,7 @@ function phase2(model: MoveModel, settings: GenerationSettings): PhaseSteps {
   const from = label(model.source);
   const to = label(model.target);
   const up = finishSteps(model, 2, 'up', [
-    {
-      name: 'verify',
-      summary: `count pairs of rows where ${to} differs from ${from} (must be 0 to switch)`,
-      transaction: false,
-      action: 'verify',
-      backfill: backfillPlan(model, 'up'),
-      scan: true,
-      template: 'verify',
-      context: verifyContext(model),
-    },
+    verifyStep(model, `count pairs of rows where ${to} differs from ${from} (must be 0 to switch)`),
     {
       name: 'switch',
       summary: `make ${to} the authority of the sync (guarded: backfilled and verified)`,
@@ -440,6 +431,11 @@ function phase2(model: MoveModel, settings: GenerationSettings): PhaseSteps {
     { name: 'switch-back', summary: `make ${from} the authority of the sync again`, transaction: true, template: 'switch-back', context: { ...syncObjects(model, 1, dir), ...record(model.change.releases, 1) } },
   ], settings);
   return { up, down };
+}
+
+/** The batched verification (phase 2 before the switch, phase 3 before the contract): counts differing rows, records it. */
+function verifyStep(model: MoveModel, summary: string): StepDraft {
+  return { name: 'verify', summary, transaction: false, action: 'verify', backfill: backfillPlan(model, 'up'), scan: true, template: 'verify', context: verifyContext(model) };
 }
 
 function phase3(model: MoveModel, settings: GenerationSettings): PhaseSteps {
@@ -457,17 +453,8 @@ function phase3(model: MoveModel, settings: GenerationSettings): PhaseSteps {
     strandedHint: `create the missing target rows (the insert trigger copies the value), e.g. ${missingPairs}; or set ${model.source.column} to NULL where the value should go; then migrate again`,
   };
   const up = finishSteps(model, 3, 'up', [
-    {
-      // Again before anything is dropped: a write the triggers missed would otherwise lose its only copy.
-      name: 'verify',
-      summary: `count pairs of rows where ${to} differs from ${from} again (must be 0 to contract)`,
-      transaction: false,
-      action: 'verify',
-      backfill: backfillPlan(model, 'up'),
-      scan: true,
-      template: 'verify',
-      context: verifyContext(model),
-    },
+    // Again before anything is dropped: a write the triggers missed would otherwise lose its only copy.
+    verifyStep(model, `count pairs of rows where ${to} differs from ${from} again (must be 0 to contract)`),
     {
       name: 'unsync',
       summary: `stop syncing from ${to}: drop its trigger (guarded: phase 2 applied, no value only in ${from})`,

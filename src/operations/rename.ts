@@ -428,16 +428,7 @@ function phase2(model: RenameModel, settings: GenerationSettings): PhaseSteps {
     2,
     'up',
     [
-      {
-        name: 'verify',
-        summary: `count rows where ${to(model)} differs from ${model.from} (must be 0 to switch)`,
-        transaction: false,
-        action: 'verify',
-        backfill: backfillPlan(model, 'up'),
-        scan: true,
-        template: 'verify',
-        context: walkContext(model, 'up'),
-      },
+      verifyStep(model, `count rows where ${to(model)} differs from ${model.from} (must be 0 to switch)`),
       {
         name: 'switch',
         summary: `make ${to(model)} the authority of the sync (guarded: backfilled and verified)`,
@@ -470,6 +461,11 @@ function to(model: RenameModel): string {
   return model.to;
 }
 
+/** The batched verification (phase 2 before the switch, phase 3 before the contract): counts differing rows, records it. */
+function verifyStep(model: RenameModel, summary: string): StepDraft {
+  return { name: 'verify', summary, transaction: false, action: 'verify', backfill: backfillPlan(model, 'up'), scan: true, template: 'verify', context: walkContext(model, 'up') };
+}
+
 function phase3(model: RenameModel, settings: GenerationSettings): PhaseSteps {
   const dir = settings.templatesDir;
   const { from } = model;
@@ -480,17 +476,8 @@ function phase3(model: RenameModel, settings: GenerationSettings): PhaseSteps {
     3,
     'up',
     [
-      {
-        // Again before anything is dropped: a write the trigger missed would otherwise lose its only copy.
-        name: 'verify',
-        summary: `count rows where ${to(model)} differs from ${model.from} again (must be 0 to contract)`,
-        transaction: false,
-        action: 'verify',
-        backfill: backfillPlan(model, 'up'),
-        scan: true,
-        template: 'verify',
-        context: walkContext(model, 'up'),
-      },
+      // Again before anything is dropped: a write the trigger missed would otherwise lose its only copy.
+      verifyStep(model, `count rows where ${to(model)} differs from ${model.from} again (must be 0 to contract)`),
       {
         name: 'contract',
         summary: `drop the trigger, the sync function and ${from}; ${to(model)} takes over NOT NULL and the default`,
