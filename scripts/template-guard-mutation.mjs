@@ -15,7 +15,7 @@
 // Usage: node scripts/template-guard-mutation.mjs [--list] [--only <text>] [--tests <path>]... [--max-workers <n>]
 //        [--report <file.json>] [--keep]
 // Exit 0 when every mutant is killed, 1 when one survives (or a kill is invalid), 2 on bad usage.
-import { spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { cpSync, existsSync, mkdtempSync, readFileSync, readdirSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join, relative, sep } from 'node:path';
@@ -211,29 +211,41 @@ export function discoverMutants(templatesDir) {
 // ---------------------------------------------------------------------------------------------------------
 // Running
 
+let running; // the child process of the moment, stopped on SIGINT/SIGTERM
+
 function run(command, args, cwd, env = {}) {
-  const result = spawnSync(command, args, { cwd, env: { ...process.env, ...env }, encoding: 'utf8', maxBuffer: 256 * 1024 * 1024 });
-  return { code: result.status ?? 1, output: `${result.stdout ?? ''}${result.stderr ?? ''}` };
+  return new Promise((resolve) => {
+    const child = spawn(command, args, { cwd, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    running = child;
+    let output = '';
+    child.stdout.on('data', (chunk) => (output += chunk));
+    child.stderr.on('data', (chunk) => (output += chunk));
+    child.on('close', (code) => {
+      running = undefined;
+      resolve({ code: code ?? 1, output });
+    });
+  });
 }
 
-function copyRepository() {
+async function copyRepository() {
   const copy = mkdtempSync(join(tmpdir(), 'phasectl-guard-mutation-'));
   const skip = new Set(['node_modules', '.git', '.stryker-tmp', 'reports', 'dist', 'coverage', '.scratch', '.phasectl-tmp']);
   cpSync(root, copy, { recursive: true, filter: (source) => source === root || !skip.has(relative(root, source).split(sep)[0]) });
   symlinkSync(realpathSync(join(root, 'node_modules')), join(copy, 'node_modules'), 'dir');
-  const build = run(process.execPath, [join(copy, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json'], copy);
+  const build = await run(process.execPath, [join(copy, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json'], copy);
   if (build.code !== 0) throw new Error(`build failed in ${copy}:\n${build.output}`);
   return copy;
 }
 
 /** Runs vitest with --bail=1; returns the failed tests ("file > name"), empty when all passed. */
-function runTests(copy, testPaths, options, databaseUrl) {
+async function runTests(copy, testPaths, options, databaseUrl) {
   const out = join(copy, '.guard-mutation-result.json');
   rmSync(out, { force: true });
   const vitest = join(copy, 'node_modules/vitest/vitest.mjs');
-  const args = [vitest, 'run', ...testPaths, '--bail=1', `--maxWorkers=${options.maxWorkers}`, '--reporter=json', `--outputFile=${out}`];
+  // A longer test timeout: a timeout under load is not a kill (and a kill must repeat, see above).
+  const args = [vitest, 'run', ...testPaths, '--bail=1', '--testTimeout=180000', `--maxWorkers=${options.maxWorkers}`, '--reporter=json', `--outputFile=${out}`];
   for (const excluded of EXCLUDED_TESTS) args.push(`--exclude=${excluded}`);
-  const result = run(process.execPath, args, copy, { PHASECTL_TEST_DATABASE_URL: databaseUrl });
+  const result = await run(process.execPath, args, copy, { PHASECTL_TEST_DATABASE_URL: databaseUrl });
   if (!existsSync(out)) return { failed: [`vitest did not report (exit ${result.code}): ${result.output.slice(-2000)}`], code: result.code };
   const report = JSON.parse(readFileSync(out, 'utf8'));
   const failed = [];
@@ -259,7 +271,7 @@ async function main() {
 
   const started = Date.now();
   process.stdout.write(`template-guard-mutation: ${mutants.length} mutants; tests: ${options.tests.join(' ')}\n`);
-  const copy = copyRepository();
+  const copy = await copyRepository();
   const { startEmbeddedPostgres } = await import(pathToFileURL(join(copy, 'dist/db/embedded.js')).href);
   const server = process.env.PHASECTL_TEST_DATABASE_URL ? undefined : await startEmbeddedPostgres({});
   const databaseUrl = process.env.PHASECTL_TEST_DATABASE_URL ?? server.url;
@@ -267,7 +279,10 @@ async function main() {
     await server?.stop();
     if (!options.keep) rmSync(copy, { recursive: true, force: true });
   };
-  const interrupted = () => void stop().finally(() => process.exit(130));
+  const interrupted = () => {
+    running?.kill('SIGTERM');
+    void stop().finally(() => process.exit(130));
+  };
   process.once('SIGINT', interrupted);
   process.once('SIGTERM', interrupted);
 
@@ -278,17 +293,17 @@ async function main() {
       const path = join(copy, mutant.file);
       const original = readFileSync(path, 'utf8');
       const t0 = Date.now();
-      const clean = (file) => {
+      const clean = async (file) => {
         if (!cleanRuns.has(file)) {
           writeFileSync(path, original);
-          cleanRuns.set(file, runTests(copy, [file], options, databaseUrl).failed);
+          cleanRuns.set(file, (await runTests(copy, [file], options, databaseUrl)).failed);
         }
         return cleanRuns.get(file);
       };
       let result;
       try {
         writeFileSync(path, mutant.mutate());
-        const render = run(process.execPath, ['bin/phasectl.js', 'generate', '--check'], copy);
+        const render = await run(process.execPath, ['bin/phasectl.js', 'generate', '--check'], copy);
         // generate --check: 0 = unchanged, 1 = files differ (the mutant renders), anything else = it does not render.
         if (render.code !== 0 && render.code !== 1) {
           result = { status: 'broken', detail: `the example no longer renders: ${render.output.trim().split('\n')[0]}` };
@@ -297,7 +312,7 @@ async function main() {
         // a kill that does not repeat (a timeout under load) is retried once.
         for (let attempt = 1; !result && attempt <= 2; attempt++) {
           writeFileSync(path, mutant.mutate());
-          const { failed } = runTests(copy, options.tests, options, databaseUrl);
+          const { failed } = await runTests(copy, options.tests, options, databaseUrl);
           if (failed.length === 0) {
             result = { status: 'SURVIVED', detail: '' };
             break;
@@ -307,12 +322,12 @@ async function main() {
             result = { status: 'invalid', detail: failed[0] };
             break;
           }
-          const again = runTests(copy, [file], options, databaseUrl).failed;
+          const again = (await runTests(copy, [file], options, databaseUrl)).failed;
           if (again.length === 0) {
             if (attempt === 2) result = { status: 'unconfirmed', detail: `${failed[0]} failed, then passed alone with the mutant` };
             continue;
           }
-          const without = clean(file);
+          const without = await clean(file);
           result = without.length > 0 ? { status: 'invalid', detail: `${file} also fails without the mutation: ${without[0]}` } : { status: 'killed', detail: again[0] };
         }
         if (render.code === 0) result.note = "the repository's example does not use it";
