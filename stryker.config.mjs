@@ -5,8 +5,10 @@ export default {
   testRunner: 'vitest',
   plugins: ['@stryker-mutator/vitest-runner'],
   vitest: { configFile: 'vitest.stryker.config.ts', related: true },
-  // The modules that protect data. Override with --mutate (e.g. `--mutate src/backfill/engine.ts`).
-  mutate: ['src/releases/**/*.ts', 'src/check/**/*.ts', 'src/runner/**/*.ts', 'src/backfill/**/*.ts'],
+  // The pure safety modules and their own tests (unit + the check suites): minutes, not hours. The database
+  // modules have their own config, stryker.db.config.mjs (npm run test:mutation:db).
+  mutate: ['src/releases/**/*.ts', 'src/check/**/*.ts'],
+  testFiles: ['test/unit/**/*.test.ts', 'test/integration/check-*.test.ts'],
   // Each mutant runs only the tests that reached it in the initial run.
   coverageAnalysis: 'perTest',
   // A module-level mutant would need the whole suite per mutant; reported as ignored instead.

@@ -238,6 +238,11 @@ async function copyRepository() {
 }
 
 /** Runs vitest with --bail=1; returns the failed tests ("file > name"), empty when all passed. */
+async function regenerate(copy) {
+  const generated = await run(process.execPath, ['bin/phasectl.js', 'generate'], copy);
+  if (generated.code !== 0) throw new Error(`generate failed on the unmutated templates:\n${generated.output}`);
+}
+
 async function runTests(copy, testPaths, options, databaseUrl) {
   const out = join(copy, '.guard-mutation-result.json');
   rmSync(out, { force: true });
@@ -296,16 +301,21 @@ async function main() {
       const clean = async (file) => {
         if (!cleanRuns.has(file)) {
           writeFileSync(path, original);
+          if (regenerated) await regenerate(copy);
           cleanRuns.set(file, (await runTests(copy, [file], options, databaseUrl)).failed);
         }
         return cleanRuns.get(file);
       };
       let result;
+      let regenerated = false;
       try {
+        // Regenerate this repository's own example with the mutant, as a user would after changing a template
+        // (a test compares it with templates/): `generate --check` 0 = output unchanged, 1 = it differs.
         writeFileSync(path, mutant.mutate());
-        const render = await run(process.execPath, ['bin/phasectl.js', 'generate', '--check'], copy);
-        // generate --check: 0 = unchanged, 1 = files differ (the mutant renders), anything else = it does not render.
-        if (render.code !== 0 && render.code !== 1) {
+        const check = await run(process.execPath, ['bin/phasectl.js', 'generate', '--check'], copy);
+        const render = check.code === 1 ? await run(process.execPath, ['bin/phasectl.js', 'generate'], copy) : check;
+        regenerated = check.code === 1;
+        if (render.code !== 0) {
           result = { status: 'broken', detail: `the example no longer renders: ${render.output.trim().split('\n')[0]}` };
         }
         // A kill counts when the killing file fails again on its own with the mutant and passes without it;
@@ -330,9 +340,10 @@ async function main() {
           const without = await clean(file);
           result = without.length > 0 ? { status: 'invalid', detail: `${file} also fails without the mutation: ${without[0]}` } : { status: 'killed', detail: again[0] };
         }
-        if (render.code === 0) result.note = "the repository's example does not use it";
+        if (check.code === 0) result.note = "the repository's example does not use it";
       } finally {
         writeFileSync(path, original);
+        if (regenerated) await regenerate(copy);
       }
       const seconds = Math.round((Date.now() - t0) / 1000);
       results.push({ id: mutant.id, description: mutant.description, ...result, seconds });
