@@ -261,7 +261,7 @@ async function runTests(copy, testPaths, options, databaseUrl) {
     if (tests.length === 0 && file.status === 'failed') failed.push(`${name} (${(file.message ?? 'failed').split('\n')[0]})`);
   }
   if (failed.length === 0 && result.code !== 0) failed.push(`vitest exit ${result.code}: ${result.output.slice(-2000)}`);
-  return { failed, code: result.code };
+  return { failed, code: result.code, passed: report.numPassedTests ?? 0 };
 }
 
 async function main() {
@@ -322,9 +322,9 @@ async function main() {
         // a kill that does not repeat (a timeout under load) is retried once.
         for (let attempt = 1; !result && attempt <= 2; attempt++) {
           writeFileSync(path, mutant.mutate());
-          const { failed } = await runTests(copy, options.tests, options, databaseUrl);
+          const { failed, passed } = await runTests(copy, options.tests, options, databaseUrl);
           if (failed.length === 0) {
-            result = { status: 'SURVIVED', detail: '' };
+            result = { status: 'SURVIVED', detail: `all ${passed} tests passed` };
             break;
           }
           const file = failed[0].split(' > ')[0].split(' (')[0];
