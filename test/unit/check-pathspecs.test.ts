@@ -12,6 +12,12 @@ describe('expandBraces', () => {
     expect(expandBraces('db/**')).toEqual(['db/**']);
     expect(expandBraces('weird{.ts')).toEqual(['weird{.ts']);
   });
+
+  // Found by mutation testing: a comma after a nested group, and a group one character in.
+  it('splits on the commas after a nested group, wherever the group starts', () => {
+    expect(expandBraces('{{a,b}x,c}')).toEqual(['ax', 'bx', 'c']);
+    expect(expandBraces('a{b,c}')).toEqual(['ab', 'ac']);
+  });
 });
 
 describe('sourcePathspecs', () => {
