@@ -1,5 +1,6 @@
 import { InvalidArgumentError, type Command } from 'commander';
 import { backfill } from '../backfill/commands.js';
+import { useColor } from './color.js';
 import { eventPrinter } from '../runner/event-printer.js';
 import { abortOnSignals } from '../runner/signals.js';
 import { action, processOutput, requireDatabaseUrl, withDatabaseOption } from './output.js';
@@ -34,7 +35,7 @@ export function register(program: Command): void {
             pauseMs: flags.pauseMs,
             repair: flags.repair === true,
             signal: signals.signal,
-            log: eventPrinter({ json: flags.json, quiet: flags.quiet, tty: process.stdout.isTTY === true, write: (t) => void process.stdout.write(t) }),
+            log: eventPrinter({ json: flags.json, quiet: flags.quiet, tty: process.stdout.isTTY === true, color: useColor(process.stdout), write: (t) => void process.stdout.write(t) }),
           });
           if (flags.json) processOutput.out(JSON.stringify(result));
         } finally {

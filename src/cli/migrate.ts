@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { migrate } from '../runner/migrate.js';
+import { useColor } from './color.js';
 import { eventPrinter } from '../runner/event-printer.js';
 import { abortOnSignals } from '../runner/signals.js';
 import { action, processOutput, requireDatabaseUrl, withDatabaseOption } from './output.js';
@@ -54,7 +55,7 @@ export function register(program: Command): void {
             showBlockerQueries: flags.showBlockerQueries,
             backfill: { batchSize: flags.batchSize, targetBatchMs: flags.targetBatchMs, pauseMs: flags.pauseMs },
             signal: signals.signal,
-            log: eventPrinter({ json: flags.json, quiet: flags.quiet, tty: process.stdout.isTTY === true, write: (t) => void process.stdout.write(t) }),
+            log: eventPrinter({ json: flags.json, quiet: flags.quiet, tty: process.stdout.isTTY === true, color: useColor(process.stdout), write: (t) => void process.stdout.write(t) }),
           });
           if (!flags.quiet && !flags.json && result.applied.length > 0) processOutput.out(`applied ${result.applied.length} migration file(s)`);
         } finally {
