@@ -174,6 +174,16 @@ describe('colour', () => {
   }, 60_000);
 });
 
+test('on a terminal, "y" rolls back', async () => {
+  expect((await cli(['migrate'])).code).toBe(0); // applied (again) whatever ran before
+  expect(await query(url, `SELECT count(*)::int AS n FROM phasectl.migrations`)).not.toEqual([{ n: 0 }]);
+  const answer = await inTerminal(['rollback', '--release', '1.0.0'], 'y\n');
+  expect(answer.output).toContain('[y/N]');
+  expect(answer.output).toContain('rolled back release 1.0.0');
+  expect(answer.code).toBe(0);
+  expect(await query(url, `SELECT count(*)::int AS n FROM phasectl.migrations`)).toEqual([{ n: 0 }]);
+}, 60_000);
+
 /**
  * Runs the built CLI on a pseudo-terminal (util-linux `script`), feeding `input` to it. Output is stdout and stderr
  * together, as the terminal shows them.
