@@ -1,8 +1,9 @@
 import type pg from 'pg';
 import { RuntimeFailure } from '../errors.js';
 import { BlockerWatch } from './blocker-watch.js';
-import { dropInvalidIndex, parseConcurrentIndex } from './concurrent-index.js';
+import { dropInvalidIndex, isInvalidIndexRefusal, parseConcurrentIndex, type ConcurrentIndexTarget } from './concurrent-index.js';
 import type { EventLog } from './events.js';
+import { IndexWaitReporter } from './index-wait.js';
 import { backoffDelay, sleep, type RetryPolicy } from './lock-retry.js';
 import { DEFAULT_LOCK_TIMEOUT_MS, overrideLockTimeout } from './lock-timeout.js';
 import type { MigrationFile } from './migration-files.js';
@@ -58,14 +59,27 @@ export async function applyFile(ctx: ApplyContext, file: MigrationFile, record: 
   } else {
     try {
       await ctx.session.query(`SET lock_timeout = '${defaultTimeout}ms'`);
-      for (const statement of splitStatements(body)) {
+      const statements = splitStatements(body);
+      for (const [at, statement] of statements.entries()) {
         await withLockRetry(ctx, file, statement, async () => {
           const index = parseConcurrentIndex(statement);
           if (index) {
-            const dropped = await dropInvalidIndex(ctx.session, index);
-            if (dropped) ctx.log({ type: 'index-rebuild', file: file.name, index: dropped });
+            await waitingForOlderTransactions(ctx, file, index, async () => {
+              await rebuildInvalid(ctx, file, index);
+              await runStatement(ctx, statement);
+            });
+            return;
           }
-          await runStatement(ctx, statement);
+          try {
+            await runStatement(ctx, statement);
+          } catch (error) {
+            // The create-index guard refused an INVALID index it checked is this step's own: the next
+            // statement builds it, so drop the leftover and check again.
+            const next = statements[at + 1] === undefined ? undefined : parseConcurrentIndex(statements[at + 1]!);
+            if (!next || !isInvalidIndexRefusal(error)) throw error;
+            if (!(await waitingForOlderTransactions(ctx, file, next, () => rebuildInvalid(ctx, file, next)))) throw error;
+            await runStatement(ctx, statement);
+          }
         });
       }
       await record(ctx.session, Date.now() - started);
@@ -75,6 +89,36 @@ export async function applyFile(ctx: ApplyContext, file: MigrationFile, record: 
     }
   }
   return Date.now() - started;
+}
+
+async function rebuildInvalid(ctx: ApplyContext, file: MigrationFile, index: ConcurrentIndexTarget): Promise<boolean> {
+  const dropped = await dropInvalidIndex(ctx.session, index);
+  if (dropped) ctx.log({ type: 'index-rebuild', file: file.name, index: dropped });
+  return dropped !== undefined;
+}
+
+/**
+ * `CREATE/DROP INDEX CONCURRENTLY` take SHARE UPDATE EXCLUSIVE (the application's reads and writes go on)
+ * and then wait for every older transaction: a short lock_timeout would only make them fail and start over
+ * behind any long transaction (a pg_dump). So no lock_timeout for them (statement_timeout stays), and a
+ * progress line names the transactions waited for.
+ */
+async function waitingForOlderTransactions<T>(ctx: ApplyContext, file: MigrationFile, index: ConcurrentIndexTarget, work: () => Promise<T>): Promise<T> {
+  const before = (await ctx.session.query<{ setting: string }>(`SELECT pg_catalog.current_setting('lock_timeout') AS setting`)).rows[0]!.setting;
+  await ctx.session.query('SET lock_timeout = 0');
+  const reporter = new IndexWaitReporter(
+    ctx.sessionPid,
+    ctx.monitor,
+    (seconds, blockers) => ctx.log({ type: 'index-wait', file: file.name, index: index.index, seconds, blockers }),
+    ctx.showBlockerQueries,
+  );
+  reporter.start();
+  try {
+    return await work();
+  } finally {
+    reporter.stop();
+    await ctx.session.query(`SELECT pg_catalog.set_config('lock_timeout', $1, false)`, [before]).catch(() => undefined);
+  }
 }
 
 /** Runs one statement; a failure remembers which statement it was. */

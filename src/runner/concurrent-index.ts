@@ -43,14 +43,14 @@ function stripLeadingComments(sql: string): string {
 
 /**
  * An earlier failed `CREATE INDEX CONCURRENTLY` leaves an INVALID index behind, and `IF NOT EXISTS` would
- * then skip the build: drop it (CONCURRENTLY, so writes go on) so the statement rebuilds it.
- * Returns the qualified name of the dropped index, if any.
+ * then skip the build: drop it (CONCURRENTLY, so writes go on) so the statement rebuilds it. Only an
+ * INVALID index of that name on that very table is dropped. Returns its qualified name, if dropped.
  */
 export async function dropInvalidIndex(session: pg.ClientBase, target: ConcurrentIndexTarget): Promise<string | undefined> {
   const { rows } = await session.query<{ qualified: string; valid: boolean }>(
     `SELECT c.oid::regclass::text AS qualified, i.indisvalid AS valid
        FROM pg_catalog.pg_class c JOIN pg_catalog.pg_index i ON i.indexrelid = c.oid
-      WHERE c.relname = $1
+      WHERE c.relname = $1 AND i.indrelid = pg_catalog.to_regclass($2)
         AND c.relnamespace = (SELECT t.relnamespace FROM pg_catalog.pg_class t WHERE t.oid = pg_catalog.to_regclass($2))`,
     [target.index, target.table],
   );
@@ -58,4 +58,14 @@ export async function dropInvalidIndex(session: pg.ClientBase, target: Concurren
   if (!found || found.valid) return undefined;
   await session.query(`DROP INDEX CONCURRENTLY IF EXISTS ${found.qualified}`);
   return found.qualified;
+}
+
+/**
+ * The create-index guard (templates/shared/create-index.hbs) refuses an INVALID index only after checking
+ * that it is this step's own (this table, the expected definition): the refusal tells phasectl's runner it
+ * may drop and rebuild it. Other runners stop there, with the command in the hint.
+ */
+export function isInvalidIndexRefusal(error: unknown): boolean {
+  const message = (error as { message?: unknown } | undefined)?.message;
+  return typeof message === 'string' && /^phasectl: index .* is INVALID \(an earlier build was interrupted\)$/s.test(message);
 }

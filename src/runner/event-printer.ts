@@ -17,6 +17,8 @@ export function formatEvent(event: RunnerEvent): string | undefined {
       return `-- ${event.file}${event.action !== 'sql' ? ` (action=${event.action})` : ''}\n${event.note ? `-- ${event.note.replace(/\n/g, '\n-- ')}\n` : event.sql}`;
     case 'index-rebuild':
       return `  dropped invalid index ${event.index} left by an earlier failed build; rebuilding it`;
+    case 'index-wait':
+      return `  index ${event.index}: waiting ${event.seconds}s for older transactions to finish (the application is not blocked): ${event.blockers}`;
     case 'retry':
       return `  ${event.file}: ${event.reason}; retry ${event.attempt} in ${event.delayMs} ms${event.blockers ? `; blocked by ${event.blockers}` : ''}`;
     case 'backfill-start':

@@ -9,6 +9,7 @@ export type RunnerEvent =
   | { type: 'file-done'; file: string; durationMs: number }
   | { type: 'file-dry-run'; file: string; sql: string; action: string; note?: string }
   | { type: 'index-rebuild'; file: string; index: string }
+  | { type: 'index-wait'; file: string; index: string; seconds: number; blockers: string }
   | { type: 'retry'; file: string; attempt: number; delayMs: number; reason: string; blockers?: string }
   | { type: 'backfill-start'; changeId: string; direction: string; upperKey: string[] | null; rowsEstimated: number; resumedFrom: string[] | null }
   | { type: 'backfill-progress'; changeId: string; direction: string; rowsDone: number; rowsScanned: number; rowsEstimated: number; lastKey: string[]; batchSize: number; batchMs: number; rowsPerSecond: number }

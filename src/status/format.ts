@@ -14,6 +14,9 @@ export function formatStatus(report: StatusReport): string {
     }
     if (c.verification) lines.push(`  verify: ${c.verification.differing} differing row(s) at ${c.verification.checkedAt.toISOString()}`);
     lines.push(`  trigger: ${c.triggerPresent ? 'present' : 'absent'}, function: ${c.functionPresent ? 'present' : 'absent'}, columns: ${c.from} ${c.oldColumnPresent ? 'present' : 'absent'}, ${c.to} ${c.newColumnPresent ? 'present' : 'absent'}`);
+    for (const index of c.invalidIndexes) {
+      lines.push(`  invalid index: ${index} (a CREATE INDEX CONCURRENTLY was interrupted or is still running; \`phasectl migrate\` rebuilds the indexes its steps build)`);
+    }
     for (const d of c.drift) lines.push(`  drift: ${d}`);
     if (c.next) lines.push(`  next: ${c.next}`);
   }

@@ -40,6 +40,8 @@ export interface ChangeStatus {
   newColumnPresent: boolean;
   /** Up files of this change not yet applied. */
   pendingFiles: string[];
+  /** INVALID indexes on the change's tables (qualified names): a CREATE INDEX CONCURRENTLY interrupted or still running. */
+  invalidIndexes: string[];
   /** Where the database is not what the phase promises. */
   drift: string[];
   /** The command to run next, or undefined when nothing is due. */
@@ -111,6 +113,15 @@ async function changeStatus(session: pg.ClientBase, change: Change, stateSchema:
       [schema, table, triggerName(change.id), syncFunctionName(change.id), from, toColumn, target.schema, target.table],
     ).catch(async () => ({ rows: [] }))
   ).rows[0];
+  const invalidIndexes = (
+    await session.query<{ name: string }>(
+      `SELECT i.indexrelid::pg_catalog.regclass::text AS name
+         FROM pg_catalog.pg_index i JOIN pg_catalog.pg_class c ON c.oid = i.indrelid JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+        WHERE NOT i.indisvalid AND ((n.nspname = $1 AND c.relname = $2) OR (n.nspname = $3 AND c.relname = $4))
+        ORDER BY 1`,
+      [schema, table, target.schema, target.table],
+    )
+  ).rows.map((row) => row.name);
   let phaseInDatabase: number | null = null;
   let releaseInDatabase: string | null = null;
   let backfills: BackfillProgress[] = [];
@@ -154,6 +165,7 @@ async function changeStatus(session: pg.ClientBase, change: Change, stateSchema:
     oldColumnPresent: catalog?.old ?? false,
     newColumnPresent: catalog?.new ?? false,
     pendingFiles,
+    invalidIndexes,
     drift: [],
   };
   status.drift = driftOf(status, catalog !== undefined);

@@ -1,7 +1,7 @@
 import { describe, expect, test } from 'vitest';
 import { nextBatchSize } from '../../src/backfill/batch-size.js';
 import { keysetQueries } from '../../src/backfill/keyset.js';
-import { parseConcurrentIndex } from '../../src/runner/concurrent-index.js';
+import { isInvalidIndexRefusal, parseConcurrentIndex } from '../../src/runner/concurrent-index.js';
 import { backoffDelay } from '../../src/runner/lock-retry.js';
 import { overrideLockTimeout } from '../../src/runner/lock-timeout.js';
 import { parseMigrationHeader, type MigrationFile } from '../../src/runner/migration-files.js';
@@ -37,6 +37,13 @@ describe('parseConcurrentIndex', () => {
     expect(parseConcurrentIndex('-- rebuild\nCREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS "Users ""x"" idx" ON "public"."Users" USING btree (a)')).toEqual({ index: 'Users "x" idx', table: '"public"."Users"' });
     expect(parseConcurrentIndex('create index concurrently if not exists Foo_idx on users (a)')).toEqual({ index: 'foo_idx', table: 'users' });
     expect(parseConcurrentIndex('CREATE INDEX CONCURRENTLY foo ON users (a)')).toBeUndefined();
+  });
+
+  test('recognises only the create-index guard\'s INVALID refusal (the one the runner repairs)', () => {
+    expect(isInvalidIndexRefusal(new Error('phasectl: index "public"."users_a_idx" is INVALID (an earlier build was interrupted)'))).toBe(true);
+    expect(isInvalidIndexRefusal(new Error('phasectl: the name "public"."users_a_idx" is taken by another relation (…), not the index this step builds'))).toBe(false);
+    expect(isInvalidIndexRefusal(new Error('duplicate key value violates unique constraint'))).toBe(false);
+    expect(isInvalidIndexRefusal(undefined)).toBe(false);
   });
 });
 
