@@ -145,8 +145,89 @@ describe.each(cases)('$change.kind $change.id', ({ change, tables, tamper, repai
     expect(await state()).toEqual(before);
   });
 
+  // Rows of another change and a finished 'down' backfill of this one: each join term of the switch guards is
+  // needed to refuse them (a guard that lost one would take them as this change's finished backfill or verification).
+  const strangers = async () => {
+    await session.query(`INSERT INTO phasectl.backfills (change_id, direction, finished_at) VALUES
+      ('another-change', 'up', '2000-01-01'), ($1, 'down', '2000-01-01')`, [change.id]);
+    await session.query(`INSERT INTO phasectl.verifications (change_id, differing, checked_at) VALUES ('another-change', 0, now())`);
+  };
+  const removeStrangers = async () => {
+    await session.query(`DELETE FROM phasectl.backfills WHERE change_id = 'another-change' OR (change_id = $1 AND direction = 'down')`, [change.id]);
+    await session.query(`DELETE FROM phasectl.verifications WHERE change_id = 'another-change'`);
+  };
+
+  test('the switch refuses while its own backfill is unfinished (not another change\'s, not a down backfill), and changes nothing', async () => {
+    const { finished } = (await session.query(`SELECT finished_at AS finished FROM phasectl.backfills WHERE change_id = $1 AND direction = 'up'`, [change.id])).rows[0];
+    await session.query(`UPDATE phasectl.backfills SET finished_at = NULL WHERE change_id = $1 AND direction = 'up'`, [change.id]);
+    await strangers();
+    try {
+      const before = await state();
+      const error = await refused(stepNamed(p2, 'switch'));
+      expect(error.message).toBe(`phasectl: change ${change.id} cannot switch to phase 2: its backfill has not finished`);
+      expect(error.hint).toBe(`run \`phasectl backfill ${change.id}\`, then \`phasectl verify ${change.id}\`, then migrate again`);
+      expect(await state()).toEqual(before);
+    } finally {
+      await removeStrangers();
+      await session.query(`UPDATE phasectl.backfills SET finished_at = $2 WHERE change_id = $1 AND direction = 'up'`, [change.id, finished]);
+    }
+  });
+
+  test('the switch refuses another change\'s clean verification and one checked after a down backfill, and changes nothing', async () => {
+    // This change's own verification is still the clean one older than its backfill (test above).
+    await strangers();
+    try {
+      const before = await state();
+      const error = await refused(stepNamed(p2, 'switch'));
+      expect(error.message).toBe(`phasectl: change ${change.id} cannot switch to phase 2: no verification since the backfill found 0 differing rows`);
+      expect(await state()).toEqual(before);
+    } finally {
+      await removeStrangers();
+    }
+  });
+
   test('with a fresh clean verification the same switch applies (the refusals above were the guards)', async () => {
     await applySteps(session, p2.up);
     expect((await session.query('SELECT phase FROM phasectl.changes WHERE id = $1', [change.id])).rows).toEqual([{ phase: 2 }]);
+  });
+
+  test('phase 3 refuses without a clean verification since phase 2 (its own, not another change\'s), and changes nothing', async () => {
+    // Another change already contracted, with a clean verification: neither may stand in for this change's.
+    await session.query(`INSERT INTO phasectl.changes (id, phase, updated_at) VALUES ('another-change', 3, '2000-01-01')`);
+    await session.query(`INSERT INTO phasectl.verifications (change_id, differing, checked_at) VALUES ('another-change', 0, now())`);
+    const contractSteps = p3.up.filter((step) => step.name === 'unsync' || step.name === 'contract');
+    const expectRefused = async () => {
+      const before = await state();
+      for (const step of contractSteps) {
+        const error = await refused(step);
+        expect(error.message).toBe(`phasectl: change ${change.id} cannot contract (phase 3): no verification since phase 2 found 0 differing rows`);
+        expect(error.hint).toBe(`run \`phasectl verify ${change.id}\` (and \`phasectl backfill ${change.id} --repair\` if rows differ), then migrate again`);
+        expect(await state()).toEqual(before);
+      }
+    };
+    try {
+      // A verification since phase 2 that found a differing row.
+      await writeBehindTrigger(db.url, tamper);
+      await applyStep(session, stepNamed(p3, 'verify'));
+      expect((await session.query('SELECT differing::int FROM phasectl.verifications WHERE change_id = $1', [change.id])).rows).toEqual([{ differing: 1 }]);
+      await expectRefused();
+      // A clean verification, but from before phase 2 was applied.
+      await writeBehindTrigger(db.url, repair);
+      await applyStep(session, stepNamed(p3, 'verify'));
+      await session.query(
+        `UPDATE phasectl.verifications SET checked_at = (SELECT updated_at FROM phasectl.changes WHERE id = $1) - interval '1 second' WHERE change_id = $1`,
+        [change.id],
+      );
+      expect((await session.query('SELECT differing::int FROM phasectl.verifications WHERE change_id = $1', [change.id])).rows).toEqual([{ differing: 0 }]);
+      await expectRefused();
+    } finally {
+      await session.query(`DELETE FROM phasectl.changes WHERE id = 'another-change'`);
+      await session.query(`DELETE FROM phasectl.verifications WHERE change_id = 'another-change'`);
+    }
+  });
+
+  test('with a fresh clean verification phase 3 applies (the refusals above were the guard)', async () => {
+    await applySteps(session, p3.up);
+    expect((await session.query('SELECT phase FROM phasectl.changes WHERE id = $1', [change.id])).rows).toEqual([{ phase: 3 }]);
   });
 });
