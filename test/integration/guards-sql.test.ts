@@ -61,6 +61,8 @@ interface Case {
   tamper: string;
   /** SQL that makes it equal again, behind the trigger. */
   repair: string;
+  /** The table and column phase 3 drops. */
+  dropped: { schema: string; table: string; column: string };
 }
 
 const cases: Case[] = [
@@ -69,12 +71,14 @@ const cases: Case[] = [
     tables: ['r.users'],
     tamper: `UPDATE r.users SET favourite_color = 'tampered' WHERE id = 7`,
     repair: `UPDATE r.users SET favourite_color = job_title WHERE id = 7`,
+    dropped: { schema: 'r', table: 'users', column: 'job_title' },
   },
   {
     change: move,
     tables: ['m.users', 'm.profiles'],
     tamper: `UPDATE m.profiles SET address = 'tampered' WHERE user_id = 7`,
     repair: `UPDATE m.profiles SET address = 'street 7' WHERE user_id = 7`,
+    dropped: { schema: 'm', table: 'users', column: 'address' },
   },
 ];
 
@@ -94,7 +98,7 @@ async function refused(step: Step): Promise<{ message: string; hint?: string }> 
   return error;
 }
 
-describe.each(cases)('$change.kind $change.id', ({ change, tables, tamper, repair }) => {
+describe.each(cases)('$change.kind $change.id', ({ change, tables, tamper, repair, dropped }) => {
   const p1 = phaseSteps(change, 1);
   const p2 = phaseSteps(change, 2);
   const p3 = phaseSteps(change, 3);
@@ -226,8 +230,67 @@ describe.each(cases)('$change.kind $change.id', ({ change, tables, tamper, repai
     }
   });
 
+  test('phase 3 refuses to drop a column a user trigger still names, and changes nothing', async () => {
+    const table = `${dropped.schema}.${dropped.table}`;
+    await session.query(`CREATE FUNCTION ${dropped.schema}.audit_old() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN RAISE NOTICE 'old value %', NEW.${dropped.column}; RETURN NEW; END $$;
+      CREATE TRIGGER user_audit BEFORE UPDATE ON ${table} FOR EACH ROW EXECUTE FUNCTION ${dropped.schema}.audit_old();`);
+    try {
+      await applyStep(session, stepNamed(p3, 'verify'));
+      // A move removes its target-side trigger first (unsync); the column goes in the contract step.
+      for (const step of p3.up.filter((candidate) => candidate.name === 'unsync')) await applyStep(session, step);
+      const before = await state();
+      const error = await refused(stepNamed(p3, 'contract'));
+      expect(error.message).toBe(`phasectl: change ${change.id} cannot drop "${dropped.column}": trigger user_audit runs ${dropped.schema}.audit_old() still names it`);
+      expect(await state()).toEqual(before);
+    } finally {
+      await session.query(`DROP TRIGGER user_audit ON ${table}; DROP FUNCTION ${dropped.schema}.audit_old()`);
+    }
+  });
+
   test('with a fresh clean verification phase 3 applies (the refusals above were the guard)', async () => {
     await applySteps(session, p3.up);
     expect((await session.query('SELECT phase FROM phasectl.changes WHERE id = $1', [change.id])).rows).toEqual([{ phase: 3 }]);
+  });
+});
+
+describe('rollback of phase 1: drop-indexes', () => {
+  const change: RenameChange = {
+    kind: 'rename',
+    id: 'd-items-code',
+    rename: { schema: 'd', table: 'items', from: 'code', to: 'sku' },
+    column: {
+      type: 'text',
+      nullable: true,
+      indexes: [{ name: 'items_code_idx', definition: 'CREATE INDEX items_code_idx ON d.items USING btree (code)', unique: false }],
+      constraints: [],
+    },
+    key: { columns: ['id'], types: ['bigint'] },
+    releases: { phase1: '1.0.0' },
+  };
+
+  test('refuses to drop a relation of another table that holds the built index\'s name, and changes nothing', async () => {
+    await session.query(`CREATE SCHEMA d;
+      CREATE TABLE d.items (id bigint PRIMARY KEY, code text);
+      CREATE INDEX items_code_idx ON d.items (code);
+      CREATE TABLE d.legacy (id bigint PRIMARY KEY, sku text);
+      INSERT INTO d.items SELECT g, 'code ' || g FROM generate_series(1, 50) g;`);
+    const p1 = phaseSteps(change, 1);
+    await applySteps(session, p1.up);
+    const built = (await session.query(`SELECT indexname FROM pg_indexes WHERE schemaname = 'd' AND tablename = 'items' AND indexdef LIKE '%(sku)%'`)).rows;
+    expect(built).toHaveLength(1);
+    const name = built[0].indexname as string;
+    // The built index gone (dropped by hand), its name now held by an index of the application on another table.
+    await session.query(`DROP INDEX d.${name}; CREATE INDEX ${name} ON d.legacy (sku)`);
+    const before = await databaseState(session, ['d.items', 'd.legacy']);
+    const step = p1.down.find((candidate) => candidate.name === 'drop-indexes');
+    if (!step) throw new Error('no down step drop-indexes');
+    const error = await refused(step);
+    expect(error.message).toBe(`phasectl: "d"."${name}" is not an index on "d"."items": not dropping it`);
+    expect(error.hint).toBe('it belongs to the application: rename it (ALTER … RENAME TO …), run this step again, then rename it back');
+    expect(await databaseState(session, ['d.items', 'd.legacy'])).toEqual(before);
+    expect((await session.query(`SELECT indexdef FROM pg_indexes WHERE schemaname = 'd' AND indexname = $1`, [name])).rows).toEqual([
+      { indexdef: `CREATE INDEX ${name} ON d.legacy USING btree (sku)` },
+    ]);
   });
 });
