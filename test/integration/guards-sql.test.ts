@@ -109,15 +109,20 @@ describe.each(cases)('$change.kind $change.id', ({ change, tables, tamper, repai
     expect((await session.query('SELECT phase FROM phasectl.changes WHERE id = $1', [change.id])).rows).toEqual([{ phase: 1 }]);
   });
 
-  test('phase 3 refuses while phase 2 is not applied, and changes nothing', async () => {
-    const before = await state();
-    const contractSteps = p3.up.filter((step) => step.name === 'unsync' || step.name === 'contract');
-    expect(contractSteps.map((step) => step.name)).toEqual(change.kind === 'move' ? ['unsync', 'contract'] : ['contract']);
-    for (const step of contractSteps) {
-      const error = await refused(step);
-      expect(error.message).toBe(`phasectl: change ${change.id} cannot contract (phase 3): phase 2 is not applied`);
-      expect(error.hint).toBe(`apply phase 2 of ${change.id} first: \`phasectl migrate\`, or deploy the release that holds it`);
-      expect(await state()).toEqual(before);
+  test('phase 3 refuses while phase 2 is not applied (another change\'s phase 2 does not count), and changes nothing', async () => {
+    await session.query(`INSERT INTO phasectl.changes (id, phase) VALUES ('another-change', 2)`);
+    try {
+      const before = await state();
+      const contractSteps = p3.up.filter((step) => step.name === 'unsync' || step.name === 'contract');
+      expect(contractSteps.map((step) => step.name)).toEqual(change.kind === 'move' ? ['unsync', 'contract'] : ['contract']);
+      for (const step of contractSteps) {
+        const error = await refused(step);
+        expect(error.message).toBe(`phasectl: change ${change.id} cannot contract (phase 3): phase 2 is not applied`);
+        expect(error.hint).toBe(`apply phase 2 of ${change.id} first: \`phasectl migrate\`, or deploy the release that holds it`);
+        expect(await state()).toEqual(before);
+      }
+    } finally {
+      await session.query(`DELETE FROM phasectl.changes WHERE id = 'another-change'`);
     }
   });
 
