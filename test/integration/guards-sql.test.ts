@@ -9,8 +9,11 @@ import { databaseState, writeBehindTrigger } from '../support/guard-state.js';
 
 /**
  * The guards inside the generated SQL, applied the way another runner (psql, a CI job) would apply the
- * files: phase 3 refuses while phase 2 is not applied; the switch refuses a verification that found
- * differing rows or one older than the backfill. Each refusal names the change and the reason, and leaves
+ * files: phase 3 refuses while phase 2 is not applied, without a clean verification since phase 2, or while
+ * a user trigger names the dropped column; the switch refuses an unfinished backfill, a verification that
+ * found differing rows or one older than the backfill, and another change's rows; the rollback of phase 1
+ * refuses to drop another table's index. (scripts/template-guard-mutation.mjs: each guard term needs one of
+ * these, docs/mutation-testing.md.) Each refusal names the change and the reason, and leaves
  * schema, data, sync functions and phasectl's state exactly as they were.
  */
 const ROWS = 300;
