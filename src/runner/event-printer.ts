@@ -41,13 +41,15 @@ export function formatEvent(event: RunnerEvent): string | undefined {
  * The CLI's `log`: plain lines (backfill progress as a bar on a TTY, a line every 5 s otherwise),
  * one JSON object per line with `json`, nothing with `quiet` (errors still print).
  */
-export function eventPrinter(options: { json?: boolean; quiet?: boolean; tty: boolean; write: (text: string) => void }): EventLog {
-  if (options.quiet) return () => undefined;
-  if (options.json) return (event) => options.write(`${JSON.stringify(event)}\n`);
+export function eventPrinter(options: { json?: boolean; quiet?: boolean; tty: boolean; write: (text: string) => void }): EventLog & { end(): void } {
+  if (options.quiet) return Object.assign(() => undefined, { end: () => undefined });
+  if (options.json) return Object.assign((event: RunnerEvent) => options.write(`${JSON.stringify(event)}\n`), { end: () => undefined });
   const progress = backfillProgressReporter({ write: options.write, tty: options.tty });
-  return (event) => {
+  const log = (event: RunnerEvent) => {
     if (progress.handle(event)) return;
     const line = formatEvent(event);
     if (line !== undefined) options.write(line.endsWith('\n') ? line : `${line}\n`);
   };
+  // `end` closes an open progress bar before an error or a stop message is printed on the terminal.
+  return Object.assign(log, { end: () => progress.end() });
 }
