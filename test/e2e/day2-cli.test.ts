@@ -1,7 +1,8 @@
+import { spawn } from 'node:child_process';
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, expect, test } from 'vitest';
-import { jsonEvents, phasectl, startPhasectl } from '../support/cli.js';
+import { jsonEvents, phasectl, phasectlBin, requireBuiltCli, startPhasectl } from '../support/cli.js';
 import { createTestDatabase } from '../support/database.js';
 import { generatedProject } from '../support/fixtures-generated.js';
 import { query } from '../support/fixtures-project.js';
@@ -67,4 +68,21 @@ test('a resumed backfill counts from the stored progress in its events (the bar 
   expect(resumed.code, resumed.stderr).toBe(0);
   const first = jsonEvents(resumed.stdout).find((event) => event.type === 'backfill-progress');
   expect(first).toMatchObject({ rowsScanned: saved + 100, rowsDone: saved + 100 });
+});
+
+test('on a terminal, Ctrl-C ends the progress bar before the stop message and the error (exit 130)', async () => {
+  const { dir, env } = await setup(1200);
+  // `script` gives the CLI a terminal; ^C typed on it is SIGINT for the CLI.
+  requireBuiltCli();
+  const command = [process.execPath, phasectlBin, 'migrate', '--project', dir, '--batch-size', '100', '--target-batch-ms', '1', '--pause-ms', '60'];
+  const child = spawn('script', ['-qfec', command.map((word) => `'${word}'`).join(' '), '/dev/null'], { env: { ...process.env, ...env, NO_COLOR: '' }, stdio: ['pipe', 'pipe', 'pipe'] });
+  let output = '';
+  child.stdout.on('data', (chunk) => (output += String(chunk)));
+  const closed = new Promise<number | null>((resolve) => child.on('close', resolve));
+  await waitFor('the progress bar', async () => output.includes('rows/s'));
+  child.stdin.write('\u0003');
+  expect(await closed).toBe(130);
+  const lines = output.split('\n');
+  expect(lines.find((line) => line.includes('SIGINT: stopping after the current batch of the backfill of users-job-title'))).not.toContain('rows/s');
+  expect(lines.find((line) => line.includes('error: backfill of'))).not.toContain('rows/s');
 });
