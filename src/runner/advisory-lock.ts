@@ -14,7 +14,7 @@ export const RUN_LOCK_KEY = 1885888883;
  */
 export async function describeRunLockHolders(query: (sql: string, params?: unknown[]) => Promise<Record<string, unknown>[]>): Promise<string> {
   const rows = await query(
-    `SELECT l.pid, a.application_name, a.client_addr::text AS client, a.backend_start
+    `SELECT l.pid, a.application_name, pg_catalog.host(a.client_addr) AS client, a.backend_start
        FROM pg_catalog.pg_locks l LEFT JOIN pg_catalog.pg_stat_activity a ON a.pid = l.pid
       WHERE l.locktype = 'advisory' AND l.classid = 0 AND l.objid = $1::bigint::oid AND l.objsubid = 1 AND l.granted
         AND l.database = (SELECT oid FROM pg_catalog.pg_database WHERE datname = current_database())`,
