@@ -1,3 +1,4 @@
+import { style, type Style } from '../cli/color.js';
 import { RULE_NAMES, type BaseRef, type CheckReport, type Violation } from './types.js';
 
 /** `file:line:col` (as much as is known). */
@@ -22,8 +23,9 @@ export function summaryLine(report: CheckReport): string {
 /**
  * Human-readable report: violations grouped per change, each as
  * `file:line:col  rule N (name)  message` and `    fix: …`, then notes and the summary line.
+ * `paint` colours it for a terminal (plain by default).
  */
-export function renderText(report: CheckReport): string {
+export function renderText(report: CheckReport, paint: Style = style(false)): string {
   const lines: string[] = [];
   const groups = new Map<string, Violation[]>();
   for (const violation of report.violations) {
@@ -31,15 +33,15 @@ export function renderText(report: CheckReport): string {
     groups.set(key, [...(groups.get(key) ?? []), violation]);
   }
   for (const [changeId, violations] of groups) {
-    lines.push(changeId === '' ? '(not tied to one change)' : changeId);
+    lines.push(paint.bold(changeId === '' ? '(not tied to one change)' : changeId));
     for (const violation of violations) {
-      lines.push(`  ${formatLocation(violation)}  rule ${violation.rule} (${RULE_NAMES[violation.rule]})  ${violation.message}`);
-      lines.push(`      fix: ${violation.fix}`);
+      lines.push(`  ${formatLocation(violation)}  ${paint.red(`rule ${violation.rule} (${RULE_NAMES[violation.rule]})`)}  ${violation.message}`);
+      lines.push(`      ${paint.cyan('fix:')} ${violation.fix}`);
     }
     lines.push('');
   }
-  for (const note of report.notes) lines.push(`note: ${note}`);
-  lines.push(summaryLine(report));
+  for (const note of report.notes) lines.push(`${paint.yellow('note:')} ${note}`);
+  lines.push(report.ok ? paint.green(summaryLine(report)) : paint.red(summaryLine(report)));
   return `${lines.join('\n')}\n`;
 }
 

@@ -1,5 +1,6 @@
 import { InvalidArgumentError, type Command } from 'commander';
 import { backfill } from '../backfill/commands.js';
+import { useColor } from './color.js';
 import { eventPrinter } from '../runner/event-printer.js';
 import { abortOnSignals } from '../runner/signals.js';
 import { action, processOutput, requireDatabaseUrl, withDatabaseOption } from './output.js';
@@ -23,7 +24,7 @@ export function register(program: Command): void {
     .action(
       action(async (changeId: string, flags: { databaseUrl?: string; project?: string; batchSize?: number; targetBatchMs?: number; pauseMs?: number; direction: 'up' | 'down'; repair?: boolean; quiet?: boolean; json?: boolean }) => {
         const signals = abortOnSignals();
-        const printer = eventPrinter({ json: flags.json, quiet: flags.quiet, tty: process.stdout.isTTY === true, write: (t) => void process.stdout.write(t) });
+        const printer = eventPrinter({ json: flags.json, quiet: flags.quiet, tty: process.stdout.isTTY === true, color: useColor(process.stdout), write: (t) => void process.stdout.write(t) });
         signals.beforeMessage = printer.end;
         try {
           const result = await backfill({

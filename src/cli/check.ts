@@ -5,6 +5,7 @@ import { renderJson } from '../check/report-json.js';
 import { renderText } from '../check/report-text.js';
 import { PhasectlError } from '../errors.js';
 import { action, processOutput, type Output } from './output.js';
+import { streamStyle, style } from './color.js';
 
 interface CheckFlags {
   base?: string;
@@ -27,8 +28,12 @@ export function register(program: Command, output: Output = processOutput): void
       action(async (flags: CheckFlags) => {
         try {
           const report = await check({ projectDir: flags.project, base: flags.base, releaseTags: flags.releaseTags });
-          const render = flags.format === 'json' ? renderJson : flags.format === 'github' ? renderGithub : renderText;
-          output.out(render(report));
+          if (flags.format === 'text') {
+            // Colour only the text format, only on a terminal (an Output swapped by tests stays plain).
+            output.out(renderText(report, output === processOutput ? streamStyle(process.stdout) : style(false)));
+          } else {
+            output.out(flags.format === 'json' ? renderJson(report) : renderGithub(report));
+          }
           return report.exitCode;
         } catch (error) {
           // Annotate the pull request too; the error itself is printed (to stderr) by `action`.

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { migrate } from '../runner/migrate.js';
+import { useColor } from './color.js';
 import { eventPrinter } from '../runner/event-printer.js';
 import { abortOnSignals } from '../runner/signals.js';
 import { action, processOutput, requireDatabaseUrl, withDatabaseOption } from './output.js';
@@ -42,7 +43,7 @@ export function register(program: Command): void {
     .action(
       action(async (flags: MigrateFlags) => {
         const signals = abortOnSignals();
-        const printer = eventPrinter({ json: flags.json, quiet: flags.quiet, tty: process.stdout.isTTY === true, write: (t) => void process.stdout.write(t) });
+        const printer = eventPrinter({ json: flags.json, quiet: flags.quiet, tty: process.stdout.isTTY === true, color: useColor(process.stdout), write: (t) => void process.stdout.write(t) });
         signals.beforeMessage = printer.end;
         try {
           const result = await migrate({

@@ -1,6 +1,7 @@
 import { Command } from 'commander';
 import { ExitCode, formatError, PhasectlError } from '../errors.js';
 import { redactUrl } from '../db/url.js';
+import { streamStyle, style } from './color.js';
 
 /** Where command output goes; tests swap it. */
 export interface Output {
@@ -59,13 +60,16 @@ export function action<A extends unknown[]>(fn: (...args: A) => Promise<number |
 }
 
 export function reportError(error: unknown, output: Output = processOutput): number {
+  // Red "error:" only on a terminal (and never with NO_COLOR); output swapped by tests stays plain.
+  const paint = output === processOutput ? streamStyle(process.stderr) : style(false);
+  const colourPrefix = (text: string) => text.replace(/^error:/, paint.red(paint.bold('error:')));
   if (error instanceof PhasectlError) {
-    output.err(printable(redactSecrets(formatError(error))));
+    output.err(colourPrefix(printable(redactSecrets(formatError(error)))));
     return error.exitCode;
   }
   const debug = process.env.PHASECTL_DEBUG === '1' || process.argv.includes('--debug');
   const message = error instanceof Error ? (debug ? (error.stack ?? error.message) : error.message) : String(error);
-  output.err(printable(redactSecrets(`error: ${message}`)));
+  output.err(colourPrefix(printable(redactSecrets(`error: ${message}`))));
   if (!debug) output.err('  (run with --debug for details)');
   return ExitCode.failure;
 }

@@ -4,6 +4,7 @@ import { ExitCode } from '../errors.js';
 import { action, processOutput, requireDatabaseUrl, withDatabaseOption } from './output.js';
 import { BOUNDS } from '../option-bounds.js';
 import { bounded, rangeNote } from './parse-number.js';
+import { streamStyle } from './color.js';
 
 /** `phasectl verify <change-id>`: counts rows where the columns differ; exit 0 if none, 1 otherwise. */
 export function register(program: Command): void {
@@ -17,7 +18,9 @@ export function register(program: Command): void {
     .action(
       action(async (changeId: string, flags: { databaseUrl?: string; project?: string; batchSize?: number; json?: boolean }) => {
         const result = await verify({ databaseUrl: requireDatabaseUrl(flags.databaseUrl), projectDir: flags.project, changeId, batchSize: flags.batchSize });
-        processOutput.out(flags.json ? JSON.stringify(result) : `${changeId}: ${result.differing} differing row(s)`);
+        const paint = streamStyle(process.stdout);
+        const counted = `${result.differing} differing row(s)`;
+        processOutput.out(flags.json ? JSON.stringify(result) : `${changeId}: ${result.differing === 0 ? paint.green(counted) : paint.red(counted)}`);
         if (result.differing > 0 && !flags.json) processOutput.err(`  fix: run \`phasectl backfill ${changeId} --repair\` (it rewrites exactly the rows that differ), then verify again`);
         return result.differing === 0 ? ExitCode.ok : ExitCode.problems;
       }),

@@ -1,5 +1,6 @@
 import { backfillProgressReporter } from '../backfill/progress.js';
 import type { EventLog, RunnerEvent } from './events.js';
+import { style, type Style } from '../cli/color.js';
 
 /** One plain line per event (undefined = nothing to say in plain mode). Pure. */
 export function formatEvent(event: RunnerEvent): string | undefined {
@@ -37,17 +38,45 @@ export function formatEvent(event: RunnerEvent): string | undefined {
   }
 }
 
+/** A plain line coloured by the kind of event (the caller decides whether colour is on). */
+export function colourEvent(event: RunnerEvent, line: string, paint: Style): string {
+  switch (event.type) {
+    case 'file-start':
+    case 'rollback-group':
+      return paint.bold(line);
+    case 'file-done':
+      return paint.dim(line);
+    case 'file-dry-run':
+      return line.replace(/^-- .*$/m, (header) => paint.cyan(header));
+    case 'retry':
+    case 'lock-wait':
+    case 'index-rebuild':
+      return paint.yellow(line);
+    case 'backfill-done':
+    case 'up-to-date':
+      return paint.green(line);
+    case 'verify-done':
+      return event.differing === 0 ? paint.green(line) : paint.red(line);
+    default:
+      return line;
+  }
+}
+
 /**
  * The CLI's `log`: plain lines (backfill progress as a bar on a TTY, a line every 5 s otherwise),
- * one JSON object per line with `json`, nothing with `quiet` (errors still print).
+ * one JSON object per line with `json` (never coloured), nothing with `quiet` (errors still print).
+ * `color` colours plain lines (the CLI passes useColor(process.stdout)).
  */
-export function eventPrinter(options: { json?: boolean; quiet?: boolean; tty: boolean; write: (text: string) => void }): EventLog & { end(): void } {
+export function eventPrinter(options: { json?: boolean; quiet?: boolean; tty: boolean; color?: boolean; write: (text: string) => void }): EventLog & { end(): void } {
   if (options.quiet) return Object.assign(() => undefined, { end: () => undefined });
-  if (options.json) return Object.assign((event: RunnerEvent) => options.write(`${JSON.stringify(event)}\n`), { end: () => undefined });
+  if (options.json) return Object.assign((event: RunnerEvent) => options.write(`${JSON.stringify(event)}
+`), { end: () => undefined });
   const progress = backfillProgressReporter({ write: options.write, tty: options.tty });
+  const paint = style(options.color === true);
   const log = (event: RunnerEvent) => {
     if (progress.handle(event)) return;
-    const line = formatEvent(event);
+    const plain = formatEvent(event);
+    const line = plain === undefined ? undefined : colourEvent(event, plain, paint);
     if (line !== undefined) options.write(line.endsWith('\n') ? line : `${line}\n`);
   };
   // `end` closes an open progress bar before an error or a stop message is printed on the terminal.

@@ -6,7 +6,7 @@ import { runVerify } from '../backfill/verify.js';
 import { projectPaths } from '../project.js';
 import { acquireRunLock, releaseRunLock } from './advisory-lock.js';
 import { applyFile, type ApplyContext } from './apply-file.js';
-import { silent, type EventLog } from './events.js';
+import { silent, type EventLog, type RunnerEvent } from './events.js';
 import { readMigrationFiles, type MigrationFile } from './migration-files.js';
 import { checkAppliedFiles, pendingUpFiles } from './migration-plan.js';
 import { planResolver, type PlanResolver } from './plan-resolver.js';
@@ -171,18 +171,21 @@ async function dryRun(run: RunSession, files: MigrationFile[], migrationsDir: st
   checkAppliedFiles(files, applied, migrationsDir);
   const pending = pendingUpFiles(files, applied, options.toRelease);
   if (pending.length === 0) log({ type: 'up-to-date' });
-  for (const file of pending) {
-    const action = file.header?.action ?? 'sql';
-    let note: string | undefined;
-    if (file.header && action !== 'sql') {
-      const plan = await resolvePlan(file).catch(() => undefined);
-      note = plan
-        ? `${action === 'backfill' ? 'batched backfill' : 'batched verification'} of ${plan.table.schema}.${plan.table.table} by (${plan.keyColumns.join(', ')}), each batch:\n${action === 'backfill' ? plan.updateSql : plan.countDifferentSql}`
-        : `phasectl runs its batched ${action} engine for this step`;
-    }
-    log({ type: 'file-dry-run', file: file.name, sql: file.content, action, note });
-  }
+  for (const file of pending) log(await dryRunEvent(file, resolvePlan));
   return { applied: [], pending: pending.map((file) => file.name), dryRun: true };
+}
+
+/** What a dry run prints for one file: its SQL, or for a batched step the SQL of each batch. */
+export async function dryRunEvent(file: MigrationFile, resolvePlan: PlanResolver): Promise<RunnerEvent> {
+  const action = file.header?.action ?? 'sql';
+  let note: string | undefined;
+  if (file.header && action !== 'sql') {
+    const plan = await resolvePlan(file).catch(() => undefined);
+    note = plan
+      ? `${action === 'backfill' ? 'batched backfill' : 'batched verification'} of ${plan.table.schema}.${plan.table.table} by (${plan.keyColumns.join(', ')}), each batch:\n${action === 'backfill' ? plan.updateSql : plan.countDifferentSql}`
+      : `phasectl runs its batched ${action} engine for this step`;
+  }
+  return { type: 'file-dry-run', file: file.name, sql: file.content, action, note };
 }
 
 /** phases.yaml must exist: a project without one was never initialised. */

@@ -5,8 +5,8 @@ import { acquireRunLock, releaseRunLock } from './advisory-lock.js';
 import { applyFile } from './apply-file.js';
 import { silent } from './events.js';
 import { readMigrationFiles } from './migration-files.js';
-import { checkAppliedFiles, rollbackPlan } from './migration-plan.js';
-import { applyContext, requirePhasesFile, type RunOptions } from './migrate.js';
+import { checkAppliedFiles, rollbackPlan, type RollbackGroup } from './migration-plan.js';
+import { applyContext, dryRunEvent, requirePhasesFile, type RunOptions } from './migrate.js';
 import { planResolver } from './plan-resolver.js';
 import { readApplied, recordDownRun } from './record.js';
 import { openSession } from './session.js';
@@ -15,10 +15,15 @@ import { ensureStateSchema } from './state-schema.js';
 export interface RollbackOptions extends RunOptions {
   /** The release to undo: must be the newest applied one. */
   release: string;
+  /** Print (log) the down files and their SQL, change nothing: no state schema, no lock, no writes. */
+  dryRun?: boolean;
 }
 
 export interface RollbackResult {
   release: string;
+  dryRun: boolean;
+  /** What the rollback runs (dry run) or ran: per (change, phase) group, its down files in order. */
+  planned: { changeId: string; phase: number; downs: string[] }[];
   /** Down files run, in order. */
   ran: { name: string; durationMs: number; backfill?: BackfillResult }[];
   /** Up files removed from phasectl.migrations. */
@@ -39,6 +44,16 @@ export async function rollback(options: RollbackOptions): Promise<RollbackResult
   const resolvePlan = options.resolvePlan ?? planResolver(paths.phasesFile);
   const run = await openSession(options.databaseUrl, 'phasectl rollback');
   try {
+    if (options.dryRun) {
+      const applied = await readApplied(run.session);
+      checkAppliedFiles(files, applied, paths.migrationsDir);
+      const groups = rollbackPlan(files, applied, options.release);
+      for (const group of groups) {
+        log({ type: 'rollback-group', changeId: group.changeId, phase: group.phase });
+        for (const file of group.downs) log(await dryRunEvent(file, resolvePlan));
+      }
+      return { release: options.release, dryRun: true, planned: describeGroups(groups), ran: [], removed: [] };
+    }
     await ensureStateSchema(run.session);
     await acquireRunLock(run.session, run.monitor, { waitSeconds: options.waitLockSeconds ?? 0, log });
     try {
@@ -46,7 +61,7 @@ export async function rollback(options: RollbackOptions): Promise<RollbackResult
       checkAppliedFiles(files, applied, paths.migrationsDir);
       const groups = rollbackPlan(files, applied, options.release);
       const ctx = await applyContext(run, options, log);
-      const result: RollbackResult = { release: options.release, ran: [], removed: [] };
+      const result: RollbackResult = { release: options.release, dryRun: false, planned: describeGroups(groups), ran: [], removed: [] };
       for (const group of groups) {
         log({ type: 'rollback-group', changeId: group.changeId, phase: group.phase });
         for (const file of group.downs) {
@@ -86,4 +101,8 @@ export async function rollback(options: RollbackOptions): Promise<RollbackResult
   } finally {
     await run.close();
   }
+}
+
+function describeGroups(groups: RollbackGroup[]): RollbackResult['planned'] {
+  return groups.map((group) => ({ changeId: group.changeId, phase: group.phase, downs: group.downs.map((file) => file.name) }));
 }

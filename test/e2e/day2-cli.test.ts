@@ -75,7 +75,7 @@ test('on a terminal, Ctrl-C ends the progress bar before the stop message and th
   // `script` gives the CLI a terminal; ^C typed on it is SIGINT for the CLI.
   requireBuiltCli();
   const command = [process.execPath, phasectlBin, 'migrate', '--project', dir, '--batch-size', '100', '--target-batch-ms', '1', '--pause-ms', '60'];
-  const child = spawn('script', ['-qfec', command.map((word) => `'${word}'`).join(' '), '/dev/null'], { env: { ...process.env, ...env, NO_COLOR: '' }, stdio: ['pipe', 'pipe', 'pipe'] });
+  const child = spawn('script', ['-qfec', command.map((word) => `'${word}'`).join(' '), '/dev/null'], { env: { ...process.env, ...env, NO_COLOR: '1' }, stdio: ['pipe', 'pipe', 'pipe'] });
   let output = '';
   child.stdout.on('data', (chunk) => (output += String(chunk)));
   const closed = new Promise<number | null>((resolve) => child.on('close', resolve));

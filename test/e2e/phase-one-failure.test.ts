@@ -48,7 +48,7 @@ test('a failed backfill names the rollback command and the failing writes; the r
   expect(failed.stderr).not.toMatch(/change the up expression in phases\.yaml and regenerate/);
   expect(await appInsert(9001)).toMatch(/invalid input syntax for type integer: "void"/);
 
-  const rollback = await cli(['rollback', '--release', '1.0.0']);
+  const rollback = await cli(['rollback', '--release', '1.0.0', '--yes']);
   expect(rollback.stderr).toBe('');
   expect(rollback.code).toBe(0);
   expect(await appInsert(9001)).toBe('ok');

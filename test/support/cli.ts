@@ -59,7 +59,7 @@ function newestMtime(dir: string): { file: string; mtime: number } {
  */
 export function startPhasectl(args: string[], options: { cwd?: string; env?: Record<string, string | undefined> } = {}): RunningCli {
   requireBuiltCli();
-  const env: NodeJS.ProcessEnv = { ...process.env, DATABASE_URL: undefined, PHASECTL_RELEASE: undefined, NO_COLOR: '', ...options.env };
+  const env: NodeJS.ProcessEnv = { ...process.env, DATABASE_URL: undefined, PHASECTL_RELEASE: undefined, NO_COLOR: '', FORCE_COLOR: undefined, ...options.env };
   for (const [name, value] of Object.entries(env)) if (value === undefined) delete env[name];
   const child = spawn(process.execPath, [phasectlBin, ...args], { cwd: options.cwd ?? repoRoot, env, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
