@@ -100,7 +100,10 @@ async function backfill(session: pg.ClientBase, plan: BackfillPlan, options: Bac
     let last = state.last_key;
     let rowsDone = Number(state.rows_done);
     let rowsUpdated = 0;
-    let rowsScanned = 0;
+    // A resume counts on from the stored progress (rows walked before ≈ rows_done), so the bar and the
+    // events do not start again at 0 % and then jump to "finished"; the speed counts this run's rows only.
+    const resumedRows = state.last_key ? Number(state.rows_done) : 0;
+    let rowsScanned = resumedRows;
     let batches = 0;
     const initial = options.batchSize ?? 1000;
     let size = initial;
@@ -122,7 +125,7 @@ async function backfill(session: pg.ClientBase, plan: BackfillPlan, options: Bac
       rowsScanned += size;
       last = lastKey;
       dense = isDenseRange(plan.keyTypes, first, lastKey, updated);
-      const rowsPerSecond = (rowsScanned * 1000) / Math.max(1, Date.now() - started);
+      const rowsPerSecond = ((rowsScanned - resumedRows) * 1000) / Math.max(1, Date.now() - started);
       log({
         type: 'backfill-progress', changeId: plan.changeId, direction: plan.direction, rowsDone, rowsScanned,
         rowsEstimated, lastKey, batchSize: size, batchMs, rowsPerSecond,

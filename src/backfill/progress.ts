@@ -26,6 +26,13 @@ export function backfillProgressReporter(options: { write: (text: string) => voi
   let lastPrinted = 0;
   let barOpen = false;
   return {
+    /** Ends an open bar with a newline, so what is printed next (a stop message, an error) starts on its own line. */
+    end(): void {
+      if (barOpen) {
+        options.write('\n');
+        barOpen = false;
+      }
+    },
     /** Returns true when the event was a backfill progress event it handled. */
     handle(event: RunnerEvent): boolean {
       if (event.type !== 'backfill-progress') {

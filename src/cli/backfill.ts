@@ -24,6 +24,8 @@ export function register(program: Command): void {
     .action(
       action(async (changeId: string, flags: { databaseUrl?: string; project?: string; batchSize?: number; targetBatchMs?: number; pauseMs?: number; direction: 'up' | 'down'; repair?: boolean; quiet?: boolean; json?: boolean }) => {
         const signals = abortOnSignals();
+        const printer = eventPrinter({ json: flags.json, quiet: flags.quiet, tty: process.stdout.isTTY === true, color: useColor(process.stdout), write: (t) => void process.stdout.write(t) });
+        signals.beforeMessage = printer.end;
         try {
           const result = await backfill({
             databaseUrl: requireDatabaseUrl(flags.databaseUrl),
@@ -35,9 +37,15 @@ export function register(program: Command): void {
             pauseMs: flags.pauseMs,
             repair: flags.repair === true,
             signal: signals.signal,
-            log: eventPrinter({ json: flags.json, quiet: flags.quiet, tty: process.stdout.isTTY === true, color: useColor(process.stdout), write: (t) => void process.stdout.write(t) }),
+            log: (event) => {
+              signals.track(event);
+              printer(event);
+            },
           });
           if (flags.json) processOutput.out(JSON.stringify(result));
+        } catch (error) {
+          printer.end(); // the error goes on its own line, not on the progress bar's
+          throw error;
         } finally {
           signals.dispose();
         }

@@ -31,7 +31,8 @@ Example (one rename, three releases):
   $ phasectl advance --release 1.6.0 && phasectl migrate      # release 1.6.0: contract
   $ phasectl check --base origin/main                         # in CI
 
-Exit codes: 0 ok, 1 a check found problems, 2 bad input (nothing changed), 3 database or runtime failure.`,
+Exit codes: 0 ok, 1 a check found problems, 2 bad input (nothing changed), 3 database or runtime failure,
+130 stopped by Ctrl-C (143 by SIGTERM; a second Ctrl-C aborts at once).`,
     )
     .exitOverride();
   for (const register of [

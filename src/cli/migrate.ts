@@ -43,6 +43,8 @@ export function register(program: Command): void {
     .action(
       action(async (flags: MigrateFlags) => {
         const signals = abortOnSignals();
+        const printer = eventPrinter({ json: flags.json, quiet: flags.quiet, tty: process.stdout.isTTY === true, color: useColor(process.stdout), write: (t) => void process.stdout.write(t) });
+        signals.beforeMessage = printer.end;
         try {
           const result = await migrate({
             databaseUrl: requireDatabaseUrl(flags.databaseUrl),
@@ -55,9 +57,15 @@ export function register(program: Command): void {
             showBlockerQueries: flags.showBlockerQueries,
             backfill: { batchSize: flags.batchSize, targetBatchMs: flags.targetBatchMs, pauseMs: flags.pauseMs },
             signal: signals.signal,
-            log: eventPrinter({ json: flags.json, quiet: flags.quiet, tty: process.stdout.isTTY === true, color: useColor(process.stdout), write: (t) => void process.stdout.write(t) }),
+            log: (event) => {
+              signals.track(event);
+              printer(event);
+            },
           });
           if (!flags.quiet && !flags.json && result.applied.length > 0) processOutput.out(`applied ${result.applied.length} migration file(s)`);
+        } catch (error) {
+          printer.end(); // the error goes on its own line, not on the progress bar's
+          throw error;
         } finally {
           signals.dispose();
         }

@@ -8,19 +8,22 @@ import type { EventLog } from './events.js';
  */
 export const RUN_LOCK_KEY = 1885888883;
 
-/** Who holds the run lock: `pid 123 (phasectl, since 2024-…)`, for messages. */
+/**
+ * Who holds the run lock, for messages: `backend pid 123, application "phasectl migrate", client 10.0.0.5`.
+ * The pid is the PostgreSQL backend's (pg_stat_activity.pid), not a process on the machine that runs phasectl.
+ */
 export async function describeRunLockHolders(query: (sql: string, params?: unknown[]) => Promise<Record<string, unknown>[]>): Promise<string> {
   const rows = await query(
-    `SELECT l.pid, a.application_name, a.client_addr::text AS client, a.backend_start
+    `SELECT l.pid, a.application_name, pg_catalog.host(a.client_addr) AS client, a.backend_start
        FROM pg_catalog.pg_locks l LEFT JOIN pg_catalog.pg_stat_activity a ON a.pid = l.pid
       WHERE l.locktype = 'advisory' AND l.classid = 0 AND l.objid = $1::bigint::oid AND l.objsubid = 1 AND l.granted
         AND l.database = (SELECT oid FROM pg_catalog.pg_database WHERE datname = current_database())`,
     [RUN_LOCK_KEY],
   ).catch(() => []);
-  if (rows.length === 0) return 'pid unknown';
+  if (rows.length === 0) return 'backend pid unknown';
   return rows
-    .map((row) => `pid ${row.pid}${row.application_name ? ` (${row.application_name}${row.client ? ` from ${row.client}` : ''})` : ''}`)
-    .join(', ');
+    .map((row) => `backend pid ${row.pid}, application ${JSON.stringify(row.application_name ?? '')}, client ${row.client ?? 'local socket'}`)
+    .join('; ');
 }
 
 /**

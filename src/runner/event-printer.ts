@@ -69,15 +69,18 @@ export function colourEvent(event: RunnerEvent, line: string, paint: Style): str
  * one JSON object per line with `json` (never coloured), nothing with `quiet` (errors still print).
  * `color` colours plain lines (the CLI passes useColor(process.stdout)).
  */
-export function eventPrinter(options: { json?: boolean; quiet?: boolean; tty: boolean; color?: boolean; write: (text: string) => void }): EventLog {
-  if (options.quiet) return () => undefined;
-  if (options.json) return (event) => options.write(`${JSON.stringify(event)}\n`);
+export function eventPrinter(options: { json?: boolean; quiet?: boolean; tty: boolean; color?: boolean; write: (text: string) => void }): EventLog & { end(): void } {
+  if (options.quiet) return Object.assign(() => undefined, { end: () => undefined });
+  if (options.json) return Object.assign((event: RunnerEvent) => options.write(`${JSON.stringify(event)}
+`), { end: () => undefined });
   const progress = backfillProgressReporter({ write: options.write, tty: options.tty });
   const paint = style(options.color === true);
-  return (event) => {
+  const log = (event: RunnerEvent) => {
     if (progress.handle(event)) return;
     const plain = formatEvent(event);
     const line = plain === undefined ? undefined : colourEvent(event, plain, paint);
     if (line !== undefined) options.write(line.endsWith('\n') ? line : `${line}\n`);
   };
+  // `end` closes an open progress bar before an error or a stop message is printed on the terminal.
+  return Object.assign(log, { end: () => progress.end() });
 }

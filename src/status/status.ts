@@ -56,6 +56,8 @@ export interface StatusReport {
   unmanagedApplied: string[];
   /** Whether phasectl's state schema exists in the database. */
   stateSchema: boolean;
+  /** Applied files whose content on disk differs from the checksum recorded when they were applied (edited by hand). */
+  editedApplied: string[];
 }
 
 export interface StatusOptions {
@@ -85,6 +87,7 @@ export async function status(options: StatusOptions): Promise<StatusReport> {
       pendingFiles: pendingFiles.map((file) => file.name),
       unmanagedApplied: applied.filter((row) => row.changeId === null).map((row) => row.name),
       stateSchema,
+      editedApplied: applied.filter((row) => files.some((file) => file.name === row.name && file.checksum !== row.checksum)).map((row) => row.name),
     };
   } finally {
     await run.close();
@@ -102,7 +105,8 @@ async function changeStatus(session: pg.ClientBase, change: Change, stateSchema:
   const catalog = (
     await session.query<{ trigger: boolean; fn: boolean; old: boolean; new: boolean; estimate: string }>(
       `SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_trigger WHERE tgrelid = c.oid AND tgname = $3 AND NOT tgisinternal) AS trigger,
-              EXISTS (SELECT 1 FROM pg_catalog.pg_proc p WHERE p.proname = $4 AND p.pronamespace = 'phasectl'::regnamespace) AS fn,
+              EXISTS (SELECT 1 FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_namespace pn ON pn.oid = p.pronamespace
+                       WHERE p.proname = $4 AND pn.nspname = 'phasectl') AS fn,
               EXISTS (SELECT 1 FROM pg_catalog.pg_attribute WHERE attrelid = c.oid AND attname = $5 AND attnum > 0 AND NOT attisdropped) AS old,
               EXISTS (SELECT 1 FROM pg_catalog.pg_attribute a JOIN pg_catalog.pg_class tc ON tc.oid = a.attrelid
                        JOIN pg_catalog.pg_namespace tn ON tn.oid = tc.relnamespace

@@ -78,14 +78,15 @@ test('verify prints the count and exits 1 when rows differ; status shows drift w
   expect(status.stdout).toMatch(/drift: sync trigger missing on public\.users while phase 2 is applied/);
 });
 
-test('a second migrate while another holds the lock: exit 3 naming the pid', async () => {
+test('a second migrate while another holds the lock: exit 3 naming its backend pid, application and client', async () => {
   const holder = await client(url);
   try {
+    await holder.query(`SET application_name = 'release-job'`);
     await holder.query('SELECT pg_advisory_lock($1::bigint)', [RUN_LOCK_KEY]);
     const pid = (await holder.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]!.pid;
     const result = await phasectl(['migrate', '--project', dir]);
     expect(result.code).toBe(3);
-    expect(result.stderr).toContain(`another phasectl migrate is running (pid ${pid}`);
+    expect(result.stderr).toMatch(new RegExp(`another phasectl migrate is running \\(backend pid ${pid}, application "release-job", client (127\\.0\\.0\\.1|::1|local socket)\\)`));
     expect(result.stderr).toContain('--wait-lock');
   } finally {
     await holder.end();

@@ -132,7 +132,7 @@ describe('migrate', () => {
       const error = await migrate({ databaseUrl: url, projectDir: project.dir }).catch((e: unknown) => e);
       expect(error).toBeInstanceOf(RuntimeFailure);
       expect((error as RuntimeFailure).exitCode).toBe(3);
-      expect((error as RuntimeFailure).message).toContain(`another phasectl migrate is running (pid ${pid}`);
+      expect((error as RuntimeFailure).message).toContain(`another phasectl migrate is running (backend pid ${pid}`);
       expect(await query(url, `SELECT to_regclass('public.a') AS t`)).toEqual([{ t: null }]);
       // With --wait-lock the second run waits and goes on once the first releases.
       const waiting = migrate({ databaseUrl: url, projectDir: project.dir, waitLockSeconds: 30 });
