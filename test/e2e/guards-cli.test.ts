@@ -111,7 +111,8 @@ test('a second backfill of the same change is refused while the first runs (exit
   const { url, dir } = await setup(2000);
   await applyNamedSteps(url, dir, CHANGE, 1, ['expand']);
   const env = { DATABASE_URL: url };
-  const first = startPhasectl(['backfill', CHANGE, '--project', dir, '--batch-size', '100', '--target-batch-ms', '1', '--pause-ms', '250', '--quiet'], { env });
+  // About 20 s of batches with pauses: the second CLI must start while the first still runs, even on a busy machine.
+  const first = startPhasectl(['backfill', CHANGE, '--project', dir, '--batch-size', '100', '--target-batch-ms', '1', '--pause-ms', '1000', '--quiet'], { env });
   await waitFor('the first backfill to commit a batch', async () => (await rowsDone(url)) >= 100);
   const second = await phasectl(['backfill', CHANGE, '--project', dir], { env });
   expect(first.child.exitCode, 'the first backfill ended before the second started').toBeNull();
@@ -122,7 +123,7 @@ test('a second backfill of the same change is refused while the first runs (exit
   // The first run walked the table alone: each row rewritten once.
   expect(await rowsDone(url)).toBe(2000);
   expect(await differing(url)).toBe(0);
-}, 30_000);
+}, 60_000);
 
 test.each([
   ['SIGINT', 130],
