@@ -74,7 +74,7 @@ test('an interrupted index build is listed by status and rebuilt by the next mig
   const older = await olderTransaction(url);
   const run = start(['migrate']);
   const building = await until('the index build', async () => {
-    const rows = await query<{ pid: number }>(url, `SELECT pid FROM pg_stat_activity WHERE query LIKE 'CREATE INDEX CONCURRENTLY%' AND pid <> pg_backend_pid() AND wait_event_type = 'Lock'`);
+    const rows = await query<{ pid: number }>(url, `SELECT pid FROM pg_stat_activity WHERE query LIKE 'CREATE INDEX CONCURRENTLY%' AND pid <> pg_backend_pid() AND wait_event_type = 'Lock' AND datname = current_database()`);
     return rows[0]?.pid;
   });
   await query(url, 'SELECT pg_cancel_backend($1)', [building]);

@@ -23,7 +23,7 @@ async function setup(rows: number): Promise<{ url: string; dir: string; env: Rec
   return { url: db.url, dir: project.dir, env: { DATABASE_URL: db.url } };
 }
 
-const sleeping = (url: string) => query(url, `SELECT 1 FROM pg_stat_activity WHERE query LIKE '%pg_sleep%' AND state = 'active' AND pid <> pg_backend_pid()`);
+const sleeping = (url: string) => query(url, `SELECT 1 FROM pg_stat_activity WHERE query LIKE '%pg_sleep%' AND state = 'active' AND pid <> pg_backend_pid() AND datname = current_database()`);
 
 test('status before the first migrate says the change is not applied yet; later it shows a shipped file edited by hand', async () => {
   const { dir, env } = await setup(10);

@@ -134,7 +134,7 @@ test.each([
   await writeFile(join(dir, 'db/migrations/000_team_wait.sql'), 'SELECT pg_sleep(1.5);\n');
   const before = await stateOf(url);
   const run = startPhasectl(['migrate', '--project', dir], { env: { DATABASE_URL: url } });
-  await waitFor('the first file to run', async () => (await query(url, `SELECT 1 FROM pg_stat_activity WHERE query LIKE 'SELECT pg_sleep%' AND state = 'active'`)).length > 0);
+  await waitFor('the first file to run', async () => (await query(url, `SELECT 1 FROM pg_stat_activity WHERE query LIKE 'SELECT pg_sleep%' AND state = 'active' AND datname = current_database()`)).length > 0);
   run.child.kill(signal);
   const result = await run.result;
   expect(result.code).toBe(exitCode);
