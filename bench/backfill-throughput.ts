@@ -4,11 +4,11 @@
  * verification), against the fastest possible copy (`ALTER TABLE … ADD COLUMN` + one `UPDATE`) and
  * against hand-written 1,000-row keyset batches, each on its own identical, freshly built table.
  */
-import type { RunnerEvent } from '../src/runner/events.js';
+import type { RunnerEvent } from '../src/events.js';
 import { projectPaths } from '../src/project.js';
-import { migrate } from '../src/runner/migrate.js';
+import { migrate } from '../src/commands/migrate.js';
 import { readMigrationFiles } from '../src/runner/migration-files.js';
-import { splitStatements } from '../src/runner/split-statements.js';
+import { splitStatements } from '../src/sql/split-statements.js';
 import { TABLE, createAccounts, renameProject, tableBytes } from './fixture.js';
 import { createBenchDatabase, withClient } from './server.js';
 import { checked, info, type BenchRow } from './report.js';

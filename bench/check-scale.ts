@@ -10,7 +10,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { check } from '../src/check/check.js';
+import { check } from '../src/commands/check.js';
 import { generatedFiles } from '../src/generate/files.js';
 import { parsePhasesText } from '../src/spec/load.js';
 

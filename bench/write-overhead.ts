@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import pg from 'pg';
 import { notNullCheckName } from '../src/operations/naming.js';
-import { migrate } from '../src/runner/migrate.js';
+import { migrate } from '../src/commands/migrate.js';
 import { CHANGE_ID, TABLE, TRIGGER, createAccounts, renameProject } from './fixture.js';
 import { checked, info, type BenchRow } from './report.js';
 import { createBenchDatabase, withClient } from './server.js';

@@ -13,17 +13,17 @@ export { ExitCode, InputError, PhasectlError, RuntimeFailure, formatError } from
 export { BOUNDS, type OptionBound } from './option-bounds.js';
 
 // Applying migrations
-export { migrate, type MigrateOptions, type MigrateResult, type AppliedFile, type RunOptions } from './runner/migrate.js';
-export { rollback, type RollbackOptions, type RollbackResult } from './runner/rollback.js';
-export type { RunnerEvent, EventLog } from './runner/events.js';
+export { migrate, type MigrateOptions, type MigrateResult, type AppliedFile, type RunOptions } from './commands/migrate.js';
+export { rollback, type RollbackOptions, type RollbackResult } from './commands/rollback.js';
+export type { RunnerEvent, EventLog } from './events.js';
 
 // Backfill and verification
-export { backfill, verify, type BackfillCommandOptions, type VerifyCommandOptions } from './backfill/commands.js';
+export { backfill, verify, type BackfillCommandOptions, type VerifyCommandOptions } from './commands/backfill.js';
 export type { BackfillResult } from './backfill/engine.js';
 export type { VerifyResult } from './backfill/verify.js';
 
 // Status
-export { status, type StatusOptions, type StatusReport, type ChangeStatus, type BackfillProgress } from './status/status.js';
+export { status, type StatusOptions, type StatusReport, type ChangeStatus, type BackfillProgress } from './commands/status.js';
 
 // Shared types
 export type { Change, PhasesFile, RenameChange, PhaseNumber } from './spec/types.js';

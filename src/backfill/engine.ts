@@ -1,11 +1,11 @@
 import type pg from 'pg';
 import { PhasectlError, RuntimeFailure } from '../errors.js';
 import type { BackfillPlan } from '../operations/types.js';
-import { silent, type EventLog } from '../runner/events.js';
-import { backoffDelay, sleep, type RetryPolicy } from '../runner/lock-retry.js';
-import { DEFAULT_LOCK_TIMEOUT_MS } from '../runner/lock-timeout.js';
-import { describePgError, isConnectionLost, isLockTimeout, isTransientConflict } from '../runner/pg-error.js';
-import { ensureStateSchema } from '../runner/state-schema.js';
+import { silent, type EventLog } from '../events.js';
+import { backoffDelay, sleep, type RetryPolicy } from '../session/lock-retry.js';
+import { DEFAULT_LOCK_TIMEOUT_MS } from '../session/lock-timeout.js';
+import { describePgError, isConnectionLost, isLockTimeout, isTransientConflict } from '../session/pg-error.js';
+import { ensureStateSchema } from '../session/state-schema.js';
 import { nextBatchSize } from './batch-size.js';
 import { beginBatchSql, commitBatchSql } from './batch-statements.js';
 import { addKeyOperatorSchemas } from './key-operators.js';

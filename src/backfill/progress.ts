@@ -1,4 +1,4 @@
-import type { RunnerEvent } from '../runner/events.js';
+import type { RunnerEvent } from '../events.js';
 
 /** `[#########-----------]  45% 9,000/20,000 rows  3,100 rows/s  ETA 4s`. Pure. */
 export function progressLine(rowsDone: number, rowsEstimated: number, rowsPerSecond: number, etaSeconds: number | undefined, width = 24): string {

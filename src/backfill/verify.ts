@@ -1,9 +1,9 @@
 import type pg from 'pg';
 import { RuntimeFailure } from '../errors.js';
 import type { BackfillPlan } from '../operations/types.js';
-import { silent, type EventLog } from '../runner/events.js';
-import { describePgError, pgError } from '../runner/pg-error.js';
-import { ensureStateSchema } from '../runner/state-schema.js';
+import { silent, type EventLog } from '../events.js';
+import { describePgError, pgError } from '../session/pg-error.js';
+import { ensureStateSchema } from '../session/state-schema.js';
 import { nextBatchSize } from './batch-size.js';
 import { addKeyOperatorSchemas } from './key-operators.js';
 import { integerSpanEnd, isSingleIntegerKey, keysetQueries, type KeysetQueries } from './keyset.js';

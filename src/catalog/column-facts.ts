@@ -3,6 +3,7 @@ import { InputError } from '../errors.js';
 import { didYouMean } from '../spec/closest-name.js';
 import { displayColumn, displayIdentifier, MAX_IDENTIFIER_BYTES, utf8Length } from '../spec/identifiers.js';
 import { refuseUnsafeSurroundings } from './refusals.js';
+import { unsupportedServer } from '../session/server-version.js';
 import type { ColumnFacts, ConstraintFact, IndexFact, KeyFacts } from '../spec/types.js';
 
 /** The column a change starts from. */
@@ -11,9 +12,6 @@ export interface ColumnTarget {
   table: string;
   column: string;
 }
-
-/** The oldest server phasectl generates SQL for (CREATE OR REPLACE TRIGGER, …). */
-export const MIN_SERVER_VERSION_NUM = 140000;
 
 /**
  * Reads from the catalog everything generating a rename of `target` to `newName` needs (type,
@@ -85,9 +83,8 @@ async function requireServerVersion(db: Kysely<any>): Promise<void> {
   const { rows } = await sql<{ version: number; display: string }>`
     SELECT pg_catalog.current_setting('server_version_num')::int AS version, pg_catalog.current_setting('server_version') AS display`.execute(db);
   const server = rows[0]!;
-  if (server.version < MIN_SERVER_VERSION_NUM) {
-    throw new InputError(`PostgreSQL ${server.display} is too old: phasectl needs PostgreSQL 14 or later`, { hint: 'upgrade the server to 14+' });
-  }
+  const problem = unsupportedServer(server.version, server.display);
+  if (problem) throw problem;
 }
 
 async function findTable(db: Kysely<any>, target: ColumnTarget): Promise<{ oid: number; relkind: string }> {

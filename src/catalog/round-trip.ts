@@ -2,7 +2,7 @@ import type pg from 'pg';
 import { InputError, RuntimeFailure } from '../errors.js';
 import { renameConversions } from '../operations/rename.js';
 import { qualify, quoteIdent } from '../render/quote.js';
-import { describePgError, pgError } from '../runner/pg-error.js';
+import { describePgError, pgError } from '../session/pg-error.js';
 import type { RenameChange } from '../spec/types.js';
 
 /** A row whose value does not come back unchanged through `down(up(x))`. */

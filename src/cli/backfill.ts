@@ -1,8 +1,8 @@
 import { InvalidArgumentError, type Command } from 'commander';
-import { backfill } from '../backfill/commands.js';
+import { backfill } from '../commands/backfill.js';
 import { useColor } from './color.js';
-import { eventPrinter } from '../runner/event-printer.js';
-import { abortOnSignals } from '../runner/signals.js';
+import { eventPrinter } from './event-printer.js';
+import { abortOnSignals } from './signals.js';
 import { action, processOutput, requireDatabaseUrl, withDatabaseOption } from './output.js';
 import { BOUNDS } from '../option-bounds.js';
 import { bounded, rangeNote } from './parse-number.js';

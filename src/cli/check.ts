@@ -1,5 +1,5 @@
 import { Option, type Command } from 'commander';
-import { check } from '../check/check.js';
+import { check } from '../commands/check.js';
 import { githubErrorLine, renderGithub } from '../check/report-github.js';
 import { renderJson } from '../check/report-json.js';
 import { renderText } from '../check/report-text.js';

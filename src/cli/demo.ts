@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { DEFAULT_DEMO_ROWS, runDemo } from '../demo/run-demo.js';
 import { useColor } from '../demo/style.js';
-import { abortOnSignals } from '../runner/signals.js';
+import { abortOnSignals } from './signals.js';
 import { action, processOutput } from './output.js';
 import { BOUNDS } from '../option-bounds.js';
 import { bounded, rangeNote } from './parse-number.js';

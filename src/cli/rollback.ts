@@ -1,9 +1,9 @@
 import { createInterface } from 'node:readline/promises';
 import type { Command } from 'commander';
-import { rollback, type RollbackResult } from '../runner/rollback.js';
-import { eventPrinter } from '../runner/event-printer.js';
-import { abortOnSignals } from '../runner/signals.js';
-import { silent } from '../runner/events.js';
+import { rollback, type RollbackResult } from '../commands/rollback.js';
+import { eventPrinter } from './event-printer.js';
+import { abortOnSignals } from './signals.js';
+import { silent } from '../events.js';
 import { describeTarget } from '../db/url.js';
 import { ExitCode, InputError } from '../errors.js';
 import { action, printable, processOutput, requireDatabaseUrl, withDatabaseOption } from './output.js';

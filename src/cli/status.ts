@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
-import { status } from '../status/status.js';
-import { formatStatus } from '../status/format.js';
+import { status } from '../commands/status.js';
+import { formatStatus } from './status-format.js';
 import { action, processOutput, requireDatabaseUrl, withDatabaseOption } from './output.js';
 
 /** `phasectl status`: where every change stands, in phases.yaml and in the database. */

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { verify } from '../backfill/commands.js';
+import { verify } from '../commands/backfill.js';
 import { ExitCode } from '../errors.js';
 import { action, processOutput, requireDatabaseUrl, withDatabaseOption } from './output.js';
 import { BOUNDS } from '../option-bounds.js';

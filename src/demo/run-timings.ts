@@ -1,4 +1,4 @@
-import type { EventLog, RunnerEvent } from '../runner/events.js';
+import type { EventLog, RunnerEvent } from '../events.js';
 
 /** The longest transactional step of the run: its locks are held from BEGIN to COMMIT. */
 export interface LongestLock {

@@ -1,4 +1,4 @@
-import { splitStatements } from '../runner/split-statements.js';
+import { splitStatements } from '../sql/split-statements.js';
 
 /** Statements every phasectl file repeats (timeouts, the state schema, the phase record): not worth showing. */
 const boilerplate = [/^SET (LOCAL )?(lock_timeout|statement_timeout)\b/i, /^CREATE SCHEMA IF NOT EXISTS phasectl\b/i, /^CREATE TABLE IF NOT EXISTS phasectl\./i, /^INSERT INTO phasectl\.changes\b/i];

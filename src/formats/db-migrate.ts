@@ -1,6 +1,6 @@
 import { renderHeader } from '../generate/header.js';
 import type { Step } from '../operations/types.js';
-import { splitStatements } from '../runner/split-statements.js';
+import { splitStatements } from '../sql/split-statements.js';
 import { jsComment, jsString } from './js-literal.js';
 import type { RunnerMigration } from './runner-migrations.js';
 

@@ -1,5 +1,5 @@
 import type { Step } from '../operations/types.js';
-import { splitStatements } from '../runner/split-statements.js';
+import { splitStatements } from '../sql/split-statements.js';
 import { jsComment, jsText } from './js-literal.js';
 import type { RunnerMigration } from './runner-migrations.js';
 

@@ -2,13 +2,13 @@ import type pg from 'pg';
 import { RuntimeFailure } from '../errors.js';
 import { BlockerWatch } from './blocker-watch.js';
 import { dropInvalidIndex, isInvalidIndexRefusal, parseConcurrentIndex, type ConcurrentIndexTarget } from './concurrent-index.js';
-import type { EventLog } from './events.js';
+import type { EventLog } from '../events.js';
 import { IndexWaitReporter } from './index-wait.js';
-import { backoffDelay, sleep, type RetryPolicy } from './lock-retry.js';
-import { DEFAULT_LOCK_TIMEOUT_MS, overrideLockTimeout } from './lock-timeout.js';
+import { backoffDelay, sleep, type RetryPolicy } from '../session/lock-retry.js';
+import { DEFAULT_LOCK_TIMEOUT_MS, overrideLockTimeout } from '../session/lock-timeout.js';
 import type { MigrationFile } from './migration-files.js';
-import { describePgError, excerpt, isConnectionLost, isLockTimeout, pgError } from './pg-error.js';
-import { splitStatements } from './split-statements.js';
+import { describePgError, excerpt, isConnectionLost, isLockTimeout, pgError } from '../session/pg-error.js';
+import { splitStatements } from '../sql/split-statements.js';
 
 export interface ApplyContext {
   session: pg.ClientBase;

@@ -1,5 +1,5 @@
 import { printable } from '../operations/name-guard.js';
-import { maskLiterals } from './mask-literals.js';
+import { maskLiterals } from '../sql/mask-literals.js';
 
 /**
  * While our session waits for a lock, a second connection asks pg_blocking_pids() who is in the way,

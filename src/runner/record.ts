@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import { requireTrustedStateSchema } from './state-schema.js';
+import { requireTrustedStateSchema } from '../session/state-schema.js';
 import type { MigrationFile } from './migration-files.js';
 
 /** Marks an up file applied (phasectl.migrations) and appends it to phasectl.history. */

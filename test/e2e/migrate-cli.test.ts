@@ -1,7 +1,7 @@
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, test } from 'vitest';
-import { RUN_LOCK_KEY } from '../../src/runner/advisory-lock.js';
+import { RUN_LOCK_KEY } from '../../src/session/advisory-lock.js';
 import { phasectl as runPhasectl } from '../support/cli.js';
 import { createTestDatabase } from '../support/database.js';
 import { generatedProject } from '../support/fixtures-generated.js';

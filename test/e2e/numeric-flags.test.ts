@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { InputError } from '../../src/errors.js';
-import { backfill, verify } from '../../src/backfill/commands.js';
-import { migrate } from '../../src/runner/migrate.js';
-import { rollback } from '../../src/runner/rollback.js';
+import { backfill, verify } from '../../src/commands/backfill.js';
+import { migrate } from '../../src/commands/migrate.js';
+import { rollback } from '../../src/commands/rollback.js';
 import { runCli } from '../support/cli-process.js';
 import { createTestDatabase } from '../support/database.js';
 import { generatedProject } from '../support/fixtures-generated.js';

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, expect, test } from 'vitest';
-import { maskLiterals } from '../../src/runner/mask-literals.js';
+import { maskLiterals } from '../../src/sql/mask-literals.js';
 import { runCli } from '../support/cli-process.js';
 import { createTestDatabase } from '../support/database.js';
 import { client, header, makeProject, query } from '../support/fixtures-project.js';

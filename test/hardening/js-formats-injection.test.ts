@@ -12,7 +12,7 @@ import { runnerMigrations, type ReleasedStep } from '../../src/formats/runner-mi
 import { migrationFileName } from '../../src/generate/header.js';
 import { phaseSteps } from '../../src/operations/index.js';
 import type { Step } from '../../src/operations/types.js';
-import { splitStatements } from '../../src/runner/split-statements.js';
+import { splitStatements } from '../../src/sql/split-statements.js';
 import type { RenameChange } from '../../src/spec/types.js';
 import { runCli } from '../support/cli-process.js';
 import { createTestDatabase } from '../support/database.js';

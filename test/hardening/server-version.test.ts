@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { RuntimeFailure } from '../../src/errors.js';
-import { openSession } from '../../src/runner/session.js';
-import { unsupportedServer } from '../../src/runner/server-version.js';
+import { openSession } from '../../src/session/session.js';
+import { unsupportedServer } from '../../src/session/server-version.js';
 import { createTestDatabase } from '../support/database.js';
 
 /** The runner refuses servers older than PostgreSQL 14 in one place (openSession), before anything runs. */

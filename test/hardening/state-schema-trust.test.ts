@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { connect } from '../../src/db/connect.js';
 import { phaseSteps } from '../../src/operations/index.js';
 import { quoteIdent } from '../../src/render/quote.js';
-import { stateSchemaSql } from '../../src/runner/state-schema.js';
+import { stateSchemaSql } from '../../src/session/state-schema.js';
 import { applySteps } from '../support/apply-sql.js';
 import { createTestDatabase } from '../support/database.js';
 import { generatedProject } from '../support/fixtures-generated.js';

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, expect, test } from 'vitest';
 import { runBackfill } from '../../src/backfill/engine.js';
 import { runVerify } from '../../src/backfill/verify.js';
 import { PhasectlError, RuntimeFailure } from '../../src/errors.js';
-import type { RunnerEvent } from '../../src/runner/events.js';
+import type { RunnerEvent } from '../../src/events.js';
 import { createTestDatabase } from '../support/database.js';
 import { backfillWrites, createGeneratedRename, differingRows, renamePlan } from '../support/fixtures-backfill.js';
 import { client as connect } from '../support/fixtures-project.js';

@@ -1,5 +1,5 @@
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
-import { check } from '../../src/check/check.js';
+import { check } from '../../src/commands/check.js';
 import { run } from '../../src/cli/main.js';
 import { InputError } from '../../src/errors.js';
 import { lineOf, writeProject, type RenameFixture } from '../support/check-project.js';

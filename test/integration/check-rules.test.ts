@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { check } from '../../src/check/check.js';
+import { check } from '../../src/commands/check.js';
 import { lineOf, writeProject, type ProjectFixture, type RenameFixture } from '../support/check-project.js';
 import { createRepository, removeTemporaryRepositories, type TestRepository } from '../support/git-repo.js';
 

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, afterEach, beforeEach, describe, expect, test, vi } from 'vitest';
 import { run } from '../../src/cli/main.js';
-import { splitStatements } from '../../src/runner/split-statements.js';
+import { splitStatements } from '../../src/sql/split-statements.js';
 import { createTestDatabase } from '../support/database.js';
 
 /**

@@ -5,11 +5,11 @@ import { afterAll, beforeAll, expect, test } from 'vitest';
 import { advance } from '../../src/commands/advance.js';
 import { initialPhasesText } from '../../src/commands/init.js';
 import { planMove } from '../../src/commands/plan-move.js';
-import { migrate } from '../../src/runner/migrate.js';
-import { rollback } from '../../src/runner/rollback.js';
+import { migrate } from '../../src/commands/migrate.js';
+import { rollback } from '../../src/commands/rollback.js';
 import { droppedColumn } from '../../src/spec/change-columns.js';
 import { loadPhasesFile, parsePhasesText } from '../../src/spec/load.js';
-import { status } from '../../src/status/status.js';
+import { status } from '../../src/commands/status.js';
 import { createTestDatabase } from '../support/database.js';
 import { query } from '../support/fixtures-project.js';
 

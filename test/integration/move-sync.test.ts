@@ -8,7 +8,7 @@ import { advance } from '../../src/commands/advance.js';
 import { initialPhasesText } from '../../src/commands/init.js';
 import { planMove } from '../../src/commands/plan-move.js';
 import { phaseSteps } from '../../src/operations/index.js';
-import { migrate } from '../../src/runner/migrate.js';
+import { migrate } from '../../src/commands/migrate.js';
 import type { MoveChange } from '../../src/spec/types.js';
 import { applyStep, applySteps } from '../support/apply-sql.js';
 import { createTestDatabase } from '../support/database.js';

@@ -6,8 +6,8 @@ import { afterAll, beforeAll, expect, test } from 'vitest';
 import { advance } from '../../src/commands/advance.js';
 import { initialPhasesText } from '../../src/commands/init.js';
 import { planRename } from '../../src/commands/plan.js';
-import { migrate } from '../../src/runner/migrate.js';
-import { rollback } from '../../src/runner/rollback.js';
+import { migrate } from '../../src/commands/migrate.js';
+import { rollback } from '../../src/commands/rollback.js';
 import { createTestDatabase } from '../support/database.js';
 import { client, query } from '../support/fixtures-project.js';
 

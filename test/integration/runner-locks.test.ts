@@ -1,7 +1,7 @@
 import { afterAll, expect, test } from 'vitest';
 import { RuntimeFailure } from '../../src/errors.js';
-import type { RunnerEvent } from '../../src/runner/events.js';
-import { migrate } from '../../src/runner/migrate.js';
+import type { RunnerEvent } from '../../src/events.js';
+import { migrate } from '../../src/commands/migrate.js';
 import { createTestDatabase } from '../support/database.js';
 import { client, header, makeProject, query } from '../support/fixtures-project.js';
 

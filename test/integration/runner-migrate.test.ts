@@ -2,10 +2,10 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, describe, expect, test } from 'vitest';
 import { InputError, PhasectlError, RuntimeFailure } from '../../src/errors.js';
-import { RUN_LOCK_KEY } from '../../src/runner/advisory-lock.js';
-import type { RunnerEvent } from '../../src/runner/events.js';
-import { migrate } from '../../src/runner/migrate.js';
-import { rollback } from '../../src/runner/rollback.js';
+import { RUN_LOCK_KEY } from '../../src/session/advisory-lock.js';
+import type { RunnerEvent } from '../../src/events.js';
+import { migrate } from '../../src/commands/migrate.js';
+import { rollback } from '../../src/commands/rollback.js';
 import { createTestDatabase } from '../support/database.js';
 import { client, header, makeProject, query } from '../support/fixtures-project.js';
 

@@ -1,6 +1,6 @@
 import pg from 'pg';
 import type { PhaseSteps, Step } from '../../src/operations/types.js';
-import { splitStatements } from '../../src/runner/split-statements.js';
+import { splitStatements } from '../../src/sql/split-statements.js';
 
 /**
  * Applies one generated step the way a plain runner would: a transactional file as

@@ -1,5 +1,5 @@
 import { expect, test } from 'vitest';
-import { describePgError } from '../../src/runner/pg-error.js';
+import { describePgError } from '../../src/session/pg-error.js';
 
 function pgFailure(code: string, message: string): Error {
   return Object.assign(new Error(message), { code });

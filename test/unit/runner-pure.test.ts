@@ -2,8 +2,8 @@ import { describe, expect, test } from 'vitest';
 import { nextBatchSize } from '../../src/backfill/batch-size.js';
 import { keysetQueries } from '../../src/backfill/keyset.js';
 import { isInvalidIndexRefusal, parseConcurrentIndex } from '../../src/runner/concurrent-index.js';
-import { backoffDelay } from '../../src/runner/lock-retry.js';
-import { overrideLockTimeout } from '../../src/runner/lock-timeout.js';
+import { backoffDelay } from '../../src/session/lock-retry.js';
+import { overrideLockTimeout } from '../../src/session/lock-timeout.js';
 import { parseMigrationHeader, type MigrationFile } from '../../src/runner/migration-files.js';
 import { pendingUpFiles, rollbackPlan, type AppliedMigration } from '../../src/runner/migration-plan.js';
 

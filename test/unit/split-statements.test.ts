@@ -1,5 +1,5 @@
 import { expect, test } from 'vitest';
-import { splitStatements } from '../../src/runner/split-statements.js';
+import { splitStatements } from '../../src/sql/split-statements.js';
 
 test('splits on top-level semicolons and trims', () => {
   expect(splitStatements('SET a = 1;\n  SELECT 2 ;SELECT 3')).toEqual(['SET a = 1', 'SELECT 2', 'SELECT 3']);

@@ -1,6 +1,8 @@
 import type pg from 'pg';
-import { MIN_SERVER_VERSION_NUM } from '../catalog/column-facts.js';
 import { RuntimeFailure } from '../errors.js';
+
+/** The oldest server phasectl generates SQL for (CREATE OR REPLACE TRIGGER, …). */
+export const MIN_SERVER_VERSION_NUM = 140000;
 
 /**
  * Refuses servers older than PostgreSQL 14 before anything runs: the generated SQL uses

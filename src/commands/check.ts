@@ -6,17 +6,17 @@ import { generatedFiles } from '../generate/files.js';
 import { ledgerViolations } from '../releases/rules.js';
 import { parsePhasesText, type LoadedPhases } from '../spec/load.js';
 import { currentPhase, type PhasesFile } from '../spec/types.js';
-import { resolveBase } from './base.js';
-import { GitRepository } from './git.js';
-import { sourcePathspecs } from './pathspecs.js';
-import { nameForms } from './references.js';
-import { generatedFileViolations, firstDifferentLine } from './rules/generated-files.js';
-import { ledgerRuleViolations } from './rules/ledger.js';
-import { oldColumnReferenceViolations, type DroppedColumn } from './rules/old-column-references.js';
-import { phaseStepViolations } from './rules/phase-step.js';
-import { releaseTagName, releaseTagViolations } from './rules/release-tags.js';
-import { shippedFileViolations } from './rules/shipped-files.js';
-import type { BaseRef, CheckReport, Violation } from './types.js';
+import { resolveBase } from '../check/base.js';
+import { GitRepository } from '../check/git.js';
+import { sourcePathspecs } from '../check/pathspecs.js';
+import { nameForms } from '../check/references.js';
+import { generatedFileViolations, firstDifferentLine } from '../check/rules/generated-files.js';
+import { ledgerRuleViolations } from '../check/rules/ledger.js';
+import { oldColumnReferenceViolations, type DroppedColumn } from '../check/rules/old-column-references.js';
+import { phaseStepViolations } from '../check/rules/phase-step.js';
+import { releaseTagName, releaseTagViolations } from '../check/rules/release-tags.js';
+import { shippedFileViolations } from '../check/rules/shipped-files.js';
+import type { BaseRef, CheckReport, Violation } from '../check/types.js';
 import { droppedColumn } from '../spec/change-columns.js';
 
 export interface CheckOptions {

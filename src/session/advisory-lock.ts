@@ -1,6 +1,6 @@
 import type pg from 'pg';
 import { RuntimeFailure } from '../errors.js';
-import type { EventLog } from './events.js';
+import type { EventLog } from '../events.js';
 
 /**
  * Session-level advisory lock key held by every `phasectl migrate` / `rollback` for the whole run

@@ -1,4 +1,4 @@
-import { isTrivia, tokenize } from '../operations/sql-tokens.js';
+import { isTrivia, tokenize } from './tokens.js';
 
 /**
  * Splits a SQL script into its statements on top-level `;`, never inside strings ('…', E'…'),

@@ -4,18 +4,18 @@ import { InputError, PhasectlError, RuntimeFailure } from '../errors.js';
 import { runBackfill, type BackfillOptions, type BackfillResult } from '../backfill/engine.js';
 import { runVerify } from '../backfill/verify.js';
 import { projectPaths } from '../project.js';
-import { acquireRunLock, releaseRunLock } from './advisory-lock.js';
-import { applyFile, type ApplyContext } from './apply-file.js';
-import { silent, type EventLog, type RunnerEvent } from './events.js';
-import { readMigrationFiles, type MigrationFile } from './migration-files.js';
-import { checkAppliedFiles, pendingUpFiles } from './migration-plan.js';
-import { planResolver, type PlanResolver } from './plan-resolver.js';
-import { readApplied, recordApplied } from './record.js';
-import { openSession, type RunSession } from './session.js';
-import { ensureStateSchema } from './state-schema.js';
-import { requireGeneratedMigrations } from './shipped-files.js';
-import { explainPhaseOneFailure } from './phase-one-failure.js';
-import { loadCheckedPhases } from '../commands/load-project.js';
+import { acquireRunLock, releaseRunLock } from '../session/advisory-lock.js';
+import { applyFile, type ApplyContext } from '../runner/apply-file.js';
+import { silent, type EventLog, type RunnerEvent } from '../events.js';
+import { readMigrationFiles, type MigrationFile } from '../runner/migration-files.js';
+import { checkAppliedFiles, pendingUpFiles } from '../runner/migration-plan.js';
+import { planResolver, type PlanResolver } from '../runner/plan-resolver.js';
+import { readApplied, recordApplied } from '../runner/record.js';
+import { openSession, type RunSession } from '../session/session.js';
+import { ensureStateSchema } from '../session/state-schema.js';
+import { requireGeneratedMigrations } from '../runner/shipped-files.js';
+import { explainPhaseOneFailure } from '../runner/phase-one-failure.js';
+import { loadCheckedPhases } from './load-project.js';
 
 /**
  * Why not kysely's Migrator: it runs every migration of a batch in one transaction (or none, if

@@ -1,4 +1,4 @@
-import type { RunnerEvent } from './events.js';
+import type { RunnerEvent } from '../events.js';
 
 /**
  * SIGINT/SIGTERM → an AbortSignal the runner and the backfill check between files and batches: the current

@@ -4,9 +4,9 @@ import { currentPhase, type Change } from '../spec/types.js';
 import { changeColumns } from '../spec/change-columns.js';
 import { projectPaths } from '../project.js';
 import { syncFunctionName, triggerName } from '../operations/naming.js';
-import { requirePhasesFile } from '../runner/migrate.js';
+import { requirePhasesFile } from './migrate.js';
 import { readApplied } from '../runner/record.js';
-import { openSession } from '../runner/session.js';
+import { openSession } from '../session/session.js';
 import type pg from 'pg';
 
 export interface BackfillProgress {

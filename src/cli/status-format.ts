@@ -1,4 +1,4 @@
-import type { StatusReport } from './status.js';
+import type { StatusReport } from '../commands/status.js';
 
 /** The plain-text `phasectl status` report. Pure. */
 export function formatStatus(report: StatusReport): string {

@@ -1,16 +1,16 @@
 import { checkRunOptions } from '../option-bounds.js';
 import { runBackfill, type BackfillResult } from '../backfill/engine.js';
 import { projectPaths } from '../project.js';
-import { acquireRunLock, releaseRunLock } from './advisory-lock.js';
-import { applyFile } from './apply-file.js';
-import { silent } from './events.js';
-import { readMigrationFiles } from './migration-files.js';
-import { checkAppliedFiles, rollbackPlan, type RollbackGroup } from './migration-plan.js';
+import { acquireRunLock, releaseRunLock } from '../session/advisory-lock.js';
+import { applyFile } from '../runner/apply-file.js';
+import { silent } from '../events.js';
+import { readMigrationFiles } from '../runner/migration-files.js';
+import { checkAppliedFiles, rollbackPlan, type RollbackGroup } from '../runner/migration-plan.js';
 import { applyContext, dryRunEvent, requirePhasesFile, type RunOptions } from './migrate.js';
-import { planResolver } from './plan-resolver.js';
-import { readApplied, recordDownRun } from './record.js';
-import { openSession } from './session.js';
-import { ensureStateSchema } from './state-schema.js';
+import { planResolver } from '../runner/plan-resolver.js';
+import { readApplied, recordDownRun } from '../runner/record.js';
+import { openSession } from '../session/session.js';
+import { ensureStateSchema } from '../session/state-schema.js';
 
 export interface RollbackOptions extends RunOptions {
   /** The release to undo: must be the newest applied one. */

@@ -2,15 +2,15 @@ import { InputError } from '../errors.js';
 import { BOUNDS, checkBackfillOptions, checkOptions } from '../option-bounds.js';
 import type { BackfillPlan } from '../operations/types.js';
 import { projectPaths } from '../project.js';
-import { loadCheckedPhases } from '../commands/load-project.js';
+import { loadCheckedPhases } from './load-project.js';
 import { readMigrationFiles } from '../runner/migration-files.js';
 import { planResolver } from '../runner/plan-resolver.js';
 import { requireGeneratedMigrations } from '../runner/shipped-files.js';
-import type { EventLog } from '../runner/events.js';
-import { requirePhasesFile } from '../runner/migrate.js';
-import { openSession } from '../runner/session.js';
-import { runBackfill, type BackfillOptions, type BackfillResult } from './engine.js';
-import { runVerify, type VerifyResult } from './verify.js';
+import type { EventLog } from '../events.js';
+import { requirePhasesFile } from './migrate.js';
+import { openSession } from '../session/session.js';
+import { runBackfill, type BackfillOptions, type BackfillResult } from '../backfill/engine.js';
+import { runVerify, type VerifyResult } from '../backfill/verify.js';
 
 /** `phasectl backfill <id>` as a library call. */
 export interface BackfillCommandOptions extends Omit<BackfillOptions, 'log'> {

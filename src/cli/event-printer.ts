@@ -1,6 +1,6 @@
 import { backfillProgressReporter } from '../backfill/progress.js';
-import type { EventLog, RunnerEvent } from './events.js';
-import { style, type Style } from '../cli/color.js';
+import type { EventLog, RunnerEvent } from '../events.js';
+import { style, type Style } from './color.js';
 
 /** One plain line per event (undefined = nothing to say in plain mode). Pure. */
 export function formatEvent(event: RunnerEvent): string | undefined {
