@@ -20,7 +20,7 @@ import { planResolver } from '../src/runner/plan-resolver.js';
 import { splitStatements } from '../src/sql/split-statements.js';
 import { TABLE, createAccounts, renameProject } from './fixture.js';
 import { checked, info, type BenchRow } from './report.js';
-import { createBenchDatabase, withClient } from './server.js';
+import { createBenchDatabase } from './server.js';
 import { since } from './stats.js';
 
 interface StepLock {

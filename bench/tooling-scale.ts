@@ -3,7 +3,6 @@
  * `generate` for 1,000 changes, and `check` over ~3,000
  * migration files (bench/check-scale.ts). No database.
  */
-import { initialPhasesText } from '../src/commands/init.js';
 import { generatedFiles } from '../src/generate/files.js';
 import { stringify } from 'yaml';
 import { appendChange, changeToPlain, toText } from '../src/spec/edit.js';

@@ -8,7 +8,7 @@ import { planResolver } from '../runner/plan-resolver.js';
 import { requireGeneratedMigrations } from '../runner/shipped-files.js';
 import type { EventLog } from '../events.js';
 import { requirePhasesFile } from './migrate.js';
-import { openSession } from '../session/session.js';
+import { withSession } from '../session/with-session.js';
 import { runBackfill, type BackfillOptions, type BackfillResult } from '../backfill/engine.js';
 import { runVerify, type VerifyResult } from '../backfill/verify.js';
 
@@ -34,24 +34,14 @@ export interface VerifyCommandOptions {
 export async function backfill(options: BackfillCommandOptions): Promise<BackfillResult> {
   checkBackfillOptions(options);
   const plan = await findPlan(options.projectDir, options.changeId, options.direction ?? 'up');
-  const run = await openSession(options.databaseUrl, 'phasectl backfill');
-  try {
-    return await runBackfill(run.session, plan, options);
-  } finally {
-    await run.close();
-  }
+  return withSession(options.databaseUrl, 'phasectl backfill', (run) => runBackfill(run.session, plan, options));
 }
 
 /** Counts rows where the two columns differ and records the result (phase 2's guard reads it). */
 export async function verify(options: VerifyCommandOptions): Promise<VerifyResult> {
   checkOptions([[BOUNDS.verifyBatchSize, options.batchSize]]);
   const plan = await findPlan(options.projectDir, options.changeId, 'up');
-  const run = await openSession(options.databaseUrl, 'phasectl verify');
-  try {
-    return await runVerify(run.session, plan, { batchSize: options.batchSize, log: options.log });
-  } finally {
-    await run.close();
-  }
+  return withSession(options.databaseUrl, 'phasectl verify', (run) => runVerify(run.session, plan, { batchSize: options.batchSize, log: options.log }));
 }
 
 /**

@@ -1,18 +1,19 @@
 import { access } from 'node:fs/promises';
 import { checkRunOptions } from '../option-bounds.js';
-import { InputError, PhasectlError, RuntimeFailure } from '../errors.js';
-import { runBackfill, type BackfillOptions, type BackfillResult } from '../backfill/engine.js';
-import { runVerify } from '../backfill/verify.js';
+import { InputError, PhasectlError } from '../errors.js';
+import type { BackfillOptions } from '../backfill/engine.js';
 import { projectPaths } from '../project.js';
-import { acquireRunLock, releaseRunLock } from '../session/advisory-lock.js';
-import { applyFile, type ApplyContext } from '../runner/apply-file.js';
+import type { ApplyContext } from '../runner/apply-file.js';
 import { silent, type EventLog, type RunnerEvent } from '../events.js';
 import { readMigrationFiles, type MigrationFile } from '../runner/migration-files.js';
 import { checkAppliedFiles, pendingUpFiles } from '../runner/migration-plan.js';
 import { planResolver, type PlanResolver } from '../runner/plan-resolver.js';
 import { readApplied, recordApplied } from '../runner/record.js';
-import { openSession, type RunSession } from '../session/session.js';
-import { ensureStateSchema } from '../session/state-schema.js';
+
+export type { AppliedFile } from '../runner/apply-step.js';
+import type { RunSession } from '../session/session.js';
+import { withRunLock, withSession } from '../session/with-session.js';
+import { applyStep, type AppliedFile } from '../runner/apply-step.js';
 import { requireGeneratedMigrations } from '../runner/shipped-files.js';
 import { explainPhaseOneFailure } from '../runner/phase-one-failure.js';
 import { loadCheckedPhases } from './load-project.js';
@@ -55,14 +56,6 @@ export interface MigrateOptions extends RunOptions {
   toRelease?: string;
 }
 
-export interface AppliedFile {
-  name: string;
-  action: string;
-  durationMs: number;
-  backfill?: BackfillResult;
-  differing?: number;
-}
-
 export interface MigrateResult {
   /** Files applied by this run, in order (empty on a dry run). */
   applied: AppliedFile[];
@@ -82,12 +75,9 @@ export async function migrate(options: MigrateOptions): Promise<MigrateResult> {
   // Before any database work: what runs is the files, so phases.yaml must still generate them.
   requireGeneratedMigrations(loaded, files);
   const resolvePlan = options.resolvePlan ?? planResolver(paths.phasesFile);
-  const run = await openSession(options.databaseUrl, 'phasectl migrate');
-  try {
+  return withSession(options.databaseUrl, 'phasectl migrate', async (run) => {
     if (options.dryRun) return await dryRun(run, files, paths.migrationsDir, options, resolvePlan);
-    await ensureStateSchema(run.session);
-    await acquireRunLock(run.session, run.monitor, { waitSeconds: options.waitLockSeconds ?? 0, log });
-    try {
+    return withRunLock(run, { waitLockSeconds: options.waitLockSeconds, log }, async () => {
       const applied = await readApplied(run.session);
       checkAppliedFiles(files, applied, paths.migrationsDir);
       const pending = pendingUpFiles(files, applied, options.toRelease);
@@ -105,18 +95,14 @@ export async function migrate(options: MigrateOptions): Promise<MigrateResult> {
           });
         }
         try {
-          done.push(await applyUpFile(ctx, run, file, options, resolvePlan));
+          done.push(await applyStep(ctx, run, file, options, resolvePlan, recordApplied));
         } catch (error) {
           throw explainPhaseOneFailure(error, file.header);
         }
       }
       return { applied: done, pending: [], dryRun: false };
-    } finally {
-      await releaseRunLock(run.session);
-    }
-  } finally {
-    await run.close();
-  }
+    });
+  });
 }
 
 /** The shared context of every file of a run. */
@@ -132,37 +118,6 @@ export async function applyContext(run: RunSession, options: RunOptions, log: Ev
     lockTimeoutMs: options.lockTimeoutMs,
     showBlockerQueries: options.showBlockerQueries,
   };
-}
-
-/**
- * Runs one file: action=backfill runs the engine, action=verify counts differing rows and stops the run
- * when any differ, everything else is SQL. The file is recorded only once it fully succeeded.
- */
-export async function applyUpFile(ctx: ApplyContext, run: RunSession, file: MigrationFile, options: RunOptions, resolvePlan: PlanResolver): Promise<AppliedFile> {
-  const action = file.header?.action ?? 'sql';
-  ctx.log({ type: 'file-start', file: file.name, transaction: file.header?.transaction ?? true, action });
-  const started = Date.now();
-  const result: AppliedFile = { name: file.name, action, durationMs: 0 };
-  if (file.header && action === 'backfill') {
-    const plan = await resolvePlan(file);
-    result.backfill = await runBackfill(run.session, plan, { ...options.backfill, log: ctx.log, signal: options.signal, retry: ctx.retry, lockTimeoutMs: ctx.lockTimeoutMs });
-    await recordApplied(run.session, file, Date.now() - started);
-  } else if (file.header && action === 'verify') {
-    const plan = await resolvePlan(file);
-    const verified = await runVerify(run.session, plan, { log: ctx.log });
-    result.differing = verified.differing;
-    if (verified.differing > 0) {
-      throw new RuntimeFailure(`verification of ${plan.changeId} found ${verified.differing} row(s) where the two columns differ; stopped before ${file.name}`, {
-        hint: `run \`phasectl backfill ${plan.changeId} --repair\` (it rewrites exactly the rows that differ; look also for writes that bypass the trigger, e.g. session_replication_role = replica), then \`phasectl migrate\` again`,
-      });
-    }
-    await recordApplied(run.session, file, Date.now() - started);
-  } else {
-    await applyFile(ctx, file, (session, durationMs) => recordApplied(session, file, durationMs));
-  }
-  result.durationMs = Date.now() - started;
-  ctx.log({ type: 'file-done', file: file.name, durationMs: result.durationMs });
-  return result;
 }
 
 async function dryRun(run: RunSession, files: MigrationFile[], migrationsDir: string, options: MigrateOptions, resolvePlan: PlanResolver): Promise<MigrateResult> {

@@ -1,16 +1,14 @@
 import { checkRunOptions } from '../option-bounds.js';
-import { runBackfill, type BackfillResult } from '../backfill/engine.js';
+import type { BackfillResult } from '../backfill/engine.js';
 import { projectPaths } from '../project.js';
-import { acquireRunLock, releaseRunLock } from '../session/advisory-lock.js';
-import { applyFile } from '../runner/apply-file.js';
+import { applyStep } from '../runner/apply-step.js';
 import { silent } from '../events.js';
 import { readMigrationFiles } from '../runner/migration-files.js';
 import { checkAppliedFiles, rollbackPlan, type RollbackGroup } from '../runner/migration-plan.js';
 import { applyContext, dryRunEvent, requirePhasesFile, type RunOptions } from './migrate.js';
 import { planResolver } from '../runner/plan-resolver.js';
 import { readApplied, recordDownRun } from '../runner/record.js';
-import { openSession } from '../session/session.js';
-import { ensureStateSchema } from '../session/state-schema.js';
+import { withRunLock, withSession } from '../session/with-session.js';
 
 export interface RollbackOptions extends RunOptions {
   /** The release to undo: must be the newest applied one. */
@@ -42,8 +40,7 @@ export async function rollback(options: RollbackOptions): Promise<RollbackResult
   await requirePhasesFile(paths.phasesFile);
   const files = await readMigrationFiles(paths.migrationsDir);
   const resolvePlan = options.resolvePlan ?? planResolver(paths.phasesFile);
-  const run = await openSession(options.databaseUrl, 'phasectl rollback');
-  try {
+  return withSession(options.databaseUrl, 'phasectl rollback', async (run) => {
     if (options.dryRun) {
       const applied = await readApplied(run.session);
       checkAppliedFiles(files, applied, paths.migrationsDir);
@@ -54,9 +51,7 @@ export async function rollback(options: RollbackOptions): Promise<RollbackResult
       }
       return { release: options.release, dryRun: true, planned: describeGroups(groups), ran: [], removed: [] };
     }
-    await ensureStateSchema(run.session);
-    await acquireRunLock(run.session, run.monitor, { waitSeconds: options.waitLockSeconds ?? 0, log });
-    try {
+    return withRunLock(run, { waitLockSeconds: options.waitLockSeconds, log }, async () => {
       const applied = await readApplied(run.session);
       checkAppliedFiles(files, applied, paths.migrationsDir);
       const groups = rollbackPlan(files, applied, options.release);
@@ -65,19 +60,7 @@ export async function rollback(options: RollbackOptions): Promise<RollbackResult
       for (const group of groups) {
         log({ type: 'rollback-group', changeId: group.changeId, phase: group.phase });
         for (const file of group.downs) {
-          const action = file.header?.action ?? 'sql';
-          log({ type: 'file-start', file: file.name, transaction: file.header?.transaction ?? true, action });
-          const started = Date.now();
-          let backfill: BackfillResult | undefined;
-          if (file.header && action === 'backfill') {
-            const plan = await resolvePlan(file);
-            backfill = await runBackfill(run.session, plan, { ...options.backfill, log, signal: options.signal, retry: ctx.retry, lockTimeoutMs: ctx.lockTimeoutMs });
-            await recordDownRun(run.session, file, Date.now() - started);
-          } else {
-            await applyFile(ctx, file, (session, durationMs) => recordDownRun(session, file, durationMs));
-          }
-          const durationMs = Date.now() - started;
-          log({ type: 'file-done', file: file.name, durationMs });
+          const { durationMs, backfill } = await applyStep(ctx, run, file, options, resolvePlan, recordDownRun);
           result.ran.push({ name: file.name, durationMs, backfill });
         }
         await run.session.query('BEGIN');
@@ -95,12 +78,8 @@ export async function rollback(options: RollbackOptions): Promise<RollbackResult
         result.removed.push(...group.upNames);
       }
       return result;
-    } finally {
-      await releaseRunLock(run.session);
-    }
-  } finally {
-    await run.close();
-  }
+    });
+  });
 }
 
 function describeGroups(groups: RollbackGroup[]): RollbackResult['planned'] {

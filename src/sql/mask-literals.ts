@@ -24,9 +24,13 @@ export function maskLiterals(query: string): string {
       // Comments nest in PostgreSQL.
       let depth = 0;
       do {
-        if (query.startsWith('/*', i)) (depth += 1), (i += 2);
-        else if (query.startsWith('*/', i)) (depth -= 1), (i += 2);
-        else i += 1;
+        if (query.startsWith('/*', i)) {
+          depth += 1;
+          i += 2;
+        } else if (query.startsWith('*/', i)) {
+          depth -= 1;
+          i += 2;
+        } else i += 1;
       } while (depth > 0 && i < query.length);
       out += ' ';
       continue;

@@ -1,7 +1,6 @@
 import fc from 'fast-check';
 import { expect, test } from 'vitest';
 import { formatError, InputError } from '../../src/errors.js';
-import { parseDocument } from 'yaml';
 import { parsePhasesText } from '../../src/spec/load.js';
 
 /**

@@ -1,0 +1,55 @@
+import type pg from 'pg';
+import { runBackfill, type BackfillOptions, type BackfillResult } from '../backfill/engine.js';
+import { runVerify } from '../backfill/verify.js';
+import { RuntimeFailure } from '../errors.js';
+import type { RunSession } from '../session/session.js';
+import { applyFile, type ApplyContext } from './apply-file.js';
+import type { MigrationFile } from './migration-files.js';
+import type { PlanResolver } from './plan-resolver.js';
+
+/** One file a run applied (an up file for migrate, a down file for rollback). */
+export interface AppliedFile {
+  name: string;
+  action: string;
+  durationMs: number;
+  backfill?: BackfillResult;
+  differing?: number;
+}
+
+/** What a step needs beyond the run's context: backfill tuning and the stop signal. */
+export interface StepOptions {
+  backfill?: Pick<BackfillOptions, 'batchSize' | 'targetBatchMs' | 'pauseMs'>;
+  signal?: AbortSignal;
+}
+
+/**
+ * Runs one migration file, the choice migrate and rollback share: action=backfill runs the engine,
+ * action=verify counts differing rows and stops the run when any differ, everything else is SQL.
+ * `record` marks the file done (in the file's own transaction for SQL), only once it fully succeeded.
+ */
+export async function applyStep(ctx: ApplyContext, run: RunSession, file: MigrationFile, options: StepOptions, resolvePlan: PlanResolver, record: (session: pg.ClientBase, file: MigrationFile, durationMs: number) => Promise<void>): Promise<AppliedFile> {
+  const action = file.header?.action ?? 'sql';
+  ctx.log({ type: 'file-start', file: file.name, transaction: file.header?.transaction ?? true, action });
+  const started = Date.now();
+  const result: AppliedFile = { name: file.name, action, durationMs: 0 };
+  if (file.header && action === 'backfill') {
+    const plan = await resolvePlan(file);
+    result.backfill = await runBackfill(run.session, plan, { ...options.backfill, log: ctx.log, signal: options.signal, retry: ctx.retry, lockTimeoutMs: ctx.lockTimeoutMs });
+    await record(run.session, file, Date.now() - started);
+  } else if (file.header && action === 'verify') {
+    const plan = await resolvePlan(file);
+    const verified = await runVerify(run.session, plan, { log: ctx.log });
+    result.differing = verified.differing;
+    if (verified.differing > 0) {
+      throw new RuntimeFailure(`verification of ${plan.changeId} found ${verified.differing} row(s) where the two columns differ; stopped before ${file.name}`, {
+        hint: `run \`phasectl backfill ${plan.changeId} --repair\` (it rewrites exactly the rows that differ; look also for writes that bypass the trigger, e.g. session_replication_role = replica), then \`phasectl migrate\` again`,
+      });
+    }
+    await record(run.session, file, Date.now() - started);
+  } else {
+    await applyFile(ctx, file, (session, durationMs) => record(session, file, durationMs));
+  }
+  result.durationMs = Date.now() - started;
+  ctx.log({ type: 'file-done', file: file.name, durationMs: result.durationMs });
+  return result;
+}
