@@ -4,7 +4,7 @@ import { defineConfig } from 'eslint/config';
 import tseslint from 'typescript-eslint';
 
 export default defineConfig(
-  { ignores: ['dist/**', 'coverage/**', 'reports/**', '.stryker-tmp/**', 'examples/**', 'db/**', 'templates/**'] },
+  { ignores: ['dist/**', 'coverage/**', 'reports/**', '.stryker-tmp/**', '.phasectl-tmp/**', '.scratch/**', 'examples/**', 'db/**', 'templates/**'] },
   js.configs.recommended,
   tseslint.configs.recommended,
   {

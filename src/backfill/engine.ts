@@ -8,7 +8,7 @@ import { describePgError, isConnectionLost, isLockTimeout, isTransientConflict }
 import { ensureStateSchema } from '../session/state-schema.js';
 import { nextBatchSize } from './batch-size.js';
 import { beginBatchSql, commitBatchSql } from './batch-statements.js';
-import { addKeyOperatorSchemas } from './key-operators.js';
+import { addKeyOperatorSchemas } from './key-operator-schemas.js';
 import { describeKey, integerSpanAfter, isDenseRange, keysetQueries, type KeysetQueries } from './keyset.js';
 import { withGuardedSession } from './session-guard.js';
 

@@ -5,7 +5,7 @@ import { silent, type EventLog } from '../events.js';
 import { describePgError, pgError } from '../session/pg-error.js';
 import { ensureStateSchema } from '../session/state-schema.js';
 import { nextBatchSize } from './batch-size.js';
-import { addKeyOperatorSchemas } from './key-operators.js';
+import { addKeyOperatorSchemas } from './key-operator-schemas.js';
 import { integerSpanEnd, isSingleIntegerKey, keysetQueries, type KeysetQueries } from './keyset.js';
 import { withGuardedSession } from './session-guard.js';
 

@@ -1,4 +1,4 @@
-import { style, type Style } from '../cli/color.js';
+import { style, type Style } from '../terminal/color.js';
 import { RULE_NAMES, type BaseRef, type CheckReport, type Violation } from './types.js';
 
 /** `file:line:col` (as much as is known). */

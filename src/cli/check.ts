@@ -5,7 +5,7 @@ import { renderJson } from '../check/report-json.js';
 import { renderText } from '../check/report-text.js';
 import { PhasectlError } from '../errors.js';
 import { action, processOutput, type Output } from './output.js';
-import { streamStyle, style } from './color.js';
+import { streamStyle, style } from '../terminal/color.js';
 
 interface CheckFlags {
   base?: string;

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { migrate } from '../commands/migrate.js';
-import { useColor } from './color.js';
-import { eventPrinter } from './event-printer.js';
+import { useColor } from '../terminal/color.js';
+import { eventPrinter } from '../terminal/event-printer.js';
 import { abortOnSignals } from './signals.js';
 import { action, processOutput, requireDatabaseUrl, withDatabaseOption } from './output.js';
 import { BOUNDS } from '../option-bounds.js';

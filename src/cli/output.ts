@@ -1,7 +1,7 @@
 import { Command } from 'commander';
 import { ExitCode, formatError, PhasectlError } from '../errors.js';
 import { redactUrl } from '../db/url.js';
-import { streamStyle, style } from './color.js';
+import { streamStyle, style } from '../terminal/color.js';
 
 /** Where command output goes; tests swap it. */
 export interface Output {

@@ -1,13 +1,13 @@
 import { createInterface } from 'node:readline/promises';
 import type { Command } from 'commander';
 import { rollback, type RollbackResult } from '../commands/rollback.js';
-import { eventPrinter } from './event-printer.js';
+import { eventPrinter } from '../terminal/event-printer.js';
 import { abortOnSignals } from './signals.js';
 import { silent } from '../events.js';
 import { describeTarget } from '../db/url.js';
 import { ExitCode, InputError } from '../errors.js';
 import { action, printable, processOutput, requireDatabaseUrl, withDatabaseOption } from './output.js';
-import { streamStyle, useColor } from './color.js';
+import { streamStyle, useColor } from '../terminal/color.js';
 import { BOUNDS } from '../option-bounds.js';
 import { bounded, rangeNote } from './parse-number.js';
 

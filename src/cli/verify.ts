@@ -4,7 +4,7 @@ import { ExitCode } from '../errors.js';
 import { action, processOutput, requireDatabaseUrl, withDatabaseOption } from './output.js';
 import { BOUNDS } from '../option-bounds.js';
 import { bounded, rangeNote } from './parse-number.js';
-import { streamStyle } from './color.js';
+import { streamStyle } from '../terminal/color.js';
 
 /** `phasectl verify <change-id>`: counts rows where the columns differ; exit 0 if none, 1 otherwise. */
 export function register(program: Command): void {

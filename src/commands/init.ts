@@ -1,5 +1,5 @@
 import { stat } from 'node:fs/promises';
-import { makeFolder } from '../generate/no-follow.js';
+import { makeFolder } from '../files/no-follow.js';
 import { relative } from 'node:path';
 import { projectPaths } from '../project.js';
 import { DEFAULT_IGNORE_GLOBS, DEFAULT_SOURCE_GLOBS } from '../spec/schema.js';

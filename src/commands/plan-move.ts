@@ -3,7 +3,7 @@ import { refuseTakenNames } from '../catalog/derived-names.js';
 import { readMoveFacts } from '../catalog/move-facts.js';
 import { triggerSourceNotes, triggersNamingColumn } from '../catalog/trigger-sources.js';
 import { InputError } from '../errors.js';
-import { changeNames, refuseControlCharacters } from '../operations/name-guard.js';
+import { changeNames, refuseControlCharacters } from '../spec/name-guard.js';
 import { projectPaths } from '../project.js';
 import { describeMovePlan } from '../releases/describe-plan.js';
 import { changeColumns } from '../spec/change-columns.js';

@@ -5,7 +5,7 @@ import { readRenameFacts } from '../catalog/column-facts.js';
 import { checkRoundTrip } from '../catalog/round-trip.js';
 import { requireConversions } from '../catalog/type-casts.js';
 import { InputError } from '../errors.js';
-import { changeNames, refuseControlCharacters } from '../operations/name-guard.js';
+import { changeNames, refuseControlCharacters } from '../spec/name-guard.js';
 import { projectPaths } from '../project.js';
 import { describeRenamePlan } from '../releases/describe-plan.js';
 import { defaultChangeId, parseColumnTarget } from '../spec/column-target.js';

@@ -8,7 +8,7 @@ import { init } from '../commands/init.js';
 import { planRename } from '../commands/plan.js';
 import { startEmbeddedPostgres } from '../db/embedded.js';
 import { InputError, PhasectlError } from '../errors.js';
-import { eventPrinter } from '../cli/event-printer.js';
+import { eventPrinter } from '../terminal/event-printer.js';
 import type { RunnerEvent } from '../events.js';
 import { migrate } from '../commands/migrate.js';
 import { startAppTraffic, type AppTraffic, type TrafficMix } from './app-instances.js';

@@ -1,2 +1,2 @@
-/** The demo uses the CLI's colour helper (src/cli/color.ts). */
-export { style, useColor, type Style } from '../cli/color.js';
+/** The demo uses the terminal colour helper (src/terminal/color.ts). */
+export { style, useColor, type Style } from '../terminal/color.js';

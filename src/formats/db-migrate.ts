@@ -1,4 +1,4 @@
-import { renderHeader } from '../generate/header.js';
+import { renderHeader } from '../migration-file/header.js';
 import type { Step } from '../operations/types.js';
 import { splitStatements } from '../sql/split-statements.js';
 import { jsComment, jsString } from './js-literal.js';

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { InputError } from '../errors.js';
 import type { BackfillPlan } from '../operations/types.js';
-import type { MigrationHeader } from './header.js';
+import type { MigrationHeader } from '../migration-file/header.js';
 
 /**
  * The BackfillPlan of an `action=backfill|verify` step, written into its migration file as one JSON comment

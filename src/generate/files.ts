@@ -4,7 +4,7 @@ import { defaultGenerationSettings, type GenerationSettings } from '../operation
 import { currentPhase, type PhasesFile, type PhaseNumber } from '../spec/types.js';
 import { formatFiles, type ReleasedStep } from '../formats/index.js';
 import { renderPlanComment } from './embedded-plan.js';
-import { migrationFileName, renderHeader } from './header.js';
+import { migrationFileName, renderHeader } from '../migration-file/header.js';
 
 /** A file phasectl generates. */
 export interface GeneratedFile {

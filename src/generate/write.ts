@@ -1,8 +1,8 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { GeneratedFile } from './files.js';
-import { migrationFileNamePattern } from './header.js';
-import { refuseLinks, writeProjectFile } from './no-follow.js';
+import { migrationFileNamePattern } from '../migration-file/header.js';
+import { refuseLinks, writeProjectFile } from '../files/no-follow.js';
 
 /** The folders phasectl generates into, relative to the project root. */
 export const generatedFolders = ['db/migrations', 'db/functions', 'db/triggers'] as const;
@@ -23,7 +23,7 @@ export async function refuseLinksOnPaths(root: string, files: GeneratedFile[]): 
 
 /**
  * Writes the files whose content differs from what is on disk (creating folders); never deletes, never follows
- * a symbolic link (src/generate/no-follow.ts). Returns the relative paths written and those already up to date.
+ * a symbolic link (src/files/no-follow.ts). Returns the relative paths written and those already up to date.
  */
 export async function writeGeneratedFiles(root: string, files: GeneratedFile[]): Promise<{ written: string[]; unchanged: string[] }> {
   await refuseLinksOnPaths(root, files);

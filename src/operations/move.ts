@@ -1,10 +1,10 @@
 import { InputError } from '../errors.js';
 import { triggerSourceGuard } from './column-mention.js';
-import { refuseControlCharacters } from './name-guard.js';
+import { refuseControlCharacters } from '../spec/name-guard.js';
 import { renderTemplate } from '../render/environment.js';
 import { qualify, quoteIdent } from '../render/quote.js';
 import type { ColumnRef, ConstraintFact, IndexFact, MoveChange, PhaseNumber } from '../spec/types.js';
-import { keyOperatorPathStatement } from '../backfill/key-operators.js';
+import { keyOperatorPathStatement } from './key-operators.js';
 import { differs, identical } from './identity.js';
 import { insertTriggerName, moveGuardSetting, movedName, notNullCheckName, syncFunctionName, targetSyncFunctionName, triggerName } from './naming.js';
 import { defaultGenerationSettings, type GenerationSettings } from './settings.js';

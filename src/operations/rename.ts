@@ -1,11 +1,11 @@
 import { InputError } from '../errors.js';
 import { triggerSourceGuard } from './column-mention.js';
-import { refuseControlCharacters } from './name-guard.js';
+import { refuseControlCharacters } from '../spec/name-guard.js';
 import { renderTemplate } from '../render/environment.js';
 import { qualify, quoteIdent } from '../render/quote.js';
 import type { ConstraintFact, IndexFact, PhaseNumber, RenameChange } from '../spec/types.js';
 import { defaultGenerationSettings, type GenerationSettings } from './settings.js';
-import { keyOperatorPathStatement } from '../backfill/key-operators.js';
+import { keyOperatorPathStatement } from './key-operators.js';
 import { differs, identical } from './identity.js';
 import { derivedName, insertTriggerName, notNullCheckName, syncFunctionName, triggerName } from './naming.js';
 import { mentionsColumn, replaceColumnReference } from './sql-identifiers.js';

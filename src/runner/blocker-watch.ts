@@ -1,4 +1,4 @@
-import { printable } from '../operations/name-guard.js';
+import { printable } from '../spec/name-guard.js';
 import { maskLiterals } from '../sql/mask-literals.js';
 
 /**

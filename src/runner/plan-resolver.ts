@@ -1,6 +1,6 @@
 import { InputError } from '../errors.js';
 import { readEmbeddedPlan } from '../generate/embedded-plan.js';
-import { renderHeader } from '../generate/header.js';
+import { renderHeader } from '../migration-file/header.js';
 import { phaseSteps } from '../operations/index.js';
 import type { BackfillPlan } from '../operations/types.js';
 import { loadPhasesFile } from '../spec/load.js';

@@ -1,6 +1,6 @@
 import { InputError } from '../errors.js';
 import { generatedFiles } from '../generate/files.js';
-import { parseHeader } from '../generate/header.js';
+import { parseHeader } from '../migration-file/header.js';
 import type { LoadedPhases } from '../spec/load.js';
 import type { MigrationFile } from './migration-files.js';
 

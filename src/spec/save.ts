@@ -1,5 +1,5 @@
 import { basename, dirname } from 'node:path';
-import { writeProjectFileAtomic } from '../generate/no-follow.js';
+import { writeProjectFileAtomic } from '../files/no-follow.js';
 import { toText } from './edit.js';
 import type { LoadedPhases } from './load.js';
 

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { MAX_IDENTIFIER_BYTES, utf8Length } from './identifiers.js';
 import { changeColumns } from './change-columns.js';
-import { firstNonPrinting, NON_PRINTING } from '../operations/name-guard.js';
+import { firstNonPrinting, NON_PRINTING } from './name-guard.js';
 import type { PhasesFile } from './types.js';
 
 /** Defaults of the `check:` section (docs/internals.md). */

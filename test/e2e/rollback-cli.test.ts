@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { initialPhasesText } from '../../src/commands/init.js';
-import { useColor } from '../../src/cli/color.js';
+import { useColor } from '../../src/terminal/color.js';
 import { phasectl, phasectlBin } from '../support/cli.js';
 import { phasectlProcess } from '../support/cli-process.js';
 import { createTestDatabase } from '../support/database.js';

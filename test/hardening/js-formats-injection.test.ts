@@ -9,7 +9,7 @@ import { dbMigrateFiles } from '../../src/formats/db-migrate.js';
 import { jsComment, jsString } from '../../src/formats/js-literal.js';
 import { kyselyFiles } from '../../src/formats/kysely.js';
 import { runnerMigrations, type ReleasedStep } from '../../src/formats/runner-migrations.js';
-import { migrationFileName } from '../../src/generate/header.js';
+import { migrationFileName } from '../../src/migration-file/header.js';
 import { phaseSteps } from '../../src/operations/index.js';
 import type { Step } from '../../src/operations/types.js';
 import { splitStatements } from '../../src/sql/split-statements.js';

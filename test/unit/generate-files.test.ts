@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { expect, onTestFinished, test } from 'vitest';
 import { checksum } from '../../src/generate/checksum.js';
 import { generatedFiles } from '../../src/generate/files.js';
-import { migrationFileName, parseHeader, renderHeader } from '../../src/generate/header.js';
+import { migrationFileName, parseHeader, renderHeader } from '../../src/migration-file/header.js';
 import { compareGeneratedFiles, writeGeneratedFiles } from '../../src/generate/write.js';
 import { phaseSteps } from '../../src/operations/index.js';
 import type { PhasesFile, RenameChange } from '../../src/spec/types.js';

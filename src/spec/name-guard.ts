@@ -1,5 +1,5 @@
 import { InputError } from '../errors.js';
-import type { Change } from '../spec/types.js';
+import type { Change } from './types.js';
 
 /**
  * Characters no name may hold: C0/C1 controls (Cc), format characters such as bidi overrides and zero-width
