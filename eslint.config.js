@@ -16,6 +16,7 @@ export default defineConfig(
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrors: 'none' }],
     },
   },
+  { files: ['**/*.cjs'], languageOptions: { sourceType: 'commonjs', globals: { module: 'writable', require: 'readonly' } } },
   {
     // Catalog queries are raw SQL on kysely's untyped handle (`Kysely<any>`, as kysely documents for a database
     // without generated types): the rows are typed per query instead.
