@@ -1,32 +1,25 @@
 import { InvalidArgumentError, type Command } from 'commander';
 import { backfill } from '../commands/backfill.js';
-import { useColor } from '../terminal/color.js';
-import { eventPrinter } from '../terminal/event-printer.js';
-import { abortOnSignals } from './signals.js';
+import { withEventOutput } from './event-output.js';
+import { withEventOutputOptions, withProjectOption } from './options.js';
 import { action, processOutput, requireDatabaseUrl, withDatabaseOption } from './output.js';
 import { BOUNDS } from '../option-bounds.js';
 import { bounded, rangeNote } from './parse-number.js';
 
 /** `phasectl backfill <change-id>`: runs or resumes one backfill. */
 export function register(program: Command): void {
-  withDatabaseOption(program.command('backfill'))
+  withEventOutputOptions(withProjectOption(withDatabaseOption(program.command('backfill'))))
     .description('run or resume the batched backfill of one change')
     .addHelpText('after', '\nExamples:\n  $ phasectl backfill users-job-title-to-favourite-color            # run or resume the up backfill\n  $ phasectl backfill users-job-title-to-favourite-color --repair   # rewrite exactly the rows verify finds differing\n  $ phasectl backfill users-job-title-to-favourite-color --direction down --pause-ms 20')
     .argument('<change-id>', 'the change id from phases.yaml')
-    .option('--project <dir>', 'project root holding phases.yaml (default: current directory)')
     .option('--batch-size <rows>', 'first batch size (default 1000)' + rangeNote(BOUNDS.batchSize), bounded(BOUNDS.batchSize))
     .option('--target-batch-ms <ms>', 'target duration of a batch (default 50)' + rangeNote(BOUNDS.targetBatchMs), bounded(BOUNDS.targetBatchMs))
     .option('--pause-ms <ms>', 'pause between batches (default 0)' + rangeNote(BOUNDS.pauseMs), bounded(BOUNDS.pauseMs))
     .option('--direction <up|down>', 'up fills the new column (default); down fills the old one', direction, 'up')
     .option('--repair', 'walk the whole table again, even after the backfill finished, and rewrite exactly the rows whose columns differ (what verify counts)')
-    .option('--quiet', 'print errors only')
-    .option('--json', 'print one JSON event per line')
     .action(
       action(async (changeId: string, flags: { databaseUrl?: string; project?: string; batchSize?: number; targetBatchMs?: number; pauseMs?: number; direction: 'up' | 'down'; repair?: boolean; quiet?: boolean; json?: boolean }) => {
-        const signals = abortOnSignals();
-        const printer = eventPrinter({ json: flags.json, quiet: flags.quiet, tty: process.stdout.isTTY === true, color: useColor(process.stdout), write: (t) => void process.stdout.write(t) });
-        signals.beforeMessage = printer.end;
-        try {
+        await withEventOutput(flags, async ({ log, signal }) => {
           const result = await backfill({
             databaseUrl: requireDatabaseUrl(flags.databaseUrl),
             projectDir: flags.project,
@@ -36,19 +29,11 @@ export function register(program: Command): void {
             targetBatchMs: flags.targetBatchMs,
             pauseMs: flags.pauseMs,
             repair: flags.repair === true,
-            signal: signals.signal,
-            log: (event) => {
-              signals.track(event);
-              printer(event);
-            },
+            signal,
+            log,
           });
           if (flags.json) processOutput.out(JSON.stringify(result));
-        } catch (error) {
-          printer.end(); // the error goes on its own line, not on the progress bar's
-          throw error;
-        } finally {
-          signals.dispose();
-        }
+        });
       }),
     );
 }

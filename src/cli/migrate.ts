@@ -1,8 +1,7 @@
 import type { Command } from 'commander';
 import { migrate } from '../commands/migrate.js';
-import { useColor } from '../terminal/color.js';
-import { eventPrinter } from '../terminal/event-printer.js';
-import { abortOnSignals } from './signals.js';
+import { withEventOutput } from './event-output.js';
+import { withEventOutputOptions, withProjectOption } from './options.js';
 import { action, processOutput, requireDatabaseUrl, withDatabaseOption } from './output.js';
 import { BOUNDS } from '../option-bounds.js';
 import { bounded, rangeNote } from './parse-number.js';
@@ -25,10 +24,9 @@ interface MigrateFlags {
 
 /** `phasectl migrate`: applies pending migration files (backfills and verifications included). */
 export function register(program: Command): void {
-  withDatabaseOption(program.command('migrate'))
+  withEventOutputOptions(withProjectOption(withDatabaseOption(program.command('migrate'))))
     .description('apply pending migrations in db/migrations, in file-name order')
     .addHelpText('after', '\nExamples:\n  $ DATABASE_URL=postgres://app@db/app phasectl migrate\n  $ phasectl migrate --dry-run                       # print what would run\n  $ phasectl migrate --to-release 1.5.0 --json       # stop at a release boundary; JSON events\n  $ phasectl migrate --lock-timeout 500 --retry-for 300 --wait-lock 60')
-    .option('--project <dir>', 'project root holding phases.yaml and db/ (default: current directory)')
     .option('--dry-run', 'print the SQL of each pending file and change nothing')
     .option('--to-release <name>', 'stop after the last file of this release')
     .option('--lock-timeout <ms>', 'lock_timeout for DDL, replacing the files\' own value' + rangeNote(BOUNDS.lockTimeoutMs), bounded(BOUNDS.lockTimeoutMs))
@@ -38,14 +36,9 @@ export function register(program: Command): void {
     .option('--batch-size <rows>', 'first backfill batch size (default 1000)' + rangeNote(BOUNDS.batchSize), bounded(BOUNDS.batchSize))
     .option('--target-batch-ms <ms>', 'target duration of a backfill batch (default 50)' + rangeNote(BOUNDS.targetBatchMs), bounded(BOUNDS.targetBatchMs))
     .option('--pause-ms <ms>', 'pause between backfill batches (default 0)' + rangeNote(BOUNDS.pauseMs), bounded(BOUNDS.pauseMs))
-    .option('--quiet', 'print errors only')
-    .option('--json', 'print one JSON event per line')
     .action(
       action(async (flags: MigrateFlags) => {
-        const signals = abortOnSignals();
-        const printer = eventPrinter({ json: flags.json, quiet: flags.quiet, tty: process.stdout.isTTY === true, color: useColor(process.stdout), write: (t) => void process.stdout.write(t) });
-        signals.beforeMessage = printer.end;
-        try {
+        await withEventOutput(flags, async ({ log, signal }) => {
           const result = await migrate({
             databaseUrl: requireDatabaseUrl(flags.databaseUrl),
             projectDir: flags.project,
@@ -56,19 +49,11 @@ export function register(program: Command): void {
             waitLockSeconds: flags.waitLock,
             showBlockerQueries: flags.showBlockerQueries,
             backfill: { batchSize: flags.batchSize, targetBatchMs: flags.targetBatchMs, pauseMs: flags.pauseMs },
-            signal: signals.signal,
-            log: (event) => {
-              signals.track(event);
-              printer(event);
-            },
+            signal,
+            log,
           });
           if (!flags.quiet && !flags.json && result.applied.length > 0) processOutput.out(`applied ${result.applied.length} migration file(s)`);
-        } catch (error) {
-          printer.end(); // the error goes on its own line, not on the progress bar's
-          throw error;
-        } finally {
-          signals.dispose();
-        }
+        });
       }),
     );
 }

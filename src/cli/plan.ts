@@ -2,14 +2,15 @@ import { Command } from 'commander';
 import { planMove } from '../commands/plan-move.js';
 import { planRename, type PlanRenameOptions } from '../commands/plan.js';
 import { action, processOutput, withDatabaseOption } from './output.js';
+import { withProjectOption } from './options.js';
 
 /** The flags of `plan rename` are the library options minus the positional arguments. */
-type PlanRenameFlags = Omit<PlanRenameOptions, 'dir' | 'target' | 'newName'>;
+type PlanRenameFlags = Omit<PlanRenameOptions, 'dir' | 'projectDir' | 'target' | 'newName'> & { project?: string };
 
 /** `phasectl plan rename …`: declares a change in phases.yaml and prints its three-release plan. */
 export function register(program: Command): void {
   const plan = program.command('plan').description('declare a column change in phases.yaml and print its three-release plan');
-  withDatabaseOption(
+  withProjectOption(withDatabaseOption(
     plan
       .command('rename')
       .description('rename a column in three releases (expand, switch, contract)')
@@ -21,7 +22,7 @@ export function register(program: Command): void {
       .option('--down <expr>', 'SQL expression of the new column giving the old value (type change; required with --up)')
       .option('--lossy', 'accept a conversion whose --down does not give every existing value back (checked on every row, recorded in phases.yaml)')
       .option('--key <col:type,...>', 'offline: the table key the backfill walks, e.g. id:bigint'),
-  )
+  ))
     .addHelpText(
       'after',
       '\nExamples:\n  $ phasectl plan rename users.job_title favourite_color --database-url postgres://app@localhost/app\n  $ phasectl plan rename billing.invoices.total amount --type numeric --key id:bigint   # offline',
@@ -29,6 +30,7 @@ export function register(program: Command): void {
     .action(
       action(async (column: string, newColumn: string, flags: PlanRenameFlags) => {
         const result = await planRename({
+          projectDir: flags.project,
           target: column,
           newName: newColumn,
           id: flags.id,
@@ -45,7 +47,7 @@ export function register(program: Command): void {
         processOutput.out('\nnext: phasectl advance --release <the release you are preparing>');
       }),
     );
-  withDatabaseOption(
+  withProjectOption(withDatabaseOption(
     plan
       .command('move')
       .description('move a column to another table joined 1:1, in three releases (expand, switch, contract)')
@@ -53,11 +55,11 @@ export function register(program: Command): void {
       .argument('<target_column>', 'where it goes: [schema.]table.column (created when missing)')
       .requiredOption('--on <source_col=target_col,...>', 'the join: source columns (its key) = target columns (covered by a UNIQUE index)')
       .option('--id <id>', 'change id (default: <table>-<column>-to-<target table>)'),
-  )
+  ))
     .addHelpText('after', '\nExample:\n  $ phasectl plan move users.address profiles.address --on id=user_id --database-url postgres://app@localhost/app')
     .action(
-      action(async (column: string, targetColumn: string, flags: { on: string; id?: string; databaseUrl?: string }) => {
-        const result = await planMove({ from: column, to: targetColumn, on: flags.on, id: flags.id, databaseUrl: flags.databaseUrl ?? process.env.DATABASE_URL });
+      action(async (column: string, targetColumn: string, flags: { on: string; id?: string; databaseUrl?: string; project?: string }) => {
+        const result = await planMove({ projectDir: flags.project, from: column, to: targetColumn, on: flags.on, id: flags.id, databaseUrl: flags.databaseUrl ?? process.env.DATABASE_URL });
         processOutput.out(`added change ${result.change.id} to ${result.file}\n`);
         processOutput.out(result.plan);
         for (const note of result.notes) processOutput.out(`\n${note}`);

@@ -1,13 +1,13 @@
 import { createInterface } from 'node:readline/promises';
 import type { Command } from 'commander';
 import { rollback, type RollbackResult } from '../commands/rollback.js';
-import { eventPrinter } from '../terminal/event-printer.js';
-import { abortOnSignals } from './signals.js';
+import { withEventOutput } from './event-output.js';
+import { withEventOutputOptions, withProjectOption } from './options.js';
 import { silent } from '../events.js';
 import { describeTarget } from '../db/url.js';
 import { ExitCode, InputError } from '../errors.js';
 import { action, printable, processOutput, requireDatabaseUrl, withDatabaseOption } from './output.js';
-import { streamStyle, useColor } from '../terminal/color.js';
+import { streamStyle } from '../terminal/color.js';
 import { BOUNDS } from '../option-bounds.js';
 import { bounded, rangeNote } from './parse-number.js';
 
@@ -30,7 +30,7 @@ interface RollbackFlags {
  * first on a terminal; without one it needs --yes (a script must say so). The library function never asks.
  */
 export function register(program: Command): void {
-  withDatabaseOption(program.command('rollback'))
+  withEventOutputOptions(withProjectOption(withDatabaseOption(program.command('rollback'))))
     .description('undo the newest applied release by running its down files (asks first; --yes in scripts)')
     .addHelpText(
       'after',
@@ -41,15 +41,12 @@ export function register(program: Command): void {
         '\nWithout a terminal on stdin a rollback needs --yes (exit 2 otherwise, nothing changed).',
     )
     .requiredOption('--release <name>', 'the release to roll back (must be the newest applied)')
-    .option('--project <dir>', 'project root holding phases.yaml and db/ (default: current directory)')
     .option('--dry-run', 'print the down files that would run, in order, with their SQL; change nothing')
     .option('--yes', 'do not ask for confirmation (required when stdin is not a terminal)')
     .option('--lock-timeout <ms>', 'lock_timeout for DDL, replacing the files\' own value' + rangeNote(BOUNDS.lockTimeoutMs), bounded(BOUNDS.lockTimeoutMs))
     .option('--retry-for <seconds>', 'keep retrying lock timeouts this long (default 60)' + rangeNote(BOUNDS.retryForSeconds), bounded(BOUNDS.retryForSeconds))
     .option('--show-blocker-queries', 'name the queries of sessions blocking a migration (constants masked); default: pid, user, application, state, age')
     .option('--wait-lock <seconds>', 'wait this long for another phasectl run to finish (default 0)' + rangeNote(BOUNDS.waitLockSeconds), bounded(BOUNDS.waitLockSeconds))
-    .option('--quiet', 'print errors only')
-    .option('--json', 'print one JSON event per line')
     .action(
       action(async (flags: RollbackFlags) => {
         const databaseUrl = requireDatabaseUrl(flags.databaseUrl);
@@ -59,8 +56,7 @@ export function register(program: Command): void {
             hint: `pass --yes to roll back without asking (CI and scripts must say so), or --dry-run to see what would run`,
           });
         }
-        const signals = abortOnSignals();
-        try {
+        return withEventOutput(flags, async ({ log, signal }): Promise<number | void> => {
           const options = {
             databaseUrl,
             projectDir: flags.project,
@@ -69,8 +65,8 @@ export function register(program: Command): void {
             retryForSeconds: flags.retryFor,
             waitLockSeconds: flags.waitLock,
             showBlockerQueries: flags.showBlockerQueries,
-            signal: signals.signal,
-            log: eventPrinter({ json: flags.json, quiet: flags.quiet, tty: process.stdout.isTTY === true, color: useColor(process.stdout), write: (t) => void process.stdout.write(t) }),
+            signal,
+            log,
           };
           if (flags.dryRun) {
             const planned = await rollback({ ...options, dryRun: true });
@@ -86,9 +82,7 @@ export function register(program: Command): void {
           }
           const result = await rollback(options);
           if (!flags.quiet && !flags.json) processOutput.out(`rolled back release ${result.release}: ${result.ran.length} down file(s) run`);
-        } finally {
-          signals.dispose();
-        }
+        });
       }),
     );
 }

@@ -2,13 +2,13 @@ import type { Command } from 'commander';
 import { status } from '../commands/status.js';
 import { formatStatus } from './status-format.js';
 import { action, processOutput, requireDatabaseUrl, withDatabaseOption } from './output.js';
+import { withProjectOption } from './options.js';
 
 /** `phasectl status`: where every change stands, in phases.yaml and in the database. */
 export function register(program: Command): void {
-  withDatabaseOption(program.command('status'))
+  withProjectOption(withDatabaseOption(program.command('status')))
     .description('show each change: phase in phases.yaml and in the database, backfill progress, drift, next action')
     .addHelpText('after', '\nExamples:\n  $ phasectl status\n  $ phasectl status --json                          # machine-readable, for dashboards and scripts')
-    .option('--project <dir>', 'project root holding phases.yaml and db/ (default: current directory)')
     .option('--json', 'print the report as JSON only')
     .action(
       action(async (flags: { databaseUrl?: string; project?: string; json?: boolean }) => {

@@ -2,17 +2,17 @@ import type { Command } from 'commander';
 import { verify } from '../commands/backfill.js';
 import { ExitCode } from '../errors.js';
 import { action, processOutput, requireDatabaseUrl, withDatabaseOption } from './output.js';
+import { withProjectOption } from './options.js';
 import { BOUNDS } from '../option-bounds.js';
 import { bounded, rangeNote } from './parse-number.js';
 import { streamStyle } from '../terminal/color.js';
 
 /** `phasectl verify <change-id>`: counts rows where the columns differ; exit 0 if none, 1 otherwise. */
 export function register(program: Command): void {
-  withDatabaseOption(program.command('verify'))
+  withProjectOption(withDatabaseOption(program.command('verify')))
     .description('count rows where the old and new columns differ (batched, no long lock) and record it')
     .addHelpText('after', '\nExamples:\n  $ phasectl verify users-job-title-to-favourite-color          # exit 1 when rows differ\n  $ phasectl verify users-job-title-to-favourite-color --json')
     .argument('<change-id>', 'the change id from phases.yaml')
-    .option('--project <dir>', 'project root holding phases.yaml (default: current directory)')
     .option('--batch-size <rows>', 'rows in the first counting batch (default 10000; later batches adapt to the target duration)' + rangeNote(BOUNDS.verifyBatchSize), bounded(BOUNDS.verifyBatchSize))
     .option('--json', 'print the result as JSON')
     .action(

@@ -11,8 +11,11 @@ import { MAX_RELEASE_NAME_LENGTH, RELEASE_NAME_PATTERN } from '../spec/schema.js
 import { loadCheckedPhases } from './load-project.js';
 
 export interface AdvanceOptions {
+  /** Project root holding phases.yaml and db/ (default: the current directory). */
+  projectDir?: string;
+  /** @deprecated The old name of `projectDir`; kept while callers move over. */
   dir?: string;
-  /** Default: $PHASECTL_RELEASE, else the `version` of package.json in `dir`. */
+  /** Default: $PHASECTL_RELEASE, else the `version` of package.json in the project root. */
   release?: string;
   changeId?: string;
   /** Accept a new release name that does not sort after the latest one (release names that do not sort). */
@@ -28,7 +31,7 @@ export type AdvanceResult =
  * and writes the generated files. Refusals (release rules) throw before anything is written.
  */
 export async function advance(options: AdvanceOptions = {}): Promise<AdvanceResult> {
-  const paths = projectPaths(options.dir);
+  const paths = projectPaths(options.projectDir ?? options.dir);
   const loaded = await loadCheckedPhases(paths.root);
   const release = options.release ?? process.env.PHASECTL_RELEASE ?? (await packageVersion(paths.root));
   if (!release) {

@@ -4,6 +4,9 @@ import { projectPaths } from '../project.js';
 import { loadCheckedPhases } from './load-project.js';
 
 export interface GenerateOptions {
+  /** Project root holding phases.yaml and db/ (default: the current directory). */
+  projectDir?: string;
+  /** @deprecated The old name of `projectDir`; kept while callers move over. */
   dir?: string;
   /** Templates overriding phasectl's own. */
   templatesDir?: string;
@@ -11,7 +14,7 @@ export interface GenerateOptions {
 
 /** Re-renders every generated file from phases.yaml and writes those that differ. */
 export async function generate(options: GenerateOptions = {}): Promise<{ written: string[]; unchanged: string[] }> {
-  const paths = projectPaths(options.dir);
+  const paths = projectPaths(options.projectDir ?? options.dir);
   const loaded = await loadCheckedPhases(paths.root);
   const files = generatedFiles(loaded.spec, options.templatesDir ? { templatesDir: options.templatesDir } : undefined);
   return writeGeneratedFiles(paths.root, files);
@@ -19,7 +22,7 @@ export async function generate(options: GenerateOptions = {}): Promise<{ written
 
 /** Compares the files on disk with what phasectl generates; writes nothing. */
 export async function checkGenerated(options: GenerateOptions = {}): Promise<{ changed: string[]; missing: string[]; unexpected: string[]; clean: boolean }> {
-  const paths = projectPaths(options.dir);
+  const paths = projectPaths(options.projectDir ?? options.dir);
   const loaded = await loadCheckedPhases(paths.root);
   const files = generatedFiles(loaded.spec, options.templatesDir ? { templatesDir: options.templatesDir } : undefined);
   const { changed, missing, unexpected } = await compareGeneratedFiles(paths.root, files);

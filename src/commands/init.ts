@@ -29,14 +29,20 @@ changes: []
 `;
 }
 
+/** Options of {@link init}. */
+export interface InitOptions {
+  /** Project root to create phases.yaml and db/ in (default: the current directory). */
+  projectDir?: string;
+}
+
 export interface InitResult {
   created: string[];
   existing: string[];
 }
 
 /** Creates phases.yaml and db/{migrations,functions,triggers} when missing; never overwrites. */
-export async function init(dir: string = process.cwd()): Promise<InitResult> {
-  const paths = projectPaths(dir);
+export async function init(options: InitOptions = {}): Promise<InitResult> {
+  const paths = projectPaths(options.projectDir);
   const result: InitResult = { created: [], existing: [] };
   const name = (path: string) => relative(paths.root, path) || '.';
   if (await exists(paths.phasesFile)) result.existing.push(name(paths.phasesFile));

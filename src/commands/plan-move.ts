@@ -16,7 +16,9 @@ import { CHANGE_ID_PATTERN, MAX_CHANGE_ID_LENGTH } from '../spec/schema.js';
 import type { JoinPair, MoveChange } from '../spec/types.js';
 
 export interface PlanMoveOptions {
-  /** Project root (default: the current directory). */
+  /** Project root holding phases.yaml (default: the current directory). */
+  projectDir?: string;
+  /** @deprecated The old name of `projectDir`; kept while callers move over. */
   dir?: string;
   /** `[schema.]table.column` of the column to move. */
   from: string;
@@ -61,7 +63,7 @@ export function defaultMoveId(fromTable: string, column: string, toTable: string
  * that holds other values), appends the change to phases.yaml and returns the three-release plan.
  */
 export async function planMove(options: PlanMoveOptions): Promise<PlanMoveResult> {
-  const paths = projectPaths(options.dir);
+  const paths = projectPaths(options.projectDir ?? options.dir);
   const loaded = await loadPhasesFile(paths.phasesFile);
   const from = parseColumnTarget(options.from);
   const to = parseColumnTarget(options.to);

@@ -18,7 +18,9 @@ import { CHANGE_ID_PATTERN, MAX_CHANGE_ID_LENGTH } from '../spec/schema.js';
 import type { ColumnFacts, KeyFacts, RenameChange } from '../spec/types.js';
 
 export interface PlanRenameOptions {
-  /** Project root (default: the current directory). */
+  /** Project root holding phases.yaml (default: the current directory). */
+  projectDir?: string;
+  /** @deprecated The old name of `projectDir`; kept while callers move over. */
   dir?: string;
   /** `[schema.]table.column`, parts optionally double-quoted. */
   target: string;
@@ -51,7 +53,7 @@ export interface PlanRenameResult {
  * Bad input throws before anything is written; the database is only read.
  */
 export async function planRename(options: PlanRenameOptions): Promise<PlanRenameResult> {
-  const paths = projectPaths(options.dir);
+  const paths = projectPaths(options.projectDir ?? options.dir);
   const loaded = await loadPhasesFile(paths.phasesFile);
   const target = parseColumnTarget(options.target);
   const newName = options.newName;

@@ -124,10 +124,10 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
     say(s.dim(`creating public.users with ${rows.toLocaleString('en-US')} rows …`));
     await runSql(url, sampleTableSql(rows));
     projectDir = await mkdtemp(join(tmpdir(), 'phasectl-demo-'));
-    await init(projectDir);
+    await init({ projectDir });
 
     heading('plan rename users.job_title favourite_color');
-    const planned = await planRename({ dir: projectDir, target: 'public.users.job_title', newName: 'favourite_color', id: CHANGE_ID, databaseUrl: url });
+    const planned = await planRename({ projectDir: projectDir, target: 'public.users.job_title', newName: 'favourite_color', id: CHANGE_ID, databaseUrl: url });
     say(planned.plan.trimEnd());
 
     const instances = options.instances ?? 4;
@@ -141,7 +141,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
       aborted();
       heading(`release ${release.name} — ${release.title}`);
       traffic.setMix(release.during);
-      const advanced = await advance({ dir: projectDir, release: release.name });
+      const advanced = await advance({ projectDir: projectDir, release: release.name });
       if (advanced.kind !== 'advanced') throw new PhasectlError(`advance ${release.name} did nothing: ${advanced.message}`, { exitCode: 3 });
       say(`phasectl advance --release ${release.name}: ${advanced.written.length} files written`);
       await showMigrations(projectDir, advanced.written, options.showSql === true, say, s);

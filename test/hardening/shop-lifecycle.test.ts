@@ -63,7 +63,7 @@ test.skipIf(slow)('the fixture is owned by a role that is not superuser', async 
 
 test.skipIf(slow)('plan refuses what the shop schema makes unsafe: partitioned orders, reviews.body behind a generated column, customers.email behind a view', async () => {
   const refusal = async (table: string, column: string) => {
-    const error = await planRename({ dir, target: `shop.${table}.${column}`, newName: `${column}_new`, databaseUrl: owner.url }).catch((caught: unknown) => caught);
+    const error = await planRename({ projectDir: dir, target: `shop.${table}.${column}`, newName: `${column}_new`, databaseUrl: owner.url }).catch((caught: unknown) => caught);
     expect(error).toBeInstanceOf(InputError);
     return (error as InputError).message;
   };
@@ -79,8 +79,8 @@ test.skipIf(slow)('four renames, three releases, migrate as the owner under writ
     ['payments', 'method', 'payment_method', 'payments-method'],
     ['inventory', 'warehouse', 'location', 'inventory-warehouse'],
   ];
-  for (const [table, from, to, id] of renames) await planRename({ dir, target: `shop.${table}.${from}`, newName: to, id, databaseUrl: owner.url });
-  for (const release of ['1.0.0', '1.1.0', '1.2.0']) await advance({ dir, release });
+  for (const [table, from, to, id] of renames) await planRename({ projectDir: dir, target: `shop.${table}.${from}`, newName: to, id, databaseUrl: owner.url });
+  for (const release of ['1.0.0', '1.1.0', '1.2.0']) await advance({ projectDir: dir, release });
 
   // The application: renames customers' names and records payments; which column it writes follows the release.
   const app = new pg.Client({ connectionString: owner.url });

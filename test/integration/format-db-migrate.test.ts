@@ -38,8 +38,8 @@ beforeAll(async () => {
     INSERT INTO public.users (id, job_title) SELECT g, 'title ' || g FROM generate_series(1, ${ROWS}) g;`);
   dir = await mkdtemp(join(tmpdir(), 'phasectl-format-db-migrate-'));
   await writeFile(join(dir, 'phases.yaml'), initialPhasesText().replace('version: 1\n', 'version: 1\nmigrations:\n  format: db-migrate\n'));
-  await planRename({ dir, target: 'public.users.job_title', newName: 'favourite_color', id: 'users-job-title', databaseUrl: database.url });
-  for (const release of ['1.4.0', '1.5.0', '1.6.0']) await advance({ dir, release });
+  await planRename({ projectDir: dir, target: 'public.users.job_title', newName: 'favourite_color', id: 'users-job-title', databaseUrl: database.url });
+  for (const release of ['1.4.0', '1.5.0', '1.6.0']) await advance({ projectDir: dir, release });
 });
 
 afterAll(async () => {

@@ -31,8 +31,8 @@ beforeAll(async () => {
   // The generated files import 'kysely': resolve it from this repository.
   await symlink(join(process.cwd(), 'node_modules'), join(dir, 'node_modules'));
   await writeFile(join(dir, 'phases.yaml'), initialPhasesText().replace('version: 1\n', 'version: 1\nmigrations:\n  format: kysely\n'));
-  await planRename({ dir, target: 'public.users.job_title', newName: 'favourite_color', id: 'users-job-title', databaseUrl: database.url });
-  for (const release of ['1.4.0', '1.5.0', '1.6.0']) await advance({ dir, release });
+  await planRename({ projectDir: dir, target: 'public.users.job_title', newName: 'favourite_color', id: 'users-job-title', databaseUrl: database.url });
+  for (const release of ['1.4.0', '1.5.0', '1.6.0']) await advance({ projectDir: dir, release });
   db = new Kysely<any>({ dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: database.url, max: 2 }) }) });
 });
 

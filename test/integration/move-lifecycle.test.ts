@@ -45,10 +45,10 @@ async function project(): Promise<string> {
     CREATE TABLE public.profiles (id bigserial PRIMARY KEY, user_id bigint NOT NULL UNIQUE REFERENCES public.users (id) ON DELETE CASCADE, bio text);
     INSERT INTO public.users (id, address) SELECT g, 'street ' || g FROM generate_series(1, ${ROWS}) g;
     INSERT INTO public.profiles (user_id) SELECT g FROM generate_series(1, 1600) g;`);
-  const planned = await planMove({ dir, from: 'users.address', to: 'profiles.address', on: 'id=user_id', id: 'users-address', databaseUrl: url });
+  const planned = await planMove({ projectDir: dir, from: 'users.address', to: 'profiles.address', on: 'id=user_id', id: 'users-address', databaseUrl: url });
   expect(planned.change.target).toEqual({ existingColumn: false, uniqueIndex: 'profiles_user_id_key' });
   expect(planned.plan).toContain('move public.users.address → public.profiles.address');
-  for (const release of ['1.0.0', '1.1.0', '1.2.0']) await advance({ dir, release });
+  for (const release of ['1.0.0', '1.1.0', '1.2.0']) await advance({ projectDir: dir, release });
   return dir;
 }
 

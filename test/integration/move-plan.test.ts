@@ -45,24 +45,24 @@ async function project(): Promise<string> {
 
 test('refusals name the object and the fix', async () => {
   const dir = await project();
-  await expect(planMove({ dir, from: 'users.email', to: 'loose.email', on: 'id=user_id', databaseUrl: url })).rejects.toMatchObject({
+  await expect(planMove({ projectDir: dir, from: 'users.email', to: 'loose.email', on: 'id=user_id', databaseUrl: url })).rejects.toMatchObject({
     message: expect.stringMatching(/"public"."loose"|public\.loose/),
     hint: 'add it without blocking writes, then plan again: CREATE UNIQUE INDEX CONCURRENTLY "loose_user_id_key" ON "public"."loose" ("user_id");',
   });
-  await expect(planMove({ dir, from: 'users.email', to: 'typed.email', on: 'id=user_id', databaseUrl: url })).rejects.toThrow(/exists with type character varying\(20\), but the source column is text/);
-  await expect(planMove({ dir, from: 'users.email', to: 'filled.email', on: 'id=user_id', databaseUrl: url })).rejects.toThrow(/1 of its rows hold a value that is not their source row's email/);
-  await expect(planMove({ dir, from: 'users.email', to: 'profiles.email', on: 'city=user_id', databaseUrl: url })).rejects.toThrow(/not a unique NOT NULL key/);
-  await expect(planMove({ dir, from: 'users.email', to: 'profiles.email', on: 'id=nope', databaseUrl: url })).rejects.toThrow(/has no column "?nope"? \(named in --on\)/);
-  await expect(planMove({ dir, from: 'users.email', to: 'profiles.email', on: 'id', databaseUrl: url })).rejects.toThrow(/is not <source column>=<target column>/);
+  await expect(planMove({ projectDir: dir, from: 'users.email', to: 'typed.email', on: 'id=user_id', databaseUrl: url })).rejects.toThrow(/exists with type character varying\(20\), but the source column is text/);
+  await expect(planMove({ projectDir: dir, from: 'users.email', to: 'filled.email', on: 'id=user_id', databaseUrl: url })).rejects.toThrow(/1 of its rows hold a value that is not their source row's email/);
+  await expect(planMove({ projectDir: dir, from: 'users.email', to: 'profiles.email', on: 'city=user_id', databaseUrl: url })).rejects.toThrow(/not a unique NOT NULL key/);
+  await expect(planMove({ projectDir: dir, from: 'users.email', to: 'profiles.email', on: 'id=nope', databaseUrl: url })).rejects.toThrow(/has no column "?nope"? \(named in --on\)/);
+  await expect(planMove({ projectDir: dir, from: 'users.email', to: 'profiles.email', on: 'id', databaseUrl: url })).rejects.toThrow(/is not <source column>=<target column>/);
   expect((await loadPhasesFile(join(dir, 'phases.yaml'))).spec.changes).toEqual([]);
 });
 
 test('plan move records the change; an existing target column equal to the source is accepted and kept by phase 1 down; status reads both tables', async () => {
   const dir = await project();
   // The index that also covers city cannot move with address.
-  await expect(planMove({ dir, from: 'users.address', to: 'profiles.address', on: 'id=user_id', databaseUrl: url })).rejects.toThrow(/index users_address_city_idx of public.users also use\(s\) other columns than address/);
+  await expect(planMove({ projectDir: dir, from: 'users.address', to: 'profiles.address', on: 'id=user_id', databaseUrl: url })).rejects.toThrow(/index users_address_city_idx of public.users also use\(s\) other columns than address/);
   await query(url, 'DROP INDEX public.users_address_city_idx');
-  const { change, plan } = await planMove({ dir, from: 'public.users.address', to: 'public.profiles.address', on: 'id=user_id', databaseUrl: url });
+  const { change, plan } = await planMove({ projectDir: dir, from: 'public.users.address', to: 'public.profiles.address', on: 'id=user_id', databaseUrl: url });
   expect(change).toMatchObject({
     id: 'users-address-to-profiles',
     move: { from: { schema: 'public', table: 'users', column: 'address' }, to: { schema: 'public', table: 'profiles', column: 'address' }, on: [{ from: 'id', to: 'user_id' }] },
@@ -76,7 +76,7 @@ test('plan move records the change; an existing target column equal to the sourc
   expect(parsePhasesText(text, 'phases.yaml').spec.changes[0]).toEqual(change);
   expect(droppedColumn(change)).toEqual({ schema: 'public', table: 'users', column: 'address' });
 
-  await advance({ dir, release: '1.0.0' });
+  await advance({ projectDir: dir, release: '1.0.0' });
   await migrate({ databaseUrl: url, projectDir: dir });
   const report = await status({ databaseUrl: url, projectDir: dir });
   expect(report.changes[0]).toMatchObject({ table: 'public.users', from: 'address', to: 'public.profiles.address', phaseInDatabase: 1, triggerPresent: true, functionPresent: true, oldColumnPresent: true, newColumnPresent: true, drift: [] });

@@ -161,8 +161,8 @@ test('the backfill killed part-way resumes through migrate and ends with every p
     CREATE TABLE public.billing (account_id bigint PRIMARY KEY, note text);
     INSERT INTO public.accounts SELECT g, 'plan ' || g FROM generate_series(1, 20000) g;
     INSERT INTO public.billing (account_id) SELECT g FROM generate_series(1, 20000) g;`);
-  await planMove({ dir, from: 'accounts.plan', to: 'billing.plan', on: 'id=account_id', id: 'accounts-plan', databaseUrl: db.url });
-  await advance({ dir, release: '1.0.0' });
+  await planMove({ projectDir: dir, from: 'accounts.plan', to: 'billing.plan', on: 'id=account_id', id: 'accounts-plan', databaseUrl: db.url });
+  await advance({ projectDir: dir, release: '1.0.0' });
   const { spec } = await (await import('../../src/spec/load.js')).loadPhasesFile(join(dir, 'phases.yaml'));
   await applyStep(session, phaseSteps(spec.changes[0]!, 1).up[0]!);
 

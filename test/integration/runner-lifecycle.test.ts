@@ -28,8 +28,8 @@ async function project(url: string): Promise<string> {
   await writeFile(join(dir, 'phases.yaml'), initialPhasesText());
   await query(url, `CREATE TABLE public.users (id bigint PRIMARY KEY, job_title text NOT NULL DEFAULT 'unknown', n int NOT NULL DEFAULT 0);
                     INSERT INTO public.users (id, job_title) SELECT g, 'title ' || g FROM generate_series(1, ${ROWS}) g;`);
-  await planRename({ dir, target: 'public.users.job_title', newName: 'favourite_color', id: 'users-job-title', databaseUrl: url });
-  for (const release of ['1.0.0', '1.1.0', '1.2.0']) await advance({ dir, release });
+  await planRename({ projectDir: dir, target: 'public.users.job_title', newName: 'favourite_color', id: 'users-job-title', databaseUrl: url });
+  for (const release of ['1.0.0', '1.1.0', '1.2.0']) await advance({ projectDir: dir, release });
   return dir;
 }
 

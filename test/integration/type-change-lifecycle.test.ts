@@ -38,16 +38,16 @@ async function project(): Promise<string> {
 
 test('plan refuses a type change without --up/--down when PostgreSQL has no assignment cast, and accepts one that has', async () => {
   const dir = await project();
-  await expect(planRename({ dir, target: 'items.code', newName: 'code_num', type: 'integer', databaseUrl: url })).rejects.toMatchObject({
+  await expect(planRename({ projectDir: dir, target: 'items.code', newName: 'code_num', type: 'integer', databaseUrl: url })).rejects.toMatchObject({
     message: expect.stringMatching(/no assignment cast for --up \(text → integer\)/),
     hint: expect.stringContaining('--up'),
   });
   // integer → text is an assignment (I/O) conversion, text → integer is not: only --down is missing.
-  await expect(planRename({ dir, target: 'items.qty', newName: 'qty_text', type: 'text', databaseUrl: url })).rejects.toThrow(/no assignment cast for --down \(text → integer\)$/);
-  await expect(planRename({ dir, target: 'items.qty', newName: 'qty_big', type: 'bigint', databaseUrl: url })).resolves.toMatchObject({ change: { rename: { type: 'bigint' } } });
+  await expect(planRename({ projectDir: dir, target: 'items.qty', newName: 'qty_text', type: 'text', databaseUrl: url })).rejects.toThrow(/no assignment cast for --down \(text → integer\)$/);
+  await expect(planRename({ projectDir: dir, target: 'items.qty', newName: 'qty_big', type: 'bigint', databaseUrl: url })).resolves.toMatchObject({ change: { rename: { type: 'bigint' } } });
   // numeric → bigint has an assignment cast both ways, but drops the cents of 1.25: refused as lossy, accepted with lossy.
-  await expect(planRename({ dir, target: 'orders.amount', newName: 'amount_int', type: 'bigint', databaseUrl: url })).rejects.toThrow(/down\(up\(amount\)\) does not give the value back on the row id=1: amount = 1.25/);
-  await expect(planRename({ dir, target: 'orders.amount', newName: 'amount_int', type: 'bigint', lossy: true, databaseUrl: url })).resolves.toMatchObject({ change: { rename: { type: 'bigint', lossy: true } } });
+  await expect(planRename({ projectDir: dir, target: 'orders.amount', newName: 'amount_int', type: 'bigint', databaseUrl: url })).rejects.toThrow(/down\(up\(amount\)\) does not give the value back on the row id=1: amount = 1.25/);
+  await expect(planRename({ projectDir: dir, target: 'orders.amount', newName: 'amount_int', type: 'bigint', lossy: true, databaseUrl: url })).resolves.toMatchObject({ change: { rename: { type: 'bigint', lossy: true } } });
   const { spec } = await loadPhasesFile(join(dir, 'phases.yaml'));
   expect(spec.changes.map((change) => change.id)).toEqual(['items-qty-to-qty-big', 'orders-amount-to-amount-int']);
 });
@@ -55,13 +55,13 @@ test('plan refuses a type change without --up/--down when PostgreSQL has no assi
 test('numeric(12,2) → bigint cents with up/down through three releases and back', async () => {
   const dir = await project();
   const planned = await planRename({
-    dir, target: 'orders.amount', newName: 'amount_cents', id: 'orders-cents', type: 'bigint',
+    projectDir: dir, target: 'orders.amount', newName: 'amount_cents', id: 'orders-cents', type: 'bigint',
     up: 'round(amount * 100)::bigint', down: 'amount_cents / 100.0', databaseUrl: url,
   });
   expect(planned.change.rename).toMatchObject({ type: 'bigint', up: 'round(amount * 100)::bigint', down: 'amount_cents / 100.0' });
   const { spec } = await loadPhasesFile(join(dir, 'phases.yaml'));
   expect(spec.changes[0]).toMatchObject({ rename: { up: 'round(amount * 100)::bigint', down: 'amount_cents / 100.0' } });
-  for (const release of ['1.0.0', '1.1.0', '1.2.0']) await advance({ dir, release });
+  for (const release of ['1.0.0', '1.1.0', '1.2.0']) await advance({ projectDir: dir, release });
 
   await migrate({ databaseUrl: url, projectDir: dir, toRelease: '1.0.0' });
   expect(await query(url, 'SELECT count(*)::int AS n FROM public.orders WHERE amount_cents IS DISTINCT FROM round(amount * 100)::bigint')).toEqual([{ n: 0 }]);
@@ -95,9 +95,9 @@ test('a value `up` cannot convert stops the generated backfill at its key, with 
   const dir = await project();
   // plan checks every row (item 3 converts then); the bad value arrives between plan and migrate.
   await query(url, `UPDATE public.items SET code = '30' WHERE id = 3`);
-  await planRename({ dir, target: 'items.code', newName: 'code_num', id: 'items-code', type: 'integer', up: 'code::integer', down: 'code_num::text', databaseUrl: url });
+  await planRename({ projectDir: dir, target: 'items.code', newName: 'code_num', id: 'items-code', type: 'integer', up: 'code::integer', down: 'code_num::text', databaseUrl: url });
   await query(url, `UPDATE public.items SET code = 'x3' WHERE id = 3`);
-  await advance({ dir, release: '1.0.0' });
+  await advance({ projectDir: dir, release: '1.0.0' });
   const failure = await migrate({ databaseUrl: url, projectDir: dir }).then(() => undefined, (error: unknown) => error);
   expect(String(failure)).toMatch(/id=3/);
   expect(String(failure)).toMatch(/invalid input syntax for type integer: "x3"/);

@@ -18,8 +18,8 @@ export async function generatedProject(url: string, options: { rows: number; rel
   await query(url, `CREATE TABLE public.users (id bigint PRIMARY KEY, job_title text NOT NULL DEFAULT 'unknown', n int NOT NULL DEFAULT 0);
                     INSERT INTO public.users (id, job_title) SELECT g, 'title ' || g FROM generate_series(1, ${options.rows}) g;
                     ANALYZE public.users;`);
-  await planRename({ dir, target: 'public.users.job_title', newName: 'favourite_color', id: 'users-job-title', databaseUrl: url });
-  for (const release of options.releases) await advance({ dir, release });
+  await planRename({ projectDir: dir, target: 'public.users.job_title', newName: 'favourite_color', id: 'users-job-title', databaseUrl: url });
+  for (const release of options.releases) await advance({ projectDir: dir, release });
   return { dir, remove: () => rm(dir, { recursive: true, force: true }) };
 }
 
@@ -36,7 +36,7 @@ export async function generatedMoveProject(url: string, options: { rows: number;
                     INSERT INTO public.users (id, address) SELECT g, 'street ' || g FROM generate_series(1, ${options.rows}) g;
                     INSERT INTO public.profiles (user_id) SELECT g FROM generate_series(1, ${options.rows}) g;
                     ANALYZE public.users, public.profiles;`);
-  await planMove({ dir, from: 'public.users.address', to: 'public.profiles.address', on: 'id=user_id', id: 'users-address', databaseUrl: url });
-  for (const release of options.releases) await advance({ dir, release });
+  await planMove({ projectDir: dir, from: 'public.users.address', to: 'public.profiles.address', on: 'id=user_id', id: 'users-address', databaseUrl: url });
+  for (const release of options.releases) await advance({ projectDir: dir, release });
   return { dir, remove: () => rm(dir, { recursive: true, force: true }) };
 }

@@ -21,8 +21,8 @@ async function project(): Promise<{ dir: string; phasesFile: string; files: () =
   const dir = await mkdtemp(join(tmpdir(), 'phasectl-trust-unit-'));
   dirs.push(dir);
   await writeFile(join(dir, 'phases.yaml'), initialPhasesText());
-  await planRename({ dir, target: 'public.accounts.login', newName: 'username', id: 'accounts-login', type: 'text', key: 'id:bigint' });
-  await advance({ dir, release: '1.0.0' });
+  await planRename({ projectDir: dir, target: 'public.accounts.login', newName: 'username', id: 'accounts-login', type: 'text', key: 'id:bigint' });
+  await advance({ projectDir: dir, release: '1.0.0' });
   return { dir, phasesFile: join(dir, 'phases.yaml'), files: () => readMigrationFiles(join(dir, 'db', 'migrations')) };
 }
 
