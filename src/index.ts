@@ -1,9 +1,15 @@
 /**
- * phasectl as a library: each command is a function with the same behaviour as the CLI,
- * returning structured results and throwing PhasectlError subclasses (exitCode, hint).
+ * phasectl as a library: every CLI command is a function here with the same behaviour, the same option names
+ * (`projectDir`, `databaseUrl`, …), structured results, and PhasectlError subclasses (exitCode, hint) on failure.
+ * Each function's documentation shows a usage example.
  *
- *   import { migrate } from 'phasectl';
- *   await migrate({ databaseUrl: process.env.DATABASE_URL!, log: console.log });
+ * ```ts
+ * import { advance, migrate, planRename } from 'phasectl';
+ *
+ * await planRename({ target: 'users.job_title', newName: 'favourite_color', databaseUrl });
+ * await advance({ release: '1.4.0' });                  // writes db/migrations for phase 1
+ * await migrate({ databaseUrl, log: console.log });      // on deploy, or from the app's start-up
+ * ```
  */
 
 // Errors
@@ -11,6 +17,20 @@ export { ExitCode, InputError, PhasectlError, RuntimeFailure, formatError } from
 
 // The accepted range of every numeric option (CLI flags and library options alike)
 export { BOUNDS, type OptionBound } from './option-bounds.js';
+
+// Setting up a project and planning changes (no database needed except for reading a column's facts)
+export { init, type InitOptions, type InitResult } from './commands/init.js';
+export { planRename, type PlanRenameOptions, type PlanRenameResult } from './commands/plan.js';
+export { planMove, type PlanMoveOptions, type PlanMoveResult } from './commands/plan-move.js';
+export { advance, type AdvanceOptions, type AdvanceResult } from './commands/advance.js';
+export { generate, checkGenerated, type GenerateOptions } from './commands/generate.js';
+
+// The CI gate
+export { check, type CheckOptions } from './commands/check.js';
+export type { CheckReport, Violation, BaseRef } from './check/types.js';
+export { renderText as renderCheckText } from './check/report-text.js';
+export { renderJson as renderCheckJson } from './check/report-json.js';
+export { renderGithub as renderCheckGithub } from './check/report-github.js';
 
 // Applying migrations
 export { migrate, type MigrateOptions, type MigrateResult, type AppliedFile, type RunOptions } from './commands/migrate.js';
@@ -26,5 +46,5 @@ export type { VerifyResult } from './backfill/verify.js';
 export { status, type StatusOptions, type StatusReport, type ChangeStatus, type BackfillProgress } from './commands/status.js';
 
 // Shared types
-export type { Change, PhasesFile, RenameChange, PhaseNumber } from './spec/types.js';
+export type { Change, PhasesFile, RenameChange, MoveChange, PhaseNumber } from './spec/types.js';
 export type { BackfillPlan, Step, PhaseSteps } from './operations/types.js';

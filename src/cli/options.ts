@@ -6,8 +6,8 @@ import type { Command } from 'commander';
  */
 
 /** `--project <dir>`: the project root holding phases.yaml and db/ (default: the current directory). */
-export function withProjectOption(command: Command, defaultValue?: string): Command {
-  return command.option('--project <dir>', 'project root holding phases.yaml and db/ (default: current directory)', defaultValue);
+export function withProjectOption(command: Command): Command {
+  return command.option('--project <dir>', 'project root holding phases.yaml and db/ (default: current directory)');
 }
 
 /** `--quiet` and `--json`: how a long-running command prints its events. */

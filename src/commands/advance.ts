@@ -29,6 +29,14 @@ export type AdvanceResult =
 /**
  * Moves every in-flight change (or one) a phase forward into `release`: records it in phases.yaml
  * and writes the generated files. Refusals (release rules) throw before anything is written.
+ *
+ * @example
+ * ```ts
+ * import { advance } from 'phasectl';
+ *
+ * const result = await advance({ projectDir: '.', release: '1.4.0' });
+ * if (result.kind === 'advanced') console.log(result.written); // db/migrations/001_1.4.0_….up.sql, …
+ * ```
  */
 export async function advance(options: AdvanceOptions = {}): Promise<AdvanceResult> {
   const paths = projectPaths(options.projectDir ?? options.dir);

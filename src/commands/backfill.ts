@@ -30,14 +30,36 @@ export interface VerifyCommandOptions {
   log?: EventLog;
 }
 
-/** Runs or resumes one backfill, with the plan phasectl generates for the change. */
+/**
+ * Runs or resumes one backfill, with the plan phasectl generates for the change.
+ *
+ * @example
+ * ```ts
+ * import { backfill } from 'phasectl';
+ *
+ * const { rowsUpdated } = await backfill({
+ *   databaseUrl: process.env.DATABASE_URL!,
+ *   changeId: 'users-job-title-to-favourite-color',
+ *   pauseMs: 20,
+ * });
+ * ```
+ */
 export async function backfill(options: BackfillCommandOptions): Promise<BackfillResult> {
   checkBackfillOptions(options);
   const plan = await findPlan(options.projectDir, options.changeId, options.direction ?? 'up');
   return withSession(options.databaseUrl, 'phasectl backfill', (run) => runBackfill(run.session, plan, options));
 }
 
-/** Counts rows where the two columns differ and records the result (phase 2's guard reads it). */
+/**
+ * Counts rows where the two columns differ and records the result (phase 2's guard reads it).
+ *
+ * @example
+ * ```ts
+ * import { verify } from 'phasectl';
+ *
+ * const { differing } = await verify({ databaseUrl: process.env.DATABASE_URL!, changeId: 'users-job-title-to-favourite-color' });
+ * ```
+ */
 export async function verify(options: VerifyCommandOptions): Promise<VerifyResult> {
   checkOptions([[BOUNDS.verifyBatchSize, options.batchSize]]);
   const plan = await findPlan(options.projectDir, options.changeId, 'up');

@@ -39,6 +39,14 @@ const LOCATE_EDITS_LIMIT = 50;
  * violation. Throws InputError (exit 2) when the project is not in a git repository, phases.yaml is missing
  * or the base cannot be found (saying what to fetch); an invalid phases.yaml is reported as a rule-0 violation
  * with exit code 2.
+ *
+ * @example
+ * ```ts
+ * import { check } from 'phasectl';
+ *
+ * const report = await check({ projectDir: '.', base: 'origin/main' });
+ * if (!report.ok) for (const v of report.violations) console.error(`${v.file}:${v.line ?? 1} ${v.message}`);
+ * ```
  */
 export async function check(options: CheckOptions): Promise<CheckReport> {
   if (options.releaseTags) releaseTagName(options.releaseTags, 'release'); // reject a pattern without * before any work

@@ -12,7 +12,16 @@ export interface GenerateOptions {
   templatesDir?: string;
 }
 
-/** Re-renders every generated file from phases.yaml and writes those that differ. */
+/**
+ * Re-renders every generated file from phases.yaml and writes those that differ.
+ *
+ * @example
+ * ```ts
+ * import { generate } from 'phasectl';
+ *
+ * const { written } = await generate({ projectDir: '.' });
+ * ```
+ */
 export async function generate(options: GenerateOptions = {}): Promise<{ written: string[]; unchanged: string[] }> {
   const paths = projectPaths(options.projectDir ?? options.dir);
   const loaded = await loadCheckedPhases(paths.root);
@@ -20,7 +29,17 @@ export async function generate(options: GenerateOptions = {}): Promise<{ written
   return writeGeneratedFiles(paths.root, files);
 }
 
-/** Compares the files on disk with what phasectl generates; writes nothing. */
+/**
+ * Compares the files on disk with what phasectl generates; writes nothing.
+ *
+ * @example
+ * ```ts
+ * import { checkGenerated } from 'phasectl';
+ *
+ * const { clean, changed } = await checkGenerated({ projectDir: '.' });
+ * if (!clean) throw new Error(`stale generated files: ${changed.join(', ')}`);
+ * ```
+ */
 export async function checkGenerated(options: GenerateOptions = {}): Promise<{ changed: string[]; missing: string[]; unexpected: string[]; clean: boolean }> {
   const paths = projectPaths(options.projectDir ?? options.dir);
   const loaded = await loadCheckedPhases(paths.root);

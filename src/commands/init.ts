@@ -1,4 +1,4 @@
-import { stat } from 'node:fs/promises';
+import { mkdir, stat } from 'node:fs/promises';
 import { makeFolder } from '../files/no-follow.js';
 import { relative } from 'node:path';
 import { projectPaths } from '../project.js';
@@ -40,9 +40,21 @@ export interface InitResult {
   existing: string[];
 }
 
-/** Creates phases.yaml and db/{migrations,functions,triggers} when missing; never overwrites. */
+/**
+ * Creates phases.yaml and db/{migrations,functions,triggers} when missing; never overwrites.
+ *
+ * @example
+ * ```ts
+ * import { init } from 'phasectl';
+ *
+ * const { created } = await init({ projectDir: 'services/billing' });
+ * // created: ['phases.yaml', 'db/migrations/', 'db/functions/', 'db/triggers/']
+ * ```
+ */
 export async function init(options: InitOptions = {}): Promise<InitResult> {
   const paths = projectPaths(options.projectDir);
+  // `init --project services/billing` may name a folder that does not exist yet.
+  await mkdir(paths.root, { recursive: true });
   const result: InitResult = { created: [], existing: [] };
   const name = (path: string) => relative(paths.root, path) || '.';
   if (await exists(paths.phasesFile)) result.existing.push(name(paths.phasesFile));

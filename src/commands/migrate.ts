@@ -64,7 +64,20 @@ export interface MigrateResult {
   dryRun: boolean;
 }
 
-/** Applies the pending up files of db/migrations in file-name order (see docs/internals.md). */
+/**
+ * Applies the pending up files of db/migrations in file-name order (see docs/internals.md).
+ *
+ * @example
+ * ```ts
+ * import { migrate } from 'phasectl';
+ *
+ * // On application start-up: apply what this release ships, backfills included.
+ * const { applied } = await migrate({ databaseUrl: process.env.DATABASE_URL!, log: console.log });
+ *
+ * // Print the SQL only, change nothing:
+ * await migrate({ databaseUrl: process.env.DATABASE_URL!, dryRun: true, log: (event) => console.log(event) });
+ * ```
+ */
 export async function migrate(options: MigrateOptions): Promise<MigrateResult> {
   checkRunOptions(options);
   const log = options.log ?? silent;

@@ -61,6 +61,18 @@ export function defaultMoveId(fromTable: string, column: string, toTable: string
 /**
  * Declares a move: reads the facts from the database (refusing a join that is not 1:1 or a target column
  * that holds other values), appends the change to phases.yaml and returns the three-release plan.
+ *
+ * @example
+ * ```ts
+ * import { planMove } from 'phasectl';
+ *
+ * await planMove({
+ *   from: 'users.address',
+ *   to: 'profiles.address',
+ *   on: 'id=user_id',
+ *   databaseUrl: process.env.DATABASE_URL,
+ * });
+ * ```
  */
 export async function planMove(options: PlanMoveOptions): Promise<PlanMoveResult> {
   const paths = projectPaths(options.projectDir ?? options.dir);

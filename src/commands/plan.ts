@@ -51,6 +51,19 @@ export interface PlanRenameResult {
  * Declares a rename: reads the column's facts (from the database, or from the flags offline),
  * appends the change to phases.yaml keeping its comments, and returns the three-release plan.
  * Bad input throws before anything is written; the database is only read.
+ *
+ * @example
+ * ```ts
+ * import { planRename } from 'phasectl';
+ *
+ * const { change, plan } = await planRename({
+ *   projectDir: '.',
+ *   target: 'users.job_title',
+ *   newName: 'favourite_color',
+ *   databaseUrl: process.env.DATABASE_URL,
+ * });
+ * console.log(plan); // the three releases: expand, switch, contract
+ * ```
  */
 export async function planRename(options: PlanRenameOptions): Promise<PlanRenameResult> {
   const paths = projectPaths(options.projectDir ?? options.dir);

@@ -32,6 +32,13 @@ export interface RollbackResult {
  * Runs the down files of the newest applied release: per (change, phase) in reverse file-name order,
  * each group's downs ascending. After a group, its up files leave phasectl.migrations (so a later
  * migrate applies them again) and its finished backfill bookkeeping is reset.
+ *
+ * @example
+ * ```ts
+ * import { rollback } from 'phasectl';
+ *
+ * const { ran } = await rollback({ databaseUrl: process.env.DATABASE_URL!, release: '1.6.0' });
+ * ```
  */
 export async function rollback(options: RollbackOptions): Promise<RollbackResult> {
   checkRunOptions(options);

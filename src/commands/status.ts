@@ -65,7 +65,17 @@ export interface StatusOptions {
   projectDir?: string;
 }
 
-/** Where every change of phases.yaml stands, in the repository and in the database. Read-only. */
+/**
+ * Where every change of phases.yaml stands, in the repository and in the database. Read-only.
+ *
+ * @example
+ * ```ts
+ * import { status } from 'phasectl';
+ *
+ * const report = await status({ databaseUrl: process.env.DATABASE_URL!, projectDir: '.' });
+ * for (const change of report.changes) console.log(change.id, change.phaseInFile, change.phaseInDatabase);
+ * ```
+ */
 export async function status(options: StatusOptions): Promise<StatusReport> {
   const paths = projectPaths(options.projectDir);
   await requirePhasesFile(paths.phasesFile);

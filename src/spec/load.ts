@@ -39,7 +39,7 @@ export async function loadPhasesFile(file: string): Promise<LoadedPhases> {
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
       throw new InputError(`no ${basename(file)} in ${dirname(file)}`, {
-        hint: 'run `phasectl init` to create one, or run phasectl from the project root',
+        hint: 'run `phasectl init` to create one, or pass --project <dir> (run phasectl from the project root)',
       });
     }
     throw error;
