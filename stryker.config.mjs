@@ -8,7 +8,7 @@ export default {
   // The pure safety modules against the unit tests: tens of minutes. Adding the git-backed check suites
   // (--testFiles 'test/unit/**/*.test.ts,test/integration/check-*.test.ts') covers check.ts and git.ts but takes
   // hours on two cores. The database modules have their own config: stryker.db.config.mjs (npm run test:mutation:db).
-  mutate: ['src/releases/**/*.ts', 'src/check/**/*.ts'],
+  mutate: ['src/releases/**/*.ts', 'src/check/**/*.ts', 'src/commands/check.ts'],
   testFiles: ['test/unit/**/*.test.ts'],
   // Each mutant runs only the tests that reached it in the initial run.
   coverageAnalysis: 'perTest',
