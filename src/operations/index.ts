@@ -2,7 +2,7 @@ import type { Change, PhaseNumber } from '../spec/types.js';
 import { moveDerivedObjects, moveOperation } from './move.js';
 import { renameDerivedObjects, renameOperation } from './rename.js';
 import { defaultGenerationSettings, type GenerationSettings } from './settings.js';
-import type { DerivedObject, Operation, PhaseSteps } from './types.js';
+import type { BackfillPlan, DerivedObject, Operation, PhaseSteps } from './types.js';
 
 export { defaultGenerationSettings, type GenerationSettings } from './settings.js';
 export { renameOperation } from './rename.js';
@@ -21,6 +21,14 @@ export function operationFor(change: Change): Operation {
 /** The up and down steps of one phase of a change, rendered with `settings` (timeouts, template folder). */
 export function phaseSteps(change: Change, phase: PhaseNumber, settings: GenerationSettings = defaultGenerationSettings): PhaseSteps {
   return operationFor(change).steps(change, phase, settings);
+}
+
+/**
+ * The one way to get a change's backfill plan (backfill, and verify with `up`): what its backfill file carries
+ * and phasectl's engine runs. Pure; renders no template.
+ */
+export function backfillPlan(change: Change, direction: 'up' | 'down'): BackfillPlan {
+  return operationFor(change).backfillPlan(change, direction);
 }
 
 /** The objects a change's phase 1 creates under derived names, for the plan-time check that the names are free. */
