@@ -1,7 +1,7 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { GeneratedFile } from './files.js';
-import { migrationFileNamePattern } from './header.js';
+import { FUNCTION_FILE_NAME, HEADER_PREFIX, migrationFileNamePattern } from './header.js';
 import { refuseLinks, writeProjectFile } from './no-follow.js';
 
 /** The folders phasectl generates into, relative to the project root. */
@@ -42,9 +42,9 @@ export async function writeGeneratedFiles(root: string, files: GeneratedFile[]):
 
 /** True for a file phasectl would have generated: it carries a phasectl header or is named like one. */
 function looksGenerated(folder: string, name: string, content: string): boolean {
-  if (content.startsWith('-- phasectl ')) return true;
+  if (content.startsWith(HEADER_PREFIX)) return true;
   if (folder === 'db/migrations') return migrationFileNamePattern.test(name);
-  if (folder === 'db/functions') return /^[a-z0-9][a-z0-9-]*_v\d{2}\.sql$/.test(name);
+  if (folder === 'db/functions') return FUNCTION_FILE_NAME.test(name);
   return false;
 }
 

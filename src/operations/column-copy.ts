@@ -13,6 +13,7 @@ import { acceptedConstraintTexts, constraintOnColumn, indexAfterOn, indexDefinit
 import { notNullCheckName } from './naming.js';
 import { deferrability, validations, withoutNotValid, type ConstraintPlan, type IndexPlan } from './plan-parts.js';
 import type { StepDraft } from './step-drafts.js';
+import type { DerivedObject } from './types.js';
 
 /** One column of a change: where it lives, and how summaries and comments name it (`email`, `users.email`). */
 export interface ColumnSide {
@@ -248,5 +249,17 @@ export function restoreSteps(copy: ColumnCopy, alsoValidate: Array<{ name: strin
             notNull: copy.notNull ? [{ column: side.column, check: copy.originalNotNullCheck }] : [],
           },
         },
+  ];
+}
+
+/** The copies phase 1 creates under derived names (their names must be free when the change is planned). */
+export function copiedObjects(copy: ColumnCopy): DerivedObject[] {
+  const { original, copy: side } = copy.sides;
+  const target = on(side);
+  return [
+    ...copy.copyIndexes.map((index): DerivedObject => ({ kind: 'index', ...target, name: index.name, about: `the copy of an index of ${original.column}` })),
+    ...copy.copyConstraints.map(
+      (constraint): DerivedObject => ({ kind: 'constraint', ...target, name: constraint.name, about: `a constraint of ${side.column}`, unique: constraint.definition.startsWith('UNIQUE USING INDEX') }),
+    ),
   ];
 }

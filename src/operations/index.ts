@@ -1,6 +1,6 @@
 import type { Change, PhaseNumber } from '../spec/types.js';
-import { moveDerivedObjects, moveOperation } from './move.js';
-import { renameDerivedObjects, renameOperation } from './rename.js';
+import { moveOperation } from './move.js';
+import { renameOperation } from './rename.js';
 import { defaultGenerationSettings, type GenerationSettings } from './settings.js';
 import type { BackfillPlan, DerivedObject, Operation, PhaseSteps } from './types.js';
 
@@ -33,5 +33,5 @@ export function backfillPlan(change: Change, direction: 'up' | 'down'): Backfill
 
 /** The objects a change's phase 1 creates under derived names, for the plan-time check that the names are free. */
 export function derivedObjects(change: Change): DerivedObject[] {
-  return change.kind === 'rename' ? renameDerivedObjects(change) : moveDerivedObjects(change);
+  return operationFor(change).derivedObjects(change);
 }

@@ -8,7 +8,7 @@ import { differs, identical } from './identity.js';
 import { insertTriggerName, moveGuardSetting, movedName, syncFunctionName, targetSyncFunctionName, triggerName } from './naming.js';
 import { defaultGenerationSettings, type GenerationSettings } from './settings.js';
 import { backfillDraft, batchPlan, countDifferentSql, countIntoBatchSql, keyRangeParams, keyRangeVariables, verifyDraft, walkKeyContext, type Direction } from './batch-walk.js';
-import { columnCopy, copySteps, dropCopySteps, restoreSteps, type ColumnCopy } from './column-copy.js';
+import { columnCopy, copiedObjects, copySteps, dropCopySteps, restoreSteps, type ColumnCopy } from './column-copy.js';
 import { record } from './plan-parts.js';
 import { renderSteps, type StepDraft } from './step-drafts.js';
 import type { BackfillPlan, Definition, DerivedObject, Operation, PhaseSteps, Step } from './types.js';
@@ -356,8 +356,7 @@ export function moveDerivedObjects(change: MoveChange): DerivedObject[] {
   const target = { schema: model.target.schema, table: model.target.table };
   const source = { schema: model.source.schema, table: model.source.table };
   return [
-    ...model.copy.copyIndexes.map((index): DerivedObject => ({ kind: 'index', ...target, name: index.name, about: `the copy of an index of ${model.source.column}` })),
-    ...model.copy.copyConstraints.map((constraint): DerivedObject => ({ kind: 'constraint', ...target, name: constraint.name, about: `a constraint of ${model.target.column}`, unique: constraint.definition.startsWith('UNIQUE USING INDEX') })),
+    ...copiedObjects(model.copy),
     { kind: 'trigger', ...source, name: model.triggerName, about: 'the sync trigger' },
     { kind: 'trigger', ...target, name: model.triggerName, about: 'the sync trigger' },
     { kind: 'function', schema: 'phasectl', table: '', name: model.sourceFunctionName, about: 'the sync function' },
@@ -377,6 +376,7 @@ export const moveOperation: Operation<MoveChange> = {
   backfillPlan(change: MoveChange, direction: Direction): BackfillPlan {
     return backfillPlan(buildModel(change), direction);
   },
+  derivedObjects: moveDerivedObjects,
   definitions(change: MoveChange, settings: GenerationSettings = defaultGenerationSettings): Definition[] {
     const model = buildModel(change);
     const dir = settings.templatesDir;

@@ -10,7 +10,7 @@ import { derivedName, insertTriggerName, syncFunctionName, triggerName } from '.
 import { mentionsColumn, replaceColumnReference } from './sql-identifiers.js';
 import { CHANGE_ID_PATTERN } from '../spec/change-id.js';
 import { backfillDraft, batchPlan, countDifferentSql, keyRangeParams, verifyDraft, walkKeyContext, type Direction } from './batch-walk.js';
-import { columnCopy, copySteps, dropCopySteps, restoreSteps, type ColumnCopy } from './column-copy.js';
+import { columnCopy, copiedObjects, copySteps, dropCopySteps, restoreSteps, type ColumnCopy } from './column-copy.js';
 import { record } from './plan-parts.js';
 import { renderSteps, type StepDraft } from './step-drafts.js';
 import type { BackfillPlan, Definition, DerivedObject, Operation, PhaseSteps, Step } from './types.js';
@@ -369,8 +369,7 @@ export function renameDerivedObjects(change: RenameChange): DerivedObject[] {
   const model = buildModel(change);
   const on = { schema: model.schema, table: model.table };
   return [
-    ...model.copy.copyIndexes.map((index): DerivedObject => ({ kind: 'index', ...on, name: index.name, about: `the copy of an index of ${model.from}` })),
-    ...model.copy.copyConstraints.map((constraint): DerivedObject => ({ kind: 'constraint', ...on, name: constraint.name, about: `a constraint of ${model.to}`, unique: constraint.definition.startsWith('UNIQUE USING INDEX') })),
+    ...copiedObjects(model.copy),
     { kind: 'trigger', ...on, name: model.triggerName, about: 'the sync trigger' },
     { kind: 'function', schema: 'phasectl', table: '', name: model.functionName, about: 'the sync function' },
   ];
@@ -388,6 +387,7 @@ export const renameOperation: Operation<RenameChange> = {
   backfillPlan(change: RenameChange, direction: Direction): BackfillPlan {
     return backfillPlan(buildModel(change), direction);
   },
+  derivedObjects: renameDerivedObjects,
   definitions(change: RenameChange, settings: GenerationSettings = defaultGenerationSettings): Definition[] {
     const model = buildModel(change);
     const dir = settings.templatesDir;

@@ -67,6 +67,8 @@ export interface Operation<C extends Change = Change> {
    * rollback of phase 3), as its migration file carries it. Renders no template.
    */
   backfillPlan(change: C, direction: 'up' | 'down'): BackfillPlan;
+  /** The objects phase 1 creates under derived names, for the plan-time check that the names are free. */
+  derivedObjects(change: C): DerivedObject[];
   /** Functions and triggers, also written as reviewable files (`db/functions`, `db/triggers`). */
   definitions?(change: C, settings?: GenerationSettings): Definition[];
 }

@@ -2,7 +2,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { InputError } from '../errors.js';
 import { checksum } from '../generate/checksum.js';
-import { parseHeader, type MigrationHeader } from '../generate/header.js';
+import { HEADER_PREFIX, parseHeader, type MigrationHeader } from '../generate/header.js';
 
 export type { MigrationHeader };
 
@@ -18,8 +18,6 @@ export interface MigrationFile {
   /** `up` or `down` from the header, else from the `.down.sql` suffix (down files are never applied by migrate). */
   direction: 'up' | 'down';
 }
-
-const HEADER_PREFIX = '-- phasectl ';
 
 /**
  * The header of a file (src/generate/header.ts), or undefined for files phasectl did not write.
