@@ -192,10 +192,10 @@ function names(model: RenameModel) {
 function backfillPlan(model: RenameModel, direction: Direction): BackfillPlan {
   const key = model.change.key;
   const table = qualify(model.schema, model.table);
-  const rows = `${keyRangeParams(key, 't')} AND ${differsFromSource(model, direction)}`;
+  const inBatchAndDiffering = `${keyRangeParams(key, 't')} AND ${differsFromSource(model, direction)}`;
   return batchPlan(model.change.id, direction, { schema: model.schema, table: model.table }, key, {
-    updateSql: `UPDATE ${table} AS t SET ${quoteIdent(targetColumn(model, direction))} = ${sourceValue(model, direction)} WHERE ${rows}`,
-    countDifferentSql: countDifferentSql(`FROM ${table} AS t WHERE ${rows}`),
+    updateSql: `UPDATE ${table} AS t SET ${quoteIdent(targetColumn(model, direction))} = ${sourceValue(model, direction)} WHERE ${inBatchAndDiffering}`,
+    countDifferentSql: countDifferentSql(`FROM ${table} AS t WHERE ${inBatchAndDiffering}`),
   });
 }
 
