@@ -7,7 +7,7 @@ import type { ColumnRef, MoveChange, PhaseNumber } from '../spec/types.js';
 import { differs, identical } from './identity.js';
 import { insertTriggerName, moveGuardSetting, movedName, syncFunctionName, targetSyncFunctionName, triggerName } from './naming.js';
 import { defaultGenerationSettings, type GenerationSettings } from './settings.js';
-import { backfillDraft, batchPlan, countDifferentSql, countIntoBatchSql, keyRangeParams, keyRangeVariables, verifyDraft, walkKeyContext, type Direction } from './batch-walk.js';
+import { BACKFILL_SETTING, backfillDraft, batchPlan, countDifferentSql, countIntoBatchSql, keyRangeParams, keyRangeVariables, verifyDraft, walkKeyContext, type Direction } from './batch-walk.js';
 import { columnCopy, copiedObjects, copySteps, dropCopySteps, restoreSteps, type ColumnCopy } from './column-copy.js';
 import { record } from './plan-parts.js';
 import { renderSteps, type StepDraft } from './step-drafts.js';
@@ -131,6 +131,7 @@ function sideContext(model: MoveModel, which: 'source' | 'target') {
     partnerDiffers: differs(`o.${quoteIdent(other.column)}`, sideColumn('NEW')),
     functionName: onSource ? model.sourceFunctionName : model.targetFunctionName,
     guardSetting: model.guardSetting,
+    suppressSetting: BACKFILL_SETTING,
     lockName: `phasectl.move:${model.change.id}`,
   };
 }

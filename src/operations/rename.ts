@@ -9,7 +9,7 @@ import { differs, identical } from './identity.js';
 import { derivedName, insertTriggerName, syncFunctionName, triggerName } from './naming.js';
 import { mentionsColumn, replaceColumnReference } from './sql-identifiers.js';
 import { CHANGE_ID_PATTERN } from '../spec/change-id.js';
-import { backfillDraft, batchPlan, countDifferentSql, keyRangeParams, verifyDraft, walkKeyContext, type Direction } from './batch-walk.js';
+import { BACKFILL_SETTING, backfillDraft, batchPlan, countDifferentSql, keyRangeParams, verifyDraft, walkKeyContext, type Direction } from './batch-walk.js';
 import { columnCopy, copiedObjects, copySteps, dropCopySteps, restoreSteps, type ColumnCopy } from './column-copy.js';
 import { record } from './plan-parts.js';
 import { renderSteps, type StepDraft } from './step-drafts.js';
@@ -167,6 +167,7 @@ function triggerSql(model: RenameModel, templatesDir?: string): string {
     {
       ...names(model),
       newDiffers: differs(column('NEW', model.to), column('NEW', model.from)),
+      suppressSetting: BACKFILL_SETTING,
       eitherChanged: differs([column('NEW', model.from), column('NEW', model.to)], [column('OLD', model.from), column('OLD', model.to)]),
     },
     templatesDir,
