@@ -26,8 +26,10 @@ export interface ColumnSide {
 /**
  * The two columns of a change, in the terms rename and move share: `original` (the column as it is before the change,
  * dropped by phase 3) and `copy` (the column phase 1 adds and phase 3 keeps). For a rename both are on one table.
- * What else uses the column (views, functions, triggers, foreign keys from other tables) plugs in here too: it gets
- * these sides and adds its steps through the same slots (`copySteps`, `dropCopySteps`, `restoreSteps`).
+ * What else uses the column (views, functions, triggers, foreign keys from other tables) plugs in here too, once for
+ * both kinds: it gets these sides (`model.copy.sides` in either kind) and adds its step drafts in the shared slots
+ * (`copySteps`: phase 1 up; `dropCopySteps`: phase 1 down; `restoreSteps`: phase 3 down) and its phase-3 guards in
+ * `contractGuards` (contract-guards.ts).
  */
 export interface ColumnSides {
   changeId: string;

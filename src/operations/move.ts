@@ -1,5 +1,5 @@
 import { InputError } from '../errors.js';
-import { triggerSourceGuard } from './column-mention.js';
+import { contractGuards } from './contract-guards.js';
 import { refuseControlCharacters } from './name-guard.js';
 import { renderTemplate } from '../render/environment.js';
 import { qualify, quoteIdent } from '../render/quote.js';
@@ -332,7 +332,7 @@ function phase3(model: MoveModel, settings: GenerationSettings): PhaseSteps {
       context: {
         ...guard,
         defaultSql: columnDefault ?? null,
-        ...triggerSourceGuard(model.change.id, { schema: model.source.schema, table: model.source.table }, model.source.column, `${model.target.table}.${model.target.column}`),
+        ...contractGuards(model.copy.sides),
         ...record(model.change.releases, 3),
       },
     },

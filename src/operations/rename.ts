@@ -1,5 +1,5 @@
 import { InputError } from '../errors.js';
-import { triggerSourceGuard } from './column-mention.js';
+import { contractGuards } from './contract-guards.js';
 import { refuseControlCharacters } from './name-guard.js';
 import { renderTemplate } from '../render/environment.js';
 import { qualify, quoteIdent } from '../render/quote.js';
@@ -331,7 +331,7 @@ function phase3(model: RenameModel, settings: GenerationSettings): PhaseSteps {
           validations: validateNotNullCheck,
           notNull: notNullCheck ? [{ column: to, check: notNullCheck.name }] : [],
           defaultSql: columnDefault === undefined ? null : model.up(`(${columnDefault})`),
-          ...triggerSourceGuard(model.change.id, { schema: model.schema, table: model.table }, from, to),
+          ...contractGuards(model.copy.sides),
           ...record(model.change.releases, 3),
         },
       },
