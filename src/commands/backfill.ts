@@ -1,10 +1,10 @@
 import { InputError } from '../errors.js';
 import { BOUNDS, checkBackfillOptions, checkOptions } from '../option-bounds.js';
+import { backfillPlan } from '../operations/index.js';
 import type { BackfillPlan } from '../operations/types.js';
 import { projectPaths } from '../project.js';
 import { loadCheckedPhases } from './load-project.js';
 import { readMigrationFiles } from '../runner/migration-files.js';
-import { planResolver } from '../runner/plan-resolver.js';
 import { requireGeneratedMigrations } from '../runner/shipped-files.js';
 import type { EventLog } from '../events.js';
 import { requirePhasesFile } from './migrate.js';
@@ -67,9 +67,10 @@ export async function verify(options: VerifyCommandOptions): Promise<VerifyResul
 }
 
 /**
- * The change's backfill plan of that direction, as its migration file carries it (the file the runner
- * records): the phase-1 `backfill` file for `up` (verify counts with the same plan), phase 3's `backfill-old`
- * for `down`. Refuses, before any database work, while phases.yaml no longer generates the shipped files.
+ * The change's backfill plan of that direction (`backfillPlan`, the one source of plans): the plan of the phase-1
+ * `backfill` file for `up` (verify counts with the same plan), of phase 3's `backfill-old` for `down`. Refuses, before
+ * any database work, while phases.yaml no longer generates the migration files (so the plan is the one the file
+ * carries) or while that file is not generated yet.
  */
 async function findPlan(projectDir: string | undefined, changeId: string, direction: 'up' | 'down'): Promise<BackfillPlan> {
   const paths = projectPaths(projectDir);
@@ -85,11 +86,8 @@ async function findPlan(projectDir: string | undefined, changeId: string, direct
   }
   const files = await readMigrationFiles(paths.migrationsDir);
   requireGeneratedMigrations(loaded, files);
-  const resolvePlan = planResolver(paths.phasesFile);
-  for (const file of files) {
-    if (file.header?.changeId !== changeId || file.header.action !== 'backfill' || file.header.direction !== direction) continue;
-    return resolvePlan(file);
-  }
+  const generated = files.some((file) => file.header?.changeId === changeId && file.header.action === 'backfill' && file.header.direction === direction);
+  if (generated) return backfillPlan(change, direction);
   throw new InputError(`change ${changeId} has no ${direction} backfill file in ${paths.migrationsDir}`, {
     hint:
       direction === 'up'

@@ -1,7 +1,7 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { GeneratedFile } from './files.js';
-import { migrationFileNamePattern } from '../migration-file/header.js';
+import { FUNCTION_FILE_NAME, HEADER_PREFIX, migrationFileNamePattern } from '../migration-file/header.js';
 import { refuseLinks, writeProjectFile } from '../files/no-follow.js';
 
 /** The folders phasectl generates into, relative to the project root. */
@@ -23,7 +23,7 @@ export async function refuseLinksOnPaths(root: string, files: GeneratedFile[]): 
 
 /**
  * Writes the files whose content differs from what is on disk (creating folders); never deletes, never follows
- * a symbolic link (src/files/no-follow.ts). Returns the relative paths written and those already up to date.
+ * a symbolic link (src/generate/no-follow.ts). Returns the relative paths written and those already up to date.
  */
 export async function writeGeneratedFiles(root: string, files: GeneratedFile[]): Promise<{ written: string[]; unchanged: string[] }> {
   await refuseLinksOnPaths(root, files);
@@ -42,9 +42,9 @@ export async function writeGeneratedFiles(root: string, files: GeneratedFile[]):
 
 /** True for a file phasectl would have generated: it carries a phasectl header or is named like one. */
 function looksGenerated(folder: string, name: string, content: string): boolean {
-  if (content.startsWith('-- phasectl ')) return true;
+  if (content.startsWith(HEADER_PREFIX)) return true;
   if (folder === 'db/migrations') return migrationFileNamePattern.test(name);
-  if (folder === 'db/functions') return /^[a-z0-9][a-z0-9-]*_v\d{2}\.sql$/.test(name);
+  if (folder === 'db/functions') return FUNCTION_FILE_NAME.test(name);
   return false;
 }
 

@@ -1,8 +1,8 @@
 import type { Change, PhaseNumber } from '../spec/types.js';
-import { moveDerivedObjects, moveOperation } from './move.js';
-import { renameDerivedObjects, renameOperation } from './rename.js';
+import { moveOperation } from './move.js';
+import { renameOperation } from './rename.js';
 import { defaultGenerationSettings, type GenerationSettings } from './settings.js';
-import type { DerivedObject, Operation, PhaseSteps } from './types.js';
+import type { BackfillPlan, DerivedObject, Operation, PhaseSteps } from './types.js';
 
 export { defaultGenerationSettings, type GenerationSettings } from './settings.js';
 export { renameOperation } from './rename.js';
@@ -23,7 +23,15 @@ export function phaseSteps(change: Change, phase: PhaseNumber, settings: Generat
   return operationFor(change).steps(change, phase, settings);
 }
 
+/**
+ * The one way to get a change's backfill plan (backfill, and verify with `up`): what its backfill file carries
+ * and phasectl's engine runs. Pure; renders no template.
+ */
+export function backfillPlan(change: Change, direction: 'up' | 'down'): BackfillPlan {
+  return operationFor(change).backfillPlan(change, direction);
+}
+
 /** The objects a change's phase 1 creates under derived names, for the plan-time check that the names are free. */
 export function derivedObjects(change: Change): DerivedObject[] {
-  return change.kind === 'rename' ? renameDerivedObjects(change) : moveDerivedObjects(change);
+  return operationFor(change).derivedObjects(change);
 }

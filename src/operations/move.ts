@@ -1,22 +1,19 @@
 import { InputError } from '../errors.js';
-import { triggerSourceGuard } from './column-mention.js';
+import { contractGuards } from './contract-guards.js';
 import { refuseControlCharacters } from '../spec/name-guard.js';
 import { renderTemplate } from '../render/environment.js';
 import { qualify, quoteIdent } from '../render/quote.js';
-import type { ColumnRef, ConstraintFact, IndexFact, MoveChange, PhaseNumber } from '../spec/types.js';
-import { keyOperatorPathStatement } from './key-operators.js';
+import type { ColumnRef, MoveChange, PhaseNumber } from '../spec/types.js';
 import { differs, identical } from './identity.js';
-import { insertTriggerName, moveGuardSetting, movedName, notNullCheckName, syncFunctionName, targetSyncFunctionName, triggerName } from './naming.js';
+import { insertTriggerName, moveGuardSetting, movedName, syncFunctionName, targetSyncFunctionName, triggerName } from './naming.js';
 import { defaultGenerationSettings, type GenerationSettings } from './settings.js';
-import { quoteIdentLikePostgres } from '../sql/parser.js';
-import { acceptedConstraintTexts, constraintOnColumn, indexAfterOn, indexDefinition, indexMethodAndColumns, notNullCheckDefinition } from './definition-rewrite.js';
-import { deferrability, record, validations, withoutNotValid, type ConstraintPlan, type IndexPlan } from './plan-parts.js';
+import { BACKFILL_SETTING, backfillDraft, batchPlan, countDifferentSql, countIntoBatchSql, keyRangeParams, keyRangeVariables, verifyDraft, walkKeyContext, type Direction } from './batch-walk.js';
+import { columnCopy, copiedObjects, copySteps, dropCopySteps, restoreSteps, type ColumnCopy } from './column-copy.js';
+import { record } from './plan-parts.js';
 import { renderSteps, type StepDraft } from './step-drafts.js';
 import type { BackfillPlan, Definition, DerivedObject, Operation, PhaseSteps, Step } from './types.js';
 
 const kind = 'move';
-/** Keys per batch in the DO blocks written for other runners (phasectl's engine adapts its own). */
-const batchSize = 1000;
 
 /** A join pair as the templates see it from one side: `here` on that side's table, `there` on the other. */
 interface JoinView {
@@ -32,12 +29,8 @@ interface MoveModel {
   /** Type (and collation) of both columns: a move keeps the type. */
   type: string;
   joins: Array<{ source: string; target: string }>;
-  targetIndexes: IndexPlan[];
-  originalIndexes: IndexPlan[];
-  targetConstraints: ConstraintPlan[];
-  originalConstraints: ConstraintPlan[];
-  notNull: boolean;
-  sourceNotNullCheck: string;
+  /** Indexes and constraints of the source column, their copies on the target column (NOT NULL is not copied). */
+  copy: ColumnCopy;
   sourceFunctionName: string;
   targetFunctionName: string;
   triggerName: string;
@@ -76,98 +69,26 @@ function buildModel(change: MoveChange): MoveModel {
   }
   const column = change.column;
   const type = `${column.type}${column.collation ? ` COLLATE ${column.collation}` : ''}`;
-  const uniqueNames = new Set(column.constraints.filter((c) => c.kind === 'unique').map((c) => c.name));
-  const constraints: ConstraintFact[] = [...column.constraints];
-  for (const index of column.indexes) {
-    if (index.constraint && !uniqueNames.has(index.constraint)) {
-      uniqueNames.add(index.constraint);
-      constraints.push({ name: index.constraint, kind: 'unique', definition: 'UNIQUE' });
-    }
-  }
-  const rename = (name: string) => movedName(name, source, target);
-  // Written as pg_get_indexdef prints a table, so an index found under the name can be compared with it.
-  const targetTable = `${quoteIdentLikePostgres(target.schema)}.${quoteIdentLikePostgres(target.table)}`;
-  const onTargetColumn = { table: source.table, column: source.column, newName: target.column };
-  const targetIndexes = column.indexes.map((index) => {
-    const name = rename(index.name);
-    const at = `${where(change)}: index ${index.name}`;
-    const on = `${targetTable} ${indexMethodAndColumns(indexAfterOn(index.definition, onTargetColumn, at), at)}`;
-    return {
-      name,
-      unique: index.unique,
-      on,
-      definition: indexDefinition(index.unique, name, on),
-      comment: `Index ${index.name} of ${source.table}.${source.column}, rebuilt on ${target.table}.${target.column} without blocking writes.`,
-    };
-  });
-  const originalIndexes = column.indexes.map((index) => ({
-    name: index.name,
-    unique: index.unique,
-    on: indexAfterOn(index.definition, undefined, `${where(change)}: index ${index.name}`),
-    definition: index.definition,
-    comment: `Index ${index.name} on ${source.table}.${source.column}, as it was before phase 3, built without blocking writes.`,
-  }));
-  const backingIndex = (constraint: ConstraintFact): IndexFact => {
-    const index = column.indexes.find((candidate) => candidate.constraint === constraint.name);
-    if (!index) {
-      throw new InputError(`${where(change)}: UNIQUE constraint ${constraint.name} has no backing index in the column facts`, {
-        hint: 'run `phasectl plan move` again so the indexes are read from the database',
-      });
-    }
-    return index;
-  };
-  const copy = (constraint: ConstraintFact, onTarget: boolean): ConstraintPlan => {
-    const name = onTarget ? rename(constraint.name) : constraint.name;
-    if (constraint.kind === 'unique') {
-      const index = backingIndex(constraint);
-      // A UNIQUE the facts only know through its index ('UNIQUE'): pg_get_constraintdef prints its column.
-      const printed = constraint.definition.trim() === 'UNIQUE' ? `UNIQUE (${quoteIdentLikePostgres(source.column)})${deferrability(constraint.definition)}` : constraint.definition;
-      return {
-        name,
-        definition: `UNIQUE USING INDEX ${quoteIdent(onTarget ? rename(index.name) : index.name)}${deferrability(constraint.definition)}`,
-        accepted: [onTarget ? constraintOnColumn(printed, onTargetColumn, `${where(change)}: constraint ${constraint.name}`) : printed],
-        comment: `UNIQUE constraint ${name} attached to the index built in the previous step (no scan).`,
-        validate: false,
-      };
-    }
-    // Only the local side of a foreign key names the moved column (constraintOnColumn keeps the referenced side).
-    const definition = onTarget ? constraintOnColumn(constraint.definition, onTargetColumn, `${where(change)}: constraint ${constraint.name}`) : constraint.definition;
-    const { body, wasValid } = withoutNotValid(definition);
-    return {
-      name,
-      definition: `${body} NOT VALID`,
-      accepted: acceptedConstraintTexts(body),
-      comment: onTarget
-        ? `Constraint ${constraint.name} copied onto ${target.table}.${target.column}; NOT VALID: checks new writes at once, old rows in the validate step.`
-        : `Constraint ${constraint.name} on ${source.table}.${source.column}, as it was before phase 3; NOT VALID now, validated in a later step.`,
-      validate: wasValid,
-    };
-  };
-  const sourceNotNullCheck = notNullCheckName(source.table, source.column);
+  const side = (ref: ColumnRef) => ({ schema: ref.schema, table: ref.table, column: ref.column, label: label(ref) });
+  const copy = columnCopy(
+    { changeId: change.id, original: side(source), copy: side(target), facts: column },
+    {
+      where: where(change),
+      planCommand: 'phasectl plan move',
+      copyName: (name) => movedName(name, source, target),
+      copyIndexComment: (index) => `Index ${index.name} of ${source.table}.${source.column}, rebuilt on ${target.table}.${target.column} without blocking writes.`,
+      otherTable: true,
+      // NOT NULL is not copied: a target row may exist without a source row (or before it), so NULL is legitimate there.
+      copyNotNull: false,
+    },
+  );
   return {
     change,
     source,
     target,
     type,
     joins: change.move.on.map((pair) => ({ source: pair.from, target: pair.to })),
-    targetIndexes,
-    originalIndexes,
-    // NOT NULL is not copied: a target row may exist without a source row (or before it), so NULL is legitimate there.
-    targetConstraints: constraints.map((constraint) => copy(constraint, true)),
-    originalConstraints: [
-      ...(column.nullable
-        ? []
-        : [{
-            name: sourceNotNullCheck,
-            definition: `CHECK (${quoteIdent(source.column)} IS NOT NULL) NOT VALID`,
-            accepted: acceptedConstraintTexts(notNullCheckDefinition(source.column)),
-            comment: `${source.column} must not be NULL (its NOT NULL, as a check: NOT VALID takes no scan, it is validated later).`,
-            validate: true,
-          }]),
-      ...constraints.map((constraint) => copy(constraint, false)),
-    ],
-    notNull: !column.nullable,
-    sourceNotNullCheck,
+    copy,
     sourceFunctionName: syncFunctionName(change.id),
     targetFunctionName: targetSyncFunctionName(change.id),
     triggerName: triggerName(change.id),
@@ -210,6 +131,7 @@ function sideContext(model: MoveModel, which: 'source' | 'target') {
     partnerDiffers: differs(`o.${quoteIdent(other.column)}`, sideColumn('NEW')),
     functionName: onSource ? model.sourceFunctionName : model.targetFunctionName,
     guardSetting: model.guardSetting,
+    suppressSetting: BACKFILL_SETTING,
     lockName: `phasectl.move:${model.change.id}`,
   };
 }
@@ -239,13 +161,6 @@ function syncObjects(model: MoveModel, version: 1 | 2, templatesDir?: string) {
   };
 }
 
-/** `(s.k1, s.k2) >= (lo…) AND (s.k1, s.k2) <= (hi…)` over the source key, lo/hi given as SQL expressions. */
-function keyRange(model: MoveModel, low: string[], high: string[], lowOpen: boolean): string {
-  const row = (values: string[]) => (values.length === 1 ? (values[0] as string) : `(${values.join(', ')})`);
-  const keyRow = row(model.change.key.columns.map((name) => `s.${quoteIdent(name)}`));
-  return `${keyRow} ${lowOpen ? '>' : '>='} ${row(low)} AND ${keyRow} <= ${row(high)}`;
-}
-
 function joinCondition(model: MoveModel, sourceAlias: string, targetAlias: string): string {
   return model.joins.map((pair) => `${targetAlias}.${quoteIdent(pair.target)} = ${sourceAlias}.${quoteIdent(pair.source)}`).join(' AND ');
 }
@@ -256,87 +171,61 @@ function joinCondition(model: MoveModel, sourceAlias: string, targetAlias: strin
  * by the application first), so a concurrent write of a pair is waited for and its latest value copied, never a
  * stale one re-applied by PostgreSQL's re-check of a joined UPDATE.
  */
-function batchStatements(model: MoveModel, direction: 'up' | 'down', range: string) {
+function batchStatements(model: MoveModel, direction: Direction, range: string): { update: string; rows: string } {
   const sourceTable = qualify(model.source.schema, model.source.table);
   const targetTable = qualify(model.target.schema, model.target.table);
   const sourceColumn = quoteIdent(model.source.column);
   const targetColumn = quoteIdent(model.target.column);
   const join = joinCondition(model, 's', 't');
   const pairColumns = model.joins.map((pair, index) => `s.${quoteIdent(pair.source)} AS j${index + 1}`).join(', ');
+  const pairs = `FROM ${sourceTable} AS s JOIN ${targetTable} AS t ON ${join}`;
   if (direction === 'up') {
     const matchPair = model.joins.map((pair, index) => `t.${quoteIdent(pair.target)} = p.j${index + 1}`).join(' AND ');
+    const differing = `${range} AND ${differs(`t.${targetColumn}`, `s.${sourceColumn}`)}`;
     return {
       update:
-        `WITH p AS (SELECT ${pairColumns}, s.${sourceColumn} AS value FROM ${sourceTable} AS s JOIN ${targetTable} AS t ON ${join} ` +
-        `WHERE ${range} AND ${differs(`t.${targetColumn}`, `s.${sourceColumn}`)} FOR SHARE OF s) ` +
+        `WITH p AS (SELECT ${pairColumns}, s.${sourceColumn} AS value ${pairs} ` +
+        `WHERE ${differing} FOR SHARE OF s) ` +
         `UPDATE ${targetTable} AS t SET ${targetColumn} = p.value FROM p WHERE ${matchPair} AND ${differs(`t.${targetColumn}`, 'p.value')}`,
-      count: `SELECT pg_catalog.count(*)::bigint AS differing FROM ${sourceTable} AS s JOIN ${targetTable} AS t ON ${join} WHERE ${range} AND ${differs(`t.${targetColumn}`, `s.${sourceColumn}`)}`,
+      rows: `${pairs} WHERE ${differing}`,
     };
   }
   const matchPair = model.joins.map((pair, index) => `s.${quoteIdent(pair.source)} = p.j${index + 1}`).join(' AND ');
+  const differing = `${range} AND ${differs(`s.${sourceColumn}`, `t.${targetColumn}`)}`;
   return {
     update:
-      `WITH p AS (SELECT ${pairColumns}, t.${targetColumn} AS value FROM ${sourceTable} AS s JOIN ${targetTable} AS t ON ${join} ` +
-      `WHERE ${range} AND ${differs(`s.${sourceColumn}`, `t.${targetColumn}`)} FOR SHARE OF t) ` +
+      `WITH p AS (SELECT ${pairColumns}, t.${targetColumn} AS value ${pairs} ` +
+      `WHERE ${differing} FOR SHARE OF t) ` +
       `UPDATE ${sourceTable} AS s SET ${sourceColumn} = p.value FROM p WHERE ${matchPair} AND ${differs(`s.${sourceColumn}`, 'p.value')}`,
-    count: `SELECT pg_catalog.count(*)::bigint AS differing FROM ${sourceTable} AS s JOIN ${targetTable} AS t ON ${join} WHERE ${range} AND ${differs(`s.${sourceColumn}`, `t.${targetColumn}`)}`,
+    rows: `${pairs} WHERE ${differing}`,
   };
 }
 
 /** The engine's plan: it walks the source key; `$1..$k` / `$k+1..$2k` close the batch's range. */
-function backfillPlan(model: MoveModel, direction: 'up' | 'down'): BackfillPlan {
-  const { columns, types } = model.change.key;
-  const params = (offset: number) => types.map((type, i) => `CAST($${offset + i + 1} AS ${type})`);
-  const statements = batchStatements(model, direction, keyRange(model, params(0), params(columns.length), false));
-  return {
-    changeId: model.change.id,
-    direction,
-    table: { schema: model.source.schema, table: model.source.table },
-    keyColumns: [...columns],
-    keyTypes: [...types],
+function backfillPlan(model: MoveModel, direction: Direction): BackfillPlan {
+  const key = model.change.key;
+  const statements = batchStatements(model, direction, keyRangeParams(key, 's'));
+  return batchPlan(model.change.id, direction, { schema: model.source.schema, table: model.source.table }, key, {
     updateSql: statements.update,
-    countDifferentSql: statements.count,
-    suppressSetting: 'phasectl.backfill',
-  };
+    countDifferentSql: countDifferentSql(statements.rows),
+  });
 }
 
 /** Context of the batch-walking DO blocks (backfill, verify): the same statements over plpgsql variables. */
-function walkContext(model: MoveModel, direction: 'up' | 'down', description: string) {
-  const { columns, types } = model.change.key;
-  const keys = columns.map((column, index) => ({ column, type: types[index] ?? 'text', n: index + 1, index }));
-  const row = (values: string[]) => (values.length === 1 ? (values[0] as string) : `(${values.join(', ')})`);
-  const keyRow = row(columns.map((name) => `s.${quoteIdent(name)}`));
-  const low = row(keys.map((key) => `last_key_${key.n}`));
-  const high = row(keys.map((key) => `high_key_${key.n}`));
-  const range = `(last_key_1 IS NULL OR ${keyRow} > ${low}) AND ${keyRow} <= ${high}`;
-  const statements = batchStatements(model, direction, range);
+function walkContext(model: MoveModel, direction: Direction, description: string) {
+  const statements = batchStatements(model, direction, keyRangeVariables(model.change.key, 's'));
   return {
+    ...walkKeyContext(model.change.key, direction),
     schema: model.source.schema,
     table: model.source.table,
-    keys,
-    keyColumns: columns.map((column) => `t.${quoteIdent(column)}`).join(', '),
-    batchSize,
-    direction,
     description,
-    keyOperatorPath: keyOperatorPathStatement(types),
     batchStatement: statements.update,
-    countStatement: `${statements.count.replace(/^SELECT pg_catalog\.count\(\*\)::bigint AS differing/, 'SELECT pg_catalog.count(*)')}`.replace(' FROM ', ' INTO in_batch FROM '),
-    suppressSetting: 'phasectl.backfill',
+    countStatement: countIntoBatchSql(statements.rows),
   };
-}
-
-/** The verify step's walk: phase 2 checks before the switch, phase 3 again before anything is dropped. */
-function verifyContext(model: MoveModel) {
-  return walkContext(model, 'up', `Count the pairs of rows where ${label(model.target)} differs from ${label(model.source)} and record the result`);
 }
 
 function finishSteps(model: MoveModel, phase: PhaseNumber, direction: 'up' | 'down', drafts: Array<StepDraft | undefined>, settings: GenerationSettings): Step[] {
   return renderSteps({ kind, changeId: model.change.id, names: names(model) }, phase, direction, drafts, settings);
-}
-
-/** The context of the generic index/constraint templates: they work on `@root.schema`.`@root.table`. */
-function on(table: ColumnRef) {
-  return { schema: table.schema, table: table.table };
 }
 
 function label(column: ColumnRef): string {
@@ -347,7 +236,6 @@ function phase1(model: MoveModel, settings: GenerationSettings): PhaseSteps {
   const dir = settings.templatesDir;
   const from = label(model.source);
   const to = label(model.target);
-  const toValidate = model.targetConstraints.filter((constraint) => constraint.validate);
   const up = finishSteps(model, 1, 'up', [
     {
       name: 'expand',
@@ -356,45 +244,16 @@ function phase1(model: MoveModel, settings: GenerationSettings): PhaseSteps {
       template: 'expand',
       context: { ...syncObjects(model, 1, dir), ...record(model.change.releases, 1) },
     },
-    {
-      name: 'backfill',
-      summary: `copy ${from} into ${to} for existing pairs of rows, in batches`,
-      transaction: false,
-      action: 'backfill',
-      backfill: backfillPlan(model, 'up'),
-      scan: true,
-      template: 'backfill',
-      context: walkContext(model, 'up', `Copy ${from} into ${to} wherever the paired rows differ (a source row without a target row keeps its value until that row appears)`),
-    },
-    model.targetIndexes.length === 0
-      ? undefined
-      : { name: 'indexes', summary: `build the indexes of ${from} on ${to}, concurrently`, transaction: false, scan: true, template: 'indexes', context: { ...on(model.target), indexes: model.targetIndexes } },
-    model.targetConstraints.length === 0
-      ? undefined
-      : { name: 'constraints', summary: `copy the constraints of ${from} onto ${to} (NOT VALID: no scan)`, transaction: true, template: 'constraints', context: { ...on(model.target), constraints: model.targetConstraints } },
-    toValidate.length === 0
-      ? undefined
-      : { name: 'validate', summary: `validate the constraints on ${to} (scans, writes continue)`, transaction: true, scan: true, template: 'validate', context: { ...on(model.target), validations: validations(toValidate), notNull: [] } },
+    backfillDraft(
+      'backfill',
+      `copy ${from} into ${to} for existing pairs of rows, in batches`,
+      backfillPlan(model, 'up'),
+      walkContext(model, 'up', `Copy ${from} into ${to} wherever the paired rows differ (a source row without a target row keeps its value until that row appears)`),
+    ),
+    ...copySteps(model.copy),
   ], settings);
   const down = finishSteps(model, 1, 'down', [
-    model.targetConstraints.length === 0
-      ? undefined
-      : {
-          name: 'drop-constraints',
-          summary: `drop the constraints phase 1 added on ${to}`,
-          transaction: true,
-          template: 'drop-constraints',
-          context: { ...on(model.target), constraints: model.targetConstraints.map((c) => ({ name: c.name, column: model.target.column, comment: `intended drop: ${c.name}, added by phase 1.` })) },
-        },
-    model.targetIndexes.length === 0
-      ? undefined
-      : {
-          name: 'drop-indexes',
-          summary: `drop the indexes phase 1 built on ${to}, concurrently`,
-          transaction: false,
-          template: 'drop-indexes',
-          context: { ...on(model.target), indexes: model.targetIndexes.map((i) => ({ name: i.name, comment: `intended drop: index ${i.name}, built by phase 1.` })) },
-        },
+    ...dropCopySteps(model.copy),
     {
       name: 'unsync',
       summary: `drop the sync trigger on ${model.target.table} (alone: dropping both in one transaction could deadlock with writers)`,
@@ -435,7 +294,8 @@ function phase2(model: MoveModel, settings: GenerationSettings): PhaseSteps {
 
 /** The batched verification (phase 2 before the switch, phase 3 before the contract): counts differing rows, records it. */
 function verifyStep(model: MoveModel, summary: string): StepDraft {
-  return { name: 'verify', summary, transaction: false, action: 'verify', backfill: backfillPlan(model, 'up'), scan: true, template: 'verify', context: verifyContext(model) };
+  const description = `Count the pairs of rows where ${label(model.target)} differs from ${label(model.source)} and record the result`;
+  return verifyDraft(summary, backfillPlan(model, 'up'), walkContext(model, 'up', description));
 }
 
 function phase3(model: MoveModel, settings: GenerationSettings): PhaseSteps {
@@ -472,12 +332,11 @@ function phase3(model: MoveModel, settings: GenerationSettings): PhaseSteps {
       context: {
         ...guard,
         defaultSql: columnDefault ?? null,
-        ...triggerSourceGuard(model.change.id, { schema: model.source.schema, table: model.source.table }, model.source.column, `${model.target.table}.${model.target.column}`),
+        ...contractGuards(model.copy.sides),
         ...record(model.change.releases, 3),
       },
     },
   ], settings);
-  const originalsToValidate = model.originalConstraints.filter((constraint) => constraint.validate);
   const down = finishSteps(model, 3, 'down', [
     {
       name: 'restore-column',
@@ -486,36 +345,8 @@ function phase3(model: MoveModel, settings: GenerationSettings): PhaseSteps {
       template: 'restore-column',
       context: { oldDefaultSql: columnDefault ?? null, ...syncObjects(model, 2, dir), ...record(model.change.releases, 2) },
     },
-    {
-      name: 'backfill-old',
-      summary: `fill ${from} from ${to} for existing pairs of rows, in batches`,
-      transaction: false,
-      action: 'backfill',
-      backfill: backfillPlan(model, 'down'),
-      scan: true,
-      template: 'backfill',
-      context: walkContext(model, 'down', `Fill ${from} from ${to} wherever the paired rows differ`),
-    },
-    model.originalIndexes.length === 0
-      ? undefined
-      : { name: 'restore-indexes', summary: `rebuild the original indexes on ${from}, concurrently`, transaction: false, scan: true, template: 'indexes', context: { ...on(model.source), indexes: model.originalIndexes } },
-    model.originalConstraints.length === 0
-      ? undefined
-      : { name: 'restore-constraints', summary: `restore the original constraints on ${from} (NOT VALID: no scan)`, transaction: true, template: 'constraints', context: { ...on(model.source), constraints: model.originalConstraints } },
-    originalsToValidate.length === 0
-      ? undefined
-      : {
-          name: 'restore-validate',
-          summary: `validate the restored constraints${model.notNull ? ` and make ${from} NOT NULL again` : ''}`,
-          transaction: true,
-          scan: true,
-          template: 'validate',
-          context: {
-            ...on(model.source),
-            validations: validations(originalsToValidate),
-            notNull: model.notNull ? [{ column: model.source.column, check: model.sourceNotNullCheck }] : [],
-          },
-        },
+    backfillDraft('backfill-old', `fill ${from} from ${to} for existing pairs of rows, in batches`, backfillPlan(model, 'down'), walkContext(model, 'down', `Fill ${from} from ${to} wherever the paired rows differ`)),
+    ...restoreSteps(model.copy),
   ], settings);
   return { up, down };
 }
@@ -526,8 +357,7 @@ export function moveDerivedObjects(change: MoveChange): DerivedObject[] {
   const target = { schema: model.target.schema, table: model.target.table };
   const source = { schema: model.source.schema, table: model.source.table };
   return [
-    ...model.targetIndexes.map((index): DerivedObject => ({ kind: 'index', ...target, name: index.name, about: `the copy of an index of ${model.source.column}` })),
-    ...model.targetConstraints.map((constraint): DerivedObject => ({ kind: 'constraint', ...target, name: constraint.name, about: `a constraint of ${model.target.column}`, unique: constraint.definition.startsWith('UNIQUE USING INDEX') })),
+    ...copiedObjects(model.copy),
     { kind: 'trigger', ...source, name: model.triggerName, about: 'the sync trigger' },
     { kind: 'trigger', ...target, name: model.triggerName, about: 'the sync trigger' },
     { kind: 'function', schema: 'phasectl', table: '', name: model.sourceFunctionName, about: 'the sync function' },
@@ -544,6 +374,10 @@ export const moveOperation: Operation<MoveChange> = {
     if (phase === 2) return phase2(model, settings);
     return phase3(model, settings);
   },
+  backfillPlan(change: MoveChange, direction: Direction): BackfillPlan {
+    return backfillPlan(buildModel(change), direction);
+  },
+  derivedObjects: moveDerivedObjects,
   definitions(change: MoveChange, settings: GenerationSettings = defaultGenerationSettings): Definition[] {
     const model = buildModel(change);
     const dir = settings.templatesDir;

@@ -1,23 +1,21 @@
 import { InputError } from '../errors.js';
-import { triggerSourceGuard } from './column-mention.js';
+import { contractGuards } from './contract-guards.js';
 import { refuseControlCharacters } from '../spec/name-guard.js';
 import { renderTemplate } from '../render/environment.js';
 import { qualify, quoteIdent } from '../render/quote.js';
-import type { ConstraintFact, IndexFact, PhaseNumber, RenameChange } from '../spec/types.js';
+import type { PhaseNumber, RenameChange } from '../spec/types.js';
 import { defaultGenerationSettings, type GenerationSettings } from './settings.js';
-import { keyOperatorPathStatement } from './key-operators.js';
 import { differs, identical } from './identity.js';
-import { derivedName, insertTriggerName, notNullCheckName, syncFunctionName, triggerName } from './naming.js';
+import { derivedName, insertTriggerName, syncFunctionName, triggerName } from './naming.js';
 import { mentionsColumn, replaceColumnReference } from './sql-identifiers.js';
-import { quoteIdentLikePostgres } from '../sql/parser.js';
-import { acceptedConstraintTexts, constraintOnColumn, indexAfterOn, indexDefinition, notNullCheckDefinition } from './definition-rewrite.js';
-import { deferrability, record, validations, withoutNotValid, type ConstraintPlan, type IndexPlan } from './plan-parts.js';
+import { CHANGE_ID_PATTERN } from '../spec/change-id.js';
+import { BACKFILL_SETTING, backfillDraft, batchPlan, countDifferentSql, keyRangeParams, verifyDraft, walkKeyContext, type Direction } from './batch-walk.js';
+import { columnCopy, copiedObjects, copySteps, dropCopySteps, restoreSteps, type ColumnCopy } from './column-copy.js';
+import { record } from './plan-parts.js';
 import { renderSteps, type StepDraft } from './step-drafts.js';
 import type { BackfillPlan, Definition, DerivedObject, Operation, PhaseSteps, Step } from './types.js';
 
 const kind = 'rename';
-/** Keys per batch in the DO blocks written for other runners (phasectl's engine adapts its own). */
-const batchSize = 1000;
 
 /** Everything the templates of one rename need, derived once from the change's facts. */
 interface RenameModel {
@@ -37,14 +35,8 @@ interface RenameModel {
   downTyped: (newValue: string) => string;
   /** No conversion: up and down are the column itself. */
   identity: boolean;
-  /** The old column is NOT NULL: the new one carries a NOT NULL check until phase 3. */
-  notNull: boolean;
-  newNotNullCheck: string;
-  oldNotNullCheck: string;
-  newIndexes: IndexPlan[];
-  originalIndexes: IndexPlan[];
-  newConstraints: ConstraintPlan[];
-  originalConstraints: ConstraintPlan[];
+  /** Indexes and constraints of `from`, their copies on `to`, and the NOT NULL check `to` carries until phase 3. */
+  copy: ColumnCopy;
   functionName: string;
   triggerName: string;
 }
@@ -68,7 +60,7 @@ function oneLine(sql: string): string {
 function buildModel(change: RenameChange): RenameModel {
   const { schema, table, from, to } = change.rename;
   const where = `change ${change.id} (${schema}.${table}.${from} → ${to})`;
-  if (!/^[a-z0-9][a-z0-9-]*$/.test(change.id)) {
+  if (!CHANGE_ID_PATTERN.test(change.id)) {
     throw new InputError(`change id ${JSON.stringify(change.id)} is not valid`, { hint: 'use lower-case letters, digits and -' });
   }
   refuseControlCharacters(namesOf(change), where);
@@ -110,84 +102,23 @@ function buildModel(change: RenameChange): RenameModel {
   const upTyped = (value: string) => (upExpression !== undefined ? `CAST(${up(value)} AS ${bareNewType})` : up(value));
   const downTyped = (value: string) => (downExpression !== undefined ? `CAST(${down(value)} AS ${column.type})` : down(value));
 
-  const uniqueConstraints = new Map(column.constraints.filter((c) => c.kind === 'unique').map((c) => [c.name, c]));
-  // An index backing a UNIQUE constraint the facts do not list is still that constraint.
-  const constraints: ConstraintFact[] = [...column.constraints];
-  for (const index of column.indexes) {
-    if (index.constraint && !uniqueConstraints.has(index.constraint)) {
-      const synthesized: ConstraintFact = { name: index.constraint, kind: 'unique', definition: 'UNIQUE' };
-      uniqueConstraints.set(index.constraint, synthesized);
-      constraints.push(synthesized);
-    }
-  }
-  const backingIndex = (constraint: ConstraintFact): IndexFact => {
-    const index = column.indexes.find((candidate) => candidate.constraint === constraint.name);
-    if (!index) {
-      throw new InputError(`${where}: UNIQUE constraint ${constraint.name} has no backing index in the column facts`, {
-        hint: 'run `phasectl plan` again so the indexes are read from the database',
-      });
-    }
-    return index;
-  };
-
-  const onNewColumn = { table, column: from, newName: to };
-  const newIndexes = column.indexes.map((index) => {
-    const name = derivedName(index.name, from, to);
-    const on = indexAfterOn(index.definition, onNewColumn, `${where}: index ${index.name}`);
-    return {
-      name,
-      unique: index.unique,
-      on,
-      definition: indexDefinition(index.unique, name, on),
-      comment: `Index ${index.name} rebuilt on ${to}${index.constraint ? ` (it becomes constraint ${derivedName(index.constraint, from, to)})` : ''}, without blocking writes.`,
-    };
-  });
-  const originalIndexes = column.indexes.map((index) => ({
-    name: index.name,
-    unique: index.unique,
-    on: indexAfterOn(index.definition, undefined, `${where}: index ${index.name}`),
-    definition: index.definition,
-    comment: `Index ${index.name} on ${from}, as it was before phase 3, built without blocking writes.`,
-  }));
-
-  const newNotNullCheck = notNullCheckName(table, to);
-  const oldNotNullCheck = notNullCheckName(table, from);
-  const copy = (constraint: ConstraintFact, target: 'new' | 'original'): ConstraintPlan => {
-    const name = target === 'new' ? derivedName(constraint.name, from, to) : constraint.name;
-    if (constraint.kind === 'unique') {
-      const index = backingIndex(constraint);
-      const indexName = target === 'new' ? derivedName(index.name, from, to) : index.name;
-      // A UNIQUE the facts only know through its index ('UNIQUE'): pg_get_constraintdef prints its column.
-      const printed = constraint.definition.trim() === 'UNIQUE' ? `UNIQUE (${quoteIdentLikePostgres(from)})${deferrability(constraint.definition)}` : constraint.definition;
-      return {
-        name,
-        definition: `UNIQUE USING INDEX ${quoteIdent(indexName)}${deferrability(constraint.definition)}`,
-        accepted: [target === 'new' ? constraintOnColumn(printed, onNewColumn, `${where}: constraint ${constraint.name}`) : printed],
-        comment: `UNIQUE constraint ${name} attached to the index built in the previous step (no scan).`,
-        validate: false,
-      };
-    }
-    const { body, wasValid } = withoutNotValid(
-      target === 'new' ? constraintOnColumn(constraint.definition, onNewColumn, `${where}: constraint ${constraint.name}`) : constraint.definition,
-    );
-    return {
-      name,
-      definition: `${body} NOT VALID`,
-      accepted: acceptedConstraintTexts(body),
-      comment:
-        target === 'new'
-          ? `Constraint ${constraint.name} copied onto ${to}; NOT VALID: checks new writes at once, old rows in the validate step.`
-          : `Constraint ${constraint.name} on ${from}, as it was before phase 3; NOT VALID now, validated in a later step.`,
-      validate: wasValid,
-    };
-  };
-  const notNullCheck = (name: string, columnName: string): ConstraintPlan => ({
-    name,
-    definition: `CHECK (${quoteIdent(columnName)} IS NOT NULL) NOT VALID`,
-    accepted: acceptedConstraintTexts(notNullCheckDefinition(columnName)),
-    comment: `${columnName} must not be NULL (its NOT NULL, as a check: NOT VALID takes no scan, it is validated later).`,
-    validate: true,
-  });
+  const copy = columnCopy(
+    {
+      changeId: change.id,
+      original: { schema, table, column: from, label: from },
+      copy: { schema, table, column: to, label: to },
+      facts: column,
+    },
+    {
+      where,
+      planCommand: 'phasectl plan',
+      copyName: (name) => derivedName(name, from, to),
+      copyIndexComment: (index) =>
+        `Index ${index.name} rebuilt on ${to}${index.constraint ? ` (it becomes constraint ${derivedName(index.constraint, from, to)})` : ''}, without blocking writes.`,
+      otherTable: false,
+      copyNotNull: true,
+    },
+  );
   return {
     change,
     schema,
@@ -201,19 +132,7 @@ function buildModel(change: RenameChange): RenameModel {
     upTyped,
     downTyped,
     identity: upExpression === undefined && downExpression === undefined && !typeChanges,
-    notNull: !column.nullable,
-    newNotNullCheck,
-    oldNotNullCheck,
-    newIndexes,
-    originalIndexes,
-    newConstraints: [
-      ...(column.nullable ? [] : [notNullCheck(newNotNullCheck, to)]),
-      ...constraints.map((constraint) => copy(constraint, 'new')),
-    ],
-    originalConstraints: [
-      ...(column.nullable ? [] : [notNullCheck(oldNotNullCheck, from)]),
-      ...constraints.map((constraint) => copy(constraint, 'original')),
-    ],
+    copy,
     functionName: syncFunctionName(change.id),
     triggerName: triggerName(change.id),
   };
@@ -248,6 +167,7 @@ function triggerSql(model: RenameModel, templatesDir?: string): string {
     {
       ...names(model),
       newDiffers: differs(column('NEW', model.to), column('NEW', model.from)),
+      suppressSetting: BACKFILL_SETTING,
       eitherChanged: differs([column('NEW', model.from), column('NEW', model.to)], [column('OLD', model.from), column('OLD', model.to)]),
     },
     templatesDir,
@@ -269,53 +189,42 @@ function names(model: RenameModel) {
   };
 }
 
-/** Text `$1..$k` / `$k+1..$2k` range over the key, for the batched engine (closed on both ends). */
-function keyRange(model: RenameModel): string {
-  const { columns, types } = model.change.key;
-  const row = (values: string[]) => (values.length === 1 ? (values[0] as string) : `(${values.join(', ')})`);
-  const keyRow = row(columns.map((name) => `t.${quoteIdent(name)}`));
-  const params = (offset: number) => row(types.map((type, i) => `CAST($${offset + i + 1} AS ${type})`));
-  return `${keyRow} >= ${params(0)} AND ${keyRow} <= ${params(columns.length)}`;
+/** The engine's plan of one direction: `up` fills the new column from the old, `down` the old from the new. */
+function backfillPlan(model: RenameModel, direction: Direction): BackfillPlan {
+  const key = model.change.key;
+  const table = qualify(model.schema, model.table);
+  const inBatchAndDiffering = `${keyRangeParams(key, 't')} AND ${differsFromSource(model, direction)}`;
+  return batchPlan(model.change.id, direction, { schema: model.schema, table: model.table }, key, {
+    updateSql: `UPDATE ${table} AS t SET ${quoteIdent(targetColumn(model, direction))} = ${sourceValue(model, direction)} WHERE ${inBatchAndDiffering}`,
+    countDifferentSql: countDifferentSql(`FROM ${table} AS t WHERE ${inBatchAndDiffering}`),
+  });
 }
 
-function backfillPlan(model: RenameModel, direction: 'up' | 'down'): BackfillPlan {
-  const target = direction === 'up' ? model.to : model.from;
-  const source = direction === 'up' ? model.up(`t.${quoteIdent(model.from)}`) : model.down(`t.${quoteIdent(model.to)}`);
-  const table = qualify(model.schema, model.table);
-  const differing = differsFromSource(model, direction);
-  return {
-    changeId: model.change.id,
-    direction,
-    table: { schema: model.schema, table: model.table },
-    keyColumns: [...model.change.key.columns],
-    keyTypes: [...model.change.key.types],
-    updateSql: `UPDATE ${table} AS t SET ${quoteIdent(target)} = ${source} WHERE ${keyRange(model)} AND ${differing}`,
-    countDifferentSql: `SELECT pg_catalog.count(*)::bigint AS differing FROM ${table} AS t WHERE ${keyRange(model)} AND ${differing}`,
-    suppressSetting: 'phasectl.backfill',
-  };
+/** The column a backfill of that direction writes. */
+function targetColumn(model: RenameModel, direction: Direction): string {
+  return direction === 'up' ? model.to : model.from;
+}
+
+/** The value a backfill of that direction writes: up(old) or down(new) of the row `t`. */
+function sourceValue(model: RenameModel, direction: Direction): string {
+  return direction === 'up' ? model.up(`t.${quoteIdent(model.from)}`) : model.down(`t.${quoteIdent(model.to)}`);
 }
 
 /** The backfill's (and verify's) filter: the target column differs by identity from what the source gives. */
-function differsFromSource(model: RenameModel, direction: 'up' | 'down'): string {
+function differsFromSource(model: RenameModel, direction: Direction): string {
   return direction === 'up'
     ? differs(`t.${quoteIdent(model.to)}`, model.upTyped(`t.${quoteIdent(model.from)}`))
     : differs(`t.${quoteIdent(model.from)}`, model.downTyped(`t.${quoteIdent(model.to)}`));
 }
 
 /** Context of the batch-walking DO blocks (backfill, verify). */
-function walkContext(model: RenameModel, direction: 'up' | 'down') {
-  const { columns, types } = model.change.key;
+function walkContext(model: RenameModel, direction: Direction) {
   return {
-    keys: columns.map((column, index) => ({ column, type: types[index] ?? 'text', n: index + 1, index })),
-    keyColumns: columns.map((column) => `t.${quoteIdent(column)}`).join(', '),
-    batchSize,
-    direction,
-    target: direction === 'up' ? model.to : model.from,
-    source: direction === 'up' ? model.up(`t.${quoteIdent(model.from)}`) : model.down(`t.${quoteIdent(model.to)}`),
-    sourceLine: oneLine(direction === 'up' ? model.up(`t.${quoteIdent(model.from)}`) : model.down(`t.${quoteIdent(model.to)}`)),
+    ...walkKeyContext(model.change.key, direction),
+    target: targetColumn(model, direction),
+    source: sourceValue(model, direction),
+    sourceLine: oneLine(sourceValue(model, direction)),
     differs: differsFromSource(model, direction),
-    keyOperatorPath: keyOperatorPathStatement(types),
-    suppressSetting: 'phasectl.backfill',
   };
 }
 
@@ -326,7 +235,6 @@ function finishSteps(model: RenameModel, phase: PhaseNumber, direction: 'up' | '
 function phase1(model: RenameModel, settings: GenerationSettings): PhaseSteps {
   const dir = settings.templatesDir;
   const { from, to } = model;
-  const toValidate = model.newConstraints.filter((constraint) => constraint.validate);
   const up = finishSteps(
     model,
     1,
@@ -339,45 +247,8 @@ function phase1(model: RenameModel, settings: GenerationSettings): PhaseSteps {
         template: 'expand',
         context: { newType: model.newType, syncFunction: syncFunctionSql(model, 1, dir), trigger: triggerSql(model, dir), ...record(model.change.releases, 1) },
       },
-      {
-        name: 'backfill',
-        summary: `copy ${from} into ${to} for existing rows, in batches`,
-        transaction: false,
-        action: 'backfill',
-        backfill: backfillPlan(model, 'up'),
-        scan: true,
-        template: 'backfill',
-        context: walkContext(model, 'up'),
-      },
-      model.newIndexes.length === 0
-        ? undefined
-        : {
-            name: 'indexes',
-            summary: `build the indexes of ${from} on ${to}, concurrently`,
-            transaction: false,
-            scan: true,
-            template: 'indexes',
-            context: { indexes: model.newIndexes },
-          },
-      model.newConstraints.length === 0
-        ? undefined
-        : {
-            name: 'constraints',
-            summary: `copy the constraints of ${from} onto ${to} (NOT VALID: no scan)`,
-            transaction: true,
-            template: 'constraints',
-            context: { constraints: model.newConstraints },
-          },
-      toValidate.length === 0
-        ? undefined
-        : {
-            name: 'validate',
-            summary: `validate the constraints on ${to} (scans, writes continue)`,
-            transaction: true,
-            scan: true,
-            template: 'validate',
-            context: { validations: validations(toValidate), notNull: [] },
-          },
+      backfillDraft('backfill', `copy ${from} into ${to} for existing rows, in batches`, backfillPlan(model, 'up'), walkContext(model, 'up')),
+      ...copySteps(model.copy),
     ],
     settings,
   );
@@ -386,28 +257,7 @@ function phase1(model: RenameModel, settings: GenerationSettings): PhaseSteps {
     1,
     'down',
     [
-      model.newConstraints.length === 0
-        ? undefined
-        : {
-            name: 'drop-constraints',
-            summary: `drop the constraints phase 1 added on ${to}`,
-            transaction: true,
-            template: 'drop-constraints',
-            context: {
-              constraints: model.newConstraints.map((c) => ({ name: c.name, column: model.to, comment: `intended drop: ${c.name}, added by phase 1.` })),
-            },
-          },
-      model.newIndexes.length === 0
-        ? undefined
-        : {
-            name: 'drop-indexes',
-            summary: `drop the indexes phase 1 built on ${to}, concurrently`,
-            transaction: false,
-            template: 'drop-indexes',
-            context: {
-              indexes: model.newIndexes.map((i) => ({ name: i.name, comment: `intended drop: index ${i.name}, built by phase 1.` })),
-            },
-          },
+      ...dropCopySteps(model.copy),
       {
         name: 'shrink',
         summary: `remove the trigger, the sync function and ${to}`,
@@ -423,15 +273,16 @@ function phase1(model: RenameModel, settings: GenerationSettings): PhaseSteps {
 
 function phase2(model: RenameModel, settings: GenerationSettings): PhaseSteps {
   const dir = settings.templatesDir;
+  const { from, to } = model;
   const up = finishSteps(
     model,
     2,
     'up',
     [
-      verifyStep(model, `count rows where ${to(model)} differs from ${model.from} (must be 0 to switch)`),
+      verifyDraft(`count rows where ${to} differs from ${from} (must be 0 to switch)`, backfillPlan(model, 'up'), walkContext(model, 'up')),
       {
         name: 'switch',
-        summary: `make ${to(model)} the authority of the sync (guarded: backfilled and verified)`,
+        summary: `make ${to} the authority of the sync (guarded: backfilled and verified)`,
         transaction: true,
         template: 'switch',
         context: { syncFunction: syncFunctionSql(model, 2, dir), ...record(model.change.releases, 2) },
@@ -446,7 +297,7 @@ function phase2(model: RenameModel, settings: GenerationSettings): PhaseSteps {
     [
       {
         name: 'switch-back',
-        summary: `make ${model.from} the authority of the sync again`,
+        summary: `make ${from} the authority of the sync again`,
         transaction: true,
         template: 'switch-back',
         context: { syncFunction: syncFunctionSql(model, 1, dir), ...record(model.change.releases, 1) },
@@ -457,44 +308,36 @@ function phase2(model: RenameModel, settings: GenerationSettings): PhaseSteps {
   return { up, down };
 }
 
-function to(model: RenameModel): string {
-  return model.to;
-}
-
-/** The batched verification (phase 2 before the switch, phase 3 before the contract): counts differing rows, records it. */
-function verifyStep(model: RenameModel, summary: string): StepDraft {
-  return { name: 'verify', summary, transaction: false, action: 'verify', backfill: backfillPlan(model, 'up'), scan: true, template: 'verify', context: walkContext(model, 'up') };
-}
-
 function phase3(model: RenameModel, settings: GenerationSettings): PhaseSteps {
   const dir = settings.templatesDir;
-  const { from } = model;
+  const { from, to } = model;
   const columnDefault = model.change.column.default;
-  const newNotNull = model.notNull ? [{ name: model.newNotNullCheck, comment: `Validate ${model.newNotNullCheck} (already validated in phase 1: no scan).` }] : [];
+  // The check that holds the new column's NOT NULL until phase 3 (absent when the old column is nullable).
+  const notNullCheck = model.copy.copyNotNullCheck;
+  const validateNotNullCheck = notNullCheck ? [{ name: notNullCheck.name, comment: `Validate ${notNullCheck.name} (already validated in phase 1: no scan).` }] : [];
   const up = finishSteps(
     model,
     3,
     'up',
     [
       // Again before anything is dropped: a write the trigger missed would otherwise lose its only copy.
-      verifyStep(model, `count rows where ${to(model)} differs from ${model.from} again (must be 0 to contract)`),
+      verifyDraft(`count rows where ${to} differs from ${from} again (must be 0 to contract)`, backfillPlan(model, 'up'), walkContext(model, 'up')),
       {
         name: 'contract',
-        summary: `drop the trigger, the sync function and ${from}; ${to(model)} takes over NOT NULL and the default`,
+        summary: `drop the trigger, the sync function and ${from}; ${to} takes over NOT NULL and the default`,
         transaction: true,
         template: 'contract',
         context: {
-          validations: newNotNull,
-          notNull: model.notNull ? [{ column: model.to, check: model.newNotNullCheck }] : [],
+          validations: validateNotNullCheck,
+          notNull: notNullCheck ? [{ column: to, check: notNullCheck.name }] : [],
           defaultSql: columnDefault === undefined ? null : model.up(`(${columnDefault})`),
-          ...triggerSourceGuard(model.change.id, { schema: model.schema, table: model.table }, model.from, model.to),
+          ...contractGuards(model.copy.sides),
           ...record(model.change.releases, 3),
         },
       },
     ],
     settings,
   );
-  const originalsToValidate = model.originalConstraints.filter((constraint) => constraint.validate);
   const down = finishSteps(
     model,
     3,
@@ -502,62 +345,20 @@ function phase3(model: RenameModel, settings: GenerationSettings): PhaseSteps {
     [
       {
         name: 'restore-column',
-        summary: `re-add ${from} and sync it from ${to(model)} again (authority: ${to(model)})`,
+        summary: `re-add ${from} and sync it from ${to} again (authority: ${to})`,
         transaction: true,
         template: 'restore-column',
         context: {
           oldType: model.oldType,
           oldDefaultSql: columnDefault ?? null,
-          constraints: model.notNull
-            ? [{ ...model.newConstraints[0], comment: `${to(model)} must not be NULL, held by a check again as in phase 2.` }]
-            : [],
+          constraints: notNullCheck ? [{ ...notNullCheck, comment: `${to} must not be NULL, held by a check again as in phase 2.` }] : [],
           syncFunction: syncFunctionSql(model, 2, dir),
           trigger: triggerSql(model, dir),
           ...record(model.change.releases, 2),
         },
       },
-      {
-        name: 'backfill-old',
-        summary: `fill ${from} from ${to(model)} for existing rows, in batches`,
-        transaction: false,
-        action: 'backfill',
-        backfill: backfillPlan(model, 'down'),
-        scan: true,
-        template: 'backfill',
-        context: walkContext(model, 'down'),
-      },
-      model.originalIndexes.length === 0
-        ? undefined
-        : {
-            name: 'restore-indexes',
-            summary: `rebuild the original indexes on ${from}, concurrently`,
-            transaction: false,
-            scan: true,
-            template: 'indexes',
-            context: { indexes: model.originalIndexes },
-          },
-      model.originalConstraints.length === 0
-        ? undefined
-        : {
-            name: 'restore-constraints',
-            summary: `restore the original constraints on ${from} (NOT VALID: no scan)`,
-            transaction: true,
-            template: 'constraints',
-            context: { constraints: model.originalConstraints },
-          },
-      originalsToValidate.length === 0 && newNotNull.length === 0
-        ? undefined
-        : {
-            name: 'restore-validate',
-            summary: `validate the restored constraints${model.notNull ? ` and make ${from} NOT NULL again` : ''}`,
-            transaction: true,
-            scan: true,
-            template: 'validate',
-            context: {
-              validations: [...validations(originalsToValidate), ...newNotNull],
-              notNull: model.notNull ? [{ column: from, check: model.oldNotNullCheck }] : [],
-            },
-          },
+      backfillDraft('backfill-old', `fill ${from} from ${to} for existing rows, in batches`, backfillPlan(model, 'down'), walkContext(model, 'down')),
+      ...restoreSteps(model.copy, validateNotNullCheck),
     ],
     settings,
   );
@@ -569,8 +370,7 @@ export function renameDerivedObjects(change: RenameChange): DerivedObject[] {
   const model = buildModel(change);
   const on = { schema: model.schema, table: model.table };
   return [
-    ...model.newIndexes.map((index): DerivedObject => ({ kind: 'index', ...on, name: index.name, about: `the copy of an index of ${model.from}` })),
-    ...model.newConstraints.map((constraint): DerivedObject => ({ kind: 'constraint', ...on, name: constraint.name, about: `a constraint of ${model.to}`, unique: constraint.definition.startsWith('UNIQUE USING INDEX') })),
+    ...copiedObjects(model.copy),
     { kind: 'trigger', ...on, name: model.triggerName, about: 'the sync trigger' },
     { kind: 'function', schema: 'phasectl', table: '', name: model.functionName, about: 'the sync function' },
   ];
@@ -585,6 +385,10 @@ export const renameOperation: Operation<RenameChange> = {
     if (phase === 2) return phase2(model, settings);
     return phase3(model, settings);
   },
+  backfillPlan(change: RenameChange, direction: Direction): BackfillPlan {
+    return backfillPlan(buildModel(change), direction);
+  },
+  derivedObjects: renameDerivedObjects,
   definitions(change: RenameChange, settings: GenerationSettings = defaultGenerationSettings): Definition[] {
     const model = buildModel(change);
     const dir = settings.templatesDir;

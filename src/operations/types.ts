@@ -62,6 +62,13 @@ export interface PhaseSteps {
 export interface Operation<C extends Change = Change> {
   kind: C['kind'];
   steps(change: C, phase: PhaseNumber, settings?: GenerationSettings): PhaseSteps;
+  /**
+   * The plan of the change's backfill of that direction (`up`: phase 1, also what verify counts with; `down`: the
+   * rollback of phase 3), as its migration file carries it. Renders no template.
+   */
+  backfillPlan(change: C, direction: 'up' | 'down'): BackfillPlan;
+  /** The objects phase 1 creates under derived names, for the plan-time check that the names are free. */
+  derivedObjects(change: C): DerivedObject[];
   /** Functions and triggers, also written as reviewable files (`db/functions`, `db/triggers`). */
   definitions?(change: C, settings?: GenerationSettings): Definition[];
 }

@@ -58,10 +58,13 @@ interface KindEnvironment {
 
 const environments = new Map<string, KindEnvironment>();
 
-function partialFiles(dir: string): Array<{ name: string; path: string }> {
+/** Folder of the partials and of the templates both kinds use (`<name>.sql.hbs`: a template, not a partial). */
+const SHARED = 'shared';
+
+function partialFiles(dir: string, skipTemplates: boolean): Array<{ name: string; path: string }> {
   if (!existsSync(dir)) return [];
   return readdirSync(dir)
-    .filter((file) => file.endsWith('.hbs'))
+    .filter((file) => file.endsWith('.hbs') && !(skipTemplates && file.endsWith('.sql.hbs')))
     .sort()
     .map((file) => ({ name: file.replace(/(\.sql)?\.hbs$/, ''), path: join(dir, file) }));
 }
@@ -74,8 +77,8 @@ function environmentFor(kind: string, templatesDir: string): KindEnvironment {
   // Defaults first, then the user's folder: a user folder only needs the files it changes.
   const dirs = templatesDir === defaultTemplatesDir ? [defaultTemplatesDir] : [defaultTemplatesDir, templatesDir];
   for (const dir of dirs) {
-    for (const partialDir of [join(dir, 'shared'), join(dir, kind, 'partials')]) {
-      for (const partial of partialFiles(partialDir)) env.registerPartial(partial.name, readFileSync(partial.path, 'utf8'));
+    for (const partial of [...partialFiles(join(dir, SHARED), true), ...partialFiles(join(dir, kind, 'partials'), false)]) {
+      env.registerPartial(partial.name, readFileSync(partial.path, 'utf8'));
     }
   }
   const created = { env, compiled: new Map<string, Handlebars.TemplateDelegate>() };
@@ -84,19 +87,22 @@ function environmentFor(kind: string, templatesDir: string): KindEnvironment {
 }
 
 /**
- * Renders `templates/<kind>/<name>.sql.hbs` with `context`. Output is not HTML-escaped (`noEscape`) and a
- * missing context field is an error (`strict`), so a typo in a template never renders as empty SQL.
- * `templatesDir` overrides the package's templates file by file.
+ * Renders `templates/<kind>/<name>.sql.hbs`, or `templates/shared/<name>.sql.hbs` when the kind has none (the steps
+ * rename and move share: indexes, constraints, validate, drop-indexes, drop-constraints), with `context`. Output is
+ * not HTML-escaped (`noEscape`) and a missing context field is an error (`strict`), so a typo in a template never
+ * renders as empty SQL. `templatesDir` overrides the package's templates file by file: its `<kind>/` file wins over
+ * its `shared/` file, and either over the package's own.
  */
 export function renderTemplate(kind: string, name: string, context: object, templatesDir: string = defaultTemplatesDir): string {
   const { env, compiled } = environmentFor(kind, templatesDir);
   let template = compiled.get(name);
   if (!template) {
-    const candidates = [join(templatesDir, kind, `${name}.sql.hbs`), join(defaultTemplatesDir, kind, `${name}.sql.hbs`)];
+    const file = `${name}.sql.hbs`;
+    const candidates = [templatesDir, defaultTemplatesDir].flatMap((dir) => [join(dir, kind, file), join(dir, SHARED, file)]);
     const path = candidates.find((candidate) => existsSync(candidate));
     if (!path) {
-      throw new InputError(`template ${kind}/${name}.sql.hbs not found in ${templatesDir}`, {
-        hint: `copy it from ${join(defaultTemplatesDir, kind)} or remove the templates override`,
+      throw new InputError(`template ${kind}/${file} not found in ${templatesDir}`, {
+        hint: `copy it from ${join(defaultTemplatesDir, kind)} (or ${join(defaultTemplatesDir, SHARED)}) or remove the templates override`,
       });
     }
     template = env.compile(readFileSync(path, 'utf8'), { noEscape: true, strict: true });

@@ -2,7 +2,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { InputError } from '../errors.js';
 import { checksum } from '../generate/checksum.js';
-import { parseHeader, type MigrationHeader } from '../migration-file/header.js';
+import { HEADER_PREFIX, parseHeader, type MigrationHeader } from '../migration-file/header.js';
 
 export type { MigrationHeader };
 
@@ -19,10 +19,8 @@ export interface MigrationFile {
   direction: 'up' | 'down';
 }
 
-const HEADER_PREFIX = '-- phasectl ';
-
 /**
- * The header of a file (src/migration-file/header.ts), or undefined for files phasectl did not write.
+ * The header of a file (src/generate/header.ts), or undefined for files phasectl did not write.
  * A first line that starts like a phasectl header but does not parse is an error, not a plain file:
  * running it as plain SQL would skip its transaction and action settings.
  */

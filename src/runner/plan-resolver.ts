@@ -1,7 +1,7 @@
 import { InputError } from '../errors.js';
 import { readEmbeddedPlan } from '../generate/embedded-plan.js';
-import { renderHeader } from '../migration-file/header.js';
-import { phaseSteps } from '../operations/index.js';
+import { migrationFileContent } from '../generate/files.js';
+import { backfillPlan, phaseSteps } from '../operations/index.js';
 import type { BackfillPlan } from '../operations/types.js';
 import { loadPhasesFile } from '../spec/load.js';
 import type { Change } from '../spec/types.js';
@@ -13,9 +13,9 @@ export type PlanResolver = (file: MigrationFile) => Promise<BackfillPlan>;
 /**
  * The plan a backfill/verify file runs, tied to the file's content (so to its recorded checksum):
  * - the plan the file carries (src/generate/embedded-plan.ts), as written;
- * - a file without one (written by an older phasectl): the plan phases.yaml gives for the step, only when
- *   phases.yaml still renders exactly that file (its header and body); otherwise the runner refuses, since a
- *   plan rebuilt from an edited phases.yaml may do something else than the file says (e.g. swapped columns).
+ * - a file without one (written by an older phasectl): the change's plan (`backfillPlan`), only when phases.yaml
+ *   still renders exactly that file (its header and body); otherwise the runner refuses, since a plan rebuilt from
+ *   an edited phases.yaml may do something else than the file says (e.g. swapped columns).
  */
 export function planResolver(phasesFile: string): PlanResolver {
   let changes: Promise<Change[]> | undefined;
@@ -32,13 +32,14 @@ export function planResolver(phasesFile: string): PlanResolver {
         hint: 'restore the change in phases.yaml (changes are removed only after phase 3 shipped everywhere)',
       });
     }
+    // The text comparison needs the step rendered; the plan itself comes from the one place that builds plans.
     const step = phaseSteps(change, header.phase)[header.direction].find((candidate) => candidate.order === header.order);
-    if (!step?.backfill || `${renderHeader(step, header.release)}\n${step.sql}` !== file.content) {
+    if (!step?.backfill || migrationFileContent(step, header.release, { withPlan: false }) !== file.content) {
       throw new InputError(`${file.name} carries no backfill plan, and phases.yaml no longer generates it as it is: phasectl will not guess what it should run`, {
         location: { file: file.path },
         hint: 'restore phases.yaml as it was when the file was generated (`git log -- phases.yaml`); if the file never shipped, `phasectl generate` rewrites it with its plan',
       });
     }
-    return step.backfill;
+    return backfillPlan(change, header.direction);
   };
 }

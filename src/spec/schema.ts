@@ -3,13 +3,13 @@ import { MAX_IDENTIFIER_BYTES, utf8Length } from './identifiers.js';
 import { changeColumns } from './change-columns.js';
 import { firstNonPrinting, NON_PRINTING } from './name-guard.js';
 import type { PhasesFile } from './types.js';
+import { CHANGE_ID_PATTERN, MAX_CHANGE_ID_LENGTH } from './change-id.js';
 
 /** Defaults of the `check:` section (docs/internals.md). */
 export const DEFAULT_SOURCE_GLOBS = ['**/*.{ts,tsx,js,jsx,mjs,cjs,py,rb,go,java,kt,cs,php,ex,exs,rs,sql,graphql,prisma}'];
 export const DEFAULT_IGNORE_GLOBS = ['db/**', 'node_modules/**', 'phases.yaml'];
 
-export const CHANGE_ID_PATTERN = /^[a-z0-9][a-z0-9-]*$/;
-export const MAX_CHANGE_ID_LENGTH = 40;
+export { CHANGE_ID_PATTERN, MAX_CHANGE_ID_LENGTH } from './change-id.js';
 export const RELEASE_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
 /** Release names become part of file names (with the change id): keep them well below file-name limits. */
 export const MAX_RELEASE_NAME_LENGTH = 64;

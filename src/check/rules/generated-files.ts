@@ -1,4 +1,4 @@
-import { changeIdFromHeader, changeIdFromPath, looksGenerated } from '../file-names.js';
+import { changeIdFromHeader, changeIdFromPath, looksGenerated } from '../../migration-file/header.js';
 import type { Violation } from '../types.js';
 
 const REGENERATE = 'run `phasectl generate` and commit the result (generated files are never edited by hand)';

@@ -1,4 +1,4 @@
-import { changeIdFromPath } from '../file-names.js';
+import { changeIdFromPath } from '../../migration-file/header.js';
 import type { Violation } from '../types.js';
 
 /**
