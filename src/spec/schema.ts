@@ -190,7 +190,7 @@ const DURATION_UNITS_MS = { ms: 1, s: 1_000, min: 60_000, h: 3_600_000 } as cons
 
 /** `500ms`, `2s`, `1min`, `1h` in milliseconds, or undefined when `text` is not such a duration. */
 export function durationMs(text: string): number | undefined {
-  const match = /^([1-9][0-9]{0,8})(ms|s|min|h)$/.exec(text);
+  const match = /^(0|[1-9][0-9]{0,8})(ms|s|min|h)$/.exec(text);
   return match ? Number(match[1]) * DURATION_UNITS_MS[match[2] as keyof typeof DURATION_UNITS_MS] : undefined;
 }
 
