@@ -78,7 +78,10 @@ BEGIN
     SELECT 1 FROM pg_catalog.pg_constraint
     WHERE conname = 'users_favourite_color_not_null_check' AND conrelid = '"public"."users"'::pg_catalog.regclass
   ) THEN
-    IF (SELECT pg_catalog.sum(pg_catalog.pg_relation_size(relid)) FROM pg_catalog.pg_partition_tree('"public"."users"'::pg_catalog.regclass)) > 8388608 THEN
+    -- The table's own size, or its partitions' (a partitioned table has none of its own).
+    IF pg_catalog.pg_relation_size('"public"."users"'::pg_catalog.regclass) + COALESCE((
+      SELECT pg_catalog.sum(pg_catalog.pg_relation_size(relid)) FROM pg_catalog.pg_partition_tree('"public"."users"'::pg_catalog.regclass)
+    ), 0) > 8388608 THEN
       RAISE EXCEPTION 'phasectl: the check users_favourite_color_not_null_check on users is gone, and validating it again would scan a big table under an exclusive lock'
         USING HINT = 'if favourite_color is NOT NULL already, this file has been applied: nothing to do. Otherwise add the check back and validate it in a transaction of its own first: ALTER TABLE "public"."users" ADD CONSTRAINT "users_favourite_color_not_null_check" CHECK ("favourite_color" IS NOT NULL) NOT VALID; then ALTER TABLE "public"."users" VALIDATE CONSTRAINT "users_favourite_color_not_null_check";';
     END IF;
