@@ -100,7 +100,7 @@ test('a templates folder that is missing, links out of the project or holds a mi
   for (const refusal of refusals) {
     const { text, line } = setMigrations(good, [refusal.setup()]);
     repo.write('phases.yaml', text);
-    for (const args of [['advance', '--release', '2.0.0'], ['generate'], ['migrate']]) {
+    for (const args of [['advance', '--release', '2.0.0'], ['generate'], ['migrate'], ['plan', 'rename', 'users.id', 'user_id']]) {
       const result = await cli(args);
       expect(result.code, `${args.join(' ')}: ${result.stderr}`).toBe(2);
       expect(result.stderr).toMatch(refusal.message);
