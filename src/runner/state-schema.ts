@@ -31,7 +31,8 @@ CREATE TABLE IF NOT EXISTS phasectl.history (
  * State schemas created before duration_ms was bigint (an int overflows after 24.8 days, a long backfill's
  * reach): widened in place. Changing int to bigint rewrites the table under ACCESS EXCLUSIVE, which is brief
  * here (one row per migration file) and taken under the same short lock_timeout as the creation; only
- * phasectl reads these tables. Idempotent: only columns still int are altered.
+ * phasectl reads these tables. Idempotent: only columns still int are altered, and only in tables this role owns
+ * (an int column still works; a role that may not alter them must not fail every run).
  */
 const widenDurationsSql = `
 DO $phasectl$
@@ -44,6 +45,7 @@ BEGIN
       JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) c.relnamespace
      WHERE n.nspname OPERATOR(pg_catalog.=) 'phasectl' AND c.relname OPERATOR(pg_catalog.=) ANY ('{migrations,history}'::pg_catalog.name[])
        AND a.attname OPERATOR(pg_catalog.=) 'duration_ms' AND a.atttypid OPERATOR(pg_catalog.=) 'pg_catalog.int4'::pg_catalog.regtype
+       AND pg_catalog.pg_has_role(c.relowner, 'USAGE')
      ORDER BY c.relname
   LOOP
     EXECUTE pg_catalog.format('ALTER TABLE phasectl.%I ALTER COLUMN duration_ms TYPE pg_catalog.int8', target.relname);
@@ -58,7 +60,8 @@ SELECT pg_catalog.count(*) AS n FROM pg_catalog.pg_attribute a
   JOIN pg_catalog.pg_class c ON c.oid OPERATOR(pg_catalog.=) a.attrelid
   JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) c.relnamespace
  WHERE n.nspname OPERATOR(pg_catalog.=) 'phasectl' AND a.attname OPERATOR(pg_catalog.=) 'duration_ms'
-   AND a.atttypid OPERATOR(pg_catalog.=) 'pg_catalog.int4'::pg_catalog.regtype`;
+   AND a.atttypid OPERATOR(pg_catalog.=) 'pg_catalog.int4'::pg_catalog.regtype
+   AND pg_catalog.pg_has_role(c.relowner, 'USAGE')`;
 
 /**
  * Ensures the state schema exists and is safe to use (see requireTrustedStateSchema). Creation runs in one
