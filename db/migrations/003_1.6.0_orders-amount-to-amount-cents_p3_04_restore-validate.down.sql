@@ -53,8 +53,12 @@ BEGIN
     IF pg_catalog.pg_relation_size('"public"."orders"'::pg_catalog.regclass) + COALESCE((
       SELECT pg_catalog.sum(pg_catalog.pg_relation_size(relid)) FROM pg_catalog.pg_partition_tree('"public"."orders"'::pg_catalog.regclass)
     ), 0) > 8388608 THEN
-      RAISE EXCEPTION 'phasectl: the check orders_amount_not_null_check on orders is gone, and validating it again would scan a big table under an exclusive lock'
-        USING HINT = 'if amount is NOT NULL already, this file has been applied: nothing to do. Otherwise add the check back and validate it in a transaction of its own first: ALTER TABLE "public"."orders" ADD CONSTRAINT "orders_amount_not_null_check" CHECK ("amount" IS NOT NULL) NOT VALID; then ALTER TABLE "public"."orders" VALIDATE CONSTRAINT "orders_amount_not_null_check";';
+      RAISE EXCEPTION 'phasectl: the check % on % is gone, and validating it again would scan a big table under an exclusive lock',
+          'orders_amount_not_null_check', '"public"."orders"'
+        USING HINT = pg_catalog.format('if %I is NOT NULL already, this file has been applied: nothing to do. Otherwise add the check back '
+          'and validate it in a transaction of its own first: ALTER TABLE %s ADD CONSTRAINT %I CHECK (%I IS NOT NULL) NOT VALID; '
+          'then ALTER TABLE %s VALIDATE CONSTRAINT %I;',
+          'amount', '"public"."orders"', 'orders_amount_not_null_check', 'amount', '"public"."orders"', 'orders_amount_not_null_check');
     END IF;
     ALTER TABLE "public"."orders" ADD CONSTRAINT "orders_amount_not_null_check" CHECK ("amount" IS NOT NULL) NOT VALID;
   END IF;

@@ -66,8 +66,12 @@ BEGIN
     IF pg_catalog.pg_relation_size('"public"."users"'::pg_catalog.regclass) + COALESCE((
       SELECT pg_catalog.sum(pg_catalog.pg_relation_size(relid)) FROM pg_catalog.pg_partition_tree('"public"."users"'::pg_catalog.regclass)
     ), 0) > 8388608 THEN
-      RAISE EXCEPTION 'phasectl: the check users_job_title_not_null_check on users is gone, and validating it again would scan a big table under an exclusive lock'
-        USING HINT = 'if job_title is NOT NULL already, this file has been applied: nothing to do. Otherwise add the check back and validate it in a transaction of its own first: ALTER TABLE "public"."users" ADD CONSTRAINT "users_job_title_not_null_check" CHECK ("job_title" IS NOT NULL) NOT VALID; then ALTER TABLE "public"."users" VALIDATE CONSTRAINT "users_job_title_not_null_check";';
+      RAISE EXCEPTION 'phasectl: the check % on % is gone, and validating it again would scan a big table under an exclusive lock',
+          'users_job_title_not_null_check', '"public"."users"'
+        USING HINT = pg_catalog.format('if %I is NOT NULL already, this file has been applied: nothing to do. Otherwise add the check back '
+          'and validate it in a transaction of its own first: ALTER TABLE %s ADD CONSTRAINT %I CHECK (%I IS NOT NULL) NOT VALID; '
+          'then ALTER TABLE %s VALIDATE CONSTRAINT %I;',
+          'job_title', '"public"."users"', 'users_job_title_not_null_check', 'job_title', '"public"."users"', 'users_job_title_not_null_check');
     END IF;
     ALTER TABLE "public"."users" ADD CONSTRAINT "users_job_title_not_null_check" CHECK ("job_title" IS NOT NULL) NOT VALID;
   END IF;
