@@ -16,6 +16,7 @@ DROP TRIGGER IF EXISTS "zz_phasectl_sync_orders_amount_to_amount_cents$insert" O
 DROP FUNCTION IF EXISTS "phasectl"."sync_orders_amount_to_amount_cents"();
 
 -- intended drop: "amount_cents" was added by phase 1 of change orders-amount-to-amount-cents and only ever held copies of "amount".
+-- squawk-ignore ban-drop-column
 ALTER TABLE "public"."orders" DROP COLUMN IF EXISTS "amount_cents";
 
 -- Forget the change's progress, so that a new phase 1 starts clean.

@@ -83,10 +83,17 @@ $phasectl_state_guard$;
 -- phasectl's state: applied migrations, the phase each change reached, backfill progress, verifications.
 CREATE SCHEMA IF NOT EXISTS phasectl;
 CREATE TABLE IF NOT EXISTS phasectl.migrations (
-  name text PRIMARY KEY, checksum text NOT NULL, change_id text, phase int, direction text,
-  release text, applied_at timestamptz NOT NULL DEFAULT now(), duration_ms int);
+  name text PRIMARY KEY, checksum text NOT NULL, change_id text,
+  -- a phase is 1, 2 or 3 for good: int, which JavaScript clients read as a number (bigint arrives as a string)
+  -- squawk-ignore prefer-bigint-over-int
+  phase int, direction text,
+  release text, applied_at timestamptz NOT NULL DEFAULT now(), duration_ms bigint);
 CREATE TABLE IF NOT EXISTS phasectl.changes (
-  id text PRIMARY KEY, phase int NOT NULL, release text, updated_at timestamptz NOT NULL DEFAULT now());
+  id text PRIMARY KEY,
+  -- a phase is 1, 2 or 3 for good: int, which JavaScript clients read as a number (bigint arrives as a string)
+  -- squawk-ignore prefer-bigint-over-int
+  phase int NOT NULL,
+  release text, updated_at timestamptz NOT NULL DEFAULT now());
 CREATE TABLE IF NOT EXISTS phasectl.backfills (
   change_id text NOT NULL, direction text NOT NULL, upper_key jsonb, last_key jsonb,
   rows_done bigint NOT NULL DEFAULT 0, rows_estimated bigint, started_at timestamptz NOT NULL DEFAULT now(),

@@ -21,6 +21,7 @@ DROP FUNCTION IF EXISTS "phasectl"."sync_users_address_to_profiles_target"();
 
 -- intended drop: "address" of "public"."profiles" was added by phase 1 of change users-address-to-profiles
 -- and only ever held copies of "users"."address".
+-- squawk-ignore ban-drop-column
 ALTER TABLE "public"."profiles" DROP COLUMN IF EXISTS "address";
 
 -- Forget the change's progress, so that a new phase 1 starts clean.

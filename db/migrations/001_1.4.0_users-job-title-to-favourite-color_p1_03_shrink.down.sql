@@ -16,6 +16,7 @@ DROP TRIGGER IF EXISTS "zz_phasectl_sync_users_job_title_to_favourite_color$inse
 DROP FUNCTION IF EXISTS "phasectl"."sync_users_job_title_to_favourite_color"();
 
 -- intended drop: "favourite_color" was added by phase 1 of change users-job-title-to-favourite-color and only ever held copies of "job_title".
+-- squawk-ignore ban-drop-column
 ALTER TABLE "public"."users" DROP COLUMN IF EXISTS "favourite_color";
 
 -- Forget the change's progress, so that a new phase 1 starts clean.

@@ -75,6 +75,7 @@ DROP TRIGGER IF EXISTS "zz_phasectl_sync_users_address_to_profiles$insert" ON "p
 -- intended drop: "address" of "public"."users" (change users-address-to-profiles); every value lives on
 -- in "profiles"."address" (kept equal by the triggers since phase 1). Its indexes and constraints go with it;
 -- phase 3 down restores them.
+-- squawk-ignore ban-drop-column
 ALTER TABLE "public"."users" DROP COLUMN IF EXISTS "address";
 
 DROP FUNCTION IF EXISTS "phasectl"."sync_users_address_to_profiles"();

@@ -43,7 +43,7 @@ export function register(program: Command): void {
     .requiredOption('--release <name>', 'the release to roll back (must be the newest applied)')
     .option('--dry-run', 'print the down files that would run, in order, with their SQL; change nothing')
     .option('--yes', 'do not ask for confirmation (required when stdin is not a terminal)')
-    .option('--lock-timeout <ms>', 'lock_timeout for DDL, replacing the files\' own value' + rangeNote(BOUNDS.lockTimeoutMs), bounded(BOUNDS.lockTimeoutMs))
+    .option('--lock-timeout <ms>', 'lock_timeout for DDL, set after each file\'s own (the files are not edited)' + rangeNote(BOUNDS.lockTimeoutMs), bounded(BOUNDS.lockTimeoutMs))
     .option('--retry-for <seconds>', 'keep retrying lock timeouts this long (default 60)' + rangeNote(BOUNDS.retryForSeconds), bounded(BOUNDS.retryForSeconds))
     .option('--show-blocker-queries', 'name the queries of sessions blocking a migration (constants masked); default: pid, user, application, state, age')
     .option('--wait-lock <seconds>', 'wait this long for another phasectl run to finish (default 0)' + rangeNote(BOUNDS.waitLockSeconds), bounded(BOUNDS.waitLockSeconds))

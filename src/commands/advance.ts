@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { InputError } from '../errors.js';
 import { generatedFiles } from '../generate/files.js';
+import { projectGenerationSettings } from '../generate/project-settings.js';
 import { refuseLinksOnPaths, writeGeneratedFiles } from '../generate/write.js';
 import { projectPaths } from '../project.js';
 import { planAdvance, type PhaseMove } from '../releases/advance.js';
@@ -62,7 +63,7 @@ export async function advance(options: AdvanceOptions = {}): Promise<AdvanceResu
   let updated = loaded;
   for (const move of outcome.moves) updated = recordPhaseRelease(updated, move.changeId, move.to, release);
   // Render first: if generation fails, phases.yaml stays as it was.
-  const files = generatedFiles(updated.spec);
+  const files = generatedFiles(updated.spec, { settings: projectGenerationSettings(updated, paths.root) });
   await refuseLinksOnPaths(paths.root, files);
   await savePhasesFile(updated);
   const { written, unchanged } = await writeGeneratedFiles(paths.root, files);

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { InputError } from '../errors.js';
+import { projectGenerationSettings } from '../generate/project-settings.js';
 import { generatedFiles } from '../generate/files.js';
 import { ledgerViolations } from '../releases/rules.js';
 import { parsePhasesText, type LoadedPhases } from '../spec/load.js';
@@ -101,7 +102,7 @@ export async function check(options: CheckOptions): Promise<CheckReport> {
   // The git processes start first, so they run while this process renders every expected file (CPU-bound).
   const referencesPromise = checkReferences(git, head.spec, base, baseSpec, baseLabel, notes);
   const tagsPromise = options.releaseTags ? checkReleaseTags(git, head, baseSpec, options.releaseTags, phasesPath) : Promise.resolve([]);
-  const generatedPromise = checkGeneratedFiles(git, head.spec, dbFiles);
+  const generatedPromise = checkGeneratedFiles(git, head, dbFiles);
   const [generated, shipped, references, tags] = await Promise.all([generatedPromise, shippedPromise, referencesPromise, tagsPromise]);
   violations.push(...generated, ...shipped, ...references, ...tags);
   if (!options.releaseTags) notes.push('rule 7 (previous phase shipped) is off: pass --release-tags <pattern>, e.g. "v*"');
@@ -130,8 +131,10 @@ async function loadBaseSpec(git: GitRepository, base: BaseRef, phasesPath: strin
 }
 
 /** `files`: the working tree's files under db/ (tracked or not, deleted ones left out). */
-async function checkGeneratedFiles(git: GitRepository, spec: PhasesFile, files: string[]): Promise<Violation[]> {
-  const expected = generatedFiles(spec).map((file) => ({ path: `${git.prefix}${file.path}`, content: file.content }));
+async function checkGeneratedFiles(git: GitRepository, head: LoadedPhases, files: string[]): Promise<Violation[]> {
+  // The project's own templates and timeouts (phases.yaml `migrations:`), as generate and advance use them.
+  const settings = projectGenerationSettings(head, path.join(git.root, git.prefix));
+  const expected = generatedFiles(head.spec, { settings }).map((file) => ({ path: `${git.prefix}${file.path}`, content: file.content }));
   // Thousands of small files: synchronous reads cost a fraction of as many promise round trips.
   const present = new Map(files.map((file) => [file, readFileSync(path.join(git.root, file), 'utf8')]));
   return generatedFileViolations({ expected, present });

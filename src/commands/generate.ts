@@ -1,5 +1,6 @@
 import { compareGeneratedFiles, writeGeneratedFiles } from '../generate/write.js';
 import { generatedFiles } from '../generate/files.js';
+import { projectGenerationSettings } from '../generate/project-settings.js';
 import { projectPaths } from '../project.js';
 import { loadCheckedPhases } from './load-project.js';
 
@@ -8,7 +9,7 @@ export interface GenerateOptions {
   projectDir?: string;
   /** @deprecated The old name of `projectDir`; kept while callers move over. */
   dir?: string;
-  /** Templates overriding phasectl's own. */
+  /** Templates overriding phasectl's own (and phases.yaml's `migrations.templates`). */
   templatesDir?: string;
 }
 
@@ -25,7 +26,7 @@ export interface GenerateOptions {
 export async function generate(options: GenerateOptions = {}): Promise<{ written: string[]; unchanged: string[] }> {
   const paths = projectPaths(options.projectDir ?? options.dir);
   const loaded = await loadCheckedPhases(paths.root);
-  const files = generatedFiles(loaded.spec, options.templatesDir ? { templatesDir: options.templatesDir } : undefined);
+  const files = generatedFiles(loaded.spec, { settings: projectGenerationSettings(loaded, paths.root, options.templatesDir) });
   return writeGeneratedFiles(paths.root, files);
 }
 
@@ -43,7 +44,7 @@ export async function generate(options: GenerateOptions = {}): Promise<{ written
 export async function checkGenerated(options: GenerateOptions = {}): Promise<{ changed: string[]; missing: string[]; unexpected: string[]; clean: boolean }> {
   const paths = projectPaths(options.projectDir ?? options.dir);
   const loaded = await loadCheckedPhases(paths.root);
-  const files = generatedFiles(loaded.spec, options.templatesDir ? { templatesDir: options.templatesDir } : undefined);
+  const files = generatedFiles(loaded.spec, { settings: projectGenerationSettings(loaded, paths.root, options.templatesDir) });
   const { changed, missing, unexpected } = await compareGeneratedFiles(paths.root, files);
   return { changed, missing, unexpected, clean: changed.length + missing.length + unexpected.length === 0 };
 }

@@ -4,6 +4,7 @@ import { readMoveFacts } from '../catalog/move-facts.js';
 import { triggerSourceNotes, triggersNamingColumn } from '../catalog/trigger-sources.js';
 import { InputError } from '../errors.js';
 import { changeNames, refuseControlCharacters } from '../spec/name-guard.js';
+import { projectGenerationSettings } from '../generate/project-settings.js';
 import { projectPaths } from '../project.js';
 import { describeMovePlan } from '../releases/describe-plan.js';
 import { changeColumns } from '../spec/change-columns.js';
@@ -77,6 +78,8 @@ export function defaultMoveId(fromTable: string, column: string, toTable: string
 export async function planMove(options: PlanMoveOptions): Promise<PlanMoveResult> {
   const paths = projectPaths(options.projectDir ?? options.dir);
   const loaded = await loadPhasesFile(paths.phasesFile);
+  // The project's templates and timeouts are checked now, not first at `advance` (nothing is rendered here).
+  projectGenerationSettings(loaded, paths.root);
   const from = parseColumnTarget(options.from);
   const to = parseColumnTarget(options.to);
   const on = parseJoinPairs(options.on);

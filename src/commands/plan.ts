@@ -6,6 +6,7 @@ import { checkRoundTrip } from '../catalog/round-trip.js';
 import { requireConversions } from '../catalog/type-casts.js';
 import { InputError } from '../errors.js';
 import { changeNames, refuseControlCharacters } from '../spec/name-guard.js';
+import { projectGenerationSettings } from '../generate/project-settings.js';
 import { projectPaths } from '../project.js';
 import { describeRenamePlan } from '../releases/describe-plan.js';
 import { defaultChangeId, parseColumnTarget } from '../spec/column-target.js';
@@ -68,6 +69,8 @@ export interface PlanRenameResult {
 export async function planRename(options: PlanRenameOptions): Promise<PlanRenameResult> {
   const paths = projectPaths(options.projectDir ?? options.dir);
   const loaded = await loadPhasesFile(paths.phasesFile);
+  // The project's templates and timeouts are checked now, not first at `advance` (nothing is rendered here).
+  projectGenerationSettings(loaded, paths.root);
   const target = parseColumnTarget(options.target);
   const newName = options.newName;
   if (newName === '') throw new InputError('the new column name is empty', { hint: 'give the new name, e.g. favourite_color' });

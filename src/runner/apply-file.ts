@@ -5,7 +5,7 @@ import { dropInvalidIndex, isInvalidIndexRefusal, parseConcurrentIndex, type Con
 import type { EventLog } from '../events.js';
 import { IndexWaitReporter } from './index-wait.js';
 import { backoffDelay, sleep, type RetryPolicy } from '../session/lock-retry.js';
-import { DEFAULT_LOCK_TIMEOUT_MS, overrideLockTimeout } from '../session/lock-timeout.js';
+import { DEFAULT_LOCK_TIMEOUT_MS, lockTimeoutScope, lockTimeoutSql } from '../session/lock-timeout.js';
 import type { MigrationFile } from './migration-files.js';
 import { describePgError, excerpt, isConnectionLost, isLockTimeout, pgError } from '../session/pg-error.js';
 import { splitStatements } from '../sql/split-statements.js';
@@ -16,7 +16,7 @@ export interface ApplyContext {
   monitor: (sql: string, params?: unknown[]) => Promise<Record<string, unknown>[]>;
   log: EventLog;
   retry: RetryPolicy;
-  /** `--lock-timeout`: replaces the file's own lock_timeout values. */
+  /** `--lock-timeout`: set after each statement of the file that sets lock_timeout (the file's text is run as is). */
   lockTimeoutMs?: number;
   /** `--show-blocker-queries`: name the blocking sessions' queries too (constants masked). */
   showBlockerQueries?: boolean;
@@ -35,7 +35,7 @@ export type Recorder = (session: pg.ClientBase, durationMs: number) => Promise<v
  * between); other errors become a RuntimeFailure naming the file and the statement.
  */
 export async function applyFile(ctx: ApplyContext, file: MigrationFile, record: Recorder): Promise<number> {
-  const body = ctx.lockTimeoutMs === undefined ? file.content : overrideLockTimeout(file.content, ctx.lockTimeoutMs);
+  const body = file.content;
   const defaultTimeout = ctx.lockTimeoutMs ?? DEFAULT_LOCK_TIMEOUT_MS;
   const started = Date.now();
   const transactional = file.header ? file.header.transaction : true;
@@ -125,6 +125,9 @@ async function waitingForOlderTransactions<T>(ctx: ApplyContext, file: Migration
 async function runStatement(ctx: ApplyContext, statement: string): Promise<void> {
   try {
     await ctx.session.query(statement);
+    // --lock-timeout: the file set its own value; the override follows it, in the same scope.
+    const scope = ctx.lockTimeoutMs === undefined ? undefined : lockTimeoutScope(statement);
+    if (scope !== undefined) await ctx.session.query(lockTimeoutSql(scope, ctx.lockTimeoutMs!));
   } catch (error) {
     if (error instanceof Error) (error as Error & { statement?: string }).statement = statement;
     throw error;

@@ -1,6 +1,8 @@
+import { dirname } from 'node:path';
 import { InputError } from '../errors.js';
 import { generatedFiles } from '../generate/files.js';
 import { parseHeader } from '../migration-file/header.js';
+import { projectGenerationSettings } from '../generate/project-settings.js';
 import type { LoadedPhases } from '../spec/load.js';
 import type { MigrationFile } from './migration-files.js';
 
@@ -18,7 +20,9 @@ const LISTED = 10;
 export function requireGeneratedMigrations(loaded: LoadedPhases, files: MigrationFile[]): void {
   const changeIds = new Set(loaded.spec.changes.map((change) => change.id));
   const expected = new Map<string, string>();
-  for (const file of generatedFiles(loaded.spec)) {
+  // With the project's own templates and timeouts (phases.yaml `migrations:`), as generate wrote them.
+  const settings = projectGenerationSettings(loaded, dirname(loaded.file));
+  for (const file of generatedFiles(loaded.spec, { settings })) {
     if (!file.path.startsWith(MIGRATIONS_PREFIX)) continue;
     const changeId = parseHeader(file.content)?.changeId;
     if (changeId !== undefined && changeIds.has(changeId)) expected.set(file.path.slice(MIGRATIONS_PREFIX.length), file.content);

@@ -13,7 +13,7 @@ export const stateSchemaSql = `
 CREATE SCHEMA IF NOT EXISTS phasectl;
 CREATE TABLE IF NOT EXISTS phasectl.migrations (
   name text PRIMARY KEY, checksum text NOT NULL, change_id text, phase int, direction text,
-  release text, applied_at timestamptz NOT NULL DEFAULT now(), duration_ms int);
+  release text, applied_at timestamptz NOT NULL DEFAULT now(), duration_ms bigint);
 CREATE TABLE IF NOT EXISTS phasectl.changes (
   id text PRIMARY KEY, phase int NOT NULL, release text, updated_at timestamptz NOT NULL DEFAULT now());
 CREATE TABLE IF NOT EXISTS phasectl.backfills (
@@ -24,8 +24,44 @@ CREATE TABLE IF NOT EXISTS phasectl.verifications (
   change_id text PRIMARY KEY, differing bigint NOT NULL, checked_at timestamptz NOT NULL DEFAULT now());
 CREATE TABLE IF NOT EXISTS phasectl.history (
   id bigserial PRIMARY KEY, name text NOT NULL, checksum text NOT NULL, change_id text, phase int,
-  direction text, release text, ran_at timestamptz NOT NULL DEFAULT now(), duration_ms int);
+  direction text, release text, ran_at timestamptz NOT NULL DEFAULT now(), duration_ms bigint);
 `;
+
+/**
+ * State schemas created before duration_ms was bigint (an int overflows after 24.8 days, a long backfill's
+ * reach): widened in place. Changing int to bigint rewrites the table under ACCESS EXCLUSIVE, which is brief
+ * here (one row per migration file) and taken under the same short lock_timeout as the creation; only
+ * phasectl reads these tables. Idempotent: only columns still int are altered, and only in tables this role owns
+ * (an int column still works; a role that may not alter them must not fail every run).
+ */
+const widenDurationsSql = `
+DO $phasectl$
+DECLARE
+  target record;
+BEGIN
+  FOR target IN
+    SELECT c.relname FROM pg_catalog.pg_attribute a
+      JOIN pg_catalog.pg_class c ON c.oid OPERATOR(pg_catalog.=) a.attrelid
+      JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) c.relnamespace
+     WHERE n.nspname OPERATOR(pg_catalog.=) 'phasectl' AND c.relname OPERATOR(pg_catalog.=) ANY ('{migrations,history}'::pg_catalog.name[])
+       AND a.attname OPERATOR(pg_catalog.=) 'duration_ms' AND a.atttypid OPERATOR(pg_catalog.=) 'pg_catalog.int4'::pg_catalog.regtype
+       AND pg_catalog.pg_has_role(c.relowner, 'USAGE')
+     ORDER BY c.relname
+  LOOP
+    EXECUTE pg_catalog.format('ALTER TABLE phasectl.%I ALTER COLUMN duration_ms TYPE pg_catalog.int8', target.relname);
+  END LOOP;
+END
+$phasectl$;
+`;
+
+/** How many state columns still need widenDurationsSql (0 on a current schema). */
+const narrowDurationsSql = `
+SELECT pg_catalog.count(*) AS n FROM pg_catalog.pg_attribute a
+  JOIN pg_catalog.pg_class c ON c.oid OPERATOR(pg_catalog.=) a.attrelid
+  JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) c.relnamespace
+ WHERE n.nspname OPERATOR(pg_catalog.=) 'phasectl' AND a.attname OPERATOR(pg_catalog.=) 'duration_ms'
+   AND a.atttypid OPERATOR(pg_catalog.=) 'pg_catalog.int4'::pg_catalog.regtype
+   AND pg_catalog.pg_has_role(c.relowner, 'USAGE')`;
 
 /**
  * Ensures the state schema exists and is safe to use (see requireTrustedStateSchema). Creation runs in one
@@ -40,13 +76,15 @@ export async function ensureStateSchema(client: pg.ClientBase): Promise<void> {
       WHERE schemaname OPERATOR(pg_catalog.=) 'phasectl'
         AND tablename OPERATOR(pg_catalog.=) ANY ('{migrations,changes,backfills,verifications,history}'::pg_catalog.name[])`,
   );
-  if (rows[0]?.n === '5') return;
+  const narrow = await client.query<{ n: string }>(narrowDurationsSql);
+  if (rows[0]?.n === '5' && narrow.rows[0]?.n === '0') return;
   await client.query('BEGIN');
   try {
     await client.query(`SET LOCAL lock_timeout = '5s'`);
     // Serialise concurrent first runs: two CREATE TABLE IF NOT EXISTS can otherwise race on pg_type.
     await client.query(`SELECT pg_catalog.pg_advisory_xact_lock(${STATE_SCHEMA_LOCK_KEY})`);
     await client.query(stateSchemaSql);
+    await client.query(widenDurationsSql);
     // Again inside the transaction: another role may have created the schema since the first look.
     await requireTrustedStateSchema(client);
     await client.query('COMMIT');

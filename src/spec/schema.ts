@@ -20,7 +20,7 @@ export const MAX_RELEASE_NAME_LENGTH = 64;
  */
 export const KNOWN_KEYS = {
   '': ['version', 'releases', 'migrations', 'check', 'changes'],
-  migrations: ['format'],
+  migrations: ['format', 'templates', 'lockTimeout', 'statementTimeout'],
   check: ['sourceGlobs', 'ignoreGlobs'],
   changes: ['id', 'rename', 'move', 'column', 'key', 'target', 'releases'],
   rename: ['schema', 'table', 'from', 'to', 'type', 'up', 'down', 'lossy'],
@@ -180,12 +180,47 @@ const checkSettings = z.strictObject({
   ignoreGlobs: z.array(z.string().min(1)).default(DEFAULT_IGNORE_GLOBS),
 });
 
+/** Bounds of the `migrations:` timeouts written into every generated file, in milliseconds (never 0: no timeout at all). */
+export const TIMEOUT_BOUNDS = {
+  lockTimeout: { min: 1, max: 600_000, example: '2s' },
+  statementTimeout: { min: 1_000, max: 86_400_000, example: '30s' },
+} as const;
+
+const DURATION_UNITS_MS = { ms: 1, s: 1_000, min: 60_000, h: 3_600_000 } as const;
+
+/** `500ms`, `2s`, `1min`, `1h` in milliseconds, or undefined when `text` is not such a duration. */
+export function durationMs(text: string): number | undefined {
+  const match = /^(0|[1-9][0-9]{0,8})(ms|s|min|h)$/.exec(text);
+  return match ? Number(match[1]) * DURATION_UNITS_MS[match[2] as keyof typeof DURATION_UNITS_MS] : undefined;
+}
+
+/** A PostgreSQL duration (as SET lock_timeout accepts it) within `bounds`. */
+function duration(bounds: { min: number; max: number; example: string }) {
+  const range = `${bounds.min}ms to ${bounds.max / 1000}s`;
+  return z.string().superRefine((text, context) => {
+    const ms = durationMs(text);
+    if (ms !== undefined && ms >= bounds.min && ms <= bounds.max) return;
+    context.addIssue({
+      code: 'custom',
+      message: ms === undefined ? `"${text}" is not a duration (a whole number with ms, s, min or h)` : `${text} is outside ${range}`,
+      params: { hint: `write a duration from ${range}, e.g. ${bounds.example}` },
+    });
+  });
+}
+
 /** The whole file, validated: shape first, then the rules that span changes. */
 export const phasesFileSchema = z
   .strictObject({
     version: z.literal(1, 'must be 1 (the only phases.yaml version this phasectl reads)'),
     releases: z.array(releaseName).default([]),
-    migrations: z.strictObject({ format: z.enum(['sql', 'kysely', 'db-migrate']).default('sql') }).default({ format: 'sql' }),
+    migrations: z
+      .strictObject({
+        format: z.enum(['sql', 'kysely', 'db-migrate']).default('sql'),
+        templates: z.string().min(1, 'must name a folder').optional(),
+        lockTimeout: duration(TIMEOUT_BOUNDS.lockTimeout).optional(),
+        statementTimeout: duration(TIMEOUT_BOUNDS.statementTimeout).optional(),
+      })
+      .default({ format: 'sql' }),
     check: checkSettings.default({ sourceGlobs: DEFAULT_SOURCE_GLOBS, ignoreGlobs: DEFAULT_IGNORE_GLOBS }),
     changes: z.array(anyChange).default([]),
   })

@@ -130,11 +130,22 @@ export interface CheckSettings {
   ignoreGlobs: string[];
 }
 
+/** The `migrations:` section: how and where files are generated. */
+export interface MigrationSettings {
+  format: 'sql' | 'kysely' | 'db-migrate';
+  /** A folder of templates overriding phasectl's own, file by file; relative to phases.yaml. */
+  templates?: string;
+  /** lock_timeout written into every generated file (a PostgreSQL duration, e.g. `2s`). */
+  lockTimeout?: string;
+  /** statement_timeout of every generated file's ordinary statements (scans keep their own cap). */
+  statementTimeout?: string;
+}
+
 export interface PhasesFile {
   version: 1;
   /** Every release that holds a phase, in the order `advance` recorded them. Orders the migration files. */
   releases: ReleaseName[];
-  migrations: { format: 'sql' | 'kysely' | 'db-migrate' };
+  migrations: MigrationSettings;
   check: CheckSettings;
   changes: Change[];
 }

@@ -3,7 +3,7 @@ import { nextBatchSize } from '../../src/backfill/batch-size.js';
 import { keysetQueries } from '../../src/backfill/keyset.js';
 import { isInvalidIndexRefusal, parseConcurrentIndex } from '../../src/runner/concurrent-index.js';
 import { backoffDelay } from '../../src/session/lock-retry.js';
-import { overrideLockTimeout } from '../../src/session/lock-timeout.js';
+import { lockTimeoutScope, lockTimeoutSql } from '../../src/session/lock-timeout.js';
 import { parseMigrationHeader, type MigrationFile } from '../../src/runner/migration-files.js';
 import { pendingUpFiles, rollbackPlan, type AppliedMigration } from '../../src/runner/migration-plan.js';
 
@@ -25,10 +25,16 @@ describe('backoffDelay', () => {
   });
 });
 
-describe('overrideLockTimeout', () => {
-  test('replaces every SET [LOCAL] lock_timeout value and nothing else', () => {
-    const sql = `SET LOCAL lock_timeout = '2s';\nSET lock_timeout TO 5000;\nSET LOCAL statement_timeout = '1min';\nSELECT 'SET lock_timeout';`;
-    expect(overrideLockTimeout(sql, 250)).toBe(`SET LOCAL lock_timeout = '250ms';\nSET lock_timeout = '250ms';\nSET LOCAL statement_timeout = '1min';\nSELECT 'SET lock_timeout';`);
+describe('lockTimeoutScope', () => {
+  test('finds SET [LOCAL] / RESET lock_timeout by parsing, and nothing else', () => {
+    expect(lockTimeoutScope(`SET LOCAL lock_timeout = '2s'`)).toBe('local');
+    expect(lockTimeoutScope('-- fail fast\nSET lock_timeout TO 5000')).toBe('session');
+    expect(lockTimeoutScope('RESET lock_timeout')).toBe('session');
+    expect(lockTimeoutScope(`SET LOCAL statement_timeout = '1min'`)).toBeUndefined();
+    expect(lockTimeoutScope(`SELECT 'SET lock_timeout = 1'`)).toBeUndefined();
+    expect(lockTimeoutScope(`SELECT pg_catalog.set_config('lock_timeout', '1s', true)`)).toBeUndefined();
+    expect(lockTimeoutSql('local', 250)).toBe(`SET LOCAL lock_timeout = '250ms'`);
+    expect(lockTimeoutSql('session', 250)).toBe(`SET lock_timeout = '250ms'`);
   });
 });
 
