@@ -11,6 +11,8 @@ import { requirePhasesFile } from '../runner/migrate.js';
 import { openSession } from '../runner/session.js';
 import { runBackfill, type BackfillOptions, type BackfillResult } from './engine.js';
 import { runVerify, type VerifyResult } from './verify.js';
+import { checkThrottleQuery } from './throttle.js';
+import { workerPool } from './workers.js';
 
 /** `phasectl backfill <id>` as a library call. */
 export interface BackfillCommandOptions extends Omit<BackfillOptions, 'log'> {
@@ -27,29 +29,36 @@ export interface VerifyCommandOptions {
   projectDir?: string;
   changeId: string;
   batchSize?: number;
+  /** Key ranges counted at once, each on its own connection (default 1). */
+  jobs?: number;
   log?: EventLog;
 }
 
 /** Runs or resumes one backfill, with the plan phasectl generates for the change. */
 export async function backfill(options: BackfillCommandOptions): Promise<BackfillResult> {
   checkBackfillOptions(options);
+  checkThrottleQuery(options.throttleQuery);
   const plan = await findPlan(options.projectDir, options.changeId, options.direction ?? 'up');
   const run = await openSession(options.databaseUrl, 'phasectl backfill');
+  const workers = workerPool(options.databaseUrl, options.jobs ?? 1, 'phasectl backfill');
   try {
-    return await runBackfill(run.session, plan, options);
+    return await runBackfill(run.session, plan, { ...options, openWorker: workers.open });
   } finally {
+    await workers.close();
     await run.close();
   }
 }
 
 /** Counts rows where the two columns differ and records the result (phase 2's guard reads it). */
 export async function verify(options: VerifyCommandOptions): Promise<VerifyResult> {
-  checkOptions([[BOUNDS.verifyBatchSize, options.batchSize]]);
+  checkOptions([[BOUNDS.verifyBatchSize, options.batchSize], [BOUNDS.jobs, options.jobs]]);
   const plan = await findPlan(options.projectDir, options.changeId, 'up');
   const run = await openSession(options.databaseUrl, 'phasectl verify');
+  const workers = workerPool(options.databaseUrl, options.jobs ?? 1, 'phasectl verify');
   try {
-    return await runVerify(run.session, plan, { batchSize: options.batchSize, log: options.log });
+    return await runVerify(run.session, plan, { batchSize: options.batchSize, log: options.log, jobs: options.jobs, openWorker: workers.open });
   } finally {
+    await workers.close();
     await run.close();
   }
 }

@@ -3,6 +3,8 @@ import { checkRunOptions } from '../option-bounds.js';
 import { InputError, PhasectlError, RuntimeFailure } from '../errors.js';
 import { runBackfill, type BackfillOptions, type BackfillResult } from '../backfill/engine.js';
 import { runVerify } from '../backfill/verify.js';
+import { checkThrottleQuery } from '../backfill/throttle.js';
+import { workerPool } from '../backfill/workers.js';
 import { projectPaths } from '../project.js';
 import { acquireRunLock, releaseRunLock } from './advisory-lock.js';
 import { applyFile, type ApplyContext } from './apply-file.js';
@@ -42,7 +44,7 @@ export interface RunOptions {
    */
   showBlockerQueries?: boolean;
   /** Backfill tuning for action=backfill files. */
-  backfill?: Pick<BackfillOptions, 'batchSize' | 'targetBatchMs' | 'pauseMs'>;
+  backfill?: Pick<BackfillOptions, 'batchSize' | 'targetBatchMs' | 'pauseMs' | 'jobs' | 'maxReplicationLagSeconds' | 'throttleQuery'>;
   /** Stops between files and between backfill batches (SIGINT/SIGTERM in the CLI). */
   signal?: AbortSignal;
   /** Where backfill/verify files get their plan; default the plan the file carries (see plan-resolver.ts). */
@@ -74,6 +76,7 @@ export interface MigrateResult {
 /** Applies the pending up files of db/migrations in file-name order (see docs/internals.md). */
 export async function migrate(options: MigrateOptions): Promise<MigrateResult> {
   checkRunOptions(options);
+  checkThrottleQuery(options.backfill?.throttleQuery);
   const log = options.log ?? silent;
   const paths = projectPaths(options.projectDir);
   await requirePhasesFile(paths.phasesFile);
@@ -145,11 +148,17 @@ export async function applyUpFile(ctx: ApplyContext, run: RunSession, file: Migr
   const result: AppliedFile = { name: file.name, action, durationMs: 0 };
   if (file.header && action === 'backfill') {
     const plan = await resolvePlan(file);
-    result.backfill = await runBackfill(run.session, plan, { ...options.backfill, log: ctx.log, signal: options.signal, retry: ctx.retry, lockTimeoutMs: ctx.lockTimeoutMs });
+    const workers = workerPool(options.databaseUrl, options.backfill?.jobs ?? 1, 'phasectl migrate');
+    try {
+      result.backfill = await runBackfill(run.session, plan, { ...options.backfill, log: ctx.log, signal: options.signal, retry: ctx.retry, lockTimeoutMs: ctx.lockTimeoutMs, openWorker: workers.open });
+    } finally {
+      await workers.close();
+    }
     await recordApplied(run.session, file, Date.now() - started);
   } else if (file.header && action === 'verify') {
     const plan = await resolvePlan(file);
-    const verified = await runVerify(run.session, plan, { log: ctx.log });
+    const workers = workerPool(options.databaseUrl, options.backfill?.jobs ?? 1, 'phasectl migrate');
+    const verified = await runVerify(run.session, plan, { log: ctx.log, jobs: options.backfill?.jobs, openWorker: workers.open }).finally(() => workers.close());
     result.differing = verified.differing;
     if (verified.differing > 0) {
       throw new RuntimeFailure(`verification of ${plan.changeId} found ${verified.differing} row(s) where the two columns differ; stopped before ${file.name}`, {
