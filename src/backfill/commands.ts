@@ -11,7 +11,7 @@ import { requirePhasesFile } from '../runner/migrate.js';
 import { openSession } from '../runner/session.js';
 import { runBackfill, type BackfillOptions, type BackfillResult } from './engine.js';
 import { runVerify, type VerifyResult } from './verify.js';
-import { checkThrottleQuery } from './throttle.js';
+import { checkThrottleQuery, probeThrottle } from './throttle.js';
 import { workerPool } from './workers.js';
 
 /** `phasectl backfill <id>` as a library call. */
@@ -42,6 +42,7 @@ export async function backfill(options: BackfillCommandOptions): Promise<Backfil
   const run = await openSession(options.databaseUrl, 'phasectl backfill');
   const workers = workerPool(options.databaseUrl, options.jobs ?? 1, 'phasectl backfill');
   try {
+    await probeThrottle(run.session, options);
     return await runBackfill(run.session, plan, { ...options, openWorker: workers.open });
   } finally {
     await workers.close();

@@ -53,8 +53,7 @@ export function checkThrottleQuery(sql: string | undefined): void {
  */
 export async function createThrottle(session: pg.ClientBase, plan: Pick<BackfillPlan, 'changeId' | 'direction'>, options: ThrottleOptions, log: EventLog): Promise<Throttle | undefined> {
   if (options.maxReplicationLagSeconds === undefined && options.throttleQuery === undefined) return undefined;
-  checkThrottleQuery(options.throttleQuery);
-  if (options.maxReplicationLagSeconds !== undefined) await requireReplicationStats(session);
+  await probeThrottle(session, options);
   let checkedAt = 0;
   let reason: string | undefined;
   let inFlight: Promise<string | undefined> | undefined;
@@ -69,16 +68,6 @@ export async function createThrottle(session: pg.ClientBase, plan: Pick<Backfill
     reason = await inFlight;
     return reason;
   };
-  // A bad query fails here, before the first batch: input errors exit 2.
-  await currentReason().catch((error: unknown) => {
-    const code = pgError(error)?.code ?? '';
-    if (options.throttleQuery !== undefined && (code.startsWith('42') || code === '22P02' || error instanceof InputError)) {
-      throw new InputError(`--throttle-query fails: ${error instanceof InputError ? error.message : describePgError(error)}`, {
-        hint: 'fix the query (it runs with search_path pg_catalog, pg_temp: qualify table names) and run the command again; nothing was changed',
-      });
-    }
-    throw error;
-  });
 
   return {
     async wait(signal) {
@@ -112,6 +101,25 @@ export async function createThrottle(session: pg.ClientBase, plan: Pick<Backfill
       }
     },
   };
+}
+
+/**
+ * Reads the throttle's conditions once, so that a bad query (exit 2) or missing rights to see the replicas' lag
+ * (exit 3) stop a command before it changes anything: `migrate` calls it before its first file.
+ */
+export async function probeThrottle(session: pg.ClientBase, options: ThrottleOptions): Promise<void> {
+  if (options.maxReplicationLagSeconds === undefined && options.throttleQuery === undefined) return;
+  checkThrottleQuery(options.throttleQuery);
+  if (options.maxReplicationLagSeconds !== undefined) await requireReplicationStats(session);
+  await holdReason(session, options).catch((error: unknown) => {
+    const code = pgError(error)?.code ?? '';
+    if (options.throttleQuery !== undefined && (code.startsWith('42') || code.startsWith('22') || error instanceof InputError)) {
+      throw new InputError(`--throttle-query fails: ${error instanceof InputError ? error.message : describePgError(error)}`, {
+        hint: 'fix the query (it runs read-only with search_path pg_catalog, pg_temp: qualify table names) and run the command again; nothing was changed',
+      });
+    }
+    throw error;
+  });
 }
 
 /** Why batches should wait now, or undefined. */

@@ -3,7 +3,7 @@ import { checkRunOptions } from '../option-bounds.js';
 import { InputError, PhasectlError, RuntimeFailure } from '../errors.js';
 import { runBackfill, type BackfillOptions, type BackfillResult } from '../backfill/engine.js';
 import { runVerify } from '../backfill/verify.js';
-import { checkThrottleQuery } from '../backfill/throttle.js';
+import { checkThrottleQuery, probeThrottle } from '../backfill/throttle.js';
 import { workerPool } from '../backfill/workers.js';
 import { projectPaths } from '../project.js';
 import { acquireRunLock, releaseRunLock } from './advisory-lock.js';
@@ -88,6 +88,8 @@ export async function migrate(options: MigrateOptions): Promise<MigrateResult> {
   const run = await openSession(options.databaseUrl, 'phasectl migrate');
   try {
     if (options.dryRun) return await dryRun(run, files, paths.migrationsDir, options, resolvePlan);
+    // A bad --throttle-query or missing rights for --max-replication-lag: refused before the first file runs.
+    await probeThrottle(run.session, options.backfill ?? {});
     await ensureStateSchema(run.session);
     await acquireRunLock(run.session, run.monitor, { waitSeconds: options.waitLockSeconds ?? 0, log });
     try {
