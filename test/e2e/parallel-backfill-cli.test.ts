@@ -54,7 +54,7 @@ describe.sequential('phasectl migrate/backfill/verify --jobs', () => {
       BEGIN UPDATE public.row_updates SET n = n + (SELECT count(*) FROM changed); RETURN NULL; END $$;
       CREATE TRIGGER count_row_updates AFTER UPDATE ON public.users REFERENCING NEW TABLE AS changed
         FOR EACH STATEMENT EXECUTE FUNCTION public.count_row_updates();`);
-  });
+  }, 240_000);
 
   test('bad --jobs values are refused (exit 2) before anything runs', async () => {
     for (const [command, value] of [['migrate', '0'], ['migrate', '65'], ['backfill', 'two'], ['backfill', '1.5'], ['verify', '-1']] as const) {
@@ -65,7 +65,7 @@ describe.sequential('phasectl migrate/backfill/verify --jobs', () => {
       expect(result.stderr).toContain('1–64 jobs');
     }
     expect(await query(url, `SELECT count(*)::int AS n FROM pg_catalog.pg_namespace WHERE nspname = 'phasectl'`)).toEqual([{ n: 0 }]);
-  });
+  }, 240_000);
 
   test('kill -9 of a --jobs 3 migrate, then a resume: every range continues at its key, each row rewritten about once, 0 differing', async () => {
     const run = startPhasectl(['migrate', '--project', dir, '--jobs', '3', ...SLOW], { env: { DATABASE_URL: url } });
@@ -126,5 +126,5 @@ describe.sequential('phasectl migrate/backfill/verify --jobs', () => {
     expect(clean.code, clean.stderr).toBe(0);
     expect(JSON.parse(clean.stdout)).toMatchObject({ differing: 0 });
     expect(await differing()).toEqual([]);
-  });
+  }, 240_000);
 });

@@ -25,7 +25,7 @@ describe.sequential('phasectl migrate --throttle-query', () => {
     cleanups.push(project.remove);
     dir = project.dir;
     await query(url, 'CREATE TABLE public.hold (on_hold boolean NOT NULL); INSERT INTO public.hold VALUES (true)');
-  });
+  }, 240_000);
 
   test('a query that is not one boolean SELECT is refused with exit 2, nothing changed', async () => {
     const cases: Array<[string, string]> = [
@@ -41,7 +41,7 @@ describe.sequential('phasectl migrate --throttle-query', () => {
     }
     expect(await query(url, `SELECT count(*)::int AS n FROM pg_catalog.pg_namespace WHERE nspname = 'phasectl'`)).toEqual([{ n: 0 }]);
     expect(await query(url, `SELECT count(*)::int AS n FROM public.hold`)).toEqual([{ n: 1 }]);
-  });
+  }, 240_000);
 
   test('the backfill pauses while the query returns true (status shows it) and resumes when it turns false', async () => {
     const run = startPhasectl(['migrate', '--project', dir, '--jobs', '2', '--throttle-query', HOLD, '--json'], { env: { DATABASE_URL: url } });
@@ -64,5 +64,5 @@ describe.sequential('phasectl migrate --throttle-query', () => {
     expect(events.findIndex((event) => event.type === 'backfill-resumed')).toBeLessThan(events.findIndex((event) => event.type === 'backfill-progress'));
     expect(await query(url, `SELECT count(*)::int AS n FROM public.users WHERE favourite_color IS DISTINCT FROM job_title`)).toEqual([{ n: 0 }]);
     expect(await query(url, `SELECT count(*)::int AS n FROM phasectl.backfill_pauses`)).toEqual([{ n: 0 }]);
-  });
+  }, 240_000);
 });
