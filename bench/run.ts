@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --quick] [-- --database-url <url>] [-- --only backfill,writes,locks,tooling,scale] [-- --scale-rows 1000000,4000000,16000000]`
+ * `npm run bench [-- --quick] [-- --database-url <url>] [-- --only backfill,writes,locks,tooling,scale,parallel] [-- --scale-rows 1000000,4000000,16000000]`
  *
  * Runs every benchmark on an embedded PostgreSQL 17 started with durable settings (or on the server at
  * --database-url, in fresh databases it creates and drops), prints one table — phasectl's figure, the
@@ -12,12 +12,13 @@ import { parseArgs } from 'node:util';
 import { redactUrl } from '../src/db/url.js';
 import { benchBackfill, phasectlPhase1 } from './backfill-throughput.js';
 import { benchLocks } from './lock-footprint.js';
+import { benchParallel } from './parallel-backfill.js';
 import { checked, formatTable, info, writeResults, type BenchRow } from './report.js';
 import { openBenchServer, serverSettings } from './server.js';
 import { benchTooling } from './tooling-scale.js';
 import { benchWriteOverhead } from './write-overhead.js';
 
-const SECTIONS = ['backfill', 'writes', 'locks', 'tooling', 'scale'] as const;
+const SECTIONS = ['backfill', 'writes', 'locks', 'tooling', 'scale', 'parallel'] as const;
 type Section = (typeof SECTIONS)[number];
 
 /** Sizes per mode. Full: the brief's 1M-row table; 16M rows is opt-in (`--scale-rows`: several minutes more, see docs/benchmarks.md). */
@@ -88,6 +89,10 @@ try {
       const row = { section, metric: `${point.rows.toLocaleString('en-US')} rows`, value: point.perSecond, unit: 'rows/s', baseline: first, baselineLabel: 'smallest table', ratio };
       rows.push(point === points[0] ? info(row) : checked({ ...row, target: '≥ 0.80 (flat)' }, ratio >= 0.8));
     }
+  }
+  if (only.has('parallel')) {
+    log(`parallel backfill on ${sizes.backfillRows} rows (--jobs 1, 2, 4; one UPDATE with and without the trigger)`);
+    rows.push(...(await benchParallel(server.url, sizes.backfillRows)));
   }
   const seconds = since(started) / 1000;
   const run = {

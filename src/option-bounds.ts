@@ -33,6 +33,13 @@ export const BOUNDS = {
   pauseMs: bound('--pause-ms', 'pauseMs', 0, 600_000, 'ms'),
   /** First counting batch of verify: 1 … 10,000,000 rows (read only; later batches adapt). */
   verifyBatchSize: bound('--batch-size', 'batchSize', 1, 10_000_000, 'rows'),
+  /**
+   * Parallel backfill/verify workers: 1 … 64 connections. Each is one more backend doing writes; beyond the server's
+   * cores (and its max_connections headroom) more jobs only queue.
+   */
+  jobs: bound('--jobs', 'jobs', 1, 64, 'jobs'),
+  /** Replica lag that pauses a backfill: 1 s … 24 hours. */
+  maxReplicationLagSeconds: bound('--max-replication-lag', 'maxReplicationLagSeconds', 1, 86_400, 's'),
   /** Rows of the demo's sample table: 1 … 50,000,000. */
   demoRows: bound('--rows', 'rows', 1, 50_000_000, 'rows'),
 } as const;
@@ -63,7 +70,7 @@ export function checkRunOptions(options: {
   lockTimeoutMs?: number;
   retryForSeconds?: number;
   waitLockSeconds?: number;
-  backfill?: { batchSize?: number; targetBatchMs?: number; pauseMs?: number };
+  backfill?: { batchSize?: number; targetBatchMs?: number; pauseMs?: number; jobs?: number; maxReplicationLagSeconds?: number };
 }): void {
   checkOptions([
     [BOUNDS.lockTimeoutMs, options.lockTimeoutMs],
@@ -72,12 +79,16 @@ export function checkRunOptions(options: {
     [BOUNDS.batchSize, options.backfill?.batchSize],
     [BOUNDS.targetBatchMs, options.backfill?.targetBatchMs],
     [BOUNDS.pauseMs, options.backfill?.pauseMs],
+    [BOUNDS.jobs, options.backfill?.jobs],
+    [BOUNDS.maxReplicationLagSeconds, options.backfill?.maxReplicationLagSeconds],
   ]);
 }
 
 /** The numeric options of a backfill run. */
-export function checkBackfillOptions(options: { batchSize?: number; targetBatchMs?: number; pauseMs?: number; lockTimeoutMs?: number; retry?: { retryForSeconds?: number } }): void {
+export function checkBackfillOptions(options: { batchSize?: number; targetBatchMs?: number; pauseMs?: number; lockTimeoutMs?: number; retry?: { retryForSeconds?: number }; jobs?: number; maxReplicationLagSeconds?: number }): void {
   checkOptions([
+    [BOUNDS.jobs, options.jobs],
+    [BOUNDS.maxReplicationLagSeconds, options.maxReplicationLagSeconds],
     [BOUNDS.batchSize, options.batchSize],
     [BOUNDS.targetBatchMs, options.targetBatchMs],
     [BOUNDS.pauseMs, options.pauseMs],

@@ -13,7 +13,10 @@ SET LOCAL search_path = pg_catalog, pg_temp;
 -- Stop syncing: the triggers first, then the function they call.
 DROP TRIGGER IF EXISTS "zz_phasectl_sync_orders_amount_to_amount_cents" ON "public"."orders";
 DROP TRIGGER IF EXISTS "zz_phasectl_sync_orders_amount_to_amount_cents$insert" ON "public"."orders";
+DROP TRIGGER IF EXISTS "zz_phasectl_sync_orders_amount_to_amount_cents$insert_old" ON "public"."orders";
 DROP FUNCTION IF EXISTS "phasectl"."sync_orders_amount_to_amount_cents"();
+DROP FUNCTION IF EXISTS "phasectl"."sync_orders_amount_to_amount_cents$insert_old"();
+DROP FUNCTION IF EXISTS "phasectl"."sync_orders_amount_to_amount_cents$insert_new"();
 
 -- intended drop: "amount_cents" was added by phase 1 of change orders-amount-to-amount-cents and only ever held copies of "amount".
 -- squawk-ignore ban-drop-column

@@ -13,7 +13,10 @@ SET LOCAL search_path = pg_catalog, pg_temp;
 -- Stop syncing: the triggers first, then the function they call.
 DROP TRIGGER IF EXISTS "zz_phasectl_sync_users_job_title_to_favourite_color" ON "public"."users";
 DROP TRIGGER IF EXISTS "zz_phasectl_sync_users_job_title_to_favourite_color$insert" ON "public"."users";
+DROP TRIGGER IF EXISTS "zz_phasectl_sync_users_job_title_to_favourite_color$insert_old" ON "public"."users";
 DROP FUNCTION IF EXISTS "phasectl"."sync_users_job_title_to_favourite_color"();
+DROP FUNCTION IF EXISTS "phasectl"."sync_users_job_title_to_favourite_color$insert_old"();
+DROP FUNCTION IF EXISTS "phasectl"."sync_users_job_title_to_favourite_color$insert_new"();
 
 -- intended drop: "favourite_color" was added by phase 1 of change users-job-title-to-favourite-color and only ever held copies of "job_title".
 -- squawk-ignore ban-drop-column

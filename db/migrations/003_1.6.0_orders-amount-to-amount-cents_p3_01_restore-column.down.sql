@@ -82,7 +82,24 @@ BEGIN
 END;
 $phasectl$;
 
--- Sync triggers of change orders-amount-to-amount-cents: one for inserts, one for updates. The update trigger has no column list:
+-- Insert functions of change orders-amount-to-amount-cents. Each insert trigger's WHEN clause picks the one case that
+-- applies, so an insert runs a single plpgsql assignment, what the cheapest possible copy trigger costs.
+-- The insert rules: only "amount" given (old code) → derive "amount_cents"; "amount_cents" given and
+-- "amount" missing or different → "amount_cents" wins (it has no DEFAULT before phase 3, so only code
+-- that knows it sets it).
+CREATE OR REPLACE FUNCTION "phasectl"."sync_orders_amount_to_amount_cents$insert_old"()
+RETURNS trigger
+LANGUAGE plpgsql
+SECURITY INVOKER
+SET search_path = pg_catalog, pg_temp
+AS $phasectl$
+BEGIN
+  NEW."amount_cents" := (round(NEW."amount" * 100)::bigint);
+  RETURN NEW;
+END;
+$phasectl$;
+
+-- Sync triggers of change orders-amount-to-amount-cents: two for inserts, one for updates. The update trigger has no column list:
 -- an application trigger that sets "amount" or "amount_cents" on updates that do not name them (an
 -- `updated_at := now()` trigger) must be synced too. Its WHEN clause is checked before plpgsql is entered and
 -- compares by identity (binary image, NULL = NULL: a change of case or scale counts), so updates of other
@@ -92,7 +109,16 @@ $phasectl$;
 CREATE OR REPLACE TRIGGER "zz_phasectl_sync_orders_amount_to_amount_cents$insert"
   BEFORE INSERT ON "public"."orders"
   FOR EACH ROW
+  WHEN (NOT (NEW."amount_cents" IS NULL AND NEW."amount" IS NOT NULL))
   EXECUTE FUNCTION "phasectl"."sync_orders_amount_to_amount_cents"();
+
+-- Inserts of old code (only "amount" set): fires after the trigger above (name order), which never leaves
+-- "amount_cents" NULL when it was set, so at most one of the two runs.
+CREATE OR REPLACE TRIGGER "zz_phasectl_sync_orders_amount_to_amount_cents$insert_old"
+  BEFORE INSERT ON "public"."orders"
+  FOR EACH ROW
+  WHEN (NEW."amount_cents" IS NULL AND NEW."amount" IS NOT NULL)
+  EXECUTE FUNCTION "phasectl"."sync_orders_amount_to_amount_cents$insert_old"();
 
 CREATE OR REPLACE TRIGGER "zz_phasectl_sync_orders_amount_to_amount_cents"
   BEFORE UPDATE ON "public"."orders"

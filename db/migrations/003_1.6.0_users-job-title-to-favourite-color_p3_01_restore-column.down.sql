@@ -84,7 +84,36 @@ BEGIN
 END;
 $phasectl$;
 
--- Sync triggers of change users-job-title-to-favourite-color: one for inserts, one for updates. The update trigger has no column list:
+-- Insert functions of change users-job-title-to-favourite-color. Each insert trigger's WHEN clause picks the one case that
+-- applies, so an insert runs a single plpgsql assignment, what the cheapest possible copy trigger costs.
+-- The insert rules: only "job_title" given (old code) → derive "favourite_color"; "favourite_color" given and
+-- "job_title" missing or different → "favourite_color" wins (it has no DEFAULT before phase 3, so only code
+-- that knows it sets it).
+-- No SET search_path: the body looks nothing up by name (a column copied to a column of the same type), and a
+-- SET clause would cost every insert a save and restore of the setting.
+CREATE OR REPLACE FUNCTION "phasectl"."sync_users_job_title_to_favourite_color$insert_old"()
+RETURNS trigger
+LANGUAGE plpgsql
+SECURITY INVOKER
+AS $phasectl$
+BEGIN
+  NEW."favourite_color" := NEW."job_title";
+  RETURN NEW;
+END;
+$phasectl$;
+
+CREATE OR REPLACE FUNCTION "phasectl"."sync_users_job_title_to_favourite_color$insert_new"()
+RETURNS trigger
+LANGUAGE plpgsql
+SECURITY INVOKER
+AS $phasectl$
+BEGIN
+  NEW."job_title" := NEW."favourite_color";
+  RETURN NEW;
+END;
+$phasectl$;
+
+-- Sync triggers of change users-job-title-to-favourite-color: two for inserts, one for updates. The update trigger has no column list:
 -- an application trigger that sets "job_title" or "favourite_color" on updates that do not name them (an
 -- `updated_at := now()` trigger) must be synced too. Its WHEN clause is checked before plpgsql is entered and
 -- compares by identity (binary image, NULL = NULL: a change of case or scale counts), so updates of other
@@ -94,8 +123,16 @@ $phasectl$;
 CREATE OR REPLACE TRIGGER "zz_phasectl_sync_users_job_title_to_favourite_color$insert"
   BEFORE INSERT ON "public"."users"
   FOR EACH ROW
-  WHEN (ROW(NEW."favourite_color")::pg_catalog.record OPERATOR(pg_catalog.*<>) ROW(NEW."job_title")::pg_catalog.record)
-  EXECUTE FUNCTION "phasectl"."sync_users_job_title_to_favourite_color"();
+  WHEN (NEW."favourite_color" IS NOT NULL AND ROW(NEW."favourite_color")::pg_catalog.record OPERATOR(pg_catalog.*<>) ROW(NEW."job_title")::pg_catalog.record)
+  EXECUTE FUNCTION "phasectl"."sync_users_job_title_to_favourite_color$insert_new"();
+
+-- Inserts of old code (only "job_title" set): fires after the trigger above (name order), which never leaves
+-- "favourite_color" NULL when it was set, so at most one of the two runs.
+CREATE OR REPLACE TRIGGER "zz_phasectl_sync_users_job_title_to_favourite_color$insert_old"
+  BEFORE INSERT ON "public"."users"
+  FOR EACH ROW
+  WHEN (NEW."favourite_color" IS NULL AND NEW."job_title" IS NOT NULL)
+  EXECUTE FUNCTION "phasectl"."sync_users_job_title_to_favourite_color$insert_old"();
 
 CREATE OR REPLACE TRIGGER "zz_phasectl_sync_users_job_title_to_favourite_color"
   BEFORE UPDATE ON "public"."users"

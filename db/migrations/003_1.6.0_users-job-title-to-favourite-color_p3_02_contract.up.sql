@@ -58,6 +58,7 @@ $phasectl$;
 -- One transaction: there is never a moment where an insert that omits "job_title" meets its NOT NULL without the trigger.
 DROP TRIGGER IF EXISTS "zz_phasectl_sync_users_job_title_to_favourite_color" ON "public"."users";
 DROP TRIGGER IF EXISTS "zz_phasectl_sync_users_job_title_to_favourite_color$insert" ON "public"."users";
+DROP TRIGGER IF EXISTS "zz_phasectl_sync_users_job_title_to_favourite_color$insert_old" ON "public"."users";
 
 -- intended drop: "job_title" of change users-job-title-to-favourite-color; every value lives on in "favourite_color" (kept equal by the
 -- trigger since phase 1). Its indexes and constraints go with it; phase 3 down restores them.
@@ -65,6 +66,8 @@ DROP TRIGGER IF EXISTS "zz_phasectl_sync_users_job_title_to_favourite_color$inse
 ALTER TABLE "public"."users" DROP COLUMN IF EXISTS "job_title";
 
 DROP FUNCTION IF EXISTS "phasectl"."sync_users_job_title_to_favourite_color"();
+DROP FUNCTION IF EXISTS "phasectl"."sync_users_job_title_to_favourite_color$insert_old"();
+DROP FUNCTION IF EXISTS "phasectl"."sync_users_job_title_to_favourite_color$insert_new"();
 
 -- "favourite_color" gets its NOT NULL back through the check "users_favourite_color_not_null_check": VALIDATE is a statement of its own, so
 -- a reviewer and a linter (squawk) see it; the check is validated already, so it does not scan, and with it

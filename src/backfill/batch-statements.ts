@@ -1,8 +1,11 @@
 import { quoteLiteral } from '../render/quote.js';
 import type { BackfillPlan } from '../operations/types.js';
 
-/** Where a backfill's progress row lives: `phasectl.backfills` keyed by change and direction. */
-type ProgressKey = Pick<BackfillPlan, 'changeId' | 'direction' | 'suppressSetting'>;
+/**
+ * Where a backfill's progress row lives: `phasectl.backfills` keyed by change and direction, or, for one key range
+ * of a parallel backfill (`range` set), its row in `phasectl.backfill_ranges`.
+ */
+type ProgressKey = Pick<BackfillPlan, 'changeId' | 'direction' | 'suppressSetting'> & { range?: number };
 
 /**
  * Opens a batch transaction in one round trip (a simple-protocol query, so it may hold several statements):
@@ -27,7 +30,7 @@ export function beginBatchSql(plan: ProgressKey, lockTimeoutMs: number, durable:
   return (
     `BEGIN;${durable ? '' : ' SET LOCAL synchronous_commit = off;'} ` +
     `SELECT pg_catalog.set_config(${quoteLiteral(plan.suppressSetting)}, 'on', true), pg_catalog.set_config('lock_timeout', ${quoteLiteral(timeout)}, true), ` +
-    `(SELECT pg_catalog.count(*) FROM (SELECT 1 FROM phasectl.backfills WHERE ${progressRow(plan)} FOR UPDATE) AS p) AS progress_rows`
+    `(SELECT pg_catalog.count(*) FROM (SELECT 1 FROM ${progressTable(plan)} WHERE ${progressRow(plan)} FOR UPDATE) AS p) AS progress_rows`
   );
 }
 
@@ -43,11 +46,16 @@ export function beginBatchSql(plan: ProgressKey, lockTimeoutMs: number, durable:
  */
 export function commitBatchSql(plan: ProgressKey, lastKey: readonly string[], updated: number): string {
   return (
-    `UPDATE phasectl.backfills SET last_key = ${quoteLiteral(JSON.stringify(lastKey))}::jsonb, ` +
+    `UPDATE ${progressTable(plan)} SET last_key = ${quoteLiteral(JSON.stringify(lastKey))}::jsonb, ` +
     `rows_done = rows_done + ${Math.max(0, Math.trunc(updated))}, updated_at = pg_catalog.now() WHERE ${progressRow(plan)}; COMMIT`
   );
 }
 
+function progressTable(plan: ProgressKey): string {
+  return plan.range === undefined ? 'phasectl.backfills' : 'phasectl.backfill_ranges';
+}
+
 function progressRow(plan: ProgressKey): string {
-  return `change_id = ${quoteLiteral(plan.changeId)} AND direction = ${quoteLiteral(plan.direction)}`;
+  const row = `change_id = ${quoteLiteral(plan.changeId)} AND direction = ${quoteLiteral(plan.direction)}`;
+  return plan.range === undefined ? row : `${row} AND range_no = ${Math.trunc(plan.range)}`;
 }

@@ -1,8 +1,8 @@
 import type pg from 'pg';
-import { PhasectlError, RuntimeFailure } from '../errors.js';
+import { InputError, PhasectlError, RuntimeFailure } from '../errors.js';
 import type { BackfillPlan } from '../operations/types.js';
-import { silent, type EventLog } from '../events.js';
-import { backoffDelay, sleep, type RetryPolicy } from '../session/lock-retry.js';
+import { silent } from '../events.js';
+import { backoffDelay, sleep } from '../session/lock-retry.js';
 import { DEFAULT_LOCK_TIMEOUT_MS } from '../session/lock-timeout.js';
 import { describePgError, isConnectionLost, isLockTimeout, isTransientConflict } from '../session/pg-error.js';
 import { ensureStateSchema } from '../session/state-schema.js';
@@ -11,46 +11,13 @@ import { beginBatchSql, commitBatchSql } from './batch-statements.js';
 import { addKeyOperatorSchemas } from './key-operator-schemas.js';
 import { describeKey, integerSpanAfter, isDenseRange, keysetQueries, type KeysetQueries } from './keyset.js';
 import { withGuardedSession } from './session-guard.js';
+import type { KeyRange } from './key-range.js';
+import { cutRanges, walkRanges } from './parallel.js';
+import type { BackfillOptions, BackfillResult, BatchReport } from './options.js';
+import { clearRanges, foldRanges, loadRanges, recordPause } from './range-state.js';
+import { createThrottle, type Throttle } from './throttle.js';
 
-export interface BackfillOptions {
-  /** First batch size (default 1000); adapted after each batch. */
-  batchSize?: number;
-  /**
-   * Target duration of one batch in ms (default 50): half of the 100 ms we allow a batch to hold its row
-   * locks, so that the spikes of a checkpoint or a busy CPU (2–3× the usual batch) still stay under it.
-   */
-  targetBatchMs?: number;
-  /**
-   * Wait for every batch's commit to be flushed to disk (default false: `synchronous_commit = off` per batch,
-   * safe because a batch's rows and its progress commit together; see beginBatchSql). Set it to keep
-   * synchronous standbys in step batch by batch.
-   */
-  durableBatches?: boolean;
-  /** Sleep between batches in ms (default 0): gives replicas and autovacuum room. */
-  pauseMs?: number;
-  /** lock_timeout of each batch (default 2 s); a batch that times out is retried with backoff. */
-  lockTimeoutMs?: number;
-  retry?: RetryPolicy;
-  log?: EventLog;
-  /** Checked between batches: the current batch always commits first. reason 'SIGTERM' → exit 143, else 130. */
-  signal?: AbortSignal;
-  /**
-   * Walk the whole table again even if the backfill finished, rewriting exactly the rows whose columns differ
-   * (what verify counts): the repair after a write the sync missed. Resumable like a first run.
-   */
-  repair?: boolean;
-}
-
-export interface BackfillResult {
-  changeId: string;
-  direction: 'up' | 'down';
-  /** Rows this run rewrote. */
-  rowsUpdated: number;
-  /** Rows rewritten over all runs (phasectl.backfills.rows_done). */
-  rowsDone: number;
-  alreadyFinished: boolean;
-  batches: number;
-}
+export type { BackfillOptions, BackfillResult, BatchReport } from './options.js';
 
 /** Default target duration of one batch (ms); see BackfillOptions.targetBatchMs. */
 export const DEFAULT_TARGET_BATCH_MS = 50;
@@ -59,6 +26,9 @@ const MAX_BATCH_GROWTH = 1.5;
 
 /** Class id of the per-backfill advisory lock (two-int form), so two backfills of one change never overlap. */
 const BACKFILL_LOCK_CLASS = 1885888885;
+
+/** A plan bound to one range's progress row (no range: the change's row in phasectl.backfills). */
+type RangePlan = BackfillPlan & { range?: number };
 
 interface BackfillRow {
   upper_key: string[] | null;
@@ -81,6 +51,9 @@ export async function runBackfill(session: pg.ClientBase, plan: BackfillPlan, op
 async function backfill(session: pg.ClientBase, plan: BackfillPlan, options: BackfillOptions): Promise<BackfillResult> {
   const log = options.log ?? silent;
   const queries = keysetQueries(plan);
+  if ((options.jobs ?? 1) > 1 && !options.openWorker) {
+    throw new InputError(`a backfill with ${options.jobs} jobs needs a way to open more connections`, { hint: 'pass openWorker to runBackfill (the CLI and migrate do), or jobs: 1' });
+  }
   await ensureStateSchema(session);
   await addKeyOperatorSchemas(session, plan.keyTypes);
   await lockBackfill(session, plan);
@@ -97,41 +70,38 @@ async function backfill(session: pg.ClientBase, plan: BackfillPlan, options: Bac
     const rowsEstimated = Number(state.rows_estimated ?? 0);
     log({ type: 'backfill-start', changeId: plan.changeId, direction: plan.direction, upperKey: upper, rowsEstimated, resumedFrom: state.last_key });
 
-    let last = state.last_key;
-    let rowsDone = Number(state.rows_done);
-    let rowsUpdated = 0;
-    // A resume counts on from the stored progress (rows walked before ≈ rows_done), so the bar and the
-    // events do not start again at 0 % and then jump to "finished"; the speed counts this run's rows only.
-    const resumedRows = state.last_key ? Number(state.rows_done) : 0;
-    let rowsScanned = resumedRows;
-    let batches = 0;
-    const initial = options.batchSize ?? 1000;
-    let size = initial;
-    // Dense integer keys: the next batch is the next `size` key values, no index walk to find its end.
-    let dense = false;
-    const started = Date.now();
-    while (upper !== null) {
-      if (options.signal?.aborted) throw stopped(plan, last, options.signal.reason);
-      const bounds = dense && last ? integerSpanAfter(plan.keyTypes, last, size, upper) : await nextBounds(session, queries, last, upper, size);
-      if (!bounds) break;
-      const { first } = bounds;
-      const lastKey = bounds.last ?? upper;
-      const batchStarted = performance.now();
-      const updated = await runBatch(session, plan, queries, first, lastKey, options);
-      const batchMs = Math.round((performance.now() - batchStarted) * 10) / 10;
-      batches += 1;
-      rowsUpdated += updated;
-      rowsDone += updated;
-      rowsScanned += size;
-      last = lastKey;
-      dense = isDenseRange(plan.keyTypes, first, lastKey, updated);
-      const rowsPerSecond = ((rowsScanned - resumedRows) * 1000) / Math.max(1, Date.now() - started);
-      log({
-        type: 'backfill-progress', changeId: plan.changeId, direction: plan.direction, rowsDone, rowsScanned,
-        rowsEstimated, lastKey, batchSize: size, batchMs, rowsPerSecond,
-      });
-      size = nextBatchSize(size, batchMs, options.targetBatchMs ?? DEFAULT_TARGET_BATCH_MS, initial, { maxGrowth: MAX_BATCH_GROWTH });
-      if (options.pauseMs) await sleep(options.pauseMs);
+    const jobs = options.jobs ?? 1;
+    const throttle = await createThrottle(session, plan, options, log);
+    let ranges = await loadRanges(session, plan);
+    if (ranges.length === 0 && jobs > 1 && upper !== null) ranges = await cutRanges(session, plan, queries, state.last_key, upper, jobs);
+    let rowsDone: number;
+    let rowsUpdated: number;
+    let batches: number;
+    if (ranges.length > 0) {
+      // Stored ranges are walked whatever this run's job count: a resume continues each where it stopped.
+      ({ rowsDone, rowsUpdated, batches } = await walkRanges(session, plan, queries, ranges, { ...options, log }, { jobs, rowsEstimated, baseRowsDone: Number(state.rows_done), throttle, walk: walkRange }));
+      await foldRanges(session, plan);
+    } else {
+      const whole: KeyRange = { after: null, upper: upper ?? [], last: state.last_key, rowsDone: Number(state.rows_done), finished: upper === null };
+      // A resume counts on from the stored progress (rows walked before ≈ rows_done), so the bar and the
+      // events do not start again at 0 % and then jump to "finished"; the speed counts this run's rows only.
+      const resumedRows = state.last_key ? Number(state.rows_done) : 0;
+      let rowsScanned = resumedRows;
+      rowsDone = Number(state.rows_done);
+      const started = Date.now();
+      const walked = whole.finished
+        ? { updated: 0, batches: 0 }
+        : await walkRange(session, plan, queries, whole, options, throttle, (batch) => {
+            rowsDone += batch.updated;
+            rowsScanned += batch.batchSize;
+            const rowsPerSecond = ((rowsScanned - resumedRows) * 1000) / Math.max(1, Date.now() - started);
+            log({
+              type: 'backfill-progress', changeId: plan.changeId, direction: plan.direction, rowsDone, rowsScanned,
+              rowsEstimated, lastKey: batch.lastKey, batchSize: batch.batchSize, batchMs: batch.batchMs, rowsPerSecond,
+            });
+          });
+      rowsUpdated = walked.updated;
+      batches = walked.batches;
     }
     await session.query(
       `UPDATE phasectl.backfills SET finished_at = now(), updated_at = now() WHERE change_id = $1 AND direction = $2`,
@@ -152,10 +122,60 @@ async function backfill(session: pg.ClientBase, plan: BackfillPlan, options: Bac
       cause: error,
     });
   } finally {
+    // A stop or a failure while paused must not leave the pause behind in `status`.
+    if (options.maxReplicationLagSeconds !== undefined || options.throttleQuery !== undefined) await recordPause(session, plan, undefined).catch(() => undefined);
     await session
       .query('SELECT pg_advisory_unlock($1::int, hashtext($2))', [BACKFILL_LOCK_CLASS, `${plan.changeId}:${plan.direction}`])
       .catch(() => undefined);
   }
+}
+
+
+/**
+ * Walks one key range batch by batch on `session`, from its stored progress to its upper key, each batch
+ * committing its rows and the range's progress row together; its own adaptive batch size. Stops (after a committed
+ * batch) when `options.signal` aborts, and waits before each batch while the throttle holds.
+ */
+export async function walkRange(
+  session: pg.ClientBase,
+  plan: BackfillPlan,
+  queries: KeysetQueries,
+  range: KeyRange,
+  options: BackfillOptions,
+  throttle: Throttle | undefined,
+  onBatch: (batch: BatchReport) => void,
+): Promise<{ updated: number; batches: number }> {
+  const target = { ...plan, range: range.index };
+  const upper = range.upper;
+  let last = range.last ?? range.after;
+  let updatedTotal = 0;
+  let batches = 0;
+  const initial = options.batchSize ?? 1000;
+  let size = initial;
+  // Dense integer keys: the next batch is the next `size` key values, no index walk to find its end.
+  let dense = false;
+  for (;;) {
+    if (options.signal?.aborted) throw stopped(plan, last, options.signal.reason);
+    if (throttle) {
+      await throttle.wait(options.signal);
+      if (options.signal?.aborted) throw stopped(plan, last, options.signal.reason);
+    }
+    const bounds = dense && last ? integerSpanAfter(plan.keyTypes, last, size, upper) : await nextBounds(session, queries, last, upper, size);
+    if (!bounds) break;
+    const { first } = bounds;
+    const lastKey = bounds.last ?? upper;
+    const batchStarted = performance.now();
+    const updated = await runBatch(session, target, queries, first, lastKey, options);
+    const batchMs = Math.round((performance.now() - batchStarted) * 10) / 10;
+    batches += 1;
+    updatedTotal += updated;
+    last = lastKey;
+    dense = isDenseRange(plan.keyTypes, first, lastKey, updated);
+    onBatch({ updated, lastKey, batchSize: size, batchMs });
+    size = nextBatchSize(size, batchMs, options.targetBatchMs ?? DEFAULT_TARGET_BATCH_MS, initial, { maxGrowth: MAX_BATCH_GROWTH });
+    if (options.pauseMs) await sleep(options.pauseMs);
+  }
+  return { updated: updatedTotal, batches };
 }
 
 async function lockBackfill(session: pg.ClientBase, plan: BackfillPlan): Promise<void> {
@@ -186,6 +206,7 @@ async function loadState(session: pg.ClientBase, plan: BackfillPlan): Promise<Ba
  * for it and for a verification after it). Rows already in sync are skipped by the batch's filter.
  */
 async function restart(session: pg.ClientBase, plan: BackfillPlan): Promise<void> {
+  await clearRanges(session, plan);
   await session.query(
     `UPDATE phasectl.backfills SET upper_key = NULL, last_key = NULL, finished_at = NULL, updated_at = now()
       WHERE change_id = $1 AND direction = $2`,
@@ -221,7 +242,7 @@ async function nextBounds(session: pg.ClientBase, queries: KeysetQueries, last: 
 }
 
 /** One batch transaction, retried on lock_timeout; a failing row is found by bisection. */
-async function runBatch(session: pg.ClientBase, plan: BackfillPlan, queries: KeysetQueries, first: string[], last: string[], options: BackfillOptions): Promise<number> {
+async function runBatch(session: pg.ClientBase, plan: RangePlan, queries: KeysetQueries, first: string[], last: string[], options: BackfillOptions): Promise<number> {
   const retry = options.retry ?? { retryForSeconds: 60 };
   const deadline = Date.now() + retry.retryForSeconds * 1000;
   for (let attempt = 1; ; attempt += 1) {
@@ -258,7 +279,7 @@ async function runBatch(session: pg.ClientBase, plan: BackfillPlan, queries: Key
  * One batch transaction in three round trips: open (settings + progress row lock), `work`, then `close`'s
  * statement (the progress update and COMMIT) or, for a probe, ROLLBACK.
  */
-async function inBatchTransaction<T>(session: pg.ClientBase, plan: BackfillPlan, options: BackfillOptions, work: () => Promise<T>, close: ((value: T) => string) | 'rollback'): Promise<T> {
+async function inBatchTransaction<T>(session: pg.ClientBase, plan: RangePlan, options: BackfillOptions, work: () => Promise<T>, close: ((value: T) => string) | 'rollback'): Promise<T> {
   try {
     const opened: unknown = await session.query(beginBatchSql(plan, options.lockTimeoutMs ?? DEFAULT_LOCK_TIMEOUT_MS, options.durableBatches ?? false));
     const results = (Array.isArray(opened) ? opened : [opened]) as Array<{ rows: Array<{ progress_rows?: string }> }>;
@@ -278,7 +299,7 @@ async function inBatchTransaction<T>(session: pg.ClientBase, plan: BackfillPlan,
 }
 
 /** Bisects the failed batch (each probe rolled back) down to the first row whose update fails. */
-async function offendingRow(session: pg.ClientBase, plan: BackfillPlan, queries: KeysetQueries, first: string[], last: string[], options: BackfillOptions, original: unknown): Promise<RuntimeFailure> {
+async function offendingRow(session: pg.ClientBase, plan: RangePlan, queries: KeysetQueries, first: string[], last: string[], options: BackfillOptions, original: unknown): Promise<RuntimeFailure> {
   const probe = async (lo: string[], hi: string[]): Promise<unknown> => {
     try {
       await inBatchTransaction(session, plan, options, () => session.query(plan.updateSql, [...lo, ...hi]), 'rollback');

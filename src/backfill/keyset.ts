@@ -27,6 +27,12 @@ export interface KeysetQueries {
   keysInRange: string;
   /** One row as JSON for error messages (params: key). */
   rowByKey: string;
+  /**
+   * Keys of a sample of the table's pages, in key order (params: percent of pages, then upper; `sampleAfter`:
+   * percent, last, upper), for cutting the key space into ranges of about equal rows.
+   */
+  sampleFromStart: string;
+  sampleAfter: string;
   /** Planner's row estimate of the table. */
   estimate: string;
   /** Number of key columns (k): a range takes 2k parameters. */
@@ -57,6 +63,8 @@ export function keysetQueries(plan: Pick<BackfillPlan, 'table' | 'keyColumns' | 
     boundsFromStart:
       `SELECT (${select} WHERE ${tuple} <= ${params(1)} ORDER BY ${ascending} LIMIT 1) AS first, ` +
       `(${select} WHERE ${tuple} <= ${params(1)} ORDER BY ${ascending} OFFSET $${width + 1}::bigint LIMIT 1) AS last`,
+    sampleFromStart: `${select} TABLESAMPLE SYSTEM ($1::float4) WHERE ${tuple} <= ${params(2)} ORDER BY ${ascending}`,
+    sampleAfter: `${select} TABLESAMPLE SYSTEM ($1::float4) WHERE ${tuple} > ${params(2)} AND ${tuple} <= ${params(width + 2)} ORDER BY ${ascending}`,
     keysInRange: `${select} WHERE ${tuple} >= ${params(1)} AND ${tuple} <= ${params(width + 1)} ORDER BY ${ascending}`,
     rowByKey: `SELECT left(to_jsonb(t)::text, 400) AS row FROM ${table} AS t WHERE ${tuple} = ${params(1)}`,
     // reltuples is -1 (PostgreSQL 14+) or 0 until the table is first vacuumed or analyzed: then count,

@@ -44,7 +44,7 @@ export function backfillProgressReporter(options: { write: (text: string) => voi
       }
       // The bar follows rows walked; rows_done (rows that needed a write) is shown beside it.
       const eta = event.rowsPerSecond > 0 && event.rowsEstimated > 0 ? Math.max(0, event.rowsEstimated - event.rowsScanned) / event.rowsPerSecond : undefined;
-      const line = `backfill ${event.changeId} (${event.direction}) ${progressLine(event.rowsScanned, event.rowsEstimated, event.rowsPerSecond, eta)}, ${event.rowsDone.toLocaleString('en-US')} updated`;
+      const line = `backfill ${event.changeId} (${event.direction}${event.jobs ? `, ${event.jobs} jobs` : ''}) ${progressLine(event.rowsScanned, event.rowsEstimated, event.rowsPerSecond, eta)}, ${event.rowsDone.toLocaleString('en-US')} updated`;
       if (options.tty) {
         options.write(`\r${line}\u001b[K`);
         barOpen = true;

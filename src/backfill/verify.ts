@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import { RuntimeFailure } from '../errors.js';
+import { InputError, PhasectlError, RuntimeFailure } from '../errors.js';
 import type { BackfillPlan } from '../operations/types.js';
 import { silent, type EventLog } from '../events.js';
 import { describePgError, pgError } from '../session/pg-error.js';
@@ -8,6 +8,7 @@ import { nextBatchSize } from './batch-size.js';
 import { addKeyOperatorSchemas } from './key-operator-schemas.js';
 import { integerSpanEnd, isSingleIntegerKey, keysetQueries, type KeysetQueries } from './keyset.js';
 import { withGuardedSession } from './session-guard.js';
+import { cutKeySpace, type WorkerConnection } from './parallel.js';
 
 export interface VerifyOptions {
   /** Rows of the first counting batch (default 10000); later batches adapt to `targetBatchMs`. */
@@ -21,6 +22,9 @@ export interface VerifyOptions {
   /** A counting statement running longer is cancelled and retried on a range 1/16 as wide (default max(1 s, 10 × target)). */
   countTimeoutMs?: number;
   log?: EventLog;
+  /** Key ranges counted at once, each on its own connection (default 1); more than 1 needs `openWorker`. */
+  jobs?: number;
+  openWorker?: () => Promise<WorkerConnection>;
 }
 
 /** Default target duration of one counting statement (ms). */
@@ -46,43 +50,31 @@ export async function runVerify(session: pg.ClientBase, plan: BackfillPlan, opti
 async function verify(session: pg.ClientBase, plan: BackfillPlan, options: VerifyOptions): Promise<VerifyResult> {
   const log = options.log ?? silent;
   const queries = keysetQueries(plan);
-  const initial = options.batchSize ?? 10_000;
-  let size = initial;
-  let checked = 0;
-  const floor = Math.min(100, initial);
-  const target = options.targetBatchMs ?? DEFAULT_VERIFY_BATCH_MS;
-  // Integer keys are cut by key value: a span can hold any number of rows up to the span, and sparse keys
-  // (random or strided ids) need spans far wider than the row count, so the span is not capped; a count
-  // that runs past this timeout is cancelled and retried on a narrower span instead.
-  const timeoutMs = options.countTimeoutMs ?? Math.max(1000, 10 * target);
-  const byKeyValue = isSingleIntegerKey(plan.keyTypes);
+  const jobs = options.jobs ?? 1;
+  if (jobs > 1 && !options.openWorker) {
+    throw new InputError(`a verify with ${jobs} jobs needs a way to open more connections`, { hint: 'pass openWorker to runVerify (the CLI and migrate do), or jobs: 1' });
+  }
   try {
     await ensureStateSchema(session);
     await addKeyOperatorSchemas(session, plan.keyTypes);
     const upper = (await session.query<{ key: string[] }>(queries.maxKey)).rows[0]?.key;
     let differing = 0;
     let batches = 0;
-    let last: string[] | undefined;
-    while (upper) {
-      const range = await nextRange(session, queries, plan.keyTypes, last, upper, size);
-      if (!range) break;
-      const [first, end] = range;
-      const started = performance.now();
-      const counted = await countRange(session, plan, first, end, timeoutMs);
-      const countMs = performance.now() - started;
-      if (counted === undefined) {
-        // The range held far more rows than the last one (sparse keys turning dense): retry it narrower.
-        if (size <= floor) throw new RuntimeFailure(`verify of ${plan.changeId}: counting ${size} key(s) from ${first.join(',')} took over ${timeoutMs} ms`, { hint: 'the table is very busy or bloated; VACUUM it, then rerun `phasectl verify ' + plan.changeId + '`' });
-        size = Math.max(floor, Math.floor(size / 16));
-        log({ type: 'retry', file: `verify ${plan.changeId}`, attempt: 1, delayMs: 0, reason: `a count ran past ${timeoutMs} ms; retrying ${size} keys from ${first.join(',')}` });
-        continue;
-      }
-      differing += counted;
+    let checked = 0;
+    const onCount = (rows: number, found: number) => {
+      checked += rows;
+      differing += found;
       batches += 1;
-      checked += size;
-      last = end;
       log({ type: 'verify-progress', changeId: plan.changeId, checked, differing });
-      size = nextBatchSize(size, countMs, target, initial, { max: byKeyValue ? Number.MAX_SAFE_INTEGER : MAX_VERIFY_BATCH_SIZE });
+    };
+    const ranges: Array<{ after: string[] | null; upper: string[] }> = !upper ? [] : jobs > 1 ? await cutKeySpace(session, plan, queries, null, upper, jobs) : [{ after: null, upper }];
+    if (ranges.length <= 1 || !options.openWorker) {
+      for (const range of ranges) await countRanges(session, plan, queries, range, options, onCount);
+    } else {
+      await inParallel(ranges, jobs, options.openWorker, async (client, range) => {
+        await addKeyOperatorSchemas(client, plan.keyTypes);
+        await countRanges(client, plan, queries, range, options, onCount);
+      });
     }
     await session.query(
       `INSERT INTO phasectl.verifications (change_id, differing) VALUES ($1, $2)
@@ -92,12 +84,80 @@ async function verify(session: pg.ClientBase, plan: BackfillPlan, options: Verif
     log({ type: 'verify-done', changeId: plan.changeId, differing });
     return { changeId: plan.changeId, differing, batches };
   } catch (error) {
-    if (error instanceof RuntimeFailure) throw error;
+    if (error instanceof PhasectlError) throw error;
     throw new RuntimeFailure(`verify of ${plan.changeId} failed: ${describePgError(error)}`, {
       hint: `fix the cause, then rerun \`phasectl verify ${plan.changeId}\``,
       cause: error,
     });
   }
+}
+
+/**
+ * Counts the differing rows of the keys `(after, upper]` in adaptive batches on `session`, reporting each count
+ * (rows walked, differing) to `onCount`.
+ */
+async function countRanges(
+  session: pg.ClientBase,
+  plan: BackfillPlan,
+  queries: KeysetQueries,
+  range: { after: string[] | null; upper: string[] },
+  options: VerifyOptions,
+  onCount: (rows: number, differing: number) => void,
+): Promise<void> {
+  const initial = options.batchSize ?? 10_000;
+  let size = initial;
+  const floor = Math.min(100, initial);
+  const target = options.targetBatchMs ?? DEFAULT_VERIFY_BATCH_MS;
+  // Integer keys are cut by key value: a span can hold any number of rows up to the span, and sparse keys
+  // (random or strided ids) need spans far wider than the row count, so the span is not capped; a count
+  // that runs past this timeout is cancelled and retried on a narrower span instead.
+  const timeoutMs = options.countTimeoutMs ?? Math.max(1000, 10 * target);
+  const byKeyValue = isSingleIntegerKey(plan.keyTypes);
+  const upper = range.upper;
+  let last: string[] | undefined = range.after ?? undefined;
+  for (;;) {
+    const next = await nextRange(session, queries, plan.keyTypes, last, upper, size);
+    if (!next) break;
+    const [first, end] = next;
+    const started = performance.now();
+    const counted = await countRange(session, plan, first, end, timeoutMs);
+    const countMs = performance.now() - started;
+    if (counted === undefined) {
+      // The range held far more rows than the last one (sparse keys turning dense): retry it narrower.
+      if (size <= floor) throw new RuntimeFailure(`verify of ${plan.changeId}: counting ${size} key(s) from ${first.join(',')} took over ${timeoutMs} ms`, { hint: 'the table is very busy or bloated; VACUUM it, then rerun `phasectl verify ' + plan.changeId + '`' });
+      size = Math.max(floor, Math.floor(size / 16));
+      options.log?.({ type: 'retry', file: `verify ${plan.changeId}`, attempt: 1, delayMs: 0, reason: `a count ran past ${timeoutMs} ms; retrying ${size} keys from ${first.join(',')}` });
+      continue;
+    }
+    onCount(size, counted);
+    last = end;
+    size = nextBatchSize(size, countMs, target, initial, { max: byKeyValue ? Number.MAX_SAFE_INTEGER : MAX_VERIFY_BATCH_SIZE });
+  }
+}
+
+/**
+ * Runs `work` over `items` with up to `jobs` workers, each on a connection of its own (guarded like the main
+ * session); the first failure stops the others from taking more items and is thrown.
+ */
+async function inParallel<T>(items: T[], jobs: number, openWorker: () => Promise<WorkerConnection>, work: (client: pg.ClientBase, item: T) => Promise<void>): Promise<void> {
+  const queue = [...items];
+  const errors: unknown[] = [];
+  const runWorker = async () => {
+    try {
+      const worker = await openWorker();
+      try {
+        await withGuardedSession(worker.client, async () => {
+          for (let item = queue.shift(); item !== undefined && errors.length === 0; item = queue.shift()) await work(worker.client, item);
+        });
+      } finally {
+        await worker.release();
+      }
+    } catch (error) {
+      errors.push(error);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(jobs, items.length) }, runWorker));
+  if (errors.length > 0) throw errors[0];
 }
 
 /**

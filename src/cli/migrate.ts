@@ -18,6 +18,9 @@ interface MigrateFlags {
   batchSize?: number;
   targetBatchMs?: number;
   pauseMs?: number;
+  jobs?: number;
+  maxReplicationLag?: number;
+  throttleQuery?: string;
   quiet?: boolean;
   json?: boolean;
 }
@@ -26,7 +29,7 @@ interface MigrateFlags {
 export function register(program: Command): void {
   withEventOutputOptions(withProjectOption(withDatabaseOption(program.command('migrate'))))
     .description('apply pending migrations in db/migrations, in file-name order')
-    .addHelpText('after', '\nExamples:\n  $ DATABASE_URL=postgres://app@db/app phasectl migrate\n  $ phasectl migrate --dry-run                       # print what would run\n  $ phasectl migrate --to-release 1.5.0 --json       # stop at a release boundary; JSON events\n  $ phasectl migrate --lock-timeout 500 --retry-for 300 --wait-lock 60')
+    .addHelpText('after', '\nExamples:\n  $ DATABASE_URL=postgres://app@db/app phasectl migrate\n  $ phasectl migrate --dry-run                       # print what would run\n  $ phasectl migrate --to-release 1.5.0 --json       # stop at a release boundary; JSON events\n  $ phasectl migrate --lock-timeout 500 --retry-for 300 --wait-lock 60\n  $ phasectl migrate --jobs 2 --max-replication-lag 10  # two backfill workers, paused while a replica lags')
     .option('--dry-run', 'print the SQL of each pending file and change nothing')
     .option('--to-release <name>', 'stop after the last file of this release')
     .option('--lock-timeout <ms>', 'lock_timeout for DDL, set after each file\'s own (the files are not edited)' + rangeNote(BOUNDS.lockTimeoutMs), bounded(BOUNDS.lockTimeoutMs))
@@ -36,6 +39,9 @@ export function register(program: Command): void {
     .option('--batch-size <rows>', 'first backfill batch size (default 1000)' + rangeNote(BOUNDS.batchSize), bounded(BOUNDS.batchSize))
     .option('--target-batch-ms <ms>', 'target duration of a backfill batch (default 50)' + rangeNote(BOUNDS.targetBatchMs), bounded(BOUNDS.targetBatchMs))
     .option('--pause-ms <ms>', 'pause between backfill batches (default 0)' + rangeNote(BOUNDS.pauseMs), bounded(BOUNDS.pauseMs))
+    .option('--jobs <n>', 'key ranges backfilled (and verified) at once, each on its own connection (default 1; see docs/backfill.md for when to raise it)' + rangeNote(BOUNDS.jobs), bounded(BOUNDS.jobs))
+    .option('--max-replication-lag <seconds>', 'pause new backfill batches while a streaming replica replays further behind than this' + rangeNote(BOUNDS.maxReplicationLagSeconds), bounded(BOUNDS.maxReplicationLagSeconds))
+    .option('--throttle-query <sql>', 'pause new backfill batches while this SELECT returns true (read-only, 5 s statement_timeout; qualify table names)')
     .action(
       action(async (flags: MigrateFlags) => {
         await withEventOutput(flags, async ({ log, signal }) => {
@@ -48,7 +54,10 @@ export function register(program: Command): void {
             retryForSeconds: flags.retryFor,
             waitLockSeconds: flags.waitLock,
             showBlockerQueries: flags.showBlockerQueries,
-            backfill: { batchSize: flags.batchSize, targetBatchMs: flags.targetBatchMs, pauseMs: flags.pauseMs },
+            backfill: {
+              batchSize: flags.batchSize, targetBatchMs: flags.targetBatchMs, pauseMs: flags.pauseMs,
+              jobs: flags.jobs, maxReplicationLagSeconds: flags.maxReplicationLag, throttleQuery: flags.throttleQuery,
+            },
             signal,
             log,
           });

@@ -11,7 +11,8 @@ export function formatStatus(report: StatusReport): string {
     lines.push(`  phase: ${c.phaseInFile}${c.releaseInFile ? ` (release ${c.releaseInFile})` : ''} in phases.yaml, ${c.phaseInDatabase ?? 0}${c.releaseInDatabase ? ` (release ${c.releaseInDatabase})` : ''} in the database`);
     for (const b of c.backfills) {
       const pct = b.rowsEstimated > 0 ? ` (~${Math.min(100, Math.round((b.rowsDone / b.rowsEstimated) * 100))}% of ~${b.rowsEstimated} rows)` : '';
-      lines.push(`  backfill ${b.direction}: ${b.finished ? 'finished' : 'in progress'}, ${b.rowsDone} rows updated${pct}, ${Math.round(b.rowsPerSecond)} rows/s${b.finished ? '' : `, at key ${b.lastKey?.join(',') ?? '(start)'}`}`);
+      lines.push(`  backfill ${b.direction}: ${b.finished ? 'finished' : 'in progress'}, ${b.rowsDone} rows updated${pct}, ${Math.round(b.rowsPerSecond)} rows/s${b.finished ? '' : b.ranges ? `, ${b.ranges.finished}/${b.ranges.total} key ranges done` : `, at key ${b.lastKey?.join(',') ?? '(start)'}`}`);
+      if (b.pause) lines.push(`  backfill ${b.direction} paused since ${b.pause.since.toISOString()}: ${b.pause.reason}`);
     }
     if (c.verification) lines.push(`  verify: ${c.verification.differing} differing row(s) at ${c.verification.checkedAt.toISOString()}`);
     lines.push(`  trigger: ${c.triggerPresent ? 'present' : 'absent'}, function: ${c.functionPresent ? 'present' : 'absent'}, columns: ${c.from} ${c.oldColumnPresent ? 'present' : 'absent'}, ${c.to} ${c.newColumnPresent ? 'present' : 'absent'}`);

@@ -14,10 +14,11 @@ export function register(program: Command): void {
     .addHelpText('after', '\nExamples:\n  $ phasectl verify users-job-title-to-favourite-color          # exit 1 when rows differ\n  $ phasectl verify users-job-title-to-favourite-color --json')
     .argument('<change-id>', 'the change id from phases.yaml')
     .option('--batch-size <rows>', 'rows in the first counting batch (default 10000; later batches adapt to the target duration)' + rangeNote(BOUNDS.verifyBatchSize), bounded(BOUNDS.verifyBatchSize))
+    .option('--jobs <n>', 'key ranges counted at once, each on its own connection (default 1)' + rangeNote(BOUNDS.jobs), bounded(BOUNDS.jobs))
     .option('--json', 'print the result as JSON')
     .action(
-      action(async (changeId: string, flags: { databaseUrl?: string; project?: string; batchSize?: number; json?: boolean }) => {
-        const result = await verify({ databaseUrl: requireDatabaseUrl(flags.databaseUrl), projectDir: flags.project, changeId, batchSize: flags.batchSize });
+      action(async (changeId: string, flags: { databaseUrl?: string; project?: string; batchSize?: number; jobs?: number; json?: boolean }) => {
+        const result = await verify({ databaseUrl: requireDatabaseUrl(flags.databaseUrl), projectDir: flags.project, changeId, batchSize: flags.batchSize, jobs: flags.jobs });
         const paint = streamStyle(process.stdout);
         const counted = `${result.differing} differing row(s)`;
         processOutput.out(flags.json ? JSON.stringify(result) : `${changeId}: ${result.differing === 0 ? paint.green(counted) : paint.red(counted)}`);

@@ -11,6 +11,8 @@ import { requirePhasesFile } from './migrate.js';
 import { withSession } from '../session/with-session.js';
 import { runBackfill, type BackfillOptions, type BackfillResult } from '../backfill/engine.js';
 import { runVerify, type VerifyResult } from '../backfill/verify.js';
+import { checkThrottleQuery, probeThrottle } from '../backfill/throttle.js';
+import { workerPool } from '../backfill/workers.js';
 
 /** `phasectl backfill <id>` as a library call. */
 export interface BackfillCommandOptions extends Omit<BackfillOptions, 'log'> {
@@ -27,6 +29,8 @@ export interface VerifyCommandOptions {
   projectDir?: string;
   changeId: string;
   batchSize?: number;
+  /** Key ranges counted at once, each on its own connection (default 1). */
+  jobs?: number;
   log?: EventLog;
 }
 
@@ -46,8 +50,17 @@ export interface VerifyCommandOptions {
  */
 export async function backfill(options: BackfillCommandOptions): Promise<BackfillResult> {
   checkBackfillOptions(options);
+  checkThrottleQuery(options.throttleQuery);
   const plan = await findPlan(options.projectDir, options.changeId, options.direction ?? 'up');
-  return withSession(options.databaseUrl, 'phasectl backfill', (run) => runBackfill(run.session, plan, options));
+  return withSession(options.databaseUrl, 'phasectl backfill', async (run) => {
+    await probeThrottle(run.session, options);
+    const workers = workerPool(options.databaseUrl, options.jobs ?? 1, 'phasectl backfill');
+    try {
+      return await runBackfill(run.session, plan, { ...options, openWorker: workers.open });
+    } finally {
+      await workers.close();
+    }
+  });
 }
 
 /**
@@ -61,9 +74,16 @@ export async function backfill(options: BackfillCommandOptions): Promise<Backfil
  * ```
  */
 export async function verify(options: VerifyCommandOptions): Promise<VerifyResult> {
-  checkOptions([[BOUNDS.verifyBatchSize, options.batchSize]]);
+  checkOptions([[BOUNDS.verifyBatchSize, options.batchSize], [BOUNDS.jobs, options.jobs]]);
   const plan = await findPlan(options.projectDir, options.changeId, 'up');
-  return withSession(options.databaseUrl, 'phasectl verify', (run) => runVerify(run.session, plan, { batchSize: options.batchSize, log: options.log }));
+  return withSession(options.databaseUrl, 'phasectl verify', async (run) => {
+    const workers = workerPool(options.databaseUrl, options.jobs ?? 1, 'phasectl verify');
+    try {
+      return await runVerify(run.session, plan, { batchSize: options.batchSize, log: options.log, jobs: options.jobs, openWorker: workers.open });
+    } finally {
+      await workers.close();
+    }
+  });
 }
 
 /**

@@ -2,6 +2,7 @@ import { access } from 'node:fs/promises';
 import { checkRunOptions } from '../option-bounds.js';
 import { InputError, PhasectlError } from '../errors.js';
 import type { BackfillOptions } from '../backfill/engine.js';
+import { checkThrottleQuery, probeThrottle } from '../backfill/throttle.js';
 import { projectPaths } from '../project.js';
 import type { ApplyContext } from '../runner/apply-file.js';
 import { silent, type EventLog, type RunnerEvent } from '../events.js';
@@ -43,7 +44,7 @@ export interface RunOptions {
    */
   showBlockerQueries?: boolean;
   /** Backfill tuning for action=backfill files. */
-  backfill?: Pick<BackfillOptions, 'batchSize' | 'targetBatchMs' | 'pauseMs'>;
+  backfill?: Pick<BackfillOptions, 'batchSize' | 'targetBatchMs' | 'pauseMs' | 'jobs' | 'maxReplicationLagSeconds' | 'throttleQuery'>;
   /** Stops between files and between backfill batches (SIGINT/SIGTERM in the CLI). */
   signal?: AbortSignal;
   /** Where backfill/verify files get their plan; default the plan the file carries (see plan-resolver.ts). */
@@ -80,6 +81,7 @@ export interface MigrateResult {
  */
 export async function migrate(options: MigrateOptions): Promise<MigrateResult> {
   checkRunOptions(options);
+  checkThrottleQuery(options.backfill?.throttleQuery);
   const log = options.log ?? silent;
   const paths = projectPaths(options.projectDir);
   await requirePhasesFile(paths.phasesFile);
@@ -90,6 +92,8 @@ export async function migrate(options: MigrateOptions): Promise<MigrateResult> {
   const resolvePlan = options.resolvePlan ?? planResolver(paths.phasesFile);
   return withSession(options.databaseUrl, 'phasectl migrate', async (run) => {
     if (options.dryRun) return await dryRun(run, files, paths.migrationsDir, options, resolvePlan);
+    // A bad --throttle-query or missing rights for --max-replication-lag: refused before the first file runs.
+    await probeThrottle(run.session, options.backfill ?? {});
     return withRunLock(run, { waitLockSeconds: options.waitLockSeconds, log }, async () => {
       const applied = await readApplied(run.session);
       checkAppliedFiles(files, applied, paths.migrationsDir);
@@ -108,7 +112,7 @@ export async function migrate(options: MigrateOptions): Promise<MigrateResult> {
           });
         }
         try {
-          done.push(await applyStep(ctx, run, file, options, resolvePlan, recordApplied));
+          done.push(await applyStep(ctx, run, file, { ...options, applicationName: 'phasectl migrate' }, resolvePlan, recordApplied));
         } catch (error) {
           throw explainPhaseOneFailure(error, file.header);
         }

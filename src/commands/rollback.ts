@@ -67,7 +67,7 @@ export async function rollback(options: RollbackOptions): Promise<RollbackResult
       for (const group of groups) {
         log({ type: 'rollback-group', changeId: group.changeId, phase: group.phase });
         for (const file of group.downs) {
-          const { durationMs, backfill } = await applyStep(ctx, run, file, options, resolvePlan, recordDownRun);
+          const { durationMs, backfill } = await applyStep(ctx, run, file, { ...options, applicationName: 'phasectl rollback' }, resolvePlan, recordDownRun);
           result.ran.push({ name: file.name, durationMs, backfill });
         }
         await run.session.query('BEGIN');

@@ -8,6 +8,7 @@ import { requirePhasesFile } from './migrate.js';
 import { readApplied } from '../runner/record.js';
 import { openSession } from '../session/session.js';
 import type pg from 'pg';
+import { readRangeSummaries, type RangeSummary } from '../backfill/range-state.js';
 
 export interface BackfillProgress {
   direction: string;
@@ -19,6 +20,10 @@ export interface BackfillProgress {
   finished: boolean;
   /** Rows per second over the backfill's life so far (rows_done / (updated_at − started_at)). */
   rowsPerSecond: number;
+  /** A parallel backfill's key ranges (each walked by its own worker), while it runs; rowsDone counts their rows. */
+  ranges?: { total: number; finished: number };
+  /** Set while the backfill waits for a throttle (--max-replication-lag, --throttle-query). */
+  pause?: { reason: string; since: Date };
 }
 
 export interface ChangeStatus {
@@ -160,6 +165,7 @@ async function changeStatus(session: pg.ClientBase, change: Change, stateSchema:
       finished: row.finished,
       rowsPerSecond: row.seconds > 0 ? Number(row.rows_done) / row.seconds : 0,
     }));
+    backfills = withRangeSummaries(backfills, await readRangeSummaries(session, change.id));
     const verified = (await session.query<{ differing: string; checked_at: Date }>('SELECT differing, checked_at FROM phasectl.verifications WHERE change_id = $1', [change.id])).rows[0];
     verification = verified ? { differing: Number(verified.differing), checkedAt: verified.checked_at } : null;
   }
@@ -216,4 +222,20 @@ export function nextAction(s: ChangeStatus): string | undefined {
   if (s.verification && s.verification.differing > 0) return `phasectl backfill ${s.id} --repair, then phasectl verify ${s.id}`;
   if (s.phaseInFile < 3) return `phasectl advance --release <next release>  (phase ${s.phaseInFile + 1} of ${s.id})`;
   return undefined;
+}
+
+/** Adds a parallel backfill's ranges and a throttled backfill's pause to its progress. Pure. */
+function withRangeSummaries(backfills: BackfillProgress[], summaries: RangeSummary[]): BackfillProgress[] {
+  return backfills.map((backfill) => {
+    const summary = summaries.find((candidate) => candidate.direction === backfill.direction);
+    if (!summary) return backfill;
+    const rowsDone = backfill.rowsDone + summary.rowsDone;
+    return {
+      ...backfill,
+      rowsDone,
+      rowsPerSecond: backfill.rowsDone > 0 ? (backfill.rowsPerSecond * rowsDone) / backfill.rowsDone : backfill.rowsPerSecond,
+      ...(summary.ranges > 0 ? { ranges: { total: summary.ranges, finished: summary.rangesFinished } } : {}),
+      ...(summary.pause ? { pause: summary.pause } : {}),
+    };
+  });
 }

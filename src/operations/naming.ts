@@ -52,6 +52,23 @@ export function insertTriggerName(changeId: string): string {
 }
 
 /**
+ * Name of the second insert trigger, for the insert of old code (`$insert_old`: the new column NULL, the old one
+ * set), which fires after `$insert` (name order) and calls a function that does one assignment.
+ */
+export function insertOldTriggerName(changeId: string): string {
+  return fitIdentifier(`${SYNC_TRIGGER_PREFIX}${changeSlug(changeId)}$insert_old`);
+}
+
+/**
+ * Names of the one-assignment insert functions in schema `phasectl`: `sync_<id>$insert_old` (copies the old
+ * column into the new one) and `sync_<id>$insert_new` (the reverse). `$` keeps them apart from every change's
+ * sync function.
+ */
+export function insertFunctionName(changeId: string, writer: 'old' | 'new'): string {
+  return fitIdentifier(`sync_${changeSlug(changeId)}$insert_${writer}`);
+}
+
+/**
  * Name of the `CHECK (column IS NOT NULL)` constraint that stands in for NOT NULL: `<table>_<column>_not_null_check`.
  * Not `<table>_<column>_not_null`: PostgreSQL 18 gives that name to the NOT NULL constraint itself when
  * `SET NOT NULL` creates it, and a check holding it would push the real one to `…_not_null1`.

@@ -6,7 +6,7 @@ import { qualify, quoteIdent } from '../render/quote.js';
 import type { PhaseNumber, RenameChange } from '../spec/types.js';
 import { defaultGenerationSettings, type GenerationSettings } from './settings.js';
 import { differs, identical } from './identity.js';
-import { derivedName, insertTriggerName, syncFunctionName, triggerName } from './naming.js';
+import { derivedName, insertFunctionName, insertOldTriggerName, insertTriggerName, syncFunctionName, triggerName } from './naming.js';
 import { mentionsColumn, replaceColumnReference } from './sql-identifiers.js';
 import { CHANGE_ID_PATTERN } from '../spec/change-id.js';
 import { BACKFILL_SETTING, backfillDraft, batchPlan, countDifferentSql, keyRangeParams, verifyDraft, walkKeyContext, type Direction } from './batch-walk.js';
@@ -159,19 +159,21 @@ function syncFunctionSql(model: RenameModel, version: 1 | 2, templatesDir?: stri
   ).trimEnd();
 }
 
+/**
+ * The insert functions and the sync triggers. Inserts go through triggers whose WHEN clauses pick the one case
+ * that applies, so plpgsql does a single assignment (see templates/rename/insert-functions.sql.hbs).
+ */
 function triggerSql(model: RenameModel, templatesDir?: string): string {
   const column = (row: string, name: string) => `${row}.${quoteIdent(name)}`;
-  return renderTemplate(
-    kind,
-    'trigger',
-    {
-      ...names(model),
-      newDiffers: differs(column('NEW', model.to), column('NEW', model.from)),
-      suppressSetting: BACKFILL_SETTING,
-      eitherChanged: differs([column('NEW', model.from), column('NEW', model.to)], [column('OLD', model.from), column('OLD', model.to)]),
-    },
-    templatesDir,
-  ).trimEnd();
+  const context = {
+    ...names(model),
+    newDiffers: differs(column('NEW', model.to), column('NEW', model.from)),
+    suppressSetting: BACKFILL_SETTING,
+    eitherChanged: differs([column('NEW', model.from), column('NEW', model.to)], [column('OLD', model.from), column('OLD', model.to)]),
+    newFromOld: model.up(column('NEW', model.from)),
+    oldFromNew: model.down(column('NEW', model.to)),
+  };
+  return `${renderTemplate(kind, 'insert-functions', context, templatesDir).trimEnd()}\n\n${renderTemplate(kind, 'trigger', context, templatesDir).trimEnd()}`;
 }
 
 function names(model: RenameModel) {
@@ -186,6 +188,9 @@ function names(model: RenameModel) {
     functionName: model.functionName,
     triggerName: model.triggerName,
     insertTriggerName: insertTriggerName(model.change.id),
+    insertOldTriggerName: insertOldTriggerName(model.change.id),
+    insertOldFunctionName: insertFunctionName(model.change.id, 'old'),
+    insertNewFunctionName: insertFunctionName(model.change.id, 'new'),
   };
 }
 
@@ -373,6 +378,9 @@ export function renameDerivedObjects(change: RenameChange): DerivedObject[] {
     ...copiedObjects(model.copy),
     { kind: 'trigger', ...on, name: model.triggerName, about: 'the sync trigger' },
     { kind: 'function', schema: 'phasectl', table: '', name: model.functionName, about: 'the sync function' },
+    { kind: 'trigger', ...on, name: insertOldTriggerName(change.id), about: 'the sync trigger of old-release inserts' },
+    { kind: 'function', schema: 'phasectl', table: '', name: insertFunctionName(change.id, 'old'), about: 'the insert function of old-release inserts' },
+    { kind: 'function', schema: 'phasectl', table: '', name: insertFunctionName(change.id, 'new'), about: 'the insert function of new-release inserts' },
   ];
 }
 

@@ -1,6 +1,7 @@
 import type pg from 'pg';
 import { runBackfill, type BackfillOptions, type BackfillResult } from '../backfill/engine.js';
 import { runVerify } from '../backfill/verify.js';
+import { workerPool } from '../backfill/workers.js';
 import { RuntimeFailure } from '../errors.js';
 import type { RunSession } from '../session/session.js';
 import { applyFile, type ApplyContext } from './apply-file.js';
@@ -18,7 +19,11 @@ export interface AppliedFile {
 
 /** What a step needs beyond the run's context: backfill tuning and the stop signal. */
 export interface StepOptions {
-  backfill?: Pick<BackfillOptions, 'batchSize' | 'targetBatchMs' | 'pauseMs'>;
+  /** Where the backfill's extra workers connect (`--jobs`). */
+  databaseUrl: string;
+  /** How the workers show in pg_stat_activity, like the run's own session. */
+  applicationName: string;
+  backfill?: Pick<BackfillOptions, 'batchSize' | 'targetBatchMs' | 'pauseMs' | 'jobs' | 'maxReplicationLagSeconds' | 'throttleQuery'>;
   signal?: AbortSignal;
 }
 
@@ -34,11 +39,17 @@ export async function applyStep(ctx: ApplyContext, run: RunSession, file: Migrat
   const result: AppliedFile = { name: file.name, action, durationMs: 0 };
   if (file.header && action === 'backfill') {
     const plan = await resolvePlan(file);
-    result.backfill = await runBackfill(run.session, plan, { ...options.backfill, log: ctx.log, signal: options.signal, retry: ctx.retry, lockTimeoutMs: ctx.lockTimeoutMs });
+    const workers = workerPool(options.databaseUrl, options.backfill?.jobs ?? 1, options.applicationName);
+    try {
+      result.backfill = await runBackfill(run.session, plan, { ...options.backfill, log: ctx.log, signal: options.signal, retry: ctx.retry, lockTimeoutMs: ctx.lockTimeoutMs, openWorker: workers.open });
+    } finally {
+      await workers.close();
+    }
     await record(run.session, file, Date.now() - started);
   } else if (file.header && action === 'verify') {
     const plan = await resolvePlan(file);
-    const verified = await runVerify(run.session, plan, { log: ctx.log });
+    const workers = workerPool(options.databaseUrl, options.backfill?.jobs ?? 1, options.applicationName);
+    const verified = await runVerify(run.session, plan, { log: ctx.log, jobs: options.backfill?.jobs, openWorker: workers.open }).finally(() => workers.close());
     result.differing = verified.differing;
     if (verified.differing > 0) {
       throw new RuntimeFailure(`verification of ${plan.changeId} found ${verified.differing} row(s) where the two columns differ; stopped before ${file.name}`, {

@@ -29,6 +29,10 @@ export function formatEvent(event: RunnerEvent): string | undefined {
       return event.alreadyFinished
         ? `  backfill ${event.changeId} (${event.direction}) already finished (${event.rowsDone} rows): nothing to do (if verify finds rows that differ: \`phasectl backfill ${event.changeId} --repair\`)`
         : `  backfill ${event.changeId} (${event.direction}) finished: ${event.rowsDone} rows updated`;
+    case 'backfill-throttled':
+      return `  backfill ${event.changeId} (${event.direction}) paused: ${event.reason}`;
+    case 'backfill-resumed':
+      return `  backfill ${event.changeId} (${event.direction}) resumed after ${Math.round(event.pausedMs / 1000)} s paused`;
     case 'verify-progress':
       return undefined;
     case 'verify-done':
@@ -51,6 +55,7 @@ export function colourEvent(event: RunnerEvent, line: string, paint: Style): str
     case 'file-dry-run':
       return line.replace(/^-- .*$/m, (header) => paint.cyan(header));
     case 'retry':
+    case 'backfill-throttled':
     case 'lock-wait':
     case 'index-rebuild':
       return paint.yellow(line);

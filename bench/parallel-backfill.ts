@@ -1,0 +1,102 @@
+/**
+ * Phase 1 of a rename (expand → validate, through `migrate`) on an N-row table with 1, 2 and 4 backfill jobs,
+ * beside `ADD COLUMN` + one `UPDATE` and beside one `UPDATE` under the same sync trigger, each on its own
+ * identical table; the longest batch per job count; and the p99 latency of single-row application writes
+ * (an UPDATE of the renamed column by key, one client in a loop) during the backfill and with no backfill.
+ */
+import pg from 'pg';
+import type { RunnerEvent } from '../src/events.js';
+import { migrate } from '../src/commands/migrate.js';
+import { singleUpdate, singleUpdateWithTrigger, type BaselineRun } from './backfill-throughput.js';
+import { TABLE, createAccounts, renameProject } from './fixture.js';
+import { checked, info, type BenchRow } from './report.js';
+import { createBenchDatabase, withClient } from './server.js';
+import { percentile, since } from './stats.js';
+
+interface JobsRun {
+  jobs: number;
+  phase1Ms: number;
+  longestBatchMs: number;
+  batches: number;
+  /** Single-row write latencies (ms) while phase 1 ran, and afterwards with no backfill (same table, same writer). */
+  writesDuring: number[];
+  writesIdle: number[];
+}
+
+/** One client updating random rows' renamed column by key until `stop()`; returns every latency (ms). */
+function writer(url: string, rows: number): { stop: () => Promise<number[]> } {
+  const latencies: number[] = [];
+  let running = true;
+  const done = (async () => {
+    const client = new pg.Client({ connectionString: url });
+    await client.connect();
+    try {
+      while (running) {
+        const id = 1 + Math.floor(Math.random() * rows);
+        const started = performance.now();
+        await client.query(`UPDATE public.${TABLE} SET job_title = 'written ' || $2::text WHERE id = $1`, [id, latencies.length]);
+        latencies.push(since(started));
+      }
+    } finally {
+      await client.end();
+    }
+  })();
+  return {
+    async stop() {
+      running = false;
+      await done;
+      return latencies;
+    },
+  };
+}
+
+async function phase1WithJobs(serverUrl: string, rows: number, jobs: number, idleSeconds: number): Promise<JobsRun> {
+  const database = await createBenchDatabase(serverUrl, `jobs${jobs}`);
+  await withClient(database.url, (client) => createAccounts(client, rows));
+  const project = await renameProject(database.url);
+  try {
+    const events: RunnerEvent[] = [];
+    const during = writer(database.url, rows);
+    const started = performance.now();
+    await migrate({ databaseUrl: database.url, projectDir: project.dir, toRelease: '1.0.0', backfill: { jobs }, log: (event) => events.push(event) });
+    const phase1Ms = since(started);
+    const writesDuring = await during.stop();
+    const idle = writer(database.url, rows);
+    await new Promise((resolve) => setTimeout(resolve, idleSeconds * 1000));
+    const writesIdle = await idle.stop();
+    const batchMs = events.flatMap((event) => (event.type === 'backfill-progress' ? [event.batchMs] : []));
+    return { jobs, phase1Ms, longestBatchMs: Math.max(...batchMs), batches: batchMs.length, writesDuring, writesIdle };
+  } finally {
+    await project.remove();
+    await database.drop();
+  }
+}
+
+export async function benchParallel(serverUrl: string, rows: number, jobCounts: number[] = [1, 2, 4]): Promise<BenchRow[]> {
+  const update: BaselineRun = await singleUpdate(serverUrl, rows);
+  const updateWithTrigger: BaselineRun = await singleUpdateWithTrigger(serverUrl, rows);
+  const runs: JobsRun[] = [];
+  for (const jobs of jobCounts) runs.push(await phase1WithJobs(serverUrl, rows, jobs, 5));
+  const section = `5. parallel backfill, phase 1 (expand → validate) on ${rows.toLocaleString('en-US')} rows`;
+  const s = (ms: number) => ms / 1000;
+  const out: BenchRow[] = [];
+  for (const run of runs) {
+    out.push(
+      run.jobs === 2
+        ? checked({ section, metric: `phase 1, --jobs ${run.jobs}`, value: s(run.phase1Ms), unit: 's', baseline: s(update.ms), baselineLabel: 'ADD COLUMN + one UPDATE', ratio: update.ms / run.phase1Ms, target: '≥ 0.91 (≤ 1.1×)' }, update.ms / run.phase1Ms >= 1 / 1.1)
+        : info({ section, metric: `phase 1, --jobs ${run.jobs}`, value: s(run.phase1Ms), unit: 's', baseline: s(update.ms), baselineLabel: 'ADD COLUMN + one UPDATE', ratio: update.ms / run.phase1Ms }),
+    );
+    out.push(
+      run.jobs === 1
+        ? checked({ section, metric: `phase 1, --jobs ${run.jobs} vs the synced floor`, value: s(run.phase1Ms), unit: 's', baseline: s(updateWithTrigger.ms), baselineLabel: 'expand + one UPDATE, trigger on', ratio: updateWithTrigger.ms / run.phase1Ms, target: '≥ 0.95' }, updateWithTrigger.ms / run.phase1Ms >= 0.95)
+        : info({ section, metric: `phase 1, --jobs ${run.jobs} vs the synced floor`, value: s(run.phase1Ms), unit: 's', baseline: s(updateWithTrigger.ms), baselineLabel: 'expand + one UPDATE, trigger on', ratio: updateWithTrigger.ms / run.phase1Ms }),
+    );
+    out.push(checked({ section, metric: `longest batch, --jobs ${run.jobs}`, value: run.longestBatchMs, unit: 'ms', target: '≤ 150 ms', note: `${run.batches} batches` }, run.longestBatchMs <= 150));
+  }
+  const idle = runs[0]!.writesIdle;
+  out.push(info({ section, metric: 'p99 single-row write, no backfill', value: percentile(idle, 99), unit: 'ms', note: `${idle.length} writes in 5 s after phase 1` }));
+  for (const run of runs) {
+    out.push(info({ section, metric: `p99 single-row write, --jobs ${run.jobs}`, value: percentile(run.writesDuring, 99), unit: 'ms', baseline: percentile(idle, 99), baselineLabel: 'no backfill', ratio: percentile(idle, 99) / percentile(run.writesDuring, 99), note: `${run.writesDuring.length} writes during phase 1; max ${Math.max(...run.writesDuring).toFixed(1)} ms` }));
+  }
+  return out;
+}
