@@ -25,7 +25,7 @@ afterEach(async () => {
 
 const planOffline = ['plan', 'rename', 'users.job_title', 'favourite_color', '--type', 'text', '--key', 'id:bigint', '--id', 'users-job-title'];
 
-test('init --project creates phases.yaml and db/ in that folder, not in the working folder', async () => {
+test('init --project creates phases.yaml and db/ in that folder, not in the working folder', { timeout: 180_000 }, async () => {
   const result = await phasectl(['init', '--project', project], { cwd, env });
   expect(result.stderr).toBe('');
   expect(result.code).toBe(0);
@@ -34,7 +34,7 @@ test('init --project creates phases.yaml and db/ in that folder, not in the work
   expect(await readdir(cwd)).toEqual([]);
 });
 
-test('plan rename --project appends the change to that project\'s phases.yaml', async () => {
+test('plan rename --project appends the change to that project\'s phases.yaml', { timeout: 180_000 }, async () => {
   await phasectl(['init', '--project', project], { cwd, env });
   const result = await phasectl([...planOffline, '--project', project], { cwd, env });
   expect(result.stderr).toBe('');
@@ -43,7 +43,7 @@ test('plan rename --project appends the change to that project\'s phases.yaml', 
   expect(await readdir(cwd)).toEqual([]);
 });
 
-test('plan move --project reads that project\'s phases.yaml (refused before any database work without one)', async () => {
+test('plan move --project reads that project\'s phases.yaml (refused before any database work without one)', { timeout: 180_000 }, async () => {
   const result = await phasectl(['plan', 'move', 'users.address', 'profiles.address', '--on', 'id=user_id', '--project', project], { cwd, env });
   expect(result.code).toBe(2);
   // The error names the project folder, not the working folder.
@@ -51,7 +51,7 @@ test('plan move --project reads that project\'s phases.yaml (refused before any 
   expect(await readdir(cwd)).toEqual([]);
 });
 
-test('advance --project writes the migrations of that project', async () => {
+test('advance --project writes the migrations of that project', { timeout: 180_000 }, async () => {
   await phasectl(['init', '--project', project], { cwd, env });
   await phasectl([...planOffline, '--project', project], { cwd, env });
   const result = await phasectl(['advance', '--release', '1.4.0', '--project', project], { cwd, env });
@@ -63,7 +63,7 @@ test('advance --project writes the migrations of that project', async () => {
   expect(await readdir(cwd)).toEqual([]);
 });
 
-test('generate --project re-renders that project\'s files, and --check compares them', async () => {
+test('generate --project re-renders that project\'s files, and --check compares them', { timeout: 180_000 }, async () => {
   await phasectl(['init', '--project', project], { cwd, env });
   await phasectl([...planOffline, '--project', project], { cwd, env });
   await phasectl(['advance', '--release', '1.4.0', '--project', project], { cwd, env });
