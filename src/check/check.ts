@@ -5,7 +5,7 @@ import { InputError } from '../errors.js';
 import { generatedFiles } from '../generate/files.js';
 import { ledgerViolations } from '../releases/rules.js';
 import { parsePhasesText, type LoadedPhases } from '../spec/load.js';
-import { currentPhase, type PhasesFile } from '../spec/types.js';
+import { allChanges, currentPhase, type PhasesFile } from '../spec/types.js';
 import { resolveBase } from './base.js';
 import { GitRepository } from './git.js';
 import { sourcePathspecs } from './pathspecs.js';
@@ -158,9 +158,9 @@ async function checkReferences(
   baseLabel: string,
   notes: string[],
 ): Promise<Violation[]> {
-  const basePhases = new Map((baseSpec?.changes ?? []).map((change) => [change.id, currentPhase(change)]));
+  const basePhases = new Map((baseSpec ? allChanges(baseSpec) : []).map((change) => [change.id, currentPhase(change)]));
   const newestRelease = head.releases.at(-1);
-  const dropped: DroppedColumn[] = head.changes
+  const dropped: DroppedColumn[] = allChanges(head)
     .filter((change) => currentPhase(change) === 3)
     .filter((change) => (baseSpec ? (basePhases.get(change.id) ?? 0) < 3 : change.releases.phase3 === newestRelease))
     .map((change) => {

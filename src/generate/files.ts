@@ -1,7 +1,7 @@
 import { InputError } from '../errors.js';
 import { operationFor } from '../operations/index.js';
 import { defaultGenerationSettings, type GenerationSettings } from '../operations/settings.js';
-import { currentPhase, type PhasesFile, type PhaseNumber } from '../spec/types.js';
+import { allChanges, currentPhase, type PhasesFile, type PhaseNumber } from '../spec/types.js';
 import { formatFiles, type ReleasedStep } from '../formats/index.js';
 import { renderPlanComment } from './embedded-plan.js';
 import { migrationFileName, renderHeader } from './header.js';
@@ -25,7 +25,7 @@ export function generatedFiles(spec: PhasesFile, options: { templatesDir?: strin
   if (options.templatesDir !== undefined) settings.templatesDir = options.templatesDir;
   const files: GeneratedFile[] = [];
   const released: ReleasedStep[] = [];
-  for (const change of spec.changes) {
+  for (const change of allChanges(spec)) {
     const operation = operationFor(change);
     for (const phase of phases) {
       const release = change.releases[`phase${phase}`];

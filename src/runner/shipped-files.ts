@@ -2,6 +2,7 @@ import { InputError } from '../errors.js';
 import { generatedFiles } from '../generate/files.js';
 import { parseHeader } from '../generate/header.js';
 import type { LoadedPhases } from '../spec/load.js';
+import { allChanges } from '../spec/types.js';
 import type { MigrationFile } from './migration-files.js';
 
 const MIGRATIONS_PREFIX = 'db/migrations/';
@@ -16,7 +17,7 @@ const LISTED = 10;
  * being silently ignored, or half-applied by anything still reading phases.yaml.
  */
 export function requireGeneratedMigrations(loaded: LoadedPhases, files: MigrationFile[]): void {
-  const changeIds = new Set(loaded.spec.changes.map((change) => change.id));
+  const changeIds = new Set(allChanges(loaded.spec).map((change) => change.id));
   const expected = new Map<string, string>();
   for (const file of generatedFiles(loaded.spec)) {
     if (!file.path.startsWith(MIGRATIONS_PREFIX)) continue;

@@ -6,7 +6,7 @@ export function formatStatus(report: StatusReport): string {
   if (!report.stateSchema) lines.push('phasectl has not migrated this database yet (no phasectl schema)');
   if (report.changes.length === 0) lines.push('no changes in phases.yaml');
   for (const c of report.changes) {
-    lines.push(`${c.id}  ${c.table}: ${c.from} → ${c.to}`);
+    lines.push(`${c.id}${c.archived ? ' (archived)' : ''}  ${c.table}: ${c.from} → ${c.to}`);
     if (c.phaseInDatabase === null) lines.push(`  not applied yet: ${report.stateSchema ? `no row for ${c.id} in phasectl.changes` : 'no phasectl schema in this database'} (next \`phasectl migrate\` applies it)`);
     lines.push(`  phase: ${c.phaseInFile}${c.releaseInFile ? ` (release ${c.releaseInFile})` : ''} in phases.yaml, ${c.phaseInDatabase ?? 0}${c.releaseInDatabase ? ` (release ${c.releaseInDatabase})` : ''} in the database`);
     for (const b of c.backfills) {

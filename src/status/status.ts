@@ -23,6 +23,8 @@ export interface BackfillProgress {
 
 export interface ChangeStatus {
   id: string;
+  /** True for a change retired by `phasectl archive` (listed under `archived:` in phases.yaml). */
+  archived?: boolean;
   table: string;
   from: string;
   to: string;
@@ -81,6 +83,10 @@ export async function status(options: StatusOptions): Promise<StatusReport> {
     const changes: ChangeStatus[] = [];
     for (const change of spec.changes) {
       changes.push(await changeStatus(session, change, stateSchema, pendingFiles.filter((file) => file.header?.changeId === change.id).map((file) => file.name)));
+    }
+    for (const change of spec.archived ?? []) {
+      const pending = pendingFiles.filter((file) => file.header?.changeId === change.id).map((file) => file.name);
+      changes.push({ ...(await changeStatus(session, change, stateSchema, pending)), archived: true });
     }
     return {
       changes,
