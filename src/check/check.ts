@@ -16,6 +16,7 @@ import { oldColumnReferenceViolations, type DroppedColumn } from './rules/old-co
 import { phaseStepViolations } from './rules/phase-step.js';
 import { releaseTagName, releaseTagViolations } from './rules/release-tags.js';
 import { shippedFileViolations } from './rules/shipped-files.js';
+import { migrationNumberWarnings } from './rules/migration-numbers.js';
 import type { BaseRef, CheckReport, Violation } from './types.js';
 import { droppedColumn } from '../spec/change-columns.js';
 
@@ -99,7 +100,8 @@ export async function check(options: CheckOptions): Promise<CheckReport> {
   if (!options.releaseTags) notes.push('rule 7 (previous phase shipped) is off: pass --release-tags <pattern>, e.g. "v*"');
 
   violations.sort(compareViolations);
-  return { base, violations, notes, changeCount: head.spec.changes.length, ok: violations.length === 0, exitCode: violations.length === 0 ? 0 : 1 };
+  const warnings = migrationNumberWarnings(dbFiles, `${git.prefix}${GENERATED_DIR}/migrations`);
+  return { base, violations, warnings, notes, changeCount: head.spec.changes.length, ok: violations.length === 0, exitCode: violations.length === 0 ? 0 : 1 };
 }
 
 /** `promise`, with a handler attached so that its failure is not "unhandled" while an earlier step fails first. */
