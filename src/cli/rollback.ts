@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { rollback, type RollbackResult } from '../runner/rollback.js';
 import { eventPrinter } from '../runner/event-printer.js';
 import { abortOnSignals } from '../runner/signals.js';
-import { silent } from '../runner/events.js';
+import { silent, type RunnerEvent } from '../runner/events.js';
 import { describeTarget } from '../db/url.js';
 import { ExitCode, InputError } from '../errors.js';
 import { action, printable, processOutput, requireDatabaseUrl, withDatabaseOption } from './output.js';
@@ -60,6 +60,8 @@ export function register(program: Command): void {
           });
         }
         const signals = abortOnSignals();
+        const printer = eventPrinter({ json: flags.json, quiet: flags.quiet, tty: process.stdout.isTTY === true, color: useColor(process.stdout), write: (t) => void process.stdout.write(t) });
+        signals.beforeMessage = printer.end;
         try {
           const options = {
             databaseUrl,
@@ -70,7 +72,10 @@ export function register(program: Command): void {
             waitLockSeconds: flags.waitLock,
             showBlockerQueries: flags.showBlockerQueries,
             signal: signals.signal,
-            log: eventPrinter({ json: flags.json, quiet: flags.quiet, tty: process.stdout.isTTY === true, color: useColor(process.stdout), write: (t) => void process.stdout.write(t) }),
+            log: (event: RunnerEvent) => {
+              signals.track(event);
+              printer(event);
+            },
           };
           if (flags.dryRun) {
             const planned = await rollback({ ...options, dryRun: true });
@@ -86,6 +91,9 @@ export function register(program: Command): void {
           }
           const result = await rollback(options);
           if (!flags.quiet && !flags.json) processOutput.out(`rolled back release ${result.release}: ${result.ran.length} down file(s) run`);
+        } catch (error) {
+          printer.end(); // the error goes on its own line, not on the progress bar's
+          throw error;
         } finally {
           signals.dispose();
         }
@@ -120,6 +128,8 @@ async function confirm(planned: RollbackResult, target: string): Promise<boolean
   const readline = createInterface({ input: process.stdin, output: process.stderr });
   try {
     const closed = new Promise<string>((resolve) => readline.once('close', () => resolve('')));
+    // Ctrl-C at the question (the terminal is in raw mode, so readline sees it, not the signal handler): cancel.
+    readline.once('SIGINT', () => readline.close());
     const answer = await Promise.race([readline.question(`${paint.yellow(question)} [y/N] `), closed]);
     return /^y(es)?$/i.test(answer.trim());
   } finally {

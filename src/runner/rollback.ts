@@ -1,4 +1,5 @@
 import { checkRunOptions } from '../option-bounds.js';
+import { PhasectlError } from '../errors.js';
 import { runBackfill, type BackfillResult } from '../backfill/engine.js';
 import { projectPaths } from '../project.js';
 import { acquireRunLock, releaseRunLock } from './advisory-lock.js';
@@ -65,6 +66,7 @@ export async function rollback(options: RollbackOptions): Promise<RollbackResult
       for (const group of groups) {
         log({ type: 'rollback-group', changeId: group.changeId, phase: group.phase });
         for (const file of group.downs) {
+          stopIfAborted(options.signal, file.name, result.ran.length, options.release);
           const action = file.header?.action ?? 'sql';
           log({ type: 'file-start', file: file.name, transaction: file.header?.transaction ?? true, action });
           const started = Date.now();
@@ -101,6 +103,18 @@ export async function rollback(options: RollbackOptions): Promise<RollbackResult
   } finally {
     await run.close();
   }
+}
+
+/**
+ * Ctrl-C (SIGINT) or SIGTERM between two down files: the files run so far are committed and recorded, the rest
+ * did not start. The down files are safe to re-run, so the same rollback command finishes the job.
+ */
+function stopIfAborted(signal: AbortSignal | undefined, next: string, ran: number, release: string): void {
+  if (!signal?.aborted) return;
+  throw new PhasectlError(`rollback stopped before ${next}; ${ran} down file(s) run`, {
+    exitCode: signal.reason === 'SIGTERM' ? 143 : 130,
+    hint: `run \`phasectl rollback --release ${release}\` again to finish it (down files are safe to re-run), or \`phasectl migrate\` to go forward again`,
+  });
 }
 
 function describeGroups(groups: RollbackGroup[]): RollbackResult['planned'] {
