@@ -1,3 +1,4 @@
+import { recordGuardRefusal } from './guard-refusals.js';
 import { access } from 'node:fs/promises';
 import { checkRunOptions } from '../option-bounds.js';
 import { InputError, PhasectlError, RuntimeFailure } from '../errors.js';
@@ -107,6 +108,7 @@ export async function migrate(options: MigrateOptions): Promise<MigrateResult> {
         try {
           done.push(await applyUpFile(ctx, run, file, options, resolvePlan));
         } catch (error) {
+          await recordGuardRefusal(run.session, file, error); // for `status`: the last guard refusal
           throw explainPhaseOneFailure(error, file.header);
         }
       }

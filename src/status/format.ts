@@ -18,6 +18,11 @@ export function formatStatus(report: StatusReport): string {
     for (const index of c.invalidIndexes) {
       lines.push(`  invalid index: ${index} (a CREATE INDEX CONCURRENTLY was interrupted or is still running; \`phasectl migrate\` rebuilds the indexes its steps build)`);
     }
+    if (c.lastGuardRefusal) {
+      const r = c.lastGuardRefusal;
+      const since = (c.phaseInDatabase ?? 0) >= r.phase ? ` (phase ${r.phase} has been applied since)` : '';
+      lines.push(`  last guard refusal: ${r.refusedAt.toISOString()}, phase ${r.phase}, guard ${r.guard} in ${r.file}: ${r.message}${since}`);
+    }
     for (const d of c.drift) lines.push(`  drift: ${d}`);
     if (c.next) lines.push(`  next: ${c.next}`);
   }

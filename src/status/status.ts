@@ -7,6 +7,7 @@ import { syncFunctionName, triggerName } from '../operations/naming.js';
 import { requirePhasesFile } from '../runner/migrate.js';
 import { readApplied } from '../runner/record.js';
 import { openSession } from '../runner/session.js';
+import { readGuardRefusal, type GuardRefusal } from '../runner/guard-refusals.js';
 import type pg from 'pg';
 
 export interface BackfillProgress {
@@ -46,6 +47,8 @@ export interface ChangeStatus {
   invalidIndexes: string[];
   /** Where the database is not what the phase promises. */
   drift: string[];
+  /** The last time a guard of a generated file refused this change in `migrate` (kept after the phase applies). */
+  lastGuardRefusal: GuardRefusal | null;
   /** The command to run next, or undefined when nothing is due. */
   next?: string;
 }
@@ -136,7 +139,9 @@ async function changeStatus(session: pg.ClientBase, change: Change, stateSchema:
   let releaseInDatabase: string | null = null;
   let backfills: BackfillProgress[] = [];
   let verification: ChangeStatus['verification'] = null;
+  let lastGuardRefusal: GuardRefusal | null = null;
   if (stateSchema) {
+    lastGuardRefusal = await readGuardRefusal(session, change.id);
     const recorded = (await session.query<{ phase: number; release: string | null }>('SELECT phase, release FROM phasectl.changes WHERE id = $1', [change.id])).rows[0];
     phaseInDatabase = recorded?.phase ?? null;
     releaseInDatabase = recorded?.release ?? null;
@@ -177,6 +182,7 @@ async function changeStatus(session: pg.ClientBase, change: Change, stateSchema:
     pendingFiles,
     invalidIndexes,
     drift: [],
+    lastGuardRefusal,
   };
   status.drift = driftOf(status, catalog !== undefined);
   status.next = nextAction(status);
