@@ -37,11 +37,21 @@ const KNOWN_GUARDS: [RegExp, string][] = [
   [/is taken by another relation/, 'name-taken'],
   [/already exists with another definition/, 'constraint-definition'],
   [/is not an index on/, 'not-our-index'],
+  [/^verification of .* where the two columns differ/, 'rows-differ'],
 ];
 
 /** The guard a message comes from; a guard not listed here is named after the step of its file. Pure. */
 export function guardName(message: string, stepName: string): string {
   return KNOWN_GUARDS.find(([pattern]) => pattern.test(message))?.[1] ?? `${stepName} step`;
+}
+
+/**
+ * The runner's own guard: a verify step (the first step of phases 2 and 3) that found rows where the columns
+ * differ stops the run before the phase (src/runner/migrate.ts). Recognised by its message. Pure.
+ */
+export function verificationRefusal(error: unknown): { code?: string; message: string } | undefined {
+  const message = error instanceof Error ? error.message : '';
+  return /^verification of \S+ found \d+ row\(s\) where the two columns differ/.test(message) ? { message: message.replace(/; stopped before .*$/s, '') } : undefined;
 }
 
 /** The PostgreSQL error of a guard refusal inside `error` (a RuntimeFailure wraps it as its cause), if it is one. */
@@ -60,7 +70,7 @@ export function guardError(error: unknown): PgErrorFields | undefined {
  */
 export async function recordGuardRefusal(session: pg.ClientBase, file: MigrationFile, error: unknown): Promise<void> {
   const header = file.header;
-  const fields = guardError(error);
+  const fields = guardError(error) ?? verificationRefusal(error);
   if (!header || !fields) return;
   try {
     await session.query('BEGIN');

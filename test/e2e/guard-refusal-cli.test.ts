@@ -46,3 +46,17 @@ test('a guard that refuses in migrate is recorded, and status (text and --json) 
   const after = await phasectl(['status', '--project', dir], { env });
   expect(after.stdout).toMatch(/last guard refusal: .*guard verified .*\(phase 2 has been applied since\)/);
 });
+
+test('the verify step that finds differing rows before a phase is recorded as the rows-differ guard', async () => {
+  const db = await createTestDatabase();
+  cleanups.push(db.drop);
+  const project = await generatedProject(db.url, { rows: 30, releases: ['1.0.0', '1.1.0'] });
+  cleanups.push(project.remove);
+  const env = { DATABASE_URL: db.url };
+  expect((await phasectl(['migrate', '--project', project.dir, '--to-release', '1.0.0', '--quiet'], { env })).code).toBe(0);
+  // A write that bypassed the sync trigger: the copies differ in one row.
+  await query(db.url, `ALTER TABLE public.users DISABLE TRIGGER USER; UPDATE public.users SET favourite_color = 'other' WHERE id = 7; ALTER TABLE public.users ENABLE TRIGGER USER`);
+  expect((await phasectl(['migrate', '--project', project.dir, '--quiet'], { env })).code).toBe(3);
+  const status = await phasectl(['status', '--project', project.dir], { env });
+  expect(status.stdout).toMatch(/last guard refusal: .*, phase 2, guard rows-differ in 002_1\.1\.0_users-job-title_p2_01_verify\.up\.sql: verification of users-job-title found 1 row\(s\) where the two columns differ\n/);
+});
