@@ -71,7 +71,7 @@ test('archive retires a change whose phase 3 shipped: files stay valid for gener
   const twice = await phasectl(['archive', CHANGE, '--project', dir]);
   expect(twice.code).toBe(2);
   expect(twice.stderr).toContain('is archived');
-});
+}, 300_000);
 
 test('archive refuses a change not yet through phase 3 (exit 2, phases.yaml unchanged)', async () => {
   const db = await createTestDatabase();
@@ -84,7 +84,7 @@ test('archive refuses a change not yet through phase 3 (exit 2, phases.yaml unch
   expect(refused.stderr).toContain(`change "${CHANGE}" is at phase 2: only a change whose phase 3 has shipped can be archived`);
   expect(refused.stderr).toContain('advance it to phase 3');
   expect(await readFile(join(project.dir, 'phases.yaml'), 'utf8')).toBe(before);
-});
+}, 300_000);
 
 const offline = ['--type', 'text', '--key', 'id:bigint'];
 
@@ -123,4 +123,4 @@ test('plan --replace corrects a change not yet advanced in place; unplan removes
     expect(refused.stderr).toContain('phasectl rollback --release');
   }
   expect(await readFile(join(dir, 'phases.yaml'), 'utf8')).toBe(advanced);
-});
+}, 300_000);

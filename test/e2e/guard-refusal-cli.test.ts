@@ -45,7 +45,7 @@ test('a guard that refuses in migrate is recorded, and status (text and --json) 
   expect(applied.code, applied.stderr).toBe(0);
   const after = await phasectl(['status', '--project', dir], { env });
   expect(after.stdout).toMatch(/last guard refusal: .*guard verified .*\(phase 2 has been applied since\)/);
-});
+}, 300_000);
 
 test('the verify step that finds differing rows before a phase is recorded as the rows-differ guard', async () => {
   const db = await createTestDatabase();
@@ -59,4 +59,4 @@ test('the verify step that finds differing rows before a phase is recorded as th
   expect((await phasectl(['migrate', '--project', project.dir, '--quiet'], { env })).code).toBe(3);
   const status = await phasectl(['status', '--project', project.dir], { env });
   expect(status.stdout).toMatch(/last guard refusal: .*, phase 2, guard rows-differ in 002_1\.1\.0_users-job-title_p2_01_verify\.up\.sql: verification of users-job-title found 1 row\(s\) where the two columns differ\n/);
-});
+}, 300_000);

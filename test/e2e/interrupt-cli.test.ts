@@ -28,7 +28,7 @@ test('rollback: the first Ctrl-C names the down file it finishes, then stops bef
   cleanups.push(() => holder.end());
   await holder.query('BEGIN; LOCK TABLE public.users IN ACCESS SHARE MODE');
   const run = startPhasectl(['rollback', '--release', '1.0.0', '--yes', '--project', project.dir, '--retry-for', '300'], { env });
-  await waitFor('the first down file to wait for the lock', async () => (await waitingForLock(db.url)).length > 0, 30_000);
+  await waitFor('the first down file to wait for the lock', async () => (await waitingForLock(db.url)).length > 0, 120_000);
   run.child.kill('SIGINT');
   await waitFor('the stop message', async () => /SIGINT: stopping after 001_1\.0\.0_users-job-title_p1_01_\S+\.down\.sql; Ctrl-C again to abort/.test(run.output().stderr), 10_000);
   expect(run.child.exitCode).toBeNull(); // still waiting: the message came at once
@@ -43,14 +43,14 @@ test('rollback: the first Ctrl-C names the down file it finishes, then stops bef
   expect(again.code, again.stderr).toBe(0);
   expect(await query(db.url, `SELECT column_name FROM information_schema.columns WHERE table_name = 'users' ORDER BY 1`)).toEqual([{ column_name: 'id' }, { column_name: 'job_title' }, { column_name: 'n' }]);
   expect(await query(db.url, `SELECT count(*)::int AS n FROM phasectl.migrations`)).toEqual([{ n: 0 }]);
-});
+}, 300_000);
 
 const demoDirs = () => readdirSync(tmpdir()).filter((name) => name.startsWith('phasectl-demo-'));
 
 test('demo: the first Ctrl-C names the backfill it stops, the demo ends with exit 130 and removes what it created', async () => {
   const before = new Set(demoDirs());
   const run = startPhasectl(['demo', '--rows', '200000'], { env: { NO_COLOR: '1' } });
-  await waitFor('the phase-1 backfill', async () => /\n {2}backfill \S+ \(up\): ~/.test(run.output().stdout), 120_000);
+  await waitFor('the phase-1 backfill', async () => /\n {2}backfill \S+ \(up\): ~/.test(run.output().stdout), 300_000);
   run.child.kill('SIGINT');
   await waitFor('the stop message', async () => run.output().stderr.includes('SIGINT: stopping after'), 10_000);
   expect(run.output().stderr).toMatch(/SIGINT: stopping after (\S+_p1_02_backfill\.up\.sql|the current batch of the backfill of \S+); Ctrl-C again to abort/);
@@ -58,4 +58,4 @@ test('demo: the first Ctrl-C names the backfill it stops, the demo ends with exi
   expect(result.code, result.stderr).toBe(130);
   expect(result.stderr).toMatch(/interrupted|stopped/);
   expect(demoDirs().filter((name) => !before.has(name))).toEqual([]);
-}, 180_000);
+}, 400_000);

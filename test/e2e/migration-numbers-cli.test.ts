@@ -44,4 +44,4 @@ test('check warns about a hand-written migration numbered like another file, and
   expect(parsed.warnings.map((warning) => warning.file)).toEqual(['db/migrations/002_add_audit.sql', 'db/migrations/005_a.sql', 'db/migrations/005_b.sql']);
   const github = await phasectl(['check', '--project', dir, '--base', 'HEAD', '--format', 'github']);
   expect(github.stdout).toContain('::warning file=db/migrations/002_add_audit.sql,title=phasectl check::migration number 002');
-});
+}, 300_000);
