@@ -30,7 +30,7 @@ test('rollback: the first Ctrl-C names the down file it finishes, then stops bef
   const run = startPhasectl(['rollback', '--release', '1.0.0', '--yes', '--project', project.dir, '--retry-for', '300'], { env });
   await waitFor('the first down file to wait for the lock', async () => (await waitingForLock(db.url)).length > 0, 120_000);
   run.child.kill('SIGINT');
-  await waitFor('the stop message', async () => /SIGINT: stopping after 001_1\.0\.0_users-job-title_p1_01_\S+\.down\.sql; Ctrl-C again to abort/.test(run.output().stderr), 10_000);
+  await waitFor('the stop message', async () => /SIGINT: stopping after 001_1\.0\.0_users-job-title_p1_01_\S+\.down\.sql; Ctrl-C again to abort/.test(run.output().stderr), 30_000);
   expect(run.child.exitCode).toBeNull(); // still waiting: the message came at once
   await holder.query('COMMIT');
   const result = await run.result;
