@@ -45,6 +45,11 @@ export type { VerifyResult } from './backfill/verify.js';
 // Status
 export { status, type StatusOptions, type StatusReport, type ChangeStatus, type BackfillProgress } from './commands/status.js';
 
+// The life of a change in phases.yaml
+export { archive, type ArchiveOptions, type ArchiveResult } from './commands/archive.js';
+export { unplan, type UnplanOptions, type UnplanResult } from './commands/unplan.js';
+export type { GuardRefusal } from './runner/guard-refusals.js';
+
 // Shared types
 export type { Change, PhasesFile, RenameChange, MoveChange, PhaseNumber } from './spec/types.js';
 export type { BackfillPlan, Step, PhaseSteps } from './operations/types.js';

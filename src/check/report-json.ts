@@ -13,6 +13,8 @@ export interface CheckReportJson {
     message: string;
     fix: string;
   }[];
+  /** Reported, never failing: e.g. a hand-written migration whose number collides with another file's. */
+  warnings: { file: string; message: string; fix: string }[];
   notes: string[];
   ok: boolean;
 }
@@ -31,6 +33,7 @@ export function toJson(report: CheckReport): CheckReportJson {
       message: violation.message,
       fix: violation.fix,
     })),
+    warnings: (report.warnings ?? []).map((warning) => ({ file: warning.file, message: warning.message, fix: warning.fix })),
     notes: report.notes,
     ok: report.ok,
   };

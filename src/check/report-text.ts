@@ -40,6 +40,10 @@ export function renderText(report: CheckReport, paint: Style = style(false)): st
     }
     lines.push('');
   }
+  for (const warning of report.warnings ?? []) {
+    lines.push(`${paint.yellow('warning:')} ${warning.file}  ${warning.message}`);
+    lines.push(`      ${paint.cyan('fix:')} ${warning.fix}`);
+  }
   for (const note of report.notes) lines.push(`${paint.yellow('note:')} ${note}`);
   lines.push(report.ok ? paint.green(summaryLine(report)) : paint.red(summaryLine(report)));
   return `${lines.join('\n')}\n`;

@@ -43,9 +43,19 @@ export interface BaseRef {
   description: string;
 }
 
+/** Something worth a look that breaks no rule (check still exits 0), e.g. a colliding migration number. */
+export interface CheckWarning {
+  /** Relative to the git repository root. */
+  file: string;
+  message: string;
+  fix: string;
+}
+
 export interface CheckReport {
   base: BaseRef | null;
   violations: Violation[];
+  /** Warnings: reported, never failing the check. */
+  warnings?: CheckWarning[];
   /** Rules skipped and why, e.g. "no base ref: rules 3, 5 and 7 skipped". */
   notes: string[];
   /** Number of changes in HEAD's phases.yaml. */

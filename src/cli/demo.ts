@@ -24,6 +24,8 @@ export function register(program: Command): void {
     .action(
       action(async (flags: DemoFlags) => {
         const signals = abortOnSignals();
+        const progress: { end?: () => void } = {};
+        signals.beforeMessage = () => progress.end?.();
         try {
           const result = await runDemo({
             rows: flags.rows,
@@ -33,6 +35,8 @@ export function register(program: Command): void {
             tty: process.stdout.isTTY === true,
             color: useColor(process.stdout),
             signal: signals.signal,
+            onRunnerEvent: signals.track,
+            progress,
           });
           const { summary } = result;
           if (result.server) {

@@ -13,6 +13,8 @@ import { register as registerVerify } from './verify.js';
 import { register as registerStatus } from './status.js';
 import { register as registerCheck } from './check.js';
 import { register as registerDemo } from './demo.js';
+import { register as registerArchive } from './archive.js';
+import { register as registerUnplan } from './unplan.js';
 
 /** Builds the commander program: one file per command in src/cli, each exporting `register`. */
 export function buildProgram(): Command {
@@ -38,6 +40,7 @@ Exit codes: 0 ok, 1 a check found problems, 2 bad input (nothing changed), 3 dat
   for (const register of [
     registerInit,
     registerPlan,
+    registerUnplan,
     registerAdvance,
     registerGenerate,
     registerMigrate,
@@ -47,6 +50,7 @@ Exit codes: 0 ok, 1 a check found problems, 2 bad input (nothing changed), 3 dat
     registerStatus,
     registerCheck,
     registerDemo,
+    registerArchive,
   ]) {
     register(program);
   }

@@ -21,11 +21,13 @@ export function register(program: Command): void {
       .option('--up <expr>', 'SQL expression of the old column giving the new value (type change)')
       .option('--down <expr>', 'SQL expression of the new column giving the old value (type change; required with --up)')
       .option('--lossy', 'accept a conversion whose --down does not give every existing value back (checked on every row, recorded in phases.yaml)')
-      .option('--key <col:type,...>', 'offline: the table key the backfill walks, e.g. id:bigint'),
+      .option('--key <col:type,...>', 'offline: the table key the backfill walks, e.g. id:bigint')
+      .option('--replace', 'correct a planned change not yet advanced (same id, or the same column) instead of adding one'),
   ))
     .addHelpText(
       'after',
-      '\nExamples:\n  $ phasectl plan rename users.job_title favourite_color --database-url postgres://app@localhost/app\n  $ phasectl plan rename billing.invoices.total amount --type numeric --key id:bigint   # offline',
+      '\nExamples:\n  $ phasectl plan rename users.job_title favourite_color --database-url postgres://app@localhost/app\n  $ phasectl plan rename billing.invoices.total amount --type numeric --key id:bigint   # offline' +
+        '\n  $ phasectl plan rename users.job_title favorite_color --replace   # correct a typo in a change not yet advanced',
     )
     .action(
       action(async (column: string, newColumn: string, flags: PlanRenameFlags) => {
@@ -39,9 +41,10 @@ export function register(program: Command): void {
           down: flags.down,
           lossy: flags.lossy,
           key: flags.key,
+          replace: flags.replace,
           databaseUrl: flags.databaseUrl ?? process.env.DATABASE_URL,
         });
-        processOutput.out(`added change ${result.change.id} to ${result.file}\n`);
+        processOutput.out(`${flags.replace ? 'replaced' : 'added'} change ${result.change.id} ${flags.replace ? 'in' : 'to'} ${result.file}\n`);
         processOutput.out(result.plan);
         for (const note of result.notes) processOutput.out(`\n${note}`);
         processOutput.out('\nnext: phasectl advance --release <the release you are preparing>');
@@ -54,13 +57,14 @@ export function register(program: Command): void {
       .argument('<column>', 'the column to move: [schema.]table.column')
       .argument('<target_column>', 'where it goes: [schema.]table.column (created when missing)')
       .requiredOption('--on <source_col=target_col,...>', 'the join: source columns (its key) = target columns (covered by a UNIQUE index)')
-      .option('--id <id>', 'change id (default: <table>-<column>-to-<target table>)'),
+      .option('--id <id>', 'change id (default: <table>-<column>-to-<target table>)')
+      .option('--replace', 'correct a planned change not yet advanced (same id, or the same column) instead of adding one'),
   ))
     .addHelpText('after', '\nExample:\n  $ phasectl plan move users.address profiles.address --on id=user_id --database-url postgres://app@localhost/app')
     .action(
-      action(async (column: string, targetColumn: string, flags: { on: string; id?: string; databaseUrl?: string; project?: string }) => {
-        const result = await planMove({ projectDir: flags.project, from: column, to: targetColumn, on: flags.on, id: flags.id, databaseUrl: flags.databaseUrl ?? process.env.DATABASE_URL });
-        processOutput.out(`added change ${result.change.id} to ${result.file}\n`);
+      action(async (column: string, targetColumn: string, flags: { on: string; id?: string; databaseUrl?: string; project?: string; replace?: boolean }) => {
+        const result = await planMove({ projectDir: flags.project, from: column, to: targetColumn, on: flags.on, id: flags.id, replace: flags.replace, databaseUrl: flags.databaseUrl ?? process.env.DATABASE_URL });
+        processOutput.out(`${flags.replace ? 'replaced' : 'added'} change ${result.change.id} ${flags.replace ? 'in' : 'to'} ${result.file}\n`);
         processOutput.out(result.plan);
         for (const note of result.notes) processOutput.out(`\n${note}`);
         processOutput.out('\nnext: phasectl advance --release <the release you are preparing>');

@@ -114,6 +114,8 @@ async function confirm(planned: RollbackResult, target: string): Promise<boolean
   const readline = createInterface({ input: process.stdin, output: process.stderr });
   try {
     const closed = new Promise<string>((resolve) => readline.once('close', () => resolve('')));
+    // Ctrl-C at the question (the terminal is in raw mode, so readline sees it, not the signal handler): cancel.
+    readline.once('SIGINT', () => readline.close());
     const answer = await Promise.race([readline.question(`${paint.yellow(question)} [y/N] `), closed]);
     return /^y(es)?$/i.test(answer.trim());
   } finally {

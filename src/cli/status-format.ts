@@ -6,7 +6,7 @@ export function formatStatus(report: StatusReport): string {
   if (!report.stateSchema) lines.push('phasectl has not migrated this database yet (no phasectl schema)');
   if (report.changes.length === 0) lines.push('no changes in phases.yaml');
   for (const c of report.changes) {
-    lines.push(`${c.id}  ${c.table}: ${c.from} → ${c.to}`);
+    lines.push(`${c.id}${c.archived ? ' (archived)' : ''}  ${c.table}: ${c.from} → ${c.to}`);
     if (c.phaseInDatabase === null) lines.push(`  not applied yet: ${report.stateSchema ? `no row for ${c.id} in phasectl.changes` : 'no phasectl schema in this database'} (next \`phasectl migrate\` applies it)`);
     lines.push(`  phase: ${c.phaseInFile}${c.releaseInFile ? ` (release ${c.releaseInFile})` : ''} in phases.yaml, ${c.phaseInDatabase ?? 0}${c.releaseInDatabase ? ` (release ${c.releaseInDatabase})` : ''} in the database`);
     for (const b of c.backfills) {
@@ -18,6 +18,11 @@ export function formatStatus(report: StatusReport): string {
     lines.push(`  trigger: ${c.triggerPresent ? 'present' : 'absent'}, function: ${c.functionPresent ? 'present' : 'absent'}, columns: ${c.from} ${c.oldColumnPresent ? 'present' : 'absent'}, ${c.to} ${c.newColumnPresent ? 'present' : 'absent'}`);
     for (const index of c.invalidIndexes) {
       lines.push(`  invalid index: ${index} (a CREATE INDEX CONCURRENTLY was interrupted or is still running; \`phasectl migrate\` rebuilds the indexes its steps build)`);
+    }
+    if (c.lastGuardRefusal) {
+      const r = c.lastGuardRefusal;
+      const since = (c.phaseInDatabase ?? 0) >= r.phase ? ` (phase ${r.phase} has been applied since)` : '';
+      lines.push(`  last guard refusal: ${r.refusedAt.toISOString()}, phase ${r.phase}, guard ${r.guard} in ${r.file}: ${r.message}${since}`);
     }
     for (const d of c.drift) lines.push(`  drift: ${d}`);
     if (c.next) lines.push(`  next: ${c.next}`);

@@ -7,7 +7,7 @@ import { withProjectOption } from './options.js';
 /** `phasectl status`: where every change stands, in phases.yaml and in the database. */
 export function register(program: Command): void {
   withProjectOption(withDatabaseOption(program.command('status')))
-    .description('show each change: phase in phases.yaml and in the database, backfill progress, drift, next action')
+    .description('show each change (archived ones too): phase in phases.yaml and in the database, backfill progress, drift, next action, last guard refusal')
     .addHelpText('after', '\nExamples:\n  $ phasectl status\n  $ phasectl status --json                          # machine-readable, for dashboards and scripts')
     .option('--json', 'print the report as JSON only')
     .action(

@@ -6,7 +6,7 @@ import { projectGenerationSettings } from '../generate/project-settings.js';
 import { generatedFiles } from '../generate/files.js';
 import { ledgerViolations } from '../releases/rules.js';
 import { parsePhasesText, type LoadedPhases } from '../spec/load.js';
-import { currentPhase, type PhasesFile } from '../spec/types.js';
+import { allChanges, currentPhase, type PhasesFile } from '../spec/types.js';
 import { resolveBase } from '../check/base.js';
 import { GitRepository } from '../check/git.js';
 import { sourcePathspecs } from '../check/pathspecs.js';
@@ -17,6 +17,7 @@ import { oldColumnReferenceViolations, type DroppedColumn } from '../check/rules
 import { phaseStepViolations } from '../check/rules/phase-step.js';
 import { releaseTagName, releaseTagViolations } from '../check/rules/release-tags.js';
 import { shippedFileViolations } from '../check/rules/shipped-files.js';
+import { migrationNumberWarnings } from '../check/rules/migration-numbers.js';
 import type { BaseRef, CheckReport, Violation } from '../check/types.js';
 import { droppedColumn } from '../spec/change-columns.js';
 
@@ -108,7 +109,8 @@ export async function check(options: CheckOptions): Promise<CheckReport> {
   if (!options.releaseTags) notes.push('rule 7 (previous phase shipped) is off: pass --release-tags <pattern>, e.g. "v*"');
 
   violations.sort(compareViolations);
-  return { base, violations, notes, changeCount: head.spec.changes.length, ok: violations.length === 0, exitCode: violations.length === 0 ? 0 : 1 };
+  const warnings = migrationNumberWarnings(dbFiles, `${git.prefix}${GENERATED_DIR}/migrations`);
+  return { base, violations, warnings, notes, changeCount: head.spec.changes.length, ok: violations.length === 0, exitCode: violations.length === 0 ? 0 : 1 };
 }
 
 /** `promise`, with a handler attached so that its failure is not "unhandled" while an earlier step fails first. */
@@ -169,9 +171,9 @@ async function checkReferences(
   baseLabel: string,
   notes: string[],
 ): Promise<Violation[]> {
-  const basePhases = new Map((baseSpec?.changes ?? []).map((change) => [change.id, currentPhase(change)]));
+  const basePhases = new Map((baseSpec ? allChanges(baseSpec) : []).map((change) => [change.id, currentPhase(change)]));
   const newestRelease = head.releases.at(-1);
-  const dropped: DroppedColumn[] = head.changes
+  const dropped: DroppedColumn[] = allChanges(head)
     .filter((change) => currentPhase(change) === 3)
     .filter((change) => (baseSpec ? (basePhases.get(change.id) ?? 0) < 3 : change.releases.phase3 === newestRelease))
     .map((change) => {

@@ -1,3 +1,4 @@
+import { recordGuardRefusal } from '../runner/guard-refusals.js';
 import { access } from 'node:fs/promises';
 import { checkRunOptions } from '../option-bounds.js';
 import { InputError, PhasectlError } from '../errors.js';
@@ -114,6 +115,7 @@ export async function migrate(options: MigrateOptions): Promise<MigrateResult> {
         try {
           done.push(await applyStep(ctx, run, file, { ...options, applicationName: 'phasectl migrate' }, resolvePlan, recordApplied));
         } catch (error) {
+          await recordGuardRefusal(run.session, file, error); // for `status`: the last guard refusal
           throw explainPhaseOneFailure(error, file.header);
         }
       }

@@ -9,7 +9,8 @@ import { projectPaths } from '../project.js';
 import { describeMovePlan } from '../releases/describe-plan.js';
 import { changeColumns } from '../spec/change-columns.js';
 import { parseColumnTarget } from '../spec/column-target.js';
-import { appendChange } from '../spec/edit.js';
+import { planBase, withPlannedChange } from './plan-replace.js';
+import { allChanges } from '../spec/types.js';
 import { displayColumn } from '../spec/identifiers.js';
 import { loadPhasesFile } from '../spec/load.js';
 import { savePhasesFile } from '../spec/save.js';
@@ -30,6 +31,8 @@ export interface PlanMoveOptions {
   id?: string;
   /** The facts are read from this database (a move needs them: the join must be proven 1:1). */
   databaseUrl?: string;
+  /** Correct a change not yet advanced (same id, or the same column) instead of refusing it as a duplicate. */
+  replace?: boolean;
 }
 
 export interface PlanMoveResult {
@@ -87,8 +90,11 @@ export async function planMove(options: PlanMoveOptions): Promise<PlanMoveResult
   if (!CHANGE_ID_PATTERN.test(id) || id.length > MAX_CHANGE_ID_LENGTH) {
     throw new InputError(`--id "${id}" is not a change id`, { hint: `use lower-case letters, digits and "-", starting with a letter or digit, at most ${MAX_CHANGE_ID_LENGTH} characters` });
   }
-  if (loaded.spec.changes.some((change) => change.id === id)) throw new InputError(`phases.yaml already has a change "${id}"`, { hint: 'pass another id with --id' });
-  const conflicting = loaded.spec.changes.find((change) =>
+  const base = planBase(loaded, { replace: options.replace, id, source: from });
+  if (allChanges(base.checked.spec).some((change) => change.id === id)) {
+    throw new InputError(`phases.yaml already has a change "${id}"`, { hint: 'pass another id with --id, or --replace to correct it while it is not advanced' });
+  }
+  const conflicting = base.checked.spec.changes.find((change) =>
     Object.values(changeColumns(change)).some((column) =>
       [from, to].some((mine) => column.schema === mine.schema && column.table === mine.table && column.column === mine.column),
     ),
@@ -118,7 +124,7 @@ export async function planMove(options: PlanMoveOptions): Promise<PlanMoveResult
   refuseControlCharacters(changeNames(change), `plan ${change.id}`);
   // Every name phase 1 will create must be free (IF NOT EXISTS would silently skip a copy).
   if (options.databaseUrl) await refuseTakenNames(options.databaseUrl, change);
-  const updated = appendChange(loaded, change);
+  const updated = withPlannedChange(loaded, base, change);
   await savePhasesFile(updated);
   return { change, file: paths.phasesFile, plan: describeMovePlan(change), notes };
 }

@@ -10,7 +10,8 @@ import { projectGenerationSettings } from '../generate/project-settings.js';
 import { projectPaths } from '../project.js';
 import { describeRenamePlan } from '../releases/describe-plan.js';
 import { defaultChangeId, parseColumnTarget } from '../spec/column-target.js';
-import { appendChange } from '../spec/edit.js';
+import { planBase, withPlannedChange } from './plan-replace.js';
+import { allChanges } from '../spec/types.js';
 import { changeColumns } from '../spec/change-columns.js';
 import { displayColumn, displayIdentifier, MAX_IDENTIFIER_BYTES, utf8Length } from '../spec/identifiers.js';
 import { loadPhasesFile } from '../spec/load.js';
@@ -37,6 +38,8 @@ export interface PlanRenameOptions {
   key?: string;
   /** Read the facts from this database; without it, plan offline from the flags. */
   databaseUrl?: string;
+  /** Correct a change not yet advanced (same id, or the same column) instead of refusing it as a duplicate. */
+  replace?: boolean;
 }
 
 export interface PlanRenameResult {
@@ -84,10 +87,11 @@ export async function planRename(options: PlanRenameOptions): Promise<PlanRename
   if (!CHANGE_ID_PATTERN.test(id) || id.length > MAX_CHANGE_ID_LENGTH) {
     throw new InputError(`--id "${id}" is not a change id`, { hint: `use lower-case letters, digits and "-", starting with a letter or digit, at most ${MAX_CHANGE_ID_LENGTH} characters` });
   }
-  if (loaded.spec.changes.some((change) => change.id === id)) {
-    throw new InputError(`phases.yaml already has a change "${id}"`, { hint: 'pass another id with --id' });
+  const base = planBase(loaded, { replace: options.replace, id, source: target });
+  if (allChanges(base.checked.spec).some((change) => change.id === id)) {
+    throw new InputError(`phases.yaml already has a change "${id}"`, { hint: 'pass another id with --id, or --replace to correct it while it is not advanced' });
   }
-  const conflicting = loaded.spec.changes.find((change) =>
+  const conflicting = base.checked.spec.changes.find((change) =>
     Object.values(changeColumns(change)).some(
       (column) => column.schema === target.schema && column.table === target.table && (column.column === target.column || column.column === newName),
     ),
@@ -95,7 +99,7 @@ export async function planRename(options: PlanRenameOptions): Promise<PlanRename
   if (conflicting) {
     const { source, target: conflictTarget } = changeColumns(conflicting);
     throw new InputError(`change "${conflicting.id}" already changes ${displayColumn(source.schema, source.table, source.column)} → ${displayColumn(conflictTarget.schema, conflictTarget.table, conflictTarget.column)}`, {
-      hint: 'finish that change (advance it to phase 3) before planning another on the same column',
+      hint: 'finish that change (advance it to phase 3) before planning another on the same column; to correct it while it is not advanced, plan again with --replace',
     });
   }
   if (options.up !== undefined && options.down === undefined) {
@@ -129,7 +133,7 @@ export async function planRename(options: PlanRenameOptions): Promise<PlanRename
     if (options.databaseUrl) await refuseTakenNames(options.databaseUrl, change);
     const converts = change.rename.up !== undefined || change.rename.down !== undefined || (change.rename.type !== undefined && change.rename.type !== column.type);
     if (converts) notes.push(...(connection ? await roundTripNotes(connection, change) : [offlineConversionNote]));
-    const updated = appendChange(loaded, change);
+    const updated = withPlannedChange(loaded, base, change);
     await savePhasesFile(updated);
     return { change, file: paths.phasesFile, plan: describeRenamePlan(change), notes };
   } finally {

@@ -1,4 +1,5 @@
 import { checkRunOptions } from '../option-bounds.js';
+import { PhasectlError } from '../errors.js';
 import type { BackfillResult } from '../backfill/engine.js';
 import { projectPaths } from '../project.js';
 import { applyStep } from '../runner/apply-step.js';
@@ -67,6 +68,7 @@ export async function rollback(options: RollbackOptions): Promise<RollbackResult
       for (const group of groups) {
         log({ type: 'rollback-group', changeId: group.changeId, phase: group.phase });
         for (const file of group.downs) {
+          stopIfAborted(options.signal, file.name, result.ran.length, options.release);
           const { durationMs, backfill } = await applyStep(ctx, run, file, { ...options, applicationName: 'phasectl rollback' }, resolvePlan, recordDownRun);
           result.ran.push({ name: file.name, durationMs, backfill });
         }
@@ -86,6 +88,18 @@ export async function rollback(options: RollbackOptions): Promise<RollbackResult
       }
       return result;
     });
+  });
+}
+
+/**
+ * Ctrl-C (SIGINT) or SIGTERM between two down files: the files run so far are committed and recorded, the rest
+ * did not start. The down files are safe to re-run, so the same rollback command finishes the job.
+ */
+function stopIfAborted(signal: AbortSignal | undefined, next: string, ran: number, release: string): void {
+  if (!signal?.aborted) return;
+  throw new PhasectlError(`rollback stopped before ${next}; ${ran} down file(s) run`, {
+    exitCode: signal.reason === 'SIGTERM' ? 143 : 130,
+    hint: `run \`phasectl rollback --release ${release}\` again to finish it (down files are safe to re-run), or \`phasectl migrate\` to go forward again`,
   });
 }
 

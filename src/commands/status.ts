@@ -7,6 +7,7 @@ import { syncFunctionName, triggerName } from '../operations/naming.js';
 import { requirePhasesFile } from './migrate.js';
 import { readApplied } from '../runner/record.js';
 import { openSession } from '../session/session.js';
+import { readGuardRefusal, type GuardRefusal } from '../runner/guard-refusals.js';
 import type pg from 'pg';
 import { readRangeSummaries, type RangeSummary } from '../backfill/range-state.js';
 
@@ -28,6 +29,8 @@ export interface BackfillProgress {
 
 export interface ChangeStatus {
   id: string;
+  /** True for a change retired by `phasectl archive` (listed under `archived:` in phases.yaml). */
+  archived?: boolean;
   table: string;
   from: string;
   to: string;
@@ -49,6 +52,8 @@ export interface ChangeStatus {
   invalidIndexes: string[];
   /** Where the database is not what the phase promises. */
   drift: string[];
+  /** The last time a guard of a generated file refused this change in `migrate` (kept after the phase applies). */
+  lastGuardRefusal: GuardRefusal | null;
   /** The command to run next, or undefined when nothing is due. */
   next?: string;
 }
@@ -96,6 +101,10 @@ export async function status(options: StatusOptions): Promise<StatusReport> {
     const changes: ChangeStatus[] = [];
     for (const change of spec.changes) {
       changes.push(await changeStatus(session, change, stateSchema, pendingFiles.filter((file) => file.header?.changeId === change.id).map((file) => file.name)));
+    }
+    for (const change of spec.archived ?? []) {
+      const pending = pendingFiles.filter((file) => file.header?.changeId === change.id).map((file) => file.name);
+      changes.push({ ...(await changeStatus(session, change, stateSchema, pending)), archived: true });
     }
     return {
       changes,
@@ -145,7 +154,9 @@ async function changeStatus(session: pg.ClientBase, change: Change, stateSchema:
   let releaseInDatabase: string | null = null;
   let backfills: BackfillProgress[] = [];
   let verification: ChangeStatus['verification'] = null;
+  let lastGuardRefusal: GuardRefusal | null = null;
   if (stateSchema) {
+    lastGuardRefusal = await readGuardRefusal(session, change.id);
     const recorded = (await session.query<{ phase: number; release: string | null }>('SELECT phase, release FROM phasectl.changes WHERE id = $1', [change.id])).rows[0];
     phaseInDatabase = recorded?.phase ?? null;
     releaseInDatabase = recorded?.release ?? null;
@@ -187,6 +198,7 @@ async function changeStatus(session: pg.ClientBase, change: Change, stateSchema:
     pendingFiles,
     invalidIndexes,
     drift: [],
+    lastGuardRefusal,
   };
   status.drift = driftOf(status, catalog !== undefined);
   status.next = nextAction(status);

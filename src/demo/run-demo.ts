@@ -34,6 +34,10 @@ export interface DemoOptions {
   color: boolean;
   /** Aborting stops the writers and the migration between files or batches. */
   signal?: AbortSignal;
+  /** Sees every event of the demo's migrate runs (the CLI names the file a first Ctrl-C waits for). */
+  onRunnerEvent?: (event: RunnerEvent) => void;
+  /** Set to a function that ends an open progress bar (before a stop message is printed). */
+  progress?: { end?: () => void };
   /** Use this empty database instead of starting an embedded server (tests). */
   databaseUrl?: string;
   /** Simulated application instances (default 4). */
@@ -137,6 +141,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
 
     const timings = runTimings();
     const printer = eventPrinter({ tty: options.tty, write });
+    if (options.progress) options.progress.end = printer.end;
     for (const release of releases) {
       aborted();
       heading(`release ${release.name} — ${release.title}`);
@@ -149,6 +154,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
       const currentTraffic = traffic;
       const log = (event: RunnerEvent) => {
         timings.log(event);
+        options.onRunnerEvent?.(event);
         printer(event);
         // The switch committed: the new release's inserts are safe from here on.
         if (event.type === 'file-done' && /_p2_\d+_switch\.up\.sql$/.test(event.file)) currentTraffic.setMix(release.after);

@@ -2,7 +2,7 @@ import { InputError } from '../errors.js';
 import { operationFor } from '../operations/index.js';
 import { defaultGenerationSettings, type GenerationSettings } from '../operations/settings.js';
 import type { Step } from '../operations/types.js';
-import { currentPhase, type PhasesFile, type PhaseNumber, type ReleaseName } from '../spec/types.js';
+import { allChanges, currentPhase, type PhasesFile, type PhaseNumber, type ReleaseName } from '../spec/types.js';
 import { formatFiles, type ReleasedStep } from '../formats/index.js';
 import { renderPlanComment } from './embedded-plan.js';
 import { definitionFilePath, migrationFileName, renderDefinitionHeader, renderHeader } from '../migration-file/header.js';
@@ -35,7 +35,7 @@ export function generatedFiles(spec: PhasesFile, options: { templatesDir?: strin
   if (options.templatesDir !== undefined) settings.templatesDir = options.templatesDir;
   const files: GeneratedFile[] = [];
   const released: ReleasedStep[] = [];
-  for (const change of spec.changes) {
+  for (const change of allChanges(spec)) {
     const operation = operationFor(change);
     for (const phase of phases) {
       const release = change.releases[`phase${phase}`];

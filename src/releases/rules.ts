@@ -21,14 +21,18 @@ const PHASES: PhaseNumber[] = [1, 2, 3];
 export function ledgerViolations(spec: PhasesFile): LedgerViolation[] {
   const violations: LedgerViolation[] = [];
   spec.changes.forEach((change, index) => {
-    violations.push(...changeViolations(spec, change, index));
+    violations.push(...changeViolations(spec, change, ['changes', index]));
+  });
+  // Archived changes keep their ledger: their files are still generated from it.
+  (spec.archived ?? []).forEach((change, index) => {
+    violations.push(...changeViolations(spec, change, ['archived', index]));
   });
   return violations;
 }
 
-function changeViolations(spec: PhasesFile, change: Change, index: number): LedgerViolation[] {
+function changeViolations(spec: PhasesFile, change: Change, at: [string, number]): LedgerViolation[] {
   const violations: LedgerViolation[] = [];
-  const path = (phase: PhaseNumber) => ['changes', index, 'releases', `phase${phase}`];
+  const path = (phase: PhaseNumber) => [...at, 'releases', `phase${phase}`];
   const seen = new Map<string, PhaseNumber>();
   for (const phase of PHASES) {
     const release = change.releases[`phase${phase}`];

@@ -4,7 +4,7 @@ import { migrationFileContent } from '../generate/files.js';
 import { backfillPlan, phaseSteps } from '../operations/index.js';
 import type { BackfillPlan } from '../operations/types.js';
 import { loadPhasesFile } from '../spec/load.js';
-import type { Change } from '../spec/types.js';
+import { allChanges, type Change } from '../spec/types.js';
 import type { MigrationFile } from './migration-files.js';
 
 /** Finds the BackfillPlan of an `action=backfill|verify` file. */
@@ -24,7 +24,7 @@ export function planResolver(phasesFile: string): PlanResolver {
     if (!header) throw new InputError(`${file.name} has no phasectl header`, { hint: 'restore the file from git' });
     const embedded = readEmbeddedPlan(file.content, header, file.name);
     if (embedded) return embedded;
-    changes ??= loadPhasesFile(phasesFile).then((loaded) => loaded.spec.changes);
+    changes ??= loadPhasesFile(phasesFile).then((loaded) => allChanges(loaded.spec));
     const change = (await changes).find((candidate) => candidate.id === header.changeId);
     if (!change) {
       throw new InputError(`${file.name} belongs to change ${header.changeId}, which is not in phases.yaml`, {

@@ -4,6 +4,7 @@ import { generatedFiles } from '../generate/files.js';
 import { parseHeader } from '../migration-file/header.js';
 import { projectGenerationSettings } from '../generate/project-settings.js';
 import type { LoadedPhases } from '../spec/load.js';
+import { allChanges } from '../spec/types.js';
 import type { MigrationFile } from './migration-files.js';
 
 const MIGRATIONS_PREFIX = 'db/migrations/';
@@ -18,7 +19,7 @@ const LISTED = 10;
  * being silently ignored, or half-applied by anything still reading phases.yaml.
  */
 export function requireGeneratedMigrations(loaded: LoadedPhases, files: MigrationFile[]): void {
-  const changeIds = new Set(loaded.spec.changes.map((change) => change.id));
+  const changeIds = new Set(allChanges(loaded.spec).map((change) => change.id));
   const expected = new Map<string, string>();
   // With the project's own templates and timeouts (phases.yaml `migrations:`), as generate wrote them.
   const settings = projectGenerationSettings(loaded, dirname(loaded.file));

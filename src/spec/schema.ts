@@ -19,10 +19,11 @@ export const MAX_RELEASE_NAME_LENGTH = 64;
  * (`''` for the top level, `changes` for a change). Used for the schema and for "did you mean".
  */
 export const KNOWN_KEYS = {
-  '': ['version', 'releases', 'migrations', 'check', 'changes'],
+  '': ['version', 'releases', 'migrations', 'check', 'changes', 'archived'],
   migrations: ['format', 'templates', 'lockTimeout', 'statementTimeout'],
   check: ['sourceGlobs', 'ignoreGlobs'],
   changes: ['id', 'rename', 'move', 'column', 'key', 'target', 'releases'],
+  archived: ['id', 'rename', 'move', 'column', 'key', 'target', 'releases'],
   rename: ['schema', 'table', 'from', 'to', 'type', 'up', 'down', 'lossy'],
   move: ['from', 'to', 'on'],
   from: ['schema', 'table', 'column'],
@@ -223,6 +224,8 @@ export const phasesFileSchema = z
       .default({ format: 'sql' }),
     check: checkSettings.default({ sourceGlobs: DEFAULT_SOURCE_GLOBS, ignoreGlobs: DEFAULT_IGNORE_GLOBS }),
     changes: z.array(anyChange).default([]),
+    // Changes retired by `phasectl archive` (phase 3 shipped): still generated and checked, no longer in flight.
+    archived: z.array(anyChange).default([]),
   })
   .superRefine((file, context) => {
     for (const issue of fileRuleIssues(file)) context.addIssue({ ...issue });
@@ -241,7 +244,7 @@ export interface FileRuleIssue {
  * column or one new name), in the order the schema reports them. Linear in the number of changes; also used
  * by `src/spec/edit.ts` to re-check an edited file without parsing it again.
  */
-export function fileRuleIssues(file: Pick<PhasesFile, 'releases' | 'changes'>): FileRuleIssue[] {
+export function fileRuleIssues(file: Pick<PhasesFile, 'releases' | 'changes' | 'archived'>): FileRuleIssue[] {
   const issues: FileRuleIssue[] = [];
   const seenReleases = new Map<string, number>();
   file.releases.forEach((release, index) => {
@@ -284,6 +287,13 @@ export function fileRuleIssues(file: Pick<PhasesFile, 'releases' | 'changes'>): 
     }
     columns.set(source, index);
     targets.set(target, index);
+  });
+  // Archived changes keep their ids (their files are named after them); their columns are free for new changes.
+  (file.archived ?? []).forEach((change, index) => {
+    const earlier = ids.get(change.id);
+    if (earlier !== undefined) {
+      issues.push({ code: 'custom', path: ['archived', index, 'id'], message: `change id "${change.id}" is already used by ${earlier >= 0 ? `changes[${earlier}]` : `archived[${-1 - earlier}]`}`, params: { hint: 'ids are unique across `changes:` and `archived:`: give the live change another id' } });
+    } else ids.set(change.id, -1 - index);
   });
   return issues;
 }

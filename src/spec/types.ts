@@ -148,6 +148,17 @@ export interface PhasesFile {
   migrations: MigrationSettings;
   check: CheckSettings;
   changes: Change[];
+  /**
+   * Changes retired by `phasectl archive` after their phase 3 shipped: out of the live list (advance, plan and
+   * the column rules ignore them) but their files are still generated and checked. Optional for callers that
+   * build a PhasesFile by hand; the loader always fills it.
+   */
+  archived?: Change[];
+}
+
+/** Every change whose files phasectl generates: the live ones, then the archived ones. */
+export function allChanges(spec: Pick<PhasesFile, 'changes' | 'archived'>): Change[] {
+  return spec.archived?.length ? [...spec.changes, ...spec.archived] : spec.changes;
 }
 
 /** The phase a change has reached in phases.yaml (0 = planned, nothing released yet). */

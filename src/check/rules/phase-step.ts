@@ -1,4 +1,4 @@
-import { currentPhase, type PhasesFile } from '../../spec/types.js';
+import { allChanges, currentPhase, type Change, type PhasesFile } from '../../spec/types.js';
 import { locateFirst, type Locate, type Violation } from '../types.js';
 
 /**
@@ -8,13 +8,18 @@ import { locateFirst, type Locate, type Violation } from '../types.js';
  */
 export function phaseStepViolations(input: { base: PhasesFile; head: PhasesFile; phasesFile: string; locate: Locate; baseLabel: string }): Violation[] {
   const { base, head, phasesFile, locate, baseLabel } = input;
-  const baseChanges = new Map(base.changes.map((change) => [change.id, change]));
+  const baseChanges = new Map(allChanges(base).map((change) => [change.id, change]));
   const violations: Violation[] = [];
-  head.changes.forEach((change, index) => {
+  // An archived change is checked like a live one: archiving does not let a phase be skipped or moved.
+  const listed: [Change, (string | number)[]][] = [
+    ...head.changes.map((change, index): [Change, (string | number)[]] => [change, ['changes', index]]),
+    ...(head.archived ?? []).map((change, index): [Change, (string | number)[]] => [change, ['archived', index]]),
+  ];
+  listed.forEach(([change, at]) => {
     const before = baseChanges.get(change.id);
     const from = before ? currentPhase(before) : 0;
     const to = currentPhase(change);
-    const releasesPath = ['changes', index, 'releases'];
+    const releasesPath = [...at, 'releases'];
     if (to > from + 1) {
       const first = `phase${from + 2}` as const;
       const added = Array.from({ length: to - from }, (_unused, offset) => `phase${from + 1 + offset}`);
@@ -22,7 +27,7 @@ export function phaseStepViolations(input: { base: PhasesFile; head: PhasesFile;
         rule: 3,
         changeId: change.id,
         file: phasesFile,
-        ...locateFirst(locate, [...releasesPath, first], releasesPath, ['changes', index]),
+        ...locateFirst(locate, [...releasesPath, first], releasesPath, at),
         message: before
           ? `${change.id} goes from phase ${from} at the base (${baseLabel}) to phase ${to}: one pull request may add one phase (${added.join(', ')} added)`
           : `${change.id} is new but already at phase ${to}: a new change enters at phase 1 (${added.join(', ')} added)`,
@@ -39,7 +44,7 @@ export function phaseStepViolations(input: { base: PhasesFile; head: PhasesFile;
         rule: 3,
         changeId: change.id,
         file: phasesFile,
-        ...locateFirst(locate, [...releasesPath, key], releasesPath, ['changes', index]),
+        ...locateFirst(locate, [...releasesPath, key], releasesPath, at),
         message:
           now === undefined
             ? `${key} of ${change.id} (release ${was}) is recorded at the base (${baseLabel}) but removed here: a phase that reached the base is not taken back by editing the ledger`
