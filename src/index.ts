@@ -13,7 +13,13 @@ export { ExitCode, InputError, PhasectlError, RuntimeFailure, formatError } from
 export { BOUNDS, type OptionBound } from './option-bounds.js';
 
 // Applying migrations
-export { migrate, type MigrateOptions, type MigrateResult, type AppliedFile, type RunOptions } from './runner/migrate.js';
+export { type MigrateOptions, type MigrateResult, type AppliedFile, type RunOptions } from './runner/migrate.js';
+// migrate and status take `databaseUrl` (one database) or `fleet` (docs/fleets.md)
+export { migrate, status } from './fleet/api.js';
+export { verifyFleet, type FleetStatusOptions, type FleetStatusResult, type FleetVerifyResult } from './fleet/status-fleet.js';
+export type { FleetMigrateOptions, FleetMigrateResult, FleetOptions } from './fleet/migrate-fleet.js';
+export type { FleetEvent, FleetLog } from './fleet/events.js';
+export type { FleetSummary, FleetTargetResult, TargetOutcome } from './fleet/summary.js';
 export { rollback, type RollbackOptions, type RollbackResult } from './runner/rollback.js';
 export type { RunnerEvent, EventLog } from './runner/events.js';
 
@@ -23,7 +29,7 @@ export type { BackfillResult } from './backfill/engine.js';
 export type { VerifyResult } from './backfill/verify.js';
 
 // Status
-export { status, type StatusOptions, type StatusReport, type ChangeStatus, type BackfillProgress } from './status/status.js';
+export { type StatusOptions, type StatusReport, type ChangeStatus, type BackfillProgress } from './status/status.js';
 
 // Shared types
 export type { Change, PhasesFile, RenameChange, PhaseNumber } from './spec/types.js';

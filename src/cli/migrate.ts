@@ -6,8 +6,11 @@ import { abortOnSignals } from '../runner/signals.js';
 import { action, processOutput, requireDatabaseUrl, withDatabaseOption } from './output.js';
 import { BOUNDS } from '../option-bounds.js';
 import { bounded, rangeNote } from './parse-number.js';
+import { withFleetOptions, type FleetFlags } from './fleet.js';
+import { migrateFleetCli } from './fleet-commands.js';
 
-interface MigrateFlags {
+interface MigrateFlags extends FleetFlags {
+  allowPartialFleet?: boolean;
   databaseUrl?: string;
   project?: string;
   dryRun?: boolean;
@@ -25,9 +28,10 @@ interface MigrateFlags {
 
 /** `phasectl migrate`: applies pending migration files (backfills and verifications included). */
 export function register(program: Command): void {
-  withDatabaseOption(program.command('migrate'))
+  withFleetOptions(withDatabaseOption(program.command('migrate')))
+    .option('--allow-partial-fleet', 'with --fleet: let phase 3 start although a database has not applied phase 2')
     .description('apply pending migrations in db/migrations, in file-name order')
-    .addHelpText('after', '\nExamples:\n  $ DATABASE_URL=postgres://app@db/app phasectl migrate\n  $ phasectl migrate --dry-run                       # print what would run\n  $ phasectl migrate --to-release 1.5.0 --json       # stop at a release boundary; JSON events\n  $ phasectl migrate --lock-timeout 500 --retry-for 300 --wait-lock 60')
+    .addHelpText('after', '\nExamples:\n  $ DATABASE_URL=postgres://app@db/app phasectl migrate\n  $ phasectl migrate --dry-run                       # print what would run\n  $ phasectl migrate --to-release 1.5.0 --json       # stop at a release boundary; JSON events\n  $ phasectl migrate --lock-timeout 500 --retry-for 300 --wait-lock 60\n  $ phasectl migrate --fleet --concurrency 4          # every database of fleet.yaml (docs/fleets.md)')
     .option('--project <dir>', 'project root holding phases.yaml and db/ (default: current directory)')
     .option('--dry-run', 'print the SQL of each pending file and change nothing')
     .option('--to-release <name>', 'stop after the last file of this release')
@@ -42,6 +46,7 @@ export function register(program: Command): void {
     .option('--json', 'print one JSON event per line')
     .action(
       action(async (flags: MigrateFlags) => {
+        if (flags.fleet !== undefined) return await migrateFleetCli(flags);
         const signals = abortOnSignals();
         const printer = eventPrinter({ json: flags.json, quiet: flags.quiet, tty: process.stdout.isTTY === true, color: useColor(process.stdout), write: (t) => void process.stdout.write(t) });
         signals.beforeMessage = printer.end;
