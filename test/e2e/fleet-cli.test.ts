@@ -3,6 +3,7 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { advance } from '../../src/commands/advance.js';
+import type { FleetEvent } from '../../src/fleet/events.js';
 import { startEmbeddedPostgres, type EmbeddedServer } from '../../src/db/embedded.js';
 import { withDatabase } from '../../src/db/url.js';
 import { phasectl, jsonEvents } from '../support/cli.js';
@@ -67,13 +68,20 @@ describe('a fleet file that is wrong is refused with file:line:column, and nothi
     ['duplicate names', 'targets:\n  - name: main\n    url: ${FLEET_MAIN_URL}\n  - name: main\n    url: ${FLEET_SHARD_URL}\n', /bad\.yaml:4:5: two targets are named "main" \(the first at line 2\)/],
     ['top-level typo', 'concurency: 3\ntargets:\n  - name: main\n    url: ${FLEET_MAIN_URL}\n', /bad\.yaml:1:1: unknown key "concurency" in the top level \(did you mean "concurrency"\?\)/],
   ];
-  test.each(cases)('%s', async (_name, text, expected) => {
-    const file = join(dir, 'bad.yaml');
-    await writeFile(file, text);
-    const result = await fleet(['migrate', '--fleet', file]);
-    expect(result.code, result.stderr).toBe(2);
-    expect(result.stderr).toMatch(expected);
-    expect(result.stderr).not.toContain('hunter2');
+  // One CLI process per bad file, all at once (each is a full start of phasectl; the machine has 2 cores).
+  test('unknown key, unset variable, password in the file, duplicate names, top-level typo', async () => {
+    const results = await Promise.all(
+      cases.map(async ([name, text], index) => {
+        const file = join(dir, `bad-${index}.yaml`);
+        await writeFile(file, text);
+        return { name, result: await fleet(['migrate', '--fleet', file]) };
+      }),
+    );
+    results.forEach(({ name, result }, index) => {
+      expect(result.code, `${name}: ${result.stderr}`).toBe(2);
+      expect(result.stderr, name).toMatch(new RegExp(cases[index]![2].source.replace('bad\\.yaml', `bad-${index}\\.yaml`)));
+      expect(result.stderr).not.toContain('hunter2');
+    });
     expect(await query(mainUrl(), `SELECT to_regnamespace('phasectl') AS s`)).toEqual([{ s: null }]);
   });
 
@@ -100,6 +108,10 @@ describe('a rename through three releases on 22 databases', () => {
       expect(await query(url, `SELECT count(*)::int AS n FROM public.users WHERE favourite_color IS DISTINCT FROM job_title`)).toEqual([{ n: 0 }]);
     }
     expect(await query(withDatabase(serverUrl(), `${prefix}_tenants_archive`), `SELECT to_regnamespace('phasectl') AS s`)).toEqual([{ s: null }]);
+
+    const verify = await fleet(['verify', 'users-job-title', '--fleet']);
+    expect(verify.code, verify.stdout + verify.stderr).toBe(0);
+    expect(verify.stdout).toMatch(/users-job-title: 0 differing rows on 22 of 22 targets\s*$/);
   });
 
   test('release 1.1.0 while the shard server is stopped: the others finish, the summary and exit 3 name it', async () => {
@@ -148,5 +160,18 @@ describe('a rename through three releases on 22 databases', () => {
     expect(status.stdout).toMatch(/^target\s+release\s+users-job-title/m);
     expect(status.stdout).toMatch(/^shard\s+1\.2\.0\s+phase 3/m);
     expect(status.stdout).toContain('release 1.2.0 applied on 22 of 22 targets: safe to deploy 1.2.0');
+  });
+
+  test('library: migrate({ fleet }) reports progress per target; status({ fleet }) gives the matrix', async () => {
+    const { migrate, status } = await import('../../src/index.js');
+    const events: FleetEvent[] = [];
+    const result = await migrate({ fleet: join(dir, 'fleet.yaml'), projectDir: dir, env: { ...process.env, ...env }, log: (event) => events.push(event) });
+    expect(result).toMatchObject({ safeToDeploy: true, exitCode: 0, release: '1.2.0' });
+    expect(result.targets.map((t) => t.outcome)).toEqual(Array(22).fill('up-to-date'));
+    expect(new Set(events.flatMap((e) => (e.type === 'target-start' ? [e.target] : []))).size).toBe(22);
+    expect(events.filter((e) => e.type === 'target' && e.event.type === 'up-to-date')).toHaveLength(22);
+    const report = await status({ fleet: true, projectDir: dir, env: { ...process.env, ...env } });
+    expect(report.reports['main']?.changes[0]?.phaseInDatabase).toBe(3);
+    expect(report.line).toBe('release 1.2.0 applied on 22 of 22 targets: safe to deploy 1.2.0');
   });
 }, 600_000);
