@@ -92,6 +92,7 @@ export async function migrateFleet(options: FleetMigrateOptions): Promise<FleetM
   const reports = new Map<string, StatusReport>();
   const started = new Map<string, number>();
   const applied = new Map<string, number>();
+  const busyMs = new Map<string, number>();
   const stopFleet = new AbortController();
   const signal = options.signal ? AbortSignal.any([options.signal, stopFleet.signal]) : stopFleet.signal;
   const failed = (target: FleetTarget, error: unknown, outcome: 'failed' | 'stopped' = 'failed') => {
@@ -130,11 +131,14 @@ export async function migrateFleet(options: FleetMigrateOptions): Promise<FleetM
       async (target) => {
         if (!started.has(target.name)) started.set(target.name, Date.now());
         log({ type: 'target-start', target: target.name, where: target.where });
+        const passStarted = Date.now();
         try {
           const result = await migrate({ ...options, databaseUrl: target.url, projectDir: options.projectDir, toRelease: limit, signal, log: (event) => log({ type: 'target', target: target.name, event }) });
           applied.set(target.name, (applied.get(target.name) ?? 0) + result.applied.length);
         } catch (error) {
           failed(target, error, signal.aborted ? 'stopped' : 'failed');
+        } finally {
+          busyMs.set(target.name, (busyMs.get(target.name) ?? 0) + Date.now() - passStarted);
         }
       },
       () => signal.aborted,
@@ -159,7 +163,7 @@ export async function migrateFleet(options: FleetMigrateOptions): Promise<FleetM
       releaseReached: report ? releaseReached(spec.releases.filter((r) => fileReleaseNames.has(r)), fileReleases, report.pendingFiles) : null,
       pending,
       backfill: backfillCell(report),
-      durationMs: started.has(target.name) ? Date.now() - started.get(target.name)! : 0,
+      durationMs: busyMs.get(target.name) ?? 0,
     };
     if (!results.has(target.name)) {
       const holds = heldAtEnd.filter((hold) => (report?.changes.find((c) => c.id === hold.changeId)?.phaseInDatabase ?? 0) < 3);

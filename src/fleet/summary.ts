@@ -17,6 +17,7 @@ export interface FleetTargetResult {
   pending: number | null;
   /** `done`, `-`, or the unfinished backfills (`users-job-title 43%`). */
   backfill: string;
+  /** Time spent migrating this target (its `migrate` calls), in ms. */
   durationMs: number;
   /** Why it failed or is held (no password: URLs in messages are redacted). */
   reason?: string;
