@@ -93,7 +93,8 @@ function requireDistinct(targets: FleetTarget[], file: string): void {
         location: { file },
       });
     }
-    const key = target.where.toLowerCase();
+    // A socket path has no host:port/database to compare: only URLs are checked for being one database.
+    const key = target.where.startsWith('(') ? `\u0000${target.name}` : target.where.toLowerCase();
     const sameDatabase = byDatabase.get(key);
     if (sameDatabase) {
       throw new InputError(`targets "${sameDatabase.name}" and "${target.name}" are the same database (${target.where})`, {
