@@ -17,14 +17,15 @@ import { checked, formatTable, info, writeResults, type BenchRow } from './repor
 import { openBenchServer, serverSettings } from './server.js';
 import { benchTooling } from './tooling-scale.js';
 import { benchWriteOverhead } from './write-overhead.js';
+import { benchFleet } from './fleet-scale.js';
 
-const SECTIONS = ['backfill', 'writes', 'locks', 'tooling', 'scale', 'parallel'] as const;
+const SECTIONS = ['backfill', 'writes', 'locks', 'tooling', 'scale', 'parallel', 'fleet'] as const;
 type Section = (typeof SECTIONS)[number];
 
 /** Sizes per mode. Full: the brief's 1M-row table; 16M rows is opt-in (`--scale-rows`: several minutes more, see docs/benchmarks.md). */
 const MODES = {
-  quick: { backfillRows: 100_000, scaleRows: [100_000, 200_000], writeRows: 100_000, writeSeconds: 1, writeRounds: 2, durableInserts: false, lockRows: 100_000 },
-  full: { backfillRows: 1_000_000, scaleRows: [1_000_000, 4_000_000], writeRows: 1_000_000, writeSeconds: 4, writeRounds: 5, durableInserts: true, lockRows: 1_000_000 },
+  quick: { fleetDatabases: 10, fleetRows: 10_000, backfillRows: 100_000, scaleRows: [100_000, 200_000], writeRows: 100_000, writeSeconds: 1, writeRounds: 2, durableInserts: false, lockRows: 100_000 },
+  full: { fleetDatabases: 40, fleetRows: 50_000, backfillRows: 1_000_000, scaleRows: [1_000_000, 4_000_000], writeRows: 1_000_000, writeSeconds: 4, writeRounds: 5, durableInserts: true, lockRows: 1_000_000 },
 };
 
 const { values } = parseArgs({
@@ -93,6 +94,10 @@ try {
   if (only.has('parallel')) {
     log(`parallel backfill on ${sizes.backfillRows} rows (--jobs 1, 2, 4; one UPDATE with and without the trigger)`);
     rows.push(...(await benchParallel(server.url, sizes.backfillRows)));
+  }
+  if (only.has('fleet')) {
+    log(`fleet: phase 1 on ${sizes.fleetDatabases} databases of ${sizes.fleetRows} rows, concurrency 1, 2, 4`);
+    rows.push(...(await benchFleet(server.url, { databases: sizes.fleetDatabases, rows: sizes.fleetRows, log })));
   }
   const seconds = since(started) / 1000;
   const run = {

@@ -33,7 +33,13 @@ export { renderJson as renderCheckJson } from './check/report-json.js';
 export { renderGithub as renderCheckGithub } from './check/report-github.js';
 
 // Applying migrations
-export { migrate, type MigrateOptions, type MigrateResult, type AppliedFile, type RunOptions } from './commands/migrate.js';
+export type { MigrateOptions, MigrateResult, AppliedFile, RunOptions } from './commands/migrate.js';
+// migrate and status take `databaseUrl` (one database) or `fleet` (docs/fleets.md)
+export { migrate, status } from './fleet/api.js';
+export { verifyFleet, type FleetStatusOptions, type FleetStatusResult, type FleetVerifyResult } from './fleet/status-fleet.js';
+export type { FleetMigrateOptions, FleetMigrateResult, FleetOptions } from './fleet/migrate-fleet.js';
+export type { FleetEvent, FleetLog } from './fleet/events.js';
+export type { FleetSummary, FleetTargetResult, TargetOutcome } from './fleet/summary.js';
 export { rollback, type RollbackOptions, type RollbackResult } from './commands/rollback.js';
 export type { RunnerEvent, EventLog } from './events.js';
 
@@ -43,7 +49,7 @@ export type { BackfillResult } from './backfill/engine.js';
 export type { VerifyResult } from './backfill/verify.js';
 
 // Status
-export { status, type StatusOptions, type StatusReport, type ChangeStatus, type BackfillProgress } from './commands/status.js';
+export type { StatusOptions, StatusReport, ChangeStatus, BackfillProgress } from './commands/status.js';
 
 // The life of a change in phases.yaml
 export { archive, type ArchiveOptions, type ArchiveResult } from './commands/archive.js';

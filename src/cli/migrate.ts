@@ -5,8 +5,11 @@ import { withEventOutputOptions, withProjectOption } from './options.js';
 import { action, processOutput, requireDatabaseUrl, withDatabaseOption } from './output.js';
 import { BOUNDS } from '../option-bounds.js';
 import { bounded, rangeNote } from './parse-number.js';
+import { withFleetOptions, type FleetFlags } from './fleet.js';
+import { migrateFleetCli } from './fleet-commands.js';
 
-interface MigrateFlags {
+interface MigrateFlags extends FleetFlags {
+  allowPartialFleet?: boolean;
   databaseUrl?: string;
   project?: string;
   dryRun?: boolean;
@@ -27,9 +30,10 @@ interface MigrateFlags {
 
 /** `phasectl migrate`: applies pending migration files (backfills and verifications included). */
 export function register(program: Command): void {
-  withEventOutputOptions(withProjectOption(withDatabaseOption(program.command('migrate'))))
+  withFleetOptions(withEventOutputOptions(withProjectOption(withDatabaseOption(program.command('migrate')))))
+    .option('--allow-partial-fleet', 'with --fleet: let phase 3 start although a database has not applied phase 2')
     .description('apply pending migrations in db/migrations, in file-name order')
-    .addHelpText('after', '\nExamples:\n  $ DATABASE_URL=postgres://app@db/app phasectl migrate\n  $ phasectl migrate --dry-run                       # print what would run\n  $ phasectl migrate --to-release 1.5.0 --json       # stop at a release boundary; JSON events\n  $ phasectl migrate --lock-timeout 500 --retry-for 300 --wait-lock 60\n  $ phasectl migrate --jobs 2 --max-replication-lag 10  # two backfill workers, paused while a replica lags')
+    .addHelpText('after', '\nExamples:\n  $ DATABASE_URL=postgres://app@db/app phasectl migrate\n  $ phasectl migrate --dry-run                       # print what would run\n  $ phasectl migrate --to-release 1.5.0 --json       # stop at a release boundary; JSON events\n  $ phasectl migrate --lock-timeout 500 --retry-for 300 --wait-lock 60\n  $ phasectl migrate --jobs 2 --max-replication-lag 10  # two backfill workers, paused while a replica lags\n  $ phasectl migrate --fleet --concurrency 4          # every database of fleet.yaml (docs/fleets.md)')
     .option('--dry-run', 'print the SQL of each pending file and change nothing')
     .option('--to-release <name>', 'stop after the last file of this release')
     .option('--lock-timeout <ms>', 'lock_timeout for DDL, set after each file\'s own (the files are not edited)' + rangeNote(BOUNDS.lockTimeoutMs), bounded(BOUNDS.lockTimeoutMs))
@@ -44,6 +48,7 @@ export function register(program: Command): void {
     .option('--throttle-query <sql>', 'pause new backfill batches while this SELECT returns true (read-only, 5 s statement_timeout; qualify table names)')
     .action(
       action(async (flags: MigrateFlags) => {
+        if (flags.fleet !== undefined) return await migrateFleetCli(flags);
         await withEventOutput(flags, async ({ log, signal }) => {
           const result = await migrate({
             databaseUrl: requireDatabaseUrl(flags.databaseUrl),

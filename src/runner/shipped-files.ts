@@ -10,6 +10,8 @@ import type { MigrationFile } from './migration-files.js';
 const MIGRATIONS_PREFIX = 'db/migrations/';
 /** At most this many names in the message; the rest are counted. */
 const LISTED = 10;
+/** The inputs of the last check that found phases.yaml and the files agreeing (same inputs, same answer). */
+let lastAgreed: string | undefined;
 
 /**
  * Refuses (exit 2, before any database work) when phases.yaml no longer generates the migration files of
@@ -19,6 +21,9 @@ const LISTED = 10;
  * being silently ignored, or half-applied by anything still reading phases.yaml.
  */
 export function requireGeneratedMigrations(loaded: LoadedPhases, files: MigrationFile[]): void {
+  // A fleet run checks the same project once per database: generating every file again each time is pure CPU.
+  const inputs = `${loaded.file}\u0000${loaded.text}\u0000${files.map((file) => `${file.name}\u0000${file.checksum}`).join('\u0000')}`;
+  if (inputs === lastAgreed) return;
   const changeIds = new Set(allChanges(loaded.spec).map((change) => change.id));
   const expected = new Map<string, string>();
   // With the project's own templates and timeouts (phases.yaml `migrations:`), as generate wrote them.
@@ -38,7 +43,10 @@ export function requireGeneratedMigrations(loaded: LoadedPhases, files: Migratio
     else if (content !== file.content) problems.push(`${file.name} (differs from what phases.yaml generates)`);
   }
   for (const name of expected.keys()) if (!onDisk.has(name)) problems.push(`${name} (missing)`);
-  if (problems.length === 0) return;
+  if (problems.length === 0) {
+    lastAgreed = inputs;
+    return;
+  }
   const listed = problems.slice(0, LISTED).map((line) => `\n  ${line}`).join('');
   const more = problems.length > LISTED ? `\n  … and ${problems.length - LISTED} more` : '';
   throw new InputError(`phases.yaml and the migration files in db/migrations disagree; nothing was run:${listed}${more}`, {
