@@ -72,7 +72,7 @@ test('templates and timeouts declared in phases.yaml shape what advance writes; 
     { column_name: 'id' },
     { column_name: 'job_title' },
   ]);
-});
+}, 300_000);
 
 test('a templates folder that is missing, links out of the project or holds a misnamed template: exit 2 at the phases.yaml key, nothing written', async () => {
   const good = repo.read('phases.yaml');
@@ -100,7 +100,9 @@ test('a templates folder that is missing, links out of the project or holds a mi
   for (const refusal of refusals) {
     const { text, line } = setMigrations(good, [refusal.setup()]);
     repo.write('phases.yaml', text);
-    for (const args of [['advance', '--release', '2.0.0'], ['generate'], ['migrate'], ['plan', 'rename', 'users.id', 'user_id']]) {
+    // Every command that renders or checks with the settings refuses the first; advance and generate the others.
+    const commands = refusal === refusals[0] ? [['advance', '--release', '2.0.0'], ['generate'], ['migrate'], ['plan', 'rename', 'users.id', 'user_id']] : [['advance', '--release', '2.0.0'], ['generate']];
+    for (const args of commands) {
       const result = await cli(args);
       expect(result.code, `${args.join(' ')}: ${result.stderr}`).toBe(2);
       expect(result.stderr).toMatch(refusal.message);
@@ -110,4 +112,4 @@ test('a templates folder that is missing, links out of the project or holds a mi
     }
   }
   repo.write('phases.yaml', good);
-});
+}, 300_000);

@@ -37,7 +37,7 @@ test('a state schema of an older phasectl (duration_ms int) is widened to bigint
   const before = await query(db.url, `SELECT pg_relation_filenode('phasectl.migrations') AS node`);
   await migrate({ databaseUrl: db.url, projectDir: project.dir });
   expect(await query(db.url, `SELECT pg_relation_filenode('phasectl.migrations') AS node`)).toEqual(before);
-});
+}, 180_000);
 
 test('a second run of a completed contract: on a small table it succeeds, on a big one it stops without a long lock, changing nothing', async () => {
   const db = await createTestDatabase();
@@ -66,4 +66,4 @@ test('a second run of a completed contract: on a small table it succeeds, on a b
   } finally {
     await session.end();
   }
-});
+}, 180_000);
