@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { MAX_IDENTIFIER_BYTES, utf8Length } from './identifiers.js';
 import { changeColumns } from './change-columns.js';
+import { dependentFactsSchema } from './dependents-schema.js';
 import { firstNonPrinting, NON_PRINTING } from '../operations/name-guard.js';
 import type { PhasesFile } from './types.js';
 
@@ -22,7 +23,10 @@ export const KNOWN_KEYS = {
   '': ['version', 'releases', 'migrations', 'check', 'changes'],
   migrations: ['format'],
   check: ['sourceGlobs', 'ignoreGlobs'],
-  changes: ['id', 'rename', 'move', 'column', 'key', 'target', 'releases'],
+  changes: ['id', 'rename', 'move', 'column', 'key', 'target', 'dependents', 'releases'],
+  dependents: ['foreignKeys', 'functions'],
+  foreignKeys: ['schema', 'table', 'name', 'definition'],
+  functions: ['name', 'fingerprint', 'namesColumn', 'line'],
   rename: ['schema', 'table', 'from', 'to', 'type', 'up', 'down', 'lossy'],
   move: ['from', 'to', 'on'],
   from: ['schema', 'table', 'column'],
@@ -135,6 +139,7 @@ const renameChange = z
     rename: renameTarget,
     column: columnFacts,
     key: keyFacts,
+    dependents: dependentFactsSchema(identifier, sqlText).optional(),
     releases: phaseReleases.default({}),
   })
   .transform((change) => ({ kind: 'rename' as const, ...change }));
