@@ -3,21 +3,7 @@ import { InputError } from '../errors.js';
 import { columnMentionCondition } from '../operations/column-mention.js';
 import { qualify } from '../render/quote.js';
 import { displayColumn } from '../spec/identifiers.js';
-
-/** A user function or procedure whose source text mentions the column's name (a candidate for the parser). */
-export interface FunctionSource {
-  /** `oid::regprocedure` (search_path pg_catalog, pg_temp: qualified). */
-  name: string;
-  language: string;
-  source: string;
-  /** md5 of the source, as phase 3's guard computes it. */
-  fingerprint: string;
-  returnsTrigger: boolean;
-  /** Used by a trigger on the column's table. */
-  onThisTable: boolean;
-  /** Used by a trigger on some other table only. */
-  onOtherTable: boolean;
-}
+import { userFunctionCondition, type FunctionSource } from '../dependents/functions.js';
 
 /**
  * User-defined functions and procedures (not in pg_catalog, information_schema or phasectl, not an extension's,
@@ -53,18 +39,4 @@ export async function functionsMentioningColumn(db: Kysely<any>, target: { schem
     WHERE ${sql.raw(userFunctionCondition('p', 'n', 'l'))} AND ${sql.raw(columnMentionCondition('p.prosrc', target.column))}
     ORDER BY 1`.execute(db);
   return rows;
-}
-
-/**
- * SQL condition: `proc` (pg_proc alias) is a user's function or procedure with a source to read. Shared with
- * phase 3's guard so plan and guard look at the same functions. Pure.
- */
-export function userFunctionCondition(proc: string, namespace: string, language: string): string {
-  return [
-    `${namespace}.nspname OPERATOR(pg_catalog.<>) ALL (ARRAY['pg_catalog', 'information_schema', 'phasectl']::pg_catalog.name[])`,
-    `NOT pg_catalog.starts_with(${namespace}.nspname::pg_catalog.text, 'pg_')`,
-    `${language}.lanname OPERATOR(pg_catalog.<>) ALL (ARRAY['c', 'internal']::pg_catalog.name[])`,
-    `${proc}.prokind OPERATOR(pg_catalog.=) ANY (ARRAY['f', 'p']::pg_catalog."char"[])`,
-    `NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend AS e WHERE e.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_proc'::pg_catalog.regclass AND e.objid OPERATOR(pg_catalog.=) ${proc}.oid AND e.deptype OPERATOR(pg_catalog.=) 'e')`,
-  ].join(' AND ');
 }

@@ -7,7 +7,7 @@
  */
 import { isDeepStrictEqual } from 'node:util';
 import { InputError } from '../errors.js';
-import { derivedName } from '../operations/naming.js';
+import { fitIdentifier } from '../operations/naming.js';
 import { acceptedConstraintTexts } from '../operations/definition-rewrite.js';
 import { withoutNotValid } from '../operations/plan-parts.js';
 import { parseStatement, quoteIdentLikePostgres, scanTokens, SqlParseError } from '../sql/parser.js';
@@ -34,7 +34,7 @@ export function foreignKeysOnNewColumn(keys: readonly ReferencingForeignKey[], f
     return {
       schema: key.schema,
       table: key.table,
-      name: newForeignKeyName(key, from, to),
+      name: newForeignKeyName(key, to),
       definition: `${body} NOT VALID`,
       accepted: acceptedConstraintTexts(body),
       validate: wasValid,
@@ -59,9 +59,12 @@ export function originalForeignKeys(keys: readonly ReferencingForeignKey[], from
   });
 }
 
-/** The copy's name: the original's with the column name replaced where it appears, else `<name>_<to>` (63 bytes at most). */
-export function newForeignKeyName(key: ReferencingForeignKey, from: string, to: string): string {
-  return derivedName(key.name, from, to);
+/**
+ * The copy's name: `<name>_<to>` (63 bytes at most, else truncated with a hash). Not the original with the column
+ * replaced: a foreign key's name usually spells its own (referencing) column, e.g. orders_user_email_fkey.
+ */
+export function newForeignKeyName(key: ReferencingForeignKey, to: string): string {
+  return fitIdentifier(`${key.name}_${to}`);
 }
 
 const PREFIX = 'ALTER TABLE phasectl_table ADD CONSTRAINT phasectl_constraint ';
@@ -109,4 +112,10 @@ function constraintOf(tree: ConstraintTree) {
 /** The name a scanner token spells: quoted exactly, bare folded to lower case. */
 function denotedName(text: string): string {
   return text.startsWith('"') ? text.slice(1, -1).replace(/""/g, '"') : text.toLowerCase();
+}
+
+/** Plan's note: the foreign keys phasectl carries onto the new column. */
+export function foreignKeyNotes(keys: readonly ReferencingForeignKey[], to: string): string[] {
+  if (keys.length === 0) return [];
+  return [`carried: foreign key ${keys.map((key) => `${key.name} on ${key.schema}.${key.table}`).join(', ')} — copied onto ${to} in phase 1 (NOT VALID, then validated), the original dropped in phase 3`];
 }

@@ -14,6 +14,7 @@ import { acceptedConstraintTexts, constraintOnColumn, indexAfterOn, indexDefinit
 import { deferrability, record, validations, withoutNotValid, type ConstraintPlan, type IndexPlan } from './plan-parts.js';
 import { renderSteps, type StepDraft } from './step-drafts.js';
 import type { BackfillPlan, Definition, DerivedObject, Operation, PhaseSteps, Step } from './types.js';
+import { renameDependentSteps } from '../dependents/rename-steps.js';
 
 const kind = 'rename';
 /** Keys per batch in the DO blocks written for other runners (phasectl's engine adapts its own). */
@@ -378,6 +379,7 @@ function phase1(model: RenameModel, settings: GenerationSettings): PhaseSteps {
             template: 'validate',
             context: { validations: validations(toValidate), notNull: [] },
           },
+      ...renameDependentSteps(model.change).expand,
     ],
     settings,
   );
@@ -386,6 +388,7 @@ function phase1(model: RenameModel, settings: GenerationSettings): PhaseSteps {
     1,
     'down',
     [
+      ...renameDependentSteps(model.change).shrink,
       model.newConstraints.length === 0
         ? undefined
         : {
@@ -488,6 +491,7 @@ function phase3(model: RenameModel, settings: GenerationSettings): PhaseSteps {
           notNull: model.notNull ? [{ column: model.to, check: model.newNotNullCheck }] : [],
           defaultSql: columnDefault === undefined ? null : model.up(`(${columnDefault})`),
           ...triggerSourceGuard(model.change.id, { schema: model.schema, table: model.table }, model.from, model.to),
+          ...renameDependentSteps(model.change).contract,
           ...record(model.change.releases, 3),
         },
       },
@@ -558,6 +562,7 @@ function phase3(model: RenameModel, settings: GenerationSettings): PhaseSteps {
               notNull: model.notNull ? [{ column: from, check: model.oldNotNullCheck }] : [],
             },
           },
+      ...renameDependentSteps(model.change).restore,
     ],
     settings,
   );
@@ -571,6 +576,7 @@ export function renameDerivedObjects(change: RenameChange): DerivedObject[] {
   return [
     ...model.newIndexes.map((index): DerivedObject => ({ kind: 'index', ...on, name: index.name, about: `the copy of an index of ${model.from}` })),
     ...model.newConstraints.map((constraint): DerivedObject => ({ kind: 'constraint', ...on, name: constraint.name, about: `a constraint of ${model.to}`, unique: constraint.definition.startsWith('UNIQUE USING INDEX') })),
+    ...renameDependentSteps(change).newForeignKeys.map((key): DerivedObject => ({ kind: 'constraint', schema: key.schema, table: key.table, name: key.name, about: `the copy of foreign key on ${key.schema}.${key.table}` })),
     { kind: 'trigger', ...on, name: model.triggerName, about: 'the sync trigger' },
     { kind: 'function', schema: 'phasectl', table: '', name: model.functionName, about: 'the sync function' },
   ];

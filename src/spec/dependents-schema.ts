@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { DependentFacts } from './types.js';
 
 /**
  * The `dependents:` facts of a change in phases.yaml: objects outside the column that use it, read by `plan`
@@ -27,4 +28,12 @@ export function dependentFactsSchema(identifier: z.ZodType<string>, sqlText: z.Z
     foreignKeys: z.array(foreignKey).default([]),
     functions: z.array(functionFact).default([]),
   });
+}
+
+/** The `dependents:` facts as phases.yaml spells them: keys in a fixed order, optional facts left out. */
+export function dependentsToPlain(dependents: DependentFacts): Record<string, unknown> {
+  return {
+    foreignKeys: dependents.foreignKeys.map(({ schema, table, name, definition }) => ({ schema, table, name, definition })),
+    functions: dependents.functions.map(({ name, fingerprint, namesColumn, line }) => ({ name, fingerprint, namesColumn, ...(line === undefined ? {} : { line }) })),
+  };
 }
