@@ -9,6 +9,7 @@ import { currentPhase, type PhasesFile } from '../spec/types.js';
 import { resolveBase } from './base.js';
 import { GitRepository } from './git.js';
 import { sourcePathspecs } from './pathspecs.js';
+import { teamMigrationHits } from './team-migrations.js';
 import { nameForms } from './references.js';
 import { generatedFileViolations, firstDifferentLine } from './rules/generated-files.js';
 import { ledgerRuleViolations } from './rules/ledger.js';
@@ -179,7 +180,9 @@ async function checkReferences(
     git.grepWords(words, pathspecs),
     base ? git.grepWords(words, pathspecs, base.sha) : Promise.resolve(undefined),
   ]);
-  return oldColumnReferenceViolations({ dropped, head: headHits, base: baseHits ? { hits: baseHits, label: baseLabel } : undefined });
+  const seen = new Set(headHits.map((hit) => `${hit.path}:${hit.line}`));
+  const teamHits = base ? (await teamMigrationHits(git, words, base.sha)).filter((hit) => !seen.has(`${hit.path}:${hit.line}`)) : [];
+  return oldColumnReferenceViolations({ dropped, head: [...headHits, ...teamHits], base: baseHits ? { hits: baseHits, label: baseLabel } : undefined });
 }
 
 async function checkReleaseTags(git: GitRepository, head: LoadedPhases, baseSpec: PhasesFile | undefined, pattern: string, phasesPath: string): Promise<Violation[]> {
