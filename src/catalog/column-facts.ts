@@ -70,7 +70,7 @@ export async function readRenameFacts(
       hint: 'key columns identify rows for the backfill and for other tables: rename them in a maintenance window',
     });
   }
-  await refuseUnsafeSurroundings(db, tableOid, attribute.attnum, where, tableName);
+  await refuseUnsafeSurroundings(db, tableOid, attribute.attnum, where, tableName, { triggers: options.newColumnOnThisTable !== false });
   const key = await tableKey(db, tableOid, attribute.attnum, tableName);
   const column: ColumnFacts = {
     type: attribute.type,

@@ -17,6 +17,7 @@ import { savePhasesFile } from '../spec/save.js';
 import { CHANGE_ID_PATTERN, MAX_CHANGE_ID_LENGTH } from '../spec/schema.js';
 import type { ColumnFacts, DependentFacts, KeyFacts, RenameChange } from '../spec/types.js';
 import { functionsMentioningColumn } from '../catalog/dependent-functions.js';
+import { triggersNamingColumnInDefinition } from '../catalog/dependent-triggers.js';
 import { judgeFunctions, functionNotes } from '../dependents/functions.js';
 import { foreignKeyNotes } from '../dependents/foreign-keys.js';
 
@@ -92,7 +93,7 @@ export async function planRename(options: PlanRenameOptions): Promise<PlanRename
   try {
     const { column, key, type, notes, dependents } = connection
       ? await factsFromDatabase(connection, target, newName, options.type, options)
-      : { ...factsFromFlags(options), notes: [], dependents: { foreignKeys: [], functions: [] } };
+      : { ...factsFromFlags(options), notes: [], dependents: { foreignKeys: [], functions: [], triggers: [] } };
     const change: RenameChange = {
       kind: 'rename',
       id,
@@ -167,7 +168,9 @@ async function factsFromDatabase(
   const functions = judgeFunctions(await functionsMentioningColumn(connection.db, target), target);
   notes.push(...functionNotes(functions, displayColumn(target.schema, target.table, target.column), newName));
   notes.push(...foreignKeyNotes(foreignKeys, newName));
-  return { ...facts, ...(changesType ? { type } : {}), notes, dependents: { foreignKeys, functions } };
+  const triggers = await triggersNamingColumnInDefinition(connection.db, target, newName);
+  if (triggers.length > 0) notes.push(`carried: trigger ${triggers.map((trigger) => trigger.name).join(', ')} — re-created on ${newName} in phase 3 (UPDATE OF, WHEN and arguments re-pointed)`);
+  return { ...facts, ...(changesType ? { type } : {}), notes, dependents: { foreignKeys, functions, triggers } };
 }
 
 /** Offline facts: the type and key from flags, nothing else known (nullable, no indexes or constraints). */

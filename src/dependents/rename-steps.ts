@@ -6,6 +6,7 @@ import type { StepDraft } from '../operations/step-drafts.js';
 import type { RenameChange } from '../spec/types.js';
 import { foreignKeysOnNewColumn, originalForeignKeys, type ForeignKeyPlan } from './foreign-keys.js';
 import { functionGuard } from './functions.js';
+import { triggerSwaps } from './triggers.js';
 
 export interface RenameDependentSteps {
   /** Phase 1 up, after the indexes and constraints of the new column exist. */
@@ -26,6 +27,7 @@ export function renameDependentSteps(change: RenameChange): RenameDependentSteps
   const keys = change.dependents?.foreignKeys ?? [];
   const copies = foreignKeysOnNewColumn(keys, from, to, where);
   const originals = originalForeignKeys(keys, from);
+  const triggers = change.dependents?.triggers ?? [];
   const addSteps = (names: { add: string; validate: string }, plans: ForeignKeyPlan[], column: string): StepDraft[] => {
     if (plans.length === 0) return [];
     const toValidate = plans.filter((plan) => plan.validate);
@@ -51,11 +53,17 @@ export function renameDependentSteps(change: RenameChange): RenameDependentSteps
             },
           ],
     contract: {
+      recreateTriggers: triggerSwaps(triggers, from, to, where, 'contract'),
       dropForeignKeys: originals.map((plan) => ({ ...plan, comment: `intended drop: foreign key ${plan.name} on ${from}; its copy on ${to} holds since phase 1.` })),
       functionGuard: change.dependents !== undefined,
       ...functionGuard(change.id, from, to, change.dependents?.functions ?? []),
     },
-    restore: addSteps({ add: 'restore-foreign-keys', validate: 'restore-validate-foreign-keys' }, originals, from),
+    restore: [
+      ...addSteps({ add: 'restore-foreign-keys', validate: 'restore-validate-foreign-keys' }, originals, from),
+      ...(triggers.length === 0
+        ? []
+        : [{ name: 'restore-triggers', summary: `re-create the triggers that named ${from} on it again`, transaction: true, template: 'restore-triggers', context: { triggers: triggerSwaps(triggers, from, to, where, 'restore') } }]),
+    ],
     newForeignKeys: copies,
   };
 }

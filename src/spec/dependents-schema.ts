@@ -24,9 +24,11 @@ export function dependentFactsSchema(identifier: z.ZodType<string>, sqlText: z.Z
     /** The body's line of the first mention (1 = the line after `AS $$`). */
     line: z.number().int().positive().optional(),
   });
+  const trigger = z.strictObject({ name: identifier, definition: sqlText });
   return z.strictObject({
     foreignKeys: z.array(foreignKey).default([]),
     functions: z.array(functionFact).default([]),
+    triggers: z.array(trigger).default([]),
   });
 }
 
@@ -35,5 +37,6 @@ export function dependentsToPlain(dependents: DependentFacts): Record<string, un
   return {
     foreignKeys: dependents.foreignKeys.map(({ schema, table, name, definition }) => ({ schema, table, name, definition })),
     functions: dependents.functions.map(({ name, fingerprint, namesColumn, line }) => ({ name, fingerprint, namesColumn, ...(line === undefined ? {} : { line }) })),
+    ...(dependents.triggers.length === 0 ? {} : { triggers: dependents.triggers.map(({ name, definition }) => ({ name, definition })) }),
   };
 }

@@ -170,8 +170,16 @@ export interface DependentFunction {
   line?: number;
 }
 
+/** A user trigger on the table naming the column (UPDATE OF, WHEN, arguments): re-created on the new column in phase 3. */
+export interface DependentTrigger {
+  name: string;
+  /** pg_get_triggerdef, read with search_path = pg_catalog, pg_temp. */
+  definition: string;
+}
+
 /** What else uses the column (phases.yaml `dependents:`), read by `plan`. */
 export interface DependentFacts {
   foreignKeys: ReferencingForeignKey[];
   functions: DependentFunction[];
+  triggers: DependentTrigger[];
 }

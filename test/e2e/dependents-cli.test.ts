@@ -17,7 +17,13 @@ afterAll(async () => {
 });
 
 const SCHEMA = `
-  CREATE TABLE public.users (id bigint PRIMARY KEY, email text NOT NULL CONSTRAINT users_email_key UNIQUE, name text);
+  CREATE TABLE public.users (id bigint PRIMARY KEY, email text NOT NULL CONSTRAINT users_email_key UNIQUE, name text, fts tsvector);
+  CREATE TABLE public.email_changes (n int NOT NULL);
+  INSERT INTO public.email_changes VALUES (0);
+  CREATE FUNCTION public.count_change() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN UPDATE public.email_changes SET n = n + 1; RETURN NULL; END $$;
+  -- Triggers naming the column in their arguments, UPDATE OF list and WHEN clause: re-created on the new column.
+  CREATE TRIGGER users_fts BEFORE INSERT OR UPDATE ON public.users FOR EACH ROW EXECUTE FUNCTION tsvector_update_trigger(fts, 'pg_catalog.simple', email, name);
+  CREATE TRIGGER users_email_changed AFTER UPDATE OF email ON public.users FOR EACH ROW WHEN (OLD.email IS DISTINCT FROM NEW.email) EXECUTE FUNCTION public.count_change();
   CREATE TABLE public.orders (id bigint PRIMARY KEY, user_email text,
     CONSTRAINT orders_user_email_fkey FOREIGN KEY (user_email) REFERENCES public.users (email) MATCH FULL ON UPDATE CASCADE ON DELETE SET NULL);
   CREATE TABLE public.audits (id bigint PRIMARY KEY, who text,
@@ -62,12 +68,16 @@ test('foreign keys are carried and functions guard phase 3, through three phases
   };
   const originalOrders = await constraintsOf(db.url, 'public.orders');
   const originalAudits = await constraintsOf(db.url, 'public.audits');
+  const triggersOf = async () => query<{ name: string; definition: string }>(db.url,
+    `SELECT tgname AS name, pg_get_triggerdef(oid) AS definition FROM pg_trigger WHERE tgrelid = 'public.users'::regclass AND NOT tgisinternal AND tgname NOT LIKE 'zz_phasectl%' ORDER BY 1`);
+  const originalTriggers = await triggersOf();
 
   await ok('init');
   const plan = await ok('plan', 'rename', 'users.email', 'contact_email', '--id', 'users-email');
   expect(plan.stdout).toContain('public.email_of(bigint), line 5 of its body');
   expect(plan.stdout).not.toContain('contact_emails()');
   expect(plan.stdout).toContain('carried: foreign key audits_who_fkey on public.audits, orders_user_email_fkey on public.orders');
+  expect(plan.stdout).toContain('carried: trigger users_email_changed, users_fts — re-created on contact_email in phase 3');
   const yaml = await readFile(join(dir, 'phases.yaml'), 'utf8');
   expect(yaml).toContain('definition: FOREIGN KEY (user_email) REFERENCES public.users(email) MATCH FULL ON UPDATE CASCADE ON DELETE SET NULL');
 
@@ -118,15 +128,24 @@ test('foreign keys are carried and functions guard phase 3, through three phases
   expect(await query(db.url, `SELECT public.email_of(3) AS e, public.contact_emails() AS c`)).toEqual([{ e: 'u3@x', c: '1' }]);
   await query(db.url, `UPDATE public.users SET contact_email = 'moved3@x' WHERE id = 3`);
   expect(await query(db.url, `SELECT count(*)::int AS n FROM public.orders WHERE user_email = 'moved3@x'`)).toEqual([{ n: 2 }]);
+  expect(await triggersOf()).toEqual([
+    { name: 'users_email_changed', definition: 'CREATE TRIGGER users_email_changed AFTER UPDATE OF contact_email ON public.users FOR EACH ROW WHEN ((old.contact_email IS DISTINCT FROM new.contact_email)) EXECUTE FUNCTION count_change()' },
+    { name: 'users_fts', definition: "CREATE TRIGGER users_fts BEFORE INSERT OR UPDATE ON public.users FOR EACH ROW EXECUTE FUNCTION tsvector_update_trigger('fts', 'pg_catalog.simple', 'contact_email', 'name')" },
+  ]);
+  const changesBefore = (await query<{ n: number }>(db.url, 'SELECT n FROM public.email_changes'))[0]!.n;
+  await query(db.url, `UPDATE public.users SET contact_email = 'searchable@x' WHERE id = 4`);
+  expect(await query(db.url, `SELECT fts @@ 'searchable'::tsquery AS found FROM public.users WHERE id = 4`)).toEqual([{ found: true }]);
+  expect(await query(db.url, 'SELECT n FROM public.email_changes')).toEqual([{ n: changesBefore + 1 }]);
   const orphanAfter = await query(db.url, `INSERT INTO public.orders VALUES (1001, 'nobody@x')`).then(() => 'inserted', (error: Error) => error.message);
   expect(orphanAfter).toContain('violates foreign key constraint');
 
   // Down of phase 3 restores the original keys; down of phase 1 removes the copies: the catalog as it was.
   await ok('rollback', '--release', '1.2.0', '--yes', '--quiet');
+  expect(await triggersOf()).toEqual(originalTriggers);
   expect(await constraintsOf(db.url, 'public.orders')).toEqual(afterPhase2.orders);
   expect(await constraintsOf(db.url, 'public.audits')).toEqual(afterPhase2.audits);
   await ok('rollback', '--release', '1.1.0', '--yes', '--quiet');
   await ok('rollback', '--release', '1.0.0', '--yes', '--quiet');
   expect(await constraintsOf(db.url, 'public.orders')).toEqual(originalOrders);
   expect(await constraintsOf(db.url, 'public.audits')).toEqual(originalAudits);
-});
+}, 300_000);

@@ -23,7 +23,7 @@ export async function plannedRename(url: string, target: { schema: string; table
       rename: { schema: target.schema, table: target.table, from: target.column, to },
       column,
       key,
-      ...(foreignKeys.length === 0 ? {} : { dependents: { foreignKeys, functions: [] } }),
+      ...(foreignKeys.length === 0 ? {} : { dependents: { foreignKeys, functions: [], triggers: [] } }),
       releases: { phase1: '1', phase2: '2', phase3: '3' },
     };
   } finally {
