@@ -76,5 +76,5 @@ export function userFunctionCondition(proc: string, namespace: string, language:
     `${language}.lanname OPERATOR(pg_catalog.<>) ALL (ARRAY['c', 'internal']::pg_catalog.name[])`,
     `${proc}.prokind OPERATOR(pg_catalog.=) ANY (ARRAY['f', 'p']::pg_catalog."char"[])`,
     `NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend AS e WHERE e.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_proc'::pg_catalog.regclass AND e.objid OPERATOR(pg_catalog.=) ${proc}.oid AND e.deptype OPERATOR(pg_catalog.=) 'e')`,
-  ].join(' AND ');
+  ].join('\n    AND ');
 }
