@@ -4,7 +4,8 @@ import { didYouMean } from '../spec/closest-name.js';
 import { displayColumn, displayIdentifier, MAX_IDENTIFIER_BYTES, utf8Length } from '../spec/identifiers.js';
 import { refuseUnsafeSurroundings } from './refusals.js';
 import { unsupportedServer } from '../session/server-version.js';
-import type { ColumnFacts, ConstraintFact, IndexFact, KeyFacts } from '../spec/types.js';
+import { readReferencingForeignKeys } from './referencing-foreign-keys.js';
+import type { ColumnFacts, ConstraintFact, IndexFact, KeyFacts, ReferencingForeignKey } from '../spec/types.js';
 
 /** The column a change starts from. */
 export interface ColumnTarget {
@@ -24,7 +25,7 @@ export async function readRenameFacts(
   newName: string,
   /** A move creates the new column on another table: the source table may already have a column of that name. */
   options: { newColumnOnThisTable?: boolean } = {},
-): Promise<{ column: ColumnFacts; key: KeyFacts }> {
+): Promise<{ column: ColumnFacts; key: KeyFacts; foreignKeys: ReferencingForeignKey[] }> {
   const where = displayColumn(target.schema, target.table, target.column);
   const tableName = displayColumn(target.schema, target.table);
   if (newName.length === 0) throw new InputError('the new column name is empty', { hint: 'give the new name, e.g. favourite_color' });
@@ -59,14 +60,15 @@ export async function readRenameFacts(
     });
   }
   await refuseDependentViews(db, tableOid, attribute.attnum, where);
-  await refuseReferencingForeignKeys(db, tableOid, attribute.attnum, where);
+  // A move cannot carry foreign keys that reference the column; a rename copies them onto the new column.
+  if (options.newColumnOnThisTable === false) await refuseReferencingForeignKeys(db, tableOid, attribute.attnum, where);
   const primaryKey = await primaryKeyColumns(db, tableOid);
   if (primaryKey && primaryKey.attnums.includes(attribute.attnum)) {
     throw new InputError(`${where} is part of the primary key ${displayIdentifier(primaryKey.name)}; phasectl does not rename key columns`, {
       hint: 'key columns identify rows for the backfill and for other tables: rename them in a maintenance window',
     });
   }
-  await refuseUnsafeSurroundings(db, tableOid, attribute.attnum, where, tableName);
+  await refuseUnsafeSurroundings(db, tableOid, attribute.attnum, where, tableName, { triggers: options.newColumnOnThisTable !== false });
   const key = await tableKey(db, tableOid, attribute.attnum, tableName);
   const column: ColumnFacts = {
     type: attribute.type,
@@ -76,7 +78,8 @@ export async function readRenameFacts(
     indexes: await columnIndexes(db, tableOid, attribute.attnum, where),
     constraints: await columnConstraints(db, tableOid, attribute.attnum),
   };
-  return { column, key };
+  const foreignKeys = options.newColumnOnThisTable === false ? [] : await readReferencingForeignKeys(db, tableOid, attribute.attnum, column.indexes, where);
+  return { column, key, foreignKeys };
 }
 
 async function requireServerVersion(db: Kysely<any>): Promise<void> {

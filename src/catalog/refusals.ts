@@ -14,9 +14,17 @@ import { displayIdentifier } from '../spec/identifiers.js';
  * - a publication whose column list names the column (subscribers would never receive the new column);
  * - user BEFORE row triggers that fire after phasectl's (their changes to the column would not be copied).
  */
-export async function refuseUnsafeSurroundings(db: Kysely<any>, tableOid: number, attnum: number, where: string, tableName: string): Promise<void> {
+export async function refuseUnsafeSurroundings(
+  db: Kysely<any>,
+  tableOid: number,
+  attnum: number,
+  where: string,
+  tableName: string,
+  /** A rename re-creates the triggers that name the column (src/dependents/triggers.ts); a move refuses them. */
+  carried: { triggers: boolean } = { triggers: false },
+): Promise<void> {
   await refuseRowLevelSecurity(db, tableOid, attnum, where, tableName);
-  await refuseDependentObjects(db, tableOid, attnum, where);
+  await refuseDependentObjects(db, tableOid, attnum, where, carried.triggers);
   await refusePublicationColumnLists(db, tableOid, attnum, where);
   await refuseLateBeforeTriggers(db, tableOid, tableName);
 }
@@ -38,7 +46,7 @@ async function refuseRowLevelSecurity(db: Kysely<any>, tableOid: number, attnum:
 }
 
 /** Objects phase 3's DROP COLUMN would fail on (policies, triggers) or silently drop (statistics, an owned sequence). */
-async function refuseDependentObjects(db: Kysely<any>, tableOid: number, attnum: number, where: string): Promise<void> {
+async function refuseDependentObjects(db: Kysely<any>, tableOid: number, attnum: number, where: string, triggersCarried: boolean): Promise<void> {
   const { rows } = await sql<{ kind: string; name: string }>`
     SELECT 'policy' AS kind, pg_catalog.quote_ident(p.polname) AS name
     FROM pg_catalog.pg_depend d JOIN pg_catalog.pg_policy p ON p.oid OPERATOR(pg_catalog.=) d.objid
@@ -49,7 +57,7 @@ async function refuseDependentObjects(db: Kysely<any>, tableOid: number, attnum:
     FROM pg_catalog.pg_depend d JOIN pg_catalog.pg_trigger t ON t.oid OPERATOR(pg_catalog.=) d.objid
     WHERE d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_trigger'::regclass AND d.refclassid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::regclass
       AND d.refobjid OPERATOR(pg_catalog.=) ${tableOid} AND d.refobjsubid OPERATOR(pg_catalog.=) ${attnum} AND NOT t.tgisinternal
-      AND t.tgname NOT LIKE ${`${SYNC_TRIGGER_PREFIX}%`}
+      AND t.tgname NOT LIKE ${`${SYNC_TRIGGER_PREFIX}%`} AND NOT ${triggersCarried}
     UNION
     SELECT 'statistics object', pg_catalog.quote_ident(s.stxname)
     FROM pg_catalog.pg_statistic_ext s

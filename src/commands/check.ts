@@ -10,6 +10,7 @@ import { allChanges, currentPhase, type PhasesFile } from '../spec/types.js';
 import { resolveBase } from '../check/base.js';
 import { GitRepository } from '../check/git.js';
 import { sourcePathspecs } from '../check/pathspecs.js';
+import { teamMigrationHits } from '../check/team-migrations.js';
 import { nameForms } from '../check/references.js';
 import { generatedFileViolations, firstDifferentLine } from '../check/rules/generated-files.js';
 import { ledgerRuleViolations } from '../check/rules/ledger.js';
@@ -192,7 +193,9 @@ async function checkReferences(
     git.grepWords(words, pathspecs),
     base ? git.grepWords(words, pathspecs, base.sha) : Promise.resolve(undefined),
   ]);
-  return oldColumnReferenceViolations({ dropped, head: headHits, base: baseHits ? { hits: baseHits, label: baseLabel } : undefined });
+  const seen = new Set(headHits.map((hit) => `${hit.path}:${hit.line}`));
+  const teamHits = base ? (await teamMigrationHits(git, words, base.sha)).filter((hit) => !seen.has(`${hit.path}:${hit.line}`)) : [];
+  return oldColumnReferenceViolations({ dropped, head: [...headHits, ...teamHits], base: baseHits ? { hits: baseHits, label: baseLabel } : undefined });
 }
 
 async function checkReleaseTags(git: GitRepository, head: LoadedPhases, baseSpec: PhasesFile | undefined, pattern: string, phasesPath: string): Promise<Violation[]> {

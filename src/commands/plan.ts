@@ -17,7 +17,11 @@ import { displayColumn, displayIdentifier, MAX_IDENTIFIER_BYTES, utf8Length } fr
 import { loadPhasesFile } from '../spec/load.js';
 import { savePhasesFile } from '../spec/save.js';
 import { CHANGE_ID_PATTERN, MAX_CHANGE_ID_LENGTH } from '../spec/schema.js';
-import type { ColumnFacts, KeyFacts, RenameChange } from '../spec/types.js';
+import type { ColumnFacts, DependentFacts, KeyFacts, RenameChange } from '../spec/types.js';
+import { functionsMentioningColumn } from '../catalog/dependent-functions.js';
+import { triggersNamingColumnInDefinition } from '../catalog/dependent-triggers.js';
+import { judgeFunctions, functionNotes } from '../dependents/functions.js';
+import { foreignKeyNotes } from '../dependents/foreign-keys.js';
 
 export interface PlanRenameOptions {
   /** Project root holding phases.yaml (default: the current directory). */
@@ -109,7 +113,9 @@ export async function planRename(options: PlanRenameOptions): Promise<PlanRename
   }
   const connection = options.databaseUrl ? await connect(options.databaseUrl, { max: 1, applicationName: 'phasectl plan' }) : undefined;
   try {
-    const { column, key, type, notes } = connection ? await factsFromDatabase(connection, target, newName, options.type, options) : { ...factsFromFlags(options), notes: [] };
+    const { column, key, type, notes, dependents } = connection
+      ? await factsFromDatabase(connection, target, newName, options.type, options)
+      : { ...factsFromFlags(options), notes: [], dependents: { foreignKeys: [], functions: [], triggers: [] } };
     const change: RenameChange = {
       kind: 'rename',
       id,
@@ -125,6 +131,7 @@ export async function planRename(options: PlanRenameOptions): Promise<PlanRename
       },
       column,
       key,
+      dependents,
       releases: {},
     };
     // Names go into comments of the generated SQL and JavaScript: printable ones only (U+2028 would end a // comment).
@@ -172,15 +179,20 @@ async function factsFromDatabase(
   newName: string,
   type: string | undefined,
   expressions: { up?: string; down?: string },
-): Promise<{ column: ColumnFacts; key: KeyFacts; type?: string; notes: string[] }> {
-  const facts = await readRenameFacts(connection.db, target, newName);
+): Promise<{ column: ColumnFacts; key: KeyFacts; type?: string; notes: string[]; dependents: DependentFacts }> {
+  const { foreignKeys, ...facts } = await readRenameFacts(connection.db, target, newName);
   const changesType = type !== undefined && type !== facts.column.type;
   if (changesType) {
     // Without --up/--down the generated SQL casts; refuse now if PostgreSQL has no assignment cast to do it.
     await requireConversions(connection.db, displayColumn(target.schema, target.table, target.column), facts.column.type, type, expressions);
   }
   const notes = triggerSourceNotes(await triggersNamingColumn(connection.db, target, target.column), target.column, newName);
-  return { ...facts, ...(changesType ? { type } : {}), notes };
+  const functions = judgeFunctions(await functionsMentioningColumn(connection.db, target), target);
+  notes.push(...functionNotes(functions, displayColumn(target.schema, target.table, target.column), newName));
+  notes.push(...foreignKeyNotes(foreignKeys, newName));
+  const triggers = await triggersNamingColumnInDefinition(connection.db, target, newName);
+  if (triggers.length > 0) notes.push(`carried: trigger ${triggers.map((trigger) => trigger.name).join(', ')} — re-created on ${newName} in phase 3 (UPDATE OF, WHEN and arguments re-pointed)`);
+  return { ...facts, ...(changesType ? { type } : {}), notes, dependents: { foreignKeys, functions, triggers } };
 }
 
 /** Offline facts: the type and key from flags, nothing else known (nullable, no indexes or constraints). */

@@ -14,6 +14,7 @@ import { columnCopy, copiedObjects, copySteps, dropCopySteps, restoreSteps, type
 import { record } from './plan-parts.js';
 import { renderSteps, type StepDraft } from './step-drafts.js';
 import type { BackfillPlan, Definition, DerivedObject, Operation, PhaseSteps, Step } from './types.js';
+import { renameDependentSteps } from '../dependents/rename-steps.js';
 
 const kind = 'rename';
 
@@ -254,6 +255,7 @@ function phase1(model: RenameModel, settings: GenerationSettings): PhaseSteps {
       },
       backfillDraft('backfill', `copy ${from} into ${to} for existing rows, in batches`, backfillPlan(model, 'up'), walkContext(model, 'up')),
       ...copySteps(model.copy),
+      ...renameDependentSteps(model.change).expand,
     ],
     settings,
   );
@@ -262,6 +264,7 @@ function phase1(model: RenameModel, settings: GenerationSettings): PhaseSteps {
     1,
     'down',
     [
+      ...renameDependentSteps(model.change).shrink,
       ...dropCopySteps(model.copy),
       {
         name: 'shrink',
@@ -337,6 +340,7 @@ function phase3(model: RenameModel, settings: GenerationSettings): PhaseSteps {
           notNull: notNullCheck ? [{ column: to, check: notNullCheck.name }] : [],
           defaultSql: columnDefault === undefined ? null : model.up(`(${columnDefault})`),
           ...contractGuards(model.copy.sides),
+          ...renameDependentSteps(model.change).contract,
           ...record(model.change.releases, 3),
         },
       },
@@ -364,6 +368,7 @@ function phase3(model: RenameModel, settings: GenerationSettings): PhaseSteps {
       },
       backfillDraft('backfill-old', `fill ${from} from ${to} for existing rows, in batches`, backfillPlan(model, 'down'), walkContext(model, 'down')),
       ...restoreSteps(model.copy, validateNotNullCheck),
+      ...renameDependentSteps(model.change).restore,
     ],
     settings,
   );
@@ -376,6 +381,7 @@ export function renameDerivedObjects(change: RenameChange): DerivedObject[] {
   const on = { schema: model.schema, table: model.table };
   return [
     ...copiedObjects(model.copy),
+    ...renameDependentSteps(change).newForeignKeys.map((key): DerivedObject => ({ kind: 'constraint', schema: key.schema, table: key.table, name: key.name, about: `the copy of foreign key on ${key.schema}.${key.table}` })),
     { kind: 'trigger', ...on, name: model.triggerName, about: 'the sync trigger' },
     { kind: 'function', schema: 'phasectl', table: '', name: model.functionName, about: 'the sync function' },
     { kind: 'trigger', ...on, name: insertOldTriggerName(change.id), about: 'the sync trigger of old-release inserts' },

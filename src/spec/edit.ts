@@ -4,6 +4,7 @@ import { parsePhasesDocument, parsePhasesText, type DocumentPath, type LoadedPha
 import { changeSchema, fileRuleIssues, releaseNameSchema } from './schema.js';
 import type { Change, PhaseNumber, PhasesFile, ReleaseName } from './types.js';
 import { copyAlongPath } from './yaml-copy.js';
+import { dependentsToPlain } from './dependents-schema.js';
 
 /**
  * Edits of phases.yaml that keep the user's comments and formatting: each works on a copy of the
@@ -41,6 +42,7 @@ export function changeToPlain(change: Change): Record<string, unknown> {
     ...(change.kind === 'move'
       ? { target: { existingColumn: change.target.existingColumn, ...(change.target.uniqueIndex === undefined ? {} : { uniqueIndex: change.target.uniqueIndex }) } }
       : {}),
+    ...(change.kind === 'rename' && change.dependents ? { dependents: dependentsToPlain(change.dependents) } : {}),
     releases: { ...change.releases },
   };
 }

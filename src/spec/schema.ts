@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { MAX_IDENTIFIER_BYTES, utf8Length } from './identifiers.js';
 import { changeColumns } from './change-columns.js';
+import { dependentFactsSchema } from './dependents-schema.js';
 import { firstNonPrinting, NON_PRINTING } from './name-guard.js';
 import type { PhasesFile } from './types.js';
 import { CHANGE_ID_PATTERN, MAX_CHANGE_ID_LENGTH } from './change-id.js';
@@ -22,8 +23,12 @@ export const KNOWN_KEYS = {
   '': ['version', 'releases', 'migrations', 'check', 'changes', 'archived'],
   migrations: ['format', 'templates', 'lockTimeout', 'statementTimeout'],
   check: ['sourceGlobs', 'ignoreGlobs'],
-  changes: ['id', 'rename', 'move', 'column', 'key', 'target', 'releases'],
-  archived: ['id', 'rename', 'move', 'column', 'key', 'target', 'releases'],
+  changes: ['id', 'rename', 'move', 'column', 'key', 'target', 'dependents', 'releases'],
+  archived: ['id', 'rename', 'move', 'column', 'key', 'target', 'dependents', 'releases'],
+  dependents: ['foreignKeys', 'functions', 'triggers'],
+  triggers: ['name', 'definition'],
+  foreignKeys: ['schema', 'table', 'name', 'definition'],
+  functions: ['name', 'fingerprint', 'namesColumn', 'line'],
   rename: ['schema', 'table', 'from', 'to', 'type', 'up', 'down', 'lossy'],
   move: ['from', 'to', 'on'],
   from: ['schema', 'table', 'column'],
@@ -136,6 +141,7 @@ const renameChange = z
     rename: renameTarget,
     column: columnFacts,
     key: keyFacts,
+    dependents: dependentFactsSchema(identifier, sqlText).optional(),
     releases: phaseReleases.default({}),
   })
   .transform((change) => ({ kind: 'rename' as const, ...change }));

@@ -78,6 +78,8 @@ export interface RenameChange {
   };
   column: ColumnFacts;
   key: KeyFacts;
+  /** Objects outside the table that use the column (absent: none, or planned before phasectl read them). */
+  dependents?: DependentFacts;
   releases: PhaseReleases;
 }
 
@@ -167,4 +169,39 @@ export function currentPhase(change: Change): 0 | PhaseNumber {
   if (change.releases.phase2) return 2;
   if (change.releases.phase1) return 1;
   return 0;
+}
+
+/** A foreign key on another table that references the column (moved onto the new column by the phases). */
+export interface ReferencingForeignKey {
+  schema: string;
+  table: string;
+  name: string;
+  /** pg_get_constraintdef, referenced table qualified: `FOREIGN KEY (user_email) REFERENCES public.users(email) ON UPDATE CASCADE`. */
+  definition: string;
+}
+
+/** A function or procedure whose body (text) mentions the column, as plan's parser judged it. */
+export interface DependentFunction {
+  /** `oid::regprocedure`, e.g. `public.order_total(integer)`. */
+  name: string;
+  /** md5 of `prosrc` at plan. */
+  fingerprint: string;
+  /** The parser found the column named (work before phase 3); false: a text match only (comment, other table). */
+  namesColumn: boolean;
+  /** Line of the body with the first mention. */
+  line?: number;
+}
+
+/** A user trigger on the table naming the column (UPDATE OF, WHEN, arguments): re-created on the new column in phase 3. */
+export interface DependentTrigger {
+  name: string;
+  /** pg_get_triggerdef, read with search_path = pg_catalog, pg_temp. */
+  definition: string;
+}
+
+/** What else uses the column (phases.yaml `dependents:`), read by `plan`. */
+export interface DependentFacts {
+  foreignKeys: ReferencingForeignKey[];
+  functions: DependentFunction[];
+  triggers: DependentTrigger[];
 }

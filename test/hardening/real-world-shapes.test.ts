@@ -228,12 +228,36 @@ describe('refused up front by plan', () => {
     expect(error.hint).toMatch(/OWNED BY NONE/);
   });
 
-  test('foreign keys of other tables pointing at the column are named', async () => {
+  test('foreign keys of other tables pointing at the column are carried onto the new column and back', async () => {
     await client.query(`CREATE SCHEMA fk; CREATE TABLE fk.users (id int PRIMARY KEY, email text UNIQUE);
-      CREATE TABLE fk.invites (id int PRIMARY KEY, email text CONSTRAINT invites_email_fkey REFERENCES fk.users (email));
-      CREATE TABLE fk.logins (id int PRIMARY KEY, email text CONSTRAINT "Logins Email" REFERENCES fk.users (email));`);
-    const error = await refusal('fk', 'users', 'email');
-    expect(error.message).toBe('fk.users.email is referenced by foreign key invites_email_fkey on fk.invites, "Logins Email" on fk.logins');
+      CREATE TABLE fk.invites (id int PRIMARY KEY, email text CONSTRAINT invites_email_fkey REFERENCES fk.users (email) ON DELETE CASCADE);
+      CREATE TABLE fk.logins (id int PRIMARY KEY, email text);
+      ALTER TABLE fk.logins ADD CONSTRAINT "Logins Email" FOREIGN KEY (email) REFERENCES fk.users (email) NOT VALID;
+      INSERT INTO fk.users SELECT g, 'u' || g FROM generate_series(1, 300) g;
+      INSERT INTO fk.invites SELECT g, 'u' || g FROM generate_series(1, 300) g;`);
+    const change = await plannedRename(db.url, { schema: 'fk', table: 'users', column: 'email' }, 'Mail', 'fk');
+    expect(change.dependents?.foreignKeys.map((key) => key.name)).toEqual(['invites_email_fkey', 'Logins Email']);
+    await fullCycle(change, 'SELECT u.id, u.email, i.email AS invite FROM fk.users u LEFT JOIN fk.invites i USING (id) ORDER BY 1', {
+      after3: async () => {
+        const keys = (await client.query(`SELECT conname, pg_get_constraintdef(oid) AS def, convalidated FROM pg_constraint
+          WHERE contype = 'f' AND confrelid = 'fk.users'::regclass ORDER BY 1`)).rows;
+        expect(keys).toEqual([
+          { conname: 'Logins Email_Mail', def: 'FOREIGN KEY (email) REFERENCES fk.users("Mail") NOT VALID', convalidated: false },
+          { conname: 'invites_email_fkey_Mail', def: 'FOREIGN KEY (email) REFERENCES fk.users("Mail") ON DELETE CASCADE', convalidated: true },
+        ]);
+        await client.query(`DELETE FROM fk.users WHERE id = 1`);
+        expect((await client.query(`SELECT count(*)::int AS n FROM fk.invites WHERE id = 1`)).rows).toEqual([{ n: 0 }]);
+        await client.query(`INSERT INTO fk.users VALUES (1, 'u1'); INSERT INTO fk.invites VALUES (1, 'u1')`);
+      },
+    });
+  });
+
+  test('a foreign key on a partitioned table pointing at the column is refused with the reason', async () => {
+    await client.query(`CREATE SCHEMA fkp; CREATE TABLE fkp.users (id int PRIMARY KEY, email text UNIQUE);
+      CREATE TABLE fkp.events (id int, email text CONSTRAINT events_email_fkey REFERENCES fkp.users (email)) PARTITION BY RANGE (id);`);
+    const error = await refusal('fkp', 'users', 'email');
+    expect(error.message).toBe('fkp.users.email is referenced by foreign key events_email_fkey on fkp.events, a partitioned table; PostgreSQL cannot add that key NOT VALID, so copying it would lock fkp.events for a full scan');
+    expect(error.hint).toMatch(/drop that foreign key before the change/);
   });
 
   test('row-level security: FORCE, and policies that use the column', async () => {
@@ -251,13 +275,13 @@ describe('refused up front by plan', () => {
     expect(policed.hint).toMatch(/ALTER POLICY/);
   });
 
-  test('triggers and statistics that name the column', async () => {
+  test('statistics that name the column (a trigger naming it is carried, see dependents-refusals)', async () => {
     await client.query(`CREATE SCHEMA deps; CREATE TABLE deps.t (id int PRIMARY KEY, status text, other text);
       CREATE FUNCTION deps.noop() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NEW; END $$;
       CREATE TRIGGER on_status BEFORE UPDATE OF status ON deps.t FOR EACH ROW EXECUTE FUNCTION deps.noop();
       CREATE STATISTICS deps.t_stats (dependencies) ON status, other FROM deps.t;`);
     const error = await refusal('deps', 't', 'status');
-    expect(error.message).toBe('deps.t.status is used by statistics object t_stats, trigger on_status; phase 3 could not drop it safely');
+    expect(error.message).toBe('deps.t.status is used by statistics object t_stats; phase 3 could not drop it safely');
   });
 
   test("a user BEFORE row trigger that sorts after phasectl's sync trigger", async () => {

@@ -112,6 +112,9 @@ describe('templates quote every name', () => {
     nothingWritten: 'built by move.ts with identity.ts from quoteIdent', somethingWritten: 'same', columnWritten: 'same',
     differsFromPartner: 'same', '@root.partnerDiffers': 'same',
     keyOperatorPath: 'built by key-operators.ts; key types passed through quoteLiteral',
+    // Dependents (src/dependents/functions.ts).
+    userFunctions: 'fixed SQL text built by functions.ts from constants only',
+    functionMention: 'built by column-mention.ts like guardCondition',
   };
   const helpers = /^(ident|idents|qualify|literal|#dollarQuote|\/dollarQuote|#if|\/if|#unless|\/unless|#each|\/each|else|>|!)(\s|$)/;
 

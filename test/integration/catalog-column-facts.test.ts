@@ -142,15 +142,18 @@ describe('readRenameFacts', () => {
     expect({ message: error.message, hint: error.hint }).toEqual({ message, hint });
   });
 
-  test('refuses columns referenced by foreign keys of other tables', async () => {
+  test('reads the foreign keys of other tables that reference the column (a rename carries them; a move refuses)', async () => {
     // countries.code is the PK too, so use a UNIQUE referenced column.
     const client = new pg.Client({ connectionString: database.url });
     await client.connect();
     await client.query(`CREATE TABLE public.codes (id int PRIMARY KEY, code text UNIQUE);
-                        CREATE TABLE public.uses_codes (id int PRIMARY KEY, code text REFERENCES public.codes (code));`);
+                        CREATE TABLE public.uses_codes (id int PRIMARY KEY, code text REFERENCES public.codes (code) ON UPDATE CASCADE);`);
     await client.end();
-    const fk = await refusal({ schema: 'public', table: 'codes', column: 'code' });
-    expect(fk.message).toBe('public.codes.code is referenced by foreign key uses_codes_code_fkey on public.uses_codes');
-    expect(fk.hint).toBe('phasectl cannot move a referenced column; drop those foreign keys first (and re-add them on the new column after phase 3)');
+    const facts = await readRenameFacts(connection.db, { schema: 'public', table: 'codes', column: 'code' }, 'renamed');
+    expect(facts.foreignKeys).toEqual([
+      { schema: 'public', table: 'uses_codes', name: 'uses_codes_code_fkey', definition: 'FOREIGN KEY (code) REFERENCES public.codes(code) ON UPDATE CASCADE' },
+    ]);
+    const moved = await readRenameFacts(connection.db, { schema: 'public', table: 'codes', column: 'code' }, 'renamed', { newColumnOnThisTable: false }).catch((error: InputError) => error);
+    expect((moved as InputError).message).toBe('public.codes.code is referenced by foreign key uses_codes_code_fkey on public.uses_codes');
   });
 });

@@ -16,13 +16,14 @@ import { applySteps } from './apply-sql.js';
 export async function plannedRename(url: string, target: { schema: string; table: string; column: string }, to: string, id = 'hardening-change'): Promise<RenameChange> {
   const connection = await connect(url, { max: 1, applicationName: 'phasectl hardening' });
   try {
-    const { column, key } = await readRenameFacts(connection.db, target, to);
+    const { column, key, foreignKeys } = await readRenameFacts(connection.db, target, to);
     return {
       kind: 'rename',
       id,
       rename: { schema: target.schema, table: target.table, from: target.column, to },
       column,
       key,
+      ...(foreignKeys.length === 0 ? {} : { dependents: { foreignKeys, functions: [], triggers: [] } }),
       releases: { phase1: '1', phase2: '2', phase3: '3' },
     };
   } finally {

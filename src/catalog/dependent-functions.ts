@@ -1,0 +1,42 @@
+import { sql, type Kysely } from 'kysely';
+import { InputError } from '../errors.js';
+import { columnMentionCondition } from '../operations/column-mention.js';
+import { qualify } from '../render/quote.js';
+import { displayColumn } from '../spec/identifiers.js';
+import { userFunctionCondition, type FunctionSource } from '../dependents/functions.js';
+
+/**
+ * User-defined functions and procedures (not in pg_catalog, information_schema or phasectl, not an extension's,
+ * not C or internal) whose source mentions `column` as a word: the same text match as phase 3's guard
+ * (src/dependents/functions.ts). Refuses SQL-standard bodies (`BEGIN ATOMIC`) that PostgreSQL binds to the column.
+ */
+export async function functionsMentioningColumn(db: Kysely<any>, target: { schema: string; table: string; column: string }): Promise<FunctionSource[]> {
+  const table = qualify(target.schema, target.table);
+  const { rows: atomic } = await sql<{ name: string }>`
+    SELECT DISTINCT p.oid::pg_catalog.regprocedure::text AS name
+    FROM pg_catalog.pg_depend d JOIN pg_catalog.pg_proc p ON p.oid OPERATOR(pg_catalog.=) d.objid
+    JOIN pg_catalog.pg_attribute a ON a.attrelid OPERATOR(pg_catalog.=) d.refobjid AND a.attnum OPERATOR(pg_catalog.=) d.refobjsubid
+    WHERE d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_proc'::pg_catalog.regclass AND d.refclassid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass
+      AND d.refobjid OPERATOR(pg_catalog.=) pg_catalog.to_regclass(${table}) AND a.attname OPERATOR(pg_catalog.=) ${target.column}
+    ORDER BY 1`.execute(db);
+  if (atomic.length > 0) {
+    const names = atomic.map((row) => row.name).join(', ');
+    throw new InputError(`${displayColumn(target.schema, target.table, target.column)} is used by the SQL-standard body (BEGIN ATOMIC) of ${names}; PostgreSQL binds such a body to the column, so phase 3 could not drop it`, {
+      hint: 'rewrite the function with a string body (CREATE OR REPLACE FUNCTION … AS $$ … $$), plan again, and point it at the new column in the release of phase 2',
+    });
+  }
+  const { rows } = await sql<FunctionSource>`
+    SELECT p.oid::pg_catalog.regprocedure::text AS name, l.lanname::text AS language, p.prosrc AS source,
+           pg_catalog.md5(p.prosrc) AS fingerprint,
+           p.prorettype OPERATOR(pg_catalog.=) 'pg_catalog.trigger'::pg_catalog.regtype AS "returnsTrigger",
+           EXISTS (SELECT 1 FROM pg_catalog.pg_trigger t WHERE t.tgfoid OPERATOR(pg_catalog.=) p.oid
+                     AND t.tgrelid OPERATOR(pg_catalog.=) pg_catalog.to_regclass(${table})) AS "onThisTable",
+           EXISTS (SELECT 1 FROM pg_catalog.pg_trigger t WHERE t.tgfoid OPERATOR(pg_catalog.=) p.oid
+                     AND t.tgrelid OPERATOR(pg_catalog.<>) pg_catalog.to_regclass(${table})) AS "onOtherTable"
+    FROM pg_catalog.pg_proc p
+    JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) p.pronamespace
+    JOIN pg_catalog.pg_language l ON l.oid OPERATOR(pg_catalog.=) p.prolang
+    WHERE ${sql.raw(userFunctionCondition('p', 'n', 'l'))} AND ${sql.raw(columnMentionCondition('p.prosrc', target.column))}
+    ORDER BY 1`.execute(db);
+  return rows;
+}

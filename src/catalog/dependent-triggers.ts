@@ -1,0 +1,37 @@
+import { sql, type Kysely } from 'kysely';
+import { InputError } from '../errors.js';
+import { SYNC_TRIGGER_PREFIX } from '../operations/naming.js';
+import { qualify } from '../render/quote.js';
+import { displayIdentifier } from '../spec/identifiers.js';
+import type { DependentTrigger } from '../spec/types.js';
+import { triggerNamesColumn, triggerOnColumn } from '../dependents/triggers.js';
+
+/**
+ * The user triggers on the table whose definition names `column` (UPDATE OF, WHEN, arguments), read with
+ * search_path = pg_catalog, pg_temp. Refuses (InputError) a constraint trigger, or one phasectl cannot re-point.
+ */
+export async function triggersNamingColumnInDefinition(db: Kysely<any>, target: { schema: string; table: string; column: string }, newName: string): Promise<DependentTrigger[]> {
+  const { rows } = await sql<{ name: string; definition: string; constraint: boolean }>`
+    SELECT t.tgname AS name, pg_catalog.pg_get_triggerdef(t.oid) AS definition, t.tgconstraint OPERATOR(pg_catalog.<>) 0 AS constraint
+    FROM pg_catalog.pg_trigger t
+    WHERE t.tgrelid OPERATOR(pg_catalog.=) pg_catalog.to_regclass(${qualify(target.schema, target.table)}) AND NOT t.tgisinternal
+      AND NOT pg_catalog.starts_with(t.tgname::text, ${SYNC_TRIGGER_PREFIX})
+    ORDER BY 1`.execute(db);
+  const naming = rows.filter((row) => {
+    try {
+      return triggerNamesColumn(row.definition, target.column);
+    } catch {
+      return true; // unreadable: let the re-point below refuse it with the reason
+    }
+  });
+  for (const row of naming) {
+    const where = `trigger ${displayIdentifier(row.name)} on ${qualify(target.schema, target.table)}`;
+    if (row.constraint) {
+      throw new InputError(`${where} is a constraint trigger that names ${displayIdentifier(target.column)}; phasectl cannot replace a constraint trigger in place`, {
+        hint: 'drop it before the change and re-create it on the new column after phase 3',
+      });
+    }
+    triggerOnColumn(row.definition, target.column, newName, where);
+  }
+  return naming.map(({ name, definition }) => ({ name, definition }));
+}

@@ -1,0 +1,80 @@
+/**
+ * Functions and procedures whose body names the column: `plan` lists them as work for the team before phase 3
+ * (judged by the parser, src/dependents/function-body.ts), and phase 3's guard refuses to drop the column while
+ * any function still mentions it. The guard runs in SQL (other runners are guarded too), so it is a text search;
+ * functions whose text plan's parser cleared (a comment, another table's column) are exempt while their body is
+ * unchanged (same md5), and a team may exempt one by hand with a comment `phasectl: not <change-id>`. Pure.
+ */
+import { columnMentionCondition } from '../operations/column-mention.js';
+import type { DependentFunction } from '../spec/types.js';
+import { bodyNamesColumn, type ColumnOfTable } from './function-body.js';
+
+/** Plan's verdict on each candidate: names the column (with the line) or only matches as text. */
+export function judgeFunctions(sources: readonly FunctionSource[], target: ColumnOfTable): DependentFunction[] {
+  return sources.map((source) => {
+    const mention = bodyNamesColumn(
+      { language: source.language, source: source.source, returnsTrigger: source.returnsTrigger, recordsMayBeTable: source.onThisTable || !source.onOtherTable },
+      target,
+    );
+    return { name: source.name, fingerprint: source.fingerprint, namesColumn: mention !== undefined, ...(mention ? { line: mention.line } : {}) };
+  });
+}
+
+/** Plan's notes: each function to change before phase 3. */
+export function functionNotes(functions: readonly DependentFunction[], where: string, replacement: string): string[] {
+  const named = functions.filter((fn) => fn.namesColumn);
+  if (named.length === 0) return [];
+  return [
+    `work before phase 3: ${named.length} function(s) name ${where}; change each to use ${replacement} (CREATE OR REPLACE, in the release of phase 2 or later) — phase 3 refuses to drop the column until then:`,
+    ...named.map((fn) => `  - ${fn.name}${fn.line === undefined ? '' : `, line ${fn.line} of its body`}`),
+  ];
+}
+
+/** The mark a team puts in a function's comment to tell phase 3's guard the function does not use the column. */
+export function exemptionMark(changeId: string): string {
+  return `phasectl: not ${changeId}`;
+}
+
+/** Context of the shared `guard-functions` partial (phase 3): refuse while a function's body mentions `column`. */
+export function functionGuard(changeId: string, column: string, replacement: string, functions: readonly DependentFunction[]) {
+  const cleared = functions.filter((fn) => !fn.namesColumn).map((fn) => `${fn.fingerprint} ${fn.name}`);
+  return {
+    functionGuardColumn: column,
+    userFunctions: userFunctionCondition('p', 'n', 'l'),
+    functionMention: columnMentionCondition('p.prosrc', column),
+    clearedFunctions: cleared.sort(),
+    exemptionPattern: `%${exemptionMark(changeId)}%`,
+    functionGuardHint:
+      `change ${changeId}: rewrite each to use ${replacement} instead of ${column} (CREATE OR REPLACE FUNCTION …), then rerun \`phasectl migrate\`; ` +
+      `one that does not use this column at all can say so in its comment: COMMENT ON FUNCTION … IS '${exemptionMark(changeId)}'`,
+  };
+}
+
+/** A user function or procedure whose source text mentions the column's name (a candidate for the parser). */
+export interface FunctionSource {
+  /** `oid::regprocedure` (search_path pg_catalog, pg_temp: qualified). */
+  name: string;
+  language: string;
+  source: string;
+  /** md5 of the source, as phase 3's guard computes it. */
+  fingerprint: string;
+  returnsTrigger: boolean;
+  /** Used by a trigger on the column's table. */
+  onThisTable: boolean;
+  /** Used by a trigger on some other table only. */
+  onOtherTable: boolean;
+}
+
+/**
+ * SQL condition: `proc` (pg_proc alias) is a user's function or procedure with a source to read. Shared with
+ * phase 3's guard so plan and guard look at the same functions. Pure.
+ */
+export function userFunctionCondition(proc: string, namespace: string, language: string): string {
+  return [
+    `${namespace}.nspname OPERATOR(pg_catalog.<>) ALL (ARRAY['pg_catalog', 'information_schema', 'phasectl']::pg_catalog.name[])`,
+    `NOT pg_catalog.starts_with(${namespace}.nspname::pg_catalog.text, 'pg_')`,
+    `${language}.lanname OPERATOR(pg_catalog.<>) ALL (ARRAY['c', 'internal']::pg_catalog.name[])`,
+    `${proc}.prokind OPERATOR(pg_catalog.=) ANY (ARRAY['f', 'p']::pg_catalog."char"[])`,
+    `NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend AS e WHERE e.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_proc'::pg_catalog.regclass AND e.objid OPERATOR(pg_catalog.=) ${proc}.oid AND e.deptype OPERATOR(pg_catalog.=) 'e')`,
+  ].join('\n    AND ');
+}
