@@ -3,6 +3,7 @@ import { InputError } from '../errors.js';
 import { didYouMean } from '../spec/closest-name.js';
 import { displayColumn, displayIdentifier, MAX_IDENTIFIER_BYTES, utf8Length } from '../spec/identifiers.js';
 import { refuseUnsafeSurroundings } from './refusals.js';
+import { dependentFacts } from './dependent-facts.js';
 import type { ColumnFacts, ConstraintFact, IndexFact, KeyFacts } from '../spec/types.js';
 
 /** The column a change starts from. */
@@ -60,7 +61,9 @@ export async function readRenameFacts(
       hint: 'rename it with ALTER TABLE … RENAME COLUMN in a release where no code uses it, or drop the identity first',
     });
   }
-  await refuseDependentViews(db, tableOid, attribute.attnum, where);
+  // A rename re-points the views reading the column in phase 3; a move cannot (the value moves to another table).
+  const isMove = options.newColumnOnThisTable === false;
+  if (isMove) await refuseDependentViews(db, tableOid, attribute.attnum, where);
   await refuseReferencingForeignKeys(db, tableOid, attribute.attnum, where);
   const primaryKey = await primaryKeyColumns(db, tableOid);
   if (primaryKey && primaryKey.attnums.includes(attribute.attnum)) {
@@ -77,6 +80,7 @@ export async function readRenameFacts(
     ...(attribute.default_expression === null ? {} : { default: attribute.default_expression }),
     indexes: await columnIndexes(db, tableOid, attribute.attnum, where),
     constraints: await columnConstraints(db, tableOid, attribute.attnum),
+    ...(await dependentFacts(db, tableOid, attribute.attnum, target, isMove)),
   };
   return { column, key };
 }
@@ -171,8 +175,8 @@ async function refuseDependentViews(db: Kysely<any>, tableOid: number, attnum: n
     ORDER BY 1`.execute(db);
   if (rows.length > 0) {
     const names = rows.map((row) => `${row.kind} ${row.name}`).join(', ');
-    throw new InputError(`${where} is used by ${names}; phase 3 could not drop it`, {
-      hint: 'point the view at the new column yourself (CREATE OR REPLACE VIEW in the release of phase 2), or drop the view and recreate it after phase 3',
+    throw new InputError(`${where} is used by ${names}; a move cannot re-point a view at another table (its query would need the join)`, {
+      hint: 'after phase 1, point the view at the new column yourself (CREATE OR REPLACE VIEW … joining the target table, in the release of phase 2), then plan the move again; or drop the view and recreate it after phase 3',
     });
   }
 }

@@ -1,6 +1,7 @@
 import { Command } from 'commander';
 import { planMove } from '../commands/plan-move.js';
 import { planRename, type PlanRenameOptions } from '../commands/plan.js';
+import { registerPlanRefresh } from './plan-refresh.js';
 import { action, processOutput, withDatabaseOption } from './output.js';
 
 /** The flags of `plan rename` are the library options minus the positional arguments. */
@@ -64,4 +65,5 @@ export function register(program: Command): void {
         processOutput.out('\nnext: phasectl advance --release <the release you are preparing>');
       }),
     );
+  registerPlanRefresh(plan);
 }

@@ -14,6 +14,7 @@ import { acceptedConstraintTexts, constraintOnColumn, indexAfterOn, indexDefinit
 import { deferrability, record, validations, withoutNotValid, type ConstraintPlan, type IndexPlan } from './plan-parts.js';
 import { renderSteps, type StepDraft } from './step-drafts.js';
 import type { BackfillPlan, Definition, DerivedObject, Operation, PhaseSteps, Step } from './types.js';
+import { renameDependents, viewContractContext, viewRestoreStep, type DependentsPlan } from '../dependents/views.js';
 
 const kind = 'rename';
 /** Keys per batch in the DO blocks written for other runners (phasectl's engine adapts its own). */
@@ -47,6 +48,8 @@ interface RenameModel {
   originalConstraints: ConstraintPlan[];
   functionName: string;
   triggerName: string;
+  /** Views and virtual generated columns that read the column: re-pointed in phase 3. */
+  dependents: DependentsPlan;
 }
 
 /** Every name of a rename that the generated SQL mentions, with its role, for the control-character guard. */
@@ -216,6 +219,7 @@ function buildModel(change: RenameChange): RenameModel {
     ],
     functionName: syncFunctionName(change.id),
     triggerName: triggerName(change.id),
+    dependents: renameDependents(change, where),
   };
 }
 
@@ -488,6 +492,7 @@ function phase3(model: RenameModel, settings: GenerationSettings): PhaseSteps {
           notNull: model.notNull ? [{ column: model.to, check: model.newNotNullCheck }] : [],
           defaultSql: columnDefault === undefined ? null : model.up(`(${columnDefault})`),
           ...triggerSourceGuard(model.change.id, { schema: model.schema, table: model.table }, model.from, model.to),
+          ...viewContractContext(model.change, model.dependents),
           ...record(model.change.releases, 3),
         },
       },
@@ -526,6 +531,7 @@ function phase3(model: RenameModel, settings: GenerationSettings): PhaseSteps {
         template: 'backfill',
         context: walkContext(model, 'down'),
       },
+      viewRestoreStep(model.dependents, from),
       model.originalIndexes.length === 0
         ? undefined
         : {
