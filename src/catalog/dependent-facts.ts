@@ -21,6 +21,7 @@ export async function dependentFacts(
       hint: 'drop the generated column (its value is derived, nothing is lost) and compute it from the target table, e.g. in a view, then plan the move again',
     });
   }
+  if (generated.length > 0) await refuseSetExpressionBlockers(db, tableOid, attnum, target, generated.map((column) => column.name));
   const views = isMove ? [] : await readDependentViews(db, tableOid, attnum, target);
   return { ...(views.length > 0 ? { views } : {}), ...(generated.length > 0 ? { generated } : {}) };
 }
@@ -40,4 +41,23 @@ export async function readColumnDependents(db: Kysely<any>, target: { schema: st
     });
   }
   return dependentFacts(db, Number(found.oid), Number(found.attnum), target, false);
+}
+
+/**
+ * PostgreSQL 18 refuses SET EXPRESSION of a virtual generated column while its table has a CHECK constraint. A NOT NULL
+ * column is held by a check on the new column from phase 1 until phase 3 (and again after phase 3's down), and a
+ * CHECK of the table stays: either would make phase 3 or its down fail. Refused at plan instead.
+ */
+async function refuseSetExpressionBlockers(db: Kysely<any>, tableOid: number, attnum: number, target: { schema: string; table: string; column: string }, generated: string[]): Promise<void> {
+  const { rows } = await sql<{ checks: string[] | null; not_null: boolean }>`
+    SELECT (SELECT pg_catalog.array_agg(c.conname::text ORDER BY c.conname) FROM pg_catalog.pg_constraint c
+            WHERE c.conrelid OPERATOR(pg_catalog.=) ${tableOid} AND c.contype OPERATOR(pg_catalog.=) 'c') AS checks,
+           (SELECT a.attnotnull FROM pg_catalog.pg_attribute a WHERE a.attrelid OPERATOR(pg_catalog.=) ${tableOid} AND a.attnum OPERATOR(pg_catalog.=) ${attnum}) AS not_null`.execute(db);
+  const { checks, not_null: notNull } = rows[0]!;
+  if (!notNull && !checks?.length) return;
+  const blocker = notNull ? 'the column is NOT NULL (phasectl holds that with a CHECK on the new column until phase 3)' : `the table has CHECK constraint ${checks!.join(', ')}`;
+  throw new InputError(
+    `${displayColumn(target.schema, target.table, target.column)} is used by virtual generated column ${generated.join(', ')}; PostgreSQL cannot re-point it (SET EXPRESSION) while the table has a CHECK constraint, and ${blocker}`,
+    { hint: 'drop the generated column before phase 1 and re-add it from the new column after phase 3 (adding a virtual column is instant), or keep the column name' },
+  );
 }

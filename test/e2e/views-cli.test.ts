@@ -203,4 +203,55 @@ describe('refusals', () => {
     expect(move.code).toBe(2);
     expect(move.stderr).toContain('a move cannot re-point a view at another table');
   });
+
+  test('a stored generated column computed from the column is refused: re-pointing it rewrites the whole table', async () => {
+    const url = await database(`CREATE TABLE public.items (id bigint PRIMARY KEY, title text, loud text GENERATED ALWAYS AS (upper(title)) STORED)`);
+    const { cli } = await project(url);
+    const refused = await cli(['plan', 'rename', 'items.title', 'name']);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain('public.items.title is used by stored generated column loud');
+    expect(refused.stderr).toContain('rewriting the whole table under an ACCESS EXCLUSIVE lock');
+  });
+});
+
+describe('virtual generated columns (PostgreSQL 18)', () => {
+  test('re-pointed in phase 3 with SET EXPRESSION (no rewrite), put back by the down', async () => {
+    const url = await database('SELECT 1');
+    const [server] = await query<{ num: number }>(url, `SELECT current_setting('server_version_num')::int AS num`);
+    if (server!.num < 180000) {
+      // Before 18 there are no virtual generated columns: nothing to carry (stored ones are refused, above).
+      await expect(query(url, `CREATE TABLE t (a text, b text GENERATED ALWAYS AS (upper(a)) VIRTUAL)`)).rejects.toThrow();
+      return;
+    }
+    await query(url, `CREATE TABLE public.items (id bigint PRIMARY KEY, title text, loud text GENERATED ALWAYS AS (upper(title) || '!') VIRTUAL);
+                      INSERT INTO public.items (id, title) SELECT g, 'item ' || g FROM generate_series(1, 50) g;
+                      CREATE VIEW public.loud_items AS SELECT id, loud FROM public.items;
+                      CREATE TABLE public.checked (id bigint PRIMARY KEY, title text NOT NULL, loud text GENERATED ALWAYS AS (upper(title)) VIRTUAL);`);
+    const { cli, dir } = await project(url);
+    // PostgreSQL 18 cannot SET EXPRESSION on a table with a CHECK (phasectl holds NOT NULL with one): refused at plan.
+    const refused = await cli(['plan', 'rename', 'checked.title', 'name']);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain('PostgreSQL cannot re-point it (SET EXPRESSION) while the table has a CHECK constraint, and the column is NOT NULL');
+    for (const args of [['plan', 'rename', 'items.title', 'name', '--id', 'items-title'], ['advance', '--release', '1'], ['advance', '--release', '2'], ['advance', '--release', '3'], ['migrate', '--to-release', '2']]) {
+      const result = await cli(args);
+      expect(result.code, `${args.join(' ')}\n${result.stderr}`).toBe(0);
+    }
+    expect(await readFile(join(dir, 'phases.yaml'), 'utf8')).toContain("expression: (upper(title) || '!'::text)");
+    const expression = () => query(url, `SELECT pg_get_expr(d.adbin, d.adrelid) AS expression FROM pg_attrdef d JOIN pg_attribute a ON a.attrelid = d.adrelid AND a.attnum = d.adnum WHERE a.attrelid = 'public.items'::regclass AND a.attname = 'loud'`);
+    const file = () => query(url, `SELECT relfilenode FROM pg_class WHERE oid = 'public.items'::regclass`);
+    const original = await expression();
+    const fileBefore = await file();
+    const rows = await query(url, 'SELECT * FROM public.loud_items ORDER BY id');
+    const contract = await cli(['migrate']);
+    expect(contract.code, contract.stderr).toBe(0);
+    expect(await expression()).toEqual([{ expression: "(upper(name) || '!'::text)" }]);
+    expect(await file()).toEqual(fileBefore);
+    expect(await query(url, 'SELECT * FROM public.loud_items ORDER BY id')).toEqual(rows);
+    await query(url, `INSERT INTO public.items (id, name) VALUES (51, 'new')`);
+    expect(await query(url, 'SELECT loud FROM public.items WHERE id = 51')).toEqual([{ loud: 'NEW!' }]);
+    const down = await cli(['rollback', '--release', '3', '--yes']);
+    expect(down.code, down.stderr).toBe(0);
+    expect(await expression()).toEqual(original);
+    expect(await query(url, 'SELECT loud FROM public.items WHERE id = 51')).toEqual([{ loud: 'NEW!' }]);
+  }, 300_000);
 });
