@@ -50,6 +50,8 @@ export function repointViewQuery(query: string, rename: ViewColumnRename): strin
   const sql = query.trim().replace(/;$/, '').trimEnd();
   const located = locatedTree(sql);
   const original = parseStatement(sql);
+  // The text goes verbatim after `CREATE OR REPLACE VIEW … AS`: a query and nothing else.
+  if (!(original as { SelectStmt?: unknown }).SelectStmt) throw new SqlParseError('the view definition is not a SELECT');
   const expected = structuredClone(original);
   const tokens = scanTokens(sql);
   const charOffset = byteToCharOffsets(sql);
