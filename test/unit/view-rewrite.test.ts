@@ -42,6 +42,13 @@ describe('repointViewQuery', () => {
     );
   });
 
+  test('ARRAY[…] and IN (…) lists (PostgreSQL 18 records their offsets in the tree)', () => {
+    expect(repoint("SELECT ARRAY[title, kind] AS a FROM public.films WHERE (title = ANY (ARRAY['x'::text, 'y'::text]))")).toBe(
+      "SELECT ARRAY[name, kind] AS a FROM public.films WHERE (name = ANY (ARRAY['x'::text, 'y'::text]))",
+    );
+    expect(repoint("SELECT id FROM public.films WHERE title IN ('x', 'y')")).toBe("SELECT id FROM public.films WHERE name IN ('x', 'y')");
+  });
+
   test('names that need quotes', () => {
     expect(repointViewQuery('SELECT "Title", id FROM "My Schema"."Films"', { schema: 'My Schema', table: 'Films', column: 'Title', newName: 'New Name' })).toBe(
       'SELECT "New Name" AS "Title", id FROM "My Schema"."Films"',
