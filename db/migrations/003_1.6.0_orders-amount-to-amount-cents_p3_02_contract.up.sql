@@ -60,15 +60,14 @@ $phasectl$;
 -- (Once phase 3 is recorded, a re-run has already re-pointed them: no check.)
 DO $phasectl$
 DECLARE
-  changed text;
+  problems text;
 BEGIN
   IF EXISTS (SELECT 1 FROM phasectl.changes WHERE id = 'orders-amount-to-amount-cents' AND phase >= 3) THEN
     RETURN;
   END IF;
-  SELECT pg_catalog.string_agg(pg_catalog.format('%s (%s)', view_name, problem), ', ' ORDER BY view_name)
-    INTO changed
+  SELECT pg_catalog.string_agg(problem, ', ' ORDER BY problem) INTO problems
   FROM (
-    SELECT pg_catalog.format('%I.%I', n.nspname, c.relname) AS view_name, 'not recorded by plan' AS problem
+    SELECT pg_catalog.format('%I.%I (not recorded by plan)', n.nspname, c.relname)
     FROM pg_catalog.pg_depend AS d
     JOIN pg_catalog.pg_rewrite AS r ON r.oid = d.objid
     JOIN pg_catalog.pg_class AS c ON c.oid = r.ev_class
@@ -77,9 +76,9 @@ BEGIN
     WHERE d.classid = 'pg_catalog.pg_rewrite'::pg_catalog.regclass AND d.refclassid = 'pg_catalog.pg_class'::pg_catalog.regclass
       AND d.refobjid = '"public"."orders"'::pg_catalog.regclass AND a.attname = 'amount'
       AND c.oid <> d.refobjid
-  ) AS problems;
-  IF changed IS NOT NULL THEN
-    RAISE EXCEPTION 'phasectl: change % cannot contract (phase 3): views differ from what `phasectl plan` recorded: %; nothing was changed', 'orders-amount-to-amount-cents', changed
+  ) AS found;
+  IF problems IS NOT NULL THEN
+    RAISE EXCEPTION 'phasectl: change % cannot contract (phase 3): views differ from what `phasectl plan` recorded: %; nothing was changed', 'orders-amount-to-amount-cents', problems
       USING HINT = 'record the views as they are now with `phasectl plan refresh orders-amount-to-amount-cents`, then `phasectl generate` and migrate again';
   END IF;
 END

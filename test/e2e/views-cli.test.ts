@@ -164,9 +164,11 @@ describe('refusals', () => {
     expect(await catalog(url)).toEqual(before);
     expect(await query(url, `SELECT count(*)::int AS n FROM pg_attribute WHERE attrelid = 'app.films'::regclass AND attname = 'title' AND NOT attisdropped`)).toEqual([{ n: 1 }]);
 
-    // A view created after plan is named too.
-    await query(url, `CREATE VIEW app.late AS SELECT title FROM app.films`);
-    expect((await cli(['migrate'])).stderr).toContain('app.late (not recorded by plan)');
+    // A view created after plan is named too, and one dropped since.
+    await query(url, `CREATE VIEW app.late AS SELECT title FROM app.films; DROP VIEW app.top_titles; DROP VIEW app.film_stats;`);
+    const again = await cli(['migrate']);
+    expect(again.code).toBe(3);
+    expect(again.stderr).toContain('app.film_stats (dropped since plan), app.film_titles (changed since plan), app.late (not recorded by plan)');
 
     const refresh = await cli(['plan', 'refresh', 'films-title']);
     expect(refresh.code, refresh.stderr).toBe(0);
