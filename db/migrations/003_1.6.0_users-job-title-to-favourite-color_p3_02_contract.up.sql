@@ -67,7 +67,7 @@ BEGIN
   END IF;
   SELECT pg_catalog.string_agg(problem, ', ' ORDER BY problem) INTO problems
   FROM (
-    SELECT pg_catalog.format('%I.%I (not recorded by plan)', n.nspname, c.relname)
+    SELECT pg_catalog.format('%I.%I (not recorded by plan)', n.nspname, c.relname) AS problem
     FROM pg_catalog.pg_depend AS d
     JOIN pg_catalog.pg_rewrite AS r ON r.oid = d.objid
     JOIN pg_catalog.pg_class AS c ON c.oid = r.ev_class

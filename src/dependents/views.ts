@@ -5,7 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import { InputError } from '../errors.js';
-import { quoteIdent } from '../render/quote.js';
+import { quoteIdent, quoteLiteral } from '../render/quote.js';
 import { replaceColumnInExpression, SqlParseError } from '../sql/parser.js';
 import type { GeneratedColumnFact, RenameChange, ViewFact } from '../spec/types.js';
 import { repointViewQuery } from './view-rewrite.js';
@@ -119,7 +119,9 @@ function viewDefinition(view: ViewFact, query: string): Omit<ViewDefinition, 'co
 /** `check_option=cascaded` → `check_option = 'cascaded'` (the schema allows only name=value of plain characters). */
 function option(text: string): string {
   const at = text.indexOf('=');
-  return `${text.slice(0, at)} = '${text.slice(at + 1)}'`;
+  const name = text.slice(0, at);
+  if (at < 0 || !/^[a-z_]+$/.test(name)) throw new InputError(`view option ${JSON.stringify(text)} is not name=value`, { hint: 'run `phasectl plan refresh` to read the options again' });
+  return `${name} = ${quoteLiteral(text.slice(at + 1))}`;
 }
 
 /** What the contract template needs for the view guard and the re-pointing (templates/shared/guard-views.hbs, create-views.hbs). */
