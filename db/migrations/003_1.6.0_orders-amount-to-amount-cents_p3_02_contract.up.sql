@@ -55,6 +55,35 @@ BEGIN
 END
 $phasectl$;
 
+-- Guard: the views reading "amount" must be exactly those `phasectl plan` recorded, as it recorded them
+-- (definition and options, by fingerprint): the re-pointed definitions below were made from those records.
+-- (Once phase 3 is recorded, a re-run has already re-pointed them: no check.)
+DO $phasectl$
+DECLARE
+  problems text;
+BEGIN
+  IF EXISTS (SELECT 1 FROM phasectl.changes WHERE id = 'orders-amount-to-amount-cents' AND phase >= 3) THEN
+    RETURN;
+  END IF;
+  SELECT pg_catalog.string_agg(problem, ', ' ORDER BY problem) INTO problems
+  FROM (
+    SELECT pg_catalog.format('%I.%I (not recorded by plan)', n.nspname, c.relname) AS problem
+    FROM pg_catalog.pg_depend AS d
+    JOIN pg_catalog.pg_rewrite AS r ON r.oid = d.objid
+    JOIN pg_catalog.pg_class AS c ON c.oid = r.ev_class
+    JOIN pg_catalog.pg_namespace AS n ON n.oid = c.relnamespace
+    JOIN pg_catalog.pg_attribute AS a ON a.attrelid = d.refobjid AND a.attnum = d.refobjsubid
+    WHERE d.classid = 'pg_catalog.pg_rewrite'::pg_catalog.regclass AND d.refclassid = 'pg_catalog.pg_class'::pg_catalog.regclass
+      AND d.refobjid = '"public"."orders"'::pg_catalog.regclass AND a.attname = 'amount'
+      AND c.oid <> d.refobjid
+  ) AS found;
+  IF problems IS NOT NULL THEN
+    RAISE EXCEPTION 'phasectl: change % cannot contract (phase 3): views differ from what `phasectl plan` recorded: %; nothing was changed', 'orders-amount-to-amount-cents', problems
+      USING HINT = 'record the views as they are now with `phasectl plan refresh orders-amount-to-amount-cents`, then `phasectl generate` and migrate again';
+  END IF;
+END
+$phasectl$;
+
 -- One transaction: there is never a moment where an insert that omits "amount" meets its NOT NULL without the trigger.
 DROP TRIGGER IF EXISTS "zz_phasectl_sync_orders_amount_to_amount_cents" ON "public"."orders";
 DROP TRIGGER IF EXISTS "zz_phasectl_sync_orders_amount_to_amount_cents$insert" ON "public"."orders";

@@ -55,6 +55,35 @@ BEGIN
 END
 $phasectl$;
 
+-- Guard: the views reading "job_title" must be exactly those `phasectl plan` recorded, as it recorded them
+-- (definition and options, by fingerprint): the re-pointed definitions below were made from those records.
+-- (Once phase 3 is recorded, a re-run has already re-pointed them: no check.)
+DO $phasectl$
+DECLARE
+  problems text;
+BEGIN
+  IF EXISTS (SELECT 1 FROM phasectl.changes WHERE id = 'users-job-title-to-favourite-color' AND phase >= 3) THEN
+    RETURN;
+  END IF;
+  SELECT pg_catalog.string_agg(problem, ', ' ORDER BY problem) INTO problems
+  FROM (
+    SELECT pg_catalog.format('%I.%I (not recorded by plan)', n.nspname, c.relname) AS problem
+    FROM pg_catalog.pg_depend AS d
+    JOIN pg_catalog.pg_rewrite AS r ON r.oid = d.objid
+    JOIN pg_catalog.pg_class AS c ON c.oid = r.ev_class
+    JOIN pg_catalog.pg_namespace AS n ON n.oid = c.relnamespace
+    JOIN pg_catalog.pg_attribute AS a ON a.attrelid = d.refobjid AND a.attnum = d.refobjsubid
+    WHERE d.classid = 'pg_catalog.pg_rewrite'::pg_catalog.regclass AND d.refclassid = 'pg_catalog.pg_class'::pg_catalog.regclass
+      AND d.refobjid = '"public"."users"'::pg_catalog.regclass AND a.attname = 'job_title'
+      AND c.oid <> d.refobjid
+  ) AS found;
+  IF problems IS NOT NULL THEN
+    RAISE EXCEPTION 'phasectl: change % cannot contract (phase 3): views differ from what `phasectl plan` recorded: %; nothing was changed', 'users-job-title-to-favourite-color', problems
+      USING HINT = 'record the views as they are now with `phasectl plan refresh users-job-title-to-favourite-color`, then `phasectl generate` and migrate again';
+  END IF;
+END
+$phasectl$;
+
 -- One transaction: there is never a moment where an insert that omits "job_title" meets its NOT NULL without the trigger.
 DROP TRIGGER IF EXISTS "zz_phasectl_sync_users_job_title_to_favourite_color" ON "public"."users";
 DROP TRIGGER IF EXISTS "zz_phasectl_sync_users_job_title_to_favourite_color$insert" ON "public"."users";

@@ -6,6 +6,7 @@ import { refuseUnsafeSurroundings } from './refusals.js';
 import { unsupportedServer } from '../session/server-version.js';
 import { readReferencingForeignKeys } from './referencing-foreign-keys.js';
 import type { ColumnFacts, ConstraintFact, IndexFact, KeyFacts, ReferencingForeignKey } from '../spec/types.js';
+import { dependentFacts } from './dependent-facts.js';
 
 /** The column a change starts from. */
 export interface ColumnTarget {
@@ -59,9 +60,11 @@ export async function readRenameFacts(
       hint: 'rename it with ALTER TABLE … RENAME COLUMN in a release where no code uses it, or drop the identity first',
     });
   }
-  await refuseDependentViews(db, tableOid, attribute.attnum, where);
-  // A move cannot carry foreign keys that reference the column; a rename copies them onto the new column.
-  if (options.newColumnOnThisTable === false) await refuseReferencingForeignKeys(db, tableOid, attribute.attnum, where);
+  // A rename re-points the views reading the column in phase 3 and copies the foreign keys referencing it;
+  // a move can do neither (the value moves to another table).
+  const isMove = options.newColumnOnThisTable === false;
+  if (isMove) await refuseDependentViews(db, tableOid, attribute.attnum, where);
+  if (isMove) await refuseReferencingForeignKeys(db, tableOid, attribute.attnum, where);
   const primaryKey = await primaryKeyColumns(db, tableOid);
   if (primaryKey && primaryKey.attnums.includes(attribute.attnum)) {
     throw new InputError(`${where} is part of the primary key ${displayIdentifier(primaryKey.name)}; phasectl does not rename key columns`, {
@@ -77,8 +80,9 @@ export async function readRenameFacts(
     ...(attribute.default_expression === null ? {} : { default: attribute.default_expression }),
     indexes: await columnIndexes(db, tableOid, attribute.attnum, where),
     constraints: await columnConstraints(db, tableOid, attribute.attnum),
+    ...(await dependentFacts(db, tableOid, attribute.attnum, target, isMove)),
   };
-  const foreignKeys = options.newColumnOnThisTable === false ? [] : await readReferencingForeignKeys(db, tableOid, attribute.attnum, column.indexes, where);
+  const foreignKeys = isMove ? [] : await readReferencingForeignKeys(db, tableOid, attribute.attnum, column.indexes, where);
   return { column, key, foreignKeys };
 }
 
@@ -171,8 +175,8 @@ async function refuseDependentViews(db: Kysely<any>, tableOid: number, attnum: n
     ORDER BY 1`.execute(db);
   if (rows.length > 0) {
     const names = rows.map((row) => `${row.kind} ${row.name}`).join(', ');
-    throw new InputError(`${where} is used by ${names}; phase 3 could not drop it`, {
-      hint: 'point the view at the new column yourself (CREATE OR REPLACE VIEW in the release of phase 2), or drop the view and recreate it after phase 3',
+    throw new InputError(`${where} is used by ${names}; a move cannot re-point a view at another table (its query would need the join)`, {
+      hint: 'after phase 1, point the view at the new column yourself (CREATE OR REPLACE VIEW … joining the target table, in the release of phase 2), then plan the move again; or drop the view and recreate it after phase 3',
     });
   }
 }

@@ -65,19 +65,19 @@ async function refuseDependentObjects(db: Kysely<any>, tableOid: number, attnum:
       SELECT 1 FROM pg_catalog.pg_depend d WHERE d.classid = 'pg_catalog.pg_statistic_ext'::regclass AND d.objid = s.oid
         AND d.refclassid = 'pg_catalog.pg_class'::regclass AND d.refobjid = ${tableOid} AND d.refobjsubid = ${attnum}))
     UNION
-    SELECT 'generated column', pg_catalog.quote_ident(a.attname)
+    SELECT 'stored generated column', pg_catalog.quote_ident(a.attname)
     FROM pg_catalog.pg_depend d
     JOIN pg_catalog.pg_attrdef ad ON ad.oid = d.objid
     JOIN pg_catalog.pg_attribute a ON a.attrelid = ad.adrelid AND a.attnum = ad.adnum
     WHERE d.classid = 'pg_catalog.pg_attrdef'::regclass AND d.refclassid = 'pg_catalog.pg_class'::regclass
-      AND d.refobjid = ${tableOid} AND d.refobjsubid = ${attnum} AND a.attnum <> ${attnum} AND a.attgenerated <> ''
+      AND d.refobjid = ${tableOid} AND d.refobjsubid = ${attnum} AND a.attnum <> ${attnum} AND a.attgenerated = 's'
     UNION
     -- Some majors (14 here) record it column to column instead: an 'a' row from the table to itself.
-    SELECT 'generated column', pg_catalog.quote_ident(a.attname)
+    SELECT 'stored generated column', pg_catalog.quote_ident(a.attname)
     FROM pg_catalog.pg_depend d JOIN pg_catalog.pg_attribute a ON a.attrelid = d.objid AND a.attnum = d.objsubid
     WHERE d.classid = 'pg_catalog.pg_class'::regclass AND d.objid = ${tableOid} AND d.objsubid <> 0
       AND d.refclassid = 'pg_catalog.pg_class'::regclass AND d.refobjid = ${tableOid} AND d.refobjsubid = ${attnum}
-      AND a.attgenerated <> ''
+      AND a.attgenerated = 's'
     UNION
     SELECT 'owned sequence', s.oid::regclass::text
     FROM pg_catalog.pg_depend d JOIN pg_catalog.pg_class s ON s.oid = d.objid AND s.relkind = 'S'
@@ -91,7 +91,8 @@ async function refuseDependentObjects(db: Kysely<any>, tableOid: number, attnum:
     kinds.has('policy') && 'rewrite the policies to use the new column after phase 1 (ALTER POLICY … USING (…)), or drop and re-create them',
     kinds.has('trigger') && 'change the triggers so they do not name the column (UPDATE OF / WHEN), re-create them on the new column after phase 3',
     kinds.has('statistics object') && 'drop the statistics object and re-create it on the new column after phase 3',
-    kinds.has('generated column') && 'drop the generated column and re-create it from the new column in phase 2, or keep the column name',
+    kinds.has('stored generated column') &&
+      'a stored generated column cannot be re-pointed without rewriting the whole table under an ACCESS EXCLUSIVE lock (SET EXPRESSION recomputes every row): drop it and re-create it from the new column in phase 2 (or make it a plain column kept by a trigger), or keep the column name',
     kinds.has('owned sequence') && 'detach the sequence first: ALTER SEQUENCE … OWNED BY NONE (phase 3 would drop it with the old column)',
   ].filter(Boolean);
   throw new InputError(`${where} is used by ${names}; phase 3 could not drop it safely`, { hint: fixes.join('; ') });

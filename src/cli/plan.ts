@@ -1,6 +1,7 @@
 import { Command } from 'commander';
 import { planMove } from '../commands/plan-move.js';
 import { planRename, type PlanRenameOptions } from '../commands/plan.js';
+import { registerPlanRefresh } from './plan-refresh.js';
 import { action, processOutput, withDatabaseOption } from './output.js';
 import { withProjectOption } from './options.js';
 
@@ -70,4 +71,5 @@ export function register(program: Command): void {
         processOutput.out('\nnext: phasectl advance --release <the release you are preparing>');
       }),
     );
+  registerPlanRefresh(plan);
 }

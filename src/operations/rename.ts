@@ -15,6 +15,7 @@ import { record } from './plan-parts.js';
 import { renderSteps, type StepDraft } from './step-drafts.js';
 import type { BackfillPlan, Definition, DerivedObject, Operation, PhaseSteps, Step } from './types.js';
 import { renameDependentSteps } from '../dependents/rename-steps.js';
+import { renameDependents, viewContractContext, viewRestoreStep, type DependentsPlan } from '../dependents/views.js';
 
 const kind = 'rename';
 
@@ -40,6 +41,8 @@ interface RenameModel {
   copy: ColumnCopy;
   functionName: string;
   triggerName: string;
+  /** Views and virtual generated columns that read the column: re-pointed in phase 3. */
+  dependents: DependentsPlan;
 }
 
 /** Every name of a rename that the generated SQL mentions, with its role, for the control-character guard. */
@@ -136,6 +139,7 @@ function buildModel(change: RenameChange): RenameModel {
     copy,
     functionName: syncFunctionName(change.id),
     triggerName: triggerName(change.id),
+    dependents: renameDependents(change, where),
   };
 }
 
@@ -341,6 +345,7 @@ function phase3(model: RenameModel, settings: GenerationSettings): PhaseSteps {
           defaultSql: columnDefault === undefined ? null : model.up(`(${columnDefault})`),
           ...contractGuards(model.copy.sides),
           ...renameDependentSteps(model.change).contract,
+          ...viewContractContext(model.change, model.dependents),
           ...record(model.change.releases, 3),
         },
       },
@@ -367,6 +372,7 @@ function phase3(model: RenameModel, settings: GenerationSettings): PhaseSteps {
         },
       },
       backfillDraft('backfill-old', `fill ${from} from ${to} for existing rows, in batches`, backfillPlan(model, 'down'), walkContext(model, 'down')),
+      viewRestoreStep(model.dependents, from),
       ...restoreSteps(model.copy, validateNotNullCheck),
       ...renameDependentSteps(model.change).restore,
     ],

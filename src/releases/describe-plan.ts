@@ -31,6 +31,7 @@ export function describeRenamePlan(change: RenameChange): string {
     'Release 3 — phase 3, contract',
     `  database: drop the sync trigger and function${change.column.nullable ? '' : `, SET NOT NULL on ${newName}`}${change.column.default ? `, move the default to ${newName}` : ''}, drop ${oldName}.`,
     `  code:     before this release, remove every reference to ${oldName} from the code (\`phasectl check\` lists them); the column is dropped.`,
+    ...dependentsLines(change.column, newName),
   ];
   return lines.join('\n');
 }
@@ -63,4 +64,11 @@ export function describeMovePlan(change: MoveChange): string {
     `  database: refuse if a ${displayIdentifier(from.table)} row still holds a value without a ${displayIdentifier(to.table)} row; drop the triggers and functions${change.column.default ? `, move the default to ${target}` : ''}, drop ${source}.`,
     `  code:     before this release, remove every reference to ${source} from the code (\`phasectl check\` lists them); the column is dropped.`,
   ].join('\n');
+}
+
+/** What phase 3 re-points besides the column (views, virtual generated columns), one line when there is any. */
+function dependentsLines(column: RenameChange['column'], newName: string): string[] {
+  const users = [...(column.views ?? []).map((view) => `view ${view.schema}.${view.name}`), ...(column.generated ?? []).map((generated) => `generated column ${generated.name}`)];
+  if (users.length === 0) return [];
+  return [`  also:     phase 3 re-points ${users.join(', ')} at ${newName} (same output columns); it refuses if one changes after this plan (\`phasectl plan refresh\` records it again).`];
 }

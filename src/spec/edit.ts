@@ -5,6 +5,7 @@ import { changeSchema, fileRuleIssues, releaseNameSchema } from './schema.js';
 import type { Change, PhaseNumber, PhasesFile, ReleaseName } from './types.js';
 import { copyAlongPath } from './yaml-copy.js';
 import { dependentsToPlain } from './dependents-schema.js';
+import { columnDependentsToPlain } from './edit-dependents.js';
 
 /**
  * Edits of phases.yaml that keep the user's comments and formatting: each works on a copy of the
@@ -37,6 +38,7 @@ export function changeToPlain(change: Change): Record<string, unknown> {
         definition: index.definition,
       })),
       constraints: column.constraints.map((constraint) => ({ name: constraint.name, kind: constraint.kind, definition: constraint.definition })),
+      ...columnDependentsToPlain(column),
     },
     key: { columns: change.key.columns, types: change.key.types },
     ...(change.kind === 'move'
@@ -194,6 +196,6 @@ function ordinaryStrings(value: unknown): boolean {
   return true;
 }
 
-function reparse(loaded: LoadedPhases, document: Document): LoadedPhases {
+export function reparse(loaded: LoadedPhases, document: Document): LoadedPhases {
   return parsePhasesText(toText({ document }), loaded.file);
 }

@@ -35,7 +35,9 @@ export const KNOWN_KEYS = {
   to: ['schema', 'table', 'column'],
   on: ['from', 'to'],
   target: ['existingColumn', 'uniqueIndex'],
-  column: ['type', 'collation', 'nullable', 'default', 'indexes', 'constraints'],
+  column: ['type', 'collation', 'nullable', 'default', 'indexes', 'constraints', 'views', 'generated'],
+  views: ['schema', 'name', 'definition', 'options', 'fingerprint'],
+  generated: ['name', 'expression'],
   indexes: ['name', 'definition', 'unique', 'constraint'],
   constraints: ['name', 'kind', 'definition'],
   key: ['columns', 'types'],
@@ -92,6 +94,16 @@ const constraintFact = z.strictObject({
   definition: sqlText,
 });
 
+const viewFact = z.strictObject({
+  schema: identifier,
+  name: identifier,
+  definition: sqlText,
+  options: z.array(z.string().regex(/^[a-z_]+=[A-Za-z0-9_.]+$/, 'is not a view option (name=value)')).optional(),
+  fingerprint: z.string().regex(/^[0-9a-f]{32}$/, 'is not an md5 fingerprint'),
+});
+
+const generatedColumnFact = z.strictObject({ name: identifier, expression: sqlText });
+
 const columnFacts = z.strictObject({
   type: sqlText,
   collation: sqlText.optional(),
@@ -99,6 +111,8 @@ const columnFacts = z.strictObject({
   default: sqlText.optional(),
   indexes: z.array(indexFact).default([]),
   constraints: z.array(constraintFact).default([]),
+  views: z.array(viewFact).optional(),
+  generated: z.array(generatedColumnFact).optional(),
 });
 
 const keyFacts = z

@@ -43,6 +43,29 @@ export interface ColumnFacts {
   default?: string;
   indexes: IndexFact[];
   constraints: ConstraintFact[];
+  /** Views that read the column directly, re-pointed at the new column in phase 3 (src/dependents/views.ts). */
+  views?: ViewFact[];
+  /** Virtual generated columns computed from the column (PostgreSQL 18), re-pointed in phase 3. */
+  generated?: GeneratedColumnFact[];
+}
+
+/** A view that reads the column, as `plan` found it (read with `search_path = pg_catalog, pg_temp`: every name qualified). */
+export interface ViewFact {
+  schema: string;
+  name: string;
+  /** `pg_get_viewdef(oid)`. */
+  definition: string;
+  /** `reloptions`, e.g. `security_barrier=true`, `check_option=cascaded`. */
+  options?: string[];
+  /** md5 of the definition, a line break and the options joined by `,`: phase 3 refuses when the view in the database differs. */
+  fingerprint: string;
+}
+
+/** A virtual generated column of the same table whose expression reads the column. */
+export interface GeneratedColumnFact {
+  name: string;
+  /** `pg_get_expr(adbin, adrelid)`. */
+  expression: string;
 }
 
 /** The key the backfill walks: the primary key, or a unique NOT NULL key. */

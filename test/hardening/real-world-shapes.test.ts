@@ -205,13 +205,13 @@ describe('refused up front by plan', () => {
     expect(error.hint).toMatch(/partition/);
   });
 
-  test('a column used by views names every view', async () => {
+  test('a column read by a materialized view (plain views are re-pointed in phase 3; issue 12)', async () => {
     await client.query(`CREATE SCHEMA views; CREATE TABLE views.t (id int PRIMARY KEY, name text);
       CREATE VIEW views.names AS SELECT name FROM views.t; CREATE MATERIALIZED VIEW views."Upper Names" AS SELECT upper(name) FROM views.t;`);
     const error = await refusal('views', 't', 'name');
-    expect(error.message).toContain('view views.names');
     expect(error.message).toContain('materialized view views."Upper Names"');
-    expect(error.hint).toMatch(/CREATE OR REPLACE VIEW/);
+    expect(error.message).not.toContain('views.names');
+    expect(error.hint).toMatch(/REFRESH MATERIALIZED VIEW CONCURRENTLY/);
   });
 
   test('generated and identity columns', async () => {

@@ -115,6 +115,11 @@ describe('templates quote every name', () => {
     // Dependents (src/dependents/functions.ts).
     userFunctions: 'fixed SQL text built by functions.ts from constants only',
     functionMention: 'built by column-mention.ts like guardCondition',
+    // Views and generated columns (src/dependents/views.ts).
+    this: 'a view option: `name = <quoteLiteral(value)>`, the name checked against [a-z_]+ by views.ts',
+    query: "pg_get_viewdef text re-pointed by view-rewrite.ts, proven by PostgreSQL's parser to be one SELECT",
+    expression: 'pg_get_expr text of a generated column, rewritten with the parser (quoteIdent for the new column)',
+    viewFingerprintSql: 'a constant of src/dependents/view-fingerprint.ts',
   };
   const helpers = /^(ident|idents|qualify|literal|#dollarQuote|\/dollarQuote|#if|\/if|#unless|\/unless|#each|\/each|else|>|!)(\s|$)/;
 

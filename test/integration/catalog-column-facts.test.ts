@@ -126,9 +126,6 @@ describe('readRenameFacts', () => {
     ['a primary-key column', { schema: 'public', table: 'with_view', column: 'id' }, 'renamed',
       'public.with_view.id is part of the primary key with_view_pkey; phasectl does not rename key columns',
       'key columns identify rows for the backfill and for other tables: rename them in a maintenance window'],
-    ['a column used by a view', { schema: 'public', table: 'with_view', column: 'name' }, 'renamed',
-      'public.with_view.name is used by view public.names; phase 3 could not drop it',
-      'point the view at the new column yourself (CREATE OR REPLACE VIEW in the release of phase 2), or drop the view and recreate it after phase 3'],
     ['a partitioned table', { schema: 'public', table: 'parts', column: 'region' }, 'renamed',
       'public.parts is a partitioned table; phasectl does not rename columns of partitioned tables yet',
       'rename the column on each partition yourself, or wait for partition support'],
@@ -140,6 +137,13 @@ describe('readRenameFacts', () => {
   test.each(refusals)('refuses %s, saying what to do', async (_what, target, newName, message, hint) => {
     const error = await refusal(target, newName);
     expect({ message: error.message, hint: error.hint }).toEqual({ message, hint });
+  });
+
+  test('records the views that read the column (issue 12: phase 3 re-points them) instead of refusing', async () => {
+    const facts = await readRenameFacts(connection.db, { schema: 'public', table: 'with_view', column: 'name' }, 'renamed');
+    expect(facts.column.views).toEqual([
+      { schema: 'public', name: 'names', definition: ' SELECT name\n   FROM public.with_view;', fingerprint: expect.stringMatching(/^[0-9a-f]{32}$/) },
+    ]);
   });
 
   test('reads the foreign keys of other tables that reference the column (a rename carries them; a move refuses)', async () => {
