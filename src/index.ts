@@ -22,6 +22,7 @@ export { BOUNDS, type OptionBound } from './option-bounds.js';
 export { init, type InitOptions, type InitResult } from './commands/init.js';
 export { planRename, type PlanRenameOptions, type PlanRenameResult } from './commands/plan.js';
 export { planMove, type PlanMoveOptions, type PlanMoveResult } from './commands/plan-move.js';
+export { planRefresh, type PlanRefreshOptions, type PlanRefreshResult } from './commands/plan-refresh.js';
 export { advance, type AdvanceOptions, type AdvanceResult } from './commands/advance.js';
 export { generate, checkGenerated, type GenerateOptions } from './commands/generate.js';
 

@@ -43,6 +43,15 @@ interface Where {
  * template, each named like one of phasectl's own (`rename/contract.sql.hbs`, `shared/timeouts.hbs` …).
  * A misspelt or misplaced file would otherwise be ignored without a word and the built-in template used.
  */
+/**
+ * A kind's own copy of a shared step template (`rename/validate.sql.hbs` beside the built-in
+ * `shared/validate.sql.hbs`): render/environment.ts looks in `<kind>/` before `shared/`, so it is used.
+ */
+function overridesSharedStep(file: string, known: readonly string[]): boolean {
+  const match = /^(rename|move)\/([^/]+\.sql\.hbs)$/.exec(file);
+  return match !== null && known.includes(`shared/${match[2]}`);
+}
+
 function checkedTemplatesDir(dir: string, where: Where): string {
   const refuse = (message: string, hint: string): never => {
     throw new InputError(`${where.label}: ${message}`, { hint, location: where.location });
@@ -61,7 +70,7 @@ function checkedTemplatesDir(dir: string, where: Where): string {
   const found = templateFiles(dir);
   if (found.length === 0) refuse(`${dir} holds no templates (*.hbs files)`, `copy the templates you change from ${defaultTemplatesDir}, keeping their folder and name, e.g. rename/contract.sql.hbs`);
   for (const file of found) {
-    if (!known.includes(file)) {
+    if (!known.includes(file) && !overridesSharedStep(file, known)) {
       refuse(`${join(dir, file)} is not one of phasectl's templates, so it would never be used`, `rename or move it to the name of the template it replaces${didYouMean(file, known)}; phasectl's templates: ${defaultTemplatesDir}`);
     }
     if (outside(join(dir, file))) refuse(`${join(dir, file)} is a symbolic link out of the project`, 'copy the template into the folder instead of linking to it');

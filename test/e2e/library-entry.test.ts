@@ -16,7 +16,7 @@ async function packageEntry(): Promise<Record<string, unknown>> {
 /** The library function behind each CLI command (demo is a show, not a library call). */
 const LIBRARY_FUNCTIONS: Record<string, string[]> = {
   init: ['init'],
-  plan: ['planRename', 'planMove'],
+  plan: ['planRename', 'planMove', 'planRefresh'],
   advance: ['advance'],
   generate: ['generate', 'checkGenerated'],
   migrate: ['migrate'],
@@ -25,6 +25,8 @@ const LIBRARY_FUNCTIONS: Record<string, string[]> = {
   verify: ['verify'],
   status: ['status'],
   check: ['check'],
+  archive: ['archive'],
+  unplan: ['unplan'],
 };
 
 test('every CLI command is a function exported from the built package entry', async () => {
