@@ -27,14 +27,16 @@ module.exports = {
     {
       name: 'pure-core-no-driver',
       severity: 'error',
-      comment: 'operations/, spec/ and releases/ are pure (planned and tested without a database): no pg, kysely or commander.',
+      comment:
+        'operations/, spec/ and releases/ are pure (planned and tested without a database): no pg, kysely or commander.',
       from: { path: '^src/(operations|dependents|spec|releases)/' },
       to: { path: '(^|/)node_modules/(pg|pg-[^/]+|kysely|commander)/' },
     },
     {
       name: 'pure-core-no-io-folders',
       severity: 'error',
-      comment: 'operations/, spec/ and releases/ do not reach the folders that hold connections, run files or parse flags.',
+      comment:
+        'operations/, spec/ and releases/ do not reach the folders that hold connections, run files or parse flags.',
       from: { path: '^src/(operations|dependents|spec|releases)/' },
       to: { path: '^src/(db|session|runner|backfill|catalog|commands|cli|check|fleet|demo)/' },
     },
@@ -44,7 +46,13 @@ module.exports = {
       comment:
         'cli/ parses flags and prints: it builds no SQL and reaches the database only through the library functions in commands/ (and demo/).',
       from: { path: '^src/cli/' },
-      to: { path: ['(^|/)node_modules/(pg|kysely)/', '^src/(render|sql|session|runner|catalog|operations)/', '^src/db/(connect|embedded)'] },
+      to: {
+        path: [
+          '(^|/)node_modules/(pg|kysely)/',
+          '^src/(render|sql|session|runner|catalog|operations)/',
+          '^src/db/(connect|embedded)',
+        ],
+      },
     },
     {
       name: 'render-no-database',

@@ -5,7 +5,13 @@ import base from './stryker.config.mjs';
 /** @type {import('@stryker-mutator/api/core').PartialStrykerOptions} */
 export default {
   ...base,
-  mutate: ['src/runner/**/*.ts', 'src/session/**/*.ts', 'src/backfill/**/*.ts', 'src/commands/migrate.ts', 'src/commands/rollback.ts'],
+  mutate: [
+    'src/runner/**/*.ts',
+    'src/session/**/*.ts',
+    'src/backfill/**/*.ts',
+    'src/commands/migrate.ts',
+    'src/commands/rollback.ts',
+  ],
   testFiles: [
     'test/unit/runner-pure.test.ts',
     'test/unit/backfill-batching.test.ts',

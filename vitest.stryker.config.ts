@@ -9,7 +9,12 @@ export default mergeConfig(
   base,
   defineConfig({
     test: {
-      exclude: ['test/e2e/cli-workflow.test.ts', 'test/e2e/demo-cli.test.ts', 'test/integration/demo-run.test.ts', '**/node_modules/**'],
+      exclude: [
+        'test/e2e/cli-workflow.test.ts',
+        'test/e2e/demo-cli.test.ts',
+        'test/integration/demo-run.test.ts',
+        '**/node_modules/**',
+      ],
       testTimeout: 180_000,
       setupFiles: ['test/support/stryker-child-mutant.ts'],
     },

@@ -44,7 +44,9 @@ export async function phasectlPhase1(serverUrl: string, rows: number): Promise<P
     const phase2Started = performance.now();
     await migrate({ databaseUrl: database.url, projectDir: project.dir, toRelease: '1.1.0', log });
     const phase2Ms = since(phase2Started);
-    const files = events.flatMap((event) => (event.type === 'file-done' ? [{ name: event.file, ms: event.durationMs }] : []));
+    const files = events.flatMap((event) =>
+      event.type === 'file-done' ? [{ name: event.file, ms: event.durationMs }] : [],
+    );
     const progress = events.flatMap((event) => (event.type === 'backfill-progress' ? [event] : []));
     return {
       rows,
@@ -103,7 +105,9 @@ export async function singleUpdateWithTrigger(serverUrl: string, rows: number): 
   const project = await renameProjectOn(database.url, rows);
   try {
     const files = await readMigrationFiles(projectPaths(project.dir).migrationsDir);
-    const expand = files.find((file) => file.direction === 'up' && file.header?.action === 'sql' && file.name.includes('_p1_01_'));
+    const expand = files.find(
+      (file) => file.direction === 'up' && file.header?.action === 'sql' && file.name.includes('_p1_01_'),
+    );
     if (!expand) throw new Error('no phase 1 expand file generated');
     const ms = await withClient(database.url, async (client) => {
       const started = performance.now();
@@ -138,7 +142,9 @@ export async function handBatches(serverUrl: string, rows: number, size = 1000):
       let last = 0;
       for (;;) {
         const batchStarted = performance.now();
-        const { rows: [batch] } = await client.query<{ last: string | null }>(
+        const {
+          rows: [batch],
+        } = await client.query<{ last: string | null }>(
           `WITH batch AS (SELECT id FROM public.${TABLE} WHERE id > $1 ORDER BY id LIMIT ${size}),
                 updated AS (UPDATE public.${TABLE} AS t SET favourite_color = t.job_title FROM batch WHERE t.id = batch.id RETURNING t.id)
            SELECT max(id) AS last FROM updated`,
@@ -156,11 +162,13 @@ export async function handBatches(serverUrl: string, rows: number, size = 1000):
   }
 }
 
-
 const MB = 1024 * 1024;
 
 /** Section 1 as table rows: throughput against both baselines, batch durations (row-lock time), size after. */
-export async function benchBackfill(serverUrl: string, rows: number): Promise<{ rows: BenchRow[]; phasectl: PhasectlRun }> {
+export async function benchBackfill(
+  serverUrl: string,
+  rows: number,
+): Promise<{ rows: BenchRow[]; phasectl: PhasectlRun }> {
   const update = await singleUpdate(serverUrl, rows);
   const updateWithTrigger = await singleUpdateWithTrigger(serverUrl, rows);
   const phasectl = await phasectlPhase1(serverUrl, rows);
@@ -227,7 +235,13 @@ export async function benchBackfill(serverUrl: string, rows: number): Promise<{ 
       Math.max(...phasectl.batchMs) <= 150,
     ),
     checked(
-      { section, metric: 'p99 backfill batch', value: percentile(phasectl.batchMs, 99), unit: 'ms', target: '≤ 150 ms' },
+      {
+        section,
+        metric: 'p99 backfill batch',
+        value: percentile(phasectl.batchMs, 99),
+        unit: 'ms',
+        target: '≤ 150 ms',
+      },
       percentile(phasectl.batchMs, 99) <= 150,
     ),
     info({

@@ -52,10 +52,17 @@ function writeProject(root: string, phases: Phases[]): number {
 
 /** Phase 1 everywhere, plus phase 2 for as many changes as it takes to reach about TARGET_MIGRATIONS files. */
 function basePhases(): Phases[] {
-  const phase1Files = generatedFiles(parsePhasesText(phasesYaml([{ phase1: '1.0.0' }]), 'x').spec).filter((file) => file.path.startsWith('db/migrations/')).length;
+  const phase1Files = generatedFiles(parsePhasesText(phasesYaml([{ phase1: '1.0.0' }]), 'x').spec).filter((file) =>
+    file.path.startsWith('db/migrations/'),
+  ).length;
   const phase2Files =
-    generatedFiles(parsePhasesText(phasesYaml([{ phase1: '1.0.0', phase2: '1.1.0' }]), 'x').spec).filter((file) => file.path.startsWith('db/migrations/')).length - phase1Files;
-  const withPhase2 = Math.max(MIN_ENTERING_PHASE3, Math.min(CHANGES, Math.round((TARGET_MIGRATIONS - CHANGES * phase1Files) / Math.max(phase2Files, 1))));
+    generatedFiles(parsePhasesText(phasesYaml([{ phase1: '1.0.0', phase2: '1.1.0' }]), 'x').spec).filter((file) =>
+      file.path.startsWith('db/migrations/'),
+    ).length - phase1Files;
+  const withPhase2 = Math.max(
+    MIN_ENTERING_PHASE3,
+    Math.min(CHANGES, Math.round((TARGET_MIGRATIONS - CHANGES * phase1Files) / Math.max(phase2Files, 1))),
+  );
   return Array.from({ length: CHANGES }, (_unused, index) => {
     const first = index % 9;
     return index < withPhase2 ? { phase1: RELEASES[first], phase2: RELEASES[first + 1] } : { phase1: RELEASES[first] };
@@ -63,9 +70,15 @@ function basePhases(): Phases[] {
 }
 
 /** Builds the repository, runs check three times, returns the median in milliseconds. */
-export async function benchCheckScale(): Promise<{ milliseconds: number; migrations: number; violations: number; otherThanRule6: number }> {
+export async function benchCheckScale(): Promise<{
+  milliseconds: number;
+  migrations: number;
+  violations: number;
+  otherThanRule6: number;
+}> {
   const root = mkdtempSync(path.join(tmpdir(), 'phasectl-bench-check-'));
-  const git = (...args: string[]) => execFileSync('git', args, { cwd: root, stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 1 << 28 });
+  const git = (...args: string[]) =>
+    execFileSync('git', args, { cwd: root, stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 1 << 28 });
   try {
     git('init', '-q', '-b', 'main');
     git('config', 'user.name', 'bench');
@@ -75,7 +88,11 @@ export async function benchCheckScale(): Promise<{ milliseconds: number; migrati
     for (let index = 0; index < SOURCE_FILES; index += 1) {
       const change = index % CHANGES;
       // Files naming columns of changes that stay in phase 1 or 2: grep finds them, rule 6 is not about them.
-      write(root, `src/module${index % 40}/file${index}.ts`, `export function f${index}(row: Row) {\n  return row.job_title_${change} ?? row.favourite_color_${change};\n}\n`);
+      write(
+        root,
+        `src/module${index % 40}/file${index}.ts`,
+        `export function f${index}(row: Row) {\n  return row.job_title_${change} ?? row.favourite_color_${change};\n}\n`,
+      );
     }
     git('add', '-A');
     git('commit', '-q', '-m', 'base');

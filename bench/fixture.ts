@@ -37,7 +37,13 @@ export async function renameProject(url: string): Promise<{ dir: string; remove:
   const dir = await mkdtemp(join(tmpdir(), 'phasectl-bench-'));
   await mkdir(join(dir, 'db', 'migrations'), { recursive: true });
   await writeFile(join(dir, 'phases.yaml'), initialPhasesText());
-  await planRename({ projectDir: dir, target: `public.${TABLE}.job_title`, newName: 'favourite_color', id: CHANGE_ID, databaseUrl: url });
+  await planRename({
+    projectDir: dir,
+    target: `public.${TABLE}.job_title`,
+    newName: 'favourite_color',
+    id: CHANGE_ID,
+    databaseUrl: url,
+  });
   for (const release of ['1.0.0', '1.1.0', '1.2.0']) await advance({ projectDir: dir, release });
   return { dir, remove: () => rm(dir, { recursive: true, force: true }) };
 }

@@ -57,7 +57,11 @@ async function exclusiveStatementIndex(client: pg.ClientBase, statements: string
   }
 }
 
-async function applyMeasured(client: pg.ClientBase, file: MigrationFile, resolve: ReturnType<typeof planResolver>): Promise<StepLock> {
+async function applyMeasured(
+  client: pg.ClientBase,
+  file: MigrationFile,
+  resolve: ReturnType<typeof planResolver>,
+): Promise<StepLock> {
   const header = file.header!;
   if (header.action === 'backfill' || header.action === 'verify') {
     const started = performance.now();
@@ -104,7 +108,10 @@ async function applyMeasured(client: pg.ClientBase, file: MigrationFile, resolve
 }
 
 function firstLine(statement: string): string | undefined {
-  return statement.split('\n').find((line) => line.trim() && !line.trim().startsWith('--'))?.trim();
+  return statement
+    .split('\n')
+    .find((line) => line.trim() && !line.trim().startsWith('--'))
+    ?.trim();
 }
 
 /** (a) ACCESS EXCLUSIVE hold time of every transactional up step of phases 1–3 on a `rows`-row table. */
@@ -145,7 +152,10 @@ export interface BlockedRun {
  * runs phase 1 with `lockTimeoutMs`; another client keeps reading and writing single rows. Each DDL
  * attempt queues behind the holder and makes the app queue behind it, for at most lock_timeout.
  */
-export async function blockedDdl(serverUrl: string, options: { rows: number; lockTimeoutMs: number; holdMs: number }): Promise<BlockedRun> {
+export async function blockedDdl(
+  serverUrl: string,
+  options: { rows: number; lockTimeoutMs: number; holdMs: number },
+): Promise<BlockedRun> {
   const database = await createBenchDatabase(serverUrl, 'blocked');
   const holder = new pg.Client({ connectionString: database.url, application_name: 'bench-long-transaction' });
   const app = new pg.Client({ connectionString: database.url, application_name: 'bench-app' });
@@ -185,7 +195,14 @@ export async function blockedDdl(serverUrl: string, options: { rows: number; loc
       await appLoop;
     }
     const migrateMs = since(migrateStarted);
-    return { lockTimeoutMs: options.lockTimeoutMs, holdMs: options.holdMs, worstMs: Math.max(...latencies), queries: latencies.length, retries, migrateMs };
+    return {
+      lockTimeoutMs: options.lockTimeoutMs,
+      holdMs: options.holdMs,
+      worstMs: Math.max(...latencies),
+      queries: latencies.length,
+      retries,
+      migrateMs,
+    };
   } finally {
     await holder.query('ROLLBACK').catch(() => undefined);
     await Promise.all([holder.end(), app.end()]);
@@ -195,7 +212,10 @@ export async function blockedDdl(serverUrl: string, options: { rows: number; loc
 }
 
 /** Section 3 as table rows. */
-export async function benchLocks(serverUrl: string, options: { rows: number; blockedRows: number }): Promise<BenchRow[]> {
+export async function benchLocks(
+  serverUrl: string,
+  options: { rows: number; blockedRows: number },
+): Promise<BenchRow[]> {
   const section = `3. lock footprint (${options.rows.toLocaleString('en-US')} rows)`;
   const steps = await stepLocks(serverUrl, options.rows);
   const out: BenchRow[] = steps.flatMap((step) => {

@@ -34,7 +34,10 @@ function writer(url: string, rows: number): { stop: () => Promise<number[]> } {
       while (running) {
         const id = 1 + Math.floor(Math.random() * rows);
         const started = performance.now();
-        await client.query(`UPDATE public.${TABLE} SET job_title = 'written ' || $2::text WHERE id = $1`, [id, latencies.length]);
+        await client.query(`UPDATE public.${TABLE} SET job_title = 'written ' || $2::text WHERE id = $1`, [
+          id,
+          latencies.length,
+        ]);
         latencies.push(since(started));
       }
     } finally {
@@ -58,7 +61,13 @@ async function phase1WithJobs(serverUrl: string, rows: number, jobs: number, idl
     const events: RunnerEvent[] = [];
     const during = writer(database.url, rows);
     const started = performance.now();
-    await migrate({ databaseUrl: database.url, projectDir: project.dir, toRelease: '1.0.0', backfill: { jobs }, log: (event) => events.push(event) });
+    await migrate({
+      databaseUrl: database.url,
+      projectDir: project.dir,
+      toRelease: '1.0.0',
+      backfill: { jobs },
+      log: (event) => events.push(event),
+    });
     const phase1Ms = since(started);
     const writesDuring = await during.stop();
     const idle = writer(database.url, rows);
@@ -72,7 +81,11 @@ async function phase1WithJobs(serverUrl: string, rows: number, jobs: number, idl
   }
 }
 
-export async function benchParallel(serverUrl: string, rows: number, jobCounts: number[] = [1, 2, 4]): Promise<BenchRow[]> {
+export async function benchParallel(
+  serverUrl: string,
+  rows: number,
+  jobCounts: number[] = [1, 2, 4],
+): Promise<BenchRow[]> {
   const update: BaselineRun = await singleUpdate(serverUrl, rows);
   const updateWithTrigger: BaselineRun = await singleUpdateWithTrigger(serverUrl, rows);
   const runs: JobsRun[] = [];
@@ -83,20 +96,91 @@ export async function benchParallel(serverUrl: string, rows: number, jobCounts: 
   for (const run of runs) {
     out.push(
       run.jobs === 2
-        ? checked({ section, metric: `phase 1, --jobs ${run.jobs}`, value: s(run.phase1Ms), unit: 's', baseline: s(update.ms), baselineLabel: 'ADD COLUMN + one UPDATE', ratio: update.ms / run.phase1Ms, target: '≥ 0.91 (≤ 1.1×)' }, update.ms / run.phase1Ms >= 1 / 1.1)
-        : info({ section, metric: `phase 1, --jobs ${run.jobs}`, value: s(run.phase1Ms), unit: 's', baseline: s(update.ms), baselineLabel: 'ADD COLUMN + one UPDATE', ratio: update.ms / run.phase1Ms }),
+        ? checked(
+            {
+              section,
+              metric: `phase 1, --jobs ${run.jobs}`,
+              value: s(run.phase1Ms),
+              unit: 's',
+              baseline: s(update.ms),
+              baselineLabel: 'ADD COLUMN + one UPDATE',
+              ratio: update.ms / run.phase1Ms,
+              target: '≥ 0.91 (≤ 1.1×)',
+            },
+            update.ms / run.phase1Ms >= 1 / 1.1,
+          )
+        : info({
+            section,
+            metric: `phase 1, --jobs ${run.jobs}`,
+            value: s(run.phase1Ms),
+            unit: 's',
+            baseline: s(update.ms),
+            baselineLabel: 'ADD COLUMN + one UPDATE',
+            ratio: update.ms / run.phase1Ms,
+          }),
     );
     out.push(
       run.jobs === 1
-        ? checked({ section, metric: `phase 1, --jobs ${run.jobs} vs the synced floor`, value: s(run.phase1Ms), unit: 's', baseline: s(updateWithTrigger.ms), baselineLabel: 'expand + one UPDATE, trigger on', ratio: updateWithTrigger.ms / run.phase1Ms, target: '≥ 0.95' }, updateWithTrigger.ms / run.phase1Ms >= 0.95)
-        : info({ section, metric: `phase 1, --jobs ${run.jobs} vs the synced floor`, value: s(run.phase1Ms), unit: 's', baseline: s(updateWithTrigger.ms), baselineLabel: 'expand + one UPDATE, trigger on', ratio: updateWithTrigger.ms / run.phase1Ms }),
+        ? checked(
+            {
+              section,
+              metric: `phase 1, --jobs ${run.jobs} vs the synced floor`,
+              value: s(run.phase1Ms),
+              unit: 's',
+              baseline: s(updateWithTrigger.ms),
+              baselineLabel: 'expand + one UPDATE, trigger on',
+              ratio: updateWithTrigger.ms / run.phase1Ms,
+              target: '≥ 0.95',
+            },
+            updateWithTrigger.ms / run.phase1Ms >= 0.95,
+          )
+        : info({
+            section,
+            metric: `phase 1, --jobs ${run.jobs} vs the synced floor`,
+            value: s(run.phase1Ms),
+            unit: 's',
+            baseline: s(updateWithTrigger.ms),
+            baselineLabel: 'expand + one UPDATE, trigger on',
+            ratio: updateWithTrigger.ms / run.phase1Ms,
+          }),
     );
-    out.push(checked({ section, metric: `longest batch, --jobs ${run.jobs}`, value: run.longestBatchMs, unit: 'ms', target: '≤ 150 ms', note: `${run.batches} batches` }, run.longestBatchMs <= 150));
+    out.push(
+      checked(
+        {
+          section,
+          metric: `longest batch, --jobs ${run.jobs}`,
+          value: run.longestBatchMs,
+          unit: 'ms',
+          target: '≤ 150 ms',
+          note: `${run.batches} batches`,
+        },
+        run.longestBatchMs <= 150,
+      ),
+    );
   }
   const idle = runs[0]!.writesIdle;
-  out.push(info({ section, metric: 'p99 single-row write, no backfill', value: percentile(idle, 99), unit: 'ms', note: `${idle.length} writes in 5 s after phase 1` }));
+  out.push(
+    info({
+      section,
+      metric: 'p99 single-row write, no backfill',
+      value: percentile(idle, 99),
+      unit: 'ms',
+      note: `${idle.length} writes in 5 s after phase 1`,
+    }),
+  );
   for (const run of runs) {
-    out.push(info({ section, metric: `p99 single-row write, --jobs ${run.jobs}`, value: percentile(run.writesDuring, 99), unit: 'ms', baseline: percentile(idle, 99), baselineLabel: 'no backfill', ratio: percentile(idle, 99) / percentile(run.writesDuring, 99), note: `${run.writesDuring.length} writes during phase 1; max ${Math.max(...run.writesDuring).toFixed(1)} ms` }));
+    out.push(
+      info({
+        section,
+        metric: `p99 single-row write, --jobs ${run.jobs}`,
+        value: percentile(run.writesDuring, 99),
+        unit: 'ms',
+        baseline: percentile(idle, 99),
+        baselineLabel: 'no backfill',
+        ratio: percentile(idle, 99) / percentile(run.writesDuring, 99),
+        note: `${run.writesDuring.length} writes during phase 1; max ${Math.max(...run.writesDuring).toFixed(1)} ms`,
+      }),
+    );
   }
   return out;
 }

@@ -42,13 +42,19 @@ export function formatTable(rows: readonly BenchRow[]): string {
   const cells = rows.map((row) => [
     row.metric,
     `${formatNumber(row.value)} ${row.unit}`,
-    row.baseline === undefined ? '' : `${formatNumber(row.baseline)} ${row.unit}${row.baselineLabel ? ` (${row.baselineLabel})` : ''}`,
+    row.baseline === undefined
+      ? ''
+      : `${formatNumber(row.baseline)} ${row.unit}${row.baselineLabel ? ` (${row.baselineLabel})` : ''}`,
     row.ratio === undefined ? '' : row.ratio.toFixed(2),
     row.target ?? '',
     row.status,
   ]);
   const widths = header.map((title, column) => Math.max(title.length, ...cells.map((line) => line[column]!.length)));
-  const line = (values: string[]) => values.map((value, column) => value.padEnd(widths[column]!)).join('  ').trimEnd();
+  const line = (values: string[]) =>
+    values
+      .map((value, column) => value.padEnd(widths[column]!))
+      .join('  ')
+      .trimEnd();
   const out: string[] = [];
   let section = '';
   rows.forEach((row, index) => {
@@ -63,6 +69,10 @@ export function formatTable(rows: readonly BenchRow[]): string {
 }
 
 /** Writes the run (environment + rows) as JSON for comparison across commits. */
-export async function writeResults(file: string, run: Record<string, unknown>, rows: readonly BenchRow[]): Promise<void> {
+export async function writeResults(
+  file: string,
+  run: Record<string, unknown>,
+  rows: readonly BenchRow[],
+): Promise<void> {
   await writeFile(file, `${JSON.stringify({ ...run, rows }, null, 2)}\n`);
 }

@@ -24,8 +24,28 @@ type Section = (typeof SECTIONS)[number];
 
 /** Sizes per mode. Full: the brief's 1M-row table; 16M rows is opt-in (`--scale-rows`: several minutes more, see docs/benchmarks.md). */
 const MODES = {
-  quick: { fleetDatabases: 10, fleetRows: 10_000, backfillRows: 100_000, scaleRows: [100_000, 200_000], writeRows: 100_000, writeSeconds: 1, writeRounds: 2, durableInserts: false, lockRows: 100_000 },
-  full: { fleetDatabases: 40, fleetRows: 50_000, backfillRows: 1_000_000, scaleRows: [1_000_000, 4_000_000], writeRows: 1_000_000, writeSeconds: 4, writeRounds: 5, durableInserts: true, lockRows: 1_000_000 },
+  quick: {
+    fleetDatabases: 10,
+    fleetRows: 10_000,
+    backfillRows: 100_000,
+    scaleRows: [100_000, 200_000],
+    writeRows: 100_000,
+    writeSeconds: 1,
+    writeRounds: 2,
+    durableInserts: false,
+    lockRows: 100_000,
+  },
+  full: {
+    fleetDatabases: 40,
+    fleetRows: 50_000,
+    backfillRows: 1_000_000,
+    scaleRows: [1_000_000, 4_000_000],
+    writeRows: 1_000_000,
+    writeSeconds: 4,
+    writeRounds: 5,
+    durableInserts: true,
+    lockRows: 1_000_000,
+  },
 };
 
 const { values } = parseArgs({
@@ -40,12 +60,14 @@ const { values } = parseArgs({
 const mode = values.quick ? 'quick' : 'full';
 const scaleRows = values['scale-rows']?.split(',').map((text) => {
   const count = Number(text.replace(/_/g, ''));
-  if (!Number.isInteger(count) || count < 1000) throw new Error(`--scale-rows: "${text}" is not a row count of at least 1000`);
+  if (!Number.isInteger(count) || count < 1000)
+    throw new Error(`--scale-rows: "${text}" is not a row count of at least 1000`);
   return count;
 });
 const sizes = { ...MODES[mode], ...(scaleRows ? { scaleRows } : {}) };
 const only = new Set<Section>((values.only ? values.only.split(',') : SECTIONS) as Section[]);
-for (const name of only) if (!SECTIONS.includes(name)) throw new Error(`--only: unknown section "${name}" (one of ${SECTIONS.join(', ')})`);
+for (const name of only)
+  if (!SECTIONS.includes(name)) throw new Error(`--only: unknown section "${name}" (one of ${SECTIONS.join(', ')})`);
 
 const log = (line: string) => process.stderr.write(`[bench] ${Math.round(since(started) / 1000)} s: ${line}\n`);
 const started = performance.now();
@@ -54,7 +76,11 @@ const rows: BenchRow[] = [];
 const extra: Record<string, unknown> = {};
 try {
   const settings = await serverSettings(server.url);
-  log(`${server.embedded ? 'embedded PostgreSQL' : redactUrl(server.url)}: ${Object.entries(settings).map(([k, v]) => `${k}=${v}`).join(', ')}`);
+  log(
+    `${server.embedded ? 'embedded PostgreSQL' : redactUrl(server.url)}: ${Object.entries(settings)
+      .map(([k, v]) => `${k}=${v}`)
+      .join(', ')}`,
+  );
   let oneMillion: Awaited<ReturnType<typeof phasectlPhase1>> | undefined;
   if (only.has('backfill')) {
     log(`backfill throughput on ${sizes.backfillRows} rows (single UPDATE, phasectl, hand-written batches)`);
@@ -63,8 +89,15 @@ try {
     oneMillion = result.phasectl;
   }
   if (only.has('writes')) {
-    log(`write overhead (${sizes.writeRows} rows, ${sizes.writeRounds} rounds of no trigger / phasectl / floor, ${sizes.writeSeconds} s each, per workload)`);
-    const result = await benchWriteOverhead(server.url, { rows: sizes.writeRows, seconds: sizes.writeSeconds, rounds: sizes.writeRounds, durableInserts: sizes.durableInserts });
+    log(
+      `write overhead (${sizes.writeRows} rows, ${sizes.writeRounds} rounds of no trigger / phasectl / floor, ${sizes.writeSeconds} s each, per workload)`,
+    );
+    const result = await benchWriteOverhead(server.url, {
+      rows: sizes.writeRows,
+      seconds: sizes.writeSeconds,
+      rounds: sizes.writeRounds,
+      durableInserts: sizes.durableInserts,
+    });
     extra.loadGenerator = result.tool;
     rows.push(...result.rows.map((row) => ({ ...row, note: `${row.note}; ${result.tool}` })));
   }
@@ -87,7 +120,15 @@ try {
     const first = points[0]!.perSecond;
     for (const point of points) {
       const ratio = point.perSecond / first;
-      const row = { section, metric: `${point.rows.toLocaleString('en-US')} rows`, value: point.perSecond, unit: 'rows/s', baseline: first, baselineLabel: 'smallest table', ratio };
+      const row = {
+        section,
+        metric: `${point.rows.toLocaleString('en-US')} rows`,
+        value: point.perSecond,
+        unit: 'rows/s',
+        baseline: first,
+        baselineLabel: 'smallest table',
+        ratio,
+      };
       rows.push(point === points[0] ? info(row) : checked({ ...row, target: '≥ 0.80 (flat)' }, ratio >= 0.8));
     }
   }
@@ -104,17 +145,33 @@ try {
     date: new Date().toISOString(),
     mode,
     commit: gitCommit(),
-    machine: { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model, memoryGiB: Math.round(os.totalmem() / 2 ** 30), node: process.version },
+    machine: {
+      cpus: os.cpus().length,
+      cpuModel: os.cpus()[0]?.model,
+      memoryGiB: Math.round(os.totalmem() / 2 ** 30),
+      node: process.version,
+    },
     server: { embedded: server.embedded, settings },
     seconds: Math.round(seconds),
     ...extra,
   };
-  console.log(`phasectl benchmarks — ${mode} run, ${run.machine.cpus} CPUs (${run.machine.cpuModel}), Node ${process.version}`);
-  console.log(`PostgreSQL ${settings.server_version} (${server.embedded ? 'embedded, started by the bench' : 'given by --database-url'}): ${Object.entries(settings).filter(([k]) => k !== 'server_version').map(([k, v]) => `${k}=${v}`).join(', ')}`);
+  console.log(
+    `phasectl benchmarks — ${mode} run, ${run.machine.cpus} CPUs (${run.machine.cpuModel}), Node ${process.version}`,
+  );
+  console.log(
+    `PostgreSQL ${settings.server_version} (${server.embedded ? 'embedded, started by the bench' : 'given by --database-url'}): ${Object.entries(
+      settings,
+    )
+      .filter(([k]) => k !== 'server_version')
+      .map(([k, v]) => `${k}=${v}`)
+      .join(', ')}`,
+  );
   if (extra.loadGenerator) console.log(`write load: ${String(extra.loadGenerator)}`);
   console.log(formatTable(rows));
   const missed = rows.filter((row) => row.status === 'MISS').length;
-  console.log(`\n${rows.filter((row) => row.status === 'PASS').length} PASS, ${missed} MISS, ${rows.filter((row) => row.status === 'INFO').length} INFO in ${Math.round(seconds)} s; results in ${values.output}`);
+  console.log(
+    `\n${rows.filter((row) => row.status === 'PASS').length} PASS, ${missed} MISS, ${rows.filter((row) => row.status === 'INFO').length} INFO in ${Math.round(seconds)} s; results in ${values.output}`,
+  );
   await writeResults(values.output!, run, rows);
 } finally {
   await server.stop();
@@ -126,7 +183,10 @@ function since(from: number): number {
 
 function gitCommit(): string | undefined {
   try {
-    return execFileSync('git', ['rev-parse', '--short', 'HEAD'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+    return execFileSync('git', ['rev-parse', '--short', 'HEAD'], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'ignore'],
+    }).trim();
   } catch {
     return undefined;
   }

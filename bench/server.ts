@@ -18,7 +18,18 @@ export const DURABLE_SETTINGS: Record<string, string> = {
 };
 
 /** The settings printed with the results (read back from the server, not assumed). */
-const REPORTED_SETTINGS = ['server_version', 'fsync', 'synchronous_commit', 'full_page_writes', 'wal_level', 'shared_buffers', 'max_wal_size', 'checkpoint_timeout', 'autovacuum', 'work_mem'];
+const REPORTED_SETTINGS = [
+  'server_version',
+  'fsync',
+  'synchronous_commit',
+  'full_page_writes',
+  'wal_level',
+  'shared_buffers',
+  'max_wal_size',
+  'checkpoint_timeout',
+  'autovacuum',
+  'work_mem',
+];
 
 export interface BenchServer {
   /** Maintenance URL (password inside: print only through redactUrl). */
@@ -47,12 +58,18 @@ export async function serverSettings(url: string): Promise<Record<string, string
 }
 
 /** A fresh database for one measurement (isolates phasectl's state schema and the table's history). */
-export async function createBenchDatabase(serverUrl: string, label: string): Promise<{ url: string; drop: () => Promise<void> }> {
+export async function createBenchDatabase(
+  serverUrl: string,
+  label: string,
+): Promise<{ url: string; drop: () => Promise<void> }> {
   const name = `phasectl_bench_${label}_${randomBytes(3).toString('hex')}`;
   await withClient(serverUrl, (client) => client.query(`CREATE DATABASE ${name}`));
   return {
     url: withDatabase(serverUrl, name),
-    drop: () => withClient(serverUrl, (client) => client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)).then(() => undefined),
+    drop: () =>
+      withClient(serverUrl, (client) => client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)).then(
+        () => undefined,
+      ),
   };
 }
 

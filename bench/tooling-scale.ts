@@ -21,8 +21,16 @@ function change(index: number): RenameChange {
       type: 'text',
       nullable: false,
       default: "'unknown'::text",
-      indexes: [{ name: `t${index}_job_title_idx`, unique: false, definition: `CREATE INDEX t${index}_job_title_idx ON public.t${index} USING btree (job_title)` }],
-      constraints: [{ name: `t${index}_job_title_check`, kind: 'check', definition: 'CHECK ((length(job_title) < 200))' }],
+      indexes: [
+        {
+          name: `t${index}_job_title_idx`,
+          unique: false,
+          definition: `CREATE INDEX t${index}_job_title_idx ON public.t${index} USING btree (job_title)`,
+        },
+      ],
+      constraints: [
+        { name: `t${index}_job_title_check`, kind: 'check', definition: 'CHECK ((length(job_title) < 200))' },
+      ],
     },
     key: { columns: ['id'], types: ['bigint'] },
     releases: {},
@@ -31,7 +39,10 @@ function change(index: number): RenameChange {
 
 /** phases.yaml text holding `count` changes (phase 1 in 1.0.0 when `released`), written in one go. */
 function phasesText(count: number, released: boolean): string {
-  const changes = Array.from({ length: count }, (_unused, index) => ({ ...changeToPlain(change(index)), releases: released ? { phase1: '1.0.0' } : {} }));
+  const changes = Array.from({ length: count }, (_unused, index) => ({
+    ...changeToPlain(change(index)),
+    releases: released ? { phase1: '1.0.0' } : {},
+  }));
   return stringify({ version: 1, ...(released ? { releases: ['1.0.0'] } : {}), changes }, { lineWidth: 0 });
 }
 
@@ -68,7 +79,14 @@ export async function benchTooling(changes = 1000): Promise<BenchRow[]> {
       planMs <= 2000,
     ),
     checked(
-      { section, metric: `generate: render phase 1 of ${changes} changes`, value: renderMs, unit: 'ms', target: '≤ 2000 ms', note: `${files.length} files` },
+      {
+        section,
+        metric: `generate: render phase 1 of ${changes} changes`,
+        value: renderMs,
+        unit: 'ms',
+        target: '≤ 2000 ms',
+        note: `${files.length} files`,
+      },
       renderMs <= 2000,
     ),
     checked(

@@ -59,20 +59,29 @@ function workloads(rows: number): Workload[] {
       name: 'UPDATE of the renamed column',
       target: 0.95,
       script: `\\set id random(1, ${rows})\n\\set v random(1, 1000000)\nUPDATE public.${TABLE} SET job_title = 'title ' || :v WHERE id = :id;\n`,
-      statement: () => ({ text: `UPDATE public.${TABLE} SET job_title = 'title ' || $2 WHERE id = $1`, values: [random(rows), random(1_000_000)] }),
+      statement: () => ({
+        text: `UPDATE public.${TABLE} SET job_title = 'title ' || $2 WHERE id = $1`,
+        values: [random(rows), random(1_000_000)],
+      }),
     },
     {
       name: 'UPDATE of an unrelated column',
       target: 0.98,
       script: `\\set id random(1, ${rows})\n\\set v random(1, 1000000)\nUPDATE public.${TABLE} SET n = :v WHERE id = :id;\n`,
-      statement: () => ({ text: `UPDATE public.${TABLE} SET n = $2 WHERE id = $1`, values: [random(rows), random(1_000_000)] }),
+      statement: () => ({
+        text: `UPDATE public.${TABLE} SET n = $2 WHERE id = $1`,
+        values: [random(rows), random(1_000_000)],
+      }),
     },
     {
       name: 'UPDATE of the new column',
       target: 0.95,
       floorCopy: 'NEW.job_title := NEW.favourite_color',
       script: `\\set id random(1, ${rows})\n\\set v random(1, 1000000)\nUPDATE public.${TABLE} SET favourite_color = 'colour ' || :v WHERE id = :id;\n`,
-      statement: () => ({ text: `UPDATE public.${TABLE} SET favourite_color = 'colour ' || $2 WHERE id = $1`, values: [random(rows), random(1_000_000)] }),
+      statement: () => ({
+        text: `UPDATE public.${TABLE} SET favourite_color = 'colour ' || $2 WHERE id = $1`,
+        values: [random(rows), random(1_000_000)],
+      }),
     },
     {
       name: 'INSERT (new release: new column; the old one takes its DEFAULT)',
@@ -81,7 +90,10 @@ function workloads(rows: number): Workload[] {
       script: `\\set v random(1, 1000000)\nINSERT INTO public.${TABLE} (id, favourite_color, email) VALUES (nextval('public.bench_ids'), 'colour ' || :v, 'new' || :v || '@example.com');\n`,
       statement: () => {
         const v = random(1_000_000);
-        return { text: `INSERT INTO public.${TABLE} (id, favourite_color, email) VALUES (nextval('public.bench_ids'), 'colour ' || $1, 'new' || $1 || '@example.com')`, values: [v] };
+        return {
+          text: `INSERT INTO public.${TABLE} (id, favourite_color, email) VALUES (nextval('public.bench_ids'), 'colour ' || $1, 'new' || $1 || '@example.com')`,
+          values: [v],
+        };
       },
     },
     {
@@ -91,7 +103,10 @@ function workloads(rows: number): Workload[] {
       script: `\\set v random(1, 1000000)\nINSERT INTO public.${TABLE} (id, job_title, email) VALUES (nextval('public.bench_ids'), 'title ' || :v, 'new' || :v || '@example.com');\n`,
       statement: () => {
         const v = random(1_000_000);
-        return { text: `INSERT INTO public.${TABLE} (id, job_title, email) VALUES (nextval('public.bench_ids'), 'title ' || $1, 'new' || $1 || '@example.com')`, values: [v] };
+        return {
+          text: `INSERT INTO public.${TABLE} (id, job_title, email) VALUES (nextval('public.bench_ids'), 'title ' || $1, 'new' || $1 || '@example.com')`,
+          values: [v],
+        };
       },
     },
   ];
@@ -125,14 +140,30 @@ function libpqEnvironment(url: string, synchronousCommit: SynchronousCommit): No
   };
 }
 
-async function pgbenchTps(pgbench: string, url: string, scriptFile: string, seconds: number, synchronousCommit: SynchronousCommit): Promise<number> {
-  const { stdout } = await run(pgbench, ['-n', '-c', String(CLIENTS), '-j', String(CLIENTS), '-T', String(seconds), '-f', scriptFile], { env: libpqEnvironment(url, synchronousCommit) });
+async function pgbenchTps(
+  pgbench: string,
+  url: string,
+  scriptFile: string,
+  seconds: number,
+  synchronousCommit: SynchronousCommit,
+): Promise<number> {
+  const { stdout } = await run(
+    pgbench,
+    ['-n', '-c', String(CLIENTS), '-j', String(CLIENTS), '-T', String(seconds), '-f', scriptFile],
+    { env: libpqEnvironment(url, synchronousCommit) },
+  );
   const match = /tps = ([\d.]+)/.exec(stdout);
   if (!match) throw new Error(`pgbench printed no tps:\n${stdout}`);
   return Number(match[1]);
 }
 
-async function nodeTps(url: string, workload: Workload, rows: number, seconds: number, synchronousCommit: SynchronousCommit): Promise<number> {
+async function nodeTps(
+  url: string,
+  workload: Workload,
+  rows: number,
+  seconds: number,
+  synchronousCommit: SynchronousCommit,
+): Promise<number> {
   const clients = await Promise.all(
     Array.from({ length: CLIENTS }, async () => {
       const client = new pg.Client({ connectionString: url, options: `-c synchronous_commit=${synchronousCommit}` });
@@ -160,9 +191,14 @@ async function nodeTps(url: string, workload: Workload, rows: number, seconds: n
 }
 
 /** Section 2 rows: per workload, median tps with and without the trigger, ratio with/without. */
-export async function benchWriteOverhead(serverUrl: string, options: { rows: number; seconds: number; rounds: number; durableInserts: boolean }): Promise<{ rows: BenchRow[]; tool: string }> {
+export async function benchWriteOverhead(
+  serverUrl: string,
+  options: { rows: number; seconds: number; rounds: number; durableInserts: boolean },
+): Promise<{ rows: BenchRow[]; tool: string }> {
   const database = await createBenchDatabase(serverUrl, 'writes');
-  const project = await withClient(database.url, (client) => createAccounts(client, options.rows)).then(() => renameProject(database.url));
+  const project = await withClient(database.url, (client) => createAccounts(client, options.rows)).then(() =>
+    renameProject(database.url),
+  );
   const scripts = await mkdtemp(join(tmpdir(), 'phasectl-bench-pgbench-'));
   try {
     await migrate({ databaseUrl: database.url, projectDir: project.dir, toRelease: '1.0.0' });
@@ -178,7 +214,9 @@ export async function benchWriteOverhead(serverUrl: string, options: { rows: num
     // The trigger exactly as generated (db/triggers holds the same text the migration ran).
     const phasectlTrigger = await readFile(join(project.dir, 'db', 'triggers', `${CHANGE_ID}.sql`), 'utf8');
     const pgbench = await findPgbench();
-    const tool = pgbench ? `pgbench (${pgbench}, -n -c ${CLIENTS} -j ${CLIENTS} -T ${options.seconds})` : `Node load loop (pg, ${CLIENTS} clients, ${options.seconds} s; pgbench not found)`;
+    const tool = pgbench
+      ? `pgbench (${pgbench}, -n -c ${CLIENTS} -j ${CLIENTS} -T ${options.seconds})`
+      : `Node load loop (pg, ${CLIENTS} clients, ${options.seconds} s; pgbench not found)`;
     const out: BenchRow[] = [];
     const section = `2. write overhead of the sync trigger (${CLIENTS} clients, single-row statements, synchronous_commit=off for the clients)`;
     for (const workload of workloads(options.rows)) {
@@ -186,7 +224,8 @@ export async function benchWriteOverhead(serverUrl: string, options: { rows: num
       await writeFile(scriptFile, workload.script);
       const measure = async (variant: Variant, synchronousCommit: SynchronousCommit): Promise<number> => {
         await withClient(database.url, async (client) => {
-          for (const name of PHASECTL_TRIGGERS) await client.query(`DROP TRIGGER IF EXISTS "${name}" ON public.${TABLE}`);
+          for (const name of PHASECTL_TRIGGERS)
+            await client.query(`DROP TRIGGER IF EXISTS "${name}" ON public.${TABLE}`);
           if (variant === 'phasectl') await client.query(phasectlTrigger);
           if (variant === 'floor') await client.query(floorSql(workload.floorCopy));
           // Every run starts right after a checkpoint: each pays the same full-page writes.
@@ -213,7 +252,8 @@ export async function benchWriteOverhead(serverUrl: string, options: { rows: num
         }
         return tps;
       };
-      const ratioOf = (tps: Record<Variant, number[]>, top: Variant, bottom: Variant) => median(tps[top].map((value, round) => value / tps[bottom][round]!));
+      const ratioOf = (tps: Record<Variant, number[]>, top: Variant, bottom: Variant) =>
+        median(tps[top].map((value, round) => value / tps[bottom][round]!));
       const runs = (tps: Record<Variant, number[]>) =>
         `runs phasectl / none / floor: ${tps.phasectl.map(Math.round).join(', ')} / ${tps.none.map(Math.round).join(', ')} / ${tps.floor.map(Math.round).join(', ')} tps`;
       const tps = await rounds('off');

@@ -16,7 +16,17 @@
 //        [--report <file.json>] [--keep]
 // Exit 0 when every mutant is killed, 1 when one survives (or a kill is invalid), 2 on bad usage.
 import { spawn } from 'node:child_process';
-import { cpSync, existsSync, mkdtempSync, readFileSync, readdirSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  cpSync,
+  existsSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  realpathSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join, relative, sep } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -50,7 +60,9 @@ function parseArgs(argv) {
 
 function usage(message) {
   process.stderr.write(`template-guard-mutation: ${message}\n`);
-  process.stderr.write('usage: node scripts/template-guard-mutation.mjs [--list] [--only <text>] [--tests <path>]... [--max-workers <n>] [--report <file.json>] [--keep]\n');
+  process.stderr.write(
+    'usage: node scripts/template-guard-mutation.mjs [--list] [--only <text>] [--tests <path>]... [--max-workers <n>] [--report <file.json>] [--keep]\n',
+  );
   process.exit(2);
 }
 
@@ -60,7 +72,13 @@ function usage(message) {
 function templateFiles(dir) {
   return readdirSync(dir, { withFileTypes: true })
     .sort((a, b) => a.name.localeCompare(b.name))
-    .flatMap((entry) => (entry.isDirectory() ? templateFiles(join(dir, entry.name)) : entry.name.endsWith('.hbs') ? [join(dir, entry.name)] : []));
+    .flatMap((entry) =>
+      entry.isDirectory()
+        ? templateFiles(join(dir, entry.name))
+        : entry.name.endsWith('.hbs')
+          ? [join(dir, entry.name)]
+          : [],
+    );
 }
 
 /** Line ranges [start, end] of the DO blocks of a template. */
@@ -158,7 +176,10 @@ function isGuardPartial(text) {
 
 function partialPath(templatesDir, file, name) {
   const kind = relative(templatesDir, file).split(sep)[0];
-  for (const candidate of [join(templatesDir, kind, 'partials', `${name}.hbs`), join(templatesDir, 'shared', `${name}.hbs`)]) {
+  for (const candidate of [
+    join(templatesDir, kind, 'partials', `${name}.hbs`),
+    join(templatesDir, 'shared', `${name}.hbs`),
+  ]) {
     if (existsSync(candidate)) return candidate;
   }
   return undefined;
@@ -186,7 +207,10 @@ export function discoverMutants(templatesDir) {
               id: `${rel}:${l + 1} drop ${term.text}`,
               file: rel,
               description: `guard "${guard.message}" without the condition \`${term.text}\``,
-              mutate: () => lines.map((line, k) => (k === l ? line.slice(0, term.cut[0]) + line.slice(term.cut[1]) : line)).join('\n'),
+              mutate: () =>
+                lines
+                  .map((line, k) => (k === l ? line.slice(0, term.cut[0]) + line.slice(term.cut[1]) : line))
+                  .join('\n'),
             });
           }
         }
@@ -229,10 +253,26 @@ function run(command, args, cwd, env = {}) {
 
 async function copyRepository() {
   const copy = mkdtempSync(join(tmpdir(), 'phasectl-guard-mutation-'));
-  const skip = new Set(['node_modules', '.git', '.stryker-tmp', 'reports', 'dist', 'coverage', '.scratch', '.phasectl-tmp']);
-  cpSync(root, copy, { recursive: true, filter: (source) => source === root || !skip.has(relative(root, source).split(sep)[0]) });
+  const skip = new Set([
+    'node_modules',
+    '.git',
+    '.stryker-tmp',
+    'reports',
+    'dist',
+    'coverage',
+    '.scratch',
+    '.phasectl-tmp',
+  ]);
+  cpSync(root, copy, {
+    recursive: true,
+    filter: (source) => source === root || !skip.has(relative(root, source).split(sep)[0]),
+  });
   symlinkSync(realpathSync(join(root, 'node_modules')), join(copy, 'node_modules'), 'dir');
-  const build = await run(process.execPath, [join(copy, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json'], copy);
+  const build = await run(
+    process.execPath,
+    [join(copy, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json'],
+    copy,
+  );
   if (build.code !== 0) throw new Error(`build failed in ${copy}:\n${build.output}`);
   return copy;
 }
@@ -248,26 +288,42 @@ async function runTests(copy, testPaths, options, databaseUrl) {
   rmSync(out, { force: true });
   const vitest = join(copy, 'node_modules/vitest/vitest.mjs');
   // A longer test timeout: a timeout under load is not a kill (and a kill must repeat, see above).
-  const args = [vitest, 'run', ...testPaths, '--bail=1', '--testTimeout=180000', `--maxWorkers=${options.maxWorkers}`, '--reporter=json', `--outputFile=${out}`];
+  const args = [
+    vitest,
+    'run',
+    ...testPaths,
+    '--bail=1',
+    '--testTimeout=180000',
+    `--maxWorkers=${options.maxWorkers}`,
+    '--reporter=json',
+    `--outputFile=${out}`,
+  ];
   for (const excluded of EXCLUDED_TESTS) args.push(`--exclude=${excluded}`);
   const result = await run(process.execPath, args, copy, { PHASECTL_TEST_DATABASE_URL: databaseUrl });
-  if (!existsSync(out)) return { failed: [`vitest did not report (exit ${result.code}): ${result.output.slice(-2000)}`], code: result.code };
+  if (!existsSync(out))
+    return {
+      failed: [`vitest did not report (exit ${result.code}): ${result.output.slice(-2000)}`],
+      code: result.code,
+    };
   const report = JSON.parse(readFileSync(out, 'utf8'));
   const failed = [];
   for (const file of report.testResults ?? []) {
     const name = relative(copy, file.name).split(sep).join('/');
     const tests = (file.assertionResults ?? []).filter((t) => t.status === 'failed');
     for (const test of tests) failed.push(`${name} > ${test.fullName}`);
-    if (tests.length === 0 && file.status === 'failed') failed.push(`${name} (${(file.message ?? 'failed').split('\n')[0]})`);
+    if (tests.length === 0 && file.status === 'failed')
+      failed.push(`${name} (${(file.message ?? 'failed').split('\n')[0]})`);
   }
-  if (failed.length === 0 && result.code !== 0) failed.push(`vitest exit ${result.code}: ${result.output.slice(-2000)}`);
+  if (failed.length === 0 && result.code !== 0)
+    failed.push(`vitest exit ${result.code}: ${result.output.slice(-2000)}`);
   return { failed, code: result.code, passed: report.numPassedTests ?? 0 };
 }
 
 async function main() {
   const options = parseArgs(process.argv.slice(2));
   let mutants = discoverMutants(join(root, 'templates'));
-  if (options.only.length > 0) mutants = mutants.filter((m) => options.only.some((text) => m.id.includes(text) || m.description.includes(text)));
+  if (options.only.length > 0)
+    mutants = mutants.filter((m) => options.only.some((text) => m.id.includes(text) || m.description.includes(text)));
   if (options.list || mutants.length === 0) {
     for (const m of mutants) process.stdout.write(`${m.id}\n    ${m.description}\n`);
     process.stdout.write(`${mutants.length} mutants\n`);
@@ -316,7 +372,10 @@ async function main() {
         const render = check.code === 1 ? await run(process.execPath, ['bin/phasectl.js', 'generate'], copy) : check;
         regenerated = check.code === 1;
         if (render.code !== 0) {
-          result = { status: 'broken', detail: `the example no longer renders: ${render.output.trim().split('\n')[0]}` };
+          result = {
+            status: 'broken',
+            detail: `the example no longer renders: ${render.output.trim().split('\n')[0]}`,
+          };
         }
         // A kill counts when the killing file fails again on its own with the mutant and passes without it;
         // a kill that does not repeat (a timeout under load) is retried once.
@@ -334,11 +393,15 @@ async function main() {
           }
           const again = (await runTests(copy, [file], options, databaseUrl)).failed;
           if (again.length === 0) {
-            if (attempt === 2) result = { status: 'unconfirmed', detail: `${failed[0]} failed, then passed alone with the mutant` };
+            if (attempt === 2)
+              result = { status: 'unconfirmed', detail: `${failed[0]} failed, then passed alone with the mutant` };
             continue;
           }
           const without = await clean(file);
-          result = without.length > 0 ? { status: 'invalid', detail: `${file} also fails without the mutation: ${without[0]}` } : { status: 'killed', detail: again[0] };
+          result =
+            without.length > 0
+              ? { status: 'invalid', detail: `${file} also fails without the mutation: ${without[0]}` }
+              : { status: 'killed', detail: again[0] };
         }
         if (check.code === 0) result.note = "the repository's example does not use it";
       } finally {
@@ -347,8 +410,11 @@ async function main() {
       }
       const seconds = Math.round((Date.now() - t0) / 1000);
       results.push({ id: mutant.id, description: mutant.description, ...result, seconds });
-      process.stdout.write(`[${index + 1}/${mutants.length}] ${result.status.padEnd(8)} ${mutant.id} (${seconds}s)\n    ${mutant.description}\n`);
-      if (result.detail) process.stdout.write(`    ${result.status === 'killed' ? 'by ' : ''}${result.detail.split('\n')[0]}\n`);
+      process.stdout.write(
+        `[${index + 1}/${mutants.length}] ${result.status.padEnd(8)} ${mutant.id} (${seconds}s)\n    ${mutant.description}\n`,
+      );
+      if (result.detail)
+        process.stdout.write(`    ${result.status === 'killed' ? 'by ' : ''}${result.detail.split('\n')[0]}\n`);
       if (result.note) process.stdout.write(`    note: ${result.note}\n`);
     }
   } finally {
@@ -361,7 +427,11 @@ async function main() {
     `\ntemplate-guard-mutation: ${count('killed')}/${results.length} killed, ${count('SURVIVED')} survived, ` +
       `${count('broken')} broken, ${count('invalid') + count('unconfirmed')} invalid or unconfirmed, ${minutes} min\n`,
   );
-  if (options.report) writeFileSync(options.report, `${JSON.stringify({ minutes: Number(minutes), tests: options.tests, results }, null, 2)}\n`);
+  if (options.report)
+    writeFileSync(
+      options.report,
+      `${JSON.stringify({ minutes: Number(minutes), tests: options.tests, results }, null, 2)}\n`,
+    );
   return results.every((r) => r.status === 'killed') ? 0 : 1;
 }
 

@@ -24,7 +24,10 @@ export class PhasectlError extends Error {
   readonly hint?: string;
   readonly location?: SourceLocation;
 
-  constructor(message: string, options: { exitCode?: number; hint?: string; location?: SourceLocation; cause?: unknown } = {}) {
+  constructor(
+    message: string,
+    options: { exitCode?: number; hint?: string; location?: SourceLocation; cause?: unknown } = {},
+  ) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'PhasectlError';
     this.exitCode = options.exitCode ?? ExitCode.badInput;

@@ -11,8 +11,27 @@ export type RunnerEvent =
   | { type: 'index-rebuild'; file: string; index: string }
   | { type: 'index-wait'; file: string; index: string; seconds: number; blockers: string }
   | { type: 'retry'; file: string; attempt: number; delayMs: number; reason: string; blockers?: string }
-  | { type: 'backfill-start'; changeId: string; direction: string; upperKey: string[] | null; rowsEstimated: number; resumedFrom: string[] | null }
-  | { type: 'backfill-progress'; changeId: string; direction: string; rowsDone: number; rowsScanned: number; rowsEstimated: number; lastKey: string[]; batchSize: number; batchMs: number; rowsPerSecond: number; jobs?: number }
+  | {
+      type: 'backfill-start';
+      changeId: string;
+      direction: string;
+      upperKey: string[] | null;
+      rowsEstimated: number;
+      resumedFrom: string[] | null;
+    }
+  | {
+      type: 'backfill-progress';
+      changeId: string;
+      direction: string;
+      rowsDone: number;
+      rowsScanned: number;
+      rowsEstimated: number;
+      lastKey: string[];
+      batchSize: number;
+      batchMs: number;
+      rowsPerSecond: number;
+      jobs?: number;
+    }
   | { type: 'backfill-throttled'; changeId: string; direction: string; reason: string }
   | { type: 'backfill-resumed'; changeId: string; direction: string; pausedMs: number }
   | { type: 'backfill-done'; changeId: string; direction: string; rowsDone: number; alreadyFinished: boolean }

@@ -37,7 +37,12 @@ export { renderGithub as renderCheckGithub } from './check/report-github.js';
 export type { MigrateOptions, MigrateResult, AppliedFile, RunOptions } from './commands/migrate.js';
 // migrate and status take `databaseUrl` (one database) or `fleet` (docs/fleets.md)
 export { migrate, status } from './fleet/api.js';
-export { verifyFleet, type FleetStatusOptions, type FleetStatusResult, type FleetVerifyResult } from './fleet/status-fleet.js';
+export {
+  verifyFleet,
+  type FleetStatusOptions,
+  type FleetStatusResult,
+  type FleetVerifyResult,
+} from './fleet/status-fleet.js';
 export type { FleetMigrateOptions, FleetMigrateResult, FleetOptions } from './fleet/migrate-fleet.js';
 export type { FleetEvent, FleetLog } from './fleet/events.js';
 export type { FleetSummary, FleetTargetResult, TargetOutcome } from './fleet/summary.js';

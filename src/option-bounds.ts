@@ -16,7 +16,13 @@ export interface OptionBound {
   unit: string;
 }
 
-const bound = (flag: string, option: string, min: number, max: number, unit: string): OptionBound => ({ flag, option, min, max, unit });
+const bound = (flag: string, option: string, min: number, max: number, unit: string): OptionBound => ({
+  flag,
+  option,
+  min,
+  max,
+  unit,
+});
 
 export const BOUNDS = {
   /** 1 ms … 10 minutes: lock_timeout 0 would disable the timeout and let the DDL queue the application behind it. */
@@ -61,7 +67,10 @@ export function checkOptions(values: Array<[OptionBound, number | undefined]>): 
   for (const [range, value] of values) {
     if (value === undefined) continue;
     const problem = outOfRange(range, value);
-    if (problem) throw new InputError(`${range.option} ${value} ${problem}`, { hint: `give ${range.option} (CLI: ${range.flag}) a value in ${describeRange(range)}` });
+    if (problem)
+      throw new InputError(`${range.option} ${value} ${problem}`, {
+        hint: `give ${range.option} (CLI: ${range.flag}) a value in ${describeRange(range)}`,
+      });
   }
 }
 
@@ -70,7 +79,13 @@ export function checkRunOptions(options: {
   lockTimeoutMs?: number;
   retryForSeconds?: number;
   waitLockSeconds?: number;
-  backfill?: { batchSize?: number; targetBatchMs?: number; pauseMs?: number; jobs?: number; maxReplicationLagSeconds?: number };
+  backfill?: {
+    batchSize?: number;
+    targetBatchMs?: number;
+    pauseMs?: number;
+    jobs?: number;
+    maxReplicationLagSeconds?: number;
+  };
 }): void {
   checkOptions([
     [BOUNDS.lockTimeoutMs, options.lockTimeoutMs],
@@ -85,7 +100,15 @@ export function checkRunOptions(options: {
 }
 
 /** The numeric options of a backfill run. */
-export function checkBackfillOptions(options: { batchSize?: number; targetBatchMs?: number; pauseMs?: number; lockTimeoutMs?: number; retry?: { retryForSeconds?: number }; jobs?: number; maxReplicationLagSeconds?: number }): void {
+export function checkBackfillOptions(options: {
+  batchSize?: number;
+  targetBatchMs?: number;
+  pauseMs?: number;
+  lockTimeoutMs?: number;
+  retry?: { retryForSeconds?: number };
+  jobs?: number;
+  maxReplicationLagSeconds?: number;
+}): void {
   checkOptions([
     [BOUNDS.jobs, options.jobs],
     [BOUNDS.maxReplicationLagSeconds, options.maxReplicationLagSeconds],

@@ -15,7 +15,13 @@ export interface BatchSizeLimits {
  * Next batch size: scaled by target/elapsed, the step clamped to ×0.5…×maxGrowth (no wild swings after
  * one slow or fast batch), the result to [min(100, initial), max]. Pure.
  */
-export function nextBatchSize(current: number, elapsedMs: number, targetMs: number, initial: number, limits: BatchSizeLimits = {}): number {
+export function nextBatchSize(
+  current: number,
+  elapsedMs: number,
+  targetMs: number,
+  initial: number,
+  limits: BatchSizeLimits = {},
+): number {
   const factor = Math.min(limits.maxGrowth ?? 2, Math.max(0.5, targetMs / Math.max(1, elapsedMs)));
   const floor = Math.min(MIN_BATCH_SIZE, initial);
   return Math.max(floor, Math.min(limits.max ?? MAX_BATCH_SIZE, Math.round(current * factor)));

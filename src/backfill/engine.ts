@@ -44,7 +44,11 @@ interface BackfillRow {
  * Each batch is one short transaction that updates the rows of a closed key range which differ and
  * moves `last_key` forward in the same commit: a kill loses at most the uncommitted batch.
  */
-export async function runBackfill(session: pg.ClientBase, plan: BackfillPlan, options: BackfillOptions = {}): Promise<BackfillResult> {
+export async function runBackfill(
+  session: pg.ClientBase,
+  plan: BackfillPlan,
+  options: BackfillOptions = {},
+): Promise<BackfillResult> {
   return withGuardedSession(session, () => backfill(session, plan, options));
 }
 
@@ -52,7 +56,9 @@ async function backfill(session: pg.ClientBase, plan: BackfillPlan, options: Bac
   const log = options.log ?? silent;
   const queries = keysetQueries(plan);
   if ((options.jobs ?? 1) > 1 && !options.openWorker) {
-    throw new InputError(`a backfill with ${options.jobs} jobs needs a way to open more connections`, { hint: 'pass openWorker to runBackfill (the CLI and migrate do), or jobs: 1' });
+    throw new InputError(`a backfill with ${options.jobs} jobs needs a way to open more connections`, {
+      hint: 'pass openWorker to runBackfill (the CLI and migrate do), or jobs: 1',
+    });
   }
   await ensureStateSchema(session);
   await addKeyOperatorSchemas(session, plan.keyTypes);
@@ -62,27 +68,61 @@ async function backfill(session: pg.ClientBase, plan: BackfillPlan, options: Bac
     let state = await loadState(session, plan);
     if (state?.finished_at) {
       const rowsDone = Number(state.rows_done);
-      log({ type: 'backfill-done', changeId: plan.changeId, direction: plan.direction, rowsDone, alreadyFinished: true });
-      return { changeId: plan.changeId, direction: plan.direction, rowsUpdated: 0, rowsDone, alreadyFinished: true, batches: 0 };
+      log({
+        type: 'backfill-done',
+        changeId: plan.changeId,
+        direction: plan.direction,
+        rowsDone,
+        alreadyFinished: true,
+      });
+      return {
+        changeId: plan.changeId,
+        direction: plan.direction,
+        rowsUpdated: 0,
+        rowsDone,
+        alreadyFinished: true,
+        batches: 0,
+      };
     }
     if (!state || state.upper_key === null) state = await startState(session, plan, queries);
     const upper = state.upper_key;
     const rowsEstimated = Number(state.rows_estimated ?? 0);
-    log({ type: 'backfill-start', changeId: plan.changeId, direction: plan.direction, upperKey: upper, rowsEstimated, resumedFrom: state.last_key });
+    log({
+      type: 'backfill-start',
+      changeId: plan.changeId,
+      direction: plan.direction,
+      upperKey: upper,
+      rowsEstimated,
+      resumedFrom: state.last_key,
+    });
 
     const jobs = options.jobs ?? 1;
     const throttle = await createThrottle(session, plan, options, log);
     let ranges = await loadRanges(session, plan);
-    if (ranges.length === 0 && jobs > 1 && upper !== null) ranges = await cutRanges(session, plan, queries, state.last_key, upper, jobs);
+    if (ranges.length === 0 && jobs > 1 && upper !== null)
+      ranges = await cutRanges(session, plan, queries, state.last_key, upper, jobs);
     let rowsDone: number;
     let rowsUpdated: number;
     let batches: number;
     if (ranges.length > 0) {
       // Stored ranges are walked whatever this run's job count: a resume continues each where it stopped.
-      ({ rowsDone, rowsUpdated, batches } = await walkRanges(session, plan, queries, ranges, { ...options, log }, { jobs, rowsEstimated, baseRowsDone: Number(state.rows_done), throttle, walk: walkRange }));
+      ({ rowsDone, rowsUpdated, batches } = await walkRanges(
+        session,
+        plan,
+        queries,
+        ranges,
+        { ...options, log },
+        { jobs, rowsEstimated, baseRowsDone: Number(state.rows_done), throttle, walk: walkRange },
+      ));
       await foldRanges(session, plan);
     } else {
-      const whole: KeyRange = { after: null, upper: upper ?? [], last: state.last_key, rowsDone: Number(state.rows_done), finished: upper === null };
+      const whole: KeyRange = {
+        after: null,
+        upper: upper ?? [],
+        last: state.last_key,
+        rowsDone: Number(state.rows_done),
+        finished: upper === null,
+      };
       // A resume counts on from the stored progress (rows walked before ≈ rows_done), so the bar and the
       // events do not start again at 0 % and then jump to "finished"; the speed counts this run's rows only.
       const resumedRows = state.last_key ? Number(state.rows_done) : 0;
@@ -96,8 +136,16 @@ async function backfill(session: pg.ClientBase, plan: BackfillPlan, options: Bac
             rowsScanned += batch.batchSize;
             const rowsPerSecond = ((rowsScanned - resumedRows) * 1000) / Math.max(1, Date.now() - started);
             log({
-              type: 'backfill-progress', changeId: plan.changeId, direction: plan.direction, rowsDone, rowsScanned,
-              rowsEstimated, lastKey: batch.lastKey, batchSize: batch.batchSize, batchMs: batch.batchMs, rowsPerSecond,
+              type: 'backfill-progress',
+              changeId: plan.changeId,
+              direction: plan.direction,
+              rowsDone,
+              rowsScanned,
+              rowsEstimated,
+              lastKey: batch.lastKey,
+              batchSize: batch.batchSize,
+              batchMs: batch.batchMs,
+              rowsPerSecond,
             });
           });
       rowsUpdated = walked.updated;
@@ -107,15 +155,31 @@ async function backfill(session: pg.ClientBase, plan: BackfillPlan, options: Bac
       `UPDATE phasectl.backfills SET finished_at = now(), updated_at = now() WHERE change_id = $1 AND direction = $2`,
       [plan.changeId, plan.direction],
     );
-    log({ type: 'backfill-done', changeId: plan.changeId, direction: plan.direction, rowsDone, alreadyFinished: false });
-    return { changeId: plan.changeId, direction: plan.direction, rowsUpdated, rowsDone, alreadyFinished: false, batches };
+    log({
+      type: 'backfill-done',
+      changeId: plan.changeId,
+      direction: plan.direction,
+      rowsDone,
+      alreadyFinished: false,
+    });
+    return {
+      changeId: plan.changeId,
+      direction: plan.direction,
+      rowsUpdated,
+      rowsDone,
+      alreadyFinished: false,
+      batches,
+    };
   } catch (error) {
     if (error instanceof PhasectlError) throw error;
     if (isConnectionLost(error)) {
-      throw new RuntimeFailure(`the connection to PostgreSQL was lost during the backfill of ${plan.changeId}: ${describePgError(error)}`, {
-        hint: `progress up to the last committed batch is saved; rerun \`phasectl backfill ${plan.changeId}\` or \`phasectl migrate\` to resume`,
-        cause: error,
-      });
+      throw new RuntimeFailure(
+        `the connection to PostgreSQL was lost during the backfill of ${plan.changeId}: ${describePgError(error)}`,
+        {
+          hint: `progress up to the last committed batch is saved; rerun \`phasectl backfill ${plan.changeId}\` or \`phasectl migrate\` to resume`,
+          cause: error,
+        },
+      );
     }
     throw new RuntimeFailure(`backfill of ${plan.changeId} failed: ${describePgError(error)}`, {
       hint: `fix the cause, then rerun \`phasectl backfill ${plan.changeId}\`: it resumes after the last committed batch`,
@@ -123,13 +187,16 @@ async function backfill(session: pg.ClientBase, plan: BackfillPlan, options: Bac
     });
   } finally {
     // A stop or a failure while paused must not leave the pause behind in `status`.
-    if (options.maxReplicationLagSeconds !== undefined || options.throttleQuery !== undefined) await recordPause(session, plan, undefined).catch(() => undefined);
+    if (options.maxReplicationLagSeconds !== undefined || options.throttleQuery !== undefined)
+      await recordPause(session, plan, undefined).catch(() => undefined);
     await session
-      .query('SELECT pg_advisory_unlock($1::int, hashtext($2))', [BACKFILL_LOCK_CLASS, `${plan.changeId}:${plan.direction}`])
+      .query('SELECT pg_advisory_unlock($1::int, hashtext($2))', [
+        BACKFILL_LOCK_CLASS,
+        `${plan.changeId}:${plan.direction}`,
+      ])
       .catch(() => undefined);
   }
 }
-
 
 /**
  * Walks one key range batch by batch on `session`, from its stored progress to its upper key, each batch
@@ -160,7 +227,10 @@ export async function walkRange(
       await throttle.wait(options.signal);
       if (options.signal?.aborted) throw stopped(plan, last, options.signal.reason);
     }
-    const bounds = dense && last ? integerSpanAfter(plan.keyTypes, last, size, upper) : await nextBounds(session, queries, last, upper, size);
+    const bounds =
+      dense && last
+        ? integerSpanAfter(plan.keyTypes, last, size, upper)
+        : await nextBounds(session, queries, last, upper, size);
     if (!bounds) break;
     const { first } = bounds;
     const lastKey = bounds.last ?? upper;
@@ -172,7 +242,9 @@ export async function walkRange(
     last = lastKey;
     dense = isDenseRange(plan.keyTypes, first, lastKey, updated);
     onBatch({ updated, lastKey, batchSize: size, batchMs });
-    size = nextBatchSize(size, batchMs, options.targetBatchMs ?? DEFAULT_TARGET_BATCH_MS, initial, { maxGrowth: MAX_BATCH_GROWTH });
+    size = nextBatchSize(size, batchMs, options.targetBatchMs ?? DEFAULT_TARGET_BATCH_MS, initial, {
+      maxGrowth: MAX_BATCH_GROWTH,
+    });
     if (options.pauseMs) await sleep(options.pauseMs);
   }
   return { updated: updatedTotal, batches };
@@ -184,9 +256,12 @@ async function lockBackfill(session: pg.ClientBase, plan: BackfillPlan): Promise
     `${plan.changeId}:${plan.direction}`,
   ]);
   if (!rows[0]?.ok) {
-    throw new RuntimeFailure(`the backfill of ${plan.changeId} (${plan.direction}) is already running in another session`, {
-      hint: 'wait for it to finish (phasectl status shows its progress); it resumes where it stops, so nothing needs restarting',
-    });
+    throw new RuntimeFailure(
+      `the backfill of ${plan.changeId} (${plan.direction}) is already running in another session`,
+      {
+        hint: 'wait for it to finish (phasectl status shows its progress); it resumes where it stops, so nothing needs restarting',
+      },
+    );
   }
 }
 
@@ -225,7 +300,12 @@ async function startState(session: pg.ClientBase, plan: BackfillPlan, queries: K
      ON CONFLICT (change_id, direction) DO UPDATE
        SET upper_key = EXCLUDED.upper_key, rows_estimated = EXCLUDED.rows_estimated, updated_at = now()
        WHERE phasectl.backfills.upper_key IS NULL`,
-    [plan.changeId, plan.direction, upper === null ? null : JSON.stringify(upper), Number(estimate.rows[0]?.estimate ?? 0)],
+    [
+      plan.changeId,
+      plan.direction,
+      upper === null ? null : JSON.stringify(upper),
+      Number(estimate.rows[0]?.estimate ?? 0),
+    ],
   );
   const state = await loadState(session, plan);
   if (!state) throw new Error('backfill state row vanished');
@@ -233,16 +313,36 @@ async function startState(session: pg.ClientBase, plan: BackfillPlan, queries: K
 }
 
 /** The next batch's first key and its `size`-th key (null: fewer rows left), in one query; undefined when done. */
-async function nextBounds(session: pg.ClientBase, queries: KeysetQueries, last: string[] | null, upper: string[], size: number): Promise<{ first: string[]; last: string[] | null } | undefined> {
+async function nextBounds(
+  session: pg.ClientBase,
+  queries: KeysetQueries,
+  last: string[] | null,
+  upper: string[],
+  size: number,
+): Promise<{ first: string[]; last: string[] | null } | undefined> {
   const result = last
-    ? await session.query<{ first: string[] | null; last: string[] | null }>(queries.boundsAfter, [...last, ...upper, size - 1])
-    : await session.query<{ first: string[] | null; last: string[] | null }>(queries.boundsFromStart, [...upper, size - 1]);
+    ? await session.query<{ first: string[] | null; last: string[] | null }>(queries.boundsAfter, [
+        ...last,
+        ...upper,
+        size - 1,
+      ])
+    : await session.query<{ first: string[] | null; last: string[] | null }>(queries.boundsFromStart, [
+        ...upper,
+        size - 1,
+      ]);
   const row = result.rows[0];
   return row?.first ? { first: row.first, last: row.last } : undefined;
 }
 
 /** One batch transaction, retried on lock_timeout; a failing row is found by bisection. */
-async function runBatch(session: pg.ClientBase, plan: RangePlan, queries: KeysetQueries, first: string[], last: string[], options: BackfillOptions): Promise<number> {
+async function runBatch(
+  session: pg.ClientBase,
+  plan: RangePlan,
+  queries: KeysetQueries,
+  first: string[],
+  last: string[],
+  options: BackfillOptions,
+): Promise<number> {
   const retry = options.retry ?? { retryForSeconds: 60 };
   const deadline = Date.now() + retry.retryForSeconds * 1000;
   for (let attempt = 1; ; attempt += 1) {
@@ -259,10 +359,13 @@ async function runBatch(session: pg.ClientBase, plan: RangePlan, queries: Keyset
       if (isLockTimeout(error) || isTransientConflict(error)) {
         const delayMs = backoffDelay(attempt, retry);
         if (Date.now() + delayMs > deadline) {
-          throw new RuntimeFailure(`backfill of ${plan.changeId}: rows ${describeKey(plan.keyColumns, first)} … ${describeKey(plan.keyColumns, last)} stayed locked for ${retry.retryForSeconds}s`, {
-            hint: `a long transaction holds row locks there; let it finish, then rerun \`phasectl backfill ${plan.changeId}\` (progress is saved)`,
-            cause: error,
-          });
+          throw new RuntimeFailure(
+            `backfill of ${plan.changeId}: rows ${describeKey(plan.keyColumns, first)} … ${describeKey(plan.keyColumns, last)} stayed locked for ${retry.retryForSeconds}s`,
+            {
+              hint: `a long transaction holds row locks there; let it finish, then rerun \`phasectl backfill ${plan.changeId}\` (progress is saved)`,
+              cause: error,
+            },
+          );
         }
         const reason = isLockTimeout(error) ? 'lock timeout on a batch' : 'deadlock with another transaction';
         options.log?.({ type: 'retry', file: `backfill ${plan.changeId}`, attempt, delayMs, reason });
@@ -279,15 +382,26 @@ async function runBatch(session: pg.ClientBase, plan: RangePlan, queries: Keyset
  * One batch transaction in three round trips: open (settings + progress row lock), `work`, then `close`'s
  * statement (the progress update and COMMIT) or, for a probe, ROLLBACK.
  */
-async function inBatchTransaction<T>(session: pg.ClientBase, plan: RangePlan, options: BackfillOptions, work: () => Promise<T>, close: ((value: T) => string) | 'rollback'): Promise<T> {
+async function inBatchTransaction<T>(
+  session: pg.ClientBase,
+  plan: RangePlan,
+  options: BackfillOptions,
+  work: () => Promise<T>,
+  close: ((value: T) => string) | 'rollback',
+): Promise<T> {
   try {
-    const opened: unknown = await session.query(beginBatchSql(plan, options.lockTimeoutMs ?? DEFAULT_LOCK_TIMEOUT_MS, options.durableBatches ?? false));
+    const opened: unknown = await session.query(
+      beginBatchSql(plan, options.lockTimeoutMs ?? DEFAULT_LOCK_TIMEOUT_MS, options.durableBatches ?? false),
+    );
     const results = (Array.isArray(opened) ? opened : [opened]) as Array<{ rows: Array<{ progress_rows?: string }> }>;
     // No row: the progress row is gone (a concurrent rollback of the phase?); do not write data without progress.
     if (Number(results.at(-1)?.rows[0]?.progress_rows ?? 0) !== 1) {
-      throw new RuntimeFailure(`the progress row of ${plan.changeId} (${plan.direction}) disappeared from phasectl.backfills`, {
-        hint: 'a rollback of this phase may have run meanwhile; run `phasectl status`, then `phasectl migrate` to start the phase again',
-      });
+      throw new RuntimeFailure(
+        `the progress row of ${plan.changeId} (${plan.direction}) disappeared from phasectl.backfills`,
+        {
+          hint: 'a rollback of this phase may have run meanwhile; run `phasectl status`, then `phasectl migrate` to start the phase again',
+        },
+      );
     }
     const value = await work();
     await session.query(close === 'rollback' ? 'ROLLBACK' : close(value));
@@ -299,7 +413,15 @@ async function inBatchTransaction<T>(session: pg.ClientBase, plan: RangePlan, op
 }
 
 /** Bisects the failed batch (each probe rolled back) down to the first row whose update fails. */
-async function offendingRow(session: pg.ClientBase, plan: RangePlan, queries: KeysetQueries, first: string[], last: string[], options: BackfillOptions, original: unknown): Promise<RuntimeFailure> {
+async function offendingRow(
+  session: pg.ClientBase,
+  plan: RangePlan,
+  queries: KeysetQueries,
+  first: string[],
+  last: string[],
+  options: BackfillOptions,
+  original: unknown,
+): Promise<RuntimeFailure> {
   const probe = async (lo: string[], hi: string[]): Promise<unknown> => {
     try {
       await inBatchTransaction(session, plan, options, () => session.query(plan.updateSql, [...lo, ...hi]), 'rollback');
@@ -308,7 +430,9 @@ async function offendingRow(session: pg.ClientBase, plan: RangePlan, queries: Ke
       return error;
     }
   };
-  const keys = (await session.query<{ key: string[] }>(queries.keysInRange, [...first, ...last])).rows.map((row) => row.key);
+  const keys = (await session.query<{ key: string[] }>(queries.keysInRange, [...first, ...last])).rows.map(
+    (row) => row.key,
+  );
   let lo = 0;
   let hi = keys.length - 1;
   while (lo < hi) {
@@ -319,10 +443,13 @@ async function offendingRow(session: pg.ClientBase, plan: RangePlan, queries: Ke
   const key = keys[lo];
   const error = key ? await probe(key, key) : undefined;
   if (!key || !error) {
-    return new RuntimeFailure(`backfill of ${plan.changeId} failed on rows ${describeKey(plan.keyColumns, first)} … ${describeKey(plan.keyColumns, last)}: ${describePgError(original)}`, {
-      hint: `fix the cause, then rerun \`phasectl backfill ${plan.changeId}\`: it resumes at this batch`,
-      cause: original,
-    });
+    return new RuntimeFailure(
+      `backfill of ${plan.changeId} failed on rows ${describeKey(plan.keyColumns, first)} … ${describeKey(plan.keyColumns, last)}: ${describePgError(original)}`,
+      {
+        hint: `fix the cause, then rerun \`phasectl backfill ${plan.changeId}\`: it resumes at this batch`,
+        cause: original,
+      },
+    );
   }
   const row = (await session.query<{ row: string }>(queries.rowByKey, key)).rows[0]?.row ?? '(row not found)';
   return new RuntimeFailure(

@@ -7,10 +7,13 @@ import { keyOperatorSchemasQuery } from '../operations/key-operators.js';
  * orders by. Call inside withGuardedSession, which restores the path afterwards.
  */
 export async function addKeyOperatorSchemas(session: pg.ClientBase, keyTypes: readonly string[]): Promise<void> {
-  const { rows } = await session.query<{ schema: string }>(keyOperatorSchemasQuery('$1::pg_catalog.text[]'), [keyTypes]);
+  const { rows } = await session.query<{ schema: string }>(keyOperatorSchemasQuery('$1::pg_catalog.text[]'), [
+    keyTypes,
+  ]);
   if (rows.length === 0) return;
   const schemas = rows.map((row) => `"${row.schema.replace(/"/g, '""')}"`).join(', ');
-  await session.query(`SELECT pg_catalog.set_config('search_path', pg_catalog.current_setting('search_path') OPERATOR(pg_catalog.||) $1, false)`, [
-    `, ${schemas}`,
-  ]);
+  await session.query(
+    `SELECT pg_catalog.set_config('search_path', pg_catalog.current_setting('search_path') OPERATOR(pg_catalog.||) $1, false)`,
+    [`, ${schemas}`],
+  );
 }

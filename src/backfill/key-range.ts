@@ -29,14 +29,22 @@ export function integerRanges(first: string, upper: string, after: string[] | nu
     if (end >= lo && end < hi && end !== ends.at(-1)) ends.push(end);
   }
   ends.push(hi);
-  return chain(after, ends.map((end) => [end.toString()]));
+  return chain(
+    after,
+    ends.map((end) => [end.toString()]),
+  );
 }
 
 /**
  * Cuts the key space `(after, upper]` at the quantiles of a sorted key sample into at most `count` ranges
  * (any key type: the sample came back in the key's own order). Equal boundaries merge. Pure.
  */
-export function sampledRanges(sortedSample: string[][], upper: string[], after: string[] | null, count: number): KeyRange[] {
+export function sampledRanges(
+  sortedSample: string[][],
+  upper: string[],
+  after: string[] | null,
+  count: number,
+): KeyRange[] {
   const ends: string[][] = [];
   for (let i = 1; i < count; i += 1) {
     const cut = sortedSample[Math.floor((sortedSample.length * i) / count)];
@@ -50,7 +58,14 @@ export function sampledRanges(sortedSample: string[][], upper: string[], after: 
 export const cutsByValue = isSingleIntegerKey;
 
 function chain(after: string[] | null, ends: string[][]): KeyRange[] {
-  return ends.map((upper, i) => ({ index: i + 1, after: i === 0 ? after : ends[i - 1]!, upper, last: null, rowsDone: 0, finished: false }));
+  return ends.map((upper, i) => ({
+    index: i + 1,
+    after: i === 0 ? after : ends[i - 1]!,
+    upper,
+    last: null,
+    rowsDone: 0,
+    finished: false,
+  }));
 }
 
 function sameKey(a: readonly string[], b: readonly string[]): boolean {

@@ -97,7 +97,12 @@ export function isSingleIntegerKey(keyTypes: readonly string[]): boolean {
  * (`[first + span − 1]`), so the batch needs no `OFFSET` scan to find its end; it holds at most `span`
  * rows since keys are unique. Undefined for any other key (text, uuid, composite): walk by OFFSET. Pure.
  */
-export function integerSpanEnd(keyTypes: readonly string[], first: readonly string[], span: number, upper: readonly string[]): string[] | undefined {
+export function integerSpanEnd(
+  keyTypes: readonly string[],
+  first: readonly string[],
+  span: number,
+  upper: readonly string[],
+): string[] | undefined {
   if (!isSingleIntegerKey(keyTypes)) return undefined;
   const end = BigInt(first[0]!) + BigInt(Math.max(1, Math.floor(span))) - 1n;
   const cap = BigInt(upper[0]!);
@@ -109,8 +114,14 @@ export function integerSpanEnd(keyTypes: readonly string[], first: readonly stri
  * (`[last + 1, min(last + span, upper)]`), found without an index walk. It holds at most `span` rows, as a
  * walked batch does, since keys are unique. Undefined when the walk is past `upper` (done). Pure.
  */
-export function integerSpanAfter(keyTypes: readonly string[], last: readonly string[], span: number, upper: readonly string[]): { first: string[]; last: string[] } | undefined {
-  if (!isSingleIntegerKey(keyTypes)) throw new Error(`integerSpanAfter needs a single integer key, not (${keyTypes.join(', ')})`);
+export function integerSpanAfter(
+  keyTypes: readonly string[],
+  last: readonly string[],
+  span: number,
+  upper: readonly string[],
+): { first: string[]; last: string[] } | undefined {
+  if (!isSingleIntegerKey(keyTypes))
+    throw new Error(`integerSpanAfter needs a single integer key, not (${keyTypes.join(', ')})`);
   const next = BigInt(last[0]!) + 1n;
   if (next > BigInt(upper[0]!)) return undefined;
   const first = [next.toString()];
@@ -123,7 +134,12 @@ export function integerSpanAfter(keyTypes: readonly string[], last: readonly str
  * sparse keys, or rows already in sync, go back to walking the index, so a batch never covers more rows than
  * its size. Pure.
  */
-export function isDenseRange(keyTypes: readonly string[], first: readonly string[], last: readonly string[], rewritten: number): boolean {
+export function isDenseRange(
+  keyTypes: readonly string[],
+  first: readonly string[],
+  last: readonly string[],
+  rewritten: number,
+): boolean {
   if (!isSingleIntegerKey(keyTypes)) return false;
   const keys = BigInt(last[0]!) - BigInt(first[0]!) + 1n;
   return keys > 0n && BigInt(rewritten) * 10n >= keys * 9n;

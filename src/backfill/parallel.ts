@@ -20,7 +20,14 @@ const SAMPLE_KEYS_PER_RANGE = 1000;
  * cut by value (from the first key left to the upper key); any other key at the quantiles of a sample of the
  * table's pages (TABLESAMPLE SYSTEM, about 1,000 keys per range; the whole table when it is small).
  */
-export async function cutRanges(session: pg.ClientBase, plan: BackfillPlan, queries: KeysetQueries, after: string[] | null, upper: string[], jobs: number): Promise<KeyRange[]> {
+export async function cutRanges(
+  session: pg.ClientBase,
+  plan: BackfillPlan,
+  queries: KeysetQueries,
+  after: string[] | null,
+  upper: string[],
+  jobs: number,
+): Promise<KeyRange[]> {
   const ranges = await cutKeySpace(session, plan, queries, after, upper, jobs);
   if (ranges.length === 0) return [];
   await saveRanges(session, plan, ranges);
@@ -28,7 +35,14 @@ export async function cutRanges(session: pg.ClientBase, plan: BackfillPlan, quer
 }
 
 /** The ranges of cutRanges, not stored (verify cuts afresh each run). [] when no key is left. */
-export async function cutKeySpace(session: pg.ClientBase, plan: Pick<BackfillPlan, 'keyTypes'>, queries: KeysetQueries, after: string[] | null, upper: string[], jobs: number): Promise<KeyRange[]> {
+export async function cutKeySpace(
+  session: pg.ClientBase,
+  plan: Pick<BackfillPlan, 'keyTypes'>,
+  queries: KeysetQueries,
+  after: string[] | null,
+  upper: string[],
+  jobs: number,
+): Promise<KeyRange[]> {
   if (cutsByValue(plan.keyTypes)) {
     const next = after
       ? await session.query<{ key: string[] }>(queries.firstKeyAfter, [...after, ...upper])
@@ -42,7 +56,12 @@ export async function cutKeySpace(session: pg.ClientBase, plan: Pick<BackfillPla
   const sample = after
     ? await session.query<{ key: string[] }>(queries.sampleAfter, [percent, ...after, ...upper])
     : await session.query<{ key: string[] }>(queries.sampleFromStart, [percent, ...upper]);
-  return sampledRanges(sample.rows.map((row) => row.key), upper, after, jobs);
+  return sampledRanges(
+    sample.rows.map((row) => row.key),
+    upper,
+    after,
+    jobs,
+  );
 }
 
 export interface ParallelWalk {
@@ -51,7 +70,15 @@ export interface ParallelWalk {
   /** rows_done of the change's own row (rows rewritten before the key space was cut). */
   baseRowsDone: number;
   throttle: Throttle | undefined;
-  walk: (session: pg.ClientBase, plan: BackfillPlan, queries: KeysetQueries, range: KeyRange, options: BackfillOptions, throttle: Throttle | undefined, onBatch: (batch: BatchReport) => void) => Promise<{ updated: number; batches: number }>;
+  walk: (
+    session: pg.ClientBase,
+    plan: BackfillPlan,
+    queries: KeysetQueries,
+    range: KeyRange,
+    options: BackfillOptions,
+    throttle: Throttle | undefined,
+    onBatch: (batch: BatchReport) => void,
+  ) => Promise<{ updated: number; batches: number }>;
 }
 
 /**
@@ -60,11 +87,20 @@ export interface ParallelWalk {
  * the others after their current batch; a stop signal stops them all, each range's progress saved.
  * With one job (a resume of a parallel run with `--jobs 1`) the ranges are walked in turn on `session`.
  */
-export async function walkRanges(session: pg.ClientBase, plan: BackfillPlan, queries: KeysetQueries, ranges: KeyRange[], options: BackfillOptions & { log: EventLog }, walk: ParallelWalk): Promise<{ rowsDone: number; rowsUpdated: number; batches: number }> {
+export async function walkRanges(
+  session: pg.ClientBase,
+  plan: BackfillPlan,
+  queries: KeysetQueries,
+  ranges: KeyRange[],
+  options: BackfillOptions & { log: EventLog },
+  walk: ParallelWalk,
+): Promise<{ rowsDone: number; rowsUpdated: number; batches: number }> {
   const queue = ranges.filter((range) => !range.finished);
   const workers = Math.max(1, Math.min(walk.jobs, queue.length));
   if (workers > 1 && !options.openWorker) {
-    throw new InputError(`a backfill with ${walk.jobs} jobs needs a way to open more connections`, { hint: 'pass openWorker to runBackfill, or jobs: 1' });
+    throw new InputError(`a backfill with ${walk.jobs} jobs needs a way to open more connections`, {
+      hint: 'pass openWorker to runBackfill, or jobs: 1',
+    });
   }
   const resumedRows = walk.baseRowsDone + ranges.reduce((sum, range) => sum + range.rowsDone, 0);
   let rowsDone = resumedRows;
@@ -81,8 +117,17 @@ export async function walkRanges(session: pg.ClientBase, plan: BackfillPlan, que
     rowsScanned += batch.batchSize;
     const rowsPerSecond = ((rowsScanned - resumedRows) * 1000) / Math.max(1, Date.now() - started);
     options.log({
-      type: 'backfill-progress', changeId: plan.changeId, direction: plan.direction, rowsDone, rowsScanned,
-      rowsEstimated: walk.rowsEstimated, lastKey: batch.lastKey, batchSize: batch.batchSize, batchMs: batch.batchMs, rowsPerSecond, jobs: workers,
+      type: 'backfill-progress',
+      changeId: plan.changeId,
+      direction: plan.direction,
+      rowsDone,
+      rowsScanned,
+      rowsEstimated: walk.rowsEstimated,
+      lastKey: batch.lastKey,
+      batchSize: batch.batchSize,
+      batchMs: batch.batchMs,
+      rowsPerSecond,
+      jobs: workers,
     });
   };
   const work = async (client: pg.ClientBase) => {
@@ -110,14 +155,19 @@ export async function walkRanges(session: pg.ClientBase, plan: BackfillPlan, que
     }
   };
   await Promise.all(Array.from({ length: workers }, runWorker));
-  const failure = errors.find((error) => !(error instanceof PhasectlError && (error.exitCode === 130 || error.exitCode === 143)));
+  const failure = errors.find(
+    (error) => !(error instanceof PhasectlError && (error.exitCode === 130 || error.exitCode === 143)),
+  );
   if (failure) throw failure;
   if (errors.length > 0 || options.signal?.aborted) {
     const reason: unknown = options.signal?.reason;
-    throw new PhasectlError(`backfill of ${plan.changeId} stopped; the progress of each of its ${ranges.length} key ranges is saved`, {
-      exitCode: reason === 'SIGTERM' ? 143 : 130,
-      hint: `run \`phasectl backfill ${plan.changeId}\` or \`phasectl migrate\` to resume (every range continues where it stopped)`,
-    });
+    throw new PhasectlError(
+      `backfill of ${plan.changeId} stopped; the progress of each of its ${ranges.length} key ranges is saved`,
+      {
+        exitCode: reason === 'SIGTERM' ? 143 : 130,
+        hint: `run \`phasectl backfill ${plan.changeId}\` or \`phasectl migrate\` to resume (every range continues where it stopped)`,
+      },
+    );
   }
   return { rowsDone, rowsUpdated, batches };
 }

@@ -1,7 +1,13 @@
 import type { RunnerEvent } from '../events.js';
 
 /** `[#########-----------]  45% 9,000/20,000 rows  3,100 rows/s  ETA 4s`. Pure. */
-export function progressLine(rowsDone: number, rowsEstimated: number, rowsPerSecond: number, etaSeconds: number | undefined, width = 24): string {
+export function progressLine(
+  rowsDone: number,
+  rowsEstimated: number,
+  rowsPerSecond: number,
+  etaSeconds: number | undefined,
+  width = 24,
+): string {
   const fraction = rowsEstimated > 0 ? Math.min(1, rowsDone / rowsEstimated) : 0;
   const filled = Math.round(fraction * width);
   const bar = `[${'#'.repeat(filled)}${'-'.repeat(width - filled)}]`;
@@ -20,7 +26,12 @@ function formatSeconds(seconds: number): string {
  * Shows backfill progress events: on a TTY one bar redrawn in place with `\r`; otherwise one plain
  * line every `intervalMs` (default 5 s), so CI logs stay short. Other events pass through untouched.
  */
-export function backfillProgressReporter(options: { write: (text: string) => void; tty: boolean; intervalMs?: number; now?: () => number }) {
+export function backfillProgressReporter(options: {
+  write: (text: string) => void;
+  tty: boolean;
+  intervalMs?: number;
+  now?: () => number;
+}) {
   const now = options.now ?? Date.now;
   const interval = options.intervalMs ?? 5000;
   let lastPrinted = 0;
@@ -43,7 +54,10 @@ export function backfillProgressReporter(options: { write: (text: string) => voi
         return false;
       }
       // The bar follows rows walked; rows_done (rows that needed a write) is shown beside it.
-      const eta = event.rowsPerSecond > 0 && event.rowsEstimated > 0 ? Math.max(0, event.rowsEstimated - event.rowsScanned) / event.rowsPerSecond : undefined;
+      const eta =
+        event.rowsPerSecond > 0 && event.rowsEstimated > 0
+          ? Math.max(0, event.rowsEstimated - event.rowsScanned) / event.rowsPerSecond
+          : undefined;
       const line = `backfill ${event.changeId} (${event.direction}${event.jobs ? `, ${event.jobs} jobs` : ''}) ${progressLine(event.rowsScanned, event.rowsEstimated, event.rowsPerSecond, eta)}, ${event.rowsDone.toLocaleString('en-US')} updated`;
       if (options.tty) {
         options.write(`\r${line}\u001b[K`);

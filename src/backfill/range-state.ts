@@ -64,7 +64,14 @@ export async function loadRanges(session: pg.ClientBase, owner: ProgressOwner): 
        FROM phasectl.backfill_ranges WHERE change_id = $1 AND direction = $2 ORDER BY range_no`,
     [owner.changeId, owner.direction],
   );
-  return rows.map((row) => ({ index: row.range_no, after: row.after_key, upper: row.upper_key, last: row.last_key, rowsDone: Number(row.rows_done), finished: row.finished }));
+  return rows.map((row) => ({
+    index: row.range_no,
+    after: row.after_key,
+    upper: row.upper_key,
+    last: row.last_key,
+    rowsDone: Number(row.rows_done),
+    finished: row.finished,
+  }));
 }
 
 /** Stores freshly cut ranges (once: a resume walks the stored ones, whatever its job count). */
@@ -74,7 +81,13 @@ export async function saveRanges(session: pg.ClientBase, owner: ProgressOwner, r
     `INSERT INTO phasectl.backfill_ranges (change_id, direction, range_no, after_key, upper_key)
      SELECT $1, $2, r.range_no, r.after_key, r.upper_key FROM pg_catalog.jsonb_to_recordset($3::jsonb) AS r(range_no int, after_key jsonb, upper_key jsonb)
      ON CONFLICT DO NOTHING`,
-    [owner.changeId, owner.direction, JSON.stringify(ranges.map((range) => ({ range_no: range.index, after_key: range.after, upper_key: range.upper })))],
+    [
+      owner.changeId,
+      owner.direction,
+      JSON.stringify(
+        ranges.map((range) => ({ range_no: range.index, after_key: range.after, upper_key: range.upper })),
+      ),
+    ],
   );
 }
 
@@ -102,13 +115,24 @@ export async function foldRanges(session: pg.ClientBase, owner: ProgressOwner): 
 /** Forgets the ranges (a repair starts the walk over). */
 export async function clearRanges(session: pg.ClientBase, owner: ProgressOwner): Promise<void> {
   if (!(await hasRangeState(session))) return;
-  await session.query(`DELETE FROM phasectl.backfill_ranges WHERE change_id = $1 AND direction = $2`, [owner.changeId, owner.direction]);
+  await session.query(`DELETE FROM phasectl.backfill_ranges WHERE change_id = $1 AND direction = $2`, [
+    owner.changeId,
+    owner.direction,
+  ]);
 }
 
 /** Records (reason) or clears (undefined) the pause of a throttled backfill, for `status`. */
-export async function recordPause(session: pg.ClientBase, owner: ProgressOwner, reason: string | undefined): Promise<void> {
+export async function recordPause(
+  session: pg.ClientBase,
+  owner: ProgressOwner,
+  reason: string | undefined,
+): Promise<void> {
   if (reason === undefined) {
-    if (await hasRangeState(session)) await session.query(`DELETE FROM phasectl.backfill_pauses WHERE change_id = $1 AND direction = $2`, [owner.changeId, owner.direction]);
+    if (await hasRangeState(session))
+      await session.query(`DELETE FROM phasectl.backfill_pauses WHERE change_id = $1 AND direction = $2`, [
+        owner.changeId,
+        owner.direction,
+      ]);
     return;
   }
   await ensureRangeState(session);
@@ -131,7 +155,14 @@ export interface RangeSummary {
 
 export async function readRangeSummaries(session: pg.ClientBase, changeId: string): Promise<RangeSummary[]> {
   if (!(await hasRangeState(session))) return [];
-  const { rows } = await session.query<{ direction: string; ranges: string; finished: string; rows_done: string; reason: string | null; since: Date | null }>(
+  const { rows } = await session.query<{
+    direction: string;
+    ranges: string;
+    finished: string;
+    rows_done: string;
+    reason: string | null;
+    since: Date | null;
+  }>(
     `SELECT b.direction, pg_catalog.count(r.range_no) AS ranges, pg_catalog.count(r.finished_at) AS finished,
             coalesce(pg_catalog.sum(r.rows_done), 0) AS rows_done, p.reason, p.since
        FROM phasectl.backfills AS b

@@ -16,12 +16,17 @@ export async function withGuardedSession<T>(session: pg.ClientBase, work: () => 
     `SELECT pg_catalog.current_setting('search_path') AS search_path, pg_catalog.current_setting('row_security') AS row_security`,
   );
   const saved = rows[0]!;
-  await session.query(`SELECT pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', false), pg_catalog.set_config('row_security', 'off', false)`);
+  await session.query(
+    `SELECT pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', false), pg_catalog.set_config('row_security', 'off', false)`,
+  );
   try {
     return await work();
   } finally {
     await session
-      .query(`SELECT pg_catalog.set_config('search_path', $1, false), pg_catalog.set_config('row_security', $2, false)`, [saved.search_path, saved.row_security])
+      .query(
+        `SELECT pg_catalog.set_config('search_path', $1, false), pg_catalog.set_config('row_security', $2, false)`,
+        [saved.search_path, saved.row_security],
+      )
       .catch(() => undefined);
   }
 }

@@ -35,12 +35,17 @@ export function checkThrottleQuery(sql: string | undefined): void {
   try {
     tree = parseStatement(sql);
   } catch (error) {
-    throw new InputError(`--throttle-query is not one SQL statement: ${error instanceof SqlParseError ? error.message : String(error)}`, {
-      hint: `give one SELECT whose first column is true while the backfill should wait, e.g. --throttle-query "SELECT pg_catalog.now()::time BETWEEN '09:00' AND '17:00'"`,
-    });
+    throw new InputError(
+      `--throttle-query is not one SQL statement: ${error instanceof SqlParseError ? error.message : String(error)}`,
+      {
+        hint: `give one SELECT whose first column is true while the backfill should wait, e.g. --throttle-query "SELECT pg_catalog.now()::time BETWEEN '09:00' AND '17:00'"`,
+      },
+    );
   }
   if (typeof tree !== 'object' || tree === null || !('SelectStmt' in tree)) {
-    throw new InputError('--throttle-query must be a SELECT (it runs read-only)', { hint: 'give one SELECT whose first column is true while the backfill should wait' });
+    throw new InputError('--throttle-query must be a SELECT (it runs read-only)', {
+      hint: 'give one SELECT whose first column is true while the backfill should wait',
+    });
   }
 }
 
@@ -51,7 +56,12 @@ export function checkThrottleQuery(sql: string | undefined): void {
  * ends with `backfill-resumed`. Checks the conditions once before returning, so a bad query or missing rights
  * stop the command before its first batch (exit 2 / 3).
  */
-export async function createThrottle(session: pg.ClientBase, plan: Pick<BackfillPlan, 'changeId' | 'direction'>, options: ThrottleOptions, log: EventLog): Promise<Throttle | undefined> {
+export async function createThrottle(
+  session: pg.ClientBase,
+  plan: Pick<BackfillPlan, 'changeId' | 'direction'>,
+  options: ThrottleOptions,
+  log: EventLog,
+): Promise<Throttle | undefined> {
   if (options.maxReplicationLagSeconds === undefined && options.throttleQuery === undefined) return undefined;
   await probeThrottle(session, options);
   let checkedAt = 0;
@@ -77,10 +87,13 @@ export async function createThrottle(session: pg.ClientBase, plan: Pick<Backfill
           why = await currentReason();
         } catch (error) {
           if (error instanceof InputError || error instanceof RuntimeFailure) throw error;
-          throw new RuntimeFailure(`the throttle check of the backfill of ${plan.changeId} failed: ${describePgError(error)}`, {
-            hint: `progress is saved; fix the cause, then rerun \`phasectl backfill ${plan.changeId}\` or \`phasectl migrate\``,
-            cause: error,
-          });
+          throw new RuntimeFailure(
+            `the throttle check of the backfill of ${plan.changeId} failed: ${describePgError(error)}`,
+            {
+              hint: `progress is saved; fix the cause, then rerun \`phasectl backfill ${plan.changeId}\` or \`phasectl migrate\``,
+              cause: error,
+            },
+          );
         }
         if (why === undefined) {
           if (pausedAt !== undefined) {
@@ -113,10 +126,16 @@ export async function probeThrottle(session: pg.ClientBase, options: ThrottleOpt
   if (options.maxReplicationLagSeconds !== undefined) await requireReplicationStats(session);
   await holdReason(session, options).catch((error: unknown) => {
     const code = pgError(error)?.code ?? '';
-    if (options.throttleQuery !== undefined && (code.startsWith('42') || code.startsWith('22') || error instanceof InputError)) {
-      throw new InputError(`--throttle-query fails: ${error instanceof InputError ? error.message : describePgError(error)}`, {
-        hint: 'fix the query (it runs read-only with search_path pg_catalog, pg_temp: qualify table names) and run the command again; nothing was changed',
-      });
+    if (
+      options.throttleQuery !== undefined &&
+      (code.startsWith('42') || code.startsWith('22') || error instanceof InputError)
+    ) {
+      throw new InputError(
+        `--throttle-query fails: ${error instanceof InputError ? error.message : describePgError(error)}`,
+        {
+          hint: 'fix the query (it runs read-only with search_path pg_catalog, pg_temp: qualify table names) and run the command again; nothing was changed',
+        },
+      );
     }
     throw error;
   });
@@ -159,9 +178,12 @@ async function requireReplicationStats(session: pg.ClientBase): Promise<void> {
          OR pg_catalog.pg_has_role(current_user, 'pg_read_all_stats', 'USAGE') AS ok`,
   );
   if (!rows[0]?.ok) {
-    throw new RuntimeFailure('--max-replication-lag needs to read the replicas\' lag in pg_stat_replication, which this role may not see', {
-      hint: 'GRANT pg_monitor TO <this role> (or pg_read_all_stats), or run without --max-replication-lag; nothing was changed',
-    });
+    throw new RuntimeFailure(
+      "--max-replication-lag needs to read the replicas' lag in pg_stat_replication, which this role may not see",
+      {
+        hint: 'GRANT pg_monitor TO <this role> (or pg_read_all_stats), or run without --max-replication-lag; nothing was changed',
+      },
+    );
   }
 }
 

@@ -43,7 +43,11 @@ export interface VerifyResult {
  * own short statement: no long lock, no writes), then records the result in phasectl.verifications,
  * which phase 2's guard reads. Rows written after the walk started are kept in sync by the trigger.
  */
-export async function runVerify(session: pg.ClientBase, plan: BackfillPlan, options: VerifyOptions = {}): Promise<VerifyResult> {
+export async function runVerify(
+  session: pg.ClientBase,
+  plan: BackfillPlan,
+  options: VerifyOptions = {},
+): Promise<VerifyResult> {
   return withGuardedSession(session, () => verify(session, plan, options));
 }
 
@@ -52,7 +56,9 @@ async function verify(session: pg.ClientBase, plan: BackfillPlan, options: Verif
   const queries = keysetQueries(plan);
   const jobs = options.jobs ?? 1;
   if (jobs > 1 && !options.openWorker) {
-    throw new InputError(`a verify with ${jobs} jobs needs a way to open more connections`, { hint: 'pass openWorker to runVerify (the CLI and migrate do), or jobs: 1' });
+    throw new InputError(`a verify with ${jobs} jobs needs a way to open more connections`, {
+      hint: 'pass openWorker to runVerify (the CLI and migrate do), or jobs: 1',
+    });
   }
   try {
     await ensureStateSchema(session);
@@ -67,7 +73,11 @@ async function verify(session: pg.ClientBase, plan: BackfillPlan, options: Verif
       batches += 1;
       log({ type: 'verify-progress', changeId: plan.changeId, checked, differing });
     };
-    const ranges: Array<{ after: string[] | null; upper: string[] }> = !upper ? [] : jobs > 1 ? await cutKeySpace(session, plan, queries, null, upper, jobs) : [{ after: null, upper }];
+    const ranges: Array<{ after: string[] | null; upper: string[] }> = !upper
+      ? []
+      : jobs > 1
+        ? await cutKeySpace(session, plan, queries, null, upper, jobs)
+        : [{ after: null, upper }];
     if (ranges.length <= 1 || !options.openWorker) {
       for (const range of ranges) await countRanges(session, plan, queries, range, options, onCount);
     } else {
@@ -124,14 +134,26 @@ async function countRanges(
     const countMs = performance.now() - started;
     if (counted === undefined) {
       // The range held far more rows than the last one (sparse keys turning dense): retry it narrower.
-      if (size <= floor) throw new RuntimeFailure(`verify of ${plan.changeId}: counting ${size} key(s) from ${first.join(',')} took over ${timeoutMs} ms`, { hint: 'the table is very busy or bloated; VACUUM it, then rerun `phasectl verify ' + plan.changeId + '`' });
+      if (size <= floor)
+        throw new RuntimeFailure(
+          `verify of ${plan.changeId}: counting ${size} key(s) from ${first.join(',')} took over ${timeoutMs} ms`,
+          { hint: 'the table is very busy or bloated; VACUUM it, then rerun `phasectl verify ' + plan.changeId + '`' },
+        );
       size = Math.max(floor, Math.floor(size / 16));
-      options.log?.({ type: 'retry', file: `verify ${plan.changeId}`, attempt: 1, delayMs: 0, reason: `a count ran past ${timeoutMs} ms; retrying ${size} keys from ${first.join(',')}` });
+      options.log?.({
+        type: 'retry',
+        file: `verify ${plan.changeId}`,
+        attempt: 1,
+        delayMs: 0,
+        reason: `a count ran past ${timeoutMs} ms; retrying ${size} keys from ${first.join(',')}`,
+      });
       continue;
     }
     onCount(size, counted);
     last = end;
-    size = nextBatchSize(size, countMs, target, initial, { max: byKeyValue ? Number.MAX_SAFE_INTEGER : MAX_VERIFY_BATCH_SIZE });
+    size = nextBatchSize(size, countMs, target, initial, {
+      max: byKeyValue ? Number.MAX_SAFE_INTEGER : MAX_VERIFY_BATCH_SIZE,
+    });
   }
 }
 
@@ -139,7 +161,12 @@ async function countRanges(
  * Runs `work` over `items` with up to `jobs` workers, each on a connection of its own (guarded like the main
  * session); the first failure stops the others from taking more items and is thrown.
  */
-async function inParallel<T>(items: T[], jobs: number, openWorker: () => Promise<WorkerConnection>, work: (client: pg.ClientBase, item: T) => Promise<void>): Promise<void> {
+async function inParallel<T>(
+  items: T[],
+  jobs: number,
+  openWorker: () => Promise<WorkerConnection>,
+  work: (client: pg.ClientBase, item: T) => Promise<void>,
+): Promise<void> {
   const queue = [...items];
   const errors: unknown[] = [];
   const runWorker = async () => {
@@ -147,7 +174,8 @@ async function inParallel<T>(items: T[], jobs: number, openWorker: () => Promise
       const worker = await openWorker();
       try {
         await withGuardedSession(worker.client, async () => {
-          for (let item = queue.shift(); item !== undefined && errors.length === 0; item = queue.shift()) await work(worker.client, item);
+          for (let item = queue.shift(); item !== undefined && errors.length === 0; item = queue.shift())
+            await work(worker.client, item);
         });
       } finally {
         await worker.release();
@@ -166,7 +194,14 @@ async function inParallel<T>(items: T[], jobs: number, openWorker: () => Promise
  * heap pages are no longer all-visible, so an `OFFSET` scan to find the end would visit every row's heap
  * tuple once more just to skip it. Other keys use the `OFFSET` bounds query.
  */
-async function nextRange(session: pg.ClientBase, queries: KeysetQueries, keyTypes: string[], last: string[] | undefined, upper: string[], size: number): Promise<[string[], string[]] | undefined> {
+async function nextRange(
+  session: pg.ClientBase,
+  queries: KeysetQueries,
+  keyTypes: string[],
+  last: string[] | undefined,
+  upper: string[],
+  size: number,
+): Promise<[string[], string[]] | undefined> {
   if (isSingleIntegerKey(keyTypes)) {
     const next = last
       ? await session.query<{ key: string[] }>(queries.firstKeyAfter, [...last, ...upper])
@@ -175,14 +210,27 @@ async function nextRange(session: pg.ClientBase, queries: KeysetQueries, keyType
     return first ? [first, integerSpanEnd(keyTypes, first, size, upper)!] : undefined;
   }
   const bounds = last
-    ? await session.query<{ first: string[] | null; last: string[] | null }>(queries.boundsAfter, [...last, ...upper, size - 1])
-    : await session.query<{ first: string[] | null; last: string[] | null }>(queries.boundsFromStart, [...upper, size - 1]);
+    ? await session.query<{ first: string[] | null; last: string[] | null }>(queries.boundsAfter, [
+        ...last,
+        ...upper,
+        size - 1,
+      ])
+    : await session.query<{ first: string[] | null; last: string[] | null }>(queries.boundsFromStart, [
+        ...upper,
+        size - 1,
+      ]);
   const first = bounds.rows[0]?.first;
   return first ? [first, bounds.rows[0]?.last ?? upper] : undefined;
 }
 
 /** One read-only counting statement under a statement_timeout; undefined when it ran past it. */
-async function countRange(session: pg.ClientBase, plan: BackfillPlan, first: string[], end: string[], timeoutMs: number): Promise<number | undefined> {
+async function countRange(
+  session: pg.ClientBase,
+  plan: BackfillPlan,
+  first: string[],
+  end: string[],
+  timeoutMs: number,
+): Promise<number | undefined> {
   try {
     await session.query(`BEGIN READ ONLY; SET LOCAL statement_timeout = '${Math.round(timeoutMs)}ms'`);
     const { rows } = await session.query<{ differing: string }>(plan.countDifferentSql, [...first, ...end]);

@@ -5,7 +5,11 @@ import type { WorkerConnection } from './parallel.js';
  * Connections for the workers of a parallel backfill or verify: one pool of `jobs` connections to `databaseUrl`,
  * opened on first use (a run with one job opens none). `close` ends the pool.
  */
-export function workerPool(databaseUrl: string, jobs: number, applicationName: string): { open: () => Promise<WorkerConnection>; close: () => Promise<void> } {
+export function workerPool(
+  databaseUrl: string,
+  jobs: number,
+  applicationName: string,
+): { open: () => Promise<WorkerConnection>; close: () => Promise<void> } {
   let pool: Promise<Connection> | undefined;
   return {
     async open() {

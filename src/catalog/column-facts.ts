@@ -29,26 +29,37 @@ export async function readRenameFacts(
 ): Promise<{ column: ColumnFacts; key: KeyFacts; foreignKeys: ReferencingForeignKey[] }> {
   const where = displayColumn(target.schema, target.table, target.column);
   const tableName = displayColumn(target.schema, target.table);
-  if (newName.length === 0) throw new InputError('the new column name is empty', { hint: 'give the new name, e.g. favourite_color' });
+  if (newName.length === 0)
+    throw new InputError('the new column name is empty', { hint: 'give the new name, e.g. favourite_color' });
   if (utf8Length(newName) > MAX_IDENTIFIER_BYTES) {
-    throw new InputError(`new column name ${displayIdentifier(newName)} is ${utf8Length(newName)} bytes; PostgreSQL keeps at most ${MAX_IDENTIFIER_BYTES}`, {
-      hint: 'choose a shorter name (PostgreSQL would silently truncate it)',
-    });
+    throw new InputError(
+      `new column name ${displayIdentifier(newName)} is ${utf8Length(newName)} bytes; PostgreSQL keeps at most ${MAX_IDENTIFIER_BYTES}`,
+      {
+        hint: 'choose a shorter name (PostgreSQL would silently truncate it)',
+      },
+    );
   }
   await requireServerVersion(db);
   const relation = await findTable(db, target);
   if (relation.relkind === 'p') {
-    throw new InputError(`${tableName} is a partitioned table; phasectl does not rename columns of partitioned tables yet`, {
-      hint: 'rename the column on each partition yourself, or wait for partition support',
-    });
+    throw new InputError(
+      `${tableName} is a partitioned table; phasectl does not rename columns of partitioned tables yet`,
+      {
+        hint: 'rename the column on each partition yourself, or wait for partition support',
+      },
+    );
   }
   if (relation.relkind !== 'r') {
-    throw new InputError(`${tableName} is not a table (${relkindName(relation.relkind)})`, { hint: 'name an ordinary table' });
+    throw new InputError(`${tableName} is not a table (${relkindName(relation.relkind)})`, {
+      hint: 'name an ordinary table',
+    });
   }
   const tableOid = relation.oid;
   const attribute = await findColumn(db, tableOid, target, tableName);
   if (options.newColumnOnThisTable !== false && (await columnExists(db, tableOid, newName))) {
-    throw new InputError(`${tableName} already has a column ${displayIdentifier(newName)}`, { hint: 'choose another new name, or drop that column first' });
+    throw new InputError(`${tableName} already has a column ${displayIdentifier(newName)}`, {
+      hint: 'choose another new name, or drop that column first',
+    });
   }
   if (attribute.attgenerated !== '') {
     throw new InputError(`${where} is a generated column; phasectl cannot keep a generated column in sync`, {
@@ -67,11 +78,16 @@ export async function readRenameFacts(
   if (isMove) await refuseReferencingForeignKeys(db, tableOid, attribute.attnum, where);
   const primaryKey = await primaryKeyColumns(db, tableOid);
   if (primaryKey && primaryKey.attnums.includes(attribute.attnum)) {
-    throw new InputError(`${where} is part of the primary key ${displayIdentifier(primaryKey.name)}; phasectl does not rename key columns`, {
-      hint: 'key columns identify rows for the backfill and for other tables: rename them in a maintenance window',
-    });
+    throw new InputError(
+      `${where} is part of the primary key ${displayIdentifier(primaryKey.name)}; phasectl does not rename key columns`,
+      {
+        hint: 'key columns identify rows for the backfill and for other tables: rename them in a maintenance window',
+      },
+    );
   }
-  await refuseUnsafeSurroundings(db, tableOid, attribute.attnum, where, tableName, { triggers: options.newColumnOnThisTable !== false });
+  await refuseUnsafeSurroundings(db, tableOid, attribute.attnum, where, tableName, {
+    triggers: options.newColumnOnThisTable !== false,
+  });
   const key = await tableKey(db, tableOid, attribute.attnum, tableName);
   const column: ColumnFacts = {
     type: attribute.type,
@@ -82,39 +98,58 @@ export async function readRenameFacts(
     constraints: await columnConstraints(db, tableOid, attribute.attnum),
     ...(await dependentFacts(db, tableOid, attribute.attnum, target, isMove)),
   };
-  const foreignKeys = isMove ? [] : await readReferencingForeignKeys(db, tableOid, attribute.attnum, column.indexes, where);
+  const foreignKeys = isMove
+    ? []
+    : await readReferencingForeignKeys(db, tableOid, attribute.attnum, column.indexes, where);
   return { column, key, foreignKeys };
 }
 
 async function requireServerVersion(db: Kysely<any>): Promise<void> {
   const { rows } = await sql<{ version: number; display: string }>`
-    SELECT pg_catalog.current_setting('server_version_num')::int AS version, pg_catalog.current_setting('server_version') AS display`.execute(db);
+    SELECT pg_catalog.current_setting('server_version_num')::int AS version, pg_catalog.current_setting('server_version') AS display`.execute(
+    db,
+  );
   const server = rows[0]!;
   const problem = unsupportedServer(server.version, server.display);
   if (problem) throw problem;
 }
 
 async function findTable(db: Kysely<any>, target: ColumnTarget): Promise<{ oid: number; relkind: string }> {
-  const { rows: schemas } = await sql<{ oid: number }>`SELECT oid FROM pg_catalog.pg_namespace WHERE nspname OPERATOR(pg_catalog.=) ${target.schema}`.execute(db);
+  const { rows: schemas } = await sql<{
+    oid: number;
+  }>`SELECT oid FROM pg_catalog.pg_namespace WHERE nspname OPERATOR(pg_catalog.=) ${target.schema}`.execute(db);
   if (schemas.length === 0) {
     const { rows } = await sql<{ name: string }>`
       SELECT nspname AS name FROM pg_catalog.pg_namespace
       WHERE nspname NOT LIKE 'pg\\_%' AND nspname OPERATOR(pg_catalog.<>) 'information_schema'`.execute(db);
     const known = rows.map((row) => row.name);
-    throw new InputError(`schema ${displayIdentifier(target.schema)} does not exist${didYouMean(target.schema, known)}`, {
-      hint: `check the name (schemas: ${known.join(', ')}); quote names with capitals or dots: "My Schema".table.column`,
-    });
+    throw new InputError(
+      `schema ${displayIdentifier(target.schema)} does not exist${didYouMean(target.schema, known)}`,
+      {
+        hint: `check the name (schemas: ${known.join(', ')}); quote names with capitals or dots: "My Schema".table.column`,
+      },
+    );
   }
   const { rows } = await sql<{ oid: number; relkind: string }>`
     SELECT c.oid, c.relkind FROM pg_catalog.pg_class c
-    WHERE c.relnamespace OPERATOR(pg_catalog.=) ${schemas[0]!.oid} AND c.relname OPERATOR(pg_catalog.=) ${target.table}`.execute(db);
+    WHERE c.relnamespace OPERATOR(pg_catalog.=) ${schemas[0]!.oid} AND c.relname OPERATOR(pg_catalog.=) ${target.table}`.execute(
+    db,
+  );
   const table = rows[0];
   if (!table) {
     const { rows: tables } = await sql<{ name: string }>`
-      SELECT relname AS name FROM pg_catalog.pg_class WHERE relnamespace OPERATOR(pg_catalog.=) ${schemas[0]!.oid} AND relkind IN ('r', 'p')`.execute(db);
-    throw new InputError(`table ${displayColumn(target.schema, target.table)} does not exist${didYouMean(target.table, tables.map((row) => row.name))}`, {
-      hint: 'check the table name; write schema.table.column for a table outside public, and quote names with capitals: "Users".email',
-    });
+      SELECT relname AS name FROM pg_catalog.pg_class WHERE relnamespace OPERATOR(pg_catalog.=) ${schemas[0]!.oid} AND relkind IN ('r', 'p')`.execute(
+      db,
+    );
+    throw new InputError(
+      `table ${displayColumn(target.schema, target.table)} does not exist${didYouMean(
+        target.table,
+        tables.map((row) => row.name),
+      )}`,
+      {
+        hint: 'check the table name; write schema.table.column for a table outside public, and quote names with capitals: "Users".email',
+      },
+    );
   }
   return { oid: Number(table.oid), relkind: table.relkind };
 }
@@ -129,7 +164,12 @@ interface AttributeRow {
   default_expression: string | null;
 }
 
-async function findColumn(db: Kysely<any>, tableOid: number, target: ColumnTarget, tableName: string): Promise<AttributeRow> {
+async function findColumn(
+  db: Kysely<any>,
+  tableOid: number,
+  target: ColumnTarget,
+  tableName: string,
+): Promise<AttributeRow> {
   const { rows } = await sql<AttributeRow>`
     SELECT a.attnum, a.attnotnull, a.attgenerated, a.attidentity,
            pg_catalog.format_type(a.atttypid, a.atttypmod) AS type,
@@ -141,24 +181,39 @@ async function findColumn(db: Kysely<any>, tableOid: number, target: ColumnTarge
     LEFT JOIN pg_catalog.pg_collation co ON co.oid OPERATOR(pg_catalog.=) a.attcollation
     LEFT JOIN pg_catalog.pg_namespace cn ON cn.oid OPERATOR(pg_catalog.=) co.collnamespace
     LEFT JOIN pg_catalog.pg_attrdef d ON d.adrelid OPERATOR(pg_catalog.=) a.attrelid AND d.adnum OPERATOR(pg_catalog.=) a.attnum
-    WHERE a.attrelid OPERATOR(pg_catalog.=) ${tableOid} AND a.attname OPERATOR(pg_catalog.=) ${target.column} AND NOT a.attisdropped`.execute(db);
+    WHERE a.attrelid OPERATOR(pg_catalog.=) ${tableOid} AND a.attname OPERATOR(pg_catalog.=) ${target.column} AND NOT a.attisdropped`.execute(
+    db,
+  );
   const attribute = rows[0];
   if (!attribute) {
     const { rows: columns } = await sql<{ name: string }>`
-      SELECT attname AS name FROM pg_catalog.pg_attribute WHERE attrelid OPERATOR(pg_catalog.=) ${tableOid} AND attnum OPERATOR(pg_catalog.>) 0 AND NOT attisdropped`.execute(db);
-    throw new InputError(`${tableName} has no column ${displayIdentifier(target.column)}${didYouMean(target.column, columns.map((row) => row.name))}`, {
-      hint: `its columns: ${columns.map((row) => displayIdentifier(row.name)).join(', ')}`,
-    });
+      SELECT attname AS name FROM pg_catalog.pg_attribute WHERE attrelid OPERATOR(pg_catalog.=) ${tableOid} AND attnum OPERATOR(pg_catalog.>) 0 AND NOT attisdropped`.execute(
+      db,
+    );
+    throw new InputError(
+      `${tableName} has no column ${displayIdentifier(target.column)}${didYouMean(
+        target.column,
+        columns.map((row) => row.name),
+      )}`,
+      {
+        hint: `its columns: ${columns.map((row) => displayIdentifier(row.name)).join(', ')}`,
+      },
+    );
   }
   if (attribute.attnum < 0) {
-    throw new InputError(`${displayIdentifier(target.column)} is a system column of ${tableName}; it cannot be renamed`, { hint: 'name a user column' });
+    throw new InputError(
+      `${displayIdentifier(target.column)} is a system column of ${tableName}; it cannot be renamed`,
+      { hint: 'name a user column' },
+    );
   }
   return attribute;
 }
 
 async function columnExists(db: Kysely<any>, tableOid: number, name: string): Promise<boolean> {
   const { rows } = await sql`
-    SELECT 1 FROM pg_catalog.pg_attribute WHERE attrelid OPERATOR(pg_catalog.=) ${tableOid} AND attname OPERATOR(pg_catalog.=) ${name} AND NOT attisdropped`.execute(db);
+    SELECT 1 FROM pg_catalog.pg_attribute WHERE attrelid OPERATOR(pg_catalog.=) ${tableOid} AND attname OPERATOR(pg_catalog.=) ${name} AND NOT attisdropped`.execute(
+    db,
+  );
   return rows.length > 0;
 }
 
@@ -175,13 +230,21 @@ async function refuseDependentViews(db: Kysely<any>, tableOid: number, attnum: n
     ORDER BY 1`.execute(db);
   if (rows.length > 0) {
     const names = rows.map((row) => `${row.kind} ${row.name}`).join(', ');
-    throw new InputError(`${where} is used by ${names}; a move cannot re-point a view at another table (its query would need the join)`, {
-      hint: 'after phase 1, point the view at the new column yourself (CREATE OR REPLACE VIEW … joining the target table, in the release of phase 2), then plan the move again; or drop the view and recreate it after phase 3',
-    });
+    throw new InputError(
+      `${where} is used by ${names}; a move cannot re-point a view at another table (its query would need the join)`,
+      {
+        hint: 'after phase 1, point the view at the new column yourself (CREATE OR REPLACE VIEW … joining the target table, in the release of phase 2), then plan the move again; or drop the view and recreate it after phase 3',
+      },
+    );
   }
 }
 
-async function refuseReferencingForeignKeys(db: Kysely<any>, tableOid: number, attnum: number, where: string): Promise<void> {
+async function refuseReferencingForeignKeys(
+  db: Kysely<any>,
+  tableOid: number,
+  attnum: number,
+  where: string,
+): Promise<void> {
   const { rows } = await sql<{ name: string; on_table: string }>`
     SELECT c.conname AS name, c.conrelid::regclass::text AS on_table
     FROM pg_catalog.pg_constraint c
@@ -195,7 +258,10 @@ async function refuseReferencingForeignKeys(db: Kysely<any>, tableOid: number, a
   }
 }
 
-async function primaryKeyColumns(db: Kysely<any>, tableOid: number): Promise<{ name: string; attnums: number[] } | undefined> {
+async function primaryKeyColumns(
+  db: Kysely<any>,
+  tableOid: number,
+): Promise<{ name: string; attnums: number[] } | undefined> {
   const { rows } = await sql<{ name: string; attnums: number[] }>`
     SELECT ic.relname AS name, pg_catalog.array_agg(k.attnum ORDER BY k.position)::int[] AS attnums
     FROM pg_catalog.pg_index i
@@ -211,7 +277,14 @@ async function primaryKeyColumns(db: Kysely<any>, tableOid: number): Promise<{ n
  * expressions or predicate whose columns are all NOT NULL (and do not include the renamed column).
  */
 async function tableKey(db: Kysely<any>, tableOid: number, attnum: number, tableName: string): Promise<KeyFacts> {
-  const { rows } = await sql<{ name: string; columns: string[]; types: string[]; primary: boolean; has_column: boolean; all_not_null: boolean }>`
+  const { rows } = await sql<{
+    name: string;
+    columns: string[];
+    types: string[];
+    primary: boolean;
+    has_column: boolean;
+    all_not_null: boolean;
+  }>`
     SELECT ic.relname AS name, i.indisprimary AS primary,
            pg_catalog.array_agg(a.attname::text ORDER BY k.position) AS columns,
            pg_catalog.array_agg(pg_catalog.format_type(a.atttypid, a.atttypmod) ORDER BY k.position) AS types,
@@ -226,16 +299,26 @@ async function tableKey(db: Kysely<any>, tableOid: number, attnum: number, table
     ORDER BY i.indisprimary DESC, pg_catalog.count(*), ic.relname`.execute(db);
   const key = rows.find((row) => row.all_not_null && !row.has_column);
   if (!key) {
-    throw new InputError(`${tableName} has no primary key and no unique index over NOT NULL columns (other than the renamed column)`, {
-      hint: `add a primary key: ALTER TABLE ${tableName} ADD PRIMARY KEY (id) — the backfill walks the table by its key`,
-    });
+    throw new InputError(
+      `${tableName} has no primary key and no unique index over NOT NULL columns (other than the renamed column)`,
+      {
+        hint: `add a primary key: ALTER TABLE ${tableName} ADD PRIMARY KEY (id) — the backfill walks the table by its key`,
+      },
+    );
   }
   return { columns: key.columns, types: key.types };
 }
 
 async function columnIndexes(db: Kysely<any>, tableOid: number, attnum: number, where: string): Promise<IndexFact[]> {
   // Key and INCLUDE columns are in indkey; expressions and predicates are recorded in pg_depend.
-  const { rows } = await sql<{ name: string; definition: string; unique: boolean; constraint: string | null; contype: string | null; primary: boolean }>`
+  const { rows } = await sql<{
+    name: string;
+    definition: string;
+    unique: boolean;
+    constraint: string | null;
+    contype: string | null;
+    primary: boolean;
+  }>`
     SELECT ic.relname AS name, pg_catalog.pg_get_indexdef(i.indexrelid) AS definition, i.indisunique AS unique,
            i.indisprimary AS primary, con.conname AS constraint, con.contype::text AS contype
     FROM pg_catalog.pg_index i
@@ -250,13 +333,21 @@ async function columnIndexes(db: Kysely<any>, tableOid: number, attnum: number, 
     ORDER BY ic.relname`.execute(db);
   const exclusion = rows.find((row) => row.contype === 'x');
   if (exclusion) {
-    throw new InputError(`${where} is part of exclusion constraint ${displayIdentifier(exclusion.name)}; phasectl does not copy exclusion constraints yet`, {
-      hint: 'drop the exclusion constraint before the change and re-create it on the new column after phase 3',
-    });
+    throw new InputError(
+      `${where} is part of exclusion constraint ${displayIdentifier(exclusion.name)}; phasectl does not copy exclusion constraints yet`,
+      {
+        hint: 'drop the exclusion constraint before the change and re-create it on the new column after phase 3',
+      },
+    );
   }
   return rows
     .filter((row) => !row.primary)
-    .map((row) => ({ name: row.name, definition: row.definition, unique: row.unique, ...(row.constraint === null ? {} : { constraint: row.constraint }) }));
+    .map((row) => ({
+      name: row.name,
+      definition: row.definition,
+      unique: row.unique,
+      ...(row.constraint === null ? {} : { constraint: row.constraint }),
+    }));
 }
 
 async function columnConstraints(db: Kysely<any>, tableOid: number, attnum: number): Promise<ConstraintFact[]> {
@@ -270,5 +361,16 @@ async function columnConstraints(db: Kysely<any>, tableOid: number, attnum: numb
 }
 
 function relkindName(relkind: string): string {
-  return ({ v: 'a view', m: 'a materialized view', f: 'a foreign table', S: 'a sequence', i: 'an index', c: 'a composite type' } as Record<string, string>)[relkind] ?? `relkind ${relkind}`;
+  return (
+    (
+      {
+        v: 'a view',
+        m: 'a materialized view',
+        f: 'a foreign table',
+        S: 'a sequence',
+        i: 'an index',
+        c: 'a composite type',
+      } as Record<string, string>
+    )[relkind] ?? `relkind ${relkind}`
+  );
 }

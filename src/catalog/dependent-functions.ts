@@ -10,7 +10,10 @@ import { userFunctionCondition, type FunctionSource } from '../dependents/functi
  * not C or internal) whose source mentions `column` as a word: the same text match as phase 3's guard
  * (src/dependents/functions.ts). Refuses SQL-standard bodies (`BEGIN ATOMIC`) that PostgreSQL binds to the column.
  */
-export async function functionsMentioningColumn(db: Kysely<any>, target: { schema: string; table: string; column: string }): Promise<FunctionSource[]> {
+export async function functionsMentioningColumn(
+  db: Kysely<any>,
+  target: { schema: string; table: string; column: string },
+): Promise<FunctionSource[]> {
   const table = qualify(target.schema, target.table);
   const { rows: atomic } = await sql<{ name: string }>`
     SELECT DISTINCT p.oid::pg_catalog.regprocedure::text AS name
@@ -21,9 +24,12 @@ export async function functionsMentioningColumn(db: Kysely<any>, target: { schem
     ORDER BY 1`.execute(db);
   if (atomic.length > 0) {
     const names = atomic.map((row) => row.name).join(', ');
-    throw new InputError(`${displayColumn(target.schema, target.table, target.column)} is used by the SQL-standard body (BEGIN ATOMIC) of ${names}; PostgreSQL binds such a body to the column, so phase 3 could not drop it`, {
-      hint: 'rewrite the function with a string body (CREATE OR REPLACE FUNCTION … AS $$ … $$), plan again, and point it at the new column in the release of phase 2',
-    });
+    throw new InputError(
+      `${displayColumn(target.schema, target.table, target.column)} is used by the SQL-standard body (BEGIN ATOMIC) of ${names}; PostgreSQL binds such a body to the column, so phase 3 could not drop it`,
+      {
+        hint: 'rewrite the function with a string body (CREATE OR REPLACE FUNCTION … AS $$ … $$), plan again, and point it at the new column in the release of phase 2',
+      },
+    );
   }
   const { rows } = await sql<FunctionSource>`
     SELECT p.oid::pg_catalog.regprocedure::text AS name, l.lanname::text AS language, p.prosrc AS source,

@@ -10,7 +10,11 @@ import { triggerNamesColumn, triggerOnColumn } from '../dependents/triggers.js';
  * The user triggers on the table whose definition names `column` (UPDATE OF, WHEN, arguments), read with
  * search_path = pg_catalog, pg_temp. Refuses (InputError) a constraint trigger, or one phasectl cannot re-point.
  */
-export async function triggersNamingColumnInDefinition(db: Kysely<any>, target: { schema: string; table: string; column: string }, newName: string): Promise<DependentTrigger[]> {
+export async function triggersNamingColumnInDefinition(
+  db: Kysely<any>,
+  target: { schema: string; table: string; column: string },
+  newName: string,
+): Promise<DependentTrigger[]> {
   const { rows } = await sql<{ name: string; definition: string; constraint: boolean }>`
     SELECT t.tgname AS name, pg_catalog.pg_get_triggerdef(t.oid) AS definition, t.tgconstraint OPERATOR(pg_catalog.<>) 0 AS constraint
     FROM pg_catalog.pg_trigger t
@@ -27,9 +31,12 @@ export async function triggersNamingColumnInDefinition(db: Kysely<any>, target: 
   for (const row of naming) {
     const where = `trigger ${displayIdentifier(row.name)} on ${qualify(target.schema, target.table)}`;
     if (row.constraint) {
-      throw new InputError(`${where} is a constraint trigger that names ${displayIdentifier(target.column)}; phasectl cannot replace a constraint trigger in place`, {
-        hint: 'drop it before the change and re-create it on the new column after phase 3',
-      });
+      throw new InputError(
+        `${where} is a constraint trigger that names ${displayIdentifier(target.column)}; phasectl cannot replace a constraint trigger in place`,
+        {
+          hint: 'drop it before the change and re-create it on the new column after phase 3',
+        },
+      );
     }
     triggerOnColumn(row.definition, target.column, newName, where);
   }

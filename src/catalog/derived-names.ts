@@ -20,9 +20,12 @@ export async function refuseTakenNames(databaseUrl: string, change: Change): Pro
     for (const object of objects) {
       const holder = await holderOf(connection.db, object);
       if (holder) {
-        throw new InputError(`change ${change.id}: the name ${displayIdentifier(object.name)} phasectl derives for ${object.about} is taken by ${holder}`, {
-          hint: `rename that object (e.g. ALTER ${holderKeyword(object)} … RENAME TO …), or rename the original so its copy gets another name, or pass another --id; then plan again`,
-        });
+        throw new InputError(
+          `change ${change.id}: the name ${displayIdentifier(object.name)} phasectl derives for ${object.about} is taken by ${holder}`,
+          {
+            hint: `rename that object (e.g. ALTER ${holderKeyword(object)} … RENAME TO …), or rename the original so its copy gets another name, or pass another --id; then plan again`,
+          },
+        );
       }
     }
   } finally {
@@ -38,9 +41,12 @@ function refuseDuplicates(change: Change, objects: DerivedObject[]): void {
       const earlier = seen.get(key);
       // A UNIQUE constraint and its own index share the name on purpose.
       if (earlier && !(earlier.kind === 'index' && object.unique)) {
-        throw new InputError(`change ${change.id}: phasectl would give ${earlier.about} and ${object.about} the same name ${displayIdentifier(object.name)}`, {
-          hint: 'rename one of the originals so their copies get different names, then plan again',
-        });
+        throw new InputError(
+          `change ${change.id}: phasectl would give ${earlier.about} and ${object.about} the same name ${displayIdentifier(object.name)}`,
+          {
+            hint: 'rename one of the originals so their copies get different names, then plan again',
+          },
+        );
       }
       seen.set(key, object);
     }
@@ -53,7 +59,10 @@ function namespaceKeys(object: DerivedObject): string[] {
     case 'index':
       return [relation];
     case 'constraint':
-      return [JSON.stringify(['constraint', object.schema, object.table, object.name]), ...(object.unique ? [relation] : [])];
+      return [
+        JSON.stringify(['constraint', object.schema, object.table, object.name]),
+        ...(object.unique ? [relation] : []),
+      ];
     case 'trigger':
       return [JSON.stringify(['trigger', object.schema, object.table, object.name])];
     case 'function':
@@ -62,11 +71,26 @@ function namespaceKeys(object: DerivedObject): string[] {
 }
 
 function holderKeyword(object: DerivedObject): string {
-  return object.kind === 'index' ? 'INDEX' : object.kind === 'constraint' ? 'TABLE … RENAME CONSTRAINT' : object.kind === 'trigger' ? 'TRIGGER' : 'FUNCTION';
+  return object.kind === 'index'
+    ? 'INDEX'
+    : object.kind === 'constraint'
+      ? 'TABLE … RENAME CONSTRAINT'
+      : object.kind === 'trigger'
+        ? 'TRIGGER'
+        : 'FUNCTION';
 }
 
 const relkinds: Record<string, string> = {
-  r: 'table', i: 'index', I: 'partitioned index', S: 'sequence', v: 'view', m: 'materialized view', c: 'composite type', f: 'foreign table', p: 'partitioned table', t: 'TOAST table',
+  r: 'table',
+  i: 'index',
+  I: 'partitioned index',
+  S: 'sequence',
+  v: 'view',
+  m: 'materialized view',
+  c: 'composite type',
+  f: 'foreign table',
+  p: 'partitioned table',
+  t: 'TOAST table',
 };
 
 /** What holds the object's name in its namespace, for the message; undefined when the name is free. */
@@ -79,11 +103,15 @@ async function holderOf(db: Kysely<any>, object: DerivedObject): Promise<string 
       LEFT JOIN pg_catalog.pg_index i ON i.indexrelid OPERATOR(pg_catalog.=) c.oid
       LEFT JOIN pg_catalog.pg_class t ON t.oid OPERATOR(pg_catalog.=) i.indrelid
       LEFT JOIN pg_catalog.pg_namespace tn ON tn.oid OPERATOR(pg_catalog.=) t.relnamespace
-      WHERE n.nspname OPERATOR(pg_catalog.=) ${object.schema} AND c.relname OPERATOR(pg_catalog.=) ${object.name}`.execute(db);
+      WHERE n.nspname OPERATOR(pg_catalog.=) ${object.schema} AND c.relname OPERATOR(pg_catalog.=) ${object.name}`.execute(
+      db,
+    );
     const row = rows[0];
     if (row) {
       const kind = relkinds[row.relkind] ?? `relation (relkind ${row.relkind})`;
-      return row.on_table === null ? `a ${kind} of schema ${displayIdentifier(object.schema)}` : `an index on table ${displayColumn(row.on_schema ?? '', row.on_table)}`;
+      return row.on_table === null
+        ? `a ${kind} of schema ${displayIdentifier(object.schema)}`
+        : `an index on table ${displayColumn(row.on_schema ?? '', row.on_table)}`;
     }
   }
   if (object.kind === 'constraint') {
@@ -107,8 +135,11 @@ async function holderOf(db: Kysely<any>, object: DerivedObject): Promise<string 
   if (object.kind === 'function') {
     const { rows } = await sql<{ n: number }>`
       SELECT 1 AS n FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) p.pronamespace
-      WHERE n.nspname OPERATOR(pg_catalog.=) ${object.schema} AND p.proname OPERATOR(pg_catalog.=) ${object.name}`.execute(db);
-    if (rows.length > 0) return `a function in schema ${displayIdentifier(object.schema)} (left by an earlier change with this id?)`;
+      WHERE n.nspname OPERATOR(pg_catalog.=) ${object.schema} AND p.proname OPERATOR(pg_catalog.=) ${object.name}`.execute(
+      db,
+    );
+    if (rows.length > 0)
+      return `a function in schema ${displayIdentifier(object.schema)} (left by an earlier change with this id?)`;
   }
   return undefined;
 }

@@ -20,19 +20,37 @@ export async function readMoveFacts(
 ): Promise<{ column: ColumnFacts; key: KeyFacts; target: MoveTargetFacts }> {
   const sourceName = displayColumn(from.schema, from.table);
   const targetName = displayColumn(to.schema, to.table);
-  if (on.length === 0) throw new InputError('the move has no join columns', { hint: 'give --on <source column>=<target column>, e.g. --on id=user_id' });
-  if (from.schema === to.schema && from.table === to.table) {
-    throw new InputError(`${displayColumn(from.schema, from.table, from.column)} and ${displayColumn(to.schema, to.table, to.column)} are in the same table`, {
-      hint: 'use `phasectl plan rename` to rename a column inside one table',
+  if (on.length === 0)
+    throw new InputError('the move has no join columns', {
+      hint: 'give --on <source column>=<target column>, e.g. --on id=user_id',
     });
+  if (from.schema === to.schema && from.table === to.table) {
+    throw new InputError(
+      `${displayColumn(from.schema, from.table, from.column)} and ${displayColumn(to.schema, to.table, to.column)} are in the same table`,
+      {
+        hint: 'use `phasectl plan rename` to rename a column inside one table',
+      },
+    );
   }
   const { column, key } = await readRenameFacts(db, from, to.column, { newColumnOnThisTable: false });
   const sourceOid = await tableOid(db, from, sourceName);
   const targetOid = await tableOid(db, to, targetName);
-  const sourceJoin = await attnums(db, sourceOid, on.map((pair) => pair.from), sourceName);
-  const targetJoin = await attnums(db, targetOid, on.map((pair) => pair.to), targetName);
+  const sourceJoin = await attnums(
+    db,
+    sourceOid,
+    on.map((pair) => pair.from),
+    sourceName,
+  );
+  const targetJoin = await attnums(
+    db,
+    targetOid,
+    on.map((pair) => pair.to),
+    targetName,
+  );
   if (on.some((pair) => pair.from === from.column)) {
-    throw new InputError(`${from.column} is the moved column and a join column`, { hint: 'join on the key of the source table, e.g. --on id=user_id' });
+    throw new InputError(`${from.column} is the moved column and a join column`, {
+      hint: 'join on the key of the source table, e.g. --on id=user_id',
+    });
   }
   await refuseCrossColumnObjects(db, sourceOid, from, sourceName);
   await requireUniqueSourceJoin(db, sourceOid, sourceJoin, key, on, sourceName);
@@ -51,23 +69,40 @@ async function tableOid(db: Kysely<any>, target: { schema: string; table: string
     const { rows: tables } = await sql<{ name: string }>`
       SELECT c.relname AS name FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
       WHERE n.nspname = ${target.schema} AND c.relkind IN ('r', 'p')`.execute(db);
-    throw new InputError(`table ${name} does not exist${didYouMean(target.table, tables.map((table) => table.name))}`, {
-      hint: 'check the table name; write schema.table.column for a table outside public, and quote names with capitals',
-    });
+    throw new InputError(
+      `table ${name} does not exist${didYouMean(
+        target.table,
+        tables.map((table) => table.name),
+      )}`,
+      {
+        hint: 'check the table name; write schema.table.column for a table outside public, and quote names with capitals',
+      },
+    );
   }
-  if (row.relkind !== 'r') throw new InputError(`${name} is not an ordinary table`, { hint: 'a move works between two ordinary (non-partitioned) tables' });
+  if (row.relkind !== 'r')
+    throw new InputError(`${name} is not an ordinary table`, {
+      hint: 'a move works between two ordinary (non-partitioned) tables',
+    });
   return Number(row.oid);
 }
 
 async function attnums(db: Kysely<any>, oid: number, columns: string[], tableName: string): Promise<number[]> {
   const { rows } = await sql<{ name: string; attnum: number }>`
-    SELECT attname AS name, attnum FROM pg_catalog.pg_attribute WHERE attrelid = ${oid} AND attnum > 0 AND NOT attisdropped`.execute(db);
+    SELECT attname AS name, attnum FROM pg_catalog.pg_attribute WHERE attrelid = ${oid} AND attnum > 0 AND NOT attisdropped`.execute(
+    db,
+  );
   return columns.map((column) => {
     const found = rows.find((row) => row.name === column);
     if (!found) {
-      throw new InputError(`${tableName} has no column ${displayIdentifier(column)} (named in --on)${didYouMean(column, rows.map((row) => row.name))}`, {
-        hint: 'write --on <source column>=<target column>[,…], e.g. --on id=user_id',
-      });
+      throw new InputError(
+        `${tableName} has no column ${displayIdentifier(column)} (named in --on)${didYouMean(
+          column,
+          rows.map((row) => row.name),
+        )}`,
+        {
+          hint: 'write --on <source column>=<target column>[,…], e.g. --on id=user_id',
+        },
+      );
     }
     return Number(found.attnum);
   });
@@ -79,7 +114,14 @@ async function attnums(db: Kysely<any>, oid: number, columns: string[], tableNam
  * `text = bigint` there is no operator and, after phase 1, every write to either table would fail. Types that
  * merely have a cross-type operator (integer = bigint, varchar = text) are refused too: strict and simple.
  */
-async function requireMatchingJoinTypes(db: Kysely<any>, sourceOid: number, targetOid: number, on: JoinPair[], from: ColumnTarget, to: ColumnTarget): Promise<void> {
+async function requireMatchingJoinTypes(
+  db: Kysely<any>,
+  sourceOid: number,
+  targetOid: number,
+  on: JoinPair[],
+  from: ColumnTarget,
+  to: ColumnTarget,
+): Promise<void> {
   for (const pair of on) {
     const source = await joinColumnType(db, sourceOid, pair.from);
     const target = await joinColumnType(db, targetOid, pair.to);
@@ -101,7 +143,11 @@ async function requireMatchingJoinTypes(db: Kysely<any>, sourceOid: number, targ
   }
 }
 
-async function joinColumnType(db: Kysely<any>, oid: number, column: string): Promise<{ baseOid: number; shown: string; baseShown: string; collation: string | undefined }> {
+async function joinColumnType(
+  db: Kysely<any>,
+  oid: number,
+  column: string,
+): Promise<{ baseOid: number; shown: string; baseShown: string; collation: string | undefined }> {
   const { rows } = await sql<{ base_oid: number; shown: string; base_shown: string; collation: string | null }>`
     WITH RECURSIVE chain(type_oid, depth) AS (
       SELECT a.atttypid, 0 FROM pg_catalog.pg_attribute a WHERE a.attrelid = ${oid} AND a.attname = ${column} AND a.attnum > 0 AND NOT a.attisdropped
@@ -116,11 +162,21 @@ async function joinColumnType(db: Kysely<any>, oid: number, column: string): Pro
     LEFT JOIN pg_catalog.pg_collation co ON co.oid = a.attcollation LEFT JOIN pg_catalog.pg_namespace cn ON cn.oid = co.collnamespace
     WHERE a.attrelid = ${oid} AND a.attname = ${column} AND a.attnum > 0 AND NOT a.attisdropped`.execute(db);
   const row = rows[0]!;
-  return { baseOid: Number(row.base_oid), shown: row.shown, baseShown: row.base_shown, collation: row.collation ?? undefined };
+  return {
+    baseOid: Number(row.base_oid),
+    shown: row.shown,
+    baseShown: row.base_shown,
+    collation: row.collation ?? undefined,
+  };
 }
 
 /** Indexes and constraints that also name other source columns cannot be rebuilt on the target table. */
-async function refuseCrossColumnObjects(db: Kysely<any>, oid: number, from: ColumnTarget, tableName: string): Promise<void> {
+async function refuseCrossColumnObjects(
+  db: Kysely<any>,
+  oid: number,
+  from: ColumnTarget,
+  tableName: string,
+): Promise<void> {
   const { rows } = await sql<{ name: string; kind: string }>`
     WITH moved AS (SELECT attnum FROM pg_catalog.pg_attribute WHERE attrelid = ${oid} AND attname = ${from.column})
     SELECT ic.relname AS name, 'index' AS kind
@@ -144,16 +200,37 @@ async function refuseCrossColumnObjects(db: Kysely<any>, oid: number, from: Colu
 }
 
 /** The source's join columns must identify one row: the key, or a unique index over NOT NULL columns. */
-async function requireUniqueSourceJoin(db: Kysely<any>, oid: number, join: number[], key: KeyFacts, on: JoinPair[], tableName: string): Promise<void> {
+async function requireUniqueSourceJoin(
+  db: Kysely<any>,
+  oid: number,
+  join: number[],
+  key: KeyFacts,
+  on: JoinPair[],
+  tableName: string,
+): Promise<void> {
   const sameSet = (a: string[], b: string[]) => a.length === b.length && a.every((name) => b.includes(name));
-  if (sameSet(key.columns, on.map((pair) => pair.from))) return;
+  if (
+    sameSet(
+      key.columns,
+      on.map((pair) => pair.from),
+    )
+  )
+    return;
   if (await uniqueIndexOver(db, oid, join, true)) return;
-  throw new InputError(`the source join columns ${on.map((pair) => displayIdentifier(pair.from)).join(', ')} are not a unique NOT NULL key of ${tableName}`, {
-    hint: `join on the source's key (${key.columns.join(', ')}), e.g. --on ${key.columns.map((column) => `${column}=<target column>`).join(',')}`,
-  });
+  throw new InputError(
+    `the source join columns ${on.map((pair) => displayIdentifier(pair.from)).join(', ')} are not a unique NOT NULL key of ${tableName}`,
+    {
+      hint: `join on the source's key (${key.columns.join(', ')}), e.g. --on ${key.columns.map((column) => `${column}=<target column>`).join(',')}`,
+    },
+  );
 }
 
-async function uniqueIndexOver(db: Kysely<any>, oid: number, columns: number[], notNull: boolean): Promise<string | undefined> {
+async function uniqueIndexOver(
+  db: Kysely<any>,
+  oid: number,
+  columns: number[],
+  notNull: boolean,
+): Promise<string | undefined> {
   const { rows } = await sql<{ name: string }>`
     SELECT ic.relname AS name
     FROM pg_catalog.pg_index i JOIN pg_catalog.pg_class ic ON ic.oid = i.indexrelid
@@ -166,18 +243,35 @@ async function uniqueIndexOver(db: Kysely<any>, oid: number, columns: number[], 
   return rows[0]?.name;
 }
 
-async function requireUniqueTargetJoin(db: Kysely<any>, oid: number, join: number[], on: JoinPair[], to: ColumnTarget, tableName: string): Promise<string> {
+async function requireUniqueTargetJoin(
+  db: Kysely<any>,
+  oid: number,
+  join: number[],
+  on: JoinPair[],
+  to: ColumnTarget,
+  tableName: string,
+): Promise<string> {
   const found = await uniqueIndexOver(db, oid, join, false);
   if (found) return found;
   const columns = on.map((pair) => pair.to);
   const indexName = `${to.table}_${columns.join('_')}_key`.slice(0, 63);
-  throw new InputError(`${tableName} has no UNIQUE index on (${columns.map(displayIdentifier).join(', ')}): the move needs one target row per source row`, {
-    hint: `add it without blocking writes, then plan again: CREATE UNIQUE INDEX CONCURRENTLY ${quoteIdent(indexName)} ON ${qualify(to.schema, to.table)} (${columns.map(quoteIdent).join(', ')});`,
-  });
+  throw new InputError(
+    `${tableName} has no UNIQUE index on (${columns.map(displayIdentifier).join(', ')}): the move needs one target row per source row`,
+    {
+      hint: `add it without blocking writes, then plan again: CREATE UNIQUE INDEX CONCURRENTLY ${quoteIdent(indexName)} ON ${qualify(to.schema, to.table)} (${columns.map(quoteIdent).join(', ')});`,
+    },
+  );
 }
 
 /** False when the target column is to be created; true when it exists with the same type and no conflicting value. */
-async function checkExistingTargetColumn(db: Kysely<any>, oid: number, column: ColumnFacts, from: ColumnTarget, to: ColumnTarget, on: JoinPair[]): Promise<boolean> {
+async function checkExistingTargetColumn(
+  db: Kysely<any>,
+  oid: number,
+  column: ColumnFacts,
+  from: ColumnTarget,
+  to: ColumnTarget,
+  on: JoinPair[],
+): Promise<boolean> {
   const { rows } = await sql<{ type: string; collation: string | null; generated: string; identity: string }>`
     SELECT pg_catalog.format_type(a.atttypid, a.atttypmod) AS type, a.attgenerated AS generated, a.attidentity AS identity,
            CASE WHEN a.attcollation <> 0 AND a.attcollation <> t.typcollation
@@ -189,12 +283,17 @@ async function checkExistingTargetColumn(db: Kysely<any>, oid: number, column: C
   if (!existing) return false;
   const where = displayColumn(to.schema, to.table, to.column);
   if (existing.generated !== '' || existing.identity !== '') {
-    throw new InputError(`${where} is a generated or identity column`, { hint: 'move into a plain column: choose another target column name' });
+    throw new InputError(`${where} is a generated or identity column`, {
+      hint: 'move into a plain column: choose another target column name',
+    });
   }
   if (existing.type !== column.type || (existing.collation ?? undefined) !== column.collation) {
-    throw new InputError(`${where} exists with type ${existing.type}${existing.collation ? ` COLLATE ${existing.collation}` : ''}, but the source column is ${column.type}${column.collation ? ` COLLATE ${column.collation}` : ''}`, {
-      hint: 'a move keeps the type: choose another target column name, or change the type first (a rename with --type)',
-    });
+    throw new InputError(
+      `${where} exists with type ${existing.type}${existing.collation ? ` COLLATE ${existing.collation}` : ''}, but the source column is ${column.type}${column.collation ? ` COLLATE ${column.collation}` : ''}`,
+      {
+        hint: 'a move keeps the type: choose another target column name, or change the type first (a rename with --type)',
+      },
+    );
   }
   const source = qualify(from.schema, from.table);
   const target = qualify(to.schema, to.table);
@@ -203,12 +302,17 @@ async function checkExistingTargetColumn(db: Kysely<any>, oid: number, column: C
     SELECT count(*) AS n FROM ${sql.raw(target)} AS t
     WHERE t.${sql.raw(quoteIdent(to.column))} IS NOT NULL
       AND NOT EXISTS (SELECT 1 FROM ${sql.raw(source)} AS s WHERE ${sql.raw(join)}
-                        AND s.${sql.raw(quoteIdent(from.column))} IS NOT DISTINCT FROM t.${sql.raw(quoteIdent(to.column))})`.execute(db);
+                        AND s.${sql.raw(quoteIdent(from.column))} IS NOT DISTINCT FROM t.${sql.raw(quoteIdent(to.column))})`.execute(
+    db,
+  );
   const count = Number(conflicts[0]?.n ?? 0);
   if (count > 0) {
-    throw new InputError(`${where} already exists and ${count} of its rows hold a value that is not their source row's ${from.column}`, {
-      hint: `the target column must be all NULL or equal to the source: clear it (UPDATE ${target} SET ${quoteIdent(to.column)} = NULL) or choose another target column`,
-    });
+    throw new InputError(
+      `${where} already exists and ${count} of its rows hold a value that is not their source row's ${from.column}`,
+      {
+        hint: `the target column must be all NULL or equal to the source: clear it (UPDATE ${target} SET ${quoteIdent(to.column)} = NULL) or choose another target column`,
+      },
+    );
   }
   return true;
 }

@@ -3,7 +3,6 @@ import { InputError } from '../errors.js';
 import { SYNC_TRIGGER_PREFIX } from '../operations/naming.js';
 import { displayIdentifier } from '../spec/identifiers.js';
 
-
 /**
  * Refusals about what surrounds the column (security, replication, other objects that depend on it),
  * checked by `plan` before anything is written. Each throws an InputError naming the objects and the fix.
@@ -29,7 +28,13 @@ export async function refuseUnsafeSurroundings(
   await refuseLateBeforeTriggers(db, tableOid, tableName);
 }
 
-async function refuseRowLevelSecurity(db: Kysely<any>, tableOid: number, attnum: number, where: string, tableName: string): Promise<void> {
+async function refuseRowLevelSecurity(
+  db: Kysely<any>,
+  tableOid: number,
+  attnum: number,
+  where: string,
+  tableName: string,
+): Promise<void> {
   const { rows } = await sql<{ enabled: boolean; forced: boolean; active: boolean }>`
     SELECT c.relrowsecurity AS enabled, c.relforcerowsecurity AS forced, pg_catalog.row_security_active(c.oid) AS active
     FROM pg_catalog.pg_class c WHERE c.oid OPERATOR(pg_catalog.=) ${tableOid}`.execute(db);
@@ -46,7 +51,13 @@ async function refuseRowLevelSecurity(db: Kysely<any>, tableOid: number, attnum:
 }
 
 /** Objects phase 3's DROP COLUMN would fail on (policies, triggers) or silently drop (statistics, an owned sequence). */
-async function refuseDependentObjects(db: Kysely<any>, tableOid: number, attnum: number, where: string, triggersCarried: boolean): Promise<void> {
+async function refuseDependentObjects(
+  db: Kysely<any>,
+  tableOid: number,
+  attnum: number,
+  where: string,
+  triggersCarried: boolean,
+): Promise<void> {
   const { rows } = await sql<{ kind: string; name: string }>`
     SELECT 'policy' AS kind, pg_catalog.quote_ident(p.polname) AS name
     FROM pg_catalog.pg_depend d JOIN pg_catalog.pg_policy p ON p.oid OPERATOR(pg_catalog.=) d.objid
@@ -88,19 +99,29 @@ async function refuseDependentObjects(db: Kysely<any>, tableOid: number, attnum:
   const names = rows.map((row) => `${row.kind} ${row.name}`).join(', ');
   const kinds = new Set(rows.map((row) => row.kind));
   const fixes = [
-    kinds.has('policy') && 'rewrite the policies to use the new column after phase 1 (ALTER POLICY … USING (…)), or drop and re-create them',
-    kinds.has('trigger') && 'change the triggers so they do not name the column (UPDATE OF / WHEN), re-create them on the new column after phase 3',
+    kinds.has('policy') &&
+      'rewrite the policies to use the new column after phase 1 (ALTER POLICY … USING (…)), or drop and re-create them',
+    kinds.has('trigger') &&
+      'change the triggers so they do not name the column (UPDATE OF / WHEN), re-create them on the new column after phase 3',
     kinds.has('statistics object') && 'drop the statistics object and re-create it on the new column after phase 3',
     kinds.has('stored generated column') &&
       'a stored generated column cannot be re-pointed without rewriting the whole table under an ACCESS EXCLUSIVE lock (SET EXPRESSION recomputes every row): drop it and re-create it from the new column in phase 2 (or make it a plain column kept by a trigger), or keep the column name',
-    kinds.has('owned sequence') && 'detach the sequence first: ALTER SEQUENCE … OWNED BY NONE (phase 3 would drop it with the old column)',
+    kinds.has('owned sequence') &&
+      'detach the sequence first: ALTER SEQUENCE … OWNED BY NONE (phase 3 would drop it with the old column)',
   ].filter(Boolean);
   throw new InputError(`${where} is used by ${names}; phase 3 could not drop it safely`, { hint: fixes.join('; ') });
 }
 
 /** PostgreSQL 15+ publications may list columns; a listed column's replacement would never reach subscribers. */
-async function refusePublicationColumnLists(db: Kysely<any>, tableOid: number, attnum: number, where: string): Promise<void> {
-  const { rows: version } = await sql<{ num: number }>`SELECT pg_catalog.current_setting('server_version_num')::int AS num`.execute(db);
+async function refusePublicationColumnLists(
+  db: Kysely<any>,
+  tableOid: number,
+  attnum: number,
+  where: string,
+): Promise<void> {
+  const { rows: version } = await sql<{
+    num: number;
+  }>`SELECT pg_catalog.current_setting('server_version_num')::int AS num`.execute(db);
   if ((version[0]?.num ?? 0) < 150000) return;
   const { rows } = await sql<{ name: string }>`
     SELECT DISTINCT pg_catalog.quote_ident(p.pubname) AS name
@@ -109,9 +130,12 @@ async function refusePublicationColumnLists(db: Kysely<any>, tableOid: number, a
     ORDER BY 1`.execute(db);
   if (rows.length === 0) return;
   const names = rows.map((row) => row.name).join(', ');
-  throw new InputError(`${where} is in the column list of publication ${names}; subscribers would never receive the new column`, {
-    hint: `drop the column list for the duration of the change (ALTER PUBLICATION ${rows[0]!.name} SET TABLE … without columns), make sure subscribers have the new column before phase 1, and list the new column instead after phase 3`,
-  });
+  throw new InputError(
+    `${where} is in the column list of publication ${names}; subscribers would never receive the new column`,
+    {
+      hint: `drop the column list for the duration of the change (ALTER PUBLICATION ${rows[0]!.name} SET TABLE … without columns), make sure subscribers have the new column before phase 1, and list the new column instead after phase 3`,
+    },
+  );
 }
 
 /**
@@ -128,7 +152,10 @@ async function refuseLateBeforeTriggers(db: Kysely<any>, tableOid: number, table
     ORDER BY 1`.execute(db);
   if (rows.length === 0) return;
   const names = rows.map((row) => displayIdentifier(row.name)).join(', ');
-  throw new InputError(`${tableName} has BEFORE row trigger ${names}, which fires after phasectl's sync trigger (${SYNC_TRIGGER_PREFIX}…): its changes to the column would not be copied`, {
-    hint: `rename it so it sorts before "${SYNC_TRIGGER_PREFIX}" (ALTER TRIGGER … ON ${tableName} RENAME TO …)`,
-  });
+  throw new InputError(
+    `${tableName} has BEFORE row trigger ${names}, which fires after phasectl's sync trigger (${SYNC_TRIGGER_PREFIX}…): its changes to the column would not be copied`,
+    {
+      hint: `rename it so it sorts before "${SYNC_TRIGGER_PREFIX}" (ALTER TRIGGER … ON ${tableName} RENAME TO …)`,
+    },
+  );
 }

@@ -41,7 +41,11 @@ const SHOWN = 120;
  * write. It runs on the session's search_path, like the rest of plan's reads.
  * A failing conversion throws an InputError naming the first failing row's key and value.
  */
-export async function checkRoundTrip(pool: pg.Pool, change: RenameChange, options: { batchRows?: number } = {}): Promise<RoundTripReport> {
+export async function checkRoundTrip(
+  pool: pg.Pool,
+  change: RenameChange,
+  options: { batchRows?: number } = {},
+): Promise<RoundTripReport> {
   const sql = roundTripSql(change);
   const client = await pool.connect();
   try {
@@ -50,10 +54,17 @@ export async function checkRoundTrip(pool: pg.Pool, change: RenameChange, option
     let last: string[] | undefined;
     for (;;) {
       const batch = await readOnly(client, async () => {
-        const keys = (await client.query<{ key: string[] }>(last ? sql.keysAfter : sql.keysFromStart, [...(last ?? []), options.batchRows ?? BATCH_ROWS])).rows.map((row) => row.key);
+        const keys = (
+          await client.query<{ key: string[] }>(last ? sql.keysAfter : sql.keysFromStart, [
+            ...(last ?? []),
+            options.batchRows ?? BATCH_ROWS,
+          ])
+        ).rows.map((row) => row.key);
         if (keys.length === 0) return { keys, lossy: undefined, error: undefined };
         try {
-          const found = (await client.query<LossyRow & { key: string[] }>(sql.firstLossy, [...keys[0]!, ...keys.at(-1)!])).rows[0];
+          const found = (
+            await client.query<LossyRow & { key: string[] }>(sql.firstLossy, [...keys[0]!, ...keys.at(-1)!])
+          ).rows[0];
           return { keys, lossy: found, error: undefined };
         } catch (error) {
           return { keys, lossy: undefined, error };
@@ -61,7 +72,11 @@ export async function checkRoundTrip(pool: pg.Pool, change: RenameChange, option
       });
       if (batch.keys.length === 0) return { rows };
       if (batch.error) throw await failingRow(client, sql, change, batch.keys, batch.error);
-      if (batch.lossy) return { rows: rows + batch.keys.length, lossy: { ...batch.lossy, key: sql.describeKey(batch.lossy.key as unknown as string[]) } };
+      if (batch.lossy)
+        return {
+          rows: rows + batch.keys.length,
+          lossy: { ...batch.lossy, key: sql.describeKey(batch.lossy.key as unknown as string[]) },
+        };
       rows += batch.keys.length;
       last = batch.keys.at(-1);
     }
@@ -106,14 +121,23 @@ function roundTripSql(change: RenameChange): RoundTripSql {
     upOnly: `SELECT count(CAST(${up(x)} AS ${newType})) FROM ${table} AS t WHERE ${inRange}`,
     upParses: `SELECT CAST(${up(x)} AS ${newType}) FROM ${table} AS t WHERE false`,
     downParses: `SELECT CAST(${down(`CAST(NULL AS ${newType})`)} AS ${oldType}) FROM ${table} AS t WHERE false`,
-    describeKey: (key) => (width === 1 ? `${change.key.columns[0]}=${key[0]}` : `(${change.key.columns.join(', ')})=(${key.join(', ')})`),
+    describeKey: (key) =>
+      width === 1 ? `${change.key.columns[0]}=${key[0]}` : `(${change.key.columns.join(', ')})=(${key.join(', ')})`,
   };
 }
 
 /** An expression that does not parse, names an unknown function, or has no cast to the column type fails here. */
 async function requireValidExpressions(client: pg.PoolClient, sql: RoundTripSql, change: RenameChange): Promise<void> {
-  for (const [name, query] of [['up', sql.upParses], ['down', sql.downParses]] as const) {
-    const error = await readOnly(client, () => client.query(query).then(() => undefined, (failure: unknown) => failure));
+  for (const [name, query] of [
+    ['up', sql.upParses],
+    ['down', sql.downParses],
+  ] as const) {
+    const error = await readOnly(client, () =>
+      client.query(query).then(
+        () => undefined,
+        (failure: unknown) => failure,
+      ),
+    );
     if (!error) continue;
     if (!isRowError(error)) throw notChecked(change, error);
     throw new InputError(`the ${name} expression does not work on ${change.rename.table}: ${describePgError(error)}`, {
@@ -126,7 +150,9 @@ async function requireValidExpressions(client: pg.PoolClient, sql: RoundTripSql,
 async function readOnly<T>(client: pg.PoolClient, work: () => Promise<T>): Promise<T> {
   await client.query('BEGIN READ ONLY');
   try {
-    await client.query(`SET LOCAL statement_timeout = '${BATCH_TIMEOUT}'; SET LOCAL lock_timeout = '2s'; SET LOCAL row_security = off`);
+    await client.query(
+      `SET LOCAL statement_timeout = '${BATCH_TIMEOUT}'; SET LOCAL lock_timeout = '2s'; SET LOCAL row_security = off`,
+    );
     return await work();
   } finally {
     await client.query('ROLLBACK').catch(() => undefined);
@@ -134,10 +160,21 @@ async function readOnly<T>(client: pg.PoolClient, work: () => Promise<T>): Promi
 }
 
 /** Bisects a failed batch down to its first row whose conversion fails, and says which one failed. */
-async function failingRow(client: pg.PoolClient, sql: RoundTripSql, change: RenameChange, keys: string[][], original: unknown): Promise<Error> {
+async function failingRow(
+  client: pg.PoolClient,
+  sql: RoundTripSql,
+  change: RenameChange,
+  keys: string[][],
+  original: unknown,
+): Promise<Error> {
   if (!isRowError(original)) return notChecked(change, original);
   const fails = (query: string, lo: string[], hi: string[]) =>
-    readOnly(client, () => client.query(query, [...lo, ...hi]).then(() => undefined, (error: unknown) => error));
+    readOnly(client, () =>
+      client.query(query, [...lo, ...hi]).then(
+        () => undefined,
+        (error: unknown) => error,
+      ),
+    );
   let lo = 0;
   let hi = keys.length - 1;
   while (lo < hi) {
@@ -150,8 +187,14 @@ async function failingRow(client: pg.PoolClient, sql: RoundTripSql, change: Rena
   if (!error) return notChecked(change, original);
   const upError = await fails(sql.upOnly, key, key);
   const value = await readOnly(client, () =>
-    client.query<{ value: string | null }>(`SELECT pg_catalog.left(${'t.' + quoteIdent(change.rename.from)}::text, ${SHOWN}) AS value FROM ${qualify(change.rename.schema, change.rename.table)} AS t WHERE ${sqlKeyEquals(change)}`, key),
-  ).then((result) => result.rows[0]?.value ?? null, () => null);
+    client.query<{ value: string | null }>(
+      `SELECT pg_catalog.left(${'t.' + quoteIdent(change.rename.from)}::text, ${SHOWN}) AS value FROM ${qualify(change.rename.schema, change.rename.table)} AS t WHERE ${sqlKeyEquals(change)}`,
+      key,
+    ),
+  ).then(
+    (result) => result.rows[0]?.value ?? null,
+    () => null,
+  );
   const { from, to } = change.rename;
   const where = `${sql.describeKey(key)} (${from} = ${value === null ? 'NULL' : quoteText(value)})`;
   if (upError) {
@@ -168,18 +211,32 @@ async function failingRow(client: pg.PoolClient, sql: RoundTripSql, change: Rena
 function isRowError(error: unknown): boolean {
   const code = pgError(error)?.code ?? '';
   // 25006: the expression tried to write (the transaction is READ ONLY).
-  return code === '25006' || code.startsWith('22') || code.startsWith('23') || code.startsWith('P0') || code.startsWith('42') || code.startsWith('2F') || code.startsWith('38') || code.startsWith('39');
+  return (
+    code === '25006' ||
+    code.startsWith('22') ||
+    code.startsWith('23') ||
+    code.startsWith('P0') ||
+    code.startsWith('42') ||
+    code.startsWith('2F') ||
+    code.startsWith('38') ||
+    code.startsWith('39')
+  );
 }
 
 function notChecked(change: RenameChange, error: unknown): RuntimeFailure {
-  return new RuntimeFailure(`could not check the conversion of ${change.rename.table}.${change.rename.from} on the existing rows: ${describePgError(error)}`, {
-    hint: 'nothing was written; run plan again when the table is not locked (each batch waits at most 2 s for a lock and runs at most 10 s)',
-    cause: error,
-  });
+  return new RuntimeFailure(
+    `could not check the conversion of ${change.rename.table}.${change.rename.from} on the existing rows: ${describePgError(error)}`,
+    {
+      hint: 'nothing was written; run plan again when the table is not locked (each batch waits at most 2 s for a lock and runs at most 10 s)',
+      cause: error,
+    },
+  );
 }
 
 function sqlKeyEquals(change: RenameChange): string {
-  return change.key.columns.map((column, i) => `t.${quoteIdent(column)} = CAST($${i + 1} AS ${change.key.types[i]})`).join(' AND ');
+  return change.key.columns
+    .map((column, i) => `t.${quoteIdent(column)} = CAST($${i + 1} AS ${change.key.types[i]})`)
+    .join(' AND ');
 }
 
 function quoteText(value: string): string {

@@ -8,7 +8,11 @@ import { quoteIdent } from '../render/quote.js';
  * guard, templates/shared/guard-trigger-sources.hbs), as `trigger <name> runs <function>`. `plan` reports
  * them early: they work until phase 3, which refuses to drop the column while they still name it.
  */
-export async function triggersNamingColumn(db: Kysely<any>, table: { schema: string; table: string }, column: string): Promise<string[]> {
+export async function triggersNamingColumn(
+  db: Kysely<any>,
+  table: { schema: string; table: string },
+  column: string,
+): Promise<string[]> {
   const { rows } = await sql<{ description: string }>`
     SELECT pg_catalog.format('trigger %I runs %s', t.tgname, t.tgfoid::regprocedure) AS description
     FROM pg_catalog.pg_trigger AS t JOIN pg_catalog.pg_proc AS p ON p.oid OPERATOR(pg_catalog.=) t.tgfoid

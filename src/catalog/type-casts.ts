@@ -17,13 +17,26 @@ export async function hasAssignmentCast(db: Kysely<any>, from: string, to: strin
 }
 
 /** Refuses a type change whose missing `up` / `down` expression has no assignment cast to stand in for it. */
-export async function requireConversions(db: Kysely<any>, where: string, oldType: string, newType: string, given: { up?: string; down?: string }): Promise<void> {
+export async function requireConversions(
+  db: Kysely<any>,
+  where: string,
+  oldType: string,
+  newType: string,
+  given: { up?: string; down?: string },
+): Promise<void> {
   const { rows } = await sql<{ old_ok: boolean; new_ok: boolean }>`
-    SELECT pg_catalog.to_regtype(${oldType}) IS NOT NULL AS old_ok, pg_catalog.to_regtype(${newType}) IS NOT NULL AS new_ok`.execute(db);
-  if (!rows[0]?.new_ok) throw new InputError(`--type ${newType} is not a type this database knows`, { hint: 'give a type name as PostgreSQL spells it, e.g. bigint, numeric(12,2), text; qualify your own types with their schema (public.mood): phasectl resolves names with search_path = pg_catalog, pg_temp' });
+    SELECT pg_catalog.to_regtype(${oldType}) IS NOT NULL AS old_ok, pg_catalog.to_regtype(${newType}) IS NOT NULL AS new_ok`.execute(
+    db,
+  );
+  if (!rows[0]?.new_ok)
+    throw new InputError(`--type ${newType} is not a type this database knows`, {
+      hint: 'give a type name as PostgreSQL spells it, e.g. bigint, numeric(12,2), text; qualify your own types with their schema (public.mood): phasectl resolves names with search_path = pg_catalog, pg_temp',
+    });
   const missing: string[] = [];
-  if (given.up === undefined && !(await hasAssignmentCast(db, oldType, newType))) missing.push(`--up (${oldType} → ${newType})`);
-  if (given.down === undefined && !(await hasAssignmentCast(db, newType, oldType))) missing.push(`--down (${newType} → ${oldType})`);
+  if (given.up === undefined && !(await hasAssignmentCast(db, oldType, newType)))
+    missing.push(`--up (${oldType} → ${newType})`);
+  if (given.down === undefined && !(await hasAssignmentCast(db, newType, oldType)))
+    missing.push(`--down (${newType} → ${oldType})`);
   if (missing.length > 0) {
     throw new InputError(`${where}: PostgreSQL has no assignment cast for ${missing.join(' and ')}`, {
       hint: 'give the conversion as SQL expressions of the column, e.g. --up "round(amount * 100)::bigint" --down "amount_cents / 100.0"',

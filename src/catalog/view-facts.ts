@@ -4,18 +4,29 @@ import { displayColumn } from '../spec/identifiers.js';
 import type { GeneratedColumnFact, ViewFact } from '../spec/types.js';
 import { VIEW_FINGERPRINT_SQL } from '../dependents/view-fingerprint.js';
 
-
 /**
  * The views that read column `attnum` of table `tableOid` directly (pg_depend through their rewrite rule), with
  * definition, options and fingerprint. Views that read only another view's output are not listed: they keep
  * working as long as that view keeps its columns. A materialized view is refused (see below).
  */
-export async function readDependentViews(db: Kysely<any>, tableOid: number, attnum: number, target: { schema: string; table: string; column: string }): Promise<ViewFact[]> {
+export async function readDependentViews(
+  db: Kysely<any>,
+  tableOid: number,
+  attnum: number,
+  target: { schema: string; table: string; column: string },
+): Promise<ViewFact[]> {
   const where = displayColumn(target.schema, target.table, target.column);
   return db.transaction().execute(async (trx) => {
     // The same path as the generated phase 3 (templates/shared/timeouts.hbs): every name printed qualified.
     await sql`SELECT pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', true)`.execute(trx);
-    const { rows } = await sql<{ schema: string; name: string; relkind: string; definition: string; options: string[] | null; fingerprint: string }>`
+    const { rows } = await sql<{
+      schema: string;
+      name: string;
+      relkind: string;
+      definition: string;
+      options: string[] | null;
+      fingerprint: string;
+    }>`
       SELECT DISTINCT n.nspname AS schema, c.relname AS name, c.relkind::text AS relkind, pg_catalog.pg_get_viewdef(c.oid) AS definition,
              c.reloptions::text[] AS options, ${sql.raw(VIEW_FINGERPRINT_SQL)} AS fingerprint
       FROM pg_catalog.pg_depend dep
@@ -53,7 +64,11 @@ export async function readDependentViews(db: Kysely<any>, tableOid: number, attn
  * Virtual generated columns (PostgreSQL 18) of the table computed from column `attnum`: phase 3 re-points their
  * expression (SET EXPRESSION: no rewrite for a virtual column). Stored ones are refused elsewhere (src/catalog/refusals.ts).
  */
-export async function readVirtualGeneratedColumns(db: Kysely<any>, tableOid: number, attnum: number): Promise<GeneratedColumnFact[]> {
+export async function readVirtualGeneratedColumns(
+  db: Kysely<any>,
+  tableOid: number,
+  attnum: number,
+): Promise<GeneratedColumnFact[]> {
   const { rows } = await sql<{ name: string; expression: string }>`
     SELECT DISTINCT a.attname AS name, pg_catalog.pg_get_expr(ad.adbin, ad.adrelid) AS expression
     FROM pg_catalog.pg_attribute a

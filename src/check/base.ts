@@ -18,7 +18,10 @@ export async function resolveBase(
 ): Promise<{ base: BaseRef | null; notes: string[] }> {
   const head = await git.resolveCommit('HEAD');
   if (!head) {
-    if (options.base) throw new InputError('HEAD has no commit yet, so there is nothing to compare with --base', { hint: 'commit first, or run without --base' });
+    if (options.base)
+      throw new InputError('HEAD has no commit yet, so there is nothing to compare with --base', {
+        hint: 'commit first, or run without --base',
+      });
     return { base: null, notes: ['no commit yet: rules 3, 5, 6 (base half) and 7 need a base and were skipped'] };
   }
 
@@ -35,7 +38,8 @@ export async function resolveBase(
     const tag = await git.nearestTag(options.releaseTags);
     if (tag) {
       const sha = (await git.resolveCommit(`refs/tags/${tag}`)) ?? (await git.resolveCommit(tag));
-      if (sha) return { base: await baseRef(git, tag, sha, `newest release tag matching ${options.releaseTags}`), notes: [] };
+      if (sha)
+        return { base: await baseRef(git, tag, sha, `newest release tag matching ${options.releaseTags}`), notes: [] };
     }
     const shallow = await git.isShallow();
     return {
@@ -49,7 +53,9 @@ export async function resolveBase(
   }
   return {
     base: null,
-    notes: [`no base: no --base given and no ${DEFAULT_BRANCH}; rules 3, 5, 6 (base half) and 7 were skipped — pass --base <ref>`],
+    notes: [
+      `no base: no --base given and no ${DEFAULT_BRANCH}; rules 3, 5, 6 (base half) and 7 were skipped — pass --base <ref>`,
+    ],
   };
 }
 
@@ -63,7 +69,9 @@ async function mergeBaseWith(git: GitRepository, head: string, ref: string, sha:
       hint: `fetch more history: \`git fetch --deepen=200 origin\` (repeat until it is found) or \`git fetch --unshallow\`, ${FETCH_EVERYTHING}`,
     });
   }
-  throw new InputError(`HEAD and ${ref} have no common history`, { hint: 'pass --base naming a commit HEAD descends from (the target branch of the pull request)' });
+  throw new InputError(`HEAD and ${ref} have no common history`, {
+    hint: 'pass --base naming a commit HEAD descends from (the target branch of the pull request)',
+  });
 }
 
 async function baseRef(git: GitRepository, ref: string, sha: string, description: string): Promise<BaseRef> {
@@ -72,9 +80,13 @@ async function baseRef(git: GitRepository, ref: string, sha: string, description
 
 async function unknownRef(git: GitRepository, ref: string): Promise<InputError> {
   const remoteBranch = /^origin\/(.+)$/.exec(ref)?.[1];
-  const fetch = remoteBranch ? `\`git fetch origin ${remoteBranch}\`` : `\`git fetch origin ${ref}\` (or \`git fetch --tags\` for a tag)`;
+  const fetch = remoteBranch
+    ? `\`git fetch origin ${remoteBranch}\``
+    : `\`git fetch origin ${ref}\` (or \`git fetch --tags\` for a tag)`;
   if (await git.isShallow()) {
-    return new InputError(`base ref ${ref} is not in this shallow clone`, { hint: `fetch it: ${fetch}, ${FETCH_EVERYTHING}` });
+    return new InputError(`base ref ${ref} is not in this shallow clone`, {
+      hint: `fetch it: ${fetch}, ${FETCH_EVERYTHING}`,
+    });
   }
   return new InputError(`unknown base ref ${ref}`, {
     hint: `name a branch, tag or commit of this repository (git branch -a, git tag); a remote branch must be fetched first: ${fetch}`,

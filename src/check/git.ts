@@ -36,7 +36,9 @@ export class GitRepository {
     const dir = path.resolve(projectDir);
     const info = await stat(dir).catch(() => undefined);
     if (!info?.isDirectory()) {
-      throw new InputError(`project directory ${dir} does not exist`, { hint: 'pass --project <dir> naming the folder that holds phases.yaml' });
+      throw new InputError(`project directory ${dir} does not exist`, {
+        hint: 'pass --project <dir> naming the folder that holds phases.yaml',
+      });
     }
     const result = await runGit(dir, ['rev-parse', '--show-toplevel', '--show-prefix']);
     if (result.code !== 0) {
@@ -60,7 +62,9 @@ export class GitRepository {
 
   /** The commit a ref names, or undefined when this clone does not know it. */
   async resolveCommit(ref: string): Promise<string | undefined> {
-    const result = await this.run(['rev-parse', '--verify', '--quiet', '--end-of-options', `${ref}^{commit}`], { allowedCodes: [1, 128] });
+    const result = await this.run(['rev-parse', '--verify', '--quiet', '--end-of-options', `${ref}^{commit}`], {
+      allowedCodes: [1, 128],
+    });
     return result.code === 0 ? result.stdout.trim() : undefined;
   }
 
@@ -82,7 +86,9 @@ export class GitRepository {
 
   /** The newest tag matching `pattern` reachable from HEAD, or undefined. */
   async nearestTag(pattern: string): Promise<string | undefined> {
-    const result = await this.run(['describe', '--tags', '--abbrev=0', '--match', pattern, 'HEAD'], { allowedCodes: [128] });
+    const result = await this.run(['describe', '--tags', '--abbrev=0', '--match', pattern, 'HEAD'], {
+      allowedCodes: [128],
+    });
     return result.code === 0 ? result.stdout.trim() : undefined;
   }
 
@@ -131,7 +137,17 @@ export class GitRepository {
    */
   async grepWords(words: string[], pathspecs: string[], sha?: string): Promise<GrepHit[]> {
     if (words.length === 0) return [];
-    const args = ['grep', '-z', '-n', '-I', '-w', '-F', '--full-name', '--no-color', ...words.flatMap((word) => ['-e', word])];
+    const args = [
+      'grep',
+      '-z',
+      '-n',
+      '-I',
+      '-w',
+      '-F',
+      '--full-name',
+      '--no-color',
+      ...words.flatMap((word) => ['-e', word]),
+    ];
     if (sha) args.push(sha);
     args.push('--', ...pathspecs);
     const result = await this.run(args, { allowedCodes: [1] });
@@ -141,7 +157,11 @@ export class GitRepository {
       if (record === '') continue;
       // -z: `path\0line\0text`; a tree search prefixes the path with `<sha>:`.
       const [file = '', line = '', ...text] = record.split('\0');
-      hits.push({ path: file.startsWith(treePrefix) ? file.slice(treePrefix.length) : file, line: Number(line), text: text.join('\0') });
+      hits.push({
+        path: file.startsWith(treePrefix) ? file.slice(treePrefix.length) : file,
+        line: Number(line),
+        text: text.join('\0'),
+      });
     }
     return hits;
   }
@@ -156,7 +176,11 @@ function runGit(cwd: string, args: string[], input?: string): Promise<GitResult>
       (error, stdout, stderr) => {
         if (error && typeof error.code !== 'number') {
           if (error.code === 'ENOENT') {
-            reject(new RuntimeFailure('git is not installed (or not on PATH)', { hint: 'install git: phasectl check reads the repository through the git CLI' }));
+            reject(
+              new RuntimeFailure('git is not installed (or not on PATH)', {
+                hint: 'install git: phasectl check reads the repository through the git CLI',
+              }),
+            );
           } else {
             reject(new RuntimeFailure(`git ${args[0]} failed: ${error.message}`, { cause: error }));
           }

@@ -39,7 +39,10 @@ export function findOccurrences(line: string, forms: NameForm[]): Occurrence[] {
  * every dropped column). A line that does not contain a form's text is skipped without a regular expression.
  */
 export function occurrenceFinder(forms: NameForm[]): (line: string) => Occurrence[] {
-  const patterns = forms.map((form) => ({ form, pattern: new RegExp(`(?<![${WORD}])${escapeRegExp(form.text)}(?![${WORD}])`, 'g') }));
+  const patterns = forms.map((form) => ({
+    form,
+    pattern: new RegExp(`(?<![${WORD}])${escapeRegExp(form.text)}(?![${WORD}])`, 'g'),
+  }));
   return (line) => {
     const occurrences: Occurrence[] = [];
     for (const { form, pattern } of patterns) {
@@ -50,7 +53,8 @@ export function occurrenceFinder(forms: NameForm[]): (line: string) => Occurrenc
   };
 }
 
-export type IgnoreDirective = { kind: 'none' } | { kind: 'ignored'; reason: string } | { kind: 'no-reason'; column: number };
+export type IgnoreDirective =
+  { kind: 'none' } | { kind: 'ignored'; reason: string } | { kind: 'no-reason'; column: number };
 
 /**
  * Reads a `phasectl-ignore: <reason>` comment on the line. The reason is required: a bare

@@ -25,7 +25,9 @@ export function renderGithub(report: CheckReport): string {
     return `::error ${properties.join(',')}::${escapeData(`${subject}${violation.message} (fix: ${violation.fix})`)}`;
   });
   for (const warning of report.warnings ?? []) {
-    lines.push(`::warning file=${escapeProperty(warning.file)},title=phasectl check::${escapeData(`${warning.message} (fix: ${warning.fix})`)}`);
+    lines.push(
+      `::warning file=${escapeProperty(warning.file)},title=phasectl check::${escapeData(`${warning.message} (fix: ${warning.fix})`)}`,
+    );
   }
   for (const note of report.notes) lines.push(`::notice title=phasectl check::${escapeData(note)}`);
   lines.push(summaryLine(report));

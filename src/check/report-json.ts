@@ -33,7 +33,11 @@ export function toJson(report: CheckReport): CheckReportJson {
       message: violation.message,
       fix: violation.fix,
     })),
-    warnings: (report.warnings ?? []).map((warning) => ({ file: warning.file, message: warning.message, fix: warning.fix })),
+    warnings: (report.warnings ?? []).map((warning) => ({
+      file: warning.file,
+      message: warning.message,
+      fix: warning.fix,
+    })),
     notes: report.notes,
     ok: report.ok,
   };

@@ -35,7 +35,9 @@ export function renderText(report: CheckReport, paint: Style = style(false)): st
   for (const [changeId, violations] of groups) {
     lines.push(paint.bold(changeId === '' ? '(not tied to one change)' : changeId));
     for (const violation of violations) {
-      lines.push(`  ${formatLocation(violation)}  ${paint.red(`rule ${violation.rule} (${RULE_NAMES[violation.rule]})`)}  ${violation.message}`);
+      lines.push(
+        `  ${formatLocation(violation)}  ${paint.red(`rule ${violation.rule} (${RULE_NAMES[violation.rule]})`)}  ${violation.message}`,
+      );
       lines.push(`      ${paint.cyan('fix:')} ${violation.fix}`);
     }
     lines.push('');

@@ -6,7 +6,9 @@ import { action, processOutput } from './output.js';
 export function register(program: Command): void {
   program
     .command('archive')
-    .description('retire a change whose phase 3 has shipped: it moves to `archived:` in phases.yaml; its files stay generated and checked')
+    .description(
+      'retire a change whose phase 3 has shipped: it moves to `archived:` in phases.yaml; its files stay generated and checked',
+    )
     .argument('<change-id>', 'the id of the change in phases.yaml')
     .option('--project <dir>', 'the folder holding phases.yaml and db/ (default: the current directory)')
     .addHelpText(
@@ -17,8 +19,12 @@ export function register(program: Command): void {
     .action(
       action(async (changeId: string, flags: { project?: string }) => {
         const result = await archive({ changeId, projectDir: flags.project });
-        processOutput.out(`archived change ${result.changeId} (phase 3 in release ${result.release}) in ${result.file}`);
-        processOutput.out('its migration files stay as they are and are still checked; `phasectl status` still shows it');
+        processOutput.out(
+          `archived change ${result.changeId} (phase 3 in release ${result.release}) in ${result.file}`,
+        );
+        processOutput.out(
+          'its migration files stay as they are and are still checked; `phasectl status` still shows it',
+        );
         processOutput.out('next: commit phases.yaml');
       }),
     );

@@ -16,9 +16,19 @@ interface DemoFlags {
 export function register(program: Command): void {
   program
     .command('demo')
-    .description('rename a column on a throwaway local PostgreSQL while simulated apps write, and prove no write was lost')
-    .addHelpText('after', '\nExamples:\n  $ phasectl demo                                    # 300,000 rows, embedded PostgreSQL\n  $ phasectl demo --rows 20000 --show-sql')
-    .option('--rows <n>', `rows in the sample users table (default ${DEFAULT_DEMO_ROWS.toLocaleString('en-US')})` + rangeNote(BOUNDS.demoRows), bounded(BOUNDS.demoRows))
+    .description(
+      'rename a column on a throwaway local PostgreSQL while simulated apps write, and prove no write was lost',
+    )
+    .addHelpText(
+      'after',
+      '\nExamples:\n  $ phasectl demo                                    # 300,000 rows, embedded PostgreSQL\n  $ phasectl demo --rows 20000 --show-sql',
+    )
+    .option(
+      '--rows <n>',
+      `rows in the sample users table (default ${DEFAULT_DEMO_ROWS.toLocaleString('en-US')})` +
+        rangeNote(BOUNDS.demoRows),
+      bounded(BOUNDS.demoRows),
+    )
     .option('--show-sql', 'print the full SQL of every migration (default: file names and key statements)')
     .option('--keep', 'leave the demo database running and print its URL (Ctrl-C stops and removes it)')
     .action(
@@ -45,7 +55,9 @@ export function register(program: Command): void {
               `\nthe demo database is still running (local and temporary, removed when you stop it):\n  ${result.server.url}\n` +
                 `  try: psql '${result.server.url}' -c '\\d users'\npress Ctrl-C to stop it and delete its files`,
             );
-            await new Promise<void>((resolve) => signals.signal.addEventListener('abort', () => resolve(), { once: true }));
+            await new Promise<void>((resolve) =>
+              signals.signal.addEventListener('abort', () => resolve(), { once: true }),
+            );
             await result.server.stop();
           }
           return summary.lost.length === 0 && summary.failedWrites === 0 ? 0 : 1;

@@ -14,9 +14,18 @@ export interface EventOutput {
  * stdout (progress bar on a terminal, plain lines otherwise, JSON with --json, nothing with --quiet), and
  * Ctrl-C / SIGTERM turned into a stop between files and batches whose message names the step it waits for.
  */
-export async function withEventOutput<T>(flags: { json?: boolean; quiet?: boolean }, work: (output: EventOutput) => Promise<T>): Promise<T> {
+export async function withEventOutput<T>(
+  flags: { json?: boolean; quiet?: boolean },
+  work: (output: EventOutput) => Promise<T>,
+): Promise<T> {
   const signals = abortOnSignals();
-  const printer = eventPrinter({ json: flags.json, quiet: flags.quiet, tty: process.stdout.isTTY === true, color: useColor(process.stdout), write: (t) => void process.stdout.write(t) });
+  const printer = eventPrinter({
+    json: flags.json,
+    quiet: flags.quiet,
+    tty: process.stdout.isTTY === true,
+    color: useColor(process.stdout),
+    write: (t) => void process.stdout.write(t),
+  });
   signals.beforeMessage = printer.end;
   try {
     return await work({

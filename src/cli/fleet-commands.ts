@@ -22,10 +22,20 @@ function fleetPrinter(flags: CommonFlags): (event: FleetEvent) => void {
   };
 }
 
-export async function migrateFleetCli(flags: CommonFlags & {
-  toRelease?: string; dryRun?: boolean; allowPartialFleet?: boolean; lockTimeout?: number; retryFor?: number; waitLock?: number;
-  showBlockerQueries?: boolean; batchSize?: number; targetBatchMs?: number; pauseMs?: number;
-}): Promise<number> {
+export async function migrateFleetCli(
+  flags: CommonFlags & {
+    toRelease?: string;
+    dryRun?: boolean;
+    allowPartialFleet?: boolean;
+    lockTimeout?: number;
+    retryFor?: number;
+    waitLock?: number;
+    showBlockerQueries?: boolean;
+    batchSize?: number;
+    targetBatchMs?: number;
+    pauseMs?: number;
+  },
+): Promise<number> {
   requireFleetAlone(flags);
   const signals = abortOnSignals();
   try {
@@ -61,7 +71,13 @@ export async function statusFleetCli(flags: CommonFlags): Promise<number> {
 
 export async function verifyFleetCli(changeId: string, flags: CommonFlags & { batchSize?: number }): Promise<number> {
   requireFleetAlone(flags);
-  const result = await verifyFleet({ fleet: flags.fleet!, projectDir: flags.project, concurrency: flags.concurrency, changeId, batchSize: flags.batchSize });
+  const result = await verifyFleet({
+    fleet: flags.fleet!,
+    projectDir: flags.project,
+    concurrency: flags.concurrency,
+    changeId,
+    batchSize: flags.batchSize,
+  });
   processOutput.out(flags.json ? JSON.stringify(result) : formatFleetVerify(result));
   return result.exitCode;
 }

@@ -15,20 +15,32 @@ export interface FleetFlags {
   databaseUrl?: string;
 }
 
-const concurrencyBound: OptionBound = { flag: '--concurrency', option: 'concurrency', min: 1, max: MAX_FLEET_CONCURRENCY, unit: 'databases' };
+const concurrencyBound: OptionBound = {
+  flag: '--concurrency',
+  option: 'concurrency',
+  min: 1,
+  max: MAX_FLEET_CONCURRENCY,
+  unit: 'databases',
+};
 
 /** Adds --fleet, --concurrency and --fail-fast (docs/fleets.md). */
 export function withFleetOptions(command: Command): Command {
   return command
     .option('--fleet [file]', 'run on every database of a fleet file (default: fleet.yaml in the project)')
-    .option('--concurrency <n>', 'with --fleet: databases at a time (default: the file\'s concurrency, else 4)' + rangeNote(concurrencyBound), bounded(concurrencyBound))
+    .option(
+      '--concurrency <n>',
+      "with --fleet: databases at a time (default: the file's concurrency, else 4)" + rangeNote(concurrencyBound),
+      bounded(concurrencyBound),
+    )
     .option('--fail-fast', 'with --fleet: start no further database once one failed');
 }
 
 /** --fleet and --database-url name different things: refuse both at once (exit 2, nothing ran). */
 export function requireFleetAlone(flags: FleetFlags): void {
   if (flags.databaseUrl !== undefined) {
-    throw new InputError('--fleet and --database-url do not combine', { hint: 'the fleet file names every database: drop --database-url (or drop --fleet for one database)' });
+    throw new InputError('--fleet and --database-url do not combine', {
+      hint: 'the fleet file names every database: drop --database-url (or drop --fleet for one database)',
+    });
   }
 }
 

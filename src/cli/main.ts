@@ -73,7 +73,9 @@ function ignoreClosedOutput(): void {
 
 /** phasectl's own version, from its package.json (src/cli and dist/cli both sit two levels below it). */
 function packageVersion(): string {
-  const manifest = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+  const manifest = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
+    version: string;
+  };
   return manifest.version;
 }
 

@@ -7,7 +7,10 @@ export function bounded(range: OptionBound): (value: string) => number {
     const parsed = /^\d+$/.test(value.trim()) ? Number(value) : Number.NaN;
     const problem = outOfRange(range, parsed);
     // Commander prints this after "option '<flag>' argument '<value>' is invalid." and exits 2.
-    if (problem) throw new InvalidArgumentError(`${range.flag} ${value} is out of range: ${problem}\n  fix: give ${range.flag} a whole number in ${describeRange(range)}`);
+    if (problem)
+      throw new InvalidArgumentError(
+        `${range.flag} ${value} is out of range: ${problem}\n  fix: give ${range.flag} a whole number in ${describeRange(range)}`,
+      );
     return parsed;
   };
 }

@@ -10,21 +10,37 @@ type PlanRenameFlags = Omit<PlanRenameOptions, 'dir' | 'projectDir' | 'target' |
 
 /** `phasectl plan rename …`: declares a change in phases.yaml and prints its three-release plan. */
 export function register(program: Command): void {
-  const plan = program.command('plan').description('declare a column change in phases.yaml and print its three-release plan');
-  withProjectOption(withDatabaseOption(
-    plan
-      .command('rename')
-      .description('rename a column in three releases (expand, switch, contract)')
-      .argument('<column>', '[schema.]table.column; quote names with capitals, dots or spaces: \'"My Schema"."t.x".col\'')
-      .argument('<new_column>', 'the new column name')
-      .option('--id <id>', 'change id (default: <table>-<from>-to-<to>)')
-      .option('--type <sql type>', 'offline: the column type; with a database: a new type for the column')
-      .option('--up <expr>', 'SQL expression of the old column giving the new value (type change)')
-      .option('--down <expr>', 'SQL expression of the new column giving the old value (type change; required with --up)')
-      .option('--lossy', 'accept a conversion whose --down does not give every existing value back (checked on every row, recorded in phases.yaml)')
-      .option('--key <col:type,...>', 'offline: the table key the backfill walks, e.g. id:bigint')
-      .option('--replace', 'correct a planned change not yet advanced (same id, or the same column) instead of adding one'),
-  ))
+  const plan = program
+    .command('plan')
+    .description('declare a column change in phases.yaml and print its three-release plan');
+  withProjectOption(
+    withDatabaseOption(
+      plan
+        .command('rename')
+        .description('rename a column in three releases (expand, switch, contract)')
+        .argument(
+          '<column>',
+          '[schema.]table.column; quote names with capitals, dots or spaces: \'"My Schema"."t.x".col\'',
+        )
+        .argument('<new_column>', 'the new column name')
+        .option('--id <id>', 'change id (default: <table>-<from>-to-<to>)')
+        .option('--type <sql type>', 'offline: the column type; with a database: a new type for the column')
+        .option('--up <expr>', 'SQL expression of the old column giving the new value (type change)')
+        .option(
+          '--down <expr>',
+          'SQL expression of the new column giving the old value (type change; required with --up)',
+        )
+        .option(
+          '--lossy',
+          'accept a conversion whose --down does not give every existing value back (checked on every row, recorded in phases.yaml)',
+        )
+        .option('--key <col:type,...>', 'offline: the table key the backfill walks, e.g. id:bigint')
+        .option(
+          '--replace',
+          'correct a planned change not yet advanced (same id, or the same column) instead of adding one',
+        ),
+    ),
+  )
     .addHelpText(
       'after',
       '\nExamples:\n  $ phasectl plan rename users.job_title favourite_color --database-url postgres://app@localhost/app\n  $ phasectl plan rename billing.invoices.total amount --type numeric --key id:bigint   # offline' +
@@ -45,31 +61,60 @@ export function register(program: Command): void {
           replace: flags.replace,
           databaseUrl: flags.databaseUrl ?? process.env.DATABASE_URL,
         });
-        processOutput.out(`${flags.replace ? 'replaced' : 'added'} change ${result.change.id} ${flags.replace ? 'in' : 'to'} ${result.file}\n`);
+        processOutput.out(
+          `${flags.replace ? 'replaced' : 'added'} change ${result.change.id} ${flags.replace ? 'in' : 'to'} ${result.file}\n`,
+        );
         processOutput.out(result.plan);
         for (const note of result.notes) processOutput.out(`\n${note}`);
         processOutput.out('\nnext: phasectl advance --release <the release you are preparing>');
       }),
     );
-  withProjectOption(withDatabaseOption(
-    plan
-      .command('move')
-      .description('move a column to another table joined 1:1, in three releases (expand, switch, contract)')
-      .argument('<column>', 'the column to move: [schema.]table.column')
-      .argument('<target_column>', 'where it goes: [schema.]table.column (created when missing)')
-      .requiredOption('--on <source_col=target_col,...>', 'the join: source columns (its key) = target columns (covered by a UNIQUE index)')
-      .option('--id <id>', 'change id (default: <table>-<column>-to-<target table>)')
-      .option('--replace', 'correct a planned change not yet advanced (same id, or the same column) instead of adding one'),
-  ))
-    .addHelpText('after', '\nExample:\n  $ phasectl plan move users.address profiles.address --on id=user_id --database-url postgres://app@localhost/app')
+  withProjectOption(
+    withDatabaseOption(
+      plan
+        .command('move')
+        .description('move a column to another table joined 1:1, in three releases (expand, switch, contract)')
+        .argument('<column>', 'the column to move: [schema.]table.column')
+        .argument('<target_column>', 'where it goes: [schema.]table.column (created when missing)')
+        .requiredOption(
+          '--on <source_col=target_col,...>',
+          'the join: source columns (its key) = target columns (covered by a UNIQUE index)',
+        )
+        .option('--id <id>', 'change id (default: <table>-<column>-to-<target table>)')
+        .option(
+          '--replace',
+          'correct a planned change not yet advanced (same id, or the same column) instead of adding one',
+        ),
+    ),
+  )
+    .addHelpText(
+      'after',
+      '\nExample:\n  $ phasectl plan move users.address profiles.address --on id=user_id --database-url postgres://app@localhost/app',
+    )
     .action(
-      action(async (column: string, targetColumn: string, flags: { on: string; id?: string; databaseUrl?: string; project?: string; replace?: boolean }) => {
-        const result = await planMove({ projectDir: flags.project, from: column, to: targetColumn, on: flags.on, id: flags.id, replace: flags.replace, databaseUrl: flags.databaseUrl ?? process.env.DATABASE_URL });
-        processOutput.out(`${flags.replace ? 'replaced' : 'added'} change ${result.change.id} ${flags.replace ? 'in' : 'to'} ${result.file}\n`);
-        processOutput.out(result.plan);
-        for (const note of result.notes) processOutput.out(`\n${note}`);
-        processOutput.out('\nnext: phasectl advance --release <the release you are preparing>');
-      }),
+      action(
+        async (
+          column: string,
+          targetColumn: string,
+          flags: { on: string; id?: string; databaseUrl?: string; project?: string; replace?: boolean },
+        ) => {
+          const result = await planMove({
+            projectDir: flags.project,
+            from: column,
+            to: targetColumn,
+            on: flags.on,
+            id: flags.id,
+            replace: flags.replace,
+            databaseUrl: flags.databaseUrl ?? process.env.DATABASE_URL,
+          });
+          processOutput.out(
+            `${flags.replace ? 'replaced' : 'added'} change ${result.change.id} ${flags.replace ? 'in' : 'to'} ${result.file}\n`,
+          );
+          processOutput.out(result.plan);
+          for (const note of result.notes) processOutput.out(`\n${note}`);
+          processOutput.out('\nnext: phasectl advance --release <the release you are preparing>');
+        },
+      ),
     );
   registerPlanRefresh(plan);
 }

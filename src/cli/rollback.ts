@@ -43,18 +43,36 @@ export function register(program: Command): void {
     .requiredOption('--release <name>', 'the release to roll back (must be the newest applied)')
     .option('--dry-run', 'print the down files that would run, in order, with their SQL; change nothing')
     .option('--yes', 'do not ask for confirmation (required when stdin is not a terminal)')
-    .option('--lock-timeout <ms>', 'lock_timeout for DDL, set after each file\'s own (the files are not edited)' + rangeNote(BOUNDS.lockTimeoutMs), bounded(BOUNDS.lockTimeoutMs))
-    .option('--retry-for <seconds>', 'keep retrying lock timeouts this long (default 60)' + rangeNote(BOUNDS.retryForSeconds), bounded(BOUNDS.retryForSeconds))
-    .option('--show-blocker-queries', 'name the queries of sessions blocking a migration (constants masked); default: pid, user, application, state, age')
-    .option('--wait-lock <seconds>', 'wait this long for another phasectl run to finish (default 0)' + rangeNote(BOUNDS.waitLockSeconds), bounded(BOUNDS.waitLockSeconds))
+    .option(
+      '--lock-timeout <ms>',
+      "lock_timeout for DDL, set after each file's own (the files are not edited)" + rangeNote(BOUNDS.lockTimeoutMs),
+      bounded(BOUNDS.lockTimeoutMs),
+    )
+    .option(
+      '--retry-for <seconds>',
+      'keep retrying lock timeouts this long (default 60)' + rangeNote(BOUNDS.retryForSeconds),
+      bounded(BOUNDS.retryForSeconds),
+    )
+    .option(
+      '--show-blocker-queries',
+      'name the queries of sessions blocking a migration (constants masked); default: pid, user, application, state, age',
+    )
+    .option(
+      '--wait-lock <seconds>',
+      'wait this long for another phasectl run to finish (default 0)' + rangeNote(BOUNDS.waitLockSeconds),
+      bounded(BOUNDS.waitLockSeconds),
+    )
     .action(
       action(async (flags: RollbackFlags) => {
         const databaseUrl = requireDatabaseUrl(flags.databaseUrl);
         // Checked before connecting: a script that forgot --yes changes nothing.
         if (!flags.dryRun && !flags.yes && process.stdin.isTTY !== true) {
-          throw new InputError(`rollback of release ${flags.release} not confirmed: stdin is not a terminal, so phasectl cannot ask`, {
-            hint: `pass --yes to roll back without asking (CI and scripts must say so), or --dry-run to see what would run`,
-          });
+          throw new InputError(
+            `rollback of release ${flags.release} not confirmed: stdin is not a terminal, so phasectl cannot ask`,
+            {
+              hint: `pass --yes to roll back without asking (CI and scripts must say so), or --dry-run to see what would run`,
+            },
+          );
         }
         return withEventOutput(flags, async ({ log, signal }): Promise<number | void> => {
           const options = {
@@ -70,7 +88,10 @@ export function register(program: Command): void {
           };
           if (flags.dryRun) {
             const planned = await rollback({ ...options, dryRun: true });
-            if (!flags.quiet && !flags.json) processOutput.out(`dry run: rolling back release ${planned.release} would run ${countFiles(planned)} down file(s); nothing changed`);
+            if (!flags.quiet && !flags.json)
+              processOutput.out(
+                `dry run: rolling back release ${planned.release} would run ${countFiles(planned)} down file(s); nothing changed`,
+              );
             return;
           }
           if (!flags.yes) {
@@ -81,7 +102,8 @@ export function register(program: Command): void {
             }
           }
           const result = await rollback(options);
-          if (!flags.quiet && !flags.json) processOutput.out(`rolled back release ${result.release}: ${result.ran.length} down file(s) run`);
+          if (!flags.quiet && !flags.json)
+            processOutput.out(`rolled back release ${result.release}: ${result.ran.length} down file(s) run`);
         });
       }),
     );
@@ -110,7 +132,9 @@ async function confirm(planned: RollbackResult, target: string): Promise<boolean
   ]);
   process.stderr.write(printable(`${lines.join('\n')}\n`));
   // describeTarget prints host:port/database only: never the password.
-  const question = printable(`roll back release ${planned.release} on ${target}: ${countFiles(planned)} down file(s) listed above (--dry-run shows their SQL)?`);
+  const question = printable(
+    `roll back release ${planned.release} on ${target}: ${countFiles(planned)} down file(s) listed above (--dry-run shows their SQL)?`,
+  );
   const readline = createInterface({ input: process.stdin, output: process.stderr });
   try {
     const closed = new Promise<string>((resolve) => readline.once('close', () => resolve('')));

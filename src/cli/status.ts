@@ -9,8 +9,13 @@ import { statusFleetCli } from './fleet-commands.js';
 /** `phasectl status`: where every change stands, in phases.yaml and in the database. */
 export function register(program: Command): void {
   withFleetOptions(withProjectOption(withDatabaseOption(program.command('status'))))
-    .description('show each change (archived ones too): phase in phases.yaml and in the database, backfill progress, drift, next action, last guard refusal')
-    .addHelpText('after', '\nExamples:\n  $ phasectl status\n  $ phasectl status --json                          # machine-readable, for dashboards and scripts\n  $ phasectl status --fleet fleet.yaml              # every database: targets x changes, safe to deploy?')
+    .description(
+      'show each change (archived ones too): phase in phases.yaml and in the database, backfill progress, drift, next action, last guard refusal',
+    )
+    .addHelpText(
+      'after',
+      '\nExamples:\n  $ phasectl status\n  $ phasectl status --json                          # machine-readable, for dashboards and scripts\n  $ phasectl status --fleet fleet.yaml              # every database: targets x changes, safe to deploy?',
+    )
     .option('--json', 'print the report as JSON only')
     .action(
       action(async (flags: FleetFlags & { databaseUrl?: string; project?: string; json?: boolean }) => {

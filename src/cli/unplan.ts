@@ -6,7 +6,9 @@ import { action, processOutput } from './output.js';
 export function register(program: Command): void {
   program
     .command('unplan')
-    .description('remove a planned change that has not been advanced from phases.yaml (to correct one, `plan … --replace`)')
+    .description(
+      'remove a planned change that has not been advanced from phases.yaml (to correct one, `plan … --replace`)',
+    )
     .argument('<change-id>', 'the id of the change in phases.yaml')
     .option('--project <dir>', 'the folder holding phases.yaml and db/ (default: the current directory)')
     .addHelpText(

@@ -58,7 +58,10 @@ export async function advance(options: AdvanceOptions = {}): Promise<AdvanceResu
   if (outcome.kind === 'refused') {
     const index = loaded.spec.changes.findIndex((change) => change.id === outcome.changeId);
     const position = index >= 0 ? loaded.locate(['changes', index, 'releases']) : undefined;
-    throw new InputError(outcome.message, { hint: outcome.hint, location: { file: loaded.file, line: position?.line, column: position?.column } });
+    throw new InputError(outcome.message, {
+      hint: outcome.hint,
+      location: { file: loaded.file, line: position?.line, column: position?.column },
+    });
   }
   let updated = loaded;
   for (const move of outcome.moves) updated = recordPhaseRelease(updated, move.changeId, move.to, release);

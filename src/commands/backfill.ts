@@ -74,12 +74,20 @@ export async function backfill(options: BackfillCommandOptions): Promise<Backfil
  * ```
  */
 export async function verify(options: VerifyCommandOptions): Promise<VerifyResult> {
-  checkOptions([[BOUNDS.verifyBatchSize, options.batchSize], [BOUNDS.jobs, options.jobs]]);
+  checkOptions([
+    [BOUNDS.verifyBatchSize, options.batchSize],
+    [BOUNDS.jobs, options.jobs],
+  ]);
   const plan = await findPlan(options.projectDir, options.changeId, 'up');
   return withSession(options.databaseUrl, 'phasectl verify', async (run) => {
     const workers = workerPool(options.databaseUrl, options.jobs ?? 1, 'phasectl verify');
     try {
-      return await runVerify(run.session, plan, { batchSize: options.batchSize, log: options.log, jobs: options.jobs, openWorker: workers.open });
+      return await runVerify(run.session, plan, {
+        batchSize: options.batchSize,
+        log: options.log,
+        jobs: options.jobs,
+        openWorker: workers.open,
+      });
     } finally {
       await workers.close();
     }
@@ -92,7 +100,11 @@ export async function verify(options: VerifyCommandOptions): Promise<VerifyResul
  * any database work, while phases.yaml no longer generates the migration files (so the plan is the one the file
  * carries) or while that file is not generated yet.
  */
-async function findPlan(projectDir: string | undefined, changeId: string, direction: 'up' | 'down'): Promise<BackfillPlan> {
+async function findPlan(
+  projectDir: string | undefined,
+  changeId: string,
+  direction: 'up' | 'down',
+): Promise<BackfillPlan> {
   const paths = projectPaths(projectDir);
   await requirePhasesFile(paths.phasesFile);
   const loaded = await loadCheckedPhases(paths.root);
@@ -101,12 +113,17 @@ async function findPlan(projectDir: string | undefined, changeId: string, direct
   if (!change) {
     throw new InputError(`no change "${changeId}" in phases.yaml`, {
       location: { file: paths.phasesFile },
-      hint: spec.changes.length ? `known changes: ${spec.changes.map((c) => c.id).join(', ')}` : 'plan one with `phasectl plan rename …`',
+      hint: spec.changes.length
+        ? `known changes: ${spec.changes.map((c) => c.id).join(', ')}`
+        : 'plan one with `phasectl plan rename …`',
     });
   }
   const files = await readMigrationFiles(paths.migrationsDir);
   requireGeneratedMigrations(loaded, files);
-  const generated = files.some((file) => file.header?.changeId === changeId && file.header.action === 'backfill' && file.header.direction === direction);
+  const generated = files.some(
+    (file) =>
+      file.header?.changeId === changeId && file.header.action === 'backfill' && file.header.direction === direction,
+  );
   if (generated) return backfillPlan(change, direction);
   throw new InputError(`change ${changeId} has no ${direction} backfill file in ${paths.migrationsDir}`, {
     hint:

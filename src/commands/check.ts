@@ -87,31 +87,64 @@ export async function check(options: CheckOptions): Promise<CheckReport> {
       message: headError.message,
       fix: headError.hint ?? 'fix phases.yaml (its format: docs/internals.md in the phasectl package)',
     };
-    return { base, violations: [invalid], notes: [...notes, 'phases.yaml is invalid: the release rules were not checked'], changeCount: 0, ok: false, exitCode: 2 };
+    return {
+      base,
+      violations: [invalid],
+      notes: [...notes, 'phases.yaml is invalid: the release rules were not checked'],
+      changeCount: 0,
+      ok: false,
+      exitCode: 2,
+    };
   }
 
   const baseLabel = base ? `${base.ref} ${base.shortSha}` : '';
   const baseSpecPromise = base ? loadBaseSpec(git, base, phasesPath, notes) : Promise.resolve(undefined);
-  const shippedPromise = handledLater(base ? dbFilesPromise.then((files) => checkShippedFiles(git, base, baseLabel, files)) : Promise.resolve([]));
+  const shippedPromise = handledLater(
+    base ? dbFilesPromise.then((files) => checkShippedFiles(git, base, baseLabel, files)) : Promise.resolve([]),
+  );
   const baseSpec = await baseSpecPromise;
   const violations: Violation[] = [...ledgerRuleViolations(ledgerViolations(head.spec), phasesPath, head.locate)];
 
   if (base && baseSpec) {
-    violations.push(...phaseStepViolations({ base: baseSpec, head: head.spec, phasesFile: phasesPath, locate: head.locate, baseLabel }));
+    violations.push(
+      ...phaseStepViolations({
+        base: baseSpec,
+        head: head.spec,
+        phasesFile: phasesPath,
+        locate: head.locate,
+        baseLabel,
+      }),
+    );
   }
 
   const dbFiles = await dbFilesPromise;
   // The git processes start first, so they run while this process renders every expected file (CPU-bound).
   const referencesPromise = checkReferences(git, head.spec, base, baseSpec, baseLabel, notes);
-  const tagsPromise = options.releaseTags ? checkReleaseTags(git, head, baseSpec, options.releaseTags, phasesPath) : Promise.resolve([]);
+  const tagsPromise = options.releaseTags
+    ? checkReleaseTags(git, head, baseSpec, options.releaseTags, phasesPath)
+    : Promise.resolve([]);
   const generatedPromise = checkGeneratedFiles(git, head, dbFiles);
-  const [generated, shipped, references, tags] = await Promise.all([generatedPromise, shippedPromise, referencesPromise, tagsPromise]);
+  const [generated, shipped, references, tags] = await Promise.all([
+    generatedPromise,
+    shippedPromise,
+    referencesPromise,
+    tagsPromise,
+  ]);
   violations.push(...generated, ...shipped, ...references, ...tags);
-  if (!options.releaseTags) notes.push('rule 7 (previous phase shipped) is off: pass --release-tags <pattern>, e.g. "v*"');
+  if (!options.releaseTags)
+    notes.push('rule 7 (previous phase shipped) is off: pass --release-tags <pattern>, e.g. "v*"');
 
   violations.sort(compareViolations);
   const warnings = migrationNumberWarnings(dbFiles, `${git.prefix}${GENERATED_DIR}/migrations`);
-  return { base, violations, warnings, notes, changeCount: head.spec.changes.length, ok: violations.length === 0, exitCode: violations.length === 0 ? 0 : 1 };
+  return {
+    base,
+    violations,
+    warnings,
+    notes,
+    changeCount: head.spec.changes.length,
+    ok: violations.length === 0,
+    exitCode: violations.length === 0 ? 0 : 1,
+  };
 }
 
 /** `promise`, with a handler attached so that its failure is not "unhandled" while an earlier step fails first. */
@@ -121,14 +154,28 @@ function handledLater<T>(promise: Promise<T>): Promise<T> {
 }
 
 /** phases.yaml at the base; an empty ledger when the base has none (the project adopted phasectl in this pull request). */
-async function loadBaseSpec(git: GitRepository, base: BaseRef, phasesPath: string, notes: string[]): Promise<PhasesFile | undefined> {
+async function loadBaseSpec(
+  git: GitRepository,
+  base: BaseRef,
+  phasesPath: string,
+  notes: string[],
+): Promise<PhasesFile | undefined> {
   const text = await git.showFile(base.sha, phasesPath);
-  if (text === undefined) return { version: 1, releases: [], migrations: { format: 'sql' }, check: { sourceGlobs: [], ignoreGlobs: [] }, changes: [] };
+  if (text === undefined)
+    return {
+      version: 1,
+      releases: [],
+      migrations: { format: 'sql' },
+      check: { sourceGlobs: [], ignoreGlobs: [] },
+      changes: [],
+    };
   try {
     return parsePhasesText(text, `${base.ref}:${phasesPath}`).spec;
   } catch (error) {
     if (!(error instanceof InputError)) throw error;
-    notes.push(`phases.yaml at the base (${base.ref} ${base.shortSha}) is invalid (${error.message}): rules 3 and 7 were checked without it`);
+    notes.push(
+      `phases.yaml at the base (${base.ref} ${base.shortSha}) is invalid (${error.message}): rules 3 and 7 were checked without it`,
+    );
     return undefined;
   }
 }
@@ -137,13 +184,21 @@ async function loadBaseSpec(git: GitRepository, base: BaseRef, phasesPath: strin
 async function checkGeneratedFiles(git: GitRepository, head: LoadedPhases, files: string[]): Promise<Violation[]> {
   // The project's own templates and timeouts (phases.yaml `migrations:`), as generate and advance use them.
   const settings = projectGenerationSettings(head, path.join(git.root, git.prefix));
-  const expected = generatedFiles(head.spec, { settings }).map((file) => ({ path: `${git.prefix}${file.path}`, content: file.content }));
+  const expected = generatedFiles(head.spec, { settings }).map((file) => ({
+    path: `${git.prefix}${file.path}`,
+    content: file.content,
+  }));
   // Thousands of small files: synchronous reads cost a fraction of as many promise round trips.
   const present = new Map(files.map((file) => [file, readFileSync(path.join(git.root, file), 'utf8')]));
   return generatedFileViolations({ expected, present });
 }
 
-async function checkShippedFiles(git: GitRepository, base: BaseRef, baseLabel: string, files: string[]): Promise<Violation[]> {
+async function checkShippedFiles(
+  git: GitRepository,
+  base: BaseRef,
+  baseLabel: string,
+  files: string[],
+): Promise<Violation[]> {
   const baseBlobs = await git.treeBlobs(base.sha, `${git.prefix}${GENERATED_DIR}`);
   const present = new Set(files);
   const working = await git.hashWorkingFiles([...baseBlobs.keys()].filter((file) => present.has(file)));
@@ -194,13 +249,33 @@ async function checkReferences(
     base ? git.grepWords(words, pathspecs, base.sha) : Promise.resolve(undefined),
   ]);
   const seen = new Set(headHits.map((hit) => `${hit.path}:${hit.line}`));
-  const teamHits = base ? (await teamMigrationHits(git, words, base.sha)).filter((hit) => !seen.has(`${hit.path}:${hit.line}`)) : [];
-  return oldColumnReferenceViolations({ dropped, head: [...headHits, ...teamHits], base: baseHits ? { hits: baseHits, label: baseLabel } : undefined });
+  const teamHits = base
+    ? (await teamMigrationHits(git, words, base.sha)).filter((hit) => !seen.has(`${hit.path}:${hit.line}`))
+    : [];
+  return oldColumnReferenceViolations({
+    dropped,
+    head: [...headHits, ...teamHits],
+    base: baseHits ? { hits: baseHits, label: baseLabel } : undefined,
+  });
 }
 
-async function checkReleaseTags(git: GitRepository, head: LoadedPhases, baseSpec: PhasesFile | undefined, pattern: string, phasesPath: string): Promise<Violation[]> {
+async function checkReleaseTags(
+  git: GitRepository,
+  head: LoadedPhases,
+  baseSpec: PhasesFile | undefined,
+  pattern: string,
+  phasesPath: string,
+): Promise<Violation[]> {
   const [tags, shallow] = await Promise.all([git.tags(pattern), git.isShallow()]);
-  return releaseTagViolations({ head: head.spec, base: baseSpec, pattern, tags, phasesFile: phasesPath, locate: head.locate, shallow });
+  return releaseTagViolations({
+    head: head.spec,
+    base: baseSpec,
+    pattern,
+    tags,
+    phasesFile: phasesPath,
+    locate: head.locate,
+    shallow,
+  });
 }
 
 /** Grouped by change (changes first, then the rest), then rule, file and position. */

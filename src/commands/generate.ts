@@ -26,7 +26,9 @@ export interface GenerateOptions {
 export async function generate(options: GenerateOptions = {}): Promise<{ written: string[]; unchanged: string[] }> {
   const paths = projectPaths(options.projectDir ?? options.dir);
   const loaded = await loadCheckedPhases(paths.root);
-  const files = generatedFiles(loaded.spec, { settings: projectGenerationSettings(loaded, paths.root, options.templatesDir) });
+  const files = generatedFiles(loaded.spec, {
+    settings: projectGenerationSettings(loaded, paths.root, options.templatesDir),
+  });
   return writeGeneratedFiles(paths.root, files);
 }
 
@@ -41,10 +43,14 @@ export async function generate(options: GenerateOptions = {}): Promise<{ written
  * if (!clean) throw new Error(`stale generated files: ${changed.join(', ')}`);
  * ```
  */
-export async function checkGenerated(options: GenerateOptions = {}): Promise<{ changed: string[]; missing: string[]; unexpected: string[]; clean: boolean }> {
+export async function checkGenerated(
+  options: GenerateOptions = {},
+): Promise<{ changed: string[]; missing: string[]; unexpected: string[]; clean: boolean }> {
   const paths = projectPaths(options.projectDir ?? options.dir);
   const loaded = await loadCheckedPhases(paths.root);
-  const files = generatedFiles(loaded.spec, { settings: projectGenerationSettings(loaded, paths.root, options.templatesDir) });
+  const files = generatedFiles(loaded.spec, {
+    settings: projectGenerationSettings(loaded, paths.root, options.templatesDir),
+  });
   const { changed, missing, unexpected } = await compareGeneratedFiles(paths.root, files);
   return { changed, missing, unexpected, clean: changed.length + missing.length + unexpected.length === 0 };
 }

@@ -45,7 +45,10 @@ export interface RunOptions {
    */
   showBlockerQueries?: boolean;
   /** Backfill tuning for action=backfill files. */
-  backfill?: Pick<BackfillOptions, 'batchSize' | 'targetBatchMs' | 'pauseMs' | 'jobs' | 'maxReplicationLagSeconds' | 'throttleQuery'>;
+  backfill?: Pick<
+    BackfillOptions,
+    'batchSize' | 'targetBatchMs' | 'pauseMs' | 'jobs' | 'maxReplicationLagSeconds' | 'throttleQuery'
+  >;
   /** Stops between files and between backfill batches (SIGINT/SIGTERM in the CLI). */
   signal?: AbortSignal;
   /** Where backfill/verify files get their plan; default the plan the file carries (see plan-resolver.ts). */
@@ -113,7 +116,16 @@ export async function migrate(options: MigrateOptions): Promise<MigrateResult> {
           });
         }
         try {
-          done.push(await applyStep(ctx, run, file, { ...options, applicationName: 'phasectl migrate' }, resolvePlan, recordApplied));
+          done.push(
+            await applyStep(
+              ctx,
+              run,
+              file,
+              { ...options, applicationName: 'phasectl migrate' },
+              resolvePlan,
+              recordApplied,
+            ),
+          );
         } catch (error) {
           await recordGuardRefusal(run.session, file, error); // for `status`: the last guard refusal
           throw explainPhaseOneFailure(error, file.header);
@@ -139,7 +151,13 @@ export async function applyContext(run: RunSession, options: RunOptions, log: Ev
   };
 }
 
-async function dryRun(run: RunSession, files: MigrationFile[], migrationsDir: string, options: MigrateOptions, resolvePlan: PlanResolver): Promise<MigrateResult> {
+async function dryRun(
+  run: RunSession,
+  files: MigrationFile[],
+  migrationsDir: string,
+  options: MigrateOptions,
+  resolvePlan: PlanResolver,
+): Promise<MigrateResult> {
   const log = options.log ?? silent;
   const applied = await readApplied(run.session);
   checkAppliedFiles(files, applied, migrationsDir);

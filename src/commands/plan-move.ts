@@ -45,12 +45,18 @@ export interface PlanMoveResult {
 
 /** `id=user_id,tenant_id=tenant_id` → join pairs. Pure. */
 export function parseJoinPairs(text: string): JoinPair[] {
-  const pairs = text.split(',').map((part) => part.trim()).filter((part) => part !== '');
-  if (pairs.length === 0) throw new InputError('--on is empty', { hint: 'write --on <source column>=<target column>, e.g. --on id=user_id' });
+  const pairs = text
+    .split(',')
+    .map((part) => part.trim())
+    .filter((part) => part !== '');
+  if (pairs.length === 0)
+    throw new InputError('--on is empty', { hint: 'write --on <source column>=<target column>, e.g. --on id=user_id' });
   return pairs.map((part) => {
     const [from, to, extra] = part.split('=').map((name) => name.trim());
     if (!from || !to || extra !== undefined) {
-      throw new InputError(`--on "${text}": "${part}" is not <source column>=<target column>`, { hint: 'write e.g. --on id=user_id or --on tenant_id=tenant_id,id=user_id' });
+      throw new InputError(`--on "${text}": "${part}" is not <source column>=<target column>`, {
+        hint: 'write e.g. --on id=user_id or --on tenant_id=tenant_id,id=user_id',
+      });
     }
     return { from, to };
   });
@@ -58,7 +64,11 @@ export function parseJoinPairs(text: string): JoinPair[] {
 
 /** The default id of a move: `<source table>-<column>-to-<target table>`, at most 40 characters. */
 export function defaultMoveId(fromTable: string, column: string, toTable: string): string {
-  const slug = `${fromTable}-${column}-to-${toTable}`.toLowerCase().normalize('NFKD').replace(/[^a-z0-9]+/g, '-').replace(/^-+|-+$/g, '');
+  const slug = `${fromTable}-${column}-to-${toTable}`
+    .toLowerCase()
+    .normalize('NFKD')
+    .replace(/[^a-z0-9]+/g, '-')
+    .replace(/^-+|-+$/g, '');
   return slug.slice(0, 40).replace(/-+$/, '') || 'move';
 }
 
@@ -88,22 +98,31 @@ export async function planMove(options: PlanMoveOptions): Promise<PlanMoveResult
   const on = parseJoinPairs(options.on);
   const id = options.id ?? defaultMoveId(from.table, from.column, to.table);
   if (!CHANGE_ID_PATTERN.test(id) || id.length > MAX_CHANGE_ID_LENGTH) {
-    throw new InputError(`--id "${id}" is not a change id`, { hint: `use lower-case letters, digits and "-", starting with a letter or digit, at most ${MAX_CHANGE_ID_LENGTH} characters` });
+    throw new InputError(`--id "${id}" is not a change id`, {
+      hint: `use lower-case letters, digits and "-", starting with a letter or digit, at most ${MAX_CHANGE_ID_LENGTH} characters`,
+    });
   }
   const base = planBase(loaded, { replace: options.replace, id, source: from });
   if (allChanges(base.checked.spec).some((change) => change.id === id)) {
-    throw new InputError(`phases.yaml already has a change "${id}"`, { hint: 'pass another id with --id, or --replace to correct it while it is not advanced' });
+    throw new InputError(`phases.yaml already has a change "${id}"`, {
+      hint: 'pass another id with --id, or --replace to correct it while it is not advanced',
+    });
   }
   const conflicting = base.checked.spec.changes.find((change) =>
     Object.values(changeColumns(change)).some((column) =>
-      [from, to].some((mine) => column.schema === mine.schema && column.table === mine.table && column.column === mine.column),
+      [from, to].some(
+        (mine) => column.schema === mine.schema && column.table === mine.table && column.column === mine.column,
+      ),
     ),
   );
   if (conflicting) {
     const columns = changeColumns(conflicting);
-    throw new InputError(`change "${conflicting.id}" already changes ${displayColumn(columns.source.schema, columns.source.table, columns.source.column)} → ${displayColumn(columns.target.schema, columns.target.table, columns.target.column)}`, {
-      hint: 'finish that change (advance it to phase 3) before planning another on the same column',
-    });
+    throw new InputError(
+      `change "${conflicting.id}" already changes ${displayColumn(columns.source.schema, columns.source.table, columns.source.column)} → ${displayColumn(columns.target.schema, columns.target.table, columns.target.column)}`,
+      {
+        hint: 'finish that change (advance it to phase 3) before planning another on the same column',
+      },
+    );
   }
   if (!options.databaseUrl) {
     throw new InputError('plan move needs a database: it reads both tables and proves the join is 1:1', {
@@ -115,11 +134,23 @@ export async function planMove(options: PlanMoveOptions): Promise<PlanMoveResult
   let notes: string[];
   try {
     facts = await readMoveFacts(connection.db, from, to, on);
-    notes = triggerSourceNotes(await triggersNamingColumn(connection.db, from, from.column), from.column, `${to.table}.${to.column}`);
+    notes = triggerSourceNotes(
+      await triggersNamingColumn(connection.db, from, from.column),
+      from.column,
+      `${to.table}.${to.column}`,
+    );
   } finally {
     await connection.close();
   }
-  const change: MoveChange = { kind: 'move', id, move: { from, to, on }, column: facts.column, key: facts.key, target: facts.target, releases: {} };
+  const change: MoveChange = {
+    kind: 'move',
+    id,
+    move: { from, to, on },
+    column: facts.column,
+    key: facts.key,
+    target: facts.target,
+    releases: {},
+  };
   // Names go into comments of the generated SQL and JavaScript: printable ones only (U+2028 would end a // comment).
   refuseControlCharacters(changeNames(change), `plan ${change.id}`);
   // Every name phase 1 will create must be free (IF NOT EXISTS would silently skip a copy).

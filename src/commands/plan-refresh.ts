@@ -30,9 +30,16 @@ export async function planRefresh(options: PlanRefreshOptions): Promise<PlanRefr
   const paths = projectPaths(options.dir);
   const loaded = await loadPhasesFile(paths.phasesFile);
   const change = loaded.spec.changes.find((candidate) => candidate.id === options.changeId);
-  if (!change) throw new InputError(`no change "${options.changeId}" in ${paths.phasesFile}`, { hint: `changes: ${loaded.spec.changes.map((c) => c.id).join(', ') || 'none'}` });
-  if (change.kind !== 'rename') throw new InputError(`change "${change.id}" is a move; only a rename records views`, { hint: 'a move refuses views at plan' });
-  if (!options.databaseUrl) throw new InputError('plan refresh reads the database', { hint: 'pass --database-url (or set DATABASE_URL)' });
+  if (!change)
+    throw new InputError(`no change "${options.changeId}" in ${paths.phasesFile}`, {
+      hint: `changes: ${loaded.spec.changes.map((c) => c.id).join(', ') || 'none'}`,
+    });
+  if (change.kind !== 'rename')
+    throw new InputError(`change "${change.id}" is a move; only a rename records views`, {
+      hint: 'a move refuses views at plan',
+    });
+  if (!options.databaseUrl)
+    throw new InputError('plan refresh reads the database', { hint: 'pass --database-url (or set DATABASE_URL)' });
   const connection = await connect(options.databaseUrl, { max: 1, applicationName: 'phasectl plan refresh' });
   try {
     const { schema, table, from } = change.rename;
@@ -42,7 +49,10 @@ export async function planRefresh(options: PlanRefreshOptions): Promise<PlanRefr
     await savePhasesFile(updated);
     return {
       file: paths.phasesFile,
-      recorded: [...(facts.views ?? []).map((view) => `view ${view.schema}.${view.name}`), ...(facts.generated ?? []).map((column) => `generated column ${column.name}`)],
+      recorded: [
+        ...(facts.views ?? []).map((view) => `view ${view.schema}.${view.name}`),
+        ...(facts.generated ?? []).map((column) => `generated column ${column.name}`),
+      ],
     };
   } finally {
     await connection.close();

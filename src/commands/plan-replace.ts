@@ -18,7 +18,10 @@ export interface PlanBase {
  * `plan … --replace`: the change to correct is the live one with the same id, else the one that changes the
  * same source column; it must not have been advanced (else an InputError that says to roll back instead).
  */
-export function planBase(loaded: LoadedPhases, options: { replace?: boolean; id: string; source: ColumnRef }): PlanBase {
+export function planBase(
+  loaded: LoadedPhases,
+  options: { replace?: boolean; id: string; source: ColumnRef },
+): PlanBase {
   if (!options.replace) return { checked: loaded };
   const { schema, table, column } = options.source;
   const found =
@@ -28,10 +31,13 @@ export function planBase(loaded: LoadedPhases, options: { replace?: boolean; id:
       return source.schema === schema && source.table === table && source.column === column;
     });
   if (!found) {
-    throw new InputError(`--replace: no change "${options.id}" and no change of ${displayColumn(schema, table, column)} in phases.yaml to replace`, {
-      location: { file: loaded.file },
-      hint: 'leave out --replace to add a new change',
-    });
+    throw new InputError(
+      `--replace: no change "${options.id}" and no change of ${displayColumn(schema, table, column)} in phases.yaml to replace`,
+      {
+        location: { file: loaded.file },
+        hint: 'leave out --replace to add a new change',
+      },
+    );
   }
   requireNotAdvanced(loaded, found.id, 'plan --replace');
   return { checked: removeChange(loaded, found.id), replacing: found.id };

@@ -80,38 +80,60 @@ export async function planRename(options: PlanRenameOptions): Promise<PlanRename
   projectGenerationSettings(loaded, paths.root);
   const target = parseColumnTarget(options.target);
   const newName = options.newName;
-  if (newName === '') throw new InputError('the new column name is empty', { hint: 'give the new name, e.g. favourite_color' });
+  if (newName === '')
+    throw new InputError('the new column name is empty', { hint: 'give the new name, e.g. favourite_color' });
   if (utf8Length(newName) > MAX_IDENTIFIER_BYTES) {
-    throw new InputError(`new column name ${displayIdentifier(newName)} is ${utf8Length(newName)} bytes; PostgreSQL keeps at most ${MAX_IDENTIFIER_BYTES}`, {
-      hint: 'choose a shorter name',
-    });
+    throw new InputError(
+      `new column name ${displayIdentifier(newName)} is ${utf8Length(newName)} bytes; PostgreSQL keeps at most ${MAX_IDENTIFIER_BYTES}`,
+      {
+        hint: 'choose a shorter name',
+      },
+    );
   }
-  if (newName === target.column) throw new InputError(`the new name is the same as the column's, ${displayIdentifier(newName)}`, { hint: 'give a different new name' });
+  if (newName === target.column)
+    throw new InputError(`the new name is the same as the column's, ${displayIdentifier(newName)}`, {
+      hint: 'give a different new name',
+    });
   const id = options.id ?? defaultChangeId(target.table, target.column, newName);
   if (!CHANGE_ID_PATTERN.test(id) || id.length > MAX_CHANGE_ID_LENGTH) {
-    throw new InputError(`--id "${id}" is not a change id`, { hint: `use lower-case letters, digits and "-", starting with a letter or digit, at most ${MAX_CHANGE_ID_LENGTH} characters` });
+    throw new InputError(`--id "${id}" is not a change id`, {
+      hint: `use lower-case letters, digits and "-", starting with a letter or digit, at most ${MAX_CHANGE_ID_LENGTH} characters`,
+    });
   }
   const base = planBase(loaded, { replace: options.replace, id, source: target });
   if (allChanges(base.checked.spec).some((change) => change.id === id)) {
-    throw new InputError(`phases.yaml already has a change "${id}"`, { hint: 'pass another id with --id, or --replace to correct it while it is not advanced' });
+    throw new InputError(`phases.yaml already has a change "${id}"`, {
+      hint: 'pass another id with --id, or --replace to correct it while it is not advanced',
+    });
   }
   const conflicting = base.checked.spec.changes.find((change) =>
     Object.values(changeColumns(change)).some(
-      (column) => column.schema === target.schema && column.table === target.table && (column.column === target.column || column.column === newName),
+      (column) =>
+        column.schema === target.schema &&
+        column.table === target.table &&
+        (column.column === target.column || column.column === newName),
     ),
   );
   if (conflicting) {
     const { source, target: conflictTarget } = changeColumns(conflicting);
-    throw new InputError(`change "${conflicting.id}" already changes ${displayColumn(source.schema, source.table, source.column)} → ${displayColumn(conflictTarget.schema, conflictTarget.table, conflictTarget.column)}`, {
-      hint: 'finish that change (advance it to phase 3) before planning another on the same column; to correct it while it is not advanced, plan again with --replace',
-    });
+    throw new InputError(
+      `change "${conflicting.id}" already changes ${displayColumn(source.schema, source.table, source.column)} → ${displayColumn(conflictTarget.schema, conflictTarget.table, conflictTarget.column)}`,
+      {
+        hint: 'finish that change (advance it to phase 3) before planning another on the same column; to correct it while it is not advanced, plan again with --replace',
+      },
+    );
   }
   if (options.up !== undefined && options.down === undefined) {
-    throw new InputError('--up needs --down: the reverse conversion, which phase 2 and a rollback of phase 3 write into the old column', {
-      hint: 'give both, e.g. --up "round(amount * 100)::bigint" --down "amount_cents / 100.0" (without --down the reverse would be a plain cast, wrong for any custom --up)',
-    });
+    throw new InputError(
+      '--up needs --down: the reverse conversion, which phase 2 and a rollback of phase 3 write into the old column',
+      {
+        hint: 'give both, e.g. --up "round(amount * 100)::bigint" --down "amount_cents / 100.0" (without --down the reverse would be a plain cast, wrong for any custom --up)',
+      },
+    );
   }
-  const connection = options.databaseUrl ? await connect(options.databaseUrl, { max: 1, applicationName: 'phasectl plan' }) : undefined;
+  const connection = options.databaseUrl
+    ? await connect(options.databaseUrl, { max: 1, applicationName: 'phasectl plan' })
+    : undefined;
   try {
     const { column, key, type, notes, dependents } = connection
       ? await factsFromDatabase(connection, target, newName, options.type, options)
@@ -138,7 +160,10 @@ export async function planRename(options: PlanRenameOptions): Promise<PlanRename
     refuseControlCharacters(changeNames(change), `plan ${change.id}`);
     // Every name phase 1 will create must be free (IF NOT EXISTS would silently skip a copy).
     if (options.databaseUrl) await refuseTakenNames(options.databaseUrl, change);
-    const converts = change.rename.up !== undefined || change.rename.down !== undefined || (change.rename.type !== undefined && change.rename.type !== column.type);
+    const converts =
+      change.rename.up !== undefined ||
+      change.rename.down !== undefined ||
+      (change.rename.type !== undefined && change.rename.type !== column.type);
     if (converts) notes.push(...(connection ? await roundTripNotes(connection, change) : [offlineConversionNote]));
     const updated = withPlannedChange(loaded, base, change);
     await savePhasesFile(updated);
@@ -159,7 +184,8 @@ const offlineConversionNote =
 async function roundTripNotes(connection: Connection, change: RenameChange): Promise<string[]> {
   const report = await checkRoundTrip(connection.pool, change);
   const { from, to } = change.rename;
-  if (!report.lossy) return [`checked: up converts all ${report.rows} existing row(s) and down(up(${from})) gives each value back`];
+  if (!report.lossy)
+    return [`checked: up converts all ${report.rows} existing row(s) and down(up(${from})) gives each value back`];
   const row = report.lossy;
   const shown = (value: string | null) => value ?? 'NULL';
   const detail = `row ${row.key}: ${from} = ${shown(row.value)}, up gives ${to} = ${shown(row.converted)}, down gives back ${shown(row.back)}`;
@@ -170,7 +196,9 @@ async function roundTripNotes(connection: Connection, change: RenameChange): Pro
         'or accept the loss with --lossy (recorded in phases.yaml); nothing was written',
     });
   }
-  return [`WARNING (--lossy): down(up(${from})) does not give every value back, first on the ${detail}. Old instances in phase 2 and a rollback of phase 3 see such rows converted.`];
+  return [
+    `WARNING (--lossy): down(up(${from})) does not give every value back, first on the ${detail}. Old instances in phase 2 and a rollback of phase 3 see such rows converted.`,
+  ];
 }
 
 async function factsFromDatabase(
@@ -184,23 +212,39 @@ async function factsFromDatabase(
   const changesType = type !== undefined && type !== facts.column.type;
   if (changesType) {
     // Without --up/--down the generated SQL casts; refuse now if PostgreSQL has no assignment cast to do it.
-    await requireConversions(connection.db, displayColumn(target.schema, target.table, target.column), facts.column.type, type, expressions);
+    await requireConversions(
+      connection.db,
+      displayColumn(target.schema, target.table, target.column),
+      facts.column.type,
+      type,
+      expressions,
+    );
   }
-  const notes = triggerSourceNotes(await triggersNamingColumn(connection.db, target, target.column), target.column, newName);
+  const notes = triggerSourceNotes(
+    await triggersNamingColumn(connection.db, target, target.column),
+    target.column,
+    newName,
+  );
   const functions = judgeFunctions(await functionsMentioningColumn(connection.db, target), target);
   notes.push(...functionNotes(functions, displayColumn(target.schema, target.table, target.column), newName));
   notes.push(...foreignKeyNotes(foreignKeys, newName));
   const triggers = await triggersNamingColumnInDefinition(connection.db, target, newName);
-  if (triggers.length > 0) notes.push(`carried: trigger ${triggers.map((trigger) => trigger.name).join(', ')} — re-created on ${newName} in phase 3 (UPDATE OF, WHEN and arguments re-pointed)`);
+  if (triggers.length > 0)
+    notes.push(
+      `carried: trigger ${triggers.map((trigger) => trigger.name).join(', ')} — re-created on ${newName} in phase 3 (UPDATE OF, WHEN and arguments re-pointed)`,
+    );
   return { ...facts, ...(changesType ? { type } : {}), notes, dependents: { foreignKeys, functions, triggers } };
 }
 
 /** Offline facts: the type and key from flags, nothing else known (nullable, no indexes or constraints). */
 function factsFromFlags(options: PlanRenameOptions): { column: ColumnFacts; key: KeyFacts; type?: string } {
   if (!options.type || !options.key) {
-    throw new InputError(`without a database, plan needs ${[!options.type && '--type', !options.key && '--key'].filter(Boolean).join(' and ')}`, {
-      hint: 'pass --database-url (or set DATABASE_URL) so plan reads the column, or give --type <sql type> --key <column:type,…>',
-    });
+    throw new InputError(
+      `without a database, plan needs ${[!options.type && '--type', !options.key && '--key'].filter(Boolean).join(' and ')}`,
+      {
+        hint: 'pass --database-url (or set DATABASE_URL) so plan reads the column, or give --type <sql type> --key <column:type,…>',
+      },
+    );
   }
   const key: KeyFacts = { columns: [], types: [] };
   for (const part of options.key.split(',')) {
@@ -208,7 +252,9 @@ function factsFromFlags(options: PlanRenameOptions): { column: ColumnFacts; key:
     const name = part.slice(0, separator).trim();
     const type = part.slice(separator + 1).trim();
     if (separator < 0 || !name || !type) {
-      throw new InputError(`--key "${options.key}" is not a list of column:type`, { hint: 'write e.g. --key id:bigint or --key tenant_id:integer,id:bigint' });
+      throw new InputError(`--key "${options.key}" is not a list of column:type`, {
+        hint: 'write e.g. --key id:bigint or --key tenant_id:integer,id:bigint',
+      });
     }
     key.columns.push(name);
     key.types.push(type);

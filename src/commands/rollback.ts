@@ -64,12 +64,25 @@ export async function rollback(options: RollbackOptions): Promise<RollbackResult
       checkAppliedFiles(files, applied, paths.migrationsDir);
       const groups = rollbackPlan(files, applied, options.release);
       const ctx = await applyContext(run, options, log);
-      const result: RollbackResult = { release: options.release, dryRun: false, planned: describeGroups(groups), ran: [], removed: [] };
+      const result: RollbackResult = {
+        release: options.release,
+        dryRun: false,
+        planned: describeGroups(groups),
+        ran: [],
+        removed: [],
+      };
       for (const group of groups) {
         log({ type: 'rollback-group', changeId: group.changeId, phase: group.phase });
         for (const file of group.downs) {
           stopIfAborted(options.signal, file.name, result.ran.length, options.release);
-          const { durationMs, backfill } = await applyStep(ctx, run, file, { ...options, applicationName: 'phasectl rollback' }, resolvePlan, recordDownRun);
+          const { durationMs, backfill } = await applyStep(
+            ctx,
+            run,
+            file,
+            { ...options, applicationName: 'phasectl rollback' },
+            resolvePlan,
+            recordDownRun,
+          );
           result.ran.push({ name: file.name, durationMs, backfill });
         }
         await run.session.query('BEGIN');
@@ -77,8 +90,12 @@ export async function rollback(options: RollbackOptions): Promise<RollbackResult
           await run.session.query('DELETE FROM phasectl.migrations WHERE name = ANY($1::text[])', [group.upNames]);
           // A later rollback of this phase must backfill again, and a re-applied phase 1 starts a fresh
           // column: drop the finished bookkeeping that would make those runs no-ops.
-          await run.session.query(`DELETE FROM phasectl.backfills WHERE change_id = $1 AND (direction = 'down' OR $2 = 1)`, [group.changeId, group.phase]);
-          if (group.phase === 1) await run.session.query('DELETE FROM phasectl.verifications WHERE change_id = $1', [group.changeId]);
+          await run.session.query(
+            `DELETE FROM phasectl.backfills WHERE change_id = $1 AND (direction = 'down' OR $2 = 1)`,
+            [group.changeId, group.phase],
+          );
+          if (group.phase === 1)
+            await run.session.query('DELETE FROM phasectl.verifications WHERE change_id = $1', [group.changeId]);
           await run.session.query('COMMIT');
         } catch (error) {
           await run.session.query('ROLLBACK').catch(() => undefined);
@@ -104,5 +121,9 @@ function stopIfAborted(signal: AbortSignal | undefined, next: string, ran: numbe
 }
 
 function describeGroups(groups: RollbackGroup[]): RollbackResult['planned'] {
-  return groups.map((group) => ({ changeId: group.changeId, phase: group.phase, downs: group.downs.map((file) => file.name) }));
+  return groups.map((group) => ({
+    changeId: group.changeId,
+    phase: group.phase,
+    downs: group.downs.map((file) => file.name),
+  }));
 }

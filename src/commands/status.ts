@@ -94,13 +94,22 @@ export async function status(options: StatusOptions): Promise<StatusReport> {
   const run = await openSession(options.databaseUrl, 'phasectl status');
   try {
     const session = run.session;
-    const stateSchema = (await session.query<{ ok: boolean }>(`SELECT pg_catalog.to_regclass('phasectl.migrations') IS NOT NULL AS ok`)).rows[0]?.ok ?? false;
+    const stateSchema =
+      (await session.query<{ ok: boolean }>(`SELECT pg_catalog.to_regclass('phasectl.migrations') IS NOT NULL AS ok`))
+        .rows[0]?.ok ?? false;
     const applied = await readApplied(session);
     const appliedNames = new Set(applied.map((row) => row.name));
     const pendingFiles = files.filter((file) => file.direction === 'up' && !appliedNames.has(file.name));
     const changes: ChangeStatus[] = [];
     for (const change of spec.changes) {
-      changes.push(await changeStatus(session, change, stateSchema, pendingFiles.filter((file) => file.header?.changeId === change.id).map((file) => file.name)));
+      changes.push(
+        await changeStatus(
+          session,
+          change,
+          stateSchema,
+          pendingFiles.filter((file) => file.header?.changeId === change.id).map((file) => file.name),
+        ),
+      );
     }
     for (const change of spec.archived ?? []) {
       const pending = pendingFiles.filter((file) => file.header?.changeId === change.id).map((file) => file.name);
@@ -111,14 +120,21 @@ export async function status(options: StatusOptions): Promise<StatusReport> {
       pendingFiles: pendingFiles.map((file) => file.name),
       unmanagedApplied: applied.filter((row) => row.changeId === null).map((row) => row.name),
       stateSchema,
-      editedApplied: applied.filter((row) => files.some((file) => file.name === row.name && file.checksum !== row.checksum)).map((row) => row.name),
+      editedApplied: applied
+        .filter((row) => files.some((file) => file.name === row.name && file.checksum !== row.checksum))
+        .map((row) => row.name),
     };
   } finally {
     await run.close();
   }
 }
 
-async function changeStatus(session: pg.ClientBase, change: Change, stateSchema: boolean, pendingFiles: string[]): Promise<ChangeStatus> {
+async function changeStatus(
+  session: pg.ClientBase,
+  change: Change,
+  stateSchema: boolean,
+  pendingFiles: string[],
+): Promise<ChangeStatus> {
   const { source, target } = changeColumns(change);
   const { schema, table, column: from } = source;
   const to = change.kind === 'move' ? `${target.schema}.${target.table}.${target.column}` : target.column;
@@ -127,8 +143,9 @@ async function changeStatus(session: pg.ClientBase, change: Change, stateSchema:
   const releaseInFile = phaseInFile === 0 ? undefined : change.releases[`phase${phaseInFile}` as 'phase1'];
   // The trigger, function and old column live on the source table; the new column on the target (the same table for a rename).
   const catalog = (
-    await session.query<{ trigger: boolean; fn: boolean; old: boolean; new: boolean; estimate: string }>(
-      `SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_trigger WHERE tgrelid = c.oid AND tgname = $3 AND NOT tgisinternal) AS trigger,
+    await session
+      .query<{ trigger: boolean; fn: boolean; old: boolean; new: boolean; estimate: string }>(
+        `SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_trigger WHERE tgrelid = c.oid AND tgname = $3 AND NOT tgisinternal) AS trigger,
               EXISTS (SELECT 1 FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_namespace pn ON pn.oid = p.pronamespace
                        WHERE p.proname = $4 AND pn.nspname = 'phasectl') AS fn,
               EXISTS (SELECT 1 FROM pg_catalog.pg_attribute WHERE attrelid = c.oid AND attname = $5 AND attnum > 0 AND NOT attisdropped) AS old,
@@ -138,8 +155,18 @@ async function changeStatus(session: pg.ClientBase, change: Change, stateSchema:
               greatest(c.reltuples, 0)::bigint AS estimate
          FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
         WHERE n.nspname = $1 AND c.relname = $2`,
-      [schema, table, triggerName(change.id), syncFunctionName(change.id), from, toColumn, target.schema, target.table],
-    ).catch(async () => ({ rows: [] }))
+        [
+          schema,
+          table,
+          triggerName(change.id),
+          syncFunctionName(change.id),
+          from,
+          toColumn,
+          target.schema,
+          target.table,
+        ],
+      )
+      .catch(async () => ({ rows: [] }))
   ).rows[0];
   const invalidIndexes = (
     await session.query<{ name: string }>(
@@ -157,11 +184,23 @@ async function changeStatus(session: pg.ClientBase, change: Change, stateSchema:
   let lastGuardRefusal: GuardRefusal | null = null;
   if (stateSchema) {
     lastGuardRefusal = await readGuardRefusal(session, change.id);
-    const recorded = (await session.query<{ phase: number; release: string | null }>('SELECT phase, release FROM phasectl.changes WHERE id = $1', [change.id])).rows[0];
+    const recorded = (
+      await session.query<{ phase: number; release: string | null }>(
+        'SELECT phase, release FROM phasectl.changes WHERE id = $1',
+        [change.id],
+      )
+    ).rows[0];
     phaseInDatabase = recorded?.phase ?? null;
     releaseInDatabase = recorded?.release ?? null;
     backfills = (
-      await session.query<{ direction: string; rows_done: string; last_key: string[] | null; upper_key: string[] | null; finished: boolean; seconds: number }>(
+      await session.query<{
+        direction: string;
+        rows_done: string;
+        last_key: string[] | null;
+        upper_key: string[] | null;
+        finished: boolean;
+        seconds: number;
+      }>(
         `SELECT direction, rows_done, last_key, upper_key, finished_at IS NOT NULL AS finished,
                 pg_catalog.date_part('epoch', updated_at - started_at)::float8 AS seconds
            FROM phasectl.backfills WHERE change_id = $1 ORDER BY direction DESC`,
@@ -177,7 +216,12 @@ async function changeStatus(session: pg.ClientBase, change: Change, stateSchema:
       rowsPerSecond: row.seconds > 0 ? Number(row.rows_done) / row.seconds : 0,
     }));
     backfills = withRangeSummaries(backfills, await readRangeSummaries(session, change.id));
-    const verified = (await session.query<{ differing: string; checked_at: Date }>('SELECT differing, checked_at FROM phasectl.verifications WHERE change_id = $1', [change.id])).rows[0];
+    const verified = (
+      await session.query<{ differing: string; checked_at: Date }>(
+        'SELECT differing, checked_at FROM phasectl.verifications WHERE change_id = $1',
+        [change.id],
+      )
+    ).rows[0];
     verification = verified ? { differing: Number(verified.differing), checkedAt: verified.checked_at } : null;
   }
   const status: ChangeStatus = {
@@ -211,8 +255,12 @@ export function driftOf(s: ChangeStatus, tableExists: boolean): string[] {
   if (!tableExists) return [`table ${s.table} does not exist`];
   const phase = s.phaseInDatabase ?? 0;
   if (phase >= 1 && phase <= 2) {
-    if (!s.triggerPresent) drift.push(`sync trigger missing on ${s.table} while phase ${phase} is applied: writes to one column are not copied to the other`);
-    if (!s.functionPresent) drift.push(`sync function phasectl.${syncFunctionName(s.id)} missing while phase ${phase} is applied`);
+    if (!s.triggerPresent)
+      drift.push(
+        `sync trigger missing on ${s.table} while phase ${phase} is applied: writes to one column are not copied to the other`,
+      );
+    if (!s.functionPresent)
+      drift.push(`sync function phasectl.${syncFunctionName(s.id)} missing while phase ${phase} is applied`);
     if (!s.newColumnPresent) drift.push(`column ${s.to} missing from ${s.table} while phase ${phase} is applied`);
     if (!s.oldColumnPresent) drift.push(`column ${s.from} missing from ${s.table} while phase ${phase} is applied`);
   }
@@ -222,7 +270,8 @@ export function driftOf(s: ChangeStatus, tableExists: boolean): string[] {
   }
   if (phase === 0 && !s.oldColumnPresent) drift.push(`column ${s.from} missing from ${s.table}`);
   if (s.pendingFiles.length > 0) drift.push(`${s.pendingFiles.length} migration file(s) not applied yet`);
-  if (s.phaseInFile < phase) drift.push(`the database is at phase ${phase} but phases.yaml only at phase ${s.phaseInFile}`);
+  if (s.phaseInFile < phase)
+    drift.push(`the database is at phase ${phase} but phases.yaml only at phase ${s.phaseInFile}`);
   return drift;
 }
 
@@ -231,7 +280,8 @@ export function nextAction(s: ChangeStatus): string | undefined {
   if (s.pendingFiles.length > 0) return 'phasectl migrate';
   const unfinished = s.backfills.find((b) => !b.finished);
   if (unfinished) return `phasectl backfill ${s.id}${unfinished.direction === 'down' ? ' --direction down' : ''}`;
-  if (s.verification && s.verification.differing > 0) return `phasectl backfill ${s.id} --repair, then phasectl verify ${s.id}`;
+  if (s.verification && s.verification.differing > 0)
+    return `phasectl backfill ${s.id} --repair, then phasectl verify ${s.id}`;
   if (s.phaseInFile < 3) return `phasectl advance --release <next release>  (phase ${s.phaseInFile + 1} of ${s.id})`;
   return undefined;
 }
@@ -245,7 +295,8 @@ function withRangeSummaries(backfills: BackfillProgress[], summaries: RangeSumma
     return {
       ...backfill,
       rowsDone,
-      rowsPerSecond: backfill.rowsDone > 0 ? (backfill.rowsPerSecond * rowsDone) / backfill.rowsDone : backfill.rowsPerSecond,
+      rowsPerSecond:
+        backfill.rowsDone > 0 ? (backfill.rowsPerSecond * rowsDone) / backfill.rowsDone : backfill.rowsPerSecond,
       ...(summary.ranges > 0 ? { ranges: { total: summary.ranges, finished: summary.rangesFinished } } : {}),
       ...(summary.pause ? { pause: summary.pause } : {}),
     };

@@ -41,11 +41,14 @@ export function requireNotAdvanced(loaded: LoadedPhases, changeId: string, what:
   const first = change.releases.phase1 ?? change.releases[recorded[0]!]!;
   const listed = recorded.map((key) => `${key} in ${change.releases[key]}`).join(', ');
   const position = loaded.locate(['changes', index, 'releases']);
-  throw new InputError(`${what}: change "${change.id}" has been advanced (${listed}); only a change no release holds yet can be corrected`, {
-    location: { file: loaded.file, line: position?.line, column: position?.column },
-    hint:
-      `if release ${first} has not been committed or shipped anywhere, undo the advance with git (\`git checkout -- phases.yaml db/\`) and try again; ` +
-      `once it shipped, its files are part of history: roll the databases back (\`phasectl rollback --release <newest release of it>\`, newest first), ` +
-      'then plan a new change that reverses it, or finish it and plan a new change on the new column',
-  });
+  throw new InputError(
+    `${what}: change "${change.id}" has been advanced (${listed}); only a change no release holds yet can be corrected`,
+    {
+      location: { file: loaded.file, line: position?.line, column: position?.column },
+      hint:
+        `if release ${first} has not been committed or shipped anywhere, undo the advance with git (\`git checkout -- phases.yaml db/\`) and try again; ` +
+        `once it shipped, its files are part of history: roll the databases back (\`phasectl rollback --release <newest release of it>\`, newest first), ` +
+        'then plan a new change that reverses it, or finish it and plan a new change on the new column',
+    },
+  );
 }

@@ -31,7 +31,10 @@ export interface AppTraffic {
  * Instance k owns the ids ≡ k (mod instances), so every row has one writer at a time and its last
  * committed value is exactly known (the demo then checks every row against it).
  */
-export async function startAppTraffic(url: string, options: { instances: number; rows: number; mix: TrafficMix; random?: () => number }): Promise<AppTraffic> {
+export async function startAppTraffic(
+  url: string,
+  options: { instances: number; rows: number; mix: TrafficMix; random?: () => number },
+): Promise<AppTraffic> {
   const random = options.random ?? Math.random;
   const count = options.instances;
   const clients = await Promise.all(
@@ -79,7 +82,10 @@ export async function startAppTraffic(url: string, options: { instances: number;
       } catch (error) {
         if (stopped) break;
         writes.failed += 1;
-        if (errors.length < 5) errors.push(`${version} app, ${insert ? 'insert' : 'update'} of id ${id}: ${error instanceof Error ? error.message : String(error)}`);
+        if (errors.length < 5)
+          errors.push(
+            `${version} app, ${insert ? 'insert' : 'update'} of id ${id}: ${error instanceof Error ? error.message : String(error)}`,
+          );
         continue;
       }
       slowestWriteMs = Math.max(slowestWriteMs, performance.now() - started);

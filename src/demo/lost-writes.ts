@@ -12,7 +12,11 @@ export interface LostWrite {
  * that id, else the value the sample table was filled with. Rows a writer inserted must exist.
  * Returns the rows that disagree (the demo's "writes lost"). Pure.
  */
-export function findLostWrites(rows: Iterable<{ id: number; value: string | null }>, expected: ReadonlyMap<number, string>, sampleRows: number): LostWrite[] {
+export function findLostWrites(
+  rows: Iterable<{ id: number; value: string | null }>,
+  expected: ReadonlyMap<number, string>,
+  sampleRows: number,
+): LostWrite[] {
   const lost: LostWrite[] = [];
   const seen = new Set<number>();
   for (const row of rows) {
@@ -22,6 +26,7 @@ export function findLostWrites(rows: Iterable<{ id: number; value: string | null
     if (want !== undefined && row.value !== want) lost.push({ id: row.id, expected: want, found: row.value ?? 'NULL' });
   }
   for (const [id, value] of expected) if (!seen.has(id)) lost.push({ id, expected: value, found: undefined });
-  for (let id = 1; id <= sampleRows; id++) if (!seen.has(id) && !expected.has(id)) lost.push({ id, expected: initialJobTitle(id), found: undefined });
+  for (let id = 1; id <= sampleRows; id++)
+    if (!seen.has(id) && !expected.has(id)) lost.push({ id, expected: initialJobTitle(id), found: undefined });
   return lost.sort((a, b) => a.id - b.id);
 }

@@ -31,12 +31,17 @@ export function formatSummary(summary: DemoSummary, s: Style): string {
     `  longest lock held:  ${summary.longestLock ? `${count(summary.longestLock.ms)} ms (${summary.longestLock.file})` : 'none'}`,
     `  slowest app write:  ${count(summary.slowestWriteMs)} ms`,
     ...summary.backfills.map(
-      (b) => `  backfill rate:      ${count(b.rowsPerSecond)} rows/s (${count(b.rows)} rows updated in ${seconds(b.ms)}, ${b.changeId} ${b.direction})`,
+      (b) =>
+        `  backfill rate:      ${count(b.rowsPerSecond)} rows/s (${count(b.rows)} rows updated in ${seconds(b.ms)}, ${b.changeId} ${b.direction})`,
     ),
     `  total time:         ${seconds(summary.totalMs)}`,
   ];
   for (const row of summary.lost.slice(0, 5)) {
-    lines.push(s.red(`  lost: id ${row.id} should hold ${JSON.stringify(row.expected)} but ${row.found === undefined ? 'the row is missing' : `holds ${JSON.stringify(row.found)}`}`));
+    lines.push(
+      s.red(
+        `  lost: id ${row.id} should hold ${JSON.stringify(row.expected)} but ${row.found === undefined ? 'the row is missing' : `holds ${JSON.stringify(row.found)}`}`,
+      ),
+    );
   }
   for (const error of summary.writeErrors) lines.push(s.red(`  failed: ${error}`));
   return `${lines.join('\n')}\n`;

@@ -66,20 +66,23 @@ interface Release {
 const releases: Release[] = [
   {
     name: '1.4.0',
-    title: 'phase 1, expand: the old app (writes job_title) keeps running while favourite_color is added, synced and backfilled',
+    title:
+      'phase 1, expand: the old app (writes job_title) keeps running while favourite_color is added, synced and backfilled',
     during: { versions: ['old'], newInserts: false },
     after: { versions: ['old'], newInserts: false },
   },
   {
     name: '1.5.0',
-    title: 'phase 2, switch: blue/green — old instances write job_title, new ones favourite_color, during and after the switch',
+    title:
+      'phase 2, switch: blue/green — old instances write job_title, new ones favourite_color, during and after the switch',
     // New instances only update until the switch commits; see docs/demo.md ("why new inserts wait for the switch").
     during: { versions: ['old', 'new'], newInserts: false },
     after: { versions: ['old', 'new'], newInserts: true },
   },
   {
     name: '1.6.0',
-    title: 'phase 3, contract: only new instances remain (their code no longer names job_title) while job_title is dropped',
+    title:
+      'phase 3, contract: only new instances remain (their code no longer names job_title) while job_title is dropped',
     during: { versions: ['new'], newInserts: true },
     after: { versions: ['new'], newInserts: true },
   },
@@ -93,7 +96,9 @@ const releases: Release[] = [
 export async function runDemo(options: DemoOptions): Promise<DemoResult> {
   const rows = options.rows ?? DEFAULT_DEMO_ROWS;
   if (!Number.isInteger(rows) || rows < 1 || rows > 50_000_000) {
-    throw new InputError(`--rows ${rows} is out of range`, { hint: 'give a whole number of rows between 1 and 50,000,000 (default 300,000)' });
+    throw new InputError(`--rows ${rows} is out of range`, {
+      hint: 'give a whole number of rows between 1 and 50,000,000 (default 300,000)',
+    });
   }
   const s = makeStyle(options.color);
   const write = options.write;
@@ -102,7 +107,8 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
   const say = (text: string) => write(`${text}\n`);
   const heading = (text: string) => say(`\n${s.bold(s.cyan(`== ${text}`))}`);
   const aborted = () => {
-    if (options.signal?.aborted) throw new PhasectlError('demo interrupted', { exitCode: options.signal.reason === 'SIGTERM' ? 143 : 130 });
+    if (options.signal?.aborted)
+      throw new PhasectlError('demo interrupted', { exitCode: options.signal.reason === 'SIGTERM' ? 143 : 130 });
   };
 
   say(s.bold(`phasectl demo: rename users.job_title → favourite_color in three releases, under live writes`));
@@ -131,12 +137,22 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
     await init({ projectDir });
 
     heading('plan rename users.job_title favourite_color');
-    const planned = await planRename({ projectDir: projectDir, target: 'public.users.job_title', newName: 'favourite_color', id: CHANGE_ID, databaseUrl: url });
+    const planned = await planRename({
+      projectDir: projectDir,
+      target: 'public.users.job_title',
+      newName: 'favourite_color',
+      id: CHANGE_ID,
+      databaseUrl: url,
+    });
     say(planned.plan.trimEnd());
 
     const instances = options.instances ?? 4;
     traffic = await startAppTraffic(url, { instances, rows, mix: releases[0]!.during });
-    say(s.dim(`\n${instances} application instances are writing (random updates and inserts), each remembering what it committed`));
+    say(
+      s.dim(
+        `\n${instances} application instances are writing (random updates and inserts), each remembering what it committed`,
+      ),
+    );
     await sleep(pauseMs, options.signal);
 
     const timings = runTimings();
@@ -147,7 +163,8 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
       heading(`release ${release.name} — ${release.title}`);
       traffic.setMix(release.during);
       const advanced = await advance({ projectDir: projectDir, release: release.name });
-      if (advanced.kind !== 'advanced') throw new PhasectlError(`advance ${release.name} did nothing: ${advanced.message}`, { exitCode: 3 });
+      if (advanced.kind !== 'advanced')
+        throw new PhasectlError(`advance ${release.name} did nothing: ${advanced.message}`, { exitCode: 3 });
       say(`phasectl advance --release ${release.name}: ${advanced.written.length} files written`);
       await showMigrations(projectDir, advanced.written, options.showSql === true, say, s);
       say(`phasectl migrate`);
@@ -157,7 +174,8 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
         options.onRunnerEvent?.(event);
         printer(event);
         // The switch committed: the new release's inserts are safe from here on.
-        if (event.type === 'file-done' && /_p2_\d+_switch\.up\.sql$/.test(event.file)) currentTraffic.setMix(release.after);
+        if (event.type === 'file-done' && /_p2_\d+_switch\.up\.sql$/.test(event.file))
+          currentTraffic.setMix(release.after);
       };
       const result = await migrate({ databaseUrl: url, projectDir, log, signal: options.signal });
       say(s.green(`  applied ${result.applied.length} file(s)`));
@@ -167,9 +185,19 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
 
     heading('checking every row');
     await traffic.stop();
-    const surviving = await query<{ id: string; value: string | null }>(url, 'SELECT id, favourite_color AS value FROM public.users');
-    const lost = findLostWrites(surviving.map((row) => ({ id: Number(row.id), value: row.value })), traffic.expected, rows);
-    const columns = await query<{ column_name: string }>(url, `SELECT column_name FROM information_schema.columns WHERE table_schema = 'public' AND table_name = 'users' ORDER BY ordinal_position`);
+    const surviving = await query<{ id: string; value: string | null }>(
+      url,
+      'SELECT id, favourite_color AS value FROM public.users',
+    );
+    const lost = findLostWrites(
+      surviving.map((row) => ({ id: Number(row.id), value: row.value })),
+      traffic.expected,
+      rows,
+    );
+    const columns = await query<{ column_name: string }>(
+      url,
+      `SELECT column_name FROM information_schema.columns WHERE table_schema = 'public' AND table_name = 'users' ORDER BY ordinal_position`,
+    );
     say(`public.users now has columns: ${columns.map((c) => c.column_name).join(', ')}`);
     const summary: DemoSummary = {
       updates: traffic.writes.updates,
@@ -196,11 +224,19 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
 }
 
 /** Prints each written up migration: its name and key statements, or its full SQL. */
-async function showMigrations(projectDir: string, written: string[], full: boolean, say: (text: string) => void, s: ReturnType<typeof makeStyle>): Promise<void> {
+async function showMigrations(
+  projectDir: string,
+  written: string[],
+  full: boolean,
+  say: (text: string) => void,
+  s: ReturnType<typeof makeStyle>,
+): Promise<void> {
   for (const path of written.filter((p) => p.startsWith('db/migrations/') && p.endsWith('.up.sql')).sort()) {
     const text = await readFile(join(projectDir, path), 'utf8');
     const transactional = /transaction=true/.test(text.split('\n', 1)[0] ?? '');
-    say(`  ${s.bold(path.slice('db/migrations/'.length))}${s.dim(transactional ? '  (one transaction)' : '  (outside a transaction)')}`);
+    say(
+      `  ${s.bold(path.slice('db/migrations/'.length))}${s.dim(transactional ? '  (one transaction)' : '  (outside a transaction)')}`,
+    );
     if (full) say(text.trimEnd().replace(/^/gm, '    '));
     else for (const line of keyStatements(text)) say(s.dim(`    ${line}`));
   }

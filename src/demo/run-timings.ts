@@ -48,7 +48,13 @@ export function runTimings(now: () => number = () => performance.now()) {
           const ms = Math.max(1, now() - backfill.start);
           // Rows rewritten (rows already in sync are skipped cheaply and not counted).
           const rows = event.rowsDone;
-          backfills.push({ changeId: event.changeId, direction: event.direction, rows, ms, rowsPerSecond: (rows * 1000) / ms });
+          backfills.push({
+            changeId: event.changeId,
+            direction: event.direction,
+            rows,
+            ms,
+            rowsPerSecond: (rows * 1000) / ms,
+          });
         }
         backfill = undefined;
         break;
@@ -62,7 +68,10 @@ export function runTimings(now: () => number = () => performance.now()) {
     locks,
     backfills,
     longestLock(): LongestLock | undefined {
-      return locks.reduce<LongestLock | undefined>((longest, lock) => (!longest || lock.ms > longest.ms ? lock : longest), undefined);
+      return locks.reduce<LongestLock | undefined>(
+        (longest, lock) => (!longest || lock.ms > longest.ms ? lock : longest),
+        undefined,
+      );
     },
   };
 }

@@ -1,7 +1,12 @@
 import { splitStatements } from '../sql/split-statements.js';
 
 /** Statements every phasectl file repeats (timeouts, the state schema, the phase record): not worth showing. */
-const boilerplate = [/^SET (LOCAL )?(lock_timeout|statement_timeout)\b/i, /^CREATE SCHEMA IF NOT EXISTS phasectl\b/i, /^CREATE TABLE IF NOT EXISTS phasectl\./i, /^INSERT INTO phasectl\.changes\b/i];
+const boilerplate = [
+  /^SET (LOCAL )?(lock_timeout|statement_timeout)\b/i,
+  /^CREATE SCHEMA IF NOT EXISTS phasectl\b/i,
+  /^CREATE TABLE IF NOT EXISTS phasectl\./i,
+  /^INSERT INTO phasectl\.changes\b/i,
+];
 
 /**
  * The key statements of a migration file, one line each, for people watching the demo: the first line

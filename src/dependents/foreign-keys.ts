@@ -28,9 +28,16 @@ export interface ForeignKeyPlan {
 }
 
 /** The copies phase 1 adds onto column `to` (and phase 3 keeps). */
-export function foreignKeysOnNewColumn(keys: readonly ReferencingForeignKey[], from: string, to: string, where: string): ForeignKeyPlan[] {
+export function foreignKeysOnNewColumn(
+  keys: readonly ReferencingForeignKey[],
+  from: string,
+  to: string,
+  where: string,
+): ForeignKeyPlan[] {
   return keys.map((key) => {
-    const { body, wasValid } = withoutNotValid(referencedColumnRenamed(key.definition, from, to, `${where}: foreign key ${key.name}`));
+    const { body, wasValid } = withoutNotValid(
+      referencedColumnRenamed(key.definition, from, to, `${where}: foreign key ${key.name}`),
+    );
     return {
       schema: key.schema,
       table: key.table,
@@ -80,10 +87,14 @@ export function referencedColumnRenamed(definition: string, from: string, to: st
     const tokens = scanTokens(sql);
     const references = tokens.findIndex((token) => token.text.toLowerCase() === 'references');
     const open = tokens.findIndex((token, index) => index > references && token.text === '(');
-    if (references < 0 || open < 0) throw new SqlParseError(`no REFERENCES … (columns) in ${JSON.stringify(definition)}`);
+    if (references < 0 || open < 0)
+      throw new SqlParseError(`no REFERENCES … (columns) in ${JSON.stringify(definition)}`);
     const close = tokens.findIndex((token, index) => index > open && token.text === ')');
     const hits = tokens.slice(open + 1, close).filter((token) => denotedName(token.text) === from);
-    const renamed = hits.reduceRight((text, token) => text.slice(0, token.start) + quoteIdentLikePostgres(to) + text.slice(token.end), sql);
+    const renamed = hits.reduceRight(
+      (text, token) => text.slice(0, token.start) + quoteIdentLikePostgres(to) + text.slice(token.end),
+      sql,
+    );
     const expected = parseStatement(sql) as ConstraintTree;
     const attributes = constraintOf(expected).pk_attrs ?? [];
     for (const attribute of attributes) if (attribute.String?.sval === from) attribute.String.sval = to;
@@ -100,7 +111,9 @@ export function referencedColumnRenamed(definition: string, from: string, to: st
 }
 
 interface ConstraintTree {
-  AlterTableStmt?: { cmds?: Array<{ AlterTableCmd?: { def?: { Constraint?: { pk_attrs?: Array<{ String?: { sval?: string } }> } } } }> };
+  AlterTableStmt?: {
+    cmds?: Array<{ AlterTableCmd?: { def?: { Constraint?: { pk_attrs?: Array<{ String?: { sval?: string } }> } } } }>;
+  };
 }
 
 function constraintOf(tree: ConstraintTree) {
@@ -117,5 +130,7 @@ function denotedName(text: string): string {
 /** Plan's note: the foreign keys phasectl carries onto the new column. */
 export function foreignKeyNotes(keys: readonly ReferencingForeignKey[], to: string): string[] {
   if (keys.length === 0) return [];
-  return [`carried: foreign key ${keys.map((key) => `${key.name} on ${key.schema}.${key.table}`).join(', ')} — copied onto ${to} in phase 1 (NOT VALID, then validated), the original dropped in phase 3`];
+  return [
+    `carried: foreign key ${keys.map((key) => `${key.name} on ${key.schema}.${key.table}`).join(', ')} — copied onto ${to} in phase 1 (NOT VALID, then validated), the original dropped in phase 3`,
+  ];
 }

@@ -50,8 +50,14 @@ function sqlBodyMention(source: string, target: ColumnOfTable): { line: number }
 function plpgsqlMention(body: BodyFacts, target: ColumnOfTable): { line: number } | undefined {
   const tag = dollarTag(body.source);
   // PL/pgSQL checks RETURN against the declared result (a value, none, NEXT/QUERY): try the shapes in turn.
-  const results = body.returnsTrigger ? ['RETURNS trigger'] : ['RETURNS record', 'RETURNS void', 'RETURNS SETOF record'];
-  const parsed = firstParse(results.map((result) => `CREATE FUNCTION phasectl_probe() ${result} LANGUAGE plpgsql AS ${tag}${body.source}${tag}`));
+  const results = body.returnsTrigger
+    ? ['RETURNS trigger']
+    : ['RETURNS record', 'RETURNS void', 'RETURNS SETOF record'];
+  const parsed = firstParse(
+    results.map(
+      (result) => `CREATE FUNCTION phasectl_probe() ${result} LANGUAGE plpgsql AS ${tag}${body.source}${tag}`,
+    ),
+  );
   const records = body.returnsTrigger && body.recordsMayBeTable ? ['new', 'old'] : [];
   let found: { line: number } | undefined;
   const visit = (node: unknown, line: number): void => {
@@ -63,7 +69,10 @@ function plpgsqlMention(body: BodyFacts, target: ColumnOfTable): { line: number 
     const record = node as Record<string, unknown>;
     const here = typeof record.lineno === 'number' && record.lineno > 0 ? record.lineno : line;
     const expression = record.PLpgSQL_expr as { query?: string; parseMode?: number } | undefined;
-    if (expression?.query !== undefined && expressionNamesColumn(expression.query, expression.parseMode ?? 0, target, records)) {
+    if (
+      expression?.query !== undefined &&
+      expressionNamesColumn(expression.query, expression.parseMode ?? 0, target, records)
+    ) {
       found = { line: here };
       return;
     }
@@ -98,7 +107,10 @@ function expressionNamesColumn(query: string, parseMode: number, target: ColumnO
     const tokens = scanTokens(query);
     const operator = tokens.findIndex((token) => token.text === ':=' || token.text === '=');
     if (operator > 0) {
-      const assigned = tokens.slice(0, operator).filter((token) => token.text !== '.').map((token) => unquote(token.text));
+      const assigned = tokens
+        .slice(0, operator)
+        .filter((token) => token.text !== '.')
+        .map((token) => unquote(token.text));
       if (assigned.length > 1 && assigned.at(-1) === target.column && records.includes(assigned.at(-2)!)) return true;
       return statementsName(`SELECT ${query.slice(tokens[operator]!.end)}`, target, records);
     }
@@ -136,15 +148,33 @@ export function statementNamesColumn(tree: unknown, target: ColumnOfTable, recor
       }
     }
     const columnRef = record.ColumnRef as { fields?: unknown[] } | undefined;
-    if (columnRef?.fields) references.push(columnRef.fields.map((field) => (field as { String?: { sval?: string } }).String?.sval ?? '*'));
+    if (columnRef?.fields)
+      references.push(columnRef.fields.map((field) => (field as { String?: { sval?: string } }).String?.sval ?? '*'));
     const constant = (record.A_Const as { sval?: { sval?: string } } | undefined)?.sval?.sval;
     if (constant !== undefined && textMention(constant, target.column)) hit = true;
     for (const statement of ['InsertStmt', 'UpdateStmt'] as const) {
-      const write = record[statement] as { relation?: RangeVarNode; cols?: unknown[]; targetList?: unknown[]; onConflictClause?: { targetList?: unknown[] } } | undefined;
+      const write = record[statement] as
+        | {
+            relation?: RangeVarNode;
+            cols?: unknown[];
+            targetList?: unknown[];
+            onConflictClause?: { targetList?: unknown[] };
+          }
+        | undefined;
       const relation = write?.relation;
-      if (!write || relation?.relname !== target.table || (relation.schemaname !== undefined && relation.schemaname !== target.schema)) continue;
-      const targets = [...(write.cols ?? []), ...(statement === 'UpdateStmt' ? (write.targetList ?? []) : []), ...(write.onConflictClause?.targetList ?? [])];
-      if (targets.some((item) => (item as { ResTarget?: { name?: string } }).ResTarget?.name === target.column)) hit = true;
+      if (
+        !write ||
+        relation?.relname !== target.table ||
+        (relation.schemaname !== undefined && relation.schemaname !== target.schema)
+      )
+        continue;
+      const targets = [
+        ...(write.cols ?? []),
+        ...(statement === 'UpdateStmt' ? (write.targetList ?? []) : []),
+        ...(write.onConflictClause?.targetList ?? []),
+      ];
+      if (targets.some((item) => (item as { ResTarget?: { name?: string } }).ResTarget?.name === target.column))
+        hit = true;
     }
     for (const value of Object.values(record)) visit(value);
   };
@@ -161,7 +191,9 @@ export function statementNamesColumn(tree: unknown, target: ColumnOfTable, recor
 /** The column's name as a word of `text` (any case for a plain name, else its quoted form): what phase 3's guard matches. */
 export function textMention(text: string, column: string): { line: number } | undefined {
   const plain = /^[a-z_\u0080-\u{10FFFF}][a-z0-9_$\u0080-\u{10FFFF}]*$/u.test(column);
-  const pattern = plain ? new RegExp(`(^|[^\\p{L}\\p{N}_$])${escapeRegExp(column)}([^\\p{L}\\p{N}_$]|$)`, 'iu') : new RegExp(escapeRegExp(`"${column.replace(/"/g, '""')}"`), 'u');
+  const pattern = plain
+    ? new RegExp(`(^|[^\\p{L}\\p{N}_$])${escapeRegExp(column)}([^\\p{L}\\p{N}_$]|$)`, 'iu')
+    : new RegExp(escapeRegExp(`"${column.replace(/"/g, '""')}"`), 'u');
   const match = pattern.exec(text);
   return match ? { line: text.slice(0, match.index + (plain ? match[1]!.length : 0)).split('\n').length } : undefined;
 }

@@ -13,10 +13,20 @@ import { bodyNamesColumn, type ColumnOfTable } from './function-body.js';
 export function judgeFunctions(sources: readonly FunctionSource[], target: ColumnOfTable): DependentFunction[] {
   return sources.map((source) => {
     const mention = bodyNamesColumn(
-      { language: source.language, source: source.source, returnsTrigger: source.returnsTrigger, recordsMayBeTable: source.onThisTable || !source.onOtherTable },
+      {
+        language: source.language,
+        source: source.source,
+        returnsTrigger: source.returnsTrigger,
+        recordsMayBeTable: source.onThisTable || !source.onOtherTable,
+      },
       target,
     );
-    return { name: source.name, fingerprint: source.fingerprint, namesColumn: mention !== undefined, ...(mention ? { line: mention.line } : {}) };
+    return {
+      name: source.name,
+      fingerprint: source.fingerprint,
+      namesColumn: mention !== undefined,
+      ...(mention ? { line: mention.line } : {}),
+    };
   });
 }
 
@@ -36,7 +46,12 @@ export function exemptionMark(changeId: string): string {
 }
 
 /** Context of the shared `guard-functions` partial (phase 3): refuse while a function's body mentions `column`. */
-export function functionGuard(changeId: string, column: string, replacement: string, functions: readonly DependentFunction[]) {
+export function functionGuard(
+  changeId: string,
+  column: string,
+  replacement: string,
+  functions: readonly DependentFunction[],
+) {
   const cleared = functions.filter((fn) => !fn.namesColumn).map((fn) => `${fn.fingerprint} ${fn.name}`);
   return {
     functionGuardColumn: column,

@@ -32,10 +32,25 @@ export function renameDependentSteps(change: RenameChange): RenameDependentSteps
     if (plans.length === 0) return [];
     const toValidate = plans.filter((plan) => plan.validate);
     return [
-      { name: names.add, summary: `point the foreign keys that reference ${from} at ${column} (NOT VALID: no scan)`, transaction: true, template: 'foreign-keys', context: { foreignKeys: plans } },
+      {
+        name: names.add,
+        summary: `point the foreign keys that reference ${from} at ${column} (NOT VALID: no scan)`,
+        transaction: true,
+        template: 'foreign-keys',
+        context: { foreignKeys: plans },
+      },
       ...(toValidate.length === 0
         ? []
-        : [{ name: names.validate, summary: `validate those foreign keys on ${column} (scans, writes continue)`, transaction: true, scan: true, template: 'validate-foreign-keys', context: { foreignKeys: toValidate } }]),
+        : [
+            {
+              name: names.validate,
+              summary: `validate those foreign keys on ${column} (scans, writes continue)`,
+              transaction: true,
+              scan: true,
+              template: 'validate-foreign-keys',
+              context: { foreignKeys: toValidate },
+            },
+          ]),
     ];
   };
   return {
@@ -49,12 +64,20 @@ export function renameDependentSteps(change: RenameChange): RenameDependentSteps
               summary: `drop the foreign keys phase 1 pointed at ${to}`,
               transaction: true,
               template: 'drop-foreign-keys',
-              context: { foreignKeys: copies.map((plan) => ({ ...plan, comment: `intended drop: foreign key ${plan.name}, added by phase 1.` })) },
+              context: {
+                foreignKeys: copies.map((plan) => ({
+                  ...plan,
+                  comment: `intended drop: foreign key ${plan.name}, added by phase 1.`,
+                })),
+              },
             },
           ],
     contract: {
       recreateTriggers: triggerSwaps(triggers, from, to, where, 'contract'),
-      dropForeignKeys: originals.map((plan) => ({ ...plan, comment: `intended drop: foreign key ${plan.name} on ${from}; its copy on ${to} holds since phase 1.` })),
+      dropForeignKeys: originals.map((plan) => ({
+        ...plan,
+        comment: `intended drop: foreign key ${plan.name} on ${from}; its copy on ${to} holds since phase 1.`,
+      })),
       functionGuard: change.dependents !== undefined,
       ...functionGuard(change.id, from, to, change.dependents?.functions ?? []),
     },
@@ -62,7 +85,15 @@ export function renameDependentSteps(change: RenameChange): RenameDependentSteps
       ...addSteps({ add: 'restore-foreign-keys', validate: 'restore-validate-foreign-keys' }, originals, from),
       ...(triggers.length === 0
         ? []
-        : [{ name: 'restore-triggers', summary: `re-create the triggers that named ${from} on it again`, transaction: true, template: 'restore-triggers', context: { triggers: triggerSwaps(triggers, from, to, where, 'restore') } }]),
+        : [
+            {
+              name: 'restore-triggers',
+              summary: `re-create the triggers that named ${from} on it again`,
+              transaction: true,
+              template: 'restore-triggers',
+              context: { triggers: triggerSwaps(triggers, from, to, where, 'restore') },
+            },
+          ]),
     ],
     newForeignKeys: copies,
   };

@@ -21,7 +21,8 @@ function columnPlaces(tree: unknown, column: string): Set<string> {
   if (!statement) throw new SqlParseError('not a CREATE TRIGGER statement');
   for (const list of ['columns', 'args'] as const) {
     (statement[list] ?? []).forEach((item, index) => {
-      if ((item as { String?: { sval?: string } }).String?.sval === column) places.add(JSON.stringify(['CreateTrigStmt', list, index, 'String', 'sval']));
+      if ((item as { String?: { sval?: string } }).String?.sval === column)
+        places.add(JSON.stringify(['CreateTrigStmt', list, index, 'String', 'sval']));
     });
   }
   const visit = (node: unknown, path: Array<string | number>): void => {
@@ -29,7 +30,11 @@ function columnPlaces(tree: unknown, column: string): Set<string> {
     if (Array.isArray(node)) return node.forEach((item, index) => visit(item, [...path, index]));
     const record = node as Record<string, unknown>;
     const fields = (record.ColumnRef as { fields?: Array<{ String?: { sval?: string } }> } | undefined)?.fields;
-    if (fields?.length === 2 && ['new', 'old'].includes(fields[0]?.String?.sval ?? '') && fields[1]?.String?.sval === column) {
+    if (
+      fields?.length === 2 &&
+      ['new', 'old'].includes(fields[0]?.String?.sval ?? '') &&
+      fields[1]?.String?.sval === column
+    ) {
       places.add(JSON.stringify([...path, 'ColumnRef', 'fields', 1, 'String', 'sval']));
     }
     for (const [key, value] of Object.entries(record)) visit(value, [...path, key]);
@@ -55,17 +60,29 @@ export function triggerOnColumn(definition: string, from: string, to: string, wh
     const literal = (name: string) => `'${name.replace(/'/g, "''")}'`;
     const replacements: Array<{ start: number; end: number; text: string }> = [];
     for (const token of scanTokens(definition)) {
-      const asName = token.text.startsWith('"') ? token.text.slice(1, -1).replace(/""/g, '"') : token.text.toLowerCase();
-      const text = token.text === literal(from) ? literal(to) : asName === from && !token.text.startsWith("'") ? quoteIdentLikePostgres(to) : undefined;
+      const asName = token.text.startsWith('"')
+        ? token.text.slice(1, -1).replace(/""/g, '"')
+        : token.text.toLowerCase();
+      const text =
+        token.text === literal(from)
+          ? literal(to)
+          : asName === from && !token.text.startsWith("'")
+            ? quoteIdentLikePostgres(to)
+            : undefined;
       if (text === undefined) continue;
       const probed = parseOrUndefined(definition.slice(0, token.start) + text + definition.slice(token.end));
       const changed = probed === undefined ? undefined : differingLeaves(original, probed, []);
-      if (changed?.length === 1 && wanted.has(changed[0]!)) replacements.push({ start: token.start, end: token.end, text });
+      if (changed?.length === 1 && wanted.has(changed[0]!))
+        replacements.push({ start: token.start, end: token.end, text });
     }
-    const rewritten = replacements.reduceRight((sql, item) => sql.slice(0, item.start) + item.text + sql.slice(item.end), definition);
+    const rewritten = replacements.reduceRight(
+      (sql, item) => sql.slice(0, item.start) + item.text + sql.slice(item.end),
+      definition,
+    );
     const expected = structuredClone(original) as Record<string, unknown>;
     for (const place of wanted) setAt(expected, JSON.parse(place) as Array<string | number>, to);
-    if (!isDeepStrictEqual(parseStatement(rewritten), expected)) throw new SqlParseError(`could not point ${JSON.stringify(definition)} at ${to}`);
+    if (!isDeepStrictEqual(parseStatement(rewritten), expected))
+      throw new SqlParseError(`could not point ${JSON.stringify(definition)} at ${to}`);
     return orReplace(rewritten);
   } catch (error) {
     if (!(error instanceof SqlParseError)) throw error;
@@ -85,13 +102,25 @@ export function orReplace(definition: string): string {
 }
 
 /** Context of the re-create partial for each recorded trigger: the expected text now, and the one to install. */
-export function triggerSwaps(triggers: readonly DependentTrigger[], from: string, to: string, where: string, direction: 'contract' | 'restore') {
+export function triggerSwaps(
+  triggers: readonly DependentTrigger[],
+  from: string,
+  to: string,
+  where: string,
+  direction: 'contract' | 'restore',
+) {
   return triggers.map((trigger) => {
     const onNew = triggerOnColumn(trigger.definition, from, to, `${where}: trigger ${trigger.name}`);
     const installed = onNew.replace(/^CREATE OR REPLACE TRIGGER/, 'CREATE TRIGGER');
     return direction === 'contract'
       ? { name: trigger.name, expected: trigger.definition, install: onNew, installed, column: to }
-      : { name: trigger.name, expected: installed, install: orReplace(trigger.definition), installed: trigger.definition, column: from };
+      : {
+          name: trigger.name,
+          expected: installed,
+          install: orReplace(trigger.definition),
+          installed: trigger.definition,
+          column: from,
+        };
   });
 }
 
@@ -106,11 +135,15 @@ function parseOrUndefined(sql: string): unknown {
 /** Paths of the string leaves where two trees of the same shape differ; undefined when their shapes differ. */
 function differingLeaves(a: unknown, b: unknown, path: Array<string | number>): string[] | undefined {
   if (typeof a === 'string' && typeof b === 'string') return a === b ? [] : [JSON.stringify(path)];
-  if (a === null || b === null || typeof a !== 'object' || typeof b !== 'object') return isDeepStrictEqual(a, b) ? [] : undefined;
+  if (a === null || b === null || typeof a !== 'object' || typeof b !== 'object')
+    return isDeepStrictEqual(a, b) ? [] : undefined;
   const keys = new Set([...Object.keys(a), ...Object.keys(b)]);
   const found: string[] = [];
   for (const key of keys) {
-    const inner = differingLeaves((a as Record<string, unknown>)[key], (b as Record<string, unknown>)[key], [...path, Array.isArray(a) ? Number(key) : key]);
+    const inner = differingLeaves((a as Record<string, unknown>)[key], (b as Record<string, unknown>)[key], [
+      ...path,
+      Array.isArray(a) ? Number(key) : key,
+    ]);
     if (inner === undefined) return undefined;
     found.push(...inner);
   }

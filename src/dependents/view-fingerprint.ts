@@ -3,4 +3,5 @@
  * recomputes (src/dependents/views.ts computes the same from the record). Both read it with
  * `search_path = pg_catalog, pg_temp`, where pg_get_viewdef qualifies every name.
  */
-export const VIEW_FINGERPRINT_SQL = "pg_catalog.md5(pg_catalog.pg_get_viewdef(c.oid) || E'\\n' || COALESCE(pg_catalog.array_to_string(c.reloptions, ','), ''))";
+export const VIEW_FINGERPRINT_SQL =
+  "pg_catalog.md5(pg_catalog.pg_get_viewdef(c.oid) || E'\\n' || COALESCE(pg_catalog.array_to_string(c.reloptions, ','), ''))";

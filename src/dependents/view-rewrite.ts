@@ -51,7 +51,8 @@ export function repointViewQuery(query: string, rename: ViewColumnRename): strin
   const located = locatedTree(sql);
   const original = parseStatement(sql);
   // The text goes verbatim after `CREATE OR REPLACE VIEW … AS`: a query and nothing else.
-  if (!(original as { SelectStmt?: unknown }).SelectStmt) throw new SqlParseError('the view definition is not a SELECT');
+  if (!(original as { SelectStmt?: unknown }).SelectStmt)
+    throw new SqlParseError('the view definition is not a SELECT');
   const expected = structuredClone(original);
   const tokens = scanTokens(sql);
   const charOffset = byteToCharOffsets(sql);
@@ -73,13 +74,17 @@ export function repointViewQuery(query: string, rename: ViewColumnRename): strin
   };
 
   const resolve = (columnRef: Node, path: Path, scopes: RangeEntry[][]): void => {
-    const names = (columnRef.fields as unknown[]).map((field) => (field as { String?: { sval?: string } }).String?.sval);
+    const names = (columnRef.fields as unknown[]).map(
+      (field) => (field as { String?: { sval?: string } }).String?.sval,
+    );
     const star = (columnRef.fields as Node[]).some((field) => 'A_Star' in field);
     const last = names.length - 1;
     if (star) {
       const qualifier = names[last - 1];
       if (qualifier !== undefined && innermost(scopes, qualifier)?.target) {
-        throw new SqlParseError(`the view reads whole rows of ${rename.table} (${qualifier}.*): their shape changes with the column`);
+        throw new SqlParseError(
+          `the view reads whole rows of ${rename.table} (${qualifier}.*): their shape changes with the column`,
+        );
       }
       return;
     }
@@ -92,7 +97,9 @@ export function repointViewQuery(query: string, rename: ViewColumnRename): strin
           return;
         }
         if (level.length > 0 && scopes.some((outer) => outer.some((entry) => entry.target))) {
-          throw new SqlParseError(`the view names ${rename.column} without a table where it could belong to another relation`);
+          throw new SqlParseError(
+            `the view names ${rename.column} without a table where it could belong to another relation`,
+          );
         }
       }
       return;
@@ -126,7 +133,9 @@ export function repointViewQuery(query: string, rename: ViewColumnRename): strin
       visitSelect(select.larg as Node, [...path, 'larg'], scopes);
       visitSelect(select.rarg as Node, [...path, 'rarg'], scopes);
       // ORDER BY of a UNION names its output columns (kept by the AS added in each branch), never the table.
-      for (const key of ['sortClause', 'limitOffset', 'limitCount']) if (select[key]) visit(select[key], [...path, key], [...scopes, [{ refname: '', target: false, schemaQualified: false }]]);
+      for (const key of ['sortClause', 'limitOffset', 'limitCount'])
+        if (select[key])
+          visit(select[key], [...path, key], [...scopes, [{ refname: '', target: false, schemaQualified: false }]]);
       return;
     }
     const level = rangeEntries((select.fromClause as unknown[] | undefined) ?? [], rename);
@@ -140,7 +149,8 @@ export function repointViewQuery(query: string, rename: ViewColumnRename): strin
     currentSelect = outerSelect;
     ((select.targetList as Node[] | undefined) ?? []).forEach((item, index) => {
       const target = item.ResTarget as Node | undefined;
-      if (target && target.name === undefined) unnamedTargets.push({ path: [...path, 'targetList', index, 'ResTarget'], node: target });
+      if (target && target.name === undefined)
+        unnamedTargets.push({ path: [...path, 'targetList', index, 'ResTarget'], node: target });
     });
   };
 
@@ -149,9 +159,13 @@ export function repointViewQuery(query: string, rename: ViewColumnRename): strin
   // A bare reference renamed in a select that also outputs a column of the new name would then mean that output
   // column in ORDER BY / GROUP BY.
   for (const { select } of bareLevels) {
-    const outputs = ((select.targetList as Node[] | undefined) ?? []).map((item) => (item.ResTarget as Node | undefined)?.name ?? figureName((item.ResTarget as Node | undefined)?.val));
+    const outputs = ((select.targetList as Node[] | undefined) ?? []).map(
+      (item) => (item.ResTarget as Node | undefined)?.name ?? figureName((item.ResTarget as Node | undefined)?.val),
+    );
     if (outputs.includes(rename.newName)) {
-      throw new SqlParseError(`the view has an output column named ${rename.newName} beside a bare reference to ${rename.column}`);
+      throw new SqlParseError(
+        `the view has an output column named ${rename.newName} beside a bare reference to ${rename.column}`,
+      );
     }
   }
   for (const { path, node } of unnamedTargets) {
@@ -162,9 +176,13 @@ export function repointViewQuery(query: string, rename: ViewColumnRename): strin
     edits.push({ start: end, end, text: ` AS ${quoteIdentLikePostgres(before)}` });
     (getAt(expected, path) as Node).name = before;
   }
-  const result = edits.sort((a, b) => b.start - a.start).reduce((text, edit) => text.slice(0, edit.start) + edit.text + text.slice(edit.end), sql);
+  const result = edits
+    .sort((a, b) => b.start - a.start)
+    .reduce((text, edit) => text.slice(0, edit.start) + edit.text + text.slice(edit.end), sql);
   if (!isDeepStrictEqual(withoutOffsets(parseStatement(result)), withoutOffsets(expected))) {
-    throw new SqlParseError(`could not re-point the view from ${rename.column} to ${rename.newName} (got ${JSON.stringify(result)})`);
+    throw new SqlParseError(
+      `could not re-point the view from ${rename.column} to ${rename.newName} (got ${JSON.stringify(result)})`,
+    );
   }
   return result;
 }
@@ -174,21 +192,41 @@ function rangeEntries(fromClause: unknown[], rename: ViewColumnRename): RangeEnt
   const entries: RangeEntry[] = [];
   const add = (item: Node): void => {
     if (item.RangeVar) {
-      const range = item.RangeVar as { schemaname?: string; relname: string; alias?: { aliasname: string; colnames?: unknown[] } };
+      const range = item.RangeVar as {
+        schemaname?: string;
+        relname: string;
+        alias?: { aliasname: string; colnames?: unknown[] };
+      };
       const target = range.relname === rename.table && range.schemaname === rename.schema;
-      if (target && range.alias?.colnames) throw new SqlParseError(`the view renames the columns of ${rename.table} by position (${range.alias.aliasname}(…))`);
-      entries.push({ refname: range.alias?.aliasname ?? range.relname, target, schemaQualified: range.alias === undefined && range.schemaname !== undefined });
+      if (target && range.alias?.colnames)
+        throw new SqlParseError(
+          `the view renames the columns of ${rename.table} by position (${range.alias.aliasname}(…))`,
+        );
+      entries.push({
+        refname: range.alias?.aliasname ?? range.relname,
+        target,
+        schemaQualified: range.alias === undefined && range.schemaname !== undefined,
+      });
     } else if (item.JoinExpr) {
-      const join = item.JoinExpr as Node & { usingClause?: unknown[]; isNatural?: boolean; alias?: { aliasname: string } };
+      const join = item.JoinExpr as Node & {
+        usingClause?: unknown[];
+        isNatural?: boolean;
+        alias?: { aliasname: string };
+      };
       const before = entries.length;
       add(join.larg as Node);
       add(join.rarg as Node);
       const joinsTarget = entries.slice(before).some((entry) => entry.target);
-      if (joinsTarget && join.isNatural) throw new SqlParseError(`the view joins ${rename.table} with NATURAL JOIN: which columns join would change`);
-      if (joinsTarget && join.usingClause?.some((name) => (name as { String?: { sval?: string } }).String?.sval === rename.column)) {
+      if (joinsTarget && join.isNatural)
+        throw new SqlParseError(`the view joins ${rename.table} with NATURAL JOIN: which columns join would change`);
+      if (
+        joinsTarget &&
+        join.usingClause?.some((name) => (name as { String?: { sval?: string } }).String?.sval === rename.column)
+      ) {
         throw new SqlParseError(`the view joins ${rename.table} USING (${rename.column})`);
       }
-      if (joinsTarget && join.alias) throw new SqlParseError(`the view names a join over ${rename.table} (${join.alias.aliasname})`);
+      if (joinsTarget && join.alias)
+        throw new SqlParseError(`the view names a join over ${rename.table} (${join.alias.aliasname})`);
       if (join.alias) entries.push({ refname: join.alias.aliasname, target: false, schemaQualified: false });
     } else if (item.RangeTableSample) {
       add((item.RangeTableSample as Node).relation as Node);
@@ -231,7 +269,22 @@ function figureName(node: unknown): string | undefined {
   return undefined;
 }
 
-const ENDS_ITEM = new Set(['from', 'where', 'group', 'having', 'window', 'order', 'limit', 'offset', 'fetch', 'union', 'intersect', 'except', 'into', 'for']);
+const ENDS_ITEM = new Set([
+  'from',
+  'where',
+  'group',
+  'having',
+  'window',
+  'order',
+  'limit',
+  'offset',
+  'fetch',
+  'union',
+  'intersect',
+  'except',
+  'into',
+  'for',
+]);
 
 /** Where the select-list item starting at `start` ends: before the `,` or clause keyword that follows it at its depth. */
 function expressionEnd(tokens: SqlToken[], start: number, length: number): number {
@@ -243,7 +296,12 @@ function expressionEnd(tokens: SqlToken[], start: number, length: number): numbe
     const word = token.text.toLowerCase();
     if (word === '(' || word === '[') depth++;
     else if (word === ')' || word === ']') depth--;
-    const ends = depth < 0 || (depth === 0 && (word === ',' || word === ';' || (ENDS_ITEM.has(word) && !(word === 'from' && previous?.text.toLowerCase() === 'distinct'))));
+    const ends =
+      depth < 0 ||
+      (depth === 0 &&
+        (word === ',' ||
+          word === ';' ||
+          (ENDS_ITEM.has(word) && !(word === 'from' && previous?.text.toLowerCase() === 'distinct'))));
     if (ends) return previous?.end ?? start;
     previous = token;
     end = token.end;
@@ -268,7 +326,8 @@ function byteToCharOffsets(sql: string): (byte: number) => number {
 /** The name a scanner token spells (quoted exactly, bare folded to lower case). */
 function denotedName(token: SqlToken): string | undefined {
   if (token.text.startsWith('"')) return token.text.slice(1, -1).replace(/""/g, '"');
-  if (/^[A-Za-z_\u0080-\uffff][A-Za-z0-9_$\u0080-\uffff]*$/.test(token.text)) return token.text.replace(/[A-Z]/g, (c) => c.toLowerCase());
+  if (/^[A-Za-z_\u0080-\uffff][A-Za-z0-9_$\u0080-\uffff]*$/.test(token.text))
+    return token.text.replace(/[A-Z]/g, (c) => c.toLowerCase());
   return undefined;
 }
 
@@ -289,5 +348,9 @@ const OFFSET_KEYS = new Set(['list_start', 'list_end', 'rexpr_list_start', 'rexp
 function withoutOffsets(node: unknown): unknown {
   if (Array.isArray(node)) return node.map(withoutOffsets);
   if (node === null || typeof node !== 'object') return node;
-  return Object.fromEntries(Object.entries(node).filter(([key]) => !OFFSET_KEYS.has(key)).map(([key, value]) => [key, withoutOffsets(value)]));
+  return Object.fromEntries(
+    Object.entries(node)
+      .filter(([key]) => !OFFSET_KEYS.has(key))
+      .map(([key, value]) => [key, withoutOffsets(value)]),
+  );
 }

@@ -40,7 +40,9 @@ export interface DependentsPlan {
 
 /** The fingerprint `plan` records: md5 of the definition, a line break and the options joined by `,` (VIEW_FINGERPRINT_SQL). */
 export function viewFingerprint(view: Pick<ViewFact, 'definition' | 'options'>): string {
-  return createHash('md5').update(`${view.definition}\n${(view.options ?? []).join(',')}`, 'utf8').digest('hex');
+  return createHash('md5')
+    .update(`${view.definition}\n${(view.options ?? []).join(',')}`, 'utf8')
+    .digest('hex');
 }
 
 /**
@@ -54,16 +56,25 @@ export function renameDependents(change: RenameChange, where: string): Dependent
   const generated = change.column.generated ?? [];
   const typeChanges = change.rename.type !== undefined && change.rename.type !== change.column.type;
   if (typeChanges && (views.length > 0 || generated.length > 0)) {
-    const users = [...views.map((view) => `view ${view.schema}.${view.name}`), ...generated.map((column) => `generated column ${column.name}`)].join(', ');
-    throw new InputError(`${where}: ${users} read(s) ${from}; re-pointed at ${to} of type ${change.rename.type}, their output type would change`, {
-      hint: `rename without changing the type (then change the type in a second change), or re-create those objects on ${to} yourself after phase 1`,
-    });
+    const users = [
+      ...views.map((view) => `view ${view.schema}.${view.name}`),
+      ...generated.map((column) => `generated column ${column.name}`),
+    ].join(', ');
+    throw new InputError(
+      `${where}: ${users} read(s) ${from}; re-pointed at ${to} of type ${change.rename.type}, their output type would change`,
+      {
+        hint: `rename without changing the type (then change the type in a second change), or re-create those objects on ${to} yourself after phase 1`,
+      },
+    );
   }
   for (const view of views) {
     if (viewFingerprint(view) !== view.fingerprint) {
-      throw new InputError(`${where}: the record of view ${view.schema}.${view.name} in phases.yaml does not match its fingerprint (edited by hand?)`, {
-        hint: `read it again from the database: \`phasectl plan refresh ${change.id}\``,
-      });
+      throw new InputError(
+        `${where}: the record of view ${view.schema}.${view.name} in phases.yaml does not match its fingerprint (edited by hand?)`,
+        {
+          hint: `read it again from the database: \`phasectl plan refresh ${change.id}\``,
+        },
+      );
     }
   }
   const repointedViews = views.map((view) => ({
@@ -79,9 +90,12 @@ export function renameDependents(change: RenameChange, where: string): Dependent
       return replaceColumnInExpression(column.expression, from, quoteIdent(to));
     } catch (error) {
       if (!(error instanceof SqlParseError)) throw error;
-      throw new InputError(`${where}: generated column ${column.name} cannot be re-pointed at ${to}: ${error.message}`, {
-        hint: 'drop the generated column before phase 3 and re-create it from the new column afterwards',
-      });
+      throw new InputError(
+        `${where}: generated column ${column.name} cannot be re-pointed at ${to}: ${error.message}`,
+        {
+          hint: 'drop the generated column before phase 3 and re-create it from the new column afterwards',
+        },
+      );
     }
   };
   return {
@@ -101,14 +115,21 @@ export function renameDependents(change: RenameChange, where: string): Dependent
   };
 }
 
-function repoint(view: ViewFact, rename: { schema: string; table: string; column: string; newName: string }, where: string): string {
+function repoint(
+  view: ViewFact,
+  rename: { schema: string; table: string; column: string; newName: string },
+  where: string,
+): string {
   try {
     return repointViewQuery(view.definition, rename);
   } catch (error) {
     if (!(error instanceof SqlParseError)) throw error;
-    throw new InputError(`${where}: view ${view.schema}.${view.name} cannot be re-pointed at ${rename.newName} safely: ${error.message}`, {
-      hint: `re-create the view on ${rename.newName} yourself after phase 1 (CREATE OR REPLACE VIEW … in phase 2's release), then \`phasectl plan refresh\`; or drop it and re-create it after phase 3`,
-    });
+    throw new InputError(
+      `${where}: view ${view.schema}.${view.name} cannot be re-pointed at ${rename.newName} safely: ${error.message}`,
+      {
+        hint: `re-create the view on ${rename.newName} yourself after phase 1 (CREATE OR REPLACE VIEW … in phase 2's release), then \`phasectl plan refresh\`; or drop it and re-create it after phase 3`,
+      },
+    );
   }
 }
 
@@ -120,7 +141,10 @@ function viewDefinition(view: ViewFact, query: string): Omit<ViewDefinition, 'co
 function option(text: string): string {
   const at = text.indexOf('=');
   const name = text.slice(0, at);
-  if (at < 0 || !/^[a-z_]+$/.test(name)) throw new InputError(`view option ${JSON.stringify(text)} is not name=value`, { hint: 'run `phasectl plan refresh` to read the options again' });
+  if (at < 0 || !/^[a-z_]+$/.test(name))
+    throw new InputError(`view option ${JSON.stringify(text)} is not name=value`, {
+      hint: 'run `phasectl plan refresh` to read the options again',
+    });
   return `${name} = ${quoteLiteral(text.slice(at + 1))}`;
 }
 

@@ -16,16 +16,21 @@ function parts(root: string, path: string): string[] {
   const relativePath = isAbsolute(path) ? relative(root, path) : path;
   const split = relativePath.split(/[\\/]+/).filter((part) => part !== '' && part !== '.');
   if (isAbsolute(relativePath) || split.length === 0 || split.includes('..')) {
-    throw new InputError(`${path} is outside the project ${root}`, { hint: 'phasectl writes only inside the project folder' });
+    throw new InputError(`${path} is outside the project ${root}`, {
+      hint: 'phasectl writes only inside the project folder',
+    });
   }
   return split;
 }
 
 async function linkError(root: string, full: string): Promise<InputError> {
   const target = await readlink(full).catch(() => '?');
-  return new InputError(`${relative(root, full).split(sep).join('/')} is a symbolic link (to ${target}): phasectl never writes through links`, {
-    hint: 'replace the link with a real folder or file (check where it came from: a repository has no reason to ship links under db/), then run again',
-  });
+  return new InputError(
+    `${relative(root, full).split(sep).join('/')} is a symbolic link (to ${target}): phasectl never writes through links`,
+    {
+      hint: 'replace the link with a real folder or file (check where it came from: a repository has no reason to ship links under db/), then run again',
+    },
+  );
 }
 
 /**
@@ -44,7 +49,9 @@ export async function refuseLinks(root: string, path: string): Promise<void> {
     if (info === undefined) return;
     if (info.isSymbolicLink()) throw await linkError(root, current);
     if (index < names.length - 1 && !info.isDirectory()) {
-      throw new InputError(`${relative(root, current)} is not a folder`, { hint: 'move that file away, then run again' });
+      throw new InputError(`${relative(root, current)} is not a folder`, {
+        hint: 'move that file away, then run again',
+      });
     }
   }
 }
@@ -59,7 +66,10 @@ export async function makeFolder(root: string, path: string): Promise<void> {
     });
     const info = await lstat(current);
     if (info.isSymbolicLink()) throw await linkError(root, current);
-    if (!info.isDirectory()) throw new InputError(`${relative(root, current)} is not a folder`, { hint: 'move that file away, then run again' });
+    if (!info.isDirectory())
+      throw new InputError(`${relative(root, current)} is not a folder`, {
+        hint: 'move that file away, then run again',
+      });
   }
 }
 
@@ -69,7 +79,11 @@ export async function writeProjectFile(root: string, path: string, content: stri
   await refuseLinks(root, path);
   if (names.length > 1) await makeFolder(root, names.slice(0, -1).join('/'));
   const full = join(root, ...names);
-  const handle = await open(full, constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC | constants.O_NOFOLLOW, 0o666).catch(async (error: NodeJS.ErrnoException) => {
+  const handle = await open(
+    full,
+    constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC | constants.O_NOFOLLOW,
+    0o666,
+  ).catch(async (error: NodeJS.ErrnoException) => {
     // ELOOP: the file became a link after the check.
     if (error.code === 'ELOOP') throw await linkError(root, full);
     throw error;
@@ -92,7 +106,11 @@ export async function writeProjectFileAtomic(root: string, path: string, content
   const full = join(root, ...names);
   const temporary = `${full}.${randomBytes(4).toString('hex')}.tmp`;
   try {
-    const handle = await open(temporary, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o666);
+    const handle = await open(
+      temporary,
+      constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW,
+      0o666,
+    );
     try {
       await handle.writeFile(content, 'utf8');
     } finally {

@@ -22,5 +22,9 @@ export function status(options: StatusOptions | FleetStatusOptions): Promise<Sta
 }
 
 function isFleet(options: object): boolean {
-  return 'fleet' in options && (options as { fleet?: unknown }).fleet !== undefined && (options as { fleet?: unknown }).fleet !== false;
+  return (
+    'fleet' in options &&
+    (options as { fleet?: unknown }).fleet !== undefined &&
+    (options as { fleet?: unknown }).fleet !== false
+  );
 }

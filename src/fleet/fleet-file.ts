@@ -21,7 +21,8 @@ export const MAX_FLEET_CONCURRENCY = 64;
 
 const urlText = z.string().min(1);
 const nameText = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.:/-]{0,99}$/, {
-  message: 'must be letters, digits, "_", ".", ":", "/" or "-" (at most 100 characters, starting with a letter or digit)',
+  message:
+    'must be letters, digits, "_", ".", ":", "/" or "-" (at most 100 characters, starting with a letter or digit)',
 });
 
 const topSchema = z
@@ -37,7 +38,10 @@ const discoverSchema = z
     discover: urlText,
     databases: z.string().min(1),
     /** Put before each discovered database name (shards whose databases have the same names). */
-    prefix: z.string().regex(/^[A-Za-z0-9_.:/-]{1,50}$/).optional(),
+    prefix: z
+      .string()
+      .regex(/^[A-Za-z0-9_.:/-]{1,50}$/)
+      .optional(),
   })
   .strict();
 
@@ -79,7 +83,10 @@ export async function loadFleetFile(file: string, env: NodeJS.ProcessEnv = proce
     text = await readFile(file, 'utf8');
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
-      throw new InputError(`no fleet file ${file}`, { hint: 'write one (docs/fleets.md) or pass --fleet <file>', location: { file } });
+      throw new InputError(`no fleet file ${file}`, {
+        hint: 'write one (docs/fleets.md) or pass --fleet <file>',
+        location: { file },
+      });
     }
     throw error;
   }
@@ -91,21 +98,31 @@ export async function loadFleetFile(file: string, env: NodeJS.ProcessEnv = proce
  * keys, an unset environment variable, a password written in the file, two targets with one name.
  */
 export function parseFleetText(text: string, file: string, env: NodeJS.ProcessEnv = process.env): FleetFile {
-  if (text.length > 1024 * 1024) throw new InputError(`${basename(file)} is larger than 1 MB`, { location: { file }, hint: 'a fleet file lists targets and discovery patterns; is this really one?' });
+  if (text.length > 1024 * 1024)
+    throw new InputError(`${basename(file)} is larger than 1 MB`, {
+      location: { file },
+      hint: 'a fleet file lists targets and discovery patterns; is this really one?',
+    });
   const { document, locate, locateOffset } = parsePhasesDocument(text);
   const at = (path: DocumentPath): SourceLocation => ({ file, ...locate(path) });
   const syntaxError = document.errors[0];
   if (syntaxError) {
-    throw new InputError(`${basename(file)} is not valid YAML: ${syntaxError.message.replace(/ at line \d+, column \d+.*$/s, '')}`, {
-      hint: 'fix the YAML syntax at this position',
-      location: { file, ...locateOffset(syntaxError.pos[0]) },
-    });
+    throw new InputError(
+      `${basename(file)} is not valid YAML: ${syntaxError.message.replace(/ at line \d+, column \d+.*$/s, '')}`,
+      {
+        hint: 'fix the YAML syntax at this position',
+        location: { file, ...locateOffset(syntaxError.pos[0]) },
+      },
+    );
   }
   let raw: unknown;
   try {
     raw = document.toJS({ maxAliasCount: 100 }) ?? {};
   } catch {
-    throw new InputError(`${basename(file)} uses an alias that cannot be resolved`, { hint: 'write the values out in full', location: { file, line: 1, column: 1 } });
+    throw new InputError(`${basename(file)} uses an alias that cannot be resolved`, {
+      hint: 'write the values out in full',
+      location: { file, line: 1, column: 1 },
+    });
   }
   const top = topSchema.safeParse(raw);
   if (!top.success) throw issueError(top.error.issues[0]!, [], 'top', document, file, at, locateOffset);
@@ -114,13 +131,33 @@ export function parseFleetText(text: string, file: string, env: NodeJS.ProcessEn
     const base: DocumentPath = ['targets', index];
     const isDiscover = 'discover' in item;
     const parsed = (isDiscover ? discoverSchema : namedSchema).safeParse(item);
-    if (!parsed.success) throw issueError(parsed.error.issues[0]!, base, isDiscover ? 'discover' : 'named', document, file, at, locateOffset);
+    if (!parsed.success)
+      throw issueError(
+        parsed.error.issues[0]!,
+        base,
+        isDiscover ? 'discover' : 'named',
+        document,
+        file,
+        at,
+        locateOffset,
+      );
     if ('discover' in parsed.data) {
       const data = parsed.data;
-      entries.push({ kind: 'discover', serverUrl: urlValue(data.discover, [...base, 'discover'], env, at), pattern: data.databases, prefix: data.prefix ?? '', location: at(base) });
+      entries.push({
+        kind: 'discover',
+        serverUrl: urlValue(data.discover, [...base, 'discover'], env, at),
+        pattern: data.databases,
+        prefix: data.prefix ?? '',
+        location: at(base),
+      });
     } else {
       const data = parsed.data;
-      entries.push({ kind: 'named', name: data.name, url: urlValue(data.url, [...base, 'url'], env, at), location: at(base) });
+      entries.push({
+        kind: 'named',
+        name: data.name,
+        url: urlValue(data.url, [...base, 'url'], env, at),
+        location: at(base),
+      });
     }
   });
   const seen = new Map<string, SourceLocation>();
@@ -139,7 +176,12 @@ export function parseFleetText(text: string, file: string, env: NodeJS.ProcessEn
 }
 
 /** The URL with its ${VARIABLES} expanded; a password written in the file is refused before anything is expanded. */
-function urlValue(raw: string, path: DocumentPath, env: NodeJS.ProcessEnv, at: (path: DocumentPath) => SourceLocation): string {
+function urlValue(
+  raw: string,
+  path: DocumentPath,
+  env: NodeJS.ProcessEnv,
+  at: (path: DocumentPath) => SourceLocation,
+): string {
   const location = at(path);
   if (passwordWrittenIn(raw)) {
     throw new InputError(`${formatPath(path)} has a password written in the file`, {
@@ -147,10 +189,22 @@ function urlValue(raw: string, path: DocumentPath, env: NodeJS.ProcessEnv, at: (
       location,
     });
   }
-  return expandVariables(raw, env, (message, hint) => new InputError(`${formatPath(path)}: ${message}`, { hint, location }));
+  return expandVariables(
+    raw,
+    env,
+    (message, hint) => new InputError(`${formatPath(path)}: ${message}`, { hint, location }),
+  );
 }
 
-function issueError(issue: z.core.$ZodIssue, base: DocumentPath, kind: string, document: Document, file: string, at: (path: DocumentPath) => SourceLocation, locateOffset: (offset: number) => { line: number; column: number }): InputError {
+function issueError(
+  issue: z.core.$ZodIssue,
+  base: DocumentPath,
+  kind: string,
+  document: Document,
+  file: string,
+  at: (path: DocumentPath) => SourceLocation,
+  locateOffset: (offset: number) => { line: number; column: number },
+): InputError {
   const path = [...base, ...(issue.path as DocumentPath)];
   const where = formatPath(path) || 'the top level';
   if (issue.code === 'unrecognized_keys') {
@@ -158,7 +212,9 @@ function issueError(issue: z.core.$ZodIssue, base: DocumentPath, kind: string, d
     const known = KNOWN_KEYS[kind]!;
     const suggestion = closestName(key, known);
     return new InputError(`unknown key "${key}" in ${where}${suggestion ? ` (did you mean "${suggestion}"?)` : ''}`, {
-      hint: suggestion ? `rename it to "${suggestion}"` : `remove it; ${where} accepts: ${known.join(', ')}${kind === 'named' ? ' (or discover, databases, prefix for a discovered server)' : ''}`,
+      hint: suggestion
+        ? `rename it to "${suggestion}"`
+        : `remove it; ${where} accepts: ${known.join(', ')}${kind === 'named' ? ' (or discover, databases, prefix for a discovered server)' : ''}`,
       location: keyLocation(document, path, key, file, locateOffset) ?? at(path),
     });
   }
@@ -167,14 +223,20 @@ function issueError(issue: z.core.$ZodIssue, base: DocumentPath, kind: string, d
     const parent = formatPath(path.slice(0, -1)) || 'the top level';
     const missing = String(path.at(-1));
     return new InputError(`missing key "${missing}" in ${parent}`, {
-      hint: kind === 'named' ? 'a target is either `name:` + `url:` or `discover:` + `databases:`' : `add \`${missing}: …\``,
+      hint:
+        kind === 'named'
+          ? 'a target is either `name:` + `url:` or `discover:` + `databases:`'
+          : `add \`${missing}: …\``,
       location: at(path),
     });
   }
-  return new InputError(`${where} ${issue.message.replace(/^Invalid input: /, '')}${value === undefined ? '' : ` (found ${JSON.stringify(value)})`}`, {
-    hint: hintFor(String(path.at(-1))),
-    location: at(path),
-  });
+  return new InputError(
+    `${where} ${issue.message.replace(/^Invalid input: /, '')}${value === undefined ? '' : ` (found ${JSON.stringify(value)})`}`,
+    {
+      hint: hintFor(String(path.at(-1))),
+      location: at(path),
+    },
+  );
 }
 
 function hintFor(key: string): string {
@@ -193,7 +255,13 @@ function valueAt(document: Document, path: DocumentPath): unknown {
   return isNode(node) ? (node as Node).toJSON() : node;
 }
 
-function keyLocation(document: Document, path: DocumentPath, key: string, file: string, locateOffset: (offset: number) => { line: number; column: number }): SourceLocation | undefined {
+function keyLocation(
+  document: Document,
+  path: DocumentPath,
+  key: string,
+  file: string,
+  locateOffset: (offset: number) => { line: number; column: number },
+): SourceLocation | undefined {
   const holder = path.length === 0 ? document.contents : document.getIn(path, true);
   if (!isMap(holder)) return undefined;
   const pair = holder.items.find((item) => isNode(item.key) && (item.key as { value?: unknown }).value === key);

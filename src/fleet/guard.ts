@@ -32,7 +32,11 @@ export function heldPhaseThrees(changes: readonly Change[], states: readonly Tar
         const phase = phaseOf(state);
         return phase === null || phase < 2;
       })
-      .map((state) => ({ target: state.target, phase: phaseOf(state), ...(state.reason ? { reason: state.reason } : {}) }));
+      .map((state) => ({
+        target: state.target,
+        phase: phaseOf(state),
+        ...(state.reason ? { reason: state.reason } : {}),
+      }));
     if (behind.length > 0) held.push({ changeId: change.id, release, behind });
   }
   return held;
@@ -42,7 +46,11 @@ export function heldPhaseThrees(changes: readonly Change[], states: readonly Tar
  * The release a pass may go up to: the one before the earliest held phase 3, or `limit` (the user's --to-release;
  * undefined = everything) when that comes first. Pure.
  */
-export function passLimit(releases: readonly string[], held: readonly HeldPhaseThree[], limit: string | undefined): string | undefined {
+export function passLimit(
+  releases: readonly string[],
+  held: readonly HeldPhaseThree[],
+  limit: string | undefined,
+): string | undefined {
   let end = limit === undefined ? releases.length - 1 : releases.indexOf(limit);
   for (const hold of held) end = Math.min(end, releases.indexOf(hold.release) - 1);
   if (end === releases.length - 1 && limit === undefined) return undefined;
@@ -53,6 +61,8 @@ export function passLimit(releases: readonly string[], held: readonly HeldPhaseT
 
 /** `phase 3 of users-job-title (release 1.6.0) waits for tenant_07 (phase 1), tenant_12 (unreachable: …)`. */
 export function describeHold(hold: HeldPhaseThree): string {
-  const behind = hold.behind.map((b) => `${b.target} (${b.phase === null ? (b.reason ?? 'state unknown') : `phase ${b.phase}`})`);
+  const behind = hold.behind.map(
+    (b) => `${b.target} (${b.phase === null ? (b.reason ?? 'state unknown') : `phase ${b.phase}`})`,
+  );
   return `phase 3 of ${hold.changeId} (release ${hold.release}) waits until every target has applied phase 2; behind: ${behind.join(', ')}`;
 }

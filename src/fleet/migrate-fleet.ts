@@ -12,7 +12,14 @@ import type { FleetLog } from './events.js';
 import { loadFleetFile, MAX_FLEET_CONCURRENCY } from './fleet-file.js';
 import { describeHold, heldPhaseThrees, passLimit, type HeldPhaseThree, type TargetPhases } from './guard.js';
 import { runPool } from './pool.js';
-import { backfillCell, releaseReached, summarize, withoutPasswords, type FleetSummary, type FleetTargetResult } from './summary.js';
+import {
+  backfillCell,
+  releaseReached,
+  summarize,
+  withoutPasswords,
+  type FleetSummary,
+  type FleetTargetResult,
+} from './summary.js';
 import { resolveTargets, type DiscoveryFailure, type FleetTarget } from './targets.js';
 
 /** Options of a run over a fleet: the single-database options minus the URL, plus the fleet's. */
@@ -53,9 +60,20 @@ export function fleetFilePath(fleet: string | true, projectDir: string | undefin
 }
 
 /** What every fleet command checks before touching any database (exit 2, nothing migrated). */
-export async function prepareFleet(options: FleetOptions): Promise<{ spec: PhasesFile; files: MigrationFile[]; targets: FleetTarget[]; failures: DiscoveryFailure[]; concurrency: number }> {
-  if (options.concurrency !== undefined && !(Number.isInteger(options.concurrency) && options.concurrency >= 1 && options.concurrency <= MAX_FLEET_CONCURRENCY)) {
-    throw new InputError(`concurrency ${options.concurrency} is out of range`, { hint: `give a whole number from 1 to ${MAX_FLEET_CONCURRENCY}` });
+export async function prepareFleet(options: FleetOptions): Promise<{
+  spec: PhasesFile;
+  files: MigrationFile[];
+  targets: FleetTarget[];
+  failures: DiscoveryFailure[];
+  concurrency: number;
+}> {
+  if (
+    options.concurrency !== undefined &&
+    !(Number.isInteger(options.concurrency) && options.concurrency >= 1 && options.concurrency <= MAX_FLEET_CONCURRENCY)
+  ) {
+    throw new InputError(`concurrency ${options.concurrency} is out of range`, {
+      hint: `give a whole number from 1 to ${MAX_FLEET_CONCURRENCY}`,
+    });
   }
   const paths = projectPaths(options.projectDir);
   await requirePhasesFile(paths.phasesFile);
@@ -64,7 +82,13 @@ export async function prepareFleet(options: FleetOptions): Promise<{ spec: Phase
   requireGeneratedMigrations(loaded, files);
   const fleet = await loadFleetFile(fleetFilePath(options.fleet, options.projectDir), options.env ?? process.env);
   const { targets, failures } = await resolveTargets(fleet);
-  return { spec: loaded.spec, files, targets, failures, concurrency: options.concurrency ?? fleet.concurrency ?? DEFAULT_CONCURRENCY };
+  return {
+    spec: loaded.spec,
+    files,
+    targets,
+    failures,
+    concurrency: options.concurrency ?? fleet.concurrency ?? DEFAULT_CONCURRENCY,
+  };
 }
 
 /**
@@ -76,14 +100,19 @@ export async function prepareFleet(options: FleetOptions): Promise<{ spec: Phase
  */
 export async function migrateFleet(options: FleetMigrateOptions): Promise<FleetMigrateResult> {
   checkRunOptions(options);
-  if (options.dryRun) throw new InputError('--dry-run does not combine with --fleet', { hint: 'run `phasectl migrate --dry-run --database-url …` against one database of the fleet' });
+  if (options.dryRun)
+    throw new InputError('--dry-run does not combine with --fleet', {
+      hint: 'run `phasectl migrate --dry-run --database-url …` against one database of the fleet',
+    });
   const log = options.log ?? (() => undefined);
   const { spec, files, targets, failures, concurrency } = await prepareFleet(options);
   const ups = files.filter((file) => file.direction === 'up');
   const fileReleases = new Map(ups.map((file) => [file.name, file.header?.release]));
   const fileReleaseNames = new Set(ups.flatMap((file) => (file.header ? [file.header.release] : [])));
   if (options.toRelease !== undefined && !fileReleaseNames.has(options.toRelease)) {
-    throw new InputError(`no migration file belongs to release ${options.toRelease}`, { hint: `releases with migrations: ${[...fileReleaseNames].join(', ') || '(none)'}` });
+    throw new InputError(`no migration file belongs to release ${options.toRelease}`, {
+      hint: `releases with migrations: ${[...fileReleaseNames].join(', ') || '(none)'}`,
+    });
   }
   const aimedAt = options.toRelease ?? [...spec.releases].reverse().find((release) => fileReleaseNames.has(release));
   log({ type: 'fleet-targets', targets: targets.map((t) => ({ name: t.name, where: t.where })), concurrency });
@@ -96,8 +125,16 @@ export async function migrateFleet(options: FleetMigrateOptions): Promise<FleetM
   const stopFleet = new AbortController();
   const signal = options.signal ? AbortSignal.any([options.signal, stopFleet.signal]) : stopFleet.signal;
   const failed = (target: FleetTarget, error: unknown, outcome: 'failed' | 'stopped' = 'failed') => {
-    const known = error instanceof PhasectlError ? error : new RuntimeFailure(error instanceof Error ? error.message : String(error));
-    results.set(target.name, { ...emptyResult(target), outcome, reason: withoutPasswords(known.message + (known.hint ? ` (fix: ${known.hint})` : '')), exitCode: known.exitCode });
+    const known =
+      error instanceof PhasectlError
+        ? error
+        : new RuntimeFailure(error instanceof Error ? error.message : String(error));
+    results.set(target.name, {
+      ...emptyResult(target),
+      outcome,
+      reason: withoutPasswords(known.message + (known.hint ? ` (fix: ${known.hint})` : '')),
+      exitCode: known.exitCode,
+    });
     if (options.failFast) stopFleet.abort('fail-fast');
   };
   const live = () => targets.filter((t) => !results.has(t.name));
@@ -116,7 +153,9 @@ export async function migrateFleet(options: FleetMigrateOptions): Promise<FleetM
   const heldAtEnd: HeldPhaseThree[] = [];
   let previousLimit: string | undefined | null = null;
   for (;;) {
-    const held = options.allowPartialFleet ? [] : heldPhaseThrees(spec.changes, phaseStates(targets, reports, results, failures));
+    const held = options.allowPartialFleet
+      ? []
+      : heldPhaseThrees(spec.changes, phaseStates(targets, reports, results, failures));
     const limit = passLimit(spec.releases, held, options.toRelease);
     if (limit === previousLimit) {
       heldAtEnd.push(...held);
@@ -133,7 +172,14 @@ export async function migrateFleet(options: FleetMigrateOptions): Promise<FleetM
         log({ type: 'target-start', target: target.name, where: target.where });
         const passStarted = Date.now();
         try {
-          const result = await migrate({ ...options, databaseUrl: target.url, projectDir: options.projectDir, toRelease: limit, signal, log: (event) => log({ type: 'target', target: target.name, event }) });
+          const result = await migrate({
+            ...options,
+            databaseUrl: target.url,
+            projectDir: options.projectDir,
+            toRelease: limit,
+            signal,
+            log: (event) => log({ type: 'target', target: target.name, event }),
+          });
           applied.set(target.name, (applied.get(target.name) ?? 0) + result.applied.length);
         } catch (error) {
           failed(target, error, signal.aborted ? 'stopped' : 'failed');
@@ -147,11 +193,25 @@ export async function migrateFleet(options: FleetMigrateOptions): Promise<FleetM
     if (held.length === 0 || signal.aborted) break;
   }
   // Failed targets: their release and backfill as far as they can be read (an unreachable one stays unknown).
-  await readStates(targets.filter((t) => results.has(t.name)), false);
+  await readStates(
+    targets.filter((t) => results.has(t.name)),
+    false,
+  );
 
   const ordered: FleetTargetResult[] = [];
   for (const failure of failures) {
-    ordered.push({ target: failure.name, where: failure.where, outcome: 'failed', applied: 0, releaseReached: null, pending: null, backfill: '?', durationMs: 0, reason: withoutPasswords(failure.error.message), exitCode: failure.error.exitCode });
+    ordered.push({
+      target: failure.name,
+      where: failure.where,
+      outcome: 'failed',
+      applied: 0,
+      releaseReached: null,
+      pending: null,
+      backfill: '?',
+      durationMs: 0,
+      reason: withoutPasswords(failure.error.message),
+      exitCode: failure.error.exitCode,
+    });
   }
   for (const target of targets) {
     const report = reports.get(target.name);
@@ -160,16 +220,26 @@ export async function migrateFleet(options: FleetMigrateOptions): Promise<FleetM
     const result: FleetTargetResult = {
       ...base,
       applied: applied.get(target.name) ?? 0,
-      releaseReached: report ? releaseReached(spec.releases.filter((r) => fileReleaseNames.has(r)), fileReleases, report.pendingFiles) : null,
+      releaseReached: report
+        ? releaseReached(
+            spec.releases.filter((r) => fileReleaseNames.has(r)),
+            fileReleases,
+            report.pendingFiles,
+          )
+        : null,
       pending,
       backfill: backfillCell(report),
       durationMs: busyMs.get(target.name) ?? 0,
     };
     if (!results.has(target.name)) {
-      const holds = heldAtEnd.filter((hold) => (report?.changes.find((c) => c.id === hold.changeId)?.phaseInDatabase ?? 0) < 3);
+      const holds = heldAtEnd.filter(
+        (hold) => (report?.changes.find((c) => c.id === hold.changeId)?.phaseInDatabase ?? 0) < 3,
+      );
       if (!started.has(target.name)) result.outcome = 'not-started';
-      else if (pending !== 0 && holds.length > 0) Object.assign(result, { outcome: 'held', reason: holds.map(describeHold).join('; '), exitCode: 3 });
-      else if (pending !== 0) Object.assign(result, { outcome: 'failed', reason: `${pending} file(s) still pending`, exitCode: 3 });
+      else if (pending !== 0 && holds.length > 0)
+        Object.assign(result, { outcome: 'held', reason: holds.map(describeHold).join('; '), exitCode: 3 });
+      else if (pending !== 0)
+        Object.assign(result, { outcome: 'failed', reason: `${pending} file(s) still pending`, exitCode: 3 });
       else result.outcome = result.applied > 0 ? 'migrated' : 'up-to-date';
     }
     ordered.push(result);
@@ -181,17 +251,39 @@ export async function migrateFleet(options: FleetMigrateOptions): Promise<FleetM
 }
 
 function emptyResult(target: FleetTarget): FleetTargetResult {
-  return { target: target.name, where: target.where, outcome: 'up-to-date', applied: 0, releaseReached: null, pending: null, backfill: '?', durationMs: 0 };
+  return {
+    target: target.name,
+    where: target.where,
+    outcome: 'up-to-date',
+    applied: 0,
+    releaseReached: null,
+    pending: null,
+    backfill: '?',
+    durationMs: 0,
+  };
 }
 
 /** What the guard needs: each target's phase per change, unknown for targets that failed or could not be discovered. */
-function phaseStates(targets: FleetTarget[], reports: Map<string, StatusReport>, results: Map<string, FleetTargetResult>, failures: DiscoveryFailure[]): TargetPhases[] {
-  const states: TargetPhases[] = failures.map((failure) => ({ target: failure.name, phases: null, reason: 'not discovered: the server did not answer' }));
+function phaseStates(
+  targets: FleetTarget[],
+  reports: Map<string, StatusReport>,
+  results: Map<string, FleetTargetResult>,
+  failures: DiscoveryFailure[],
+): TargetPhases[] {
+  const states: TargetPhases[] = failures.map((failure) => ({
+    target: failure.name,
+    phases: null,
+    reason: 'not discovered: the server did not answer',
+  }));
   for (const target of targets) {
     const report = reports.get(target.name);
     const failure = results.get(target.name);
     if (!report || failure) {
-      states.push({ target: target.name, phases: null, reason: failure?.reason?.split('(fix:')[0]?.trim() ?? 'state unknown' });
+      states.push({
+        target: target.name,
+        phases: null,
+        reason: failure?.reason?.split('(fix:')[0]?.trim() ?? 'state unknown',
+      });
       continue;
     }
     states.push({ target: target.name, phases: new Map(report.changes.map((c) => [c.id, c.phaseInDatabase ?? 0])) });
@@ -200,7 +292,12 @@ function phaseStates(targets: FleetTarget[], reports: Map<string, StatusReport>,
 }
 
 /** Pending up files that belong to releases up to `release` (unmanaged files without a release count too). Pure. */
-function pendingUpTo(pending: readonly string[], fileReleases: ReadonlyMap<string, string | undefined>, releases: readonly string[], release: string | undefined): number {
+function pendingUpTo(
+  pending: readonly string[],
+  fileReleases: ReadonlyMap<string, string | undefined>,
+  releases: readonly string[],
+  release: string | undefined,
+): number {
   const end = release === undefined ? releases.length - 1 : releases.indexOf(release);
   return pending.filter((name) => {
     const of = fileReleases.get(name);

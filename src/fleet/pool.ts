@@ -3,7 +3,12 @@
  * (fail-fast, Ctrl-C), no further item starts; those are returned as not started. Never rejects: `work` reports its
  * own failures in its result.
  */
-export async function runPool<T, R>(items: readonly T[], concurrency: number, work: (item: T, index: number) => Promise<R>, stopStarting: () => boolean = () => false): Promise<Array<R | undefined>> {
+export async function runPool<T, R>(
+  items: readonly T[],
+  concurrency: number,
+  work: (item: T, index: number) => Promise<R>,
+  stopStarting: () => boolean = () => false,
+): Promise<Array<R | undefined>> {
   const results: Array<R | undefined> = new Array(items.length).fill(undefined);
   let next = 0;
   const worker = async () => {

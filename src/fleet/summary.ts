@@ -47,12 +47,18 @@ function safeLine(release: string | undefined, targets: FleetTargetResult[], upT
   const name = release ?? '(no release)';
   const applied = `release ${name} applied on ${upToDate} of ${targets.length} target${targets.length === 1 ? '' : 's'}`;
   if (targets.length > 0 && upToDate === targets.length) return `${applied}: safe to deploy ${name}`;
-  const behind = targets.filter((t) => t.outcome !== 'migrated' && t.outcome !== 'up-to-date').map((t) => `${t.target} (${t.outcome})`);
+  const behind = targets
+    .filter((t) => t.outcome !== 'migrated' && t.outcome !== 'up-to-date')
+    .map((t) => `${t.target} (${t.outcome})`);
   return `${applied}: NOT safe to deploy ${name}; held back by ${behind.join(', ')}`;
 }
 
 /** The last release all of whose up files — and all earlier releases' — are applied. Pure. */
-export function releaseReached(releases: readonly string[], upFileReleases: ReadonlyMap<string, string | undefined>, pendingFiles: readonly string[]): string | null {
+export function releaseReached(
+  releases: readonly string[],
+  upFileReleases: ReadonlyMap<string, string | undefined>,
+  pendingFiles: readonly string[],
+): string | null {
   const pendingReleases = new Set(pendingFiles.map((name) => upFileReleases.get(name)));
   let reached: string | null = null;
   for (const release of releases) {
@@ -65,7 +71,9 @@ export function releaseReached(releases: readonly string[], upFileReleases: Read
 /** `done` when every up backfill finished, `-` when there is none, else each unfinished one with its percentage. Pure. */
 export function backfillCell(report: StatusReport | undefined): string {
   if (!report) return '?';
-  const ups = report.changes.flatMap((c) => c.backfills.filter((b) => b.direction === 'up').map((b) => ({ id: c.id, b })));
+  const ups = report.changes.flatMap((c) =>
+    c.backfills.filter((b) => b.direction === 'up').map((b) => ({ id: c.id, b })),
+  );
   if (ups.length === 0) return '-';
   const open = ups.filter(({ b }) => !b.finished);
   if (open.length === 0) return 'done';
@@ -80,7 +88,14 @@ export function percent(b: BackfillProgress): string {
 /** The summary as a table plus the closing line. Pure. */
 export function formatSummary(summary: FleetSummary): string {
   const header = ['target', 'database', 'release', 'backfill', 'result', 'duration'];
-  const rows = summary.targets.map((t) => [t.target, t.where, t.releaseReached ?? '-', t.backfill, t.outcome + (t.applied > 0 ? ` (${t.applied} file${t.applied === 1 ? '' : 's'})` : ''), seconds(t.durationMs)]);
+  const rows = summary.targets.map((t) => [
+    t.target,
+    t.where,
+    t.releaseReached ?? '-',
+    t.backfill,
+    t.outcome + (t.applied > 0 ? ` (${t.applied} file${t.applied === 1 ? '' : 's'})` : ''),
+    seconds(t.durationMs),
+  ]);
   const lines = table([header, ...rows]);
   const reasons = summary.targets.filter((t) => t.reason).map((t) => `  ${t.target}: ${t.reason}`);
   return [...lines, ...(reasons.length ? ['', ...reasons] : []), '', summary.line].join('\n');
@@ -89,7 +104,12 @@ export function formatSummary(summary: FleetSummary): string {
 /** Left-aligned columns separated by two spaces. Pure. */
 export function table(rows: string[][]): string[] {
   const widths = rows[0]!.map((_, column) => Math.max(...rows.map((row) => (row[column] ?? '').length)));
-  return rows.map((row) => row.map((cell, column) => cell.padEnd(widths[column]!)).join('  ').trimEnd());
+  return rows.map((row) =>
+    row
+      .map((cell, column) => cell.padEnd(widths[column]!))
+      .join('  ')
+      .trimEnd(),
+  );
 }
 
 function seconds(ms: number): string {

@@ -25,7 +25,11 @@ export interface ResolvedFleet {
 
 /** `tenant_*` → a test of whole names: `*` any characters, `?` one; everything else literal (`_` too, unlike LIKE). Pure. */
 export function namePattern(pattern: string): (name: string) => boolean {
-  const source = [...pattern].map((character) => (character === '*' ? '.*' : character === '?' ? '.' : character.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'))).join('');
+  const source = [...pattern]
+    .map((character) =>
+      character === '*' ? '.*' : character === '?' ? '.' : character.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'),
+    )
+    .join('');
   const regex = new RegExp(`^${source}$`, 'su');
   return (name) => regex.test(name);
 }
@@ -52,7 +56,10 @@ export async function resolveTargets(fleet: FleetFile): Promise<ResolvedFleet> {
         targets.push({ name: `${entry.prefix}${database}`, url, where: describeTarget(url) });
       }
     } catch (error) {
-      const failure = error instanceof PhasectlError ? error : new RuntimeFailure(String(error instanceof Error ? error.message : error));
+      const failure =
+        error instanceof PhasectlError
+          ? error
+          : new RuntimeFailure(String(error instanceof Error ? error.message : error));
       failures.push({ name: `discover ${server} (${entry.pattern})`, where: server, error: failure });
     }
   }
@@ -64,7 +71,8 @@ function checkUrl(entry: FleetEntry): void {
   try {
     checkDatabaseUrl(entry.kind === 'named' ? entry.url : entry.serverUrl);
   } catch (error) {
-    if (error instanceof PhasectlError) throw new InputError(error.message, { hint: error.hint, location: entry.location });
+    if (error instanceof PhasectlError)
+      throw new InputError(error.message, { hint: error.hint, location: entry.location });
     throw error;
   }
 }
@@ -97,10 +105,13 @@ function requireDistinct(targets: FleetTarget[], file: string): void {
     const key = target.where.startsWith('(') ? `\u0000${target.name}` : target.where.toLowerCase();
     const sameDatabase = byDatabase.get(key);
     if (sameDatabase) {
-      throw new InputError(`targets "${sameDatabase.name}" and "${target.name}" are the same database (${target.where})`, {
-        hint: 'list each database once: narrow the `databases:` pattern or remove the named target',
-        location: { file },
-      });
+      throw new InputError(
+        `targets "${sameDatabase.name}" and "${target.name}" are the same database (${target.where})`,
+        {
+          hint: 'list each database once: narrow the `databases:` pattern or remove the named target',
+          location: { file },
+        },
+      );
     }
     byName.set(target.name, target);
     byDatabase.set(key, target);

@@ -6,13 +6,25 @@ const VARIABLE = /\$\{([^}]*)\}/g;
 const NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 /** The text with every `${NAME}` replaced by its value; an unset or empty variable is an error naming it. */
-export function expandVariables(text: string, env: NodeJS.ProcessEnv, fail: (message: string, hint: string) => Error): string {
-  if (/\$\{[^}]*$/.test(text)) throw fail('has a "${" without its closing "}"', 'write environment variables as ${NAME}');
+export function expandVariables(
+  text: string,
+  env: NodeJS.ProcessEnv,
+  fail: (message: string, hint: string) => Error,
+): string {
+  if (/\$\{[^}]*$/.test(text))
+    throw fail('has a "${" without its closing "}"', 'write environment variables as ${NAME}');
   return text.replace(VARIABLE, (_match, name: string) => {
-    if (!NAME.test(name)) throw fail(`"\${${name}}" is not an environment variable name`, 'use letters, digits and "_" (not starting with a digit), e.g. ${TENANT_SERVER_URL}');
+    if (!NAME.test(name))
+      throw fail(
+        `"\${${name}}" is not an environment variable name`,
+        'use letters, digits and "_" (not starting with a digit), e.g. ${TENANT_SERVER_URL}',
+      );
     const value = env[name];
     if (value === undefined || value === '') {
-      throw fail(`environment variable ${name} is ${value === undefined ? 'not set' : 'empty'}`, `set ${name} to the PostgreSQL URL (export ${name}=postgres://user@host:5432/db) before running phasectl`);
+      throw fail(
+        `environment variable ${name} is ${value === undefined ? 'not set' : 'empty'}`,
+        `set ${name} to the PostgreSQL URL (export ${name}=postgres://user@host:5432/db) before running phasectl`,
+      );
     }
     return value;
   });

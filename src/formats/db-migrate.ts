@@ -58,7 +58,11 @@ export function dbMigrateFiles(migrations: RunnerMigration[]): { path: string; c
 function sqlFile(steps: Step[], release: string): string {
   return steps
     .map((step) => {
-      const body = step.transaction ? step.sql.trimEnd() : splitStatements(step.sql).map((statement) => `${statement};`).join(`\n${STATEMENT_BREAK}\n`);
+      const body = step.transaction
+        ? step.sql.trimEnd()
+        : splitStatements(step.sql)
+            .map((statement) => `${statement};`)
+            .join(`\n${STATEMENT_BREAK}\n`);
       return `${renderHeader(step, release)}${body}\n`;
     })
     .join('\n');

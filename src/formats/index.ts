@@ -9,7 +9,10 @@ export type { ReleasedStep } from './runner-migrations.js';
  * The extra files `migrations.format` asks for, besides phasectl's own db/migrations (which stay: they are
  * what `phasectl migrate`, `check` and reviews read). `sql` adds nothing. Pure.
  */
-export function formatFiles(format: PhasesFile['migrations']['format'], steps: ReleasedStep[]): { path: string; content: string }[] {
+export function formatFiles(
+  format: PhasesFile['migrations']['format'],
+  steps: ReleasedStep[],
+): { path: string; content: string }[] {
   switch (format) {
     case 'sql':
       return [];

@@ -46,7 +46,13 @@ export function runnerMigrations(steps: ReleasedStep[]): RunnerMigration[] {
     const first = !firstSeen.has(key);
     firstSeen.add(key);
     const down = first ? (downsByPhase.get(key) ?? []).map((d) => d.step).sort((a, b) => a.order - b.order) : [];
-    return { name: entry.fileName.replace(/\.up\.sql$/, ''), releaseIndex: entry.releaseIndex, release: entry.release, up: entry.step, down };
+    return {
+      name: entry.fileName.replace(/\.up\.sql$/, ''),
+      releaseIndex: entry.releaseIndex,
+      release: entry.release,
+      up: entry.step,
+      down,
+    };
   });
 }
 

@@ -13,9 +13,11 @@ const PLAN_LINE = '-- phasectl plan ';
 /** The comment block appended to a backfill/verify file: one line for people, one JSON line for the runner. */
 export function renderPlanComment(plan: BackfillPlan): string {
   // JSON.stringify escapes CR and LF (the only line ends of an SQL comment); U+2028/U+2029 for readers that split on them.
-  const json = JSON.stringify(plan).replace(/\u2028/g, '\\u2028').replace(/\u2029/g, '\\u2029');
+  const json = JSON.stringify(plan)
+    .replace(/\u2028/g, '\\u2028')
+    .replace(/\u2029/g, '\\u2029');
   return (
-    '\n-- What phasectl\'s runner executes for this step (its batched engine, instead of the block above):\n' +
+    "\n-- What phasectl's runner executes for this step (its batched engine, instead of the block above):\n" +
     `${PLAN_LINE}${json}\n`
   );
 }
@@ -53,7 +55,11 @@ export function readEmbeddedPlan(content: string, header: MigrationHeader, fileN
   const result = planSchema.safeParse(parsed);
   if (!result.success) throw bad('is not a backfill plan');
   const plan = result.data as BackfillPlan;
-  if (plan.changeId !== header.changeId || plan.direction !== header.direction || plan.keyColumns.length !== plan.keyTypes.length) {
+  if (
+    plan.changeId !== header.changeId ||
+    plan.direction !== header.direction ||
+    plan.keyColumns.length !== plan.keyTypes.length
+  ) {
     throw bad(`does not match the file's header (change ${header.changeId}, direction ${header.direction})`);
   }
   return plan;

@@ -5,7 +5,12 @@ import type { Step } from '../operations/types.js';
 import { allChanges, currentPhase, type PhasesFile, type PhaseNumber, type ReleaseName } from '../spec/types.js';
 import { formatFiles, type ReleasedStep } from '../formats/index.js';
 import { renderPlanComment } from './embedded-plan.js';
-import { definitionFilePath, migrationFileName, renderDefinitionHeader, renderHeader } from '../migration-file/header.js';
+import {
+  definitionFilePath,
+  migrationFileName,
+  renderDefinitionHeader,
+  renderHeader,
+} from '../migration-file/header.js';
 
 /** A file phasectl generates. */
 export interface GeneratedFile {
@@ -30,7 +35,10 @@ export function migrationFileContent(step: Step, release: ReleaseName, options: 
  * the ledger names), plus the reviewable function and trigger definitions of every change past phase 0.
  * Sorted by path; the same input always gives the same bytes (no clock, no randomness, `\n` endings).
  */
-export function generatedFiles(spec: PhasesFile, options: { templatesDir?: string; settings?: GenerationSettings } = {}): GeneratedFile[] {
+export function generatedFiles(
+  spec: PhasesFile,
+  options: { templatesDir?: string; settings?: GenerationSettings } = {},
+): GeneratedFile[] {
   const settings: GenerationSettings = { ...(options.settings ?? defaultGenerationSettings) };
   if (options.templatesDir !== undefined) settings.templatesDir = options.templatesDir;
   const files: GeneratedFile[] = [];
@@ -42,10 +50,13 @@ export function generatedFiles(spec: PhasesFile, options: { templatesDir?: strin
       if (release === undefined) continue;
       const releaseIndex = spec.releases.indexOf(release) + 1;
       if (releaseIndex === 0) {
-        throw new InputError(`change ${change.id}: phase ${phase} is in release ${release}, which is not in the releases list`, {
-          location: { file: 'phases.yaml' },
-          hint: `add ${release} to \`releases:\` in order (\`phasectl advance\` keeps them in sync)`,
-        });
+        throw new InputError(
+          `change ${change.id}: phase ${phase} is in release ${release}, which is not in the releases list`,
+          {
+            location: { file: 'phases.yaml' },
+            hint: `add ${release} to \`releases:\` in order (\`phasectl advance\` keeps them in sync)`,
+          },
+        );
       }
       const steps = operation.steps(change, phase, settings);
       for (const step of [...steps.up, ...steps.down]) {
@@ -56,7 +67,10 @@ export function generatedFiles(spec: PhasesFile, options: { templatesDir?: strin
     }
     if (currentPhase(change) >= 1 && operation.definitions) {
       for (const definition of operation.definitions(change, settings)) {
-        files.push({ path: `db/${definitionFilePath(definition)}`, content: `${renderDefinitionHeader(change.id, definition)}\n${definition.sql}` });
+        files.push({
+          path: `db/${definitionFilePath(definition)}`,
+          content: `${renderDefinitionHeader(change.id, definition)}\n${definition.sql}`,
+        });
       }
     }
   }

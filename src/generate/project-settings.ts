@@ -12,13 +12,19 @@ import { locateKey, type LoadedPhases } from '../spec/load.js';
  * whichever command renders them. `templatesOverride` is `generate --templates` (relative to the current
  * directory, like any command-line path).
  */
-export function projectGenerationSettings(loaded: LoadedPhases, projectRoot: string, templatesOverride?: string): GenerationSettings {
+export function projectGenerationSettings(
+  loaded: LoadedPhases,
+  projectRoot: string,
+  templatesOverride?: string,
+): GenerationSettings {
   const migrations = loaded.spec.migrations;
   const settings: GenerationSettings = { ...defaultGenerationSettings };
   if (migrations.lockTimeout !== undefined) settings.lockTimeout = migrations.lockTimeout;
   if (migrations.statementTimeout !== undefined) settings.statementTimeout = migrations.statementTimeout;
   if (templatesOverride !== undefined) {
-    settings.templatesDir = checkedTemplatesDir(resolve(templatesOverride), { label: `--templates ${templatesOverride}` });
+    settings.templatesDir = checkedTemplatesDir(resolve(templatesOverride), {
+      label: `--templates ${templatesOverride}`,
+    });
   } else if (migrations.templates !== undefined) {
     const position = locateKey(loaded, ['migrations', 'templates']);
     settings.templatesDir = checkedTemplatesDir(resolve(projectRoot, migrations.templates), {
@@ -60,20 +66,38 @@ function checkedTemplatesDir(dir: string, where: Where): string {
   try {
     isDirectory = statSync(dir).isDirectory();
   } catch {
-    refuse(`${dir} does not exist`, 'create the folder (copy the templates you change from phasectl\'s templates/ folder), or fix the path: it is relative to phases.yaml');
+    refuse(
+      `${dir} does not exist`,
+      "create the folder (copy the templates you change from phasectl's templates/ folder), or fix the path: it is relative to phases.yaml",
+    );
   }
   if (!isDirectory) refuse(`${dir} is not a folder`, 'name a folder of templates (relative to phases.yaml)');
   const root = where.projectRoot === undefined ? undefined : realpathSync(where.projectRoot);
   const outside = (path: string) => root !== undefined && !isInside(realpathSync(path), root);
-  if (outside(dir)) refuse(`${dir} resolves outside the project (${realpathSync(dir)})`, 'keep the templates inside the repository, as a real folder: a symbolic link out of it is not reviewed with the project');
+  if (outside(dir))
+    refuse(
+      `${dir} resolves outside the project (${realpathSync(dir)})`,
+      'keep the templates inside the repository, as a real folder: a symbolic link out of it is not reviewed with the project',
+    );
   const known = packageTemplates();
   const found = templateFiles(dir);
-  if (found.length === 0) refuse(`${dir} holds no templates (*.hbs files)`, `copy the templates you change from ${defaultTemplatesDir}, keeping their folder and name, e.g. rename/contract.sql.hbs`);
+  if (found.length === 0)
+    refuse(
+      `${dir} holds no templates (*.hbs files)`,
+      `copy the templates you change from ${defaultTemplatesDir}, keeping their folder and name, e.g. rename/contract.sql.hbs`,
+    );
   for (const file of found) {
     if (!known.includes(file) && !overridesSharedStep(file, known)) {
-      refuse(`${join(dir, file)} is not one of phasectl's templates, so it would never be used`, `rename or move it to the name of the template it replaces${didYouMean(file, known)}; phasectl's templates: ${defaultTemplatesDir}`);
+      refuse(
+        `${join(dir, file)} is not one of phasectl's templates, so it would never be used`,
+        `rename or move it to the name of the template it replaces${didYouMean(file, known)}; phasectl's templates: ${defaultTemplatesDir}`,
+      );
     }
-    if (outside(join(dir, file))) refuse(`${join(dir, file)} is a symbolic link out of the project`, 'copy the template into the folder instead of linking to it');
+    if (outside(join(dir, file)))
+      refuse(
+        `${join(dir, file)} is a symbolic link out of the project`,
+        'copy the template into the folder instead of linking to it',
+      );
   }
   return dir;
 }

@@ -25,7 +25,10 @@ export async function refuseLinksOnPaths(root: string, files: GeneratedFile[]): 
  * Writes the files whose content differs from what is on disk (creating folders); never deletes, never follows
  * a symbolic link (src/generate/no-follow.ts). Returns the relative paths written and those already up to date.
  */
-export async function writeGeneratedFiles(root: string, files: GeneratedFile[]): Promise<{ written: string[]; unchanged: string[] }> {
+export async function writeGeneratedFiles(
+  root: string,
+  files: GeneratedFile[],
+): Promise<{ written: string[]; unchanged: string[] }> {
   await refuseLinksOnPaths(root, files);
   const written: string[] = [];
   const unchanged: string[] = [];

@@ -67,7 +67,9 @@ export function migrationFileName(releaseIndex: number, release: ReleaseName, st
 }
 
 /** Matches the names migrationFileName produces. */
-export const migrationFileNamePattern = new RegExp(`^\\d{3}_[A-Za-z0-9][A-Za-z0-9._-]*_${CHANGE_ID}_p[123]_\\d{2}_[a-z0-9-]+\\.(up|down)\\.sql$`);
+export const migrationFileNamePattern = new RegExp(
+  `^\\d{3}_[A-Za-z0-9][A-Za-z0-9._-]*_${CHANGE_ID}_p[123]_\\d{2}_[a-z0-9-]+\\.(up|down)\\.sql$`,
+);
 
 /** `functions/<name>.sql` or `triggers/<name>.sql`: where a definition is written, below `db/`. */
 export function definitionFilePath(definition: Definition): string {

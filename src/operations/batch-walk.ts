@@ -93,10 +93,28 @@ export function walkKeyContext(key: KeyFacts, direction: Direction) {
 
 /** A backfill step: the engine runs `plan`, the file's body is the `backfill` template's DO block for other runners. */
 export function backfillDraft(name: string, summary: string, plan: BackfillPlan, context: object): StepDraft {
-  return { name, summary, transaction: false, action: 'backfill', backfill: plan, scan: true, template: 'backfill', context };
+  return {
+    name,
+    summary,
+    transaction: false,
+    action: 'backfill',
+    backfill: plan,
+    scan: true,
+    template: 'backfill',
+    context,
+  };
 }
 
 /** The batched verification (phase 2 before the switch, phase 3 before the contract): counts differing rows, records it. */
 export function verifyDraft(summary: string, plan: BackfillPlan, context: object): StepDraft {
-  return { name: 'verify', summary, transaction: false, action: 'verify', backfill: plan, scan: true, template: 'verify', context };
+  return {
+    name: 'verify',
+    summary,
+    transaction: false,
+    action: 'verify',
+    backfill: plan,
+    scan: true,
+    template: 'verify',
+    context,
+  };
 }

@@ -9,7 +9,14 @@ import { InputError } from '../errors.js';
 import { quoteIdent } from '../render/quote.js';
 import type { ColumnFacts, ConstraintFact, IndexFact } from '../spec/types.js';
 import { quoteIdentLikePostgres } from '../sql/parser.js';
-import { acceptedConstraintTexts, constraintOnColumn, indexAfterOn, indexDefinition, indexMethodAndColumns, notNullCheckDefinition } from './definition-rewrite.js';
+import {
+  acceptedConstraintTexts,
+  constraintOnColumn,
+  indexAfterOn,
+  indexDefinition,
+  indexMethodAndColumns,
+  notNullCheckDefinition,
+} from './definition-rewrite.js';
 import { notNullCheckName } from './naming.js';
 import { deferrability, validations, withoutNotValid, type ConstraintPlan, type IndexPlan } from './plan-parts.js';
 import type { StepDraft } from './step-drafts.js';
@@ -83,7 +90,9 @@ function notNullCheck(table: string, column: string): ConstraintPlan {
 
 /** The column's constraints, plus a UNIQUE constraint for each index that backs one the facts do not list. */
 function constraintsWithUniques(facts: ColumnFacts): ConstraintFact[] {
-  const listed = new Set(facts.constraints.filter((constraint) => constraint.kind === 'unique').map((constraint) => constraint.name));
+  const listed = new Set(
+    facts.constraints.filter((constraint) => constraint.kind === 'unique').map((constraint) => constraint.name),
+  );
   const constraints = [...facts.constraints];
   for (const index of facts.indexes) {
     if (index.constraint && !listed.has(index.constraint)) {
@@ -108,7 +117,13 @@ export function columnCopy(sides: ColumnSides, rules: CopyRules): ColumnCopy {
     const at = `${where}: index ${index.name}`;
     const afterOn = indexAfterOn(index.definition, ontoCopy, at);
     const on = rules.otherTable ? `${copyTable} ${indexMethodAndColumns(afterOn, at)}` : afterOn;
-    return { name, unique: index.unique, on, definition: indexDefinition(index.unique, name, on), comment: rules.copyIndexComment(index) };
+    return {
+      name,
+      unique: index.unique,
+      on,
+      definition: indexDefinition(index.unique, name, on),
+      comment: rules.copyIndexComment(index),
+    };
   });
   const originalIndexes = facts.indexes.map((index): IndexPlan => ({
     name: index.name,
@@ -134,7 +149,9 @@ export function columnCopy(sides: ColumnSides, rules: CopyRules): ColumnCopy {
       const index = backingIndex(constraint);
       // A UNIQUE the facts only know through its index ('UNIQUE'): pg_get_constraintdef prints its column.
       const printed =
-        constraint.definition.trim() === 'UNIQUE' ? `UNIQUE (${quoteIdentLikePostgres(original.column)})${deferrability(constraint.definition)}` : constraint.definition;
+        constraint.definition.trim() === 'UNIQUE'
+          ? `UNIQUE (${quoteIdentLikePostgres(original.column)})${deferrability(constraint.definition)}`
+          : constraint.definition;
       return {
         name,
         definition: `UNIQUE USING INDEX ${quoteIdent(onCopy ? rules.copyName(index.name) : index.name)}${deferrability(constraint.definition)}`,
@@ -144,7 +161,9 @@ export function columnCopy(sides: ColumnSides, rules: CopyRules): ColumnCopy {
       };
     }
     // Only the local side of a foreign key names the column (constraintOnColumn keeps the referenced side).
-    const { body, wasValid } = withoutNotValid(onCopy ? constraintOnColumn(constraint.definition, ontoCopy, at) : constraint.definition);
+    const { body, wasValid } = withoutNotValid(
+      onCopy ? constraintOnColumn(constraint.definition, ontoCopy, at) : constraint.definition,
+    );
     return {
       name,
       definition: `${body} NOT VALID`,
@@ -165,9 +184,15 @@ export function columnCopy(sides: ColumnSides, rules: CopyRules): ColumnCopy {
     notNull,
     copyIndexes,
     originalIndexes,
-    copyConstraints: [...(copyNotNullCheck ? [copyNotNullCheck] : []), ...constraints.map((constraint) => plan(constraint, true))],
+    copyConstraints: [
+      ...(copyNotNullCheck ? [copyNotNullCheck] : []),
+      ...constraints.map((constraint) => plan(constraint, true)),
+    ],
     ...(copyNotNullCheck ? { copyNotNullCheck } : {}),
-    originalConstraints: [...(notNull ? [originalNotNullCheck] : []), ...constraints.map((constraint) => plan(constraint, false))],
+    originalConstraints: [
+      ...(notNull ? [originalNotNullCheck] : []),
+      ...constraints.map((constraint) => plan(constraint, false)),
+    ],
     originalNotNullCheck: originalNotNullCheck.name,
   };
 }
@@ -186,13 +211,33 @@ export function copySteps(copy: ColumnCopy): Array<StepDraft | undefined> {
   return [
     copy.copyIndexes.length === 0
       ? undefined
-      : { name: 'indexes', summary: `build the indexes of ${from} on ${to}, concurrently`, transaction: false, scan: true, template: 'indexes', context: { ...target, indexes: copy.copyIndexes } },
+      : {
+          name: 'indexes',
+          summary: `build the indexes of ${from} on ${to}, concurrently`,
+          transaction: false,
+          scan: true,
+          template: 'indexes',
+          context: { ...target, indexes: copy.copyIndexes },
+        },
     copy.copyConstraints.length === 0
       ? undefined
-      : { name: 'constraints', summary: `copy the constraints of ${from} onto ${to} (NOT VALID: no scan)`, transaction: true, template: 'constraints', context: { ...target, constraints: copy.copyConstraints } },
+      : {
+          name: 'constraints',
+          summary: `copy the constraints of ${from} onto ${to} (NOT VALID: no scan)`,
+          transaction: true,
+          template: 'constraints',
+          context: { ...target, constraints: copy.copyConstraints },
+        },
     toValidate.length === 0
       ? undefined
-      : { name: 'validate', summary: `validate the constraints on ${to} (scans, writes continue)`, transaction: true, scan: true, template: 'validate', context: { ...target, validations: validations(toValidate), notNull: [] } },
+      : {
+          name: 'validate',
+          summary: `validate the constraints on ${to} (scans, writes continue)`,
+          transaction: true,
+          scan: true,
+          template: 'validate',
+          context: { ...target, validations: validations(toValidate), notNull: [] },
+        },
   ];
 }
 
@@ -208,7 +253,14 @@ export function dropCopySteps(copy: ColumnCopy): Array<StepDraft | undefined> {
           summary: `drop the constraints phase 1 added on ${side.label}`,
           transaction: true,
           template: 'drop-constraints',
-          context: { ...target, constraints: copy.copyConstraints.map((c) => ({ name: c.name, column: side.column, comment: `intended drop: ${c.name}, added by phase 1.` })) },
+          context: {
+            ...target,
+            constraints: copy.copyConstraints.map((c) => ({
+              name: c.name,
+              column: side.column,
+              comment: `intended drop: ${c.name}, added by phase 1.`,
+            })),
+          },
         },
     copy.copyIndexes.length === 0
       ? undefined
@@ -217,7 +269,13 @@ export function dropCopySteps(copy: ColumnCopy): Array<StepDraft | undefined> {
           summary: `drop the indexes phase 1 built on ${side.label}, concurrently`,
           transaction: false,
           template: 'drop-indexes',
-          context: { ...target, indexes: copy.copyIndexes.map((i) => ({ name: i.name, comment: `intended drop: index ${i.name}, built by phase 1.` })) },
+          context: {
+            ...target,
+            indexes: copy.copyIndexes.map((i) => ({
+              name: i.name,
+              comment: `intended drop: index ${i.name}, built by phase 1.`,
+            })),
+          },
         },
   ];
 }
@@ -226,17 +284,33 @@ export function dropCopySteps(copy: ColumnCopy): Array<StepDraft | undefined> {
  * Phase 3 down, after the old column is back and filled: rebuild its indexes, restore its constraints NOT VALID,
  * validate them and make it NOT NULL again. `alsoValidate`: checks of the kind's own to validate in the same step.
  */
-export function restoreSteps(copy: ColumnCopy, alsoValidate: Array<{ name: string; comment: string }> = []): Array<StepDraft | undefined> {
+export function restoreSteps(
+  copy: ColumnCopy,
+  alsoValidate: Array<{ name: string; comment: string }> = [],
+): Array<StepDraft | undefined> {
   const side = copy.sides.original;
   const source = on(side);
   const toValidate = copy.originalConstraints.filter((constraint) => constraint.validate);
   return [
     copy.originalIndexes.length === 0
       ? undefined
-      : { name: 'restore-indexes', summary: `rebuild the original indexes on ${side.label}, concurrently`, transaction: false, scan: true, template: 'indexes', context: { ...source, indexes: copy.originalIndexes } },
+      : {
+          name: 'restore-indexes',
+          summary: `rebuild the original indexes on ${side.label}, concurrently`,
+          transaction: false,
+          scan: true,
+          template: 'indexes',
+          context: { ...source, indexes: copy.originalIndexes },
+        },
     copy.originalConstraints.length === 0
       ? undefined
-      : { name: 'restore-constraints', summary: `restore the original constraints on ${side.label} (NOT VALID: no scan)`, transaction: true, template: 'constraints', context: { ...source, constraints: copy.originalConstraints } },
+      : {
+          name: 'restore-constraints',
+          summary: `restore the original constraints on ${side.label} (NOT VALID: no scan)`,
+          transaction: true,
+          template: 'constraints',
+          context: { ...source, constraints: copy.originalConstraints },
+        },
     toValidate.length === 0 && alsoValidate.length === 0
       ? undefined
       : {
@@ -259,9 +333,18 @@ export function copiedObjects(copy: ColumnCopy): DerivedObject[] {
   const { original, copy: side } = copy.sides;
   const target = on(side);
   return [
-    ...copy.copyIndexes.map((index): DerivedObject => ({ kind: 'index', ...target, name: index.name, about: `the copy of an index of ${original.column}` })),
-    ...copy.copyConstraints.map(
-      (constraint): DerivedObject => ({ kind: 'constraint', ...target, name: constraint.name, about: `a constraint of ${side.column}`, unique: constraint.definition.startsWith('UNIQUE USING INDEX') }),
-    ),
+    ...copy.copyIndexes.map((index): DerivedObject => ({
+      kind: 'index',
+      ...target,
+      name: index.name,
+      about: `the copy of an index of ${original.column}`,
+    })),
+    ...copy.copyConstraints.map((constraint): DerivedObject => ({
+      kind: 'constraint',
+      ...target,
+      name: constraint.name,
+      about: `a constraint of ${side.column}`,
+      unique: constraint.definition.startsWith('UNIQUE USING INDEX'),
+    })),
   ];
 }

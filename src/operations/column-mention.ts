@@ -26,7 +26,12 @@ function escapeRegex(text: string): string {
 }
 
 /** Context of the shared `guard-trigger-sources` partial: phase 3 stops while a trigger function names `column`. Pure. */
-export function triggerSourceGuard(changeId: string, table: { schema: string; table: string }, column: string, replacement: string) {
+export function triggerSourceGuard(
+  changeId: string,
+  table: { schema: string; table: string },
+  column: string,
+  replacement: string,
+) {
   return {
     guardSchema: table.schema,
     guardTable: table.table,

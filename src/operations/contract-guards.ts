@@ -9,5 +9,10 @@ import type { ColumnSides } from './column-copy.js';
 
 export function contractGuards(sides: ColumnSides) {
   const { original, copy } = sides;
-  return triggerSourceGuard(sides.changeId, { schema: original.schema, table: original.table }, original.column, copy.label);
+  return triggerSourceGuard(
+    sides.changeId,
+    { schema: original.schema, table: original.table },
+    original.column,
+    copy.label,
+  );
 }

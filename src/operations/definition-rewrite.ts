@@ -4,7 +4,13 @@
  * is already taken. Pure.
  */
 import { InputError } from '../errors.js';
-import { findTopLevelKeyword, quoteIdentLikePostgres, renameColumn, SqlParseError, type ColumnRename } from '../sql/parser.js';
+import {
+  findTopLevelKeyword,
+  quoteIdentLikePostgres,
+  renameColumn,
+  SqlParseError,
+  type ColumnRename,
+} from '../sql/parser.js';
 
 /** `CREATE [UNIQUE] INDEX <name> ON <on>` as pg_get_indexdef prints it: what an existing index must read. */
 export function indexDefinition(unique: boolean, name: string, on: string): string {
@@ -29,7 +35,10 @@ export function indexAfterOn(definition: string, rename: ColumnRename | undefine
 /** What follows the table in an index's `ON` part: `USING btree (c) WHERE …`. */
 export function indexMethodAndColumns(afterOn: string, where: string): string {
   const using = findTopLevelKeyword(afterOn, 'using');
-  if (!using) throw new InputError(`${where} has a definition phasectl cannot read: ON ${afterOn}`, { hint: 'run `phasectl plan` again' });
+  if (!using)
+    throw new InputError(`${where} has a definition phasectl cannot read: ON ${afterOn}`, {
+      hint: 'run `phasectl plan` again',
+    });
   return afterOn.slice(using.start).trim();
 }
 

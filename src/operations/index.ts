@@ -19,7 +19,11 @@ export function operationFor(change: Change): Operation {
 }
 
 /** The up and down steps of one phase of a change, rendered with `settings` (timeouts, template folder). */
-export function phaseSteps(change: Change, phase: PhaseNumber, settings: GenerationSettings = defaultGenerationSettings): PhaseSteps {
+export function phaseSteps(
+  change: Change,
+  phase: PhaseNumber,
+  settings: GenerationSettings = defaultGenerationSettings,
+): PhaseSteps {
   return operationFor(change).steps(change, phase, settings);
 }
 

@@ -5,9 +5,27 @@ import { renderTemplate } from '../render/environment.js';
 import { qualify, quoteIdent } from '../render/quote.js';
 import type { ColumnRef, MoveChange, PhaseNumber } from '../spec/types.js';
 import { differs, identical } from './identity.js';
-import { insertTriggerName, moveGuardSetting, movedName, syncFunctionName, targetSyncFunctionName, triggerName } from './naming.js';
+import {
+  insertTriggerName,
+  moveGuardSetting,
+  movedName,
+  syncFunctionName,
+  targetSyncFunctionName,
+  triggerName,
+} from './naming.js';
 import { defaultGenerationSettings, type GenerationSettings } from './settings.js';
-import { BACKFILL_SETTING, backfillDraft, batchPlan, countDifferentSql, countIntoBatchSql, keyRangeParams, keyRangeVariables, verifyDraft, walkKeyContext, type Direction } from './batch-walk.js';
+import {
+  BACKFILL_SETTING,
+  backfillDraft,
+  batchPlan,
+  countDifferentSql,
+  countIntoBatchSql,
+  keyRangeParams,
+  keyRangeVariables,
+  verifyDraft,
+  walkKeyContext,
+  type Direction,
+} from './batch-walk.js';
 import { columnCopy, copiedObjects, copySteps, dropCopySteps, restoreSteps, type ColumnCopy } from './column-copy.js';
 import { record } from './plan-parts.js';
 import { renderSteps, type StepDraft } from './step-drafts.js';
@@ -47,9 +65,16 @@ function buildModel(change: MoveChange): MoveModel {
   const target = change.move.to;
   refuseControlCharacters(
     [
-      ['source schema', source.schema], ['source table', source.table], ['source column', source.column],
-      ['target schema', target.schema], ['target table', target.table], ['target column', target.column],
-      ...change.move.on.flatMap((pair): Array<[string, string]> => [['join column', pair.from], ['join column', pair.to]]),
+      ['source schema', source.schema],
+      ['source table', source.table],
+      ['source column', source.column],
+      ['target schema', target.schema],
+      ['target table', target.table],
+      ['target column', target.column],
+      ...change.move.on.flatMap((pair): Array<[string, string]> => [
+        ['join column', pair.from],
+        ['join column', pair.to],
+      ]),
       ...change.key.columns.map((name): [string, string] => ['key column', name]),
       ...change.column.indexes.map((index): [string, string] => ['index', index.name]),
       ...change.column.constraints.map((constraint): [string, string] => ['constraint', constraint.name]),
@@ -57,15 +82,25 @@ function buildModel(change: MoveChange): MoveModel {
     where(change),
   );
   if (source.schema === target.schema && source.table === target.table) {
-    throw new InputError(`${where(change)}: source and target are the same table`, { hint: 'use a rename for a column inside one table' });
+    throw new InputError(`${where(change)}: source and target are the same table`, {
+      hint: 'use a rename for a column inside one table',
+    });
   }
   if (change.move.on.length === 0) {
-    throw new InputError(`${where(change)}: no join columns`, { hint: 'give the join as `on: [{ from: id, to: user_id }]`' });
-  }
-  if (change.key.columns.includes(source.column) || change.move.on.some((pair) => pair.from === source.column || pair.to === target.column)) {
-    throw new InputError(`${where(change)}: ${source.column} is part of the key or of the join; a key column cannot be moved`, {
-      hint: 'move a column that is neither the key nor a join column',
+    throw new InputError(`${where(change)}: no join columns`, {
+      hint: 'give the join as `on: [{ from: id, to: user_id }]`',
     });
+  }
+  if (
+    change.key.columns.includes(source.column) ||
+    change.move.on.some((pair) => pair.from === source.column || pair.to === target.column)
+  ) {
+    throw new InputError(
+      `${where(change)}: ${source.column} is part of the key or of the join; a key column cannot be moved`,
+      {
+        hint: 'move a column that is neither the key nor a join column',
+      },
+    );
   }
   const column = change.column;
   const type = `${column.type}${column.collation ? ` COLLATE ${column.collation}` : ''}`;
@@ -76,7 +111,8 @@ function buildModel(change: MoveChange): MoveModel {
       where: where(change),
       planCommand: 'phasectl plan move',
       copyName: (name) => movedName(name, source, target),
-      copyIndexComment: (index) => `Index ${index.name} of ${source.table}.${source.column}, rebuilt on ${target.table}.${target.column} without blocking writes.`,
+      copyIndexComment: (index) =>
+        `Index ${index.name} of ${source.table}.${source.column}, rebuilt on ${target.table}.${target.column} without blocking writes.`,
       otherTable: true,
       // NOT NULL is not copied: a target row may exist without a source row (or before it), so NULL is legitimate there.
       copyNotNull: false,
@@ -112,11 +148,14 @@ function names(model: MoveModel) {
 /** The context of one side's function and trigger: `side` is the table the trigger is on, `other` its partner. */
 function sideContext(model: MoveModel, which: 'source' | 'target') {
   const onSource = which === 'source';
-  const joins: JoinView[] = model.joins.map((pair) => (onSource ? { here: pair.source, there: pair.target } : { here: pair.target, there: pair.source }));
+  const joins: JoinView[] = model.joins.map((pair) =>
+    onSource ? { here: pair.source, there: pair.target } : { here: pair.target, there: pair.source },
+  );
   const side = onSource ? model.source : model.target;
   const other = onSource ? model.target : model.source;
   // The written columns of this side: the moved one and the join columns (a new pairing).
-  const written = (row: string) => [side.column, ...joins.map((join) => join.here)].map((name) => `${row}.${quoteIdent(name)}`);
+  const written = (row: string) =>
+    [side.column, ...joins.map((join) => join.here)].map((name) => `${row}.${quoteIdent(name)}`);
   const sideColumn = (row: string) => `${row}.${quoteIdent(side.column)}`;
   return {
     ...names(model),
@@ -142,7 +181,12 @@ function syncFunctionSql(model: MoveModel, side: 'source' | 'target', version: 1
   return renderTemplate(
     kind,
     'sync-function',
-    { ...sideContext(model, side), version: version === 1 ? '01' : '02', authority, sideIsAuthority: side === authority },
+    {
+      ...sideContext(model, side),
+      version: version === 1 ? '01' : '02',
+      authority,
+      sideIsAuthority: side === authority,
+    },
     templatesDir,
   ).trimEnd();
 }
@@ -162,7 +206,9 @@ function syncObjects(model: MoveModel, version: 1 | 2, templatesDir?: string) {
 }
 
 function joinCondition(model: MoveModel, sourceAlias: string, targetAlias: string): string {
-  return model.joins.map((pair) => `${targetAlias}.${quoteIdent(pair.target)} = ${sourceAlias}.${quoteIdent(pair.source)}`).join(' AND ');
+  return model.joins
+    .map((pair) => `${targetAlias}.${quoteIdent(pair.target)} = ${sourceAlias}.${quoteIdent(pair.source)}`)
+    .join(' AND ');
 }
 
 /**
@@ -224,7 +270,13 @@ function walkContext(model: MoveModel, direction: Direction, description: string
   };
 }
 
-function finishSteps(model: MoveModel, phase: PhaseNumber, direction: 'up' | 'down', drafts: Array<StepDraft | undefined>, settings: GenerationSettings): Step[] {
+function finishSteps(
+  model: MoveModel,
+  phase: PhaseNumber,
+  direction: 'up' | 'down',
+  drafts: Array<StepDraft | undefined>,
+  settings: GenerationSettings,
+): Step[] {
   return renderSteps({ kind, changeId: model.change.id, names: names(model) }, phase, direction, drafts, settings);
 }
 
@@ -236,39 +288,57 @@ function phase1(model: MoveModel, settings: GenerationSettings): PhaseSteps {
   const dir = settings.templatesDir;
   const from = label(model.source);
   const to = label(model.target);
-  const up = finishSteps(model, 1, 'up', [
-    {
-      name: 'expand',
-      summary: `add ${to} and keep it in sync with ${from} through triggers on both tables (authority: ${model.source.table})`,
-      transaction: true,
-      template: 'expand',
-      context: { ...syncObjects(model, 1, dir), ...record(model.change.releases, 1) },
-    },
-    backfillDraft(
-      'backfill',
-      `copy ${from} into ${to} for existing pairs of rows, in batches`,
-      backfillPlan(model, 'up'),
-      walkContext(model, 'up', `Copy ${from} into ${to} wherever the paired rows differ (a source row without a target row keeps its value until that row appears)`),
-    ),
-    ...copySteps(model.copy),
-  ], settings);
-  const down = finishSteps(model, 1, 'down', [
-    ...dropCopySteps(model.copy),
-    {
-      name: 'unsync',
-      summary: `drop the sync trigger on ${model.target.table} (alone: dropping both in one transaction could deadlock with writers)`,
-      transaction: true,
-      template: 'unsync',
-      context: { guarded: false, comment: `intended drop: the trigger phase 1 created on ${model.target.table}.` },
-    },
-    {
-      name: 'shrink',
-      summary: model.change.target.existingColumn ? `remove the triggers and sync functions (${to} existed before: it stays)` : `remove the triggers, the sync functions and ${to}`,
-      transaction: true,
-      template: 'shrink',
-      context: { dropTargetColumn: !model.change.target.existingColumn },
-    },
-  ], settings);
+  const up = finishSteps(
+    model,
+    1,
+    'up',
+    [
+      {
+        name: 'expand',
+        summary: `add ${to} and keep it in sync with ${from} through triggers on both tables (authority: ${model.source.table})`,
+        transaction: true,
+        template: 'expand',
+        context: { ...syncObjects(model, 1, dir), ...record(model.change.releases, 1) },
+      },
+      backfillDraft(
+        'backfill',
+        `copy ${from} into ${to} for existing pairs of rows, in batches`,
+        backfillPlan(model, 'up'),
+        walkContext(
+          model,
+          'up',
+          `Copy ${from} into ${to} wherever the paired rows differ (a source row without a target row keeps its value until that row appears)`,
+        ),
+      ),
+      ...copySteps(model.copy),
+    ],
+    settings,
+  );
+  const down = finishSteps(
+    model,
+    1,
+    'down',
+    [
+      ...dropCopySteps(model.copy),
+      {
+        name: 'unsync',
+        summary: `drop the sync trigger on ${model.target.table} (alone: dropping both in one transaction could deadlock with writers)`,
+        transaction: true,
+        template: 'unsync',
+        context: { guarded: false, comment: `intended drop: the trigger phase 1 created on ${model.target.table}.` },
+      },
+      {
+        name: 'shrink',
+        summary: model.change.target.existingColumn
+          ? `remove the triggers and sync functions (${to} existed before: it stays)`
+          : `remove the triggers, the sync functions and ${to}`,
+        transaction: true,
+        template: 'shrink',
+        context: { dropTargetColumn: !model.change.target.existingColumn },
+      },
+    ],
+    settings,
+  );
   return { up, down };
 }
 
@@ -276,19 +346,37 @@ function phase2(model: MoveModel, settings: GenerationSettings): PhaseSteps {
   const dir = settings.templatesDir;
   const from = label(model.source);
   const to = label(model.target);
-  const up = finishSteps(model, 2, 'up', [
-    verifyStep(model, `count pairs of rows where ${to} differs from ${from} (must be 0 to switch)`),
-    {
-      name: 'switch',
-      summary: `make ${to} the authority of the sync (guarded: backfilled and verified)`,
-      transaction: true,
-      template: 'switch',
-      context: { ...syncObjects(model, 2, dir), ...record(model.change.releases, 2) },
-    },
-  ], settings);
-  const down = finishSteps(model, 2, 'down', [
-    { name: 'switch-back', summary: `make ${from} the authority of the sync again`, transaction: true, template: 'switch-back', context: { ...syncObjects(model, 1, dir), ...record(model.change.releases, 1) } },
-  ], settings);
+  const up = finishSteps(
+    model,
+    2,
+    'up',
+    [
+      verifyStep(model, `count pairs of rows where ${to} differs from ${from} (must be 0 to switch)`),
+      {
+        name: 'switch',
+        summary: `make ${to} the authority of the sync (guarded: backfilled and verified)`,
+        transaction: true,
+        template: 'switch',
+        context: { ...syncObjects(model, 2, dir), ...record(model.change.releases, 2) },
+      },
+    ],
+    settings,
+  );
+  const down = finishSteps(
+    model,
+    2,
+    'down',
+    [
+      {
+        name: 'switch-back',
+        summary: `make ${from} the authority of the sync again`,
+        transaction: true,
+        template: 'switch-back',
+        context: { ...syncObjects(model, 1, dir), ...record(model.change.releases, 1) },
+      },
+    ],
+    settings,
+  );
   return { up, down };
 }
 
@@ -307,47 +395,74 @@ function phase3(model: MoveModel, settings: GenerationSettings): PhaseSteps {
   const targetTable = qualify(model.target.schema, model.target.table);
   const missingPairs = `INSERT INTO ${targetTable} (${model.joins.map((pair) => quoteIdent(pair.target)).join(', ')}) SELECT ${model.joins
     .map((pair) => `s.${quoteIdent(pair.source)}`)
-    .join(', ')} FROM ${sourceTable} AS s WHERE s.${quoteIdent(model.source.column)} IS NOT NULL AND NOT EXISTS (SELECT 1 FROM ${targetTable} AS t WHERE ${joinCondition(model, 's', 't')})`;
+    .join(
+      ', ',
+    )} FROM ${sourceTable} AS s WHERE s.${quoteIdent(model.source.column)} IS NOT NULL AND NOT EXISTS (SELECT 1 FROM ${targetTable} AS t WHERE ${joinCondition(model, 's', 't')})`;
   const guard = {
     joins: model.joins.map((pair) => ({ here: pair.source, there: pair.target })),
     strandedHint: `create the missing target rows (the insert trigger copies the value), e.g. ${missingPairs}; or set ${model.source.column} to NULL where the value should go; then migrate again`,
   };
-  const up = finishSteps(model, 3, 'up', [
-    // Again before anything is dropped: a write the triggers missed would otherwise lose its only copy.
-    verifyStep(model, `count pairs of rows where ${to} differs from ${from} again (must be 0 to contract)`),
-    {
-      name: 'unsync',
-      summary: `stop syncing from ${to}: drop its trigger (guarded: phase 2 applied, no value only in ${from})`,
-      transaction: true,
-      scan: true,
-      template: 'unsync',
-      context: { ...guard, guarded: true, comment: `intended drop: the sync trigger on ${model.target.table}; ${to} is the authority since phase 2.` },
-    },
-    {
-      name: 'contract',
-      summary: `drop the trigger on ${model.source.table}, the sync functions and ${from}${columnDefault === undefined ? '' : `; ${to} takes over the default`}`,
-      transaction: true,
-      scan: true,
-      template: 'contract',
-      context: {
-        ...guard,
-        defaultSql: columnDefault ?? null,
-        ...contractGuards(model.copy.sides),
-        ...record(model.change.releases, 3),
+  const up = finishSteps(
+    model,
+    3,
+    'up',
+    [
+      // Again before anything is dropped: a write the triggers missed would otherwise lose its only copy.
+      verifyStep(model, `count pairs of rows where ${to} differs from ${from} again (must be 0 to contract)`),
+      {
+        name: 'unsync',
+        summary: `stop syncing from ${to}: drop its trigger (guarded: phase 2 applied, no value only in ${from})`,
+        transaction: true,
+        scan: true,
+        template: 'unsync',
+        context: {
+          ...guard,
+          guarded: true,
+          comment: `intended drop: the sync trigger on ${model.target.table}; ${to} is the authority since phase 2.`,
+        },
       },
-    },
-  ], settings);
-  const down = finishSteps(model, 3, 'down', [
-    {
-      name: 'restore-column',
-      summary: `re-add ${from} and sync it from ${to} again (authority: ${model.target.table})`,
-      transaction: true,
-      template: 'restore-column',
-      context: { oldDefaultSql: columnDefault ?? null, ...syncObjects(model, 2, dir), ...record(model.change.releases, 2) },
-    },
-    backfillDraft('backfill-old', `fill ${from} from ${to} for existing pairs of rows, in batches`, backfillPlan(model, 'down'), walkContext(model, 'down', `Fill ${from} from ${to} wherever the paired rows differ`)),
-    ...restoreSteps(model.copy),
-  ], settings);
+      {
+        name: 'contract',
+        summary: `drop the trigger on ${model.source.table}, the sync functions and ${from}${columnDefault === undefined ? '' : `; ${to} takes over the default`}`,
+        transaction: true,
+        scan: true,
+        template: 'contract',
+        context: {
+          ...guard,
+          defaultSql: columnDefault ?? null,
+          ...contractGuards(model.copy.sides),
+          ...record(model.change.releases, 3),
+        },
+      },
+    ],
+    settings,
+  );
+  const down = finishSteps(
+    model,
+    3,
+    'down',
+    [
+      {
+        name: 'restore-column',
+        summary: `re-add ${from} and sync it from ${to} again (authority: ${model.target.table})`,
+        transaction: true,
+        template: 'restore-column',
+        context: {
+          oldDefaultSql: columnDefault ?? null,
+          ...syncObjects(model, 2, dir),
+          ...record(model.change.releases, 2),
+        },
+      },
+      backfillDraft(
+        'backfill-old',
+        `fill ${from} from ${to} for existing pairs of rows, in batches`,
+        backfillPlan(model, 'down'),
+        walkContext(model, 'down', `Fill ${from} from ${to} wherever the paired rows differ`),
+      ),
+      ...restoreSteps(model.copy),
+    ],
+    settings,
+  );
   return { up, down };
 }
 
@@ -361,7 +476,13 @@ export function moveDerivedObjects(change: MoveChange): DerivedObject[] {
     { kind: 'trigger', ...source, name: model.triggerName, about: 'the sync trigger' },
     { kind: 'trigger', ...target, name: model.triggerName, about: 'the sync trigger' },
     { kind: 'function', schema: 'phasectl', table: '', name: model.sourceFunctionName, about: 'the sync function' },
-    { kind: 'function', schema: 'phasectl', table: '', name: model.targetFunctionName, about: 'the target sync function' },
+    {
+      kind: 'function',
+      schema: 'phasectl',
+      table: '',
+      name: model.targetFunctionName,
+      about: 'the target sync function',
+    },
   ];
 }
 
@@ -383,10 +504,21 @@ export const moveOperation: Operation<MoveChange> = {
     const dir = settings.templatesDir;
     const from = label(model.source);
     const to = label(model.target);
-    const both = (version: 1 | 2) => `${syncFunctionSql(model, 'source', version, dir)}\n\n${syncFunctionSql(model, 'target', version, dir)}\n`;
+    const both = (version: 1 | 2) =>
+      `${syncFunctionSql(model, 'source', version, dir)}\n\n${syncFunctionSql(model, 'target', version, dir)}\n`;
     return [
-      { folder: 'functions', name: `${change.id}_v01`, summary: `sync functions v01 of change ${change.id} (authority: ${from})`, sql: both(1) },
-      { folder: 'functions', name: `${change.id}_v02`, summary: `sync functions v02 of change ${change.id} (authority: ${to})`, sql: both(2) },
+      {
+        folder: 'functions',
+        name: `${change.id}_v01`,
+        summary: `sync functions v01 of change ${change.id} (authority: ${from})`,
+        sql: both(1),
+      },
+      {
+        folder: 'functions',
+        name: `${change.id}_v02`,
+        summary: `sync functions v02 of change ${change.id} (authority: ${to})`,
+        sql: both(2),
+      },
       {
         folder: 'triggers',
         name: change.id,

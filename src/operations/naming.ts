@@ -84,7 +84,8 @@ export function notNullCheckName(table: string, column: string): string {
  */
 export function derivedName(oldName: string, fromColumn: string, toColumn: string): string {
   const at = fromColumn === '' ? -1 : oldName.lastIndexOf(fromColumn);
-  const renamed = at === -1 ? `${oldName}_${toColumn}` : oldName.slice(0, at) + toColumn + oldName.slice(at + fromColumn.length);
+  const renamed =
+    at === -1 ? `${oldName}_${toColumn}` : oldName.slice(0, at) + toColumn + oldName.slice(at + fromColumn.length);
   return fitIdentifier(renamed);
 }
 
@@ -106,10 +107,15 @@ export function moveGuardSetting(changeId: string): string {
  * the target's (first occurrence), then the column's (last occurrence) when it changes; `<name>_<target table>`
  * when neither appears. Index names are unique per schema, so the copy must not keep the old name.
  */
-export function movedName(oldName: string, source: { table: string; column: string }, target: { table: string; column: string }): string {
+export function movedName(
+  oldName: string,
+  source: { table: string; column: string },
+  target: { table: string; column: string },
+): string {
   let name = oldName;
   const at = name.indexOf(source.table);
-  if (at !== -1 && source.table !== target.table) name = name.slice(0, at) + target.table + name.slice(at + source.table.length);
+  if (at !== -1 && source.table !== target.table)
+    name = name.slice(0, at) + target.table + name.slice(at + source.table.length);
   if (source.column !== target.column) {
     const columnAt = name.lastIndexOf(source.column);
     if (columnAt !== -1) name = name.slice(0, columnAt) + target.column + name.slice(columnAt + source.column.length);

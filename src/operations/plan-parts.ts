@@ -28,7 +28,9 @@ export interface ConstraintPlan {
 /** Splits `… NOT VALID` off a pg_get_constraintdef text. */
 export function withoutNotValid(definition: string): { body: string; wasValid: boolean } {
   const match = /\s+NOT\s+VALID\s*$/i.exec(definition);
-  return match ? { body: definition.slice(0, match.index), wasValid: false } : { body: definition.trim(), wasValid: true };
+  return match
+    ? { body: definition.slice(0, match.index), wasValid: false }
+    : { body: definition.trim(), wasValid: true };
 }
 
 /** ` DEFERRABLE INITIALLY DEFERRED` etc. at the end of a UNIQUE definition, kept on `UNIQUE USING INDEX`. */
@@ -39,10 +41,16 @@ export function deferrability(definition: string): string {
 
 /** The context of the validate template for these constraints. */
 export function validations(constraints: ConstraintPlan[]): Array<{ name: string; comment: string }> {
-  return constraints.map((constraint) => ({ name: constraint.name, comment: `Validate ${constraint.name} (existing rows).` }));
+  return constraints.map((constraint) => ({
+    name: constraint.name,
+    comment: `Validate ${constraint.name} (existing rows).`,
+  }));
 }
 
 /** `{ phase, release }` for the record-phase partial. */
-export function record(releases: PhaseReleases, phase: 1 | 2 | 3): { record: { phase: number; release: string | null } } {
+export function record(
+  releases: PhaseReleases,
+  phase: 1 | 2 | 3,
+): { record: { phase: number; release: string | null } } {
   return { record: { phase, release: releases[`phase${phase}`] ?? null } };
 }

@@ -6,10 +6,26 @@ import { qualify, quoteIdent } from '../render/quote.js';
 import type { PhaseNumber, RenameChange } from '../spec/types.js';
 import { defaultGenerationSettings, type GenerationSettings } from './settings.js';
 import { differs, identical } from './identity.js';
-import { derivedName, insertFunctionName, insertOldTriggerName, insertTriggerName, syncFunctionName, triggerName } from './naming.js';
+import {
+  derivedName,
+  insertFunctionName,
+  insertOldTriggerName,
+  insertTriggerName,
+  syncFunctionName,
+  triggerName,
+} from './naming.js';
 import { mentionsColumn, replaceColumnReference } from './sql-identifiers.js';
 import { CHANGE_ID_PATTERN } from '../spec/change-id.js';
-import { BACKFILL_SETTING, backfillDraft, batchPlan, countDifferentSql, keyRangeParams, verifyDraft, walkKeyContext, type Direction } from './batch-walk.js';
+import {
+  BACKFILL_SETTING,
+  backfillDraft,
+  batchPlan,
+  countDifferentSql,
+  keyRangeParams,
+  verifyDraft,
+  walkKeyContext,
+  type Direction,
+} from './batch-walk.js';
 import { columnCopy, copiedObjects, copySteps, dropCopySteps, restoreSteps, type ColumnCopy } from './column-copy.js';
 import { record } from './plan-parts.js';
 import { renderSteps, type StepDraft } from './step-drafts.js';
@@ -49,7 +65,10 @@ interface RenameModel {
 function namesOf(change: RenameChange): Array<[string, string]> {
   const { schema, table, from, to } = change.rename;
   return [
-    ['schema', schema], ['table', table], ['from', from], ['to', to],
+    ['schema', schema],
+    ['table', table],
+    ['from', from],
+    ['to', to],
     ...change.key.columns.map((name): [string, string] => ['key column', name]),
     ...change.column.indexes.map((index): [string, string] => ['index', index.name]),
     ...change.column.constraints.map((constraint): [string, string] => ['constraint', constraint.name]),
@@ -65,19 +84,25 @@ function buildModel(change: RenameChange): RenameModel {
   const { schema, table, from, to } = change.rename;
   const where = `change ${change.id} (${schema}.${table}.${from} → ${to})`;
   if (!CHANGE_ID_PATTERN.test(change.id)) {
-    throw new InputError(`change id ${JSON.stringify(change.id)} is not valid`, { hint: 'use lower-case letters, digits and -' });
+    throw new InputError(`change id ${JSON.stringify(change.id)} is not valid`, {
+      hint: 'use lower-case letters, digits and -',
+    });
   }
   refuseControlCharacters(namesOf(change), where);
-  if (from === to) throw new InputError(`${where}: the new name equals the old one`, { hint: 'choose a different `to` name' });
+  if (from === to)
+    throw new InputError(`${where}: the new name equals the old one`, { hint: 'choose a different `to` name' });
   if (change.key.columns.length === 0) {
     throw new InputError(`${where}: no key to walk for the backfill`, {
       hint: `add a primary key (or a unique NOT NULL column) to ${schema}.${table}, then run \`phasectl plan\` again`,
     });
   }
   if (change.key.columns.includes(from)) {
-    throw new InputError(`${where}: ${from} is part of the key the backfill walks; renaming a key column is not supported`, {
-      hint: `give ${schema}.${table} another unique NOT NULL key, or rename the key column in a maintenance window`,
-    });
+    throw new InputError(
+      `${where}: ${from} is part of the key the backfill walks; renaming a key column is not supported`,
+      {
+        hint: `give ${schema}.${table} another unique NOT NULL key, or rename the key column in a maintenance window`,
+      },
+    );
   }
   const column = change.column;
   const collate = column.collation ? ` COLLATE ${column.collation}` : '';
@@ -88,23 +113,38 @@ function buildModel(change: RenameChange): RenameModel {
   const upExpression = change.rename.up;
   const downExpression = change.rename.down;
   if (upExpression !== undefined && !mentionsColumn(upExpression, from)) {
-    throw new InputError(`${where}: the up expression ${JSON.stringify(upExpression)} does not use the column ${from}`, {
-      hint: `write it in terms of the old column, e.g. CAST(${quoteIdent(from)} AS ${bareNewType})`,
-    });
+    throw new InputError(
+      `${where}: the up expression ${JSON.stringify(upExpression)} does not use the column ${from}`,
+      {
+        hint: `write it in terms of the old column, e.g. CAST(${quoteIdent(from)} AS ${bareNewType})`,
+      },
+    );
   }
   if (downExpression !== undefined && !mentionsColumn(downExpression, to)) {
-    throw new InputError(`${where}: the down expression ${JSON.stringify(downExpression)} does not use the column ${to}`, {
-      hint: `write it in terms of the new column, e.g. CAST(${quoteIdent(to)} AS ${column.type})`,
-    });
+    throw new InputError(
+      `${where}: the down expression ${JSON.stringify(downExpression)} does not use the column ${to}`,
+      {
+        hint: `write it in terms of the new column, e.g. CAST(${quoteIdent(to)} AS ${column.type})`,
+      },
+    );
   }
   // A user expression is always parenthesized where it is embedded: `CASE … THEN … END` after `IS DISTINCT FROM` in a
   // plpgsql IF would otherwise end the condition at the CASE's first THEN.
   const up = (value: string) =>
-    upExpression !== undefined ? `(${replaceColumnReference(upExpression, from, value)})` : typeChanges ? `CAST(${value} AS ${bareNewType})` : value;
+    upExpression !== undefined
+      ? `(${replaceColumnReference(upExpression, from, value)})`
+      : typeChanges
+        ? `CAST(${value} AS ${bareNewType})`
+        : value;
   const down = (value: string) =>
-    downExpression !== undefined ? `(${replaceColumnReference(downExpression, to, value)})` : typeChanges ? `CAST(${value} AS ${column.type})` : value;
+    downExpression !== undefined
+      ? `(${replaceColumnReference(downExpression, to, value)})`
+      : typeChanges
+        ? `CAST(${value} AS ${column.type})`
+        : value;
   const upTyped = (value: string) => (upExpression !== undefined ? `CAST(${up(value)} AS ${bareNewType})` : up(value));
-  const downTyped = (value: string) => (downExpression !== undefined ? `CAST(${down(value)} AS ${column.type})` : down(value));
+  const downTyped = (value: string) =>
+    downExpression !== undefined ? `CAST(${down(value)} AS ${column.type})` : down(value);
 
   const copy = columnCopy(
     {
@@ -174,7 +214,10 @@ function triggerSql(model: RenameModel, templatesDir?: string): string {
     ...names(model),
     newDiffers: differs(column('NEW', model.to), column('NEW', model.from)),
     suppressSetting: BACKFILL_SETTING,
-    eitherChanged: differs([column('NEW', model.from), column('NEW', model.to)], [column('OLD', model.from), column('OLD', model.to)]),
+    eitherChanged: differs(
+      [column('NEW', model.from), column('NEW', model.to)],
+      [column('OLD', model.from), column('OLD', model.to)],
+    ),
     newFromOld: model.up(column('NEW', model.from)),
     oldFromNew: model.down(column('NEW', model.to)),
   };
@@ -238,7 +281,13 @@ function walkContext(model: RenameModel, direction: Direction) {
   };
 }
 
-function finishSteps(model: RenameModel, phase: PhaseNumber, direction: 'up' | 'down', drafts: Array<StepDraft | undefined>, settings: GenerationSettings): Step[] {
+function finishSteps(
+  model: RenameModel,
+  phase: PhaseNumber,
+  direction: 'up' | 'down',
+  drafts: Array<StepDraft | undefined>,
+  settings: GenerationSettings,
+): Step[] {
   return renderSteps({ kind, changeId: model.change.id, names: names(model) }, phase, direction, drafts, settings);
 }
 
@@ -255,9 +304,19 @@ function phase1(model: RenameModel, settings: GenerationSettings): PhaseSteps {
         summary: `add ${to} beside ${from} and keep both in sync with a trigger (authority: ${from})`,
         transaction: true,
         template: 'expand',
-        context: { newType: model.newType, syncFunction: syncFunctionSql(model, 1, dir), trigger: triggerSql(model, dir), ...record(model.change.releases, 1) },
+        context: {
+          newType: model.newType,
+          syncFunction: syncFunctionSql(model, 1, dir),
+          trigger: triggerSql(model, dir),
+          ...record(model.change.releases, 1),
+        },
       },
-      backfillDraft('backfill', `copy ${from} into ${to} for existing rows, in batches`, backfillPlan(model, 'up'), walkContext(model, 'up')),
+      backfillDraft(
+        'backfill',
+        `copy ${from} into ${to} for existing rows, in batches`,
+        backfillPlan(model, 'up'),
+        walkContext(model, 'up'),
+      ),
       ...copySteps(model.copy),
       ...renameDependentSteps(model.change).expand,
     ],
@@ -291,7 +350,11 @@ function phase2(model: RenameModel, settings: GenerationSettings): PhaseSteps {
     2,
     'up',
     [
-      verifyDraft(`count rows where ${to} differs from ${from} (must be 0 to switch)`, backfillPlan(model, 'up'), walkContext(model, 'up')),
+      verifyDraft(
+        `count rows where ${to} differs from ${from} (must be 0 to switch)`,
+        backfillPlan(model, 'up'),
+        walkContext(model, 'up'),
+      ),
       {
         name: 'switch',
         summary: `make ${to} the authority of the sync (guarded: backfilled and verified)`,
@@ -326,14 +389,20 @@ function phase3(model: RenameModel, settings: GenerationSettings): PhaseSteps {
   const columnDefault = model.change.column.default;
   // The check that holds the new column's NOT NULL until phase 3 (absent when the old column is nullable).
   const notNullCheck = model.copy.copyNotNullCheck;
-  const validateNotNullCheck = notNullCheck ? [{ name: notNullCheck.name, comment: `Validate ${notNullCheck.name} (already validated in phase 1: no scan).` }] : [];
+  const validateNotNullCheck = notNullCheck
+    ? [{ name: notNullCheck.name, comment: `Validate ${notNullCheck.name} (already validated in phase 1: no scan).` }]
+    : [];
   const up = finishSteps(
     model,
     3,
     'up',
     [
       // Again before anything is dropped: a write the trigger missed would otherwise lose its only copy.
-      verifyDraft(`count rows where ${to} differs from ${from} again (must be 0 to contract)`, backfillPlan(model, 'up'), walkContext(model, 'up')),
+      verifyDraft(
+        `count rows where ${to} differs from ${from} again (must be 0 to contract)`,
+        backfillPlan(model, 'up'),
+        walkContext(model, 'up'),
+      ),
       {
         name: 'contract',
         summary: `drop the trigger, the sync function and ${from}; ${to} takes over NOT NULL and the default`,
@@ -365,13 +434,20 @@ function phase3(model: RenameModel, settings: GenerationSettings): PhaseSteps {
         context: {
           oldType: model.oldType,
           oldDefaultSql: columnDefault ?? null,
-          constraints: notNullCheck ? [{ ...notNullCheck, comment: `${to} must not be NULL, held by a check again as in phase 2.` }] : [],
+          constraints: notNullCheck
+            ? [{ ...notNullCheck, comment: `${to} must not be NULL, held by a check again as in phase 2.` }]
+            : [],
           syncFunction: syncFunctionSql(model, 2, dir),
           trigger: triggerSql(model, dir),
           ...record(model.change.releases, 2),
         },
       },
-      backfillDraft('backfill-old', `fill ${from} from ${to} for existing rows, in batches`, backfillPlan(model, 'down'), walkContext(model, 'down')),
+      backfillDraft(
+        'backfill-old',
+        `fill ${from} from ${to} for existing rows, in batches`,
+        backfillPlan(model, 'down'),
+        walkContext(model, 'down'),
+      ),
       viewRestoreStep(model.dependents, from),
       ...restoreSteps(model.copy, validateNotNullCheck),
       ...renameDependentSteps(model.change).restore,
@@ -387,19 +463,41 @@ export function renameDerivedObjects(change: RenameChange): DerivedObject[] {
   const on = { schema: model.schema, table: model.table };
   return [
     ...copiedObjects(model.copy),
-    ...renameDependentSteps(change).newForeignKeys.map((key): DerivedObject => ({ kind: 'constraint', schema: key.schema, table: key.table, name: key.name, about: `the copy of foreign key on ${key.schema}.${key.table}` })),
+    ...renameDependentSteps(change).newForeignKeys.map((key): DerivedObject => ({
+      kind: 'constraint',
+      schema: key.schema,
+      table: key.table,
+      name: key.name,
+      about: `the copy of foreign key on ${key.schema}.${key.table}`,
+    })),
     { kind: 'trigger', ...on, name: model.triggerName, about: 'the sync trigger' },
     { kind: 'function', schema: 'phasectl', table: '', name: model.functionName, about: 'the sync function' },
     { kind: 'trigger', ...on, name: insertOldTriggerName(change.id), about: 'the sync trigger of old-release inserts' },
-    { kind: 'function', schema: 'phasectl', table: '', name: insertFunctionName(change.id, 'old'), about: 'the insert function of old-release inserts' },
-    { kind: 'function', schema: 'phasectl', table: '', name: insertFunctionName(change.id, 'new'), about: 'the insert function of new-release inserts' },
+    {
+      kind: 'function',
+      schema: 'phasectl',
+      table: '',
+      name: insertFunctionName(change.id, 'old'),
+      about: 'the insert function of old-release inserts',
+    },
+    {
+      kind: 'function',
+      schema: 'phasectl',
+      table: '',
+      name: insertFunctionName(change.id, 'new'),
+      about: 'the insert function of new-release inserts',
+    },
   ];
 }
 
 /** Renames a column (optionally changing its type) in three phases: expand, switch, contract. */
 export const renameOperation: Operation<RenameChange> = {
   kind: 'rename',
-  steps(change: RenameChange, phase: PhaseNumber, settings: GenerationSettings = defaultGenerationSettings): PhaseSteps {
+  steps(
+    change: RenameChange,
+    phase: PhaseNumber,
+    settings: GenerationSettings = defaultGenerationSettings,
+  ): PhaseSteps {
     const model = buildModel(change);
     if (phase === 1) return phase1(model, settings);
     if (phase === 2) return phase2(model, settings);
@@ -413,9 +511,24 @@ export const renameOperation: Operation<RenameChange> = {
     const model = buildModel(change);
     const dir = settings.templatesDir;
     return [
-      { folder: 'functions', name: `${change.id}_v01`, summary: `sync function v01 of change ${change.id} (authority: ${model.from})`, sql: `${syncFunctionSql(model, 1, dir)}\n` },
-      { folder: 'functions', name: `${change.id}_v02`, summary: `sync function v02 of change ${change.id} (authority: ${model.to})`, sql: `${syncFunctionSql(model, 2, dir)}\n` },
-      { folder: 'triggers', name: change.id, summary: `sync triggers of change ${change.id} on ${model.schema}.${model.table}`, sql: `${triggerSql(model, dir)}\n` },
+      {
+        folder: 'functions',
+        name: `${change.id}_v01`,
+        summary: `sync function v01 of change ${change.id} (authority: ${model.from})`,
+        sql: `${syncFunctionSql(model, 1, dir)}\n`,
+      },
+      {
+        folder: 'functions',
+        name: `${change.id}_v02`,
+        summary: `sync function v02 of change ${change.id} (authority: ${model.to})`,
+        sql: `${syncFunctionSql(model, 2, dir)}\n`,
+      },
+      {
+        folder: 'triggers',
+        name: change.id,
+        summary: `sync triggers of change ${change.id} on ${model.schema}.${model.table}`,
+        sql: `${triggerSql(model, dir)}\n`,
+      },
     ];
   },
 };
@@ -424,7 +537,17 @@ export const renameOperation: Operation<RenameChange> = {
  * The conversions the generated SQL applies (`up`: old value → new, `down`: new value → old) and the two
  * column types, for plan's round-trip check over the existing rows (src/catalog/round-trip.ts).
  */
-export function renameConversions(change: RenameChange): { up: (value: string) => string; down: (value: string) => string; oldType: string; newType: string } {
+export function renameConversions(change: RenameChange): {
+  up: (value: string) => string;
+  down: (value: string) => string;
+  oldType: string;
+  newType: string;
+} {
   const model = buildModel(change);
-  return { up: model.up, down: model.down, oldType: change.column.type, newType: change.rename.type ?? change.column.type };
+  return {
+    up: model.up,
+    down: model.down,
+    oldType: change.column.type,
+    newType: change.rename.type ?? change.column.type,
+  };
 }

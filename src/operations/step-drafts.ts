@@ -29,8 +29,16 @@ export function renderSteps(
 ): Step[] {
   const present = drafts.filter((draft): draft is StepDraft => draft !== undefined);
   return present.map((draft, index) => {
-    const timeouts = { lock: settings.lockTimeout, statement: draft.scan ? settings.scanStatementTimeout : settings.statementTimeout };
-    const sql = renderTemplate(owner.kind, draft.template, { ...owner.names, transaction: draft.transaction, timeouts, ...draft.context }, settings.templatesDir);
+    const timeouts = {
+      lock: settings.lockTimeout,
+      statement: draft.scan ? settings.scanStatementTimeout : settings.statementTimeout,
+    };
+    const sql = renderTemplate(
+      owner.kind,
+      draft.template,
+      { ...owner.names, transaction: draft.transaction, timeouts, ...draft.context },
+      settings.templatesDir,
+    );
     const step: Step = {
       changeId: owner.changeId,
       phase,

@@ -20,7 +20,11 @@ export type AdvanceOutcome =
  * when R is an older release than the latest recorded one (or a new name that does not sort after it, unless
  * `forceOrder`), or when `changeId` cannot move.
  */
-export function planAdvance(spec: PhasesFile, release: ReleaseName, options: { changeId?: string; forceOrder?: boolean } = {}): AdvanceOutcome {
+export function planAdvance(
+  spec: PhasesFile,
+  release: ReleaseName,
+  options: { changeId?: string; forceOrder?: boolean } = {},
+): AdvanceOutcome {
   const latest = spec.releases.at(-1);
   if (spec.releases.includes(release) && release !== latest) {
     return {
@@ -31,7 +35,12 @@ export function planAdvance(spec: PhasesFile, release: ReleaseName, options: { c
     };
   }
   // A typo such as 1.0.1 after 1.7.0 would file this release's phases before the ones already shipped.
-  if (latest !== undefined && !spec.releases.includes(release) && compareReleaseNames(release, latest) <= 0 && !options.forceOrder) {
+  if (
+    latest !== undefined &&
+    !spec.releases.includes(release) &&
+    compareReleaseNames(release, latest) <= 0 &&
+    !options.forceOrder
+  ) {
     return {
       kind: 'refused',
       release,
@@ -68,7 +77,10 @@ export function planAdvance(spec: PhasesFile, release: ReleaseName, options: { c
     return {
       kind: 'nothing',
       release,
-      message: spec.changes.length === 0 ? 'no changes in phases.yaml: plan one with `phasectl plan rename …`' : 'every change is at phase 3: nothing to advance',
+      message:
+        spec.changes.length === 0
+          ? 'no changes in phases.yaml: plan one with `phasectl plan rename …`'
+          : 'every change is at phase 3: nothing to advance',
     };
   }
   const moves: PhaseMove[] = [];

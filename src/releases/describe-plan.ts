@@ -13,7 +13,9 @@ export function describeRenamePlan(change: RenameChange): string {
   const type = change.rename.type ?? change.column.type;
   const copies = [
     ...change.column.indexes.map((index) => `index ${displayIdentifier(index.name)}`),
-    ...change.column.constraints.filter((constraint) => !change.column.indexes.some((index) => index.constraint === constraint.name)).map((constraint) => `${constraint.kind.replace('_', ' ')} ${displayIdentifier(constraint.name)}`),
+    ...change.column.constraints
+      .filter((constraint) => !change.column.indexes.some((index) => index.constraint === constraint.name))
+      .map((constraint) => `${constraint.kind.replace('_', ' ')} ${displayIdentifier(constraint.name)}`),
   ];
   const lines = [
     `Change ${change.id}: ${tableName}.${oldName} → ${newName}${change.rename.type ? ` (type ${change.column.type} → ${change.rename.type})` : ''}`,
@@ -41,10 +43,17 @@ export function describeMovePlan(change: MoveChange): string {
   const { from, to, on } = change.move;
   const source = displayColumn(from.schema, from.table, from.column);
   const target = displayColumn(to.schema, to.table, to.column);
-  const join = on.map((pair) => `${displayIdentifier(to.table)}.${displayIdentifier(pair.to)} = ${displayIdentifier(from.table)}.${displayIdentifier(pair.from)}`).join(' AND ');
+  const join = on
+    .map(
+      (pair) =>
+        `${displayIdentifier(to.table)}.${displayIdentifier(pair.to)} = ${displayIdentifier(from.table)}.${displayIdentifier(pair.from)}`,
+    )
+    .join(' AND ');
   const copies = [
     ...change.column.indexes.map((index) => `index ${displayIdentifier(index.name)}`),
-    ...change.column.constraints.filter((constraint) => !change.column.indexes.some((index) => index.constraint === constraint.name)).map((constraint) => `${constraint.kind.replace('_', ' ')} ${displayIdentifier(constraint.name)}`),
+    ...change.column.constraints
+      .filter((constraint) => !change.column.indexes.some((index) => index.constraint === constraint.name))
+      .map((constraint) => `${constraint.kind.replace('_', ' ')} ${displayIdentifier(constraint.name)}`),
   ];
   return [
     `Change ${change.id}: move ${source} → ${target} (joined on ${join})`,
@@ -68,7 +77,12 @@ export function describeMovePlan(change: MoveChange): string {
 
 /** What phase 3 re-points besides the column (views, virtual generated columns), one line when there is any. */
 function dependentsLines(column: RenameChange['column'], newName: string): string[] {
-  const users = [...(column.views ?? []).map((view) => `view ${view.schema}.${view.name}`), ...(column.generated ?? []).map((generated) => `generated column ${generated.name}`)];
+  const users = [
+    ...(column.views ?? []).map((view) => `view ${view.schema}.${view.name}`),
+    ...(column.generated ?? []).map((generated) => `generated column ${generated.name}`),
+  ];
   if (users.length === 0) return [];
-  return [`  also:     phase 3 re-points ${users.join(', ')} at ${newName} (same output columns); it refuses if one changes after this plan (\`phasectl plan refresh\` records it again).`];
+  return [
+    `  also:     phase 3 re-points ${users.join(', ')} at ${newName} (same output columns); it refuses if one changes after this plan (\`phasectl plan refresh\` records it again).`,
+  ];
 }

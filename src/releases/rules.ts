@@ -38,25 +38,47 @@ function changeViolations(spec: PhasesFile, change: Change, at: [string, number]
     const release = change.releases[`phase${phase}`];
     if (release === undefined) continue;
     const violation = (rule: 1 | 2, message: string, hint: string) =>
-      violations.push({ rule, changeId: change.id, message: `change "${change.id}": ${message}`, hint, path: path(phase) });
+      violations.push({
+        rule,
+        changeId: change.id,
+        message: `change "${change.id}": ${message}`,
+        hint,
+        path: path(phase),
+      });
     if (phase > 1 && change.releases[`phase${(phase - 1) as PhaseNumber}`] === undefined) {
-      violation(1, `phase ${phase} is recorded in ${release} but phase ${phase - 1} has no release: phases go 1 → 2 → 3, none skipped`, `remove phase${phase}, or record phase${phase - 1}; releases are written by \`phasectl advance\`, not by hand`);
+      violation(
+        1,
+        `phase ${phase} is recorded in ${release} but phase ${phase - 1} has no release: phases go 1 → 2 → 3, none skipped`,
+        `remove phase${phase}, or record phase${phase - 1}; releases are written by \`phasectl advance\`, not by hand`,
+      );
     }
     const earlierPhase = seen.get(release);
     if (earlierPhase !== undefined) {
-      violation(2, `phases ${earlierPhase} and ${phase} are both in release ${release}: one release holds at most one phase of a change`, `ship phase ${phase} in a later release: remove phase${phase} and run \`phasectl advance --release <next release>\` then`);
+      violation(
+        2,
+        `phases ${earlierPhase} and ${phase} are both in release ${release}: one release holds at most one phase of a change`,
+        `ship phase ${phase} in a later release: remove phase${phase} and run \`phasectl advance --release <next release>\` then`,
+      );
     }
     seen.set(release, phase);
     const position = spec.releases.indexOf(release);
     if (position < 0) {
-      violation(1, `phase ${phase} is in release ${release}, which is not in the top-level releases list`, `add ${release} to \`releases:\` in order, or let \`phasectl advance\` record it`);
+      violation(
+        1,
+        `phase ${phase} is in release ${release}, which is not in the top-level releases list`,
+        `add ${release} to \`releases:\` in order, or let \`phasectl advance\` record it`,
+      );
       continue;
     }
     const previous = phase > 1 ? change.releases[`phase${(phase - 1) as PhaseNumber}`] : undefined;
     if (previous !== undefined && previous !== release) {
       const previousPosition = spec.releases.indexOf(previous);
       if (previousPosition >= 0 && previousPosition > position) {
-        violation(1, `phase ${phase} is in release ${release}, which comes before ${previous} (phase ${phase - 1}) in the releases list`, `each phase ships in a later release than the phase before; fix the order of \`releases:\` or of the phase releases`);
+        violation(
+          1,
+          `phase ${phase} is in release ${release}, which comes before ${previous} (phase ${phase - 1}) in the releases list`,
+          `each phase ships in a later release than the phase before; fix the order of \`releases:\` or of the phase releases`,
+        );
       }
     }
   }

@@ -77,7 +77,10 @@ function environmentFor(kind: string, templatesDir: string): KindEnvironment {
   // Defaults first, then the user's folder: a user folder only needs the files it changes.
   const dirs = templatesDir === defaultTemplatesDir ? [defaultTemplatesDir] : [defaultTemplatesDir, templatesDir];
   for (const dir of dirs) {
-    for (const partial of [...partialFiles(join(dir, SHARED), true), ...partialFiles(join(dir, kind, 'partials'), false)]) {
+    for (const partial of [
+      ...partialFiles(join(dir, SHARED), true),
+      ...partialFiles(join(dir, kind, 'partials'), false),
+    ]) {
       env.registerPartial(partial.name, readFileSync(partial.path, 'utf8'));
     }
   }
@@ -93,12 +96,20 @@ function environmentFor(kind: string, templatesDir: string): KindEnvironment {
  * renders as empty SQL. `templatesDir` overrides the package's templates file by file: its `<kind>/` file wins over
  * its `shared/` file, and either over the package's own.
  */
-export function renderTemplate(kind: string, name: string, context: object, templatesDir: string = defaultTemplatesDir): string {
+export function renderTemplate(
+  kind: string,
+  name: string,
+  context: object,
+  templatesDir: string = defaultTemplatesDir,
+): string {
   const { env, compiled } = environmentFor(kind, templatesDir);
   let template = compiled.get(name);
   if (!template) {
     const file = `${name}.sql.hbs`;
-    const candidates = [templatesDir, defaultTemplatesDir].flatMap((dir) => [join(dir, kind, file), join(dir, SHARED, file)]);
+    const candidates = [templatesDir, defaultTemplatesDir].flatMap((dir) => [
+      join(dir, kind, file),
+      join(dir, SHARED, file),
+    ]);
     const path = candidates.find((candidate) => existsSync(candidate));
     if (!path) {
       throw new InputError(`template ${kind}/${file} not found in ${templatesDir}`, {

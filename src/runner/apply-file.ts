@@ -1,7 +1,12 @@
 import type pg from 'pg';
 import { RuntimeFailure } from '../errors.js';
 import { BlockerWatch } from './blocker-watch.js';
-import { dropInvalidIndex, isInvalidIndexRefusal, parseConcurrentIndex, type ConcurrentIndexTarget } from './concurrent-index.js';
+import {
+  dropInvalidIndex,
+  isInvalidIndexRefusal,
+  parseConcurrentIndex,
+  type ConcurrentIndexTarget,
+} from './concurrent-index.js';
 import type { EventLog } from '../events.js';
 import { IndexWaitReporter } from './index-wait.js';
 import { backoffDelay, sleep, type RetryPolicy } from '../session/lock-retry.js';
@@ -46,7 +51,8 @@ export async function applyFile(ctx: ApplyContext, file: MigrationFile, record: 
       await ctx.session.query('BEGIN');
       try {
         await ctx.session.query(`SET LOCAL lock_timeout = '${defaultTimeout}ms'`);
-        if (ownPath !== undefined) await ctx.session.query(`SELECT pg_catalog.set_config('search_path', $1, true)`, [ownPath]);
+        if (ownPath !== undefined)
+          await ctx.session.query(`SELECT pg_catalog.set_config('search_path', $1, true)`, [ownPath]);
         // Statement by statement inside the transaction, so an error names the exact statement.
         for (const statement of splitStatements(body)) await runStatement(ctx, statement);
         await record(ctx.session, Date.now() - started);
@@ -77,7 +83,8 @@ export async function applyFile(ctx: ApplyContext, file: MigrationFile, record: 
             // statement builds it, so drop the leftover and check again.
             const next = statements[at + 1] === undefined ? undefined : parseConcurrentIndex(statements[at + 1]!);
             if (!next || !isInvalidIndexRefusal(error)) throw error;
-            if (!(await waitingForOlderTransactions(ctx, file, next, () => rebuildInvalid(ctx, file, next)))) throw error;
+            if (!(await waitingForOlderTransactions(ctx, file, next, () => rebuildInvalid(ctx, file, next))))
+              throw error;
             await runStatement(ctx, statement);
           }
         });
@@ -103,8 +110,15 @@ async function rebuildInvalid(ctx: ApplyContext, file: MigrationFile, index: Con
  * behind any long transaction (a pg_dump). So no lock_timeout for them (statement_timeout stays), and a
  * progress line names the transactions waited for.
  */
-async function waitingForOlderTransactions<T>(ctx: ApplyContext, file: MigrationFile, index: ConcurrentIndexTarget, work: () => Promise<T>): Promise<T> {
-  const before = (await ctx.session.query<{ setting: string }>(`SELECT pg_catalog.current_setting('lock_timeout') AS setting`)).rows[0]!.setting;
+async function waitingForOlderTransactions<T>(
+  ctx: ApplyContext,
+  file: MigrationFile,
+  index: ConcurrentIndexTarget,
+  work: () => Promise<T>,
+): Promise<T> {
+  const before = (
+    await ctx.session.query<{ setting: string }>(`SELECT pg_catalog.current_setting('lock_timeout') AS setting`)
+  ).rows[0]!.setting;
   await ctx.session.query('SET lock_timeout = 0');
   const reporter = new IndexWaitReporter(
     ctx.sessionPid,
@@ -135,10 +149,20 @@ async function runStatement(ctx: ApplyContext, statement: string): Promise<void>
 }
 
 /** Runs `attempt` until it stops failing with lock_timeout or the retry budget is spent. */
-async function withLockRetry(ctx: ApplyContext, file: MigrationFile, sql: string, attempt: () => Promise<void>): Promise<void> {
+async function withLockRetry(
+  ctx: ApplyContext,
+  file: MigrationFile,
+  sql: string,
+  attempt: () => Promise<void>,
+): Promise<void> {
   const deadline = Date.now() + ctx.retry.retryForSeconds * 1000;
   // Poll several times within one lock_timeout, or the wait ends before we look.
-  const watch = new BlockerWatch(ctx.sessionPid, ctx.monitor, Math.max(20, Math.min(250, (ctx.lockTimeoutMs ?? DEFAULT_LOCK_TIMEOUT_MS) / 5)), ctx.showBlockerQueries);
+  const watch = new BlockerWatch(
+    ctx.sessionPid,
+    ctx.monitor,
+    Math.max(20, Math.min(250, (ctx.lockTimeoutMs ?? DEFAULT_LOCK_TIMEOUT_MS) / 5)),
+    ctx.showBlockerQueries,
+  );
   let tries = 0;
   try {
     for (;;) {
@@ -152,7 +176,14 @@ async function withLockRetry(ctx: ApplyContext, file: MigrationFile, sql: string
         const delayMs = backoffDelay(tries, ctx.retry, ctx.random);
         if (Date.now() + delayMs > deadline) throw lockGiveUp(file, tries, ctx, watch.lastSeen, error);
         watch.stop();
-        ctx.log({ type: 'retry', file: file.name, attempt: tries, delayMs, reason: pgError(error)?.message ?? 'lock timeout', blockers: watch.lastSeen });
+        ctx.log({
+          type: 'retry',
+          file: file.name,
+          attempt: tries,
+          delayMs,
+          reason: pgError(error)?.message ?? 'lock timeout',
+          blockers: watch.lastSeen,
+        });
         await sleep(delayMs);
       }
     }
@@ -161,7 +192,13 @@ async function withLockRetry(ctx: ApplyContext, file: MigrationFile, sql: string
   }
 }
 
-function lockGiveUp(file: MigrationFile, tries: number, ctx: ApplyContext, blockers: string | undefined, cause: unknown): RuntimeFailure {
+function lockGiveUp(
+  file: MigrationFile,
+  tries: number,
+  ctx: ApplyContext,
+  blockers: string | undefined,
+  cause: unknown,
+): RuntimeFailure {
   return new RuntimeFailure(
     `migration ${file.name} could not get its locks: gave up after ${tries} attempts in ${ctx.retry.retryForSeconds}s` +
       (blockers ? `\n  blocked by: ${blockers}` : ''),
@@ -185,5 +222,8 @@ export function fileFailure(file: MigrationFile, sql: string, error: unknown): R
     : transactional
       ? 'the file was rolled back, nothing of it is applied: fix the cause above (data or schema), then rerun `phasectl migrate`'
       : 'the statements before this one stay applied and are idempotent: fix the cause above, then rerun `phasectl migrate` to continue';
-  return new RuntimeFailure(`migration ${file.name} failed at: ${excerpt(statement)}\n  ${describePgError(error)}`, { hint, cause: error });
+  return new RuntimeFailure(`migration ${file.name} failed at: ${excerpt(statement)}\n  ${describePgError(error)}`, {
+    hint,
+    cause: error,
+  });
 }

@@ -23,7 +23,10 @@ export interface StepOptions {
   databaseUrl: string;
   /** How the workers show in pg_stat_activity, like the run's own session. */
   applicationName: string;
-  backfill?: Pick<BackfillOptions, 'batchSize' | 'targetBatchMs' | 'pauseMs' | 'jobs' | 'maxReplicationLagSeconds' | 'throttleQuery'>;
+  backfill?: Pick<
+    BackfillOptions,
+    'batchSize' | 'targetBatchMs' | 'pauseMs' | 'jobs' | 'maxReplicationLagSeconds' | 'throttleQuery'
+  >;
   signal?: AbortSignal;
 }
 
@@ -32,7 +35,14 @@ export interface StepOptions {
  * action=verify counts differing rows and stops the run when any differ, everything else is SQL.
  * `record` marks the file done (in the file's own transaction for SQL), only once it fully succeeded.
  */
-export async function applyStep(ctx: ApplyContext, run: RunSession, file: MigrationFile, options: StepOptions, resolvePlan: PlanResolver, record: (session: pg.ClientBase, file: MigrationFile, durationMs: number) => Promise<void>): Promise<AppliedFile> {
+export async function applyStep(
+  ctx: ApplyContext,
+  run: RunSession,
+  file: MigrationFile,
+  options: StepOptions,
+  resolvePlan: PlanResolver,
+  record: (session: pg.ClientBase, file: MigrationFile, durationMs: number) => Promise<void>,
+): Promise<AppliedFile> {
   const action = file.header?.action ?? 'sql';
   ctx.log({ type: 'file-start', file: file.name, transaction: file.header?.transaction ?? true, action });
   const started = Date.now();
@@ -41,7 +51,14 @@ export async function applyStep(ctx: ApplyContext, run: RunSession, file: Migrat
     const plan = await resolvePlan(file);
     const workers = workerPool(options.databaseUrl, options.backfill?.jobs ?? 1, options.applicationName);
     try {
-      result.backfill = await runBackfill(run.session, plan, { ...options.backfill, log: ctx.log, signal: options.signal, retry: ctx.retry, lockTimeoutMs: ctx.lockTimeoutMs, openWorker: workers.open });
+      result.backfill = await runBackfill(run.session, plan, {
+        ...options.backfill,
+        log: ctx.log,
+        signal: options.signal,
+        retry: ctx.retry,
+        lockTimeoutMs: ctx.lockTimeoutMs,
+        openWorker: workers.open,
+      });
     } finally {
       await workers.close();
     }
@@ -49,12 +66,19 @@ export async function applyStep(ctx: ApplyContext, run: RunSession, file: Migrat
   } else if (file.header && action === 'verify') {
     const plan = await resolvePlan(file);
     const workers = workerPool(options.databaseUrl, options.backfill?.jobs ?? 1, options.applicationName);
-    const verified = await runVerify(run.session, plan, { log: ctx.log, jobs: options.backfill?.jobs, openWorker: workers.open }).finally(() => workers.close());
+    const verified = await runVerify(run.session, plan, {
+      log: ctx.log,
+      jobs: options.backfill?.jobs,
+      openWorker: workers.open,
+    }).finally(() => workers.close());
     result.differing = verified.differing;
     if (verified.differing > 0) {
-      throw new RuntimeFailure(`verification of ${plan.changeId} found ${verified.differing} row(s) where the two columns differ; stopped before ${file.name}`, {
-        hint: `run \`phasectl backfill ${plan.changeId} --repair\` (it rewrites exactly the rows that differ; look also for writes that bypass the trigger, e.g. session_replication_role = replica), then \`phasectl migrate\` again`,
-      });
+      throw new RuntimeFailure(
+        `verification of ${plan.changeId} found ${verified.differing} row(s) where the two columns differ; stopped before ${file.name}`,
+        {
+          hint: `run \`phasectl backfill ${plan.changeId} --repair\` (it rewrites exactly the rows that differ; look also for writes that bypass the trigger, e.g. session_replication_role = replica), then \`phasectl migrate\` again`,
+        },
+      );
     }
     await record(run.session, file, Date.now() - started);
   } else {

@@ -46,7 +46,10 @@ function stripLeadingComments(sql: string): string {
  * then skip the build: drop it (CONCURRENTLY, so writes go on) so the statement rebuilds it. Only an
  * INVALID index of that name on that very table is dropped. Returns its qualified name, if dropped.
  */
-export async function dropInvalidIndex(session: pg.ClientBase, target: ConcurrentIndexTarget): Promise<string | undefined> {
+export async function dropInvalidIndex(
+  session: pg.ClientBase,
+  target: ConcurrentIndexTarget,
+): Promise<string | undefined> {
   const { rows } = await session.query<{ qualified: string; valid: boolean }>(
     `SELECT c.oid::regclass::text AS qualified, i.indisvalid AS valid
        FROM pg_catalog.pg_class c JOIN pg_catalog.pg_index i ON i.indexrelid = c.oid
@@ -67,5 +70,7 @@ export async function dropInvalidIndex(session: pg.ClientBase, target: Concurren
  */
 export function isInvalidIndexRefusal(error: unknown): boolean {
   const message = (error as { message?: unknown } | undefined)?.message;
-  return typeof message === 'string' && /^phasectl: index .* is INVALID \(an earlier build was interrupted\)$/s.test(message);
+  return (
+    typeof message === 'string' && /^phasectl: index .* is INVALID \(an earlier build was interrupted\)$/s.test(message)
+  );
 }

@@ -51,12 +51,18 @@ export function guardName(message: string, stepName: string): string {
  */
 export function verificationRefusal(error: unknown): { code?: string; message: string } | undefined {
   const message = error instanceof Error ? error.message : '';
-  return /^verification of \S+ found \d+ row\(s\) where the two columns differ/.test(message) ? { message: message.replace(/; stopped before .*$/s, '') } : undefined;
+  return /^verification of \S+ found \d+ row\(s\) where the two columns differ/.test(message)
+    ? { message: message.replace(/; stopped before .*$/s, '') }
+    : undefined;
 }
 
 /** The PostgreSQL error of a guard refusal inside `error` (a RuntimeFailure wraps it as its cause), if it is one. */
 export function guardError(error: unknown): PgErrorFields | undefined {
-  for (let current: unknown = error, depth = 0; current && depth < 4; current = (current as { cause?: unknown }).cause, depth++) {
+  for (
+    let current: unknown = error, depth = 0;
+    current && depth < 4;
+    current = (current as { cause?: unknown }).cause, depth++
+  ) {
     const fields = pgError(current);
     if (fields?.code === RAISE_EXCEPTION && fields.message.startsWith('phasectl: ')) return fields;
   }
@@ -82,7 +88,14 @@ export async function recordGuardRefusal(session: pg.ClientBase, file: Migration
        VALUES ($1, $2, $3, $4, $5, $6, pg_catalog.clock_timestamp())
        ON CONFLICT (change_id) DO UPDATE SET phase = EXCLUDED.phase, guard = EXCLUDED.guard, file = EXCLUDED.file,
          sqlstate = EXCLUDED.sqlstate, message = EXCLUDED.message, refused_at = EXCLUDED.refused_at`,
-      [header.changeId, header.phase, guardName(fields.message, header.name), file.name, fields.code ?? null, fields.message.replace(/^phasectl: /, '')],
+      [
+        header.changeId,
+        header.phase,
+        guardName(fields.message, header.name),
+        file.name,
+        fields.code ?? null,
+        fields.message.replace(/^phasectl: /, ''),
+      ],
     );
     await session.query('COMMIT');
   } catch {
@@ -92,12 +105,29 @@ export async function recordGuardRefusal(session: pg.ClientBase, file: Migration
 
 /** The last guard refusal of a change, or null (none, or no such table yet). The schema must be trusted already. */
 export async function readGuardRefusal(session: pg.ClientBase, changeId: string): Promise<GuardRefusal | null> {
-  const exists = await session.query<{ ok: boolean }>(`SELECT pg_catalog.to_regclass('phasectl.guard_refusals') IS NOT NULL AS ok`);
-  if (!exists.rows[0]?.ok) return null;
-  const { rows } = await session.query<{ guard: string; phase: number; file: string; sqlstate: string | null; message: string; refused_at: Date }>(
-    'SELECT guard, phase, file, sqlstate, message, refused_at FROM phasectl.guard_refusals WHERE change_id = $1',
-    [changeId],
+  const exists = await session.query<{ ok: boolean }>(
+    `SELECT pg_catalog.to_regclass('phasectl.guard_refusals') IS NOT NULL AS ok`,
   );
+  if (!exists.rows[0]?.ok) return null;
+  const { rows } = await session.query<{
+    guard: string;
+    phase: number;
+    file: string;
+    sqlstate: string | null;
+    message: string;
+    refused_at: Date;
+  }>('SELECT guard, phase, file, sqlstate, message, refused_at FROM phasectl.guard_refusals WHERE change_id = $1', [
+    changeId,
+  ]);
   const row = rows[0];
-  return row ? { guard: row.guard, phase: row.phase, file: row.file, sqlstate: row.sqlstate, message: row.message, refusedAt: row.refused_at } : null;
+  return row
+    ? {
+        guard: row.guard,
+        phase: row.phase,
+        file: row.file,
+        sqlstate: row.sqlstate,
+        message: row.message,
+        refusedAt: row.refused_at,
+      }
+    : null;
 }

@@ -52,7 +52,10 @@ export class IndexWaitReporter {
         return;
       }
       this.waitingSince ??= now;
-      const due = this.lastReport === undefined ? now - this.waitingSince >= this.firstAfterMs : now - this.lastReport >= this.everyMs;
+      const due =
+        this.lastReport === undefined
+          ? now - this.waitingSince >= this.firstAfterMs
+          : now - this.lastReport >= this.everyMs;
       if (!due || this.timer === undefined) return;
       this.lastReport = now;
       this.report(Math.round((now - this.started) / 1000), rows.map(describeBlocker).join('; '));

@@ -26,7 +26,10 @@ export function checkAppliedFiles(files: MigrationFile[], applied: AppliedMigrat
     if (!file) {
       throw new PhasectlError(
         `migration ${row.name} was applied at ${row.appliedAt.toISOString()} but is missing from ${migrationsDir}`,
-        { exitCode: ExitCode.badInput, hint: `shipped migrations are never removed: restore the file from git (git log --diff-filter=D -- '*${row.name}')` },
+        {
+          exitCode: ExitCode.badInput,
+          hint: `shipped migrations are never removed: restore the file from git (git log --diff-filter=D -- '*${row.name}')`,
+        },
       );
     }
     if (file.checksum !== row.checksum) {
@@ -42,7 +45,11 @@ export function checkAppliedFiles(files: MigrationFile[], applied: AppliedMigrat
  * The up files still to apply, in file-name order; with `toRelease`, only those up to and including
  * the last file of that release.
  */
-export function pendingUpFiles(files: MigrationFile[], applied: AppliedMigration[], toRelease?: string): MigrationFile[] {
+export function pendingUpFiles(
+  files: MigrationFile[],
+  applied: AppliedMigration[],
+  toRelease?: string,
+): MigrationFile[] {
   const done = new Set(applied.map((row) => row.name));
   const ups = files.filter((file) => file.direction === 'up').sort((a, b) => compareNames(a.name, b.name));
   let limit = ups;
@@ -51,7 +58,9 @@ export function pendingUpFiles(files: MigrationFile[], applied: AppliedMigration
     if (lastIndex < 0) {
       const known = [...new Set(ups.flatMap((file) => (file.header ? [file.header.release] : [])))];
       throw new InputError(`no migration file belongs to release ${toRelease}`, {
-        hint: known.length ? `releases with migrations: ${known.join(', ')}` : 'run `phasectl advance --release <name>` first',
+        hint: known.length
+          ? `releases with migrations: ${known.join(', ')}`
+          : 'run `phasectl advance --release <name>` first',
       });
     }
     limit = ups.slice(0, lastIndex + 1);
@@ -74,7 +83,9 @@ export interface RollbackGroup {
  * group's down files ascending. Refuses unless R is the newest applied release.
  */
 export function rollbackPlan(files: MigrationFile[], applied: AppliedMigration[], release: string): RollbackGroup[] {
-  const withRelease = applied.filter((row) => row.release !== null && row.direction !== 'down').sort((a, b) => compareNames(a.name, b.name));
+  const withRelease = applied
+    .filter((row) => row.release !== null && row.direction !== 'down')
+    .sort((a, b) => compareNames(a.name, b.name));
   const newest = withRelease.at(-1)?.release;
   if (!withRelease.some((row) => row.release === release)) {
     throw new InputError(`release ${release} has no applied migrations in this database`, {
@@ -98,7 +109,13 @@ export function rollbackPlan(files: MigrationFile[], applied: AppliedMigration[]
   }
   for (const group of groups.values()) {
     group.downs = files
-      .filter((file) => file.header?.direction === 'down' && file.header.changeId === group.changeId && file.header.phase === group.phase && file.header.release === release)
+      .filter(
+        (file) =>
+          file.header?.direction === 'down' &&
+          file.header.changeId === group.changeId &&
+          file.header.phase === group.phase &&
+          file.header.release === release,
+      )
       .sort((a, b) => a.header!.order - b.header!.order || compareNames(a.name, b.name));
     if (group.downs.length === 0) {
       throw new InputError(`no down files for ${group.changeId} phase ${group.phase} of release ${release}`, {

@@ -11,7 +11,10 @@ export function explainPhaseOneFailure(error: unknown, header: MigrationHeader |
   if (!header || header.phase !== 1 || header.direction !== 'up' || header.order <= 1) return error;
   // Stopped by SIGINT/SIGTERM: progress is saved and `migrate` resumes; nothing is broken.
   if (error instanceof PhasectlError && (error.exitCode === 130 || error.exitCode === 143)) return error;
-  const base = error instanceof PhasectlError ? error : new RuntimeFailure(error instanceof Error ? error.message : String(error), { cause: error });
+  const base =
+    error instanceof PhasectlError
+      ? error
+      : new RuntimeFailure(error instanceof Error ? error.message : String(error), { cause: error });
   const rollback = `phasectl rollback --release ${header.release}`;
   const hint =
     `phase 1 of ${header.changeId} is half applied and its sync trigger is installed: if the up conversion is what fails, ` +

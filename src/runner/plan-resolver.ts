@@ -33,12 +33,17 @@ export function planResolver(phasesFile: string): PlanResolver {
       });
     }
     // The text comparison needs the step rendered; the plan itself comes from the one place that builds plans.
-    const step = phaseSteps(change, header.phase)[header.direction].find((candidate) => candidate.order === header.order);
+    const step = phaseSteps(change, header.phase)[header.direction].find(
+      (candidate) => candidate.order === header.order,
+    );
     if (!step?.backfill || migrationFileContent(step, header.release, { withPlan: false }) !== file.content) {
-      throw new InputError(`${file.name} carries no backfill plan, and phases.yaml no longer generates it as it is: phasectl will not guess what it should run`, {
-        location: { file: file.path },
-        hint: 'restore phases.yaml as it was when the file was generated (`git log -- phases.yaml`); if the file never shipped, `phasectl generate` rewrites it with its plan',
-      });
+      throw new InputError(
+        `${file.name} carries no backfill plan, and phases.yaml no longer generates it as it is: phasectl will not guess what it should run`,
+        {
+          location: { file: file.path },
+          hint: 'restore phases.yaml as it was when the file was generated (`git log -- phases.yaml`); if the file never shipped, `phasectl generate` rewrites it with its plan',
+        },
+      );
     }
     return backfillPlan(change, header.direction);
   };

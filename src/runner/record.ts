@@ -27,12 +27,20 @@ export async function recordDownRun(session: pg.ClientBase, file: MigrationFile,
 
 /** Rows of phasectl.migrations, or none when the state schema does not exist yet (dry runs create nothing). */
 export async function readApplied(session: pg.ClientBase): Promise<import('./migration-plan.js').AppliedMigration[]> {
-  const exists = await session.query<{ ok: boolean }>(`SELECT pg_catalog.to_regclass('phasectl.migrations') IS NOT NULL AS ok`);
+  const exists = await session.query<{ ok: boolean }>(
+    `SELECT pg_catalog.to_regclass('phasectl.migrations') IS NOT NULL AS ok`,
+  );
   if (!exists.rows[0]?.ok) return [];
   // Reading a table can run another role's code too (a rule, a policy): check the schema first.
   await requireTrustedStateSchema(session);
   const { rows } = await session.query<{
-    name: string; checksum: string; change_id: string | null; phase: number | null; direction: string | null; release: string | null; applied_at: Date;
+    name: string;
+    checksum: string;
+    change_id: string | null;
+    phase: number | null;
+    direction: string | null;
+    release: string | null;
+    applied_at: Date;
   }>(`SELECT name, checksum, change_id, phase, direction, release, applied_at FROM phasectl.migrations ORDER BY name`);
   return rows.map((row) => ({
     name: row.name,

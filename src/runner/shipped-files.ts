@@ -31,7 +31,8 @@ export function requireGeneratedMigrations(loaded: LoadedPhases, files: Migratio
   for (const file of generatedFiles(loaded.spec, { settings })) {
     if (!file.path.startsWith(MIGRATIONS_PREFIX)) continue;
     const changeId = parseHeader(file.content)?.changeId;
-    if (changeId !== undefined && changeIds.has(changeId)) expected.set(file.path.slice(MIGRATIONS_PREFIX.length), file.content);
+    if (changeId !== undefined && changeIds.has(changeId))
+      expected.set(file.path.slice(MIGRATIONS_PREFIX.length), file.content);
   }
   const problems: string[] = [];
   const onDisk = new Set<string>();
@@ -47,14 +48,20 @@ export function requireGeneratedMigrations(loaded: LoadedPhases, files: Migratio
     lastAgreed = inputs;
     return;
   }
-  const listed = problems.slice(0, LISTED).map((line) => `\n  ${line}`).join('');
+  const listed = problems
+    .slice(0, LISTED)
+    .map((line) => `\n  ${line}`)
+    .join('');
   const more = problems.length > LISTED ? `\n  … and ${problems.length - LISTED} more` : '';
-  throw new InputError(`phases.yaml and the migration files in db/migrations disagree; nothing was run:${listed}${more}`, {
-    location: { file: loaded.file },
-    hint:
-      'the runner only runs the files, so an edit of phases.yaml after `phasectl advance` has no effect on them. ' +
-      'If phases.yaml was edited by hand, restore it (`git diff -- phases.yaml`, `git checkout -- phases.yaml`); ' +
-      'to change a phase that is already applied, roll it back first (`phasectl rollback --release <release>`), then edit, `phasectl generate` and migrate; ' +
-      'if the files are stale (not yet shipped anywhere), run `phasectl generate`. `phasectl generate --check` lists the same files',
-  });
+  throw new InputError(
+    `phases.yaml and the migration files in db/migrations disagree; nothing was run:${listed}${more}`,
+    {
+      location: { file: loaded.file },
+      hint:
+        'the runner only runs the files, so an edit of phases.yaml after `phasectl advance` has no effect on them. ' +
+        'If phases.yaml was edited by hand, restore it (`git diff -- phases.yaml`, `git checkout -- phases.yaml`); ' +
+        'to change a phase that is already applied, roll it back first (`phasectl rollback --release <release>`), then edit, `phasectl generate` and migrate; ' +
+        'if the files are stale (not yet shipped anywhere), run `phasectl generate`. `phasectl generate --check` lists the same files',
+    },
+  );
 }

@@ -12,7 +12,9 @@ export const RUN_LOCK_KEY = 1885888883;
  * Who holds the run lock, for messages: `backend pid 123, application "phasectl migrate", client 10.0.0.5`.
  * The pid is the PostgreSQL backend's (pg_stat_activity.pid), not a process on the machine that runs phasectl.
  */
-export async function describeRunLockHolders(query: (sql: string, params?: unknown[]) => Promise<Record<string, unknown>[]>): Promise<string> {
+export async function describeRunLockHolders(
+  query: (sql: string, params?: unknown[]) => Promise<Record<string, unknown>[]>,
+): Promise<string> {
   const rows = await query(
     `SELECT l.pid, a.application_name, pg_catalog.host(a.client_addr) AS client, a.backend_start
        FROM pg_catalog.pg_locks l LEFT JOIN pg_catalog.pg_stat_activity a ON a.pid = l.pid
@@ -22,7 +24,10 @@ export async function describeRunLockHolders(query: (sql: string, params?: unkno
   ).catch(() => []);
   if (rows.length === 0) return 'backend pid unknown';
   return rows
-    .map((row) => `backend pid ${row.pid}, application ${JSON.stringify(row.application_name ?? '')}, client ${row.client ?? 'local socket'}`)
+    .map(
+      (row) =>
+        `backend pid ${row.pid}, application ${JSON.stringify(row.application_name ?? '')}, client ${row.client ?? 'local socket'}`,
+    )
     .join('; ');
 }
 
@@ -39,7 +44,9 @@ export async function acquireRunLock(
   const deadline = Date.now() + options.waitSeconds * 1000;
   let announced = false;
   for (;;) {
-    const { rows } = await session.query<{ ok: boolean }>('SELECT pg_catalog.pg_try_advisory_lock($1::bigint) AS ok', [RUN_LOCK_KEY]);
+    const { rows } = await session.query<{ ok: boolean }>('SELECT pg_catalog.pg_try_advisory_lock($1::bigint) AS ok', [
+      RUN_LOCK_KEY,
+    ]);
     if (rows[0]?.ok) {
       if (announced) options.log({ type: 'lock-acquired' });
       return;

@@ -64,7 +64,11 @@ export async function openSession(databaseUrl: string, applicationName = 'phasec
 }
 
 async function readUnpinnedSearchPath(databaseUrl: string, applicationName: string): Promise<string> {
-  const probe = new pg.Client({ connectionString: databaseUrl, application_name: applicationName, connectionTimeoutMillis: 10_000 });
+  const probe = new pg.Client({
+    connectionString: databaseUrl,
+    application_name: applicationName,
+    connectionTimeoutMillis: 10_000,
+  });
   probe.on('error', () => undefined);
   await probe.connect();
   try {

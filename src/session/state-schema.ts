@@ -108,7 +108,10 @@ export async function requireTrustedStateSchema(client: pg.ClientBase): Promise<
   } catch (error) {
     const fields = pgError(error);
     if (fields?.code === '42501' && fields.message.startsWith('phasectl: refusing schema phasectl')) {
-      throw new RuntimeFailure(`${fields.message.replace(/^phasectl: /, '')}\n  ${fields.detail ?? ''}`.trimEnd(), { hint: fields.hint, cause: error });
+      throw new RuntimeFailure(`${fields.message.replace(/^phasectl: /, '')}\n  ${fields.detail ?? ''}`.trimEnd(), {
+        hint: fields.hint,
+        cause: error,
+      });
     }
     throw error;
   }

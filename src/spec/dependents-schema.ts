@@ -35,8 +35,20 @@ export function dependentFactsSchema(identifier: z.ZodType<string>, sqlText: z.Z
 /** The `dependents:` facts as phases.yaml spells them: keys in a fixed order, optional facts left out. */
 export function dependentsToPlain(dependents: DependentFacts): Record<string, unknown> {
   return {
-    foreignKeys: dependents.foreignKeys.map(({ schema, table, name, definition }) => ({ schema, table, name, definition })),
-    functions: dependents.functions.map(({ name, fingerprint, namesColumn, line }) => ({ name, fingerprint, namesColumn, ...(line === undefined ? {} : { line }) })),
-    ...(dependents.triggers.length === 0 ? {} : { triggers: dependents.triggers.map(({ name, definition }) => ({ name, definition })) }),
+    foreignKeys: dependents.foreignKeys.map(({ schema, table, name, definition }) => ({
+      schema,
+      table,
+      name,
+      definition,
+    })),
+    functions: dependents.functions.map(({ name, fingerprint, namesColumn, line }) => ({
+      name,
+      fingerprint,
+      namesColumn,
+      ...(line === undefined ? {} : { line }),
+    })),
+    ...(dependents.triggers.length === 0
+      ? {}
+      : { triggers: dependents.triggers.map(({ name, definition }) => ({ name, definition })) }),
   };
 }

@@ -21,7 +21,18 @@ export function changeToPlain(change: Change): Record<string, unknown> {
     what = { move: { from: { ...from }, to: { ...to }, on: on.map((pair) => ({ from: pair.from, to: pair.to })) } };
   } else {
     const { schema, table, from, to, type, up, down, lossy } = change.rename;
-    what = { rename: { schema, table, from, to, ...(type === undefined ? {} : { type }), ...(up === undefined ? {} : { up }), ...(down === undefined ? {} : { down }), ...(lossy ? { lossy } : {}) } };
+    what = {
+      rename: {
+        schema,
+        table,
+        from,
+        to,
+        ...(type === undefined ? {} : { type }),
+        ...(up === undefined ? {} : { up }),
+        ...(down === undefined ? {} : { down }),
+        ...(lossy ? { lossy } : {}),
+      },
+    };
   }
   return {
     id: change.id,
@@ -37,12 +48,21 @@ export function changeToPlain(change: Change): Record<string, unknown> {
         ...(index.constraint === undefined ? {} : { constraint: index.constraint }),
         definition: index.definition,
       })),
-      constraints: column.constraints.map((constraint) => ({ name: constraint.name, kind: constraint.kind, definition: constraint.definition })),
+      constraints: column.constraints.map((constraint) => ({
+        name: constraint.name,
+        kind: constraint.kind,
+        definition: constraint.definition,
+      })),
       ...columnDependentsToPlain(column),
     },
     key: { columns: change.key.columns, types: change.key.types },
     ...(change.kind === 'move'
-      ? { target: { existingColumn: change.target.existingColumn, ...(change.target.uniqueIndex === undefined ? {} : { uniqueIndex: change.target.uniqueIndex }) } }
+      ? {
+          target: {
+            existingColumn: change.target.existingColumn,
+            ...(change.target.uniqueIndex === undefined ? {} : { uniqueIndex: change.target.uniqueIndex }),
+          },
+        }
       : {}),
     ...(change.kind === 'rename' && change.dependents ? { dependents: dependentsToPlain(change.dependents) } : {}),
     releases: { ...change.releases },
@@ -96,15 +116,24 @@ export function appendChange(loaded: LoadedPhases, change: Change): LoadedPhases
  * Records that `phase` of `changeId` ships in `release`: sets `releases.phaseN` of the change and
  * appends the release to the top-level `releases:` list when it is new.
  */
-export function recordPhaseRelease(loaded: LoadedPhases, changeId: string, phase: PhaseNumber, release: ReleaseName): LoadedPhases {
+export function recordPhaseRelease(
+  loaded: LoadedPhases,
+  changeId: string,
+  phase: PhaseNumber,
+  release: ReleaseName,
+): LoadedPhases {
   const index = loaded.spec.changes.findIndex((change) => change.id === changeId);
-  if (index < 0) throw new InputError(`no change "${changeId}" in ${loaded.file}`, { hint: 'check the id in phases.yaml' });
+  if (index < 0)
+    throw new InputError(`no change "${changeId}" in ${loaded.file}`, { hint: 'check the id in phases.yaml' });
   const isNew = !loaded.spec.releases.includes(release);
   const document = copyAlongPath(loaded.document, ['changes', index, 'releases'], { cloneTarget: true });
   const topReleases = isNew ? copyAlongPath(document, ['releases']) : document;
   const releasesNode = topReleases.getIn(['changes', index, 'releases'], true);
   const topList = topReleases.get('releases', true);
-  const quiet = isMap(releasesNode) && !hasComment(releasesNode) && (!isNew || topList === undefined || (isSeq(topList) && !hasComment(topList)));
+  const quiet =
+    isMap(releasesNode) &&
+    !hasComment(releasesNode) &&
+    (!isNew || topList === undefined || (isSeq(topList) && !hasComment(topList)));
   if (!isMap(releasesNode)) {
     const created = topReleases.createNode({ [`phase${phase}`]: release }) as YAMLMap;
     created.flow = true;
@@ -120,7 +149,11 @@ export function recordPhaseRelease(loaded: LoadedPhases, changeId: string, phase
     if (validated.success && (!isNew || releaseNameSchema.safeParse(release).success)) {
       const changes = [...loaded.spec.changes];
       changes[index] = validated.data as Change;
-      const spec: PhasesFile = { ...loaded.spec, releases: isNew ? [...loaded.spec.releases, release] : loaded.spec.releases, changes };
+      const spec: PhasesFile = {
+        ...loaded.spec,
+        releases: isNew ? [...loaded.spec.releases, release] : loaded.spec.releases,
+        changes,
+      };
       if (fileRuleIssues(spec).length === 0) return edited(loaded.file, spec, topReleases);
     }
   }

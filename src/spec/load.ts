@@ -68,10 +68,13 @@ export function parsePhasesText(text: string, file: string): LoadedPhases {
 }
 
 function tooLarge(file: string, size: number): InputError {
-  return new InputError(`${basename(file)} is ${(size / 1024 / 1024).toFixed(1)} MB, more than the ${MAX_PHASES_FILE_BYTES / 1024 / 1024} MB phasectl reads`, {
-    hint: 'archive changes whose phase 3 has shipped, or split the project; is this really a phases.yaml?',
-    location: { file },
-  });
+  return new InputError(
+    `${basename(file)} is ${(size / 1024 / 1024).toFixed(1)} MB, more than the ${MAX_PHASES_FILE_BYTES / 1024 / 1024} MB phasectl reads`,
+    {
+      hint: 'archive changes whose phase 3 has shipped, or split the project; is this really a phases.yaml?',
+      location: { file },
+    },
+  );
 }
 
 function parseWithinLimits(text: string, file: string): LoadedPhases {
@@ -79,10 +82,13 @@ function parseWithinLimits(text: string, file: string): LoadedPhases {
   const syntaxError = document.errors[0];
   if (syntaxError) {
     const { line, column } = locateOffset(syntaxError.pos[0]);
-    throw new InputError(`phases.yaml is not valid YAML: ${syntaxError.message.replace(/ at line \d+, column \d+.*$/s, '')}`, {
-      hint: 'fix the YAML syntax at this position (indentation, a missing ":" or an unclosed quote or bracket)',
-      location: { file, line, column },
-    });
+    throw new InputError(
+      `phases.yaml is not valid YAML: ${syntaxError.message.replace(/ at line \d+, column \d+.*$/s, '')}`,
+      {
+        hint: 'fix the YAML syntax at this position (indentation, a missing ":" or an unclosed quote or bracket)',
+        location: { file, line, column },
+      },
+    );
   }
   if (document.contents === null) {
     // Only comments or blank lines: point at the end of the file, where the content should start.
@@ -115,7 +121,9 @@ function parseWithinLimits(text: string, file: string): LoadedPhases {
   if (!result.success) {
     const problems = result.error.issues.map((issue) => {
       const described = describeIssue(issue, document, raw);
-      const position = described.keyNode?.range ? locateOffset(described.keyNode.range[0]) : locate(issue.path as DocumentPath);
+      const position = described.keyNode?.range
+        ? locateOffset(described.keyNode.range[0])
+        : locate(issue.path as DocumentPath);
       return { ...described, position, isTypo: issue.code === 'unrecognized_keys' };
     });
     // An unknown key usually explains a "missing key" beside it (`tabel:` for `table:`): show the typo first.
@@ -126,10 +134,13 @@ function parseWithinLimits(text: string, file: string): LoadedPhases {
       return `\n  also: ${where}${problem.message} (fix: ${problem.hint})`;
     });
     const unlisted = rest.length - listed.length;
-    throw new InputError(`${first!.message}${listed.join('')}${unlisted > 0 ? `\n  … and ${unlisted} more problem${unlisted === 1 ? '' : 's'}` : ''}`, {
-      hint: first!.hint,
-      location: { file, line: first!.position?.line, column: first!.position?.column },
-    });
+    throw new InputError(
+      `${first!.message}${listed.join('')}${unlisted > 0 ? `\n  … and ${unlisted} more problem${unlisted === 1 ? '' : 's'}` : ''}`,
+      {
+        hint: first!.hint,
+        location: { file, line: first!.position?.line, column: first!.position?.column },
+      },
+    );
   }
   return { file, text, spec: result.data as PhasesFile, document, lineCounter, locate };
 }
@@ -185,19 +196,27 @@ function nearestNode(document: Document, path: DocumentPath): Node | undefined {
 
 /** `changes[0].rename.to` for messages. */
 export function formatPath(path: readonly PropertyKey[]): string {
-  return path.reduce<string>((text, part) => (typeof part === 'number' ? `${text}[${part}]` : text ? `${text}.${String(part)}` : String(part)), '');
+  return path.reduce<string>(
+    (text, part) => (typeof part === 'number' ? `${text}[${part}]` : text ? `${text}.${String(part)}` : String(part)),
+    '',
+  );
 }
 
 function valueAt(raw: unknown, path: readonly PropertyKey[]): { found: boolean; value: unknown } {
   let value: unknown = raw;
   for (const part of path) {
-    if (value === null || typeof value !== 'object' || !(part in (value as object))) return { found: false, value: undefined };
+    if (value === null || typeof value !== 'object' || !(part in (value as object)))
+      return { found: false, value: undefined };
     value = (value as Record<PropertyKey, unknown>)[part];
   }
   return { found: true, value };
 }
 
-function describeIssue(issue: z.core.$ZodIssue, document: Document, raw: unknown): { message: string; hint: string; keyNode?: Node } {
+function describeIssue(
+  issue: z.core.$ZodIssue,
+  document: Document,
+  raw: unknown,
+): { message: string; hint: string; keyNode?: Node } {
   const path = issue.path;
   const where = formatPath(path) || 'the top level';
   const customHint = (issue as { params?: { hint?: string } }).params?.hint;
@@ -205,11 +224,15 @@ function describeIssue(issue: z.core.$ZodIssue, document: Document, raw: unknown
     const key = issue.keys[0]!;
     const known = knownKeysAt(path as DocumentPath) ?? [];
     const holder = path.length === 0 ? document.contents : document.getIn(path as DocumentPath, true);
-    const pair = isMap(holder) ? holder.items.find((item) => isNode(item.key) && (item.key as { value?: unknown }).value === key) : undefined;
+    const pair = isMap(holder)
+      ? holder.items.find((item) => isNode(item.key) && (item.key as { value?: unknown }).value === key)
+      : undefined;
     const suggestion = didYouMean(key, known);
     return {
       message: `unknown key "${key}" in ${where}${suggestion}`,
-      hint: suggestion ? `rename it to "${suggestion.match(/"(.*)"/)?.[1]}"` : `remove it; ${where} accepts: ${known.join(', ')}`,
+      hint: suggestion
+        ? `rename it to "${suggestion.match(/"(.*)"/)?.[1]}"`
+        : `remove it; ${where} accepts: ${known.join(', ')}`,
       keyNode: isNode(pair?.key) ? pair.key : undefined,
     };
   }
@@ -217,14 +240,26 @@ function describeIssue(issue: z.core.$ZodIssue, document: Document, raw: unknown
   const key = path.at(-1);
   if (!found && issue.code === 'invalid_type') {
     const parent = formatPath(path.slice(0, -1)) || 'the top level';
-    return { message: `missing key "${String(key)}" in ${parent}`, hint: `add \`${String(key)}: …\` to ${parent} (the phases.yaml format: docs/internals.md in the phasectl package)` };
+    return {
+      message: `missing key "${String(key)}" in ${parent}`,
+      hint: `add \`${String(key)}: …\` to ${parent} (the phases.yaml format: docs/internals.md in the phasectl package)`,
+    };
   }
   const shown = typeof value === 'string' ? `"${value}"` : JSON.stringify(value);
-  if (issue.code === 'invalid_type' && typeof value === 'number' && (key === 'phase1' || key === 'phase2' || key === 'phase3' || path[0] === 'releases')) {
+  if (
+    issue.code === 'invalid_type' &&
+    typeof value === 'number' &&
+    (key === 'phase1' || key === 'phase2' || key === 'phase3' || path[0] === 'releases')
+  ) {
     return { message: `${where} is the number ${shown}, not a release name`, hint: `quote it: "${String(value)}"` };
   }
   if (issue.code === 'invalid_type') {
-    return { message: `${where} must be ${issue.expected === 'array' ? 'a list' : issue.expected === 'object' ? 'a mapping' : `a ${issue.expected}`}, found ${value === null ? 'nothing' : shown}`, hint: customHint ?? `write ${where} as ${issue.expected === 'array' ? 'a list' : issue.expected === 'object' ? 'a mapping of keys' : `a ${issue.expected}`}` };
+    return {
+      message: `${where} must be ${issue.expected === 'array' ? 'a list' : issue.expected === 'object' ? 'a mapping' : `a ${issue.expected}`}, found ${value === null ? 'nothing' : shown}`,
+      hint:
+        customHint ??
+        `write ${where} as ${issue.expected === 'array' ? 'a list' : issue.expected === 'object' ? 'a mapping of keys' : `a ${issue.expected}`}`,
+    };
   }
   if (issue.code === 'invalid_value') {
     const allowed = issue.values.map((allowedValue) => JSON.stringify(allowedValue)).join(', ');

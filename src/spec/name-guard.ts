@@ -24,7 +24,9 @@ export function printable(text: string): string {
 /** `name` quoted for a message, every non-printing character shown as its escape (`\u2028`). */
 function quoted(name: string): string {
   return JSON.stringify(name).replace(nonPrintingAll, (character) =>
-    [...Array(character.length).keys()].map((i) => `\\u${character.charCodeAt(i).toString(16).padStart(4, '0')}`).join(''),
+    [...Array(character.length).keys()]
+      .map((i) => `\\u${character.charCodeAt(i).toString(16).padStart(4, '0')}`)
+      .join(''),
   );
 }
 
@@ -51,12 +53,26 @@ export function refuseControlCharacters(names: Array<[string, string]>, where: s
 export function changeNames(change: Change): Array<[string, string]> {
   const located: Array<[string, string]> =
     change.kind === 'rename'
-      ? [['schema', change.rename.schema], ['table', change.rename.table], ['column', change.rename.from], ['new column', change.rename.to]]
+      ? [
+          ['schema', change.rename.schema],
+          ['table', change.rename.table],
+          ['column', change.rename.from],
+          ['new column', change.rename.to],
+        ]
       : [
-          ['source schema', change.move.from.schema], ['source table', change.move.from.table], ['source column', change.move.from.column],
-          ['target schema', change.move.to.schema], ['target table', change.move.to.table], ['target column', change.move.to.column],
-          ...change.move.on.flatMap((pair): Array<[string, string]> => [['join column', pair.from], ['join column', pair.to]]),
-          ...(change.target.uniqueIndex === undefined ? [] : [['target unique index', change.target.uniqueIndex] as [string, string]]),
+          ['source schema', change.move.from.schema],
+          ['source table', change.move.from.table],
+          ['source column', change.move.from.column],
+          ['target schema', change.move.to.schema],
+          ['target table', change.move.to.table],
+          ['target column', change.move.to.column],
+          ...change.move.on.flatMap((pair): Array<[string, string]> => [
+            ['join column', pair.from],
+            ['join column', pair.to],
+          ]),
+          ...(change.target.uniqueIndex === undefined
+            ? []
+            : [['target unique index', change.target.uniqueIndex] as [string, string]]),
         ];
   return [
     ...located,

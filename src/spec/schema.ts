@@ -7,7 +7,9 @@ import type { PhasesFile } from './types.js';
 import { CHANGE_ID_PATTERN, MAX_CHANGE_ID_LENGTH } from './change-id.js';
 
 /** Defaults of the `check:` section (docs/internals.md). */
-export const DEFAULT_SOURCE_GLOBS = ['**/*.{ts,tsx,js,jsx,mjs,cjs,py,rb,go,java,kt,cs,php,ex,exs,rs,sql,graphql,prisma}'];
+export const DEFAULT_SOURCE_GLOBS = [
+  '**/*.{ts,tsx,js,jsx,mjs,cjs,py,rb,go,java,kt,cs,php,ex,exs,rs,sql,graphql,prisma}',
+];
 export const DEFAULT_IGNORE_GLOBS = ['db/**', 'node_modules/**', 'phases.yaml'];
 
 export { CHANGE_ID_PATTERN, MAX_CHANGE_ID_LENGTH } from './change-id.js';
@@ -65,7 +67,9 @@ const identifier = z
     context.addIssue({
       code: 'custom',
       message: `contains a non-printing character (${firstNonPrinting(name)}: control, line/paragraph separator, format or unassigned)`,
-      params: { hint: 'rename the object in the database to a name of printable characters (ALTER … RENAME), then plan again' },
+      params: {
+        hint: 'rename the object in the database to a name of printable characters (ALTER … RENAME), then plan again',
+      },
     });
   });
 
@@ -73,12 +77,18 @@ const sqlText = z.string().min(1, 'must not be empty');
 
 const releaseName = z
   .string()
-  .regex(RELEASE_NAME_PATTERN, 'is not a release name: use letters, digits, ".", "_" and "-", starting with a letter or digit')
+  .regex(
+    RELEASE_NAME_PATTERN,
+    'is not a release name: use letters, digits, ".", "_" and "-", starting with a letter or digit',
+  )
   .max(MAX_RELEASE_NAME_LENGTH, `is longer than ${MAX_RELEASE_NAME_LENGTH} characters`);
 
 const changeId = z
   .string()
-  .regex(CHANGE_ID_PATTERN, 'is not a change id: use lower-case letters, digits and "-", starting with a letter or digit')
+  .regex(
+    CHANGE_ID_PATTERN,
+    'is not a change id: use lower-case letters, digits and "-", starting with a letter or digit',
+  )
   .max(MAX_CHANGE_ID_LENGTH, `is longer than ${MAX_CHANGE_ID_LENGTH} characters`);
 
 const indexFact = z.strictObject({
@@ -137,7 +147,7 @@ const renameTarget = z
     down: sqlText.optional(),
     lossy: z.literal(true).optional(),
   })
-  .refine((rename) => rename.to !== rename.from, { 
+  .refine((rename) => rename.to !== rename.from, {
     message: '`to` is the same name as `from`',
     path: ['to'],
     params: { hint: 'choose a new column name that differs from `from`' },
@@ -166,7 +176,9 @@ const moveTarget = z
   .strictObject({
     from: columnRef,
     to: columnRef,
-    on: z.array(z.strictObject({ from: identifier, to: identifier })).min(1, 'must name at least one pair of join columns'),
+    on: z
+      .array(z.strictObject({ from: identifier, to: identifier }))
+      .min(1, 'must name at least one pair of join columns'),
   })
   .refine((move) => move.from.schema !== move.to.schema || move.from.table !== move.to.table, {
     message: '`to` is on the same table as `from`: that is a rename',
@@ -180,7 +192,9 @@ const moveChange = z
     move: moveTarget,
     column: columnFacts,
     key: keyFacts,
-    target: z.strictObject({ existingColumn: z.boolean().default(false), uniqueIndex: identifier.optional() }).default({ existingColumn: false }),
+    target: z
+      .strictObject({ existingColumn: z.boolean().default(false), uniqueIndex: identifier.optional() })
+      .default({ existingColumn: false }),
     releases: phaseReleases.default({}),
   })
   .transform((change) => ({ kind: 'move' as const, ...change }));
@@ -223,7 +237,10 @@ function duration(bounds: { min: number; max: number; example: string }) {
     if (ms !== undefined && ms >= bounds.min && ms <= bounds.max) return;
     context.addIssue({
       code: 'custom',
-      message: ms === undefined ? `"${text}" is not a duration (a whole number with ms, s, min or h)` : `${text} is outside ${range}`,
+      message:
+        ms === undefined
+          ? `"${text}" is not a duration (a whole number with ms, s, min or h)`
+          : `${text} is outside ${range}`,
       params: { hint: `write a duration from ${range}, e.g. ${bounds.example}` },
     });
   });
@@ -269,7 +286,12 @@ export function fileRuleIssues(file: Pick<PhasesFile, 'releases' | 'changes' | '
   const seenReleases = new Map<string, number>();
   file.releases.forEach((release, index) => {
     if (seenReleases.has(release)) {
-      issues.push({ code: 'custom', path: ['releases', index], message: `release ${release} is listed twice`, params: { hint: 'remove the second entry: each release appears once, in order' } });
+      issues.push({
+        code: 'custom',
+        path: ['releases', index],
+        message: `release ${release} is listed twice`,
+        params: { hint: 'remove the second entry: each release appears once, in order' },
+      });
     }
     seenReleases.set(release, index);
   });
@@ -279,7 +301,12 @@ export function fileRuleIssues(file: Pick<PhasesFile, 'releases' | 'changes' | '
   file.changes.forEach((change, index) => {
     const earlier = ids.get(change.id);
     if (earlier !== undefined) {
-      issues.push({ code: 'custom', path: ['changes', index, 'id'], message: `change id "${change.id}" is already used by changes[${earlier}]`, params: { hint: 'give this change another id: ids are unique' } });
+      issues.push({
+        code: 'custom',
+        path: ['changes', index, 'id'],
+        message: `change id "${change.id}" is already used by changes[${earlier}]`,
+        params: { hint: 'give this change another id: ids are unique' },
+      });
     } else ids.set(change.id, index);
     const columnsOfChange = changeColumns(change);
     const { schema, table, column: from } = columnsOfChange.source;
@@ -312,7 +339,12 @@ export function fileRuleIssues(file: Pick<PhasesFile, 'releases' | 'changes' | '
   (file.archived ?? []).forEach((change, index) => {
     const earlier = ids.get(change.id);
     if (earlier !== undefined) {
-      issues.push({ code: 'custom', path: ['archived', index, 'id'], message: `change id "${change.id}" is already used by ${earlier >= 0 ? `changes[${earlier}]` : `archived[${-1 - earlier}]`}`, params: { hint: 'ids are unique across `changes:` and `archived:`: give the live change another id' } });
+      issues.push({
+        code: 'custom',
+        path: ['archived', index, 'id'],
+        message: `change id "${change.id}" is already used by ${earlier >= 0 ? `changes[${earlier}]` : `archived[${-1 - earlier}]`}`,
+        params: { hint: 'ids are unique across `changes:` and `archived:`: give the live change another id' },
+      });
     } else ids.set(change.id, -1 - index);
   });
   return issues;

@@ -27,7 +27,11 @@ function copyPair(pair: Pair): Pair {
  * deep (see above); the node at the whole `path` is deep-copied when `cloneTarget` is set (a `set` on an
  * existing scalar key changes the scalar node itself). Path parts that do not exist end the copy there.
  */
-export function copyAlongPath(document: Document, path: readonly (string | number)[], options: { cloneTarget?: boolean } = {}): Document {
+export function copyAlongPath(
+  document: Document,
+  path: readonly (string | number)[],
+  options: { cloneTarget?: boolean } = {},
+): Document {
   const contents = document.contents;
   // Document.clone() copies options, schema and directives; its contents are set below without a deep copy.
   document.contents = null;

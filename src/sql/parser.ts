@@ -28,7 +28,8 @@ export function parseStatement(sql: string): ParseNode {
   } catch (error) {
     throw new SqlParseError(`PostgreSQL's parser rejects ${JSON.stringify(sql)}: ${(error as Error).message}`);
   }
-  if (result.stmts?.length !== 1) throw new SqlParseError(`expected one SQL statement, got ${result.stmts?.length ?? 0}: ${JSON.stringify(sql)}`);
+  if (result.stmts?.length !== 1)
+    throw new SqlParseError(`expected one SQL statement, got ${result.stmts?.length ?? 0}: ${JSON.stringify(sql)}`);
   return withoutLocations(result.stmts[0]?.stmt);
 }
 
@@ -46,7 +47,12 @@ export function scanTokens(sql: string): SqlToken[] {
   const bytes = Buffer.from(sql, 'utf8');
   // The scanner counts bytes; callers slice JavaScript strings.
   const offset = (byte: number) => bytes.subarray(0, byte).toString('utf8').length;
-  return scanSync(sql).tokens.map((token) => ({ text: token.text, start: offset(token.start), end: offset(token.end), keywordKind: token.keywordKind }));
+  return scanSync(sql).tokens.map((token) => ({
+    text: token.text,
+    start: offset(token.start),
+    end: offset(token.end),
+    keywordKind: token.keywordKind,
+  }));
 }
 
 /**
@@ -131,13 +137,16 @@ function spliceColumn(sql: string, rename: ColumnRename, replacementSql: string)
     const place = probePlace(sql, token, original, rename.column);
     if (place !== undefined && wanted.has(place)) tokens.push(token);
   }
-  const splice = (text: string) => tokens.reduceRight((result, token) => result.slice(0, token.start) + text + result.slice(token.end), sql);
+  const splice = (text: string) =>
+    tokens.reduceRight((result, token) => result.slice(0, token.start) + text + result.slice(token.end), sql);
   const renamed = splice(quoteIdentLikePostgres(rename.newName));
   const expected = structuredClone(original);
   for (const place of wanted) setAt(expected, JSON.parse(place) as Array<string | number>, rename.newName);
   const actual = parseStatement(renamed);
   if (!isDeepStrictEqual(actual, expected) || columnPlaces(actual, rename).size > 0) {
-    throw new SqlParseError(`could not rewrite ${JSON.stringify(sql)} from column ${rename.column} to ${rename.newName} (got ${JSON.stringify(renamed)})`);
+    throw new SqlParseError(
+      `could not rewrite ${JSON.stringify(sql)} from column ${rename.column} to ${rename.newName} (got ${JSON.stringify(renamed)})`,
+    );
   }
   return splice(replacementSql);
 }
@@ -164,7 +173,8 @@ export function findTopLevelKeyword(sql: string, keyword: string, from = 0): Sql
 /** The name a scanner token spells: quoted names exactly, bare words folded to lower case (ASCII only, as PostgreSQL does). */
 function denotedName(token: SqlToken): string | undefined {
   if (token.text.startsWith('"')) return token.text.slice(1, -1).replace(/""/g, '"');
-  if (/^[A-Za-z_\u0080-\uffff][A-Za-z0-9_$\u0080-\uffff]*$/.test(token.text)) return token.text.replace(/[A-Z]/g, (c) => c.toLowerCase());
+  if (/^[A-Za-z_\u0080-\uffff][A-Za-z0-9_$\u0080-\uffff]*$/.test(token.text))
+    return token.text.replace(/[A-Z]/g, (c) => c.toLowerCase());
   return undefined;
 }
 
@@ -207,7 +217,8 @@ function columnPlaces(tree: ParseNode, rename: { table?: string; column: string 
       const names = columnRef.fields.map(stringValue);
       const last = names.length - 1;
       const qualifiedHere = last === 0 || (rename.table !== undefined && last <= 2 && names[last - 1] === rename.table);
-      if (names[last] === rename.column && qualifiedHere) places.add(JSON.stringify([...path, 'ColumnRef', 'fields', last, 'String', 'sval']));
+      if (names[last] === rename.column && qualifiedHere)
+        places.add(JSON.stringify([...path, 'ColumnRef', 'fields', last, 'String', 'sval']));
     }
     const indexElem = record.IndexElem as { name?: string } | undefined;
     if (indexElem?.name === rename.column) places.add(JSON.stringify([...path, 'IndexElem', 'name']));
@@ -218,7 +229,8 @@ function columnPlaces(tree: ParseNode, rename: { table?: string; column: string 
         const items = constraint[list];
         if (!Array.isArray(items)) continue;
         items.forEach((item, index) => {
-          if (stringValue(item) === rename.column) places.add(JSON.stringify([...path, 'Constraint', list, index, 'String', 'sval']));
+          if (stringValue(item) === rename.column)
+            places.add(JSON.stringify([...path, 'Constraint', list, index, 'String', 'sval']));
         });
       }
     }
@@ -235,10 +247,18 @@ function stringValue(node: unknown): string | undefined {
 function withoutLocations(node: unknown): unknown {
   if (Array.isArray(node)) return node.map(withoutLocations);
   if (node === null || typeof node !== 'object') return node;
-  return Object.fromEntries(Object.entries(node).filter(([key]) => key !== 'location').map(([key, value]) => [key, withoutLocations(value)]));
+  return Object.fromEntries(
+    Object.entries(node)
+      .filter(([key]) => key !== 'location')
+      .map(([key, value]) => [key, withoutLocations(value)]),
+  );
 }
 
-function mapStrings(node: unknown, path: Array<string | number>, map: (value: string, path: Array<string | number>) => string): unknown {
+function mapStrings(
+  node: unknown,
+  path: Array<string | number>,
+  map: (value: string, path: Array<string | number>) => string,
+): unknown {
   if (typeof node === 'string') return map(node, path);
   if (Array.isArray(node)) return node.map((item, index) => mapStrings(item, [...path, index], map));
   if (node === null || typeof node !== 'object') return node;

@@ -13,7 +13,13 @@ export function splitStatements(sql: string): string[] {
   const statements: string[] = [];
   let current: ReturnType<typeof tokenize> = [];
   const flush = () => {
-    if (current.some((token) => !isTrivia(token))) statements.push(current.map((token) => token.text).join('').trim());
+    if (current.some((token) => !isTrivia(token)))
+      statements.push(
+        current
+          .map((token) => token.text)
+          .join('')
+          .trim(),
+      );
     current = [];
   };
   for (const token of tokenize(sql)) {

@@ -74,10 +74,21 @@ export function colourEvent(event: RunnerEvent, line: string, paint: Style): str
  * one JSON object per line with `json` (never coloured), nothing with `quiet` (errors still print).
  * `color` colours plain lines (the CLI passes useColor(process.stdout)).
  */
-export function eventPrinter(options: { json?: boolean; quiet?: boolean; tty: boolean; color?: boolean; write: (text: string) => void }): EventLog & { end(): void } {
+export function eventPrinter(options: {
+  json?: boolean;
+  quiet?: boolean;
+  tty: boolean;
+  color?: boolean;
+  write: (text: string) => void;
+}): EventLog & { end(): void } {
   if (options.quiet) return Object.assign(() => undefined, { end: () => undefined });
-  if (options.json) return Object.assign((event: RunnerEvent) => options.write(`${JSON.stringify(event)}
-`), { end: () => undefined });
+  if (options.json)
+    return Object.assign(
+      (event: RunnerEvent) =>
+        options.write(`${JSON.stringify(event)}
+`),
+      { end: () => undefined },
+    );
   const progress = backfillProgressReporter({ write: options.write, tty: options.tty });
   const paint = style(options.color === true);
   const log = (event: RunnerEvent) => {

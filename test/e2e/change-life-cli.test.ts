@@ -15,12 +15,28 @@ afterAll(async () => {
 });
 
 function git(dir: string, ...args: string[]): string {
-  return execFileSync('git', args, { cwd: dir, encoding: 'utf8', env: { ...process.env, GIT_CONFIG_NOSYSTEM: '1' } }).trim();
+  return execFileSync('git', args, {
+    cwd: dir,
+    encoding: 'utf8',
+    env: { ...process.env, GIT_CONFIG_NOSYSTEM: '1' },
+  }).trim();
 }
 
 function commitAll(dir: string, message: string): void {
   git(dir, 'add', '-A');
-  git(dir, '-c', 'user.name=t', '-c', 'user.email=t@t.invalid', '-c', 'commit.gpgsign=false', 'commit', '-q', '-m', message);
+  git(
+    dir,
+    '-c',
+    'user.name=t',
+    '-c',
+    'user.email=t@t.invalid',
+    '-c',
+    'commit.gpgsign=false',
+    'commit',
+    '-q',
+    '-m',
+    message,
+  );
 }
 
 test('archive retires a change whose phase 3 shipped: files stay valid for generate --check and check, status still shows it', async () => {
@@ -32,7 +48,10 @@ test('archive retires a change whose phase 3 shipped: files stay valid for gener
   const env = { DATABASE_URL: db.url };
   expect((await phasectl(['migrate', '--project', dir, '--quiet'], { env })).code).toBe(0);
   git(dir, 'init', '-q', '-b', 'main');
-  await writeFile(join(dir, 'phases.yaml'), (await readFile(join(dir, 'phases.yaml'), 'utf8')).replace('changes:', '# our changes, newest last\nchanges:'));
+  await writeFile(
+    join(dir, 'phases.yaml'),
+    (await readFile(join(dir, 'phases.yaml'), 'utf8')).replace('changes:', '# our changes, newest last\nchanges:'),
+  );
   commitAll(dir, 'release 1.2.0');
 
   const archived = await phasectl(['archive', CHANGE, '--project', dir]);
@@ -60,12 +79,17 @@ test('archive retires a change whose phase 3 shipped: files stay valid for gener
   expect(status.code, status.stderr).toBe(0);
   expect(status.stdout).toContain(`${CHANGE} (archived)  public.users: job_title → favourite_color`);
   expect(status.stdout).toContain('phase: 3 (release 1.2.0) in phases.yaml, 3 (release 1.2.0) in the database');
-  const json = JSON.parse((await phasectl(['status', '--project', dir, '--json'], { env })).stdout) as { changes: { id: string; archived?: boolean }[] };
+  const json = JSON.parse((await phasectl(['status', '--project', dir, '--json'], { env })).stdout) as {
+    changes: { id: string; archived?: boolean }[];
+  };
   expect(json.changes).toEqual([expect.objectContaining({ id: CHANGE, archived: true })]);
   expect((await phasectl(['migrate', '--project', dir], { env })).code).toBe(0);
 
   // Its column is free again: a new change of favourite_color can be planned (offline here).
-  const again = await phasectl(['plan', 'rename', 'users.favourite_color', 'colour', '--type', 'text', '--key', 'id:bigint'], { cwd: dir });
+  const again = await phasectl(
+    ['plan', 'rename', 'users.favourite_color', 'colour', '--type', 'text', '--key', 'id:bigint'],
+    { cwd: dir },
+  );
   expect(again.code, again.stderr).toBe(0);
   // Archiving twice, or an unknown id: exit 2.
   const twice = await phasectl(['archive', CHANGE, '--project', dir]);
@@ -81,7 +105,9 @@ test('archive refuses a change not yet through phase 3 (exit 2, phases.yaml unch
   const before = await readFile(join(project.dir, 'phases.yaml'), 'utf8');
   const refused = await phasectl(['archive', CHANGE, '--project', project.dir]);
   expect(refused.code).toBe(2);
-  expect(refused.stderr).toContain(`change "${CHANGE}" is at phase 2: only a change whose phase 3 has shipped can be archived`);
+  expect(refused.stderr).toContain(
+    `change "${CHANGE}" is at phase 2: only a change whose phase 3 has shipped can be archived`,
+  );
   expect(refused.stderr).toContain('advance it to phase 3');
   expect(await readFile(join(project.dir, 'phases.yaml'), 'utf8')).toBe(before);
 }, 300_000);
@@ -92,19 +118,25 @@ test('plan --replace corrects a change not yet advanced in place; unplan removes
   const project = await makeProject({}, 'version: 1\nchanges: []\n');
   cleanups.push(project.remove);
   const { dir } = project;
-  expect((await phasectl(['plan', 'rename', 'users.job_title', 'favourite_colour', ...offline], { cwd: dir })).code).toBe(0);
+  expect(
+    (await phasectl(['plan', 'rename', 'users.job_title', 'favourite_colour', ...offline], { cwd: dir })).code,
+  ).toBe(0);
   expect((await phasectl(['plan', 'rename', 'orders.amount', 'total', ...offline], { cwd: dir })).code).toBe(0);
   // Without --replace a second plan of the column is refused, and says how to correct it.
   const duplicate = await phasectl(['plan', 'rename', 'users.job_title', 'favourite_color', ...offline], { cwd: dir });
   expect(duplicate.code).toBe(2);
   expect(duplicate.stderr).toContain('--replace');
-  const replaced = await phasectl(['plan', 'rename', 'users.job_title', 'favourite_color', '--replace', ...offline], { cwd: dir });
+  const replaced = await phasectl(['plan', 'rename', 'users.job_title', 'favourite_color', '--replace', ...offline], {
+    cwd: dir,
+  });
   expect(replaced.code, replaced.stderr).toBe(0);
   expect(replaced.stdout).toContain('replaced change users-job-title-to-favourite-color');
   let text = await readFile(join(dir, 'phases.yaml'), 'utf8');
   expect(text).not.toContain('favourite_colour');
   // Still first in the list, where the corrected change was.
-  expect(text.indexOf('id: users-job-title-to-favourite-color')).toBeLessThan(text.indexOf('id: orders-amount-to-total'));
+  expect(text.indexOf('id: users-job-title-to-favourite-color')).toBeLessThan(
+    text.indexOf('id: orders-amount-to-total'),
+  );
   const nothing = await phasectl(['plan', 'rename', 'users.email', 'mail', '--replace', ...offline], { cwd: dir });
   expect(nothing.code).toBe(2);
   expect(nothing.stderr).toContain('no change "users-email-to-mail" and no change of public.users.email');
@@ -116,7 +148,10 @@ test('plan --replace corrects a change not yet advanced in place; unplan removes
 
   expect((await phasectl(['advance', '--release', '1.0.0'], { cwd: dir })).code).toBe(0);
   const advanced = await readFile(join(dir, 'phases.yaml'), 'utf8');
-  for (const args of [['unplan', 'users-job-title-to-favourite-color', '--project', dir], ['plan', 'rename', 'users.job_title', 'fav', '--replace', ...offline]]) {
+  for (const args of [
+    ['unplan', 'users-job-title-to-favourite-color', '--project', dir],
+    ['plan', 'rename', 'users.job_title', 'fav', '--replace', ...offline],
+  ]) {
     const refused = await phasectl(args, { cwd: dir });
     expect(refused.code, args.join(' ')).toBe(2);
     expect(refused.stderr).toContain('has been advanced (phase1 in 1.0.0)');

@@ -8,7 +8,11 @@ import { phasectl as runPhasectl, repoRoot, requireBuiltCli } from '../support/c
 import { createTestDatabase } from '../support/database.js';
 
 /** Runs the built CLI (`node bin/phasectl.js`) as a real process in `cwd`: the exit code must reach the shell. */
-function phasectl(cwd: string, args: string[], env: Record<string, string | undefined> = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
+function phasectl(
+  cwd: string,
+  args: string[],
+  env: Record<string, string | undefined> = {},
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return runPhasectl(args, { cwd, env });
 }
 
@@ -16,15 +20,26 @@ function phasectl(cwd: string, args: string[], env: Record<string, string | unde
  * Runs the built CLI (dist/cli/main.js, what bin/phasectl.js runs) in this process with `cwd` as the working
  * directory, capturing its output: the same code as a process, without a node start-up per step.
  */
-async function inProcess(cwd: string, args: string[], env: Record<string, string | undefined> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
+async function inProcess(
+  cwd: string,
+  args: string[],
+  env: Record<string, string | undefined> = {},
+): Promise<{ code: number; stdout: string; stderr: string }> {
   requireBuiltCli();
-  const { run } = (await import(pathToFileURL(join(repoRoot, 'dist/cli/main.js')).href)) as { run(argv: string[]): Promise<number> };
-  const saved = { cwd: process.cwd(), DATABASE_URL: process.env.DATABASE_URL, PHASECTL_RELEASE: process.env.PHASECTL_RELEASE };
+  const { run } = (await import(pathToFileURL(join(repoRoot, 'dist/cli/main.js')).href)) as {
+    run(argv: string[]): Promise<number>;
+  };
+  const saved = {
+    cwd: process.cwd(),
+    DATABASE_URL: process.env.DATABASE_URL,
+    PHASECTL_RELEASE: process.env.PHASECTL_RELEASE,
+  };
   let stdout = '';
   let stderr = '';
   const outSpy = vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => ((stdout += String(chunk)), true));
   const errSpy = vi.spyOn(process.stderr, 'write').mockImplementation((chunk) => ((stderr += String(chunk)), true));
-  const setEnv = (name: string, value: string | undefined) => (value === undefined ? delete process.env[name] : (process.env[name] = value));
+  const setEnv = (name: string, value: string | undefined) =>
+    value === undefined ? delete process.env[name] : (process.env[name] = value);
   setEnv('DATABASE_URL', env.DATABASE_URL);
   setEnv('PHASECTL_RELEASE', env.PHASECTL_RELEASE);
   process.chdir(cwd);
@@ -68,7 +83,9 @@ describe('init → plan → advance → generate', () => {
     expect(initAgain.code).toBe(0);
     expect(initAgain.stdout).toContain('kept    phases.yaml (already exists)');
 
-    const plan = await inProcess(project, ['plan', 'rename', 'users.job_title', 'favourite_color'], { DATABASE_URL: database.url });
+    const plan = await inProcess(project, ['plan', 'rename', 'users.job_title', 'favourite_color'], {
+      DATABASE_URL: database.url,
+    });
     expect(plan.code, plan.stderr).toBe(0);
     expect(plan.stdout).toContain('added change users-job-title-to-favourite-color');
     expect(plan.stdout).toContain('Release 3 — phase 3, contract');
@@ -94,7 +111,9 @@ describe('init → plan → advance → generate', () => {
     const first = await inProcess(project, ['advance', '--release', '1.4.0']);
     expect(first.code, first.stderr).toBe(0);
     expect(first.stdout).toContain('users-job-title-to-favourite-color: phase 0 → 1 in release 1.4.0');
-    expect(await readdir(join(project, 'db/migrations'))).toContain('001_1.4.0_users-job-title-to-favourite-color_p1_01_expand.up.sql');
+    expect(await readdir(join(project, 'db/migrations'))).toContain(
+      '001_1.4.0_users-job-title-to-favourite-color_p1_01_expand.up.sql',
+    );
 
     const afterFirst = await readFile(join(project, 'phases.yaml'), 'utf8');
     const again = await phasectl(project, ['advance', '--release', '1.4.0']);
@@ -110,7 +129,11 @@ describe('init → plan → advance → generate', () => {
     expect(clean.code, clean.stdout + clean.stderr).toBe(0);
 
     const migrations = await readdir(join(project, 'db/migrations'));
-    const edited = join(project, 'db/migrations', migrations.find((name) => name.endsWith('.up.sql'))!);
+    const edited = join(
+      project,
+      'db/migrations',
+      migrations.find((name) => name.endsWith('.up.sql'))!,
+    );
     await writeFile(edited, `${await readFile(edited, 'utf8')}\n-- hand edit\n`);
     const dirty = await phasectl(project, ['generate', '--check']);
     expect(dirty.code).toBe(1);
@@ -131,7 +154,17 @@ describe('init → plan → advance → generate', () => {
       expect(missing.stderr).toContain('phasectl init');
       await writeFile(
         join(empty, 'phases.yaml'),
-        ['version: 1', 'releases: [1.0.0]', 'changes:', '  - id: a', '    rename: { schema: public, table: t, from: a, to: b }', '    column: { type: text, nullable: true }', '    key: { columns: [id], types: [int] }', '    releases: { phase2: 1.0.0 }', ''].join('\n'),
+        [
+          'version: 1',
+          'releases: [1.0.0]',
+          'changes:',
+          '  - id: a',
+          '    rename: { schema: public, table: t, from: a, to: b }',
+          '    column: { type: text, nullable: true }',
+          '    key: { columns: [id], types: [int] }',
+          '    releases: { phase2: 1.0.0 }',
+          '',
+        ].join('\n'),
       );
       const broken = await phasectl(empty, ['advance', '--release', '2.0.0']);
       expect(broken.code).toBe(2);

@@ -18,15 +18,22 @@ afterAll(async () => {
   for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined);
 });
 
-async function project(): Promise<{ url: string; cli: (args: string[]) => ReturnType<typeof phasectl>; start: (args: string[]) => RunningCli }> {
+async function project(): Promise<{
+  url: string;
+  cli: (args: string[]) => ReturnType<typeof phasectl>;
+  start: (args: string[]) => RunningCli;
+}> {
   const db = await createTestDatabase();
   cleanups.push(db.drop);
   const dir = await mkdtemp(join(tmpdir(), 'phasectl-cic-'));
   cleanups.push(() => rm(dir, { recursive: true, force: true }));
   await writeFile(join(dir, 'phases.yaml'), initialPhasesText());
-  await query(db.url, `CREATE TABLE public.users (id bigint PRIMARY KEY, email text);
+  await query(
+    db.url,
+    `CREATE TABLE public.users (id bigint PRIMARY KEY, email text);
                        CREATE INDEX users_email_idx ON public.users (email);
-                       INSERT INTO public.users SELECT g, 'u' || g FROM generate_series(1, 200) g;`);
+                       INSERT INTO public.users SELECT g, 'u' || g FROM generate_series(1, 200) g;`,
+  );
   const env = { DATABASE_URL: db.url };
   const cli = (args: string[]) => phasectl(args, { cwd: dir, env });
   expect((await cli(['plan', 'rename', 'users.email', 'email_address', '--id', 'users-email'])).code).toBe(0);
@@ -58,15 +65,22 @@ test('CREATE INDEX CONCURRENTLY behind an older transaction waits, names it, and
   const older = await olderTransaction(url);
   const run = start(['migrate']);
   const line = await until('a line naming the older transaction', () =>
-    run.output().stdout.split('\n').find((l) => l.includes('waiting') && l.includes(`pid ${older.pid} `)),
+    run
+      .output()
+      .stdout.split('\n')
+      .find((l) => l.includes('waiting') && l.includes(`pid ${older.pid} `)),
   );
-  expect(line).toMatch(/index users_email_address_idx: waiting \d+s for older transactions to finish \(the application is not blocked\): pid \d+ \(user [^,]+, idle in transaction for \d+s\)/);
+  expect(line).toMatch(
+    /index users_email_address_idx: waiting \d+s for older transactions to finish \(the application is not blocked\): pid \d+ \(user [^,]+, idle in transaction for \d+s\)/,
+  );
   await older.commit();
   const done = await run.result;
   expect(done.stderr).toBe('');
   expect(done.code).toBe(0);
   expect(done.stdout).not.toMatch(/retry|dropped invalid index/);
-  expect(await query(url, `SELECT indisvalid FROM pg_index WHERE indexrelid = 'public.users_email_address_idx'::regclass`)).toEqual([{ indisvalid: true }]);
+  expect(
+    await query(url, `SELECT indisvalid FROM pg_index WHERE indexrelid = 'public.users_email_address_idx'::regclass`),
+  ).toEqual([{ indisvalid: true }]);
 }, 60_000);
 
 test('an interrupted index build is listed by status and rebuilt by the next migrate', async () => {
@@ -74,24 +88,37 @@ test('an interrupted index build is listed by status and rebuilt by the next mig
   const older = await olderTransaction(url);
   const run = start(['migrate']);
   const building = await until('the index build', async () => {
-    const rows = await query<{ pid: number }>(url, `SELECT pid FROM pg_stat_activity WHERE query LIKE 'CREATE INDEX CONCURRENTLY%' AND pid <> pg_backend_pid() AND wait_event_type = 'Lock' AND datname = current_database()`);
+    const rows = await query<{ pid: number }>(
+      url,
+      `SELECT pid FROM pg_stat_activity WHERE query LIKE 'CREATE INDEX CONCURRENTLY%' AND pid <> pg_backend_pid() AND wait_event_type = 'Lock' AND datname = current_database()`,
+    );
     return rows[0]?.pid;
   });
   await query(url, 'SELECT pg_cancel_backend($1)', [building]);
   const failed = await run.result;
   expect(failed.code).toBe(3);
   await older.commit();
-  expect(await query(url, `SELECT indisvalid FROM pg_index WHERE indexrelid = 'public.users_email_address_idx'::regclass`)).toEqual([{ indisvalid: false }]);
+  expect(
+    await query(url, `SELECT indisvalid FROM pg_index WHERE indexrelid = 'public.users_email_address_idx'::regclass`),
+  ).toEqual([{ indisvalid: false }]);
 
   const shown = await cli(['status']);
-  expect(shown.stdout).toContain('invalid index: public.users_email_address_idx (a CREATE INDEX CONCURRENTLY was interrupted or is still running');
+  expect(shown.stdout).toContain(
+    'invalid index: public.users_email_address_idx (a CREATE INDEX CONCURRENTLY was interrupted or is still running',
+  );
   const json = await cli(['status', '--json']);
-  expect((JSON.parse(json.stdout) as { changes: { invalidIndexes: string[] }[] }).changes[0]!.invalidIndexes).toEqual(['public.users_email_address_idx']);
+  expect((JSON.parse(json.stdout) as { changes: { invalidIndexes: string[] }[] }).changes[0]!.invalidIndexes).toEqual([
+    'public.users_email_address_idx',
+  ]);
 
   const again = await cli(['migrate']);
   expect(again.stderr).toBe('');
   expect(again.code).toBe(0);
-  expect(again.stdout).toContain('dropped invalid index public.users_email_address_idx left by an earlier failed build; rebuilding it');
-  expect(await query(url, `SELECT indisvalid FROM pg_index WHERE indexrelid = 'public.users_email_address_idx'::regclass`)).toEqual([{ indisvalid: true }]);
+  expect(again.stdout).toContain(
+    'dropped invalid index public.users_email_address_idx left by an earlier failed build; rebuilding it',
+  );
+  expect(
+    await query(url, `SELECT indisvalid FROM pg_index WHERE indexrelid = 'public.users_email_address_idx'::regclass`),
+  ).toEqual([{ indisvalid: true }]);
   expect((await cli(['status'])).stdout).not.toContain('invalid index');
 }, 60_000);

@@ -4,7 +4,10 @@ import { expect, test } from 'vitest';
 import { phasectl } from '../support/cli.js';
 
 /** `phasectl demo` as a user runs it (`node bin/phasectl.js`): embedded PostgreSQL, three releases under writes, then a row-by-row check. */
-function runCli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
+function runCli(
+  args: string[],
+  env: NodeJS.ProcessEnv = {},
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return phasectl(args, { env });
 }
 
@@ -13,7 +16,12 @@ const demoDirs = () => readdirSync(tmpdir()).filter((name) => name.startsWith('p
 test('the demo renames a column under live writes, loses none, and removes what it created', async () => {
   const before = new Set(demoDirs());
   // The user's libpq variables must not reach the embedded server (PGPORT="" once broke initdb).
-  const { code, stdout, stderr } = await runCli(['demo', '--rows', '20000'], { NO_COLOR: '', PGPORT: '', PGHOST: 'nowhere.invalid', PGDATA: '/nonexistent' });
+  const { code, stdout, stderr } = await runCli(['demo', '--rows', '20000'], {
+    NO_COLOR: '',
+    PGPORT: '',
+    PGHOST: 'nowhere.invalid',
+    PGDATA: '/nonexistent',
+  });
   expect(stderr).toBe('');
   expect(stdout).toMatch(/writes lost: 0\b/);
   expect(stdout).toMatch(/failed writes:\s+0\b/);

@@ -49,9 +49,12 @@ const SCHEMA = `
 `;
 
 const constraintsOf = async (url: string, table: string) =>
-  (await query<{ name: string; definition: string; validated: boolean }>(url,
+  await query<{ name: string; definition: string; validated: boolean }>(
+    url,
     `SELECT conname AS name, pg_get_constraintdef(oid) AS definition, convalidated AS validated FROM pg_constraint
-     WHERE conrelid = $1::regclass AND contype = 'f' ORDER BY 1`, [table]));
+     WHERE conrelid = $1::regclass AND contype = 'f' ORDER BY 1`,
+    [table],
+  );
 
 test('foreign keys are carried and functions guard phase 3, through three phases and back', async () => {
   const db = await createTestDatabase();
@@ -68,43 +71,73 @@ test('foreign keys are carried and functions guard phase 3, through three phases
   };
   const originalOrders = await constraintsOf(db.url, 'public.orders');
   const originalAudits = await constraintsOf(db.url, 'public.audits');
-  const triggersOf = async () => query<{ name: string; definition: string }>(db.url,
-    `SELECT tgname AS name, pg_get_triggerdef(oid) AS definition FROM pg_trigger WHERE tgrelid = 'public.users'::regclass AND NOT tgisinternal AND tgname NOT LIKE 'zz_phasectl%' ORDER BY 1`);
+  const triggersOf = async () =>
+    query<{ name: string; definition: string }>(
+      db.url,
+      `SELECT tgname AS name, pg_get_triggerdef(oid) AS definition FROM pg_trigger WHERE tgrelid = 'public.users'::regclass AND NOT tgisinternal AND tgname NOT LIKE 'zz_phasectl%' ORDER BY 1`,
+    );
   const originalTriggers = await triggersOf();
 
   await ok('init');
   const plan = await ok('plan', 'rename', 'users.email', 'contact_email', '--id', 'users-email');
   expect(plan.stdout).toContain('public.email_of(bigint), line 5 of its body');
   expect(plan.stdout).not.toContain('contact_emails()');
-  expect(plan.stdout).toContain('carried: foreign key audits_who_fkey on public.audits, orders_user_email_fkey on public.orders');
-  expect(plan.stdout).toContain('carried: trigger users_email_changed, users_fts — re-created on contact_email in phase 3');
+  expect(plan.stdout).toContain(
+    'carried: foreign key audits_who_fkey on public.audits, orders_user_email_fkey on public.orders',
+  );
+  expect(plan.stdout).toContain(
+    'carried: trigger users_email_changed, users_fts — re-created on contact_email in phase 3',
+  );
   const yaml = await readFile(join(dir, 'phases.yaml'), 'utf8');
-  expect(yaml).toContain('definition: FOREIGN KEY (user_email) REFERENCES public.users(email) MATCH FULL ON UPDATE CASCADE ON DELETE SET NULL');
+  expect(yaml).toContain(
+    'definition: FOREIGN KEY (user_email) REFERENCES public.users(email) MATCH FULL ON UPDATE CASCADE ON DELETE SET NULL',
+  );
 
   // Phase 1: both keys hold; the copies are validated.
   await ok('advance', '--release', '1.0.0');
   await ok('migrate', '--quiet');
   expect(await constraintsOf(db.url, 'public.orders')).toEqual([
     ...originalOrders,
-    { name: 'orders_user_email_fkey_contact_email', definition: 'FOREIGN KEY (user_email) REFERENCES users(contact_email) MATCH FULL ON UPDATE CASCADE ON DELETE SET NULL', validated: true },
+    {
+      name: 'orders_user_email_fkey_contact_email',
+      definition:
+        'FOREIGN KEY (user_email) REFERENCES users(contact_email) MATCH FULL ON UPDATE CASCADE ON DELETE SET NULL',
+      validated: true,
+    },
   ]);
   expect(await constraintsOf(db.url, 'public.audits')).toEqual([
     ...originalAudits,
-    { name: 'audits_who_fkey_contact_email', definition: 'FOREIGN KEY (who) REFERENCES users(contact_email) DEFERRABLE INITIALLY DEFERRED', validated: true },
+    {
+      name: 'audits_who_fkey_contact_email',
+      definition: 'FOREIGN KEY (who) REFERENCES users(contact_email) DEFERRABLE INITIALLY DEFERRED',
+      validated: true,
+    },
   ]);
   // An old-release key update cascades through both keys while both exist.
   await query(db.url, `UPDATE public.users SET email = 'moved1@x' WHERE id = 5`);
-  expect(await query(db.url, `SELECT count(*)::int AS n FROM public.orders WHERE user_email = 'moved1@x'`)).toEqual([{ n: 2 }]);
-  expect(await query(db.url, `SELECT contact_email FROM public.users WHERE id = 5`)).toEqual([{ contact_email: 'moved1@x' }]);
-  const orphan = await query(db.url, `INSERT INTO public.orders VALUES (1000, 'nobody@x')`).then(() => 'inserted', (error: Error) => error.message);
+  expect(await query(db.url, `SELECT count(*)::int AS n FROM public.orders WHERE user_email = 'moved1@x'`)).toEqual([
+    { n: 2 },
+  ]);
+  expect(await query(db.url, `SELECT contact_email FROM public.users WHERE id = 5`)).toEqual([
+    { contact_email: 'moved1@x' },
+  ]);
+  const orphan = await query(db.url, `INSERT INTO public.orders VALUES (1000, 'nobody@x')`).then(
+    () => 'inserted',
+    (error: Error) => error.message,
+  );
   expect(orphan).toContain('violates foreign key constraint');
 
   // Phase 2: a new-release key update cascades too.
   await ok('advance', '--release', '1.1.0');
   await ok('migrate', '--quiet');
   await query(db.url, `UPDATE public.users SET contact_email = 'moved2@x' WHERE id = 2`);
-  expect(await query(db.url, `SELECT count(*)::int AS n FROM public.orders WHERE user_email = 'moved2@x'`)).toEqual([{ n: 2 }]);
-  const afterPhase2 = { orders: await constraintsOf(db.url, 'public.orders'), audits: await constraintsOf(db.url, 'public.audits') };
+  expect(await query(db.url, `SELECT count(*)::int AS n FROM public.orders WHERE user_email = 'moved2@x'`)).toEqual([
+    { n: 2 },
+  ]);
+  const afterPhase2 = {
+    orders: await constraintsOf(db.url, 'public.orders'),
+    audits: await constraintsOf(db.url, 'public.audits'),
+  };
 
   // Phase 3 refuses while a function names the column: exit 3, nothing dropped.
   await ok('advance', '--release', '1.2.0');
@@ -112,31 +145,56 @@ test('foreign keys are carried and functions guard phase 3, through three phases
   expect(refused.code, refused.stderr).toBe(3);
   expect(refused.stderr).toContain('function public.email_of(bigint) still names it');
   expect(refused.stderr).toContain('COMMENT ON FUNCTION');
-  expect(await query(db.url, `SELECT count(*)::int AS n FROM pg_attribute WHERE attrelid = 'public.users'::regclass AND attname = 'email' AND NOT attisdropped`)).toEqual([{ n: 1 }]);
+  expect(
+    await query(
+      db.url,
+      `SELECT count(*)::int AS n FROM pg_attribute WHERE attrelid = 'public.users'::regclass AND attname = 'email' AND NOT attisdropped`,
+    ),
+  ).toEqual([{ n: 1 }]);
   expect(await constraintsOf(db.url, 'public.orders')).toEqual(afterPhase2.orders);
 
   // The team rewrites it (their own migration in the release of phase 3 would do the same): phase 3 goes through.
-  await query(db.url, `CREATE OR REPLACE FUNCTION public.email_of(p_id bigint) RETURNS text LANGUAGE plpgsql AS $$
+  await query(
+    db.url,
+    `CREATE OR REPLACE FUNCTION public.email_of(p_id bigint) RETURNS text LANGUAGE plpgsql AS $$
     DECLARE result text;
     BEGIN
       SELECT u.contact_email INTO result FROM public.users u WHERE u.id = p_id;
       RETURN result;
-    END $$`);
+    END $$`,
+  );
   await ok('migrate', '--quiet');
   expect(await constraintsOf(db.url, 'public.orders')).toEqual([afterPhase2.orders[1]]);
   expect(await constraintsOf(db.url, 'public.audits')).toEqual([afterPhase2.audits[1]]);
-  expect(await query(db.url, `SELECT public.email_of(3) AS e, public.contact_emails() AS c`)).toEqual([{ e: 'u3@x', c: '1' }]);
+  expect(await query(db.url, `SELECT public.email_of(3) AS e, public.contact_emails() AS c`)).toEqual([
+    { e: 'u3@x', c: '1' },
+  ]);
   await query(db.url, `UPDATE public.users SET contact_email = 'moved3@x' WHERE id = 3`);
-  expect(await query(db.url, `SELECT count(*)::int AS n FROM public.orders WHERE user_email = 'moved3@x'`)).toEqual([{ n: 2 }]);
+  expect(await query(db.url, `SELECT count(*)::int AS n FROM public.orders WHERE user_email = 'moved3@x'`)).toEqual([
+    { n: 2 },
+  ]);
   expect(await triggersOf()).toEqual([
-    { name: 'users_email_changed', definition: 'CREATE TRIGGER users_email_changed AFTER UPDATE OF contact_email ON public.users FOR EACH ROW WHEN ((old.contact_email IS DISTINCT FROM new.contact_email)) EXECUTE FUNCTION count_change()' },
-    { name: 'users_fts', definition: "CREATE TRIGGER users_fts BEFORE INSERT OR UPDATE ON public.users FOR EACH ROW EXECUTE FUNCTION tsvector_update_trigger('fts', 'pg_catalog.simple', 'contact_email', 'name')" },
+    {
+      name: 'users_email_changed',
+      definition:
+        'CREATE TRIGGER users_email_changed AFTER UPDATE OF contact_email ON public.users FOR EACH ROW WHEN ((old.contact_email IS DISTINCT FROM new.contact_email)) EXECUTE FUNCTION count_change()',
+    },
+    {
+      name: 'users_fts',
+      definition:
+        "CREATE TRIGGER users_fts BEFORE INSERT OR UPDATE ON public.users FOR EACH ROW EXECUTE FUNCTION tsvector_update_trigger('fts', 'pg_catalog.simple', 'contact_email', 'name')",
+    },
   ]);
   const changesBefore = (await query<{ n: number }>(db.url, 'SELECT n FROM public.email_changes'))[0]!.n;
   await query(db.url, `UPDATE public.users SET contact_email = 'searchable@x' WHERE id = 4`);
-  expect(await query(db.url, `SELECT fts @@ 'searchable'::tsquery AS found FROM public.users WHERE id = 4`)).toEqual([{ found: true }]);
+  expect(await query(db.url, `SELECT fts @@ 'searchable'::tsquery AS found FROM public.users WHERE id = 4`)).toEqual([
+    { found: true },
+  ]);
   expect(await query(db.url, 'SELECT n FROM public.email_changes')).toEqual([{ n: changesBefore + 1 }]);
-  const orphanAfter = await query(db.url, `INSERT INTO public.orders VALUES (1001, 'nobody@x')`).then(() => 'inserted', (error: Error) => error.message);
+  const orphanAfter = await query(db.url, `INSERT INTO public.orders VALUES (1001, 'nobody@x')`).then(
+    () => 'inserted',
+    (error: Error) => error.message,
+  );
   expect(orphanAfter).toContain('violates foreign key constraint');
 
   // Down of phase 3 restores the original keys; down of phase 1 removes the copies: the catalog as it was.

@@ -34,10 +34,14 @@ beforeAll(async () => {
   [main, shard] = await Promise.all([startEmbeddedPostgres({ major: 16 }), startEmbeddedPostgres({ major: 15 })]);
   shardControl = restartable(shard, 15);
   await query(serverUrl(), `CREATE DATABASE ${prefix}_base`);
-  const project = await generatedProject(withDatabase(serverUrl(), `${prefix}_base`), { rows: 300, releases: ['1.0.0'] });
+  const project = await generatedProject(withDatabase(serverUrl(), `${prefix}_base`), {
+    rows: 300,
+    releases: ['1.0.0'],
+  });
   dir = project.dir;
   removeProject = project.remove;
-  for (const name of [...tenants, `${prefix}_tenants_archive`]) await query(serverUrl(), `CREATE DATABASE ${name} TEMPLATE ${prefix}_base`);
+  for (const name of [...tenants, `${prefix}_tenants_archive`])
+    await query(serverUrl(), `CREATE DATABASE ${name} TEMPLATE ${prefix}_base`);
   await query(main.url, 'CREATE DATABASE main');
   await query(shard.url, 'CREATE DATABASE shard');
   await query(mainUrl(), TABLE);
@@ -52,21 +56,48 @@ beforeAll(async () => {
 afterAll(async () => {
   await shardControl?.dispose();
   await Promise.all([main?.stop(), shard?.stop()]);
-  for (const name of [...tenants, `${prefix}_tenants_archive`, `${prefix}_base`]) await query(serverUrl(), `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`).catch(() => undefined);
+  for (const name of [...tenants, `${prefix}_tenants_archive`, `${prefix}_base`])
+    await query(serverUrl(), `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`).catch(() => undefined);
   await removeProject?.();
 }, 120_000);
 
-const fleet = (args: string[], extraEnv: Record<string, string> = {}) => phasectl([...args, '--project', dir], { env: { ...env, ...extraEnv } });
-const phaseOf = async (url: string) => (await query<{ phase: number }>(url, `SELECT phase FROM phasectl.changes WHERE id = 'users-job-title'`).catch(() => []))[0]?.phase ?? 0;
+const fleet = (args: string[], extraEnv: Record<string, string> = {}) =>
+  phasectl([...args, '--project', dir], { env: { ...env, ...extraEnv } });
+const phaseOf = async (url: string) =>
+  (
+    await query<{ phase: number }>(url, `SELECT phase FROM phasectl.changes WHERE id = 'users-job-title'`).catch(
+      () => [],
+    )
+  )[0]?.phase ?? 0;
 const allUrls = () => [mainUrl(), shardUrl(), ...tenants.map((name) => withDatabase(serverUrl(), name))];
 
 describe('a fleet file that is wrong is refused with file:line:column, and nothing is migrated', () => {
   const cases: Array<[string, string, RegExp, Record<string, string>?]> = [
-    ['unknown key', 'targets:\n  - name: main\n    url: ${FLEET_MAIN_URL}\n    urls: x\n', /bad\.yaml:4:5: unknown key "urls" in targets\[0\] \(did you mean "url"\?\)/],
-    ['unset variable', 'targets:\n  - name: main\n    url: ${FLEET_NOT_SET}\n', /bad\.yaml:3:10: targets\[0\]\.url: environment variable FLEET_NOT_SET is not set/],
-    ['password in the file', 'targets:\n  - name: main\n    url: postgres://app:hunter2@db.example/app\n', /bad\.yaml:3:10: targets\[0\]\.url has a password written in the file/],
-    ['duplicate names', 'targets:\n  - name: main\n    url: ${FLEET_MAIN_URL}\n  - name: main\n    url: ${FLEET_SHARD_URL}\n', /bad\.yaml:4:5: two targets are named "main" \(the first at line 2\)/],
-    ['top-level typo', 'concurency: 3\ntargets:\n  - name: main\n    url: ${FLEET_MAIN_URL}\n', /bad\.yaml:1:1: unknown key "concurency" in the top level \(did you mean "concurrency"\?\)/],
+    [
+      'unknown key',
+      'targets:\n  - name: main\n    url: ${FLEET_MAIN_URL}\n    urls: x\n',
+      /bad\.yaml:4:5: unknown key "urls" in targets\[0\] \(did you mean "url"\?\)/,
+    ],
+    [
+      'unset variable',
+      'targets:\n  - name: main\n    url: ${FLEET_NOT_SET}\n',
+      /bad\.yaml:3:10: targets\[0\]\.url: environment variable FLEET_NOT_SET is not set/,
+    ],
+    [
+      'password in the file',
+      'targets:\n  - name: main\n    url: postgres://app:hunter2@db.example/app\n',
+      /bad\.yaml:3:10: targets\[0\]\.url has a password written in the file/,
+    ],
+    [
+      'duplicate names',
+      'targets:\n  - name: main\n    url: ${FLEET_MAIN_URL}\n  - name: main\n    url: ${FLEET_SHARD_URL}\n',
+      /bad\.yaml:4:5: two targets are named "main" \(the first at line 2\)/,
+    ],
+    [
+      'top-level typo',
+      'concurency: 3\ntargets:\n  - name: main\n    url: ${FLEET_MAIN_URL}\n',
+      /bad\.yaml:1:1: unknown key "concurency" in the top level \(did you mean "concurrency"\?\)/,
+    ],
   ];
   // One CLI process per bad file, all at once (each is a full start of phasectl; the machine has 2 cores).
   test('unknown key, unset variable, password in the file, duplicate names, top-level typo', async () => {
@@ -79,7 +110,9 @@ describe('a fleet file that is wrong is refused with file:line:column, and nothi
     );
     results.forEach(({ name, result }, index) => {
       expect(result.code, `${name}: ${result.stderr}`).toBe(2);
-      expect(result.stderr, name).toMatch(new RegExp(cases[index]![2].source.replace('bad\\.yaml', `bad-${index}\\.yaml`)));
+      expect(result.stderr, name).toMatch(
+        new RegExp(cases[index]![2].source.replace('bad\\.yaml', `bad-${index}\\.yaml`)),
+      );
       expect(result.stderr).not.toContain('hunter2');
     });
     expect(await query(mainUrl(), `SELECT to_regnamespace('phasectl') AS s`)).toEqual([{ s: null }]);
@@ -87,7 +120,10 @@ describe('a fleet file that is wrong is refused with file:line:column, and nothi
 
   test('a discovered database named like a named target: refused before anything runs', async () => {
     const file = join(dir, 'dup.yaml');
-    await writeFile(file, `targets:\n  - name: ${tenants[0]}\n    url: \${FLEET_MAIN_URL}\n  - discover: \${FLEET_TENANT_SERVER}\n    databases: ${prefix}_tenant_*\n`);
+    await writeFile(
+      file,
+      `targets:\n  - name: ${tenants[0]}\n    url: \${FLEET_MAIN_URL}\n  - discover: \${FLEET_TENANT_SERVER}\n    databases: ${prefix}_tenant_*\n`,
+    );
     const result = await fleet(['migrate', '--fleet', file]);
     expect(result.code).toBe(2);
     expect(result.stderr).toContain(`two targets are named "${tenants[0]}"`);
@@ -105,9 +141,16 @@ describe('a rename through three releases on 22 databases', () => {
     expect(result.stdout).not.toContain(':phasectl@'); // no URL with its password
     for (const url of allUrls()) {
       expect(await phaseOf(url)).toBe(1);
-      expect(await query(url, `SELECT count(*)::int AS n FROM public.users WHERE favourite_color IS DISTINCT FROM job_title`)).toEqual([{ n: 0 }]);
+      expect(
+        await query(
+          url,
+          `SELECT count(*)::int AS n FROM public.users WHERE favourite_color IS DISTINCT FROM job_title`,
+        ),
+      ).toEqual([{ n: 0 }]);
     }
-    expect(await query(withDatabase(serverUrl(), `${prefix}_tenants_archive`), `SELECT to_regnamespace('phasectl') AS s`)).toEqual([{ s: null }]);
+    expect(
+      await query(withDatabase(serverUrl(), `${prefix}_tenants_archive`), `SELECT to_regnamespace('phasectl') AS s`),
+    ).toEqual([{ s: null }]);
 
     const verify = await fleet(['verify', 'users-job-title', '--fleet']);
     expect(verify.code, verify.stdout + verify.stderr).toBe(0);
@@ -121,7 +164,9 @@ describe('a rename through three releases on 22 databases', () => {
     expect(result.code, result.stdout + result.stderr).toBe(3);
     expect(result.stdout).toMatch(/^shard\s+127\.0\.0\.1:\d+\/shard\s+-\s+\?\s+failed/m);
     expect(result.stdout).toMatch(/shard: cannot connect to PostgreSQL at 127\.0\.0\.1:\d+\/shard/);
-    expect(result.stdout).toMatch(/release 1\.1\.0 applied on 21 of 22 targets: NOT safe to deploy 1\.1\.0; held back by shard \(failed\)\s*$/);
+    expect(result.stdout).toMatch(
+      /release 1\.1\.0 applied on 21 of 22 targets: NOT safe to deploy 1\.1\.0; held back by shard \(failed\)\s*$/,
+    );
     expect(result.stdout).not.toContain(':phasectl@');
     for (const url of allUrls().filter((u) => u !== shardUrl())) expect(await phaseOf(url)).toBe(2);
   });
@@ -130,22 +175,34 @@ describe('a rename through three releases on 22 databases', () => {
     await advance({ dir, release: '1.2.0' });
     const result = await fleet(['migrate', '--fleet', '--concurrency', '4']);
     expect(result.code).toBe(3);
-    expect(result.stdout).toMatch(/fleet-wide guard: phase 3 of users-job-title \(release 1\.2\.0\) waits until every target has applied phase 2; behind: shard \(cannot connect/);
+    expect(result.stdout).toMatch(
+      /fleet-wide guard: phase 3 of users-job-title \(release 1\.2\.0\) waits until every target has applied phase 2; behind: shard \(cannot connect/,
+    );
     expect(result.stdout).toMatch(/^main\s.*\sheld/m);
     for (const url of allUrls().filter((u) => u !== shardUrl())) {
       expect(await phaseOf(url)).toBe(2);
-      expect(await query(url, `SELECT count(*)::int AS n FROM information_schema.columns WHERE table_name = 'users' AND column_name = 'job_title'`)).toEqual([{ n: 1 }]);
+      expect(
+        await query(
+          url,
+          `SELECT count(*)::int AS n FROM information_schema.columns WHERE table_name = 'users' AND column_name = 'job_title'`,
+        ),
+      ).toEqual([{ n: 1 }]);
     }
     // --allow-partial-fleet: phase 3 where it can run; the unreachable shard still fails the run.
     const partial = await fleet(['migrate', '--fleet', '--concurrency', '4', '--allow-partial-fleet']);
     expect(partial.code).toBe(3);
     expect(partial.stdout).not.toContain('fleet-wide guard');
-    expect(partial.stdout).toMatch(/release 1\.2\.0 applied on 21 of 22 targets: NOT safe to deploy 1\.2\.0; held back by shard \(failed\)/);
+    expect(partial.stdout).toMatch(
+      /release 1\.2\.0 applied on 21 of 22 targets: NOT safe to deploy 1\.2\.0; held back by shard \(failed\)/,
+    );
     expect(await phaseOf(mainUrl())).toBe(3);
 
     const status = await fleet(['status', '--fleet', '--json']);
     expect(status.code).toBe(3);
-    const report = JSON.parse(status.stdout) as { safeToDeploy: boolean; targets: { target: string; outcome: string }[] };
+    const report = JSON.parse(status.stdout) as {
+      safeToDeploy: boolean;
+      targets: { target: string; outcome: string }[];
+    };
     expect(report.safeToDeploy).toBe(false);
     expect(report.targets.find((t) => t.target === 'shard')?.outcome).toBe('failed');
   });
@@ -159,7 +216,11 @@ describe('a rename through three releases on 22 databases', () => {
     expect(events.some((e) => e.type === 'fleet-hold')).toBe(true);
     expect(events.filter((e) => e.type === 'file-done' && e.target === 'shard').length).toBeGreaterThan(0);
     const summary = events.at(-1) as unknown as { type: string; safeToDeploy: boolean; line: string };
-    expect(summary).toMatchObject({ type: 'fleet-summary', safeToDeploy: true, line: 'release 1.2.0 applied on 22 of 22 targets: safe to deploy 1.2.0' });
+    expect(summary).toMatchObject({
+      type: 'fleet-summary',
+      safeToDeploy: true,
+      line: 'release 1.2.0 applied on 22 of 22 targets: safe to deploy 1.2.0',
+    });
     for (const url of allUrls()) expect(await phaseOf(url)).toBe(3);
 
     const status = await fleet(['status', '--fleet']);
@@ -172,7 +233,12 @@ describe('a rename through three releases on 22 databases', () => {
   test('library: migrate({ fleet }) reports progress per target; status({ fleet }) gives the matrix', async () => {
     const { migrate, status } = await import('../../src/index.js');
     const events: FleetEvent[] = [];
-    const result = await migrate({ fleet: join(dir, 'fleet.yaml'), projectDir: dir, env: { ...process.env, ...env }, log: (event) => events.push(event) });
+    const result = await migrate({
+      fleet: join(dir, 'fleet.yaml'),
+      projectDir: dir,
+      env: { ...process.env, ...env },
+      log: (event) => events.push(event),
+    });
     expect(result).toMatchObject({ safeToDeploy: true, exitCode: 0, release: '1.2.0' });
     expect(result.targets.map((t) => t.outcome)).toEqual(Array(22).fill('up-to-date'));
     expect(new Set(events.flatMap((e) => (e.type === 'target-start' ? [e.target] : []))).size).toBe(22);

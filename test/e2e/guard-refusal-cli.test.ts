@@ -32,13 +32,22 @@ test('a guard that refuses in migrate is recorded, and status (text and --json) 
   expect(status.stdout).toMatch(
     /\n {2}last guard refusal: \d{4}-\d\d-\d\dT[\d:.]+Z, phase 2, guard backfill-finished in 002_1\.1\.0_users-job-title_p2_\d\d_switch\.up\.sql: change users-job-title cannot switch to phase 2: its backfill has not finished\n/,
   );
-  const json = JSON.parse((await phasectl(['status', '--project', dir, '--json'], { env })).stdout) as { changes: { lastGuardRefusal: Record<string, unknown> | null }[] };
-  expect(json.changes[0]!.lastGuardRefusal).toMatchObject({ guard: 'backfill-finished', phase: 2, sqlstate: 'P0001', file: expect.stringMatching(/_p2_\d\d_switch\.up\.sql$/) });
+  const json = JSON.parse((await phasectl(['status', '--project', dir, '--json'], { env })).stdout) as {
+    changes: { lastGuardRefusal: Record<string, unknown> | null }[];
+  };
+  expect(json.changes[0]!.lastGuardRefusal).toMatchObject({
+    guard: 'backfill-finished',
+    phase: 2,
+    sqlstate: 'P0001',
+    file: expect.stringMatching(/_p2_\d\d_switch\.up\.sql$/),
+  });
 
   // The backfill finishes; the next guard wants a verification since then: the newer refusal replaces the first.
   expect((await phasectl(['backfill', CHANGE, '--project', dir, '--quiet'], { env })).code).toBe(0);
   expect((await phasectl(['migrate', '--project', dir, '--quiet'], { env })).code).toBe(3);
-  expect((await phasectl(['status', '--project', dir], { env })).stdout).toMatch(/last guard refusal: .*, phase 2, guard verified in \S+_switch\.up\.sql: change users-job-title cannot switch to phase 2: no verification since the backfill found 0 differing rows\n/);
+  expect((await phasectl(['status', '--project', dir], { env })).stdout).toMatch(
+    /last guard refusal: .*, phase 2, guard verified in \S+_switch\.up\.sql: change users-job-title cannot switch to phase 2: no verification since the backfill found 0 differing rows\n/,
+  );
   // Fixed and applied: the refusal stays visible as history, marked as overtaken.
   expect((await phasectl(['verify', CHANGE, '--project', dir], { env })).code).toBe(0);
   const applied = await phasectl(['migrate', '--project', dir, '--quiet'], { env });
@@ -53,10 +62,17 @@ test('the verify step that finds differing rows before a phase is recorded as th
   const project = await generatedProject(db.url, { rows: 30, releases: ['1.0.0', '1.1.0'] });
   cleanups.push(project.remove);
   const env = { DATABASE_URL: db.url };
-  expect((await phasectl(['migrate', '--project', project.dir, '--to-release', '1.0.0', '--quiet'], { env })).code).toBe(0);
+  expect(
+    (await phasectl(['migrate', '--project', project.dir, '--to-release', '1.0.0', '--quiet'], { env })).code,
+  ).toBe(0);
   // A write that bypassed the sync trigger: the copies differ in one row.
-  await query(db.url, `ALTER TABLE public.users DISABLE TRIGGER USER; UPDATE public.users SET favourite_color = 'other' WHERE id = 7; ALTER TABLE public.users ENABLE TRIGGER USER`);
+  await query(
+    db.url,
+    `ALTER TABLE public.users DISABLE TRIGGER USER; UPDATE public.users SET favourite_color = 'other' WHERE id = 7; ALTER TABLE public.users ENABLE TRIGGER USER`,
+  );
   expect((await phasectl(['migrate', '--project', project.dir, '--quiet'], { env })).code).toBe(3);
   const status = await phasectl(['status', '--project', project.dir], { env });
-  expect(status.stdout).toMatch(/last guard refusal: .*, phase 2, guard rows-differ in 002_1\.1\.0_users-job-title_p2_01_verify\.up\.sql: verification of users-job-title found 1 row\(s\) where the two columns differ\n/);
+  expect(status.stdout).toMatch(
+    /last guard refusal: .*, phase 2, guard rows-differ in 002_1\.1\.0_users-job-title_p2_01_verify\.up\.sql: verification of users-job-title found 1 row\(s\) where the two columns differ\n/,
+  );
 }, 300_000);

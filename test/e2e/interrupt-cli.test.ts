@@ -14,7 +14,10 @@ afterAll(async () => {
 });
 
 const waitingForLock = (url: string) =>
-  query(url, `SELECT 1 FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND application_name LIKE 'phasectl%' AND datname = current_database()`);
+  query(
+    url,
+    `SELECT 1 FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND application_name LIKE 'phasectl%' AND datname = current_database()`,
+  );
 
 test('rollback: the first Ctrl-C names the down file it finishes, then stops before the next one (exit 130); running it again finishes', async () => {
   const db = await createTestDatabase();
@@ -27,21 +30,44 @@ test('rollback: the first Ctrl-C names the down file it finishes, then stops bef
   const holder = await client(db.url);
   cleanups.push(() => holder.end());
   await holder.query('BEGIN; LOCK TABLE public.users IN ACCESS SHARE MODE');
-  const run = startPhasectl(['rollback', '--release', '1.0.0', '--yes', '--project', project.dir, '--retry-for', '300'], { env });
-  await waitFor('the first down file to wait for the lock', async () => (await waitingForLock(db.url)).length > 0, 120_000);
+  const run = startPhasectl(
+    ['rollback', '--release', '1.0.0', '--yes', '--project', project.dir, '--retry-for', '300'],
+    { env },
+  );
+  await waitFor(
+    'the first down file to wait for the lock',
+    async () => (await waitingForLock(db.url)).length > 0,
+    120_000,
+  );
   run.child.kill('SIGINT');
-  await waitFor('the stop message', async () => /SIGINT: stopping after 001_1\.0\.0_users-job-title_p1_01_\S+\.down\.sql; Ctrl-C again to abort/.test(run.output().stderr), 30_000);
+  await waitFor(
+    'the stop message',
+    async () =>
+      /SIGINT: stopping after 001_1\.0\.0_users-job-title_p1_01_\S+\.down\.sql; Ctrl-C again to abort/.test(
+        run.output().stderr,
+      ),
+    30_000,
+  );
   expect(run.child.exitCode).toBeNull(); // still waiting: the message came at once
   await holder.query('COMMIT');
   const result = await run.result;
   expect(result.code, result.stderr).toBe(130);
-  expect(result.stderr).toMatch(/rollback stopped before 001_1\.0\.0_users-job-title_p1_02_\S+\.down\.sql; 1 down file\(s\) run/);
+  expect(result.stderr).toMatch(
+    /rollback stopped before 001_1\.0\.0_users-job-title_p1_02_\S+\.down\.sql; 1 down file\(s\) run/,
+  );
   expect(result.stderr).toContain('phasectl rollback --release 1.0.0');
   // The column is still there: the phase was not rolled back completely; running it again finishes.
-  expect(await query(db.url, `SELECT count(*)::int AS n FROM information_schema.columns WHERE table_name = 'users' AND column_name = 'favourite_color'`)).toEqual([{ n: 1 }]);
+  expect(
+    await query(
+      db.url,
+      `SELECT count(*)::int AS n FROM information_schema.columns WHERE table_name = 'users' AND column_name = 'favourite_color'`,
+    ),
+  ).toEqual([{ n: 1 }]);
   const again = await phasectl(['rollback', '--release', '1.0.0', '--yes', '--project', project.dir], { env });
   expect(again.code, again.stderr).toBe(0);
-  expect(await query(db.url, `SELECT column_name FROM information_schema.columns WHERE table_name = 'users' ORDER BY 1`)).toEqual([{ column_name: 'id' }, { column_name: 'job_title' }, { column_name: 'n' }]);
+  expect(
+    await query(db.url, `SELECT column_name FROM information_schema.columns WHERE table_name = 'users' ORDER BY 1`),
+  ).toEqual([{ column_name: 'id' }, { column_name: 'job_title' }, { column_name: 'n' }]);
   expect(await query(db.url, `SELECT count(*)::int AS n FROM phasectl.migrations`)).toEqual([{ n: 0 }]);
 }, 300_000);
 
@@ -53,7 +79,9 @@ test('demo: the first Ctrl-C names the backfill it stops, the demo ends with exi
   await waitFor('the phase-1 backfill', async () => /\n {2}backfill \S+ \(up\): ~/.test(run.output().stdout), 300_000);
   run.child.kill('SIGINT');
   await waitFor('the stop message', async () => run.output().stderr.includes('SIGINT: stopping after'), 10_000);
-  expect(run.output().stderr).toMatch(/SIGINT: stopping after (\S+_p1_02_backfill\.up\.sql|the current batch of the backfill of \S+); Ctrl-C again to abort/);
+  expect(run.output().stderr).toMatch(
+    /SIGINT: stopping after (\S+_p1_02_backfill\.up\.sql|the current batch of the backfill of \S+); Ctrl-C again to abort/,
+  );
   const result = await run.result;
   expect(result.code, result.stderr).toBe(130);
   expect(result.stderr).toMatch(/interrupted|stopped/);

@@ -9,7 +9,9 @@ import { repoRoot, requireBuiltCli } from '../support/cli.js';
 /** The package entry as a user's `import … from 'phasectl'` resolves it: package.json "exports" → dist/. */
 async function packageEntry(): Promise<Record<string, unknown>> {
   requireBuiltCli();
-  const manifest = JSON.parse(await readFile(join(repoRoot, 'package.json'), 'utf8')) as { exports: { '.': { import: string } } };
+  const manifest = JSON.parse(await readFile(join(repoRoot, 'package.json'), 'utf8')) as {
+    exports: { '.': { import: string } };
+  };
   return (await import(pathToFileURL(join(repoRoot, manifest.exports['.'].import)).href)) as Record<string, unknown>;
 }
 
@@ -38,7 +40,15 @@ test('every CLI command is a function exported from the built package entry', as
   for (const name of Object.values(LIBRARY_FUNCTIONS).flat()) {
     expect(typeof entry[name], `export ${name}`).toBe('function');
   }
-  for (const name of ['PhasectlError', 'InputError', 'RuntimeFailure', 'formatError', 'renderCheckText', 'renderCheckJson', 'renderCheckGithub']) {
+  for (const name of [
+    'PhasectlError',
+    'InputError',
+    'RuntimeFailure',
+    'formatError',
+    'renderCheckText',
+    'renderCheckJson',
+    'renderCheckGithub',
+  ]) {
     expect(typeof entry[name], `export ${name}`).toBe('function');
   }
 });
@@ -46,14 +56,26 @@ test('every CLI command is a function exported from the built package entry', as
 test('the exported commands work as a library with projectDir: init, plan, advance, generate', async () => {
   const entry = (await packageEntry()) as {
     init(options: { projectDir: string }): Promise<{ created: string[] }>;
-    planRename(options: { projectDir: string; target: string; newName: string; type: string; key: string }): Promise<{ change: { id: string } }>;
+    planRename(options: {
+      projectDir: string;
+      target: string;
+      newName: string;
+      type: string;
+      key: string;
+    }): Promise<{ change: { id: string } }>;
     advance(options: { projectDir: string; release: string }): Promise<{ kind: string; written: string[] }>;
     checkGenerated(options: { projectDir: string }): Promise<{ clean: boolean }>;
   };
   const projectDir = await mkdtemp(join(tmpdir(), 'phasectl-library-'));
   try {
     expect((await entry.init({ projectDir })).created).toContain('phases.yaml');
-    const { change } = await entry.planRename({ projectDir, target: 'users.job_title', newName: 'favourite_color', type: 'text', key: 'id:bigint' });
+    const { change } = await entry.planRename({
+      projectDir,
+      target: 'users.job_title',
+      newName: 'favourite_color',
+      type: 'text',
+      key: 'id:bigint',
+    });
     expect(change.id).toBe('users-job-title-to-favourite-color');
     const advanced = await entry.advance({ projectDir, release: '1.4.0' });
     expect(advanced.kind).toBe('advanced');

@@ -23,7 +23,10 @@ afterAll(async () => {
 });
 
 /** The built CLI (`node bin/phasectl.js`) as a real process, DATABASE_URL set to the test database. */
-function phasectl(args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
+function phasectl(
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return runPhasectl(args, { env: { DATABASE_URL: url, ...env } });
 }
 
@@ -32,7 +35,9 @@ test('bad password: exit 3, one line naming host:port/db, no password, no stack'
   bad.password = 'hunter2-secret';
   const result = await phasectl(['migrate', '--project', dir, '--database-url', bad.toString()]);
   expect(result.code).toBe(3);
-  expect(result.stderr).toMatch(new RegExp(`^error: cannot connect to PostgreSQL at ${bad.hostname}:${bad.port}${bad.pathname}: .*password`, 'm'));
+  expect(result.stderr).toMatch(
+    new RegExp(`^error: cannot connect to PostgreSQL at ${bad.hostname}:${bad.port}${bad.pathname}: .*password`, 'm'),
+  );
   expect(result.stderr).not.toContain('hunter2-secret');
   expect(result.stderr).not.toMatch(/\bat .*\.js:\d+/);
 });
@@ -46,15 +51,34 @@ test('--dry-run prints the SQL and changes nothing; migrate --to-release, --json
 
   const first = await phasectl(['migrate', '--project', dir, '--to-release', '1.0.0', '--json']);
   expect(first.code).toBe(0);
-  const events = first.stdout.trim().split('\n').map((line) => JSON.parse(line) as { type: string; file?: string });
+  const events = first.stdout
+    .trim()
+    .split('\n')
+    .map((line) => JSON.parse(line) as { type: string; file?: string });
   expect(events.filter((e) => e.type === 'backfill-done')).toHaveLength(1);
-  const release1 = (await readdir(join(dir, 'db/migrations'))).filter((name) => name.startsWith('001_1.0.0_') && name.endsWith('.up.sql')).sort();
+  const release1 = (await readdir(join(dir, 'db/migrations')))
+    .filter((name) => name.startsWith('001_1.0.0_') && name.endsWith('.up.sql'))
+    .sort();
   expect(events.filter((e) => e.type === 'file-done').map((e) => e.file)).toEqual(release1);
 
   const status = await phasectl(['status', '--project', dir, '--json']);
   expect(status.code).toBe(0);
-  const report = JSON.parse(status.stdout) as { changes: { id: string; phaseInDatabase: number; triggerPresent: boolean; backfills: { finished: boolean; rowsDone: number }[]; next: string; drift: string[] }[] };
-  expect(report.changes[0]).toMatchObject({ id: 'users-job-title', phaseInDatabase: 1, triggerPresent: true, next: 'phasectl migrate' });
+  const report = JSON.parse(status.stdout) as {
+    changes: {
+      id: string;
+      phaseInDatabase: number;
+      triggerPresent: boolean;
+      backfills: { finished: boolean; rowsDone: number }[];
+      next: string;
+      drift: string[];
+    }[];
+  };
+  expect(report.changes[0]).toMatchObject({
+    id: 'users-job-title',
+    phaseInDatabase: 1,
+    triggerPresent: true,
+    next: 'phasectl migrate',
+  });
   expect(report.changes[0]?.backfills[0]).toMatchObject({ finished: true, rowsDone: 3000 });
 
   const rest = await phasectl(['migrate', '--project', dir]);
@@ -68,7 +92,10 @@ test('verify prints the count and exits 1 when rows differ; status shows drift w
   const clean = await phasectl(['verify', 'users-job-title', '--project', dir]);
   expect(clean.code).toBe(0);
   expect(clean.stdout).toContain('users-job-title: 0 differing row(s)');
-  await query(url, `SET session_replication_role = replica; UPDATE public.users SET favourite_color = 'x' WHERE id = 5;`);
+  await query(
+    url,
+    `SET session_replication_role = replica; UPDATE public.users SET favourite_color = 'x' WHERE id = 5;`,
+  );
   const dirty = await phasectl(['verify', 'users-job-title', '--project', dir]);
   expect(dirty.code).toBe(1);
   expect(dirty.stdout).toContain('1 differing row(s)');
@@ -86,7 +113,11 @@ test('a second migrate while another holds the lock: exit 3 naming its backend p
     const pid = (await holder.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]!.pid;
     const result = await phasectl(['migrate', '--project', dir]);
     expect(result.code).toBe(3);
-    expect(result.stderr).toMatch(new RegExp(`another phasectl migrate is running \\(backend pid ${pid}, application "release-job", client (127\\.0\\.0\\.1|::1|local socket)\\)`));
+    expect(result.stderr).toMatch(
+      new RegExp(
+        `another phasectl migrate is running \\(backend pid ${pid}, application "release-job", client (127\\.0\\.0\\.1|::1|local socket)\\)`,
+      ),
+    );
     expect(result.stderr).toContain('--wait-lock');
   } finally {
     await holder.end();

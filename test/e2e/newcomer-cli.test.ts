@@ -71,12 +71,21 @@ describe('release names', () => {
 
 describe('phases.yaml that is hostile or mistyped', () => {
   test('a typo is reported first, with every other problem listed', async () => {
-    const typo = ['version: 1', 'changes:', '  - id: users-email', '    rename: { schema: public, tabel: users, from: email, to: contact_email }', '    column: { type: text, nullable: true }', ''].join('\n');
+    const typo = [
+      'version: 1',
+      'changes:',
+      '  - id: users-email',
+      '    rename: { schema: public, tabel: users, from: email, to: contact_email }',
+      '    column: { type: text, nullable: true }',
+      '',
+    ].join('\n');
     await writeFile(join(dir, 'phases.yaml'), typo);
     const result = phasectl(dir, ['generate']);
     expect(result.code).toBe(2);
     const lines = result.stderr.split('\n');
-    expect(lines[0]).toMatch(/^error: .*phases\.yaml:4:\d+: unknown key "tabel" in changes\[0\]\.rename \(did you mean "table"\?\)/);
+    expect(lines[0]).toMatch(
+      /^error: .*phases\.yaml:4:\d+: unknown key "tabel" in changes\[0\]\.rename \(did you mean "table"\?\)/,
+    );
     expect(result.stderr).toMatch(/also: .*phases\.yaml:\d+:\d+: missing key "table" in changes\[0\]\.rename/);
     expect(result.stderr).toMatch(/also: .*missing key "key" in changes\[0\]/);
   });
@@ -90,7 +99,10 @@ describe('phases.yaml that is hostile or mistyped', () => {
 
   test('an alias bomb is named as such', async () => {
     let bomb = 'version: 1\nchanges: []\nx0: &x0 [a, a, a, a, a, a, a, a, a]\n';
-    for (let level = 1; level < 9; level++) bomb += `x${level}: &x${level} [${Array(9).fill(`*x${level - 1}`).join(', ')}]\n`;
+    for (let level = 1; level < 9; level++)
+      bomb += `x${level}: &x${level} [${Array(9)
+        .fill(`*x${level - 1}`)
+        .join(', ')}]\n`;
     await writeFile(join(dir, 'phases.yaml'), bomb);
     const result = phasectl(dir, ['generate']);
     expect(result.code).toBe(2);
@@ -106,9 +118,17 @@ describe('phases.yaml that is hostile or mistyped', () => {
 });
 
 /** Runs the CLI with its stdout read until the first chunk, then closed (like `| head -1`). */
-function phasectlIntoClosedPipe(cwd: string, args: string[], env: Record<string, string>): Promise<{ code: number | null; stderr: string }> {
+function phasectlIntoClosedPipe(
+  cwd: string,
+  args: string[],
+  env: Record<string, string>,
+): Promise<{ code: number | null; stderr: string }> {
   return new Promise((resolvePromise, reject) => {
-    const child = spawn(process.execPath, [bin, ...args], { cwd, env: { ...process.env, NO_COLOR: '1', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [bin, ...args], {
+      cwd,
+      env: { ...process.env, NO_COLOR: '1', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stderr = '';
     child.stderr.on('data', (chunk) => (stderr += chunk));
     child.stdout.once('data', () => child.stdout.destroy());
@@ -127,7 +147,11 @@ describe('output into a closed pipe', () => {
         INSERT INTO users SELECT g, 'user' || g || '@example.com' FROM generate_series(1, 20000) AS g`);
       const env = { DATABASE_URL: database.url };
       expect(phasectl(dir, ['init']).code).toBe(0);
-      const planned = spawnSync(process.execPath, [bin, 'plan', 'rename', 'users.email', 'contact_email'], { cwd: dir, env: { ...process.env, ...env }, encoding: 'utf8' });
+      const planned = spawnSync(process.execPath, [bin, 'plan', 'rename', 'users.email', 'contact_email'], {
+        cwd: dir,
+        env: { ...process.env, ...env },
+        encoding: 'utf8',
+      });
       expect(planned.stderr).toBe('');
       expect(phasectl(dir, ['advance', '--release', '1.0.0']).code).toBe(0);
 
@@ -138,9 +162,13 @@ describe('output into a closed pipe', () => {
       const migrated = await phasectlIntoClosedPipe(dir, ['migrate', '--json', '--batch-size', '500'], env);
       expect(migrated.stderr).not.toMatch(/EPIPE|Error/);
       expect(migrated.code).toBe(0);
-      const { rows } = await client.query(`SELECT finished_at IS NOT NULL AS finished FROM phasectl.backfills WHERE direction = 'up'`);
+      const { rows } = await client.query(
+        `SELECT finished_at IS NOT NULL AS finished FROM phasectl.backfills WHERE direction = 'up'`,
+      );
       expect(rows).toEqual([{ finished: true }]);
-      const differing = await client.query(`SELECT count(*)::int AS n FROM users WHERE contact_email IS DISTINCT FROM email`);
+      const differing = await client.query(
+        `SELECT count(*)::int AS n FROM users WHERE contact_email IS DISTINCT FROM email`,
+      );
       expect(differing.rows[0].n).toBe(0);
     } finally {
       await client.end();
@@ -152,10 +180,18 @@ describe('output into a closed pipe', () => {
 describe('the database URL', () => {
   test('DATABASE_URL=notaurl is bad input (exit 2), not a DNS failure', async () => {
     await writeFile(join(dir, 'phases.yaml'), 'version: 1\n');
-    const result = spawnSync(process.execPath, [bin, 'migrate'], { cwd: dir, encoding: 'utf8', env: { ...process.env, DATABASE_URL: 'notaurl' } });
+    const result = spawnSync(process.execPath, [bin, 'migrate'], {
+      cwd: dir,
+      encoding: 'utf8',
+      env: { ...process.env, DATABASE_URL: 'notaurl' },
+    });
     expect(result.status).toBe(2);
     expect(result.stderr).toContain('the database URL "notaurl" is not a PostgreSQL URL');
-    const http = spawnSync(process.execPath, [bin, 'status'], { cwd: dir, encoding: 'utf8', env: { ...process.env, DATABASE_URL: 'https://user:secret@example.com/db' } });
+    const http = spawnSync(process.execPath, [bin, 'status'], {
+      cwd: dir,
+      encoding: 'utf8',
+      env: { ...process.env, DATABASE_URL: 'https://user:secret@example.com/db' },
+    });
     expect(http.status).toBe(2);
     expect(http.stderr).toContain('is not a PostgreSQL URL');
     expect(http.stderr).not.toContain('secret');
@@ -174,10 +210,23 @@ describe('the npm package', () => {
   const repoRoot = resolve(import.meta.dirname, '../..');
 
   test('ships the docs its messages point to', () => {
-    const packed = spawnSync('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], { cwd: repoRoot, encoding: 'utf8' });
+    const packed = spawnSync('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], {
+      cwd: repoRoot,
+      encoding: 'utf8',
+    });
     expect(packed.status).toBe(0);
-    const files = (JSON.parse(packed.stdout) as Array<{ files: Array<{ path: string }> }>)[0]!.files.map((file) => file.path);
-    for (const doc of ['docs/internals.md', 'docs/check.md', 'docs/privileges.md', 'docs/supported-postgres.md', 'README.md', 'bin/phasectl.js', 'require.cjs']) {
+    const files = (JSON.parse(packed.stdout) as Array<{ files: Array<{ path: string }> }>)[0]!.files.map(
+      (file) => file.path,
+    );
+    for (const doc of [
+      'docs/internals.md',
+      'docs/check.md',
+      'docs/privileges.md',
+      'docs/supported-postgres.md',
+      'README.md',
+      'bin/phasectl.js',
+      'require.cjs',
+    ]) {
       expect(files).toContain(doc);
     }
   });
@@ -189,13 +238,30 @@ describe('the npm package', () => {
     const required = spawnSync(process.execPath, ['-e', "require('phasectl')"], { cwd: dir, encoding: 'utf8' });
     expect(required.status).not.toBe(0);
     expect(required.stderr).toContain("from CommonJS use `const { migrate } = await import('phasectl')`");
-    const imported = spawnSync(process.execPath, ['-e', "import('phasectl').then((m) => console.log(typeof m.migrate))"], { cwd: dir, encoding: 'utf8' });
+    const imported = spawnSync(
+      process.execPath,
+      ['-e', "import('phasectl').then((m) => console.log(typeof m.migrate))"],
+      { cwd: dir, encoding: 'utf8' },
+    );
     expect(imported.stdout.trim()).toBe('function');
   });
 });
 
 test('every command has examples in its --help', () => {
-  for (const command of ['init', 'plan rename', 'plan move', 'advance', 'generate', 'migrate', 'rollback', 'backfill', 'verify', 'status', 'check', 'demo']) {
+  for (const command of [
+    'init',
+    'plan rename',
+    'plan move',
+    'advance',
+    'generate',
+    'migrate',
+    'rollback',
+    'backfill',
+    'verify',
+    'status',
+    'check',
+    'demo',
+  ]) {
     const result = phasectl(dir, [...command.split(' '), '--help']);
     expect(result.code, command).toBe(0);
     expect(result.stdout, command).toMatch(/Examples?:\n\s+\$ .*phasectl /);

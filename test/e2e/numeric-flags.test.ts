@@ -32,7 +32,12 @@ afterAll(async () => {
 /** Nothing ran: no state schema, no new column. */
 async function untouched(): Promise<void> {
   expect(await query(url, `SELECT to_regnamespace('phasectl') AS s`)).toEqual([{ s: null }]);
-  expect(await query(url, `SELECT count(*)::int AS n FROM information_schema.columns WHERE table_name = 'users' AND column_name = 'favourite_color'`)).toEqual([{ n: 0 }]);
+  expect(
+    await query(
+      url,
+      `SELECT count(*)::int AS n FROM information_schema.columns WHERE table_name = 'users' AND column_name = 'favourite_color'`,
+    ),
+  ).toEqual([{ n: 0 }]);
 }
 
 test('out-of-range values are refused by the CLI before anything runs (exit 2, flag and range named)', async () => {
@@ -50,7 +55,11 @@ test('out-of-range values are refused by the CLI before anything runs (exit 2, f
   ];
   const results = [];
   for (let i = 0; i < cases.length; i += 5) {
-    results.push(...(await Promise.all(cases.slice(i, i + 5).map(([args]) => runCli([...args, '--project', dir], { DATABASE_URL: url })))));
+    results.push(
+      ...(await Promise.all(
+        cases.slice(i, i + 5).map(([args]) => runCli([...args, '--project', dir], { DATABASE_URL: url })),
+      )),
+    );
   }
   for (const [index, [args, message]] of cases.entries()) {
     const result = results[index]!;
@@ -73,16 +82,36 @@ test('the library API refuses the same values before connecting', async () => {
   for (const refusal of refusals) {
     const error = await refusal.catch((e: unknown) => e);
     expect(error).toBeInstanceOf(InputError);
-    expect((error as InputError).message).toMatch(/^(lockTimeoutMs|batchSize|retryForSeconds|waitLockSeconds|targetBatchMs) \S+ must be/);
+    expect((error as InputError).message).toMatch(
+      /^(lockTimeoutMs|batchSize|retryForSeconds|waitLockSeconds|targetBatchMs) \S+ must be/,
+    );
   }
   await untouched();
 });
 
 test('the limits themselves are accepted: migrate runs', async () => {
   const result = await runCli(
-    ['migrate', '--project', dir, '--lock-timeout', '600000', '--retry-for', '0', '--wait-lock', '0', '--batch-size', '1', '--target-batch-ms', '60000', '--pause-ms', '0'],
+    [
+      'migrate',
+      '--project',
+      dir,
+      '--lock-timeout',
+      '600000',
+      '--retry-for',
+      '0',
+      '--wait-lock',
+      '0',
+      '--batch-size',
+      '1',
+      '--target-batch-ms',
+      '60000',
+      '--pause-ms',
+      '0',
+    ],
     { DATABASE_URL: url },
   );
   expect(result.code, result.stderr).toBe(0);
-  expect(await query(url, `SELECT count(*)::int AS n FROM public.users WHERE favourite_color IS DISTINCT FROM job_title`)).toEqual([{ n: 0 }]);
+  expect(
+    await query(url, `SELECT count(*)::int AS n FROM public.users WHERE favourite_color IS DISTINCT FROM job_title`),
+  ).toEqual([{ n: 0 }]);
 }, 120_000);

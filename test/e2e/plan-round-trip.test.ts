@@ -21,7 +21,9 @@ beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'phasectl-roundtrip-'));
   cleanups.push(() => rm(dir, { recursive: true, force: true }));
   await writeFile(join(dir, 'phases.yaml'), initialPhasesText());
-  await query(url, `
+  await query(
+    url,
+    `
     CREATE TABLE public.orders (id bigint PRIMARY KEY, amount numeric(12,2));
     INSERT INTO public.orders SELECT g, CASE WHEN g % 100 = 0 THEN NULL ELSE g * 1.25 END FROM generate_series(1, 5000) g;
     CREATE TABLE public.invoices (id bigint PRIMARY KEY, status text);
@@ -33,18 +35,29 @@ beforeAll(async () => {
     INSERT INTO public.ledger SELECT g, g FROM generate_series(1, 10) g;
     CREATE TABLE public.audit (note text);
     CREATE FUNCTION public.sneaky(x numeric) RETURNS bigint LANGUAGE plpgsql AS $$
-      BEGIN INSERT INTO public.audit VALUES ('written by plan'); RETURN round(x * 100); END $$;`);
+      BEGIN INSERT INTO public.audit VALUES ('written by plan'); RETURN round(x * 100); END $$;`,
+  );
 });
 afterAll(async () => {
   for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined);
 });
 
-const cli = (args: string[], env: Record<string, string | undefined> = { DATABASE_URL: url }) => phasectlProcess(dir, args, env);
+const cli = (args: string[], env: Record<string, string | undefined> = { DATABASE_URL: url }) =>
+  phasectlProcess(dir, args, env);
 const phasesYaml = () => readFile(join(dir, 'phases.yaml'), 'utf8');
 
 test('--up without --down: exit 2 before anything is read or written', async () => {
   const before = await phasesYaml();
-  const result = await cli(['plan', 'rename', 'orders.amount', 'amount_cents', '--type', 'bigint', '--up', 'round(amount * 100)::bigint']);
+  const result = await cli([
+    'plan',
+    'rename',
+    'orders.amount',
+    'amount_cents',
+    '--type',
+    'bigint',
+    '--up',
+    'round(amount * 100)::bigint',
+  ]);
   expect(result.code).toBe(2);
   expect(result.stderr).toContain('--up needs --down');
   expect(await phasesYaml()).toBe(before);
@@ -52,9 +65,22 @@ test('--up without --down: exit 2 before anything is read or written', async () 
 
 test('a down that does not invert up, or a lossy cast, is refused with the first row; --lossy records it loudly', async () => {
   const before = await phasesYaml();
-  const wrongDown = await cli(['plan', 'rename', 'orders.amount', 'amount_cents', '--type', 'bigint', '--up', 'round(amount * 100)::bigint', '--down', 'amount_cents / 10.0']);
+  const wrongDown = await cli([
+    'plan',
+    'rename',
+    'orders.amount',
+    'amount_cents',
+    '--type',
+    'bigint',
+    '--up',
+    'round(amount * 100)::bigint',
+    '--down',
+    'amount_cents / 10.0',
+  ]);
   expect(wrongDown.code).toBe(2);
-  expect(wrongDown.stderr).toContain('down(up(amount)) does not give the value back on the row id=1: amount = 1.25, up gives amount_cents = 125, down gives back 12.50');
+  expect(wrongDown.stderr).toContain(
+    'down(up(amount)) does not give the value back on the row id=1: amount = 1.25, up gives amount_cents = 125, down gives back 12.50',
+  );
   // A plain cast numeric(12,2) → bigint drops the cents: the same check applies without expressions.
   const cast = await cli(['plan', 'rename', 'orders.amount', 'amount_int', '--type', 'bigint']);
   expect(cast.code).toBe(2);
@@ -62,37 +88,101 @@ test('a down that does not invert up, or a lossy cast, is refused with the first
   expect(await phasesYaml()).toBe(before);
 
   // Identity, not `=`: 1.00 → numeric(10,1) → 1.0 equals 1.00 but is another value for the application.
-  const scale = await cli(['plan', 'rename', 'measures.v', 'w', '--type', 'numeric(10,1)', '--up', 'CAST(v AS numeric(10,1))', '--down', 'CAST(w AS numeric)']);
+  const scale = await cli([
+    'plan',
+    'rename',
+    'measures.v',
+    'w',
+    '--type',
+    'numeric(10,1)',
+    '--up',
+    'CAST(v AS numeric(10,1))',
+    '--down',
+    'CAST(w AS numeric)',
+  ]);
   expect(scale.code).toBe(2);
   expect(scale.stderr).toContain('row id=2: v = 1.00, up gives w = 1.0, down gives back 1.0');
 
   const accepted = await cli(['plan', 'rename', 'orders.amount', 'amount_int', '--type', 'bigint', '--lossy']);
   expect(accepted.code).toBe(0);
-  expect(accepted.stdout).toContain('WARNING (--lossy): down(up(amount)) does not give every value back, first on the row id=1');
+  expect(accepted.stdout).toContain(
+    'WARNING (--lossy): down(up(amount)) does not give every value back, first on the row id=1',
+  );
   expect(await phasesYaml()).toMatch(/to: amount_int\n\s+type: bigint\n\s+lossy: true\n/);
 }, 120_000);
 
 test('an exact conversion is checked on every row and accepted; a value up cannot convert is refused with its key', async () => {
-  const exact = await cli(['plan', 'rename', 'measures.v', 'v_text', '--type', 'text', '--up', 'v::text', '--down', 'v_text::numeric']);
+  const exact = await cli([
+    'plan',
+    'rename',
+    'measures.v',
+    'v_text',
+    '--type',
+    'text',
+    '--up',
+    'v::text',
+    '--down',
+    'v_text::numeric',
+  ]);
   expect(exact.code).toBe(0);
   expect(exact.stdout).toContain('checked: up converts all 3 existing row(s) and down(up(v)) gives each value back');
 
   const before = await phasesYaml();
-  const bad = await cli(['plan', 'rename', 'invoices.status', 'status_code', '--type', 'integer', '--up', 'status::integer', '--down', 'status_code::text']);
+  const bad = await cli([
+    'plan',
+    'rename',
+    'invoices.status',
+    'status_code',
+    '--type',
+    'integer',
+    '--up',
+    'status::integer',
+    '--down',
+    'status_code::text',
+  ]);
   expect(bad.code).toBe(2);
-  expect(bad.stderr).toContain(`the up expression fails on the row id=1234 (status = 'paid'): invalid input syntax for type integer: "paid"`);
+  expect(bad.stderr).toContain(
+    `the up expression fails on the row id=1234 (status = 'paid'): invalid input syntax for type integer: "paid"`,
+  );
   expect(await phasesYaml()).toBe(before);
 }, 120_000);
 
 test('up runs read-only: an expression that writes is refused and wrote nothing', async () => {
-  const result = await cli(['plan', 'rename', 'ledger.amount', 'amount_cents', '--type', 'bigint', '--up', 'public.sneaky(amount)', '--down', 'amount_cents / 100.0']);
+  const result = await cli([
+    'plan',
+    'rename',
+    'ledger.amount',
+    'amount_cents',
+    '--type',
+    'bigint',
+    '--up',
+    'public.sneaky(amount)',
+    '--down',
+    'amount_cents / 100.0',
+  ]);
   expect(result.code).toBe(2);
   expect(result.stderr).toMatch(/the up expression fails on the row id=1 .*read-only transaction/);
   expect(await query(url, 'SELECT count(*)::int AS n FROM public.audit')).toEqual([{ n: 0 }]);
 }, 120_000);
 
 test('offline plan says plainly that the conversion was not checked', async () => {
-  const result = await cli(['plan', 'rename', 'shop.items.code', 'code_num', '--type', 'text', '--key', 'id:bigint', '--up', 'trim(code)', '--down', 'code_num'], { DATABASE_URL: undefined });
+  const result = await cli(
+    [
+      'plan',
+      'rename',
+      'shop.items.code',
+      'code_num',
+      '--type',
+      'text',
+      '--key',
+      'id:bigint',
+      '--up',
+      'trim(code)',
+      '--down',
+      'code_num',
+    ],
+    { DATABASE_URL: undefined },
+  );
   expect(result.code).toBe(0);
   expect(result.stdout).toContain('NOT CHECKED: plan ran offline');
 }, 60_000);

@@ -19,7 +19,10 @@ const TEAM_LINE = '-- ACME: reviewed by the database team (our own expand templa
 
 beforeAll(async () => {
   database = await createTestDatabase();
-  await query(database.url, `CREATE TABLE public.users (id bigint PRIMARY KEY, job_title text NOT NULL DEFAULT 'unknown')`);
+  await query(
+    database.url,
+    `CREATE TABLE public.users (id bigint PRIMARY KEY, job_title text NOT NULL DEFAULT 'unknown')`,
+  );
   repo = createRepository();
 });
 afterAll(async () => {
@@ -37,7 +40,10 @@ function setMigrations(text: string, lines: string[]): { text: string; line: num
   const withoutOld = text.replace(/\nmigrations:\n(?: {2}.*\n)*/, '\n');
   const at = withoutOld.indexOf('version: 1\n') + 'version: 1\n'.length;
   const line = withoutOld.slice(0, at).split('\n').length;
-  return { text: `${withoutOld.slice(0, at)}migrations:\n${lines.map((l) => `  ${l}\n`).join('')}${withoutOld.slice(at)}`, line };
+  return {
+    text: `${withoutOld.slice(0, at)}migrations:\n${lines.map((l) => `  ${l}\n`).join('')}${withoutOld.slice(at)}`,
+    line,
+  };
 }
 
 test('templates and timeouts declared in phases.yaml shape what advance writes; generate --check, check and migrate accept them', async () => {
@@ -67,18 +73,22 @@ test('templates and timeouts declared in phases.yaml shape what advance writes; 
 
   const migrate = await cli(['migrate', '--quiet']);
   expect(migrate.code, migrate.stderr).toBe(0);
-  expect(await query(database.url, `SELECT column_name FROM information_schema.columns WHERE table_name = 'users' ORDER BY 1`)).toEqual([
-    { column_name: 'favourite_color' },
-    { column_name: 'id' },
-    { column_name: 'job_title' },
-  ]);
+  expect(
+    await query(
+      database.url,
+      `SELECT column_name FROM information_schema.columns WHERE table_name = 'users' ORDER BY 1`,
+    ),
+  ).toEqual([{ column_name: 'favourite_color' }, { column_name: 'id' }, { column_name: 'job_title' }]);
 }, 300_000);
 
 test('a templates folder that is missing, links out of the project or holds a misnamed template: exit 2 at the phases.yaml key, nothing written', async () => {
   const good = repo.read('phases.yaml');
   const filesBefore = readdirSync(join(repo.dir, 'db/migrations')).sort();
   const refusals: Array<{ setup: () => string; message: RegExp }> = [
-    { setup: () => 'templates: db/no-such-folder', message: /migrations\.templates \(db\/no-such-folder\): .*does not exist/ },
+    {
+      setup: () => 'templates: db/no-such-folder',
+      message: /migrations\.templates \(db\/no-such-folder\): .*does not exist/,
+    },
     {
       setup: () => {
         mkdirSync(join(outside, 'rename'), { recursive: true });
@@ -101,7 +111,10 @@ test('a templates folder that is missing, links out of the project or holds a mi
     const { text, line } = setMigrations(good, [refusal.setup()]);
     repo.write('phases.yaml', text);
     // Every command that renders or checks with the settings refuses the first; advance and generate the others.
-    const commands = refusal === refusals[0] ? [['advance', '--release', '2.0.0'], ['generate'], ['migrate'], ['plan', 'rename', 'users.id', 'user_id']] : [['advance', '--release', '2.0.0'], ['generate']];
+    const commands =
+      refusal === refusals[0]
+        ? [['advance', '--release', '2.0.0'], ['generate'], ['migrate'], ['plan', 'rename', 'users.id', 'user_id']]
+        : [['advance', '--release', '2.0.0'], ['generate']];
     for (const args of commands) {
       const result = await cli(args);
       expect(result.code, `${args.join(' ')}: ${result.stderr}`).toBe(2);

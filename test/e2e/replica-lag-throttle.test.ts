@@ -35,20 +35,41 @@ describe.skipIf(binaries.skipReason !== undefined).sequential('phasectl migrate 
     await once(pair.replicaUrl, 'SELECT pg_catalog.pg_wal_replay_pause()');
     // WAL the paused replica cannot replay: its replay_lag grows from here.
     await query(url, 'CREATE TABLE public.wal_filler AS SELECT g FROM generate_series(1, 1000) g');
-    const run = startPhasectl(['migrate', '--project', dir, '--max-replication-lag', '1', '--json'], { env: { DATABASE_URL: url } });
-    await waitFor('the pause recorded', async () =>
-      (await query<{ n: number }>(url, `SELECT count(*)::int AS n FROM phasectl.backfill_pauses WHERE change_id = $1`, [CHANGE]).catch(() => [{ n: 0 }]))[0]!.n === 1, 60_000);
+    const run = startPhasectl(['migrate', '--project', dir, '--max-replication-lag', '1', '--json'], {
+      env: { DATABASE_URL: url },
+    });
+    await waitFor(
+      'the pause recorded',
+      async () =>
+        (
+          await query<{ n: number }>(
+            url,
+            `SELECT count(*)::int AS n FROM phasectl.backfill_pauses WHERE change_id = $1`,
+            [CHANGE],
+          ).catch(() => [{ n: 0 }])
+        )[0]!.n === 1,
+      60_000,
+    );
     const status = await phasectl(['status', '--project', dir], { env: { DATABASE_URL: url } });
-    expect(status.stdout).toMatch(/backfill up paused since \S+: replica test-replica \(127\.0\.0\.1\) replays \d+\.\d s behind \(limit 1 s\)/);
+    expect(status.stdout).toMatch(
+      /backfill up paused since \S+: replica test-replica \(127\.0\.0\.1\) replays \d+\.\d s behind \(limit 1 s\)/,
+    );
     await new Promise((resolve) => setTimeout(resolve, 1500));
-    expect(await query(url, `SELECT count(*)::int AS n FROM public.users WHERE favourite_color IS NOT NULL`)).toEqual([{ n: 0 }]);
+    expect(await query(url, `SELECT count(*)::int AS n FROM public.users WHERE favourite_color IS NOT NULL`)).toEqual([
+      { n: 0 },
+    ]);
 
     await once(pair.replicaUrl, 'SELECT pg_catalog.pg_wal_replay_resume()');
     const result = await run.result;
     expect(result.code, result.stderr).toBe(0);
     const events = jsonEvents(result.stdout);
-    expect(events.find((event) => event.type === 'backfill-throttled')).toMatchObject({ changeId: CHANGE, reason: expect.stringMatching(/^replica test-replica .* behind \(limit 1 s\)$/) });
+    expect(events.find((event) => event.type === 'backfill-throttled')).toMatchObject({
+      changeId: CHANGE,
+      reason: expect.stringMatching(/^replica test-replica .* behind \(limit 1 s\)$/),
+    });
     expect(events.find((event) => event.type === 'backfill-resumed')).toBeDefined();
-    expect(await query(url, `SELECT count(*)::int AS n FROM public.users WHERE favourite_color IS DISTINCT FROM job_title`)).toEqual([{ n: 0 }]);
+    expect(
+      await query(url, `SELECT count(*)::int AS n FROM public.users WHERE favourite_color IS DISTINCT FROM job_title`),
+    ).toEqual([{ n: 0 }]);
   }, 180_000);
 });

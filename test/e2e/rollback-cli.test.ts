@@ -26,8 +26,11 @@ beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'phasectl-rollback-ux-'));
   cleanups.push(() => rm(dir, { recursive: true, force: true }));
   await writeFile(join(dir, 'phases.yaml'), initialPhasesText());
-  await query(url, `CREATE TABLE public.users (id bigint PRIMARY KEY, job_title text);
-                    INSERT INTO public.users SELECT g, 'title ' || g FROM generate_series(1, 500) g;`);
+  await query(
+    url,
+    `CREATE TABLE public.users (id bigint PRIMARY KEY, job_title text);
+                    INSERT INTO public.users SELECT g, 'title ' || g FROM generate_series(1, 500) g;`,
+  );
   const steps = [
     ['plan', 'rename', 'users.job_title', 'favourite_color', '--id', 'users-rename'],
     ['advance', '--release', '1.0.0'],
@@ -50,20 +53,32 @@ function cli(args: string[], env: Record<string, string | undefined> = {}) {
 /** The schema and phasectl's state, to show that nothing changed. */
 async function snapshot() {
   return {
-    columns: await query(url, `SELECT column_name FROM information_schema.columns WHERE table_name = 'users' ORDER BY column_name`),
-    triggers: await query(url, `SELECT tgname FROM pg_trigger WHERE tgrelid = 'public.users'::regclass AND NOT tgisinternal ORDER BY tgname`),
+    columns: await query(
+      url,
+      `SELECT column_name FROM information_schema.columns WHERE table_name = 'users' ORDER BY column_name`,
+    ),
+    triggers: await query(
+      url,
+      `SELECT tgname FROM pg_trigger WHERE tgrelid = 'public.users'::regclass AND NOT tgisinternal ORDER BY tgname`,
+    ),
     migrations: await query(url, `SELECT name FROM phasectl.migrations ORDER BY name`),
     runs: await query(url, `SELECT count(*)::int AS n FROM phasectl.migration_runs`).catch(() => 'no runs table'),
   };
 }
 
 const downFiles = async () =>
-  (await import('node:fs/promises')).readdir(join(dir, 'db/migrations')).then((names) => names.filter((name) => name.includes('_1.0.0_') && name.endsWith('.down.sql')).sort());
+  (await import('node:fs/promises'))
+    .readdir(join(dir, 'db/migrations'))
+    .then((names) => names.filter((name) => name.includes('_1.0.0_') && name.endsWith('.down.sql')).sort());
 
 describe('rollback --dry-run and confirmation', () => {
   test('--dry-run lists the down files in order with their SQL and changes nothing', async () => {
     const before = await snapshot();
-    expect(before.columns).toEqual([{ column_name: 'favourite_color' }, { column_name: 'id' }, { column_name: 'job_title' }]);
+    expect(before.columns).toEqual([
+      { column_name: 'favourite_color' },
+      { column_name: 'id' },
+      { column_name: 'job_title' },
+    ]);
     const downs = await downFiles();
     expect(downs.length).toBeGreaterThan(0);
 
@@ -75,7 +90,9 @@ describe('rollback --dry-run and confirmation', () => {
     expect(positions.every((at) => at >= 0)).toBe(true);
     expect([...positions].sort((a, b) => a - b)).toEqual(positions); // listed in the order they run
     expect(dry.stdout).toMatch(/DROP COLUMN IF EXISTS "favourite_color"/);
-    expect(dry.stdout).toContain(`dry run: rolling back release 1.0.0 would run ${downs.length} down file(s); nothing changed`);
+    expect(dry.stdout).toContain(
+      `dry run: rolling back release 1.0.0 would run ${downs.length} down file(s); nothing changed`,
+    );
     expect(dry.stdout).not.toContain(ESC); // not a terminal: no colour
     expect(await snapshot()).toEqual(before);
 
@@ -117,10 +134,12 @@ describe('rollback --dry-run and confirmation', () => {
     expect(result.stderr).toBe('');
     expect(result.code).toBe(0);
     expect(result.stdout).toContain('rolled back release 1.0.0');
-    expect(await query(url, `SELECT column_name FROM information_schema.columns WHERE table_name = 'users' ORDER BY column_name`)).toEqual([
-      { column_name: 'id' },
-      { column_name: 'job_title' },
-    ]);
+    expect(
+      await query(
+        url,
+        `SELECT column_name FROM information_schema.columns WHERE table_name = 'users' ORDER BY column_name`,
+      ),
+    ).toEqual([{ column_name: 'id' }, { column_name: 'job_title' }]);
     expect(await query(url, `SELECT count(*)::int AS n FROM phasectl.migrations`)).toEqual([{ n: 0 }]);
   }, 120_000);
 });
@@ -188,7 +207,11 @@ test('on a terminal, "y" rolls back', async () => {
  * Runs the built CLI on a pseudo-terminal (util-linux `script`), feeding `input` to it. Output is stdout and stderr
  * together, as the terminal shows them.
  */
-async function inTerminal(args: string[], input: string, env: Record<string, string> = {}): Promise<{ code: number; output: string }> {
+async function inTerminal(
+  args: string[],
+  input: string,
+  env: Record<string, string> = {},
+): Promise<{ code: number; output: string }> {
   const command = [process.execPath, phasectlBin, ...args].map((word) => `'${word.replace(/'/g, `'\\''`)}'`).join(' ');
   const child = execFile('script', ['-qec', command, '/dev/null'], {
     cwd: dir,

@@ -22,8 +22,11 @@ beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'phasectl-trust-'));
   cleanups.push(() => rm(dir, { recursive: true, force: true }));
   await writeFile(join(dir, 'phases.yaml'), initialPhasesText());
-  await query(url, `CREATE TABLE public.accounts (id bigint PRIMARY KEY, login text);
-                    INSERT INTO public.accounts SELECT g, 'user' || g FROM generate_series(1, 20000) g;`);
+  await query(
+    url,
+    `CREATE TABLE public.accounts (id bigint PRIMARY KEY, login text);
+                    INSERT INTO public.accounts SELECT g, 'user' || g FROM generate_series(1, 20000) g;`,
+  );
 });
 afterAll(async () => {
   for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined);
@@ -31,17 +34,27 @@ afterAll(async () => {
 
 const cli = (args: string[]) => phasectlProcess(dir, args, { DATABASE_URL: url });
 const counts = async () =>
-  (await query<{ logins: string; usernames: string }>(url, 'SELECT count(login) AS logins, count(username) AS usernames FROM public.accounts'))[0];
+  (
+    await query<{ logins: string; usernames: string }>(
+      url,
+      'SELECT count(login) AS logins, count(username) AS usernames FROM public.accounts',
+    )
+  )[0];
 
 test('from/to swapped in phases.yaml after the expand: migrate, backfill and verify exit 2 naming the files; no value lost', async () => {
   expect((await cli(['plan', 'rename', 'public.accounts.login', 'username', '--id', 'accounts-login'])).code).toBe(0);
   expect((await cli(['advance', '--release', '1.0.0'])).code).toBe(0);
   // The expand applies, then the backfill fails (a user trigger refuses every UPDATE): phase 1 stops half-way.
-  await query(url, `CREATE FUNCTION public.refuse_updates() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'no updates today'; END $$;
-                    CREATE TRIGGER a_refuse BEFORE UPDATE ON public.accounts FOR EACH ROW EXECUTE FUNCTION public.refuse_updates();`);
+  await query(
+    url,
+    `CREATE FUNCTION public.refuse_updates() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'no updates today'; END $$;
+                    CREATE TRIGGER a_refuse BEFORE UPDATE ON public.accounts FOR EACH ROW EXECUTE FUNCTION public.refuse_updates();`,
+  );
   const halfway = await cli(['migrate']);
   expect(halfway.code).toBe(3);
-  expect(await query(url, `SELECT name FROM phasectl.migrations ORDER BY name`)).toEqual([{ name: '001_1.0.0_accounts-login_p1_01_expand.up.sql' }]);
+  expect(await query(url, `SELECT name FROM phasectl.migrations ORDER BY name`)).toEqual([
+    { name: '001_1.0.0_accounts-login_p1_01_expand.up.sql' },
+  ]);
   await query(url, 'DROP TRIGGER a_refuse ON public.accounts; DROP FUNCTION public.refuse_updates()');
 
   const phasesFile = join(dir, 'phases.yaml');
@@ -68,14 +81,19 @@ test('from/to swapped in phases.yaml after the expand: migrate, backfill and ver
   expect(resumed.stderr).toBe('');
   expect(resumed.code).toBe(0);
   expect(await counts()).toEqual({ logins: '20000', usernames: '20000' });
-  expect(await query(url, `SELECT count(*)::int AS n FROM public.accounts WHERE username IS DISTINCT FROM login`)).toEqual([{ n: 0 }]);
+  expect(
+    await query(url, `SELECT count(*)::int AS n FROM public.accounts WHERE username IS DISTINCT FROM login`),
+  ).toEqual([{ n: 0 }]);
 }, 120_000);
 
 test('migrate reads phases.yaml with the release rules: a hand-written ledger entry is refused before anything runs', async () => {
   const phasesFile = join(dir, 'phases.yaml');
   const original = await readFile(phasesFile, 'utf8');
   expect(original).toMatch(/releases: \{ phase1: 1\.0\.0 \}/);
-  await writeFile(phasesFile, original.replace(/releases: \{ phase1: 1\.0\.0 \}/, 'releases: { phase1: 1.0.0, phase3: 1.0.0 }'));
+  await writeFile(
+    phasesFile,
+    original.replace(/releases: \{ phase1: 1\.0\.0 \}/, 'releases: { phase1: 1.0.0, phase3: 1.0.0 }'),
+  );
   const result = await cli(['migrate']);
   expect(result.code).toBe(2);
   expect(result.stderr).toMatch(/phases\.yaml:\d+:\d+: release rule \d broken/);

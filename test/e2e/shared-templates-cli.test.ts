@@ -43,7 +43,8 @@ changes:
 /** A team's version of a template: the packaged text with a marker line on top. */
 const packaged: Record<string, string> = {
   indexes: '{{> timeouts}}\n\n{{#each indexes}}\n{{> create-index}}\n\n{{/each}}\n{{> timeouts-end}}\n',
-  validate: '{{> timeouts}}\n\n{{#each validations}}\n{{> validate-constraint}}\n\n{{/each}}\n{{#each notNull}}\n{{> set-not-null}}\n\n{{/each}}\n{{> timeouts-end}}\n',
+  validate:
+    '{{> timeouts}}\n\n{{#each validations}}\n{{> validate-constraint}}\n\n{{/each}}\n{{#each notNull}}\n{{> set-not-null}}\n\n{{/each}}\n{{> timeouts-end}}\n',
 };
 
 function override(dir: string, folder: string, name: string, marker: string): void {
@@ -77,7 +78,9 @@ test('a shared template override reaches rename and move; a kind folder still wi
   const renameValidate = migration(root, 'users-job-title-to-role', '_validate.up.sql');
   expect(renameValidate).toContain('-- team: validate, rename only\n');
   expect(renameValidate).not.toContain('for every kind');
-  expect(migration(root, 'users-address-to-profiles', '_validate.up.sql')).toContain('-- team: validate, for every kind\n');
+  expect(migration(root, 'users-address-to-profiles', '_validate.up.sql')).toContain(
+    '-- team: validate, for every kind\n',
+  );
   // Untouched shared templates still come from the package.
   expect(migration(root, 'users-address-to-profiles', '_constraints.up.sql')).not.toContain('-- team:');
 

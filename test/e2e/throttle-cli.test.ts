@@ -35,34 +35,64 @@ describe.sequential('phasectl migrate --throttle-query', () => {
       ['SELECT on_hold FROM hold', 'relation "hold" does not exist'],
     ];
     for (const [sql, message] of cases) {
-      const result = await phasectl(['migrate', '--project', dir, '--throttle-query', sql], { env: { DATABASE_URL: url } });
+      const result = await phasectl(['migrate', '--project', dir, '--throttle-query', sql], {
+        env: { DATABASE_URL: url },
+      });
       expect(result.code, `${sql}: ${result.stderr}`).toBe(2);
       expect(result.stderr).toContain(message);
     }
-    expect(await query(url, `SELECT count(*)::int AS n FROM pg_catalog.pg_namespace WHERE nspname = 'phasectl'`)).toEqual([{ n: 0 }]);
+    expect(
+      await query(url, `SELECT count(*)::int AS n FROM pg_catalog.pg_namespace WHERE nspname = 'phasectl'`),
+    ).toEqual([{ n: 0 }]);
     expect(await query(url, `SELECT count(*)::int AS n FROM public.hold`)).toEqual([{ n: 1 }]);
   }, 240_000);
 
   test('the backfill pauses while the query returns true (status shows it) and resumes when it turns false', async () => {
-    const run = startPhasectl(['migrate', '--project', dir, '--jobs', '2', '--throttle-query', HOLD, '--json'], { env: { DATABASE_URL: url } });
-    await waitFor('the pause recorded', async () =>
-      (await query<{ n: number }>(url, `SELECT count(*)::int AS n FROM phasectl.backfill_pauses WHERE change_id = $1`, [CHANGE]).catch(() => [{ n: 0 }]))[0]!.n === 1, 60_000);
+    const run = startPhasectl(['migrate', '--project', dir, '--jobs', '2', '--throttle-query', HOLD, '--json'], {
+      env: { DATABASE_URL: url },
+    });
+    await waitFor(
+      'the pause recorded',
+      async () =>
+        (
+          await query<{ n: number }>(
+            url,
+            `SELECT count(*)::int AS n FROM phasectl.backfill_pauses WHERE change_id = $1`,
+            [CHANGE],
+          ).catch(() => [{ n: 0 }])
+        )[0]!.n === 1,
+      60_000,
+    );
     const status = await phasectl(['status', '--project', dir], { env: { DATABASE_URL: url } });
     expect(status.stdout).toMatch(/backfill up paused since \S+: the throttle query returned true/);
     const statusJson = await phasectl(['status', '--project', dir, '--json'], { env: { DATABASE_URL: url } });
-    expect(JSON.stringify(JSON.parse(statusJson.stdout))).toContain('"pause":{"reason":"the throttle query returned true"');
+    expect(JSON.stringify(JSON.parse(statusJson.stdout))).toContain(
+      '"pause":{"reason":"the throttle query returned true"',
+    );
     // Held: no batch runs while paused.
     await new Promise((resolve) => setTimeout(resolve, 1500));
-    expect(await query(url, `SELECT count(*)::int AS n FROM public.users WHERE favourite_color IS NOT NULL`)).toEqual([{ n: 0 }]);
+    expect(await query(url, `SELECT count(*)::int AS n FROM public.users WHERE favourite_color IS NOT NULL`)).toEqual([
+      { n: 0 },
+    ]);
 
     await query(url, 'UPDATE public.hold SET on_hold = false');
     const result = await run.result;
     expect(result.code, result.stderr).toBe(0);
     const events = jsonEvents(result.stdout);
-    expect(events.find((event) => event.type === 'backfill-throttled')).toMatchObject({ changeId: CHANGE, reason: 'the throttle query returned true' });
-    expect(events.find((event) => event.type === 'backfill-resumed')).toMatchObject({ changeId: CHANGE, pausedMs: expect.any(Number) });
-    expect(events.findIndex((event) => event.type === 'backfill-resumed')).toBeLessThan(events.findIndex((event) => event.type === 'backfill-progress'));
-    expect(await query(url, `SELECT count(*)::int AS n FROM public.users WHERE favourite_color IS DISTINCT FROM job_title`)).toEqual([{ n: 0 }]);
+    expect(events.find((event) => event.type === 'backfill-throttled')).toMatchObject({
+      changeId: CHANGE,
+      reason: 'the throttle query returned true',
+    });
+    expect(events.find((event) => event.type === 'backfill-resumed')).toMatchObject({
+      changeId: CHANGE,
+      pausedMs: expect.any(Number),
+    });
+    expect(events.findIndex((event) => event.type === 'backfill-resumed')).toBeLessThan(
+      events.findIndex((event) => event.type === 'backfill-progress'),
+    );
+    expect(
+      await query(url, `SELECT count(*)::int AS n FROM public.users WHERE favourite_color IS DISTINCT FROM job_title`),
+    ).toEqual([{ n: 0 }]);
     expect(await query(url, `SELECT count(*)::int AS n FROM phasectl.backfill_pauses`)).toEqual([{ n: 0 }]);
   }, 240_000);
 });

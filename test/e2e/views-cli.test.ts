@@ -53,11 +53,13 @@ async function catalog(url: string) {
   const connection = await client(url);
   try {
     await connection.query('SET search_path = pg_catalog, pg_temp');
-    return (await connection.query(
-    `SELECT c.relname, pg_get_viewdef(c.oid) AS definition, c.reloptions::text[] AS options,
+    return (
+      await connection.query(
+        `SELECT c.relname, pg_get_viewdef(c.oid) AS definition, c.reloptions::text[] AS options,
             (SELECT array_agg(a.attname || ' ' || format_type(a.atttypid, a.atttypmod) ORDER BY a.attnum) FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attnum > 0) AS columns
      FROM pg_class c WHERE c.relnamespace = 'app'::regnamespace AND c.relkind = 'v' ORDER BY c.relname`,
-    )).rows;
+      )
+    ).rows;
   } finally {
     await connection.end();
   }
@@ -66,8 +68,14 @@ async function catalog(url: string) {
 /** Every view's rows, as JSON, in a fixed order. */
 async function contents(url: string): Promise<Record<string, unknown>> {
   const result: Record<string, unknown> = {};
-  const present = await query<{ relname: string }>(url, `SELECT relname FROM pg_class WHERE relnamespace = 'app'::regnamespace AND relkind = 'v'`);
-  for (const view of VIEWS.filter((name) => present.some((row) => row.relname === name))) result[view] = (await query<{ rows: unknown }>(url, `SELECT json_agg(v ORDER BY v::text) AS rows FROM app.${view} v`))[0]?.rows;
+  const present = await query<{ relname: string }>(
+    url,
+    `SELECT relname FROM pg_class WHERE relnamespace = 'app'::regnamespace AND relkind = 'v'`,
+  );
+  for (const view of VIEWS.filter((name) => present.some((row) => row.relname === name)))
+    result[view] = (
+      await query<{ rows: unknown }>(url, `SELECT json_agg(v ORDER BY v::text) AS rows FROM app.${view} v`)
+    )[0]?.rows;
   return result;
 }
 
@@ -109,7 +117,8 @@ describe('views reading a renamed column', () => {
     await ok(['plan', 'rename', 'app.films.title', 'name', '--id', 'films-title']);
     const yaml = await readFile(join(dir, 'phases.yaml'), 'utf8');
     // Views reading the column directly are recorded; the view over a view is not.
-    for (const view of ['film_stats', 'film_report', 'film_titles', 'public_films']) expect(yaml).toContain(`name: ${view}`);
+    for (const view of ['film_stats', 'film_report', 'film_titles', 'public_films'])
+      expect(yaml).toContain(`name: ${view}`);
     expect(yaml).not.toContain('name: top_titles');
     expect(yaml).toContain('- check_option=cascaded');
     for (const release of ['1.0', '2.0', '3.0']) await ok(['advance', '--release', release]);
@@ -117,27 +126,42 @@ describe('views reading a renamed column', () => {
 
     await ok(['migrate', '--to-release', '1.0']);
     // Old release: writes the old column, also through the security_barrier view.
-    await query(url, `INSERT INTO app.films (id, title, kind) VALUES (1001, 'old release', 'private');
+    await query(
+      url,
+      `INSERT INTO app.films (id, title, kind) VALUES (1001, 'old release', 'private');
                       INSERT INTO app.public_films (id, title, kind) VALUES (1002, 'through the view', 'public');
-                      UPDATE app.films SET title = 'film renamed' WHERE id = 5;`);
+                      UPDATE app.films SET title = 'film renamed' WHERE id = 5;`,
+    );
     await ok(['migrate', '--to-release', '2.0']);
     // New release writes the new column; an old instance still writes the old one.
-    await query(url, `INSERT INTO app.films (id, name, kind) VALUES (1003, 'new release', 'public');
+    await query(
+      url,
+      `INSERT INTO app.films (id, name, kind) VALUES (1003, 'new release', 'public');
                       UPDATE app.films SET name = 'film 3 again' WHERE id = 3;
-                      INSERT INTO app.public_films (id, title, kind) VALUES (1004, 'old instance via view', 'public');`);
+                      INSERT INTO app.public_films (id, title, kind) VALUES (1004, 'old instance via view', 'public');`,
+    );
     const before = await contents(url);
     expect((before.public_films as unknown[]).length).toBeGreaterThan(20);
 
     await ok(['migrate']);
-    expect(await query(url, `SELECT attname FROM pg_attribute WHERE attrelid = 'app.films'::regclass AND attname IN ('title', 'name') AND NOT attisdropped`)).toEqual([{ attname: 'name' }]);
+    expect(
+      await query(
+        url,
+        `SELECT attname FROM pg_attribute WHERE attrelid = 'app.films'::regclass AND attname IN ('title', 'name') AND NOT attisdropped`,
+      ),
+    ).toEqual([{ attname: 'name' }]);
     expect(await contents(url)).toEqual(before);
     const after = await catalog(url);
     // Output names, order and types unchanged; options unchanged; the text is what PostgreSQL's own rename prints.
-    expect(after.map((view) => [view.relname, view.columns, view.options])).toEqual(original.map((view) => [view.relname, view.columns, view.options]));
+    expect(after.map((view) => [view.relname, view.columns, view.options])).toEqual(
+      original.map((view) => [view.relname, view.columns, view.options]),
+    );
     expect(after).toEqual(await catalog(oracleUrl));
     // The application keeps writing through the view; its check option still holds.
     await query(url, `INSERT INTO app.public_films (id, title, kind) VALUES (1005, 'after phase 3', 'public')`);
-    await expect(query(url, `INSERT INTO app.public_films (id, title, kind) VALUES (1006, 'hidden', 'private')`)).rejects.toThrow(/check option/);
+    await expect(
+      query(url, `INSERT INTO app.public_films (id, title, kind) VALUES (1006, 'hidden', 'private')`),
+    ).rejects.toThrow(/check option/);
     const withWrite = await contents(url);
 
     const down = await cli(['rollback', '--release', '3.0', '--yes']);
@@ -151,24 +175,43 @@ describe('refusals', () => {
   test('a view changed after plan: phase 3 changes nothing, exits 3 naming it and `plan refresh`; after the refresh it goes through', async () => {
     const url = await database();
     const { cli } = await project(url);
-    for (const args of [['plan', 'rename', 'app.films.title', 'name', '--id', 'films-title'], ['advance', '--release', '1'], ['advance', '--release', '2'], ['advance', '--release', '3'], ['migrate', '--to-release', '2']]) {
+    for (const args of [
+      ['plan', 'rename', 'app.films.title', 'name', '--id', 'films-title'],
+      ['advance', '--release', '1'],
+      ['advance', '--release', '2'],
+      ['advance', '--release', '3'],
+      ['migrate', '--to-release', '2'],
+    ]) {
       const result = await cli(args);
       expect(result.code, `${args.join(' ')}\n${result.stderr}`).toBe(0);
     }
-    await query(url, `CREATE OR REPLACE VIEW app.film_titles AS SELECT f.id, lower(f.title) AS loud, f.title::varchar(40) FROM app.films f`);
+    await query(
+      url,
+      `CREATE OR REPLACE VIEW app.film_titles AS SELECT f.id, lower(f.title) AS loud, f.title::varchar(40) FROM app.films f`,
+    );
     const before = await catalog(url);
     const refused = await cli(['migrate']);
     expect(refused.code).toBe(3);
     expect(refused.stderr).toContain('app.film_titles (changed since plan)');
     expect(refused.stderr).toContain('phasectl plan refresh films-title');
     expect(await catalog(url)).toEqual(before);
-    expect(await query(url, `SELECT count(*)::int AS n FROM pg_attribute WHERE attrelid = 'app.films'::regclass AND attname = 'title' AND NOT attisdropped`)).toEqual([{ n: 1 }]);
+    expect(
+      await query(
+        url,
+        `SELECT count(*)::int AS n FROM pg_attribute WHERE attrelid = 'app.films'::regclass AND attname = 'title' AND NOT attisdropped`,
+      ),
+    ).toEqual([{ n: 1 }]);
 
     // A view created after plan is named too, and one dropped since.
-    await query(url, `CREATE VIEW app.late AS SELECT title FROM app.films; DROP VIEW app.top_titles; DROP VIEW app.film_stats;`);
+    await query(
+      url,
+      `CREATE VIEW app.late AS SELECT title FROM app.films; DROP VIEW app.top_titles; DROP VIEW app.film_stats;`,
+    );
     const again = await cli(['migrate']);
     expect(again.code).toBe(3);
-    expect(again.stderr).toContain('app.film_stats (dropped since plan), app.film_titles (changed since plan), app.late (not recorded by plan)');
+    expect(again.stderr).toContain(
+      'app.film_stats (dropped since plan), app.film_titles (changed since plan), app.late (not recorded by plan)',
+    );
 
     const refresh = await cli(['plan', 'refresh', 'films-title']);
     expect(refresh.code, refresh.stderr).toBe(0);
@@ -195,7 +238,9 @@ describe('refusals', () => {
 
     const using = await cli(['plan', 'rename', 'app.films.title', 'name']);
     expect(using.code).toBe(2);
-    expect(using.stderr).toContain('view app.tagged cannot be re-pointed at name safely: the view joins films USING (title)');
+    expect(using.stderr).toContain(
+      'view app.tagged cannot be re-pointed at name safely: the view joins films USING (title)',
+    );
 
     const typed = await cli(['plan', 'rename', 'app.films.kind', 'category', '--type', 'varchar(20)']);
     expect(typed.code).toBe(2);
@@ -213,7 +258,9 @@ describe('refusals', () => {
   });
 
   test('a stored generated column computed from the column is refused: re-pointing it rewrites the whole table', async () => {
-    const url = await database(`CREATE TABLE public.items (id bigint PRIMARY KEY, title text, loud text GENERATED ALWAYS AS (upper(title)) STORED)`);
+    const url = await database(
+      `CREATE TABLE public.items (id bigint PRIMARY KEY, title text, loud text GENERATED ALWAYS AS (upper(title)) STORED)`,
+    );
     const { cli } = await project(url);
     const refused = await cli(['plan', 'rename', 'items.title', 'name']);
     expect(refused.code).toBe(2);
@@ -228,24 +275,41 @@ describe('virtual generated columns (PostgreSQL 18)', () => {
     const [server] = await query<{ num: number }>(url, `SELECT current_setting('server_version_num')::int AS num`);
     if (server!.num < 180000) {
       // Before 18 there are no virtual generated columns: nothing to carry (stored ones are refused, above).
-      await expect(query(url, `CREATE TABLE t (a text, b text GENERATED ALWAYS AS (upper(a)) VIRTUAL)`)).rejects.toThrow();
+      await expect(
+        query(url, `CREATE TABLE t (a text, b text GENERATED ALWAYS AS (upper(a)) VIRTUAL)`),
+      ).rejects.toThrow();
       return;
     }
-    await query(url, `CREATE TABLE public.items (id bigint PRIMARY KEY, title text, loud text GENERATED ALWAYS AS (upper(title) || '!') VIRTUAL);
+    await query(
+      url,
+      `CREATE TABLE public.items (id bigint PRIMARY KEY, title text, loud text GENERATED ALWAYS AS (upper(title) || '!') VIRTUAL);
                       INSERT INTO public.items (id, title) SELECT g, 'item ' || g FROM generate_series(1, 50) g;
                       CREATE VIEW public.loud_items AS SELECT id, loud FROM public.items;
-                      CREATE TABLE public.checked (id bigint PRIMARY KEY, title text NOT NULL, loud text GENERATED ALWAYS AS (upper(title)) VIRTUAL);`);
+                      CREATE TABLE public.checked (id bigint PRIMARY KEY, title text NOT NULL, loud text GENERATED ALWAYS AS (upper(title)) VIRTUAL);`,
+    );
     const { cli, dir } = await project(url);
     // PostgreSQL 18 cannot SET EXPRESSION on a table with a CHECK (phasectl holds NOT NULL with one): refused at plan.
     const refused = await cli(['plan', 'rename', 'checked.title', 'name']);
     expect(refused.code).toBe(2);
-    expect(refused.stderr).toContain('PostgreSQL cannot re-point it (SET EXPRESSION) while the table has a CHECK constraint, and the column is NOT NULL');
-    for (const args of [['plan', 'rename', 'items.title', 'name', '--id', 'items-title'], ['advance', '--release', '1'], ['advance', '--release', '2'], ['advance', '--release', '3'], ['migrate', '--to-release', '2']]) {
+    expect(refused.stderr).toContain(
+      'PostgreSQL cannot re-point it (SET EXPRESSION) while the table has a CHECK constraint, and the column is NOT NULL',
+    );
+    for (const args of [
+      ['plan', 'rename', 'items.title', 'name', '--id', 'items-title'],
+      ['advance', '--release', '1'],
+      ['advance', '--release', '2'],
+      ['advance', '--release', '3'],
+      ['migrate', '--to-release', '2'],
+    ]) {
       const result = await cli(args);
       expect(result.code, `${args.join(' ')}\n${result.stderr}`).toBe(0);
     }
     expect(await readFile(join(dir, 'phases.yaml'), 'utf8')).toContain("expression: (upper(title) || '!'::text)");
-    const expression = () => query(url, `SELECT pg_get_expr(d.adbin, d.adrelid) AS expression FROM pg_attrdef d JOIN pg_attribute a ON a.attrelid = d.adrelid AND a.attnum = d.adnum WHERE a.attrelid = 'public.items'::regclass AND a.attname = 'loud'`);
+    const expression = () =>
+      query(
+        url,
+        `SELECT pg_get_expr(d.adbin, d.adrelid) AS expression FROM pg_attrdef d JOIN pg_attribute a ON a.attrelid = d.adrelid AND a.attnum = d.adnum WHERE a.attrelid = 'public.items'::regclass AND a.attname = 'loud'`,
+      );
     const file = () => query(url, `SELECT relfilenode FROM pg_class WHERE oid = 'public.items'::regclass`);
     const original = await expression();
     const fileBefore = await file();

@@ -16,15 +16,51 @@ import { inventory, lifecycle, phasectlLeftovers, plannedRename, stateTables } f
  */
 
 const fragments = [
-  'job', 'Title', ' ', '"', "'", '\\', '$$', '$phasectl$', '$phasectl_2$', ';', '--', '/*', '*/', 'DROP TABLE victim', '%s', '%',
-  'é', 'Ünï', '日本', '🙂', 'x', 'select', 'order', 'NULL', '.', ',', '(', ')', ':', '::', '@', '?', '$1', 'E\'', 'U&"',
+  'job',
+  'Title',
+  ' ',
+  '"',
+  "'",
+  '\\',
+  '$$',
+  '$phasectl$',
+  '$phasectl_2$',
+  ';',
+  '--',
+  '/*',
+  '*/',
+  'DROP TABLE victim',
+  '%s',
+  '%',
+  'é',
+  'Ünï',
+  '日本',
+  '🙂',
+  'x',
+  'select',
+  'order',
+  'NULL',
+  '.',
+  ',',
+  '(',
+  ')',
+  ':',
+  '::',
+  '@',
+  '?',
+  '$1',
+  "E'",
+  'U&"',
 ];
 
 const byteLength = (text: string) => Buffer.byteLength(text, 'utf8');
 
 /** A name built from hostile fragments and arbitrary unicode, 1–63 bytes, no non-printing characters (refused by plan). */
 const hostileName = fc
-  .array(fc.oneof(fc.constantFrom(...fragments), fc.string({ unit: 'grapheme', minLength: 1, maxLength: 3 })), { minLength: 1, maxLength: 12 })
+  .array(fc.oneof(fc.constantFrom(...fragments), fc.string({ unit: 'grapheme', minLength: 1, maxLength: 3 })), {
+    minLength: 1,
+    maxLength: 12,
+  })
   .map((parts) => parts.join(''))
   .map((name) => name.replace(/[\p{Cc}\p{Cf}\p{Cs}\p{Co}\p{Cn}\p{Zl}\p{Zp}]/gu, '_'))
   .map((name) => {
@@ -49,7 +85,16 @@ const maybeLong = fc.oneof(
 );
 
 const namesArbitrary = fc
-  .record({ schema: hostileName, table: maybeLong, key: hostileName, from: maybeLong, to: maybeLong, other: hostileName, index: maybeLong, check: hostileName })
+  .record({
+    schema: hostileName,
+    table: maybeLong,
+    key: hostileName,
+    from: maybeLong,
+    to: maybeLong,
+    other: hostileName,
+    index: maybeLong,
+    check: hostileName,
+  })
   .filter((n) => new Set([n.key, n.from, n.to, n.other]).size === 4 && n.index !== n.check)
   // Tables and indexes share one namespace: a generated index named like its own table is a clash in the
   // test's CREATE statements, not in phasectl.
@@ -89,7 +134,12 @@ test('hostile names: the whole lifecycle keeps every value and creates nothing e
         const data = async (column: string) =>
           (await client.query(`SELECT ${k}::int AS k, ${quoteIdent(column)} AS v FROM ${table} ORDER BY 1`)).rows;
         const original = await data(n.from);
-        const change = await plannedRename(db.url, { schema: n.schema, table: n.table, column: n.from }, n.to, 'hostile');
+        const change = await plannedRename(
+          db.url,
+          { schema: n.schema, table: n.table, column: n.from },
+          n.to,
+          'hostile',
+        );
         const life = lifecycle(client, change);
         await life.up(1);
         // Writes through the old name while both columns exist reach the new one.
@@ -97,12 +147,17 @@ test('hostile names: the whole lifecycle keeps every value and creates nothing e
         await life.up(2);
         await client.query(`UPDATE ${table} SET ${quoteIdent(n.to)} = ${quoteLiteral(n.check)} WHERE ${k} = 2`);
         await life.up(3);
-        const expected = original.map((row) => (row.k === 1 ? { k: 1, v: n.index } : row.k === 2 ? { k: 2, v: n.check } : row));
+        const expected = original.map((row) =>
+          row.k === 1 ? { k: 1, v: n.index } : row.k === 2 ? { k: 2, v: n.check } : row,
+        );
         expect(await data(n.to)).toEqual(expected);
         const contracted = await inventory(client);
         // pg_get_indexdef quotes a name only when it must: a plain lower-case name appears bare.
         const shown = /^[a-z_][a-z0-9_$]*$/.test(n.to) ? [quoteIdent(n.to), `(${n.to})`] : [quoteIdent(n.to)];
-        expect(contracted.filter((line) => line.startsWith('index ') && shown.some((form) => line.includes(form))), contracted.join('\n')).toHaveLength(1);
+        expect(
+          contracted.filter((line) => line.startsWith('index ') && shown.some((form) => line.includes(form))),
+          contracted.join('\n'),
+        ).toHaveLength(1);
         await life.down(3);
         await life.down(2);
         await life.down(1);
@@ -117,7 +172,11 @@ test('hostile names: the whole lifecycle keeps every value and creates nothing e
         await client.query(`DROP SCHEMA ${quoteIdent(n.schema)} CASCADE; DROP SCHEMA IF EXISTS phasectl CASCADE`);
       }
     }),
-    { numRuns: 25, seed: process.env.PHASECTL_FUZZ_SEED ? Number(process.env.PHASECTL_FUZZ_SEED) : undefined, endOnFailure: true },
+    {
+      numRuns: 25,
+      seed: process.env.PHASECTL_FUZZ_SEED ? Number(process.env.PHASECTL_FUZZ_SEED) : undefined,
+      endOnFailure: true,
+    },
   );
   expect(runs).toBeGreaterThanOrEqual(25);
 }, 120_000);
@@ -133,7 +192,14 @@ test('a name with a line break is refused before any SQL is generated (it would 
   };
   expect(() => phaseSteps(change, 1)).toThrow(InputError);
   expect(() => phaseSteps(change, 1)).toThrow(/control character/);
-  const indexNamed = { ...change, rename: { ...change.rename, from: 'a' }, column: { ...change.column, indexes: [{ name: 'i\r\nx', unique: false, definition: 'CREATE INDEX "i\r\nx" ON public.t USING btree (a)' }] } };
+  const indexNamed = {
+    ...change,
+    rename: { ...change.rename, from: 'a' },
+    column: {
+      ...change.column,
+      indexes: [{ name: 'i\r\nx', unique: false, definition: 'CREATE INDEX "i\r\nx" ON public.t USING btree (a)' }],
+    },
+  };
   expect(() => phaseSteps(indexNamed, 1)).toThrow(/index name/);
 });
 
@@ -141,7 +207,15 @@ test('a multi-line up expression stays inside its comment line', () => {
   const change: RenameChange = {
     kind: 'rename',
     id: 'multiline',
-    rename: { schema: 'public', table: 't', from: 'a', to: 'b', type: 'text', up: 'lower(\n  "a")', down: 'upper(\n"b")' },
+    rename: {
+      schema: 'public',
+      table: 't',
+      from: 'a',
+      to: 'b',
+      type: 'text',
+      up: 'lower(\n  "a")',
+      down: 'upper(\n"b")',
+    },
     column: { type: 'text', nullable: true, indexes: [], constraints: [] },
     key: { columns: ['id'], types: ['integer'] },
     releases: {},

@@ -30,7 +30,8 @@ for (let code = 0; code <= 0x10ffff; code += code < 0x10000 ? 1 : 257) {
   const character = String.fromCodePoint(code);
   if (/^[\p{Cc}\p{Cf}\p{Cs}\p{Co}\p{Cn}\p{Zl}\p{Zp}]$/u.test(character)) nonPrinting.push(character);
 }
-for (const plane16 of [0xf0000, 0xffffd, 0x100000, 0x10fffd, 0xe0001, 0xe007f, 0x1d173]) nonPrinting.push(String.fromCodePoint(plane16));
+for (const plane16 of [0xf0000, 0xffffd, 0x100000, 0x10fffd, 0xe0001, 0xe007f, 0x1d173])
+  nonPrinting.push(String.fromCodePoint(plane16));
 
 /** After each character, code that must never run: it would count itself in globalThis.__pwned. */
 const payload = (character: string) => `${character}globalThis.__pwned=1;//${character}*/\`\${0}'"\\`;
@@ -39,7 +40,18 @@ const baseChange: RenameChange = {
   kind: 'rename',
   id: 'users-job-title',
   rename: { schema: 'public', table: 'users', from: 'job_title', to: 'favourite_color' },
-  column: { type: 'text', nullable: true, indexes: [{ name: 'users_job_title_idx', unique: false, definition: 'CREATE INDEX users_job_title_idx ON public.users USING btree (job_title)' }], constraints: [] },
+  column: {
+    type: 'text',
+    nullable: true,
+    indexes: [
+      {
+        name: 'users_job_title_idx',
+        unique: false,
+        definition: 'CREATE INDEX users_job_title_idx ON public.users USING btree (job_title)',
+      },
+    ],
+    constraints: [],
+  },
   key: { columns: ['id'], types: ['bigint'] },
   releases: { phase1: '1.4.0' },
 };
@@ -49,21 +61,30 @@ function injected(text: string): ReleasedStep[] {
   const { up, down } = phaseSteps(baseChange, 1);
   // One transactional and one statement-by-statement step each way: every shape a format writes.
   const shapes = new Set(['expand', 'indexes', 'drop-indexes', 'shrink']);
-  return [...up, ...down].filter((step) => shapes.has(step.name)).map((original) => {
-    const step: Step = { ...original, summary: `summary ${text}`, sql: `${original.sql}\nSELECT ${text};` };
-    return { releaseIndex: 1, release: '1.4.0', step, fileName: migrationFileName(1, '1.4.0', step) };
-  });
+  return [...up, ...down]
+    .filter((step) => shapes.has(step.name))
+    .map((original) => {
+      const step: Step = { ...original, summary: `summary ${text}`, sql: `${original.sql}\nSELECT ${text};` };
+      return { releaseIndex: 1, release: '1.4.0', step, fileName: migrationFileName(1, '1.4.0', step) };
+    });
 }
 
 type Module = { up(db: unknown): Promise<void>; down(db: unknown): Promise<void> };
 
 /** Compiles a generated kysely file (TypeScript) and loads it with `kysely` stubbed to record every SQL text. */
 function loadKysely(source: string, executed: string[]): Module {
-  const output = ts.transpileModule(source, { compilerOptions: { module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2022 }, reportDiagnostics: true });
+  const output = ts.transpileModule(source, {
+    compilerOptions: { module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2022 },
+    reportDiagnostics: true,
+  });
   expect(output.diagnostics?.map((d) => ts.flattenDiagnosticMessageText(d.messageText, '\n')) ?? []).toEqual([]);
   const kysely = { sql: { raw: (text: string) => ({ execute: async () => void executed.push(text) }) } };
   const module = { exports: {} as Module };
-  new Function('exports', 'require', 'module', output.outputText)(module.exports, (name: string) => (name === 'kysely' ? kysely : {}), module);
+  new Function('exports', 'require', 'module', output.outputText)(
+    module.exports,
+    (name: string) => (name === 'kysely' ? kysely : {}),
+    module,
+  );
   return module.exports;
 }
 
@@ -75,7 +96,11 @@ const fakeDb = {
 
 /** The SQL texts a kysely migration must run for `steps`, in order. */
 function expectedSql(steps: Step[]): string[] {
-  return steps.flatMap((step) => (step.transaction ? [step.sql.trimEnd()] : [...splitStatements(step.sql), 'RESET lock_timeout; RESET statement_timeout']));
+  return steps.flatMap((step) =>
+    step.transaction
+      ? [step.sql.trimEnd()]
+      : [...splitStatements(step.sql), 'RESET lock_timeout; RESET statement_timeout'],
+  );
 }
 
 /** Generates both formats for `text`, loads every JavaScript file, runs up and down: exactly our SQL runs, nothing else. */
@@ -90,10 +115,15 @@ async function assertInert(text: string): Promise<void> {
     await module.down(fakeDb);
     expect(executed).toEqual([...expectedSql([migrations[index]!.up]), ...expectedSql(migrations[index]!.down)]);
   }
-  for (const file of dbMigrateFiles(migrations).filter((f) => f.path.endsWith('.js') && !f.path.includes('/phasectl/'))) {
+  for (const file of dbMigrateFiles(migrations).filter(
+    (f) => f.path.endsWith('.js') && !f.path.includes('/phasectl/'),
+  )) {
     const ran: string[] = [];
     const module = { exports: {} as Module & { _meta: unknown; setup(): void } };
-    const stub = (name: string) => (name === 'path' ? { join: (...parts: string[]) => parts.join('/') } : { runSqlFile: (_db: unknown, path: string) => ran.push(path) });
+    const stub = (name: string) =>
+      name === 'path'
+        ? { join: (...parts: string[]) => parts.join('/') }
+        : { runSqlFile: (_db: unknown, path: string) => ran.push(path) };
     new Function('exports', 'require', 'module', '__dirname', file.content)(module.exports, stub, module, 'DIR');
     expect(Object.keys(module.exports).sort()).toEqual(['_meta', 'down', 'setup', 'up']);
     await module.exports.up({});
@@ -114,11 +144,32 @@ describe('generated JavaScript: every non-printing code point stays inert', () =
   test('random mixtures of non-printing characters and JavaScript syntax', async () => {
     const piece = fc.oneof(
       fc.constantFrom(...nonPrinting),
-      fc.constantFrom('\n', '\r\n', '\u2028', '\u2029', '*/', '/*', '`', '${', '}', "'", '"', '\\', '\\u2028', '//', '<!--', '-->', 'globalThis.__pwned = 1;'),
+      fc.constantFrom(
+        '\n',
+        '\r\n',
+        '\u2028',
+        '\u2029',
+        '*/',
+        '/*',
+        '`',
+        '${',
+        '}',
+        "'",
+        '"',
+        '\\',
+        '\\u2028',
+        '//',
+        '<!--',
+        '-->',
+        'globalThis.__pwned = 1;',
+      ),
       fc.string({ unit: 'binary', maxLength: 4 }),
     );
     await fc.assert(
-      fc.asyncProperty(fc.array(piece, { maxLength: 20 }).map((parts) => parts.join('')), async (text) => assertInert(text)),
+      fc.asyncProperty(
+        fc.array(piece, { maxLength: 20 }).map((parts) => parts.join('')),
+        async (text) => assertInert(text),
+      ),
       { numRuns: 40 },
     );
   }, 120_000);
@@ -150,15 +201,26 @@ describe('names with non-printing characters are refused (CLI, real PostgreSQL)'
   test('plan refuses a column whose name holds U+2028 (exit 2), and phases.yaml is unchanged', async () => {
     const column = 'job\u2028globalThis.pwned = 1 //';
     await query(db.url, `CREATE TABLE public.users (id bigint PRIMARY KEY, "${column}" text)`);
-    const result = await runCli(['plan', 'rename', `public.users."${column}"`, 'title', '--database-url', db.url], {}, dir);
+    const result = await runCli(
+      ['plan', 'rename', `public.users."${column}"`, 'title', '--database-url', db.url],
+      {},
+      dir,
+    );
     expect(result.code, result.stderr).toBe(2);
     expect(result.stderr).toMatch(/non-printing character \(U\+2028/);
     expect(await readFile(join(dir, 'phases.yaml'), 'utf8')).toBe(phasesText);
   }, 120_000);
 
   test('plan refuses an index name holding U+2029 read from the database', async () => {
-    await query(db.url, `CREATE TABLE public.accounts (id bigint PRIMARY KEY, login text); CREATE INDEX "login\u2029idx" ON public.accounts (login)`);
-    const result = await runCli(['plan', 'rename', 'public.accounts.login', 'username', '--database-url', db.url], {}, dir);
+    await query(
+      db.url,
+      `CREATE TABLE public.accounts (id bigint PRIMARY KEY, login text); CREATE INDEX "login\u2029idx" ON public.accounts (login)`,
+    );
+    const result = await runCli(
+      ['plan', 'rename', 'public.accounts.login', 'username', '--database-url', db.url],
+      {},
+      dir,
+    );
     expect(result.code, result.stderr).toBe(2);
     expect(result.stderr).toMatch(/index name .*non-printing character \(U\+2029/);
     expect(await readFile(join(dir, 'phases.yaml'), 'utf8')).toBe(phasesText);

@@ -40,11 +40,13 @@ function parseOrExplain(text: string): boolean {
     parsePhasesText(text, 'phases.yaml');
     return true;
   } catch (error) {
-    if (!(error instanceof InputError)) throw new Error(`not an InputError for ${JSON.stringify(text)}: ${String(error)}`);
+    if (!(error instanceof InputError))
+      throw new Error(`not an InputError for ${JSON.stringify(text)}: ${String(error)}`);
     const printed = formatError(error);
     expect(printed).not.toMatch(/\n\s+at .+:\d+:\d+/);
     expect(error.hint, printed).toBeTruthy();
-    if (text.trim() !== '') expect(printed, `input: ${JSON.stringify(text)}`).toMatch(/^error: phases\.yaml:\d+(:\d+)?: /);
+    if (text.trim() !== '')
+      expect(printed, `input: ${JSON.stringify(text)}`).toMatch(/^error: phases\.yaml:\d+(:\d+)?: /);
     return false;
   }
 }
@@ -60,16 +62,68 @@ const mutation = fc.oneof(
     [copy[a], copy[b]] = [copy[b]!, copy[a]!];
     return copy.join('\n');
   }),
-  fc.tuple(fc.nat(lines.length - 1), fc.constantFrom('42', 'true', 'null', '[]', '{}', '~', '"x"', '1.4', '-1', "'", '[1, [2]]', '&a', '*a', '!!binary AA==', '\t', '🙂', 'é\u0000'))
+  fc
+    .tuple(
+      fc.nat(lines.length - 1),
+      fc.constantFrom(
+        '42',
+        'true',
+        'null',
+        '[]',
+        '{}',
+        '~',
+        '"x"',
+        '1.4',
+        '-1',
+        "'",
+        '[1, [2]]',
+        '&a',
+        '*a',
+        '!!binary AA==',
+        '\t',
+        '🙂',
+        'é\u0000',
+      ),
+    )
     .map(([i, value]) => lines.map((line, j) => (j === i ? line.replace(/:\s.*$/, `: ${value}`) : line)).join('\n')),
-  fc.tuple(fc.nat(valid.length), fc.constantFrom('\t', '\u00a0', '\ufeff', '\u2028', '日本', '"', "'", ':', '- ', '{', '[', '#', '\r\n', '\\', '%YAML 1.2\n---\n'))
+  fc
+    .tuple(
+      fc.nat(valid.length),
+      fc.constantFrom(
+        '\t',
+        '\u00a0',
+        '\ufeff',
+        '\u2028',
+        '日本',
+        '"',
+        "'",
+        ':',
+        '- ',
+        '{',
+        '[',
+        '#',
+        '\r\n',
+        '\\',
+        '%YAML 1.2\n---\n',
+      ),
+    )
     .map(([at, insert]) => valid.slice(0, at) + insert + valid.slice(at)),
   fc.nat(valid.length).map((at) => valid.slice(0, at)),
 );
 
 /** YAML-shaped values: random maps, lists and scalars, rendered as YAML text by hand (flow and block). */
-const scalar = fc.oneof(fc.string(), fc.integer(), fc.double(), fc.boolean(), fc.constant(null), fc.constantFrom('1.4.0', 'public', 'phase1', 'rename', 'version'));
-const keyName = fc.oneof(fc.constantFrom('version', 'releases', 'changes', 'id', 'rename', 'column', 'key', 'phase1', 'schema', 'from', 'to'), fc.string({ minLength: 1, maxLength: 8 }));
+const scalar = fc.oneof(
+  fc.string(),
+  fc.integer(),
+  fc.double(),
+  fc.boolean(),
+  fc.constant(null),
+  fc.constantFrom('1.4.0', 'public', 'phase1', 'rename', 'version'),
+);
+const keyName = fc.oneof(
+  fc.constantFrom('version', 'releases', 'changes', 'id', 'rename', 'column', 'key', 'phase1', 'schema', 'from', 'to'),
+  fc.string({ minLength: 1, maxLength: 8 }),
+);
 const structure = fc.letrec((tie) => ({
   node: fc.oneof({ depthSize: 'small', withCrossShrink: true }, scalar, tie('list'), tie('map')),
   list: fc.array(tie('node'), { maxLength: 4 }),
@@ -77,9 +131,12 @@ const structure = fc.letrec((tie) => ({
 })).node;
 
 test('random text: one located InputError (random text never holds `version: 1`)', () => {
-  fc.assert(fc.property(fc.string({ unit: 'binary', maxLength: 200 }), (text) => {
-    expect(parseOrExplain(text), JSON.stringify(text)).toBe(false);
-  }), { numRuns: 200 });
+  fc.assert(
+    fc.property(fc.string({ unit: 'binary', maxLength: 200 }), (text) => {
+      expect(parseOrExplain(text), JSON.stringify(text)).toBe(false);
+    }),
+    { numRuns: 200 },
+  );
 });
 
 test('YAML-shaped documents: parsed, or one located InputError', () => {
@@ -98,7 +155,10 @@ test('YAML-shaped documents: parsed, or one located InputError', () => {
 test('mutations of a valid file: parsed, or one located InputError', () => {
   expect(parseOrExplain(valid)).toBe(true);
   const outcomes = { parsed: 0, refused: 0 };
-  fc.assert(fc.property(mutation, (text) => void (parseOrExplain(text) ? (outcomes.parsed += 1) : (outcomes.refused += 1))), { numRuns: 300 });
+  fc.assert(
+    fc.property(mutation, (text) => void (parseOrExplain(text) ? (outcomes.parsed += 1) : (outcomes.refused += 1))),
+    { numRuns: 300 },
+  );
   // Both outcomes occur: the mutations reach the validation, they do not all break the YAML (or all leave it valid).
   expect(outcomes.parsed).toBeGreaterThan(0);
   expect(outcomes.refused).toBeGreaterThan(0);
@@ -106,13 +166,20 @@ test('mutations of a valid file: parsed, or one located InputError', () => {
 
 function toBlockYaml(value: unknown, indent: number): string {
   const pad = ' '.repeat(indent);
-  if (Array.isArray(value)) return value.length === 0 ? '[]\n' : value.map((item) => `${pad}- ${toBlockYaml(item, indent + 2).trimStart()}`).join('');
+  if (Array.isArray(value))
+    return value.length === 0
+      ? '[]\n'
+      : value.map((item) => `${pad}- ${toBlockYaml(item, indent + 2).trimStart()}`).join('');
   if (value !== null && typeof value === 'object') {
     const entries = Object.entries(value);
     if (entries.length === 0) return '{}\n';
-    return entries.map(([key, item]) => (item !== null && typeof item === 'object' && Object.keys(item).length > 0
-      ? `${pad}${JSON.stringify(key)}:\n${toBlockYaml(item, indent + 2)}`
-      : `${pad}${JSON.stringify(key)}: ${toBlockYaml(item, indent + 2).trimStart()}`)).join('');
+    return entries
+      .map(([key, item]) =>
+        item !== null && typeof item === 'object' && Object.keys(item).length > 0
+          ? `${pad}${JSON.stringify(key)}:\n${toBlockYaml(item, indent + 2)}`
+          : `${pad}${JSON.stringify(key)}: ${toBlockYaml(item, indent + 2).trimStart()}`,
+      )
+      .join('');
   }
   return `${JSON.stringify(value) ?? 'null'}\n`;
 }

@@ -28,7 +28,11 @@ afterAll(async () => {
 const values = async (sql: string) => (await client.query(sql)).rows;
 
 /** Phases 1–3 up, `after3` checks, then all downs: the schema (and `data`) must be exactly as before. */
-async function fullCycle(change: RenameChange, data: string, checks: { after1?: () => Promise<void>; after3?: () => Promise<void> } = {}) {
+async function fullCycle(
+  change: RenameChange,
+  data: string,
+  checks: { after1?: () => Promise<void>; after3?: () => Promise<void> } = {},
+) {
   const before = await inventory(client);
   const original = await values(data);
   const life = lifecycle(client, change);
@@ -55,11 +59,18 @@ describe('lifecycles', () => {
     await client.query(`CREATE SCHEMA composite;
       CREATE TABLE composite.notes (tenant int, id int, body text NOT NULL, PRIMARY KEY (tenant, id));
       INSERT INTO composite.notes SELECT g % 5, g, 'note ' || g FROM generate_series(1, 2500) g;`);
-    const change = await plannedRename(db.url, { schema: 'composite', table: 'notes', column: 'body' }, 'content', 'composite');
+    const change = await plannedRename(
+      db.url,
+      { schema: 'composite', table: 'notes', column: 'body' },
+      'content',
+      'composite',
+    );
     expect(change.key).toEqual({ columns: ['tenant', 'id'], types: ['integer', 'integer'] });
     await fullCycle(change, 'SELECT tenant, id, body FROM composite.notes ORDER BY 1, 2', {
       after3: async () => {
-        expect(await values(`SELECT count(*)::int AS n FROM composite.notes WHERE content = 'note ' || id`)).toEqual([{ n: 2500 }]);
+        expect(await values(`SELECT count(*)::int AS n FROM composite.notes WHERE content = 'note ' || id`)).toEqual([
+          { n: 2500 },
+        ]);
       },
     });
   });
@@ -68,14 +79,22 @@ describe('lifecycles', () => {
     await client.query(`CREATE SCHEMA uniquekey;
       CREATE TABLE uniquekey.skus (code text NOT NULL UNIQUE, label text, note text UNIQUE);
       INSERT INTO uniquekey.skus SELECT 'sku-' || g, 'label ' || g, NULL FROM generate_series(1, 1200) g;`);
-    const change = await plannedRename(db.url, { schema: 'uniquekey', table: 'skus', column: 'label' }, 'title', 'unique-key');
+    const change = await plannedRename(
+      db.url,
+      { schema: 'uniquekey', table: 'skus', column: 'label' },
+      'title',
+      'unique-key',
+    );
     expect(change.key).toEqual({ columns: ['code'], types: ['text'] });
     await fullCycle(change, 'SELECT code, label FROM uniquekey.skus ORDER BY 1', {
-      after3: async () => expect(await values(`SELECT count(*)::int AS n FROM uniquekey.skus WHERE title = 'label ' || substr(code, 5)`)).toEqual([{ n: 1200 }]),
+      after3: async () =>
+        expect(
+          await values(`SELECT count(*)::int AS n FROM uniquekey.skus WHERE title = 'label ' || substr(code, 5)`),
+        ).toEqual([{ n: 1200 }]),
     });
   });
 
-  test("user BEFORE triggers run first and ours copies their final value; AFTER triggers fire once per write", async () => {
+  test('user BEFORE triggers run first and ours copies their final value; AFTER triggers fire once per write', async () => {
     await client.query(`CREATE SCHEMA trig;
       CREATE TABLE trig.users (id int PRIMARY KEY, title text, updated_at timestamptz);
       CREATE TABLE trig.audit (user_id int, title text);
@@ -87,7 +106,12 @@ describe('lifecycles', () => {
       CREATE TRIGGER audit_after AFTER INSERT OR UPDATE ON trig.users FOR EACH ROW EXECUTE FUNCTION trig.audit();
       INSERT INTO trig.users (id, title) SELECT g, 'title ' || g FROM generate_series(1, 500) g;
       TRUNCATE trig.audit;`);
-    const change = await plannedRename(db.url, { schema: 'trig', table: 'users', column: 'title' }, 'job', 'user-triggers');
+    const change = await plannedRename(
+      db.url,
+      { schema: 'trig', table: 'users', column: 'title' },
+      'job',
+      'user-triggers',
+    );
     const life = lifecycle(client, change);
     await life.up(1);
     // The old release writes lower case; the user trigger upper-cases it; ours (zz_…) fires last and copies that.
@@ -100,8 +124,13 @@ describe('lifecycles', () => {
     // The AFTER trigger fired once per application write (and, note, once per row the backfill rewrote).
     expect(await values(`SELECT count(*)::int AS n FROM trig.audit WHERE user_id = 1001`)).toEqual([{ n: 1 }]);
     expect(await values(`SELECT count(*)::int AS n FROM trig.audit`)).toEqual([{ n: 502 }]);
-    expect(await values(`SELECT title FROM trig.audit WHERE user_id IN (1, 1001) ORDER BY ctid DESC LIMIT 2`)).toEqual([{ title: 'PROMOTED' }, { title: 'NEW HIRE' }]);
-    expect(await values(`SELECT count(*)::int AS n FROM trig.users WHERE job IS DISTINCT FROM title`)).toEqual([{ n: 0 }]);
+    expect(await values(`SELECT title FROM trig.audit WHERE user_id IN (1, 1001) ORDER BY ctid DESC LIMIT 2`)).toEqual([
+      { title: 'PROMOTED' },
+      { title: 'NEW HIRE' },
+    ]);
+    expect(await values(`SELECT count(*)::int AS n FROM trig.users WHERE job IS DISTINCT FROM title`)).toEqual([
+      { n: 0 },
+    ]);
     await life.up(2);
     // The application moves its trigger to the new column in the release of phase 2 (its body names the column).
     await client.query(`CREATE OR REPLACE FUNCTION trig.normalise() RETURNS trigger LANGUAGE plpgsql AS $$
@@ -110,18 +139,27 @@ describe('lifecycles', () => {
     expect(await values(`SELECT title, job FROM trig.users WHERE id = 2`)).toEqual([{ title: 'LEAD', job: 'LEAD' }]);
     // The audit function still reads 'title' (by name, through to_jsonb): after phase 3 it would log NULL for
     // every write. Phase 3 stops and names it; rewritten to the new column, phase 3 goes through.
-    await expect(life.up(3)).rejects.toThrow('phasectl: change user-triggers cannot drop "title": trigger audit_after runs trig.audit() still names it');
-    expect(await values(`SELECT count(*)::int AS n FROM information_schema.columns WHERE table_schema = 'trig' AND table_name = 'users' AND column_name = 'title'`)).toEqual([{ n: 1 }]);
+    await expect(life.up(3)).rejects.toThrow(
+      'phasectl: change user-triggers cannot drop "title": trigger audit_after runs trig.audit() still names it',
+    );
+    expect(
+      await values(
+        `SELECT count(*)::int AS n FROM information_schema.columns WHERE table_schema = 'trig' AND table_name = 'users' AND column_name = 'title'`,
+      ),
+    ).toEqual([{ n: 1 }]);
     await client.query(`CREATE OR REPLACE FUNCTION trig.audit() RETURNS trigger LANGUAGE plpgsql AS $$
       BEGIN INSERT INTO trig.audit VALUES (NEW.id, to_jsonb(NEW) ->> 'job'); RETURN NULL; END $$`);
     await life.up(3);
     await client.query(`UPDATE trig.users SET job = 'boss' WHERE id = 3`);
     expect(await values(`SELECT job FROM trig.users WHERE id = 3`)).toEqual([{ job: 'BOSS' }]);
-    expect(await values(`SELECT title FROM trig.audit WHERE user_id = 3 ORDER BY ctid DESC LIMIT 1`)).toEqual([{ title: 'BOSS' }]);
-    expect(await values(`SELECT tgname FROM pg_trigger WHERE tgrelid = 'trig.users'::regclass AND NOT tgisinternal ORDER BY 1`)).toEqual([
-      { tgname: 'a_normalise' },
-      { tgname: 'audit_after' },
+    expect(await values(`SELECT title FROM trig.audit WHERE user_id = 3 ORDER BY ctid DESC LIMIT 1`)).toEqual([
+      { title: 'BOSS' },
     ]);
+    expect(
+      await values(
+        `SELECT tgname FROM pg_trigger WHERE tgrelid = 'trig.users'::regclass AND NOT tgisinternal ORDER BY 1`,
+      ),
+    ).toEqual([{ tgname: 'a_normalise' }, { tgname: 'audit_after' }]);
   });
 
   test('expression and partial indexes, a CHECK and an outgoing foreign key are rebuilt on the new column', async () => {
@@ -133,26 +171,49 @@ describe('lifecycles', () => {
       CREATE UNIQUE INDEX people_email_lower ON idx.people (lower(email));
       CREATE INDEX people_email_partial ON idx.people (email) WHERE email NOT LIKE '%@example.com';
       INSERT INTO idx.people SELECT g, 'p' || g || '@x.org', (ARRAY['fr', 'de', 'jp'])[1 + g % 3] FROM generate_series(1, 1500) g;`);
-    const email = await plannedRename(db.url, { schema: 'idx', table: 'people', column: 'email' }, 'contact', 'idx-email');
+    const email = await plannedRename(
+      db.url,
+      { schema: 'idx', table: 'people', column: 'email' },
+      'contact',
+      'idx-email',
+    );
     expect(email.column.indexes.map((index) => index.name)).toEqual(['people_email_lower', 'people_email_partial']);
     await fullCycle(email, 'SELECT id, email FROM idx.people ORDER BY 1', {
       after3: async () => {
-        const indexes = await values(`SELECT pg_get_indexdef(indexrelid) AS def, indisvalid AS valid FROM pg_index WHERE indrelid = 'idx.people'::regclass AND NOT indisprimary ORDER BY 1`);
+        const indexes = await values(
+          `SELECT pg_get_indexdef(indexrelid) AS def, indisvalid AS valid FROM pg_index WHERE indrelid = 'idx.people'::regclass AND NOT indisprimary ORDER BY 1`,
+        );
         expect(indexes).toEqual([
-          { def: 'CREATE INDEX people_contact_partial ON idx.people USING btree (contact) WHERE (contact !~~ \'%@example.com\'::text)', valid: true },
+          {
+            def: "CREATE INDEX people_contact_partial ON idx.people USING btree (contact) WHERE (contact !~~ '%@example.com'::text)",
+            valid: true,
+          },
           { def: 'CREATE UNIQUE INDEX people_contact_lower ON idx.people USING btree (lower(contact))', valid: true },
         ]);
-        await expect(client.query(`INSERT INTO idx.people (id, contact, country) VALUES (9999, 'P1@X.ORG', 'fr')`)).rejects.toThrow(/people_contact_lower/);
-        await expect(client.query(`INSERT INTO idx.people (id, contact, country) VALUES (9999, 'no-at-sign', 'fr')`)).rejects.toThrow(/people_contact_check/);
+        await expect(
+          client.query(`INSERT INTO idx.people (id, contact, country) VALUES (9999, 'P1@X.ORG', 'fr')`),
+        ).rejects.toThrow(/people_contact_lower/);
+        await expect(
+          client.query(`INSERT INTO idx.people (id, contact, country) VALUES (9999, 'no-at-sign', 'fr')`),
+        ).rejects.toThrow(/people_contact_check/);
       },
     });
-    const country = await plannedRename(db.url, { schema: 'idx', table: 'people', column: 'country' }, 'country_code', 'idx-country');
+    const country = await plannedRename(
+      db.url,
+      { schema: 'idx', table: 'people', column: 'country' },
+      'country_code',
+      'idx-country',
+    );
     await fullCycle(country, 'SELECT id, country FROM idx.people ORDER BY 1', {
       after3: async () => {
-        expect(await values(`SELECT conname, convalidated FROM pg_constraint WHERE conrelid = 'idx.people'::regclass AND contype = 'f'`)).toEqual([
-          { conname: 'people_country_code_fkey', convalidated: true },
-        ]);
-        await expect(client.query(`INSERT INTO idx.people (id, email, country_code) VALUES (9999, 'a@b', 'xx')`)).rejects.toThrow(/foreign key/);
+        expect(
+          await values(
+            `SELECT conname, convalidated FROM pg_constraint WHERE conrelid = 'idx.people'::regclass AND contype = 'f'`,
+          ),
+        ).toEqual([{ conname: 'people_country_code_fkey', convalidated: true }]);
+        await expect(
+          client.query(`INSERT INTO idx.people (id, email, country_code) VALUES (9999, 'a@b', 'xx')`),
+        ).rejects.toThrow(/foreign key/);
       },
     });
   });
@@ -174,9 +235,12 @@ describe('lifecycles', () => {
       const change = await plannedRename(db.url, { schema: 'types', table: 't', column: from }, to, `types-${from}`);
       await fullCycle(change, `SELECT id, ${from}::text AS v FROM types.t ORDER BY 1`, {
         after3: async () => {
-          const [column] = await values(`SELECT format_type(atttypid, atttypmod) AS type FROM pg_attribute WHERE attrelid = 'types.t'::regclass AND attname = '${to}'`);
+          const [column] = await values(
+            `SELECT format_type(atttypid, atttypmod) AS type FROM pg_attribute WHERE attrelid = 'types.t'::regclass AND attname = '${to}'`,
+          );
           expect(column.type).toBe(type);
-          if (from === 'score') await expect(client.query(`UPDATE types.t SET percentage = 101 WHERE id = 1`)).rejects.toThrow(/percent/);
+          if (from === 'score')
+            await expect(client.query(`UPDATE types.t SET percentage = 101 WHERE id = 1`)).rejects.toThrow(/percent/);
         },
       });
     }
@@ -188,9 +252,17 @@ describe('lifecycles', () => {
       ALTER TABLE rls.docs ENABLE ROW LEVEL SECURITY;
       CREATE POLICY docs_owner ON rls.docs USING (owner_name = current_user);
       INSERT INTO rls.docs SELECT g, 'someone_else', 'body ' || g FROM generate_series(1, 700) g;`);
-    const change = await plannedRename(db.url, { schema: 'rls', table: 'docs', column: 'body' }, 'content', 'rls-owner');
+    const change = await plannedRename(
+      db.url,
+      { schema: 'rls', table: 'docs', column: 'body' },
+      'content',
+      'rls-owner',
+    );
     await fullCycle(change, 'SELECT id, body FROM rls.docs ORDER BY 1', {
-      after3: async () => expect(await values(`SELECT count(*)::int AS n FROM rls.docs WHERE content = 'body ' || id`)).toEqual([{ n: 700 }]),
+      after3: async () =>
+        expect(await values(`SELECT count(*)::int AS n FROM rls.docs WHERE content = 'body ' || id`)).toEqual([
+          { n: 700 },
+        ]),
     });
   });
 });
@@ -201,7 +273,9 @@ describe('refused up front by plan', () => {
       CREATE TABLE part.events (id int, at date NOT NULL, kind text, PRIMARY KEY (id, at)) PARTITION BY RANGE (at);
       CREATE TABLE part.events_2024 PARTITION OF part.events FOR VALUES FROM ('2024-01-01') TO ('2025-01-01');`);
     const error = await refusal('part', 'events', 'kind');
-    expect(error.message).toBe('part.events is a partitioned table; phasectl does not rename columns of partitioned tables yet');
+    expect(error.message).toBe(
+      'part.events is a partitioned table; phasectl does not rename columns of partitioned tables yet',
+    );
     expect(error.hint).toMatch(/partition/);
   });
 
@@ -237,26 +311,44 @@ describe('refused up front by plan', () => {
       INSERT INTO fk.invites SELECT g, 'u' || g FROM generate_series(1, 300) g;`);
     const change = await plannedRename(db.url, { schema: 'fk', table: 'users', column: 'email' }, 'Mail', 'fk');
     expect(change.dependents?.foreignKeys.map((key) => key.name)).toEqual(['invites_email_fkey', 'Logins Email']);
-    await fullCycle(change, 'SELECT u.id, u.email, i.email AS invite FROM fk.users u LEFT JOIN fk.invites i USING (id) ORDER BY 1', {
-      after3: async () => {
-        const keys = (await client.query(`SELECT conname, pg_get_constraintdef(oid) AS def, convalidated FROM pg_constraint
-          WHERE contype = 'f' AND confrelid = 'fk.users'::regclass ORDER BY 1`)).rows;
-        expect(keys).toEqual([
-          { conname: 'Logins Email_Mail', def: 'FOREIGN KEY (email) REFERENCES fk.users("Mail") NOT VALID', convalidated: false },
-          { conname: 'invites_email_fkey_Mail', def: 'FOREIGN KEY (email) REFERENCES fk.users("Mail") ON DELETE CASCADE', convalidated: true },
-        ]);
-        await client.query(`DELETE FROM fk.users WHERE id = 1`);
-        expect((await client.query(`SELECT count(*)::int AS n FROM fk.invites WHERE id = 1`)).rows).toEqual([{ n: 0 }]);
-        await client.query(`INSERT INTO fk.users VALUES (1, 'u1'); INSERT INTO fk.invites VALUES (1, 'u1')`);
+    await fullCycle(
+      change,
+      'SELECT u.id, u.email, i.email AS invite FROM fk.users u LEFT JOIN fk.invites i USING (id) ORDER BY 1',
+      {
+        after3: async () => {
+          const keys = (
+            await client.query(`SELECT conname, pg_get_constraintdef(oid) AS def, convalidated FROM pg_constraint
+          WHERE contype = 'f' AND confrelid = 'fk.users'::regclass ORDER BY 1`)
+          ).rows;
+          expect(keys).toEqual([
+            {
+              conname: 'Logins Email_Mail',
+              def: 'FOREIGN KEY (email) REFERENCES fk.users("Mail") NOT VALID',
+              convalidated: false,
+            },
+            {
+              conname: 'invites_email_fkey_Mail',
+              def: 'FOREIGN KEY (email) REFERENCES fk.users("Mail") ON DELETE CASCADE',
+              convalidated: true,
+            },
+          ]);
+          await client.query(`DELETE FROM fk.users WHERE id = 1`);
+          expect((await client.query(`SELECT count(*)::int AS n FROM fk.invites WHERE id = 1`)).rows).toEqual([
+            { n: 0 },
+          ]);
+          await client.query(`INSERT INTO fk.users VALUES (1, 'u1'); INSERT INTO fk.invites VALUES (1, 'u1')`);
+        },
       },
-    });
+    );
   });
 
   test('a foreign key on a partitioned table pointing at the column is refused with the reason', async () => {
     await client.query(`CREATE SCHEMA fkp; CREATE TABLE fkp.users (id int PRIMARY KEY, email text UNIQUE);
       CREATE TABLE fkp.events (id int, email text CONSTRAINT events_email_fkey REFERENCES fkp.users (email)) PARTITION BY RANGE (id);`);
     const error = await refusal('fkp', 'users', 'email');
-    expect(error.message).toBe('fkp.users.email is referenced by foreign key events_email_fkey on fkp.events, a partitioned table; PostgreSQL cannot add that key NOT VALID, so copying it would lock fkp.events for a full scan');
+    expect(error.message).toBe(
+      'fkp.users.email is referenced by foreign key events_email_fkey on fkp.events, a partitioned table; PostgreSQL cannot add that key NOT VALID, so copying it would lock fkp.events for a full scan',
+    );
     expect(error.hint).toMatch(/drop that foreign key before the change/);
   });
 
@@ -298,7 +390,9 @@ describe('refused up front by plan', () => {
     await client.query(`CREATE SCHEMA pub; CREATE TABLE pub.t (id int PRIMARY KEY, v text, w text);
       CREATE PUBLICATION pub_cols FOR TABLE pub.t (id, v); CREATE PUBLICATION pub_all FOR TABLE pub.t;`);
     const error = await refusal('pub', 't', 'v');
-    expect(error.message).toBe('pub.t.v is in the column list of publication pub_cols; subscribers would never receive the new column');
+    expect(error.message).toBe(
+      'pub.t.v is in the column list of publication pub_cols; subscribers would never receive the new column',
+    );
     // A publication without a column list replicates the new column too: w (not in any list) is fine.
     expect(await planError(db.url, { schema: 'pub', table: 't', column: 'w' }, 'w2')).toBeUndefined();
     await client.query('DROP PUBLICATION pub_cols; DROP PUBLICATION pub_all');

@@ -36,9 +36,17 @@ describe('search_path hijacking', () => {
     await admin.query(`
       CREATE TABLE public.users (id int PRIMARY KEY, job_title text);
       INSERT INTO public.users SELECT g, 'title ' || g FROM generate_series(1, 400) g;`);
-    const change = await plannedRename(db.url, { schema: 'public', table: 'users', column: 'job_title' }, 'favourite_color', 'hijack');
+    const change = await plannedRename(
+      db.url,
+      { schema: 'public', table: 'users', column: 'job_title' },
+      'favourite_color',
+      'hijack',
+    );
     const phase1 = phaseSteps(change, 1).up;
-    await applySteps(admin, phase1.filter((step) => step.name === 'expand'));
+    await applySteps(
+      admin,
+      phase1.filter((step) => step.name === 'expand'),
+    );
 
     // The trap: a look-alike current_setting that claims every session is the backfill (the sync would then do
     // nothing), and an = on text that says every pair is equal (IS DISTINCT FROM would then never copy).
@@ -56,13 +64,19 @@ describe('search_path hijacking', () => {
     cleanups.push(() => app.end());
     await app.query('SET search_path = public, pg_catalog');
     // The trap is live for plain SQL in this session...
-    expect((await app.query(`SELECT 'a'::text = 'b'::text AS equal, current_setting('phasectl.backfill', true) AS flag`)).rows).toEqual([{ equal: true, flag: 'on' }]);
+    expect(
+      (await app.query(`SELECT 'a'::text = 'b'::text AS equal, current_setting('phasectl.backfill', true) AS flag`))
+        .rows,
+    ).toEqual([{ equal: true, flag: 'on' }]);
     await admin.query('TRUNCATE public.hijack_calls');
 
     // ...but not for the sync function, which pins search_path = pg_catalog, pg_temp.
     await app.query(`UPDATE public.users SET job_title = 'changed by old code' WHERE id = 1`);
     await app.query(`INSERT INTO public.users (id, favourite_color) VALUES (1001, 'inserted by new code')`);
-    expect((await admin.query(`SELECT id, job_title, favourite_color FROM public.users WHERE id IN (1, 1001) ORDER BY id`)).rows).toEqual([
+    expect(
+      (await admin.query(`SELECT id, job_title, favourite_color FROM public.users WHERE id IN (1, 1001) ORDER BY id`))
+        .rows,
+    ).toEqual([
       { id: 1, job_title: 'changed by old code', favourite_color: 'changed by old code' },
       { id: 1001, job_title: 'inserted by new code', favourite_color: 'inserted by new code' },
     ]);
@@ -71,7 +85,13 @@ describe('search_path hijacking', () => {
     // The batched backfill, run from the hijacked session, runs its own queries with search_path = pg_catalog, pg_temp.
     const plan = phase1.find((step) => step.action === 'backfill')!.backfill!;
     await runBackfill(app, plan);
-    expect((await admin.query(`SELECT count(*)::int AS n FROM public.users WHERE favourite_color IS DISTINCT FROM job_title`)).rows).toEqual([{ n: 0 }]);
+    expect(
+      (
+        await admin.query(
+          `SELECT count(*)::int AS n FROM public.users WHERE favourite_color IS DISTINCT FROM job_title`,
+        )
+      ).rows,
+    ).toEqual([{ n: 0 }]);
     expect((await admin.query('SELECT what FROM public.hijack_calls')).rows).toEqual([]);
     expect((await app.query('SHOW search_path')).rows).toEqual([{ search_path: 'public, pg_catalog' }]);
   });
@@ -86,31 +106,50 @@ describe('templates quote every name', () => {
     changeId: 'validated against [a-z0-9][a-z0-9-]* (schema and rename.ts)',
     version: "'01' or '02', set by rename.ts",
     authority: "'old' or 'new', set by rename.ts",
-    n: 'a number', index: 'a number', batchSize: 'a number', '@root.batchSize': 'a number', 'record.phase': 'a number',
+    n: 'a number',
+    index: 'a number',
+    batchSize: 'a number',
+    '@root.batchSize': 'a number',
+    'record.phase': 'a number',
     type: 'key column type: SQL text read from format_type by plan',
-    newType: 'column type: SQL text from format_type (+ quoted collation)', oldType: 'same',
+    newType: 'column type: SQL text from format_type (+ quoted collation)',
+    oldType: 'same',
     keyColumns: 'built by rename.ts from quoteIdent',
     source: 'SQL expression built from quoteIdent and the reviewed up/down expression',
     sourceLine: 'the same on one line, inside a comment',
-    newFromOld: 'same as source', oldFromNew: 'same as source',
+    newFromOld: 'same as source',
+    oldFromNew: 'same as source',
     definition: 'pg_get_constraintdef text rewritten with quoteIdent',
     on: 'pg_get_indexdef text rewritten with quoteIdent',
-    defaultSql: 'pg_get_expr text', oldDefaultSql: 'pg_get_expr text',
-    syncFunction: 'rendered by the sync-function template', trigger: 'rendered by the trigger template',
+    defaultSql: 'pg_get_expr text',
+    oldDefaultSql: 'pg_get_expr text',
+    syncFunction: 'rendered by the sync-function template',
+    trigger: 'rendered by the trigger template',
     comment: 'one line, names checked for control characters by rename.ts, inside a -- comment',
     unique: 'boolean used by #if only',
     guardCondition: 'built by column-mention.ts: `p.prosrc ~* <pattern>` with the pattern passed through quoteLiteral',
     // The move kind (src/operations/move.ts).
-    description: 'one line built by move.ts from column names that refuseControlCharacters checked, inside a -- comment',
-    batchStatement: 'built by move.ts from quoteIdent/qualify', countStatement: 'same',
-    sourceFunction: 'rendered by the move sync-function template', targetFunction: 'same',
-    sourceTrigger: 'rendered by the move trigger template', targetTrigger: 'same',
+    description:
+      'one line built by move.ts from column names that refuseControlCharacters checked, inside a -- comment',
+    batchStatement: 'built by move.ts from quoteIdent/qualify',
+    countStatement: 'same',
+    sourceFunction: 'rendered by the move sync-function template',
+    targetFunction: 'same',
+    sourceTrigger: 'rendered by the move trigger template',
+    targetTrigger: 'same',
     // Identity comparisons (src/operations/identity.ts) over quoteIdent'ed columns and the reviewed up/down expressions.
     differs: 'built by rename.ts with identity.ts from quoteIdent and the reviewed up expression',
-    toUnchanged: 'same', fromChanged: 'same', fromUnchanged: 'same', toDiffersFromOld: 'same',
-    newDiffers: 'same', eitherChanged: 'same',
-    nothingWritten: 'built by move.ts with identity.ts from quoteIdent', somethingWritten: 'same', columnWritten: 'same',
-    differsFromPartner: 'same', '@root.partnerDiffers': 'same',
+    toUnchanged: 'same',
+    fromChanged: 'same',
+    fromUnchanged: 'same',
+    toDiffersFromOld: 'same',
+    newDiffers: 'same',
+    eitherChanged: 'same',
+    nothingWritten: 'built by move.ts with identity.ts from quoteIdent',
+    somethingWritten: 'same',
+    columnWritten: 'same',
+    differsFromPartner: 'same',
+    '@root.partnerDiffers': 'same',
     keyOperatorPath: 'built by key-operators.ts; key types passed through quoteLiteral',
     // Dependents (src/dependents/functions.ts).
     userFunctions: 'fixed SQL text built by functions.ts from constants only',
@@ -121,7 +160,8 @@ describe('templates quote every name', () => {
     expression: 'pg_get_expr text of a generated column, rewritten with the parser (quoteIdent for the new column)',
     viewFingerprintSql: 'a constant of src/dependents/view-fingerprint.ts',
   };
-  const helpers = /^(ident|idents|qualify|literal|#dollarQuote|\/dollarQuote|#if|\/if|#unless|\/unless|#each|\/each|else|>|!)(\s|$)/;
+  const helpers =
+    /^(ident|idents|qualify|literal|#dollarQuote|\/dollarQuote|#if|\/if|#unless|\/unless|#each|\/each|else|>|!)(\s|$)/;
 
   /** The folders reviewed here: every change kind and the shared partials. */
   const reviewedFolders = ['rename', 'shared', 'move'];
@@ -143,8 +183,15 @@ describe('templates quote every name', () => {
       text.split('\n').forEach((line, index) => {
         for (const match of line.matchAll(/\{\{~?\s*([^}]*?)\s*~?\}\}/g)) {
           const expression = match[1]!;
-          if (helpers.test(expression) || expression === '@first' || expression.startsWith('#unless @first') || expression === 'else') continue;
-          if (!(expression in reviewedRaw)) unreviewed.push(`${relative(defaultTemplatesDir, file)}:${index + 1}: {{${expression}}}`);
+          if (
+            helpers.test(expression) ||
+            expression === '@first' ||
+            expression.startsWith('#unless @first') ||
+            expression === 'else'
+          )
+            continue;
+          if (!(expression in reviewedRaw))
+            unreviewed.push(`${relative(defaultTemplatesDir, file)}:${index + 1}: {{${expression}}}`);
         }
         // Triple-stash and raw blocks would bypass noEscape's reviewed path entirely.
         if (line.includes('{{{')) unreviewed.push(`${relative(defaultTemplatesDir, file)}:${index + 1}: triple-stash`);
@@ -155,13 +202,29 @@ describe('templates quote every name', () => {
 
   test('names inside a --comment are never a raw variable that could hold a line break', () => {
     for (const file of templateFiles(defaultTemplatesDir)) {
-      readFileSync(file, 'utf8').split('\n').forEach((line) => {
-        const comment = line.indexOf('--');
-        if (comment < 0) return;
-        for (const match of line.slice(comment).matchAll(/\{\{\s*([a-zA-Z.@]+)\s*\}\}/g)) {
-          expect(['changeId', 'version', 'authority', 'comment', 'description', 'batchSize', 'sourceLine', 'record.phase', 'n', '@root.batchSize'], line).toContain(match[1]);
-        }
-      });
+      readFileSync(file, 'utf8')
+        .split('\n')
+        .forEach((line) => {
+          const comment = line.indexOf('--');
+          if (comment < 0) return;
+          for (const match of line.slice(comment).matchAll(/\{\{\s*([a-zA-Z.@]+)\s*\}\}/g)) {
+            expect(
+              [
+                'changeId',
+                'version',
+                'authority',
+                'comment',
+                'description',
+                'batchSize',
+                'sourceLine',
+                'record.phase',
+                'n',
+                '@root.batchSize',
+              ],
+              line,
+            ).toContain(match[1]);
+          }
+        });
     }
   });
 });
@@ -196,7 +259,15 @@ describe('passwords never printed', () => {
     // A URL whose password the server accepts is not printed either, even when the run fails later (unknown change).
     const good = new URL(other.url);
     if (good.password) {
-      const result = await phasectl(['verify', 'no-such-change', '--project', project.dir, '--database-url', good.toString(), '--debug']);
+      const result = await phasectl([
+        'verify',
+        'no-such-change',
+        '--project',
+        project.dir,
+        '--database-url',
+        good.toString(),
+        '--debug',
+      ]);
       expect(result.output).not.toContain(`:${good.password}@`);
     }
   }, 60_000);

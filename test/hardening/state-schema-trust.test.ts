@@ -22,7 +22,10 @@ import { createOwnerRole } from '../support/hardening-roles.js';
  */
 
 /** The built CLI (test/support/cli.ts), stdout and stderr together. */
-async function phasectl(args: string[], options: { url: string; cwd?: string }): Promise<{ code: number | null; output: string }> {
+async function phasectl(
+  args: string[],
+  options: { url: string; cwd?: string },
+): Promise<{ code: number | null; output: string }> {
   const result = await runBuiltCli(args, { cwd: options.cwd ?? process.cwd(), env: { DATABASE_URL: options.url } });
   return { code: result.code, output: result.stdout + result.stderr };
 }
@@ -77,14 +80,18 @@ async function plantStateSchema(extra: string): Promise<void> {
 }
 
 async function evilIsSuperuser(): Promise<boolean> {
-  return (await admin.query<{ s: boolean }>('SELECT rolsuper AS s FROM pg_roles WHERE rolname = $1', [evil.name])).rows[0]!.s;
+  return (await admin.query<{ s: boolean }>('SELECT rolsuper AS s FROM pg_roles WHERE rolname = $1', [evil.name]))
+    .rows[0]!.s;
 }
 async function evilCalls(): Promise<unknown[]> {
   return (await admin.query('SELECT who, what FROM evil.calls')).rows;
 }
 
 const triggers = ['migrations', 'changes', 'backfills', 'verifications', 'history']
-  .map((table) => `CREATE TRIGGER zz_evil BEFORE INSERT OR UPDATE OR DELETE ON phasectl.${table} FOR EACH ROW EXECUTE FUNCTION evil.on_write();`)
+  .map(
+    (table) =>
+      `CREATE TRIGGER zz_evil BEFORE INSERT OR UPDATE OR DELETE ON phasectl.${table} FOR EACH ROW EXECUTE FUNCTION evil.on_write();`,
+  )
   .join('\n');
 
 // Each test runs the CLI several times (a fresh node + tsx each time): slow on a busy machine.
@@ -105,7 +112,13 @@ describe('a state schema planted by another role', { timeout: 300_000 }, () => {
     expect(await evilIsSuperuser()).toBe(false);
     expect(await evilCalls()).toEqual([]);
     // Nothing was applied: no new column, nothing recorded.
-    expect((await admin.query(`SELECT count(*)::int AS n FROM pg_attribute WHERE attrelid = 'public.users'::regclass AND attname = 'favourite_color'`)).rows).toEqual([{ n: 0 }]);
+    expect(
+      (
+        await admin.query(
+          `SELECT count(*)::int AS n FROM pg_attribute WHERE attrelid = 'public.users'::regclass AND attname = 'favourite_color'`,
+        )
+      ).rows,
+    ).toEqual([{ n: 0 }]);
     expect((await admin.query('SELECT count(*)::int AS n FROM phasectl.migrations')).rows).toEqual([{ n: 0 }]);
   });
 
@@ -114,7 +127,12 @@ describe('a state schema planted by another role', { timeout: 300_000 }, () => {
       ALTER TABLE phasectl.migrations ENABLE ROW LEVEL SECURITY;
       CREATE POLICY evil ON phasectl.migrations USING (evil.escalate('policy'));`);
     await admin.query(`ALTER TABLE public.users OWNER TO ${quoteIdent(owner.name)}`);
-    for (const args of [['status'], ['backfill', 'users-job-title'], ['verify', 'users-job-title'], ['migrate', '--dry-run']]) {
+    for (const args of [
+      ['status'],
+      ['backfill', 'users-job-title'],
+      ['verify', 'users-job-title'],
+      ['migrate', '--dry-run'],
+    ]) {
       const result = await phasectl([...args, '--project', dir], { url: owner.url });
       expect(result.code, `${args.join(' ')}: ${result.output}`).toBe(3);
       expect(result.output).toContain(`owned by role ${evil.name}`);
@@ -125,7 +143,9 @@ describe('a state schema planted by another role', { timeout: 300_000 }, () => {
   });
 
   test('a rule on phasectl.migrations: refused, the rule never ran', async () => {
-    await plantStateSchema(`CREATE RULE evil AS ON INSERT TO phasectl.migrations DO ALSO SELECT evil.escalate('rule');`);
+    await plantStateSchema(
+      `CREATE RULE evil AS ON INSERT TO phasectl.migrations DO ALSO SELECT evil.escalate('rule');`,
+    );
     const result = await phasectl(['migrate', '--project', dir], { url: db.url });
     expect(result.code, result.output).toBe(3);
     expect(result.output).toContain('rule evil on phasectl.migrations');
@@ -158,19 +178,36 @@ describe('a state schema planted by another role', { timeout: 300_000 }, () => {
 
   test('the generated expand file, applied by another runner, raises before the planted trigger runs', async () => {
     await plantStateSchema(triggers);
-    await admin.query(`CREATE TABLE public.notes (id int PRIMARY KEY, body text); INSERT INTO public.notes VALUES (1, 'a')`);
-    const change = await plannedRename(db.url, { schema: 'public', table: 'notes', column: 'body' }, 'content', 'notes-body');
+    await admin.query(
+      `CREATE TABLE public.notes (id int PRIMARY KEY, body text); INSERT INTO public.notes VALUES (1, 'a')`,
+    );
+    const change = await plannedRename(
+      db.url,
+      { schema: 'public', table: 'notes', column: 'body' },
+      'content',
+      'notes-body',
+    );
     const expand = phaseSteps(change, 1).up.filter((step) => step.name === 'expand');
-    await expect(applySteps(admin, expand)).rejects.toThrow(new RegExp(`refusing schema phasectl.*schema phasectl is owned by role ${evil.name}`));
+    await expect(applySteps(admin, expand)).rejects.toThrow(
+      new RegExp(`refusing schema phasectl.*schema phasectl is owned by role ${evil.name}`),
+    );
     expect(await evilIsSuperuser()).toBe(false);
     expect(await evilCalls()).toEqual([]);
-    expect((await admin.query(`SELECT count(*)::int AS n FROM pg_attribute WHERE attrelid = 'public.notes'::regclass AND attname = 'content'`)).rows).toEqual([{ n: 0 }]);
+    expect(
+      (
+        await admin.query(
+          `SELECT count(*)::int AS n FROM pg_attribute WHERE attrelid = 'public.notes'::regclass AND attname = 'content'`,
+        )
+      ).rows,
+    ).toEqual([{ n: 0 }]);
   });
 
   test('a legitimate state schema still works: created by an administrator for the migration role, or by phasectl itself', async () => {
     await admin.query('DROP SCHEMA IF EXISTS phasectl CASCADE; DROP TABLE IF EXISTS public.notes');
     // As docs/privileges.md suggests: an administrator creates the schema for the migration role.
-    await admin.query(`CREATE SCHEMA phasectl AUTHORIZATION ${quoteIdent(owner.name)}; ALTER TABLE public.users OWNER TO ${quoteIdent(owner.name)}`);
+    await admin.query(
+      `CREATE SCHEMA phasectl AUTHORIZATION ${quoteIdent(owner.name)}; ALTER TABLE public.users OWNER TO ${quoteIdent(owner.name)}`,
+    );
     const result = await phasectl(['migrate', '--project', dir], { url: owner.url });
     expect(result.code, result.output).toBe(0);
     const status = await phasectl(['status', '--project', dir], { url: owner.url });
@@ -188,7 +225,7 @@ describe('a state schema planted by another role', { timeout: 300_000 }, () => {
 });
 
 describe('look-alike operators and functions planted in public', { timeout: 300_000 }, () => {
-  test('every pooled connection runs with search_path = pg_catalog, pg_temp, over the role\'s setting and the URL\'s options', async () => {
+  test("every pooled connection runs with search_path = pg_catalog, pg_temp, over the role's setting and the URL's options", async () => {
     await admin.query(`ALTER ROLE ${quoteIdent(owner.name)} SET search_path = public, pg_catalog`);
     try {
       const url = new URL(owner.url);
@@ -196,11 +233,19 @@ describe('look-alike operators and functions planted in public', { timeout: 300_
       const connection = await connect(url.toString(), { max: 3 });
       try {
         const clients = await Promise.all([1, 2, 3].map(() => connection.pool.connect()));
-        const settings = await Promise.all(clients.map(async (client) => (await client.query(`SELECT current_setting('search_path') AS path`)).rows[0]));
+        const settings = await Promise.all(
+          clients.map(async (client) => (await client.query(`SELECT current_setting('search_path') AS path`)).rows[0]),
+        );
         for (const client of clients) client.release();
-        expect(settings).toEqual([{ path: 'pg_catalog,pg_temp' }, { path: 'pg_catalog,pg_temp' }, { path: 'pg_catalog,pg_temp' }]);
+        expect(settings).toEqual([
+          { path: 'pg_catalog,pg_temp' },
+          { path: 'pg_catalog,pg_temp' },
+          { path: 'pg_catalog,pg_temp' },
+        ]);
         // The URL's other options still apply.
-        expect((await connection.pool.query(`SELECT current_setting('work_mem') AS mem`)).rows).toEqual([{ mem: '7MB' }]);
+        expect((await connection.pool.query(`SELECT current_setting('work_mem') AS mem`)).rows).toEqual([
+          { mem: '7MB' },
+        ]);
       } finally {
         await connection.close();
       }
@@ -226,12 +271,22 @@ describe('look-alike operators and functions planted in public', { timeout: 300_
       CREATE FUNCTION public.unnest(a int2[]) RETURNS SETOF int2 LANGUAGE plpgsql AS $$
         BEGIN INSERT INTO evil.calls VALUES (current_user, 'unnest'); RETURN QUERY SELECT pg_catalog.unnest(a); END $$;`);
     // The trap is live for an ordinary session.
-    expect((await admin.query(`SELECT 'ok'::public.mood = 'ok'::public.mood AS eq, (SELECT count(*)::int FROM unnest('{1,2}'::int2[])) AS n`)).rows).toEqual([{ eq: true, n: 2 }]);
+    expect(
+      (
+        await admin.query(
+          `SELECT 'ok'::public.mood = 'ok'::public.mood AS eq, (SELECT count(*)::int FROM unnest('{1,2}'::int2[])) AS n`,
+        )
+      ).rows,
+    ).toEqual([{ eq: true, n: 2 }]);
     await admin.query('TRUNCATE evil.calls');
 
     const dir = await mkdtemp(join(tmpdir(), 'phasectl-planted-'));
     cleanups.push(() => rm(dir, { recursive: true, force: true }));
-    for (const args of [['init'], ['plan', 'rename', 'people.feeling', 'mood_now', '--id', 'people-feeling'], ['advance', '--release', '1.0.0']]) {
+    for (const args of [
+      ['init'],
+      ['plan', 'rename', 'people.feeling', 'mood_now', '--id', 'people-feeling'],
+      ['advance', '--release', '1.0.0'],
+    ]) {
       const result = await phasectl(args, { url: db.url, cwd: dir });
       expect(result.code, `${args.join(' ')}: ${result.output}`).toBe(0);
     }
@@ -242,8 +297,16 @@ describe('look-alike operators and functions planted in public', { timeout: 300_
     }
     expect(await evilCalls()).toEqual([]);
     // Application writes (an ordinary search_path) go through the sync trigger: its WHEN clause was bound to the built-in =.
-    await admin.query(`UPDATE public.people SET feeling = 'happy' WHERE id = 1; UPDATE public.people SET mood_now = 'sad' WHERE id = 2`);
+    await admin.query(
+      `UPDATE public.people SET feeling = 'happy' WHERE id = 1; UPDATE public.people SET mood_now = 'sad' WHERE id = 2`,
+    );
     expect(await evilCalls()).toEqual([]);
-    expect((await admin.query(`SELECT count(*)::int AS n FROM public.people WHERE feeling::text IS DISTINCT FROM mood_now::text`)).rows).toEqual([{ n: 0 }]);
+    expect(
+      (
+        await admin.query(
+          `SELECT count(*)::int AS n FROM public.people WHERE feeling::text IS DISTINCT FROM mood_now::text`,
+        )
+      ).rows,
+    ).toEqual([{ n: 0 }]);
   });
 });

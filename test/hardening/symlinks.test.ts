@@ -22,8 +22,15 @@ beforeEach(async () => {
   await mkdir(project);
   await mkdir(outside);
   await writeFile(join(outside, '.bashrc'), victimText);
-  await writeFile(join(project, 'phases.yaml'), initialPhasesText().replace('version: 1\n', 'version: 1\nmigrations:\n  format: kysely\n'));
-  const planned = await runCli(['plan', 'rename', 'users.job_title', 'favourite_color', '--type', 'text', '--key', 'id:bigint'], { DATABASE_URL: '' }, project);
+  await writeFile(
+    join(project, 'phases.yaml'),
+    initialPhasesText().replace('version: 1\n', 'version: 1\nmigrations:\n  format: kysely\n'),
+  );
+  const planned = await runCli(
+    ['plan', 'rename', 'users.job_title', 'favourite_color', '--type', 'text', '--key', 'id:bigint'],
+    { DATABASE_URL: '' },
+    project,
+  );
   expect(planned.code, planned.stderr).toBe(0);
 });
 afterEach(async () => {
@@ -77,7 +84,10 @@ test('phases.yaml as a link: plan and advance refuse instead of replacing or fol
   await writeFile(join(outside, '.bashrc'), real);
   await rm(join(project, 'phases.yaml'));
   await symlink(join(outside, '.bashrc'), join(project, 'phases.yaml'));
-  for (const args of [['advance', '--release', '1.4.0'], ['plan', 'rename', 'users.email', 'mail', '--type', 'text', '--key', 'id:bigint']]) {
+  for (const args of [
+    ['advance', '--release', '1.4.0'],
+    ['plan', 'rename', 'users.email', 'mail', '--type', 'text', '--key', 'id:bigint'],
+  ]) {
     const result = await runCli(args, { DATABASE_URL: '' }, project);
     expect(result.code, `${args.join(' ')}: ${result.stderr}`).toBe(2);
     expect(result.stderr).toContain('phases.yaml is a symbolic link');

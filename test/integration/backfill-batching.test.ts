@@ -29,7 +29,10 @@ async function recordCommitMode(table: string): Promise<void> {
 }
 
 async function commitModes(table: string): Promise<string[]> {
-  const { rows } = await session.query<{ mode: string }>('SELECT DISTINCT mode FROM public.commit_modes WHERE tbl = $1 ORDER BY mode', [table]);
+  const { rows } = await session.query<{ mode: string }>(
+    'SELECT DISTINCT mode FROM public.commit_modes WHERE tbl = $1 ORDER BY mode',
+    [table],
+  );
   return rows.map((row) => row.mode);
 }
 
@@ -48,11 +51,17 @@ test('batches commit asynchronously by default, durably on request; the session 
   expect(fast.batches).toBeGreaterThan(1);
   expect(await commitModes('async_batches')).toEqual(['off']);
   expect(await commitModes('durable_batches')).toEqual([before]);
-  expect((await session.query<{ synchronous_commit: string }>('SHOW synchronous_commit')).rows[0]!.synchronous_commit).toBe(before);
+  expect(
+    (await session.query<{ synchronous_commit: string }>('SHOW synchronous_commit')).rows[0]!.synchronous_commit,
+  ).toBe(before);
   expect(await differingRows(session, 'async_batches')).toBe(0);
   expect(await differingRows(session, 'durable_batches')).toBe(0);
   expect(durable.rowsDone).toBe(3_000);
-  const state = (await session.query(`SELECT rows_done::int AS rows_done, last_key FROM phasectl.backfills WHERE change_id = $1`, [asyncPlan.changeId])).rows[0];
+  const state = (
+    await session.query(`SELECT rows_done::int AS rows_done, last_key FROM phasectl.backfills WHERE change_id = $1`, [
+      asyncPlan.changeId,
+    ])
+  ).rows[0];
   expect(state).toEqual({ rows_done: 3_000, last_key: ['3000'] });
 });
 
@@ -83,12 +92,20 @@ test('verify over a sparse integer key (negative keys, gaps, keys beyond 2^53) c
   `);
   const plan = renamePlan('sparse');
   const events: RunnerEvent[] = [];
-  const result = await runVerify(session, plan, { batchSize: 100, targetBatchMs: 10_000, log: (event) => events.push(event) });
+  const result = await runVerify(session, plan, {
+    batchSize: 100,
+    targetBatchMs: 10_000,
+    log: (event) => events.push(event),
+  });
   expect(result.differing).toBe(10);
   expect(await differingRows(session, 'sparse')).toBe(10);
   // Gaps are skipped by the first-key probe: batches stay near rows / size, not key span / size.
   expect(result.batches).toBeLessThan(60);
-  const recorded = (await session.query(`SELECT differing::int AS differing FROM phasectl.verifications WHERE change_id = $1`, [plan.changeId])).rows[0];
+  const recorded = (
+    await session.query(`SELECT differing::int AS differing FROM phasectl.verifications WHERE change_id = $1`, [
+      plan.changeId,
+    ])
+  ).rows[0];
   expect(recorded).toEqual({ differing: 10 });
 });
 
@@ -120,7 +137,12 @@ test('verify: a span that turns out dense runs past the count timeout and is ret
     ' AND (t.id <= 2000000 OR pg_catalog.pg_sleep(0.002) IS NOT NULL) AND t.favourite_color IS DISTINCT FROM',
   );
   const events: RunnerEvent[] = [];
-  const result = await runVerify(session, plan, { batchSize: 100, targetBatchMs: 5_000, countTimeoutMs: 400, log: (event) => events.push(event) });
+  const result = await runVerify(session, plan, {
+    batchSize: 100,
+    targetBatchMs: 5_000,
+    countTimeoutMs: 400,
+    log: (event) => events.push(event),
+  });
   expect(result.differing).toBe(301);
   expect(events.filter((event) => event.type === 'retry').length).toBeGreaterThan(0);
 });

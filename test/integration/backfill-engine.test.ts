@@ -34,7 +34,12 @@ test('20k rows: rewrites only the rows that differ, records progress, then verif
   expect(result.rowsUpdated).toBe(15_000);
   expect(await backfillWrites(session)).toBe(15_000);
   expect(await differingRows(session, 'users')).toBe(0);
-  const state = (await session.query(`SELECT upper_key, last_key, rows_done::int, finished_at IS NOT NULL AS finished FROM phasectl.backfills WHERE change_id = $1`, [plan.changeId])).rows[0];
+  const state = (
+    await session.query(
+      `SELECT upper_key, last_key, rows_done::int, finished_at IS NOT NULL AS finished FROM phasectl.backfills WHERE change_id = $1`,
+      [plan.changeId],
+    )
+  ).rows[0];
   expect(state).toEqual({ upper_key: ['20000'], last_key: ['20000'], rows_done: 15_000, finished: true });
   expect(events.filter((e) => e.type === 'backfill-progress').length).toBeGreaterThan(1);
   expect(await runVerify(session, plan)).toMatchObject({ differing: 0 });
@@ -43,14 +48,19 @@ test('20k rows: rewrites only the rows that differ, records progress, then verif
 });
 
 test('a composite key is walked by row comparison, every row once', async () => {
-  const { plan } = await createGeneratedRename(session, db.url, { table: 'tenant_users', rows: 3_000, composite: true });
+  const { plan } = await createGeneratedRename(session, db.url, {
+    table: 'tenant_users',
+    rows: 3_000,
+    composite: true,
+  });
   await resetCounter();
   const result = await runBackfill(session, plan, { batchSize: 100, targetBatchMs: 1 });
   expect(result.rowsUpdated).toBe(3_000);
   expect(await backfillWrites(session)).toBe(3_000);
   expect(result.batches).toBeGreaterThanOrEqual(30);
   expect(await differingRows(session, 'tenant_users')).toBe(0);
-  const state = (await session.query(`SELECT upper_key FROM phasectl.backfills WHERE change_id = $1`, [plan.changeId])).rows[0];
+  const state = (await session.query(`SELECT upper_key FROM phasectl.backfills WHERE change_id = $1`, [plan.changeId]))
+    .rows[0];
   expect(state?.upper_key).toEqual(['6', '2995']); // highest (g % 7, g) for g ≤ 3000
 });
 
@@ -67,10 +77,16 @@ test('concurrent inserts and updates during the backfill (generated sync trigger
       await writer.query(`UPDATE public.busy SET job_title = $2 WHERE id = $1`, [id, `changed ${writes}`]);
       await writer.query(`INSERT INTO public.busy (id, job_title) VALUES ($1, $2)`, [next, `new ${next}`]);
       // New code inserting both columns with different values: the product's rule keeps the new column's value.
-      await writer.query(`INSERT INTO public.busy (id, job_title, favourite_color) VALUES ($1, 'old default', $2)`, [next + 500_000, `both ${next}`]);
+      await writer.query(`INSERT INTO public.busy (id, job_title, favourite_color) VALUES ($1, 'old default', $2)`, [
+        next + 500_000,
+        `both ${next}`,
+      ]);
       next += 1;
       const other = 1 + Math.floor(Math.random() * 8000);
-      await writer.query(`UPDATE public.busy SET favourite_color = $2 WHERE id = $1`, [other, `from new code ${writes}`]);
+      await writer.query(`UPDATE public.busy SET favourite_color = $2 WHERE id = $1`, [
+        other,
+        `from new code ${writes}`,
+      ]);
       writes += 4;
     }
   })();
@@ -84,7 +100,9 @@ test('concurrent inserts and updates during the backfill (generated sync trigger
   }
   expect(writes).toBeGreaterThan(30);
   expect(await differingRows(session, 'busy')).toBe(0);
-  const both = await session.query(`SELECT count(*)::int AS n, count(*) FILTER (WHERE favourite_color = 'both ' || (id - 500000) AND job_title = favourite_color)::int AS kept FROM public.busy WHERE id >= 600000`);
+  const both = await session.query(
+    `SELECT count(*)::int AS n, count(*) FILTER (WHERE favourite_color = 'both ' || (id - 500000) AND job_title = favourite_color)::int AS kept FROM public.busy WHERE id >= 600000`,
+  );
   expect(both.rows[0].n).toBeGreaterThan(5);
   expect(both.rows[0].kept).toBe(both.rows[0].n);
   expect(await runVerify(session, plan, { batchSize: 500 })).toMatchObject({ differing: 0 });
@@ -93,21 +111,34 @@ test('concurrent inserts and updates during the backfill (generated sync trigger
 test('SIGKILL part-way, then resume from the stored key: rows behind it are not walked again, no row is written twice', async () => {
   const { plan } = await createGeneratedRename(session, db.url, { table: 'killed', rows: 20_000 });
   await resetCounter();
-  const child = spawn(process.execPath, ['--import', 'tsx', 'test/support/fixtures-backfill-child.ts', db.url, JSON.stringify(plan)], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', 'test/support/fixtures-backfill-child.ts', db.url, JSON.stringify(plan)],
+    { stdio: ['ignore', 'ignore', 'pipe'] },
+  );
   let stderr = '';
   child.stderr.on('data', (chunk) => (stderr += String(chunk)));
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
   let done = 0;
   for (let i = 0; i < 600 && done < 3000; i++) {
     await new Promise((resolve) => setTimeout(resolve, 50));
-    const row = (await session.query(`SELECT rows_done::int AS n FROM phasectl.backfills WHERE change_id = $1`, [plan.changeId]).catch(() => ({ rows: [] }))).rows[0];
+    const row = (
+      await session
+        .query(`SELECT rows_done::int AS n FROM phasectl.backfills WHERE change_id = $1`, [plan.changeId])
+        .catch(() => ({ rows: [] }))
+    ).rows[0];
     done = row?.n ?? 0;
   }
   child.kill('SIGKILL');
   await exited;
   expect(stderr).toBe('');
   await killedBackendsGone(session);
-  const saved = (await session.query(`SELECT rows_done::int AS n, (last_key->>0)::int AS last, finished_at FROM phasectl.backfills WHERE change_id = $1`, [plan.changeId])).rows[0];
+  const saved = (
+    await session.query(
+      `SELECT rows_done::int AS n, (last_key->>0)::int AS last, finished_at FROM phasectl.backfills WHERE change_id = $1`,
+      [plan.changeId],
+    )
+  ).rows[0];
   expect(saved.n).toBeGreaterThanOrEqual(3000);
   expect(saved.n).toBeLessThan(20_000);
   // Every row up to the stored key was rewritten once by a committed batch (the killed batch rolled back whole).
@@ -120,7 +151,13 @@ test('SIGKILL part-way, then resume from the stored key: rows behind it are not 
   const resumed = await runBackfill(session, plan, { log: (e) => events.push(e) });
   expect(events.find((e) => e.type === 'backfill-start')).toMatchObject({ resumedFrom: [String(saved.last)] });
   expect(resumed).toMatchObject({ rowsUpdated: 20_000 - saved.n, rowsDone: 20_000 });
-  expect((await session.query(`SELECT id::int FROM public.killed WHERE favourite_color IS DISTINCT FROM job_title ORDER BY id`)).rows.map((row) => row.id)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+  expect(
+    (
+      await session.query(
+        `SELECT id::int FROM public.killed WHERE favourite_color IS DISTINCT FROM job_title ORDER BY id`,
+      )
+    ).rows.map((row) => row.id),
+  ).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
   expect(await backfillWrites(session)).toBe(20_000);
 });
 
@@ -135,7 +172,10 @@ test('verify counts a difference planted behind the trigger, and records it', as
     await other.end();
   }
   expect(await runVerify(session, plan, { batchSize: 300 })).toMatchObject({ differing: 2 });
-  expect((await session.query(`SELECT differing::int FROM phasectl.verifications WHERE change_id = $1`, [plan.changeId])).rows).toEqual([{ differing: 2 }]);
+  expect(
+    (await session.query(`SELECT differing::int FROM phasectl.verifications WHERE change_id = $1`, [plan.changeId]))
+      .rows,
+  ).toEqual([{ differing: 2 }]);
 });
 
 test('a row the expression cannot convert: the batch rolls back and the error names the key and the value', async () => {
@@ -154,7 +194,9 @@ test('a row the expression cannot convert: the batch rolls back and the error na
   expect((error as Error).message).toContain('"amount": "twelve"');
   expect((error as RuntimeFailure).hint).toMatch(/fix that row's value .* or change the up expression/);
   // The batches before the bad one committed; the bad batch did not.
-  const { rows } = await session.query(`SELECT max(id)::int AS top, count(*)::int AS n FROM public.typed WHERE amount_int IS NOT NULL`);
+  const { rows } = await session.query(
+    `SELECT max(id)::int AS top, count(*)::int AS n FROM public.typed WHERE amount_int IS NOT NULL`,
+  );
   expect(rows[0]).toEqual({ top: 1000, n: 1000 });
   await session.query(`UPDATE public.typed SET amount = '12' WHERE id = 1234`);
   expect((await runBackfill(session, plan)).rowsDone).toBe(3000);
@@ -179,7 +221,9 @@ test('connection killed mid-backfill: clear error, progress kept, a rerun comple
   expect(error).toBeInstanceOf(RuntimeFailure);
   expect((error as Error).message).toMatch(/connection to PostgreSQL was lost during the backfill of dropped-rename/);
   expect((error as RuntimeFailure).hint).toMatch(/progress .* is saved.*phasectl backfill dropped-rename/);
-  const saved = (await session.query(`SELECT rows_done::int AS n FROM phasectl.backfills WHERE change_id = $1`, [plan.changeId])).rows[0];
+  const saved = (
+    await session.query(`SELECT rows_done::int AS n FROM phasectl.backfills WHERE change_id = $1`, [plan.changeId])
+  ).rows[0];
   expect(saved.n).toBeGreaterThanOrEqual(2000);
   expect(saved.n).toBeLessThan(10_000);
   expect((await runBackfill(session, plan)).rowsDone).toBe(10_000);
@@ -231,4 +275,3 @@ test('a progress row deleted mid-backfill stops it: no batch writes data without
   // Every row written was written by a batch whose progress committed with it; none after the row was gone.
   expect(await backfillWrites(session)).toBe(doneBefore);
 });
-

@@ -48,7 +48,10 @@ afterAll(async () => {
   await database?.drop();
 });
 
-async function refusal(target: { schema: string; table: string; column: string }, newName = 'renamed'): Promise<InputError> {
+async function refusal(
+  target: { schema: string; table: string; column: string },
+  newName = 'renamed',
+): Promise<InputError> {
   const error = await readRenameFacts(connection.db, target, newName).then(
     () => undefined,
     (caught: unknown) => caught,
@@ -60,7 +63,11 @@ async function refusal(target: { schema: string; table: string; column: string }
 
 describe('readRenameFacts', () => {
   test('reads type, collation, NOT NULL, default, indexes, constraints and the composite key', async () => {
-    const facts = await readRenameFacts(connection.db, { schema: 'My Schema', table: 'Orders "x"', column: 'Label' }, 'Title');
+    const facts = await readRenameFacts(
+      connection.db,
+      { schema: 'My Schema', table: 'Orders "x"', column: 'Label' },
+      'Title',
+    );
     expect(facts.key).toEqual({ columns: ['tenant_id', 'order_no'], types: ['integer', 'bigint'] });
     expect(facts.column.type).toBe('character varying(100)');
     expect(facts.column.collation).toBe('"pg_catalog"."C"');
@@ -68,70 +75,147 @@ describe('readRenameFacts', () => {
     expect(facts.column.default).toBe("'none'::character varying");
     expect(facts.column.indexes.map((index) => index.name)).toEqual(['orders_label_partial', 'orders_lower_label']);
     expect(facts.column.indexes[1]!.definition).toContain('lower(("Label")::text)');
-    expect(facts.column.constraints).toEqual([{ name: 'label_short', kind: 'check', definition: 'CHECK ((length(("Label")::text) < 90))' }]);
+    expect(facts.column.constraints).toEqual([
+      { name: 'label_short', kind: 'check', definition: 'CHECK ((length(("Label")::text) < 90))' },
+    ]);
   });
 
   test('reads unique and foreign-key constraints with their backing index', async () => {
-    const email = await readRenameFacts(connection.db, { schema: 'My Schema', table: 'Orders "x"', column: 'email' }, 'contact');
+    const email = await readRenameFacts(
+      connection.db,
+      { schema: 'My Schema', table: 'Orders "x"', column: 'email' },
+      'contact',
+    );
     expect(email.column.nullable).toBe(true);
     expect(email.column.collation).toBeUndefined();
     expect(email.column.indexes).toEqual([
-      { name: 'Orders "x"_email_key', unique: true, constraint: 'Orders "x"_email_key', definition: expect.stringContaining('UNIQUE INDEX') },
+      {
+        name: 'Orders "x"_email_key',
+        unique: true,
+        constraint: 'Orders "x"_email_key',
+        definition: expect.stringContaining('UNIQUE INDEX'),
+      },
     ]);
-    expect(email.column.constraints).toEqual([{ name: 'Orders "x"_email_key', kind: 'unique', definition: 'UNIQUE (email)' }]);
-    const country = await readRenameFacts(connection.db, { schema: 'My Schema', table: 'Orders "x"', column: 'country' }, 'country_code');
+    expect(email.column.constraints).toEqual([
+      { name: 'Orders "x"_email_key', kind: 'unique', definition: 'UNIQUE (email)' },
+    ]);
+    const country = await readRenameFacts(
+      connection.db,
+      { schema: 'My Schema', table: 'Orders "x"', column: 'country' },
+      'country_code',
+    );
     expect(country.column.constraints).toEqual([
-      { name: 'Orders "x"_country_fkey', kind: 'foreign_key', definition: 'FOREIGN KEY (country) REFERENCES public.countries(code)' },
+      {
+        name: 'Orders "x"_country_fkey',
+        kind: 'foreign_key',
+        definition: 'FOREIGN KEY (country) REFERENCES public.countries(code)',
+      },
     ]);
   });
 
   test('uses a unique index over NOT NULL columns when there is no primary key; unicode names', async () => {
-    const facts = await readRenameFacts(connection.db, { schema: 'public', table: 'accounts', column: 'größe' }, 'taille');
+    const facts = await readRenameFacts(
+      connection.db,
+      { schema: 'public', table: 'accounts', column: 'größe' },
+      'taille',
+    );
     expect(facts.key).toEqual({ columns: ['handle'], types: ['text'] });
     expect(facts.column.type).toBe('numeric(10,2)');
   });
 
   const refusals: Array<[string, { schema: string; table: string; column: string }, string, string, string]> = [
-    ['an unknown schema', { schema: 'my schema', table: 'x', column: 'y' }, 'renamed',
+    [
+      'an unknown schema',
+      { schema: 'my schema', table: 'x', column: 'y' },
+      'renamed',
       'schema "my schema" does not exist (did you mean "My Schema"?)',
-      'check the name (schemas: public, My Schema); quote names with capitals or dots: "My Schema".table.column'],
-    ['an unknown table', { schema: 'public', table: 'acounts', column: 'y' }, 'renamed',
+      'check the name (schemas: public, My Schema); quote names with capitals or dots: "My Schema".table.column',
+    ],
+    [
+      'an unknown table',
+      { schema: 'public', table: 'acounts', column: 'y' },
+      'renamed',
       'table public.acounts does not exist (did you mean "accounts"?)',
-      'check the table name; write schema.table.column for a table outside public, and quote names with capitals: "Users".email'],
-    ['an unknown column', { schema: 'public', table: 'accounts', column: 'nicname' }, 'renamed',
+      'check the table name; write schema.table.column for a table outside public, and quote names with capitals: "Users".email',
+    ],
+    [
+      'an unknown column',
+      { schema: 'public', table: 'accounts', column: 'nicname' },
+      'renamed',
       'public.accounts has no column nicname (did you mean "nickname"?)',
-      'its columns: handle, nickname, "größe"'],
-    ['a new name that exists', { schema: 'public', table: 'accounts', column: 'nickname' }, 'handle',
+      'its columns: handle, nickname, "größe"',
+    ],
+    [
+      'a new name that exists',
+      { schema: 'public', table: 'accounts', column: 'nickname' },
+      'handle',
       'public.accounts already has a column handle',
-      'choose another new name, or drop that column first'],
-    ['a new name longer than 63 bytes', { schema: 'public', table: 'accounts', column: 'nickname' }, 'é'.repeat(32),
+      'choose another new name, or drop that column first',
+    ],
+    [
+      'a new name longer than 63 bytes',
+      { schema: 'public', table: 'accounts', column: 'nickname' },
+      'é'.repeat(32),
       `new column name "${'é'.repeat(32)}" is 64 bytes; PostgreSQL keeps at most 63`,
-      'choose a shorter name (PostgreSQL would silently truncate it)'],
-    ['a table without a usable key', { schema: 'public', table: 'no_key', column: 'b' }, 'renamed',
+      'choose a shorter name (PostgreSQL would silently truncate it)',
+    ],
+    [
+      'a table without a usable key',
+      { schema: 'public', table: 'no_key', column: 'b' },
+      'renamed',
       'public.no_key has no primary key and no unique index over NOT NULL columns (other than the renamed column)',
-      'add a primary key: ALTER TABLE public.no_key ADD PRIMARY KEY (id) — the backfill walks the table by its key'],
+      'add a primary key: ALTER TABLE public.no_key ADD PRIMARY KEY (id) — the backfill walks the table by its key',
+    ],
     // The only unique NOT NULL key is the column being renamed.
-    ['a table whose only key is the column', { schema: 'public', table: 'accounts', column: 'handle' }, 'renamed',
+    [
+      'a table whose only key is the column',
+      { schema: 'public', table: 'accounts', column: 'handle' },
+      'renamed',
       'public.accounts has no primary key and no unique index over NOT NULL columns (other than the renamed column)',
-      'add a primary key: ALTER TABLE public.accounts ADD PRIMARY KEY (id) — the backfill walks the table by its key'],
-    ['a generated column', { schema: 'public', table: 'with_view', column: 'gen' }, 'renamed',
+      'add a primary key: ALTER TABLE public.accounts ADD PRIMARY KEY (id) — the backfill walks the table by its key',
+    ],
+    [
+      'a generated column',
+      { schema: 'public', table: 'with_view', column: 'gen' },
+      'renamed',
       'public.with_view.gen is a generated column; phasectl cannot keep a generated column in sync',
-      'add the new generated column and drop the old one yourself (its value is derived, nothing is lost)'],
-    ['an identity column', { schema: 'public', table: 'with_view', column: 'ident' }, 'renamed',
+      'add the new generated column and drop the old one yourself (its value is derived, nothing is lost)',
+    ],
+    [
+      'an identity column',
+      { schema: 'public', table: 'with_view', column: 'ident' },
+      'renamed',
       'public.with_view.ident is an identity column; phasectl does not move identity sequences',
-      'rename it with ALTER TABLE … RENAME COLUMN in a release where no code uses it, or drop the identity first'],
-    ['a system column', { schema: 'public', table: 'with_view', column: 'ctid' }, 'renamed',
+      'rename it with ALTER TABLE … RENAME COLUMN in a release where no code uses it, or drop the identity first',
+    ],
+    [
+      'a system column',
+      { schema: 'public', table: 'with_view', column: 'ctid' },
+      'renamed',
       'ctid is a system column of public.with_view; it cannot be renamed',
-      'name a user column'],
-    ['a primary-key column', { schema: 'public', table: 'with_view', column: 'id' }, 'renamed',
+      'name a user column',
+    ],
+    [
+      'a primary-key column',
+      { schema: 'public', table: 'with_view', column: 'id' },
+      'renamed',
       'public.with_view.id is part of the primary key with_view_pkey; phasectl does not rename key columns',
-      'key columns identify rows for the backfill and for other tables: rename them in a maintenance window'],
-    ['a partitioned table', { schema: 'public', table: 'parts', column: 'region' }, 'renamed',
+      'key columns identify rows for the backfill and for other tables: rename them in a maintenance window',
+    ],
+    [
+      'a partitioned table',
+      { schema: 'public', table: 'parts', column: 'region' },
+      'renamed',
       'public.parts is a partitioned table; phasectl does not rename columns of partitioned tables yet',
-      'rename the column on each partition yourself, or wait for partition support'],
-    ['a view', { schema: 'public', table: 'names', column: 'name' }, 'renamed',
+      'rename the column on each partition yourself, or wait for partition support',
+    ],
+    [
+      'a view',
+      { schema: 'public', table: 'names', column: 'name' },
+      'renamed',
       'public.names is not a table (a view)',
-      'name an ordinary table'],
+      'name an ordinary table',
+    ],
   ];
 
   test.each(refusals)('refuses %s, saying what to do', async (_what, target, newName, message, hint) => {
@@ -140,9 +224,18 @@ describe('readRenameFacts', () => {
   });
 
   test('records the views that read the column (issue 12: phase 3 re-points them) instead of refusing', async () => {
-    const facts = await readRenameFacts(connection.db, { schema: 'public', table: 'with_view', column: 'name' }, 'renamed');
+    const facts = await readRenameFacts(
+      connection.db,
+      { schema: 'public', table: 'with_view', column: 'name' },
+      'renamed',
+    );
     expect(facts.column.views).toEqual([
-      { schema: 'public', name: 'names', definition: ' SELECT name\n   FROM public.with_view;', fingerprint: expect.stringMatching(/^[0-9a-f]{32}$/) },
+      {
+        schema: 'public',
+        name: 'names',
+        definition: ' SELECT name\n   FROM public.with_view;',
+        fingerprint: expect.stringMatching(/^[0-9a-f]{32}$/),
+      },
     ]);
   });
 
@@ -155,9 +248,21 @@ describe('readRenameFacts', () => {
     await client.end();
     const facts = await readRenameFacts(connection.db, { schema: 'public', table: 'codes', column: 'code' }, 'renamed');
     expect(facts.foreignKeys).toEqual([
-      { schema: 'public', table: 'uses_codes', name: 'uses_codes_code_fkey', definition: 'FOREIGN KEY (code) REFERENCES public.codes(code) ON UPDATE CASCADE' },
+      {
+        schema: 'public',
+        table: 'uses_codes',
+        name: 'uses_codes_code_fkey',
+        definition: 'FOREIGN KEY (code) REFERENCES public.codes(code) ON UPDATE CASCADE',
+      },
     ]);
-    const moved = await readRenameFacts(connection.db, { schema: 'public', table: 'codes', column: 'code' }, 'renamed', { newColumnOnThisTable: false }).catch((error: InputError) => error);
-    expect((moved as InputError).message).toBe('public.codes.code is referenced by foreign key uses_codes_code_fkey on public.uses_codes');
+    const moved = await readRenameFacts(
+      connection.db,
+      { schema: 'public', table: 'codes', column: 'code' },
+      'renamed',
+      { newColumnOnThisTable: false },
+    ).catch((error: InputError) => error);
+    expect((moved as InputError).message).toBe(
+      'public.codes.code is referenced by foreign key uses_codes_code_fkey on public.uses_codes',
+    );
   });
 });

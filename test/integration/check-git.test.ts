@@ -3,7 +3,14 @@ import { check } from '../../src/commands/check.js';
 import { run } from '../../src/cli/main.js';
 import { InputError } from '../../src/errors.js';
 import { lineOf, writeProject, type RenameFixture } from '../support/check-project.js';
-import { cloneRepository, createOrigin, createRepository, removeTemporaryRepositories, temporaryDir, type TestRepository } from '../support/git-repo.js';
+import {
+  cloneRepository,
+  createOrigin,
+  createRepository,
+  removeTemporaryRepositories,
+  temporaryDir,
+  type TestRepository,
+} from '../support/git-repo.js';
 
 afterAll(removeTemporaryRepositories);
 afterEach(() => void vi.restoreAllMocks());
@@ -22,7 +29,8 @@ function repositoryWithFeature(phases: RenameFixture['releases'], releases: stri
 }
 
 const honest = () => repositoryWithFeature({ phase1: '1.4.0', phase2: '1.5.0' }, ['1.4.0', '1.5.0']);
-const greedy = () => repositoryWithFeature({ phase1: '1.4.0', phase2: '1.5.0', phase3: '1.6.0' }, ['1.4.0', '1.5.0', '1.6.0']);
+const greedy = () =>
+  repositoryWithFeature({ phase1: '1.4.0', phase2: '1.5.0', phase3: '1.6.0' }, ['1.4.0', '1.5.0', '1.6.0']);
 
 async function rejection(promise: Promise<unknown>): Promise<InputError> {
   const error = await promise.then(
@@ -66,7 +74,9 @@ describe('check: choosing the base', () => {
     shallow.git('fetch', '-q', '--depth', '1', 'origin', 'main:refs/remotes/origin/main');
     const report = await check({ projectDir: shallow.dir });
     expect(report.base).toMatchObject({ ref: 'origin/main', sha: source.git('rev-parse', 'main') });
-    expect(report.violations).toMatchObject([{ rule: 3, file: 'phases.yaml', line: lineOf(shallow.read('phases.yaml'), 'phase3:') }]);
+    expect(report.violations).toMatchObject([
+      { rule: 3, file: 'phases.yaml', line: lineOf(shallow.read('phases.yaml'), 'phase3:') },
+    ]);
   });
 
   it('exits 2 with the fetch to run when the merge base is not in the shallow clone', async () => {
@@ -110,7 +120,11 @@ describe('check: output formats through the CLI', () => {
     expect(stdout).toContain(`users-title\n  phases.yaml:${line}:`);
     expect(stdout).toMatch(/rule 3 \(one phase per pull request\) {2}users-title goes from phase 1/);
     expect(stdout).toContain('\n      fix: keep phase2 only');
-    expect(stdout).toMatch(new RegExp(`check: 1 violation in 1 change \\(base: main ${repository.git('rev-parse', '--short', 'main')}\\)\\n$`));
+    expect(stdout).toMatch(
+      new RegExp(
+        `check: 1 violation in 1 change \\(base: main ${repository.git('rev-parse', '--short', 'main')}\\)\\n$`,
+      ),
+    );
   });
 
   it('text: ok and exit 0 for a clean step', async () => {
@@ -128,7 +142,15 @@ describe('check: output formats through the CLI', () => {
     expect(parsed).toMatchObject({
       base: { ref: 'main', sha: repository.git('rev-parse', 'main') },
       ok: false,
-      violations: [{ rule: 3, name: 'one phase per pull request', changeId: 'users-title', file: 'phases.yaml', line: lineOf(repository.read('phases.yaml'), 'phase3:') }],
+      violations: [
+        {
+          rule: 3,
+          name: 'one phase per pull request',
+          changeId: 'users-title',
+          file: 'phases.yaml',
+          line: lineOf(repository.read('phases.yaml'), 'phase3:'),
+        },
+      ],
     });
   });
 
@@ -137,7 +159,12 @@ describe('check: output formats through the CLI', () => {
     const { code, stdout } = await cli(['--project', repository.dir, '--base', 'main', '--format', 'github']);
     expect(code).toBe(1);
     const line = lineOf(repository.read('phases.yaml'), 'phase3:');
-    expect(stdout).toMatch(new RegExp(`^::error file=phases.yaml,line=${line},col=\\d+,title=phasectl rule 3 \\(one phase per pull request\\)::users-title: .*\\(fix: keep phase2 only`, 'm'));
+    expect(stdout).toMatch(
+      new RegExp(
+        `^::error file=phases.yaml,line=${line},col=\\d+,title=phasectl rule 3 \\(one phase per pull request\\)::users-title: .*\\(fix: keep phase2 only`,
+        'm',
+      ),
+    );
     expect(stdout).toMatch(/^check: 1 violation in 1 change/m);
     const failed = await cli(['--project', repository.dir, '--base', 'nope', '--format', 'github']);
     expect(failed.code).toBe(2);

@@ -8,7 +8,11 @@ afterAll(removeTemporaryRepositories);
 const TITLE: RenameFixture = { id: 'users-title', from: 'job_title', to: 'favourite_color' };
 const EXPAND = 'db/migrations/001_1.4.0_users-title_p1_01_';
 
-function project(releases: string[], phases: RenameFixture['releases'], more: Partial<ProjectFixture> = {}): ProjectFixture {
+function project(
+  releases: string[],
+  phases: RenameFixture['releases'],
+  more: Partial<ProjectFixture> = {},
+): ProjectFixture {
   return { releases, changes: [{ ...TITLE, releases: phases }], ...more };
 }
 
@@ -35,13 +39,20 @@ describe('check: the release rules on real repositories', () => {
     repository.commit('release 1.5.0: phase 2');
     const report = await check({ projectDir: repository.dir, base: 'main' });
     expect(report.violations).toEqual([]);
-    expect(report).toMatchObject({ ok: true, exitCode: 0, base: { ref: 'main', sha: repository.git('rev-parse', 'main') } });
+    expect(report).toMatchObject({
+      ok: true,
+      exitCode: 0,
+      base: { ref: 'main', sha: repository.git('rev-parse', 'main') },
+    });
     expect(report.base?.shortSha).toBe(repository.git('rev-parse', '--short', 'main'));
   });
 
   it('refuses two phases in one pull request (rule 3, at the phase3 key)', async () => {
     const repository = repositoryAtPhase1();
-    writeProject(repository, project(['1.4.0', '1.5.0', '1.6.0'], { phase1: '1.4.0', phase2: '1.5.0', phase3: '1.6.0' }));
+    writeProject(
+      repository,
+      project(['1.4.0', '1.5.0', '1.6.0'], { phase1: '1.4.0', phase2: '1.5.0', phase3: '1.6.0' }),
+    );
     repository.commit('phases 2 and 3 at once');
     const report = await check({ projectDir: repository.dir, base: 'main' });
     expect(report.exitCode).toBe(1);
@@ -76,12 +87,21 @@ describe('check: the release rules on real repositories', () => {
   it('refuses a stale generated file: phases.yaml changed, generate not run (rule 4)', async () => {
     const repository = repositoryAtPhase1();
     const before = repository.read('phases.yaml');
-    repository.write('phases.yaml', before.replace('releases: [1.4.0]', 'releases: [1.4.0, 1.5.0]').replace('      phase1: 1.4.0', '      phase1: 1.4.0\n      phase2: 1.5.0'));
+    repository.write(
+      'phases.yaml',
+      before
+        .replace('releases: [1.4.0]', 'releases: [1.4.0, 1.5.0]')
+        .replace('      phase1: 1.4.0', '      phase1: 1.4.0\n      phase2: 1.5.0'),
+    );
     repository.commit('phase 2 in the ledger only');
     const report = await check({ projectDir: repository.dir, base: 'main' });
     expect(report.violations.length).toBeGreaterThan(0);
     for (const violation of report.violations) {
-      expect(violation).toMatchObject({ rule: 4, changeId: 'users-title', message: expect.stringContaining('is missing') });
+      expect(violation).toMatchObject({
+        rule: 4,
+        changeId: 'users-title',
+        message: expect.stringContaining('is missing'),
+      });
       expect(violation.file).toMatch(/^db\/.*users-title/);
     }
   });
@@ -102,12 +122,20 @@ describe('check: the release rules on real repositories', () => {
       message: expect.stringContaining('was changed'),
     });
     // The same files no longer match what phasectl generates either.
-    expect(report.violations.filter((violation) => violation.rule === 4).map((violation) => violation.file).sort()).toEqual([deleted, edited].sort());
+    expect(
+      report.violations
+        .filter((violation) => violation.rule === 4)
+        .map((violation) => violation.file)
+        .sort(),
+    ).toEqual([deleted, edited].sort());
   });
 
   it('skips base rules without a base and says so', async () => {
     const repository = createRepository();
-    writeProject(repository, project(['1.4.0', '1.5.0', '1.6.0'], { phase1: '1.4.0', phase2: '1.5.0', phase3: '1.6.0' }));
+    writeProject(
+      repository,
+      project(['1.4.0', '1.5.0', '1.6.0'], { phase1: '1.4.0', phase2: '1.5.0', phase3: '1.6.0' }),
+    );
     repository.commit('everything at once, no base to compare with');
     const report = await check({ projectDir: repository.dir });
     expect(report).toMatchObject({ base: null, ok: true, exitCode: 0 });
@@ -126,13 +154,19 @@ describe('check: the release rules on real repositories', () => {
     writeProject(repository, project(['1.4.0'], { phase1: '1.4.0' }), 'app/');
     repository.commit('phase 1');
     repository.git('checkout', '-q', '-b', 'feature');
-    writeProject(repository, project(['1.4.0', '1.5.0', '1.6.0'], { phase1: '1.4.0', phase2: '1.5.0', phase3: '1.6.0' }), 'app/');
+    writeProject(
+      repository,
+      project(['1.4.0', '1.5.0', '1.6.0'], { phase1: '1.4.0', phase2: '1.5.0', phase3: '1.6.0' }),
+      'app/',
+    );
     repository.remove(firstGenerated(repository, `app/${EXPAND}`));
     repository.commit('two phases, a shipped file deleted');
     const report = await check({ projectDir: `${repository.dir}/app`, base: 'main' });
-    expect(new Set(report.violations.map((violation) => `${violation.rule} ${violation.file.split('/').slice(0, 2).join('/')}`))).toEqual(
-      new Set(['3 app/phases.yaml', '4 app/db', '5 app/db']),
-    );
+    expect(
+      new Set(
+        report.violations.map((violation) => `${violation.rule} ${violation.file.split('/').slice(0, 2).join('/')}`),
+      ),
+    ).toEqual(new Set(['3 app/phases.yaml', '4 app/db', '5 app/db']));
   });
 });
 
@@ -145,7 +179,10 @@ describe('check: rule 6, the dropped column is no longer named', () => {
     repository.write('db/notes.sql', '-- job_title is mentioned here, but db/** is ignored\n');
     repository.commit('release 1.5.0');
     repository.git('checkout', '-q', '-b', 'feature');
-    writeProject(repository, project(['1.4.0', '1.5.0', '1.6.0'], { phase1: '1.4.0', phase2: '1.5.0', phase3: '1.6.0' }));
+    writeProject(
+      repository,
+      project(['1.4.0', '1.5.0', '1.6.0'], { phase1: '1.4.0', phase2: '1.5.0', phase3: '1.6.0' }),
+    );
     repository.write('src/users.ts', headSource);
     repository.commit('release 1.6.0: phase 3');
     return repository;
@@ -163,14 +200,33 @@ describe('check: rule 6, the dropped column is no longer named', () => {
     const report = await check({ projectDir: enterPhase3(source, source).dir, base: 'main' });
     expect(report.exitCode).toBe(1);
     expect(report.violations).toMatchObject([
-      { rule: 6, changeId: 'users-title', file: 'src/users.ts', line: 2, column: 14, message: expect.stringContaining('camelCase form `jobTitle`') },
-      { rule: 6, changeId: 'users-title', file: 'src/users.ts', line: 2, column: 31, message: expect.stringContaining('exact name `job_title`') },
+      {
+        rule: 6,
+        changeId: 'users-title',
+        file: 'src/users.ts',
+        line: 2,
+        column: 14,
+        message: expect.stringContaining('camelCase form `jobTitle`'),
+      },
+      {
+        rule: 6,
+        changeId: 'users-title',
+        file: 'src/users.ts',
+        line: 2,
+        column: 31,
+        message: expect.stringContaining('exact name `job_title`'),
+      },
     ]);
   });
 
   it('reports a reference only the base still has: the previous release runs during the phase-3 deploy', async () => {
-    const report = await check({ projectDir: enterPhase3('const sql = "select job_title from users";\n', CLEAN).dir, base: 'main' });
-    expect(report.violations).toMatchObject([{ rule: 6, file: 'src/users.ts', line: 1, column: 21, message: expect.stringContaining('only the base') }]);
+    const report = await check({
+      projectDir: enterPhase3('const sql = "select job_title from users";\n', CLEAN).dir,
+      base: 'main',
+    });
+    expect(report.violations).toMatchObject([
+      { rule: 6, file: 'src/users.ts', line: 1, column: 21, message: expect.stringContaining('only the base') },
+    ]);
   });
 
   it('accepts an ignore comment with a reason, not one without', async () => {
@@ -178,7 +234,9 @@ describe('check: rule 6, the dropped column is no longer named', () => {
     expect((await check({ projectDir: enterPhase3(withReason, withReason).dir, base: 'main' })).violations).toEqual([]);
     const withoutReason = 'const api = "job_title"; // phasectl-ignore\n';
     const report = await check({ projectDir: enterPhase3(withReason, withoutReason).dir, base: 'main' });
-    expect(report.violations).toMatchObject([{ rule: 6, line: 1, column: 14, message: expect.stringContaining('has no reason') }]);
+    expect(report.violations).toMatchObject([
+      { rule: 6, line: 1, column: 14, message: expect.stringContaining('has no reason') },
+    ]);
   });
 });
 
@@ -193,7 +251,15 @@ describe('check: rule 7, --release-tags', () => {
   it('refuses phase 2 while release 1.4.0 has no tag', async () => {
     const repository = addPhase2();
     const report = await check({ projectDir: repository.dir, base: 'main', releaseTags: 'v*' });
-    expect(report.violations).toMatchObject([{ rule: 7, changeId: 'users-title', file: 'phases.yaml', line: lineOf(repository.read('phases.yaml'), 'phase2:'), message: expect.stringContaining('no tag v1.4.0') }]);
+    expect(report.violations).toMatchObject([
+      {
+        rule: 7,
+        changeId: 'users-title',
+        file: 'phases.yaml',
+        line: lineOf(repository.read('phases.yaml'), 'phase2:'),
+        message: expect.stringContaining('no tag v1.4.0'),
+      },
+    ]);
   });
 
   it('accepts phase 2 once 1.4.0 is tagged, and uses the tag as the base when nothing else is given', async () => {

@@ -74,25 +74,65 @@ test('renaming a column named date with CHECK (date > ...::date): all three phas
     await ok(dir, ['advance', '--release', release]);
     await ok(dir, ['migrate', '--database-url', database.url, '--quiet']);
   }
-  expect(await rows(`SELECT conname, pg_catalog.pg_get_constraintdef(oid) AS def FROM pg_catalog.pg_constraint
-    WHERE conrelid = 'dated.events'::regclass AND contype = 'c' ORDER BY 1`)).toEqual([
-    { conname: 'events_happened_on_check', def: "CHECK ((happened_on > '2000-01-01'::date))" },
-  ]);
-  await expect(client.query(`INSERT INTO dated.events (id, happened_on) VALUES (1000, '1999-01-01')`)).rejects.toThrow(/events_happened_on_check/);
-  expect(await rows(`SELECT count(*)::int AS n FROM dated.events WHERE happened_on = '2020-01-01'::date + id::int`)).toEqual([{ n: 300 }]);
+  expect(
+    await rows(`SELECT conname, pg_catalog.pg_get_constraintdef(oid) AS def FROM pg_catalog.pg_constraint
+    WHERE conrelid = 'dated.events'::regclass AND contype = 'c' ORDER BY 1`),
+  ).toEqual([{ conname: 'events_happened_on_check', def: "CHECK ((happened_on > '2000-01-01'::date))" }]);
+  await expect(client.query(`INSERT INTO dated.events (id, happened_on) VALUES (1000, '1999-01-01')`)).rejects.toThrow(
+    /events_happened_on_check/,
+  );
+  expect(
+    await rows(`SELECT count(*)::int AS n FROM dated.events WHERE happened_on = '2020-01-01'::date + id::int`),
+  ).toEqual([{ n: 300 }]);
 });
 
 describe('columns named like types and keywords', () => {
   // Each: type, an expression index, a partial index predicate, a CHECK (all naming the column).
   const columns: Record<string, { type: string; expression: string; where: string; check: string; value: string }> = {
-    date: { type: 'date', expression: `(date - '2000-01-01'::date)`, where: `date > '2000-01-01'::date`, check: `date > '1990-01-01'::date`, value: `'2020-01-01'::date + g` },
-    text: { type: 'text', expression: `lower(text::text)`, where: `text <> 'text'::text`, check: `length(text::text) < 100`, value: `'t' || g` },
+    date: {
+      type: 'date',
+      expression: `(date - '2000-01-01'::date)`,
+      where: `date > '2000-01-01'::date`,
+      check: `date > '1990-01-01'::date`,
+      value: `'2020-01-01'::date + g`,
+    },
+    text: {
+      type: 'text',
+      expression: `lower(text::text)`,
+      where: `text <> 'text'::text`,
+      check: `length(text::text) < 100`,
+      value: `'t' || g`,
+    },
     int: { type: 'int', expression: `("int"::int + 1)`, where: `"int" > 0::int`, check: `"int" >= 0::int`, value: 'g' },
-    timestamp: { type: 'timestamp', expression: `date_trunc('day', "timestamp")`, where: `"timestamp" > '2000-01-01'::timestamp`, check: `"timestamp" > '1990-01-01'::timestamp`, value: `'2020-01-01'::timestamp + g * interval '1 hour'` },
-    user: { type: 'text', expression: `lower("user")`, where: `"user" <> 'user'`, check: `"user" <> 'root'`, value: `'u' || g` },
+    timestamp: {
+      type: 'timestamp',
+      expression: `date_trunc('day', "timestamp")`,
+      where: `"timestamp" > '2000-01-01'::timestamp`,
+      check: `"timestamp" > '1990-01-01'::timestamp`,
+      value: `'2020-01-01'::timestamp + g * interval '1 hour'`,
+    },
+    user: {
+      type: 'text',
+      expression: `lower("user")`,
+      where: `"user" <> 'user'`,
+      check: `"user" <> 'root'`,
+      value: `'u' || g`,
+    },
     order: { type: 'int', expression: `("order" * 2)`, where: `"order" > 0`, check: `"order" >= 0`, value: 'g' },
-    check: { type: 'text', expression: `upper("check")`, where: `"check" IS NOT NULL`, check: `"check" <> 'check'`, value: `'c' || g` },
-    default: { type: 'text', expression: `("default" || 'default')`, where: `"default" <> 'default'`, check: `length("default") < 50`, value: `'d' || g` },
+    check: {
+      type: 'text',
+      expression: `upper("check")`,
+      where: `"check" IS NOT NULL`,
+      check: `"check" <> 'check'`,
+      value: `'c' || g`,
+    },
+    default: {
+      type: 'text',
+      expression: `("default" || 'default')`,
+      where: `"default" <> 'default'`,
+      check: `length("default") < 50`,
+      value: `'d' || g`,
+    },
   };
   const names = Object.keys(columns);
   const q = (name: string) => `"${name}"`;
@@ -102,13 +142,16 @@ describe('columns named like types and keywords', () => {
       CREATE TABLE kw.things (id bigint PRIMARY KEY, ${names.map((name) => `${q(name)} ${columns[name]!.type}`).join(', ')},
         ${names.map((name) => `CONSTRAINT ${q(`ck_${name}`)} CHECK (${columns[name]!.check})`).join(', ')});
       ${names
-        .map((name) => `CREATE INDEX ${q(`ix_${name}`)} ON kw.things (${q(name)});
+        .map(
+          (name) => `CREATE INDEX ${q(`ix_${name}`)} ON kw.things (${q(name)});
           CREATE INDEX ${q(`ix_${name}_expr`)} ON kw.things ((${columns[name]!.expression}));
-          CREATE INDEX ${q(`ix_${name}_part`)} ON kw.things (id) WHERE ${columns[name]!.where};`)
+          CREATE INDEX ${q(`ix_${name}_part`)} ON kw.things (id) WHERE ${columns[name]!.where};`,
+        )
         .join('\n')}
       INSERT INTO kw.things SELECT g, ${names.map((name) => columns[name]!.value).join(', ')} FROM generate_series(1, 200) g;`);
     const dir = await newProject();
-    for (const name of names) await ok(dir, ['plan', 'rename', `kw.things.${q(name)}`, `${name}_new`, '--database-url', database.url]);
+    for (const name of names)
+      await ok(dir, ['plan', 'rename', `kw.things.${q(name)}`, `${name}_new`, '--database-url', database.url]);
     await ok(dir, ['advance', '--release', '1.0.0']);
     await ok(dir, ['migrate', '--database-url', database.url, '--quiet']);
 
@@ -126,7 +169,11 @@ describe('columns named like types and keywords', () => {
         [name, renamed],
       );
       expect(indexes.length, name).toBe(3);
-      for (const index of indexes) expect({ copy: index.copy, valid: index.valid }, `${name}: ${index.original}`).toEqual({ copy: index.expected, valid: true });
+      for (const index of indexes)
+        expect({ copy: index.copy, valid: index.valid }, `${name}: ${index.original}`).toEqual({
+          copy: index.expected,
+          valid: true,
+        });
       const checks = await rows(
         `SELECT pg_catalog.replace(pg_catalog.pg_get_constraintdef(n.oid), $2, pg_catalog.quote_ident($1)) AS copy,
                 pg_catalog.pg_get_constraintdef(o.oid) AS expected, n.convalidated AS valid
@@ -135,12 +182,22 @@ describe('columns named like types and keywords', () => {
         [name, renamed],
       );
       expect(checks.length, name).toBe(1);
-      expect({ copy: checks[0]?.copy, valid: checks[0]?.valid }, name).toEqual({ copy: checks[0]?.expected, valid: true });
+      expect({ copy: checks[0]?.copy, valid: checks[0]?.valid }, name).toEqual({
+        copy: checks[0]?.expected,
+        valid: true,
+      });
       // The copied check names the new column: it depends on it and nothing else.
-      expect(await rows(`SELECT a.attname FROM pg_catalog.pg_constraint c JOIN pg_catalog.pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = ANY (c.conkey)
-        WHERE c.conname = 'ck_' || $1 AND c.conrelid = 'kw.things'::regclass`, [renamed])).toEqual([{ attname: renamed }]);
+      expect(
+        await rows(
+          `SELECT a.attname FROM pg_catalog.pg_constraint c JOIN pg_catalog.pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = ANY (c.conkey)
+        WHERE c.conname = 'ck_' || $1 AND c.conrelid = 'kw.things'::regclass`,
+          [renamed],
+        ),
+      ).toEqual([{ attname: renamed }]);
     }
-    await expect(client.query(`UPDATE kw.things SET "order_new" = -1 WHERE id = 1`)).rejects.toThrow(/ck_order_new|ck_order/);
+    await expect(client.query(`UPDATE kw.things SET "order_new" = -1 WHERE id = 1`)).rejects.toThrow(
+      /ck_order_new|ck_order/,
+    );
   });
 });
 
@@ -154,12 +211,16 @@ test('a foreign key on a column named user: only the local column list is rename
   await ok(dir, ['plan', 'rename', 'fk.posts."user"', 'author', '--database-url', database.url]);
   await ok(dir, ['advance', '--release', '1.0.0']);
   await ok(dir, ['migrate', '--database-url', database.url, '--quiet']);
-  expect(await rows(`SELECT conname, pg_catalog.pg_get_constraintdef(oid) AS def, convalidated FROM pg_catalog.pg_constraint
-    WHERE conrelid = 'fk.posts'::regclass AND contype = 'f' ORDER BY 1`)).toEqual([
+  expect(
+    await rows(`SELECT conname, pg_catalog.pg_get_constraintdef(oid) AS def, convalidated FROM pg_catalog.pg_constraint
+    WHERE conrelid = 'fk.posts'::regclass AND contype = 'f' ORDER BY 1`),
+  ).toEqual([
     { conname: 'posts_author_fkey', def: 'FOREIGN KEY (author) REFERENCES fk.people("user")', convalidated: true },
     { conname: 'posts_user_fkey', def: 'FOREIGN KEY ("user") REFERENCES fk.people("user")', convalidated: true },
   ]);
-  await expect(client.query(`UPDATE fk.posts SET author = 'nobody' WHERE id = 1`)).rejects.toThrow(/posts_(author|user)_fkey/);
+  await expect(client.query(`UPDATE fk.posts SET author = 'nobody' WHERE id = 1`)).rejects.toThrow(
+    /posts_(author|user)_fkey/,
+  );
 });
 
 test('a move of a column named order: the expression index, partial index and CHECK are rebuilt on the target column', async () => {
@@ -170,15 +231,30 @@ test('a move of a column named order: the expression index, partial index and CH
     INSERT INTO mv.users SELECT g, g FROM generate_series(1, 100) g;
     INSERT INTO mv.profiles SELECT g, g FROM generate_series(1, 100) g;`);
   const dir = await newProject();
-  await ok(dir, ['plan', 'move', 'mv.users."order"', 'mv.profiles.position', '--on', 'id=user_id', '--database-url', database.url]);
+  await ok(dir, [
+    'plan',
+    'move',
+    'mv.users."order"',
+    'mv.profiles.position',
+    '--on',
+    'id=user_id',
+    '--database-url',
+    database.url,
+  ]);
   await ok(dir, ['advance', '--release', '1.0.0']);
   await ok(dir, ['migrate', '--database-url', database.url, '--quiet']);
-  expect(await rows(`SELECT pg_catalog.pg_get_indexdef(i.indexrelid) AS def FROM pg_catalog.pg_index i
-    WHERE i.indrelid = 'mv.profiles'::regclass AND NOT i.indisunique`)).toEqual([
-    { def: 'CREATE INDEX profiles_position_idx ON mv.profiles USING btree ((("position" * 2))) WHERE ("position" > 0)' },
+  expect(
+    await rows(`SELECT pg_catalog.pg_get_indexdef(i.indexrelid) AS def FROM pg_catalog.pg_index i
+    WHERE i.indrelid = 'mv.profiles'::regclass AND NOT i.indisunique`),
+  ).toEqual([
+    {
+      def: 'CREATE INDEX profiles_position_idx ON mv.profiles USING btree ((("position" * 2))) WHERE ("position" > 0)',
+    },
   ]);
-  expect(await rows(`SELECT conname, pg_catalog.pg_get_constraintdef(oid) AS def FROM pg_catalog.pg_constraint
-    WHERE conrelid = 'mv.profiles'::regclass AND contype = 'c'`)).toEqual([{ conname: 'profiles_position_check', def: 'CHECK (("position" >= 0))' }]);
+  expect(
+    await rows(`SELECT conname, pg_catalog.pg_get_constraintdef(oid) AS def FROM pg_catalog.pg_constraint
+    WHERE conrelid = 'mv.profiles'::regclass AND contype = 'c'`),
+  ).toEqual([{ conname: 'profiles_position_check', def: 'CHECK (("position" >= 0))' }]);
 });
 
 describe('derived names must be free', () => {
@@ -190,7 +266,14 @@ describe('derived names must be free', () => {
       CREATE INDEX accounts_login_uq ON clash.legacy (login);`);
     const dir = await newProject();
     const before = await readFile(join(dir, 'phases.yaml'), 'utf8');
-    const refused = await phasectl(dir, ['plan', 'rename', 'clash.accounts.username', 'login', '--database-url', database.url]);
+    const refused = await phasectl(dir, [
+      'plan',
+      'rename',
+      'clash.accounts.username',
+      'login',
+      '--database-url',
+      database.url,
+    ]);
     expect(refused.code, refused.stderr).toBe(2);
     expect(refused.stderr).toContain('accounts_login_uq');
     expect(refused.stderr).toContain('an index on table clash.legacy');
@@ -202,11 +285,29 @@ describe('derived names must be free', () => {
       ALTER TABLE clash.accounts ADD COLUMN note text CONSTRAINT accounts_note_check CHECK (note <> '');
       CREATE FUNCTION clash.noop() RETURNS trigger LANGUAGE plpgsql AS 'BEGIN RETURN NEW; END';
       CREATE TRIGGER zz_phasectl_sync_c1 BEFORE UPDATE ON clash.accounts FOR EACH ROW EXECUTE FUNCTION clash.noop();`);
-    const trigger = await phasectl(dir, ['plan', 'rename', 'clash.accounts.note', 'remark', '--id', 'c1', '--database-url', database.url]);
+    const trigger = await phasectl(dir, [
+      'plan',
+      'rename',
+      'clash.accounts.note',
+      'remark',
+      '--id',
+      'c1',
+      '--database-url',
+      database.url,
+    ]);
     expect(trigger.code, trigger.stderr).toBe(2);
     expect(trigger.stderr).toContain('for the sync trigger is taken by a trigger on table clash.accounts');
     await client.query(`ALTER TABLE clash.accounts ADD CONSTRAINT accounts_remark_check CHECK (id > 0)`);
-    const check = await phasectl(dir, ['plan', 'rename', 'clash.accounts.note', 'remark', '--id', 'c2', '--database-url', database.url]);
+    const check = await phasectl(dir, [
+      'plan',
+      'rename',
+      'clash.accounts.note',
+      'remark',
+      '--id',
+      'c2',
+      '--database-url',
+      database.url,
+    ]);
     expect(check.code, check.stderr).toBe(2);
     expect(check.stderr).toContain('accounts_remark_check');
     expect(check.stderr).toContain('a constraint on table clash.accounts');
@@ -227,18 +328,23 @@ describe('derived names must be free', () => {
     expect(failed.code, failed.stdout + failed.stderr).toBe(3);
     expect(failed.stdout + failed.stderr).toContain('the name "late"."accounts_login_uq" is taken by another relation');
     // Nothing half-done: no index on accounts.login (valid or INVALID), the other table's index untouched.
-    expect(await rows(`SELECT c.relname FROM pg_catalog.pg_index i JOIN pg_catalog.pg_class c ON c.oid = i.indexrelid
-      WHERE i.indrelid = 'late.accounts'::regclass ORDER BY 1`)).toEqual([{ relname: 'accounts_pkey' }, { relname: 'accounts_username_uq' }]);
+    expect(
+      await rows(`SELECT c.relname FROM pg_catalog.pg_index i JOIN pg_catalog.pg_class c ON c.oid = i.indexrelid
+      WHERE i.indrelid = 'late.accounts'::regclass ORDER BY 1`),
+    ).toEqual([{ relname: 'accounts_pkey' }, { relname: 'accounts_username_uq' }]);
     expect(await rows(`SELECT pg_catalog.pg_get_indexdef('late.accounts_login_uq'::regclass) AS def`)).toEqual([
       { def: 'CREATE INDEX accounts_login_uq ON late.legacy USING btree (login)' },
     ]);
 
     await client.query(`ALTER INDEX late.accounts_login_uq RENAME TO legacy_login_idx`);
     await ok(dir, ['migrate', '--database-url', database.url, '--quiet']);
-    await expect(client.query(`INSERT INTO late.accounts (id, login) VALUES (1000, 'user1')`)).rejects.toThrow(/duplicate key/);
+    await expect(client.query(`INSERT INTO late.accounts (id, login) VALUES (1000, 'user1')`)).rejects.toThrow(
+      /duplicate key/,
+    );
     // A re-run of the step finds its own index and accepts it.
     const file = (await readdir(join(dir, 'db/migrations'))).find((name) => name.includes('_p1_03_indexes.up'))!;
-    for (const statement of splitStatements(await readFile(join(dir, 'db/migrations', file), 'utf8'))) await client.query(statement);
+    for (const statement of splitStatements(await readFile(join(dir, 'db/migrations', file), 'utf8')))
+      await client.query(statement);
   });
 
   test('a constraint name taken after plan: the constraints step raises at migrate and adds none of its constraints', async () => {
@@ -251,11 +357,14 @@ describe('derived names must be free', () => {
     await client.query(`ALTER TABLE latecheck.users ADD CONSTRAINT users_label_check CHECK (id > 0)`);
     const failed = await phasectl(dir, ['migrate', '--database-url', database.url]);
     expect(failed.code, failed.stdout + failed.stderr).toBe(3);
-    expect(failed.stdout + failed.stderr).toContain('constraint users_label_check on "latecheck"."users" already exists with another definition: CHECK ((id > 0))');
+    expect(failed.stdout + failed.stderr).toContain(
+      'constraint users_label_check on "latecheck"."users" already exists with another definition: CHECK ((id > 0))',
+    );
     // The step is one transaction: the NOT NULL check it adds first is not there either.
-    expect(await rows(`SELECT conname FROM pg_catalog.pg_constraint WHERE conrelid = 'latecheck.users'::regclass AND contype = 'c' ORDER BY 1`)).toEqual([
-      { conname: 'users_label_check' },
-      { conname: 'users_title_check' },
-    ]);
+    expect(
+      await rows(
+        `SELECT conname FROM pg_catalog.pg_constraint WHERE conrelid = 'latecheck.users'::regclass AND contype = 'c' ORDER BY 1`,
+      ),
+    ).toEqual([{ conname: 'users_label_check' }, { conname: 'users_title_check' }]);
   });
 });

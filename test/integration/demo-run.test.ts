@@ -17,7 +17,15 @@ afterAll(async () => {
 
 test('runDemo on a real server: both app versions write, every row holds its last committed write, phase 3 landed', async () => {
   let output = '';
-  const { summary } = await runDemo({ rows: 3000, databaseUrl: database.url, write: (t) => void (output += t), tty: false, color: false, pauseMs: 300, instances: 3 });
+  const { summary } = await runDemo({
+    rows: 3000,
+    databaseUrl: database.url,
+    write: (t) => void (output += t),
+    tty: false,
+    color: false,
+    pauseMs: 300,
+    instances: 3,
+  });
   expect(summary.lost).toEqual([]);
   expect(summary.failedWrites).toBe(0);
   expect(summary.byVersion.old).toBeGreaterThan(0);
@@ -31,7 +39,9 @@ test('runDemo on a real server: both app versions write, every row holds its las
   try {
     const { rows } = await client.query(`SELECT phase, release FROM phasectl.changes`);
     expect(rows).toEqual([{ phase: 3, release: '1.6.0' }]);
-    const { rows: columns } = await client.query(`SELECT column_name FROM information_schema.columns WHERE table_name = 'users' AND column_name IN ('job_title', 'favourite_color')`);
+    const { rows: columns } = await client.query(
+      `SELECT column_name FROM information_schema.columns WHERE table_name = 'users' AND column_name IN ('job_title', 'favourite_color')`,
+    );
     expect(columns).toEqual([{ column_name: 'favourite_color' }]);
   } finally {
     await client.end();
@@ -41,7 +51,10 @@ test('runDemo on a real server: both app versions write, every row holds its las
 });
 
 test('findLostWrites flags a changed value, a missing inserted row and a missing sample row', () => {
-  const expected = new Map([[2, 'old-app1-w5'], [10, 'new-app2-w1']]);
+  const expected = new Map([
+    [2, 'old-app1-w5'],
+    [10, 'new-app2-w1'],
+  ]);
   const rows = [
     { id: 1, value: initialJobTitle(1) },
     { id: 2, value: 'old-app1-w4' },
@@ -52,7 +65,17 @@ test('findLostWrites flags a changed value, a missing inserted row and a missing
     { id: 3, expected: initialJobTitle(3), found: undefined },
     { id: 10, expected: 'new-app2-w1', found: undefined },
   ]);
-  expect(findLostWrites([{ id: 1, value: initialJobTitle(1) }, { id: 2, value: 'old-app1-w5' }, { id: 10, value: 'new-app2-w1' }], expected, 2)).toEqual([]);
+  expect(
+    findLostWrites(
+      [
+        { id: 1, value: initialJobTitle(1) },
+        { id: 2, value: 'old-app1-w5' },
+        { id: 10, value: 'new-app2-w1' },
+      ],
+      expected,
+      2,
+    ),
+  ).toEqual([]);
 });
 
 test('run timings: a transactional SQL step is timed from its last attempt; backfills give a rate', () => {
@@ -64,7 +87,14 @@ test('run timings: a transactional SQL step is timed from its last attempt; back
   clock = 190;
   timings.log({ type: 'file-done', file: 'a.up.sql', durationMs: 190 });
   timings.log({ type: 'file-start', file: 'b.up.sql', transaction: false, action: 'backfill' });
-  timings.log({ type: 'backfill-start', changeId: 'c', direction: 'up', upperKey: ['9'], rowsEstimated: 9, resumedFrom: null });
+  timings.log({
+    type: 'backfill-start',
+    changeId: 'c',
+    direction: 'up',
+    upperKey: ['9'],
+    rowsEstimated: 9,
+    resumedFrom: null,
+  });
   clock = 1190;
   timings.log({ type: 'backfill-done', changeId: 'c', direction: 'up', rowsDone: 500, alreadyFinished: false });
   timings.log({ type: 'file-done', file: 'b.up.sql', durationMs: 1000 });

@@ -35,8 +35,13 @@ test('a trigger changed after plan: phase 3 refuses naming it, nothing dropped',
   const triggers = await triggersNamingColumnInDefinition(connection.db, target, 'heading');
   expect(triggers.map((trigger) => trigger.name)).toEqual(['docs_fts']);
   const change: RenameChange = {
-    kind: 'rename', id: 'trg-docs', rename: { schema: 'trg', table: 'docs', from: 'title', to: 'heading' }, column, key,
-    dependents: { foreignKeys, functions: [], triggers }, releases: { phase1: '1', phase2: '2', phase3: '3' },
+    kind: 'rename',
+    id: 'trg-docs',
+    rename: { schema: 'trg', table: 'docs', from: 'title', to: 'heading' },
+    column,
+    key,
+    dependents: { foreignKeys, functions: [], triggers },
+    releases: { phase1: '1', phase2: '2', phase3: '3' },
   };
   const life = lifecycle(client, change);
   await life.up(1);
@@ -44,31 +49,54 @@ test('a trigger changed after plan: phase 3 refuses naming it, nothing dropped',
   // Someone edits the trigger after plan: its new meaning is unknown to phasectl.
   await client.query(`CREATE OR REPLACE TRIGGER docs_fts BEFORE INSERT OR UPDATE OF title ON trg.docs FOR EACH ROW
       EXECUTE FUNCTION tsvector_update_trigger(fts, 'pg_catalog.simple', title, body)`);
-  const error = await life.up(3).then(() => undefined, (caught: Error) => caught);
-  expect(error?.message).toContain('phasectl: change trg-docs cannot re-point trigger docs_fts on "trg"."docs": it changed since plan');
-  expect((await client.query(`SELECT count(*)::int AS n FROM pg_attribute WHERE attrelid = 'trg.docs'::regclass AND attname = 'title' AND NOT attisdropped`)).rows).toEqual([{ n: 1 }]);
+  const error = await life.up(3).then(
+    () => undefined,
+    (caught: Error) => caught,
+  );
+  expect(error?.message).toContain(
+    'phasectl: change trg-docs cannot re-point trigger docs_fts on "trg"."docs": it changed since plan',
+  );
+  expect(
+    (
+      await client.query(
+        `SELECT count(*)::int AS n FROM pg_attribute WHERE attrelid = 'trg.docs'::regclass AND attname = 'title' AND NOT attisdropped`,
+      )
+    ).rows,
+  ).toEqual([{ n: 1 }]);
   // Put back as recorded: phase 3 goes through and the trigger reads the new column.
   await client.query(triggers[0]!.definition.replace('CREATE TRIGGER', 'CREATE OR REPLACE TRIGGER'));
   await life.up(3);
   await client.query(`UPDATE trg.docs SET heading = 'searchable words' WHERE id = 1`);
-  expect((await client.query(`SELECT fts @@ to_tsquery('english', 'searchable') AS found FROM trg.docs WHERE id = 1`)).rows).toEqual([{ found: true }]);
+  expect(
+    (await client.query(`SELECT fts @@ to_tsquery('english', 'searchable') AS found FROM trg.docs WHERE id = 1`)).rows,
+  ).toEqual([{ found: true }]);
 });
 
 test('a constraint trigger naming the column is refused at plan with the reason', async () => {
   await client.query(`CREATE SCHEMA ctrg; CREATE TABLE ctrg.t (id int PRIMARY KEY, v text);
     CREATE FUNCTION ctrg.noop() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NULL; END $$;
     CREATE CONSTRAINT TRIGGER t_v AFTER UPDATE OF v ON ctrg.t DEFERRABLE FOR EACH ROW EXECUTE FUNCTION ctrg.noop();`);
-  const error = await triggersNamingColumnInDefinition(connection.db, { schema: 'ctrg', table: 't', column: 'v' }, 'w').catch((caught: unknown) => caught);
+  const error = await triggersNamingColumnInDefinition(
+    connection.db,
+    { schema: 'ctrg', table: 't', column: 'v' },
+    'w',
+  ).catch((caught: unknown) => caught);
   expect(error).toBeInstanceOf(InputError);
-  expect((error as InputError).message).toBe('trigger t_v on "ctrg"."t" is a constraint trigger that names v; phasectl cannot replace a constraint trigger in place');
+  expect((error as InputError).message).toBe(
+    'trigger t_v on "ctrg"."t" is a constraint trigger that names v; phasectl cannot replace a constraint trigger in place',
+  );
 });
 
 test('a BEGIN ATOMIC function reading the column is refused at plan with the reason and the manual path', async () => {
   await client.query(`CREATE SCHEMA atomic; CREATE TABLE atomic.t (id int PRIMARY KEY, v text);
     CREATE FUNCTION atomic.v_of(p int) RETURNS text LANGUAGE sql BEGIN ATOMIC SELECT v FROM atomic.t WHERE id = p; END;`);
-  const error = await functionsMentioningColumn(connection.db, { schema: 'atomic', table: 't', column: 'v' }).catch((caught: unknown) => caught);
+  const error = await functionsMentioningColumn(connection.db, { schema: 'atomic', table: 't', column: 'v' }).catch(
+    (caught: unknown) => caught,
+  );
   expect(error).toBeInstanceOf(InputError);
-  expect((error as InputError).message).toBe('atomic.t.v is used by the SQL-standard body (BEGIN ATOMIC) of atomic.v_of(integer); PostgreSQL binds such a body to the column, so phase 3 could not drop it');
+  expect((error as InputError).message).toBe(
+    'atomic.t.v is used by the SQL-standard body (BEGIN ATOMIC) of atomic.v_of(integer); PostgreSQL binds such a body to the column, so phase 3 could not drop it',
+  );
   expect((error as InputError).hint).toMatch(/string body/);
 });
 
@@ -80,14 +108,24 @@ test('the phase 3 function guard lists every function still naming the column, a
   const target = { schema: 'fng', table: 't', column: 'v' };
   const { column, key } = await readRenameFacts(connection.db, target, 'w');
   const change: RenameChange = {
-    kind: 'rename', id: 'fng-t', rename: { schema: 'fng', table: 't', from: 'v', to: 'w' }, column, key,
-    dependents: { foreignKeys: [], functions: [], triggers: [] }, releases: { phase1: '1', phase2: '2', phase3: '3' },
+    kind: 'rename',
+    id: 'fng-t',
+    rename: { schema: 'fng', table: 't', from: 'v', to: 'w' },
+    column,
+    key,
+    dependents: { foreignKeys: [], functions: [], triggers: [] },
+    releases: { phase1: '1', phase2: '2', phase3: '3' },
   };
   const life = lifecycle(client, change);
   await life.up(1);
   await life.up(2);
-  const error = await life.up(3).then(() => undefined, (caught: Error) => caught);
-  expect(error?.message).toContain('phasectl: change fng-t cannot drop "v": function fng.reads_v(); fng.writes_v() still names it');
+  const error = await life.up(3).then(
+    () => undefined,
+    (caught: Error) => caught,
+  );
+  expect(error?.message).toContain(
+    'phasectl: change fng-t cannot drop "v": function fng.reads_v(); fng.writes_v() still names it',
+  );
   await client.query(`CREATE OR REPLACE FUNCTION fng.reads_v() RETURNS text LANGUAGE sql AS $$ SELECT w FROM fng.t LIMIT 1 $$;
     COMMENT ON PROCEDURE fng.writes_v() IS 'phasectl: not fng-t (reviewed)'`);
   await life.up(3);

@@ -37,8 +37,17 @@ beforeAll(async () => {
     CREATE INDEX users_job_title_idx ON public.users (job_title);
     INSERT INTO public.users (id, job_title) SELECT g, 'title ' || g FROM generate_series(1, ${ROWS}) g;`);
   dir = await mkdtemp(join(tmpdir(), 'phasectl-format-db-migrate-'));
-  await writeFile(join(dir, 'phases.yaml'), initialPhasesText().replace('version: 1\n', 'version: 1\nmigrations:\n  format: db-migrate\n'));
-  await planRename({ projectDir: dir, target: 'public.users.job_title', newName: 'favourite_color', id: 'users-job-title', databaseUrl: database.url });
+  await writeFile(
+    join(dir, 'phases.yaml'),
+    initialPhasesText().replace('version: 1\n', 'version: 1\nmigrations:\n  format: db-migrate\n'),
+  );
+  await planRename({
+    projectDir: dir,
+    target: 'public.users.job_title',
+    newName: 'favourite_color',
+    id: 'users-job-title',
+    databaseUrl: database.url,
+  });
   for (const release of ['1.4.0', '1.5.0', '1.6.0']) await advance({ projectDir: dir, release });
 });
 
@@ -65,7 +74,7 @@ function dbMigrate(nonTransactional: boolean): DbMigrateApi {
     },
     cmdOptions: { 'migrations-dir': join(dir, 'db', 'db-migrate'), 'non-transactional': nonTransactional },
   });
-  instance.silence(process.env.DEBUG_DBM !== "1");
+  instance.silence(process.env.DEBUG_DBM !== '1');
   return instance;
 }
 
@@ -89,39 +98,69 @@ test('the layout: <timestamp>-<name>.js and sqls/<timestamp>-<name>-up|down.sql,
     'phasectl',
     'sqls',
   ]);
-  const down = await readFile(join(dir, 'db', 'db-migrate', 'sqls', '20010101000001-users-job-title-p1-01-expand-down.sql'), 'utf8');
+  const down = await readFile(
+    join(dir, 'db', 'db-migrate', 'sqls', '20010101000001-users-job-title-p1-01-expand-down.sql'),
+    'utf8',
+  );
   // The first migration of phase 1 rolls back the whole phase: all three down steps, in order.
-  expect([...down.matchAll(/^-- phasectl change=\S+ phase=1 direction=down step=(\S+)/gm)].map((m) => m[1])).toEqual(['01-drop-constraints', '02-drop-indexes', '03-shrink']);
+  expect([...down.matchAll(/^-- phasectl change=\S+ phase=1 direction=down step=(\S+)/gm)].map((m) => m[1])).toEqual([
+    '01-drop-constraints',
+    '02-drop-indexes',
+    '03-shrink',
+  ]);
 });
 
 for (const nonTransactional of [false, true]) {
   test(`db-migrate${nonTransactional ? ' --non-transactional' : ''} applies the three phases and resets to the original schema and data`, async () => {
     const before = await catalogSnapshot(client, 'public.users');
     // A fresh instance per command: db-migrate keeps the last destination in its instance state.
-    const migrator = { up: (to?: string) => dbMigrate(nonTransactional).up(to), down: (n: number) => dbMigrate(nonTransactional).down(n), reset: () => dbMigrate(nonTransactional).reset() };
+    const migrator = {
+      up: (to?: string) => dbMigrate(nonTransactional).up(to),
+      down: (n: number) => dbMigrate(nonTransactional).down(n),
+      reset: () => dbMigrate(nonTransactional).reset(),
+    };
     await migrator.up('20010101000005');
-    expect(await rows(`SELECT count(*)::int AS n FROM public.users WHERE favourite_color IS DISTINCT FROM job_title`)).toEqual([{ n: 0 }]);
-    expect(await rows(`SELECT indisvalid FROM pg_index WHERE indexrelid = 'public.users_favourite_color_idx'::regclass`)).toEqual([{ indisvalid: true }]);
+    expect(
+      await rows(`SELECT count(*)::int AS n FROM public.users WHERE favourite_color IS DISTINCT FROM job_title`),
+    ).toEqual([{ n: 0 }]);
+    expect(
+      await rows(`SELECT indisvalid FROM pg_index WHERE indexrelid = 'public.users_favourite_color_idx'::regclass`),
+    ).toEqual([{ indisvalid: true }]);
     await client.query(`UPDATE public.users SET job_title = 'old app write' WHERE id = 7`);
 
     await migrator.up();
     expect(await rows(`SELECT phase FROM phasectl.changes`)).toEqual([{ phase: 3 }]);
-    expect(await rows(`SELECT column_name, is_nullable, column_default FROM information_schema.columns WHERE table_name = 'users' AND column_name IN ('job_title', 'favourite_color')`)).toEqual([
-      { column_name: 'favourite_color', is_nullable: 'NO', column_default: "'unknown'::text" },
+    expect(
+      await rows(
+        `SELECT column_name, is_nullable, column_default FROM information_schema.columns WHERE table_name = 'users' AND column_name IN ('job_title', 'favourite_color')`,
+      ),
+    ).toEqual([{ column_name: 'favourite_color', is_nullable: 'NO', column_default: "'unknown'::text" }]);
+    expect(await rows(`SELECT favourite_color FROM public.users WHERE id IN (7, 8) ORDER BY id`)).toEqual([
+      { favourite_color: 'old app write' },
+      { favourite_color: 'title 8' },
     ]);
-    expect(await rows(`SELECT favourite_color FROM public.users WHERE id IN (7, 8) ORDER BY id`)).toEqual([{ favourite_color: 'old app write' }, { favourite_color: 'title 8' }]);
     expect(await rows(`SELECT count(*)::int AS n FROM public.migrations`)).toEqual([{ n: 9 }]);
     // No transaction left open by the non-transactional steps: db-migrate's bookkeeping committed.
-    expect(await rows(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND state LIKE 'idle in transaction%'`)).toEqual([{ n: 0 }]);
+    expect(
+      await rows(
+        `SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND state LIKE 'idle in transaction%'`,
+      ),
+    ).toEqual([{ n: 0 }]);
 
     await client.query(`UPDATE public.users SET favourite_color = 'new app write' WHERE id = 9`);
     await migrator.down(2); // phase 3: its verify and contract migrations (the phase's down steps sit on the first)
-    expect(await rows(`SELECT count(*)::int AS n FROM public.users WHERE job_title IS DISTINCT FROM favourite_color`)).toEqual([{ n: 0 }]);
+    expect(
+      await rows(`SELECT count(*)::int AS n FROM public.users WHERE job_title IS DISTINCT FROM favourite_color`),
+    ).toEqual([{ n: 0 }]);
     expect(await rows(`SELECT job_title FROM public.users WHERE id = 9`)).toEqual([{ job_title: 'new app write' }]);
     await migrator.reset();
     expect(await catalogSnapshot(client, 'public.users')).toEqual(before);
     expect(await rows(`SELECT count(*)::int AS n FROM public.migrations`)).toEqual([{ n: 0 }]);
-    expect(await rows(`SELECT job_title FROM public.users WHERE id IN (7, 9, 10) ORDER BY id`)).toEqual([{ job_title: 'old app write' }, { job_title: 'new app write' }, { job_title: 'title 10' }]);
+    expect(await rows(`SELECT job_title FROM public.users WHERE id IN (7, 9, 10) ORDER BY id`)).toEqual([
+      { job_title: 'old app write' },
+      { job_title: 'new app write' },
+      { job_title: 'title 10' },
+    ]);
     // Leave the data as the next mode expects it.
     await client.query(`UPDATE public.users SET job_title = 'title ' || id WHERE id IN (7, 9)`);
   });

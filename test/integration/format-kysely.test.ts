@@ -30,10 +30,21 @@ beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'phasectl-format-kysely-'));
   // The generated files import 'kysely': resolve it from this repository.
   await symlink(join(process.cwd(), 'node_modules'), join(dir, 'node_modules'));
-  await writeFile(join(dir, 'phases.yaml'), initialPhasesText().replace('version: 1\n', 'version: 1\nmigrations:\n  format: kysely\n'));
-  await planRename({ projectDir: dir, target: 'public.users.job_title', newName: 'favourite_color', id: 'users-job-title', databaseUrl: database.url });
+  await writeFile(
+    join(dir, 'phases.yaml'),
+    initialPhasesText().replace('version: 1\n', 'version: 1\nmigrations:\n  format: kysely\n'),
+  );
+  await planRename({
+    projectDir: dir,
+    target: 'public.users.job_title',
+    newName: 'favourite_color',
+    id: 'users-job-title',
+    databaseUrl: database.url,
+  });
   for (const release of ['1.4.0', '1.5.0', '1.6.0']) await advance({ projectDir: dir, release });
-  db = new Kysely<any>({ dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: database.url, max: 2 }) }) });
+  db = new Kysely<any>({
+    dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: database.url, max: 2 }) }),
+  });
 });
 
 afterAll(async () => {
@@ -75,12 +86,16 @@ test('the generated files: one per up step, named in phasectl order, transaction
   expect(indexes).toContain(`await sql.raw('CREATE INDEX CONCURRENTLY IF NOT EXISTS "users_favourite_color_idx"`);
 });
 
-test('inside kysely\'s default single transaction the migrations refuse with the fix', async () => {
+test("inside kysely's default single transaction the migrations refuse with the fix", async () => {
   const migrator = new Migrator({ db, provider: await provider() });
   const { error, results } = await migrator.migrateToLatest();
   expect(String(error)).toMatch(/disableTransactions: true/);
   expect(results?.[0]).toMatchObject({ status: 'Error' });
-  expect(await rows(`SELECT count(*)::int AS n FROM information_schema.columns WHERE table_name = 'users' AND column_name = 'favourite_color'`)).toEqual([{ n: 0 }]);
+  expect(
+    await rows(
+      `SELECT count(*)::int AS n FROM information_schema.columns WHERE table_name = 'users' AND column_name = 'favourite_color'`,
+    ),
+  ).toEqual([{ n: 0 }]);
 });
 
 test('kysely Migrator applies all three phases, then rolls each back to the original schema and data', async () => {
@@ -92,29 +107,46 @@ test('kysely Migrator applies all three phases, then rolls each back to the orig
   };
 
   await migrateTo('001_1.4.0_users-job-title_p1_05_validate');
-  expect(await rows(`SELECT count(*)::int AS n FROM public.users WHERE favourite_color IS DISTINCT FROM job_title`)).toEqual([{ n: 0 }]);
+  expect(
+    await rows(`SELECT count(*)::int AS n FROM public.users WHERE favourite_color IS DISTINCT FROM job_title`),
+  ).toEqual([{ n: 0 }]);
   await client.query(`UPDATE public.users SET job_title = 'old app write' WHERE id = 7`);
-  expect(await rows(`SELECT favourite_color FROM public.users WHERE id = 7`)).toEqual([{ favourite_color: 'old app write' }]);
-  expect(await rows(`SELECT indisvalid FROM pg_index WHERE indexrelid = 'public.users_favourite_color_idx'::regclass`)).toEqual([{ indisvalid: true }]);
+  expect(await rows(`SELECT favourite_color FROM public.users WHERE id = 7`)).toEqual([
+    { favourite_color: 'old app write' },
+  ]);
+  expect(
+    await rows(`SELECT indisvalid FROM pg_index WHERE indexrelid = 'public.users_favourite_color_idx'::regclass`),
+  ).toEqual([{ indisvalid: true }]);
 
   const { error } = await migrator.migrateToLatest();
   if (error) throw error;
   expect(await rows(`SELECT phase FROM phasectl.changes`)).toEqual([{ phase: 3 }]);
-  expect(await rows(`SELECT column_name, is_nullable, column_default FROM information_schema.columns WHERE table_name = 'users' AND column_name IN ('job_title', 'favourite_color')`)).toEqual([
-    { column_name: 'favourite_color', is_nullable: 'NO', column_default: "'unknown'::text" },
+  expect(
+    await rows(
+      `SELECT column_name, is_nullable, column_default FROM information_schema.columns WHERE table_name = 'users' AND column_name IN ('job_title', 'favourite_color')`,
+    ),
+  ).toEqual([{ column_name: 'favourite_color', is_nullable: 'NO', column_default: "'unknown'::text" }]);
+  expect(await rows(`SELECT favourite_color FROM public.users WHERE id IN (7, 8) ORDER BY id`)).toEqual([
+    { favourite_color: 'old app write' },
+    { favourite_color: 'title 8' },
   ]);
-  expect(await rows(`SELECT favourite_color FROM public.users WHERE id IN (7, 8) ORDER BY id`)).toEqual([{ favourite_color: 'old app write' }, { favourite_color: 'title 8' }]);
   await client.query(`UPDATE public.users SET favourite_color = 'new app write' WHERE id = 9`);
 
   // Down: phase 3 (its only migration), then phase 2, then phase 1 — each rollback of a phase restores the one before.
   await migrateTo('002_1.5.0_users-job-title_p2_02_switch');
-  expect(await rows(`SELECT count(*)::int AS n FROM public.users WHERE job_title IS DISTINCT FROM favourite_color`)).toEqual([{ n: 0 }]);
+  expect(
+    await rows(`SELECT count(*)::int AS n FROM public.users WHERE job_title IS DISTINCT FROM favourite_color`),
+  ).toEqual([{ n: 0 }]);
   expect(await rows(`SELECT job_title FROM public.users WHERE id = 9`)).toEqual([{ job_title: 'new app write' }]);
   await migrateTo('001_1.4.0_users-job-title_p1_05_validate');
   expect(await rows(`SELECT phase FROM phasectl.changes`)).toEqual([{ phase: 1 }]);
   await migrateTo(NO_MIGRATIONS);
   expect(await catalogSnapshot(client, 'public.users')).toEqual(before);
-  expect(await rows(`SELECT job_title FROM public.users WHERE id IN (7, 9, 10) ORDER BY id`)).toEqual([{ job_title: 'old app write' }, { job_title: 'new app write' }, { job_title: 'title 10' }]);
+  expect(await rows(`SELECT job_title FROM public.users WHERE id IN (7, 9, 10) ORDER BY id`)).toEqual([
+    { job_title: 'old app write' },
+    { job_title: 'new app write' },
+    { job_title: 'title 10' },
+  ]);
 
   // And up again from scratch: a rolled-back phase re-applies cleanly (its backfill starts over).
   const again = await migrator.migrateToLatest();

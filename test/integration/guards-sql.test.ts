@@ -50,7 +50,11 @@ const rename: RenameChange = {
 const move: MoveChange = {
   kind: 'move',
   id: 'm-users-address',
-  move: { from: { schema: 'm', table: 'users', column: 'address' }, to: { schema: 'm', table: 'profiles', column: 'address' }, on: [{ from: 'id', to: 'user_id' }] },
+  move: {
+    from: { schema: 'm', table: 'users', column: 'address' },
+    to: { schema: 'm', table: 'profiles', column: 'address' },
+    on: [{ from: 'id', to: 'user_id' }],
+  },
   column: { type: 'text', nullable: true, indexes: [], constraints: [] },
   key: { columns: ['id'], types: ['bigint'] },
   target: { existingColumn: false },
@@ -109,19 +113,25 @@ describe.each(cases)('$change.kind $change.id', ({ change, tables, tamper, repai
 
   test('phase 1 applies (the starting point of every refusal below)', async () => {
     await applySteps(session, p1.up);
-    expect((await session.query('SELECT phase FROM phasectl.changes WHERE id = $1', [change.id])).rows).toEqual([{ phase: 1 }]);
+    expect((await session.query('SELECT phase FROM phasectl.changes WHERE id = $1', [change.id])).rows).toEqual([
+      { phase: 1 },
+    ]);
   });
 
-  test('phase 3 refuses while phase 2 is not applied (another change\'s phase 2 does not count), and changes nothing', async () => {
+  test("phase 3 refuses while phase 2 is not applied (another change's phase 2 does not count), and changes nothing", async () => {
     await session.query(`INSERT INTO phasectl.changes (id, phase) VALUES ('another-change', 2)`);
     try {
       const before = await state();
       const contractSteps = p3.up.filter((step) => step.name === 'unsync' || step.name === 'contract');
-      expect(contractSteps.map((step) => step.name)).toEqual(change.kind === 'move' ? ['unsync', 'contract'] : ['contract']);
+      expect(contractSteps.map((step) => step.name)).toEqual(
+        change.kind === 'move' ? ['unsync', 'contract'] : ['contract'],
+      );
       for (const step of contractSteps) {
         const error = await refused(step);
         expect(error.message).toBe(`phasectl: change ${change.id} cannot contract (phase 3): phase 2 is not applied`);
-        expect(error.hint).toBe(`apply phase 2 of ${change.id} first: \`phasectl migrate\`, or deploy the release that holds it`);
+        expect(error.hint).toBe(
+          `apply phase 2 of ${change.id} first: \`phasectl migrate\`, or deploy the release that holds it`,
+        );
         expect(await state()).toEqual(before);
       }
     } finally {
@@ -133,10 +143,14 @@ describe.each(cases)('$change.kind $change.id', ({ change, tables, tamper, repai
     await writeBehindTrigger(db.url, tamper);
     // The generated verify step records the count and only warns; the switch is the step that must stop.
     await applyStep(session, stepNamed(p2, 'verify'));
-    expect((await session.query('SELECT differing::int FROM phasectl.verifications WHERE change_id = $1', [change.id])).rows).toEqual([{ differing: 1 }]);
+    expect(
+      (await session.query('SELECT differing::int FROM phasectl.verifications WHERE change_id = $1', [change.id])).rows,
+    ).toEqual([{ differing: 1 }]);
     const before = await state();
     const error = await refused(stepNamed(p2, 'switch'));
-    expect(error.message).toBe(`phasectl: change ${change.id} cannot switch to phase 2: no verification since the backfill found 0 differing rows`);
+    expect(error.message).toBe(
+      `phasectl: change ${change.id} cannot switch to phase 2: no verification since the backfill found 0 differing rows`,
+    );
     expect(error.hint).toMatch(new RegExp(`run \`phasectl verify ${change.id}\``));
     expect(await state()).toEqual(before);
   });
@@ -144,7 +158,9 @@ describe.each(cases)('$change.kind $change.id', ({ change, tables, tamper, repai
   test('the switch refuses a clean verification older than the backfill, and changes nothing', async () => {
     await writeBehindTrigger(db.url, repair);
     await applyStep(session, stepNamed(p2, 'verify'));
-    expect((await session.query('SELECT differing::int FROM phasectl.verifications WHERE change_id = $1', [change.id])).rows).toEqual([{ differing: 0 }]);
+    expect(
+      (await session.query('SELECT differing::int FROM phasectl.verifications WHERE change_id = $1', [change.id])).rows,
+    ).toEqual([{ differing: 0 }]);
     // The backfill finished again after that verification (a re-run, a repair): the count no longer proves anything.
     await session.query(
       `UPDATE phasectl.verifications SET checked_at = (SELECT finished_at FROM phasectl.backfills WHERE change_id = $1 AND direction = 'up') - interval '1 second'
@@ -153,45 +169,71 @@ describe.each(cases)('$change.kind $change.id', ({ change, tables, tamper, repai
     );
     const before = await state();
     const error = await refused(stepNamed(p2, 'switch'));
-    expect(error.message).toBe(`phasectl: change ${change.id} cannot switch to phase 2: no verification since the backfill found 0 differing rows`);
+    expect(error.message).toBe(
+      `phasectl: change ${change.id} cannot switch to phase 2: no verification since the backfill found 0 differing rows`,
+    );
     expect(await state()).toEqual(before);
   });
 
   // Rows of another change and a finished 'down' backfill of this one: each join term of the switch guards is
   // needed to refuse them (a guard that lost one would take them as this change's finished backfill or verification).
   const strangers = async () => {
-    await session.query(`INSERT INTO phasectl.backfills (change_id, direction, finished_at) VALUES
-      ('another-change', 'up', '2000-01-01'), ($1, 'down', '2000-01-01')`, [change.id]);
-    await session.query(`INSERT INTO phasectl.verifications (change_id, differing, checked_at) VALUES ('another-change', 0, now())`);
+    await session.query(
+      `INSERT INTO phasectl.backfills (change_id, direction, finished_at) VALUES
+      ('another-change', 'up', '2000-01-01'), ($1, 'down', '2000-01-01')`,
+      [change.id],
+    );
+    await session.query(
+      `INSERT INTO phasectl.verifications (change_id, differing, checked_at) VALUES ('another-change', 0, now())`,
+    );
   };
   const removeStrangers = async () => {
-    await session.query(`DELETE FROM phasectl.backfills WHERE change_id = 'another-change' OR (change_id = $1 AND direction = 'down')`, [change.id]);
+    await session.query(
+      `DELETE FROM phasectl.backfills WHERE change_id = 'another-change' OR (change_id = $1 AND direction = 'down')`,
+      [change.id],
+    );
     await session.query(`DELETE FROM phasectl.verifications WHERE change_id = 'another-change'`);
   };
 
-  test('the switch refuses while its own backfill is unfinished (not another change\'s, not a down backfill), and changes nothing', async () => {
-    const { finished } = (await session.query(`SELECT finished_at AS finished FROM phasectl.backfills WHERE change_id = $1 AND direction = 'up'`, [change.id])).rows[0];
-    await session.query(`UPDATE phasectl.backfills SET finished_at = NULL WHERE change_id = $1 AND direction = 'up'`, [change.id]);
+  test("the switch refuses while its own backfill is unfinished (not another change's, not a down backfill), and changes nothing", async () => {
+    const { finished } = (
+      await session.query(
+        `SELECT finished_at AS finished FROM phasectl.backfills WHERE change_id = $1 AND direction = 'up'`,
+        [change.id],
+      )
+    ).rows[0];
+    await session.query(`UPDATE phasectl.backfills SET finished_at = NULL WHERE change_id = $1 AND direction = 'up'`, [
+      change.id,
+    ]);
     await strangers();
     try {
       const before = await state();
       const error = await refused(stepNamed(p2, 'switch'));
-      expect(error.message).toBe(`phasectl: change ${change.id} cannot switch to phase 2: its backfill has not finished`);
-      expect(error.hint).toBe(`run \`phasectl backfill ${change.id}\`, then \`phasectl verify ${change.id}\`, then migrate again`);
+      expect(error.message).toBe(
+        `phasectl: change ${change.id} cannot switch to phase 2: its backfill has not finished`,
+      );
+      expect(error.hint).toBe(
+        `run \`phasectl backfill ${change.id}\`, then \`phasectl verify ${change.id}\`, then migrate again`,
+      );
       expect(await state()).toEqual(before);
     } finally {
       await removeStrangers();
-      await session.query(`UPDATE phasectl.backfills SET finished_at = $2 WHERE change_id = $1 AND direction = 'up'`, [change.id, finished]);
+      await session.query(`UPDATE phasectl.backfills SET finished_at = $2 WHERE change_id = $1 AND direction = 'up'`, [
+        change.id,
+        finished,
+      ]);
     }
   });
 
-  test('the switch refuses another change\'s clean verification and one checked after a down backfill, and changes nothing', async () => {
+  test("the switch refuses another change's clean verification and one checked after a down backfill, and changes nothing", async () => {
     // This change's own verification is still the clean one older than its backfill (test above).
     await strangers();
     try {
       const before = await state();
       const error = await refused(stepNamed(p2, 'switch'));
-      expect(error.message).toBe(`phasectl: change ${change.id} cannot switch to phase 2: no verification since the backfill found 0 differing rows`);
+      expect(error.message).toBe(
+        `phasectl: change ${change.id} cannot switch to phase 2: no verification since the backfill found 0 differing rows`,
+      );
       expect(await state()).toEqual(before);
     } finally {
       await removeStrangers();
@@ -200,20 +242,30 @@ describe.each(cases)('$change.kind $change.id', ({ change, tables, tamper, repai
 
   test('with a fresh clean verification the same switch applies (the refusals above were the guards)', async () => {
     await applySteps(session, p2.up);
-    expect((await session.query('SELECT phase FROM phasectl.changes WHERE id = $1', [change.id])).rows).toEqual([{ phase: 2 }]);
+    expect((await session.query('SELECT phase FROM phasectl.changes WHERE id = $1', [change.id])).rows).toEqual([
+      { phase: 2 },
+    ]);
   });
 
-  test('phase 3 refuses without a clean verification since phase 2 (its own, not another change\'s), and changes nothing', async () => {
+  test("phase 3 refuses without a clean verification since phase 2 (its own, not another change's), and changes nothing", async () => {
     // Another change already contracted, with a clean verification: neither may stand in for this change's.
-    await session.query(`INSERT INTO phasectl.changes (id, phase, updated_at) VALUES ('another-change', 3, '2000-01-01')`);
-    await session.query(`INSERT INTO phasectl.verifications (change_id, differing, checked_at) VALUES ('another-change', 0, now())`);
+    await session.query(
+      `INSERT INTO phasectl.changes (id, phase, updated_at) VALUES ('another-change', 3, '2000-01-01')`,
+    );
+    await session.query(
+      `INSERT INTO phasectl.verifications (change_id, differing, checked_at) VALUES ('another-change', 0, now())`,
+    );
     const contractSteps = p3.up.filter((step) => step.name === 'unsync' || step.name === 'contract');
     const expectRefused = async () => {
       const before = await state();
       for (const step of contractSteps) {
         const error = await refused(step);
-        expect(error.message).toBe(`phasectl: change ${change.id} cannot contract (phase 3): no verification since phase 2 found 0 differing rows`);
-        expect(error.hint).toBe(`run \`phasectl verify ${change.id}\` (and \`phasectl backfill ${change.id} --repair\` if rows differ), then migrate again`);
+        expect(error.message).toBe(
+          `phasectl: change ${change.id} cannot contract (phase 3): no verification since phase 2 found 0 differing rows`,
+        );
+        expect(error.hint).toBe(
+          `run \`phasectl verify ${change.id}\` (and \`phasectl backfill ${change.id} --repair\` if rows differ), then migrate again`,
+        );
         expect(await state()).toEqual(before);
       }
     };
@@ -221,7 +273,10 @@ describe.each(cases)('$change.kind $change.id', ({ change, tables, tamper, repai
       // A verification since phase 2 that found a differing row.
       await writeBehindTrigger(db.url, tamper);
       await applyStep(session, stepNamed(p3, 'verify'));
-      expect((await session.query('SELECT differing::int FROM phasectl.verifications WHERE change_id = $1', [change.id])).rows).toEqual([{ differing: 1 }]);
+      expect(
+        (await session.query('SELECT differing::int FROM phasectl.verifications WHERE change_id = $1', [change.id]))
+          .rows,
+      ).toEqual([{ differing: 1 }]);
       await expectRefused();
       // A clean verification, but from before phase 2 was applied.
       await writeBehindTrigger(db.url, repair);
@@ -230,7 +285,10 @@ describe.each(cases)('$change.kind $change.id', ({ change, tables, tamper, repai
         `UPDATE phasectl.verifications SET checked_at = (SELECT updated_at FROM phasectl.changes WHERE id = $1) - interval '1 second' WHERE change_id = $1`,
         [change.id],
       );
-      expect((await session.query('SELECT differing::int FROM phasectl.verifications WHERE change_id = $1', [change.id])).rows).toEqual([{ differing: 0 }]);
+      expect(
+        (await session.query('SELECT differing::int FROM phasectl.verifications WHERE change_id = $1', [change.id]))
+          .rows,
+      ).toEqual([{ differing: 0 }]);
       await expectRefused();
     } finally {
       await session.query(`DELETE FROM phasectl.changes WHERE id = 'another-change'`);
@@ -249,7 +307,9 @@ describe.each(cases)('$change.kind $change.id', ({ change, tables, tamper, repai
       for (const step of p3.up.filter((candidate) => candidate.name === 'unsync')) await applyStep(session, step);
       const before = await state();
       const error = await refused(stepNamed(p3, 'contract'));
-      expect(error.message).toBe(`phasectl: change ${change.id} cannot drop "${dropped.column}": trigger user_audit runs ${dropped.schema}.audit_old() still names it`);
+      expect(error.message).toBe(
+        `phasectl: change ${change.id} cannot drop "${dropped.column}": trigger user_audit runs ${dropped.schema}.audit_old() still names it`,
+      );
       expect(await state()).toEqual(before);
     } finally {
       await session.query(`DROP TRIGGER user_audit ON ${table}; DROP FUNCTION ${dropped.schema}.audit_old()`);
@@ -258,7 +318,9 @@ describe.each(cases)('$change.kind $change.id', ({ change, tables, tamper, repai
 
   test('with a fresh clean verification phase 3 applies (the refusals above were the guard)', async () => {
     await applySteps(session, p3.up);
-    expect((await session.query('SELECT phase FROM phasectl.changes WHERE id = $1', [change.id])).rows).toEqual([{ phase: 3 }]);
+    expect((await session.query('SELECT phase FROM phasectl.changes WHERE id = $1', [change.id])).rows).toEqual([
+      { phase: 3 },
+    ]);
   });
 });
 
@@ -270,14 +332,20 @@ describe('rollback of phase 1: drop-indexes', () => {
     column: {
       type: 'text',
       nullable: true,
-      indexes: [{ name: 'items_code_idx', definition: 'CREATE INDEX items_code_idx ON d.items USING btree (code)', unique: false }],
+      indexes: [
+        {
+          name: 'items_code_idx',
+          definition: 'CREATE INDEX items_code_idx ON d.items USING btree (code)',
+          unique: false,
+        },
+      ],
       constraints: [],
     },
     key: { columns: ['id'], types: ['bigint'] },
     releases: { phase1: '1.0.0' },
   };
 
-  test('refuses to drop a relation of another table that holds the built index\'s name, and changes nothing', async () => {
+  test("refuses to drop a relation of another table that holds the built index's name, and changes nothing", async () => {
     await session.query(`CREATE SCHEMA d;
       CREATE TABLE d.items (id bigint PRIMARY KEY, code text);
       CREATE INDEX items_code_idx ON d.items (code);
@@ -285,7 +353,11 @@ describe('rollback of phase 1: drop-indexes', () => {
       INSERT INTO d.items SELECT g, 'code ' || g FROM generate_series(1, 50) g;`);
     const p1 = phaseSteps(change, 1);
     await applySteps(session, p1.up);
-    const built = (await session.query(`SELECT indexname FROM pg_indexes WHERE schemaname = 'd' AND tablename = 'items' AND indexdef LIKE '%(sku)%'`)).rows;
+    const built = (
+      await session.query(
+        `SELECT indexname FROM pg_indexes WHERE schemaname = 'd' AND tablename = 'items' AND indexdef LIKE '%(sku)%'`,
+      )
+    ).rows;
     expect(built).toHaveLength(1);
     const name = built[0].indexname as string;
     // The built index gone (dropped by hand), its name now held by an index of the application on another table.
@@ -295,10 +367,12 @@ describe('rollback of phase 1: drop-indexes', () => {
     if (!step) throw new Error('no down step drop-indexes');
     const error = await refused(step);
     expect(error.message).toBe(`phasectl: "d"."${name}" is not an index on "d"."items": not dropping it`);
-    expect(error.hint).toBe('it belongs to the application: rename it (ALTER … RENAME TO …), run this step again, then rename it back');
+    expect(error.hint).toBe(
+      'it belongs to the application: rename it (ALTER … RENAME TO …), run this step again, then rename it back',
+    );
     expect(await databaseState(session, ['d.items', 'd.legacy'])).toEqual(before);
-    expect((await session.query(`SELECT indexdef FROM pg_indexes WHERE schemaname = 'd' AND indexname = $1`, [name])).rows).toEqual([
-      { indexdef: `CREATE INDEX ${name} ON d.legacy USING btree (sku)` },
-    ]);
+    expect(
+      (await session.query(`SELECT indexdef FROM pg_indexes WHERE schemaname = 'd' AND indexname = $1`, [name])).rows,
+    ).toEqual([{ indexdef: `CREATE INDEX ${name} ON d.legacy USING btree (sku)` }]);
   });
 });

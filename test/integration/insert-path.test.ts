@@ -26,7 +26,10 @@ beforeAll(async () => {
   client = new pg.Client({ connectionString: db.url });
   await client.connect();
   await client.query(`CREATE TABLE public.users (id bigint PRIMARY KEY, job_title text NOT NULL DEFAULT 'unknown')`);
-  await applyStep(client, phaseSteps(change, 1).up.find((step) => step.name === 'expand')!);
+  await applyStep(
+    client,
+    phaseSteps(change, 1).up.find((step) => step.name === 'expand')!,
+  );
 });
 afterAll(async () => {
   await client?.end();
@@ -37,13 +40,21 @@ afterAll(async () => {
 async function callsOf(sql: string): Promise<{ row: Record<string, unknown>; calls: Record<string, number> }> {
   // The view also holds calls not yet flushed from earlier transactions of this backend: count the difference.
   const read = async () =>
-    new Map((await client.query<{ funcname: string; calls: string }>(`SELECT funcname, calls FROM pg_catalog.pg_stat_xact_user_functions WHERE schemaname = 'phasectl'`)).rows.map((r) => [r.funcname, Number(r.calls)]));
+    new Map(
+      (
+        await client.query<{ funcname: string; calls: string }>(
+          `SELECT funcname, calls FROM pg_catalog.pg_stat_xact_user_functions WHERE schemaname = 'phasectl'`,
+        )
+      ).rows.map((r) => [r.funcname, Number(r.calls)]),
+    );
   await client.query(`BEGIN; SET LOCAL track_functions = 'pl'`);
   try {
     const before = await read();
     const { rows } = await client.query(`${sql} RETURNING job_title, favourite_color`);
     const after = await read();
-    const calls = Object.fromEntries([...after].map(([name, n]) => [name, n - (before.get(name) ?? 0)]).filter(([, n]) => Number(n) > 0));
+    const calls = Object.fromEntries(
+      [...after].map(([name, n]) => [name, n - (before.get(name) ?? 0)]).filter(([, n]) => Number(n) > 0),
+    );
     return { row: rows[0], calls };
   } finally {
     await client.query('ROLLBACK');
@@ -54,25 +65,29 @@ describe('rename sync, insert path', () => {
   test('an old-release insert (old column only) runs one one-assignment function', async () => {
     expect(await callsOf(`INSERT INTO public.users (id, job_title) VALUES (1, 'chef')`)).toEqual({
       row: { job_title: 'chef', favourite_color: 'chef' },
-      calls: { 'sync_users_job_title$insert_old': 1 },
+      calls: { sync_users_job_title$insert_old: 1 },
     });
   });
 
   test('a new-release insert (new column, the old one takes its DEFAULT) runs one one-assignment function; the new value wins', async () => {
     expect(await callsOf(`INSERT INTO public.users (id, favourite_color) VALUES (2, 'pilot')`)).toEqual({
       row: { job_title: 'pilot', favourite_color: 'pilot' },
-      calls: { 'sync_users_job_title$insert_new': 1 },
+      calls: { sync_users_job_title$insert_new: 1 },
     });
   });
 
   test('an insert of both columns, equal, runs no function; both different: the new one wins', async () => {
-    expect(await callsOf(`INSERT INTO public.users (id, job_title, favourite_color) VALUES (3, 'baker', 'baker')`)).toEqual({
+    expect(
+      await callsOf(`INSERT INTO public.users (id, job_title, favourite_color) VALUES (3, 'baker', 'baker')`),
+    ).toEqual({
       row: { job_title: 'baker', favourite_color: 'baker' },
       calls: {},
     });
-    expect(await callsOf(`INSERT INTO public.users (id, job_title, favourite_color) VALUES (4, 'baker', 'cook')`)).toEqual({
+    expect(
+      await callsOf(`INSERT INTO public.users (id, job_title, favourite_color) VALUES (4, 'baker', 'cook')`),
+    ).toEqual({
       row: { job_title: 'cook', favourite_color: 'cook' },
-      calls: { 'sync_users_job_title$insert_new': 1 },
+      calls: { sync_users_job_title$insert_new: 1 },
     });
   });
 

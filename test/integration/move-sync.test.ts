@@ -34,7 +34,11 @@ function change(id: string, schema: string): MoveChange {
   return {
     kind: 'move',
     id,
-    move: { from: { schema, table: 'users', column: 'address' }, to: { schema, table: 'profiles', column: 'address' }, on: [{ from: 'id', to: 'user_id' }] },
+    move: {
+      from: { schema, table: 'users', column: 'address' },
+      to: { schema, table: 'profiles', column: 'address' },
+      on: [{ from: 'id', to: 'user_id' }],
+    },
     column: { type: 'text', nullable: true, indexes: [], constraints: [] },
     key: { columns: ['id'], types: ['bigint'] },
     target: { existingColumn: false },
@@ -67,13 +71,23 @@ async function pairs(schema: string) {
 test('phase 1: the backfill filled existing pairs; a source row without a target row keeps its value until the target row appears', async () => {
   await setUp('m_basic');
   const rows = await pairs('m_basic');
-  expect(rows.filter((row) => Number(row.id) <= 5).map((row) => row.target)).toEqual(['street 1', 'street 2', 'street 3', 'street 4', 'street 5']);
+  expect(rows.filter((row) => Number(row.id) <= 5).map((row) => row.target)).toEqual([
+    'street 1',
+    'street 2',
+    'street 3',
+    'street 4',
+    'street 5',
+  ]);
   expect(rows.filter((row) => Number(row.id) > 5).map((row) => row.target)).toEqual([null, null, null, null, null]);
   await session.query(`INSERT INTO m_basic.profiles (user_id) VALUES (7)`);
-  expect((await session.query(`SELECT address FROM m_basic.profiles WHERE user_id = 7`)).rows).toEqual([{ address: 'street 7' }]);
+  expect((await session.query(`SELECT address FROM m_basic.profiles WHERE user_id = 7`)).rows).toEqual([
+    { address: 'street 7' },
+  ]);
   // A target insert carrying another value: v01, the source wins.
   await session.query(`INSERT INTO m_basic.profiles (user_id, address) VALUES (8, 'from new code')`);
-  expect((await session.query(`SELECT address FROM m_basic.profiles WHERE user_id = 8`)).rows).toEqual([{ address: 'street 8' }]);
+  expect((await session.query(`SELECT address FROM m_basic.profiles WHERE user_id = 8`)).rows).toEqual([
+    { address: 'street 8' },
+  ]);
   // A source row inserted after its target row takes the target's value when it has none.
   await session.query(`INSERT INTO m_basic.profiles (user_id, address) VALUES (50, 'early')`);
   await session.query(`INSERT INTO m_basic.users (id) VALUES (50)`);
@@ -97,7 +111,9 @@ test('a write on either side reaches the other once, without looping, and the gu
     CREATE TRIGGER count_profiles AFTER UPDATE ON m_guard.profiles FOR EACH ROW EXECUTE FUNCTION m_guard.count();`);
   await session.query(`UPDATE m_guard.profiles SET address = 'once' WHERE user_id = 2`);
   await session.query(`UPDATE m_guard.users SET address = 'twice' WHERE id = 3`);
-  expect((await session.query(`SELECT tbl, count(*)::int AS n FROM m_guard.writes GROUP BY tbl ORDER BY tbl`)).rows).toEqual([
+  expect(
+    (await session.query(`SELECT tbl, count(*)::int AS n FROM m_guard.writes GROUP BY tbl ORDER BY tbl`)).rows,
+  ).toEqual([
     { tbl: 'profiles', n: 2 },
     { tbl: 'users', n: 2 },
   ]);
@@ -109,11 +125,16 @@ test('a write on either side reaches the other once, without looping, and the gu
 
 test('a fresh session that never set the guard syncs (NULL setting does not disable it)', async () => {
   await setUp('m_fresh');
-  for (const sql of [`UPDATE m_fresh.profiles SET address = 'fresh target' WHERE user_id = 4`, `UPDATE m_fresh.users SET address = 'fresh source' WHERE id = 5`]) {
+  for (const sql of [
+    `UPDATE m_fresh.profiles SET address = 'fresh target' WHERE user_id = 4`,
+    `UPDATE m_fresh.users SET address = 'fresh source' WHERE id = 5`,
+  ]) {
     const fresh = new pg.Client({ connectionString: db.url });
     await fresh.connect();
     try {
-      expect((await fresh.query(`SELECT current_setting('phasectl.move_m_fresh_move', true) AS guard`)).rows).toEqual([{ guard: null }]);
+      expect((await fresh.query(`SELECT current_setting('phasectl.move_m_fresh_move', true) AS guard`)).rows).toEqual([
+        { guard: null },
+      ]);
       await fresh.query(sql);
     } finally {
       await fresh.end();
@@ -134,18 +155,26 @@ test('phase 2: a target insert with its own value wins and reaches the source; d
   await session.query(`INSERT INTO m_switch.profiles (user_id) VALUES (2)`);
   expect((await pairs('m_switch'))[1]).toEqual({ id: '2', source: 'kept in source', target: 'kept in source' });
   await session.query(`DELETE FROM m_switch.users WHERE id = 3`);
-  expect((await session.query(`SELECT address FROM m_switch.profiles WHERE user_id = 3`)).rows).toEqual([{ address: 'street 3' }]);
+  expect((await session.query(`SELECT address FROM m_switch.profiles WHERE user_id = 3`)).rows).toEqual([
+    { address: 'street 3' },
+  ]);
   await session.query(`UPDATE m_switch.profiles SET address = 'orphan edit' WHERE user_id = 3`);
-  expect((await session.query(`SELECT address FROM m_switch.profiles WHERE user_id = 3`)).rows).toEqual([{ address: 'orphan edit' }]);
+  expect((await session.query(`SELECT address FROM m_switch.profiles WHERE user_id = 3`)).rows).toEqual([
+    { address: 'orphan edit' },
+  ]);
 });
 
 test('phase 3 refuses while a source value has no target row, and says how to fix it', async () => {
   const move = await setUp('m_stranded', 2);
   const unsync = phaseSteps(move, 3).up.find((candidate) => candidate.name === 'unsync');
-  await expect(applyStep(session, unsync!)).rejects.toThrow(/5 rows of "m_stranded"."users" have a value in address but no row in "m_stranded"."profiles"/);
+  await expect(applyStep(session, unsync!)).rejects.toThrow(
+    /5 rows of "m_stranded"."users" have a value in address but no row in "m_stranded"."profiles"/,
+  );
   await session.query(`INSERT INTO m_stranded.profiles (user_id) SELECT g FROM generate_series(6, 10) g`);
   await applySteps(session, phaseSteps(move, 3).up);
-  expect((await session.query(`SELECT user_id, address FROM m_stranded.profiles WHERE user_id IN (6, 10) ORDER BY 1`)).rows).toEqual([
+  expect(
+    (await session.query(`SELECT user_id, address FROM m_stranded.profiles WHERE user_id IN (6, 10) ORDER BY 1`)).rows,
+  ).toEqual([
     { user_id: '6', address: 'street 6' },
     { user_id: '10', address: 'street 10' },
   ]);
@@ -161,30 +190,51 @@ test('the backfill killed part-way resumes through migrate and ends with every p
     CREATE TABLE public.billing (account_id bigint PRIMARY KEY, note text);
     INSERT INTO public.accounts SELECT g, 'plan ' || g FROM generate_series(1, 20000) g;
     INSERT INTO public.billing (account_id) SELECT g FROM generate_series(1, 20000) g;`);
-  await planMove({ projectDir: dir, from: 'accounts.plan', to: 'billing.plan', on: 'id=account_id', id: 'accounts-plan', databaseUrl: db.url });
+  await planMove({
+    projectDir: dir,
+    from: 'accounts.plan',
+    to: 'billing.plan',
+    on: 'id=account_id',
+    id: 'accounts-plan',
+    databaseUrl: db.url,
+  });
   await advance({ projectDir: dir, release: '1.0.0' });
   const { spec } = await (await import('../../src/spec/load.js')).loadPhasesFile(join(dir, 'phases.yaml'));
   await applyStep(session, phaseSteps(spec.changes[0]!, 1).up[0]!);
 
-  const child = spawn(process.execPath, ['--import', 'tsx', 'test/support/move-backfill-child.ts', db.url, dir, 'accounts-plan'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', 'test/support/move-backfill-child.ts', db.url, dir, 'accounts-plan'],
+    { stdio: ['ignore', 'ignore', 'pipe'] },
+  );
   let stderr = '';
   child.stderr.on('data', (chunk) => (stderr += String(chunk)));
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
   let done = 0;
   for (let i = 0; i < 600 && done < 2000; i++) {
     await new Promise((resolve) => setTimeout(resolve, 50));
-    done = (await session.query(`SELECT rows_done::int AS n FROM phasectl.backfills WHERE change_id = 'accounts-plan'`)).rows[0]?.n ?? 0;
+    done =
+      (await session.query(`SELECT rows_done::int AS n FROM phasectl.backfills WHERE change_id = 'accounts-plan'`))
+        .rows[0]?.n ?? 0;
   }
   child.kill('SIGKILL');
   await exited;
   expect(stderr).toBe('');
   await killedBackendsGone(session);
-  const saved = (await session.query(`SELECT rows_done::int AS n, (last_key->>0)::int AS last, finished_at FROM phasectl.backfills WHERE change_id = 'accounts-plan'`)).rows[0];
+  const saved = (
+    await session.query(
+      `SELECT rows_done::int AS n, (last_key->>0)::int AS last, finished_at FROM phasectl.backfills WHERE change_id = 'accounts-plan'`,
+    )
+  ).rows[0];
   expect(saved.n).toBeGreaterThanOrEqual(2000);
   expect(saved.last).toBe(saved.n);
   expect(saved.finished_at).toBeNull();
   const differingIds = async () =>
-    (await session.query(`SELECT a.id::int FROM public.accounts a JOIN public.billing b ON b.account_id = a.id WHERE b.plan IS DISTINCT FROM a.plan ORDER BY a.id`)).rows.map((row) => row.id as number);
+    (
+      await session.query(
+        `SELECT a.id::int FROM public.accounts a JOIN public.billing b ON b.account_id = a.id WHERE b.plan IS DISTINCT FROM a.plan ORDER BY a.id`,
+      )
+    ).rows.map((row) => row.id as number);
   expect(await differingIds()).toHaveLength(20000 - saved.n);
   // Pairs behind the stored key made to differ on purpose (behind the trigger): a resume does not walk them again.
   await session.query(`SET session_replication_role = replica`);
@@ -192,9 +242,16 @@ test('the backfill killed part-way resumes through migrate and ends with every p
   await session.query(`RESET session_replication_role`);
 
   const result = await migrate({ databaseUrl: db.url, projectDir: dir });
-  expect(result.applied.find((file) => file.action === 'backfill')?.backfill).toMatchObject({ rowsUpdated: 20000 - saved.n, rowsDone: 20000 });
+  expect(result.applied.find((file) => file.action === 'backfill')?.backfill).toMatchObject({
+    rowsUpdated: 20000 - saved.n,
+    rowsDone: 20000,
+  });
   expect(await differingIds()).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
-  const finished = (await session.query(`SELECT rows_done::int AS n, finished_at FROM phasectl.backfills WHERE change_id = 'accounts-plan'`)).rows[0];
+  const finished = (
+    await session.query(
+      `SELECT rows_done::int AS n, finished_at FROM phasectl.backfills WHERE change_id = 'accounts-plan'`,
+    )
+  ).rows[0];
   expect(finished.finished_at).not.toBeNull();
   expect(finished.n).toBe(20000);
 });

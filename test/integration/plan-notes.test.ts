@@ -27,16 +27,32 @@ afterAll(async () => {
 test('plan notes the user triggers whose function names the column, and nothing for a column no function names', async () => {
   const project = await makeProject({}, initialPhasesText());
   try {
-    const rename = await planRename({ projectDir: project.dir, target: 'users.job_title', newName: 'favourite_color', databaseUrl: db.url });
+    const rename = await planRename({
+      projectDir: project.dir,
+      target: 'users.job_title',
+      newName: 'favourite_color',
+      databaseUrl: db.url,
+    });
     expect(rename.notes).toEqual([
       'note: trigger check_title runs public.check_title() — the function names job_title. It keeps working until phase 3, which refuses to drop job_title while it does: rewrite it to use favourite_color in the release of phase 2.',
       // The same function, found by the parser among all functions (issue 12 item 2).
       'work before phase 3: 1 function(s) name public.users.job_title; change each to use favourite_color (CREATE OR REPLACE, in the release of phase 2 or later) — phase 3 refuses to drop the column until then:',
       '  - public.check_title(), line 2 of its body',
     ]);
-    const untouched = await planRename({ projectDir: project.dir, target: 'users.nickname', newName: 'display_name', databaseUrl: db.url });
+    const untouched = await planRename({
+      projectDir: project.dir,
+      target: 'users.nickname',
+      newName: 'display_name',
+      databaseUrl: db.url,
+    });
     expect(untouched.notes).toEqual([]);
-    const move = await planMove({ projectDir: project.dir, from: 'users.address', to: 'profiles.address', on: 'id=user_id', databaseUrl: db.url });
+    const move = await planMove({
+      projectDir: project.dir,
+      from: 'users.address',
+      to: 'profiles.address',
+      on: 'id=user_id',
+      databaseUrl: db.url,
+    });
     expect(move.notes).toEqual([
       'note: trigger log_address runs public.log_address() — the function names address. It keeps working until phase 3, which refuses to drop address while it does: rewrite it to use profiles.address in the release of phase 2.',
     ]);

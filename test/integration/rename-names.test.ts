@@ -49,19 +49,30 @@ test('the whole lifecycle works with hostile names and each down restores the sc
   expect(change.column.collation).toBe('"C"');
   const [p1, p2, p3] = [phaseSteps(change, 1), phaseSteps(change, 2), phaseSteps(change, 3)];
   const snapshot = () => catalogSnapshot(client, table2);
-  const data = async () => (await client.query(`SELECT ${quoteIdent(key)} AS k, ${f} AS v FROM ${table2} ORDER BY 1`)).rows;
+  const data = async () =>
+    (await client.query(`SELECT ${quoteIdent(key)} AS k, ${f} AS v FROM ${table2} ORDER BY 1`)).rows;
   const original = await snapshot();
   const originalData = await data();
 
   await applyPhase(client, p1, 'up');
   await client.query(`UPDATE ${table2} SET ${f} = 'renamed' WHERE ${quoteIdent(key)} = 1`);
-  const { rows } = await client.query(`SELECT count(*)::int AS n FROM ${table2} WHERE ${quoteIdent(to)} IS DISTINCT FROM ${f}`);
+  const { rows } = await client.query(
+    `SELECT count(*)::int AS n FROM ${table2} WHERE ${quoteIdent(to)} IS DISTINCT FROM ${f}`,
+  );
   expect(rows[0].n).toBe(0);
   await applyPhase(client, p2, 'up');
   const phase2 = await snapshot();
   await applyPhase(client, p3, 'up');
-  const contracted = (await snapshot()) as { columns: Array<{ name: string; type: string; notNull: boolean; default: string; collation: string }> };
-  expect(contracted.columns.find((c) => c.name === to)).toEqual({ name: to, type: 'character varying(40)', notNull: true, default: "'it''s'::character varying", collation: '"C"' });
+  const contracted = (await snapshot()) as {
+    columns: Array<{ name: string; type: string; notNull: boolean; default: string; collation: string }>;
+  };
+  expect(contracted.columns.find((c) => c.name === to)).toEqual({
+    name: to,
+    type: 'character varying(40)',
+    notNull: true,
+    default: "'it''s'::character varying",
+    collation: '"C"',
+  });
   await applyPhase(client, p3, 'down');
   expect(await snapshot()).toEqual(phase2);
   await applyPhase(client, p2, 'down');

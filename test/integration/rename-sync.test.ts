@@ -32,13 +32,26 @@ const change: RenameChange = {
     nullable: false,
     default: "'unknown'::text",
     indexes: [
-      { name: 'users_email_job_title_key', unique: true, constraint: 'users_email_job_title_key', definition: 'CREATE UNIQUE INDEX users_email_job_title_key ON public.users USING btree (email, job_title)' },
-      { name: 'users_job_title_idx', unique: false, definition: 'CREATE INDEX users_job_title_idx ON public.users USING btree (job_title)' },
+      {
+        name: 'users_email_job_title_key',
+        unique: true,
+        constraint: 'users_email_job_title_key',
+        definition: 'CREATE UNIQUE INDEX users_email_job_title_key ON public.users USING btree (email, job_title)',
+      },
+      {
+        name: 'users_job_title_idx',
+        unique: false,
+        definition: 'CREATE INDEX users_job_title_idx ON public.users USING btree (job_title)',
+      },
     ],
     constraints: [
       { name: 'users_email_job_title_key', kind: 'unique', definition: 'UNIQUE (email, job_title)' },
       { name: 'users_job_title_check', kind: 'check', definition: 'CHECK ((length(job_title) < 200))' },
-      { name: 'users_job_title_fkey', kind: 'foreign_key', definition: 'FOREIGN KEY (job_title) REFERENCES public.titles(name)' },
+      {
+        name: 'users_job_title_fkey',
+        kind: 'foreign_key',
+        definition: 'FOREIGN KEY (job_title) REFERENCES public.titles(name)',
+      },
     ],
   },
   key: { columns: ['id'], types: ['bigint'] },
@@ -117,24 +130,47 @@ describe.sequential('rename lifecycle on public.users', () => {
     await client.query(`UPDATE public.users SET job_title = 'chef', favourite_color = 'chef' WHERE id = 4`);
     expect(await row(4)).toEqual({ job_title: 'chef', favourite_color: 'chef' });
     // NULL into the new column copies NULL back: the old column's NOT NULL refuses it, nothing is lost.
-    await expect(client.query(`UPDATE public.users SET favourite_color = NULL WHERE id = 2`)).rejects.toThrow(/null value/);
+    await expect(client.query(`UPDATE public.users SET favourite_color = NULL WHERE id = 2`)).rejects.toThrow(
+      /null value/,
+    );
     expect(await row(2)).toEqual({ job_title: 'engineer', favourite_color: 'engineer' });
 
-    expect(await insertReturning(`INSERT INTO public.users (email, job_title) VALUES ('a@x', 'baker')`)).toEqual({ job_title: 'baker', favourite_color: 'baker' });
+    expect(await insertReturning(`INSERT INTO public.users (email, job_title) VALUES ('a@x', 'baker')`)).toEqual({
+      job_title: 'baker',
+      favourite_color: 'baker',
+    });
     // Only the new column (new code deployed early): the old column's default fills job_title first, but
     // the new column has no default, so a set new value was written on purpose and wins on insert.
-    expect(await insertReturning(`INSERT INTO public.users (email, favourite_color) VALUES ('b@x', 'pilot')`)).toEqual({ job_title: 'pilot', favourite_color: 'pilot' });
-    expect(await insertReturning(`INSERT INTO public.users (email, job_title, favourite_color) VALUES ('c@x', 'chef', 'pilot')`)).toEqual({ job_title: 'pilot', favourite_color: 'pilot' });
-    expect(await insertReturning(`INSERT INTO public.users (email) VALUES ('d@x')`)).toEqual({ job_title: 'unknown', favourite_color: 'unknown' });
+    expect(await insertReturning(`INSERT INTO public.users (email, favourite_color) VALUES ('b@x', 'pilot')`)).toEqual({
+      job_title: 'pilot',
+      favourite_color: 'pilot',
+    });
     expect(
-      await insertReturning(`INSERT INTO public.users (id, email, job_title) VALUES (5, 'e@x', 'pilot') ON CONFLICT (id) DO UPDATE SET job_title = EXCLUDED.job_title`),
+      await insertReturning(
+        `INSERT INTO public.users (email, job_title, favourite_color) VALUES ('c@x', 'chef', 'pilot')`,
+      ),
+    ).toEqual({ job_title: 'pilot', favourite_color: 'pilot' });
+    expect(await insertReturning(`INSERT INTO public.users (email) VALUES ('d@x')`)).toEqual({
+      job_title: 'unknown',
+      favourite_color: 'unknown',
+    });
+    expect(
+      await insertReturning(
+        `INSERT INTO public.users (id, email, job_title) VALUES (5, 'e@x', 'pilot') ON CONFLICT (id) DO UPDATE SET job_title = EXCLUDED.job_title`,
+      ),
     ).toEqual({ job_title: 'pilot', favourite_color: 'pilot' });
   });
 
   test('the WHEN clause keeps plpgsql out of writes that leave both columns equal', async () => {
     // pg_stat_get_xact_function_calls counts this transaction's calls (track_functions = pl).
     const calls = async () =>
-      Number((await client.query(`SELECT coalesce(pg_stat_get_xact_function_calls('phasectl.sync_users_job_title_to_favourite_color'::regproc), 0) AS n`)).rows[0].n);
+      Number(
+        (
+          await client.query(
+            `SELECT coalesce(pg_stat_get_xact_function_calls('phasectl.sync_users_job_title_to_favourite_color'::regproc), 0) AS n`,
+          )
+        ).rows[0].n,
+      );
     await client.query('BEGIN');
     try {
       await client.query(`SET LOCAL track_functions = 'pl'`);
@@ -151,23 +187,34 @@ describe.sequential('rename lifecycle on public.users', () => {
   });
 
   test('phase 2 switch refuses before the backfill', async () => {
-    await expect(applyStep(client, step(p2, 'switch'))).rejects.toThrow(/users-job-title-to-favourite-color.*backfill has not finished/);
+    await expect(applyStep(client, step(p2, 'switch'))).rejects.toThrow(
+      /users-job-title-to-favourite-color.*backfill has not finished/,
+    );
   });
 
   test('phase 1 backfill fills every row, resumes as a no-op, and the rest of phase 1 applies twice', async () => {
-    const { rows: empty } = await client.query('SELECT count(*)::int AS n FROM public.users WHERE favourite_color IS NULL');
+    const { rows: empty } = await client.query(
+      'SELECT count(*)::int AS n FROM public.users WHERE favourite_color IS NULL',
+    );
     expect(empty[0].n).toBeGreaterThan(2000);
     await applyPhase(client, { up: p1.up.filter((s) => s.name !== 'expand'), down: [] }, 'up');
     const { rows } = await client.query(
       'SELECT count(*)::int AS n FROM public.users WHERE favourite_color IS DISTINCT FROM job_title',
     );
     expect(rows[0].n).toBe(0);
-    const { rows: progress } = await client.query(`SELECT rows_done::int, finished_at FROM phasectl.backfills WHERE change_id = $1 AND direction = 'up'`, [change.id]);
+    const { rows: progress } = await client.query(
+      `SELECT rows_done::int, finished_at FROM phasectl.backfills WHERE change_id = $1 AND direction = 'up'`,
+      [change.id],
+    );
     expect(progress[0].finished_at).not.toBeNull();
     expect(progress[0].rows_done).toBeGreaterThan(2000);
     // The copies are enforced on the new column now: FK, CHECK, NOT NULL check, UNIQUE.
-    await expect(client.query(`UPDATE public.users SET favourite_color = 'astronaut' WHERE id = 6`)).rejects.toThrow(/foreign key/);
-    await expect(client.query(`INSERT INTO public.users (email, job_title) VALUES ('a@x', 'baker')`)).rejects.toThrow(/users_email_favourite_color_key|users_email_job_title_key/);
+    await expect(client.query(`UPDATE public.users SET favourite_color = 'astronaut' WHERE id = 6`)).rejects.toThrow(
+      /foreign key/,
+    );
+    await expect(client.query(`INSERT INTO public.users (email, job_title) VALUES ('a@x', 'baker')`)).rejects.toThrow(
+      /users_email_favourite_color_key|users_email_job_title_key/,
+    );
     const { rows: constraints } = await client.query(
       `SELECT conname, convalidated FROM pg_constraint WHERE conrelid = 'public.users'::regclass AND conname LIKE '%favourite_color%' ORDER BY 1`,
     );
@@ -180,14 +227,21 @@ describe.sequential('rename lifecycle on public.users', () => {
   });
 
   test('phase 2: the guard wants a verification, then v02 makes the new column the authority', async () => {
-    await expect(applyStep(client, step(p2, 'switch'))).rejects.toThrow(/phasectl verify users-job-title-to-favourite-color|verification/);
+    await expect(applyStep(client, step(p2, 'switch'))).rejects.toThrow(
+      /phasectl verify users-job-title-to-favourite-color|verification/,
+    );
     const before2 = await snapshot();
     await applyPhase(client, p2, 'up');
-    const { rows } = await client.query('SELECT differing::int FROM phasectl.verifications WHERE change_id = $1', [change.id]);
+    const { rows } = await client.query('SELECT differing::int FROM phasectl.verifications WHERE change_id = $1', [
+      change.id,
+    ]);
     expect(rows[0].differing).toBe(0);
     await client.query(`UPDATE public.users SET job_title = 'chef', favourite_color = 'pilot' WHERE id = 7`);
     expect(await row(7)).toEqual({ job_title: 'pilot', favourite_color: 'pilot' });
-    expect(await insertReturning(`INSERT INTO public.users (email, favourite_color) VALUES ('f@x', 'pilot')`)).toEqual({ job_title: 'pilot', favourite_color: 'pilot' });
+    expect(await insertReturning(`INSERT INTO public.users (email, favourite_color) VALUES ('f@x', 'pilot')`)).toEqual({
+      job_title: 'pilot',
+      favourite_color: 'pilot',
+    });
     await client.query(`UPDATE public.users SET job_title = 'baker' WHERE id = 8`);
     expect(await row(8)).toEqual({ job_title: 'baker', favourite_color: 'baker' });
     // Down and up again: back to authority old, then new.
@@ -209,8 +263,13 @@ describe.sequential('rename lifecycle on public.users', () => {
       CREATE TRIGGER keep_history BEFORE UPDATE ON public.users FOR EACH ROW EXECUTE FUNCTION public.keep_history();`);
     await applyStep(client, step(p3, 'verify'));
     const before = await snapshot();
-    const error = await applyStep(client, step(p3, 'contract')).then(() => undefined, (caught: unknown) => caught as { message: string; hint?: string });
-    expect(error?.message).toBe('phasectl: change users-job-title-to-favourite-color cannot drop "job_title": trigger refuse_empty_title runs public.refuse_empty_title() still names it');
+    const error = await applyStep(client, step(p3, 'contract')).then(
+      () => undefined,
+      (caught: unknown) => caught as { message: string; hint?: string },
+    );
+    expect(error?.message).toBe(
+      'phasectl: change users-job-title-to-favourite-color cannot drop "job_title": trigger refuse_empty_title runs public.refuse_empty_title() still names it',
+    );
     expect(error?.hint).toMatch(/rewrite those functions to use favourite_color instead of job_title/);
     expect(await snapshot()).toEqual(before);
     // Rewritten to the new column, the same trigger no longer stops phase 3 (the next test applies it).
@@ -230,13 +289,24 @@ describe.sequential('rename lifecycle on public.users', () => {
     const phase2 = await snapshot();
     const phase2Data = await client.query('SELECT id, email, favourite_color FROM public.users ORDER BY id');
     await applyPhase(client, p3, 'up');
-    const after = (await snapshot()) as { columns: Array<{ name: string; notNull: boolean; default: string | null }>; triggers: unknown; functions: unknown; constraints: Array<{ name: string; definition: string }>; indexes: Array<{ definition: string }> };
+    const after = (await snapshot()) as {
+      columns: Array<{ name: string; notNull: boolean; default: string | null }>;
+      triggers: unknown;
+      functions: unknown;
+      constraints: Array<{ name: string; definition: string }>;
+      indexes: Array<{ definition: string }>;
+    };
     expect(after.columns.find((c) => c.name === 'job_title')).toBeUndefined();
-    expect(after.columns.find((c) => c.name === 'favourite_color')).toMatchObject({ notNull: true, default: "'unknown'::text" });
+    expect(after.columns.find((c) => c.name === 'favourite_color')).toMatchObject({
+      notNull: true,
+      default: "'unknown'::text",
+    });
     expect(after.triggers).toBeNull();
     expect(after.functions).toBeNull();
     // PostgreSQL 18 also lists NOT NULL as constraints (`NOT NULL id`); the column's notNull is checked above.
-    expect(after.constraints.map((c) => c.definition).filter((definition) => !definition.startsWith('NOT NULL '))).toEqual([
+    expect(
+      after.constraints.map((c) => c.definition).filter((definition) => !definition.startsWith('NOT NULL ')),
+    ).toEqual([
       'UNIQUE (email, favourite_color)',
       'CHECK ((length(favourite_color) < 200))',
       'FOREIGN KEY (favourite_color) REFERENCES titles(name)',
@@ -249,13 +319,19 @@ describe.sequential('rename lifecycle on public.users', () => {
     ]);
     const inserted = await client.query(`INSERT INTO public.users (email) VALUES ('g@x') RETURNING favourite_color`);
     expect(inserted.rows[0].favourite_color).toBe('unknown');
-    await expect(client.query(`UPDATE public.users SET favourite_color = NULL WHERE id = 1`)).rejects.toThrow(/null value/);
+    await expect(client.query(`UPDATE public.users SET favourite_color = NULL WHERE id = 1`)).rejects.toThrow(
+      /null value/,
+    );
     await client.query(`DELETE FROM public.users WHERE email = 'g@x'`);
 
     await applyPhase(client, p3, 'down');
     expect(await snapshot()).toEqual(phase2);
-    expect((await client.query('SELECT id, email, favourite_color FROM public.users ORDER BY id')).rows).toEqual(phase2Data.rows);
-    const { rows } = await client.query('SELECT count(*)::int AS n FROM public.users WHERE job_title IS DISTINCT FROM favourite_color');
+    expect((await client.query('SELECT id, email, favourite_color FROM public.users ORDER BY id')).rows).toEqual(
+      phase2Data.rows,
+    );
+    const { rows } = await client.query(
+      'SELECT count(*)::int AS n FROM public.users WHERE job_title IS DISTINCT FROM favourite_color',
+    );
     expect(rows[0].n).toBe(0);
   });
 

@@ -38,9 +38,14 @@ test('int → bigint with the default casts: values, default, NOT NULL, CHECK an
   await applyPhase(client, p1, 'up');
   await client.query('UPDATE public.counters SET hits = 7 WHERE id = 1');
   const { rows } = await client.query('SELECT hits, hit_count FROM public.counters WHERE id IN (1, 2) ORDER BY id');
-  expect(rows).toEqual([{ hits: 7, hit_count: '7' }, { hits: 20, hit_count: '20' }]);
+  expect(rows).toEqual([
+    { hits: 7, hit_count: '7' },
+    { hits: 20, hit_count: '20' },
+  ]);
   // A value the old type cannot hold is refused (down cast fails): never silently diverging.
-  await expect(client.query('UPDATE public.counters SET hit_count = 5000000000 WHERE id = 3')).rejects.toThrow(/out of range/);
+  await expect(client.query('UPDATE public.counters SET hit_count = 5000000000 WHERE id = 3')).rejects.toThrow(
+    /out of range/,
+  );
   await applyPhase(client, p2, 'up');
   const phase2 = await catalogSnapshot(client, 'public.counters');
   await applyPhase(client, p3, 'up');
@@ -49,7 +54,9 @@ test('int → bigint with the default casts: values, default, NOT NULL, CHECK an
      LEFT JOIN pg_attrdef ON adrelid = attrelid AND adnum = attnum WHERE attrelid = 'public.counters'::regclass AND attname = 'hit_count'`,
   );
   expect(columns).toEqual([{ type: 'bigint', attnotnull: true, def: '(0)::bigint' }]); // up(default)
-  await expect(client.query('INSERT INTO public.counters (id, hit_count) VALUES (9999, -1)')).rejects.toThrow(/check constraint/);
+  await expect(client.query('INSERT INTO public.counters (id, hit_count) VALUES (9999, -1)')).rejects.toThrow(
+    /check constraint/,
+  );
   await client.query('UPDATE public.counters SET hit_count = 8 WHERE id = 2');
   await applyPhase(client, p3, 'down');
   expect(await catalogSnapshot(client, 'public.counters')).toEqual(phase2);
@@ -96,14 +103,19 @@ test('numeric → bigint cents with up/down expressions over a composite key, NU
   expect((await client.query('SELECT amount FROM public.orders WHERE id = 5000')).rows[0].amount).toBe('12.34');
   await applyPhase(client, p2, 'up');
   await client.query('UPDATE public.orders SET amount = 1.00, amount_cents = 250 WHERE id = 4');
-  expect((await client.query('SELECT amount, amount_cents FROM public.orders WHERE id = 4')).rows[0]).toEqual({ amount: '2.50', amount_cents: '250' });
+  expect((await client.query('SELECT amount, amount_cents FROM public.orders WHERE id = 4')).rows[0]).toEqual({
+    amount: '2.50',
+    amount_cents: '250',
+  });
   await applyPhase(client, p3, 'up');
   await applyPhase(client, p3, 'down');
   expect((await client.query('SELECT amount FROM public.orders WHERE id = 2')).rows[0].amount).toBe('9.99');
   await applyPhase(client, p2, 'down');
   await applyPhase(client, p1, 'down');
   await client.query('DELETE FROM public.orders WHERE id = 5000');
-  await client.query('UPDATE public.orders SET amount = CASE id WHEN 1 THEN 1.25 WHEN 2 THEN 2.50 WHEN 3 THEN 3.75 WHEN 4 THEN 5.00 END WHERE id <= 4');
+  await client.query(
+    'UPDATE public.orders SET amount = CASE id WHEN 1 THEN 1.25 WHEN 2 THEN 2.50 WHEN 3 THEN 3.75 WHEN 4 THEN 5.00 END WHERE id <= 4',
+  );
   expect(await catalogSnapshot(client, 'public.orders')).toEqual(original);
   expect((await client.query('SELECT tenant, id, amount FROM public.orders ORDER BY 1, 2')).rows).toEqual(originalData);
 });

@@ -26,9 +26,18 @@ async function project(url: string): Promise<string> {
   cleanups.push(() => rm(dir, { recursive: true, force: true }));
   await mkdir(join(dir, 'db', 'migrations'), { recursive: true });
   await writeFile(join(dir, 'phases.yaml'), initialPhasesText());
-  await query(url, `CREATE TABLE public.users (id bigint PRIMARY KEY, job_title text NOT NULL DEFAULT 'unknown', n int NOT NULL DEFAULT 0);
-                    INSERT INTO public.users (id, job_title) SELECT g, 'title ' || g FROM generate_series(1, ${ROWS}) g;`);
-  await planRename({ projectDir: dir, target: 'public.users.job_title', newName: 'favourite_color', id: 'users-job-title', databaseUrl: url });
+  await query(
+    url,
+    `CREATE TABLE public.users (id bigint PRIMARY KEY, job_title text NOT NULL DEFAULT 'unknown', n int NOT NULL DEFAULT 0);
+                    INSERT INTO public.users (id, job_title) SELECT g, 'title ' || g FROM generate_series(1, ${ROWS}) g;`,
+  );
+  await planRename({
+    projectDir: dir,
+    target: 'public.users.job_title',
+    newName: 'favourite_color',
+    id: 'users-job-title',
+    databaseUrl: url,
+  });
   for (const release of ['1.0.0', '1.1.0', '1.2.0']) await advance({ projectDir: dir, release });
   return dir;
 }
@@ -48,7 +57,10 @@ function writers(clients: pg.Client[], column: () => 'job_title' | 'favourite_co
     while (!stop) {
       // Each client owns ids ≡ index (mod clients.length): the last write per row is well defined.
       const id = 1 + ((i * 37 + index) % ROWS) - (((i * 37 + index) % ROWS) % clients.length) + index;
-      if (id > ROWS) { i += 1; continue; }
+      if (id > ROWS) {
+        i += 1;
+        continue;
+      }
       const value = `c${index}-w${i}`;
       const target = column();
       const col = target === 'both' ? (i % 2 === 0 ? 'job_title' : 'favourite_color') : target;
@@ -66,8 +78,13 @@ function writers(clients: pg.Client[], column: () => 'job_title' | 'favourite_co
   return {
     expected,
     errors,
-    get writes() { return writes; },
-    async stop() { stop = true; await Promise.all(loops); },
+    get writes() {
+      return writes;
+    },
+    async stop() {
+      stop = true;
+      await Promise.all(loops);
+    },
   };
 }
 
@@ -81,7 +98,9 @@ beforeAll(async () => {
 test('three releases, one migrate each, under concurrent writes: every row keeps its last write', async () => {
   const dir = await project(url);
   const clients = await Promise.all([client(url), client(url), client(url)]);
-  cleanups.push(async () => { await Promise.all(clients.map((c) => c.end())); });
+  cleanups.push(async () => {
+    await Promise.all(clients.map((c) => c.end()));
+  });
   let phase: 'job_title' | 'favourite_color' | 'both' = 'job_title';
   const load = writers(clients, () => phase);
 
@@ -101,31 +120,58 @@ test('three releases, one migrate each, under concurrent writes: every row keeps
 
   expect(load.errors).toEqual([]);
   expect(load.writes).toBeGreaterThan(1000);
-  const rows = await query<{ id: string; favourite_color: string }>(url, 'SELECT id, favourite_color FROM public.users ORDER BY id');
+  const rows = await query<{ id: string; favourite_color: string }>(
+    url,
+    'SELECT id, favourite_color FROM public.users ORDER BY id',
+  );
   expect(rows).toHaveLength(ROWS);
   const wrong = rows.filter((row) => row.favourite_color !== (load.expected.get(Number(row.id)) ?? `title ${row.id}`));
   expect(wrong).toEqual([]);
-  expect(await query(url, `SELECT count(*)::int AS n FROM information_schema.columns WHERE table_name = 'users' AND column_name = 'job_title'`)).toEqual([{ n: 0 }]);
-  expect(await query(url, `SELECT phase, release FROM phasectl.changes WHERE id = 'users-job-title'`)).toEqual([{ phase: 3, release: '1.2.0' }]);
+  expect(
+    await query(
+      url,
+      `SELECT count(*)::int AS n FROM information_schema.columns WHERE table_name = 'users' AND column_name = 'job_title'`,
+    ),
+  ).toEqual([{ n: 0 }]);
+  expect(await query(url, `SELECT phase, release FROM phasectl.changes WHERE id = 'users-job-title'`)).toEqual([
+    { phase: 3, release: '1.2.0' },
+  ]);
 
   // Rollback of each release restores the previous schema and the data.
   await rollback({ databaseUrl: url, projectDir: dir, release: '1.2.0' });
-  const back = await query<{ id: string; job_title: string; favourite_color: string }>(url, 'SELECT id, job_title, favourite_color FROM public.users ORDER BY id');
+  const back = await query<{ id: string; job_title: string; favourite_color: string }>(
+    url,
+    'SELECT id, job_title, favourite_color FROM public.users ORDER BY id',
+  );
   expect(back.filter((row) => row.job_title !== row.favourite_color)).toEqual([]);
   expect(back.filter((row) => row.job_title !== (load.expected.get(Number(row.id)) ?? `title ${row.id}`))).toEqual([]);
   await rollback({ databaseUrl: url, projectDir: dir, release: '1.1.0' });
   await rollback({ databaseUrl: url, projectDir: dir, release: '1.0.0' });
-  const columns = await query<{ column_name: string }>(url, `SELECT column_name FROM information_schema.columns WHERE table_name = 'users' ORDER BY ordinal_position`);
+  const columns = await query<{ column_name: string }>(
+    url,
+    `SELECT column_name FROM information_schema.columns WHERE table_name = 'users' ORDER BY ordinal_position`,
+  );
   // job_title was re-added by the rollback of phase 3, so it is now the last column.
   expect(columns.map((c) => c.column_name).sort()).toEqual(['id', 'job_title', 'n']);
-  expect(await query(url, `SELECT count(*)::int AS n FROM pg_trigger WHERE tgname LIKE 'zz_phasectl_sync_%'`)).toEqual([{ n: 0 }]);
+  expect(await query(url, `SELECT count(*)::int AS n FROM pg_trigger WHERE tgname LIKE 'zz_phasectl_sync_%'`)).toEqual([
+    { n: 0 },
+  ]);
   expect(await query(url, 'SELECT count(*)::int AS n FROM phasectl.migrations')).toEqual([{ n: 0 }]);
 
   // A database at release 0 takes all three releases in one migrate, in order.
   const all = await migrate({ databaseUrl: url, projectDir: dir });
   expect(all.applied.map((f) => f.name)).toEqual([...all.applied.map((f) => f.name)].sort());
-  expect(all.applied.map((f) => f.action).filter((action) => action !== 'sql')).toEqual(['backfill', 'verify', 'verify']); // phase 2's verification, and phase 3's before the contract
+  expect(all.applied.map((f) => f.action).filter((action) => action !== 'sql')).toEqual([
+    'backfill',
+    'verify',
+    'verify',
+  ]); // phase 2's verification, and phase 3's before the contract
   expect(await query(url, `SELECT phase FROM phasectl.changes WHERE id = 'users-job-title'`)).toEqual([{ phase: 3 }]);
-  const final = await query<{ id: string; favourite_color: string }>(url, 'SELECT id, favourite_color FROM public.users ORDER BY id');
-  expect(final.filter((row) => row.favourite_color !== (load.expected.get(Number(row.id)) ?? `title ${row.id}`))).toEqual([]);
+  const final = await query<{ id: string; favourite_color: string }>(
+    url,
+    'SELECT id, favourite_color FROM public.users ORDER BY id',
+  );
+  expect(
+    final.filter((row) => row.favourite_color !== (load.expected.get(Number(row.id)) ?? `title ${row.id}`)),
+  ).toEqual([]);
 });

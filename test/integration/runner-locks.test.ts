@@ -16,7 +16,10 @@ async function setup() {
   const db = await createTestDatabase();
   const project = await makeProject({ '001_1.0.0_c_p1_01_expand.up.sql': alterFile });
   cleanups.push(db.drop, project.remove);
-  await query(db.url, 'CREATE TABLE public.hot (id int PRIMARY KEY, v int NOT NULL DEFAULT 0); INSERT INTO public.hot SELECT g FROM generate_series(1, 100) g;');
+  await query(
+    db.url,
+    'CREATE TABLE public.hot (id int PRIMARY KEY, v int NOT NULL DEFAULT 0); INSERT INTO public.hot SELECT g FROM generate_series(1, 100) g;',
+  );
   return { url: db.url, dir: project.dir };
 }
 
@@ -66,7 +69,12 @@ test('a long transaction holding ACCESS SHARE: migrate gives way and retries, ap
   await app.end();
 
   expect(result.applied).toHaveLength(1);
-  expect(await query(url, `SELECT count(*)::int AS n FROM information_schema.columns WHERE table_name = 'hot' AND column_name = 'w'`)).toEqual([{ n: 1 }]);
+  expect(
+    await query(
+      url,
+      `SELECT count(*)::int AS n FROM information_schema.columns WHERE table_name = 'hot' AND column_name = 'w'`,
+    ),
+  ).toEqual([{ n: 1 }]);
   const retries = events.filter((e): e is Extract<RunnerEvent, { type: 'retry' }> => e.type === 'retry');
   // The blocker watch samples pg_blocking_pids while migrate waits: best effort, so look at every retry.
   expect(retries.length).toBeGreaterThanOrEqual(3);
@@ -83,7 +91,9 @@ test('when the lock never comes: exit 3 naming the blocking pid and its query, f
     await long.query('BEGIN');
     await long.query('SELECT count(*) AS blocking_query FROM public.hot');
     const pid = (await long.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]!.pid;
-    const error = await migrate({ databaseUrl: url, projectDir: dir, lockTimeoutMs: 100, retryForSeconds: 1 }).catch((e: unknown) => e);
+    const error = await migrate({ databaseUrl: url, projectDir: dir, lockTimeoutMs: 100, retryForSeconds: 1 }).catch(
+      (e: unknown) => e,
+    );
     expect(error).toBeInstanceOf(RuntimeFailure);
     expect((error as RuntimeFailure).exitCode).toBe(3);
     expect((error as Error).message).toMatch(/001_1\.0\.0_c_p1_01_expand\.up\.sql could not get its locks/);

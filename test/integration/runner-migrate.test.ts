@@ -34,10 +34,22 @@ describe('migrate', () => {
       '001_1.0.0_c_p1_01_first.up.sql': tx('c', '1.0.0', '01-first', 'CREATE TABLE t (id int PRIMARY KEY);'),
     });
     const result = await migrate({ databaseUrl: url, projectDir: project.dir });
-    expect(result.applied.map((f) => f.name)).toEqual(['001_1.0.0_c_p1_01_first.up.sql', '002_1.1.0_c_p1_01_second.up.sql']);
-    const rows = await query<{ name: string; change_id: string; release: string; phase: number }>(url, 'SELECT name, change_id, release, phase FROM phasectl.migrations ORDER BY applied_at, name');
-    expect(rows.map((r) => [r.name.slice(0, 3), r.change_id, r.release, r.phase])).toEqual([['001', 'c', '1.0.0', 1], ['002', 'c', '1.1.0', 1]]);
-    const columns = await query(url, `SELECT column_name FROM information_schema.columns WHERE table_name = 't' ORDER BY ordinal_position`);
+    expect(result.applied.map((f) => f.name)).toEqual([
+      '001_1.0.0_c_p1_01_first.up.sql',
+      '002_1.1.0_c_p1_01_second.up.sql',
+    ]);
+    const rows = await query<{ name: string; change_id: string; release: string; phase: number }>(
+      url,
+      'SELECT name, change_id, release, phase FROM phasectl.migrations ORDER BY applied_at, name',
+    );
+    expect(rows.map((r) => [r.name.slice(0, 3), r.change_id, r.release, r.phase])).toEqual([
+      ['001', 'c', '1.0.0', 1],
+      ['002', 'c', '1.1.0', 1],
+    ]);
+    const columns = await query(
+      url,
+      `SELECT column_name FROM information_schema.columns WHERE table_name = 't' ORDER BY ordinal_position`,
+    );
     expect(columns.map((c) => c.column_name)).toEqual(['id', 'b']);
     const events: RunnerEvent[] = [];
     const again = await migrate({ databaseUrl: url, projectDir: project.dir, log: (e) => events.push(e) });
@@ -47,7 +59,12 @@ describe('migrate', () => {
 
   test('a failing transactional file rolls back entirely and is not recorded; the error names file and statement', async () => {
     const { url, project } = await setup({
-      '001_1.0.0_c_p1_01_bad.up.sql': tx('c', '1.0.0', '01-bad', 'CREATE TABLE half (id int);\nINSERT INTO half VALUES (1);\nSELECT 1 / (SELECT count(*) - 1 FROM half);'),
+      '001_1.0.0_c_p1_01_bad.up.sql': tx(
+        'c',
+        '1.0.0',
+        '01-bad',
+        'CREATE TABLE half (id int);\nINSERT INTO half VALUES (1);\nSELECT 1 / (SELECT count(*) - 1 FROM half);',
+      ),
     });
     const error = await migrate({ databaseUrl: url, projectDir: project.dir }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(RuntimeFailure);
@@ -62,7 +79,12 @@ describe('migrate', () => {
 
   test('transaction=false files run statement by statement (CREATE INDEX CONCURRENTLY) and reset session timeouts', async () => {
     const { url, project } = await setup({
-      '001_1.0.0_c_p1_01_table.up.sql': tx('c', '1.0.0', '01-table', 'CREATE TABLE items (id int PRIMARY KEY, sku text); INSERT INTO items SELECT g, g::text FROM generate_series(1, 100) g;'),
+      '001_1.0.0_c_p1_01_table.up.sql': tx(
+        'c',
+        '1.0.0',
+        '01-table',
+        'CREATE TABLE items (id int PRIMARY KEY, sku text); INSERT INTO items SELECT g, g::text FROM generate_series(1, 100) g;',
+      ),
       '001_1.0.0_c_p1_02_index.up.sql':
         `${header({ change: 'c', phase: 1, step: '02-index', release: '1.0.0', transaction: false })}` +
         `SET lock_timeout = '3s';\nSET statement_timeout = '1min';\n` +
@@ -70,8 +92,14 @@ describe('migrate', () => {
         `CREATE INDEX CONCURRENTLY IF NOT EXISTS "items sku lower" ON public.items (lower(sku));\n`,
     });
     await migrate({ databaseUrl: url, projectDir: project.dir });
-    const indexes = await query<{ relname: string; indisvalid: boolean }>(url, `SELECT c.relname, i.indisvalid FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid WHERE i.indrelid = 'items'::regclass AND NOT i.indisprimary ORDER BY 1`);
-    expect(indexes).toEqual([{ relname: 'items sku lower', indisvalid: true }, { relname: 'items_sku_idx', indisvalid: true }]);
+    const indexes = await query<{ relname: string; indisvalid: boolean }>(
+      url,
+      `SELECT c.relname, i.indisvalid FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid WHERE i.indrelid = 'items'::regclass AND NOT i.indisprimary ORDER BY 1`,
+    );
+    expect(indexes).toEqual([
+      { relname: 'items sku lower', indisvalid: true },
+      { relname: 'items_sku_idx', indisvalid: true },
+    ]);
   });
 
   test('an INVALID index left by a failed concurrent build is dropped and rebuilt on the rerun', async () => {
@@ -79,43 +107,66 @@ describe('migrate', () => {
       `${header({ change: 'c', phase: 1, step: '02-index', release: '1.0.0', transaction: false })}` +
       `CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS dup_v_idx ON public.dup (v);\n`;
     const { url, project } = await setup({
-      '001_1.0.0_c_p1_01_table.up.sql': tx('c', '1.0.0', '01-table', 'CREATE TABLE dup (id int PRIMARY KEY, v int); INSERT INTO dup VALUES (1, 1), (2, 1);'),
+      '001_1.0.0_c_p1_01_table.up.sql': tx(
+        'c',
+        '1.0.0',
+        '01-table',
+        'CREATE TABLE dup (id int PRIMARY KEY, v int); INSERT INTO dup VALUES (1, 1), (2, 1);',
+      ),
       '001_1.0.0_c_p1_02_index.up.sql': indexFile,
     });
     const error = await migrate({ databaseUrl: url, projectDir: project.dir }).catch((e: unknown) => e);
     expect((error as Error).message).toMatch(/could not create unique index/);
     expect((error as RuntimeFailure).hint).toMatch(/idempotent/);
-    expect(await query(url, `SELECT indisvalid FROM pg_index WHERE indexrelid = 'dup_v_idx'::regclass`)).toEqual([{ indisvalid: false }]);
+    expect(await query(url, `SELECT indisvalid FROM pg_index WHERE indexrelid = 'dup_v_idx'::regclass`)).toEqual([
+      { indisvalid: false },
+    ]);
     await query(url, 'UPDATE dup SET v = 2 WHERE id = 2');
     const events: RunnerEvent[] = [];
     const result = await migrate({ databaseUrl: url, projectDir: project.dir, log: (e) => events.push(e) });
     expect(result.applied.map((f) => f.name)).toEqual(['001_1.0.0_c_p1_02_index.up.sql']);
-    expect(events).toContainEqual({ type: 'index-rebuild', file: '001_1.0.0_c_p1_02_index.up.sql', index: 'public.dup_v_idx' });
-    expect(await query(url, `SELECT indisvalid, indisunique FROM pg_index WHERE indexrelid = 'dup_v_idx'::regclass`)).toEqual([{ indisvalid: true, indisunique: true }]);
+    expect(events).toContainEqual({
+      type: 'index-rebuild',
+      file: '001_1.0.0_c_p1_02_index.up.sql',
+      index: 'public.dup_v_idx',
+    });
+    expect(
+      await query(url, `SELECT indisvalid, indisunique FROM pg_index WHERE indexrelid = 'dup_v_idx'::regclass`),
+    ).toEqual([{ indisvalid: true, indisunique: true }]);
   });
 
   test('an applied file whose checksum changed stops migrate with the file, applied-at and the fix', async () => {
-    const { url, project } = await setup({ '001_1.0.0_c_p1_01_a.up.sql': tx('c', '1.0.0', '01-a', 'CREATE TABLE a (id int);') });
+    const { url, project } = await setup({
+      '001_1.0.0_c_p1_01_a.up.sql': tx('c', '1.0.0', '01-a', 'CREATE TABLE a (id int);'),
+    });
     await migrate({ databaseUrl: url, projectDir: project.dir });
     await project.write('001_1.0.0_c_p1_01_a.up.sql', tx('c', '1.0.0', '01-a', 'CREATE TABLE a (id bigint);'));
     await project.write('002_1.1.0_c_p2_01_b.up.sql', tx('c', '1.1.0', '01-b', 'CREATE TABLE b (id int);', 2));
     const error = await migrate({ databaseUrl: url, projectDir: project.dir }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(PhasectlError);
-    expect((error as PhasectlError).message).toMatch(/migration 001_1\.0\.0_c_p1_01_a\.up\.sql changed after it was applied at \d{4}-/);
+    expect((error as PhasectlError).message).toMatch(
+      /migration 001_1\.0\.0_c_p1_01_a\.up\.sql changed after it was applied at \d{4}-/,
+    );
     expect((error as PhasectlError).hint).toMatch(/immutable.*restore the file from git.*new release/);
     expect(await query(url, `SELECT to_regclass('public.b') AS t`)).toEqual([{ t: null }]);
   });
 
   test('a file recorded as applied but missing on disk is an error', async () => {
-    const { url, project } = await setup({ '001_1.0.0_c_p1_01_a.up.sql': tx('c', '1.0.0', '01-a', 'CREATE TABLE a (id int);') });
+    const { url, project } = await setup({
+      '001_1.0.0_c_p1_01_a.up.sql': tx('c', '1.0.0', '01-a', 'CREATE TABLE a (id int);'),
+    });
     await migrate({ databaseUrl: url, projectDir: project.dir });
     const { rm } = await import('node:fs/promises');
     await rm(join(project.dir, 'db', 'migrations', '001_1.0.0_c_p1_01_a.up.sql'));
-    await expect(migrate({ databaseUrl: url, projectDir: project.dir })).rejects.toThrow(/001_1\.0\.0_c_p1_01_a\.up\.sql was applied at .* but is missing/);
+    await expect(migrate({ databaseUrl: url, projectDir: project.dir })).rejects.toThrow(
+      /001_1\.0\.0_c_p1_01_a\.up\.sql was applied at .* but is missing/,
+    );
   });
 
   test('files without a phasectl header run in a transaction and are recorded with change_id NULL', async () => {
-    const { url, project } = await setup({ '000_seed.sql': 'CREATE TABLE seed (id int);\nINSERT INTO seed VALUES (1);\n' });
+    const { url, project } = await setup({
+      '000_seed.sql': 'CREATE TABLE seed (id int);\nINSERT INTO seed VALUES (1);\n',
+    });
     await migrate({ databaseUrl: url, projectDir: project.dir });
     expect(await query(url, 'SELECT name, change_id, phase, direction FROM phasectl.migrations')).toEqual([
       { name: '000_seed.sql', change_id: null, phase: null, direction: 'up' },
@@ -124,7 +175,9 @@ describe('migrate', () => {
   });
 
   test('a second migrate while one holds the run lock fails at once naming the holder pid, changing nothing', async () => {
-    const { url, project } = await setup({ '001_1.0.0_c_p1_01_a.up.sql': tx('c', '1.0.0', '01-a', 'CREATE TABLE a (id int);') });
+    const { url, project } = await setup({
+      '001_1.0.0_c_p1_01_a.up.sql': tx('c', '1.0.0', '01-a', 'CREATE TABLE a (id int);'),
+    });
     const holder = await client(url);
     try {
       await holder.query('SELECT pg_advisory_lock($1::bigint)', [RUN_LOCK_KEY]);
@@ -153,17 +206,32 @@ describe('migrate', () => {
     const result = await migrate({ databaseUrl: url, projectDir: project.dir, toRelease: '1.0.0' });
     expect(result.applied.map((f) => f.name.slice(0, 12))).toEqual(['001_1.0.0_c_', '001_1.0.0_c_']);
     expect(await query(url, `SELECT to_regclass('public.c') AS t`)).toEqual([{ t: null }]);
-    await expect(migrate({ databaseUrl: url, projectDir: project.dir, toRelease: '9.9.9' })).rejects.toBeInstanceOf(InputError);
+    await expect(migrate({ databaseUrl: url, projectDir: project.dir, toRelease: '9.9.9' })).rejects.toBeInstanceOf(
+      InputError,
+    );
   });
 
   test('--dry-run prints what would run and changes nothing (not even the state schema)', async () => {
     const body = tx('c', '1.0.0', '01-a', 'CREATE TABLE a (id int);');
     const { url, project } = await setup({ '001_1.0.0_c_p1_01_a.up.sql': body });
     const events: RunnerEvent[] = [];
-    const result = await migrate({ databaseUrl: url, projectDir: project.dir, dryRun: true, log: (e) => events.push(e) });
+    const result = await migrate({
+      databaseUrl: url,
+      projectDir: project.dir,
+      dryRun: true,
+      log: (e) => events.push(e),
+    });
     expect(result.pending).toEqual(['001_1.0.0_c_p1_01_a.up.sql']);
-    expect(events).toContainEqual({ type: 'file-dry-run', file: '001_1.0.0_c_p1_01_a.up.sql', sql: body, action: 'sql', note: undefined });
-    expect(await query(url, `SELECT to_regclass('public.a') AS t, to_regnamespace('phasectl') AS s`)).toEqual([{ t: null, s: null }]);
+    expect(events).toContainEqual({
+      type: 'file-dry-run',
+      file: '001_1.0.0_c_p1_01_a.up.sql',
+      sql: body,
+      action: 'sql',
+      note: undefined,
+    });
+    expect(await query(url, `SELECT to_regclass('public.a') AS t, to_regnamespace('phasectl') AS s`)).toEqual([
+      { t: null, s: null },
+    ]);
   });
 
   test('a missing phases.yaml is an InputError that says to run phasectl init', async () => {
@@ -201,22 +269,41 @@ describe('rollback', () => {
       '001_1.0.0_c_p1_01_a.down.sql': down('c', '1.0.0', '01-a', 'DROP TABLE a;', 1),
       '002_1.1.0_c_p2_01_b.up.sql': tx('c', '1.1.0', '01-b', 'CREATE TABLE b (id int);', 2),
       '002_1.1.0_c_p2_01_undo.down.sql': down('c', '1.1.0', '01-undo', 'CREATE TABLE log (step text);', 2),
-      '002_1.1.0_c_p2_02_drop.down.sql': down('c', '1.1.0', '02-drop', `INSERT INTO log VALUES ('drop'); DROP TABLE b;`, 2),
+      '002_1.1.0_c_p2_02_drop.down.sql': down(
+        'c',
+        '1.1.0',
+        '02-drop',
+        `INSERT INTO log VALUES ('drop'); DROP TABLE b;`,
+        2,
+      ),
       '002_1.1.0_d_p1_01_d.up.sql': tx('d', '1.1.0', '01-d', 'CREATE TABLE d (id int);'),
       '002_1.1.0_d_p1_01_d.down.sql': down('d', '1.1.0', '01-d', `DROP TABLE d;`, 1),
     });
     await migrate({ databaseUrl: url, projectDir: project.dir });
-    const refused = await rollback({ databaseUrl: url, projectDir: project.dir, release: '1.0.0' }).catch((e: unknown) => e);
+    const refused = await rollback({ databaseUrl: url, projectDir: project.dir, release: '1.0.0' }).catch(
+      (e: unknown) => e,
+    );
     expect(refused).toBeInstanceOf(InputError);
     expect((refused as InputError).message).toContain('1.1.0 was applied after it');
     expect((refused as InputError).hint).toBe('roll back 1.1.0 first: phasectl rollback --release 1.1.0');
 
     const result = await rollback({ databaseUrl: url, projectDir: project.dir, release: '1.1.0' });
     // Groups in reverse file-name order (d before c), each group's downs ascending.
-    expect(result.ran.map((r) => r.name)).toEqual(['002_1.1.0_d_p1_01_d.down.sql', '002_1.1.0_c_p2_01_undo.down.sql', '002_1.1.0_c_p2_02_drop.down.sql']);
-    expect(await query(url, `SELECT to_regclass('public.b') AS b, to_regclass('public.d') AS d, to_regclass('public.a')::text AS a`)).toEqual([{ b: null, d: null, a: 'a' }]);
+    expect(result.ran.map((r) => r.name)).toEqual([
+      '002_1.1.0_d_p1_01_d.down.sql',
+      '002_1.1.0_c_p2_01_undo.down.sql',
+      '002_1.1.0_c_p2_02_drop.down.sql',
+    ]);
+    expect(
+      await query(
+        url,
+        `SELECT to_regclass('public.b') AS b, to_regclass('public.d') AS d, to_regclass('public.a')::text AS a`,
+      ),
+    ).toEqual([{ b: null, d: null, a: 'a' }]);
     expect(await query(url, 'SELECT name FROM phasectl.migrations')).toEqual([{ name: '001_1.0.0_c_p1_01_a.up.sql' }]);
-    expect((await query(url, `SELECT count(*)::int AS n FROM phasectl.history WHERE direction = 'down'`))[0]).toEqual({ n: 3 });
+    expect((await query(url, `SELECT count(*)::int AS n FROM phasectl.history WHERE direction = 'down'`))[0]).toEqual({
+      n: 3,
+    });
     // The release can be applied again afterwards.
     expect((await migrate({ databaseUrl: url, projectDir: project.dir })).applied).toHaveLength(2);
     expect(await readFile(join(project.dir, 'phases.yaml'), 'utf8')).toContain('version');

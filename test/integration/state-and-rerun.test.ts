@@ -19,19 +19,24 @@ test('a state schema of an older phasectl (duration_ms int) is widened to bigint
   const db = await createTestDatabase();
   const project = await makeProject({});
   cleanups.push(db.drop, project.remove);
-  await query(db.url, `CREATE SCHEMA phasectl;
+  await query(
+    db.url,
+    `CREATE SCHEMA phasectl;
     CREATE TABLE phasectl.migrations (name text PRIMARY KEY, checksum text NOT NULL, change_id text, phase int, direction text,
       release text, applied_at timestamptz NOT NULL DEFAULT now(), duration_ms int);
     CREATE TABLE phasectl.history (id bigserial PRIMARY KEY, name text NOT NULL, checksum text NOT NULL, change_id text, phase int,
       direction text, release text, ran_at timestamptz NOT NULL DEFAULT now(), duration_ms int);
-    INSERT INTO phasectl.history (name, checksum, phase, duration_ms) VALUES ('001_old.up.sql', 'x', 1, 1234);`);
+    INSERT INTO phasectl.history (name, checksum, phase, duration_ms) VALUES ('001_old.up.sql', 'x', 1, 1234);`,
+  );
 
   await migrate({ databaseUrl: db.url, projectDir: project.dir });
   expect(await query(db.url, durationTypes)).toEqual([
     { table: 'history', type: 'bigint' },
     { table: 'migrations', type: 'bigint' },
   ]);
-  expect(await query(db.url, `SELECT name, phase, duration_ms::int AS ms FROM phasectl.history`)).toEqual([{ name: '001_old.up.sql', phase: 1, ms: 1234 }]);
+  expect(await query(db.url, `SELECT name, phase, duration_ms::int AS ms FROM phasectl.history`)).toEqual([
+    { name: '001_old.up.sql', phase: 1, ms: 1234 },
+  ]);
 
   // Again: nothing left to widen, so no table is rewritten (its file node stays).
   const before = await query(db.url, `SELECT pg_relation_filenode('phasectl.migrations') AS node`);
@@ -57,11 +62,16 @@ test('a second run of a completed contract: on a small table it succeeds, on a b
     expect(await query(db.url, shape)).toEqual([{ not_null: true, checks: 0 }]);
 
     // Big (over 8 MB): the file stops at its guard before re-adding the check, so no scan under the exclusive lock.
-    await query(db.url, `INSERT INTO public.users (id, favourite_color) SELECT g, repeat('x', 40) FROM generate_series(1000, 201000) g`);
+    await query(
+      db.url,
+      `INSERT INTO public.users (id, favourite_color) SELECT g, repeat('x', 40) FROM generate_series(1000, 201000) g`,
+    );
     const error = await session.query(`BEGIN;\n${sql}\nCOMMIT;`).catch((e: unknown) => e as Error);
     await session.query('ROLLBACK');
     expect(error).toBeInstanceOf(Error);
-    expect((error as Error).message).toMatch(/users_favourite_color_not_null_check on "public"."users" is gone, and validating it again would scan a big table/);
+    expect((error as Error).message).toMatch(
+      /users_favourite_color_not_null_check on "public"."users" is gone, and validating it again would scan a big table/,
+    );
     expect(await query(db.url, shape)).toEqual([{ not_null: true, checks: 0 }]);
   } finally {
     await session.end();

@@ -80,7 +80,9 @@ async function bypassingTriggers(sql: string): Promise<void> {
 
 /** Rows where the two columns' text forms differ, byte for byte. */
 async function textDiffers(table: string, a: string, b: string): Promise<number> {
-  const [row] = await rows(`SELECT count(*)::int AS n FROM ${table} WHERE (${a})::text COLLATE "C" IS DISTINCT FROM (${b})::text COLLATE "C"`);
+  const [row] = await rows(
+    `SELECT count(*)::int AS n FROM ${table} WHERE (${a})::text COLLATE "C" IS DISTINCT FROM (${b})::text COLLATE "C"`,
+  );
   return row.n as number;
 }
 
@@ -110,15 +112,24 @@ describe('rename: identity, not equality', () => {
     // An insert that gives both, differing only in case: the new column wins (the sync rule for inserts).
     await client.query(`INSERT INTO ident.things (id, c, c_new) VALUES (51, 'abc', 'ABC')`);
     for (const column of columns) expect(await textDiffers('ident.things', column, `${column}_new`), column).toBe(0);
-    expect(await rows(`SELECT c::text, c_new::text, f::text, iv::text FROM ident.things WHERE id IN (1, 2, 51) ORDER BY id`)).toEqual([
+    expect(
+      await rows(`SELECT c::text, c_new::text, f::text, iv::text FROM ident.things WHERE id IN (1, 2, 51) ORDER BY id`),
+    ).toEqual([
       { c: 'ABC', c_new: 'ABC', f: '-0', iv: '24:00:00' },
       { c: 'ABC', c_new: 'ABC', f: '-0', iv: '24:00:00' },
       { c: 'ABC', c_new: 'ABC', f: null, iv: null },
     ]);
 
     // A difference the sync never saw: verify must count it (equality would call the columns equal).
-    await bypassingTriggers(`UPDATE ident.things SET c_new = 'aBc', n_new = 1.000, comp_new = '(abC,1.0)' WHERE id = 3`);
-    for (const [column, expected] of [['c', 1], ['n', 1], ['comp', 1], ['iv', 0]] as const) {
+    await bypassingTriggers(
+      `UPDATE ident.things SET c_new = 'aBc', n_new = 1.000, comp_new = '(abC,1.0)' WHERE id = 3`,
+    );
+    for (const [column, expected] of [
+      ['c', 1],
+      ['n', 1],
+      ['comp', 1],
+      ['iv', 0],
+    ] as const) {
       const verify = await phasectl(dir, ['verify', `things-${column}-to-${column}-new`]);
       expect(verify.stdout, verify.stderr).toContain(`${expected} differing row(s)`);
       if (expected > 0) expect(verify.stderr).toContain(`phasectl backfill things-${column}-to-${column}-new --repair`);
@@ -145,18 +156,24 @@ describe('rename: identity, not equality', () => {
     expect(refused.code).toBe(3);
     expect(refused.stderr).toMatch(/verification of things-n-to-n-new found 1 row/);
     expect(refused.stderr).toContain('phasectl backfill things-n-to-n-new --repair');
-    expect(await rows(`SELECT n::text, n_new::text FROM ident.things WHERE id = 4`)).toEqual([{ n: '2.50', n_new: '2.5' }]);
+    expect(await rows(`SELECT n::text, n_new::text FROM ident.things WHERE id = 4`)).toEqual([
+      { n: '2.50', n_new: '2.5' },
+    ]);
 
     await ok(dir, ['backfill', 'things-n-to-n-new', '--repair']);
     await ok(dir, ['migrate']);
     expect(await rows(`SELECT n_new::text AS n FROM ident.things WHERE id = 4`)).toEqual([{ n: '2.50' }]);
-    const left = await rows(`SELECT count(*)::int AS n FROM pg_attribute WHERE attrelid = 'ident.things'::regclass AND attnum > 0 AND NOT attisdropped`);
+    const left = await rows(
+      `SELECT count(*)::int AS n FROM pg_attribute WHERE attrelid = 'ident.things'::regclass AND attnum > 0 AND NOT attisdropped`,
+    );
     expect(left).toEqual([{ n: 1 + columns.length }]);
   });
 
   test('the generated contract refuses on its own (another runner that skipped the verify step)', async () => {
     const solo = await fresh();
-    await client.query(`CREATE TABLE public.solo (id int PRIMARY KEY, v numeric); INSERT INTO public.solo VALUES (1, 1.0)`);
+    await client.query(
+      `CREATE TABLE public.solo (id int PRIMARY KEY, v numeric); INSERT INTO public.solo VALUES (1, 1.0)`,
+    );
     await ok(solo, ['plan', 'rename', 'public.solo.v', 'w']);
     for (const release of ['1', '2', '3']) await ok(solo, ['advance', '--release', release]);
     await ok(solo, ['migrate', '--to-release', '2']);
@@ -167,9 +184,15 @@ describe('rename: identity, not equality', () => {
       const name = files.find((file) => /_p3_\d+_contract\.up\.sql$/.test(file))!;
       return { contractSql: await fs.readFile(join(solo, 'db/migrations', name), 'utf8') };
     });
-    await expect(client.query(`BEGIN; ${contractSql}; COMMIT`)).rejects.toThrow(/no verification since phase 2 found 0 differing rows/);
+    await expect(client.query(`BEGIN; ${contractSql}; COMMIT`)).rejects.toThrow(
+      /no verification since phase 2 found 0 differing rows/,
+    );
     await client.query('ROLLBACK');
-    expect(await rows(`SELECT count(*)::int AS n FROM pg_attribute WHERE attrelid = 'public.solo'::regclass AND attname = 'v'`)).toEqual([{ n: 1 }]);
+    expect(
+      await rows(
+        `SELECT count(*)::int AS n FROM pg_attribute WHERE attrelid = 'public.solo'::regclass AND attname = 'v'`,
+      ),
+    ).toEqual([{ n: 1 }]);
   });
 });
 
@@ -181,8 +204,12 @@ test('toasted, compressed and uncompressed copies of one value are identical: ve
   await ok(dir, ['advance', '--release', '1']);
   await ok(dir, ['migrate']);
   // The copy stored again, uncompressed: the same value in another physical form.
-  await bypassingTriggers(`ALTER TABLE public.docs ALTER COLUMN content SET STORAGE EXTERNAL; UPDATE public.docs SET content = body || ''`);
-  expect(await rows(`SELECT bool_and(pg_column_size(content) > 10 * pg_column_size(body)) AS stored_apart FROM public.docs`)).toEqual([{ stored_apart: true }]);
+  await bypassingTriggers(
+    `ALTER TABLE public.docs ALTER COLUMN content SET STORAGE EXTERNAL; UPDATE public.docs SET content = body || ''`,
+  );
+  expect(
+    await rows(`SELECT bool_and(pg_column_size(content) > 10 * pg_column_size(body)) AS stored_apart FROM public.docs`),
+  ).toEqual([{ stored_apart: true }]);
   expect(await ok(dir, ['verify', 'docs-body-to-content'])).toContain('0 differing row(s)');
   await client.query(`UPDATE public.docs SET hits = hits + 1`);
   expect(await textDiffers('public.docs', 'body', 'content')).toBe(0);
@@ -224,11 +251,19 @@ describe('touch triggers: an application trigger that sets a synced column on up
     await ok(dir, ['advance', '--release', '1']);
     await ok(dir, ['migrate']);
     await client.query(`UPDATE mv.users SET name = 'renamed' WHERE id <= 5`);
-    expect(await rows(`SELECT count(*)::int AS n FROM mv.users u JOIN mv.profiles p ON p.user_id = u.id WHERE u.seen_at IS DISTINCT FROM p.seen_at`)).toEqual([{ n: 0 }]);
+    expect(
+      await rows(
+        `SELECT count(*)::int AS n FROM mv.users u JOIN mv.profiles p ON p.user_id = u.id WHERE u.seen_at IS DISTINCT FROM p.seen_at`,
+      ),
+    ).toEqual([{ n: 0 }]);
     await client.query(`UPDATE mv.accounts SET nick = 'NICK6' WHERE id = 6`);
     await client.query(`UPDATE mv.cards SET nick = 'Nick7' WHERE account_id = 7`);
     expect(await textDiffers('mv.accounts a JOIN mv.cards c ON c.account_id = a.id', 'a.nick', 'c.nick')).toBe(0);
-    expect(await rows(`SELECT a.nick::text AS u, c.nick::text AS p FROM mv.accounts a JOIN mv.cards c ON c.account_id = a.id WHERE a.id IN (6, 7) ORDER BY a.id`)).toEqual([
+    expect(
+      await rows(
+        `SELECT a.nick::text AS u, c.nick::text AS p FROM mv.accounts a JOIN mv.cards c ON c.account_id = a.id WHERE a.id IN (6, 7) ORDER BY a.id`,
+      ),
+    ).toEqual([
       { u: 'NICK6', p: 'NICK6' },
       { u: 'Nick7', p: 'Nick7' },
     ]);
@@ -241,7 +276,11 @@ describe('touch triggers: an application trigger that sets a synced column on up
     const refused = await phasectl(dir, ['migrate']);
     expect(refused.code).toBe(3);
     expect(refused.stderr).toContain('phasectl backfill nick --repair');
-    expect(await rows(`SELECT count(*)::int AS n FROM pg_trigger WHERE tgrelid = 'mv.cards'::regclass AND tgname LIKE 'zz_phasectl_sync_nick%'`)).toEqual([{ n: 2 }]);
+    expect(
+      await rows(
+        `SELECT count(*)::int AS n FROM pg_trigger WHERE tgrelid = 'mv.cards'::regclass AND tgname LIKE 'zz_phasectl_sync_nick%'`,
+      ),
+    ).toEqual([{ n: 2 }]);
     await ok(dir, ['backfill', 'nick', '--repair']);
     // (The touch trigger names users.seen_at: the team rewrites it before phase 3 may drop the column.)
     await client.query('DROP TRIGGER seen ON mv.users');
@@ -256,11 +295,23 @@ test('a CASE expression as --up and --down generates valid plpgsql and syncs', a
     CREATE SCHEMA cases;
     CREATE TABLE cases.orders (id int PRIMARY KEY, status text);
     INSERT INTO cases.orders SELECT g, CASE WHEN g % 2 = 0 THEN 'paid' ELSE 'open' END FROM generate_series(1, 10) g;`);
-  await ok(dir, ['plan', 'rename', 'cases.orders.status', 'status_code', '--type', 'integer',
-    '--up', "CASE status WHEN 'paid' THEN 1 ELSE 0 END", '--down', "CASE status_code WHEN 1 THEN 'paid' ELSE 'open' END"]);
+  await ok(dir, [
+    'plan',
+    'rename',
+    'cases.orders.status',
+    'status_code',
+    '--type',
+    'integer',
+    '--up',
+    "CASE status WHEN 'paid' THEN 1 ELSE 0 END",
+    '--down',
+    "CASE status_code WHEN 1 THEN 'paid' ELSE 'open' END",
+  ]);
   await ok(dir, ['advance', '--release', '1']);
   await ok(dir, ['migrate']);
-  await client.query(`UPDATE cases.orders SET status = 'paid' WHERE id = 1; INSERT INTO cases.orders (id, status_code) VALUES (11, 1)`);
+  await client.query(
+    `UPDATE cases.orders SET status = 'paid' WHERE id = 1; INSERT INTO cases.orders (id, status_code) VALUES (11, 1)`,
+  );
   expect(await rows(`SELECT id, status, status_code FROM cases.orders WHERE id IN (1, 2, 3, 11) ORDER BY id`)).toEqual([
     { id: 1, status: 'paid', status_code: 1 },
     { id: 2, status: 'paid', status_code: 1 },
@@ -286,14 +337,23 @@ describe('a citext key: the walk compares keys with the operators its index orde
     await ok(dir, ['migrate', '--batch-size', '50']);
     expect(await textDiffers(table, 'label', 'title')).toBe(0);
     await bypassingTriggers(`UPDATE ${table} SET title = NULL WHERE label IN ('l2', 'l3', 'l2999', 'l3000')`);
-    expect((await phasectl(dir, ['verify', 'tags-label-to-title', '--batch-size', '50'])).stdout).toContain('4 differing row(s)');
+    expect((await phasectl(dir, ['verify', 'tags-label-to-title', '--batch-size', '50'])).stdout).toContain(
+      '4 differing row(s)',
+    );
     await ok(dir, ['backfill', 'tags-label-to-title', '--repair', '--batch-size', '50']);
     expect(await textDiffers(table, 'label', 'title')).toBe(0);
   });
 
   test('the generated DO blocks (other runners) do the same', async () => {
     const files = await readdir(join(dir, 'db/migrations'));
-    const backfill = await readFile(join(dir, 'db/migrations', files.find((file) => file.endsWith('_backfill.up.sql'))!), 'utf8');
+    const backfill = await readFile(
+      join(
+        dir,
+        'db/migrations',
+        files.find((file) => file.endsWith('_backfill.up.sql'))!,
+      ),
+      'utf8',
+    );
     await bypassingTriggers(`UPDATE ${table} SET title = NULL`);
     await client.query(`DELETE FROM phasectl.backfills`);
     // A session with the path every generated file sets: pg_catalog, pg_temp.

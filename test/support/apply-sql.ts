@@ -64,7 +64,9 @@ export async function catalogSnapshot(client: pg.ClientBase, qualifiedTable: str
  * for fixtures whose exact catalog text is tedious to write by hand.
  */
 export async function readColumnFacts(client: pg.ClientBase, qualifiedTable: string, column: string) {
-  const { rows: [attribute] } = await client.query(
+  const {
+    rows: [attribute],
+  } = await client.query(
     `SELECT format_type(a.atttypid, a.atttypmod) AS type, a.attnotnull AS not_null, pg_get_expr(d.adbin, d.adrelid) AS default,
             CASE WHEN a.attcollation <> t.typcollation THEN a.attcollation::regcollation::text END AS collation, a.attnum
      FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum

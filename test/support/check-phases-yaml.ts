@@ -16,7 +16,11 @@ export interface ProjectFixture {
 
 /** phases.yaml text in the documented shape (docs/internals.md), one rename per change. */
 export function phasesYaml(project: ProjectFixture): string {
-  const lines = ['# phases.yaml — column changes that ship in three phases, one release each.', 'version: 1', `releases: [${project.releases.join(', ')}]`];
+  const lines = [
+    '# phases.yaml — column changes that ship in three phases, one release each.',
+    'version: 1',
+    `releases: [${project.releases.join(', ')}]`,
+  ];
   if (project.sourceGlobs || project.ignoreGlobs) {
     lines.push('check:');
     if (project.sourceGlobs) lines.push(`  sourceGlobs: ${JSON.stringify(project.sourceGlobs)}`);

@@ -9,6 +9,6 @@ export * from './check-phases-yaml.js';
 export function writeProject(repository: TestRepository, project: ProjectFixture, dir = ''): void {
   const text = phasesYaml(project);
   repository.write(`${dir}phases.yaml`, text);
-  for (const file of generatedFiles(parsePhasesText(text, 'phases.yaml').spec)) repository.write(`${dir}${file.path}`, file.content);
+  for (const file of generatedFiles(parsePhasesText(text, 'phases.yaml').spec))
+    repository.write(`${dir}${file.path}`, file.content);
 }
-

@@ -38,7 +38,9 @@ export function requireBuiltCli(): void {
   }
   const newest = newestMtime(join(repoRoot, 'src'));
   if (newest.mtime > builtAt) {
-    throw new Error(`dist/ is older than ${newest.file}: run \`npm run build\` before the e2e tests (\`npm test\` does)`);
+    throw new Error(
+      `dist/ is older than ${newest.file}: run \`npm run build\` before the e2e tests (\`npm test\` does)`,
+    );
   }
   checked = true;
 }
@@ -57,11 +59,25 @@ function newestMtime(dir: string): { file: string; mtime: number } {
  * Starts `node bin/phasectl.js <args>` in `cwd` (default the repository). DATABASE_URL and PHASECTL_RELEASE
  * are cleared unless `env` sets them, so a developer's environment never leaks into a test.
  */
-export function startPhasectl(args: string[], options: { cwd?: string; env?: Record<string, string | undefined> } = {}): RunningCli {
+export function startPhasectl(
+  args: string[],
+  options: { cwd?: string; env?: Record<string, string | undefined> } = {},
+): RunningCli {
   requireBuiltCli();
-  const env: NodeJS.ProcessEnv = { ...process.env, DATABASE_URL: undefined, PHASECTL_RELEASE: undefined, NO_COLOR: '', FORCE_COLOR: undefined, ...options.env };
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    DATABASE_URL: undefined,
+    PHASECTL_RELEASE: undefined,
+    NO_COLOR: '',
+    FORCE_COLOR: undefined,
+    ...options.env,
+  };
   for (const [name, value] of Object.entries(env)) if (value === undefined) delete env[name];
-  const child = spawn(process.execPath, [phasectlBin, ...args], { cwd: options.cwd ?? repoRoot, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [phasectlBin, ...args], {
+    cwd: options.cwd ?? repoRoot,
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let stdout = '';
   let stderr = '';
   child.stdout!.on('data', (chunk) => (stdout += String(chunk)));
@@ -74,7 +90,10 @@ export function startPhasectl(args: string[], options: { cwd?: string; env?: Rec
 }
 
 /** Runs `node bin/phasectl.js <args>` to completion. */
-export function phasectl(args: string[], options: { cwd?: string; env?: Record<string, string | undefined> } = {}): Promise<CliResult> {
+export function phasectl(
+  args: string[],
+  options: { cwd?: string; env?: Record<string, string | undefined> } = {},
+): Promise<CliResult> {
   return startPhasectl(args, options).result;
 }
 

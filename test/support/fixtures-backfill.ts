@@ -39,7 +39,9 @@ export async function backfillWrites(client: pg.ClientBase): Promise<number> {
 
 /** Rows where the two columns differ, counted directly. */
 export async function differingRows(client: pg.ClientBase, table: string): Promise<number> {
-  const { rows } = await client.query<{ n: string }>(`SELECT count(*) AS n FROM public.${table} WHERE favourite_color IS DISTINCT FROM job_title`);
+  const { rows } = await client.query<{ n: string }>(
+    `SELECT count(*) AS n FROM public.${table} WHERE favourite_color IS DISTINCT FROM job_title`,
+  );
   return Number(rows[0]?.n);
 }
 
@@ -54,17 +56,28 @@ export async function createGeneratedRename(
   options: { table: string; rows: number; alreadySynced?: number; composite?: boolean },
 ): Promise<{ change: RenameChange; plan: BackfillPlan }> {
   const t = `public.${options.table}`;
-  const key = options.composite ? 'tenant int NOT NULL, id int NOT NULL, PRIMARY KEY (tenant, id)' : 'id bigint PRIMARY KEY';
+  const key = options.composite
+    ? 'tenant int NOT NULL, id int NOT NULL, PRIMARY KEY (tenant, id)'
+    : 'id bigint PRIMARY KEY';
   const keyValues = options.composite ? 'g % 7, g' : 'g';
   await client.query(`
     CREATE TABLE ${t} (${key}, job_title text, other int DEFAULT 0);
     INSERT INTO ${t} SELECT ${keyValues}, 'title ' || g FROM generate_series(1, ${options.rows}) g;`);
-  const change = await plannedRename(url, { schema: 'public', table: options.table, column: 'job_title' }, 'favourite_color', `${options.table.replace(/_/g, '-')}-rename`);
+  const change = await plannedRename(
+    url,
+    { schema: 'public', table: options.table, column: 'job_title' },
+    'favourite_color',
+    `${options.table.replace(/_/g, '-')}-rename`,
+  );
   const steps = phaseSteps(change, 1).up;
-  await applyStep(client, steps.find((step) => step.name === 'expand')!);
+  await applyStep(
+    client,
+    steps.find((step) => step.name === 'expand')!,
+  );
   const plan = steps.find((step) => step.action === 'backfill')?.backfill;
   if (!plan) throw new Error('the generated phase 1 has no backfill step');
-  if (options.alreadySynced) await client.query(`UPDATE ${t} SET favourite_color = job_title WHERE id <= ${options.alreadySynced}`);
+  if (options.alreadySynced)
+    await client.query(`UPDATE ${t} SET favourite_color = job_title WHERE id <= ${options.alreadySynced}`);
   await client.query(`
     CREATE TABLE IF NOT EXISTS public.backfill_writes (n bigint NOT NULL);
     CREATE OR REPLACE FUNCTION public.count_backfill_writes() RETURNS trigger LANGUAGE plpgsql AS $$

@@ -20,7 +20,10 @@ export function header(fields: {
 }
 
 /** A temporary project: phases.yaml (minimal unless given) and db/migrations holding `files`. */
-export async function makeProject(files: Record<string, string>, phasesYaml = 'version: 1\n'): Promise<{ dir: string; write(name: string, content: string): Promise<void>; remove(): Promise<void> }> {
+export async function makeProject(
+  files: Record<string, string>,
+  phasesYaml = 'version: 1\n',
+): Promise<{ dir: string; write(name: string, content: string): Promise<void>; remove(): Promise<void> }> {
   const dir = await mkdtemp(join(tmpdir(), 'phasectl-runner-'));
   await mkdir(join(dir, 'db', 'migrations'), { recursive: true });
   await writeFile(join(dir, 'phases.yaml'), phasesYaml);
@@ -30,7 +33,11 @@ export async function makeProject(files: Record<string, string>, phasesYaml = 'v
 }
 
 /** One query on a fresh connection. */
-export async function query<R extends pg.QueryResultRow = Record<string, unknown>>(url: string, sql: string, params?: unknown[]): Promise<R[]> {
+export async function query<R extends pg.QueryResultRow = Record<string, unknown>>(
+  url: string,
+  sql: string,
+  params?: unknown[],
+): Promise<R[]> {
   const client = new pg.Client({ connectionString: url });
   await client.connect();
   try {

@@ -10,7 +10,8 @@ import { redactUrl } from '../../src/db/url.js';
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   // PHASECTL_TEST_PG_MAJOR picks the server of the version matrix (npm run test:matrix).
   const major = process.env.PHASECTL_TEST_PG_MAJOR ? Number(process.env.PHASECTL_TEST_PG_MAJOR) : undefined;
-  if (process.env.PHASECTL_SKIP_SLOW === '1') process.stderr.write('phasectl tests: PHASECTL_SKIP_SLOW=1: the slow tests are skipped\n');
+  if (process.env.PHASECTL_SKIP_SLOW === '1')
+    process.stderr.write('phasectl tests: PHASECTL_SKIP_SLOW=1: the slow tests are skipped\n');
   const fromEnv = process.env.PHASECTL_TEST_DATABASE_URL;
   if (fromEnv) {
     await describeServer('PHASECTL_TEST_DATABASE_URL', fromEnv, major);
@@ -57,9 +58,13 @@ async function describeServer(source: string, url: string, major: number | undef
   } finally {
     await client.end();
   }
-  process.stderr.write(`phasectl tests: PostgreSQL ${version?.server_version ?? '?'} (${source}) at ${redactUrl(url)}\n`);
+  process.stderr.write(
+    `phasectl tests: PostgreSQL ${version?.server_version ?? '?'} (${source}) at ${redactUrl(url)}\n`,
+  );
   if (major !== undefined && Math.floor((version?.num ?? 0) / 10_000) !== major) {
-    throw new Error(`PHASECTL_TEST_PG_MAJOR=${major} but the ${source} server is PostgreSQL ${version?.server_version ?? '?'}`);
+    throw new Error(
+      `PHASECTL_TEST_PG_MAJOR=${major} but the ${source} server is PostgreSQL ${version?.server_version ?? '?'}`,
+    );
   }
 }
 

@@ -17,12 +17,17 @@ export async function databaseState(client: pg.ClientBase, tables: string[]): Pr
     state[`schema ${table}`] = await catalogSnapshot(client, table);
     state[`rows ${table}`] = (await client.query(`SELECT * FROM ${table} ORDER BY 1`)).rows;
   }
-  state.functions = (await client.query(`SELECT p.proname, pg_get_functiondef(p.oid) AS definition FROM pg_proc p
-                                          WHERE p.pronamespace = to_regnamespace('phasectl') ORDER BY 1`)).rows;
-  const hasState = (await client.query(`SELECT to_regclass('phasectl.changes') IS NOT NULL AS ok`)).rows[0]?.ok as boolean;
+  state.functions = (
+    await client.query(`SELECT p.proname, pg_get_functiondef(p.oid) AS definition FROM pg_proc p
+                                          WHERE p.pronamespace = to_regnamespace('phasectl') ORDER BY 1`)
+  ).rows;
+  const hasState = (await client.query(`SELECT to_regclass('phasectl.changes') IS NOT NULL AS ok`)).rows[0]
+    ?.ok as boolean;
   if (hasState) {
     state.changes = (await client.query('SELECT id, phase, release FROM phasectl.changes ORDER BY id')).rows;
-    state.migrations = (await client.query('SELECT name FROM phasectl.migrations ORDER BY name')).rows.map((row) => row.name as string);
+    state.migrations = (await client.query('SELECT name FROM phasectl.migrations ORDER BY name')).rows.map(
+      (row) => row.name as string,
+    );
   }
   return state;
 }
@@ -40,7 +45,11 @@ export async function writeBehindTrigger(url: string, sql: string): Promise<void
 }
 
 /** The generated steps of a change in a project (phases.yaml in `dir`). */
-export async function projectSteps(dir: string, changeId: string, phase: PhaseNumber): Promise<{ up: Step[]; down: Step[] }> {
+export async function projectSteps(
+  dir: string,
+  changeId: string,
+  phase: PhaseNumber,
+): Promise<{ up: Step[]; down: Step[] }> {
   const { spec } = await loadPhasesFile(join(dir, 'phases.yaml'));
   const change = spec.changes.find((candidate) => candidate.id === changeId);
   if (!change) throw new Error(`no change ${changeId} in ${dir}`);
@@ -48,7 +57,14 @@ export async function projectSteps(dir: string, changeId: string, phase: PhaseNu
 }
 
 /** Applies the named up steps of a phase as a plain SQL runner would (test/support/apply-sql.ts). */
-export async function applyNamedSteps(url: string, dir: string, changeId: string, phase: PhaseNumber, names: string[], direction: 'up' | 'down' = 'up'): Promise<void> {
+export async function applyNamedSteps(
+  url: string,
+  dir: string,
+  changeId: string,
+  phase: PhaseNumber,
+  names: string[],
+  direction: 'up' | 'down' = 'up',
+): Promise<void> {
   const steps = (await projectSteps(dir, changeId, phase))[direction];
   const client = new pg.Client({ connectionString: url });
   await client.connect();

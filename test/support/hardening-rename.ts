@@ -13,7 +13,12 @@ import { applySteps } from './apply-sql.js';
  */
 
 /** Reads the facts with the catalog module and returns a change already released in 1, 2, 3. */
-export async function plannedRename(url: string, target: { schema: string; table: string; column: string }, to: string, id = 'hardening-change'): Promise<RenameChange> {
+export async function plannedRename(
+  url: string,
+  target: { schema: string; table: string; column: string },
+  to: string,
+  id = 'hardening-change',
+): Promise<RenameChange> {
   const connection = await connect(url, { max: 1, applicationName: 'phasectl hardening' });
   try {
     const { column, key, foreignKeys } = await readRenameFacts(connection.db, target, to);
@@ -32,7 +37,11 @@ export async function plannedRename(url: string, target: { schema: string; table
 }
 
 /** The same refusal `phasectl plan` would print, or undefined when the column can be planned. */
-export async function planError(url: string, target: { schema: string; table: string; column: string }, to: string): Promise<unknown> {
+export async function planError(
+  url: string,
+  target: { schema: string; table: string; column: string },
+  to: string,
+): Promise<unknown> {
   try {
     await plannedRename(url, target, to);
     return undefined;
@@ -98,4 +107,9 @@ export async function phasectlLeftovers(client: pg.ClientBase): Promise<string[]
 }
 
 /** The state tables phasectl's own SQL creates (templates/shared/state-schema.hbs). */
-export const stateTables = ['relation r backfills', 'relation r changes', 'relation r migrations', 'relation r verifications'];
+export const stateTables = [
+  'relation r backfills',
+  'relation r changes',
+  'relation r migrations',
+  'relation r verifications',
+];

@@ -8,13 +8,18 @@ import { serverUrl } from './database.js';
  * including `phasectl`) and nothing else: the least privilege `migrate` needs (docs/privileges.md).
  * Roles are cluster-wide, so the name is random; `drop` removes it after the database is gone.
  */
-export async function createOwnerRole(adminUrl: string, database: string): Promise<{ name: string; url: string; drop(): Promise<void> }> {
+export async function createOwnerRole(
+  adminUrl: string,
+  database: string,
+): Promise<{ name: string; url: string; drop(): Promise<void> }> {
   const name = `app_owner_${randomBytes(4).toString('hex')}`;
   const password = `pw-${randomBytes(8).toString('hex')}`;
   const admin = new pg.Client({ connectionString: adminUrl });
   await admin.connect();
   try {
-    await admin.query(`CREATE ROLE ${quoteIdent(name)} LOGIN PASSWORD ${quoteLiteral(password)} NOSUPERUSER NOCREATEDB NOCREATEROLE NOBYPASSRLS`);
+    await admin.query(
+      `CREATE ROLE ${quoteIdent(name)} LOGIN PASSWORD ${quoteLiteral(password)} NOSUPERUSER NOCREATEDB NOCREATEROLE NOBYPASSRLS`,
+    );
     await admin.query(`GRANT CREATE, CONNECT ON DATABASE ${quoteIdent(database)} TO ${quoteIdent(name)}`);
   } finally {
     await admin.end();

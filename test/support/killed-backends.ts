@@ -6,7 +6,9 @@ import type pg from 'pg';
  */
 export async function killedBackendsGone(client: pg.Client): Promise<void> {
   for (let i = 0; i < 200; i++) {
-    const { rows } = await client.query(`SELECT count(*)::int AS n FROM pg_catalog.pg_locks WHERE locktype = 'advisory' AND pid <> pg_catalog.pg_backend_pid() AND database = (SELECT oid FROM pg_catalog.pg_database WHERE datname = pg_catalog.current_database())`);
+    const { rows } = await client.query(
+      `SELECT count(*)::int AS n FROM pg_catalog.pg_locks WHERE locktype = 'advisory' AND pid <> pg_catalog.pg_backend_pid() AND database = (SELECT oid FROM pg_catalog.pg_database WHERE datname = pg_catalog.current_database())`,
+    );
     if (rows[0].n === 0) return;
     await new Promise((resolve) => setTimeout(resolve, 50));
   }

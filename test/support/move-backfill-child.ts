@@ -10,7 +10,8 @@ import { phaseSteps } from '../../src/operations/index.js';
 import { loadPhasesFile } from '../../src/spec/load.js';
 
 const [url, dir, changeId] = process.argv.slice(2);
-if (!url || !dir || !changeId) throw new Error('usage: move-backfill-child.ts <database-url> <project-dir> <change-id>');
+if (!url || !dir || !changeId)
+  throw new Error('usage: move-backfill-child.ts <database-url> <project-dir> <change-id>');
 const { spec } = await loadPhasesFile(join(dir, 'phases.yaml'));
 const change = spec.changes.find((candidate) => candidate.id === changeId);
 const plan = change && phaseSteps(change, 1).up.find((step) => step.action === 'backfill')?.backfill;

@@ -22,14 +22,36 @@ export function restartable(server: EmbeddedServer, major: number) {
     /** Starts the postmaster again on the same directory and port; resolves once it accepts connections. */
     async start(): Promise<void> {
       const copied = join(server.directory, 'native');
-      const native = (await access(join(copied, 'bin', 'postgres')).then(() => true, () => false)) ? copied : await embeddedBinaries(major);
+      const native = (await access(join(copied, 'bin', 'postgres')).then(
+        () => true,
+        () => false,
+      ))
+        ? copied
+        : await embeddedBinaries(major);
       const owner = await stat(dataDir);
       const root = typeof process.getuid === 'function' && process.getuid() === 0;
-      restarted = spawn(join(native, 'bin', 'postgres'), ['-D', dataDir, '-p', String(server.port), '-c', 'listen_addresses=127.0.0.1', '-c', `unix_socket_directories=${join(server.directory, 'socket')}`, '-c', 'max_connections=200', '-c', 'fsync=off'], {
-        env: serverEnvironment(),
-        stdio: 'ignore',
-        ...(root ? { uid: owner.uid, gid: owner.gid } : {}),
-      });
+      restarted = spawn(
+        join(native, 'bin', 'postgres'),
+        [
+          '-D',
+          dataDir,
+          '-p',
+          String(server.port),
+          '-c',
+          'listen_addresses=127.0.0.1',
+          '-c',
+          `unix_socket_directories=${join(server.directory, 'socket')}`,
+          '-c',
+          'max_connections=200',
+          '-c',
+          'fsync=off',
+        ],
+        {
+          env: serverEnvironment(),
+          stdio: 'ignore',
+          ...(root ? { uid: owner.uid, gid: owner.gid } : {}),
+        },
+      );
       for (let i = 0; ; i++) {
         const client = new pg.Client({ connectionString: server.url });
         client.on('error', () => undefined);

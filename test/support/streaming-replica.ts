@@ -36,11 +36,21 @@ export async function startStreamingPair(bin: string): Promise<StreamingPair> {
   const runAs = process.getuid?.() === 0 ? osUser('postgres') : undefined;
   if (runAs) await chown(root, runAs.uid, runAs.gid);
   const env = serverEnvironment();
-  const tool = (name: string, args: string[]) => execFileSync(join(bin, name), args, { env, stdio: 'pipe', ...(runAs ?? {}) });
+  const tool = (name: string, args: string[]) =>
+    execFileSync(join(bin, name), args, { env, stdio: 'pipe', ...(runAs ?? {}) });
   const servers: ChildProcess[] = [];
   const start = (dataDir: string, port: number, settings: Record<string, string>) => {
-    const flags = Object.entries({ listen_addresses: '127.0.0.1', unix_socket_directories: root, fsync: 'off', ...settings }).flatMap(([k, v]) => ['-c', `${k}=${v}`]);
-    const child = spawn(join(bin, 'postgres'), ['-D', dataDir, '-p', String(port), ...flags], { env, stdio: 'ignore', ...(runAs ?? {}) });
+    const flags = Object.entries({
+      listen_addresses: '127.0.0.1',
+      unix_socket_directories: root,
+      fsync: 'off',
+      ...settings,
+    }).flatMap(([k, v]) => ['-c', `${k}=${v}`]);
+    const child = spawn(join(bin, 'postgres'), ['-D', dataDir, '-p', String(port), ...flags], {
+      env,
+      stdio: 'ignore',
+      ...(runAs ?? {}),
+    });
     servers.push(child);
   };
   const stop = async () => {
@@ -60,14 +70,34 @@ export async function startStreamingPair(bin: string): Promise<StreamingPair> {
     start(primaryDir, primaryPort, {});
     const primaryUrl = `postgres://postgres@127.0.0.1:${primaryPort}/postgres`;
     await ready(primaryUrl);
-    tool('pg_basebackup', ['-h', '127.0.0.1', '-p', String(primaryPort), '-U', 'postgres', '-D', replicaDir, '-R', '-X', 'stream']);
+    tool('pg_basebackup', [
+      '-h',
+      '127.0.0.1',
+      '-p',
+      String(primaryPort),
+      '-U',
+      'postgres',
+      '-D',
+      replicaDir,
+      '-R',
+      '-X',
+      'stream',
+    ]);
     const replicaPort = await freePort();
     // Reports its replay position every second, so the primary's replay_lag follows a paused replay quickly;
     // cluster_name is the walreceiver's application_name.
-    start(replicaDir, replicaPort, { hot_standby: 'on', wal_receiver_status_interval: '1', cluster_name: 'test-replica' });
+    start(replicaDir, replicaPort, {
+      hot_standby: 'on',
+      wal_receiver_status_interval: '1',
+      cluster_name: 'test-replica',
+    });
     const replicaUrl = `postgres://postgres@127.0.0.1:${replicaPort}/postgres`;
     await ready(replicaUrl);
-    await waitUntil(async () => (await once(primaryUrl, `SELECT count(*)::int AS n FROM pg_stat_replication WHERE state = 'streaming'`))[0]?.n === 1);
+    await waitUntil(
+      async () =>
+        (await once(primaryUrl, `SELECT count(*)::int AS n FROM pg_stat_replication WHERE state = 'streaming'`))[0]
+          ?.n === 1,
+    );
     return { primaryUrl, replicaUrl, stop };
   } catch (error) {
     await stop();
@@ -98,5 +128,8 @@ async function waitUntil(probe: () => Promise<boolean>, timeoutMs = 60_000): Pro
 }
 
 function osUser(name: string): { uid: number; gid: number } {
-  return { uid: Number(execFileSync('id', ['-u', name], { encoding: 'utf8' })), gid: Number(execFileSync('id', ['-g', name], { encoding: 'utf8' })) };
+  return {
+    uid: Number(execFileSync('id', ['-u', name], { encoding: 'utf8' })),
+    gid: Number(execFileSync('id', ['-g', name], { encoding: 'utf8' })),
+  };
 }

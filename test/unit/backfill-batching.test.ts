@@ -23,7 +23,10 @@ describe('integerSpanEnd', () => {
 describe('integer spans after a dense batch', () => {
   test('the next span starts after the last key and stops at the upper bound; past it the walk is done', () => {
     expect(integerSpanAfter(['bigint'], ['4000'], 1000, ['1000000'])).toEqual({ first: ['4001'], last: ['5000'] });
-    expect(integerSpanAfter(['integer'], ['999500'], 1000, ['1000000'])).toEqual({ first: ['999501'], last: ['1000000'] });
+    expect(integerSpanAfter(['integer'], ['999500'], 1000, ['1000000'])).toEqual({
+      first: ['999501'],
+      last: ['1000000'],
+    });
     expect(integerSpanAfter(['bigint'], ['1000000'], 1000, ['1000000'])).toBeUndefined();
     expect(() => integerSpanAfter(['text'], ['a'], 10, ['z'])).toThrow(/single integer key/);
   });
@@ -40,16 +43,26 @@ describe('integer spans after a dense batch', () => {
 
 describe('batch statements', () => {
   test('a batch transaction opens in one round trip: asynchronous commit unless durable, progress row locked', () => {
-    const sql = beginBatchSql({ suppressSetting: "phasectl.back'fill", changeId: "it's", direction: 'up' }, 2000, false);
+    const sql = beginBatchSql(
+      { suppressSetting: "phasectl.back'fill", changeId: "it's", direction: 'up' },
+      2000,
+      false,
+    );
     expect(sql).toBe(
       "BEGIN; SET LOCAL synchronous_commit = off; SELECT pg_catalog.set_config('phasectl.back''fill', 'on', true), pg_catalog.set_config('lock_timeout', '2000ms', true), " +
         "(SELECT pg_catalog.count(*) FROM (SELECT 1 FROM phasectl.backfills WHERE change_id = 'it''s' AND direction = 'up' FOR UPDATE) AS p) AS progress_rows",
     );
-    expect(beginBatchSql({ suppressSetting: 'phasectl.backfill', changeId: 'c', direction: 'up' }, 500, true)).not.toContain('synchronous_commit');
+    expect(
+      beginBatchSql({ suppressSetting: 'phasectl.backfill', changeId: 'c', direction: 'up' }, 500, true),
+    ).not.toContain('synchronous_commit');
   });
 
   test('a batch closes with its progress and COMMIT in one round trip; the key travels as a JSON literal', () => {
-    const sql = commitBatchSql({ suppressSetting: 'phasectl.backfill', changeId: 'c', direction: 'down' }, ["o'k", '2'], 4000);
+    const sql = commitBatchSql(
+      { suppressSetting: 'phasectl.backfill', changeId: 'c', direction: 'down' },
+      ["o'k", '2'],
+      4000,
+    );
     expect(sql).toBe(
       `UPDATE phasectl.backfills SET last_key = '["o''k","2"]'::jsonb, rows_done = rows_done + 4000, updated_at = pg_catalog.now() ` +
         "WHERE change_id = 'c' AND direction = 'down'; COMMIT",

@@ -43,7 +43,12 @@ describe('migration numbers', () => {
       'db/functions/001_x.sql',
     ];
     expect(migrationNumberWarnings(files, 'db/migrations').map((warning) => [warning.file, warning.message])).toEqual([
-      ['db/migrations/001_fix.sql', expect.stringContaining("also used by phasectl's files of that release (001_1.0.0_users-x_p1_01_expand.up.sql, …)")],
+      [
+        'db/migrations/001_fix.sql',
+        expect.stringContaining(
+          "also used by phasectl's files of that release (001_1.0.0_users-x_p1_01_expand.up.sql, …)",
+        ),
+      ],
       ['db/migrations/007_a.sql', expect.stringContaining('also used by 007_b.sql')],
       ['db/migrations/007_b.sql', expect.stringContaining('also used by 007_a.sql')],
     ]);
@@ -52,9 +57,18 @@ describe('migration numbers', () => {
 
 describe('guard names', () => {
   it('names the guards of the generated files by their messages, others by their step', () => {
-    expect(guardName('phasectl: change x cannot switch to phase 2: its backfill has not finished', 'switch')).toBe('backfill-finished');
-    expect(guardName('phasectl: change x cannot contract (phase 3): no verification since phase 2 found 0 differing rows', 'contract')).toBe('verified');
-    expect(guardName('phasectl: change x cannot contract (phase 3): phase 2 is not applied', 'contract')).toBe('phase-2-applied');
+    expect(guardName('phasectl: change x cannot switch to phase 2: its backfill has not finished', 'switch')).toBe(
+      'backfill-finished',
+    );
+    expect(
+      guardName(
+        'phasectl: change x cannot contract (phase 3): no verification since phase 2 found 0 differing rows',
+        'contract',
+      ),
+    ).toBe('verified');
+    expect(guardName('phasectl: change x cannot contract (phase 3): phase 2 is not applied', 'contract')).toBe(
+      'phase-2-applied',
+    );
     expect(guardName('phasectl: something new', 'contract')).toBe('contract step');
   });
 });

@@ -41,7 +41,10 @@ describe('ignoreDirective', () => {
       kind: 'ignored',
       reason: 'the jobs API field, not the column',
     });
-    expect(ignoreDirective('job_title /* phasectl-ignore: legacy export */')).toEqual({ kind: 'ignored', reason: 'legacy export' });
+    expect(ignoreDirective('job_title /* phasectl-ignore: legacy export */')).toEqual({
+      kind: 'ignored',
+      reason: 'legacy export',
+    });
   });
 
   it('rejects a comment without a reason', () => {

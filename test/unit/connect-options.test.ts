@@ -9,7 +9,10 @@ afterEach(() => {
 
 test('the pinned search_path is sent last, after the options of the URL or PGOPTIONS (the last -c wins)', () => {
   delete process.env.PGOPTIONS;
-  expect(pinSearchPath('postgres://u:p@h:5432/db')).toEqual({ connectionString: 'postgres://u:p@h:5432/db', options: '-c search_path=pg_catalog,pg_temp' });
+  expect(pinSearchPath('postgres://u:p@h:5432/db')).toEqual({
+    connectionString: 'postgres://u:p@h:5432/db',
+    options: '-c search_path=pg_catalog,pg_temp',
+  });
   // pg would let the URL's options replace ours: they move into ours, first.
   const fromUrl = pinSearchPath('postgres://u:p@h:5432/db?sslmode=disable&options=-c%20search_path%3Dpublic');
   expect(fromUrl.options).toBe('-c search_path=public -c search_path=pg_catalog,pg_temp');

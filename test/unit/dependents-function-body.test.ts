@@ -2,15 +2,19 @@ import { expect, test } from 'vitest';
 import { bodyNamesColumn } from '../../src/dependents/function-body.js';
 const t = { schema: 'public', table: 'users', column: 'job_title' };
 test('function bodies: parser hits, comments and other tables not, dynamic SQL strings, NEW/OLD, %TYPE', () => {
-  const pl = (source: string, returnsTrigger = false) => bodyNamesColumn({ language: 'plpgsql', source, returnsTrigger, recordsMayBeTable: true }, t);
-  const sqlf = (source: string) => bodyNamesColumn({ language: 'sql', source, returnsTrigger: false, recordsMayBeTable: false }, t);
+  const pl = (source: string, returnsTrigger = false) =>
+    bodyNamesColumn({ language: 'plpgsql', source, returnsTrigger, recordsMayBeTable: true }, t);
+  const sqlf = (source: string) =>
+    bodyNamesColumn({ language: 'sql', source, returnsTrigger: false, recordsMayBeTable: false }, t);
   expect(sqlf('SELECT job_title FROM users WHERE id = $1')).toEqual({ line: 1 });
   expect(sqlf('-- job_title\nSELECT u.job_title FROM public.users u')).toEqual({ line: 2 });
   expect(sqlf('\n  SELECT o.job_title FROM orders o -- job_title\n')).toBeUndefined();
   expect(sqlf('SELECT 1;\nUPDATE users SET job_title = $1')).toEqual({ line: 2 });
-  expect(pl('\nBEGIN\n  -- job_title\n  RETURN (SELECT count(*) FROM orders WHERE job_title = 1);\nEND')).toBeUndefined();
+  expect(
+    pl('\nBEGIN\n  -- job_title\n  RETURN (SELECT count(*) FROM orders WHERE job_title = 1);\nEND'),
+  ).toBeUndefined();
   expect(pl('\nDECLARE x text;\nBEGIN\n  SELECT u.job_title INTO x FROM users u;\nEND')).toEqual({ line: 4 });
-  expect(pl('\nBEGIN\n  EXECUTE format(\'UPDATE %I SET %I = 1\', tbl, \'job_title\');\nEND')).toEqual({ line: 3 });
+  expect(pl("\nBEGIN\n  EXECUTE format('UPDATE %I SET %I = 1', tbl, 'job_title');\nEND")).toEqual({ line: 3 });
   expect(pl('\nBEGIN\n  NEW.job_title := lower(NEW.job_title);\n RETURN NEW;\nEND', true)).toEqual({ line: 3 });
   expect(pl('\nDECLARE x public.users.job_title%TYPE;\nBEGIN\n RETURN;\nEND')).toEqual({ line: 2 });
   expect(pl('BEGIN x := ')).toEqual(undefined);

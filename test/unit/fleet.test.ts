@@ -7,11 +7,20 @@ import { namePattern } from '../../src/fleet/targets.js';
 import { passwordWrittenIn } from '../../src/fleet/variables.js';
 import type { Change } from '../../src/spec/types.js';
 
-const env = { MAIN: 'postgres://app:s3cret@db1:5432/app', PW: 's3cret', SERVER: 'postgres://app@db2/postgres', EMPTY: '' };
+const env = {
+  MAIN: 'postgres://app:s3cret@db1:5432/app',
+  PW: 's3cret',
+  SERVER: 'postgres://app@db2/postgres',
+  EMPTY: '',
+};
 
 describe('fleet file', () => {
   test('named and discovered targets, variables expanded, concurrency', () => {
-    const fleet = parseFleetText('concurrency: 3\ntargets:\n  - name: main\n    url: ${MAIN}\n  - discover: ${SERVER}\n    databases: tenant_*\n    prefix: eu-\n', 'fleet.yaml', env);
+    const fleet = parseFleetText(
+      'concurrency: 3\ntargets:\n  - name: main\n    url: ${MAIN}\n  - discover: ${SERVER}\n    databases: tenant_*\n    prefix: eu-\n',
+      'fleet.yaml',
+      env,
+    );
     expect(fleet.concurrency).toBe(3);
     expect(fleet.entries).toMatchObject([
       { kind: 'named', name: 'main', url: env.MAIN, location: { file: 'fleet.yaml', line: 3, column: 5 } },
@@ -20,7 +29,9 @@ describe('fleet file', () => {
   });
 
   test('a password from a variable is accepted; one written in the file is not', () => {
-    expect(parseFleetText('targets:\n  - name: a\n    url: postgres://app:${PW}@db/app\n', 'f.yaml', env).entries[0]).toMatchObject({ url: 'postgres://app:s3cret@db/app' });
+    expect(
+      parseFleetText('targets:\n  - name: a\n    url: postgres://app:${PW}@db/app\n', 'f.yaml', env).entries[0],
+    ).toMatchObject({ url: 'postgres://app:s3cret@db/app' });
     expect(passwordWrittenIn('postgres://app:x@db/app')).toBe(true);
     expect(passwordWrittenIn('postgres://db/app?sslmode=require&password=x')).toBe(true);
     expect(passwordWrittenIn('postgres://app@db/app?password=${PW}')).toBe(false);
@@ -51,20 +62,49 @@ test('name patterns are globs over whole names: "_" is literal (unlike LIKE)', (
   expect(namePattern('a.b')('axb')).toBe(false);
 });
 
-const change = (id: string, phase3?: string) => ({ id, releases: { phase1: '1', phase2: '2', ...(phase3 ? { phase3 } : {}) } }) as unknown as Change;
+const change = (id: string, phase3?: string) =>
+  ({ id, releases: { phase1: '1', phase2: '2', ...(phase3 ? { phase3 } : {}) } }) as unknown as Change;
 
 describe('fleet-wide guard', () => {
   test('phase 3 is held while a target is below phase 2 or unknown; not once all have phase 2', () => {
-    const held = heldPhaseThrees([change('a', '3')], [
-      { target: 't1', phases: new Map([['a', 2]]) },
-      { target: 't2', phases: new Map([['a', 1]]) },
-      { target: 't3', phases: null, reason: 'unreachable' },
+    const held = heldPhaseThrees(
+      [change('a', '3')],
+      [
+        { target: 't1', phases: new Map([['a', 2]]) },
+        { target: 't2', phases: new Map([['a', 1]]) },
+        { target: 't3', phases: null, reason: 'unreachable' },
+      ],
+    );
+    expect(held).toEqual([
+      {
+        changeId: 'a',
+        release: '3',
+        behind: [
+          { target: 't2', phase: 1 },
+          { target: 't3', phase: null, reason: 'unreachable' },
+        ],
+      },
     ]);
-    expect(held).toEqual([{ changeId: 'a', release: '3', behind: [{ target: 't2', phase: 1 }, { target: 't3', phase: null, reason: 'unreachable' }] }]);
-    expect(heldPhaseThrees([change('a', '3')], [{ target: 't1', phases: new Map([['a', 2]]) }, { target: 't2', phases: new Map([['a', 3]]) }])).toEqual([]);
+    expect(
+      heldPhaseThrees(
+        [change('a', '3')],
+        [
+          { target: 't1', phases: new Map([['a', 2]]) },
+          { target: 't2', phases: new Map([['a', 3]]) },
+        ],
+      ),
+    ).toEqual([]);
     expect(heldPhaseThrees([change('a')], [{ target: 't1', phases: new Map() }])).toEqual([]);
     // A new database (phase 0) joining a fleet that finished: it catches up to phase 2 first.
-    expect(heldPhaseThrees([change('a', '3')], [{ target: 'old', phases: new Map([['a', 3]]) }, { target: 'new', phases: new Map() }])[0]?.behind).toEqual([{ target: 'new', phase: 0 }]);
+    expect(
+      heldPhaseThrees(
+        [change('a', '3')],
+        [
+          { target: 'old', phases: new Map([['a', 3]]) },
+          { target: 'new', phases: new Map() },
+        ],
+      )[0]?.behind,
+    ).toEqual([{ target: 'new', phase: 0 }]);
   });
 
   test('a pass stops at the release before the earliest held phase 3, or at --to-release when earlier', () => {
@@ -90,22 +130,54 @@ test('the pool runs at most N at a time, in order, and starts nothing once told 
   expect(peak).toBe(3);
   expect(order).toEqual([1, 2, 3, 4, 5, 6, 7]);
   let failed = false;
-  const results = await runPool([1, 2, 3, 4], 1, async (n) => ((failed = n === 2), n), () => failed);
+  const results = await runPool(
+    [1, 2, 3, 4],
+    1,
+    async (n) => ((failed = n === 2), n),
+    () => failed,
+  );
   expect(results).toEqual([1, 2, undefined, undefined]);
 });
 
 test('the safe-to-deploy line', () => {
-  const row = (target: string, outcome: FleetTargetResult['outcome']): FleetTargetResult => ({ target, where: 'h:5432/d', outcome, applied: 0, releaseReached: null, pending: 0, backfill: '-', durationMs: 0 });
-  expect(summarize('1.5.0', [row('a', 'migrated'), row('b', 'up-to-date')]).line).toBe('release 1.5.0 applied on 2 of 2 targets: safe to deploy 1.5.0');
+  const row = (target: string, outcome: FleetTargetResult['outcome']): FleetTargetResult => ({
+    target,
+    where: 'h:5432/d',
+    outcome,
+    applied: 0,
+    releaseReached: null,
+    pending: 0,
+    backfill: '-',
+    durationMs: 0,
+  });
+  expect(summarize('1.5.0', [row('a', 'migrated'), row('b', 'up-to-date')]).line).toBe(
+    'release 1.5.0 applied on 2 of 2 targets: safe to deploy 1.5.0',
+  );
   const partial = summarize('1.5.0', [row('a', 'migrated'), row('b', 'failed'), row('c', 'held')]);
   expect(partial).toMatchObject({ safeToDeploy: false, upToDate: 1 });
-  expect(partial.line).toBe('release 1.5.0 applied on 1 of 3 targets: NOT safe to deploy 1.5.0; held back by b (failed), c (held)');
+  expect(partial.line).toBe(
+    'release 1.5.0 applied on 1 of 3 targets: NOT safe to deploy 1.5.0; held back by b (failed), c (held)',
+  );
 });
 
 test('two targets that are one database are refused before anything runs; socket paths are not compared', async () => {
   const { resolveTargets } = await import('../../src/fleet/targets.js');
-  const named = (name: string, url: string) => ({ kind: 'named' as const, name, url, location: { file: 'f.yaml', line: 1 } });
-  await expect(resolveTargets({ file: 'f.yaml', entries: [named('a', 'postgres://app@db:5432/app'), named('b', 'postgres://other@DB/app')] })).rejects.toThrow(/targets "a" and "b" are the same database/);
-  await expect(resolveTargets({ file: 'f.yaml', entries: [named('a', '/var/run/postgresql'), named('b', '/tmp')] })).resolves.toMatchObject({ targets: [{ name: 'a' }, { name: 'b' }] });
-  await expect(resolveTargets({ file: 'f.yaml', entries: [named('a', 'mysql://db/app')] })).rejects.toThrow(/is not a PostgreSQL URL/);
+  const named = (name: string, url: string) => ({
+    kind: 'named' as const,
+    name,
+    url,
+    location: { file: 'f.yaml', line: 1 },
+  });
+  await expect(
+    resolveTargets({
+      file: 'f.yaml',
+      entries: [named('a', 'postgres://app@db:5432/app'), named('b', 'postgres://other@DB/app')],
+    }),
+  ).rejects.toThrow(/targets "a" and "b" are the same database/);
+  await expect(
+    resolveTargets({ file: 'f.yaml', entries: [named('a', '/var/run/postgresql'), named('b', '/tmp')] }),
+  ).resolves.toMatchObject({ targets: [{ name: 'a' }, { name: 'b' }] });
+  await expect(resolveTargets({ file: 'f.yaml', entries: [named('a', 'mysql://db/app')] })).rejects.toThrow(
+    /is not a PostgreSQL URL/,
+  );
 });

@@ -17,7 +17,13 @@ const change: RenameChange = {
     type: 'text',
     nullable: false,
     default: "'unknown'::text",
-    indexes: [{ name: 'users_job_title_idx', unique: false, definition: 'CREATE INDEX users_job_title_idx ON public.users USING btree (job_title)' }],
+    indexes: [
+      {
+        name: 'users_job_title_idx',
+        unique: false,
+        definition: 'CREATE INDEX users_job_title_idx ON public.users USING btree (job_title)',
+      },
+    ],
     constraints: [],
   },
   key: { columns: ['id'], types: ['bigint'] },
@@ -65,10 +71,21 @@ test('the header round-trips, and the function file is the text the migration em
   const files = generatedFiles(spec);
   const expand = files.find((file) => file.path.endsWith('_expand.up.sql'));
   expect(parseHeader(expand?.content ?? '')).toEqual({
-    changeId: 'users-job-title', phase: 1, direction: 'up', order: 1, name: 'expand', release: '1.4.0', transaction: true, action: 'sql',
+    changeId: 'users-job-title',
+    phase: 1,
+    direction: 'up',
+    order: 1,
+    name: 'expand',
+    release: '1.4.0',
+    transaction: true,
+    action: 'sql',
   });
   const backfill = phaseSteps(change, 1).up[1];
-  expect(backfill && parseHeader(renderHeader(backfill, '1.4.0'))).toMatchObject({ transaction: false, action: 'backfill', order: 2 });
+  expect(backfill && parseHeader(renderHeader(backfill, '1.4.0'))).toMatchObject({
+    transaction: false,
+    action: 'backfill',
+    order: 2,
+  });
   expect(backfill && migrationFileName(12, '1.4.0', backfill)).toBe('012_1.4.0_users-job-title_p1_02_backfill.up.sql');
   const v01 = files.find((file) => file.path.endsWith('_v01.sql'))?.content ?? '';
   const functionSql = v01.slice(v01.indexOf('-- Sync function'));
@@ -81,18 +98,23 @@ test('a release missing from the releases list is an input error', () => {
 });
 
 test('backfill plan SQL is quoted and ranged on the key', () => {
-  const plan = phaseSteps({ ...change, key: { columns: ['tenant', 'id'], types: ['integer', 'bigint'] } }, 1).up[1]?.backfill;
+  const plan = phaseSteps({ ...change, key: { columns: ['tenant', 'id'], types: ['integer', 'bigint'] } }, 1).up[1]
+    ?.backfill;
   expect(plan?.updateSql).toBe(
     'UPDATE "public"."users" AS t SET "favourite_color" = t."job_title" WHERE (t."tenant", t."id") >= (CAST($1 AS integer), CAST($2 AS bigint)) AND (t."tenant", t."id") <= (CAST($3 AS integer), CAST($4 AS bigint)) AND ROW(t."favourite_color")::pg_catalog.record OPERATOR(pg_catalog.*<>) ROW(t."job_title")::pg_catalog.record',
   );
-  expect(plan?.countDifferentSql).toMatch(/^SELECT pg_catalog\.count\(\*\)::bigint AS differing FROM "public"."users" AS t WHERE/);
+  expect(plan?.countDifferentSql).toMatch(
+    /^SELECT pg_catalog\.count\(\*\)::bigint AS differing FROM "public"."users" AS t WHERE/,
+  );
   expect(plan?.suppressSetting).toBe('phasectl.backfill');
 });
 
 test('input errors name the change and say what to do', () => {
   expect(() => phaseSteps({ ...change, key: { columns: [], types: [] } }, 1)).toThrow(/users-job-title.*no key/);
   expect(() => phaseSteps({ ...change, key: { columns: ['job_title'], types: ['text'] } }, 1)).toThrow(/key/);
-  expect(() => phaseSteps({ ...change, rename: { ...change.rename, type: 'bigint', up: '42' } }, 1)).toThrow(/does not use the column job_title/);
+  expect(() => phaseSteps({ ...change, rename: { ...change.rename, type: 'bigint', up: '42' } }, 1)).toThrow(
+    /does not use the column job_title/,
+  );
 });
 
 test('write then compare: unchanged, changed, missing, unexpected', async () => {

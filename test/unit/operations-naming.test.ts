@@ -1,5 +1,11 @@
 import { expect, test } from 'vitest';
-import { derivedName, fitIdentifier, notNullCheckName, syncFunctionName, triggerName } from '../../src/operations/naming.js';
+import {
+  derivedName,
+  fitIdentifier,
+  notNullCheckName,
+  syncFunctionName,
+  triggerName,
+} from '../../src/operations/naming.js';
 
 test('names phasectl creates', () => {
   expect(syncFunctionName('users-job-title')).toBe('sync_users_job_title');

@@ -10,13 +10,18 @@ test('replaces bare references, unquoted case-folded, quoted ones exactly', () =
 });
 
 test('leaves strings, comments, dollar quotes, qualified names, calls and type names alone', () => {
-  const sql = "coalesce(t.job_title, 'job_title', E'\\'job_title', $$job_title$$, /* job_title */ job_title(1), job_title) -- job_title";
+  const sql =
+    "coalesce(t.job_title, 'job_title', E'\\'job_title', $$job_title$$, /* job_title */ job_title(1), job_title) -- job_title";
   expect(replaceColumnReference(sql, 'job_title', 'N')).toBe(
     "coalesce(t.job_title, 'job_title', E'\\'job_title', $$job_title$$, /* job_title */ job_title(1), N) -- job_title",
   );
-  expect(replaceColumnReference('text::text || CAST(text AS text)', 'text', 'NEW."text"')).toBe('NEW."text"::text || CAST(NEW."text" AS text)');
-  expect(replaceColumnReference("date + '1 day'::interval > '2000-01-01'::date", 'date', 't."date"')).toBe(`t."date" + '1 day'::interval > '2000-01-01'::date`);
-  expect(replaceColumnReference("\"user\" || user", 'user', 'N')).toBe('N || user');
+  expect(replaceColumnReference('text::text || CAST(text AS text)', 'text', 'NEW."text"')).toBe(
+    'NEW."text"::text || CAST(NEW."text" AS text)',
+  );
+  expect(replaceColumnReference("date + '1 day'::interval > '2000-01-01'::date", 'date', 't."date"')).toBe(
+    `t."date" + '1 day'::interval > '2000-01-01'::date`,
+  );
+  expect(replaceColumnReference('"user" || user', 'user', 'N')).toBe('N || user');
 });
 
 test('mentionsColumn; a non-expression is bad input', () => {

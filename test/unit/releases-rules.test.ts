@@ -22,7 +22,16 @@ function spec(releases: string[], ...changes: RenameChange[]): PhasesFile {
 
 describe('ledgerViolations', () => {
   test('a sound ledger has none', () => {
-    expect(ledgerViolations(spec(['1', '2', '3'], rename('a', { phase1: '1', phase2: '2', phase3: '3' }), rename('b', { phase1: '3' }), rename('c')))).toEqual([]);
+    expect(
+      ledgerViolations(
+        spec(
+          ['1', '2', '3'],
+          rename('a', { phase1: '1', phase2: '2', phase3: '3' }),
+          rename('b', { phase1: '3' }),
+          rename('c'),
+        ),
+      ),
+    ).toEqual([]);
   });
 
   test('rule 1: a skipped phase', () => {
@@ -38,15 +47,29 @@ describe('ledgerViolations', () => {
   });
 
   test('rule 1: a release missing from the list, or earlier than the previous phase', () => {
-    expect(ledgerViolations(spec(['1'], rename('a', { phase1: '1', phase2: '9' })))).toMatchObject([{ rule: 1, path: ['changes', 0, 'releases', 'phase2'] }]);
-    expect(ledgerViolations(spec(['2', '1'], rename('a', { phase1: '1', phase2: '2' }))).map((violation) => violation.message)).toEqual([
-      expect.stringContaining('comes before 1 (phase 1)'),
+    expect(ledgerViolations(spec(['1'], rename('a', { phase1: '1', phase2: '9' })))).toMatchObject([
+      { rule: 1, path: ['changes', 0, 'releases', 'phase2'] },
     ]);
+    expect(
+      ledgerViolations(spec(['2', '1'], rename('a', { phase1: '1', phase2: '2' }))).map(
+        (violation) => violation.message,
+      ),
+    ).toEqual([expect.stringContaining('comes before 1 (phase 1)')]);
   });
 
   test('requireSoundLedger throws at the offending key in phases.yaml', () => {
     const loaded = parsePhasesText(
-      ['version: 1', 'releases: [1.4.0]', 'changes:', '  - id: a', '    rename: { schema: public, table: t, from: a, to: b }', '    column: { type: text, nullable: true }', '    key: { columns: [id], types: [int] }', '    releases: { phase1: 1.4.0, phase2: 1.4.0 }', ''].join('\n'),
+      [
+        'version: 1',
+        'releases: [1.4.0]',
+        'changes:',
+        '  - id: a',
+        '    rename: { schema: public, table: t, from: a, to: b }',
+        '    column: { type: text, nullable: true }',
+        '    key: { columns: [id], types: [int] }',
+        '    releases: { phase1: 1.4.0, phase2: 1.4.0 }',
+        '',
+      ].join('\n'),
       'phases.yaml',
     );
     expect(() => requireSoundLedger(loaded)).toThrow(/release rule 2 broken/);
@@ -60,7 +83,15 @@ describe('ledgerViolations', () => {
 
 describe('planAdvance', () => {
   test('every in-flight change moves one phase; finished ones stay', () => {
-    const outcome = planAdvance(spec(['1', '2', '3'], rename('done', { phase1: '1', phase2: '2', phase3: '3' }), rename('a', { phase1: '2' }), rename('b')), '4');
+    const outcome = planAdvance(
+      spec(
+        ['1', '2', '3'],
+        rename('done', { phase1: '1', phase2: '2', phase3: '3' }),
+        rename('a', { phase1: '2' }),
+        rename('b'),
+      ),
+      '4',
+    );
     expect(outcome).toEqual({
       kind: 'advance',
       release: '4',
@@ -77,13 +108,26 @@ describe('planAdvance', () => {
     if (outcome.kind !== 'refused') throw new Error('expected a refusal');
     expect(outcome.message).toContain('shipped phase 1 in release 1');
     expect(outcome.hint).toContain('--change b');
-    expect(planAdvance(spec(['1'], rename('a', { phase1: '1' }), rename('b')), '1', { changeId: 'b' })).toMatchObject({ kind: 'advance', moves: [{ changeId: 'b', to: 1 }] });
+    expect(planAdvance(spec(['1'], rename('a', { phase1: '1' }), rename('b')), '1', { changeId: 'b' })).toMatchObject({
+      kind: 'advance',
+      moves: [{ changeId: 'b', to: 1 }],
+    });
   });
 
   test('refuses an older release, an unknown --change and a change at phase 3', () => {
-    expect(planAdvance(spec(['1', '2'], rename('a', { phase1: '1', phase2: '2' })), '1')).toMatchObject({ kind: 'refused', message: expect.stringContaining('comes before 2') });
-    expect(planAdvance(spec([], rename('a')), '1', { changeId: 'nope' })).toMatchObject({ kind: 'refused', hint: 'use one of: a' });
-    expect(planAdvance(spec(['1', '2', '3'], rename('a', { phase1: '1', phase2: '2', phase3: '3' })), '4', { changeId: 'a' })).toMatchObject({
+    expect(planAdvance(spec(['1', '2'], rename('a', { phase1: '1', phase2: '2' })), '1')).toMatchObject({
+      kind: 'refused',
+      message: expect.stringContaining('comes before 2'),
+    });
+    expect(planAdvance(spec([], rename('a')), '1', { changeId: 'nope' })).toMatchObject({
+      kind: 'refused',
+      hint: 'use one of: a',
+    });
+    expect(
+      planAdvance(spec(['1', '2', '3'], rename('a', { phase1: '1', phase2: '2', phase3: '3' })), '4', {
+        changeId: 'a',
+      }),
+    ).toMatchObject({
       kind: 'refused',
       message: expect.stringContaining('already at phase 3'),
     });
@@ -91,7 +135,9 @@ describe('planAdvance', () => {
 
   test('nothing to advance is not an error', () => {
     expect(planAdvance(spec([]), '1')).toMatchObject({ kind: 'nothing' });
-    expect(planAdvance(spec(['1', '2', '3'], rename('a', { phase1: '1', phase2: '2', phase3: '3' })), '4')).toMatchObject({ kind: 'nothing' });
+    expect(
+      planAdvance(spec(['1', '2', '3'], rename('a', { phase1: '1', phase2: '2', phase3: '3' })), '4'),
+    ).toMatchObject({ kind: 'nothing' });
   });
 });
 
@@ -149,12 +195,26 @@ describe('release rule messages and hints', () => {
   test('requireSoundLedger: silent on a sound ledger, counts the violations after the first', () => {
     const load = (releases: string) =>
       parsePhasesText(
-        ['version: 1', 'releases: [1.4.0]', 'changes:', '  - id: a', '    rename: { schema: public, table: t, from: a, to: b }', '    column: { type: text, nullable: true }', '    key: { columns: [id], types: [int] }', `    releases: ${releases}`, ''].join('\n'),
+        [
+          'version: 1',
+          'releases: [1.4.0]',
+          'changes:',
+          '  - id: a',
+          '    rename: { schema: public, table: t, from: a, to: b }',
+          '    column: { type: text, nullable: true }',
+          '    key: { columns: [id], types: [int] }',
+          `    releases: ${releases}`,
+          '',
+        ].join('\n'),
         'phases.yaml',
       );
     expect(() => requireSoundLedger(load('{ phase1: 1.4.0 }'))).not.toThrow();
-    expect(() => requireSoundLedger(load('{ phase1: 1.4.0, phase2: 1.4.0 }'))).toThrow(/^release rule 2 broken: change "a": phases 1 and 2 are both in release 1\.4\.0: one release holds at most one phase of a change$/);
-    expect(() => requireSoundLedger(load('{ phase1: 1.4.0, phase2: 1.4.0, phase3: 1.4.0 }'))).toThrow(/ \(and 1 more\)$/);
+    expect(() => requireSoundLedger(load('{ phase1: 1.4.0, phase2: 1.4.0 }'))).toThrow(
+      /^release rule 2 broken: change "a": phases 1 and 2 are both in release 1\.4\.0: one release holds at most one phase of a change$/,
+    );
+    expect(() => requireSoundLedger(load('{ phase1: 1.4.0, phase2: 1.4.0, phase3: 1.4.0 }'))).toThrow(
+      / \(and 1 more\)$/,
+    );
   });
 });
 
@@ -176,17 +236,27 @@ describe('planAdvance messages and hints', () => {
       message: 'no change "nope" in phases.yaml',
       hint: 'use one of: a, b',
     });
-    expect(planAdvance(spec([]), '1', { changeId: 'nope' })).toMatchObject({ hint: 'declare it first with `phasectl plan rename …`' });
+    expect(planAdvance(spec([]), '1', { changeId: 'nope' })).toMatchObject({
+      hint: 'declare it first with `phasectl plan rename …`',
+    });
   });
 
   test('a change at phase 3', () => {
-    expect(planAdvance(spec(['1', '2', '3'], rename('a', { phase1: '1', phase2: '2', phase3: '3' })), '4', { changeId: 'a' })).toMatchObject({
+    expect(
+      planAdvance(spec(['1', '2', '3'], rename('a', { phase1: '1', phase2: '2', phase3: '3' })), '4', {
+        changeId: 'a',
+      }),
+    ).toMatchObject({
       hint: 'leave it in phases.yaml (its migrations have shipped); advance other changes without --change',
     });
   });
 
   test('nothing to advance says why', () => {
-    expect(planAdvance(spec([]), '1')).toEqual({ kind: 'nothing', release: '1', message: 'no changes in phases.yaml: plan one with `phasectl plan rename …`' });
+    expect(planAdvance(spec([]), '1')).toEqual({
+      kind: 'nothing',
+      release: '1',
+      message: 'no changes in phases.yaml: plan one with `phasectl plan rename …`',
+    });
     expect(planAdvance(spec(['1', '2', '3'], rename('a', { phase1: '1', phase2: '2', phase3: '3' })), '4')).toEqual({
       kind: 'nothing',
       release: '4',
@@ -198,13 +268,17 @@ describe('planAdvance messages and hints', () => {
     const refusal = (outcome: ReturnType<typeof planAdvance>) => (outcome.kind === 'refused' ? outcome : undefined);
     const nextRelease = 'run `phasectl advance --release <next release>` when preparing the next release';
     // b is at phase 1 like a: advancing it alone would hit the same refusal, so it is not suggested.
-    expect(refusal(planAdvance(spec(['1'], rename('a', { phase1: '1' }), rename('b', { phase1: '1' })), '1'))).toMatchObject({
+    expect(
+      refusal(planAdvance(spec(['1'], rename('a', { phase1: '1' }), rename('b', { phase1: '1' })), '1')),
+    ).toMatchObject({
       message: 'change "a" shipped phase 1 in release 1; phase 2 must ship in a later release',
       hint: nextRelease,
     });
     expect(refusal(planAdvance(spec(['1'], rename('a', { phase1: '1' }), rename('b')), '1'))?.hint).toBe(
       'advance only the new changes now (e.g. --change b), and "a" with the next release',
     );
-    expect(refusal(planAdvance(spec(['1'], rename('a', { phase1: '1' }), rename('b')), '1', { changeId: 'a' }))?.hint).toBe(nextRelease);
+    expect(
+      refusal(planAdvance(spec(['1'], rename('a', { phase1: '1' }), rename('b')), '1', { changeId: 'a' }))?.hint,
+    ).toBe(nextRelease);
   });
 });

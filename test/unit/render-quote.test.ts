@@ -22,7 +22,10 @@ test('user templates override the package ones file by file; strict mode refuses
   const dir = mkdtempSync(join(tmpdir(), 'phasectl-templates-'));
   onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
   mkdirSync(join(dir, 'demo'));
-  writeFileSync(join(dir, 'demo', 'hello.sql.hbs'), 'SELECT {{literal text}} FROM {{qualify schema table}} {{#dollarQuote "q"}}{{ident name}}{{/dollarQuote}};');
+  writeFileSync(
+    join(dir, 'demo', 'hello.sql.hbs'),
+    'SELECT {{literal text}} FROM {{qualify schema table}} {{#dollarQuote "q"}}{{ident name}}{{/dollarQuote}};',
+  );
   expect(renderTemplate('demo', 'hello', { text: "it's", schema: 's', table: 't', name: 'n' }, dir)).toBe(
     `SELECT 'it''s' FROM "s"."t" $q$"n"$q$;`,
   );

@@ -9,18 +9,33 @@ import { pendingUpFiles, rollbackPlan, type AppliedMigration } from '../../src/r
 
 function file(name: string, header?: string): MigrationFile {
   const content = `${header ?? ''}SELECT 1;\n`;
-  return { name, path: `/p/${name}`, content, checksum: name, header: parseMigrationHeader(content, name), direction: name.endsWith('.down.sql') ? 'down' : 'up' };
+  return {
+    name,
+    path: `/p/${name}`,
+    content,
+    checksum: name,
+    header: parseMigrationHeader(content, name),
+    direction: name.endsWith('.down.sql') ? 'down' : 'up',
+  };
 }
 const h = (change: string, phase: number, direction: string, step: string, release: string) =>
   `-- phasectl change=${change} phase=${phase} direction=${direction} step=${step} release=${release} transaction=true action=sql\n`;
 const applied = (f: MigrationFile): AppliedMigration => ({
-  name: f.name, checksum: f.checksum, changeId: f.header?.changeId ?? null, phase: f.header?.phase ?? null, direction: f.direction, release: f.header?.release ?? null, appliedAt: new Date(0),
+  name: f.name,
+  checksum: f.checksum,
+  changeId: f.header?.changeId ?? null,
+  phase: f.header?.phase ?? null,
+  direction: f.direction,
+  release: f.header?.release ?? null,
+  appliedAt: new Date(0),
 });
 
 describe('backoffDelay', () => {
   test('doubles from 200 ms, capped at 5 s, jittered within [base/2, base]', () => {
     const policy = { retryForSeconds: 60 };
-    expect([1, 2, 3, 4, 5, 6, 7].map((n) => backoffDelay(n, policy, () => 1))).toEqual([200, 400, 800, 1600, 3200, 5000, 5000]);
+    expect([1, 2, 3, 4, 5, 6, 7].map((n) => backoffDelay(n, policy, () => 1))).toEqual([
+      200, 400, 800, 1600, 3200, 5000, 5000,
+    ]);
     expect(backoffDelay(3, policy, () => 0)).toBe(400);
   });
 });
@@ -40,14 +55,31 @@ describe('lockTimeoutScope', () => {
 
 describe('parseConcurrentIndex', () => {
   test('finds the index and table of CREATE [UNIQUE] INDEX CONCURRENTLY IF NOT EXISTS', () => {
-    expect(parseConcurrentIndex('-- rebuild\nCREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS "Users ""x"" idx" ON "public"."Users" USING btree (a)')).toEqual({ index: 'Users "x" idx', table: '"public"."Users"' });
-    expect(parseConcurrentIndex('create index concurrently if not exists Foo_idx on users (a)')).toEqual({ index: 'foo_idx', table: 'users' });
+    expect(
+      parseConcurrentIndex(
+        '-- rebuild\nCREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS "Users ""x"" idx" ON "public"."Users" USING btree (a)',
+      ),
+    ).toEqual({ index: 'Users "x" idx', table: '"public"."Users"' });
+    expect(parseConcurrentIndex('create index concurrently if not exists Foo_idx on users (a)')).toEqual({
+      index: 'foo_idx',
+      table: 'users',
+    });
     expect(parseConcurrentIndex('CREATE INDEX CONCURRENTLY foo ON users (a)')).toBeUndefined();
   });
 
-  test('recognises only the create-index guard\'s INVALID refusal (the one the runner repairs)', () => {
-    expect(isInvalidIndexRefusal(new Error('phasectl: index "public"."users_a_idx" is INVALID (an earlier build was interrupted)'))).toBe(true);
-    expect(isInvalidIndexRefusal(new Error('phasectl: the name "public"."users_a_idx" is taken by another relation (…), not the index this step builds'))).toBe(false);
+  test("recognises only the create-index guard's INVALID refusal (the one the runner repairs)", () => {
+    expect(
+      isInvalidIndexRefusal(
+        new Error('phasectl: index "public"."users_a_idx" is INVALID (an earlier build was interrupted)'),
+      ),
+    ).toBe(true);
+    expect(
+      isInvalidIndexRefusal(
+        new Error(
+          'phasectl: the name "public"."users_a_idx" is taken by another relation (…), not the index this step builds',
+        ),
+      ),
+    ).toBe(false);
     expect(isInvalidIndexRefusal(new Error('duplicate key value violates unique constraint'))).toBe(false);
     expect(isInvalidIndexRefusal(undefined)).toBe(false);
   });
@@ -66,7 +98,11 @@ describe('nextBatchSize', () => {
 
 describe('keysetQueries', () => {
   test('composite keys compare as rows, travel as text and come back through casts', () => {
-    const q = keysetQueries({ table: { schema: 'app', table: 'Order Items' }, keyColumns: ['tenant', 'id'], keyTypes: ['integer', 'bigint'] });
+    const q = keysetQueries({
+      table: { schema: 'app', table: 'Order Items' },
+      keyColumns: ['tenant', 'id'],
+      keyTypes: ['integer', 'bigint'],
+    });
     expect(q.lastKey).toBe(
       'SELECT ARRAY["tenant"::text, "id"::text] AS key FROM "app"."Order Items" WHERE ("tenant", "id") >= ($1::integer, $2::bigint) AND ("tenant", "id") <= ($3::integer, $4::bigint) ORDER BY "tenant", "id" OFFSET $5::bigint LIMIT 1',
     );
@@ -101,7 +137,9 @@ describe('migration plans', () => {
   });
 
   test('a malformed phasectl header is an error naming the file and line 1', () => {
-    expect(() => parseMigrationHeader('-- phasectl change=c phase=7\nSELECT 1;', 'x.up.sql')).toThrow(/malformed phasectl header/);
+    expect(() => parseMigrationHeader('-- phasectl change=c phase=7\nSELECT 1;', 'x.up.sql')).toThrow(
+      /malformed phasectl header/,
+    );
     expect(parseMigrationHeader('-- just a comment\nSELECT 1;')).toBeUndefined();
   });
 });

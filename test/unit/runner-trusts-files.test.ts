@@ -21,7 +21,14 @@ async function project(): Promise<{ dir: string; phasesFile: string; files: () =
   const dir = await mkdtemp(join(tmpdir(), 'phasectl-trust-unit-'));
   dirs.push(dir);
   await writeFile(join(dir, 'phases.yaml'), initialPhasesText());
-  await planRename({ projectDir: dir, target: 'public.accounts.login', newName: 'username', id: 'accounts-login', type: 'text', key: 'id:bigint' });
+  await planRename({
+    projectDir: dir,
+    target: 'public.accounts.login',
+    newName: 'username',
+    id: 'accounts-login',
+    type: 'text',
+    key: 'id:bigint',
+  });
   await advance({ projectDir: dir, release: '1.0.0' });
   return { dir, phasesFile: join(dir, 'phases.yaml'), files: () => readMigrationFiles(join(dir, 'db', 'migrations')) };
 }
@@ -47,14 +54,21 @@ test('a backfill file carries its plan; the runner uses it even after phases.yam
   const text = await readFile(phasesFile, 'utf8');
   await writeFile(phasesFile, text.replace('from: login', 'from: username').replace('to: username', 'to: login'));
   expect(await planResolver(phasesFile)(backfill)).toEqual(embedded);
-  await expect(planResolver(phasesFile)(old)).rejects.toThrow(/carries no backfill plan, and phases\.yaml no longer generates it as it is/);
+  await expect(planResolver(phasesFile)(old)).rejects.toThrow(
+    /carries no backfill plan, and phases\.yaml no longer generates it as it is/,
+  );
   let refused: unknown;
   try {
     requireGeneratedMigrations(await loadCheckedPhases(dir), await files());
   } catch (error) {
     refused = error;
   }
-  expect(refused).toMatchObject({ exitCode: 2, message: expect.stringContaining('001_1.0.0_accounts-login_p1_02_backfill.up.sql (differs from what phases.yaml generates)') });
+  expect(refused).toMatchObject({
+    exitCode: 2,
+    message: expect.stringContaining(
+      '001_1.0.0_accounts-login_p1_02_backfill.up.sql (differs from what phases.yaml generates)',
+    ),
+  });
 });
 
 test('missing, extra and tampered files of a change are refused by name', async () => {
@@ -64,17 +78,31 @@ test('missing, extra and tampered files of a change are refused by name', async 
   const down = all.find((file) => file.direction === 'down')!;
   await unlink(down.path);
   const extra = '001_1.0.0_accounts-login_p1_09_extra.up.sql';
-  await writeFile(join(migrations, extra), '-- phasectl change=accounts-login phase=1 direction=up step=09-extra release=1.0.0 transaction=true action=sql\nSELECT 1;\n');
+  await writeFile(
+    join(migrations, extra),
+    '-- phasectl change=accounts-login phase=1 direction=up step=09-extra release=1.0.0 transaction=true action=sql\nSELECT 1;\n',
+  );
   const loaded = await loadCheckedPhases(dir);
-  expect(() => requireGeneratedMigrations(loaded, all.filter((file) => file !== down))).toThrow(`${down.name} (missing)`);
+  expect(() =>
+    requireGeneratedMigrations(
+      loaded,
+      all.filter((file) => file !== down),
+    ),
+  ).toThrow(`${down.name} (missing)`);
   const extraFile = (await files()).filter((file) => file.name === extra);
-  expect(() => requireGeneratedMigrations(loaded, [...all, ...extraFile])).toThrow(`${extra} (phases.yaml no longer generates it)`);
+  expect(() => requireGeneratedMigrations(loaded, [...all, ...extraFile])).toThrow(
+    `${extra} (phases.yaml no longer generates it)`,
+  );
 
   const backfill = backfillOf(all);
   const tampered = { ...backfill, content: backfill.content.replace('"updateSql":', '"updateSQL":') };
-  expect(() => readEmbeddedPlan(tampered.content, backfill.header!, backfill.name)).toThrow(/the phasectl plan line is not a backfill plan/);
+  expect(() => readEmbeddedPlan(tampered.content, backfill.header!, backfill.name)).toThrow(
+    /the phasectl plan line is not a backfill plan/,
+  );
   const otherChange = { ...backfill.header!, changeId: 'someone-else' };
-  expect(() => readEmbeddedPlan(backfill.content, otherChange, backfill.name)).toThrow(/does not match the file's header \(change someone-else/);
+  expect(() => readEmbeddedPlan(backfill.content, otherChange, backfill.name)).toThrow(
+    /does not match the file's header \(change someone-else/,
+  );
   const broken = backfill.content.replace(/-- phasectl plan \{/, '-- phasectl plan {{');
   expect(() => readEmbeddedPlan(broken, backfill.header!, backfill.name)).toThrow(/is not valid JSON/);
 });

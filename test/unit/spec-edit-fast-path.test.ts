@@ -19,8 +19,16 @@ function rename(index: number, releases: RenameChange['releases'] = {}): RenameC
       type: 'text',
       nullable: false,
       default: "'unknown'::text",
-      indexes: [{ name: `t${index}_job_title_idx`, unique: false, definition: `CREATE INDEX t${index}_job_title_idx ON public.t${index} USING btree (job_title)` }],
-      constraints: [{ name: `t${index}_job_title_check`, kind: 'check', definition: 'CHECK ((length(job_title) < 200))' }],
+      indexes: [
+        {
+          name: `t${index}_job_title_idx`,
+          unique: false,
+          definition: `CREATE INDEX t${index}_job_title_idx ON public.t${index} USING btree (job_title)`,
+        },
+      ],
+      constraints: [
+        { name: `t${index}_job_title_check`, kind: 'check', definition: 'CHECK ((length(job_title) < 200))' },
+      ],
     },
     key: { columns: ['id'], types: ['bigint'] },
     releases,
@@ -31,7 +39,11 @@ function move(index: number): MoveChange {
   return {
     kind: 'move',
     id: `m${index}-address`,
-    move: { from: { schema: 'public', table: `u${index}`, column: 'address' }, to: { schema: 'public', table: `p${index}`, column: 'address' }, on: [{ from: 'id', to: 'user_id' }] },
+    move: {
+      from: { schema: 'public', table: `u${index}`, column: 'address' },
+      to: { schema: 'public', table: `p${index}`, column: 'address' },
+      on: [{ from: 'id', to: 'user_id' }],
+    },
     column: { type: 'text', nullable: true, indexes: [], constraints: [] },
     key: { columns: ['id'], types: ['bigint'] },
     target: { existingColumn: false },
@@ -84,7 +96,9 @@ changes:
 # the end
 `;
 
-const generated = toText(appendChange(appendChange(parsePhasesText('version: 1\nchanges: []\n', 'phases.yaml'), rename(0)), move(1)));
+const generated = toText(
+  appendChange(appendChange(parsePhasesText('version: 1\nchanges: []\n', 'phases.yaml'), rename(0)), move(1)),
+);
 
 describe('edits without a re-parse give what a re-parse gives', () => {
   for (const [name, text] of [
@@ -121,7 +135,9 @@ describe('edits without a re-parse give what a re-parse gives', () => {
     const duplicate = { ...rename(9), id: 'a-title' };
     expect(() => appendChange(loaded, duplicate)).toThrow(/change id "a-title" is already used by changes\[0\]/);
     const sameColumn = { ...rename(9), rename: { ...rename(9).rename, table: 'b' } };
-    expect(() => appendChange(loaded, sameColumn)).toThrow(/column job_title of public\.b is already changed by "b-title"/);
+    expect(() => appendChange(loaded, sameColumn)).toThrow(
+      /column job_title of public\.b is already changed by "b-title"/,
+    );
     try {
       appendChange(loaded, duplicate);
     } catch (error) {
@@ -134,14 +150,17 @@ describe('edits without a re-parse give what a re-parse gives', () => {
     const lines = generated.trimEnd().split('\n');
     fc.assert(
       fc.property(
-        fc.array(fc.record({ at: fc.nat(lines.length), trailing: fc.boolean(), indent: fc.boolean() }), { maxLength: 6 }),
+        fc.array(fc.record({ at: fc.nat(lines.length), trailing: fc.boolean(), indent: fc.boolean() }), {
+          maxLength: 6,
+        }),
         fc.constantFrom(...(['append', 'phase', 'release'] as const)),
         (comments, edit) => {
           const edited = [...lines];
           for (const comment of comments) {
             const at = Math.min(comment.at, edited.length - 1);
             if (comment.trailing) {
-              if (!edited[at]!.includes('#') && !edited[at]!.endsWith(':')) edited[at] = `${edited[at]} # trailing ${at}`;
+              if (!edited[at]!.includes('#') && !edited[at]!.endsWith(':'))
+                edited[at] = `${edited[at]} # trailing ${at}`;
             } else {
               const indent = comment.indent ? (/^\s*/.exec(edited[at]!)?.[0] ?? '') : '';
               edited.splice(at, 0, `${indent}# comment ${at}`);

@@ -13,7 +13,13 @@ const change: RenameChange = {
     type: 'text',
     nullable: false,
     default: "'unknown'::text",
-    indexes: [{ name: 'users_job_title_idx', unique: false, definition: 'CREATE INDEX users_job_title_idx ON public.users USING btree (job_title)' }],
+    indexes: [
+      {
+        name: 'users_job_title_idx',
+        unique: false,
+        definition: 'CREATE INDEX users_job_title_idx ON public.users USING btree (job_title)',
+      },
+    ],
     constraints: [{ name: 'users_job_title_check', kind: 'check', definition: 'CHECK ((length(job_title) <= 200))' }],
   },
   key: { columns: ['id'], types: ['bigint'] },
@@ -33,7 +39,12 @@ describe('edits keep comments and formatting', () => {
   test('appendChange writes the change in the fixed key order and keeps every comment', () => {
     const updated = appendChange(parsePhasesText(userFile, 'phases.yaml'), change);
     const text = toText(updated);
-    for (const comment of ['# top comment kept', '# trailing comment kept', '# a comment inside check', '# comment at the end kept']) {
+    for (const comment of [
+      '# top comment kept',
+      '# trailing comment kept',
+      '# a comment inside check',
+      '# comment at the end kept',
+    ]) {
       expect(text).toContain(comment);
     }
     expect(updated.spec.changes).toEqual([change]);
@@ -69,7 +80,11 @@ describe('edits keep comments and formatting', () => {
 describe('column targets', () => {
   test('parses table.column, schema.table.column and quoted parts', () => {
     expect(parseColumnTarget('users.job_title')).toEqual({ schema: 'public', table: 'users', column: 'job_title' });
-    expect(parseColumnTarget('Billing.Invoices.Total')).toEqual({ schema: 'billing', table: 'invoices', column: 'total' });
+    expect(parseColumnTarget('Billing.Invoices.Total')).toEqual({
+      schema: 'billing',
+      table: 'invoices',
+      column: 'total',
+    });
     expect(parseColumnTarget('"My Schema"."t.x".col')).toEqual({ schema: 'My Schema', table: 't.x', column: 'col' });
     expect(parseColumnTarget('"a""b".c')).toEqual({ schema: 'public', table: 'a"b', column: 'c' });
   });

@@ -28,13 +28,18 @@ describe('parsePhasesText', () => {
     expect(loaded.spec.releases).toEqual([]);
     expect(loaded.spec.migrations).toEqual({ format: 'sql' });
     expect(loaded.spec.check.ignoreGlobs).toContain('db/**');
-    expect(loaded.spec.changes[0]).toMatchObject({ kind: 'rename', releases: {}, column: { indexes: [], constraints: [] } });
+    expect(loaded.spec.changes[0]).toMatchObject({
+      kind: 'rename',
+      releases: {},
+      column: { indexes: [], constraints: [] },
+    });
     expect(loaded.locate(['changes', 0, 'key'])).toEqual({ line: 6, column: 10 });
   });
 
   test('malformed YAML points at the line and column of the syntax error', () => {
     const unclosed = errorOf('version: 1\nchanges:\n  - id: "unclosed\n');
-    const syntaxHint = 'fix the YAML syntax at this position (indentation, a missing ":" or an unclosed quote or bracket)';
+    const syntaxHint =
+      'fix the YAML syntax at this position (indentation, a missing ":" or an unclosed quote or bracket)';
     expect(unclosed.message).toBe('phases.yaml is not valid YAML: Missing closing "quote');
     expect(unclosed.hint).toBe(syntaxHint);
     // The string runs to the end of the file: the error is reported where it ends.
@@ -53,21 +58,27 @@ describe('parsePhasesText', () => {
   });
 
   test('a duplicate id points at the second id', () => {
-    const error = errorOf(`version: 1\nchanges:\n${change()}\n${change().replace('to: contact_email', 'to: mail').replace('from: email', 'from: other')}\n`);
+    const error = errorOf(
+      `version: 1\nchanges:\n${change()}\n${change().replace('to: contact_email', 'to: mail').replace('from: email', 'from: other')}\n`,
+    );
     expect(error.message).toBe('change id "users-email" is already used by changes[0]');
     expect(error.hint).toBe('give this change another id: ids are unique');
     expect(error.location).toEqual({ file: 'phases.yaml', line: 7, column: 9 });
   });
 
   test('a missing key points at its parent and says which key', () => {
-    const error = errorOf('version: 1\nchanges:\n  - id: a\n    rename: { schema: public, table: users, from: email, to: b }\n    column: { type: text, nullable: true }\n');
+    const error = errorOf(
+      'version: 1\nchanges:\n  - id: a\n    rename: { schema: public, table: users, from: email, to: b }\n    column: { type: text, nullable: true }\n',
+    );
     expect(error.message).toBe('missing key "key" in changes[0]');
     expect(error.location).toEqual({ file: 'phases.yaml', line: 3, column: 5 });
   });
 
   test('a bad release name points at the value', () => {
     const error = errorOf(`version: 1\nreleases: [1.4.0, "bad name"]\nchanges: []\n`);
-    expect(error.message).toBe('releases[1] "bad name" is not a release name: use letters, digits, ".", "_" and "-", starting with a letter or digit');
+    expect(error.message).toBe(
+      'releases[1] "bad name" is not a release name: use letters, digits, ".", "_" and "-", starting with a letter or digit',
+    );
     expect(error.location).toEqual({ file: 'phases.yaml', line: 2, column: 19 });
     const numeric = errorOf(`version: 1\nreleases: [1.4]\n`);
     expect(numeric.message).toBe('releases[0] is the number 1.4, not a release name');
@@ -87,7 +98,9 @@ describe('parsePhasesText', () => {
     const error = errorOf(`version: 1\nchanges:\n${change().replace('contact_email', long)}\n`);
     expect(error.message).toMatch(/longer than 63 bytes, the longest name PostgreSQL keeps$/);
     expect(error.location).toEqual({ file: 'phases.yaml', line: 4, column: 62 });
-    expect(() => parsePhasesText(`version: 1\nchanges:\n${change().replace('contact_email', `${'é'.repeat(31)}x`)}\n`, 'p.yaml')).not.toThrow();
+    expect(() =>
+      parsePhasesText(`version: 1\nchanges:\n${change().replace('contact_email', `${'é'.repeat(31)}x`)}\n`, 'p.yaml'),
+    ).not.toThrow();
   });
 
   test('two changes of the same column, or to the same new name, are refused', () => {
@@ -104,7 +117,9 @@ describe('parsePhasesText', () => {
 
   test('a bad id and a wrong version are refused with the rule', () => {
     const badId = errorOf(`version: 1\nchanges:\n${change().replace('users-email', 'Users_Email')}\n`);
-    expect(badId.message).toBe('changes[0].id "Users_Email" is not a change id: use lower-case letters, digits and "-", starting with a letter or digit');
+    expect(badId.message).toBe(
+      'changes[0].id "Users_Email" is not a change id: use lower-case letters, digits and "-", starting with a letter or digit',
+    );
     expect(badId.location).toEqual({ file: 'phases.yaml', line: 3, column: 9 });
     const version = errorOf(`version: 2\n`);
     expect(version.message).toBe('version is 2, must be one of 1');

@@ -27,7 +27,9 @@ test('ignores semicolons inside strings, E-strings, identifiers, dollar quotes a
 });
 
 test('drops empty and comment-only statements but keeps leading comments of real ones', () => {
-  expect(splitStatements(';;\n-- only a comment;\n/* and; this */;\n-- why\nSELECT 1;\n')).toEqual(['-- why\nSELECT 1']);
+  expect(splitStatements(';;\n-- only a comment;\n/* and; this */;\n-- why\nSELECT 1;\n')).toEqual([
+    '-- why\nSELECT 1',
+  ]);
 });
 
 test('a parameter $1 is not a dollar quote', () => {

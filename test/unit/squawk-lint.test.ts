@@ -64,7 +64,10 @@ function lint(paths: string[]): Finding[] {
     if (files.length === 0) return [];
     let output: string;
     try {
-      output = execFileSync(squawk, ['--reporter', 'json', ...flags, ...files], { encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' } });
+      output = execFileSync(squawk, ['--reporter', 'json', ...flags, ...files], {
+        encoding: 'utf8',
+        env: { ...process.env, NO_COLOR: '1' },
+      });
     } catch (error) {
       output = String((error as { stdout?: string }).stdout ?? '');
       if (!output.trim().startsWith('[')) throw error;
@@ -97,7 +100,10 @@ describe('squawk over the generated migrations', () => {
       const stripped = lint(writeMigrations(name, spec, true));
       expect(stripped.length).toBeGreaterThan(0);
       for (const finding of stripped) {
-        expect(Object.keys(INTENDED), `${finding.file}:${finding.line} ${finding.rule_name}: ${finding.message}`).toContain(finding.rule_name);
+        expect(
+          Object.keys(INTENDED),
+          `${finding.file}:${finding.line} ${finding.rule_name}: ${finding.message}`,
+        ).toContain(finding.rule_name);
         expect(finding.file).toMatch(INTENDED[finding.rule_name]!);
       }
     });

@@ -8,13 +8,21 @@ const repoint = (sql: string) => repointViewQuery(sql, rename);
 
 describe('repointViewQuery', () => {
   test('a single-table view: bare references in every clause, output name kept', () => {
-    expect(repoint(' SELECT title,\n    count(*) AS count\n   FROM public.films\n  WHERE (title <> \'\'::text)\n  GROUP BY title\n HAVING (count(*) > 1)\n  ORDER BY title;')).toBe(
+    expect(
+      repoint(
+        " SELECT title,\n    count(*) AS count\n   FROM public.films\n  WHERE (title <> ''::text)\n  GROUP BY title\n HAVING (count(*) > 1)\n  ORDER BY title;",
+      ),
+    ).toBe(
       "SELECT name AS title,\n    count(*) AS count\n   FROM public.films\n  WHERE (name <> ''::text)\n  GROUP BY name\n HAVING (count(*) > 1)\n  ORDER BY name",
     );
   });
 
   test('a join: the same-named column of the other table stays, an explicit output name stays', () => {
-    expect(repoint('SELECT f.title, r.title AS review, f.title AS t FROM (public.films f JOIN public.reviews r ON ((r.title = f.title)))')).toBe(
+    expect(
+      repoint(
+        'SELECT f.title, r.title AS review, f.title AS t FROM (public.films f JOIN public.reviews r ON ((r.title = f.title)))',
+      ),
+    ).toBe(
       'SELECT f.name AS title, r.title AS review, f.name AS t FROM (public.films f JOIN public.reviews r ON ((r.title = f.name)))',
     );
   });
@@ -31,7 +39,11 @@ describe('repointViewQuery', () => {
         'SELECT c.title, (c.title)::character varying(10), (SELECT max(f.title) FROM public.reviews f) AS m, ' +
         '(SELECT max(x.name) FROM public.films x WHERE (x.id = c.r)) AS n FROM c',
     );
-    expect(repoint('SELECT (f.title)::text, f.title COLLATE "C", upper(f.title) AS u FROM public.films f WHERE EXISTS (SELECT 1 FROM public.reviews r WHERE (r.title = f.title))')).toBe(
+    expect(
+      repoint(
+        'SELECT (f.title)::text, f.title COLLATE "C", upper(f.title) AS u FROM public.films f WHERE EXISTS (SELECT 1 FROM public.reviews r WHERE (r.title = f.title))',
+      ),
+    ).toBe(
       'SELECT (f.name)::text AS title, f.name COLLATE "C" AS title, upper(f.name) AS u FROM public.films f WHERE EXISTS (SELECT 1 FROM public.reviews r WHERE (r.title = f.name))',
     );
   });
@@ -43,25 +55,44 @@ describe('repointViewQuery', () => {
   });
 
   test('ARRAY[…] and IN (…) lists (PostgreSQL 18 records their offsets in the tree)', () => {
-    expect(repoint("SELECT ARRAY[title, kind] AS a FROM public.films WHERE (title = ANY (ARRAY['x'::text, 'y'::text]))")).toBe(
-      "SELECT ARRAY[name, kind] AS a FROM public.films WHERE (name = ANY (ARRAY['x'::text, 'y'::text]))",
+    expect(
+      repoint("SELECT ARRAY[title, kind] AS a FROM public.films WHERE (title = ANY (ARRAY['x'::text, 'y'::text]))"),
+    ).toBe("SELECT ARRAY[name, kind] AS a FROM public.films WHERE (name = ANY (ARRAY['x'::text, 'y'::text]))");
+    expect(repoint("SELECT id FROM public.films WHERE title IN ('x', 'y')")).toBe(
+      "SELECT id FROM public.films WHERE name IN ('x', 'y')",
     );
-    expect(repoint("SELECT id FROM public.films WHERE title IN ('x', 'y')")).toBe("SELECT id FROM public.films WHERE name IN ('x', 'y')");
   });
 
   test('names that need quotes', () => {
-    expect(repointViewQuery('SELECT "Title", id FROM "My Schema"."Films"', { schema: 'My Schema', table: 'Films', column: 'Title', newName: 'New Name' })).toBe(
-      'SELECT "New Name" AS "Title", id FROM "My Schema"."Films"',
-    );
+    expect(
+      repointViewQuery('SELECT "Title", id FROM "My Schema"."Films"', {
+        schema: 'My Schema',
+        table: 'Films',
+        column: 'Title',
+        newName: 'New Name',
+      }),
+    ).toBe('SELECT "New Name" AS "Title", id FROM "My Schema"."Films"');
   });
 
   test.each([
-    ['a USING join on the column', 'SELECT f.id FROM (public.films f JOIN public.reviews r USING (title))', /joins films USING \(title\)/],
+    [
+      'a USING join on the column',
+      'SELECT f.id FROM (public.films f JOIN public.reviews r USING (title))',
+      /joins films USING \(title\)/,
+    ],
     ['a NATURAL join', 'SELECT f.id FROM (public.films f NATURAL JOIN public.reviews r)', /NATURAL JOIN/],
     ['a whole-row reference', 'SELECT to_jsonb(f.*) AS j FROM public.films f', /whole rows/],
     ['column aliases on the table', 'SELECT f.b FROM public.films f(a, b)', /by position/],
-    ['a bare name that could be another relation\'s', 'SELECT (SELECT max(title) FROM public.reviews) AS m FROM public.films', /could belong to another relation/],
-    ['an output column named like the new column beside a bare reference', 'SELECT title, id AS name FROM public.films ORDER BY title', /output column named name/],
+    [
+      "a bare name that could be another relation's",
+      'SELECT (SELECT max(title) FROM public.reviews) AS m FROM public.films',
+      /could belong to another relation/,
+    ],
+    [
+      'an output column named like the new column beside a bare reference',
+      'SELECT title, id AS name FROM public.films ORDER BY title',
+      /output column named name/,
+    ],
   ])('refuses %s', (_what, sql, message) => {
     expect(() => repoint(sql)).toThrow(SqlParseError);
     expect(() => repoint(sql)).toThrow(message);

@@ -9,7 +9,10 @@ const REGENERATE = 'run `phasectl generate` and commit the result (generated fil
  * `present` maps every working-tree file under db/ to its text (files without phasectl's header that are
  * not expected are the team's own and are left alone).
  */
-export function generatedFileViolations(input: { expected: { path: string; content: string }[]; present: Map<string, string> }): Violation[] {
+export function generatedFileViolations(input: {
+  expected: { path: string; content: string }[];
+  present: Map<string, string>;
+}): Violation[] {
   const violations: Violation[] = [];
   const expectedPaths = new Set<string>();
   for (const file of input.expected) {
@@ -17,7 +20,13 @@ export function generatedFileViolations(input: { expected: { path: string; conte
     const changeId = changeIdFromHeader(file.content) ?? changeIdFromPath(file.path);
     const actual = input.present.get(file.path);
     if (actual === undefined) {
-      violations.push({ rule: 4, changeId, file: file.path, message: 'is missing: phasectl generates it from phases.yaml', fix: REGENERATE });
+      violations.push({
+        rule: 4,
+        changeId,
+        file: file.path,
+        message: 'is missing: phasectl generates it from phases.yaml',
+        fix: REGENERATE,
+      });
       continue;
     }
     const line = firstDifferentLine(normalize(file.content), normalize(actual));
@@ -41,7 +50,8 @@ export function generatedFileViolations(input: { expected: { path: string; conte
       file: path,
       line: 1,
       column: 1,
-      message: "carries phasectl's header, but phases.yaml does not generate it (left over, renamed, or written by hand)",
+      message:
+        "carries phasectl's header, but phases.yaml does not generate it (left over, renamed, or written by hand)",
       fix: 'delete it (or restore the phases.yaml entry it belongs to), then run `phasectl generate` and commit',
     });
   }

@@ -19,7 +19,11 @@ const IGNORE_HINT = 'if this is not that column, end the line with a comment `ph
  * re-read here for the exact occurrences and the `phasectl-ignore: <reason>` comment.
  * A base hit is reported only for files HEAD does not already report for the same change.
  */
-export function oldColumnReferenceViolations(input: { dropped: DroppedColumn[]; head: GrepHit[]; base?: { hits: GrepHit[]; label: string } }): Violation[] {
+export function oldColumnReferenceViolations(input: {
+  dropped: DroppedColumn[];
+  head: GrepHit[];
+  base?: { hits: GrepHit[]; label: string };
+}): Violation[] {
   const violations: Violation[] = [];
   for (const dropped of input.dropped) {
     const findOccurrences = occurrenceFinder(nameForms(dropped.column));
@@ -36,7 +40,9 @@ export function oldColumnReferenceViolations(input: { dropped: DroppedColumn[]; 
           ...at(dropped, hit, occurrence),
           message:
             `still names ${qualified} (${occurrence.form.form} \`${occurrence.form.text}\`), which phase 3 drops` +
-            (directive.kind === 'no-reason' ? '; the phasectl-ignore comment on this line has no reason, so it does not count' : ''),
+            (directive.kind === 'no-reason'
+              ? '; the phasectl-ignore comment on this line has no reason, so it does not count'
+              : ''),
           fix:
             directive.kind === 'no-reason'
               ? 'give the reason: `phasectl-ignore: <why this is not that column>`, or remove the reference'
@@ -64,6 +70,10 @@ export function oldColumnReferenceViolations(input: { dropped: DroppedColumn[]; 
 }
 
 /** Rule, change and file:line:column of one occurrence: the part every rule-6 violation shares. */
-function at(dropped: DroppedColumn, hit: GrepHit, occurrence: { column: number }): Pick<Violation, 'rule' | 'changeId' | 'file' | 'line' | 'column'> {
+function at(
+  dropped: DroppedColumn,
+  hit: GrepHit,
+  occurrence: { column: number },
+): Pick<Violation, 'rule' | 'changeId' | 'file' | 'line' | 'column'> {
   return { rule: 6, changeId: dropped.changeId, file: hit.path, line: hit.line, column: occurrence.column };
 }

@@ -6,7 +6,13 @@ import { locateFirst, type Locate, type Violation } from '../types.js';
  * phase 1 at most), and a phase recorded at the base is never removed or moved to another release.
  * Reported at the first offending `phaseN:` key of HEAD's phases.yaml.
  */
-export function phaseStepViolations(input: { base: PhasesFile; head: PhasesFile; phasesFile: string; locate: Locate; baseLabel: string }): Violation[] {
+export function phaseStepViolations(input: {
+  base: PhasesFile;
+  head: PhasesFile;
+  phasesFile: string;
+  locate: Locate;
+  baseLabel: string;
+}): Violation[] {
   const { base, head, phasesFile, locate, baseLabel } = input;
   const baseChanges = new Map(allChanges(base).map((change) => [change.id, change]));
   const violations: Violation[] = [];

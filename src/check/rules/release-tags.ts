@@ -5,7 +5,9 @@ import { locateFirst, type Locate, type Violation } from '../types.js';
 /** The tag a release is expected under: the pattern's `*` stands for the release name (`v*`, 1.4.0 → `v1.4.0`). */
 export function releaseTagName(pattern: string, release: string): string {
   if (!pattern.includes('*')) {
-    throw new InputError(`--release-tags ${pattern} has no * to stand for the release name`, { hint: 'write the tag pattern with a *, e.g. --release-tags "v*" for tags like v1.4.0' });
+    throw new InputError(`--release-tags ${pattern} has no * to stand for the release name`, {
+      hint: 'write the tag pattern with a *, e.g. --release-tags "v*" for tags like v1.4.0',
+    });
   }
   return pattern.replace('*', release);
 }
