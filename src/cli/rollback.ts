@@ -2,25 +2,19 @@ import { createInterface } from 'node:readline/promises';
 import type { Command } from 'commander';
 import { rollback, type RollbackResult } from '../commands/rollback.js';
 import { withEventOutput } from './event-output.js';
-import { withEventOutputOptions, withProjectOption } from './options.js';
+import { runOptionsFrom, withEventOutputOptions, withProjectOption, withRunOptions, type RunFlags } from './options.js';
 import { silent } from '../events.js';
 import { describeTarget } from '../db/url.js';
 import { ExitCode, InputError } from '../errors.js';
 import { action, printable, processOutput, requireDatabaseUrl, withDatabaseOption } from './output.js';
 import { streamStyle } from '../terminal/color.js';
-import { BOUNDS } from '../option-bounds.js';
-import { bounded, rangeNote } from './parse-number.js';
 
-interface RollbackFlags {
+interface RollbackFlags extends RunFlags {
   databaseUrl?: string;
   project?: string;
   release: string;
   dryRun?: boolean;
   yes?: boolean;
-  lockTimeout?: number;
-  retryFor?: number;
-  waitLock?: number;
-  showBlockerQueries?: boolean;
   quiet?: boolean;
   json?: boolean;
 }
@@ -30,7 +24,7 @@ interface RollbackFlags {
  * first on a terminal; without one it needs --yes (a script must say so). The library function never asks.
  */
 export function register(program: Command): void {
-  withEventOutputOptions(withProjectOption(withDatabaseOption(program.command('rollback'))))
+  withRunOptions(withEventOutputOptions(withProjectOption(withDatabaseOption(program.command('rollback')))))
     .description('undo the newest applied release by running its down files (asks first; --yes in scripts)')
     .addHelpText(
       'after',
@@ -43,25 +37,6 @@ export function register(program: Command): void {
     .requiredOption('--release <name>', 'the release to roll back (must be the newest applied)')
     .option('--dry-run', 'print the down files that would run, in order, with their SQL; change nothing')
     .option('--yes', 'do not ask for confirmation (required when stdin is not a terminal)')
-    .option(
-      '--lock-timeout <ms>',
-      "lock_timeout for DDL, set after each file's own (the files are not edited)" + rangeNote(BOUNDS.lockTimeoutMs),
-      bounded(BOUNDS.lockTimeoutMs),
-    )
-    .option(
-      '--retry-for <seconds>',
-      'keep retrying lock timeouts this long (default 60)' + rangeNote(BOUNDS.retryForSeconds),
-      bounded(BOUNDS.retryForSeconds),
-    )
-    .option(
-      '--show-blocker-queries',
-      'name the queries of sessions blocking a migration (constants masked); default: pid, user, application, state, age',
-    )
-    .option(
-      '--wait-lock <seconds>',
-      'wait this long for another phasectl run to finish (default 0)' + rangeNote(BOUNDS.waitLockSeconds),
-      bounded(BOUNDS.waitLockSeconds),
-    )
     .action(
       action(async (flags: RollbackFlags) => {
         const databaseUrl = requireDatabaseUrl(flags.databaseUrl);
@@ -79,10 +54,7 @@ export function register(program: Command): void {
             databaseUrl,
             projectDir: flags.project,
             release: flags.release,
-            lockTimeoutMs: flags.lockTimeout,
-            retryForSeconds: flags.retryFor,
-            waitLockSeconds: flags.waitLock,
-            showBlockerQueries: flags.showBlockerQueries,
+            ...runOptionsFrom(flags),
             signal,
             log,
           };
