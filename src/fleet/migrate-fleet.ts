@@ -246,8 +246,7 @@ export async function migrateFleet(options: FleetMigrateOptions): Promise<FleetM
       if (!started.has(target.name)) {
         result.outcome = 'not-started';
         if (stopFleet.signal.aborted) Object.assign(result, { reason: `not started: ${failFastNote()}`, exitCode: 3 });
-      }
-      else if (pending !== 0 && holds.length > 0)
+      } else if (pending !== 0 && holds.length > 0)
         Object.assign(result, { outcome: 'held', reason: holds.map(describeHold).join('; '), exitCode: 3 });
       else if (pending !== 0)
         Object.assign(result, { outcome: 'failed', reason: `${pending} file(s) still pending`, exitCode: 3 });
