@@ -151,6 +151,8 @@ export async function migrateFleet(options: FleetMigrateOptions): Promise<FleetM
       try {
         reports.set(target.name, await status({ databaseUrl: target.url, projectDir: options.projectDir }));
       } catch (error) {
+        // A state read before the run is stale now (a server stopped mid-run): unknown, not what it was.
+        reports.delete(target.name);
         if (markFailed) failed(target, error);
       }
     });
