@@ -19,7 +19,8 @@ npm run build --silent
 # symlinks, the fleet's own multi-major servers, a replica built from the machine's binaries): `npm test` runs
 # them once on the default major; the matrix spends its time on what PostgreSQL versions can change.
 major_independent=(
-  test/e2e/fleet-cli.test.ts test/e2e/newcomer-cli.test.ts test/e2e/project-option-cli.test.ts
+  test/e2e/fleet-cli.test.ts test/e2e/fleet-failures-cli.test.ts test/e2e/newcomer-cli.test.ts
+  test/e2e/project-option-cli.test.ts
   test/e2e/project-templates-cli.test.ts test/e2e/change-life-cli.test.ts test/e2e/numeric-flags.test.ts
   test/e2e/library-entry.test.ts test/e2e/migration-numbers-cli.test.ts test/e2e/interrupt-cli.test.ts
   test/e2e/runner-trusts-files.test.ts test/e2e/replica-lag-throttle.test.ts test/e2e/shared-templates-cli.test.ts

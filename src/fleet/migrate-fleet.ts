@@ -124,17 +124,25 @@ export async function migrateFleet(options: FleetMigrateOptions): Promise<FleetM
   const busyMs = new Map<string, number>();
   const stopFleet = new AbortController();
   const signal = options.signal ? AbortSignal.any([options.signal, stopFleet.signal]) : stopFleet.signal;
+  // The target whose failure stopped the fleet (--fail-fast): the summary names it for the stopped and unstarted ones.
+  let firstFailure: string | undefined;
+  const failFastNote = () => `--fail-fast after ${firstFailure ?? 'a target'} failed`;
   const failed = (target: FleetTarget, error: unknown, outcome: 'failed' | 'stopped' = 'failed') => {
     const known =
       error instanceof PhasectlError
         ? error
         : new RuntimeFailure(error instanceof Error ? error.message : String(error));
+    // Stopped by fail-fast, not by Ctrl-C: say why, and exit 3 like the failure that caused it (not 130).
+    const byFailFast = outcome === 'stopped' && stopFleet.signal.aborted && !options.signal?.aborted;
     results.set(target.name, {
       ...emptyResult(target),
       outcome,
-      reason: withoutPasswords(known.message + (known.hint ? ` (fix: ${known.hint})` : '')),
-      exitCode: known.exitCode,
+      reason:
+        (byFailFast ? `stopped by ${failFastNote()}: ` : '') +
+        withoutPasswords(known.message + (known.hint ? ` (fix: ${known.hint})` : '')),
+      exitCode: byFailFast ? 3 : known.exitCode,
     });
+    if (outcome === 'failed') firstFailure ??= target.name;
     if (options.failFast) stopFleet.abort('fail-fast');
   };
   const live = () => targets.filter((t) => !results.has(t.name));
@@ -143,6 +151,8 @@ export async function migrateFleet(options: FleetMigrateOptions): Promise<FleetM
       try {
         reports.set(target.name, await status({ databaseUrl: target.url, projectDir: options.projectDir }));
       } catch (error) {
+        // A state read before the run is stale now (a server stopped mid-run): unknown, not what it was.
+        reports.delete(target.name);
         if (markFailed) failed(target, error);
       }
     });
@@ -235,8 +245,10 @@ export async function migrateFleet(options: FleetMigrateOptions): Promise<FleetM
       const holds = heldAtEnd.filter(
         (hold) => (report?.changes.find((c) => c.id === hold.changeId)?.phaseInDatabase ?? 0) < 3,
       );
-      if (!started.has(target.name)) result.outcome = 'not-started';
-      else if (pending !== 0 && holds.length > 0)
+      if (!started.has(target.name)) {
+        result.outcome = 'not-started';
+        if (stopFleet.signal.aborted) Object.assign(result, { reason: `not started: ${failFastNote()}`, exitCode: 3 });
+      } else if (pending !== 0 && holds.length > 0)
         Object.assign(result, { outcome: 'held', reason: holds.map(describeHold).join('; '), exitCode: 3 });
       else if (pending !== 0)
         Object.assign(result, { outcome: 'failed', reason: `${pending} file(s) still pending`, exitCode: 3 });

@@ -1,4 +1,5 @@
 import { InputError, PhasectlError, RuntimeFailure } from '../errors.js';
+import { isConnectionLost } from '../session/pg-error.js';
 import type { MigrationHeader } from './migration-files.js';
 
 /**
@@ -11,6 +12,9 @@ export function explainPhaseOneFailure(error: unknown, header: MigrationHeader |
   if (!header || header.phase !== 1 || header.direction !== 'up' || header.order <= 1) return error;
   // Stopped by SIGINT/SIGTERM: progress is saved and `migrate` resumes; nothing is broken.
   if (error instanceof PhasectlError && (error.exitCode === 130 || error.exitCode === 143)) return error;
+  // The server went away (restart, failover): nothing failed in the data; the error's own hint (rerun, it resumes) is
+  // the fix, not a rollback of phase 1.
+  if (isConnectionLost(error) || (error instanceof Error && isConnectionLost(error.cause))) return error;
   const base =
     error instanceof PhasectlError
       ? error
