@@ -7,7 +7,7 @@ import type pg from 'pg';
  * time figures are recorded (like phasectl.guard_refusals): the rest of the state schema does not depend on it.
  */
 export const auditTableSql = `CREATE TABLE IF NOT EXISTS phasectl.audit_figures (
-  change_id text NOT NULL, phase bigint NOT NULL, old_rows bigint NOT NULL, old_non_null bigint NOT NULL,
+  change_id text NOT NULL, phase int NOT NULL, old_rows bigint NOT NULL, old_non_null bigint NOT NULL,
   old_checksum numeric NOT NULL, new_rows bigint NOT NULL, new_non_null bigint NOT NULL, new_checksum numeric NOT NULL,
   recorded_at timestamptz NOT NULL DEFAULT now(), PRIMARY KEY (change_id, phase))`;
 
