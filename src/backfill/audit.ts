@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import { requireTrustedStateSchema } from '../session/state-schema.js';
 
 /**
  * The data audit: per change and phase, the row count, non-NULL count and an order-independent checksum of the
@@ -42,6 +43,7 @@ export function emptyTally(): AuditTally {
 
 /** One row of a plan's auditSql. */
 export interface AuditBatchRow {
+  differing: string;
   rows: string;
   source_non_null: string;
   source_checksum: string | null;
@@ -66,14 +68,30 @@ export const AUDIT_SETTINGS_SQL =
   "SET LOCAL TimeZone = 'UTC'; SET LOCAL DateStyle = 'ISO, YMD'; SET LOCAL IntervalStyle = 'postgres'; " +
   "SET LOCAL extra_float_digits = 1; SET LOCAL bytea_output = 'hex'";
 
-/** Stores a walk's figures for the change and phase (a later walk of the same phase replaces them). */
+/**
+ * Stores a walk's figures for the change and phase (a later walk of the same phase replaces them), in one short
+ * transaction under a 5s lock_timeout (the table's creation takes a lock on the schema).
+ */
 export async function recordAuditFigures(
   session: pg.ClientBase,
   changeId: string,
   phase: number,
   tally: AuditTally,
 ): Promise<void> {
-  await session.query(auditTableSql);
+  await session.query('BEGIN');
+  try {
+    await session.query(`SET LOCAL lock_timeout = '5s'`);
+    await requireTrustedStateSchema(session);
+    await session.query(auditTableSql);
+    await insertFigures(session, changeId, phase, tally);
+    await session.query('COMMIT');
+  } catch (error) {
+    await session.query('ROLLBACK').catch(() => undefined);
+    throw error;
+  }
+}
+
+async function insertFigures(session: pg.ClientBase, changeId: string, phase: number, tally: AuditTally): Promise<void> {
   await session.query(
     `INSERT INTO phasectl.audit_figures (change_id, phase, old_rows, old_non_null, old_checksum, new_rows, new_non_null, new_checksum)
      VALUES ($1, $2, $3, $4, $5, $3, $6, $7)

@@ -231,8 +231,7 @@ async function nextRange(
 
 /**
  * One read-only counting statement under a statement_timeout; undefined when it ran past it. With `audit`, the
- * batch's audit figures too, in the same transaction (REPEATABLE READ: one snapshot for the count and the figures),
- * added to the tally only once the batch succeeded.
+ * plan's auditSql instead, which also sums the batch's figures; added to the tally only once the batch committed.
  */
 async function countRange(
   session: pg.ClientBase,
@@ -244,15 +243,13 @@ async function countRange(
 ): Promise<number | undefined> {
   try {
     await session.query(
-      `BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; SET LOCAL statement_timeout = '${Math.round(timeoutMs)}ms'${audit ? `; ${AUDIT_SETTINGS_SQL}` : ''}`,
+      `BEGIN READ ONLY; SET LOCAL statement_timeout = '${Math.round(timeoutMs)}ms'${audit ? `; ${AUDIT_SETTINGS_SQL}` : ''}`,
     );
-    const { rows } = await session.query<{ differing: string }>(plan.countDifferentSql, [...first, ...end]);
-    const figures =
-      audit && plan.auditSql
-        ? (await session.query<AuditBatchRow>(plan.auditSql, [...first, ...end])).rows[0]
-        : undefined;
+    // Auditing, one statement counts the differing rows and sums the figures (one scan of the batch).
+    const sql = audit && plan.auditSql ? plan.auditSql : plan.countDifferentSql;
+    const { rows } = await session.query<AuditBatchRow>(sql, [...first, ...end]);
     await session.query('COMMIT');
-    if (audit && figures) addBatch(audit, figures);
+    if (audit && rows[0]) addBatch(audit, rows[0]);
     return Number(rows[0]?.differing ?? 0);
   } catch (error) {
     await session.query('ROLLBACK').catch(() => undefined);

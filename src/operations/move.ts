@@ -265,6 +265,7 @@ function moveAuditSql(model: MoveModel, range: string): string {
   const targetTable = qualify(model.target.schema, model.target.table);
   return auditSql(
     `FROM ${sourceTable} AS s JOIN ${targetTable} AS t ON ${joinCondition(model, 's', 't')} WHERE ${range}`,
+    differs(`t.${quoteIdent(model.target.column)}`, `s.${quoteIdent(model.source.column)}`),
     `s.${quoteIdent(model.source.column)}`,
     `t.${quoteIdent(model.target.column)}`,
   );

@@ -255,7 +255,8 @@ function backfillPlan(model: RenameModel, direction: Direction): BackfillPlan {
       ? {
           auditSql: auditSql(
             `FROM ${table} AS t WHERE ${keyRangeParams(key, 't')}`,
-            sourceValue(model, 'up'),
+            differsFromSource(model, 'up'),
+            model.upTyped(`t.${quoteIdent(model.from)}`),
             `t.${quoteIdent(model.to)}`,
           ),
         }
