@@ -91,7 +91,12 @@ export async function recordAuditFigures(
   }
 }
 
-async function insertFigures(session: pg.ClientBase, changeId: string, phase: number, tally: AuditTally): Promise<void> {
+async function insertFigures(
+  session: pg.ClientBase,
+  changeId: string,
+  phase: number,
+  tally: AuditTally,
+): Promise<void> {
   await session.query(
     `INSERT INTO phasectl.audit_figures (change_id, phase, old_rows, old_non_null, old_checksum, new_rows, new_non_null, new_checksum)
      VALUES ($1, $2, $3, $4, $5, $3, $6, $7)

@@ -9,7 +9,14 @@ import { addKeyOperatorSchemas } from './key-operator-schemas.js';
 import { integerSpanEnd, isSingleIntegerKey, keysetQueries, type KeysetQueries } from './keyset.js';
 import { withGuardedSession } from './session-guard.js';
 import { cutKeySpace, type WorkerConnection } from './parallel.js';
-import { addBatch, AUDIT_SETTINGS_SQL, emptyTally, recordAuditFigures, type AuditBatchRow, type AuditTally } from './audit.js';
+import {
+  addBatch,
+  AUDIT_SETTINGS_SQL,
+  emptyTally,
+  recordAuditFigures,
+  type AuditBatchRow,
+  type AuditTally,
+} from './audit.js';
 
 export interface VerifyOptions {
   /** Rows of the first counting batch (default 10000); later batches adapt to `targetBatchMs`. */

@@ -20,20 +20,25 @@ export function register(program: Command): void {
     .argument('[change-id]', 'only this change (its audit figures too)')
     .option('--json', 'print the report as JSON only')
     .action(
-      action(async (changeId: string | undefined, flags: FleetFlags & { databaseUrl?: string; project?: string; json?: boolean }) => {
-        if (flags.fleet !== undefined) {
-          if (changeId !== undefined)
-            throw new InputError('`phasectl status <change-id>` does not take --fleet', {
-              hint: 'run `phasectl status --fleet <file>` for every change, or `phasectl status <change-id>` against one database',
-            });
-          return await statusFleetCli(flags);
-        }
-        const report = await status({
-          databaseUrl: requireDatabaseUrl(flags.databaseUrl),
-          projectDir: flags.project,
-          changeId,
-        });
-        processOutput.out(flags.json ? JSON.stringify(report, null, 2) : formatStatus(report));
-      }),
+      action(
+        async (
+          changeId: string | undefined,
+          flags: FleetFlags & { databaseUrl?: string; project?: string; json?: boolean },
+        ) => {
+          if (flags.fleet !== undefined) {
+            if (changeId !== undefined)
+              throw new InputError('`phasectl status <change-id>` does not take --fleet', {
+                hint: 'run `phasectl status --fleet <file>` for every change, or `phasectl status <change-id>` against one database',
+              });
+            return await statusFleetCli(flags);
+          }
+          const report = await status({
+            databaseUrl: requireDatabaseUrl(flags.databaseUrl),
+            projectDir: flags.project,
+            changeId,
+          });
+          processOutput.out(flags.json ? JSON.stringify(report, null, 2) : formatStatus(report));
+        },
+      ),
     );
 }

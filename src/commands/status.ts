@@ -200,8 +200,7 @@ async function changeStatus(
   if (stateSchema) {
     lastGuardRefusal = await readGuardRefusal(session, change.id);
     const figures = await readAuditFigures(session, change.id);
-    if (figures.length > 0)
-      audit = { figures, mismatches: auditMismatches(change.id, figures), caveat: AUDIT_CAVEAT };
+    if (figures.length > 0) audit = { figures, mismatches: auditMismatches(change.id, figures), caveat: AUDIT_CAVEAT };
     const recorded = (
       await session.query<{ phase: number; release: string | null }>(
         'SELECT phase, release FROM phasectl.changes WHERE id = $1',

@@ -63,8 +63,7 @@ export async function applyStep(
     } finally {
       await workers.close();
     }
-    if (plan.direction === 'up' && plan.auditSql)
-      await verifyWithAudit(run, plan, options, ctx, file.header.phase);
+    if (plan.direction === 'up' && plan.auditSql) await verifyWithAudit(run, plan, options, ctx, file.header.phase);
     await record(run.session, file, Date.now() - started);
   } else if (file.header && action === 'verify') {
     const plan = await resolvePlan(file);

@@ -61,14 +61,14 @@ test('figures are recorded after phase 1 (backfill and its audit walk) and after
   expect(afterPhase1?.mismatches).toEqual([]);
   const text = await phasectl(['status', CHANGE, '--project', dir], { env });
   expect(text.code, text.stderr).toBe(0);
-  expect(text.stdout).toContain(
-    `  audit phase 1 (`,
-  );
+  expect(text.stdout).toContain(`  audit phase 1 (`);
   expect(text.stdout).toContain(
     `old job_title: 40 rows, 40 non-NULL, checksum ${expected.checksum}; new favourite_color: 40 rows, 40 non-NULL, checksum ${expected.checksum}`,
   );
   expect(text.stdout).toContain('  audit: the figures match\n');
-  expect(text.stdout).toContain('  audit note: The figures are taken by batched passes while the application may write');
+  expect(text.stdout).toContain(
+    '  audit note: The figures are taken by batched passes while the application may write',
+  );
 
   const rest = await phasectl(['migrate', '--project', dir, '--quiet'], { env });
   expect(rest.code, rest.stderr).toBe(0);
@@ -107,11 +107,17 @@ test('a value changed with the sync trigger bypassed shows as a mismatch in phas
   expect(phase3.new.rows).toBe('30');
   expect(phase3.new.checksum).not.toBe(phase3.old.checksum);
   expect(audit?.mismatches).toEqual([
-    expect.stringMatching(/^phase 3: the old column \(30 rows, 30 non-NULL, checksum \d+\) and the new column .* differ in one pass/),
-    expect.stringMatching(/^the new column after phase 1 .* and after phase 3 .* differ: expected if the application wrote/),
+    expect.stringMatching(
+      /^phase 3: the old column \(30 rows, 30 non-NULL, checksum \d+\) and the new column .* differ in one pass/,
+    ),
+    expect.stringMatching(
+      /^the new column after phase 1 .* and after phase 3 .* differ: expected if the application wrote/,
+    ),
   ]);
   const text = await phasectl(['status', CHANGE, '--project', dir], { env });
-  expect(text.stdout).toMatch(/\n {2}audit mismatch: phase 3: the old column .* differ in one pass; .*phasectl backfill users-job-title --repair/);
+  expect(text.stdout).toMatch(
+    /\n {2}audit mismatch: phase 3: the old column .* differ in one pass; .*phasectl backfill users-job-title --repair/,
+  );
   expect(text.stdout).not.toContain('the figures match');
 }, 300_000);
 
