@@ -1,4 +1,10 @@
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, expect, test } from 'vitest';
+import { advance } from '../../src/commands/advance.js';
+import { initialPhasesText } from '../../src/commands/init.js';
+import { planRename } from '../../src/commands/plan.js';
 import { phasectl } from '../support/cli.js';
 import { createTestDatabase } from '../support/database.js';
 import { generatedMoveProject, generatedProject } from '../support/fixtures-generated.js';
@@ -133,6 +139,39 @@ test('a move records the figures of the source column and the target column', as
   const migrated = await phasectl(['migrate', '--project', project.dir, '--quiet'], { env });
   expect(migrated.code, migrated.stderr).toBe(0);
   const audit = await auditOf(project.dir, env, 'users-address');
+  expect(audit?.figures).toMatchObject([{ phase: 1, old: expected, new: expected }]);
+  expect(audit?.mismatches).toEqual([]);
+}, 300_000);
+
+test('a type change compares the old column converted with `up` to the new column: numeric → bigint cents', async () => {
+  const db = await createTestDatabase();
+  cleanups.push(db.drop);
+  const dir = await mkdtemp(join(tmpdir(), 'phasectl-audit-types-'));
+  cleanups.push(() => rm(dir, { recursive: true, force: true }));
+  await mkdir(join(dir, 'db', 'migrations'), { recursive: true });
+  await writeFile(join(dir, 'phases.yaml'), initialPhasesText());
+  await query(
+    db.url,
+    `CREATE TABLE public.orders (id bigint PRIMARY KEY, amount numeric(12,2));
+     INSERT INTO public.orders SELECT g, CASE WHEN g % 7 = 0 THEN NULL ELSE g * 1.25 END FROM generate_series(1, 50) g;`,
+  );
+  await planRename({
+    projectDir: dir,
+    target: 'orders.amount',
+    newName: 'amount_cents',
+    id: 'orders-cents',
+    type: 'bigint',
+    up: 'round(amount * 100)::bigint',
+    down: 'amount_cents / 100.0',
+    databaseUrl: db.url,
+  });
+  await advance({ projectDir: dir, release: '1.0.0' });
+  const expected = await checksumOf(db.url, 'public.orders', 'round(amount * 100)::bigint');
+  expect(expected.nonNull).toBe('43');
+  const env = { DATABASE_URL: db.url };
+  const migrated = await phasectl(['migrate', '--project', dir, '--quiet'], { env });
+  expect(migrated.code, migrated.stderr).toBe(0);
+  const audit = await auditOf(dir, env, 'orders-cents');
   expect(audit?.figures).toMatchObject([{ phase: 1, old: expected, new: expected }]);
   expect(audit?.mismatches).toEqual([]);
 }, 300_000);
