@@ -9,6 +9,14 @@ import { addKeyOperatorSchemas } from './key-operator-schemas.js';
 import { integerSpanEnd, isSingleIntegerKey, keysetQueries, type KeysetQueries } from './keyset.js';
 import { withGuardedSession } from './session-guard.js';
 import { cutKeySpace, type WorkerConnection } from './parallel.js';
+import {
+  addBatch,
+  AUDIT_SETTINGS_SQL,
+  emptyTally,
+  recordAuditFigures,
+  type AuditBatchRow,
+  type AuditTally,
+} from './audit.js';
 
 export interface VerifyOptions {
   /** Rows of the first counting batch (default 10000); later batches adapt to `targetBatchMs`. */
@@ -25,6 +33,8 @@ export interface VerifyOptions {
   /** Key ranges counted at once, each on its own connection (default 1); more than 1 needs `openWorker`. */
   jobs?: number;
   openWorker?: () => Promise<WorkerConnection>;
+  /** Record the walk's audit figures (src/backfill/audit.ts) under this phase; none when unset or the plan has no auditSql. */
+  auditPhase?: number;
 }
 
 /** Default target duration of one counting statement (ms). */
@@ -67,6 +77,8 @@ async function verify(session: pg.ClientBase, plan: BackfillPlan, options: Verif
     let differing = 0;
     let batches = 0;
     let checked = 0;
+    const audit = options.auditPhase !== undefined && plan.auditSql ? emptyTally() : undefined;
+    const walkOptions = { ...options, audit };
     const onCount = (rows: number, found: number) => {
       checked += rows;
       differing += found;
@@ -79,11 +91,11 @@ async function verify(session: pg.ClientBase, plan: BackfillPlan, options: Verif
         ? await cutKeySpace(session, plan, queries, null, upper, jobs)
         : [{ after: null, upper }];
     if (ranges.length <= 1 || !options.openWorker) {
-      for (const range of ranges) await countRanges(session, plan, queries, range, options, onCount);
+      for (const range of ranges) await countRanges(session, plan, queries, range, walkOptions, onCount);
     } else {
       await inParallel(ranges, jobs, options.openWorker, async (client, range) => {
         await addKeyOperatorSchemas(client, plan.keyTypes);
-        await countRanges(client, plan, queries, range, options, onCount);
+        await countRanges(client, plan, queries, range, walkOptions, onCount);
       });
     }
     await session.query(
@@ -91,6 +103,7 @@ async function verify(session: pg.ClientBase, plan: BackfillPlan, options: Verif
        ON CONFLICT (change_id) DO UPDATE SET differing = EXCLUDED.differing, checked_at = now()`,
       [plan.changeId, differing],
     );
+    if (audit) await recordAuditFigures(session, plan.changeId, options.auditPhase!, audit);
     log({ type: 'verify-done', changeId: plan.changeId, differing });
     return { changeId: plan.changeId, differing, batches };
   } catch (error) {
@@ -111,7 +124,7 @@ async function countRanges(
   plan: BackfillPlan,
   queries: KeysetQueries,
   range: { after: string[] | null; upper: string[] },
-  options: VerifyOptions,
+  options: VerifyOptions & { audit?: AuditTally },
   onCount: (rows: number, differing: number) => void,
 ): Promise<void> {
   const initial = options.batchSize ?? 10_000;
@@ -130,7 +143,7 @@ async function countRanges(
     if (!next) break;
     const [first, end] = next;
     const started = performance.now();
-    const counted = await countRange(session, plan, first, end, timeoutMs);
+    const counted = await countRange(session, plan, first, end, timeoutMs, options.audit);
     const countMs = performance.now() - started;
     if (counted === undefined) {
       // The range held far more rows than the last one (sparse keys turning dense): retry it narrower.
@@ -223,18 +236,27 @@ async function nextRange(
   return first ? [first, bounds.rows[0]?.last ?? upper] : undefined;
 }
 
-/** One read-only counting statement under a statement_timeout; undefined when it ran past it. */
+/**
+ * One read-only counting statement under a statement_timeout; undefined when it ran past it. With `audit`, the
+ * plan's auditSql instead, which also sums the batch's figures; added to the tally only once the batch committed.
+ */
 async function countRange(
   session: pg.ClientBase,
   plan: BackfillPlan,
   first: string[],
   end: string[],
   timeoutMs: number,
+  audit?: AuditTally,
 ): Promise<number | undefined> {
   try {
-    await session.query(`BEGIN READ ONLY; SET LOCAL statement_timeout = '${Math.round(timeoutMs)}ms'`);
-    const { rows } = await session.query<{ differing: string }>(plan.countDifferentSql, [...first, ...end]);
+    await session.query(
+      `BEGIN READ ONLY; SET LOCAL statement_timeout = '${Math.round(timeoutMs)}ms'${audit ? `; ${AUDIT_SETTINGS_SQL}` : ''}`,
+    );
+    // Auditing, one statement counts the differing rows and sums the figures (one scan of the batch).
+    const sql = audit && plan.auditSql ? plan.auditSql : plan.countDifferentSql;
+    const { rows } = await session.query<AuditBatchRow>(sql, [...first, ...end]);
     await session.query('COMMIT');
+    if (audit && rows[0]) addBatch(audit, rows[0]);
     return Number(rows[0]?.differing ?? 0);
   } catch (error) {
     await session.query('ROLLBACK').catch(() => undefined);

@@ -27,6 +27,15 @@ export function formatStatus(report: StatusReport): string {
     }
     if (c.verification)
       lines.push(`  verify: ${c.verification.differing} differing row(s) at ${c.verification.checkedAt.toISOString()}`);
+    if (c.audit) {
+      for (const f of c.audit.figures)
+        lines.push(
+          `  audit phase ${f.phase} (${f.recordedAt.toISOString()}): old ${c.from}: ${f.old.rows} rows, ${f.old.nonNull} non-NULL, checksum ${f.old.checksum}; new ${c.to}: ${f.new.rows} rows, ${f.new.nonNull} non-NULL, checksum ${f.new.checksum}`,
+        );
+      for (const m of c.audit.mismatches) lines.push(`  audit mismatch: ${m}`);
+      if (c.audit.mismatches.length === 0) lines.push('  audit: the figures match');
+      lines.push(`  audit note: ${c.audit.caveat}`);
+    }
     lines.push(
       `  trigger: ${c.triggerPresent ? 'present' : 'absent'}, function: ${c.functionPresent ? 'present' : 'absent'}, columns: ${c.from} ${c.oldColumnPresent ? 'present' : 'absent'}, ${c.to} ${c.newColumnPresent ? 'present' : 'absent'}`,
     );

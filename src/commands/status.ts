@@ -10,6 +10,8 @@ import { openSession } from '../session/session.js';
 import { readGuardRefusal, type GuardRefusal } from '../runner/guard-refusals.js';
 import type pg from 'pg';
 import { readRangeSummaries, type RangeSummary } from '../backfill/range-state.js';
+import { AUDIT_CAVEAT, auditMismatches, readAuditFigures, type AuditFigures } from '../backfill/audit.js';
+import { InputError } from '../errors.js';
 
 export interface BackfillProgress {
   direction: string;
@@ -54,6 +56,11 @@ export interface ChangeStatus {
   drift: string[];
   /** The last time a guard of a generated file refused this change in `migrate` (kept after the phase applies). */
   lastGuardRefusal: GuardRefusal | null;
+  /**
+   * The data audit (src/backfill/audit.ts): figures of the old and new column recorded by each phase's verification
+   * walk, the mismatches among them, and what they can and cannot prove. Null when none were recorded.
+   */
+  audit: { figures: AuditFigures[]; mismatches: string[]; caveat: string } | null;
   /** The command to run next, or undefined when nothing is due. */
   next?: string;
 }
@@ -73,6 +80,8 @@ export interface StatusReport {
 export interface StatusOptions {
   databaseUrl: string;
   projectDir?: string;
+  /** Only this change (an InputError when phases.yaml has no such change). */
+  changeId?: string;
 }
 
 /**
@@ -91,6 +100,11 @@ export async function status(options: StatusOptions): Promise<StatusReport> {
   await requirePhasesFile(paths.phasesFile);
   const { spec } = await loadPhasesFile(paths.phasesFile);
   const files = await readMigrationFiles(paths.migrationsDir);
+  const wanted = (change: Change) => options.changeId === undefined || change.id === options.changeId;
+  if (options.changeId !== undefined && ![...spec.changes, ...(spec.archived ?? [])].some(wanted))
+    throw new InputError(`phases.yaml has no change ${options.changeId}`, {
+      hint: `the changes are: ${[...spec.changes, ...(spec.archived ?? [])].map((change) => change.id).join(', ') || '(none)'}`,
+    });
   const run = await openSession(options.databaseUrl, 'phasectl status');
   try {
     const session = run.session;
@@ -101,7 +115,7 @@ export async function status(options: StatusOptions): Promise<StatusReport> {
     const appliedNames = new Set(applied.map((row) => row.name));
     const pendingFiles = files.filter((file) => file.direction === 'up' && !appliedNames.has(file.name));
     const changes: ChangeStatus[] = [];
-    for (const change of spec.changes) {
+    for (const change of spec.changes.filter(wanted)) {
       changes.push(
         await changeStatus(
           session,
@@ -111,7 +125,7 @@ export async function status(options: StatusOptions): Promise<StatusReport> {
         ),
       );
     }
-    for (const change of spec.archived ?? []) {
+    for (const change of (spec.archived ?? []).filter(wanted)) {
       const pending = pendingFiles.filter((file) => file.header?.changeId === change.id).map((file) => file.name);
       changes.push({ ...(await changeStatus(session, change, stateSchema, pending)), archived: true });
     }
@@ -182,8 +196,11 @@ async function changeStatus(
   let backfills: BackfillProgress[] = [];
   let verification: ChangeStatus['verification'] = null;
   let lastGuardRefusal: GuardRefusal | null = null;
+  let audit: ChangeStatus['audit'] = null;
   if (stateSchema) {
     lastGuardRefusal = await readGuardRefusal(session, change.id);
+    const figures = await readAuditFigures(session, change.id);
+    if (figures.length > 0) audit = { figures, mismatches: auditMismatches(change.id, figures), caveat: AUDIT_CAVEAT };
     const recorded = (
       await session.query<{ phase: number; release: string | null }>(
         'SELECT phase, release FROM phasectl.changes WHERE id = $1',
@@ -243,6 +260,7 @@ async function changeStatus(
     invalidIndexes,
     drift: [],
     lastGuardRefusal,
+    audit,
   };
   status.drift = driftOf(status, catalog !== undefined);
   status.next = nextAction(status);

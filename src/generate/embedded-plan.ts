@@ -31,6 +31,7 @@ const planSchema = z.looseObject({
   updateSql: z.string().min(1),
   countDifferentSql: z.string().min(1),
   suppressSetting: z.string().min(1),
+  auditSql: z.string().min(1).optional(),
 });
 
 /**

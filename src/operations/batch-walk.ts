@@ -59,13 +59,31 @@ export function countIntoBatchSql(from: string): string {
   return `SELECT pg_catalog.count(*) INTO in_batch ${from}`;
 }
 
+/**
+ * The verification of one batch with its audit figures (see src/backfill/audit.ts), in one scan: the rows where
+ * `differing` holds (as countDifferentSql counts them), then rows, non-NULL values and an order-independent
+ * checksum of `source` (the old column as `up` converts it, typed as the new column) and of `target` (the new
+ * column). The checksum sums a 60-bit prefix of the md5 of each value's text image, so identical values of both
+ * columns give identical sums; `sum(bigint)` is numeric, it cannot overflow. `from` is the statement's FROM and
+ * WHERE (the batch's range).
+ */
+export function auditSql(from: string, differing: string, source: string, target: string): string {
+  const hash = (value: string) =>
+    `(('x' OPERATOR(pg_catalog.||) pg_catalog.substr(pg_catalog.md5((${value})::pg_catalog.text), 1, 15))::pg_catalog.bit(60))::pg_catalog.int8`;
+  return (
+    `SELECT pg_catalog.count(*) FILTER (WHERE ${differing})::bigint AS differing, pg_catalog.count(*)::bigint AS rows, ` +
+    `pg_catalog.count(${source})::bigint AS source_non_null, pg_catalog.sum(${hash(source)})::text AS source_checksum, ` +
+    `pg_catalog.count(${target})::bigint AS target_non_null, pg_catalog.sum(${hash(target)})::text AS target_checksum ${from}`
+  );
+}
+
 /** The plan the engine runs for a change and direction, around the kind's two batch statements. */
 export function batchPlan(
   changeId: string,
   direction: Direction,
   table: TableName,
   key: KeyFacts,
-  statements: { updateSql: string; countDifferentSql: string },
+  statements: { updateSql: string; countDifferentSql: string; auditSql?: string },
 ): BackfillPlan {
   return {
     changeId,
@@ -76,6 +94,7 @@ export function batchPlan(
     updateSql: statements.updateSql,
     countDifferentSql: statements.countDifferentSql,
     suppressSetting: BACKFILL_SETTING,
+    ...(statements.auditSql ? { auditSql: statements.auditSql } : {}),
   };
 }
 

@@ -19,6 +19,7 @@ import {
   backfillDraft,
   batchPlan,
   countDifferentSql,
+  auditSql,
   countIntoBatchSql,
   keyRangeParams,
   keyRangeVariables,
@@ -254,7 +255,20 @@ function backfillPlan(model: MoveModel, direction: Direction): BackfillPlan {
   return batchPlan(model.change.id, direction, { schema: model.source.schema, table: model.source.table }, key, {
     updateSql: statements.update,
     countDifferentSql: countDifferentSql(statements.rows),
+    ...(direction === 'up' ? { auditSql: moveAuditSql(model, keyRangeParams(key, 's')) } : {}),
   });
+}
+
+/** The audit figures of a batch of the source key: the pairs' source column against their target column. */
+function moveAuditSql(model: MoveModel, range: string): string {
+  const sourceTable = qualify(model.source.schema, model.source.table);
+  const targetTable = qualify(model.target.schema, model.target.table);
+  return auditSql(
+    `FROM ${sourceTable} AS s JOIN ${targetTable} AS t ON ${joinCondition(model, 's', 't')} WHERE ${range}`,
+    differs(`t.${quoteIdent(model.target.column)}`, `s.${quoteIdent(model.source.column)}`),
+    `s.${quoteIdent(model.source.column)}`,
+    `t.${quoteIdent(model.target.column)}`,
+  );
 }
 
 /** Context of the batch-walking DO blocks (backfill, verify): the same statements over plpgsql variables. */

@@ -21,6 +21,7 @@ import {
   backfillDraft,
   batchPlan,
   countDifferentSql,
+  auditSql,
   keyRangeParams,
   verifyDraft,
   walkKeyContext,
@@ -250,6 +251,16 @@ function backfillPlan(model: RenameModel, direction: Direction): BackfillPlan {
   return batchPlan(model.change.id, direction, { schema: model.schema, table: model.table }, key, {
     updateSql: `UPDATE ${table} AS t SET ${quoteIdent(targetColumn(model, direction))} = ${sourceValue(model, direction)} WHERE ${inBatchAndDiffering}`,
     countDifferentSql: countDifferentSql(`FROM ${table} AS t WHERE ${inBatchAndDiffering}`),
+    ...(direction === 'up'
+      ? {
+          auditSql: auditSql(
+            `FROM ${table} AS t WHERE ${keyRangeParams(key, 't')}`,
+            differsFromSource(model, 'up'),
+            model.upTyped(`t.${quoteIdent(model.from)}`),
+            `t.${quoteIdent(model.to)}`,
+          ),
+        }
+      : {}),
   });
 }
 

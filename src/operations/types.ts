@@ -50,6 +50,11 @@ export interface BackfillPlan {
   countDifferentSql: string;
   /** Transaction-local setting the batch sets to 'on' so the sync trigger does not echo the write back. */
   suppressSetting: string;
+  /**
+   * `up` plans only: SELECT of the audit figures of the rows in [$lo, $hi] (batch-walk.ts auditSql), which verify
+   * sums over its walk. Absent from files written by an older phasectl: then no figures are recorded.
+   */
+  auditSql?: string;
 }
 
 /** The steps of one phase of one change. */

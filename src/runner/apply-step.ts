@@ -1,6 +1,7 @@
 import type pg from 'pg';
 import { runBackfill, type BackfillOptions, type BackfillResult } from '../backfill/engine.js';
-import { runVerify } from '../backfill/verify.js';
+import { runVerify, type VerifyResult } from '../backfill/verify.js';
+import type { BackfillPlan } from '../operations/types.js';
 import { workerPool } from '../backfill/workers.js';
 import { RuntimeFailure } from '../errors.js';
 import type { RunSession } from '../session/session.js';
@@ -62,15 +63,11 @@ export async function applyStep(
     } finally {
       await workers.close();
     }
+    if (plan.direction === 'up' && plan.auditSql) await verifyWithAudit(run, plan, options, ctx, file.header.phase);
     await record(run.session, file, Date.now() - started);
   } else if (file.header && action === 'verify') {
     const plan = await resolvePlan(file);
-    const workers = workerPool(options.databaseUrl, options.backfill?.jobs ?? 1, options.applicationName);
-    const verified = await runVerify(run.session, plan, {
-      log: ctx.log,
-      jobs: options.backfill?.jobs,
-      openWorker: workers.open,
-    }).finally(() => workers.close());
+    const verified = await verifyWithAudit(run, plan, options, ctx, file.header.phase);
     result.differing = verified.differing;
     if (verified.differing > 0) {
       throw new RuntimeFailure(
@@ -87,4 +84,24 @@ export async function applyStep(
   result.durationMs = Date.now() - started;
   ctx.log({ type: 'file-done', file: file.name, durationMs: result.durationMs });
   return result;
+}
+
+/**
+ * A verification walk that also records the audit figures (src/backfill/audit.ts) under `phase`: the verify steps
+ * of phases 2 and 3, and right after phase 1's backfill (the figures of the old column and of the new one it filled).
+ */
+async function verifyWithAudit(
+  run: RunSession,
+  plan: BackfillPlan,
+  options: StepOptions,
+  ctx: ApplyContext,
+  phase: number,
+): Promise<VerifyResult> {
+  const workers = workerPool(options.databaseUrl, options.backfill?.jobs ?? 1, options.applicationName);
+  return runVerify(run.session, plan, {
+    log: ctx.log,
+    jobs: options.backfill?.jobs,
+    openWorker: workers.open,
+    auditPhase: phase,
+  }).finally(() => workers.close());
 }
