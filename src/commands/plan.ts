@@ -22,6 +22,7 @@ import { functionsMentioningColumn } from '../catalog/dependent-functions.js';
 import { triggersNamingColumnInDefinition } from '../catalog/dependent-triggers.js';
 import { judgeFunctions, functionNotes } from '../dependents/functions.js';
 import { foreignKeyNotes } from '../dependents/foreign-keys.js';
+import { refuseSharedDependents } from '../dependents/shared-records.js';
 
 export interface PlanRenameOptions {
   /** Project root holding phases.yaml (default: the current directory). */
@@ -158,6 +159,7 @@ export async function planRename(options: PlanRenameOptions): Promise<PlanRename
     };
     // Names go into comments of the generated SQL and JavaScript: printable ones only (U+2028 would end a // comment).
     refuseControlCharacters(changeNames(change), `plan ${change.id}`);
+    refuseSharedDependents(change, base.checked.spec.changes);
     // Every name phase 1 will create must be free (IF NOT EXISTS would silently skip a copy).
     if (options.databaseUrl) await refuseTakenNames(options.databaseUrl, change);
     const converts =

@@ -250,3 +250,29 @@ test('sixteen renames over a whole schema, three releases with writes in between
     await query(url, `INSERT INTO lib.members (id, email_address) VALUES (103, 'd@lib') RETURNING membership`),
   ).toEqual([{ membership: 'active' }]);
 }, 240_000);
+
+test('a view or trigger reading two renamed columns: the second plan is refused naming it and the other change', async () => {
+  const db = await createTestDatabase();
+  cleanups.push(db.drop);
+  const dir = await mkdtemp(join(tmpdir(), 'phasectl-shared-view-'));
+  cleanups.push(() => rm(dir, { recursive: true, force: true }));
+  await query(
+    db.url,
+    `CREATE TABLE public.notes (id bigint PRIMARY KEY, title text, body text, fts tsvector);
+     CREATE VIEW public.note_cards AS SELECT id, title, body FROM public.notes;
+     CREATE TRIGGER notes_fts BEFORE INSERT OR UPDATE ON public.notes
+       FOR EACH ROW EXECUTE FUNCTION tsvector_update_trigger(fts, 'pg_catalog.simple', title, body);`,
+  );
+  const run = async (...args: string[]) => phasectl(args, { cwd: dir, env: { DATABASE_URL: db.url } });
+  expect((await run('init')).code).toBe(0);
+  const first = await run('plan', 'rename', 'public.notes.title', 'heading', '--id', 'notes-title');
+  expect(first.code, first.stderr).toBe(0);
+  const yaml = await readFile(join(dir, 'phases.yaml'), 'utf8');
+  const second = await run('plan', 'rename', 'public.notes.body', 'content', '--id', 'notes-body');
+  expect(second.code, second.stdout).toBe(2);
+  expect(second.stderr).toContain(
+    'view public.note_cards, trigger notes_fts on public.notes also read(s) title, renamed by change "notes-title"',
+  );
+  expect(second.stderr).toContain('once "notes-title" has had its phase 3');
+  expect(await readFile(join(dir, 'phases.yaml'), 'utf8')).toBe(yaml);
+}, 120_000);
