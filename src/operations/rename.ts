@@ -9,10 +9,9 @@ import { differs, identical } from './identity.js';
 import {
   derivedName,
   insertFunctionName,
-  insertOldTriggerName,
-  insertTriggerName,
   syncFunctionName,
-  triggerName,
+  SYNC_TRIGGER_NAME_PATTERN,
+  syncTriggerNames,
 } from './naming.js';
 import { mentionsColumn, replaceColumnReference } from './sql-identifiers.js';
 import { CHANGE_ID_PATTERN } from '../spec/change-id.js';
@@ -178,7 +177,7 @@ function buildModel(change: RenameChange): RenameModel {
     identity: upExpression === undefined && downExpression === undefined && !typeChanges,
     copy,
     functionName: syncFunctionName(change.id),
-    triggerName: triggerName(change.id),
+    triggerName: syncTriggerNames(change.id, change.rename.syncTrigger).triggerName,
     dependents: renameDependents(change, where),
   };
 }
@@ -234,9 +233,11 @@ function names(model: RenameModel) {
     from: model.from,
     to: model.to,
     functionName: model.functionName,
-    triggerName: model.triggerName,
-    insertTriggerName: insertTriggerName(model.change.id),
-    insertOldTriggerName: insertOldTriggerName(model.change.id),
+    ...syncTriggerNames(model.change.id, model.change.rename.syncTrigger),
+    // Only a recorded name is re-checked (a default-named change generates what it always did).
+    lateTriggerGuard: model.change.rename.syncTrigger !== undefined,
+    syncTriggerNamePattern: SYNC_TRIGGER_NAME_PATTERN,
+    lateTriggerHint: `rename that trigger so it sorts before ${model.triggerName}, or plan change ${model.change.id} again (\`phasectl plan rename … --replace\`, while it is not advanced)`,
     insertOldFunctionName: insertFunctionName(model.change.id, 'old'),
     insertNewFunctionName: insertFunctionName(model.change.id, 'new'),
   };
@@ -413,6 +414,10 @@ function phase3(model: RenameModel, settings: GenerationSettings): PhaseSteps {
           notNull: notNullCheck ? [{ column: to, check: notNullCheck.name }] : [],
           defaultSql: columnDefault === undefined ? null : model.up(`(${columnDefault})`),
           ...contractGuards(model.copy.sides),
+          // A recorded sync trigger name does not start with the default prefix: the guard must still skip it.
+          ...(model.change.rename.syncTrigger === undefined
+            ? {}
+            : { syncTriggerPrefix: model.change.rename.syncTrigger }),
           ...renameDependentSteps(model.change).contract,
           ...viewContractContext(model.change, model.dependents),
           ...record(model.change.releases, 3),
@@ -472,7 +477,12 @@ export function renameDerivedObjects(change: RenameChange): DerivedObject[] {
     })),
     { kind: 'trigger', ...on, name: model.triggerName, about: 'the sync trigger' },
     { kind: 'function', schema: 'phasectl', table: '', name: model.functionName, about: 'the sync function' },
-    { kind: 'trigger', ...on, name: insertOldTriggerName(change.id), about: 'the sync trigger of old-release inserts' },
+    {
+      kind: 'trigger',
+      ...on,
+      name: syncTriggerNames(change.id, change.rename.syncTrigger).insertOldTriggerName,
+      about: 'the sync trigger of old-release inserts',
+    },
     {
       kind: 'function',
       schema: 'phasectl',

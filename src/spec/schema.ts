@@ -31,7 +31,7 @@ export const KNOWN_KEYS = {
   triggers: ['name', 'definition'],
   foreignKeys: ['schema', 'table', 'name', 'definition'],
   functions: ['name', 'fingerprint', 'namesColumn', 'line'],
-  rename: ['schema', 'table', 'from', 'to', 'type', 'up', 'down', 'lossy'],
+  rename: ['schema', 'table', 'from', 'to', 'type', 'up', 'down', 'lossy', 'syncTrigger'],
   move: ['from', 'to', 'on'],
   from: ['schema', 'table', 'column'],
   to: ['schema', 'table', 'column'],
@@ -146,6 +146,7 @@ const renameTarget = z
     up: sqlText.optional(),
     down: sqlText.optional(),
     lossy: z.literal(true).optional(),
+    syncTrigger: identifier.optional(),
   })
   .refine((rename) => rename.to !== rename.from, {
     message: '`to` is the same name as `from`',
