@@ -6,13 +6,8 @@ import { qualify, quoteIdent } from '../render/quote.js';
 import type { PhaseNumber, RenameChange } from '../spec/types.js';
 import { defaultGenerationSettings, type GenerationSettings } from './settings.js';
 import { differs, identical } from './identity.js';
-import {
-  derivedName,
-  insertFunctionName,
-  syncFunctionName,
-  SYNC_TRIGGER_NAME_PATTERN,
-  syncTriggerNames,
-} from './naming.js';
+import { derivedName, insertFunctionName, syncFunctionName, syncTriggerNames } from './naming.js';
+import { syncTriggerContext } from './sync-trigger-order.js';
 import { mentionsColumn, replaceColumnReference } from './sql-identifiers.js';
 import { CHANGE_ID_PATTERN } from '../spec/change-id.js';
 import {
@@ -233,11 +228,7 @@ function names(model: RenameModel) {
     from: model.from,
     to: model.to,
     functionName: model.functionName,
-    ...syncTriggerNames(model.change.id, model.change.rename.syncTrigger),
-    // Only a recorded name is re-checked (a default-named change generates what it always did).
-    lateTriggerGuard: model.change.rename.syncTrigger !== undefined,
-    syncTriggerNamePattern: SYNC_TRIGGER_NAME_PATTERN,
-    lateTriggerHint: `rename that trigger so it sorts before ${model.triggerName}, or plan change ${model.change.id} again (\`phasectl plan rename … --replace\`, while it is not advanced)`,
+    ...syncTriggerContext(model.change),
     insertOldFunctionName: insertFunctionName(model.change.id, 'old'),
     insertNewFunctionName: insertFunctionName(model.change.id, 'new'),
   };
