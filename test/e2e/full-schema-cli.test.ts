@@ -137,7 +137,8 @@ test('sixteen renames over a whole schema, three releases with writes in between
   // Plan all sixteen; the functions naming a renamed column are listed as the team's work.
   let planned = '';
   for (const [table, from, to] of RENAMES)
-    planned += (await ok('plan', 'rename', `lib.${table}.${from}`, to, '--id', `${table}-${from}`)).stdout;
+    planned += (await ok('plan', 'rename', `lib.${table}.${from}`, to, '--id', `${table}-${from.replace(/_/g, '-')}`))
+      .stdout;
   for (const work of [
     'lib.author_name(bigint)',
     'lib.author_bio(bigint)',
