@@ -2,7 +2,7 @@ import { sql, type Kysely } from 'kysely';
 import { InputError } from '../errors.js';
 import { qualify } from '../render/quote.js';
 import { SYNC_TRIGGER_NAME_PATTERN, syncTriggerNameAfter } from '../operations/naming.js';
-import { displayIdentifier } from '../spec/identifiers.js';
+import { displayColumn, displayIdentifier } from '../spec/identifiers.js';
 
 /**
  * PostgreSQL fires the BEFORE row triggers of one event in name order; a rename's sync triggers must come last so
@@ -21,13 +21,13 @@ export async function chooseSyncTriggerName(
     WHERE t.tgrelid OPERATOR(pg_catalog.=) pg_catalog.to_regclass(${qualify(table.schema, table.table)}) AND NOT t.tgisinternal
       AND (t.tgtype & 1) OPERATOR(pg_catalog.=) 1 AND (t.tgtype & 2) OPERATOR(pg_catalog.=) 2 AND (t.tgtype & (4 | 16)) OPERATOR(pg_catalog.<>) 0
       AND NOT (t.tgname::text OPERATOR(pg_catalog.~) ${SYNC_TRIGGER_NAME_PATTERN})
-    ORDER BY 1`.execute(db);
+    ORDER BY t.tgname::text COLLATE "C"`.execute(db);
   const name = syncTriggerNameAfter(
     changeId,
     rows.map((row) => row.name),
   );
   if (name !== null) return name;
-  const tableName = qualify(table.schema, table.table);
+  const tableName = displayColumn(table.schema, table.table);
   throw new InputError(
     `${tableName} has BEFORE row trigger ${rows.map((row) => displayIdentifier(row.name)).join(', ')}; no sync trigger name can sort after all of them, so their changes to the column would not be copied`,
     {

@@ -386,14 +386,14 @@ describe('refused up front by plan', () => {
     const connection = await connect(db.url, { max: 1 });
     try {
       const table = { schema: 'order_', table: 't' };
-      expect(await chooseSyncTriggerName(connection.db, table, 'order-v')).toBe('zzzz_phasectl_sync_order_v');
+      expect(await chooseSyncTriggerName(connection.db, table, 'order-v')).toBe('zzz_phasectl_sync_order_v');
       await client.query(
         `CREATE TRIGGER "{late}" BEFORE UPDATE ON order_.t FOR EACH ROW EXECUTE FUNCTION order_.noop();`,
       );
       const error = await chooseSyncTriggerName(connection.db, table, 'order-v').catch((caught: unknown) => caught);
       expect(error).toBeInstanceOf(InputError);
       expect((error as InputError).message).toMatch(
-        /BEFORE row trigger "\{late\}", zzz_last; no sync trigger name can sort after all of them/,
+        /order_\.t has BEFORE row trigger zzz_last, "\{late\}"; no sync trigger name can sort after all of them/,
       );
       expect((error as InputError).hint).toMatch(/RENAME TO/);
     } finally {
