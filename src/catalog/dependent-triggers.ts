@@ -1,6 +1,6 @@
 import { sql, type Kysely } from 'kysely';
 import { InputError } from '../errors.js';
-import { SYNC_TRIGGER_PREFIX } from '../operations/naming.js';
+import { SYNC_TRIGGER_NAME_PATTERN } from '../operations/naming.js';
 import { qualify } from '../render/quote.js';
 import { displayIdentifier } from '../spec/identifiers.js';
 import type { DependentTrigger } from '../spec/types.js';
@@ -19,7 +19,7 @@ export async function triggersNamingColumnInDefinition(
     SELECT t.tgname AS name, pg_catalog.pg_get_triggerdef(t.oid) AS definition, t.tgconstraint OPERATOR(pg_catalog.<>) 0 AS constraint
     FROM pg_catalog.pg_trigger t
     WHERE t.tgrelid OPERATOR(pg_catalog.=) pg_catalog.to_regclass(${qualify(target.schema, target.table)}) AND NOT t.tgisinternal
-      AND NOT pg_catalog.starts_with(t.tgname::text, ${SYNC_TRIGGER_PREFIX})
+      AND NOT (t.tgname::text OPERATOR(pg_catalog.~) ${SYNC_TRIGGER_NAME_PATTERN})
     ORDER BY 1`.execute(db);
   const naming = rows.filter((row) => {
     try {

@@ -1,6 +1,6 @@
 import { sql, type Kysely } from 'kysely';
 import { columnMentionCondition } from '../operations/column-mention.js';
-import { SYNC_TRIGGER_PREFIX } from '../operations/naming.js';
+import { SYNC_TRIGGER_NAME_PATTERN } from '../operations/naming.js';
 import { quoteIdent } from '../render/quote.js';
 
 /**
@@ -17,7 +17,7 @@ export async function triggersNamingColumn(
     SELECT pg_catalog.format('trigger %I runs %s', t.tgname, t.tgfoid::regprocedure) AS description
     FROM pg_catalog.pg_trigger AS t JOIN pg_catalog.pg_proc AS p ON p.oid OPERATOR(pg_catalog.=) t.tgfoid
     WHERE t.tgrelid OPERATOR(pg_catalog.=) pg_catalog.to_regclass(${`${quoteIdent(table.schema)}.${quoteIdent(table.table)}`})
-      AND NOT t.tgisinternal AND NOT pg_catalog.starts_with(t.tgname::text, ${SYNC_TRIGGER_PREFIX})
+      AND NOT t.tgisinternal AND NOT (t.tgname::text OPERATOR(pg_catalog.~) ${SYNC_TRIGGER_NAME_PATTERN})
       AND ${sql.raw(columnMentionCondition('p.prosrc', column))}
     ORDER BY t.tgname`.execute(db);
   return rows.map((row) => row.description);

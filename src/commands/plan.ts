@@ -22,6 +22,8 @@ import { functionsMentioningColumn } from '../catalog/dependent-functions.js';
 import { triggersNamingColumnInDefinition } from '../catalog/dependent-triggers.js';
 import { judgeFunctions, functionNotes } from '../dependents/functions.js';
 import { foreignKeyNotes } from '../dependents/foreign-keys.js';
+import { refuseSharedDependents } from '../dependents/shared-records.js';
+import { chooseSyncTriggerName } from '../catalog/sync-trigger-name.js';
 
 export interface PlanRenameOptions {
   /** Project root holding phases.yaml (default: the current directory). */
@@ -138,6 +140,7 @@ export async function planRename(options: PlanRenameOptions): Promise<PlanRename
     const { column, key, type, notes, dependents } = connection
       ? await factsFromDatabase(connection, target, newName, options.type, options)
       : { ...factsFromFlags(options), notes: [], dependents: { foreignKeys: [], functions: [], triggers: [] } };
+    const syncTrigger = connection ? await chooseSyncTriggerName(connection.db, target, id) : undefined;
     const change: RenameChange = {
       kind: 'rename',
       id,
@@ -150,6 +153,7 @@ export async function planRename(options: PlanRenameOptions): Promise<PlanRename
         ...(options.up === undefined ? {} : { up: options.up }),
         ...(options.down === undefined ? {} : { down: options.down }),
         ...(options.lossy ? { lossy: true as const } : {}),
+        ...(syncTrigger === undefined ? {} : { syncTrigger }),
       },
       column,
       key,
@@ -158,6 +162,11 @@ export async function planRename(options: PlanRenameOptions): Promise<PlanRename
     };
     // Names go into comments of the generated SQL and JavaScript: printable ones only (U+2028 would end a // comment).
     refuseControlCharacters(changeNames(change), `plan ${change.id}`);
+    refuseSharedDependents(change, base.checked.spec.changes);
+    if (syncTrigger !== undefined)
+      notes.push(
+        `note: a BEFORE trigger of ${target.schema}.${target.table} sorts after phasectl's default sync trigger name: the sync triggers are named ${syncTrigger} (recorded in phases.yaml) so they fire last; phase 1 checks that again`,
+      );
     // Every name phase 1 will create must be free (IF NOT EXISTS would silently skip a copy).
     if (options.databaseUrl) await refuseTakenNames(options.databaseUrl, change);
     const converts =

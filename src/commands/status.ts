@@ -3,7 +3,7 @@ import { loadPhasesFile } from '../spec/load.js';
 import { currentPhase, type Change } from '../spec/types.js';
 import { changeColumns } from '../spec/change-columns.js';
 import { projectPaths } from '../project.js';
-import { syncFunctionName, triggerName } from '../operations/naming.js';
+import { syncFunctionName, syncTriggerNames, triggerName } from '../operations/naming.js';
 import { requirePhasesFile } from './migrate.js';
 import { readApplied } from '../runner/record.js';
 import { openSession } from '../session/session.js';
@@ -172,7 +172,9 @@ async function changeStatus(
         [
           schema,
           table,
-          triggerName(change.id),
+          change.kind === 'rename'
+            ? syncTriggerNames(change.id, change.rename.syncTrigger).triggerName
+            : triggerName(change.id),
           syncFunctionName(change.id),
           from,
           toColumn,

@@ -43,6 +43,48 @@ export function triggerName(changeId: string): string {
   return fitIdentifier(`${SYNC_TRIGGER_PREFIX}${changeSlug(changeId)}`);
 }
 
+/** Byte order (C collation): the order in which PostgreSQL fires the triggers of one event. */
+function sortsAfter(name: string, other: string): boolean {
+  return Buffer.compare(Buffer.from(name, 'utf8'), Buffer.from(other, 'utf8')) > 0;
+}
+
+/**
+ * The sync trigger name `plan` records for a table whose own BEFORE triggers include one sorting after the default
+ * `zz_phasectl_sync_<id>`: a longer run of `z` (`zzz_phasectl_sync_<id>`, …) until it sorts after all of them.
+ * Undefined when the default already does (nothing to record), `null` when no name of 63 bytes can (a trigger
+ * named `{…`, `~…` or with a non-ASCII first letter). Pure.
+ */
+export function syncTriggerNameAfter(changeId: string, beforeTriggers: readonly string[]): string | undefined | null {
+  const last = (name: string) => beforeTriggers.every((trigger) => sortsAfter(name, trigger));
+  if (last(triggerName(changeId))) return undefined;
+  for (let run = 3; run <= 40; run++) {
+    const name = fitIdentifier(`${'z'.repeat(run)}_phasectl_sync_${changeSlug(changeId)}`);
+    if (last(name)) return name;
+  }
+  return null;
+}
+
+/** Whether a trigger name is one of phasectl's sync triggers (`zz_phasectl_sync_…`, or a recorded `zzz…_phasectl_sync_…`). */
+export const SYNC_TRIGGER_NAME_PATTERN = '^zz+_phasectl_sync_';
+
+/**
+ * The three sync trigger names of a change: the recorded `syncTrigger` (see syncTriggerNameAfter) and its `$insert`
+ * and `$insert_old` companions, or the default names.
+ */
+export function syncTriggerNames(changeId: string, recorded: string | undefined) {
+  if (recorded === undefined)
+    return {
+      triggerName: triggerName(changeId),
+      insertTriggerName: insertTriggerName(changeId),
+      insertOldTriggerName: insertOldTriggerName(changeId),
+    };
+  return {
+    triggerName: recorded,
+    insertTriggerName: fitIdentifier(`${recorded}$insert`),
+    insertOldTriggerName: fitIdentifier(`${recorded}$insert_old`),
+  };
+}
+
 /**
  * Name of the sync trigger for inserts, beside triggerName's (updates): `zz_phasectl_sync_<id>$insert`. A `$`
  * never occurs in a change id's slug, so it cannot collide with another change's trigger on the same table.

@@ -6,14 +6,8 @@ import { qualify, quoteIdent } from '../render/quote.js';
 import type { PhaseNumber, RenameChange } from '../spec/types.js';
 import { defaultGenerationSettings, type GenerationSettings } from './settings.js';
 import { differs, identical } from './identity.js';
-import {
-  derivedName,
-  insertFunctionName,
-  insertOldTriggerName,
-  insertTriggerName,
-  syncFunctionName,
-  triggerName,
-} from './naming.js';
+import { derivedName, insertFunctionName, syncFunctionName, syncTriggerNames } from './naming.js';
+import { syncTriggerContext } from './sync-trigger-order.js';
 import { mentionsColumn, replaceColumnReference } from './sql-identifiers.js';
 import { CHANGE_ID_PATTERN } from '../spec/change-id.js';
 import {
@@ -179,7 +173,7 @@ function buildModel(change: RenameChange): RenameModel {
     identity: upExpression === undefined && downExpression === undefined && !typeChanges,
     copy,
     functionName: syncFunctionName(change.id),
-    triggerName: triggerName(change.id),
+    triggerName: syncTriggerNames(change.id, change.rename.syncTrigger).triggerName,
     dependents: renameDependents(change, where),
   };
 }
@@ -235,9 +229,7 @@ function names(model: RenameModel) {
     from: model.from,
     to: model.to,
     functionName: model.functionName,
-    triggerName: model.triggerName,
-    insertTriggerName: insertTriggerName(model.change.id),
-    insertOldTriggerName: insertOldTriggerName(model.change.id),
+    ...syncTriggerContext(model.change),
     insertOldFunctionName: insertFunctionName(model.change.id, 'old'),
     insertNewFunctionName: insertFunctionName(model.change.id, 'new'),
   };
@@ -424,6 +416,10 @@ function phase3(model: RenameModel, settings: GenerationSettings): PhaseSteps {
           notNull: notNullCheck ? [{ column: to, check: notNullCheck.name }] : [],
           defaultSql: columnDefault === undefined ? null : model.up(`(${columnDefault})`),
           ...contractGuards(model.copy.sides),
+          // A recorded sync trigger name does not start with the default prefix: the guard must still skip it.
+          ...(model.change.rename.syncTrigger === undefined
+            ? {}
+            : { syncTriggerPrefix: model.change.rename.syncTrigger }),
           ...renameDependentSteps(model.change).contract,
           ...viewContractContext(model.change, model.dependents),
           ...record(model.change.releases, 3),
@@ -483,7 +479,12 @@ export function renameDerivedObjects(change: RenameChange): DerivedObject[] {
     })),
     { kind: 'trigger', ...on, name: model.triggerName, about: 'the sync trigger' },
     { kind: 'function', schema: 'phasectl', table: '', name: model.functionName, about: 'the sync function' },
-    { kind: 'trigger', ...on, name: insertOldTriggerName(change.id), about: 'the sync trigger of old-release inserts' },
+    {
+      kind: 'trigger',
+      ...on,
+      name: syncTriggerNames(change.id, change.rename.syncTrigger).insertOldTriggerName,
+      about: 'the sync trigger of old-release inserts',
+    },
     {
       kind: 'function',
       schema: 'phasectl',

@@ -31,7 +31,7 @@ export const KNOWN_KEYS = {
   triggers: ['name', 'definition'],
   foreignKeys: ['schema', 'table', 'name', 'definition'],
   functions: ['name', 'fingerprint', 'namesColumn', 'line'],
-  rename: ['schema', 'table', 'from', 'to', 'type', 'up', 'down', 'lossy'],
+  rename: ['schema', 'table', 'from', 'to', 'type', 'up', 'down', 'lossy', 'syncTrigger'],
   move: ['from', 'to', 'on'],
   from: ['schema', 'table', 'column'],
   to: ['schema', 'table', 'column'],
@@ -146,6 +146,14 @@ const renameTarget = z
     up: sqlText.optional(),
     down: sqlText.optional(),
     lossy: z.literal(true).optional(),
+    // Dropped by phase 3: only a name phasectl chose (`zzz_phasectl_sync_…`), never one of the application's triggers.
+    syncTrigger: identifier
+      .refine((name) => /^zz+_phasectl_sync_/.test(name), {
+        // SYNC_TRIGGER_NAME_PATTERN of src/operations/naming.ts
+        message: 'is not a phasectl sync trigger name (zz…_phasectl_sync_…)',
+        params: { hint: 'written by `phasectl plan`; remove it to use the default name, or plan again' },
+      })
+      .optional(),
   })
   .refine((rename) => rename.to !== rename.from, {
     message: '`to` is the same name as `from`',

@@ -98,6 +98,11 @@ export interface RenameChange {
     down?: string;
     /** `plan --lossy`: accepted that down(up(x)) does not give every existing value back. */
     lossy?: true;
+    /**
+     * Name of the sync trigger when `plan` found a user BEFORE trigger sorting after the default one
+     * (src/operations/naming.ts, syncTriggerNameAfter); absent: the default `zz_phasectl_sync_<id>`.
+     */
+    syncTrigger?: string;
   };
   column: ColumnFacts;
   key: KeyFacts;

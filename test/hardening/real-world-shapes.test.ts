@@ -1,5 +1,7 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { chooseSyncTriggerName } from '../../src/catalog/sync-trigger-name.js';
+import { connect } from '../../src/db/connect.js';
 import { InputError } from '../../src/errors.js';
 import type { RenameChange } from '../../src/spec/types.js';
 import { createTestDatabase } from '../support/database.js';
@@ -376,13 +378,27 @@ describe('refused up front by plan', () => {
     expect(error.message).toBe('deps.t.status is used by statistics object t_stats; phase 3 could not drop it safely');
   });
 
-  test("a user BEFORE row trigger that sorts after phasectl's sync trigger", async () => {
+  test("a user BEFORE row trigger that sorts after phasectl's sync trigger: a later name, or a refusal when none can be", async () => {
     await client.query(`CREATE SCHEMA order_; CREATE TABLE order_.t (id int PRIMARY KEY, v text);
       CREATE FUNCTION order_.noop() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NEW; END $$;
       CREATE TRIGGER zzz_last BEFORE INSERT ON order_.t FOR EACH ROW EXECUTE FUNCTION order_.noop();`);
-    const error = await refusal('order_', 't', 'v');
-    expect(error.message).toMatch(/BEFORE row trigger zzz_last, which fires after phasectl's sync trigger/);
-    expect(error.hint).toMatch(/RENAME TO/);
+    expect(await planError(db.url, { schema: 'order_', table: 't', column: 'v' }, 'renamed')).toBeUndefined();
+    const connection = await connect(db.url, { max: 1 });
+    try {
+      const table = { schema: 'order_', table: 't' };
+      expect(await chooseSyncTriggerName(connection.db, table, 'order-v')).toBe('zzz_phasectl_sync_order_v');
+      await client.query(
+        `CREATE TRIGGER "{late}" BEFORE UPDATE ON order_.t FOR EACH ROW EXECUTE FUNCTION order_.noop();`,
+      );
+      const error = await chooseSyncTriggerName(connection.db, table, 'order-v').catch((caught: unknown) => caught);
+      expect(error).toBeInstanceOf(InputError);
+      expect((error as InputError).message).toMatch(
+        /order_\.t has BEFORE row trigger zzz_last, "\{late\}"; no sync trigger name can sort after all of them/,
+      );
+      expect((error as InputError).hint).toMatch(/RENAME TO/);
+    } finally {
+      await connection.close();
+    }
   });
 
   test('a column in the column list of a publication (PostgreSQL 15+)', async (context) => {

@@ -1,0 +1,37 @@
+import { sql, type Kysely } from 'kysely';
+import { InputError } from '../errors.js';
+import { qualify } from '../render/quote.js';
+import { SYNC_TRIGGER_NAME_PATTERN, syncTriggerNameAfter } from '../operations/naming.js';
+import { displayColumn, displayIdentifier } from '../spec/identifiers.js';
+
+/**
+ * PostgreSQL fires the BEFORE row triggers of one event in name order; a rename's sync triggers must come last so
+ * they copy the values the application's own triggers set. `plan` reads the table's BEFORE INSERT/UPDATE row
+ * triggers (phasectl's own excepted) and returns the sync trigger name to record when one of them sorts after the
+ * default `zz_phasectl_sync_<id>` (undefined: the default does). The generated trigger step checks it again at
+ * migrate time (templates/rename/trigger.sql.hbs).
+ */
+export async function chooseSyncTriggerName(
+  db: Kysely<any>,
+  table: { schema: string; table: string },
+  changeId: string,
+): Promise<string | undefined> {
+  const { rows } = await sql<{ name: string }>`
+    SELECT t.tgname AS name FROM pg_catalog.pg_trigger t
+    WHERE t.tgrelid OPERATOR(pg_catalog.=) pg_catalog.to_regclass(${qualify(table.schema, table.table)}) AND NOT t.tgisinternal
+      AND (t.tgtype & 1) OPERATOR(pg_catalog.=) 1 AND (t.tgtype & 2) OPERATOR(pg_catalog.=) 2 AND (t.tgtype & (4 | 16)) OPERATOR(pg_catalog.<>) 0
+      AND NOT (t.tgname::text OPERATOR(pg_catalog.~) ${SYNC_TRIGGER_NAME_PATTERN})
+    ORDER BY t.tgname::text COLLATE "C"`.execute(db);
+  const name = syncTriggerNameAfter(
+    changeId,
+    rows.map((row) => row.name),
+  );
+  if (name !== null) return name;
+  const tableName = displayColumn(table.schema, table.table);
+  throw new InputError(
+    `${tableName} has BEFORE row trigger ${rows.map((row) => displayIdentifier(row.name)).join(', ')}; no sync trigger name can sort after all of them, so their changes to the column would not be copied`,
+    {
+      hint: `rename the trigger whose name starts beyond "z" (ALTER TRIGGER … ON ${tableName} RENAME TO …), then plan again`,
+    },
+  );
+}

@@ -1,0 +1,25 @@
+import { expect, test } from 'vitest';
+import { syncTriggerNameAfter, syncTriggerNames } from '../../src/operations/naming.js';
+
+test('the sync trigger name sorts after every BEFORE trigger of the table (byte order), or there is none', () => {
+  expect(syncTriggerNameAfter('items-title', [])).toBeUndefined();
+  expect(syncTriggerNameAfter('items-title', ['audit', 'zz_a', 'ZZZ'])).toBeUndefined();
+  expect(syncTriggerNameAfter('items-title', ['zz_zebra'])).toBe('zzz_phasectl_sync_items_title');
+  expect(syncTriggerNameAfter('items-title', ['zzzz_last', 'a'])).toBe('zzzz_phasectl_sync_items_title');
+  expect(syncTriggerNameAfter('items-title', ['zzzz_zoo'])).toBe('zzzzz_phasectl_sync_items_title');
+  expect(syncTriggerNameAfter('items-title', ['{late}'])).toBeNull();
+  expect(syncTriggerNameAfter('items-title', ['été'])).toBeNull();
+});
+
+test('recorded names carry their insert companions; without one, the default names', () => {
+  expect(syncTriggerNames('items-title', 'zzz_phasectl_sync_items_title')).toEqual({
+    triggerName: 'zzz_phasectl_sync_items_title',
+    insertTriggerName: 'zzz_phasectl_sync_items_title$insert',
+    insertOldTriggerName: 'zzz_phasectl_sync_items_title$insert_old',
+  });
+  expect(syncTriggerNames('items-title', undefined)).toEqual({
+    triggerName: 'zz_phasectl_sync_items_title',
+    insertTriggerName: 'zz_phasectl_sync_items_title$insert',
+    insertOldTriggerName: 'zz_phasectl_sync_items_title$insert_old',
+  });
+});
