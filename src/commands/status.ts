@@ -6,7 +6,7 @@ import { projectPaths } from '../project.js';
 import { syncFunctionName, syncTriggerNames, triggerName } from '../operations/naming.js';
 import { requirePhasesFile } from './migrate.js';
 import { readApplied } from '../runner/record.js';
-import { openSession } from '../session/session.js';
+import { withSession } from '../session/with-session.js';
 import { readGuardRefusal, type GuardRefusal } from '../runner/guard-refusals.js';
 import type pg from 'pg';
 import { readRangeSummaries, type RangeSummary } from '../backfill/range-state.js';
@@ -105,9 +105,7 @@ export async function status(options: StatusOptions): Promise<StatusReport> {
     throw new InputError(`phases.yaml has no change ${options.changeId}`, {
       hint: `the changes are: ${[...spec.changes, ...(spec.archived ?? [])].map((change) => change.id).join(', ') || '(none)'}`,
     });
-  const run = await openSession(options.databaseUrl, 'phasectl status');
-  try {
-    const session = run.session;
+  return await withSession(options.databaseUrl, 'phasectl status', async ({ session }) => {
     const stateSchema =
       (await session.query<{ ok: boolean }>(`SELECT pg_catalog.to_regclass('phasectl.migrations') IS NOT NULL AS ok`))
         .rows[0]?.ok ?? false;
@@ -138,9 +136,7 @@ export async function status(options: StatusOptions): Promise<StatusReport> {
         .filter((row) => files.some((file) => file.name === row.name && file.checksum !== row.checksum))
         .map((row) => row.name),
     };
-  } finally {
-    await run.close();
-  }
+  });
 }
 
 async function changeStatus(
