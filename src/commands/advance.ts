@@ -14,8 +14,6 @@ import { loadCheckedPhases } from './load-project.js';
 export interface AdvanceOptions {
   /** Project root holding phases.yaml and db/ (default: the current directory). */
   projectDir?: string;
-  /** @deprecated The old name of `projectDir`; kept while callers move over. */
-  dir?: string;
   /** Default: $PHASECTL_RELEASE, else the `version` of package.json in the project root. */
   release?: string;
   changeId?: string;
@@ -40,7 +38,7 @@ export type AdvanceResult =
  * ```
  */
 export async function advance(options: AdvanceOptions = {}): Promise<AdvanceResult> {
-  const paths = projectPaths(options.projectDir ?? options.dir);
+  const paths = projectPaths(options.projectDir);
   const loaded = await loadCheckedPhases(paths.root);
   const release = options.release ?? process.env.PHASECTL_RELEASE ?? (await packageVersion(paths.root));
   if (!release) {

@@ -7,8 +7,6 @@ import { loadCheckedPhases } from './load-project.js';
 export interface GenerateOptions {
   /** Project root holding phases.yaml and db/ (default: the current directory). */
   projectDir?: string;
-  /** @deprecated The old name of `projectDir`; kept while callers move over. */
-  dir?: string;
   /** Templates overriding phasectl's own (and phases.yaml's `migrations.templates`). */
   templatesDir?: string;
 }
@@ -24,7 +22,7 @@ export interface GenerateOptions {
  * ```
  */
 export async function generate(options: GenerateOptions = {}): Promise<{ written: string[]; unchanged: string[] }> {
-  const paths = projectPaths(options.projectDir ?? options.dir);
+  const paths = projectPaths(options.projectDir);
   const loaded = await loadCheckedPhases(paths.root);
   const files = generatedFiles(loaded.spec, {
     settings: projectGenerationSettings(loaded, paths.root, options.templatesDir),
@@ -46,7 +44,7 @@ export async function generate(options: GenerateOptions = {}): Promise<{ written
 export async function checkGenerated(
   options: GenerateOptions = {},
 ): Promise<{ changed: string[]; missing: string[]; unexpected: string[]; clean: boolean }> {
-  const paths = projectPaths(options.projectDir ?? options.dir);
+  const paths = projectPaths(options.projectDir);
   const loaded = await loadCheckedPhases(paths.root);
   const files = generatedFiles(loaded.spec, {
     settings: projectGenerationSettings(loaded, paths.root, options.templatesDir),

@@ -20,8 +20,6 @@ import type { JoinPair, MoveChange } from '../spec/types.js';
 export interface PlanMoveOptions {
   /** Project root holding phases.yaml (default: the current directory). */
   projectDir?: string;
-  /** @deprecated The old name of `projectDir`; kept while callers move over. */
-  dir?: string;
   /** `[schema.]table.column` of the column to move. */
   from: string;
   /** `[schema.]table.column` it moves to (created by phase 1 when missing). */
@@ -89,7 +87,7 @@ export function defaultMoveId(fromTable: string, column: string, toTable: string
  * ```
  */
 export async function planMove(options: PlanMoveOptions): Promise<PlanMoveResult> {
-  const paths = projectPaths(options.projectDir ?? options.dir);
+  const paths = projectPaths(options.projectDir);
   const loaded = await loadPhasesFile(paths.phasesFile);
   // The project's templates and timeouts are checked now, not first at `advance` (nothing is rendered here).
   projectGenerationSettings(loaded, paths.root);

@@ -9,8 +9,8 @@ import { loadPhasesFile } from '../spec/load.js';
 import { savePhasesFile } from '../spec/save.js';
 
 export interface PlanRefreshOptions {
-  /** Project root (default: the current directory). */
-  dir?: string;
+  /** Project root holding phases.yaml (default: the current directory). */
+  projectDir?: string;
   changeId: string;
   databaseUrl?: string;
 }
@@ -27,7 +27,7 @@ export interface PlanRefreshResult {
  * Refuses before writing anything when one of them cannot be re-pointed. Run `phasectl generate` afterwards.
  */
 export async function planRefresh(options: PlanRefreshOptions): Promise<PlanRefreshResult> {
-  const paths = projectPaths(options.dir);
+  const paths = projectPaths(options.projectDir);
   const loaded = await loadPhasesFile(paths.phasesFile);
   const change = loaded.spec.changes.find((candidate) => candidate.id === options.changeId);
   if (!change)

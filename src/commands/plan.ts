@@ -28,8 +28,6 @@ import { chooseSyncTriggerName } from '../catalog/sync-trigger-name.js';
 export interface PlanRenameOptions {
   /** Project root holding phases.yaml (default: the current directory). */
   projectDir?: string;
-  /** @deprecated The old name of `projectDir`; kept while callers move over. */
-  dir?: string;
   /** `[schema.]table.column`, parts optionally double-quoted. */
   target: string;
   newName: string;
@@ -76,7 +74,7 @@ export interface PlanRenameResult {
  * ```
  */
 export async function planRename(options: PlanRenameOptions): Promise<PlanRenameResult> {
-  const paths = projectPaths(options.projectDir ?? options.dir);
+  const paths = projectPaths(options.projectDir);
   const loaded = await loadPhasesFile(paths.phasesFile);
   // The project's templates and timeouts are checked now, not first at `advance` (nothing is rendered here).
   projectGenerationSettings(loaded, paths.root);

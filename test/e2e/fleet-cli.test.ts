@@ -158,7 +158,7 @@ describe('a rename through three releases on 22 databases', () => {
   });
 
   test('release 1.1.0 while the shard server is stopped: the others finish, the summary and exit 3 name it', async () => {
-    await advance({ dir, release: '1.1.0' });
+    await advance({ projectDir: dir, release: '1.1.0' });
     await shardControl.stop();
     const result = await fleet(['migrate', '--fleet', '--concurrency', '4']);
     expect(result.code, result.stdout + result.stderr).toBe(3);
@@ -172,7 +172,7 @@ describe('a rename through three releases on 22 databases', () => {
   });
 
   test('release 1.2.0 while the shard is still behind: the fleet-wide guard holds phase 3 everywhere and names it; --allow-partial-fleet overrides', async () => {
-    await advance({ dir, release: '1.2.0' });
+    await advance({ projectDir: dir, release: '1.2.0' });
     const result = await fleet(['migrate', '--fleet', '--concurrency', '4']);
     expect(result.code).toBe(3);
     expect(result.stdout).toMatch(
