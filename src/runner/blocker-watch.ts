@@ -6,6 +6,7 @@ import { maskLiterals } from '../sql/mask-literals.js';
  * so that giving up can name the blocking sessions: pid, user, application, state and age. Their query text
  * is another session's business (it may hold `ALTER ROLE … PASSWORD '…'`): it is read only when `showQueries`
  * (`--show-blocker-queries`), and then printed with its constants masked. Best effort: failures are ignored.
+ * `onPoll` sees every answer, also "nobody" (undefined), while the watch runs (index-wait.ts reports from it).
  */
 export class BlockerWatch {
   private timer: NodeJS.Timeout | undefined;
@@ -18,6 +19,7 @@ export class BlockerWatch {
     private readonly monitor: (sql: string, params?: unknown[]) => Promise<Record<string, unknown>[]>,
     private readonly intervalMs = 250,
     private readonly showQueries = false,
+    private readonly onPoll?: (blockers: string | undefined) => void,
   ) {}
 
   start(): void {
@@ -39,10 +41,14 @@ export class BlockerWatch {
                 extract(epoch FROM now() - coalesce(a.xact_start, a.query_start))::int AS seconds,
                 CASE WHEN $2 THEN pg_catalog.left(a.query, 2000) END AS query
            FROM pg_catalog.pg_stat_activity a
-          WHERE a.pid = ANY (pg_catalog.pg_blocking_pids($1))`,
+          WHERE a.pid = ANY (pg_catalog.pg_blocking_pids($1))
+          ORDER BY a.pid`,
         [this.sessionPid, this.showQueries],
       );
-      if (rows.length > 0) this.lastSeen = rows.map(describeBlocker).join('; ');
+      const blockers = rows.length > 0 ? rows.map(describeBlocker).join('; ') : undefined;
+      if (blockers !== undefined) this.lastSeen = blockers;
+      // A poll in flight when stop() came reports nothing.
+      if (this.timer !== undefined) this.onPoll?.(blockers);
     } catch {
       // diagnostics only
     } finally {
