@@ -114,32 +114,26 @@ async function holderOf(db: Kysely<any>, object: DerivedObject): Promise<string 
         : `an index on table ${displayColumn(row.on_schema ?? '', row.on_table)}`;
     }
   }
-  if (object.kind === 'constraint') {
-    const { rows } = await sql<{ n: number }>`
-      SELECT 1 AS n FROM pg_catalog.pg_constraint c
-      JOIN pg_catalog.pg_class t ON t.oid OPERATOR(pg_catalog.=) c.conrelid
-      JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) t.relnamespace
-      WHERE n.nspname OPERATOR(pg_catalog.=) ${object.schema} AND t.relname OPERATOR(pg_catalog.=) ${object.table}
-        AND c.conname OPERATOR(pg_catalog.=) ${object.name}`.execute(db);
-    if (rows.length > 0) return `a constraint on table ${displayColumn(object.schema, object.table)}`;
-  }
-  if (object.kind === 'trigger') {
-    const { rows } = await sql<{ n: number }>`
-      SELECT 1 AS n FROM pg_catalog.pg_trigger g
-      JOIN pg_catalog.pg_class t ON t.oid OPERATOR(pg_catalog.=) g.tgrelid
-      JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) t.relnamespace
-      WHERE n.nspname OPERATOR(pg_catalog.=) ${object.schema} AND t.relname OPERATOR(pg_catalog.=) ${object.table}
-        AND g.tgname OPERATOR(pg_catalog.=) ${object.name}`.execute(db);
-    if (rows.length > 0) return `a trigger on table ${displayColumn(object.schema, object.table)}`;
-  }
-  if (object.kind === 'function') {
-    const { rows } = await sql<{ n: number }>`
-      SELECT 1 AS n FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) p.pronamespace
-      WHERE n.nspname OPERATOR(pg_catalog.=) ${object.schema} AND p.proname OPERATOR(pg_catalog.=) ${object.name}`.execute(
-      db,
-    );
-    if (rows.length > 0)
-      return `a function in schema ${displayIdentifier(object.schema)} (left by an earlier change with this id?)`;
-  }
-  return undefined;
+  if (object.kind === 'index') return undefined;
+  // Constraints and triggers are named per table, functions per schema.
+  const { rows } = await sql<{ taken: boolean }>`
+    SELECT CASE CAST(${object.kind} AS pg_catalog.text)
+      WHEN 'constraint' THEN EXISTS (SELECT FROM pg_catalog.pg_constraint c
+        WHERE c.conrelid OPERATOR(pg_catalog.=) t.oid AND c.conname OPERATOR(pg_catalog.=) ${object.name})
+      WHEN 'trigger' THEN EXISTS (SELECT FROM pg_catalog.pg_trigger g
+        WHERE g.tgrelid OPERATOR(pg_catalog.=) t.oid AND g.tgname OPERATOR(pg_catalog.=) ${object.name})
+      WHEN 'function' THEN EXISTS (SELECT FROM pg_catalog.pg_proc p
+        WHERE p.pronamespace OPERATOR(pg_catalog.=) n.oid AND p.proname OPERATOR(pg_catalog.=) ${object.name})
+    END AS taken
+    FROM pg_catalog.pg_namespace n
+    LEFT JOIN pg_catalog.pg_class t
+      ON t.relnamespace OPERATOR(pg_catalog.=) n.oid AND t.relname OPERATOR(pg_catalog.=) ${object.table}
+    WHERE n.nspname OPERATOR(pg_catalog.=) ${object.schema}`.execute(db);
+  if (!rows[0]?.taken) return undefined;
+  const table = displayColumn(object.schema, object.table);
+  return object.kind === 'constraint'
+    ? `a constraint on table ${table}`
+    : object.kind === 'trigger'
+      ? `a trigger on table ${table}`
+      : `a function in schema ${displayIdentifier(object.schema)} (left by an earlier change with this id?)`;
 }

@@ -311,6 +311,22 @@ describe('derived names must be free', () => {
     expect(check.code, check.stderr).toBe(2);
     expect(check.stderr).toContain('accounts_remark_check');
     expect(check.stderr).toContain('a constraint on table clash.accounts');
+    // The sync function's name taken in schema phasectl (left by an earlier change with that id).
+    await client.query(`CREATE SCHEMA IF NOT EXISTS phasectl;
+      CREATE FUNCTION phasectl.sync_c3() RETURNS trigger LANGUAGE plpgsql AS 'BEGIN RETURN NEW; END';`);
+    const fn = await phasectl(dir, [
+      'plan',
+      'rename',
+      'clash.accounts.note',
+      'comment',
+      '--id',
+      'c3',
+      '--database-url',
+      database.url,
+    ]);
+    expect(fn.code, fn.stderr).toBe(2);
+    expect(fn.stderr).toContain('sync_c3');
+    expect(fn.stderr).toContain('a function in schema phasectl (left by an earlier change with this id?)');
     expect(await readFile(join(dir, 'phases.yaml'), 'utf8')).toBe(before);
   });
 
