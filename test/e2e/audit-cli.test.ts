@@ -1,24 +1,18 @@
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, expect, test } from 'vitest';
+import { expect, test } from 'vitest';
 import { advance } from '../../src/commands/advance.js';
-import { initialPhasesText } from '../../src/commands/init.js';
 import { planRename } from '../../src/commands/plan.js';
 import { phasectl } from '../support/cli.js';
-import { createTestDatabase } from '../support/database.js';
-import { generatedMoveProject, generatedProject } from '../support/fixtures-generated.js';
 import { query } from '../support/fixtures-project.js';
+import { cleanupsAfterAll, databaseWithGeneratedProject, databaseWithProject } from '../support/test-project.js';
 
 /**
  * Issue 15, audit: each phase's verification walk records row count, non-NULL count and an order-independent
  * checksum of the old and new column; `status <id>` (text and --json) shows them and says when they differ.
  */
 const CHANGE = 'users-job-title';
-const cleanups: (() => Promise<void>)[] = [];
-afterAll(async () => {
-  for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined);
-});
+const cleanups = cleanupsAfterAll();
 
 interface Figures {
   rows: string;
@@ -51,14 +45,12 @@ async function checksumOf(url: string, table: string, column: string): Promise<F
 }
 
 test('figures are recorded after phase 1 (backfill and its audit walk) and after phase 3, equal without writes', async () => {
-  const db = await createTestDatabase();
-  cleanups.push(db.drop);
-  const project = await generatedProject(db.url, { rows: 40, releases: ['1.0.0', '1.1.0', '1.2.0'] });
-  cleanups.push(project.remove);
-  const env = { DATABASE_URL: db.url };
-  const dir = project.dir;
+  const { url, dir, env } = await databaseWithGeneratedProject(cleanups, {
+    rows: 40,
+    releases: ['1.0.0', '1.1.0', '1.2.0'],
+  });
   // Some NULL-free values that repeat, so the checksum is more than a count.
-  const expected = await checksumOf(db.url, 'public.users', 'job_title');
+  const expected = await checksumOf(url, 'public.users', 'job_title');
   const phase1 = await phasectl(['migrate', '--project', dir, '--to-release', '1.0.0', '--quiet'], { env });
   expect(phase1.code, phase1.stderr).toBe(0);
 
@@ -83,7 +75,7 @@ test('figures are recorded after phase 1 (backfill and its audit walk) and after
   expect(afterPhase3?.figures[2]).toMatchObject({ old: expected, new: expected });
   expect(afterPhase3?.mismatches).toEqual([]);
   // The figures describe the column as it is after the contract.
-  expect(await checksumOf(db.url, 'public.users', 'favourite_color')).toEqual(expected);
+  expect(await checksumOf(url, 'public.users', 'favourite_color')).toEqual(expected);
 
   const unknown = await phasectl(['status', 'no-such-change', '--project', dir], { env });
   expect(unknown.code).toBe(2);
@@ -91,16 +83,14 @@ test('figures are recorded after phase 1 (backfill and its audit walk) and after
 }, 300_000);
 
 test('a value changed with the sync trigger bypassed shows as a mismatch in phase 3', async () => {
-  const db = await createTestDatabase();
-  cleanups.push(db.drop);
-  const project = await generatedProject(db.url, { rows: 30, releases: ['1.0.0', '1.1.0', '1.2.0'] });
-  cleanups.push(project.remove);
-  const env = { DATABASE_URL: db.url };
-  const dir = project.dir;
+  const { url, dir, env } = await databaseWithGeneratedProject(cleanups, {
+    rows: 30,
+    releases: ['1.0.0', '1.1.0', '1.2.0'],
+  });
   expect((await phasectl(['migrate', '--project', dir, '--to-release', '1.1.0', '--quiet'], { env })).code).toBe(0);
   // A write that no trigger sees: the new column changes, the old one keeps its value.
   await query(
-    db.url,
+    url,
     `SET session_replication_role = replica; UPDATE public.users SET favourite_color = 'planted' WHERE id = 7; RESET session_replication_role`,
   );
   const refused = await phasectl(['migrate', '--project', dir, '--quiet'], { env });
@@ -128,33 +118,25 @@ test('a value changed with the sync trigger bypassed shows as a mismatch in phas
 }, 300_000);
 
 test('a move records the figures of the source column and the target column', async () => {
-  const db = await createTestDatabase();
-  cleanups.push(db.drop);
-  const project = await generatedMoveProject(db.url, { rows: 25, releases: ['1.0.0'] });
-  cleanups.push(project.remove);
-  const env = { DATABASE_URL: db.url };
-  await query(db.url, `UPDATE public.users SET address = NULL WHERE id % 5 = 0`);
-  const expected = await checksumOf(db.url, 'public.users', 'address');
+  const { url, dir, env } = await databaseWithGeneratedProject(cleanups, { rows: 25, releases: ['1.0.0'], move: true });
+  await query(url, `UPDATE public.users SET address = NULL WHERE id % 5 = 0`);
+  const expected = await checksumOf(url, 'public.users', 'address');
   expect(expected.nonNull).toBe('20');
-  const migrated = await phasectl(['migrate', '--project', project.dir, '--quiet'], { env });
+  const migrated = await phasectl(['migrate', '--project', dir, '--quiet'], { env });
   expect(migrated.code, migrated.stderr).toBe(0);
-  const audit = await auditOf(project.dir, env, 'users-address');
+  const audit = await auditOf(dir, env, 'users-address');
   expect(audit?.figures).toMatchObject([{ phase: 1, old: expected, new: expected }]);
   expect(audit?.mismatches).toEqual([]);
 }, 300_000);
 
 test('a type change compares the old column converted with `up` to the new column: numeric → bigint cents', async () => {
-  const db = await createTestDatabase();
-  cleanups.push(db.drop);
-  const dir = await mkdtemp(join(tmpdir(), 'phasectl-audit-types-'));
-  cleanups.push(() => rm(dir, { recursive: true, force: true }));
-  await mkdir(join(dir, 'db', 'migrations'), { recursive: true });
-  await writeFile(join(dir, 'phases.yaml'), initialPhasesText());
-  await query(
-    db.url,
+  const { url, dir, env } = await databaseWithProject(
+    cleanups,
     `CREATE TABLE public.orders (id bigint PRIMARY KEY, amount numeric(12,2));
      INSERT INTO public.orders SELECT g, CASE WHEN g % 7 = 0 THEN NULL ELSE g * 1.25 END FROM generate_series(1, 50) g;`,
+    'phasectl-audit-types-',
   );
+  await mkdir(join(dir, 'db', 'migrations'), { recursive: true });
   await planRename({
     projectDir: dir,
     target: 'orders.amount',
@@ -163,12 +145,11 @@ test('a type change compares the old column converted with `up` to the new colum
     type: 'bigint',
     up: 'round(amount * 100)::bigint',
     down: 'amount_cents / 100.0',
-    databaseUrl: db.url,
+    databaseUrl: url,
   });
   await advance({ projectDir: dir, release: '1.0.0' });
-  const expected = await checksumOf(db.url, 'public.orders', 'round(amount * 100)::bigint');
+  const expected = await checksumOf(url, 'public.orders', 'round(amount * 100)::bigint');
   expect(expected.nonNull).toBe('43');
-  const env = { DATABASE_URL: db.url };
   const migrated = await phasectl(['migrate', '--project', dir, '--quiet'], { env });
   expect(migrated.code, migrated.stderr).toBe(0);
   const audit = await auditOf(dir, env, 'orders-cents');

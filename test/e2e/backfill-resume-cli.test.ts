@@ -1,9 +1,8 @@
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { beforeAll, describe, expect, test } from 'vitest';
 import { jsonEvents, phasectl, startPhasectl, type CliResult } from '../support/cli.js';
-import { createTestDatabase } from '../support/database.js';
-import { generatedMoveProject, generatedProject } from '../support/fixtures-generated.js';
 import { query } from '../support/fixtures-project.js';
 import { applyNamedSteps, waitFor, writeBehindTrigger } from '../support/guard-state.js';
+import { cleanupsAfterAll, databaseWithGeneratedProject } from '../support/test-project.js';
 
 /**
  * `phasectl backfill` (up and down) and `phasectl verify` through the built CLI, and proof that a stopped
@@ -14,10 +13,7 @@ import { applyNamedSteps, waitFor, writeBehindTrigger } from '../support/guard-s
 const ROWS = 1200;
 // 100-row batches with a pause: the walk takes a few seconds, long enough to stop it part-way.
 const SLOW = ['--batch-size', '100', '--target-batch-ms', '1', '--pause-ms', '40'];
-const cleanups: (() => Promise<void>)[] = [];
-afterAll(async () => {
-  for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined);
-});
+const cleanups = cleanupsAfterAll();
 
 interface Progress {
   last: number;
@@ -59,12 +55,10 @@ describe.sequential('rename', () => {
   let url: string;
   let dir: string;
   beforeAll(async () => {
-    const db = await createTestDatabase();
-    cleanups.push(db.drop);
-    url = db.url;
-    const project = await generatedProject(url, { rows: ROWS, releases: ['1.0.0', '1.1.0', '1.2.0'] });
-    cleanups.push(project.remove);
-    dir = project.dir;
+    ({ url, dir } = await databaseWithGeneratedProject(cleanups, {
+      rows: ROWS,
+      releases: ['1.0.0', '1.1.0', '1.2.0'],
+    }));
   });
   const differingIds = async () =>
     (
@@ -181,12 +175,11 @@ describe.sequential('move', () => {
   let url: string;
   let dir: string;
   beforeAll(async () => {
-    const db = await createTestDatabase();
-    cleanups.push(db.drop);
-    url = db.url;
-    const project = await generatedMoveProject(url, { rows: ROWS, releases: ['1.0.0', '1.1.0'] });
-    cleanups.push(project.remove);
-    dir = project.dir;
+    ({ url, dir } = await databaseWithGeneratedProject(cleanups, {
+      rows: ROWS,
+      releases: ['1.0.0', '1.1.0'],
+      move: true,
+    }));
   });
 
   test('migrate stopped by SIGINT in the backfill; `phasectl backfill` resumes after the stored key', async () => {

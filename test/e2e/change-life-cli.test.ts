@@ -1,18 +1,14 @@
 import { execFileSync } from 'node:child_process';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, expect, test } from 'vitest';
+import { expect, test } from 'vitest';
 import { phasectl } from '../support/cli.js';
-import { createTestDatabase } from '../support/database.js';
-import { generatedProject } from '../support/fixtures-generated.js';
 import { makeProject } from '../support/fixtures-project.js';
+import { cleanupsAfterAll, databaseWithGeneratedProject } from '../support/test-project.js';
 
 /** The life of a change through the built CLI (issue 18 items 7 and 8): archive, unplan, plan --replace. */
 const CHANGE = 'users-job-title';
-const cleanups: (() => Promise<void>)[] = [];
-afterAll(async () => {
-  for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined);
-});
+const cleanups = cleanupsAfterAll();
 
 function git(dir: string, ...args: string[]): string {
   return execFileSync('git', args, {
@@ -40,12 +36,10 @@ function commitAll(dir: string, message: string): void {
 }
 
 test('archive retires a change whose phase 3 shipped: files stay valid for generate --check and check, status still shows it', async () => {
-  const db = await createTestDatabase();
-  cleanups.push(db.drop);
-  const project = await generatedProject(db.url, { rows: 20, releases: ['1.0.0', '1.1.0', '1.2.0'] });
-  cleanups.push(project.remove);
-  const { dir } = project;
-  const env = { DATABASE_URL: db.url };
+  const { dir, env } = await databaseWithGeneratedProject(cleanups, {
+    rows: 20,
+    releases: ['1.0.0', '1.1.0', '1.2.0'],
+  });
   expect((await phasectl(['migrate', '--project', dir, '--quiet'], { env })).code).toBe(0);
   git(dir, 'init', '-q', '-b', 'main');
   await writeFile(
@@ -98,18 +92,15 @@ test('archive retires a change whose phase 3 shipped: files stay valid for gener
 }, 300_000);
 
 test('archive refuses a change not yet through phase 3 (exit 2, phases.yaml unchanged)', async () => {
-  const db = await createTestDatabase();
-  cleanups.push(db.drop);
-  const project = await generatedProject(db.url, { rows: 5, releases: ['1.0.0', '1.1.0'] });
-  cleanups.push(project.remove);
-  const before = await readFile(join(project.dir, 'phases.yaml'), 'utf8');
-  const refused = await phasectl(['archive', CHANGE, '--project', project.dir]);
+  const { dir } = await databaseWithGeneratedProject(cleanups, { rows: 5, releases: ['1.0.0', '1.1.0'] });
+  const before = await readFile(join(dir, 'phases.yaml'), 'utf8');
+  const refused = await phasectl(['archive', CHANGE, '--project', dir]);
   expect(refused.code).toBe(2);
   expect(refused.stderr).toContain(
     `change "${CHANGE}" is at phase 2: only a change whose phase 3 has shipped can be archived`,
   );
   expect(refused.stderr).toContain('advance it to phase 3');
-  expect(await readFile(join(project.dir, 'phases.yaml'), 'utf8')).toBe(before);
+  expect(await readFile(join(dir, 'phases.yaml'), 'utf8')).toBe(before);
 }, 300_000);
 
 const offline = ['--type', 'text', '--key', 'id:bigint'];

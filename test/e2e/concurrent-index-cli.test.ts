@@ -1,11 +1,7 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, expect, test } from 'vitest';
-import { initialPhasesText } from '../../src/commands/init.js';
+import { expect, test } from 'vitest';
 import { phasectl, startPhasectl, type RunningCli } from '../support/cli.js';
-import { createTestDatabase } from '../support/database.js';
 import { client, query } from '../support/fixtures-project.js';
+import { cleanupsAfterAll, databaseWithProject } from '../support/test-project.js';
 
 /**
  * Issue 18 items 1 and 2: phase 1 of a rename builds an index on the new column with CREATE INDEX CONCURRENTLY.
@@ -13,32 +9,24 @@ import { client, query } from '../support/fixtures-project.js';
  * transaction, instead of timing out and rebuilding; a build interrupted there leaves an INVALID index that
  * `status` lists and the next `migrate` drops and rebuilds.
  */
-const cleanups: (() => Promise<void>)[] = [];
-afterAll(async () => {
-  for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined);
-});
+const cleanups = cleanupsAfterAll();
 
 async function project(): Promise<{
   url: string;
   cli: (args: string[]) => ReturnType<typeof phasectl>;
   start: (args: string[]) => RunningCli;
 }> {
-  const db = await createTestDatabase();
-  cleanups.push(db.drop);
-  const dir = await mkdtemp(join(tmpdir(), 'phasectl-cic-'));
-  cleanups.push(() => rm(dir, { recursive: true, force: true }));
-  await writeFile(join(dir, 'phases.yaml'), initialPhasesText());
-  await query(
-    db.url,
+  const { url, dir, env } = await databaseWithProject(
+    cleanups,
     `CREATE TABLE public.users (id bigint PRIMARY KEY, email text);
                        CREATE INDEX users_email_idx ON public.users (email);
                        INSERT INTO public.users SELECT g, 'u' || g FROM generate_series(1, 200) g;`,
+    'phasectl-cic-',
   );
-  const env = { DATABASE_URL: db.url };
   const cli = (args: string[]) => phasectl(args, { cwd: dir, env });
   expect((await cli(['plan', 'rename', 'users.email', 'email_address', '--id', 'users-email'])).code).toBe(0);
   expect((await cli(['advance', '--release', '1.0.0'])).code).toBe(0);
-  return { url: db.url, cli, start: (args) => startPhasectl(args, { cwd: dir, env }) };
+  return { url, cli, start: (args) => startPhasectl(args, { cwd: dir, env }) };
 }
 
 /** A pg_dump-like transaction: REPEATABLE READ with its snapshot taken, touching no table of ours. */

@@ -1,27 +1,17 @@
 import { spawn } from 'node:child_process';
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, expect, test } from 'vitest';
+import { expect, test } from 'vitest';
 import { jsonEvents, phasectl, phasectlBin, requireBuiltCli, startPhasectl } from '../support/cli.js';
-import { createTestDatabase } from '../support/database.js';
-import { generatedProject } from '../support/fixtures-generated.js';
 import { query } from '../support/fixtures-project.js';
 import { waitFor } from '../support/guard-state.js';
+import { cleanupsAfterAll, databaseWithGeneratedProject } from '../support/test-project.js';
 
 /** Day-two operations through the built CLI (issue 18): Ctrl-C, progress after a resume, status before the first migrate. */
 const CHANGE = 'users-job-title';
-const cleanups: (() => Promise<void>)[] = [];
-afterAll(async () => {
-  for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined);
-});
+const cleanups = cleanupsAfterAll();
 
-async function setup(rows: number): Promise<{ url: string; dir: string; env: Record<string, string> }> {
-  const db = await createTestDatabase();
-  cleanups.push(db.drop);
-  const project = await generatedProject(db.url, { rows, releases: ['1.0.0'] });
-  cleanups.push(project.remove);
-  return { url: db.url, dir: project.dir, env: { DATABASE_URL: db.url } };
-}
+const setup = (rows: number) => databaseWithGeneratedProject(cleanups, { rows, releases: ['1.0.0'] });
 
 const sleeping = (url: string) =>
   query(

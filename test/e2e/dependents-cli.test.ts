@@ -1,20 +1,18 @@
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, expect, test } from 'vitest';
+import { expect, test } from 'vitest';
 import { phasectl } from '../support/cli.js';
 import { createTestDatabase } from '../support/database.js';
 import { query } from '../support/fixtures-project.js';
+import { cleanupsAfterAll } from '../support/test-project.js';
 
 /**
  * Issue 12 items 2 and 4 through the built CLI: foreign keys of other tables that reference the renamed column are
  * carried (copied onto the new column in phase 1, the original dropped in phase 3, the downs restore them), and
  * functions whose body names the column are listed at plan and block phase 3 until they are rewritten.
  */
-const cleanups: Array<() => Promise<void>> = [];
-afterAll(async () => {
-  for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined);
-});
+const cleanups = cleanupsAfterAll();
 
 const SCHEMA = `
   CREATE TABLE public.users (id bigint PRIMARY KEY, email text NOT NULL CONSTRAINT users_email_key UNIQUE, name text, fts tsvector);

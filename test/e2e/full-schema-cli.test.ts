@@ -2,10 +2,11 @@ import { readFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, expect, test } from 'vitest';
+import { expect, test } from 'vitest';
 import { phasectl } from '../support/cli.js';
 import { createTestDatabase } from '../support/database.js';
 import { query } from '../support/fixtures-project.js';
+import { cleanupsAfterAll } from '../support/test-project.js';
 
 /**
  * Issue 12's "Done when": a whole schema (test/fixtures/library.sql: views, functions, triggers, foreign keys) and
@@ -14,10 +15,7 @@ import { query } from '../support/fixtures-project.js';
  * rewrote in phase 2's release work, the triggers fire, the keys cascade; what plan cannot carry is refused naming
  * the blocker.
  */
-const cleanups: Array<() => Promise<void>> = [];
-afterAll(async () => {
-  for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined);
-});
+const cleanups = cleanupsAfterAll();
 
 const FIXTURE = readFileSync(new URL('../fixtures/library.sql', import.meta.url), 'utf8');
 

@@ -1,28 +1,19 @@
-import { afterAll, expect, test } from 'vitest';
+import { expect, test } from 'vitest';
 import { phasectl } from '../support/cli.js';
-import { createTestDatabase } from '../support/database.js';
-import { generatedProject } from '../support/fixtures-generated.js';
 import { query } from '../support/fixtures-project.js';
+import { cleanupsAfterAll, databaseWithGeneratedProject } from '../support/test-project.js';
 
 /** Issue 18 item 6: `status` shows the last guard refusal of each change (which guard, phase, file, when, message). */
 const CHANGE = 'users-job-title';
-const cleanups: (() => Promise<void>)[] = [];
-afterAll(async () => {
-  for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined);
-});
+const cleanups = cleanupsAfterAll();
 
 test('a guard that refuses in migrate is recorded, and status (text and --json) shows it until the next one', async () => {
-  const db = await createTestDatabase();
-  cleanups.push(db.drop);
-  const project = await generatedProject(db.url, { rows: 30, releases: ['1.0.0', '1.1.0'] });
-  cleanups.push(project.remove);
-  const env = { DATABASE_URL: db.url };
-  const dir = project.dir;
+  const { url, dir, env } = await databaseWithGeneratedProject(cleanups, { rows: 30, releases: ['1.0.0', '1.1.0'] });
   expect((await phasectl(['migrate', '--project', dir, '--to-release', '1.0.0', '--quiet'], { env })).code).toBe(0);
   const clean = await phasectl(['status', '--project', dir], { env });
   expect(clean.stdout).not.toContain('last guard refusal');
   // The backfill's bookkeeping says "not finished": phase 2's guard must refuse the switch.
-  await query(db.url, `UPDATE phasectl.backfills SET finished_at = NULL WHERE change_id = $1`, [CHANGE]);
+  await query(url, `UPDATE phasectl.backfills SET finished_at = NULL WHERE change_id = $1`, [CHANGE]);
   const refused = await phasectl(['migrate', '--project', dir], { env });
   expect(refused.code).toBe(3);
   expect(refused.stderr).toContain('cannot switch to phase 2: its backfill has not finished');
@@ -57,21 +48,15 @@ test('a guard that refuses in migrate is recorded, and status (text and --json) 
 }, 300_000);
 
 test('the verify step that finds differing rows before a phase is recorded as the rows-differ guard', async () => {
-  const db = await createTestDatabase();
-  cleanups.push(db.drop);
-  const project = await generatedProject(db.url, { rows: 30, releases: ['1.0.0', '1.1.0'] });
-  cleanups.push(project.remove);
-  const env = { DATABASE_URL: db.url };
-  expect(
-    (await phasectl(['migrate', '--project', project.dir, '--to-release', '1.0.0', '--quiet'], { env })).code,
-  ).toBe(0);
+  const { url, dir, env } = await databaseWithGeneratedProject(cleanups, { rows: 30, releases: ['1.0.0', '1.1.0'] });
+  expect((await phasectl(['migrate', '--project', dir, '--to-release', '1.0.0', '--quiet'], { env })).code).toBe(0);
   // A write that bypassed the sync trigger: the copies differ in one row.
   await query(
-    db.url,
+    url,
     `ALTER TABLE public.users DISABLE TRIGGER USER; UPDATE public.users SET favourite_color = 'other' WHERE id = 7; ALTER TABLE public.users ENABLE TRIGGER USER`,
   );
-  expect((await phasectl(['migrate', '--project', project.dir, '--quiet'], { env })).code).toBe(3);
-  const status = await phasectl(['status', '--project', project.dir], { env });
+  expect((await phasectl(['migrate', '--project', dir, '--quiet'], { env })).code).toBe(3);
+  const status = await phasectl(['status', '--project', dir], { env });
   expect(status.stdout).toMatch(
     /last guard refusal: .*, phase 2, guard rows-differ in 002_1\.1\.0_users-job-title_p2_01_verify\.up\.sql: verification of users-job-title found 1 row\(s\) where the two columns differ\n/,
   );

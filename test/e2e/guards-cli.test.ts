@@ -1,11 +1,10 @@
 import { readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, expect, test } from 'vitest';
+import { expect, test } from 'vitest';
 import { jsonEvents, phasectl, startPhasectl } from '../support/cli.js';
-import { createTestDatabase } from '../support/database.js';
-import { generatedProject } from '../support/fixtures-generated.js';
 import { client, query } from '../support/fixtures-project.js';
 import { applyNamedSteps, databaseState, waitFor, writeBehindTrigger } from '../support/guard-state.js';
+import { cleanupsAfterAll, databaseWithGeneratedProject } from '../support/test-project.js';
 
 /**
  * The runner's and the backfill engine's safety guards, each driven through the built CLI
@@ -13,18 +12,9 @@ import { applyNamedSteps, databaseState, waitFor, writeBehindTrigger } from '../
  * `users-job-title`, releases 1.0.0 / 1.1.0 / 1.2.0). Each test fails when its guard is removed.
  */
 const CHANGE = 'users-job-title';
-const cleanups: (() => Promise<void>)[] = [];
-afterAll(async () => {
-  for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined);
-});
+const cleanups = cleanupsAfterAll();
 
-async function setup(rows: number): Promise<{ url: string; dir: string }> {
-  const db = await createTestDatabase();
-  cleanups.push(db.drop);
-  const project = await generatedProject(db.url, { rows, releases: ['1.0.0', '1.1.0', '1.2.0'] });
-  cleanups.push(project.remove);
-  return { url: db.url, dir: project.dir };
-}
+const setup = (rows: number) => databaseWithGeneratedProject(cleanups, { rows, releases: ['1.0.0', '1.1.0', '1.2.0'] });
 
 async function stateOf(url: string): Promise<Record<string, unknown>> {
   const c = await client(url);

@@ -1,17 +1,13 @@
 import { readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { afterAll, expect, test } from 'vitest';
+import { expect, test } from 'vitest';
 import { phasectl, startPhasectl } from '../support/cli.js';
-import { createTestDatabase } from '../support/database.js';
-import { generatedProject } from '../support/fixtures-generated.js';
 import { client, query } from '../support/fixtures-project.js';
 import { waitFor } from '../support/guard-state.js';
+import { cleanupsAfterAll, databaseWithGeneratedProject } from '../support/test-project.js';
 
 /** Issue 18 item 3 for rollback and demo: the first Ctrl-C says at once what it waits for, and the command exits 130. */
-const cleanups: (() => Promise<void>)[] = [];
-afterAll(async () => {
-  for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined);
-});
+const cleanups = cleanupsAfterAll();
 
 const waitingForLock = (url: string) =>
   query(
@@ -20,23 +16,18 @@ const waitingForLock = (url: string) =>
   );
 
 test('rollback: the first Ctrl-C names the down file it finishes, then stops before the next one (exit 130); running it again finishes', async () => {
-  const db = await createTestDatabase();
-  cleanups.push(db.drop);
-  const project = await generatedProject(db.url, { rows: 10, releases: ['1.0.0'] });
-  cleanups.push(project.remove);
-  const env = { DATABASE_URL: db.url };
-  expect((await phasectl(['migrate', '--project', project.dir, '--quiet'], { env })).code).toBe(0);
+  const { url, dir, env } = await databaseWithGeneratedProject(cleanups, { rows: 10, releases: ['1.0.0'] });
+  expect((await phasectl(['migrate', '--project', dir, '--quiet'], { env })).code).toBe(0);
   // A session holding a lock on users keeps the first down file waiting (retried on lock timeouts).
-  const holder = await client(db.url);
+  const holder = await client(url);
   cleanups.push(() => holder.end());
   await holder.query('BEGIN; LOCK TABLE public.users IN ACCESS SHARE MODE');
-  const run = startPhasectl(
-    ['rollback', '--release', '1.0.0', '--yes', '--project', project.dir, '--retry-for', '300'],
-    { env },
-  );
+  const run = startPhasectl(['rollback', '--release', '1.0.0', '--yes', '--project', dir, '--retry-for', '300'], {
+    env,
+  });
   await waitFor(
     'the first down file to wait for the lock',
-    async () => (await waitingForLock(db.url)).length > 0,
+    async () => (await waitingForLock(url)).length > 0,
     120_000,
   );
   run.child.kill('SIGINT');
@@ -59,16 +50,16 @@ test('rollback: the first Ctrl-C names the down file it finishes, then stops bef
   // The column is still there: the phase was not rolled back completely; running it again finishes.
   expect(
     await query(
-      db.url,
+      url,
       `SELECT count(*)::int AS n FROM information_schema.columns WHERE table_name = 'users' AND column_name = 'favourite_color'`,
     ),
   ).toEqual([{ n: 1 }]);
-  const again = await phasectl(['rollback', '--release', '1.0.0', '--yes', '--project', project.dir], { env });
+  const again = await phasectl(['rollback', '--release', '1.0.0', '--yes', '--project', dir], { env });
   expect(again.code, again.stderr).toBe(0);
   expect(
-    await query(db.url, `SELECT column_name FROM information_schema.columns WHERE table_name = 'users' ORDER BY 1`),
+    await query(url, `SELECT column_name FROM information_schema.columns WHERE table_name = 'users' ORDER BY 1`),
   ).toEqual([{ column_name: 'id' }, { column_name: 'job_title' }, { column_name: 'n' }]);
-  expect(await query(db.url, `SELECT count(*)::int AS n FROM phasectl.migrations`)).toEqual([{ n: 0 }]);
+  expect(await query(url, `SELECT count(*)::int AS n FROM phasectl.migrations`)).toEqual([{ n: 0 }]);
 }, 300_000);
 
 const demoDirs = () => readdirSync(tmpdir()).filter((name) => name.startsWith('phasectl-demo-'));

@@ -1,25 +1,16 @@
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, beforeAll, expect, test } from 'vitest';
+import { beforeAll, expect, test } from 'vitest';
 import { RUN_LOCK_KEY } from '../../src/session/advisory-lock.js';
 import { phasectl as runPhasectl } from '../support/cli.js';
-import { createTestDatabase } from '../support/database.js';
-import { generatedProject } from '../support/fixtures-generated.js';
 import { client, query } from '../support/fixtures-project.js';
+import { cleanupsAfterAll, databaseWithGeneratedProject } from '../support/test-project.js';
 
 let url: string;
 let dir: string;
-const cleanups: (() => Promise<void>)[] = [];
+const cleanups = cleanupsAfterAll();
 beforeAll(async () => {
-  const db = await createTestDatabase();
-  cleanups.push(db.drop);
-  url = db.url;
-  const project = await generatedProject(url, { rows: 3000, releases: ['1.0.0', '1.1.0'] });
-  cleanups.push(project.remove);
-  dir = project.dir;
-});
-afterAll(async () => {
-  for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined);
+  ({ url, dir } = await databaseWithGeneratedProject(cleanups, { rows: 3000, releases: ['1.0.0', '1.1.0'] }));
 });
 
 /** The built CLI (`node bin/phasectl.js`) as a real process, DATABASE_URL set to the test database. */

@@ -1,12 +1,11 @@
-import { afterAll, beforeAll, expect, test } from 'vitest';
+import { beforeAll, expect, test } from 'vitest';
 import { InputError } from '../../src/errors.js';
 import { backfill, verify } from '../../src/commands/backfill.js';
 import { migrate } from '../../src/commands/migrate.js';
 import { rollback } from '../../src/commands/rollback.js';
 import { runCli } from '../support/cli-process.js';
-import { createTestDatabase } from '../support/database.js';
-import { generatedProject } from '../support/fixtures-generated.js';
 import { query } from '../support/fixtures-project.js';
+import { cleanupsAfterAll, databaseWithGeneratedProject } from '../support/test-project.js';
 
 /**
  * Issue 17 item 14: `--lock-timeout 0` meant no timeout at all (an application SELECT queued 23 s behind the
@@ -16,17 +15,9 @@ import { query } from '../support/fixtures-project.js';
 
 let url: string;
 let dir: string;
-const cleanups: (() => Promise<void>)[] = [];
+const cleanups = cleanupsAfterAll();
 beforeAll(async () => {
-  const db = await createTestDatabase();
-  cleanups.push(db.drop);
-  url = db.url;
-  const project = await generatedProject(url, { rows: 500, releases: ['1.0.0'] });
-  cleanups.push(project.remove);
-  dir = project.dir;
-});
-afterAll(async () => {
-  for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined);
+  ({ url, dir } = await databaseWithGeneratedProject(cleanups, { rows: 500, releases: ['1.0.0'] }));
 });
 
 /** Nothing ran: no state schema, no new column. */

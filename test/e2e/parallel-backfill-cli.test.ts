@@ -1,9 +1,8 @@
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { beforeAll, describe, expect, test } from 'vitest';
 import { jsonEvents, phasectl, startPhasectl } from '../support/cli.js';
-import { createTestDatabase } from '../support/database.js';
-import { generatedProject } from '../support/fixtures-generated.js';
 import { query } from '../support/fixtures-project.js';
 import { waitFor, writeBehindTrigger } from '../support/guard-state.js';
+import { cleanupsAfterAll, databaseWithGeneratedProject } from '../support/test-project.js';
 
 /**
  * `--jobs N` through the built CLI: the key space cut into stored ranges, each walked by its own connection with
@@ -14,10 +13,7 @@ const CHANGE = 'users-job-title';
 const ROWS = 6000;
 // Small, paced batches: the walk takes seconds, long enough to kill it with every worker part-way.
 const SLOW = ['--batch-size', '100', '--target-batch-ms', '1', '--pause-ms', '30'];
-const cleanups: (() => Promise<void>)[] = [];
-afterAll(async () => {
-  for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined);
-});
+const cleanups = cleanupsAfterAll();
 
 interface RangeRow {
   range_no: number;
@@ -41,12 +37,7 @@ describe.sequential('phasectl migrate/backfill/verify --jobs', () => {
   let url: string;
   let dir: string;
   beforeAll(async () => {
-    const db = await createTestDatabase();
-    cleanups.push(db.drop);
-    url = db.url;
-    const project = await generatedProject(url, { rows: ROWS, releases: ['1.0.0'] });
-    cleanups.push(project.remove);
-    dir = project.dir;
+    ({ url, dir } = await databaseWithGeneratedProject(cleanups, { rows: ROWS, releases: ['1.0.0'] }));
     // Counts the rows every committed UPDATE statement wrote (a statement trigger over the transition table).
     await query(
       url,

@@ -1,11 +1,9 @@
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, beforeAll, expect, test } from 'vitest';
-import { initialPhasesText } from '../../src/commands/init.js';
+import { beforeAll, expect, test } from 'vitest';
 import { phasectlProcess } from '../support/cli-process.js';
-import { createTestDatabase } from '../support/database.js';
 import { query } from '../support/fixtures-project.js';
+import { cleanupsAfterAll, databaseWithProject } from '../support/test-project.js';
 
 /**
  * Issue 17 item 12: a phase-1 step fails after the sync trigger exists (here the backfill, on a value that
@@ -13,24 +11,16 @@ import { query } from '../support/fixtures-project.js';
  * that undoes phase 1; that command works on the half-applied release; and the steps it gives for changing
  * the up expression work.
  */
-const cleanups: (() => Promise<void>)[] = [];
+const cleanups = cleanupsAfterAll();
 let url: string;
 let dir: string;
 beforeAll(async () => {
-  const db = await createTestDatabase();
-  cleanups.push(db.drop);
-  url = db.url;
-  dir = await mkdtemp(join(tmpdir(), 'phasectl-phase1-'));
-  cleanups.push(() => rm(dir, { recursive: true, force: true }));
-  await writeFile(join(dir, 'phases.yaml'), initialPhasesText());
-  await query(
-    url,
+  ({ url, dir } = await databaseWithProject(
+    cleanups,
     `CREATE TABLE public.invoices (id bigint PRIMARY KEY, status text);
                     INSERT INTO public.invoices SELECT g, (g % 5)::text FROM generate_series(1, 5000) g;`,
-  );
-});
-afterAll(async () => {
-  for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined);
+    'phasectl-phase1-',
+  ));
 });
 
 const cli = (args: string[]) => phasectlProcess(dir, args, { DATABASE_URL: url });

@@ -1,28 +1,20 @@
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, beforeAll, expect, test } from 'vitest';
-import { initialPhasesText } from '../../src/commands/init.js';
+import { beforeAll, expect, test } from 'vitest';
 import { phasectlProcess } from '../support/cli-process.js';
-import { createTestDatabase } from '../support/database.js';
 import { query } from '../support/fixtures-project.js';
+import { cleanupsAfterAll, databaseWithProject } from '../support/test-project.js';
 
 /**
  * Issue 17 item 8: a custom --up needs --down, and `plan` checks the conversion on every existing row
  * (read-only) before it records anything: up must succeed, down(up(x)) must give x back by identity.
  */
-const cleanups: (() => Promise<void>)[] = [];
+const cleanups = cleanupsAfterAll();
 let url: string;
 let dir: string;
 beforeAll(async () => {
-  const db = await createTestDatabase();
-  cleanups.push(db.drop);
-  url = db.url;
-  dir = await mkdtemp(join(tmpdir(), 'phasectl-roundtrip-'));
-  cleanups.push(() => rm(dir, { recursive: true, force: true }));
-  await writeFile(join(dir, 'phases.yaml'), initialPhasesText());
-  await query(
-    url,
+  ({ url, dir } = await databaseWithProject(
+    cleanups,
     `
     CREATE TABLE public.orders (id bigint PRIMARY KEY, amount numeric(12,2));
     INSERT INTO public.orders SELECT g, CASE WHEN g % 100 = 0 THEN NULL ELSE g * 1.25 END FROM generate_series(1, 5000) g;
@@ -36,10 +28,8 @@ beforeAll(async () => {
     CREATE TABLE public.audit (note text);
     CREATE FUNCTION public.sneaky(x numeric) RETURNS bigint LANGUAGE plpgsql AS $$
       BEGIN INSERT INTO public.audit VALUES ('written by plan'); RETURN round(x * 100); END $$;`,
-  );
-});
-afterAll(async () => {
-  for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined);
+    'phasectl-roundtrip-',
+  ));
 });
 
 const cli = (args: string[], env: Record<string, string | undefined> = { DATABASE_URL: url }) =>

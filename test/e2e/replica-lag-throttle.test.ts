@@ -1,9 +1,10 @@
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { beforeAll, describe, expect, test } from 'vitest';
+import { waitForHeldBackfill } from '../support/backfill-pause.js';
 import { jsonEvents, phasectl, startPhasectl } from '../support/cli.js';
 import { generatedProject } from '../support/fixtures-generated.js';
 import { query } from '../support/fixtures-project.js';
-import { waitFor } from '../support/guard-state.js';
 import { once, serverBinaries, startStreamingPair, type StreamingPair } from '../support/streaming-replica.js';
+import { cleanupsAfterAll } from '../support/test-project.js';
 
 /**
  * `--max-replication-lag` against a real physical streaming replica: with the replica's replay paused the primary's
@@ -14,10 +15,7 @@ const CHANGE = 'users-job-title';
 const ROWS = 2000;
 const binaries = await serverBinaries();
 if (binaries.skipReason) process.stderr.write(`replica-lag-throttle: skipped: ${binaries.skipReason}\n`);
-const cleanups: (() => Promise<void>)[] = [];
-afterAll(async () => {
-  for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined);
-});
+const cleanups = cleanupsAfterAll();
 
 describe.skipIf(binaries.skipReason !== undefined).sequential('phasectl migrate --max-replication-lag', () => {
   let pair: StreamingPair;
@@ -38,26 +36,11 @@ describe.skipIf(binaries.skipReason !== undefined).sequential('phasectl migrate 
     const run = startPhasectl(['migrate', '--project', dir, '--max-replication-lag', '1', '--json'], {
       env: { DATABASE_URL: url },
     });
-    await waitFor(
-      'the pause recorded',
-      async () =>
-        (
-          await query<{ n: number }>(
-            url,
-            `SELECT count(*)::int AS n FROM phasectl.backfill_pauses WHERE change_id = $1`,
-            [CHANGE],
-          ).catch(() => [{ n: 0 }])
-        )[0]!.n === 1,
-      60_000,
-    );
+    await waitForHeldBackfill(url, CHANGE);
     const status = await phasectl(['status', '--project', dir], { env: { DATABASE_URL: url } });
     expect(status.stdout).toMatch(
       /backfill up paused since \S+: replica test-replica \(127\.0\.0\.1\) replays \d+\.\d s behind \(limit 1 s\)/,
     );
-    await new Promise((resolve) => setTimeout(resolve, 1500));
-    expect(await query(url, `SELECT count(*)::int AS n FROM public.users WHERE favourite_color IS NOT NULL`)).toEqual([
-      { n: 0 },
-    ]);
 
     await once(pair.replicaUrl, 'SELECT pg_catalog.pg_wal_replay_resume()');
     const result = await run.result;

@@ -1,36 +1,28 @@
 import { execFile } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { initialPhasesText } from '../../src/commands/init.js';
+import { beforeAll, describe, expect, test } from 'vitest';
 import { useColor } from '../../src/terminal/color.js';
 import { phasectl, phasectlBin } from '../support/cli.js';
 import { phasectlProcess } from '../support/cli-process.js';
-import { createTestDatabase } from '../support/database.js';
 import { query } from '../support/fixtures-project.js';
+import { cleanupsAfterAll, databaseWithProject } from '../support/test-project.js';
 
 /**
  * Issue 18 items 10 and 16: `rollback --dry-run` lists what would run and changes nothing; a real rollback asks on
  * a terminal and, without one, needs --yes (exit 2, nothing changed); colour only on a terminal, never with NO_COLOR.
  */
-const cleanups: (() => Promise<void>)[] = [];
+const cleanups = cleanupsAfterAll();
 let url: string;
 let dir: string;
 const ESC = '\u001b[';
 
 beforeAll(async () => {
-  const db = await createTestDatabase();
-  cleanups.push(db.drop);
-  url = db.url;
-  dir = await mkdtemp(join(tmpdir(), 'phasectl-rollback-ux-'));
-  cleanups.push(() => rm(dir, { recursive: true, force: true }));
-  await writeFile(join(dir, 'phases.yaml'), initialPhasesText());
-  await query(
-    url,
+  ({ url, dir } = await databaseWithProject(
+    cleanups,
     `CREATE TABLE public.users (id bigint PRIMARY KEY, job_title text);
                     INSERT INTO public.users SELECT g, 'title ' || g FROM generate_series(1, 500) g;`,
-  );
+    'phasectl-rollback-ux-',
+  ));
   const steps = [
     ['plan', 'rename', 'users.job_title', 'favourite_color', '--id', 'users-rename'],
     ['advance', '--release', '1.0.0'],
@@ -41,9 +33,6 @@ beforeAll(async () => {
     expect(result.stderr, args.join(' ')).toBe('');
     expect(result.code, args.join(' ')).toBe(0);
   }
-});
-afterAll(async () => {
-  for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined);
 });
 
 function cli(args: string[], env: Record<string, string | undefined> = {}) {

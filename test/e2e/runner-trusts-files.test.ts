@@ -1,35 +1,25 @@
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, beforeAll, expect, test } from 'vitest';
-import { initialPhasesText } from '../../src/commands/init.js';
+import { beforeAll, expect, test } from 'vitest';
 import { phasectlProcess } from '../support/cli-process.js';
-import { createTestDatabase } from '../support/database.js';
 import { query } from '../support/fixtures-project.js';
+import { cleanupsAfterAll, databaseWithProject } from '../support/test-project.js';
 
 /**
  * Issue 17 item 7: the runner runs what the shipped files say. phases.yaml edited by hand after `advance`
  * (from/to swapped) must not turn the pending backfill around: migrate, backfill and verify refuse (exit 2)
  * before touching the database, and the data stays as it was.
  */
-const cleanups: (() => Promise<void>)[] = [];
+const cleanups = cleanupsAfterAll();
 let url: string;
 let dir: string;
 beforeAll(async () => {
-  const db = await createTestDatabase();
-  cleanups.push(db.drop);
-  url = db.url;
-  dir = await mkdtemp(join(tmpdir(), 'phasectl-trust-'));
-  cleanups.push(() => rm(dir, { recursive: true, force: true }));
-  await writeFile(join(dir, 'phases.yaml'), initialPhasesText());
-  await query(
-    url,
+  ({ url, dir } = await databaseWithProject(
+    cleanups,
     `CREATE TABLE public.accounts (id bigint PRIMARY KEY, login text);
                     INSERT INTO public.accounts SELECT g, 'user' || g FROM generate_series(1, 20000) g;`,
-  );
-});
-afterAll(async () => {
-  for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined);
+    'phasectl-trust-',
+  ));
 });
 
 const cli = (args: string[]) => phasectlProcess(dir, args, { DATABASE_URL: url });

@@ -1,20 +1,18 @@
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, expect, test } from 'vitest';
+import { expect, test } from 'vitest';
 import { phasectl } from '../support/cli.js';
 import { createTestDatabase } from '../support/database.js';
 import { query } from '../support/fixtures-project.js';
+import { cleanupsAfterAll } from '../support/test-project.js';
 
 /**
  * Issue 12 item 3's last point: a user BEFORE trigger that sorts after phasectl's default sync trigger name is no
  * longer a refusal. `plan` records a sync trigger name that sorts after it; phase 1 re-checks the order at migrate
  * time (exit 3 naming a trigger created since), and the sync copies the values the user trigger set.
  */
-const cleanups: Array<() => Promise<void>> = [];
-afterAll(async () => {
-  for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined);
-});
+const cleanups = cleanupsAfterAll();
 
 test('a BEFORE trigger sorting after zz_phasectl_sync_: plan records a later name, migrate re-checks, values are copied', async () => {
   const db = await createTestDatabase();

@@ -1,29 +1,20 @@
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { beforeAll, describe, expect, test } from 'vitest';
+import { waitForHeldBackfill } from '../support/backfill-pause.js';
 import { jsonEvents, phasectl, startPhasectl } from '../support/cli.js';
-import { createTestDatabase } from '../support/database.js';
-import { generatedProject } from '../support/fixtures-generated.js';
 import { query } from '../support/fixtures-project.js';
-import { waitFor } from '../support/guard-state.js';
+import { cleanupsAfterAll, databaseWithGeneratedProject } from '../support/test-project.js';
 
 /** `--throttle-query`: the backfill waits while the user's query returns true, says so, and `status` shows it. */
 const CHANGE = 'users-job-title';
 const ROWS = 2000;
 const HOLD = 'SELECT coalesce((SELECT on_hold FROM public.hold), false)';
-const cleanups: (() => Promise<void>)[] = [];
-afterAll(async () => {
-  for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined);
-});
+const cleanups = cleanupsAfterAll();
 
 describe.sequential('phasectl migrate --throttle-query', () => {
   let url: string;
   let dir: string;
   beforeAll(async () => {
-    const db = await createTestDatabase();
-    cleanups.push(db.drop);
-    url = db.url;
-    const project = await generatedProject(url, { rows: ROWS, releases: ['1.0.0'] });
-    cleanups.push(project.remove);
-    dir = project.dir;
+    ({ url, dir } = await databaseWithGeneratedProject(cleanups, { rows: ROWS, releases: ['1.0.0'] }));
     await query(url, 'CREATE TABLE public.hold (on_hold boolean NOT NULL); INSERT INTO public.hold VALUES (true)');
   }, 240_000);
 
@@ -51,29 +42,13 @@ describe.sequential('phasectl migrate --throttle-query', () => {
     const run = startPhasectl(['migrate', '--project', dir, '--jobs', '2', '--throttle-query', HOLD, '--json'], {
       env: { DATABASE_URL: url },
     });
-    await waitFor(
-      'the pause recorded',
-      async () =>
-        (
-          await query<{ n: number }>(
-            url,
-            `SELECT count(*)::int AS n FROM phasectl.backfill_pauses WHERE change_id = $1`,
-            [CHANGE],
-          ).catch(() => [{ n: 0 }])
-        )[0]!.n === 1,
-      60_000,
-    );
+    await waitForHeldBackfill(url, CHANGE);
     const status = await phasectl(['status', '--project', dir], { env: { DATABASE_URL: url } });
     expect(status.stdout).toMatch(/backfill up paused since \S+: the throttle query returned true/);
     const statusJson = await phasectl(['status', '--project', dir, '--json'], { env: { DATABASE_URL: url } });
     expect(JSON.stringify(JSON.parse(statusJson.stdout))).toContain(
       '"pause":{"reason":"the throttle query returned true"',
     );
-    // Held: no batch runs while paused.
-    await new Promise((resolve) => setTimeout(resolve, 1500));
-    expect(await query(url, `SELECT count(*)::int AS n FROM public.users WHERE favourite_color IS NOT NULL`)).toEqual([
-      { n: 0 },
-    ]);
 
     await query(url, 'UPDATE public.hold SET on_hold = false');
     const result = await run.result;

@@ -1,20 +1,18 @@
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { beforeAll, describe, expect, test } from 'vitest';
 import { initialPhasesText } from '../../src/commands/init.js';
 import { phasectlProcess } from '../support/cli-process.js';
 import { createTestDatabase } from '../support/database.js';
 import { client, query } from '../support/fixtures-project.js';
+import { cleanupsAfterAll } from '../support/test-project.js';
 
 /**
  * Issue 12 items 1 and 5: the views that read a renamed column are recorded at plan, re-pointed at the new column in
  * phase 3 (same rows, same output columns), refused when changed since plan, and put back exactly by the down.
  */
-const cleanups: (() => Promise<void>)[] = [];
-afterAll(async () => {
-  for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined);
-});
+const cleanups = cleanupsAfterAll();
 
 const FIXTURE = `
   CREATE SCHEMA app;

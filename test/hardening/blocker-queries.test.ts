@@ -1,8 +1,9 @@
-import { afterAll, beforeAll, expect, test } from 'vitest';
+import { beforeAll, expect, test } from 'vitest';
 import { maskLiterals } from '../../src/sql/mask-literals.js';
 import { runCli } from '../support/cli-process.js';
 import { createTestDatabase } from '../support/database.js';
 import { client, header, makeProject, query } from '../support/fixtures-project.js';
+import { cleanupsAfterAll } from '../support/test-project.js';
 
 /**
  * Issue 17 item 4: while migrate waits for a lock, the message and the --json retry events name the blocking
@@ -16,7 +17,7 @@ let url: string;
 let dir: string;
 let pid: number;
 let blocker: Awaited<ReturnType<typeof client>>;
-const cleanups: (() => Promise<void>)[] = [];
+const cleanups = cleanupsAfterAll();
 
 beforeAll(async () => {
   const db = await createTestDatabase();
@@ -39,9 +40,6 @@ beforeAll(async () => {
   pid = (
     await query<{ pid: number }>(url, `SELECT pid FROM pg_stat_activity WHERE application_name = 'billing-worker'`)
   )[0]!.pid;
-});
-afterAll(async () => {
-  for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined);
 });
 
 test('lock wait: the message and --json retry events name the blocker without its query', async () => {

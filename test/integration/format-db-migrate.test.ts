@@ -1,15 +1,12 @@
-import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, expect, test } from 'vitest';
-import { advance } from '../../src/commands/advance.js';
-import { initialPhasesText } from '../../src/commands/init.js';
-import { planRename } from '../../src/commands/plan.js';
 import { dbMigrateTimestamp } from '../../src/formats/db-migrate.js';
 import { catalogSnapshot } from '../support/apply-sql.js';
 import { createTestDatabase } from '../support/database.js';
+import { generatedProject } from '../support/fixtures-generated.js';
 
 /**
  * migrations.format: db-migrate — the generated db/db-migrate files applied by db-migrate's own API
@@ -27,33 +24,24 @@ interface DbMigrateApi {
 const ROWS = 3000;
 let database: Awaited<ReturnType<typeof createTestDatabase>>;
 let dir: string;
+let removeProject: (() => Promise<void>) | undefined;
 let client: pg.Client;
 
 beforeAll(async () => {
   database = await createTestDatabase();
   client = new pg.Client({ connectionString: database.url });
   await client.connect();
-  await client.query(`CREATE TABLE public.users (id bigint PRIMARY KEY, job_title text NOT NULL DEFAULT 'unknown', n int NOT NULL DEFAULT 0);
-    CREATE INDEX users_job_title_idx ON public.users (job_title);
-    INSERT INTO public.users (id, job_title) SELECT g, 'title ' || g FROM generate_series(1, ${ROWS}) g;`);
-  dir = await mkdtemp(join(tmpdir(), 'phasectl-format-db-migrate-'));
-  await writeFile(
-    join(dir, 'phases.yaml'),
-    initialPhasesText().replace('version: 1\n', 'version: 1\nmigrations:\n  format: db-migrate\n'),
-  );
-  await planRename({
-    projectDir: dir,
-    target: 'public.users.job_title',
-    newName: 'favourite_color',
-    id: 'users-job-title',
-    databaseUrl: database.url,
-  });
-  for (const release of ['1.4.0', '1.5.0', '1.6.0']) await advance({ projectDir: dir, release });
+  ({ dir, remove: removeProject } = await generatedProject(database.url, {
+    rows: ROWS,
+    releases: ['1.4.0', '1.5.0', '1.6.0'],
+    format: 'db-migrate',
+    index: true,
+  }));
 });
 
 afterAll(async () => {
   await client?.end();
-  if (dir) await rm(dir, { recursive: true, force: true });
+  await removeProject?.();
   await database?.drop();
 });
 

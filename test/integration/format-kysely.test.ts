@@ -1,14 +1,11 @@
-import { mkdtemp, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readdir, readFile, symlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Kysely, Migrator, NO_MIGRATIONS, PostgresDialect, type Migration } from 'kysely';
 import pg from 'pg';
 import { afterAll, beforeAll, expect, test } from 'vitest';
-import { advance } from '../../src/commands/advance.js';
-import { initialPhasesText } from '../../src/commands/init.js';
-import { planRename } from '../../src/commands/plan.js';
 import { catalogSnapshot } from '../support/apply-sql.js';
 import { createTestDatabase } from '../support/database.js';
+import { generatedProject } from '../support/fixtures-generated.js';
 
 /**
  * migrations.format: kysely — the generated db/kysely/*.ts files applied by kysely's own Migrator:
@@ -17,6 +14,7 @@ import { createTestDatabase } from '../support/database.js';
 const ROWS = 3000;
 let database: Awaited<ReturnType<typeof createTestDatabase>>;
 let dir: string;
+let removeProject: (() => Promise<void>) | undefined;
 let db: Kysely<any>;
 let client: pg.Client;
 
@@ -24,24 +22,14 @@ beforeAll(async () => {
   database = await createTestDatabase();
   client = new pg.Client({ connectionString: database.url });
   await client.connect();
-  await client.query(`CREATE TABLE public.users (id bigint PRIMARY KEY, job_title text NOT NULL DEFAULT 'unknown', n int NOT NULL DEFAULT 0);
-    CREATE INDEX users_job_title_idx ON public.users (job_title);
-    INSERT INTO public.users (id, job_title) SELECT g, 'title ' || g FROM generate_series(1, ${ROWS}) g;`);
-  dir = await mkdtemp(join(tmpdir(), 'phasectl-format-kysely-'));
+  ({ dir, remove: removeProject } = await generatedProject(database.url, {
+    rows: ROWS,
+    releases: ['1.4.0', '1.5.0', '1.6.0'],
+    format: 'kysely',
+    index: true,
+  }));
   // The generated files import 'kysely': resolve it from this repository.
   await symlink(join(process.cwd(), 'node_modules'), join(dir, 'node_modules'));
-  await writeFile(
-    join(dir, 'phases.yaml'),
-    initialPhasesText().replace('version: 1\n', 'version: 1\nmigrations:\n  format: kysely\n'),
-  );
-  await planRename({
-    projectDir: dir,
-    target: 'public.users.job_title',
-    newName: 'favourite_color',
-    id: 'users-job-title',
-    databaseUrl: database.url,
-  });
-  for (const release of ['1.4.0', '1.5.0', '1.6.0']) await advance({ projectDir: dir, release });
   db = new Kysely<any>({
     dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: database.url, max: 2 }) }),
   });
@@ -50,7 +38,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await db?.destroy();
   await client?.end();
-  if (dir) await rm(dir, { recursive: true, force: true });
+  await removeProject?.();
   await database?.drop();
 });
 

@@ -2,7 +2,7 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type pg from 'pg';
-import { afterAll, beforeAll, expect, test } from 'vitest';
+import { beforeAll, expect, test } from 'vitest';
 import { advance } from '../../src/commands/advance.js';
 import { initialPhasesText } from '../../src/commands/init.js';
 import { planMove } from '../../src/commands/plan-move.js';
@@ -11,6 +11,7 @@ import { rollback } from '../../src/commands/rollback.js';
 import { catalogSnapshot } from '../support/apply-sql.js';
 import { createTestDatabase } from '../support/database.js';
 import { client, query } from '../support/fixtures-project.js';
+import { cleanupsAfterAll } from '../support/test-project.js';
 
 /**
  * The whole life of a move with generated files: users.address → profiles.address (profiles.user_id = users.id)
@@ -22,10 +23,7 @@ import { client, query } from '../support/fixtures-project.js';
  */
 const ROWS = 2000;
 const WRITTEN = 1500;
-const cleanups: (() => Promise<void>)[] = [];
-afterAll(async () => {
-  for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined);
-});
+const cleanups = cleanupsAfterAll();
 
 let url: string;
 beforeAll(async () => {

@@ -1,7 +1,7 @@
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, expect, test } from 'vitest';
+import { beforeAll, expect, test } from 'vitest';
 import { advance } from '../../src/commands/advance.js';
 import { initialPhasesText } from '../../src/commands/init.js';
 import { planMove } from '../../src/commands/plan-move.js';
@@ -12,9 +12,10 @@ import { loadPhasesFile, parsePhasesText } from '../../src/spec/load.js';
 import { status } from '../../src/commands/status.js';
 import { createTestDatabase } from '../support/database.js';
 import { query } from '../support/fixtures-project.js';
+import { cleanupsAfterAll } from '../support/test-project.js';
 
 /** `plan move` against a real catalog: what it records, what it refuses (with the fix), and status afterwards. */
-const cleanups: (() => Promise<void>)[] = [];
+const cleanups = cleanupsAfterAll();
 let url: string;
 beforeAll(async () => {
   const db = await createTestDatabase();
@@ -33,9 +34,6 @@ beforeAll(async () => {
     INSERT INTO public.profiles (user_id, address) VALUES (1, 'street 1'), (2, NULL);
     INSERT INTO public.filled VALUES (1, 'a@x'), (2, 'other@x');`,
   );
-});
-afterAll(async () => {
-  for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined);
 });
 
 async function project(): Promise<string> {

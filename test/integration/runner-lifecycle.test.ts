@@ -2,7 +2,7 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type pg from 'pg';
-import { afterAll, beforeAll, expect, test } from 'vitest';
+import { beforeAll, expect, test } from 'vitest';
 import { advance } from '../../src/commands/advance.js';
 import { initialPhasesText } from '../../src/commands/init.js';
 import { planRename } from '../../src/commands/plan.js';
@@ -10,16 +10,14 @@ import { migrate } from '../../src/commands/migrate.js';
 import { rollback } from '../../src/commands/rollback.js';
 import { createTestDatabase } from '../support/database.js';
 import { client, query } from '../support/fixtures-project.js';
+import { cleanupsAfterAll } from '../support/test-project.js';
 
 /**
  * The whole life of a rename with generated files: users.job_title → favourite_color over three
  * releases, migrated while application clients keep writing; every row must hold its last write.
  */
 const ROWS = 5000;
-const cleanups: (() => Promise<void>)[] = [];
-afterAll(async () => {
-  for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined);
-});
+const cleanups = cleanupsAfterAll();
 
 async function project(url: string): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), 'phasectl-lifecycle-'));

@@ -1,14 +1,12 @@
-import { afterAll, expect, test } from 'vitest';
+import { expect, test } from 'vitest';
 import { RuntimeFailure } from '../../src/errors.js';
 import type { RunnerEvent } from '../../src/events.js';
 import { migrate } from '../../src/commands/migrate.js';
 import { createTestDatabase } from '../support/database.js';
 import { client, header, makeProject, query } from '../support/fixtures-project.js';
+import { cleanupsAfterAll } from '../support/test-project.js';
 
-const cleanups: (() => Promise<void>)[] = [];
-afterAll(async () => {
-  for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined);
-});
+const cleanups = cleanupsAfterAll();
 
 const alterFile = `${header({ change: 'c', phase: 1, step: '01-expand', release: '1.0.0' })}SET LOCAL lock_timeout = '2s';\nALTER TABLE public.hot ADD COLUMN w int;\n`;
 

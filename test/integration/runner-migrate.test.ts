@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, describe, expect, test } from 'vitest';
+import { describe, expect, test } from 'vitest';
 import { InputError, PhasectlError, RuntimeFailure } from '../../src/errors.js';
 import { RUN_LOCK_KEY } from '../../src/session/advisory-lock.js';
 import type { RunnerEvent } from '../../src/events.js';
@@ -8,11 +8,9 @@ import { migrate } from '../../src/commands/migrate.js';
 import { rollback } from '../../src/commands/rollback.js';
 import { createTestDatabase } from '../support/database.js';
 import { client, header, makeProject, query } from '../support/fixtures-project.js';
+import { cleanupsAfterAll } from '../support/test-project.js';
 
-const cleanups: (() => Promise<void>)[] = [];
-afterAll(async () => {
-  for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined);
-});
+const cleanups = cleanupsAfterAll();
 
 /** A fresh database and project per test: phasectl.migrations must only hold that test's files. */
 async function setup(files: Record<string, string>) {

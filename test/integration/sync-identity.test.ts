@@ -2,10 +2,11 @@ import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
-import { afterAll, describe, expect, test, vi } from 'vitest';
+import { describe, expect, test, vi } from 'vitest';
 import { run } from '../../src/cli/main.js';
 import { splitStatements } from '../../src/sql/split-statements.js';
 import { createTestDatabase } from '../support/database.js';
+import { cleanupsAfterAll } from '../support/test-project.js';
 
 /**
  * Issue 17, items 5, 9 and 13, through the CLI on a real server:
@@ -19,7 +20,7 @@ import { createTestDatabase } from '../support/database.js';
 // One database per project: migrate refuses a database that holds migrations of another project.
 let db: Awaited<ReturnType<typeof createTestDatabase>>;
 let client: pg.Client;
-const cleanups: Array<() => Promise<void>> = [];
+const cleanups = cleanupsAfterAll();
 
 /** A fresh database (with citext) and a fresh project that uses it. */
 async function fresh(): Promise<string> {
@@ -37,10 +38,6 @@ async function fresh(): Promise<string> {
   await ok(dir, ['init']);
   return dir;
 }
-
-afterAll(async () => {
-  for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined);
-});
 
 /** Runs the CLI in this process with `cwd` as the working directory, capturing its output. */
 async function phasectl(cwd: string, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {

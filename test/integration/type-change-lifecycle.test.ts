@@ -1,7 +1,7 @@
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, expect, test } from 'vitest';
+import { beforeAll, expect, test } from 'vitest';
 import { advance } from '../../src/commands/advance.js';
 import { initialPhasesText } from '../../src/commands/init.js';
 import { planRename } from '../../src/commands/plan.js';
@@ -10,9 +10,10 @@ import { rollback } from '../../src/commands/rollback.js';
 import { loadPhasesFile } from '../../src/spec/load.js';
 import { createTestDatabase } from '../support/database.js';
 import { query } from '../support/fixtures-project.js';
+import { cleanupsAfterAll } from '../support/test-project.js';
 
 /** Renames that change the type, planned against a real server and applied through the generated files. */
-const cleanups: (() => Promise<void>)[] = [];
+const cleanups = cleanupsAfterAll();
 let url: string;
 beforeAll(async () => {
   const db = await createTestDatabase();
@@ -26,9 +27,6 @@ beforeAll(async () => {
     CREATE TABLE public.items (id bigint PRIMARY KEY, code text, qty int);
     INSERT INTO public.items VALUES (1, '10', 1), (2, '20', 2), (3, 'x3', 3), (4, '40', 4);`,
   );
-});
-afterAll(async () => {
-  for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined);
 });
 
 async function project(): Promise<string> {

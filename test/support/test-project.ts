@@ -1,0 +1,59 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll } from 'vitest';
+import { initialPhasesText } from '../../src/commands/init.js';
+import { createTestDatabase } from './database.js';
+import { generatedMoveProject, generatedProject, type GeneratedProjectOptions } from './fixtures-generated.js';
+import { query } from './fixtures-project.js';
+
+/** What a test file undoes after its last test (databases, folders, connections): push onto it. */
+export type Cleanups = (() => Promise<void>)[];
+
+/**
+ * Runs every cleanup pushed onto the returned list after the file's last test, newest first, each one's failure
+ * ignored (a later cleanup still runs). Call it at the top level of a test file.
+ */
+export function cleanupsAfterAll(): Cleanups {
+  const cleanups: Cleanups = [];
+  afterAll(async () => {
+    for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined);
+  });
+  return cleanups;
+}
+
+/** A project folder and the fresh database it runs against; `env` passes the database to the CLI. */
+export interface TestProject {
+  url: string;
+  dir: string;
+  env: { DATABASE_URL: string };
+}
+
+/**
+ * A fresh database holding the generated rename `users-job-title` (or, with `move`, the move `users-address`) of
+ * test/support/fixtures-generated.ts; `cleanups` removes both.
+ */
+export async function databaseWithGeneratedProject(
+  cleanups: Cleanups,
+  options: GeneratedProjectOptions & { move?: boolean },
+): Promise<TestProject> {
+  const db = await createTestDatabase();
+  cleanups.push(db.drop);
+  const project = await (options.move ? generatedMoveProject : generatedProject)(db.url, options);
+  cleanups.push(project.remove);
+  return { url: db.url, dir: project.dir, env: { DATABASE_URL: db.url } };
+}
+
+/**
+ * A fresh database set up by `sql` and an empty project (the phases.yaml `phasectl init` writes) in a temporary
+ * folder named `<prefix>XXXXXX`; `cleanups` removes both.
+ */
+export async function databaseWithProject(cleanups: Cleanups, sql: string, prefix = 'phasectl-'): Promise<TestProject> {
+  const db = await createTestDatabase();
+  cleanups.push(db.drop);
+  const dir = await mkdtemp(join(tmpdir(), prefix));
+  cleanups.push(() => rm(dir, { recursive: true, force: true }));
+  await writeFile(join(dir, 'phases.yaml'), initialPhasesText());
+  await query(db.url, sql);
+  return { url: db.url, dir, env: { DATABASE_URL: db.url } };
+}
