@@ -1,12 +1,10 @@
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, test } from 'vitest';
-import { initialPhasesText } from '../../src/commands/init.js';
 import { phasectlProcess } from '../support/cli-process.js';
 import { createTestDatabase } from '../support/database.js';
 import { client, query } from '../support/fixtures-project.js';
-import { cleanupsAfterAll } from '../support/test-project.js';
+import { cleanupsAfterAll, emptyProject } from '../support/test-project.js';
 
 /**
  * Issue 12 items 1 and 5: the views that read a renamed column are recorded at plan, re-pointed at the new column in
@@ -78,9 +76,7 @@ async function contents(url: string): Promise<Record<string, unknown>> {
 }
 
 async function project(url: string) {
-  const dir = await mkdtemp(join(tmpdir(), 'phasectl-views-'));
-  cleanups.push(() => rm(dir, { recursive: true, force: true }));
-  await writeFile(join(dir, 'phases.yaml'), initialPhasesText());
+  const dir = await emptyProject(cleanups, 'phasectl-views-');
   const cli = (args: string[]) => phasectlProcess(dir, args, { DATABASE_URL: url });
   return { dir, cli };
 }

@@ -1,17 +1,13 @@
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type pg from 'pg';
 import { beforeAll, expect, test } from 'vitest';
 import { advance } from '../../src/commands/advance.js';
-import { initialPhasesText } from '../../src/commands/init.js';
 import { planMove } from '../../src/commands/plan-move.js';
 import { migrate } from '../../src/commands/migrate.js';
 import { rollback } from '../../src/commands/rollback.js';
 import { catalogSnapshot } from '../support/apply-sql.js';
 import { createTestDatabase } from '../support/database.js';
 import { client, query } from '../support/fixtures-project.js';
-import { cleanupsAfterAll } from '../support/test-project.js';
+import { cleanupsAfterAll, emptyProject } from '../support/test-project.js';
 
 /**
  * The whole life of a move with generated files: users.address → profiles.address (profiles.user_id = users.id)
@@ -33,10 +29,7 @@ beforeAll(async () => {
 });
 
 async function project(): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), 'phasectl-move-'));
-  cleanups.push(() => rm(dir, { recursive: true, force: true }));
-  await mkdir(join(dir, 'db', 'migrations'), { recursive: true });
-  await writeFile(join(dir, 'phases.yaml'), initialPhasesText());
+  const dir = await emptyProject(cleanups, 'phasectl-move-');
   await query(
     url,
     `

@@ -1,9 +1,7 @@
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { beforeAll, expect, test } from 'vitest';
 import { advance } from '../../src/commands/advance.js';
-import { initialPhasesText } from '../../src/commands/init.js';
 import { planMove } from '../../src/commands/plan-move.js';
 import { migrate } from '../../src/commands/migrate.js';
 import { rollback } from '../../src/commands/rollback.js';
@@ -12,7 +10,7 @@ import { loadPhasesFile, parsePhasesText } from '../../src/spec/load.js';
 import { status } from '../../src/commands/status.js';
 import { createTestDatabase } from '../support/database.js';
 import { query } from '../support/fixtures-project.js';
-import { cleanupsAfterAll } from '../support/test-project.js';
+import { cleanupsAfterAll, emptyProject } from '../support/test-project.js';
 
 /** `plan move` against a real catalog: what it records, what it refuses (with the fix), and status afterwards. */
 const cleanups = cleanupsAfterAll();
@@ -37,10 +35,7 @@ beforeAll(async () => {
 });
 
 async function project(): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), 'phasectl-move-plan-'));
-  cleanups.push(() => rm(dir, { recursive: true, force: true }));
-  await mkdir(join(dir, 'db', 'migrations'), { recursive: true });
-  await writeFile(join(dir, 'phases.yaml'), initialPhasesText());
+  const dir = await emptyProject(cleanups, 'phasectl-move-plan-');
   return dir;
 }
 

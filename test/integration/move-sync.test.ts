@@ -1,11 +1,8 @@
 import { spawn } from 'node:child_process';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { advance } from '../../src/commands/advance.js';
-import { initialPhasesText } from '../../src/commands/init.js';
 import { planMove } from '../../src/commands/plan-move.js';
 import { phaseSteps } from '../../src/operations/index.js';
 import { migrate } from '../../src/commands/migrate.js';
@@ -13,6 +10,7 @@ import type { MoveChange } from '../../src/spec/types.js';
 import { applyStep, applySteps } from '../support/apply-sql.js';
 import { createTestDatabase } from '../support/database.js';
 import { killedBackendsGone } from '../support/killed-backends.js';
+import { emptyProject } from '../support/test-project.js';
 
 /** The sync triggers of a move, exercised on a real server through the generated SQL (applied as a plain runner would). */
 let db: Awaited<ReturnType<typeof createTestDatabase>>;
@@ -181,10 +179,7 @@ test('phase 3 refuses while a source value has no target row, and says how to fi
 });
 
 test('the backfill killed part-way resumes through migrate and ends with every pair equal', async () => {
-  const dir = await mkdtemp(join(tmpdir(), 'phasectl-move-kill-'));
-  cleanups.push(() => rm(dir, { recursive: true, force: true }));
-  await mkdir(join(dir, 'db', 'migrations'), { recursive: true });
-  await writeFile(join(dir, 'phases.yaml'), initialPhasesText());
+  const dir = await emptyProject(cleanups, 'phasectl-move-kill-');
   await session.query(`
     CREATE TABLE public.accounts (id bigint PRIMARY KEY, plan text);
     CREATE TABLE public.billing (account_id bigint PRIMARY KEY, note text);

@@ -1,16 +1,12 @@
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type pg from 'pg';
 import { beforeAll, expect, test } from 'vitest';
 import { advance } from '../../src/commands/advance.js';
-import { initialPhasesText } from '../../src/commands/init.js';
 import { planRename } from '../../src/commands/plan.js';
 import { migrate } from '../../src/commands/migrate.js';
 import { rollback } from '../../src/commands/rollback.js';
 import { createTestDatabase } from '../support/database.js';
 import { client, query } from '../support/fixtures-project.js';
-import { cleanupsAfterAll } from '../support/test-project.js';
+import { cleanupsAfterAll, emptyProject } from '../support/test-project.js';
 
 /**
  * The whole life of a rename with generated files: users.job_title → favourite_color over three
@@ -20,10 +16,7 @@ const ROWS = 5000;
 const cleanups = cleanupsAfterAll();
 
 async function project(url: string): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), 'phasectl-lifecycle-'));
-  cleanups.push(() => rm(dir, { recursive: true, force: true }));
-  await mkdir(join(dir, 'db', 'migrations'), { recursive: true });
-  await writeFile(join(dir, 'phases.yaml'), initialPhasesText());
+  const dir = await emptyProject(cleanups, 'phasectl-lifecycle-');
   await query(
     url,
     `CREATE TABLE public.users (id bigint PRIMARY KEY, job_title text NOT NULL DEFAULT 'unknown', n int NOT NULL DEFAULT 0);

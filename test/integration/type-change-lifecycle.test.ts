@@ -1,16 +1,13 @@
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, expect, test } from 'vitest';
 import { advance } from '../../src/commands/advance.js';
-import { initialPhasesText } from '../../src/commands/init.js';
 import { planRename } from '../../src/commands/plan.js';
 import { migrate } from '../../src/commands/migrate.js';
 import { rollback } from '../../src/commands/rollback.js';
 import { loadPhasesFile } from '../../src/spec/load.js';
 import { createTestDatabase } from '../support/database.js';
 import { query } from '../support/fixtures-project.js';
-import { cleanupsAfterAll } from '../support/test-project.js';
+import { cleanupsAfterAll, emptyProject } from '../support/test-project.js';
 
 /** Renames that change the type, planned against a real server and applied through the generated files. */
 const cleanups = cleanupsAfterAll();
@@ -30,10 +27,7 @@ beforeAll(async () => {
 });
 
 async function project(): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), 'phasectl-types-'));
-  cleanups.push(() => rm(dir, { recursive: true, force: true }));
-  await mkdir(join(dir, 'db', 'migrations'), { recursive: true });
-  await writeFile(join(dir, 'phases.yaml'), initialPhasesText());
+  const dir = await emptyProject(cleanups, 'phasectl-types-');
   return dir;
 }
 

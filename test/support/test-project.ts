@@ -1,4 +1,4 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll } from 'vitest';
@@ -45,15 +45,22 @@ export async function databaseWithGeneratedProject(
 }
 
 /**
- * A fresh database set up by `sql` and an empty project (the phases.yaml `phasectl init` writes) in a temporary
- * folder named `<prefix>XXXXXX`; `cleanups` removes both.
+ * An empty project in a temporary folder named `<prefix>XXXXXX`: the phases.yaml `phasectl init` writes and an empty
+ * db/migrations; `cleanups` removes it.
  */
+export async function emptyProject(cleanups: Cleanups, prefix = 'phasectl-'): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), prefix));
+  cleanups.push(() => rm(dir, { recursive: true, force: true }));
+  await mkdir(join(dir, 'db', 'migrations'), { recursive: true });
+  await writeFile(join(dir, 'phases.yaml'), initialPhasesText());
+  return dir;
+}
+
+/** A fresh database set up by `sql` and an empty project (see emptyProject); `cleanups` removes both. */
 export async function databaseWithProject(cleanups: Cleanups, sql: string, prefix = 'phasectl-'): Promise<TestProject> {
   const db = await createTestDatabase();
   cleanups.push(db.drop);
-  const dir = await mkdtemp(join(tmpdir(), prefix));
-  cleanups.push(() => rm(dir, { recursive: true, force: true }));
-  await writeFile(join(dir, 'phases.yaml'), initialPhasesText());
+  const dir = await emptyProject(cleanups, prefix);
   await query(db.url, sql);
   return { url: db.url, dir, env: { DATABASE_URL: db.url } };
 }
