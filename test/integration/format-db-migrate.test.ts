@@ -2,11 +2,10 @@ import { readdir, readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import pg from 'pg';
-import { afterAll, beforeAll, expect, test } from 'vitest';
+import { beforeAll, expect, test } from 'vitest';
 import { dbMigrateTimestamp } from '../../src/formats/db-migrate.js';
 import { catalogSnapshot } from '../support/apply-sql.js';
-import { createTestDatabase } from '../support/database.js';
-import { generatedProject } from '../support/fixtures-generated.js';
+import { cleanupsAfterAll, databaseWithGeneratedProject } from '../support/test-project.js';
 
 /**
  * migrations.format: db-migrate — the generated db/db-migrate files applied by db-migrate's own API
@@ -22,31 +21,25 @@ interface DbMigrateApi {
 }
 
 const ROWS = 3000;
-let database: Awaited<ReturnType<typeof createTestDatabase>>;
+const cleanups = cleanupsAfterAll();
+let databaseUrl: string;
 let dir: string;
-let removeProject: (() => Promise<void>) | undefined;
 let client: pg.Client;
 
 beforeAll(async () => {
-  database = await createTestDatabase();
-  client = new pg.Client({ connectionString: database.url });
-  await client.connect();
-  ({ dir, remove: removeProject } = await generatedProject(database.url, {
+  ({ url: databaseUrl, dir } = await databaseWithGeneratedProject(cleanups, {
     rows: ROWS,
     releases: ['1.4.0', '1.5.0', '1.6.0'],
     format: 'db-migrate',
     index: true,
   }));
-});
-
-afterAll(async () => {
-  await client?.end();
-  await removeProject?.();
-  await database?.drop();
+  client = new pg.Client({ connectionString: databaseUrl });
+  await client.connect();
+  cleanups.push(() => client.end());
 });
 
 function dbMigrate(nonTransactional: boolean): DbMigrateApi {
-  const url = new URL(database.url);
+  const url = new URL(databaseUrl);
   const instance = DBMigrate.getInstance(true, {
     cwd: dir,
     env: 'phasectl',

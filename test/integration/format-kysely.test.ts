@@ -2,27 +2,23 @@ import { readdir, readFile, symlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Kysely, Migrator, NO_MIGRATIONS, PostgresDialect, type Migration } from 'kysely';
 import pg from 'pg';
-import { afterAll, beforeAll, expect, test } from 'vitest';
+import { beforeAll, expect, test } from 'vitest';
 import { catalogSnapshot } from '../support/apply-sql.js';
-import { createTestDatabase } from '../support/database.js';
-import { generatedProject } from '../support/fixtures-generated.js';
+import { cleanupsAfterAll, databaseWithGeneratedProject } from '../support/test-project.js';
 
 /**
  * migrations.format: kysely — the generated db/kysely/*.ts files applied by kysely's own Migrator:
  * the three phases up (data and schema checked), then down again to the original schema and data.
  */
 const ROWS = 3000;
-let database: Awaited<ReturnType<typeof createTestDatabase>>;
+const cleanups = cleanupsAfterAll();
 let dir: string;
-let removeProject: (() => Promise<void>) | undefined;
 let db: Kysely<any>;
 let client: pg.Client;
 
 beforeAll(async () => {
-  database = await createTestDatabase();
-  client = new pg.Client({ connectionString: database.url });
-  await client.connect();
-  ({ dir, remove: removeProject } = await generatedProject(database.url, {
+  let url: string;
+  ({ url, dir } = await databaseWithGeneratedProject(cleanups, {
     rows: ROWS,
     releases: ['1.4.0', '1.5.0', '1.6.0'],
     format: 'kysely',
@@ -30,16 +26,11 @@ beforeAll(async () => {
   }));
   // The generated files import 'kysely': resolve it from this repository.
   await symlink(join(process.cwd(), 'node_modules'), join(dir, 'node_modules'));
-  db = new Kysely<any>({
-    dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: database.url, max: 2 }) }),
-  });
-});
-
-afterAll(async () => {
-  await db?.destroy();
-  await client?.end();
-  await removeProject?.();
-  await database?.drop();
+  client = new pg.Client({ connectionString: url });
+  await client.connect();
+  cleanups.push(() => client.end());
+  db = new Kysely<any>({ dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: url, max: 2 }) }) });
+  cleanups.push(() => db.destroy());
 });
 
 /** The generated migrations, imported through vitest (they are TypeScript). */
