@@ -61,12 +61,7 @@ export function register(program: Command): void {
           replace: flags.replace,
           databaseUrl: flags.databaseUrl ?? process.env.DATABASE_URL,
         });
-        processOutput.out(
-          `${flags.replace ? 'replaced' : 'added'} change ${result.change.id} ${flags.replace ? 'in' : 'to'} ${result.file}\n`,
-        );
-        processOutput.out(result.plan);
-        for (const note of result.notes) processOutput.out(`\n${note}`);
-        processOutput.out('\nnext: phasectl advance --release <the release you are preparing>');
+        printPlanned(result, flags.replace);
       }),
     );
   withProjectOption(
@@ -107,14 +102,22 @@ export function register(program: Command): void {
             replace: flags.replace,
             databaseUrl: flags.databaseUrl ?? process.env.DATABASE_URL,
           });
-          processOutput.out(
-            `${flags.replace ? 'replaced' : 'added'} change ${result.change.id} ${flags.replace ? 'in' : 'to'} ${result.file}\n`,
-          );
-          processOutput.out(result.plan);
-          for (const note of result.notes) processOutput.out(`\n${note}`);
-          processOutput.out('\nnext: phasectl advance --release <the release you are preparing>');
+          printPlanned(result, flags.replace);
         },
       ),
     );
   registerPlanRefresh(plan);
+}
+
+/** What `plan rename` and `plan move` print: the change added (or replaced), its plan, notes and the next step. */
+function printPlanned(
+  result: { change: { id: string }; file: string; plan: string; notes: string[] },
+  replace: boolean | undefined,
+): void {
+  processOutput.out(
+    `${replace ? 'replaced' : 'added'} change ${result.change.id} ${replace ? 'in' : 'to'} ${result.file}\n`,
+  );
+  processOutput.out(result.plan);
+  for (const note of result.notes) processOutput.out(`\n${note}`);
+  processOutput.out('\nnext: phasectl advance --release <the release you are preparing>');
 }
