@@ -1,23 +1,16 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { phaseSteps } from '../../src/operations/index.js';
-import type { RenameChange } from '../../src/spec/types.js';
 import { applyStep } from '../support/apply-sql.js';
 import { createTestDatabase } from '../support/database.js';
+import { usersJobTitleRename } from '../support/fixtures-changes.js';
 
 /**
  * The insert path of a rename's sync: each insert enters at most one plpgsql function, and the one it enters does a
  * single assignment (the old-release insert: `$insert_old`; the new-release insert: `$insert_new`). Counted with
  * track_functions = 'pl' in pg_stat_xact_user_functions (this transaction's calls). The values are the sync rules'.
  */
-const change: RenameChange = {
-  kind: 'rename',
-  id: 'users-job-title',
-  rename: { schema: 'public', table: 'users', from: 'job_title', to: 'favourite_color' },
-  column: { type: 'text', nullable: false, default: "'unknown'::text", indexes: [], constraints: [] },
-  key: { columns: ['id'], types: ['bigint'] },
-  releases: { phase1: '1.0.0' },
-};
+const change = usersJobTitleRename({ column: { indexes: [] }, releases: { phase1: '1.0.0' } });
 
 let db: Awaited<ReturnType<typeof createTestDatabase>>;
 let client: pg.Client;

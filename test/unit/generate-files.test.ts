@@ -7,28 +7,10 @@ import { generatedFiles } from '../../src/generate/files.js';
 import { migrationFileName, parseHeader, renderHeader } from '../../src/migration-file/header.js';
 import { compareGeneratedFiles, writeGeneratedFiles } from '../../src/generate/write.js';
 import { phaseSteps } from '../../src/operations/index.js';
-import type { PhasesFile, RenameChange } from '../../src/spec/types.js';
+import type { PhasesFile } from '../../src/spec/types.js';
+import { usersJobTitleRename } from '../support/fixtures-changes.js';
 
-const change: RenameChange = {
-  kind: 'rename',
-  id: 'users-job-title',
-  rename: { schema: 'public', table: 'users', from: 'job_title', to: 'favourite_color' },
-  column: {
-    type: 'text',
-    nullable: false,
-    default: "'unknown'::text",
-    indexes: [
-      {
-        name: 'users_job_title_idx',
-        unique: false,
-        definition: 'CREATE INDEX users_job_title_idx ON public.users USING btree (job_title)',
-      },
-    ],
-    constraints: [],
-  },
-  key: { columns: ['id'], types: ['bigint'] },
-  releases: { phase1: '1.4.0', phase2: '1.5.0' },
-};
+const change = usersJobTitleRename({ releases: { phase1: '1.4.0', phase2: '1.5.0' } });
 const spec: PhasesFile = {
   version: 1,
   releases: ['1.4.0', '1.5.0'],

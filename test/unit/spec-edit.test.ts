@@ -3,28 +3,14 @@ import { initialPhasesText } from '../../src/commands/init.js';
 import { defaultChangeId, parseColumnTarget } from '../../src/spec/column-target.js';
 import { appendChange, recordPhaseRelease, toText } from '../../src/spec/edit.js';
 import { parsePhasesText } from '../../src/spec/load.js';
-import type { RenameChange } from '../../src/spec/types.js';
+import { usersJobTitleRename } from '../support/fixtures-changes.js';
 
-const change: RenameChange = {
-  kind: 'rename',
+const change = usersJobTitleRename({
   id: 'users-job-title-to-favourite-color',
-  rename: { schema: 'public', table: 'users', from: 'job_title', to: 'favourite_color' },
   column: {
-    type: 'text',
-    nullable: false,
-    default: "'unknown'::text",
-    indexes: [
-      {
-        name: 'users_job_title_idx',
-        unique: false,
-        definition: 'CREATE INDEX users_job_title_idx ON public.users USING btree (job_title)',
-      },
-    ],
     constraints: [{ name: 'users_job_title_check', kind: 'check', definition: 'CHECK ((length(job_title) <= 200))' }],
   },
-  key: { columns: ['id'], types: ['bigint'] },
-  releases: {},
-};
+});
 
 const userFile = `# top comment kept
 version: 1   # trailing comment kept
