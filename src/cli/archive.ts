@@ -1,16 +1,18 @@
 import type { Command } from 'commander';
 import { archive } from '../commands/archive.js';
+import { withProjectOption } from './options.js';
 import { action, processOutput } from './output.js';
 
 /** `phasectl archive <id>`: retires a change whose phase 3 has shipped from the live list of phases.yaml. */
 export function register(program: Command): void {
-  program
-    .command('archive')
-    .description(
-      'retire a change whose phase 3 has shipped: it moves to `archived:` in phases.yaml; its files stay generated and checked',
-    )
-    .argument('<change-id>', 'the id of the change in phases.yaml')
-    .option('--project <dir>', 'the folder holding phases.yaml and db/ (default: the current directory)')
+  withProjectOption(
+    program
+      .command('archive')
+      .description(
+        'retire a change whose phase 3 has shipped: it moves to `archived:` in phases.yaml; its files stay generated and checked',
+      )
+      .argument('<change-id>', 'the id of the change in phases.yaml'),
+  )
     .addHelpText(
       'after',
       '\nExample:\n  $ phasectl archive users-job-title-to-favourite-color   # after release 1.6.0 (its phase 3) has shipped' +

@@ -1,16 +1,18 @@
 import type { Command } from 'commander';
 import { unplan } from '../commands/unplan.js';
+import { withProjectOption } from './options.js';
 import { action, processOutput } from './output.js';
 
 /** `phasectl unplan <id>`: removes a planned change that no release holds yet. */
 export function register(program: Command): void {
-  program
-    .command('unplan')
-    .description(
-      'remove a planned change that has not been advanced from phases.yaml (to correct one, `plan … --replace`)',
-    )
-    .argument('<change-id>', 'the id of the change in phases.yaml')
-    .option('--project <dir>', 'the folder holding phases.yaml and db/ (default: the current directory)')
+  withProjectOption(
+    program
+      .command('unplan')
+      .description(
+        'remove a planned change that has not been advanced from phases.yaml (to correct one, `plan … --replace`)',
+      )
+      .argument('<change-id>', 'the id of the change in phases.yaml'),
+  )
     .addHelpText(
       'after',
       '\nExample:\n  $ phasectl unplan users-job-title-to-favourite-color' +
