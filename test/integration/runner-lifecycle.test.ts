@@ -1,12 +1,9 @@
 import type pg from 'pg';
 import { beforeAll, expect, test } from 'vitest';
-import { advance } from '../../src/commands/advance.js';
-import { planRename } from '../../src/commands/plan.js';
 import { migrate } from '../../src/commands/migrate.js';
 import { rollback } from '../../src/commands/rollback.js';
-import { createTestDatabase } from '../support/database.js';
 import { client, query } from '../support/fixtures-project.js';
-import { cleanupsAfterAll, emptyProject } from '../support/test-project.js';
+import { cleanupsAfterAll, databaseWithGeneratedProject } from '../support/test-project.js';
 
 /**
  * The whole life of a rename with generated files: users.job_title → favourite_color over three
@@ -14,24 +11,6 @@ import { cleanupsAfterAll, emptyProject } from '../support/test-project.js';
  */
 const ROWS = 5000;
 const cleanups = cleanupsAfterAll();
-
-async function project(url: string): Promise<string> {
-  const dir = await emptyProject(cleanups, 'phasectl-lifecycle-');
-  await query(
-    url,
-    `CREATE TABLE public.users (id bigint PRIMARY KEY, job_title text NOT NULL DEFAULT 'unknown', n int NOT NULL DEFAULT 0);
-                    INSERT INTO public.users (id, job_title) SELECT g, 'title ' || g FROM generate_series(1, ${ROWS}) g;`,
-  );
-  await planRename({
-    projectDir: dir,
-    target: 'public.users.job_title',
-    newName: 'favourite_color',
-    id: 'users-job-title',
-    databaseUrl: url,
-  });
-  for (const release of ['1.0.0', '1.1.0', '1.2.0']) await advance({ projectDir: dir, release });
-  return dir;
-}
 
 /**
  * Application clients writing in a loop; `expected` holds each row's last committed value. Every failed
@@ -80,14 +59,12 @@ function writers(clients: pg.Client[], column: () => 'job_title' | 'favourite_co
 }
 
 let url: string;
+let dir: string;
 beforeAll(async () => {
-  const db = await createTestDatabase();
-  cleanups.push(db.drop);
-  url = db.url;
+  ({ url, dir } = await databaseWithGeneratedProject(cleanups, { rows: ROWS, releases: ['1.0.0', '1.1.0', '1.2.0'] }));
 });
 
 test('three releases, one migrate each, under concurrent writes: every row keeps its last write', async () => {
-  const dir = await project(url);
   const clients = await Promise.all([client(url), client(url), client(url)]);
   cleanups.push(async () => {
     await Promise.all(clients.map((c) => c.end()));
