@@ -15,7 +15,10 @@ import { displayColumn } from '../spec/identifiers.js';
 import { loadPhasesFile } from '../spec/load.js';
 import { savePhasesFile } from '../spec/save.js';
 import { CHANGE_ID_PATTERN, MAX_CHANGE_ID_LENGTH } from '../spec/schema.js';
-import type { JoinPair, MoveChange } from '../spec/types.js';
+import type { ColumnRef, DependentFunction, JoinPair, MoveChange } from '../spec/types.js';
+import { functionsMentioningColumn } from '../catalog/dependent-functions.js';
+import { refuseTriggersNamingMovedColumn } from '../catalog/dependent-triggers.js';
+import { functionNotes, judgeFunctions } from '../dependents/functions.js';
 
 export interface PlanMoveOptions {
   /** Project root holding phases.yaml (default: the current directory). */
@@ -60,6 +63,12 @@ export function parseJoinPairs(text: string): JoinPair[] {
     }
     return { from, to };
   });
+}
+
+/** Where a function finds the moved value after phase 3, for plan's notes: `public.profiles.address (profiles.user_id = users.id)`. */
+function movedTo(from: ColumnRef, to: ColumnRef, on: JoinPair[]): string {
+  const join = on.map((pair) => `${to.table}.${pair.to} = ${from.table}.${pair.from}`).join(' AND ');
+  return `${displayColumn(to.schema, to.table, to.column)} (joined on ${join})`;
 }
 
 /** The default id of a move: `<source table>-<column>-to-<target table>`, at most 40 characters. */
@@ -132,13 +141,19 @@ export async function planMove(options: PlanMoveOptions): Promise<PlanMoveResult
   const connection = await connect(options.databaseUrl, { max: 1, applicationName: 'phasectl plan' });
   let facts: Awaited<ReturnType<typeof readMoveFacts>>;
   let notes: string[];
+  let functions: DependentFunction[];
   try {
+    // First: a trigger naming the column would otherwise meet the rename-worded refusal of readMoveFacts.
+    await refuseTriggersNamingMovedColumn(connection.db, from, to);
     facts = await readMoveFacts(connection.db, from, to, on);
     notes = triggerSourceNotes(
       await triggersNamingColumn(connection.db, from, from.column),
       from.column,
       `${to.table}.${to.column}`,
     );
+    // Functions reading the source column break once phase 3 drops it: listed now, phase 3 refuses until changed.
+    functions = judgeFunctions(await functionsMentioningColumn(connection.db, from), from);
+    notes.push(...functionNotes(functions, displayColumn(from.schema, from.table, from.column), movedTo(from, to, on)));
   } finally {
     await connection.close();
   }
@@ -149,6 +164,7 @@ export async function planMove(options: PlanMoveOptions): Promise<PlanMoveResult
     column: facts.column,
     key: facts.key,
     target: facts.target,
+    dependents: { foreignKeys: [], functions, triggers: [] },
     releases: {},
   };
   // Names go into comments of the generated SQL and JavaScript: printable ones only (U+2028 would end a // comment).

@@ -431,6 +431,7 @@ function phase3(model: MoveModel, settings: GenerationSettings): PhaseSteps {
         template: 'unsync',
         context: {
           ...guard,
+          ...contractGuards(model.copy.sides, model.change.dependents),
           guarded: true,
           comment: `intended drop: the sync trigger on ${model.target.table}; ${to} is the authority since phase 2.`,
         },
@@ -444,7 +445,7 @@ function phase3(model: MoveModel, settings: GenerationSettings): PhaseSteps {
         context: {
           ...guard,
           defaultSql: columnDefault ?? null,
-          ...contractGuards(model.copy.sides),
+          ...contractGuards(model.copy.sides, model.change.dependents),
           ...record(model.change.releases, 3),
         },
       },

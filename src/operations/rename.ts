@@ -415,7 +415,7 @@ function phase3(model: RenameModel, settings: GenerationSettings): PhaseSteps {
           validations: validateNotNullCheck,
           notNull: notNullCheck ? [{ column: to, check: notNullCheck.name }] : [],
           defaultSql: columnDefault === undefined ? null : model.up(`(${columnDefault})`),
-          ...contractGuards(model.copy.sides),
+          ...contractGuards(model.copy.sides, model.change.dependents),
           // A recorded sync trigger name does not start with the default prefix: the guard must still skip it.
           ...(model.change.rename.syncTrigger === undefined
             ? {}

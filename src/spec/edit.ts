@@ -65,7 +65,7 @@ export function changeToPlain(change: Change): Record<string, unknown> {
           },
         }
       : {}),
-    ...(change.kind === 'rename' && change.dependents ? { dependents: dependentsToPlain(change.dependents) } : {}),
+    ...(change.dependents ? { dependents: dependentsToPlain(change.dependents) } : {}),
     releases: { ...change.releases },
   };
 }

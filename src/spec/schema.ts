@@ -203,6 +203,7 @@ const moveChange = z
     target: z
       .strictObject({ existingColumn: z.boolean().default(false), uniqueIndex: identifier.optional() })
       .default({ existingColumn: false }),
+    dependents: dependentFactsSchema(identifier, sqlText).optional(),
     releases: phaseReleases.default({}),
   })
   .transform((change) => ({ kind: 'move' as const, ...change }));

@@ -148,6 +148,8 @@ export interface MoveChange {
   column: ColumnFacts;
   key: KeyFacts;
   target: MoveTargetFacts;
+  /** Functions that name the source column (absent: planned before phasectl read them); a move records no other kind. */
+  dependents?: DependentFacts;
   releases: PhaseReleases;
 }
 
