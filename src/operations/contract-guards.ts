@@ -1,19 +1,21 @@
 /**
  * What phase 3's contract checks about the rest of the database before the old column goes, the same for rename and
  * move: the context its template's guard partials read (no trigger function still names the column; no function or
- * procedure still names it, once `plan` has read them into `dependents:`). Pure.
+ * procedure still names it, once `plan` has read them into `dependents:`), with what the dependents re-create or
+ * drop in the same transaction (src/dependents/dependent-slots.ts). Pure.
  */
 import { functionGuard } from '../dependents/functions.js';
-import type { DependentFacts } from '../spec/types.js';
 import { triggerSourceGuard } from './column-mention.js';
-import type { ColumnSides } from './column-copy.js';
+import type { ColumnCopy } from './column-copy.js';
 
-export function contractGuards(sides: ColumnSides, dependents: DependentFacts | undefined) {
-  const { original, copy } = sides;
+/** The contract's guards, and the dependents' context (re-created triggers, re-pointed views, dropped keys). */
+export function contractGuards(columnCopy: ColumnCopy) {
+  const { changeId, original, copy, dependents } = columnCopy.sides;
   return {
-    ...triggerSourceGuard(sides.changeId, { schema: original.schema, table: original.table }, original.column, copy.label),
+    ...triggerSourceGuard(changeId, { schema: original.schema, table: original.table }, original.column, copy.label),
     // A change planned before phasectl read the functions has no record: its generated SQL stays as it was.
     functionGuard: dependents !== undefined,
-    ...functionGuard(sides.changeId, original.column, copy.label, dependents?.functions ?? []),
+    ...functionGuard(changeId, original.column, copy.label, dependents?.functions ?? []),
+    ...columnCopy.dependents.contract,
   };
 }

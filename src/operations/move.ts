@@ -29,6 +29,7 @@ import {
 } from './batch-walk.js';
 import { columnCopy, copiedObjects, copySteps, dropCopySteps, restoreSteps, type ColumnCopy } from './column-copy.js';
 import { record } from './plan-parts.js';
+import { dependentSlots } from '../dependents/dependent-slots.js';
 import { renderSteps, type StepDraft } from './step-drafts.js';
 import type { BackfillPlan, Definition, DerivedObject, Operation, PhaseSteps, Step } from './types.js';
 
@@ -107,7 +108,13 @@ function buildModel(change: MoveChange): MoveModel {
   const type = `${column.type}${column.collation ? ` COLLATE ${column.collation}` : ''}`;
   const side = (ref: ColumnRef) => ({ schema: ref.schema, table: ref.table, column: ref.column, label: label(ref) });
   const copy = columnCopy(
-    { changeId: change.id, original: side(source), copy: side(target), facts: column },
+    {
+      changeId: change.id,
+      original: side(source),
+      copy: side(target),
+      facts: column,
+      ...(change.dependents === undefined ? {} : { dependents: change.dependents }),
+    },
     {
       where: where(change),
       planCommand: 'phasectl plan move',
@@ -118,6 +125,7 @@ function buildModel(change: MoveChange): MoveModel {
       // NOT NULL is not copied: a target row may exist without a source row (or before it), so NULL is legitimate there.
       copyNotNull: false,
     },
+    dependentSlots(change, where(change)),
   );
   return {
     change,
@@ -431,7 +439,7 @@ function phase3(model: MoveModel, settings: GenerationSettings): PhaseSteps {
         template: 'unsync',
         context: {
           ...guard,
-          ...contractGuards(model.copy.sides, model.change.dependents),
+          ...contractGuards(model.copy),
           guarded: true,
           comment: `intended drop: the sync trigger on ${model.target.table}; ${to} is the authority since phase 2.`,
         },
@@ -445,7 +453,7 @@ function phase3(model: MoveModel, settings: GenerationSettings): PhaseSteps {
         context: {
           ...guard,
           defaultSql: columnDefault ?? null,
-          ...contractGuards(model.copy.sides, model.change.dependents),
+          ...contractGuards(model.copy),
           ...record(model.change.releases, 3),
         },
       },

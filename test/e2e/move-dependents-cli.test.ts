@@ -78,9 +78,7 @@ test('a function reading the moved column is listed at plan and blocks phase 3 u
   await ok('advance', '--release', '1.2.0');
   const refused = await run('migrate', '--quiet');
   expect(refused.code, refused.stderr).toBe(3);
-  expect(refused.stderr).toContain(
-    'function public.address_of(bigint); public.count_addresses() still names it',
-  );
+  expect(refused.stderr).toContain('function public.address_of(bigint); public.count_addresses() still names it');
   expect(refused.stderr).toContain('profiles.address');
   expect(await hasColumn(db.url, 'public.users', 'address')).toBe(true);
   expect(await query(db.url, `SELECT public.address_of(7) AS a`)).toEqual([{ a: 'new street 7' }]);
