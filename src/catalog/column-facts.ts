@@ -5,7 +5,14 @@ import { displayColumn, displayIdentifier, MAX_IDENTIFIER_BYTES, utf8Length } fr
 import { refuseUnsafeSurroundings } from './refusals.js';
 import { unsupportedServer } from '../session/server-version.js';
 import { readReferencingForeignKeys } from './referencing-foreign-keys.js';
-import type { ColumnFacts, ConstraintFact, IndexFact, KeyFacts, ReferencingForeignKey } from '../spec/types.js';
+import type {
+  ColumnFacts,
+  ConstraintFact,
+  DependentFacts,
+  IndexFact,
+  KeyFacts,
+  ReferencingForeignKey,
+} from '../spec/types.js';
 import { dependentFacts } from './dependent-facts.js';
 
 /** The column a change starts from. */
@@ -26,7 +33,12 @@ export async function readRenameFacts(
   newName: string,
   /** A move creates the new column on another table: the source table may already have a column of that name. */
   options: { newColumnOnThisTable?: boolean } = {},
-): Promise<{ column: ColumnFacts; key: KeyFacts; foreignKeys: ReferencingForeignKey[] }> {
+): Promise<
+  { column: ColumnFacts; key: KeyFacts; foreignKeys: ReferencingForeignKey[] } & Pick<
+    DependentFacts,
+    'views' | 'generated'
+  >
+> {
   const where = displayColumn(target.schema, target.table, target.column);
   const tableName = displayColumn(target.schema, target.table);
   if (newName.length === 0)
@@ -96,12 +108,12 @@ export async function readRenameFacts(
     ...(attribute.default_expression === null ? {} : { default: attribute.default_expression }),
     indexes: await columnIndexes(db, tableOid, attribute.attnum, where),
     constraints: await columnConstraints(db, tableOid, attribute.attnum),
-    ...(await dependentFacts(db, tableOid, attribute.attnum, target, isMove)),
   };
+  const viewsAndGenerated = await dependentFacts(db, tableOid, attribute.attnum, target, isMove);
   const foreignKeys = isMove
     ? []
     : await readReferencingForeignKeys(db, tableOid, attribute.attnum, column.indexes, where);
-  return { column, key, foreignKeys };
+  return { column, key, foreignKeys, ...viewsAndGenerated };
 }
 
 async function requireServerVersion(db: Kysely<any>): Promise<void> {

@@ -1,7 +1,6 @@
 import { connect } from '../db/connect.js';
 import { refuseTakenNames } from '../catalog/derived-names.js';
 import { readMoveFacts } from '../catalog/move-facts.js';
-import { triggerSourceNotes, triggersNamingColumn } from '../catalog/trigger-sources.js';
 import { InputError } from '../errors.js';
 import { changeNames, refuseControlCharacters } from '../spec/name-guard.js';
 import { projectGenerationSettings } from '../generate/project-settings.js';
@@ -15,10 +14,9 @@ import { displayColumn } from '../spec/identifiers.js';
 import { loadPhasesFile } from '../spec/load.js';
 import { savePhasesFile } from '../spec/save.js';
 import { CHANGE_ID_PATTERN, MAX_CHANGE_ID_LENGTH } from '../spec/schema.js';
-import type { ColumnRef, DependentFunction, JoinPair, MoveChange } from '../spec/types.js';
-import { functionsMentioningColumn } from '../catalog/dependent-functions.js';
+import type { JoinPair, MoveChange } from '../spec/types.js';
 import { refuseTriggersNamingMovedColumn } from '../catalog/dependent-triggers.js';
-import { functionNotes, judgeFunctions } from '../dependents/functions.js';
+import { readMoveDependents } from '../catalog/dependents-record.js';
 
 export interface PlanMoveOptions {
   /** Project root holding phases.yaml (default: the current directory). */
@@ -63,12 +61,6 @@ export function parseJoinPairs(text: string): JoinPair[] {
     }
     return { from, to };
   });
-}
-
-/** Where a function finds the moved value after phase 3, for plan's notes: `public.profiles.address (profiles.user_id = users.id)`. */
-function movedTo(from: ColumnRef, to: ColumnRef, on: JoinPair[]): string {
-  const join = on.map((pair) => `${to.table}.${pair.to} = ${from.table}.${pair.from}`).join(' AND ');
-  return `${displayColumn(to.schema, to.table, to.column)} (joined on ${join})`;
 }
 
 /** The default id of a move: `<source table>-<column>-to-<target table>`, at most 40 characters. */
@@ -140,20 +132,12 @@ export async function planMove(options: PlanMoveOptions): Promise<PlanMoveResult
   }
   const connection = await connect(options.databaseUrl, { max: 1, applicationName: 'phasectl plan' });
   let facts: Awaited<ReturnType<typeof readMoveFacts>>;
-  let notes: string[];
-  let functions: DependentFunction[];
+  let read: Awaited<ReturnType<typeof readMoveDependents>>;
   try {
     // First: a trigger naming the column would otherwise meet the rename-worded refusal of readMoveFacts.
     await refuseTriggersNamingMovedColumn(connection.db, from, to);
     facts = await readMoveFacts(connection.db, from, to, on);
-    notes = triggerSourceNotes(
-      await triggersNamingColumn(connection.db, from, from.column),
-      from.column,
-      `${to.table}.${to.column}`,
-    );
-    // Functions reading the source column break once phase 3 drops it: listed now, phase 3 refuses until changed.
-    functions = judgeFunctions(await functionsMentioningColumn(connection.db, from), from);
-    notes.push(...functionNotes(functions, displayColumn(from.schema, from.table, from.column), movedTo(from, to, on)));
+    read = await readMoveDependents(connection.db, from, to, on);
   } finally {
     await connection.close();
   }
@@ -164,7 +148,7 @@ export async function planMove(options: PlanMoveOptions): Promise<PlanMoveResult
     column: facts.column,
     key: facts.key,
     target: facts.target,
-    dependents: { foreignKeys: [], functions, triggers: [] },
+    dependents: read.dependents,
     releases: {},
   };
   // Names go into comments of the generated SQL and JavaScript: printable ones only (U+2028 would end a // comment).
@@ -173,5 +157,5 @@ export async function planMove(options: PlanMoveOptions): Promise<PlanMoveResult
   if (options.databaseUrl) await refuseTakenNames(options.databaseUrl, change);
   const updated = withPlannedChange(loaded, base, change);
   await savePhasesFile(updated);
-  return { change, file: paths.phasesFile, plan: describeMovePlan(change), notes };
+  return { change, file: paths.phasesFile, plan: describeMovePlan(change), notes: read.notes };
 }

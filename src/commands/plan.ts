@@ -1,6 +1,5 @@
 import { connect, type Connection } from '../db/connect.js';
 import { refuseTakenNames } from '../catalog/derived-names.js';
-import { triggerSourceNotes, triggersNamingColumn } from '../catalog/trigger-sources.js';
 import { readRenameFacts } from '../catalog/column-facts.js';
 import { checkRoundTrip } from '../catalog/round-trip.js';
 import { requireConversions } from '../catalog/type-casts.js';
@@ -18,10 +17,7 @@ import { loadPhasesFile } from '../spec/load.js';
 import { savePhasesFile } from '../spec/save.js';
 import { CHANGE_ID_PATTERN, MAX_CHANGE_ID_LENGTH } from '../spec/schema.js';
 import type { ColumnFacts, DependentFacts, KeyFacts, RenameChange } from '../spec/types.js';
-import { functionsMentioningColumn } from '../catalog/dependent-functions.js';
-import { triggersNamingColumnInDefinition } from '../catalog/dependent-triggers.js';
-import { judgeFunctions, functionNotes } from '../dependents/functions.js';
-import { foreignKeyNotes } from '../dependents/foreign-keys.js';
+import { readRenameDependents } from '../catalog/dependents-record.js';
 import { refuseSharedDependents } from '../dependents/shared-records.js';
 import { chooseSyncTriggerName } from '../catalog/sync-trigger-name.js';
 
@@ -217,32 +213,24 @@ async function factsFromDatabase(
   type: string | undefined,
   expressions: { up?: string; down?: string },
 ): Promise<{ column: ColumnFacts; key: KeyFacts; type?: string; notes: string[]; dependents: DependentFacts }> {
-  const { foreignKeys, ...facts } = await readRenameFacts(connection.db, target, newName);
-  const changesType = type !== undefined && type !== facts.column.type;
+  const { column, key, foreignKeys, views, generated } = await readRenameFacts(connection.db, target, newName);
+  const changesType = type !== undefined && type !== column.type;
   if (changesType) {
     // Without --up/--down the generated SQL casts; refuse now if PostgreSQL has no assignment cast to do it.
     await requireConversions(
       connection.db,
       displayColumn(target.schema, target.table, target.column),
-      facts.column.type,
+      column.type,
       type,
       expressions,
     );
   }
-  const notes = triggerSourceNotes(
-    await triggersNamingColumn(connection.db, target, target.column),
-    target.column,
-    newName,
-  );
-  const functions = judgeFunctions(await functionsMentioningColumn(connection.db, target), target);
-  notes.push(...functionNotes(functions, displayColumn(target.schema, target.table, target.column), newName));
-  notes.push(...foreignKeyNotes(foreignKeys, newName));
-  const triggers = await triggersNamingColumnInDefinition(connection.db, target, newName);
-  if (triggers.length > 0)
-    notes.push(
-      `carried: trigger ${triggers.map((trigger) => trigger.name).join(', ')} — re-created on ${newName} in phase 3 (UPDATE OF, WHEN and arguments re-pointed)`,
-    );
-  return { ...facts, ...(changesType ? { type } : {}), notes, dependents: { foreignKeys, functions, triggers } };
+  const { dependents, notes } = await readRenameDependents(connection.db, target, newName, {
+    foreignKeys,
+    views,
+    generated,
+  });
+  return { column, key, ...(changesType ? { type } : {}), notes, dependents };
 }
 
 /** Offline facts: the type and key from flags, nothing else known (nullable, no indexes or constraints). */

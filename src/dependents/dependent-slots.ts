@@ -63,8 +63,8 @@ export function dependentSlots(change: Change, where: string): DependentSlots {
 /** `plan move` records only functions; anything else in a move's record was written by hand and would be ignored. */
 function refuseMoveRecords(change: Change & { kind: 'move' }, where: string): void {
   const recorded = [
-    ...(change.column.views ?? []).map((view) => `view ${view.schema}.${view.name}`),
-    ...(change.column.generated ?? []).map((column) => `generated column ${column.name}`),
+    ...(change.dependents?.views ?? []).map((view) => `view ${view.schema}.${view.name}`),
+    ...(change.dependents?.generated ?? []).map((column) => `generated column ${column.name}`),
     ...(change.dependents?.foreignKeys ?? []).map((key) => `foreign key ${key.name} on ${key.schema}.${key.table}`),
     ...(change.dependents?.triggers ?? []).map((trigger) => `trigger ${trigger.name}`),
   ];
