@@ -1,4 +1,5 @@
-import type { Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
+import { qualify, quoteIdent } from '../render/quote.js';
 import { foreignKeyNotes } from '../dependents/foreign-keys.js';
 import { functionNotes, judgeFunctions } from '../dependents/functions.js';
 import { displayColumn } from '../spec/identifiers.js';
@@ -75,7 +76,37 @@ export async function readMoveDependents(
   // Functions reading the source column break once phase 3 drops it: listed now, phase 3 refuses until changed.
   const functions = judgeFunctions(await functionsMentioningColumn(db, from), from);
   notes.push(...functionNotes(functions, displayColumn(from.schema, from.table, from.column), movedTo(from, to, on)));
+  notes.push(...sourceViewNotes(await viewsReadingColumn(db, from), from, to, on));
   return { dependents: { foreignKeys: [], functions, triggers: [] }, notes };
+}
+
+/** The views and materialized views that read `column` directly (pg_depend), as `schema.name` (quoted where needed). */
+async function viewsReadingColumn(db: Kysely<any>, column: ColumnRef): Promise<string[]> {
+  const { rows } = await sql<{ name: string }>`
+    SELECT DISTINCT v.oid::pg_catalog.regclass::pg_catalog.text AS name
+    FROM pg_catalog.pg_depend d
+    JOIN pg_catalog.pg_rewrite r ON r.oid OPERATOR(pg_catalog.=) d.objid
+    JOIN pg_catalog.pg_class v ON v.oid OPERATOR(pg_catalog.=) r.ev_class
+    JOIN pg_catalog.pg_attribute a ON a.attrelid OPERATOR(pg_catalog.=) d.refobjid AND a.attnum OPERATOR(pg_catalog.=) d.refobjsubid
+    WHERE d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_rewrite'::pg_catalog.regclass
+      AND d.refclassid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass
+      AND d.refobjid OPERATOR(pg_catalog.=) pg_catalog.to_regclass(${qualify(column.schema, column.table)})
+      AND a.attname OPERATOR(pg_catalog.=) ${column.column} AND v.oid OPERATOR(pg_catalog.<>) d.refobjid
+    ORDER BY 1`.execute(db);
+  return rows.map((row) => row.name);
+}
+
+/**
+ * A move cannot re-point a view (its query would need the join): the team re-creates each one on the target column
+ * once phase 1 has filled it, and phase 3 refuses to drop the column while a view still reads it. Pure.
+ */
+function sourceViewNotes(views: readonly string[], from: ColumnRef, to: ColumnRef, on: JoinPair[]): string[] {
+  if (views.length === 0) return [];
+  const join = on.map((pair) => `t.${quoteIdent(pair.to)} = s.${quoteIdent(pair.from)}`).join(' AND ');
+  return [
+    `work before phase 3: ${views.length} view(s) read ${displayColumn(from.schema, from.table, from.column)}; once phase 1 has filled ${displayColumn(to.schema, to.table, to.column)} (kept equal from then on), re-create each to read it (CREATE OR REPLACE VIEW … FROM ${qualify(from.schema, from.table)} AS s LEFT JOIN ${qualify(to.schema, to.table)} AS t ON ${join} …, same output columns; a materialized view: drop and create it) — phase 3 refuses to drop the column until then:`,
+    ...views.map((view) => `  - ${view}`),
+  ];
 }
 
 /** Where a function finds the moved value after phase 3, for the notes: `public.profiles.address (joined on profiles.user_id = users.id)`. */

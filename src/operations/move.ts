@@ -420,8 +420,10 @@ function phase3(model: MoveModel, settings: GenerationSettings): PhaseSteps {
     .join(
       ', ',
     )} FROM ${sourceTable} AS s WHERE s.${quoteIdent(model.source.column)} IS NOT NULL AND NOT EXISTS (SELECT 1 FROM ${targetTable} AS t WHERE ${joinCondition(model, 's', 't')})`;
+  const join = model.joins.map((pair) => `t.${quoteIdent(pair.target)} = s.${quoteIdent(pair.source)}`).join(' AND ');
   const guard = {
     joins: model.joins.map((pair) => ({ here: pair.source, there: pair.target })),
+    sourceViewsHint: `change ${model.change.id}: re-create each view to read ${to} instead (CREATE OR REPLACE VIEW … FROM ${sourceTable} AS s LEFT JOIN ${targetTable} AS t ON ${join} …, keeping its output columns; a materialized view: drop and create it), then rerun \`phasectl migrate\``,
     strandedHint: `create the missing target rows (the insert trigger copies the value), e.g. ${missingPairs}; or set ${model.source.column} to NULL where the value should go; then migrate again`,
   };
   const up = finishSteps(

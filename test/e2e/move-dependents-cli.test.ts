@@ -134,3 +134,41 @@ test('a trigger of the source table naming the moved column is refused at plan, 
   expect(byColumnList.stderr).toContain('trigger users_address_changed on public.users name(s) address');
   expect(await readFile(join(dir, 'phases.yaml'), 'utf8')).toBe(before);
 });
+
+test('a view reading the moved column is listed at plan; phase 3 refuses until the team re-creates it on the target', async () => {
+  const { db, run, ok } = await project();
+  await query(
+    db.url,
+    `${SCHEMA}
+     CREATE VIEW public.user_cards AS SELECT u.id, upper(u.address) AS loud_address FROM public.users u;`,
+  );
+  await ok('init');
+  const plan = await ok('plan', 'move', 'users.address', 'profiles.address', '--on', 'id=user_id', '--id', 'addr');
+  expect(plan.stdout).toContain('work before phase 3: 1 view(s) read public.users.address');
+  expect(plan.stdout).toContain('LEFT JOIN public.profiles AS t ON t.user_id = s.id');
+  expect(plan.stdout).toContain('  - user_cards');
+  for (const release of ['1.0.0', '1.1.0', '1.2.0']) await ok('advance', '--release', release);
+  await ok('migrate', '--to-release', '1.1.0', '--quiet');
+  const rows = async () => query(db.url, 'SELECT * FROM public.user_cards ORDER BY id');
+  const before = await rows();
+  // The functions are the team's work too: point them at profiles, leave the view.
+  await query(
+    db.url,
+    `CREATE OR REPLACE FUNCTION public.address_of(p_id bigint) RETURNS text LANGUAGE sql AS $$ SELECT address FROM public.profiles WHERE user_id = p_id $$;
+     CREATE OR REPLACE FUNCTION public.count_addresses() RETURNS bigint LANGUAGE sql AS $$ SELECT count(address) FROM public.profiles $$;`,
+  );
+  const refused = await run('migrate', '--quiet');
+  expect(refused.code, refused.stderr).toBe(3);
+  expect(refused.stderr).toContain('view user_cards still reads it');
+  expect(await hasColumn(db.url, 'public.users', 'address')).toBe(true);
+
+  await query(
+    db.url,
+    `CREATE OR REPLACE VIEW public.user_cards AS
+       SELECT s.id, upper(t.address) AS loud_address FROM public.users s LEFT JOIN public.profiles t ON t.user_id = s.id`,
+  );
+  expect(await rows()).toEqual(before);
+  await ok('migrate', '--quiet');
+  expect(await hasColumn(db.url, 'public.users', 'address')).toBe(false);
+  expect(await rows()).toEqual(before);
+});
