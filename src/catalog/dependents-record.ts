@@ -83,10 +83,11 @@ export async function readMoveDependents(
 /** The views and materialized views that read `column` directly (pg_depend), as `schema.name` (quoted where needed). */
 async function viewsReadingColumn(db: Kysely<any>, column: ColumnRef): Promise<string[]> {
   const { rows } = await sql<{ name: string }>`
-    SELECT DISTINCT v.oid::pg_catalog.regclass::pg_catalog.text AS name
+    SELECT DISTINCT pg_catalog.format('%I.%I', n.nspname, v.relname) AS name
     FROM pg_catalog.pg_depend d
     JOIN pg_catalog.pg_rewrite r ON r.oid OPERATOR(pg_catalog.=) d.objid
     JOIN pg_catalog.pg_class v ON v.oid OPERATOR(pg_catalog.=) r.ev_class
+    JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) v.relnamespace
     JOIN pg_catalog.pg_attribute a ON a.attrelid OPERATOR(pg_catalog.=) d.refobjid AND a.attnum OPERATOR(pg_catalog.=) d.refobjsubid
     WHERE d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_rewrite'::pg_catalog.regclass
       AND d.refclassid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass

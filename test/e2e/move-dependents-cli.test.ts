@@ -146,7 +146,7 @@ test('a view reading the moved column is listed at plan; phase 3 refuses until t
   const plan = await ok('plan', 'move', 'users.address', 'profiles.address', '--on', 'id=user_id', '--id', 'addr');
   expect(plan.stdout).toContain('work before phase 3: 1 view(s) read public.users.address');
   expect(plan.stdout).toContain('LEFT JOIN public.profiles AS t ON t.user_id = s.id');
-  expect(plan.stdout).toContain('  - user_cards');
+  expect(plan.stdout).toContain('  - public.user_cards');
   for (const release of ['1.0.0', '1.1.0', '1.2.0']) await ok('advance', '--release', release);
   await ok('migrate', '--to-release', '1.1.0', '--quiet');
   const rows = async () => query(db.url, 'SELECT * FROM public.user_cards ORDER BY id');
@@ -159,7 +159,7 @@ test('a view reading the moved column is listed at plan; phase 3 refuses until t
   );
   const refused = await run('migrate', '--quiet');
   expect(refused.code, refused.stderr).toBe(3);
-  expect(refused.stderr).toContain('view user_cards still reads it');
+  expect(refused.stderr).toContain('view public.user_cards still reads it');
   expect(await hasColumn(db.url, 'public.users', 'address')).toBe(true);
 
   await query(
