@@ -59,8 +59,9 @@ export async function readRenameDependents(
 }
 
 /**
- * A move of `from` to `to`: only the functions that name the source column (views, foreign keys and triggers
- * naming it are refused at plan; a move cannot carry them to another table).
+ * A move of `from` to `to`: the record holds only the functions that name the source column (phase 3 guards them);
+ * the views reading it are listed as work (phase 3 guards them from the database); foreign keys and triggers naming
+ * it are refused at plan (a move cannot carry them to another table).
  */
 export async function readMoveDependents(
   db: Kysely<any>,

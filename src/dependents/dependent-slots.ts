@@ -2,8 +2,9 @@
  * What else uses the column, as one change adds it to the shared column-copy slots (src/operations/column-copy.ts):
  * step drafts for phase 1 up and down and phase 3 down, and the contract's context. Computed once per change, the
  * same path for rename and move. A rename carries views, virtual generated columns, foreign keys from other tables
- * and triggers; a move carries none of them (plan refuses them: none can follow a column to another table). Functions
- * are guarded for both kinds in contract-guards.ts. Pure.
+ * and triggers; a move carries none of them (none can follow a column to another table without the join: plan
+ * refuses them, or lists the views as the team's work and phase 3 guards them). Functions are guarded for both kinds
+ * in contract-guards.ts. Pure.
  */
 import { InputError } from '../errors.js';
 import type { StepDraft } from '../operations/step-drafts.js';

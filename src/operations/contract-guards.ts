@@ -13,8 +13,8 @@ export function contractGuards(columnCopy: ColumnCopy) {
   const { changeId, original, copy, dependents } = columnCopy.sides;
   return {
     ...triggerSourceGuard(changeId, { schema: original.schema, table: original.table }, original.column, copy.label),
-    // A change planned before phasectl read the functions has no record: its generated SQL stays as it was.
-    functionGuard: dependents !== undefined,
+    // A change planned before phasectl read the functions has no record of them: its generated SQL stays as it was.
+    functionGuard: dependents?.functions !== undefined,
     ...functionGuard(changeId, original.column, copy.label, dependents?.functions ?? []),
     ...columnCopy.dependents.contract,
   };
