@@ -15,7 +15,13 @@ export function contractGuards(columnCopy: ColumnCopy) {
     ...triggerSourceGuard(changeId, { schema: original.schema, table: original.table }, original.column, copy.label),
     // A change planned before phasectl read the functions has no record of them: its generated SQL stays as it was.
     functionGuard: dependents?.functions !== undefined,
-    ...functionGuard(changeId, original.column, copy.label, dependents?.functions ?? []),
+    ...functionGuard(
+      changeId,
+      original.column,
+      copy.label,
+      dependents?.functions ?? [],
+      original.table === copy.table && original.schema === copy.schema ? undefined : original.table,
+    ),
     ...columnCopy.dependents.contract,
   };
 }
