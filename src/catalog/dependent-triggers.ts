@@ -1,8 +1,8 @@
 import { sql, type Kysely } from 'kysely';
 import { InputError } from '../errors.js';
 import { SYNC_TRIGGER_NAME_PATTERN } from '../operations/naming.js';
-import { qualify, quoteIdent } from '../render/quote.js';
-import { displayIdentifier } from '../spec/identifiers.js';
+import { qualify } from '../render/quote.js';
+import { displayColumn, displayIdentifier } from '../spec/identifiers.js';
 import type { DependentTrigger } from '../spec/types.js';
 import { triggerNamesColumn, triggerOnColumn } from '../dependents/triggers.js';
 
@@ -43,13 +43,14 @@ export async function refuseTriggersNamingMovedColumn(
 ): Promise<void> {
   const naming = await userTriggersNamingColumn(db, from);
   if (naming.length === 0) return;
-  const table = qualify(from.schema, from.table);
+  const table = displayColumn(from.schema, from.table);
+  const target = displayColumn(to.schema, to.table);
   throw new InputError(
     `trigger ${naming.map((row) => displayIdentifier(row.name)).join(', ')} on ${table} name(s) ${displayIdentifier(from.column)} (UPDATE OF, WHEN or an argument); a move cannot re-create a trigger on another table`,
     {
       hint:
         `before planning, change each trigger so it does not name ${displayIdentifier(from.column)} (or drop it); ` +
-        `once phase 1 has added ${qualify(to.schema, to.table)}.${quoteIdent(to.column)}, create what you need as a trigger on ${qualify(to.schema, to.table)} naming it; nothing was written`,
+        `once phase 1 has added ${displayColumn(to.schema, to.table, to.column)}, create what you need as a trigger on ${target} naming it; nothing was written`,
     },
   );
 }

@@ -1,8 +1,8 @@
 import { sql, type Kysely } from 'kysely';
-import { qualify, quoteIdent } from '../render/quote.js';
+import { qualify } from '../render/quote.js';
 import { foreignKeyNotes } from '../dependents/foreign-keys.js';
 import { functionNotes, judgeFunctions } from '../dependents/functions.js';
-import { displayColumn } from '../spec/identifiers.js';
+import { displayColumn, displayIdentifier } from '../spec/identifiers.js';
 import type { Change, ColumnRef, DependentFacts, JoinPair } from '../spec/types.js';
 import { readColumnDependents } from './dependent-facts.js';
 import { functionsMentioningColumn } from './dependent-functions.js';
@@ -104,9 +104,9 @@ async function viewsReadingColumn(db: Kysely<any>, column: ColumnRef): Promise<s
  */
 function sourceViewNotes(views: readonly string[], from: ColumnRef, to: ColumnRef, on: JoinPair[]): string[] {
   if (views.length === 0) return [];
-  const join = on.map((pair) => `t.${quoteIdent(pair.to)} = s.${quoteIdent(pair.from)}`).join(' AND ');
+  const join = on.map((pair) => `t.${displayIdentifier(pair.to)} = s.${displayIdentifier(pair.from)}`).join(' AND ');
   return [
-    `work before phase 3: ${views.length} view(s) read ${displayColumn(from.schema, from.table, from.column)}; once phase 1 has filled ${displayColumn(to.schema, to.table, to.column)} (kept equal from then on), re-create each to read it (CREATE OR REPLACE VIEW … FROM ${qualify(from.schema, from.table)} AS s LEFT JOIN ${qualify(to.schema, to.table)} AS t ON ${join} …, same output columns; a materialized view: drop and create it) — phase 3 refuses to drop the column until then:`,
+    `work before phase 3: ${views.length} view(s) read ${displayColumn(from.schema, from.table, from.column)}; once phase 1 has filled ${displayColumn(to.schema, to.table, to.column)} (kept equal from then on), re-create each to read it (CREATE OR REPLACE VIEW … FROM ${displayColumn(from.schema, from.table)} AS s LEFT JOIN ${displayColumn(to.schema, to.table)} AS t ON ${join} …, same output columns; a materialized view: drop and create it) — phase 3 refuses to drop the column until then:`,
     ...views.map((view) => `  - ${view}`),
   ];
 }

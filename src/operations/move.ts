@@ -4,6 +4,7 @@ import { refuseControlCharacters } from '../spec/name-guard.js';
 import { renderTemplate } from '../render/environment.js';
 import { qualify, quoteIdent } from '../render/quote.js';
 import type { ColumnRef, MoveChange, PhaseNumber } from '../spec/types.js';
+import { displayColumn, displayIdentifier } from '../spec/identifiers.js';
 import { differs, identical } from './identity.js';
 import {
   insertTriggerName,
@@ -420,10 +421,13 @@ function phase3(model: MoveModel, settings: GenerationSettings): PhaseSteps {
     .join(
       ', ',
     )} FROM ${sourceTable} AS s WHERE s.${quoteIdent(model.source.column)} IS NOT NULL AND NOT EXISTS (SELECT 1 FROM ${targetTable} AS t WHERE ${joinCondition(model, 's', 't')})`;
-  const join = model.joins.map((pair) => `t.${quoteIdent(pair.target)} = s.${quoteIdent(pair.source)}`).join(' AND ');
+  const join = model.joins
+    .map((pair) => `t.${displayIdentifier(pair.target)} = s.${displayIdentifier(pair.source)}`)
+    .join(' AND ');
+  const shown = (ref: ColumnRef) => displayColumn(ref.schema, ref.table);
   const guard = {
     joins: model.joins.map((pair) => ({ here: pair.source, there: pair.target })),
-    sourceViewsHint: `change ${model.change.id}: re-create each view to read ${to} instead (CREATE OR REPLACE VIEW … FROM ${sourceTable} AS s LEFT JOIN ${targetTable} AS t ON ${join} …, keeping its output columns; a materialized view: drop and create it), then rerun \`phasectl migrate\``,
+    sourceViewsHint: `change ${model.change.id}: re-create each view to read ${to} instead (CREATE OR REPLACE VIEW … FROM ${shown(model.source)} AS s LEFT JOIN ${shown(model.target)} AS t ON ${join} …, keeping its output columns; a materialized view: drop and create it), then rerun \`phasectl migrate\``,
     strandedHint: `create the missing target rows (the insert trigger copies the value), e.g. ${missingPairs}; or set ${model.source.column} to NULL where the value should go; then migrate again`,
   };
   const up = finishSteps(
