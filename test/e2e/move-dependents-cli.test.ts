@@ -102,7 +102,7 @@ test('a function reading the moved column is listed at plan and blocks phase 3 u
   expect(await query(db.url, `SELECT public.address_of(7) AS a, public.count_addresses() AS n`)).toEqual([
     { a: 'new street 7', n: '30' },
   ]);
-});
+}, 300_000);
 
 test('a trigger of the source table naming the moved column is refused at plan, named, with what to do', async () => {
   const { db, dir, run, ok } = await project();
@@ -133,7 +133,7 @@ test('a trigger of the source table naming the moved column is refused at plan, 
   expect(byColumnList.code, byColumnList.stdout).toBe(2);
   expect(byColumnList.stderr).toContain('trigger users_address_changed on public.users name(s) address');
   expect(await readFile(join(dir, 'phases.yaml'), 'utf8')).toBe(before);
-});
+}, 300_000);
 
 test('a view reading the moved column is listed at plan; phase 3 refuses until the team re-creates it on the target', async () => {
   const { db, run, ok } = await project();
@@ -171,4 +171,4 @@ test('a view reading the moved column is listed at plan; phase 3 refuses until t
   await ok('migrate', '--quiet');
   expect(await hasColumn(db.url, 'public.users', 'address')).toBe(false);
   expect(await rows()).toEqual(before);
-});
+}, 300_000);
