@@ -5,7 +5,14 @@ import { displayColumn, displayIdentifier, MAX_IDENTIFIER_BYTES, utf8Length } fr
 import { refuseUnsafeSurroundings } from './refusals.js';
 import { unsupportedServer } from '../session/server-version.js';
 import { readReferencingForeignKeys } from './referencing-foreign-keys.js';
-import type { ColumnFacts, ConstraintFact, IndexFact, KeyFacts, ReferencingForeignKey } from '../spec/types.js';
+import type {
+  ColumnFacts,
+  ConstraintFact,
+  DependentFacts,
+  IndexFact,
+  KeyFacts,
+  ReferencingForeignKey,
+} from '../spec/types.js';
 import { dependentFacts } from './dependent-facts.js';
 
 /** The column a change starts from. */
@@ -26,7 +33,12 @@ export async function readRenameFacts(
   newName: string,
   /** A move creates the new column on another table: the source table may already have a column of that name. */
   options: { newColumnOnThisTable?: boolean } = {},
-): Promise<{ column: ColumnFacts; key: KeyFacts; foreignKeys: ReferencingForeignKey[] }> {
+): Promise<
+  { column: ColumnFacts; key: KeyFacts; foreignKeys: ReferencingForeignKey[] } & Pick<
+    DependentFacts,
+    'views' | 'generated'
+  >
+> {
   const where = displayColumn(target.schema, target.table, target.column);
   const tableName = displayColumn(target.schema, target.table);
   if (newName.length === 0)
@@ -71,10 +83,9 @@ export async function readRenameFacts(
       hint: 'rename it with ALTER TABLE … RENAME COLUMN in a release where no code uses it, or drop the identity first',
     });
   }
-  // A rename re-points the views reading the column in phase 3 and copies the foreign keys referencing it;
-  // a move can do neither (the value moves to another table).
+  // A rename re-points the views reading the column in phase 3 and copies the foreign keys referencing it; a move
+  // refuses the keys, and lists the views as the team's work before phase 3 (src/catalog/dependents-record.ts).
   const isMove = options.newColumnOnThisTable === false;
-  if (isMove) await refuseDependentViews(db, tableOid, attribute.attnum, where);
   if (isMove) await refuseReferencingForeignKeys(db, tableOid, attribute.attnum, where);
   const primaryKey = await primaryKeyColumns(db, tableOid);
   if (primaryKey && primaryKey.attnums.includes(attribute.attnum)) {
@@ -96,12 +107,12 @@ export async function readRenameFacts(
     ...(attribute.default_expression === null ? {} : { default: attribute.default_expression }),
     indexes: await columnIndexes(db, tableOid, attribute.attnum, where),
     constraints: await columnConstraints(db, tableOid, attribute.attnum),
-    ...(await dependentFacts(db, tableOid, attribute.attnum, target, isMove)),
   };
+  const viewsAndGenerated = await dependentFacts(db, tableOid, attribute.attnum, target, isMove);
   const foreignKeys = isMove
     ? []
     : await readReferencingForeignKeys(db, tableOid, attribute.attnum, column.indexes, where);
-  return { column, key, foreignKeys };
+  return { column, key, foreignKeys, ...viewsAndGenerated };
 }
 
 async function requireServerVersion(db: Kysely<any>): Promise<void> {
@@ -217,28 +228,6 @@ async function columnExists(db: Kysely<any>, tableOid: number, name: string): Pr
   return rows.length > 0;
 }
 
-async function refuseDependentViews(db: Kysely<any>, tableOid: number, attnum: number, where: string): Promise<void> {
-  const { rows } = await sql<{ name: string; kind: string }>`
-    SELECT DISTINCT pg_catalog.quote_ident(n.nspname) || '.' || pg_catalog.quote_ident(v.relname) AS name,
-           CASE v.relkind WHEN 'm' THEN 'materialized view' ELSE 'view' END AS kind
-    FROM pg_catalog.pg_depend dep
-    JOIN pg_catalog.pg_rewrite r ON r.oid OPERATOR(pg_catalog.=) dep.objid
-    JOIN pg_catalog.pg_class v ON v.oid OPERATOR(pg_catalog.=) r.ev_class
-    JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) v.relnamespace
-    WHERE dep.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_rewrite'::regclass AND dep.refclassid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::regclass
-      AND dep.refobjid OPERATOR(pg_catalog.=) ${tableOid} AND dep.refobjsubid OPERATOR(pg_catalog.=) ${attnum} AND v.oid OPERATOR(pg_catalog.<>) ${tableOid}
-    ORDER BY 1`.execute(db);
-  if (rows.length > 0) {
-    const names = rows.map((row) => `${row.kind} ${row.name}`).join(', ');
-    throw new InputError(
-      `${where} is used by ${names}; a move cannot re-point a view at another table (its query would need the join)`,
-      {
-        hint: 'after phase 1, point the view at the new column yourself (CREATE OR REPLACE VIEW … joining the target table, in the release of phase 2), then plan the move again; or drop the view and recreate it after phase 3',
-      },
-    );
-  }
-}
-
 async function refuseReferencingForeignKeys(
   db: Kysely<any>,
   tableOid: number,
@@ -253,7 +242,7 @@ async function refuseReferencingForeignKeys(
   if (rows.length > 0) {
     const names = rows.map((row) => `${displayIdentifier(row.name)} on ${row.on_table}`).join(', ');
     throw new InputError(`${where} is referenced by foreign key ${names}`, {
-      hint: 'phasectl cannot move a referenced column; drop those foreign keys first (and re-add them on the new column after phase 3)',
+      hint: 'a move cannot carry a foreign key to another table: drop those keys before planning, and once phase 1 has filled the target column and built its unique index, add each one referencing it (ADD CONSTRAINT … FOREIGN KEY … REFERENCES <target table> (<column>) NOT VALID, then VALIDATE CONSTRAINT: short locks)',
     });
   }
 }

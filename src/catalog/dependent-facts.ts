@@ -1,7 +1,8 @@
 import { sql, type Kysely } from 'kysely';
 import { InputError } from '../errors.js';
 import { displayColumn } from '../spec/identifiers.js';
-import type { ColumnFacts } from '../spec/types.js';
+import type { DependentFacts, IndexFact } from '../spec/types.js';
+import { readReferencingForeignKeys } from './referencing-foreign-keys.js';
 import { readDependentViews, readVirtualGeneratedColumns } from './view-facts.js';
 
 /**
@@ -14,7 +15,7 @@ export async function dependentFacts(
   attnum: number,
   target: { schema: string; table: string; column: string },
   isMove: boolean,
-): Promise<Pick<ColumnFacts, 'views' | 'generated'>> {
+): Promise<Pick<DependentFacts, 'views' | 'generated'>> {
   const generated = await readVirtualGeneratedColumns(db, tableOid, attnum);
   if (isMove && generated.length > 0) {
     throw new InputError(
@@ -36,11 +37,15 @@ export async function dependentFacts(
   return { ...(views.length > 0 ? { views } : {}), ...(generated.length > 0 ? { generated } : {}) };
 }
 
-/** The `views` and `generated` facts of an existing column, found by name (for `phasectl plan refresh`). */
+/**
+ * The `views`, `generated` and `foreignKeys` facts of an existing column, found by name (for `phasectl plan refresh`);
+ * `indexes`: the column's indexes as recorded (a referencing key must use one phase 1 rebuilds).
+ */
 export async function readColumnDependents(
   db: Kysely<any>,
   target: { schema: string; table: string; column: string },
-): Promise<Pick<ColumnFacts, 'views' | 'generated'>> {
+  indexes: IndexFact[],
+): Promise<Pick<DependentFacts, 'views' | 'generated' | 'foreignKeys'>> {
   const { rows } = await sql<{ oid: number; attnum: number }>`
     SELECT c.oid, a.attnum FROM pg_catalog.pg_class c
     JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) c.relnamespace
@@ -58,7 +63,10 @@ export async function readColumnDependents(
       },
     );
   }
-  return dependentFacts(db, Number(found.oid), Number(found.attnum), target, false);
+  const viewsAndGenerated = await dependentFacts(db, Number(found.oid), Number(found.attnum), target, false);
+  const where = displayColumn(target.schema, target.table, target.column);
+  const foreignKeys = await readReferencingForeignKeys(db, Number(found.oid), Number(found.attnum), indexes, where);
+  return { ...viewsAndGenerated, foreignKeys };
 }
 
 /**

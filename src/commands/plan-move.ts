@@ -1,21 +1,15 @@
 import { connect } from '../db/connect.js';
-import { refuseTakenNames } from '../catalog/derived-names.js';
 import { readMoveFacts } from '../catalog/move-facts.js';
-import { triggerSourceNotes, triggersNamingColumn } from '../catalog/trigger-sources.js';
 import { InputError } from '../errors.js';
-import { changeNames, refuseControlCharacters } from '../spec/name-guard.js';
 import { projectGenerationSettings } from '../generate/project-settings.js';
 import { projectPaths } from '../project.js';
 import { describeMovePlan } from '../releases/describe-plan.js';
-import { changeColumns } from '../spec/change-columns.js';
 import { parseColumnTarget } from '../spec/column-target.js';
-import { planBase, withPlannedChange } from './plan-replace.js';
-import { allChanges } from '../spec/types.js';
-import { displayColumn } from '../spec/identifiers.js';
+import { planBaseFor, refuseColumnInFlight, savePlannedChange } from './plan-replace.js';
 import { loadPhasesFile } from '../spec/load.js';
-import { savePhasesFile } from '../spec/save.js';
-import { CHANGE_ID_PATTERN, MAX_CHANGE_ID_LENGTH } from '../spec/schema.js';
 import type { JoinPair, MoveChange } from '../spec/types.js';
+import { refuseTriggersNamingMovedColumn } from '../catalog/dependent-triggers.js';
+import { readMoveDependents } from '../catalog/dependents-record.js';
 
 export interface PlanMoveOptions {
   /** Project root holding phases.yaml (default: the current directory). */
@@ -95,33 +89,15 @@ export async function planMove(options: PlanMoveOptions): Promise<PlanMoveResult
   const to = parseColumnTarget(options.to);
   const on = parseJoinPairs(options.on);
   const id = options.id ?? defaultMoveId(from.table, from.column, to.table);
-  if (!CHANGE_ID_PATTERN.test(id) || id.length > MAX_CHANGE_ID_LENGTH) {
-    throw new InputError(`--id "${id}" is not a change id`, {
-      hint: `use lower-case letters, digits and "-", starting with a letter or digit, at most ${MAX_CHANGE_ID_LENGTH} characters`,
-    });
-  }
-  const base = planBase(loaded, { replace: options.replace, id, source: from });
-  if (allChanges(base.checked.spec).some((change) => change.id === id)) {
-    throw new InputError(`phases.yaml already has a change "${id}"`, {
-      hint: 'pass another id with --id, or --replace to correct it while it is not advanced',
-    });
-  }
-  const conflicting = base.checked.spec.changes.find((change) =>
-    Object.values(changeColumns(change)).some((column) =>
+  const base = planBaseFor(loaded, { replace: options.replace, id, source: from });
+  refuseColumnInFlight(
+    base,
+    (column) =>
       [from, to].some(
         (mine) => column.schema === mine.schema && column.table === mine.table && column.column === mine.column,
       ),
-    ),
+    'finish that change (advance it to phase 3) before planning another on the same column',
   );
-  if (conflicting) {
-    const columns = changeColumns(conflicting);
-    throw new InputError(
-      `change "${conflicting.id}" already changes ${displayColumn(columns.source.schema, columns.source.table, columns.source.column)} → ${displayColumn(columns.target.schema, columns.target.table, columns.target.column)}`,
-      {
-        hint: 'finish that change (advance it to phase 3) before planning another on the same column',
-      },
-    );
-  }
   if (!options.databaseUrl) {
     throw new InputError('plan move needs a database: it reads both tables and proves the join is 1:1', {
       hint: 'pass --database-url (or set DATABASE_URL)',
@@ -129,14 +105,12 @@ export async function planMove(options: PlanMoveOptions): Promise<PlanMoveResult
   }
   const connection = await connect(options.databaseUrl, { max: 1, applicationName: 'phasectl plan' });
   let facts: Awaited<ReturnType<typeof readMoveFacts>>;
-  let notes: string[];
+  let read: Awaited<ReturnType<typeof readMoveDependents>>;
   try {
+    // First: a trigger naming the column would otherwise meet the rename-worded refusal of readMoveFacts.
+    await refuseTriggersNamingMovedColumn(connection.db, from, to);
     facts = await readMoveFacts(connection.db, from, to, on);
-    notes = triggerSourceNotes(
-      await triggersNamingColumn(connection.db, from, from.column),
-      from.column,
-      `${to.table}.${to.column}`,
-    );
+    read = await readMoveDependents(connection.db, from, to, on);
   } finally {
     await connection.close();
   }
@@ -147,13 +121,9 @@ export async function planMove(options: PlanMoveOptions): Promise<PlanMoveResult
     column: facts.column,
     key: facts.key,
     target: facts.target,
+    dependents: read.dependents,
     releases: {},
   };
-  // Names go into comments of the generated SQL and JavaScript: printable ones only (U+2028 would end a // comment).
-  refuseControlCharacters(changeNames(change), `plan ${change.id}`);
-  // Every name phase 1 will create must be free (IF NOT EXISTS would silently skip a copy).
-  if (options.databaseUrl) await refuseTakenNames(options.databaseUrl, change);
-  const updated = withPlannedChange(loaded, base, change);
-  await savePhasesFile(updated);
-  return { change, file: paths.phasesFile, plan: describeMovePlan(change), notes };
+  await savePlannedChange(loaded, base, change, options.databaseUrl);
+  return { change, file: paths.phasesFile, plan: describeMovePlan(change), notes: read.notes };
 }

@@ -1,12 +1,14 @@
-import { readColumnDependents } from '../catalog/dependent-facts.js';
+import { readChangeDependents } from '../catalog/dependents-record.js';
 import { connect } from '../db/connect.js';
-import { renameDependents } from '../dependents/views.js';
+import { dependentSlots } from '../dependents/dependent-slots.js';
+import { refuseSharedDependents } from '../dependents/shared-records.js';
 import { InputError } from '../errors.js';
 import { projectPaths } from '../project.js';
 import { reparse } from '../spec/edit.js';
 import { replaceDependents } from '../spec/edit-dependents.js';
 import { loadPhasesFile } from '../spec/load.js';
 import { savePhasesFile } from '../spec/save.js';
+import { currentPhase, type Change, type DependentFacts } from '../spec/types.js';
 
 export interface PlanRefreshOptions {
   /** Project root holding phases.yaml (default: the current directory). */
@@ -17,14 +19,19 @@ export interface PlanRefreshOptions {
 
 export interface PlanRefreshResult {
   file: string;
-  /** One line per view or generated column now recorded. */
+  /** One line per object now recorded (views, generated columns, foreign keys, functions, triggers). */
   recorded: string[];
+  /** Plan's notes about them (functions to change before phase 3, what is carried), one line each. */
+  notes: string[];
 }
 
 /**
- * Reads again from the database the views and virtual generated columns that read a rename's old column and
- * records them in phases.yaml (after someone changed a view since `plan`; phase 3's guard refuses until then).
- * Refuses before writing anything when one of them cannot be re-pointed. Run `phasectl generate` afterwards.
+ * Reads again from the database everything a change records under `dependents:` (views, virtual generated columns,
+ * foreign keys, functions, triggers) and records it in phases.yaml, e.g. after someone changed a view since `plan`
+ * (phase 3's guard refuses until then). Refuses before writing anything when one of them cannot be carried, when
+ * another change in flight records the same view or trigger, or when the foreign keys changed after phase 1 was
+ * advanced (phase 1 copies them). Moves `views`/`generated` of older files from `column:` to `dependents:`.
+ * Run `phasectl generate` afterwards.
  */
 export async function planRefresh(options: PlanRefreshOptions): Promise<PlanRefreshResult> {
   const paths = projectPaths(options.projectDir);
@@ -34,27 +41,54 @@ export async function planRefresh(options: PlanRefreshOptions): Promise<PlanRefr
     throw new InputError(`no change "${options.changeId}" in ${paths.phasesFile}`, {
       hint: `changes: ${loaded.spec.changes.map((c) => c.id).join(', ') || 'none'}`,
     });
-  if (change.kind !== 'rename')
-    throw new InputError(`change "${change.id}" is a move; only a rename records views`, {
-      hint: 'a move refuses views at plan',
-    });
   if (!options.databaseUrl)
     throw new InputError('plan refresh reads the database', { hint: 'pass --database-url (or set DATABASE_URL)' });
   const connection = await connect(options.databaseUrl, { max: 1, applicationName: 'phasectl plan refresh' });
   try {
-    const { schema, table, from } = change.rename;
-    const facts = await readColumnDependents(connection.db, { schema, table, column: from });
-    renameDependents({ ...change, column: { ...change.column, ...facts } }, `change ${change.id}`);
-    const updated = replaceDependents(loaded, change.id, facts, reparse);
+    const { dependents, notes } = await readChangeDependents(connection.db, change);
+    refuseChangedForeignKeys(change, dependents);
+    const refreshed = { ...change, dependents } as Change;
+    // Throws InputError for a record phase 3 could not carry (a view the parser cannot re-point, …).
+    dependentSlots(refreshed, `change ${change.id}`);
+    refuseSharedDependents(refreshed, loaded.spec.changes);
+    const updated = replaceDependents(loaded, change.id, dependents, reparse);
     await savePhasesFile(updated);
-    return {
-      file: paths.phasesFile,
-      recorded: [
-        ...(facts.views ?? []).map((view) => `view ${view.schema}.${view.name}`),
-        ...(facts.generated ?? []).map((column) => `generated column ${column.name}`),
-      ],
-    };
+    return { file: paths.phasesFile, recorded: describeRecord(dependents), notes };
   } finally {
     await connection.close();
   }
+}
+
+/**
+ * Phase 1 copies the referencing foreign keys onto the new column: once it is advanced (its files generated, maybe
+ * shipped), a changed set would rewrite phase 1 and let phase 3 drop a key that was never copied.
+ */
+function refuseChangedForeignKeys(change: Change, dependents: DependentFacts): void {
+  if (currentPhase(change) === 0) return;
+  const label = (keys: DependentFacts['foreignKeys']) =>
+    keys.map((key) => `${key.name} on ${key.schema}.${key.table}: ${key.definition}`).sort();
+  const before = label(change.dependents?.foreignKeys ?? []);
+  const now = label(dependents.foreignKeys);
+  if (JSON.stringify(before) === JSON.stringify(now)) return;
+  const added = now.filter((key) => !before.includes(key));
+  const removed = before.filter((key) => !now.includes(key));
+  throw new InputError(
+    `change "${change.id}": the foreign keys referencing its column changed since plan (${[
+      ...added.map((key) => `new: ${key}`),
+      ...removed.map((key) => `gone: ${key}`),
+    ].join('; ')}), but phase 1, which copies them, is already advanced; nothing was written`,
+    {
+      hint: 'put the keys back as they were at plan (drop a new one, re-create it on the new column after phase 3), then refresh again',
+    },
+  );
+}
+
+function describeRecord(dependents: DependentFacts): string[] {
+  return [
+    ...(dependents.views ?? []).map((view) => `view ${view.schema}.${view.name}`),
+    ...(dependents.generated ?? []).map((column) => `generated column ${column.name}`),
+    ...dependents.foreignKeys.map((key) => `foreign key ${key.name} on ${key.schema}.${key.table}`),
+    ...(dependents.functions ?? []).filter((fn) => fn.namesColumn).map((fn) => `function ${fn.name}`),
+    ...dependents.triggers.map((trigger) => `trigger ${trigger.name}`),
+  ];
 }

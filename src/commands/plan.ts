@@ -1,27 +1,17 @@
 import { connect, type Connection } from '../db/connect.js';
-import { refuseTakenNames } from '../catalog/derived-names.js';
-import { triggerSourceNotes, triggersNamingColumn } from '../catalog/trigger-sources.js';
 import { readRenameFacts } from '../catalog/column-facts.js';
 import { checkRoundTrip } from '../catalog/round-trip.js';
 import { requireConversions } from '../catalog/type-casts.js';
 import { InputError } from '../errors.js';
-import { changeNames, refuseControlCharacters } from '../spec/name-guard.js';
 import { projectGenerationSettings } from '../generate/project-settings.js';
 import { projectPaths } from '../project.js';
 import { describeRenamePlan } from '../releases/describe-plan.js';
 import { defaultChangeId, parseColumnTarget } from '../spec/column-target.js';
-import { planBase, withPlannedChange } from './plan-replace.js';
-import { allChanges } from '../spec/types.js';
-import { changeColumns } from '../spec/change-columns.js';
+import { planBaseFor, refuseColumnInFlight, savePlannedChange } from './plan-replace.js';
 import { displayColumn, displayIdentifier, MAX_IDENTIFIER_BYTES, utf8Length } from '../spec/identifiers.js';
 import { loadPhasesFile } from '../spec/load.js';
-import { savePhasesFile } from '../spec/save.js';
-import { CHANGE_ID_PATTERN, MAX_CHANGE_ID_LENGTH } from '../spec/schema.js';
 import type { ColumnFacts, DependentFacts, KeyFacts, RenameChange } from '../spec/types.js';
-import { functionsMentioningColumn } from '../catalog/dependent-functions.js';
-import { triggersNamingColumnInDefinition } from '../catalog/dependent-triggers.js';
-import { judgeFunctions, functionNotes } from '../dependents/functions.js';
-import { foreignKeyNotes } from '../dependents/foreign-keys.js';
+import { readRenameDependents } from '../catalog/dependents-record.js';
 import { refuseSharedDependents } from '../dependents/shared-records.js';
 import { chooseSyncTriggerName } from '../catalog/sync-trigger-name.js';
 
@@ -95,34 +85,15 @@ export async function planRename(options: PlanRenameOptions): Promise<PlanRename
       hint: 'give a different new name',
     });
   const id = options.id ?? defaultChangeId(target.table, target.column, newName);
-  if (!CHANGE_ID_PATTERN.test(id) || id.length > MAX_CHANGE_ID_LENGTH) {
-    throw new InputError(`--id "${id}" is not a change id`, {
-      hint: `use lower-case letters, digits and "-", starting with a letter or digit, at most ${MAX_CHANGE_ID_LENGTH} characters`,
-    });
-  }
-  const base = planBase(loaded, { replace: options.replace, id, source: target });
-  if (allChanges(base.checked.spec).some((change) => change.id === id)) {
-    throw new InputError(`phases.yaml already has a change "${id}"`, {
-      hint: 'pass another id with --id, or --replace to correct it while it is not advanced',
-    });
-  }
-  const conflicting = base.checked.spec.changes.find((change) =>
-    Object.values(changeColumns(change)).some(
-      (column) =>
-        column.schema === target.schema &&
-        column.table === target.table &&
-        (column.column === target.column || column.column === newName),
-    ),
+  const base = planBaseFor(loaded, { replace: options.replace, id, source: target });
+  refuseColumnInFlight(
+    base,
+    (column) =>
+      column.schema === target.schema &&
+      column.table === target.table &&
+      (column.column === target.column || column.column === newName),
+    'finish that change (advance it to phase 3) before planning another on the same column; to correct it while it is not advanced, plan again with --replace',
   );
-  if (conflicting) {
-    const { source, target: conflictTarget } = changeColumns(conflicting);
-    throw new InputError(
-      `change "${conflicting.id}" already changes ${displayColumn(source.schema, source.table, source.column)} → ${displayColumn(conflictTarget.schema, conflictTarget.table, conflictTarget.column)}`,
-      {
-        hint: 'finish that change (advance it to phase 3) before planning another on the same column; to correct it while it is not advanced, plan again with --replace',
-      },
-    );
-  }
   if (options.up !== undefined && options.down === undefined) {
     throw new InputError(
       '--up needs --down: the reverse conversion, which phase 2 and a rollback of phase 3 write into the old column',
@@ -158,22 +129,17 @@ export async function planRename(options: PlanRenameOptions): Promise<PlanRename
       dependents,
       releases: {},
     };
-    // Names go into comments of the generated SQL and JavaScript: printable ones only (U+2028 would end a // comment).
-    refuseControlCharacters(changeNames(change), `plan ${change.id}`);
     refuseSharedDependents(change, base.checked.spec.changes);
     if (syncTrigger !== undefined)
       notes.push(
         `note: a BEFORE trigger of ${target.schema}.${target.table} sorts after phasectl's default sync trigger name: the sync triggers are named ${syncTrigger} (recorded in phases.yaml) so they fire last; phase 1 checks that again`,
       );
-    // Every name phase 1 will create must be free (IF NOT EXISTS would silently skip a copy).
-    if (options.databaseUrl) await refuseTakenNames(options.databaseUrl, change);
     const converts =
       change.rename.up !== undefined ||
       change.rename.down !== undefined ||
       (change.rename.type !== undefined && change.rename.type !== column.type);
     if (converts) notes.push(...(connection ? await roundTripNotes(connection, change) : [offlineConversionNote]));
-    const updated = withPlannedChange(loaded, base, change);
-    await savePhasesFile(updated);
+    await savePlannedChange(loaded, base, change, options.databaseUrl);
     return { change, file: paths.phasesFile, plan: describeRenamePlan(change), notes };
   } finally {
     await connection?.close();
@@ -215,32 +181,24 @@ async function factsFromDatabase(
   type: string | undefined,
   expressions: { up?: string; down?: string },
 ): Promise<{ column: ColumnFacts; key: KeyFacts; type?: string; notes: string[]; dependents: DependentFacts }> {
-  const { foreignKeys, ...facts } = await readRenameFacts(connection.db, target, newName);
-  const changesType = type !== undefined && type !== facts.column.type;
+  const { column, key, foreignKeys, views, generated } = await readRenameFacts(connection.db, target, newName);
+  const changesType = type !== undefined && type !== column.type;
   if (changesType) {
     // Without --up/--down the generated SQL casts; refuse now if PostgreSQL has no assignment cast to do it.
     await requireConversions(
       connection.db,
       displayColumn(target.schema, target.table, target.column),
-      facts.column.type,
+      column.type,
       type,
       expressions,
     );
   }
-  const notes = triggerSourceNotes(
-    await triggersNamingColumn(connection.db, target, target.column),
-    target.column,
-    newName,
-  );
-  const functions = judgeFunctions(await functionsMentioningColumn(connection.db, target), target);
-  notes.push(...functionNotes(functions, displayColumn(target.schema, target.table, target.column), newName));
-  notes.push(...foreignKeyNotes(foreignKeys, newName));
-  const triggers = await triggersNamingColumnInDefinition(connection.db, target, newName);
-  if (triggers.length > 0)
-    notes.push(
-      `carried: trigger ${triggers.map((trigger) => trigger.name).join(', ')} — re-created on ${newName} in phase 3 (UPDATE OF, WHEN and arguments re-pointed)`,
-    );
-  return { ...facts, ...(changesType ? { type } : {}), notes, dependents: { foreignKeys, functions, triggers } };
+  const { dependents, notes } = await readRenameDependents(connection.db, target, newName, {
+    foreignKeys,
+    views,
+    generated,
+  });
+  return { column, key, ...(changesType ? { type } : {}), notes, dependents };
 }
 
 /** Offline facts: the type and key from flags, nothing else known (nullable, no indexes or constraints). */

@@ -45,18 +45,24 @@ export function exemptionMark(changeId: string): string {
   return `phasectl: not ${changeId}`;
 }
 
-/** Context of the shared `guard-functions` partial (phase 3): refuse while a function's body mentions `column`. */
+/**
+ * Context of the shared `guard-functions` partial (phase 3): refuse while a function's body mentions `column`.
+ * `table`: a move keeps the column's name on the target table, so a function rewritten to read the target would
+ * still mention it; there the body must mention the source table too (a function reads a column through its table).
+ */
 export function functionGuard(
   changeId: string,
   column: string,
   replacement: string,
   functions: readonly DependentFunction[],
+  table?: string,
 ) {
   const cleared = functions.filter((fn) => !fn.namesColumn).map((fn) => `${fn.fingerprint} ${fn.name}`);
+  const mention = columnMentionCondition('p.prosrc', column);
   return {
     functionGuardColumn: column,
     userFunctions: userFunctionCondition('p', 'n', 'l'),
-    functionMention: columnMentionCondition('p.prosrc', column),
+    functionMention: table === undefined ? mention : `${mention} AND ${columnMentionCondition('p.prosrc', table)}`,
     clearedFunctions: cleared.sort(),
     exemptionPattern: `%${exemptionMark(changeId)}%`,
     functionGuardHint:

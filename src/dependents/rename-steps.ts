@@ -5,7 +5,6 @@
 import type { StepDraft } from '../operations/step-drafts.js';
 import type { RenameChange } from '../spec/types.js';
 import { foreignKeysOnNewColumn, originalForeignKeys, type ForeignKeyPlan } from './foreign-keys.js';
-import { functionGuard } from './functions.js';
 import { triggerSwaps } from './triggers.js';
 
 export interface RenameDependentSteps {
@@ -13,7 +12,7 @@ export interface RenameDependentSteps {
   expand: StepDraft[];
   /** Phase 1 down, first (before the new column's unique index goes). */
   shrink: StepDraft[];
-  /** Phase 3 contract: the guard and the drops before DROP COLUMN. */
+  /** Phase 3 contract: the drops and re-creations before DROP COLUMN (the function guard: contract-guards.ts). */
   contract: object;
   /** Phase 3 down, last (after the old column's unique index is back). */
   restore: StepDraft[];
@@ -78,8 +77,6 @@ export function renameDependentSteps(change: RenameChange): RenameDependentSteps
         ...plan,
         comment: `intended drop: foreign key ${plan.name} on ${from}; its copy on ${to} holds since phase 1.`,
       })),
-      functionGuard: change.dependents !== undefined,
-      ...functionGuard(change.id, from, to, change.dependents?.functions ?? []),
     },
     restore: [
       ...addSteps({ add: 'restore-foreign-keys', validate: 'restore-validate-foreign-keys' }, originals, from),

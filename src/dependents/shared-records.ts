@@ -5,13 +5,14 @@
  * change's dropped column again. Refused at plan instead, naming the object and the other change. Pure.
  */
 import { InputError } from '../errors.js';
-import { currentPhase, type Change, type RenameChange } from '../spec/types.js';
+import { changeColumns } from '../spec/change-columns.js';
+import { currentPhase, type Change } from '../spec/types.js';
 
-/** The views (`view s.v`) and triggers (`trigger t on s.t`) a rename records, as comparable labels. */
-function recordedObjects(change: RenameChange): string[] {
-  const { schema, table } = change.rename;
+/** The views (`view s.v`) and triggers (`trigger t on s.t`) a change records, as comparable labels. */
+function recordedObjects(change: Change): string[] {
+  const { schema, table } = changeColumns(change).source;
   return [
-    ...(change.column.views ?? []).map((view) => `view ${view.schema}.${view.name}`),
+    ...(change.dependents?.views ?? []).map((view) => `view ${view.schema}.${view.name}`),
     ...(change.dependents?.triggers ?? []).map((trigger) => `trigger ${trigger.name} on ${schema}.${table}`),
   ];
 }
@@ -20,7 +21,7 @@ function recordedObjects(change: RenameChange): string[] {
  * Throws InputError when `change` records a view or trigger that another change before its phase 3 records too.
  * A change already advanced to phase 3 does not count: once it is applied, plan reads the object re-pointed.
  */
-export function refuseSharedDependents(change: RenameChange, others: readonly Change[]): void {
+export function refuseSharedDependents(change: Change, others: readonly Change[]): void {
   const mine = new Set(recordedObjects(change));
   if (mine.size === 0) return;
   for (const other of others) {

@@ -52,8 +52,8 @@ export function viewFingerprint(view: Pick<ViewFact, 'definition' | 'options'>):
  */
 export function renameDependents(change: RenameChange, where: string): DependentsPlan {
   const { schema, table, from, to } = change.rename;
-  const views = change.column.views ?? [];
-  const generated = change.column.generated ?? [];
+  const views = change.dependents?.views ?? [];
+  const generated = change.dependents?.generated ?? [];
   const typeChanges = change.rename.type !== undefined && change.rename.type !== change.column.type;
   if (typeChanges && (views.length > 0 || generated.length > 0)) {
     const users = [

@@ -7,7 +7,7 @@
  */
 import { InputError } from '../errors.js';
 import { quoteIdent } from '../render/quote.js';
-import type { ColumnFacts, ConstraintFact, IndexFact } from '../spec/types.js';
+import type { ColumnFacts, ConstraintFact, DependentFacts, IndexFact } from '../spec/types.js';
 import { quoteIdentLikePostgres } from '../sql/parser.js';
 import {
   acceptedConstraintTexts,
@@ -20,6 +20,7 @@ import {
 import { notNullCheckName } from './naming.js';
 import { deferrability, validations, withoutNotValid, type ConstraintPlan, type IndexPlan } from './plan-parts.js';
 import type { StepDraft } from './step-drafts.js';
+import type { DependentSlots } from '../dependents/dependent-slots.js';
 import type { DerivedObject } from './types.js';
 
 /** One column of a change: where it lives, and how summaries and comments name it (`email`, `users.email`). */
@@ -34,9 +35,9 @@ export interface ColumnSide {
  * The two columns of a change, in the terms rename and move share: `original` (the column as it is before the change,
  * dropped by phase 3) and `copy` (the column phase 1 adds and phase 3 keeps). For a rename both are on one table.
  * What else uses the column (views, functions, triggers, foreign keys from other tables) plugs in here too, once for
- * both kinds: it gets these sides (`model.copy.sides` in either kind) and adds its step drafts in the shared slots
- * (`copySteps`: phase 1 up; `dropCopySteps`: phase 1 down; `restoreSteps`: phase 3 down) and its phase-3 guards in
- * `contractGuards` (contract-guards.ts).
+ * both kinds: `columnCopy` takes its slots (src/dependents/dependent-slots.ts) and the shared step lists splice them in
+ * (`copySteps`: phase 1 up; `dropCopySteps`: phase 1 down; `restoreSteps`: phase 3 down; `copiedObjects`), its
+ * phase-3 context and guards come with `contractGuards` (contract-guards.ts).
  */
 export interface ColumnSides {
   changeId: string;
@@ -44,6 +45,8 @@ export interface ColumnSides {
   copy: ColumnSide;
   /** Facts of the original column, as `plan` read them. */
   facts: ColumnFacts;
+  /** What else uses the column, as `plan` read it (phases.yaml `dependents:`; absent when planned before it did). */
+  dependents?: DependentFacts;
 }
 
 /** How a kind copies the column's objects: the parts that differ between rename and move. */
@@ -65,6 +68,8 @@ export interface CopyRules {
 /** The plans of a column's objects: their copies on the new column and the originals as phase 3's down restores them. */
 export interface ColumnCopy {
   sides: ColumnSides;
+  /** What else uses the column: the steps and contract context it adds to the slots below. */
+  dependents: DependentSlots;
   notNull: boolean;
   copyIndexes: IndexPlan[];
   originalIndexes: IndexPlan[];
@@ -104,7 +109,7 @@ function constraintsWithUniques(facts: ColumnFacts): ConstraintFact[] {
 }
 
 /** Builds the index and constraint plans of both columns. Throws InputError for facts it cannot copy. */
-export function columnCopy(sides: ColumnSides, rules: CopyRules): ColumnCopy {
+export function columnCopy(sides: ColumnSides, rules: CopyRules, dependents: DependentSlots): ColumnCopy {
   const { facts, original, copy } = sides;
   const { where } = rules;
   // The original column's references in its definitions become the copy's (the parser finds them, see definition-rewrite.ts).
@@ -181,6 +186,7 @@ export function columnCopy(sides: ColumnSides, rules: CopyRules): ColumnCopy {
   const originalNotNullCheck = notNullCheck(original.table, original.column);
   return {
     sides,
+    dependents,
     notNull,
     copyIndexes,
     originalIndexes,
@@ -202,7 +208,7 @@ function on(side: ColumnSide): { schema: string; table: string } {
   return { schema: side.schema, table: side.table };
 }
 
-/** Phase 1 up, after the backfill: build the copy's indexes, add its constraints NOT VALID, validate them. */
+/** Phase 1 up, after the backfill: build the copy's indexes, add its constraints NOT VALID, validate them; then the dependents' steps. */
 export function copySteps(copy: ColumnCopy): Array<StepDraft | undefined> {
   const from = copy.sides.original.label;
   const to = copy.sides.copy.label;
@@ -238,14 +244,16 @@ export function copySteps(copy: ColumnCopy): Array<StepDraft | undefined> {
           template: 'validate',
           context: { ...target, validations: validations(toValidate), notNull: [] },
         },
+    ...copy.dependents.copy,
   ];
 }
 
-/** Phase 1 down, first: drop what `copySteps` added (constraints, then indexes, concurrently). */
+/** Phase 1 down, first: drop what `copySteps` added (the dependents' first, then constraints, then indexes, concurrently). */
 export function dropCopySteps(copy: ColumnCopy): Array<StepDraft | undefined> {
   const side = copy.sides.copy;
   const target = on(side);
   return [
+    ...copy.dependents.dropCopy,
     copy.copyConstraints.length === 0
       ? undefined
       : {
@@ -292,6 +300,7 @@ export function restoreSteps(
   const source = on(side);
   const toValidate = copy.originalConstraints.filter((constraint) => constraint.validate);
   return [
+    ...copy.dependents.restoreFirst,
     copy.originalIndexes.length === 0
       ? undefined
       : {
@@ -325,6 +334,7 @@ export function restoreSteps(
             notNull: copy.notNull ? [{ column: side.column, check: copy.originalNotNullCheck }] : [],
           },
         },
+    ...copy.dependents.restore,
   ];
 }
 
@@ -346,5 +356,6 @@ export function copiedObjects(copy: ColumnCopy): DerivedObject[] {
       about: `a constraint of ${side.column}`,
       unique: constraint.definition.startsWith('UNIQUE USING INDEX'),
     })),
+    ...copy.dependents.derivedObjects,
   ];
 }

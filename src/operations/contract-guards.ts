@@ -1,18 +1,27 @@
 /**
  * What phase 3's contract checks about the rest of the database before the old column goes, the same for rename and
- * move: the context its template's guard partials read (today: no trigger function still names the column). This is
- * where what else uses the column (functions, triggers, views: src/dependents) adds its phase-3 guards, once for both
- * kinds. Pure.
+ * move: the context its template's guard partials read (no trigger function still names the column; no function or
+ * procedure still names it, once `plan` has read them into `dependents:`), with what the dependents re-create or
+ * drop in the same transaction (src/dependents/dependent-slots.ts). Pure.
  */
+import { functionGuard } from '../dependents/functions.js';
 import { triggerSourceGuard } from './column-mention.js';
-import type { ColumnSides } from './column-copy.js';
+import type { ColumnCopy } from './column-copy.js';
 
-export function contractGuards(sides: ColumnSides) {
-  const { original, copy } = sides;
-  return triggerSourceGuard(
-    sides.changeId,
-    { schema: original.schema, table: original.table },
-    original.column,
-    copy.label,
-  );
+/** The contract's guards, and the dependents' context (re-created triggers, re-pointed views, dropped keys). */
+export function contractGuards(columnCopy: ColumnCopy) {
+  const { changeId, original, copy, dependents } = columnCopy.sides;
+  return {
+    ...triggerSourceGuard(changeId, { schema: original.schema, table: original.table }, original.column, copy.label),
+    // A change planned before phasectl read the functions has no record of them: its generated SQL stays as it was.
+    functionGuard: dependents?.functions !== undefined,
+    ...functionGuard(
+      changeId,
+      original.column,
+      copy.label,
+      dependents?.functions ?? [],
+      original.table === copy.table && original.schema === copy.schema ? undefined : original.table,
+    ),
+    ...columnCopy.dependents.contract,
+  };
 }

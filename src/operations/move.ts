@@ -4,6 +4,7 @@ import { refuseControlCharacters } from '../spec/name-guard.js';
 import { renderTemplate } from '../render/environment.js';
 import { qualify, quoteIdent } from '../render/quote.js';
 import type { ColumnRef, MoveChange, PhaseNumber } from '../spec/types.js';
+import { displayColumn, displayIdentifier } from '../spec/identifiers.js';
 import { differs, identical } from './identity.js';
 import {
   insertTriggerName,
@@ -29,6 +30,7 @@ import {
 } from './batch-walk.js';
 import { columnCopy, copiedObjects, copySteps, dropCopySteps, restoreSteps, type ColumnCopy } from './column-copy.js';
 import { record } from './plan-parts.js';
+import { dependentSlots } from '../dependents/dependent-slots.js';
 import { renderSteps, type StepDraft } from './step-drafts.js';
 import type { BackfillPlan, Definition, DerivedObject, Operation, PhaseSteps, Step } from './types.js';
 
@@ -107,7 +109,13 @@ function buildModel(change: MoveChange): MoveModel {
   const type = `${column.type}${column.collation ? ` COLLATE ${column.collation}` : ''}`;
   const side = (ref: ColumnRef) => ({ schema: ref.schema, table: ref.table, column: ref.column, label: label(ref) });
   const copy = columnCopy(
-    { changeId: change.id, original: side(source), copy: side(target), facts: column },
+    {
+      changeId: change.id,
+      original: side(source),
+      copy: side(target),
+      facts: column,
+      ...(change.dependents === undefined ? {} : { dependents: change.dependents }),
+    },
     {
       where: where(change),
       planCommand: 'phasectl plan move',
@@ -118,6 +126,7 @@ function buildModel(change: MoveChange): MoveModel {
       // NOT NULL is not copied: a target row may exist without a source row (or before it), so NULL is legitimate there.
       copyNotNull: false,
     },
+    dependentSlots(change, where(change)),
   );
   return {
     change,
@@ -412,8 +421,13 @@ function phase3(model: MoveModel, settings: GenerationSettings): PhaseSteps {
     .join(
       ', ',
     )} FROM ${sourceTable} AS s WHERE s.${quoteIdent(model.source.column)} IS NOT NULL AND NOT EXISTS (SELECT 1 FROM ${targetTable} AS t WHERE ${joinCondition(model, 's', 't')})`;
+  const join = model.joins
+    .map((pair) => `t.${displayIdentifier(pair.target)} = s.${displayIdentifier(pair.source)}`)
+    .join(' AND ');
+  const shown = (ref: ColumnRef) => displayColumn(ref.schema, ref.table);
   const guard = {
     joins: model.joins.map((pair) => ({ here: pair.source, there: pair.target })),
+    sourceViewsHint: `change ${model.change.id}: re-create each view to read ${to} instead (CREATE OR REPLACE VIEW … FROM ${shown(model.source)} AS s LEFT JOIN ${shown(model.target)} AS t ON ${join} …, keeping its output columns; a materialized view: drop and create it), then rerun \`phasectl migrate\``,
     strandedHint: `create the missing target rows (the insert trigger copies the value), e.g. ${missingPairs}; or set ${model.source.column} to NULL where the value should go; then migrate again`,
   };
   const up = finishSteps(
@@ -431,6 +445,7 @@ function phase3(model: MoveModel, settings: GenerationSettings): PhaseSteps {
         template: 'unsync',
         context: {
           ...guard,
+          ...contractGuards(model.copy),
           guarded: true,
           comment: `intended drop: the sync trigger on ${model.target.table}; ${to} is the authority since phase 2.`,
         },
@@ -444,7 +459,7 @@ function phase3(model: MoveModel, settings: GenerationSettings): PhaseSteps {
         context: {
           ...guard,
           defaultSql: columnDefault ?? null,
-          ...contractGuards(model.copy.sides),
+          ...contractGuards(model.copy),
           ...record(model.change.releases, 3),
         },
       },

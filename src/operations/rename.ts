@@ -25,8 +25,7 @@ import { columnCopy, copiedObjects, copySteps, dropCopySteps, restoreSteps, type
 import { record } from './plan-parts.js';
 import { renderSteps, type StepDraft } from './step-drafts.js';
 import type { BackfillPlan, Definition, DerivedObject, Operation, PhaseSteps, Step } from './types.js';
-import { renameDependentSteps } from '../dependents/rename-steps.js';
-import { renameDependents, viewContractContext, viewRestoreStep, type DependentsPlan } from '../dependents/views.js';
+import { dependentSlots } from '../dependents/dependent-slots.js';
 
 const kind = 'rename';
 
@@ -48,12 +47,13 @@ interface RenameModel {
   downTyped: (newValue: string) => string;
   /** No conversion: up and down are the column itself. */
   identity: boolean;
-  /** Indexes and constraints of `from`, their copies on `to`, and the NOT NULL check `to` carries until phase 3. */
+  /**
+   * Indexes and constraints of `from`, their copies on `to`, and the NOT NULL check `to` carries until phase 3; with
+   * what else uses the column (views, generated columns, foreign keys, triggers), carried in the same slots.
+   */
   copy: ColumnCopy;
   functionName: string;
   triggerName: string;
-  /** Views and virtual generated columns that read the column: re-pointed in phase 3. */
-  dependents: DependentsPlan;
 }
 
 /** Every name of a rename that the generated SQL mentions, with its role, for the control-character guard. */
@@ -147,6 +147,7 @@ function buildModel(change: RenameChange): RenameModel {
       original: { schema, table, column: from, label: from },
       copy: { schema, table, column: to, label: to },
       facts: column,
+      ...(change.dependents === undefined ? {} : { dependents: change.dependents }),
     },
     {
       where,
@@ -157,6 +158,7 @@ function buildModel(change: RenameChange): RenameModel {
       otherTable: false,
       copyNotNull: true,
     },
+    dependentSlots(change, where),
   );
   return {
     change,
@@ -174,7 +176,6 @@ function buildModel(change: RenameChange): RenameModel {
     copy,
     functionName: syncFunctionName(change.id),
     triggerName: syncTriggerNames(change.id, change.rename.syncTrigger).triggerName,
-    dependents: renameDependents(change, where),
   };
 }
 
@@ -321,7 +322,6 @@ function phase1(model: RenameModel, settings: GenerationSettings): PhaseSteps {
         walkContext(model, 'up'),
       ),
       ...copySteps(model.copy),
-      ...renameDependentSteps(model.change).expand,
     ],
     settings,
   );
@@ -330,7 +330,6 @@ function phase1(model: RenameModel, settings: GenerationSettings): PhaseSteps {
     1,
     'down',
     [
-      ...renameDependentSteps(model.change).shrink,
       ...dropCopySteps(model.copy),
       {
         name: 'shrink',
@@ -415,13 +414,11 @@ function phase3(model: RenameModel, settings: GenerationSettings): PhaseSteps {
           validations: validateNotNullCheck,
           notNull: notNullCheck ? [{ column: to, check: notNullCheck.name }] : [],
           defaultSql: columnDefault === undefined ? null : model.up(`(${columnDefault})`),
-          ...contractGuards(model.copy.sides),
+          ...contractGuards(model.copy),
           // A recorded sync trigger name does not start with the default prefix: the guard must still skip it.
           ...(model.change.rename.syncTrigger === undefined
             ? {}
             : { syncTriggerPrefix: model.change.rename.syncTrigger }),
-          ...renameDependentSteps(model.change).contract,
-          ...viewContractContext(model.change, model.dependents),
           ...record(model.change.releases, 3),
         },
       },
@@ -455,9 +452,7 @@ function phase3(model: RenameModel, settings: GenerationSettings): PhaseSteps {
         backfillPlan(model, 'down'),
         walkContext(model, 'down'),
       ),
-      viewRestoreStep(model.dependents, from),
       ...restoreSteps(model.copy, validateNotNullCheck),
-      ...renameDependentSteps(model.change).restore,
     ],
     settings,
   );
@@ -470,13 +465,6 @@ export function renameDerivedObjects(change: RenameChange): DerivedObject[] {
   const on = { schema: model.schema, table: model.table };
   return [
     ...copiedObjects(model.copy),
-    ...renameDependentSteps(change).newForeignKeys.map((key): DerivedObject => ({
-      kind: 'constraint',
-      schema: key.schema,
-      table: key.table,
-      name: key.name,
-      about: `the copy of foreign key on ${key.schema}.${key.table}`,
-    })),
     { kind: 'trigger', ...on, name: model.triggerName, about: 'the sync trigger' },
     { kind: 'function', schema: 'phasectl', table: '', name: model.functionName, about: 'the sync function' },
     {

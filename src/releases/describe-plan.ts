@@ -33,7 +33,7 @@ export function describeRenamePlan(change: RenameChange): string {
     'Release 3 — phase 3, contract',
     `  database: drop the sync trigger and function${change.column.nullable ? '' : `, SET NOT NULL on ${newName}`}${change.column.default ? `, move the default to ${newName}` : ''}, drop ${oldName}.`,
     `  code:     before this release, remove every reference to ${oldName} from the code (\`phasectl check\` lists them); the column is dropped.`,
-    ...dependentsLines(change.column, newName),
+    ...dependentsLines(change.dependents, newName),
   ];
   return lines.join('\n');
 }
@@ -76,10 +76,10 @@ export function describeMovePlan(change: MoveChange): string {
 }
 
 /** What phase 3 re-points besides the column (views, virtual generated columns), one line when there is any. */
-function dependentsLines(column: RenameChange['column'], newName: string): string[] {
+function dependentsLines(dependents: RenameChange['dependents'], newName: string): string[] {
   const users = [
-    ...(column.views ?? []).map((view) => `view ${view.schema}.${view.name}`),
-    ...(column.generated ?? []).map((generated) => `generated column ${generated.name}`),
+    ...(dependents?.views ?? []).map((view) => `view ${view.schema}.${view.name}`),
+    ...(dependents?.generated ?? []).map((generated) => `generated column ${generated.name}`),
   ];
   if (users.length === 0) return [];
   return [

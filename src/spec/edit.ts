@@ -5,7 +5,6 @@ import { changeSchema, fileRuleIssues, releaseNameSchema } from './schema.js';
 import type { Change, PhaseNumber, PhasesFile, ReleaseName } from './types.js';
 import { copyAlongPath } from './yaml-copy.js';
 import { dependentsToPlain } from './dependents-schema.js';
-import { columnDependentsToPlain } from './edit-dependents.js';
 
 /**
  * Edits of phases.yaml that keep the user's comments and formatting: each works on a copy of the
@@ -54,7 +53,6 @@ export function changeToPlain(change: Change): Record<string, unknown> {
         kind: constraint.kind,
         definition: constraint.definition,
       })),
-      ...columnDependentsToPlain(column),
     },
     key: { columns: change.key.columns, types: change.key.types },
     ...(change.kind === 'move'
@@ -65,7 +63,7 @@ export function changeToPlain(change: Change): Record<string, unknown> {
           },
         }
       : {}),
-    ...(change.kind === 'rename' && change.dependents ? { dependents: dependentsToPlain(change.dependents) } : {}),
+    ...(change.dependents ? { dependents: dependentsToPlain(change.dependents) } : {}),
     releases: { ...change.releases },
   };
 }

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { MAX_IDENTIFIER_BYTES, utf8Length } from './identifiers.js';
 import { changeColumns } from './change-columns.js';
-import { dependentFactsSchema } from './dependents-schema.js';
+import { dependentFactsSchema, unifyDependents, viewRecordSchemas } from './dependents-schema.js';
 import { firstNonPrinting, NON_PRINTING } from './name-guard.js';
 import type { PhasesFile } from './types.js';
 import { CHANGE_ID_PATTERN, MAX_CHANGE_ID_LENGTH } from './change-id.js';
@@ -27,7 +27,7 @@ export const KNOWN_KEYS = {
   check: ['sourceGlobs', 'ignoreGlobs'],
   changes: ['id', 'rename', 'move', 'column', 'key', 'target', 'dependents', 'releases'],
   archived: ['id', 'rename', 'move', 'column', 'key', 'target', 'dependents', 'releases'],
-  dependents: ['foreignKeys', 'functions', 'triggers'],
+  dependents: ['views', 'generated', 'foreignKeys', 'functions', 'triggers'],
   triggers: ['name', 'definition'],
   foreignKeys: ['schema', 'table', 'name', 'definition'],
   functions: ['name', 'fingerprint', 'namesColumn', 'line'],
@@ -104,15 +104,7 @@ const constraintFact = z.strictObject({
   definition: sqlText,
 });
 
-const viewFact = z.strictObject({
-  schema: identifier,
-  name: identifier,
-  definition: sqlText,
-  options: z.array(z.string().regex(/^[a-z_]+=[A-Za-z0-9_.]+$/, 'is not a view option (name=value)')).optional(),
-  fingerprint: z.string().regex(/^[0-9a-f]{32}$/, 'is not an md5 fingerprint'),
-});
-
-const generatedColumnFact = z.strictObject({ name: identifier, expression: sqlText });
+const { viewFact, generatedColumnFact } = viewRecordSchemas(identifier, sqlText);
 
 const columnFacts = z.strictObject({
   type: sqlText,
@@ -121,6 +113,7 @@ const columnFacts = z.strictObject({
   default: sqlText.optional(),
   indexes: z.array(indexFact).default([]),
   constraints: z.array(constraintFact).default([]),
+  // Where older files recorded them; read and moved under `dependents:` (unifyDependents).
   views: z.array(viewFact).optional(),
   generated: z.array(generatedColumnFact).optional(),
 });
@@ -161,6 +154,22 @@ const renameTarget = z
     params: { hint: 'choose a new column name that differs from `from`' },
   });
 
+/** `views` (or `generated`) both under `column:` (older files) and `dependents:`: which one holds is unclear. */
+function refuseViewsRecordedTwice(
+  change: { column: { views?: unknown; generated?: unknown }; dependents?: { views?: unknown; generated?: unknown } },
+  context: z.RefinementCtx,
+): void {
+  for (const key of ['views', 'generated'] as const) {
+    if (change.column[key] === undefined || change.dependents?.[key] === undefined) continue;
+    context.addIssue({
+      code: 'custom',
+      message: `\`${key}\` is recorded both under \`column:\` and under \`dependents:\``,
+      path: ['column', key],
+      params: { hint: `keep the one under \`dependents:\` (or run \`phasectl plan refresh\` to read them again)` },
+    });
+  }
+}
+
 const phaseReleases = z.strictObject({
   phase1: releaseName.optional(),
   phase2: releaseName.optional(),
@@ -176,7 +185,8 @@ const renameChange = z
     dependents: dependentFactsSchema(identifier, sqlText).optional(),
     releases: phaseReleases.default({}),
   })
-  .transform((change) => ({ kind: 'rename' as const, ...change }));
+  .superRefine(refuseViewsRecordedTwice)
+  .transform((change) => ({ kind: 'rename' as const, ...unifyDependents(change) }));
 
 const columnRef = z.strictObject({ schema: identifier, table: identifier, column: identifier });
 
@@ -203,9 +213,11 @@ const moveChange = z
     target: z
       .strictObject({ existingColumn: z.boolean().default(false), uniqueIndex: identifier.optional() })
       .default({ existingColumn: false }),
+    dependents: dependentFactsSchema(identifier, sqlText).optional(),
     releases: phaseReleases.default({}),
   })
-  .transform((change) => ({ kind: 'move' as const, ...change }));
+  .superRefine(refuseViewsRecordedTwice)
+  .transform((change) => ({ kind: 'move' as const, ...unifyDependents(change) }));
 
 /** A change has no `kind` key in YAML: a `move:` key makes it a move, anything else is read as a rename. */
 const anyChange = z.custom<unknown>().transform((value, context) => {

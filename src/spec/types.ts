@@ -43,10 +43,6 @@ export interface ColumnFacts {
   default?: string;
   indexes: IndexFact[];
   constraints: ConstraintFact[];
-  /** Views that read the column directly, re-pointed at the new column in phase 3 (src/dependents/views.ts). */
-  views?: ViewFact[];
-  /** Virtual generated columns computed from the column (PostgreSQL 18), re-pointed in phase 3. */
-  generated?: GeneratedColumnFact[];
 }
 
 /** A view that reads the column, as `plan` found it (read with `search_path = pg_catalog, pg_temp`: every name qualified). */
@@ -148,6 +144,8 @@ export interface MoveChange {
   column: ColumnFacts;
   key: KeyFacts;
   target: MoveTargetFacts;
+  /** Functions that name the source column (absent: planned before phasectl read them); a move records no other kind. */
+  dependents?: DependentFacts;
   releases: PhaseReleases;
 }
 
@@ -227,9 +225,17 @@ export interface DependentTrigger {
   definition: string;
 }
 
-/** What else uses the column (phases.yaml `dependents:`), read by `plan`. */
+/**
+ * What else uses the column (phases.yaml `dependents:`), read by `plan`. Older files kept
+ * `views` and `generated` under `column:`; they are read from there too and written here.
+ */
 export interface DependentFacts {
+  /** Views that read the column directly, re-pointed at the new column in phase 3 (src/dependents/views.ts). */
+  views?: ViewFact[];
+  /** Virtual generated columns computed from the column (PostgreSQL 18), re-pointed in phase 3. */
+  generated?: GeneratedColumnFact[];
   foreignKeys: ReferencingForeignKey[];
-  functions: DependentFunction[];
+  /** Absent: planned before phasectl read functions (phase 3 then has no function guard, as it was generated). */
+  functions?: DependentFunction[];
   triggers: DependentTrigger[];
 }

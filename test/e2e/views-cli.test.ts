@@ -242,13 +242,15 @@ describe('refusals', () => {
     expect(await readFile(join(dir, 'phases.yaml'), 'utf8')).toBe(yaml);
   }, 120_000);
 
-  test('a move refuses a view of the moved column, saying why', async () => {
+  test('a move lists the views of the moved column as work before phase 3, saying how to re-create them', async () => {
     const url = await database(`${FIXTURE}
       CREATE TABLE app.film_details (film_id bigint PRIMARY KEY, title text);`);
     const { cli } = await project(url);
     const move = await cli(['plan', 'move', 'app.films.title', 'app.film_details.title', '--on', 'id=film_id']);
-    expect(move.code).toBe(2);
-    expect(move.stderr).toContain('a move cannot re-point a view at another table');
+    expect(move.code, move.stderr).toBe(0);
+    expect(move.stdout).toMatch(/work before phase 3: \d+ view\(s\) read app\.films\.title/);
+    expect(move.stdout).toContain('LEFT JOIN app.film_details AS t ON t.film_id = s.id');
+    expect(move.stdout).toContain('  - app.film_stats');
   });
 
   test('a stored generated column computed from the column is refused: re-pointing it rewrites the whole table', async () => {

@@ -229,7 +229,7 @@ describe('readRenameFacts', () => {
       { schema: 'public', table: 'with_view', column: 'name' },
       'renamed',
     );
-    expect(facts.column.views).toEqual([
+    expect(facts.views).toEqual([
       {
         schema: 'public',
         name: 'names',

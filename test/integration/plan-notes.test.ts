@@ -55,6 +55,9 @@ test('plan notes the user triggers whose function names the column, and nothing 
     });
     expect(move.notes).toEqual([
       'note: trigger log_address runs public.log_address() — the function names address. It keeps working until phase 3, which refuses to drop address while it does: rewrite it to use profiles.address in the release of phase 2.',
+      // A move lists the functions naming the source column too, with where the value lives afterwards.
+      'work before phase 3: 1 function(s) name public.users.address; change each to use public.profiles.address (joined on profiles.user_id = users.id) (CREATE OR REPLACE, in the release of phase 2 or later) — phase 3 refuses to drop the column until then:',
+      '  - public.log_address(), line 2 of its body',
     ]);
   } finally {
     await project.remove();
