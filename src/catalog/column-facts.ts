@@ -7,6 +7,7 @@ import { unsupportedServer } from '../session/server-version.js';
 import { readReferencingForeignKeys } from './referencing-foreign-keys.js';
 import type { ColumnFacts, ConstraintFact, IndexFact, KeyFacts, ReferencingForeignKey } from '../spec/types.js';
 import { dependentFacts } from './dependent-facts.js';
+import { movePartitionedReason, refusePartitionedSurroundings } from './partition-facts.js';
 
 /** The column a change starts from. */
 export interface ColumnTarget {
@@ -26,7 +27,7 @@ export async function readRenameFacts(
   newName: string,
   /** A move creates the new column on another table: the source table may already have a column of that name. */
   options: { newColumnOnThisTable?: boolean } = {},
-): Promise<{ column: ColumnFacts; key: KeyFacts; foreignKeys: ReferencingForeignKey[] }> {
+): Promise<{ column: ColumnFacts; key: KeyFacts; foreignKeys: ReferencingForeignKey[]; partitioned?: true }> {
   const where = displayColumn(target.schema, target.table, target.column);
   const tableName = displayColumn(target.schema, target.table);
   if (newName.length === 0)
@@ -41,15 +42,13 @@ export async function readRenameFacts(
   }
   await requireServerVersion(db);
   const relation = await findTable(db, target);
-  if (relation.relkind === 'p') {
-    throw new InputError(
-      `${tableName} is a partitioned table; phasectl does not rename columns of partitioned tables yet`,
-      {
-        hint: 'rename the column on each partition yourself, or wait for partition support',
-      },
-    );
+  const partitioned = relation.relkind === 'p';
+  if (partitioned && options.newColumnOnThisTable === false) {
+    throw new InputError(movePartitionedReason(tableName), {
+      hint: 'a move works between two ordinary (non-partitioned) tables; a rename of a column of a partitioned table is supported',
+    });
   }
-  if (relation.relkind !== 'r') {
+  if (!partitioned && relation.relkind !== 'r') {
     throw new InputError(`${tableName} is not a table (${relkindName(relation.relkind)})`, {
       hint: 'name an ordinary table',
     });
@@ -85,10 +84,11 @@ export async function readRenameFacts(
       },
     );
   }
+  if (partitioned) await refusePartitionedSurroundings(db, tableOid, target.column, where, tableName);
   await refuseUnsafeSurroundings(db, tableOid, attribute.attnum, where, tableName, {
     triggers: options.newColumnOnThisTable !== false,
   });
-  const key = await tableKey(db, tableOid, attribute.attnum, tableName);
+  const key = await tableKey(db, tableOid, attribute.attnum, tableName, partitioned);
   const column: ColumnFacts = {
     type: attribute.type,
     ...(attribute.collation === null ? {} : { collation: attribute.collation }),
@@ -101,7 +101,7 @@ export async function readRenameFacts(
   const foreignKeys = isMove
     ? []
     : await readReferencingForeignKeys(db, tableOid, attribute.attnum, column.indexes, where);
-  return { column, key, foreignKeys };
+  return { column, key, foreignKeys, ...(partitioned ? { partitioned: true as const } : {}) };
 }
 
 async function requireServerVersion(db: Kysely<any>): Promise<void> {
@@ -276,7 +276,13 @@ async function primaryKeyColumns(
  * The key the backfill walks: the primary key, else the narrowest valid unique index without
  * expressions or predicate whose columns are all NOT NULL (and do not include the renamed column).
  */
-async function tableKey(db: Kysely<any>, tableOid: number, attnum: number, tableName: string): Promise<KeyFacts> {
+async function tableKey(
+  db: Kysely<any>,
+  tableOid: number,
+  attnum: number,
+  tableName: string,
+  partitioned: boolean,
+): Promise<KeyFacts> {
   const { rows } = await sql<{
     name: string;
     columns: string[];
@@ -302,7 +308,9 @@ async function tableKey(db: Kysely<any>, tableOid: number, attnum: number, table
     throw new InputError(
       `${tableName} has no primary key and no unique index over NOT NULL columns (other than the renamed column)`,
       {
-        hint: `add a primary key: ALTER TABLE ${tableName} ADD PRIMARY KEY (id) — the backfill walks the table by its key`,
+        hint: partitioned
+          ? `add a primary key that includes the partition key columns (PostgreSQL requires them in a unique key of a partitioned table): ALTER TABLE ${tableName} ADD PRIMARY KEY (id, <partition key columns>) — the backfill walks the table by its key`
+          : `add a primary key: ALTER TABLE ${tableName} ADD PRIMARY KEY (id) — the backfill walks the table by its key`,
       },
     );
   }

@@ -137,9 +137,14 @@ export async function planRename(options: PlanRenameOptions): Promise<PlanRename
     ? await connect(options.databaseUrl, { max: 1, applicationName: 'phasectl plan' })
     : undefined;
   try {
-    const { column, key, type, notes, dependents } = connection
+    const { column, key, type, notes, dependents, partitioned } = connection
       ? await factsFromDatabase(connection, target, newName, options.type, options)
-      : { ...factsFromFlags(options), notes: [], dependents: { foreignKeys: [], functions: [], triggers: [] } };
+      : {
+          ...factsFromFlags(options),
+          notes: [],
+          dependents: { foreignKeys: [], functions: [], triggers: [] },
+          partitioned: undefined,
+        };
     const syncTrigger = connection ? await chooseSyncTriggerName(connection.db, target, id) : undefined;
     const change: RenameChange = {
       kind: 'rename',
@@ -154,6 +159,7 @@ export async function planRename(options: PlanRenameOptions): Promise<PlanRename
         ...(options.down === undefined ? {} : { down: options.down }),
         ...(options.lossy ? { lossy: true as const } : {}),
         ...(syncTrigger === undefined ? {} : { syncTrigger }),
+        ...(partitioned ? { partitioned } : {}),
       },
       column,
       key,
@@ -216,7 +222,14 @@ async function factsFromDatabase(
   newName: string,
   type: string | undefined,
   expressions: { up?: string; down?: string },
-): Promise<{ column: ColumnFacts; key: KeyFacts; type?: string; notes: string[]; dependents: DependentFacts }> {
+): Promise<{
+  column: ColumnFacts;
+  key: KeyFacts;
+  type?: string;
+  notes: string[];
+  dependents: DependentFacts;
+  partitioned?: true;
+}> {
   const { foreignKeys, ...facts } = await readRenameFacts(connection.db, target, newName);
   const changesType = type !== undefined && type !== facts.column.type;
   if (changesType) {

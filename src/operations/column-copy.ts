@@ -20,6 +20,7 @@ import {
 import { notNullCheckName } from './naming.js';
 import { deferrability, validations, withoutNotValid, type ConstraintPlan, type IndexPlan } from './plan-parts.js';
 import type { StepDraft } from './step-drafts.js';
+import { indexStepContext } from './partitioned-indexes.js';
 import type { DerivedObject } from './types.js';
 
 /** One column of a change: where it lives, and how summaries and comments name it (`email`, `users.email`). */
@@ -44,6 +45,8 @@ export interface ColumnSides {
   copy: ColumnSide;
   /** Facts of the original column, as `plan` read them. */
   facts: ColumnFacts;
+  /** The table is partitioned: its indexes are built per partition and attached (partitioned-indexes.ts). */
+  partitioned?: boolean;
 }
 
 /** How a kind copies the column's objects: the parts that differ between rename and move. */
@@ -217,7 +220,7 @@ export function copySteps(copy: ColumnCopy): Array<StepDraft | undefined> {
           transaction: false,
           scan: true,
           template: 'indexes',
-          context: { ...target, indexes: copy.copyIndexes },
+          context: { ...target, ...indexStepContext(copy.sides.partitioned, copy.copyIndexes, from) },
         },
     copy.copyConstraints.length === 0
       ? undefined
@@ -271,6 +274,7 @@ export function dropCopySteps(copy: ColumnCopy): Array<StepDraft | undefined> {
           template: 'drop-indexes',
           context: {
             ...target,
+            ...(copy.sides.partitioned ? { partitioned: true } : {}),
             indexes: copy.copyIndexes.map((i) => ({
               name: i.name,
               comment: `intended drop: index ${i.name}, built by phase 1.`,
@@ -300,7 +304,7 @@ export function restoreSteps(
           transaction: false,
           scan: true,
           template: 'indexes',
-          context: { ...source, indexes: copy.originalIndexes },
+          context: { ...source, ...indexStepContext(copy.sides.partitioned, copy.originalIndexes, side.label) },
         },
     copy.originalConstraints.length === 0
       ? undefined

@@ -147,6 +147,7 @@ function buildModel(change: RenameChange): RenameModel {
       original: { schema, table, column: from, label: from },
       copy: { schema, table, column: to, label: to },
       facts: column,
+      partitioned: change.rename.partitioned === true,
     },
     {
       where,

@@ -1,0 +1,92 @@
+import { sql, type Kysely } from 'kysely';
+import { InputError } from '../errors.js';
+import { displayIdentifier } from '../spec/identifiers.js';
+
+/**
+ * What `plan` refuses on a declaratively partitioned table, each with the reason. The DDL itself goes through the
+ * parent (ADD COLUMN, the sync triggers, which PostgreSQL clones to every partition, present and future; indexes are
+ * built per partition and attached, src/operations/partitioned-indexes.ts), so the refusals are about what the parent
+ * cannot carry:
+ * - the column is part of the partition key of the table or of a sub-partitioned partition: PostgreSQL cannot change
+ *   a partition key, so the old column could never be dropped;
+ * - a partition is a foreign table: ADD COLUMN on a foreign table changes only the local definition, the remote
+ *   table has no such column, so every read and write of that partition would fail;
+ * - a UNIQUE constraint on the column: PostgreSQL cannot attach a constraint to an existing index of a partitioned
+ *   table (ADD CONSTRAINT … USING INDEX), so the copy would be built under a lock on every partition;
+ * - a foreign key on the column: PostgreSQL 17 and older cannot add it NOT VALID on a partitioned table.
+ */
+export async function refusePartitionedSurroundings(
+  db: Kysely<any>,
+  tableOid: number,
+  column: string,
+  where: string,
+  tableName: string,
+): Promise<void> {
+  const { rows: keyed } = await sql<{ name: string; key: string }>`
+    SELECT p.relid::pg_catalog.regclass::pg_catalog.text AS name, pg_catalog.pg_get_partkeydef(p.relid) AS key
+    FROM pg_catalog.pg_partition_tree(${tableOid}::pg_catalog.oid) p
+    JOIN pg_catalog.pg_partitioned_table pt ON pt.partrelid OPERATOR(pg_catalog.=) p.relid
+    JOIN pg_catalog.pg_attribute a ON a.attrelid OPERATOR(pg_catalog.=) p.relid
+      AND a.attname OPERATOR(pg_catalog.=) ${column} AND NOT a.attisdropped
+    WHERE a.attnum OPERATOR(pg_catalog.=) ANY (pt.partattrs::int2[])
+       -- A key expression depends on the columns it reads (an internal dependency of the table on its own column).
+       OR EXISTS (SELECT 1 FROM pg_catalog.pg_depend d
+                  WHERE d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass AND d.objid OPERATOR(pg_catalog.=) p.relid
+                    AND d.objsubid OPERATOR(pg_catalog.=) 0 AND d.refclassid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass
+                    AND d.refobjid OPERATOR(pg_catalog.=) p.relid AND d.refobjsubid OPERATOR(pg_catalog.=) a.attnum
+                    AND d.deptype OPERATOR(pg_catalog.=) 'i')
+    ORDER BY p.level, 1`.execute(db);
+  const first = keyed[0];
+  if (first) {
+    throw new InputError(
+      `${where} is part of the partition key of ${first.name} (PARTITION BY ${first.key}); PostgreSQL cannot change a partition key, so the old column could never be dropped`,
+      {
+        hint: 'a partition key column cannot be renamed without downtime: rename it with ALTER TABLE … RENAME COLUMN in a release where no code uses it (a catalog-only change)',
+      },
+    );
+  }
+  const { rows: foreign } = await sql<{ name: string }>`
+    SELECT p.relid::pg_catalog.regclass::pg_catalog.text AS name
+    FROM pg_catalog.pg_partition_tree(${tableOid}::pg_catalog.oid) p
+    JOIN pg_catalog.pg_class c ON c.oid OPERATOR(pg_catalog.=) p.relid
+    WHERE c.relkind OPERATOR(pg_catalog.=) 'f'
+    ORDER BY 1`.execute(db);
+  if (foreign.length > 0) {
+    throw new InputError(
+      `${tableName} has foreign-table partition ${foreign.map((row) => row.name).join(', ')}; ADD COLUMN on a foreign table changes only its local definition, the remote table would have no such column`,
+      {
+        hint: 'detach the foreign partitions (ALTER TABLE … DETACH PARTITION …) and rename the column on their remote tables yourself, or keep the old name',
+      },
+    );
+  }
+  const { rows: constraints } = await sql<{ name: string; contype: string }>`
+    SELECT c.conname AS name, c.contype::pg_catalog.text AS contype
+    FROM pg_catalog.pg_constraint c
+    JOIN pg_catalog.pg_attribute a ON a.attrelid OPERATOR(pg_catalog.=) c.conrelid AND a.attname OPERATOR(pg_catalog.=) ${column}
+    WHERE c.conrelid OPERATOR(pg_catalog.=) ${tableOid} AND c.contype IN ('u', 'f') AND a.attnum OPERATOR(pg_catalog.=) ANY (c.conkey)
+    ORDER BY c.contype, c.conname`.execute(db);
+  const unique = constraints.find((row) => row.contype === 'u');
+  if (unique) {
+    throw new InputError(
+      `${where} is part of UNIQUE constraint ${displayIdentifier(unique.name)} of partitioned table ${tableName}; PostgreSQL cannot attach a constraint to an index built beforehand on a partitioned table (ADD CONSTRAINT … USING INDEX), so its copy would lock every partition while it is built`,
+      {
+        hint: `replace the constraint by a unique index first (CREATE UNIQUE INDEX … ON ${tableName} with the same columns, then ALTER TABLE … DROP CONSTRAINT ${displayIdentifier(unique.name)}), then plan again: phasectl copies unique indexes partition by partition`,
+      },
+    );
+  }
+  const foreignKey = constraints.find((row) => row.contype === 'f');
+  if (foreignKey) {
+    throw new InputError(
+      `${where} is part of foreign key ${displayIdentifier(foreignKey.name)} of partitioned table ${tableName}; PostgreSQL cannot add a foreign key NOT VALID on a partitioned table, so its copy would lock every partition for a full scan`,
+      {
+        hint: `drop the foreign key before the change (ALTER TABLE ${tableName} DROP CONSTRAINT ${displayIdentifier(foreignKey.name)}) and add it on the new column after phase 3`,
+      },
+    );
+  }
+}
+
+/** The reason a move refuses a partitioned table (source or target), for its error message. */
+export function movePartitionedReason(tableName: string): string {
+  return `${tableName} is a partitioned table; a move keeps two tables in sync through cross-table triggers and a join on a unique key, which phasectl builds for ordinary tables only (on a partitioned table that key must include the partition key, and its index would have to be built partition by partition)`;
+}
+
