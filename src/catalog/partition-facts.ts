@@ -89,4 +89,3 @@ export async function refusePartitionedSurroundings(
 export function movePartitionedReason(tableName: string): string {
   return `${tableName} is a partitioned table; a move keeps two tables in sync through cross-table triggers and a join on a unique key, which phasectl builds for ordinary tables only (on a partitioned table that key must include the partition key, and its index would have to be built partition by partition)`;
 }
-

@@ -7,6 +7,7 @@
  * are found when the step runs (they come and go): a query in the file returns one statement per partition still
  * without an index of the tree, and the runner runs each (src/runner/statement-rows.ts; psql: `\gexec`). Pure.
  */
+import { InputError } from '../errors.js';
 import { indexMethodAndColumns } from './definition-rewrite.js';
 import type { IndexPlan } from './plan-parts.js';
 
@@ -36,4 +37,27 @@ export function indexStepContext(
       method: indexMethodAndColumns(index.on, `${where}: index ${index.name}`),
     })),
   };
+}
+
+/**
+ * The constraints a partitioned table's rename cannot copy (plan refuses them with the reason,
+ * src/catalog/partition-facts.ts; this catches a phases.yaml edited by hand): a UNIQUE constraint needs
+ * `ADD CONSTRAINT … USING INDEX`, which PostgreSQL refuses on a partitioned table, and a foreign key cannot be
+ * added NOT VALID there.
+ */
+export function refuseUncopyablePartitionedConstraints(
+  constraints: ReadonlyArray<{ name: string; kind: string }>,
+  indexes: ReadonlyArray<{ constraint?: string }>,
+  where: string,
+): void {
+  const unique =
+    constraints.find((constraint) => constraint.kind === 'unique')?.name ??
+    indexes.find((index) => index.constraint)?.constraint;
+  const foreignKey = constraints.find((constraint) => constraint.kind === 'foreign_key')?.name;
+  const name = unique ?? foreignKey;
+  if (name === undefined) return;
+  throw new InputError(
+    `${where}: constraint ${name} cannot be copied on a partitioned table (${unique !== undefined ? 'PostgreSQL cannot attach a UNIQUE constraint to an index built beforehand there' : 'PostgreSQL cannot add a foreign key NOT VALID there'})`,
+    { hint: 'run `phasectl plan` again: it says what to change first' },
+  );
 }

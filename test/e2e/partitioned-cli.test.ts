@@ -30,7 +30,7 @@ interface Hierarchy {
   createInPhase1?: string;
   detachInPhase2?: string;
   /** A table made elsewhere and attached in phase 2: `make` creates it (without the new column), `attach` attaches it. */
-  attachInPhase2?: { make: string; table: string; attach: string };
+  attachInPhase2?: { make: string; table: string; attach: string; constraints: string };
 }
 
 const months = ['2024-01-15', '2024-02-15', '2031-06-01'];
@@ -58,6 +58,8 @@ const hierarchies: Record<string, Hierarchy> = {
              INSERT INTO public.events_2024_04 SELECT g, '2024-04-02', 'april ' || g FROM generate_series(5001, 5020) g;`,
       table: 'public.events_2024_04',
       attach: `ALTER TABLE public.events ATTACH PARTITION public.events_2024_04 FOR VALUES FROM ('2024-04-01') TO ('2024-05-01')`,
+      constraints: `ALTER TABLE public.events_2024_04 ADD CONSTRAINT events_name_length CHECK (length(name) < 200),
+                      ADD CONSTRAINT events_name_not_null_check CHECK (name IS NOT NULL)`,
     },
   },
   'two levels: list, then range': {
@@ -276,11 +278,15 @@ describe.each(Object.entries(hierarchies))('a partitioned table (%s)', (label, h
       await query(url, make);
       await expect(query(url, attach)).rejects.toThrow(/column "name"/);
       await query(url, `ALTER TABLE ${table} ADD COLUMN name text; UPDATE ${table} SET name = title`);
+      // It must carry the parent's CHECK constraints too, those phase 1 copied onto the new column included.
+      await expect(query(url, attach)).rejects.toThrow(/missing constraint/);
+      await query(url, hierarchy.attachInPhase2.constraints);
       await query(url, attach);
       await expectPhaseOneEverywhere(url, hierarchy.copies);
     }
     // A partition detached in flight keeps its own copy of both columns; phase 3 leaves it alone.
-    if (hierarchy.detachInPhase2) await query(url, `ALTER TABLE public.events DETACH PARTITION ${hierarchy.detachInPhase2}`);
+    if (hierarchy.detachInPhase2)
+      await query(url, `ALTER TABLE public.events DETACH PARTITION ${hierarchy.detachInPhase2}`);
 
     // Phase 3, with the new release writing.
     await ok('advance', '--release', '3.0.0');
