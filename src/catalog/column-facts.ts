@@ -60,6 +60,8 @@ export async function readRenameFacts(
       hint: 'choose another new name, or drop that column first',
     });
   }
+  // First: a partition key column is often in the primary key too, and the key is the better reason.
+  if (partitioned) await refusePartitionedSurroundings(db, tableOid, target.column, where, tableName);
   if (attribute.attgenerated !== '') {
     throw new InputError(`${where} is a generated column; phasectl cannot keep a generated column in sync`, {
       hint: 'add the new generated column and drop the old one yourself (its value is derived, nothing is lost)',
@@ -84,7 +86,6 @@ export async function readRenameFacts(
       },
     );
   }
-  if (partitioned) await refusePartitionedSurroundings(db, tableOid, target.column, where, tableName);
   await refuseUnsafeSurroundings(db, tableOid, attribute.attnum, where, tableName, {
     triggers: options.newColumnOnThisTable !== false,
   });
