@@ -29,11 +29,11 @@ export async function refusePartitionedSurroundings(
     JOIN pg_catalog.pg_attribute a ON a.attrelid OPERATOR(pg_catalog.=) p.relid
       AND a.attname OPERATOR(pg_catalog.=) ${column} AND NOT a.attisdropped
     WHERE a.attnum OPERATOR(pg_catalog.=) ANY (pt.partattrs::int2[])
-       -- A key expression depends on the columns it reads (an internal dependency of the table on its own column).
+       -- A column a key expression reads is recorded as internally dependent on its table (as a key column is).
        OR EXISTS (SELECT 1 FROM pg_catalog.pg_depend d
                   WHERE d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass AND d.objid OPERATOR(pg_catalog.=) p.relid
-                    AND d.objsubid OPERATOR(pg_catalog.=) 0 AND d.refclassid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass
-                    AND d.refobjid OPERATOR(pg_catalog.=) p.relid AND d.refobjsubid OPERATOR(pg_catalog.=) a.attnum
+                    AND d.objsubid OPERATOR(pg_catalog.=) a.attnum AND d.refclassid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass
+                    AND d.refobjid OPERATOR(pg_catalog.=) p.relid AND d.refobjsubid OPERATOR(pg_catalog.=) 0
                     AND d.deptype OPERATOR(pg_catalog.=) 'i')
     ORDER BY p.level, 1`.execute(db);
   const first = keyed[0];

@@ -354,6 +354,17 @@ describe('what plan refuses on a partitioned table', () => {
     const sub = await run('plan', 'rename', 'public.events.created_at', 'created_on');
     expect(sub.code, sub.stderr).toBe(2);
     expect(sub.stderr).toContain('is part of the partition key of public.events_eu (PARTITION BY RANGE (created_at))');
+    // A column read by a key expression.
+    await query(
+      db.url,
+      `CREATE TABLE public.codes (id bigint NOT NULL, code text) PARTITION BY LIST (lower(code));
+       CREATE TABLE public.codes_a PARTITION OF public.codes FOR VALUES IN ('a');`,
+    );
+    const expression = await run('plan', 'rename', 'public.codes.code', 'label');
+    expect(expression.code, expression.stderr).toBe(2);
+    expect(expression.stderr).toContain(
+      'is part of the partition key of public.codes (PARTITION BY LIST (lower(code)))',
+    );
     expect(await readFile(join(dir, 'phases.yaml'), 'utf8')).toBe(initial);
     expect(await query(db.url, `SELECT count(*)::int AS n FROM pg_namespace WHERE nspname = 'phasectl'`)).toEqual([
       { n: 0 },
