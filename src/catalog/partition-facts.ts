@@ -59,6 +59,38 @@ export async function refusePartitionedSurroundings(
       },
     );
   }
+  // An index or CHECK of one partition only (not inherited from the parent) would not be copied, and phase 3 would
+  // drop it with the old column.
+  const { rows: local } = await sql<{ what: string }>`
+    SELECT 'index ' OPERATOR(pg_catalog.||) i.indexrelid::pg_catalog.regclass::pg_catalog.text
+             OPERATOR(pg_catalog.||) ' on ' OPERATOR(pg_catalog.||) p.relid::pg_catalog.regclass::pg_catalog.text AS what
+    FROM pg_catalog.pg_partition_tree(${tableOid}::pg_catalog.oid) p
+    JOIN pg_catalog.pg_index i ON i.indrelid OPERATOR(pg_catalog.=) p.relid
+    JOIN pg_catalog.pg_attribute a ON a.attrelid OPERATOR(pg_catalog.=) p.relid AND a.attname OPERATOR(pg_catalog.=) ${column}
+    WHERE p.level OPERATOR(pg_catalog.>) 0
+      AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_inherits h WHERE h.inhrelid OPERATOR(pg_catalog.=) i.indexrelid)
+      AND (a.attnum OPERATOR(pg_catalog.=) ANY (i.indkey::int2[])
+           OR EXISTS (SELECT 1 FROM pg_catalog.pg_depend d
+                      WHERE d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass AND d.objid OPERATOR(pg_catalog.=) i.indexrelid
+                        AND d.refclassid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass AND d.refobjid OPERATOR(pg_catalog.=) p.relid
+                        AND d.refobjsubid OPERATOR(pg_catalog.=) a.attnum))
+    UNION ALL
+    SELECT 'constraint ' OPERATOR(pg_catalog.||) pg_catalog.quote_ident(c.conname)
+             OPERATOR(pg_catalog.||) ' on ' OPERATOR(pg_catalog.||) p.relid::pg_catalog.regclass::pg_catalog.text
+    FROM pg_catalog.pg_partition_tree(${tableOid}::pg_catalog.oid) p
+    JOIN pg_catalog.pg_constraint c ON c.conrelid OPERATOR(pg_catalog.=) p.relid
+    JOIN pg_catalog.pg_attribute a ON a.attrelid OPERATOR(pg_catalog.=) p.relid AND a.attname OPERATOR(pg_catalog.=) ${column}
+    WHERE p.level OPERATOR(pg_catalog.>) 0 AND c.coninhcount OPERATOR(pg_catalog.=) 0 AND c.contype IN ('c', 'u', 'f', 'x')
+      AND a.attnum OPERATOR(pg_catalog.=) ANY (c.conkey)
+    ORDER BY 1`.execute(db);
+  if (local.length > 0) {
+    throw new InputError(
+      `${where} has ${local.map((row) => row.what).join(', ')} of a partition only (not the parent's); phasectl copies what the parent has, so phase 3 would drop it with the old column`,
+      {
+        hint: `define it on the parent ${tableName} instead (or drop it if it is not needed), then plan again`,
+      },
+    );
+  }
   const { rows: constraints } = await sql<{ name: string; contype: string }>`
     SELECT c.conname AS name, c.contype::pg_catalog.text AS contype
     FROM pg_catalog.pg_constraint c

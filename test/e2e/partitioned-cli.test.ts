@@ -370,6 +370,13 @@ describe('what plan refuses on a partitioned table', () => {
       { n: 0 },
     ]);
 
+    // An index of one partition only would not be copied, and phase 3 would drop it.
+    await query(db.url, `CREATE INDEX events_us_title ON public.events_us (title)`);
+    const local = await run('plan', 'rename', 'public.events.title', 'name', '--id', 'events-title');
+    expect(local.code, local.stderr).toBe(2);
+    expect(local.stderr).toContain('has index public.events_us_title on public.events_us of a partition only');
+    await query(db.url, `DROP INDEX public.events_us_title`);
+
     // A BEFORE trigger on one partition only, sorting after the default sync trigger name.
     await query(
       db.url,
