@@ -184,8 +184,9 @@ async function catalog(url: string, relations: string[]) {
           || coalesce(' DEFAULT ' || pg_get_expr(d.adbin, d.adrelid), ''), ', ' ORDER BY a.attname)
         FROM pg_attribute a LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
         WHERE a.attrelid = r.rel::regclass AND a.attnum > 0 AND NOT a.attisdropped) AS columns,
-       (SELECT string_agg(regexp_replace(pg_get_indexdef(i.indexrelid), 'INDEX \\S+ ON', 'INDEX ON') || CASE WHEN i.indisvalid THEN '' ELSE ' INVALID' END,
-          '; ' ORDER BY 1) FROM pg_index i WHERE i.indrelid = r.rel::regclass) AS indexes,
+       (SELECT string_agg(x.def, '; ' ORDER BY x.def) FROM (
+          SELECT regexp_replace(pg_get_indexdef(i.indexrelid), 'INDEX \\S+ ON', 'INDEX ON') || CASE WHEN i.indisvalid THEN '' ELSE ' INVALID' END AS def
+          FROM pg_index i WHERE i.indrelid = r.rel::regclass) x) AS indexes,
        (SELECT string_agg(c.conname || ' ' || pg_get_constraintdef(c.oid), '; ' ORDER BY c.conname)
         FROM pg_constraint c WHERE c.conrelid = r.rel::regclass AND c.contype <> 'n') AS constraints,
        (SELECT string_agg(t.tgname, ', ' ORDER BY t.tgname) FROM pg_trigger t WHERE t.tgrelid = r.rel::regclass AND NOT t.tgisinternal) AS triggers
