@@ -23,7 +23,7 @@ export async function refusePartitionedSurroundings(
   tableName: string,
 ): Promise<void> {
   const { rows: keyed } = await sql<{ name: string; key: string }>`
-    SELECT p.relid::pg_catalog.regclass::pg_catalog.text AS name, pg_catalog.pg_get_partkeydef(p.relid) AS key
+    SELECT ${qualifiedName('p.relid')} AS name, pg_catalog.pg_get_partkeydef(p.relid) AS key
     FROM pg_catalog.pg_partition_tree(${tableOid}::pg_catalog.oid) p
     JOIN pg_catalog.pg_partitioned_table pt ON pt.partrelid OPERATOR(pg_catalog.=) p.relid
     JOIN pg_catalog.pg_attribute a ON a.attrelid OPERATOR(pg_catalog.=) p.relid
@@ -46,7 +46,7 @@ export async function refusePartitionedSurroundings(
     );
   }
   const { rows: foreign } = await sql<{ name: string }>`
-    SELECT p.relid::pg_catalog.regclass::pg_catalog.text AS name
+    SELECT ${qualifiedName('p.relid')} AS name
     FROM pg_catalog.pg_partition_tree(${tableOid}::pg_catalog.oid) p
     JOIN pg_catalog.pg_class c ON c.oid OPERATOR(pg_catalog.=) p.relid
     WHERE c.relkind OPERATOR(pg_catalog.=) 'f'
@@ -62,8 +62,8 @@ export async function refusePartitionedSurroundings(
   // An index or CHECK of one partition only (not inherited from the parent) would not be copied, and phase 3 would
   // drop it with the old column.
   const { rows: local } = await sql<{ what: string }>`
-    SELECT 'index ' OPERATOR(pg_catalog.||) i.indexrelid::pg_catalog.regclass::pg_catalog.text
-             OPERATOR(pg_catalog.||) ' on ' OPERATOR(pg_catalog.||) p.relid::pg_catalog.regclass::pg_catalog.text AS what
+    SELECT 'index ' OPERATOR(pg_catalog.||) ${qualifiedName('i.indexrelid')}
+             OPERATOR(pg_catalog.||) ' on ' OPERATOR(pg_catalog.||) ${qualifiedName('p.relid')} AS what
     FROM pg_catalog.pg_partition_tree(${tableOid}::pg_catalog.oid) p
     JOIN pg_catalog.pg_index i ON i.indrelid OPERATOR(pg_catalog.=) p.relid
     JOIN pg_catalog.pg_attribute a ON a.attrelid OPERATOR(pg_catalog.=) p.relid AND a.attname OPERATOR(pg_catalog.=) ${column}
@@ -76,7 +76,7 @@ export async function refusePartitionedSurroundings(
                         AND d.refobjsubid OPERATOR(pg_catalog.=) a.attnum))
     UNION ALL
     SELECT 'constraint ' OPERATOR(pg_catalog.||) pg_catalog.quote_ident(c.conname)
-             OPERATOR(pg_catalog.||) ' on ' OPERATOR(pg_catalog.||) p.relid::pg_catalog.regclass::pg_catalog.text
+             OPERATOR(pg_catalog.||) ' on ' OPERATOR(pg_catalog.||) ${qualifiedName('p.relid')}
     FROM pg_catalog.pg_partition_tree(${tableOid}::pg_catalog.oid) p
     JOIN pg_catalog.pg_constraint c ON c.conrelid OPERATOR(pg_catalog.=) p.relid
     JOIN pg_catalog.pg_attribute a ON a.attrelid OPERATOR(pg_catalog.=) p.relid AND a.attname OPERATOR(pg_catalog.=) ${column}
@@ -115,6 +115,15 @@ export async function refusePartitionedSurroundings(
       },
     );
   }
+}
+
+/** `schema.name` of the relation `oid` (an SQL expression), quoted where needed, whatever the session's search_path. */
+function qualifiedName(oid: string) {
+  return sql.raw(
+    `(SELECT pg_catalog.quote_ident(qn.nspname) OPERATOR(pg_catalog.||) '.' OPERATOR(pg_catalog.||) pg_catalog.quote_ident(qc.relname)
+      FROM pg_catalog.pg_class qc JOIN pg_catalog.pg_namespace qn ON qn.oid OPERATOR(pg_catalog.=) qc.relnamespace
+      WHERE qc.oid OPERATOR(pg_catalog.=) ${oid})`,
+  );
 }
 
 /** The reason a move refuses a partitioned table (source or target), for its error message. */
