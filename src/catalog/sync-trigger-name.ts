@@ -11,7 +11,7 @@ import { displayColumn, displayIdentifier } from '../spec/identifiers.js';
  * default `zz_phasectl_sync_<id>` (undefined: the default does). The generated trigger step checks it again at
  * migrate time (templates/rename/trigger.sql.hbs). On a partitioned table PostgreSQL clones the sync triggers to every
  * partition, where they fire in name order with the partition's own BEFORE triggers: those count too
- * (pg_partition_tree lists the table and all its partitions; an ordinary table is its only row).
+ * (pg_partition_tree lists a partitioned table and all its partitions; it is empty for an ordinary table).
  */
 export async function chooseSyncTriggerName(
   db: Kysely<any>,
@@ -20,7 +20,8 @@ export async function chooseSyncTriggerName(
 ): Promise<string | undefined> {
   const { rows } = await sql<{ name: string }>`
     SELECT t.tgname AS name FROM pg_catalog.pg_trigger t
-    WHERE t.tgrelid IN (SELECT p.relid FROM pg_catalog.pg_partition_tree(pg_catalog.to_regclass(${qualify(table.schema, table.table)})) AS p)
+    WHERE (t.tgrelid OPERATOR(pg_catalog.=) pg_catalog.to_regclass(${qualify(table.schema, table.table)})
+           OR t.tgrelid IN (SELECT p.relid FROM pg_catalog.pg_partition_tree(pg_catalog.to_regclass(${qualify(table.schema, table.table)})) AS p))
       AND NOT t.tgisinternal
       AND (t.tgtype & 1) OPERATOR(pg_catalog.=) 1 AND (t.tgtype & 2) OPERATOR(pg_catalog.=) 2 AND (t.tgtype & (4 | 16)) OPERATOR(pg_catalog.<>) 0
       AND NOT (t.tgname::text OPERATOR(pg_catalog.~) ${SYNC_TRIGGER_NAME_PATTERN})
