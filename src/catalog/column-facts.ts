@@ -14,6 +14,7 @@ import type {
   ReferencingForeignKey,
 } from '../spec/types.js';
 import { dependentFacts } from './dependent-facts.js';
+import { movePartitionedReason, refusePartitionedSurroundings } from './partition-facts.js';
 
 /** The column a change starts from. */
 export interface ColumnTarget {
@@ -34,7 +35,7 @@ export async function readRenameFacts(
   /** A move creates the new column on another table: the source table may already have a column of that name. */
   options: { newColumnOnThisTable?: boolean } = {},
 ): Promise<
-  { column: ColumnFacts; key: KeyFacts; foreignKeys: ReferencingForeignKey[] } & Pick<
+  { column: ColumnFacts; key: KeyFacts; foreignKeys: ReferencingForeignKey[]; partitioned?: true } & Pick<
     DependentFacts,
     'views' | 'generated'
   >
@@ -53,15 +54,13 @@ export async function readRenameFacts(
   }
   await requireServerVersion(db);
   const relation = await findTable(db, target);
-  if (relation.relkind === 'p') {
-    throw new InputError(
-      `${tableName} is a partitioned table; phasectl does not rename columns of partitioned tables yet`,
-      {
-        hint: 'rename the column on each partition yourself, or wait for partition support',
-      },
-    );
+  const partitioned = relation.relkind === 'p';
+  if (partitioned && options.newColumnOnThisTable === false) {
+    throw new InputError(movePartitionedReason(tableName), {
+      hint: 'a move works between two ordinary (non-partitioned) tables; a rename of a column of a partitioned table is supported',
+    });
   }
-  if (relation.relkind !== 'r') {
+  if (!partitioned && relation.relkind !== 'r') {
     throw new InputError(`${tableName} is not a table (${relkindName(relation.relkind)})`, {
       hint: 'name an ordinary table',
     });
@@ -73,6 +72,8 @@ export async function readRenameFacts(
       hint: 'choose another new name, or drop that column first',
     });
   }
+  // First: a partition key column is often in the primary key too, and the key is the better reason.
+  if (partitioned) await refusePartitionedSurroundings(db, tableOid, target.column, where, tableName);
   if (attribute.attgenerated !== '') {
     throw new InputError(`${where} is a generated column; phasectl cannot keep a generated column in sync`, {
       hint: 'add the new generated column and drop the old one yourself (its value is derived, nothing is lost)',
@@ -99,7 +100,7 @@ export async function readRenameFacts(
   await refuseUnsafeSurroundings(db, tableOid, attribute.attnum, where, tableName, {
     triggers: options.newColumnOnThisTable !== false,
   });
-  const key = await tableKey(db, tableOid, attribute.attnum, tableName);
+  const key = await tableKey(db, tableOid, attribute.attnum, tableName, partitioned);
   const column: ColumnFacts = {
     type: attribute.type,
     ...(attribute.collation === null ? {} : { collation: attribute.collation }),
@@ -112,7 +113,7 @@ export async function readRenameFacts(
   const foreignKeys = isMove
     ? []
     : await readReferencingForeignKeys(db, tableOid, attribute.attnum, column.indexes, where);
-  return { column, key, foreignKeys, ...viewsAndGenerated };
+  return { column, key, foreignKeys, ...viewsAndGenerated, ...(partitioned ? { partitioned: true as const } : {}) };
 }
 
 async function requireServerVersion(db: Kysely<any>): Promise<void> {
@@ -265,7 +266,13 @@ async function primaryKeyColumns(
  * The key the backfill walks: the primary key, else the narrowest valid unique index without
  * expressions or predicate whose columns are all NOT NULL (and do not include the renamed column).
  */
-async function tableKey(db: Kysely<any>, tableOid: number, attnum: number, tableName: string): Promise<KeyFacts> {
+async function tableKey(
+  db: Kysely<any>,
+  tableOid: number,
+  attnum: number,
+  tableName: string,
+  partitioned: boolean,
+): Promise<KeyFacts> {
   const { rows } = await sql<{
     name: string;
     columns: string[];
@@ -291,7 +298,9 @@ async function tableKey(db: Kysely<any>, tableOid: number, attnum: number, table
     throw new InputError(
       `${tableName} has no primary key and no unique index over NOT NULL columns (other than the renamed column)`,
       {
-        hint: `add a primary key: ALTER TABLE ${tableName} ADD PRIMARY KEY (id) — the backfill walks the table by its key`,
+        hint: partitioned
+          ? `add a primary key that includes the partition key columns (PostgreSQL requires them in a unique key of a partitioned table): ALTER TABLE ${tableName} ADD PRIMARY KEY (id, <partition key columns>) — the backfill walks the table by its key`
+          : `add a primary key: ALTER TABLE ${tableName} ADD PRIMARY KEY (id) — the backfill walks the table by its key`,
       },
     );
   }

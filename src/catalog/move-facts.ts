@@ -5,6 +5,7 @@ import { didYouMean } from '../spec/closest-name.js';
 import { displayColumn, displayIdentifier } from '../spec/identifiers.js';
 import type { ColumnFacts, JoinPair, KeyFacts, MoveTargetFacts } from '../spec/types.js';
 import { readRenameFacts, type ColumnTarget } from './column-facts.js';
+import { movePartitionedReason } from './partition-facts.js';
 
 /**
  * Reads what a move of `from` to `to` (joined on `on`) needs and refuses what cannot move safely:
@@ -79,6 +80,10 @@ async function tableOid(db: Kysely<any>, target: { schema: string; table: string
       },
     );
   }
+  if (row.relkind === 'p')
+    throw new InputError(movePartitionedReason(name), {
+      hint: 'a move works between two ordinary (non-partitioned) tables; a rename of a column of a partitioned table is supported',
+    });
   if (row.relkind !== 'r')
     throw new InputError(`${name} is not an ordinary table`, {
       hint: 'a move works between two ordinary (non-partitioned) tables',

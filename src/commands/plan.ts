@@ -106,9 +106,14 @@ export async function planRename(options: PlanRenameOptions): Promise<PlanRename
     ? await connect(options.databaseUrl, { max: 1, applicationName: 'phasectl plan' })
     : undefined;
   try {
-    const { column, key, type, notes, dependents } = connection
+    const { column, key, type, notes, dependents, partitioned } = connection
       ? await factsFromDatabase(connection, target, newName, options.type, options)
-      : { ...factsFromFlags(options), notes: [], dependents: { foreignKeys: [], functions: [], triggers: [] } };
+      : {
+          ...factsFromFlags(options),
+          notes: [],
+          dependents: { foreignKeys: [], functions: [], triggers: [] },
+          partitioned: undefined,
+        };
     const syncTrigger = connection ? await chooseSyncTriggerName(connection.db, target, id) : undefined;
     const change: RenameChange = {
       kind: 'rename',
@@ -123,6 +128,7 @@ export async function planRename(options: PlanRenameOptions): Promise<PlanRename
         ...(options.down === undefined ? {} : { down: options.down }),
         ...(options.lossy ? { lossy: true as const } : {}),
         ...(syncTrigger === undefined ? {} : { syncTrigger }),
+        ...(partitioned ? { partitioned } : {}),
       },
       column,
       key,
@@ -180,8 +186,19 @@ async function factsFromDatabase(
   newName: string,
   type: string | undefined,
   expressions: { up?: string; down?: string },
-): Promise<{ column: ColumnFacts; key: KeyFacts; type?: string; notes: string[]; dependents: DependentFacts }> {
-  const { column, key, foreignKeys, views, generated } = await readRenameFacts(connection.db, target, newName);
+): Promise<{
+  column: ColumnFacts;
+  key: KeyFacts;
+  type?: string;
+  notes: string[];
+  dependents: DependentFacts;
+  partitioned?: true;
+}> {
+  const { column, key, foreignKeys, views, generated, partitioned } = await readRenameFacts(
+    connection.db,
+    target,
+    newName,
+  );
   const changesType = type !== undefined && type !== column.type;
   if (changesType) {
     // Without --up/--down the generated SQL casts; refuse now if PostgreSQL has no assignment cast to do it.
@@ -198,7 +215,7 @@ async function factsFromDatabase(
     views,
     generated,
   });
-  return { column, key, ...(changesType ? { type } : {}), notes, dependents };
+  return { column, key, ...(changesType ? { type } : {}), notes, dependents, ...(partitioned ? { partitioned } : {}) };
 }
 
 /** Offline facts: the type and key from flags, nothing else known (nullable, no indexes or constraints). */

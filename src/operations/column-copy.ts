@@ -21,6 +21,7 @@ import { notNullCheckName } from './naming.js';
 import { deferrability, validations, withoutNotValid, type ConstraintPlan, type IndexPlan } from './plan-parts.js';
 import type { StepDraft } from './step-drafts.js';
 import type { DependentSlots } from '../dependents/dependent-slots.js';
+import { indexStepContext } from './partitioned-indexes.js';
 import type { DerivedObject } from './types.js';
 
 /** One column of a change: where it lives, and how summaries and comments name it (`email`, `users.email`). */
@@ -47,6 +48,8 @@ export interface ColumnSides {
   facts: ColumnFacts;
   /** What else uses the column, as `plan` read it (phases.yaml `dependents:`; absent when planned before it did). */
   dependents?: DependentFacts;
+  /** The table is partitioned: its indexes are built per partition and attached (partitioned-indexes.ts). */
+  partitioned?: boolean;
 }
 
 /** How a kind copies the column's objects: the parts that differ between rename and move. */
@@ -223,7 +226,7 @@ export function copySteps(copy: ColumnCopy): Array<StepDraft | undefined> {
           transaction: false,
           scan: true,
           template: 'indexes',
-          context: { ...target, indexes: copy.copyIndexes },
+          context: { ...target, ...indexStepContext(copy.sides.partitioned, copy.copyIndexes, from) },
         },
     copy.copyConstraints.length === 0
       ? undefined
@@ -279,6 +282,7 @@ export function dropCopySteps(copy: ColumnCopy): Array<StepDraft | undefined> {
           template: 'drop-indexes',
           context: {
             ...target,
+            ...(copy.sides.partitioned ? { partitioned: true } : {}),
             indexes: copy.copyIndexes.map((i) => ({
               name: i.name,
               comment: `intended drop: index ${i.name}, built by phase 1.`,
@@ -309,7 +313,7 @@ export function restoreSteps(
           transaction: false,
           scan: true,
           template: 'indexes',
-          context: { ...source, indexes: copy.originalIndexes },
+          context: { ...source, ...indexStepContext(copy.sides.partitioned, copy.originalIndexes, side.label) },
         },
     copy.originalConstraints.length === 0
       ? undefined

@@ -23,6 +23,7 @@ import {
 } from './batch-walk.js';
 import { columnCopy, copiedObjects, copySteps, dropCopySteps, restoreSteps, type ColumnCopy } from './column-copy.js';
 import { record } from './plan-parts.js';
+import { refuseUncopyablePartitionedConstraints } from './partitioned-indexes.js';
 import { renderSteps, type StepDraft } from './step-drafts.js';
 import type { BackfillPlan, Definition, DerivedObject, Operation, PhaseSteps, Step } from './types.js';
 import { dependentSlots } from '../dependents/dependent-slots.js';
@@ -100,6 +101,7 @@ function buildModel(change: RenameChange): RenameModel {
     );
   }
   const column = change.column;
+  if (change.rename.partitioned) refuseUncopyablePartitionedConstraints(column.constraints, column.indexes, where);
   const collate = column.collation ? ` COLLATE ${column.collation}` : '';
   const oldType = `${column.type}${collate}`;
   const typeChanges = change.rename.type !== undefined && change.rename.type !== column.type;
@@ -148,6 +150,7 @@ function buildModel(change: RenameChange): RenameModel {
       copy: { schema, table, column: to, label: to },
       facts: column,
       ...(change.dependents === undefined ? {} : { dependents: change.dependents }),
+      partitioned: change.rename.partitioned === true,
     },
     {
       where,

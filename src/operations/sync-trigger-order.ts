@@ -11,7 +11,9 @@ export function syncTriggerContext(change: RenameChange) {
   const names = syncTriggerNames(change.id, change.rename.syncTrigger);
   return {
     ...names,
-    lateTriggerGuard: change.rename.syncTrigger !== undefined,
+    // A partitioned table always checks: a partition's own BEFORE trigger (one created since plan, too) may sort after.
+    lateTriggerGuard: change.rename.syncTrigger !== undefined || change.rename.partitioned === true,
+    partitioned: change.rename.partitioned === true,
     syncTriggerNamePattern: SYNC_TRIGGER_NAME_PATTERN,
     lateTriggerTable: displayColumn(change.rename.schema, change.rename.table),
     lateTriggerSync: displayIdentifier(names.triggerName),

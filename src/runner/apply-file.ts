@@ -14,6 +14,7 @@ import { DEFAULT_LOCK_TIMEOUT_MS, lockTimeoutScope, lockTimeoutSql } from '../se
 import type { MigrationFile } from './migration-files.js';
 import { describePgError, excerpt, isConnectionLost, isLockTimeout, pgError } from '../session/pg-error.js';
 import { splitStatements } from '../sql/split-statements.js';
+import { statementRows } from './statement-rows.js';
 
 export interface ApplyContext {
   session: pg.ClientBase;
@@ -77,7 +78,8 @@ export async function applyFile(ctx: ApplyContext, file: MigrationFile, record: 
             return;
           }
           try {
-            await runStatement(ctx, statement);
+            // A query that returns the statements to run next (one per partition): they follow it in this file.
+            statements.splice(at + 1, 0, ...statementRows(await runStatement(ctx, statement)));
           } catch (error) {
             // The create-index guard refused an INVALID index it checked is this step's own: the next
             // statement builds it, so drop the leftover and check again.
@@ -136,12 +138,13 @@ async function waitingForOlderTransactions<T>(
 }
 
 /** Runs one statement; a failure remembers which statement it was. */
-async function runStatement(ctx: ApplyContext, statement: string): Promise<void> {
+async function runStatement(ctx: ApplyContext, statement: string): Promise<pg.QueryResult> {
   try {
-    await ctx.session.query(statement);
+    const result = await ctx.session.query(statement);
     // --lock-timeout: the file set its own value; the override follows it, in the same scope.
     const scope = ctx.lockTimeoutMs === undefined ? undefined : lockTimeoutScope(statement);
     if (scope !== undefined) await ctx.session.query(lockTimeoutSql(scope, ctx.lockTimeoutMs!));
+    return result;
   } catch (error) {
     if (error instanceof Error) (error as Error & { statement?: string }).statement = statement;
     throw error;

@@ -19,7 +19,7 @@ export function changeToPlain(change: Change): Record<string, unknown> {
     const { from, to, on } = change.move;
     what = { move: { from: { ...from }, to: { ...to }, on: on.map((pair) => ({ from: pair.from, to: pair.to })) } };
   } else {
-    const { schema, table, from, to, type, up, down, lossy, syncTrigger } = change.rename;
+    const { schema, table, from, to, type, up, down, lossy, syncTrigger, partitioned } = change.rename;
     what = {
       rename: {
         schema,
@@ -31,6 +31,7 @@ export function changeToPlain(change: Change): Record<string, unknown> {
         ...(down === undefined ? {} : { down }),
         ...(lossy ? { lossy } : {}),
         ...(syncTrigger === undefined ? {} : { syncTrigger }),
+        ...(partitioned ? { partitioned } : {}),
       },
     };
   }

@@ -31,7 +31,7 @@ export const KNOWN_KEYS = {
   triggers: ['name', 'definition'],
   foreignKeys: ['schema', 'table', 'name', 'definition'],
   functions: ['name', 'fingerprint', 'namesColumn', 'line'],
-  rename: ['schema', 'table', 'from', 'to', 'type', 'up', 'down', 'lossy', 'syncTrigger'],
+  rename: ['schema', 'table', 'from', 'to', 'type', 'up', 'down', 'lossy', 'syncTrigger', 'partitioned'],
   move: ['from', 'to', 'on'],
   from: ['schema', 'table', 'column'],
   to: ['schema', 'table', 'column'],
@@ -147,6 +147,8 @@ const renameTarget = z
         params: { hint: 'written by `phasectl plan`; remove it to use the default name, or plan again' },
       })
       .optional(),
+    // Written by `plan`: the table is partitioned (indexes are built per partition, src/operations/partitioned-indexes.ts).
+    partitioned: z.literal(true).optional(),
   })
   .refine((rename) => rename.to !== rename.from, {
     message: '`to` is the same name as `from`',

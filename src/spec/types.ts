@@ -99,6 +99,8 @@ export interface RenameChange {
      * (src/operations/naming.ts, syncTriggerNameAfter); absent: the default `zz_phasectl_sync_<id>`.
      */
     syncTrigger?: string;
+    /** Written by `plan` when the table is declaratively partitioned: indexes are built per partition and attached. */
+    partitioned?: true;
   };
   column: ColumnFacts;
   key: KeyFacts;

@@ -270,15 +270,15 @@ describe('lifecycles', () => {
 });
 
 describe('refused up front by plan', () => {
-  test('a partitioned table: says so and what to do', async () => {
+  test('the partition key column of a partitioned table: says why and what to do (issue 13)', async () => {
     await client.query(`CREATE SCHEMA part;
       CREATE TABLE part.events (id int, at date NOT NULL, kind text, PRIMARY KEY (id, at)) PARTITION BY RANGE (at);
       CREATE TABLE part.events_2024 PARTITION OF part.events FOR VALUES FROM ('2024-01-01') TO ('2025-01-01');`);
-    const error = await refusal('part', 'events', 'kind');
+    const error = await refusal('part', 'events', 'at');
     expect(error.message).toBe(
-      'part.events is a partitioned table; phasectl does not rename columns of partitioned tables yet',
+      'part.events.at is part of the partition key of part.events (PARTITION BY RANGE (at)); PostgreSQL cannot change a partition key, so the old column could never be dropped',
     );
-    expect(error.hint).toMatch(/partition/);
+    expect(error.hint).toMatch(/RENAME COLUMN/);
   });
 
   test('a column read by a materialized view (plain views are re-pointed in phase 3; issue 12)', async () => {

@@ -203,11 +203,11 @@ describe('readRenameFacts', () => {
       'key columns identify rows for the backfill and for other tables: rename them in a maintenance window',
     ],
     [
-      'a partitioned table',
+      'the partition key column of a partitioned table',
       { schema: 'public', table: 'parts', column: 'region' },
       'renamed',
-      'public.parts is a partitioned table; phasectl does not rename columns of partitioned tables yet',
-      'rename the column on each partition yourself, or wait for partition support',
+      'public.parts.region is part of the partition key of public.parts (PARTITION BY LIST (region)); PostgreSQL cannot change a partition key, so the old column could never be dropped',
+      'a partition key column cannot be renamed without downtime: rename it with ALTER TABLE … RENAME COLUMN in a release where no code uses it (a catalog-only change)',
     ],
     [
       'a view',

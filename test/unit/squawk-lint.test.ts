@@ -26,6 +26,10 @@ const INTENDED: Record<string, RegExp> = {
   'ban-drop-not-null': /_p3_\d+_restore-column\.down\.sql$/,
   // phasectl's own state tables: a phase number stays an int (every expand file creates them if missing)
   'prefer-bigint-over-int': /_p1_01_expand\.up\.sql$/,
+  // a partitioned table: the index ON ONLY the parent builds nothing (each partition's is built concurrently) …
+  'require-concurrent-index-creation': /_p1_\d+_indexes\.up\.sql$|_p3_\d+_restore-indexes\.down\.sql$/,
+  // … and a partitioned index cannot be dropped concurrently (the drop is catalog only)
+  'require-concurrent-index-deletion': /_p1_\d+_drop-indexes\.down\.sql$/,
 };
 
 interface Finding {
@@ -40,7 +44,13 @@ function fixtureSpecs(): Record<string, PhasesFile> {
   const moveNotNull = structuredClone(spec);
   for (const change of moveNotNull.changes) if (change.kind === 'move') change.column.nullable = false;
   expect(moveNotNull.changes.some((change) => change.kind === 'move')).toBe(true);
-  return { repository: spec, 'move-not-null': moveNotNull };
+  // The same renames on partitioned tables (issue 13): indexes ON ONLY the parent, built per partition.
+  const partitioned = structuredClone(spec);
+  for (const change of partitioned.changes) if (change.kind === 'rename') change.rename.partitioned = true;
+  for (const change of partitioned.changes)
+    for (const index of change.column.indexes)
+      index.definition = index.definition.replace(/ ON (?!ONLY )/, ' ON ONLY ');
+  return { repository: spec, 'move-not-null': moveNotNull, partitioned };
 }
 
 /** Writes the generated migrations of `spec` under `work/<name>`; returns their paths. */

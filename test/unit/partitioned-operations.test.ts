@@ -1,0 +1,84 @@
+import { describe, expect, test } from 'vitest';
+import { renameOperation } from '../../src/operations/rename.js';
+import { statementRows } from '../../src/runner/statement-rows.js';
+import type { RenameChange } from '../../src/spec/types.js';
+
+/** Issue 13 item 1: what a rename on a partitioned table generates, beside the same rename on an ordinary table. */
+function change(partitioned: boolean, constraints: RenameChange['column']['constraints'] = []): RenameChange {
+  return {
+    kind: 'rename',
+    id: 'events-title',
+    rename: { schema: 'public', table: 'events', from: 'title', to: 'name', ...(partitioned ? { partitioned } : {}) },
+    column: {
+      type: 'text',
+      nullable: false,
+      indexes: [
+        {
+          name: 'events_title_idx',
+          unique: false,
+          definition: `CREATE INDEX events_title_idx ON ${partitioned ? 'ONLY ' : ''}public.events USING btree (title)`,
+        },
+      ],
+      constraints,
+    },
+    key: { columns: ['id', 'created_at'], types: ['bigint', 'date'] },
+    releases: { phase1: '1.0.0' },
+  } as RenameChange;
+}
+
+const sqlOf = (target: RenameChange, direction: 'up' | 'down', step: string) =>
+  renameOperation.steps(target, 1)[direction].find((candidate) => candidate.name === step)!.sql;
+
+describe('a rename on a partitioned table', () => {
+  test('indexes: ON ONLY the parent, then one CONCURRENTLY build and one ATTACH per partition, found at run time', () => {
+    const sql = sqlOf(change(true), 'up', 'indexes');
+    expect(sql).toContain('CREATE INDEX IF NOT EXISTS "events_name_idx" ON ONLY "public"."events" USING btree (name);');
+    expect(sql).toContain('SELECT statement AS phasectl_statement FROM (');
+    expect(sql).toContain("'CREATE INDEX CONCURRENTLY IF NOT EXISTS %I ON %s %s'");
+    expect(sql).toContain("'ALTER INDEX %s ATTACH PARTITION %I.%I'");
+    expect(sql).toContain('is not valid yet: partition % has no valid index attached');
+    // Never a CONCURRENTLY build on the parent itself (PostgreSQL refuses it).
+    expect(sql).not.toMatch(/^CREATE INDEX CONCURRENTLY/m);
+    // The ordinary table keeps its CONCURRENTLY build on the table.
+    expect(sqlOf(change(false), 'up', 'indexes')).toContain(
+      'CREATE INDEX CONCURRENTLY IF NOT EXISTS "events_name_idx" ON public.events USING btree (name);',
+    );
+  });
+
+  test("the down drops the parent index (which drops the partitions') without CONCURRENTLY", () => {
+    expect(sqlOf(change(true), 'down', 'drop-indexes')).toMatch(/^DROP INDEX IF EXISTS "public"."events_name_idx";$/m);
+    expect(sqlOf(change(false), 'down', 'drop-indexes')).toMatch(
+      /^DROP INDEX CONCURRENTLY IF EXISTS "public"."events_name_idx";$/m,
+    );
+  });
+
+  test('the trigger-order guard looks at every partition, even with the default trigger name', () => {
+    const expand = sqlOf(change(true), 'up', 'expand');
+    expect(expand).toContain('pg_catalog.pg_partition_tree(\'"public"."events"\'::pg_catalog.regclass)');
+    expect(sqlOf(change(false), 'up', 'expand')).not.toContain('pg_partition_tree');
+  });
+
+  test('a UNIQUE constraint or a foreign key on the column cannot be copied there (a hand-edited phases.yaml)', () => {
+    expect(() =>
+      renameOperation.steps(
+        change(true, [
+          {
+            name: 'events_title_fk',
+            kind: 'foreign_key',
+            definition: 'FOREIGN KEY (title) REFERENCES public.t(title)',
+          },
+        ]),
+        1,
+      ),
+    ).toThrow(/constraint events_title_fk cannot be copied on a partitioned table/);
+  });
+
+  test('the runner runs the rows of a query whose only column is phasectl_statement, and nothing else', () => {
+    const result = (fields: string[], rows: Record<string, unknown>[]) =>
+      ({ fields: fields.map((name) => ({ name })), rows }) as never;
+    expect(statementRows(result(['phasectl_statement'], [{ phasectl_statement: 'SELECT 1' }]))).toEqual(['SELECT 1']);
+    expect(statementRows(result(['statement'], [{ statement: 'SELECT 1' }]))).toEqual([]);
+    expect(statementRows(result(['phasectl_statement', 'x'], [{ phasectl_statement: 'SELECT 1', x: 1 }]))).toEqual([]);
+    expect(statementRows(undefined)).toEqual([]);
+  });
+});
