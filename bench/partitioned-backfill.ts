@@ -74,7 +74,7 @@ async function createTable(client: pg.ClientBase, table: string, rows: number, p
 
 /** The relations of the table's tree (itself, and every partition at every level). */
 function treeSql(table: string): string {
-  return `SELECT relid FROM pg_catalog.pg_partition_tree('public.${table}'::regclass)`;
+  return `SELECT relid::oid FROM pg_catalog.pg_partition_tree('public.${table}'::regclass)`;
 }
 
 async function holdsExclusive(client: pg.ClientBase, table: string): Promise<boolean> {
@@ -140,11 +140,11 @@ function exclusiveSampler(url: string, table: string): { stop: () => Promise<{ l
     const client = new pg.Client({ connectionString: url, application_name: 'phasectl-bench-lock-sampler' });
     await client.connect();
     try {
-      const tree = (await client.query<{ relid: string }>(`${treeSql(table)}`)).rows.map((row) => row.relid);
+      const tree = (await client.query<{ relid: string }>(treeSql(table))).rows.map((row) => row.relid);
       while (running) {
         const { rows } = await client.query<{ key: string }>(
           `SELECT pid::text || ':' || relation::text AS key FROM pg_catalog.pg_locks
-            WHERE granted AND mode = 'AccessExclusiveLock' AND locktype = 'relation' AND relation = ANY($1::regclass[])`,
+            WHERE granted AND mode = 'AccessExclusiveLock' AND locktype = 'relation' AND relation = ANY($1::oid[])`,
           [tree],
         );
         samples += 1;

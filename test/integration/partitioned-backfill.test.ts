@@ -13,7 +13,10 @@ import {
   startWriters,
   writesPerLeaf,
 } from '../support/fixtures-partitioned.js';
-import { client as connect } from '../support/fixtures-project.js';
+import { stringify } from 'yaml';
+import { changeToPlain } from '../../src/spec/edit.js';
+import { phasectl } from '../support/cli.js';
+import { client as connect, makeProject } from '../support/fixtures-project.js';
 import { waitFor, writeBehindTrigger } from '../support/guard-state.js';
 import { killedBackendsGone } from '../support/killed-backends.js';
 
@@ -250,7 +253,7 @@ test('a partition detached and one dropped mid-walk are skipped, the run does no
 
 test('kill -9 of a --jobs 3 backfill, then a resume: each leaf continues where it stopped, finished leaves are not walked again', async () => {
   const rows = 12_000;
-  const { plan, leaves } = await createPartitionedRename(session, db.url, {
+  const { change, plan, leaves } = await createPartitionedRename(session, db.url, {
     table: 'killed',
     rows,
     layout: 'range',
@@ -296,6 +299,26 @@ test('kill -9 of a --jobs 3 backfill, then a resume: each leaf continues where i
   expect(summary?.partitions?.map((leaf) => leaf.partition)).toEqual([...leaves].sort());
   expect(summary?.partitions?.filter((leaf) => leaf.finished).length).toBe(saved.filter((r) => r.finished).length);
   for (const leaf of summary?.partitions ?? []) expect(Math.abs(leaf.rowsEstimated - rows / 5)).toBeLessThan(rows / 50);
+  // … and through the CLI, text and --json (phases.yaml written from the change: `plan` refuses partitioned tables
+  // until the DDL side lands).
+  const project = await makeProject(
+    {},
+    stringify({ version: 1, releases: ['1'], changes: [changeToPlain({ ...change, releases: { phase1: '1' } })] }),
+  );
+  try {
+    const text = await phasectl(['status', '--project', project.dir], { env: { DATABASE_URL: db.url } });
+    const done = saved.filter((r) => r.finished).length;
+    expect(text.stdout).toContain(`${done}/5 partitions done`);
+    const open = saved.find((r) => !r.finished && r.rows_done > 0);
+    if (open) expect(text.stdout).toMatch(new RegExp(`partition ${open.leaf}: ${open.rows_done}/~\\d+ rows`));
+    const json = await phasectl(['status', '--project', project.dir, '--json'], { env: { DATABASE_URL: db.url } });
+    const backfill = (JSON.parse(json.stdout) as { changes: Array<{ backfills: Array<Record<string, any>> }> })
+      .changes[0]!.backfills[0]!;
+    expect(backfill.partitions).toMatchObject({ total: 5, finished: done });
+    expect(backfill.partitions.leaves).toHaveLength(5);
+  } finally {
+    await project.remove();
+  }
 
   const pool = workerPool(db.url, 3, 'phasectl test');
   try {
