@@ -35,26 +35,44 @@ export function retargetRelation(sql: string, from: RelationName, to: RelationNa
     i += 2;
   }
   result += sql.slice(copied);
-  const expected = renamedRelations(parseStatement(sql), from, to);
+  const original = parseStatement(sql);
+  const expected = renamedRelations(original, from, to);
   const actual = parseStatement(result);
-  const leftover = !isDeepStrictEqual(renamedRelations(actual, from, to), actual);
-  if (leftover || !isDeepStrictEqual(actual, expected))
+  // Refused: the statement names no relation `from` at all, or names it in a way left in place (unqualified).
+  const unchanged = isDeepStrictEqual(expected, original);
+  const leftover = !isDeepStrictEqual(renamedRelations(actual, from, to), actual) || namesUnqualified(actual, from);
+  if (unchanged || leftover || !isDeepStrictEqual(actual, expected))
     throw new SqlParseError(
-      `cannot point ${JSON.stringify(sql)} at ${to.schema}.${to.table}: ${from.schema}.${from.table} is not named only as a qualified relation`,
+      `cannot point ${JSON.stringify(sql)} at ${to.schema}.${to.table}: ${from.schema}.${from.table} is not named (only) as a schema-qualified relation`,
     );
   return result;
 }
 
-/** The tree with every RangeVar naming `from` naming `to`. */
+/**
+ * The tree with every RangeVar naming `from` naming `to`. A RangeVar is recognised by its fields (`relname` and
+ * `relpersistence`): in FROM it is wrapped as `{ RangeVar: … }`, as an UPDATE's target it stands bare.
+ */
 function renamedRelations(node: unknown, from: RelationName, to: RelationName): unknown {
   if (Array.isArray(node)) return node.map((item) => renamedRelations(item, from, to));
   if (node === null || typeof node !== 'object') return node;
   const copy: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(node)) copy[key] = renamedRelations(value, from, to);
-  const relation = copy as { RangeVar?: { schemaname?: string; relname?: string } };
-  if (relation.RangeVar?.schemaname === from.schema && relation.RangeVar.relname === from.table)
-    relation.RangeVar = { ...relation.RangeVar, schemaname: to.schema, relname: to.table };
+  const isRangeVar = 'relname' in copy && 'relpersistence' in copy;
+  if (isRangeVar && copy.schemaname === from.schema && copy.relname === from.table) {
+    copy.schemaname = to.schema;
+    copy.relname = to.table;
+  }
   return copy;
+}
+
+/** Whether a RangeVar of the tree names `from.table` without a schema (search_path decides: not the same table for sure). */
+function namesUnqualified(node: unknown, from: RelationName): boolean {
+  if (Array.isArray(node)) return node.some((item) => namesUnqualified(item, from));
+  if (node === null || typeof node !== 'object') return false;
+  const fields = node as Record<string, unknown>;
+  if ('relname' in fields && 'relpersistence' in fields && fields.relname === from.table && !fields.schemaname)
+    return true;
+  return Object.values(fields).some((value) => namesUnqualified(value, from));
 }
 
 /** The name an identifier token spells: quoted as written, unquoted folded to lower case. */

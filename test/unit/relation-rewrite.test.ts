@@ -25,6 +25,7 @@ describe('retargetRelation', () => {
 
   test('an unqualified mention of the parent cannot be pointed at the leaf: refused', () => {
     expect(() => retargetRelation('SELECT count(*) FROM events AS t', parent, leaf)).toThrow(SqlParseError);
+    expect(() => retargetRelation('SELECT count(*) FROM public.other AS t', parent, leaf)).toThrow(SqlParseError);
   });
 
   test("a plan's three statements on a leaf", () => {
