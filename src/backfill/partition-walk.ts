@@ -6,7 +6,7 @@ import type { KeyRange } from './key-range.js';
 import { keysetQueries } from './keyset.js';
 import type { BackfillOptions } from './options.js';
 import { walkRanges, type ParallelWalk } from './parallel.js';
-import { leafEstimate, leafPartitions, leafSpans, partitionName, piecesOf } from './partitions.js';
+import { leafEstimates, leafPartitions, leafSpans, partitionName, piecesOf } from './partitions.js';
 import { dropRange, loadRanges, saveRanges } from './range-state.js';
 
 /**
@@ -60,7 +60,7 @@ export async function partitionRanges(
   const known = new Set(stored.flatMap((range) => (range.table ? [leafKey(range.table)] : [])));
   const found = leaves.filter((leaf) => !known.has(leafKey(leaf)));
   if (found.length === 0 && gone.length === 0) return stored;
-  const estimates = await Promise.all(found.map((leaf) => leafEstimate(session, plan, leaf)));
+  const estimates = await leafEstimates(session, plan, found);
   const storedEstimate = stored.reduce((sum, range) => sum + (range.rowsEstimated ?? 0), 0);
   const share = (storedEstimate + estimates.reduce((sum, n) => sum + n, 0)) / jobs;
   let next = stored.reduce((max, range) => Math.max(max, range.index ?? 0), 0) + 1;

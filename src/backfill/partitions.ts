@@ -78,10 +78,18 @@ export function leafWalk(plan: BackfillPlan, leaf: TableName): LeafWalk {
   return walk;
 }
 
-/** The planner's row estimate of one leaf (a count, capped, when it was never analyzed). */
-export async function leafEstimate(session: pg.ClientBase, plan: BackfillPlan, leaf: TableName): Promise<number> {
-  const { queries } = leafWalk(plan, leaf);
-  return Number((await session.query<{ estimate: string }>(queries.estimate)).rows[0]?.estimate ?? 0);
+/** The planner's row estimate of each leaf (a count, capped, for a leaf never analyzed), one query after the other. */
+export async function leafEstimates(
+  session: pg.ClientBase,
+  plan: BackfillPlan,
+  leaves: TableName[],
+): Promise<number[]> {
+  const estimates: number[] = [];
+  for (const leaf of leaves) {
+    const { queries } = leafWalk(plan, leaf);
+    estimates.push(Number((await session.query<{ estimate: string }>(queries.estimate)).rows[0]?.estimate ?? 0));
+  }
+  return estimates;
 }
 
 /**

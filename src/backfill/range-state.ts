@@ -238,7 +238,9 @@ export async function readRangeSummaries(session: pg.ClientBase, changeId: strin
   );
   const partitions = await readPartitionProgress(session, changeId);
   return rows.map((row) => {
-    const leaves = partitions.filter((leaf) => leaf.direction === row.direction).map(({ direction: _direction, ...leaf }) => leaf);
+    const leaves = partitions
+      .filter((leaf) => leaf.direction === row.direction)
+      .map(({ direction: _direction, ...leaf }) => leaf);
     return {
       direction: row.direction,
       ranges: Number(row.ranges),

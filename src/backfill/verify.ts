@@ -12,7 +12,7 @@ import { cutKeySpace, type WorkerConnection } from './parallel.js';
 import {
   isPartitionOf,
   isPartitioned,
-  leafEstimate,
+  leafEstimates,
   leafPartitions,
   leafSpans,
   leafWalk,
@@ -173,7 +173,7 @@ async function leafItems(
     (leaf) => !counted.has(JSON.stringify([leaf.schema, leaf.table])),
   );
   for (const leaf of leaves) counted.add(JSON.stringify([leaf.schema, leaf.table]));
-  const estimates = await Promise.all(leaves.map((leaf) => leafEstimate(session, plan, leaf)));
+  const estimates = await leafEstimates(session, plan, leaves);
   const share = estimates.reduce((sum, n) => sum + n, 0) / jobs;
   const items: CountItem[] = [];
   for (const [i, leaf] of leaves.entries()) {
