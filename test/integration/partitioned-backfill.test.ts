@@ -2,7 +2,8 @@ import { spawn } from 'node:child_process';
 import pg from 'pg';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { runBackfill } from '../../src/backfill/engine.js';
-import { readRangeSummaries } from '../../src/backfill/range-state.js';
+import { loadRanges, readRangeSummaries } from '../../src/backfill/range-state.js';
+import { ensureStateSchema } from '../../src/session/state-schema.js';
 import { runVerify } from '../../src/backfill/verify.js';
 import { workerPool } from '../../src/backfill/workers.js';
 import type { RunnerEvent } from '../../src/events.js';
@@ -61,6 +62,38 @@ async function storedRanges(changeId: string): Promise<StoredRange[]> {
 function partitionEvents(events: RunnerEvent[]) {
   return events.flatMap((event) => (event.type === 'backfill-partitions' ? [event] : []));
 }
+
+test('a backfill_ranges table made by an older phasectl gains the partition columns; its rows still read as key ranges', async () => {
+  await ensureStateSchema(session);
+  // The table as phasectl created it before partition support.
+  await session.query(`
+    CREATE TABLE phasectl.backfill_ranges (
+      change_id text NOT NULL, direction text NOT NULL, range_no int NOT NULL, after_key jsonb, upper_key jsonb NOT NULL,
+      last_key jsonb, rows_done bigint NOT NULL DEFAULT 0, updated_at timestamptz NOT NULL DEFAULT now(), finished_at timestamptz,
+      PRIMARY KEY (change_id, direction, range_no),
+      FOREIGN KEY (change_id, direction) REFERENCES phasectl.backfills (change_id, direction) ON DELETE CASCADE);
+    CREATE TABLE phasectl.backfill_pauses (
+      change_id text NOT NULL, direction text NOT NULL, reason text NOT NULL, since timestamptz NOT NULL DEFAULT now(),
+      PRIMARY KEY (change_id, direction),
+      FOREIGN KEY (change_id, direction) REFERENCES phasectl.backfills (change_id, direction) ON DELETE CASCADE);
+    INSERT INTO phasectl.backfills (change_id, direction, upper_key) VALUES ('legacy', 'up', '["20"]');
+    INSERT INTO phasectl.backfill_ranges (change_id, direction, range_no, after_key, upper_key, last_key, rows_done)
+      VALUES ('legacy', 'up', 1, NULL, '["10"]', '["4"]', 4), ('legacy', 'up', 2, '["10"]', '["20"]', NULL, 0);`);
+  const legacy = [
+    { index: 1, after: null, upper: ['10'], last: ['4'], rowsDone: 4, finished: false },
+    { index: 2, after: ['10'], upper: ['20'], last: null, rowsDone: 0, finished: false },
+  ];
+  expect(await loadRanges(session, { changeId: 'legacy', direction: 'up' })).toEqual(legacy);
+  const { plan } = await createPartitionedRename(session, db.url, {
+    table: 'legacy_events',
+    rows: 1000,
+    layout: 'range',
+  });
+  expect(await runBackfill(session, plan)).toMatchObject({ rowsDone: 1000 });
+  expect(await differingRows(session, 'legacy_events')).toBe(0);
+  expect(await loadRanges(session, { changeId: 'legacy', direction: 'up' })).toEqual(legacy);
+  await session.query(`DELETE FROM phasectl.backfills WHERE change_id = 'legacy'`);
+});
 
 test('range partitions and a default, writers running: every leaf walked on its own, verify in parallel, a repair', async () => {
   const { plan, leaves } = await createPartitionedRename(session, db.url, {
