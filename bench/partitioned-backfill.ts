@@ -28,6 +28,8 @@ interface Contender {
   /** Longest ACCESS EXCLUSIVE hold of the expand step on the table or any of its partitions (ms). */
   expandHoldMs: number;
   expandStatement?: string;
+  /** The slowest statements while it was held. */
+  expandSlowest?: string;
   /** Longest ACCESS EXCLUSIVE seen held by any session on the table or a partition while the backfill ran (ms). */
   backfillHoldMs: number;
   samples: number;
@@ -72,9 +74,9 @@ async function createTable(client: pg.ClientBase, table: string, rows: number, p
   await client.query(`VACUUM ANALYZE public.${table}`);
 }
 
-/** The relations of the table's tree (itself, and every partition at every level). */
+/** The relations of the table's tree (itself, and every partition at every level; pg_partition_tree lists nothing for an ordinary table). */
 function treeSql(table: string): string {
-  return `SELECT relid::oid FROM pg_catalog.pg_partition_tree('public.${table}'::regclass)`;
+  return `SELECT 'public.${table}'::regclass::oid AS relid UNION SELECT relid::oid FROM pg_catalog.pg_partition_tree('public.${table}'::regclass)`;
 }
 
 async function holdsExclusive(client: pg.ClientBase, table: string): Promise<boolean> {
@@ -90,7 +92,7 @@ async function measuredExpand(
   client: pg.ClientBase,
   table: string,
   step: Step,
-): Promise<{ holdMs: number; statement?: string }> {
+): Promise<{ holdMs: number; statement?: string; slowest?: string }> {
   const statements = splitStatements(step.sql);
   let exclusiveAt: number | undefined;
   await client.query('BEGIN');
@@ -106,6 +108,7 @@ async function measuredExpand(
     await client.query('ROLLBACK');
   }
   let grantedAt: number | undefined;
+  const held: Array<{ ms: number; statement: string }> = [];
   await client.query('BEGIN');
   try {
     for (const [index, statement] of statements.entries()) {
@@ -114,17 +117,34 @@ async function measuredExpand(
         await client.query(`LOCK TABLE public.${table} IN ACCESS EXCLUSIVE MODE`);
         grantedAt = performance.now();
       }
+      const started = performance.now();
       await client.query(statement);
+      if (grantedAt !== undefined) held.push({ ms: since(started), statement: firstLine(statement) ?? '' });
     }
+    const started = performance.now();
     await client.query('COMMIT');
+    held.push({ ms: since(started), statement: 'COMMIT' });
   } catch (error) {
     await client.query('ROLLBACK').catch(() => undefined);
     throw error;
   }
   await client.query('RESET lock_timeout; RESET statement_timeout');
   if (grantedAt === undefined || exclusiveAt === undefined) return { holdMs: 0 };
-  const statement = statements[exclusiveAt]!.split('\n').find((line) => line.trim() && !line.trim().startsWith('--'));
-  return { holdMs: since(grantedAt), ...(statement ? { statement: statement.trim() } : {}) };
+  const holdMs = since(grantedAt);
+  const statement = firstLine(statements[exclusiveAt]!);
+  const slowest = held
+    .sort((a, b) => b.ms - a.ms)
+    .slice(0, 3)
+    .map((entry) => `${entry.ms.toFixed(1)} ms \`${entry.statement.slice(0, 50)}\``)
+    .join(', ');
+  return { holdMs, slowest, ...(statement ? { statement } : {}) };
+}
+
+function firstLine(statement: string): string | undefined {
+  return statement
+    .split('\n')
+    .find((line) => line.trim() && !line.trim().startsWith('--'))
+    ?.trim();
 }
 
 /**
@@ -203,6 +223,7 @@ async function contender(url: string, table: string, rows: number, partitioned: 
       backfillMs,
       expandHoldMs: expand.holdMs,
       ...(expand.statement ? { expandStatement: expand.statement } : {}),
+      ...(expand.slowest ? { expandSlowest: expand.slowest } : {}),
       backfillHoldMs: locks.longestMs,
       samples: locks.samples,
     };
@@ -250,7 +271,7 @@ export async function benchPartitioned(serverUrl: string, rows: number): Promise
         target: '≤ 50 ms',
         note:
           `expand step ${partitioned.expandHoldMs.toFixed(1)} ms (taken right before \`${(partitioned.expandStatement ?? 'none').slice(0, 60)}\`, ` +
-          `to the end of COMMIT; the ordinary table: ${plain.expandHoldMs.toFixed(1)} ms); during the backfill ` +
+          `to the end of COMMIT; slowest: ${partitioned.expandSlowest ?? '–'}; the ordinary table: ${plain.expandHoldMs.toFixed(1)} ms); during the backfill ` +
           `${partitioned.backfillHoldMs.toFixed(1)} ms (${partitioned.samples} pg_locks samples)`,
       },
       longest <= 50,

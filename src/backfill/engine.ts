@@ -213,7 +213,8 @@ async function backfill(session: pg.ClientBase, plan: BackfillPlan, options: Bac
 /**
  * Walks one key range batch by batch on `session`, from its stored progress to its upper key, each batch
  * committing its rows and the range's progress row together; its own adaptive batch size. Stops (after a committed
- * batch) when `options.signal` aborts, and waits before each batch while the throttle holds.
+ * batch) when `options.signal` aborts, and waits before each batch while the throttle holds. A range of a leaf
+ * partition (`range.table`) runs on the leaf, and ends early, `detached`, once the leaf is no longer the table's.
  */
 export async function walkRange(
   session: pg.ClientBase,
@@ -223,7 +224,9 @@ export async function walkRange(
   options: BackfillOptions,
   throttle: Throttle | undefined,
   onBatch: (batch: BatchReport) => void,
-): Promise<{ updated: number; batches: number; detached?: boolean }> {
+  /** The size the worker's previous range ended with: the next range starts there, not from the first size again. */
+  startSize?: number,
+): Promise<{ updated: number; batches: number; detached?: boolean; batchSize: number }> {
   // A leaf partition's range runs the plan's statements on the leaf, by the leaf's own key index.
   const leaf = range.table ? leafWalk(plan, range.table) : undefined;
   const keyset = leaf?.queries ?? queries;
@@ -233,7 +236,7 @@ export async function walkRange(
   let updatedTotal = 0;
   let batches = 0;
   const initial = options.batchSize ?? 1000;
-  let size = initial;
+  let size = startSize ?? initial;
   // Dense integer keys: the next batch is the next `size` key values, no index walk to find its end.
   let dense = false;
   for (;;) {
@@ -244,7 +247,7 @@ export async function walkRange(
     }
     // A leaf detached or dropped mid-walk: its rows are no longer the table's; stop walking it (not a failure).
     if (range.table && !(await isPartitionOf(session, plan.table, range.table)))
-      return { updated: updatedTotal, batches, detached: true };
+      return { updated: updatedTotal, batches, detached: true, batchSize: size };
     let bounds: { first: string[]; last: string[] | null } | undefined;
     let updated: number;
     let batchStarted: number;
@@ -258,7 +261,7 @@ export async function walkRange(
       updated = await runBatch(session, target, keyset, bounds.first, bounds.last ?? upper, options);
     } catch (error) {
       const left = range.table && !(await isPartitionOf(session, plan.table, range.table).catch(() => true));
-      if (left) return { updated: updatedTotal, batches, detached: true };
+      if (left) return { updated: updatedTotal, batches, detached: true, batchSize: size };
       throw error;
     }
     const { first } = bounds;
@@ -274,7 +277,7 @@ export async function walkRange(
     });
     if (options.pauseMs) await sleep(options.pauseMs);
   }
-  return { updated: updatedTotal, batches };
+  return { updated: updatedTotal, batches, batchSize: size };
 }
 
 async function lockBackfill(session: pg.ClientBase, plan: BackfillPlan): Promise<void> {

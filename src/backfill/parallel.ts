@@ -78,7 +78,8 @@ export interface ParallelWalk {
     options: BackfillOptions,
     throttle: Throttle | undefined,
     onBatch: (batch: BatchReport) => void,
-  ) => Promise<{ updated: number; batches: number; detached?: boolean }>;
+    startSize?: number,
+  ) => Promise<{ updated: number; batches: number; detached?: boolean; batchSize: number }>;
 }
 
 /**
@@ -131,8 +132,20 @@ export async function walkRanges(
     });
   };
   const work = async (client: pg.ClientBase) => {
+    // A worker's next range starts at the batch size its last one adapted to (many small leaves: no ramp each time).
+    let size: number | undefined;
     for (let range = queue.shift(); range && !signal.aborted; range = queue.shift()) {
-      const walked = await walk.walk(client, plan, queries, range, { ...options, signal }, walk.throttle, onBatch);
+      const walked = await walk.walk(
+        client,
+        plan,
+        queries,
+        range,
+        { ...options, signal },
+        walk.throttle,
+        onBatch,
+        size,
+      );
+      size = walked.batchSize;
       if (!walked.detached) await finishRange(client, plan, range.index!);
       else {
         // The leaf partition left the table mid-walk: its rows are no longer the table's.
