@@ -124,8 +124,8 @@ test('range partitions and a default, writers running: every leaf walked on its 
   // Every original row rewritten at most once, each by a batch on its own leaf; the application's rows (written
   // through the trigger) were in sync already.
   const perLeaf = await writesPerLeaf(session);
-  expect(Object.keys(perLeaf).every((leaf) => leaves.includes(leaf))).toBe(true);
-  const total = Object.values(perLeaf).reduce((sum, n) => sum + n, 0);
+  // (The counter is shared by every test of this file: this table's leaves only.)
+  const total = leaves.reduce((sum, leaf) => sum + (perLeaf[leaf] ?? 0), 0);
   expect(total).toBeLessThanOrEqual(6000);
   expect(total).toBeGreaterThanOrEqual(6000 - writes);
   const state = (
