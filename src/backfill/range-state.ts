@@ -14,8 +14,8 @@ const partitionColumnsSql = `ALTER TABLE phasectl.backfill_ranges ADD COLUMN IF 
 /**
  * The state of a parallel backfill, beside `phasectl.backfills` (created only once a backfill runs with more
  * than one job, is throttled or walks a partitioned table): one progress row per key range (or leaf partition),
- * and the current pause of a throttled backfill. Both reference the change's backfill row ON DELETE CASCADE, so a rollback (which deletes that row) or a repair
- * takes its ranges and pause with it.
+ * and the current pause of a throttled backfill. Both reference the change's backfill row ON DELETE CASCADE, so a
+ * rollback (which deletes that row) or a repair takes its ranges and pause with it.
  */
 const rangeStateSql = `
 CREATE TABLE IF NOT EXISTS phasectl.backfill_ranges (
