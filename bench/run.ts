@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --quick] [-- --database-url <url>] [-- --only backfill,writes,locks,tooling,scale,parallel] [-- --scale-rows 1000000,4000000,16000000]`
+ * `npm run bench [-- --quick] [-- --database-url <url>] [-- --only backfill,writes,locks,tooling,scale,parallel,fleet,partitioned] [-- --scale-rows 1000000,4000000,16000000]`
  *
  * Runs every benchmark on an embedded PostgreSQL 17 started with durable settings (or on the server at
  * --database-url, in fresh databases it creates and drops), prints one table — phasectl's figure, the
@@ -13,13 +13,14 @@ import { redactUrl } from '../src/db/url.js';
 import { benchBackfill, phasectlPhase1 } from './backfill-throughput.js';
 import { benchLocks } from './lock-footprint.js';
 import { benchParallel } from './parallel-backfill.js';
+import { benchPartitioned } from './partitioned-backfill.js';
 import { checked, formatTable, info, writeResults, type BenchRow } from './report.js';
 import { openBenchServer, serverSettings } from './server.js';
 import { benchTooling } from './tooling-scale.js';
 import { benchWriteOverhead } from './write-overhead.js';
 import { benchFleet } from './fleet-scale.js';
 
-const SECTIONS = ['backfill', 'writes', 'locks', 'tooling', 'scale', 'parallel', 'fleet'] as const;
+const SECTIONS = ['backfill', 'writes', 'locks', 'tooling', 'scale', 'parallel', 'fleet', 'partitioned'] as const;
 type Section = (typeof SECTIONS)[number];
 
 /** Sizes per mode. Full: the brief's 1M-row table; 16M rows is opt-in (`--scale-rows`: several minutes more, see docs/benchmarks.md). */
@@ -34,6 +35,7 @@ const MODES = {
     writeRounds: 2,
     durableInserts: false,
     lockRows: 100_000,
+    partitionedRows: 200_000,
   },
   full: {
     fleetDatabases: 40,
@@ -45,6 +47,7 @@ const MODES = {
     writeRounds: 5,
     durableInserts: true,
     lockRows: 1_000_000,
+    partitionedRows: 4_000_000,
   },
 };
 
@@ -139,6 +142,10 @@ try {
   if (only.has('fleet')) {
     log(`fleet: phase 1 on ${sizes.fleetDatabases} databases of ${sizes.fleetRows} rows, concurrency 1, 2, 4`);
     rows.push(...(await benchFleet(server.url, { databases: sizes.fleetDatabases, rows: sizes.fleetRows, log })));
+  }
+  if (only.has('partitioned')) {
+    log(`partitioned backfill: ${sizes.partitionedRows} rows in 24 range partitions + DEFAULT, beside one table`);
+    rows.push(...(await benchPartitioned(server.url, sizes.partitionedRows)));
   }
   const seconds = since(started) / 1000;
   const run = {

@@ -34,6 +34,14 @@ export type RunnerEvent =
     }
   | { type: 'backfill-throttled'; changeId: string; direction: string; reason: string }
   | { type: 'backfill-resumed'; changeId: string; direction: string; pausedMs: number }
+  | {
+      /** A partitioned table's backfill found leaf partitions to walk, or skipped ones that left the table. */
+      type: 'backfill-partitions';
+      changeId: string;
+      direction: string;
+      found: string[];
+      skipped: string[];
+    }
   | { type: 'backfill-done'; changeId: string; direction: string; rowsDone: number; alreadyFinished: boolean }
   | { type: 'verify-progress'; changeId: string; checked: number; differing: number }
   | { type: 'verify-done'; changeId: string; differing: number }

@@ -15,6 +15,8 @@ import type { KeyRange } from './key-range.js';
 import { cutRanges, walkRanges } from './parallel.js';
 import type { BackfillOptions, BackfillResult, BatchReport } from './options.js';
 import { clearRanges, foldRanges, loadRanges, recordPause } from './range-state.js';
+import { walkPartitions } from './partition-walk.js';
+import { isPartitionOf, isPartitioned, leafWalk } from './partitions.js';
 import { createThrottle, type Throttle } from './throttle.js';
 
 export type { BackfillOptions, BackfillResult, BatchReport } from './options.js';
@@ -98,13 +100,23 @@ async function backfill(session: pg.ClientBase, plan: BackfillPlan, options: Bac
 
     const jobs = options.jobs ?? 1;
     const throttle = await createThrottle(session, plan, options, log);
-    let ranges = await loadRanges(session, plan);
-    if (ranges.length === 0 && jobs > 1 && upper !== null)
+    const partitioned = await isPartitioned(session, plan.table);
+    let ranges = partitioned ? [] : await loadRanges(session, plan);
+    if (ranges.length === 0 && jobs > 1 && upper !== null && !partitioned)
       ranges = await cutRanges(session, plan, queries, state.last_key, upper, jobs);
     let rowsDone: number;
     let rowsUpdated: number;
     let batches: number;
-    if (ranges.length > 0) {
+    if (partitioned) {
+      // Each leaf partition on its own key index, as ranges (src/backfill/partition-walk.ts).
+      ({ rowsDone, rowsUpdated, batches } = await walkPartitions(
+        session,
+        plan,
+        { ...options, log },
+        { jobs, throttle, walk: walkRange },
+      ));
+      await foldRanges(session, plan);
+    } else if (ranges.length > 0) {
       // Stored ranges are walked whatever this run's job count: a resume continues each where it stopped.
       ({ rowsDone, rowsUpdated, batches } = await walkRanges(
         session,
@@ -201,7 +213,8 @@ async function backfill(session: pg.ClientBase, plan: BackfillPlan, options: Bac
 /**
  * Walks one key range batch by batch on `session`, from its stored progress to its upper key, each batch
  * committing its rows and the range's progress row together; its own adaptive batch size. Stops (after a committed
- * batch) when `options.signal` aborts, and waits before each batch while the throttle holds.
+ * batch) when `options.signal` aborts, and waits before each batch while the throttle holds. A range of a leaf
+ * partition (`range.table`) runs on the leaf, and ends early, `detached`, once the leaf is no longer the table's.
  */
 export async function walkRange(
   session: pg.ClientBase,
@@ -211,14 +224,19 @@ export async function walkRange(
   options: BackfillOptions,
   throttle: Throttle | undefined,
   onBatch: (batch: BatchReport) => void,
-): Promise<{ updated: number; batches: number }> {
-  const target = { ...plan, range: range.index };
+  /** The size the worker's previous range ended with: the next range starts there, not from the first size again. */
+  startSize?: number,
+): Promise<{ updated: number; batches: number; detached?: boolean; batchSize: number }> {
+  // A leaf partition's range runs the plan's statements on the leaf, by the leaf's own key index.
+  const leaf = range.table ? leafWalk(plan, range.table) : undefined;
+  const keyset = leaf?.queries ?? queries;
+  const target = { ...(leaf?.plan ?? plan), range: range.index };
   const upper = range.upper;
   let last = range.last ?? range.after;
   let updatedTotal = 0;
   let batches = 0;
   const initial = options.batchSize ?? 1000;
-  let size = initial;
+  let size = startSize ?? initial;
   // Dense integer keys: the next batch is the next `size` key values, no index walk to find its end.
   let dense = false;
   for (;;) {
@@ -227,15 +245,27 @@ export async function walkRange(
       await throttle.wait(options.signal);
       if (options.signal?.aborted) throw stopped(plan, last, options.signal.reason);
     }
-    const bounds =
-      dense && last
-        ? integerSpanAfter(plan.keyTypes, last, size, upper)
-        : await nextBounds(session, queries, last, upper, size);
-    if (!bounds) break;
+    // A leaf detached or dropped mid-walk: its rows are no longer the table's; stop walking it (not a failure).
+    if (range.table && !(await isPartitionOf(session, plan.table, range.table)))
+      return { updated: updatedTotal, batches, detached: true, batchSize: size };
+    let bounds: { first: string[]; last: string[] | null } | undefined;
+    let updated: number;
+    let batchStarted: number;
+    try {
+      bounds =
+        dense && last
+          ? integerSpanAfter(plan.keyTypes, last, size, upper)
+          : await nextBounds(session, keyset, last, upper, size);
+      if (!bounds) break;
+      batchStarted = performance.now();
+      updated = await runBatch(session, target, keyset, bounds.first, bounds.last ?? upper, options);
+    } catch (error) {
+      const left = range.table && !(await isPartitionOf(session, plan.table, range.table).catch(() => true));
+      if (left) return { updated: updatedTotal, batches, detached: true, batchSize: size };
+      throw error;
+    }
     const { first } = bounds;
     const lastKey = bounds.last ?? upper;
-    const batchStarted = performance.now();
-    const updated = await runBatch(session, target, queries, first, lastKey, options);
     const batchMs = Math.round((performance.now() - batchStarted) * 10) / 10;
     batches += 1;
     updatedTotal += updated;
@@ -247,7 +277,7 @@ export async function walkRange(
     });
     if (options.pauseMs) await sleep(options.pauseMs);
   }
-  return { updated: updatedTotal, batches };
+  return { updated: updatedTotal, batches, batchSize: size };
 }
 
 async function lockBackfill(session: pg.ClientBase, plan: BackfillPlan): Promise<void> {

@@ -1,13 +1,19 @@
+import type { TableName } from '../spec/types.js';
 import { isSingleIntegerKey } from './keyset.js';
 
 /**
  * One slice of a backfill's key space, walked by one worker: the keys `> after` (from the first key when null)
  * and `<= upper`. `index` names its progress row in `phasectl.backfill_ranges` (undefined: the whole-table walk,
- * whose progress is the change's row in `phasectl.backfills`). `last` is the last key committed so far. A
- * partition of a partitioned table will be one more kind of range (its own table, same walk).
+ * whose progress is the change's row in `phasectl.backfills`). `last` is the last key committed so far. A leaf
+ * partition of a partitioned table is one more kind of range: `table` names it, and the walk runs the plan's
+ * statements on it instead of the parent (src/backfill/partitions.ts); its keys are that leaf's.
  */
 export interface KeyRange {
   index?: number;
+  /** The leaf partition walked (unset: the change's own table). */
+  table?: TableName;
+  /** The leaf's row estimate when the range was stored (its share, when a big leaf is cut into several). */
+  rowsEstimated?: number;
   after: string[] | null;
   upper: string[];
   last: string[] | null;

@@ -68,8 +68,12 @@ export function keysetQueries(plan: Pick<BackfillPlan, 'table' | 'keyColumns' | 
     keysInRange: `${select} WHERE ${tuple} >= ${params(1)} AND ${tuple} <= ${params(width + 1)} ORDER BY ${ascending}`,
     rowByKey: `SELECT left(to_jsonb(t)::text, 400) AS row FROM ${table} AS t WHERE ${tuple} = ${params(1)}`,
     // reltuples is -1 (PostgreSQL 14+) or 0 until the table is first vacuumed or analyzed: then count,
-    // capped at 10M rows so a never-analyzed huge table does not stall the start.
-    estimate: `SELECT CASE WHEN c.reltuples >= 1 THEN c.reltuples::bigint
+    // capped at 10M rows so a never-analyzed huge table does not stall the start. A partitioned table's own
+    // reltuples stays -1 until the parent is analyzed: the sum over its leaves, never a count through the parent
+    // (its backfill then estimates each leaf on its own).
+    estimate: `SELECT CASE WHEN c.relkind = 'p' THEN (SELECT coalesce(sum(greatest(l.reltuples, 0)), 0)::bigint
+          FROM pg_catalog.pg_partition_tree(c.oid) AS tree JOIN pg_catalog.pg_class AS l ON l.oid = tree.relid WHERE tree.isleaf)
+        WHEN c.reltuples >= 1 THEN c.reltuples::bigint
         ELSE (SELECT count(*) FROM (SELECT 1 FROM ${table} LIMIT 10000000) AS capped) END AS estimate
       FROM pg_catalog.pg_class c WHERE c.oid = pg_catalog.to_regclass(${quoteLiteralText(table)})`,
   };

@@ -6,7 +6,7 @@ import type { BackfillOptions, BatchReport } from './options.js';
 import { cutsByValue, integerRanges, sampledRanges, type KeyRange } from './key-range.js';
 import { addKeyOperatorSchemas } from './key-operator-schemas.js';
 import type { KeysetQueries } from './keyset.js';
-import { finishRange, loadRanges, saveRanges } from './range-state.js';
+import { dropRange, finishRange, loadRanges, saveRanges } from './range-state.js';
 import { withGuardedSession } from './session-guard.js';
 import type { Throttle } from './throttle.js';
 
@@ -78,7 +78,8 @@ export interface ParallelWalk {
     options: BackfillOptions,
     throttle: Throttle | undefined,
     onBatch: (batch: BatchReport) => void,
-  ) => Promise<{ updated: number; batches: number }>;
+    startSize?: number,
+  ) => Promise<{ updated: number; batches: number; detached?: boolean; batchSize: number }>;
 }
 
 /**
@@ -131,9 +132,32 @@ export async function walkRanges(
     });
   };
   const work = async (client: pg.ClientBase) => {
+    // A worker's next range starts at the batch size its last one adapted to (many small leaves: no ramp each time).
+    let size: number | undefined;
     for (let range = queue.shift(); range && !signal.aborted; range = queue.shift()) {
-      await walk.walk(client, plan, queries, range, { ...options, signal }, walk.throttle, onBatch);
-      await finishRange(client, plan, range.index!);
+      const walked = await walk.walk(
+        client,
+        plan,
+        queries,
+        range,
+        { ...options, signal },
+        walk.throttle,
+        onBatch,
+        size,
+      );
+      size = walked.batchSize;
+      if (!walked.detached) await finishRange(client, plan, range.index!);
+      else {
+        // The leaf partition left the table mid-walk: its rows are no longer the table's.
+        await dropRange(client, plan, range.index!);
+        options.log({
+          type: 'backfill-partitions',
+          changeId: plan.changeId,
+          direction: plan.direction,
+          found: [],
+          skipped: [`${range.table!.schema}.${range.table!.table}`],
+        });
+      }
     }
   };
   const errors: unknown[] = [];

@@ -5,10 +5,17 @@ import type { KeyRange } from './key-range.js';
 type ProgressOwner = Pick<BackfillPlan, 'changeId' | 'direction'>;
 
 /**
+ * The leaf partition a range belongs to (a partitioned table's backfill walks each leaf on its own; NULL: a key range
+ * of the change's own table) and its row estimate. Added to tables an older phasectl created: its rows read as NULL.
+ */
+const partitionColumnsSql = `ALTER TABLE phasectl.backfill_ranges ADD COLUMN IF NOT EXISTS partition_schema text,
+  ADD COLUMN IF NOT EXISTS partition_name text, ADD COLUMN IF NOT EXISTS rows_estimated bigint;`;
+
+/**
  * The state of a parallel backfill, beside `phasectl.backfills` (created only once a backfill runs with more
- * than one job or is throttled): one progress row per key range, and the current pause of a throttled backfill.
- * Both reference the change's backfill row ON DELETE CASCADE, so a rollback (which deletes that row) or a repair
- * takes its ranges and pause with it.
+ * than one job, is throttled or walks a partitioned table): one progress row per key range (or leaf partition),
+ * and the current pause of a throttled backfill. Both reference the change's backfill row ON DELETE CASCADE, so a
+ * rollback (which deletes that row) or a repair takes its ranges and pause with it.
  */
 const rangeStateSql = `
 CREATE TABLE IF NOT EXISTS phasectl.backfill_ranges (
@@ -16,6 +23,7 @@ CREATE TABLE IF NOT EXISTS phasectl.backfill_ranges (
   last_key jsonb, rows_done bigint NOT NULL DEFAULT 0, updated_at timestamptz NOT NULL DEFAULT now(), finished_at timestamptz,
   PRIMARY KEY (change_id, direction, range_no),
   FOREIGN KEY (change_id, direction) REFERENCES phasectl.backfills (change_id, direction) ON DELETE CASCADE);
+${partitionColumnsSql}
 CREATE TABLE IF NOT EXISTS phasectl.backfill_pauses (
   change_id text NOT NULL, direction text NOT NULL, reason text NOT NULL, since timestamptz NOT NULL DEFAULT now(),
   PRIMARY KEY (change_id, direction),
@@ -31,9 +39,19 @@ export async function hasRangeState(session: pg.ClientBase): Promise<boolean> {
   return rows[0]?.n === '2';
 }
 
-/** Creates the range tables when missing, in one short transaction that fails fast on a lock. */
+/** Whether backfill_ranges has the partition columns (a table created by an older phasectl has not). */
+async function hasPartitionColumns(session: pg.ClientBase): Promise<boolean> {
+  const { rows } = await session.query<{ n: string }>(
+    `SELECT pg_catalog.count(*) AS n FROM pg_catalog.pg_attribute
+      WHERE attrelid OPERATOR(pg_catalog.=) pg_catalog.to_regclass('phasectl.backfill_ranges')
+        AND attname OPERATOR(pg_catalog.=) 'rows_estimated' AND NOT attisdropped`,
+  );
+  return rows[0]?.n === '1';
+}
+
+/** Creates the range tables (or adds the partition columns) when missing, in one short transaction that fails fast on a lock. */
 export async function ensureRangeState(session: pg.ClientBase): Promise<void> {
-  if (await hasRangeState(session)) return;
+  if ((await hasRangeState(session)) && (await hasPartitionColumns(session))) return;
   await session.query('BEGIN');
   try {
     await session.query(`SET LOCAL lock_timeout = '5s'`);
@@ -48,6 +66,9 @@ export async function ensureRangeState(session: pg.ClientBase): Promise<void> {
 
 interface RangeRow {
   range_no: number;
+  partition_schema: string | null;
+  partition_name: string | null;
+  rows_estimated: string | null;
   after_key: string[] | null;
   upper_key: string[];
   last_key: string[] | null;
@@ -55,22 +76,32 @@ interface RangeRow {
   finished: boolean;
 }
 
-/** The stored ranges of a backfill, in key order ([] when it never ran in parallel). */
+/**
+ * The stored ranges of a backfill, in key order ([] when it never ran in parallel). The partition columns are read
+ * through to_jsonb, so a table created by an older phasectl (without them) reads as ranges of the change's table.
+ */
 export async function loadRanges(session: pg.ClientBase, owner: ProgressOwner): Promise<KeyRange[]> {
   if (!(await hasRangeState(session))) return [];
   const { rows } = await session.query<RangeRow>(
     `SELECT range_no, ${textArray('after_key')} AS after_key, ${textArray('upper_key')} AS upper_key, ${textArray('last_key')} AS last_key,
-            rows_done, finished_at IS NOT NULL AS finished
-       FROM phasectl.backfill_ranges WHERE change_id = $1 AND direction = $2 ORDER BY range_no`,
+            rows_done, finished_at IS NOT NULL AS finished, pg_catalog.to_jsonb(r) OPERATOR(pg_catalog.->>) 'partition_schema' AS partition_schema,
+            pg_catalog.to_jsonb(r) OPERATOR(pg_catalog.->>) 'partition_name' AS partition_name,
+            pg_catalog.to_jsonb(r) OPERATOR(pg_catalog.->>) 'rows_estimated' AS rows_estimated
+       FROM phasectl.backfill_ranges AS r WHERE change_id = $1 AND direction = $2 ORDER BY range_no`,
     [owner.changeId, owner.direction],
   );
   return rows.map((row) => ({
     index: row.range_no,
     after: row.after_key,
-    upper: row.upper_key,
+    // An empty leaf is stored with the upper key [] (finished at once).
+    upper: row.upper_key ?? [],
     last: row.last_key,
     rowsDone: Number(row.rows_done),
     finished: row.finished,
+    ...(row.partition_schema !== null && row.partition_name !== null
+      ? { table: { schema: row.partition_schema, table: row.partition_name } }
+      : {}),
+    ...(row.rows_estimated !== null ? { rowsEstimated: Number(row.rows_estimated) } : {}),
   }));
 }
 
@@ -78,14 +109,25 @@ export async function loadRanges(session: pg.ClientBase, owner: ProgressOwner): 
 export async function saveRanges(session: pg.ClientBase, owner: ProgressOwner, ranges: KeyRange[]): Promise<void> {
   await ensureRangeState(session);
   await session.query(
-    `INSERT INTO phasectl.backfill_ranges (change_id, direction, range_no, after_key, upper_key)
-     SELECT $1, $2, r.range_no, r.after_key, r.upper_key FROM pg_catalog.jsonb_to_recordset($3::jsonb) AS r(range_no int, after_key jsonb, upper_key jsonb)
+    `INSERT INTO phasectl.backfill_ranges (change_id, direction, range_no, after_key, upper_key, partition_schema, partition_name, rows_estimated, finished_at)
+     SELECT $1, $2, r.range_no, r.after_key, r.upper_key, r.partition_schema, r.partition_name, r.rows_estimated,
+            CASE WHEN r.finished THEN pg_catalog.now() END
+       FROM pg_catalog.jsonb_to_recordset($3::jsonb)
+         AS r(range_no int, after_key jsonb, upper_key jsonb, partition_schema text, partition_name text, rows_estimated bigint, finished boolean)
      ON CONFLICT DO NOTHING`,
     [
       owner.changeId,
       owner.direction,
       JSON.stringify(
-        ranges.map((range) => ({ range_no: range.index, after_key: range.after, upper_key: range.upper })),
+        ranges.map((range) => ({
+          range_no: range.index,
+          after_key: range.after,
+          upper_key: range.upper,
+          partition_schema: range.table?.schema ?? null,
+          partition_name: range.table?.table ?? null,
+          rows_estimated: range.rowsEstimated ?? null,
+          finished: range.finished,
+        })),
       ),
     ],
   );
@@ -95,6 +137,19 @@ export async function saveRanges(session: pg.ClientBase, owner: ProgressOwner, r
 export async function finishRange(session: pg.ClientBase, owner: ProgressOwner, index: number): Promise<void> {
   await session.query(
     `UPDATE phasectl.backfill_ranges SET finished_at = pg_catalog.now(), updated_at = pg_catalog.now() WHERE change_id = $1 AND direction = $2 AND range_no = $3`,
+    [owner.changeId, owner.direction, index],
+  );
+}
+
+/**
+ * Drops one range whose partition is no longer part of the table (detached or dropped mid-walk): its rewritten rows
+ * are added to the backfill's row, and the range is forgotten (a partition attached again is found as a new one).
+ */
+export async function dropRange(session: pg.ClientBase, owner: ProgressOwner, index: number): Promise<void> {
+  await session.query(
+    `WITH gone AS (DELETE FROM phasectl.backfill_ranges WHERE change_id = $1 AND direction = $2 AND range_no = $3 RETURNING rows_done)
+     UPDATE phasectl.backfills SET rows_done = rows_done + (SELECT coalesce(pg_catalog.sum(rows_done), 0) FROM gone), updated_at = pg_catalog.now()
+      WHERE change_id = $1 AND direction = $2`,
     [owner.changeId, owner.direction, index],
   );
 }
@@ -151,6 +206,16 @@ export interface RangeSummary {
   rangesFinished: number;
   rowsDone: number;
   pause?: { reason: string; since: Date };
+  /** A partitioned table's backfill: the progress of each leaf partition (its ranges summed), in name order. */
+  partitions?: PartitionProgress[];
+}
+
+/** One leaf partition of a running backfill: rows rewritten in it so far, its estimate when it was found. */
+export interface PartitionProgress {
+  partition: string;
+  rowsDone: number;
+  rowsEstimated: number;
+  finished: boolean;
 }
 
 export async function readRangeSummaries(session: pg.ClientBase, changeId: string): Promise<RangeSummary[]> {
@@ -171,12 +236,53 @@ export async function readRangeSummaries(session: pg.ClientBase, changeId: strin
       WHERE b.change_id = $1 GROUP BY b.direction, p.reason, p.since`,
     [changeId],
   );
+  const partitions = await readPartitionProgress(session, changeId);
+  return rows.map((row) => {
+    const leaves = partitions
+      .filter((leaf) => leaf.direction === row.direction)
+      .map(({ direction: _direction, ...leaf }) => leaf);
+    return {
+      direction: row.direction,
+      ranges: Number(row.ranges),
+      rangesFinished: Number(row.finished),
+      rowsDone: Number(row.rows_done),
+      ...(row.reason !== null && row.since !== null ? { pause: { reason: row.reason, since: row.since } } : {}),
+      ...(leaves.length > 0 ? { partitions: leaves } : {}),
+    };
+  });
+}
+
+/** The ranges of leaf partitions, summed per leaf (none in a table an older phasectl created: to_jsonb reads NULL). */
+async function readPartitionProgress(
+  session: pg.ClientBase,
+  changeId: string,
+): Promise<Array<PartitionProgress & { direction: string }>> {
+  const { rows } = await session.query<{
+    direction: string;
+    partition_schema: string;
+    partition_name: string;
+    rows_done: string;
+    rows_estimated: string;
+    finished: boolean;
+  }>(
+    `SELECT direction, partition_schema, partition_name, pg_catalog.sum(rows_done) AS rows_done,
+            pg_catalog.sum(coalesce(rows_estimated, 0)) AS rows_estimated, pg_catalog.bool_and(finished_at IS NOT NULL) AS finished
+       FROM (SELECT r.direction, r.rows_done, r.finished_at,
+                    pg_catalog.to_jsonb(r) OPERATOR(pg_catalog.->>) 'partition_schema' AS partition_schema,
+                    pg_catalog.to_jsonb(r) OPERATOR(pg_catalog.->>) 'partition_name' AS partition_name,
+                    (pg_catalog.to_jsonb(r) OPERATOR(pg_catalog.->>) 'rows_estimated')::bigint AS rows_estimated
+               FROM phasectl.backfill_ranges AS r WHERE r.change_id = $1) AS leaf
+      WHERE partition_name IS NOT NULL
+      GROUP BY direction, partition_schema, partition_name
+      ORDER BY direction, partition_schema COLLATE "C", partition_name COLLATE "C"`,
+    [changeId],
+  );
   return rows.map((row) => ({
     direction: row.direction,
-    ranges: Number(row.ranges),
-    rangesFinished: Number(row.finished),
+    partition: `${row.partition_schema}.${row.partition_name}`,
     rowsDone: Number(row.rows_done),
-    ...(row.reason !== null && row.since !== null ? { pause: { reason: row.reason, since: row.since } } : {}),
+    rowsEstimated: Number(row.rows_estimated),
+    finished: row.finished,
   }));
 }
 

@@ -10,6 +10,16 @@ import { integerSpanEnd, isSingleIntegerKey, keysetQueries, type KeysetQueries }
 import { withGuardedSession } from './session-guard.js';
 import { cutKeySpace, type WorkerConnection } from './parallel.js';
 import {
+  isPartitionOf,
+  isPartitioned,
+  leafEstimates,
+  leafPartitions,
+  leafSpans,
+  leafWalk,
+  piecesOf,
+} from './partitions.js';
+import type { TableName } from '../spec/types.js';
+import {
   addBatch,
   AUDIT_SETTINGS_SQL,
   emptyTally,
@@ -73,7 +83,6 @@ async function verify(session: pg.ClientBase, plan: BackfillPlan, options: Verif
   try {
     await ensureStateSchema(session);
     await addKeyOperatorSchemas(session, plan.keyTypes);
-    const upper = (await session.query<{ key: string[] }>(queries.maxKey)).rows[0]?.key;
     let differing = 0;
     let batches = 0;
     let checked = 0;
@@ -85,18 +94,47 @@ async function verify(session: pg.ClientBase, plan: BackfillPlan, options: Verif
       batches += 1;
       log({ type: 'verify-progress', changeId: plan.changeId, checked, differing });
     };
-    const ranges: Array<{ after: string[] | null; upper: string[] }> = !upper
-      ? []
-      : jobs > 1
-        ? await cutKeySpace(session, plan, queries, null, upper, jobs)
-        : [{ after: null, upper }];
-    if (ranges.length <= 1 || !options.openWorker) {
-      for (const range of ranges) await countRanges(session, plan, queries, range, walkOptions, onCount);
-    } else {
-      await inParallel(ranges, jobs, options.openWorker, async (client, range) => {
+    const count = async (client: pg.ClientBase, item: CountItem) => {
+      if (!item.leaf) return countRanges(client, plan, queries, item.range, walkOptions, onCount);
+      const { plan: leafPlan, queries: leafQueries } = leafWalk(plan, item.leaf);
+      let found = 0;
+      try {
+        await countRanges(client, leafPlan, leafQueries, item.range, walkOptions, (rows, n) => {
+          found += n;
+          onCount(rows, n);
+        });
+      } catch (error) {
+        // A leaf dropped or detached mid-count: its rows are no longer the table's (not a failure).
+        if (await isPartitionOf(client, plan.table, item.leaf).catch(() => true)) throw error;
+        differing -= found;
+        log({ type: 'verify-progress', changeId: plan.changeId, checked, differing });
+      }
+    };
+    const run = async (items: CountItem[]) => {
+      if (items.length <= 1 || jobs <= 1 || !options.openWorker) {
+        for (const item of items) await count(session, item);
+        return;
+      }
+      await inParallel(items, jobs, options.openWorker, async (client, item) => {
         await addKeyOperatorSchemas(client, plan.keyTypes);
-        await countRanges(client, plan, queries, range, walkOptions, onCount);
+        await count(client, item);
       });
+    };
+    if (await isPartitioned(session, plan.table)) {
+      // Leaf by leaf, then again for any leaf created or attached while counting, until no new one turns up.
+      const counted = new Set<string>();
+      for (let items = await leafItems(session, plan, jobs, counted); items.length > 0;) {
+        await run(items);
+        items = await leafItems(session, plan, jobs, counted);
+      }
+    } else {
+      const upper = (await session.query<{ key: string[] }>(queries.maxKey)).rows[0]?.key;
+      const ranges: Array<{ after: string[] | null; upper: string[] }> = !upper
+        ? []
+        : jobs > 1
+          ? await cutKeySpace(session, plan, queries, null, upper, jobs)
+          : [{ after: null, upper }];
+      await run(ranges.map((range) => ({ range })));
     }
     await session.query(
       `INSERT INTO phasectl.verifications (change_id, differing) VALUES ($1, $2)
@@ -113,6 +151,36 @@ async function verify(session: pg.ClientBase, plan: BackfillPlan, options: Verif
       cause: error,
     });
   }
+}
+
+/** One span of keys to count: of the change's table, or of one leaf partition of it. */
+interface CountItem {
+  leaf?: TableName;
+  range: { after: string[] | null; upper: string[] };
+}
+
+/**
+ * The spans of the leaves not counted yet (added to `counted`): one per leaf, or several for a leaf far bigger than
+ * its share of the jobs; none for an empty leaf.
+ */
+async function leafItems(
+  session: pg.ClientBase,
+  plan: BackfillPlan,
+  jobs: number,
+  counted: Set<string>,
+): Promise<CountItem[]> {
+  const leaves = (await leafPartitions(session, plan.table)).filter(
+    (leaf) => !counted.has(JSON.stringify([leaf.schema, leaf.table])),
+  );
+  for (const leaf of leaves) counted.add(JSON.stringify([leaf.schema, leaf.table]));
+  const estimates = await leafEstimates(session, plan, leaves);
+  const share = estimates.reduce((sum, n) => sum + n, 0) / jobs;
+  const items: CountItem[] = [];
+  for (const [i, leaf] of leaves.entries()) {
+    for (const range of await leafSpans(session, plan, leaf, piecesOf(estimates[i]!, share, jobs)))
+      items.push({ leaf, range });
+  }
+  return items;
 }
 
 /**

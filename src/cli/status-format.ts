@@ -20,8 +20,9 @@ export function formatStatus(report: StatusReport): string {
           ? ` (~${Math.min(100, Math.round((b.rowsDone / b.rowsEstimated) * 100))}% of ~${b.rowsEstimated} rows)`
           : '';
       lines.push(
-        `  backfill ${b.direction}: ${b.finished ? 'finished' : 'in progress'}, ${b.rowsDone} rows updated${pct}, ${Math.round(b.rowsPerSecond)} rows/s${b.finished ? '' : b.ranges ? `, ${b.ranges.finished}/${b.ranges.total} key ranges done` : `, at key ${b.lastKey?.join(',') ?? '(start)'}`}`,
+        `  backfill ${b.direction}: ${b.finished ? 'finished' : 'in progress'}, ${b.rowsDone} rows updated${pct}, ${Math.round(b.rowsPerSecond)} rows/s${b.finished ? '' : b.partitions ? `, ${b.partitions.finished}/${b.partitions.total} partitions done` : b.ranges ? `, ${b.ranges.finished}/${b.ranges.total} key ranges done` : `, at key ${b.lastKey?.join(',') ?? '(start)'}`}`,
       );
+      if (b.partitions && !b.finished) lines.push(...partitionLines(b.direction, b.partitions.leaves));
       if (b.pause)
         lines.push(`  backfill ${b.direction} paused since ${b.pause.since.toISOString()}: ${b.pause.reason}`);
     }
@@ -63,4 +64,21 @@ export function formatStatus(report: StatusReport): string {
       `edited after it was applied: ${name} (its checksum differs from phasectl.migrations; restore it from git: shipped files never change)`,
     );
   return lines.join('\n');
+}
+
+/** Most leaves a text report lists one by one (the rest are summed up; --json lists all). */
+const LISTED_PARTITIONS = 12;
+
+/** The unfinished leaves of a partitioned table's backfill, one line each: rows rewritten so far / estimate. Pure. */
+function partitionLines(
+  direction: string,
+  leaves: Array<{ partition: string; rowsDone: number; rowsEstimated: number; finished: boolean }>,
+): string[] {
+  const open = leaves.filter((leaf) => !leaf.finished);
+  const lines = open
+    .slice(0, LISTED_PARTITIONS)
+    .map((leaf) => `    partition ${leaf.partition}: ${leaf.rowsDone}/~${leaf.rowsEstimated} rows (${direction})`);
+  if (open.length > LISTED_PARTITIONS)
+    lines.push(`    … and ${open.length - LISTED_PARTITIONS} more partitions to walk`);
+  return lines;
 }

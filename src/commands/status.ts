@@ -9,7 +9,7 @@ import { readApplied } from '../runner/record.js';
 import { withSession } from '../session/with-session.js';
 import { readGuardRefusal, type GuardRefusal } from '../runner/guard-refusals.js';
 import type pg from 'pg';
-import { readRangeSummaries, type RangeSummary } from '../backfill/range-state.js';
+import { readRangeSummaries, type PartitionProgress, type RangeSummary } from '../backfill/range-state.js';
 import { AUDIT_CAVEAT, auditMismatches, readAuditFigures, type AuditFigures } from '../backfill/audit.js';
 import { InputError } from '../errors.js';
 
@@ -25,6 +25,11 @@ export interface BackfillProgress {
   rowsPerSecond: number;
   /** A parallel backfill's key ranges (each walked by its own worker), while it runs; rowsDone counts their rows. */
   ranges?: { total: number; finished: number };
+  /**
+   * A partitioned table's backfill, while it runs: its leaf partitions (each walked on its own), how many are
+   * finished, and each leaf's rows rewritten so far against its estimate.
+   */
+  partitions?: { total: number; finished: number; leaves: PartitionProgress[] };
   /** Set while the backfill waits for a throttle (--max-replication-lag, --throttle-query). */
   pause?: { reason: string; since: Date };
 }
@@ -162,7 +167,9 @@ async function changeStatus(
               EXISTS (SELECT 1 FROM pg_catalog.pg_attribute a JOIN pg_catalog.pg_class tc ON tc.oid = a.attrelid
                        JOIN pg_catalog.pg_namespace tn ON tn.oid = tc.relnamespace
                        WHERE tn.nspname = $7 AND tc.relname = $8 AND a.attname = $6 AND a.attnum > 0 AND NOT a.attisdropped) AS new,
-              greatest(c.reltuples, 0)::bigint AS estimate
+              CASE WHEN c.relkind = 'p' THEN (SELECT coalesce(sum(greatest(l.reltuples, 0)), 0) FROM pg_catalog.pg_partition_tree(c.oid) AS tree
+                     JOIN pg_catalog.pg_class AS l ON l.oid = tree.relid WHERE tree.isleaf)
+                   ELSE greatest(c.reltuples, 0) END::bigint AS estimate
          FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
         WHERE n.nspname = $1 AND c.relname = $2`,
         [
@@ -313,7 +320,18 @@ function withRangeSummaries(backfills: BackfillProgress[], summaries: RangeSumma
       rowsDone,
       rowsPerSecond:
         backfill.rowsDone > 0 ? (backfill.rowsPerSecond * rowsDone) / backfill.rowsDone : backfill.rowsPerSecond,
-      ...(summary.ranges > 0 ? { ranges: { total: summary.ranges, finished: summary.rangesFinished } } : {}),
+      ...(summary.ranges > 0 && !summary.partitions
+        ? { ranges: { total: summary.ranges, finished: summary.rangesFinished } }
+        : {}),
+      ...(summary.partitions
+        ? {
+            partitions: {
+              total: summary.partitions.length,
+              finished: summary.partitions.filter((leaf) => leaf.finished).length,
+              leaves: summary.partitions,
+            },
+          }
+        : {}),
       ...(summary.pause ? { pause: summary.pause } : {}),
     };
   });

@@ -29,6 +29,17 @@ export function formatEvent(event: RunnerEvent): string | undefined {
       return event.alreadyFinished
         ? `  backfill ${event.changeId} (${event.direction}) already finished (${event.rowsDone} rows): nothing to do (if verify finds rows that differ: \`phasectl backfill ${event.changeId} --repair\`)`
         : `  backfill ${event.changeId} (${event.direction}) finished: ${event.rowsDone} rows updated`;
+    case 'backfill-partitions':
+      return [
+        event.found.length > 0
+          ? `  backfill ${event.changeId} (${event.direction}): ${event.found.length} leaf partition(s) to walk: ${event.found.join(', ')}`
+          : undefined,
+        event.skipped.length > 0
+          ? `  backfill ${event.changeId} (${event.direction}): skipped ${event.skipped.join(', ')}: no longer a partition of the table`
+          : undefined,
+      ]
+        .filter((line) => line !== undefined)
+        .join('\n');
     case 'backfill-throttled':
       return `  backfill ${event.changeId} (${event.direction}) paused: ${event.reason}`;
     case 'backfill-resumed':
