@@ -175,6 +175,10 @@ test('generate --regenerate-shipped rewrites the 0.0.9 files with this version',
   expect(await read(EXPAND)).not.toContain('generator=0.0.9');
   expect(await read(EXPAND)).not.toContain('an older template');
   expect((await cli(['generate', '--check'])).stdout).toContain('generated files are up to date');
+  // Only safe before any database applied them: this one did, and migrate says so.
+  const migrate = await cli(['migrate']);
+  expect(migrate.code).toBe(2);
+  expect(migrate.stderr).toContain('changed after it was applied');
 }, 60_000);
 
 test('files from a phasectl that recorded no version: kept with a warning when their phase is in a release, rendered anew otherwise', async () => {
