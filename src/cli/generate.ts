@@ -29,38 +29,34 @@ export function register(program: Command): void {
       '\nExamples:\n  $ phasectl generate\n  $ phasectl generate --check   # in CI\n  $ phasectl generate --regenerate-shipped   # after an upgrade, for files no database applied yet',
     )
     .action(
-      action(
-        async (flags: { project?: string; check?: boolean; templates?: string; regenerateShipped?: boolean }) => {
-          if (flags.check) {
-            const result = await checkGenerated({ projectDir: flags.project, templatesDir: flags.templates });
-            printKept(result.kept);
-            if (result.clean) {
-              processOutput.out('generated files are up to date');
-              return ExitCode.ok;
-            }
-            const reasons = new Map(result.refused.map((file) => [file.path, file]));
-            for (const path of result.changed) {
-              const refused = reasons.get(path);
-              processOutput.out(`changed:    ${path} (${refused?.message ?? 'differs from what phasectl generates'})`);
-              if (refused) processOutput.out(`  fix: ${refused.fix}`);
-            }
-            for (const path of result.missing) processOutput.out(`missing:    ${path}`);
-            for (const path of result.unexpected)
-              processOutput.out(`unexpected: ${path} (not generated from phases.yaml)`);
-            processOutput.out(
-              'fix: run `phasectl generate` and commit the result (never edit generated files by hand)',
-            );
-            return ExitCode.problems;
-          }
-          const result = await generate({
-            projectDir: flags.project,
-            templatesDir: flags.templates,
-            regenerateShipped: flags.regenerateShipped,
-          });
-          for (const path of result.written) processOutput.out(`wrote ${path}`);
+      action(async (flags: { project?: string; check?: boolean; templates?: string; regenerateShipped?: boolean }) => {
+        if (flags.check) {
+          const result = await checkGenerated({ projectDir: flags.project, templatesDir: flags.templates });
           printKept(result.kept);
-          processOutput.out(`${result.written.length} file(s) written, ${result.unchanged.length} unchanged`);
-        },
-      ),
+          if (result.clean) {
+            processOutput.out('generated files are up to date');
+            return ExitCode.ok;
+          }
+          const reasons = new Map(result.refused.map((file) => [file.path, file]));
+          for (const path of result.changed) {
+            const refused = reasons.get(path);
+            processOutput.out(`changed:    ${path} (${refused?.message ?? 'differs from what phasectl generates'})`);
+            if (refused) processOutput.out(`  fix: ${refused.fix}`);
+          }
+          for (const path of result.missing) processOutput.out(`missing:    ${path}`);
+          for (const path of result.unexpected)
+            processOutput.out(`unexpected: ${path} (not generated from phases.yaml)`);
+          processOutput.out('fix: run `phasectl generate` and commit the result (never edit generated files by hand)');
+          return ExitCode.problems;
+        }
+        const result = await generate({
+          projectDir: flags.project,
+          templatesDir: flags.templates,
+          regenerateShipped: flags.regenerateShipped,
+        });
+        for (const path of result.written) processOutput.out(`wrote ${path}`);
+        printKept(result.kept);
+        processOutput.out(`${result.written.length} file(s) written, ${result.unchanged.length} unchanged`);
+      }),
     );
 }

@@ -241,7 +241,10 @@ async function checkShippedFiles(
  * reviewable copies that no shipped migration ran yet, rendered anew by each phasectl version until their phase is
  * advanced (docs/design-notes.md, "Files written by another phasectl version").
  */
-function unshippedDefinitionsLeftOut(blobs: Map<string, string>, baseSpec: PhasesFile | undefined): Map<string, string> {
+function unshippedDefinitionsLeftOut(
+  blobs: Map<string, string>,
+  baseSpec: PhasesFile | undefined,
+): Map<string, string> {
   if (!baseSpec) return blobs;
   const ledger = new Map(allChanges(baseSpec).map((change) => [change.id, change.releases]));
   return new Map(

@@ -115,7 +115,8 @@ export function judgeGeneratedFile(
 
 /** The fix for a file that may have shipped: `first`, or regenerate it if no database applied it yet. */
 function shippedFix(path: string, origin: FileOrigin, first: string): string {
-  const where = origin.release === undefined ? '' : ` (phase ${origin.phase} of ${origin.changeId}, release ${origin.release})`;
+  const where =
+    origin.release === undefined ? '' : ` (phase ${origin.phase} of ${origin.changeId}, release ${origin.release})`;
   return (
     `${first}: databases that applied ${path}${where} ran it as it was; to change an applied phase, roll it back first. ` +
     'If no database applied it yet, `phasectl generate` rewrites it from phases.yaml'

@@ -40,7 +40,8 @@ export function requireGeneratedMigrations(loaded: LoadedPhases, files: Migratio
   for (const file of generatedFiles(loaded.spec, { settings, existing })) {
     if (!file.path.startsWith(MIGRATIONS_PREFIX)) continue;
     const changeId = parseHeader(file.content)?.changeId;
-    if (changeId !== undefined && changeIds.has(changeId)) expected.set(file.path.slice(MIGRATIONS_PREFIX.length), file);
+    if (changeId !== undefined && changeIds.has(changeId))
+      expected.set(file.path.slice(MIGRATIONS_PREFIX.length), file);
   }
   const problems: string[] = [];
   const onDisk = new Set<string>();

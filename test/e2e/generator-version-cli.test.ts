@@ -38,11 +38,10 @@ afterAll(async () => {
 
 const cli = (args: string[]) => phasectlProcess(dir, args, { DATABASE_URL: url });
 const git = (...args: string[]) =>
-  execFileSync(
-    'git',
-    ['-c', 'user.name=t', '-c', 'user.email=t@t.invalid', '-c', 'commit.gpgsign=false', ...args],
-    { cwd: dir, encoding: 'utf8' },
-  ).trim();
+  execFileSync('git', ['-c', 'user.name=t', '-c', 'user.email=t@t.invalid', '-c', 'commit.gpgsign=false', ...args], {
+    cwd: dir,
+    encoding: 'utf8',
+  }).trim();
 const read = (file: string) => readFile(join(dir, file), 'utf8');
 const write = (file: string, text: string) => writeFile(join(dir, file), text);
 
@@ -71,7 +70,9 @@ test('phase 1 from phasectl 0.0.9 in a shipped release: kept, accepted with a no
     [FUNCTION_V01]: writtenBy('0.0.9', await read(FUNCTION_V01), olderTemplate),
   };
   for (const [file, text] of Object.entries(old)) await write(file, text);
-  expect(old[EXPAND]).toMatch(/^-- phasectl change=users-title .* generator=0\.0\.9 inputs=[0-9a-f]{16} digest=[0-9a-f]{16}\n/);
+  expect(old[EXPAND]).toMatch(
+    /^-- phasectl change=users-title .* generator=0\.0\.9 inputs=[0-9a-f]{16} digest=[0-9a-f]{16}\n/,
+  );
   git('init', '-q', '-b', 'main');
   git('add', '-A');
   git('commit', '-q', '-m', 'release 1.0.0 (phasectl 0.0.9)');
@@ -157,9 +158,7 @@ test('an edit of the change behind the 0.0.9 file (phases.yaml) is refused by ge
     const generateCheck = await cli(['generate', '--check']);
     expect(generateCheck.code).toBe(1);
     expect(generateCheck.stdout).toContain(`changed:    ${EXPAND}`);
-    expect(generateCheck.stdout).toContain(
-      'phasectl 0.0.9 generated it from another record of change users-title',
-    );
+    expect(generateCheck.stdout).toContain('phasectl 0.0.9 generated it from another record of change users-title');
     const migrate = await cli(['migrate']);
     expect(migrate.code).toBe(2);
     expect(migrate.stderr).toContain('phasectl 0.0.9 generated it from another record of change users-title');
@@ -187,13 +186,21 @@ test('files from a phasectl that recorded no version: kept with a warning when t
   const run = (args: string[]) => phasectlProcess(project, args);
   const file = (name: string) => join(project, name);
   const inProject = (...args: string[]) =>
-    execFileSync(
-      'git',
-      ['-c', 'user.name=t', '-c', 'user.email=t@t.invalid', '-c', 'commit.gpgsign=false', ...args],
-      { cwd: project, encoding: 'utf8' },
-    ).trim();
+    execFileSync('git', ['-c', 'user.name=t', '-c', 'user.email=t@t.invalid', '-c', 'commit.gpgsign=false', ...args], {
+      cwd: project,
+      encoding: 'utf8',
+    }).trim();
   await writeFile(file('phases.yaml'), initialPhasesText());
-  const plan = await run(['plan', 'rename', 'users.job_title', 'favourite_color', '--type', 'text', '--key', 'id:bigint']);
+  const plan = await run([
+    'plan',
+    'rename',
+    'users.job_title',
+    'favourite_color',
+    '--type',
+    'text',
+    '--key',
+    'id:bigint',
+  ]);
   expect(plan.code, plan.stderr).toBe(0);
   expect((await run(['advance', '--release', '1.0.0'])).code).toBe(0);
   const expand = 'db/migrations/001_1.0.0_users-job-title-to-favourite-color_p1_01_expand.up.sql';

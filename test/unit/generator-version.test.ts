@@ -30,7 +30,9 @@ test('every generated file records its generator, inputs and digest on its machi
   const text = expand();
   const first = text.split('\n', 1)[0]!;
   expect(first).toMatch(
-    new RegExp(`^-- phasectl change=users-job-title phase=1 .* action=sql generator=${phasectlVersion().replace(/\./g, '\\.')} inputs=[0-9a-f]{16} digest=[0-9a-f]{16}$`),
+    new RegExp(
+      `^-- phasectl change=users-job-title phase=1 .* action=sql generator=${phasectlVersion().replace(/\./g, '\\.')} inputs=[0-9a-f]{16} digest=[0-9a-f]{16}$`,
+    ),
   );
   expect(parseHeader(text)).toMatchObject({ changeId: 'users-job-title', phase: 1, order: 1, name: 'expand' });
   // An older header (no provenance) parses the same.
@@ -56,14 +58,16 @@ test('a version bump alone changes only the machine line', () => {
 
 test('the inputs digest is the change as recorded, not the ledger, key order or empty defaults', () => {
   const digest = changeInputsDigest(change, spec, undefined);
-  expect(changeInputsDigest({ ...change, releases: { phase1: '1.4.0', phase2: '1.5.0' } }, spec, undefined)).toBe(digest);
+  expect(changeInputsDigest({ ...change, releases: { phase1: '1.4.0', phase2: '1.5.0' } }, spec, undefined)).toBe(
+    digest,
+  );
   const reordered = Object.fromEntries(Object.entries(change).reverse()) as unknown as RenameChange;
   expect(changeInputsDigest(reordered, spec, undefined)).toBe(digest);
   const withoutDefaults = { ...change, column: { ...change.column, indexes: undefined, constraints: undefined } };
   expect(changeInputsDigest(withoutDefaults as unknown as RenameChange, spec, undefined)).toBe(digest);
-  expect(changeInputsDigest({ ...change, column: { ...change.column, default: "'x'::text" } }, spec, undefined)).not.toBe(
-    digest,
-  );
+  expect(
+    changeInputsDigest({ ...change, column: { ...change.column, default: "'x'::text" } }, spec, undefined),
+  ).not.toBe(digest);
   const slower = { ...spec, migrations: { ...spec.migrations, lockTimeout: '5s' } };
   expect(changeInputsDigest(change, slower, undefined)).not.toBe(digest);
   expect(canonicalJson({ b: [], a: { c: 1, d: {} }, e: undefined })).toBe('{"a":{"c":1}}');
@@ -84,11 +88,16 @@ test('judging a file another version wrote: kept when its digests hold, refused 
     kind: 'refused',
     message: expect.stringContaining('edited by hand'),
   });
-  expect(
-    judgeGeneratedFile(EXPAND, ours, older(stamped.bare, 'ffffffffffffffff'), origin),
-  ).toMatchObject({ kind: 'refused', message: expect.stringContaining('another record of change users-job-title') });
+  expect(judgeGeneratedFile(EXPAND, ours, older(stamped.bare, 'ffffffffffffffff'), origin)).toMatchObject({
+    kind: 'refused',
+    message: expect.stringContaining('another record of change users-job-title'),
+  });
   // Same version, other text: stale, as before (generate rewrites it).
-  const sameVersion = stampProvenance(stamped.bare.replace('\n\n', '\n\n-- x\n'), phasectlVersion(), stamped.provenance.inputs);
+  const sameVersion = stampProvenance(
+    stamped.bare.replace('\n\n', '\n\n-- x\n'),
+    phasectlVersion(),
+    stamped.provenance.inputs,
+  );
   expect(judgeGeneratedFile(EXPAND, ours, sameVersion, origin)).toMatchObject({ kind: 'refused' });
   // No provenance (an older phasectl): kept with a warning when its phase is in a release, else refused.
   const legacy = stamped.bare.replace('\n\n', '\n\n-- older template\n');
@@ -113,6 +122,23 @@ test('generatedFiles with the files on disk: kept text stays, the rest is render
     regenerateShipped: true,
   });
   expect(regenerated.find((file) => file.path === EXPAND)?.content).toBe(ours);
+});
+
+test('migrations.format files lay out the kept text, not what this version would write', () => {
+  const ours = expand();
+  const stamped = readProvenance(ours)!;
+  const otherText = stampProvenance(
+    stamped.bare.replace('\n\n', '\n\n-- older template line\n'),
+    '0.0.9',
+    stamped.provenance.inputs,
+  );
+  const kysely = { ...spec, migrations: { format: 'kysely' as const } };
+  const layout = (existing?: (path: string) => string | undefined) =>
+    generatedFiles(kysely, { existing }).find(
+      (file) => file.path.startsWith('db/kysely/') && file.path.includes('_expand'),
+    )!.content;
+  expect(layout()).not.toContain('older template line');
+  expect(layout((path) => (path === EXPAND ? otherText : undefined))).toContain('-- older template line');
 });
 
 test('definition files belong to the phase that installs them', () => {

@@ -56,7 +56,9 @@ changes:
 
 test('the names phase 1 creates do not change between phasectl versions', () => {
   const names = allChanges(phases).flatMap((change) =>
-    derivedObjects(change).map((object) => `${change.id}: ${object.kind} ${object.schema}.${object.table} ${object.name}`),
+    derivedObjects(change).map(
+      (object) => `${change.id}: ${object.kind} ${object.schema}.${object.table} ${object.name}`,
+    ),
   );
   expect(names).toMatchInlineSnapshot();
   const id = 'users-job-title-to-favourite-color';
