@@ -54,6 +54,8 @@ const phases: PhaseNumber[] = [1, 2, 3];
 /**
  * The text of a step's migration file: header, body and, for a backfill/verify step, the plan phasectl's runner
  * executes (src/generate/embedded-plan.ts). `withPlan: false`: the text an older phasectl wrote, without the plan.
+ * `provenance`: the fields appended to the machine line (src/migration-file/provenance.ts); without it, the header
+ * as phasectl wrote it before it recorded them.
  */
 export function migrationFileContent(
   step: Step,

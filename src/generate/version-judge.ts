@@ -3,7 +3,7 @@
  * another phasectl version (templates change between versions), and then what its writer promised decides, not a
  * byte comparison (docs/design-notes.md, "Files written by another phasectl version"). Pure.
  */
-import { readProvenance } from '../migration-file/provenance.js';
+import { readProvenance, type ReadProvenance } from '../migration-file/provenance.js';
 import type { PhaseNumber, ReleaseName } from '../spec/types.js';
 
 /** Which phase a generated file belongs to, and the release phases.yaml puts that phase in (if any). */
@@ -26,7 +26,8 @@ const REGENERATE = 'run `phasectl generate` and commit the result (generated fil
 
 /**
  * The judgement on `actual`, the text on disk, against `expected`, what this phasectl renders (stamped with its
- * provenance). Undefined when they are equal up to line endings.
+ * provenance). Undefined when there is nothing to add to a byte comparison: the texts are equal up to line
+ * endings, or the file on disk claims no other version (this version's, or not phasectl's) and is not kept.
  */
 export function judgeGeneratedFile(
   path: string,
@@ -37,13 +38,44 @@ export function judgeGeneratedFile(
   const want = normalize(expected);
   const have = normalize(actual);
   if (want === have) return undefined;
-  const line = firstDifferentLine(want, have);
   const ours = readProvenance(want);
+  if (!ours) return undefined;
+  const line = firstDifferentLine(want, have);
   const differs = `differs from what phasectl generates from phases.yaml (from line ${line} on)`;
-  if (!ours) return { kind: 'refused', message: `${differs}: edited by hand, or stale`, fix: REGENERATE, line };
-  const version = ours.provenance.generator;
   const theirs = readProvenance(have);
-  if (theirs && identity(theirs.bare) !== identity(ours.bare)) {
+  if (theirs) return judgeOtherVersion(path, ours, theirs, origin, { differs, line });
+  // No provenance: written before phasectl recorded it (or its fields were edited away). Kept when it names the
+  // step its file name says and its phase is in a release; otherwise a plain difference, as before.
+  if (origin.release === undefined || identity(have) !== identity(ours.bare)) return undefined;
+  const version = ours.provenance.generator;
+  if (have === ours.bare) {
+    return {
+      kind: 'kept',
+      level: 'note',
+      message: `written by a phasectl older than ${version} (no version in its header); kept as written: its text is what ${version} generates`,
+    };
+  }
+  return {
+    kind: 'kept',
+    level: 'warning',
+    message:
+      `written by a phasectl older than ${version}, which recorded no version or digest, and ${differs}; ` +
+      `kept as written, because phase ${origin.phase} of ${origin.changeId} is in release ${origin.release} (what shipped is never rewritten)`,
+  };
+}
+
+/** A file whose header records its writer: kept when another version wrote it and both digests hold. */
+function judgeOtherVersion(
+  path: string,
+  ours: ReadProvenance,
+  theirs: ReadProvenance,
+  origin: FileOrigin,
+  { differs, line }: { differs: string; line: number },
+): Judgement | undefined {
+  const writer = theirs.provenance.generator;
+  // Written by this very version: a plain difference, judged by bytes as always (stale or edited).
+  if (writer === ours.provenance.generator) return undefined;
+  if (identity(theirs.bare) !== identity(ours.bare)) {
     return {
       kind: 'refused',
       message: `its header names another step than its file name (${identity(theirs.bare)})`,
@@ -51,26 +83,26 @@ export function judgeGeneratedFile(
       line: 1,
     };
   }
-  if (theirs && !theirs.intact) {
+  if (!theirs.intact) {
     return {
       kind: 'refused',
-      message: `${differs}, and its text no longer matches the digest phasectl ${theirs.provenance.generator} recorded in its header: it was edited by hand`,
+      message: `${differs}, and its text no longer matches the digest phasectl ${writer} recorded in its header: it was edited by hand`,
       fix: shippedFix(path, origin, 'restore it from git'),
       line,
     };
   }
-  if (theirs && theirs.provenance.inputs !== ours.provenance.inputs) {
+  if (theirs.provenance.inputs !== ours.provenance.inputs) {
     return {
       kind: 'refused',
       message:
-        `${differs}: phasectl ${theirs.provenance.generator} generated it from another record of change ${origin.changeId} ` +
+        `${differs}: phasectl ${writer} generated it from another record of change ${origin.changeId} ` +
         '(or other `migrations:` settings or templates) than phases.yaml holds now',
       fix: shippedFix(path, origin, 'restore phases.yaml as it was (`git log -p -- phases.yaml`)'),
       line,
     };
   }
   if (origin.release === undefined) {
-    // A definition of a phase no release holds yet: nothing ran it, so it shows what this version will run.
+    // A definition of a phase no release holds yet: nothing ran it, so it shows what this version will install.
     return {
       kind: 'refused',
       message: `${differs}: phase ${origin.phase} of ${origin.changeId} is in no release yet, so phasectl renders it anew`,
@@ -78,38 +110,11 @@ export function judgeGeneratedFile(
       line,
     };
   }
-  if (theirs && theirs.provenance.generator !== version) {
-    return {
-      kind: 'kept',
-      level: 'note',
-      generator: theirs.provenance.generator,
-      message: `written by phasectl ${theirs.provenance.generator} (this is ${version}); kept as written: its digest and its inputs match phases.yaml`,
-    };
-  }
-  if (theirs) return { kind: 'refused', message: `${differs}: stale`, fix: REGENERATE, line };
-  // No provenance: written before phasectl recorded it, or edited so that the fields no longer parse.
-  const legacyLine = have.split('\n', 1)[0] ?? '';
-  if (identity(legacyLine) === identity(ours.bare)) {
-    if (have === ours.bare) {
-      return {
-        kind: 'kept',
-        level: 'note',
-        message: `written by a phasectl older than ${version} (no version in its header); kept as written: its text is what ${version} generates`,
-      };
-    }
-    return {
-      kind: 'kept',
-      level: 'warning',
-      message:
-        `written by a phasectl older than ${version}, which recorded no version or digest, and ${differs}; ` +
-        `kept as written, because phase ${origin.phase} of ${origin.changeId} is in release ${origin.release} (what shipped is never rewritten)`,
-    };
-  }
   return {
-    kind: 'refused',
-    message: `${differs}: edited by hand, or stale after a phases.yaml change`,
-    fix: REGENERATE,
-    line,
+    kind: 'kept',
+    level: 'note',
+    generator: writer,
+    message: `written by phasectl ${writer} (this is ${ours.provenance.generator}); kept as written: its digest and its inputs match phases.yaml`,
   };
 }
 

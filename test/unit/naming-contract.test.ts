@@ -60,7 +60,25 @@ test('the names phase 1 creates do not change between phasectl versions', () => 
       (object) => `${change.id}: ${object.kind} ${object.schema}.${object.table} ${object.name}`,
     ),
   );
-  expect(names).toMatchInlineSnapshot();
+  expect(names).toMatchInlineSnapshot(`
+    [
+      "users-job-title-to-favourite-color: index public.users users_favourite_color_idx",
+      "users-job-title-to-favourite-color: index public.users users_favourite_color_key",
+      "users-job-title-to-favourite-color: constraint public.users users_favourite_color_not_null_check",
+      "users-job-title-to-favourite-color: constraint public.users users_favourite_color_check",
+      "users-job-title-to-favourite-color: constraint public.users users_favourite_color_key",
+      "users-job-title-to-favourite-color: trigger public.users zz_phasectl_sync_users_job_title_to_favourite_color",
+      "users-job-title-to-favourite-color: function phasectl. sync_users_job_title_to_favourite_color",
+      "users-job-title-to-favourite-color: trigger public.users zz_phasectl_sync_users_job_title_to_favourite_color$insert_old",
+      "users-job-title-to-favourite-color: function phasectl. sync_users_job_title_to_favourite_color$insert_old",
+      "users-job-title-to-favourite-color: function phasectl. sync_users_job_title_to_favourite_color$insert_new",
+      "users-address-to-profiles: index public.profiles profiles_address_idx",
+      "users-address-to-profiles: trigger public.users zz_phasectl_sync_users_address_to_profiles",
+      "users-address-to-profiles: trigger public.profiles zz_phasectl_sync_users_address_to_profiles",
+      "users-address-to-profiles: function phasectl. sync_users_address_to_profiles",
+      "users-address-to-profiles: function phasectl. sync_users_address_to_profiles_target",
+    ]
+  `);
   const id = 'users-job-title-to-favourite-color';
   expect({
     triggers: syncTriggerNames(id, undefined),
@@ -69,5 +87,25 @@ test('the names phase 1 creates do not change between phasectl versions', () => 
     insertFunctions: [insertFunctionName(id, 'old'), insertFunctionName(id, 'new')],
     notNull: notNullCheckName('users', 'favourite_color'),
     moveGuard: moveGuardSetting('users-address-to-profiles'),
-  }).toMatchInlineSnapshot();
+  }).toMatchInlineSnapshot(`
+    {
+      "insertFunctions": [
+        "sync_users_job_title_to_favourite_color$insert_old",
+        "sync_users_job_title_to_favourite_color$insert_new",
+      ],
+      "insertTrigger": "zz_phasectl_sync_users_job_title_to_favourite_color$insert",
+      "moveGuard": "phasectl.move_users_address_to_profiles",
+      "notNull": "users_favourite_color_not_null_check",
+      "recorded": {
+        "insertOldTriggerName": "zzz_phasectl_sync_users_job_title_to_favourite_color$insert_old",
+        "insertTriggerName": "zzz_phasectl_sync_users_job_title_to_favourite_color$insert",
+        "triggerName": "zzz_phasectl_sync_users_job_title_to_favourite_color",
+      },
+      "triggers": {
+        "insertOldTriggerName": "zz_phasectl_sync_users_job_title_to_favourite_color$insert_old",
+        "insertTriggerName": "zz_phasectl_sync_users_job_title_to_favourite_color$insert",
+        "triggerName": "zz_phasectl_sync_users_job_title_to_favourite_color",
+      },
+    }
+  `);
 });
