@@ -221,7 +221,7 @@ test('files from a phasectl that recorded no version: kept with a warning when t
   // Phase 2 is in no release: its function's reviewable copy is stale, never kept.
   const before = await run(['generate', '--check']);
   expect(before.code).toBe(1);
-  expect(before.stdout).toContain(`changed:    ${v02} (differs from what phasectl generates from phases.yaml`);
+  expect(before.stdout).toContain(`changed:    ${v02} (differs from what phasectl generates)`);
   expect(before.stdout).not.toContain(`changed:    ${expand}`);
 
   const generate = await run(['generate']);
