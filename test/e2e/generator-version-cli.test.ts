@@ -52,8 +52,8 @@ const FUNCTION_V01 = 'db/functions/users-title_v01.sql';
 /** `text` as phasectl `version` would have written it from the same inputs with a template that renders `edit(text)`. */
 function writtenBy(version: string, text: string, edit: (bare: string) => string): string {
   const stamped = readProvenance(text);
-  if (!stamped) throw new Error('expected a stamped file');
-  return stampProvenance(edit(stamped.bare), version, stamped.provenance.inputs);
+  // (A phasectl that stamps nothing, e.g. before this feature: any inputs digest, so the test fails on what matters.)
+  return stampProvenance(edit(stamped?.bare ?? text), version, stamped?.provenance.inputs ?? '0'.repeat(16));
 }
 /** What an older template might differ in: a comment and a blank line more below the header. */
 const olderTemplate = (bare: string) => bare.replace('\n\n', '\n\n-- (an older template wrote this line)\n\n');
@@ -206,7 +206,10 @@ test('files from a phasectl that recorded no version: kept with a warning when t
   const expand = 'db/migrations/001_1.0.0_users-job-title-to-favourite-color_p1_01_expand.up.sql';
   const backfill = 'db/migrations/001_1.0.0_users-job-title-to-favourite-color_p1_02_backfill.up.sql';
   const v02 = 'db/functions/users-job-title-to-favourite-color_v02.sql';
-  const bare = async (name: string) => readProvenance(await readFile(file(name), 'utf8'))!.bare;
+  const bare = async (name: string) => {
+    const text = await readFile(file(name), 'utf8');
+    return readProvenance(text)?.bare ?? text;
+  };
   // Written before phasectl stamped its files: no generator, inputs or digest in the machine line.
   const legacy = {
     [expand]: olderTemplate(await bare(expand)),
