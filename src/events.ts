@@ -46,7 +46,9 @@ export type RunnerEvent =
   | { type: 'verify-progress'; changeId: string; checked: number; differing: number }
   | { type: 'verify-done'; changeId: string; differing: number }
   | { type: 'rollback-group'; changeId: string; phase: number }
-  | { type: 'up-to-date' };
+  | { type: 'up-to-date' }
+  /** A migration file another phasectl version wrote, accepted by its header (src/generate/version-judge.ts). */
+  | { type: 'kept-file'; level: 'note' | 'warning'; message: string; file?: string };
 
 export type EventLog = (event: RunnerEvent) => void;
 

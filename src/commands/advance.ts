@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { InputError } from '../errors.js';
 import { generatedFiles } from '../generate/files.js';
 import { projectGenerationSettings } from '../generate/project-settings.js';
-import { refuseLinksOnPaths, writeGeneratedFiles } from '../generate/write.js';
+import { projectFileReader, refuseLinksOnPaths, writeGeneratedFiles } from '../generate/write.js';
 import { projectPaths } from '../project.js';
 import { planAdvance, type PhaseMove } from '../releases/advance.js';
 import { recordPhaseRelease } from '../spec/edit.js';
@@ -64,7 +64,11 @@ export async function advance(options: AdvanceOptions = {}): Promise<AdvanceResu
   let updated = loaded;
   for (const move of outcome.moves) updated = recordPhaseRelease(updated, move.changeId, move.to, release);
   // Render first: if generation fails, phases.yaml stays as it was.
-  const files = generatedFiles(updated.spec, { settings: projectGenerationSettings(updated, paths.root) });
+  // Files on disk that another phasectl version wrote stay as written; the new phase's files are this version's.
+  const files = generatedFiles(updated.spec, {
+    settings: projectGenerationSettings(updated, paths.root),
+    existing: projectFileReader(paths.root),
+  });
   await refuseLinksOnPaths(paths.root, files);
   await savePhasesFile(updated);
   const { written, unchanged } = await writeGeneratedFiles(paths.root, files);

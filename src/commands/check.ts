@@ -4,6 +4,8 @@ import path from 'node:path';
 import { InputError } from '../errors.js';
 import { projectGenerationSettings } from '../generate/project-settings.js';
 import { generatedFiles } from '../generate/files.js';
+import { keptSummary } from '../generate/version-judge.js';
+import { changeIdFromPath, definitionPhase } from '../migration-file/header.js';
 import { ledgerViolations } from '../releases/rules.js';
 import { parsePhasesText, type LoadedPhases } from '../spec/load.js';
 import { allChanges, currentPhase, type PhasesFile } from '../spec/types.js';
@@ -100,7 +102,11 @@ export async function check(options: CheckOptions): Promise<CheckReport> {
   const baseLabel = base ? `${base.ref} ${base.shortSha}` : '';
   const baseSpecPromise = base ? loadBaseSpec(git, base, phasesPath, notes) : Promise.resolve(undefined);
   const shippedPromise = handledLater(
-    base ? dbFilesPromise.then((files) => checkShippedFiles(git, base, baseLabel, files)) : Promise.resolve([]),
+    base
+      ? Promise.all([dbFilesPromise, baseSpecPromise]).then(([files, baseSpec]) =>
+          checkShippedFiles(git, base, baseLabel, files, baseSpec),
+        )
+      : Promise.resolve([]),
   );
   const baseSpec = await baseSpecPromise;
   const violations: Violation[] = [...ledgerRuleViolations(ledgerViolations(head.spec), phasesPath, head.locate)];
@@ -130,12 +136,20 @@ export async function check(options: CheckOptions): Promise<CheckReport> {
     referencesPromise,
     tagsPromise,
   ]);
-  violations.push(...generated, ...shipped, ...references, ...tags);
+  violations.push(...generated.violations, ...shipped, ...references, ...tags);
+  notes.push(...generated.kept.notes);
   if (!options.releaseTags)
     notes.push('rule 7 (previous phase shipped) is off: pass --release-tags <pattern>, e.g. "v*"');
 
   violations.sort(compareViolations);
-  const warnings = migrationNumberWarnings(dbFiles, `${git.prefix}${GENERATED_DIR}/migrations`);
+  const warnings = [
+    ...generated.kept.warnings.map((warning) => ({
+      file: warning.path,
+      message: warning.message,
+      fix: 'nothing to do if nobody edited it (`git log -p -- <file>` shows its history): phasectl cannot tell a template change from a hand edit in a file without a digest',
+    })),
+    ...migrationNumberWarnings(dbFiles, `${git.prefix}${GENERATED_DIR}/migrations`),
+  ];
   return {
     base,
     violations,
@@ -181,16 +195,19 @@ async function loadBaseSpec(
 }
 
 /** `files`: the working tree's files under db/ (tracked or not, deleted ones left out). */
-async function checkGeneratedFiles(git: GitRepository, head: LoadedPhases, files: string[]): Promise<Violation[]> {
+async function checkGeneratedFiles(
+  git: GitRepository,
+  head: LoadedPhases,
+  files: string[],
+): Promise<{ violations: Violation[]; kept: ReturnType<typeof keptSummary> }> {
   // The project's own templates and timeouts (phases.yaml `migrations:`), as generate and advance use them.
   const settings = projectGenerationSettings(head, path.join(git.root, git.prefix));
-  const expected = generatedFiles(head.spec, { settings }).map((file) => ({
-    path: `${git.prefix}${file.path}`,
-    content: file.content,
-  }));
   // Thousands of small files: synchronous reads cost a fraction of as many promise round trips.
   const present = new Map(files.map((file) => [file, readFileSync(path.join(git.root, file), 'utf8')]));
-  return generatedFileViolations({ expected, present });
+  // Files another phasectl version wrote are judged by their headers' digests (src/generate/version-judge.ts).
+  const generated = generatedFiles(head.spec, { settings, existing: (file) => present.get(`${git.prefix}${file}`) });
+  const expected = generated.map((file) => ({ ...file, path: `${git.prefix}${file.path}` }));
+  return { violations: generatedFileViolations({ expected, present }), kept: keptSummary(expected) };
 }
 
 async function checkShippedFiles(
@@ -198,8 +215,12 @@ async function checkShippedFiles(
   base: BaseRef,
   baseLabel: string,
   files: string[],
+  baseSpec: PhasesFile | undefined,
 ): Promise<Violation[]> {
-  const baseBlobs = await git.treeBlobs(base.sha, `${git.prefix}${GENERATED_DIR}`);
+  const baseBlobs = unshippedDefinitionsLeftOut(
+    await git.treeBlobs(base.sha, `${git.prefix}${GENERATED_DIR}`),
+    baseSpec,
+  );
   const present = new Set(files);
   const working = await git.hashWorkingFiles([...baseBlobs.keys()].filter((file) => present.has(file)));
   const edited = [...working].filter(([file, blob]) => baseBlobs.get(file) !== blob).slice(0, LOCATE_EDITS_LIMIT);
@@ -213,6 +234,27 @@ async function checkShippedFiles(
     }),
   );
   return shippedFileViolations({ base: baseBlobs, working, baseLabel, baseCommit: base.shortSha, firstChangedLine });
+}
+
+/**
+ * Rule 5 leaves out the function and trigger files of a phase the base's phases.yaml puts in no release: they are
+ * reviewable copies that no shipped migration ran yet, rendered anew by each phasectl version until their phase is
+ * advanced (docs/design-notes.md, "Files written by another phasectl version").
+ */
+function unshippedDefinitionsLeftOut(
+  blobs: Map<string, string>,
+  baseSpec: PhasesFile | undefined,
+): Map<string, string> {
+  if (!baseSpec) return blobs;
+  const ledger = new Map(allChanges(baseSpec).map((change) => [change.id, change.releases]));
+  return new Map(
+    [...blobs].filter(([file]) => {
+      const phase = definitionPhase(file);
+      const changeId = changeIdFromPath(file);
+      if (phase === undefined || changeId === undefined) return true;
+      return ledger.get(changeId)?.[`phase${phase}`] !== undefined;
+    }),
+  );
 }
 
 /**

@@ -1,6 +1,7 @@
-import { compareGeneratedFiles, writeGeneratedFiles } from '../generate/write.js';
-import { generatedFiles } from '../generate/files.js';
+import { compareGeneratedFiles, projectFileReader, writeGeneratedFiles } from '../generate/write.js';
+import { generatedFiles, type GeneratedFile } from '../generate/files.js';
 import { projectGenerationSettings } from '../generate/project-settings.js';
+import { keptSummary } from '../generate/version-judge.js';
 import { projectPaths } from '../project.js';
 import { loadCheckedPhases } from './load-project.js';
 
@@ -9,10 +10,30 @@ export interface GenerateOptions {
   projectDir?: string;
   /** Templates overriding phasectl's own (and phases.yaml's `migrations.templates`). */
   templatesDir?: string;
+  /**
+   * `generate` only: also rewrite the files another phasectl version wrote, which are otherwise kept as written
+   * (they may have shipped). Safe only while no database has applied them.
+   */
+  regenerateShipped?: boolean;
+}
+
+/** Files written by another phasectl version that stay as written: one note per version, one warning per older file. */
+export interface KeptFiles {
+  notes: string[];
+  warnings: { path: string; message: string }[];
+}
+
+/** A file on disk that may not stay as it is, and why. */
+export interface RefusedFile {
+  path: string;
+  message: string;
+  fix: string;
 }
 
 /**
- * Re-renders every generated file from phases.yaml and writes those that differ.
+ * Re-renders every generated file from phases.yaml and writes those that differ. A file another phasectl version
+ * wrote is kept as written while its header's digests hold (docs/internals.md, "Migration files"), unless
+ * `regenerateShipped`.
  *
  * @example
  * ```ts
@@ -21,17 +42,23 @@ export interface GenerateOptions {
  * const { written } = await generate({ projectDir: '.' });
  * ```
  */
-export async function generate(options: GenerateOptions = {}): Promise<{ written: string[]; unchanged: string[] }> {
+export async function generate(
+  options: GenerateOptions = {},
+): Promise<{ written: string[]; unchanged: string[]; kept: KeptFiles }> {
   const paths = projectPaths(options.projectDir);
   const loaded = await loadCheckedPhases(paths.root);
   const files = generatedFiles(loaded.spec, {
     settings: projectGenerationSettings(loaded, paths.root, options.templatesDir),
+    existing: projectFileReader(paths.root),
+    regenerateShipped: options.regenerateShipped,
   });
-  return writeGeneratedFiles(paths.root, files);
+  const { written, unchanged } = await writeGeneratedFiles(paths.root, files);
+  return { written, unchanged, kept: options.regenerateShipped ? { notes: [], warnings: [] } : keptSummary(files) };
 }
 
 /**
- * Compares the files on disk with what phasectl generates; writes nothing.
+ * Compares the files on disk with what phasectl generates; writes nothing. Files another phasectl version wrote
+ * count as clean while their header's digests hold (`kept` says which).
  *
  * @example
  * ```ts
@@ -41,14 +68,36 @@ export async function generate(options: GenerateOptions = {}): Promise<{ written
  * if (!clean) throw new Error(`stale generated files: ${changed.join(', ')}`);
  * ```
  */
-export async function checkGenerated(
-  options: GenerateOptions = {},
-): Promise<{ changed: string[]; missing: string[]; unexpected: string[]; clean: boolean }> {
+export async function checkGenerated(options: GenerateOptions = {}): Promise<{
+  changed: string[];
+  missing: string[];
+  unexpected: string[];
+  clean: boolean;
+  kept: KeptFiles;
+  refused: RefusedFile[];
+}> {
   const paths = projectPaths(options.projectDir);
   const loaded = await loadCheckedPhases(paths.root);
   const files = generatedFiles(loaded.spec, {
     settings: projectGenerationSettings(loaded, paths.root, options.templatesDir),
+    existing: projectFileReader(paths.root),
   });
   const { changed, missing, unexpected } = await compareGeneratedFiles(paths.root, files);
-  return { changed, missing, unexpected, clean: changed.length + missing.length + unexpected.length === 0 };
+  return {
+    changed,
+    missing,
+    unexpected,
+    clean: changed.length + missing.length + unexpected.length === 0,
+    kept: keptSummary(files),
+    refused: refusedFiles(files, changed),
+  };
+}
+
+function refusedFiles(files: GeneratedFile[], changed: string[]): RefusedFile[] {
+  const differing = new Set(changed);
+  return files.flatMap((file) =>
+    differing.has(file.path) && file.judgement?.kind === 'refused'
+      ? [{ path: file.path, message: file.judgement.message, fix: file.judgement.fix }]
+      : [],
+  );
 }

@@ -92,7 +92,9 @@ export async function migrate(options: MigrateOptions): Promise<MigrateResult> {
   const loaded = await loadCheckedPhases(paths.root);
   const files = await readMigrationFiles(paths.migrationsDir);
   // Before any database work: what runs is the files, so phases.yaml must still generate them.
-  requireGeneratedMigrations(loaded, files);
+  const kept = requireGeneratedMigrations(loaded, files);
+  for (const message of kept.notes) log({ type: 'kept-file', level: 'note', message });
+  for (const { path, message } of kept.warnings) log({ type: 'kept-file', level: 'warning', file: path, message });
   const resolvePlan = options.resolvePlan ?? planResolver(paths.phasesFile);
   return withSession(options.databaseUrl, 'phasectl migrate', async (run) => {
     if (options.dryRun) return await dryRun(run, files, paths.migrationsDir, options, resolvePlan);

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { GeneratedFile } from './files.js';
@@ -14,6 +15,22 @@ async function readIfExists(path: string): Promise<string | undefined> {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw error;
   }
+}
+
+/**
+ * Reads the project's files for `generatedFiles({ existing })`: the text at a relative path, undefined when absent.
+ * Synchronous, as generation is: a project holds a few hundred small generated files.
+ */
+export function projectFileReader(root: string): (path: string) => string | undefined {
+  return (path) => {
+    try {
+      return readFileSync(join(root, path), 'utf8');
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT' || code === 'ENOTDIR') return undefined;
+      throw error;
+    }
+  };
 }
 
 /** Refuses (exit 2, naming it) a symbolic link on the path of any of `files`: checked before anything is written. */

@@ -5,6 +5,7 @@
 import type { Definition, Step, StepAction } from '../operations/types.js';
 import { CHANGE_ID } from '../spec/change-id.js';
 import type { PhaseNumber, ReleaseName } from '../spec/types.js';
+import { PROVENANCE_FIELDS } from './provenance.js';
 
 /** What the machine line of a migration file says (see docs/internals.md, "Migration files"). */
 export interface MigrationHeader {
@@ -28,7 +29,8 @@ const twoDigits = (n: number) => String(n).padStart(2, '0');
 /**
  * The three header lines of a migration file (each ending in `\n`):
  * `-- phasectl change=<id> phase=<p> direction=<d> step=<SS>-<name> release=<r> transaction=<bool> action=<a>`,
- * a one-line summary, and the do-not-edit notice.
+ * a one-line summary, and the do-not-edit notice. src/generate/files.ts then appends the provenance fields
+ * (`generator=… inputs=… digest=…`, src/migration-file/provenance.ts) to the first line.
  */
 export function renderHeader(step: Step, release: ReleaseName): string {
   const machine =
@@ -39,7 +41,7 @@ export function renderHeader(step: Step, release: ReleaseName): string {
 }
 
 const headerPattern = new RegExp(
-  `^-- phasectl change=(${CHANGE_ID}) phase=([123]) direction=(up|down) step=(\\d{2,})-([a-z0-9-]+) release=(\\S+) transaction=(true|false) action=(sql|backfill|verify)\\s*$`,
+  `^-- phasectl change=(${CHANGE_ID}) phase=([123]) direction=(up|down) step=(\\d{2,})-([a-z0-9-]+) release=(\\S+) transaction=(true|false) action=(sql|backfill|verify)(?:${PROVENANCE_FIELDS})?\\s*$`,
 );
 
 /** Reads the machine line (the first line) of a migration file; undefined when it is missing or malformed. */
@@ -97,6 +99,20 @@ export function changeIdFromPath(file: string): string | undefined {
   if (folder === 'functions') return FUNCTION_FILE_NAME.exec(name)?.[1];
   if (folder === 'triggers') return TRIGGER_FILE_NAME.exec(name)?.[1];
   return MIGRATION_NAME.exec(name)?.[1];
+}
+
+/**
+ * The phase that first runs what a definition file (`…/functions/<id>_vNN.sql`, `…/triggers/<id>.sql`) shows: sync
+ * function vNN is installed by phase NN, the triggers by phase 1. Undefined for any other path.
+ */
+export function definitionPhase(file: string): PhaseNumber | undefined {
+  const parts = file.split('/');
+  const name = parts.at(-1) ?? '';
+  const folder = parts.at(-2);
+  if (folder === 'triggers') return TRIGGER_FILE_NAME.test(name) ? 1 : undefined;
+  if (folder !== 'functions' || !FUNCTION_FILE_NAME.test(name)) return undefined;
+  const version = Number(/_v(\d{2})\.sql$/.exec(name)?.[1]);
+  return version >= 1 && version <= 3 ? (version as PhaseNumber) : undefined;
 }
 
 /** The change id of the machine-read first header line of a migration file, if the text has one. */

@@ -1,6 +1,7 @@
 import { InputError } from '../errors.js';
 import { readEmbeddedPlan } from '../generate/embedded-plan.js';
 import { migrationFileContent } from '../generate/files.js';
+import { readProvenance } from '../migration-file/provenance.js';
 import { backfillPlan, phaseSteps } from '../operations/index.js';
 import type { BackfillPlan } from '../operations/types.js';
 import { loadPhasesFile } from '../spec/load.js';
@@ -36,7 +37,9 @@ export function planResolver(phasesFile: string): PlanResolver {
     const step = phaseSteps(change, header.phase)[header.direction].find(
       (candidate) => candidate.order === header.order,
     );
-    if (!step?.backfill || migrationFileContent(step, header.release, { withPlan: false }) !== file.content) {
+    // Compared without the provenance fields (src/migration-file/provenance.ts), which such old files lack.
+    const text = readProvenance(file.content)?.bare ?? file.content;
+    if (!step?.backfill || migrationFileContent(step, header.release, { withPlan: false }) !== text) {
       throw new InputError(
         `${file.name} carries no backfill plan, and phases.yaml no longer generates it as it is: phasectl will not guess what it should run`,
         {

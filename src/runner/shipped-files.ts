@@ -1,6 +1,7 @@
 import { dirname } from 'node:path';
 import { InputError } from '../errors.js';
-import { generatedFiles } from '../generate/files.js';
+import { generatedFiles, type GeneratedFile } from '../generate/files.js';
+import { keptSummary } from '../generate/version-judge.js';
 import { parseHeader } from '../migration-file/header.js';
 import { projectGenerationSettings } from '../generate/project-settings.js';
 import type { LoadedPhases } from '../spec/load.js';
@@ -11,42 +12,54 @@ const MIGRATIONS_PREFIX = 'db/migrations/';
 /** At most this many names in the message; the rest are counted. */
 const LISTED = 10;
 /** The inputs of the last check that found phases.yaml and the files agreeing (same inputs, same answer). */
-let lastAgreed: string | undefined;
+let lastAgreed: { inputs: string; kept: KeptFiles } | undefined;
+
+/** Files another phasectl version wrote, accepted by their digests: one note per version, one warning per older file. */
+export type KeptFiles = ReturnType<typeof keptSummary>;
 
 /**
  * Refuses (exit 2, before any database work) when phases.yaml no longer generates the migration files of
  * its changes: `generate --check` restricted to db/migrations and to the changes phases.yaml declares (files
  * of other changes, and files without a phasectl header, are the team's own). A hand edit of phases.yaml
  * after `advance` (e.g. `from` and `to` swapped) changes nothing that runs, so it is refused instead of
- * being silently ignored, or half-applied by anything still reading phases.yaml.
+ * being silently ignored, or half-applied by anything still reading phases.yaml. Files another phasectl version
+ * wrote pass while their header's digests hold; they are returned, for the caller to report.
  */
-export function requireGeneratedMigrations(loaded: LoadedPhases, files: MigrationFile[]): void {
+export function requireGeneratedMigrations(loaded: LoadedPhases, files: MigrationFile[]): KeptFiles {
   // A fleet run checks the same project once per database: generating every file again each time is pure CPU.
   const inputs = `${loaded.file}\u0000${loaded.text}\u0000${files.map((file) => `${file.name}\u0000${file.checksum}`).join('\u0000')}`;
-  if (inputs === lastAgreed) return;
+  if (lastAgreed?.inputs === inputs) return lastAgreed.kept;
   const changeIds = new Set(allChanges(loaded.spec).map((change) => change.id));
-  const expected = new Map<string, string>();
-  // With the project's own templates and timeouts (phases.yaml `migrations:`), as generate wrote them.
+  const expected = new Map<string, GeneratedFile>();
+  // With the project's own templates and timeouts (phases.yaml `migrations:`), as generate wrote them; a file
+  // another phasectl version wrote is judged by its header's digests (src/generate/version-judge.ts).
   const settings = projectGenerationSettings(loaded, dirname(loaded.file));
-  for (const file of generatedFiles(loaded.spec, { settings })) {
+  const byName = new Map(files.map((file) => [file.name, file.content]));
+  const existing = (path: string) =>
+    path.startsWith(MIGRATIONS_PREFIX) ? byName.get(path.slice(MIGRATIONS_PREFIX.length)) : undefined;
+  for (const file of generatedFiles(loaded.spec, { settings, existing })) {
     if (!file.path.startsWith(MIGRATIONS_PREFIX)) continue;
     const changeId = parseHeader(file.content)?.changeId;
     if (changeId !== undefined && changeIds.has(changeId))
-      expected.set(file.path.slice(MIGRATIONS_PREFIX.length), file.content);
+      expected.set(file.path.slice(MIGRATIONS_PREFIX.length), file);
   }
   const problems: string[] = [];
   const onDisk = new Set<string>();
   for (const file of files) {
     if (!file.header || !changeIds.has(file.header.changeId)) continue;
     onDisk.add(file.name);
-    const content = expected.get(file.name);
-    if (content === undefined) problems.push(`${file.name} (phases.yaml no longer generates it)`);
-    else if (content !== file.content) problems.push(`${file.name} (differs from what phases.yaml generates)`);
+    const generated = expected.get(file.name);
+    if (generated === undefined) problems.push(`${file.name} (phases.yaml no longer generates it)`);
+    else if (generated.content !== file.content)
+      problems.push(
+        `${file.name} (${generated.judgement?.kind === 'refused' ? generated.judgement.message : 'differs from what phases.yaml generates'})`,
+      );
   }
   for (const name of expected.keys()) if (!onDisk.has(name)) problems.push(`${name} (missing)`);
   if (problems.length === 0) {
-    lastAgreed = inputs;
-    return;
+    const kept = keptSummary([...expected.values()]);
+    lastAgreed = { inputs, kept };
+    return kept;
   }
   const listed = problems
     .slice(0, LISTED)

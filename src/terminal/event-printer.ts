@@ -52,6 +52,8 @@ export function formatEvent(event: RunnerEvent): string | undefined {
       return `rolling back phase ${event.phase} of ${event.changeId}`;
     case 'up-to-date':
       return 'database is up to date';
+    case 'kept-file':
+      return `${event.level}: ${event.file ? `${event.file}: ` : ''}${event.message}`;
   }
 }
 
@@ -70,6 +72,8 @@ export function colourEvent(event: RunnerEvent, line: string, paint: Style): str
     case 'lock-wait':
     case 'index-rebuild':
       return paint.yellow(line);
+    case 'kept-file':
+      return event.level === 'warning' ? paint.yellow(line) : line;
     case 'backfill-done':
     case 'up-to-date':
       return paint.green(line);

@@ -1,6 +1,14 @@
 import { changeIdFromHeader, changeIdFromPath, looksGenerated } from '../../migration-file/header.js';
 import type { Violation } from '../types.js';
 
+/** What src/generate/version-judge.ts found about a file on disk that differs (only `refused` matters here). */
+interface GeneratedFileJudgement {
+  kind: 'kept' | 'refused';
+  message: string;
+  fix?: string;
+  line?: number;
+}
+
 const REGENERATE = 'run `phasectl generate` and commit the result (generated files are never edited by hand)';
 
 /**
@@ -10,7 +18,8 @@ const REGENERATE = 'run `phasectl generate` and commit the result (generated fil
  * not expected are the team's own and are left alone).
  */
 export function generatedFileViolations(input: {
-  expected: { path: string; content: string }[];
+  /** `judgement`: set when the file on disk differs (src/generate/version-judge.ts); its reason is reported. */
+  expected: { path: string; content: string; judgement?: GeneratedFileJudgement }[];
   present: Map<string, string>;
 }): Violation[] {
   const violations: Violation[] = [];
@@ -30,7 +39,17 @@ export function generatedFileViolations(input: {
       continue;
     }
     const line = firstDifferentLine(normalize(file.content), normalize(actual));
-    if (line !== undefined) {
+    if (line !== undefined && file.judgement?.kind === 'refused') {
+      violations.push({
+        rule: 4,
+        changeId,
+        file: file.path,
+        line: file.judgement.line ?? line,
+        column: 1,
+        message: file.judgement.message,
+        fix: file.judgement.fix ?? REGENERATE,
+      });
+    } else if (line !== undefined) {
       violations.push({
         rule: 4,
         changeId,

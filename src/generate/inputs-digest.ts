@@ -1,0 +1,65 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { shortDigest } from '../migration-file/provenance.js';
+import type { Change, PhasesFile } from '../spec/types.js';
+
+/**
+ * The `inputs=` digest of a change's generated files (src/migration-file/provenance.ts): what phases.yaml says
+ * about the change and the generation settings the team declared, never what a phasectl version makes of them.
+ * So it stays the same when phasectl is upgraded and changes when the change or the settings do.
+ *
+ * Canonical form: the change as phases.yaml records it, minus `releases` (advancing a later phase changes no
+ * earlier file; each file's own release is in its name and header), as JSON with keys sorted and empty values
+ * (undefined, [] and {}) left out, so that a default a later phasectl fills in (`indexes: []`) changes nothing.
+ * Settings: `lockTimeout` and `statementTimeout` as declared in phases.yaml (not the defaults: a later version
+ * may change a default, which is the generator's business), and a digest of the team's own templates.
+ */
+export function changeInputsDigest(change: Change, spec: PhasesFile, templatesDir: string | undefined): string {
+  const { releases: _releases, ...record } = change;
+  const inputs = {
+    change: record,
+    settings: {
+      lockTimeout: spec.migrations?.lockTimeout,
+      statementTimeout: spec.migrations?.statementTimeout,
+      templates: templatesDir === undefined ? undefined : templatesDigest(templatesDir),
+    },
+  };
+  return shortDigest(canonicalJson(inputs) ?? '{}');
+}
+
+/** JSON with object keys in code-point order and empty values left out; undefined when `value` is empty. */
+export function canonicalJson(value: unknown): string | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (Array.isArray(value)) {
+    if (value.length === 0) return undefined;
+    return `[${value.map((item) => canonicalJson(item) ?? 'null').join(',')}]`;
+  }
+  if (typeof value === 'object') {
+    const entries = Object.keys(value)
+      .sort((a, b) => (a < b ? -1 : a > b ? 1 : 0))
+      .flatMap((key) => {
+        const text = canonicalJson((value as Record<string, unknown>)[key]);
+        return text === undefined ? [] : [`${JSON.stringify(key)}:${text}`];
+      });
+    return entries.length === 0 ? undefined : `{${entries.join(',')}}`;
+  }
+  return JSON.stringify(value);
+}
+
+/** The team's template overrides, by relative path and content: editing one is a change of inputs. */
+function templatesDigest(dir: string): string {
+  const parts: string[] = [];
+  const walk = (prefix: string) => {
+    const entries = readdirSync(join(dir, prefix), { withFileTypes: true }).sort((a, b) =>
+      a.name < b.name ? -1 : a.name > b.name ? 1 : 0,
+    );
+    for (const entry of entries) {
+      if (entry.name.startsWith('.')) continue;
+      const rel = prefix === '' ? entry.name : `${prefix}/${entry.name}`;
+      if (entry.isDirectory()) walk(rel);
+      else if (entry.name.endsWith('.hbs')) parts.push(`${rel}\u0000${readFileSync(join(dir, rel), 'utf8')}`);
+    }
+  };
+  walk('');
+  return shortDigest(parts.join('\u0000'));
+}
