@@ -277,7 +277,8 @@ export function dropCopySteps(copy: ColumnCopy): Array<StepDraft | undefined> {
       ? undefined
       : {
           name: 'drop-indexes',
-          summary: `drop the indexes phase 1 built on ${side.label}, concurrently`,
+          // A partitioned index cannot be dropped concurrently (catalog only: templates/shared/drop-index.hbs).
+          summary: `drop the indexes phase 1 built on ${side.label}${copy.sides.partitioned ? '' : ', concurrently'}`,
           transaction: false,
           template: 'drop-indexes',
           context: {
