@@ -112,7 +112,10 @@ export function generatedFiles(spec: PhasesFile, options: GeneratedFilesOptions 
   const generator = phasectlVersion();
   for (const change of allChanges(spec)) {
     const operation = operationFor(change);
-    const provenance = { generator, inputs: changeInputsDigest(change, spec, settings.templatesDir) };
+    const provenance = (phase: PhaseNumber) => ({
+      generator,
+      inputs: changeInputsDigest(change, spec, settings.templatesDir, phase),
+    });
     for (const phase of phases) {
       const release = change.releases[`phase${phase}`];
       if (release === undefined) continue;
@@ -129,7 +132,7 @@ export function generatedFiles(spec: PhasesFile, options: GeneratedFilesOptions 
       const steps = operation.steps(change, phase, settings);
       for (const step of [...steps.up, ...steps.down]) {
         const fileName = migrationFileName(releaseIndex, release, step);
-        const fresh = migrationFileContent(step, release, { provenance });
+        const fresh = migrationFileContent(step, release, { provenance: provenance(phase) });
         const file = settle(`db/migrations/${fileName}`, fresh, { changeId: change.id, phase, release }, options);
         files.push(file);
         const shipped = file.content === fresh ? step : keptStep(step, file.content);
@@ -141,7 +144,7 @@ export function generatedFiles(spec: PhasesFile, options: GeneratedFilesOptions 
         const text = `${renderDefinitionHeader(change.id, definition)}\n${definition.sql}`;
         const phase = definitionPhase(definitionFilePath(definition)) ?? 1;
         const origin = { changeId: change.id, phase, release: change.releases[`phase${phase}`] };
-        const fresh = stampProvenance(text, provenance.generator, provenance.inputs);
+        const fresh = stampProvenance(text, generator, provenance(phase).inputs);
         files.push(settle(`db/${definitionFilePath(definition)}`, fresh, origin, options));
       }
     }

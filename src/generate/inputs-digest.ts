@@ -1,7 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { shortDigest } from '../migration-file/provenance.js';
-import type { Change, PhasesFile } from '../spec/types.js';
+import type { Change, PhaseNumber, PhasesFile } from '../spec/types.js';
 
 /**
  * The `inputs=` digest of a change's generated files (src/migration-file/provenance.ts): what phases.yaml says
@@ -14,10 +14,15 @@ import type { Change, PhasesFile } from '../spec/types.js';
  * Settings: `lockTimeout` and `statementTimeout` as declared in phases.yaml (not the defaults: a later version
  * may change a default, which is the generator's business), and a digest of the team's own templates.
  */
-export function changeInputsDigest(change: Change, spec: PhasesFile, templatesDir: string | undefined): string {
+export function changeInputsDigest(
+  change: Change,
+  spec: PhasesFile,
+  templatesDir: string | undefined,
+  phase: PhaseNumber,
+): string {
   const { releases: _releases, ...record } = change;
   const inputs = {
-    change: record,
+    change: phase < 3 ? withoutPhaseThreeFacts(record) : record,
     settings: {
       lockTimeout: spec.migrations?.lockTimeout,
       statementTimeout: spec.migrations?.statementTimeout,
@@ -25,6 +30,17 @@ export function changeInputsDigest(change: Change, spec: PhasesFile, templatesDi
     },
   };
   return shortDigest(canonicalJson(inputs) ?? '{}');
+}
+
+/**
+ * The change without the facts only phase 3 reads: the views and generated columns under `column:`, which
+ * `plan refresh` records again while the change is in flight. Leaving them out of the inputs of phases 1 and 2
+ * keeps a refresh from touching the header of a file that shipped (test/unit/generator-version.test.ts checks that
+ * those phases render the same without them).
+ */
+function withoutPhaseThreeFacts(record: Omit<Change, 'releases'>): unknown {
+  const { views: _views, generated: _generated, ...column } = record.column;
+  return { ...record, column };
 }
 
 /** JSON with object keys in code-point order and empty values left out; undefined when `value` is empty. */
