@@ -1,7 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { shortDigest } from '../migration-file/provenance.js';
-import type { Change, PhaseNumber, PhasesFile } from '../spec/types.js';
+import type { Change, PhasesFile } from '../spec/types.js';
 
 /**
  * The `inputs=` digest of a change's generated files (src/migration-file/provenance.ts): what phases.yaml says
@@ -14,15 +14,10 @@ import type { Change, PhaseNumber, PhasesFile } from '../spec/types.js';
  * Settings: `lockTimeout` and `statementTimeout` as declared in phases.yaml (not the defaults: a later version
  * may change a default, which is the generator's business), and a digest of the team's own templates.
  */
-export function changeInputsDigest(
-  change: Change,
-  spec: PhasesFile,
-  templatesDir: string | undefined,
-  phase: PhaseNumber,
-): string {
+export function changeInputsDigest(change: Change, spec: PhasesFile, templatesDir: string | undefined): string {
   const { releases: _releases, ...record } = change;
   const inputs = {
-    change: phase < 3 ? withoutPhaseThreeFacts(record) : record,
+    change: record,
     settings: {
       lockTimeout: spec.migrations?.lockTimeout,
       statementTimeout: spec.migrations?.statementTimeout,
@@ -33,14 +28,16 @@ export function changeInputsDigest(
 }
 
 /**
- * The change without the facts only phase 3 reads: the views and generated columns under `column:`, which
- * `plan refresh` records again while the change is in flight. Leaving them out of the inputs of phases 1 and 2
- * keeps a refresh from touching the header of a file that shipped (test/unit/generator-version.test.ts checks that
- * those phases render the same without them).
+ * The change without the facts `plan refresh` records again while it is in flight (the views and generated columns
+ * under `column:`), or undefined when it has none. A file whose text is the same without them is stamped with the
+ * inputs of this lean change (src/generate/files.ts), so a refresh never touches the header of a file it does not
+ * change, such as one already applied.
  */
-function withoutPhaseThreeFacts(record: Omit<Change, 'releases'>): unknown {
-  const { views: _views, generated: _generated, ...column } = record.column;
-  return { ...record, column };
+export function withoutRefreshedFacts(change: Change): Change | undefined {
+  if (change.kind !== 'rename' || (change.column.views === undefined && change.column.generated === undefined))
+    return undefined;
+  const { views: _views, generated: _generated, ...column } = change.column;
+  return { ...change, column };
 }
 
 /** JSON with object keys in code-point order and empty values left out; undefined when `value` is empty. */
