@@ -114,8 +114,8 @@ export function generatedFiles(spec: PhasesFile, options: GeneratedFilesOptions 
     const operation = operationFor(change);
     // A file that reads the same without the facts `plan refresh` records again is stamped with the lean inputs.
     const lean = withoutRefreshedFacts(change);
-    const fullInputs = changeInputsDigest(change, spec, settings.templatesDir);
-    const leanInputs = lean ? changeInputsDigest(lean, spec, settings.templatesDir) : fullInputs;
+    const fullInputs = changeInputsDigest(change, spec);
+    const leanInputs = lean ? changeInputsDigest(lean, spec) : fullInputs;
     const inputsOf = (text: string, leanText: () => string | undefined) =>
       lean && leanText() === text ? leanInputs : fullInputs;
     for (const phase of phases) {
