@@ -15,7 +15,7 @@ import {
 } from '../migration-file/header.js';
 import { stampProvenance } from '../migration-file/provenance.js';
 import { phasectlVersion } from '../version.js';
-import { changeInputsDigest } from './inputs-digest.js';
+import { changeInputsDigest, withoutRefreshedFacts } from './inputs-digest.js';
 import { judgeGeneratedFile, type FileOrigin, type Judgement } from './version-judge.js';
 
 /** A file phasectl generates. */
@@ -112,7 +112,12 @@ export function generatedFiles(spec: PhasesFile, options: GeneratedFilesOptions 
   const generator = phasectlVersion();
   for (const change of allChanges(spec)) {
     const operation = operationFor(change);
-    const provenance = { generator, inputs: changeInputsDigest(change, spec, settings.templatesDir) };
+    // A file that reads the same without the facts `plan refresh` records again is stamped with the lean inputs.
+    const lean = withoutRefreshedFacts(change);
+    const fullInputs = changeInputsDigest(change, spec);
+    const leanInputs = lean ? changeInputsDigest(lean, spec) : fullInputs;
+    const inputsOf = (text: string, leanText: () => string | undefined) =>
+      lean && leanText() === text ? leanInputs : fullInputs;
     for (const phase of phases) {
       const release = change.releases[`phase${phase}`];
       if (release === undefined) continue;
@@ -127,9 +132,14 @@ export function generatedFiles(spec: PhasesFile, options: GeneratedFilesOptions 
         );
       }
       const steps = operation.steps(change, phase, settings);
+      const leanSteps = lean ? operation.steps(lean, phase, settings) : undefined;
       for (const step of [...steps.up, ...steps.down]) {
         const fileName = migrationFileName(releaseIndex, release, step);
-        const fresh = migrationFileContent(step, release, { provenance });
+        const leanStep = leanSteps?.[step.direction].find((candidate) => candidate.order === step.order);
+        const inputs = inputsOf(migrationFileContent(step, release), () =>
+          leanStep ? migrationFileContent(leanStep, release) : undefined,
+        );
+        const fresh = migrationFileContent(step, release, { provenance: { generator, inputs } });
         const file = settle(`db/migrations/${fileName}`, fresh, { changeId: change.id, phase, release }, options);
         files.push(file);
         const shipped = file.content === fresh ? step : keptStep(step, file.content);
@@ -137,11 +147,16 @@ export function generatedFiles(spec: PhasesFile, options: GeneratedFilesOptions 
       }
     }
     if (currentPhase(change) >= 1 && operation.definitions) {
+      const leanDefinitions = lean ? operation.definitions(lean, settings) : undefined;
       for (const definition of operation.definitions(change, settings)) {
         const text = `${renderDefinitionHeader(change.id, definition)}\n${definition.sql}`;
         const phase = definitionPhase(definitionFilePath(definition)) ?? 1;
         const origin = { changeId: change.id, phase, release: change.releases[`phase${phase}`] };
-        const fresh = stampProvenance(text, provenance.generator, provenance.inputs);
+        const leanDefinition = leanDefinitions?.find((candidate) => candidate.name === definition.name);
+        const inputs = inputsOf(text, () =>
+          leanDefinition ? `${renderDefinitionHeader(change.id, leanDefinition)}\n${leanDefinition.sql}` : undefined,
+        );
+        const fresh = stampProvenance(text, generator, inputs);
         files.push(settle(`db/${definitionFilePath(definition)}`, fresh, origin, options));
       }
     }

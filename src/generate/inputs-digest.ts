@@ -1,5 +1,3 @@
-import { readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { shortDigest } from '../migration-file/provenance.js';
 import type { Change, PhasesFile } from '../spec/types.js';
 
@@ -12,19 +10,30 @@ import type { Change, PhasesFile } from '../spec/types.js';
  * earlier file; each file's own release is in its name and header), as JSON with keys sorted and empty values
  * (undefined, [] and {}) left out, so that a default a later phasectl fills in (`indexes: []`) changes nothing.
  * Settings: `lockTimeout` and `statementTimeout` as declared in phases.yaml (not the defaults: a later version
- * may change a default, which is the generator's business), and a digest of the team's own templates.
+ * may change a default, which is the generator's business). The team's own templates are left out, like
+ * phasectl's: they are the generator's side (a file this version wrote is compared by its bytes anyway), and
+ * editing one must not touch the header of every file already applied.
  */
-export function changeInputsDigest(change: Change, spec: PhasesFile, templatesDir: string | undefined): string {
+export function changeInputsDigest(change: Change, spec: PhasesFile): string {
   const { releases: _releases, ...record } = change;
   const inputs = {
     change: record,
-    settings: {
-      lockTimeout: spec.migrations?.lockTimeout,
-      statementTimeout: spec.migrations?.statementTimeout,
-      templates: templatesDir === undefined ? undefined : templatesDigest(templatesDir),
-    },
+    settings: { lockTimeout: spec.migrations?.lockTimeout, statementTimeout: spec.migrations?.statementTimeout },
   };
   return shortDigest(canonicalJson(inputs) ?? '{}');
+}
+
+/**
+ * The change without the facts `plan refresh` records again while it is in flight (the views and generated columns
+ * under `column:`), or undefined when it has none. A file whose text is the same without them is stamped with the
+ * inputs of this lean change (src/generate/files.ts), so a refresh never touches the header of a file it does not
+ * change, such as one already applied.
+ */
+export function withoutRefreshedFacts(change: Change): Change | undefined {
+  if (change.kind !== 'rename' || (change.column.views === undefined && change.column.generated === undefined))
+    return undefined;
+  const { views: _views, generated: _generated, ...column } = change.column;
+  return { ...change, column };
 }
 
 /** JSON with object keys in code-point order and empty values left out; undefined when `value` is empty. */
@@ -44,22 +53,4 @@ export function canonicalJson(value: unknown): string | undefined {
     return entries.length === 0 ? undefined : `{${entries.join(',')}}`;
   }
   return JSON.stringify(value);
-}
-
-/** The team's template overrides, by relative path and content: editing one is a change of inputs. */
-function templatesDigest(dir: string): string {
-  const parts: string[] = [];
-  const walk = (prefix: string) => {
-    const entries = readdirSync(join(dir, prefix), { withFileTypes: true }).sort((a, b) =>
-      a.name < b.name ? -1 : a.name > b.name ? 1 : 0,
-    );
-    for (const entry of entries) {
-      if (entry.name.startsWith('.')) continue;
-      const rel = prefix === '' ? entry.name : `${prefix}/${entry.name}`;
-      if (entry.isDirectory()) walk(rel);
-      else if (entry.name.endsWith('.hbs')) parts.push(`${rel}\u0000${readFileSync(join(dir, rel), 'utf8')}`);
-    }
-  };
-  walk('');
-  return shortDigest(parts.join('\u0000'));
 }

@@ -96,7 +96,7 @@ function judgeOtherVersion(
       kind: 'refused',
       message:
         `${differs}: phasectl ${writer} generated it from another record of change ${origin.changeId} ` +
-        '(or other `migrations:` settings or templates) than phases.yaml holds now',
+        '(or other `migrations:` timeouts) than phases.yaml holds now',
       fix: shippedFix(path, origin, 'restore phases.yaml as it was (`git log -p -- phases.yaml`)'),
       line,
     };

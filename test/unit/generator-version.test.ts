@@ -1,6 +1,6 @@
 import { expect, test } from 'vitest';
 import { generatedFiles } from '../../src/generate/files.js';
-import { canonicalJson, changeInputsDigest } from '../../src/generate/inputs-digest.js';
+import { canonicalJson, changeInputsDigest, withoutRefreshedFacts } from '../../src/generate/inputs-digest.js';
 import { judgeGeneratedFile } from '../../src/generate/version-judge.js';
 import { definitionPhase, parseHeader } from '../../src/migration-file/header.js';
 import { readProvenance, stampProvenance } from '../../src/migration-file/provenance.js';
@@ -57,20 +57,21 @@ test('a version bump alone changes only the machine line', () => {
 });
 
 test('the inputs digest is the change as recorded, not the ledger, key order or empty defaults', () => {
-  const digest = changeInputsDigest(change, spec, undefined);
-  expect(changeInputsDigest({ ...change, releases: { phase1: '1.4.0', phase2: '1.5.0' } }, spec, undefined)).toBe(
-    digest,
-  );
+  const digest = changeInputsDigest(change, spec);
+  expect(changeInputsDigest({ ...change, releases: { phase1: '1.4.0', phase2: '1.5.0' } }, spec)).toBe(digest);
   const reordered = Object.fromEntries(Object.entries(change).reverse()) as unknown as RenameChange;
-  expect(changeInputsDigest(reordered, spec, undefined)).toBe(digest);
+  expect(changeInputsDigest(reordered, spec)).toBe(digest);
   const withoutDefaults = { ...change, column: { ...change.column, indexes: undefined, constraints: undefined } };
-  expect(changeInputsDigest(withoutDefaults as unknown as RenameChange, spec, undefined)).toBe(digest);
-  expect(
-    changeInputsDigest({ ...change, column: { ...change.column, default: "'x'::text" } }, spec, undefined),
-  ).not.toBe(digest);
+  expect(changeInputsDigest(withoutDefaults as unknown as RenameChange, spec)).toBe(digest);
+  expect(changeInputsDigest({ ...change, column: { ...change.column, default: "'x'::text" } }, spec)).not.toBe(digest);
   const slower = { ...spec, migrations: { ...spec.migrations, lockTimeout: '5s' } };
-  expect(changeInputsDigest(change, slower, undefined)).not.toBe(digest);
+  expect(changeInputsDigest(change, slower)).not.toBe(digest);
   expect(canonicalJson({ b: [], a: { c: 1, d: {} }, e: undefined })).toBe('{"a":{"c":1}}');
+  // `plan refresh` records views again mid-flight: a file that reads the same without them keeps its inputs.
+  const view = { schema: 'public', name: 'titles', definition: ' SELECT job_title FROM users;', fingerprint: 'f' };
+  const refreshed = { ...change, column: { ...change.column, views: [view] } } as RenameChange;
+  expect(withoutRefreshedFacts(refreshed)).toEqual(change);
+  expect(withoutRefreshedFacts(change)).toBeUndefined();
 });
 
 test('judging a file another version wrote: kept when its digests hold, refused when edited or its change changed', () => {
