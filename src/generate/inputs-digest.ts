@@ -24,16 +24,15 @@ export function changeInputsDigest(change: Change, spec: PhasesFile): string {
 }
 
 /**
- * The change without the facts `plan refresh` records again while it is in flight (the views and generated columns
- * under `column:`), or undefined when it has none. A file whose text is the same without them is stamped with the
- * inputs of this lean change (src/generate/files.ts), so a refresh never touches the header of a file it does not
- * change, such as one already applied.
+ * The change without the facts `plan refresh` records again while it is in flight (its `dependents:`: views,
+ * generated columns, foreign keys, functions, triggers), or undefined when it has none. A file whose text is the
+ * same without them is stamped with the inputs of this lean change (src/generate/files.ts), so a refresh never
+ * touches the header of a file it does not change, such as one already applied.
  */
 export function withoutRefreshedFacts(change: Change): Change | undefined {
-  if (change.kind !== 'rename' || (change.column.views === undefined && change.column.generated === undefined))
-    return undefined;
-  const { views: _views, generated: _generated, ...column } = change.column;
-  return { ...change, column };
+  if (change.dependents === undefined) return undefined;
+  const { dependents: _dependents, ...lean } = change;
+  return lean as Change;
 }
 
 /** JSON with object keys in code-point order and empty values left out; undefined when `value` is empty. */
