@@ -69,7 +69,10 @@ test('the inputs digest is the change as recorded, not the ledger, key order or 
   expect(canonicalJson({ b: [], a: { c: 1, d: {} }, e: undefined })).toBe('{"a":{"c":1}}');
   // `plan refresh` records views again mid-flight: a file that reads the same without them keeps its inputs.
   const view = { schema: 'public', name: 'titles', definition: ' SELECT job_title FROM users;', fingerprint: 'f' };
-  const refreshed = { ...change, column: { ...change.column, views: [view] } } as RenameChange;
+  const refreshed = {
+    ...change,
+    dependents: { views: [view], foreignKeys: [], functions: [], triggers: [] },
+  } as unknown as RenameChange;
   expect(withoutRefreshedFacts(refreshed)).toEqual(change);
   expect(withoutRefreshedFacts(change)).toBeUndefined();
 });
