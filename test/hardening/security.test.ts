@@ -121,6 +121,8 @@ describe('templates quote every name', () => {
     oldFromNew: 'same as source',
     definition: 'pg_get_constraintdef text rewritten with quoteIdent',
     on: 'pg_get_indexdef text rewritten with quoteIdent',
+    method: "the part of `on` after the table (`USING btree (…) …`), cut from it by definition-rewrite.ts's parser",
+    '@root.statementRowsColumn': 'the constant phasectl_statement (src/operations/partitioned-indexes.ts)',
     defaultSql: 'pg_get_expr text',
     oldDefaultSql: 'pg_get_expr text',
     syncFunction: 'rendered by the sync-function template',
