@@ -25,6 +25,8 @@ major_independent=(
   test/e2e/library-entry.test.ts test/e2e/migration-numbers-cli.test.ts test/e2e/interrupt-cli.test.ts
   test/e2e/runner-trusts-files.test.ts test/e2e/replica-lag-throttle.test.ts test/e2e/shared-templates-cli.test.ts
   test/hardening/symlinks.test.ts test/hardening/js-formats-injection.test.ts
+  test/e2e/day2-cli.test.ts test/e2e/guard-refusal-cli.test.ts test/e2e/throttle-cli.test.ts test/e2e/demo-cli.test.ts
+  test/e2e/generator-version-cli.test.ts
 )
 excludes=()
 for file in "${major_independent[@]}"; do
