@@ -336,6 +336,73 @@ describe.each(Object.entries(hierarchies))('a partitioned table (%s)', (label, h
   }, 600_000);
 });
 
+describe('locks on a partitioned table', () => {
+  /**
+   * DROP TRIGGER on a partitioned parent locks each partition before it takes the parent's exclusive lock. An insert
+   * holds the parent first and then its partition: the two could deadlock, and the application's insert be the one
+   * cancelled (seen under load). Phase 3 (and phase 1's down, which drops the same triggers) lock the parent first:
+   * while an application transaction holds the parent, phasectl waits holding no partition lock.
+   */
+  test('phase 3 waits for the parent before it locks any partition', async () => {
+    const db = await createTestDatabase();
+    cleanups.push(db.drop);
+    const dir = await mkdtemp(join(tmpdir(), 'phasectl-partitioned-locks-'));
+    cleanups.push(() => rm(dir, { recursive: true, force: true }));
+    const url = db.url;
+    await query(url, hierarchies['range with a default partition']!.setup);
+    const run = (...args: string[]) => phasectl(args, { cwd: dir, env: { DATABASE_URL: url } });
+    const ok = async (...args: string[]) => {
+      const result = await run(...args);
+      expect(result.code, `${args.join(' ')}\n${result.stdout}\n${result.stderr}`).toBe(0);
+    };
+    await ok('init');
+    await ok('plan', 'rename', 'public.events.title', 'name', '--id', 'events-title');
+    await ok('advance', '--release', '1.0.0');
+    await ok('migrate', '--quiet');
+
+    /** Runs `args` while an application transaction holds the parent; returns the partitions phasectl held meanwhile. */
+    const partitionsHeldWhileWaiting = async (...args: string[]): Promise<string[]> => {
+      const app: pg.Client = await client(url);
+      try {
+        await app.query('BEGIN');
+        await app.query('LOCK TABLE ONLY public.events IN ROW EXCLUSIVE MODE');
+        const running = run(...args);
+        const waiting = async () =>
+          query<{ pid: number }>(
+            url,
+            `SELECT l.pid FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
+             WHERE NOT l.granted AND a.datname = current_database() AND a.application_name LIKE 'phasectl%'`,
+          );
+        let pids: Array<{ pid: number }> = [];
+        for (let i = 0; i < 600 && pids.length === 0; i++) {
+          pids = await waiting();
+          if (pids.length === 0) await new Promise((resolve) => setTimeout(resolve, 50));
+        }
+        expect(pids.length, 'phasectl never waited for the application transaction').toBeGreaterThan(0);
+        const held = await query<{ relation: string }>(
+          url,
+          `SELECT DISTINCT l.relation::regclass::text AS relation FROM pg_locks l
+           JOIN pg_inherits i ON i.inhrelid = l.relation
+           WHERE l.pid = $1 AND l.granted AND l.locktype = 'relation' ORDER BY 1`,
+          [pids[0]!.pid],
+        );
+        await app.query('COMMIT');
+        const result = await running;
+        expect(result.code, `${args.join(' ')}\n${result.stdout}\n${result.stderr}`).toBe(0);
+        return held.map((row) => row.relation);
+      } finally {
+        await app.end();
+      }
+    };
+
+    await ok('advance', '--release', '2.0.0');
+    await ok('migrate', '--quiet');
+    await ok('advance', '--release', '3.0.0');
+    expect(await partitionsHeldWhileWaiting('migrate', '--quiet')).toEqual([]);
+    expect(await query(url, `SELECT count(*)::int AS n FROM phasectl.changes WHERE phase = 3`)).toEqual([{ n: 1 }]);
+  }, 180_000);
+});
+
 describe('what plan refuses on a partitioned table', () => {
   test('a partition key column at any level (exit 2, nothing changed); a partition trigger moves the sync trigger name', async () => {
     const db = await createTestDatabase();
