@@ -30,7 +30,9 @@ export function changeInputsDigest(change: Change, spec: PhasesFile): string {
  * touches the header of a file it does not change, such as one already applied.
  */
 export function withoutRefreshedFacts(change: Change): Change | undefined {
-  if (change.dependents === undefined) return undefined;
+  // An empty record (what plan writes when nothing else uses the column) is left out of the digest already:
+  // no lean change, so the files are not rendered a second time for nothing.
+  if (canonicalJson(change.dependents) === undefined) return undefined;
   const { dependents: _dependents, ...lean } = change;
   return lean as Change;
 }
