@@ -22,6 +22,7 @@ import type { TableName } from '../spec/types.js';
 import {
   addBatch,
   AUDIT_SETTINGS_SQL,
+  checksumKindOf,
   emptyTally,
   recordAuditFigures,
   type AuditBatchRow,
@@ -141,7 +142,8 @@ async function verify(session: pg.ClientBase, plan: BackfillPlan, options: Verif
        ON CONFLICT (change_id) DO UPDATE SET differing = EXCLUDED.differing, checked_at = now()`,
       [plan.changeId, differing],
     );
-    if (audit) await recordAuditFigures(session, plan.changeId, options.auditPhase!, audit);
+    if (audit)
+      await recordAuditFigures(session, plan.changeId, options.auditPhase!, audit, checksumKindOf(plan.auditSql!));
     log({ type: 'verify-done', changeId: plan.changeId, differing });
     return { changeId: plan.changeId, differing, batches };
   } catch (error) {
