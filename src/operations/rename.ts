@@ -46,6 +46,9 @@ interface RenameModel {
   /** up(x) and down(x) cast to the exact column type, for identity comparisons (both sides must hold one type). */
   upTyped: (oldValue: string) => string;
   downTyped: (newValue: string) => string;
+  /** The types without collation (format_type's spelling, or `rename.type`): what identity comparisons compare. */
+  newBareType: string;
+  oldBareType: string;
   /** No conversion: up and down are the column itself. */
   identity: boolean;
   /**
@@ -175,6 +178,8 @@ function buildModel(change: RenameChange): RenameModel {
     down,
     upTyped,
     downTyped,
+    newBareType: bareNewType,
+    oldBareType: column.type,
     identity: upExpression === undefined && downExpression === undefined && !typeChanges,
     copy,
     functionName: syncFunctionName(change.id),
@@ -194,10 +199,14 @@ function syncFunctionSql(model: RenameModel, version: 1 | 2, templatesDir?: stri
       oldIsAuthority: version === 1,
       newFromOld: model.up(`NEW.${quoteIdent(model.from)}`),
       oldFromNew: model.down(`NEW.${quoteIdent(model.to)}`),
-      toUnchanged: identical(`NEW.${quoteIdent(model.to)}`, `OLD.${quoteIdent(model.to)}`),
-      fromChanged: differs(`NEW.${quoteIdent(model.from)}`, `OLD.${quoteIdent(model.from)}`),
-      fromUnchanged: identical(`NEW.${quoteIdent(model.from)}`, `OLD.${quoteIdent(model.from)}`),
-      toDiffersFromOld: differs(`NEW.${quoteIdent(model.to)}`, model.upTyped(`NEW.${quoteIdent(model.from)}`)),
+      toUnchanged: identical(`NEW.${quoteIdent(model.to)}`, `OLD.${quoteIdent(model.to)}`, model.newBareType),
+      fromChanged: differs(`NEW.${quoteIdent(model.from)}`, `OLD.${quoteIdent(model.from)}`, model.oldBareType),
+      fromUnchanged: identical(`NEW.${quoteIdent(model.from)}`, `OLD.${quoteIdent(model.from)}`, model.oldBareType),
+      toDiffersFromOld: differs(
+        `NEW.${quoteIdent(model.to)}`,
+        model.upTyped(`NEW.${quoteIdent(model.from)}`),
+        model.newBareType,
+      ),
     },
     templatesDir,
   ).trimEnd();
@@ -211,7 +220,11 @@ function triggerSql(model: RenameModel, templatesDir?: string): string {
   const column = (row: string, name: string) => `${row}.${quoteIdent(name)}`;
   const context = {
     ...names(model),
-    newDiffers: differs(column('NEW', model.to), column('NEW', model.from)),
+    newDiffers: differs(
+      column('NEW', model.to),
+      column('NEW', model.from),
+      model.identity ? model.newBareType : undefined,
+    ),
     suppressSetting: BACKFILL_SETTING,
     eitherChanged: differs(
       [column('NEW', model.from), column('NEW', model.to)],
@@ -273,8 +286,8 @@ function sourceValue(model: RenameModel, direction: Direction): string {
 /** The backfill's (and verify's) filter: the target column differs by identity from what the source gives. */
 function differsFromSource(model: RenameModel, direction: Direction): string {
   return direction === 'up'
-    ? differs(`t.${quoteIdent(model.to)}`, model.upTyped(`t.${quoteIdent(model.from)}`))
-    : differs(`t.${quoteIdent(model.from)}`, model.downTyped(`t.${quoteIdent(model.to)}`));
+    ? differs(`t.${quoteIdent(model.to)}`, model.upTyped(`t.${quoteIdent(model.from)}`), model.newBareType)
+    : differs(`t.${quoteIdent(model.from)}`, model.downTyped(`t.${quoteIdent(model.to)}`), model.oldBareType);
 }
 
 /** Context of the batch-walking DO blocks (backfill, verify). */

@@ -91,4 +91,38 @@ describe('rename sync, insert path', () => {
       calls: { sync_users_job_title: 1 },
     });
   });
+
+  test('the update function, without SET search_path, looks nothing up by name: a caller whose path finds a planted = first still syncs', async () => {
+    const config = await client.query<{ proconfig: string[] | null }>(
+      `SELECT proconfig FROM pg_catalog.pg_proc WHERE oid = 'phasectl.sync_users_job_title'::pg_catalog.regproc`,
+    );
+    expect(config.rows[0]!.proconfig).toBeNull();
+    await client.query(`INSERT INTO public.users (id, job_title) VALUES (6, 'chef'), (7, 'Chef')`);
+    // An operator = (text, text) that is always false, found before pg_catalog's by the caller's search_path: an
+    // unqualified comparison in the body (TG_OP = 'UPDATE') would send the update down the insert branch, which
+    // puts the old value back.
+    await client.query(`
+      CREATE SCHEMA planted;
+      CREATE FUNCTION planted.never(text, text) RETURNS boolean LANGUAGE sql IMMUTABLE AS 'SELECT false';
+      CREATE OPERATOR planted.= (LEFTARG = text, RIGHTARG = text, FUNCTION = planted.never)`);
+    const caller = new pg.Client({ connectionString: db.url, options: '-c search_path=planted,pg_catalog,public' });
+    await caller.connect();
+    try {
+      expect((await caller.query(`SELECT 'UPDATE'::text = 'UPDATE' AS planted_equal`)).rows[0].planted_equal).toBe(
+        false,
+      );
+      const updated = await caller.query(
+        `UPDATE public.users SET job_title = 'pilot' WHERE id = 6 RETURNING favourite_color`,
+      );
+      expect(updated.rows[0].favourite_color).toBe('pilot');
+      // A change of case only is a change (byte comparison), whatever the collation.
+      const cased = await caller.query(
+        `UPDATE public.users SET favourite_color = 'CHEF' WHERE id = 7 RETURNING job_title`,
+      );
+      expect(cased.rows[0].job_title).toBe('CHEF');
+    } finally {
+      await caller.end();
+      await client.query('DROP SCHEMA planted CASCADE');
+    }
+  });
 });

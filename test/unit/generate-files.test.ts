@@ -83,7 +83,7 @@ test('backfill plan SQL is quoted and ranged on the key', () => {
   const plan = phaseSteps({ ...change, key: { columns: ['tenant', 'id'], types: ['integer', 'bigint'] } }, 1).up[1]
     ?.backfill;
   expect(plan?.updateSql).toBe(
-    'UPDATE "public"."users" AS t SET "favourite_color" = t."job_title" WHERE (t."tenant", t."id") >= (CAST($1 AS integer), CAST($2 AS bigint)) AND (t."tenant", t."id") <= (CAST($3 AS integer), CAST($4 AS bigint)) AND ROW(t."favourite_color")::pg_catalog.record OPERATOR(pg_catalog.*<>) ROW(t."job_title")::pg_catalog.record',
+    'UPDATE "public"."users" AS t SET "favourite_color" = t."job_title" WHERE (t."tenant", t."id") >= (CAST($1 AS integer), CAST($2 AS bigint)) AND (t."tenant", t."id") <= (CAST($3 AS integer), CAST($4 AS bigint)) AND NOT ((t."favourite_color") IS NULL AND (t."job_title") IS NULL OR ((t."favourite_color") COLLATE pg_catalog."C" OPERATOR(pg_catalog.=) (t."job_title") COLLATE pg_catalog."C") IS TRUE)',
   );
   expect(plan?.countDifferentSql).toMatch(
     /^SELECT pg_catalog\.count\(\*\)::bigint AS differing FROM "public"."users" AS t WHERE/,
