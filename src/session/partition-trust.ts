@@ -6,7 +6,8 @@ import { RuntimeFailure } from '../errors.js';
  * and carry its own triggers. The backfill writes each leaf directly (`UPDATE leaf …`), as the role running
  * phasectl, so a trigger on a leaf runs its function with that role's rights, often the table owner's, sometimes a
  * superuser's. A partition may therefore bring in no role the parent does not: its owner, the owner of every
- * trigger function on it, and every role that may create triggers on it must be trusted, as for the state schema
+ * trigger function on it and of every function its indexes and CHECK constraints call (they run on each row written
+ * too), and every role that may create triggers on it must be trusted, as for the state schema
  * (src/session/state-schema.ts): the current role, a role it is a member of, or a superuser; or else the parent's
  * owner (whose table phasectl changes anyway).
  *
@@ -33,6 +34,20 @@ WITH RECURSIVE member_of(role) AS (
     FROM partitions AS p JOIN pg_catalog.pg_trigger AS tg ON tg.tgrelid OPERATOR(pg_catalog.=) p.relid
     JOIN pg_catalog.pg_proc AS f ON f.oid OPERATOR(pg_catalog.=) tg.tgfoid
    WHERE NOT tg.tgisinternal AND NOT EXISTS (SELECT FROM trusted WHERE trusted.role OPERATOR(pg_catalog.=) f.proowner)
+  UNION ALL
+  -- Index expressions and predicates, and CHECK constraints, run on every row the backfill writes.
+  SELECT pg_catalog.format('%s of partition %s calls function %s, owned by role %s',
+           pg_catalog.pg_describe_object(d.classid, d.objid, 0), p.relid::pg_catalog.regclass,
+           f.oid::pg_catalog.regprocedure, f.proowner::pg_catalog.regrole)
+    FROM partitions AS p
+    JOIN pg_catalog.pg_depend AS d
+      ON (d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass
+          AND d.objid IN (SELECT i.indexrelid FROM pg_catalog.pg_index AS i WHERE i.indrelid OPERATOR(pg_catalog.=) p.relid))
+      OR (d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_constraint'::pg_catalog.regclass
+          AND d.objid IN (SELECT co.oid FROM pg_catalog.pg_constraint AS co WHERE co.conrelid OPERATOR(pg_catalog.=) p.relid))
+    JOIN pg_catalog.pg_proc AS f ON d.refclassid OPERATOR(pg_catalog.=) 'pg_catalog.pg_proc'::pg_catalog.regclass
+      AND f.oid OPERATOR(pg_catalog.=) d.refobjid
+   WHERE NOT EXISTS (SELECT FROM trusted WHERE trusted.role OPERATOR(pg_catalog.=) f.proowner)
   UNION ALL
   SELECT pg_catalog.format('%s may create triggers on partition %s',
            CASE WHEN a.grantee OPERATOR(pg_catalog.=) 0 THEN 'PUBLIC'
