@@ -58,7 +58,7 @@ WITH RECURSIVE member_of(role) AS (
    WHERE a.privilege_type OPERATOR(pg_catalog.=) 'TRIGGER'
      AND NOT EXISTS (SELECT FROM trusted WHERE trusted.role OPERATOR(pg_catalog.=) a.grantee)
 )
-SELECT DISTINCT problem FROM found ORDER BY problem COLLATE "C"`;
+SELECT d.problem FROM (SELECT DISTINCT found.problem FROM found) AS d ORDER BY d.problem COLLATE "C"`;
 
 /** The message and the fix for the problems UNTRUSTED_PARTITIONS_SQL found on `table`. Pure. */
 export function untrustedPartitionsError(table: string, problems: string[]): { message: string; hint: string } {
