@@ -24,7 +24,7 @@ afterAll(async () => {
 
 const bytes = (text: string) => Buffer.byteLength(text, 'utf8');
 
-const schema = `Sch "ë" Ü ${'ü'.repeat(24)}`; // 63 bytes
+const schema = `Sch "ë" Ü ${'ü'.repeat(25)}x`; // 63 bytes
 const table = `Évents "p" ✓ ${'é'.repeat(23)}x`; // 63 bytes
 const column = `Tïtle "x" ${'日'.repeat(17)}z`; // 63 bytes
 const renamed = `Nämé "y" ${'本'.repeat(17)}z`; // 63 bytes
