@@ -155,3 +155,30 @@ test("a partition's own trigger naming the column: noted at plan, and phase 3 re
   await query(url, `INSERT INTO public.events (id, created_at) VALUES (9002, '2025-06-02')`);
   expect(await query(url, `SELECT name FROM public.events WHERE id = 9002`)).toEqual([{ name: 'from b' }]);
 }, 300_000);
+
+/**
+ * A partition's own trigger with `UPDATE OF <column>` (or a WHEN on it) depends on the column: phase 3's DROP COLUMN
+ * would fail on it, after two releases have shipped. Refused at `plan` (exit 2), like a partition's own index or
+ * CHECK; the same trigger on the parent is carried (re-created on the new column in phase 3).
+ */
+test("a partition's own trigger on the column (UPDATE OF) is refused at plan", async () => {
+  const db = await createTestDatabase();
+  cleanups.push(db.drop);
+  const dir = await mkdtemp(join(tmpdir(), 'phasectl-partition-update-of-'));
+  cleanups.push(() => rm(dir, { recursive: true, force: true }));
+  const url = db.url;
+  await query(
+    url,
+    `CREATE TABLE public.events (id bigint NOT NULL, created_at date NOT NULL, title text, PRIMARY KEY (id, created_at))
+       PARTITION BY RANGE (created_at);
+     CREATE TABLE public.events_a PARTITION OF public.events FOR VALUES FROM ('2024-01-01') TO ('2025-01-01');
+     CREATE FUNCTION public.touch() RETURNS trigger LANGUAGE plpgsql AS $f$ BEGIN RETURN NEW; END $f$;
+     CREATE TRIGGER a_touch BEFORE UPDATE OF title ON public.events_a FOR EACH ROW EXECUTE FUNCTION public.touch();`,
+  );
+  const run = (...args: string[]) => phasectl(args, { cwd: dir, env: { DATABASE_URL: url } });
+  expect((await run('init')).code).toBe(0);
+  const refused = await run('plan', 'rename', 'public.events.title', 'name', '--id', 'events-title');
+  expect(refused.code, refused.stderr).toBe(2);
+  expect(refused.stderr).toContain('trigger a_touch on public.events_a of a partition only');
+  expect(await readFile(join(dir, 'phases.yaml'), 'utf8')).not.toContain('events-title');
+}, 120_000);
