@@ -65,9 +65,9 @@ export function untrustedPartitionsError(table: string, problems: string[]): { m
   return {
     message:
       `${table} has partitions that would run another role's code as the role running phasectl (the backfill writes ` +
-      `each partition directly, firing its triggers): ${problems.join('; ')}`,
+      `each partition directly, firing its triggers and computing its indexes and CHECK constraints): ${problems.join('; ')}`,
     hint:
-      'give the partitions to the owner of the parent table (ALTER TABLE … OWNER TO …), drop the triggers or revoke ' +
+      'give the partitions to the owner of the parent table (ALTER TABLE … OWNER TO …), drop those triggers (or indexes, constraints) or revoke ' +
       'TRIGGER from the roles named, or run phasectl as a member of those roles (GRANT <role> TO <migrator>) if you trust them',
   };
 }

@@ -182,3 +182,33 @@ test("a partition's own trigger on the column (UPDATE OF) is refused at plan", a
   expect(refused.stderr).toContain('trigger a_touch on public.events_a of a partition only');
   expect(await readFile(join(dir, 'phases.yaml'), 'utf8')).not.toContain('events-title');
 }, 120_000);
+
+/** An index of one partition calling another role's function runs it on every row the backfill writes: refused. */
+test("a partition's index calling a function another role owns is refused at plan", async () => {
+  const db = await createTestDatabase();
+  const tenant = await createOwnerRole(db.url, db.name);
+  cleanups.push(tenant.drop, db.drop);
+  const dir = await mkdtemp(join(tmpdir(), 'phasectl-partition-index-function-'));
+  cleanups.push(() => rm(dir, { recursive: true, force: true }));
+  const url = db.url;
+  await query(
+    tenant.url,
+    `CREATE SCHEMA tenant_code;
+     GRANT USAGE ON SCHEMA tenant_code TO PUBLIC;
+     CREATE FUNCTION tenant_code.bucket(bigint) RETURNS bigint LANGUAGE sql IMMUTABLE AS $f$ SELECT $1 / 10 $f$;`,
+  );
+  await query(
+    url,
+    `CREATE TABLE public.events (id bigint NOT NULL, created_at date NOT NULL, title text, PRIMARY KEY (id, created_at))
+       PARTITION BY RANGE (created_at);
+     CREATE TABLE public.events_a PARTITION OF public.events FOR VALUES FROM ('2024-01-01') TO ('2025-01-01');
+     CREATE INDEX events_a_bucket ON public.events_a (tenant_code.bucket(id));`,
+  );
+  const run = (...args: string[]) => phasectl(args, { cwd: dir, env: { DATABASE_URL: url } });
+  expect((await run('init')).code).toBe(0);
+  const refused = await run('plan', 'rename', 'public.events.title', 'name', '--id', 'events-title');
+  expect(refused.code, refused.stderr).toBe(2);
+  expect(refused.stderr).toContain(
+    `index public.events_a_bucket of partition public.events_a calls function tenant_code.bucket(bigint), owned by role ${tenant.name}`,
+  );
+}, 120_000);
