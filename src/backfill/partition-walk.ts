@@ -8,6 +8,8 @@ import type { BackfillOptions } from './options.js';
 import { walkRanges, type ParallelWalk } from './parallel.js';
 import { leafEstimates, leafPartitions, leafSpans, partitionName, piecesOf } from './partitions.js';
 import { dropRange, loadRanges, saveRanges } from './range-state.js';
+import { qualify } from '../render/quote.js';
+import { requireTrustedPartitions } from '../session/partition-trust.js';
 
 /**
  * The backfill of a partitioned table: one stored range per leaf partition (a leaf much bigger than its share of
@@ -26,6 +28,8 @@ export async function walkPartitions(
   let rowsUpdated = 0;
   let batches = 0;
   for (;;) {
+    // Before any leaf is written, also those found since the last pass: none may run another role's code as us.
+    await requireTrustedPartitions(session, qualify(plan.table.schema, plan.table.table));
     const ranges = await partitionRanges(session, plan, walk.jobs, options.log);
     const base = await backfillRowsDone(session, plan);
     if (ranges.every((range) => range.finished)) {

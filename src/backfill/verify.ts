@@ -4,6 +4,8 @@ import type { BackfillPlan } from '../operations/types.js';
 import { silent, type EventLog } from '../events.js';
 import { describePgError, pgError } from '../session/pg-error.js';
 import { ensureStateSchema } from '../session/state-schema.js';
+import { requireTrustedPartitions } from '../session/partition-trust.js';
+import { qualify } from '../render/quote.js';
 import { nextBatchSize } from './batch-size.js';
 import { addKeyOperatorSchemas } from './key-operator-schemas.js';
 import { integerSpanEnd, isSingleIntegerKey, keysetQueries, type KeysetQueries } from './keyset.js';
@@ -125,6 +127,7 @@ async function verify(session: pg.ClientBase, plan: BackfillPlan, options: Verif
       // Leaf by leaf, then again for any leaf created or attached while counting, until no new one turns up.
       const counted = new Set<string>();
       for (let items = await leafItems(session, plan, jobs, counted); items.length > 0;) {
+        await requireTrustedPartitions(session, qualify(plan.table.schema, plan.table.table));
         await run(items);
         items = await leafItems(session, plan, jobs, counted);
       }

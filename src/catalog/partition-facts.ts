@@ -82,10 +82,24 @@ export async function refusePartitionedSurroundings(
     JOIN pg_catalog.pg_attribute a ON a.attrelid OPERATOR(pg_catalog.=) p.relid AND a.attname OPERATOR(pg_catalog.=) ${column}
     WHERE p.level OPERATOR(pg_catalog.>) 0 AND c.coninhcount OPERATOR(pg_catalog.=) 0 AND c.contype IN ('c', 'u', 'f', 'x')
       AND a.attnum OPERATOR(pg_catalog.=) ANY (c.conkey)
+    UNION ALL
+    -- A partition's own trigger (UPDATE OF, WHEN) or policy on the column: phase 3's DROP COLUMN would fail on it.
+    SELECT CASE d.classid WHEN 'pg_catalog.pg_trigger'::pg_catalog.regclass THEN 'trigger ' ELSE 'policy ' END
+             OPERATOR(pg_catalog.||) pg_catalog.quote_ident(COALESCE(t.tgname, pol.polname))
+             OPERATOR(pg_catalog.||) ' on ' OPERATOR(pg_catalog.||) ${qualifiedName('p.relid')}
+    FROM pg_catalog.pg_partition_tree(${tableOid}::pg_catalog.oid) p
+    JOIN pg_catalog.pg_attribute a ON a.attrelid OPERATOR(pg_catalog.=) p.relid AND a.attname OPERATOR(pg_catalog.=) ${column}
+    JOIN pg_catalog.pg_depend d ON d.refclassid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass
+      AND d.refobjid OPERATOR(pg_catalog.=) p.relid AND d.refobjsubid OPERATOR(pg_catalog.=) a.attnum
+    LEFT JOIN pg_catalog.pg_trigger t ON d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_trigger'::pg_catalog.regclass
+      AND t.oid OPERATOR(pg_catalog.=) d.objid AND t.tgparentid OPERATOR(pg_catalog.=) 0 AND NOT t.tgisinternal
+    LEFT JOIN pg_catalog.pg_policy pol ON d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_policy'::pg_catalog.regclass
+      AND pol.oid OPERATOR(pg_catalog.=) d.objid
+    WHERE p.level OPERATOR(pg_catalog.>) 0 AND (t.oid IS NOT NULL OR pol.oid IS NOT NULL)
     ORDER BY 1`.execute(db);
   if (local.length > 0) {
     throw new InputError(
-      `${where} has ${local.map((row) => row.what).join(', ')} of a partition only (not the parent's); phasectl copies what the parent has, so phase 3 would drop it with the old column`,
+      `${where} has ${local.map((row) => row.what).join(', ')} of a partition only (not the parent's); phasectl copies what the parent has, so phase 3 would drop it with the old column (or fail on it)`,
       {
         hint: `define it on the parent ${tableName} instead (or drop it if it is not needed), then plan again`,
       },

@@ -16,8 +16,10 @@ export async function triggersNamingColumn(
   const { rows } = await sql<{ description: string }>`
     SELECT pg_catalog.format('trigger %I runs %s', t.tgname, t.tgfoid::regprocedure) AS description
     FROM pg_catalog.pg_trigger AS t JOIN pg_catalog.pg_proc AS p ON p.oid OPERATOR(pg_catalog.=) t.tgfoid
-    WHERE t.tgrelid OPERATOR(pg_catalog.=) pg_catalog.to_regclass(${`${quoteIdent(table.schema)}.${quoteIdent(table.table)}`})
-      AND NOT t.tgisinternal AND NOT (t.tgname::text OPERATOR(pg_catalog.~) ${SYNC_TRIGGER_NAME_PATTERN})
+    WHERE (t.tgrelid OPERATOR(pg_catalog.=) pg_catalog.to_regclass(${`${quoteIdent(table.schema)}.${quoteIdent(table.table)}`})
+           -- A partitioned table's partitions fire their own triggers too; a clone of the parent's is named once.
+           OR t.tgrelid IN (SELECT tree.relid FROM pg_catalog.pg_partition_tree(pg_catalog.to_regclass(${`${quoteIdent(table.schema)}.${quoteIdent(table.table)}`})) AS tree))
+      AND t.tgparentid OPERATOR(pg_catalog.=) 0 AND NOT t.tgisinternal AND NOT (t.tgname::text OPERATOR(pg_catalog.~) ${SYNC_TRIGGER_NAME_PATTERN})
       AND ${sql.raw(columnMentionCondition('p.prosrc', column))}
     ORDER BY t.tgname`.execute(db);
   return rows.map((row) => row.description);

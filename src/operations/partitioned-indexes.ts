@@ -14,6 +14,14 @@ import type { IndexPlan } from './plan-parts.js';
 /** The column `phasectl_statement` of a query in a migration file: each of its rows is a statement to run next. */
 export const STATEMENT_ROWS_COLUMN = 'phasectl_statement';
 
+/**
+ * The comment line the template writes right before that query (templates/shared/create-partitioned-index.hbs). The
+ * runner runs the rows of a query only when this line opens it in a generated file with an intact digest
+ * (src/runner/statement-rows.ts): a column named `phasectl_statement` anywhere else is only a result.
+ */
+export const STATEMENT_ROWS_MARKER =
+  '-- phasectl statement rows: each row of the next query runs as a statement (with psql, end the query with \\gexec instead of ;)';
+
 /** An index plan with the part after the table (`USING btree (c) WHERE …`), for `ON ONLY` and each partition. */
 export interface PartitionedIndexPlan extends IndexPlan {
   method: string;

@@ -79,7 +79,7 @@ export async function applyFile(ctx: ApplyContext, file: MigrationFile, record: 
           }
           try {
             // A query that returns the statements to run next (one per partition): they follow it in this file.
-            statements.splice(at + 1, 0, ...statementRows(await runStatement(ctx, statement)));
+            statements.splice(at + 1, 0, ...statementRows(file, statement, await runStatement(ctx, statement)));
           } catch (error) {
             // The create-index guard refused an INVALID index it checked is this step's own: the next
             // statement builds it, so drop the leftover and check again.

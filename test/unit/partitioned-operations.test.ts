@@ -1,6 +1,10 @@
 import { describe, expect, test } from 'vitest';
 import { renameOperation } from '../../src/operations/rename.js';
-import { statementRows } from '../../src/runner/statement-rows.js';
+import { parseHeader, renderHeader } from '../../src/migration-file/header.js';
+import { stampProvenance } from '../../src/migration-file/provenance.js';
+import { STATEMENT_ROWS_MARKER } from '../../src/operations/partitioned-indexes.js';
+import { isStatementRowsQuery, statementRows } from '../../src/runner/statement-rows.js';
+import { splitStatements } from '../../src/sql/split-statements.js';
 import type { RenameChange } from '../../src/spec/types.js';
 
 /** Issue 13 item 1: what a rename on a partitioned table generates, beside the same rename on an ordinary table. */
@@ -73,12 +77,32 @@ describe('a rename on a partitioned table', () => {
     ).toThrow(/constraint events_title_fk cannot be copied on a partitioned table/);
   });
 
-  test('the runner runs the rows of a query whose only column is phasectl_statement, and nothing else', () => {
+  test("the runner runs the rows of the generated step's marked query only, never another query's", () => {
+    const step = renameOperation.steps(change(true), 1).up.find((candidate) => candidate.name === 'indexes')!;
+    const generated = stampProvenance(`${renderHeader(step, '1.0.0')}${step.sql}`, '0.1.0', '0123456789abcdef');
+    const file = (content: string) => ({ header: parseHeader(content), content });
+    const query = splitStatements(generated).find((statement) => statement.includes('AS phasectl_statement'))!;
     const result = (fields: string[], rows: Record<string, unknown>[]) =>
       ({ fields: fields.map((name) => ({ name })), rows }) as never;
-    expect(statementRows(result(['phasectl_statement'], [{ phasectl_statement: 'SELECT 1' }]))).toEqual(['SELECT 1']);
-    expect(statementRows(result(['statement'], [{ statement: 'SELECT 1' }]))).toEqual([]);
-    expect(statementRows(result(['phasectl_statement', 'x'], [{ phasectl_statement: 'SELECT 1', x: 1 }]))).toEqual([]);
-    expect(statementRows(undefined)).toEqual([]);
+    const rows = result(['phasectl_statement'], [{ phasectl_statement: 'SELECT 1' }]);
+    expect(step.transaction).toBe(false);
+    expect(statementRows(file(generated), query, rows)).toEqual(['SELECT 1']);
+    expect(statementRows(file(generated), query, result(['statement'], [{ statement: 'SELECT 1' }]))).toEqual([]);
+    expect(
+      statementRows(file(generated), query, result(['phasectl_statement', 'x'], [{ phasectl_statement: 'SELECT 1' }])),
+    ).toEqual([]);
+    expect(statementRows(file(generated), query, undefined)).toEqual([]);
+    // Another statement of the same file, even one returning that column: only a result.
+    const other = splitStatements(generated).find((statement) => statement.includes('ON ONLY "public"."events"'))!;
+    expect(statementRows(file(generated), other, rows)).toEqual([]);
+    // The marker must open the query: a marker line further down, or inside a block comment, does not count.
+    expect(isStatementRowsQuery(file(generated), `SELECT 1 AS x\n${STATEMENT_ROWS_MARKER}\nFROM t`)).toBe(false);
+    expect(isStatementRowsQuery(file(generated), `/*\n${STATEMENT_ROWS_MARKER}\n*/ SELECT 1`)).toBe(false);
+    // The file must be a generated transaction=false step, as generated (its digest covers the marker).
+    expect(statementRows(file(generated.replace('SELECT 1 AS pass', 'SELECT 1  AS pass')), query, rows)).toEqual([]);
+    expect(statementRows(file(generated.replace('transaction=false', 'transaction=true')), query, rows)).toEqual([]);
+    expect(statementRows({ header: undefined, content: step.sql }, query, rows)).toEqual([]);
+    // A file without the provenance fields (hand-made, or from before them) never runs rows.
+    expect(statementRows(file(`${renderHeader(step, '1.0.0')}${step.sql}`), query, rows)).toEqual([]);
   });
 });
