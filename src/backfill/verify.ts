@@ -6,6 +6,7 @@ import { describePgError, pgError } from '../session/pg-error.js';
 import { ensureStateSchema } from '../session/state-schema.js';
 import { nextBatchSize } from './batch-size.js';
 import { addKeyOperatorSchemas } from './key-operator-schemas.js';
+import { firstKeyIn, nextBounds } from './key-bounds.js';
 import { integerSpanEnd, isSingleIntegerKey, keysetQueries, type KeysetQueries } from './keyset.js';
 import { withGuardedSession } from './session-guard.js';
 import { cutKeySpace, type WorkerConnection } from './parallel.js';
@@ -284,24 +285,11 @@ async function nextRange(
   size: number,
 ): Promise<[string[], string[]] | undefined> {
   if (isSingleIntegerKey(keyTypes)) {
-    const next = last
-      ? await session.query<{ key: string[] }>(queries.firstKeyAfter, [...last, ...upper])
-      : await session.query<{ key: string[] }>(queries.firstKey, upper);
-    const first = next.rows[0]?.key;
+    const first = await firstKeyIn(session, queries, last ?? null, upper);
     return first ? [first, integerSpanEnd(keyTypes, first, size, upper)!] : undefined;
   }
-  const bounds = last
-    ? await session.query<{ first: string[] | null; last: string[] | null }>(queries.boundsAfter, [
-        ...last,
-        ...upper,
-        size - 1,
-      ])
-    : await session.query<{ first: string[] | null; last: string[] | null }>(queries.boundsFromStart, [
-        ...upper,
-        size - 1,
-      ]);
-  const first = bounds.rows[0]?.first;
-  return first ? [first, bounds.rows[0]?.last ?? upper] : undefined;
+  const bounds = await nextBounds(session, queries, last ?? null, upper, size);
+  return bounds ? [bounds.first, bounds.last ?? upper] : undefined;
 }
 
 /**
