@@ -1,13 +1,12 @@
 import { spawn } from 'node:child_process';
 import pg from 'pg';
-import { afterAll, beforeAll, expect, test } from 'vitest';
+import { beforeAll, expect, test } from 'vitest';
 import { runBackfill } from '../../src/backfill/engine.js';
 import { loadRanges, readRangeSummaries } from '../../src/backfill/range-state.js';
 import { ensureStateSchema } from '../../src/session/state-schema.js';
 import { runVerify } from '../../src/backfill/verify.js';
 import { workerPool } from '../../src/backfill/workers.js';
 import type { RunnerEvent } from '../../src/events.js';
-import { createTestDatabase } from '../support/database.js';
 import {
   createPartitionedRename,
   differingRows,
@@ -20,22 +19,17 @@ import { phasectl } from '../support/cli.js';
 import { client as connect, makeProject } from '../support/fixtures-project.js';
 import { waitFor, writeBehindTrigger } from '../support/guard-state.js';
 import { killedBackendsGone } from '../support/killed-backends.js';
+import { cleanupsAfterAll, databaseSession, type TestDatabase } from '../support/test-project.js';
 
 /**
  * The backfill and verify of a partitioned table (issue 13): each leaf partition walked on its own key index with
  * its own progress row, resumable after kill -9, leaves attached or created mid-walk walked before the backfill
  * reports done, leaves detached or dropped mid-walk skipped without failing the run.
  */
-let db: Awaited<ReturnType<typeof createTestDatabase>>;
+const cleanups = cleanupsAfterAll();
+let db: TestDatabase;
 let session: pg.Client;
-beforeAll(async () => {
-  db = await createTestDatabase();
-  session = await connect(db.url);
-});
-afterAll(async () => {
-  await session?.end().catch(() => undefined);
-  await db?.drop();
-});
+beforeAll(async () => ({ db, session } = await databaseSession(cleanups)));
 
 interface StoredRange {
   range_no: number;
