@@ -7,12 +7,8 @@ import { ensureStateSchema } from '../../src/session/state-schema.js';
 import { runVerify } from '../../src/backfill/verify.js';
 import { workerPool } from '../../src/backfill/workers.js';
 import type { RunnerEvent } from '../../src/events.js';
-import {
-  createPartitionedRename,
-  differingRows,
-  startWriters,
-  writesPerLeaf,
-} from '../support/fixtures-partitioned.js';
+import { differingRows } from '../support/fixtures-backfill.js';
+import { createPartitionedRename, startWriters, writesPerLeaf } from '../support/fixtures-partitioned.js';
 import { stringify } from 'yaml';
 import { changeToPlain } from '../../src/spec/edit.js';
 import { phasectl } from '../support/cli.js';
