@@ -14,6 +14,7 @@ import {
   isPartitionOf,
   isPartitioned,
   leafEstimates,
+  leafKey,
   leafPartitions,
   leafSpans,
   leafWalk,
@@ -170,10 +171,8 @@ async function leafItems(
   jobs: number,
   counted: Set<string>,
 ): Promise<CountItem[]> {
-  const leaves = (await leafPartitions(session, plan.table)).filter(
-    (leaf) => !counted.has(JSON.stringify([leaf.schema, leaf.table])),
-  );
-  for (const leaf of leaves) counted.add(JSON.stringify([leaf.schema, leaf.table]));
+  const leaves = (await leafPartitions(session, plan.table)).filter((leaf) => !counted.has(leafKey(leaf)));
+  for (const leaf of leaves) counted.add(leafKey(leaf));
   const estimates = await leafEstimates(session, plan, leaves);
   const share = estimates.reduce((sum, n) => sum + n, 0) / jobs;
   const items: CountItem[] = [];
