@@ -25,11 +25,16 @@ export async function createAccounts(client: pg.ClientBase, rows: number): Promi
       email text NOT NULL,
       n int NOT NULL DEFAULT 0,
       created_at timestamptz NOT NULL DEFAULT now())`);
-  await client.query(`
-    INSERT INTO public.${TABLE} (id, job_title, email, n)
-    SELECT g, 'title ' || (g % 5000), 'user' || g || '@example.com', g % 100 FROM generate_series(1, ${rows}) AS g`);
-  await client.query(`VACUUM ANALYZE public.${TABLE}`);
+  await fillAccounts(client, TABLE, rows);
   await client.query('CHECKPOINT');
+}
+
+/** Inserts `rows` rows of the benchmark's shape into `public.<table>` (ids 1…rows), then VACUUM ANALYZE. */
+export async function fillAccounts(client: pg.ClientBase, table: string, rows: number): Promise<void> {
+  await client.query(`
+    INSERT INTO public.${table} (id, job_title, email, n)
+    SELECT g, 'title ' || (g % 5000), 'user' || g || '@example.com', g % 100 FROM generate_series(1, ${rows}) AS g`);
+  await client.query(`VACUUM ANALYZE public.${table}`);
 }
 
 /** A project whose phases.yaml renames accounts.job_title → favourite_color in releases 1.0.0, 1.1.0, 1.2.0. */

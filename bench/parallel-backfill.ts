@@ -4,13 +4,13 @@
  * identical table; the longest batch per job count; and the p99 latency of single-row application writes
  * (an UPDATE of the renamed column by key, one client in a loop) during the backfill and with no backfill.
  */
-import pg from 'pg';
 import type { RunnerEvent } from '../src/events.js';
 import { migrate } from '../src/commands/migrate.js';
 import { singleUpdate, singleUpdateWithTrigger, type BaselineRun } from './backfill-throughput.js';
 import { TABLE, createAccounts, renameProject } from './fixture.js';
 import { checked, info, type BenchRow } from './report.js';
 import { createBenchDatabase, withClient } from './server.js';
+import { loopOnConnection } from './session-loop.js';
 import { percentile, since } from './stats.js';
 
 interface JobsRun {
@@ -26,28 +26,18 @@ interface JobsRun {
 /** One client updating random rows' renamed column by key until `stop()`; returns every latency (ms). */
 function writer(url: string, rows: number): { stop: () => Promise<number[]> } {
   const latencies: number[] = [];
-  let running = true;
-  const done = (async () => {
-    const client = new pg.Client({ connectionString: url });
-    await client.connect();
-    try {
-      while (running) {
-        const id = 1 + Math.floor(Math.random() * rows);
-        const started = performance.now();
-        await client.query(`UPDATE public.${TABLE} SET job_title = 'written ' || $2::text WHERE id = $1`, [
-          id,
-          latencies.length,
-        ]);
-        latencies.push(since(started));
-      }
-    } finally {
-      await client.end();
-    }
-  })();
+  const loop = loopOnConnection(url, async (client) => {
+    const id = 1 + Math.floor(Math.random() * rows);
+    const started = performance.now();
+    await client.query(`UPDATE public.${TABLE} SET job_title = 'written ' || $2::text WHERE id = $1`, [
+      id,
+      latencies.length,
+    ]);
+    latencies.push(since(started));
+  });
   return {
     async stop() {
-      running = false;
-      await done;
+      await loop.stop();
       return latencies;
     },
   };

@@ -14,8 +14,10 @@ import { phaseSteps } from '../src/operations/index.js';
 import type { BackfillPlan, Step } from '../src/operations/types.js';
 import type { RenameChange } from '../src/spec/types.js';
 import { splitStatements } from '../src/sql/split-statements.js';
+import { fillAccounts } from './fixture.js';
 import { checked, info, type BenchRow } from './report.js';
 import { createBenchDatabase } from './server.js';
+import { loopOnConnection } from './session-loop.js';
 import { since } from './stats.js';
 
 const PARTITIONS = 24;
@@ -68,10 +70,7 @@ async function createTable(client: pg.ClientBase, table: string, rows: number, p
     sql.push(`CREATE TABLE public.${table}_default PARTITION OF public.${table} DEFAULT`);
     await client.query(sql.join(';\n'));
   }
-  await client.query(`
-    INSERT INTO public.${table} (id, job_title, email, n)
-    SELECT g, 'title ' || (g % 5000), 'user' || g || '@example.com', g % 100 FROM generate_series(1, ${rows}) AS g`);
-  await client.query(`VACUUM ANALYZE public.${table}`);
+  await fillAccounts(client, table, rows);
 }
 
 /** The relations of the table's tree (itself, and every partition at every level; pg_partition_tree lists nothing for an ordinary table). */
@@ -152,38 +151,33 @@ function firstLine(statement: string): string | undefined {
  * tree was seen holding ACCESS EXCLUSIVE (from the first to the last sample that saw it).
  */
 function exclusiveSampler(url: string, table: string): { stop: () => Promise<{ longestMs: number; samples: number }> } {
-  let running = true;
   let samples = 0;
   let longestMs = 0;
   const seen = new Map<string, number>();
-  const done = (async () => {
-    const client = new pg.Client({ connectionString: url, application_name: 'phasectl-bench-lock-sampler' });
-    await client.connect();
-    try {
-      const tree = (await client.query<{ relid: string }>(treeSql(table))).rows.map((row) => row.relid);
-      while (running) {
-        const { rows } = await client.query<{ key: string }>(
-          `SELECT pid::text || ':' || relation::text AS key FROM pg_catalog.pg_locks
-            WHERE granted AND mode = 'AccessExclusiveLock' AND locktype = 'relation' AND relation = ANY($1::oid[])`,
-          [tree],
-        );
-        samples += 1;
-        const now = performance.now();
-        for (const row of rows) {
-          const first = seen.get(row.key) ?? now;
-          seen.set(row.key, first);
-          longestMs = Math.max(longestMs, now - first);
-        }
-        await new Promise((resolve) => setTimeout(resolve, 5));
+  let tree: string[] | undefined;
+  const loop = loopOnConnection(
+    url,
+    async (client) => {
+      tree ??= (await client.query<{ relid: string }>(treeSql(table))).rows.map((row) => row.relid);
+      const { rows } = await client.query<{ key: string }>(
+        `SELECT pid::text || ':' || relation::text AS key FROM pg_catalog.pg_locks
+          WHERE granted AND mode = 'AccessExclusiveLock' AND locktype = 'relation' AND relation = ANY($1::oid[])`,
+        [tree],
+      );
+      samples += 1;
+      const now = performance.now();
+      for (const row of rows) {
+        const first = seen.get(row.key) ?? now;
+        seen.set(row.key, first);
+        longestMs = Math.max(longestMs, now - first);
       }
-    } finally {
-      await client.end();
-    }
-  })();
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    },
+    'phasectl-bench-lock-sampler',
+  );
   return {
     async stop() {
-      running = false;
-      await done;
+      await loop.stop();
       return { longestMs, samples };
     },
   };

@@ -9,15 +9,16 @@ import { ensureStateSchema } from '../session/state-schema.js';
 import { nextBatchSize } from './batch-size.js';
 import { beginBatchSql, commitBatchSql } from './batch-statements.js';
 import { addKeyOperatorSchemas } from './key-operator-schemas.js';
+import { nextBounds } from './key-bounds.js';
 import { describeKey, integerSpanAfter, isDenseRange, keysetQueries, type KeysetQueries } from './keyset.js';
 import { withGuardedSession } from './session-guard.js';
 import type { KeyRange } from './key-range.js';
 import { cutRanges, walkRanges } from './parallel.js';
-import type { BackfillOptions, BackfillResult, BatchReport } from './options.js';
+import type { BackfillOptions, BackfillResult, RangeWalk } from './options.js';
 import { clearRanges, foldRanges, loadRanges, recordPause } from './range-state.js';
 import { walkPartitions } from './partition-walk.js';
 import { isPartitionOf, isPartitioned, leafWalk } from './partitions.js';
-import { createThrottle, type Throttle } from './throttle.js';
+import { createThrottle } from './throttle.js';
 
 export type { BackfillOptions, BackfillResult, BatchReport } from './options.js';
 
@@ -216,17 +217,16 @@ async function backfill(session: pg.ClientBase, plan: BackfillPlan, options: Bac
  * batch) when `options.signal` aborts, and waits before each batch while the throttle holds. A range of a leaf
  * partition (`range.table`) runs on the leaf, and ends early, `detached`, once the leaf is no longer the table's.
  */
-export async function walkRange(
-  session: pg.ClientBase,
-  plan: BackfillPlan,
-  queries: KeysetQueries,
-  range: KeyRange,
-  options: BackfillOptions,
-  throttle: Throttle | undefined,
-  onBatch: (batch: BatchReport) => void,
-  /** The size the worker's previous range ended with: the next range starts there, not from the first size again. */
-  startSize?: number,
-): Promise<{ updated: number; batches: number; detached?: boolean; batchSize: number }> {
+export const walkRange: RangeWalk = async function walkRange(
+  session,
+  plan,
+  queries,
+  range,
+  options,
+  throttle,
+  onBatch,
+  startSize,
+) {
   // A leaf partition's range runs the plan's statements on the leaf, by the leaf's own key index.
   const leaf = range.table ? leafWalk(plan, range.table) : undefined;
   const keyset = leaf?.queries ?? queries;
@@ -278,7 +278,7 @@ export async function walkRange(
     if (options.pauseMs) await sleep(options.pauseMs);
   }
   return { updated: updatedTotal, batches, batchSize: size };
-}
+};
 
 async function lockBackfill(session: pg.ClientBase, plan: BackfillPlan): Promise<void> {
   const { rows } = await session.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1::int, hashtext($2)) AS ok', [
@@ -340,28 +340,6 @@ async function startState(session: pg.ClientBase, plan: BackfillPlan, queries: K
   const state = await loadState(session, plan);
   if (!state) throw new Error('backfill state row vanished');
   return state;
-}
-
-/** The next batch's first key and its `size`-th key (null: fewer rows left), in one query; undefined when done. */
-async function nextBounds(
-  session: pg.ClientBase,
-  queries: KeysetQueries,
-  last: string[] | null,
-  upper: string[],
-  size: number,
-): Promise<{ first: string[]; last: string[] | null } | undefined> {
-  const result = last
-    ? await session.query<{ first: string[] | null; last: string[] | null }>(queries.boundsAfter, [
-        ...last,
-        ...upper,
-        size - 1,
-      ])
-    : await session.query<{ first: string[] | null; last: string[] | null }>(queries.boundsFromStart, [
-        ...upper,
-        size - 1,
-      ]);
-  const row = result.rows[0];
-  return row?.first ? { first: row.first, last: row.last } : undefined;
 }
 
 /** One batch transaction, retried on lock_timeout; a failing row is found by bisection. */

@@ -1,7 +1,10 @@
 import type pg from 'pg';
 import type { EventLog } from '../events.js';
+import type { BackfillPlan } from '../operations/types.js';
 import type { RetryPolicy } from '../session/lock-retry.js';
-import type { ThrottleOptions } from './throttle.js';
+import type { KeyRange } from './key-range.js';
+import type { KeysetQueries } from './keyset.js';
+import type { Throttle, ThrottleOptions } from './throttle.js';
 
 // The backfill's option and result shapes, apart from the engine so that parallel.ts can use them without a cycle.
 
@@ -65,3 +68,19 @@ export interface BatchReport {
   batchSize: number;
   batchMs: number;
 }
+
+/**
+ * Walks one key range batch by batch (the engine's walkRange, handed to the parallel and partition walks): what it
+ * rewrote, in how many batches, the batch size it ended with, and `detached` when its leaf partition left the table.
+ */
+export type RangeWalk = (
+  session: pg.ClientBase,
+  plan: BackfillPlan,
+  queries: KeysetQueries,
+  range: KeyRange,
+  options: BackfillOptions,
+  throttle: Throttle | undefined,
+  onBatch: (batch: BatchReport) => void,
+  /** The size the worker's previous range ended with: the next range starts there, not from the first size again. */
+  startSize?: number,
+) => Promise<{ updated: number; batches: number; detached?: boolean; batchSize: number }>;

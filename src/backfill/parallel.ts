@@ -2,9 +2,10 @@ import type pg from 'pg';
 import { InputError, PhasectlError } from '../errors.js';
 import type { BackfillPlan } from '../operations/types.js';
 import type { EventLog } from '../events.js';
-import type { BackfillOptions, BatchReport } from './options.js';
+import type { BackfillOptions, BatchReport, RangeWalk } from './options.js';
 import { cutsByValue, integerRanges, sampledRanges, type KeyRange } from './key-range.js';
 import { addKeyOperatorSchemas } from './key-operator-schemas.js';
+import { firstKeyIn } from './key-bounds.js';
 import type { KeysetQueries } from './keyset.js';
 import { dropRange, finishRange, loadRanges, saveRanges } from './range-state.js';
 import { withGuardedSession } from './session-guard.js';
@@ -44,10 +45,7 @@ export async function cutKeySpace(
   jobs: number,
 ): Promise<KeyRange[]> {
   if (cutsByValue(plan.keyTypes)) {
-    const next = after
-      ? await session.query<{ key: string[] }>(queries.firstKeyAfter, [...after, ...upper])
-      : await session.query<{ key: string[] }>(queries.firstKey, upper);
-    const first = next.rows[0]?.key;
+    const first = await firstKeyIn(session, queries, after, upper);
     if (!first) return [];
     return integerRanges(first[0]!, upper[0]!, after, jobs);
   }
@@ -70,16 +68,7 @@ export interface ParallelWalk {
   /** rows_done of the change's own row (rows rewritten before the key space was cut). */
   baseRowsDone: number;
   throttle: Throttle | undefined;
-  walk: (
-    session: pg.ClientBase,
-    plan: BackfillPlan,
-    queries: KeysetQueries,
-    range: KeyRange,
-    options: BackfillOptions,
-    throttle: Throttle | undefined,
-    onBatch: (batch: BatchReport) => void,
-    startSize?: number,
-  ) => Promise<{ updated: number; batches: number; detached?: boolean; batchSize: number }>;
+  walk: RangeWalk;
 }
 
 /**

@@ -6,7 +6,7 @@ import type { KeyRange } from './key-range.js';
 import { keysetQueries } from './keyset.js';
 import type { BackfillOptions } from './options.js';
 import { walkRanges, type ParallelWalk } from './parallel.js';
-import { leafEstimates, leafPartitions, leafSpans, partitionName, piecesOf } from './partitions.js';
+import { leafEstimates, leafKey, leafPartitions, leafSpans, partitionName, piecesOf } from './partitions.js';
 import { dropRange, loadRanges, saveRanges } from './range-state.js';
 import { qualify } from '../render/quote.js';
 import { requireTrustedPartitions } from '../session/partition-trust.js';
@@ -119,8 +119,4 @@ async function backfillRowsDone(session: pg.ClientBase, plan: BackfillPlan): Pro
     [plan.changeId, plan.direction],
   );
   return Number(rows[0]?.rows_done ?? 0);
-}
-
-function leafKey(leaf: TableName): string {
-  return JSON.stringify([leaf.schema, leaf.table]);
 }

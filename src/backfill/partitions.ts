@@ -61,7 +61,7 @@ const leafWalks = new WeakMap<BackfillPlan, Map<string, LeafWalk>>();
 export function leafWalk(plan: BackfillPlan, leaf: TableName): LeafWalk {
   let byLeaf = leafWalks.get(plan);
   if (!byLeaf) leafWalks.set(plan, (byLeaf = new Map()));
-  const name = JSON.stringify([leaf.schema, leaf.table]);
+  const name = leafKey(leaf);
   let walk = byLeaf.get(name);
   if (!walk) {
     const onLeaf = (sql: string) => retargetRelation(sql, plan.table, leaf);
@@ -116,6 +116,11 @@ export async function leafSpans(
   if (!upper) return [];
   const cut = pieces > 1 ? await cutKeySpace(session, leafPlan, queries, null, upper, pieces) : [];
   return cut.length > 1 ? cut.map((range) => ({ after: range.after, upper: range.upper })) : [{ after: null, upper }];
+}
+
+/** A leaf as a key of a Set or Map (schema and table, unambiguous whatever characters they hold). */
+export function leafKey(leaf: TableName): string {
+  return JSON.stringify([leaf.schema, leaf.table]);
 }
 
 /** A leaf as people read it and as events and `status` name it: `schema.table`. */

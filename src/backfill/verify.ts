@@ -8,6 +8,7 @@ import { requireTrustedPartitions } from '../session/partition-trust.js';
 import { qualify } from '../render/quote.js';
 import { nextBatchSize } from './batch-size.js';
 import { addKeyOperatorSchemas } from './key-operator-schemas.js';
+import { firstKeyIn, nextBounds } from './key-bounds.js';
 import { integerSpanEnd, isSingleIntegerKey, keysetQueries, type KeysetQueries } from './keyset.js';
 import { withGuardedSession } from './session-guard.js';
 import { cutKeySpace, type WorkerConnection } from './parallel.js';
@@ -15,6 +16,7 @@ import {
   isPartitionOf,
   isPartitioned,
   leafEstimates,
+  leafKey,
   leafPartitions,
   leafSpans,
   leafWalk,
@@ -174,10 +176,8 @@ async function leafItems(
   jobs: number,
   counted: Set<string>,
 ): Promise<CountItem[]> {
-  const leaves = (await leafPartitions(session, plan.table)).filter(
-    (leaf) => !counted.has(JSON.stringify([leaf.schema, leaf.table])),
-  );
-  for (const leaf of leaves) counted.add(JSON.stringify([leaf.schema, leaf.table]));
+  const leaves = (await leafPartitions(session, plan.table)).filter((leaf) => !counted.has(leafKey(leaf)));
+  for (const leaf of leaves) counted.add(leafKey(leaf));
   const estimates = await leafEstimates(session, plan, leaves);
   const share = estimates.reduce((sum, n) => sum + n, 0) / jobs;
   const items: CountItem[] = [];
@@ -289,24 +289,11 @@ async function nextRange(
   size: number,
 ): Promise<[string[], string[]] | undefined> {
   if (isSingleIntegerKey(keyTypes)) {
-    const next = last
-      ? await session.query<{ key: string[] }>(queries.firstKeyAfter, [...last, ...upper])
-      : await session.query<{ key: string[] }>(queries.firstKey, upper);
-    const first = next.rows[0]?.key;
+    const first = await firstKeyIn(session, queries, last ?? null, upper);
     return first ? [first, integerSpanEnd(keyTypes, first, size, upper)!] : undefined;
   }
-  const bounds = last
-    ? await session.query<{ first: string[] | null; last: string[] | null }>(queries.boundsAfter, [
-        ...last,
-        ...upper,
-        size - 1,
-      ])
-    : await session.query<{ first: string[] | null; last: string[] | null }>(queries.boundsFromStart, [
-        ...upper,
-        size - 1,
-      ]);
-  const first = bounds.rows[0]?.first;
-  return first ? [first, bounds.rows[0]?.last ?? upper] : undefined;
+  const bounds = await nextBounds(session, queries, last ?? null, upper, size);
+  return bounds ? [bounds.first, bounds.last ?? upper] : undefined;
 }
 
 /**

@@ -4,6 +4,7 @@
  * byte comparison (docs/design-notes.md, "Files written by another phasectl version"). Pure.
  */
 import { readProvenance, type ReadProvenance } from '../migration-file/provenance.js';
+import { firstDifferentLine, normalizeLineEndings } from '../migration-file/text-diff.js';
 import type { PhaseNumber, ReleaseName } from '../spec/types.js';
 
 /** Which phase a generated file belongs to, and the release phases.yaml puts that phase in (if any). */
@@ -35,12 +36,12 @@ export function judgeGeneratedFile(
   actual: string,
   origin: FileOrigin,
 ): Judgement | undefined {
-  const want = normalize(expected);
-  const have = normalize(actual);
+  const want = normalizeLineEndings(expected);
+  const have = normalizeLineEndings(actual);
   if (want === have) return undefined;
   const ours = readProvenance(want);
   if (!ours) return undefined;
-  const line = firstDifferentLine(want, have);
+  const line = firstDifferentLine(want, have) ?? 1;
   const differs = `differs from what phasectl generates from phases.yaml (from line ${line} on)`;
   const theirs = readProvenance(have);
   if (theirs) return judgeOtherVersion(path, ours, theirs, origin, { differs, line });
@@ -135,20 +136,6 @@ function shippedFix(path: string, origin: FileOrigin, first: string): string {
 function identity(text: string): string {
   const first = text.split('\n', 1)[0] ?? '';
   return first.replace(/ transaction=\S+ action=\S+\s*$/, '').trimEnd();
-}
-
-/** Line endings are the checkout's business (core.autocrlf), not a difference. */
-function normalize(text: string): string {
-  return text.replace(/\r\n/g, '\n');
-}
-
-function firstDifferentLine(expected: string, actual: string): number {
-  const a = expected.split('\n');
-  const b = actual.split('\n');
-  for (let index = 0; index < Math.max(a.length, b.length); index += 1) {
-    if (a[index] !== b[index]) return index + 1;
-  }
-  return 1;
 }
 
 /** Kept files as the lines a command prints: one note per writing version, one warning per file. */

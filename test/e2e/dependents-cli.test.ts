@@ -1,11 +1,8 @@
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { expect, test } from 'vitest';
-import { phasectl } from '../support/cli.js';
-import { createTestDatabase } from '../support/database.js';
 import { query } from '../support/fixtures-project.js';
-import { cleanupsAfterAll } from '../support/test-project.js';
+import { cleanupsAfterAll, databaseWithFolder } from '../support/test-project.js';
 
 /**
  * Issue 12 items 2 and 4 through the built CLI: foreign keys of other tables that reference the renamed column are
@@ -55,23 +52,12 @@ const constraintsOf = async (url: string, table: string) =>
   );
 
 test('foreign keys are carried and functions guard phase 3, through three phases and back', async () => {
-  const db = await createTestDatabase();
-  cleanups.push(db.drop);
-  const dir = await mkdtemp(join(tmpdir(), 'phasectl-dependents-'));
-  cleanups.push(() => rm(dir, { recursive: true, force: true }));
-  await query(db.url, SCHEMA);
-  const env = { DATABASE_URL: db.url };
-  const run = async (...args: string[]) => phasectl(args, { cwd: dir, env });
-  const ok = async (...args: string[]) => {
-    const result = await run(...args);
-    expect(result.code, `${args.join(' ')}\n${result.stdout}\n${result.stderr}`).toBe(0);
-    return result;
-  };
-  const originalOrders = await constraintsOf(db.url, 'public.orders');
-  const originalAudits = await constraintsOf(db.url, 'public.audits');
+  const { url, dir, run, ok } = await databaseWithFolder(cleanups, SCHEMA, 'phasectl-dependents-');
+  const originalOrders = await constraintsOf(url, 'public.orders');
+  const originalAudits = await constraintsOf(url, 'public.audits');
   const triggersOf = async () =>
     query<{ name: string; definition: string }>(
-      db.url,
+      url,
       `SELECT tgname AS name, pg_get_triggerdef(oid) AS definition FROM pg_trigger WHERE tgrelid = 'public.users'::regclass AND NOT tgisinternal AND tgname NOT LIKE 'zz_phasectl%' ORDER BY 1`,
     );
   const originalTriggers = await triggersOf();
@@ -94,7 +80,7 @@ test('foreign keys are carried and functions guard phase 3, through three phases
   // Phase 1: both keys hold; the copies are validated.
   await ok('advance', '--release', '1.0.0');
   await ok('migrate', '--quiet');
-  expect(await constraintsOf(db.url, 'public.orders')).toEqual([
+  expect(await constraintsOf(url, 'public.orders')).toEqual([
     ...originalOrders,
     {
       name: 'orders_user_email_fkey_contact_email',
@@ -103,7 +89,7 @@ test('foreign keys are carried and functions guard phase 3, through three phases
       validated: true,
     },
   ]);
-  expect(await constraintsOf(db.url, 'public.audits')).toEqual([
+  expect(await constraintsOf(url, 'public.audits')).toEqual([
     ...originalAudits,
     {
       name: 'audits_who_fkey_contact_email',
@@ -112,14 +98,14 @@ test('foreign keys are carried and functions guard phase 3, through three phases
     },
   ]);
   // An old-release key update cascades through both keys while both exist.
-  await query(db.url, `UPDATE public.users SET email = 'moved1@x' WHERE id = 5`);
-  expect(await query(db.url, `SELECT count(*)::int AS n FROM public.orders WHERE user_email = 'moved1@x'`)).toEqual([
+  await query(url, `UPDATE public.users SET email = 'moved1@x' WHERE id = 5`);
+  expect(await query(url, `SELECT count(*)::int AS n FROM public.orders WHERE user_email = 'moved1@x'`)).toEqual([
     { n: 2 },
   ]);
-  expect(await query(db.url, `SELECT contact_email FROM public.users WHERE id = 5`)).toEqual([
+  expect(await query(url, `SELECT contact_email FROM public.users WHERE id = 5`)).toEqual([
     { contact_email: 'moved1@x' },
   ]);
-  const orphan = await query(db.url, `INSERT INTO public.orders VALUES (1000, 'nobody@x')`).then(
+  const orphan = await query(url, `INSERT INTO public.orders VALUES (1000, 'nobody@x')`).then(
     () => 'inserted',
     (error: Error) => error.message,
   );
@@ -128,13 +114,13 @@ test('foreign keys are carried and functions guard phase 3, through three phases
   // Phase 2: a new-release key update cascades too.
   await ok('advance', '--release', '1.1.0');
   await ok('migrate', '--quiet');
-  await query(db.url, `UPDATE public.users SET contact_email = 'moved2@x' WHERE id = 2`);
-  expect(await query(db.url, `SELECT count(*)::int AS n FROM public.orders WHERE user_email = 'moved2@x'`)).toEqual([
+  await query(url, `UPDATE public.users SET contact_email = 'moved2@x' WHERE id = 2`);
+  expect(await query(url, `SELECT count(*)::int AS n FROM public.orders WHERE user_email = 'moved2@x'`)).toEqual([
     { n: 2 },
   ]);
   const afterPhase2 = {
-    orders: await constraintsOf(db.url, 'public.orders'),
-    audits: await constraintsOf(db.url, 'public.audits'),
+    orders: await constraintsOf(url, 'public.orders'),
+    audits: await constraintsOf(url, 'public.audits'),
   };
 
   // Phase 3 refuses while a function names the column: exit 3, nothing dropped.
@@ -145,15 +131,15 @@ test('foreign keys are carried and functions guard phase 3, through three phases
   expect(refused.stderr).toContain('COMMENT ON FUNCTION');
   expect(
     await query(
-      db.url,
+      url,
       `SELECT count(*)::int AS n FROM pg_attribute WHERE attrelid = 'public.users'::regclass AND attname = 'email' AND NOT attisdropped`,
     ),
   ).toEqual([{ n: 1 }]);
-  expect(await constraintsOf(db.url, 'public.orders')).toEqual(afterPhase2.orders);
+  expect(await constraintsOf(url, 'public.orders')).toEqual(afterPhase2.orders);
 
   // The team rewrites it (their own migration in the release of phase 3 would do the same): phase 3 goes through.
   await query(
-    db.url,
+    url,
     `CREATE OR REPLACE FUNCTION public.email_of(p_id bigint) RETURNS text LANGUAGE plpgsql AS $$
     DECLARE result text;
     BEGIN
@@ -162,13 +148,13 @@ test('foreign keys are carried and functions guard phase 3, through three phases
     END $$`,
   );
   await ok('migrate', '--quiet');
-  expect(await constraintsOf(db.url, 'public.orders')).toEqual([afterPhase2.orders[1]]);
-  expect(await constraintsOf(db.url, 'public.audits')).toEqual([afterPhase2.audits[1]]);
-  expect(await query(db.url, `SELECT public.email_of(3) AS e, public.contact_emails() AS c`)).toEqual([
+  expect(await constraintsOf(url, 'public.orders')).toEqual([afterPhase2.orders[1]]);
+  expect(await constraintsOf(url, 'public.audits')).toEqual([afterPhase2.audits[1]]);
+  expect(await query(url, `SELECT public.email_of(3) AS e, public.contact_emails() AS c`)).toEqual([
     { e: 'u3@x', c: '1' },
   ]);
-  await query(db.url, `UPDATE public.users SET contact_email = 'moved3@x' WHERE id = 3`);
-  expect(await query(db.url, `SELECT count(*)::int AS n FROM public.orders WHERE user_email = 'moved3@x'`)).toEqual([
+  await query(url, `UPDATE public.users SET contact_email = 'moved3@x' WHERE id = 3`);
+  expect(await query(url, `SELECT count(*)::int AS n FROM public.orders WHERE user_email = 'moved3@x'`)).toEqual([
     { n: 2 },
   ]);
   expect(await triggersOf()).toEqual([
@@ -183,13 +169,13 @@ test('foreign keys are carried and functions guard phase 3, through three phases
         "CREATE TRIGGER users_fts BEFORE INSERT OR UPDATE ON public.users FOR EACH ROW EXECUTE FUNCTION tsvector_update_trigger('fts', 'pg_catalog.simple', 'contact_email', 'name')",
     },
   ]);
-  const changesBefore = (await query<{ n: number }>(db.url, 'SELECT n FROM public.email_changes'))[0]!.n;
-  await query(db.url, `UPDATE public.users SET contact_email = 'searchable@x' WHERE id = 4`);
-  expect(await query(db.url, `SELECT fts @@ 'searchable'::tsquery AS found FROM public.users WHERE id = 4`)).toEqual([
+  const changesBefore = (await query<{ n: number }>(url, 'SELECT n FROM public.email_changes'))[0]!.n;
+  await query(url, `UPDATE public.users SET contact_email = 'searchable@x' WHERE id = 4`);
+  expect(await query(url, `SELECT fts @@ 'searchable'::tsquery AS found FROM public.users WHERE id = 4`)).toEqual([
     { found: true },
   ]);
-  expect(await query(db.url, 'SELECT n FROM public.email_changes')).toEqual([{ n: changesBefore + 1 }]);
-  const orphanAfter = await query(db.url, `INSERT INTO public.orders VALUES (1001, 'nobody@x')`).then(
+  expect(await query(url, 'SELECT n FROM public.email_changes')).toEqual([{ n: changesBefore + 1 }]);
+  const orphanAfter = await query(url, `INSERT INTO public.orders VALUES (1001, 'nobody@x')`).then(
     () => 'inserted',
     (error: Error) => error.message,
   );
@@ -198,10 +184,10 @@ test('foreign keys are carried and functions guard phase 3, through three phases
   // Down of phase 3 restores the original keys; down of phase 1 removes the copies: the catalog as it was.
   await ok('rollback', '--release', '1.2.0', '--yes', '--quiet');
   expect(await triggersOf()).toEqual(originalTriggers);
-  expect(await constraintsOf(db.url, 'public.orders')).toEqual(afterPhase2.orders);
-  expect(await constraintsOf(db.url, 'public.audits')).toEqual(afterPhase2.audits);
+  expect(await constraintsOf(url, 'public.orders')).toEqual(afterPhase2.orders);
+  expect(await constraintsOf(url, 'public.audits')).toEqual(afterPhase2.audits);
   await ok('rollback', '--release', '1.1.0', '--yes', '--quiet');
   await ok('rollback', '--release', '1.0.0', '--yes', '--quiet');
-  expect(await constraintsOf(db.url, 'public.orders')).toEqual(originalOrders);
-  expect(await constraintsOf(db.url, 'public.audits')).toEqual(originalAudits);
+  expect(await constraintsOf(url, 'public.orders')).toEqual(originalOrders);
+  expect(await constraintsOf(url, 'public.audits')).toEqual(originalAudits);
 }, 300_000);

@@ -1,12 +1,9 @@
 import { readFileSync } from 'node:fs';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { expect, test } from 'vitest';
-import { phasectl } from '../support/cli.js';
-import { createTestDatabase } from '../support/database.js';
 import { query } from '../support/fixtures-project.js';
-import { cleanupsAfterAll } from '../support/test-project.js';
+import { cleanupsAfterAll, databaseWithFolder } from '../support/test-project.js';
 
 /**
  * Issue 12's "Done when": a whole schema (test/fixtures/library.sql: views, functions, triggers, foreign keys) and
@@ -103,18 +100,7 @@ const columnsOf = async (url: string, table: string) =>
   ).map((row) => row.name);
 
 test('sixteen renames over a whole schema, three releases with writes in between: nothing breaks', async () => {
-  const db = await createTestDatabase();
-  cleanups.push(db.drop);
-  const dir = await mkdtemp(join(tmpdir(), 'phasectl-full-schema-'));
-  cleanups.push(() => rm(dir, { recursive: true, force: true }));
-  await query(db.url, FIXTURE);
-  const url = db.url;
-  const run = async (...args: string[]) => phasectl(args, { cwd: dir, env: { DATABASE_URL: url } });
-  const ok = async (...args: string[]) => {
-    const result = await run(...args);
-    expect(result.code, `${args.join(' ')}\n${result.stdout}\n${result.stderr}`).toBe(0);
-    return result;
-  };
+  const { url, dir, run, ok } = await databaseWithFolder(cleanups, FIXTURE, 'phasectl-full-schema-');
   await ok('init');
   const [server] = await query<{ num: number }>(url, `SELECT current_setting('server_version_num')::int AS num`);
 
@@ -251,18 +237,14 @@ test('sixteen renames over a whole schema, three releases with writes in between
 }, 240_000);
 
 test('a view or trigger reading two renamed columns: the second plan is refused naming it and the other change', async () => {
-  const db = await createTestDatabase();
-  cleanups.push(db.drop);
-  const dir = await mkdtemp(join(tmpdir(), 'phasectl-shared-view-'));
-  cleanups.push(() => rm(dir, { recursive: true, force: true }));
-  await query(
-    db.url,
+  const { dir, run } = await databaseWithFolder(
+    cleanups,
     `CREATE TABLE public.notes (id bigint PRIMARY KEY, title text, body text, fts tsvector);
      CREATE VIEW public.note_cards AS SELECT id, title, body FROM public.notes;
      CREATE TRIGGER notes_fts BEFORE INSERT OR UPDATE ON public.notes
        FOR EACH ROW EXECUTE FUNCTION tsvector_update_trigger(fts, 'pg_catalog.simple', title, body);`,
+    'phasectl-shared-view-',
   );
-  const run = async (...args: string[]) => phasectl(args, { cwd: dir, env: { DATABASE_URL: db.url } });
   expect((await run('init')).code).toBe(0);
   const first = await run('plan', 'rename', 'public.notes.title', 'heading', '--id', 'notes-title');
   expect(first.code, first.stderr).toBe(0);

@@ -1,20 +1,15 @@
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, expect, test } from 'vitest';
-import { phasectl } from '../support/cli.js';
-import { createTestDatabase } from '../support/database.js';
+import { expect, test } from 'vitest';
 import { query } from '../support/fixtures-project.js';
+import { cleanupsAfterAll, databaseWithFolder } from '../support/test-project.js';
 
 /**
  * Issue 12 for moves, through the built CLI: a function that reads the moved source column is listed at plan and
  * blocks phase 3 (exit 3, nothing dropped) until the team rewrites it, so it never breaks at its next call; a
  * trigger of the source table that names the column (arguments, UPDATE OF, WHEN) is refused at plan.
  */
-const cleanups: Array<() => Promise<void>> = [];
-afterAll(async () => {
-  for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined);
-});
+const cleanups = cleanupsAfterAll();
 
 const SCHEMA = `
   CREATE TABLE public.users (id bigint PRIMARY KEY, address text, fts tsvector);
@@ -32,20 +27,7 @@ const SCHEMA = `
   CREATE FUNCTION public.count_addresses() RETURNS bigint LANGUAGE sql AS $$ SELECT count(address) FROM public.users $$;
 `;
 
-async function project() {
-  const db = await createTestDatabase();
-  cleanups.push(db.drop);
-  const dir = await mkdtemp(join(tmpdir(), 'phasectl-move-dependents-'));
-  cleanups.push(() => rm(dir, { recursive: true, force: true }));
-  const env = { DATABASE_URL: db.url };
-  const run = async (...args: string[]) => phasectl(args, { cwd: dir, env });
-  const ok = async (...args: string[]) => {
-    const result = await run(...args);
-    expect(result.code, `${args.join(' ')}\n${result.stdout}\n${result.stderr}`).toBe(0);
-    return result;
-  };
-  return { db, dir, run, ok };
-}
+const project = (sql: string) => databaseWithFolder(cleanups, sql, 'phasectl-move-dependents-');
 
 const hasColumn = async (url: string, table: string, column: string) =>
   (
@@ -57,8 +39,7 @@ const hasColumn = async (url: string, table: string, column: string) =>
   )[0]!.n === 1;
 
 test('a function reading the moved column is listed at plan and blocks phase 3 until it is rewritten', async () => {
-  const { db, dir, run, ok } = await project();
-  await query(db.url, SCHEMA);
+  const { url, dir, run, ok } = await project(SCHEMA);
   await ok('init');
   const plan = await ok('plan', 'move', 'users.address', 'profiles.address', '--on', 'id=user_id', '--id', 'addr');
   expect(plan.stdout).toContain('2 function(s) name public.users.address');
@@ -72,7 +53,7 @@ test('a function reading the moved column is listed at plan and blocks phase 3 u
     await ok('advance', '--release', release);
     await ok('migrate', '--quiet');
   }
-  await query(db.url, `UPDATE public.profiles SET address = 'new street 7' WHERE user_id = 7`);
+  await query(url, `UPDATE public.profiles SET address = 'new street 7' WHERE user_id = 7`);
 
   // Phase 3 refuses while the functions read users.address: exit 3, each one listed, the column still there.
   await ok('advance', '--release', '1.2.0');
@@ -80,15 +61,15 @@ test('a function reading the moved column is listed at plan and blocks phase 3 u
   expect(refused.code, refused.stderr).toBe(3);
   expect(refused.stderr).toContain('function public.address_of(bigint); public.count_addresses() still names it');
   expect(refused.stderr).toContain('profiles.address');
-  expect(await hasColumn(db.url, 'public.users', 'address')).toBe(true);
-  expect(await query(db.url, `SELECT public.address_of(7) AS a`)).toEqual([{ a: 'new street 7' }]);
+  expect(await hasColumn(url, 'public.users', 'address')).toBe(true);
+  expect(await query(url, `SELECT public.address_of(7) AS a`)).toEqual([{ a: 'new street 7' }]);
   // Refused before the sync trigger on profiles went: a new-release write still reaches users.address.
-  await query(db.url, `UPDATE public.profiles SET address = 'newer street 8' WHERE user_id = 8`);
-  expect(await query(db.url, `SELECT address FROM public.users WHERE id = 8`)).toEqual([{ address: 'newer street 8' }]);
+  await query(url, `UPDATE public.profiles SET address = 'newer street 8' WHERE user_id = 8`);
+  expect(await query(url, `SELECT address FROM public.users WHERE id = 8`)).toEqual([{ address: 'newer street 8' }]);
 
   // The team points them at the target table: phase 3 goes through and the functions keep working.
   await query(
-    db.url,
+    url,
     `CREATE OR REPLACE FUNCTION public.address_of(p_id bigint) RETURNS text LANGUAGE plpgsql AS $$
     DECLARE result text;
     BEGIN
@@ -98,20 +79,19 @@ test('a function reading the moved column is listed at plan and blocks phase 3 u
     CREATE OR REPLACE FUNCTION public.count_addresses() RETURNS bigint LANGUAGE sql AS $$ SELECT count(address) FROM public.profiles $$;`,
   );
   await ok('migrate', '--quiet');
-  expect(await hasColumn(db.url, 'public.users', 'address')).toBe(false);
-  expect(await query(db.url, `SELECT public.address_of(7) AS a, public.count_addresses() AS n`)).toEqual([
+  expect(await hasColumn(url, 'public.users', 'address')).toBe(false);
+  expect(await query(url, `SELECT public.address_of(7) AS a, public.count_addresses() AS n`)).toEqual([
     { a: 'new street 7', n: '30' },
   ]);
 }, 300_000);
 
 test('a trigger of the source table naming the moved column is refused at plan, named, with what to do', async () => {
-  const { db, dir, run, ok } = await project();
-  await query(db.url, SCHEMA);
+  const { url, dir, run, ok } = await project(SCHEMA);
   await ok('init');
   const before = await readFile(join(dir, 'phases.yaml'), 'utf8');
   // In the arguments only: PostgreSQL records no dependency, DROP COLUMN would go through and break every write.
   await query(
-    db.url,
+    url,
     `CREATE TRIGGER users_fts BEFORE INSERT OR UPDATE ON public.users FOR EACH ROW EXECUTE FUNCTION tsvector_update_trigger(fts, 'pg_catalog.simple', address)`,
   );
   const byArgument = await run('plan', 'move', 'users.address', 'profiles.address', '--on', 'id=user_id');
@@ -123,7 +103,7 @@ test('a trigger of the source table naming the moved column is refused at plan, 
 
   // In UPDATE OF and WHEN: the same refusal, worded for a move.
   await query(
-    db.url,
+    url,
     `DROP TRIGGER users_fts ON public.users;
      CREATE FUNCTION public.touch() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NEW; END $$;
      CREATE TRIGGER users_address_changed BEFORE UPDATE OF address ON public.users FOR EACH ROW
@@ -136,9 +116,7 @@ test('a trigger of the source table naming the moved column is refused at plan, 
 }, 300_000);
 
 test('a view reading the moved column is listed at plan; phase 3 refuses until the team re-creates it on the target', async () => {
-  const { db, run, ok } = await project();
-  await query(
-    db.url,
+  const { url, run, ok } = await project(
     `${SCHEMA}
      CREATE VIEW public.user_cards AS SELECT u.id, upper(u.address) AS loud_address FROM public.users u;`,
   );
@@ -149,26 +127,26 @@ test('a view reading the moved column is listed at plan; phase 3 refuses until t
   expect(plan.stdout).toContain('  - public.user_cards');
   for (const release of ['1.0.0', '1.1.0', '1.2.0']) await ok('advance', '--release', release);
   await ok('migrate', '--to-release', '1.1.0', '--quiet');
-  const rows = async () => query(db.url, 'SELECT * FROM public.user_cards ORDER BY id');
+  const rows = async () => query(url, 'SELECT * FROM public.user_cards ORDER BY id');
   const before = await rows();
   // The functions are the team's work too: point them at profiles, leave the view.
   await query(
-    db.url,
+    url,
     `CREATE OR REPLACE FUNCTION public.address_of(p_id bigint) RETURNS text LANGUAGE sql AS $$ SELECT address FROM public.profiles WHERE user_id = p_id $$;
      CREATE OR REPLACE FUNCTION public.count_addresses() RETURNS bigint LANGUAGE sql AS $$ SELECT count(address) FROM public.profiles $$;`,
   );
   const refused = await run('migrate', '--quiet');
   expect(refused.code, refused.stderr).toBe(3);
   expect(refused.stderr).toContain('view public.user_cards still reads it');
-  expect(await hasColumn(db.url, 'public.users', 'address')).toBe(true);
+  expect(await hasColumn(url, 'public.users', 'address')).toBe(true);
 
   await query(
-    db.url,
+    url,
     `CREATE OR REPLACE VIEW public.user_cards AS
        SELECT s.id, upper(t.address) AS loud_address FROM public.users s LEFT JOIN public.profiles t ON t.user_id = s.id`,
   );
   expect(await rows()).toEqual(before);
   await ok('migrate', '--quiet');
-  expect(await hasColumn(db.url, 'public.users', 'address')).toBe(false);
+  expect(await hasColumn(url, 'public.users', 'address')).toBe(false);
   expect(await rows()).toEqual(before);
 }, 300_000);

@@ -1,11 +1,9 @@
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type pg from 'pg';
-import { afterAll, describe, expect, test } from 'vitest';
-import { phasectl } from '../support/cli.js';
-import { createTestDatabase } from '../support/database.js';
+import { describe, expect, test } from 'vitest';
 import { client, query } from '../support/fixtures-project.js';
+import { cleanupsAfterAll, databaseWithFolder } from '../support/test-project.js';
 
 /**
  * Issue 13 item 1 (DDL side): a rename on a declaratively partitioned table goes through all three phases. The
@@ -14,10 +12,7 @@ import { client, query } from '../support/fixtures-project.js';
  * hierarchy runs the whole lifecycle with old- and new-release writers, the down of every phase, a partition created
  * in phase 1, one attached and one detached in phase 2. Runs on every supported major (the rules differ by major).
  */
-const cleanups: Array<() => Promise<void>> = [];
-afterAll(async () => {
-  for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined);
-});
+const cleanups = cleanupsAfterAll();
 
 interface Hierarchy {
   /** The CREATE statements of the table and its partitions, and some rows. */
@@ -232,18 +227,7 @@ async function expectPhaseOneEverywhere(url: string, copies: string[]): Promise<
 
 describe.each(Object.entries(hierarchies))('a partitioned table (%s)', (label, hierarchy) => {
   test('the whole lifecycle with writers, every down, partitions created, attached and detached in flight', async () => {
-    const db = await createTestDatabase();
-    cleanups.push(db.drop);
-    const dir = await mkdtemp(join(tmpdir(), 'phasectl-partitioned-'));
-    cleanups.push(() => rm(dir, { recursive: true, force: true }));
-    const url = db.url;
-    await query(url, hierarchy.setup);
-    const run = (...args: string[]) => phasectl(args, { cwd: dir, env: { DATABASE_URL: url } });
-    const ok = async (...args: string[]) => {
-      const result = await run(...args);
-      expect(result.code, `${args.join(' ')}\n${result.stdout}\n${result.stderr}`).toBe(0);
-      return result;
-    };
+    const { url, dir, ok } = await databaseWithFolder(cleanups, hierarchy.setup, 'phasectl-partitioned-');
     const writers = new Writers(url, hierarchy);
     const relations = await treeOf(url);
     const before = await catalog(url, relations);
@@ -344,17 +328,11 @@ describe('locks on a partitioned table', () => {
    * while an application transaction holds the parent, phasectl waits holding no partition lock.
    */
   test('phase 3 waits for the parent before it locks any partition', async () => {
-    const db = await createTestDatabase();
-    cleanups.push(db.drop);
-    const dir = await mkdtemp(join(tmpdir(), 'phasectl-partitioned-locks-'));
-    cleanups.push(() => rm(dir, { recursive: true, force: true }));
-    const url = db.url;
-    await query(url, hierarchies['range with a default partition']!.setup);
-    const run = (...args: string[]) => phasectl(args, { cwd: dir, env: { DATABASE_URL: url } });
-    const ok = async (...args: string[]) => {
-      const result = await run(...args);
-      expect(result.code, `${args.join(' ')}\n${result.stdout}\n${result.stderr}`).toBe(0);
-    };
+    const { url, run, ok } = await databaseWithFolder(
+      cleanups,
+      hierarchies['range with a default partition']!.setup,
+      'phasectl-partitioned-locks-',
+    );
     await ok('init');
     await ok('plan', 'rename', 'public.events.title', 'name', '--id', 'events-title');
     await ok('advance', '--release', '1.0.0');
@@ -405,12 +383,11 @@ describe('locks on a partitioned table', () => {
 
 describe('what plan refuses on a partitioned table', () => {
   test('a partition key column at any level (exit 2, nothing changed); a partition trigger moves the sync trigger name', async () => {
-    const db = await createTestDatabase();
-    cleanups.push(db.drop);
-    const dir = await mkdtemp(join(tmpdir(), 'phasectl-partitioned-refusals-'));
-    cleanups.push(() => rm(dir, { recursive: true, force: true }));
-    await query(db.url, hierarchies['two levels: list, then range']!.setup);
-    const run = (...args: string[]) => phasectl(args, { cwd: dir, env: { DATABASE_URL: db.url } });
+    const { url, dir, run } = await databaseWithFolder(
+      cleanups,
+      hierarchies['two levels: list, then range']!.setup,
+      'phasectl-partitioned-refusals-',
+    );
     expect((await run('init')).code).toBe(0);
     const initial = await readFile(join(dir, 'phases.yaml'), 'utf8');
 
@@ -424,7 +401,7 @@ describe('what plan refuses on a partitioned table', () => {
     expect(sub.stderr).toContain('is part of the partition key of public.events_eu (PARTITION BY RANGE (created_at))');
     // A column read by a key expression.
     await query(
-      db.url,
+      url,
       `CREATE TABLE public.codes (id bigint NOT NULL, code text) PARTITION BY LIST (lower(code));
        CREATE TABLE public.codes_a PARTITION OF public.codes FOR VALUES IN ('a');`,
     );
@@ -434,20 +411,20 @@ describe('what plan refuses on a partitioned table', () => {
       'is part of the partition key of public.codes (PARTITION BY LIST (lower(code)))',
     );
     expect(await readFile(join(dir, 'phases.yaml'), 'utf8')).toBe(initial);
-    expect(await query(db.url, `SELECT count(*)::int AS n FROM pg_namespace WHERE nspname = 'phasectl'`)).toEqual([
+    expect(await query(url, `SELECT count(*)::int AS n FROM pg_namespace WHERE nspname = 'phasectl'`)).toEqual([
       { n: 0 },
     ]);
 
     // An index of one partition only would not be copied, and phase 3 would drop it.
-    await query(db.url, `CREATE INDEX events_us_title ON public.events_us (title)`);
+    await query(url, `CREATE INDEX events_us_title ON public.events_us (title)`);
     const local = await run('plan', 'rename', 'public.events.title', 'name', '--id', 'events-title');
     expect(local.code, local.stderr).toBe(2);
     expect(local.stderr).toContain('has index public.events_us_title on public.events_us of a partition only');
-    await query(db.url, `DROP INDEX public.events_us_title`);
+    await query(url, `DROP INDEX public.events_us_title`);
 
     // A BEFORE trigger on one partition only, sorting after the default sync trigger name.
     await query(
-      db.url,
+      url,
       `CREATE FUNCTION public.keep() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NEW; END $$;
        CREATE TRIGGER zz_zebra BEFORE UPDATE ON public.events_us FOR EACH ROW EXECUTE FUNCTION public.keep();`,
     );
@@ -457,16 +434,12 @@ describe('what plan refuses on a partitioned table', () => {
   }, 120_000);
 
   test('a move from a partitioned table says why it is refused', async () => {
-    const db = await createTestDatabase();
-    cleanups.push(db.drop);
-    const dir = await mkdtemp(join(tmpdir(), 'phasectl-partitioned-move-'));
-    cleanups.push(() => rm(dir, { recursive: true, force: true }));
-    await query(
-      db.url,
+    const { run } = await databaseWithFolder(
+      cleanups,
       `${hierarchies.hash!.setup}
        CREATE TABLE public.event_notes (event_id bigint PRIMARY KEY REFERENCES public.events (id));`,
+      'phasectl-partitioned-move-',
     );
-    const run = (...args: string[]) => phasectl(args, { cwd: dir, env: { DATABASE_URL: db.url } });
     expect((await run('init')).code).toBe(0);
     const move = await run('plan', 'move', 'public.events.title', 'public.event_notes.title', '--on', 'id=event_id');
     expect(move.code, move.stderr).toBe(2);

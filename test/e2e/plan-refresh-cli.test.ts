@@ -1,11 +1,9 @@
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, expect, test } from 'vitest';
+import { expect, test } from 'vitest';
 import { parse, stringify } from 'yaml';
-import { phasectl } from '../support/cli.js';
-import { createTestDatabase } from '../support/database.js';
 import { query } from '../support/fixtures-project.js';
+import { cleanupsAfterAll, databaseWithFolder } from '../support/test-project.js';
 
 /**
  * `phasectl plan refresh <id>` reads again everything a change records under `dependents:` (views, generated
@@ -13,33 +11,21 @@ import { query } from '../support/fixtures-project.js';
  * flight records too (the shared-records check of plan), and it moves the views of older files from `column:` to
  * `dependents:`.
  */
-const cleanups: Array<() => Promise<void>> = [];
-afterAll(async () => {
-  for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined);
-});
+const cleanups = cleanupsAfterAll();
 
 async function project(schema: string) {
-  const db = await createTestDatabase();
-  cleanups.push(db.drop);
-  const dir = await mkdtemp(join(tmpdir(), 'phasectl-plan-refresh-'));
-  cleanups.push(() => rm(dir, { recursive: true, force: true }));
-  await query(db.url, schema);
-  const run = async (...args: string[]) => phasectl(args, { cwd: dir, env: { DATABASE_URL: db.url } });
-  const ok = async (...args: string[]) => {
-    const result = await run(...args);
-    expect(result.code, `${args.join(' ')}\n${result.stdout}\n${result.stderr}`).toBe(0);
-    return result;
-  };
+  const opened = await databaseWithFolder(cleanups, schema, 'phasectl-plan-refresh-');
+  const { dir, ok } = opened;
   await ok('init');
   const change = async (id: string) =>
     (parse(await readFile(join(dir, 'phases.yaml'), 'utf8')) as { changes: Array<Record<string, any>> }).changes.find(
       (candidate) => candidate.id === id,
     )!;
-  return { db, dir, run, ok, change };
+  return { ...opened, change };
 }
 
 test('refresh records the functions, triggers, foreign keys and views created since plan; phase 3 then guards and carries them', async () => {
-  const { db, run, ok, change } = await project(`
+  const { url, run, ok, change } = await project(`
     CREATE TABLE public.notes (id bigint PRIMARY KEY, title text UNIQUE, body text);
     INSERT INTO public.notes SELECT g, 'note ' || g, 'body ' || g FROM generate_series(1, 20) g;
   `);
@@ -47,7 +33,7 @@ test('refresh records the functions, triggers, foreign keys and views created si
   expect((await change('notes-title')).dependents).toEqual({ foreignKeys: [], functions: [] });
 
   await query(
-    db.url,
+    url,
     `CREATE FUNCTION public.title_of(p_id bigint) RETURNS text LANGUAGE sql AS $$ SELECT title FROM public.notes WHERE id = p_id $$;
      CREATE FUNCTION public.touch() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NEW; END $$;
      CREATE TRIGGER notes_title_changed BEFORE UPDATE OF title ON public.notes FOR EACH ROW EXECUTE FUNCTION public.touch();
@@ -72,31 +58,31 @@ test('refresh records the functions, triggers, foreign keys and views created si
   expect(refused.code, refused.stderr).toBe(3);
   expect(refused.stderr).toContain('function public.title_of(bigint) still names it');
   await query(
-    db.url,
+    url,
     `CREATE OR REPLACE FUNCTION public.title_of(p_id bigint) RETURNS text LANGUAGE sql AS $$ SELECT heading FROM public.notes WHERE id = p_id $$`,
   );
   await ok('migrate', '--quiet');
   expect(
-    await query(db.url, `SELECT public.title_of(3) AS t, (SELECT title FROM public.note_titles WHERE id = 3) AS v`),
+    await query(url, `SELECT public.title_of(3) AS t, (SELECT title FROM public.note_titles WHERE id = 3) AS v`),
   ).toEqual([{ t: 'note 3', v: 'note 3' }]);
   expect(
-    await query(db.url, `SELECT pg_get_triggerdef(oid) AS d FROM pg_trigger WHERE tgname = 'notes_title_changed'`),
+    await query(url, `SELECT pg_get_triggerdef(oid) AS d FROM pg_trigger WHERE tgname = 'notes_title_changed'`),
   ).toEqual([{ d: expect.stringContaining('BEFORE UPDATE OF heading ON public.notes') }]);
   expect(
     await query(
-      db.url,
+      url,
       `SELECT pg_get_constraintdef(oid) AS d FROM pg_constraint WHERE conrelid = 'public.links'::regclass AND contype = 'f'`,
     ),
   ).toEqual([{ d: 'FOREIGN KEY (note_title) REFERENCES notes(heading)' }]);
 }, 300_000);
 
 test('refresh refuses a view another change in flight records too, naming it and the change; nothing written', async () => {
-  const { db, dir, run, ok } = await project(`
+  const { url, dir, run, ok } = await project(`
     CREATE TABLE public.notes (id bigint PRIMARY KEY, title text, body text);
   `);
   await ok('plan', 'rename', 'public.notes.title', 'heading', '--id', 'notes-title');
   await ok('plan', 'rename', 'public.notes.body', 'content', '--id', 'notes-body');
-  await query(db.url, `CREATE VIEW public.note_cards AS SELECT id, title, body FROM public.notes`);
+  await query(url, `CREATE VIEW public.note_cards AS SELECT id, title, body FROM public.notes`);
   await ok('plan', 'refresh', 'notes-title');
   const yaml = await readFile(join(dir, 'phases.yaml'), 'utf8');
   const refused = await run('plan', 'refresh', 'notes-body');

@@ -1,11 +1,8 @@
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { expect, test } from 'vitest';
-import { phasectl } from '../support/cli.js';
-import { createTestDatabase } from '../support/database.js';
 import { query } from '../support/fixtures-project.js';
-import { cleanupsAfterAll } from '../support/test-project.js';
+import { cleanupsAfterAll, databaseWithFolder } from '../support/test-project.js';
 
 /**
  * Issue 12 item 3's last point: a user BEFORE trigger that sorts after phasectl's default sync trigger name is no
@@ -15,12 +12,8 @@ import { cleanupsAfterAll } from '../support/test-project.js';
 const cleanups = cleanupsAfterAll();
 
 test('a BEFORE trigger sorting after zz_phasectl_sync_: plan records a later name, migrate re-checks, values are copied', async () => {
-  const db = await createTestDatabase();
-  cleanups.push(db.drop);
-  const dir = await mkdtemp(join(tmpdir(), 'phasectl-trigger-order-'));
-  cleanups.push(() => rm(dir, { recursive: true, force: true }));
-  await query(
-    db.url,
+  const { url, dir, run, ok } = await databaseWithFolder(
+    cleanups,
     `CREATE TABLE public.items (id bigint PRIMARY KEY, title text);
      INSERT INTO public.items SELECT g, 'ITEM ' || g FROM generate_series(1, 20) g;
      CREATE FUNCTION public.shout() RETURNS trigger LANGUAGE plpgsql AS $$
@@ -29,13 +22,8 @@ test('a BEFORE trigger sorting after zz_phasectl_sync_: plan records a later nam
        RETURN NEW;
      END $$;
      CREATE TRIGGER zz_zebra_shout BEFORE INSERT OR UPDATE ON public.items FOR EACH ROW EXECUTE FUNCTION public.shout();`,
+    'phasectl-trigger-order-',
   );
-  const run = async (...args: string[]) => phasectl(args, { cwd: dir, env: { DATABASE_URL: db.url } });
-  const ok = async (...args: string[]) => {
-    const result = await run(...args);
-    expect(result.code, `${args.join(' ')}\n${result.stdout}\n${result.stderr}`).toBe(0);
-    return result;
-  };
   await ok('init');
   const plan = await ok('plan', 'rename', 'public.items.title', 'name', '--id', 'items-title');
   expect(plan.stdout).toContain('the sync triggers are named zzz_phasectl_sync_items_title');
@@ -44,28 +32,28 @@ test('a BEFORE trigger sorting after zz_phasectl_sync_: plan records a later nam
 
   // A trigger created after plan that sorts after the recorded name: phase 1 stops, naming it.
   await query(
-    db.url,
+    url,
     `CREATE TRIGGER zzzz_late BEFORE UPDATE ON public.items FOR EACH ROW EXECUTE FUNCTION public.shout()`,
   );
   const refused = await run('migrate', '--quiet');
   expect(refused.code, refused.stderr).toBe(3);
   expect(refused.stderr).toContain('BEFORE row trigger zzzz_late on public.items fires after the sync trigger');
-  expect(await query(db.url, `SELECT count(*)::int AS n FROM pg_trigger WHERE tgname LIKE '%phasectl_sync%'`)).toEqual([
+  expect(await query(url, `SELECT count(*)::int AS n FROM pg_trigger WHERE tgname LIKE '%phasectl_sync%'`)).toEqual([
     { n: 0 },
   ]);
-  await query(db.url, `DROP TRIGGER zzzz_late ON public.items`);
+  await query(url, `DROP TRIGGER zzzz_late ON public.items`);
   await ok('migrate', '--quiet');
 
   // The sync triggers fire after zz_zebra_shout: both columns hold what it set (it reads the old column only).
   await query(
-    db.url,
+    url,
     `INSERT INTO public.items (id, title) VALUES (100, 'old code');
      INSERT INTO public.items (id, name) VALUES (101, 'new code');
      UPDATE public.items SET title = 'old update' WHERE id = 1;
      UPDATE public.items SET name = 'new update' WHERE id = 2;`,
   );
   expect(
-    await query(db.url, `SELECT id::int, title, name FROM public.items WHERE id IN (1, 2, 3, 100, 101) ORDER BY id`),
+    await query(url, `SELECT id::int, title, name FROM public.items WHERE id IN (1, 2, 3, 100, 101) ORDER BY id`),
   ).toEqual([
     { id: 1, title: 'OLD UPDATE', name: 'OLD UPDATE' },
     { id: 2, title: 'new update', name: 'new update' },
@@ -79,7 +67,7 @@ test('a BEFORE trigger sorting after zz_phasectl_sync_: plan records a later nam
   await ok('migrate', '--quiet');
   // The team moves its trigger function to the new column in phase 2's release (phase 3 refuses otherwise).
   await query(
-    db.url,
+    url,
     `CREATE OR REPLACE FUNCTION public.shout() RETURNS trigger LANGUAGE plpgsql AS $$
      BEGIN
        NEW.name := upper(NEW.name);
@@ -89,7 +77,7 @@ test('a BEFORE trigger sorting after zz_phasectl_sync_: plan records a later nam
   await ok('advance', '--release', '3.0.0');
   await ok('migrate', '--quiet');
   expect(
-    await query(db.url, `SELECT tgname FROM pg_trigger WHERE tgrelid = 'public.items'::regclass AND NOT tgisinternal`),
+    await query(url, `SELECT tgname FROM pg_trigger WHERE tgrelid = 'public.items'::regclass AND NOT tgisinternal`),
   ).toEqual([{ tgname: 'zz_zebra_shout' }]);
-  expect(await query(db.url, `SELECT name FROM public.items WHERE id = 100`)).toEqual([{ name: 'OLD CODE' }]);
+  expect(await query(url, `SELECT name FROM public.items WHERE id = 100`)).toEqual([{ name: 'OLD CODE' }]);
 }, 180_000);

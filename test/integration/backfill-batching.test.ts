@@ -1,22 +1,15 @@
 import pg from 'pg';
-import { afterAll, beforeAll, expect, test } from 'vitest';
+import { beforeAll, expect, test } from 'vitest';
 import { runBackfill } from '../../src/backfill/engine.js';
 import { runVerify } from '../../src/backfill/verify.js';
 import type { RunnerEvent } from '../../src/events.js';
-import { createTestDatabase } from '../support/database.js';
 import { createGeneratedRename, differingRows, renamePlan } from '../support/fixtures-backfill.js';
-import { client as connect } from '../support/fixtures-project.js';
+import { cleanupsAfterAll, databaseSession, type TestDatabase } from '../support/test-project.js';
 
-let db: Awaited<ReturnType<typeof createTestDatabase>>;
+const cleanups = cleanupsAfterAll();
+let db: TestDatabase;
 let session: pg.Client;
-beforeAll(async () => {
-  db = await createTestDatabase();
-  session = await connect(db.url);
-});
-afterAll(async () => {
-  await session?.end().catch(() => undefined);
-  await db?.drop();
-});
+beforeAll(async () => ({ db, session } = await databaseSession(cleanups)));
 
 /** Records, per UPDATE statement on the table, the synchronous_commit the writing transaction ran with. */
 async function recordCommitMode(table: string): Promise<void> {

@@ -1,26 +1,20 @@
 import { spawn } from 'node:child_process';
 import pg from 'pg';
 import { killedBackendsGone } from '../support/killed-backends.js';
-import { afterAll, beforeAll, expect, test } from 'vitest';
+import { beforeAll, expect, test } from 'vitest';
 import { runBackfill } from '../../src/backfill/engine.js';
 import { runVerify } from '../../src/backfill/verify.js';
 import { PhasectlError, RuntimeFailure } from '../../src/errors.js';
 import type { RunnerEvent } from '../../src/events.js';
-import { createTestDatabase } from '../support/database.js';
 import { backfillWrites, createGeneratedRename, differingRows, renamePlan } from '../support/fixtures-backfill.js';
 import { client as connect } from '../support/fixtures-project.js';
 import { writeBehindTrigger } from '../support/guard-state.js';
+import { cleanupsAfterAll, databaseSession, type TestDatabase } from '../support/test-project.js';
 
-let db: Awaited<ReturnType<typeof createTestDatabase>>;
+const cleanups = cleanupsAfterAll();
+let db: TestDatabase;
 let session: pg.Client;
-beforeAll(async () => {
-  db = await createTestDatabase();
-  session = await connect(db.url);
-});
-afterAll(async () => {
-  await session?.end().catch(() => undefined);
-  await db?.drop();
-});
+beforeAll(async () => ({ db, session } = await databaseSession(cleanups)));
 
 async function resetCounter(): Promise<void> {
   await session.query('TRUNCATE public.backfill_writes');

@@ -1,41 +1,31 @@
 import { spawn } from 'node:child_process';
 import pg from 'pg';
-import { afterAll, beforeAll, expect, test } from 'vitest';
+import { beforeAll, expect, test } from 'vitest';
 import { runBackfill } from '../../src/backfill/engine.js';
 import { loadRanges, readRangeSummaries } from '../../src/backfill/range-state.js';
 import { ensureStateSchema } from '../../src/session/state-schema.js';
 import { runVerify } from '../../src/backfill/verify.js';
 import { workerPool } from '../../src/backfill/workers.js';
 import type { RunnerEvent } from '../../src/events.js';
-import { createTestDatabase } from '../support/database.js';
-import {
-  createPartitionedRename,
-  differingRows,
-  startWriters,
-  writesPerLeaf,
-} from '../support/fixtures-partitioned.js';
+import { differingRows } from '../support/fixtures-backfill.js';
+import { createPartitionedRename, startWriters, writesPerLeaf } from '../support/fixtures-partitioned.js';
 import { stringify } from 'yaml';
 import { changeToPlain } from '../../src/spec/edit.js';
 import { phasectl } from '../support/cli.js';
 import { client as connect, makeProject } from '../support/fixtures-project.js';
 import { waitFor, writeBehindTrigger } from '../support/guard-state.js';
 import { killedBackendsGone } from '../support/killed-backends.js';
+import { cleanupsAfterAll, databaseSession, type TestDatabase } from '../support/test-project.js';
 
 /**
  * The backfill and verify of a partitioned table (issue 13): each leaf partition walked on its own key index with
  * its own progress row, resumable after kill -9, leaves attached or created mid-walk walked before the backfill
  * reports done, leaves detached or dropped mid-walk skipped without failing the run.
  */
-let db: Awaited<ReturnType<typeof createTestDatabase>>;
+const cleanups = cleanupsAfterAll();
+let db: TestDatabase;
 let session: pg.Client;
-beforeAll(async () => {
-  db = await createTestDatabase();
-  session = await connect(db.url);
-});
-afterAll(async () => {
-  await session?.end().catch(() => undefined);
-  await db?.drop();
-});
+beforeAll(async () => ({ db, session } = await databaseSession(cleanups)));
 
 interface StoredRange {
   range_no: number;

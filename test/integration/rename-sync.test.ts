@@ -1,7 +1,7 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { phaseSteps } from '../../src/operations/index.js';
-import type { RenameChange } from '../../src/spec/types.js';
+import { usersJobTitleRename } from '../support/fixtures-changes.js';
 import { applyPhase, applyStep, catalogSnapshot } from '../support/apply-sql.js';
 import { createTestDatabase } from '../support/database.js';
 
@@ -23,14 +23,9 @@ const setupSql = `
   SELECT setval(pg_get_serial_sequence('public.users', 'id'), 10000);
 `;
 
-const change: RenameChange = {
-  kind: 'rename',
+const change = usersJobTitleRename({
   id: 'users-job-title-to-favourite-color',
-  rename: { schema: 'public', table: 'users', from: 'job_title', to: 'favourite_color' },
   column: {
-    type: 'text',
-    nullable: false,
-    default: "'unknown'::text",
     indexes: [
       {
         name: 'users_email_job_title_key',
@@ -54,9 +49,8 @@ const change: RenameChange = {
       },
     ],
   },
-  key: { columns: ['id'], types: ['bigint'] },
   releases: { phase1: '1.4.0', phase2: '1.5.0', phase3: '1.6.0' },
-};
+});
 
 const p1 = phaseSteps(change, 1);
 const p2 = phaseSteps(change, 2);

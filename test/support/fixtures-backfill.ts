@@ -45,6 +45,18 @@ export async function differingRows(client: pg.ClientBase, table: string): Promi
   return Number(rows[0]?.n);
 }
 
+/** Applies phase 1's generated expand step of `change` (sync function and trigger) and returns its backfill plan. */
+export async function expandForBackfill(client: pg.ClientBase, change: RenameChange): Promise<BackfillPlan> {
+  const steps = phaseSteps(change, 1).up;
+  await applyStep(
+    client,
+    steps.find((step) => step.name === 'expand')!,
+  );
+  const plan = steps.find((step) => step.action === 'backfill')?.backfill;
+  if (!plan) throw new Error('the generated phase 1 has no backfill step');
+  return plan;
+}
+
 /**
  * A table `public.<table>` (key, job_title, other) in the middle of phase 1 of the product's own rename: the rename `job_title → favourite_color` planned from the
  * catalog (as `phasectl plan` does), its generated expand step applied (sync function and trigger), the generated
@@ -69,13 +81,7 @@ export async function createGeneratedRename(
     'favourite_color',
     `${options.table.replace(/_/g, '-')}-rename`,
   );
-  const steps = phaseSteps(change, 1).up;
-  await applyStep(
-    client,
-    steps.find((step) => step.name === 'expand')!,
-  );
-  const plan = steps.find((step) => step.action === 'backfill')?.backfill;
-  if (!plan) throw new Error('the generated phase 1 has no backfill step');
+  const plan = await expandForBackfill(client, change);
   if (options.alreadySynced)
     await client.query(`UPDATE ${t} SET favourite_color = job_title WHERE id <= ${options.alreadySynced}`);
   await client.query(`

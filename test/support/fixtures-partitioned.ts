@@ -1,9 +1,8 @@
 import type pg from 'pg';
-import { phaseSteps } from '../../src/operations/index.js';
 import type { BackfillPlan } from '../../src/operations/types.js';
 import { quoteLiteral } from '../../src/render/quote.js';
 import type { RenameChange } from '../../src/spec/types.js';
-import { applyStep } from './apply-sql.js';
+import { expandForBackfill } from './fixtures-backfill.js';
 import { plannedRename } from './hardening-rename.js';
 
 /**
@@ -67,13 +66,7 @@ export async function createPartitionedRename(
     sql.push(`INSERT INTO ${t} (id, job_title) SELECT g, 'title ' || g FROM generate_series(1, ${options.rows}) g`);
   }
   await client.query(sql.join(';\n'));
-  const steps = phaseSteps(change, 1).up;
-  await applyStep(
-    client,
-    steps.find((step) => step.name === 'expand')!,
-  );
-  const plan = steps.find((step) => step.action === 'backfill')?.backfill;
-  if (!plan) throw new Error('the generated phase 1 has no backfill step');
+  const plan = await expandForBackfill(client, change);
   await client.query(`
     CREATE TABLE IF NOT EXISTS public.backfill_writes (leaf text NOT NULL);
     CREATE OR REPLACE FUNCTION public.count_backfill_writes() RETURNS trigger LANGUAGE plpgsql AS $$
@@ -94,14 +87,6 @@ export async function writesPerLeaf(client: pg.ClientBase): Promise<Record<strin
     'SELECT leaf, count(*)::int AS n FROM public.backfill_writes GROUP BY leaf ORDER BY leaf',
   );
   return Object.fromEntries(rows.map((row) => [row.leaf, row.n]));
-}
-
-/** Rows of `public.<table>` (every partition) whose two columns differ. */
-export async function differingRows(client: pg.ClientBase, table: string): Promise<number> {
-  const { rows } = await client.query<{ n: number }>(
-    `SELECT count(*)::int AS n FROM public.${table} WHERE favourite_color IS DISTINCT FROM job_title`,
-  );
-  return rows[0]!.n;
 }
 
 /**

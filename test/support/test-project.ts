@@ -1,11 +1,13 @@
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll } from 'vitest';
+import type pg from 'pg';
+import { afterAll, expect } from 'vitest';
 import { initialPhasesText } from '../../src/commands/init.js';
+import { phasectl, type CliResult } from './cli.js';
 import { createTestDatabase } from './database.js';
 import { generatedMoveProject, generatedProject, type GeneratedProjectOptions } from './fixtures-generated.js';
-import { query } from './fixtures-project.js';
+import { client, query } from './fixtures-project.js';
 
 /** What a test file undoes after its last test (databases, folders, connections): push onto it. */
 export type Cleanups = (() => Promise<void>)[];
@@ -21,6 +23,9 @@ export function cleanupsAfterAll(): Cleanups {
   });
   return cleanups;
 }
+
+/** A fresh database of the harness's server (test/support/database.ts). */
+export type TestDatabase = Awaited<ReturnType<typeof createTestDatabase>>;
 
 /** A project folder and the fresh database it runs against; `env` passes the database to the CLI. */
 export interface TestProject {
@@ -63,4 +68,52 @@ export async function databaseWithProject(cleanups: Cleanups, sql: string, prefi
   const dir = await emptyProject(cleanups, prefix);
   await query(db.url, sql);
   return { url: db.url, dir, env: { DATABASE_URL: db.url } };
+}
+
+/**
+ * A fresh database and one client connected to it, for a test file that talks to the database directly; `cleanups`
+ * ends the client and drops the database. Open it in the file's beforeAll.
+ */
+export async function databaseSession(cleanups: Cleanups): Promise<{ db: TestDatabase; session: pg.Client }> {
+  const db = await createTestDatabase();
+  cleanups.push(db.drop);
+  const session = await client(db.url);
+  cleanups.push(() => session.end());
+  return { db, session };
+}
+
+/** The built CLI run in a project folder against one database (see cliIn). */
+export interface ProjectCli {
+  run(...args: string[]): Promise<CliResult>;
+  /** `run`, expecting exit 0 (a failure shows the command and its output). */
+  ok(...args: string[]): Promise<CliResult>;
+}
+
+/** The built CLI in `dir`, with `env` (DATABASE_URL) in its environment. */
+export function cliIn(dir: string, env: Record<string, string>): ProjectCli {
+  const run = async (...args: string[]) => phasectl(args, { cwd: dir, env });
+  const ok = async (...args: string[]) => {
+    const result = await run(...args);
+    expect(result.code, `${args.join(' ')}\n${result.stdout}\n${result.stderr}`).toBe(0);
+    return result;
+  };
+  return { run, ok };
+}
+
+/**
+ * A fresh database set up by `sql` and an empty temporary folder named `<prefix>XXXXXX` (no phases.yaml: the test
+ * runs `init`), with the CLI in it (cliIn); `cleanups` removes both.
+ */
+export async function databaseWithFolder(
+  cleanups: Cleanups,
+  sql: string,
+  prefix: string,
+): Promise<TestProject & ProjectCli> {
+  const db = await createTestDatabase();
+  cleanups.push(db.drop);
+  const dir = await mkdtemp(join(tmpdir(), prefix));
+  cleanups.push(() => rm(dir, { recursive: true, force: true }));
+  if (sql) await query(db.url, sql);
+  const env = { DATABASE_URL: db.url };
+  return { url: db.url, dir, env, ...cliIn(dir, env) };
 }

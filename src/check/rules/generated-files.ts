@@ -1,4 +1,5 @@
 import { changeIdFromHeader, changeIdFromPath, looksGenerated } from '../../migration-file/header.js';
+import { firstDifferentLine, normalizeLineEndings } from '../../migration-file/text-diff.js';
 import type { Violation } from '../types.js';
 
 /** What src/generate/version-judge.ts found about a file on disk that differs (only `refused` matters here). */
@@ -38,26 +39,20 @@ export function generatedFileViolations(input: {
       });
       continue;
     }
-    const line = firstDifferentLine(normalize(file.content), normalize(actual));
-    if (line !== undefined && file.judgement?.kind === 'refused') {
+    const line = firstDifferentLine(normalizeLineEndings(file.content), normalizeLineEndings(actual));
+    if (line !== undefined) {
+      // A version judgement's refusal says why better than the plain difference.
+      const refused = file.judgement?.kind === 'refused' ? file.judgement : undefined;
       violations.push({
         rule: 4,
         changeId,
         file: file.path,
-        line: file.judgement.line ?? line,
+        line: refused?.line ?? line,
         column: 1,
-        message: file.judgement.message,
-        fix: file.judgement.fix ?? REGENERATE,
-      });
-    } else if (line !== undefined) {
-      violations.push({
-        rule: 4,
-        changeId,
-        file: file.path,
-        line,
-        column: 1,
-        message: `differs from what phasectl generates from phases.yaml (from line ${line} on): edited by hand, or stale after a phases.yaml change`,
-        fix: REGENERATE,
+        message:
+          refused?.message ??
+          `differs from what phasectl generates from phases.yaml (from line ${line} on): edited by hand, or stale after a phases.yaml change`,
+        fix: refused?.fix ?? REGENERATE,
       });
     }
   }
@@ -75,20 +70,4 @@ export function generatedFileViolations(input: {
     });
   }
   return violations;
-}
-
-/** Line endings are the checkout's business (core.autocrlf), not a difference. */
-function normalize(text: string): string {
-  return text.replace(/\r\n/g, '\n');
-}
-
-/** 1-based number of the first line that differs, or undefined when the texts are equal. */
-export function firstDifferentLine(expected: string, actual: string): number | undefined {
-  if (expected === actual) return undefined;
-  const a = expected.split('\n');
-  const b = actual.split('\n');
-  for (let index = 0; index < Math.max(a.length, b.length); index += 1) {
-    if (a[index] !== b[index]) return index + 1;
-  }
-  return 1;
 }
