@@ -1,4 +1,5 @@
 import { renderHeader } from '../migration-file/header.js';
+import { STATEMENT_ROWS_COLUMN, STATEMENT_ROWS_MARKER } from '../operations/partitioned-indexes.js';
 import type { Step } from '../operations/types.js';
 import { splitStatements } from '../sql/split-statements.js';
 import { jsComment, jsString } from './js-literal.js';
@@ -98,6 +99,9 @@ const fs = require('fs');
 
 const HEADER = /^-- phasectl change=\\S+ .*transaction=(true|false)/;
 const BREAK = ${JSON.stringify(STATEMENT_BREAK)};
+// The line that opens a query whose rows are the statements to run next (one per partition, found when it runs).
+const ROWS_MARKER = ${JSON.stringify(STATEMENT_ROWS_MARKER)};
+const ROWS_COLUMN = ${JSON.stringify(STATEMENT_ROWS_COLUMN)};
 
 /**
  * A file holds one or more phasectl steps, each starting with its header line. A step marked
@@ -128,12 +132,23 @@ async function runSqlFile(db, file) {
     }
     if (inTransaction) await run(db, 'COMMIT');
     try {
-      for (const statement of step.text.split('\\n' + BREAK + '\\n')) await run(db, statement);
+      for (const statement of step.text.split('\\n' + BREAK + '\\n')) {
+        const result = await run(db, statement);
+        if (!opensWithRowsMarker(statement)) continue;
+        for (const row of result.rows) await run(db, row[ROWS_COLUMN]);
+      }
     } finally {
       await run(db, 'RESET lock_timeout; RESET statement_timeout');
       if (inTransaction) await run(db, 'BEGIN');
     }
   }
+}
+
+/** Whether the comment lines that open the statement end with ROWS_MARKER (as phasectl's own runner checks). */
+function opensWithRowsMarker(statement) {
+  const lines = statement.split('\\n').map((line) => line.trimEnd());
+  const code = lines.findIndex((line) => line.trim() !== '' && !line.trimStart().startsWith('--'));
+  return code > 0 && lines[code - 1] === ROWS_MARKER;
 }
 
 function splitSteps(text) {

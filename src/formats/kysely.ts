@@ -1,3 +1,4 @@
+import { opensWithStatementRowsMarker, STATEMENT_ROWS_COLUMN } from '../operations/partitioned-indexes.js';
 import type { Step } from '../operations/types.js';
 import { splitStatements } from '../sql/split-statements.js';
 import { jsComment, jsText } from './js-literal.js';
@@ -86,8 +87,12 @@ function stepBlock(step: Step): string[] {
     note,
     '  await db.connection().execute(async (conn) => {',
     '    try {',
-    ...splitStatements(step.sql).map(
-      (statement) => `      await sql.raw(${jsText(statement, '      ')}).execute(conn);`,
+    ...splitStatements(step.sql).map((statement) =>
+      opensWithStatementRowsMarker(statement)
+        ? // A query whose rows are the statements to run next (one per partition, found now): run each in order.
+          `      for (const row of (await sql.raw<{ ${STATEMENT_ROWS_COLUMN}: string }>(${jsText(statement, '      ')}).execute(conn)).rows)\n` +
+          `        await sql.raw(row.${STATEMENT_ROWS_COLUMN}).execute(conn);`
+        : `      await sql.raw(${jsText(statement, '      ')}).execute(conn);`,
     ),
     '    } finally {',
     "      // The step set session timeouts: give the connection back with the server's defaults.",

@@ -22,6 +22,13 @@ export const STATEMENT_ROWS_COLUMN = 'phasectl_statement';
 export const STATEMENT_ROWS_MARKER =
   '-- phasectl statement rows: each row of the next query runs as a statement (with psql, end the query with \\gexec instead of ;)';
 
+/** Whether the comment lines that open `statement` end with STATEMENT_ROWS_MARKER (one statement of a step). Pure. */
+export function opensWithStatementRowsMarker(statement: string): boolean {
+  const lines = statement.split('\n').map((line) => line.trimEnd());
+  const code = lines.findIndex((line) => line.trim() !== '' && !line.trimStart().startsWith('--'));
+  return code > 0 && lines[code - 1] === STATEMENT_ROWS_MARKER;
+}
+
 /** An index plan with the part after the table (`USING btree (c) WHERE …`), for `ON ONLY` and each partition. */
 export interface PartitionedIndexPlan extends IndexPlan {
   method: string;

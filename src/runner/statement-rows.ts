@@ -1,6 +1,6 @@
 import type pg from 'pg';
 import { readProvenance } from '../migration-file/provenance.js';
-import { STATEMENT_ROWS_COLUMN, STATEMENT_ROWS_MARKER } from '../operations/partitioned-indexes.js';
+import { opensWithStatementRowsMarker, STATEMENT_ROWS_COLUMN } from '../operations/partitioned-indexes.js';
 import type { MigrationFile } from './migration-files.js';
 
 /**
@@ -31,7 +31,5 @@ export function statementRows(
 export function isStatementRowsQuery(file: Pick<MigrationFile, 'header' | 'content'>, statement: string): boolean {
   if (!file.header || file.header.transaction) return false;
   if (readProvenance(file.content)?.intact !== true) return false;
-  const lines = statement.split('\n').map((line) => line.trimEnd());
-  const code = lines.findIndex((line) => line.trim() !== '' && !line.trimStart().startsWith('--'));
-  return code > 0 && lines[code - 1] === STATEMENT_ROWS_MARKER;
+  return opensWithStatementRowsMarker(statement);
 }
