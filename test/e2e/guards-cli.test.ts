@@ -161,7 +161,8 @@ test('a second backfill of the same change is refused while the first runs (exit
     ['backfill', CHANGE, '--project', dir, '--batch-size', '100', '--target-batch-ms', '1', '--quiet'],
     { env },
   );
-  await waitFor('the first backfill to commit a batch', async () => (await rowsDone(url)) >= 100);
+  // A generous deadline: on a loaded machine the CLI alone can take many seconds to start.
+  await waitFor('the first backfill to commit a batch', async () => (await rowsDone(url)) >= 100, 120_000);
   const second = await phasectl(['backfill', CHANGE, '--project', dir], { env });
   expect(first.child.exitCode, 'the first backfill ended before the second started').toBeNull();
   await holder.query('COMMIT');
@@ -172,7 +173,7 @@ test('a second backfill of the same change is refused while the first runs (exit
   // The first run walked the table alone: each row rewritten once.
   expect(await rowsDone(url)).toBe(2000);
   expect(await differing(url)).toBe(0);
-}, 60_000);
+}, 240_000);
 
 test.each([
   ['SIGINT', 130],
