@@ -50,6 +50,7 @@ major_independent=(
   test/e2e/rollback-cli.test.ts                 # rollback's --dry-run listing, terminal prompt, --yes, colours
   test/e2e/phase-one-failure.test.ts            # the message and rollback command after a failed phase 1 (its downs run per major in the lifecycle files)
   test/e2e/backfill-resume-cli.test.ts          # signals and the CLI's resume; resume at the stored key runs per major in backfill-engine and move-sync
+  test/e2e/parallel-backfill-cli.test.ts        # --jobs through the CLI: flag refusals, kill -9 and resume; the range walk and its stored ranges run per major in partitioned-backfill (--jobs 3, kill -9, resume)
   test/e2e/plan-round-trip.test.ts              # plan's read-only SELECT of the user's up/down over numeric and text rows: the same casts on 14-18 (the generated conversion runs per major in type-change-lifecycle)
   test/e2e/library-entry.test.ts                # the package's JS entry points
   test/e2e/demo-cli.test.ts                     # the demo command
