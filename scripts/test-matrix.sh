@@ -15,18 +15,50 @@ fi
 majors=("$@")
 if [ ${#majors[@]} -eq 0 ]; then majors=(14 15 16 17 18); fi
 npm run build --silent
-# Test files whose subject does not depend on the server's major (argument parsing, project files, JS output,
-# symlinks, the fleet's own multi-major servers, a replica built from the machine's binaries): `npm test` runs
-# them once on the default major; the matrix spends its time on what PostgreSQL versions can change.
+# Test files whose subject does not depend on the server's major: `npm test` runs them once (PostgreSQL 17); the
+# matrix spends its time on what PostgreSQL versions can change (catalogs, partitioning, NOT NULL/CHECK handling,
+# views and generated columns, SQL-standard function bodies, pg_stat views, search_path and public-schema rules).
+# Every file below says why. The SQL they make the server run (backfill walks, sync triggers, downs) is run on
+# every major by the integration/hardening files and the e2e lifecycle files that stay in the matrix.
 major_independent=(
-  test/e2e/fleet-cli.test.ts test/e2e/fleet-failures-cli.test.ts test/e2e/newcomer-cli.test.ts
-  test/e2e/project-option-cli.test.ts
-  test/e2e/project-templates-cli.test.ts test/e2e/change-life-cli.test.ts test/e2e/numeric-flags.test.ts
-  test/e2e/library-entry.test.ts test/e2e/migration-numbers-cli.test.ts test/e2e/interrupt-cli.test.ts
-  test/e2e/runner-trusts-files.test.ts test/e2e/replica-lag-throttle.test.ts test/e2e/shared-templates-cli.test.ts
-  test/hardening/symlinks.test.ts test/hardening/js-formats-injection.test.ts
-  test/e2e/day2-cli.test.ts test/e2e/guard-refusal-cli.test.ts test/e2e/throttle-cli.test.ts test/e2e/demo-cli.test.ts
-  test/e2e/generator-version-cli.test.ts
+  # No database, or one of their own: the server of the run plays no part.
+  test/integration/check-rules.test.ts          # check's rules on git repositories and source files, no database
+  test/integration/check-git.test.ts            # check's base resolution (merge base, shallow clones), no database
+  test/integration/check-team-migrations.test.ts # check's rule 6 on a repository, no database
+  test/hardening/phases-yaml-fuzz.test.ts       # phases.yaml parsing errors, no database
+  test/hardening/symlinks.test.ts               # symbolic links under db/ never written through
+  test/integration/embedded-server.test.ts      # starts its own embedded PostgreSQL 17, whatever the matrix major
+  test/e2e/fleet-cli.test.ts                    # the fleet starts its own servers of several majors
+  test/e2e/fleet-failures-cli.test.ts           # the same, failing servers
+  test/e2e/replica-lag-throttle.test.ts         # a streaming replica built from the machine's own binaries
+  # Argument handling, project files, output and reporting of the CLI.
+  test/e2e/newcomer-cli.test.ts                 # habits of a newcomer: messages and hints of the CLI
+  test/e2e/project-option-cli.test.ts           # --project and the working directory
+  test/e2e/project-templates-cli.test.ts        # a team's own templates: rendered, checked, refused when stale
+  test/e2e/shared-templates-cli.test.ts         # templates shared by rename and move; no database (generate is offline)
+  test/e2e/change-life-cli.test.ts              # archive, unplan, plan --replace: phases.yaml and ledger edits
+  test/e2e/numeric-flags.test.ts                # bounds of every numeric flag, checked before anything runs
+  test/e2e/migration-numbers-cli.test.ts        # check's warning on colliding hand-written migration numbers
+  test/e2e/interrupt-cli.test.ts                # Ctrl-C of rollback and demo: the message and exit 130
+  test/e2e/runner-trusts-files.test.ts          # the runner runs the shipped files, not a hand-edited phases.yaml
+  test/e2e/day2-cli.test.ts                     # Ctrl-C, progress after a resume, status before the first migrate
+  test/e2e/guard-refusal-cli.test.ts            # status shows the last guard refusal
+  test/e2e/throttle-cli.test.ts                 # --throttle-query: the wait, its message, status
+  test/e2e/generator-version-cli.test.ts        # files written by an older phasectl: kept, checked by digest
+  test/e2e/cli-workflow.test.ts                 # init/plan/advance/generate files, refusals exit 2, ledger errors
+  test/e2e/migrate-cli.test.ts                  # migrate's messages: bad password, --dry-run, --to-release, --json, lock holder
+  test/e2e/rollback-cli.test.ts                 # rollback's --dry-run listing, terminal prompt, --yes, colours
+  test/e2e/phase-one-failure.test.ts            # the message and rollback command after a failed phase 1 (its downs run per major in the lifecycle files)
+  test/e2e/backfill-resume-cli.test.ts          # signals and the CLI's resume; resume at the stored key runs per major in backfill-engine and move-sync
+  test/e2e/parallel-backfill-cli.test.ts        # --jobs through the CLI: flag refusals, kill -9 and resume; the range walk and its stored ranges run per major in partitioned-backfill (--jobs 3, kill -9, resume)
+  test/e2e/plan-round-trip.test.ts              # plan's read-only SELECT of the user's up/down over numeric and text rows: the same casts on 14-18 (the generated conversion runs per major in type-change-lifecycle)
+  test/e2e/library-entry.test.ts                # the package's JS entry points
+  test/e2e/demo-cli.test.ts                     # the demo command
+  test/integration/demo-run.test.ts             # the demo's run and report (the rename it shows runs per major in the lifecycle files)
+  # JS migration formats: the same SQL as the .sql format (run on every major), wrapped for another tool.
+  test/hardening/js-formats-injection.test.ts   # values quoted into the JS files
+  test/integration/format-kysely.test.ts        # kysely's Migrator applies and rolls back the wrapped SQL
+  test/integration/format-db-migrate.test.ts    # db-migrate's API applies and resets the wrapped SQL
 )
 excludes=()
 for file in "${major_independent[@]}"; do

@@ -207,11 +207,18 @@ async function inTerminal(
     env: terminalEnv(env),
   });
   let output = '';
-  child.stdout!.on('data', (chunk) => (output += String(chunk)));
-  child.stderr!.on('data', (chunk) => (output += String(chunk)));
-  // Give the prompt a moment, then answer (script forwards its stdin to the terminal).
-  setTimeout(() => child.stdin!.end(input), 3000);
+  let answered = false;
+  // Answer once the prompt is on the terminal (script forwards its stdin to it); a command that asks nothing
+  // gets no input and its stdin stays open until it exits, as on a terminal nobody types into.
+  const answerAtPrompt = () => {
+    if (answered || !input || !output.includes('[y/N]')) return;
+    answered = true;
+    child.stdin!.end(input);
+  };
+  child.stdout!.on('data', (chunk) => ((output += String(chunk)), answerAtPrompt()));
+  child.stderr!.on('data', (chunk) => ((output += String(chunk)), answerAtPrompt()));
   const code = await new Promise<number>((resolve) => child.on('close', (exit) => resolve(exit ?? -1)));
+  if (!answered) child.stdin!.destroy();
   return { code, output: output.replace(/\r\n/g, '\n') };
 }
 
