@@ -12,6 +12,12 @@ export const auditTableSql = `CREATE TABLE IF NOT EXISTS phasectl.audit_figures 
   old_checksum numeric NOT NULL, new_rows bigint NOT NULL, new_non_null bigint NOT NULL, new_checksum numeric NOT NULL,
   recorded_at timestamptz NOT NULL DEFAULT now(), PRIMARY KEY (change_id, phase))`;
 
+/** Added later (older tables read it as NULL): who took the figures, NULL for `migrate`'s own walks. */
+export const auditTakenBySql = 'ALTER TABLE phasectl.audit_figures ADD COLUMN IF NOT EXISTS taken_by text';
+
+/** `taken_by` of the figures a `phasectl verify` run by hand records. */
+export const MANUAL_VERIFY = 'phasectl verify';
+
 /** Rows, non-NULL values and checksum of one column over the rows walked. Counts as decimal strings (exact). */
 export interface ColumnFigures {
   rows: string;
@@ -26,6 +32,10 @@ export interface AuditFigures {
   old: ColumnFigures;
   new: ColumnFigures;
   recordedAt: Date;
+  /** Who took them when not `migrate`'s own walk (`phasectl verify` run by hand). */
+  takenBy?: string;
+  /** Set by `status` when a rollback of this phase (or an earlier one) ran after they were taken: not the data now. */
+  rolledBack?: { phase: number; at: Date };
 }
 
 /** A running sum of batches' figures (BigInt: a checksum sum outgrows a double). */
@@ -77,13 +87,15 @@ export async function recordAuditFigures(
   changeId: string,
   phase: number,
   tally: AuditTally,
+  takenBy?: string,
 ): Promise<void> {
   await session.query('BEGIN');
   try {
     await session.query(`SET LOCAL lock_timeout = '5s'`);
     await requireTrustedStateSchema(session);
     await session.query(auditTableSql);
-    await insertFigures(session, changeId, phase, tally);
+    await session.query(auditTakenBySql);
+    await insertFigures(session, changeId, phase, tally, takenBy);
     await session.query('COMMIT');
   } catch (error) {
     await session.query('ROLLBACK').catch(() => undefined);
@@ -96,13 +108,14 @@ async function insertFigures(
   changeId: string,
   phase: number,
   tally: AuditTally,
+  takenBy: string | undefined,
 ): Promise<void> {
   await session.query(
-    `INSERT INTO phasectl.audit_figures (change_id, phase, old_rows, old_non_null, old_checksum, new_rows, new_non_null, new_checksum)
-     VALUES ($1, $2, $3, $4, $5, $3, $6, $7)
+    `INSERT INTO phasectl.audit_figures (change_id, phase, old_rows, old_non_null, old_checksum, new_rows, new_non_null, new_checksum, taken_by)
+     VALUES ($1, $2, $3, $4, $5, $3, $6, $7, $8)
      ON CONFLICT (change_id, phase) DO UPDATE SET old_rows = EXCLUDED.old_rows, old_non_null = EXCLUDED.old_non_null,
        old_checksum = EXCLUDED.old_checksum, new_rows = EXCLUDED.new_rows, new_non_null = EXCLUDED.new_non_null,
-       new_checksum = EXCLUDED.new_checksum, recorded_at = now()`,
+       new_checksum = EXCLUDED.new_checksum, taken_by = EXCLUDED.taken_by, recorded_at = now()`,
     [
       changeId,
       phase,
@@ -111,6 +124,7 @@ async function insertFigures(
       tally.oldChecksum.toString(),
       tally.newNonNull.toString(),
       tally.newChecksum.toString(),
+      takenBy ?? null,
     ],
   );
 }
@@ -130,9 +144,12 @@ export async function readAuditFigures(session: pg.ClientBase, changeId: string)
     new_non_null: string;
     new_checksum: string;
     recorded_at: Date;
+    taken_by: string | null;
   }>(
-    `SELECT phase, old_rows, old_non_null, old_checksum, new_rows, new_non_null, new_checksum, recorded_at
-       FROM phasectl.audit_figures WHERE change_id = $1 ORDER BY phase`,
+    // taken_by through to_jsonb: a table an older phasectl created has no such column until figures are recorded.
+    `SELECT phase, old_rows, old_non_null, old_checksum, new_rows, new_non_null, new_checksum, recorded_at,
+            pg_catalog.to_jsonb(f) OPERATOR(pg_catalog.->>) 'taken_by' AS taken_by
+       FROM phasectl.audit_figures AS f WHERE change_id = $1 ORDER BY phase`,
     [changeId],
   );
   return rows.map((row) => ({
@@ -140,6 +157,7 @@ export async function readAuditFigures(session: pg.ClientBase, changeId: string)
     old: { rows: row.old_rows, nonNull: row.old_non_null, checksum: row.old_checksum },
     new: { rows: row.new_rows, nonNull: row.new_non_null, checksum: row.new_checksum },
     recordedAt: row.recorded_at,
+    ...(row.taken_by === null ? {} : { takenBy: row.taken_by }),
   }));
 }
 
@@ -159,7 +177,9 @@ export function auditMismatches(changeId: string, figures: AuditFigures[]): stri
   const describe = (what: ColumnFigures) => `${what.rows} rows, ${what.nonNull} non-NULL, checksum ${what.checksum}`;
   const differ = (a: ColumnFigures, b: ColumnFigures) =>
     a.rows !== b.rows || a.nonNull !== b.nonNull || a.checksum !== b.checksum;
-  for (const figure of figures) {
+  // Figures of a phase rolled back since describe columns a down file has rewritten: nothing to compare.
+  const current = figures.filter((figure) => !figure.rolledBack);
+  for (const figure of current) {
     if (differ(figure.old, figure.new))
       found.push(
         `phase ${figure.phase}: the old column (${describe(figure.old)}) and the new column (${describe(figure.new)}) ` +
@@ -167,8 +187,8 @@ export function auditMismatches(changeId: string, figures: AuditFigures[]): stri
           `run \`phasectl backfill ${changeId} --repair\`, then \`phasectl verify ${changeId}\``,
       );
   }
-  const first = figures.find((figure) => figure.phase === 1);
-  const last = figures.find((figure) => figure.phase === 3);
+  const first = current.find((figure) => figure.phase === 1);
+  const last = current.find((figure) => figure.phase === 3);
   if (first && last && differ(first.new, last.new))
     found.push(
       `the new column after phase 1 (${describe(first.new)}) and after phase 3 (${describe(last.new)}) differ: ` +

@@ -45,6 +45,8 @@ export interface VerifyOptions {
   openWorker?: () => Promise<WorkerConnection>;
   /** Record the walk's audit figures (src/backfill/audit.ts) under this phase; none when unset or the plan has no auditSql. */
   auditPhase?: number;
+  /** Who takes the figures when not `migrate` (`phasectl verify` run by hand), recorded beside them. */
+  auditTakenBy?: string;
 }
 
 /** Default target duration of one counting statement (ms). */
@@ -141,7 +143,7 @@ async function verify(session: pg.ClientBase, plan: BackfillPlan, options: Verif
        ON CONFLICT (change_id) DO UPDATE SET differing = EXCLUDED.differing, checked_at = now()`,
       [plan.changeId, differing],
     );
-    if (audit) await recordAuditFigures(session, plan.changeId, options.auditPhase!, audit);
+    if (audit) await recordAuditFigures(session, plan.changeId, options.auditPhase!, audit, options.auditTakenBy);
     log({ type: 'verify-done', changeId: plan.changeId, differing });
     return { changeId: plan.changeId, differing, batches };
   } catch (error) {
