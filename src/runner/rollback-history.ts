@@ -31,5 +31,8 @@ export async function readRollbacks(session: pg.ClientBase, changeId: string): P
 export function staleBy(rollbacks: readonly Rollback[], takenAt: Date, phase?: number): Rollback | undefined {
   return rollbacks
     .filter((rollback) => (phase === undefined || rollback.phase <= phase) && rollback.at > takenAt)
-    .reduce<Rollback | undefined>((latest, rollback) => (!latest || rollback.at > latest.at ? rollback : latest), undefined);
+    .reduce<Rollback | undefined>(
+      (latest, rollback) => (!latest || rollback.at > latest.at ? rollback : latest),
+      undefined,
+    );
 }
