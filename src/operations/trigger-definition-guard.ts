@@ -12,13 +12,13 @@ import { SYNC_TRIGGER_NAME_PATTERN } from './naming.js';
 export function triggerDefinitionGuard(
   changeId: string,
   original: { schema: string; table: string; column: string },
-  copy: { schema: string; table: string; column: string; label: string },
+  copy: { schema: string; table: string; column: string },
   recordedTriggers: readonly string[],
 ) {
   const rename = original.schema === copy.schema && original.table === copy.table;
   const fix = rename
     ? `re-create each naming ${copy.column} instead of ${original.column} (CREATE OR REPLACE TRIGGER …: both columns hold the same values until phase 3), or drop it`
-    : `drop each, or re-create it without ${original.column} (what it did for the column can be a trigger on ${copy.label} naming ${copy.column})`;
+    : `drop each, or re-create it without ${original.column} (what it did for the column can be a trigger on ${copy.schema}.${copy.table} naming ${copy.column})`;
   return {
     recordedTriggers: [...recordedTriggers].sort(),
     syncTriggerPattern: SYNC_TRIGGER_NAME_PATTERN,

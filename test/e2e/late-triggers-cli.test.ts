@@ -64,10 +64,10 @@ test('move: a source-table trigger created after plan naming the column in its a
   const refused = await run('migrate', '--quiet');
   expect(refused.code, refused.stdout).toBe(3);
   expect(refused.stderr).toContain(
-    'change addr cannot drop address: trigger users_fts on public.users (an argument) names it in its definition',
+    'change addr cannot drop "address": trigger users_fts on public.users (an argument) names it in its definition',
   );
   expect(refused.stderr).toContain('drop each, or re-create it without address');
-  expect(refused.stderr).toContain('public.profiles.address');
+  expect(refused.stderr).toContain('can be a trigger on public.profiles naming address');
   // Nothing went: the column, and the sync from the target (the unsync step refused first).
   expect(await hasColumn(db.url, 'public.users', 'address')).toBe(true);
   await query(db.url, `UPDATE public.profiles SET address = 'new street 3' WHERE user_id = 3`);
@@ -103,7 +103,7 @@ test('rename: triggers created after plan naming the old column (argument, UPDAT
   const refused = await run('migrate', '--quiet');
   expect(refused.code, refused.stdout).toBe(3);
   expect(refused.stderr).toContain(
-    'change jt cannot drop job_title: trigger users_fts on public.users (an argument); ' +
+    'change jt cannot drop "job_title": trigger users_fts on public.users (an argument); ' +
       'trigger users_touch on public.users (UPDATE OF or WHEN) names it in its definition',
   );
   expect(refused.stderr).toContain('re-create each naming title instead of job_title');
