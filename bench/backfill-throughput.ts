@@ -100,8 +100,12 @@ export async function singleUpdate(serverUrl: string, rows: number): Promise<Bas
  * a BEFORE ROW trigger makes PostgreSQL fetch and lock every row before its WHEN clause is evaluated (one
  * extra WAL record per row), whether or not the trigger function then runs.
  */
-export async function singleUpdateWithTrigger(serverUrl: string, rows: number): Promise<BaselineRun> {
-  const database = await createBenchDatabase(serverUrl, 'update_trigger');
+export async function singleUpdateWithTrigger(
+  serverUrl: string,
+  rows: number,
+  options: { withChecks?: boolean } = {},
+): Promise<BaselineRun> {
+  const database = await createBenchDatabase(serverUrl, options.withChecks ? 'update_checks' : 'update_trigger');
   const project = await renameProjectOn(database.url, rows);
   try {
     const files = await readMigrationFiles(projectPaths(project.dir).migrationsDir);
@@ -118,6 +122,21 @@ export async function singleUpdateWithTrigger(serverUrl: string, rows: number): 
       await client.query(`SELECT set_config('phasectl.backfill', 'on', true)`);
       await client.query(`UPDATE public.${TABLE} SET favourite_color = job_title`);
       await client.query('COMMIT');
+      if (options.withChecks) {
+        // The passes phase 1 adds to the copy, each at its cheapest: one audit scan of both columns (phasectl
+        // walks it in batches), then the generated constraints and validate steps (NOT NULL check, VALIDATE).
+        await client.query(
+          `SELECT count(*), count(job_title), sum(hashtextextended(job_title::text COLLATE "C", 0)),
+             count(favourite_color), sum(hashtextextended(favourite_color::text COLLATE "C", 0)) FROM public.${TABLE}`,
+        );
+        for (const step of ['_p1_03_', '_p1_04_']) {
+          const file = files.find((candidate) => candidate.direction === 'up' && candidate.name.includes(step));
+          if (!file) throw new Error(`no phase 1 ${step} file generated`);
+          await client.query('BEGIN');
+          for (const statement of splitStatements(file.content)) await client.query(statement);
+          await client.query('COMMIT');
+        }
+      }
       return since(started);
     });
     return { ms, bytesAfter: await tableBytes(database.url) };

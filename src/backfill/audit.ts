@@ -10,10 +10,24 @@ import { requireTrustedStateSchema } from '../session/state-schema.js';
 export const auditTableSql = `CREATE TABLE IF NOT EXISTS phasectl.audit_figures (
   change_id text NOT NULL, phase int NOT NULL, old_rows bigint NOT NULL, old_non_null bigint NOT NULL,
   old_checksum numeric NOT NULL, new_rows bigint NOT NULL, new_non_null bigint NOT NULL, new_checksum numeric NOT NULL,
-  recorded_at timestamptz NOT NULL DEFAULT now(), PRIMARY KEY (change_id, phase))`;
+  recorded_at timestamptz NOT NULL DEFAULT now(), checksum_kind text NOT NULL DEFAULT 'md5-60', PRIMARY KEY (change_id, phase))`;
+
+/** The column added after the first release of the table (run only when it is missing: ALTER needs the owner). */
+const checksumKindColumnSql = `ALTER TABLE phasectl.audit_figures ADD COLUMN IF NOT EXISTS checksum_kind text NOT NULL DEFAULT 'md5-60'`;
+
+/**
+ * How the checksums are computed (src/operations/batch-walk.ts auditSql). Rows recorded by an earlier phasectl
+ * carry 'md5-60' (the column's default): their checksums are compared only with checksums of the same kind.
+ */
+export const AUDIT_CHECKSUM_KIND = 'hashtextextended-c';
+
+/** The kind of checksum a plan's auditSql computes: files generated before the change carry the md5 prefix. Pure. */
+export function checksumKindOf(auditSql: string): string {
+  return auditSql.includes('pg_catalog.hashtextextended(') ? AUDIT_CHECKSUM_KIND : 'md5-60';
+}
 
 /** Added later (older tables read it as NULL): who took the figures, NULL for `migrate`'s own walks. */
-export const auditTakenBySql = 'ALTER TABLE phasectl.audit_figures ADD COLUMN IF NOT EXISTS taken_by text';
+const takenByColumnSql = 'ALTER TABLE phasectl.audit_figures ADD COLUMN IF NOT EXISTS taken_by text';
 
 /** `taken_by` of the figures a `phasectl verify` run by hand records. */
 export const MANUAL_VERIFY = 'phasectl verify';
@@ -28,6 +42,8 @@ export interface ColumnFigures {
 /** The figures one verification walk recorded for a change at a phase. */
 export interface AuditFigures {
   phase: number;
+  /** AUDIT_CHECKSUM_KIND, or 'md5-60' for figures an earlier phasectl recorded. */
+  checksumKind: string;
   /** The old column, converted with `up` (a rename's type change), so it compares with the new column. */
   old: ColumnFigures;
   new: ColumnFigures;
@@ -87,6 +103,7 @@ export async function recordAuditFigures(
   changeId: string,
   phase: number,
   tally: AuditTally,
+  checksumKind: string,
   takenBy?: string,
 ): Promise<void> {
   await session.query('BEGIN');
@@ -94,8 +111,14 @@ export async function recordAuditFigures(
     await session.query(`SET LOCAL lock_timeout = '5s'`);
     await requireTrustedStateSchema(session);
     await session.query(auditTableSql);
-    await session.query(auditTakenBySql);
-    await insertFigures(session, changeId, phase, tally, takenBy);
+    const columns = await session.query<{ attname: string }>(
+      `SELECT attname FROM pg_catalog.pg_attribute WHERE attrelid = 'phasectl.audit_figures'::pg_catalog.regclass
+         AND attname = ANY ('{checksum_kind,taken_by}'::pg_catalog.name[]) AND NOT attisdropped`,
+    );
+    const has = (name: string) => columns.rows.some((row) => row.attname === name);
+    if (!has('checksum_kind')) await session.query(checksumKindColumnSql);
+    if (!has('taken_by')) await session.query(takenByColumnSql);
+    await insertFigures(session, changeId, phase, tally, checksumKind, takenBy);
     await session.query('COMMIT');
   } catch (error) {
     await session.query('ROLLBACK').catch(() => undefined);
@@ -108,14 +131,16 @@ async function insertFigures(
   changeId: string,
   phase: number,
   tally: AuditTally,
+  checksumKind: string,
   takenBy: string | undefined,
 ): Promise<void> {
   await session.query(
-    `INSERT INTO phasectl.audit_figures (change_id, phase, old_rows, old_non_null, old_checksum, new_rows, new_non_null, new_checksum, taken_by)
-     VALUES ($1, $2, $3, $4, $5, $3, $6, $7, $8)
+    `INSERT INTO phasectl.audit_figures (change_id, phase, old_rows, old_non_null, old_checksum, new_rows, new_non_null, new_checksum, checksum_kind, taken_by)
+     VALUES ($1, $2, $3, $4, $5, $3, $6, $7, $8, $9)
      ON CONFLICT (change_id, phase) DO UPDATE SET old_rows = EXCLUDED.old_rows, old_non_null = EXCLUDED.old_non_null,
        old_checksum = EXCLUDED.old_checksum, new_rows = EXCLUDED.new_rows, new_non_null = EXCLUDED.new_non_null,
-       new_checksum = EXCLUDED.new_checksum, taken_by = EXCLUDED.taken_by, recorded_at = now()`,
+       new_checksum = EXCLUDED.new_checksum, checksum_kind = EXCLUDED.checksum_kind, taken_by = EXCLUDED.taken_by,
+       recorded_at = now()`,
     [
       changeId,
       phase,
@@ -124,6 +149,7 @@ async function insertFigures(
       tally.oldChecksum.toString(),
       tally.newNonNull.toString(),
       tally.newChecksum.toString(),
+      checksumKind,
       takenBy ?? null,
     ],
   );
@@ -143,17 +169,20 @@ export async function readAuditFigures(session: pg.ClientBase, changeId: string)
     new_rows: string;
     new_non_null: string;
     new_checksum: string;
+    checksum_kind: string | null;
     recorded_at: Date;
     taken_by: string | null;
   }>(
-    // taken_by through to_jsonb: a table an older phasectl created has no such column until figures are recorded.
-    `SELECT phase, old_rows, old_non_null, old_checksum, new_rows, new_non_null, new_checksum, recorded_at,
+    // to_jsonb(f): a table created by an earlier phasectl and not written since has no checksum_kind or taken_by yet.
+    `SELECT phase, old_rows, old_non_null, old_checksum, new_rows, new_non_null, new_checksum,
+            pg_catalog.to_jsonb(f) OPERATOR(pg_catalog.->>) 'checksum_kind' AS checksum_kind, recorded_at,
             pg_catalog.to_jsonb(f) OPERATOR(pg_catalog.->>) 'taken_by' AS taken_by
        FROM phasectl.audit_figures AS f WHERE change_id = $1 ORDER BY phase`,
     [changeId],
   );
   return rows.map((row) => ({
     phase: Number(row.phase),
+    checksumKind: row.checksum_kind ?? 'md5-60',
     old: { rows: row.old_rows, nonNull: row.old_non_null, checksum: row.old_checksum },
     new: { rows: row.new_rows, nonNull: row.new_non_null, checksum: row.new_checksum },
     recordedAt: row.recorded_at,
@@ -189,7 +218,10 @@ export function auditMismatches(changeId: string, figures: AuditFigures[]): stri
   }
   const first = current.find((figure) => figure.phase === 1);
   const last = current.find((figure) => figure.phase === 3);
-  if (first && last && differ(first.new, last.new))
+  // Checksums of different kinds (one recorded by an earlier phasectl) never match: compare the counts only.
+  const comparable = (a: ColumnFigures, b: ColumnFigures) =>
+    first!.checksumKind === last!.checksumKind ? differ(a, b) : a.rows !== b.rows || a.nonNull !== b.nonNull;
+  if (first && last && comparable(first.new, last.new))
     found.push(
       `the new column after phase 1 (${describe(first.new)}) and after phase 3 (${describe(last.new)}) differ: ` +
         'expected if the application wrote in between, a loss if nothing did',

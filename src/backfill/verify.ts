@@ -22,6 +22,7 @@ import type { TableName } from '../spec/types.js';
 import {
   addBatch,
   AUDIT_SETTINGS_SQL,
+  checksumKindOf,
   emptyTally,
   recordAuditFigures,
   type AuditBatchRow,
@@ -143,7 +144,15 @@ async function verify(session: pg.ClientBase, plan: BackfillPlan, options: Verif
        ON CONFLICT (change_id) DO UPDATE SET differing = EXCLUDED.differing, checked_at = now()`,
       [plan.changeId, differing],
     );
-    if (audit) await recordAuditFigures(session, plan.changeId, options.auditPhase!, audit, options.auditTakenBy);
+    if (audit)
+      await recordAuditFigures(
+        session,
+        plan.changeId,
+        options.auditPhase!,
+        audit,
+        checksumKindOf(plan.auditSql!),
+        options.auditTakenBy,
+      );
     log({ type: 'verify-done', changeId: plan.changeId, differing });
     return { changeId: plan.changeId, differing, batches };
   } catch (error) {

@@ -20,7 +20,7 @@ interface Figures {
   checksum: string;
 }
 interface AuditJson {
-  figures: { phase: number; old: Figures; new: Figures }[];
+  figures: { phase: number; checksumKind: string; old: Figures; new: Figures }[];
   mismatches: string[];
   caveat: string;
 }
@@ -38,7 +38,7 @@ async function checksumOf(url: string, table: string, column: string): Promise<F
   const rows = await query<{ rows: string; non_null: string; checksum: string | null }>(
     url,
     `SELECT count(*)::text AS rows, count(${column})::text AS non_null,
-            sum(('x' || substr(md5(${column}::text), 1, 15))::bit(60)::bigint)::text AS checksum FROM ${table}`,
+            sum(hashtextextended(${column}::text COLLATE "C", 0))::text AS checksum FROM ${table}`,
   );
   const row = rows[0]!;
   return { rows: row.rows, nonNull: row.non_null, checksum: row.checksum ?? '0' };
@@ -55,7 +55,9 @@ test('figures are recorded after phase 1 (backfill and its audit walk) and after
   expect(phase1.code, phase1.stderr).toBe(0);
 
   const afterPhase1 = await auditOf(dir, env);
-  expect(afterPhase1?.figures).toEqual([{ phase: 1, old: expected, new: expected, recordedAt: expect.any(String) }]);
+  expect(afterPhase1?.figures).toEqual([
+    { phase: 1, checksumKind: 'hashtextextended-c', old: expected, new: expected, recordedAt: expect.any(String) },
+  ]);
   expect(afterPhase1?.mismatches).toEqual([]);
   const text = await phasectl(['status', CHANGE, '--project', dir], { env });
   expect(text.code, text.stderr).toBe(0);
@@ -115,6 +117,36 @@ test('a value changed with the sync trigger bypassed shows as a mismatch in phas
     /\n {2}audit mismatch: phase 3: the old column .* differ in one pass; .*phasectl backfill users-job-title --repair/,
   );
   expect(text.stdout).not.toContain('the figures match');
+}, 300_000);
+
+test('figures an earlier phasectl recorded (md5 checksums, no checksum_kind column) stay readable and are not called a mismatch', async () => {
+  const { url, dir, env } = await databaseWithGeneratedProject(cleanups, {
+    rows: 20,
+    releases: ['1.0.0', '1.1.0', '1.2.0'],
+  });
+  expect((await phasectl(['migrate', '--project', dir, '--to-release', '1.0.0', '--quiet'], { env })).code).toBe(0);
+  // The table as the earlier version left it: no checksum_kind, phase 1's checksums from the md5 prefix.
+  const md5 = `sum(('x' || substr(md5(job_title::text), 1, 15))::bit(60)::bigint)`;
+  await query(
+    url,
+    `ALTER TABLE phasectl.audit_figures DROP COLUMN checksum_kind;
+     UPDATE phasectl.audit_figures SET old_checksum = (SELECT ${md5} FROM public.users),
+       new_checksum = (SELECT ${md5} FROM public.users) WHERE phase = 1`,
+  );
+  const before = await auditOf(dir, env);
+  expect(before?.figures).toMatchObject([{ phase: 1, checksumKind: 'md5-60' }]);
+  expect(before?.mismatches).toEqual([]);
+
+  const rest = await phasectl(['migrate', '--project', dir, '--quiet'], { env });
+  expect(rest.code, rest.stderr).toBe(0);
+  const after = await auditOf(dir, env);
+  expect(after?.figures.map((figure) => [figure.phase, figure.checksumKind])).toEqual([
+    [1, 'md5-60'],
+    [2, 'hashtextextended-c'],
+    [3, 'hashtextextended-c'],
+  ]);
+  expect(after!.figures[0]!.new.checksum).not.toBe(after!.figures[2]!.new.checksum);
+  expect(after?.mismatches).toEqual([]);
 }, 300_000);
 
 test('a move records the figures of the source column and the target column', async () => {

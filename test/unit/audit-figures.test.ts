@@ -1,10 +1,17 @@
 import { expect, test } from 'vitest';
-import { addBatch, auditMismatches, emptyTally, type AuditFigures } from '../../src/backfill/audit.js';
+import {
+  AUDIT_CHECKSUM_KIND,
+  addBatch,
+  auditMismatches,
+  emptyTally,
+  type AuditFigures,
+} from '../../src/backfill/audit.js';
 import { auditSql } from '../../src/operations/batch-walk.js';
 
 const same = { rows: '3', nonNull: '2', checksum: '123' };
-const figure = (phase: number, old = same, next = same): AuditFigures => ({
+const figure = (phase: number, old = same, next = same, checksumKind = AUDIT_CHECKSUM_KIND): AuditFigures => ({
   phase,
+  checksumKind,
   old,
   new: next,
   recordedAt: new Date(0),
@@ -54,12 +61,21 @@ test('the tally sums batches exactly beyond 2^53 and takes a NULL checksum (no n
   });
 });
 
-test('the audit statement counts differing rows and hashes both sides with schema-qualified functions', () => {
+test('the audit statement counts differing rows and hashes both sides byte by byte with schema-qualified functions', () => {
   const sql = auditSql('FROM public.t AS t WHERE t.id >= $1', 't.a IS DISTINCT FROM t.b', 't.a', 't.b');
   expect(sql).toBe(
     'SELECT pg_catalog.count(*) FILTER (WHERE t.a IS DISTINCT FROM t.b)::bigint AS differing, pg_catalog.count(*)::bigint AS rows, ' +
-      "pg_catalog.count(t.a)::bigint AS source_non_null, pg_catalog.sum((('x' OPERATOR(pg_catalog.||) pg_catalog.substr(pg_catalog.md5((t.a)::pg_catalog.text), 1, 15))::pg_catalog.bit(60))::pg_catalog.int8)::text AS source_checksum, " +
-      "pg_catalog.count(t.b)::bigint AS target_non_null, pg_catalog.sum((('x' OPERATOR(pg_catalog.||) pg_catalog.substr(pg_catalog.md5((t.b)::pg_catalog.text), 1, 15))::pg_catalog.bit(60))::pg_catalog.int8)::text AS target_checksum " +
+      'pg_catalog.count(t.a)::bigint AS source_non_null, pg_catalog.sum(pg_catalog.hashtextextended((t.a)::pg_catalog.text COLLATE pg_catalog."C", 0))::text AS source_checksum, ' +
+      'pg_catalog.count(t.b)::bigint AS target_non_null, pg_catalog.sum(pg_catalog.hashtextextended((t.b)::pg_catalog.text COLLATE pg_catalog."C", 0))::text AS target_checksum ' +
       'FROM public.t AS t WHERE t.id >= $1',
   );
+});
+
+test('figures an earlier phasectl recorded (md5 checksums) are compared with newer ones by their counts only', () => {
+  const older = { rows: '3', nonNull: '2', checksum: '999' };
+  expect(auditMismatches('c', [figure(1, older, older, 'md5-60'), figure(3)])).toEqual([]);
+  const fewer = { rows: '2', nonNull: '2', checksum: '999' };
+  expect(auditMismatches('c', [figure(1, fewer, fewer, 'md5-60'), figure(3)])).toEqual([
+    expect.stringMatching(/^the new column after phase 1 \(2 rows.* and after phase 3 \(3 rows.* differ/),
+  ]);
 });
