@@ -26,6 +26,12 @@ export function checksumKindOf(auditSql: string): string {
   return auditSql.includes('pg_catalog.hashtextextended(') ? AUDIT_CHECKSUM_KIND : 'md5-60';
 }
 
+/** Added later (older tables read it as NULL): who took the figures, NULL for `migrate`'s own walks. */
+const takenByColumnSql = 'ALTER TABLE phasectl.audit_figures ADD COLUMN IF NOT EXISTS taken_by text';
+
+/** `taken_by` of the figures a `phasectl verify` run by hand records. */
+export const MANUAL_VERIFY = 'phasectl verify';
+
 /** Rows, non-NULL values and checksum of one column over the rows walked. Counts as decimal strings (exact). */
 export interface ColumnFigures {
   rows: string;
@@ -42,6 +48,10 @@ export interface AuditFigures {
   old: ColumnFigures;
   new: ColumnFigures;
   recordedAt: Date;
+  /** Who took them when not `migrate`'s own walk (`phasectl verify` run by hand). */
+  takenBy?: string;
+  /** Set by `status` when a rollback of this phase (or an earlier one) ran after they were taken: not the data now. */
+  rolledBack?: { phase: number; at: Date };
 }
 
 /** A running sum of batches' figures (BigInt: a checksum sum outgrows a double). */
@@ -94,17 +104,21 @@ export async function recordAuditFigures(
   phase: number,
   tally: AuditTally,
   checksumKind: string,
+  takenBy?: string,
 ): Promise<void> {
   await session.query('BEGIN');
   try {
     await session.query(`SET LOCAL lock_timeout = '5s'`);
     await requireTrustedStateSchema(session);
     await session.query(auditTableSql);
-    const kind = await session.query(
-      `SELECT 1 FROM pg_catalog.pg_attribute WHERE attrelid = 'phasectl.audit_figures'::pg_catalog.regclass AND attname = 'checksum_kind' AND NOT attisdropped`,
+    const columns = await session.query<{ attname: string }>(
+      `SELECT attname FROM pg_catalog.pg_attribute WHERE attrelid = 'phasectl.audit_figures'::pg_catalog.regclass
+         AND attname = ANY ('{checksum_kind,taken_by}'::pg_catalog.name[]) AND NOT attisdropped`,
     );
-    if (kind.rowCount === 0) await session.query(checksumKindColumnSql);
-    await insertFigures(session, changeId, phase, tally, checksumKind);
+    const has = (name: string) => columns.rows.some((row) => row.attname === name);
+    if (!has('checksum_kind')) await session.query(checksumKindColumnSql);
+    if (!has('taken_by')) await session.query(takenByColumnSql);
+    await insertFigures(session, changeId, phase, tally, checksumKind, takenBy);
     await session.query('COMMIT');
   } catch (error) {
     await session.query('ROLLBACK').catch(() => undefined);
@@ -118,13 +132,15 @@ async function insertFigures(
   phase: number,
   tally: AuditTally,
   checksumKind: string,
+  takenBy: string | undefined,
 ): Promise<void> {
   await session.query(
-    `INSERT INTO phasectl.audit_figures (change_id, phase, old_rows, old_non_null, old_checksum, new_rows, new_non_null, new_checksum, checksum_kind)
-     VALUES ($1, $2, $3, $4, $5, $3, $6, $7, $8)
+    `INSERT INTO phasectl.audit_figures (change_id, phase, old_rows, old_non_null, old_checksum, new_rows, new_non_null, new_checksum, checksum_kind, taken_by)
+     VALUES ($1, $2, $3, $4, $5, $3, $6, $7, $8, $9)
      ON CONFLICT (change_id, phase) DO UPDATE SET old_rows = EXCLUDED.old_rows, old_non_null = EXCLUDED.old_non_null,
        old_checksum = EXCLUDED.old_checksum, new_rows = EXCLUDED.new_rows, new_non_null = EXCLUDED.new_non_null,
-       new_checksum = EXCLUDED.new_checksum, checksum_kind = EXCLUDED.checksum_kind, recorded_at = now()`,
+       new_checksum = EXCLUDED.new_checksum, checksum_kind = EXCLUDED.checksum_kind, taken_by = EXCLUDED.taken_by,
+       recorded_at = now()`,
     [
       changeId,
       phase,
@@ -134,6 +150,7 @@ async function insertFigures(
       tally.newNonNull.toString(),
       tally.newChecksum.toString(),
       checksumKind,
+      takenBy ?? null,
     ],
   );
 }
@@ -154,10 +171,12 @@ export async function readAuditFigures(session: pg.ClientBase, changeId: string)
     new_checksum: string;
     checksum_kind: string | null;
     recorded_at: Date;
+    taken_by: string | null;
   }>(
-    // to_jsonb(f): a table created by an earlier phasectl and not written since has no checksum_kind column yet.
+    // to_jsonb(f): a table created by an earlier phasectl and not written since has no checksum_kind or taken_by yet.
     `SELECT phase, old_rows, old_non_null, old_checksum, new_rows, new_non_null, new_checksum,
-            pg_catalog.to_jsonb(f) OPERATOR(pg_catalog.->>) 'checksum_kind' AS checksum_kind, recorded_at
+            pg_catalog.to_jsonb(f) OPERATOR(pg_catalog.->>) 'checksum_kind' AS checksum_kind, recorded_at,
+            pg_catalog.to_jsonb(f) OPERATOR(pg_catalog.->>) 'taken_by' AS taken_by
        FROM phasectl.audit_figures AS f WHERE change_id = $1 ORDER BY phase`,
     [changeId],
   );
@@ -167,6 +186,7 @@ export async function readAuditFigures(session: pg.ClientBase, changeId: string)
     old: { rows: row.old_rows, nonNull: row.old_non_null, checksum: row.old_checksum },
     new: { rows: row.new_rows, nonNull: row.new_non_null, checksum: row.new_checksum },
     recordedAt: row.recorded_at,
+    ...(row.taken_by === null ? {} : { takenBy: row.taken_by }),
   }));
 }
 
@@ -186,7 +206,9 @@ export function auditMismatches(changeId: string, figures: AuditFigures[]): stri
   const describe = (what: ColumnFigures) => `${what.rows} rows, ${what.nonNull} non-NULL, checksum ${what.checksum}`;
   const differ = (a: ColumnFigures, b: ColumnFigures) =>
     a.rows !== b.rows || a.nonNull !== b.nonNull || a.checksum !== b.checksum;
-  for (const figure of figures) {
+  // Figures of a phase rolled back since describe columns a down file has rewritten: nothing to compare.
+  const current = figures.filter((figure) => !figure.rolledBack);
+  for (const figure of current) {
     if (differ(figure.old, figure.new))
       found.push(
         `phase ${figure.phase}: the old column (${describe(figure.old)}) and the new column (${describe(figure.new)}) ` +
@@ -194,8 +216,8 @@ export function auditMismatches(changeId: string, figures: AuditFigures[]): stri
           `run \`phasectl backfill ${changeId} --repair\`, then \`phasectl verify ${changeId}\``,
       );
   }
-  const first = figures.find((figure) => figure.phase === 1);
-  const last = figures.find((figure) => figure.phase === 3);
+  const first = current.find((figure) => figure.phase === 1);
+  const last = current.find((figure) => figure.phase === 3);
   // Checksums of different kinds (one recorded by an earlier phasectl) never match: compare the counts only.
   const comparable = (a: ColumnFigures, b: ColumnFigures) =>
     first!.checksumKind === last!.checksumKind ? differ(a, b) : a.rows !== b.rows || a.nonNull !== b.nonNull;

@@ -50,6 +50,8 @@ export interface VerifyOptions {
   openWorker?: () => Promise<WorkerConnection>;
   /** Record the walk's audit figures (src/backfill/audit.ts) under this phase; none when unset or the plan has no auditSql. */
   auditPhase?: number;
+  /** Who takes the figures when not `migrate` (`phasectl verify` run by hand), recorded beside them. */
+  auditTakenBy?: string;
 }
 
 /** Default target duration of one counting statement (ms). */
@@ -148,7 +150,14 @@ async function verify(session: pg.ClientBase, plan: BackfillPlan, options: Verif
       [plan.changeId, differing],
     );
     if (audit)
-      await recordAuditFigures(session, plan.changeId, options.auditPhase!, audit, checksumKindOf(plan.auditSql!));
+      await recordAuditFigures(
+        session,
+        plan.changeId,
+        options.auditPhase!,
+        audit,
+        checksumKindOf(plan.auditSql!),
+        options.auditTakenBy,
+      );
     log({ type: 'verify-done', changeId: plan.changeId, differing });
     return { changeId: plan.changeId, differing, batches };
   } catch (error) {

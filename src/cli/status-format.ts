@@ -26,15 +26,25 @@ export function formatStatus(report: StatusReport): string {
       if (b.pause)
         lines.push(`  backfill ${b.direction} paused since ${b.pause.since.toISOString()}: ${b.pause.reason}`);
     }
-    if (c.verification)
-      lines.push(`  verify: ${c.verification.differing} differing row(s) at ${c.verification.checkedAt.toISOString()}`);
+    if (c.verification) {
+      const v = c.verification;
+      const stale = v.rolledBack
+        ? ` (before phase ${v.rolledBack.phase} was rolled back at ${v.rolledBack.at.toISOString()}: \`phasectl verify ${c.id}\` counts the data now)`
+        : '';
+      lines.push(`  verify: ${v.differing} differing row(s) at ${v.checkedAt.toISOString()}${stale}`);
+    }
     if (c.audit) {
       for (const f of c.audit.figures)
         lines.push(
-          `  audit phase ${f.phase} (${f.recordedAt.toISOString()}): old ${c.from}: ${f.old.rows} rows, ${f.old.nonNull} non-NULL, checksum ${f.old.checksum}; new ${c.to}: ${f.new.rows} rows, ${f.new.nonNull} non-NULL, checksum ${f.new.checksum}`,
+          `  audit phase ${f.phase} (${f.recordedAt.toISOString()}${f.takenBy ? `, by ${f.takenBy}` : ''})${f.rolledBack ? ` [stale: phase ${f.rolledBack.phase} was rolled back at ${f.rolledBack.at.toISOString()}]` : ''}: old ${c.from}: ${f.old.rows} rows, ${f.old.nonNull} non-NULL, checksum ${f.old.checksum}; new ${c.to}: ${f.new.rows} rows, ${f.new.nonNull} non-NULL, checksum ${f.new.checksum}`,
         );
       for (const m of c.audit.mismatches) lines.push(`  audit mismatch: ${m}`);
-      if (c.audit.mismatches.length === 0) lines.push('  audit: the figures match');
+      if (c.audit.mismatches.length === 0)
+        lines.push(
+          c.audit.figures.some((f) => !f.rolledBack)
+            ? '  audit: the figures match'
+            : '  audit: no figures taken since the rollback (a verification walk records them)',
+        );
       lines.push(`  audit note: ${c.audit.caveat}`);
     }
     lines.push(

@@ -6,11 +6,13 @@ import { projectPaths } from '../project.js';
 import { loadCheckedPhases } from './load-project.js';
 import { readMigrationFiles } from '../runner/migration-files.js';
 import { requireGeneratedMigrations } from '../runner/shipped-files.js';
+import { appliedPhase } from '../runner/record.js';
 import type { EventLog } from '../events.js';
 import { requirePhasesFile } from './migrate.js';
 import { withSession } from '../session/with-session.js';
 import { runBackfill, type BackfillOptions, type BackfillResult } from '../backfill/engine.js';
 import { runVerify, type VerifyResult } from '../backfill/verify.js';
+import { MANUAL_VERIFY } from '../backfill/audit.js';
 import { checkThrottleQuery, probeThrottle } from '../backfill/throttle.js';
 import { workerPool } from '../backfill/workers.js';
 
@@ -82,11 +84,14 @@ export async function verify(options: VerifyCommandOptions): Promise<VerifyResul
   return withSession(options.databaseUrl, 'phasectl verify', async (run) => {
     const workers = workerPool(options.databaseUrl, options.jobs ?? 1, 'phasectl verify');
     try {
+      // A verification by hand records its audit figures too, under the phase the database is at, marked as such.
+      const phase = await appliedPhase(run.session, options.changeId);
       return await runVerify(run.session, plan, {
         batchSize: options.batchSize,
         log: options.log,
         jobs: options.jobs,
         openWorker: workers.open,
+        ...(phase > 0 ? { auditPhase: phase, auditTakenBy: MANUAL_VERIFY } : {}),
       });
     } finally {
       await workers.close();

@@ -12,6 +12,7 @@ import type pg from 'pg';
 import { readRangeSummaries, type PartitionProgress, type RangeSummary } from '../backfill/range-state.js';
 import { AUDIT_CAVEAT, auditMismatches, readAuditFigures, type AuditFigures } from '../backfill/audit.js';
 import { InputError } from '../errors.js';
+import { readRollbacks, staleBy, type Rollback } from '../runner/rollback-history.js';
 
 export interface BackfillProgress {
   direction: string;
@@ -48,7 +49,8 @@ export interface ChangeStatus {
   phaseInDatabase: number | null;
   releaseInDatabase: string | null;
   backfills: BackfillProgress[];
-  verification: { differing: number; checkedAt: Date } | null;
+  /** `rolledBack`: a rollback ran after it (its count describes columns a down file has rewritten since). */
+  verification: { differing: number; checkedAt: Date; rolledBack?: Rollback } | null;
   triggerPresent: boolean;
   functionPresent: boolean;
   oldColumnPresent: boolean;
@@ -204,7 +206,11 @@ async function changeStatus(
   let audit: ChangeStatus['audit'] = null;
   if (stateSchema) {
     lastGuardRefusal = await readGuardRefusal(session, change.id);
-    const figures = await readAuditFigures(session, change.id);
+    const rollbacks = await readRollbacks(session, change.id);
+    const figures = (await readAuditFigures(session, change.id)).map((figure) => {
+      const rolledBack = staleBy(rollbacks, figure.recordedAt, figure.phase);
+      return rolledBack ? { ...figure, rolledBack } : figure;
+    });
     if (figures.length > 0) audit = { figures, mismatches: auditMismatches(change.id, figures), caveat: AUDIT_CAVEAT };
     const recorded = (
       await session.query<{ phase: number; release: string | null }>(
@@ -244,7 +250,10 @@ async function changeStatus(
         [change.id],
       )
     ).rows[0];
-    verification = verified ? { differing: Number(verified.differing), checkedAt: verified.checked_at } : null;
+    const rolledBack = verified ? staleBy(rollbacks, verified.checked_at) : undefined;
+    verification = verified
+      ? { differing: Number(verified.differing), checkedAt: verified.checked_at, ...(rolledBack ? { rolledBack } : {}) }
+      : null;
   }
   const status: ChangeStatus = {
     id: change.id,
@@ -303,7 +312,7 @@ export function nextAction(s: ChangeStatus): string | undefined {
   if (s.pendingFiles.length > 0) return 'phasectl migrate';
   const unfinished = s.backfills.find((b) => !b.finished);
   if (unfinished) return `phasectl backfill ${s.id}${unfinished.direction === 'down' ? ' --direction down' : ''}`;
-  if (s.verification && s.verification.differing > 0)
+  if (s.verification && s.verification.differing > 0 && !s.verification.rolledBack)
     return `phasectl backfill ${s.id} --repair, then phasectl verify ${s.id}`;
   if (s.phaseInFile < 3) return `phasectl advance --release <next release>  (phase ${s.phaseInFile + 1} of ${s.id})`;
   return undefined;

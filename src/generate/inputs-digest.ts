@@ -1,4 +1,5 @@
 import { shortDigest } from '../migration-file/provenance.js';
+import { durationMs } from '../spec/schema.js';
 import type { Change, PhasesFile } from '../spec/types.js';
 
 /**
@@ -9,8 +10,10 @@ import type { Change, PhasesFile } from '../spec/types.js';
  * Canonical form: the change as phases.yaml records it, minus `releases` (advancing a later phase changes no
  * earlier file; each file's own release is in its name and header), as JSON with keys sorted and empty values
  * (undefined, [] and {}) left out, so that a default a later phasectl fills in (`indexes: []`) changes nothing.
- * Settings: `lockTimeout` and `statementTimeout` as declared in phases.yaml (not the defaults: a later version
- * may change a default, which is the generator's business). The team's own templates are left out, like
+ * Settings: `lockTimeout` and `statementTimeout` as declared in phases.yaml, except that a declared value equal to
+ * the baseline below (in any spelling: `2s`, `2000ms`) counts as not declared: writing the default out is no change.
+ * Not the generator's defaults: a later version may change one, which is the generator's business. The team's own
+ * templates are left out, like
  * phasectl's: they are the generator's side (a file this version wrote is compared by its bytes anyway), and
  * editing one must not touch the header of every file already applied.
  */
@@ -18,9 +21,24 @@ export function changeInputsDigest(change: Change, spec: PhasesFile): string {
   const { releases: _releases, ...record } = change;
   const inputs = {
     change: record,
-    settings: { lockTimeout: spec.migrations?.lockTimeout, statementTimeout: spec.migrations?.statementTimeout },
+    settings: {
+      lockTimeout: declared(spec.migrations?.lockTimeout, DIGEST_BASELINE.lockTimeout),
+      statementTimeout: declared(spec.migrations?.statementTimeout, DIGEST_BASELINE.statementTimeout),
+    },
   };
   return shortDigest(canonicalJson(inputs) ?? '{}');
+}
+
+/**
+ * The timeouts (ms) phasectl writes when phases.yaml declares none, fixed here for good: the digest of a file
+ * rendered without a declaration must stay what it is even if a later version changes its defaults
+ * (src/operations/settings.ts), and a team that then writes the old default out keeps its files' inputs.
+ */
+export const DIGEST_BASELINE = { lockTimeout: 2_000, statementTimeout: 30_000 } as const;
+
+/** A declared timeout as the digest sees it: left out when absent or equal to the baseline, else as written. */
+function declared(text: string | undefined, baselineMs: number): string | undefined {
+  return text === undefined || durationMs(text) === baselineMs ? undefined : text;
 }
 
 /**

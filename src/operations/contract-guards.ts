@@ -7,12 +7,20 @@
 import { functionGuard } from '../dependents/functions.js';
 import { triggerSourceGuard } from './column-mention.js';
 import type { ColumnCopy } from './column-copy.js';
+import { triggerDefinitionGuard } from './trigger-definition-guard.js';
 
 /** The contract's guards, and the dependents' context (re-created triggers, re-pointed views, dropped keys). */
 export function contractGuards(columnCopy: ColumnCopy) {
   const { changeId, original, copy, dependents } = columnCopy.sides;
   return {
     ...triggerSourceGuard(changeId, { schema: original.schema, table: original.table }, original.column, copy.label),
+    // Triggers created after plan that name the column in their definition (recorded ones are re-created).
+    ...triggerDefinitionGuard(
+      changeId,
+      original,
+      copy,
+      (dependents?.triggers ?? []).map((trigger) => trigger.name),
+    ),
     // A change planned before phasectl read the functions has no record of them: its generated SQL stays as it was.
     functionGuard: dependents?.functions !== undefined,
     ...functionGuard(

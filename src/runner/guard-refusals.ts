@@ -32,6 +32,7 @@ const KNOWN_GUARDS: [RegExp, string][] = [
   [/no verification since .* found 0 differing rows/, 'verified'],
   [/phase 2 is not applied/, 'phase-2-applied'],
   [/still names it/, 'trigger-sources'],
+  [/names it in its definition/, 'trigger-definitions'],
   [/have a value in .* but no row in/, 'move-target-rows'],
   [/is INVALID/, 'invalid-index'],
   [/is taken by another relation/, 'name-taken'],

@@ -52,3 +52,16 @@ export async function readApplied(session: pg.ClientBase): Promise<import('./mig
     appliedAt: row.applied_at,
   }));
 }
+
+/** The phase phasectl.changes records for the change: 0 when none (or no state schema yet). */
+export async function appliedPhase(session: pg.ClientBase, changeId: string): Promise<number> {
+  const exists = await session.query<{ ok: boolean }>(
+    `SELECT pg_catalog.to_regclass('phasectl.changes') IS NOT NULL AS ok`,
+  );
+  if (!exists.rows[0]?.ok) return 0;
+  await requireTrustedStateSchema(session);
+  const { rows } = await session.query<{ phase: number }>('SELECT phase FROM phasectl.changes WHERE id = $1', [
+    changeId,
+  ]);
+  return Number(rows[0]?.phase ?? 0);
+}

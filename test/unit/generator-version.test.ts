@@ -1,9 +1,16 @@
 import { expect, test } from 'vitest';
 import { generatedFiles } from '../../src/generate/files.js';
-import { canonicalJson, changeInputsDigest, withoutRefreshedFacts } from '../../src/generate/inputs-digest.js';
+import {
+  canonicalJson,
+  changeInputsDigest,
+  DIGEST_BASELINE,
+  withoutRefreshedFacts,
+} from '../../src/generate/inputs-digest.js';
 import { judgeGeneratedFile } from '../../src/generate/version-judge.js';
 import { definitionPhase, parseHeader } from '../../src/migration-file/header.js';
-import { readProvenance, stampProvenance } from '../../src/migration-file/provenance.js';
+import { readProvenance, shortDigest, stampProvenance } from '../../src/migration-file/provenance.js';
+import { defaultGenerationSettings } from '../../src/operations/settings.js';
+import { durationMs } from '../../src/spec/schema.js';
 import type { PhasesFile, RenameChange } from '../../src/spec/types.js';
 import { phasectlVersion } from '../../src/version.js';
 
@@ -75,6 +82,33 @@ test('the inputs digest is the change as recorded, not the ledger, key order or 
   } as unknown as RenameChange;
   expect(withoutRefreshedFacts(refreshed)).toEqual(change);
   expect(withoutRefreshedFacts(change)).toBeUndefined();
+});
+
+test('a timeout written out at its default value changes no digest and no byte; another value changes the inputs', () => {
+  // Today's defaults are the digest's baseline (a later version may change a default, never the baseline).
+  expect(DIGEST_BASELINE.lockTimeout).toBe(durationMs(defaultGenerationSettings.lockTimeout));
+  expect(DIGEST_BASELINE.statementTimeout).toBe(durationMs(defaultGenerationSettings.statementTimeout));
+  const digest = changeInputsDigest(change, spec);
+  const declaring = (migrations: Partial<PhasesFile['migrations']>) => ({
+    ...spec,
+    migrations: { ...spec.migrations, ...migrations },
+  });
+  for (const explicit of [{ lockTimeout: '2s' }, { statementTimeout: '30s' }, { lockTimeout: '2000ms' }]) {
+    expect(changeInputsDigest(change, declaring(explicit)), JSON.stringify(explicit)).toBe(digest);
+  }
+  expect(changeInputsDigest(change, declaring({ statementTimeout: '31s' }))).not.toBe(digest);
+  expect(changeInputsDigest(change, declaring({ lockTimeout: '1999ms' }))).not.toBe(digest);
+  // Undeclared, or declared at another value: the digest it always had (files already generated keep their headers).
+  const { releases: _releases, ...record } = change;
+  expect(digest).toBe(shortDigest(canonicalJson({ change: record })!));
+  expect(changeInputsDigest(change, declaring({ lockTimeout: '5s' }))).toBe(
+    shortDigest(canonicalJson({ change: record, settings: { lockTimeout: '5s' } })!),
+  );
+
+  // The files: byte for byte what an undeclared phases.yaml gives (as generate renders them, settings applied).
+  const written = declaring({ lockTimeout: '2s', statementTimeout: '30s' });
+  const settings = { ...defaultGenerationSettings, lockTimeout: '2s', statementTimeout: '30s' };
+  expect(generatedFiles(written, { settings })).toEqual(generatedFiles(spec));
 });
 
 test('judging a file another version wrote: kept when its digests hold, refused when edited or its change changed', () => {
