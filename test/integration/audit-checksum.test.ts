@@ -1,29 +1,22 @@
 import pg from 'pg';
-import { afterAll, beforeAll, expect, test } from 'vitest';
+import { beforeAll, expect, test } from 'vitest';
 import { auditSql } from '../../src/operations/batch-walk.js';
-import { createTestDatabase } from '../support/database.js';
+import { cleanupsAfterAll, databaseSession } from '../support/test-project.js';
 
 /**
  * The audit checksum (src/operations/batch-walk.ts auditSql) must tell apart values the column's collation calls
  * equal: under a case-insensitive collation 'Straße' and 'STRASSE' compare equal, but a value whose case changed on
  * the way is not the value that was written.
  */
-let db: Awaited<ReturnType<typeof createTestDatabase>>;
+const cleanups = cleanupsAfterAll();
 let client: pg.Client;
 
 beforeAll(async () => {
-  db = await createTestDatabase();
-  client = new pg.Client({ connectionString: db.url });
-  await client.connect();
+  ({ session: client } = await databaseSession(cleanups));
   await client.query(`
     CREATE COLLATION public.ci (provider = icu, locale = 'und-u-ks-level2', deterministic = false);
     CREATE TABLE public.t (id int PRIMARY KEY, a text COLLATE public.ci, b text COLLATE public.ci);
     INSERT INTO public.t VALUES (1, 'Alice', 'ALICE'), (2, 'bob', 'bob'), (3, NULL, NULL)`);
-});
-
-afterAll(async () => {
-  await client?.end();
-  await db?.drop();
 });
 
 test('values equal under a case-insensitive collation give different checksums; NULLs count as absent', async () => {
