@@ -53,6 +53,9 @@ major_independent=(
   test/e2e/parallel-backfill-cli.test.ts        # --jobs through the CLI: flag refusals, kill -9 and resume; the range walk and its stored ranges run per major in partitioned-backfill (--jobs 3, kill -9, resume)
   test/e2e/plan-round-trip.test.ts              # plan's read-only SELECT of the user's up/down over numeric and text rows: the same casts on 14-18 (the generated conversion runs per major in type-change-lifecycle)
   test/e2e/library-entry.test.ts                # the package's JS entry points
+  test/e2e/audit-records-cli.test.ts            # status marks figures a rollback made stale and records a manual verify (TS over phasectl.history; the audit SQL runs per major in audit-cli)
+  test/e2e/statement-rows-cli.test.ts           # which query's rows the runner runs (file digest and marker line); the per-partition index SQL runs per major in partitioned-cli
+  test/e2e/partitioned-names-cli.test.ts        # 63-byte multibyte names through format(%I) and the byte-safe index name (the same functions on 14-18; partitioned DDL runs per major in partitioned-cli)
   test/e2e/demo-cli.test.ts                     # the demo command
   test/integration/demo-run.test.ts             # the demo's run and report (the rename it shows runs per major in the lifecycle files)
   # JS migration formats: the same SQL as the .sql format (run on every major), wrapped for another tool.
