@@ -306,6 +306,17 @@ async function nextRange(
 }
 
 /**
+ * A span of a single integer key is read through a bitmap scan, not an index scan. After the backfill every row
+ * has a dead version in key order at the start of the heap and its live one appended at the end; an index scan
+ * fetches both, one heap access per tuple, while a bitmap scan reads each page of the span once, in order
+ * (1M rows, spans of 125k: 800–870 ms against 385 ms; one sequential scan 180–290 ms). The statistics, taken
+ * before the backfill, still promise a perfect correlation, so the planner picks the index scan by itself. Only
+ * for these spans: a `(t.id) > $1 AND (t.id) <= $2` span always has a bitmap path, so turning index scans off
+ * cannot turn a span into a scan of the whole table.
+ */
+const BITMAP_SPANS_SQL = 'SET LOCAL enable_indexscan = off';
+
+/**
  * One read-only counting statement under a statement_timeout; undefined when it ran past it. With `audit`, the
  * plan's auditSql instead, which also sums the batch's figures; added to the tally only once the batch committed.
  */
@@ -319,7 +330,8 @@ async function countRange(
 ): Promise<number | undefined> {
   try {
     await session.query(
-      `BEGIN READ ONLY; SET LOCAL statement_timeout = '${Math.round(timeoutMs)}ms'${audit ? `; ${AUDIT_SETTINGS_SQL}` : ''}`,
+      `BEGIN READ ONLY; SET LOCAL statement_timeout = '${Math.round(timeoutMs)}ms'${audit ? `; ${AUDIT_SETTINGS_SQL}` : ''}` +
+        (isSingleIntegerKey(plan.keyTypes) ? `; ${BITMAP_SPANS_SQL}` : ''),
     );
     // Auditing, one statement counts the differing rows and sums the figures (one scan of the batch).
     const sql = audit && plan.auditSql ? plan.auditSql : plan.countDifferentSql;
