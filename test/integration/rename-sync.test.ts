@@ -157,13 +157,11 @@ describe.sequential('rename lifecycle on public.users', () => {
 
   test('the WHEN clause keeps plpgsql out of writes that leave both columns equal', async () => {
     // pg_stat_get_xact_function_calls counts this transaction's calls (track_functions = pl).
-    // Every sync function of the change: the update function and the one-assignment functions.
     const calls = async () =>
       Number(
         (
           await client.query(
-            `SELECT coalesce(sum(pg_stat_get_xact_function_calls(p.oid)), 0) AS n FROM pg_proc p
-              WHERE p.pronamespace = 'phasectl'::regnamespace AND p.proname LIKE 'sync\\_users\\_job\\_title\\_to\\_favourite\\_color%'`,
+            `SELECT coalesce(pg_stat_get_xact_function_calls('phasectl.sync_users_job_title_to_favourite_color'::regproc), 0) AS n`,
           )
         ).rows[0].n,
       );

@@ -11,19 +11,15 @@ test('the sync trigger name sorts after every BEFORE trigger of the table (byte 
   expect(syncTriggerNameAfter('items-title', ['été'])).toBeNull();
 });
 
-test('recorded names carry their insert and update companions; without one, the default names', () => {
+test('recorded names carry their insert companions; without one, the default names', () => {
   expect(syncTriggerNames('items-title', 'zzz_phasectl_sync_items_title')).toEqual({
     triggerName: 'zzz_phasectl_sync_items_title',
     insertTriggerName: 'zzz_phasectl_sync_items_title$insert',
     insertOldTriggerName: 'zzz_phasectl_sync_items_title$insert_old',
-    updateNewTriggerName: 'zzz_phasectl_sync_items_title$update_new',
-    updateOldTriggerName: 'zzz_phasectl_sync_items_title$update_old',
   });
   expect(syncTriggerNames('items-title', undefined)).toEqual({
     triggerName: 'zz_phasectl_sync_items_title',
     insertTriggerName: 'zz_phasectl_sync_items_title$insert',
     insertOldTriggerName: 'zz_phasectl_sync_items_title$insert_old',
-    updateNewTriggerName: 'zz_phasectl_sync_items_title$update_new',
-    updateOldTriggerName: 'zz_phasectl_sync_items_title$update_old',
   });
 });
