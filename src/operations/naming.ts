@@ -68,20 +68,20 @@ export function syncTriggerNameAfter(changeId: string, beforeTriggers: readonly 
 export const SYNC_TRIGGER_NAME_PATTERN = '^zz+_phasectl_sync_';
 
 /**
- * The sync trigger names of a change: the recorded `syncTrigger` (see syncTriggerNameAfter) or the default name, and
- * its companions `$insert`, `$insert_old` and, for a same-type rename, `$update_new` and `$update_old` (the updates
- * that change one column only, each through a one-assignment function). `$` never occurs in a change id's slug, so a
- * companion cannot collide with another change's trigger, and every companion sorts after the base name.
+ * The three sync trigger names of a change: the recorded `syncTrigger` (see syncTriggerNameAfter) and its `$insert`
+ * and `$insert_old` companions, or the default names.
  */
 export function syncTriggerNames(changeId: string, recorded: string | undefined) {
-  // The default names are cut (fitIdentifier) from the whole uncut name, the recorded one's from what plan recorded.
-  const base = recorded ?? `${SYNC_TRIGGER_PREFIX}${changeSlug(changeId)}`;
+  if (recorded === undefined)
+    return {
+      triggerName: triggerName(changeId),
+      insertTriggerName: insertTriggerName(changeId),
+      insertOldTriggerName: insertOldTriggerName(changeId),
+    };
   return {
-    triggerName: recorded ?? triggerName(changeId),
-    insertTriggerName: fitIdentifier(`${base}$insert`),
-    insertOldTriggerName: fitIdentifier(`${base}$insert_old`),
-    updateNewTriggerName: fitIdentifier(`${base}$update_new`),
-    updateOldTriggerName: fitIdentifier(`${base}$update_old`),
+    triggerName: recorded,
+    insertTriggerName: fitIdentifier(`${recorded}$insert`),
+    insertOldTriggerName: fitIdentifier(`${recorded}$insert_old`),
   };
 }
 

@@ -213,9 +213,8 @@ function syncFunctionSql(model: RenameModel, version: 1 | 2, templatesDir?: stri
 }
 
 /**
- * The one-assignment functions and the sync triggers. Inserts, and a same-type rename's updates of one column, go
- * through triggers whose WHEN clauses pick the one case that applies, so plpgsql does a single assignment (see
- * templates/rename/insert-functions.sql.hbs and trigger.sql.hbs).
+ * The insert functions and the sync triggers. Inserts go through triggers whose WHEN clauses pick the one case
+ * that applies, so plpgsql does a single assignment (see templates/rename/insert-functions.sql.hbs).
  */
 function triggerSql(model: RenameModel, templatesDir?: string): string {
   const column = (row: string, name: string) => `${row}.${quoteIdent(name)}`;
@@ -233,11 +232,6 @@ function triggerSql(model: RenameModel, templatesDir?: string): string {
     ),
     newFromOld: model.up(column('NEW', model.from)),
     oldFromNew: model.down(column('NEW', model.to)),
-    // Which column an update changed (same-type renames: each case has a trigger of its own).
-    toChanged: differs(column('NEW', model.to), column('OLD', model.to), model.newBareType),
-    toUnchanged: identical(column('NEW', model.to), column('OLD', model.to), model.newBareType),
-    fromChanged: differs(column('NEW', model.from), column('OLD', model.from), model.oldBareType),
-    fromUnchanged: identical(column('NEW', model.from), column('OLD', model.from), model.oldBareType),
   };
   return `${renderTemplate(kind, 'insert-functions', context, templatesDir).trimEnd()}\n\n${renderTemplate(kind, 'trigger', context, templatesDir).trimEnd()}`;
 }
@@ -495,14 +489,6 @@ export function renameDerivedObjects(change: RenameChange): DerivedObject[] {
       name: syncTriggerNames(change.id, change.rename.syncTrigger).insertOldTriggerName,
       about: 'the sync trigger of old-release inserts',
     },
-    ...(model.identity
-      ? (['updateNewTriggerName', 'updateOldTriggerName'] as const).map((which) => ({
-          kind: 'trigger' as const,
-          ...on,
-          name: syncTriggerNames(change.id, change.rename.syncTrigger)[which],
-          about: `the sync trigger of updates that change only the ${which === 'updateNewTriggerName' ? 'new' : 'old'} column`,
-        }))
-      : []),
     {
       kind: 'function',
       schema: 'phasectl',

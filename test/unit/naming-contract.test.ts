@@ -70,8 +70,6 @@ test('the names phase 1 creates do not change between phasectl versions', () => 
       "users-job-title-to-favourite-color: trigger public.users zz_phasectl_sync_users_job_title_to_favourite_color",
       "users-job-title-to-favourite-color: function phasectl. sync_users_job_title_to_favourite_color",
       "users-job-title-to-favourite-color: trigger public.users zz_phasectl_sync_users_job_title_to_favourite_color$insert_old",
-      "users-job-title-to-favourite-color: trigger public.users zz_phasectl_sync_users_job_title_to_favourite_color$update_new",
-      "users-job-title-to-favourite-color: trigger public.users zz_phasectl_sync_users_job_title_to_favourite_color$update_old",
       "users-job-title-to-favourite-color: function phasectl. sync_users_job_title_to_favourite_color$insert_old",
       "users-job-title-to-favourite-color: function phasectl. sync_users_job_title_to_favourite_color$insert_new",
       "users-address-to-profiles: index public.profiles profiles_address_idx",
@@ -102,15 +100,11 @@ test('the names phase 1 creates do not change between phasectl versions', () => 
         "insertOldTriggerName": "zzz_phasectl_sync_users_job_title_to_favourite_color$insert_old",
         "insertTriggerName": "zzz_phasectl_sync_users_job_title_to_favourite_color$insert",
         "triggerName": "zzz_phasectl_sync_users_job_title_to_favourite_color",
-        "updateNewTriggerName": "zzz_phasectl_sync_users_job_title_to_favourite_color$update_new",
-        "updateOldTriggerName": "zzz_phasectl_sync_users_job_title_to_favourite_color$update_old",
       },
       "triggers": {
         "insertOldTriggerName": "zz_phasectl_sync_users_job_title_to_favourite_color$insert_old",
         "insertTriggerName": "zz_phasectl_sync_users_job_title_to_favourite_color$insert",
         "triggerName": "zz_phasectl_sync_users_job_title_to_favourite_color",
-        "updateNewTriggerName": "zz_phasectl_sync_users_job_title_to_favourite_color$update_new",
-        "updateOldTriggerName": "zz_phasectl_sync_users_job_title_to_favourite_color$update_old",
       },
     }
   `);
