@@ -92,6 +92,24 @@ describe('rename sync, insert path', () => {
     });
   });
 
+  test('an update of the new column is copied back; one that changes neither column leaves a row the backfill has not reached as it is', async () => {
+    await client.query(`INSERT INTO public.users (id, job_title) VALUES (10, 'chef')`);
+    expect(await callsOf(`UPDATE public.users SET favourite_color = 'Chef' WHERE id = 10`)).toEqual({
+      row: { job_title: 'Chef', favourite_color: 'Chef' },
+      calls: { sync_users_job_title: 1 },
+    });
+    // Columns that differ while the update changes neither (a row written with the triggers off): only the
+    // backfill, which knows the direction, may copy. (During a phase-3 rollback the old column is the empty one:
+    // copying it over would erase the only value.)
+    await client.query(`SET session_replication_role = replica`);
+    await client.query(`UPDATE public.users SET favourite_color = NULL WHERE id = 10`);
+    await client.query(`SET session_replication_role = DEFAULT`);
+    expect(await callsOf(`UPDATE public.users SET id = 10 WHERE id = 10`)).toEqual({
+      row: { job_title: 'chef', favourite_color: null },
+      calls: { sync_users_job_title: 1 },
+    });
+  });
+
   test('the update function, without SET search_path, looks nothing up by name: a caller whose path finds a planted = first still syncs', async () => {
     const config = await client.query<{ proconfig: string[] | null }>(
       `SELECT proconfig FROM pg_catalog.pg_proc WHERE oid = 'phasectl.sync_users_job_title'::pg_catalog.regproc`,
