@@ -105,6 +105,26 @@ export async function refusePartitionedSurroundings(
       },
     );
   }
+  // Statistics objects are never inherited: one on a partition is that partition's own, and phase 3's DROP COLUMN
+  // would drop it without a word (as on an ordinary table, src/catalog/refusals.ts).
+  const { rows: statistics } = await sql<{ what: string }>`
+    SELECT pg_catalog.quote_ident(s.stxname) OPERATOR(pg_catalog.||) ' on ' OPERATOR(pg_catalog.||) ${qualifiedName('p.relid')} AS what
+    FROM pg_catalog.pg_partition_tree(${tableOid}::pg_catalog.oid) p
+    JOIN pg_catalog.pg_statistic_ext s ON s.stxrelid OPERATOR(pg_catalog.=) p.relid
+    JOIN pg_catalog.pg_attribute a ON a.attrelid OPERATOR(pg_catalog.=) p.relid AND a.attname OPERATOR(pg_catalog.=) ${column}
+    WHERE p.level OPERATOR(pg_catalog.>) 0
+      AND (a.attnum OPERATOR(pg_catalog.=) ANY (s.stxkeys::int2[])
+           OR EXISTS (SELECT 1 FROM pg_catalog.pg_depend d
+                      WHERE d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_statistic_ext'::pg_catalog.regclass AND d.objid OPERATOR(pg_catalog.=) s.oid
+                        AND d.refclassid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass AND d.refobjid OPERATOR(pg_catalog.=) p.relid
+                        AND d.refobjsubid OPERATOR(pg_catalog.=) a.attnum))
+    ORDER BY 1`.execute(db);
+  if (statistics.length > 0) {
+    throw new InputError(
+      `${where} is used by statistics object ${statistics.map((row) => row.what).join(', ')}; phase 3's DROP COLUMN would drop it without a word`,
+      { hint: 'drop the statistics object and re-create it on the new column after phase 3, then plan again' },
+    );
+  }
   const { rows: constraints } = await sql<{ name: string; contype: string }>`
     SELECT c.conname AS name, c.contype::pg_catalog.text AS contype
     FROM pg_catalog.pg_constraint c

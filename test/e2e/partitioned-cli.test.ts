@@ -422,6 +422,13 @@ describe('what plan refuses on a partitioned table', () => {
     expect(local.stderr).toContain('has index public.events_us_title on public.events_us of a partition only');
     await query(url, `DROP INDEX public.events_us_title`);
 
+    // A statistics object of one partition (never inherited) would be dropped with the old column in phase 3.
+    await query(url, `CREATE STATISTICS public.events_us_stats ON title, id FROM public.events_us`);
+    const statistics = await run('plan', 'rename', 'public.events.title', 'name', '--id', 'events-title');
+    expect(statistics.code, statistics.stderr).toBe(2);
+    expect(statistics.stderr).toContain('is used by statistics object events_us_stats on public.events_us');
+    await query(url, `DROP STATISTICS public.events_us_stats`);
+
     // A BEFORE trigger on one partition only, sorting after the default sync trigger name.
     await query(
       url,
