@@ -1,46 +1,19 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, expect, test } from 'vitest';
-import { phasectl } from '../support/cli.js';
-import { createTestDatabase } from '../support/database.js';
+import { expect, test } from 'vitest';
 import { query } from '../support/fixtures-project.js';
+import { cleanupsAfterAll, databaseWithFolder, hasColumn } from '../support/test-project.js';
 
 /**
  * A trigger created on the table AFTER `plan` that names the column phase 3 drops: in its arguments only, PostgreSQL
  * records no dependency, so DROP COLUMN would go through and the trigger would fail at the application's next write.
  * Phase 3 (and a move's unsync step before it) refuses with the trigger named and the fix, nothing dropped.
  */
-const cleanups: Array<() => Promise<void>> = [];
-afterAll(async () => {
-  for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined);
-});
+const cleanups = cleanupsAfterAll();
 
 async function project(schema: string) {
-  const db = await createTestDatabase();
-  cleanups.push(db.drop);
-  await query(db.url, schema);
-  const dir = await mkdtemp(join(tmpdir(), 'phasectl-late-triggers-'));
-  cleanups.push(() => rm(dir, { recursive: true, force: true }));
-  const env = { DATABASE_URL: db.url };
-  const run = async (...args: string[]) => phasectl(args, { cwd: dir, env });
-  const ok = async (...args: string[]) => {
-    const result = await run(...args);
-    expect(result.code, `${args.join(' ')}\n${result.stdout}\n${result.stderr}`).toBe(0);
-    return result;
-  };
-  await ok('init');
-  return { db, run, ok };
+  const folder = await databaseWithFolder(cleanups, schema, 'phasectl-late-triggers-');
+  await folder.ok('init');
+  return { db: folder, run: folder.run, ok: folder.ok };
 }
-
-const hasColumn = async (url: string, table: string, column: string) =>
-  (
-    await query<{ n: number }>(
-      url,
-      `SELECT count(*)::int AS n FROM pg_attribute WHERE attrelid = $1::regclass AND attname = $2 AND NOT attisdropped`,
-      [table, column],
-    )
-  )[0]!.n === 1;
 
 test('move: a source-table trigger created after plan naming the column in its arguments stops phase 3 before anything goes', async () => {
   const { db, run, ok } = await project(`
