@@ -118,8 +118,9 @@ export function untrustedCodeError(table: string, problems: TrustProblem[]): { m
       `indexes, CHECK constraints and generated columns are computed, on every row the backfill writes, in each ` +
       `partition too): ${problems.map((found) => found.problem).join('; ')}`,
     hint:
-      `${fixes.join('; ')} (or drop those triggers, indexes or constraints); or, if you trust the roles named, run ` +
-      'phasectl as a member of them (GRANT <role> TO <migrator>)',
+      `review that code, then hand it to the table's owner or take it away: ${fixes.join('; ')} (or drop those ` +
+      'triggers, indexes or constraints); or, if you trust the roles named, run phasectl as a member of them ' +
+      '(GRANT <role> TO <migrator>)',
   };
 }
 
