@@ -91,6 +91,11 @@ test("rename: another role's trigger function on the table is refused at plan, a
   expect(
     await query(url, `SELECT count(*)::int AS n FROM public.users WHERE title IS DISTINCT FROM job_title`),
   ).toEqual([{ n: 0 }]);
+  // `verify` checks again too: TRIGGER granted to PUBLIC since.
+  await query(url, `GRANT TRIGGER ON public.users TO PUBLIC`);
+  const verify = await run('verify', 'jt');
+  expect(verify.code, `${verify.stdout}\n${verify.stderr}`).toBe(3);
+  expect(verify.stderr).toContain('PUBLIC may create triggers on table public.users');
 }, 300_000);
 
 test("move: the target's index calling another role's function is refused at plan; its trigger planted after plan stops the backfill", async () => {
