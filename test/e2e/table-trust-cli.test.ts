@@ -171,6 +171,7 @@ test("trusted code still migrates: the table owner's trigger and index functions
   await query(
     project.url,
     `ALTER TABLE public.users OWNER TO ${quoteIdent(owner.name)};
+     GRANT CREATE ON SCHEMA public TO ${quoteIdent(owner.name)};
      GRANT ${quoteIdent(owner.name)} TO ${quoteIdent(migrator.name)};`,
   );
   await query(
