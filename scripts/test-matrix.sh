@@ -56,6 +56,7 @@ major_independent=(
   test/e2e/audit-records-cli.test.ts            # status marks figures a rollback made stale and records a manual verify (TS over phasectl.history; the audit SQL runs per major in audit-cli)
   test/e2e/statement-rows-cli.test.ts           # which query's rows the runner runs (file digest and marker line); the per-partition index SQL runs per major in partitioned-cli
   test/e2e/partitioned-names-cli.test.ts        # 63-byte multibyte names through format(%I) and the byte-safe index name (the same functions on 14-18; partitioned DDL runs per major in partitioned-cli)
+  test/e2e/table-trust-cli.test.ts              # ordinary tables and a move's target through the one trust SQL that partition-trust-cli runs per major (the catalog columns it reads are the same on 14-18)
   test/e2e/demo-cli.test.ts                     # the demo command
   test/integration/demo-run.test.ts             # the demo's run and report (the rename it shows runs per major in the lifecycle files)
   # JS migration formats: the same SQL as the .sql format (run on every major), wrapped for another tool.

@@ -19,6 +19,7 @@ import { clearRanges, foldRanges, loadRanges, recordPause } from './range-state.
 import { walkPartitions } from './partition-walk.js';
 import { isPartitionOf, isPartitioned, leafWalk } from './partitions.js';
 import { createThrottle } from './throttle.js';
+import { requireTrustedBackfill } from './table-trust.js';
 
 export type { BackfillOptions, BackfillResult, BatchReport } from './options.js';
 
@@ -87,6 +88,9 @@ async function backfill(session: pg.ClientBase, plan: BackfillPlan, options: Bac
         batches: 0,
       };
     }
+    // Before any row is written: the tables' triggers, rules and index functions run as us (the catalog may have
+    // changed since `plan` checked them).
+    await requireTrustedBackfill(session, plan);
     if (!state || state.upper_key === null) state = await startState(session, plan, queries);
     const upper = state.upper_key;
     const rowsEstimated = Number(state.rows_estimated ?? 0);

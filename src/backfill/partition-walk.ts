@@ -9,7 +9,7 @@ import { walkRanges, type ParallelWalk } from './parallel.js';
 import { leafEstimates, leafKey, leafPartitions, leafSpans, partitionName, piecesOf } from './partitions.js';
 import { dropRange, loadRanges, saveRanges } from './range-state.js';
 import { qualify } from '../render/quote.js';
-import { requireTrustedPartitions } from '../session/partition-trust.js';
+import { requireTrustedTables } from '../session/table-trust.js';
 
 /**
  * The backfill of a partitioned table: one stored range per leaf partition (a leaf much bigger than its share of
@@ -29,7 +29,7 @@ export async function walkPartitions(
   let batches = 0;
   for (;;) {
     // Before any leaf is written, also those found since the last pass: none may run another role's code as us.
-    await requireTrustedPartitions(session, qualify(plan.table.schema, plan.table.table));
+    await requireTrustedTables(session, [qualify(plan.table.schema, plan.table.table)]);
     const ranges = await partitionRanges(session, plan, walk.jobs, options.log);
     const base = await backfillRowsDone(session, plan);
     if (ranges.every((range) => range.finished)) {

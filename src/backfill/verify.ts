@@ -4,7 +4,8 @@ import type { BackfillPlan } from '../operations/types.js';
 import { silent, type EventLog } from '../events.js';
 import { describePgError, pgError } from '../session/pg-error.js';
 import { ensureStateSchema } from '../session/state-schema.js';
-import { requireTrustedPartitions } from '../session/partition-trust.js';
+import { requireTrustedTables } from '../session/table-trust.js';
+import { requireTrustedBackfill } from './table-trust.js';
 import { qualify } from '../render/quote.js';
 import { nextBatchSize } from './batch-size.js';
 import { addKeyOperatorSchemas } from './key-operator-schemas.js';
@@ -90,6 +91,7 @@ async function verify(session: pg.ClientBase, plan: BackfillPlan, options: Verif
   try {
     await ensureStateSchema(session);
     await addKeyOperatorSchemas(session, plan.keyTypes);
+    await requireTrustedBackfill(session, plan);
     let differing = 0;
     let batches = 0;
     let checked = 0;
@@ -131,7 +133,7 @@ async function verify(session: pg.ClientBase, plan: BackfillPlan, options: Verif
       // Leaf by leaf, then again for any leaf created or attached while counting, until no new one turns up.
       const counted = new Set<string>();
       for (let items = await leafItems(session, plan, jobs, counted); items.length > 0;) {
-        await requireTrustedPartitions(session, qualify(plan.table.schema, plan.table.table));
+        await requireTrustedTables(session, [qualify(plan.table.schema, plan.table.table)]);
         await run(items);
         items = await leafItems(session, plan, jobs, counted);
       }

@@ -15,7 +15,7 @@ import type {
 } from '../spec/types.js';
 import { dependentFacts } from './dependent-facts.js';
 import { movePartitionedReason, refusePartitionedSurroundings } from './partition-facts.js';
-import { refuseUntrustedPartitions } from './partition-trust.js';
+import { refuseUntrustedCode } from './table-trust.js';
 
 /** The column a change starts from. */
 export interface ColumnTarget {
@@ -75,7 +75,7 @@ export async function readRenameFacts(
   }
   // First: a partition key column is often in the primary key too, and the key is the better reason.
   if (partitioned) await refusePartitionedSurroundings(db, tableOid, target.column, where, tableName);
-  if (partitioned) await refuseUntrustedPartitions(db, target, tableName);
+  await refuseUntrustedCode(db, target, tableName);
   if (attribute.attgenerated !== '') {
     throw new InputError(`${where} is a generated column; phasectl cannot keep a generated column in sync`, {
       hint: 'add the new generated column and drop the old one yourself (its value is derived, nothing is lost)',

@@ -6,6 +6,7 @@ import { displayColumn, displayIdentifier } from '../spec/identifiers.js';
 import type { ColumnFacts, JoinPair, KeyFacts, MoveTargetFacts } from '../spec/types.js';
 import { readRenameFacts, type ColumnTarget } from './column-facts.js';
 import { movePartitionedReason } from './partition-facts.js';
+import { refuseUntrustedCode } from './table-trust.js';
 
 /**
  * Reads what a move of `from` to `to` (joined on `on`) needs and refuses what cannot move safely:
@@ -36,6 +37,8 @@ export async function readMoveFacts(
   const { column, key } = await readRenameFacts(db, from, to.column, { newColumnOnThisTable: false });
   const sourceOid = await tableOid(db, from, sourceName);
   const targetOid = await tableOid(db, to, targetName);
+  // The backfill writes the target (the source only on the way down, checked with the source's facts).
+  await refuseUntrustedCode(db, to, targetName);
   const sourceJoin = await attnums(
     db,
     sourceOid,

@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { expect, test } from 'vitest';
 import { query } from '../support/fixtures-project.js';
-import { cleanupsAfterAll, databaseWithFolder } from '../support/test-project.js';
+import { cleanupsAfterAll, databaseWithFolder, hasColumn } from '../support/test-project.js';
 
 /**
  * Issue 12 for moves, through the built CLI: a function that reads the moved source column is listed at plan and
@@ -28,15 +28,6 @@ const SCHEMA = `
 `;
 
 const project = (sql: string) => databaseWithFolder(cleanups, sql, 'phasectl-move-dependents-');
-
-const hasColumn = async (url: string, table: string, column: string) =>
-  (
-    await query<{ n: number }>(
-      url,
-      `SELECT count(*)::int AS n FROM pg_attribute WHERE attrelid = $1::regclass AND attname = $2 AND NOT attisdropped`,
-      [table, column],
-    )
-  )[0]!.n === 1;
 
 test('a function reading the moved column is listed at plan and blocks phase 3 until it is rewritten', async () => {
   const { url, dir, run, ok } = await project(SCHEMA);

@@ -1,12 +1,9 @@
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, expect, test } from 'vitest';
+import { expect, test } from 'vitest';
 import { quoteIdent, quoteLiteral } from '../../src/render/quote.js';
-import { phasectl } from '../support/cli.js';
-import { createTestDatabase } from '../support/database.js';
 import { query } from '../support/fixtures-project.js';
-import { createOwnerRole } from '../support/hardening-roles.js';
+import { cleanupsAfterAll, databaseWithFolder, roleIn } from '../support/test-project.js';
 
 /**
  * A partition may have another owner than its parent, and that owner may put triggers on it. The backfill writes
@@ -15,28 +12,43 @@ import { createOwnerRole } from '../support/hardening-roles.js';
  * `plan` (exit 2, phases.yaml unchanged) and, for a partition created or handed over later, before the backfill
  * touches the table (exit 3): the planted code never runs.
  */
-const cleanups: Array<() => Promise<void>> = [];
-afterAll(async () => {
-  for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined);
-});
+const cleanups = cleanupsAfterAll();
+
+/** The partitioned table `public.events` and its partitions `events_<suffix>`, one per year from 2024. */
+function events(...suffixes: string[]): string {
+  const partitions = suffixes.map(
+    (suffix, index) =>
+      `CREATE TABLE public.events_${suffix} PARTITION OF public.events FOR VALUES FROM ('${2024 + index}-01-01') TO ('${2025 + index}-01-01');`,
+  );
+  return `CREATE TABLE public.events (id bigint NOT NULL, created_at date NOT NULL, title text, PRIMARY KEY (id, created_at))
+       PARTITION BY RANGE (created_at);
+     ${partitions.join('\n     ')}`;
+}
+
+/** A project on a fresh database holding `sql`, after `init`. */
+async function initialised(sql: string, prefix: string) {
+  const folder = await databaseWithFolder(cleanups, sql, prefix);
+  await folder.ok('init');
+  return folder;
+}
+
+/** `plan` of the rename of events.title, expected refused (exit 2) with phases.yaml unchanged. */
+async function planRefused(folder: Awaited<ReturnType<typeof initialised>>) {
+  const refused = await folder.run('plan', 'rename', 'public.events.title', 'name', '--id', 'events-title');
+  expect(refused.code, refused.stderr).toBe(2);
+  expect(await readFile(join(folder.dir, 'phases.yaml'), 'utf8')).not.toContain('events-title');
+  return refused;
+}
 
 test('a partition owned by another role, with a trigger of its own: refused at plan and before the backfill', async () => {
-  const db = await createTestDatabase();
-  const tenant = await createOwnerRole(db.url, db.name);
-  cleanups.push(tenant.drop, db.drop);
-  const dir = await mkdtemp(join(tmpdir(), 'phasectl-partition-owner-'));
-  cleanups.push(() => rm(dir, { recursive: true, force: true }));
-  const url = db.url;
-  const role = quoteIdent(tenant.name);
-  await query(
-    url,
-    `CREATE TABLE public.events (id bigint NOT NULL, created_at date NOT NULL, title text, PRIMARY KEY (id, created_at))
-       PARTITION BY RANGE (created_at);
-     CREATE TABLE public.events_a PARTITION OF public.events FOR VALUES FROM ('2024-01-01') TO ('2025-01-01');
-     CREATE TABLE public.events_b PARTITION OF public.events FOR VALUES FROM ('2025-01-01') TO ('2026-01-01');
-     CREATE TABLE public.events_c PARTITION OF public.events FOR VALUES FROM ('2026-01-01') TO ('2027-01-01');
+  const folder = await initialised(
+    `${events('a', 'b', 'c')}
      INSERT INTO public.events SELECT g, DATE '2024-01-01' + g % 1000, 'event ' || g FROM generate_series(1, 300) g;`,
+    'phasectl-partition-owner-',
   );
+  const { url, run, ok } = folder;
+  const tenant = await roleIn(cleanups, url);
+  const role = quoteIdent(tenant.name);
   /** `partition` handed to the tenant, who plants a trigger that makes itself superuser when it runs as one. */
   const plant = async (partition: string) => {
     await query(url, `ALTER TABLE ${partition} OWNER TO ${role}`);
@@ -54,24 +66,15 @@ test('a partition owned by another role, with a trigger of its own: refused at p
   const tenantIsSuperuser = async () =>
     (await query<{ rolsuper: boolean }>(url, `SELECT rolsuper FROM pg_roles WHERE rolname = $1`, [tenant.name]))[0]!
       .rolsuper;
-  const run = (...args: string[]) => phasectl(args, { cwd: dir, env: { DATABASE_URL: url } });
-  const ok = async (...args: string[]) => {
-    const result = await run(...args);
-    expect(result.code, `${args.join(' ')}\n${result.stdout}\n${result.stderr}`).toBe(0);
-  };
 
-  await ok('init');
   await plant('public.events_b');
-  const refused = await run('plan', 'rename', 'public.events.title', 'name', '--id', 'events-title');
-  expect(refused.code, refused.stderr).toBe(2);
+  const refused = await planRefused(folder);
   expect(refused.stderr).toContain(`partition public.events_b is owned by role ${tenant.name}`);
   expect(refused.stderr).toContain(`trigger grab on partition public.events_b runs function tenant_code.grab()`);
-  expect(await readFile(join(dir, 'phases.yaml'), 'utf8')).not.toContain('events-title');
 
   // Given back to the parent's owner, the partition still carries the tenant's trigger function: refused too.
   await query(url, `ALTER TABLE public.events_b OWNER TO CURRENT_USER`);
-  const function_ = await run('plan', 'rename', 'public.events.title', 'name', '--id', 'events-title');
-  expect(function_.code, function_.stderr).toBe(2);
+  const function_ = await planRefused(folder);
   expect(function_.stderr).toContain(`owned by role ${tenant.name}`);
   expect(function_.stderr).not.toContain('is owned by role');
   await query(url, `DROP TRIGGER grab ON public.events_b`);
@@ -101,17 +104,8 @@ test('a partition owned by another role, with a trigger of its own: refused at p
  * and phase 3 refuses to drop the column while it still names it.
  */
 test("a partition's own trigger naming the column: noted at plan, and phase 3 refuses until it is rewritten", async () => {
-  const db = await createTestDatabase();
-  cleanups.push(db.drop);
-  const dir = await mkdtemp(join(tmpdir(), 'phasectl-partition-trigger-'));
-  cleanups.push(() => rm(dir, { recursive: true, force: true }));
-  const url = db.url;
-  await query(
-    url,
-    `CREATE TABLE public.events (id bigint NOT NULL, created_at date NOT NULL, title text, PRIMARY KEY (id, created_at))
-       PARTITION BY RANGE (created_at);
-     CREATE TABLE public.events_a PARTITION OF public.events FOR VALUES FROM ('2024-01-01') TO ('2025-01-01');
-     CREATE TABLE public.events_b PARTITION OF public.events FOR VALUES FROM ('2025-01-01') TO ('2026-01-01');
+  const { url, run, ok } = await initialised(
+    `${events('a', 'b')}
      CREATE FUNCTION public.events_b_default() RETURNS trigger LANGUAGE plpgsql AS $f$
      BEGIN
        NEW.title := coalesce(NEW.title, 'from b');
@@ -119,14 +113,8 @@ test("a partition's own trigger naming the column: noted at plan, and phase 3 re
      END $f$;
      CREATE TRIGGER b_default BEFORE INSERT ON public.events_b FOR EACH ROW EXECUTE FUNCTION public.events_b_default();
      INSERT INTO public.events SELECT g, DATE '2024-01-01' + g, 'event ' || g FROM generate_series(1, 500) g;`,
+    'phasectl-partition-trigger-',
   );
-  const run = (...args: string[]) => phasectl(args, { cwd: dir, env: { DATABASE_URL: url } });
-  const ok = async (...args: string[]) => {
-    const result = await run(...args);
-    expect(result.code, `${args.join(' ')}\n${result.stdout}\n${result.stderr}`).toBe(0);
-    return result;
-  };
-  await ok('init');
   const planned = await ok('plan', 'rename', 'public.events.title', 'name', '--id', 'events-title');
   expect(`${planned.stdout}${planned.stderr}`).toContain('trigger b_default runs public.events_b_default()');
   for (const release of ['1.0.0', '2.0.0']) {
@@ -162,52 +150,28 @@ test("a partition's own trigger naming the column: noted at plan, and phase 3 re
  * CHECK; the same trigger on the parent is carried (re-created on the new column in phase 3).
  */
 test("a partition's own trigger on the column (UPDATE OF) is refused at plan", async () => {
-  const db = await createTestDatabase();
-  cleanups.push(db.drop);
-  const dir = await mkdtemp(join(tmpdir(), 'phasectl-partition-update-of-'));
-  cleanups.push(() => rm(dir, { recursive: true, force: true }));
-  const url = db.url;
-  await query(
-    url,
-    `CREATE TABLE public.events (id bigint NOT NULL, created_at date NOT NULL, title text, PRIMARY KEY (id, created_at))
-       PARTITION BY RANGE (created_at);
-     CREATE TABLE public.events_a PARTITION OF public.events FOR VALUES FROM ('2024-01-01') TO ('2025-01-01');
+  const folder = await initialised(
+    `${events('a')}
      CREATE FUNCTION public.touch() RETURNS trigger LANGUAGE plpgsql AS $f$ BEGIN RETURN NEW; END $f$;
      CREATE TRIGGER a_touch BEFORE UPDATE OF title ON public.events_a FOR EACH ROW EXECUTE FUNCTION public.touch();`,
+    'phasectl-partition-update-of-',
   );
-  const run = (...args: string[]) => phasectl(args, { cwd: dir, env: { DATABASE_URL: url } });
-  expect((await run('init')).code).toBe(0);
-  const refused = await run('plan', 'rename', 'public.events.title', 'name', '--id', 'events-title');
-  expect(refused.code, refused.stderr).toBe(2);
+  const refused = await planRefused(folder);
   expect(refused.stderr).toContain('trigger a_touch on public.events_a of a partition only');
-  expect(await readFile(join(dir, 'phases.yaml'), 'utf8')).not.toContain('events-title');
 }, 120_000);
 
-/** An index of one partition calling another role's function runs it on every row the backfill writes: refused. */
+/** An index of one partition calling a function another role owns runs it on every row the backfill writes: refused. */
 test("a partition's index calling a function another role owns is refused at plan", async () => {
-  const db = await createTestDatabase();
-  const tenant = await createOwnerRole(db.url, db.name);
-  cleanups.push(tenant.drop, db.drop);
-  const dir = await mkdtemp(join(tmpdir(), 'phasectl-partition-index-function-'));
-  cleanups.push(() => rm(dir, { recursive: true, force: true }));
-  const url = db.url;
+  const folder = await initialised('', 'phasectl-partition-index-function-');
+  const tenant = await roleIn(cleanups, folder.url);
   await query(
     tenant.url,
     `CREATE SCHEMA tenant_code;
      GRANT USAGE ON SCHEMA tenant_code TO PUBLIC;
      CREATE FUNCTION tenant_code.bucket(bigint) RETURNS bigint LANGUAGE sql IMMUTABLE AS $f$ SELECT $1 / 10 $f$;`,
   );
-  await query(
-    url,
-    `CREATE TABLE public.events (id bigint NOT NULL, created_at date NOT NULL, title text, PRIMARY KEY (id, created_at))
-       PARTITION BY RANGE (created_at);
-     CREATE TABLE public.events_a PARTITION OF public.events FOR VALUES FROM ('2024-01-01') TO ('2025-01-01');
-     CREATE INDEX events_a_bucket ON public.events_a (tenant_code.bucket(id));`,
-  );
-  const run = (...args: string[]) => phasectl(args, { cwd: dir, env: { DATABASE_URL: url } });
-  expect((await run('init')).code).toBe(0);
-  const refused = await run('plan', 'rename', 'public.events.title', 'name', '--id', 'events-title');
-  expect(refused.code, refused.stderr).toBe(2);
+  await query(folder.url, `${events('a')} CREATE INDEX events_a_bucket ON public.events_a (tenant_code.bucket(id));`);
+  const refused = await planRefused(folder);
   expect(refused.stderr).toContain(
     `index public.events_a_bucket of partition public.events_a calls function tenant_code.bucket(bigint), owned by role ${tenant.name}`,
   );

@@ -8,6 +8,7 @@ import { phasectl, type CliResult } from './cli.js';
 import { createTestDatabase } from './database.js';
 import { generatedMoveProject, generatedProject, type GeneratedProjectOptions } from './fixtures-generated.js';
 import { client, query } from './fixtures-project.js';
+import { createOwnerRole } from './hardening-roles.js';
 
 /** What a test file undoes after its last test (databases, folders, connections): push onto it. */
 export type Cleanups = (() => Promise<void>)[];
@@ -116,4 +117,24 @@ export async function databaseWithFolder(
   if (sql) await query(db.url, sql);
   const env = { DATABASE_URL: db.url };
   return { url: db.url, dir, env, ...cliIn(dir, env) };
+}
+
+/** Whether `table` (`schema.table`) has a live column `column`. */
+export async function hasColumn(url: string, table: string, column: string): Promise<boolean> {
+  const rows = await query<{ n: number }>(
+    url,
+    `SELECT count(*)::int AS n FROM pg_attribute WHERE attrelid = $1::regclass AND attname = $2 AND NOT attisdropped`,
+    [table, column],
+  );
+  return rows[0]!.n === 1;
+}
+
+/**
+ * A login role with CREATE on the database of `url` and nothing else (createOwnerRole); `cleanups` drops it after
+ * everything pushed so far (a role that owns objects can only go once their database has).
+ */
+export async function roleIn(cleanups: Cleanups, url: string): Promise<{ name: string; url: string }> {
+  const role = await createOwnerRole(url, decodeURIComponent(new URL(url).pathname.slice(1)));
+  cleanups.unshift(role.drop);
+  return role;
 }

@@ -1,4 +1,5 @@
 import { expect, test } from 'vitest';
+import { backfillTables } from '../../src/backfill/table-trust.js';
 import { backfillPlan, phaseSteps } from '../../src/operations/index.js';
 import type { Change, MoveChange, RenameChange } from '../../src/spec/types.js';
 
@@ -69,4 +70,11 @@ test('a count of differing rows is the same statement in the plan and in the DO 
   const rows = plan.countDifferentSql.replace(/^SELECT pg_catalog\.count\(\*\)::bigint AS differing /, '');
   const joined = rows.slice(0, rows.indexOf(' WHERE '));
   expect(verify?.sql).toContain(`SELECT pg_catalog.count(*) INTO in_batch ${joined} WHERE `);
+});
+
+test("the tables a backfill touches (src/backfill/table-trust.ts): a rename's table; a move's source and the table it writes", () => {
+  expect(backfillTables(backfillPlan(rename, 'up'))).toEqual(['"public"."orders"']);
+  expect(backfillTables(backfillPlan(move, 'up'))).toEqual(['"public"."users"', '"public"."profiles"']);
+  // Down: the source is walked and written (the target is only read).
+  expect(backfillTables(backfillPlan(move, 'down'))).toEqual(['"public"."users"']);
 });

@@ -1,0 +1,19 @@
+/** Which table an UPDATE writes, read with PostgreSQL's own parser. Pure. */
+import { parseStatement, SqlParseError } from './parser.js';
+import type { RelationName } from './relation-rewrite.js';
+
+/**
+ * The schema-qualified table `sql`, one UPDATE statement (a WITH clause allowed), writes. SqlParseError for another
+ * statement or an unqualified target (search_path would decide which table it is).
+ *
+ * ```sql
+ * WITH p AS (SELECT …) UPDATE "public"."profiles" AS t SET … FROM p WHERE …   →   { schema: 'public', table: 'profiles' }
+ * ```
+ */
+export function updatedTable(sql: string): RelationName {
+  const tree = parseStatement(sql) as { UpdateStmt?: { relation?: { schemaname?: string; relname?: string } } };
+  const relation = tree.UpdateStmt?.relation;
+  if (!relation?.relname || !relation.schemaname)
+    throw new SqlParseError(`expected an UPDATE of a schema-qualified table: ${JSON.stringify(sql)}`);
+  return { schema: relation.schemaname, table: relation.relname };
+}
