@@ -274,6 +274,9 @@ async function copyRepository() {
     copy,
   );
   if (build.code !== 0) throw new Error(`build failed in ${copy}:\n${build.output}`);
+  // bin/phasectl.js runs the bundle (npm run build's second step).
+  const bundle = await run(process.execPath, [join(copy, 'scripts/bundle-cli.mjs')], copy);
+  if (bundle.code !== 0) throw new Error(`bundling the CLI failed in ${copy}:\n${bundle.output}`);
   return copy;
 }
 

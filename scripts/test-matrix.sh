@@ -27,6 +27,7 @@ major_independent=(
   test/integration/check-team-migrations.test.ts # check's rule 6 on a repository, no database
   test/hardening/phases-yaml-fuzz.test.ts       # phases.yaml parsing errors, no database
   test/hardening/symlinks.test.ts               # symbolic links under db/ never written through
+  test/e2e/cli-startup.test.ts                  # the modules the built CLI loads at start-up, no database
   test/integration/embedded-server.test.ts      # starts its own embedded PostgreSQL 17, whatever the matrix major
   test/e2e/fleet-cli.test.ts                    # the fleet starts its own servers of several majors
   test/e2e/fleet-failures-cli.test.ts           # the same, failing servers

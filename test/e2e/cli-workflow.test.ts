@@ -17,7 +17,7 @@ function phasectl(
 }
 
 /**
- * Runs the built CLI (dist/cli/main.js, what bin/phasectl.js runs) in this process with `cwd` as the working
+ * Runs the built CLI (dist/cli.bundle.js, what bin/phasectl.js runs) in this process with `cwd` as the working
  * directory, capturing its output: the same code as a process, without a node start-up per step.
  */
 async function inProcess(
@@ -26,7 +26,7 @@ async function inProcess(
   env: Record<string, string | undefined> = {},
 ): Promise<{ code: number; stdout: string; stderr: string }> {
   requireBuiltCli();
-  const { run } = (await import(pathToFileURL(join(repoRoot, 'dist/cli/main.js')).href)) as {
+  const { run } = (await import(pathToFileURL(join(repoRoot, 'dist/cli.bundle.js')).href)) as {
     run(argv: string[]): Promise<number>;
   };
   const saved = {

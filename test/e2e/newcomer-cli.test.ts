@@ -225,6 +225,7 @@ describe('the npm package', () => {
       'docs/supported-postgres.md',
       'README.md',
       'bin/phasectl.js',
+      'dist/cli.bundle.js',
       'require.cjs',
     ]) {
       expect(files).toContain(doc);

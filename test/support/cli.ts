@@ -26,10 +26,10 @@ export interface RunningCli {
 
 let checked = false;
 
-/** Throws when dist/cli/main.js is missing or older than a file under src/. */
+/** Throws when the CLI bin/phasectl.js runs (dist/cli.bundle.js) is missing or older than a file under src/. */
 export function requireBuiltCli(): void {
   if (checked) return;
-  const built = join(repoRoot, 'dist/cli/main.js');
+  const built = join(repoRoot, 'dist/cli.bundle.js');
   let builtAt: number;
   try {
     builtAt = statSync(built).mtimeMs;
