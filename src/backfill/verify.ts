@@ -313,7 +313,7 @@ async function nextRange(
  * fetches both, one heap access per tuple, while a bitmap scan reads each page of the span once, in order
  * (1M rows, spans of 125k: 800–870 ms against 385 ms; one sequential scan 180–290 ms). The statistics, taken
  * before the backfill, still promise a perfect correlation, so the planner picks the index scan by itself. Only
- * for these spans: a `(t.id) > $1 AND (t.id) <= $2` span always has a bitmap path, so turning index scans off
+ * for these spans: a `(t.id) >= $1 AND (t.id) <= $2` span always has a bitmap path, so turning index scans off
  * cannot turn a span into a scan of the whole table.
  */
 const BITMAP_SPANS_SQL = 'SET LOCAL enable_indexscan = off';
