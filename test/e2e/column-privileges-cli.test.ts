@@ -5,13 +5,13 @@ import { serverUrl } from '../support/database.js';
 import { cleanupsAfterAll, databaseWithFolder } from '../support/test-project.js';
 
 /**
- * Column privileges (`GRANT SELECT (job_title) ON …`) follow the rename: a role allowed only some columns of the
+ * Column privileges (`GRANT SELECT (job_title) ON …`) and the column's comment follow the rename: a role allowed only some columns of the
  * table keeps its rights on the new column in phase 2 (the new release writes it), after phase 3, and back on the
  * old column after phase 3's down. Grants on the whole table cover new columns by themselves.
  */
 const cleanups = cleanupsAfterAll();
 
-test('column privileges on the old column are granted on the new one, in phase 1, again in phase 3, and back by the down', async () => {
+test('column privileges and the comment of the old column reach the new one, in phase 1, again in phase 3, and come back with the down', async () => {
   const suffix = randomBytes(4).toString('hex');
   const reader = `reader_${suffix}`;
   const writer = `writer_${suffix}`;
@@ -23,6 +23,7 @@ test('column privileges on the old column are granted on the new one, in phase 1
     `CREATE ROLE ${reader} NOLOGIN; CREATE ROLE ${writer} NOLOGIN; CREATE ROLE ${late} NOLOGIN;
      CREATE TABLE public.users (id bigint PRIMARY KEY, email text, job_title text NOT NULL DEFAULT 'unknown');
      INSERT INTO public.users SELECT g, 'u' || g, 'title ' || g FROM generate_series(1, 50) g;
+     COMMENT ON COLUMN public.users.job_title IS 'what the person does; it''s free text';
      GRANT SELECT (id, job_title) ON public.users TO ${reader};
      GRANT SELECT (id), UPDATE (job_title) ON public.users TO ${writer} WITH GRANT OPTION;`,
     'phasectl-column-grants-',
@@ -41,6 +42,14 @@ test('column privileges on the old column are granted on the new one, in phase 1
       (row) =>
         `${row.role.split('_')[0]}:${row.select ? 'S' : '-'}${row.update ? 'U' : '-'}${row.update_grant ? 'G' : '-'}`,
     );
+  const comment = async (column: string) =>
+    (
+      await query<{ comment: string | null }>(
+        url,
+        `SELECT col_description('public.users'::regclass, (SELECT attnum FROM pg_attribute WHERE attrelid = 'public.users'::regclass AND attname = $1)) AS comment`,
+        [column],
+      )
+    )[0]!.comment;
   const asWriter = (sql: string) => query(url, `BEGIN; SET LOCAL ROLE ${writer}; ${sql}; COMMIT`);
 
   await ok('init');
@@ -48,6 +57,7 @@ test('column privileges on the old column are granted on the new one, in phase 1
   await ok('advance', '--release', '1.0.0');
   await ok('migrate', '--quiet');
   expect(await privileges('favourite_color')).toEqual(['late:---', 'reader:S--', 'writer:-UG']);
+  expect(await comment('favourite_color')).toBe("what the person does; it's free text");
 
   await ok('advance', '--release', '2.0.0');
   await ok('migrate', '--quiet');
@@ -66,5 +76,6 @@ test('column privileges on the old column are granted on the new one, in phase 1
 
   await ok('rollback', '--release', '3.0.0', '--yes', '--quiet');
   expect(await privileges('job_title')).toEqual(['late:S--', 'reader:S--', 'writer:-UG']);
+  expect(await comment('job_title')).toBe("what the person does; it's free text");
   await asWriter(`UPDATE public.users SET job_title = 'old release again' WHERE id = 9`);
 }, 180_000);
