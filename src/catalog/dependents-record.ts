@@ -6,6 +6,7 @@ import { displayColumn, displayIdentifier } from '../spec/identifiers.js';
 import type { Change, ColumnRef, DependentFacts, JoinPair } from '../spec/types.js';
 import { readColumnDependents } from './dependent-facts.js';
 import { functionsMentioningColumn } from './dependent-functions.js';
+import { ruleNotes, rulesNamingColumn } from './dependent-rules.js';
 import { refuseTriggersNamingMovedColumn, triggersNamingColumnInDefinition } from './dependent-triggers.js';
 import { triggerSourceNotes, triggersNamingColumn } from './trigger-sources.js';
 
@@ -40,6 +41,13 @@ export async function readRenameDependents(
   const notes = triggerSourceNotes(await triggersNamingColumn(db, target, target.column), target.column, newName);
   const functions = judgeFunctions(await functionsMentioningColumn(db, target), target);
   notes.push(...functionNotes(functions, displayColumn(target.schema, target.table, target.column), newName));
+  notes.push(
+    ...ruleNotes(
+      await rulesNamingColumn(db, target),
+      displayColumn(target.schema, target.table, target.column),
+      newName,
+    ),
+  );
   notes.push(...foreignKeyNotes(found.foreignKeys, newName));
   const triggers = await triggersNamingColumnInDefinition(db, target, newName);
   if (triggers.length > 0)
@@ -77,6 +85,13 @@ export async function readMoveDependents(
   // Functions reading the source column break once phase 3 drops it: listed now, phase 3 refuses until changed.
   const functions = judgeFunctions(await functionsMentioningColumn(db, from), from);
   notes.push(...functionNotes(functions, displayColumn(from.schema, from.table, from.column), movedTo(from, to, on)));
+  notes.push(
+    ...ruleNotes(
+      await rulesNamingColumn(db, from),
+      displayColumn(from.schema, from.table, from.column),
+      movedTo(from, to, on),
+    ),
+  );
   notes.push(...sourceViewNotes(await viewsReadingColumn(db, from), from, to, on));
   return { dependents: { foreignKeys: [], functions, triggers: [] }, notes };
 }

@@ -459,6 +459,8 @@ function phase3(model: MoveModel, settings: GenerationSettings): PhaseSteps {
         context: {
           ...guard,
           defaultSql: columnDefault ?? null,
+          // Phase 3's rule guard (templates/shared/guard-rules.hbs): where the value lives after the drop.
+          movedTo: to,
           ...contractGuards(model.copy),
           ...record(model.change.releases, 3),
         },

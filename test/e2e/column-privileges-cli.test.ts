@@ -17,7 +17,7 @@ test('column privileges and the comment of the old column reach the new one, in 
   const writer = `writer_${suffix}`;
   const late = `late_${suffix}`;
   // Pushed first, so it runs after the database is dropped (cleanups run in reverse).
-  cleanups.push(() => query(serverUrl(), `DROP ROLE IF EXISTS ${reader}, ${writer}, ${late}`));
+  cleanups.push(async () => void (await query(serverUrl(), `DROP ROLE IF EXISTS ${reader}, ${writer}, ${late}`)));
   const { url, ok } = await databaseWithFolder(
     cleanups,
     `CREATE ROLE ${reader} NOLOGIN; CREATE ROLE ${writer} NOLOGIN; CREATE ROLE ${late} NOLOGIN;
