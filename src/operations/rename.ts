@@ -326,6 +326,8 @@ function phase1(model: RenameModel, settings: GenerationSettings): PhaseSteps {
         template: 'expand',
         context: {
           newType: model.newType,
+          // Storage and compression carry over only to a column of the same type (copy-column-settings).
+          sameType: model.newBareType === model.oldBareType,
           syncFunction: syncFunctionSql(model, 1, dir),
           trigger: triggerSql(model, dir),
           ...record(model.change.releases, 1),
@@ -453,6 +455,7 @@ function phase3(model: RenameModel, settings: GenerationSettings): PhaseSteps {
         template: 'restore-column',
         context: {
           oldType: model.oldType,
+          sameType: model.newBareType === model.oldBareType,
           oldDefaultSql: columnDefault ?? null,
           constraints: notNullCheck
             ? [{ ...notNullCheck, comment: `${to} must not be NULL, held by a check again as in phase 2.` }]

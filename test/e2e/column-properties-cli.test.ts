@@ -5,13 +5,14 @@ import { serverUrl } from '../support/database.js';
 import { cleanupsAfterAll, databaseWithFolder } from '../support/test-project.js';
 
 /**
- * Column privileges (`GRANT SELECT (job_title) ON …`) and the column's comment follow the rename: a role allowed only some columns of the
+ * Column privileges (`GRANT SELECT (job_title) ON …`), the column's comment and its settings (statistics target,
+ * n_distinct, storage, compression) follow the rename: a role allowed only some columns of the
  * table keeps its rights on the new column in phase 2 (the new release writes it), after phase 3, and back on the
  * old column after phase 3's down. Grants on the whole table cover new columns by themselves.
  */
 const cleanups = cleanupsAfterAll();
 
-test('column privileges and the comment of the old column reach the new one, in phase 1, again in phase 3, and come back with the down', async () => {
+test('column privileges, comment, statistics target, options, storage and compression of the old column reach the new one, in phase 1, again in phase 3, and come back with the down', async () => {
   const suffix = randomBytes(4).toString('hex');
   const reader = `reader_${suffix}`;
   const writer = `writer_${suffix}`;
@@ -23,6 +24,8 @@ test('column privileges and the comment of the old column reach the new one, in 
     `CREATE ROLE ${reader} NOLOGIN; CREATE ROLE ${writer} NOLOGIN; CREATE ROLE ${late} NOLOGIN;
      CREATE TABLE public.users (id bigint PRIMARY KEY, email text, job_title text NOT NULL DEFAULT 'unknown');
      INSERT INTO public.users SELECT g, 'u' || g, 'title ' || g FROM generate_series(1, 50) g;
+     ALTER TABLE public.users ALTER COLUMN job_title SET STATISTICS 777, ALTER COLUMN job_title SET (n_distinct = -0.25),
+       ALTER COLUMN job_title SET STORAGE EXTERNAL, ALTER COLUMN job_title SET COMPRESSION pglz;
      COMMENT ON COLUMN public.users.job_title IS 'what the person does; it''s free text';
      GRANT SELECT (id, job_title) ON public.users TO ${reader};
      GRANT SELECT (id), UPDATE (job_title) ON public.users TO ${writer} WITH GRANT OPTION;`,
@@ -50,6 +53,16 @@ test('column privileges and the comment of the old column reach the new one, in 
         [column],
       )
     )[0]!.comment;
+  // Statistics target, per-column options, storage, compression: what ADD COLUMN does not bring by itself.
+  const settings = async (column: string) =>
+    (
+      await query<{ settings: string }>(
+        url,
+        `SELECT concat_ws(' ', attstattarget, attoptions::text, attstorage, attcompression) AS settings
+           FROM pg_attribute WHERE attrelid = 'public.users'::regclass AND attname = $1`,
+        [column],
+      )
+    )[0]!.settings;
   const asWriter = (sql: string) => query(url, `BEGIN; SET LOCAL ROLE ${writer}; ${sql}; COMMIT`);
 
   await ok('init');
@@ -58,6 +71,7 @@ test('column privileges and the comment of the old column reach the new one, in 
   await ok('migrate', '--quiet');
   expect(await privileges('favourite_color')).toEqual(['late:---', 'reader:S--', 'writer:-UG']);
   expect(await comment('favourite_color')).toBe("what the person does; it's free text");
+  expect(await settings('favourite_color')).toBe('777 {n_distinct=-0.25} e p');
 
   await ok('advance', '--release', '2.0.0');
   await ok('migrate', '--quiet');
@@ -77,5 +91,6 @@ test('column privileges and the comment of the old column reach the new one, in 
   await ok('rollback', '--release', '3.0.0', '--yes', '--quiet');
   expect(await privileges('job_title')).toEqual(['late:S--', 'reader:S--', 'writer:-UG']);
   expect(await comment('job_title')).toBe("what the person does; it's free text");
+  expect(await settings('job_title')).toBe('777 {n_distinct=-0.25} e p');
   await asWriter(`UPDATE public.users SET job_title = 'old release again' WHERE id = 9`);
 }, 180_000);
