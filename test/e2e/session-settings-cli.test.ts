@@ -1,0 +1,50 @@
+import { expect, test } from 'vitest';
+import { query } from '../support/fixtures-project.js';
+import { cleanupsAfterAll, cliIn, databaseWithFolder } from '../support/test-project.js';
+
+/**
+ * The environment is input: PGOPTIONS, the URL's options and the role's or database's own settings reach every
+ * session phasectl opens. The backfill and verify walks carry keys as text, so a setting that prints a key
+ * lossily would make them stop short of rows, and verify (walking the same way) would not see it.
+ */
+const cleanups = cleanupsAfterAll();
+
+/** A table keyed by float8 values that 15 significant digits do not print exactly (1.3333333333333333 …). */
+const floatKeyed = `CREATE TABLE public.readings (id float8 PRIMARY KEY, job_title text);
+  INSERT INTO public.readings SELECT g + 1 / 3::float8, 'v' || g FROM generate_series(1, 3000) g;`;
+
+async function differing(url: string): Promise<number> {
+  const rows = await query<{ n: number }>(
+    url,
+    `SELECT count(*)::int AS n FROM public.readings WHERE title IS DISTINCT FROM job_title`,
+  );
+  return rows[0]!.n;
+}
+
+test('a float key is walked to its last row with extra_float_digits = 0 in PGOPTIONS', async () => {
+  const project = await databaseWithFolder(cleanups, floatKeyed, 'phasectl-settings-');
+  const cli = cliIn(project.dir, { ...project.env, PGOPTIONS: '-c extra_float_digits=0' });
+  await cli.ok('init');
+  await cli.ok('plan', 'rename', 'readings.job_title', 'title', '--id', 'jt');
+  await cli.ok('advance', '--release', '1.0.0');
+  const migrated = await cli.run('migrate');
+  // Before the fix: exit 0, "verify jt: 0 differing row(s)", and the row with the highest key never copied.
+  expect(await differing(project.url), migrated.stdout + migrated.stderr).toBe(0);
+  expect(migrated.code, migrated.stderr).toBe(0);
+  // The session's own setting is given back after the walk: a file run later sees what the role set.
+  expect(migrated.stderr).toBe('');
+});
+
+test('a float key is walked to its last row by parallel ranges with the database set to extra_float_digits = -15', async () => {
+  const project = await databaseWithFolder(cleanups, floatKeyed, 'phasectl-settings-');
+  const database = decodeURIComponent(new URL(project.url).pathname.slice(1));
+  await query(project.url, `ALTER DATABASE "${database}" SET extra_float_digits = -15`);
+  await project.ok('init');
+  await project.ok('plan', 'rename', 'readings.job_title', 'title', '--id', 'jt');
+  await project.ok('advance', '--release', '1.0.0');
+  const migrated = await project.run('migrate', '--jobs', '2');
+  expect(await differing(project.url), migrated.stdout + migrated.stderr).toBe(0);
+  expect(migrated.code, migrated.stderr).toBe(0);
+  const verified = await project.run('verify', 'jt');
+  expect(verified.code, verified.stdout + verified.stderr).toBe(0);
+});
