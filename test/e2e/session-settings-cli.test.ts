@@ -48,3 +48,22 @@ test('a float key is walked to its last row by parallel ranges with the database
   const verified = await project.run('verify', 'jt');
   expect(verified.code, verified.stdout + verified.stderr).toBe(0);
 });
+
+test('a timestamptz key is walked to every row when DateStyle prints zone abbreviations that read back as other zones', async () => {
+  // Under DateStyle SQL or Postgres, a timestamptz prints with the zone's abbreviation: Asia/Kolkata prints IST,
+  // which PostgreSQL reads back as Israel time (+02), 3 h 30 later than the row's key.
+  const project = await databaseWithFolder(
+    cleanups,
+    `CREATE TABLE public.readings (id timestamptz PRIMARY KEY, job_title text);
+     INSERT INTO public.readings SELECT timestamptz '2024-03-01 00:00:00+00' + g * interval '1 minute', 'v' || g
+     FROM generate_series(1, 3000) g;`,
+    'phasectl-settings-',
+  );
+  const cli = cliIn(project.dir, { ...project.env, PGOPTIONS: '-c DateStyle=SQL,DMY -c TimeZone=Asia/Kolkata' });
+  await cli.ok('init');
+  await cli.ok('plan', 'rename', 'readings.job_title', 'title', '--id', 'jt');
+  await cli.ok('advance', '--release', '1.0.0');
+  const migrated = await cli.run('migrate', '--batch-size', '100', '--target-batch-ms', '60000');
+  expect(await differing(project.url), migrated.stdout + migrated.stderr).toBe(0);
+  expect(migrated.code, migrated.stdout + migrated.stderr).toBe(0);
+});
