@@ -1,6 +1,6 @@
 import { expect, test } from 'vitest';
 import { query } from '../support/fixtures-project.js';
-import { cleanupsAfterAll, cliIn, databaseWithFolder } from '../support/test-project.js';
+import { cleanupsAfterAll, cliIn, databaseWithFolder, hasColumn } from '../support/test-project.js';
 
 /**
  * The environment is input: PGOPTIONS, the URL's options and the role's or database's own settings reach every
@@ -66,4 +66,41 @@ test('a timestamptz key is walked to every row when DateStyle prints zone abbrev
   const migrated = await cli.run('migrate', '--batch-size', '100', '--target-batch-ms', '60000');
   expect(await differing(project.url), migrated.stdout + migrated.stderr).toBe(0);
   expect(migrated.code, migrated.stdout + migrated.stderr).toBe(0);
+});
+
+test('session_replication_role = replica in PGOPTIONS: migrate, rollback and backfill refuse before writing (exit 2)', async () => {
+  // A superuser (as here) may set it: the table's own triggers and foreign keys, and those of phasectl's state
+  // tables (a rollback's delete cascades to the backfill's ranges), would not fire for phasectl's writes.
+  const project = await databaseWithFolder(
+    cleanups,
+    `CREATE TABLE public.users (id bigint PRIMARY KEY, job_title text);
+     INSERT INTO public.users SELECT g, 'title ' || g FROM generate_series(1, 500) g;`,
+    'phasectl-settings-',
+  );
+  await project.ok('init');
+  await project.ok('plan', 'rename', 'users.job_title', 'title', '--id', 'jt');
+  await project.ok('advance', '--release', '1.0.0');
+  const replica = cliIn(project.dir, { ...project.env, PGOPTIONS: '-c session_replication_role=replica' });
+  for (const args of [['migrate'], ['backfill', 'jt']]) {
+    const refused = await replica.run(...args);
+    expect(refused.code, `${args.join(' ')}\n${refused.stdout}\n${refused.stderr}`).toBe(2);
+    expect(refused.stderr).toContain('session_replication_role = replica');
+    expect(refused.stderr).toContain('PGOPTIONS');
+  }
+  // Nothing was written: no state schema, no new column.
+  const state = await query<{ n: number }>(
+    project.url,
+    `SELECT count(*)::int AS n FROM pg_namespace WHERE nspname = 'phasectl'`,
+  );
+  expect(state[0]!.n).toBe(0);
+  expect(await hasColumn(project.url, 'public.users', 'title')).toBe(false);
+  // Read-only commands still run (status reads, writes nothing).
+  const status = await replica.run('status');
+  expect(status.code, status.stderr).not.toBe(2);
+  // Applied without it, phase 1 is not rolled back with it.
+  await project.ok('migrate');
+  const rollback = await replica.run('rollback', '--release', '1.0.0', '--yes');
+  expect(rollback.code, rollback.stdout + rollback.stderr).toBe(2);
+  expect(rollback.stderr).toContain('session_replication_role = replica');
+  expect(await hasColumn(project.url, 'public.users', 'title')).toBe(true);
 });
