@@ -63,3 +63,24 @@ test('a column with the new name created after plan as a generated column: phase
   // The application still writes.
   await query(project.url, `UPDATE public.users SET job_title = 'still writes' WHERE id = 1`);
 });
+
+test('a move: a column with the new name created on the target table after plan, of another type, is refused', async () => {
+  const project = await databaseWithFolder(
+    cleanups,
+    `CREATE TABLE public.users (id bigint PRIMARY KEY, address text);
+     CREATE TABLE public.profiles (id bigint PRIMARY KEY, user_id bigint NOT NULL UNIQUE REFERENCES public.users (id));
+     INSERT INTO public.users SELECT g, 'street ' || g FROM generate_series(1, 50) g;
+     INSERT INTO public.profiles SELECT g, g FROM generate_series(1, 50) g;`,
+    'phasectl-planted-column-',
+  );
+  await project.ok('init');
+  await project.ok('plan', 'move', 'users.address', 'profiles.address', '--on', 'id=user_id', '--id', 'addr');
+  await project.ok('advance', '--release', '1.0.0');
+  await query(project.url, `ALTER TABLE public.profiles ADD COLUMN address varchar(8)`);
+  const refused = await project.run('migrate');
+  expect(refused.code, refused.stdout + refused.stderr).toBe(3);
+  expect(refused.stderr).toContain('column address of public.profiles already exists');
+  expect(refused.stderr).toContain('its type is character varying(8)');
+  // The application still writes long addresses (no trigger copies them into the short column).
+  await query(project.url, `UPDATE public.users SET address = 'a rather long street name' WHERE id = 1`);
+});
