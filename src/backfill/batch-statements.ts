@@ -1,11 +1,16 @@
-import { quoteLiteral } from '../render/quote.js';
+import { qualify, quoteLiteral } from '../render/quote.js';
+import type { TableName } from '../spec/types.js';
 import type { BackfillPlan } from '../operations/types.js';
 
 /**
  * Where a backfill's progress row lives: `phasectl.backfills` keyed by change and direction, or, for one key range
  * of a parallel backfill (`range` set), its row in `phasectl.backfill_ranges`.
  */
-type ProgressKey = Pick<BackfillPlan, 'changeId' | 'direction' | 'suppressSetting'> & { range?: number };
+type ProgressKey = Pick<BackfillPlan, 'changeId' | 'direction' | 'suppressSetting'> & {
+  range?: number;
+  /** Tables to lock (ACCESS SHARE, ONLY) before the batch writes, in this order: a leaf partition's ancestors. */
+  lockFirst?: readonly TableName[];
+};
 
 /**
  * Opens a batch transaction in one round trip (a simple-protocol query, so it may hold several statements):
@@ -17,7 +22,8 @@ type ProgressKey = Pick<BackfillPlan, 'changeId' | 'direction' | 'suppressSettin
  * - the suppress setting, so the sync trigger does not echo the batch's writes back to the other column;
  * - the batch's lock_timeout;
  * - a lock on the progress row, returned as `progress_rows` (1, or 0 when the row is gone): held to the
- *   commit, so the row cannot vanish under the batch and the closing progress update always lands. Pure.
+ *   commit, so the row cannot vanish under the batch and the closing progress update always lands;
+ * - for a leaf partition, its ancestors locked first, root down (`lockFirst`; see leafAncestors). Pure.
  *
  * ```sql
  * BEGIN; SET LOCAL synchronous_commit = off;
@@ -27,8 +33,13 @@ type ProgressKey = Pick<BackfillPlan, 'changeId' | 'direction' | 'suppressSettin
  */
 export function beginBatchSql(plan: ProgressKey, lockTimeoutMs: number, durable: boolean): string {
   const timeout = `${Math.max(0, Math.round(lockTimeoutMs))}ms`;
+  const ancestors = plan.lockFirst ?? [];
+  const lockFirst =
+    ancestors.length === 0
+      ? ''
+      : ` SET LOCAL lock_timeout = ${quoteLiteral(timeout)}; LOCK TABLE ${ancestors.map((t) => `ONLY ${qualify(t.schema, t.table)}`).join(', ')} IN ACCESS SHARE MODE;`;
   return (
-    `BEGIN;${durable ? '' : ' SET LOCAL synchronous_commit = off;'} ` +
+    `BEGIN;${durable ? '' : ' SET LOCAL synchronous_commit = off;'}${lockFirst} ` +
     `SELECT pg_catalog.set_config(${quoteLiteral(plan.suppressSetting)}, 'on', true), pg_catalog.set_config('lock_timeout', ${quoteLiteral(timeout)}, true), ` +
     `(SELECT pg_catalog.count(*) FROM (SELECT 1 FROM ${progressTable(plan)} WHERE ${progressRow(plan)} FOR UPDATE) AS p) AS progress_rows`
   );

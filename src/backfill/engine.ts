@@ -17,7 +17,8 @@ import { cutRanges, walkRanges } from './parallel.js';
 import type { BackfillOptions, BackfillResult, RangeWalk } from './options.js';
 import { clearRanges, foldRanges, loadRanges, recordPause } from './range-state.js';
 import { walkPartitions } from './partition-walk.js';
-import { isPartitionOf, isPartitioned, leafWalk } from './partitions.js';
+import { isPartitionOf, isPartitioned, leafAncestors, leafWalk } from './partitions.js';
+import type { TableName } from '../spec/types.js';
 import { createThrottle } from './throttle.js';
 import { requireTrustedBackfill } from './table-trust.js';
 
@@ -32,7 +33,7 @@ const MAX_BATCH_GROWTH = 1.5;
 const BACKFILL_LOCK_CLASS = 1885888885;
 
 /** A plan bound to one range's progress row (no range: the change's row in phasectl.backfills). */
-type RangePlan = BackfillPlan & { range?: number };
+type RangePlan = BackfillPlan & { range?: number; lockFirst?: readonly TableName[] };
 
 interface BackfillRow {
   upper_key: string[] | null;
@@ -234,7 +235,11 @@ export const walkRange: RangeWalk = async function walkRange(
   // A leaf partition's range runs the plan's statements on the leaf, by the leaf's own key index.
   const leaf = range.table ? leafWalk(plan, range.table) : undefined;
   const keyset = leaf?.queries ?? queries;
-  const target = { ...(leaf?.plan ?? plan), range: range.index };
+  const target = {
+    ...(leaf?.plan ?? plan),
+    range: range.index,
+    ...(range.table ? { lockFirst: await leafAncestors(session, range.table) } : {}),
+  };
   const upper = range.upper;
   let last = range.last ?? range.after;
   let updatedTotal = 0;

@@ -40,6 +40,25 @@ export async function leafPartitions(session: pg.ClientBase, table: TableName): 
   return rows.map((row) => ({ schema: row.schema, table: row.table }));
 }
 
+/**
+ * The tables above `leaf`, root first (empty once it is no longer a partition). A batch on the leaf locks them first
+ * (engine.ts): writing a leaf checks each row against the leaf's bounds, and building that check locks the parent
+ * after the leaf — the reverse of `CREATE TABLE … PARTITION OF` or `ATTACH PARTITION`, which lock the parent, then
+ * scan the DEFAULT partition. A monthly job's partition could then deadlock with the backfill.
+ */
+export async function leafAncestors(session: pg.ClientBase, leaf: TableName): Promise<TableName[]> {
+  const { rows } = await session.query<{ schema: string; table: string }>(
+    `SELECT n.nspname AS schema, c.relname AS table
+       FROM pg_catalog.pg_partition_ancestors(pg_catalog.to_regclass($1)) WITH ORDINALITY AS a(relid, level)
+       JOIN pg_catalog.pg_class AS c ON c.oid OPERATOR(pg_catalog.=) a.relid
+       JOIN pg_catalog.pg_namespace AS n ON n.oid OPERATOR(pg_catalog.=) c.relnamespace
+      WHERE a.level OPERATOR(pg_catalog.>) 1
+      ORDER BY a.level DESC`,
+    [qualify(leaf.schema, leaf.table)],
+  );
+  return rows.map((row) => ({ schema: row.schema, table: row.table }));
+}
+
 /** Whether `leaf` still exists and is a partition (at any level) of `parent`: false once it is detached or dropped. */
 export async function isPartitionOf(session: pg.ClientBase, parent: TableName, leaf: TableName): Promise<boolean> {
   const { rows } = await session.query<{ member: boolean }>(

@@ -73,7 +73,7 @@ export async function applyStep(
       throw new RuntimeFailure(
         `verification of ${plan.changeId} found ${verified.differing} row(s) where the two columns differ; stopped before ${file.name}`,
         {
-          hint: `run \`phasectl backfill ${plan.changeId} --repair\` (it rewrites exactly the rows that differ; look also for writes that bypass the trigger, e.g. session_replication_role = replica, and for a partition attached since the backfill, whose rows were never copied), then \`phasectl migrate\` again`,
+          hint: `run \`phasectl backfill ${plan.changeId} --repair\` (it rewrites exactly the rows that differ; look also for writes that bypass the trigger, e.g. while it was disabled by ALTER TABLE … DISABLE TRIGGER, and for a partition attached since the backfill, whose rows were never copied), then \`phasectl migrate\` again`,
         },
       );
     }

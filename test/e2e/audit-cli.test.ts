@@ -6,6 +6,7 @@ import { planRename } from '../../src/commands/plan.js';
 import { phasectl } from '../support/cli.js';
 import { query } from '../support/fixtures-project.js';
 import { cleanupsAfterAll, databaseWithGeneratedProject, databaseWithProject } from '../support/test-project.js';
+import { behindSyncTriggers } from '../support/behind-sync-triggers.js';
 
 /**
  * Issue 15, audit: each phase's verification walk records row count, non-NULL count and an order-independent
@@ -91,10 +92,7 @@ test('a value changed with the sync trigger bypassed shows as a mismatch in phas
   });
   expect((await phasectl(['migrate', '--project', dir, '--to-release', '1.1.0', '--quiet'], { env })).code).toBe(0);
   // A write that no trigger sees: the new column changes, the old one keeps its value.
-  await query(
-    url,
-    `SET session_replication_role = replica; UPDATE public.users SET favourite_color = 'planted' WHERE id = 7; RESET session_replication_role`,
-  );
+  await query(url, behindSyncTriggers(`UPDATE public.users SET favourite_color = 'planted' WHERE id = 7`));
   const refused = await phasectl(['migrate', '--project', dir, '--quiet'], { env });
   expect(refused.code).toBe(3);
 

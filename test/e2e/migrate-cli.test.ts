@@ -5,6 +5,7 @@ import { RUN_LOCK_KEY } from '../../src/session/advisory-lock.js';
 import { phasectl as runPhasectl } from '../support/cli.js';
 import { client, query } from '../support/fixtures-project.js';
 import { cleanupsAfterAll, databaseWithGeneratedProject } from '../support/test-project.js';
+import { behindSyncTriggers } from '../support/behind-sync-triggers.js';
 
 let url: string;
 let dir: string;
@@ -83,10 +84,7 @@ test('verify prints the count and exits 1 when rows differ; status shows drift w
   const clean = await phasectl(['verify', 'users-job-title', '--project', dir]);
   expect(clean.code).toBe(0);
   expect(clean.stdout).toContain('users-job-title: 0 differing row(s)');
-  await query(
-    url,
-    `SET session_replication_role = replica; UPDATE public.users SET favourite_color = 'x' WHERE id = 5;`,
-  );
+  await query(url, behindSyncTriggers(`UPDATE public.users SET favourite_color = 'x' WHERE id = 5`));
   const dirty = await phasectl(['verify', 'users-job-title', '--project', dir]);
   expect(dirty.code).toBe(1);
   expect(dirty.stdout).toContain('1 differing row(s)');

@@ -206,10 +206,12 @@ async function expectPhaseOneEverywhere(url: string, copies: string[]): Promise<
       url,
       `SELECT p.relid::regclass::text AS rel,
          EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = p.relid AND a.attname = 'name' AND NOT a.attisdropped) AS has_name,
-         (SELECT count(*)::int FROM pg_trigger t WHERE t.tgrelid = p.relid AND t.tgname ~ '^zz+_phasectl_sync_') AS sync_triggers
+         (SELECT count(*)::int FROM pg_trigger t WHERE t.tgrelid = p.relid AND t.tgname ~ '^zz+_phasectl_sync_') AS sync_triggers,
+         -- ENABLE ALWAYS (fire under session_replication_role = replica too), on partitions created or attached later too.
+         (SELECT count(*)::int FROM pg_trigger t WHERE t.tgrelid = p.relid AND t.tgname ~ '^zz+_phasectl_sync_' AND t.tgenabled = 'A') AS always
        FROM pg_partition_tree('public.events') p ORDER BY 1`,
     ),
-  ).toEqual(tree.map((rel) => ({ rel, has_name: true, sync_triggers: 3 })));
+  ).toEqual(tree.map((rel) => ({ rel, has_name: true, sync_triggers: 3, always: 3 })));
   for (const index of copies) {
     // One index per relation of the tree, all valid, each attached to the index of its parent table.
     expect(

@@ -5,6 +5,7 @@ import { runVerify } from '../../src/backfill/verify.js';
 import type { RunnerEvent } from '../../src/events.js';
 import { createGeneratedRename, differingRows, renamePlan } from '../support/fixtures-backfill.js';
 import { cleanupsAfterAll, databaseSession, type TestDatabase } from '../support/test-project.js';
+import { behindSyncTriggers } from '../support/behind-sync-triggers.js';
 
 const cleanups = cleanupsAfterAll();
 let db: TestDatabase;
@@ -143,11 +144,12 @@ test('verify: a span that turns out dense runs past the count timeout and is ret
 test('integer keys, sparse then dense: no batch rewrites more than 1.5× the rows of the one before, and every row is filled', async () => {
   const { plan } = await createGeneratedRename(session, db.url, { table: 'sparse_dense', rows: 0 });
   // Rows written behind the sync trigger, so the new column starts empty (as rows written before phase 1).
-  await session.query(`
-    SET session_replication_role = replica;
+  await session.query(
+    behindSyncTriggers(`
     INSERT INTO public.sparse_dense (id, job_title) SELECT g * 1000, 'sparse ' || g FROM generate_series(1, 2000) g;
-    INSERT INTO public.sparse_dense (id, job_title) SELECT 3000000 + g, 'dense ' || g FROM generate_series(1, 30000) g;
-    RESET session_replication_role;
+    INSERT INTO public.sparse_dense (id, job_title) SELECT 3000000 + g, 'dense ' || g FROM generate_series(1, 30000) g`),
+  );
+  await session.query(`
     TRUNCATE public.backfill_writes;
     ANALYZE public.sparse_dense`);
   const perBatch: Array<{ size: number; rows: number }> = [];

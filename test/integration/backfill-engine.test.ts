@@ -10,6 +10,7 @@ import { backfillWrites, createGeneratedRename, differingRows, renamePlan } from
 import { client as connect } from '../support/fixtures-project.js';
 import { writeBehindTrigger } from '../support/guard-state.js';
 import { cleanupsAfterAll, databaseSession, type TestDatabase } from '../support/test-project.js';
+import { behindSyncTriggers } from '../support/behind-sync-triggers.js';
 
 const cleanups = cleanupsAfterAll();
 let db: TestDatabase;
@@ -160,8 +161,9 @@ test('verify counts a difference planted behind the trigger, and records it', as
   await runBackfill(session, plan);
   const other = await connect(db.url);
   try {
-    await other.query(`SET session_replication_role = replica`);
-    await other.query(`UPDATE public.planted SET favourite_color = 'tampered' WHERE id IN (7, 1500)`);
+    await other.query(
+      behindSyncTriggers(`UPDATE public.planted SET favourite_color = 'tampered' WHERE id IN (7, 1500)`),
+    );
   } finally {
     await other.end();
   }

@@ -4,6 +4,7 @@ import { phaseSteps } from '../../src/operations/index.js';
 import { applyStep } from '../support/apply-sql.js';
 import { createTestDatabase } from '../support/database.js';
 import { usersJobTitleRename } from '../support/fixtures-changes.js';
+import { behindSyncTriggers } from '../support/behind-sync-triggers.js';
 
 /**
  * The insert path of a rename's sync: each insert enters at most one plpgsql function, and the one it enters does a
@@ -101,9 +102,7 @@ describe('rename sync, insert path', () => {
     // Columns that differ while the update changes neither (a row written with the triggers off): only the
     // backfill, which knows the direction, may copy. (During a phase-3 rollback the old column is the empty one:
     // copying it over would erase the only value.)
-    await client.query(`SET session_replication_role = replica`);
-    await client.query(`UPDATE public.users SET favourite_color = NULL WHERE id = 10`);
-    await client.query(`SET session_replication_role = DEFAULT`);
+    await client.query(behindSyncTriggers(`UPDATE public.users SET favourite_color = NULL WHERE id = 10`));
     expect(await callsOf(`UPDATE public.users SET id = 10 WHERE id = 10`)).toEqual({
       row: { job_title: 'chef', favourite_color: null },
       calls: { sync_users_job_title: 1 },

@@ -11,6 +11,7 @@ import { applyStep, applySteps } from '../support/apply-sql.js';
 import { createTestDatabase } from '../support/database.js';
 import { killedBackendsGone } from '../support/killed-backends.js';
 import { emptyProject } from '../support/test-project.js';
+import { behindSyncTriggers } from '../support/behind-sync-triggers.js';
 
 /** The sync triggers of a move, exercised on a real server through the generated SQL (applied as a plain runner would). */
 let db: Awaited<ReturnType<typeof createTestDatabase>>;
@@ -143,6 +144,17 @@ test('a fresh session that never set the guard syncs (NULL setting does not disa
   expect(rows[4]).toEqual({ id: '5', source: 'fresh source', target: 'fresh source' });
 });
 
+test('under session_replication_role = replica (rows a subscription applies) a write still reaches the other side', async () => {
+  await setUp('m_replica');
+  await session.query(`BEGIN; SET LOCAL session_replication_role = replica;
+    UPDATE m_replica.users SET address = 'replicated source' WHERE id = 1;
+    UPDATE m_replica.profiles SET address = 'replicated target' WHERE user_id = 2;
+    COMMIT;`);
+  const rows = await pairs('m_replica');
+  expect(rows[0]).toEqual({ id: '1', source: 'replicated source', target: 'replicated source' });
+  expect(rows[1]).toEqual({ id: '2', source: 'replicated target', target: 'replicated target' });
+});
+
 test('phase 2: a target insert with its own value wins and reaches the source; deletes on either side leave the other consistent', async () => {
   await setUp('m_switch', 2);
   await session.query(`INSERT INTO m_switch.profiles (user_id, address) VALUES (6, 'new code wins')`);
@@ -232,9 +244,7 @@ test('the backfill killed part-way resumes through migrate and ends with every p
     ).rows.map((row) => row.id as number);
   expect(await differingIds()).toHaveLength(20000 - saved.n);
   // Pairs behind the stored key made to differ on purpose (behind the trigger): a resume does not walk them again.
-  await session.query(`SET session_replication_role = replica`);
-  await session.query(`UPDATE public.billing SET plan = 'behind the key' WHERE account_id <= 10`);
-  await session.query(`RESET session_replication_role`);
+  await session.query(behindSyncTriggers(`UPDATE public.billing SET plan = 'behind the key' WHERE account_id <= 10`));
 
   const result = await migrate({ databaseUrl: db.url, projectDir: dir });
   expect(result.applied.find((file) => file.action === 'backfill')?.backfill).toMatchObject({

@@ -359,3 +359,46 @@ test('kill -9 of a --jobs 3 backfill, then a resume: each leaf continues where i
     await pool.close();
   }
 });
+
+test('a partition created while a batch writes the DEFAULT partition waits for that batch: no deadlock, both go through', async () => {
+  // 1 partition of ids 1–200 and a DEFAULT holding 201–400.
+  const { plan } = await createPartitionedRename(session, db.url, {
+    table: 'lockorder',
+    rows: 400,
+    layout: 'range',
+    partitions: 1,
+  });
+  // Holds the first batch on the DEFAULT partition after it locked the leaf and before PostgreSQL checks the row
+  // against the leaf's bounds, which reads (and locks) the parent: the window a monthly job's CREATE TABLE … PARTITION
+  // OF (parent first, then the DEFAULT partition, which it scans) can fall into.
+  await session.query(`
+    CREATE FUNCTION public.lockorder_hold() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+      IF pg_catalog.current_setting('lockorder.held', true) IS DISTINCT FROM 'yes' THEN
+        PERFORM pg_catalog.set_config('lockorder.held', 'yes', false);
+        PERFORM pg_catalog.pg_sleep(1.5);
+      END IF;
+      RETURN NEW;
+    END $$;
+    CREATE TRIGGER hold BEFORE UPDATE ON public.lockorder_default FOR EACH ROW EXECUTE FUNCTION public.lockorder_hold();`);
+  const events: RunnerEvent[] = [];
+  const running = runBackfill(session, plan, { batchSize: 50, log: (event) => events.push(event) });
+  const other = await connect(db.url);
+  try {
+    await waitFor('a batch held on the DEFAULT partition', async () => {
+      const { rows } = await other.query(
+        `SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND wait_event = 'PgSleep'`,
+      );
+      return rows.length > 0;
+    });
+    await other.query(
+      `CREATE TABLE public.lockorder_next PARTITION OF public.lockorder FOR VALUES FROM (10001) TO (20001)`,
+    );
+  } finally {
+    await other.end();
+  }
+  const result = await running;
+  expect(events.filter((event) => event.type === 'retry')).toEqual([]);
+  expect(result.rowsDone).toBe(400);
+  expect(await differingRows(session, 'lockorder')).toBe(0);
+});

@@ -180,6 +180,23 @@ describe.sequential('rename lifecycle on public.users', () => {
     }
   });
 
+  test('the sync triggers fire under session_replication_role = replica (rows a subscription applies)', async () => {
+    await client.query('BEGIN');
+    try {
+      await client.query(`SET LOCAL session_replication_role = replica`);
+      expect(await insertReturning(`INSERT INTO public.users (email, job_title) VALUES ('r@x', 'baker')`)).toEqual({
+        job_title: 'baker',
+        favourite_color: 'baker',
+      });
+      await client.query(`UPDATE public.users SET job_title = 'pilot' WHERE id = 7`);
+      expect(await row(7)).toEqual({ job_title: 'pilot', favourite_color: 'pilot' });
+      await client.query(`UPDATE public.users SET favourite_color = 'chef' WHERE id = 7`);
+      expect(await row(7)).toEqual({ job_title: 'chef', favourite_color: 'chef' });
+    } finally {
+      await client.query('ROLLBACK');
+    }
+  });
+
   test('phase 2 switch refuses before the backfill', async () => {
     await expect(applyStep(client, step(p2, 'switch'))).rejects.toThrow(
       /users-job-title-to-favourite-color.*backfill has not finished/,

@@ -7,6 +7,7 @@ import { run } from '../../src/cli/main.js';
 import { splitStatements } from '../../src/sql/split-statements.js';
 import { createTestDatabase } from '../support/database.js';
 import { cleanupsAfterAll } from '../support/test-project.js';
+import { behindSyncTriggers } from '../support/behind-sync-triggers.js';
 
 /**
  * Issue 17, items 5, 9 and 13, through the CLI on a real server:
@@ -72,7 +73,7 @@ const rows = async (sql: string) => (await client.query(sql)).rows;
 
 /** Writes that bypass every trigger (as a restore or a replica-mode session would): a planted divergence. */
 async function bypassingTriggers(sql: string): Promise<void> {
-  await client.query(`BEGIN; SET LOCAL session_replication_role = replica; ${sql}; COMMIT`);
+  await client.query(behindSyncTriggers(sql));
 }
 
 /** Rows where the two columns' text forms differ, byte for byte. */

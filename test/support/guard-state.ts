@@ -5,6 +5,7 @@ import type { Step } from '../../src/operations/types.js';
 import { loadPhasesFile } from '../../src/spec/load.js';
 import type { PhaseNumber } from '../../src/spec/types.js';
 import { applyStep, catalogSnapshot } from './apply-sql.js';
+import { behindSyncTriggers } from './behind-sync-triggers.js';
 
 /**
  * What a refused step must leave exactly as it was: each table's schema (catalogSnapshot) and rows,
@@ -32,13 +33,12 @@ export async function databaseState(client: pg.ClientBase, tables: string[]): Pr
   return state;
 }
 
-/** Writes behind the sync trigger (session_replication_role = replica), the way a bulk tool or a restore can. */
+/** Writes behind the sync trigger (test/support/behind-sync-triggers.ts), the way a bulk tool or a restore can. */
 export async function writeBehindTrigger(url: string, sql: string): Promise<void> {
   const client = new pg.Client({ connectionString: url });
   await client.connect();
   try {
-    await client.query('SET session_replication_role = replica');
-    await client.query(sql);
+    await client.query(behindSyncTriggers(sql));
   } finally {
     await client.end();
   }
