@@ -9,6 +9,7 @@ import { requireGeneratedMigrations } from '../runner/shipped-files.js';
 import { appliedPhase } from '../runner/record.js';
 import type { EventLog } from '../events.js';
 import { requirePhasesFile } from './migrate.js';
+import { requireOriginReplicationRole } from '../session/replication-role.js';
 import { withSession } from '../session/with-session.js';
 import { runBackfill, type BackfillOptions, type BackfillResult } from '../backfill/engine.js';
 import { runVerify, type VerifyResult } from '../backfill/verify.js';
@@ -55,6 +56,7 @@ export async function backfill(options: BackfillCommandOptions): Promise<Backfil
   checkThrottleQuery(options.throttleQuery);
   const plan = await findPlan(options.projectDir, options.changeId, options.direction ?? 'up');
   return withSession(options.databaseUrl, 'phasectl backfill', async (run) => {
+    await requireOriginReplicationRole(run.session);
     await probeThrottle(run.session, options);
     const workers = workerPool(options.databaseUrl, options.jobs ?? 1, 'phasectl backfill');
     try {

@@ -1,10 +1,16 @@
 import { InputError } from '../errors.js';
 
-/** Returns the URL with its password replaced by `***`, safe to print or log. */
+/** Query parameters of a connection URL that hold a secret (libpq and pg read the password from `?password=` too). */
+const SECRET_PARAMETERS = ['password', 'sslpassword'];
+
+/** Returns the URL with its password (in the user part or a query parameter) replaced by `***`, safe to print or log. */
 export function redactUrl(url: string): string {
   try {
     const parsed = new URL(url);
     if (parsed.password) parsed.password = '***';
+    for (const name of [...parsed.searchParams.keys()]) {
+      if (SECRET_PARAMETERS.includes(name.toLowerCase())) parsed.searchParams.set(name, '***');
+    }
     return parsed.toString();
   } catch {
     // Not a URL (maybe a key=value conninfo string): hide anything that looks like a password.

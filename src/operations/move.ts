@@ -33,6 +33,7 @@ import { record } from './plan-parts.js';
 import { dependentSlots } from '../dependents/dependent-slots.js';
 import { renderSteps, type StepDraft } from './step-drafts.js';
 import type { BackfillPlan, Definition, DerivedObject, Operation, PhaseSteps, Step } from './types.js';
+import { newColumnGuard } from './new-column-guard.js';
 
 const kind = 'move';
 
@@ -321,7 +322,17 @@ function phase1(model: MoveModel, settings: GenerationSettings): PhaseSteps {
         summary: `add ${to} and keep it in sync with ${from} through triggers on both tables (authority: ${model.source.table})`,
         transaction: true,
         template: 'expand',
-        context: { ...syncObjects(model, 1, dir), ...record(model.change.releases, 1) },
+        context: {
+          ...syncObjects(model, 1, dir),
+          newColumn: newColumnGuard(
+            model.target.schema,
+            model.target.table,
+            model.target.column,
+            model.type,
+            model.change.column.type,
+          ),
+          ...record(model.change.releases, 1),
+        },
       },
       backfillDraft(
         'backfill',

@@ -26,6 +26,7 @@ import { record } from './plan-parts.js';
 import { refuseUncopyablePartitionedConstraints } from './partitioned-indexes.js';
 import { renderSteps, type StepDraft } from './step-drafts.js';
 import type { BackfillPlan, Definition, DerivedObject, Operation, PhaseSteps, Step } from './types.js';
+import { newColumnGuard } from './new-column-guard.js';
 import { dependentSlots } from '../dependents/dependent-slots.js';
 
 const kind = 'rename';
@@ -328,6 +329,7 @@ function phase1(model: RenameModel, settings: GenerationSettings): PhaseSteps {
           newType: model.newType,
           // Storage and compression carry over only to a column of the same type (copy-column-settings).
           sameType: model.newBareType === model.oldBareType,
+          newColumn: newColumnGuard(model.schema, model.table, model.to, model.newType, model.newBareType),
           syncFunction: syncFunctionSql(model, 1, dir),
           trigger: triggerSql(model, dir),
           ...record(model.change.releases, 1),

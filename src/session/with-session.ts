@@ -1,5 +1,6 @@
 import type { EventLog } from '../events.js';
 import { acquireRunLock, releaseRunLock } from './advisory-lock.js';
+import { requireOriginReplicationRole } from './replication-role.js';
 import { openSession, type RunSession } from './session.js';
 import { ensureStateSchema } from './state-schema.js';
 
@@ -29,6 +30,7 @@ export async function withRunLock<T>(
   options: { waitLockSeconds?: number; log: EventLog },
   work: () => Promise<T>,
 ): Promise<T> {
+  await requireOriginReplicationRole(run.session);
   await ensureStateSchema(run.session);
   await acquireRunLock(run.session, run.monitor, { waitSeconds: options.waitLockSeconds ?? 0, log: options.log });
   try {

@@ -273,4 +273,36 @@ describe('passwords never printed', () => {
       expect(result.output).not.toContain(`:${good.password}@`);
     }
   }, 60_000);
+
+  test('a password given as a query parameter (?password=, ?sslpassword=) is not printed either', async () => {
+    const other = await createTestDatabase();
+    cleanups.push(other.drop);
+    const project = await generatedProject(other.url, { rows: 10, releases: ['1.0.0'] });
+    cleanups.push(project.remove);
+    const secret = 'Qu3ry-Secret_pw';
+    const keySecret = 'K3y-Secret_pw';
+    const inQuery = new URL(other.url);
+    inQuery.username = 'postgres';
+    inQuery.password = '';
+    inQuery.searchParams.set('password', secret);
+    inQuery.searchParams.set('sslpassword', keySecret);
+    // A typo in the scheme is refused before any connection, quoting the URL (up to 80 characters): exit 2, the
+    // secrets hidden.
+    const typo = `postgress://u@h/d?password=${secret}&sslpassword=${keySecret}`;
+    const refused = await phasectl(['status', '--project', project.dir, '--database-url', typo, '--debug']);
+    expect(refused.code, refused.output).toBe(2);
+    expect(refused.output).toContain('is not a PostgreSQL URL');
+    for (const args of [
+      ['status', '--project', project.dir, '--database-url', typo, '--json'],
+      ['migrate', '--project', project.dir, '--database-url', inQuery.toString(), '--debug'],
+      ['migrate', '--project', project.dir, '--database-url', inQuery.toString(), '--json'],
+    ]) {
+      const result = await phasectl(args);
+      expect(result.code, result.output).not.toBe(0);
+      expect(result.output).not.toContain(secret);
+      expect(result.output).not.toContain(keySecret);
+    }
+    expect(refused.output).not.toContain(secret);
+    expect(refused.output).not.toContain(keySecret);
+  }, 60_000);
 });
