@@ -1,0 +1,77 @@
+import { expect, test } from 'vitest';
+import { phasectl } from '../support/cli.js';
+import { query } from '../support/fixtures-project.js';
+import { cleanupsAfterAll, databaseWithGeneratedProject } from '../support/test-project.js';
+
+/**
+ * Ordinary user mistakes, driven through the built CLI on a generated project (public.users.job_title →
+ * favourite_color, change `users-job-title`): none may lose a written value or leave the columns diverging.
+ */
+const CHANGE = 'users-job-title';
+const cleanups = cleanupsAfterAll();
+
+const bothColumns = async (url: string, ids: number[]) =>
+  await query<{ id: string; job_title: string | null; favourite_color: string | null }>(
+    url,
+    'SELECT id, job_title, favourite_color FROM public.users WHERE id = ANY($1::bigint[]) ORDER BY id',
+    [ids],
+  );
+
+test('in phase 2, backfill --repair keeps the writes the trigger missed (authority: the new column)', async () => {
+  const { url, dir, env } = await databaseWithGeneratedProject(cleanups, { rows: 20, releases: ['1.0.0', '1.1.0'] });
+  const migrated = await phasectl(['migrate', '--project', dir, '--quiet'], { env });
+  expect(migrated.code, migrated.stderr).toBe(0);
+  // A bulk load with the triggers disabled while the new release writes.
+  await query(
+    url,
+    `ALTER TABLE public.users DISABLE TRIGGER ALL;
+     UPDATE public.users SET favourite_color = 'written by the new release' WHERE id = 1;
+     INSERT INTO public.users (id, favourite_color) VALUES (100, 'inserted by the new release');
+     ALTER TABLE public.users ENABLE TRIGGER ALL;`,
+  );
+  const found = await phasectl(['verify', CHANGE, '--project', dir], { env });
+  expect(found.code, found.stdout).toBe(1);
+  expect(found.stderr).toContain('--repair');
+
+  const repaired = await phasectl(['backfill', CHANGE, '--repair', '--project', dir, '--quiet'], { env });
+  expect(repaired.code, repaired.stderr).toBe(0);
+  expect(await bothColumns(url, [1, 2, 100])).toEqual([
+    { id: '1', job_title: 'written by the new release', favourite_color: 'written by the new release' },
+    { id: '2', job_title: 'title 2', favourite_color: 'title 2' },
+    { id: '100', job_title: 'inserted by the new release', favourite_color: 'inserted by the new release' },
+  ]);
+  const clean = await phasectl(['verify', CHANGE, '--project', dir], { env });
+  expect(clean.code, clean.stdout + clean.stderr).toBe(0);
+});
+
+test('in phase 2 of a move, backfill --repair keeps the target writes the trigger missed and fills an empty target', async () => {
+  const { url, dir, env } = await databaseWithGeneratedProject(cleanups, {
+    rows: 20,
+    releases: ['1.0.0', '1.1.0'],
+    move: true,
+  });
+  const migrated = await phasectl(['migrate', '--project', dir, '--quiet'], { env });
+  expect(migrated.code, migrated.stderr).toBe(0);
+  await query(
+    url,
+    `ALTER TABLE public.profiles DISABLE TRIGGER ALL;
+     UPDATE public.profiles SET address = 'written by the new release' WHERE user_id = 1;
+     UPDATE public.profiles SET address = NULL WHERE user_id = 2;
+     ALTER TABLE public.profiles ENABLE TRIGGER ALL;`,
+  );
+  const repaired = await phasectl(['backfill', 'users-address', '--repair', '--project', dir, '--quiet'], { env });
+  expect(repaired.code, repaired.stderr).toBe(0);
+  expect(
+    await query(
+      url,
+      `SELECT u.id, u.address AS source, p.address AS target FROM public.users u JOIN public.profiles p ON p.user_id = u.id
+        WHERE u.id IN (1, 2, 3) ORDER BY u.id`,
+    ),
+  ).toEqual([
+    { id: '1', source: 'written by the new release', target: 'written by the new release' },
+    { id: '2', source: 'street 2', target: 'street 2' },
+    { id: '3', source: 'street 3', target: 'street 3' },
+  ]);
+  const clean = await phasectl(['verify', 'users-address', '--project', dir], { env });
+  expect(clean.code, clean.stdout + clean.stderr).toBe(0);
+});
