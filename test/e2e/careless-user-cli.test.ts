@@ -75,3 +75,63 @@ test('in phase 2 of a move, backfill --repair keeps the target writes the trigge
   const clean = await phasectl(['verify', 'users-address', '--project', dir], { env });
   expect(clean.code, clean.stdout + clean.stderr).toBe(0);
 });
+
+const phaseInDatabase = async (url: string) =>
+  (await query<{ phase: number }>(url, `SELECT phase FROM phasectl.changes WHERE id = $1`, [CHANGE]))[0]?.phase;
+
+test('a DEFAULT added by hand to the new column before phase 3 stops phase 2 (it would swallow old-release inserts): exit 3, the fix', async () => {
+  const { url, dir, env } = await databaseWithGeneratedProject(cleanups, { rows: 10, releases: ['1.0.0', '1.1.0'] });
+  const first = await phasectl(['migrate', '--project', dir, '--to-release', '1.0.0', '--quiet'], { env });
+  expect(first.code, first.stderr).toBe(0);
+  await query(url, `ALTER TABLE public.users ALTER COLUMN favourite_color SET DEFAULT 'unknown'`);
+  // What it does: the old release's insert loses its value, and both columns agree, so verify cannot see it.
+  await query(url, `INSERT INTO public.users (id, job_title) VALUES (100, 'written by the old release')`);
+  expect(await bothColumns(url, [100])).toEqual([{ id: '100', job_title: 'unknown', favourite_color: 'unknown' }]);
+
+  const refused = await phasectl(['migrate', '--project', dir, '--quiet'], { env });
+  expect(refused.code, refused.stderr).toBe(3);
+  expect(refused.stderr).toContain(`public.users.favourite_color has a DEFAULT ('unknown'::text)`);
+  expect(refused.stderr).toContain('ALTER TABLE "public"."users" ALTER COLUMN "favourite_color" DROP DEFAULT');
+  expect(await phaseInDatabase(url)).toBe(1);
+
+  await query(url, `ALTER TABLE public.users ALTER COLUMN favourite_color DROP DEFAULT`);
+  const second = await phasectl(['migrate', '--project', dir, '--quiet'], { env });
+  expect(second.code, second.stderr).toBe(0);
+  await query(url, `INSERT INTO public.users (id, job_title) VALUES (101, 'written by the old release')`);
+  expect(await bothColumns(url, [101])).toEqual([
+    { id: '101', job_title: 'written by the old release', favourite_color: 'written by the old release' },
+  ]);
+});
+
+test('a sync trigger left disabled after a bulk load stops the next phase: exit 3, names it and the fix; enabled, the run goes on', async () => {
+  const { url, dir, env } = await databaseWithGeneratedProject(cleanups, {
+    rows: 10,
+    releases: ['1.0.0', '1.1.0', '1.2.0'],
+  });
+  const first = await phasectl(['migrate', '--project', dir, '--to-release', '1.0.0', '--quiet'], { env });
+  expect(first.code, first.stderr).toBe(0);
+  await query(url, `ALTER TABLE public.users DISABLE TRIGGER ALL`);
+
+  const refused = await phasectl(['migrate', '--project', dir, '--to-release', '1.1.0', '--quiet'], { env });
+  expect(refused.code, refused.stderr).toBe(3);
+  expect(refused.stderr).toContain(
+    'sync trigger(s) of users-job-title disabled: zz_phasectl_sync_users_job_title on public.users',
+  );
+  expect(refused.stderr).toContain(
+    'ALTER TABLE public.users ENABLE ALWAYS TRIGGER "zz_phasectl_sync_users_job_title$insert_old";',
+  );
+  expect(refused.stderr).toContain('phasectl backfill users-job-title --repair');
+  expect(await phaseInDatabase(url)).toBe(1);
+
+  await query(url, `ALTER TABLE public.users ENABLE TRIGGER ALL`);
+  const second = await phasectl(['migrate', '--project', dir, '--to-release', '1.1.0', '--quiet'], { env });
+  expect(second.code, second.stderr).toBe(0);
+  expect(await phaseInDatabase(url)).toBe(2);
+
+  // Disabled again in phase 2 (the new release's writes would not reach the old column): phase 3 stops too.
+  await query(url, `ALTER TABLE public.users DISABLE TRIGGER zz_phasectl_sync_users_job_title`);
+  const third = await phasectl(['migrate', '--project', dir, '--quiet'], { env });
+  expect(third.code, third.stderr).toBe(3);
+  expect(third.stderr).toContain('disabled: zz_phasectl_sync_users_job_title on public.users');
+  expect(await phaseInDatabase(url)).toBe(2);
+});
