@@ -16,8 +16,43 @@ import type { Change } from '../spec/types.js';
  *   the inserted value is lost silently (both columns end up equal: verify counts nothing).
  */
 export async function requireSyncInPlace(session: pg.ClientBase, change: Change): Promise<void> {
+  await refuseMissingColumns(session, change);
   await refuseDisabledSyncTriggers(session, change);
   if (change.kind === 'rename') await refuseNewColumnDefault(session, change);
+}
+
+/** Both columns of the change, as the generated files name them: a table or column renamed or dropped by hand is not followed. */
+function columnsOf(change: Change): Array<{ schema: string; table: string; column: string }> {
+  if (change.kind === 'rename') {
+    const { schema, table, from, to } = change.rename;
+    return [
+      { schema, table, column: from },
+      { schema, table, column: to },
+    ];
+  }
+  return [change.move.from, change.move.to];
+}
+
+async function refuseMissingColumns(session: pg.ClientBase, change: Change): Promise<void> {
+  for (const { schema, table, column } of columnsOf(change)) {
+    const { rows } = await session.query<{ table_exists: boolean; column_exists: boolean }>(
+      `SELECT pg_catalog.to_regclass($1) IS NOT NULL AS table_exists,
+              EXISTS (SELECT FROM pg_catalog.pg_attribute a
+                       WHERE a.attrelid OPERATOR(pg_catalog.=) pg_catalog.to_regclass($1)
+                         AND a.attname OPERATOR(pg_catalog.=) $2 AND NOT a.attisdropped) AS column_exists`,
+      [qualify(schema, table), column],
+    );
+    if (rows[0]?.column_exists) continue;
+    const missing = rows[0]?.table_exists
+      ? displayColumn(schema, table, column)
+      : `table ${displayColumn(schema, table)}`;
+    throw new RuntimeFailure(
+      `${missing} does not exist, but ${change.id} is in flight on it: it was renamed or dropped by hand, and the generated files name it`,
+      {
+        hint: `rename it back (ALTER TABLE … RENAME …): phasectl cannot follow a rename made by hand; a dropped column's values are gone (restore them from a backup). Then \`phasectl migrate\` again`,
+      },
+    );
+  }
 }
 
 async function refuseDisabledSyncTriggers(session: pg.ClientBase, change: Change): Promise<void> {

@@ -135,3 +135,20 @@ test('a sync trigger left disabled after a bulk load stops the next phase: exit 
   expect(third.stderr).toContain('disabled: zz_phasectl_sync_users_job_title on public.users');
   expect(await phaseInDatabase(url)).toBe(2);
 });
+
+test('a table renamed by hand mid-flight stops the next phase with the object named and the fix (not a search_path note)', async () => {
+  const { url, dir, env } = await databaseWithGeneratedProject(cleanups, { rows: 10, releases: ['1.0.0', '1.1.0'] });
+  const first = await phasectl(['migrate', '--project', dir, '--to-release', '1.0.0', '--quiet'], { env });
+  expect(first.code, first.stderr).toBe(0);
+  await query(url, `ALTER TABLE public.users RENAME TO members`);
+  const refused = await phasectl(['migrate', '--project', dir, '--quiet'], { env });
+  expect(refused.code, refused.stderr).toBe(3);
+  expect(refused.stderr).toContain('table public.users does not exist, but users-job-title is in flight on it');
+  expect(refused.stderr).toContain('rename it back');
+  expect(refused.stderr).not.toContain('search_path');
+  expect(await phaseInDatabase(url)).toBe(1);
+  await query(url, `ALTER TABLE public.members RENAME TO users`);
+  const second = await phasectl(['migrate', '--project', dir, '--quiet'], { env });
+  expect(second.code, second.stderr).toBe(0);
+  expect(await phaseInDatabase(url)).toBe(2);
+});
