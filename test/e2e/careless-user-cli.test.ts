@@ -152,3 +152,32 @@ test('a table renamed by hand mid-flight stops the next phase with the object na
   expect(second.code, second.stderr).toBe(0);
   expect(await phaseInDatabase(url)).toBe(2);
 });
+
+test('the phasectl schema dropped mid-flight: migrate refuses to re-run phase 1 over the values the new release wrote (exit 3); the fix it names loses nothing', async () => {
+  const { url, dir, env } = await databaseWithGeneratedProject(cleanups, { rows: 10, releases: ['1.0.0', '1.1.0'] });
+  const first = await phasectl(['migrate', '--project', dir, '--quiet'], { env });
+  expect(first.code, first.stderr).toBe(0);
+  await query(url, `DROP SCHEMA phasectl CASCADE`); // a "clean-up": the sync triggers go with it
+  await query(url, `UPDATE public.users SET favourite_color = 'written by the new release' WHERE id = 1`);
+
+  const refused = await phasectl(['migrate', '--project', dir, '--quiet'], { env });
+  expect(refused.code, refused.stderr).toBe(3);
+  expect(refused.stderr).toContain(
+    'public.users.favourite_color already exists and holds values, but this database has no record of phase 1 of users-job-title',
+  );
+  expect(await bothColumns(url, [1])).toEqual([
+    { id: '1', job_title: 'title 1', favourite_color: 'written by the new release' },
+  ]);
+
+  await query(
+    url,
+    `UPDATE public.users SET job_title = favourite_color WHERE favourite_color IS DISTINCT FROM job_title;
+     ALTER TABLE public.users DROP COLUMN favourite_color CASCADE`,
+  );
+  const again = await phasectl(['migrate', '--project', dir, '--quiet'], { env });
+  expect(again.code, again.stderr).toBe(0);
+  expect(await bothColumns(url, [1, 2])).toEqual([
+    { id: '1', job_title: 'written by the new release', favourite_color: 'written by the new release' },
+    { id: '2', job_title: 'title 2', favourite_color: 'title 2' },
+  ]);
+});
