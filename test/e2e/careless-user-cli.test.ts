@@ -1,3 +1,5 @@
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { expect, test } from 'vitest';
 import { phasectl } from '../support/cli.js';
 import { query } from '../support/fixtures-project.js';
@@ -180,4 +182,27 @@ test('the phasectl schema dropped mid-flight: migrate refuses to re-run phase 1 
     { id: '1', job_title: 'written by the new release', favourite_color: 'written by the new release' },
     { id: '2', job_title: 'title 2', favourite_color: 'title 2' },
   ]);
+});
+
+test("a change's id renamed in phases.yaml mid-flight: migrate refuses to install a second sync under the new id (exit 3) and says to put the id back", async () => {
+  const { url, dir, env } = await databaseWithGeneratedProject(cleanups, { rows: 10, releases: ['1.0.0'] });
+  const first = await phasectl(['migrate', '--project', dir, '--quiet'], { env });
+  expect(first.code, first.stderr).toBe(0);
+  const phasesFile = join(dir, 'phases.yaml');
+  const original = await readFile(phasesFile, 'utf8');
+  await writeFile(phasesFile, original.replace(`- id: ${CHANGE}\n`, '- id: job-title-rename\n'));
+  const advanced = await phasectl(['advance', '--project', dir, '--release', '1.1.0'], { env });
+  expect(advanced.code, advanced.stderr).toBe(0);
+
+  const refused = await phasectl(['migrate', '--project', dir, '--quiet'], { env });
+  expect(refused.code, refused.stderr).toBe(3);
+  expect(refused.stderr).toContain(
+    "are already kept in sync by another change's trigger (zz_phasectl_sync_users_job_title, zz_phasectl_sync_users_job_title$insert, zz_phasectl_sync_users_job_title$insert_old)",
+  );
+  expect(refused.stderr).toContain('put the old id back in phases.yaml');
+  const triggers = await query(
+    url,
+    `SELECT count(*)::int AS n FROM pg_trigger WHERE tgrelid = 'public.users'::regclass AND NOT tgisinternal`,
+  );
+  expect(triggers).toEqual([{ n: 3 }]);
 });
