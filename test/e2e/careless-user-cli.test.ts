@@ -125,6 +125,8 @@ test('a sync trigger left disabled after a bulk load stops the next phase: exit 
   expect(refused.stderr).toContain('phasectl backfill users-job-title --repair');
   expect(await phaseInDatabase(url)).toBe(1);
 
+  const status = await phasectl(['status', '--project', dir], { env });
+  expect(status.stdout).toContain('drift: sync trigger disabled on public.users while phase 1 is applied');
   await query(url, `ALTER TABLE public.users ENABLE TRIGGER ALL`);
   const second = await phasectl(['migrate', '--project', dir, '--to-release', '1.1.0', '--quiet'], { env });
   expect(second.code, second.stderr).toBe(0);
