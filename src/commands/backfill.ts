@@ -1,7 +1,8 @@
 import { InputError } from '../errors.js';
 import { BOUNDS, checkBackfillOptions, checkOptions } from '../option-bounds.js';
-import { backfillPlan } from '../operations/index.js';
+import { backfillPlan, repairPlan } from '../operations/index.js';
 import type { BackfillPlan } from '../operations/types.js';
+import type { Change } from '../spec/types.js';
 import { projectPaths } from '../project.js';
 import { loadCheckedPhases } from './load-project.js';
 import { readMigrationFiles } from '../runner/migration-files.js';
@@ -54,10 +55,15 @@ export interface VerifyCommandOptions {
 export async function backfill(options: BackfillCommandOptions): Promise<BackfillResult> {
   checkBackfillOptions(options);
   checkThrottleQuery(options.throttleQuery);
-  const plan = await findPlan(options.projectDir, options.changeId, options.direction ?? 'up');
+  const { plan: filePlan, change } = await findPlan(options.projectDir, options.changeId, options.direction ?? 'up');
   return withSession(options.databaseUrl, 'phasectl backfill', async (run) => {
     await requireOriginReplicationRole(run.session);
     await probeThrottle(run.session, options);
+    // Once phase 2 is applied the new column is the authority: a repair must not overwrite it with the old one.
+    const plan =
+      options.repair && filePlan.direction === 'up'
+        ? repairPlan(change, (await appliedPhase(run.session, options.changeId)) >= 2 ? 'new' : 'old')
+        : filePlan;
     const workers = workerPool(options.databaseUrl, options.jobs ?? 1, 'phasectl backfill');
     try {
       return await runBackfill(run.session, plan, { ...options, openWorker: workers.open });
@@ -82,7 +88,7 @@ export async function verify(options: VerifyCommandOptions): Promise<VerifyResul
     [BOUNDS.verifyBatchSize, options.batchSize],
     [BOUNDS.jobs, options.jobs],
   ]);
-  const plan = await findPlan(options.projectDir, options.changeId, 'up');
+  const { plan } = await findPlan(options.projectDir, options.changeId, 'up');
   return withSession(options.databaseUrl, 'phasectl verify', async (run) => {
     const workers = workerPool(options.databaseUrl, options.jobs ?? 1, 'phasectl verify');
     try {
@@ -111,7 +117,7 @@ async function findPlan(
   projectDir: string | undefined,
   changeId: string,
   direction: 'up' | 'down',
-): Promise<BackfillPlan> {
+): Promise<{ plan: BackfillPlan; change: Change }> {
   const paths = projectPaths(projectDir);
   await requirePhasesFile(paths.phasesFile);
   const loaded = await loadCheckedPhases(paths.root);
@@ -131,7 +137,7 @@ async function findPlan(
     (file) =>
       file.header?.changeId === changeId && file.header.action === 'backfill' && file.header.direction === direction,
   );
-  if (generated) return backfillPlan(change, direction);
+  if (generated) return { plan: backfillPlan(change, direction), change };
   throw new InputError(`change ${changeId} has no ${direction} backfill file in ${paths.migrationsDir}`, {
     hint:
       direction === 'up'

@@ -16,6 +16,8 @@ export type { AppliedFile } from '../runner/apply-step.js';
 import type { RunSession } from '../session/session.js';
 import { withRunLock, withSession } from '../session/with-session.js';
 import { applyStep, type AppliedFile } from '../runner/apply-step.js';
+import { requireSyncInPlace } from '../runner/sync-in-place.js';
+import { refuseUnrecordedNewColumn } from '../runner/unrecorded-column.js';
 import { requireGeneratedMigrations } from '../runner/shipped-files.js';
 import { explainPhaseOneFailure } from '../runner/phase-one-failure.js';
 import { loadCheckedPhases } from './load-project.js';
@@ -118,6 +120,11 @@ export async function migrate(options: MigrateOptions): Promise<MigrateResult> {
           });
         }
         try {
+          // The gates of phases 2 and 3: a sync trigger disabled or a default added by hand stops the run.
+          const change = loaded.spec.changes.find((candidate) => candidate.id === file.header?.changeId);
+          if (change && file.header?.action === 'verify') await requireSyncInPlace(run.session, change);
+          if (change && file.header?.phase === 1 && file.header.order === 1)
+            await refuseUnrecordedNewColumn(run.session, change);
           done.push(
             await applyStep(
               ctx,

@@ -52,6 +52,8 @@ export interface ChangeStatus {
   /** `rolledBack`: a rollback ran after it (its count describes columns a down file has rewritten since). */
   verification: { differing: number; checkedAt: Date; rolledBack?: Rollback } | null;
   triggerPresent: boolean;
+  /** The sync trigger is there but disabled (`ALTER TABLE … DISABLE TRIGGER`): the columns are not kept in sync. */
+  triggerDisabled?: boolean;
   functionPresent: boolean;
   oldColumnPresent: boolean;
   newColumnPresent: boolean;
@@ -161,8 +163,9 @@ async function changeStatus(
   // The trigger, function and old column live on the source table; the new column on the target (the same table for a rename).
   const catalog = (
     await session
-      .query<{ trigger: boolean; fn: boolean; old: boolean; new: boolean; estimate: string }>(
+      .query<{ trigger: boolean; disabled: boolean; fn: boolean; old: boolean; new: boolean; estimate: string }>(
         `SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_trigger WHERE tgrelid = c.oid AND tgname = $3 AND NOT tgisinternal) AS trigger,
+              EXISTS (SELECT 1 FROM pg_catalog.pg_trigger WHERE tgrelid = c.oid AND tgname = $3 AND tgenabled IN ('D', 'R')) AS disabled,
               EXISTS (SELECT 1 FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_namespace pn ON pn.oid = p.pronamespace
                        WHERE p.proname = $4 AND pn.nspname = 'phasectl') AS fn,
               EXISTS (SELECT 1 FROM pg_catalog.pg_attribute WHERE attrelid = c.oid AND attname = $5 AND attnum > 0 AND NOT attisdropped) AS old,
@@ -267,6 +270,7 @@ async function changeStatus(
     backfills,
     verification,
     triggerPresent: catalog?.trigger ?? false,
+    ...(catalog?.disabled ? { triggerDisabled: true } : {}),
     functionPresent: catalog?.fn ?? false,
     oldColumnPresent: catalog?.old ?? false,
     newColumnPresent: catalog?.new ?? false,
@@ -290,6 +294,10 @@ export function driftOf(s: ChangeStatus, tableExists: boolean): string[] {
     if (!s.triggerPresent)
       drift.push(
         `sync trigger missing on ${s.table} while phase ${phase} is applied: writes to one column are not copied to the other`,
+      );
+    if (s.triggerDisabled)
+      drift.push(
+        `sync trigger disabled on ${s.table} while phase ${phase} is applied: writes to one column are not copied to the other (migrate stops at the next phase until it is enabled)`,
       );
     if (!s.functionPresent)
       drift.push(`sync function phasectl.${syncFunctionName(s.id)} missing while phase ${phase} is applied`);

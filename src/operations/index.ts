@@ -2,7 +2,7 @@ import type { Change, PhaseNumber } from '../spec/types.js';
 import { moveOperation } from './move.js';
 import { renameOperation } from './rename.js';
 import { defaultGenerationSettings, type GenerationSettings } from './settings.js';
-import type { BackfillPlan, DerivedObject, Operation, PhaseSteps } from './types.js';
+import type { Authority, BackfillPlan, DerivedObject, Operation, PhaseSteps } from './types.js';
 
 export { defaultGenerationSettings, type GenerationSettings } from './settings.js';
 export { renameOperation } from './rename.js';
@@ -33,6 +33,11 @@ export function phaseSteps(
  */
 export function backfillPlan(change: Change, direction: 'up' | 'down'): BackfillPlan {
   return operationFor(change).backfillPlan(change, direction);
+}
+
+/** The plan of `backfill --repair` for the sync function in place: `authority` new once phase 2 is applied. */
+export function repairPlan(change: Change, authority: Authority): BackfillPlan {
+  return operationFor(change).repairPlan(change, authority);
 }
 
 /** The objects a change's phase 1 creates under derived names, for the plan-time check that the names are free. */

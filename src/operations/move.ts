@@ -32,7 +32,7 @@ import { columnCopy, copiedObjects, copySteps, dropCopySteps, restoreSteps, type
 import { record } from './plan-parts.js';
 import { dependentSlots } from '../dependents/dependent-slots.js';
 import { renderSteps, type StepDraft } from './step-drafts.js';
-import type { BackfillPlan, Definition, DerivedObject, Operation, PhaseSteps, Step } from './types.js';
+import type { Authority, BackfillPlan, Definition, DerivedObject, Operation, PhaseSteps, Step } from './types.js';
 import { newColumnGuard } from './new-column-guard.js';
 
 const kind = 'move';
@@ -267,6 +267,32 @@ function backfillPlan(model: MoveModel, direction: Direction): BackfillPlan {
     countDifferentSql: countDifferentSql(statements.rows),
     ...(direction === 'up' ? { auditSql: moveAuditSql(model, keyRangeParams(key, 's')) } : {}),
   });
+}
+
+/**
+ * The plan of `backfill --repair` once the target column is the authority (phase 2 applied): for each pair the sync
+ * missed, the target's value wins and is copied back to the source; only where the target is NULL is it filled from
+ * the source. One statement: the CTE writes the source, the UPDATE the target (the table the plan names), both
+ * rows locked first so a concurrent write is waited for.
+ */
+function targetAuthorityRepairPlan(model: MoveModel): BackfillPlan {
+  const plan = backfillPlan(model, 'up');
+  const sourceTable = qualify(model.source.schema, model.source.table);
+  const targetTable = qualify(model.target.schema, model.target.table);
+  const [sourceColumn, targetColumn] = [quoteIdent(model.source.column), quoteIdent(model.target.column)];
+  const range = keyRangeParams(model.change.key, 's');
+  const pairColumns = model.joins.map((pair, index) => `s.${quoteIdent(pair.source)} AS j${index + 1}`).join(', ');
+  const onSource = model.joins.map((pair, index) => `s.${quoteIdent(pair.source)} = p.j${index + 1}`).join(' AND ');
+  const onTarget = model.joins.map((pair, index) => `t.${quoteIdent(pair.target)} = p.j${index + 1}`).join(' AND ');
+  return {
+    ...plan,
+    updateSql:
+      `WITH p AS (SELECT ${pairColumns}, s.${sourceColumn} AS source_value, t.${targetColumn} AS target_value ` +
+      `FROM ${sourceTable} AS s JOIN ${targetTable} AS t ON ${joinCondition(model, 's', 't')} ` +
+      `WHERE ${range} AND ${differs(`t.${targetColumn}`, `s.${sourceColumn}`)} FOR UPDATE OF s, t), ` +
+      `back AS (UPDATE ${sourceTable} AS s SET ${sourceColumn} = p.target_value FROM p WHERE ${onSource} AND p.target_value IS NOT NULL) ` +
+      `UPDATE ${targetTable} AS t SET ${targetColumn} = p.source_value FROM p WHERE ${onTarget} AND p.target_value IS NULL`,
+  };
 }
 
 /** The audit figures of a batch of the source key: the pairs' source column against their target column. */
@@ -539,6 +565,10 @@ export const moveOperation: Operation<MoveChange> = {
   },
   backfillPlan(change: MoveChange, direction: Direction): BackfillPlan {
     return backfillPlan(buildModel(change), direction);
+  },
+  repairPlan(change: MoveChange, authority: Authority): BackfillPlan {
+    const model = buildModel(change);
+    return authority === 'new' ? targetAuthorityRepairPlan(model) : backfillPlan(model, 'up');
   },
   derivedObjects: moveDerivedObjects,
   definitions(change: MoveChange, settings: GenerationSettings = defaultGenerationSettings): Definition[] {

@@ -25,7 +25,7 @@ import { columnCopy, copiedObjects, copySteps, dropCopySteps, restoreSteps, type
 import { record } from './plan-parts.js';
 import { refuseUncopyablePartitionedConstraints } from './partitioned-indexes.js';
 import { renderSteps, type StepDraft } from './step-drafts.js';
-import type { BackfillPlan, Definition, DerivedObject, Operation, PhaseSteps, Step } from './types.js';
+import type { Authority, BackfillPlan, Definition, DerivedObject, Operation, PhaseSteps, Step } from './types.js';
 import { newColumnGuard } from './new-column-guard.js';
 import { dependentSlots } from '../dependents/dependent-slots.js';
 
@@ -272,6 +272,25 @@ function backfillPlan(model: RenameModel, direction: Direction): BackfillPlan {
         }
       : {}),
   });
+}
+
+/**
+ * The plan of `backfill --repair` once the new column is the authority (phase 2 applied): a row the sync missed
+ * (triggers disabled, `session_replication_role = replica`) is settled as the sync function would have settled it —
+ * the new column's value wins and is copied back into the old one; only where the new column is NULL is it filled
+ * from the old one. The up plan would overwrite the new release's writes with the old column's stale values.
+ */
+function newAuthorityRepairPlan(model: RenameModel): BackfillPlan {
+  const plan = backfillPlan(model, 'up');
+  const table = qualify(model.schema, model.table);
+  const [from, to] = [`t.${quoteIdent(model.from)}`, `t.${quoteIdent(model.to)}`];
+  const where = `${keyRangeParams(model.change.key, 't')} AND ${differsFromSource(model, 'up')}`;
+  return {
+    ...plan,
+    updateSql:
+      `UPDATE ${table} AS t SET ${quoteIdent(model.from)} = CASE WHEN ${to} IS NULL THEN ${from} ELSE ${model.down(to)} END, ` +
+      `${quoteIdent(model.to)} = CASE WHEN ${to} IS NULL THEN ${model.up(from)} ELSE ${to} END WHERE ${where}`,
+  };
 }
 
 /** The column a backfill of that direction writes. */
@@ -526,6 +545,10 @@ export const renameOperation: Operation<RenameChange> = {
   },
   backfillPlan(change: RenameChange, direction: Direction): BackfillPlan {
     return backfillPlan(buildModel(change), direction);
+  },
+  repairPlan(change: RenameChange, authority: Authority): BackfillPlan {
+    const model = buildModel(change);
+    return authority === 'new' ? newAuthorityRepairPlan(model) : backfillPlan(model, 'up');
   },
   derivedObjects: renameDerivedObjects,
   definitions(change: RenameChange, settings: GenerationSettings = defaultGenerationSettings): Definition[] {

@@ -57,6 +57,9 @@ export interface BackfillPlan {
   auditSql?: string;
 }
 
+/** The column whose value wins when both differ: the old one in phase 1, the new one from phase 2 on. */
+export type Authority = 'old' | 'new';
+
 /** The steps of one phase of one change. */
 export interface PhaseSteps {
   up: Step[];
@@ -72,6 +75,11 @@ export interface Operation<C extends Change = Change> {
    * rollback of phase 3), as its migration file carries it. Renders no template.
    */
   backfillPlan(change: C, direction: 'up' | 'down'): BackfillPlan;
+  /**
+   * The plan of `backfill --repair` (up direction, its progress row): rows where the columns differ are settled by
+   * `authority`, the column the sync function in place treats as the truth (old in phase 1, new from phase 2 on).
+   */
+  repairPlan(change: C, authority: Authority): BackfillPlan;
   /** The objects phase 1 creates under derived names, for the plan-time check that the names are free. */
   derivedObjects(change: C): DerivedObject[];
   /** Functions and triggers, also written as reviewable files (`db/functions`, `db/triggers`). */

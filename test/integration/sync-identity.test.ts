@@ -159,8 +159,11 @@ describe('rename: identity, not equality', () => {
     ]);
 
     await ok(dir, ['backfill', 'things-n-to-n-new', '--repair']);
+    expect(await rows(`SELECT n::text, n_new::text FROM ident.things WHERE id = 4`)).toEqual([
+      { n: '2.5', n_new: '2.5' }, // phase 2 is applied: the new column is the authority, as in the sync function
+    ]);
     await ok(dir, ['migrate']);
-    expect(await rows(`SELECT n_new::text AS n FROM ident.things WHERE id = 4`)).toEqual([{ n: '2.50' }]);
+    expect(await rows(`SELECT n_new::text AS n FROM ident.things WHERE id = 4`)).toEqual([{ n: '2.5' }]);
     const left = await rows(
       `SELECT count(*)::int AS n FROM pg_attribute WHERE attrelid = 'ident.things'::regclass AND attnum > 0 AND NOT attisdropped`,
     );
@@ -283,7 +286,8 @@ describe('touch triggers: an application trigger that sets a synced column on up
     // (The touch trigger names users.seen_at: the team rewrites it before phase 3 may drop the column.)
     await client.query('DROP TRIGGER seen ON mv.users');
     await ok(dir, ['migrate']);
-    expect(await rows(`SELECT nick::text FROM mv.cards WHERE account_id = 8`)).toEqual([{ nick: 'nick8' }]);
+    // Phase 2 is applied: the target column is the authority, as in the sync function.
+    expect(await rows(`SELECT nick::text FROM mv.cards WHERE account_id = 8`)).toEqual([{ nick: 'NICK8' }]);
   });
 });
 

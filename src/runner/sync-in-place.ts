@@ -1,0 +1,106 @@
+import type pg from 'pg';
+import { RuntimeFailure } from '../errors.js';
+import { insertFunctionName, syncFunctionName, targetSyncFunctionName } from '../operations/naming.js';
+import { qualify, quoteIdent } from '../render/quote.js';
+import { displayColumn } from '../spec/identifiers.js';
+import type { Change } from '../spec/types.js';
+
+/**
+ * What a change in flight needs from the database besides its own objects, checked at the gates of phases 2 and 3
+ * (their verify step), before anything counts or changes: mistakes a user makes by hand that verify cannot see.
+ *
+ * - A sync trigger left disabled (`ALTER TABLE … DISABLE TRIGGER ALL` for a bulk load, never enabled again): the
+ *   writes of one release stop reaching the other column, and every one written after the gate is lost at phase 3.
+ * - A DEFAULT given to a rename's new column before phase 3 moves it: an INSERT of the old release then carries the
+ *   default in the new column, and the sync keeps the new column's value over the one written to the old column, so
+ *   the inserted value is lost silently (both columns end up equal: verify counts nothing).
+ */
+export async function requireSyncInPlace(session: pg.ClientBase, change: Change): Promise<void> {
+  await refuseMissingColumns(session, change);
+  await refuseDisabledSyncTriggers(session, change);
+  if (change.kind === 'rename') await refuseNewColumnDefault(session, change);
+}
+
+/** Both columns of the change, as the generated files name them: a table or column renamed or dropped by hand is not followed. */
+function columnsOf(change: Change): Array<{ schema: string; table: string; column: string }> {
+  if (change.kind === 'rename') {
+    const { schema, table, from, to } = change.rename;
+    return [
+      { schema, table, column: from },
+      { schema, table, column: to },
+    ];
+  }
+  return [change.move.from, change.move.to];
+}
+
+async function refuseMissingColumns(session: pg.ClientBase, change: Change): Promise<void> {
+  for (const { schema, table, column } of columnsOf(change)) {
+    const { rows } = await session.query<{ table_exists: boolean; column_exists: boolean }>(
+      `SELECT pg_catalog.to_regclass($1) IS NOT NULL AS table_exists,
+              EXISTS (SELECT FROM pg_catalog.pg_attribute a
+                       WHERE a.attrelid OPERATOR(pg_catalog.=) pg_catalog.to_regclass($1)
+                         AND a.attname OPERATOR(pg_catalog.=) $2 AND NOT a.attisdropped) AS column_exists`,
+      [qualify(schema, table), column],
+    );
+    if (rows[0]?.column_exists) continue;
+    const missing = rows[0]?.table_exists
+      ? displayColumn(schema, table, column)
+      : `table ${displayColumn(schema, table)}`;
+    throw new RuntimeFailure(
+      `${missing} does not exist, but ${change.id} is in flight on it: it was renamed or dropped by hand, and the generated files name it`,
+      {
+        hint: `rename it back (ALTER TABLE … RENAME …): phasectl cannot follow a rename made by hand; a dropped column's values are gone (restore them from a backup). Then \`phasectl migrate\` again`,
+      },
+    );
+  }
+}
+
+async function refuseDisabledSyncTriggers(session: pg.ClientBase, change: Change): Promise<void> {
+  const functions = [
+    syncFunctionName(change.id),
+    targetSyncFunctionName(change.id),
+    insertFunctionName(change.id, 'old'),
+    insertFunctionName(change.id, 'new'),
+  ];
+  // Partition clones count too: each has its own tgenabled. 'D' disabled, 'R' fires only as a replica.
+  const { rows } = await session.query<{ table: string; trigger: string }>(
+    `SELECT t.tgrelid::pg_catalog.regclass::pg_catalog.text AS table, t.tgname::pg_catalog.text AS trigger
+       FROM pg_catalog.pg_trigger t
+       JOIN pg_catalog.pg_proc p ON p.oid OPERATOR(pg_catalog.=) t.tgfoid
+       JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) p.pronamespace
+      WHERE n.nspname OPERATOR(pg_catalog.=) 'phasectl' AND p.proname OPERATOR(pg_catalog.=) ANY ($1::pg_catalog.name[])
+        AND t.tgenabled OPERATOR(pg_catalog.=) ANY (ARRAY['D', 'R']::pg_catalog."char"[])
+      ORDER BY 1, 2`,
+    [functions],
+  );
+  if (rows.length === 0) return;
+  const list = rows.map((row) => `${row.trigger} on ${row.table}`).join(', ');
+  const enable = rows.map((row) => `ALTER TABLE ${row.table} ENABLE ALWAYS TRIGGER ${quoteIdent(row.trigger)};`);
+  throw new RuntimeFailure(
+    `sync trigger(s) of ${change.id} disabled: ${list}; writes to one column are not copied to the other, so phasectl stops before the next phase`,
+    {
+      hint: `enable them (${[...new Set(enable)].join(' ')}), then run \`phasectl backfill ${change.id} --repair\` for the writes made meanwhile, then \`phasectl migrate\` again`,
+    },
+  );
+}
+
+async function refuseNewColumnDefault(session: pg.ClientBase, change: Change & { kind: 'rename' }): Promise<void> {
+  const { schema, table, to } = change.rename;
+  const { rows } = await session.query<{ expression: string }>(
+    `SELECT pg_catalog.pg_get_expr(d.adbin, d.adrelid) AS expression
+       FROM pg_catalog.pg_attribute a
+       JOIN pg_catalog.pg_attrdef d ON d.adrelid OPERATOR(pg_catalog.=) a.attrelid AND d.adnum OPERATOR(pg_catalog.=) a.attnum
+      WHERE a.attrelid OPERATOR(pg_catalog.=) pg_catalog.to_regclass($1) AND a.attname OPERATOR(pg_catalog.=) $2
+        AND NOT a.attisdropped AND a.attgenerated OPERATOR(pg_catalog.=) ''`,
+    [qualify(schema, table), to],
+  );
+  const expression = rows[0]?.expression;
+  if (expression === undefined) return;
+  const column = displayColumn(schema, table, to);
+  throw new RuntimeFailure(
+    `${column} has a DEFAULT (${expression}) although phase 3 has not moved it there: an INSERT of the old release gets that default in ${to}, and the sync keeps it over the value written to ${change.rename.from}`,
+    {
+      hint: `drop it (ALTER TABLE ${qualify(schema, table)} ALTER COLUMN ${quoteIdent(to)} DROP DEFAULT; phase 3 moves the old column's default over), check the rows inserted since it was added, then \`phasectl migrate\` again`,
+    },
+  );
+}

@@ -1,0 +1,210 @@
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { expect, test } from 'vitest';
+import { phasectl } from '../support/cli.js';
+import { query } from '../support/fixtures-project.js';
+import { cleanupsAfterAll, databaseWithGeneratedProject } from '../support/test-project.js';
+
+/**
+ * Ordinary user mistakes, driven through the built CLI on a generated project (public.users.job_title →
+ * favourite_color, change `users-job-title`): none may lose a written value or leave the columns diverging.
+ */
+const CHANGE = 'users-job-title';
+const cleanups = cleanupsAfterAll();
+
+const bothColumns = async (url: string, ids: number[]) =>
+  await query<{ id: string; job_title: string | null; favourite_color: string | null }>(
+    url,
+    'SELECT id, job_title, favourite_color FROM public.users WHERE id = ANY($1::bigint[]) ORDER BY id',
+    [ids],
+  );
+
+test('in phase 2, backfill --repair keeps the writes the trigger missed (authority: the new column)', async () => {
+  const { url, dir, env } = await databaseWithGeneratedProject(cleanups, { rows: 20, releases: ['1.0.0', '1.1.0'] });
+  const migrated = await phasectl(['migrate', '--project', dir, '--quiet'], { env });
+  expect(migrated.code, migrated.stderr).toBe(0);
+  // A bulk load with the triggers disabled while the new release writes.
+  await query(
+    url,
+    `ALTER TABLE public.users DISABLE TRIGGER ALL;
+     UPDATE public.users SET favourite_color = 'written by the new release' WHERE id = 1;
+     INSERT INTO public.users (id, favourite_color) VALUES (100, 'inserted by the new release');
+     ALTER TABLE public.users ENABLE TRIGGER ALL;`,
+  );
+  const found = await phasectl(['verify', CHANGE, '--project', dir], { env });
+  expect(found.code, found.stdout).toBe(1);
+  expect(found.stderr).toContain('--repair');
+
+  const repaired = await phasectl(['backfill', CHANGE, '--repair', '--project', dir, '--quiet'], { env });
+  expect(repaired.code, repaired.stderr).toBe(0);
+  expect(await bothColumns(url, [1, 2, 100])).toEqual([
+    { id: '1', job_title: 'written by the new release', favourite_color: 'written by the new release' },
+    { id: '2', job_title: 'title 2', favourite_color: 'title 2' },
+    { id: '100', job_title: 'inserted by the new release', favourite_color: 'inserted by the new release' },
+  ]);
+  const clean = await phasectl(['verify', CHANGE, '--project', dir], { env });
+  expect(clean.code, clean.stdout + clean.stderr).toBe(0);
+});
+
+test('in phase 2 of a move, backfill --repair keeps the target writes the trigger missed and fills an empty target', async () => {
+  const { url, dir, env } = await databaseWithGeneratedProject(cleanups, {
+    rows: 20,
+    releases: ['1.0.0', '1.1.0'],
+    move: true,
+  });
+  const migrated = await phasectl(['migrate', '--project', dir, '--quiet'], { env });
+  expect(migrated.code, migrated.stderr).toBe(0);
+  await query(
+    url,
+    `ALTER TABLE public.profiles DISABLE TRIGGER ALL;
+     UPDATE public.profiles SET address = 'written by the new release' WHERE user_id = 1;
+     UPDATE public.profiles SET address = NULL WHERE user_id = 2;
+     ALTER TABLE public.profiles ENABLE TRIGGER ALL;`,
+  );
+  const repaired = await phasectl(['backfill', 'users-address', '--repair', '--project', dir, '--quiet'], { env });
+  expect(repaired.code, repaired.stderr).toBe(0);
+  expect(
+    await query(
+      url,
+      `SELECT u.id, u.address AS source, p.address AS target FROM public.users u JOIN public.profiles p ON p.user_id = u.id
+        WHERE u.id IN (1, 2, 3) ORDER BY u.id`,
+    ),
+  ).toEqual([
+    { id: '1', source: 'written by the new release', target: 'written by the new release' },
+    { id: '2', source: 'street 2', target: 'street 2' },
+    { id: '3', source: 'street 3', target: 'street 3' },
+  ]);
+  const clean = await phasectl(['verify', 'users-address', '--project', dir], { env });
+  expect(clean.code, clean.stdout + clean.stderr).toBe(0);
+});
+
+const phaseInDatabase = async (url: string) =>
+  (await query<{ phase: number }>(url, `SELECT phase FROM phasectl.changes WHERE id = $1`, [CHANGE]))[0]?.phase;
+
+test('a DEFAULT added by hand to the new column before phase 3 stops phase 2 (it would swallow old-release inserts): exit 3, the fix', async () => {
+  const { url, dir, env } = await databaseWithGeneratedProject(cleanups, { rows: 10, releases: ['1.0.0', '1.1.0'] });
+  const first = await phasectl(['migrate', '--project', dir, '--to-release', '1.0.0', '--quiet'], { env });
+  expect(first.code, first.stderr).toBe(0);
+  await query(url, `ALTER TABLE public.users ALTER COLUMN favourite_color SET DEFAULT 'unknown'`);
+  // What it does: the old release's insert loses its value, and both columns agree, so verify cannot see it.
+  await query(url, `INSERT INTO public.users (id, job_title) VALUES (100, 'written by the old release')`);
+  expect(await bothColumns(url, [100])).toEqual([{ id: '100', job_title: 'unknown', favourite_color: 'unknown' }]);
+
+  const refused = await phasectl(['migrate', '--project', dir, '--quiet'], { env });
+  expect(refused.code, refused.stderr).toBe(3);
+  expect(refused.stderr).toContain(`public.users.favourite_color has a DEFAULT ('unknown'::text)`);
+  expect(refused.stderr).toContain('ALTER TABLE "public"."users" ALTER COLUMN "favourite_color" DROP DEFAULT');
+  expect(await phaseInDatabase(url)).toBe(1);
+
+  await query(url, `ALTER TABLE public.users ALTER COLUMN favourite_color DROP DEFAULT`);
+  const second = await phasectl(['migrate', '--project', dir, '--quiet'], { env });
+  expect(second.code, second.stderr).toBe(0);
+  await query(url, `INSERT INTO public.users (id, job_title) VALUES (101, 'written by the old release')`);
+  expect(await bothColumns(url, [101])).toEqual([
+    { id: '101', job_title: 'written by the old release', favourite_color: 'written by the old release' },
+  ]);
+});
+
+test('a sync trigger left disabled after a bulk load stops the next phase: exit 3, names it and the fix; enabled, the run goes on', async () => {
+  const { url, dir, env } = await databaseWithGeneratedProject(cleanups, {
+    rows: 10,
+    releases: ['1.0.0', '1.1.0', '1.2.0'],
+  });
+  const first = await phasectl(['migrate', '--project', dir, '--to-release', '1.0.0', '--quiet'], { env });
+  expect(first.code, first.stderr).toBe(0);
+  await query(url, `ALTER TABLE public.users DISABLE TRIGGER ALL`);
+
+  const refused = await phasectl(['migrate', '--project', dir, '--to-release', '1.1.0', '--quiet'], { env });
+  expect(refused.code, refused.stderr).toBe(3);
+  expect(refused.stderr).toContain(
+    'sync trigger(s) of users-job-title disabled: zz_phasectl_sync_users_job_title on public.users',
+  );
+  expect(refused.stderr).toContain(
+    'ALTER TABLE public.users ENABLE ALWAYS TRIGGER "zz_phasectl_sync_users_job_title$insert_old";',
+  );
+  expect(refused.stderr).toContain('phasectl backfill users-job-title --repair');
+  expect(await phaseInDatabase(url)).toBe(1);
+
+  const status = await phasectl(['status', '--project', dir], { env });
+  expect(status.stdout).toContain('drift: sync trigger disabled on public.users while phase 1 is applied');
+  await query(url, `ALTER TABLE public.users ENABLE TRIGGER ALL`);
+  const second = await phasectl(['migrate', '--project', dir, '--to-release', '1.1.0', '--quiet'], { env });
+  expect(second.code, second.stderr).toBe(0);
+  expect(await phaseInDatabase(url)).toBe(2);
+
+  // Disabled again in phase 2 (the new release's writes would not reach the old column): phase 3 stops too.
+  await query(url, `ALTER TABLE public.users DISABLE TRIGGER zz_phasectl_sync_users_job_title`);
+  const third = await phasectl(['migrate', '--project', dir, '--quiet'], { env });
+  expect(third.code, third.stderr).toBe(3);
+  expect(third.stderr).toContain('disabled: zz_phasectl_sync_users_job_title on public.users');
+  expect(await phaseInDatabase(url)).toBe(2);
+});
+
+test('a table renamed by hand mid-flight stops the next phase with the object named and the fix (not a search_path note)', async () => {
+  const { url, dir, env } = await databaseWithGeneratedProject(cleanups, { rows: 10, releases: ['1.0.0', '1.1.0'] });
+  const first = await phasectl(['migrate', '--project', dir, '--to-release', '1.0.0', '--quiet'], { env });
+  expect(first.code, first.stderr).toBe(0);
+  await query(url, `ALTER TABLE public.users RENAME TO members`);
+  const refused = await phasectl(['migrate', '--project', dir, '--quiet'], { env });
+  expect(refused.code, refused.stderr).toBe(3);
+  expect(refused.stderr).toContain('table public.users does not exist, but users-job-title is in flight on it');
+  expect(refused.stderr).toContain('rename it back');
+  expect(refused.stderr).not.toContain('search_path');
+  expect(await phaseInDatabase(url)).toBe(1);
+  await query(url, `ALTER TABLE public.members RENAME TO users`);
+  const second = await phasectl(['migrate', '--project', dir, '--quiet'], { env });
+  expect(second.code, second.stderr).toBe(0);
+  expect(await phaseInDatabase(url)).toBe(2);
+});
+
+test('the phasectl schema dropped mid-flight: migrate refuses to re-run phase 1 over the values the new release wrote (exit 3); the fix it names loses nothing', async () => {
+  const { url, dir, env } = await databaseWithGeneratedProject(cleanups, { rows: 10, releases: ['1.0.0', '1.1.0'] });
+  const first = await phasectl(['migrate', '--project', dir, '--quiet'], { env });
+  expect(first.code, first.stderr).toBe(0);
+  await query(url, `DROP SCHEMA phasectl CASCADE`); // a "clean-up": the sync triggers go with it
+  await query(url, `UPDATE public.users SET favourite_color = 'written by the new release' WHERE id = 1`);
+
+  const refused = await phasectl(['migrate', '--project', dir, '--quiet'], { env });
+  expect(refused.code, refused.stderr).toBe(3);
+  expect(refused.stderr).toContain(
+    'public.users.favourite_color already exists and holds values, but this database has no record of phase 1 of users-job-title',
+  );
+  expect(await bothColumns(url, [1])).toEqual([
+    { id: '1', job_title: 'title 1', favourite_color: 'written by the new release' },
+  ]);
+
+  await query(
+    url,
+    `UPDATE public.users SET job_title = favourite_color WHERE favourite_color IS DISTINCT FROM job_title;
+     ALTER TABLE public.users DROP COLUMN favourite_color CASCADE`,
+  );
+  const again = await phasectl(['migrate', '--project', dir, '--quiet'], { env });
+  expect(again.code, again.stderr).toBe(0);
+  expect(await bothColumns(url, [1, 2])).toEqual([
+    { id: '1', job_title: 'written by the new release', favourite_color: 'written by the new release' },
+    { id: '2', job_title: 'title 2', favourite_color: 'title 2' },
+  ]);
+});
+
+test("a change's id renamed in phases.yaml mid-flight: migrate refuses to install a second sync under the new id (exit 3) and says to put the id back", async () => {
+  const { url, dir, env } = await databaseWithGeneratedProject(cleanups, { rows: 10, releases: ['1.0.0'] });
+  const first = await phasectl(['migrate', '--project', dir, '--quiet'], { env });
+  expect(first.code, first.stderr).toBe(0);
+  const phasesFile = join(dir, 'phases.yaml');
+  const original = await readFile(phasesFile, 'utf8');
+  await writeFile(phasesFile, original.replace(`- id: ${CHANGE}\n`, '- id: job-title-rename\n'));
+  const advanced = await phasectl(['advance', '--project', dir, '--release', '1.1.0'], { env });
+  expect(advanced.code, advanced.stderr).toBe(0);
+
+  const refused = await phasectl(['migrate', '--project', dir, '--quiet'], { env });
+  expect(refused.code, refused.stderr).toBe(3);
+  expect(refused.stderr).toContain(
+    "are already kept in sync by another change's trigger (zz_phasectl_sync_users_job_title, zz_phasectl_sync_users_job_title$insert, zz_phasectl_sync_users_job_title$insert_old)",
+  );
+  expect(refused.stderr).toContain('put the old id back in phases.yaml');
+  const triggers = await query(
+    url,
+    `SELECT count(*)::int AS n FROM pg_trigger WHERE tgrelid = 'public.users'::regclass AND NOT tgisinternal`,
+  );
+  expect(triggers).toEqual([{ n: 3 }]);
+});
