@@ -32,8 +32,11 @@ test('a column with the new name created after plan, with a DEFAULT: phase 1 ref
   );
   expect(inserted[0]?.job_title).toBe('from the old release');
   expect(refused.code, refused.stdout + refused.stderr).toBe(3);
-  expect(refused.stderr).toContain('column title of public.users already exists');
-  expect(refused.stderr).toContain('DEFAULT');
+  // The runner's own check (src/runner/unrecorded-column.ts: the column holds values) speaks first; other runners
+  // meet the generated file's guard (templates/shared/new-column-guard.hbs).
+  expect(refused.stderr).toMatch(
+    /public\.users\.title already exists and holds values|column title of public\.users already exists/,
+  );
   // Nothing of phase 1 stayed: no sync trigger on the table.
   const triggers = await query<{ n: number }>(
     project.url,
@@ -58,8 +61,11 @@ test('a column with the new name created after plan as a generated column: phase
   );
   const refused = await project.run('migrate');
   expect(refused.code, refused.stdout + refused.stderr).toBe(3);
-  expect(refused.stderr).toContain('column title of public.users already exists');
-  expect(refused.stderr).toContain('generated');
+  // The runner's own check (src/runner/unrecorded-column.ts: the column holds values) speaks first; other runners
+  // meet the generated file's guard (templates/shared/new-column-guard.hbs).
+  expect(refused.stderr).toMatch(
+    /public\.users\.title already exists and holds values|column title of public\.users already exists/,
+  );
   // The application still writes.
   await query(project.url, `UPDATE public.users SET job_title = 'still writes' WHERE id = 1`);
 });
