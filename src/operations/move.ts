@@ -321,7 +321,12 @@ function phase1(model: MoveModel, settings: GenerationSettings): PhaseSteps {
         summary: `add ${to} and keep it in sync with ${from} through triggers on both tables (authority: ${model.source.table})`,
         transaction: true,
         template: 'expand',
-        context: { ...syncObjects(model, 1, dir), ...record(model.change.releases, 1) },
+        // valueType: the type without COLLATE, whose domains the trust check follows.
+        context: {
+          ...syncObjects(model, 1, dir),
+          valueType: model.change.column.type,
+          ...record(model.change.releases, 1),
+        },
       },
       backfillDraft(
         'backfill',

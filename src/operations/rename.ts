@@ -326,6 +326,7 @@ function phase1(model: RenameModel, settings: GenerationSettings): PhaseSteps {
         template: 'expand',
         context: {
           newType: model.newType,
+          newBareType: model.newBareType,
           syncFunction: syncFunctionSql(model, 1, dir),
           trigger: triggerSql(model, dir),
           ...record(model.change.releases, 1),
