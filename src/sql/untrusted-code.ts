@@ -80,7 +80,7 @@ WITH RECURSIVE member_of(role) AS (
    WHERE a.attrelid OPERATOR(pg_catalog.=) pg_catalog.to_regclass($1) AND NOT a.attisdropped
      AND a.attname::pg_catalog.text OPERATOR(pg_catalog.=) ANY ($2::pg_catalog.text[])
   UNION
-  SELECT pg_catalog.to_regtype(n)::pg_catalog.oid, pg_catalog.format('the new column of table %s', $1)
+  SELECT pg_catalog.to_regtype(n)::pg_catalog.oid, pg_catalog.format('the new column of table %s', pg_catalog.to_regclass($1))
     FROM pg_catalog.unnest($3::pg_catalog.text[]) AS n WHERE pg_catalog.to_regtype(n) IS NOT NULL
   UNION
   SELECT cr.refobjid, cr.what FROM code_refs AS cr
