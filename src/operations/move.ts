@@ -483,6 +483,7 @@ function phase3(model: MoveModel, settings: GenerationSettings): PhaseSteps {
         template: 'restore-column',
         context: {
           oldDefaultSql: columnDefault ?? null,
+          valueType: model.change.column.type,
           ...syncObjects(model, 2, dir),
           ...record(model.change.releases, 2),
         },

@@ -454,6 +454,7 @@ function phase3(model: RenameModel, settings: GenerationSettings): PhaseSteps {
         template: 'restore-column',
         context: {
           oldType: model.oldType,
+          oldBareType: model.oldBareType,
           oldDefaultSql: columnDefault ?? null,
           constraints: notNullCheck
             ? [{ ...notNullCheck, comment: `${to} must not be NULL, held by a check again as in phase 2.` }]

@@ -177,14 +177,17 @@ async function applyAsPlainRunner(url: string, path: string): Promise<void> {
   }
 }
 
-test("the generated backfill file, applied by another runner, refuses another role's trigger planted after plan before it writes a row", async () => {
-  const project = await databaseWithFolder(
-    cleanups,
-    `CREATE TABLE public.users (id bigint PRIMARY KEY, job_title text); ${USERS}`,
-    'phasectl-trust-files-',
-  );
+test('generated files applied by another runner: the backfill refuses a trigger planted after plan, the validate step a CHECK function handed over since', async () => {
+  const project = await databaseWithFolder(cleanups, '', 'phasectl-trust-files-');
   const { url, ok } = project;
   const hostile = await hostileRole(url);
+  // The CHECK's function is the migrator's at plan (trusted), in a schema the hostile role owns.
+  await query(
+    url,
+    `CREATE FUNCTION hostile_code.short(text) RETURNS boolean LANGUAGE sql AS $f$ SELECT length($1) < 100 $f$;
+     CREATE TABLE public.users (id bigint PRIMARY KEY, job_title text CHECK (hostile_code.short(job_title)));
+     ${USERS}`,
+  );
   await ok('init');
   await ok('plan', 'rename', 'users.job_title', 'title', '--id', 'jt');
   await ok('advance', '--release', '1.0.0');
@@ -214,4 +217,26 @@ test("the generated backfill file, applied by another runner, refuses another ro
   await query(url, `DROP TRIGGER grab ON public.users`);
   await applyAsPlainRunner(url, join(folder, backfill));
   expect(await query(url, `SELECT count(title)::int AS n FROM public.users`)).toEqual([{ n: 100 }]);
+
+  // Between the backfill and VALIDATE (which evaluates the copied CHECK on every row), the function is handed over
+  // and its body replaced.
+  await applyAsPlainRunner(
+    url,
+    join(
+      folder,
+      files.find((name) => name.includes('_constraints'))!,
+    ),
+  );
+  await query(url, `ALTER FUNCTION hostile_code.short(text) OWNER TO ${hostile.ident}`);
+  await query(
+    hostile.url,
+    `CREATE OR REPLACE FUNCTION hostile_code.short(text) RETURNS boolean LANGUAGE sql AS $f$ SELECT hostile_code.note($1) $f$`,
+  );
+  const validate = files.find((name) => name.includes('_validate'))!;
+  const refused = await applyAsPlainRunner(url, join(folder, validate)).then(
+    () => undefined,
+    (error: Error) => error,
+  );
+  expect(refused?.message).toContain(`calls function hostile_code.short(text), owned by role ${hostile.name}`);
+  expect(await hostile.ranAs()).toEqual([]);
 }, 300_000);
