@@ -2,7 +2,7 @@ import type pg from 'pg';
 import type { BackfillPlan } from '../operations/types.js';
 import { qualify } from '../render/quote.js';
 import { requireTrustedTables } from '../session/table-trust.js';
-import { updatedTable } from '../sql/update-target.js';
+import { updatedColumns, updatedTable } from '../sql/update-target.js';
 
 /**
  * The tables `plan` touches: the one whose key it walks and the one its UPDATE writes (the same for a rename; a
@@ -15,8 +15,15 @@ export function backfillTables(plan: BackfillPlan): string[] {
 
 /**
  * Refuses (exit 3) a backfill or verification of `plan` whose tables would run another role's code as the current
- * role (src/session/table-trust.ts): the catalog may have changed since `plan` checked it.
+ * role (src/session/table-trust.ts), the domains of the column it writes included: the catalog may have changed since
+ * `plan` checked it.
  */
 export async function requireTrustedBackfill(session: pg.ClientBase, plan: BackfillPlan): Promise<void> {
-  await requireTrustedTables(session, backfillTables(plan));
+  await requireTrustedTables(session, backfillTables(plan), writtenValues(plan));
+}
+
+/** The column `plan`'s UPDATE assigns, keyed by its table as backfillTables names it: its domains run. Pure. */
+export function writtenValues(plan: BackfillPlan): Record<string, { columns: string[] }> {
+  const written = updatedTable(plan.updateSql);
+  return { [qualify(written.schema, written.table)]: { columns: updatedColumns(plan.updateSql) } };
 }

@@ -75,7 +75,7 @@ export async function readRenameFacts(
   }
   // First: a partition key column is often in the primary key too, and the key is the better reason.
   if (partitioned) await refusePartitionedSurroundings(db, tableOid, target.column, where, tableName);
-  await refuseUntrustedCode(db, target, tableName);
+  await refuseUntrustedCode(db, target, tableName, { columns: [target.column] });
   if (attribute.attgenerated !== '') {
     throw new InputError(`${where} is a generated column; phasectl cannot keep a generated column in sync`, {
       hint: 'add the new generated column and drop the old one yourself (its value is derived, nothing is lost)',

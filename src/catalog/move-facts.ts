@@ -38,7 +38,7 @@ export async function readMoveFacts(
   const sourceOid = await tableOid(db, from, sourceName);
   const targetOid = await tableOid(db, to, targetName);
   // The backfill writes the target (the source only on the way down, checked with the source's facts).
-  await refuseUntrustedCode(db, to, targetName);
+  await refuseUntrustedCode(db, to, targetName, { types: [column.type] });
   const sourceJoin = await attnums(
     db,
     sourceOid,

@@ -2,6 +2,7 @@ import { connect, type Connection } from '../db/connect.js';
 import { readRenameFacts } from '../catalog/column-facts.js';
 import { checkRoundTrip } from '../catalog/round-trip.js';
 import { requireConversions } from '../catalog/type-casts.js';
+import { refuseUntrustedCode } from '../catalog/table-trust.js';
 import { InputError } from '../errors.js';
 import { projectGenerationSettings } from '../generate/project-settings.js';
 import { projectPaths } from '../project.js';
@@ -209,6 +210,8 @@ async function factsFromDatabase(
       type,
       expressions,
     );
+    // The backfill converts every value to the new type: its domains' checks run as the migrator.
+    await refuseUntrustedCode(connection.db, target, displayColumn(target.schema, target.table), { types: [type] });
   }
   const { dependents, notes } = await readRenameDependents(connection.db, target, newName, {
     foreignKeys,

@@ -5,6 +5,7 @@
  */
 import { keyOperatorPathStatement } from './key-operators.js';
 import { quoteIdent } from '../render/quote.js';
+import { updatedColumns, updatedTable } from '../sql/update-target.js';
 import type { KeyFacts, TableName } from '../spec/types.js';
 import type { StepDraft } from './step-drafts.js';
 import type { BackfillPlan } from './types.js';
@@ -112,8 +113,13 @@ export function walkKeyContext(key: KeyFacts, direction: Direction) {
   };
 }
 
-/** A backfill step: the engine runs `plan`, the file's body is the `backfill` template's DO block for other runners. */
+/**
+ * A backfill step: the engine runs `plan`, the file's body is the `backfill` template's DO block for other runners.
+ * The template also gets the table and column the UPDATE writes (`written`), for its trust check.
+ */
 export function backfillDraft(name: string, summary: string, plan: BackfillPlan, context: object): StepDraft {
+  const table = updatedTable(plan.updateSql);
+  const written = { schema: table.schema, table: table.table, column: updatedColumns(plan.updateSql)[0] ?? '' };
   return {
     name,
     summary,
@@ -122,7 +128,7 @@ export function backfillDraft(name: string, summary: string, plan: BackfillPlan,
     backfill: plan,
     scan: true,
     template: 'backfill',
-    context,
+    context: { ...context, written },
   };
 }
 

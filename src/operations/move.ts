@@ -348,8 +348,10 @@ function phase1(model: MoveModel, settings: GenerationSettings): PhaseSteps {
         summary: `add ${to} and keep it in sync with ${from} through triggers on both tables (authority: ${model.source.table})`,
         transaction: true,
         template: 'expand',
+        // valueType: the type without COLLATE, whose domains the trust check follows.
         context: {
           ...syncObjects(model, 1, dir),
+          valueType: model.change.column.type,
           newColumn: newColumnGuard(
             model.target.schema,
             model.target.table,
@@ -517,6 +519,7 @@ function phase3(model: MoveModel, settings: GenerationSettings): PhaseSteps {
         template: 'restore-column',
         context: {
           oldDefaultSql: columnDefault ?? null,
+          valueType: model.change.column.type,
           ...syncObjects(model, 2, dir),
           ...record(model.change.releases, 2),
         },

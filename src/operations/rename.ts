@@ -349,6 +349,7 @@ function phase1(model: RenameModel, settings: GenerationSettings): PhaseSteps {
           // Storage and compression carry over only to a column of the same type (copy-column-settings).
           sameType: model.newBareType === model.oldBareType,
           newColumn: newColumnGuard(model.schema, model.table, model.to, model.newType, model.newBareType),
+          newBareType: model.newBareType,
           syncFunction: syncFunctionSql(model, 1, dir),
           trigger: triggerSql(model, dir),
           ...record(model.change.releases, 1),
@@ -477,6 +478,7 @@ function phase3(model: RenameModel, settings: GenerationSettings): PhaseSteps {
         context: {
           oldType: model.oldType,
           sameType: model.newBareType === model.oldBareType,
+          oldBareType: model.oldBareType,
           oldDefaultSql: columnDefault ?? null,
           constraints: notNullCheck
             ? [{ ...notNullCheck, comment: `${to} must not be NULL, held by a check again as in phase 2.` }]

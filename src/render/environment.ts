@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import Handlebars from 'handlebars';
 import { InputError } from '../errors.js';
 import { qualify, quoteIdent, quoteLiteral } from './quote.js';
+import { untrustedCodeCheckSql } from './untrusted-code-check.js';
 
 /**
  * The package's own `templates/` folder. This module sits two levels below the package root both as
@@ -24,7 +25,9 @@ function requireString(helper: string, value: unknown): string {
  * - `{{ident name}}` → `"name"`, `{{idents list}}` → `"a", "b"`;
  * - `{{literal text}}` → `'text'`;
  * - `{{qualify schema name}}` → `"schema"."name"`;
- * - `{{#dollarQuote "tag"}}…{{/dollarQuote}}` → `$tag$…$tag$`, with a tag the body does not contain.
+ * - `{{#dollarQuote "tag"}}…{{/dollarQuote}}` → `$tag$…$tag$`, with a tag the body does not contain;
+ * - `{{untrustedCodeCheck schema table column=… type=…}}` → the DO block that refuses another role's code on the
+ *   table before a step writes it (src/render/untrusted-code-check.ts); `column`, `type` optional.
  */
 function createEnvironment(): typeof Handlebars {
   const env = Handlebars.create();
@@ -40,6 +43,15 @@ function createEnvironment(): typeof Handlebars {
   env.registerHelper('dollarQuote', function (this: unknown, tag: unknown, options: HelperOptions) {
     const body = options.fn(this);
     return `${dollarTag(requireString('dollarQuote', tag), body)}${body}${dollarTag(tag as string, body)}`;
+  });
+  env.registerHelper('untrustedCodeCheck', (schema: unknown, table: unknown, options: HelperOptions) => {
+    const { column, type } = options.hash as { column?: unknown; type?: unknown };
+    return untrustedCodeCheckSql(
+      requireString('untrustedCodeCheck', schema),
+      requireString('untrustedCodeCheck', table),
+      column === undefined ? [] : [requireString('untrustedCodeCheck', column)],
+      type === undefined ? [] : [requireString('untrustedCodeCheck', type)],
+    );
   });
   return env;
 }

@@ -17,3 +17,11 @@ export function updatedTable(sql: string): RelationName {
     throw new SqlParseError(`expected an UPDATE of a schema-qualified table: ${JSON.stringify(sql)}`);
   return { schema: relation.schemaname, table: relation.relname };
 }
+
+/** The columns `sql`, one UPDATE statement (see updatedTable), assigns, in its SET order. Pure. */
+export function updatedColumns(sql: string): string[] {
+  const tree = parseStatement(sql) as { UpdateStmt?: { targetList?: { ResTarget?: { name?: string } }[] } };
+  return (tree.UpdateStmt?.targetList ?? []).flatMap((target) =>
+    target.ResTarget?.name ? [target.ResTarget.name] : [],
+  );
+}

@@ -1,7 +1,10 @@
 import { expect, test } from 'vitest';
+import { quoteLiteral } from '../../src/render/quote.js';
+import { untrustedCodeCheckSql } from '../../src/render/untrusted-code-check.js';
 import { untrustedCodeError } from '../../src/session/table-trust.js';
 import { SqlParseError } from '../../src/sql/parser.js';
-import { updatedTable } from '../../src/sql/update-target.js';
+import { UNTRUSTED_CODE_SQL } from '../../src/sql/untrusted-code.js';
+import { updatedColumns, updatedTable } from '../../src/sql/update-target.js';
 
 test('updatedTable reads the target of an UPDATE, a WITH clause allowed, and refuses anything else', () => {
   expect(updatedTable(`WITH p AS (SELECT 1 AS v) UPDATE "a b"."c" AS t SET x = p.v FROM p`)).toEqual({
@@ -27,4 +30,24 @@ test('the refusal lists each problem and each fix once', () => {
   expect(message).toContain('role x may create triggers on table public.users; trigger a on table');
   expect(hint).toContain('take it away: REVOKE TRIGGER ON public.users FROM x; ALTER FUNCTION f() OWNER TO o (or drop');
   expect(hint).toContain('GRANT <role> TO <migrator>');
+});
+
+test('updatedColumns reads the columns an UPDATE assigns, in SET order', () => {
+  expect(updatedColumns(`WITH p AS (SELECT 1 AS v) UPDATE "a"."c" AS t SET "x y" = p.v, z = 1 FROM p`)).toEqual([
+    'x y',
+    'z',
+  ]);
+});
+
+test("the generated files' check runs the runner's own query and raises the runner's own message and hint", () => {
+  const sql = untrustedCodeCheckSql('pub lic', "o'rders", ['amount'], ['public.cents']);
+  // One home: the query is the runner's, verbatim, and the message pieces are untrustedCodeError's.
+  expect(sql).toContain(`$phasectl_untrusted_code$${UNTRUSTED_CODE_SQL}$phasectl_untrusted_code$`);
+  const { message, hint } = untrustedCodeError('"pub lic"."o\'rders"', [{ problem: 'P', fix: 'F' }]);
+  expect(sql).toContain(quoteLiteral(message.slice(0, -1)));
+  expect(sql).toContain(quoteLiteral(hint.slice(hint.indexOf(' (or drop'))));
+  expect(sql).toContain(
+    `USING '"pub lic"."o''rders"'::pg_catalog.text, ARRAY['amount']::pg_catalog.text[], ARRAY['public.cents']::pg_catalog.text[]`,
+  );
+  expect(untrustedCodeCheckSql('pub lic', "o'rders", ['amount'], ['public.cents'])).toBe(sql);
 });
