@@ -7,6 +7,7 @@ import type { ColumnFacts, JoinPair, KeyFacts, MoveTargetFacts } from '../spec/t
 import { readRenameFacts, type ColumnTarget } from './column-facts.js';
 import { movePartitionedReason } from './partition-facts.js';
 import { refuseUntrustedCode } from './table-trust.js';
+import { refuseConstrainedDomainColumn } from './domain-constraints.js';
 
 /**
  * Reads what a move of `from` to `to` (joined on `on`) needs and refuses what cannot move safely:
@@ -61,6 +62,14 @@ export async function readMoveFacts(
   const uniqueIndex = await requireUniqueTargetJoin(db, targetOid, targetJoin, on, to, targetName);
   await requireMatchingJoinTypes(db, sourceOid, targetOid, on, from, to);
   const existingColumn = await checkExistingTargetColumn(db, targetOid, column, from, to, on);
+  if (!existingColumn)
+    await refuseConstrainedDomainColumn(
+      db,
+      column.type,
+      displayColumn(from.schema, from.table, from.column),
+      displayColumn(to.schema, to.table, to.column),
+      'move',
+    );
   return { column, key, target: { existingColumn, uniqueIndex } };
 }
 

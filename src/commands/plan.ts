@@ -3,6 +3,7 @@ import { readRenameFacts } from '../catalog/column-facts.js';
 import { checkRoundTrip } from '../catalog/round-trip.js';
 import { requireConversions } from '../catalog/type-casts.js';
 import { refuseUntrustedCode } from '../catalog/table-trust.js';
+import { refuseConstrainedDomainColumn } from '../catalog/domain-constraints.js';
 import { InputError } from '../errors.js';
 import { projectGenerationSettings } from '../generate/project-settings.js';
 import { projectPaths } from '../project.js';
@@ -213,6 +214,14 @@ async function factsFromDatabase(
     // The backfill converts every value to the new type: its domains' checks run as the migrator.
     await refuseUntrustedCode(connection.db, target, displayColumn(target.schema, target.table), { types: [type] });
   }
+  // The new column is added with this type: a domain with constraints would make that a table rewrite.
+  await refuseConstrainedDomainColumn(
+    connection.db,
+    type ?? column.type,
+    displayColumn(target.schema, target.table, target.column),
+    newName,
+    'rename',
+  );
   const { dependents, notes } = await readRenameDependents(connection.db, target, newName, {
     foreignKeys,
     views,
