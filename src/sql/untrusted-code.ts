@@ -51,44 +51,34 @@ WITH RECURSIVE member_of(role) AS (
     FROM tree JOIN pg_catalog.pg_class AS c ON c.oid OPERATOR(pg_catalog.=) tree.relid
 ), new_owner(name) AS (
   SELECT role::pg_catalog.regrole::pg_catalog.text FROM owner
-), code_refs(what, refclassid, refobjid) AS (
-  -- What index expressions and predicates, CHECK constraints, generated columns and trigger WHEN conditions use:
-  -- they run on every row the backfill writes. One indexed pg_depend lookup per object (an OR of the four kinds in
-  -- one join scanned pg_depend whole for every relation: most of a second on a table with 25 partitions).
-  SELECT pg_catalog.format('%s of %s %s', pg_catalog.pg_describe_object(d.classid, d.objid, 0), r.kind,
-           r.relid::pg_catalog.regclass),
-         d.refclassid, d.refobjid
-    FROM relations AS r
-    JOIN pg_catalog.pg_index AS i ON i.indrelid OPERATOR(pg_catalog.=) r.relid
-    JOIN pg_catalog.pg_depend AS d ON d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass
-     AND d.objid OPERATOR(pg_catalog.=) i.indexrelid
+), code_objects(relid, kind, classid, objid, own_function) AS (
+  -- The objects whose expressions run on every row the backfill writes: index expressions and predicates, CHECK
+  -- constraints, generated columns, trigger WHEN conditions (a trigger's own function is checked below, as a trigger).
+  SELECT r.relid, r.kind, 'pg_catalog.pg_class'::pg_catalog.regclass::pg_catalog.oid, i.indexrelid, 0::pg_catalog.oid
+    FROM relations AS r JOIN pg_catalog.pg_index AS i ON i.indrelid OPERATOR(pg_catalog.=) r.relid
   UNION ALL
-  SELECT pg_catalog.format('%s of %s %s', pg_catalog.pg_describe_object(d.classid, d.objid, 0), r.kind,
-           r.relid::pg_catalog.regclass),
-         d.refclassid, d.refobjid
-    FROM relations AS r
-    JOIN pg_catalog.pg_constraint AS co ON co.conrelid OPERATOR(pg_catalog.=) r.relid
-    JOIN pg_catalog.pg_depend AS d ON d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_constraint'::pg_catalog.regclass
-     AND d.objid OPERATOR(pg_catalog.=) co.oid
+  SELECT r.relid, r.kind, 'pg_catalog.pg_constraint'::pg_catalog.regclass::pg_catalog.oid, co.oid, 0::pg_catalog.oid
+    FROM relations AS r JOIN pg_catalog.pg_constraint AS co ON co.conrelid OPERATOR(pg_catalog.=) r.relid
   UNION ALL
-  SELECT pg_catalog.format('%s of %s %s', pg_catalog.pg_describe_object(d.classid, d.objid, 0), r.kind,
-           r.relid::pg_catalog.regclass),
-         d.refclassid, d.refobjid
-    FROM relations AS r
-    JOIN pg_catalog.pg_attrdef AS ad ON ad.adrelid OPERATOR(pg_catalog.=) r.relid
+  SELECT r.relid, r.kind, 'pg_catalog.pg_attrdef'::pg_catalog.regclass::pg_catalog.oid, ad.oid, 0::pg_catalog.oid
+    FROM relations AS r JOIN pg_catalog.pg_attrdef AS ad ON ad.adrelid OPERATOR(pg_catalog.=) r.relid
     JOIN pg_catalog.pg_attribute AS a
       ON a.attrelid OPERATOR(pg_catalog.=) ad.adrelid AND a.attnum OPERATOR(pg_catalog.=) ad.adnum
-     AND a.attgenerated OPERATOR(pg_catalog.<>) ''
-    JOIN pg_catalog.pg_depend AS d ON d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_attrdef'::pg_catalog.regclass
-     AND d.objid OPERATOR(pg_catalog.=) ad.oid
+   WHERE a.attgenerated OPERATOR(pg_catalog.<>) ''
   UNION ALL
-  SELECT pg_catalog.format('%s of %s %s', pg_catalog.pg_describe_object(d.classid, d.objid, 0), r.kind,
-           r.relid::pg_catalog.regclass),
+  SELECT r.relid, r.kind, 'pg_catalog.pg_trigger'::pg_catalog.regclass::pg_catalog.oid, tg.oid, tg.tgfoid
+    FROM relations AS r JOIN pg_catalog.pg_trigger AS tg ON tg.tgrelid OPERATOR(pg_catalog.=) r.relid
+   WHERE NOT tg.tgisinternal
+), code_refs(what, refclassid, refobjid) AS (
+  -- What those objects use, by pg_depend's depender index (an OR of the four kinds in one join scanned pg_depend
+  -- whole for every relation: most of a second on a table with 25 partitions).
+  SELECT pg_catalog.format('%s of %s %s', pg_catalog.pg_describe_object(d.classid, d.objid, 0), o.kind,
+           o.relid::pg_catalog.regclass),
          d.refclassid, d.refobjid
-    FROM relations AS r
-    JOIN pg_catalog.pg_trigger AS tg ON tg.tgrelid OPERATOR(pg_catalog.=) r.relid AND NOT tg.tgisinternal
-    JOIN pg_catalog.pg_depend AS d ON d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_trigger'::pg_catalog.regclass
-     AND d.objid OPERATOR(pg_catalog.=) tg.oid AND tg.tgfoid OPERATOR(pg_catalog.<>) d.refobjid
+    FROM code_objects AS o
+    JOIN pg_catalog.pg_depend AS d
+      ON d.classid OPERATOR(pg_catalog.=) o.classid AND d.objid OPERATOR(pg_catalog.=) o.objid
+     AND d.refobjid OPERATOR(pg_catalog.<>) o.own_function
 ), domain_uses(typid, used_by) AS (
   -- The types values are converted to: the written columns', the given ones, those the table's code casts to; then
   -- what they are built on, and the types their domains' own checks cast to.
