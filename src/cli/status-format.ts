@@ -5,6 +5,10 @@ export function formatStatus(report: StatusReport): string {
   const lines: string[] = [];
   if (!report.stateSchema) lines.push('phasectl has not migrated this database yet (no phasectl schema)');
   if (report.changes.length === 0) lines.push('no changes in phases.yaml');
+  for (const lost of report.notInPhasesFile)
+    lines.push(
+      `${lost.id}: at phase ${lost.phase}${lost.release ? ` (release ${lost.release})` : ''} in the database, but not in phases.yaml: its sync triggers still run. Put it back in phases.yaml (from git history, under the same id) to finish it or roll it back`,
+    );
   for (const c of report.changes) {
     lines.push(`${c.id}${c.archived ? ' (archived)' : ''}  ${c.table}: ${c.from} → ${c.to}`);
     if (c.phaseInDatabase === null)

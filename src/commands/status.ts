@@ -84,6 +84,11 @@ export interface StatusReport {
   stateSchema: boolean;
   /** Applied files whose content on disk differs from the checksum recorded when they were applied (edited by hand). */
   editedApplied: string[];
+  /**
+   * Changes the database has at phase 1 or 2 (their sync triggers still run) that phases.yaml does not list: deleted
+   * from it, or their id renamed. Empty when one change was asked for.
+   */
+  notInPhasesFile: Array<{ id: string; phase: number; release: string | null }>;
 }
 
 export interface StatusOptions {
@@ -136,8 +141,18 @@ export async function status(options: StatusOptions): Promise<StatusReport> {
       const pending = pendingFiles.filter((file) => file.header?.changeId === change.id).map((file) => file.name);
       changes.push({ ...(await changeStatus(session, change, stateSchema, pending)), archived: true });
     }
+    const known = new Set([...spec.changes, ...(spec.archived ?? [])].map((change) => change.id));
+    const inFlight =
+      stateSchema && options.changeId === undefined
+        ? (
+            await session.query<{ id: string; phase: number; release: string | null }>(
+              'SELECT id, phase, release FROM phasectl.changes WHERE phase IN (1, 2) ORDER BY id COLLATE "C"',
+            )
+          ).rows
+        : [];
     return {
       changes,
+      notInPhasesFile: inFlight.filter((row) => !known.has(row.id)),
       pendingFiles: pendingFiles.map((file) => file.name),
       unmanagedApplied: applied.filter((row) => row.changeId === null).map((row) => row.name),
       stateSchema,

@@ -207,4 +207,9 @@ test("a change's id renamed in phases.yaml mid-flight: migrate refuses to instal
     `SELECT count(*)::int AS n FROM pg_trigger WHERE tgrelid = 'public.users'::regclass AND NOT tgisinternal`,
   );
   expect(triggers).toEqual([{ n: 3 }]);
+  // status names the change the database still has in flight.
+  const shown = await phasectl(['status', '--project', dir], { env });
+  expect(shown.stdout).toContain(
+    `${CHANGE}: at phase 1 (release 1.0.0) in the database, but not in phases.yaml: its sync triggers still run`,
+  );
 });
