@@ -41,6 +41,11 @@ interface Workload {
   floorCopy?: string;
   /** The same write as one set-based statement over `n` rows (run in a transaction that is rolled back). */
   bulk: (n: number) => string;
+  /**
+   * The sync function in place: 1 (phase 1, the old column the authority) by default; 2 for the writes of the new
+   * release, which it makes from phase 2 on (the function then tests the new column first).
+   */
+  syncFunction?: 1 | 2;
 }
 
 /** Which trigger the table has during a run (see the file comment). */
@@ -85,6 +90,7 @@ function workloads(rows: number): Workload[] {
     {
       name: 'UPDATE of the new column',
       target: 0.95,
+      syncFunction: 2,
       floorCopy: 'NEW.job_title := NEW.favourite_color',
       script: `\\set id random(1, ${rows})\n\\set v random(1, 1000000)\nUPDATE public.${TABLE} SET favourite_color = 'colour ' || :v WHERE id = :id;\n`,
       bulk: (n) => `UPDATE public.${TABLE} SET favourite_color = favourite_color || '.' WHERE id <= ${n}`,
@@ -96,6 +102,7 @@ function workloads(rows: number): Workload[] {
     {
       name: 'INSERT (new release: new column; the old one takes its DEFAULT)',
       target: 0.95,
+      syncFunction: 2,
       floorCopy: 'NEW.job_title := NEW.favourite_color',
       bulk: (n) =>
         `INSERT INTO public.${TABLE} (id, favourite_color, email) SELECT -g, 'colour ' || g, 'bulk' || g FROM generate_series(1, ${n}) AS g`,
@@ -226,7 +233,9 @@ export async function benchWriteOverhead(
       await client.query(`VACUUM ANALYZE public.${TABLE}`);
     });
     // The trigger exactly as generated (db/triggers holds the same text the migration ran).
-    const phasectlTrigger = await readFile(join(project.dir, 'db', 'triggers', `${CHANGE_ID}.sql`), 'utf8');
+    const triggerSql = await readFile(join(project.dir, 'db', 'triggers', `${CHANGE_ID}.sql`), 'utf8');
+    const functionSql = (version: 1 | 2) =>
+      readFile(join(project.dir, 'db', 'functions', `${CHANGE_ID}_v0${version}.sql`), 'utf8');
     const pgbench = await findPgbench();
     const tool = pgbench
       ? `pgbench (${pgbench}, -n -c ${CLIENTS} -j ${CLIENTS} -T ${options.seconds})`
@@ -234,6 +243,7 @@ export async function benchWriteOverhead(
     const out: BenchRow[] = [];
     const section = `2. write overhead of the sync trigger (${CLIENTS} clients, single-row statements, synchronous_commit=off for the clients)`;
     for (const workload of workloads(options.rows)) {
+      const phasectlTrigger = `${await functionSql(workload.syncFunction ?? 1)}\n${triggerSql}`;
       const scriptFile = join(scripts, `${workload.name.replace(/\W+/g, '-')}.sql`);
       await writeFile(scriptFile, workload.script);
       const measure = async (variant: Variant, synchronousCommit: SynchronousCommit): Promise<number> => {

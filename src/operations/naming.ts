@@ -102,12 +102,12 @@ export function insertOldTriggerName(changeId: string): string {
 }
 
 /**
- * Names of the one-assignment insert functions in schema `phasectl`: `sync_<id>$insert_old` (copies the old
- * column into the new one) and `sync_<id>$insert_new` (the reverse). `$` keeps them apart from every change's
- * sync function.
+ * Names of the insert functions in schema `phasectl`: `sync_<id>$insert` (a rename without a type change: one
+ * function for every insert), or, for a type change, `sync_<id>$insert_old` (copies the old column into the new one;
+ * `$insert_new`, the reverse, was used by earlier versions). `$` keeps them apart from every change's sync function.
  */
-export function insertFunctionName(changeId: string, writer: 'old' | 'new'): string {
-  return fitIdentifier(`sync_${changeSlug(changeId)}$insert_${writer}`);
+export function insertFunctionName(changeId: string, writer: 'any' | 'old' | 'new'): string {
+  return fitIdentifier(`sync_${changeSlug(changeId)}$insert${writer === 'any' ? '' : `_${writer}`}`);
 }
 
 /**

@@ -208,9 +208,31 @@ function syncFunctionSql(model: RenameModel, version: 1 | 2, templatesDir?: stri
         model.upTyped(`NEW.${quoteIdent(model.from)}`),
         model.newBareType,
       ),
+      ...authorityTests(model, version === 1 ? model.from : model.to, version === 1 ? model.to : model.from),
+      newDiffers: newDiffers(model),
     },
     templatesDir,
   ).trimEnd();
+}
+
+/** SQL true when the row's two columns differ after the write (by identity when they share a type). */
+function newDiffers(model: RenameModel): string {
+  return differs(
+    `NEW.${quoteIdent(model.to)}`,
+    `NEW.${quoteIdent(model.from)}`,
+    model.identity ? model.newBareType : undefined,
+  );
+}
+
+/** The identity sync function's one test: the authority column written, or the other one not (same type: no cast). */
+function authorityTests(model: RenameModel, authorityColumn: string, otherColumn: string) {
+  const at = (row: string, name: string) => `${row}.${quoteIdent(name)}`;
+  return {
+    authorityColumn,
+    otherColumn,
+    authorityChanged: differs(at('NEW', authorityColumn), at('OLD', authorityColumn), model.newBareType),
+    otherUnchanged: identical(at('NEW', otherColumn), at('OLD', otherColumn), model.newBareType),
+  };
 }
 
 /**
@@ -221,11 +243,7 @@ function triggerSql(model: RenameModel, templatesDir?: string): string {
   const column = (row: string, name: string) => `${row}.${quoteIdent(name)}`;
   const context = {
     ...names(model),
-    newDiffers: differs(
-      column('NEW', model.to),
-      column('NEW', model.from),
-      model.identity ? model.newBareType : undefined,
-    ),
+    newDiffers: newDiffers(model),
     suppressSetting: BACKFILL_SETTING,
     eitherChanged: differs(
       [column('NEW', model.from), column('NEW', model.to)],
@@ -248,6 +266,7 @@ function names(model: RenameModel) {
     to: model.to,
     functionName: model.functionName,
     ...syncTriggerContext(model.change),
+    insertFunctionName: insertFunctionName(model.change.id, 'any'),
     insertOldFunctionName: insertFunctionName(model.change.id, 'old'),
     insertNewFunctionName: insertFunctionName(model.change.id, 'new'),
   };
@@ -514,6 +533,13 @@ export function renameDerivedObjects(change: RenameChange): DerivedObject[] {
       ...on,
       name: syncTriggerNames(change.id, change.rename.syncTrigger).insertOldTriggerName,
       about: 'the sync trigger of old-release inserts',
+    },
+    {
+      kind: 'function',
+      schema: 'phasectl',
+      table: '',
+      name: insertFunctionName(change.id, 'any'),
+      about: 'the insert function',
     },
     {
       kind: 'function',

@@ -7,9 +7,11 @@ import { usersJobTitleRename } from '../support/fixtures-changes.js';
 import { behindSyncTriggers } from '../support/behind-sync-triggers.js';
 
 /**
- * The insert path of a rename's sync: each insert enters at most one plpgsql function, and the one it enters does a
- * single assignment (the old-release insert: `$insert_old`; the new-release insert: `$insert_new`). Counted with
- * track_functions = 'pl' in pg_stat_xact_user_functions (this transaction's calls). The values are the sync rules'.
+ * The write paths of a rename's sync (same type): each insert enters exactly one plpgsql function, `$insert` (one
+ * NULL test, one assignment), through a trigger without a WHEN clause; an update enters the update function only when
+ * the statement names one of the two columns (a column list, no other BEFORE UPDATE trigger on the table). Counted
+ * with track_functions = 'pl' in pg_stat_xact_user_functions (this transaction's calls). The values are the sync
+ * rules'.
  */
 const change = usersJobTitleRename({ column: { indexes: [] }, releases: { phase1: '1.0.0' } });
 
@@ -56,32 +58,45 @@ async function callsOf(sql: string): Promise<{ row: Record<string, unknown>; cal
 }
 
 describe('rename sync, insert path', () => {
-  test('an old-release insert (old column only) runs one one-assignment function', async () => {
+  test('an old-release insert (old column only) runs the insert function once', async () => {
     expect(await callsOf(`INSERT INTO public.users (id, job_title) VALUES (1, 'chef')`)).toEqual({
       row: { job_title: 'chef', favourite_color: 'chef' },
-      calls: { sync_users_job_title$insert_old: 1 },
+      calls: { sync_users_job_title$insert: 1 },
     });
+    const triggers = await client.query<{ tgname: string; when: boolean }>(
+      `SELECT tgname, tgqual IS NOT NULL AS when FROM pg_catalog.pg_trigger
+        WHERE tgrelid = 'public.users'::pg_catalog.regclass AND NOT tgisinternal ORDER BY tgname`,
+    );
+    expect(triggers.rows).toEqual([
+      { tgname: 'zz_phasectl_sync_users_job_title', when: false },
+      { tgname: 'zz_phasectl_sync_users_job_title$insert', when: false },
+    ]);
   });
 
-  test('a new-release insert (new column, the old one takes its DEFAULT) runs one one-assignment function; the new value wins', async () => {
+  test('a new-release insert (new column, the old one takes its DEFAULT) runs the insert function once; the new value wins', async () => {
     expect(await callsOf(`INSERT INTO public.users (id, favourite_color) VALUES (2, 'pilot')`)).toEqual({
       row: { job_title: 'pilot', favourite_color: 'pilot' },
-      calls: { sync_users_job_title$insert_new: 1 },
+      calls: { sync_users_job_title$insert: 1 },
     });
   });
 
-  test('an insert of both columns, equal, runs no function; both different: the new one wins', async () => {
+  test('an insert of both columns, equal, keeps them; both different: the new one wins', async () => {
     expect(
       await callsOf(`INSERT INTO public.users (id, job_title, favourite_color) VALUES (3, 'baker', 'baker')`),
     ).toEqual({
       row: { job_title: 'baker', favourite_color: 'baker' },
-      calls: {},
+      calls: { sync_users_job_title$insert: 1 },
     });
     expect(
       await callsOf(`INSERT INTO public.users (id, job_title, favourite_color) VALUES (4, 'baker', 'cook')`),
     ).toEqual({
       row: { job_title: 'cook', favourite_color: 'cook' },
-      calls: { sync_users_job_title$insert_new: 1 },
+      calls: { sync_users_job_title$insert: 1 },
+    });
+    // Neither given: the old column's DEFAULT is copied over.
+    expect(await callsOf(`INSERT INTO public.users (id, job_title) VALUES (8, DEFAULT)`)).toEqual({
+      row: { job_title: 'unknown', favourite_color: 'unknown' },
+      calls: { sync_users_job_title$insert: 1 },
     });
   });
 
@@ -93,18 +108,25 @@ describe('rename sync, insert path', () => {
     });
   });
 
-  test('an update of the new column is copied back; one that changes neither column leaves a row the backfill has not reached as it is', async () => {
+  test('an update of the new column is copied back; an update naming neither column does not enter plpgsql', async () => {
     await client.query(`INSERT INTO public.users (id, job_title) VALUES (10, 'chef')`);
     expect(await callsOf(`UPDATE public.users SET favourite_color = 'Chef' WHERE id = 10`)).toEqual({
       row: { job_title: 'Chef', favourite_color: 'Chef' },
       calls: { sync_users_job_title: 1 },
     });
-    // Columns that differ while the update changes neither (a row written with the triggers off): only the
-    // backfill, which knows the direction, may copy. (During a phase-3 rollback the old column is the empty one:
-    // copying it over would erase the only value.)
-    await client.query(behindSyncTriggers(`UPDATE public.users SET favourite_color = NULL WHERE id = 10`));
     expect(await callsOf(`UPDATE public.users SET id = 10 WHERE id = 10`)).toEqual({
-      row: { job_title: 'chef', favourite_color: null },
+      row: { job_title: 'chef', favourite_color: 'chef' },
+      calls: {},
+    });
+  });
+
+  test('an update naming a column of a row out of sync (not yet backfilled) gives it the value of the authority', async () => {
+    // Phase 1: the old column is the authority and the full one. (In a phase-3 rollback, the other empty column,
+    // the new column is the authority: the empty column never overwrites the full one.)
+    await client.query(`INSERT INTO public.users (id, job_title) VALUES (11, 'chef')`);
+    await client.query(behindSyncTriggers(`UPDATE public.users SET favourite_color = NULL WHERE id = 11`));
+    expect(await callsOf(`UPDATE public.users SET job_title = job_title WHERE id = 11`)).toEqual({
+      row: { job_title: 'chef', favourite_color: 'chef' },
       calls: { sync_users_job_title: 1 },
     });
   });

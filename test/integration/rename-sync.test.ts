@@ -155,7 +155,7 @@ describe.sequential('rename lifecycle on public.users', () => {
     ).toEqual({ job_title: 'pilot', favourite_color: 'pilot' });
   });
 
-  test('the WHEN clause keeps plpgsql out of writes that leave both columns equal', async () => {
+  test('updates that name neither column keep plpgsql out (the update trigger has a column list)', async () => {
     // pg_stat_get_xact_function_calls counts this transaction's calls (track_functions = pl).
     const calls = async () =>
       Number(
@@ -168,9 +168,7 @@ describe.sequential('rename lifecycle on public.users', () => {
     await client.query('BEGIN');
     try {
       await client.query(`SET LOCAL track_functions = 'pl'`);
-      await client.query(`UPDATE public.users SET job_title = 't1', favourite_color = 't1' WHERE id = 6`);
-      await client.query(`UPDATE public.users SET job_title = 't1' WHERE id = 6`);
-      await client.query(`INSERT INTO public.users (email, job_title, favourite_color) VALUES ('f@x', 'chef', 'chef')`);
+      await client.query(`UPDATE public.users SET email = email WHERE id = 6`);
       expect(await calls()).toBe(0);
       await client.query(`UPDATE public.users SET job_title = 't3' WHERE id = 6`);
       expect(await calls()).toBe(1);

@@ -233,6 +233,46 @@ describe('touch triggers: an application trigger that sets a synced column on up
     expect(await ok(dir, ['verify', 'accounts-updated-at-to-modified-at'])).toContain('0 differing row(s)');
   });
 
+  test('rename: a BEFORE trigger created after phase 1 stops phase 2 until the sync trigger is re-created without its column list', async () => {
+    const dir = await fresh();
+    await client.query(`
+      CREATE SCHEMA late;
+      CREATE TABLE late.accounts (id int PRIMARY KEY, name text, label text);
+      INSERT INTO late.accounts SELECT g, 'n' || g, 'l' || g FROM generate_series(1, 20) g;`);
+    await ok(dir, ['plan', 'rename', 'late.accounts.label', 'tag']);
+    await ok(dir, ['advance', '--release', '1']);
+    await ok(dir, ['migrate']);
+    const form = async () =>
+      (
+        await rows(`SELECT tgqual IS NULL AS column_list, pg_catalog.cardinality(tgattr::int2[]) AS columns
+                      FROM pg_catalog.pg_trigger WHERE tgrelid = 'late.accounts'::regclass AND tgname = 'zz_phasectl_sync_accounts_label_to_tag'`)
+      )[0];
+    // No other BEFORE UPDATE trigger: the update trigger fires only on updates that name label or tag.
+    expect(await form()).toEqual({ column_list: true, columns: 2 });
+    // The application adds one that sets the old column on every update: the sync does not see those writes.
+    await client.query(`
+      CREATE FUNCTION late.stamp() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN NEW.label := upper(NEW.name); RETURN NEW; END $$;
+      CREATE TRIGGER stamp BEFORE UPDATE ON late.accounts FOR EACH ROW EXECUTE FUNCTION late.stamp();
+      UPDATE late.accounts SET name = 'renamed' WHERE id <= 3;`);
+    expect(await textDiffers('late.accounts', 'label', 'tag')).toBe(3);
+    await ok(dir, ['advance', '--release', '2']);
+    const refused = await phasectl(dir, ['migrate']);
+    expect(refused.code).toBe(3);
+    expect(refused.stderr).toContain('stamp on late.accounts');
+    expect(refused.stderr).toContain('triggers/accounts-label-to-tag.sql');
+    // The fix the hint names: apply the trigger definition again, repair, migrate.
+    const definition = await readFile(join(dir, 'db', 'triggers', 'accounts-label-to-tag.sql'), 'utf8');
+    for (const statement of splitStatements(definition)) await client.query(statement);
+    expect(await form()).toEqual({ column_list: false, columns: 0 });
+    await client.query(`UPDATE late.accounts SET name = 'again' WHERE id BETWEEN 6 AND 8`);
+    expect(await textDiffers('late.accounts', 'label', 'tag')).toBe(3);
+    await ok(dir, ['backfill', 'accounts-label-to-tag', '--repair']);
+    expect(await textDiffers('late.accounts', 'label', 'tag')).toBe(0);
+    await ok(dir, ['migrate']);
+    await client.query(`UPDATE late.accounts SET name = 'third' WHERE id <= 10`);
+    expect(await rows(`SELECT count(*)::int AS n FROM late.accounts WHERE tag = 'THIRD'`)).toEqual([{ n: 10 }]);
+  });
+
   test('move: a BEFORE trigger on the source table that sets the moved column reaches the target row; case-only changes too', async () => {
     const dir = await fresh();
     await client.query(`

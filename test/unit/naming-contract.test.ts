@@ -70,6 +70,7 @@ test('the names phase 1 creates do not change between phasectl versions', () => 
       "users-job-title-to-favourite-color: trigger public.users zz_phasectl_sync_users_job_title_to_favourite_color",
       "users-job-title-to-favourite-color: function phasectl. sync_users_job_title_to_favourite_color",
       "users-job-title-to-favourite-color: trigger public.users zz_phasectl_sync_users_job_title_to_favourite_color$insert_old",
+      "users-job-title-to-favourite-color: function phasectl. sync_users_job_title_to_favourite_color$insert",
       "users-job-title-to-favourite-color: function phasectl. sync_users_job_title_to_favourite_color$insert_old",
       "users-job-title-to-favourite-color: function phasectl. sync_users_job_title_to_favourite_color$insert_new",
       "users-address-to-profiles: index public.profiles profiles_address_idx",
@@ -84,12 +85,13 @@ test('the names phase 1 creates do not change between phasectl versions', () => 
     triggers: syncTriggerNames(id, undefined),
     recorded: syncTriggerNames(id, 'zzz_phasectl_sync_users_job_title_to_favourite_color'),
     insertTrigger: insertTriggerName(id),
-    insertFunctions: [insertFunctionName(id, 'old'), insertFunctionName(id, 'new')],
+    insertFunctions: [insertFunctionName(id, 'any'), insertFunctionName(id, 'old'), insertFunctionName(id, 'new')],
     notNull: notNullCheckName('users', 'favourite_color'),
     moveGuard: moveGuardSetting('users-address-to-profiles'),
   }).toMatchInlineSnapshot(`
     {
       "insertFunctions": [
+        "sync_users_job_title_to_favourite_color$insert",
         "sync_users_job_title_to_favourite_color$insert_old",
         "sync_users_job_title_to_favourite_color$insert_new",
       ],
