@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --quick] [-- --database-url <url>] [-- --only backfill,writes,locks,tooling,scale,parallel,fleet,partitioned] [-- --scale-rows 1000000,4000000,16000000]`
+ * `npm run bench [-- --quick] [-- --database-url <url>] [-- --only backfill,writes,instructions,locks,tooling,scale,parallel,fleet,partitioned] [-- --scale-rows 1000000,4000000,16000000]`
  *
  * Runs every benchmark on an embedded PostgreSQL 17 started with durable settings (or on the server at
  * --database-url, in fresh databases it creates and drops), prints one table — phasectl's figure, the
@@ -18,9 +18,20 @@ import { checked, formatTable, info, writeResults, type BenchRow } from './repor
 import { openBenchServer, serverSettings } from './server.js';
 import { benchTooling } from './tooling-scale.js';
 import { benchWriteOverhead } from './write-overhead.js';
+import { benchWriteInstructions } from './write-instructions.js';
 import { benchFleet } from './fleet-scale.js';
 
-const SECTIONS = ['backfill', 'writes', 'locks', 'tooling', 'scale', 'parallel', 'fleet', 'partitioned'] as const;
+const SECTIONS = [
+  'backfill',
+  'writes',
+  'instructions',
+  'locks',
+  'tooling',
+  'scale',
+  'parallel',
+  'fleet',
+  'partitioned',
+] as const;
 type Section = (typeof SECTIONS)[number];
 
 /** Sizes per mode. Full: the brief's 1M-row table; 16M rows is opt-in (`--scale-rows`: several minutes more, see docs/benchmarks.md). */
@@ -103,6 +114,10 @@ try {
     });
     extra.loadGenerator = result.tool;
     rows.push(...result.rows.map((row) => ({ ...row, note: `${row.note}; ${result.tool}` })));
+  }
+  if (only.has('instructions')) {
+    log('instructions per write (valgrind, single-user backend)');
+    rows.push(...(await benchWriteInstructions(server.url)));
   }
   if (only.has('locks')) {
     log(`lock footprint (${sizes.lockRows} rows)`);
