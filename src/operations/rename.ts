@@ -28,6 +28,8 @@ import { renderSteps, type StepDraft } from './step-drafts.js';
 import type { Authority, BackfillPlan, Definition, DerivedObject, Operation, PhaseSteps, Step } from './types.js';
 import { newColumnGuard } from './new-column-guard.js';
 import { dependentSlots } from '../dependents/dependent-slots.js';
+import { conversionCheckSql } from '../render/conversion-check.js';
+import { conversionSelects } from './conversion-selects.js';
 
 const kind = 'rename';
 
@@ -350,6 +352,7 @@ function phase1(model: RenameModel, settings: GenerationSettings): PhaseSteps {
           sameType: model.newBareType === model.oldBareType,
           newColumn: newColumnGuard(model.schema, model.table, model.to, model.newType, model.newBareType),
           newBareType: model.newBareType,
+          conversionCheck: conversionCheck(model),
           syncFunction: syncFunctionSql(model, 1, dir),
           trigger: triggerSql(model, dir),
           ...record(model.change.releases, 1),
@@ -578,6 +581,12 @@ export const renameOperation: Operation<RenameChange> = {
     ];
   },
 };
+
+/** The check that the conversions of `model` call no other role's code (src/render/conversion-check.ts). */
+function conversionCheck(model: RenameModel): string {
+  const conversions = { up: model.up, down: model.down, oldType: model.oldBareType, newType: model.newBareType };
+  return conversionCheckSql(model.schema, model.table, model.change.id, conversionSelects(model.change, conversions));
+}
 
 /**
  * The conversions the generated SQL applies (`up`: old value → new, `down`: new value → old) and the two
