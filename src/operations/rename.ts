@@ -482,6 +482,7 @@ function phase3(model: RenameModel, settings: GenerationSettings): PhaseSteps {
           oldType: model.oldType,
           sameType: model.newBareType === model.oldBareType,
           oldBareType: model.oldBareType,
+          conversionCheck: conversionCheck(model),
           oldDefaultSql: columnDefault ?? null,
           constraints: notNullCheck
             ? [{ ...notNullCheck, comment: `${to} must not be NULL, held by a check again as in phase 2.` }]
