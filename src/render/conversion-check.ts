@@ -1,9 +1,14 @@
-import type { ConversionSelect } from '../operations/conversion-selects.js';
 import { CONVERSION_CODE_SQL, conversionCodeText, conversionViewSql } from '../sql/conversion-code.js';
 import { dollarTag } from './environment.js';
 import { qualify, quoteLiteral } from './quote.js';
 
 const VIEW = 'pg_temp.phasectl_conversion_check';
+
+/** A conversion as a SELECT over the table, and how a refusal names it (src/operations/conversion-selects.ts). */
+interface ConversionSelect {
+  label: string;
+  select: string;
+}
 
 /**
  * The DO block a generated file runs before the conversions of change `changeId` on `schema.table` first run (phase
