@@ -2,7 +2,7 @@ import { InputError } from '../errors.js';
 import { contractGuards } from './contract-guards.js';
 import { refuseControlCharacters } from '../spec/name-guard.js';
 import { renderTemplate } from '../render/environment.js';
-import { qualify, quoteIdent } from '../render/quote.js';
+import { qualify, quoteIdent, quoteLiteral } from '../render/quote.js';
 import type { PhaseNumber, RenameChange } from '../spec/types.js';
 import { defaultGenerationSettings, type GenerationSettings } from './settings.js';
 import { differs, identical } from './identity.js';
@@ -30,6 +30,7 @@ import { newColumnGuard } from './new-column-guard.js';
 import { dependentSlots } from '../dependents/dependent-slots.js';
 import { conversionCheckSql } from '../render/conversion-check.js';
 import { conversionSelects } from './conversion-selects.js';
+import { keyOperatorSchemasQuery } from './key-operators.js';
 
 const kind = 'rename';
 
@@ -586,7 +587,14 @@ export const renameOperation: Operation<RenameChange> = {
 /** The check that the conversions of `model` call no other role's code (src/render/conversion-check.ts). */
 function conversionCheck(model: RenameModel): string {
   const conversions = { up: model.up, down: model.down, oldType: model.oldBareType, newType: model.newBareType };
-  return conversionCheckSql(model.schema, model.table, model.change.id, conversionSelects(model.change, conversions));
+  const keyTypes = `ARRAY[${model.change.key.types.map(quoteLiteral).join(', ')}]::pg_catalog.text[]`;
+  return conversionCheckSql(
+    model.schema,
+    model.table,
+    model.change.id,
+    conversionSelects(model.change, conversions),
+    keyOperatorSchemasQuery(keyTypes),
+  );
 }
 
 /**

@@ -188,3 +188,35 @@ test("a trusted function called by the table's code or by --up, calling another 
   expect(await hostile.ranAs()).toEqual([]);
   expect(await hasColumn(url, 'public.orders', 'total')).toBe(false);
 }, 300_000);
+
+test("a citext key puts public on the backfill's path: another role's closer-matching operator in public is refused, not run", async () => {
+  // The walk appends the schema of the key's ordering operators (citext's: public) to search_path, and the batch's
+  // UPDATE computes --up there: an exact-type `public.*(numeric, integer)` of a role with CREATE on public would beat
+  // the built-in numeric * numeric that plan and the sync function resolve.
+  const project = await databaseWithFolder(
+    cleanups,
+    `CREATE EXTENSION IF NOT EXISTS citext WITH SCHEMA public;
+     CREATE TABLE public.orders (code public.citext PRIMARY KEY, amount numeric(12, 2) NOT NULL);
+     INSERT INTO public.orders SELECT 'c' || g, g / 4.0 FROM generate_series(1, 200) g;`,
+    'phasectl-key-path-',
+  );
+  const { url, run, ok } = project;
+  const hostile = await hostileRole(url);
+  await ok('init');
+  const typeChange = ['--type', 'bigint', '--down', 'amount_cents / 100.0', '--id', 'cents'];
+  await ok('plan', 'rename', 'orders.amount', 'amount_cents', '--up', 'round(amount * 100)::bigint', ...typeChange);
+  await ok('advance', '--release', '1.0.0');
+  await query(url, `GRANT CREATE ON SCHEMA public TO ${hostile.ident}`);
+  await query(
+    hostile.url,
+    `CREATE FUNCTION public.times(numeric, integer) RETURNS numeric LANGUAGE plpgsql AS $f$
+     BEGIN PERFORM hostile_code.note($1); RETURN $1 * $2::numeric; END $f$;
+     CREATE OPERATOR public.* (LEFTARG = numeric, RIGHTARG = integer, FUNCTION = public.times);`,
+  );
+  const stopped = await run('migrate');
+  expect(await hostile.ranAs()).toEqual([]);
+  expect(stopped.code, `${stopped.stdout}\n${stopped.stderr}`).toBe(3);
+  expect(stopped.stderr).toContain(
+    'calls function public.times(numeric,integer) (operator public.*(numeric,integer)), owned by role ' + hostile.name,
+  );
+}, 300_000);
