@@ -48,7 +48,7 @@ export async function refuseUntrustedConversion(pool: pg.Pool, change: RenameCha
             });
           });
           await client.query(`SELECT pg_catalog.set_config('search_path', $1, true)`, [saved]);
-          problems.push(...(await client.query<TrustProblem>(CONVERSION_CODE_SQL, [VIEW, table, label])).rows);
+          problems.push(...(await client.query<TrustProblem>(CONVERSION_CODE_SQL, [VIEW, table, label, null])).rows);
         } finally {
           await client.query('ROLLBACK').catch(() => undefined);
         }

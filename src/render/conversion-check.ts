@@ -55,7 +55,8 @@ BEGIN
     EXECUTE conversion.view_sql;
     PERFORM pg_catalog.set_config('search_path', saved_path, true);
     FOR item IN EXECUTE ${query}${CONVERSION_CODE_SQL}${query}
-      USING ${quoteLiteral(VIEW)}::pg_catalog.text, ${quoteLiteral(qualified)}::pg_catalog.text, conversion.label
+      USING ${quoteLiteral(VIEW)}::pg_catalog.text, ${quoteLiteral(qualified)}::pg_catalog.text, conversion.label,
+        NULL::pg_catalog.text
     LOOP
       problems := pg_catalog.concat_ws('; ', problems, item.problem);
       IF pg_catalog.array_position(fixes, item.fix) IS NULL THEN

@@ -15,7 +15,9 @@ import type { TrustProblem } from './untrusted-code.js';
  * domains, with their CHECK constraints' functions and operators.
  *
  * `$1` is the view (text), `$2` the table (`"schema"."table"`, text), `$3` how the problems name the expression (text,
- * e.g. `the up expression of change users-jt`). One row per problem, with the SQL that fixes it, in a stable order.
+ * e.g. `the up expression of change users-jt`), `$4` (text, may be NULL) a function with a SQL-standard body whose
+ * dependencies count too (src/backfill/update-trust.ts: the backfill's UPDATE itself). One row per problem, with the
+ * SQL that fixes it, in a stable order.
  */
 export const CONVERSION_CODE_SQL = `
 WITH RECURSIVE member_of(role) AS (
@@ -36,6 +38,10 @@ WITH RECURSIVE member_of(role) AS (
     JOIN pg_catalog.pg_depend AS d ON d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_rewrite'::pg_catalog.regclass
      AND d.objid OPERATOR(pg_catalog.=) rw.oid
    WHERE rw.ev_class OPERATOR(pg_catalog.=) pg_catalog.to_regclass($1::pg_catalog.text)
+  UNION ALL
+  SELECT d.refclassid, d.refobjid FROM pg_catalog.pg_depend AS d
+   WHERE d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_proc'::pg_catalog.regclass
+     AND d.objid OPERATOR(pg_catalog.=) pg_catalog.to_regprocedure($4::pg_catalog.text)
 ), domains(typid) AS (
   SELECT t.oid FROM uses AS u JOIN pg_catalog.pg_type AS t ON t.oid OPERATOR(pg_catalog.=) u.refobjid
    WHERE u.refclassid OPERATOR(pg_catalog.=) 'pg_catalog.pg_type'::pg_catalog.regclass

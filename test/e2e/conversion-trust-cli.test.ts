@@ -114,6 +114,27 @@ test("--up/--down calling another role's function or operator: refused at plan b
   expect(await query(url, `SELECT count(*)::int AS n FROM public.orders WHERE amount_cents <> amount * 100`)).toEqual([
     { n: 0 },
   ]);
+
+  // Handed over again after phase 1: every later pass (verify, a resumed or repairing backfill) checks before it
+  // computes the conversion on a row.
+  await query(url, `ALTER FUNCTION hostile_code.to_cents(numeric) OWNER TO ${hostile.ident}`);
+  await query(
+    hostile.url,
+    `CREATE OR REPLACE FUNCTION hostile_code.to_cents(numeric) RETURNS bigint LANGUAGE plpgsql AS $f$
+     BEGIN PERFORM hostile_code.note($1); RETURN round($1 * 100); END $f$`,
+  );
+  for (const args of [
+    ['verify', 'cents'],
+    ['backfill', 'cents', '--repair'],
+  ]) {
+    const refused = await run(...args);
+    expect(refused.code, `${args.join(' ')}\n${refused.stdout}\n${refused.stderr}`).toBe(3);
+    expect(refused.stderr).toContain(
+      "the backfill's UPDATE of change cents (up) calls function hostile_code.to_cents(numeric), owned by role " +
+        hostile.name,
+    );
+  }
+  expect(await hostile.ranAs()).toEqual([]);
 }, 300_000);
 
 test("a trusted function called by the table's code or by --up, calling another role's function in a SQL-standard body: refused at plan, and at migrate when planted after plan", async () => {
