@@ -240,4 +240,23 @@ test("a citext key puts public on the backfill's path: another role's closer-mat
   expect(stopped.stderr).toContain(
     'calls function public.times(numeric,integer) (operator public.*(numeric,integer)), owned by role ' + hostile.name,
   );
+  // Planted before plan: plan refuses the same conversion of another column.
+  await query(url, `ALTER TABLE public.orders ADD COLUMN fee numeric(12, 2)`);
+  const planned = await run(
+    'plan',
+    'rename',
+    'orders.fee',
+    'fee_cents',
+    '--type',
+    'bigint',
+    '--up',
+    'round(fee * 100)::bigint',
+    '--down',
+    'fee_cents / 100.0',
+    '--id',
+    'fee',
+  );
+  expect(planned.code, planned.stderr).toBe(2);
+  expect(planned.stderr).toContain('(operator public.*(numeric,integer)), owned by role ' + hostile.name);
+  expect(await hostile.ranAs()).toEqual([]);
 }, 300_000);
