@@ -3,6 +3,7 @@ import type { BackfillPlan } from '../operations/types.js';
 import { qualify } from '../render/quote.js';
 import { requireTrustedTables } from '../session/table-trust.js';
 import { updatedColumns, updatedTable } from '../sql/update-target.js';
+import { requireTrustedUpdate } from './update-trust.js';
 
 /**
  * The tables `plan` touches: the one whose key it walks and the one its UPDATE writes (the same for a rename; a
@@ -20,6 +21,7 @@ export function backfillTables(plan: BackfillPlan): string[] {
  */
 export async function requireTrustedBackfill(session: pg.ClientBase, plan: BackfillPlan): Promise<void> {
   await requireTrustedTables(session, backfillTables(plan), writtenValues(plan));
+  await requireTrustedUpdate(session, plan);
 }
 
 /** The column `plan`'s UPDATE assigns, keyed by its table as backfillTables names it: its domains run. Pure. */

@@ -2,6 +2,7 @@ import { connect, type Connection } from '../db/connect.js';
 import { readRenameFacts } from '../catalog/column-facts.js';
 import { checkRoundTrip } from '../catalog/round-trip.js';
 import { requireConversions } from '../catalog/type-casts.js';
+import { refuseUntrustedConversion } from '../catalog/conversion-trust.js';
 import { refuseUntrustedCode } from '../catalog/table-trust.js';
 import { refuseConstrainedDomainColumn } from '../catalog/domain-constraints.js';
 import { InputError } from '../errors.js';
@@ -146,6 +147,8 @@ export async function planRename(options: PlanRenameOptions): Promise<PlanRename
       change.rename.up !== undefined ||
       change.rename.down !== undefined ||
       (change.rename.type !== undefined && change.rename.type !== column.type);
+    // What the conversion calls is checked before the round trip runs it on every row.
+    if (converts && connection) await refuseUntrustedConversion(connection.pool, change);
     if (converts) notes.push(...(connection ? await roundTripNotes(connection, change) : [offlineConversionNote]));
     await savePlannedChange(loaded, base, change, options.databaseUrl);
     return { change, file: paths.phasesFile, plan: describeRenamePlan(change), notes };

@@ -2,7 +2,7 @@ import { InputError } from '../errors.js';
 import { contractGuards } from './contract-guards.js';
 import { refuseControlCharacters } from '../spec/name-guard.js';
 import { renderTemplate } from '../render/environment.js';
-import { qualify, quoteIdent } from '../render/quote.js';
+import { qualify, quoteIdent, quoteLiteral } from '../render/quote.js';
 import type { PhaseNumber, RenameChange } from '../spec/types.js';
 import { defaultGenerationSettings, type GenerationSettings } from './settings.js';
 import { differs, identical } from './identity.js';
@@ -28,6 +28,9 @@ import { renderSteps, type StepDraft } from './step-drafts.js';
 import type { Authority, BackfillPlan, Definition, DerivedObject, Operation, PhaseSteps, Step } from './types.js';
 import { newColumnGuard } from './new-column-guard.js';
 import { dependentSlots } from '../dependents/dependent-slots.js';
+import { conversionCheckSql } from '../render/conversion-check.js';
+import { conversionSelects } from './conversion-selects.js';
+import { keyOperatorSchemasQuery } from './key-operators.js';
 
 const kind = 'rename';
 
@@ -369,6 +372,7 @@ function phase1(model: RenameModel, settings: GenerationSettings): PhaseSteps {
           sameType: model.newBareType === model.oldBareType,
           newColumn: newColumnGuard(model.schema, model.table, model.to, model.newType, model.newBareType),
           newBareType: model.newBareType,
+          conversionCheck: conversionCheck(model),
           syncFunction: syncFunctionSql(model, 1, dir),
           trigger: triggerSql(model, dir),
           ...record(model.change.releases, 1),
@@ -498,6 +502,7 @@ function phase3(model: RenameModel, settings: GenerationSettings): PhaseSteps {
           oldType: model.oldType,
           sameType: model.newBareType === model.oldBareType,
           oldBareType: model.oldBareType,
+          conversionCheck: conversionCheck(model),
           oldDefaultSql: columnDefault ?? null,
           constraints: notNullCheck
             ? [{ ...notNullCheck, comment: `${to} must not be NULL, held by a check again as in phase 2.` }]
@@ -604,6 +609,19 @@ export const renameOperation: Operation<RenameChange> = {
     ];
   },
 };
+
+/** The check that the conversions of `model` call no other role's code (src/render/conversion-check.ts). */
+function conversionCheck(model: RenameModel): string {
+  const conversions = { up: model.up, down: model.down, oldType: model.oldBareType, newType: model.newBareType };
+  const keyTypes = `ARRAY[${model.change.key.types.map(quoteLiteral).join(', ')}]::pg_catalog.text[]`;
+  return conversionCheckSql(
+    model.schema,
+    model.table,
+    model.change.id,
+    conversionSelects(model.change, conversions),
+    keyOperatorSchemasQuery(keyTypes),
+  );
+}
 
 /**
  * The conversions the generated SQL applies (`up`: old value → new, `down`: new value → old) and the two

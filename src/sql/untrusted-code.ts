@@ -1,3 +1,5 @@
+import { callChainCte, calledFunctionProblems } from './called-functions.js';
+
 /**
  * The backfill writes the tables of a change (a rename's table; a move's target, and its source on the way down),
  * as the role running phasectl: often the table owner, sometimes a superuser. Everything that runs on those writes
@@ -9,7 +11,9 @@
  * - a partition (or inheriting table: an UPDATE of the parent writes it too) owned by an untrusted role;
  * - a trigger whose function such a role owns (it can `CREATE OR REPLACE` the body at any time), or a function of
  *   an index, CHECK constraint, generated column or trigger WHEN that it owns, called directly or as the function of
- *   an operator they use (pg_depend records the operator, not its function);
+ *   an operator they use (pg_depend records the operator, not its function); and a function such a role owns that
+ *   those trusted functions call in turn, as far as pg_depend records it
+ *   (src/sql/called-functions.ts: SQL-standard bodies; plpgsql and string bodies are not followed);
  * - a domain whose checks run on those writes, owned by such a role (it can `ALTER DOMAIN … ADD CONSTRAINT` at any
  *   time) or whose CHECK constraints call such a role's function (directly or through an operator). PostgreSQL
  *   checks a domain only where a value is converted to it: in the columns the change writes (`$2`: phase 1's
@@ -136,7 +140,12 @@ WITH RECURSIVE member_of(role) AS (
      AND dd.objid OPERATOR(pg_catalog.=) dc.oid
      AND dd.refclassid OPERATOR(pg_catalog.=) 'pg_catalog.pg_operator'::pg_catalog.regclass
     JOIN pg_catalog.pg_operator AS op ON op.oid OPERATOR(pg_catalog.=) dd.refobjid
-), found(problem, fix) AS (
+), ${callChainCte(
+  'call_chain',
+  `-- What those functions call in turn, as far as pg_depend records it (a trigger's own function is plpgsql or C:
+  -- nothing recorded to follow).
+  SELECT ca.what, ca.fn, ca.through, ARRAY[ca.fn] FROM calls AS ca`,
+)}, found(problem, fix) AS (
   SELECT pg_catalog.format('%s %s is owned by role %s', r.kind, c.oid::pg_catalog.regclass, c.relowner::pg_catalog.regrole),
          pg_catalog.format('ALTER TABLE %s OWNER TO %s', c.oid::pg_catalog.regclass, o.name)
     FROM relations AS r JOIN pg_catalog.pg_class AS c ON c.oid OPERATOR(pg_catalog.=) r.relid CROSS JOIN new_owner AS o
@@ -154,6 +163,8 @@ WITH RECURSIVE member_of(role) AS (
          pg_catalog.format('ALTER FUNCTION %s OWNER TO %s', f.oid::pg_catalog.regprocedure, o.name)
     FROM calls AS ca JOIN pg_catalog.pg_proc AS f ON f.oid OPERATOR(pg_catalog.=) ca.fn CROSS JOIN new_owner AS o
    WHERE NOT EXISTS (SELECT FROM trusted WHERE trusted.role OPERATOR(pg_catalog.=) f.proowner)
+  UNION ALL
+  ${calledFunctionProblems('call_chain')}
   UNION ALL
   SELECT pg_catalog.format('%s is owned by role %s', dm.what, t.typowner::pg_catalog.regrole),
          pg_catalog.format('ALTER DOMAIN %s OWNER TO %s', t.oid::pg_catalog.regtype, o.name)

@@ -127,6 +127,8 @@ describe('templates quote every name', () => {
     oldDefaultSql: 'pg_get_expr text',
     syncFunction: 'rendered by the sync-function template',
     trigger: 'rendered by the trigger template',
+    conversionCheck:
+      'rendered by src/render/conversion-check.ts: labels and view SQL through quoteLiteral, names through qualify',
     comment: 'one line, names checked for control characters by rename.ts, inside a -- comment',
     unique: 'boolean used by #if only',
     guardCondition: 'built by column-mention.ts: `p.prosrc ~* <pattern>` with the pattern passed through quoteLiteral',

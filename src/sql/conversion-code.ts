@@ -1,0 +1,123 @@
+import { callChainCte, calledFunctionProblems } from './called-functions.js';
+import type { TrustProblem } from './untrusted-code.js';
+
+/**
+ * The code a rename's conversion runs: the functions and operators its `up` and `down` expressions call (a type change
+ * without them: the casts), and the domains they cast to. The backfill runs it on every row as the role running
+ * phasectl, the sync trigger on every write as the role writing. So none of it may belong to a role outside those
+ * UNTRUSTED_CODE_SQL trusts (src/sql/untrusted-code.ts): the current role, a role it is a member of, a superuser, the
+ * table's owner.
+ *
+ * What an expression calls is what PostgreSQL resolves it to: the expression is made a temporary view
+ * (conversionViewSql, in a transaction rolled back or dropped at once; nothing runs) and pg_depend of the view's rule
+ * lists the functions, operators and types its parse tree names, each overload as resolved. Functions are then
+ * followed as far as pg_depend records what they call (src/sql/called-functions.ts); domains through domains over
+ * domains, with their CHECK constraints' functions and operators.
+ *
+ * `$1` is the view (text), `$2` the table (`"schema"."table"`, text), `$3` how the problems name the expression (text,
+ * e.g. `the up expression of change users-jt`), `$4` (text, may be NULL) a function with a SQL-standard body whose
+ * dependencies count too (src/backfill/update-trust.ts: the backfill's UPDATE itself). One row per problem, with the
+ * SQL that fixes it, in a stable order.
+ */
+export const CONVERSION_CODE_SQL = `
+WITH RECURSIVE member_of(role) AS (
+  SELECT r.oid FROM pg_catalog.pg_roles AS r WHERE r.rolname OPERATOR(pg_catalog.=) CURRENT_USER
+  UNION
+  SELECT m.roleid FROM pg_catalog.pg_auth_members AS m JOIN member_of ON m.member OPERATOR(pg_catalog.=) member_of.role
+), owner(role) AS (
+  SELECT c.relowner FROM pg_catalog.pg_class AS c WHERE c.oid OPERATOR(pg_catalog.=) pg_catalog.to_regclass($2::pg_catalog.text)
+), trusted(role) AS (
+  SELECT role FROM member_of
+  UNION SELECT r.oid FROM pg_catalog.pg_roles AS r WHERE r.rolsuper
+  UNION SELECT role FROM owner
+), new_owner(name) AS (
+  SELECT role::pg_catalog.regrole::pg_catalog.text FROM owner
+), uses(refclassid, refobjid) AS (
+  SELECT d.refclassid, d.refobjid
+    FROM pg_catalog.pg_rewrite AS rw
+    JOIN pg_catalog.pg_depend AS d ON d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_rewrite'::pg_catalog.regclass
+     AND d.objid OPERATOR(pg_catalog.=) rw.oid
+   WHERE rw.ev_class OPERATOR(pg_catalog.=) pg_catalog.to_regclass($1::pg_catalog.text)
+  UNION ALL
+  SELECT d.refclassid, d.refobjid FROM pg_catalog.pg_depend AS d
+   WHERE d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_proc'::pg_catalog.regclass
+     AND d.objid OPERATOR(pg_catalog.=) pg_catalog.to_regprocedure($4::pg_catalog.text)
+), domains(typid) AS (
+  SELECT t.oid FROM uses AS u JOIN pg_catalog.pg_type AS t ON t.oid OPERATOR(pg_catalog.=) u.refobjid
+   WHERE u.refclassid OPERATOR(pg_catalog.=) 'pg_catalog.pg_type'::pg_catalog.regclass
+     AND t.typtype OPERATOR(pg_catalog.=) 'd'
+  UNION
+  SELECT b.oid FROM domains AS dm JOIN pg_catalog.pg_type AS t ON t.oid OPERATOR(pg_catalog.=) dm.typid
+    JOIN pg_catalog.pg_type AS b ON b.oid OPERATOR(pg_catalog.=) t.typbasetype
+   WHERE b.typtype OPERATOR(pg_catalog.=) 'd'
+), domain_uses(what, refclassid, refobjid) AS (
+  SELECT pg_catalog.format('check constraint %I of domain %s (which %s casts to)', dc.conname,
+           dc.contypid::pg_catalog.regtype, $3::pg_catalog.text),
+         dd.refclassid, dd.refobjid
+    FROM domains AS dm JOIN pg_catalog.pg_constraint AS dc ON dc.contypid OPERATOR(pg_catalog.=) dm.typid
+    JOIN pg_catalog.pg_depend AS dd ON dd.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_constraint'::pg_catalog.regclass
+     AND dd.objid OPERATOR(pg_catalog.=) dc.oid
+), refs(what, refclassid, refobjid) AS (
+  SELECT $3::pg_catalog.text, u.refclassid, u.refobjid FROM uses AS u
+  UNION ALL
+  SELECT du.what, du.refclassid, du.refobjid FROM domain_uses AS du
+), calls(what, fn, through) AS (
+  SELECT rf.what, rf.refobjid, ''::pg_catalog.text FROM refs AS rf
+   WHERE rf.refclassid OPERATOR(pg_catalog.=) 'pg_catalog.pg_proc'::pg_catalog.regclass
+  UNION ALL
+  SELECT rf.what, op.oprcode::pg_catalog.oid, pg_catalog.format(' (operator %s)', op.oid::pg_catalog.regoperator)
+    FROM refs AS rf JOIN pg_catalog.pg_operator AS op ON op.oid OPERATOR(pg_catalog.=) rf.refobjid
+   WHERE rf.refclassid OPERATOR(pg_catalog.=) 'pg_catalog.pg_operator'::pg_catalog.regclass
+), ${callChainCte('call_chain', 'SELECT ca.what, ca.fn, ca.through, ARRAY[ca.fn] FROM calls AS ca')}, found(problem, fix) AS (
+  SELECT pg_catalog.format('%s calls function %s%s, owned by role %s', ca.what, f.oid::pg_catalog.regprocedure,
+           ca.through, f.proowner::pg_catalog.regrole),
+         pg_catalog.format('ALTER FUNCTION %s OWNER TO %s', f.oid::pg_catalog.regprocedure, o.name)
+    FROM calls AS ca JOIN pg_catalog.pg_proc AS f ON f.oid OPERATOR(pg_catalog.=) ca.fn CROSS JOIN new_owner AS o
+   WHERE NOT EXISTS (SELECT FROM trusted WHERE trusted.role OPERATOR(pg_catalog.=) f.proowner)
+  UNION ALL
+  ${calledFunctionProblems('call_chain')}
+  UNION ALL
+  SELECT pg_catalog.format('%s casts to domain %s, owned by role %s', $3::pg_catalog.text, t.oid::pg_catalog.regtype,
+           t.typowner::pg_catalog.regrole),
+         pg_catalog.format('ALTER DOMAIN %s OWNER TO %s', t.oid::pg_catalog.regtype, o.name)
+    FROM domains AS dm JOIN pg_catalog.pg_type AS t ON t.oid OPERATOR(pg_catalog.=) dm.typid CROSS JOIN new_owner AS o
+   WHERE NOT EXISTS (SELECT FROM trusted WHERE trusted.role OPERATOR(pg_catalog.=) t.typowner)
+)
+SELECT d.problem, d.fix FROM (SELECT DISTINCT found.problem, found.fix FROM found) AS d
+ ORDER BY d.problem COLLATE "C", d.fix COLLATE "C"`;
+
+/** The temporary view whose dependencies name what `select` calls (created in pg_temp; nothing is evaluated). */
+export function conversionViewSql(view: string, select: string): string {
+  return `CREATE TEMPORARY VIEW ${view} AS ${select}`;
+}
+
+/**
+ * The message and hint of a refusal of the conversion of `change` (its id) on `table`, for `problems`. Pure: shared by
+ * plan and the check the generated files run (src/render/conversion-check.ts).
+ */
+export function conversionCodeText(
+  change: string,
+  table: string,
+): { messageStart: string; hintStart: string; hintEnd: string } {
+  return {
+    messageStart:
+      `the conversion of change ${change} would run another role's code as the role running phasectl (the backfill ` +
+      `converts every row of ${table}) and as every role that writes it (the sync trigger converts each write): `,
+    hintStart: 'review that code, then hand it to the owner of the table or take it out of the expression: ',
+    hintEnd: '; or, if you trust the roles named, run phasectl as a member of them (GRANT <role> TO <migrator>)',
+  };
+}
+
+/** The message and hint for `problems` found in the conversion of `change` on `table`. Pure. */
+export function conversionCodeError(
+  change: string,
+  table: string,
+  problems: TrustProblem[],
+): { message: string; hint: string } {
+  const text = conversionCodeText(change, table);
+  const fixes = [...new Set(problems.map((found) => found.fix))];
+  return {
+    message: text.messageStart + problems.map((found) => found.problem).join('; '),
+    hint: text.hintStart + fixes.join('; ') + text.hintEnd,
+  };
+}
