@@ -146,6 +146,8 @@ describe('templates quote every name', () => {
     toUnchanged: 'same',
     fromChanged: 'same',
     fromUnchanged: 'same',
+    authorityChanged: 'same',
+    otherUnchanged: 'same',
     toDiffersFromOld: 'same',
     newDiffers: 'same',
     eitherChanged: 'same',
