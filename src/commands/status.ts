@@ -6,6 +6,7 @@ import { projectPaths } from '../project.js';
 import { syncFunctionName, syncTriggerNames, triggerName } from '../operations/naming.js';
 import { requirePhasesFile } from './migrate.js';
 import { readApplied } from '../runner/record.js';
+import { generatedMigrationsDisagreement } from '../runner/shipped-files.js';
 import { withSession } from '../session/with-session.js';
 import { readGuardRefusal, type GuardRefusal } from '../runner/guard-refusals.js';
 import type pg from 'pg';
@@ -89,6 +90,8 @@ export interface StatusReport {
    * from it, or their id renamed. Empty when one change was asked for.
    */
   notInPhasesFile: Array<{ id: string; phase: number; release: string | null }>;
+  /** Set when phases.yaml no longer generates the migration files (edited after `advance`): what migrate refuses. */
+  filesDisagree?: string;
 }
 
 export interface StatusOptions {
@@ -112,8 +115,10 @@ export interface StatusOptions {
 export async function status(options: StatusOptions): Promise<StatusReport> {
   const paths = projectPaths(options.projectDir);
   await requirePhasesFile(paths.phasesFile);
-  const { spec } = await loadPhasesFile(paths.phasesFile);
+  const loaded = await loadPhasesFile(paths.phasesFile);
+  const { spec } = loaded;
   const files = await readMigrationFiles(paths.migrationsDir);
+  const filesDisagree = generatedMigrationsDisagreement(loaded, files);
   const wanted = (change: Change) => options.changeId === undefined || change.id === options.changeId;
   if (options.changeId !== undefined && ![...spec.changes, ...(spec.archived ?? [])].some(wanted))
     throw new InputError(`phases.yaml has no change ${options.changeId}`, {
@@ -159,6 +164,7 @@ export async function status(options: StatusOptions): Promise<StatusReport> {
       editedApplied: applied
         .filter((row) => files.some((file) => file.name === row.name && file.checksum !== row.checksum))
         .map((row) => row.name),
+      ...(filesDisagree === undefined ? {} : { filesDisagree }),
     };
   });
 }

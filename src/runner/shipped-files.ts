@@ -78,3 +78,14 @@ export function requireGeneratedMigrations(loaded: LoadedPhases, files: Migratio
     },
   );
 }
+
+/** `requireGeneratedMigrations`'s refusal as text, for a read-only report (status); undefined when they agree. */
+export function generatedMigrationsDisagreement(loaded: LoadedPhases, files: MigrationFile[]): string | undefined {
+  try {
+    requireGeneratedMigrations(loaded, files);
+    return undefined;
+  } catch (error) {
+    if (error instanceof InputError) return error.message.replace('; nothing was run:', ':');
+    throw error;
+  }
+}
