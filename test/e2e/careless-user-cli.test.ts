@@ -193,8 +193,12 @@ test("a change's id renamed in phases.yaml mid-flight: migrate refuses to instal
   const phasesFile = join(dir, 'phases.yaml');
   const original = await readFile(phasesFile, 'utf8');
   await writeFile(phasesFile, original.replace(`- id: ${CHANGE}\n`, '- id: job-title-rename\n'));
+  // advance refuses (the shipped files name the old id); `generate` writes the renamed change's files anyway.
   const advanced = await phasectl(['advance', '--project', dir, '--release', '1.1.0'], { env });
-  expect(advanced.code, advanced.stderr).toBe(0);
+  expect(advanced.code, advanced.stderr).toBe(2);
+  expect(advanced.stderr).toContain('001_1.0.0_job-title-rename_p1_01_expand.up.sql (missing)');
+  const generated = await phasectl(['generate', '--project', dir], { env });
+  expect(generated.code, generated.stderr).toBe(0);
 
   const refused = await phasectl(['migrate', '--project', dir, '--quiet'], { env });
   expect(refused.code, refused.stderr).toBe(3);
