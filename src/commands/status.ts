@@ -55,6 +55,8 @@ export interface ChangeStatus {
   triggerPresent: boolean;
   /** The sync trigger is there but disabled (`ALTER TABLE … DISABLE TRIGGER`): the columns are not kept in sync. */
   triggerDisabled?: boolean;
+  /** The sync trigger fires only outside replica mode (`ENABLE TRIGGER ALL` after a disable): replicated rows skip it. */
+  triggerNotAlways?: boolean;
   functionPresent: boolean;
   oldColumnPresent: boolean;
   newColumnPresent: boolean;
@@ -184,9 +186,10 @@ async function changeStatus(
   // The trigger, function and old column live on the source table; the new column on the target (the same table for a rename).
   const catalog = (
     await session
-      .query<{ trigger: boolean; disabled: boolean; fn: boolean; old: boolean; new: boolean; estimate: string }>(
+      .query<{ trigger: boolean; disabled: boolean; origin: boolean; fn: boolean; old: boolean; new: boolean; estimate: string }>(
         `SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_trigger WHERE tgrelid = c.oid AND tgname = $3 AND NOT tgisinternal) AS trigger,
               EXISTS (SELECT 1 FROM pg_catalog.pg_trigger WHERE tgrelid = c.oid AND tgname = $3 AND tgenabled IN ('D', 'R')) AS disabled,
+              EXISTS (SELECT 1 FROM pg_catalog.pg_trigger WHERE tgrelid = c.oid AND tgname = $3 AND tgenabled = 'O') AS origin,
               EXISTS (SELECT 1 FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_namespace pn ON pn.oid = p.pronamespace
                        WHERE p.proname = $4 AND pn.nspname = 'phasectl') AS fn,
               EXISTS (SELECT 1 FROM pg_catalog.pg_attribute WHERE attrelid = c.oid AND attname = $5 AND attnum > 0 AND NOT attisdropped) AS old,
@@ -292,6 +295,7 @@ async function changeStatus(
     verification,
     triggerPresent: catalog?.trigger ?? false,
     ...(catalog?.disabled ? { triggerDisabled: true } : {}),
+    ...(catalog?.origin ? { triggerNotAlways: true } : {}),
     functionPresent: catalog?.fn ?? false,
     oldColumnPresent: catalog?.old ?? false,
     newColumnPresent: catalog?.new ?? false,
@@ -319,6 +323,10 @@ export function driftOf(s: ChangeStatus, tableExists: boolean): string[] {
     if (s.triggerDisabled)
       drift.push(
         `sync trigger disabled on ${s.table} while phase ${phase} is applied: writes to one column are not copied to the other (migrate stops at the next phase until it is enabled)`,
+      );
+    if (s.triggerNotAlways)
+      drift.push(
+        `sync trigger on ${s.table} enabled without ALWAYS while phase ${phase} is applied: rows written under session_replication_role = replica (logical replication) skip it (migrate stops at the next phase until it is ENABLE ALWAYS again)`,
       );
     if (!s.functionPresent)
       drift.push(`sync function phasectl.${syncFunctionName(s.id)} missing while phase ${phase} is applied`);

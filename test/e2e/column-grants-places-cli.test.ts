@@ -12,11 +12,12 @@ import { cleanupsAfterAll, databaseWithFolder } from '../support/test-project.js
  */
 const cleanups = cleanupsAfterAll();
 
-async function roles(...names: string[]): Promise<string[]> {
+/** Role names unique to this run (`<name>_<hex>`), dropped after the file's databases. */
+function roles<const N extends string[]>(...names: N): { [K in keyof N]: string } {
   const suffix = randomBytes(4).toString('hex');
   const roles = names.map((name) => `${name}_${suffix}`);
   cleanups.push(async () => void (await query(serverUrl(), `DROP ROLE IF EXISTS ${roles.join(', ')}`)));
-  return roles;
+  return roles as { [K in keyof N]: string };
 }
 
 /** `sql` run as `role` (one statement), its rows. */
@@ -31,7 +32,7 @@ async function as(url: string, role: string, sql: string): Promise<unknown[]> {
 }
 
 test('a move gives the target column the privileges, comment and settings of the source column (phase 1, again in phase 3); the down gives them back', async () => {
-  const [reader, writer, late] = await roles('reader', 'writer', 'late');
+  const [reader, writer, late] = roles('reader', 'writer', 'late');
   const { url, ok } = await databaseWithFolder(
     cleanups,
     `CREATE ROLE ${reader} NOLOGIN; CREATE ROLE ${writer} NOLOGIN; CREATE ROLE ${late} NOLOGIN;
@@ -83,7 +84,7 @@ test('a move gives the target column the privileges, comment and settings of the
 }, 180_000);
 
 test('column grants held on a partition itself follow the rename there (phase 1, partitions created in flight in phase 3, and the down)', async () => {
-  const [reader] = await roles('reader');
+  const [reader] = roles('reader');
   const { url, ok } = await databaseWithFolder(
     cleanups,
     `CREATE ROLE ${reader} NOLOGIN;
