@@ -42,7 +42,7 @@ test('sync triggers enabled again without ALWAYS stop phases 2 and 3 (exit 3, th
     'ALTER TABLE public.users ENABLE ALWAYS TRIGGER "zz_phasectl_sync_users_job_title$insert";',
   );
   expect(await phaseInDatabase(url)).toBe(1);
-  const shown = await run('status');
+  const shown = await phasectl(['status', '--project', dir], { env });
   expect(shown.stdout).toContain('drift: sync trigger on public.users enabled without ALWAYS while phase 1 is applied');
 
   // The fix it names; the verify then finds the row the subscription wrote, and the repair settles it.
