@@ -186,7 +186,15 @@ async function changeStatus(
   // The trigger, function and old column live on the source table; the new column on the target (the same table for a rename).
   const catalog = (
     await session
-      .query<{ trigger: boolean; disabled: boolean; origin: boolean; fn: boolean; old: boolean; new: boolean; estimate: string }>(
+      .query<{
+        trigger: boolean;
+        disabled: boolean;
+        origin: boolean;
+        fn: boolean;
+        old: boolean;
+        new: boolean;
+        estimate: string;
+      }>(
         `SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_trigger WHERE tgrelid = c.oid AND tgname = $3 AND NOT tgisinternal) AS trigger,
               EXISTS (SELECT 1 FROM pg_catalog.pg_trigger WHERE tgrelid = c.oid AND tgname = $3 AND tgenabled IN ('D', 'R')) AS disabled,
               EXISTS (SELECT 1 FROM pg_catalog.pg_trigger WHERE tgrelid = c.oid AND tgname = $3 AND tgenabled = 'O') AS origin,

@@ -20,7 +20,10 @@ test('advance, backfill and verify refuse a shipped change edited in phases.yaml
   expect(migrated.code, migrated.stderr).toBe(0);
 
   const phasesFile = join(dir, 'phases.yaml');
-  const edited = (await readFile(phasesFile, 'utf8')).replace('\n      to: favourite_color\n', '\n      to: favorite_color\n');
+  const edited = (await readFile(phasesFile, 'utf8')).replace(
+    '\n      to: favourite_color\n',
+    '\n      to: favorite_color\n',
+  );
   await writeFile(phasesFile, edited);
   const before = await readdir(join(dir, 'db', 'migrations'));
 
