@@ -25,12 +25,12 @@ export function checkAppliedFiles(files: MigrationFile[], applied: AppliedMigrat
   for (const row of applied) {
     const file = byName.get(row.name);
     if (!file && row.release !== null && !releasesOnDisk.has(row.release)) {
-      // Not one file of that release here: an older checkout (or another branch), not a deleted file.
+      // Not one file of that release here: most likely an older checkout (or another branch), not a deleted file.
       throw new PhasectlError(
-        `the database has release ${row.release} applied (${row.name}), but this checkout has no file of it: it is older than the database, or another branch; nothing was run`,
+        `migration ${row.name} was applied at ${row.appliedAt.toISOString()} but is missing from ${migrationsDir}, as is every file of release ${row.release}: this checkout is older than the database (or another branch), or they were deleted; nothing was run`,
         {
           exitCode: ExitCode.badInput,
-          hint: `run phasectl from a checkout that holds release ${row.release} or later (git log -- 'db/migrations/*_${row.release}_*'); to undo that release, roll it back from there (\`phasectl rollback --release ${row.release}\`)`,
+          hint: `run phasectl from a checkout that holds release ${row.release} or later; to undo that release, roll it back from there (\`phasectl rollback --release ${row.release}\`); deleted files: restore them from git (git log --diff-filter=D -- '*_${row.release}_*')`,
         },
       );
     }
