@@ -77,6 +77,10 @@ export function formatStatus(report: StatusReport): string {
     lines.push(
       `edited after it was applied: ${name} (its checksum differs from phasectl.migrations; restore it from git: shipped files never change)`,
     );
+  if (report.filesDisagree !== undefined)
+    lines.push(
+      `${report.filesDisagree}\n  (migrate, advance, backfill and verify refuse to run until they agree: restore phases.yaml from git, or roll the phase back first)`,
+    );
   return lines.join('\n');
 }
 

@@ -6,6 +6,8 @@ import { projectGenerationSettings } from '../generate/project-settings.js';
 import { projectFileReader, refuseLinksOnPaths, writeGeneratedFiles } from '../generate/write.js';
 import { projectPaths } from '../project.js';
 import { planAdvance, type PhaseMove } from '../releases/advance.js';
+import { readMigrationFiles } from '../runner/migration-files.js';
+import { requireGeneratedMigrations } from '../runner/shipped-files.js';
 import { recordPhaseRelease } from '../spec/edit.js';
 import { savePhasesFile } from '../spec/save.js';
 import { MAX_RELEASE_NAME_LENGTH, RELEASE_NAME_PATTERN } from '../spec/schema.js';
@@ -51,6 +53,9 @@ export async function advance(options: AdvanceOptions = {}): Promise<AdvanceResu
       hint: `use letters, digits, ".", "_" and "-", starting with a letter or digit, at most ${MAX_RELEASE_NAME_LENGTH} characters, e.g. 1.4.0`,
     });
   }
+  // What shipped is the files: after a hand edit of phases.yaml, advance would rewrite them. Refused as migrate does
+  // (a missing file is written anew, as generate would).
+  requireGeneratedMigrations(loaded, await readMigrationFiles(paths.migrationsDir), { missingWritten: true });
   const outcome = planAdvance(loaded.spec, release, { changeId: options.changeId, forceOrder: options.forceOrder });
   if (outcome.kind === 'nothing') return { kind: 'nothing', release, message: outcome.message };
   if (outcome.kind === 'refused') {

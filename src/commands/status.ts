@@ -6,6 +6,7 @@ import { projectPaths } from '../project.js';
 import { syncFunctionName, syncTriggerNames, triggerName } from '../operations/naming.js';
 import { requirePhasesFile } from './migrate.js';
 import { readApplied } from '../runner/record.js';
+import { generatedMigrationsDisagreement } from '../runner/shipped-files.js';
 import { withSession } from '../session/with-session.js';
 import { readGuardRefusal, type GuardRefusal } from '../runner/guard-refusals.js';
 import type pg from 'pg';
@@ -54,6 +55,8 @@ export interface ChangeStatus {
   triggerPresent: boolean;
   /** The sync trigger is there but disabled (`ALTER TABLE … DISABLE TRIGGER`): the columns are not kept in sync. */
   triggerDisabled?: boolean;
+  /** The sync trigger fires only outside replica mode (`ENABLE TRIGGER ALL` after a disable): replicated rows skip it. */
+  triggerNotAlways?: boolean;
   functionPresent: boolean;
   oldColumnPresent: boolean;
   newColumnPresent: boolean;
@@ -89,6 +92,8 @@ export interface StatusReport {
    * from it, or their id renamed. Empty when one change was asked for.
    */
   notInPhasesFile: Array<{ id: string; phase: number; release: string | null }>;
+  /** Set when phases.yaml no longer generates the migration files (edited after `advance`): what migrate refuses. */
+  filesDisagree?: string;
 }
 
 export interface StatusOptions {
@@ -112,8 +117,10 @@ export interface StatusOptions {
 export async function status(options: StatusOptions): Promise<StatusReport> {
   const paths = projectPaths(options.projectDir);
   await requirePhasesFile(paths.phasesFile);
-  const { spec } = await loadPhasesFile(paths.phasesFile);
+  const loaded = await loadPhasesFile(paths.phasesFile);
+  const { spec } = loaded;
   const files = await readMigrationFiles(paths.migrationsDir);
+  const filesDisagree = generatedMigrationsDisagreement(loaded, files);
   const wanted = (change: Change) => options.changeId === undefined || change.id === options.changeId;
   if (options.changeId !== undefined && ![...spec.changes, ...(spec.archived ?? [])].some(wanted))
     throw new InputError(`phases.yaml has no change ${options.changeId}`, {
@@ -159,6 +166,7 @@ export async function status(options: StatusOptions): Promise<StatusReport> {
       editedApplied: applied
         .filter((row) => files.some((file) => file.name === row.name && file.checksum !== row.checksum))
         .map((row) => row.name),
+      ...(filesDisagree === undefined ? {} : { filesDisagree }),
     };
   });
 }
@@ -178,9 +186,18 @@ async function changeStatus(
   // The trigger, function and old column live on the source table; the new column on the target (the same table for a rename).
   const catalog = (
     await session
-      .query<{ trigger: boolean; disabled: boolean; fn: boolean; old: boolean; new: boolean; estimate: string }>(
+      .query<{
+        trigger: boolean;
+        disabled: boolean;
+        origin: boolean;
+        fn: boolean;
+        old: boolean;
+        new: boolean;
+        estimate: string;
+      }>(
         `SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_trigger WHERE tgrelid = c.oid AND tgname = $3 AND NOT tgisinternal) AS trigger,
               EXISTS (SELECT 1 FROM pg_catalog.pg_trigger WHERE tgrelid = c.oid AND tgname = $3 AND tgenabled IN ('D', 'R')) AS disabled,
+              EXISTS (SELECT 1 FROM pg_catalog.pg_trigger WHERE tgrelid = c.oid AND tgname = $3 AND tgenabled = 'O') AS origin,
               EXISTS (SELECT 1 FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_namespace pn ON pn.oid = p.pronamespace
                        WHERE p.proname = $4 AND pn.nspname = 'phasectl') AS fn,
               EXISTS (SELECT 1 FROM pg_catalog.pg_attribute WHERE attrelid = c.oid AND attname = $5 AND attnum > 0 AND NOT attisdropped) AS old,
@@ -286,6 +303,7 @@ async function changeStatus(
     verification,
     triggerPresent: catalog?.trigger ?? false,
     ...(catalog?.disabled ? { triggerDisabled: true } : {}),
+    ...(catalog?.origin ? { triggerNotAlways: true } : {}),
     functionPresent: catalog?.fn ?? false,
     oldColumnPresent: catalog?.old ?? false,
     newColumnPresent: catalog?.new ?? false,
@@ -313,6 +331,10 @@ export function driftOf(s: ChangeStatus, tableExists: boolean): string[] {
     if (s.triggerDisabled)
       drift.push(
         `sync trigger disabled on ${s.table} while phase ${phase} is applied: writes to one column are not copied to the other (migrate stops at the next phase until it is enabled)`,
+      );
+    if (s.triggerNotAlways)
+      drift.push(
+        `sync trigger on ${s.table} enabled without ALWAYS while phase ${phase} is applied: rows written under session_replication_role = replica (logical replication) skip it (migrate stops at the next phase until it is ENABLE ALWAYS again)`,
       );
     if (!s.functionPresent)
       drift.push(`sync function phasectl.${syncFunctionName(s.id)} missing while phase ${phase} is applied`);

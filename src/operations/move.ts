@@ -352,6 +352,8 @@ function phase1(model: MoveModel, settings: GenerationSettings): PhaseSteps {
         context: {
           ...syncObjects(model, 1, dir),
           valueType: model.change.column.type,
+          // A column that existed on the target keeps its own settings (copy-column-settings); grants and comment add up.
+          existingTarget: model.change.target.existingColumn,
           newColumn: newColumnGuard(
             model.target.schema,
             model.target.table,

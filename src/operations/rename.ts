@@ -477,6 +477,8 @@ function phase3(model: RenameModel, settings: GenerationSettings): PhaseSteps {
           validations: validateNotNullCheck,
           notNull: notNullCheck ? [{ column: to, check: notNullCheck.name }] : [],
           defaultSql: columnDefault === undefined ? null : model.up(`(${columnDefault})`),
+          // The column settings again, as in phase 1 (copy-column-settings): some may have changed in flight.
+          sameType: model.newBareType === model.oldBareType,
           ...contractGuards(model.copy),
           // A recorded sync trigger name does not start with the default prefix: the guard must still skip it.
           ...(model.change.rename.syncTrigger === undefined

@@ -21,8 +21,19 @@ const immutableHint =
  */
 export function checkAppliedFiles(files: MigrationFile[], applied: AppliedMigration[], migrationsDir: string): void {
   const byName = new Map(files.map((file) => [file.name, file]));
+  const releasesOnDisk = new Set(files.flatMap((file) => (file.header ? [file.header.release] : [])));
   for (const row of applied) {
     const file = byName.get(row.name);
+    if (!file && row.release !== null && !releasesOnDisk.has(row.release)) {
+      // Not one file of that release here: most likely an older checkout (or another branch), not a deleted file.
+      throw new PhasectlError(
+        `migration ${row.name} was applied at ${row.appliedAt.toISOString()} but is missing from ${migrationsDir}, as is every file of release ${row.release}: this checkout is older than the database (or another branch), or they were deleted; nothing was run`,
+        {
+          exitCode: ExitCode.badInput,
+          hint: `run phasectl from a checkout that holds release ${row.release} or later; to undo that release, roll it back from there (\`phasectl rollback --release ${row.release}\`); deleted files: restore them from git (git log --diff-filter=D -- '*_${row.release}_*')`,
+        },
+      );
+    }
     if (!file) {
       throw new PhasectlError(
         `migration ${row.name} was applied at ${row.appliedAt.toISOString()} but is missing from ${migrationsDir}`,

@@ -23,11 +23,16 @@ export type KeptFiles = ReturnType<typeof keptSummary>;
  * of other changes, and files without a phasectl header, are the team's own). A hand edit of phases.yaml
  * after `advance` (e.g. `from` and `to` swapped) changes nothing that runs, so it is refused instead of
  * being silently ignored, or half-applied by anything still reading phases.yaml. Files another phasectl version
- * wrote pass while their header's digests hold; they are returned, for the caller to report.
+ * wrote pass while their header's digests hold; they are returned, for the caller to report. `missingWritten`: the
+ * caller (advance) writes missing files itself, so only files on disk that phases.yaml no longer generates count.
  */
-export function requireGeneratedMigrations(loaded: LoadedPhases, files: MigrationFile[]): KeptFiles {
+export function requireGeneratedMigrations(
+  loaded: LoadedPhases,
+  files: MigrationFile[],
+  options: { missingWritten?: boolean } = {},
+): KeptFiles {
   // A fleet run checks the same project once per database: generating every file again each time is pure CPU.
-  const inputs = `${loaded.file}\u0000${loaded.text}\u0000${files.map((file) => `${file.name}\u0000${file.checksum}`).join('\u0000')}`;
+  const inputs = `${options.missingWritten === true}\u0000${loaded.file}\u0000${loaded.text}\u0000${files.map((file) => `${file.name}\u0000${file.checksum}`).join('\u0000')}`;
   if (lastAgreed?.inputs === inputs) return lastAgreed.kept;
   const changeIds = new Set(allChanges(loaded.spec).map((change) => change.id));
   const expected = new Map<string, GeneratedFile>();
@@ -55,7 +60,8 @@ export function requireGeneratedMigrations(loaded: LoadedPhases, files: Migratio
         `${file.name} (${generated.judgement?.kind === 'refused' ? generated.judgement.message : 'differs from what phases.yaml generates'})`,
       );
   }
-  for (const name of expected.keys()) if (!onDisk.has(name)) problems.push(`${name} (missing)`);
+  if (!options.missingWritten)
+    for (const name of expected.keys()) if (!onDisk.has(name)) problems.push(`${name} (missing)`);
   if (problems.length === 0) {
     const kept = keptSummary([...expected.values()]);
     lastAgreed = { inputs, kept };
@@ -77,4 +83,15 @@ export function requireGeneratedMigrations(loaded: LoadedPhases, files: Migratio
         'if the files are stale (not yet shipped anywhere), run `phasectl generate`. `phasectl generate --check` lists the same files',
     },
   );
+}
+
+/** `requireGeneratedMigrations`'s refusal as text, for a read-only report (status); undefined when they agree. */
+export function generatedMigrationsDisagreement(loaded: LoadedPhases, files: MigrationFile[]): string | undefined {
+  try {
+    requireGeneratedMigrations(loaded, files);
+    return undefined;
+  } catch (error) {
+    if (error instanceof InputError) return error.message.replace('; nothing was run:', ':');
+    throw error;
+  }
 }

@@ -12,6 +12,9 @@ import { refuseColumnListUpdateTrigger } from './update-trigger-form.js';
  *
  * - A sync trigger left disabled (`ALTER TABLE … DISABLE TRIGGER ALL` for a bulk load, never enabled again): the
  *   writes of one release stop reaching the other column, and every one written after the gate is lost at phase 3.
+ * - A sync trigger enabled again without ALWAYS (`ALTER TABLE … ENABLE TRIGGER ALL` after a bulk load): it no longer
+ *   fires for rows written under `session_replication_role = replica` (a logical-replication subscription applying
+ *   to the table), so those writes reach one column only, in this phase and every later one.
  * - A DEFAULT given to a rename's new column before phase 3 moves it: an INSERT of the old release then carries the
  *   default in the new column, and the sync keeps the new column's value over the one written to the old column, so
  *   the inserted value is lost silently (both columns end up equal: verify counts nothing).
@@ -66,24 +69,34 @@ async function refuseDisabledSyncTriggers(session: pg.ClientBase, change: Change
     insertFunctionName(change.id, 'old'),
     insertFunctionName(change.id, 'new'),
   ];
-  // Partition clones count too: each has its own tgenabled. 'D' disabled, 'R' fires only as a replica.
-  const { rows } = await session.query<{ table: string; trigger: string }>(
-    `SELECT t.tgrelid::pg_catalog.regclass::pg_catalog.text AS table, t.tgname::pg_catalog.text AS trigger
+  // Partition clones count too: each has its own tgenabled. 'D' disabled, 'R' fires only as a replica, 'O' fires
+  // only outside replica mode (ENABLE without ALWAYS). phasectl installs them 'A' (ALWAYS).
+  const { rows } = await session.query<{ table: string; trigger: string; state: string }>(
+    `SELECT t.tgrelid::pg_catalog.regclass::pg_catalog.text AS table, t.tgname::pg_catalog.text AS trigger,
+            t.tgenabled::pg_catalog.text AS state
        FROM pg_catalog.pg_trigger t
        JOIN pg_catalog.pg_proc p ON p.oid OPERATOR(pg_catalog.=) t.tgfoid
        JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) p.pronamespace
       WHERE n.nspname OPERATOR(pg_catalog.=) 'phasectl' AND p.proname OPERATOR(pg_catalog.=) ANY ($1::pg_catalog.name[])
-        AND t.tgenabled OPERATOR(pg_catalog.=) ANY (ARRAY['D', 'R']::pg_catalog."char"[])
+        AND t.tgenabled OPERATOR(pg_catalog.<>) 'A'
       ORDER BY 1, 2`,
     [functions],
   );
   if (rows.length === 0) return;
   const list = rows.map((row) => `${row.trigger} on ${row.table}`).join(', ');
   const enable = rows.map((row) => `ALTER TABLE ${row.table} ENABLE ALWAYS TRIGGER ${quoteIdent(row.trigger)};`);
+  const fix = `enable them (${[...new Set(enable)].join(' ')}), then`;
+  if (rows.some((row) => row.state !== 'O'))
+    throw new RuntimeFailure(
+      `sync trigger(s) of ${change.id} disabled: ${list}; writes to one column are not copied to the other, so phasectl stops before the next phase`,
+      {
+        hint: `${fix} run \`phasectl backfill ${change.id} --repair\` for the writes made meanwhile, then \`phasectl migrate\` again`,
+      },
+    );
   throw new RuntimeFailure(
-    `sync trigger(s) of ${change.id} disabled: ${list}; writes to one column are not copied to the other, so phasectl stops before the next phase`,
+    `sync trigger(s) of ${change.id} enabled without ALWAYS (as \`ENABLE TRIGGER ALL\` leaves them): ${list}; they skip rows written under session_replication_role = replica (logical-replication subscriptions, bulk loads), so phasectl stops before the next phase`,
     {
-      hint: `enable them (${[...new Set(enable)].join(' ')}), then run \`phasectl backfill ${change.id} --repair\` for the writes made meanwhile, then \`phasectl migrate\` again`,
+      hint: `${fix} \`phasectl migrate\` again (its verify finds any row such a write left behind; \`phasectl backfill ${change.id} --repair\` settles them)`,
     },
   );
 }

@@ -127,7 +127,13 @@ test('a sync trigger left disabled after a bulk load stops the next phase: exit 
 
   const status = await phasectl(['status', '--project', dir], { env });
   expect(status.stdout).toContain('drift: sync trigger disabled on public.users while phase 1 is applied');
-  await query(url, `ALTER TABLE public.users ENABLE TRIGGER ALL`);
+  // The fix it names (ENABLE TRIGGER ALL would leave them firing only outside replica mode: refused too).
+  await query(
+    url,
+    `ALTER TABLE public.users ENABLE TRIGGER ALL, ENABLE ALWAYS TRIGGER zz_phasectl_sync_users_job_title,
+       ENABLE ALWAYS TRIGGER "zz_phasectl_sync_users_job_title$insert",
+       ENABLE ALWAYS TRIGGER "zz_phasectl_sync_users_job_title$insert_old"`,
+  );
   const second = await phasectl(['migrate', '--project', dir, '--to-release', '1.1.0', '--quiet'], { env });
   expect(second.code, second.stderr).toBe(0);
   expect(await phaseInDatabase(url)).toBe(2);

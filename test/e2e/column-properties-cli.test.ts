@@ -12,7 +12,7 @@ import { cleanupsAfterAll, databaseWithFolder } from '../support/test-project.js
  */
 const cleanups = cleanupsAfterAll();
 
-test('column privileges, comment, statistics target, options, storage and compression of the old column reach the new one, in phase 1, again in phase 3, and come back with the down', async () => {
+test('column privileges, comment, statistics target, options, storage and compression of the old column reach the new one, in phase 1, again in phase 3 (changed in flight), and come back with the down', async () => {
   const suffix = randomBytes(4).toString('hex');
   const reader = `reader_${suffix}`;
   const writer = `writer_${suffix}`;
@@ -81,16 +81,23 @@ test('column privileges, comment, statistics target, options, storage and compre
     { job_title: 'written by the new release', favourite_color: 'written by the new release' },
   ]);
 
-  // Granted on the old column while the change is in flight: phase 3 carries it over before the drop.
+  // Granted on the old column, and its settings tuned, while the change is in flight: phase 3 carries them over
+  // before the drop.
   await query(url, `GRANT SELECT (job_title) ON public.users TO ${late}`);
+  await query(
+    url,
+    `ALTER TABLE public.users ALTER COLUMN job_title SET STATISTICS 555, ALTER COLUMN job_title SET (n_distinct = -0.5),
+       ALTER COLUMN job_title SET STORAGE MAIN`,
+  );
   await ok('advance', '--release', '3.0.0');
   await ok('migrate', '--quiet');
   expect(await privileges('favourite_color')).toEqual(['late:S--', 'reader:S--', 'writer:-UG']);
+  expect(await settings('favourite_color')).toBe('555 {n_distinct=-0.5} m p');
   await asWriter(`UPDATE public.users SET favourite_color = 'after phase 3' WHERE id = 8`);
 
   await ok('rollback', '--release', '3.0.0', '--yes', '--quiet');
   expect(await privileges('job_title')).toEqual(['late:S--', 'reader:S--', 'writer:-UG']);
   expect(await comment('job_title')).toBe("what the person does; it's free text");
-  expect(await settings('job_title')).toBe('777 {n_distinct=-0.25} e p');
+  expect(await settings('job_title')).toBe('555 {n_distinct=-0.5} m p');
   await asWriter(`UPDATE public.users SET job_title = 'old release again' WHERE id = 9`);
 }, 180_000);
