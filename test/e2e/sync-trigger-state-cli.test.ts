@@ -49,8 +49,7 @@ test('sync triggers enabled again without ALWAYS stop phases 2 and 3 (exit 3, th
   await query(
     url,
     `ALTER TABLE public.users ENABLE ALWAYS TRIGGER zz_phasectl_sync_users_job_title,
-       ENABLE ALWAYS TRIGGER "zz_phasectl_sync_users_job_title$insert",
-       ENABLE ALWAYS TRIGGER "zz_phasectl_sync_users_job_title$insert_old"`,
+       ENABLE ALWAYS TRIGGER "zz_phasectl_sync_users_job_title$insert"`,
   );
   const found = await run('migrate', '--to-release', '1.1.0');
   expect(found.code, found.stderr).not.toBe(0);
