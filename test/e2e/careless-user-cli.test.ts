@@ -79,7 +79,7 @@ const phaseInDatabase = async (url: string) =>
   (await query<{ phase: number }>(url, `SELECT phase FROM phasectl.changes WHERE id = $1`, [CHANGE]))[0]?.phase;
 
 test('a DEFAULT added by hand to the new column before phase 3 stops phase 2 (it would swallow old-release inserts): exit 3, the fix', async () => {
-  const { url, dir, env } = await migratedGeneratedProject(cleanups, { rows: 10, releases: ['1.0.0', '1.1.0'] });
+  const { url, dir, env } = await databaseWithGeneratedProject(cleanups, { rows: 10, releases: ['1.0.0', '1.1.0'] });
   const first = await phasectl(['migrate', '--project', dir, '--to-release', '1.0.0', '--quiet'], { env });
   expect(first.code, first.stderr).toBe(0);
   await query(url, `ALTER TABLE public.users ALTER COLUMN favourite_color SET DEFAULT 'unknown'`);
@@ -155,7 +155,7 @@ test('a table renamed by hand mid-flight stops the next phase with the object na
 });
 
 test('the phasectl schema dropped mid-flight: migrate refuses to re-run phase 1 over the values the new release wrote (exit 3); the fix it names loses nothing', async () => {
-  const { url, dir, env } = await databaseWithGeneratedProject(cleanups, { rows: 10, releases: ['1.0.0', '1.1.0'] });
+  const { url, dir, env } = await migratedGeneratedProject(cleanups, { rows: 10, releases: ['1.0.0', '1.1.0'] });
   await query(url, `DROP SCHEMA phasectl CASCADE`); // a "clean-up": the sync triggers go with it
   await query(url, `UPDATE public.users SET favourite_color = 'written by the new release' WHERE id = 1`);
 
