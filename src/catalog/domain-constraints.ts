@@ -1,5 +1,6 @@
 import { sql, type Kysely } from 'kysely';
 import { InputError } from '../errors.js';
+import { domainChainCtes } from '../sql/domain-chain.js';
 
 /**
  * Refuses a column phasectl would add (a rename's new column, a move's target column) whose type is a domain with
@@ -15,25 +16,18 @@ export async function refuseConstrainedDomainColumn(
   kind: 'rename' | 'move',
 ): Promise<void> {
   const { rows } = await sql<{ domain: string; base: string; rules: string }>`
-    WITH RECURSIVE chain(oid, depth) AS (
-      SELECT t.oid, 0 FROM pg_catalog.pg_type AS t
-       WHERE t.oid OPERATOR(pg_catalog.=) pg_catalog.to_regtype(${type}) AND t.typtype OPERATOR(pg_catalog.=) 'd'
-      UNION ALL
-      SELECT t.typbasetype, chain.depth OPERATOR(pg_catalog.+) 1 FROM chain
-        JOIN pg_catalog.pg_type AS t ON t.oid OPERATOR(pg_catalog.=) chain.oid
-       WHERE t.typtype OPERATOR(pg_catalog.=) 'd' AND chain.depth OPERATOR(pg_catalog.<) 32
-    )
-    SELECT pg_catalog.format_type(pg_catalog.to_regtype(${type}), NULL) AS domain,
-           pg_catalog.format_type((SELECT c.oid FROM chain AS c JOIN pg_catalog.pg_type AS t ON t.oid OPERATOR(pg_catalog.=) c.oid
-                                    WHERE t.typtype OPERATOR(pg_catalog.<>) 'd' LIMIT 1), NULL) AS base,
+    WITH RECURSIVE input(type) AS (
+      SELECT pg_catalog.to_regtype(${type})::pg_catalog.oid
+    ), ${sql.raw(domainChainCtes('SELECT input.type FROM input'))}
+    SELECT pg_catalog.format_type(input.type, NULL) AS domain,
+           pg_catalog.format_type((SELECT b.base FROM domain_base AS b), NULL) AS base,
            pg_catalog.concat_ws(', ',
              (SELECT pg_catalog.string_agg(DISTINCT 'CHECK ' OPERATOR(pg_catalog.||) pg_catalog.quote_ident(con.conname), ', ')
                 FROM pg_catalog.pg_constraint AS con
-               WHERE con.contypid IN (SELECT c.oid FROM chain AS c) AND con.contype OPERATOR(pg_catalog.=) 'c'),
+               WHERE con.contypid IN (SELECT c.type FROM domain_chain AS c) AND con.contype OPERATOR(pg_catalog.=) 'c'),
              CASE WHEN EXISTS (SELECT 1 FROM pg_catalog.pg_type AS t
-                                WHERE t.oid IN (SELECT c.oid FROM chain AS c) AND t.typnotnull) THEN 'NOT NULL' END) AS rules`.execute(
-    db,
-  );
+                                WHERE t.oid IN (SELECT c.type FROM domain_chain AS c) AND t.typnotnull) THEN 'NOT NULL' END) AS rules
+      FROM input`.execute(db);
   const found = rows[0];
   if (!found || found.rules === '') return;
   throw new InputError(

@@ -8,6 +8,7 @@ import { readRenameFacts, type ColumnTarget } from './column-facts.js';
 import { movePartitionedReason } from './partition-facts.js';
 import { refuseUntrustedCode } from './table-trust.js';
 import { refuseConstrainedDomainColumn } from './domain-constraints.js';
+import { domainChainCtes } from '../sql/domain-chain.js';
 
 /**
  * Reads what a move of `from` to `to` (joined on `on`) needs and refuses what cannot move safely:
@@ -166,16 +167,14 @@ async function joinColumnType(
   column: string,
 ): Promise<{ baseOid: number; shown: string; baseShown: string; collation: string | undefined }> {
   const { rows } = await sql<{ base_oid: number; shown: string; base_shown: string; collation: string | null }>`
-    WITH RECURSIVE chain(type_oid, depth) AS (
-      SELECT a.atttypid, 0 FROM pg_catalog.pg_attribute a WHERE a.attrelid = ${oid} AND a.attname = ${column} AND a.attnum > 0 AND NOT a.attisdropped
-      UNION ALL
-      SELECT t.typbasetype, c.depth + 1 FROM chain c JOIN pg_catalog.pg_type t ON t.oid = c.type_oid WHERE t.typtype = 'd'
-    )
-    SELECT b.type_oid AS base_oid, pg_catalog.format_type(b.type_oid, NULL) AS base_shown,
+    WITH RECURSIVE input AS (
+      SELECT a.atttypid FROM pg_catalog.pg_attribute a WHERE a.attrelid = ${oid} AND a.attname = ${column} AND a.attnum > 0 AND NOT a.attisdropped
+    ), ${sql.raw(domainChainCtes('SELECT input.atttypid FROM input'))}
+    SELECT b.base AS base_oid, pg_catalog.format_type(b.base, NULL) AS base_shown,
            pg_catalog.format_type(a.atttypid, a.atttypmod) AS shown,
            CASE WHEN a.attcollation <> 0 THEN pg_catalog.quote_ident(cn.nspname) || '.' || pg_catalog.quote_ident(co.collname) END AS collation
     FROM pg_catalog.pg_attribute a
-    CROSS JOIN (SELECT type_oid FROM chain ORDER BY depth DESC LIMIT 1) b
+    CROSS JOIN domain_base b
     LEFT JOIN pg_catalog.pg_collation co ON co.oid = a.attcollation LEFT JOIN pg_catalog.pg_namespace cn ON cn.oid = co.collnamespace
     WHERE a.attrelid = ${oid} AND a.attname = ${column} AND a.attnum > 0 AND NOT a.attisdropped`.execute(db);
   const row = rows[0]!;

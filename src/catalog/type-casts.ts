@@ -1,5 +1,6 @@
 import { sql, type Kysely } from 'kysely';
 import { InputError } from '../errors.js';
+import { domainChainCtes } from '../sql/domain-chain.js';
 
 /**
  * Whether PostgreSQL converts `from` to `to` on assignment (what `CAST` in a backfill and the sync trigger
@@ -9,20 +10,12 @@ import { InputError } from '../errors.js';
 export async function hasAssignmentCast(db: Kysely<any>, from: string, to: string): Promise<boolean> {
   // A domain converts as its base type does (PostgreSQL casts through it, then checks the domain): compare bases.
   const { rows } = await sql<{ ok: boolean }>`
-    WITH RECURSIVE
-    chain(start, oid, depth) AS (
-      SELECT v.start, v.start, 0 FROM (VALUES (pg_catalog.to_regtype(${from})::pg_catalog.oid), (pg_catalog.to_regtype(${to})::pg_catalog.oid)) AS v(start)
-      UNION ALL
-      SELECT chain.start, ty.typbasetype, chain.depth OPERATOR(pg_catalog.+) 1 FROM chain
-        JOIN pg_catalog.pg_type AS ty ON ty.oid OPERATOR(pg_catalog.=) chain.oid
-       WHERE ty.typtype OPERATOR(pg_catalog.=) 'd' AND chain.depth OPERATOR(pg_catalog.<) 32
-    ),
-    base(start, oid) AS (
-      SELECT chain.start, chain.oid FROM chain JOIN pg_catalog.pg_type AS ty ON ty.oid OPERATOR(pg_catalog.=) chain.oid
-       WHERE ty.typtype OPERATOR(pg_catalog.<>) 'd'
-    ),
-    t AS (SELECT (SELECT b.oid FROM base AS b WHERE b.start OPERATOR(pg_catalog.=) pg_catalog.to_regtype(${from})::pg_catalog.oid) AS source,
-                 (SELECT b.oid FROM base AS b WHERE b.start OPERATOR(pg_catalog.=) pg_catalog.to_regtype(${to})::pg_catalog.oid) AS target)
+    WITH RECURSIVE input(type) AS (
+      SELECT DISTINCT v.type
+        FROM (VALUES (pg_catalog.to_regtype(${from})::pg_catalog.oid), (pg_catalog.to_regtype(${to})::pg_catalog.oid)) AS v(type)
+    ), ${sql.raw(domainChainCtes('SELECT input.type FROM input'))},
+    t AS (SELECT (SELECT b.base FROM domain_base AS b WHERE b.start OPERATOR(pg_catalog.=) pg_catalog.to_regtype(${from})::pg_catalog.oid) AS source,
+                 (SELECT b.base FROM domain_base AS b WHERE b.start OPERATOR(pg_catalog.=) pg_catalog.to_regtype(${to})::pg_catalog.oid) AS target)
     SELECT t.source OPERATOR(pg_catalog.=) t.target
         OR EXISTS (SELECT 1 FROM pg_catalog.pg_cast c WHERE c.castsource OPERATOR(pg_catalog.=) t.source AND c.casttarget OPERATOR(pg_catalog.=) t.target AND c.castcontext IN ('a', 'i'))
         OR (SELECT typcategory FROM pg_catalog.pg_type WHERE oid OPERATOR(pg_catalog.=) t.target) OPERATOR(pg_catalog.=) 'S' AS ok

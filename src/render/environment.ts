@@ -4,7 +4,8 @@ import { fileURLToPath } from 'node:url';
 import Handlebars from 'handlebars';
 import { InputError } from '../errors.js';
 import { qualify, quoteIdent, quoteLiteral } from './quote.js';
-import { untrustedCodeCheckSql } from './untrusted-code-check.js';
+import { rulesNamingColumnSql } from '../sql/rules-naming-column.js';
+import { untrustedCodeCheckSql, untrustedCodeFunctionSql } from './untrusted-code-check.js';
 
 /**
  * The package's own `templates/` folder. This module sits two levels below the package root both as
@@ -26,8 +27,11 @@ function requireString(helper: string, value: unknown): string {
  * - `{{literal text}}` → `'text'`;
  * - `{{qualify schema name}}` → `"schema"."name"`;
  * - `{{#dollarQuote "tag"}}…{{/dollarQuote}}` → `$tag$…$tag$`, with a tag the body does not contain;
- * - `{{untrustedCodeCheck schema table column=… type=…}}` → the DO block that refuses another role's code on the
- *   table before a step writes it (src/render/untrusted-code-check.ts); `column`, `type` optional.
+ * - `{{untrustedCodeCheck schema table column=… type=…}}` → the call of phasectl.refuse_untrusted_code that refuses
+ *   another role's code on the table before a step writes it (src/render/untrusted-code-check.ts); `column`, `type`
+ *   optional; `{{untrustedCodeFunction}}` → that function's CREATE OR REPLACE (in the state schema partial);
+ * - `{{rulesNamingColumn schema table column}}` → the query of the rules that name the column (src/sql/rules-naming-column.ts,
+ *   the one `plan` runs), with the three quoted as literals.
  */
 function createEnvironment(): typeof Handlebars {
   const env = Handlebars.create();
@@ -53,6 +57,13 @@ function createEnvironment(): typeof Handlebars {
       type === undefined ? [] : [requireString('untrustedCodeCheck', type)],
     );
   });
+  env.registerHelper('untrustedCodeFunction', () => untrustedCodeFunctionSql());
+  env.registerHelper('rulesNamingColumn', (schema: unknown, table: unknown, column: unknown) =>
+    rulesNamingColumnSql(
+      quoteLiteral(qualify(requireString('rulesNamingColumn', schema), requireString('rulesNamingColumn', table))),
+      quoteLiteral(requireString('rulesNamingColumn', column)),
+    ),
+  );
   return env;
 }
 

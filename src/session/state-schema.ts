@@ -3,6 +3,11 @@ import { join } from 'node:path';
 import type pg from 'pg';
 import { RuntimeFailure } from '../errors.js';
 import { defaultTemplatesDir } from '../render/environment.js';
+import {
+  UNTRUSTED_CODE_FUNCTION,
+  untrustedCodeFunctionBody,
+  untrustedCodeFunctionSql,
+} from '../render/untrusted-code-check.js';
 import { pgError } from './pg-error.js';
 
 /**
@@ -77,7 +82,8 @@ export async function ensureStateSchema(client: pg.ClientBase): Promise<void> {
         AND tablename OPERATOR(pg_catalog.=) ANY ('{migrations,changes,backfills,verifications,history}'::pg_catalog.name[])`,
   );
   const narrow = await client.query<{ n: string }>(narrowDurationsSql);
-  if (rows[0]?.n === '5' && narrow.rows[0]?.n === '0') return;
+  const installCheck = await checkFunctionToInstall(client);
+  if (rows[0]?.n === '5' && narrow.rows[0]?.n === '0' && !installCheck) return;
   await client.query('BEGIN');
   try {
     await client.query(`SET LOCAL lock_timeout = '5s'`);
@@ -85,6 +91,7 @@ export async function ensureStateSchema(client: pg.ClientBase): Promise<void> {
     await client.query(`SELECT pg_catalog.pg_advisory_xact_lock(${STATE_SCHEMA_LOCK_KEY})`);
     await client.query(stateSchemaSql);
     await client.query(widenDurationsSql);
+    if (await checkFunctionToInstall(client)) await client.query(untrustedCodeFunctionSql());
     // Again inside the transaction: another role may have created the schema since the first look.
     await requireTrustedStateSchema(client);
     await client.query('COMMIT');
@@ -92,6 +99,23 @@ export async function ensureStateSchema(client: pg.ClientBase): Promise<void> {
     await client.query('ROLLBACK').catch(() => undefined);
     throw error;
   }
+}
+
+/**
+ * Whether phasectl.refuse_untrusted_code (the check generated files call, src/render/untrusted-code-check.ts) is
+ * missing or older than this phasectl's, in a schema this role may create it in (an older phasectl created the schema
+ * without it; a role that may only read the state leaves it as it is, as it leaves the tables).
+ */
+async function checkFunctionToInstall(client: pg.ClientBase): Promise<boolean> {
+  const { rows } = await client.query<{ install: boolean }>(
+    `SELECT (p.oid IS NULL OR p.prosrc OPERATOR(pg_catalog.<>) $2) AND pg_catalog.has_schema_privilege(n.oid, 'CREATE')
+              AND (p.oid IS NULL OR pg_catalog.pg_has_role(p.proowner, 'USAGE')) AS install
+       FROM pg_catalog.pg_namespace AS n
+       LEFT JOIN pg_catalog.pg_proc AS p ON p.oid OPERATOR(pg_catalog.=) pg_catalog.to_regprocedure($1)
+      WHERE n.nspname OPERATOR(pg_catalog.=) 'phasectl'`,
+    [UNTRUSTED_CODE_FUNCTION, untrustedCodeFunctionBody()],
+  );
+  return rows[0]?.install === true;
 }
 
 /**

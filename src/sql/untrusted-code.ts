@@ -1,4 +1,5 @@
 import { callChainCte, calledFunctionProblems } from './called-functions.js';
+import { typeUnderDomain } from './domain-chain.js';
 
 /**
  * The backfill writes the tables of a change (a rename's table; a move's target, and its source on the way down),
@@ -100,7 +101,7 @@ WITH RECURSIVE member_of(role) AS (
   SELECT inner_type.typid, u.used_by
     FROM domain_uses AS u JOIN pg_catalog.pg_type AS t ON t.oid OPERATOR(pg_catalog.=) u.typid
     CROSS JOIN LATERAL (
-      SELECT t.typbasetype WHERE t.typtype OPERATOR(pg_catalog.=) 'd'
+      ${typeUnderDomain('t')}
       UNION ALL SELECT t.typelem WHERE t.typelem OPERATOR(pg_catalog.<>) 0
         AND t.typsubscript OPERATOR(pg_catalog.=) 'pg_catalog.array_subscript_handler'::pg_catalog.regproc
       UNION ALL SELECT rg.rngsubtype FROM pg_catalog.pg_range AS rg

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { expect, test } from 'vitest';
 import { phasectl } from '../support/cli.js';
 import { query } from '../support/fixtures-project.js';
+import { migratedGeneratedProject } from '../support/planned-project.js';
 import { cleanupsAfterAll, databaseWithGeneratedProject } from '../support/test-project.js';
 
 /**
@@ -20,9 +21,7 @@ const bothColumns = async (url: string, ids: number[]) =>
   );
 
 test('in phase 2, backfill --repair keeps the writes the trigger missed (authority: the new column)', async () => {
-  const { url, dir, env } = await databaseWithGeneratedProject(cleanups, { rows: 20, releases: ['1.0.0', '1.1.0'] });
-  const migrated = await phasectl(['migrate', '--project', dir, '--quiet'], { env });
-  expect(migrated.code, migrated.stderr).toBe(0);
+  const { url, dir, env } = await migratedGeneratedProject(cleanups, { rows: 20, releases: ['1.0.0', '1.1.0'] });
   // A bulk load with the triggers disabled while the new release writes.
   await query(
     url,
@@ -47,13 +46,11 @@ test('in phase 2, backfill --repair keeps the writes the trigger missed (authori
 });
 
 test('in phase 2 of a move, backfill --repair keeps the target writes the trigger missed and fills an empty target', async () => {
-  const { url, dir, env } = await databaseWithGeneratedProject(cleanups, {
+  const { url, dir, env } = await migratedGeneratedProject(cleanups, {
     rows: 20,
     releases: ['1.0.0', '1.1.0'],
     move: true,
   });
-  const migrated = await phasectl(['migrate', '--project', dir, '--quiet'], { env });
-  expect(migrated.code, migrated.stderr).toBe(0);
   await query(
     url,
     `ALTER TABLE public.profiles DISABLE TRIGGER ALL;
@@ -163,9 +160,7 @@ test('a table renamed by hand mid-flight stops the next phase with the object na
 });
 
 test('the phasectl schema dropped mid-flight: migrate refuses to re-run phase 1 over the values the new release wrote (exit 3); the fix it names loses nothing', async () => {
-  const { url, dir, env } = await databaseWithGeneratedProject(cleanups, { rows: 10, releases: ['1.0.0', '1.1.0'] });
-  const first = await phasectl(['migrate', '--project', dir, '--quiet'], { env });
-  expect(first.code, first.stderr).toBe(0);
+  const { url, dir, env } = await migratedGeneratedProject(cleanups, { rows: 10, releases: ['1.0.0', '1.1.0'] });
   await query(url, `DROP SCHEMA phasectl CASCADE`); // a "clean-up": the sync triggers go with it
   await query(url, `UPDATE public.users SET favourite_color = 'written by the new release' WHERE id = 1`);
 
@@ -192,9 +187,7 @@ test('the phasectl schema dropped mid-flight: migrate refuses to re-run phase 1 
 });
 
 test("a change's id renamed in phases.yaml mid-flight: migrate refuses to install a second sync under the new id (exit 3) and says to put the id back", async () => {
-  const { url, dir, env } = await databaseWithGeneratedProject(cleanups, { rows: 10, releases: ['1.0.0'] });
-  const first = await phasectl(['migrate', '--project', dir, '--quiet'], { env });
-  expect(first.code, first.stderr).toBe(0);
+  const { url, dir, env } = await migratedGeneratedProject(cleanups, { rows: 10, releases: ['1.0.0'] });
   const phasesFile = join(dir, 'phases.yaml');
   const original = await readFile(phasesFile, 'utf8');
   await writeFile(phasesFile, original.replace(`- id: ${CHANGE}\n`, '- id: job-title-rename\n'));

@@ -1,5 +1,6 @@
 import { expect, test } from 'vitest';
 import { query } from '../support/fixtures-project.js';
+import { plannedTitleRename } from '../support/planned-project.js';
 import { cleanupsAfterAll, databaseWithFolder } from '../support/test-project.js';
 
 /**
@@ -11,15 +12,7 @@ import { cleanupsAfterAll, databaseWithFolder } from '../support/test-project.js
 const cleanups = cleanupsAfterAll();
 
 test('a column with the new name created after plan, with a DEFAULT: phase 1 refuses and changes nothing', async () => {
-  const project = await databaseWithFolder(
-    cleanups,
-    `CREATE TABLE public.users (id bigint PRIMARY KEY, job_title text);
-     INSERT INTO public.users SELECT g, 'title ' || g FROM generate_series(1, 50) g;`,
-    'phasectl-planted-column-',
-  );
-  await project.ok('init');
-  await project.ok('plan', 'rename', 'users.job_title', 'title', '--id', 'jt');
-  await project.ok('advance', '--release', '1.0.0');
+  const project = await plannedTitleRename(cleanups, 'phasectl-planted-column-');
   await query(project.url, `ALTER TABLE public.users ADD COLUMN title text DEFAULT 'unknown'`);
   const refused = await project.run('migrate');
   // Before the fix: exit 0, and the old release's insert below lost its value to the new column's DEFAULT.
@@ -46,15 +39,7 @@ test('a column with the new name created after plan, with a DEFAULT: phase 1 ref
 });
 
 test('a column with the new name created after plan as a generated column: phase 1 refuses', async () => {
-  const project = await databaseWithFolder(
-    cleanups,
-    `CREATE TABLE public.users (id bigint PRIMARY KEY, job_title text);
-     INSERT INTO public.users SELECT g, 'title ' || g FROM generate_series(1, 50) g;`,
-    'phasectl-planted-column-',
-  );
-  await project.ok('init');
-  await project.ok('plan', 'rename', 'users.job_title', 'title', '--id', 'jt');
-  await project.ok('advance', '--release', '1.0.0');
+  const project = await plannedTitleRename(cleanups, 'phasectl-planted-column-');
   await query(
     project.url,
     `ALTER TABLE public.users ADD COLUMN title text GENERATED ALWAYS AS (upper(job_title)) STORED`,

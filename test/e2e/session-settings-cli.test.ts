@@ -1,5 +1,6 @@
 import { expect, test } from 'vitest';
 import { query } from '../support/fixtures-project.js';
+import { plannedTitleRename } from '../support/planned-project.js';
 import { cleanupsAfterAll, cliIn, databaseWithFolder, hasColumn } from '../support/test-project.js';
 
 /**
@@ -71,15 +72,7 @@ test('a timestamptz key is walked to every row when DateStyle prints zone abbrev
 test('session_replication_role = replica in PGOPTIONS: migrate, rollback and backfill refuse before writing (exit 2)', async () => {
   // A superuser (as here) may set it: the table's own triggers and foreign keys, and those of phasectl's state
   // tables (a rollback's delete cascades to the backfill's ranges), would not fire for phasectl's writes.
-  const project = await databaseWithFolder(
-    cleanups,
-    `CREATE TABLE public.users (id bigint PRIMARY KEY, job_title text);
-     INSERT INTO public.users SELECT g, 'title ' || g FROM generate_series(1, 500) g;`,
-    'phasectl-settings-',
-  );
-  await project.ok('init');
-  await project.ok('plan', 'rename', 'users.job_title', 'title', '--id', 'jt');
-  await project.ok('advance', '--release', '1.0.0');
+  const project = await plannedTitleRename(cleanups, 'phasectl-settings-', 500);
   const replica = cliIn(project.dir, { ...project.env, PGOPTIONS: '-c session_replication_role=replica' });
   for (const args of [['migrate'], ['backfill', 'jt']]) {
     const refused = await replica.run(...args);

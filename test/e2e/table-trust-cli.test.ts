@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { expect, test } from 'vitest';
 import { quoteIdent, quoteLiteral } from '../../src/render/quote.js';
 import { query } from '../support/fixtures-project.js';
+import { hostileCodeRole, usersWithTitles } from '../support/planned-project.js';
 import {
   cleanupsAfterAll,
   cliIn,
@@ -23,16 +24,13 @@ const cleanups = cleanupsAfterAll();
 
 /** A role with code of its own: `hostile_code.grab()`, a trigger function that makes the role superuser when a superuser runs it, and notes each run. */
 async function hostileRole(url: string) {
-  const role = await roleIn(cleanups, url);
-  await query(
-    role.url,
-    `CREATE SCHEMA hostile_code;
-     GRANT USAGE ON SCHEMA hostile_code TO PUBLIC;
-     CREATE TABLE hostile_code.runs (by_role text);
-     CREATE FUNCTION hostile_code.grab() RETURNS trigger LANGUAGE plpgsql AS $f$
+  const role = await hostileCodeRole(
+    cleanups,
+    url,
+    (name) => `CREATE FUNCTION hostile_code.grab() RETURNS trigger LANGUAGE plpgsql AS $f$
      BEGIN
        INSERT INTO hostile_code.runs VALUES (current_user);
-       EXECUTE pg_catalog.format('ALTER ROLE %I SUPERUSER', ${quoteLiteral(role.name)});
+       EXECUTE pg_catalog.format('ALTER ROLE %I SUPERUSER', ${quoteLiteral(name)});
        RETURN NEW;
      END $f$;
      CREATE FUNCTION hostile_code.bucket(bigint) RETURNS bigint LANGUAGE sql IMMUTABLE AS $f$ SELECT $1 / 10 $f$;`,
@@ -42,9 +40,9 @@ async function hostileRole(url: string) {
     superuser: (
       await query<{ s: boolean }>(url, `SELECT rolsuper AS s FROM pg_roles WHERE rolname = $1`, [role.name])
     )[0]!.s,
-    runs: (await query<{ n: number }>(url, `SELECT count(*)::int AS n FROM hostile_code.runs`))[0]!.n,
+    runs: await role.runs(),
   });
-  return { ...role, ident: quoteIdent(role.name), gained };
+  return { ...role, gained };
 }
 
 /** phases.yaml does not hold change `id`. */
@@ -53,12 +51,7 @@ async function notPlanned(project: TestProject, id: string) {
 }
 
 test("rename: another role's trigger function on the table is refused at plan, and stops the backfill when planted after plan", async () => {
-  const project = await databaseWithFolder(
-    cleanups,
-    `CREATE TABLE public.users (id bigint PRIMARY KEY, job_title text);
-     INSERT INTO public.users SELECT g, 'title ' || g FROM generate_series(1, 200) g;`,
-    'phasectl-table-trust-',
-  );
+  const project = await databaseWithFolder(cleanups, usersWithTitles(200), 'phasectl-table-trust-');
   const { url, run, ok } = project;
   const hostile = await hostileRole(url);
   await ok('init');

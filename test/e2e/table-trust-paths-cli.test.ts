@@ -1,10 +1,10 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { expect, test } from 'vitest';
-import { quoteIdent } from '../../src/render/quote.js';
 import { splitStatements } from '../../src/sql/split-statements.js';
 import { client, query } from '../support/fixtures-project.js';
-import { cleanupsAfterAll, databaseWithFolder, roleIn, type TestProject } from '../support/test-project.js';
+import { hostileCodeRole } from '../support/planned-project.js';
+import { cleanupsAfterAll, databaseWithFolder, hasColumn, type TestProject } from '../support/test-project.js';
 
 /**
  * The paths by which another role's code reaches the role running phasectl (here a superuser) that the first trust
@@ -17,14 +17,10 @@ const cleanups = cleanupsAfterAll();
 
 /** A role with `hostile_code.note(anyelement)` (true, and notes who ran it) and the operator `hostile_code.===`. */
 async function hostileRole(url: string) {
-  const role = await roleIn(cleanups, url);
-  await query(
-    role.url,
-    `CREATE SCHEMA hostile_code;
-     GRANT USAGE ON SCHEMA hostile_code TO PUBLIC;
-     CREATE TABLE hostile_code.runs (by_role text);
-     GRANT INSERT ON hostile_code.runs TO PUBLIC;
-     CREATE FUNCTION hostile_code.note(anyelement) RETURNS boolean LANGUAGE plpgsql AS $f$
+  return await hostileCodeRole(
+    cleanups,
+    url,
+    `CREATE FUNCTION hostile_code.note(anyelement) RETURNS boolean LANGUAGE plpgsql AS $f$
      BEGIN INSERT INTO hostile_code.runs VALUES (current_user); RETURN true; END $f$;
      -- Declared IMMUTABLE, as an index predicate needs; the volatile function it calls still runs.
      CREATE FUNCTION hostile_code.same(bigint, bigint) RETURNS boolean LANGUAGE plpgsql IMMUTABLE AS $f$
@@ -33,12 +29,6 @@ async function hostileRole(url: string) {
      CREATE FUNCTION hostile_code.grab() RETURNS trigger LANGUAGE plpgsql AS $f$
      BEGIN INSERT INTO hostile_code.runs VALUES (current_user); RETURN NEW; END $f$;`,
   );
-  /** The roles the hostile code ran as, once each. */
-  const ranAs = async () =>
-    (await query<{ r: string }>(url, `SELECT DISTINCT by_role AS r FROM hostile_code.runs ORDER BY 1`)).map(
-      (row) => row.r,
-    );
-  return { ...role, ident: quoteIdent(role.name), ranAs };
 }
 
 async function notPlanned(project: TestProject, id: string) {
@@ -104,12 +94,7 @@ test("domains: another role's domain, or a domain check calling its function, is
   );
   // PostgreSQL would have checked the domain on every row of ADD COLUMN (a rewrite), as the migrator.
   expect(await hostile.ranAs()).toEqual([]);
-  expect(
-    await query(
-      url,
-      `SELECT count(*)::int AS n FROM pg_attribute WHERE attrelid = 'public.users'::regclass AND attname = 'title'`,
-    ),
-  ).toEqual([{ n: 0 }]);
+  expect(await hasColumn(url, 'public.users', 'title')).toBe(false);
 
   // Dropping it lets the same run through; a domain on another column is not checked by the backfill's UPDATE.
   await query(
@@ -157,12 +142,7 @@ test("operators: an index or CHECK using another role's operator is refused at p
   expect(stopped.code, `${stopped.stdout}\n${stopped.stderr}`).toBe(3);
   expect(stopped.stderr).toContain('(operator hostile_code.===(bigint,bigint))');
   expect(await hostile.ranAs()).toEqual([]);
-  expect(
-    await query(
-      url,
-      `SELECT count(*)::int AS n FROM pg_attribute WHERE attrelid = 'public.users'::regclass AND attname = 'title'`,
-    ),
-  ).toEqual([{ n: 0 }]);
+  expect(await hasColumn(url, 'public.users', 'title')).toBe(false);
 }, 300_000);
 
 /** Applies `file` as a plain runner does: a transactional file in one transaction, any other statement by statement. */

@@ -166,9 +166,10 @@ describe('templates quote every name', () => {
     expression: 'pg_get_expr text of a generated column, rewritten with the parser (quoteIdent for the new column)',
     viewFingerprintSql: 'a constant of src/dependents/view-fingerprint.ts',
   };
-  // untrustedCodeCheck quotes its arguments itself (quoteLiteral, qualify: src/render/untrusted-code-check.ts).
+  // untrustedCodeCheck quotes its arguments itself (quoteLiteral, qualify: src/render/untrusted-code-check.ts);
+  // untrustedCodeFunction takes none; rulesNamingColumn quotes its arguments (src/render/environment.ts).
   const helpers =
-    /^(ident|idents|qualify|literal|untrustedCodeCheck|#dollarQuote|\/dollarQuote|#if|\/if|#unless|\/unless|#each|\/each|else|>|!)(\s|$)/;
+    /^(ident|idents|qualify|literal|untrustedCodeCheck|untrustedCodeFunction|rulesNamingColumn|#dollarQuote|\/dollarQuote|#if|\/if|#unless|\/unless|#each|\/each|else|>|!)(\s|$)/;
 
   /** The folders reviewed here: every change kind and the shared partials. */
   const reviewedFolders = ['rename', 'shared', 'move'];

@@ -35,7 +35,7 @@ export async function applyPhase(client: pg.ClientBase, steps: PhaseSteps, direc
 /**
  * Everything about a table a migration may change, in a stable order: columns (type, NOT NULL, default,
  * collation), constraints (pg_get_constraintdef, validated), indexes (pg_get_indexdef, valid), triggers,
- * and phasectl's functions. Two equal snapshots mean the same schema (column order aside).
+ * and phasectl's functions (but the state schema's own, refuse_untrusted_code). Two equal snapshots mean the same schema (column order aside).
  */
 export async function catalogSnapshot(client: pg.ClientBase, qualifiedTable: string): Promise<unknown> {
   const { rows } = await client.query<{ snapshot: unknown }>(
@@ -52,7 +52,8 @@ export async function catalogSnapshot(client: pg.ClientBase, qualifiedTable: str
                      ORDER BY pg_get_indexdef(i.indexrelid))
                    FROM pg_index i WHERE i.indrelid = $1::regclass),
        'triggers', (SELECT json_agg(t.tgname ORDER BY t.tgname) FROM pg_trigger t WHERE t.tgrelid = $1::regclass AND NOT t.tgisinternal),
-       'functions', (SELECT json_agg(p.proname ORDER BY p.proname) FROM pg_proc p WHERE p.pronamespace = to_regnamespace('phasectl'))
+       'functions', (SELECT json_agg(p.proname ORDER BY p.proname) FROM pg_proc p WHERE p.pronamespace = to_regnamespace('phasectl')
+                                    AND p.proname <> 'refuse_untrusted_code')
      ) AS snapshot`,
     [qualifiedTable],
   );

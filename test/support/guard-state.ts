@@ -9,8 +9,8 @@ import { behindSyncTriggers } from './behind-sync-triggers.js';
 
 /**
  * What a refused step must leave exactly as it was: each table's schema (catalogSnapshot) and rows,
- * the body of every phasectl function (the sync authority lives there), the phase each change reached
- * and the files recorded as applied.
+ * the body of every phasectl function (the sync authority lives there; not the state schema's own trust check,
+ * which any run creates with the state tables), the phase each change reached and the files recorded as applied.
  */
 export async function databaseState(client: pg.ClientBase, tables: string[]): Promise<Record<string, unknown>> {
   const state: Record<string, unknown> = {};
@@ -20,7 +20,8 @@ export async function databaseState(client: pg.ClientBase, tables: string[]): Pr
   }
   state.functions = (
     await client.query(`SELECT p.proname, pg_get_functiondef(p.oid) AS definition FROM pg_proc p
-                                          WHERE p.pronamespace = to_regnamespace('phasectl') ORDER BY 1`)
+                                          WHERE p.pronamespace = to_regnamespace('phasectl')
+                                            AND p.proname <> 'refuse_untrusted_code' ORDER BY 1`)
   ).rows;
   const hasState = (await client.query(`SELECT to_regclass('phasectl.changes') IS NOT NULL AS ok`)).rows[0]
     ?.ok as boolean;

@@ -97,7 +97,7 @@ export async function inventory(client: pg.ClientBase): Promise<string[]> {
   return rows.map((row) => row.line);
 }
 
-/** What phasectl leaves in its own schema after every down ran: the state tables only, no function. */
+/** What phasectl leaves in its own schema after every down ran: the state tables and the trust check only. */
 export async function phasectlLeftovers(client: pg.ClientBase): Promise<string[]> {
   const { rows } = await client.query<{ line: string }>(`
     SELECT 'relation ' || c.relkind::text || ' ' || c.relname AS line FROM pg_class c WHERE c.relnamespace = to_regnamespace('phasectl') AND c.relkind IN ('r', 'v', 'm', 'S')
@@ -106,8 +106,9 @@ export async function phasectlLeftovers(client: pg.ClientBase): Promise<string[]
   return rows.map((row) => row.line);
 }
 
-/** The state tables phasectl's own SQL creates (templates/shared/state-schema.hbs). */
+/** The state tables and the function phasectl's own SQL creates (templates/shared/state-schema.hbs). */
 export const stateTables = [
+  'function refuse_untrusted_code',
   'relation r backfills',
   'relation r changes',
   'relation r migrations',

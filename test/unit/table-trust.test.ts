@@ -1,6 +1,6 @@
 import { expect, test } from 'vitest';
 import { quoteLiteral } from '../../src/render/quote.js';
-import { untrustedCodeCheckSql } from '../../src/render/untrusted-code-check.js';
+import { untrustedCodeCheckSql, untrustedCodeFunctionSql } from '../../src/render/untrusted-code-check.js';
 import { untrustedCodeError } from '../../src/session/table-trust.js';
 import { SqlParseError } from '../../src/sql/parser.js';
 import { UNTRUSTED_CODE_SQL } from '../../src/sql/untrusted-code.js';
@@ -39,15 +39,18 @@ test('updatedColumns reads the columns an UPDATE assigns, in SET order', () => {
   ]);
 });
 
-test("the generated files' check runs the runner's own query and raises the runner's own message and hint", () => {
+test("the generated files' check calls one function that runs the runner's own query and raises its message and hint", () => {
   const sql = untrustedCodeCheckSql('pub lic', "o'rders", ['amount'], ['public.cents']);
-  // One home: the query is the runner's, verbatim, and the message pieces are untrustedCodeError's.
-  expect(sql).toContain(`$phasectl_untrusted_code$${UNTRUSTED_CODE_SQL}$phasectl_untrusted_code$`);
-  const { message, hint } = untrustedCodeError('"pub lic"."o\'rders"', [{ problem: 'P', fix: 'F' }]);
-  expect(sql).toContain(quoteLiteral(message.slice(0, -1)));
-  expect(sql).toContain(quoteLiteral(hint.slice(hint.indexOf(' (or drop'))));
   expect(sql).toContain(
-    `USING '"pub lic"."o''rders"'::pg_catalog.text, ARRAY['amount']::pg_catalog.text[], ARRAY['public.cents']::pg_catalog.text[]`,
+    `PERFORM phasectl.refuse_untrusted_code('"pub lic"."o''rders"'::pg_catalog.text, ARRAY['amount']::pg_catalog.text[], ARRAY['public.cents']::pg_catalog.text[]);`,
   );
+  expect(sql).not.toContain(UNTRUSTED_CODE_SQL);
   expect(untrustedCodeCheckSql('pub lic', "o'rders", ['amount'], ['public.cents'])).toBe(sql);
+  // One home: the function's query is the runner's, verbatim, and the message pieces are untrustedCodeError's.
+  const fn = untrustedCodeFunctionSql();
+  expect(fn).toContain(`$phasectl_untrusted_code$${UNTRUSTED_CODE_SQL}$phasectl_untrusted_code$`);
+  expect(fn).toContain('SECURITY INVOKER SET search_path = pg_catalog, pg_temp');
+  const { message, hint } = untrustedCodeError('"pub lic"."o\'rders"', [{ problem: 'P', fix: 'F' }]);
+  expect(fn).toContain(quoteLiteral(message.slice('"pub lic"."o\'rders"'.length, -1)));
+  expect(fn).toContain(quoteLiteral(hint.slice(hint.indexOf(' (or drop'))));
 });
