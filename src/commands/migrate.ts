@@ -17,6 +17,7 @@ import type { RunSession } from '../session/session.js';
 import { withRunLock, withSession } from '../session/with-session.js';
 import { applyStep, type AppliedFile } from '../runner/apply-step.js';
 import { requireSyncInPlace } from '../runner/sync-in-place.js';
+import { refuseColumnListUpdateTrigger } from '../runner/update-trigger-form.js';
 import { refuseUnrecordedNewColumn } from '../runner/unrecorded-column.js';
 import { requireGeneratedMigrations } from '../runner/shipped-files.js';
 import { explainPhaseOneFailure } from '../runner/phase-one-failure.js';
@@ -123,6 +124,8 @@ export async function migrate(options: MigrateOptions): Promise<MigrateResult> {
           // The gates of phases 2 and 3: a sync trigger disabled or a default added by hand stops the run.
           const change = loaded.spec.changes.find((candidate) => candidate.id === file.header?.changeId);
           if (change && file.header?.action === 'verify') await requireSyncInPlace(run.session, change);
+          if (change && file.header?.action === 'verify' && file.header.phase === 2)
+            await refuseColumnListUpdateTrigger(run.session, change);
           if (change && file.header?.phase === 1 && file.header.order === 1)
             await refuseUnrecordedNewColumn(run.session, change);
           done.push(

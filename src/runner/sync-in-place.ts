@@ -4,7 +4,6 @@ import { insertFunctionName, syncFunctionName, targetSyncFunctionName } from '..
 import { qualify, quoteIdent } from '../render/quote.js';
 import { displayColumn } from '../spec/identifiers.js';
 import type { Change } from '../spec/types.js';
-import { refuseColumnListUpdateTrigger } from './update-trigger-form.js';
 
 /**
  * What a change in flight needs from the database besides its own objects, checked at the gates of phases 2 and 3
@@ -18,13 +17,11 @@ import { refuseColumnListUpdateTrigger } from './update-trigger-form.js';
  * - A DEFAULT given to a rename's new column before phase 3 moves it: an INSERT of the old release then carries the
  *   default in the new column, and the sync keeps the new column's value over the one written to the old column, so
  *   the inserted value is lost silently (both columns end up equal: verify counts nothing).
- * - A BEFORE UPDATE row trigger created after phase 1 beside a rename's column-list sync trigger (update-trigger-form.ts).
  */
 export async function requireSyncInPlace(session: pg.ClientBase, change: Change): Promise<void> {
   await refuseMissingColumns(session, change);
   await refuseDisabledSyncTriggers(session, change);
   if (change.kind === 'rename') await refuseNewColumnDefault(session, change);
-  await refuseColumnListUpdateTrigger(session, change);
 }
 
 /** Both columns of the change, as the generated files name them: a table or column renamed or dropped by hand is not followed. */

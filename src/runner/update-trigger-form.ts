@@ -8,8 +8,9 @@ import type { Change } from '../spec/types.js';
 /**
  * A rename's update trigger fires only on updates that name one of its columns when the table had no other BEFORE
  * UPDATE row trigger at phase 1 (templates/rename/partials/update-trigger-form.hbs). One created since may set a
- * column on updates that do not name it, which the sync then misses: refuse at the gates of phases 2 and 3, before
- * the verify, so the rows it touched are found and repaired while the authority still holds their values.
+ * column on updates that do not name it, which the sync then misses: refuse at the gate of phase 2, before its verify
+ * and before the authority moves to the new column (which would then miss those values for good). At phase 3 the
+ * verify finds any row such a trigger left differing, and the old column goes.
  */
 export async function refuseColumnListUpdateTrigger(session: pg.ClientBase, change: Change): Promise<void> {
   if (change.kind !== 'rename') return;
@@ -25,10 +26,16 @@ export async function refuseColumnListUpdateTrigger(session: pg.ClientBase, chan
         AND NOT t.tgisinternal
         AND (t.tgtype OPERATOR(pg_catalog.&) 19) OPERATOR(pg_catalog.=) 19
         AND n.nspname OPERATOR(pg_catalog.<>) 'phasectl'
+        -- A column list naming only the two columns fires only when the sync trigger fires too.
+        AND (pg_catalog.cardinality(t.tgattr::pg_catalog.int2[]) OPERATOR(pg_catalog.=) 0
+             OR EXISTS (SELECT FROM pg_catalog.unnest(t.tgattr::pg_catalog.int2[]) AS c(attnum)
+                        JOIN pg_catalog.pg_attribute AS a ON a.attrelid OPERATOR(pg_catalog.=) t.tgrelid
+                                                          AND a.attnum OPERATOR(pg_catalog.=) c.attnum
+                        WHERE a.attname OPERATOR(pg_catalog.<>) ALL ($3::pg_catalog.name[])))
         AND EXISTS (SELECT FROM pg_catalog.pg_trigger AS s
                      WHERE s.tgrelid OPERATOR(pg_catalog.=) pg_catalog.to_regclass($1)
                        AND s.tgname OPERATOR(pg_catalog.=) $2 AND s.tgqual IS NULL)`,
-    [qualify(schema, table), syncTrigger],
+    [qualify(schema, table), syncTrigger, [change.rename.from, change.rename.to]],
   );
   const triggers = rows[0]?.triggers;
   if (!triggers) return;
