@@ -239,8 +239,8 @@ function authorityTests(model: RenameModel, authorityColumn: string, otherColumn
 }
 
 /**
- * The insert functions and the sync triggers. Inserts go through triggers whose WHEN clauses pick the one case
- * that applies, so plpgsql does a single assignment (see templates/rename/insert-functions.sql.hbs).
+ * The insert functions and the sync triggers. A same-type rename has one insert trigger and an update trigger without
+ * WHEN clauses on the common path (templates/rename/trigger.sql.hbs says why); a type change keeps its WHEN clauses.
  */
 function triggerSql(model: RenameModel, templatesDir?: string): string {
   const column = (row: string, name: string) => `${row}.${quoteIdent(name)}`;
