@@ -68,20 +68,21 @@ export function syncTriggerNameAfter(changeId: string, beforeTriggers: readonly 
 export const SYNC_TRIGGER_NAME_PATTERN = '^zz+_phasectl_sync_';
 
 /**
- * The three sync trigger names of a change: the recorded `syncTrigger` (see syncTriggerNameAfter) and its `$insert`
- * and `$insert_old` companions, or the default names.
+ * The four sync trigger names of a change: the recorded `syncTrigger` (see syncTriggerNameAfter) and its `$insert`,
+ * `$insert_old` and `$other` (updates of the column that is not the authority) companions, or the default names.
  */
 export function syncTriggerNames(changeId: string, recorded: string | undefined) {
-  if (recorded === undefined)
-    return {
-      triggerName: triggerName(changeId),
-      insertTriggerName: insertTriggerName(changeId),
-      insertOldTriggerName: insertOldTriggerName(changeId),
-    };
+  const base = recorded ?? fitIdentifier(`${SYNC_TRIGGER_PREFIX}${changeSlug(changeId)}`);
+  // Unrecorded names keep their historical form: the companions are cut from the full slug, not from a cut base.
+  const companion = (suffix: string) =>
+    fitIdentifier(
+      recorded === undefined ? `${SYNC_TRIGGER_PREFIX}${changeSlug(changeId)}${suffix}` : `${recorded}${suffix}`,
+    );
   return {
-    triggerName: recorded,
-    insertTriggerName: fitIdentifier(`${recorded}$insert`),
-    insertOldTriggerName: fitIdentifier(`${recorded}$insert_old`),
+    triggerName: base,
+    insertTriggerName: companion('$insert'),
+    insertOldTriggerName: companion('$insert_old'),
+    updateOtherTriggerName: companion('$other'),
   };
 }
 

@@ -239,13 +239,15 @@ function authorityTests(model: RenameModel, authorityColumn: string, otherColumn
 }
 
 /**
- * The insert functions and the sync triggers. A same-type rename has one insert trigger and an update trigger without
- * WHEN clauses on the common path (templates/rename/trigger.sql.hbs says why); a type change keeps its WHEN clauses.
+ * The insert functions and the sync triggers, for the authority of `version` (1: phase 1's `from`, the trigger file and
+ * expand; 2: `to`, phase 3's restore). A same-type rename has one insert trigger and update triggers without WHEN
+ * clauses on the common path (templates/rename/trigger.sql.hbs says why); a type change keeps its WHEN clauses.
  */
-function triggerSql(model: RenameModel, templatesDir?: string): string {
+function triggerSql(model: RenameModel, version: 1 | 2, templatesDir?: string): string {
   const column = (row: string, name: string) => `${row}.${quoteIdent(name)}`;
   const context = {
     ...names(model),
+    ...authorityTests(model, version === 1 ? model.from : model.to, version === 1 ? model.to : model.from),
     newDiffers: newDiffers(model),
     suppressSetting: BACKFILL_SETTING,
     eitherChanged: differs(
@@ -374,7 +376,7 @@ function phase1(model: RenameModel, settings: GenerationSettings): PhaseSteps {
           newBareType: model.newBareType,
           conversionCheck: conversionCheck(model),
           syncFunction: syncFunctionSql(model, 1, dir),
-          trigger: triggerSql(model, dir),
+          trigger: triggerSql(model, 1, dir),
           ...record(model.change.releases, 1),
         },
       },
@@ -510,7 +512,7 @@ function phase3(model: RenameModel, settings: GenerationSettings): PhaseSteps {
             ? [{ ...notNullCheck, comment: `${to} must not be NULL, held by a check again as in phase 2.` }]
             : [],
           syncFunction: syncFunctionSql(model, 2, dir),
-          trigger: triggerSql(model, dir),
+          trigger: triggerSql(model, 2, dir),
           ...record(model.change.releases, 2),
         },
       },
@@ -540,6 +542,12 @@ export function renameDerivedObjects(change: RenameChange): DerivedObject[] {
       ...on,
       name: syncTriggerNames(change.id, change.rename.syncTrigger).insertOldTriggerName,
       about: 'the sync trigger of old-release inserts',
+    },
+    {
+      kind: 'trigger',
+      ...on,
+      name: syncTriggerNames(change.id, change.rename.syncTrigger).updateOtherTriggerName,
+      about: 'the sync trigger of updates of the column that is not the authority',
     },
     {
       kind: 'function',
@@ -606,7 +614,7 @@ export const renameOperation: Operation<RenameChange> = {
         folder: 'triggers',
         name: change.id,
         summary: `sync triggers of change ${change.id} on ${model.schema}.${model.table}`,
-        sql: `${triggerSql(model, dir)}\n`,
+        sql: `${triggerSql(model, 1, dir)}\n`,
       },
     ];
   },

@@ -198,7 +198,7 @@ async function treeOf(url: string): Promise<string[]> {
   return rows.map((row) => row.rel);
 }
 
-/** After phase 1: every partition has `name`, every leaf the two sync triggers, every index valid and attached. */
+/** After phase 1: every partition has `name`, every leaf the three sync triggers (insert, update, update of the other column), every index valid and attached. */
 async function expectPhaseOneEverywhere(url: string, copies: string[]): Promise<void> {
   const tree = await treeOf(url);
   expect(
@@ -211,7 +211,7 @@ async function expectPhaseOneEverywhere(url: string, copies: string[]): Promise<
          (SELECT count(*)::int FROM pg_trigger t WHERE t.tgrelid = p.relid AND t.tgname ~ '^zz+_phasectl_sync_' AND t.tgenabled = 'A') AS always
        FROM pg_partition_tree('public.events') p ORDER BY 1`,
     ),
-  ).toEqual(tree.map((rel) => ({ rel, has_name: true, sync_triggers: 2, always: 2 })));
+  ).toEqual(tree.map((rel) => ({ rel, has_name: true, sync_triggers: 3, always: 3 })));
   for (const index of copies) {
     // One index per relation of the tree, all valid, each attached to the index of its parent table.
     expect(

@@ -1,6 +1,6 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { phaseSteps } from '../../src/operations/index.js';
+import { phaseSteps, renameOperation } from '../../src/operations/index.js';
 import { applyStep } from '../support/apply-sql.js';
 import { createTestDatabase } from '../support/database.js';
 import { usersJobTitleRename } from '../support/fixtures-changes.js';
@@ -70,6 +70,7 @@ describe('rename sync, insert path', () => {
     expect(triggers.rows).toEqual([
       { tgname: 'zz_phasectl_sync_users_job_title', when: false },
       { tgname: 'zz_phasectl_sync_users_job_title$insert', when: false },
+      { tgname: 'zz_phasectl_sync_users_job_title$other', when: true },
     ]);
   });
 
@@ -118,6 +119,82 @@ describe('rename sync, insert path', () => {
       row: { job_title: 'chef', favourite_color: 'chef' },
       calls: {},
     });
+  });
+
+  test("the backfill's write (the new column given the old one's value) does not enter plpgsql; a differing one does", async () => {
+    await client.query(`INSERT INTO public.users (id, job_title) VALUES (12, 'chef')`);
+    await client.query(behindSyncTriggers(`UPDATE public.users SET favourite_color = NULL WHERE id = 12`));
+    // What the backfill sends (batches of it): the trigger on the new column has a WHEN clause that lets through only
+    // rows whose two columns differ after the write, and these no longer do.
+    expect(await callsOf(`UPDATE public.users AS t SET favourite_color = t.job_title WHERE id = 12`)).toEqual({
+      row: { job_title: 'chef', favourite_color: 'chef' },
+      calls: {},
+    });
+    // A write of the new column that differs is copied back (phase 1: the new release writing early).
+    expect(await callsOf(`UPDATE public.users SET favourite_color = 'Cook' WHERE id = 12`)).toEqual({
+      row: { job_title: 'Cook', favourite_color: 'Cook' },
+      calls: { sync_users_job_title: 1 },
+    });
+    // Both named and different: one call (the authority's trigger), the authority wins; the other trigger's WHEN
+    // clause then sees equal columns.
+    expect(
+      await callsOf(`UPDATE public.users SET favourite_color = 'Cook', job_title = 'Baker' WHERE id = 12`),
+    ).toEqual({
+      row: { job_title: 'Baker', favourite_color: 'Baker' },
+      calls: { sync_users_job_title: 1 },
+    });
+  });
+
+  test("phase 2's function swaps the update triggers' columns (the authority's has no WHEN clause); switching back swaps them again", async () => {
+    const columns = async () =>
+      (
+        await client.query<{ tgname: string; columns: string[]; when: boolean }>(
+          `SELECT t.tgname, array(SELECT a.attname::text FROM unnest(t.tgattr::int2[]) AS c(n)
+                                   JOIN pg_catalog.pg_attribute a ON a.attrelid = t.tgrelid AND a.attnum = c.n) AS columns,
+                  t.tgqual IS NOT NULL AS when
+             FROM pg_catalog.pg_trigger t
+            WHERE t.tgrelid = 'public.users'::pg_catalog.regclass AND t.tgname NOT LIKE '%$insert' AND t.tgenabled = 'A'
+            ORDER BY t.tgname`,
+        )
+      ).rows;
+    expect(await columns()).toEqual([
+      { tgname: 'zz_phasectl_sync_users_job_title', columns: ['job_title'], when: false },
+      { tgname: 'zz_phasectl_sync_users_job_title$other', columns: ['favourite_color'], when: true },
+    ]);
+    // The switch and switch-back apply these (after their gates, which this test has no state for).
+    const syncFunction = (version: string) =>
+      renameOperation.definitions(change).find((definition) => definition.name === `${change.id}_v${version}`)!.sql;
+    await client.query(syncFunction('02'));
+    try {
+      expect(await columns()).toEqual([
+        { tgname: 'zz_phasectl_sync_users_job_title', columns: ['favourite_color'], when: false },
+        { tgname: 'zz_phasectl_sync_users_job_title$other', columns: ['job_title'], when: true },
+      ]);
+      await client.query(`INSERT INTO public.users (id, job_title) VALUES (13, 'chef')`);
+      // Phase 2: the new release writes the new column, copied back through the trigger without WHEN clause.
+      expect(await callsOf(`UPDATE public.users SET favourite_color = 'pilot' WHERE id = 13`)).toEqual({
+        row: { job_title: 'pilot', favourite_color: 'pilot' },
+        calls: { sync_users_job_title: 1 },
+      });
+      // The old release, still running during the rollout, writes the old column: copied over.
+      expect(await callsOf(`UPDATE public.users SET job_title = 'cook' WHERE id = 13`)).toEqual({
+        row: { job_title: 'cook', favourite_color: 'cook' },
+        calls: { sync_users_job_title: 1 },
+      });
+      // Both, different: the new column (the authority now) wins.
+      expect(
+        await callsOf(`UPDATE public.users SET job_title = 'cook', favourite_color = 'baker' WHERE id = 13`),
+      ).toEqual({
+        row: { job_title: 'baker', favourite_color: 'baker' },
+        calls: { sync_users_job_title: 1 },
+      });
+    } finally {
+      await client.query(syncFunction('01'));
+    }
+    expect(await columns()).toEqual([
+      { tgname: 'zz_phasectl_sync_users_job_title', columns: ['job_title'], when: false },
+      { tgname: 'zz_phasectl_sync_users_job_title$other', columns: ['favourite_color'], when: true },
+    ]);
   });
 
   test('an update naming a column of a row out of sync (not yet backfilled) gives it the value of the authority', async () => {
