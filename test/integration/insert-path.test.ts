@@ -163,7 +163,7 @@ describe('rename sync, insert path', () => {
     ]);
     // The switch and switch-back apply these (after their gates, which this test has no state for).
     const syncFunction = (version: string) =>
-      renameOperation.definitions(change).find((definition) => definition.name === `${change.id}_v${version}`)!.sql;
+      renameOperation.definitions!(change).find((definition) => definition.name === `${change.id}_v${version}`)!.sql;
     await client.query(syncFunction('02'));
     try {
       expect(await columns()).toEqual([
