@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import Handlebars from 'handlebars';
 import { InputError } from '../errors.js';
 import { qualify, quoteIdent, quoteLiteral } from './quote.js';
+import { otherUpdateTriggersSql } from '../sql/other-update-triggers.js';
 import { rulesNamingColumnSql } from '../sql/rules-naming-column.js';
 import { untrustedCodeCheckSql, untrustedCodeFunctionSql } from './untrusted-code-check.js';
 
@@ -31,7 +32,9 @@ function requireString(helper: string, value: unknown): string {
  *   another role's code on the table before a step writes it (src/render/untrusted-code-check.ts); `column`, `type`
  *   optional; `{{untrustedCodeFunction}}` → that function's CREATE OR REPLACE (in the state schema partial);
  * - `{{rulesNamingColumn schema table column}}` → the query of the rules that name the column (src/sql/rules-naming-column.ts,
- *   the one `plan` runs), with the three quoted as literals.
+ *   the one `plan` runs), with the three quoted as literals;
+ * - `{{otherUpdateTriggers schema table from to}}` → the query of the other BEFORE UPDATE row triggers that keep a
+ *   rename's update trigger from having column lists (src/sql/other-update-triggers.ts, the one phase 2's gate runs).
  */
 function createEnvironment(): typeof Handlebars {
   const env = Handlebars.create();
@@ -62,6 +65,12 @@ function createEnvironment(): typeof Handlebars {
     rulesNamingColumnSql(
       quoteLiteral(qualify(requireString('rulesNamingColumn', schema), requireString('rulesNamingColumn', table))),
       quoteLiteral(requireString('rulesNamingColumn', column)),
+    ),
+  );
+  env.registerHelper('otherUpdateTriggers', (schema: unknown, table: unknown, from: unknown, to: unknown) =>
+    otherUpdateTriggersSql(
+      `${quoteLiteral(qualify(requireString('otherUpdateTriggers', schema), requireString('otherUpdateTriggers', table)))}::pg_catalog.regclass`,
+      `ARRAY[${quoteLiteral(requireString('otherUpdateTriggers', from))}, ${quoteLiteral(requireString('otherUpdateTriggers', to))}]::pg_catalog.name[]`,
     ),
   );
   return env;

@@ -2,6 +2,7 @@ import type pg from 'pg';
 import { RuntimeFailure } from '../errors.js';
 import { syncTriggerNames } from '../operations/naming.js';
 import { qualify } from '../render/quote.js';
+import { otherUpdateTriggersSql } from '../sql/other-update-triggers.js';
 import { displayColumn } from '../spec/identifiers.js';
 import type { Change } from '../spec/types.js';
 
@@ -17,22 +18,9 @@ export async function refuseColumnListUpdateTrigger(session: pg.ClientBase, chan
   const { schema, table } = change.rename;
   const syncTrigger = syncTriggerNames(change.id, change.rename.syncTrigger).triggerName;
   const { rows } = await session.query<{ triggers: string | null }>(
-    `SELECT pg_catalog.string_agg(DISTINCT pg_catalog.format('%I on %s', t.tgname, t.tgrelid::pg_catalog.regclass), ', ') AS triggers
-       FROM pg_catalog.pg_trigger AS t
-       JOIN pg_catalog.pg_proc AS p ON p.oid OPERATOR(pg_catalog.=) t.tgfoid
-       JOIN pg_catalog.pg_namespace AS n ON n.oid OPERATOR(pg_catalog.=) p.pronamespace
-      WHERE (t.tgrelid OPERATOR(pg_catalog.=) pg_catalog.to_regclass($1)
-             OR t.tgrelid IN (SELECT pt.relid FROM pg_catalog.pg_partition_tree(pg_catalog.to_regclass($1)) AS pt))
-        AND NOT t.tgisinternal
-        AND (t.tgtype OPERATOR(pg_catalog.&) 19) OPERATOR(pg_catalog.=) 19
-        AND n.nspname OPERATOR(pg_catalog.<>) 'phasectl'
-        -- A column list naming only the two columns fires only when the sync trigger fires too.
-        AND (pg_catalog.cardinality(t.tgattr::pg_catalog.int2[]) OPERATOR(pg_catalog.=) 0
-             OR EXISTS (SELECT FROM pg_catalog.unnest(t.tgattr::pg_catalog.int2[]) AS c(attnum)
-                        JOIN pg_catalog.pg_attribute AS a ON a.attrelid OPERATOR(pg_catalog.=) t.tgrelid
-                                                          AND a.attnum OPERATOR(pg_catalog.=) c.attnum
-                        WHERE a.attname OPERATOR(pg_catalog.<>) ALL ($3::pg_catalog.name[])))
-        AND EXISTS (SELECT FROM pg_catalog.pg_trigger AS s
+    `SELECT pg_catalog.string_agg(DISTINCT o.name, ', ') AS triggers
+       FROM (${otherUpdateTriggersSql('pg_catalog.to_regclass($1)', '$3::pg_catalog.name[]')}) AS o
+      WHERE EXISTS (SELECT FROM pg_catalog.pg_trigger AS s
                      WHERE s.tgrelid OPERATOR(pg_catalog.=) pg_catalog.to_regclass($1)
                        AND s.tgname OPERATOR(pg_catalog.=) $2 AND s.tgqual IS NULL)`,
     [qualify(schema, table), syncTrigger, [change.rename.from, change.rename.to]],
