@@ -37,6 +37,8 @@ interface Path {
   floorCopy: string;
   bulk: string;
   single: (i: number) => string;
+  /** Reported, not checked against the target: a write of the release that is not the phase's own, or the backfill's. */
+  informative?: string;
 }
 
 const toNew = 'NEW.favourite_color := NEW.job_title';
@@ -79,6 +81,30 @@ const PATHS: Path[] = [
     floorCopy: toNew,
     bulk: `INSERT INTO public.${TABLE} (id, job_title, email) SELECT -g, 'title ' || g, 'b' || g FROM generate_series(1, ${BULK}) AS g`,
     single: (i) => `INSERT INTO public.${TABLE} (id, job_title, email) VALUES (${-1 - i}, 'title ${i}', 'x')`,
+  },
+  {
+    name: "the backfill's write (new column := old)",
+    syncFunction: 1,
+    floorCopy: toNew,
+    bulk: `UPDATE public.${TABLE} AS t SET favourite_color = t.job_title WHERE id <= ${BULK}`,
+    single: (i) => `UPDATE public.${TABLE} AS t SET favourite_color = t.job_title WHERE id = ${id(i)}`,
+    informative: "the other column's trigger: its WHEN clause keeps the write out of plpgsql (the floor's enters it)",
+  },
+  {
+    name: 'UPDATE of the new column in phase 1',
+    syncFunction: 1,
+    floorCopy: toOld,
+    bulk: `UPDATE public.${TABLE} SET favourite_color = favourite_color || '.' WHERE id <= ${BULK}`,
+    single: (i) => `UPDATE public.${TABLE} SET favourite_color = 'colour ${i}' WHERE id = ${id(i)}`,
+    informative: "the other column's trigger, with a WHEN clause: the new release writes from phase 2 on",
+  },
+  {
+    name: 'UPDATE of the renamed column in phase 2',
+    syncFunction: 2,
+    floorCopy: toNew,
+    bulk: `UPDATE public.${TABLE} SET job_title = job_title || '.' WHERE id <= ${BULK}`,
+    single: (i) => `UPDATE public.${TABLE} SET job_title = 'title ${i}' WHERE id = ${id(i)}`,
+    informative: "the other column's trigger, with a WHEN clause: the old release, during phase 2's rollout",
   },
 ];
 
@@ -166,7 +192,8 @@ export async function benchWriteInstructions(serverUrl: string): Promise<BenchRo
           `CREATE FUNCTION public.bench_copy_floor() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN ${path.floorCopy}; RETURN NEW; END $$`,
           `CREATE TRIGGER zz_floor BEFORE INSERT OR UPDATE OF job_title, favourite_color ON public.${TABLE} FOR EACH ROW EXECUTE FUNCTION public.bench_copy_floor()`,
         ];
-      return [...functions[path.syncFunction], ...triggers];
+      // As phase 1, then (for phase 2's function) as the switch: its file also swaps the update triggers' columns.
+      return [...functions[1], ...triggers, ...(path.syncFunction === 2 ? functions[2] : [])];
     };
     /** Instructions of `writes` after `variant` is installed, on a fresh copy of the prepared cluster. */
     const measure = async (variant: 'none' | 'floor' | 'phasectl', path: Path, writes: string[]): Promise<number> => {
@@ -191,22 +218,17 @@ export async function benchWriteInstructions(serverUrl: string): Promise<BenchRo
         const none = await per('none');
         const floor = await per('floor');
         const phasectl = await per('phasectl');
-        rows.push(
-          checked(
-            {
-              section: SECTION,
-              metric: `${path.name}, ${shape === 'bulk' ? `one statement, ${BULK.toLocaleString('en-US')} rows` : `${SINGLE} single-row statements`}`,
-              value: phasectl,
-              unit: 'instr/row',
-              baseline: floor,
-              baselineLabel: 'floor',
-              ratio: floor / phasectl,
-              target: '≥ 0.97',
-              note: `floor / phasectl (1.00 = as cheap); no trigger ${Math.round(none).toLocaleString('en-US')} instr/row; sync function v0${path.syncFunction}`,
-            },
-            floor / phasectl >= 0.97,
-          ),
-        );
+        const row = {
+          section: SECTION,
+          metric: `${path.name}, ${shape === 'bulk' ? `one statement, ${BULK.toLocaleString('en-US')} rows` : `${SINGLE} single-row statements`}`,
+          value: phasectl,
+          unit: 'instr/row',
+          baseline: floor,
+          baselineLabel: 'floor',
+          ratio: floor / phasectl,
+          note: `floor / phasectl (1.00 = as cheap); no trigger ${Math.round(none).toLocaleString('en-US')} instr/row; sync function v0${path.syncFunction}${path.informative ? `; ${path.informative}` : ''}`,
+        };
+        rows.push(path.informative ? info(row) : checked({ ...row, target: '≥ 0.97' }, floor / phasectl >= 0.97));
       }
     }
     return rows;

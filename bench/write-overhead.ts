@@ -243,7 +243,8 @@ export async function benchWriteOverhead(
     const out: BenchRow[] = [];
     const section = `2. write overhead of the sync trigger (${CLIENTS} clients, single-row statements, synchronous_commit=off for the clients)`;
     for (const workload of workloads(options.rows)) {
-      const phasectlTrigger = `${await functionSql(workload.syncFunction ?? 1)}\n${triggerSql}`;
+      // As phase 1, then (for phase 2's function) as the switch: its file also swaps the update triggers' columns.
+      const phasectlTrigger = `${await functionSql(1)}\n${triggerSql}${workload.syncFunction === 2 ? `\n${await functionSql(2)}` : ''}`;
       const scriptFile = join(scripts, `${workload.name.replace(/\W+/g, '-')}.sql`);
       await writeFile(scriptFile, workload.script);
       const measure = async (variant: Variant, synchronousCommit: SynchronousCommit): Promise<number> => {

@@ -41,6 +41,9 @@ test('sync triggers enabled again without ALWAYS stop phases 2 and 3 (exit 3, th
   expect(refused.stderr).toContain(
     'ALTER TABLE public.users ENABLE ALWAYS TRIGGER "zz_phasectl_sync_users_job_title$insert";',
   );
+  expect(refused.stderr).toContain(
+    'ALTER TABLE public.users ENABLE ALWAYS TRIGGER "zz_phasectl_sync_users_job_title$other";',
+  );
   expect(await phaseInDatabase(url)).toBe(1);
   const shown = await phasectl(['status', '--project', dir], { env });
   expect(shown.stdout).toContain('drift: sync trigger on public.users enabled without ALWAYS while phase 1 is applied');
@@ -49,7 +52,7 @@ test('sync triggers enabled again without ALWAYS stop phases 2 and 3 (exit 3, th
   await query(
     url,
     `ALTER TABLE public.users ENABLE ALWAYS TRIGGER zz_phasectl_sync_users_job_title,
-       ENABLE ALWAYS TRIGGER "zz_phasectl_sync_users_job_title$insert"`,
+       ENABLE ALWAYS TRIGGER "zz_phasectl_sync_users_job_title$insert", ENABLE ALWAYS TRIGGER "zz_phasectl_sync_users_job_title$other"`,
   );
   const found = await run('migrate', '--to-release', '1.1.0');
   expect(found.code, found.stderr).not.toBe(0);
