@@ -69,7 +69,7 @@ export const SYNC_TRIGGER_NAME_PATTERN = '^zz+_phasectl_sync_';
 
 /**
  * The four sync trigger names of a change: the recorded `syncTrigger` (see syncTriggerNameAfter) and its `$insert`,
- * `$insert_old` and `$other` (updates of the column that is not the authority) companions, or the default names.
+ * `$insert_old` and `$copy` (updates of the authority: copies it over) companions, or the default names.
  */
 export function syncTriggerNames(changeId: string, recorded: string | undefined) {
   const base = recorded ?? fitIdentifier(`${SYNC_TRIGGER_PREFIX}${changeSlug(changeId)}`);
@@ -82,7 +82,7 @@ export function syncTriggerNames(changeId: string, recorded: string | undefined)
     triggerName: base,
     insertTriggerName: companion('$insert'),
     insertOldTriggerName: companion('$insert_old'),
-    updateOtherTriggerName: companion('$other'),
+    copyTriggerName: companion('$copy'),
   };
 }
 
@@ -92,6 +92,14 @@ export function syncTriggerNames(changeId: string, recorded: string | undefined)
  */
 export function insertTriggerName(changeId: string): string {
   return fitIdentifier(`${SYNC_TRIGGER_PREFIX}${changeSlug(changeId)}$insert`);
+}
+
+/**
+ * Name of a same-type rename's copy function in schema `phasectl`: `sync_<id>$copy`, called by the `$copy` trigger
+ * (BEFORE UPDATE OF the authority column): one assignment, the authority's value over the other column.
+ */
+export function copyFunctionName(changeId: string): string {
+  return fitIdentifier(`sync_${changeSlug(changeId)}$copy`);
 }
 
 /**

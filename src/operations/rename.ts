@@ -6,7 +6,7 @@ import { qualify, quoteIdent, quoteLiteral } from '../render/quote.js';
 import type { PhaseNumber, RenameChange } from '../spec/types.js';
 import { defaultGenerationSettings, type GenerationSettings } from './settings.js';
 import { differs, identical } from './identity.js';
-import { derivedName, insertFunctionName, syncFunctionName, syncTriggerNames } from './naming.js';
+import { copyFunctionName, derivedName, insertFunctionName, syncFunctionName, syncTriggerNames } from './naming.js';
 import { syncTriggerContext } from './sync-trigger-order.js';
 import { mentionsColumn, replaceColumnReference } from './sql-identifiers.js';
 import { CHANGE_ID_PATTERN } from '../spec/change-id.js';
@@ -274,6 +274,7 @@ function names(model: RenameModel) {
     insertFunctionName: insertFunctionName(model.change.id, 'any'),
     insertOldFunctionName: insertFunctionName(model.change.id, 'old'),
     insertNewFunctionName: insertFunctionName(model.change.id, 'new'),
+    copyFunctionName: copyFunctionName(model.change.id),
   };
 }
 
@@ -546,8 +547,15 @@ export function renameDerivedObjects(change: RenameChange): DerivedObject[] {
     {
       kind: 'trigger',
       ...on,
-      name: syncTriggerNames(change.id, change.rename.syncTrigger).updateOtherTriggerName,
-      about: 'the sync trigger of updates of the column that is not the authority',
+      name: syncTriggerNames(change.id, change.rename.syncTrigger).copyTriggerName,
+      about: 'the sync trigger of updates of the authority column',
+    },
+    {
+      kind: 'function',
+      schema: 'phasectl',
+      table: '',
+      name: copyFunctionName(change.id),
+      about: 'the copy function of updates of the authority column',
     },
     {
       kind: 'function',

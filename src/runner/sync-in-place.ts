@@ -1,6 +1,11 @@
 import type pg from 'pg';
 import { RuntimeFailure } from '../errors.js';
-import { insertFunctionName, syncFunctionName, targetSyncFunctionName } from '../operations/naming.js';
+import {
+  copyFunctionName,
+  insertFunctionName,
+  syncFunctionName,
+  targetSyncFunctionName,
+} from '../operations/naming.js';
 import { qualify, quoteIdent } from '../render/quote.js';
 import { displayColumn } from '../spec/identifiers.js';
 import type { Change } from '../spec/types.js';
@@ -65,6 +70,7 @@ async function refuseDisabledSyncTriggers(session: pg.ClientBase, change: Change
     insertFunctionName(change.id, 'any'),
     insertFunctionName(change.id, 'old'),
     insertFunctionName(change.id, 'new'),
+    copyFunctionName(change.id),
   ];
   // Partition clones count too: each has its own tgenabled. 'D' disabled, 'R' fires only as a replica, 'O' fires
   // only outside replica mode (ENABLE without ALWAYS). phasectl installs them 'A' (ALWAYS).

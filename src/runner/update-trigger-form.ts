@@ -22,7 +22,8 @@ export async function refuseColumnListUpdateTrigger(session: pg.ClientBase, chan
        FROM (${otherUpdateTriggersSql('pg_catalog.to_regclass($1)', '$3::pg_catalog.name[]')}) AS o
       WHERE EXISTS (SELECT FROM pg_catalog.pg_trigger AS s
                      WHERE s.tgrelid OPERATOR(pg_catalog.=) pg_catalog.to_regclass($1)
-                       AND s.tgname OPERATOR(pg_catalog.=) $2 AND s.tgqual IS NULL)`,
+                       AND s.tgname OPERATOR(pg_catalog.=) $2
+                       AND pg_catalog.cardinality(s.tgattr::pg_catalog.int2[]) OPERATOR(pg_catalog.>) 0)`,
     [qualify(schema, table), syncTrigger, [change.rename.from, change.rename.to]],
   );
   const triggers = rows[0]?.triggers;

@@ -120,7 +120,7 @@ test('a sync trigger left disabled after a bulk load stops the next phase: exit 
     'ALTER TABLE public.users ENABLE ALWAYS TRIGGER "zz_phasectl_sync_users_job_title$insert";',
   );
   expect(refused.stderr).toContain(
-    'ALTER TABLE public.users ENABLE ALWAYS TRIGGER "zz_phasectl_sync_users_job_title$other";',
+    'ALTER TABLE public.users ENABLE ALWAYS TRIGGER "zz_phasectl_sync_users_job_title$copy";',
   );
   expect(refused.stderr).toContain('phasectl backfill users-job-title --repair');
   expect(await phaseInDatabase(url)).toBe(1);
@@ -131,7 +131,7 @@ test('a sync trigger left disabled after a bulk load stops the next phase: exit 
   await query(
     url,
     `ALTER TABLE public.users ENABLE TRIGGER ALL, ENABLE ALWAYS TRIGGER zz_phasectl_sync_users_job_title,
-       ENABLE ALWAYS TRIGGER "zz_phasectl_sync_users_job_title$insert", ENABLE ALWAYS TRIGGER "zz_phasectl_sync_users_job_title$other"`,
+       ENABLE ALWAYS TRIGGER "zz_phasectl_sync_users_job_title$insert", ENABLE ALWAYS TRIGGER "zz_phasectl_sync_users_job_title$copy"`,
   );
   const second = await phasectl(['migrate', '--project', dir, '--to-release', '1.1.0', '--quiet'], { env });
   expect(second.code, second.stderr).toBe(0);
@@ -200,7 +200,7 @@ test("a change's id renamed in phases.yaml mid-flight: migrate refuses to instal
   const refused = await phasectl(['migrate', '--project', dir, '--quiet'], { env });
   expect(refused.code, refused.stderr).toBe(3);
   expect(refused.stderr).toContain(
-    "are already kept in sync by another change's trigger (zz_phasectl_sync_users_job_title)",
+    "are already kept in sync by another change's trigger (zz_phasectl_sync_users_job_title, zz_phasectl_sync_users_job_title$copy)",
   );
   expect(refused.stderr).toContain('put the old id back in phases.yaml');
   const triggers = await query(

@@ -42,7 +42,7 @@ test('sync triggers enabled again without ALWAYS stop phases 2 and 3 (exit 3, th
     'ALTER TABLE public.users ENABLE ALWAYS TRIGGER "zz_phasectl_sync_users_job_title$insert";',
   );
   expect(refused.stderr).toContain(
-    'ALTER TABLE public.users ENABLE ALWAYS TRIGGER "zz_phasectl_sync_users_job_title$other";',
+    'ALTER TABLE public.users ENABLE ALWAYS TRIGGER "zz_phasectl_sync_users_job_title$copy";',
   );
   expect(await phaseInDatabase(url)).toBe(1);
   const shown = await phasectl(['status', '--project', dir], { env });
@@ -52,7 +52,7 @@ test('sync triggers enabled again without ALWAYS stop phases 2 and 3 (exit 3, th
   await query(
     url,
     `ALTER TABLE public.users ENABLE ALWAYS TRIGGER zz_phasectl_sync_users_job_title,
-       ENABLE ALWAYS TRIGGER "zz_phasectl_sync_users_job_title$insert", ENABLE ALWAYS TRIGGER "zz_phasectl_sync_users_job_title$other"`,
+       ENABLE ALWAYS TRIGGER "zz_phasectl_sync_users_job_title$insert", ENABLE ALWAYS TRIGGER "zz_phasectl_sync_users_job_title$copy"`,
   );
   const found = await run('migrate', '--to-release', '1.1.0');
   expect(found.code, found.stderr).not.toBe(0);

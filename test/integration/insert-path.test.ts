@@ -68,9 +68,9 @@ describe('rename sync, insert path', () => {
         WHERE tgrelid = 'public.users'::pg_catalog.regclass AND NOT tgisinternal ORDER BY tgname`,
     );
     expect(triggers.rows).toEqual([
-      { tgname: 'zz_phasectl_sync_users_job_title', when: false },
+      { tgname: 'zz_phasectl_sync_users_job_title', when: true },
+      { tgname: 'zz_phasectl_sync_users_job_title$copy', when: false },
       { tgname: 'zz_phasectl_sync_users_job_title$insert', when: false },
-      { tgname: 'zz_phasectl_sync_users_job_title$other', when: true },
     ]);
   });
 
@@ -101,11 +101,11 @@ describe('rename sync, insert path', () => {
     });
   });
 
-  test('an update of the renamed column still goes through the sync function', async () => {
+  test('an update of the renamed column (the authority) enters only the copy function: one assignment', async () => {
     await client.query(`INSERT INTO public.users (id, job_title) VALUES (5, 'chef')`);
     expect(await callsOf(`UPDATE public.users SET job_title = 'pilot' WHERE id = 5`)).toEqual({
       row: { job_title: 'pilot', favourite_color: 'pilot' },
-      calls: { sync_users_job_title: 1 },
+      calls: { sync_users_job_title$copy: 1 },
     });
   });
 
@@ -135,17 +135,25 @@ describe('rename sync, insert path', () => {
       row: { job_title: 'Cook', favourite_color: 'Cook' },
       calls: { sync_users_job_title: 1 },
     });
-    // Both named and different: one call (the authority's trigger), the authority wins; the other trigger's WHEN
-    // clause then sees equal columns.
+    // Both named and different, the authority changed: it wins. The sync function settles the row first (its
+    // trigger sorts first), then the copy function copies an equal value.
     expect(
       await callsOf(`UPDATE public.users SET favourite_color = 'Cook', job_title = 'Baker' WHERE id = 12`),
     ).toEqual({
       row: { job_title: 'Baker', favourite_color: 'Baker' },
-      calls: { sync_users_job_title: 1 },
+      calls: { sync_users_job_title: 1, sync_users_job_title$copy: 1 },
+    });
+    // Both named, the authority unchanged, the other column changed: the other's write wins (the sync function ran
+    // before the copy, which then copies the value it settled on, not the old one).
+    expect(
+      await callsOf(`UPDATE public.users SET job_title = job_title, favourite_color = 'Pilot' WHERE id = 12`),
+    ).toEqual({
+      row: { job_title: 'Pilot', favourite_color: 'Pilot' },
+      calls: { sync_users_job_title: 1, sync_users_job_title$copy: 1 },
     });
   });
 
-  test("phase 2's function swaps the update triggers' columns (the authority's has no WHEN clause); switching back swaps them again", async () => {
+  test("phase 2's function swaps the update triggers' columns (the authority's, $copy, has no WHEN clause); switching back swaps them again", async () => {
     const columns = async () =>
       (
         await client.query<{ tgname: string; columns: string[]; when: boolean }>(
@@ -158,8 +166,8 @@ describe('rename sync, insert path', () => {
         )
       ).rows;
     expect(await columns()).toEqual([
-      { tgname: 'zz_phasectl_sync_users_job_title', columns: ['job_title'], when: false },
-      { tgname: 'zz_phasectl_sync_users_job_title$other', columns: ['favourite_color'], when: true },
+      { tgname: 'zz_phasectl_sync_users_job_title', columns: ['favourite_color'], when: true },
+      { tgname: 'zz_phasectl_sync_users_job_title$copy', columns: ['job_title'], when: false },
     ]);
     // The switch and switch-back apply these (after their gates, which this test has no state for).
     const syncFunction = (version: string) =>
@@ -167,14 +175,14 @@ describe('rename sync, insert path', () => {
     await client.query(syncFunction('02'));
     try {
       expect(await columns()).toEqual([
-        { tgname: 'zz_phasectl_sync_users_job_title', columns: ['favourite_color'], when: false },
-        { tgname: 'zz_phasectl_sync_users_job_title$other', columns: ['job_title'], when: true },
+        { tgname: 'zz_phasectl_sync_users_job_title', columns: ['job_title'], when: true },
+        { tgname: 'zz_phasectl_sync_users_job_title$copy', columns: ['favourite_color'], when: false },
       ]);
       await client.query(`INSERT INTO public.users (id, job_title) VALUES (13, 'chef')`);
       // Phase 2: the new release writes the new column, copied back through the trigger without WHEN clause.
       expect(await callsOf(`UPDATE public.users SET favourite_color = 'pilot' WHERE id = 13`)).toEqual({
         row: { job_title: 'pilot', favourite_color: 'pilot' },
-        calls: { sync_users_job_title: 1 },
+        calls: { sync_users_job_title$copy: 1 },
       });
       // The old release, still running during the rollout, writes the old column: copied over.
       expect(await callsOf(`UPDATE public.users SET job_title = 'cook' WHERE id = 13`)).toEqual({
@@ -186,14 +194,14 @@ describe('rename sync, insert path', () => {
         await callsOf(`UPDATE public.users SET job_title = 'cook', favourite_color = 'baker' WHERE id = 13`),
       ).toEqual({
         row: { job_title: 'baker', favourite_color: 'baker' },
-        calls: { sync_users_job_title: 1 },
+        calls: { sync_users_job_title: 1, sync_users_job_title$copy: 1 },
       });
     } finally {
       await client.query(syncFunction('01'));
     }
     expect(await columns()).toEqual([
-      { tgname: 'zz_phasectl_sync_users_job_title', columns: ['job_title'], when: false },
-      { tgname: 'zz_phasectl_sync_users_job_title$other', columns: ['favourite_color'], when: true },
+      { tgname: 'zz_phasectl_sync_users_job_title', columns: ['favourite_color'], when: true },
+      { tgname: 'zz_phasectl_sync_users_job_title$copy', columns: ['job_title'], when: false },
     ]);
   });
 
@@ -203,6 +211,13 @@ describe('rename sync, insert path', () => {
     await client.query(`INSERT INTO public.users (id, job_title) VALUES (11, 'chef')`);
     await client.query(behindSyncTriggers(`UPDATE public.users SET favourite_color = NULL WHERE id = 11`));
     expect(await callsOf(`UPDATE public.users SET job_title = job_title WHERE id = 11`)).toEqual({
+      row: { job_title: 'chef', favourite_color: 'chef' },
+      calls: { sync_users_job_title$copy: 1 },
+    });
+    // The same through the other column: its trigger lets the row through (the columns differ), and the sync
+    // function gives it the authority's value.
+    await client.query(behindSyncTriggers(`UPDATE public.users SET favourite_color = NULL WHERE id = 11`));
+    expect(await callsOf(`UPDATE public.users SET favourite_color = favourite_color WHERE id = 11`)).toEqual({
       row: { job_title: 'chef', favourite_color: 'chef' },
       calls: { sync_users_job_title: 1 },
     });

@@ -70,7 +70,8 @@ test('the names phase 1 creates do not change between phasectl versions', () => 
       "users-job-title-to-favourite-color: trigger public.users zz_phasectl_sync_users_job_title_to_favourite_color",
       "users-job-title-to-favourite-color: function phasectl. sync_users_job_title_to_favourite_color",
       "users-job-title-to-favourite-color: trigger public.users zz_phasectl_sync_users_job_title_to_favourite_color$insert_old",
-      "users-job-title-to-favourite-color: trigger public.users zz_phasectl_sync_users_job_title_to_favourite_color$other",
+      "users-job-title-to-favourite-color: trigger public.users zz_phasectl_sync_users_job_title_to_favourite_color$copy",
+      "users-job-title-to-favourite-color: function phasectl. sync_users_job_title_to_favourite_color$copy",
       "users-job-title-to-favourite-color: function phasectl. sync_users_job_title_to_favourite_color$insert",
       "users-job-title-to-favourite-color: function phasectl. sync_users_job_title_to_favourite_color$insert_old",
       "users-job-title-to-favourite-color: function phasectl. sync_users_job_title_to_favourite_color$insert_new",
@@ -100,16 +101,16 @@ test('the names phase 1 creates do not change between phasectl versions', () => 
       "moveGuard": "phasectl.move_users_address_to_profiles",
       "notNull": "users_favourite_color_not_null_check",
       "recorded": {
+        "copyTriggerName": "zzz_phasectl_sync_users_job_title_to_favourite_color$copy",
         "insertOldTriggerName": "zzz_phasectl_sync_users_job_title_to_favourite_color$insert_old",
         "insertTriggerName": "zzz_phasectl_sync_users_job_title_to_favourite_color$insert",
         "triggerName": "zzz_phasectl_sync_users_job_title_to_favourite_color",
-        "updateOtherTriggerName": "zzz_phasectl_sync_users_job_title_to_favourite_color$other",
       },
       "triggers": {
+        "copyTriggerName": "zz_phasectl_sync_users_job_title_to_favourite_color$copy",
         "insertOldTriggerName": "zz_phasectl_sync_users_job_title_to_favourite_color$insert_old",
         "insertTriggerName": "zz_phasectl_sync_users_job_title_to_favourite_color$insert",
         "triggerName": "zz_phasectl_sync_users_job_title_to_favourite_color",
-        "updateOtherTriggerName": "zz_phasectl_sync_users_job_title_to_favourite_color$other",
       },
     }
   `);

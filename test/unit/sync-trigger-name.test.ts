@@ -16,12 +16,12 @@ test('recorded names carry their insert companions; without one, the default nam
     triggerName: 'zzz_phasectl_sync_items_title',
     insertTriggerName: 'zzz_phasectl_sync_items_title$insert',
     insertOldTriggerName: 'zzz_phasectl_sync_items_title$insert_old',
-    updateOtherTriggerName: 'zzz_phasectl_sync_items_title$other',
+    copyTriggerName: 'zzz_phasectl_sync_items_title$copy',
   });
   expect(syncTriggerNames('items-title', undefined)).toEqual({
     triggerName: 'zz_phasectl_sync_items_title',
     insertTriggerName: 'zz_phasectl_sync_items_title$insert',
     insertOldTriggerName: 'zz_phasectl_sync_items_title$insert_old',
-    updateOtherTriggerName: 'zz_phasectl_sync_items_title$other',
+    copyTriggerName: 'zz_phasectl_sync_items_title$copy',
   });
 });
