@@ -3,6 +3,7 @@ import { PhasectlError } from '../errors.js';
 import type { BackfillResult } from '../backfill/engine.js';
 import { projectPaths } from '../project.js';
 import { applyStep } from '../runner/apply-step.js';
+import { dropLeftoverCopyTriggers } from '../runner/copy-trigger-leftover.js';
 import { silent } from '../events.js';
 import { readMigrationFiles } from '../runner/migration-files.js';
 import { checkAppliedFiles, rollbackPlan, type RollbackGroup } from '../runner/migration-plan.js';
@@ -85,6 +86,7 @@ export async function rollback(options: RollbackOptions): Promise<RollbackResult
           );
           result.ran.push({ name: file.name, durationMs, backfill });
         }
+        if (group.phase === 1) await dropLeftoverCopyTriggers(run.session, group.changeId);
         await run.session.query('BEGIN');
         try {
           await run.session.query('DELETE FROM phasectl.migrations WHERE name = ANY($1::text[])', [group.upNames]);
