@@ -86,9 +86,9 @@ export async function rollback(options: RollbackOptions): Promise<RollbackResult
           );
           result.ran.push({ name: file.name, durationMs, backfill });
         }
-        if (group.phase === 1) await dropLeftoverCopyTriggers(run.session, group.changeId);
         await run.session.query('BEGIN');
         try {
+          if (group.phase === 1) await dropLeftoverCopyTriggers(run.session, group.changeId);
           await run.session.query('DELETE FROM phasectl.migrations WHERE name = ANY($1::text[])', [group.upNames]);
           // A later rollback of this phase must backfill again, and a re-applied phase 1 starts a fresh
           // column: drop the finished bookkeeping that would make those runs no-ops.

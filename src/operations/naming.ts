@@ -40,7 +40,12 @@ export const SYNC_TRIGGER_PREFIX = 'zz_phasectl_sync_';
  * runs ours after the application's own BEFORE triggers and copies their final values.
  */
 export function triggerName(changeId: string): string {
-  return fitIdentifier(`${SYNC_TRIGGER_PREFIX}${changeSlug(changeId)}`);
+  return defaultTriggerName(changeId, '');
+}
+
+/** `zz_phasectl_sync_<id><suffix>`, fitted: a sync trigger's name when `plan` recorded none (companions cut whole). */
+function defaultTriggerName(changeId: string, suffix: string): string {
+  return fitIdentifier(`${SYNC_TRIGGER_PREFIX}${changeSlug(changeId)}${suffix}`);
 }
 
 /** Byte order (C collation): the order in which PostgreSQL fires the triggers of one event. */
@@ -72,17 +77,13 @@ export const SYNC_TRIGGER_NAME_PATTERN = '^zz+_phasectl_sync_';
  * `$insert_old` and `$copy` (updates of the authority: copies it over) companions, or the default names.
  */
 export function syncTriggerNames(changeId: string, recorded: string | undefined) {
-  const base = recorded ?? fitIdentifier(`${SYNC_TRIGGER_PREFIX}${changeSlug(changeId)}`);
-  // Unrecorded names keep their historical form: the companions are cut from the full slug, not from a cut base.
-  const companion = (suffix: string) =>
-    fitIdentifier(
-      recorded === undefined ? `${SYNC_TRIGGER_PREFIX}${changeSlug(changeId)}${suffix}` : `${recorded}${suffix}`,
-    );
+  const name = (suffix: string) =>
+    recorded === undefined ? defaultTriggerName(changeId, suffix) : fitIdentifier(`${recorded}${suffix}`);
   return {
-    triggerName: base,
-    insertTriggerName: companion('$insert'),
-    insertOldTriggerName: companion('$insert_old'),
-    copyTriggerName: companion('$copy'),
+    triggerName: recorded ?? triggerName(changeId),
+    insertTriggerName: name('$insert'),
+    insertOldTriggerName: name('$insert_old'),
+    copyTriggerName: name('$copy'),
   };
 }
 
@@ -91,7 +92,7 @@ export function syncTriggerNames(changeId: string, recorded: string | undefined)
  * never occurs in a change id's slug, so it cannot collide with another change's trigger on the same table.
  */
 export function insertTriggerName(changeId: string): string {
-  return fitIdentifier(`${SYNC_TRIGGER_PREFIX}${changeSlug(changeId)}$insert`);
+  return defaultTriggerName(changeId, '$insert');
 }
 
 /**
@@ -107,7 +108,7 @@ export function copyFunctionName(changeId: string): string {
  * set), which fires after `$insert` (name order) and calls a function that does one assignment.
  */
 export function insertOldTriggerName(changeId: string): string {
-  return fitIdentifier(`${SYNC_TRIGGER_PREFIX}${changeSlug(changeId)}$insert_old`);
+  return defaultTriggerName(changeId, '$insert_old');
 }
 
 /**

@@ -211,7 +211,7 @@ function syncFunctionSql(model: RenameModel, version: 1 | 2, templatesDir?: stri
         model.upTyped(`NEW.${quoteIdent(model.from)}`),
         model.newBareType,
       ),
-      ...authorityTests(model, version === 1 ? model.from : model.to, version === 1 ? model.to : model.from),
+      ...authorityTests(model, version),
       newDiffers: newDiffers(model),
     },
     templatesDir,
@@ -227,8 +227,12 @@ function newDiffers(model: RenameModel): string {
   );
 }
 
-/** The identity sync function's one test: the authority column written, or the other one not (same type: no cast). */
-function authorityTests(model: RenameModel, authorityColumn: string, otherColumn: string) {
+/**
+ * The authority of sync function `version` (1: `from`, 2: `to`) and the other column, and the identity sync function's
+ * one test: the authority column written, or the other one not (same type: no cast).
+ */
+function authorityTests(model: RenameModel, version: 1 | 2) {
+  const [authorityColumn, otherColumn] = version === 1 ? [model.from, model.to] : [model.to, model.from];
   const at = (row: string, name: string) => `${row}.${quoteIdent(name)}`;
   return {
     authorityColumn,
@@ -247,7 +251,7 @@ function triggerSql(model: RenameModel, version: 1 | 2, templatesDir?: string): 
   const column = (row: string, name: string) => `${row}.${quoteIdent(name)}`;
   const context = {
     ...names(model),
-    ...authorityTests(model, version === 1 ? model.from : model.to, version === 1 ? model.to : model.from),
+    ...authorityTests(model, version),
     newDiffers: newDiffers(model),
     suppressSetting: BACKFILL_SETTING,
     eitherChanged: differs(

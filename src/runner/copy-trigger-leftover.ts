@@ -7,7 +7,7 @@ import { qualify, quoteIdent } from '../render/quote.js';
  * which a phase-1 down file written by an earlier phasectl does not know. Such a file drops the new column and the
  * sync it knew; a `$copy` trigger left behind (created by this version's later files: a phase-3 rollback's restore)
  * would copy into the dropped column and fail every update of the old one. None is left after this version's own
- * down files, and then this finds nothing and locks nothing.
+ * down files, and then this locks no table. Runs in the caller's transaction (rollback's bookkeeping of the phase).
  */
 export async function dropLeftoverCopyTriggers(session: pg.ClientBase, changeId: string): Promise<void> {
   const name = copyFunctionName(changeId);
@@ -20,20 +20,14 @@ export async function dropLeftoverCopyTriggers(session: pg.ClientBase, changeId:
         AND NOT t.tgisinternal AND t.tgparentid OPERATOR(pg_catalog.=) 0`,
     [name],
   );
-  const { rows: functions } = await session.query<{ found: boolean }>(
-    `SELECT pg_catalog.to_regprocedure($1) IS NOT NULL AS found`,
-    [`${qualify('phasectl', name)}()`],
+  // DROP TRIGGER takes the table's ACCESS EXCLUSIVE lock: never queue behind a long transaction for long.
+  if (rows.length > 0) await session.query(`SET LOCAL lock_timeout = '2s'`);
+  // The table's name as regclass printed it: quoted where needed, qualified unless on the search_path.
+  for (const row of rows) await session.query(`DROP TRIGGER IF EXISTS ${quoteIdent(row.trigger)} ON ${row.table}`);
+  const fn = `${qualify('phasectl', name)}()`;
+  const { rows: found } = await session.query<{ exists: boolean }>(
+    'SELECT pg_catalog.to_regprocedure($1) IS NOT NULL AS exists',
+    [fn],
   );
-  if (rows.length === 0 && !functions[0]?.found) return;
-  await session.query('BEGIN');
-  try {
-    await session.query(`SET LOCAL lock_timeout = '2s'`);
-    // The table's name as regclass printed it: quoted where needed, qualified unless on the search_path.
-    for (const row of rows) await session.query(`DROP TRIGGER IF EXISTS ${quoteIdent(row.trigger)} ON ${row.table}`);
-    await session.query(`DROP FUNCTION IF EXISTS ${qualify('phasectl', name)}()`);
-    await session.query('COMMIT');
-  } catch (error) {
-    await session.query('ROLLBACK').catch(() => undefined);
-    throw error;
-  }
+  if (found[0]?.exists) await session.query(`DROP FUNCTION IF EXISTS ${fn}`);
 }

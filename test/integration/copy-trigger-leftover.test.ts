@@ -82,7 +82,10 @@ test("a $copy trigger left by an earlier version's phase-1 down file is dropped,
   await expect(client.query(`UPDATE public.users SET job_title = 'pilot' WHERE id = 1`)).rejects.toThrow(
     /favourite_color/,
   );
+  // In a transaction, as rollback runs it (with the phase's bookkeeping).
+  await client.query('BEGIN');
   await dropLeftoverCopyTriggers(client, change.id);
+  await client.query('COMMIT');
   await client.query(`UPDATE public.users SET job_title = 'pilot' WHERE id = 1`);
   expect((await client.query(`SELECT job_title FROM public.users`)).rows).toEqual([{ job_title: 'pilot' }]);
   expect(
@@ -93,5 +96,39 @@ test("a $copy trigger left by an earlier version's phase-1 down file is dropped,
     ).rows,
   ).toEqual([{ n: 0 }]);
   // Nothing left: a second call finds nothing and changes nothing.
+  await client.query('BEGIN');
   await dropLeftoverCopyTriggers(client, change.id);
+  await client.query('COMMIT');
+});
+
+test('hostile names: the leftover is found by its function in schema phasectl, whatever the table is called; a same-named function elsewhere is left alone', async () => {
+  await client.query(`
+    CREATE SCHEMA "Odd ""Schema";
+    CREATE TABLE "Odd ""Schema"."My Table; DROP" (id int PRIMARY KEY, "Job Title" text);
+    INSERT INTO "Odd ""Schema"."My Table; DROP" VALUES (1, 'chef');
+    CREATE FUNCTION phasectl."sync_users_job_title$copy"() RETURNS trigger LANGUAGE plpgsql AS
+      $$ BEGIN NEW.gone := NEW."Job Title"; RETURN NEW; END $$;
+    CREATE TRIGGER "zz_phasectl_sync_users_job_title$copy" BEFORE UPDATE OF "Job Title" ON "Odd ""Schema"."My Table; DROP"
+      FOR EACH ROW EXECUTE FUNCTION phasectl."sync_users_job_title$copy"();
+    -- Not phasectl's: the same name in another schema, on the same table.
+    CREATE FUNCTION "Odd ""Schema"."sync_users_job_title$copy"() RETURNS trigger LANGUAGE plpgsql AS
+      $$ BEGIN RETURN NEW; END $$;
+    CREATE TRIGGER "theirs" BEFORE UPDATE ON "Odd ""Schema"."My Table; DROP"
+      FOR EACH ROW EXECUTE FUNCTION "Odd ""Schema"."sync_users_job_title$copy"();`);
+  await expect(client.query(`UPDATE "Odd ""Schema"."My Table; DROP" SET "Job Title" = 'x'`)).rejects.toThrow(/gone/);
+  await client.query('BEGIN');
+  await dropLeftoverCopyTriggers(client, change.id);
+  await client.query('COMMIT');
+  await client.query(`UPDATE "Odd ""Schema"."My Table; DROP" SET "Job Title" = 'x'`);
+  expect(
+    (
+      await client.query(
+        `SELECT tgname FROM pg_catalog.pg_trigger WHERE tgrelid = '"Odd ""Schema"."My Table; DROP"'::regclass ORDER BY 1`,
+      )
+    ).rows,
+  ).toEqual([{ tgname: 'theirs' }]);
+  expect(
+    (await client.query(`SELECT to_regprocedure('"Odd ""Schema"."sync_users_job_title$copy"()') IS NOT NULL AS kept`))
+      .rows,
+  ).toEqual([{ kept: true }]);
 });
