@@ -83,8 +83,19 @@ export function syncTriggerNames(changeId: string, recorded: string | undefined)
     triggerName: recorded ?? triggerName(changeId),
     insertTriggerName: name('$insert'),
     insertOldTriggerName: name('$insert_old'),
-    copyTriggerName: name('$copy'),
+    copyTriggerName: companionAfter(recorded ?? triggerName(changeId), '$copy'),
   };
+}
+
+/**
+ * `name` + `suffix`, fitted to 63 bytes so that it still sorts after `name`: the `$copy` trigger must fire after the
+ * sync trigger (a statement that writes both columns is settled first). fitIdentifier's `_` before the hash sorts
+ * before the letter it replaces; `~` sorts after every character of a sync trigger name (`[a-z0-9_]`, the spec's
+ * rule for a recorded one). Pure.
+ */
+function companionAfter(name: string, suffix: string): string {
+  const fitted = fitIdentifier(`${name}${suffix}`);
+  return fitted === `${name}${suffix}` ? fitted : fitted.replace(/_([0-9a-f]{8})$/, '~$1');
 }
 
 /**

@@ -141,9 +141,10 @@ const renameTarget = z
     lossy: z.literal(true).optional(),
     // Dropped by phase 3: only a name phasectl chose (`zzz_phasectl_sync_…`), never one of the application's triggers.
     syncTrigger: identifier
-      .refine((name) => /^zz+_phasectl_sync_/.test(name), {
-        // SYNC_TRIGGER_NAME_PATTERN of src/operations/naming.ts
-        message: 'is not a phasectl sync trigger name (zz…_phasectl_sync_…)',
+      // SYNC_TRIGGER_NAME_PATTERN of src/operations/naming.ts, then only what plan writes (its companions' names
+      // sort after it: companionAfter).
+      .refine((name) => /^zz+_phasectl_sync_[a-z0-9_]+$/.test(name), {
+        message: 'is not a phasectl sync trigger name (zz…_phasectl_sync_…, lower-case letters, digits and _)',
         params: { hint: 'written by `phasectl plan`; remove it to use the default name, or plan again' },
       })
       .optional(),

@@ -115,6 +115,19 @@ describe('parsePhasesText', () => {
     expect(sameName.location).toEqual({ file: 'phases.yaml', line: 8, column: 61 });
   });
 
+  test('a recorded sync trigger name is one plan could write: zz…_phasectl_sync_ and lower-case letters, digits, _', () => {
+    const recorded = (name: string) =>
+      change().replace('to: contact_email }', `to: contact_email, syncTrigger: '${name}' }`);
+    expect(() =>
+      parsePhasesText(`version: 1\nchanges:\n${recorded('zzz_phasectl_sync_users_email')}\n`, 'p.yaml'),
+    ).not.toThrow();
+    for (const name of ['my_trigger', 'zzz_phasectl_sync_Users', 'zzz_phasectl_sync_ü', 'zzz_phasectl_sync_a~b']) {
+      const error = errorOf(`version: 1\nchanges:\n${recorded(name)}\n`);
+      expect(error.message).toMatch(/is not a phasectl sync trigger name/);
+      expect(error.location?.line).toBe(4);
+    }
+  });
+
   test('a bad id and a wrong version are refused with the rule', () => {
     const badId = errorOf(`version: 1\nchanges:\n${change().replace('users-email', 'Users_Email')}\n`);
     expect(badId.message).toBe(

@@ -25,3 +25,22 @@ test('recorded names carry their insert companions; without one, the default nam
     copyTriggerName: 'zz_phasectl_sync_items_title$copy',
   });
 });
+
+test('the $copy trigger sorts after the sync trigger (it must fire second) for every recorded name, however long', () => {
+  const longId = 'a'.repeat(20) + '-' + 'b'.repeat(19);
+  const recorded = [
+    undefined,
+    ...Array.from({ length: 40 }, (_, run) => syncTriggerNameAfter(longId, ['z'.repeat(run + 2) + '~'])),
+  ];
+  for (const name of recorded) {
+    if (name === null) continue;
+    const names = syncTriggerNames(longId, name);
+    expect(Buffer.byteLength(names.copyTriggerName)).toBeLessThanOrEqual(63);
+    expect(Buffer.compare(Buffer.from(names.copyTriggerName), Buffer.from(names.triggerName))).toBe(1);
+    expect(names.copyTriggerName).not.toBe(syncTriggerNames('other-' + longId.slice(6), name).copyTriggerName);
+  }
+  // Fitted: cut, then `~` and a hash, where fitIdentifier's `_` would have sorted first.
+  expect(syncTriggerNames(longId, 'zzzzz_phasectl_sync_' + longId.replace('-', '_')).copyTriggerName).toMatch(
+    /^zzzzz_phasectl_sync_a+_b+~[0-9a-f]{8}$/,
+  );
+});
