@@ -81,3 +81,36 @@ test('a BEFORE trigger sorting after zz_phasectl_sync_: plan records a later nam
   ).toEqual([{ tgname: 'zz_zebra_shout' }]);
   expect(await query(url, `SELECT name FROM public.items WHERE id = 100`)).toEqual([{ name: 'OLD CODE' }]);
 }, 180_000);
+
+test('a long id with a long recorded name: the $copy trigger still fires after the update trigger, no write is lost', async () => {
+  const id = `${'a'.repeat(20)}-${'b'.repeat(19)}`; // 40 characters, the longest id
+  const { url, ok } = await databaseWithFolder(
+    cleanups,
+    `CREATE TABLE public.items (id bigint PRIMARY KEY, title text);
+     INSERT INTO public.items SELECT g, 'item ' || g FROM generate_series(1, 5) g;
+     CREATE FUNCTION public.stamp() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NEW; END $$;
+     -- Inserts only: the update triggers keep their column lists (and the $copy trigger).
+     CREATE TRIGGER zzzz_stamp BEFORE INSERT ON public.items FOR EACH ROW EXECUTE FUNCTION public.stamp();`,
+    'phasectl-trigger-order-long-',
+  );
+  await ok('init');
+  await ok('plan', 'rename', 'public.items.title', 'name', '--id', id);
+  await ok('advance', '--release', '1.0.0');
+  await ok('migrate', '--quiet');
+  const triggers = await query<{ tgname: string }>(
+    url,
+    `SELECT tgname FROM pg_trigger WHERE tgrelid = 'public.items'::regclass AND tgname LIKE 'zzzzz%' ORDER BY tgname COLLATE "C"`,
+  );
+  // The $copy trigger's name is cut to 63 bytes (`~` and a hash) and sorts after the update trigger's: it fires second.
+  const names = triggers.map((t) => t.tgname);
+  const update = names.indexOf(`zzzzz_phasectl_sync_${id.replace('-', '_')}`);
+  const copy = names.findIndex((name) => /^zzzzz_phasectl_sync_a+_b+~[0-9a-f]{8}$/.test(name));
+  expect(names).toHaveLength(3);
+  expect(update).toBeGreaterThanOrEqual(0);
+  expect(copy).toBeGreaterThan(update);
+  // An update that names both columns and changes only the new one: the new value wins in both columns.
+  await query(url, `UPDATE public.items SET title = title, name = 'written' WHERE id = 1`);
+  expect(await query(url, `SELECT title, name FROM public.items WHERE id = 1`)).toEqual([
+    { title: 'written', name: 'written' },
+  ]);
+});
