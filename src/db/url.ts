@@ -7,15 +7,24 @@ const SECRET_PARAMETERS = ['password', 'sslpassword'];
 export function redactUrl(url: string): string {
   try {
     const parsed = new URL(url);
+    // A `#` ends the authority: `postgres://u:ab#cd@host` parses as host `u`, and the password's tail as a fragment.
+    if (parsed.hash !== '') return redactUnparsed(url);
     if (parsed.password) parsed.password = '***';
     for (const name of [...parsed.searchParams.keys()]) {
       if (SECRET_PARAMETERS.includes(name.toLowerCase())) parsed.searchParams.set(name, '***');
     }
     return parsed.toString();
   } catch {
-    // Not a URL (maybe a key=value conninfo string): hide anything that looks like a password.
-    return url.replace(/(password\s*=\s*)(\S+)/gi, '$1***');
+    return redactUnparsed(url);
   }
+}
+
+/**
+ * A URL that does not parse (a password with an unencoded `/`, `?` or `#`, or a key=value conninfo string): everything
+ * between the user's `:` and the last `@` is hidden, and anything that looks like a password parameter.
+ */
+function redactUnparsed(url: string): string {
+  return url.replace(/^([a-z][a-z0-9+.-]*:\/\/[^:@/?#]*:)[^]*@/i, '$1***@').replace(/(password\s*=\s*)(\S+)/gi, '$1***');
 }
 
 /** Same URL pointing at another database on the same server. */
@@ -52,6 +61,9 @@ export function checkDatabaseUrl(url: string | undefined): string {
     throw notPostgresUrl(url);
   }
   if (!['postgres:', 'postgresql:', 'socket:'].includes(protocol)) throw notPostgresUrl(url);
+  // A PostgreSQL URL has no fragment: a `#` is an unencoded character of the password, and what follows it would be
+  // taken for the host (`postgres://u:1234#x@db/app` connects to host `u`, port 1234).
+  if (url.includes('#')) throw notPostgresUrl(url);
   return url;
 }
 
