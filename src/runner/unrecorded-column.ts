@@ -4,6 +4,7 @@ import { qualify, quoteIdent } from '../render/quote.js';
 import { displayColumn } from '../spec/identifiers.js';
 import type { Change } from '../spec/types.js';
 import { SYNC_TRIGGER_NAME_PATTERN, syncTriggerNames } from '../operations/naming.js';
+import { appliedPhase } from './record.js';
 
 /**
  * Before a rename's phase 1 runs: its new column must not already hold values. It does when this database lost
@@ -28,6 +29,20 @@ export async function refuseUnrecordedNewColumn(session: pg.ClientBase, change: 
   );
   if (!filled.rows[0]?.ok) return;
   const column = displayColumn(schema, table, to);
+  // Applied by another runner (psql, kysely, db-migrate): the files keep phasectl.changes themselves, in the
+  // transaction that installs the sync (expand) or moves the authority (switch), but not phasectl.migrations.
+  const recorded = await appliedPhase(session, change.id);
+  // Phase 1 again is what phase 1 did: the same authority (the old column), idempotent files, a backfill that rewrites
+  // only rows the sync missed, from the old column. Nothing the application wrote is lost.
+  if (recorded === 1) return;
+  if (recorded >= 2) {
+    throw new RuntimeFailure(
+      `${change.id} is at phase ${recorded} in this database (phasectl.changes), applied by another runner: phasectl.migrations lists none of its phase-1 files, so phasectl would run phase 1 again and give ${from} back the authority over ${to}`,
+      {
+        hint: `apply the rest of ${change.id} with the runner that applied its phases so far (its files guard themselves), or record the up files it applied in phasectl.migrations before running \`phasectl migrate\``,
+      },
+    );
+  }
   throw new RuntimeFailure(
     `${column} already exists and holds values, but this database has no record of phase 1 of ${change.id} (the phasectl schema was dropped, or the column was added by hand): phase 1's backfill would overwrite them with ${from}'s`,
     {

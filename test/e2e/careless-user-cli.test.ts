@@ -1,10 +1,12 @@
-import { readFile, writeFile } from 'node:fs/promises';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import pg from 'pg';
 import { expect, test } from 'vitest';
 import { phasectl } from '../support/cli.js';
 import { query } from '../support/fixtures-project.js';
 import { migratedGeneratedProject } from '../support/planned-project.js';
 import { cleanupsAfterAll, databaseWithGeneratedProject } from '../support/test-project.js';
+import { splitStatements } from '../../src/sql/split-statements.js';
 
 /**
  * Ordinary user mistakes, driven through the built CLI on a generated project (public.users.job_title →
@@ -213,4 +215,48 @@ test("a change's id renamed in phases.yaml mid-flight: migrate refuses to instal
   expect(shown.stdout).toContain(
     `${CHANGE}: at phase 1 (release 1.0.0) in the database, but not in phases.yaml: its sync triggers still run`,
   );
+});
+
+test('phases applied by another runner (psql) first: migrate goes on after phase 1, and refuses to re-run phase 1 under phase 2 with the reason', async () => {
+  const { url, dir, env } = await databaseWithGeneratedProject(cleanups, { rows: 10, releases: ['1.0.0', '1.1.0'] });
+  // What `psql -f` does with each up file of a phase: one statement at a time (the backfill's DO block commits).
+  const applyByHand = async (phase: number) => {
+    const names = (await readdir(join(dir, 'db', 'migrations')))
+      .filter((name) => name.includes(`_p${phase}_`) && name.endsWith('.up.sql'))
+      .sort();
+    const client = new pg.Client({ connectionString: url });
+    await client.connect();
+    try {
+      for (const name of names) {
+        for (const statement of splitStatements(await readFile(join(dir, 'db', 'migrations', name), 'utf8'))) {
+          if (/^\s*(BEGIN|COMMIT)\s*;?\s*$/i.test(statement)) continue;
+          await client.query(statement);
+        }
+      }
+    } finally {
+      await client.end();
+    }
+  };
+  await applyByHand(1);
+  await query(url, `INSERT INTO public.users (id, job_title) VALUES (1000, 'written after phase 1')`);
+
+  // phasectl.changes records phase 1 (the expand file wrote it): phase 1 again is safe, then phase 2.
+  const migrated = await phasectl(['migrate', '--project', dir, '--to-release', '1.0.0', '--quiet'], { env });
+  expect(migrated.code, migrated.stderr).toBe(0);
+  expect(migrated.stderr).not.toContain('no record of phase 1');
+  const differing = await query<{ n: number }>(
+    url,
+    'SELECT count(*)::int AS n FROM public.users WHERE job_title IS DISTINCT FROM favourite_color',
+  );
+  expect(differing).toEqual([{ n: 0 }]);
+
+  // Phase 2 by hand too: phasectl would hand the authority back to the old column by re-running phase 1.
+  await query(url, 'DELETE FROM phasectl.migrations');
+  await applyByHand(2);
+  const refused = await phasectl(['migrate', '--project', dir, '--quiet'], { env });
+  expect(refused.code, refused.stderr).toBe(3);
+  expect(refused.stderr).toContain(
+    `${CHANGE} is at phase 2 in this database (phasectl.changes), applied by another runner`,
+  );
+  expect(refused.stderr).not.toContain('no record of phase 1');
 });
