@@ -128,10 +128,12 @@ export async function probeThrottle(session: pg.ClientBase, options: ThrottleOpt
     const code = pgError(error)?.code ?? '';
     if (
       options.throttleQuery !== undefined &&
-      (code.startsWith('42') || code.startsWith('22') || error instanceof InputError)
+      (code.startsWith('42') || code.startsWith('22') || code === '57014' || error instanceof InputError)
     ) {
+      // 57014: cancelled by its statement_timeout (or by hand).
+      const timedOut = code === '57014' ? ` (it may run ${THROTTLE_QUERY_TIMEOUT_MS / 1000} s)` : '';
       throw new InputError(
-        `--throttle-query fails: ${error instanceof InputError ? error.message : describePgError(error)}`,
+        `--throttle-query fails: ${error instanceof InputError ? error.message : describePgError(error)}${timedOut}`,
         {
           hint: 'fix the query (it runs read-only with search_path pg_catalog, pg_temp: qualify table names) and run the command again; nothing was changed',
         },

@@ -24,6 +24,7 @@ describe.sequential('phasectl migrate --throttle-query', () => {
       ['SELECT true; SELECT false', 'not one SQL statement'],
       ['SELECT 1', 'first column must be a boolean'],
       ['SELECT on_hold FROM hold', 'relation "hold" does not exist'],
+      ['SELECT pg_catalog.pg_sleep(6) IS NULL', '--throttle-query fails: canceling statement due to statement timeout'],
     ];
     for (const [sql, message] of cases) {
       const result = await phasectl(['migrate', '--project', dir, '--throttle-query', sql], {
