@@ -1,3 +1,4 @@
+import { moveWriterAccessSql, type MoveSyncSide } from './move-writer-access.js';
 import { InputError } from '../errors.js';
 import { contractGuards } from './contract-guards.js';
 import { refuseControlCharacters } from '../spec/name-guard.js';
@@ -186,6 +187,24 @@ function sideContext(model: MoveModel, which: 'source' | 'target') {
   };
 }
 
+/** What each side's sync reads and writes on the other (src/sql/move-writer-access.ts). */
+function syncSides(model: MoveModel): MoveSyncSide[] {
+  return (['source', 'target'] as const).map((which) => {
+    const { side, other, joins } = sideContext(model, which);
+    return {
+      table: { schema: side.schema, table: side.table },
+      column: side.column,
+      joins: joins.map((join) => join.here),
+      partner: {
+        schema: other.schema,
+        table: other.table,
+        column: other.column,
+        joins: joins.map((join) => join.there),
+      },
+    };
+  });
+}
+
 /** One side's sync function: version 1 (authority: the source table) or 2 (authority: the target table). */
 function syncFunctionSql(model: MoveModel, side: 'source' | 'target', version: 1 | 2, templatesDir?: string): string {
   const authority = version === 1 ? 'source' : 'target';
@@ -352,6 +371,7 @@ function phase1(model: MoveModel, settings: GenerationSettings): PhaseSteps {
         context: {
           ...syncObjects(model, 1, dir),
           valueType: model.change.column.type,
+          writerAccess: moveWriterAccessSql(syncSides(model)),
           // A column that existed on the target keeps its own settings (copy-column-settings); grants and comment add up.
           existingTarget: model.change.target.existingColumn,
           newColumn: newColumnGuard(

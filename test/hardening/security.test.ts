@@ -156,6 +156,7 @@ describe('templates quote every name', () => {
     columnWritten: 'same',
     differsFromPartner: 'same',
     '@root.partnerDiffers': 'same',
+    writerAccess: 'built by move-writer-access.ts: names through quoteLiteral(qualify(…)) and quoteLiteral only',
     keyOperatorPath: 'built by key-operators.ts; key types passed through quoteLiteral',
     // Dependents (src/dependents/functions.ts).
     userFunctions: 'fixed SQL text built by functions.ts from constants only',

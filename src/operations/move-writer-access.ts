@@ -1,0 +1,53 @@
+import { qualify, quoteLiteral } from '../render/quote.js';
+
+/** One table of a move whose writes the sync copies to its partner: the columns it writes there and reads first. */
+export interface MoveSyncSide {
+  table: { schema: string; table: string };
+  /** The moved column on this table and the join columns: an update of one of them (or any insert) syncs. */
+  column: string;
+  joins: string[];
+  /** The partner table, its moved column (read and written) and its join columns (read). */
+  partner: { schema: string; table: string; column: string; joins: string[] };
+}
+
+/**
+ * The roles for which a move's sync would fail or miss rows: the sync functions are SECURITY INVOKER, so they read and
+ * update the partner row with the rights of the role writing. A role that can insert into one table, or update its
+ * moved or join columns, needs SELECT on the partner's join and moved columns and UPDATE on its moved column (else
+ * its writes fail with "permission denied"); and row-level security on the partner must not apply to it (else a
+ * policy that hides the partner row makes the sync skip it without an error: a lost write). Superusers, BYPASSRLS
+ * roles and the partner's owner (without FORCE ROW LEVEL SECURITY) are not subject to it; predefined `pg_*` roles are
+ * left out. One row per role and side: `problem` (what is wrong), `fix` (the GRANT, when privileges are missing) and
+ * `row_security`.
+ * Only catalog functions, schema-qualified; run it where the moved column exists on both tables. Pure.
+ */
+export function moveWriterAccessSql(sides: readonly MoveSyncSide[]): string {
+  return sides.map(sideSql).join('\nUNION ALL\n');
+}
+
+function sideSql(side: MoveSyncSide): string {
+  const table = quoteLiteral(qualify(side.table.schema, side.table.table));
+  const partner = quoteLiteral(qualify(side.partner.schema, side.partner.table));
+  const has = (relation: string, column: string, privilege: string) =>
+    `pg_catalog.has_column_privilege(r.oid, ${relation}::pg_catalog.regclass, ${quoteLiteral(column)}, '${privilege}')`;
+  const unless = (relation: string, column: string, privilege: string) =>
+    `CASE WHEN NOT ${has(relation, column, privilege)} THEN pg_catalog.quote_ident(${quoteLiteral(column)}) END`;
+  const reads = [...side.partner.joins, side.partner.column].map((column) => unless(partner, column, 'SELECT'));
+  const writes = [side.column, ...side.joins].map((column) => has(table, column, 'UPDATE'));
+  return `SELECT pg_catalog.format('role %I writes %s and %s', r.rolname, ${table}, pg_catalog.concat_ws(' and ',
+         CASE WHEN m.grants OPERATOR(pg_catalog.<>) '' THEN pg_catalog.format('lacks %s on %s', m.grants, ${partner}) END,
+         CASE WHEN m.row_security THEN pg_catalog.format('row-level security on %s applies to it', ${partner}) END)) AS problem,
+       CASE WHEN m.grants OPERATOR(pg_catalog.<>) ''
+            THEN pg_catalog.format('GRANT %s ON %s TO %I', m.grants, ${partner}, r.rolname) END AS fix,
+       m.row_security
+  FROM pg_catalog.pg_roles AS r
+  JOIN pg_catalog.pg_class AS p ON p.oid OPERATOR(pg_catalog.=) ${partner}::pg_catalog.regclass
+  CROSS JOIN LATERAL (SELECT pg_catalog.concat_ws(', ',
+      'SELECT (' OPERATOR(pg_catalog.||) NULLIF(pg_catalog.array_to_string(ARRAY[${reads.join(', ')}], ', '), '') OPERATOR(pg_catalog.||) ')',
+      'UPDATE (' OPERATOR(pg_catalog.||) ${unless(partner, side.partner.column, 'UPDATE')} OPERATOR(pg_catalog.||) ')') AS grants,
+    p.relrowsecurity AND NOT r.rolbypassrls
+      AND (p.relforcerowsecurity OR NOT pg_catalog.pg_has_role(r.oid, p.relowner, 'USAGE')) AS row_security) AS m
+ WHERE NOT r.rolsuper AND r.rolname OPERATOR(pg_catalog.!~) '^pg_'
+   AND (pg_catalog.has_any_column_privilege(r.oid, ${table}::pg_catalog.regclass, 'INSERT') OR ${writes.join(' OR ')})
+   AND (m.grants OPERATOR(pg_catalog.<>) '' OR m.row_security)`;
+}

@@ -1,0 +1,104 @@
+import { expect, test } from 'vitest';
+import { query } from '../support/fixtures-project.js';
+import { cleanupsAfterAll, databaseWithFolder, hasColumn, roleIn } from '../support/test-project.js';
+
+/**
+ * A move's sync functions are SECURITY INVOKER: they read and update the partner row with the rights of the role
+ * that writes. Phase 1 refuses (exit 3, nothing changed) while a role that writes one table could not sync to the
+ * other: its writes would fail (no SELECT/UPDATE there), or row-level security would hide the partner row and the
+ * write would be copied nowhere, without an error (found by hand: the value was then lost at phase 3).
+ */
+const cleanups = cleanupsAfterAll();
+
+const SCHEMA = `
+  CREATE TABLE public.users (id bigint PRIMARY KEY, address text);
+  CREATE TABLE public.profiles (id bigint PRIMARY KEY, user_id bigint NOT NULL UNIQUE, bio text);
+  INSERT INTO public.users SELECT g, 'street ' || g FROM generate_series(1, 10) g;
+  INSERT INTO public.profiles SELECT g, g, 'bio ' || g FROM generate_series(1, 10) g;`;
+
+async function plannedMove() {
+  const project = await databaseWithFolder(cleanups, SCHEMA, 'phasectl-move-access-');
+  await project.ok('init');
+  await project.ok('plan', 'move', 'users.address', 'profiles.address', '--on', 'id=user_id', '--id', 'addr');
+  await project.ok('advance', '--release', '1.0.0');
+  return project;
+}
+
+async function phasectlTriggers(url: string): Promise<number> {
+  const [row] = await query<{ n: number }>(
+    url,
+    `SELECT count(*)::int AS n FROM pg_trigger WHERE tgname LIKE 'zz_phasectl_sync_%'`,
+  );
+  return row!.n;
+}
+
+test('a role that writes users without rights on profiles: phase 1 refuses naming the GRANT; granted, its writes sync', async () => {
+  const { url, run, ok } = await plannedMove();
+  const writer = await roleIn(cleanups, url);
+  await query(url, `GRANT SELECT, INSERT, UPDATE ON public.users TO ${writer.name}`);
+
+  // Its SELECT and UPDATE on users reach profiles.address (phase 1 grants them on the new column); the join column
+  // profiles.user_id it cannot read.
+  const refused = await run('migrate', '--quiet');
+  expect(refused.code, refused.stderr).toBe(3);
+  expect(refused.stderr).toContain(
+    `role ${writer.name} writes "public"."users" and lacks SELECT (user_id) on "public"."profiles"`,
+  );
+  expect(refused.stderr).toContain(`GRANT SELECT (user_id) ON "public"."profiles" TO ${writer.name};`);
+  // Nothing of phase 1 stayed: no column, no trigger; the role's writes go on as before.
+  expect(await hasColumn(url, 'public.profiles', 'address')).toBe(false);
+  expect(await phasectlTriggers(url)).toBe(0);
+
+  await query(url, `GRANT SELECT (user_id) ON "public"."profiles" TO ${writer.name}`);
+  await ok('migrate', '--quiet');
+  expect(
+    await query(
+      url,
+      `SELECT privilege_type FROM information_schema.column_privileges
+                       WHERE table_name = 'profiles' AND column_name = 'address' AND grantee = $1 ORDER BY 1`,
+      [writer.name],
+    ),
+  ).toEqual([{ privilege_type: 'SELECT' }, { privilege_type: 'UPDATE' }]);
+  await query(
+    url,
+    `SET ROLE ${writer.name};
+     UPDATE public.users SET address = 'written by the service' WHERE id = 3;
+     RESET ROLE;`,
+  );
+  expect(await query(url, `SELECT address FROM public.profiles WHERE user_id = 3`)).toEqual([
+    { address: 'written by the service' },
+  ]);
+});
+
+test('row-level security on the partner that applies to a writing role: phase 1 refuses, naming it', async () => {
+  const { url, run, ok } = await plannedMove();
+  const writer = await roleIn(cleanups, url);
+  await query(
+    url,
+    `GRANT SELECT, INSERT, UPDATE ON public.users, public.profiles TO ${writer.name};
+     ALTER TABLE public.profiles ENABLE ROW LEVEL SECURITY;
+     CREATE POLICY visible ON public.profiles USING (bio IS DISTINCT FROM 'secret');`,
+  );
+  const refused = await run('migrate', '--quiet');
+  expect(refused.code, refused.stderr).toBe(3);
+  expect(refused.stderr).toContain(
+    `role ${writer.name} writes "public"."users" and row-level security on "public"."profiles" applies to it`,
+  );
+  expect(refused.stderr).toContain('BYPASSRLS');
+  expect(refused.stderr).not.toContain('GRANT');
+  expect(await hasColumn(url, 'public.profiles', 'address')).toBe(false);
+
+  // The owner (phasectl's role here is a superuser) is not subject to it; a role with BYPASSRLS neither.
+  await query(url, `ALTER ROLE ${writer.name} BYPASSRLS`);
+  await ok('migrate', '--quiet');
+  await query(
+    url,
+    `UPDATE public.profiles SET bio = 'secret' WHERE user_id = 5;
+     SET ROLE ${writer.name};
+     UPDATE public.users SET address = 'hidden row, still synced' WHERE id = 5;
+     RESET ROLE;`,
+  );
+  expect(await query(url, `SELECT address FROM public.profiles WHERE user_id = 5`)).toEqual([
+    { address: 'hidden row, still synced' },
+  ]);
+});
