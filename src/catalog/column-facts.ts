@@ -4,6 +4,7 @@ import { didYouMean } from '../spec/closest-name.js';
 import { displayColumn, displayIdentifier, MAX_IDENTIFIER_BYTES, utf8Length } from '../spec/identifiers.js';
 import { refuseUnsafeSurroundings } from './refusals.js';
 import { unsupportedServer } from '../session/server-version.js';
+import { refuseInheritance } from './inheritance.js';
 import { readReferencingForeignKeys } from './referencing-foreign-keys.js';
 import type {
   ColumnFacts,
@@ -68,6 +69,7 @@ export async function readRenameFacts(
   }
   const tableOid = relation.oid;
   const attribute = await findColumn(db, tableOid, target, tableName);
+  if (!partitioned) await refuseInheritance(db, tableOid, tableName, { attnum: attribute.attnum, where });
   if (options.newColumnOnThisTable !== false && (await columnExists(db, tableOid, newName))) {
     throw new InputError(`${tableName} already has a column ${displayIdentifier(newName)}`, {
       hint: 'choose another new name, or drop that column first',

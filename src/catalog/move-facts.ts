@@ -5,6 +5,7 @@ import { didYouMean } from '../spec/closest-name.js';
 import { displayColumn, displayIdentifier } from '../spec/identifiers.js';
 import type { ColumnFacts, JoinPair, KeyFacts, MoveTargetFacts } from '../spec/types.js';
 import { readRenameFacts, type ColumnTarget } from './column-facts.js';
+import { refuseInheritance } from './inheritance.js';
 import { movePartitionedReason } from './partition-facts.js';
 import { refuseUntrustedCode } from './table-trust.js';
 import { refuseConstrainedDomainColumn } from './domain-constraints.js';
@@ -39,6 +40,8 @@ export async function readMoveFacts(
   const { column, key } = await readRenameFacts(db, from, to.column, { newColumnOnThisTable: false });
   const sourceOid = await tableOid(db, from, sourceName);
   const targetOid = await tableOid(db, to, targetName);
+  // The target's sync trigger and added column meet the same problems with a partition or INHERITS children.
+  await refuseInheritance(db, targetOid, targetName);
   // The backfill writes the target (the source only on the way down, checked with the source's facts).
   await refuseUntrustedCode(db, to, targetName, { types: [column.type] });
   const sourceJoin = await attnums(

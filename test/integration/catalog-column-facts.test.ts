@@ -37,6 +37,9 @@ beforeAll(async () => {
       CREATE VIEW public.names AS SELECT name FROM public.with_view;
       CREATE TABLE public.parts (id int, region text) PARTITION BY LIST (region);
       CREATE TABLE public.referencing (id int PRIMARY KEY, country text REFERENCES public.countries (code));
+      CREATE TABLE public.parts_eu PARTITION OF public.parts FOR VALUES IN ('eu');
+      CREATE TABLE public.items (id bigint PRIMARY KEY, title text NOT NULL);
+      CREATE TABLE public.special_items (extra int, own text, PRIMARY KEY (id)) INHERITS (public.items);
     `);
   } finally {
     await client.end();
@@ -210,6 +213,27 @@ describe('readRenameFacts', () => {
       'a partition key column cannot be renamed without downtime: rename it with ALTER TABLE … RENAME COLUMN in a release where no code uses it (a catalog-only change)',
     ],
     [
+      'a partition (the change belongs on the partitioned table)',
+      { schema: 'public', table: 'parts_eu', column: 'id' },
+      'renamed',
+      'public.parts_eu is a partition of public.parts; PostgreSQL adds no column to a partition',
+      'plan the change on the partitioned table public.parts: phasectl carries every partition through the phases',
+    ],
+    [
+      'a table with INHERITS children (the sync triggers would not fire for their rows)',
+      { schema: 'public', table: 'items', column: 'title' },
+      'renamed',
+      "public.items has child tables by INHERITS (public.special_items); the sync triggers would not fire for their rows (row triggers are per table), so writes to the children's rows would fail or be lost when phase 3 drops the old column from them",
+      'change the children into partitions of a partitioned table (then the whole tree is carried), or rename the column with ALTER TABLE … RENAME COLUMN in a release where no code uses it',
+    ],
+    [
+      'a column a child inherits (phase 3 could not drop it)',
+      { schema: 'public', table: 'special_items', column: 'title' },
+      'renamed',
+      'public.special_items.title is inherited from public.items (INHERITS); PostgreSQL cannot drop an inherited column, so phase 3 would fail',
+      'a column of the parent belongs to the parent and all its children: it cannot be renamed on one child (NO INHERIT the child first, or rename it with ALTER TABLE … RENAME COLUMN in a release where no code uses it)',
+    ],
+    [
       'a view',
       { schema: 'public', table: 'names', column: 'name' },
       'renamed',
@@ -221,6 +245,15 @@ describe('readRenameFacts', () => {
   test.each(refusals)('refuses %s, saying what to do', async (_what, target, newName, message, hint) => {
     const error = await refusal(target, newName);
     expect({ message: error.message, hint: error.hint }).toEqual({ message, hint });
+  });
+
+  test("a child table's own column is not inherited: it is planned like any other", async () => {
+    const facts = await readRenameFacts(
+      connection.db,
+      { schema: 'public', table: 'special_items', column: 'own' },
+      'mine',
+    );
+    expect(facts.key).toEqual({ columns: ['id'], types: ['bigint'] });
   });
 
   test('records the views that read the column (issue 12: phase 3 re-points them) instead of refusing', async () => {

@@ -28,6 +28,8 @@ beforeAll(async () => {
     CREATE TABLE public.loose (user_id bigint, address text);
     CREATE TABLE public.typed (user_id bigint UNIQUE, email varchar(20));
     CREATE TABLE public.filled (user_id bigint UNIQUE, email text);
+    CREATE TABLE public.parent_profiles (user_id bigint UNIQUE NOT NULL, note text);
+    CREATE TABLE public.child_profiles (extra int) INHERITS (public.parent_profiles);
     INSERT INTO public.users VALUES (1, 'a@x', 'street 1', 'Paris'), (2, 'b@x', 'street 2', 'Oslo');
     INSERT INTO public.profiles (user_id, address) VALUES (1, 'street 1'), (2, NULL);
     INSERT INTO public.filled VALUES (1, 'a@x'), (2, 'other@x');`,
@@ -62,6 +64,10 @@ test('refusals name the object and the fix', async () => {
   await expect(
     planMove({ projectDir: dir, from: 'users.email', to: 'profiles.email', on: 'id', databaseUrl: url }),
   ).rejects.toThrow(/is not <source column>=<target column>/);
+  // The target's sync trigger would not fire for the rows of its INHERITS children.
+  await expect(
+    planMove({ projectDir: dir, from: 'users.email', to: 'parent_profiles.email', on: 'id=user_id', databaseUrl: url }),
+  ).rejects.toThrow(/public\.parent_profiles has child tables by INHERITS \(public\.child_profiles\)/);
   expect((await loadPhasesFile(join(dir, 'phases.yaml'))).spec.changes).toEqual([]);
 });
 
