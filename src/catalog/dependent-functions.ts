@@ -38,7 +38,15 @@ export async function functionsMentioningColumn(
            EXISTS (SELECT 1 FROM pg_catalog.pg_trigger t WHERE t.tgfoid OPERATOR(pg_catalog.=) p.oid
                      AND t.tgrelid OPERATOR(pg_catalog.=) pg_catalog.to_regclass(${table})) AS "onThisTable",
            EXISTS (SELECT 1 FROM pg_catalog.pg_trigger t WHERE t.tgfoid OPERATOR(pg_catalog.=) p.oid
-                     AND t.tgrelid OPERATOR(pg_catalog.<>) pg_catalog.to_regclass(${table})) AS "onOtherTable"
+                     AND t.tgrelid OPERATOR(pg_catalog.<>) pg_catalog.to_regclass(${table})) AS "onOtherTable",
+           -- The arguments of the table's row type, by name and as $n (input arguments only).
+           pg_catalog.array_cat(
+             ARRAY(SELECT p.proargnames[a.n] FROM pg_catalog.unnest(COALESCE(p.proallargtypes, p.proargtypes::pg_catalog.oid[])) WITH ORDINALITY AS a(type, n)
+                    WHERE a.type OPERATOR(pg_catalog.=) (SELECT c.reltype FROM pg_catalog.pg_class c WHERE c.oid OPERATOR(pg_catalog.=) pg_catalog.to_regclass(${table}))
+                      AND COALESCE(p.proargnames[a.n], '') OPERATOR(pg_catalog.<>) ''),
+             ARRAY(SELECT '$' OPERATOR(pg_catalog.||) a.n FROM pg_catalog.unnest(p.proargtypes::pg_catalog.oid[]) WITH ORDINALITY AS a(type, n)
+                    WHERE a.type OPERATOR(pg_catalog.=) (SELECT c.reltype FROM pg_catalog.pg_class c WHERE c.oid OPERATOR(pg_catalog.=) pg_catalog.to_regclass(${table})))
+           )::pg_catalog.text[] AS "rowArguments"
     FROM pg_catalog.pg_proc p
     JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) p.pronamespace
     JOIN pg_catalog.pg_language l ON l.oid OPERATOR(pg_catalog.=) p.prolang

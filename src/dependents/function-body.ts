@@ -26,12 +26,17 @@ export interface BodyFacts {
   returnsTrigger: boolean;
   /** NEW/OLD of this trigger function may be rows of the table (used on it, or on no table yet). */
   recordsMayBeTable: boolean;
+  /**
+   * The function's arguments whose type is the table's row type: their names (as PostgreSQL folds them) and `$n`
+   * (n counting the input arguments). `x.job_title`, `(x).job_title` and `($1).job_title` read the column.
+   */
+  rowArguments?: readonly string[];
 }
 
 /** Where the body names the column: the line of the first mention (1 = first line of the source), or undefined. */
 export function bodyNamesColumn(body: BodyFacts, target: ColumnOfTable): { line: number } | undefined {
   try {
-    if (body.language === 'sql') return sqlBodyMention(body.source, target);
+    if (body.language === 'sql') return sqlBodyMention(body.source, target, body.rowArguments ?? []);
     if (body.language === 'plpgsql') return plpgsqlMention(body, target);
   } catch {
     // Unreadable for the parser: the text decides.
@@ -39,10 +44,15 @@ export function bodyNamesColumn(body: BodyFacts, target: ColumnOfTable): { line:
   return textMention(body.source, target.column);
 }
 
-function sqlBodyMention(source: string, target: ColumnOfTable): { line: number } | undefined {
+function sqlBodyMention(
+  source: string,
+  target: ColumnOfTable,
+  rowArguments: readonly string[],
+): { line: number } | undefined {
   const statements = (parseSync(source) as { stmts?: Array<{ stmt?: unknown; stmt_location?: number }> }).stmts ?? [];
   for (const statement of statements) {
-    if (statementNamesColumn(statement.stmt, target, [])) return { line: lineAt(source, statement.stmt_location ?? 0) };
+    if (statementNamesColumn(statement.stmt, target, rowArguments))
+      return { line: lineAt(source, statement.stmt_location ?? 0) };
   }
   return undefined;
 }
@@ -58,7 +68,11 @@ function plpgsqlMention(body: BodyFacts, target: ColumnOfTable): { line: number 
       (result) => `CREATE FUNCTION phasectl_probe() ${result} LANGUAGE plpgsql AS ${tag}${body.source}${tag}`,
     ),
   );
-  const records = body.returnsTrigger && body.recordsMayBeTable ? ['new', 'old'] : [];
+  const records = [
+    ...(body.returnsTrigger && body.recordsMayBeTable ? ['new', 'old'] : []),
+    ...(body.rowArguments ?? []),
+    ...rowVariables(parsed, target),
+  ];
   let found: { line: number } | undefined;
   const visit = (node: unknown, line: number): void => {
     if (found || node === null || typeof node !== 'object') return;
@@ -86,6 +100,67 @@ function plpgsqlMention(body: BodyFacts, target: ColumnOfTable): { line: number 
   };
   visit(parsed, 1);
   return found;
+}
+
+/**
+ * The PL/pgSQL variables that may hold a row of the table: declared with its row type (`r users%ROWTYPE`,
+ * `r public.users`), or `record` in a body whose SQL reads the table (`SELECT * INTO r FROM users`, `FOR r IN
+ * SELECT … FROM users`). `r.job_title` then reads the column, and fails once phase 3 has dropped it.
+ */
+function rowVariables(parsed: unknown, target: ColumnOfTable): string[] {
+  const declared: Array<{ name: string; type: string }> = [];
+  const queries: string[] = [];
+  const visit = (node: unknown): void => {
+    if (node === null || typeof node !== 'object') return;
+    if (Array.isArray(node)) {
+      for (const item of node) visit(item);
+      return;
+    }
+    const record = node as Record<string, unknown>;
+    for (const kind of ['PLpgSQL_var', 'PLpgSQL_rec'] as const) {
+      const datum = record[kind] as
+        { refname?: string; datatype?: { PLpgSQL_type?: { typname?: string } } } | undefined;
+      const type = datum?.datatype?.PLpgSQL_type?.typname;
+      if (datum?.refname !== undefined && type !== undefined) declared.push({ name: datum.refname, type });
+    }
+    const expression = record.PLpgSQL_expr as { query?: string } | undefined;
+    if (expression?.query !== undefined) queries.push(expression.query);
+    for (const value of Object.values(record)) visit(value);
+  };
+  visit(parsed);
+  let bodyReadsTable: boolean | undefined;
+  const readsTable = (): boolean =>
+    (bodyReadsTable ??= queries.some((query) => {
+      try {
+        return statementReadsTable(parseSync(query), target);
+      } catch {
+        return textMention(query, target.table) !== undefined;
+      }
+    }));
+  return declared
+    .filter(({ type }) => (/^record$/i.test(type) ? readsTable() : namesRowType(type, target)))
+    .map(({ name }) => name.toLowerCase());
+}
+
+/** `users`, `public.users`, `"Users"`, each optionally followed by `%ROWTYPE`: the row type of the table. */
+function namesRowType(type: string, target: ColumnOfTable): boolean {
+  const parts = type
+    .replace(/%rowtype$/i, '')
+    .split(/\.(?=(?:[^"]*"[^"]*")*[^"]*$)/)
+    .map((part) => unquote(part.trim()));
+  if (parts.length === 1) return parts[0] === target.table;
+  return parts.length === 2 && parts[0] === target.schema && parts[1] === target.table;
+}
+
+function statementReadsTable(tree: unknown, target: ColumnOfTable): boolean {
+  if (tree === null || typeof tree !== 'object') return false;
+  if (Array.isArray(tree)) return tree.some((item) => statementReadsTable(item, target));
+  const record = tree as Record<string, unknown>;
+  for (const range of [record.RangeVar, record.relation] as Array<RangeVarNode | undefined>) {
+    if (range?.relname === target.table && (range.schemaname === undefined || range.schemaname === target.schema))
+      return true;
+  }
+  return Object.values(record).some((value) => statementReadsTable(value, target));
 }
 
 function firstParse(statements: string[]): unknown {
@@ -150,6 +225,21 @@ export function statementNamesColumn(tree: unknown, target: ColumnOfTable, recor
     const columnRef = record.ColumnRef as { fields?: unknown[] } | undefined;
     if (columnRef?.fields)
       references.push(columnRef.fields.map((field) => (field as { String?: { sval?: string } }).String?.sval ?? '*'));
+    // `(x).job_title`, `($1).job_title`: a field of a row of the table held by a variable or an argument.
+    const indirection = record.A_Indirection as { arg?: Record<string, unknown>; indirection?: unknown[] } | undefined;
+    const field = (indirection?.indirection?.[0] as { String?: { sval?: string } } | undefined)?.String?.sval;
+    if (indirection?.arg && field === target.column) {
+      const param = (indirection.arg.ParamRef as { number?: number } | undefined)?.number;
+      const single = (indirection.arg.ColumnRef as { fields?: unknown[] } | undefined)?.fields;
+      const name =
+        param !== undefined
+          ? `$${param}`
+          : single?.length === 1
+            ? (single[0] as { String?: { sval?: string } }).String?.sval
+            : undefined;
+      if (name !== undefined && records.includes(name)) hit = true;
+      if (name !== undefined && single?.length === 1) references.push([name, field]);
+    }
     const constant = (record.A_Const as { sval?: { sval?: string } } | undefined)?.sval?.sval;
     if (constant !== undefined && textMention(constant, target.column)) hit = true;
     for (const statement of ['InsertStmt', 'UpdateStmt'] as const) {

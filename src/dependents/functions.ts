@@ -18,6 +18,7 @@ export function judgeFunctions(sources: readonly FunctionSource[], target: Colum
         source: source.source,
         returnsTrigger: source.returnsTrigger,
         recordsMayBeTable: source.onThisTable || !source.onOtherTable,
+        rowArguments: source.rowArguments ?? [],
       },
       target,
     );
@@ -84,6 +85,8 @@ export interface FunctionSource {
   onThisTable: boolean;
   /** Used by a trigger on some other table only. */
   onOtherTable: boolean;
+  /** Arguments of the table's row type: their names and `$n` (src/dependents/function-body.ts). */
+  rowArguments?: string[];
 }
 
 /**

@@ -1,6 +1,7 @@
 import pg from 'pg';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { functionsMentioningColumn } from '../../src/catalog/dependent-functions.js';
+import { judgeFunctions } from '../../src/dependents/functions.js';
 import { triggersNamingColumnInDefinition } from '../../src/catalog/dependent-triggers.js';
 import { readRenameFacts } from '../../src/catalog/column-facts.js';
 import { connect, type Connection } from '../../src/db/connect.js';
@@ -85,6 +86,24 @@ test('a constraint trigger naming the column is refused at plan with the reason'
   expect((error as InputError).message).toBe(
     'trigger t_v on "ctrg"."t" is a constraint trigger that names v; phasectl cannot replace a constraint trigger in place',
   );
+});
+
+test('functions reading the column through a row of the table (a %ROWTYPE variable, an argument of the row type) are listed at plan', async () => {
+  await client.query(`CREATE SCHEMA rowf; CREATE TABLE rowf.t (id int PRIMARY KEY, v text);
+    CREATE FUNCTION rowf.by_var(i int) RETURNS text LANGUAGE plpgsql AS $$
+      DECLARE r rowf.t%ROWTYPE; BEGIN SELECT * INTO r FROM rowf.t WHERE id = i; RETURN r.v; END $$;
+    CREATE FUNCTION rowf.by_arg(x rowf.t) RETURNS text LANGUAGE sql AS $$ SELECT x.v $$;
+    CREATE FUNCTION rowf.by_position(n int, rowf.t) RETURNS text LANGUAGE sql AS $$ SELECT ($2).v $$;
+    CREATE FUNCTION rowf.other(x int) RETURNS text LANGUAGE sql AS $$ SELECT 'x' AS v $$;`);
+  const target = { schema: 'rowf', table: 't', column: 'v' };
+  const functions = judgeFunctions(await functionsMentioningColumn(connection.db, target), target);
+  expect(functions.map(({ name, namesColumn }) => ({ name, namesColumn }))).toEqual([
+    { name: 'rowf.by_arg(rowf.t)', namesColumn: true },
+    { name: 'rowf.by_position(integer,rowf.t)', namesColumn: true },
+    { name: 'rowf.by_var(integer)', namesColumn: true },
+    { name: 'rowf.other(integer)', namesColumn: false },
+  ]);
+  await client.query('DROP SCHEMA rowf CASCADE');
 });
 
 test('a BEGIN ATOMIC function reading the column is refused at plan with the reason and the manual path', async () => {

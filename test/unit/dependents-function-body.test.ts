@@ -19,3 +19,33 @@ test('function bodies: parser hits, comments and other tables not, dynamic SQL s
   expect(pl('\nDECLARE x public.users.job_title%TYPE;\nBEGIN\n RETURN;\nEND')).toEqual({ line: 2 });
   expect(pl('BEGIN x := ')).toEqual(undefined);
 });
+
+test('function bodies: fields of rows of the table held by variables and arguments (they fail once the column is dropped)', () => {
+  const pl = (source: string, rowArguments: string[] = []) =>
+    bodyNamesColumn({ language: 'plpgsql', source, returnsTrigger: false, recordsMayBeTable: false, rowArguments }, t);
+  const sqlf = (source: string, rowArguments: string[] = []) =>
+    bodyNamesColumn({ language: 'sql', source, returnsTrigger: false, recordsMayBeTable: false, rowArguments }, t);
+  // A variable of the table's row type, however it is spelled.
+  expect(pl('\nDECLARE r users%ROWTYPE;\nBEGIN\n  SELECT * INTO r FROM users;\n  RETURN r.job_title;\nEND')).toEqual({
+    line: 5,
+  });
+  expect(pl('\nDECLARE r public.users;\nBEGIN\n  RETURN (r).job_title;\nEND')).toEqual({ line: 4 });
+  expect(pl('\nDECLARE r "public"."users"%rowtype;\nBEGIN\n  RETURN r.job_title;\nEND')).toEqual({ line: 4 });
+  // A record filled from the table; not one filled from another table only.
+  expect(
+    pl(
+      '\nDECLARE r record;\nBEGIN\n  FOR r IN SELECT * FROM public.users LOOP\n    PERFORM r.job_title;\n  END LOOP;\nEND',
+    ),
+  ).toEqual({ line: 5 });
+  expect(
+    pl('\nDECLARE r record;\nBEGIN\n  FOR r IN SELECT * FROM orders LOOP\n    PERFORM r.job_title;\n  END LOOP;\nEND'),
+  ).toBeUndefined();
+  expect(pl('\nDECLARE r orders%ROWTYPE;\nBEGIN\n  RETURN r.job_title;\nEND')).toBeUndefined();
+  // Arguments of the table's row type (names and $n come from the catalog).
+  expect(sqlf('SELECT x.job_title', ['x', '$1'])).toEqual({ line: 1 });
+  expect(sqlf('SELECT (x).job_title', ['x', '$1'])).toEqual({ line: 1 });
+  expect(sqlf('SELECT ($1).job_title', ['x', '$1'])).toEqual({ line: 1 });
+  expect(sqlf('SELECT ($2).job_title', ['x', '$1'])).toBeUndefined();
+  expect(sqlf('SELECT x.job_title')).toBeUndefined();
+  expect(pl('\nBEGIN\n  RETURN x.job_title;\nEND', ['x', '$1'])).toEqual({ line: 3 });
+});
