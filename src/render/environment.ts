@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import Handlebars from 'handlebars';
 import { InputError } from '../errors.js';
 import { qualify, quoteIdent, quoteLiteral } from './quote.js';
+import { inheritanceChildrenSql } from '../sql/inheritance-children.js';
 import { otherUpdateTriggersSql } from '../sql/other-update-triggers.js';
 import { rulesNamingColumnSql } from '../sql/rules-naming-column.js';
 import { untrustedCodeCheckSql, untrustedCodeFunctionSql } from './untrusted-code-check.js';
@@ -34,7 +35,9 @@ function requireString(helper: string, value: unknown): string {
  * - `{{rulesNamingColumn schema table column}}` → the query of the rules that name the column (src/sql/rules-naming-column.ts,
  *   the one `plan` runs), with the three quoted as literals;
  * - `{{otherUpdateTriggers schema table from to}}` → the query of the other BEFORE UPDATE row triggers that keep a
- *   rename's update trigger from having column lists (src/sql/other-update-triggers.ts, the one phase 2's gate runs).
+ *   rename's update trigger from having column lists (src/sql/other-update-triggers.ts, the one phase 2's gate runs);
+ * - `{{inheritanceChildren schema table}}` → the query of the table's child tables by INHERITS
+ *   (src/sql/inheritance-children.ts, the one the gates of phases 2 and 3 run).
  */
 function createEnvironment(): typeof Handlebars {
   const env = Handlebars.create();
@@ -71,6 +74,11 @@ function createEnvironment(): typeof Handlebars {
     otherUpdateTriggersSql(
       `${quoteLiteral(qualify(requireString('otherUpdateTriggers', schema), requireString('otherUpdateTriggers', table)))}::pg_catalog.regclass`,
       `ARRAY[${quoteLiteral(requireString('otherUpdateTriggers', from))}, ${quoteLiteral(requireString('otherUpdateTriggers', to))}]::pg_catalog.name[]`,
+    ),
+  );
+  env.registerHelper('inheritanceChildren', (schema: unknown, table: unknown) =>
+    inheritanceChildrenSql(
+      `${quoteLiteral(qualify(requireString('inheritanceChildren', schema), requireString('inheritanceChildren', table)))}::pg_catalog.regclass`,
     ),
   );
   return env;

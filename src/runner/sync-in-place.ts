@@ -8,6 +8,7 @@ import {
 } from '../operations/naming.js';
 import { qualify, quoteIdent } from '../render/quote.js';
 import { displayColumn } from '../spec/identifiers.js';
+import { inheritanceChildrenSql } from '../sql/inheritance-children.js';
 import type { Change } from '../spec/types.js';
 
 /**
@@ -19,12 +20,15 @@ import type { Change } from '../spec/types.js';
  * - A sync trigger enabled again without ALWAYS (`ALTER TABLE … ENABLE TRIGGER ALL` after a bulk load): it no longer
  *   fires for rows written under `session_replication_role = replica` (a logical-replication subscription applying
  *   to the table), so those writes reach one column only, in this phase and every later one.
+ * - A child table created by `INHERITS` (a partition is carried): the sync triggers never fire for its rows, so its
+ *   writes fail on the inherited NOT NULL stand-in or reach one column only, and phase 3 drops the old column there.
  * - A DEFAULT given to a rename's new column before phase 3 moves it: an INSERT of the old release then carries the
  *   default in the new column, and the sync keeps the new column's value over the one written to the old column, so
  *   the inserted value is lost silently (both columns end up equal: verify counts nothing).
  */
 export async function requireSyncInPlace(session: pg.ClientBase, change: Change): Promise<void> {
   await refuseMissingColumns(session, change);
+  await refuseInheritanceChildren(session, change);
   await refuseDisabledSyncTriggers(session, change);
   if (change.kind === 'rename') await refuseNewColumnDefault(session, change);
 }
@@ -39,6 +43,24 @@ function columnsOf(change: Change): Array<{ schema: string; table: string; colum
     ];
   }
   return [change.move.from, change.move.to];
+}
+
+async function refuseInheritanceChildren(session: pg.ClientBase, change: Change): Promise<void> {
+  const tables = [...new Set(columnsOf(change).map(({ schema, table }) => qualify(schema, table)))];
+  for (const table of tables) {
+    const { rows } = await session.query<{ children: string | null }>(
+      inheritanceChildrenSql('pg_catalog.to_regclass($1)'),
+      [table],
+    );
+    const children = rows[0]?.children;
+    if (!children) continue;
+    throw new RuntimeFailure(
+      `${table} has child tables by INHERITS (${children}), created while ${change.id} is in flight: the sync triggers do not fire for their rows, so their writes fail or reach one column only, and phase 3 would drop the old column there`,
+      {
+        hint: `make each child stand alone (ALTER TABLE <child> NO INHERIT ${table}: it keeps its rows and both columns, which the change then leaves alone; settle their values there by hand), then \`phasectl migrate\` again`,
+      },
+    );
+  }
 }
 
 async function refuseMissingColumns(session: pg.ClientBase, change: Change): Promise<void> {

@@ -260,3 +260,34 @@ test('phases applied by another runner (psql) first: migrate goes on after phase
   );
   expect(refused.stderr).not.toContain('no record of phase 1');
 });
+
+test('a child table by INHERITS created in flight: phase 1 refuses to start, the gate of phase 2 refuses, naming it', async () => {
+  const { url, dir, env } = await databaseWithGeneratedProject(cleanups, { rows: 10, releases: ['1.0.0', '1.1.0'] });
+  const migrate = (release: string) =>
+    phasectl(['migrate', '--project', dir, '--to-release', release, '--quiet'], { env });
+  // Created after plan, before phase 1: the expand step refuses, nothing of it stays.
+  await query(url, `CREATE TABLE public.vip_users (perks text) INHERITS (public.users)`);
+  const early = await migrate('1.0.0');
+  expect(early.code, early.stderr).toBe(3);
+  expect(early.stderr).toContain('has child tables by INHERITS (public.vip_users)');
+  expect(await query(url, `SELECT count(*)::int AS n FROM pg_trigger WHERE tgname LIKE 'zz_phasectl_sync_%'`)).toEqual([
+    { n: 0 },
+  ]);
+  await query(url, `DROP TABLE public.vip_users`);
+  expect((await migrate('1.0.0')).code).toBe(0);
+
+  // Created during phase 1: its rows would never be synced; phase 2's gate stops before anything changes.
+  await query(
+    url,
+    `CREATE TABLE public.vip_users (perks text) INHERITS (public.users);
+     INSERT INTO public.vip_users (id, job_title, favourite_color) VALUES (500, 'vip', 'vip')`,
+  );
+  const gate = await migrate('1.1.0');
+  expect(gate.code, gate.stderr).toBe(3);
+  expect(gate.stderr).toContain('"public"."users" has child tables by INHERITS (public.vip_users), created while');
+  expect(gate.stderr).toContain('NO INHERIT');
+  expect(await query(url, `SELECT phase FROM phasectl.changes WHERE id = $1`, [CHANGE])).toEqual([{ phase: 1 }]);
+  await query(url, `ALTER TABLE public.vip_users NO INHERIT public.users`);
+  const after = await migrate('1.1.0');
+  expect(after.code, after.stderr).toBe(0);
+});

@@ -168,10 +168,10 @@ describe('templates quote every name', () => {
     viewFingerprintSql: 'a constant of src/dependents/view-fingerprint.ts',
   };
   // untrustedCodeCheck quotes its arguments itself (quoteLiteral, qualify: src/render/untrusted-code-check.ts);
-  // untrustedCodeFunction takes none; rulesNamingColumn and otherUpdateTriggers quote their arguments
+  // untrustedCodeFunction takes none; rulesNamingColumn, otherUpdateTriggers and inheritanceChildren quote their arguments
   // (src/render/environment.ts).
   const helpers =
-    /^(ident|idents|qualify|literal|untrustedCodeCheck|untrustedCodeFunction|rulesNamingColumn|otherUpdateTriggers|#dollarQuote|\/dollarQuote|#if|\/if|#unless|\/unless|#each|\/each|else|>|!)(\s|$)/;
+    /^(ident|idents|qualify|literal|untrustedCodeCheck|untrustedCodeFunction|rulesNamingColumn|otherUpdateTriggers|inheritanceChildren|#dollarQuote|\/dollarQuote|#if|\/if|#unless|\/unless|#each|\/each|else|>|!)(\s|$)/;
 
   /** The folders reviewed here: every change kind and the shared partials. */
   const reviewedFolders = ['rename', 'shared', 'move'];
