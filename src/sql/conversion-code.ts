@@ -121,3 +121,63 @@ export function conversionCodeError(
     hint: text.hintStart + fixes.join('; ') + text.hintEnd,
   };
 }
+
+/**
+ * The roles whose writes would fail once the sync trigger converts them: the sync functions are SECURITY INVOKER, so
+ * every function (or operator's function) a conversion calls directly is run, and its schema looked up, with the rights
+ * of the role writing the table. A role that may INSERT into the table (any column: the old column's DEFAULT is
+ * converted too) or UPDATE the old column, but lacks EXECUTE on such a function or USAGE on its schema, gets
+ * "permission denied" on every such write from phase 1 on. Superusers and predefined `pg_*` roles are left out.
+ *
+ * `$1` is the view (text), `$2` the table (`"schema"."table"`, text), `$3` how the problems name the expression (text),
+ * `$4` the old column (text). One row per problem, with the GRANT that fixes it, in a stable order.
+ */
+export const CONVERSION_EXECUTE_SQL = `
+WITH uses(refclassid, refobjid) AS (
+  SELECT d.refclassid, d.refobjid
+    FROM pg_catalog.pg_rewrite AS rw
+    JOIN pg_catalog.pg_depend AS d ON d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_rewrite'::pg_catalog.regclass
+     AND d.objid OPERATOR(pg_catalog.=) rw.oid
+   WHERE rw.ev_class OPERATOR(pg_catalog.=) pg_catalog.to_regclass($1::pg_catalog.text)
+), fns(fn) AS (
+  SELECT u.refobjid FROM uses AS u WHERE u.refclassid OPERATOR(pg_catalog.=) 'pg_catalog.pg_proc'::pg_catalog.regclass
+  UNION
+  SELECT op.oprcode::pg_catalog.oid FROM uses AS u JOIN pg_catalog.pg_operator AS op ON op.oid OPERATOR(pg_catalog.=) u.refobjid
+   WHERE u.refclassid OPERATOR(pg_catalog.=) 'pg_catalog.pg_operator'::pg_catalog.regclass
+), writers(role) AS (
+  SELECT r.oid FROM pg_catalog.pg_roles AS r
+   WHERE NOT r.rolsuper AND r.rolname::pg_catalog.text !~ '^pg_'
+     AND (pg_catalog.has_any_column_privilege(r.oid, pg_catalog.to_regclass($2::pg_catalog.text), 'INSERT')
+          OR pg_catalog.has_column_privilege(r.oid, pg_catalog.to_regclass($2::pg_catalog.text), $4::pg_catalog.text, 'UPDATE'))
+), found(problem, fix) AS (
+  SELECT pg_catalog.format('role %s writes %s but may not execute function %s, which %s calls',
+           w.role::pg_catalog.regrole, $2::pg_catalog.text, f.oid::pg_catalog.regprocedure, $3::pg_catalog.text),
+         pg_catalog.format('GRANT EXECUTE ON FUNCTION %s TO %s', f.oid::pg_catalog.regprocedure, w.role::pg_catalog.regrole)
+    FROM writers AS w CROSS JOIN fns JOIN pg_catalog.pg_proc AS f ON f.oid OPERATOR(pg_catalog.=) fns.fn
+   WHERE NOT pg_catalog.has_function_privilege(w.role, f.oid, 'EXECUTE')
+  UNION ALL
+  SELECT pg_catalog.format('role %s writes %s but has no USAGE on schema %s of function %s, which %s calls',
+           w.role::pg_catalog.regrole, $2::pg_catalog.text, f.pronamespace::pg_catalog.regnamespace,
+           f.oid::pg_catalog.regprocedure, $3::pg_catalog.text),
+         pg_catalog.format('GRANT USAGE ON SCHEMA %s TO %s', f.pronamespace::pg_catalog.regnamespace, w.role::pg_catalog.regrole)
+    FROM writers AS w CROSS JOIN fns JOIN pg_catalog.pg_proc AS f ON f.oid OPERATOR(pg_catalog.=) fns.fn
+   WHERE NOT pg_catalog.has_schema_privilege(w.role, f.pronamespace, 'USAGE')
+)
+SELECT d.problem, d.fix FROM (SELECT DISTINCT found.problem, found.fix FROM found) AS d
+ ORDER BY d.problem COLLATE "C", d.fix COLLATE "C"`;
+
+/** The message and hint when roles that write `table` could not run the conversion of `change`. Pure. */
+export function conversionExecuteError(
+  change: string,
+  table: string,
+  problems: TrustProblem[],
+): { message: string; hint: string } {
+  const fixes = [...new Set(problems.map((found) => found.fix))];
+  return {
+    message:
+      `the conversion of change ${change} runs in the sync trigger with the rights of each role that writes ${table} ` +
+      `(SECURITY INVOKER), and some of those roles may not run it, so their writes would fail from phase 1 on: ` +
+      problems.map((found) => found.problem).join('; '),
+    hint: `grant what is missing (${fixes.join('; ')}), or take the function out of the expression; then plan again`,
+  };
+}
