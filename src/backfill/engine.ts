@@ -317,12 +317,13 @@ async function loadState(session: pg.ClientBase, plan: BackfillPlan): Promise<Ba
 
 /**
  * A repair starts the walk over: a new upper bound, from the first key, not finished (so phase 2's guard waits
- * for it and for a verification after it). Rows already in sync are skipped by the batch's filter.
+ * for it and for a verification after it), counting from 0 (its progress and "finished: N rows updated" are the rows
+ * it rewrote, not the first backfill's). Rows already in sync are skipped by the batch's filter.
  */
 async function restart(session: pg.ClientBase, plan: BackfillPlan): Promise<void> {
   await clearRanges(session, plan);
   await session.query(
-    `UPDATE phasectl.backfills SET upper_key = NULL, last_key = NULL, finished_at = NULL, updated_at = now()
+    `UPDATE phasectl.backfills SET upper_key = NULL, last_key = NULL, finished_at = NULL, rows_done = 0, updated_at = now()
       WHERE change_id = $1 AND direction = $2`,
     [plan.changeId, plan.direction],
   );

@@ -140,6 +140,13 @@ describe('rename: identity, not equality', () => {
     expect(plain).toContain('--repair');
     const repaired = await ok(dir, ['backfill', 'things-c-to-c-new', '--repair', '--json']);
     expect(JSON.parse(repaired.trim().split('\n').at(-1)!)).toMatchObject({ rowsUpdated: 1, alreadyFinished: false });
+    // Its progress counts the rows it rewrote, not the first backfill's on top of them.
+    const done = repaired
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as { type?: string; rowsDone?: number })
+      .find((event) => event.type === 'backfill-done');
+    expect(done).toMatchObject({ rowsDone: 1 });
     expect(await ok(dir, ['verify', 'things-c-to-c-new'])).toContain('0 differing row(s)');
     for (const column of ['n', 'comp']) await ok(dir, ['backfill', `things-${column}-to-${column}-new`, '--repair']);
     for (const column of columns) expect(await textDiffers('ident.things', column, `${column}_new`), column).toBe(0);
