@@ -146,7 +146,7 @@ WITH uses(refclassid, refobjid) AS (
    WHERE u.refclassid OPERATOR(pg_catalog.=) 'pg_catalog.pg_operator'::pg_catalog.regclass
 ), writers(role) AS (
   SELECT r.oid FROM pg_catalog.pg_roles AS r
-   WHERE NOT r.rolsuper AND r.rolname::pg_catalog.text !~ '^pg_'
+   WHERE NOT r.rolsuper AND r.rolname::pg_catalog.text OPERATOR(pg_catalog.!~) '^pg_'
      AND (pg_catalog.has_any_column_privilege(r.oid, pg_catalog.to_regclass($2::pg_catalog.text), 'INSERT')
           OR pg_catalog.has_column_privilege(r.oid, pg_catalog.to_regclass($2::pg_catalog.text), $4::pg_catalog.text, 'UPDATE'))
 ), found(problem, fix) AS (
