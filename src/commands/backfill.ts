@@ -88,12 +88,14 @@ export async function verify(options: VerifyCommandOptions): Promise<VerifyResul
     [BOUNDS.verifyBatchSize, options.batchSize],
     [BOUNDS.jobs, options.jobs],
   ]);
-  const { plan } = await findPlan(options.projectDir, options.changeId, 'up');
+  const { plan: filePlan, change } = await findPlan(options.projectDir, options.changeId, 'up');
   return withSession(options.databaseUrl, 'phasectl verify', async (run) => {
     const workers = workerPool(options.databaseUrl, options.jobs ?? 1, 'phasectl verify');
     try {
       // A verification by hand records its audit figures too, under the phase the database is at, marked as such.
       const phase = await appliedPhase(run.session, options.changeId);
+      // From phase 2 on, in sync is what phase 3's verify counts (the repair's filter): the new column the authority.
+      const plan = phase >= 2 ? repairPlan(change, 'new') : filePlan;
       return await runVerify(run.session, plan, {
         batchSize: options.batchSize,
         log: options.log,

@@ -282,11 +282,18 @@ function names(model: RenameModel) {
   };
 }
 
-/** The engine's plan of one direction: `up` fills the new column from the old, `down` the old from the new. */
-function backfillPlan(model: RenameModel, direction: Direction): BackfillPlan {
+/**
+ * The engine's plan of one direction: `up` fills the new column from the old, `down` the old from the new. `outOfSync`
+ * is the test of a row to rewrite and count (by default: the target column is not what the source gives).
+ */
+function backfillPlan(
+  model: RenameModel,
+  direction: Direction,
+  outOfSync: string = differsFromSource(model, direction),
+): BackfillPlan {
   const key = model.change.key;
   const table = qualify(model.schema, model.table);
-  const inBatchAndDiffering = `${keyRangeParams(key, 't')} AND ${differsFromSource(model, direction)}`;
+  const inBatchAndDiffering = `${keyRangeParams(key, 't')} AND ${outOfSync}`;
   return batchPlan(model.change.id, direction, { schema: model.schema, table: model.table }, key, {
     updateSql: `UPDATE ${table} AS t SET ${quoteIdent(targetColumn(model, direction))} = ${sourceValue(model, direction)} WHERE ${inBatchAndDiffering}`,
     countDifferentSql: countDifferentSql(`FROM ${table} AS t WHERE ${inBatchAndDiffering}`),
@@ -294,7 +301,7 @@ function backfillPlan(model: RenameModel, direction: Direction): BackfillPlan {
       ? {
           auditSql: auditSql(
             `FROM ${table} AS t WHERE ${keyRangeParams(key, 't')}`,
-            differsFromSource(model, 'up'),
+            outOfSync,
             model.upTyped(`t.${quoteIdent(model.from)}`),
             `t.${quoteIdent(model.to)}`,
           ),
@@ -310,10 +317,10 @@ function backfillPlan(model: RenameModel, direction: Direction): BackfillPlan {
  * from the old one. The up plan would overwrite the new release's writes with the old column's stale values.
  */
 function newAuthorityRepairPlan(model: RenameModel): BackfillPlan {
-  const plan = backfillPlan(model, 'up');
+  const plan = backfillPlan(model, 'up', outOfSyncFromPhase2(model));
   const table = qualify(model.schema, model.table);
   const [from, to] = [`t.${quoteIdent(model.from)}`, `t.${quoteIdent(model.to)}`];
-  const where = `${keyRangeParams(model.change.key, 't')} AND ${differsFromSource(model, 'up')}`;
+  const where = `${keyRangeParams(model.change.key, 't')} AND ${outOfSyncFromPhase2(model)}`;
   return {
     ...plan,
     updateSql:
@@ -339,14 +346,29 @@ function differsFromSource(model: RenameModel, direction: Direction): string {
     : differs(`t.${quoteIdent(model.from)}`, model.downTyped(`t.${quoteIdent(model.to)}`), model.oldBareType);
 }
 
-/** Context of the batch-walking DO blocks (backfill, verify). */
-function walkContext(model: RenameModel, direction: Direction) {
+/**
+ * A row out of sync once phase 2 made the new column the authority: neither column is what the other converts to.
+ * The new release writes the new column and the sync derives the old one (old = down(new)); where up(down(y)) is not
+ * y (numeric 0.11 → int cents 11 → 0.11000000000000000000) the up test alone would count every such row for ever,
+ * and a repair (old = down(new)) could not change that. Same type, no conversion: the one identity test.
+ */
+function outOfSyncFromPhase2(model: RenameModel): string {
+  if (model.identity) return differsFromSource(model, 'up');
+  return `(${differsFromSource(model, 'up')}) AND (${differsFromSource(model, 'down')})`;
+}
+
+/** Context of the batch-walking DO blocks (backfill, verify); `outOfSync` as for backfillPlan. */
+function walkContext(
+  model: RenameModel,
+  direction: Direction,
+  outOfSync: string = differsFromSource(model, direction),
+) {
   return {
     ...walkKeyContext(model.change.key, direction),
     target: targetColumn(model, direction),
     source: sourceValue(model, direction),
     sourceLine: oneLine(sourceValue(model, direction)),
-    differs: differsFromSource(model, direction),
+    differs: outOfSync,
   };
 }
 
@@ -472,8 +494,10 @@ function phase3(model: RenameModel, settings: GenerationSettings): PhaseSteps {
       // Again before anything is dropped: a write the trigger missed would otherwise lose its only copy.
       verifyDraft(
         `count rows where ${to} differs from ${from} again (must be 0 to contract)`,
-        backfillPlan(model, 'up'),
-        walkContext(model, 'up'),
+        // A type change: the repair's plan, whose count (and audit) is that of phase 2 on, the new column the
+        // authority. A same-type rename has one test either way (its files stay as they were).
+        model.identity ? backfillPlan(model, 'up') : newAuthorityRepairPlan(model),
+        walkContext(model, 'up', outOfSyncFromPhase2(model)),
       ),
       {
         name: 'contract',

@@ -1,6 +1,6 @@
 import { expect, test } from 'vitest';
 import { backfillTables } from '../../src/backfill/table-trust.js';
-import { backfillPlan, phaseSteps } from '../../src/operations/index.js';
+import { backfillPlan, phaseSteps, repairPlan } from '../../src/operations/index.js';
 import type { Change, MoveChange, RenameChange } from '../../src/spec/types.js';
 
 /** Issue 16 item 5: `backfillPlan(change, direction)` is the one source of a plan, and every step that runs one embeds it. */
@@ -58,7 +58,8 @@ test.each([rename, move] as Change[])(
     expect(planned).toEqual([
       { step: 'p1 up backfill', plan: up },
       { step: 'p2 up verify', plan: up },
-      { step: 'p3 up verify', plan: up },
+      // From phase 2 on a type change counts what its repair rewrites (in sync: either column the other's conversion).
+      { step: 'p3 up verify', plan: change.kind === 'rename' && change.rename.type ? repairPlan(change, 'new') : up },
       { step: 'p3 down backfill-old', plan: down },
     ]);
   },
