@@ -70,8 +70,21 @@ export function reportError(error: unknown, output: Output = processOutput): num
   const debug = process.env.PHASECTL_DEBUG === '1' || process.argv.includes('--debug');
   const message = error instanceof Error ? (debug ? (error.stack ?? error.message) : error.message) : String(error);
   output.err(colourPrefix(printable(redactSecrets(`error: ${message}`))));
+  const fix = stateSchemaPermissionFix(error);
+  if (fix) output.err(`  fix: ${fix}`);
   if (!debug) output.err('  (run with --debug for details)');
   return ExitCode.failure;
+}
+
+/**
+ * PostgreSQL's "permission denied" (42501) on phasectl's own state (schema `phasectl`, its tables): the command runs
+ * as a role that neither owns that schema nor is a member of its owner, e.g. a read-only role. Says which role to use.
+ */
+function stateSchemaPermissionFix(error: unknown): string | undefined {
+  const code = (error as { code?: unknown } | null)?.code;
+  const message = error instanceof Error ? error.message : '';
+  if (code !== '42501' || !/\bphasectl\b/.test(message)) return undefined;
+  return "run it as the role that owns schema phasectl (the migration role) or as a member of that role (GRANT <owner> TO <this role>; see phasectl's docs/privileges.md)";
 }
 
 /** Removes passwords from any postgres URL inside a message. */

@@ -15,3 +15,18 @@ test('escape sequences and other non-printing characters in printed errors are s
   expect(code).toBe(2);
   expect(printed.join('')).toBe('error: no column "a\\u{1b}]0;pwned\\u{7}" in users\n  fix: fix it');
 });
+
+test("permission denied on phasectl's own schema says which role to run as", () => {
+  const printed: string[] = [];
+  const denied = Object.assign(new Error('permission denied for schema phasectl'), { code: '42501' });
+  const code = reportError(denied, { out: () => undefined, err: (text) => printed.push(text) });
+  expect(code).toBe(3);
+  expect(printed.join('\n')).toContain('fix: run it as the role that owns schema phasectl (the migration role)');
+  // Another permission error (the application's table) gets no such line.
+  printed.length = 0;
+  reportError(Object.assign(new Error('permission denied for table users'), { code: '42501' }), {
+    out: () => undefined,
+    err: (text) => printed.push(text),
+  });
+  expect(printed.join('\n')).not.toContain('fix:');
+});
