@@ -227,6 +227,13 @@ function describeIssue(
     const pair = isMap(holder)
       ? holder.items.find((item) => isNode(item.key) && (item.key as { value?: unknown }).value === key)
       : undefined;
+    if (key === '<<') {
+      return {
+        message: `a YAML merge key (<<) in ${where}: phases.yaml takes no merge keys`,
+        hint: `write the keys out in ${where} (anchors and aliases of whole values are fine)`,
+        keyNode: isNode(pair?.key) ? pair.key : undefined,
+      };
+    }
     const suggestion = didYouMean(key, known);
     return {
       message: `unknown key "${key}" in ${where}${suggestion}`,

@@ -128,6 +128,19 @@ describe('parsePhasesText', () => {
     }
   });
 
+  test('a YAML merge key is named as such, not taken for a typo of another key', () => {
+    const text = change().replace(
+      '    rename: { schema: public, table: users, from: email, to: contact_email }',
+      '    rename: { <<: { schema: public, table: users }, from: email, to: contact_email }',
+    );
+    const error = errorOf(`version: 1\nchanges:\n${text}\n`);
+    expect(error.message).toMatch(
+      /^a YAML merge key \(<<\) in changes\[0\]\.rename: phases.yaml takes no merge keys\n/,
+    );
+    expect(error.hint).toMatch(/^write the keys out/);
+    expect(error.location?.line).toBe(4);
+  });
+
   test('a bad id and a wrong version are refused with the rule', () => {
     const badId = errorOf(`version: 1\nchanges:\n${change().replace('users-email', 'Users_Email')}\n`);
     expect(badId.message).toBe(
