@@ -291,3 +291,44 @@ test('a child table by INHERITS created in flight: phase 1 refuses to start, the
   const after = await migrate('1.1.0');
   expect(after.code, after.stderr).toBe(0);
 });
+
+test('the switch and the switch-back applied statement by statement (psql without -1): at every step, both releases keep their writes', async () => {
+  const { url, dir, env } = await databaseWithGeneratedProject(cleanups, { rows: 10, releases: ['1.0.0', '1.1.0'] });
+  const migrated = await phasectl(['migrate', '--project', dir, '--to-release', '1.0.0', '--quiet'], { env });
+  expect(migrated.code, migrated.stderr).toBe(0);
+  const verified = await phasectl(['verify', CHANGE, '--project', dir], { env });
+  expect(verified.code, verified.stderr).toBe(0);
+  const lost: string[] = [];
+  let step = 0;
+  const bothReleasesWrite = async (client: pg.Client, where: string) => {
+    step += 1;
+    await client.query(`UPDATE public.users SET job_title = $1 WHERE id = 1`, [`old ${step}`]);
+    await client.query(`UPDATE public.users SET favourite_color = $1 WHERE id = 2`, [`new ${step}`]);
+    const { rows } = await client.query<{ id: string; job_title: string; favourite_color: string }>(
+      'SELECT id, job_title, favourite_color FROM public.users WHERE id IN (1, 2) ORDER BY id',
+    );
+    const expected = [`old ${step}`, `new ${step}`];
+    rows.forEach((row, i) => {
+      if (row.job_title !== expected[i] || row.favourite_color !== expected[i])
+        lost.push(`${where}: row ${row.id} holds ${row.job_title} / ${row.favourite_color}, wrote ${expected[i]}`);
+    });
+  };
+  const byStatement = async (suffix: string) => {
+    const [name] = (await readdir(join(dir, 'db', 'migrations'))).filter((file) => file.endsWith(suffix));
+    const client = new pg.Client({ connectionString: url });
+    await client.connect();
+    try {
+      for (const statement of splitStatements(await readFile(join(dir, 'db', 'migrations', name!), 'utf8'))) {
+        await client.query(statement);
+        await bothReleasesWrite(client, `${name} after ${statement.slice(0, 60).replace(/\s+/g, ' ')}`);
+      }
+    } finally {
+      await client.end();
+    }
+  };
+  await byStatement('_p2_02_switch.up.sql');
+  expect(await query(url, `SELECT phase FROM phasectl.changes WHERE id = $1`, [CHANGE])).toEqual([{ phase: 2 }]);
+  await byStatement('_p2_01_switch-back.down.sql');
+  expect(lost).toEqual([]);
+  expect(step).toBeGreaterThan(10);
+});
