@@ -12,7 +12,14 @@ import { IndexWaitReporter } from './index-wait.js';
 import { backoffDelay, sleep, type RetryPolicy } from '../session/lock-retry.js';
 import { DEFAULT_LOCK_TIMEOUT_MS, lockTimeoutScope, lockTimeoutSql } from '../session/lock-timeout.js';
 import type { MigrationFile } from './migration-files.js';
-import { describePgError, excerpt, isConnectionLost, isLockTimeout, pgError } from '../session/pg-error.js';
+import {
+  describePgError,
+  excerpt,
+  isConnectionLost,
+  isLockTimeout,
+  isTransientConflict,
+  pgError,
+} from '../session/pg-error.js';
 import { splitStatements } from '../sql/split-statements.js';
 import { statementRows } from './statement-rows.js';
 
@@ -37,8 +44,8 @@ export type Recorder = (session: pg.ClientBase, durationMs: number) => Promise<v
 /**
  * Applies one SQL file: transactional files as `BEGIN; <file>; <record>; COMMIT` (the record commits
  * with the file, so a file is applied exactly once); `transaction=false` files statement by statement
- * on the session, then the record. Lock timeouts are retried with backoff (the app's queries run in
- * between); other errors become a RuntimeFailure naming the file and the statement.
+ * on the session, then the record. Lock timeouts and deadlocks are retried with backoff (the app's queries run
+ * in between); other errors become a RuntimeFailure naming the file and the statement.
  */
 export async function applyFile(ctx: ApplyContext, file: MigrationFile, record: Recorder): Promise<number> {
   const body = file.content;
@@ -151,7 +158,13 @@ async function runStatement(ctx: ApplyContext, statement: string): Promise<pg.Qu
   }
 }
 
-/** Runs `attempt` until it stops failing with lock_timeout or the retry budget is spent. */
+/**
+ * Runs `attempt` until it stops failing with lock_timeout or the retry budget is spent. A deadlock (or a
+ * serialization failure) is retried the same way: PostgreSQL rolled back the attempt (the file's transaction, or the
+ * one statement), and it comes from the application's transactions holding one table this file locks while waiting
+ * for another it already locked (a move's expand locks the source and the target table; deadlock_timeout, 1 s by
+ * default, ends the wait before lock_timeout does): not a cause to fix, only a moment to let pass.
+ */
 async function withLockRetry(
   ctx: ApplyContext,
   file: MigrationFile,
@@ -175,7 +188,7 @@ async function withLockRetry(
         await attempt();
         return;
       } catch (error) {
-        if (!isLockTimeout(error)) throw fileFailure(file, sql, error);
+        if (!isLockTimeout(error) && !isTransientConflict(error)) throw fileFailure(file, sql, error);
         const delayMs = backoffDelay(tries, ctx.retry, ctx.random);
         if (Date.now() + delayMs > deadline) throw lockGiveUp(file, tries, ctx, watch.lastSeen, error);
         watch.stop();
@@ -202,13 +215,17 @@ function lockGiveUp(
   blockers: string | undefined,
   cause: unknown,
 ): RuntimeFailure {
+  const deadlock = isTransientConflict(cause);
   return new RuntimeFailure(
     `migration ${file.name} could not get its locks: gave up after ${tries} attempts in ${ctx.retry.retryForSeconds}s` +
+      (deadlock ? ` (the last one: ${pgError(cause)?.message ?? 'deadlock detected'})` : '') +
       (blockers ? `\n  blocked by: ${blockers}` : ''),
     {
-      hint:
-        'a long-running transaction holds a lock on the table: let it finish or end it ' +
-        '(SELECT pg_terminate_backend(<pid>)), then rerun `phasectl migrate`; or wait longer with --retry-for <seconds>',
+      hint: deadlock
+        ? 'transactions of the application that write the tables of this file in the other order kept deadlocking with it ' +
+          '(nothing of the file is applied): rerun `phasectl migrate` at a quieter moment, or wait longer with --retry-for <seconds>'
+        : 'a long-running transaction holds a lock on the table: let it finish or end it ' +
+          '(SELECT pg_terminate_backend(<pid>)), then rerun `phasectl migrate`; or wait longer with --retry-for <seconds>',
       cause,
     },
   );

@@ -103,3 +103,70 @@ test('when the lock never comes: exit 3 naming the blocking pid and its query, f
     await long.end();
   }
 });
+
+/**
+ * A file that locks two tables (a move's expand: the target's ADD COLUMN, then the source's trigger) against an
+ * application transaction that writes them in the other order: PostgreSQL's deadlock detector (deadlock_timeout, 1 s,
+ * before lock_timeout ends the wait) rolls the file back. That is the moment to let pass, as for a lock timeout; it
+ * was reported as a failure to fix ("fix the cause above (data or schema)"), and under such traffic every attempt of
+ * a move's phase 1 failed.
+ */
+test('a deadlock with an application transaction: the file is retried and applied, the application commits', async () => {
+  const db = await createTestDatabase();
+  const file = `${header({ change: 'c', phase: 1, step: '01-expand', release: '1.0.0' })}SET LOCAL lock_timeout = '5s';
+ALTER TABLE public.b ADD COLUMN w int;
+ALTER TABLE public.a ADD COLUMN w int;
+`;
+  const project = await makeProject({ '001_1.0.0_c_p1_01_expand.up.sql': file });
+  cleanups.push(db.drop, project.remove);
+  await query(
+    db.url,
+    `CREATE TABLE public.a (id int PRIMARY KEY, v int); CREATE TABLE public.b (id int PRIMARY KEY, v int);
+     INSERT INTO public.a VALUES (1, 0); INSERT INTO public.b VALUES (1, 0);`,
+  );
+  const app = await client(db.url);
+  const watcher = await client(db.url);
+  try {
+    // The application holds a, the file takes b and waits for a; then the application wants b.
+    await app.query('BEGIN');
+    await app.query('UPDATE public.a SET v = v + 1 WHERE id = 1');
+    const events: RunnerEvent[] = [];
+    const migrating = migrate({
+      databaseUrl: db.url,
+      projectDir: project.dir,
+      retryForSeconds: 30,
+      log: (event) => events.push(event),
+    }).catch((error: unknown) => error);
+    for (;;) {
+      const { rows } = await watcher.query<{ n: number }>(
+        `SELECT count(*)::int AS n FROM pg_locks WHERE NOT granted AND relation = 'public.a'::regclass`,
+      );
+      if (rows[0]!.n > 0) break;
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    const appWrite = app.query('UPDATE public.b SET v = v + 1 WHERE id = 1').then(
+      () => 'ok',
+      (error: Error) => error.message,
+    );
+    const appOutcome = await appWrite;
+    if (appOutcome === 'ok') await app.query('COMMIT');
+    else await app.query('ROLLBACK');
+    const result = await migrating;
+
+    // PostgreSQL aborts the side that waited first: here the file (it was waiting on a before the application
+    // asked for b).
+    expect(appOutcome).toBe('ok');
+    expect(result).not.toBeInstanceOf(Error);
+    expect(events).toContainEqual(expect.objectContaining({ type: 'retry', reason: 'deadlock detected' }));
+    expect(
+      await query(
+        db.url,
+        `SELECT table_name FROM information_schema.columns WHERE column_name = 'w' AND table_schema = 'public' ORDER BY 1`,
+      ),
+    ).toEqual([{ table_name: 'a' }, { table_name: 'b' }]);
+    expect(await query(db.url, 'SELECT v FROM public.b')).toEqual([{ v: 1 }]);
+  } finally {
+    await app.end();
+    await watcher.end();
+  }
+});
