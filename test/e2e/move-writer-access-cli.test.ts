@@ -102,3 +102,46 @@ test('row-level security on the partner that applies to a writing role: phase 1 
     { address: 'hidden row, still synced' },
   ]);
 });
+
+test('a role that writes users only through a view owned by another role: phase 1 refuses it too (its triggers fire as it)', async () => {
+  const { url, run, ok } = await plannedMove();
+  const owner = await roleIn(cleanups, url);
+  const writer = await roleIn(cleanups, url);
+  // The view's owner has the rights on users (and on profiles' join column); the writer only on the view. PostgreSQL
+  // checks users' privileges as the view's owner, but the sync trigger runs as the writer: before this guard knew
+  // views, phase 1 passed and every INSERT and UPDATE through the view then failed ("permission denied for table
+  // profiles"). A security_invoker view is not such a path (its writers need users' privileges themselves).
+  await query(
+    url,
+    `GRANT SELECT, INSERT, UPDATE ON public.users TO ${owner.name};
+     GRANT SELECT (user_id) ON public.profiles TO ${owner.name};
+     CREATE VIEW public.user_names AS SELECT id, address FROM public.users;
+     ALTER VIEW public.user_names OWNER TO ${owner.name};
+     CREATE VIEW public.user_names_invoker WITH (security_invoker = true) AS SELECT id FROM public.users;
+     GRANT SELECT, INSERT, UPDATE ON public.user_names, public.user_names_invoker TO ${writer.name};`,
+  );
+  const refused = await run('migrate', '--quiet');
+  expect(refused.code, refused.stderr).toBe(3);
+  expect(refused.stderr).toContain(
+    `role ${writer.name} writes "public"."users" and lacks SELECT (user_id, address), UPDATE (address) on "public"."profiles"`,
+  );
+  expect(refused.stderr).not.toContain(`role ${owner.name}`);
+  expect(await hasColumn(url, 'public.profiles', 'address')).toBe(false);
+
+  // profiles.address does not exist before phase 1: its rights come from those on users.address, which phase 1 copies.
+  await query(
+    url,
+    `GRANT SELECT (user_id) ON public.profiles TO ${writer.name};
+     GRANT SELECT (id, address), UPDATE (address) ON public.users TO ${writer.name};`,
+  );
+  await ok('migrate', '--quiet');
+  await query(
+    url,
+    `SET ROLE ${writer.name};
+     UPDATE public.user_names SET address = 'through the view' WHERE id = 4;
+     RESET ROLE;`,
+  );
+  expect(await query(url, `SELECT address FROM public.profiles WHERE user_id = 4`)).toEqual([
+    { address: 'through the view' },
+  ]);
+});
