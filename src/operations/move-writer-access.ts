@@ -8,6 +8,12 @@ export interface MoveSyncSide {
   joins: string[];
   /** The partner table, its moved column (read and written) and its join columns (read). */
   partner: { schema: string; table: string; column: string; joins: string[] };
+  /**
+   * The partner's moved column is the one this step adds, with the column grants of this column copied onto it
+   * (templates/shared/copy-column-grants.hbs): a privilege missing there is granted here, where a GRANT can run
+   * before the step does (the refused step leaves no such column).
+   */
+  grantsFromHere?: boolean;
 }
 
 /**
@@ -31,21 +37,38 @@ function sideSql(side: MoveSyncSide): string {
   const partner = quoteLiteral(qualify(side.partner.schema, side.partner.table));
   const has = (relation: string, column: string, privilege: string) =>
     `pg_catalog.has_column_privilege(r.oid, ${relation}::pg_catalog.regclass, ${quoteLiteral(column)}, '${privilege}')`;
-  const unless = (relation: string, column: string, privilege: string) =>
-    `CASE WHEN NOT ${has(relation, column, privilege)} THEN pg_catalog.quote_ident(${quoteLiteral(column)}) END`;
-  const reads = [...side.partner.joins, side.partner.column].map((column) => unless(partner, column, 'SELECT'));
+  const unless = (relation: string, column: string, privilege: string, named = column) =>
+    `CASE WHEN NOT ${has(relation, column, privilege)} THEN pg_catalog.quote_ident(${quoteLiteral(named)}) END`;
+  const joinReads = side.partner.joins.map((column) => unless(partner, column, 'SELECT'));
   const writes = [side.column, ...side.joins].map((column) => has(table, column, 'UPDATE'));
+  const list = (privilege: string, items: string) =>
+    `'${privilege} (' OPERATOR(pg_catalog.||) NULLIF(${items}, '') OPERATOR(pg_catalog.||) ')'`;
+  // What the partner lacks: SELECT on its join and moved columns, UPDATE on its moved column.
+  const grants = `pg_catalog.concat_ws(', ',
+      ${list('SELECT', `pg_catalog.array_to_string(ARRAY[${[...joinReads, unless(partner, side.partner.column, 'SELECT')].join(', ')}], ', ')`)},
+      ${list('UPDATE', unless(partner, side.partner.column, 'UPDATE'))})`;
+  // The GRANTs that give it: on the partner, or for its new column on this one (phase 1 copies them over). UPDATE on
+  // the new column makes the role a writer of the partner too, whose sync reads this table's join columns.
+  const hereJoinReads = side.joins.map(
+    (column) =>
+      `CASE WHEN NOT ${has(partner, side.partner.column, 'UPDATE')} THEN ${unless(table, column, 'SELECT')} END`,
+  );
+  const fix = side.grantsFromHere
+    ? `NULLIF(pg_catalog.concat_ws('; ',
+        'GRANT ' OPERATOR(pg_catalog.||) ${list('SELECT', `pg_catalog.array_to_string(ARRAY[${joinReads.join(', ')}], ', ')`)} OPERATOR(pg_catalog.||) ' ON ' OPERATOR(pg_catalog.||) ${partner} OPERATOR(pg_catalog.||) ' TO ' OPERATOR(pg_catalog.||) pg_catalog.quote_ident(r.rolname),
+        'GRANT ' OPERATOR(pg_catalog.||) NULLIF(pg_catalog.concat_ws(', ',
+            ${list('SELECT', `pg_catalog.array_to_string(ARRAY[${[...hereJoinReads, unless(partner, side.partner.column, 'SELECT', side.column)].join(', ')}], ', ')`)},
+            ${list('UPDATE', unless(partner, side.partner.column, 'UPDATE', side.column))}), '')
+          OPERATOR(pg_catalog.||) ' ON ' OPERATOR(pg_catalog.||) ${table} OPERATOR(pg_catalog.||) ' TO ' OPERATOR(pg_catalog.||) pg_catalog.quote_ident(r.rolname)), '')`
+    : `CASE WHEN m.grants OPERATOR(pg_catalog.<>) '' THEN pg_catalog.format('GRANT %s ON %s TO %I', m.grants, ${partner}, r.rolname) END`;
   return `SELECT pg_catalog.format('role %I writes %s and %s', r.rolname, ${table}, pg_catalog.concat_ws(' and ',
          CASE WHEN m.grants OPERATOR(pg_catalog.<>) '' THEN pg_catalog.format('lacks %s on %s', m.grants, ${partner}) END,
          CASE WHEN m.row_security THEN pg_catalog.format('row-level security on %s applies to it', ${partner}) END)) AS problem,
-       CASE WHEN m.grants OPERATOR(pg_catalog.<>) ''
-            THEN pg_catalog.format('GRANT %s ON %s TO %I', m.grants, ${partner}, r.rolname) END AS fix,
+       ${fix} AS fix,
        m.row_security
   FROM pg_catalog.pg_roles AS r
   JOIN pg_catalog.pg_class AS p ON p.oid OPERATOR(pg_catalog.=) ${partner}::pg_catalog.regclass
-  CROSS JOIN LATERAL (SELECT pg_catalog.concat_ws(', ',
-      'SELECT (' OPERATOR(pg_catalog.||) NULLIF(pg_catalog.array_to_string(ARRAY[${reads.join(', ')}], ', '), '') OPERATOR(pg_catalog.||) ')',
-      'UPDATE (' OPERATOR(pg_catalog.||) ${unless(partner, side.partner.column, 'UPDATE')} OPERATOR(pg_catalog.||) ')') AS grants,
+  CROSS JOIN LATERAL (SELECT ${grants} AS grants,
     p.relrowsecurity AND NOT r.rolbypassrls
       AND (p.relforcerowsecurity OR NOT pg_catalog.pg_has_role(r.oid, p.relowner, 'USAGE')) AS row_security) AS m
  WHERE NOT r.rolsuper AND r.rolname OPERATOR(pg_catalog.!~) '^pg_'

@@ -188,10 +188,14 @@ function sideContext(model: MoveModel, which: 'source' | 'target') {
 }
 
 /** What each side's sync reads and writes on the other (src/sql/move-writer-access.ts). */
-function syncSides(model: MoveModel): MoveSyncSide[] {
+function syncSides(model: MoveModel, added: 'target' | 'source'): MoveSyncSide[] {
   return (['source', 'target'] as const).map((which) => {
     const { side, other, joins } = sideContext(model, which);
     return {
+      // The step adds the other table's column and copies this one's grants onto it: phase 1's expand the target's
+      // (unless it existed), the rollback of phase 3 the source's.
+      grantsFromHere:
+        added === 'target' ? which === 'source' && !model.change.target.existingColumn : which === 'target',
       table: { schema: side.schema, table: side.table },
       column: side.column,
       joins: joins.map((join) => join.here),
@@ -371,7 +375,7 @@ function phase1(model: MoveModel, settings: GenerationSettings): PhaseSteps {
         context: {
           ...syncObjects(model, 1, dir),
           valueType: model.change.column.type,
-          writerAccess: moveWriterAccessSql(syncSides(model)),
+          writerAccess: moveWriterAccessSql(syncSides(model, 'target')),
           // A column that existed on the target keeps its own settings (copy-column-settings); grants and comment add up.
           existingTarget: model.change.target.existingColumn,
           newColumn: newColumnGuard(
@@ -542,6 +546,7 @@ function phase3(model: MoveModel, settings: GenerationSettings): PhaseSteps {
         context: {
           oldDefaultSql: columnDefault ?? null,
           valueType: model.change.column.type,
+          writerAccess: moveWriterAccessSql(syncSides(model, 'source')),
           ...syncObjects(model, 2, dir),
           ...record(model.change.releases, 2),
         },

@@ -70,6 +70,31 @@ test('a role that writes users without rights on profiles: phase 1 refuses namin
   ]);
 });
 
+test('a role that only inserts into users: the GRANT printed runs before phase 1 (on users.address, which phase 1 copies)', async () => {
+  const { url, run, ok } = await plannedMove();
+  const inserter = await roleIn(cleanups, url);
+  await query(url, `GRANT INSERT ON public.users TO ${inserter.name}`);
+  const refused = await run('migrate', '--quiet');
+  expect(refused.code, refused.stderr).toBe(3);
+  expect(refused.stderr).toContain(
+    `role ${inserter.name} writes "public"."users" and lacks SELECT (user_id, address), UPDATE (address) on "public"."profiles"`,
+  );
+  const grants = [
+    `GRANT SELECT (user_id) ON "public"."profiles" TO ${inserter.name}`,
+    `GRANT SELECT (id, address), UPDATE (address) ON "public"."users" TO ${inserter.name}`,
+  ];
+  expect(refused.stderr).toContain(grants.join('; '));
+  // Run as printed (profiles.address does not exist yet): phase 1 then copies the grants onto it and passes.
+  await query(url, grants.join('; '));
+  await ok('migrate', '--quiet');
+  await query(
+    url,
+    `SET ROLE ${inserter.name}; INSERT INTO public.users (id, address) VALUES (11, 'new user'); RESET ROLE;`,
+  );
+  await query(url, `INSERT INTO public.profiles (id, user_id) VALUES (11, 11)`);
+  expect(await query(url, `SELECT address FROM public.profiles WHERE user_id = 11`)).toEqual([{ address: 'new user' }]);
+});
+
 test('row-level security on the partner that applies to a writing role: phase 1 refuses, naming it', async () => {
   const { url, run, ok } = await plannedMove();
   const writer = await roleIn(cleanups, url);
@@ -144,4 +169,27 @@ test('a role that writes users only through a view owned by another role: phase 
   expect(await query(url, `SELECT address FROM public.profiles WHERE user_id = 4`)).toEqual([
     { address: 'through the view' },
   ]);
+});
+
+test('the rollback of phase 3 re-installs the sync: it refuses the same way for a role granted meanwhile', async () => {
+  const { url, run, ok } = await plannedMove();
+  await ok('migrate', '--quiet');
+  for (const release of ['2.0.0', '3.0.0']) {
+    await ok('advance', '--release', release);
+    await ok('migrate', '--quiet');
+  }
+  // After phase 3 a service that writes only profiles: the restored sync would fail its writes (no rights on users).
+  const service = await roleIn(cleanups, url);
+  await query(url, `GRANT SELECT, INSERT, UPDATE ON public.profiles TO ${service.name}`);
+  const refused = await run('rollback', '--release', '3.0.0', '--yes', '--quiet');
+  expect(refused.code, refused.stderr).toBe(3);
+  // Its SELECT and UPDATE on profiles reach the restored users.address (the rollback grants them there); users.id not.
+  expect(refused.stderr).toContain(
+    `role ${service.name} writes "public"."profiles" and lacks SELECT (id) on "public"."users"`,
+  );
+  expect(refused.stderr).toContain(`GRANT SELECT (id) ON "public"."users" TO ${service.name}`);
+  expect(await hasColumn(url, 'public.users', 'address')).toBe(false);
+  await query(url, `GRANT SELECT (id) ON public.users TO ${service.name}`);
+  await ok('rollback', '--release', '3.0.0', '--yes', '--quiet');
+  expect(await hasColumn(url, 'public.users', 'address')).toBe(true);
 });
