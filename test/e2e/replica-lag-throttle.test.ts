@@ -1,5 +1,6 @@
 import { beforeAll, describe, expect, test } from 'vitest';
 import { waitForHeldBackfill } from '../support/backfill-pause.js';
+import { waitFor } from '../support/guard-state.js';
 import { jsonEvents, phasectl, startPhasectl } from '../support/cli.js';
 import { generatedProject } from '../support/fixtures-generated.js';
 import { query } from '../support/fixtures-project.js';
@@ -31,8 +32,22 @@ describe.skipIf(binaries.skipReason !== undefined).sequential('phasectl migrate 
   test('pauses new batches while the replica lags beyond the limit, resumes when it has caught up', async () => {
     const url = pair.primaryUrl;
     await once(pair.replicaUrl, 'SELECT pg_catalog.pg_wal_replay_pause()');
-    // WAL the paused replica cannot replay: its replay_lag grows from here.
+    // WAL the paused replica cannot replay: its replay_lag grows from here. It is measured from the replica's replies,
+    // so wait until the primary reports it past the limit: on a fast machine the whole backfill (2 batches) would
+    // otherwise be done before the first report.
     await query(url, 'CREATE TABLE public.wal_filler AS SELECT g FROM generate_series(1, 1000) g');
+    await waitFor(
+      'the replica to lag past the limit',
+      async () => {
+        await query(url, 'INSERT INTO public.wal_filler VALUES (0)');
+        const [row] = await query<{ lag: number | null }>(
+          url,
+          `SELECT max(pg_catalog.date_part('epoch', replay_lag))::float8 AS lag FROM pg_catalog.pg_stat_replication`,
+        );
+        return (row?.lag ?? 0) > 1.5;
+      },
+      60_000,
+    );
     const run = startPhasectl(['migrate', '--project', dir, '--max-replication-lag', '1', '--json'], {
       env: { DATABASE_URL: url },
     });
