@@ -1,5 +1,6 @@
 import { sql, type Kysely } from 'kysely';
 import { InputError } from '../errors.js';
+import { inheritanceChildrenSql } from '../sql/inheritance-children.js';
 
 /**
  * Refuses a table that takes part in table inheritance in a way the phases cannot carry, before `plan` writes
@@ -25,14 +26,12 @@ export async function refuseInheritance(
 ): Promise<void> {
   const { rows } = await sql<{
     partition_of: string | null;
-    children: string[] | null;
+    children: string | null;
     inherited_from: string[] | null;
   }>`
     SELECT (SELECT h.inhparent::pg_catalog.regclass::pg_catalog.text FROM pg_catalog.pg_inherits AS h
              WHERE h.inhrelid OPERATOR(pg_catalog.=) c.oid AND c.relispartition LIMIT 1) AS partition_of,
-           (SELECT pg_catalog.array_agg(h.inhrelid::pg_catalog.regclass::pg_catalog.text ORDER BY h.inhrelid::pg_catalog.regclass::pg_catalog.text)
-              FROM pg_catalog.pg_inherits AS h JOIN pg_catalog.pg_class AS k ON k.oid OPERATOR(pg_catalog.=) h.inhrelid
-             WHERE h.inhparent OPERATOR(pg_catalog.=) c.oid AND NOT k.relispartition) AS children,
+           (${sql.raw(inheritanceChildrenSql('c.oid'))}) AS children,
            (SELECT pg_catalog.array_agg(h.inhparent::pg_catalog.regclass::pg_catalog.text ORDER BY h.inhseqno)
               FROM pg_catalog.pg_inherits AS h
              WHERE h.inhrelid OPERATOR(pg_catalog.=) c.oid AND NOT c.relispartition) AS inherited_from
@@ -48,9 +47,9 @@ export async function refuseInheritance(
       },
     );
   }
-  if (row.children && row.children.length > 0) {
+  if (row.children) {
     throw new InputError(
-      `${tableName} has child tables by INHERITS (${row.children.join(', ')}); the sync triggers would not fire for their rows (row triggers are per table), so writes to the children's rows would fail or be lost when phase 3 drops the old column from them`,
+      `${tableName} has child tables by INHERITS (${row.children}); the sync triggers would not fire for their rows (row triggers are per table), so writes to the children's rows would fail or be lost when phase 3 drops the old column from them`,
       {
         hint: 'change the children into partitions of a partitioned table (then the whole tree is carried), or rename the column with ALTER TABLE … RENAME COLUMN in a release where no code uses it',
       },

@@ -317,10 +317,11 @@ function backfillPlan(
  * from the old one. The up plan would overwrite the new release's writes with the old column's stale values.
  */
 function newAuthorityRepairPlan(model: RenameModel): BackfillPlan {
-  const plan = backfillPlan(model, 'up', outOfSyncFromPhase2(model));
+  const outOfSync = outOfSyncFromPhase2(model);
+  const plan = backfillPlan(model, 'up', outOfSync);
   const table = qualify(model.schema, model.table);
   const [from, to] = [`t.${quoteIdent(model.from)}`, `t.${quoteIdent(model.to)}`];
-  const where = `${keyRangeParams(model.change.key, 't')} AND ${outOfSyncFromPhase2(model)}`;
+  const where = `${keyRangeParams(model.change.key, 't')} AND ${outOfSync}`;
   return {
     ...plan,
     updateSql:

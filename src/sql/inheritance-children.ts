@@ -3,8 +3,8 @@
  * (`child, child`) or NULL. Row triggers are per table, so a change's sync never fires for a child's rows: an insert
  * there fails on the inherited NOT NULL stand-in (or leaves the new column empty), an update changes one column only,
  * and phase 3 drops the old column from the child with the values written there. `plan` refuses such a table
- * (src/catalog/inheritance.ts); this query is what phase 1's expand step (templates/shared/inheritance-guard.hbs)
- * and the gates of phases 2 and 3 (src/runner/sync-in-place.ts) check again, for a child created since. `table` is
+ * with this query (src/catalog/inheritance.ts), and phase 1's expand step (templates/shared/inheritance-guard.hbs)
+ * and the gates of phases 2 and 3 (src/runner/sync-in-place.ts) run it again, for a child created since. `table` is
  * an SQL expression of type regclass. Pure.
  */
 export function inheritanceChildrenSql(table: string): string {
