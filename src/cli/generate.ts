@@ -56,6 +56,16 @@ export function register(program: Command): void {
         });
         for (const path of result.written) processOutput.out(`wrote ${path}`);
         printKept(result.kept);
+        // Written all the same (the usual loop before a release is deployed), but never silently.
+        if (result.rewritten.length > 0) {
+          processOutput.err(
+            `warning: rewrote ${result.rewritten.length} file(s) of phases already in a release, generated before from another record of their change (phases.yaml was edited since):`,
+          );
+          for (const file of result.rewritten) processOutput.err(`  ${file.path}`);
+          processOutput.err(
+            '  if any database applied them, it ran the old text and `migrate` will refuse these: restore phases.yaml as it was (`git log -p -- phases.yaml`) and run `phasectl generate` again (to change an applied phase, roll it back first); if none did, commit them',
+          );
+        }
         processOutput.out(`${result.written.length} file(s) written, ${result.unchanged.length} unchanged`);
       }),
     );

@@ -31,7 +31,9 @@ export interface RefusedFile {
 }
 
 /**
- * Re-renders every generated file from phases.yaml and writes those that differ. A file another phasectl version
+ * Re-renders every generated file from phases.yaml and writes those that differ. `rewritten`: the files written over
+ * a text the checks would refuse, e.g. a file of a released phase generated from another record of its change
+ * (phases.yaml was edited after the release): if a database applied the old text, `migrate` refuses the new one. A file another phasectl version
  * wrote is kept as written while its header's digests hold (docs/internals.md, "Migration files"), unless
  * `regenerateShipped`.
  *
@@ -44,7 +46,7 @@ export interface RefusedFile {
  */
 export async function generate(
   options: GenerateOptions = {},
-): Promise<{ written: string[]; unchanged: string[]; kept: KeptFiles }> {
+): Promise<{ written: string[]; unchanged: string[]; kept: KeptFiles; rewritten: RefusedFile[] }> {
   const paths = projectPaths(options.projectDir);
   const loaded = await loadCheckedPhases(paths.root);
   const files = generatedFiles(loaded.spec, {
@@ -53,7 +55,12 @@ export async function generate(
     regenerateShipped: options.regenerateShipped,
   });
   const { written, unchanged } = await writeGeneratedFiles(paths.root, files);
-  return { written, unchanged, kept: options.regenerateShipped ? { notes: [], warnings: [] } : keptSummary(files) };
+  return {
+    written,
+    unchanged,
+    kept: options.regenerateShipped ? { notes: [], warnings: [] } : keptSummary(files),
+    rewritten: refusedFiles(files, written),
+  };
 }
 
 /**

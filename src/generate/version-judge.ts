@@ -74,8 +74,14 @@ function judgeOtherVersion(
   { differs, line }: { differs: string; line: number },
 ): Judgement | undefined {
   const writer = theirs.provenance.generator;
-  // Written by this very version: a plain difference, judged by bytes as always (stale or edited).
-  if (writer === ours.provenance.generator) return undefined;
+  if (writer === ours.provenance.generator) {
+    // This very version wrote it from another record of the change, and its phase is in a release: it may have
+    // shipped. `generate` still rewrites it (the usual loop before a release is deployed) but says so.
+    if (origin.release !== undefined && theirs.intact && theirs.provenance.inputs !== ours.provenance.inputs)
+      return editedRecord(path, origin, { differs, line }, writer);
+    // Otherwise a plain difference, judged by bytes as always (stale or edited).
+    return undefined;
+  }
   if (identity(theirs.bare) !== identity(ours.bare)) {
     return {
       kind: 'refused',
@@ -92,16 +98,7 @@ function judgeOtherVersion(
       line,
     };
   }
-  if (theirs.provenance.inputs !== ours.provenance.inputs) {
-    return {
-      kind: 'refused',
-      message:
-        `${differs}: phasectl ${writer} generated it from another record of change ${origin.changeId} ` +
-        '(or other `migrations:` timeouts) than phases.yaml holds now',
-      fix: shippedFix(path, origin, 'restore phases.yaml as it was (`git log -p -- phases.yaml`)'),
-      line,
-    };
-  }
+  if (theirs.provenance.inputs !== ours.provenance.inputs) return editedRecord(path, origin, { differs, line }, writer);
   if (origin.release === undefined) {
     // A definition of a phase no release holds yet: nothing ran it, so it shows what this version will install.
     return {
@@ -116,6 +113,23 @@ function judgeOtherVersion(
     level: 'note',
     generator: writer,
     message: `written by phasectl ${writer} (this is ${ours.provenance.generator}); kept as written: its digest and its inputs match phases.yaml`,
+  };
+}
+
+/** A file rendered from another record of its change than phases.yaml holds now (phases.yaml was edited). */
+function editedRecord(
+  path: string,
+  origin: FileOrigin,
+  { differs, line }: { differs: string; line: number },
+  writer: string,
+): Judgement {
+  return {
+    kind: 'refused',
+    message:
+      `${differs}: phasectl ${writer} generated it from another record of change ${origin.changeId} ` +
+      '(or other `migrations:` timeouts) than phases.yaml holds now',
+    fix: shippedFix(path, origin, 'restore phases.yaml as it was (`git log -p -- phases.yaml`)'),
+    line,
   };
 }
 

@@ -185,6 +185,33 @@ test('generate --regenerate-shipped rewrites the 0.0.9 files with this version',
   expect(migrate.stderr).toContain('changed after it was applied');
 }, 60_000);
 
+test('generate rewrites files of a released phase after phases.yaml changed the change, and warns that they may have shipped', async () => {
+  const phases = await read('phases.yaml');
+  const applied = await read(EXPAND);
+  await write('phases.yaml', phases.replace(`default: "'none'::text"`, `default: "'unknown'::text"`));
+  try {
+    const edited = await cli(['generate']);
+    expect(edited.code, edited.stderr).toBe(0);
+    expect(edited.stdout).toContain(`wrote ${EXPAND}`);
+    expect(edited.stderr).toContain('warning: rewrote');
+    expect(edited.stderr).toContain(`  ${EXPAND}\n`);
+    expect(edited.stderr).toContain('restore phases.yaml as it was');
+    // The check names the edit, not a stale file, and migrate refuses what the database did not run.
+    const migrate = await cli(['migrate']);
+    expect(migrate.code).toBe(2);
+  } finally {
+    await write('phases.yaml', phases);
+  }
+  // Back to the record the database ran: the same text again, said once more (generated from another record).
+  const restored = await cli(['generate']);
+  expect(restored.code, restored.stderr).toBe(0);
+  expect(await read(EXPAND)).toBe(applied);
+  // An unchanged project: nothing rewritten, nothing said.
+  const again = await cli(['generate']);
+  expect(again.stderr).not.toContain('warning');
+  expect(again.stdout).toContain('0 file(s) written');
+}, 60_000);
+
 test('files from a phasectl that recorded no version: kept with a warning when their phase is in a release, rendered anew otherwise', async () => {
   const project = await mkdtemp(join(tmpdir(), 'phasectl-legacy-'));
   cleanups.push(() => rm(project, { recursive: true, force: true }));

@@ -137,6 +137,17 @@ test('judging a file another version wrote: kept when its digests hold, refused 
     stamped.provenance.inputs,
   );
   expect(judgeGeneratedFile(EXPAND, ours, sameVersion, origin)).toBeUndefined();
+  // Same version from another record of the change (phases.yaml edited) while its phase is in a release: said so.
+  const sameVersionEdited = stampProvenance(
+    stamped.bare.replace('\n\n', '\n\n-- x\n'),
+    phasectlVersion(),
+    'ffffffffffffffff',
+  );
+  expect(judgeGeneratedFile(EXPAND, ours, sameVersionEdited, origin)).toMatchObject({
+    kind: 'refused',
+    message: expect.stringContaining('another record of change users-job-title'),
+  });
+  expect(judgeGeneratedFile(EXPAND, ours, sameVersionEdited, { ...origin, release: undefined })).toBeUndefined();
   // No provenance (an older phasectl): kept with a warning when its phase is in a release, else refused.
   const legacy = stamped.bare.replace('\n\n', '\n\n-- older template\n');
   expect(judgeGeneratedFile(EXPAND, ours, legacy, origin)).toMatchObject({ kind: 'kept', level: 'warning' });
