@@ -31,6 +31,48 @@ export async function functionsMentioningColumn(
       },
     );
   }
+  return functionSources(db, table, target.column);
+}
+
+/**
+ * User functions and procedures whose source mentions the table's name as a word: the candidates for statements
+ * that map its columns by position (src/dependents/column-order.ts), which need not name the column at all.
+ */
+export async function functionsMentioningTable(
+  db: Kysely<any>,
+  target: { schema: string; table: string },
+): Promise<FunctionSource[]> {
+  return functionSources(db, qualify(target.schema, target.table), target.table, true);
+}
+
+/** Where the column sits among the table's live columns (1-based), and how many there are. */
+export async function columnLayout(
+  db: Kysely<any>,
+  target: { schema: string; table: string; column: string },
+): Promise<{ position: number; columns: number }> {
+  const { rows } = await sql<{ position: number | null; columns: number }>`
+    SELECT (SELECT pg_catalog.count(*) FROM pg_catalog.pg_attribute b
+             WHERE b.attrelid OPERATOR(pg_catalog.=) c.oid AND b.attnum OPERATOR(pg_catalog.>) 0 AND NOT b.attisdropped
+               AND b.attnum OPERATOR(pg_catalog.<=) a.attnum)::int AS position,
+           (SELECT pg_catalog.count(*) FROM pg_catalog.pg_attribute b
+             WHERE b.attrelid OPERATOR(pg_catalog.=) c.oid AND b.attnum OPERATOR(pg_catalog.>) 0 AND NOT b.attisdropped)::int AS columns
+    FROM pg_catalog.pg_class c
+    LEFT JOIN pg_catalog.pg_attribute a ON a.attrelid OPERATOR(pg_catalog.=) c.oid AND a.attname OPERATOR(pg_catalog.=) ${target.column}
+    WHERE c.oid OPERATOR(pg_catalog.=) pg_catalog.to_regclass(${qualify(target.schema, target.table)})`.execute(db);
+  const row = rows[0];
+  return { position: row?.position ?? 0, columns: row?.columns ?? 0 };
+}
+
+/**
+ * The user functions whose source mentions `word` (see userFunctionCondition), with what the parser needs;
+ * `rowUsers`: also the trigger functions of the table and the functions taking its row.
+ */
+async function functionSources(
+  db: Kysely<any>,
+  table: string,
+  word: string,
+  rowUsers = false,
+): Promise<FunctionSource[]> {
   const { rows } = await sql<FunctionSource>`
     SELECT p.oid::pg_catalog.regprocedure::text AS name, l.lanname::text AS language, p.prosrc AS source,
            pg_catalog.md5(p.prosrc) AS fingerprint,
@@ -50,7 +92,14 @@ export async function functionsMentioningColumn(
     FROM pg_catalog.pg_proc p
     JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) p.pronamespace
     JOIN pg_catalog.pg_language l ON l.oid OPERATOR(pg_catalog.=) p.prolang
-    WHERE ${sql.raw(userFunctionCondition('p', 'n', 'l'))} AND ${sql.raw(columnMentionCondition('p.prosrc', target.column))}
+    WHERE ${sql.raw(userFunctionCondition('p', 'n', 'l'))}
+      AND (${sql.raw(columnMentionCondition('p.prosrc', word))}
+           -- A trigger function on the table (NEW.*, OLD.*) or one taking its row need not name it.
+           OR (${rowUsers} AND (
+                EXISTS (SELECT 1 FROM pg_catalog.pg_trigger t WHERE t.tgfoid OPERATOR(pg_catalog.=) p.oid
+                          AND t.tgrelid OPERATOR(pg_catalog.=) pg_catalog.to_regclass(${table}))
+                OR (SELECT c.reltype FROM pg_catalog.pg_class c WHERE c.oid OPERATOR(pg_catalog.=) pg_catalog.to_regclass(${table}))
+                   OPERATOR(pg_catalog.=) ANY (p.proargtypes::pg_catalog.oid[]))))
     ORDER BY 1`.execute(db);
   return rows;
 }

@@ -1,11 +1,17 @@
 import { sql, type Kysely } from 'kysely';
 import { qualify } from '../render/quote.js';
 import { foreignKeyNotes } from '../dependents/foreign-keys.js';
-import { functionNotes, judgeFunctions } from '../dependents/functions.js';
+import {
+  columnOrderNotes,
+  functionNotes,
+  judgeColumnOrder,
+  judgeFunctions,
+  withColumnOrder,
+} from '../dependents/functions.js';
 import { displayColumn, displayIdentifier } from '../spec/identifiers.js';
 import type { Change, ColumnRef, DependentFacts, JoinPair } from '../spec/types.js';
 import { readColumnDependents } from './dependent-facts.js';
-import { functionsMentioningColumn } from './dependent-functions.js';
+import { columnLayout, functionsMentioningColumn, functionsMentioningTable } from './dependent-functions.js';
 import { ruleNotes, rulesNamingColumn } from './dependent-rules.js';
 import { refuseTriggersNamingMovedColumn, triggersNamingColumnInDefinition } from './dependent-triggers.js';
 import { triggerSourceNotes, triggersNamingColumn } from './trigger-sources.js';
@@ -39,8 +45,21 @@ export async function readRenameDependents(
   found: Pick<DependentFacts, 'views' | 'generated' | 'foreignKeys'>,
 ): Promise<{ dependents: DependentFacts; notes: string[] }> {
   const notes = triggerSourceNotes(await triggersNamingColumn(db, target, target.column), target.column, newName);
-  const functions = judgeFunctions(await functionsMentioningColumn(db, target), target);
-  notes.push(...functionNotes(functions, displayColumn(target.schema, target.table, target.column), newName));
+  const named = judgeFunctions(await functionsMentioningColumn(db, target), target);
+  notes.push(...functionNotes(named, displayColumn(target.schema, target.table, target.column), newName));
+  // Phase 1 adds the new column last, phase 3 drops the old one: the table's column order changes.
+  const positional = judgeColumnOrder(await functionsMentioningTable(db, target), target, {
+    ...(await columnLayout(db, target)),
+    removed: false,
+  });
+  const functions = withColumnOrder(named, positional);
+  notes.push(
+    ...columnOrderNotes(
+      positional,
+      displayColumn(target.schema, target.table),
+      `phase 1 adds ${newName} as the last column (a whole row of the table written elsewhere by position has one value more from then on: change those before phase 1 ships) and phase 3 drops ${target.column}`,
+    ),
+  );
   notes.push(
     ...ruleNotes(
       await rulesNamingColumn(db, target),
@@ -83,8 +102,21 @@ export async function readMoveDependents(
     `${to.table}.${to.column}`,
   );
   // Functions reading the source column break once phase 3 drops it: listed now, phase 3 refuses until changed.
-  const functions = judgeFunctions(await functionsMentioningColumn(db, from), from);
-  notes.push(...functionNotes(functions, displayColumn(from.schema, from.table, from.column), movedTo(from, to, on)));
+  const named = judgeFunctions(await functionsMentioningColumn(db, from), from);
+  notes.push(...functionNotes(named, displayColumn(from.schema, from.table, from.column), movedTo(from, to, on)));
+  // Phase 3 drops the column from the source table: the columns after it move up one place.
+  const positional = judgeColumnOrder(await functionsMentioningTable(db, from), from, {
+    ...(await columnLayout(db, from)),
+    removed: true,
+  });
+  const functions = withColumnOrder(named, positional);
+  notes.push(
+    ...columnOrderNotes(
+      positional,
+      displayColumn(from.schema, from.table),
+      `phase 3 drops ${from.column} from it (the columns after it move up one place)`,
+    ),
+  );
   notes.push(
     ...ruleNotes(
       await rulesNamingColumn(db, from),

@@ -88,7 +88,9 @@ function describeRecord(dependents: DependentFacts): string[] {
     ...(dependents.views ?? []).map((view) => `view ${view.schema}.${view.name}`),
     ...(dependents.generated ?? []).map((column) => `generated column ${column.name}`),
     ...dependents.foreignKeys.map((key) => `foreign key ${key.name} on ${key.schema}.${key.table}`),
-    ...(dependents.functions ?? []).filter((fn) => fn.namesColumn).map((fn) => `function ${fn.name}`),
+    ...(dependents.functions ?? [])
+      .filter((fn) => fn.namesColumn || fn.byPosition !== undefined)
+      .map((fn) => `function ${fn.name}`),
     ...dependents.triggers.map((trigger) => `trigger ${trigger.name}`),
   ];
 }

@@ -58,21 +58,7 @@ function sqlBodyMention(
 }
 
 function plpgsqlMention(body: BodyFacts, target: ColumnOfTable): { line: number } | undefined {
-  const tag = dollarTag(body.source);
-  // PL/pgSQL checks RETURN against the declared result (a value, none, NEXT/QUERY): try the shapes in turn.
-  const results = body.returnsTrigger
-    ? ['RETURNS trigger']
-    : ['RETURNS record', 'RETURNS void', 'RETURNS SETOF record'];
-  const parsed = firstParse(
-    results.map(
-      (result) => `CREATE FUNCTION phasectl_probe() ${result} LANGUAGE plpgsql AS ${tag}${body.source}${tag}`,
-    ),
-  );
-  const records = [
-    ...(body.returnsTrigger && body.recordsMayBeTable ? ['new', 'old'] : []),
-    ...(body.rowArguments ?? []),
-    ...rowVariables(parsed, target),
-  ];
+  const { parsed, records } = plpgsqlTree(body, target);
   let found: { line: number } | undefined;
   const visit = (node: unknown, line: number): void => {
     if (found || node === null || typeof node !== 'object') return;
@@ -103,11 +89,35 @@ function plpgsqlMention(body: BodyFacts, target: ColumnOfTable): { line: number 
 }
 
 /**
+ * A PL/pgSQL body parsed (libpg-query's JSON of the compiled function), with the names that hold a row of the table:
+ * NEW/OLD of a trigger that may fire on it, arguments of its row type, variables of its row type (or records filled
+ * from it). Throws when the parser cannot read the body.
+ */
+export function plpgsqlTree(body: BodyFacts, target: ColumnOfTable): { parsed: unknown; records: string[] } {
+  const tag = dollarTag(body.source);
+  // PL/pgSQL checks RETURN against the declared result (a value, none, NEXT/QUERY): try the shapes in turn.
+  const results = body.returnsTrigger
+    ? ['RETURNS trigger']
+    : ['RETURNS record', 'RETURNS void', 'RETURNS SETOF record'];
+  const parsed = firstParse(
+    results.map(
+      (result) => `CREATE FUNCTION phasectl_probe() ${result} LANGUAGE plpgsql AS ${tag}${body.source}${tag}`,
+    ),
+  );
+  const records = [
+    ...(body.returnsTrigger && body.recordsMayBeTable ? ['new', 'old'] : []),
+    ...(body.rowArguments ?? []),
+    ...rowVariables(parsed, target),
+  ];
+  return { parsed, records };
+}
+
+/**
  * The PL/pgSQL variables that may hold a row of the table: declared with its row type (`r users%ROWTYPE`,
  * `r public.users`), or `record` in a body whose SQL reads the table (`SELECT * INTO r FROM users`, `FOR r IN
  * SELECT … FROM users`). `r.job_title` then reads the column, and fails once phase 3 has dropped it.
  */
-function rowVariables(parsed: unknown, target: ColumnOfTable): string[] {
+export function rowVariables(parsed: unknown, target: ColumnOfTable): string[] {
   const declared: Array<{ name: string; type: string }> = [];
   const queries: string[] = [];
   const visit = (node: unknown): void => {
@@ -143,7 +153,7 @@ function rowVariables(parsed: unknown, target: ColumnOfTable): string[] {
 }
 
 /** `users`, `public.users`, `"Users"`, each optionally followed by `%ROWTYPE`: the row type of the table. */
-function namesRowType(type: string, target: ColumnOfTable): boolean {
+export function namesRowType(type: string, target: ColumnOfTable): boolean {
   const parts = type
     .replace(/%rowtype$/i, '')
     .split(/\.(?=(?:[^"]*"[^"]*")*[^"]*$)/)
@@ -163,7 +173,7 @@ function statementReadsTable(tree: unknown, target: ColumnOfTable): boolean {
   return Object.values(record).some((value) => statementReadsTable(value, target));
 }
 
-function firstParse(statements: string[]): unknown {
+export function firstParse(statements: string[]): unknown {
   let failure: unknown;
   for (const statement of statements) {
     try {
@@ -297,13 +307,13 @@ function unquote(name: string): string {
 }
 
 /** 1-based line of the first non-blank character at or after a UTF-8 byte offset (libpg-query's locations count bytes). */
-function lineAt(text: string, byteOffset: number): number {
+export function lineAt(text: string, byteOffset: number): number {
   const before = Buffer.from(text, 'utf8').subarray(0, byteOffset).toString('utf8');
   const blank = /^\s*/.exec(text.slice(before.length))![0];
   return (before + blank).split('\n').length;
 }
 
-function dollarTag(body: string): string {
+export function dollarTag(body: string): string {
   let tag = '$phasectl$';
   for (let n = 2; body.includes(tag); n++) tag = `$phasectl_${n}$`;
   return tag;

@@ -7,6 +7,7 @@
  */
 import { columnMentionCondition } from '../operations/column-mention.js';
 import type { DependentFunction } from '../spec/types.js';
+import { positionalUses, type ColumnLayout, type PositionalUse } from './column-order.js';
 import { bodyNamesColumn, type ColumnOfTable } from './function-body.js';
 
 /** Plan's verdict on each candidate: names the column (with the line) or only matches as text. */
@@ -29,6 +30,60 @@ export function judgeFunctions(sources: readonly FunctionSource[], target: Colum
       ...(mention ? { line: mention.line } : {}),
     };
   });
+}
+
+/** A function with statements that map the table's columns by position (src/dependents/column-order.ts). */
+export interface PositionalFunction {
+  name: string;
+  fingerprint: string;
+  uses: PositionalUse[];
+}
+
+/** Plan's verdict on the functions that use the table: those that map its columns by position. */
+export function judgeColumnOrder(
+  sources: readonly FunctionSource[],
+  target: ColumnOfTable,
+  layout: ColumnLayout,
+): PositionalFunction[] {
+  if (layout.position === 0) return [];
+  return sources.flatMap((source) => {
+    const uses = positionalUses(
+      {
+        language: source.language,
+        source: source.source,
+        returnsTrigger: source.returnsTrigger,
+        recordsMayBeTable: source.onThisTable || !source.onOtherTable,
+        rowArguments: source.rowArguments ?? [],
+      },
+      target,
+      layout,
+    );
+    return uses.length === 0 ? [] : [{ name: source.name, fingerprint: source.fingerprint, uses }];
+  });
+}
+
+/** The record: each function with `byPosition` (the line of its first positional statement) where it has one. */
+export function withColumnOrder(
+  functions: readonly DependentFunction[],
+  positional: readonly PositionalFunction[],
+): DependentFunction[] {
+  const lines = new Map(positional.map((fn) => [fn.name, fn.uses[0]!.line]));
+  const recorded = functions.map((fn) => (lines.has(fn.name) ? { ...fn, byPosition: lines.get(fn.name)! } : fn));
+  const added = positional
+    .filter((fn) => !functions.some((known) => known.name === fn.name))
+    .map((fn) => ({ name: fn.name, fingerprint: fn.fingerprint, namesColumn: false, byPosition: fn.uses[0]!.line }));
+  return [...recorded, ...added].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+}
+
+/** Plan's notes: each function that maps the table's columns by position, its statements, and the fix. */
+export function columnOrderNotes(positional: readonly PositionalFunction[], table: string, how: string): string[] {
+  if (positional.length === 0) return [];
+  return [
+    `work before phase 3: ${positional.length} function(s) map the columns of ${table} by position; ${how}, so such a statement pairs values with other columns (silently when the types line up). Name the columns in each (INSERT INTO … (a, b) …, SELECT a, b INTO …; CREATE OR REPLACE) — phase 3 refuses to drop the column until then:`,
+    ...positional.flatMap((fn) =>
+      fn.uses.map((use) => `  - ${fn.name}, line ${use.line} of its body: ${use.statement}`),
+    ),
+  ];
 }
 
 /** Plan's notes: each function to change before phase 3. */
@@ -66,6 +121,15 @@ export function functionGuard(
     functionMention: table === undefined ? mention : `${mention} AND ${columnMentionCondition('p.prosrc', table)}`,
     clearedFunctions: cleared.sort(),
     exemptionPattern: `%${exemptionMark(changeId)}%`,
+    // Functions plan found mapping the table's columns by position: refused while their body is as it was.
+    orderGuard: functions.some((fn) => fn.byPosition !== undefined),
+    orderFunctions: functions
+      .filter((fn) => fn.byPosition !== undefined)
+      .map((fn) => `${fn.fingerprint} ${fn.name}`)
+      .sort(),
+    orderGuardHint:
+      `change ${changeId}: name the columns in each statement that maps the table's columns by position (INSERT INTO … (a, b) VALUES …, SELECT a, b INTO …), with CREATE OR REPLACE FUNCTION; \`phasectl plan refresh\` lists them with their lines; then rerun \`phasectl migrate\`; ` +
+      `one that is right as it is can say so in its comment: COMMENT ON FUNCTION … IS '${exemptionMark(changeId)}'`,
     functionGuardHint:
       `change ${changeId}: rewrite each to use ${replacement} instead of ${column} (CREATE OR REPLACE FUNCTION …), then rerun \`phasectl migrate\`; ` +
       `one that does not use this column at all can say so in its comment: COMMENT ON FUNCTION … IS '${exemptionMark(changeId)}'`,

@@ -24,6 +24,8 @@ export function dependentFactsSchema(identifier: z.ZodType<string>, sqlText: z.Z
     namesColumn: z.boolean(),
     /** The body's line of the first mention (1 = the line after `AS $$`). */
     line: z.number().int().positive().optional(),
+    /** The body's line of a statement that maps the table's columns by position (phase 3 refuses while unchanged). */
+    byPosition: z.number().int().positive().optional(),
   });
   const trigger = z.strictObject({ name: identifier, definition: sqlText });
   return z.strictObject({
@@ -88,11 +90,12 @@ export function dependentsToPlain(dependents: DependentFacts): Record<string, un
     ...(dependents.functions === undefined
       ? {}
       : {
-          functions: dependents.functions.map(({ name, fingerprint, namesColumn, line }) => ({
+          functions: dependents.functions.map(({ name, fingerprint, namesColumn, line, byPosition }) => ({
             name,
             fingerprint,
             namesColumn,
             ...(line === undefined ? {} : { line }),
+            ...(byPosition === undefined ? {} : { byPosition }),
           })),
         }),
     ...(dependents.triggers.length === 0

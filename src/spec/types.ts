@@ -218,6 +218,11 @@ export interface DependentFunction {
   namesColumn: boolean;
   /** Line of the body with the first mention. */
   line?: number;
+  /**
+   * Line of the body with the first statement that maps the table's columns by position (a positional INSERT, the
+   * whole row read into variables: src/dependents/column-order.ts); phase 3 refuses while the body is unchanged.
+   */
+  byPosition?: number;
 }
 
 /** A user trigger on the table naming the column (UPDATE OF, WHEN, arguments): re-created on the new column in phase 3. */

@@ -1,0 +1,106 @@
+import { expect, test } from 'vitest';
+import { positionalUses, type ColumnLayout } from '../../src/dependents/column-order.js';
+
+// users(id, job_title, note): the column is the second of three.
+const t = { schema: 'public', table: 'users', column: 'job_title' };
+const middle: ColumnLayout = { position: 2, columns: 3, removed: false };
+// Lines count from the source's first line (the empty one after `AS $$`).
+const pl = (source: string, layout = middle, returnsTrigger = false, rowArguments: string[] = []) =>
+  positionalUses(
+    { language: 'plpgsql', source: `\n${source}`, returnsTrigger, recordsMayBeTable: true, rowArguments },
+    t,
+    layout,
+  ).map((use) => use.line);
+const sqlf = (source: string, layout = middle) =>
+  positionalUses({ language: 'sql', source, returnsTrigger: false, recordsMayBeTable: false }, t, layout);
+
+test('positional INSERT into the table: values that reach the old column shift after phase 3', () => {
+  expect(sqlf("INSERT INTO users VALUES ($1, 'a', 'b')")).toEqual([
+    { line: 1, statement: "INSERT INTO users VALUES ($1, 'a', 'b')" },
+  ]);
+  expect(sqlf("SELECT 1;\nINSERT INTO public.users SELECT $1, 'a', 'b'").map((use) => use.line)).toEqual([2]);
+  expect(sqlf('INSERT INTO users SELECT * FROM archive')).toHaveLength(1);
+  expect(sqlf('WITH x AS (INSERT INTO users VALUES (1, 2) RETURNING id) SELECT * FROM x')).toHaveLength(1);
+  // Named columns, values that stop before the column, the table's own row, DEFAULT VALUES: unchanged.
+  expect(sqlf("INSERT INTO users (id, job_title, note) VALUES ($1, 'a', 'b')")).toEqual([]);
+  expect(sqlf('INSERT INTO users VALUES ($1)')).toEqual([]);
+  expect(sqlf('INSERT INTO users SELECT * FROM users WHERE false')).toEqual([]);
+  expect(sqlf('INSERT INTO users SELECT u.* FROM users u')).toEqual([]);
+  expect(sqlf('INSERT INTO users DEFAULT VALUES')).toEqual([]);
+  expect(sqlf('INSERT INTO archive VALUES (1, 2, 3)')).toEqual([]);
+  // A rename of the table's last column: the new column takes its place.
+  expect(sqlf("INSERT INTO users VALUES ($1, 'a', 'b')", { position: 3, columns: 3, removed: false })).toEqual([]);
+  // A move's source loses the column: every value list that reaches it is off.
+  expect(sqlf("INSERT INTO users VALUES ($1, 'a', 'b')", { position: 3, columns: 3, removed: true })).toHaveLength(1);
+  expect(sqlf('INSERT INTO users VALUES ($1, $2)', { position: 3, columns: 3, removed: true })).toEqual([]);
+});
+
+test('the whole row of the table written by position elsewhere, or read into variables by position', () => {
+  expect(sqlf('INSERT INTO archive SELECT * FROM users WHERE id = $1')).toHaveLength(1);
+  expect(sqlf('INSERT INTO archive SELECT u.*, now() FROM users u')).toHaveLength(1);
+  expect(sqlf('INSERT INTO archive (id) SELECT id FROM users')).toEqual([]);
+  expect(sqlf('INSERT INTO archive SELECT * FROM orders')).toEqual([]);
+  // An audit trigger on the table.
+  expect(pl('BEGIN\n  INSERT INTO audit VALUES (OLD.*);\n  RETURN NEW;\nEND', middle, true)).toEqual([3]);
+  expect(pl('BEGIN\n  INSERT INTO audit SELECT NEW.*, now();\n  RETURN NEW;\nEND', middle, true)).toEqual([3]);
+  // Variables: a list, or a row of another type, are filled by position; a record or a row of the table follow it.
+  const body = (declare: string, into: string) =>
+    `DECLARE ${declare};\nBEGIN\n  SELECT * INTO ${into} FROM users WHERE id = 1;\n  RETURN;\nEND`;
+  expect(pl(body('a int; b text; c text', 'a, b, c'))).toEqual([4]);
+  expect(pl(body('r archive', 'r'))).toEqual([4]);
+  expect(pl(body('r record', 'r'))).toEqual([]);
+  expect(pl(body('r users', 'r'))).toEqual([]);
+  expect(pl(body('r public.users%ROWTYPE', 'r'))).toEqual([]);
+  expect(pl("DECLARE r users;\nBEGIN\n  SELECT 1, 'x', 'y' INTO r;\nEND")).toEqual([4]);
+  expect(pl('DECLARE a int; b text;\nBEGIN\n  FOR a, b IN SELECT * FROM users LOOP\n  END LOOP;\nEND')).toEqual([4]);
+  expect(pl('DECLARE r record;\nBEGIN\n  FOR r IN SELECT * FROM users LOOP\n  END LOOP;\nEND')).toEqual([]);
+  // A row of the table put back into it, through a variable or an argument.
+  expect(pl('DECLARE r users;\nBEGIN\n  SELECT * INTO r FROM users;\n  INSERT INTO users VALUES (r.*);\nEND')).toEqual(
+    [],
+  );
+  expect(pl('BEGIN\n  INSERT INTO archive SELECT ($1).*;\nEND', middle, false, ['$1'])).toEqual([3]);
+  // Unreadable: nothing certain.
+  expect(pl('BEGIN x := ')).toEqual([]);
+});
+
+test('phase 3 of a rename and of a move carries the guard only when plan recorded a positional function', async () => {
+  const { phaseSteps } = await import('../../src/operations/index.js');
+  type Change = Parameters<typeof phaseSteps>[0];
+  const fn = { name: 'public.add_user(integer)', fingerprint: '0123456789abcdef0123456789abcdef', namesColumn: false };
+  const rename = (functions: object[]): Change =>
+    ({
+      kind: 'rename',
+      id: 'users-title',
+      rename: { schema: 'public', table: 'users', from: 'job_title', to: 'title' },
+      column: { type: 'text', nullable: true, indexes: [], constraints: [] },
+      key: { columns: ['id'], types: ['bigint'] },
+      dependents: { foreignKeys: [], functions, triggers: [] },
+      releases: { phase1: '1', phase2: '2', phase3: '3' },
+    }) as Change;
+  const move = (functions: object[]): Change =>
+    ({
+      kind: 'move',
+      id: 'users-address',
+      move: {
+        from: { schema: 'public', table: 'users', column: 'address' },
+        to: { schema: 'public', table: 'profiles', column: 'address' },
+        on: [{ from: 'id', to: 'user_id' }],
+      },
+      column: { type: 'text', nullable: true, indexes: [], constraints: [] },
+      key: { columns: ['id'], types: ['bigint'] },
+      target: { existingColumn: false, uniqueIndex: 'profiles_user_id_key' },
+      dependents: { foreignKeys: [], functions, triggers: [] },
+      releases: { phase1: '1', phase2: '2', phase3: '3' },
+    }) as Change;
+  const sql = (change: Change) =>
+    phaseSteps(change, 3)
+      .up.map((step) => step.sql)
+      .join('\n');
+  for (const make of [rename, move]) {
+    const guarded = sql(make([{ ...fn, byPosition: 3 }]));
+    expect(guarded).toContain(`maps the columns of % by position', 'users-`);
+    expect(guarded).toContain(`'${fn.fingerprint} ${fn.name}'`);
+    expect(guarded).toContain(`"public"."users"`);
+    expect(sql(make([fn]))).not.toContain('by position');
+  }
+});
