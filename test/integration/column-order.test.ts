@@ -1,9 +1,11 @@
 import pg from 'pg';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { readRenameFacts } from '../../src/catalog/column-facts.js';
-import { readRenameDependents } from '../../src/catalog/dependents-record.js';
+import { readMoveDependents, readRenameDependents } from '../../src/catalog/dependents-record.js';
 import { connect, type Connection } from '../../src/db/connect.js';
-import type { RenameChange } from '../../src/spec/types.js';
+import { phaseSteps } from '../../src/operations/index.js';
+import type { MoveChange, RenameChange } from '../../src/spec/types.js';
+import { applySteps } from '../support/apply-sql.js';
 import { createTestDatabase } from '../support/database.js';
 import { lifecycle } from '../support/hardening-rename.js';
 
@@ -120,5 +122,53 @@ test('what the refusal prevents: the same function exempted by hand writes its v
   expect((await client.query(`SELECT id, title, note FROM shift.users ORDER BY id`)).rows).toEqual([
     { id: 1, title: 'dev', note: 'first' },
     { id: 2, title: 'second', note: 'ops' },
+  ]);
+});
+
+test('a move: a function inserting into the source table by position is listed, and phase 3 refuses before the sync goes', async () => {
+  await client.query(`CREATE SCHEMA mv;
+    CREATE TABLE mv.users (id bigint PRIMARY KEY, address text, note text);
+    CREATE TABLE mv.profiles (id serial PRIMARY KEY, user_id bigint UNIQUE);
+    INSERT INTO mv.users VALUES (1, 'street 1', 'n1');
+    INSERT INTO mv.profiles (user_id) VALUES (1);
+    CREATE FUNCTION mv.add_user(i bigint, a text, n text) RETURNS void LANGUAGE sql AS $$
+      INSERT INTO mv.users VALUES (i, a, n) $$;`);
+  const from = { schema: 'mv', table: 'users', column: 'address' };
+  const to = { schema: 'mv', table: 'profiles', column: 'address' };
+  const on = [{ from: 'id', to: 'user_id' }];
+  const { dependents, notes } = await readMoveDependents(connection.db, from, to, on);
+  expect(dependents.functions).toEqual([
+    expect.objectContaining({ name: 'mv.add_user(bigint,text,text)', namesColumn: false, byPosition: 2 }),
+  ]);
+  expect(notes.join('\n')).toContain('phase 3 drops address from it');
+  const move: MoveChange = {
+    kind: 'move',
+    id: 'mv-move',
+    move: { from, to, on },
+    column: { type: 'text', nullable: true, indexes: [], constraints: [] },
+    key: { columns: ['id'], types: ['bigint'] },
+    target: { existingColumn: false },
+    dependents,
+    releases: { phase1: '1', phase2: '2', phase3: '3' },
+  };
+  await applySteps(client, phaseSteps(move, 1).up);
+  await applySteps(client, phaseSteps(move, 2).up);
+  const error = await failure(applySteps(client, phaseSteps(move, 3).up));
+  expect(error?.message).toBe(
+    'phasectl: change mv-move cannot drop "address": function mv.add_user(bigint,text,text) maps the columns of "mv"."users" by position',
+  );
+  // Refused in the unsync step: the sync trigger on the target is still there, the column too.
+  const present = await client.query(
+    `SELECT count(*) > 0 AS present FROM pg_trigger WHERE tgrelid = 'mv.profiles'::regclass AND NOT tgisinternal`,
+  );
+  expect(present.rows).toEqual([{ present: true }]);
+  expect((await client.query(`SELECT address FROM mv.users WHERE id = 1`)).rows).toEqual([{ address: 'street 1' }]);
+  await client.query(`CREATE OR REPLACE FUNCTION mv.add_user(i bigint, a text, n text) RETURNS void LANGUAGE sql AS $$
+      INSERT INTO mv.users (id, note) VALUES (i, n) $$`);
+  await applySteps(client, phaseSteps(move, 3).up);
+  await client.query(`SELECT mv.add_user(2, 'street 2', 'n2')`);
+  expect((await client.query(`SELECT id, note FROM mv.users ORDER BY id`)).rows).toEqual([
+    { id: '1', note: 'n1' },
+    { id: '2', note: 'n2' },
   ]);
 });
