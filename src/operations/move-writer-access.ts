@@ -1,4 +1,5 @@
 import { qualify, quoteLiteral } from '../render/quote.js';
+import { writesTableSql } from '../sql/writer-roles.js';
 
 /** One table of a move whose writes the sync copies to its partner: the columns it writes there and reads first. */
 export interface MoveSyncSide {
@@ -22,9 +23,9 @@ export interface MoveSyncSide {
  * moved or join columns, needs SELECT on the partner's join and moved columns and UPDATE on its moved column (else
  * its writes fail with "permission denied"); and row-level security on the partner must not apply to it (else a
  * policy that hides the partner row makes the sync skip it without an error: a lost write). Superusers, BYPASSRLS
- * roles and the partner's owner (without FORCE ROW LEVEL SECURITY) are not subject to it; a role that writes the table
- * only through a view counts too (its triggers fire as that role); predefined `pg_*` roles are
- * left out. One row per role and side: `problem` (what is wrong), `fix` (the GRANT, when privileges are missing) and
+ * roles and the partner's owner (without FORCE ROW LEVEL SECURITY) are not subject to it. Who writes is
+ * src/sql/writer-roles.ts (a role that writes the table only through another owner's view counts too: its triggers
+ * fire as that role); predefined `pg_*` roles are left out. One row per role and side: `problem` (what is wrong), `fix` (the GRANT, when privileges are missing) and
  * `row_security`.
  * Only catalog functions, schema-qualified; run it where the moved column exists on both tables. Pure.
  */
@@ -40,7 +41,6 @@ function sideSql(side: MoveSyncSide): string {
   const unless = (relation: string, column: string, privilege: string, named = column) =>
     `CASE WHEN NOT ${has(relation, column, privilege)} THEN pg_catalog.quote_ident(${quoteLiteral(named)}) END`;
   const joinReads = side.partner.joins.map((column) => unless(partner, column, 'SELECT'));
-  const writes = [side.column, ...side.joins].map((column) => has(table, column, 'UPDATE'));
   const list = (privilege: string, items: string) =>
     `'${privilege} (' OPERATOR(pg_catalog.||) NULLIF(${items}, '') OPERATOR(pg_catalog.||) ')'`;
   // What the partner lacks: SELECT on its join and moved columns, UPDATE on its moved column.
@@ -72,36 +72,10 @@ function sideSql(side: MoveSyncSide): string {
     p.relrowsecurity AND NOT r.rolbypassrls
       AND (p.relforcerowsecurity OR NOT pg_catalog.pg_has_role(r.oid, p.relowner, 'USAGE')) AS row_security) AS m
  WHERE NOT r.rolsuper AND r.rolname OPERATOR(pg_catalog.!~) '^pg_'
-   AND (pg_catalog.has_any_column_privilege(r.oid, ${table}::pg_catalog.regclass, 'INSERT') OR ${writes.join(' OR ')}
-        OR EXISTS (${throughViewsSql(table)}))
+   AND ${writesTableSql(
+     'r.oid',
+     `${table}::pg_catalog.regclass`,
+     [side.column, ...side.joins].map((column) => quoteLiteral(column)),
+   )}
    AND (m.grants OPERATOR(pg_catalog.<>) '' OR m.row_security)`;
-}
-
-/**
- * A role that writes the table through a view (or a rule of another relation) owned by a role with the rights: the
- * table's privileges are checked as the view's owner, but the triggers fire as the role writing, so the sync reads
- * and updates the partner with its rights. Every relation whose rules (a view's query, a `DO INSTEAD` rule) name the
- * table, over views of views, except `security_invoker` views (their writers need the table's privileges
- * themselves); a role with INSERT or UPDATE on one of them counts as a writer.
- */
-function throughViewsSql(table: string): string {
-  return `WITH RECURSIVE via(relid) AS (
-            SELECT ${table}::pg_catalog.regclass::pg_catalog.oid
-            UNION
-            SELECT rw.ev_class
-              FROM via
-              JOIN pg_catalog.pg_depend AS d
-                ON d.refclassid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass
-               AND d.refobjid OPERATOR(pg_catalog.=) via.relid
-               AND d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_rewrite'::pg_catalog.regclass
-              JOIN pg_catalog.pg_rewrite AS rw ON rw.oid OPERATOR(pg_catalog.=) d.objid
-              JOIN pg_catalog.pg_class AS v ON v.oid OPERATOR(pg_catalog.=) rw.ev_class
-             WHERE rw.ev_class OPERATOR(pg_catalog.<>) via.relid
-               AND NOT EXISTS (SELECT FROM pg_catalog.pg_options_to_table(v.reloptions) AS o
-                                WHERE o.option_name OPERATOR(pg_catalog.=) 'security_invoker'
-                                  AND o.option_value::pg_catalog.bool))
-          SELECT FROM via
-           WHERE via.relid OPERATOR(pg_catalog.<>) ${table}::pg_catalog.regclass::pg_catalog.oid
-             AND (pg_catalog.has_any_column_privilege(r.oid, via.relid, 'INSERT')
-                  OR pg_catalog.has_any_column_privilege(r.oid, via.relid, 'UPDATE'))`;
 }

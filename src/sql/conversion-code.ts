@@ -1,5 +1,6 @@
 import { callChainCte, calledFunctionProblems } from './called-functions.js';
 import type { TrustProblem } from './untrusted-code.js';
+import { writesTableSql } from './writer-roles.js';
 
 /**
  * The code a rename's conversion runs: the functions and operators its `up` and `down` expressions call (a type change
@@ -125,9 +126,10 @@ export function conversionCodeError(
 /**
  * The roles whose writes would fail once the sync trigger converts them: the sync functions are SECURITY INVOKER, so
  * every function (or operator's function) a conversion calls directly is run, and its schema looked up, with the rights
- * of the role writing the table. A role that may INSERT into the table (any column: the old column's DEFAULT is
- * converted too) or UPDATE the old column, but lacks EXECUTE on such a function or USAGE on its schema, gets
- * "permission denied" on every such write from phase 1 on. Superusers and predefined `pg_*` roles are left out.
+ * of the role writing the table. A role that writes the table (src/sql/writer-roles.ts: it may INSERT into it, any
+ * column, the old column's DEFAULT is converted too; or UPDATE the old column; or either through another owner's view,
+ * whose writes fire the trigger as the role writing), but lacks EXECUTE on such a function or USAGE on its schema,
+ * gets "permission denied" on every such write from phase 1 on. Superusers and predefined `pg_*` roles are left out.
  *
  * `$1` is the view (text), `$2` the table (`"schema"."table"`, text), `$3` how the problems name the expression (text),
  * `$4` the old column (text). One row per problem, with the GRANT that fixes it, in a stable order.
@@ -147,8 +149,7 @@ WITH uses(refclassid, refobjid) AS (
 ), writers(role) AS (
   SELECT r.oid FROM pg_catalog.pg_roles AS r
    WHERE NOT r.rolsuper AND r.rolname::pg_catalog.text OPERATOR(pg_catalog.!~) '^pg_'
-     AND (pg_catalog.has_any_column_privilege(r.oid, pg_catalog.to_regclass($2::pg_catalog.text), 'INSERT')
-          OR pg_catalog.has_column_privilege(r.oid, pg_catalog.to_regclass($2::pg_catalog.text), $4::pg_catalog.text, 'UPDATE'))
+     AND ${writesTableSql('r.oid', 'pg_catalog.to_regclass($2::pg_catalog.text)', ['$4::pg_catalog.text'])}
 ), found(problem, fix) AS (
   SELECT pg_catalog.format('role %s writes %s but may not execute function %s, which %s calls',
            w.role::pg_catalog.regrole, $2::pg_catalog.text, f.oid::pg_catalog.regprocedure, $3::pg_catalog.text),

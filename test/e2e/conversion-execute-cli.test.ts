@@ -49,3 +49,58 @@ test('a conversion function the writing role may not execute (or whose schema it
   await query(app.url, `INSERT INTO public.t (id, v) VALUES (100, '7')`);
   expect(await query(url, `SELECT vi FROM public.t WHERE id = 100`)).toEqual([{ vi: 7 }]);
 });
+
+test('a role that writes the table only through another owner view runs the conversion too: refused if (and only if) its writes would fail', async () => {
+  // v has a DEFAULT: an insert that does not name it converts the default. (A view that shows v would have its type
+  // changed by the type change: plan refuses those, so a view's writers here insert, or update other columns.)
+  const table = TABLE.replace('v text NOT NULL', `v text NOT NULL DEFAULT '0'`);
+  const project = await databaseWithFolder(cleanups, table, 'phasectl-conversion-execute-view-');
+  const { url, run, ok } = project;
+  const [owner, writer, updater] = [
+    await roleIn(cleanups, url),
+    await roleIn(cleanups, url),
+    await roleIn(cleanups, url),
+  ];
+  const [ownerIdent, writerIdent, updaterIdent] = [owner, writer, updater].map((role) => quoteIdent(role.name));
+  // PostgreSQL checks t's privileges as the view's owner, but the sync trigger (SECURITY INVOKER) runs as the role
+  // writing through the view, which then needs EXECUTE on the conversion itself. A view that does not name v cannot
+  // update it: a role that only updates through such a view never fires the trigger, and needs nothing.
+  const viewGrants = `GRANT SELECT, INSERT, UPDATE ON public.t_ids TO ${writerIdent}`;
+  await query(
+    url,
+    `GRANT SELECT, INSERT, UPDATE ON public.t TO ${ownerIdent};
+     GRANT USAGE ON SCHEMA conv TO ${ownerIdent}, ${writerIdent}, ${updaterIdent};
+     GRANT EXECUTE ON FUNCTION conv.to_int(text) TO ${ownerIdent};
+     CREATE VIEW public.t_ids AS SELECT id FROM public.t;
+     ALTER VIEW public.t_ids OWNER TO ${ownerIdent};
+     GRANT SELECT, UPDATE ON public.t_ids TO ${updaterIdent};
+     ${viewGrants}`,
+  );
+  await ok('init');
+  const args = ['plan', 'rename', 't.v', 'vi', '--type', 'integer', '--up', 'conv.to_int(v)', '--down', 'vi::text'];
+
+  const refused = await run(...args);
+  expect(refused.code, refused.stderr).toBe(2);
+  expect(refused.stderr).toContain(`role ${writer.name} writes "public"."t" but may not execute function conv.to_int`);
+  expect(refused.stderr).toContain(`GRANT EXECUTE ON FUNCTION conv.to_int(text) TO ${writer.name}`);
+  expect(refused.stderr).not.toContain(`role ${owner.name}`);
+  expect(refused.stderr).not.toContain(`role ${updater.name}`);
+
+  // Without the check (the view's grants given only after plan), phase 1 goes in and the writer's inserts through
+  // the view fail; the role that updates through the view goes on.
+  await query(url, `REVOKE ALL ON public.t_ids FROM ${writerIdent}`);
+  await ok(...args);
+  await ok('advance', '--release', '1.0.0');
+  await ok('migrate', '--quiet');
+  await query(url, viewGrants);
+  await expect(query(writer.url, `INSERT INTO public.t_ids (id) VALUES (100)`)).rejects.toThrow(
+    /permission denied for function to_int/,
+  );
+  await query(updater.url, `UPDATE public.t_ids SET id = 1000 WHERE id = 2`);
+  expect(await query(url, `SELECT v, vi FROM public.t WHERE id = 1000`)).toEqual([{ v: '2', vi: 2 }]);
+
+  // Granted as the refusal said: the inserts through the view convert.
+  await query(url, `GRANT EXECUTE ON FUNCTION conv.to_int(text) TO ${writerIdent}`);
+  await query(writer.url, `INSERT INTO public.t_ids (id) VALUES (100)`);
+  expect(await query(url, `SELECT v, vi FROM public.t WHERE id = 100`)).toEqual([{ v: '0', vi: 0 }]);
+});
