@@ -25,7 +25,7 @@ export interface MoveSyncSide {
  * policy that hides the partner row makes the sync skip it without an error: a lost write). Superusers, BYPASSRLS
  * roles and the partner's owner (without FORCE ROW LEVEL SECURITY) are not subject to it. Who writes is
  * src/sql/writer-roles.ts (a role that writes the table only through another owner's view counts too: its triggers
- * fire as that role); predefined `pg_*` roles are left out. One row per role and side: `problem` (what is wrong), `fix` (the GRANT, when privileges are missing) and
+ * fire as that role); predefined `pg_*` roles are left out. One row per role and side: `problem` (what is wrong), `fix` (text[]: the GRANTs, none when no privilege is missing) and
  * `row_security`.
  * Only catalog functions, schema-qualified; run it where the moved column exists on both tables. Pure.
  */
@@ -54,13 +54,13 @@ function sideSql(side: MoveSyncSide): string {
       `CASE WHEN NOT ${has(partner, side.partner.column, 'UPDATE')} THEN ${unless(table, column, 'SELECT')} END`,
   );
   const fix = side.grantsFromHere
-    ? `NULLIF(pg_catalog.concat_ws('; ',
+    ? `pg_catalog.array_remove(ARRAY[
         'GRANT ' OPERATOR(pg_catalog.||) ${list('SELECT', `pg_catalog.array_to_string(ARRAY[${joinReads.join(', ')}], ', ')`)} OPERATOR(pg_catalog.||) ' ON ' OPERATOR(pg_catalog.||) ${partner} OPERATOR(pg_catalog.||) ' TO ' OPERATOR(pg_catalog.||) pg_catalog.quote_ident(r.rolname),
         'GRANT ' OPERATOR(pg_catalog.||) NULLIF(pg_catalog.concat_ws(', ',
             ${list('SELECT', `pg_catalog.array_to_string(ARRAY[${[...hereJoinReads, unless(partner, side.partner.column, 'SELECT', side.column)].join(', ')}], ', ')`)},
             ${list('UPDATE', unless(partner, side.partner.column, 'UPDATE', side.column))}), '')
-          OPERATOR(pg_catalog.||) ' ON ' OPERATOR(pg_catalog.||) ${table} OPERATOR(pg_catalog.||) ' TO ' OPERATOR(pg_catalog.||) pg_catalog.quote_ident(r.rolname)), '')`
-    : `CASE WHEN m.grants OPERATOR(pg_catalog.<>) '' THEN pg_catalog.format('GRANT %s ON %s TO %I', m.grants, ${partner}, r.rolname) END`;
+          OPERATOR(pg_catalog.||) ' ON ' OPERATOR(pg_catalog.||) ${table} OPERATOR(pg_catalog.||) ' TO ' OPERATOR(pg_catalog.||) pg_catalog.quote_ident(r.rolname)], NULL)`
+    : `pg_catalog.array_remove(ARRAY[CASE WHEN m.grants OPERATOR(pg_catalog.<>) '' THEN pg_catalog.format('GRANT %s ON %s TO %I', m.grants, ${partner}, r.rolname) END], NULL)`;
   return `SELECT pg_catalog.format('role %I writes %s and %s', r.rolname, ${table}, pg_catalog.concat_ws(' and ',
          CASE WHEN m.grants OPERATOR(pg_catalog.<>) '' THEN pg_catalog.format('lacks %s on %s', m.grants, ${partner}) END,
          CASE WHEN m.row_security THEN pg_catalog.format('row-level security on %s applies to it', ${partner}) END)) AS problem,

@@ -1,4 +1,7 @@
+import { randomBytes } from 'node:crypto';
 import { expect, test } from 'vitest';
+import { qualify, quoteIdent } from '../../src/render/quote.js';
+import { serverUrl } from '../support/database.js';
 import { query } from '../support/fixtures-project.js';
 import { cleanupsAfterAll, databaseWithFolder, hasColumn, roleIn } from '../support/test-project.js';
 
@@ -80,12 +83,12 @@ test('a role that only inserts into users: the GRANT printed runs before phase 1
     `role ${inserter.name} writes "public"."users" and lacks SELECT (user_id, address), UPDATE (address) on "public"."profiles"`,
   );
   const grants = [
-    `GRANT SELECT (user_id) ON "public"."profiles" TO ${inserter.name}`,
-    `GRANT SELECT (id, address), UPDATE (address) ON "public"."users" TO ${inserter.name}`,
+    `GRANT SELECT (id, address), UPDATE (address) ON "public"."users" TO ${inserter.name};`,
+    `GRANT SELECT (user_id) ON "public"."profiles" TO ${inserter.name};`,
   ];
-  expect(refused.stderr).toContain(grants.join('; '));
+  expect(refused.stderr).toContain(grants.map((grant) => `    ${grant}`).join('\n'));
   // Run as printed (profiles.address does not exist yet): phase 1 then copies the grants onto it and passes.
-  await query(url, grants.join('; '));
+  await query(url, grants.join('\n'));
   await ok('migrate', '--quiet');
   await query(
     url,
@@ -198,4 +201,66 @@ test('the rollback of phase 3 re-installs the sync: it refuses the same way for 
   await query(url, `GRANT SELECT (id) ON public.users TO ${service.name}`);
   await ok('rollback', '--release', '3.0.0', '--yes', '--quiet');
   expect(await hasColumn(url, 'public.users', 'address')).toBe(true);
+});
+
+test('hostile names: the refusal names the role as SQL quotes it, and its GRANTs, one a line, run as printed and let phase 1 pass', async () => {
+  const role = `svc "x"; DROP TABLE y; -- ${randomBytes(4).toString('hex')}`;
+  const roleIdent = quoteIdent(role);
+  await query(serverUrl(), `CREATE ROLE ${roleIdent} NOLOGIN`);
+  cleanups.unshift(() => query(serverUrl(), `DROP ROLE ${roleIdent}`).then(() => undefined));
+  const schema = 'Odd "S';
+  const [users, profiles] = [qualify(schema, 'Us ers'), qualify(schema, "Pro'files")];
+  // The role inserts into both tables and may read profiles: it lacks UPDATE on the moved column of each partner
+  // (and users' key, which its sync of profiles reads).
+  const { url, run, ok } = await databaseWithFolder(
+    cleanups,
+    `CREATE SCHEMA ${quoteIdent(schema)};
+     CREATE TABLE ${users} (id bigint PRIMARY KEY, address text);
+     CREATE TABLE ${profiles} (id bigint PRIMARY KEY, user_id bigint NOT NULL UNIQUE, bio text);
+     CREATE TABLE public.y (id int);
+     INSERT INTO ${users} SELECT g, 'street ' || g FROM generate_series(1, 10) g;
+     INSERT INTO ${profiles} SELECT g, g, 'bio ' || g FROM generate_series(1, 10) g;
+     GRANT USAGE ON SCHEMA ${quoteIdent(schema)} TO ${roleIdent};
+     GRANT INSERT ON ${users} TO ${roleIdent};
+     GRANT SELECT, INSERT ON ${profiles} TO ${roleIdent};`,
+    'phasectl-move-access-names-',
+  );
+  await ok('init');
+  await ok('plan', 'move', `${users}.address`, `${profiles}.address`, '--on', 'id=user_id', '--id', 'addr');
+  await ok('advance', '--release', '1.0.0');
+
+  const refused = await run('migrate', '--quiet');
+  expect(refused.code, refused.stderr).toBe(3);
+  expect(refused.stderr).toContain(`role ${roleIdent} writes ${users} and lacks UPDATE (address) on ${profiles}`);
+  expect(refused.stderr).toContain(
+    `role ${roleIdent} writes ${profiles} and lacks SELECT (id, address), UPDATE (address) on ${users}`,
+  );
+  // A name may hold '; ': the hint prints one statement a line, each ending in ';'.
+  const hint = refused.stderr.slice(refused.stderr.indexOf('hint: run these statements'));
+  const lines = hint.split('\n').slice(1);
+  const grants = lines
+    .slice(
+      0,
+      lines.findIndex((line) => !line.startsWith('    GRANT ')),
+    )
+    .map((line) => line.trim());
+  expect(grants).toEqual([
+    `GRANT SELECT (id), UPDATE (address) ON ${users} TO ${roleIdent};`,
+    `GRANT SELECT (id, address), UPDATE (address) ON ${users} TO ${roleIdent};`,
+  ]);
+  expect(await hasColumn(url, profiles, 'address')).toBe(false);
+  for (const grant of grants) await query(url, grant);
+
+  await ok('migrate', '--quiet');
+  await query(
+    url,
+    `SET ROLE ${roleIdent};
+     INSERT INTO ${profiles} (id, user_id) VALUES (11, 11);
+     INSERT INTO ${users} (id, address) VALUES (11, 'written by the service');
+     RESET ROLE;`,
+  );
+  expect(await query(url, `SELECT address FROM ${profiles} WHERE user_id = 11`)).toEqual([
+    { address: 'written by the service' },
+  ]);
+  expect(await query(url, `SELECT count(*)::int AS n FROM public.y`)).toEqual([{ n: 0 }]);
 });
