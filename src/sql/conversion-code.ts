@@ -179,6 +179,10 @@ export function conversionExecuteError(
       `the conversion of change ${change} runs in the sync trigger with the rights of each role that writes ${table} ` +
       `(SECURITY INVOKER), and some of those roles may not run it, so their writes would fail from phase 1 on: ` +
       problems.map((found) => found.problem).join('; '),
-    hint: `grant what is missing (${fixes.join('; ')}), or take the function out of the expression; then plan again`,
+    // One statement a line, each ending in ';': a role's name may hold '; ' itself.
+    hint:
+      'grant what is missing (one statement a line; as printed, e.g. pasted into psql):\n' +
+      fixes.map((fix) => `    ${fix};\n`).join('') +
+      'or take the function out of the expression; then plan again',
   };
 }

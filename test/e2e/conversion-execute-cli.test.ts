@@ -34,8 +34,8 @@ test('a conversion function the writing role may not execute (or whose schema it
     `role ${app.name} writes "public"."t" but has no USAGE on schema conv of function conv.to_int(text)`,
   );
   expect(refused.stderr).toContain(`but may not execute function conv.to_int(text), which the up expression`);
-  expect(refused.stderr).toContain(`GRANT EXECUTE ON FUNCTION conv.to_int(text) TO ${app.name}`);
-  expect(refused.stderr).toContain(`GRANT USAGE ON SCHEMA conv TO ${app.name}`);
+  expect(refused.stderr).toContain(`\n    GRANT EXECUTE ON FUNCTION conv.to_int(text) TO ${app.name};\n`);
+  expect(refused.stderr).toContain(`\n    GRANT USAGE ON SCHEMA conv TO ${app.name};\n`);
   expect(await readFile(join(project.dir, 'phases.yaml'), 'utf8')).not.toContain('to_int');
 
   // Granted: plan passes, and after phase 1 the role's writes convert.
