@@ -1,4 +1,5 @@
 import { qualify, quoteLiteral } from '../render/quote.js';
+import type { MoveChange } from '../spec/types.js';
 import { writesTableSql } from '../sql/writer-roles.js';
 
 /** One table of a move whose writes the sync copies to its partner: the columns it writes there and reads first. */
@@ -31,6 +32,28 @@ export interface MoveSyncSide {
  */
 export function moveWriterAccessSql(sides: readonly MoveSyncSide[]): string {
   return sides.map(sideSql).join('\nUNION ALL\n');
+}
+
+/**
+ * Both sides of a move's sync as the change names them, once both columns exist (the gates of phases 2 and 3): the
+ * source syncs to the target and back. Pure.
+ */
+export function moveSyncSides(change: MoveChange): MoveSyncSide[] {
+  const { from, to, on } = change.move;
+  return [
+    {
+      table: { schema: from.schema, table: from.table },
+      column: from.column,
+      joins: on.map((pair) => pair.from),
+      partner: { schema: to.schema, table: to.table, column: to.column, joins: on.map((pair) => pair.to) },
+    },
+    {
+      table: { schema: to.schema, table: to.table },
+      column: to.column,
+      joins: on.map((pair) => pair.to),
+      partner: { schema: from.schema, table: from.table, column: from.column, joins: on.map((pair) => pair.from) },
+    },
+  ];
 }
 
 function sideSql(side: MoveSyncSide): string {

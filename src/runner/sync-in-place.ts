@@ -6,10 +6,11 @@ import {
   syncFunctionName,
   targetSyncFunctionName,
 } from '../operations/naming.js';
+import { moveSyncSides, moveWriterAccessSql } from '../operations/move-writer-access.js';
 import { qualify, quoteIdent } from '../render/quote.js';
 import { displayColumn } from '../spec/identifiers.js';
 import { inheritanceChildrenSql } from '../sql/inheritance-children.js';
-import type { Change } from '../spec/types.js';
+import type { Change, MoveChange } from '../spec/types.js';
 
 /**
  * What a change in flight needs from the database besides its own objects, checked at the gates of phases 2 and 3
@@ -25,12 +26,17 @@ import type { Change } from '../spec/types.js';
  * - A DEFAULT given to a rename's new column before phase 3 moves it: an INSERT of the old release then carries the
  *   default in the new column, and the sync keeps the new column's value over the one written to the old column, so
  *   the inserted value is lost silently (both columns end up equal: verify counts nothing).
+ * - Row-level security on one table of a move, enabled (or a role granted writes) after phase 1's guard, that applies
+ *   to a role writing the other: the SECURITY INVOKER sync updates the partner row as that role, and a policy hiding
+ *   that row makes it update nothing, without an error. From the switch on, such a write of the old release is then
+ *   overwritten from the new column by the repair. (Missing privileges need no gate: those writes fail loudly.)
  */
 export async function requireSyncInPlace(session: pg.ClientBase, change: Change): Promise<void> {
   await refuseMissingColumns(session, change);
   await refuseInheritanceChildren(session, change);
   await refuseDisabledSyncTriggers(session, change);
   if (change.kind === 'rename') await refuseNewColumnDefault(session, change);
+  if (change.kind === 'move') await refuseRowSecurityOnPartner(session, change);
 }
 
 /** Both columns of the change, as the generated files name them: a table or column renamed or dropped by hand is not followed. */
@@ -143,6 +149,19 @@ async function refuseNewColumnDefault(session: pg.ClientBase, change: Change & {
     `${column} has a DEFAULT (${expression}) although phase 3 has not moved it there: an INSERT of the old release gets that default in ${to}, and the sync keeps it over the value written to ${change.rename.from}`,
     {
       hint: `drop it (ALTER TABLE ${qualify(schema, table)} ALTER COLUMN ${quoteIdent(to)} DROP DEFAULT; phase 3 moves the old column's default over), check the rows inserted since it was added, then \`phasectl migrate\` again`,
+    },
+  );
+}
+
+async function refuseRowSecurityOnPartner(session: pg.ClientBase, change: MoveChange): Promise<void> {
+  const { rows } = await session.query<{ problem: string }>(
+    `SELECT q.problem FROM (${moveWriterAccessSql(moveSyncSides(change))}) AS q WHERE q.row_security ORDER BY 1`,
+  );
+  if (rows.length === 0) return;
+  throw new RuntimeFailure(
+    `the sync of ${change.id} cannot see every partner row for every role that writes: ${rows.map((row) => row.problem).join('; ')}; a policy that hides the partner row makes the sync copy such a write nowhere, without an error, so phasectl stops before the next phase`,
+    {
+      hint: `give the role BYPASSRLS, or disable row-level security on that table while the move is in flight, or revoke the role's writes; then \`phasectl migrate\` again (its verify counts the rows such a write left behind; \`phasectl backfill ${change.id} --repair\` copies them from the authority column, so first check by hand which side such a role wrote)`,
     },
   );
 }

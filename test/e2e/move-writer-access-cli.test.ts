@@ -264,3 +264,41 @@ test('hostile names: the refusal names the role as SQL quotes it, and its GRANTs
   ]);
   expect(await query(url, `SELECT count(*)::int AS n FROM public.y`)).toEqual([{ n: 0 }]);
 });
+
+test('row-level security enabled on the partner after phase 1: the gate of phase 2 refuses, naming the role whose writes it hides', async () => {
+  const { url, run, ok } = await plannedMove();
+  await ok('migrate', '--quiet');
+  const writer = await roleIn(cleanups, url);
+  await query(
+    url,
+    `GRANT SELECT, INSERT, UPDATE ON public.users, public.profiles TO ${writer.name};
+     ALTER TABLE public.profiles ENABLE ROW LEVEL SECURITY;
+     CREATE POLICY visible ON public.profiles USING (bio IS DISTINCT FROM 'secret');
+     UPDATE public.profiles SET bio = 'secret' WHERE user_id = 6;`,
+  );
+  // The silent part: the write reaches users only; the sync, run as the writer, sees no profiles row to update.
+  await query(
+    url,
+    `SET ROLE ${writer.name}; UPDATE public.users SET address = 'hidden from the sync' WHERE id = 6; RESET ROLE;`,
+  );
+  expect(await query(url, `SELECT address FROM public.profiles WHERE user_id = 6`)).toEqual([{ address: 'street 6' }]);
+
+  await ok('advance', '--release', '2.0.0');
+  const refused = await run('migrate', '--quiet');
+  expect(refused.code, refused.stderr).toBe(3);
+  expect(refused.stderr).toContain(
+    `role ${writer.name} writes "public"."users" and row-level security on "public"."profiles" applies to it`,
+  );
+  expect(refused.stderr).toContain('BYPASSRLS');
+  const [phase] = await query<{ phase: number }>(url, `SELECT phase FROM phasectl.changes WHERE id = 'addr'`);
+  expect(phase!.phase).toBe(1);
+
+  // Fixed: the verify of the gate finds the row the sync skipped; the repair (authority: users in phase 1) settles it.
+  await query(url, `ALTER ROLE ${writer.name} BYPASSRLS`);
+  expect((await run('migrate', '--quiet')).code).not.toBe(0);
+  await ok('backfill', 'addr', '--repair');
+  await ok('migrate', '--quiet');
+  expect(await query(url, `SELECT address FROM public.profiles WHERE user_id = 6`)).toEqual([
+    { address: 'hidden from the sync' },
+  ]);
+});
