@@ -8,6 +8,7 @@ import type { ColumnRef, MoveChange, PhaseNumber } from '../spec/types.js';
 import { displayColumn, displayIdentifier } from '../spec/identifiers.js';
 import { differs, identical } from './identity.js';
 import {
+  afterInsertTriggerName,
   insertTriggerName,
   moveGuardSetting,
   movedName,
@@ -154,6 +155,7 @@ function names(model: MoveModel) {
     targetFunctionName: model.targetFunctionName,
     triggerName: model.triggerName,
     insertTriggerName: insertTriggerName(model.change.id),
+    afterInsertTriggerName: afterInsertTriggerName(model.change.id),
   };
 }
 
@@ -177,6 +179,10 @@ function sideContext(model: MoveModel, which: 'source' | 'target') {
     // Identity comparisons (binary image, NULL = NULL): a change of case or scale is a change.
     nothingWritten: identical(written('NEW'), written('OLD')),
     somethingWritten: differs(written('NEW'), written('OLD')),
+    // The inserts that may write through: a value and a complete join (the AFTER INSERT trigger's WHEN).
+    mayWriteThrough: written('NEW')
+      .map((column) => `${column} IS NOT NULL`)
+      .join(' AND '),
     columnWritten: differs(sideColumn('NEW'), sideColumn('OLD')),
     differsFromPartner: differs(sideColumn('NEW'), 'partner_value'),
     partnerDiffers: differs(`o.${quoteIdent(other.column)}`, sideColumn('NEW')),
@@ -229,9 +235,19 @@ function triggerSql(model: MoveModel, side: 'source' | 'target', templatesDir?: 
   return renderTemplate(kind, 'trigger', sideContext(model, side), templatesDir).trimEnd();
 }
 
-/** Both functions and both triggers of a version, as the templates embed them. */
+/**
+ * The AFTER INSERT trigger of one side, created only where missing (phase 1 of an earlier phasectl wrote an insert
+ * through in the BEFORE INSERT trigger and had none): the switch and the switch-back put it before the new function.
+ */
+function ensureAfterInsertTriggerSql(model: MoveModel, side: 'source' | 'target', templatesDir?: string): string {
+  return renderTemplate(kind, 'ensure-after-insert-trigger', sideContext(model, side), templatesDir).trimEnd();
+}
+
+/** Both functions and all triggers of a version, as the templates embed them. */
 function syncObjects(model: MoveModel, version: 1 | 2, templatesDir?: string) {
   return {
+    sourceAfterInsertTrigger: ensureAfterInsertTriggerSql(model, 'source', templatesDir),
+    targetAfterInsertTrigger: ensureAfterInsertTriggerSql(model, 'target', templatesDir),
     sourceFunction: syncFunctionSql(model, 'source', version, templatesDir),
     targetFunction: syncFunctionSql(model, 'target', version, templatesDir),
     sourceTrigger: triggerSql(model, 'source', templatesDir),
@@ -571,8 +587,16 @@ export function moveDerivedObjects(change: MoveChange): DerivedObject[] {
   const source = { schema: model.source.schema, table: model.source.table };
   return [
     ...copiedObjects(model.copy),
-    { kind: 'trigger', ...source, name: model.triggerName, about: 'the sync trigger' },
-    { kind: 'trigger', ...target, name: model.triggerName, about: 'the sync trigger' },
+    ...[source, target].flatMap((table) => [
+      { kind: 'trigger' as const, ...table, name: model.triggerName, about: 'the sync trigger' },
+      { kind: 'trigger' as const, ...table, name: insertTriggerName(change.id), about: 'the insert sync trigger' },
+      {
+        kind: 'trigger' as const,
+        ...table,
+        name: afterInsertTriggerName(change.id),
+        about: 'the after-insert sync trigger',
+      },
+    ]),
     { kind: 'function', schema: 'phasectl', table: '', name: model.sourceFunctionName, about: 'the sync function' },
     {
       kind: 'function',

@@ -107,6 +107,15 @@ export function insertTriggerName(changeId: string): string {
 }
 
 /**
+ * Name of a move's AFTER INSERT sync trigger, beside insertTriggerName's (BEFORE INSERT): `zz_phasectl_sync_<id>$inserted`.
+ * It writes an inserted row's value through to the partner row of the other table; AFTER, because PostgreSQL fires
+ * BEFORE INSERT triggers for rows an `INSERT … ON CONFLICT` (or a later BEFORE trigger) then does not insert.
+ */
+export function afterInsertTriggerName(changeId: string): string {
+  return defaultTriggerName(changeId, '$inserted');
+}
+
+/**
  * Name of a same-type rename's copy function in schema `phasectl`: `sync_<id>$copy`, called by the `$copy` trigger
  * (BEFORE UPDATE OF the authority column): one assignment, the authority's value over the other column.
  */

@@ -77,7 +77,11 @@ test('the names phase 1 creates do not change between phasectl versions', () => 
       "users-job-title-to-favourite-color: function phasectl. sync_users_job_title_to_favourite_color$insert_new",
       "users-address-to-profiles: index public.profiles profiles_address_idx",
       "users-address-to-profiles: trigger public.users zz_phasectl_sync_users_address_to_profiles",
+      "users-address-to-profiles: trigger public.users zz_phasectl_sync_users_address_to_profiles$insert",
+      "users-address-to-profiles: trigger public.users zz_phasectl_sync_users_address_to_profiles$inserted",
       "users-address-to-profiles: trigger public.profiles zz_phasectl_sync_users_address_to_profiles",
+      "users-address-to-profiles: trigger public.profiles zz_phasectl_sync_users_address_to_profiles$insert",
+      "users-address-to-profiles: trigger public.profiles zz_phasectl_sync_users_address_to_profiles$inserted",
       "users-address-to-profiles: function phasectl. sync_users_address_to_profiles",
       "users-address-to-profiles: function phasectl. sync_users_address_to_profiles_target",
     ]

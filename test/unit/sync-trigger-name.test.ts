@@ -1,5 +1,12 @@
 import { expect, test } from 'vitest';
-import { syncTriggerNameAfter, syncTriggerNames } from '../../src/operations/naming.js';
+import {
+  afterInsertTriggerName,
+  insertTriggerName,
+  SYNC_TRIGGER_NAME_PATTERN,
+  syncTriggerNameAfter,
+  syncTriggerNames,
+  triggerName,
+} from '../../src/operations/naming.js';
 
 test('the sync trigger name sorts after every BEFORE trigger of the table (byte order), or there is none', () => {
   expect(syncTriggerNameAfter('items-title', [])).toBeUndefined();
@@ -43,4 +50,17 @@ test('the $copy trigger sorts after the sync trigger (it must fire second) for e
   expect(syncTriggerNames(longId, 'zzzzz_phasectl_sync_' + longId.replace('-', '_')).copyTriggerName).toMatch(
     /^zzzzz_phasectl_sync_a+_b+~[0-9a-f]{8}$/,
   );
+});
+
+test("a move's AFTER INSERT trigger is named beside its BEFORE INSERT one, and stays distinct when fitted to 63 bytes", () => {
+  expect(afterInsertTriggerName('users-address')).toBe('zz_phasectl_sync_users_address$inserted');
+  expect(insertTriggerName('users-address')).toBe('zz_phasectl_sync_users_address$insert');
+  for (const id of ['a'.repeat(40), 'a'.repeat(44), 'a'.repeat(46), 'é'.repeat(30), 'x-'.repeat(40)]) {
+    const after = afterInsertTriggerName(id);
+    expect(Buffer.byteLength(after, 'utf8')).toBeLessThanOrEqual(63);
+    expect(after).not.toBe(insertTriggerName(id));
+    expect(after).not.toBe(triggerName(id));
+    expect(after).toMatch(new RegExp(SYNC_TRIGGER_NAME_PATTERN));
+  }
+  expect(afterInsertTriggerName('a'.repeat(60))).not.toBe(afterInsertTriggerName('a'.repeat(61)));
 });
