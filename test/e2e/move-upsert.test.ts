@@ -144,7 +144,16 @@ for (const phase of [1, 2] as const) {
         `INSERT INTO ${schema}.profiles (id, user_id, address) VALUES (2, 2, 'upserted') ON CONFLICT (user_id) DO UPDATE SET address = 'updated'`,
       );
       expect(await pair(schema, 2)).toEqual({ source: 'updated', target: 'updated' });
-      // EXCLUDED is the row as the BEFORE INSERT trigger left it: on the authority's side, the proposed value.
+      // EXCLUDED is the row as the BEFORE INSERT trigger left it: the proposed value, on either side (the trigger
+      // leaves a row whose join values this table already holds as the application wrote it).
+      await session.query(
+        `INSERT INTO ${schema}.users (id, address) VALUES (5, 'excluded 5') ON CONFLICT (id) DO UPDATE SET address = EXCLUDED.address`,
+      );
+      expect(await pair(schema, 5)).toEqual({ source: 'excluded 5', target: 'excluded 5' });
+      await session.query(
+        `INSERT INTO ${schema}.profiles (id, user_id, address) VALUES (5, 5, 'excluded 5b') ON CONFLICT (user_id) DO UPDATE SET address = EXCLUDED.address`,
+      );
+      expect(await pair(schema, 5)).toEqual({ source: 'excluded 5b', target: 'excluded 5b' });
       if (phase === 1) {
         await session.query(
           `INSERT INTO ${schema}.users (id, address) VALUES (3, 'excluded') ON CONFLICT (id) DO UPDATE SET address = EXCLUDED.address`,
@@ -156,11 +165,15 @@ for (const phase of [1, 2] as const) {
         );
         expect(await pair(schema, 3)).toEqual({ source: 'excluded', target: 'excluded' });
       }
-      // A proposed row without a value takes the partner's (a new pairing's rule), so EXCLUDED carries it: the pair stays.
+      // A proposed NULL on the update path is an update to NULL (not a new pairing taking the partner's value).
       await session.query(
         `INSERT INTO ${schema}.profiles (id, user_id, address) VALUES (4, 4, NULL) ON CONFLICT (user_id) DO UPDATE SET address = EXCLUDED.address`,
       );
-      expect(await pair(schema, 4)).toEqual({ source: 'street 4', target: 'street 4' });
+      expect(await pair(schema, 4)).toEqual({ source: null, target: null });
+      await session.query(
+        `INSERT INTO ${schema}.users (id, address) VALUES (3, NULL) ON CONFLICT (id) DO UPDATE SET address = EXCLUDED.address`,
+      );
+      expect(await pair(schema, 3)).toEqual({ source: null, target: null });
     });
 
     test('a plain insert still writes through in every rule branch, one row or many', async () => {
