@@ -6,6 +6,8 @@ import {
   functionNotes,
   judgeColumnOrder,
   judgeFunctions,
+  judgeWholeRow,
+  wholeRowNotes,
   withColumnOrder,
 } from '../dependents/functions.js';
 import { displayColumn, displayIdentifier } from '../spec/identifiers.js';
@@ -52,12 +54,14 @@ export async function readRenameDependents(
     ...(await columnLayout(db, target)),
     removed: false,
   });
-  const functions = withColumnOrder(named, positional);
+  // The table itself grows at phase 1: its whole row written elsewhere by position breaks then (first, loudly).
+  const functions = withColumnOrder(named, positional, positional);
+  notes.unshift(...wholeRowNotes(positional, displayColumn(target.schema, target.table), newName));
   notes.push(
     ...columnOrderNotes(
       positional,
       displayColumn(target.schema, target.table),
-      `phase 1 adds ${newName} as the last column (a whole row of the table written elsewhere by position has one value more from then on: change those before phase 1 ships) and phase 3 drops ${target.column}`,
+      `phase 1 adds ${newName} as the last column and phase 3 drops ${target.column}`,
     ),
   );
   notes.push(
@@ -86,7 +90,8 @@ export async function readRenameDependents(
 }
 
 /**
- * A move of `from` to `to`: the record holds only the functions that name the source column (phase 3 guards them);
+ * A move of `from` to `to`: the record holds the functions that name the source column or map its table's columns
+ * by position (phase 3 guards them), and those writing the target's whole row elsewhere by position (phase 1);
  * the views reading it are listed as work (phase 3 guards them from the database); foreign keys and triggers naming
  * it are refused at plan (a move cannot carry them to another table).
  */
@@ -109,7 +114,12 @@ export async function readMoveDependents(
     ...(await columnLayout(db, from)),
     removed: true,
   });
-  const functions = withColumnOrder(named, positional);
+  // The target gains the column at phase 1 (unless it has it already): its whole row written elsewhere by position
+  // breaks then, whatever the functions do with the source.
+  const growing =
+    (await columnLayout(db, to)).position > 0 ? [] : judgeWholeRow(await functionsMentioningTable(db, to), to);
+  const functions = withColumnOrder(named, positional, growing);
+  notes.unshift(...wholeRowNotes(growing, displayColumn(to.schema, to.table), to.column));
   notes.push(
     ...columnOrderNotes(
       positional,

@@ -8,7 +8,7 @@ import { reparse } from '../spec/edit.js';
 import { replaceDependents } from '../spec/edit-dependents.js';
 import { loadPhasesFile } from '../spec/load.js';
 import { savePhasesFile } from '../spec/save.js';
-import { currentPhase, type Change, type DependentFacts } from '../spec/types.js';
+import { currentPhase, type Change, type DependentFacts, type DependentFunction } from '../spec/types.js';
 
 export interface PlanRefreshOptions {
   /** Project root holding phases.yaml (default: the current directory). */
@@ -45,8 +45,10 @@ export async function planRefresh(options: PlanRefreshOptions): Promise<PlanRefr
     throw new InputError('plan refresh reads the database', { hint: 'pass --database-url (or set DATABASE_URL)' });
   const connection = await connect(options.databaseUrl, { max: 1, applicationName: 'phasectl plan refresh' });
   try {
-    const { dependents, notes } = await readChangeDependents(connection.db, change);
-    refuseChangedForeignKeys(change, dependents);
+    const read = await readChangeDependents(connection.db, change);
+    const notes = read.notes;
+    refuseChangedForeignKeys(change, read.dependents);
+    const dependents = keepPhaseOneGuard(change, read.dependents);
     const refreshed = { ...change, dependents } as Change;
     // Throws InputError for a record phase 3 could not carry (a view the parser cannot re-point, …).
     dependentSlots(refreshed, `change ${change.id}`);
@@ -83,13 +85,36 @@ function refuseChangedForeignKeys(change: Change, dependents: DependentFacts): v
   );
 }
 
+/**
+ * Phase 1's expand refuses while a function recorded with `wholeRow` is unchanged: once phase 1 is advanced (its
+ * files generated, maybe applied), those records stay exactly as they were, so phase 1's files are not rewritten
+ * (`migrate` refuses a rewritten applied file). A function changed since keeps its old record beside the new one
+ * (the old fingerprint matches nothing any more; phase 3 reads the new one). Pure.
+ */
+export function keepPhaseOneGuard(change: Change, dependents: DependentFacts): DependentFacts {
+  if (currentPhase(change) === 0 || dependents.functions === undefined) return dependents;
+  const before = (change.dependents?.functions ?? []).filter((fn) => fn.wholeRow !== undefined);
+  const same = (a: DependentFunction, b: DependentFunction) => a.name === b.name && a.fingerprint === b.fingerprint;
+  const functions = dependents.functions.map(({ wholeRow: _ignored, ...fn }) => {
+    const old = before.find((candidate) => same(candidate, fn));
+    return old ? { ...fn, wholeRow: old.wholeRow } : fn;
+  });
+  const kept = before
+    .filter((old) => !functions.some((fn) => same(old, fn)))
+    .map(({ name, fingerprint, wholeRow }) => ({ name, fingerprint, namesColumn: false, wholeRow }));
+  return {
+    ...dependents,
+    functions: [...functions, ...kept].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)),
+  };
+}
+
 function describeRecord(dependents: DependentFacts): string[] {
   return [
     ...(dependents.views ?? []).map((view) => `view ${view.schema}.${view.name}`),
     ...(dependents.generated ?? []).map((column) => `generated column ${column.name}`),
     ...dependents.foreignKeys.map((key) => `foreign key ${key.name} on ${key.schema}.${key.table}`),
     ...(dependents.functions ?? [])
-      .filter((fn) => fn.namesColumn || fn.byPosition !== undefined)
+      .filter((fn) => fn.namesColumn || fn.byPosition !== undefined || fn.wholeRow !== undefined)
       .map((fn) => `function ${fn.name}`),
     ...dependents.triggers.map((trigger) => `trigger ${trigger.name}`),
   ];

@@ -10,9 +10,10 @@
  *   unchanged: the new column takes its place; values that stop before it are unchanged).
  * - the whole row of t written positionally elsewhere: `INSERT INTO other SELECT * FROM t`, `INSERT INTO audit
  *   VALUES (OLD.*)` in a trigger on t, `SELECT * INTO a, b, c FROM t` (a list of variables, or a variable of
- *   another row type), `FOR a, b IN SELECT * FROM t`. From phase 1 on the row has one more value (an INSERT fails
- *   with "more expressions than target columns", or fills the other table's next column with it); after phase 3
- *   the values are shifted.
+ *   another row type), `FOR a, b IN SELECT * FROM t`. From phase 1 on the row has one more value: an INSERT into
+ *   another table fails with "more expressions than target columns", or fills the other table's next column with
+ *   it (marked `wholeRow`: phase 1 refuses); variables drop the extra value (PL/pgSQL). After phase 3 the values
+ *   are shifted.
  * - a variable of t's row type filled from an explicit list (`SELECT 1, 'x', 'y' INTO r`): shifted like an INSERT.
  *
  * Unchanged (the row type follows the table): `SELECT * INTO r FROM t` into a `record` or a `t` variable,
@@ -40,6 +41,12 @@ export interface PositionalUse {
   line: number;
   /** The statement, on one line (shortened). */
   statement: string;
+  /**
+   * It writes the whole row of the table into another table by position (`INSERT INTO audit VALUES (OLD.*)`,
+   * `INSERT INTO archive SELECT * FROM t`): broken from the moment the table gains a column (phase 1), not only
+   * when phase 3 reorders it.
+   */
+  wholeRow: boolean;
 }
 
 /** The statements of the body that pair the table's columns with values by position, in the body's order. */
@@ -63,10 +70,15 @@ function sqlUses(
   const uses: PositionalUse[] = [];
   const bytes = Buffer.from(source, 'utf8');
   for (const statement of parsed.stmts ?? []) {
-    if (!statementMapsByPosition(statement.stmt, target, layout, records)) continue;
+    const kind = statementMapsByPosition(statement.stmt, target, layout, records);
+    if (kind === undefined) continue;
     const start = statement.stmt_location ?? 0;
     const end = statement.stmt_len ? start + statement.stmt_len : bytes.length;
-    uses.push({ line: lineAt(source, start), statement: oneLine(bytes.subarray(start, end).toString('utf8')) });
+    uses.push({
+      line: lineAt(source, start),
+      statement: oneLine(bytes.subarray(start, end).toString('utf8')),
+      wholeRow: kind === 'wholeRow',
+    });
   }
   return uses;
 }
@@ -94,14 +106,20 @@ function plpgsqlUses(body: BodyFacts, target: ColumnOfTable, layout: ColumnLayou
     const query = (into?.query as { PLpgSQL_expr?: { query?: string } } | undefined)?.PLpgSQL_expr?.query;
     if (into && query !== undefined && intoMapsByPosition(query, into.target, datums, target, layout, records)) {
       const inner = (execsql ?? fors) as { lineno?: number };
-      uses.push({ line: inner.lineno && inner.lineno > 0 ? inner.lineno : here, statement: oneLine(query) });
+      // Extra values of a grown row are dropped by PL/pgSQL here (checked on PostgreSQL 15): only phase 3 shifts them.
+      uses.push({
+        line: inner.lineno && inner.lineno > 0 ? inner.lineno : here,
+        statement: oneLine(query),
+        wholeRow: false,
+      });
       return;
     }
     const expression = record.PLpgSQL_expr as { query?: string; parseMode?: number } | undefined;
     if (expression?.query !== undefined && (expression.parseMode ?? 0) === 0) {
       const statements = (parseSync(expression.query) as { stmts?: Array<{ stmt?: unknown }> }).stmts ?? [];
-      if (statements.some((statement) => statementMapsByPosition(statement.stmt, target, layout, records)))
-        uses.push({ line: here, statement: oneLine(expression.query) });
+      const kinds = statements.map((statement) => statementMapsByPosition(statement.stmt, target, layout, records));
+      if (kinds.some((kind) => kind !== undefined))
+        uses.push({ line: here, statement: oneLine(expression.query), wholeRow: kinds.includes('wholeRow') });
       return;
     }
     for (const value of Object.values(record)) visit(value, here);
@@ -112,17 +130,18 @@ function plpgsqlUses(body: BodyFacts, target: ColumnOfTable, layout: ColumnLayou
 
 /**
  * An INSERT without a column list (at any depth: a CTE, a rule-like wrapper) that either writes the table with values
- * reaching the old column's position, or writes another table with the whole row of this one.
+ * reaching the old column's position (`shift`), or writes another table with the whole row of this one (`wholeRow`,
+ * which wins when a statement does both). Undefined: neither.
  */
 function statementMapsByPosition(
   tree: unknown,
   target: ColumnOfTable,
   layout: ColumnLayout,
   records: readonly string[],
-): boolean {
-  let hit = false;
+): 'shift' | 'wholeRow' | undefined {
+  let hit: 'shift' | 'wholeRow' | undefined;
   const visit = (node: unknown): void => {
-    if (hit || node === null || typeof node !== 'object') return;
+    if (hit === 'wholeRow' || node === null || typeof node !== 'object') return;
     if (Array.isArray(node)) {
       for (const item of node) visit(item);
       return;
@@ -131,10 +150,11 @@ function statementMapsByPosition(
     const insert = record.InsertStmt as { relation?: RangeVar; cols?: unknown[]; selectStmt?: unknown } | undefined;
     if (insert && !insert.cols?.length && insert.selectStmt !== undefined) {
       const items = selectItems(insert.selectStmt, target, records);
-      if (items && (isTable(insert.relation, target) ? reachesColumn(items, layout) : items.includes('row'))) {
-        hit = true;
+      if (items && !isTable(insert.relation, target) && items.includes('row')) {
+        hit = 'wholeRow';
         return;
       }
+      if (items && isTable(insert.relation, target) && reachesColumn(items, layout)) hit = 'shift';
     }
     for (const value of Object.values(record)) visit(value);
   };

@@ -62,16 +62,51 @@ export function judgeColumnOrder(
   });
 }
 
-/** The record: each function with `byPosition` (the line of its first positional statement) where it has one. */
+/**
+ * Plan's verdict on the functions that use a table which gains a column at phase 1 and keeps its other columns (a
+ * move's target): only those writing its whole row into another table by position break, from phase 1 on.
+ */
+export function judgeWholeRow(
+  sources: readonly FunctionSource[],
+  table: { schema: string; table: string },
+): PositionalFunction[] {
+  // A layout in which no INSERT into the table itself counts (its values never reach a column that moves).
+  const layout: ColumnLayout = { position: 1, columns: 1, removed: false };
+  return judgeColumnOrder(sources, { ...table, column: '' }, layout)
+    .map((fn) => ({ ...fn, uses: fn.uses.filter((use) => use.wholeRow) }))
+    .filter((fn) => fn.uses.length > 0);
+}
+
+/**
+ * The record: each function with `byPosition` (the line of its first positional statement, phase 3 refuses while
+ * unchanged) and `wholeRow` (the line of its first statement writing the whole row of a table that gains a column at
+ * phase 1 into another table by position, phase 1 refuses while unchanged) where it has them. `positional`: the
+ * table whose column order phase 3 changes; `growing`: the uses of the table that gains the column at phase 1 (a
+ * rename's own table, then `positional` itself; a move's target).
+ */
 export function withColumnOrder(
   functions: readonly DependentFunction[],
   positional: readonly PositionalFunction[],
+  growing: readonly PositionalFunction[] = [],
 ): DependentFunction[] {
   const lines = new Map(positional.map((fn) => [fn.name, fn.uses[0]!.line]));
-  const recorded = functions.map((fn) => (lines.has(fn.name) ? { ...fn, byPosition: lines.get(fn.name)! } : fn));
-  const added = positional
-    .filter((fn) => !functions.some((known) => known.name === fn.name))
-    .map((fn) => ({ name: fn.name, fingerprint: fn.fingerprint, namesColumn: false, byPosition: fn.uses[0]!.line }));
+  const wholeRows = new Map(
+    growing.flatMap((fn) => {
+      const use = fn.uses.find((candidate) => candidate.wholeRow);
+      return use ? [[fn.name, use.line] as const] : [];
+    }),
+  );
+  const facts = (name: string) => ({
+    ...(lines.has(name) ? { byPosition: lines.get(name)! } : {}),
+    ...(wholeRows.has(name) ? { wholeRow: wholeRows.get(name)! } : {}),
+  });
+  const recorded = functions.map((fn) => ({ ...fn, ...facts(fn.name) }));
+  const added = [...positional, ...growing]
+    .filter((fn, index, all) => all.findIndex((other) => other.name === fn.name) === index)
+    .filter(
+      (fn) => (lines.has(fn.name) || wholeRows.has(fn.name)) && !functions.some((known) => known.name === fn.name),
+    )
+    .map((fn) => ({ name: fn.name, fingerprint: fn.fingerprint, namesColumn: false, ...facts(fn.name) }));
   return [...recorded, ...added].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 }
 
@@ -84,6 +119,46 @@ export function columnOrderNotes(positional: readonly PositionalFunction[], tabl
       fn.uses.map((use) => `  - ${fn.name}, line ${use.line} of its body: ${use.statement}`),
     ),
   ];
+}
+
+/**
+ * Plan's loud note: the functions that write the whole row of the table gaining a column at phase 1 into another
+ * table by position. Plan goes on (the team changes them while the release is prepared); phase 1's expand refuses
+ * while one is unchanged.
+ */
+export function wholeRowNotes(growing: readonly PositionalFunction[], table: string, column: string): string[] {
+  const uses = growing.flatMap((fn) => fn.uses.filter((use) => use.wholeRow).map((use) => ({ fn, use })));
+  if (uses.length === 0) return [];
+  const count = new Set(uses.map(({ fn }) => fn.name)).size;
+  return [
+    `work before phase 1 ships: ${count} function(s) write the whole row of ${table} into another table by position; phase 1 adds ${column} as its last column, so from then on the row has one value more and such an INSERT fails ("INSERT has more expressions than target columns": every UPDATE or DELETE that fires it fails, the backfill too) or puts the value into the other table's next column. Name the columns in each (INSERT INTO audit (id, …) VALUES (OLD.id, …); CREATE OR REPLACE) — phase 1 refuses to add the column until then:`,
+    ...uses.map(({ fn, use }) => `  - ${fn.name}, line ${use.line} of its body: ${use.statement}`),
+  ];
+}
+
+/**
+ * Context of the shared `guard-whole-row` partial (phase 1's expand, before the column is added): refuse while a
+ * function plan found writing the whole row of `table` into another table by position is unchanged. Pure.
+ */
+export function wholeRowGuard(
+  changeId: string,
+  table: { schema: string; table: string },
+  column: string,
+  functions: readonly DependentFunction[],
+) {
+  const listed = functions.filter((fn) => fn.wholeRow !== undefined);
+  return {
+    wholeRowGuard: listed.length > 0,
+    wholeRowSchema: table.schema,
+    wholeRowTable: table.table,
+    wholeRowColumn: column,
+    wholeRowFunctions: listed.map((fn) => `${fn.fingerprint} ${fn.name}`).sort(),
+    wholeRowExemption: `%${exemptionMark(changeId)}%`,
+    wholeRowHint:
+      `change ${changeId}: from phase 1 on the row of ${table.schema}.${table.table} has one value more (${column}, added last), so an INSERT without a column list that writes the whole row (VALUES (OLD.*), SELECT * FROM ${table.table}) fails or fills the other table's next column; ` +
+      `name the columns in each such statement (INSERT INTO audit (id, …) VALUES (OLD.id, …)) with CREATE OR REPLACE FUNCTION (\`phasectl plan refresh\` lists them with their lines), then rerun \`phasectl migrate\`; ` +
+      `one that is right as it is can say so in its comment: COMMENT ON FUNCTION … IS '${exemptionMark(changeId)}' (phase 3's guards then let it through too)`,
+  };
 }
 
 /** Plan's notes: each function to change before phase 3. */

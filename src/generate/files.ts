@@ -15,7 +15,7 @@ import {
 } from '../migration-file/header.js';
 import { stampProvenance } from '../migration-file/provenance.js';
 import { phasectlVersion } from '../version.js';
-import { changeInputsDigest, withoutRefreshedFacts } from './inputs-digest.js';
+import { changeInputsDigest, withPhaseOneFacts, withoutRefreshedFacts } from './inputs-digest.js';
 import { judgeGeneratedFile, type FileOrigin, type Judgement } from './version-judge.js';
 
 /** A file phasectl generates. */
@@ -116,8 +116,11 @@ export function generatedFiles(spec: PhasesFile, options: GeneratedFilesOptions 
     const lean = withoutRefreshedFacts(change);
     const fullInputs = changeInputsDigest(change, spec);
     const leanInputs = lean ? changeInputsDigest(lean, spec) : fullInputs;
-    const inputsOf = (text: string, leanText: () => string | undefined) =>
-      lean && leanText() === text ? leanInputs : fullInputs;
+    // Else, a phase 1 file that reads the same with only the facts phase 1 reads (kept by a refresh after phase 1).
+    const phaseOne = withPhaseOneFacts(change);
+    const phaseOneInputs = phaseOne ? changeInputsDigest(phaseOne, spec) : fullInputs;
+    const inputsOf = (text: string, leanText: () => string | undefined, phaseOneText?: () => string | undefined) =>
+      lean && leanText() === text ? leanInputs : phaseOne && phaseOneText?.() === text ? phaseOneInputs : fullInputs;
     for (const phase of phases) {
       const release = change.releases[`phase${phase}`];
       if (release === undefined) continue;
@@ -133,11 +136,15 @@ export function generatedFiles(spec: PhasesFile, options: GeneratedFilesOptions 
       }
       const steps = operation.steps(change, phase, settings);
       const leanSteps = lean ? operation.steps(lean, phase, settings) : undefined;
+      const phaseOneSteps = phaseOne && phase === 1 ? operation.steps(phaseOne, phase, settings) : undefined;
       for (const step of [...steps.up, ...steps.down]) {
         const fileName = migrationFileName(releaseIndex, release, step);
         const leanStep = leanSteps?.[step.direction].find((candidate) => candidate.order === step.order);
-        const inputs = inputsOf(migrationFileContent(step, release), () =>
-          leanStep ? migrationFileContent(leanStep, release) : undefined,
+        const phaseOneStep = phaseOneSteps?.[step.direction].find((candidate) => candidate.order === step.order);
+        const inputs = inputsOf(
+          migrationFileContent(step, release),
+          () => (leanStep ? migrationFileContent(leanStep, release) : undefined),
+          () => (phaseOneStep ? migrationFileContent(phaseOneStep, release) : undefined),
         );
         const fresh = migrationFileContent(step, release, { provenance: { generator, inputs } });
         const file = settle(`db/migrations/${fileName}`, fresh, { changeId: change.id, phase, release }, options);

@@ -55,6 +55,30 @@ export function withoutRefreshedFacts(change: Change): Change | undefined {
   return lean as Change;
 }
 
+/**
+ * The change with only the facts phase 1 reads from its `dependents:` (the referencing foreign keys it copies, the
+ * functions its expand refuses while unchanged: `wholeRow`), which `plan refresh` keeps as they are once phase 1 is
+ * advanced; undefined unless the change records such a function (older records keep the stamps they had). A phase 1
+ * file that reads the same with only these is stamped with their inputs: a later refresh leaves its header alone.
+ */
+export function withPhaseOneFacts(change: Change): Change | undefined {
+  const functions = (change.dependents?.functions ?? []).filter((fn) => fn.wholeRow !== undefined);
+  if (functions.length === 0 || change.dependents === undefined) return undefined;
+  return {
+    ...change,
+    dependents: {
+      foreignKeys: change.dependents.foreignKeys,
+      functions: functions.map(({ name, fingerprint, wholeRow }) => ({
+        name,
+        fingerprint,
+        namesColumn: false,
+        wholeRow,
+      })),
+      triggers: [],
+    },
+  } as Change;
+}
+
 /** JSON with object keys in code-point order and empty values left out; undefined when `value` is empty. */
 export function canonicalJson(value: unknown): string | undefined {
   if (value === undefined || value === null) return undefined;

@@ -36,6 +36,7 @@ import { dependentSlots } from '../dependents/dependent-slots.js';
 import { renderSteps, type StepDraft } from './step-drafts.js';
 import type { Authority, BackfillPlan, Definition, DerivedObject, Operation, PhaseSteps, Step } from './types.js';
 import { newColumnGuard } from './new-column-guard.js';
+import { wholeRowGuard } from '../dependents/functions.js';
 
 const kind = 'move';
 
@@ -400,6 +401,13 @@ function phase1(model: MoveModel, settings: GenerationSettings): PhaseSteps {
             model.target.column,
             model.type,
             model.change.column.type,
+          ),
+          // Functions writing the target's whole row elsewhere by position: refused before the column is added.
+          ...wholeRowGuard(
+            model.change.id,
+            { schema: model.target.schema, table: model.target.table },
+            model.target.column,
+            model.change.dependents?.functions ?? [],
           ),
           ...record(model.change.releases, 1),
         },

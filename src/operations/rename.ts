@@ -27,6 +27,7 @@ import { refuseUncopyablePartitionedConstraints } from './partitioned-indexes.js
 import { renderSteps, type StepDraft } from './step-drafts.js';
 import type { Authority, BackfillPlan, Definition, DerivedObject, Operation, PhaseSteps, Step } from './types.js';
 import { newColumnGuard } from './new-column-guard.js';
+import { wholeRowGuard } from '../dependents/functions.js';
 import { dependentSlots } from '../dependents/dependent-slots.js';
 import { conversionCheckSql } from '../render/conversion-check.js';
 import { conversionSelects } from './conversion-selects.js';
@@ -405,6 +406,13 @@ function phase1(model: RenameModel, settings: GenerationSettings): PhaseSteps {
           conversionCheck: conversionCheck(model),
           syncFunction: syncFunctionSql(model, 1, dir),
           trigger: triggerSql(model, 1, dir),
+          // Functions writing the table's whole row elsewhere by position: refused before the column is added.
+          ...wholeRowGuard(
+            model.change.id,
+            { schema: model.schema, table: model.table },
+            model.to,
+            model.change.dependents?.functions ?? [],
+          ),
           ...record(model.change.releases, 1),
         },
       },

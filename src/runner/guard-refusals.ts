@@ -31,6 +31,8 @@ const KNOWN_GUARDS: [RegExp, string][] = [
   [/its backfill has not finished/, 'backfill-finished'],
   [/no verification since .* found 0 differing rows/, 'verified'],
   [/phase 2 is not applied/, 'phase-2-applied'],
+  [/into another table by position$/, 'whole-row'],
+  [/maps the columns of .* by position$/, 'column-order'],
   [/still names it/, 'trigger-sources'],
   [/names it in its definition/, 'trigger-definitions'],
   [/have a value in .* but no row in/, 'move-target-rows'],

@@ -26,6 +26,8 @@ export function dependentFactsSchema(identifier: z.ZodType<string>, sqlText: z.Z
     line: z.number().int().positive().optional(),
     /** The body's line of a statement that maps the table's columns by position (phase 3 refuses while unchanged). */
     byPosition: z.number().int().positive().optional(),
+    /** The body's line of a statement writing the whole row of a table that grows at phase 1 elsewhere by position (phase 1 refuses while unchanged). */
+    wholeRow: z.number().int().positive().optional(),
   });
   const trigger = z.strictObject({ name: identifier, definition: sqlText });
   return z.strictObject({
@@ -90,12 +92,13 @@ export function dependentsToPlain(dependents: DependentFacts): Record<string, un
     ...(dependents.functions === undefined
       ? {}
       : {
-          functions: dependents.functions.map(({ name, fingerprint, namesColumn, line, byPosition }) => ({
+          functions: dependents.functions.map(({ name, fingerprint, namesColumn, line, byPosition, wholeRow }) => ({
             name,
             fingerprint,
             namesColumn,
             ...(line === undefined ? {} : { line }),
             ...(byPosition === undefined ? {} : { byPosition }),
+            ...(wholeRow === undefined ? {} : { wholeRow }),
           })),
         }),
     ...(dependents.triggers.length === 0

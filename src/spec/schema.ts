@@ -30,7 +30,7 @@ export const KNOWN_KEYS = {
   dependents: ['views', 'generated', 'foreignKeys', 'functions', 'triggers'],
   triggers: ['name', 'definition'],
   foreignKeys: ['schema', 'table', 'name', 'definition'],
-  functions: ['name', 'fingerprint', 'namesColumn', 'line', 'byPosition'],
+  functions: ['name', 'fingerprint', 'namesColumn', 'line', 'byPosition', 'wholeRow'],
   rename: ['schema', 'table', 'from', 'to', 'type', 'up', 'down', 'lossy', 'syncTrigger', 'partitioned'],
   move: ['from', 'to', 'on'],
   from: ['schema', 'table', 'column'],

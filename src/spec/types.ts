@@ -223,6 +223,12 @@ export interface DependentFunction {
    * whole row read into variables: src/dependents/column-order.ts); phase 3 refuses while the body is unchanged.
    */
   byPosition?: number;
+  /**
+   * Line of the body with the first statement that writes the whole row of the table that gains a column at phase 1
+   * (a rename's table, a move's target) into another table by position (`INSERT INTO audit VALUES (OLD.*)`): it
+   * breaks as soon as phase 1 adds the column, so phase 1 refuses while the body is unchanged.
+   */
+  wholeRow?: number;
 }
 
 /** A user trigger on the table naming the column (UPDATE OF, WHEN, arguments): re-created on the new column in phase 3. */

@@ -69,6 +69,18 @@ describe('guard names', () => {
     expect(guardName('phasectl: change x cannot contract (phase 3): phase 2 is not applied', 'contract')).toBe(
       'phase-2-applied',
     );
+    expect(
+      guardName(
+        'phasectl: change x cannot add "title" to "public"."users": function public.audit() writes the whole row of "public"."users" into another table by position',
+        'expand',
+      ),
+    ).toBe('whole-row');
+    expect(
+      guardName(
+        'phasectl: change x cannot drop "job_title": function public.f() maps the columns of "public"."users" by position',
+        'contract',
+      ),
+    ).toBe('column-order');
     expect(guardName('phasectl: something new', 'contract')).toBe('contract step');
   });
 });

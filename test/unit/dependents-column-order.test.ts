@@ -16,7 +16,7 @@ const sqlf = (source: string, layout = middle) =>
 
 test('positional INSERT into the table: values that reach the old column shift after phase 3', () => {
   expect(sqlf("INSERT INTO users VALUES ($1, 'a', 'b')")).toEqual([
-    { line: 1, statement: "INSERT INTO users VALUES ($1, 'a', 'b')" },
+    { line: 1, statement: "INSERT INTO users VALUES ($1, 'a', 'b')", wholeRow: false },
   ]);
   expect(sqlf("SELECT 1;\nINSERT INTO public.users SELECT $1, 'a', 'b'").map((use) => use.line)).toEqual([2]);
   expect(sqlf('INSERT INTO users SELECT * FROM archive')).toHaveLength(1);
@@ -102,5 +102,111 @@ test('phase 3 of a rename and of a move carries the guard only when plan recorde
     expect(guarded).toContain(`'${fn.fingerprint} ${fn.name}'`);
     expect(guarded).toContain(`"public"."users"`);
     expect(sql(make([fn]))).not.toContain('by position');
+  }
+});
+
+test('the uses that break at phase 1: the whole row of the table written into another table by position', () => {
+  const kinds = (source: string, returnsTrigger = false) =>
+    positionalUses(
+      { language: 'plpgsql', source: `\n${source}`, returnsTrigger, recordsMayBeTable: true, rowArguments: [] },
+      t,
+      middle,
+    ).map((use) => use.wholeRow);
+  // The row grows at phase 1: one more value for the other table.
+  expect(kinds('BEGIN\n  INSERT INTO audit VALUES (OLD.*);\n  RETURN NEW;\nEND', true)).toEqual([true]);
+  expect(kinds('BEGIN\n  INSERT INTO audit SELECT NEW.*, now();\n  RETURN NEW;\nEND', true)).toEqual([true]);
+  expect(
+    positionalUses(
+      {
+        language: 'sql',
+        source: 'INSERT INTO archive SELECT * FROM users',
+        returnsTrigger: false,
+        recordsMayBeTable: false,
+      },
+      t,
+      middle,
+    ),
+  ).toEqual([{ line: 1, statement: 'INSERT INTO archive SELECT * FROM users', wholeRow: true }]);
+  // Only phase 3 shifts these: an INSERT into the table itself, variables (PL/pgSQL drops a grown row's extra values).
+  expect(kinds("BEGIN\n  INSERT INTO users VALUES (1, 'a', 'b');\nEND")).toEqual([false]);
+  expect(kinds('DECLARE a int; b text; c text;\nBEGIN\n  SELECT * INTO a, b, c FROM users;\nEND')).toEqual([false]);
+  // Both in one statement: the phase 1 break wins.
+  expect(
+    kinds(
+      "BEGIN\n  WITH x AS (INSERT INTO users VALUES (1, 'a', 'b') RETURNING *) INSERT INTO audit SELECT * FROM users;\nEND",
+    ),
+  ).toEqual([true]);
+});
+
+test('a move target: only its whole row written elsewhere counts, and withColumnOrder records both facts', async () => {
+  const { judgeWholeRow, withColumnOrder } = await import('../../src/dependents/functions.js');
+  const source = (name: string, body: string) => ({
+    name,
+    language: 'plpgsql',
+    source: `\n${body}`,
+    fingerprint: '0123456789abcdef0123456789abcdef',
+    returnsTrigger: true,
+    onThisTable: true,
+    onOtherTable: false,
+  });
+  const profiles = { schema: 'public', table: 'profiles' };
+  const growing = judgeWholeRow(
+    [
+      source('public.audit()', 'BEGIN\n  INSERT INTO profiles_audit VALUES (OLD.*);\n  RETURN NEW;\nEND'),
+      source('public.add()', "BEGIN\n  INSERT INTO profiles VALUES (1, 2, 'x');\n  RETURN NEW;\nEND"),
+      source('public.read()', 'DECLARE a int; b int;\nBEGIN\n  SELECT * INTO a, b FROM profiles;\n  RETURN NEW;\nEND'),
+    ],
+    profiles,
+  );
+  expect(growing.map((fn) => fn.name)).toEqual(['public.audit()']);
+  const fn = { name: 'public.audit()', fingerprint: '0123456789abcdef0123456789abcdef', namesColumn: true, line: 2 };
+  expect(withColumnOrder([fn], [], growing)).toEqual([{ ...fn, wholeRow: 3 }]);
+  expect(withColumnOrder([], [], growing)).toEqual([
+    { name: 'public.audit()', fingerprint: fn.fingerprint, namesColumn: false, wholeRow: 3 },
+  ]);
+});
+
+test("phase 1's expand carries the whole-row guard only when plan recorded such a function, before ADD COLUMN", async () => {
+  const { phaseSteps } = await import('../../src/operations/index.js');
+  type Change = Parameters<typeof phaseSteps>[0];
+  const fn = { name: 'public.audit()', fingerprint: '0123456789abcdef0123456789abcdef', namesColumn: false };
+  const rename = (functions: object[]): Change =>
+    ({
+      kind: 'rename',
+      id: 'users-title',
+      rename: { schema: 'public', table: 'users', from: 'job_title', to: 'title' },
+      column: { type: 'text', nullable: true, indexes: [], constraints: [] },
+      key: { columns: ['id'], types: ['bigint'] },
+      dependents: { foreignKeys: [], functions, triggers: [] },
+      releases: { phase1: '1', phase2: '2', phase3: '3' },
+    }) as Change;
+  const move = (functions: object[]): Change =>
+    ({
+      kind: 'move',
+      id: 'users-address',
+      move: {
+        from: { schema: 'public', table: 'users', column: 'address' },
+        to: { schema: 'public', table: 'profiles', column: 'address' },
+        on: [{ from: 'id', to: 'user_id' }],
+      },
+      column: { type: 'text', nullable: true, indexes: [], constraints: [] },
+      key: { columns: ['id'], types: ['bigint'] },
+      target: { existingColumn: false, uniqueIndex: 'profiles_user_id_key' },
+      dependents: { foreignKeys: [], functions, triggers: [] },
+      releases: { phase1: '1', phase2: '2', phase3: '3' },
+    }) as Change;
+  const expand = (change: Change) => phaseSteps(change, 1).up[0]!.sql;
+  for (const [make, table] of [
+    [rename, '"public"."users"'],
+    [move, '"public"."profiles"'],
+  ] as const) {
+    const guarded = expand(make([{ ...fn, wholeRow: 3 }]));
+    expect(guarded).toContain(`writes the whole row of % into another table by position', 'users-`);
+    expect(guarded).toContain(`'${fn.fingerprint} ${fn.name}'`);
+    expect(guarded.indexOf('writes the whole row')).toBeLessThan(guarded.indexOf('ADD COLUMN IF NOT EXISTS'));
+    expect(guarded).toContain(`'${table}'::pg_catalog.regclass`);
+    // byPosition alone (phase 3's business) and no record: phase 1 as it was.
+    expect(expand(make([{ ...fn, byPosition: 3 }]))).toBe(expand(make([fn])));
+    expect(expand(make([fn]))).not.toContain('whole row');
   }
 });
