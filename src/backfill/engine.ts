@@ -4,7 +4,7 @@ import type { BackfillPlan } from '../operations/types.js';
 import { silent } from '../events.js';
 import { backoffDelay, sleep } from '../session/lock-retry.js';
 import { DEFAULT_LOCK_TIMEOUT_MS } from '../session/lock-timeout.js';
-import { describePgError, isConnectionLost, isLockTimeout, isTransientConflict } from '../session/pg-error.js';
+import { describePgError, isConnectionLost, isLockTimeout, isTransientConflict, pgError } from '../session/pg-error.js';
 import { ensureStateSchema } from '../session/state-schema.js';
 import { nextBatchSize } from './batch-size.js';
 import { beginBatchSql, commitBatchSql } from './batch-statements.js';
@@ -20,6 +20,7 @@ import { walkPartitions } from './partition-walk.js';
 import { isPartitionOf, isPartitioned, leafAncestors, leafWalk } from './partitions.js';
 import type { TableName } from '../spec/types.js';
 import { createThrottle } from './throttle.js';
+import { failingTableTrigger } from './trigger-failure.js';
 import { requireTrustedBackfill } from './table-trust.js';
 
 export type { BackfillOptions, BackfillResult, BatchReport } from './options.js';
@@ -470,6 +471,18 @@ async function offendingRow(
     );
   }
   const row = (await session.query<{ row: string }>(queries.rowByKey, key)).rows[0]?.row ?? '(row not found)';
+  const trigger = await failingTableTrigger(session, plan.table, pgError(error)?.where).catch(() => undefined);
+  if (trigger) {
+    return new RuntimeFailure(
+      `backfill of ${plan.changeId} cannot update the row ${describeKey(plan.keyColumns, key)}: the table's trigger ${trigger.trigger} (function ${trigger.fn}) fails on it: ${describePgError(error)}\n  context: ${pgError(error)?.where ?? ''}\n  row: ${row}`,
+      {
+        hint:
+          `the backfill updates every row, which fires the table's own triggers: fix ${trigger.fn} (an application write of that row fails the same way), ` +
+          `or make it skip the backfill's writes (they run with current_setting('phasectl.backfill', true) = 'on'); then rerun \`phasectl migrate\` or \`phasectl backfill ${plan.changeId}\` (rows before it are done)`,
+        cause: error,
+      },
+    );
+  }
   return new RuntimeFailure(
     `backfill of ${plan.changeId} cannot convert the row ${describeKey(plan.keyColumns, key)}: ${describePgError(error)}\n  row: ${row}`,
     {

@@ -174,6 +174,31 @@ test('verify counts a difference planted behind the trigger, and records it', as
   ).toEqual([{ differing: 2 }]);
 });
 
+test("a row the table's own trigger refuses: the error names the trigger and its function, not the conversion", async () => {
+  await session.query(`
+    CREATE TABLE public.guarded (id bigint PRIMARY KEY, amount text, amount_int int);
+    INSERT INTO public.guarded SELECT g, g::text, NULL FROM generate_series(1, 3000) g;
+    CREATE FUNCTION public.refuse_row() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+      IF NEW.id = 2345 THEN RAISE EXCEPTION 'row 2345 is frozen'; END IF;
+      RETURN NEW;
+    END $$;
+    CREATE TRIGGER guarded_frozen BEFORE UPDATE ON public.guarded FOR EACH ROW EXECUTE FUNCTION public.refuse_row();`);
+  const plan = {
+    ...renamePlan('guarded', { changeId: 'guarded-amount' }),
+    updateSql: `UPDATE public.guarded AS t SET amount_int = t.amount::int WHERE (t.id) >= ($1::bigint) AND (t.id) <= ($2::bigint) AND t.amount_int IS DISTINCT FROM t.amount::int`,
+  };
+  const error = await runBackfill(session, plan, { batchSize: 1000, targetBatchMs: 100_000 }).catch((e: unknown) => e);
+  expect(error).toBeInstanceOf(RuntimeFailure);
+  const message = (error as Error).message;
+  expect(message).toContain('cannot update the row id=2345');
+  expect(message).toContain('trigger guarded_frozen (function public.refuse_row())');
+  expect(message).toContain('row 2345 is frozen');
+  expect(message).not.toContain('cannot convert');
+  expect((error as RuntimeFailure).hint).toContain("current_setting('phasectl.backfill', true) = 'on'");
+  expect((error as RuntimeFailure).hint).not.toContain('change the up expression');
+});
+
 test('a row the expression cannot convert: the batch rolls back and the error names the key and the value', async () => {
   await session.query(`
     CREATE TABLE public.typed (id bigint PRIMARY KEY, amount text, amount_int int);
