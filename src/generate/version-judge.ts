@@ -20,7 +20,7 @@ export interface FileOrigin {
  * `refused`: it may not stay as it is; `message` says why, `fix` what to do.
  */
 export type Judgement =
-  | { kind: 'kept'; level: 'note' | 'warning'; generator?: string; message: string }
+  | { kind: 'kept'; level: 'note' | 'warning'; generator?: string; restamped?: boolean; message: string }
   | { kind: 'refused'; message: string; fix: string; line?: number };
 
 const REGENERATE = 'run `phasectl generate` and commit the result (generated files are never edited by hand)';
@@ -44,6 +44,17 @@ export function judgeGeneratedFile(
   const line = firstDifferentLine(want, have) ?? 1;
   const differs = `differs from what phasectl generates from phases.yaml (from line ${line} on)`;
   const theirs = readProvenance(have);
+  if (theirs?.intact && theirs.bare === ours.bare && theirs.provenance.inputs !== ours.provenance.inputs) {
+    // The very text this version renders, stamped from another record of the change: a fact the file does not read
+    // changed since (`plan refresh` recorded a view, say). Rewriting only the stamp would change the checksum of a
+    // file a database may have applied, for nothing.
+    return {
+      kind: 'kept',
+      level: 'note',
+      restamped: true,
+      message: `kept as written: its text is what phasectl ${ours.provenance.generator} renders; only facts of change ${origin.changeId} it does not read changed since it was written`,
+    };
+  }
   if (theirs) return judgeOtherVersion(path, ours, theirs, origin, { differs, line });
   // No provenance: written before phasectl recorded it (or its fields were edited away). Kept when it names the
   // step its file name says and its phase is in a release; otherwise a plain difference, as before.
@@ -159,11 +170,13 @@ export function keptSummary(files: { path: string; judgement?: Judgement }[]): {
 } {
   const byVersion = new Map<string, number>();
   let olderIdentical = 0;
+  let restamped = 0;
   const warnings: { path: string; message: string }[] = [];
   for (const file of files) {
     const judgement = file.judgement;
     if (judgement?.kind !== 'kept') continue;
     if (judgement.level === 'warning') warnings.push({ path: file.path, message: judgement.message });
+    else if (judgement.restamped) restamped += 1;
     else if (judgement.generator === undefined) olderIdentical += 1;
     else byVersion.set(judgement.generator, (byVersion.get(judgement.generator) ?? 0) + 1);
   }
@@ -174,6 +187,10 @@ export function keptSummary(files: { path: string; judgement?: Judgement }[]): {
   if (olderIdentical > 0)
     notes.push(
       `${olderIdentical} generated file(s) written by an older phasectl (no version in their header) kept as written: their text is what this version generates`,
+    );
+  if (restamped > 0)
+    notes.push(
+      `${restamped} generated file(s) kept as written: their text is what this version renders; only facts of their change they do not read changed since (e.g. \`plan refresh\`)`,
     );
   return { notes, warnings };
 }

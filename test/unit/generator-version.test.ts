@@ -126,7 +126,8 @@ test('judging a file another version wrote: kept when its digests hold, refused 
     kind: 'refused',
     message: expect.stringContaining('edited by hand'),
   });
-  expect(judgeGeneratedFile(EXPAND, ours, older(stamped.bare, 'ffffffffffffffff'), origin)).toMatchObject({
+  const olderBare = stamped.bare.replace('\n\n', '\n\n-- older template\n');
+  expect(judgeGeneratedFile(EXPAND, ours, older(olderBare, 'ffffffffffffffff'), origin)).toMatchObject({
     kind: 'refused',
     message: expect.stringContaining('another record of change users-job-title'),
   });
@@ -148,6 +149,13 @@ test('judging a file another version wrote: kept when its digests hold, refused 
     message: expect.stringContaining('another record of change users-job-title'),
   });
   expect(judgeGeneratedFile(EXPAND, ours, sameVersionEdited, { ...origin, release: undefined })).toBeUndefined();
+  // The very text this version renders, stamped from another record (a fact it does not read changed): kept as is.
+  const restamped = stampProvenance(stamped.bare, phasectlVersion(), 'ffffffffffffffff');
+  expect(judgeGeneratedFile(EXPAND, ours, restamped, origin)).toMatchObject({ kind: 'kept', restamped: true });
+  expect(judgeGeneratedFile(EXPAND, ours, older(stamped.bare, 'ffffffffffffffff'), origin)).toMatchObject({
+    kind: 'kept',
+    restamped: true,
+  });
   // No provenance (an older phasectl): kept with a warning when its phase is in a release, else refused.
   const legacy = stamped.bare.replace('\n\n', '\n\n-- older template\n');
   expect(judgeGeneratedFile(EXPAND, ours, legacy, origin)).toMatchObject({ kind: 'kept', level: 'warning' });
