@@ -403,7 +403,7 @@ function phase1(model: RenameModel, settings: GenerationSettings): PhaseSteps {
           sameType: model.newBareType === model.oldBareType,
           newColumn: newColumnGuard(model.schema, model.table, model.to, model.newType, model.newBareType),
           newBareType: model.newBareType,
-          conversionCheck: conversionCheck(model),
+          conversionCheck: conversionCheck(model, { column: model.from, when: 'from phase 1 on' }),
           syncFunction: syncFunctionSql(model, 1, dir),
           trigger: triggerSql(model, 1, dir),
           // Functions writing the table's whole row elsewhere by position: refused before the column is added.
@@ -544,7 +544,8 @@ function phase3(model: RenameModel, settings: GenerationSettings): PhaseSteps {
           oldType: model.oldType,
           sameType: model.newBareType === model.oldBareType,
           oldBareType: model.oldBareType,
-          conversionCheck: conversionCheck(model),
+          // The old column is not back yet: the roles that write the new one (the old one gets its grants).
+          conversionCheck: conversionCheck(model, { column: model.to, when: 'once this rollback re-creates the sync' }),
           oldDefaultSql: columnDefault ?? null,
           constraints: notNullCheck
             ? [{ ...notNullCheck, comment: `${to} must not be NULL, held by a check again as in phase 2.` }]
@@ -665,8 +666,11 @@ export const renameOperation: Operation<RenameChange> = {
   },
 };
 
-/** The check that the conversions of `model` call no other role's code (src/render/conversion-check.ts). */
-function conversionCheck(model: RenameModel): string {
+/**
+ * The check that the conversions of `model` call no other role's code and that every role writing the table (UPDATE of
+ * `written.column`, or INSERT) may run them (src/render/conversion-check.ts).
+ */
+function conversionCheck(model: RenameModel, written: { column: string; when: string }): string {
   const conversions = { up: model.up, down: model.down, oldType: model.oldBareType, newType: model.newBareType };
   const keyTypes = `ARRAY[${model.change.key.types.map(quoteLiteral).join(', ')}]::pg_catalog.text[]`;
   return conversionCheckSql(
@@ -675,6 +679,7 @@ function conversionCheck(model: RenameModel): string {
     model.change.id,
     conversionSelects(model.change, conversions),
     keyOperatorSchemasQuery(keyTypes),
+    written,
   );
 }
 

@@ -1,4 +1,10 @@
-import { CONVERSION_CODE_SQL, conversionCodeText, conversionViewSql } from '../sql/conversion-code.js';
+import {
+  CONVERSION_CODE_SQL,
+  CONVERSION_EXECUTE_SQL,
+  conversionCodeText,
+  conversionExecuteText,
+  conversionViewSql,
+} from '../sql/conversion-code.js';
 import { dollarTag } from './environment.js';
 import { qualify, quoteLiteral } from './quote.js';
 
@@ -17,8 +23,15 @@ interface ConversionSelect {
  * dependencies name (src/sql/conversion-code.ts, the query plan runs), and the block raises plan's message and hint
  * when another role's code is among it. Each is resolved twice: with the file's path, as the sync function does, and
  * with the schemas `keySchemasQuery` (keyOperatorSchemasQuery) lists appended, as the backfill's walk does: there an
- * exact-type operator in such a schema beats a built-in that needs a cast. Empty when the change converts nothing.
- * Pure.
+ * exact-type operator in such a schema beats a built-in that needs a cast.
+ *
+ * Then, as plan did (CONVERSION_EXECUTE_SQL, with the file's path only: the sync function's), it raises when a role
+ * that writes the table may not run the conversion (EXECUTE on a function it calls, USAGE on that function's schema):
+ * the sync functions are SECURITY INVOKER, so that role's writes would fail once this file creates the sync. A role
+ * granted writes, or a REVOKE, since plan is caught here, by every runner (psql, Flyway, …), before anything
+ * changes. `written.column` is the column of the table whose UPDATE fires the sync as it exists when the block runs
+ * (phase 1: the old one; the rollback of phase 3: the new one, whose grants the old one gets back), `written.when` says
+ * from when such writes would fail. Empty when the change converts nothing. Pure.
  */
 export function conversionCheckSql(
   schema: string,
@@ -26,11 +39,16 @@ export function conversionCheckSql(
   changeId: string,
   selects: ConversionSelect[],
   keySchemasQuery: string,
+  written: { column: string; when: string },
 ): string {
   if (selects.length === 0) return '';
   const qualified = qualify(schema, table);
   const text = conversionCodeText(changeId, qualified);
   const query = `${dollarTag('phasectl_conversion_code', CONVERSION_CODE_SQL)}`;
+  const executeQuery = `${dollarTag('phasectl_conversion_execute', CONVERSION_EXECUTE_SQL)}`;
+  const execute = conversionExecuteText(changeId, qualified, written.when);
+  const executeHintEnd =
+    'or take the function out of the expression (a new plan); then run the same phasectl command again (nothing was changed)';
   const conversions = selects
     .map(({ label, select }) => `(${quoteLiteral(label)}, ${quoteLiteral(conversionViewSql(VIEW, select))})`)
     .join(',\n      ');
@@ -44,6 +62,8 @@ DECLARE
   item record;
   problems text;
   fixes text[] := ARRAY[]::pg_catalog.text[];
+  denied text;
+  grants text[] := ARRAY[]::pg_catalog.text[];
 BEGIN
   FOR conversion IN
     SELECT c.label, c.view_sql, p.extra FROM (VALUES
@@ -63,6 +83,18 @@ BEGIN
         fixes := pg_catalog.array_append(fixes, item.fix);
       END IF;
     END LOOP;
+    -- Each role that writes the table runs the conversion in the sync trigger (SECURITY INVOKER), with the file's path.
+    IF conversion.extra OPERATOR(pg_catalog.=) '' THEN
+      FOR item IN EXECUTE ${executeQuery}${CONVERSION_EXECUTE_SQL}${executeQuery}
+        USING ${quoteLiteral(VIEW)}::pg_catalog.text, ${quoteLiteral(qualified)}::pg_catalog.text, conversion.label,
+          ${quoteLiteral(written.column)}::pg_catalog.text
+      LOOP
+        denied := pg_catalog.concat_ws('; ', denied, item.problem);
+        IF pg_catalog.array_position(grants, item.fix) IS NULL THEN
+          grants := pg_catalog.array_append(grants, item.fix);
+        END IF;
+      END LOOP;
+    END IF;
     DROP VIEW ${VIEW};
   END LOOP;
   IF problems IS NOT NULL THEN
@@ -70,11 +102,20 @@ BEGIN
       USING HINT = pg_catalog.concat(${quoteLiteral(text.hintStart)}, pg_catalog.array_to_string(fixes, '; '),
         ${quoteLiteral(text.hintEnd)});
   END IF;
+  IF denied IS NOT NULL THEN
+    -- The GRANTs one a line, each ending in ';': a role's name may hold '; ' itself.
+    RAISE EXCEPTION '%', pg_catalog.concat('phasectl: ', ${quoteLiteral(execute.messageStart)}, denied)
+      USING HINT = pg_catalog.concat(${quoteLiteral(execute.hintStart)},
+        (SELECT pg_catalog.string_agg('    ' OPERATOR(pg_catalog.||) g.fix OPERATOR(pg_catalog.||) E';\\n', '' ORDER BY g.n)
+           FROM pg_catalog.unnest(grants) WITH ORDINALITY AS g(fix, n)),
+        ${quoteLiteral(executeHintEnd)});
+  END IF;
 END
 `;
   const tag = dollarTag('phasectl_conversion', body);
   return (
-    `-- Stop before the conversion runs if it would call another role's code (docs/privileges.md): each conversion is\n` +
-    `-- read through a temporary view (nothing is evaluated), dropped again.\nDO ${tag}${body}${tag};`
+    `-- Stop before the conversion runs if it would call another role's code, or if a role that writes the table may not\n` +
+    `-- run it (docs/privileges.md): each conversion is read through a temporary view (nothing is evaluated), dropped again.\n` +
+    `DO ${tag}${body}${tag};`
   );
 }

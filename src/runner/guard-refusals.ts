@@ -41,6 +41,7 @@ const KNOWN_GUARDS: [RegExp, string][] = [
   [/already exists with another definition/, 'constraint-definition'],
   [/is not an index on/, 'not-our-index'],
   [/^verification of .* where the two columns differ/, 'rows-differ'],
+  [/runs in the sync trigger with the rights of each role that writes/, 'conversion-execute'],
 ];
 
 /** The guard a message comes from; a guard not listed here is named after the step of its file. Pure. */

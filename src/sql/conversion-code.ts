@@ -167,6 +167,31 @@ WITH uses(refclassid, refobjid) AS (
 SELECT d.problem, d.fix FROM (SELECT DISTINCT found.problem, found.fix FROM found) AS d
  ORDER BY d.problem COLLATE "C", d.fix COLLATE "C"`;
 
+/**
+ * The parts of the message and hint of a refusal when roles that write `table` could not run the conversion of `change`
+ * (its id): `when` says from when their writes would fail (e.g. `from phase 1 on`). Pure: shared by plan and the check
+ * the generated files run (src/render/conversion-check.ts), which prints each GRANT on a line of its own between
+ * `hintStart` and its own end (plan's is `planHintEnd`).
+ */
+export function conversionExecuteText(
+  change: string,
+  table: string,
+  when: string,
+): { messageStart: string; hintStart: string; planHintEnd: string } {
+  return {
+    messageStart:
+      `the conversion of change ${change} runs in the sync trigger with the rights of each role that writes ${table} ` +
+      `(SECURITY INVOKER), and some of those roles may not run it, so their writes would fail ${when}: `,
+    hintStart: 'grant what is missing (one statement a line; as printed, e.g. pasted into psql):\n',
+    planHintEnd: 'or take the function out of the expression; then plan again',
+  };
+}
+
+/** One GRANT of a refusal's hint, as printed: a line of its own, ending in ';'. Pure. */
+export function conversionGrantLine(fix: string): string {
+  return `    ${fix};\n`;
+}
+
 /** The message and hint when roles that write `table` could not run the conversion of `change`. Pure. */
 export function conversionExecuteError(
   change: string,
@@ -174,15 +199,10 @@ export function conversionExecuteError(
   problems: TrustProblem[],
 ): { message: string; hint: string } {
   const fixes = [...new Set(problems.map((found) => found.fix))];
+  const text = conversionExecuteText(change, table, 'from phase 1 on');
   return {
-    message:
-      `the conversion of change ${change} runs in the sync trigger with the rights of each role that writes ${table} ` +
-      `(SECURITY INVOKER), and some of those roles may not run it, so their writes would fail from phase 1 on: ` +
-      problems.map((found) => found.problem).join('; '),
+    message: text.messageStart + problems.map((found) => found.problem).join('; '),
     // One statement a line, each ending in ';': a role's name may hold '; ' itself.
-    hint:
-      'grant what is missing (one statement a line; as printed, e.g. pasted into psql):\n' +
-      fixes.map((fix) => `    ${fix};\n`).join('') +
-      'or take the function out of the expression; then plan again',
+    hint: text.hintStart + fixes.map(conversionGrantLine).join('') + text.planHintEnd,
   };
 }

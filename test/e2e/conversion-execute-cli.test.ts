@@ -1,9 +1,9 @@
-import { readFile } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { expect, test } from 'vitest';
 import { quoteIdent } from '../../src/render/quote.js';
 import { query } from '../support/fixtures-project.js';
-import { cleanupsAfterAll, databaseWithFolder, roleIn } from '../support/test-project.js';
+import { cleanupsAfterAll, databaseWithFolder, hasColumn, roleIn } from '../support/test-project.js';
 
 /**
  * The sync functions are SECURITY INVOKER: a type change's --up/--down run with the rights of the role writing the
@@ -103,4 +103,75 @@ test('a role that writes the table only through another owner view runs the conv
   await query(url, `GRANT EXECUTE ON FUNCTION conv.to_int(text) TO ${writerIdent}`);
   await query(writer.url, `INSERT INTO public.t_ids (id) VALUES (100)`);
   expect(await query(url, `SELECT v, vi FROM public.t WHERE id = 100`)).toEqual([{ v: '0', vi: 0 }]);
+});
+
+test('EXECUTE revoked after plan: phase 1 applied by another runner (psql -1 -f) refuses before anything changes; so does migrate (exit 3), and the printed GRANTs let it through', async () => {
+  const project = await databaseWithFolder(cleanups, TABLE, 'phasectl-conversion-execute-late-');
+  const { url, run, ok } = project;
+  const app = await roleIn(cleanups, url);
+  const appIdent = quoteIdent(app.name);
+  const grants = `GRANT USAGE ON SCHEMA conv TO ${appIdent}; GRANT EXECUTE ON FUNCTION conv.to_int(text) TO ${appIdent}`;
+  await query(url, `GRANT SELECT, INSERT, UPDATE ON public.t TO ${appIdent}; ${grants}`);
+  await ok('init');
+  await ok('plan', 'rename', 't.v', 'vi', '--type', 'integer', '--up', 'conv.to_int(v)', '--down', 'vi::text');
+  await ok('advance', '--release', '1.0.0');
+  // Taken away after plan: from phase 1 on, every write of the role would fail ("permission denied for function").
+  await query(url, `REVOKE EXECUTE ON FUNCTION conv.to_int(text) FROM ${appIdent}`);
+
+  const migrations = join(project.dir, 'db', 'migrations');
+  const expand = (await readdir(migrations)).find((name) => name.endsWith('_expand.up.sql'))!;
+  const text = await readFile(join(migrations, expand), 'utf8');
+  // What `psql -1 -f` does: the whole file in one transaction.
+  await expect(query(url, `BEGIN;\n${text}\nCOMMIT;`)).rejects.toThrow(
+    new RegExp(
+      `^phasectl: the conversion of change \\S+ runs in the sync trigger .* role ${app.name} writes "public"."t" but may not execute function conv\\.to_int\\(text\\), which the up expression`,
+    ),
+  );
+  expect(await hasColumn(url, 'public.t', 'vi')).toBe(false);
+
+  const refused = await run('migrate', '--quiet');
+  expect(refused.code, refused.stderr).toBe(3);
+  expect(refused.stderr).toContain(`role ${app.name} writes "public"."t" but may not execute function conv.to_int(text)`);
+  expect(refused.stderr).toContain(`\n    GRANT EXECUTE ON FUNCTION conv.to_int(text) TO ${app.name};\n`);
+  expect(refused.stderr).not.toContain('USAGE ON SCHEMA');
+  expect(await hasColumn(url, 'public.t', 'vi')).toBe(false);
+  const [state] = await query<{ guard: string }>(url, `SELECT guard FROM phasectl.guard_refusals`);
+  expect(state?.guard).toBe('conversion-execute');
+
+  // Granted as printed: phase 1 goes in, and the role's writes convert.
+  await query(url, `GRANT EXECUTE ON FUNCTION conv.to_int(text) TO ${app.name};`);
+  await ok('migrate', '--quiet');
+  await query(app.url, `INSERT INTO public.t (id, v) VALUES (100, '7')`);
+  expect(await query(url, `SELECT vi FROM public.t WHERE id = 100`)).toEqual([{ vi: 7 }]);
+});
+
+test('EXECUTE revoked after phase 3: its rollback, which re-creates the sync, refuses before it re-adds the old column (exit 3); granted, the role writes again', async () => {
+  const project = await databaseWithFolder(cleanups, TABLE, 'phasectl-conversion-execute-restore-');
+  const { url, run, ok } = project;
+  const app = await roleIn(cleanups, url);
+  const appIdent = quoteIdent(app.name);
+  await query(
+    url,
+    `GRANT SELECT, INSERT, UPDATE ON public.t TO ${appIdent};
+     GRANT USAGE ON SCHEMA conv TO ${appIdent}; GRANT EXECUTE ON FUNCTION conv.to_int(text) TO ${appIdent}`,
+  );
+  await ok('init');
+  await ok('plan', 'rename', 't.v', 'vi', '--type', 'integer', '--up', 'conv.to_int(v)', '--down', 'vi::text');
+  for (const release of ['1.0.0', '2.0.0', '3.0.0']) {
+    await ok('advance', '--release', release);
+    await ok('migrate', '--quiet');
+  }
+  // After phase 3 nothing runs the conversion: the grant can go unnoticed, until the rollback brings the sync back.
+  await query(url, `REVOKE EXECUTE ON FUNCTION conv.to_int(text) FROM ${appIdent}`);
+  const refused = await run('rollback', '--release', '3.0.0', '--yes', '--quiet');
+  expect(refused.code, refused.stderr).toBe(3);
+  expect(refused.stderr).toContain('would fail once this rollback re-creates the sync');
+  expect(refused.stderr).toContain(`role ${app.name} writes "public"."t" but may not execute function conv.to_int(text)`);
+  expect(refused.stderr).toContain(`\n    GRANT EXECUTE ON FUNCTION conv.to_int(text) TO ${app.name};\n`);
+  expect(await hasColumn(url, 'public.t', 'v')).toBe(false);
+
+  await query(url, `GRANT EXECUTE ON FUNCTION conv.to_int(text) TO ${app.name};`);
+  await ok('rollback', '--release', '3.0.0', '--yes', '--quiet');
+  await query(app.url, `INSERT INTO public.t (id, v) VALUES (100, '7')`);
+  expect(await query(url, `SELECT vi FROM public.t WHERE id = 100`)).toEqual([{ vi: 7 }]);
 });
