@@ -56,6 +56,44 @@ export function moveSyncSides(change: MoveChange): MoveSyncSide[] {
   ];
 }
 
+/**
+ * The refusal of a move whose sync cannot see every partner row: row-level security on one table applies to a role
+ * that writes the other (enabled, or the role granted writes, after phase 1's guard). The SECURITY INVOKER sync then
+ * updates no partner row for that role's writes, without an error; from the switch on, the repair overwrites such a
+ * write from the new column. One message for the runner's gate (src/runner/sync-in-place.ts, at the verify step that
+ * opens phases 2 and 3) and the same guard inside phase 2's switch and phase 3's unsync files
+ * (templates/move/partials/row-security-guard.hbs), which every runner applies: `messageStart`, the problems joined by
+ * '; ', `messageEnd`. Pure.
+ */
+export function moveRowSecurityText(changeId: string): { messageStart: string; messageEnd: string; hint: string } {
+  return {
+    messageStart: `the sync of ${changeId} cannot see every partner row for every role that writes: `,
+    messageEnd:
+      '; a policy that hides the partner row makes the sync copy such a write nowhere, without an error, so phasectl stops before the next phase',
+    hint:
+      "give the role BYPASSRLS, or disable row-level security on that table while the move is in flight, or revoke the role's writes; " +
+      `then apply the phase again from its verify step (\`phasectl migrate\` does): it counts the rows such a write left behind, and \`phasectl backfill ${changeId} --repair\` ` +
+      'copies them from the authority column, so first check by hand which side such a role wrote',
+  };
+}
+
+/**
+ * The context of templates/move/partials/row-security-guard.hbs for `change`: the roles for which row-level security
+ * on one table of the move hides the partner row from the sync (moveWriterAccessSql, its `row_security` rows), and
+ * the refusal's text (moveRowSecurityText). Run where both columns exist: phases 2 and 3. Pure.
+ */
+export function moveRowSecurityGuard(change: MoveChange): {
+  query: string;
+  messageStart: string;
+  messageEnd: string;
+  hint: string;
+} {
+  return {
+    query: `SELECT q.problem FROM (\n${moveWriterAccessSql(moveSyncSides(change))}\n) AS q WHERE q.row_security`,
+    ...moveRowSecurityText(change.id),
+  };
+}
+
 function sideSql(side: MoveSyncSide): string {
   const table = quoteLiteral(qualify(side.table.schema, side.table.table));
   const partner = quoteLiteral(qualify(side.partner.schema, side.partner.table));

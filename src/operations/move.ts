@@ -1,4 +1,4 @@
-import { moveWriterAccessSql, type MoveSyncSide } from './move-writer-access.js';
+import { moveRowSecurityGuard, moveWriterAccessSql, type MoveSyncSide } from './move-writer-access.js';
 import { InputError } from '../errors.js';
 import { contractGuards } from './contract-guards.js';
 import { refuseControlCharacters } from '../spec/name-guard.js';
@@ -469,7 +469,11 @@ function phase2(model: MoveModel, settings: GenerationSettings): PhaseSteps {
         summary: `make ${to} the authority of the sync (guarded: backfilled and verified)`,
         transaction: true,
         template: 'switch',
-        context: { ...syncObjects(model, 2, dir), ...record(model.change.releases, 2) },
+        context: {
+          rowSecurity: moveRowSecurityGuard(model.change),
+          ...syncObjects(model, 2, dir),
+          ...record(model.change.releases, 2),
+        },
       },
     ],
     settings,
@@ -536,6 +540,8 @@ function phase3(model: MoveModel, settings: GenerationSettings): PhaseSteps {
           ...guard,
           ...contractGuards(model.copy),
           guarded: true,
+          // Before the trigger on the target goes: a write the sync missed would lose its only copy.
+          rowSecurity: moveRowSecurityGuard(model.change),
           comment: `intended drop: the sync trigger on ${model.target.table}; ${to} is the authority since phase 2.`,
         },
       },

@@ -42,6 +42,7 @@ const KNOWN_GUARDS: [RegExp, string][] = [
   [/is not an index on/, 'not-our-index'],
   [/^verification of .* where the two columns differ/, 'rows-differ'],
   [/runs in the sync trigger with the rights of each role that writes/, 'conversion-execute'],
+  [/cannot see every partner row/, 'row-security'],
 ];
 
 /** The guard a message comes from; a guard not listed here is named after the step of its file. Pure. */

@@ -6,7 +6,7 @@ import {
   syncFunctionName,
   targetSyncFunctionName,
 } from '../operations/naming.js';
-import { moveSyncSides, moveWriterAccessSql } from '../operations/move-writer-access.js';
+import { moveRowSecurityGuard } from '../operations/move-writer-access.js';
 import { qualify, quoteIdent } from '../render/quote.js';
 import { displayColumn } from '../spec/identifiers.js';
 import { inheritanceChildrenSql } from '../sql/inheritance-children.js';
@@ -154,14 +154,12 @@ async function refuseNewColumnDefault(session: pg.ClientBase, change: Change & {
 }
 
 async function refuseRowSecurityOnPartner(session: pg.ClientBase, change: MoveChange): Promise<void> {
-  const { rows } = await session.query<{ problem: string }>(
-    `SELECT q.problem FROM (${moveWriterAccessSql(moveSyncSides(change))}) AS q WHERE q.row_security ORDER BY 1`,
-  );
+  // The same check and message as the guard of the switch and unsync files (row-security-guard.hbs): here it comes
+  // first, before the verify, whose count of differing rows would not say why.
+  const guard = moveRowSecurityGuard(change);
+  const { rows } = await session.query<{ problem: string }>(`${guard.query} ORDER BY 1`);
   if (rows.length === 0) return;
-  throw new RuntimeFailure(
-    `the sync of ${change.id} cannot see every partner row for every role that writes: ${rows.map((row) => row.problem).join('; ')}; a policy that hides the partner row makes the sync copy such a write nowhere, without an error, so phasectl stops before the next phase`,
-    {
-      hint: `give the role BYPASSRLS, or disable row-level security on that table while the move is in flight, or revoke the role's writes; then \`phasectl migrate\` again (its verify counts the rows such a write left behind; \`phasectl backfill ${change.id} --repair\` copies them from the authority column, so first check by hand which side such a role wrote)`,
-    },
-  );
+  throw new RuntimeFailure(guard.messageStart + rows.map((row) => row.problem).join('; ') + guard.messageEnd, {
+    hint: guard.hint,
+  });
 }

@@ -131,7 +131,9 @@ test('EXECUTE revoked after plan: phase 1 applied by another runner (psql -1 -f)
 
   const refused = await run('migrate', '--quiet');
   expect(refused.code, refused.stderr).toBe(3);
-  expect(refused.stderr).toContain(`role ${app.name} writes "public"."t" but may not execute function conv.to_int(text)`);
+  expect(refused.stderr).toContain(
+    `role ${app.name} writes "public"."t" but may not execute function conv.to_int(text)`,
+  );
   expect(refused.stderr).toContain(`\n    GRANT EXECUTE ON FUNCTION conv.to_int(text) TO ${app.name};\n`);
   expect(refused.stderr).not.toContain('USAGE ON SCHEMA');
   expect(await hasColumn(url, 'public.t', 'vi')).toBe(false);
@@ -166,7 +168,9 @@ test('EXECUTE revoked after phase 3: its rollback, which re-creates the sync, re
   const refused = await run('rollback', '--release', '3.0.0', '--yes', '--quiet');
   expect(refused.code, refused.stderr).toBe(3);
   expect(refused.stderr).toContain('would fail once this rollback re-creates the sync');
-  expect(refused.stderr).toContain(`role ${app.name} writes "public"."t" but may not execute function conv.to_int(text)`);
+  expect(refused.stderr).toContain(
+    `role ${app.name} writes "public"."t" but may not execute function conv.to_int(text)`,
+  );
   expect(refused.stderr).toContain(`\n    GRANT EXECUTE ON FUNCTION conv.to_int(text) TO ${app.name};\n`);
   expect(await hasColumn(url, 'public.t', 'v')).toBe(false);
 

@@ -1,8 +1,11 @@
 import { randomBytes } from 'node:crypto';
+import { readdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { expect, test } from 'vitest';
 import { qualify, quoteIdent } from '../../src/render/quote.js';
 import { serverUrl } from '../support/database.js';
-import { query } from '../support/fixtures-project.js';
+import { splitStatements } from '../../src/sql/split-statements.js';
+import { client, query } from '../support/fixtures-project.js';
 import { cleanupsAfterAll, databaseWithFolder, hasColumn, roleIn } from '../support/test-project.js';
 
 /**
@@ -302,3 +305,61 @@ test('row-level security enabled on the partner after phase 1: the gate of phase
     { address: 'hidden from the sync' },
   ]);
 });
+
+/** The definitions of phasectl's functions. */
+async function syncFunctions(url: string): Promise<unknown> {
+  return await query(
+    url,
+    `SELECT proname, prosrc FROM pg_proc WHERE pronamespace = 'phasectl'::regnamespace ORDER BY 1`,
+  );
+}
+
+/** Applies the up files of `release` in the project's db/migrations as a plain runner would (psql -1 -f per file). */
+async function applyReleaseWithoutPhasectl(url: string, dir: string, release: string): Promise<void> {
+  const folder = join(dir, 'db', 'migrations');
+  const files = (await readdir(folder)).filter((name) => name.includes(`_${release}_`) && name.endsWith('.up.sql'));
+  const session = await client(url);
+  try {
+    for (const name of files.sort()) {
+      const text = await readFile(join(folder, name), 'utf8');
+      if (text.includes('transaction=true')) await session.query(`BEGIN;\n${text}\nCOMMIT;`);
+      else for (const statement of splitStatements(text)) await session.query(statement);
+    }
+  } finally {
+    await session.end();
+  }
+}
+
+test.each([
+  { phase: 2, release: '2.0.0', step: 'switch' },
+  { phase: 3, release: '3.0.0', step: 'unsync' },
+])(
+  'row-level security enabled after the phase before: the $step file applied without phasectl (psql) refuses, nothing changed',
+  async ({ phase, release }) => {
+    const { url, dir, ok } = await plannedMove();
+    await ok('migrate', '--quiet');
+    if (phase === 3) {
+      await ok('advance', '--release', '2.0.0');
+      await ok('migrate', '--quiet');
+    }
+    const writer = await roleIn(cleanups, url);
+    // No write hidden yet: the verify file before the step counts 0 differing rows, and the older guards pass.
+    await query(
+      url,
+      `GRANT SELECT, INSERT, UPDATE ON public.users, public.profiles TO ${writer.name};
+       ALTER TABLE public.users ENABLE ROW LEVEL SECURITY;
+       CREATE POLICY visible ON public.users USING (address IS DISTINCT FROM 'secret');`,
+    );
+    await ok('advance', '--release', release);
+    const triggers = await phasectlTriggers(url);
+    const functions = await syncFunctions(url);
+    await expect(applyReleaseWithoutPhasectl(url, dir, release)).rejects.toThrow(
+      `phasectl: the sync of addr cannot see every partner row for every role that writes: role ${writer.name} writes "public"."profiles" and row-level security on "public"."users" applies to it`,
+    );
+    const [state] = await query<{ phase: number }>(url, `SELECT phase FROM phasectl.changes WHERE id = 'addr'`);
+    expect(state!.phase).toBe(phase - 1);
+    expect(await phasectlTriggers(url)).toBe(triggers);
+    expect(await hasColumn(url, 'public.users', 'address')).toBe(true);
+    expect(await syncFunctions(url)).toEqual(functions);
+  },
+);

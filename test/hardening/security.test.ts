@@ -157,6 +157,7 @@ describe('templates quote every name', () => {
     differsFromPartner: 'same',
     '@root.partnerDiffers': 'same',
     writerAccess: 'built by move-writer-access.ts: names through quoteLiteral(qualify(…)) and quoteLiteral only',
+    'rowSecurity.query': 'same (moveRowSecurityGuard: moveWriterAccessSql filtered on row_security)',
     keyOperatorPath: 'built by key-operators.ts; key types passed through quoteLiteral',
     // Dependents (src/dependents/functions.ts).
     userFunctions: 'fixed SQL text built by functions.ts from constants only',
