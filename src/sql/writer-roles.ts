@@ -6,6 +6,8 @@
  * `columns` are SQL expressions of type text, the names of the columns whose UPDATE fires the trigger.
  *
  * A role writes the table when it may INSERT into it (any column: a row inserted fires the trigger whatever it sets),
+ * or into a partition of it (the row trigger is cloned onto every partition and fires there as the role writing it
+ * directly; the same for UPDATE below),
  * UPDATE one of `columns`, or do either through a view or a rule of another relation whose owner has the rights. For
  * such a view (not `security_invoker`) PostgreSQL checks the table's privileges as the view's owner, but `current_user`
  * stays the role writing: the table's triggers, and every function they call, run with its rights (checked on
@@ -20,19 +22,25 @@
  */
 export function writesTableSql(role: string, table: string, columns: readonly string[]): string {
   const names = `ARRAY[${columns.join(', ')}]::pg_catalog.name[]`;
-  const updates = columns.map((column) => `pg_catalog.has_column_privilege(${role}, ${table}, ${column}, 'UPDATE')`);
-  return `(pg_catalog.has_any_column_privilege(${role}, ${table}, 'INSERT') OR ${updates.join(' OR ')}
-      OR EXISTS (
-        WITH RECURSIVE via(relid, updates) AS (
-          SELECT (${table})::pg_catalog.oid, true
+  const inTree = (relid: string) => `${relid} OPERATOR(pg_catalog.=) ANY (SELECT tree.relid FROM tree)`;
+  const updates = columns.map((column) => `pg_catalog.has_column_privilege(${role}, via.relid, ${column}, 'UPDATE')`);
+  // The table and, when it is partitioned, every partition under it: the sync trigger is cloned onto each, and a
+  // role that writes a partition directly fires it there as itself.
+  return `EXISTS (
+        WITH RECURSIVE tree(relid) AS (
+          SELECT (${table})::pg_catalog.oid
+          UNION
+          SELECT pt.relid::pg_catalog.oid FROM pg_catalog.pg_partition_tree(${table}) AS pt
+        ), via(relid, updates) AS (
+          SELECT tree.relid, true FROM tree
           UNION
           SELECT rw.ev_class,
                  rw.rulename OPERATOR(pg_catalog.<>) '_RETURN'
-                   OR (via.relid OPERATOR(pg_catalog.<>) (${table})::pg_catalog.oid AND via.updates)
-                   OR d.refobjsubid OPERATOR(pg_catalog.=) ANY (
+                   OR (NOT ${inTree('via.relid')} AND via.updates)
+                   OR (${inTree('via.relid')} AND d.refobjsubid OPERATOR(pg_catalog.=) ANY (
                         SELECT a.attnum FROM pg_catalog.pg_attribute AS a
-                         WHERE a.attrelid OPERATOR(pg_catalog.=) (${table})::pg_catalog.oid
-                           AND a.attname OPERATOR(pg_catalog.=) ANY (${names}))
+                         WHERE a.attrelid OPERATOR(pg_catalog.=) via.relid
+                           AND a.attname OPERATOR(pg_catalog.=) ANY (${names})))
             FROM via
             JOIN pg_catalog.pg_depend AS d
               ON d.refclassid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass
@@ -45,7 +53,8 @@ export function writesTableSql(role: string, table: string, columns: readonly st
                               WHERE o.option_name OPERATOR(pg_catalog.=) 'security_invoker'
                                 AND o.option_value::pg_catalog.bool))
         SELECT FROM via
-         WHERE via.relid OPERATOR(pg_catalog.<>) (${table})::pg_catalog.oid
-           AND (pg_catalog.has_any_column_privilege(${role}, via.relid, 'INSERT')
-                OR (via.updates AND pg_catalog.has_any_column_privilege(${role}, via.relid, 'UPDATE')))))`;
+         WHERE pg_catalog.has_any_column_privilege(${role}, via.relid, 'INSERT')
+            OR (${inTree('via.relid')} AND (${updates.join(' OR ')}))
+            OR (NOT ${inTree('via.relid')} AND via.updates
+                AND pg_catalog.has_any_column_privilege(${role}, via.relid, 'UPDATE')))`;
 }

@@ -179,3 +179,31 @@ test('EXECUTE revoked after phase 3: its rollback, which re-creates the sync, re
   await query(app.url, `INSERT INTO public.t (id, v) VALUES (100, '7')`);
   expect(await query(url, `SELECT vi FROM public.t WHERE id = 100`)).toEqual([{ vi: 7 }]);
 });
+
+test('a role that writes only a partition of a partitioned table fires the cloned sync trigger as itself: refused at plan too', async () => {
+  const table = `CREATE TABLE public.t (id bigint PRIMARY KEY, v text NOT NULL) PARTITION BY RANGE (id);
+    CREATE TABLE public.t_low PARTITION OF public.t FOR VALUES FROM (0) TO (1000);
+    CREATE TABLE public.t_high PARTITION OF public.t FOR VALUES FROM (1000) TO (2000);
+    INSERT INTO public.t SELECT g, g::text FROM generate_series(1, 50) g;
+    CREATE SCHEMA conv;
+    CREATE FUNCTION conv.to_int(text) RETURNS integer LANGUAGE sql IMMUTABLE STRICT AS $f$ SELECT $1::integer $f$;
+    REVOKE EXECUTE ON FUNCTION conv.to_int(text) FROM PUBLIC;`;
+  const { url, run, ok } = await databaseWithFolder(cleanups, table, 'phasectl-conversion-execute-partition-');
+  const app = await roleIn(cleanups, url);
+  await query(
+    url,
+    `GRANT USAGE ON SCHEMA conv TO ${quoteIdent(app.name)}; GRANT INSERT ON public.t_low TO ${quoteIdent(app.name)}`,
+  );
+  await ok('init');
+  const args = ['plan', 'rename', 't.v', 'vi', '--type', 'integer', '--up', 'conv.to_int(v)', '--down', 'vi::text'];
+  const refused = await run(...args);
+  expect(refused.code, refused.stderr).toBe(2);
+  expect(refused.stderr).toContain(`\n    GRANT EXECUTE ON FUNCTION conv.to_int(text) TO ${app.name};\n`);
+
+  await query(url, `GRANT EXECUTE ON FUNCTION conv.to_int(text) TO ${quoteIdent(app.name)}`);
+  await ok(...args);
+  await ok('advance', '--release', '1.0.0');
+  await ok('migrate', '--quiet');
+  await query(app.url, `INSERT INTO public.t_low (id, v) VALUES (100, '7')`);
+  expect(await query(url, `SELECT vi FROM public.t WHERE id = 100`)).toEqual([{ vi: 7 }]);
+});
