@@ -158,6 +158,9 @@ describe('templates quote every name', () => {
     '@root.partnerDiffers': 'same',
     writerAccess: 'built by move-writer-access.ts: names through quoteLiteral(qualify(…)) and quoteLiteral only',
     'rowSecurity.query': 'same (moveRowSecurityGuard: moveWriterAccessSql filtered on row_security)',
+    mayWriteThrough: 'built by move.ts: IS NOT NULL tests of NEW.<quoteIdent column>',
+    sourceAfterInsertTrigger: 'rendered by the move ensure-after-insert-trigger template',
+    targetAfterInsertTrigger: 'same',
     keyOperatorPath: 'built by key-operators.ts; key types passed through quoteLiteral',
     // Dependents (src/dependents/functions.ts).
     userFunctions: 'fixed SQL text built by functions.ts from constants only',
