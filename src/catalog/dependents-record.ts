@@ -11,7 +11,7 @@ import {
   withColumnOrder,
 } from '../dependents/functions.js';
 import { displayColumn, displayIdentifier } from '../spec/identifiers.js';
-import type { Change, ColumnRef, DependentFacts, JoinPair } from '../spec/types.js';
+import type { Change, ColumnRef, DependentFacts, DependentFunction, JoinPair } from '../spec/types.js';
 import { readColumnDependents } from './dependent-facts.js';
 import { columnLayout, functionsMentioningColumn, functionsMentioningTable } from './dependent-functions.js';
 import { ruleNotes, rulesNamingColumn } from './dependent-rules.js';
@@ -46,8 +46,12 @@ export async function readRenameDependents(
   newName: string,
   found: Pick<DependentFacts, 'views' | 'generated' | 'foreignKeys'>,
 ): Promise<{ dependents: DependentFacts; notes: string[] }> {
-  const notes = triggerSourceNotes(await triggersNamingColumn(db, target, target.column), target.column, newName);
   const named = judgeFunctions(await functionsMentioningColumn(db, target), target);
+  const notes = triggerSourceNotes(
+    namingTriggers(await triggersNamingColumn(db, target, target.column), named),
+    target.column,
+    newName,
+  );
   notes.push(...functionNotes(named, displayColumn(target.schema, target.table, target.column), newName));
   // Phase 1 adds the new column last, phase 3 drops the old one: the table's column order changes.
   const positional = judgeColumnOrder(await functionsMentioningTable(db, target), target, {
@@ -101,13 +105,13 @@ export async function readMoveDependents(
   to: ColumnRef,
   on: JoinPair[],
 ): Promise<{ dependents: DependentFacts; notes: string[] }> {
+  // Functions reading the source column break once phase 3 drops it: listed now, phase 3 refuses until changed.
+  const named = judgeFunctions(await functionsMentioningColumn(db, from), from);
   const notes = triggerSourceNotes(
-    await triggersNamingColumn(db, from, from.column),
+    namingTriggers(await triggersNamingColumn(db, from, from.column), named),
     from.column,
     `${to.table}.${to.column}`,
   );
-  // Functions reading the source column break once phase 3 drops it: listed now, phase 3 refuses until changed.
-  const named = judgeFunctions(await functionsMentioningColumn(db, from), from);
   notes.push(...functionNotes(named, displayColumn(from.schema, from.table, from.column), movedTo(from, to, on)));
   // Phase 3 drops the column from the source table: the columns after it move up one place.
   const positional = judgeColumnOrder(await functionsMentioningTable(db, from), from, {
@@ -172,4 +176,13 @@ function sourceViewNotes(views: readonly string[], from: ColumnRef, to: ColumnRe
 function movedTo(from: ColumnRef, to: ColumnRef, on: JoinPair[]): string {
   const join = on.map((pair) => `${to.table}.${pair.to} = ${from.table}.${pair.from}`).join(' AND ');
   return `${displayColumn(to.schema, to.table, to.column)} (joined on ${join})`;
+}
+
+/**
+ * The triggers (`trigger <name> runs <function>`) whose function the parser did not clear: phase 3's trigger guard
+ * exempts a cleared function while its body is unchanged, so plan does not tell the team to rewrite it.
+ */
+function namingTriggers(triggers: readonly string[], functions: readonly DependentFunction[]): string[] {
+  const cleared = functions.filter((fn) => !fn.namesColumn).map((fn) => ` runs ${fn.name}`);
+  return triggers.filter((trigger) => !cleared.some((suffix) => trigger.endsWith(suffix)));
 }

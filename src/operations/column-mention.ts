@@ -38,6 +38,8 @@ export function triggerSourceGuard(
     guardColumn: column,
     guardCondition: columnMentionCondition('p.prosrc', column),
     syncTriggerPrefix: SYNC_TRIGGER_PREFIX,
-    guardHint: `change ${changeId}: rewrite those functions to use ${replacement} instead of ${column} (CREATE OR REPLACE FUNCTION …), then rerun \`phasectl migrate\``,
+    guardHint:
+      `change ${changeId}: rewrite those functions to use ${replacement} instead of ${column} (CREATE OR REPLACE FUNCTION …), then rerun \`phasectl migrate\`; ` +
+      `one that names ${column} only as another table's column (an audit table's) can say so in its comment: COMMENT ON FUNCTION … IS 'phasectl: not ${changeId}'`,
   };
 }

@@ -296,6 +296,39 @@ describe.sequential('rename lifecycle on public.users', () => {
       DROP TRIGGER keep_history ON public.users; DROP FUNCTION public.keep_history();`);
   });
 
+  test("phase 3: a trigger function naming the column only as an audit table's column passes once its comment says so", async () => {
+    // Rewritten for the new column, it still writes the audit table's own job_title: a text search cannot tell.
+    await client.query(`
+      CREATE TABLE public.user_audit (user_id bigint, job_title text);
+      CREATE FUNCTION public.audit_title() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN INSERT INTO public.user_audit (user_id, job_title) VALUES (NEW.id, NEW.favourite_color); RETURN NEW; END $$;
+      CREATE TRIGGER audit_title AFTER UPDATE ON public.users FOR EACH ROW EXECUTE FUNCTION public.audit_title();`);
+    try {
+      await applyStep(client, step(p3, 'verify'));
+      const error = await applyStep(client, step(p3, 'contract')).then(
+        () => undefined,
+        (caught: unknown) => caught as { message: string; hint?: string },
+      );
+      expect(error?.message).toMatch(/trigger audit_title runs public\.audit_title\(\) still names it/);
+      // The hint names the way out: without it, phase 3 could never run short of renaming the audit table's column.
+      expect(error?.hint).toContain("COMMENT ON FUNCTION … IS 'phasectl: not users-job-title-to-favourite-color'");
+      await client.query(
+        `COMMENT ON FUNCTION public.audit_title() IS 'writes user_audit; phasectl: not users-job-title-to-favourite-color'`,
+      );
+      await client.query('BEGIN');
+      try {
+        await client.query(step(p3, 'contract').sql);
+        await client.query(`UPDATE public.users SET favourite_color = 'chef' WHERE id = 1`);
+        expect((await client.query('SELECT job_title FROM public.user_audit')).rows).toEqual([{ job_title: 'chef' }]);
+      } finally {
+        await client.query('ROLLBACK');
+      }
+    } finally {
+      await client.query(`DROP TRIGGER audit_title ON public.users; DROP FUNCTION public.audit_title();
+        DROP TABLE public.user_audit;`);
+    }
+  });
+
   test('phase 3 contract leaves the new column complete; its down restores phase 2 exactly', async () => {
     const phase2 = await snapshot();
     const phase2Data = await client.query('SELECT id, email, favourite_color FROM public.users ORDER BY id');
