@@ -1,4 +1,4 @@
-import { InputError } from '../errors.js';
+import { InputError, RuntimeFailure } from '../errors.js';
 import { BOUNDS, checkBackfillOptions, checkOptions } from '../option-bounds.js';
 import { backfillPlan, repairPlan } from '../operations/index.js';
 import type { BackfillPlan } from '../operations/types.js';
@@ -59,11 +59,14 @@ export async function backfill(options: BackfillCommandOptions): Promise<Backfil
   return withSession(options.databaseUrl, 'phasectl backfill', async (run) => {
     await requireOriginReplicationRole(run.session);
     await probeThrottle(run.session, options);
+    const phase = await appliedPhase(run.session, options.changeId);
+    // A plain up backfill after phase 3 still says "already finished", as before: deploy scripts may run it every time.
+    if (options.repair || filePlan.direction === 'down' || phase < 3) {
+      requireColumnsOfPhase(change, phase, filePlan.direction, 'backfill');
+    }
     // Once phase 2 is applied the new column is the authority: a repair must not overwrite it with the old one.
     const plan =
-      options.repair && filePlan.direction === 'up'
-        ? repairPlan(change, (await appliedPhase(run.session, options.changeId)) >= 2 ? 'new' : 'old')
-        : filePlan;
+      options.repair && filePlan.direction === 'up' ? repairPlan(change, phase >= 2 ? 'new' : 'old') : filePlan;
     const workers = workerPool(options.databaseUrl, options.jobs ?? 1, 'phasectl backfill');
     try {
       return await runBackfill(run.session, plan, { ...options, openWorker: workers.open });
@@ -94,6 +97,7 @@ export async function verify(options: VerifyCommandOptions): Promise<VerifyResul
     try {
       // A verification by hand records its audit figures too, under the phase the database is at, marked as such.
       const phase = await appliedPhase(run.session, options.changeId);
+      requireColumnsOfPhase(change, phase, 'up', 'verify');
       // From phase 2 on, in sync is what phase 3's verify counts (the repair's filter): the new column the authority.
       const plan = phase >= 2 ? repairPlan(change, 'new') : filePlan;
       return await runVerify(run.session, plan, {
@@ -146,4 +150,35 @@ async function findPlan(
         ? 'its phase 1 is not generated yet: `phasectl advance --release <name>` writes it'
         : 'the down backfill belongs to phase 3 (its rollback): it exists once phase 3 is generated; use --direction up for phase 1',
   });
+}
+
+/**
+ * Refuses a backfill or verification the database's phase of the change has no columns for, before any batch: without
+ * phase 1 the new column does not exist yet, and once phase 3 is applied the old one is gone. The walk would fail on its
+ * first batch with PostgreSQL's "column … does not exist" and a hint to "fix the cause" and resume, when the fix is
+ * to run (or roll back) a phase. The down backfill belongs to phase 3's rollback, which re-adds the old column first.
+ */
+function requireColumnsOfPhase(change: Change, phase: number, direction: 'up' | 'down', what: 'backfill' | 'verify') {
+  const name = what === 'verify' ? `verify of ${change.id}` : `${direction} backfill of ${change.id}`;
+  if (phase === 0) {
+    throw new RuntimeFailure(
+      `${name}: phase 1 of ${change.id} is not applied in this database (phasectl.changes has no row for it), so its new column does not exist yet`,
+      {
+        hint: '`phasectl migrate` applies phase 1 and runs its backfill and verification itself; `phasectl status` shows what is pending',
+      },
+    );
+  }
+  if (phase >= 3) {
+    const release = change.releases?.phase3;
+    throw new RuntimeFailure(
+      `${name}: phase 3 of ${change.id} is applied in this database, so its old column is gone` +
+        (direction === 'down' ? '' : `: there is nothing to ${what === 'verify' ? 'compare' : 'repair'}`),
+      {
+        hint:
+          direction === 'down'
+            ? `the down backfill fills the old column again during phase 3's rollback, which re-adds it first: \`phasectl rollback --release ${release ?? '<release of phase 3>'}\``
+            : 'nothing to do: the change is complete',
+      },
+    );
+  }
 }
