@@ -64,8 +64,18 @@ export async function connect(url: string, options: { max?: number; applicationN
  */
 export const PINNED_SEARCH_PATH = 'pg_catalog,pg_temp';
 
+/**
+ * Every transaction of a phasectl session runs at READ COMMITTED, whatever the role or database sets
+ * (`ALTER DATABASE … SET default_transaction_isolation = 'serializable'`, common where the application runs
+ * serializable): the backfill relies on READ COMMITTED's re-check of a row another transaction changed, each
+ * verification batch is one statement, and the guards read after they lock. At SERIALIZABLE a read-only verification
+ * batch was cancelled with 40001 ("conflict out to pivot") under the application's writes, and `migrate` stopped in
+ * phase 2 or 3 with "fix the cause". The space is escaped for the server's option splitting.
+ */
+const PINNED_ISOLATION = '-c default_transaction_isolation=read\\ committed';
+
 export function pinSearchPath(url: string): { connectionString: string; options: string } {
-  const pin = `-c search_path=${PINNED_SEARCH_PATH}`;
+  const pin = `-c search_path=${PINNED_SEARCH_PATH} ${PINNED_ISOLATION}`;
   let connectionString = url;
   let own = process.env.PGOPTIONS ?? '';
   try {
