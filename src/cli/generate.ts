@@ -63,7 +63,7 @@ export function register(program: Command): void {
           );
           for (const file of result.rewritten) processOutput.err(`  ${file.path}`);
           processOutput.err(
-            '  if any database applied them, it ran the old text and `migrate` will refuse these: restore phases.yaml as it was (`git log -p -- phases.yaml`) and run `phasectl generate` again (to change an applied phase, roll it back first); if none did, commit them',
+            '  a database that has them applied (not rolled back) ran the old text, and `migrate` will refuse these there: restore phases.yaml as it was (`git log -p -- phases.yaml`) and run `phasectl generate` again (to change an applied phase, roll it back first); where none has, commit them',
           );
         }
         processOutput.out(`${result.written.length} file(s) written, ${result.unchanged.length} unchanged`);

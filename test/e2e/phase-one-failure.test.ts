@@ -87,7 +87,9 @@ test('a failed backfill names the rollback command and the failing writes; the r
     text.replace('up: status::integer', () => `up: "nullif(regexp_replace(status, '[^0-9]', '', 'g'), '')::integer"`),
   );
   const generated = await cli(['generate']);
-  expect(generated.stderr).toBe('');
+  // Phase 1 is rolled back here, but generate cannot know that of every database: it names the rewritten files.
+  expect(generated.stderr).toContain('warning: rewrote');
+  expect(generated.stderr).toContain('ran the old text');
   expect(generated.code).toBe(0);
   const again = await cli(['migrate']);
   expect(again.stderr).toBe('');
