@@ -3,7 +3,7 @@ import { InputError, PhasectlError, RuntimeFailure } from '../errors.js';
 import type { BackfillPlan } from '../operations/types.js';
 import { silent } from '../events.js';
 import { backoffDelay, sleep } from '../session/lock-retry.js';
-import { DEFAULT_LOCK_TIMEOUT_MS } from '../session/lock-timeout.js';
+import { DEFAULT_LOCK_TIMEOUT_MS, giveWayLockTimeoutMs, readDeadlockTimeoutMs } from '../session/lock-timeout.js';
 import { describePgError, isConnectionLost, isLockTimeout, isTransientConflict, pgError } from '../session/pg-error.js';
 import { ensureStateSchema } from '../session/state-schema.js';
 import { nextBatchSize } from './batch-size.js';
@@ -58,7 +58,16 @@ export async function runBackfill(
   return withGuardedSession(session, () => backfill(session, plan, options));
 }
 
-async function backfill(session: pg.ClientBase, plan: BackfillPlan, options: BackfillOptions): Promise<BackfillResult> {
+async function backfill(session: pg.ClientBase, plan: BackfillPlan, given: BackfillOptions): Promise<BackfillResult> {
+  // A batch holds row locks the application may be waiting for while it waits for others: it gives way before the
+  // application's deadlock check can pick the application as the victim (giveWayLockTimeoutMs), and is retried.
+  const options: BackfillOptions = {
+    ...given,
+    lockTimeoutMs: giveWayLockTimeoutMs(
+      given.lockTimeoutMs ?? DEFAULT_LOCK_TIMEOUT_MS,
+      await readDeadlockTimeoutMs(session),
+    ),
+  };
   const log = options.log ?? silent;
   const queries = keysetQueries(plan);
   if ((options.jobs ?? 1) > 1 && !options.openWorker) {
@@ -386,7 +395,9 @@ async function runBatch(
             },
           );
         }
-        const reason = isLockTimeout(error) ? 'lock timeout on a batch' : 'deadlock with another transaction';
+        const reason = isLockTimeout(error)
+          ? 'waiting for rows another transaction holds (lock timeout on a batch)'
+          : 'gave way in a deadlock with another transaction';
         options.log?.({ type: 'retry', file: `backfill ${plan.changeId}`, attempt, delayMs, reason });
         await sleep(delayMs);
         continue;

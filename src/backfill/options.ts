@@ -37,7 +37,11 @@ export interface BackfillOptions extends ThrottleOptions {
   durableBatches?: boolean;
   /** Sleep between batches in ms (default 0): gives replicas and autovacuum room. */
   pauseMs?: number;
-  /** lock_timeout of each batch (default 2 s); a batch that times out is retried with backoff. */
+  /**
+   * Upper bound of each batch's lock_timeout (default 2 s); the batch waits at most a third of deadlock_timeout
+   * (giveWayLockTimeoutMs), so an application transaction waiting for it is never the deadlock victim. A batch that
+   * times out is retried with backoff.
+   */
   lockTimeoutMs?: number;
   retry?: RetryPolicy;
   log?: EventLog;

@@ -88,7 +88,7 @@ test('a batch that meets a lock timeout is retried after the lock is released: e
   await holder.query('BEGIN');
   await holder.query('SELECT id FROM public.users WHERE id = 500 FOR UPDATE');
   const run = startPhasectl(['backfill', CHANGE, '--project', dir, '--json'], { env: { DATABASE_URL: url } });
-  // The first batch waits on row 500 until its 2 s lock_timeout; release the row lock after that.
+  // The first batch waits on row 500 until its lock_timeout (333 ms: deadlock_timeout / 3); release the row lock after that.
   await waitFor('the backfill to wait on the row lock', async () => {
     const pid = await backfillPid(url);
     return (
@@ -106,13 +106,13 @@ test('a batch that meets a lock timeout is retried after the lock is released: e
   expect(jsonEvents(result.stdout).find((event) => event.type === 'retry')).toMatchObject({
     file: `backfill ${CHANGE}`,
     attempt: 1,
-    reason: 'lock timeout on a batch',
+    reason: 'waiting for rows another transaction holds (lock timeout on a batch)',
   });
   expect(await differing(url)).toBe(0);
   expect(await rowsDone(url)).toBe(1000);
 });
 
-test("a batch chosen as a deadlock victim is retried: exit 0, the application's writes and every row kept", async () => {
+test("a batch in a deadlock with the application gives way and is retried: exit 0, the application's writes and every row kept", async () => {
   const { url, dir } = await setup(1000);
   await applyNamedSteps(url, dir, CHANGE, 1, ['expand']);
   const app = await client(url);
@@ -129,15 +129,15 @@ test("a batch chosen as a deadlock victim is retried: exit 0, the application's 
       pid !== undefined && (await query(url, `SELECT 1 FROM pg_locks WHERE pid = $1 AND NOT granted`, [pid])).length > 0
     );
   });
-  // The application now wants row 100, which the batch holds: a deadlock. The batch waited first, so its
-  // deadlock check runs first and it is the one aborted; the application's update then goes through.
+  // The application now wants row 100, which the batch holds: a deadlock. The batch waits at most deadlock_timeout / 3
+  // (333 ms): it gives up before any deadlock check can abort the application; the application's update goes through.
   await app.query('UPDATE public.users SET n = n + 1 WHERE id = 100');
   await app.query('COMMIT');
   const result = await run.result;
   expect(result.code, result.stderr).toBe(0);
   expect(jsonEvents(result.stdout).find((event) => event.type === 'retry')).toMatchObject({
     attempt: 1,
-    reason: 'deadlock with another transaction',
+    reason: 'waiting for rows another transaction holds (lock timeout on a batch)',
   });
   expect(await differing(url)).toBe(0);
   expect(await rowsDone(url)).toBe(1000);
