@@ -137,8 +137,10 @@ test("a move's expand gives way to an application that wrote the target row and 
     );
     // … then its user: it queues behind the file.
     const writing = outcome(app.query(`UPDATE public.users SET address = 'app' WHERE id = 1`));
-    // The other transaction ends after the application has waited 0.45 s: the file gets users and waits for profiles.
-    await sleep(450);
+    // The other transaction ends after the application has waited 0.8 s: the file gets users and waits for profiles
+    // (the application's deadlock check runs 0.2 s later: a file that had waited for users without the cap would still
+    // be waiting for profiles then).
+    await sleep(800);
     await other.query('COMMIT');
     const write = await writing;
     await app.query(write === 'ok' ? 'COMMIT' : 'ROLLBACK');
