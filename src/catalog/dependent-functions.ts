@@ -77,10 +77,13 @@ async function functionSources(
     SELECT p.oid::pg_catalog.regprocedure::text AS name, l.lanname::text AS language, p.prosrc AS source,
            pg_catalog.md5(p.prosrc) AS fingerprint,
            p.prorettype OPERATOR(pg_catalog.=) 'pg_catalog.trigger'::pg_catalog.regtype AS "returnsTrigger",
-           -- The table's rows are also those of its partitions (same columns): a trigger on a partition is on it.
+           -- The table's rows are also those of its partitions (same columns): a trigger on a partition is on it
+           -- (pg_partition_tree lists nothing for a table that is not partitioned).
            EXISTS (SELECT 1 FROM pg_catalog.pg_trigger t WHERE t.tgfoid OPERATOR(pg_catalog.=) p.oid
-                     AND t.tgrelid OPERATOR(pg_catalog.=) ANY (ARRAY(SELECT tree.relid FROM pg_catalog.pg_partition_tree(pg_catalog.to_regclass(${table})) AS tree))) AS "onThisTable",
+                     AND (t.tgrelid OPERATOR(pg_catalog.=) pg_catalog.to_regclass(${table})
+                          OR t.tgrelid OPERATOR(pg_catalog.=) ANY (ARRAY(SELECT tree.relid FROM pg_catalog.pg_partition_tree(pg_catalog.to_regclass(${table})) AS tree)))) AS "onThisTable",
            EXISTS (SELECT 1 FROM pg_catalog.pg_trigger t WHERE t.tgfoid OPERATOR(pg_catalog.=) p.oid
+                     AND t.tgrelid OPERATOR(pg_catalog.<>) pg_catalog.to_regclass(${table})
                      AND t.tgrelid OPERATOR(pg_catalog.<>) ALL (ARRAY(SELECT tree.relid FROM pg_catalog.pg_partition_tree(pg_catalog.to_regclass(${table})) AS tree))) AS "onOtherTable",
            -- The arguments of the table's row type, by name and as $n (input arguments only).
            pg_catalog.array_cat(
@@ -98,7 +101,8 @@ async function functionSources(
            -- A trigger function on the table (NEW.*, OLD.*) or one taking its row need not name it.
            OR (${rowUsers} AND (
                 EXISTS (SELECT 1 FROM pg_catalog.pg_trigger t WHERE t.tgfoid OPERATOR(pg_catalog.=) p.oid
-                          AND t.tgrelid OPERATOR(pg_catalog.=) ANY (ARRAY(SELECT tree.relid FROM pg_catalog.pg_partition_tree(pg_catalog.to_regclass(${table})) AS tree)))
+                          AND (t.tgrelid OPERATOR(pg_catalog.=) pg_catalog.to_regclass(${table})
+                               OR t.tgrelid OPERATOR(pg_catalog.=) ANY (ARRAY(SELECT tree.relid FROM pg_catalog.pg_partition_tree(pg_catalog.to_regclass(${table})) AS tree))))
                 OR (SELECT c.reltype FROM pg_catalog.pg_class c WHERE c.oid OPERATOR(pg_catalog.=) pg_catalog.to_regclass(${table}))
                    OPERATOR(pg_catalog.=) ANY (p.proargtypes::pg_catalog.oid[]))))
     ORDER BY 1`.execute(db);
