@@ -4,7 +4,9 @@ import { runBackfill } from '../../src/backfill/engine.js';
 import { advance } from '../../src/commands/advance.js';
 import { migrate } from '../../src/commands/migrate.js';
 import { planMove } from '../../src/commands/plan-move.js';
+import { planRename } from '../../src/commands/plan.js';
 import type { RunnerEvent } from '../../src/events.js';
+import { createTestDatabase } from '../support/database.js';
 import { createGeneratedRename, differingRows } from '../support/fixtures-backfill.js';
 import { client, query } from '../support/fixtures-project.js';
 import { cleanupsAfterAll, databaseSession, emptyProject, type TestDatabase } from '../support/test-project.js';
@@ -151,6 +153,67 @@ test("a move's expand gives way to an application that wrote the target row and 
     expect(await query(moveDb.url, 'SELECT address FROM public.profiles WHERE user_id = 1')).toEqual([
       { address: 'app' },
     ]);
+  } finally {
+    await other.end();
+    await app.end();
+    await watcher.end();
+  }
+});
+
+test("a rename's contract gives way to an application that inserted into a referencing table and waits for the table", async () => {
+  const dir = await emptyProject(cleanups, 'phasectl-give-way-contract-');
+  // A database of its own: the one above holds the move's project's migrations.
+  const db = await createTestDatabase();
+  cleanups.push(db.drop);
+  await query(
+    db.url,
+    `CREATE TABLE public.members (id bigint PRIMARY KEY, code text UNIQUE NOT NULL);
+     CREATE TABLE public.visits (id bigint PRIMARY KEY, member_code text REFERENCES public.members (code));
+     INSERT INTO public.members SELECT g, 'c' || g FROM generate_series(1, 100) g;
+     INSERT INTO public.visits SELECT g, 'c' || g FROM generate_series(1, 50) g;`,
+  );
+  await planRename({ projectDir: dir, target: 'public.members.code', newName: 'handle', databaseUrl: db.url });
+  for (const release of ['1.0.0', '1.1.0']) {
+    await advance({ projectDir: dir, release });
+    await migrate({ databaseUrl: db.url, projectDir: dir });
+  }
+  await advance({ projectDir: dir, release: '1.2.0' });
+
+  const other = await client(db.url);
+  const app = await client(db.url);
+  const watcher = await client(db.url);
+  try {
+    await app.query(`SET deadlock_timeout = '1s'`);
+    await query(db.url, `ALTER DATABASE ${db.name} SET deadlock_timeout = '1s'`);
+    // A reader holds members: the contract's exclusive lock on it waits.
+    await other.query('BEGIN');
+    await other.query('SELECT count(*) FROM public.members');
+    const migrating = migrate({ databaseUrl: db.url, projectDir: dir, retryForSeconds: 30 }).catch(
+      (error: unknown) => error,
+    );
+    await until(
+      watcher,
+      `SELECT count(*) > 0 AS ok FROM pg_locks WHERE NOT granted AND relation = 'public.members'::regclass AND mode = 'AccessExclusiveLock'`,
+    );
+    // The application inserts a visit (it holds visits) and its foreign key check queues for members behind the file.
+    await app.query('BEGIN');
+    const writing = outcome(app.query(`INSERT INTO public.visits VALUES (51, 'c51')`));
+    // The reader ends after the application has waited 0.8 s: a file still waiting for members gets it, then waits for
+    // visits (its foreign keys), which the application holds: the application's deadlock check runs 0.2 s later.
+    await sleep(800);
+    await other.query('COMMIT');
+    const write = await writing;
+    await app.query(write === 'ok' ? 'COMMIT' : 'ROLLBACK');
+    const result = await migrating;
+
+    expect(write).toBe('ok');
+    expect(result).not.toBeInstanceOf(Error);
+    expect(
+      await query(
+        db.url,
+        `SELECT v.member_code, m.handle FROM public.visits AS v JOIN public.members AS m ON m.handle = v.member_code WHERE v.id = 51`,
+      ),
+    ).toEqual([{ member_code: 'c51', handle: 'c51' }]);
   } finally {
     await other.end();
     await app.end();
