@@ -43,6 +43,20 @@ export function heldPhaseThrees(changes: readonly Change[], states: readonly Tar
 }
 
 /**
+ * The holds that concern a run going up to `limit` (the user's --to-release; undefined = everything): a phase 3 that
+ * ships after `limit` is not part of the run, so it holds nothing back and is not reported. Pure.
+ */
+export function heldWithin(
+  releases: readonly string[],
+  held: readonly HeldPhaseThree[],
+  limit: string | undefined,
+): HeldPhaseThree[] {
+  if (limit === undefined) return [...held];
+  const end = releases.indexOf(limit);
+  return held.filter((hold) => releases.indexOf(hold.release) <= end);
+}
+
+/**
  * The release a pass may go up to: the one before the earliest held phase 3, or `limit` (the user's --to-release;
  * undefined = everything) when that comes first. Pure.
  */

@@ -10,7 +10,14 @@ import { status, type StatusReport } from '../commands/status.js';
 import type { PhasesFile } from '../spec/types.js';
 import type { FleetLog } from './events.js';
 import { loadFleetFile, MAX_FLEET_CONCURRENCY } from './fleet-file.js';
-import { describeHold, heldPhaseThrees, passLimit, type HeldPhaseThree, type TargetPhases } from './guard.js';
+import {
+  describeHold,
+  heldPhaseThrees,
+  heldWithin,
+  passLimit,
+  type HeldPhaseThree,
+  type TargetPhases,
+} from './guard.js';
 import { runPool } from './pool.js';
 import {
   backfillCell,
@@ -165,7 +172,11 @@ export async function migrateFleet(options: FleetMigrateOptions): Promise<FleetM
   for (;;) {
     const held = options.allowPartialFleet
       ? []
-      : heldPhaseThrees(spec.changes, phaseStates(targets, reports, results, failures));
+      : heldWithin(
+          spec.releases,
+          heldPhaseThrees(spec.changes, phaseStates(targets, reports, results, failures)),
+          options.toRelease,
+        );
     const limit = passLimit(spec.releases, held, options.toRelease);
     if (limit === previousLimit) {
       heldAtEnd.push(...held);

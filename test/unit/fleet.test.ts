@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'vitest';
 import { parseFleetText } from '../../src/fleet/fleet-file.js';
-import { heldPhaseThrees, passLimit } from '../../src/fleet/guard.js';
+import { heldPhaseThrees, heldWithin, passLimit } from '../../src/fleet/guard.js';
 import { runPool } from '../../src/fleet/pool.js';
 import { summarize, type FleetTargetResult } from '../../src/fleet/summary.js';
 import { namePattern } from '../../src/fleet/targets.js';
@@ -113,6 +113,18 @@ describe('fleet-wide guard', () => {
     expect(passLimit(releases, [], '3')).toBe('3');
     expect(passLimit(releases, [{ changeId: 'a', release: '3', behind: [] }], undefined)).toBe('2');
     expect(passLimit(releases, [{ changeId: 'a', release: '4', behind: [] }], '2')).toBe('2');
+  });
+
+  test('a phase 3 after --to-release holds nothing (it is not part of the run)', () => {
+    const releases = ['1', '2', '3', '4'];
+    const held = [
+      { changeId: 'a', release: '3', behind: [] },
+      { changeId: 'b', release: '4', behind: [] },
+    ];
+    expect(heldWithin(releases, held, undefined)).toEqual(held);
+    expect(heldWithin(releases, held, '4')).toEqual(held);
+    expect(heldWithin(releases, held, '3')).toEqual([held[0]]);
+    expect(heldWithin(releases, held, '2')).toEqual([]);
   });
 });
 
