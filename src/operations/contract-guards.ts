@@ -6,13 +6,32 @@
  */
 import { functionGuard } from '../dependents/functions.js';
 import { triggerSourceGuard } from './column-mention.js';
+import { columnDependentsGuard } from './column-dependents-guard.js';
 import type { ColumnCopy } from './column-copy.js';
 import { triggerDefinitionGuard } from './trigger-definition-guard.js';
 
 /** The contract's guards, and the dependents' context (re-created triggers, re-pointed views, dropped keys). */
 export function contractGuards(columnCopy: ColumnCopy) {
-  const { changeId, original, copy, dependents } = columnCopy.sides;
+  const { changeId, original, copy, dependents, facts } = columnCopy.sides;
+  const rename = original.table === copy.table && original.schema === copy.schema;
+  const contract = columnCopy.dependents.contract as { repointedGenerated?: Array<{ name: string }> };
   return {
+    // Whatever else depends on the column in pg_depend now (policies, publications, objects created since plan).
+    ...columnDependentsGuard({
+      changeId,
+      original,
+      copyLabel: copy.label,
+      rename,
+      recordedRelations: [
+        ...facts.indexes.flatMap((index) => [
+          index.name,
+          ...(index.constraint === undefined ? [] : [index.constraint]),
+        ]),
+        ...facts.constraints.map((constraint) => constraint.name),
+      ],
+      recordedForeignKeys: rename ? (dependents?.foreignKeys ?? []) : [],
+      recordedGenerated: rename ? (contract.repointedGenerated ?? []).map((column) => column.name) : [],
+    }),
     ...triggerSourceGuard(changeId, { schema: original.schema, table: original.table }, original.column, copy.label),
     // Triggers created after plan that name the column in their definition (recorded ones are re-created).
     ...triggerDefinitionGuard(
@@ -28,7 +47,7 @@ export function contractGuards(columnCopy: ColumnCopy) {
       original.column,
       copy.label,
       dependents?.functions ?? [],
-      original.table === copy.table && original.schema === copy.schema ? undefined : original.table,
+      rename ? undefined : original.table,
     ),
     ...columnCopy.dependents.contract,
   };

@@ -35,6 +35,7 @@ const KNOWN_GUARDS: [RegExp, string][] = [
   [/maps the columns of .* by position$/, 'column-order'],
   [/still names it/, 'trigger-sources'],
   [/names it in its definition/, 'trigger-definitions'],
+  [/it is used by .* \(DROP COLUMN would (fail on|drop) it\)/, 'column-dependents'],
   [/have a value in .* but no row in/, 'move-target-rows'],
   [/is INVALID/, 'invalid-index'],
   [/is taken by another relation/, 'name-taken'],

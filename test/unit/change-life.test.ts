@@ -81,6 +81,18 @@ describe('guard names', () => {
         'contract',
       ),
     ).toBe('column-order');
+    expect(
+      guardName(
+        'phasectl: change x cannot drop job_title: it is used by policy p on table public.users (DROP COLUMN would fail on it); nothing was changed',
+        'unsync',
+      ),
+    ).toBe('column-dependents');
+    expect(
+      guardName(
+        'phasectl: change x cannot drop job_title: it is used by statistics object public.s (DROP COLUMN would drop it); nothing was changed',
+        'contract',
+      ),
+    ).toBe('column-dependents');
     expect(guardName('phasectl: something new', 'contract')).toBe('contract step');
   });
 });

@@ -1,0 +1,182 @@
+/**
+ * Phase 3's guard on everything else PostgreSQL records as depending on the dropped column (pg_depend), read from the
+ * database when phase 3 runs, not from `plan`'s record. `ALTER TABLE … DROP COLUMN` (no CASCADE) either fails on a
+ * dependent object (a policy, a publication's column list or row filter, a foreign key of another table, a stored
+ * generated column, a `BEGIN ATOMIC` function: "cannot drop column … because other objects depend on it") or drops it
+ * silently with the column (an index, a constraint, a statistics object, an owned sequence). `plan` refuses or carries
+ * each of those; one created after `plan` is unknown to the generated SQL. For a move, the failure would come in the
+ * contract, after the unsync step had already committed: the phase half done, PostgreSQL's raw error. So the guard runs
+ * before anything changes (the rename's contract, the move's unsync and contract), names each object and the fix.
+ *
+ * Left to the other guards (not repeated here): views and rules (pg_rewrite: guard-views, guard-source-views,
+ * guard-rules) and triggers (guard-trigger-definitions; phasectl's own sync triggers go before the drop). Exempt, as
+ * phase 3 handles them before the drop: what `plan` recorded (a rename's foreign keys of other tables, dropped first;
+ * virtual generated columns, re-pointed; the column's own indexes and constraints, copied by phase 1). Pure.
+ * docs/supported-postgres.md has the table of what DROP COLUMN does with each kind.
+ */
+import { qualify, quoteLiteral } from '../render/quote.js';
+
+export interface ColumnDependentsGuardInput {
+  changeId: string;
+  /** The column phase 3 drops. */
+  original: { schema: string; table: string; column: string };
+  /** The column that keeps the values (its label: `favourite_color`, `profiles.address`). */
+  copyLabel: string;
+  /** True for a rename (the copy is on the same table). */
+  rename: boolean;
+  /** Names of the column's indexes and constraints `plan` recorded (copied in phase 1, dropped with the column). */
+  recordedRelations: readonly string[];
+  /** Foreign keys of other tables `plan` recorded (a rename drops them before the column). */
+  recordedForeignKeys: ReadonlyArray<{ schema: string; table: string; name: string }>;
+  /** Generated columns `plan` recorded (a rename re-points them before the drop). */
+  recordedGenerated: readonly string[];
+}
+
+const CLASS = (name: string) => `'pg_catalog.${name}'::pg_catalog.regclass`;
+
+/** Context of templates/shared/guard-column-dependents.hbs: the query (rows: problem, fix, blocks) and the message. */
+export function columnDependentsGuard(input: ColumnDependentsGuardInput) {
+  const { original, copyLabel, rename } = input;
+  const table = `${quoteLiteral(qualify(original.schema, original.table))}::pg_catalog.regclass`;
+  const column = quoteLiteral(original.column);
+  const names = (list: readonly string[]) =>
+    list.length === 0 ? `ARRAY[]::pg_catalog.text[]` : `ARRAY[${list.map(quoteLiteral).join(', ')}]::pg_catalog.text[]`;
+  const recordedKeys = input.recordedForeignKeys
+    .map(
+      (key) =>
+        `(x.conrelid = pg_catalog.to_regclass(${quoteLiteral(qualify(key.schema, key.table))}) AND x.conname = ${quoteLiteral(key.name)})`,
+    )
+    .join(' OR ');
+  // A rename drops the recorded foreign keys of other tables before the column (re-pointed in phase 1).
+  const keysExempt =
+    recordedKeys === '' ? '' : `\n        AND NOT (x.kind = 'foreign key' AND coalesce(${recordedKeys}, false))`;
+  const fix = (text: string) => quoteLiteral(text);
+  const fixes = {
+    policy: fix(
+      rename
+        ? `rewrite each policy to name ${copyLabel} instead (ALTER POLICY … USING (…) WITH CHECK (…): both columns hold the same values until phase 3)`
+        : `rewrite each policy so it does not name ${original.column} (ALTER POLICY …; the value lives in ${copyLabel})`,
+    ),
+    publication: fix(
+      rename
+        ? `change the publication so it lists ${copyLabel} instead (ALTER PUBLICATION … SET TABLE … (columns) WHERE (…))`
+        : `change the publication so it does not name ${original.column} (ALTER PUBLICATION … SET TABLE …); publish ${copyLabel}'s table instead`,
+    ),
+    foreignKey: fix(
+      rename
+        ? `add each foreign key again referencing ${copyLabel} (ADD CONSTRAINT … NOT VALID, then VALIDATE CONSTRAINT) and drop the one on ${original.column}`
+        : `drop each foreign key, and add it again referencing ${copyLabel} (ADD CONSTRAINT … NOT VALID, then VALIDATE CONSTRAINT)`,
+    ),
+    generated: fix(
+      `drop the generated column and re-create it from ${copyLabel} (a stored one cannot be re-pointed without rewriting the table)`,
+    ),
+    function: fix(
+      `re-create each function with a body that does not read ${original.column} (a SQL-standard body is bound to the column; a string body AS $$ … $$ is not)`,
+    ),
+    other: fix(`change or drop each so it does not depend on ${original.column}`),
+    index: fix(
+      `phase 3 would drop it with the column: build its counterpart on ${copyLabel} (CREATE [UNIQUE] INDEX CONCURRENTLY …) and drop it (DROP INDEX CONCURRENTLY …), or drop it if it is not needed`,
+    ),
+    constraint: fix(
+      `phase 3 would drop it with the column: add it again on ${copyLabel} (ADD CONSTRAINT … NOT VALID, then VALIDATE CONSTRAINT) and drop it, or drop it if it is not needed`,
+    ),
+    statistics: fix(
+      `phase 3 would drop it with the column: create it again on ${copyLabel} (CREATE STATISTICS …) and drop it (DROP STATISTICS …)`,
+    ),
+    replicaIdentity: fix(
+      `phase 3 would drop the index and leave the table without a replica identity (UPDATE and DELETE fail on a table that publishes them): choose another one for the duration of the change (ALTER TABLE … REPLICA IDENTITY DEFAULT, FULL, or USING INDEX of another unique index on NOT NULL columns), and after phase 3 USING INDEX the copy on ${copyLabel}`,
+    ),
+    sequence: fix(
+      rename
+        ? `phase 3 would drop the sequence with the column: ALTER SEQUENCE … OWNED BY the new column (${copyLabel}) or OWNED BY NONE`
+        : `phase 3 would drop the sequence with the column: ALTER SEQUENCE … OWNED BY ${copyLabel} or OWNED BY NONE`,
+    ),
+  };
+  // One row per object. `blocks`: DROP COLUMN would fail on it; otherwise it would drop it silently.
+  const query = `    WITH columns AS (
+      SELECT a.attrelid, a.attnum
+      FROM pg_catalog.pg_attribute AS a
+      WHERE (a.attrelid = ${table}
+             OR a.attrelid IN (SELECT tree.relid FROM pg_catalog.pg_partition_tree(${table}) AS tree))
+        AND a.attname = ${column} AND a.attnum > 0 AND NOT a.attisdropped
+    ), dependents AS (
+      SELECT d.classid, d.objid, d.objsubid, pg_catalog.bool_or(d.deptype IN ('a', 'i')) AS goes_with_it
+      FROM pg_catalog.pg_depend AS d
+      JOIN columns AS c ON d.refclassid = ${CLASS('pg_class')} AND d.refobjid = c.attrelid AND d.refobjsubid = c.attnum
+      -- The column's own default goes with it.
+      WHERE NOT (d.classid = ${CLASS('pg_attrdef')} AND EXISTS (
+              SELECT 1 FROM pg_catalog.pg_attrdef AS own WHERE own.oid = d.objid AND own.adrelid = c.attrelid AND own.adnum = c.attnum))
+      GROUP BY d.classid, d.objid, d.objsubid
+    ), described AS (
+      SELECT d.goes_with_it,
+        CASE
+          WHEN d.classid = ${CLASS('pg_policy')} THEN 'policy'
+          WHEN d.classid = ${CLASS('pg_publication_rel')} THEN 'publication'
+          WHEN d.classid = ${CLASS('pg_constraint')} AND k.contype = 'f' AND k.conrelid <> ALL (SELECT c.attrelid FROM columns AS c) THEN 'foreign key'
+          WHEN d.classid = ${CLASS('pg_constraint')} THEN 'constraint'
+          WHEN d.classid = ${CLASS('pg_attrdef')} OR (d.classid = ${CLASS('pg_class')} AND d.objsubid <> 0) THEN 'generated'
+          WHEN d.classid = ${CLASS('pg_proc')} THEN 'function'
+          WHEN d.classid = ${CLASS('pg_statistic_ext')} THEN 'statistics'
+          WHEN r.relkind = 'S' THEN 'sequence'
+          WHEN r.relkind IN ('i', 'I') AND ix.indisreplident THEN 'replica identity'
+          WHEN r.relkind IN ('i', 'I') THEN 'index'
+          ELSE 'other'
+        END AS kind,
+        CASE
+          WHEN ix.indisreplident THEN pg_catalog.format('index %s, the replica identity of %s', r.oid::pg_catalog.regclass, ix.indrelid::pg_catalog.regclass)
+          WHEN g.attname IS NOT NULL THEN pg_catalog.format('generated column %I of %s', g.attname, g.attrelid::pg_catalog.regclass)
+          ELSE pg_catalog.pg_describe_object(d.classid, d.objid, d.objsubid)
+        END AS problem,
+        d.classid, k.conrelid, k.conname, k.contype, k.conparentid, k.coninhcount, r.relkind, r.relname, r.oid AS relid,
+        g.attname AS generated_name
+      FROM dependents AS d
+      LEFT JOIN pg_catalog.pg_constraint AS k ON d.classid = ${CLASS('pg_constraint')} AND k.oid = d.objid
+      LEFT JOIN pg_catalog.pg_class AS r ON d.classid = ${CLASS('pg_class')} AND d.objsubid = 0 AND r.oid = d.objid
+      LEFT JOIN pg_catalog.pg_index AS ix ON ix.indexrelid = r.oid
+      LEFT JOIN pg_catalog.pg_attrdef AS ad ON d.classid = ${CLASS('pg_attrdef')} AND ad.oid = d.objid
+      LEFT JOIN pg_catalog.pg_attribute AS g
+        ON (ad.oid IS NOT NULL AND g.attrelid = ad.adrelid AND g.attnum = ad.adnum)
+        OR (d.classid = ${CLASS('pg_class')} AND d.objsubid <> 0 AND g.attrelid = d.objid AND g.attnum = d.objsubid)
+      -- Views and rules (pg_rewrite) and triggers have their own guards above.
+      WHERE d.classid NOT IN (${CLASS('pg_rewrite')}, ${CLASS('pg_trigger')})
+    )
+    SELECT pg_catalog.format('%s (%s)', x.problem,
+             CASE WHEN x.goes_with_it THEN 'DROP COLUMN would drop it' ELSE 'DROP COLUMN would fail on it' END) AS problem,
+           CASE x.kind
+             WHEN 'policy' THEN ${fixes.policy} WHEN 'publication' THEN ${fixes.publication}
+             WHEN 'foreign key' THEN ${fixes.foreignKey} WHEN 'generated' THEN ${fixes.generated}
+             WHEN 'function' THEN ${fixes.function} WHEN 'index' THEN ${fixes.index}
+             WHEN 'constraint' THEN ${fixes.constraint} WHEN 'statistics' THEN ${fixes.statistics}
+             WHEN 'sequence' THEN ${fixes.sequence} WHEN 'replica identity' THEN ${fixes.replicaIdentity} ELSE ${fixes.other}
+           END AS fix
+    FROM described AS x
+    WHERE CASE
+      -- Fails the DROP COLUMN: whatever depends on the column without going with it, unless phase 3 handles it first.
+      -- A generated column: DROP COLUMN fails on it (15+) or drops it, values and all (14 records it 'a'), unless recorded.
+      WHEN x.kind = 'generated' THEN
+        -- (By name: on a partitioned table each partition holds its own copy of the parent's expression.)
+        NOT (x.generated_name::pg_catalog.text = ANY (${names(input.recordedGenerated)}))
+      WHEN NOT x.goes_with_it THEN true${keysExempt}
+      -- Dropped with it: what the user would miss, unless phase 1 copied it (recorded) or it is a partition's copy of the parent's.
+      -- Even one phase 1 copied: the table would keep REPLICA IDENTITY USING INDEX without the index, and every UPDATE
+      -- and DELETE of a table in a publication that publishes them would fail.
+      WHEN x.kind IN ('statistics', 'sequence', 'replica identity') THEN true
+      WHEN x.kind = 'index' THEN
+        NOT EXISTS (SELECT 1 FROM pg_catalog.pg_inherits AS i WHERE i.inhrelid = x.relid)
+        AND NOT (x.relname::pg_catalog.text = ANY (${names(input.recordedRelations)})
+                 AND EXISTS (SELECT 1 FROM pg_catalog.pg_index AS ix WHERE ix.indexrelid = x.relid AND ix.indrelid = ${table}))
+      WHEN x.kind = 'constraint' THEN
+        x.contype <> 'n' AND x.conparentid = 0 AND NOT (x.conrelid <> ${table} AND x.coninhcount > 0)
+        AND NOT (x.conrelid = ${table} AND x.conname::pg_catalog.text = ANY (${names(input.recordedRelations)}))
+      ELSE false
+    END`;
+  return {
+    columnDependents: {
+      query,
+      column: original.column,
+      messageStart: `change ${input.changeId} cannot drop ${original.column}: it is used by `,
+      messageEnd: '; nothing was changed',
+      hintEnd: ', then rerun `phasectl migrate`',
+    },
+  };
+}
