@@ -159,6 +159,8 @@ describe('templates quote every name', () => {
     writerAccess: 'built by move-writer-access.ts: names through quoteLiteral(qualify(…)) and quoteLiteral only',
     'rowSecurity.query': 'same (moveRowSecurityGuard: moveWriterAccessSql filtered on row_security)',
     mayWriteThrough: 'built by move.ts: IS NOT NULL tests of NEW.<quoteIdent column>',
+    'columnDependents.query':
+      'built by column-dependents-guard.ts: names through quoteLiteral(qualify(…)) and quoteLiteral only (fixed SQL otherwise)',
     sourceAfterInsertTrigger: 'rendered by the move ensure-after-insert-trigger template',
     targetAfterInsertTrigger: 'same',
     keyOperatorPath: 'built by key-operators.ts; key types passed through quoteLiteral',
