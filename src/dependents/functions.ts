@@ -10,19 +10,24 @@ import type { DependentFunction } from '../spec/types.js';
 import { positionalUses, type ColumnLayout, type PositionalUse } from './column-order.js';
 import { bodyNamesColumn, type ColumnOfTable } from './function-body.js';
 
+/**
+ * What the parser needs of a candidate's body. NEW/OLD may hold a row of the table unless the function is a trigger
+ * only on other tables (its partitions count as the table: src/catalog/dependent-functions.ts).
+ */
+function bodyFacts(source: FunctionSource) {
+  return {
+    language: source.language,
+    source: source.source,
+    returnsTrigger: source.returnsTrigger,
+    recordsMayBeTable: source.onThisTable || !source.onOtherTable,
+    rowArguments: source.rowArguments ?? [],
+  };
+}
+
 /** Plan's verdict on each candidate: names the column (with the line) or only matches as text. */
 export function judgeFunctions(sources: readonly FunctionSource[], target: ColumnOfTable): DependentFunction[] {
   return sources.map((source) => {
-    const mention = bodyNamesColumn(
-      {
-        language: source.language,
-        source: source.source,
-        returnsTrigger: source.returnsTrigger,
-        recordsMayBeTable: source.onThisTable || !source.onOtherTable,
-        rowArguments: source.rowArguments ?? [],
-      },
-      target,
-    );
+    const mention = bodyNamesColumn(bodyFacts(source), target);
     return {
       name: source.name,
       fingerprint: source.fingerprint,
@@ -47,17 +52,7 @@ export function judgeColumnOrder(
 ): PositionalFunction[] {
   if (layout.position === 0) return [];
   return sources.flatMap((source) => {
-    const uses = positionalUses(
-      {
-        language: source.language,
-        source: source.source,
-        returnsTrigger: source.returnsTrigger,
-        recordsMayBeTable: source.onThisTable || !source.onOtherTable,
-        rowArguments: source.rowArguments ?? [],
-      },
-      target,
-      layout,
-    );
+    const uses = positionalUses(bodyFacts(source), target, layout);
     return uses.length === 0 ? [] : [{ name: source.name, fingerprint: source.fingerprint, uses }];
   });
 }
