@@ -124,9 +124,14 @@ ALTER TABLE public.a ADD COLUMN w int;
     `CREATE TABLE public.a (id int PRIMARY KEY, v int); CREATE TABLE public.b (id int PRIMARY KEY, v int);
      INSERT INTO public.a VALUES (1, 0); INSERT INTO public.b VALUES (1, 0);`,
   );
+  // The file's session checks for a deadlock after 3 s, the application's after 30 s: PostgreSQL checks once per
+  // wait, so the file's check must come after the application has queued (on a loaded machine that took over the
+  // default 1 s, the file's check found no cycle yet, and the application's check then aborted the application).
+  await query(db.url, `ALTER DATABASE ${db.name} SET deadlock_timeout = '3s'`);
   const app = await client(db.url);
   const watcher = await client(db.url);
   try {
+    await app.query(`SET deadlock_timeout = '30s'`);
     // The application holds a, the file takes b and waits for a; then the application wants b.
     await app.query('BEGIN');
     await app.query('UPDATE public.a SET v = v + 1 WHERE id = 1');
