@@ -60,6 +60,10 @@ export interface FleetMigrateResult extends FleetSummary {
 
 const DEFAULT_CONCURRENCY = 4;
 
+/** The fix of a target stopped part-way (Ctrl-C, SIGTERM, --fail-fast): the next fleet run resumes it. */
+const RESUME_FLEET =
+  'run the same `phasectl migrate --fleet` again: each target resumes where it stopped (a backfill at its last committed batch)';
+
 /** The fleet file's path: `true` means fleet.yaml beside phases.yaml. */
 export function fleetFilePath(fleet: string | true, projectDir: string | undefined): string {
   if (fleet === true) return join(projectPaths(projectDir).root, 'fleet.yaml');
@@ -141,12 +145,14 @@ export async function migrateFleet(options: FleetMigrateOptions): Promise<FleetM
         : new RuntimeFailure(error instanceof Error ? error.message : String(error));
     // Stopped by fail-fast, not by Ctrl-C: say why, and exit 3 like the failure that caused it (not 130).
     const byFailFast = outcome === 'stopped' && stopFleet.signal.aborted && !options.signal?.aborted;
+    // A stopped target resumes with the fleet, not with the single-database command its own error names.
+    const hint = outcome === 'stopped' ? RESUME_FLEET : known.hint;
     results.set(target.name, {
       ...emptyResult(target),
       outcome,
       reason:
         (byFailFast ? `stopped by ${failFastNote()}: ` : '') +
-        withoutPasswords(known.message + (known.hint ? ` (fix: ${known.hint})` : '')),
+        withoutPasswords(known.message + (hint ? ` (fix: ${hint})` : '')),
       exitCode: byFailFast ? 3 : known.exitCode,
     });
     if (outcome === 'failed') firstFailure ??= target.name;

@@ -184,6 +184,9 @@ describe.sequential('a fleet target that fails part-way', () => {
       expect(reason('slow')).toMatch(
         /^stopped by --fail-fast after locked failed: backfill of users-job-title stopped at key/,
       );
+      // Its fix resumes the fleet, not the single-database `phasectl backfill` its own error names.
+      expect(reason('slow')).toContain('(fix: run the same `phasectl migrate --fleet` again');
+      expect(reason('slow')).not.toContain('phasectl backfill');
       expect(reason('last')).toBe('not started: --fail-fast after locked failed');
       expect(events.some((e) => e.type === 'target-start' && e.target === 'last')).toBe(false);
       // slow stopped part-way with its progress saved; last was never touched.
