@@ -3,6 +3,7 @@ import { InputError } from '../errors.js';
 import { didYouMean } from '../spec/closest-name.js';
 import { displayColumn, displayIdentifier, MAX_IDENTIFIER_BYTES, utf8Length } from '../spec/identifiers.js';
 import { refuseUnsafeSurroundings } from './refusals.js';
+import { quoteIdent, quoteLiteral } from '../render/quote.js';
 import { unsupportedServer } from '../session/server-version.js';
 import { refuseInheritance } from './inheritance.js';
 import { readReferencingForeignKeys } from './referencing-foreign-keys.js';
@@ -84,8 +85,10 @@ export async function readRenameFacts(
     });
   }
   if (attribute.attidentity !== '') {
+    // Its sequence is internal to the column: it cannot be given to another column (ALTER SEQUENCE … OWNED BY refuses
+    // an identity sequence), only dropped with it. A sequence default (serial) can, and phase 3 of a rename carries it.
     throw new InputError(`${where} is an identity column; phasectl does not move identity sequences`, {
-      hint: 'rename it with ALTER TABLE … RENAME COLUMN in a release where no code uses it, or drop the identity first',
+      hint: identityHint(tableName, target.column),
     });
   }
   // A rename re-points the views reading the column in phase 3 and copies the foreign keys referencing it; a move
@@ -103,6 +106,7 @@ export async function readRenameFacts(
   }
   await refuseUnsafeSurroundings(db, tableOid, attribute.attnum, where, tableName, {
     triggers: options.newColumnOnThisTable !== false,
+    sequences: options.newColumnOnThisTable !== false,
   });
   const key = await tableKey(db, tableOid, attribute.attnum, tableName, partitioned);
   const column: ColumnFacts = {
@@ -118,6 +122,19 @@ export async function readRenameFacts(
     ? []
     : await readReferencingForeignKeys(db, tableOid, attribute.attnum, column.indexes, where);
   return { column, key, foreignKeys, ...viewsAndGenerated, ...(partitioned ? { partitioned: true as const } : {}) };
+}
+
+/** The fix for an identity column: turn it into a sequence default (which a rename carries), keeping its numbering. */
+function identityHint(tableName: string, column: string): string {
+  const col = quoteIdent(column);
+  const seq = 'numbers_seq';
+  return (
+    `make it a sequence default first, which a rename carries over (phase 3 gives the sequence to the new column); in one transaction: ` +
+    `LOCK TABLE ${tableName}; CREATE SEQUENCE <schema>.${seq} OWNED BY ${tableName}.${col}; ` +
+    `SELECT setval('<schema>.${seq}', nextval(pg_get_serial_sequence(${quoteLiteral(tableName)}, ${quoteLiteral(column)}))); ` +
+    `ALTER TABLE ${tableName} ALTER COLUMN ${col} DROP IDENTITY, ALTER COLUMN ${col} SET DEFAULT nextval('<schema>.${seq}'); ` +
+    `then plan again (GENERATED ALWAYS no longer refuses explicit values after that). Or rename it with ALTER TABLE … RENAME COLUMN in a maintenance window`
+  );
 }
 
 async function requireServerVersion(db: Kysely<any>): Promise<void> {

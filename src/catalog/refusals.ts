@@ -8,8 +8,8 @@ import { displayIdentifier } from '../spec/identifiers.js';
  * checked by `plan` before anything is written. Each throws an InputError naming the objects and the fix.
  * Each one prevents a silent loss or a phase that could not finish:
  * - row-level security that filters the role running the backfill (rows skipped, then dropped in phase 3);
- * - policies, triggers, statistics, generated columns or an owned sequence that depend on the column (phase 3's DROP COLUMN fails or
- *   silently takes them with it);
+ * - policies, triggers, statistics, generated columns or (for a move) an owned sequence that depend on the column (phase 3's
+ *   DROP COLUMN fails or silently takes them with it);
  * - a publication whose column list names the column (subscribers would never receive the new column);
  * - user BEFORE row triggers that fire after phasectl's (their changes to the column would not be copied).
  */
@@ -19,11 +19,14 @@ export async function refuseUnsafeSurroundings(
   attnum: number,
   where: string,
   tableName: string,
-  /** A rename re-creates the triggers that name the column (src/dependents/triggers.ts); a move refuses them. */
-  carried: { triggers: boolean } = { triggers: false },
+  /**
+   * A rename re-creates the triggers that name the column (src/dependents/triggers.ts) and gives the sequences it owns
+   * to the new column in phase 3 (templates/shared/carry-owned-sequences.hbs); a move refuses both.
+   */
+  carried: { triggers: boolean; sequences?: boolean } = { triggers: false },
 ): Promise<void> {
   await refuseRowLevelSecurity(db, tableOid, attnum, where, tableName);
-  await refuseDependentObjects(db, tableOid, attnum, where, carried.triggers);
+  await refuseDependentObjects(db, tableOid, attnum, where, carried.triggers, carried.sequences === true);
   await refusePublicationColumnLists(db, tableOid, attnum, where);
   // A rename chooses a sync trigger name that sorts after them instead (src/catalog/sync-trigger-name.ts).
   if (!carried.triggers) await refuseLateBeforeTriggers(db, tableOid, tableName);
@@ -58,6 +61,7 @@ async function refuseDependentObjects(
   attnum: number,
   where: string,
   triggersCarried: boolean,
+  sequencesCarried: boolean,
 ): Promise<void> {
   const { rows } = await sql<{ kind: string; name: string }>`
     SELECT 'policy' AS kind, pg_catalog.quote_ident(p.polname) AS name
@@ -94,7 +98,7 @@ async function refuseDependentObjects(
     SELECT 'owned sequence', s.oid::regclass::text
     FROM pg_catalog.pg_depend d JOIN pg_catalog.pg_class s ON s.oid = d.objid AND s.relkind = 'S'
     WHERE d.classid = 'pg_catalog.pg_class'::regclass AND d.refclassid = 'pg_catalog.pg_class'::regclass
-      AND d.refobjid = ${tableOid} AND d.refobjsubid = ${attnum} AND d.deptype = 'a'
+      AND d.refobjid = ${tableOid} AND d.refobjsubid = ${attnum} AND d.deptype = 'a' AND NOT ${sequencesCarried}
     ORDER BY 1, 2`.execute(db);
   if (rows.length === 0) return;
   const names = rows.map((row) => `${row.kind} ${row.name}`).join(', ');

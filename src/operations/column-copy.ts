@@ -300,6 +300,8 @@ export function dropCopySteps(copy: ColumnCopy): Array<StepDraft | undefined> {
 export function restoreSteps(
   copy: ColumnCopy,
   alsoValidate: Array<{ name: string; comment: string }> = [],
+  /** More context of the restore-validate step (a rename's replica identity, given back: replica-identity-back.hbs). */
+  validateContext: Record<string, unknown> = {},
 ): Array<StepDraft | undefined> {
   const side = copy.sides.original;
   const source = on(side);
@@ -337,6 +339,7 @@ export function restoreSteps(
             ...source,
             validations: [...validations(toValidate), ...alsoValidate],
             notNull: copy.notNull ? [{ column: side.column, check: copy.originalNotNullCheck }] : [],
+            ...validateContext,
           },
         },
     ...copy.dependents.restore,

@@ -9,6 +9,7 @@ import { triggerSourceGuard } from './column-mention.js';
 import { columnDependentsGuard } from './column-dependents-guard.js';
 import type { ColumnCopy } from './column-copy.js';
 import { triggerDefinitionGuard } from './trigger-definition-guard.js';
+import { identityIndexPairs } from './carried-identity.js';
 
 /** The contract's guards, and the dependents' context (re-created triggers, re-pointed views, dropped keys). */
 export function contractGuards(columnCopy: ColumnCopy) {
@@ -31,6 +32,7 @@ export function contractGuards(columnCopy: ColumnCopy) {
       ],
       recordedForeignKeys: rename ? (dependents?.foreignKeys ?? []) : [],
       recordedGenerated: rename ? (contract.repointedGenerated ?? []).map((column) => column.name) : [],
+      identityIndexPairs: identityIndexPairs(columnCopy),
     }),
     ...triggerSourceGuard(changeId, { schema: original.schema, table: original.table }, original.column, copy.label),
     // Triggers created after plan that name the column in their definition (recorded ones are re-created).

@@ -32,6 +32,7 @@ import { dependentSlots } from '../dependents/dependent-slots.js';
 import { conversionCheckSql } from '../render/conversion-check.js';
 import { conversionSelects } from './conversion-selects.js';
 import { keyOperatorSchemasQuery } from './key-operators.js';
+import { identityIndexPairs } from './carried-identity.js';
 
 const kind = 'rename';
 
@@ -495,6 +496,7 @@ function phase3(model: RenameModel, settings: GenerationSettings): PhaseSteps {
   const validateNotNullCheck = notNullCheck
     ? [{ name: notNullCheck.name, comment: `Validate ${notNullCheck.name} (already validated in phase 1: no scan).` }]
     : [];
+  const identityIndexes = identityIndexPairs(model.copy);
   const up = finishSteps(
     model,
     3,
@@ -519,6 +521,8 @@ function phase3(model: RenameModel, settings: GenerationSettings): PhaseSteps {
           defaultSql: columnDefault === undefined ? null : model.up(`(${columnDefault})`),
           // The column settings again, as in phase 1 (copy-column-settings): some may have changed in flight.
           sameType: model.newBareType === model.oldBareType,
+          // The replica identity index of `from` phase 3 may move to its copy (carry-replica-identity.hbs).
+          identityIndexes,
           ...contractGuards(model.copy),
           // A recorded sync trigger name does not start with the default prefix: the guard must still skip it.
           ...(model.change.rename.syncTrigger === undefined
@@ -561,7 +565,13 @@ function phase3(model: RenameModel, settings: GenerationSettings): PhaseSteps {
         backfillPlan(model, 'down'),
         walkContext(model, 'down'),
       ),
-      ...restoreSteps(model.copy, validateNotNullCheck),
+      ...restoreSteps(
+        model.copy,
+        validateNotNullCheck,
+        identityIndexes.length === 0
+          ? {}
+          : { identityBack: { oldColumn: from, newColumn: to, indexes: identityIndexes } },
+      ),
     ],
     settings,
   );

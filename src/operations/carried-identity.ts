@@ -1,0 +1,24 @@
+/**
+ * What a rename's phase 3 carries over from the old column to the new one just before it drops the old column, beyond
+ * its indexes and constraints (copied by phase 1): the table's replica identity, when it is the index of the old column
+ * whose copy phase 1 built, and the sequences the old column owns (a `serial` column's). Both are read from the
+ * database when phase 3 runs (templates/shared/carry-replica-identity.hbs, carry-owned-sequences.hbs); phase 3's down
+ * gives them back (templates/shared/replica-identity-back.hbs, restore-column's sequence step). Pure.
+ */
+import type { ColumnCopy } from './column-copy.js';
+
+/**
+ * The unique indexes of the old column `plan` recorded, with the copy phase 1 built of each: the candidates for the
+ * replica identity phase 3 carries. None for a move (the copy is on another table, which cannot be the source table's
+ * identity), a partitioned table (each partition has its own identity: left to the guard's refusal) or a column that
+ * was nullable at plan (the copy would get no NOT NULL in phase 3, and an identity index needs one).
+ */
+export function identityIndexPairs(copy: ColumnCopy): Array<{ original: string; copy: string }> {
+  const { original, copy: side, facts } = copy.sides;
+  const rename = original.schema === side.schema && original.table === side.table;
+  if (!rename || copy.sides.partitioned === true || !copy.notNull || copy.copyNotNullCheck === undefined) return [];
+  return facts.indexes.flatMap((index, position) => {
+    const built = copy.copyIndexes[position];
+    return index.unique && built !== undefined ? [{ original: index.name, copy: built.name }] : [];
+  });
+}
