@@ -127,7 +127,7 @@ export function columnDependentsGuard(input: ColumnDependentsGuardInput) {
         AND a.attname = ${column} AND a.attnum > 0 AND NOT a.attisdropped
     ), dependents AS (
       SELECT d.classid, d.objid, d.objsubid, pg_catalog.bool_or(d.deptype IN ('a', 'i')) AS goes_with_it,
-        pg_catalog.bool_or(d.deptype = 'i') AS internal
+        pg_catalog.bool_or(d.deptype = 'i') AS internal, pg_catalog.bool_and(d.refobjid = ${table}) AS on_table
       FROM pg_catalog.pg_depend AS d
       JOIN columns AS c ON d.refclassid = ${CLASS('pg_class')} AND d.refobjid = c.attrelid AND d.refobjsubid = c.attnum
       -- The column's own default goes with it.
@@ -156,7 +156,7 @@ export function columnDependentsGuard(input: ColumnDependentsGuardInput) {
           WHEN g.attname IS NOT NULL THEN pg_catalog.format('generated column %I of %s', g.attname, g.attrelid::pg_catalog.regclass)
           ELSE pg_catalog.pg_describe_object(d.classid, d.objid, d.objsubid)
         END AS problem,
-        d.classid, k.conrelid, k.conname, k.contype, k.conparentid, k.coninhcount, r.relkind, r.relname, r.oid AS relid, ix.indrelid,
+        d.classid, k.conrelid, k.conname, k.contype, k.conparentid, k.coninhcount, r.relkind, r.relname, r.oid AS relid, ix.indrelid, d.on_table,
         g.attname AS generated_name
       FROM dependents AS d
       LEFT JOIN pg_catalog.pg_constraint AS k ON d.classid = ${CLASS('pg_constraint')} AND k.oid = d.objid
@@ -187,8 +187,9 @@ export function columnDependentsGuard(input: ColumnDependentsGuardInput) {
         NOT (x.generated_name::pg_catalog.text = ANY (${names(input.recordedGenerated)}))
       WHEN NOT x.goes_with_it THEN true${keysExempt}
       -- Dropped with it: what the user would miss, unless phase 1 copied it (recorded) or it is a partition's copy of the parent's.
-      -- A sequence the column owns (serial): a rename's phase 3 gives it to the new column first (carry-owned-sequences.hbs).
-      WHEN x.kind = 'sequence' THEN ${rename ? 'false' : 'true'}
+      -- A sequence the column owns (serial): a rename's phase 3 gives it to the new column first (carry-owned-sequences.hbs),
+      -- one owned by the table's column itself (not by a partition's: that one would go with the partition's column).
+      WHEN x.kind = 'sequence' THEN ${rename ? 'NOT x.on_table' : 'true'}
       -- The replica identity index: unless phase 3 points the identity at its copy first, the table would keep REPLICA
       -- IDENTITY USING INDEX without the index, and every UPDATE and DELETE of a table in a publication that publishes
       -- them would fail.

@@ -232,3 +232,35 @@ test('a move keeps refusing a source column that owns a sequence', async () => {
   expect(refused.code, refused.stderr).toBe(2);
   expect(refused.stderr).toContain('owned sequence public.users_badge_seq');
 }, 300_000);
+
+test("partitioned: the parent's serial is carried; a sequence owned by a partition's column is refused, not dropped", async () => {
+  const { url, run, ok } = await databaseWithFolder(
+    cleanups,
+    `CREATE TABLE public.events (id bigint NOT NULL, at date NOT NULL, num serial NOT NULL, PRIMARY KEY (id, at))
+       PARTITION BY RANGE (at);
+     CREATE TABLE public.events_2024 PARTITION OF public.events FOR VALUES FROM ('2024-01-01') TO ('2025-01-01');
+     CREATE TABLE public.events_2025 PARTITION OF public.events FOR VALUES FROM ('2025-01-01') TO ('2026-01-01');
+     INSERT INTO public.events (id, at) SELECT g, DATE '2024-03-01' + g FROM generate_series(1, 30) g;`,
+    'phasectl-carried-identity-',
+  );
+  await ok('init');
+  await ok('plan', 'rename', 'public.events.num', 'event_number', '--id', 'events');
+  for (const release of ['1.0.0', '2.0.0']) {
+    await ok('advance', '--release', release);
+    await ok('migrate', '--quiet');
+  }
+  await query(url, `CREATE SEQUENCE public.partition_numbers OWNED BY public.events_2025.num`);
+  await ok('advance', '--release', '3.0.0');
+  const refused = await run('migrate', '--quiet');
+  expect(refused.code, refused.stderr).toBe(3);
+  expect(refused.stderr).toContain('sequence public.partition_numbers (DROP COLUMN would drop it)');
+  expect(refused.stderr).not.toContain('events_num_seq');
+  await query(url, `ALTER SEQUENCE public.partition_numbers OWNED BY NONE`);
+  await ok('migrate', '--quiet');
+  expect(
+    await query(url, `INSERT INTO public.events (id, at) VALUES (100, '2025-05-05') RETURNING event_number`),
+  ).toEqual([{ event_number: 31 }]);
+  expect(await query(url, `SELECT count(*)::int AS n FROM pg_class WHERE relname = 'partition_numbers'`)).toEqual([
+    { n: 1 },
+  ]);
+}, 600_000);
