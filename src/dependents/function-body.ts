@@ -78,7 +78,7 @@ function plpgsqlMention(body: BodyFacts, target: ColumnOfTable): { line: number 
     }
     const type = record.PLpgSQL_type as { typname?: string } | undefined;
     // `x users.job_title%TYPE`: the declaration stops compiling once the column is gone.
-    if (type?.typname && /%type$/i.test(type.typname) && textMention(type.typname, target.column)) {
+    if (type?.typname && /%type$/i.test(type.typname) && typeNamesColumn(type.typname, target.column)) {
       found = { line: here };
       return;
     }
@@ -149,17 +149,31 @@ export function rowVariables(parsed: unknown, target: ColumnOfTable): string[] {
     }));
   return declared
     .filter(({ type }) => (/^record$/i.test(type) ? readsTable() : namesRowType(type, target)))
-    .map(({ name }) => name.toLowerCase());
+    .map(({ name }) => name); // as the parser folded it: `R` is `r`, `"R"` and `Ärger` stay as written
 }
 
-/** `users`, `public.users`, `"Users"`, each optionally followed by `%ROWTYPE`: the row type of the table. */
+/**
+ * `users`, `public.users`, `"Users"`, each optionally followed by `%ROWTYPE`: the row type of the table. The parser
+ * gives a `%ROWTYPE` as the names it read, folded, unquoted and joined by dots (`"Users"%ROWTYPE` is `Users%rowtype`,
+ * `"a.b".c%ROWTYPE` is `a.b.c%rowtype`), any other type as written.
+ */
 export function namesRowType(type: string, target: ColumnOfTable): boolean {
-  const parts = type
-    .replace(/%rowtype$/i, '')
-    .split(/\.(?=(?:[^"]*"[^"]*")*[^"]*$)/)
-    .map((part) => unquote(part.trim()));
+  if (/%rowtype$/i.test(type)) {
+    const name = type.replace(/%rowtype$/i, '');
+    return name === target.table || name === `${target.schema}.${target.table}`;
+  }
+  const parts = type.split(/\.(?=(?:[^"]*"[^"]*")*[^"]*$)/).map((part) => unquote(part.trim()));
   if (parts.length === 1) return parts[0] === target.table;
   return parts.length === 2 && parts[0] === target.schema && parts[1] === target.table;
+}
+
+/**
+ * `x users.job_title%TYPE` names the column (of any table: errs towards a hit). The parser gives the names it read,
+ * folded, unquoted and joined by dots (`"Users"."Job"%TYPE` is `Users.Job%TYPE`).
+ */
+function typeNamesColumn(typname: string, column: string): boolean {
+  const name = typname.replace(/%type$/i, '');
+  return name.endsWith(`.${column}`) || textMention(name, column) !== undefined;
 }
 
 function statementReadsTable(tree: unknown, target: ColumnOfTable): boolean {
@@ -302,8 +316,11 @@ function escapeRegExp(text: string): string {
   return text.replace(/[\\^$.|?*+()[\]{}]/g, (char) => `\\${char}`);
 }
 
+/** A name as PostgreSQL reads it: quoted, as written; unquoted, ASCII capitals folded (`Ärger` stays `Ärger`). */
 function unquote(name: string): string {
-  return name.startsWith('"') && name.endsWith('"') ? name.slice(1, -1).replace(/""/g, '"') : name.toLowerCase();
+  return name.startsWith('"') && name.endsWith('"')
+    ? name.slice(1, -1).replace(/""/g, '"')
+    : name.replace(/[A-Z]/g, (c) => c.toLowerCase());
 }
 
 /** 1-based line of the first non-blank character at or after a UTF-8 byte offset (libpg-query's locations count bytes). */

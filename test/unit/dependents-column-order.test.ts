@@ -210,3 +210,20 @@ test("phase 1's expand carries the whole-row guard only when plan recorded such 
     expect(expand(make([fn]))).not.toContain('whole row');
   }
 });
+
+test('a variable of the table row type spelled with quotes or capitals: SELECT * INTO it is not by position', () => {
+  const capitals = { schema: 'My Schema', table: 'Users', column: 'Job' };
+  const judge = (source: string) =>
+    positionalUses({ language: 'plpgsql', source, returnsTrigger: false, recordsMayBeTable: false }, capitals, middle);
+  expect(judge('DECLARE r "Users"%ROWTYPE;\nBEGIN\n  SELECT * INTO r FROM "Users";\nEND')).toEqual([]);
+  expect(
+    judge('DECLARE r "My Schema"."Users"%ROWTYPE;\nBEGIN\n  SELECT * INTO r FROM "My Schema"."Users";\nEND'),
+  ).toEqual([]);
+  // Filled from an explicit list, it is.
+  expect(judge(`DECLARE r "Users"%ROWTYPE;\nBEGIN\n  SELECT 1, 'a', 'b' INTO r;\nEND`)).toHaveLength(1);
+  const unicode = { schema: 'public', table: 'Ünï', column: 'job' };
+  const source = `DECLARE r Ünï%ROWTYPE;\nBEGIN\n  SELECT 1, 'a', 'b' INTO r;\nEND`;
+  expect(
+    positionalUses({ language: 'plpgsql', source, returnsTrigger: false, recordsMayBeTable: false }, unicode, middle),
+  ).toHaveLength(1);
+});

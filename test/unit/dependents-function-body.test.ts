@@ -49,3 +49,32 @@ test('function bodies: fields of rows of the table held by variables and argumen
   expect(sqlf('SELECT x.job_title')).toBeUndefined();
   expect(pl('\nBEGIN\n  RETURN x.job_title;\nEND', ['x', '$1'])).toEqual({ line: 3 });
 });
+
+test('function bodies: names spelled with capitals, quotes, dots or non-ASCII letters, as PostgreSQL folds them', () => {
+  const on = (target: { schema: string; table: string; column: string }) => (source: string) =>
+    bodyNamesColumn({ language: 'plpgsql', source, returnsTrigger: false, recordsMayBeTable: false }, target);
+  const pl = on(t);
+  // PostgreSQL folds only ASCII capitals: `"R"` and `Ärger` are variables named R and Ärger, `R` one named r.
+  expect(pl('\nDECLARE "R" users%ROWTYPE;\nBEGIN\n  RETURN "R".job_title;\nEND')).toEqual({ line: 4 });
+  expect(pl('\nDECLARE Ärger users%ROWTYPE;\nBEGIN\n  RETURN Ärger.job_title;\nEND')).toEqual({ line: 4 });
+  expect(pl('\nDECLARE Ärger users%ROWTYPE;\nBEGIN\n  Ärger.job_title := 1;\nEND')).toEqual({ line: 4 });
+  expect(pl('\nDECLARE R users%ROWTYPE;\nBEGIN\n  RETURN r.job_title;\nEND')).toEqual({ line: 4 });
+  expect(
+    pl('\nDECLARE "Rec" record;\nBEGIN\n  SELECT * INTO "Rec" FROM users;\n  RETURN "Rec".job_title;\nEND'),
+  ).toEqual({ line: 5 });
+  // The parser gives a %ROWTYPE's and a %TYPE's names folded and unquoted: `"Users"%ROWTYPE` is `Users%rowtype`.
+  const capitals = on({ schema: 'public', table: 'Users', column: 'Job' });
+  expect(capitals('\nDECLARE r "Users"%ROWTYPE;\nBEGIN\n  RETURN r."Job";\nEND')).toEqual({ line: 4 });
+  expect(capitals('\nDECLARE r public."Users"%ROWTYPE;\nBEGIN\n  RETURN r."Job";\nEND')).toEqual({ line: 4 });
+  expect(capitals('\nDECLARE r "Users";\nBEGIN\n  RETURN r."Job";\nEND')).toEqual({ line: 4 });
+  expect(capitals('\nDECLARE r users%ROWTYPE;\nBEGIN\n  RETURN r."Job";\nEND')).toBeUndefined();
+  expect(capitals('\nDECLARE x public."Users"."Job"%TYPE;\nBEGIN\n  RETURN 1;\nEND')).toEqual({ line: 2 });
+  expect(
+    on({ schema: 'public', table: 'Ünï', column: 'job' })('\nDECLARE r Ünï%ROWTYPE;\nBEGIN\n  RETURN r.job;\nEND'),
+  ).toEqual({
+    line: 4,
+  });
+  const dotted = on({ schema: 'a.b', table: 'c', column: 'job' });
+  expect(dotted('\nDECLARE r "a.b".c%ROWTYPE;\nBEGIN\n  RETURN r.job;\nEND')).toEqual({ line: 4 });
+  expect(dotted('\nDECLARE r "a.b".c;\nBEGIN\n  RETURN r.job;\nEND')).toEqual({ line: 4 });
+});

@@ -1,0 +1,95 @@
+import { expect, test } from 'vitest';
+import { qualify, quoteIdent } from '../../src/render/quote.js';
+import { query } from '../support/fixtures-project.js';
+import { cleanupsAfterAll, databaseWithFolder, hasColumn } from '../support/test-project.js';
+
+/**
+ * Hostile names (quotes, `;`, `--`, `$$`, `%`, backslashes, spaces, capitals, unicode, 63 bytes with a multi-byte
+ * character at the boundary) on the table, its columns and on the objects the catalog guards of phase 1 and phase 3
+ * read and name (policies, publications, indexes, statistics objects, sequences, functions, foreign keys): each guard
+ * refuses with the object named as PostgreSQL spells it, nothing runs a name as SQL, `%` in a name does not upset
+ * format() or RAISE.
+ */
+const cleanups = cleanupsAfterAll();
+
+const bytes = (text: string) => Buffer.byteLength(text, 'utf8');
+/** `text` padded with `x` to 61 bytes, then `é`: exactly 63 bytes, the last character multi-byte. */
+const long63 = (text: string) => {
+  let name = text;
+  while (bytes(name) < 61) name += 'x';
+  name += 'é';
+  expect(bytes(name)).toBe(63);
+  return name;
+};
+
+const SCHEMA = `Sch"; DROP TABLE public.victim; --`;
+const TABLE = long63(`Us'ers $$ %s %I \\ `);
+const COLUMN = long63(`Job "Title"; -- %% $phasectl$ `);
+const NEW = `Fav ''colour'' %L E'\\n'`;
+const table = qualify(SCHEMA, TABLE);
+const column = quoteIdent(COLUMN);
+const target = `${table}.${column}`;
+
+const setup = `
+  CREATE TABLE public.victim (id int PRIMARY KEY); INSERT INTO public.victim VALUES (1);
+  CREATE SCHEMA ${quoteIdent(SCHEMA)};
+  CREATE TABLE ${table} (id bigint PRIMARY KEY, ${column} text NOT NULL DEFAULT 'x', team int);
+  INSERT INTO ${table} SELECT g, 'title ' || g, g % 3 FROM generate_series(1, 20) g;`;
+
+async function victimIntact(url: string) {
+  expect(await query(url, `SELECT count(*)::int AS n FROM public.victim`)).toEqual([{ n: 1 }]);
+}
+
+async function renameAtPhase3(extra = '') {
+  const project = await databaseWithFolder(cleanups, setup + extra, 'phasectl-hostile-guards-');
+  await project.ok('init');
+  const plan = await project.ok('plan', 'rename', target, NEW, '--id', 'hostile');
+  for (const release of ['1.0.0', '2.0.0']) {
+    await project.ok('advance', '--release', release);
+    await project.ok('migrate', '--quiet');
+  }
+  await project.ok('advance', '--release', '3.0.0');
+  return { ...project, plan: plan.stdout };
+}
+
+test('hostile names: functions whose row variables are spelled with quotes or non-ASCII capitals block phase 3', async () => {
+  // PostgreSQL folds only ASCII capitals: `Ärger` is a variable named Ärger, `"R"` one named R. Each function reads the
+  // column through such a variable and fails once phase 3 has dropped it.
+  const row = `${table}%ROWTYPE`;
+  const functions = {
+    quoted: `DECLARE "R" ${row}; BEGIN SELECT * INTO "R" FROM ${table} WHERE id = 1; RETURN "R".${column}; END`,
+    unicode: `DECLARE Ärger ${row}; BEGIN SELECT * INTO Ärger FROM ${table} WHERE id = 1; RETURN Ärger.${column}; END`,
+    record: `DECLARE "Rec" record; BEGIN SELECT * INTO "Rec" FROM ${table} WHERE id = 1; RETURN "Rec".${column}; END`,
+  };
+  const created = Object.entries(functions)
+    .map(
+      ([name, body]) =>
+        `CREATE FUNCTION ${qualify(SCHEMA, `read ${name} %s`)}() RETURNS text LANGUAGE plpgsql AS ${'$body$'}${body}${'$body$'};`,
+    )
+    .join('\n');
+  const { url, run, ok, plan } = await renameAtPhase3(created);
+  for (const name of Object.keys(functions)) {
+    const fn = `${qualify(SCHEMA, `read ${name} %s`)}()`;
+    expect(plan).toContain(fn);
+    expect(await query(url, `SELECT ${fn} AS v`)).toEqual([{ v: 'title 1' }]);
+  }
+  const refused = await run('migrate', '--quiet');
+  expect(refused.code, refused.stdout + refused.stderr).toBe(3);
+  for (const name of Object.keys(functions))
+    expect(refused.stderr).toContain(`${qualify(SCHEMA, `read ${name} %s`)}()`);
+  expect(await hasColumn(url, table, COLUMN)).toBe(true);
+  await victimIntact(url);
+
+  // Rewritten to read the new column: phase 3 goes ahead and each still works.
+  const renamed = Object.entries(functions)
+    .map(
+      ([name, body]) =>
+        `CREATE OR REPLACE FUNCTION ${qualify(SCHEMA, `read ${name} %s`)}() RETURNS text LANGUAGE plpgsql AS ${'$body$'}${body.replaceAll(`.${column}`, `.${quoteIdent(NEW)}`)}${'$body$'};`,
+    )
+    .join('\n');
+  await query(url, renamed);
+  await ok('migrate', '--quiet');
+  expect(await hasColumn(url, table, COLUMN)).toBe(false);
+  for (const name of Object.keys(functions))
+    expect(await query(url, `SELECT ${qualify(SCHEMA, `read ${name} %s`)}() AS v`)).toEqual([{ v: 'title 1' }]);
+}, 300_000);
