@@ -93,3 +93,67 @@ test('hostile names: functions whose row variables are spelled with quotes or no
   for (const name of Object.keys(functions))
     expect(await query(url, `SELECT ${qualify(SCHEMA, `read ${name} %s`)}() AS v`)).toEqual([{ v: 'title 1' }]);
 }, 300_000);
+
+test('hostile names: phase 3 names each dependent object created after plan, and nothing of it runs', async () => {
+  const { url, run, ok } = await renameAtPhase3();
+  const names = {
+    policy: `Pol'; DROP TABLE public.victim; --%s`,
+    publication: `Pub "x" $$ %`,
+    index: long63(`Idx "a" %s;--`),
+    statistics: `Stat\\s %I`,
+    sequence: `Seq $$ 'q'`,
+    function: `fn'%s"`,
+    other: `Other "T"`,
+    key: `Fk %s; -- ')`,
+    unique: `Uniq %%`,
+  };
+  await query(
+    url,
+    `ALTER TABLE ${table} ENABLE ROW LEVEL SECURITY;
+     CREATE POLICY ${quoteIdent(names.policy)} ON ${table} USING (${column} <> 'hidden');
+     CREATE PUBLICATION ${quoteIdent(names.publication)} FOR TABLE ${table} (id, ${column});
+     CREATE INDEX ${quoteIdent(names.index)} ON ${table} (team, ${column});
+     CREATE STATISTICS ${qualify(SCHEMA, names.statistics)} ON ${column}, team FROM ${table};
+     CREATE SEQUENCE ${qualify(SCHEMA, names.sequence)} OWNED BY ${target};
+     CREATE FUNCTION ${qualify(SCHEMA, names.function)}() RETURNS bigint LANGUAGE sql
+       BEGIN ATOMIC SELECT count(${column}) FROM ${table}; END;
+     CREATE UNIQUE INDEX ${quoteIdent(names.unique)} ON ${table} (${column});
+     CREATE TABLE ${qualify(SCHEMA, names.other)} (title text CONSTRAINT ${quoteIdent(names.key)} REFERENCES ${table} (${column}));`,
+  );
+  const refused = await run('migrate', '--quiet');
+  expect(refused.code, refused.stderr).toBe(3);
+  const message = refused.stderr;
+  const fail = '(DROP COLUMN would fail on it)';
+  const drop = '(DROP COLUMN would drop it)';
+  for (const expected of [
+    `policy ${names.policy} on table ${table} ${fail}`,
+    `publication of table ${table} in publication ${names.publication} ${fail}`,
+    `index ${qualify(SCHEMA, names.index)} ${drop}`,
+    `index ${qualify(SCHEMA, names.unique)} ${drop}`,
+    `statistics object ${qualify(SCHEMA, names.statistics)} ${drop}`,
+    `sequence ${qualify(SCHEMA, names.sequence)} ${drop}`,
+    `function ${qualify(SCHEMA, names.function)}() ${fail}`,
+    `constraint ${names.key} on table ${qualify(SCHEMA, names.other)} ${fail}`,
+  ])
+    expect(message).toContain(expected);
+  expect(message).toContain(`cannot drop ${COLUMN}: it is used by `);
+  expect(await hasColumn(url, table, COLUMN)).toBe(true);
+  await victimIntact(url);
+
+  // Each moved to the new column: phase 3 goes ahead.
+  const copy = quoteIdent(NEW);
+  await query(
+    url,
+    `ALTER POLICY ${quoteIdent(names.policy)} ON ${table} USING (${copy} <> 'hidden');
+     ALTER PUBLICATION ${quoteIdent(names.publication)} SET TABLE ${table} (id, ${copy});
+     DROP INDEX ${qualify(SCHEMA, names.index)};
+     DROP STATISTICS ${qualify(SCHEMA, names.statistics)};
+     ALTER SEQUENCE ${qualify(SCHEMA, names.sequence)} OWNED BY ${table}.${copy};
+     DROP FUNCTION ${qualify(SCHEMA, names.function)}();
+     ALTER TABLE ${qualify(SCHEMA, names.other)} DROP CONSTRAINT ${quoteIdent(names.key)};
+     DROP INDEX ${qualify(SCHEMA, names.unique)};`,
+  );
+  await ok('migrate', '--quiet');
+  expect(await hasColumn(url, table, COLUMN)).toBe(false);
+  await victimIntact(url);
+}, 300_000);
