@@ -157,3 +157,45 @@ test('hostile names: phase 3 names each dependent object created after plan, and
   expect(await hasColumn(url, table, COLUMN)).toBe(false);
   await victimIntact(url);
 }, 300_000);
+
+test('hostile names: phase 1 names an audit trigger function writing the whole row by position, % and all', async () => {
+  const audit = qualify(SCHEMA, `Audit %s "log"`);
+  const fn = qualify(SCHEMA, `audit %s 'q' $$`);
+  const trigger = quoteIdent(`Trg "x"; -- %I`);
+  const project = await databaseWithFolder(
+    cleanups,
+    `${setup}
+     CREATE TABLE ${audit} (id bigint, title text, team int);
+     CREATE FUNCTION ${fn}() RETURNS trigger LANGUAGE plpgsql AS $body$
+     BEGIN
+       INSERT INTO ${audit} VALUES (OLD.*);
+       RETURN NEW;
+     END $body$;
+     CREATE TRIGGER ${trigger} AFTER UPDATE ON ${table} FOR EACH ROW EXECUTE FUNCTION ${fn}();`,
+    'phasectl-hostile-whole-row-',
+  );
+  const { url, run, ok } = project;
+  await ok('init');
+  const plan = await ok('plan', 'rename', target, NEW, '--id', 'hostile');
+  expect(plan.stdout).toContain(`${fn}(), line 3 of its body: INSERT INTO ${audit} VALUES (OLD.*)`);
+  await ok('advance', '--release', '1.0.0');
+  const refused = await run('migrate', '--quiet');
+  expect(refused.code, refused.stdout + refused.stderr).toBe(3);
+  expect(refused.stderr).toContain(
+    `change hostile cannot add ${quoteIdent(NEW)} to ${table}: function ${fn}() writes the whole row of ${table} into another table by position`,
+  );
+  expect(await hasColumn(url, table, NEW)).toBe(false);
+  await query(url, `UPDATE ${table} SET team = 7 WHERE id = 1`);
+  await victimIntact(url);
+  // Named columns: phase 1 goes through.
+  await query(
+    url,
+    `CREATE OR REPLACE FUNCTION ${fn}() RETURNS trigger LANGUAGE plpgsql AS $body$
+     BEGIN
+       INSERT INTO ${audit} (id, title, team) VALUES (OLD.id, OLD.${column}, OLD.team);
+       RETURN NEW;
+     END $body$`,
+  );
+  await ok('migrate', '--quiet');
+  expect(await hasColumn(url, table, NEW)).toBe(true);
+}, 300_000);
