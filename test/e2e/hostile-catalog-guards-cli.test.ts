@@ -199,3 +199,57 @@ test('hostile names: phase 1 names an audit trigger function writing the whole r
   await ok('migrate', '--quiet');
   expect(await hasColumn(url, table, NEW)).toBe(true);
 }, 300_000);
+
+test('hostile names: a writer role that lost EXECUTE on the conversion since plan is refused before phase 1, with GRANTs that run as printed', async () => {
+  const role = `App "w"; -- %s \\ é ${Math.random().toString(36).slice(2, 8)}`;
+  const fn = qualify(SCHEMA, `to int %s 'x'`);
+  const project = await databaseWithFolder(
+    cleanups,
+    `${setup}
+     UPDATE ${table} SET ${column} = id::text;
+     CREATE FUNCTION ${fn}(text) RETURNS integer LANGUAGE sql IMMUTABLE STRICT AS $f$ SELECT $1::integer $f$;
+     REVOKE EXECUTE ON FUNCTION ${fn}(text) FROM PUBLIC;
+     CREATE ROLE ${quoteIdent(role)};
+     GRANT SELECT, INSERT, UPDATE ON ${table} TO ${quoteIdent(role)};
+     GRANT USAGE ON SCHEMA ${quoteIdent(SCHEMA)} TO ${quoteIdent(role)};
+     GRANT EXECUTE ON FUNCTION ${fn}(text) TO ${quoteIdent(role)};`,
+    'phasectl-hostile-conversion-',
+  );
+  const { url, run, ok } = project;
+  try {
+    await ok('init');
+    await ok(
+      'plan',
+      'rename',
+      target,
+      NEW,
+      '--type',
+      'integer',
+      '--up',
+      `${fn}(${column})`,
+      '--down',
+      `${quoteIdent(NEW)}::text`,
+    );
+    await ok('advance', '--release', '1.0.0');
+    await query(url, `REVOKE EXECUTE ON FUNCTION ${fn}(text) FROM ${quoteIdent(role)}`);
+    const refused = await run('migrate', '--quiet');
+    expect(refused.code, refused.stdout + refused.stderr).toBe(3);
+    expect(refused.stderr).toContain(
+      `role ${quoteIdent(role)} writes ${table} but may not execute function ${fn}(text)`,
+    );
+    const grant = `GRANT EXECUTE ON FUNCTION ${fn}(text) TO ${quoteIdent(role)};`;
+    expect(refused.stderr).toContain(`\n    ${grant}\n`);
+    expect(await hasColumn(url, table, NEW)).toBe(false);
+    await victimIntact(url);
+    // The GRANT as printed: phase 1 goes through, and the role's writes convert.
+    await query(url, grant);
+    await ok('migrate', '--quiet');
+    await query(
+      url,
+      `SET ROLE ${quoteIdent(role)}; INSERT INTO ${table} (id, ${column}) VALUES (100, '7'); RESET ROLE`,
+    );
+    expect(await query(url, `SELECT ${quoteIdent(NEW)} AS v FROM ${table} WHERE id = 100`)).toEqual([{ v: 7 }]);
+  } finally {
+    await query(url, `DROP OWNED BY ${quoteIdent(role)}; DROP ROLE ${quoteIdent(role)}`).catch(() => undefined);
+  }
+}, 300_000);
