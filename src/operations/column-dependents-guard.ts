@@ -150,10 +150,15 @@ export function columnDependentsGuard(input: ColumnDependentsGuardInput) {
           WHEN r.relkind IN ('i', 'I') THEN 'index'
           ELSE 'other'
         END AS kind,
+        -- Names quoted where needed (pg_describe_object prints a policy's, a constraint's and a publication's bare:
+        -- "policy a; b on table …" would read as two items of the list).
         CASE
           WHEN r.relkind = 'S' AND d.internal THEN pg_catalog.format('identity column %I of %s (its sequence %s)', ${column}, ${table}, r.oid::pg_catalog.regclass)
           WHEN ix.indisreplident THEN pg_catalog.format('index %s, the replica identity of %s', r.oid::pg_catalog.regclass, ix.indrelid::pg_catalog.regclass)
           WHEN g.attname IS NOT NULL THEN pg_catalog.format('generated column %I of %s', g.attname, g.attrelid::pg_catalog.regclass)
+          WHEN k.conrelid <> 0 THEN pg_catalog.format('constraint %I on table %s', k.conname, k.conrelid::pg_catalog.regclass)
+          WHEN pol.oid IS NOT NULL THEN pg_catalog.format('policy %I on table %s', pol.polname, pol.polrelid::pg_catalog.regclass)
+          WHEN pub.oid IS NOT NULL THEN pg_catalog.format('publication of table %s in publication %I', pr.prrelid::pg_catalog.regclass, pub.pubname)
           ELSE pg_catalog.pg_describe_object(d.classid, d.objid, d.objsubid)
         END AS problem,
         d.classid, k.conrelid, k.conname, k.contype, k.conparentid, k.coninhcount, r.relkind, r.relname, r.oid AS relid, ix.indrelid, d.on_table,
@@ -162,6 +167,9 @@ export function columnDependentsGuard(input: ColumnDependentsGuardInput) {
       LEFT JOIN pg_catalog.pg_constraint AS k ON d.classid = ${CLASS('pg_constraint')} AND k.oid = d.objid
       LEFT JOIN pg_catalog.pg_class AS r ON d.classid = ${CLASS('pg_class')} AND d.objsubid = 0 AND r.oid = d.objid
       LEFT JOIN pg_catalog.pg_index AS ix ON ix.indexrelid = r.oid
+      LEFT JOIN pg_catalog.pg_policy AS pol ON d.classid = ${CLASS('pg_policy')} AND pol.oid = d.objid
+      LEFT JOIN pg_catalog.pg_publication_rel AS pr ON d.classid = ${CLASS('pg_publication_rel')} AND pr.oid = d.objid
+      LEFT JOIN pg_catalog.pg_publication AS pub ON pub.oid = pr.prpubid
       LEFT JOIN pg_catalog.pg_attrdef AS ad ON d.classid = ${CLASS('pg_attrdef')} AND ad.oid = d.objid
       LEFT JOIN pg_catalog.pg_attribute AS g
         ON (ad.oid IS NOT NULL AND g.attrelid = ad.adrelid AND g.attnum = ad.adnum)

@@ -126,14 +126,14 @@ test('hostile names: phase 3 names each dependent object created after plan, and
   const fail = '(DROP COLUMN would fail on it)';
   const drop = '(DROP COLUMN would drop it)';
   for (const expected of [
-    `policy ${names.policy} on table ${table} ${fail}`,
-    `publication of table ${table} in publication ${names.publication} ${fail}`,
+    `policy ${quoteIdent(names.policy)} on table ${table} ${fail}`,
+    `publication of table ${table} in publication ${quoteIdent(names.publication)} ${fail}`,
     `index ${qualify(SCHEMA, names.index)} ${drop}`,
     `index ${qualify(SCHEMA, names.unique)} ${drop}`,
     `statistics object ${qualify(SCHEMA, names.statistics)} ${drop}`,
     `sequence ${qualify(SCHEMA, names.sequence)} ${drop}`,
     `function ${qualify(SCHEMA, names.function)}() ${fail}`,
-    `constraint ${names.key} on table ${qualify(SCHEMA, names.other)} ${fail}`,
+    `constraint ${quoteIdent(names.key)} on table ${qualify(SCHEMA, names.other)} ${fail}`,
   ])
     expect(message).toContain(expected);
   expect(message).toContain(`cannot drop ${COLUMN}: it is used by `);
