@@ -6,6 +6,7 @@
  * statement that reads the table, and a body the parsers cannot read falls back to a text search. Pure.
  */
 import { parsePlPgSQLSync, parseSync } from 'libpg-query';
+import { truncatedTail } from '../operations/column-mention.js';
 import { scanTokens } from '../sql/parser.js'; // importing it loads the WebAssembly module (top-level await)
 
 export interface ColumnOfTable {
@@ -305,9 +306,12 @@ export function statementNamesColumn(tree: unknown, target: ColumnOfTable, recor
 /** The column's name as a word of `text` (any case for a plain name, else its quoted form): what phase 3's guard matches. */
 export function textMention(text: string, column: string): { line: number } | undefined {
   const plain = /^[a-z_\u0080-\u{10FFFF}][a-z0-9_$\u0080-\u{10FFFF}]*$/u.test(column);
+  // A longer identifier PostgreSQL cuts to the name (63 bytes) names it too.
+  const tail = truncatedTail(column);
+  const end = (boundary: string) => (tail === '' ? '' : `(${boundary}${tail === undefined ? '' : `|${tail}`})`);
   const pattern = plain
-    ? new RegExp(`(^|[^\\p{L}\\p{N}_$])${escapeRegExp(column)}([^\\p{L}\\p{N}_$]|$)`, 'iu')
-    : new RegExp(escapeRegExp(`"${column.replace(/"/g, '""')}"`), 'u');
+    ? new RegExp(`(^|[^\\p{L}\\p{N}_$])${escapeRegExp(column)}${end('[^\\p{L}\\p{N}_$]|$')}`, 'iu')
+    : new RegExp(escapeRegExp(`"${column.replace(/"/g, '""')}`) + end('"'), 'u');
   const match = pattern.exec(text);
   return match ? { line: text.slice(0, match.index + (plain ? match[1]!.length : 0)).split('\n').length } : undefined;
 }

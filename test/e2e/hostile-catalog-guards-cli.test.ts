@@ -253,3 +253,28 @@ test('hostile names: a writer role that lost EXECUTE on the conversion since pla
     await query(url, `DROP OWNED BY ${quoteIdent(role)}; DROP ROLE ${quoteIdent(role)}`).catch(() => undefined);
   }
 }, 300_000);
+
+test('a column of 63 bytes named in a function by a longer identifier (PostgreSQL cuts it to the column) blocks phase 3', async () => {
+  const long = `job_title_${'x'.repeat(53)}`;
+  const project = await databaseWithFolder(
+    cleanups,
+    `CREATE TABLE public.users (id bigint PRIMARY KEY, ${long}_suffix text, note text);
+     INSERT INTO public.users SELECT g, 'title ' || g, 'n' FROM generate_series(1, 5) g;
+     CREATE FUNCTION public.read_long() RETURNS text LANGUAGE plpgsql AS $$
+     BEGIN RETURN (SELECT ${long}_in_code FROM public.users WHERE id = 1); END $$;`,
+    'phasectl-hostile-long-',
+  );
+  const { url, run, ok } = project;
+  await ok('init');
+  const plan = await ok('plan', 'rename', `users.${long}`, 'job', '--id', 'long');
+  expect(plan.stdout).toContain('public.read_long()');
+  for (const release of ['1.0.0', '2.0.0']) {
+    await ok('advance', '--release', release);
+    await ok('migrate', '--quiet');
+  }
+  await ok('advance', '--release', '3.0.0');
+  const refused = await run('migrate', '--quiet');
+  expect(refused.code, refused.stdout + refused.stderr).toBe(3);
+  expect(refused.stderr).toContain('function public.read_long() still names it');
+  expect(await query(url, `SELECT public.read_long() AS v`)).toEqual([{ v: 'title 1' }]);
+}, 300_000);
