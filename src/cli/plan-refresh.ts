@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { planRefresh } from '../commands/plan-refresh.js';
-import { action, processOutput, withDatabaseOption } from './output.js';
+import { action, printable, processOutput, withDatabaseOption } from './output.js';
 
 /** `phasectl plan refresh <id>`: records again what else uses a change's column (views, functions, triggers, keys). */
 export function registerPlanRefresh(plan: Command): void {
@@ -14,10 +14,13 @@ export function registerPlanRefresh(plan: Command): void {
   ).action(
     action(async (changeId: string, flags: { databaseUrl?: string }) => {
       const result = await planRefresh({ changeId, databaseUrl: flags.databaseUrl ?? process.env.DATABASE_URL });
+      // Names read from the catalog: escape sequences are shown, not run.
       processOutput.out(
-        `updated ${changeId} in ${result.file}: ${result.recorded.length === 0 ? 'nothing else uses the column' : result.recorded.join(', ')}\n`,
+        printable(
+          `updated ${changeId} in ${result.file}: ${result.recorded.length === 0 ? 'nothing else uses the column' : result.recorded.join(', ')}\n`,
+        ),
       );
-      for (const note of result.notes) processOutput.out(`${note}\n`);
+      for (const note of result.notes) processOutput.out(printable(`${note}\n`));
       processOutput.out('next: phasectl generate\n');
     }),
   );

@@ -2,7 +2,7 @@ import { Command } from 'commander';
 import { planMove } from '../commands/plan-move.js';
 import { planRename, type PlanRenameOptions } from '../commands/plan.js';
 import { registerPlanRefresh } from './plan-refresh.js';
-import { action, processOutput, withDatabaseOption } from './output.js';
+import { action, printable, processOutput, withDatabaseOption } from './output.js';
 import { withProjectOption } from './options.js';
 
 /** The flags of `plan rename` are the library options minus the positional arguments. */
@@ -117,7 +117,8 @@ function printPlanned(
   processOutput.out(
     `${replace ? 'replaced' : 'added'} change ${result.change.id} ${replace ? 'in' : 'to'} ${result.file}\n`,
   );
-  processOutput.out(result.plan);
-  for (const note of result.notes) processOutput.out(`\n${note}`);
+  // The plan and notes name objects read from the catalog (functions, views…): escape sequences are shown, not run.
+  processOutput.out(printable(result.plan));
+  for (const note of result.notes) processOutput.out(printable(`\n${note}`));
   processOutput.out('\nnext: phasectl advance --release <the release you are preparing>');
 }

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { status } from '../commands/status.js';
 import { formatStatus } from './status-format.js';
-import { action, processOutput, requireDatabaseUrl, withDatabaseOption } from './output.js';
+import { action, printable, processOutput, requireDatabaseUrl, withDatabaseOption } from './output.js';
 import { withProjectOption } from './options.js';
 import { withFleetOptions, type FleetFlags } from './fleet.js';
 import { statusFleetCli } from './fleet-commands.js';
@@ -37,7 +37,7 @@ export function register(program: Command): void {
             projectDir: flags.project,
             changeId,
           });
-          processOutput.out(flags.json ? JSON.stringify(report, null, 2) : formatStatus(report));
+          processOutput.out(flags.json ? JSON.stringify(report, null, 2) : printable(formatStatus(report)));
         },
       ),
     );

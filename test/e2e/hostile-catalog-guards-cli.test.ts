@@ -278,3 +278,34 @@ test('a column of 63 bytes named in a function by a longer identifier (PostgreSQ
   expect(refused.stderr).toContain('function public.read_long() still names it');
   expect(await query(url, `SELECT public.read_long() AS v`)).toEqual([{ v: 'title 1' }]);
 }, 300_000);
+
+/** The control characters of `text` other than line breaks and tabs. */
+const controls = (text: string) =>
+  [...text].filter((c) => (c.codePointAt(0)! < 0x20 && c !== '\n' && c !== '\t') || c === '\u007f');
+
+test('names read from the catalog with escape sequences are shown, not sent to the terminal (plan, plan refresh, status)', async () => {
+  // Any role that may create a function can name one so: plan lists every function whose body names the column.
+  const evil = `evil\u001b[2J\u001b]0;title\u0007`;
+  const project = await databaseWithFolder(
+    cleanups,
+    `CREATE TABLE public.users (id bigint PRIMARY KEY, job_title text, note text);
+     CREATE TABLE public.audit (id bigint, job_title text, note text);
+     CREATE FUNCTION public.${quoteIdent(evil)}() RETURNS trigger LANGUAGE plpgsql AS $$
+     BEGIN INSERT INTO public.audit VALUES (OLD.*); RETURN NEW; END $$;
+     CREATE TRIGGER audit AFTER UPDATE ON public.users FOR EACH ROW EXECUTE FUNCTION public.${quoteIdent(evil)}();`,
+    'phasectl-hostile-escapes-',
+  );
+  const { run, ok } = project;
+  await ok('init');
+  const plan = await ok('plan', 'rename', 'users.job_title', 'jt', '--id', 'esc');
+  expect(plan.stdout).toContain('public."evil\\u{1b}[2J\\u{1b}]0;title\\u{7}"()');
+  expect(controls(plan.stdout)).toEqual([]);
+  const refresh = await ok('plan', 'refresh', 'esc');
+  expect(refresh.stdout).toContain('\\u{1b}');
+  expect(controls(refresh.stdout)).toEqual([]);
+  await ok('advance', '--release', '1.0.0');
+  expect((await run('migrate', '--quiet')).code).toBe(3);
+  const status = await ok('status');
+  expect(status.stdout).toContain('guard whole-row');
+  expect(controls(status.stdout)).toEqual([]);
+}, 300_000);
