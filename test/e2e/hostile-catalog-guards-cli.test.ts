@@ -309,3 +309,72 @@ test('names read from the catalog with escape sequences are shown, not sent to t
   expect(status.stdout).toContain('guard whole-row');
   expect(controls(status.stdout)).toEqual([]);
 }, 300_000);
+
+test('hostile names, move: a writer role lacking rights on the partner is refused with GRANTs that run as printed; a policy on the source column stops the unsync', async () => {
+  const role = `Wr "i"; -- %s \\ ${Math.random().toString(36).slice(2, 8)}`;
+  const source = qualify(SCHEMA, TABLE);
+  const target = qualify(SCHEMA, `Prof'iles %I $$`);
+  const joinName = `User "Id" %`;
+  const join = quoteIdent(joinName);
+  const project = await databaseWithFolder(
+    cleanups,
+    `${setup}
+     CREATE TABLE ${target} (id bigint PRIMARY KEY, ${join} bigint NOT NULL UNIQUE, bio text);
+     INSERT INTO ${target} SELECT g, g, 'bio' FROM generate_series(1, 20) g;
+     CREATE ROLE ${quoteIdent(role)};
+     GRANT USAGE ON SCHEMA ${quoteIdent(SCHEMA)} TO ${quoteIdent(role)};
+     GRANT SELECT, INSERT, UPDATE ON ${source} TO ${quoteIdent(role)};`,
+    'phasectl-hostile-move-',
+  );
+  const { url, run, ok } = project;
+  try {
+    await ok('init');
+    const to = `${target}.${quoteIdent(NEW)}`;
+    await ok('plan', 'move', `${source}.${column}`, to, '--on', `id=${joinName}`, '--id', 'hmove');
+    await ok('advance', '--release', '1.0.0');
+    const refused = await run('migrate', '--quiet');
+    expect(refused.code, refused.stdout + refused.stderr).toBe(3);
+    expect(refused.stderr).toContain(
+      `role ${quoteIdent(role)} writes ${source} and lacks SELECT (${join}) on ${target}`,
+    );
+    const grants = refused.stderr
+      .split('\n')
+      .filter((line) => line.startsWith('    GRANT '))
+      .map((line) => line.trim());
+    expect(grants).toContain(`GRANT SELECT (${join}) ON ${target} TO ${quoteIdent(role)};`);
+    expect(await hasColumn(url, target, NEW)).toBe(false);
+    await victimIntact(url);
+    for (const grant of grants) await query(url, grant);
+    await ok('migrate', '--quiet');
+    await query(url, `SET ROLE ${quoteIdent(role)}; UPDATE ${source} SET ${column} = 'moved' WHERE id = 3; RESET ROLE`);
+    expect(await query(url, `SELECT ${quoteIdent(NEW)} AS v FROM ${target} WHERE ${join} = 3`)).toEqual([
+      { v: 'moved' },
+    ]);
+    for (const release of ['2.0.0', '3.0.0']) {
+      await ok('advance', '--release', release);
+      if (release === '2.0.0') await ok('migrate', '--quiet');
+    }
+    const policy = `Pol "p"; %s`;
+    await query(
+      url,
+      // (The role's writes go first: row-level security on a table it writes through the sync is refused on its own.)
+      `REVOKE ALL ON ${source}, ${target} FROM ${quoteIdent(role)};
+       REVOKE ALL (${join}, ${quoteIdent(NEW)}) ON ${target} FROM ${quoteIdent(role)};
+       ALTER TABLE ${source} ENABLE ROW LEVEL SECURITY;
+       CREATE POLICY ${quoteIdent(policy)} ON ${source} USING (${column} <> 'hidden');`,
+    );
+    const unsync = await run('migrate', '--quiet');
+    expect(unsync.code, unsync.stdout + unsync.stderr).toBe(3);
+    expect(unsync.stderr).toContain(`policy ${quoteIdent(policy)} on table ${source} (DROP COLUMN would fail on it)`);
+    expect(await hasColumn(url, source, COLUMN)).toBe(true);
+    await query(
+      url,
+      `DROP POLICY ${quoteIdent(policy)} ON ${source}; ALTER TABLE ${source} DISABLE ROW LEVEL SECURITY`,
+    );
+    await ok('migrate', '--quiet');
+    expect(await hasColumn(url, source, COLUMN)).toBe(false);
+    await victimIntact(url);
+  } finally {
+    await query(url, `DROP OWNED BY ${quoteIdent(role)}; DROP ROLE ${quoteIdent(role)}`).catch(() => undefined);
+  }
+}, 300_000);
