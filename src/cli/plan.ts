@@ -73,7 +73,7 @@ export function register(program: Command): void {
         .argument('<target_column>', 'where it goes: [schema.]table.column (created when missing)')
         .requiredOption(
           '--on <source_col=target_col,...>',
-          'the join: source columns (its key) = target columns (covered by a UNIQUE index)',
+          'the join: source columns (its key) = target columns (covered by a UNIQUE index); quote a name holding , = or spaces: id="User Id"',
         )
         .option('--id <id>', 'change id (default: <table>-<column>-to-<target table>)')
         .option(

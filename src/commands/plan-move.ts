@@ -35,23 +35,53 @@ export interface PlanMoveResult {
   notes: string[];
 }
 
-/** `id=user_id,tenant_id=tenant_id` → join pairs. Pure. */
+/**
+ * `id=user_id,tenant_id=tenant_id` → join pairs. A name may be double-quoted, as in the column arguments
+ * (`id="User Id"`, `"a,b"="x=y"`): its `,` and `=` are then part of it and `""` is a quote. Pure.
+ */
 export function parseJoinPairs(text: string): JoinPair[] {
-  const pairs = text
-    .split(',')
-    .map((part) => part.trim())
-    .filter((part) => part !== '');
-  if (pairs.length === 0)
-    throw new InputError('--on is empty', { hint: 'write --on <source column>=<target column>, e.g. --on id=user_id' });
-  return pairs.map((part) => {
-    const [from, to, extra] = part.split('=').map((name) => name.trim());
-    if (!from || !to || extra !== undefined) {
-      throw new InputError(`--on "${text}": "${part}" is not <source column>=<target column>`, {
-        hint: 'write e.g. --on id=user_id or --on tenant_id=tenant_id,id=user_id',
-      });
+  const bad = (part: string) =>
+    new InputError(`--on "${text}": "${part}" is not <source column>=<target column>`, {
+      hint: 'write e.g. --on id=user_id or --on tenant_id=tenant_id,id=user_id; quote a name holding , = or spaces: --on \'id="User Id"\'',
+    });
+  // Split on , and = outside double quotes, keeping each name's text as written.
+  const pairs: string[][] = [];
+  let names: string[] = [];
+  let name = '';
+  let quoted = false;
+  for (const character of text) {
+    if (character === '"') quoted = !quoted;
+    if (!quoted && (character === ',' || character === '=')) {
+      names.push(name);
+      name = '';
+      if (character === ',') {
+        pairs.push(names);
+        names = [];
+      }
+      continue;
     }
+    name += character;
+  }
+  names.push(name);
+  pairs.push(names);
+  if (quoted) throw bad(text);
+  const written = pairs.filter((part) => part.join('=').trim() !== '');
+  if (written.length === 0)
+    throw new InputError('--on is empty', { hint: 'write --on <source column>=<target column>, e.g. --on id=user_id' });
+  return written.map((part) => {
+    const [from, to] = part.map(unquoteName);
+    if (part.length !== 2 || !from || !to) throw bad(part.join('='));
     return { from, to };
   });
+}
+
+/** A name as written in --on: `"User ""Id"""` is `User "Id"`; an unquoted one is taken as it is, trimmed. */
+function unquoteName(written: string): string | undefined {
+  const name = written.trim();
+  if (!name.startsWith('"')) return name.includes('"') ? undefined : name;
+  if (name.length < 3 || !name.endsWith('"')) return undefined;
+  const inner = name.slice(1, -1);
+  return /^(?:[^"]|"")*$/.test(inner) ? inner.replace(/""/g, '"') : undefined;
 }
 
 /** The default id of a move: `<source table>-<column>-to-<target table>`, at most 40 characters. */

@@ -314,8 +314,8 @@ test('hostile names, move: a writer role lacking rights on the partner is refuse
   const role = `Wr "i"; -- %s \\ ${Math.random().toString(36).slice(2, 8)}`;
   const source = qualify(SCHEMA, TABLE);
   const target = qualify(SCHEMA, `Prof'iles %I $$`);
-  const joinName = `User "Id" %`;
-  const join = quoteIdent(joinName);
+  // Quoted in --on, as in the column arguments.
+  const join = quoteIdent(`User "Id" %`);
   const project = await databaseWithFolder(
     cleanups,
     `${setup}
@@ -330,7 +330,7 @@ test('hostile names, move: a writer role lacking rights on the partner is refuse
   try {
     await ok('init');
     const to = `${target}.${quoteIdent(NEW)}`;
-    await ok('plan', 'move', `${source}.${column}`, to, '--on', `id=${joinName}`, '--id', 'hmove');
+    await ok('plan', 'move', `${source}.${column}`, to, '--on', `id=${join}`, '--id', 'hmove');
     await ok('advance', '--release', '1.0.0');
     const refused = await run('migrate', '--quiet');
     expect(refused.code, refused.stdout + refused.stderr).toBe(3);
