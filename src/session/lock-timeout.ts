@@ -23,7 +23,8 @@ export function lockTimeoutScope(statement: string): 'local' | 'session' | undef
     throw error;
   }
   const set = (tree as { VariableSetStmt?: { name?: string; is_local?: boolean } }).VariableSetStmt;
-  if (set?.name !== 'lock_timeout') return undefined;
+  // PostgreSQL reads setting names in any case, quoted or not: `SET "Lock_Timeout" = 0` sets lock_timeout.
+  if (set?.name?.toLowerCase() !== 'lock_timeout') return undefined;
   return set.is_local ? 'local' : 'session';
 }
 

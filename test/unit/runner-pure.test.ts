@@ -45,6 +45,8 @@ describe('lockTimeoutScope', () => {
     expect(lockTimeoutScope(`SET LOCAL lock_timeout = '2s'`)).toBe('local');
     expect(lockTimeoutScope('-- fail fast\nSET lock_timeout TO 5000')).toBe('session');
     expect(lockTimeoutScope('RESET lock_timeout')).toBe('session');
+    expect(lockTimeoutScope(`SET "LOCK_TIMEOUT" = 0`)).toBe('session');
+    expect(lockTimeoutScope(`SET LOCAL "Lock_Timeout" TO DEFAULT`)).toBe('local');
     expect(lockTimeoutScope(`SET LOCAL statement_timeout = '1min'`)).toBeUndefined();
     expect(lockTimeoutScope(`SELECT 'SET lock_timeout = 1'`)).toBeUndefined();
     expect(lockTimeoutScope(`SELECT pg_catalog.set_config('lock_timeout', '1s', true)`)).toBeUndefined();
