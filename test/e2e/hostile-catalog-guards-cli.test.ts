@@ -131,12 +131,13 @@ test('hostile names: phase 3 names each dependent object created after plan, and
     `index ${qualify(SCHEMA, names.index)} ${drop}`,
     `index ${qualify(SCHEMA, names.unique)} ${drop}`,
     `statistics object ${qualify(SCHEMA, names.statistics)} ${drop}`,
-    `sequence ${qualify(SCHEMA, names.sequence)} ${drop}`,
     `function ${qualify(SCHEMA, names.function)}() ${fail}`,
     `constraint ${quoteIdent(names.key)} on table ${qualify(SCHEMA, names.other)} ${fail}`,
   ])
     expect(message).toContain(expected);
   expect(message).toContain(`cannot drop ${COLUMN}: it is used by `);
+  // An owned sequence is not refused: phase 3 of a rename carries it to the new column (carry-owned-sequences).
+  expect(message).not.toContain(`sequence ${qualify(SCHEMA, names.sequence)}`);
   expect(await hasColumn(url, table, COLUMN)).toBe(true);
   await victimIntact(url);
 
@@ -148,7 +149,6 @@ test('hostile names: phase 3 names each dependent object created after plan, and
      ALTER PUBLICATION ${quoteIdent(names.publication)} SET TABLE ${table} (id, ${copy});
      DROP INDEX ${qualify(SCHEMA, names.index)};
      DROP STATISTICS ${qualify(SCHEMA, names.statistics)};
-     ALTER SEQUENCE ${qualify(SCHEMA, names.sequence)} OWNED BY ${table}.${copy};
      DROP FUNCTION ${qualify(SCHEMA, names.function)}();
      ALTER TABLE ${qualify(SCHEMA, names.other)} DROP CONSTRAINT ${quoteIdent(names.key)};
      DROP INDEX ${qualify(SCHEMA, names.unique)};`,
@@ -156,6 +156,15 @@ test('hostile names: phase 3 names each dependent object created after plan, and
   await ok('migrate', '--quiet');
   expect(await hasColumn(url, table, COLUMN)).toBe(false);
   await victimIntact(url);
+  // The sequence, with its hostile name, went over to the new column and survived the drop.
+  expect(
+    await query(
+      url,
+      `SELECT a.attname FROM pg_depend d JOIN pg_attribute a ON a.attrelid = d.refobjid AND a.attnum = d.refobjsubid
+        WHERE d.objid = $1::regclass AND d.deptype = 'a'`,
+      [qualify(SCHEMA, names.sequence)],
+    ),
+  ).toEqual([{ attname: NEW }]);
 }, 300_000);
 
 test('hostile names: phase 1 names an audit trigger function writing the whole row by position, % and all', async () => {
