@@ -9,7 +9,7 @@ import { readMigrationFiles } from '../runner/migration-files.js';
 import { checkAppliedFiles, rollbackPlan, type RollbackGroup } from '../runner/migration-plan.js';
 import { applyContext, dryRunEvent, requirePhasesFile, type RunOptions } from './migrate.js';
 import { planResolver } from '../runner/plan-resolver.js';
-import { readApplied, recordDownRun } from '../runner/record.js';
+import { lockTrustedState, readApplied, recordDownRun } from '../runner/record.js';
 import { withRunLock, withSession } from '../session/with-session.js';
 
 export interface RollbackOptions extends RunOptions {
@@ -88,6 +88,7 @@ export async function rollback(options: RollbackOptions): Promise<RollbackResult
         }
         await run.session.query('BEGIN');
         try {
+          await lockTrustedState(run.session);
           if (group.phase === 1) await dropLeftoverCopyTriggers(run.session, group.changeId);
           await run.session.query('DELETE FROM phasectl.migrations WHERE name = ANY($1::text[])', [group.upNames]);
           // A later rollback of this phase must backfill again, and a re-applied phase 1 starts a fresh

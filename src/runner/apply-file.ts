@@ -12,6 +12,7 @@ import { IndexWaitReporter } from './index-wait.js';
 import { backoffDelay, sleep, type RetryPolicy } from '../session/lock-retry.js';
 import { DEFAULT_LOCK_TIMEOUT_MS, lockTimeoutScope, lockTimeoutSql } from '../session/lock-timeout.js';
 import type { MigrationFile } from './migration-files.js';
+import { lockTrustedState, recordLocked } from './record.js';
 import {
   describePgError,
   excerpt,
@@ -59,6 +60,8 @@ export async function applyFile(ctx: ApplyContext, file: MigrationFile, record: 
       await ctx.session.query('BEGIN');
       try {
         await ctx.session.query(`SET LOCAL lock_timeout = '${defaultTimeout}ms'`);
+        // Before the body: generated files write phasectl.changes, and the record follows in this transaction.
+        await lockTrustedState(ctx.session);
         if (ownPath !== undefined)
           await ctx.session.query(`SELECT pg_catalog.set_config('search_path', $1, true)`, [ownPath]);
         // Statement by statement inside the transaction, so an error names the exact statement.
@@ -98,7 +101,7 @@ export async function applyFile(ctx: ApplyContext, file: MigrationFile, record: 
           }
         });
       }
-      await record(ctx.session, Date.now() - started);
+      await recordLocked(ctx.session, () => record(ctx.session, Date.now() - started));
     } finally {
       // RESET search_path returns to the start-up value: pg_catalog, pg_temp (src/db/connect.ts).
       await ctx.session.query('RESET lock_timeout; RESET statement_timeout; RESET search_path').catch(() => undefined);

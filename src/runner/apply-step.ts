@@ -8,6 +8,7 @@ import type { RunSession } from '../session/session.js';
 import { applyFile, type ApplyContext } from './apply-file.js';
 import type { MigrationFile } from './migration-files.js';
 import type { PlanResolver } from './plan-resolver.js';
+import { recordLocked } from './record.js';
 
 /** One file a run applied (an up file for migrate, a down file for rollback). */
 export interface AppliedFile {
@@ -64,7 +65,7 @@ export async function applyStep(
       await workers.close();
     }
     if (plan.direction === 'up' && plan.auditSql) await verifyWithAudit(run, plan, options, ctx, file.header.phase);
-    await record(run.session, file, Date.now() - started);
+    await recordLocked(run.session, () => record(run.session, file, Date.now() - started));
   } else if (file.header && action === 'verify') {
     const plan = await resolvePlan(file);
     const verified = await verifyWithAudit(run, plan, options, ctx, file.header.phase);
@@ -77,7 +78,7 @@ export async function applyStep(
         },
       );
     }
-    await record(run.session, file, Date.now() - started);
+    await recordLocked(run.session, () => record(run.session, file, Date.now() - started));
   } else {
     await applyFile(ctx, file, (session, durationMs) => record(session, file, durationMs));
   }

@@ -2,6 +2,46 @@ import type pg from 'pg';
 import { requireTrustedStateSchema } from '../session/state-schema.js';
 import type { MigrationFile } from './migration-files.js';
 
+/** The tables every state schema has (src/session/state-schema.ts): the files and the runner write them. */
+const STATE_TABLES = ['migrations', 'history', 'changes', 'backfills', 'verifications'];
+
+/**
+ * Makes the state-schema check hold until the current transaction ends: takes ROW EXCLUSIVE on phasectl's tables
+ * (what writing them takes anyway; reads and writes of other sessions go on), so that CREATE TRIGGER, CREATE RULE,
+ * CREATE POLICY, ENABLE ROW LEVEL SECURITY or ALTER ... OWNER on them waits for this transaction, then checks the
+ * schema (requireTrustedStateSchema). Without the lock, a trigger another role plants between the check and the
+ * write would run with our rights. Call inside a transaction, before its first read or write of the state: before a
+ * file's body (generated files write phasectl.changes and read phasectl.verifications) and before a record.
+ */
+export async function lockTrustedState(session: pg.ClientBase): Promise<void> {
+  const { rows } = await session.query<{ name: string }>(
+    `SELECT pg_catalog.to_regclass('phasectl.' OPERATOR(pg_catalog.||) t)::pg_catalog.text AS name
+       FROM pg_catalog.unnest($1::pg_catalog.text[]) AS t
+      WHERE pg_catalog.to_regclass('phasectl.' OPERATOR(pg_catalog.||) t) IS NOT NULL`,
+    [STATE_TABLES],
+  );
+  if (rows.length > 0)
+    await session.query(`LOCK TABLE ${rows.map((row) => row.name).join(', ')} IN ROW EXCLUSIVE MODE`);
+  await requireTrustedStateSchema(session);
+}
+
+/**
+ * Runs `record` in a short transaction of its own under lockTrustedState (5s lock_timeout): the record of a file that
+ * ran outside a transaction (a backfill, a verification, CREATE INDEX CONCURRENTLY), maybe hours after the last check.
+ */
+export async function recordLocked(session: pg.ClientBase, record: () => Promise<void>): Promise<void> {
+  await session.query('BEGIN');
+  try {
+    await session.query(`SET LOCAL lock_timeout = '5s'`);
+    await lockTrustedState(session);
+    await record();
+    await session.query('COMMIT');
+  } catch (error) {
+    await session.query('ROLLBACK').catch(() => undefined);
+    throw error;
+  }
+}
+
 /** Marks an up file applied (phasectl.migrations) and appends it to phasectl.history. */
 export async function recordApplied(session: pg.ClientBase, file: MigrationFile, durationMs: number): Promise<void> {
   const h = file.header;

@@ -1,10 +1,14 @@
 import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { migrate } from '../../src/commands/migrate.js';
+import { applyContext, migrate } from '../../src/commands/migrate.js';
+import { silent } from '../../src/events.js';
 import { quoteIdent } from '../../src/render/quote.js';
+import { applyFile } from '../../src/runner/apply-file.js';
 import { planResolver } from '../../src/runner/plan-resolver.js';
-import { requireTrustedStateSchema, stateSchemaGuardQuery } from '../../src/session/state-schema.js';
+import { lockTrustedState, recordApplied } from '../../src/runner/record.js';
+import { openSession } from '../../src/session/session.js';
+import { ensureStateSchema, requireTrustedStateSchema, stateSchemaGuardQuery } from '../../src/session/state-schema.js';
 import { createTestDatabase } from '../support/database.js';
 import { generatedProject } from '../support/fixtures-generated.js';
 import { createOwnerRole } from '../support/hardening-roles.js';
@@ -201,5 +205,77 @@ describe('an object planted between two phases of one migrate run', { timeout: 3
     expect((await admin.query(`SELECT phase FROM phasectl.changes WHERE id = 'users-job-title'`)).rows).toEqual([
       { phase: 1 },
     ]);
+  });
+});
+
+/** Another role gets TRIGGER on a state table (a mistaken grant) and plants a trigger calling its code there. */
+async function plantTrigger(table: string): Promise<void> {
+  await admin.query(
+    `GRANT USAGE ON SCHEMA phasectl TO ${quoteIdent(evil.name)}; GRANT TRIGGER ON phasectl.${table} TO ${quoteIdent(evil.name)}`,
+  );
+  await evilClient.query(
+    `CREATE TRIGGER zz_evil BEFORE INSERT OR UPDATE OR DELETE ON phasectl.${table} FOR EACH ROW EXECUTE FUNCTION evil.on_write()`,
+  );
+}
+
+describe('the check holds until phasectl writes its state', { timeout: 120_000 }, () => {
+  test('a file (which may write phasectl.changes) is refused before its body runs, not only its record', async () => {
+    await admin.query('DROP SCHEMA IF EXISTS phasectl CASCADE; TRUNCATE evil.calls');
+    const run = await openSession(db.url, 'phasectl test');
+    try {
+      await ensureStateSchema(run.session);
+      // Planted after the run's last check (say the verify step before phase 2's switch file).
+      await plantTrigger('changes');
+      const ctx = await applyContext(run, { databaseUrl: db.url }, silent);
+      const file = {
+        name: '900_plain.up.sql',
+        path: '/dev/null',
+        content: `INSERT INTO phasectl.changes (id, phase) VALUES ('x', 2);`,
+        checksum: 'x',
+        direction: 'up' as const,
+      };
+      await expect(applyFile(ctx, file, (session, ms) => recordApplied(session, file, ms))).rejects.toThrow(
+        /refusing schema phasectl.*trigger zz_evil on phasectl\.changes/s,
+      );
+    } finally {
+      await run.close();
+    }
+    expect((await admin.query('SELECT who, what FROM evil.calls')).rows).toEqual([]);
+    expect((await admin.query('SELECT count(*)::int AS n FROM phasectl.changes')).rows).toEqual([{ n: 0 }]);
+  });
+
+  test('between the check and the write, another role cannot plant a trigger: it waits for the transaction', async () => {
+    await admin.query('DROP SCHEMA IF EXISTS phasectl CASCADE; TRUNCATE evil.calls');
+    const run = await openSession(db.url, 'phasectl test');
+    try {
+      await ensureStateSchema(run.session);
+      await admin.query(
+        `GRANT USAGE ON SCHEMA phasectl TO ${quoteIdent(evil.name)}; GRANT TRIGGER ON phasectl.migrations TO ${quoteIdent(evil.name)}`,
+      );
+      await run.session.query('BEGIN');
+      // The grant alone is a finding; the test is about the trigger, so the migrator trusts the role meanwhile.
+      await admin.query(`GRANT ${quoteIdent(evil.name)} TO CURRENT_USER`);
+      await lockTrustedState(run.session);
+      await evilClient.query(`SET lock_timeout = '300ms'`);
+      await expect(
+        evilClient.query(
+          `CREATE TRIGGER zz_evil BEFORE INSERT ON phasectl.migrations FOR EACH ROW EXECUTE FUNCTION evil.on_write()`,
+        ),
+      ).rejects.toThrow(/lock timeout/);
+      await run.session.query(`INSERT INTO phasectl.migrations (name, checksum) VALUES ('900_plain.up.sql', 'x')`);
+      await run.session.query('COMMIT');
+      await admin.query(`REVOKE ${quoteIdent(evil.name)} FROM CURRENT_USER`);
+      // Once the transaction ended the trigger goes in, and the next check refuses it.
+      await evilClient.query(
+        `CREATE TRIGGER zz_evil BEFORE INSERT ON phasectl.migrations FOR EACH ROW EXECUTE FUNCTION evil.on_write()`,
+      );
+      await run.session.query('BEGIN');
+      await expect(lockTrustedState(run.session)).rejects.toThrow(/trigger zz_evil on phasectl\.migrations/);
+      await run.session.query('ROLLBACK');
+    } finally {
+      await evilClient.query('RESET lock_timeout');
+      await run.close();
+    }
+    expect((await admin.query('SELECT who, what FROM evil.calls')).rows).toEqual([]);
   });
 });
