@@ -4,6 +4,9 @@ import { qualify, quoteLiteral } from './quote.js';
 /** The function generated files call to refuse another role's code: one home, in phasectl's state schema. */
 export const UNTRUSTED_CODE_FUNCTION = 'phasectl.refuse_untrusted_code(text, text[], text[])';
 
+/** The setting the function runs with besides its search_path; the runner replaces a function without it. */
+export const UNTRUSTED_CODE_FUNCTION_CONFIG = 'jit=off';
+
 /** A text[] literal of `values`: `ARRAY['a', 'b']::pg_catalog.text[]`. */
 function textArray(values: string[]): string {
   return `ARRAY[${values.map(quoteLiteral).join(', ')}]::pg_catalog.text[]`;
@@ -13,7 +16,8 @@ function textArray(values: string[]): string {
  * `CREATE OR REPLACE FUNCTION phasectl.refuse_untrusted_code(table, columns, types)`: runs UNTRUSTED_CODE_SQL
  * (src/sql/untrusted-code.ts, the query phasectl's own runner uses, verbatim) and raises the runner's own message and
  * hint when it finds anything. SECURITY INVOKER (it reads the catalog as the role applying the file) with a fixed
- * search_path. Created with the state schema (templates/shared/state-schema.hbs, after its guard vouched for the schema)
+ * search_path, and JIT off (${UNTRUSTED_CODE_FUNCTION_CONFIG}: on a large catalog the query's estimate passes
+ * jit_above_cost and compiling it cost 300-700 ms a call, the query 2-10 ms). Created with the state schema (templates/shared/state-schema.hbs, after its guard vouched for the schema)
  * and by the runner (src/session/state-schema.ts), so a schema an older phasectl created gets it too. Pure.
  */
 export function untrustedCodeFunctionSql(): string {
@@ -21,7 +25,7 @@ export function untrustedCodeFunctionSql(): string {
 -- applying it (docs/privileges.md). $1 the table ("schema"."table"), $2 the columns the step writes, $3 the types it
 -- converts values to.
 CREATE OR REPLACE FUNCTION ${UNTRUSTED_CODE_FUNCTION} RETURNS void
-LANGUAGE plpgsql STABLE SECURITY INVOKER SET search_path = pg_catalog, pg_temp
+LANGUAGE plpgsql STABLE SECURITY INVOKER SET search_path = pg_catalog, pg_temp SET jit = off
 AS $phasectl_trust$${untrustedCodeFunctionBody()}$phasectl_trust$;`;
 }
 

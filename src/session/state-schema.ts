@@ -5,6 +5,7 @@ import { RuntimeFailure } from '../errors.js';
 import { defaultTemplatesDir } from '../render/environment.js';
 import {
   UNTRUSTED_CODE_FUNCTION,
+  UNTRUSTED_CODE_FUNCTION_CONFIG,
   untrustedCodeFunctionBody,
   untrustedCodeFunctionSql,
 } from '../render/untrusted-code-check.js';
@@ -103,17 +104,19 @@ export async function ensureStateSchema(client: pg.ClientBase): Promise<void> {
 
 /**
  * Whether phasectl.refuse_untrusted_code (the check generated files call, src/render/untrusted-code-check.ts) is
- * missing or older than this phasectl's, in a schema this role may create it in (an older phasectl created the schema
+ * missing or older than this phasectl's (its body, or without `SET jit = off`), in a schema this role may create it in (an older phasectl created the schema
  * without it; a role that may only read the state leaves it as it is, as it leaves the tables).
  */
 async function checkFunctionToInstall(client: pg.ClientBase): Promise<boolean> {
   const { rows } = await client.query<{ install: boolean }>(
-    `SELECT (p.oid IS NULL OR p.prosrc OPERATOR(pg_catalog.<>) $2) AND pg_catalog.has_schema_privilege(n.oid, 'CREATE')
+    `SELECT (p.oid IS NULL OR p.prosrc OPERATOR(pg_catalog.<>) $2
+               OR NOT coalesce($3 OPERATOR(pg_catalog.=) ANY (p.proconfig), false))
+              AND pg_catalog.has_schema_privilege(n.oid, 'CREATE')
               AND (p.oid IS NULL OR pg_catalog.pg_has_role(p.proowner, 'USAGE')) AS install
        FROM pg_catalog.pg_namespace AS n
        LEFT JOIN pg_catalog.pg_proc AS p ON p.oid OPERATOR(pg_catalog.=) pg_catalog.to_regprocedure($1)
       WHERE n.nspname OPERATOR(pg_catalog.=) 'phasectl'`,
-    [UNTRUSTED_CODE_FUNCTION, untrustedCodeFunctionBody()],
+    [UNTRUSTED_CODE_FUNCTION, untrustedCodeFunctionBody(), UNTRUSTED_CODE_FUNCTION_CONFIG],
   );
   return rows[0]?.install === true;
 }

@@ -8,6 +8,7 @@ import { applyFile } from '../../src/runner/apply-file.js';
 import { planResolver } from '../../src/runner/plan-resolver.js';
 import { lockTrustedState, recordApplied } from '../../src/runner/record.js';
 import { openSession } from '../../src/session/session.js';
+import { untrustedCode } from '../../src/session/table-trust.js';
 import { ensureStateSchema, requireTrustedStateSchema, stateSchemaGuardQuery } from '../../src/session/state-schema.js';
 import { createTestDatabase } from '../support/database.js';
 import { generatedProject } from '../support/fixtures-generated.js';
@@ -277,5 +278,30 @@ describe('the check holds until phasectl writes its state', { timeout: 120_000 }
       await run.close();
     }
     expect((await admin.query('SELECT who, what FROM evil.calls')).rows).toEqual([]);
+  });
+});
+
+describe('the table-trust check runs without JIT', { timeout: 120_000 }, () => {
+  // On a catalog of 12,400 relations its estimate passed jit_above_cost: compiling it took 300-700 ms a run, the
+  // query 2-10 ms. The embedded test server may lack LLVM, so this checks the settings, not the time.
+  test("the runner turns JIT off for the query and gives the setting back; the files' function carries SET jit = off", async () => {
+    await admin.query('DROP SCHEMA IF EXISTS phasectl CASCADE');
+    await admin.query(`CREATE TABLE IF NOT EXISTS public.jit_probe (id int PRIMARY KEY)`);
+    const run = await openSession(db.url, 'phasectl test');
+    try {
+      await run.session.query(`SET jit = on`);
+      expect(await untrustedCode(run.session, '"public"."jit_probe"')).toEqual([]);
+      expect((await run.session.query(`SELECT current_setting('jit') AS jit`)).rows).toEqual([{ jit: 'on' }]);
+      await ensureStateSchema(run.session);
+      const config = `SELECT proconfig FROM pg_proc WHERE oid = 'phasectl.refuse_untrusted_code(text, text[], text[])'::regprocedure`;
+      expect((await admin.query(config)).rows[0].proconfig).toContain('jit=off');
+      // A function an earlier phasectl created (same body, no SET jit) is replaced.
+      await admin.query(`ALTER FUNCTION phasectl.refuse_untrusted_code(text, text[], text[]) RESET jit`);
+      expect((await admin.query(config)).rows[0].proconfig).not.toContain('jit=off');
+      await ensureStateSchema(run.session);
+      expect((await admin.query(config)).rows[0].proconfig).toContain('jit=off');
+    } finally {
+      await run.close();
+    }
   });
 });
