@@ -519,6 +519,8 @@ function phase3(model: RenameModel, settings: GenerationSettings): PhaseSteps {
           validations: validateNotNullCheck,
           notNull: notNullCheck ? [{ column: to, check: notNullCheck.name }] : [],
           defaultSql: columnDefault === undefined ? null : model.up(`(${columnDefault})`),
+          // What plan read: phase 3 moves the old column's default as it is then, converting only this one.
+          recordedDefault: columnDefault ?? null,
           // The column settings again, as in phase 1 (copy-column-settings): some may have changed in flight.
           sameType: model.newBareType === model.oldBareType,
           // The replica identity index of `from` phase 3 may move to its copy (carry-replica-identity.hbs).
