@@ -55,18 +55,25 @@ export function register(program: Command): void {
           regenerateShipped: flags.regenerateShipped,
         });
         for (const path of result.written) processOutput.out(`wrote ${path}`);
+        for (const path of result.removed)
+          processOutput.out(
+            `removed ${path} (its phase's steps are numbered anew: phases.yaml no longer generates it)`,
+          );
         printKept(result.kept);
         // Written all the same (the usual loop before a release is deployed), but never silently.
-        if (result.rewritten.length > 0) {
+        if (result.rewritten.length > 0 || result.removed.length > 0) {
           processOutput.err(
-            `warning: rewrote ${result.rewritten.length} file(s) of phases already in a release, generated before from another record of their change (phases.yaml was edited since):`,
+            `warning: rewrote ${result.rewritten.length + result.removed.length} file(s) of phases already in a release, generated before from another record of their change (phases.yaml was edited since):`,
           );
           for (const file of result.rewritten) processOutput.err(`  ${file.path}`);
+          for (const path of result.removed) processOutput.err(`  ${path} (removed)`);
           processOutput.err(
             '  a database that has them applied (not rolled back) ran the old text, and `migrate` will refuse these there: restore phases.yaml as it was (`git log -p -- phases.yaml`) and run `phasectl generate` again (to change an applied phase, roll it back first); where none has, commit them',
           );
         }
-        processOutput.out(`${result.written.length} file(s) written, ${result.unchanged.length} unchanged`);
+        processOutput.out(
+          `${result.written.length} file(s) written, ${result.removed.length > 0 ? `${result.removed.length} removed, ` : ''}${result.unchanged.length} unchanged`,
+        );
       }),
     );
 }

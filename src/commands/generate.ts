@@ -1,4 +1,9 @@
-import { compareGeneratedFiles, projectFileReader, writeGeneratedFiles } from '../generate/write.js';
+import {
+  compareGeneratedFiles,
+  projectFileReader,
+  removeSupersededMigrations,
+  writeGeneratedFiles,
+} from '../generate/write.js';
 import { generatedFiles, type GeneratedFile } from '../generate/files.js';
 import { projectGenerationSettings } from '../generate/project-settings.js';
 import { keptSummary } from '../generate/version-judge.js';
@@ -35,7 +40,8 @@ export interface RefusedFile {
  * a text the checks would refuse, e.g. a file of a released phase generated from another record of its change
  * (phases.yaml was edited after the release): if a database applied the old text, `migrate` refuses the new one. A file another phasectl version
  * wrote is kept as written while its header's digests hold (docs/internals.md, "Migration files"), unless
- * `regenerateShipped`.
+ * `regenerateShipped`. `removed`: migration files of a phase phases.yaml still generates, under names it no longer
+ * generates (its steps numbered anew after `plan refresh`), deleted (removeSupersededMigrations).
  *
  * @example
  * ```ts
@@ -46,7 +52,7 @@ export interface RefusedFile {
  */
 export async function generate(
   options: GenerateOptions = {},
-): Promise<{ written: string[]; unchanged: string[]; kept: KeptFiles; rewritten: RefusedFile[] }> {
+): Promise<{ written: string[]; unchanged: string[]; removed: string[]; kept: KeptFiles; rewritten: RefusedFile[] }> {
   const paths = projectPaths(options.projectDir);
   const loaded = await loadCheckedPhases(paths.root);
   const files = generatedFiles(loaded.spec, {
@@ -55,9 +61,11 @@ export async function generate(
     regenerateShipped: options.regenerateShipped,
   });
   const { written, unchanged } = await writeGeneratedFiles(paths.root, files);
+  const removed = await removeSupersededMigrations(paths.root, files);
   return {
     written,
     unchanged,
+    removed,
     kept: options.regenerateShipped ? { notes: [], warnings: [] } : keptSummary(files),
     rewritten: refusedFiles(files, written),
   };

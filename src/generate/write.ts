@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
-import { readdir, readFile } from 'node:fs/promises';
+import { readdir, readFile, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { GeneratedFile } from './files.js';
-import { FUNCTION_FILE_NAME, HEADER_PREFIX, migrationFileNamePattern } from '../migration-file/header.js';
+import { FUNCTION_FILE_NAME, HEADER_PREFIX, migrationFileNamePattern, parseHeader } from '../migration-file/header.js';
 import { refuseLinks, writeProjectFile } from '../files/no-follow.js';
 
 /** The folders phasectl generates into, relative to the project root. */
@@ -102,4 +102,45 @@ export async function compareGeneratedFiles(
     }
   }
   return { changed: changed.sort(), missing: missing.sort(), unexpected };
+}
+
+/** The phase of a change in a release a migration file belongs to, by its header. */
+const phaseKey = (header: { changeId: string; phase: number; direction: string; release: string }) =>
+  `${header.changeId}\u0000${header.phase}\u0000${header.direction}\u0000${header.release}`;
+
+/**
+ * Removes the migration files that phases.yaml no longer generates although it still generates their phase: same
+ * change, phase, direction and release in the header, another name. That happens when a change's record is refreshed
+ * after its phase was advanced (`plan refresh` before phase 3 runs): a down step is added or dropped (restore-views,
+ * restore-triggers, …) and the steps after it are numbered anew. Left on disk, the old file would make `migrate` and
+ * `generate --check` refuse, and no command would remove it. Files of other phases, other changes, and files without
+ * a phasectl header (the team's own) are never touched. Returns the relative paths removed, sorted.
+ */
+export async function removeSupersededMigrations(root: string, files: GeneratedFile[]): Promise<string[]> {
+  const folder = 'db/migrations';
+  const expected = new Set(files.map((file) => file.path));
+  const phases = new Set<string>();
+  for (const file of files) {
+    if (!file.path.startsWith(`${folder}/`)) continue;
+    const header = parseHeader(file.content);
+    if (header) phases.add(phaseKey(header));
+  }
+  let names: string[];
+  try {
+    names = await readdir(join(root, folder));
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw error;
+  }
+  const removed: string[] = [];
+  for (const name of names.filter((entry) => migrationFileNamePattern.test(entry)).sort()) {
+    const path = `${folder}/${name}`;
+    if (expected.has(path)) continue;
+    await refuseLinks(root, path);
+    const header = parseHeader((await readIfExists(join(root, path))) ?? '');
+    if (header === undefined || !phases.has(phaseKey(header))) continue;
+    await unlink(join(root, path));
+    removed.push(path);
+  }
+  return removed;
 }

@@ -1,4 +1,4 @@
-import { readFile, writeFile } from 'node:fs/promises';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { expect, test } from 'vitest';
 import { parse, stringify } from 'yaml';
@@ -74,6 +74,45 @@ test('refresh records the functions, triggers, foreign keys and views created si
       `SELECT pg_get_constraintdef(oid) AS d FROM pg_constraint WHERE conrelid = 'public.links'::regclass AND contype = 'f'`,
     ),
   ).toEqual([{ d: 'FOREIGN KEY (note_title) REFERENCES notes(heading)' }]);
+}, 300_000);
+
+test("a view created in phase 2 after phase 3 was advanced: the refusal's fix (refresh, generate) renumbers the down files, generate removes the old ones, and migrate and the rollback run", async () => {
+  const { url, dir, run, ok } = await project(`
+    CREATE TABLE public.notes (id bigint PRIMARY KEY, title text NOT NULL, body text);
+    CREATE INDEX notes_title_idx ON public.notes (title);
+    INSERT INTO public.notes SELECT g, 'note ' || g, 'body ' || g FROM generate_series(1, 20) g;
+  `);
+  await ok('plan', 'rename', 'notes.title', 'heading', '--id', 'notes-title');
+  for (const release of ['1', '2']) {
+    await ok('advance', '--release', release);
+    await ok('migrate', '--quiet');
+  }
+  await ok('advance', '--release', '3');
+  await query(url, `CREATE VIEW public.note_titles AS SELECT id, title FROM public.notes`);
+  const refused = await run('migrate', '--quiet');
+  expect(refused.code, refused.stderr).toBe(3);
+  expect(refused.stderr).toContain('`phasectl plan refresh notes-title`, then `phasectl generate`');
+  await ok('plan', 'refresh', 'notes-title');
+  const generated = await ok('generate');
+  // restore-views comes in as step 03 of phase 3's down; the steps after it move up one number.
+  expect(generated.stdout).toContain('removed db/migrations/003_3_notes-title_p3_03_restore-indexes.down.sql');
+  expect((await readdir(join(dir, 'db/migrations'))).filter((name) => name.includes('_p3_')).sort()).toEqual([
+    '003_3_notes-title_p3_01_restore-column.down.sql',
+    '003_3_notes-title_p3_01_verify.up.sql',
+    '003_3_notes-title_p3_02_backfill-old.down.sql',
+    '003_3_notes-title_p3_02_contract.up.sql',
+    '003_3_notes-title_p3_03_restore-views.down.sql',
+    '003_3_notes-title_p3_04_restore-indexes.down.sql',
+    '003_3_notes-title_p3_05_restore-constraints.down.sql',
+    '003_3_notes-title_p3_06_restore-validate.down.sql',
+  ]);
+  await ok('generate', '--check');
+  await ok('migrate', '--quiet');
+  expect(await query(url, `SELECT title FROM public.note_titles WHERE id = 3`)).toEqual([{ title: 'note 3' }]);
+  await ok('rollback', '--release', '3', '--yes', '--quiet');
+  expect(
+    await query(url, `SELECT pg_get_viewdef('public.note_titles'::regclass) NOT LIKE '%heading%' AS restored`),
+  ).toEqual([{ restored: true }]);
 }, 300_000);
 
 test('refresh refuses a view another change in flight records too, naming it and the change; nothing written', async () => {
