@@ -126,7 +126,7 @@ export async function planMove(options: PlanMoveOptions): Promise<PlanMoveResult
       [from, to].some(
         (mine) => column.schema === mine.schema && column.table === mine.table && column.column === mine.column,
       ),
-    'finish that change (advance it to phase 3) before planning another on the same column',
+    'finish that change (advance it to phase 3, then `phasectl archive` it) before planning another on the same column',
   );
   if (!options.databaseUrl) {
     throw new InputError('plan move needs a database: it reads both tables and proves the join is 1:1', {

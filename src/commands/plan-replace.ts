@@ -75,14 +75,24 @@ export function planBaseFor(
   return base;
 }
 
-/** Refuses the new change while a change in flight already changes a column `taken` accepts (its source or target). */
+/**
+ * Refuses the new change while a change in flight already changes a column `taken` accepts (its source or target);
+ * `hint` says what to do while that change is not through phase 3 (once it is, the hint says to archive it).
+ */
 export function refuseColumnInFlight(base: PlanBase, taken: (column: ColumnRef) => boolean, hint: string): void {
   const conflicting = base.checked.spec.changes.find((change) => Object.values(changeColumns(change)).some(taken));
   if (!conflicting) return;
   const { source, target } = changeColumns(conflicting);
+  const phase3 = conflicting.releases.phase3;
   throw new InputError(
     `change "${conflicting.id}" already changes ${displayColumn(source.schema, source.table, source.column)} → ${displayColumn(target.schema, target.table, target.column)}`,
-    { hint },
+    {
+      // Through phase 3 already: advancing does not free the columns, archiving does.
+      hint:
+        phase3 === undefined
+          ? hint
+          : `its phase 3 is in release ${phase3}: once that release is applied everywhere, \`phasectl archive ${conflicting.id}\` retires it and frees its columns; then plan this change again`,
+    },
   );
 }
 

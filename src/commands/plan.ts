@@ -95,7 +95,7 @@ export async function planRename(options: PlanRenameOptions): Promise<PlanRename
       column.schema === target.schema &&
       column.table === target.table &&
       (column.column === target.column || column.column === newName),
-    'finish that change (advance it to phase 3) before planning another on the same column; to correct it while it is not advanced, plan again with --replace',
+    'finish that change (advance it to phase 3, then `phasectl archive` it) before planning another on the same column; to correct it while it is not advanced, plan again with --replace',
   );
   if (options.up !== undefined && options.down === undefined) {
     throw new InputError(

@@ -48,6 +48,18 @@ test('archive retires a change whose phase 3 shipped: files stay valid for gener
   );
   commitAll(dir, 'release 1.2.0');
 
+  // Before it is archived, a change of its new column is refused, and the hint says to archive it (advancing it
+  // further is not possible: it is through phase 3).
+  const early = await phasectl(
+    ['plan', 'rename', 'users.favourite_color', 'colour', '--type', 'text', '--key', 'id:bigint'],
+    { cwd: dir },
+  );
+  expect(early.code).toBe(2);
+  expect(early.stderr).toContain(
+    `its phase 3 is in release 1.2.0: once that release is applied everywhere, \`phasectl archive ${CHANGE}\` retires it`,
+  );
+  expect(early.stderr).not.toContain('advance it to phase 3');
+
   const archived = await phasectl(['archive', CHANGE, '--project', dir]);
   expect(archived.code, archived.stderr).toBe(0);
   expect(archived.stdout).toContain(`archived change ${CHANGE} (phase 3 in release 1.2.0)`);
