@@ -98,3 +98,39 @@ test('a default changed in flight moves as it is now; a type change refuses one 
   expect(await defaultOf(url, 'favourite_color')).toBe(`'changed'::text`);
   expect(await defaultOf(url, 'points')).toBe('7');
 }, 180_000);
+
+test('NOT NULL added to the old column in flight (plan recorded it nullable): phase 3 refuses, naming the lock-free way, instead of dropping the rule with the column', async () => {
+  const { url, ok, run } = await databaseWithFolder(
+    cleanups,
+    `CREATE TABLE public.users (id bigint PRIMARY KEY, job_title text);
+     INSERT INTO public.users SELECT g, 'title ' || g FROM generate_series(1, 20) g;`,
+    'phasectl-not-null-in-flight-',
+  );
+  await ok('init');
+  await ok('plan', 'rename', 'public.users.job_title', 'favourite_color', '--id', 'users-job-title');
+  for (const release of ['1.0.0', '2.0.0']) {
+    await ok('advance', '--release', release);
+    await ok('migrate', '--quiet');
+  }
+  await query(url, `ALTER TABLE public.users ALTER COLUMN job_title SET NOT NULL`);
+  await ok('advance', '--release', '3.0.0');
+  const refused = await run('migrate', '--quiet');
+  expect(refused.code).toBe(3);
+  expect(refused.stderr).toContain(
+    'cannot drop job_title: it is NOT NULL, which plan did not record, and favourite_color is not',
+  );
+  expect(refused.stderr).toContain(
+    'ALTER TABLE "public"."users" ADD CONSTRAINT favourite_color_not_null CHECK (favourite_color IS NOT NULL) NOT VALID',
+  );
+  expect(await query(url, `SELECT count(*)::int AS n FROM phasectl.changes WHERE phase = 3`)).toEqual([{ n: 0 }]);
+  // The hint's way, then phase 3 runs and the rule holds on the new column.
+  await query(
+    url,
+    `ALTER TABLE public.users ADD CONSTRAINT favourite_color_not_null CHECK (favourite_color IS NOT NULL) NOT VALID;
+     ALTER TABLE public.users VALIDATE CONSTRAINT favourite_color_not_null;
+     ALTER TABLE public.users ALTER COLUMN favourite_color SET NOT NULL;
+     ALTER TABLE public.users DROP CONSTRAINT favourite_color_not_null;`,
+  );
+  await ok('migrate', '--quiet');
+  await expect(query(url, `INSERT INTO public.users (id) VALUES (100)`)).rejects.toThrow(/not-null/);
+}, 180_000);
