@@ -487,6 +487,18 @@ function phase2(model: RenameModel, settings: GenerationSettings): PhaseSteps {
   return { up, down };
 }
 
+/**
+ * A type change: up() of a default phase 3 reads from the database (changed since plan), as a text with a token
+ * where the default goes (`pg_catalog.replace` in templates/shared/copy-column-default.hbs). Nothing for a rename
+ * that keeps the type (up() is the value itself).
+ */
+function defaultConversion(model: RenameModel): { convertTemplate?: string; convertToken?: string } {
+  if (model.up('x') === 'x') return {};
+  let token = 'phasectl_default_expression';
+  while (model.up('(x)').includes(token)) token += '_';
+  return { convertTemplate: model.up(`(${token})`), convertToken: token };
+}
+
 function phase3(model: RenameModel, settings: GenerationSettings): PhaseSteps {
   const dir = settings.templatesDir;
   const { from, to } = model;
@@ -519,8 +531,9 @@ function phase3(model: RenameModel, settings: GenerationSettings): PhaseSteps {
           validations: validateNotNullCheck,
           notNull: notNullCheck ? [{ column: to, check: notNullCheck.name }] : [],
           defaultSql: columnDefault === undefined ? null : model.up(`(${columnDefault})`),
-          // What plan read: phase 3 moves the old column's default as it is then, converting only this one.
+          // What plan read: phase 3 moves the old column's default as it is then (this one as a plain statement).
           recordedDefault: columnDefault ?? null,
+          ...defaultConversion(model),
           // The column settings again, as in phase 1 (copy-column-settings): some may have changed in flight.
           sameType: model.newBareType === model.oldBareType,
           // The replica identity index of `from` phase 3 may move to its copy (carry-replica-identity.hbs).
