@@ -17,6 +17,7 @@ import type { RunSession } from '../session/session.js';
 import { withRunLock, withSession } from '../session/with-session.js';
 import { applyStep, type AppliedFile } from '../runner/apply-step.js';
 import { requireSyncInPlace } from '../runner/sync-in-place.js';
+import { refuseHalfRollback } from '../runner/rollback-history.js';
 import { refuseColumnListUpdateTrigger } from '../runner/update-trigger-form.js';
 import { refuseUnrecordedNewColumn } from '../runner/unrecorded-column.js';
 import { requireGeneratedMigrations } from '../runner/shipped-files.js';
@@ -106,6 +107,7 @@ export async function migrate(options: MigrateOptions): Promise<MigrateResult> {
     return withRunLock(run, { waitLockSeconds: options.waitLockSeconds, log }, async () => {
       const applied = await readApplied(run.session);
       checkAppliedFiles(files, applied, paths.migrationsDir);
+      await refuseHalfRollback(run.session);
       const pending = pendingUpFiles(files, applied, options.toRelease);
       if (pending.length === 0) {
         log({ type: 'up-to-date' });

@@ -119,7 +119,7 @@ function stopIfAborted(signal: AbortSignal | undefined, next: string, ran: numbe
   if (!signal?.aborted) return;
   throw new PhasectlError(`rollback stopped before ${next}; ${ran} down file(s) run`, {
     exitCode: signal.reason === 'SIGTERM' ? 143 : 130,
-    hint: `run \`phasectl rollback --release ${release}\` again to finish it (down files are safe to re-run), or \`phasectl migrate\` to go forward again`,
+    hint: `run \`phasectl rollback --release ${release}\` again to finish it (down files are safe to re-run); \`phasectl migrate\` refuses until it is finished`,
   });
 }
 

@@ -240,11 +240,14 @@ export function fileFailure(file: MigrationFile, sql: string, error: unknown): R
   const transactional = file.header ? file.header.transaction : true;
   const statement = (error as { statement?: string } | undefined)?.statement ?? sql;
   const lost = isConnectionLost(error);
+  // A down file runs in a rollback: the same rollback finishes it (migrate refuses a rollback stopped half-way).
+  const again =
+    file.header?.direction === 'down' ? `\`phasectl rollback --release ${file.header.release}\`` : '`phasectl migrate`';
   const hint = lost
-    ? 'the connection to PostgreSQL was lost; check the server, then rerun `phasectl migrate` (applied files are recorded, the interrupted one runs again)'
+    ? `the connection to PostgreSQL was lost; check the server, then rerun ${again} (applied files are recorded, the interrupted one runs again)`
     : transactional
-      ? 'the file was rolled back, nothing of it is applied: fix the cause above (data or schema), then rerun `phasectl migrate`'
-      : 'the statements before this one stay applied and are idempotent: fix the cause above, then rerun `phasectl migrate` to continue';
+      ? `the file was rolled back, nothing of it is applied: fix the cause above (data or schema), then rerun ${again}`
+      : `the statements before this one stay applied and are idempotent: fix the cause above, then rerun ${again} to continue`;
   return new RuntimeFailure(`migration ${file.name} failed at: ${excerpt(statement)}\n  ${describePgError(error)}`, {
     hint,
     cause: error,
