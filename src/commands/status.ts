@@ -13,7 +13,13 @@ import type pg from 'pg';
 import { readRangeSummaries, type PartitionProgress, type RangeSummary } from '../backfill/range-state.js';
 import { AUDIT_CAVEAT, auditMismatches, readAuditFigures, type AuditFigures } from '../backfill/audit.js';
 import { InputError } from '../errors.js';
-import { readRollbacks, staleBy, type Rollback } from '../runner/rollback-history.js';
+import {
+  readHalfRollbacks,
+  readRollbacks,
+  staleBy,
+  type HalfRollback,
+  type Rollback,
+} from '../runner/rollback-history.js';
 
 export interface BackfillProgress {
   direction: string;
@@ -73,6 +79,8 @@ export interface ChangeStatus {
    * walk, the mismatches among them, and what they can and cannot prove. Null when none were recorded.
    */
   audit: { figures: AuditFigures[]; mismatches: string[]; caveat: string } | null;
+  /** A rollback of one of its phases that stopped half-way (migrate refuses until it is finished). */
+  halfRollback?: HalfRollback;
   /** The command to run next, or undefined when nothing is due. */
   next?: string;
 }
@@ -239,8 +247,10 @@ async function changeStatus(
   let verification: ChangeStatus['verification'] = null;
   let lastGuardRefusal: GuardRefusal | null = null;
   let audit: ChangeStatus['audit'] = null;
+  let halfRollback: HalfRollback | undefined;
   if (stateSchema) {
     lastGuardRefusal = await readGuardRefusal(session, change.id);
+    halfRollback = (await readHalfRollbacks(session)).find((rollback) => rollback.changeId === change.id);
     const rollbacks = await readRollbacks(session, change.id);
     const figures = (await readAuditFigures(session, change.id)).map((figure) => {
       const rolledBack = staleBy(rollbacks, figure.recordedAt, figure.phase);
@@ -312,6 +322,7 @@ async function changeStatus(
     drift: [],
     lastGuardRefusal,
     audit,
+    ...(halfRollback ? { halfRollback } : {}),
   };
   status.drift = driftOf(status, catalog !== undefined);
   status.next = nextAction(status);
@@ -346,6 +357,10 @@ export function driftOf(s: ChangeStatus, tableExists: boolean): string[] {
     if (s.triggerPresent) drift.push(`sync trigger still on ${s.table} although phase 3 is applied`);
   }
   if (phase === 0 && !s.oldColumnPresent) drift.push(`column ${s.from} missing from ${s.table}`);
+  if (s.halfRollback)
+    drift.push(
+      `a rollback of phase ${s.halfRollback.phase} stopped half-way (ran: ${s.halfRollback.downs.join(', ')}): migrate refuses until it is finished`,
+    );
   if (s.pendingFiles.length > 0) drift.push(`${s.pendingFiles.length} migration file(s) not applied yet`);
   if (s.phaseInFile < phase)
     drift.push(`the database is at phase ${phase} but phases.yaml only at phase ${s.phaseInFile}`);
@@ -354,6 +369,8 @@ export function driftOf(s: ChangeStatus, tableExists: boolean): string[] {
 
 /** The next command for a change. Pure. */
 export function nextAction(s: ChangeStatus): string | undefined {
+  if (s.halfRollback)
+    return `phasectl rollback --release ${s.halfRollback.release ?? '<release>'}  (finish the rollback of phase ${s.halfRollback.phase} of ${s.id})`;
   if (s.pendingFiles.length > 0) return 'phasectl migrate';
   const unfinished = s.backfills.find((b) => !b.finished);
   if (unfinished) return `phasectl backfill ${s.id}${unfinished.direction === 'down' ? ' --direction down' : ''}`;

@@ -44,8 +44,15 @@ test('migrate refuses to go forward after a rollback stopped half-way; finishing
   expect(refused.stderr).toContain('a rollback stopped half-way: phase 1 of users-job-title (ran: ');
   expect(refused.stderr).toContain('`phasectl rollback --release 1.0.0`');
 
+  const status = await ok('status');
+  expect(status.stdout).toContain('a rollback of phase 1 stopped half-way (ran: ');
+  expect(status.stdout).toContain(
+    'next: phasectl rollback --release 1.0.0  (finish the rollback of phase 1 of users-job-title)',
+  );
+
   await query(url, `DROP VIEW public.new_titles`);
   await ok('rollback', '--release', '1.0.0', '--yes', '--quiet');
+  expect((await ok('status')).stdout).not.toContain('half-way');
   await ok('migrate', '--quiet');
   expect(await indexes()).toEqual(['users_favourite_color_idx', 'users_job_title_idx', 'users_pkey']);
   // A rollback that finished, then migrate: nothing to refuse.
