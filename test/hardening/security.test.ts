@@ -124,6 +124,8 @@ describe('templates quote every name', () => {
     method: "the part of `on` after the table (`USING btree (…) …`), cut from it by definition-rewrite.ts's parser",
     '@root.statementRowsColumn': 'the constant phasectl_statement (src/operations/partitioned-indexes.ts)',
     defaultSql: 'pg_get_expr text',
+    converted:
+      'defaultSql (pg_get_expr text, through the reviewed up expression for a type change), handed to copy-column-default',
     oldDefaultSql: 'pg_get_expr text',
     syncFunction: 'rendered by the sync-function template',
     trigger: 'rendered by the trigger template',

@@ -189,7 +189,11 @@ describe('readRenameFacts', () => {
       { schema: 'public', table: 'with_view', column: 'ident' },
       'renamed',
       'public.with_view.ident is an identity column; phasectl does not move identity sequences',
-      'rename it with ALTER TABLE … RENAME COLUMN in a release where no code uses it, or drop the identity first',
+      'make it a sequence default first, which a rename carries over (phase 3 gives the sequence to the new column); in one transaction: ' +
+        `LOCK TABLE public.with_view; CREATE SEQUENCE <schema>.numbers_seq OWNED BY public.with_view."ident"; ` +
+        `SELECT setval('<schema>.numbers_seq', nextval(pg_get_serial_sequence('public.with_view', 'ident'))); ` +
+        `ALTER TABLE public.with_view ALTER COLUMN "ident" DROP IDENTITY, ALTER COLUMN "ident" SET DEFAULT nextval('<schema>.numbers_seq'); ` +
+        'then plan again (GENERATED ALWAYS no longer refuses explicit values after that). Or rename it with ALTER TABLE … RENAME COLUMN in a maintenance window',
     ],
     [
       'a system column',
