@@ -20,6 +20,7 @@ import { requireSyncInPlace } from '../runner/sync-in-place.js';
 import { refuseHalfRollback } from '../runner/rollback-history.js';
 import { refuseColumnListUpdateTrigger } from '../runner/update-trigger-form.js';
 import { refuseUnrecordedNewColumn } from '../runner/unrecorded-column.js';
+import { refusePositionalFunctions } from '../runner/positional-functions.js';
 import { requireGeneratedMigrations } from '../runner/shipped-files.js';
 import { explainPhaseOneFailure } from '../runner/phase-one-failure.js';
 import { loadCheckedPhases } from './load-project.js';
@@ -130,6 +131,9 @@ export async function migrate(options: MigrateOptions): Promise<MigrateResult> {
             await refuseColumnListUpdateTrigger(run.session, change);
           if (change && file.header?.phase === 1 && file.header.order === 1)
             await refuseUnrecordedNewColumn(run.session, change);
+          // Before the column order changes (phase 1's expand, phase 3's unsync and contract): the functions read again
+          // and judged by the parser, where the files' own guards only compare each flagged body's md5 to plan's.
+          if (change && file.header) await refusePositionalFunctions(run.connection.db, change, file.header);
           done.push(
             await applyStep(
               ctx,

@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import { RuntimeFailure } from '../errors.js';
 import type { MigrationFile } from './migration-files.js';
 import { pgError, type PgErrorFields } from '../session/pg-error.js';
 import { requireTrustedStateSchema } from '../session/state-schema.js';
@@ -62,6 +63,15 @@ export function verificationRefusal(error: unknown): { code?: string; message: s
     : undefined;
 }
 
+/**
+ * The runner's refusal of a function that maps a table's columns by position (src/runner/positional-functions.ts):
+ * the same message as the guard of the file it stopped, recorded under the same guard name. Pure.
+ */
+export function positionalRefusal(error: unknown): { code?: string; message: string } | undefined {
+  const message = error instanceof RuntimeFailure ? error.message : '';
+  return /^change \S+ cannot (add|drop) .* by position$/s.test(message) ? { message } : undefined;
+}
+
 /** The PostgreSQL error of a guard refusal inside `error` (a RuntimeFailure wraps it as its cause), if it is one. */
 export function guardError(error: unknown): PgErrorFields | undefined {
   for (
@@ -82,7 +92,7 @@ export function guardError(error: unknown): PgErrorFields | undefined {
  */
 export async function recordGuardRefusal(session: pg.ClientBase, file: MigrationFile, error: unknown): Promise<void> {
   const header = file.header;
-  const fields = guardError(error) ?? verificationRefusal(error);
+  const fields = guardError(error) ?? verificationRefusal(error) ?? positionalRefusal(error);
   if (!header || !fields) return;
   try {
     await session.query('BEGIN');
