@@ -190,3 +190,45 @@ test('move phase 1: an audit trigger on the target re-created with a comment aft
   expect(await query(url, `SELECT address FROM public.profiles WHERE user_id = 3`)).toEqual([{ address: 'street 3' }]);
   await query(url, `UPDATE public.profiles SET bio = 'y' WHERE id = 1`);
 }, 300_000);
+
+test('move phase 3: a positional INSERT into the source created after plan is refused before the sync goes', async () => {
+  const { url, run, ok } = await planned(
+    `CREATE TABLE public.users (id bigint PRIMARY KEY, address text, note text);
+     CREATE TABLE public.profiles (id bigint PRIMARY KEY, user_id bigint NOT NULL UNIQUE);
+     INSERT INTO public.users SELECT g, 'street ' || g, 'n' || g FROM generate_series(1, 5) g;
+     INSERT INTO public.profiles SELECT g, g FROM generate_series(1, 5) g;`,
+    ['move', 'users.address', 'profiles.address', '--on', 'id=user_id', '--id', 'addr'],
+  );
+  await ok('migrate', '--quiet');
+  await ok('advance', '--release', '1.1.0');
+  await ok('migrate', '--quiet');
+  await ok('advance', '--release', '1.2.0');
+  await query(
+    url,
+    `CREATE FUNCTION public.add_user(i bigint, a text, n text) RETURNS void LANGUAGE sql AS $$
+       INSERT INTO public.users VALUES (i, a, n) $$`,
+  );
+  const refused = await run('migrate', '--quiet');
+  expect(refused.code, refused.stdout + refused.stderr).toBe(3);
+  expect(refused.stderr).toContain(
+    'change addr cannot drop "address": function public.add_user(bigint,text,text) maps the columns of "public"."users" by position',
+  );
+  // Refused before the unsync: the sync trigger on the target and the column are still there.
+  expect(await hasColumn(url, 'public.users', 'address')).toBe(true);
+  expect(
+    await query(
+      url,
+      `SELECT count(*)::int AS n FROM pg_trigger WHERE tgrelid = 'public.profiles'::regclass AND NOT tgisinternal`,
+    ),
+  ).not.toEqual([{ n: 0 }]);
+
+  await query(
+    url,
+    `CREATE OR REPLACE FUNCTION public.add_user(i bigint, a text, n text) RETURNS void LANGUAGE sql AS $$
+       INSERT INTO public.users (id, note) VALUES (i, n) $$`,
+  );
+  await ok('migrate', '--quiet');
+  expect(await hasColumn(url, 'public.users', 'address')).toBe(false);
+  await query(url, `SELECT public.add_user(6, 'street 6', 'n6')`);
+  expect(await query(url, `SELECT note FROM public.users WHERE id = 6`)).toEqual([{ note: 'n6' }]);
+}, 300_000);
