@@ -521,6 +521,8 @@ function phase3(model: MoveModel, settings: GenerationSettings): PhaseSteps {
   const guard = {
     joins: model.joins.map((pair) => ({ here: pair.source, there: pair.target })),
     sourceViewsHint: `change ${model.change.id}: re-create each view to read ${to} instead (CREATE OR REPLACE VIEW … FROM ${shown(model.source)} AS s LEFT JOIN ${shown(model.target)} AS t ON ${join} …, keeping its output columns; a materialized view: drop and create it), then rerun \`phasectl migrate\``,
+    // Phase 3 refuses a NOT NULL added to the source after plan (templates/shared/guard-not-null-in-flight.hbs).
+    nullableAtPlan: model.change.column.nullable,
     strandedHint: `create the missing target rows (the insert trigger copies the value), e.g. ${missingPairs}; or set ${model.source.column} to NULL where the value should go; then migrate again`,
   };
   const up = finishSteps(
@@ -547,7 +549,7 @@ function phase3(model: MoveModel, settings: GenerationSettings): PhaseSteps {
       },
       {
         name: 'contract',
-        summary: `drop the trigger on ${model.source.table}, the sync functions and ${from}${columnDefault === undefined ? '' : `; ${to} takes over the default`}`,
+        summary: `drop the trigger on ${model.source.table}, the sync functions and ${from}; ${to} takes over the default ${from} has then, if any`,
         transaction: true,
         scan: true,
         template: 'contract',
