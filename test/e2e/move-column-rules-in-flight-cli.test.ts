@@ -1,5 +1,8 @@
+import { readdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { expect, test } from 'vitest';
-import { query } from '../support/fixtures-project.js';
+import { splitStatements } from '../../src/sql/split-statements.js';
+import { client, query } from '../support/fixtures-project.js';
 import { cleanupsAfterAll, databaseWithFolder } from '../support/test-project.js';
 
 /**
@@ -112,4 +115,31 @@ test('NOT NULL added to the source in flight (plan recorded it nullable): phase 
   await query(url, `ALTER TABLE public.users ALTER COLUMN address DROP NOT NULL`);
   await ok('migrate', '--quiet');
   expect(await query(url, `SELECT phase FROM phasectl.changes WHERE id = 'addr'`)).toEqual([{ phase: 3 }]);
+}, 180_000);
+
+test('applied statement by statement (psql without -1), phase 3 still moves the default the source had', async () => {
+  const { url, dir, ok } = await databaseWithFolder(cleanups, tables('address text'), 'phasectl-move-default-psql-');
+  await ok('init');
+  await ok('plan', 'move', 'users.address', 'profiles.address', '--on', 'id=user_id', '--id', 'addr');
+  for (const release of ['1.0.0', '2.0.0']) {
+    await ok('advance', '--release', release);
+    await ok('migrate', '--quiet');
+  }
+  await query(url, `ALTER TABLE public.users ALTER COLUMN address SET DEFAULT 'unknown'`);
+  await ok('advance', '--release', '3.0.0');
+  const folder = join(dir, 'db', 'migrations');
+  const files = (await readdir(folder)).filter((name) => name.includes('_3.0.0_') && name.endsWith('.up.sql')).sort();
+  const session = await client(url);
+  try {
+    // Each statement its own transaction: the saved default must outlive the statement that saved it.
+    for (const name of files)
+      for (const statement of splitStatements(await readFile(join(folder, name), 'utf8')))
+        await session.query(statement);
+    expect(
+      (await session.query(`SELECT current_setting('phasectl.moved_default', true) AS saved`)).rows[0].saved ?? '',
+    ).toBe('');
+  } finally {
+    await session.end();
+  }
+  expect(await defaultOf(url, 'public.profiles', 'address')).toBe(`'unknown'::text`);
 }, 180_000);
