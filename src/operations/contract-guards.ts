@@ -21,7 +21,7 @@ export function contractGuards(columnCopy: ColumnCopy) {
     ...columnDependentsGuard({
       changeId,
       original,
-      copyLabel: copy.label,
+      copy: { table: copy.table, column: copy.column },
       rename,
       recordedRelations: [
         ...facts.indexes.flatMap((index) => [

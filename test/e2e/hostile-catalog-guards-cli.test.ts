@@ -135,7 +135,13 @@ test('hostile names: phase 3 names each dependent object created after plan, and
     `constraint ${quoteIdent(names.key)} on table ${qualify(SCHEMA, names.other)} ${fail}`,
   ])
     expect(message).toContain(expected);
-  expect(message).toContain(`cannot drop ${COLUMN}: it is used by `);
+  // The column and the new one quoted in the message and the hints, as the other guards print them (the column's
+  // own `; ` and `--` would otherwise read as part of the sentence).
+  expect(message).toContain(`cannot drop ${column}: it is used by `);
+  expect(message).not.toContain(`cannot drop ${COLUMN}`);
+  expect(message).toContain(`rewrite each policy to name ${quoteIdent(NEW)} instead`);
+  expect(message).toContain(`build its counterpart on ${quoteIdent(NEW)} (`);
+  expect(message).not.toMatch(/ on Fav ''colour''/);
   // An owned sequence is not refused: phase 3 of a rename carries it to the new column (carry-owned-sequences).
   expect(message).not.toContain(`sequence ${qualify(SCHEMA, names.sequence)}`);
   expect(await hasColumn(url, table, COLUMN)).toBe(true);
