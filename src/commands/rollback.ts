@@ -9,6 +9,9 @@ import { readMigrationFiles } from '../runner/migration-files.js';
 import { checkAppliedFiles, rollbackPlan, type RollbackGroup } from '../runner/migration-plan.js';
 import { applyContext, dryRunEvent, requirePhasesFile, type RunOptions } from './migrate.js';
 import { planResolver } from '../runner/plan-resolver.js';
+import { refuseMissingTables } from '../runner/sync-in-place.js';
+import { loadPhasesFile } from '../spec/load.js';
+import { allChanges, type Change } from '../spec/types.js';
 import { lockTrustedState, readApplied, recordDownRun } from '../runner/record.js';
 import { withRunLock, withSession } from '../session/with-session.js';
 
@@ -64,6 +67,14 @@ export async function rollback(options: RollbackOptions): Promise<RollbackResult
       const applied = await readApplied(run.session);
       checkAppliedFiles(files, applied, paths.migrationsDir);
       const groups = rollbackPlan(files, applied, options.release);
+      // Before the first down file: a table of a change renamed or moved to another schema by hand would make a
+      // down file fail half way ("relation does not exist"), the rollback left half done. Refused, nothing changed.
+      const changes = await changesOf(paths.phasesFile);
+      for (const group of groups) {
+        const change = changes.find((candidate) => candidate.id === group.changeId);
+        if (change)
+          await refuseMissingTables(run.session, change, `\`phasectl rollback --release ${options.release}\` again`);
+      }
       const ctx = await applyContext(run, options, log);
       const result: RollbackResult = {
         release: options.release,
@@ -109,6 +120,15 @@ export async function rollback(options: RollbackOptions): Promise<RollbackResult
       return result;
     });
   });
+}
+
+/** The changes of phases.yaml, for the table check; none when it does not load (the down files need it only for a backfill). */
+async function changesOf(phasesFile: string): Promise<Change[]> {
+  try {
+    return allChanges((await loadPhasesFile(phasesFile)).spec);
+  } catch {
+    return [];
+  }
 }
 
 /**

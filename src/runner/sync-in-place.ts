@@ -8,7 +8,7 @@ import {
 } from '../operations/naming.js';
 import { moveRowSecurityGuard } from '../operations/move-writer-access.js';
 import { qualify, quoteIdent } from '../render/quote.js';
-import { displayColumn } from '../spec/identifiers.js';
+import { displayColumn, displayIdentifier } from '../spec/identifiers.js';
 import { inheritanceChildrenSql } from '../sql/inheritance-children.js';
 import type { Change, MoveChange } from '../spec/types.js';
 
@@ -70,25 +70,120 @@ async function refuseInheritanceChildren(session: pg.ClientBase, change: Change)
 }
 
 async function refuseMissingColumns(session: pg.ClientBase, change: Change): Promise<void> {
+  await refuseMissingTables(session, change);
   for (const { schema, table, column } of columnsOf(change)) {
-    const { rows } = await session.query<{ table_exists: boolean; column_exists: boolean }>(
-      `SELECT pg_catalog.to_regclass($1) IS NOT NULL AS table_exists,
-              EXISTS (SELECT FROM pg_catalog.pg_attribute a
+    const { rows } = await session.query<{ column_exists: boolean }>(
+      `SELECT EXISTS (SELECT FROM pg_catalog.pg_attribute a
                        WHERE a.attrelid OPERATOR(pg_catalog.=) pg_catalog.to_regclass($1)
                          AND a.attname OPERATOR(pg_catalog.=) $2 AND NOT a.attisdropped) AS column_exists`,
       [qualify(schema, table), column],
     );
     if (rows[0]?.column_exists) continue;
-    const missing = rows[0]?.table_exists
-      ? displayColumn(schema, table, column)
-      : `table ${displayColumn(schema, table)}`;
     throw new RuntimeFailure(
-      `${missing} does not exist, but ${change.id} is in flight on it: it was renamed or dropped by hand, and the generated files name it`,
+      `${displayColumn(schema, table, column)} does not exist, but ${change.id} is in flight on it: it was renamed or dropped by hand, and the generated files name it`,
       {
-        hint: `rename it back (ALTER TABLE … RENAME …): phasectl cannot follow a rename made by hand; a dropped column's values are gone (restore them from a backup). Then \`phasectl migrate\` again`,
+        hint: `rename it back (ALTER TABLE ${qualify(schema, table)} RENAME COLUMN … TO ${quoteIdent(column)}): phasectl cannot follow a rename made by hand; a dropped column's values are gone (restore them from a backup). Then \`phasectl migrate\` again`,
       },
     );
   }
+}
+
+/**
+ * Each table of the change exists under the name the generated files give it. One renamed or moved to another schema
+ * by hand (`ALTER TABLE … RENAME TO …`, `ALTER TABLE … SET SCHEMA …`) is found by the change's sync triggers it still
+ * carries (or, without them, by its name in another schema), and the refusal gives the statement that puts it back.
+ * `migrate` checks it at the gates of phases 2 and 3, `rollback` before its first down file: their SQL names the
+ * table, and would fail on it half way with PostgreSQL's "relation does not exist".
+ */
+export async function refuseMissingTables(
+  session: pg.ClientBase,
+  change: Change,
+  again = '`phasectl migrate` again',
+): Promise<void> {
+  const tables = [
+    ...new Map(columnsOf(change).map(({ schema, table }) => [qualify(schema, table), { schema, table }])).values(),
+  ];
+  for (const { schema, table } of tables) {
+    const { rows } = await session.query<{ exists: boolean }>(
+      'SELECT pg_catalog.to_regclass($1) IS NOT NULL AS exists',
+      [qualify(schema, table)],
+    );
+    if (rows[0]?.exists) continue;
+    const found = await findMovedTable(session, change, { schema, table }, tables);
+    const missing = `table ${displayColumn(schema, table)} does not exist, but ${change.id} is in flight on it`;
+    const tail = `phasectl cannot follow a table renamed or moved by hand, and the generated files name it. Then ${again}`;
+    if (!found)
+      throw new RuntimeFailure(`${missing}: it was renamed, moved to another schema or dropped by hand`, {
+        hint: `put it back under its name (ALTER TABLE … RENAME TO ${quoteIdent(table)}, or ALTER TABLE … SET SCHEMA ${quoteIdent(schema)}): ${tail}`,
+      });
+    const statements: string[] = [];
+    const what: string[] = [];
+    if (found.schema !== schema) {
+      statements.push(`ALTER TABLE ${qualify(found.schema, found.table)} SET SCHEMA ${quoteIdent(schema)};`);
+      what.push(`moved to schema ${displayIdentifier(found.schema)}`);
+    }
+    if (found.table !== table) {
+      statements.push(`ALTER TABLE ${qualify(schema, found.table)} RENAME TO ${quoteIdent(table)};`);
+      what.push(`renamed to ${displayIdentifier(found.table)}`);
+    }
+    const move = found.schema !== schema ? 'move it back' : 'rename it back';
+    throw new RuntimeFailure(
+      `${missing}: it was ${what.join(' and ')} by hand (${displayColumn(found.schema, found.table)} ${found.how})`,
+      { hint: `${move}: ${statements.join(' ')} ${tail}` },
+    );
+  }
+}
+
+/**
+ * Where a table of the change went: the one table (not a partition) carrying the change's sync triggers that is not
+ * another table of the change under its own name; without such triggers, the one table of that name in another schema.
+ */
+async function findMovedTable(
+  session: pg.ClientBase,
+  change: Change,
+  missing: { schema: string; table: string },
+  tables: Array<{ schema: string; table: string }>,
+): Promise<{ schema: string; table: string; how: string } | undefined> {
+  const functions = [
+    syncFunctionName(change.id),
+    targetSyncFunctionName(change.id),
+    insertFunctionName(change.id, 'any'),
+    insertFunctionName(change.id, 'old'),
+    insertFunctionName(change.id, 'new'),
+    copyFunctionName(change.id),
+  ];
+  const { rows: triggered } = await session.query<{ schema: string; table: string }>(
+    `SELECT DISTINCT n.nspname::pg_catalog.text AS schema, c.relname::pg_catalog.text AS table
+       FROM pg_catalog.pg_trigger t
+       JOIN pg_catalog.pg_proc p ON p.oid OPERATOR(pg_catalog.=) t.tgfoid
+       JOIN pg_catalog.pg_namespace pn ON pn.oid OPERATOR(pg_catalog.=) p.pronamespace
+       JOIN pg_catalog.pg_class c ON c.oid OPERATOR(pg_catalog.=) t.tgrelid
+       JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) c.relnamespace
+      WHERE pn.nspname OPERATOR(pg_catalog.=) 'phasectl' AND p.proname OPERATOR(pg_catalog.=) ANY ($1::pg_catalog.name[])
+        AND NOT c.relispartition
+        AND c.oid OPERATOR(pg_catalog.<>) ALL (
+              SELECT r FROM pg_catalog.unnest($2::pg_catalog.text[]) AS u(name),
+                            LATERAL pg_catalog.to_regclass(u.name) AS r WHERE r IS NOT NULL)
+      ORDER BY 1, 2`,
+    [functions, tables.map(({ schema, table }) => qualify(schema, table))],
+  );
+  // Two left (a move's tables both moved): the one that kept its name or its schema.
+  const byTrigger =
+    triggered.length === 1
+      ? triggered
+      : triggered.filter((row) => row.table === missing.table || row.schema === missing.schema);
+  if (byTrigger.length === 1) return { ...byTrigger[0]!, how: `carries its sync triggers` };
+  if (triggered.length > 0) return undefined;
+  const { rows: named } = await session.query<{ schema: string }>(
+    `SELECT n.nspname::pg_catalog.text AS schema
+       FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) c.relnamespace
+      WHERE c.relname OPERATOR(pg_catalog.=) $1 AND c.relkind OPERATOR(pg_catalog.=) ANY ('{r,p}'::pg_catalog.char[])
+        AND NOT c.relispartition`,
+    [missing.table],
+  );
+  if (named.length === 1)
+    return { schema: named[0]!.schema, table: missing.table, how: 'has its name; its sync triggers were not found' };
+  return undefined;
 }
 
 async function refuseDisabledSyncTriggers(session: pg.ClientBase, change: Change): Promise<void> {

@@ -155,13 +155,55 @@ test('a table renamed by hand mid-flight stops the next phase with the object na
   const refused = await phasectl(['migrate', '--project', dir, '--quiet'], { env });
   expect(refused.code, refused.stderr).toBe(3);
   expect(refused.stderr).toContain('table public.users does not exist, but users-job-title is in flight on it');
-  expect(refused.stderr).toContain('rename it back');
+  expect(refused.stderr).toContain('it was renamed to members by hand (public.members carries its sync triggers)');
+  expect(refused.stderr).toContain('rename it back: ALTER TABLE "public"."members" RENAME TO "users";');
+  expect(refused.stderr).not.toContain('SET SCHEMA');
   expect(refused.stderr).not.toContain('search_path');
   expect(await phaseInDatabase(url)).toBe(1);
   await query(url, `ALTER TABLE public.members RENAME TO users`);
   const second = await phasectl(['migrate', '--project', dir, '--quiet'], { env });
   expect(second.code, second.stderr).toBe(0);
   expect(await phaseInDatabase(url)).toBe(2);
+});
+
+test('a table moved to another schema mid-flight: migrate and rollback refuse (exit 3, nothing changed) with the SET SCHEMA that puts it back', async () => {
+  const { url, dir, env } = await databaseWithGeneratedProject(cleanups, { rows: 10, releases: ['1.0.0', '1.1.0'] });
+  const first = await phasectl(['migrate', '--project', dir, '--to-release', '1.0.0', '--quiet'], { env });
+  expect(first.code, first.stderr).toBe(0);
+  await query(url, `CREATE SCHEMA archive; ALTER TABLE public.users SET SCHEMA archive`);
+  const columns = async () =>
+    await query(
+      url,
+      `SELECT attname FROM pg_attribute WHERE attrelid = 'archive.users'::regclass AND attnum > 0 ORDER BY attnum`,
+    );
+  const migrations = async () => await query(url, `SELECT name FROM phasectl.migrations ORDER BY name`);
+  const before = { columns: await columns(), migrations: await migrations() };
+
+  const refused = await phasectl(['migrate', '--project', dir, '--quiet'], { env });
+  expect(refused.code, refused.stderr).toBe(3);
+  expect(refused.stderr).toContain(
+    'table public.users does not exist, but users-job-title is in flight on it: it was moved to schema archive by hand (archive.users carries its sync triggers)',
+  );
+  expect(refused.stderr).toContain('move it back: ALTER TABLE "archive"."users" SET SCHEMA "public";');
+  expect(refused.stderr).not.toContain('RENAME');
+  expect(await phaseInDatabase(url)).toBe(1);
+
+  // rollback checks it too, before its first down file: no "relation does not exist", no search_path note.
+  const rollback = await phasectl(['rollback', '--release', '1.0.0', '--project', dir, '--yes', '--quiet'], { env });
+  expect(rollback.code, rollback.stderr).toBe(3);
+  expect(rollback.stderr).toContain('it was moved to schema archive by hand');
+  expect(rollback.stderr).toContain('ALTER TABLE "archive"."users" SET SCHEMA "public";');
+  expect(rollback.stderr).toContain('`phasectl rollback --release 1.0.0` again');
+  expect(rollback.stderr).not.toContain('does not exist: ');
+  expect(rollback.stderr).not.toContain('search_path');
+  expect({ columns: await columns(), migrations: await migrations() }).toEqual(before);
+  expect(await phaseInDatabase(url)).toBe(1);
+
+  // The statement it names, and the rollback goes through.
+  await query(url, `ALTER TABLE "archive"."users" SET SCHEMA "public"`);
+  const again = await phasectl(['rollback', '--release', '1.0.0', '--project', dir, '--yes', '--quiet'], { env });
+  expect(again.code, again.stderr).toBe(0);
+  expect(await phaseInDatabase(url)).toBeUndefined();
 });
 
 test('the phasectl schema dropped mid-flight: migrate refuses to re-run phase 1 over the values the new release wrote (exit 3); the fix it names loses nothing', async () => {
