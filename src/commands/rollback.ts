@@ -9,6 +9,7 @@ import { readMigrationFiles } from '../runner/migration-files.js';
 import { checkAppliedFiles, rollbackPlan, type RollbackGroup } from '../runner/migration-plan.js';
 import { applyContext, dryRunEvent, requirePhasesFile, type RunOptions } from './migrate.js';
 import { planResolver } from '../runner/plan-resolver.js';
+import { refuseCopyReplicaIdentity } from '../runner/copy-identity.js';
 import { refuseMissingTables } from '../runner/sync-in-place.js';
 import { loadPhasesFile } from '../spec/load.js';
 import { allChanges, type Change } from '../spec/types.js';
@@ -67,13 +68,17 @@ export async function rollback(options: RollbackOptions): Promise<RollbackResult
       const applied = await readApplied(run.session);
       checkAppliedFiles(files, applied, paths.migrationsDir);
       const groups = rollbackPlan(files, applied, options.release);
-      // Before the first down file: a table of a change renamed or moved to another schema by hand would make a
-      // down file fail half way ("relation does not exist"), the rollback left half done. Refused, nothing changed.
+      // Before the first down file, what would make one fail half way or break the table, the rollback left half
+      // done: a table of a change renamed or moved to another schema by hand ("relation does not exist"), the replica
+      // identity on an index phase 1's downs drop. Refused, nothing changed.
       const changes = await changesOf(paths.phasesFile);
       for (const group of groups) {
         const change = changes.find((candidate) => candidate.id === group.changeId);
-        if (change)
-          await refuseMissingTables(run.session, change, `\`phasectl rollback --release ${options.release}\` again`);
+        if (!change) continue;
+        const again = `\`phasectl rollback --release ${options.release}\` again`;
+        await refuseMissingTables(run.session, change, again);
+        // Phase 1's downs drop the new column's indexes: not one the table's replica identity uses.
+        if (group.phase === 1) await refuseCopyReplicaIdentity(run.session, change, again);
       }
       const ctx = await applyContext(run, options, log);
       const result: RollbackResult = {

@@ -264,3 +264,59 @@ test("partitioned: the parent's serial is carried; a sequence owned by a partiti
     { n: 1 },
   ]);
 }, 600_000);
+
+test("phase 1's rollback refuses to drop the new column's index the replica identity was pointed at (exit 3, nothing changed), and names the fix", async () => {
+  const { url, ok, run } = await databaseWithFolder(
+    cleanups,
+    `CREATE TABLE public.users (id bigint PRIMARY KEY, job_title text NOT NULL, note text);
+     CREATE UNIQUE INDEX users_job_title_key ON public.users (job_title);
+     CREATE PUBLICATION users_pub FOR TABLE public.users;
+     INSERT INTO public.users SELECT g, 'title ' || g, 'n' FROM generate_series(1, 20) g;`,
+    'phasectl-copy-identity-',
+  );
+  await ok('init');
+  await ok('plan', 'rename', 'public.users.job_title', 'favourite_color', '--id', 'jt');
+  await ok('advance', '--release', '1.0.0');
+  await ok('migrate', '--quiet');
+  // By hand, after phase 1: the identity on phase 1's copy of the unique index (its column made NOT NULL for it).
+  await query(
+    url,
+    `ALTER TABLE public.users ALTER COLUMN favourite_color SET NOT NULL;
+     ALTER TABLE public.users REPLICA IDENTITY USING INDEX users_favourite_color_key;`,
+  );
+  const state = async () => ({
+    indexes: await query(url, `SELECT indexname FROM pg_indexes WHERE tablename = 'users' ORDER BY 1`),
+    identity: await query(
+      url,
+      `SELECT indexrelid::regclass::text AS index FROM pg_index WHERE indrelid = 'public.users'::regclass AND indisreplident`,
+    ),
+    columns: await query(
+      url,
+      `SELECT attname FROM pg_attribute WHERE attrelid = 'public.users'::regclass AND attnum > 0 AND NOT attisdropped ORDER BY attnum`,
+    ),
+    migrations: await query(url, `SELECT name FROM phasectl.migrations ORDER BY name`),
+  });
+  const before = await state();
+  expect(before.identity).toEqual([{ index: 'users_favourite_color_key' }]);
+
+  const refused = await run('rollback', '--release', '1.0.0', '--yes', '--quiet');
+  expect(refused.code, refused.stderr).toBe(3);
+  expect(refused.stderr).toContain(
+    'phase 1 of jt cannot be rolled back as things stand: its down files drop public.users.favourite_color and the indexes on it, and the replica identity of public.users is index users_favourite_color_key:',
+  );
+  expect(refused.stderr).toContain('nothing was changed');
+  expect(refused.stderr).toContain('ALTER TABLE "public"."users" REPLICA IDENTITY USING INDEX "users_job_title_key";');
+  expect(refused.stderr).toContain('ALTER TABLE "public"."users" REPLICA IDENTITY DEFAULT;');
+  expect(refused.stderr).toContain('`phasectl rollback --release 1.0.0` again');
+  expect(await state()).toEqual(before);
+  await query(url, `UPDATE public.users SET note = 'still works' WHERE id = 1; DELETE FROM public.users WHERE id = 2`);
+
+  // The fix it names: the rollback goes through, and the published table keeps taking UPDATE and DELETE.
+  await query(url, `ALTER TABLE users REPLICA IDENTITY USING INDEX "users_job_title_key"`);
+  await ok('rollback', '--release', '1.0.0', '--yes', '--quiet');
+  expect(await hasColumn(url, 'public.users', 'favourite_color')).toBe(false);
+  await query(
+    url,
+    `UPDATE public.users SET note = 'after rollback' WHERE id = 1; DELETE FROM public.users WHERE id = 3`,
+  );
+}, 300_000);
