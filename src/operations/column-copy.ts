@@ -6,7 +6,7 @@
  * plans and step drafts are built here once for both kinds. Pure.
  */
 import { InputError } from '../errors.js';
-import { quoteIdent } from '../render/quote.js';
+import { qualify, quoteIdent } from '../render/quote.js';
 import type { ColumnFacts, ConstraintFact, DependentFacts, IndexFact } from '../spec/types.js';
 import { quoteIdentLikePostgres } from '../sql/parser.js';
 import {
@@ -22,6 +22,7 @@ import { deferrability, validations, withoutNotValid, type ConstraintPlan, type 
 import type { StepDraft } from './step-drafts.js';
 import type { DependentSlots } from '../dependents/dependent-slots.js';
 import { indexStepContext } from './partitioned-indexes.js';
+import { identityIndexPairs } from './carried-identity.js';
 import type { DerivedObject } from './types.js';
 
 /** One column of a change: where it lives, and how summaries and comments name it (`email`, `users.email`). */
@@ -284,6 +285,7 @@ export function dropCopySteps(copy: ColumnCopy): Array<StepDraft | undefined> {
           context: {
             ...target,
             ...(copy.sides.partitioned ? { partitioned: true } : {}),
+            identityHint: copyIdentityHint(copy),
             indexes: copy.copyIndexes.map((i) => ({
               name: i.name,
               comment: `intended drop: index ${i.name}, built by phase 1.`,
@@ -291,6 +293,19 @@ export function dropCopySteps(copy: ColumnCopy): Array<StepDraft | undefined> {
           },
         },
   ];
+}
+
+/**
+ * The start of the drop-indexes guard's hint (templates/shared/drop-indexes.sql.hbs), for a replica identity pointed at
+ * one of phase 1's copies: the old column's unique indexes that can be the identity again (a rename's, see
+ * identityIndexPairs), then the template adds `REPLICA IDENTITY DEFAULT` for the table it found.
+ */
+function copyIdentityHint(copy: ColumnCopy): string {
+  const { schema, table } = copy.sides.original;
+  const usingIndex = identityIndexPairs(copy).map(
+    (pair) => `ALTER TABLE ${qualify(schema, table)} REPLICA IDENTITY USING INDEX ${quoteIdent(pair.original)}; or `,
+  );
+  return `point the identity elsewhere first, after checking which key your subscribers and CDC consumers expect: ${usingIndex.join('')}`;
 }
 
 /**

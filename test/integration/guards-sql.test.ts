@@ -376,3 +376,57 @@ describe('rollback of phase 1: drop-indexes', () => {
     ).toEqual([{ indexdef: `CREATE INDEX ${name} ON d.legacy USING btree (sku)` }]);
   });
 });
+
+describe('rollback of phase 1: drop-indexes and the replica identity', () => {
+  const change: RenameChange = {
+    kind: 'rename',
+    id: 'ri-items-code',
+    rename: { schema: 'ri', table: 'items', from: 'code', to: 'sku' },
+    column: {
+      type: 'text',
+      nullable: false,
+      indexes: [
+        {
+          name: 'items_code_key',
+          definition: 'CREATE UNIQUE INDEX items_code_key ON ri.items USING btree (code)',
+          unique: true,
+        },
+      ],
+      constraints: [],
+    },
+    key: { columns: ['id'], types: ['bigint'] },
+    releases: { phase1: '1.0.0' },
+  };
+
+  test('refuses to drop the copy the replica identity was pointed at after phase 1 (run alone, as psql would), and changes nothing', async () => {
+    await session.query(`CREATE SCHEMA ri;
+      CREATE TABLE ri.items (id bigint PRIMARY KEY, code text NOT NULL);
+      CREATE UNIQUE INDEX items_code_key ON ri.items (code);
+      INSERT INTO ri.items SELECT g, 'code ' || g FROM generate_series(1, 50) g;`);
+    const p1 = phaseSteps(change, 1);
+    await applySteps(session, p1.up);
+    await session.query(`ALTER TABLE ri.items ALTER COLUMN sku SET NOT NULL;
+      ALTER TABLE ri.items REPLICA IDENTITY USING INDEX items_sku_key`);
+    const before = await databaseState(session, ['ri.items']);
+    const step = p1.down.find((candidate) => candidate.name === 'drop-indexes');
+    if (!step) throw new Error('no down step drop-indexes');
+    const error = await refused(step);
+    expect(error.message).toBe(
+      'phasectl: index ri.items_sku_key is the replica identity of ri.items: dropping it would leave the table with REPLICA IDENTITY USING INDEX of no index, and every UPDATE and DELETE of it would fail while a publication publishes them; nothing was dropped',
+    );
+    expect(error.hint).toBe(
+      'point the identity elsewhere first, after checking which key your subscribers and CDC consumers expect: ALTER TABLE "ri"."items" REPLICA IDENTITY USING INDEX "items_code_key"; or ALTER TABLE ri.items REPLICA IDENTITY DEFAULT; (the primary key), then run this step again',
+    );
+    expect(await databaseState(session, ['ri.items'])).toEqual(before);
+    // The fix it names: the step drops the copy, the identity stays on an index that exists.
+    await session.query(`ALTER TABLE "ri"."items" REPLICA IDENTITY USING INDEX "items_code_key"`);
+    await applyStep(session, step);
+    expect(
+      (
+        await session.query(
+          `SELECT indexrelid::regclass::text AS index FROM pg_index WHERE indrelid = 'ri.items'::regclass AND indisreplident`,
+        )
+      ).rows,
+    ).toEqual([{ index: 'ri.items_code_key' }]);
+  });
+});
