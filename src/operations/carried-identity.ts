@@ -5,7 +5,23 @@
  * database when phase 3 runs (templates/shared/carry-replica-identity.hbs, carry-owned-sequences.hbs); phase 3's down
  * gives them back (templates/shared/replica-identity-back.hbs, restore-column's sequence step). Pure.
  */
-import type { ColumnCopy } from './column-copy.js';
+import type { ColumnFacts } from '../spec/types.js';
+
+/**
+ * The parts of a ColumnCopy (column-copy.ts) the pairing reads, spelled out here: column-copy builds its hints with
+ * identityIndexPairs, so importing its type would make the two modules import each other.
+ */
+interface IdentityCopy {
+  sides: {
+    original: { schema: string; table: string };
+    copy: { schema: string; table: string };
+    facts: Pick<ColumnFacts, 'indexes'>;
+    partitioned?: boolean;
+  };
+  notNull: boolean;
+  copyIndexes: ReadonlyArray<{ name: string }>;
+  copyNotNullCheck?: unknown;
+}
 
 /**
  * The unique indexes of the old column `plan` recorded, with the copy phase 1 built of each: the candidates for the
@@ -13,7 +29,7 @@ import type { ColumnCopy } from './column-copy.js';
  * identity), a partitioned table (each partition has its own identity: left to the guard's refusal) or a column that
  * was nullable at plan (the copy would get no NOT NULL in phase 3, and an identity index needs one).
  */
-export function identityIndexPairs(copy: ColumnCopy): Array<{ original: string; copy: string }> {
+export function identityIndexPairs(copy: IdentityCopy): Array<{ original: string; copy: string }> {
   const { original, copy: side, facts } = copy.sides;
   const rename = original.schema === side.schema && original.table === side.table;
   if (!rename || copy.sides.partitioned === true || !copy.notNull || copy.copyNotNullCheck === undefined) return [];
