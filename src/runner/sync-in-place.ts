@@ -134,6 +134,18 @@ export async function refuseMissingTables(
   }
 }
 
+/** The functions (schema phasectl) whose triggers are a change's sync triggers, whatever its kind and form. */
+function syncFunctionNames(changeId: string): string[] {
+  return [
+    syncFunctionName(changeId),
+    targetSyncFunctionName(changeId),
+    insertFunctionName(changeId, 'any'),
+    insertFunctionName(changeId, 'old'),
+    insertFunctionName(changeId, 'new'),
+    copyFunctionName(changeId),
+  ];
+}
+
 /**
  * Where a table of the change went: the one table (not a partition) carrying the change's sync triggers that is not
  * another table of the change under its own name; without such triggers, the one table of that name in another schema.
@@ -144,14 +156,7 @@ async function findMovedTable(
   missing: { schema: string; table: string },
   tables: Array<{ schema: string; table: string }>,
 ): Promise<{ schema: string; table: string; how: string } | undefined> {
-  const functions = [
-    syncFunctionName(change.id),
-    targetSyncFunctionName(change.id),
-    insertFunctionName(change.id, 'any'),
-    insertFunctionName(change.id, 'old'),
-    insertFunctionName(change.id, 'new'),
-    copyFunctionName(change.id),
-  ];
+  const functions = syncFunctionNames(change.id);
   const { rows: triggered } = await session.query<{ schema: string; table: string }>(
     `SELECT DISTINCT n.nspname::pg_catalog.text AS schema, c.relname::pg_catalog.text AS table
        FROM pg_catalog.pg_trigger t
@@ -187,14 +192,7 @@ async function findMovedTable(
 }
 
 async function refuseDisabledSyncTriggers(session: pg.ClientBase, change: Change): Promise<void> {
-  const functions = [
-    syncFunctionName(change.id),
-    targetSyncFunctionName(change.id),
-    insertFunctionName(change.id, 'any'),
-    insertFunctionName(change.id, 'old'),
-    insertFunctionName(change.id, 'new'),
-    copyFunctionName(change.id),
-  ];
+  const functions = syncFunctionNames(change.id);
   // Partition clones count too: each has its own tgenabled. 'D' disabled, 'R' fires only as a replica, 'O' fires
   // only outside replica mode (ENABLE without ALWAYS). phasectl installs them 'A' (ALWAYS).
   const { rows } = await session.query<{ table: string; trigger: string; state: string }>(
