@@ -96,6 +96,10 @@ test('hostile names: functions whose row variables are spelled with quotes or no
 
 test('hostile names: phase 3 names each dependent object created after plan, and nothing of it runs', async () => {
   const { url, run, ok } = await renameAtPhase3();
+  // Publication column lists came with PostgreSQL 15.
+  const [{ major }] = (await query(url, `SELECT current_setting('server_version_num')::int / 10000 AS major`)) as [
+    { major: number },
+  ];
   const names = {
     policy: `Pol'; DROP TABLE public.victim; --%s`,
     publication: `Pub "x" $$ %`,
@@ -111,7 +115,7 @@ test('hostile names: phase 3 names each dependent object created after plan, and
     url,
     `ALTER TABLE ${table} ENABLE ROW LEVEL SECURITY;
      CREATE POLICY ${quoteIdent(names.policy)} ON ${table} USING (${column} <> 'hidden');
-     CREATE PUBLICATION ${quoteIdent(names.publication)} FOR TABLE ${table} (id, ${column});
+     ${major >= 15 ? `CREATE PUBLICATION ${quoteIdent(names.publication)} FOR TABLE ${table} (id, ${column});` : ''}
      CREATE INDEX ${quoteIdent(names.index)} ON ${table} (team, ${column});
      CREATE STATISTICS ${qualify(SCHEMA, names.statistics)} ON ${column}, team FROM ${table};
      CREATE SEQUENCE ${qualify(SCHEMA, names.sequence)} OWNED BY ${target};
@@ -127,7 +131,7 @@ test('hostile names: phase 3 names each dependent object created after plan, and
   const drop = '(DROP COLUMN would drop it)';
   for (const expected of [
     `policy ${quoteIdent(names.policy)} on table ${table} ${fail}`,
-    `publication of table ${table} in publication ${quoteIdent(names.publication)} ${fail}`,
+    ...(major >= 15 ? [`publication of table ${table} in publication ${quoteIdent(names.publication)} ${fail}`] : []),
     `index ${qualify(SCHEMA, names.index)} ${drop}`,
     `index ${qualify(SCHEMA, names.unique)} ${drop}`,
     `statistics object ${qualify(SCHEMA, names.statistics)} ${drop}`,
@@ -152,7 +156,7 @@ test('hostile names: phase 3 names each dependent object created after plan, and
   await query(
     url,
     `ALTER POLICY ${quoteIdent(names.policy)} ON ${table} USING (${copy} <> 'hidden');
-     ALTER PUBLICATION ${quoteIdent(names.publication)} SET TABLE ${table} (id, ${copy});
+     ${major >= 15 ? `ALTER PUBLICATION ${quoteIdent(names.publication)} SET TABLE ${table} (id, ${copy});` : ''}
      DROP INDEX ${qualify(SCHEMA, names.index)};
      DROP STATISTICS ${qualify(SCHEMA, names.statistics)};
      DROP FUNCTION ${qualify(SCHEMA, names.function)}();
