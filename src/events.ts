@@ -44,7 +44,8 @@ export type RunnerEvent =
     }
   | { type: 'backfill-done'; changeId: string; direction: string; rowsDone: number; alreadyFinished: boolean }
   | { type: 'verify-progress'; changeId: string; checked: number; differing: number }
-  | { type: 'verify-done'; changeId: string; differing: number }
+  /** `asCopied`: the backfill verified each batch as it wrote it and no walk ran (src/backfill/copy-check.ts). */
+  | { type: 'verify-done'; changeId: string; differing: number; asCopied?: boolean }
   | { type: 'rollback-group'; changeId: string; phase: number }
   | { type: 'up-to-date' }
   /** A migration file another phasectl version wrote, accepted by its header (src/generate/version-judge.ts). */

@@ -22,6 +22,7 @@ import type { TableName } from '../spec/types.js';
 import { createThrottle } from './throttle.js';
 import { failingTableTrigger } from './trigger-failure.js';
 import { requireTrustedBackfill } from './table-trust.js';
+import { copyVerified, syncTriggersFingerprint, type CopyCheck } from './copy-check.js';
 
 export type { BackfillOptions, BackfillResult, BatchReport } from './options.js';
 
@@ -33,8 +34,11 @@ const MAX_BATCH_GROWTH = 1.5;
 /** Class id of the per-backfill advisory lock (two-int form), so two backfills of one change never overlap. */
 const BACKFILL_LOCK_CLASS = 1885888885;
 
-/** A plan bound to one range's progress row (no range: the change's row in phasectl.backfills). */
-type RangePlan = BackfillPlan & { range?: number; lockFirst?: readonly TableName[] };
+/**
+ * A plan bound to one range's progress row (no range: the change's row in phasectl.backfills); `checkCopies`: its
+ * batches run `checkedUpdateSql` (src/backfill/copy-check.ts).
+ */
+type RangePlan = BackfillPlan & { range?: number; lockFirst?: readonly TableName[]; checkCopies?: boolean };
 
 interface BackfillRow {
   upper_key: string[] | null;
@@ -118,6 +122,26 @@ async function backfill(session: pg.ClientBase, plan: BackfillPlan, given: Backf
     const throttle = await createThrottle(session, plan, options, log);
     const partitioned = await isPartitioned(session, plan.table);
     let ranges = partitioned ? [] : await loadRanges(session, plan);
+    // A first run of a plain table's phase-1 copy verifies it as it goes; a resume does not know what happened
+    // between its runs, and leaf partitions come and go: those are walked afterwards.
+    const fresh = !partitioned && ranges.length === 0 && state.last_key === null && Number(state.rows_done) === 0;
+    const before = fresh && plan.checkedUpdateSql ? await syncTriggersFingerprint(session, plan.table) : undefined;
+    const copyCheck: CopyCheck | undefined = before === undefined ? undefined : { before, differing: 0 };
+    const walkPlan: RangePlan = copyCheck ? { ...plan, checkCopies: true } : plan;
+    const walk: RangeWalk = (client, walked, keyset, range, walkOptions, walkThrottle, onBatch, startSize) =>
+      walkRange(
+        client,
+        walked,
+        keyset,
+        range,
+        walkOptions,
+        walkThrottle,
+        (batch) => {
+          if (copyCheck) copyCheck.differing += batch.differing ?? 0;
+          onBatch(batch);
+        },
+        startSize,
+      );
     if (ranges.length === 0 && jobs > 1 && upper !== null && !partitioned)
       ranges = await cutRanges(session, plan, queries, state.last_key, upper, jobs);
     let rowsDone: number;
@@ -136,11 +160,11 @@ async function backfill(session: pg.ClientBase, plan: BackfillPlan, given: Backf
       // Stored ranges are walked whatever this run's job count: a resume continues each where it stopped.
       ({ rowsDone, rowsUpdated, batches } = await walkRanges(
         session,
-        plan,
+        walkPlan,
         queries,
         ranges,
         { ...options, log },
-        { jobs, rowsEstimated, baseRowsDone: Number(state.rows_done), throttle, walk: walkRange },
+        { jobs, rowsEstimated, baseRowsDone: Number(state.rows_done), throttle, walk },
       ));
       await foldRanges(session, plan);
     } else {
@@ -159,7 +183,7 @@ async function backfill(session: pg.ClientBase, plan: BackfillPlan, given: Backf
       const started = Date.now();
       const walked = whole.finished
         ? { updated: 0, batches: 0 }
-        : await walkRange(session, plan, queries, whole, options, throttle, (batch) => {
+        : await walk(session, walkPlan, queries, whole, options, throttle, (batch) => {
             rowsDone += batch.updated;
             rowsScanned += batch.batchSize;
             const rowsPerSecond = ((rowsScanned - resumedRows) * 1000) / Math.max(1, Date.now() - started);
@@ -190,6 +214,7 @@ async function backfill(session: pg.ClientBase, plan: BackfillPlan, given: Backf
       rowsDone,
       alreadyFinished: false,
     });
+    const verifiedAsCopied = copyCheck ? await copyVerified(session, plan.table, copyCheck) : false;
     return {
       changeId: plan.changeId,
       direction: plan.direction,
@@ -197,6 +222,7 @@ async function backfill(session: pg.ClientBase, plan: BackfillPlan, given: Backf
       rowsDone,
       alreadyFinished: false,
       batches,
+      ...(verifiedAsCopied ? { verifiedAsCopied } : {}),
     };
   } catch (error) {
     if (error instanceof PhasectlError) throw error;
@@ -268,7 +294,7 @@ export const walkRange: RangeWalk = async function walkRange(
     if (range.table && !(await isPartitionOf(session, plan.table, range.table)))
       return { updated: updatedTotal, batches, detached: true, batchSize: size };
     let bounds: { first: string[]; last: string[] | null } | undefined;
-    let updated: number;
+    let written: BatchWrite;
     let batchStarted: number;
     try {
       bounds =
@@ -277,7 +303,7 @@ export const walkRange: RangeWalk = async function walkRange(
           : await nextBounds(session, keyset, last, upper, size);
       if (!bounds) break;
       batchStarted = performance.now();
-      updated = await runBatch(session, target, keyset, bounds.first, bounds.last ?? upper, options);
+      written = await runBatch(session, target, keyset, bounds.first, bounds.last ?? upper, options);
     } catch (error) {
       const left = range.table && !(await isPartitionOf(session, plan.table, range.table).catch(() => true));
       if (left) return { updated: updatedTotal, batches, detached: true, batchSize: size };
@@ -286,11 +312,12 @@ export const walkRange: RangeWalk = async function walkRange(
     const { first } = bounds;
     const lastKey = bounds.last ?? upper;
     const batchMs = Math.round((performance.now() - batchStarted) * 10) / 10;
+    const { updated, differing } = written;
     batches += 1;
     updatedTotal += updated;
     last = lastKey;
     dense = isDenseRange(plan.keyTypes, first, lastKey, updated);
-    onBatch({ updated, lastKey, batchSize: size, batchMs });
+    onBatch({ updated, lastKey, batchSize: size, batchMs, ...(differing > 0 ? { differing } : {}) });
     size = nextBatchSize(size, batchMs, options.targetBatchMs ?? DEFAULT_TARGET_BATCH_MS, initial, {
       maxGrowth: MAX_BATCH_GROWTH,
     });
@@ -370,7 +397,7 @@ async function runBatch(
   first: string[],
   last: string[],
   options: BackfillOptions,
-): Promise<number> {
+): Promise<BatchWrite> {
   const retry = options.retry ?? { retryForSeconds: 60 };
   const deadline = Date.now() + retry.retryForSeconds * 1000;
   for (let attempt = 1; ; attempt += 1) {
@@ -379,8 +406,8 @@ async function runBatch(
         session,
         plan,
         options,
-        async () => (await session.query(plan.updateSql, [...first, ...last])).rowCount ?? 0,
-        (updated) => commitBatchSql(plan, last, updated),
+        () => writeBatch(session, plan, [...first, ...last]),
+        (written) => commitBatchSql(plan, last, written.updated),
       );
     } catch (error) {
       // A lock timeout or a deadlock with an application transaction: the batch rolled back whole; retry it.
@@ -406,6 +433,20 @@ async function runBatch(
       throw await offendingRow(session, plan, queries, first, last, options, error);
     }
   }
+}
+
+/** What one batch wrote: its rows, and (checked form) those of them still differing after the write. */
+interface BatchWrite {
+  updated: number;
+  differing: number;
+}
+
+/** The batch's UPDATE, in the checked form when the walk verifies as it copies. */
+async function writeBatch(session: pg.ClientBase, plan: RangePlan, params: string[]): Promise<BatchWrite> {
+  if (!plan.checkCopies || !plan.checkedUpdateSql)
+    return { updated: (await session.query(plan.updateSql, params)).rowCount ?? 0, differing: 0 };
+  const { rows } = await session.query<{ updated: string; differing: string }>(plan.checkedUpdateSql, params);
+  return { updated: Number(rows[0]?.updated ?? 0), differing: Number(rows[0]?.differing ?? 0) };
 }
 
 /**

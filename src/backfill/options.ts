@@ -63,6 +63,11 @@ export interface BackfillResult {
   rowsDone: number;
   alreadyFinished: boolean;
   batches: number;
+  /**
+   * This run copied every row itself and verified each batch as it wrote it, with the table's triggers unchanged
+   * throughout (src/backfill/copy-check.ts): no walk is needed to verify it. Absent otherwise.
+   */
+  verifiedAsCopied?: boolean;
 }
 
 /** What one committed batch reports to the progress display. */
@@ -71,6 +76,8 @@ export interface BatchReport {
   lastKey: string[];
   batchSize: number;
   batchMs: number;
+  /** Rows the batch wrote that still differ after the write (checked form only; absent when none). */
+  differing?: number;
 }
 
 /**

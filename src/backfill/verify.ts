@@ -146,11 +146,7 @@ async function verify(session: pg.ClientBase, plan: BackfillPlan, options: Verif
           : [{ after: null, upper }];
       await run(ranges.map((range) => ({ range })));
     }
-    await session.query(
-      `INSERT INTO phasectl.verifications (change_id, differing) VALUES ($1, $2)
-       ON CONFLICT (change_id) DO UPDATE SET differing = EXCLUDED.differing, checked_at = now()`,
-      [plan.changeId, differing],
-    );
+    await recordVerification(session, plan.changeId, differing);
     if (audit)
       await recordAuditFigures(
         session,
@@ -169,6 +165,15 @@ async function verify(session: pg.ClientBase, plan: BackfillPlan, options: Verif
       cause: error,
     });
   }
+}
+
+/** Records a verification's result (phasectl.verifications, which the switch's guard reads). */
+export async function recordVerification(session: pg.ClientBase, changeId: string, differing: number): Promise<void> {
+  await session.query(
+    `INSERT INTO phasectl.verifications (change_id, differing) VALUES ($1, $2)
+     ON CONFLICT (change_id) DO UPDATE SET differing = EXCLUDED.differing, checked_at = now()`,
+    [changeId, differing],
+  );
 }
 
 /** One span of keys to count: of the change's table, or of one leaf partition of it. */

@@ -16,6 +16,7 @@ import {
   batchPlan,
   countDifferentSql,
   auditSql,
+  checkedUpdateSql,
   keyRangeParams,
   verifyDraft,
   walkKeyContext,
@@ -313,6 +314,17 @@ function backfillPlan(
 }
 
 /**
+ * Phase 1's backfill: the up plan, and for a same-type rename its UPDATE in the checked form too, so that the engine
+ * verifies each batch as it writes it (src/backfill/copy-check.ts). A type change keeps the walk afterwards: its
+ * conversion runs in the application's sessions too, under their settings, which only a walk compares.
+ */
+function phaseOneBackfillPlan(model: RenameModel): BackfillPlan {
+  const plan = backfillPlan(model, 'up');
+  if (!model.identity) return plan;
+  return { ...plan, checkedUpdateSql: checkedUpdateSql(plan.updateSql, differsFromSource(model, 'up')) };
+}
+
+/**
  * The plan of `backfill --repair` once the new column is the authority (phase 2 applied): a row the sync missed
  * (triggers disabled, `session_replication_role = replica`) is settled as the sync function would have settled it —
  * the new column's value wins and is copied back into the old one; only where the new column is NULL is it filled
@@ -420,7 +432,7 @@ function phase1(model: RenameModel, settings: GenerationSettings): PhaseSteps {
       backfillDraft(
         'backfill',
         `copy ${from} into ${to} for existing rows, in batches`,
-        backfillPlan(model, 'up'),
+        phaseOneBackfillPlan(model),
         walkContext(model, 'up'),
       ),
       ...copySteps(model.copy),

@@ -1,6 +1,6 @@
 import type pg from 'pg';
 import { runBackfill, type BackfillOptions, type BackfillResult } from '../backfill/engine.js';
-import { runVerify, type VerifyResult } from '../backfill/verify.js';
+import { recordVerification, runVerify, type VerifyResult } from '../backfill/verify.js';
 import type { BackfillPlan } from '../operations/types.js';
 import { workerPool } from '../backfill/workers.js';
 import { RuntimeFailure } from '../errors.js';
@@ -64,8 +64,16 @@ export async function applyStep(
     } finally {
       await workers.close();
     }
-    if (plan.direction === 'up' && plan.auditSql) await verifyWithAudit(run, plan, options, ctx, file.header.phase);
-    await recordLocked(run.session, () => record(run.session, file, Date.now() - started));
+    // Phase 1's copy is verified: batch by batch as it was made when the engine could (src/backfill/copy-check.ts),
+    // otherwise by a walk now. Phase 2 walks again before its switch either way.
+    const asCopied = plan.direction === 'up' && result.backfill.verifiedAsCopied === true;
+    if (plan.direction === 'up' && plan.auditSql && !asCopied)
+      await verifyWithAudit(run, plan, options, ctx, file.header.phase);
+    await recordLocked(run.session, async () => {
+      if (asCopied) await recordVerification(run.session, plan.changeId, 0);
+      await record(run.session, file, Date.now() - started);
+    });
+    if (asCopied) ctx.log({ type: 'verify-done', changeId: plan.changeId, differing: 0, asCopied });
   } else if (file.header && action === 'verify') {
     const plan = await resolvePlan(file);
     const verified = await verifyWithAudit(run, plan, options, ctx, file.header.phase);

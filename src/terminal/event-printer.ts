@@ -47,7 +47,9 @@ export function formatEvent(event: RunnerEvent): string | undefined {
     case 'verify-progress':
       return undefined;
     case 'verify-done':
-      return `  verify ${event.changeId}: ${event.differing} differing row(s)`;
+      return event.asCopied
+        ? `  verify ${event.changeId}: ${event.differing} differing row(s), checked batch by batch as copied (sync triggers unchanged throughout)`
+        : `  verify ${event.changeId}: ${event.differing} differing row(s)`;
     case 'rollback-group':
       return `rolling back phase ${event.phase} of ${event.changeId}`;
     case 'up-to-date':
