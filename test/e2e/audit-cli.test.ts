@@ -45,7 +45,7 @@ async function checksumOf(url: string, table: string, column: string): Promise<F
   return { rows: row.rows, nonNull: row.non_null, checksum: row.checksum ?? '0' };
 }
 
-test('figures are recorded after phase 1 (backfill and its audit walk) and after phase 3, equal without writes', async () => {
+test('figures: none after a phase 1 verified as copied, then by `phasectl verify` and the walks of phases 2 and 3, equal without writes', async () => {
   const { url, dir, env } = await databaseWithGeneratedProject(cleanups, {
     rows: 40,
     releases: ['1.0.0', '1.1.0', '1.2.0'],
@@ -55,9 +55,20 @@ test('figures are recorded after phase 1 (backfill and its audit walk) and after
   const phase1 = await phasectl(['migrate', '--project', dir, '--to-release', '1.0.0', '--quiet'], { env });
   expect(phase1.code, phase1.stderr).toBe(0);
 
+  // Phase 1 verified its copy batch by batch (src/backfill/copy-check.ts): no walk, so no figures yet.
+  expect((await auditOf(dir, env))?.figures ?? []).toEqual([]);
+  const verified = await phasectl(['verify', CHANGE, '--project', dir], { env });
+  expect(verified.code, verified.stderr).toBe(0);
   const afterPhase1 = await auditOf(dir, env);
   expect(afterPhase1?.figures).toEqual([
-    { phase: 1, checksumKind: 'hashtextextended-c', old: expected, new: expected, recordedAt: expect.any(String) },
+    {
+      phase: 1,
+      checksumKind: 'hashtextextended-c',
+      old: expected,
+      new: expected,
+      recordedAt: expect.any(String),
+      takenBy: 'phasectl verify',
+    },
   ]);
   expect(afterPhase1?.mismatches).toEqual([]);
   const text = await phasectl(['status', CHANGE, '--project', dir], { env });
@@ -97,8 +108,9 @@ test('a value changed with the sync trigger bypassed shows as a mismatch in phas
   expect(refused.code).toBe(3);
 
   const audit = await auditOf(dir, env);
-  expect(audit?.figures.map((figure) => figure.phase)).toEqual([1, 2, 3]);
-  const phase3 = audit!.figures[2]!;
+  // Phase 1 was verified as copied (no walk, no figures): phase 2's walk gives the first figures.
+  expect(audit?.figures.map((figure) => figure.phase)).toEqual([2, 3]);
+  const phase3 = audit!.figures[1]!;
   expect(phase3.old.rows).toBe('30');
   expect(phase3.new.rows).toBe('30');
   expect(phase3.new.checksum).not.toBe(phase3.old.checksum);
@@ -107,7 +119,7 @@ test('a value changed with the sync trigger bypassed shows as a mismatch in phas
       /^phase 3: the old column \(30 rows, 30 non-NULL, checksum \d+\) and the new column .* differ in one pass/,
     ),
     expect.stringMatching(
-      /^the new column after phase 1 .* and after phase 3 .* differ: expected if the application wrote/,
+      /^the new column after phase 2 .* and after phase 3 .* differ: expected if the application wrote/,
     ),
   ]);
   const text = await phasectl(['status', CHANGE, '--project', dir], { env });
@@ -123,6 +135,8 @@ test('figures an earlier phasectl recorded (md5 checksums, no checksum_kind colu
     releases: ['1.0.0', '1.1.0', '1.2.0'],
   });
   expect((await phasectl(['migrate', '--project', dir, '--to-release', '1.0.0', '--quiet'], { env })).code).toBe(0);
+  // Phase 1 verified as copied, without figures: a verification by hand records them.
+  expect((await phasectl(['verify', CHANGE, '--project', dir], { env })).code).toBe(0);
   // The table as the earlier version left it: no checksum_kind, phase 1's checksums from the md5 prefix.
   const md5 = `sum(('x' || substr(md5(job_title::text), 1, 15))::bit(60)::bigint)`;
   await query(
