@@ -17,6 +17,32 @@ interface ConversionSelect {
 }
 
 /**
+ * A loop of the DO block below over the rows (problem, fix) that `query.sql` (src/sql/conversion-code.ts) returns for
+ * the conversion's view: each problem is appended to the PL/pgSQL variable `into.problems` ('; ' between), each fix to
+ * the array `into.fixes` unless it is there already. The query takes the view, the table (`qualified`), the
+ * conversion's label and `query.arg4` (SQL text, cast to text). Each line starts with `indent`, but the query's own
+ * (inside its dollar quotes, as it is).
+ */
+function collectRows(
+  indent: string,
+  query: { tag: string; sql: string; arg4: string },
+  qualified: string,
+  into: { problems: string; fixes: string },
+): string {
+  const tag = dollarTag(query.tag, query.sql);
+  const { problems, fixes } = into;
+  return `${indent}FOR item IN EXECUTE ${tag}${query.sql}${tag}
+${indent}  USING ${quoteLiteral(VIEW)}::pg_catalog.text, ${quoteLiteral(qualified)}::pg_catalog.text, conversion.label,
+${indent}    ${query.arg4}::pg_catalog.text
+${indent}LOOP
+${indent}  ${problems} := pg_catalog.concat_ws('; ', ${problems}, item.problem);
+${indent}  IF pg_catalog.array_position(${fixes}, item.fix) IS NULL THEN
+${indent}    ${fixes} := pg_catalog.array_append(${fixes}, item.fix);
+${indent}  END IF;
+${indent}END LOOP;`;
+}
+
+/**
  * The DO block a generated file runs before the conversions of change `changeId` on `schema.table` first run (phase
  * 1's expand creates the sync function that runs them on every write; its backfill runs them on every row): each
  * conversion of `selects` becomes a temporary view (nothing is evaluated), CONVERSION_CODE_SQL reads what its
@@ -44,14 +70,26 @@ export function conversionCheckSql(
   if (selects.length === 0) return '';
   const qualified = qualify(schema, table);
   const text = conversionCodeText(changeId, qualified);
-  const query = `${dollarTag('phasectl_conversion_code', CONVERSION_CODE_SQL)}`;
-  const executeQuery = `${dollarTag('phasectl_conversion_execute', CONVERSION_EXECUTE_SQL)}`;
   const execute = conversionExecuteText(changeId, qualified, written.when);
   const executeHintEnd =
     'or take the function out of the expression (a new plan); then run the same phasectl command again (nothing was changed)';
   const conversions = selects
     .map(({ label, select }) => `(${quoteLiteral(label)}, ${quoteLiteral(conversionViewSql(VIEW, select))})`)
     .join(',\n      ');
+  // Another role's code among what the view calls ($4: no SQL-standard function body whose dependencies count too).
+  const codeLoop = collectRows(
+    '    ',
+    { tag: 'phasectl_conversion_code', sql: CONVERSION_CODE_SQL, arg4: 'NULL' },
+    qualified,
+    { problems: 'problems', fixes: 'fixes' },
+  );
+  // The roles that write the table (through `written.column`) and may not run what the view calls.
+  const executeLoop = collectRows(
+    '      ',
+    { tag: 'phasectl_conversion_execute', sql: CONVERSION_EXECUTE_SQL, arg4: quoteLiteral(written.column) },
+    qualified,
+    { problems: 'denied', fixes: 'grants' },
+  );
   const body = `
 DECLARE
   saved_path text := pg_catalog.current_setting('search_path');
@@ -74,26 +112,10 @@ BEGIN
     PERFORM pg_catalog.set_config('search_path', saved_path OPERATOR(pg_catalog.||) conversion.extra, true);
     EXECUTE conversion.view_sql;
     PERFORM pg_catalog.set_config('search_path', saved_path, true);
-    FOR item IN EXECUTE ${query}${CONVERSION_CODE_SQL}${query}
-      USING ${quoteLiteral(VIEW)}::pg_catalog.text, ${quoteLiteral(qualified)}::pg_catalog.text, conversion.label,
-        NULL::pg_catalog.text
-    LOOP
-      problems := pg_catalog.concat_ws('; ', problems, item.problem);
-      IF pg_catalog.array_position(fixes, item.fix) IS NULL THEN
-        fixes := pg_catalog.array_append(fixes, item.fix);
-      END IF;
-    END LOOP;
+${codeLoop}
     -- Each role that writes the table runs the conversion in the sync trigger (SECURITY INVOKER), with the file's path.
     IF conversion.extra OPERATOR(pg_catalog.=) '' THEN
-      FOR item IN EXECUTE ${executeQuery}${CONVERSION_EXECUTE_SQL}${executeQuery}
-        USING ${quoteLiteral(VIEW)}::pg_catalog.text, ${quoteLiteral(qualified)}::pg_catalog.text, conversion.label,
-          ${quoteLiteral(written.column)}::pg_catalog.text
-      LOOP
-        denied := pg_catalog.concat_ws('; ', denied, item.problem);
-        IF pg_catalog.array_position(grants, item.fix) IS NULL THEN
-          grants := pg_catalog.array_append(grants, item.fix);
-        END IF;
-      END LOOP;
+${executeLoop}
     END IF;
     DROP VIEW ${VIEW};
   END LOOP;
