@@ -123,8 +123,13 @@ async function backfill(session: pg.ClientBase, plan: BackfillPlan, given: Backf
     const partitioned = await isPartitioned(session, plan.table);
     let ranges = partitioned ? [] : await loadRanges(session, plan);
     // A first run of a plain table's phase-1 copy verifies it as it goes; a resume does not know what happened
-    // between its runs, and leaf partitions come and go: those are walked afterwards.
-    const fresh = !partitioned && ranges.length === 0 && state.last_key === null && Number(state.rows_done) === 0;
+    // between its runs, and leaf partitions come and go: those are walked afterwards (so is a repair, by its caller).
+    const fresh =
+      !partitioned &&
+      !options.repair &&
+      ranges.length === 0 &&
+      state.last_key === null &&
+      Number(state.rows_done) === 0;
     const before = fresh && plan.checkedUpdateSql ? await syncTriggersFingerprint(session, plan.table) : undefined;
     const copyCheck: CopyCheck | undefined = before === undefined ? undefined : { before, differing: 0 };
     const walkPlan: RangePlan = copyCheck ? { ...plan, checkCopies: true } : plan;
