@@ -11,6 +11,7 @@ import { applyContext, dryRunEvent, requirePhasesFile, type RunOptions } from '.
 import { planResolver } from '../runner/plan-resolver.js';
 import { refuseCopyReplicaIdentity } from '../runner/copy-identity.js';
 import { refuseMissingTables } from '../runner/sync-in-place.js';
+import { refuseWholeRowWritersBeforeRestore } from '../runner/positional-functions.js';
 import { loadPhasesFile } from '../spec/load.js';
 import { allChanges, type Change } from '../spec/types.js';
 import { lockTrustedState, readApplied, recordDownRun } from '../runner/record.js';
@@ -79,6 +80,8 @@ export async function rollback(options: RollbackOptions): Promise<RollbackResult
         await refuseMissingTables(run.session, change, again);
         // Phase 1's downs drop the new column's indexes: not one the table's replica identity uses.
         if (group.phase === 1) await refuseCopyReplicaIdentity(run.session, change, again);
+        // Phase 3's downs add the old column back, last: no function may write the table's whole row by position.
+        if (group.phase === 3) await refuseWholeRowWritersBeforeRestore(run.connection.db, change, options.release);
       }
       const ctx = await applyContext(run, options, log);
       const result: RollbackResult = {

@@ -54,6 +54,36 @@ async function refuseWholeRowWriters(db: Db, change: Change): Promise<void> {
   );
 }
 
+/**
+ * Phase 3's down (restore-column) adds the old column back, last, to the table that lost it (a rename's table, a
+ * move's source): its row has one value more again. A function written after phase 3 that writes that whole row into
+ * another table by position (an audit trigger's `INSERT INTO audit VALUES (NEW.*)`, the audit table made like the
+ * contracted table) would then fail, and every write that fires it with it: the rollback's own backfill first, leaving
+ * the rollback half done with the application's writes failing. Refused before the rollback's first down file, as
+ * phase 1's expand refuses; the same exemption. Nothing to judge when the column is there already.
+ */
+export async function refuseWholeRowWritersBeforeRestore(db: Db, change: Change, release: string): Promise<void> {
+  const regains =
+    change.kind === 'rename'
+      ? { schema: change.rename.schema, table: change.rename.table, column: change.rename.from }
+      : change.move.from;
+  const table = { schema: regains.schema, table: regains.table };
+  if ((await columnLayout(db, regains)).position > 0) return;
+  const found = await notExempted(db, change.id, judgeWholeRow(await functionsMentioningTable(db, table), table));
+  if (found.length === 0) return;
+  const qualified = qualify(table.schema, table.table);
+  throw new RuntimeFailure(
+    `change ${change.id} cannot add ${quoteIdent(regains.column)} back to ${qualified}: function ${names(found)} writes the whole row of ${qualified} into another table by position`,
+    {
+      hint:
+        `the rollback of phase 3 adds ${quoteIdent(regains.column)} back as the last column of ${qualified}, so its row has one value more and such an INSERT fails ("INSERT has more expressions than target columns": every write that fires it fails, the rollback's backfill first) or fills the other table's next column; ` +
+        `name the columns in each such statement (INSERT INTO audit (id, …) VALUES (NEW.id, …)) with CREATE OR REPLACE FUNCTION, then run \`phasectl rollback --release ${release}\` again; ` +
+        `one that is right as it is can say so in its comment: COMMENT ON FUNCTION … IS '${exemptionMark(change.id)}'` +
+        where(found, (fn) => fn.uses.filter((use) => use.wholeRow)),
+    },
+  );
+}
+
 /** Phase 3: functions mapping the columns of the table that loses the old column by position. */
 async function refuseColumnOrderUsers(db: Db, change: Change): Promise<void> {
   const target =
