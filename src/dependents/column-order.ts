@@ -9,7 +9,8 @@
  *   position: after phase 3 they land one column to the left (a rename whose column is the table's last is
  *   unchanged: the new column takes its place; values that stop before it are unchanged).
  * - the whole row of t written positionally elsewhere: `INSERT INTO other SELECT * FROM t`, `INSERT INTO audit
- *   VALUES (OLD.*)` in a trigger on t, `SELECT * INTO a, b, c FROM t` (a list of variables, or a variable of
+ *   VALUES (OLD.*)` in a trigger on t, the same through a CTE, a subquery or a join (`WITH moved AS (DELETE FROM t
+ *   … RETURNING *) INSERT INTO archive SELECT * FROM moved`), `SELECT * INTO a, b, c FROM t` (a list of variables, or a variable of
  *   another row type), `FOR a, b IN SELECT * FROM t`. From phase 1 on the row has one more value: an INSERT into
  *   another table fails with "more expressions than target columns", or fills the other table's next column with
  *   it (marked `wholeRow`: phase 1 refuses); variables drop the extra value (PL/pgSQL). After phase 3 the values
@@ -147,10 +148,11 @@ function statementMapsByPosition(
       return;
     }
     const record = node as Record<string, unknown>;
-    const insert = record.InsertStmt as { relation?: RangeVar; cols?: unknown[]; selectStmt?: unknown } | undefined;
+    const insert = record.InsertStmt as
+      { relation?: RangeVar; cols?: unknown[]; selectStmt?: unknown; withClause?: WithClause } | undefined;
     if (insert && !insert.cols?.length && insert.selectStmt !== undefined) {
-      const items = selectItems(insert.selectStmt, target, records);
-      if (items && !isTable(insert.relation, target) && items.includes('row')) {
+      const items = selectItems(insert.selectStmt, target, records, insert.withClause?.ctes ?? []);
+      if (items && !isTable(insert.relation, target) && carriesRow(items)) {
         hit = 'wholeRow';
         return;
       }
@@ -181,14 +183,14 @@ function intoMapsByPosition(
   const single = row?.fields?.length === 1 ? datums[row.fields[0]?.varno ?? -1] : into;
   const type = typeOf(single);
   // A list of variables (`INTO a, b, c`): the whole row of the table lands in them by position.
-  if (row && row.fields?.length !== 1) return items.includes('row');
+  if (row && row.fields?.length !== 1) return carriesRow(items);
   // One plain variable (`INTO n`), a record: the first column, the row as it comes.
   if (type === undefined || /^record$/i.test(type)) return false;
   if ((single as { PLpgSQL_var?: unknown }).PLpgSQL_var && !/%rowtype$/i.test(type)) return false;
   // A variable of the table's row type: filled by position unless the query gives exactly a row of the table.
   if (namesRowType(type, target)) return reachesColumn(items, layout);
   // A variable of another row type: the whole row of the table lands in its fields by position.
-  return items.includes('row');
+  return carriesRow(items);
 }
 
 function typeOf(datum: unknown): string | undefined {
@@ -208,35 +210,120 @@ function isTable(range: RangeVar | undefined, target: ColumnOfTable): boolean {
 
 /**
  * The values a SELECT or VALUES gives, in order: `row` (the whole row of the table: `*` over it alone, `t.*`,
- * `NEW.*` of a trigger on it, `(r).*` of a row of it), `star` (an expansion of something else, count unknown),
- * `value` (one column). Undefined for a shape this does not follow (a set operation is read by its first branch).
+ * `NEW.*` of a trigger on it, `(r).*` of a row of it), `grows` (an expansion that holds the whole row of the table
+ * among other values, so it has one value more once the table gains a column: `*` over a join with the table, `*` or
+ * `s.*` of a subquery or CTE that gives its whole row, as `WITH moved AS (DELETE FROM t … RETURNING *)`), `star` (an
+ * expansion of something else, count unknown), `value` (one column). Undefined for a shape this does not follow (a
+ * set operation is read by its first branch). `ctes`: the WITH of the enclosing statements.
  */
-function selectItems(node: unknown, target: ColumnOfTable, records: readonly string[]): ItemKind[] | undefined {
+function selectItems(
+  node: unknown,
+  target: ColumnOfTable,
+  records: readonly string[],
+  ctes: readonly unknown[] = [],
+): ItemKind[] | undefined {
   let select = (node as { SelectStmt?: SelectNode } | undefined)?.SelectStmt;
   while (select?.larg) select = select.larg;
   if (!select) return undefined;
+  const visible = [...(select.withClause?.ctes ?? []), ...ctes];
   if (select.valuesLists?.length) {
     const first = (select.valuesLists[0] as { List?: { items?: unknown[] } }).List?.items ?? [];
-    return first.map((item) => itemKind(item, [], target, records));
+    return first.map((item) => itemKind(item, [], [], target, records));
   }
   const from = fromTables(select.fromClause ?? []);
+  const carriers = rowCarriers(select.fromClause ?? [], target, records, visible);
   return (select.targetList ?? []).map((item) =>
-    itemKind((item as { ResTarget?: { val?: unknown } }).ResTarget?.val, from, target, records),
+    itemKind((item as { ResTarget?: { val?: unknown } }).ResTarget?.val, from, carriers, target, records),
   );
 }
 
-type ItemKind = 'row' | 'star' | 'value';
+type ItemKind = 'row' | 'grows' | 'star' | 'value';
+
+/** Values holding the whole row of the table: another table written with them by position breaks at phase 1. */
+function carriesRow(items: readonly ItemKind[]): boolean {
+  return items.includes('row') || items.includes('grows');
+}
 
 interface SelectNode {
   larg?: SelectNode;
   valuesLists?: unknown[];
   targetList?: unknown[];
   fromClause?: unknown[];
+  withClause?: WithClause;
+}
+
+interface WithClause {
+  ctes?: unknown[];
+}
+
+/**
+ * The names (alias, else the CTE's name) of the FROM items other than the table that give its whole row: a subquery
+ * whose values hold it, a reference to a CTE of `ctes` that does (a SELECT, or an INSERT, UPDATE or DELETE of the
+ * table with `RETURNING *`). Joins flattened.
+ */
+function rowCarriers(
+  items: readonly unknown[],
+  target: ColumnOfTable,
+  records: readonly string[],
+  ctes: readonly unknown[],
+): string[] {
+  return items.flatMap((item): string[] => {
+    const node = item as {
+      RangeVar?: RangeVar;
+      JoinExpr?: { larg?: unknown; rarg?: unknown };
+      RangeSubselect?: { subquery?: unknown; alias?: { aliasname?: string } };
+    };
+    if (node.JoinExpr) return rowCarriers([node.JoinExpr.larg, node.JoinExpr.rarg], target, records, ctes);
+    if (node.RangeSubselect) {
+      const inner = selectItems(node.RangeSubselect.subquery, target, records, ctes);
+      const alias = node.RangeSubselect.alias?.aliasname;
+      return inner && carriesRow(inner) && alias !== undefined ? [alias] : [];
+    }
+    const range = node.RangeVar;
+    if (!range || range.schemaname !== undefined || isTable(range, target)) return [];
+    const cte = ctes
+      .map((entry) => (entry as { CommonTableExpr?: { ctename?: string; ctequery?: unknown } }).CommonTableExpr)
+      .find((entry) => entry?.ctename === range.relname);
+    return cte && queryCarriesRow(cte.ctequery, target, records, ctes)
+      ? [range.alias?.aliasname ?? range.relname!]
+      : [];
+  });
+}
+
+/** A CTE's query that gives the whole row of the table: a SELECT that does, or DML of the table RETURNING it. */
+function queryCarriesRow(
+  query: unknown,
+  target: ColumnOfTable,
+  records: readonly string[],
+  ctes: readonly unknown[],
+): boolean {
+  const node = query as Record<
+    string,
+    { relation?: RangeVar; returningList?: unknown[]; returningClause?: { exprs?: unknown[] } } | undefined
+  >;
+  const dml = node.DeleteStmt ?? node.UpdateStmt ?? node.InsertStmt;
+  if (dml) {
+    if (!isTable(dml.relation, target)) return false;
+    const alias = dml.relation?.alias?.aliasname ?? target.table;
+    // The parser's tree names the list `returningClause.exprs` (libpg-query's PostgreSQL 18), `returningList` before.
+    return (dml.returningClause?.exprs ?? dml.returningList ?? []).some((item) => {
+      const fields = (item as { ResTarget?: { val?: { ColumnRef?: { fields?: unknown[] } } } }).ResTarget?.val
+        ?.ColumnRef?.fields;
+      return (
+        fields !== undefined &&
+        isStar(fields.at(-1)) &&
+        (fields.length === 1 || (fields.length === 2 && stringOf(fields[0]) === alias))
+      );
+    });
+  }
+  const items = selectItems(query, target, records, ctes);
+  return items !== undefined && carriesRow(items);
 }
 
 function itemKind(
   value: unknown,
   from: Array<RangeVar | undefined>,
+  carriers: readonly string[],
   target: ColumnOfTable,
   records: readonly string[],
 ): ItemKind {
@@ -249,6 +336,8 @@ function itemKind(
     if (fields.length === 1) {
       // `*`: every FROM item; the table's row exactly when it is the only one.
       if (from.length === 1 && isTable(from[0], target)) return 'row';
+      // The table among other FROM items, or an item that gives its row: its columns are among the values.
+      if (carriers.length > 0 || from.some((range) => isTable(range, target))) return 'grows';
       return 'star';
     }
     const qualifier = stringOf(fields.at(-2));
@@ -260,6 +349,7 @@ function itemKind(
       (aliases.includes(qualifier) || (fields.length === 2 && records.includes(qualifier)))
     )
       return 'row';
+    if (qualifier !== undefined && fields.length === 2 && carriers.includes(qualifier)) return 'grows';
     return 'star';
   }
   const indirection = node?.A_Indirection;
@@ -267,7 +357,13 @@ function itemKind(
     const param = (indirection.arg.ParamRef as { number?: number } | undefined)?.number;
     const single = (indirection.arg.ColumnRef as { fields?: unknown[] } | undefined)?.fields;
     const name = param !== undefined ? `$${param}` : single?.length === 1 ? stringOf(single[0]) : undefined;
-    return name !== undefined && indirection.indirection?.length === 1 && records.includes(name) ? 'row' : 'star';
+    if (name === undefined || indirection.indirection?.length !== 1) return 'star';
+    // `(r).*` of a row of the table, `(t).*` of the table in FROM (by its alias).
+    const aliases = from
+      .filter((range) => isTable(range, target))
+      .map((range) => range?.alias?.aliasname ?? target.table);
+    if (records.includes(name) || (param === undefined && aliases.includes(name))) return 'row';
+    return param === undefined && carriers.includes(name) ? 'grows' : 'star';
   }
   return 'value';
 }

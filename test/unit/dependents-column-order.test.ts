@@ -227,3 +227,45 @@ test('a variable of the table row type spelled with quotes or capitals: SELECT *
     positionalUses({ language: 'plpgsql', source, returnsTrigger: false, recordsMayBeTable: false }, unicode, middle),
   ).toHaveLength(1);
 });
+
+test('the whole row of the table through a CTE, a subquery or a join: it grows at phase 1 too', () => {
+  const whole = (source: string, language: 'sql' | 'plpgsql' = 'sql') =>
+    positionalUses(
+      {
+        language,
+        source: language === 'sql' ? source : `\n${source}`,
+        returnsTrigger: false,
+        recordsMayBeTable: language === 'plpgsql',
+        rowArguments: [],
+      },
+      t,
+      middle,
+    ).map((use) => use.wholeRow);
+  // The archiving idiom: rows deleted from the table, written into the archive by position.
+  expect(
+    whole('WITH moved AS (DELETE FROM users WHERE id < $1 RETURNING *) INSERT INTO archive SELECT * FROM moved'),
+  ).toEqual([true]);
+  expect(
+    whole(
+      'WITH moved AS (DELETE FROM users u WHERE id < $1 RETURNING u.*) INSERT INTO archive SELECT m.*, now() FROM moved m',
+    ),
+  ).toEqual([true]);
+  expect(
+    whole(
+      'BEGIN\n  WITH moved AS (DELETE FROM users WHERE id < 10 RETURNING *)\n  INSERT INTO archive SELECT * FROM moved;\nEND',
+      'plpgsql',
+    ),
+  ).toEqual([true]);
+  expect(whole('WITH s AS (SELECT * FROM users) INSERT INTO archive SELECT * FROM s')).toEqual([true]);
+  expect(whole('INSERT INTO archive SELECT * FROM (SELECT * FROM users WHERE id > 1) s')).toEqual([true]);
+  expect(whole('INSERT INTO archive SELECT * FROM users JOIN other USING (id)')).toEqual([true]);
+  expect(whole('INSERT INTO archive SELECT * FROM users u, LATERAL (SELECT 1) x')).toEqual([true]);
+  expect(whole('INSERT INTO archive SELECT (u).* FROM users u')).toEqual([true]);
+  // Named columns, another table's row: nothing grows.
+  expect(whole('WITH moved AS (DELETE FROM users RETURNING id) INSERT INTO archive SELECT * FROM moved')).toEqual([]);
+  expect(whole('WITH moved AS (DELETE FROM orders RETURNING *) INSERT INTO archive SELECT * FROM moved')).toEqual([]);
+  expect(whole('INSERT INTO archive SELECT * FROM (SELECT id FROM users) s')).toEqual([]);
+  expect(whole('INSERT INTO archive SELECT s.id FROM (SELECT * FROM users) s')).toEqual([]);
+  // Into the table itself, its own row through a CTE: a shift only if it reaches the column (it does: unknown width).
+  expect(whole('WITH s AS (SELECT * FROM users) INSERT INTO users SELECT * FROM s')).toEqual([false]);
+});
