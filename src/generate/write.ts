@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import type { GeneratedFile } from './files.js';
 import { FUNCTION_FILE_NAME, HEADER_PREFIX, migrationFileNamePattern, parseHeader } from '../migration-file/header.js';
 import { refuseLinks, writeProjectFile } from '../files/no-follow.js';
+import { readProvenance } from '../migration-file/provenance.js';
 
 /** The folders phasectl generates into, relative to the project root. */
 export const generatedFolders = ['db/migrations', 'db/functions', 'db/triggers'] as const;
@@ -114,7 +115,8 @@ const phaseKey = (header: { changeId: string; phase: number; direction: string; 
  * after its phase was advanced (`plan refresh` before phase 3 runs): a down step is added or dropped (restore-views,
  * restore-triggers, …) and the steps after it are numbered anew. Left on disk, the old file would make `migrate` and
  * `generate --check` refuse, and no command would remove it. Files of other phases, other changes, and files without
- * a phasectl header (the team's own) are never touched. Returns the relative paths removed, sorted.
+ * a phasectl header (the team's own) are never touched, nor a file edited since phasectl wrote it (its header's digest
+ * no longer holds: a hand-made step copied from a generated file, a hotfix). Returns the relative paths removed, sorted.
  */
 export async function removeSupersededMigrations(root: string, files: GeneratedFile[]): Promise<string[]> {
   const folder = 'db/migrations';
@@ -137,8 +139,12 @@ export async function removeSupersededMigrations(root: string, files: GeneratedF
     const path = `${folder}/${name}`;
     if (expected.has(path)) continue;
     await refuseLinks(root, path);
-    const header = parseHeader((await readIfExists(join(root, path))) ?? '');
+    const text = (await readIfExists(join(root, path))) ?? '';
+    const header = parseHeader(text);
     if (header === undefined || !phases.has(phaseKey(header))) continue;
+    // Edited since phasectl wrote it (its digest no longer holds): someone's work, kept (`generate --check` names it).
+    // (Line ends as git may have checked them out on Windows do not count as an edit.)
+    if (readProvenance(text.replace(/\r\n/g, '\n'))?.intact === false) continue;
     await unlink(join(root, path));
     removed.push(path);
   }
