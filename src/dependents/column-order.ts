@@ -130,7 +130,7 @@ function plpgsqlUses(body: BodyFacts, target: ColumnOfTable, layout: ColumnLayou
 }
 
 /**
- * An INSERT without a column list (at any depth: a CTE, a rule-like wrapper) that either writes the table with values
+ * An INSERT without a column list (at any depth: a CTE, a rule-like wrapper; a MERGE's INSERT too) that either writes the table with values
  * reaching the old column's position (`shift`), or writes another table with the whole row of this one (`wholeRow`,
  * which wins when a statement does both). Undefined: neither.
  */
@@ -157,6 +157,27 @@ function statementMapsByPosition(
         return;
       }
       if (items && isTable(insert.relation, target) && reachesColumn(items, layout)) hit = 'shift';
+    }
+    // MERGE … WHEN NOT MATCHED THEN INSERT VALUES (…) without a column list: the same pairing by position.
+    const merge = record.MergeStmt as
+      | { relation?: RangeVar; sourceRelation?: unknown; withClause?: WithClause; mergeWhenClauses?: unknown[] }
+      | undefined;
+    if (merge) {
+      const source = [merge.sourceRelation];
+      const from = fromTables(source);
+      const carriers = rowCarriers(source, target, records, merge.withClause?.ctes ?? []);
+      for (const clause of merge.mergeWhenClauses ?? []) {
+        const when = (
+          clause as { MergeWhenClause?: { commandType?: string; targetList?: unknown[]; values?: unknown[] } }
+        ).MergeWhenClause;
+        if (when?.commandType !== 'CMD_INSERT' || when.targetList?.length || !when.values?.length) continue;
+        const items = when.values.map((value) => itemKind(value, from, carriers, target, records));
+        if (!isTable(merge.relation, target) && carriesRow(items)) {
+          hit = 'wholeRow';
+          return;
+        }
+        if (isTable(merge.relation, target) && reachesColumn(items, layout)) hit = 'shift';
+      }
     }
     for (const value of Object.values(record)) visit(value);
   };

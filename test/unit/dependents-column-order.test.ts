@@ -269,3 +269,30 @@ test('the whole row of the table through a CTE, a subquery or a join: it grows a
   // Into the table itself, its own row through a CTE: a shift only if it reaches the column (it does: unknown width).
   expect(whole('WITH s AS (SELECT * FROM users) INSERT INTO users SELECT * FROM s')).toEqual([false]);
 });
+
+test("MERGE's INSERT without a column list pairs values by position like an INSERT", () => {
+  const merge = (source: string) =>
+    positionalUses({ language: 'sql', source, returnsTrigger: false, recordsMayBeTable: false }, t, middle).map(
+      (use) => use.wholeRow,
+    );
+  expect(
+    merge(
+      'MERGE INTO users u USING staging s ON u.id = s.id WHEN MATCHED THEN UPDATE SET note = s.note WHEN NOT MATCHED THEN INSERT VALUES (s.id, s.t, s.n)',
+    ),
+  ).toEqual([false]);
+  expect(merge('MERGE INTO archive a USING users u ON a.id = u.id WHEN NOT MATCHED THEN INSERT VALUES (u.*)')).toEqual([
+    true,
+  ]);
+  // Named columns, values that stop before the column, the table's own row: unchanged.
+  expect(
+    merge(
+      'MERGE INTO users u USING staging s ON u.id = s.id WHEN NOT MATCHED THEN INSERT (id, job_title, note) VALUES (s.id, s.t, s.n)',
+    ),
+  ).toEqual([]);
+  expect(merge('MERGE INTO users u USING staging s ON u.id = s.id WHEN NOT MATCHED THEN INSERT VALUES (s.id)')).toEqual(
+    [],
+  );
+  expect(merge('MERGE INTO users u USING users2 s ON u.id = s.id WHEN NOT MATCHED THEN INSERT DEFAULT VALUES')).toEqual(
+    [],
+  );
+});
