@@ -2,8 +2,20 @@ import type pg from 'pg';
 import { requireTrustedStateSchema } from '../session/state-schema.js';
 import type { MigrationFile } from './migration-files.js';
 
-/** The tables every state schema has (src/session/state-schema.ts): the files and the runner write them. */
-const STATE_TABLES = ['migrations', 'history', 'changes', 'backfills', 'verifications'];
+/**
+ * phasectl's tables (src/session/state-schema.ts; backfill_ranges, guard_refusals and audit_figures are created when
+ * first needed, so each is locked only once it exists): the files and the runner write them.
+ */
+const STATE_TABLES = [
+  'migrations',
+  'history',
+  'changes',
+  'backfills',
+  'verifications',
+  'backfill_ranges',
+  'guard_refusals',
+  'audit_figures',
+];
 
 /**
  * Makes the state-schema check hold until the current transaction ends: takes ROW EXCLUSIVE on phasectl's tables
