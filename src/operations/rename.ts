@@ -670,7 +670,9 @@ export const renameOperation: Operation<RenameChange> = {
     return phase3(model, settings);
   },
   backfillPlan(change: RenameChange, direction: Direction): BackfillPlan {
-    return backfillPlan(buildModel(change), direction);
+    const model = buildModel(change);
+    // The plan phase 1's backfill file carries (the one source of that file's plan).
+    return direction === 'up' ? phaseOneBackfillPlan(model) : backfillPlan(model, direction);
   },
   repairPlan(change: RenameChange, authority: Authority): BackfillPlan {
     const model = buildModel(change);
