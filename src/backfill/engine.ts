@@ -220,6 +220,8 @@ async function backfill(session: pg.ClientBase, plan: BackfillPlan, given: Backf
       alreadyFinished: false,
     });
     const verifiedAsCopied = copyCheck ? await copyVerified(session, plan.table, copyCheck) : false;
+    // The walk it replaces would check the table's code first: what was planted while the batches ran is seen now.
+    if (verifiedAsCopied) await requireTrustedBackfill(session, plan);
     return {
       changeId: plan.changeId,
       direction: plan.direction,
