@@ -8,6 +8,7 @@ import { createGeneratedRename, differingRows } from '../support/fixtures-backfi
 import { client as connect } from '../support/fixtures-project.js';
 import { cleanupsAfterAll, databaseSession, type TestDatabase } from '../support/test-project.js';
 import { behindSyncTriggers } from '../support/behind-sync-triggers.js';
+import { hostileCodeRole } from '../support/planned-project.js';
 
 /**
  * Phase 1's copy verified as it is made (src/backfill/copy-check.ts): a first run with the table's triggers unchanged
@@ -143,4 +144,18 @@ test("the batch's checked UPDATE counts the rows it wrote that still differ afte
   const result = await runBackfill(session, plan, { batchSize: 500 });
   expect(result.verifiedAsCopied).toBeUndefined();
   expect(await differingRows(session, 'rewritten')).toBe(1_000);
+});
+
+test("another role's code planted while the batches ran (an index calling its function): the copy verified as made still stops on it", async () => {
+  const hostile = await hostileCodeRole(
+    cleanups,
+    db.url,
+    `CREATE FUNCTION hostile_code.same(bigint, bigint) RETURNS boolean LANGUAGE plpgsql IMMUTABLE AS $f$
+     BEGIN RETURN $1 = $2; END $f$;`,
+  );
+  // An index changes no trigger: the fingerprint holds, so only the trust check at the end can see it.
+  const run = backfillWhile('planted', (other) =>
+    other.query(`CREATE INDEX planted_idx ON public.planted ((hostile_code.same(id, id)))`),
+  );
+  await expect(run).rejects.toThrow(`owned by role ${hostile.name}`);
 });
