@@ -511,6 +511,18 @@ function defaultConversion(model: RenameModel): { convertTemplate?: string; conv
   return { convertTemplate: model.up(`(${token})`), convertToken: token };
 }
 
+/**
+ * The same for phase 3's down of a type change: down() of the new column's default as it is then (changed in flight
+ * or since phase 3), for the restored old column (templates/rename/restore-column.sql.hbs). Nothing without a type
+ * change (the default is copied as it is).
+ */
+function defaultBackConversion(model: RenameModel): { backTemplate?: string; backToken?: string } {
+  if (model.down('x') === 'x') return {};
+  let token = 'phasectl_default_expression';
+  while (model.down('(x)').includes(token)) token += '_';
+  return { backTemplate: model.down(`(${token})`), backToken: token };
+}
+
 function phase3(model: RenameModel, settings: GenerationSettings): PhaseSteps {
   const dir = settings.templatesDir;
   const { from, to } = model;
@@ -578,6 +590,10 @@ function phase3(model: RenameModel, settings: GenerationSettings): PhaseSteps {
           // The old column is not back yet: the roles that write the new one (the old one gets its grants).
           conversionCheck: conversionCheck(model, { column: model.to, when: 'once this rollback re-creates the sync' }),
           oldDefaultSql: columnDefault ?? null,
+          // The default phase 3 gave the new column from the recorded one (contract's defaultSql): while the new
+          // column still has it, the old one gets the recorded default back; otherwise down() of the one it has.
+          newDefaultSql: columnDefault === undefined ? null : model.up(`(${columnDefault})`),
+          ...defaultBackConversion(model),
           constraints: notNullCheck
             ? [{ ...notNullCheck, comment: `${to} must not be NULL, held by a check again as in phase 2.` }]
             : [],

@@ -91,9 +91,56 @@ test('a default changed in flight moves as it is now, through the conversion of 
   expect(await query(url, `SELECT favourite_color, points FROM public.users WHERE id = 100`)).toEqual([
     { favourite_color: 'changed', points: 70 },
   ]);
-  // Back: the type change's down restores the default plan recorded (converted back by hand, not guessed).
+  // Back: the type change's down gives the old column the new one's default converted back with the down expression
+  // (the default changed in flight, not the one plan recorded): an insert that omits both columns gets what it got
+  // in phase 2 and in phase 3. Before, the recorded '1' came back (points 10).
   await ok('rollback', '--release', '3.0.0', '--yes', '--quiet');
   expect(await defaultOf(url, 'job_title')).toBe(`'changed'::text`);
+  await query(url, `INSERT INTO public.users (id) VALUES (101)`);
+  expect(await query(url, `SELECT favourite_color, score, points FROM public.users WHERE id = 101`)).toEqual([
+    { favourite_color: 'changed', score: '7', points: 70 },
+  ]);
+}, 180_000);
+
+test('a type change whose old column had no default, given one in flight: after phase 3 and its down, an insert that omits both columns still works', async () => {
+  const { url, ok } = await databaseWithFolder(
+    cleanups,
+    `CREATE TABLE public.users (id bigint PRIMARY KEY, note text, score text NOT NULL);
+     INSERT INTO public.users SELECT g, NULL, g::text FROM generate_series(1, 20) g;`,
+    'phasectl-type-default-added-',
+  );
+  await ok('init');
+  await ok(
+    'plan',
+    'rename',
+    'public.users.score',
+    'points',
+    '--id',
+    'users-score',
+    '--type',
+    'integer',
+    '--up',
+    'score::integer * 10',
+    '--down',
+    '(points / 10)::text',
+  );
+  for (const release of ['1.0.0', '2.0.0']) {
+    await ok('advance', '--release', release);
+    await ok('migrate', '--quiet');
+  }
+  await query(url, `ALTER TABLE public.users ALTER COLUMN score SET DEFAULT '7'`);
+  await query(url, `INSERT INTO public.users (id, note) VALUES (100, 'phase 2')`);
+  await ok('advance', '--release', '3.0.0');
+  await ok('migrate', '--quiet');
+  await query(url, `INSERT INTO public.users (id, note) VALUES (101, 'phase 3')`);
+  // Before, the down restored "no default" (plan's record): this insert failed on the old column's NOT NULL.
+  await ok('rollback', '--release', '3.0.0', '--yes', '--quiet');
+  await query(url, `INSERT INTO public.users (id, note) VALUES (102, 'phase 3 rolled back')`);
+  expect(await query(url, `SELECT note, score, points FROM public.users WHERE id >= 100 ORDER BY id`)).toEqual([
+    { note: 'phase 2', score: '7', points: 70 },
+    { note: 'phase 3', score: '7', points: 70 },
+    { note: 'phase 3 rolled back', score: '7', points: 70 },
+  ]);
 }, 180_000);
 
 test('NOT NULL added to the old column in flight (plan recorded it nullable): phase 3 refuses, naming the lock-free way, instead of dropping the rule with the column', async () => {
