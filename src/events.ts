@@ -44,7 +44,7 @@ export type RunnerEvent =
     }
   | { type: 'backfill-done'; changeId: string; direction: string; rowsDone: number; alreadyFinished: boolean }
   | { type: 'verify-progress'; changeId: string; checked: number; differing: number }
-  /** `asCopied`: the backfill verified each batch as it wrote it and no walk ran (src/backfill/copy-check.ts). */
+  /** `asCopied`: the backfill verified its copy as it made it and no walk ran (src/backfill/copy-check.ts). */
   | { type: 'verify-done'; changeId: string; differing: number; asCopied?: boolean }
   | { type: 'rollback-group'; changeId: string; phase: number }
   | { type: 'up-to-date' }

@@ -5,13 +5,13 @@ import type { TableName } from '../spec/types.js';
 
 /**
  * Verifying phase 1's copy as it is made, instead of walking the whole table again after it (docs/internals.md,
- * "Verified as copied"). Each batch's UPDATE returns, in the same pass, the rows it wrote that still differ
- * (BackfillPlan.checkedUpdateSql); a row it skipped was found in sync by its filter at that moment. After its batch a
- * row changes only through writes, and every write fires the sync triggers — unless they were disabled, replaced or
- * outrun by a BEFORE trigger added since. So the copy is verified when the table's triggers, with their functions,
- * are the very same catalog rows after the last batch as before the first (an ALTER of a trigger or a CREATE OR
- * REPLACE of its function writes a new row version: another xmin), and phasectl's sync triggers fire ALWAYS (also
- * under session_replication_role = replica). Anything else, and the engine's caller walks the table as before.
+ * "Verified as copied"). A batch leaves every row of its range in sync: it sets the new column to the old one where
+ * they differ, and only a BEFORE row trigger firing after the sync ones could change either afterwards. After its
+ * batch a row changes only by writes, and every write fires the sync triggers — unless they were disabled, replaced
+ * or outrun. So the copy is verified when the table's triggers, with their functions, are the very same catalog rows
+ * after the last batch as before the first (an ALTER of a trigger or a CREATE OR REPLACE of its function writes a new
+ * row version: another xmin), phasectl's sync triggers fire ALWAYS (also under session_replication_role = replica),
+ * and no BEFORE row trigger sorts after them. Anything else, and the engine's caller walks the table as before.
  * Phase 2 walks the table again before its switch in every case: nothing irreversible rests on this check alone.
  */
 
@@ -44,16 +44,4 @@ export async function syncTriggersFingerprint(session: pg.ClientBase, table: Tab
   const row = rows[0];
   if (!row?.fingerprint || Number(row.sync) === 0 || Number(row.unsafe) > 0) return undefined;
   return row.fingerprint;
-}
-
-/** What one backfill run saw of its own copy: the fingerprint before its first batch and the rows still differing. */
-export interface CopyCheck {
-  before: string;
-  differing: number;
-}
-
-/** Whether the copy is verified: no batch left a row differing, and the triggers are what they were. */
-export async function copyVerified(session: pg.ClientBase, table: TableName, check: CopyCheck): Promise<boolean> {
-  if (check.differing > 0) return false;
-  return (await syncTriggersFingerprint(session, table)) === check.before;
 }

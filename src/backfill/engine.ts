@@ -22,7 +22,7 @@ import type { TableName } from '../spec/types.js';
 import { createThrottle } from './throttle.js';
 import { failingTableTrigger } from './trigger-failure.js';
 import { requireTrustedBackfill } from './table-trust.js';
-import { copyVerified, syncTriggersFingerprint, type CopyCheck } from './copy-check.js';
+import { syncTriggersFingerprint } from './copy-check.js';
 
 export type { BackfillOptions, BackfillResult, BatchReport } from './options.js';
 
@@ -34,11 +34,8 @@ const MAX_BATCH_GROWTH = 1.5;
 /** Class id of the per-backfill advisory lock (two-int form), so two backfills of one change never overlap. */
 const BACKFILL_LOCK_CLASS = 1885888885;
 
-/**
- * A plan bound to one range's progress row (no range: the change's row in phasectl.backfills); `checkCopies`: its
- * batches run `checkedUpdateSql` (src/backfill/copy-check.ts).
- */
-type RangePlan = BackfillPlan & { range?: number; lockFirst?: readonly TableName[]; checkCopies?: boolean };
+/** A plan bound to one range's progress row (no range: the change's row in phasectl.backfills). */
+type RangePlan = BackfillPlan & { range?: number; lockFirst?: readonly TableName[] };
 
 interface BackfillRow {
   upper_key: string[] | null;
@@ -130,23 +127,7 @@ async function backfill(session: pg.ClientBase, plan: BackfillPlan, given: Backf
       ranges.length === 0 &&
       state.last_key === null &&
       Number(state.rows_done) === 0;
-    const before = fresh && plan.checkedUpdateSql ? await syncTriggersFingerprint(session, plan.table) : undefined;
-    const copyCheck: CopyCheck | undefined = before === undefined ? undefined : { before, differing: 0 };
-    const walkPlan: RangePlan = copyCheck ? { ...plan, checkCopies: true } : plan;
-    const walk: RangeWalk = (client, walked, keyset, range, walkOptions, walkThrottle, onBatch, startSize) =>
-      walkRange(
-        client,
-        walked,
-        keyset,
-        range,
-        walkOptions,
-        walkThrottle,
-        (batch) => {
-          if (copyCheck) copyCheck.differing += batch.differing ?? 0;
-          onBatch(batch);
-        },
-        startSize,
-      );
+    const before = fresh && plan.verifyAsCopied ? await syncTriggersFingerprint(session, plan.table) : undefined;
     if (ranges.length === 0 && jobs > 1 && upper !== null && !partitioned)
       ranges = await cutRanges(session, plan, queries, state.last_key, upper, jobs);
     let rowsDone: number;
@@ -165,11 +146,11 @@ async function backfill(session: pg.ClientBase, plan: BackfillPlan, given: Backf
       // Stored ranges are walked whatever this run's job count: a resume continues each where it stopped.
       ({ rowsDone, rowsUpdated, batches } = await walkRanges(
         session,
-        walkPlan,
+        plan,
         queries,
         ranges,
         { ...options, log },
-        { jobs, rowsEstimated, baseRowsDone: Number(state.rows_done), throttle, walk },
+        { jobs, rowsEstimated, baseRowsDone: Number(state.rows_done), throttle, walk: walkRange },
       ));
       await foldRanges(session, plan);
     } else {
@@ -188,7 +169,7 @@ async function backfill(session: pg.ClientBase, plan: BackfillPlan, given: Backf
       const started = Date.now();
       const walked = whole.finished
         ? { updated: 0, batches: 0 }
-        : await walk(session, walkPlan, queries, whole, options, throttle, (batch) => {
+        : await walkRange(session, plan, queries, whole, options, throttle, (batch) => {
             rowsDone += batch.updated;
             rowsScanned += batch.batchSize;
             const rowsPerSecond = ((rowsScanned - resumedRows) * 1000) / Math.max(1, Date.now() - started);
@@ -219,7 +200,7 @@ async function backfill(session: pg.ClientBase, plan: BackfillPlan, given: Backf
       rowsDone,
       alreadyFinished: false,
     });
-    const verifiedAsCopied = copyCheck ? await copyVerified(session, plan.table, copyCheck) : false;
+    const verifiedAsCopied = before !== undefined && (await syncTriggersFingerprint(session, plan.table)) === before;
     // The walk it replaces would check the table's code first: what was planted while the batches ran is seen now.
     if (verifiedAsCopied) await requireTrustedBackfill(session, plan);
     return {
@@ -301,7 +282,7 @@ export const walkRange: RangeWalk = async function walkRange(
     if (range.table && !(await isPartitionOf(session, plan.table, range.table)))
       return { updated: updatedTotal, batches, detached: true, batchSize: size };
     let bounds: { first: string[]; last: string[] | null } | undefined;
-    let written: BatchWrite;
+    let updated: number;
     let batchStarted: number;
     try {
       bounds =
@@ -310,7 +291,7 @@ export const walkRange: RangeWalk = async function walkRange(
           : await nextBounds(session, keyset, last, upper, size);
       if (!bounds) break;
       batchStarted = performance.now();
-      written = await runBatch(session, target, keyset, bounds.first, bounds.last ?? upper, options);
+      updated = await runBatch(session, target, keyset, bounds.first, bounds.last ?? upper, options);
     } catch (error) {
       const left = range.table && !(await isPartitionOf(session, plan.table, range.table).catch(() => true));
       if (left) return { updated: updatedTotal, batches, detached: true, batchSize: size };
@@ -319,12 +300,11 @@ export const walkRange: RangeWalk = async function walkRange(
     const { first } = bounds;
     const lastKey = bounds.last ?? upper;
     const batchMs = Math.round((performance.now() - batchStarted) * 10) / 10;
-    const { updated, differing } = written;
     batches += 1;
     updatedTotal += updated;
     last = lastKey;
     dense = isDenseRange(plan.keyTypes, first, lastKey, updated);
-    onBatch({ updated, lastKey, batchSize: size, batchMs, ...(differing > 0 ? { differing } : {}) });
+    onBatch({ updated, lastKey, batchSize: size, batchMs });
     size = nextBatchSize(size, batchMs, options.targetBatchMs ?? DEFAULT_TARGET_BATCH_MS, initial, {
       maxGrowth: MAX_BATCH_GROWTH,
     });
@@ -404,7 +384,7 @@ async function runBatch(
   first: string[],
   last: string[],
   options: BackfillOptions,
-): Promise<BatchWrite> {
+): Promise<number> {
   const retry = options.retry ?? { retryForSeconds: 60 };
   const deadline = Date.now() + retry.retryForSeconds * 1000;
   for (let attempt = 1; ; attempt += 1) {
@@ -413,8 +393,8 @@ async function runBatch(
         session,
         plan,
         options,
-        () => writeBatch(session, plan, [...first, ...last]),
-        (written) => commitBatchSql(plan, last, written.updated),
+        async () => (await session.query(plan.updateSql, [...first, ...last])).rowCount ?? 0,
+        (updated) => commitBatchSql(plan, last, updated),
       );
     } catch (error) {
       // A lock timeout or a deadlock with an application transaction: the batch rolled back whole; retry it.
@@ -440,20 +420,6 @@ async function runBatch(
       throw await offendingRow(session, plan, queries, first, last, options, error);
     }
   }
-}
-
-/** What one batch wrote: its rows, and (checked form) those of them still differing after the write. */
-interface BatchWrite {
-  updated: number;
-  differing: number;
-}
-
-/** The batch's UPDATE, in the checked form when the walk verifies as it copies. */
-async function writeBatch(session: pg.ClientBase, plan: RangePlan, params: string[]): Promise<BatchWrite> {
-  if (!plan.checkCopies || !plan.checkedUpdateSql)
-    return { updated: (await session.query(plan.updateSql, params)).rowCount ?? 0, differing: 0 };
-  const { rows } = await session.query<{ updated: string; differing: string }>(plan.checkedUpdateSql, params);
-  return { updated: Number(rows[0]?.updated ?? 0), differing: Number(rows[0]?.differing ?? 0) };
 }
 
 /**

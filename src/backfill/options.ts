@@ -64,8 +64,8 @@ export interface BackfillResult {
   alreadyFinished: boolean;
   batches: number;
   /**
-   * This run copied every row itself and verified each batch as it wrote it, with the table's triggers unchanged
-   * throughout (src/backfill/copy-check.ts): no walk is needed to verify it. Absent otherwise.
+   * This run copied every row itself, with the table's triggers unchanged from its first batch to its last
+   * (src/backfill/copy-check.ts): no walk is needed to verify it. Absent otherwise.
    */
   verifiedAsCopied?: boolean;
 }
@@ -76,8 +76,6 @@ export interface BatchReport {
   lastKey: string[];
   batchSize: number;
   batchMs: number;
-  /** Rows the batch wrote that still differ after the write (checked form only; absent when none). */
-  differing?: number;
 }
 
 /**

@@ -80,18 +80,6 @@ export function auditSql(from: string, differing: string, source: string, target
   );
 }
 
-/**
- * A batch's UPDATE (`updateSql`, whose target is aliased `t`) that also reports what it wrote: `updated`, the rows,
- * and `differing`, those of them where `differing` still holds on the row as stored (after every BEFORE trigger).
- * RETURNING hands the written rows over in the same pass, so the check costs no second scan.
- */
-export function checkedUpdateSql(updateSql: string, differing: string): string {
-  return (
-    `WITH written AS (${updateSql} RETURNING ${differing} AS still_differs) ` +
-    'SELECT pg_catalog.count(*)::bigint AS updated, pg_catalog.count(*) FILTER (WHERE still_differs)::bigint AS differing FROM written'
-  );
-}
-
 /** The plan the engine runs for a change and direction, around the kind's two batch statements. */
 export function batchPlan(
   changeId: string,

@@ -16,7 +16,6 @@ import {
   batchPlan,
   countDifferentSql,
   auditSql,
-  checkedUpdateSql,
   keyRangeParams,
   verifyDraft,
   walkKeyContext,
@@ -314,14 +313,13 @@ function backfillPlan(
 }
 
 /**
- * Phase 1's backfill: the up plan, and for a same-type rename its UPDATE in the checked form too, so that the engine
- * verifies each batch as it writes it (src/backfill/copy-check.ts). A type change keeps the walk afterwards: its
- * conversion runs in the application's sessions too, under their settings, which only a walk compares.
+ * Phase 1's backfill: the up plan, which for a same-type rename the engine may verify as it copies
+ * (src/backfill/copy-check.ts). A type change keeps the walk afterwards: its conversion runs in the application's
+ * sessions too, under their settings, which only a walk compares.
  */
 function phaseOneBackfillPlan(model: RenameModel): BackfillPlan {
   const plan = backfillPlan(model, 'up');
-  if (!model.identity) return plan;
-  return { ...plan, checkedUpdateSql: checkedUpdateSql(plan.updateSql, differsFromSource(model, 'up')) };
+  return model.identity ? { ...plan, verifyAsCopied: true } : plan;
 }
 
 /**

@@ -56,12 +56,10 @@ export interface BackfillPlan {
    */
   auditSql?: string;
   /**
-   * Phase 1's backfill of a same-type rename only: `updateSql` as `WITH written AS (UPDATE … RETURNING <differs>)`
-   * selecting `updated` (the rows written) and `differing` (those of them still differing after the write: a trigger
-   * that fired after the sync one changed them). With it the engine verifies the copy as it makes it
+   * Phase 1's backfill of a same-type rename only: the engine may verify the copy as it makes it
    * (src/backfill/copy-check.ts). Absent from files written by an older phasectl: then a walk verifies afterwards.
    */
-  checkedUpdateSql?: string;
+  verifyAsCopied?: boolean;
 }
 
 /** The column whose value wins when both differ: the old one in phase 1, the new one from phase 2 on. */

@@ -48,7 +48,7 @@ export function formatEvent(event: RunnerEvent): string | undefined {
       return undefined;
     case 'verify-done':
       return event.asCopied
-        ? `  verify ${event.changeId}: ${event.differing} differing row(s), checked batch by batch as copied (sync triggers unchanged throughout)`
+        ? `  verify ${event.changeId}: ${event.differing} differing row(s), verified as copied (the sync triggers stayed unchanged from the first batch to the last)`
         : `  verify ${event.changeId}: ${event.differing} differing row(s)`;
     case 'rollback-group':
       return `rolling back phase ${event.phase} of ${event.changeId}`;

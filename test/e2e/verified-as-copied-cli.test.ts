@@ -4,7 +4,7 @@ import { query } from '../support/fixtures-project.js';
 import { cleanupsAfterAll, databaseWithGeneratedProject } from '../support/test-project.js';
 
 /**
- * `migrate` through the built CLI: phase 1's copy of a same-type rename is verified batch by batch as it is made
+ * `migrate` through the built CLI: phase 1's copy of a same-type rename is verified as it is made
  * (src/backfill/copy-check.ts), so no verification walk follows it, with 1 job or several; phase 2 still walks the
  * table before its switch.
  */
@@ -51,6 +51,6 @@ test('the plain output says how phase 1 was verified', async () => {
   const phase1 = await phasectl(['migrate', '--project', dir], { env });
   expect(phase1.code, phase1.stderr).toBe(0);
   expect(phase1.stdout).toContain(
-    `verify ${CHANGE}: 0 differing row(s), checked batch by batch as copied (sync triggers unchanged throughout)`,
+    `verify ${CHANGE}: 0 differing row(s), verified as copied (the sync triggers stayed unchanged from the first batch to the last)`,
   );
 }, 300_000);
