@@ -42,9 +42,7 @@ async function refuseWholeRowWriters(db: Db, change: Change): Promise<void> {
       ? { schema: change.rename.schema, table: change.rename.table, column: change.rename.to }
       : change.move.to;
   const table = { schema: grows.schema, table: grows.table };
-  // A table that has the column already does not grow (the guard's own rule: a move to an existing column, a rerun).
-  if ((await columnLayout(db, grows)).position > 0) return;
-  const found = await notExempted(db, change.id, judgeWholeRow(await functionsMentioningTable(db, table), table));
+  const found = await wholeRowWritersIfAdded(db, change.id, grows);
   if (found.length === 0) return;
   const guard = wholeRowGuard(change.id, table, grows.column, []);
   const qualified = qualify(table.schema, table.table);
@@ -68,8 +66,7 @@ export async function refuseWholeRowWritersBeforeRestore(db: Db, change: Change,
       ? { schema: change.rename.schema, table: change.rename.table, column: change.rename.from }
       : change.move.from;
   const table = { schema: regains.schema, table: regains.table };
-  if ((await columnLayout(db, regains)).position > 0) return;
-  const found = await notExempted(db, change.id, judgeWholeRow(await functionsMentioningTable(db, table), table));
+  const found = await wholeRowWritersIfAdded(db, change.id, regains);
   if (found.length === 0) return;
   const qualified = qualify(table.schema, table.table);
   throw new RuntimeFailure(
@@ -82,6 +79,21 @@ export async function refuseWholeRowWritersBeforeRestore(db: Db, change: Change,
         where(found, (fn) => fn.uses.filter((use) => use.wholeRow)),
     },
   );
+}
+
+/**
+ * The functions (not exempted) writing the whole row of the column's table into another table by position, when
+ * adding `column` would grow that row; none when the table has the column already (the guard's own rule: a move to
+ * an existing column, a rerun).
+ */
+async function wholeRowWritersIfAdded(
+  db: Db,
+  changeId: string,
+  column: { schema: string; table: string; column: string },
+) {
+  if ((await columnLayout(db, column)).position > 0) return [];
+  const table = { schema: column.schema, table: column.table };
+  return notExempted(db, changeId, judgeWholeRow(await functionsMentioningTable(db, table), table));
 }
 
 /** Phase 3: functions mapping the columns of the table that loses the old column by position. */

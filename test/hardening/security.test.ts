@@ -127,6 +127,7 @@ describe('templates quote every name', () => {
     converted:
       'defaultSql (pg_get_expr text, through the reviewed up expression for a type change), handed to copy-column-default',
     oldDefaultSql: 'pg_get_expr text',
+    newDefaultSql: 'oldDefaultSql (pg_get_expr text) through the reviewed up expression, as `converted` is',
     syncFunction: 'rendered by the sync-function template',
     trigger: 'rendered by the trigger template',
     conversionCheck:
