@@ -18,15 +18,17 @@ import type { TableName } from '../spec/types.js';
 /**
  * The table's triggers as catalog row versions, or undefined when the copy cannot be verified as it is made: no sync
  * trigger, one not firing ALWAYS, a BEFORE row trigger of the application that fires after the first sync trigger
- * (name order: its changes would not be copied; the expand step refuses one, but it may have been created since), or
- * a child table by INHERITS (its rows fire their own triggers, not the table's; `plan` refuses one, the same).
+ * (name order: its changes would not be copied; the expand step refuses one, but it may have been created since), any
+ * other BEFORE UPDATE row trigger while the sync triggers have column lists (it may set the old column on an update
+ * that does not name it, which fires no sync trigger; phase 2's switch changes their form for it), or a child table
+ * by INHERITS (its rows fire their own triggers, not the table's; `plan` refuses one, the same).
  */
 export async function syncTriggersFingerprint(session: pg.ClientBase, table: TableName): Promise<string | undefined> {
   const { rows } = await session.query<{ fingerprint: string | null; sync: string; unsafe: string }>(
     `WITH rel AS (SELECT pg_catalog.to_regclass($1) AS oid),
           trig AS (
             SELECT t.oid, t.xmin, t.tgenabled, t.tgname::pg_catalog.text COLLATE pg_catalog."C" AS name, t.tgtype,
-                   t.tgisinternal, p.oid AS fn, p.xmin AS fn_xmin, t.tgname::pg_catalog.text OPERATOR(pg_catalog.~) $2 AS sync
+                   t.tgisinternal, pg_catalog.cardinality(t.tgattr::pg_catalog.int2[]) AS listed, p.oid AS fn, p.xmin AS fn_xmin, t.tgname::pg_catalog.text OPERATOR(pg_catalog.~) $2 AS sync
               FROM pg_catalog.pg_trigger AS t JOIN pg_catalog.pg_proc AS p ON p.oid OPERATOR(pg_catalog.=) t.tgfoid
              WHERE t.tgrelid OPERATOR(pg_catalog.=) (SELECT oid FROM rel))
      SELECT pg_catalog.string_agg(oid::pg_catalog.text || '/' || xmin::pg_catalog.text || '/' || tgenabled::pg_catalog.text
@@ -36,6 +38,10 @@ export async function syncTriggersFingerprint(session: pg.ClientBase, table: Tab
               + pg_catalog.count(*) FILTER (WHERE NOT sync AND NOT tgisinternal
                   AND (tgtype OPERATOR(pg_catalog.&) 3) OPERATOR(pg_catalog.=) 3
                   AND name OPERATOR(pg_catalog.>) (SELECT pg_catalog.min(name) FROM trig WHERE sync))
+              + CASE WHEN pg_catalog.bool_or(sync AND listed OPERATOR(pg_catalog.>) 0)
+                      AND pg_catalog.bool_or(NOT sync AND NOT tgisinternal
+                            AND (tgtype OPERATOR(pg_catalog.&) 19) OPERATOR(pg_catalog.=) 19)
+                     THEN 1 ELSE 0 END
               + (SELECT pg_catalog.count(*) FROM pg_catalog.pg_inherits AS i
                   WHERE i.inhparent OPERATOR(pg_catalog.=) (SELECT oid FROM rel)) AS unsafe
        FROM trig`,

@@ -85,6 +85,20 @@ test('a BEFORE row trigger that fires after the sync triggers, created after the
   expect(await differingRows(session, 'late')).toBe(1);
 });
 
+test('a BEFORE UPDATE trigger created after the expand step, beside column-list sync triggers: not verified as copied', async () => {
+  const { plan } = await createGeneratedRename(session, db.url, { table: 'sets_title', rows: 2_000 });
+  // Sorts before the sync triggers, and sets the old column on updates that do not name it: no sync trigger fires.
+  await session.query(`
+    CREATE FUNCTION public.title_case() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN NEW.job_title := NEW.job_title || '!'; RETURN NEW; END $$;
+    CREATE TRIGGER a_title_case BEFORE UPDATE ON public.sets_title FOR EACH ROW EXECUTE FUNCTION public.title_case();`);
+  const result = await runBackfill(session, plan, { batchSize: 500, targetBatchMs: 1 });
+  expect(result.verifiedAsCopied).toBeUndefined();
+  // What it would have missed: an application write after the copy that names neither column.
+  await session.query(`UPDATE public.sets_title SET other = 1 WHERE id = 1`);
+  expect(await differingRows(session, 'sets_title')).toBe(1);
+});
+
 test('a sync trigger enabled without ALWAYS (skipped under session_replication_role = replica): not verified as copied', async () => {
   const { plan } = await createGeneratedRename(session, db.url, { table: 'origin_only', rows: 1_000 });
   const { rows } = await session.query<{ name: string }>(
