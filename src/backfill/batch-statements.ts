@@ -10,6 +10,8 @@ type ProgressKey = Pick<BackfillPlan, 'changeId' | 'direction' | 'suppressSettin
   range?: number;
   /** Tables to lock (ACCESS SHARE, ONLY) before the batch writes, in this order: a leaf partition's ancestors. */
   lockFirst?: readonly TableName[];
+  /** A leaf partition the batch writes, and the table it must still be a partition of (`leaf_member`). */
+  partitionOf?: { root: TableName; leaf: TableName };
 };
 
 /**
@@ -23,7 +25,9 @@ type ProgressKey = Pick<BackfillPlan, 'changeId' | 'direction' | 'suppressSettin
  * - the batch's lock_timeout;
  * - a lock on the progress row, returned as `progress_rows` (1, or 0 when the row is gone): held to the
  *   commit, so the row cannot vanish under the batch and the closing progress update always lands;
- * - for a leaf partition, its ancestors locked first, root down (`lockFirst`; see leafAncestors). Pure.
+ * - for a leaf partition, its ancestors locked first, root down (`lockFirst`; see leafAncestors), then whether the
+ *   leaf is still a partition of the table, as `leaf_member` (`partitionOf`): read after those locks, in the batch's
+ *   own round trip, so a leaf detached before the batch is never written by it. Pure.
  *
  * ```sql
  * BEGIN; SET LOCAL synchronous_commit = off;
@@ -41,7 +45,16 @@ export function beginBatchSql(plan: ProgressKey, lockTimeoutMs: number, durable:
   return (
     `BEGIN;${durable ? '' : ' SET LOCAL synchronous_commit = off;'}${lockFirst} ` +
     `SELECT pg_catalog.set_config(${quoteLiteral(plan.suppressSetting)}, 'on', true), pg_catalog.set_config('lock_timeout', ${quoteLiteral(timeout)}, true), ` +
-    `(SELECT pg_catalog.count(*) FROM (SELECT 1 FROM ${progressTable(plan)} WHERE ${progressRow(plan)} FOR UPDATE) AS p) AS progress_rows`
+    `(SELECT pg_catalog.count(*) FROM (SELECT 1 FROM ${progressTable(plan)} WHERE ${progressRow(plan)} FOR UPDATE) AS p) AS progress_rows` +
+    (plan.partitionOf ? `, ${leafMemberSql(plan.partitionOf.root, plan.partitionOf.leaf)} AS leaf_member` : '')
+  );
+}
+
+/** True while `leaf` exists and is a partition (at any level) of `root`; false once detached or dropped. Pure. */
+export function leafMemberSql(root: TableName, leaf: TableName): string {
+  return (
+    `pg_catalog.to_regclass(${quoteLiteral(qualify(root.schema, root.table))}) IN ` +
+    `(SELECT relid FROM pg_catalog.pg_partition_ancestors(pg_catalog.to_regclass(${quoteLiteral(qualify(leaf.schema, leaf.table))})))`
   );
 }
 

@@ -35,7 +35,11 @@ const MAX_BATCH_GROWTH = 1.5;
 const BACKFILL_LOCK_CLASS = 1885888885;
 
 /** A plan bound to one range's progress row (no range: the change's row in phasectl.backfills). */
-type RangePlan = BackfillPlan & { range?: number; lockFirst?: readonly TableName[] };
+type RangePlan = BackfillPlan & {
+  range?: number;
+  lockFirst?: readonly TableName[];
+  partitionOf?: { root: TableName; leaf: TableName };
+};
 
 interface BackfillRow {
   upper_key: string[] | null;
@@ -262,7 +266,9 @@ export const walkRange: RangeWalk = async function walkRange(
   const target = {
     ...(leaf?.plan ?? plan),
     range: range.index,
-    ...(range.table ? { lockFirst: await leafAncestors(session, range.table) } : {}),
+    ...(range.table
+      ? { lockFirst: await leafAncestors(session, range.table), partitionOf: { root: plan.table, leaf: range.table } }
+      : {}),
   };
   const upper = range.upper;
   let last = range.last ?? range.after;
@@ -278,9 +284,6 @@ export const walkRange: RangeWalk = async function walkRange(
       await throttle.wait(options.signal);
       if (options.signal?.aborted) throw stopped(plan, last, options.signal.reason);
     }
-    // A leaf detached or dropped mid-walk: its rows are no longer the table's; stop walking it (not a failure).
-    if (range.table && !(await isPartitionOf(session, plan.table, range.table)))
-      return { updated: updatedTotal, batches, detached: true, batchSize: size };
     let bounds: { first: string[]; last: string[] | null } | undefined;
     let updated: number;
     let batchStarted: number;
@@ -293,7 +296,11 @@ export const walkRange: RangeWalk = async function walkRange(
       batchStarted = performance.now();
       updated = await runBatch(session, target, keyset, bounds.first, bounds.last ?? upper, options);
     } catch (error) {
-      const left = range.table && !(await isPartitionOf(session, plan.table, range.table).catch(() => true));
+      // A leaf detached or dropped mid-walk: its rows are no longer the table's; stop walking it (not a failure).
+      // The batch finds it so after its locks (LeafLeft); a statement failing on a leaf gone meanwhile is asked here.
+      const left =
+        error instanceof LeafLeft ||
+        (range.table && !(await isPartitionOf(session, plan.table, range.table).catch(() => true)));
       if (left) return { updated: updatedTotal, batches, detached: true, batchSize: size };
       throw error;
     }
@@ -416,7 +423,7 @@ async function runBatch(
         await sleep(delayMs);
         continue;
       }
-      if (isConnectionLost(error) || error instanceof PhasectlError) throw error;
+      if (isConnectionLost(error) || error instanceof PhasectlError || error instanceof LeafLeft) throw error;
       throw await offendingRow(session, plan, queries, first, last, options, error);
     }
   }
@@ -437,7 +444,9 @@ async function inBatchTransaction<T>(
     const opened: unknown = await session.query(
       beginBatchSql(plan, options.lockTimeoutMs ?? DEFAULT_LOCK_TIMEOUT_MS, options.durableBatches ?? false),
     );
-    const results = (Array.isArray(opened) ? opened : [opened]) as Array<{ rows: Array<{ progress_rows?: string }> }>;
+    const results = (Array.isArray(opened) ? opened : [opened]) as Array<{
+      rows: Array<{ progress_rows?: string; leaf_member?: boolean | null }>;
+    }>;
     // No row: the progress row is gone (a concurrent rollback of the phase?); do not write data without progress.
     if (Number(results.at(-1)?.rows[0]?.progress_rows ?? 0) !== 1) {
       throw new RuntimeFailure(
@@ -447,6 +456,7 @@ async function inBatchTransaction<T>(
         },
       );
     }
+    if (plan.partitionOf && results.at(-1)?.rows[0]?.leaf_member !== true) throw new LeafLeft();
     const value = await work();
     await session.query(close === 'rollback' ? 'ROLLBACK' : close(value));
     return value;
@@ -454,6 +464,11 @@ async function inBatchTransaction<T>(
     await session.query('ROLLBACK').catch(() => undefined);
     throw error;
   }
+}
+
+/** A batch found its leaf partition no longer part of the table (detached or dropped): nothing was written. */
+class LeafLeft extends Error {
+  override name = 'LeafLeft';
 }
 
 /** Bisects the failed batch (each probe rolled back) down to the first row whose update fails. */

@@ -3,6 +3,7 @@ import type { BackfillPlan } from '../operations/types.js';
 import { qualify } from '../render/quote.js';
 import type { TableName } from '../spec/types.js';
 import { retargetRelation } from '../sql/relation-rewrite.js';
+import { leafMemberSql } from './batch-statements.js';
 import { keysetQueries, type KeysetQueries } from './keyset.js';
 import { cutKeySpace } from './parallel.js';
 
@@ -61,10 +62,7 @@ export async function leafAncestors(session: pg.ClientBase, leaf: TableName): Pr
 
 /** Whether `leaf` still exists and is a partition (at any level) of `parent`: false once it is detached or dropped. */
 export async function isPartitionOf(session: pg.ClientBase, parent: TableName, leaf: TableName): Promise<boolean> {
-  const { rows } = await session.query<{ member: boolean }>(
-    `SELECT pg_catalog.to_regclass($1) IN (SELECT relid FROM pg_catalog.pg_partition_ancestors(pg_catalog.to_regclass($2))) AS member`,
-    [qualify(parent.schema, parent.table), qualify(leaf.schema, leaf.table)],
-  );
+  const { rows } = await session.query<{ member: boolean }>(`SELECT ${leafMemberSql(parent, leaf)} AS member`);
   return rows[0]?.member ?? false;
 }
 

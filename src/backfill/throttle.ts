@@ -150,6 +150,13 @@ async function holdReason(session: pg.ClientBase, options: ThrottleOptions): Pro
     if (lag !== undefined && lag.seconds > options.maxReplicationLagSeconds) {
       return `replica ${lag.name} replays ${lag.seconds.toFixed(1)} s behind (limit ${options.maxReplicationLagSeconds} s)`;
     }
+    const slot = await disconnectedReplicaSlot(session);
+    if (slot !== undefined) {
+      return (
+        `physical replication slot ${slot} has no replica streaming from it (down or reconnecting): it keeps every ` +
+        `batch's WAL until one does; drop the slot if its replica is gone (SELECT pg_catalog.pg_drop_replication_slot('${slot.replace(/'/g, "''")}'))`
+      );
+    }
   }
   if (options.throttleQuery !== undefined && (await throttleQueryHolds(session, options.throttleQuery))) {
     return 'the throttle query returned true';
@@ -171,6 +178,22 @@ async function replicationLag(session: pg.ClientBase): Promise<{ name: string; s
       ORDER BY r.replay_lag DESC LIMIT 1`,
   );
   return rows[0];
+}
+
+/**
+ * A physical replication slot no walsender uses: its replica is down or reconnecting, so its lag is unknown and grows
+ * with every batch (the slot keeps the WAL on the primary's disk until the replica replays it). Slots whose WAL is
+ * already lost are left out (no replica can resume from them), and so are slots that reserve no WAL and logical slots
+ * (as logical consumers are for the lag: a stuck CDC client must not stall the backfill forever).
+ */
+async function disconnectedReplicaSlot(session: pg.ClientBase): Promise<string | undefined> {
+  const { rows } = await session.query<{ name: string }>(
+    `SELECT s.slot_name::pg_catalog.text AS name FROM pg_catalog.pg_replication_slots AS s
+      WHERE s.slot_type OPERATOR(pg_catalog.=) 'physical' AND NOT s.active
+        AND s.restart_lsn IS NOT NULL AND s.wal_status OPERATOR(pg_catalog.<>) 'lost'
+      ORDER BY 1 LIMIT 1`,
+  );
+  return rows[0]?.name;
 }
 
 /** pg_stat_replication shows the lag columns only to superusers and members of pg_read_all_stats (pg_monitor). */

@@ -96,7 +96,7 @@ export function withBackfillOptions(command: Command): Command {
     )
     .option(
       '--max-replication-lag <seconds>',
-      'pause new backfill batches while a streaming replica replays further behind than this' +
+      'pause new backfill batches while a streaming replica replays further behind than this, or a physical replication slot has no replica streaming from it' +
         rangeNote(BOUNDS.maxReplicationLagSeconds),
       bounded(BOUNDS.maxReplicationLagSeconds),
     )

@@ -64,8 +64,8 @@ export async function applyStep(
     } finally {
       await workers.close();
     }
-    // Phase 1's copy is verified: batch by batch as it was made when the engine could (src/backfill/copy-check.ts),
-    // otherwise by a walk now. Phase 2 walks again before its switch either way.
+    // Phase 1's copy is verified as it was made when the sync triggers stayed unchanged from its first batch to its
+    // last (src/backfill/copy-check.ts), otherwise by a walk now. Phase 2 walks again before its switch either way.
     const asCopied = plan.direction === 'up' && result.backfill.verifiedAsCopied === true;
     if (plan.direction === 'up' && plan.auditSql && !asCopied)
       await verifyWithAudit(run, plan, options, ctx, file.header.phase);
