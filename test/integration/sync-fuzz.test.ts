@@ -44,10 +44,21 @@ interface FuzzType {
   dflt: string;
   /** SQL run first; a failure (no ICU, no citext) skips the type. */
   setup?: string;
+  /** The table is partitioned by range of id (an update of the key moves rows between partitions). */
+  partitioned?: boolean;
 }
 
 const TYPES: FuzzType[] = [
   { name: 'text', columnSql: 'text', oldCast: 'text', newCast: 'text', values: ['a', 'A', 'b', 'ab', ''], dflt: 'd' },
+  {
+    name: 'text-partitioned',
+    columnSql: 'text',
+    oldCast: 'text',
+    newCast: 'text',
+    values: ['a', 'A', 'b', 'ab', ''],
+    dflt: 'd',
+    partitioned: true,
+  },
   {
     name: 'citext',
     columnSql: 'public.citext',
@@ -272,6 +283,10 @@ function randomWrite(f: Fuzz, rng: Rng, view: Rows): Statement {
     'update',
     'update',
     'update-multi',
+    // Not while rows are not copied yet: a key update that names neither column fires no sync trigger, and moves the
+    // row to a key the walk has passed or beyond its upper bound, which it never copies (an open problem: phase 2's
+    // verify finds the row, `backfill --repair` settles it). PHASECTL_FUZZ_KEY_UPDATES=1 generates them anyway.
+    ...(f.uncopied && !process.env.PHASECTL_FUZZ_KEY_UPDATES ? [] : (['update-key'] as const)),
     'update-from',
     'cte',
     'delete',
@@ -379,6 +394,21 @@ function randomWrite(f: Fuzz, rng: Rng, view: Rows): Statement {
       const id = anyId();
       const s = updateShape(view.get(id) ?? null);
       return { sql: `UPDATE ${t} SET ${s.set} WHERE id = ${id}`, apply: (rows) => applyUpdate(rows, id, s) };
+    }
+    case 'update-key': {
+      // The key changes too: on a partitioned table the row may move to another partition (delete, then insert).
+      const id = anyId();
+      const to = freshId();
+      const s = updateShape(view.get(id) ?? null);
+      return {
+        sql: `UPDATE ${t} SET id = ${to}, ${s.set} WHERE id = ${id}`,
+        apply: (rows) => {
+          if (!rows.has(id)) return;
+          applyUpdate(rows, id, s);
+          rows.set(to, rows.get(id)!);
+          rows.delete(id);
+        },
+      };
     }
     case 'update-multi': {
       // One SET for several rows (each row's own current value for the shapes that read it).
@@ -747,7 +777,12 @@ async function tableWithChange(
   await admin.query(`
     CREATE SEQUENCE public.${table}_ids START 100000;
     CREATE TABLE public.${table} (id int PRIMARY KEY DEFAULT nextval('public.${table}_ids'), other int NOT NULL DEFAULT 0,
-                                  ${OLD} ${type.columnSql} DEFAULT '${type.dflt}');`);
+                                  ${OLD} ${type.columnSql} DEFAULT '${type.dflt}')
+      ${type.partitioned ? 'PARTITION BY RANGE (id)' : ''};`);
+  if (type.partitioned)
+    await admin.query(`
+      CREATE TABLE public.${table}_low PARTITION OF public.${table} FOR VALUES FROM (MINVALUE) TO (40);
+      CREATE TABLE public.${table}_high PARTITION OF public.${table} FOR VALUES FROM (40) TO (MAXVALUE);`);
   const committed: Rows = new Map();
   const values: string[] = [];
   for (let id = 0; id < rows; id++) {
@@ -758,6 +793,7 @@ async function tableWithChange(
   if (values.length > 0) await admin.query(`INSERT INTO public.${table} (id, ${OLD}) VALUES ${values.join(', ')}`);
   const change = await plannedRename(db.url, { schema: 'public', table, column: OLD }, NEW, table.replace(/_/g, '-'));
   if (type.changeTo) change.rename.type = type.changeTo;
+  if (type.partitioned) change.rename.partitioned = true; // as plan records it (plannedRename leaves it out)
   return { change, table, committed };
 }
 
