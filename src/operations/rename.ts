@@ -275,6 +275,8 @@ function names(model: RenameModel) {
     table: model.table,
     from: model.from,
     to: model.to,
+    // The key's columns, quoted: listed on the update trigger beside the other column (update-trigger-form.hbs).
+    keyColumns: model.change.key.columns.map(quoteIdent).join(', '),
     functionName: model.functionName,
     ...syncTriggerContext(model.change),
     insertFunctionName: insertFunctionName(model.change.id, 'any'),
