@@ -167,7 +167,7 @@ describe('rename sync, insert path', () => {
       ).rows;
     expect(await columns()).toEqual([
       // The key too: an update that moves a row not copied yet copies it (the backfill's walk would not see it again).
-      { tgname: 'zz_phasectl_sync_users_job_title', columns: ['favourite_color', 'id'], when: true },
+      { tgname: 'zz_phasectl_sync_users_job_title', columns: ['id', 'favourite_color'], when: true },
       { tgname: 'zz_phasectl_sync_users_job_title$copy', columns: ['job_title'], when: false },
     ]);
     // The switch and switch-back apply these (after their gates, which this test has no state for).
@@ -176,7 +176,7 @@ describe('rename sync, insert path', () => {
     await client.query(syncFunction('02'));
     try {
       expect(await columns()).toEqual([
-        { tgname: 'zz_phasectl_sync_users_job_title', columns: ['job_title', 'id'], when: true },
+        { tgname: 'zz_phasectl_sync_users_job_title', columns: ['id', 'job_title'], when: true },
         { tgname: 'zz_phasectl_sync_users_job_title$copy', columns: ['favourite_color'], when: false },
       ]);
       await client.query(`INSERT INTO public.users (id, job_title) VALUES (13, 'chef')`);
@@ -201,7 +201,7 @@ describe('rename sync, insert path', () => {
       await client.query(syncFunction('01'));
     }
     expect(await columns()).toEqual([
-      { tgname: 'zz_phasectl_sync_users_job_title', columns: ['favourite_color'], when: true },
+      { tgname: 'zz_phasectl_sync_users_job_title', columns: ['id', 'favourite_color'], when: true },
       { tgname: 'zz_phasectl_sync_users_job_title$copy', columns: ['job_title'], when: false },
     ]);
   });
