@@ -249,8 +249,9 @@ function columnPlaces(tree: ParseNode, rename: { table?: string; column: string 
     if (indexElem?.name === rename.column) places.add(JSON.stringify([...path, 'IndexElem', 'name']));
     const constraint = record.Constraint as Record<string, unknown> | undefined;
     if (constraint) {
-      // A constraint's own columns; never pk_attrs, the columns a foreign key references.
-      for (const list of ['keys', 'including', 'fk_attrs']) {
+      // A constraint's own columns (fk_del_set_cols: ON DELETE SET NULL (col), PostgreSQL 15+); never pk_attrs, the
+      // columns a foreign key references.
+      for (const list of ['keys', 'including', 'fk_attrs', 'fk_del_set_cols']) {
         const items = constraint[list];
         if (!Array.isArray(items)) continue;
         items.forEach((item, index) => {

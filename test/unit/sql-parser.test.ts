@@ -59,6 +59,16 @@ test('a foreign key: only the local column list', () => {
   ).toBe(check('FOREIGN KEY (ordr, id) REFERENCES orders("order", id) ON DELETE CASCADE'));
 });
 
+test('a foreign key with ON DELETE SET NULL (column) (PostgreSQL 15+): that list is the local columns too', () => {
+  expect(
+    rename(
+      check('FOREIGN KEY (tenant, org_code) REFERENCES s.orgs(tenant, org_code) ON DELETE SET NULL (org_code)'),
+      'org_code',
+      'org_ref',
+    ),
+  ).toBe(check('FOREIGN KEY (tenant, org_ref) REFERENCES s.orgs(tenant, org_code) ON DELETE SET NULL (org_ref)'));
+});
+
 test('non-ASCII text keeps its offsets; invalid SQL is refused', () => {
   expect(rename(check('CHECK (("é" <> \'ü\'::text) AND ("é" <> date))'), 'é', 'ö')).toBe(
     check('CHECK (("ö" <> \'ü\'::text) AND ("ö" <> date))'),
