@@ -17,6 +17,7 @@ import type { ColumnFacts, DependentFacts, KeyFacts, RenameChange } from '../spe
 import { readRenameDependents } from '../catalog/dependents-record.js';
 import { refuseSharedDependents } from '../dependents/shared-records.js';
 import { chooseSyncTriggerName } from '../catalog/sync-trigger-name.js';
+import { deferrableUniqueNotes } from '../operations/deferrable-unique-note.js';
 
 export interface PlanRenameOptions {
   /** Project root holding phases.yaml (default: the current directory). */
@@ -143,6 +144,7 @@ export async function planRename(options: PlanRenameOptions): Promise<PlanRename
       notes.push(
         `note: a BEFORE trigger of ${target.schema}.${target.table} sorts after phasectl's default sync trigger name: the sync triggers are named ${syncTrigger} (recorded in phases.yaml) so they fire last; phase 1 checks that again`,
       );
+    notes.push(...deferrableUniqueNotes(column, target.column, newName));
     const converts =
       change.rename.up !== undefined ||
       change.rename.down !== undefined ||

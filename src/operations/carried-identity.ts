@@ -38,3 +38,19 @@ export function identityIndexPairs(copy: IdentityCopy): Array<{ original: string
     return index.unique && built !== undefined ? [{ original: index.name, copy: built.name }] : [];
   });
 }
+
+/**
+ * Every index of the old column `plan` recorded, with the copy phase 1 built of it: the candidates for the table's
+ * CLUSTER index (indisclustered), which phase 3 moves to the copy before DROP COLUMN drops the original (a later
+ * `CLUSTER <table>` would otherwise fail: no previously clustered index) and its down moves back
+ * (templates/shared/carry-cluster-index.hbs). None for a move (another table) or a partitioned table (not clustered).
+ */
+export function clusterIndexPairs(copy: IdentityCopy): Array<{ original: string; copy: string }> {
+  const { original, copy: side, facts } = copy.sides;
+  const rename = original.schema === side.schema && original.table === side.table;
+  if (!rename || copy.sides.partitioned === true) return [];
+  return facts.indexes.flatMap((index, position) => {
+    const built = copy.copyIndexes[position];
+    return built === undefined ? [] : [{ original: index.name, copy: built.name }];
+  });
+}

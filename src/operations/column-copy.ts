@@ -18,11 +18,18 @@ import {
   notNullCheckDefinition,
 } from './definition-rewrite.js';
 import { notNullCheckName } from './naming.js';
-import { deferrability, validations, withoutNotValid, type ConstraintPlan, type IndexPlan } from './plan-parts.js';
+import {
+  deferrability,
+  validations,
+  withoutNotValid,
+  type CommentSource,
+  type ConstraintPlan,
+  type IndexPlan,
+} from './plan-parts.js';
 import type { StepDraft } from './step-drafts.js';
 import type { DependentSlots } from '../dependents/dependent-slots.js';
 import { indexStepContext } from './partitioned-indexes.js';
-import { identityIndexPairs } from './carried-identity.js';
+import { clusterIndexPairs, identityIndexPairs } from './carried-identity.js';
 import type { DerivedObject } from './types.js';
 
 /** One column of a change: where it lives, and how summaries and comments name it (`email`, `users.email`). */
@@ -132,6 +139,7 @@ export function columnCopy(sides: ColumnSides, rules: CopyRules, dependents: Dep
       on,
       definition: indexDefinition(index.unique, name, on),
       comment: rules.copyIndexComment(index),
+      commentFrom: { index: true, schema: original.schema, name: index.name },
     };
   });
   const originalIndexes = facts.indexes.map((index): IndexPlan => ({
@@ -140,6 +148,7 @@ export function columnCopy(sides: ColumnSides, rules: CopyRules, dependents: Dep
     on: indexAfterOn(index.definition, undefined, `${where}: index ${index.name}`),
     definition: index.definition,
     comment: `Index ${index.name} on ${original.label}, as it was before phase 3, built without blocking writes.`,
+    commentFrom: { index: true, schema: copy.schema, name: rules.copyName(index.name) },
   }));
 
   const backingIndex = (constraint: ConstraintFact): IndexFact => {
@@ -154,6 +163,14 @@ export function columnCopy(sides: ColumnSides, rules: CopyRules, dependents: Dep
   const plan = (constraint: ConstraintFact, onCopy: boolean): ConstraintPlan => {
     const name = onCopy ? rules.copyName(constraint.name) : constraint.name;
     const at = `${where}: constraint ${constraint.name}`;
+    // The comment travels with it: phase 1 from the original, phase 3's down back from the copy.
+    const from = onCopy ? original : copy;
+    const commentFrom: CommentSource = {
+      index: false,
+      schema: from.schema,
+      table: from.table,
+      name: onCopy ? constraint.name : rules.copyName(constraint.name),
+    };
     if (constraint.kind === 'unique') {
       const index = backingIndex(constraint);
       // A UNIQUE the facts only know through its index ('UNIQUE'): pg_get_constraintdef prints its column.
@@ -167,6 +184,7 @@ export function columnCopy(sides: ColumnSides, rules: CopyRules, dependents: Dep
         accepted: [onCopy ? constraintOnColumn(printed, ontoCopy, at) : printed],
         comment: `UNIQUE constraint ${name} attached to the index built in the previous step (no scan).`,
         validate: false,
+        commentFrom,
       };
     }
     // Only the local side of a foreign key names the column (constraintOnColumn keeps the referenced side).
@@ -181,6 +199,7 @@ export function columnCopy(sides: ColumnSides, rules: CopyRules, dependents: Dep
         ? `Constraint ${constraint.name} copied onto ${copy.label}; NOT VALID: checks new writes at once, old rows in the validate step.`
         : `Constraint ${constraint.name} on ${original.label}, as it was before phase 3; NOT VALID now, validated in a later step.`,
       validate: wasValid,
+      commentFrom,
     };
   };
 
@@ -331,7 +350,13 @@ export function restoreSteps(
           transaction: false,
           scan: true,
           template: 'indexes',
-          context: { ...source, ...indexStepContext(copy.sides.partitioned, copy.originalIndexes, side.label) },
+          context: {
+            ...source,
+            ...indexStepContext(copy.sides.partitioned, copy.originalIndexes, side.label),
+            // The CLUSTER index phase 3 moved to a copy comes back (carry-cluster-index.hbs).
+            clusterIndexes: clusterIndexPairs(copy),
+            clusterBack: true,
+          },
         },
     copy.originalConstraints.length === 0
       ? undefined

@@ -12,7 +12,13 @@ export interface IndexPlan {
   /** The index as pg_get_indexdef prints it: an index found under this name must read exactly so. */
   definition: string;
   comment: string;
+  /** The index whose comment (COMMENT ON INDEX) this one gets, read when the step runs: copy-object-comment.hbs. */
+  commentFrom?: CommentSource;
 }
+
+/** Where an index or constraint takes its comment from: pg_get_indexdef / pg_get_constraintdef do not print it. */
+export type CommentSource =
+  { index: true; schema: string; name: string } | { index: false; schema: string; table: string; name: string };
 
 /** A constraint to add with the guarded `ALTER TABLE … ADD CONSTRAINT <name> <definition>`. */
 export interface ConstraintPlan {
@@ -23,6 +29,8 @@ export interface ConstraintPlan {
   comment: string;
   /** False when the original was NOT VALID itself: validating the copy could fail and would change the schema. */
   validate: boolean;
+  /** The constraint whose comment this one gets (copy-object-comment.hbs). */
+  commentFrom?: CommentSource;
 }
 
 /** Splits `… NOT VALID` off a pg_get_constraintdef text. */

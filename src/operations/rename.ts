@@ -32,7 +32,7 @@ import { dependentSlots } from '../dependents/dependent-slots.js';
 import { conversionCheckSql } from '../render/conversion-check.js';
 import { conversionSelects } from './conversion-selects.js';
 import { keyOperatorSchemasQuery } from './key-operators.js';
-import { identityIndexPairs } from './carried-identity.js';
+import { clusterIndexPairs, identityIndexPairs } from './carried-identity.js';
 
 const kind = 'rename';
 
@@ -562,6 +562,8 @@ function phase3(model: RenameModel, settings: GenerationSettings): PhaseSteps {
           sameType: model.newBareType === model.oldBareType,
           // The replica identity index of `from` phase 3 may move to its copy (carry-replica-identity.hbs).
           identityIndexes,
+          // The CLUSTER index of `from` moves to its copy (carry-cluster-index.hbs).
+          clusterIndexes: clusterIndexPairs(model.copy),
           ...contractGuards(model.copy),
           // A recorded sync trigger name does not start with the default prefix: the guard must still skip it.
           ...(model.change.rename.syncTrigger === undefined

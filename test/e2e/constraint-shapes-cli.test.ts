@@ -26,10 +26,15 @@ const SCHEMA = `
   CREATE INDEX idx_name_hash ON s.idx USING hash (name);
   CREATE INDEX idx_name_brin ON s.idx USING brin (name);
   CREATE INDEX idx_name_gin ON s.idx USING gin (to_tsvector('simple', name));
+  CREATE INDEX idx_name_plain ON s.idx (name);
+  CLUSTER s.idx USING idx_name_plain;
+  COMMENT ON INDEX s.idx_name_plain IS 'name lookups';
   CREATE TABLE s.tagged (id int PRIMARY KEY, tags text[]);
   CREATE INDEX tagged_tags_gin ON s.tagged USING gin (tags);
   CREATE TABLE s.checks (id int PRIMARY KEY, lo int, hi int,
     CONSTRAINT lo_le_hi CHECK (lo <= hi), CONSTRAINT lo_pos CHECK (lo >= 0) NO INHERIT);
+  COMMENT ON CONSTRAINT lo_le_hi ON s.checks IS 'a range, ordered';
+  COMMENT ON CONSTRAINT deferred_code_key ON s.deferred IS 'one row per code';
   CREATE TABLE s.parents (id int PRIMARY KEY, code text UNIQUE);
   CREATE TABLE s.kids (id int PRIMARY KEY, parent_code text CONSTRAINT kids_parent_code_fkey
     REFERENCES s.parents (code) ON UPDATE CASCADE ON DELETE SET NULL);
@@ -113,17 +118,38 @@ async function expectAllRefused(url: string, writes: Violation[], when: string):
   }
 }
 
-/** Every index and constraint of schema s: name, definition, and what pg_get_*def does not print. */
+/**
+ * Every index and constraint of schema s: name, definition, and what pg_get_*def does not print (valid, the table's
+ * CLUSTER index, the comment).
+ */
 async function shapes(url: string) {
   return query(
     url,
-    `SELECT 'index' AS kind, c.relname AS name, pg_get_indexdef(i.indexrelid) AS definition, i.indisvalid AS flag
+    `SELECT 'index' AS kind, c.relname AS name, pg_get_indexdef(i.indexrelid) AS definition, i.indisvalid AS valid,
+            i.indisclustered AS clustered, obj_description(c.oid, 'pg_class') AS comment
        FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid WHERE c.relnamespace = 's'::regnamespace
      UNION ALL
-     SELECT 'constraint', conname, pg_get_constraintdef(oid), convalidated
+     SELECT 'constraint', conname, pg_get_constraintdef(oid), convalidated, NULL, obj_description(oid, 'pg_constraint')
        FROM pg_constraint WHERE connamespace = 's'::regnamespace
      ORDER BY 1, 2`,
   );
+}
+
+/** The comment and CLUSTER mark of index `name` or, with `table`, the comment of constraint `name` on it. */
+async function marks(url: string, name: string, table?: string) {
+  const rows = table
+    ? await query(
+        url,
+        `SELECT obj_description(oid, 'pg_constraint') AS comment FROM pg_constraint WHERE conname = $1 AND conrelid = $2::regclass`,
+        [name, table],
+      )
+    : await query(
+        url,
+        `SELECT obj_description(indexrelid, 'pg_class') AS comment, indisclustered AS clustered FROM pg_index
+         WHERE indexrelid = $1::regclass`,
+        [`s.${name}`],
+      );
+  return rows[0];
 }
 
 test('every constraint and index shape on the column bites in phase 2, after phase 3, and again after its rollback', async () => {
@@ -134,7 +160,13 @@ test('every constraint and index shape on the column bites in phase 2, after pha
   await ok('init');
   const renames = v15 ? [...RENAMES, ...RENAMES_15] : RENAMES;
   const renamed = new Map(renames);
-  for (const [from, to] of renames) await ok('plan', 'rename', `s.${from}`, to);
+  let planned = '';
+  for (const [from, to] of renames) planned += (await ok('plan', 'rename', `s.${from}`, to)).stdout;
+  // The deferrable UNIQUE's copy is checked at once until it is attached: plan says so (the only such note).
+  expect(planned.match(/is DEFERRABLE/g)).toHaveLength(1);
+  expect(planned).toContain(
+    'UNIQUE constraint deferred_code_key is DEFERRABLE, and PostgreSQL cannot build a deferrable unique index without blocking writes',
+  );
   for (const release of ['1.0.0', '1.1.0', '1.2.0']) await ok('advance', '--release', release);
   const before = violations((old) => old.split('.')[1]!, v15);
   await expectAllRefused(url, before, 'before phase 1');
@@ -143,6 +175,10 @@ test('every constraint and index shape on the column bites in phase 2, after pha
   await expectAllRefused(url, before, 'phase 1');
   await ok('migrate', '--to-release', '1.1.0', '--quiet');
   const phase2 = await shapes(url);
+  // Phase 1 gave the copies the originals' comments (pg_get_*def does not print them); the CLUSTER mark stays put.
+  expect(await marks(url, 'idx_label_plain')).toEqual({ comment: 'name lookups', clustered: false });
+  expect(await marks(url, 'low_le_hi', 's.checks')).toEqual({ comment: 'a range, ordered' });
+  expect(await marks(url, 'deferred_ref_key', 's.deferred')).toEqual({ comment: 'one row per code' });
   // Phase 2: instances of both releases write; each write is refused, whichever column it names.
   await expectAllRefused(url, before, 'phase 2, old column');
   await expectAllRefused(
@@ -181,6 +217,9 @@ test('every constraint and index shape on the column bites in phase 2, after pha
   ];
   if (v15) named.push([after[9]![0], 'nnd_stock_code_key'], [after[10]![0], 'members_org_fkey_org_ref']);
   for (const [sql, name] of named) await expect(query(url, sql), sql).rejects.toThrow(`"${name}"`);
+  // The table's CLUSTER index is the copy: a scheduled `CLUSTER s.idx` keeps working.
+  expect(await marks(url, 'idx_label_plain')).toEqual({ comment: 'name lookups', clustered: true });
+  await query(url, `CLUSTER s.idx`);
   // The deferred key is still deferred: a swap inside one transaction commits.
   await query(
     url,
@@ -201,7 +240,8 @@ test('every constraint and index shape on the column bites in phase 2, after pha
   }
   expect(await query(url, `SELECT count(*)::int AS n FROM s.idx WHERE label LIKE 'n1%'`)).toEqual([{ n: 11 }]);
 
-  // Rolling phase 3 back: the old column's indexes and constraints are back, as in phase 2, and bite.
+  // Rolling phase 3 back: the old column's indexes and constraints are back, as in phase 2 (comments and the
+  // CLUSTER mark too), and bite.
   await ok('rollback', '--release', '1.2.0', '--yes', '--quiet');
   expect(await shapes(url)).toEqual(phase2);
   await expectAllRefused(
