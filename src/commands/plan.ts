@@ -15,7 +15,7 @@ import { displayColumn, displayIdentifier, MAX_IDENTIFIER_BYTES, utf8Length } fr
 import { loadPhasesFile } from '../spec/load.js';
 import type { ColumnFacts, DependentFacts, KeyFacts, RenameChange } from '../spec/types.js';
 import { readRenameDependents } from '../catalog/dependents-record.js';
-import { refuseSharedDependents } from '../dependents/shared-records.js';
+import { refuseSharedCopies, refuseSharedDependents } from '../dependents/shared-records.js';
 import { chooseSyncTriggerName } from '../catalog/sync-trigger-name.js';
 import { deferrableUniqueNotes } from '../operations/deferrable-unique-note.js';
 
@@ -140,6 +140,7 @@ export async function planRename(options: PlanRenameOptions): Promise<PlanRename
       releases: {},
     };
     refuseSharedDependents(change, base.checked.spec.changes);
+    refuseSharedCopies(change, base.checked.spec.changes);
     if (syncTrigger !== undefined)
       notes.push(
         `note: a BEFORE trigger of ${target.schema}.${target.table} sorts after phasectl's default sync trigger name: the sync triggers are named ${syncTrigger} (recorded in phases.yaml) so they fire last; phase 1 checks that again`,

@@ -36,3 +36,35 @@ export function refuseSharedDependents(change: Change, others: readonly Change[]
     );
   }
 }
+
+/**
+ * The indexes and constraints a change copies in phase 1 (its column's, and other tables' foreign keys pointing at it),
+ * as comparable labels: one that also names another in-flight change's column would be copied by each change from the
+ * definition it read at plan, each copy naming the other's old column, so each phase 3 refuses and a rollback of both
+ * cannot rebuild it (the other column is gone).
+ */
+function copiedObjects(change: Change): string[] {
+  const { schema, table } = changeColumns(change).source;
+  return [
+    ...change.column.indexes.map((index) => `index ${schema}.${index.name}`),
+    ...change.column.constraints.map((constraint) => `constraint ${constraint.name} on ${schema}.${table}`),
+    ...(change.dependents?.foreignKeys ?? []).map((key) => `constraint ${key.name} on ${key.schema}.${key.table}`),
+  ];
+}
+
+/** Throws InputError when `change` copies an index or constraint another rename before its phase 3 copies too. */
+export function refuseSharedCopies(change: Change, others: readonly Change[]): void {
+  const mine = new Set(copiedObjects(change));
+  if (mine.size === 0) return;
+  for (const other of others) {
+    if (other.kind !== 'rename' || other.id === change.id || currentPhase(other) === 3) continue;
+    const shared = [...new Set(copiedObjects(other).filter((object) => mine.has(object)))];
+    if (shared.length === 0) continue;
+    throw new InputError(
+      `${shared.join(', ')} also name(s) ${other.rename.from}, renamed by change "${other.id}": each change would copy it in phase 1 naming the other's old column, so each phase 3 would refuse to drop its column`,
+      {
+        hint: `plan this rename once "${other.id}" has had its phase 3 (then it names ${other.rename.to}), or drop the object and re-create it after both changes; nothing was written`,
+      },
+    );
+  }
+}

@@ -252,16 +252,24 @@ test('every constraint and index shape on the column bites in phase 2, after pha
   expect((await run('status')).code).toBe(0);
 }, 300_000);
 
-test('an exclusion constraint or a DEFERRABLE primary key on the column: refused at plan with the fix, nothing changed', async () => {
+test('an exclusion constraint, a DEFERRABLE primary key, or an index or key another rename copies too: refused at plan with the fix, nothing changed', async () => {
   const { url, dir, run, ok } = await databaseWithFolder(
     cleanups,
     `CREATE SCHEMA s;
      CREATE TABLE s.bookings (id int PRIMARY KEY, during tstzrange NOT NULL, EXCLUDE USING gist (during WITH &&));
      CREATE TABLE s.codes (code text, n int NOT NULL UNIQUE,
-       CONSTRAINT codes_pkey PRIMARY KEY (code) DEFERRABLE INITIALLY DEFERRED);`,
+       CONSTRAINT codes_pkey PRIMARY KEY (code) DEFERRABLE INITIALLY DEFERRED);
+     CREATE TABLE s.partial (id int PRIMARY KEY, email text, tenant int);
+     CREATE UNIQUE INDEX partial_tenant_when_email ON s.partial (tenant) WHERE email IS NOT NULL;
+     CREATE TABLE s.parents (id int PRIMARY KEY, code text UNIQUE);
+     CREATE TABLE s.kids (id int PRIMARY KEY, parent_code text CONSTRAINT kids_parent_code_fkey REFERENCES s.parents (code));`,
     'phasectl-constraint-refusals-',
   );
   await ok('init');
+  // Each of these, planned alone, is fine; the second of a pair would copy what the first copies too (each copy naming
+  // the other's old column: each phase 3 would refuse, a rollback of both could not rebuild it).
+  await ok('plan', 'rename', 's.partial.email', 'mail', '--id', 'email');
+  await ok('plan', 'rename', 's.parents.code', 'parent_key', '--id', 'code');
   const yaml = await readFile(join(dir, 'phases.yaml'), 'utf8');
   const catalog = await shapes(url);
   const refusals: Array<[string, string[]]> = [
@@ -270,6 +278,20 @@ test('an exclusion constraint or a DEFERRABLE primary key on the column: refused
       ['exclusion constraint bookings_during_excl', 'drop the exclusion constraint before the change and re-create it'],
     ],
     ['s.codes.code', ['primary key codes_pkey', 'rename them in a maintenance window']],
+    [
+      's.partial.tenant',
+      [
+        'index s.partial_tenant_when_email also name(s) email, renamed by change "email"',
+        'once "email" has had its phase 3',
+      ],
+    ],
+    [
+      's.kids.parent_code',
+      [
+        'constraint kids_parent_code_fkey on s.kids also name(s) code, renamed by change "code"',
+        'once "code" has had its phase 3',
+      ],
+    ],
   ];
   for (const [target, words] of refusals) {
     const refused = await run('plan', 'rename', target, 'renamed');
