@@ -254,8 +254,9 @@ describe('touch triggers: an application trigger that sets a synced column on up
         await rows(`SELECT pg_catalog.cardinality(tgattr::int2[]) > 0 AS column_list, pg_catalog.cardinality(tgattr::int2[]) AS columns
                       FROM pg_catalog.pg_trigger WHERE tgrelid = 'late.accounts'::regclass AND tgname = 'zz_phasectl_sync_accounts_label_to_tag'`)
       )[0];
-    // No other BEFORE UPDATE trigger: the update triggers fire only on updates that name tag (this one) or label ($copy).
-    expect(await form()).toEqual({ column_list: true, columns: 1 });
+    // No other BEFORE UPDATE trigger: the update triggers fire only on updates that name tag or the key id (this one)
+    // or label ($copy).
+    expect(await form()).toEqual({ column_list: true, columns: 2 });
     // The application adds one that sets the old column on every update: the sync does not see those writes.
     await client.query(`
       CREATE FUNCTION late.stamp() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN NEW.label := upper(NEW.name); RETURN NEW; END $$;
