@@ -24,33 +24,38 @@ interface IdentityCopy {
 }
 
 /**
- * The unique indexes of the old column `plan` recorded, with the copy phase 1 built of each: the candidates for the
- * replica identity phase 3 carries. None for a move (the copy is on another table, which cannot be the source table's
- * identity), a partitioned table (each partition has its own identity: left to the guard's refusal) or a column that
- * was nullable at plan (the copy would get no NOT NULL in phase 3, and an identity index needs one).
+ * The indexes of the old column `plan` recorded that `keep` accepts, each with the copy phase 1 built of it. None for a
+ * move (the copy is on another table, which cannot take the source table's identity or CLUSTER mark) or a partitioned
+ * table (each partition has its own identity, left to the guard's refusal; a partitioned table is never clustered).
  */
-export function identityIndexPairs(copy: IdentityCopy): Array<{ original: string; copy: string }> {
-  const { original, copy: side, facts } = copy.sides;
-  const rename = original.schema === side.schema && original.table === side.table;
-  if (!rename || copy.sides.partitioned === true || !copy.notNull || copy.copyNotNullCheck === undefined) return [];
-  return facts.indexes.flatMap((index, position) => {
-    const built = copy.copyIndexes[position];
-    return index.unique && built !== undefined ? [{ original: index.name, copy: built.name }] : [];
-  });
-}
-
-/**
- * Every index of the old column `plan` recorded, with the copy phase 1 built of it: the candidates for the table's
- * CLUSTER index (indisclustered), which phase 3 moves to the copy before DROP COLUMN drops the original (a later
- * `CLUSTER <table>` would otherwise fail: no previously clustered index) and its down moves back
- * (templates/shared/carry-cluster-index.hbs). None for a move (another table) or a partitioned table (not clustered).
- */
-export function clusterIndexPairs(copy: IdentityCopy): Array<{ original: string; copy: string }> {
+function builtIndexPairs(
+  copy: IdentityCopy,
+  keep: (index: ColumnFacts['indexes'][number]) => boolean,
+): Array<{ original: string; copy: string }> {
   const { original, copy: side, facts } = copy.sides;
   const rename = original.schema === side.schema && original.table === side.table;
   if (!rename || copy.sides.partitioned === true) return [];
   return facts.indexes.flatMap((index, position) => {
     const built = copy.copyIndexes[position];
-    return built === undefined ? [] : [{ original: index.name, copy: built.name }];
+    return keep(index) && built !== undefined ? [{ original: index.name, copy: built.name }] : [];
   });
+}
+
+/**
+ * The unique indexes of the old column with their copies: the candidates for the replica identity phase 3 carries.
+ * None for a column that was nullable at plan either (the copy would get no NOT NULL in phase 3, and an identity
+ * index needs one).
+ */
+export function identityIndexPairs(copy: IdentityCopy): Array<{ original: string; copy: string }> {
+  if (!copy.notNull || copy.copyNotNullCheck === undefined) return [];
+  return builtIndexPairs(copy, (index) => index.unique);
+}
+
+/**
+ * Every index of the old column with its copy: the candidates for the table's CLUSTER index (indisclustered), which
+ * phase 3 moves to the copy before DROP COLUMN drops the original (a later `CLUSTER <table>` would otherwise fail: no
+ * previously clustered index) and its down moves back (templates/shared/carry-cluster-index.hbs).
+ */
+export function clusterIndexPairs(copy: IdentityCopy): Array<{ original: string; copy: string }> {
+  return builtIndexPairs(copy, () => true);
 }

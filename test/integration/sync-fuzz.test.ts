@@ -198,6 +198,17 @@ function randomWrite(f: Fuzz, rng: Rng, view: Rows): Statement {
   };
   const existingId = (): number | undefined => (mine.length === 0 ? undefined : rng.pick(mine));
   const anyId = (): number => (rng.chance(0.6) ? (existingId() ?? freshId()) : freshId());
+  /** One or two distinct ids, each from `pick`. */
+  const oneOrTwoIds = (pick: () => number): number[] => {
+    const first = pick();
+    const second = pick();
+    return second === first ? [first] : [first, second];
+  };
+  /** A value for the old column and one for the new: half the time the same, else another. */
+  const valuePair = (): { o: Value; n: Value } => {
+    const o = value();
+    return { o, n: rng.chance(0.5) ? o : other(o) };
+  };
 
   /** One row's columns of an insert: old/new/both equal/both different/neither. */
   const insertShape = () => {
@@ -335,9 +346,7 @@ function randomWrite(f: Fuzz, rng: Rng, view: Rows): Statement {
     }
     case 'insert-select': {
       // Both columns named, from a query: a NULL in the new column counts as not set.
-      const ids = [freshId()];
-      const id2 = freshId();
-      if (id2 !== ids[0]) ids.push(id2);
+      const ids = oneOrTwoIds(freshId);
       const pairs = ids.map(() => {
         const s = insertShape();
         return { old: s.old === undefined ? f.type.dflt : s.old, new: s.new ?? null };
@@ -458,14 +467,9 @@ function randomWrite(f: Fuzz, rng: Rng, view: Rows): Statement {
       };
     }
     case 'update-from': {
-      const ids = [anyId()];
-      const id2 = anyId();
-      if (id2 !== ids[0]) ids.push(id2);
+      const ids = oneOrTwoIds(anyId);
       const target = rng.pick(['old', 'new', 'both'] as const);
-      const pairs = ids.map(() => {
-        const o = value();
-        return { o, n: rng.chance(0.5) ? o : other(o) };
-      });
+      const pairs = ids.map(() => valuePair());
       const source = ids
         .map((id, i) => `(${id}, ${literal(f, pairs[i]!.o, 'old')}, ${literal(f, pairs[i]!.n, 'new')})`)
         .join(', ');
@@ -524,10 +528,7 @@ function randomWrite(f: Fuzz, rng: Rng, view: Rows): Statement {
         const id = anyId();
         if (!ids.includes(id)) ids.push(id);
       }
-      const rowsIn = ids.map((id) => {
-        const o = value();
-        return { id, o, n: rng.chance(0.5) ? o : other(o), flag: rng.int(3) };
-      });
+      const rowsIn = ids.map((id) => ({ id, ...valuePair(), flag: rng.int(3) }));
       const source = rowsIn
         .map((r) => `(${r.id}, ${literal(f, r.o, 'old')}, ${literal(f, r.n, 'new')}, ${r.flag})`)
         .join(', ');
@@ -557,14 +558,9 @@ function randomWrite(f: Fuzz, rng: Rng, view: Rows): Statement {
     }
     case 'copy': {
       // COPY … FROM PROGRAM: the server-side COPY path (the BEFORE INSERT row triggers of COPY FROM STDIN).
-      const ids = [freshId()];
-      const id2 = freshId();
-      if (id2 !== ids[0]) ids.push(id2);
+      const ids = oneOrTwoIds(freshId);
       const shape = rng.pick(['old', 'new', 'both'] as const);
-      const pairs = ids.map(() => {
-        const o = value();
-        return { o, n: rng.chance(0.5) ? o : other(o) };
-      });
+      const pairs = ids.map(() => valuePair());
       const columns = { old: [OLD], new: [NEW], both: [OLD, NEW] }[shape];
       const field = (v: Value) => (v === null ? '\\\\N' : v === '' ? '' : v);
       const lines = ids.map((id, i) => {
