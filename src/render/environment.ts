@@ -1,5 +1,6 @@
+import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, relative, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Handlebars from 'handlebars';
 import { InputError } from '../errors.js';
@@ -8,6 +9,7 @@ import { inheritanceChildrenSql } from '../sql/inheritance-children.js';
 import { otherUpdateTriggersSql } from '../sql/other-update-triggers.js';
 import { rulesNamingColumnSql } from '../sql/rules-naming-column.js';
 import { untrustedCodeCheckSql, untrustedCodeFunctionSql } from './untrusted-code-check.js';
+import { precompiledTemplates } from './precompiled-templates.js';
 
 /**
  * The package's own `templates/` folder. This module sits two levels below the package root both as
@@ -16,6 +18,9 @@ import { untrustedCodeCheckSql, untrustedCodeFunctionSql } from './untrusted-cod
 export const defaultTemplatesDir = fileURLToPath(new URL('../../templates/', import.meta.url));
 
 type HelperOptions = Handlebars.HelperOptions;
+
+/** Output is not HTML-escaped, and a missing context field is an error (scripts/precompile-templates.mjs uses the same). */
+const COMPILE_OPTIONS = { noEscape: true, strict: true };
 
 function requireString(helper: string, value: unknown): string {
   if (typeof value !== 'string') throw new Error(`template helper ${helper} needs a string, got ${typeof value}`);
@@ -109,6 +114,24 @@ function partialFiles(dir: string, skipTemplates: boolean): Array<{ name: string
     .map((file) => ({ name: file.replace(/(\.sql)?\.hbs$/, ''), path: join(dir, file) }));
 }
 
+/**
+ * The template in `path`: the build's precompiled spec when the file is the package's own and unchanged since the
+ * build, else compiled from the file (lazily, on first use). Partials are registered the same way, compiled with the
+ * run-time options: Handlebars would compile a partial given as text with the calling template's options, and a
+ * precompiled template carries none (so no escaping and no strict mode would be lost on a team's own partial).
+ */
+function loadTemplate(env: typeof Handlebars, path: string): Handlebars.TemplateDelegate {
+  const source = readFileSync(path, 'utf8');
+  const key = relative(defaultTemplatesDir, path).split(sep).join('/');
+  const ahead = key.startsWith('..') ? undefined : precompiledTemplates[key];
+  if (ahead && ahead.sha256 === createHash('sha256').update(source).digest('hex')) {
+    // The build's own output, from the package's own files (never a user's), evaluated as Handlebars.compile would.
+    const spec = new Function(`return ${ahead.spec};`)() as Parameters<typeof env.template>[0];
+    return env.template(spec);
+  }
+  return env.compile(source, COMPILE_OPTIONS);
+}
+
 function environmentFor(kind: string, templatesDir: string): KindEnvironment {
   const key = `${templatesDir}\0${kind}`;
   const cached = environments.get(key);
@@ -121,7 +144,7 @@ function environmentFor(kind: string, templatesDir: string): KindEnvironment {
       ...partialFiles(join(dir, SHARED), true),
       ...partialFiles(join(dir, kind, 'partials'), false),
     ]) {
-      env.registerPartial(partial.name, readFileSync(partial.path, 'utf8'));
+      env.registerPartial(partial.name, loadTemplate(env, partial.path));
     }
   }
   const created = { env, compiled: new Map<string, Handlebars.TemplateDelegate>() };
@@ -156,7 +179,7 @@ export function renderTemplate(
         hint: `copy it from ${join(defaultTemplatesDir, kind)} (or ${join(defaultTemplatesDir, SHARED)}) or remove the templates override`,
       });
     }
-    template = env.compile(readFileSync(path, 'utf8'), { noEscape: true, strict: true });
+    template = loadTemplate(env, path);
     compiled.set(name, template);
   }
   return template(context);

@@ -1,10 +1,14 @@
-import { mkdtempSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { cpSync, mkdtempSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, relative, sep } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { expect, onTestFinished, test } from 'vitest';
-import { phasectl } from '../support/cli.js';
+import { generate } from '../../src/commands/generate.js';
+import { phasectl, repoRoot, requireBuiltCli } from '../support/cli.js';
 
 /**
+ * Templates a team overrides, and the package's own as the build precompiles them (scripts/precompile-templates.mjs).
  * Issue 16 item 1: the steps rename and move share (indexes, constraints, validate, drop-indexes, drop-constraints)
  * render from templates/shared, so one override of a team's templates folder reaches both kinds; a kind's own file
  * still wins over the shared one. No database: generate is offline.
@@ -86,4 +90,82 @@ test('a shared template override reaches rename and move; a kind folder still wi
 
   const check = await phasectl(['generate', '--check', '--templates', templates], { cwd: root });
   expect(check.code).toBe(0);
+});
+
+function hbsFiles(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((entry) =>
+    entry.isDirectory() ? hbsFiles(join(dir, entry.name)) : entry.name.endsWith('.hbs') ? [join(dir, entry.name)] : [],
+  );
+}
+
+function tree(root: string): Record<string, string> {
+  const files: Record<string, string> = {};
+  const walk = (dir: string): void => {
+    for (const entry of readdirSync(dir, { withFileTypes: true })) {
+      const path = join(dir, entry.name);
+      if (entry.isDirectory()) walk(path);
+      else files[relative(root, path)] = readFileSync(path, 'utf8');
+    }
+  };
+  walk(join(root, 'db'));
+  return files;
+}
+
+test('the build precompiles every template, and the CLI writes byte for byte what the templates compile to at run time', async () => {
+  requireBuiltCli();
+  const built = (await import(pathToFileURL(join(repoRoot, 'dist/render/precompiled-templates.js')).href)) as {
+    precompiledTemplates: Record<string, { sha256: string; spec: string }>;
+  };
+  const templatesDir = join(repoRoot, 'templates');
+  const expected = Object.fromEntries(
+    hbsFiles(templatesDir).map((path) => [
+      relative(templatesDir, path).split(sep).join('/'),
+      createHash('sha256').update(readFileSync(path)).digest('hex'),
+    ]),
+  );
+  const builtHashes = Object.fromEntries(
+    Object.entries(built.precompiledTemplates).map(([key, entry]) => [key, entry.sha256]),
+  );
+  expect(builtHashes).toEqual(expected);
+
+  // This repository's own example (a rename, a move and a type change through their phases): the built CLI renders
+  // from the precompiled table, the in-process generate from the files (the table is empty in src/).
+  const viaCli = mkdtempSync(join(tmpdir(), 'phasectl-precompiled-'));
+  const inProcess = mkdtempSync(join(tmpdir(), 'phasectl-compiled-'));
+  onTestFinished(() => {
+    rmSync(viaCli, { recursive: true, force: true });
+    rmSync(inProcess, { recursive: true, force: true });
+  });
+  for (const dir of [viaCli, inProcess]) cpSync(join(repoRoot, 'phases.yaml'), join(dir, 'phases.yaml'));
+  const generated = await phasectl(['generate'], { cwd: viaCli });
+  expect(generated.stderr).toBe('');
+  expect(generated.code).toBe(0);
+  await generate({ projectDir: inProcess });
+  const cliFiles = tree(viaCli);
+  expect(Object.keys(cliFiles).length).toBeGreaterThan(30);
+  expect(cliFiles).toEqual(tree(inProcess));
+});
+
+test("a team's partial called from a precompiled template renders unescaped and strict, like the package's own", async () => {
+  const root = mkdtempSync(join(tmpdir(), 'phasectl-team-partial-'));
+  onTestFinished(() => rmSync(root, { recursive: true, force: true }));
+  writeFileSync(join(root, 'phases.yaml'), phasesYaml);
+  const templates = join(root, 'team-templates');
+  mkdirSync(join(templates, 'shared'), { recursive: true });
+  const timeouts = readFileSync(join(repoRoot, 'templates/shared/timeouts.hbs'), 'utf8');
+  const marker = `-- team <reviewed> & "approved": {{literal "it's"}}`;
+  writeFileSync(join(templates, 'shared', 'timeouts.hbs'), `${marker}\n${timeouts}`);
+
+  const generated = await phasectl(['generate', '--templates', templates], { cwd: root });
+  expect(generated.stderr).toBe('');
+  expect(generated.code).toBe(0);
+  for (const changeId of ['users-job-title-to-role', 'users-address-to-profiles']) {
+    expect(migration(root, changeId, '_expand.up.sql')).toContain(`-- team <reviewed> & "approved": 'it''s'\n`);
+  }
+
+  // strict: a field the context does not have is an error, never an empty string in the SQL.
+  writeFileSync(join(templates, 'shared', 'timeouts.hbs'), `-- {{lockTimeoutTypo}}\n${timeouts}`);
+  const typo = await phasectl(['generate', '--templates', templates], { cwd: root });
+  expect(typo.code).not.toBe(0);
+  expect(typo.stderr).toContain('lockTimeoutTypo');
 });
