@@ -214,10 +214,33 @@ function syncFunctionSql(model: RenameModel, version: 1 | 2, templatesDir?: stri
         model.newBareType,
       ),
       ...authorityTests(model, version),
+      ...notCopiedTests(model, version),
       newDiffers: newDiffers(model),
     },
     templatesDir,
   ).trimEnd();
+}
+
+/**
+ * A type change's row not copied yet in the direction the backfill of `version` walks (1: `from` to `to`, 2: the
+ * restore, `to` to `from`): the target column NULL, the source not. `keyMovedNotCopied` is its update trigger's test
+ * of an update that moved such a row to another key (which the walk may have passed), `copyTarget` and `copyValue` the
+ * sync function's copy of it.
+ */
+function notCopiedTests(model: RenameModel, version: 1 | 2) {
+  const at = (row: string, name: string) => `${row}.${quoteIdent(name)}`;
+  const [source, target] = version === 1 ? [model.from, model.to] : [model.to, model.from];
+  const notCopied = `${at('NEW', target)} IS NULL AND ${at('NEW', source)} IS NOT NULL`;
+  const key = model.change.key.columns;
+  return {
+    notCopied,
+    keyMovedNotCopied: `(${differs(
+      key.map((column) => at('NEW', column)),
+      key.map((column) => at('OLD', column)),
+    )} AND ${notCopied})`,
+    copyTarget: target,
+    copyValue: version === 1 ? model.up(at('NEW', model.from)) : model.down(at('NEW', model.to)),
+  };
 }
 
 /** SQL true when the row's two columns differ after the write (by identity when they share a type). */
@@ -260,6 +283,7 @@ function triggerSql(model: RenameModel, version: 1 | 2, templatesDir?: string): 
       [column('NEW', model.from), column('NEW', model.to)],
       [column('OLD', model.from), column('OLD', model.to)],
     ),
+    ...notCopiedTests(model, version),
     newFromOld: model.up(column('NEW', model.from)),
     oldFromNew: model.down(column('NEW', model.to)),
   };
