@@ -1,3 +1,4 @@
+import { deferrableUniqueNotes } from '../operations/deferrable-unique-note.js';
 import { connect } from '../db/connect.js';
 import { readMoveFacts } from '../catalog/move-facts.js';
 import { InputError } from '../errors.js';
@@ -155,5 +156,13 @@ export async function planMove(options: PlanMoveOptions): Promise<PlanMoveResult
     releases: {},
   };
   await savePlannedChange(loaded, base, change, options.databaseUrl);
-  return { change, file: paths.phasesFile, plan: describeMovePlan(change), notes: read.notes };
+  return {
+    change,
+    file: paths.phasesFile,
+    plan: describeMovePlan(change),
+    notes: [
+      ...read.notes,
+      ...deferrableUniqueNotes(facts.column, `${from.table}.${from.column}`, `${to.table}.${to.column}`),
+    ],
+  };
 }

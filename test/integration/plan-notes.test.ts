@@ -63,3 +63,26 @@ test('plan notes the user triggers whose function names the column, and nothing 
     await project.remove();
   }
 });
+
+test('plan move notes a DEFERRABLE UNIQUE on the moved column: its copy on the target is checked at once until attached', async () => {
+  await query(
+    db.url,
+    `CREATE TABLE public.accounts (id bigint PRIMARY KEY, code text, CONSTRAINT accounts_code_key UNIQUE (code) DEFERRABLE INITIALLY DEFERRED);
+     CREATE TABLE public.account_codes (account_id bigint PRIMARY KEY REFERENCES public.accounts (id));`,
+  );
+  const project = await makeProject({}, initialPhasesText());
+  try {
+    const move = await planMove({
+      projectDir: project.dir,
+      from: 'accounts.code',
+      to: 'account_codes.code',
+      on: 'id=account_id',
+      databaseUrl: db.url,
+    });
+    expect(move.notes).toEqual([
+      'note: UNIQUE constraint accounts_code_key is DEFERRABLE, and PostgreSQL cannot build a deferrable unique index without blocking writes: phase 1 builds the copy on account_codes.code as a plain unique index and makes it deferrable only in its next step (rolling phase 3 back does the same on accounts.code). In between, a transaction that relies on the deferral (e.g. swapping two values with two UPDATEs) is refused: hold such writes while those steps run',
+    ]);
+  } finally {
+    await project.remove();
+  }
+});
