@@ -171,6 +171,13 @@ function sideContext(model: MoveModel, which: 'source' | 'target') {
   // The written columns of this side: the moved one and the join columns (a new pairing).
   const written = (row: string) =>
     [side.column, ...joins.map((join) => join.here)].map((name) => `${row}.${quoteIdent(name)}`);
+  // What the update trigger watches: those, and on the source the key the backfill walks. An update that gives a row
+  // not copied yet another key may move it behind the walk, or above where it ends; the function then takes it as a
+  // pairing to settle (the partner gets the authority's value), as the walk would have.
+  const walkKey = onSource
+    ? model.change.key.columns.filter((name) => name !== side.column && !joins.some((join) => join.here === name))
+    : [];
+  const watched = (row: string) => [...written(row), ...walkKey.map((name) => `${row}.${quoteIdent(name)}`)];
   const sideColumn = (row: string) => `${row}.${quoteIdent(side.column)}`;
   return {
     ...names(model),
@@ -178,8 +185,8 @@ function sideContext(model: MoveModel, which: 'source' | 'target') {
     other,
     joins,
     // Identity comparisons (binary image, NULL = NULL): a change of case or scale is a change.
-    nothingWritten: identical(written('NEW'), written('OLD')),
-    somethingWritten: differs(written('NEW'), written('OLD')),
+    nothingWritten: identical(watched('NEW'), watched('OLD')),
+    somethingWritten: differs(watched('NEW'), watched('OLD')),
     // The inserts that may write through: a value and a complete join (the AFTER INSERT trigger's WHEN).
     mayWriteThrough: written('NEW')
       .map((column) => `${column} IS NOT NULL`)
