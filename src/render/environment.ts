@@ -125,9 +125,13 @@ function loadTemplate(env: typeof Handlebars, path: string): Handlebars.Template
   const key = relative(defaultTemplatesDir, path).split(sep).join('/');
   const ahead = key.startsWith('..') ? undefined : precompiledTemplates[key];
   if (ahead && ahead.sha256 === createHash('sha256').update(source).digest('hex')) {
-    // The build's own output, from the package's own files (never a user's), evaluated as Handlebars.compile would.
-    const spec = new Function(`return ${ahead.spec};`)() as Parameters<typeof env.template>[0];
-    return env.template(spec);
+    // The build's own output, from the package's own files (never a user's), evaluated as Handlebars.compile would,
+    // on first use (a command renders a few of the ~85).
+    let template: Handlebars.TemplateDelegate | undefined;
+    return (context, options) => {
+      template ??= env.template(new Function(`return ${ahead.spec};`)() as Parameters<typeof env.template>[0]);
+      return template(context, options);
+    };
   }
   return env.compile(source, COMPILE_OPTIONS);
 }
