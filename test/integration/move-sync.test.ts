@@ -3,7 +3,6 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { advance } from '../../src/commands/advance.js';
-import { runBackfill } from '../../src/backfill/engine.js';
 import { planMove } from '../../src/commands/plan-move.js';
 import { phaseSteps } from '../../src/operations/index.js';
 import { migrate } from '../../src/commands/migrate.js';
@@ -13,6 +12,7 @@ import { createTestDatabase } from '../support/database.js';
 import { killedBackendsGone } from '../support/killed-backends.js';
 import { emptyProject } from '../support/test-project.js';
 import { behindSyncTriggers } from '../support/behind-sync-triggers.js';
+import { backfillWithWriteAfterFirstBatch } from '../support/write-behind-walk.js';
 
 /** The sync triggers of a move, exercised on a real server through the generated SQL (applied as a plain runner would). */
 let db: Awaited<ReturnType<typeof createTestDatabase>>;
@@ -282,29 +282,13 @@ test('a key update of a source row not copied yet (join on other columns), to a 
       on: [{ from: 'email', to: 'user_email' }],
     },
   };
-  const steps = phaseSteps(move, 1).up;
-  await applyStep(
+  // After the first batch (keys 1-10): user 900, far ahead of the walk, gets a key the walk has passed.
+  await backfillWithWriteAfterFirstBatch(
     session,
-    steps.find((step) => step.name === 'expand')!,
+    db.url,
+    phaseSteps(move, 1).up,
+    `UPDATE move_key.users SET id = -1 WHERE id = 900`,
   );
-  const plan = steps.find((step) => step.action === 'backfill')!.backfill!;
-  const app = new pg.Client({ connectionString: db.url });
-  await app.connect();
-  let moved: Promise<unknown> | undefined;
-  try {
-    await runBackfill(session, plan, {
-      batchSize: 10,
-      targetBatchMs: 1000,
-      // After the first batch (keys 1-10): user 900, far ahead of the walk, gets a key the walk has passed.
-      log: (event) => {
-        if (event.type === 'backfill-progress' && !moved)
-          moved = app.query(`UPDATE move_key.users SET id = -1 WHERE id = 900`);
-      },
-    });
-    await moved;
-  } finally {
-    await app.end();
-  }
   const { rows } = await session.query(
     `SELECT count(*)::int AS n FROM move_key.users AS u JOIN move_key.profiles AS p ON p.user_email = u.email
      WHERE p.address IS DISTINCT FROM u.address`,

@@ -6,6 +6,7 @@ import type { RenameChange } from '../../src/spec/types.js';
 import { applyStep } from '../support/apply-sql.js';
 import { createTestDatabase } from '../support/database.js';
 import { plannedRename } from '../support/hardening-rename.js';
+import { backfillWithWriteAfterFirstBatch } from '../support/write-behind-walk.js';
 
 /**
  * A model-based fuzz of the sync rules (README.md, "The sync rules …"): random writes an application could send, on
@@ -909,29 +910,13 @@ test.each(['text', 'int-to-bigint'])(
       1000,
       generator(3),
     );
-    const steps = phaseSteps(made!.change, 1).up;
-    await applyStep(
+    // After the first batch (keys 0-9): row 900, far ahead of the walk, gets a key the walk has passed.
+    await backfillWithWriteAfterFirstBatch(
       admin,
-      steps.find((step) => step.name === 'expand')!,
+      db.url,
+      phaseSteps(made!.change, 1).up,
+      `UPDATE public.${made!.table} SET id = -1 WHERE id = 900`,
     );
-    const plan = steps.find((step) => step.action === 'backfill')!.backfill!;
-    const app = new pg.Client({ connectionString: db.url });
-    await app.connect();
-    let moved: Promise<unknown> | undefined;
-    try {
-      await runBackfill(admin, plan, {
-        batchSize: 10,
-        targetBatchMs: 1000,
-        // After the first batch (keys 0-9): row 900, far ahead of the walk, gets a key the walk has passed.
-        log: (event) => {
-          if (event.type === 'backfill-progress' && !moved)
-            moved = app.query(`UPDATE public.${made!.table} SET id = -1 WHERE id = 900`);
-        },
-      });
-      await moved;
-    } finally {
-      await app.end();
-    }
     const { rows } = await admin.query(
       `SELECT count(*)::int AS n FROM public.${made!.table} WHERE ${OLD}::text IS DISTINCT FROM ${NEW}::text`,
     );
