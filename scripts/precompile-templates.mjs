@@ -3,7 +3,7 @@
 // src/render/precompiled-templates.ts as an empty table), so no command spends its CPU compiling Handlebars templates.
 // Each spec is kept as the text of its JavaScript: a command evaluates only the templates it renders (as source, the
 // ~85 specs made the CLI bundle 40 % larger and every start-up slower to parse).
-// The options are the run-time ones (src/render/environment.ts: COMPILE_OPTIONS). Each entry keeps the sha256 of its
+// The options are the run-time ones (COMPILE_OPTIONS of src/render/environment.ts, as tsc built it). Each entry keeps the sha256 of its
 // source; environment.ts uses an entry only when the file still has that content. Output is sorted: deterministic.
 // Run by `npm run build` after tsc and before scripts/bundle-cli.mjs (the bundle includes the table).
 import { createHash } from 'node:crypto';
@@ -15,7 +15,7 @@ import Handlebars from 'handlebars';
 const root = fileURLToPath(new URL('../', import.meta.url));
 const templatesDir = join(root, 'templates');
 const outfile = join(root, 'dist/render/precompiled-templates.js');
-const COMPILE_OPTIONS = { noEscape: true, strict: true };
+const { COMPILE_OPTIONS } = await import(new URL('../dist/render/environment.js', import.meta.url).href);
 
 function hbsFiles(dir) {
   return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {

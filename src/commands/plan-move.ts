@@ -1,9 +1,9 @@
-import { deferrableUniqueNotes } from '../operations/deferrable-unique-note.js';
 import { connect } from '../db/connect.js';
 import { readMoveFacts } from '../catalog/move-facts.js';
 import { InputError } from '../errors.js';
 import { projectGenerationSettings } from '../generate/project-settings.js';
 import { projectPaths } from '../project.js';
+import { deferrableUniqueNotes } from '../operations/deferrable-unique-note.js';
 import { describeMovePlan } from '../releases/describe-plan.js';
 import { parseColumnTarget } from '../spec/column-target.js';
 import { planBaseFor, refuseColumnInFlight, savePlannedChange } from './plan-replace.js';

@@ -169,15 +169,16 @@ function sideContext(model: MoveModel, which: 'source' | 'target') {
   const side = onSource ? model.source : model.target;
   const other = onSource ? model.target : model.source;
   // The written columns of this side: the moved one and the join columns (a new pairing).
-  const written = (row: string) =>
-    [side.column, ...joins.map((join) => join.here)].map((name) => `${row}.${quoteIdent(name)}`);
+  const writtenNames = [side.column, ...joins.map((join) => join.here)];
   // What the update trigger watches: those, and on the source the key the backfill walks. An update that gives a row
   // not copied yet another key may move it behind the walk, or above where it ends; the function then takes it as a
   // pairing to settle (the partner gets the authority's value), as the walk would have.
-  const walkKey = onSource
-    ? model.change.key.columns.filter((name) => name !== side.column && !joins.some((join) => join.here === name))
-    : [];
-  const watched = (row: string) => [...written(row), ...walkKey.map((name) => `${row}.${quoteIdent(name)}`)];
+  const watchedNames = onSource
+    ? [...writtenNames, ...model.change.key.columns.filter((name) => !writtenNames.includes(name))]
+    : writtenNames;
+  const onRow = (row: string, columns: readonly string[]) => columns.map((name) => `${row}.${quoteIdent(name)}`);
+  const written = (row: string) => onRow(row, writtenNames);
+  const watched = (row: string) => onRow(row, watchedNames);
   const sideColumn = (row: string) => `${row}.${quoteIdent(side.column)}`;
   return {
     ...names(model),

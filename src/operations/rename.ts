@@ -221,6 +221,11 @@ function syncFunctionSql(model: RenameModel, version: 1 | 2, templatesDir?: stri
   ).trimEnd();
 }
 
+/** `NEW."col"` / `OLD."col"`: a column of the trigger's row. */
+function rowColumn(row: 'NEW' | 'OLD', name: string): string {
+  return `${row}.${quoteIdent(name)}`;
+}
+
 /**
  * A type change's row not copied yet in the direction the backfill of `version` walks (1: `from` to `to`, 2: the
  * restore, `to` to `from`): the target column NULL, the source not. `keyMovedNotCopied` is its update trigger's test
@@ -228,18 +233,17 @@ function syncFunctionSql(model: RenameModel, version: 1 | 2, templatesDir?: stri
  * sync function's copy of it.
  */
 function notCopiedTests(model: RenameModel, version: 1 | 2) {
-  const at = (row: string, name: string) => `${row}.${quoteIdent(name)}`;
   const [source, target] = version === 1 ? [model.from, model.to] : [model.to, model.from];
-  const notCopied = `${at('NEW', target)} IS NULL AND ${at('NEW', source)} IS NOT NULL`;
+  const notCopied = `${rowColumn('NEW', target)} IS NULL AND ${rowColumn('NEW', source)} IS NOT NULL`;
   const key = model.change.key.columns;
   return {
     notCopied,
     keyMovedNotCopied: `(${differs(
-      key.map((column) => at('NEW', column)),
-      key.map((column) => at('OLD', column)),
+      key.map((name) => rowColumn('NEW', name)),
+      key.map((name) => rowColumn('OLD', name)),
     )} AND ${notCopied})`,
     copyTarget: target,
-    copyValue: version === 1 ? model.up(at('NEW', model.from)) : model.down(at('NEW', model.to)),
+    copyValue: version === 1 ? model.up(rowColumn('NEW', model.from)) : model.down(rowColumn('NEW', model.to)),
   };
 }
 
@@ -258,12 +262,11 @@ function newDiffers(model: RenameModel): string {
  */
 function authorityTests(model: RenameModel, version: 1 | 2) {
   const [authorityColumn, otherColumn] = version === 1 ? [model.from, model.to] : [model.to, model.from];
-  const at = (row: string, name: string) => `${row}.${quoteIdent(name)}`;
   return {
     authorityColumn,
     otherColumn,
-    authorityChanged: differs(at('NEW', authorityColumn), at('OLD', authorityColumn), model.newBareType),
-    otherUnchanged: identical(at('NEW', otherColumn), at('OLD', otherColumn), model.newBareType),
+    authorityChanged: differs(rowColumn('NEW', authorityColumn), rowColumn('OLD', authorityColumn), model.newBareType),
+    otherUnchanged: identical(rowColumn('NEW', otherColumn), rowColumn('OLD', otherColumn), model.newBareType),
   };
 }
 
@@ -273,19 +276,18 @@ function authorityTests(model: RenameModel, version: 1 | 2) {
  * clauses on the common path (templates/rename/trigger.sql.hbs says why); a type change keeps its WHEN clauses.
  */
 function triggerSql(model: RenameModel, version: 1 | 2, templatesDir?: string): string {
-  const column = (row: string, name: string) => `${row}.${quoteIdent(name)}`;
   const context = {
     ...names(model),
     ...authorityTests(model, version),
     newDiffers: newDiffers(model),
     suppressSetting: BACKFILL_SETTING,
     eitherChanged: differs(
-      [column('NEW', model.from), column('NEW', model.to)],
-      [column('OLD', model.from), column('OLD', model.to)],
+      [rowColumn('NEW', model.from), rowColumn('NEW', model.to)],
+      [rowColumn('OLD', model.from), rowColumn('OLD', model.to)],
     ),
     ...notCopiedTests(model, version),
-    newFromOld: model.up(column('NEW', model.from)),
-    oldFromNew: model.down(column('NEW', model.to)),
+    newFromOld: model.up(rowColumn('NEW', model.from)),
+    oldFromNew: model.down(rowColumn('NEW', model.to)),
   };
   return `${renderTemplate(kind, 'insert-functions', context, templatesDir).trimEnd()}\n\n${renderTemplate(kind, 'trigger', context, templatesDir).trimEnd()}`;
 }

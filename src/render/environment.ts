@@ -19,8 +19,8 @@ export const defaultTemplatesDir = fileURLToPath(new URL('../../templates/', imp
 
 type HelperOptions = Handlebars.HelperOptions;
 
-/** Output is not HTML-escaped, and a missing context field is an error (scripts/precompile-templates.mjs uses the same). */
-const COMPILE_OPTIONS = { noEscape: true, strict: true };
+/** Output is not HTML-escaped, and a missing context field is an error (scripts/precompile-templates.mjs imports these). */
+export const COMPILE_OPTIONS = { noEscape: true, strict: true };
 
 function requireString(helper: string, value: unknown): string {
   if (typeof value !== 'string') throw new Error(`template helper ${helper} needs a string, got ${typeof value}`);
