@@ -7,6 +7,7 @@ import { qualify, quoteIdent, quoteLiteral } from '../../src/render/quote.js';
 import type { RenameChange } from '../../src/spec/types.js';
 import { createTestDatabase } from '../support/database.js';
 import { inventory, lifecycle, phasectlLeftovers, plannedRename, stateTables } from '../support/hardening-rename.js';
+import { backfillWithWriteAfterFirstBatch } from '../support/write-behind-walk.js';
 
 /**
  * Property: whatever the schema, table, key, column and index names are (capitals, spaces, quotes,
@@ -228,4 +229,28 @@ test('a multi-line up expression stays inside its comment line', () => {
   const commentLines = backfill.sql.split('\n').filter((line) => line.includes('Fill'));
   expect(commentLines).toHaveLength(1);
   expect(commentLines[0]).toMatch(/^-- Fill "b" of "public"\."t" with \(lower\( t\."a"\)\) in every row/);
+});
+
+test('hostile names, a type change: an UPDATE giving a row not copied yet a key the walk has passed copies it', async () => {
+  const n = { schema: 's"; DROP $phasectl$', table: 'T é "x" --', key: "Ke'y /*", from: 'a $$ b', to: '日本 "to"' };
+  const table = qualify(n.schema, n.table);
+  await client.query(`CREATE SCHEMA ${quoteIdent(n.schema)};
+    CREATE TABLE ${table} (${quoteIdent(n.key)} int PRIMARY KEY, ${quoteIdent(n.from)} int NOT NULL);
+    INSERT INTO ${table} SELECT g, g * 7 FROM generate_series(1, 1000) AS g;`);
+  const change = await plannedRename(db.url, { schema: n.schema, table: n.table, column: n.from }, n.to, 'hostile-key');
+  change.rename.type = 'bigint';
+  // After the first batch: the row at key 900, far ahead of the walk, gets a key the walk has passed.
+  await backfillWithWriteAfterFirstBatch(
+    client,
+    db.url,
+    phaseSteps(change, 1).up,
+    `UPDATE ${table} SET ${quoteIdent(n.key)} = -1 WHERE ${quoteIdent(n.key)} = 900`,
+  );
+  const { rows } = await client.query(
+    `SELECT count(*)::int AS n FROM ${table} WHERE ${quoteIdent(n.to)} IS DISTINCT FROM ${quoteIdent(n.from)}::bigint`,
+  );
+  expect(rows[0].n).toBe(0);
+  expect(
+    (await client.query(`SELECT ${quoteIdent(n.to)} AS v FROM ${table} WHERE ${quoteIdent(n.key)} = -1`)).rows,
+  ).toEqual([{ v: '6300' }]);
 });
